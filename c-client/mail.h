@@ -1,0 +1,203 @@
+/* mail.h: the mailbox API the front-ends use. A struct mailbox is an open
+ * mailbox ("stream") with its message cache; a struct driver implements one
+ * mailbox format behind the vtable below. Front-ends never see a format.
+ * Errors are values: functions return 0 on success or -1 with *err filled. */
+#ifndef CCLIENT_MAIL_H
+#define CCLIENT_MAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "rfc822.h"
+#include "util.h"
+
+/* System flags. MF_RECENT is session state, never stored as a flag. */
+enum {
+	MF_SEEN = 1 << 0,
+	MF_ANSWERED = 1 << 1,
+	MF_FLAGGED = 1 << 2,
+	MF_DELETED = 1 << 3,
+	MF_DRAFT = 1 << 4,
+	MF_RECENT = 1 << 5,
+};
+#define MF_STORABLE (MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT)
+
+#define MAIL_KEYWORDS_MAX 64
+
+/* Error codes; imapd turns them into response codes ([TRYCREATE] ...). */
+enum mail_code {
+	MAIL_OK = 0,
+	MAIL_FAIL,          /* generic failure; text says why */
+	MAIL_NONEXISTENT,   /* mailbox does not exist (APPEND/COPY: TRYCREATE) */
+	MAIL_EXISTS,        /* CREATE/RENAME target exists */
+	MAIL_NOPERM,        /* permission denied */
+	MAIL_BADNAME,       /* name refused (escapes home, bad characters) */
+	MAIL_INUSE,         /* locked by someone else for too long */
+	MAIL_TOOBIG,
+	MAIL_CORRUPT,       /* not a mailbox of any format we know */
+	MAIL_LIMIT,         /* e.g. more keywords than we can store */
+};
+
+struct mail_err {
+	enum mail_code code;
+	char text[256];
+};
+
+void mail_err_set(struct mail_err *err, enum mail_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Who is logged in and where their mail lives. */
+struct mail_session {
+	char *user;
+	char *home;
+	char *spool_dir;          /* INBOX is spool_dir/user */
+	int allow_outside_home;   /* absolute names, "..", "~other" allowed */
+};
+
+struct message {
+	uint32_t uid;
+	uint32_t flags;           /* MF_* */
+	uint64_t keywords;        /* bit i: box->keywords[i] */
+	time_t internal_date;     /* UTC */
+	int tz_minutes;           /* zone of the internal date, minutes east */
+	uint64_t size;            /* RFC822.SIZE: octets of the canonical text */
+	/* Parsed structure, filled by mail_fetch_structure on first use. */
+	struct pool *pool;
+	struct envelope *env;
+	struct body *body;
+	void *drv;                /* driver's per-message data */
+};
+
+/* Events a mailbox reports to its front-end while pinging / expunging. */
+struct mail_events {
+	void (*exists)(void *ctx, uint32_t nmsgs);
+	void (*recent)(void *ctx, uint32_t nrecent);
+	void (*expunged)(void *ctx, uint32_t msgno);   /* numbering before removal */
+	void (*flags)(void *ctx, uint32_t msgno);      /* changed by another session */
+	void (*notice)(void *ctx, const char *text);
+};
+
+struct driver;
+
+struct mailbox {
+	struct mail_session *sess;
+	const struct driver *drv;
+	char *name;               /* as the client names it; "INBOX" normalized */
+	char *path;
+	int readonly;
+	uint32_t nmsgs;
+	struct message **msgs;    /* msgs[i] is message number i+1 */
+	uint32_t recent;
+	uint32_t uidvalidity, uidnext;
+	char *keywords[MAIL_KEYWORDS_MAX];
+	unsigned nkeywords;
+	int keywords_creatable;   /* PERMANENTFLAGS includes \* */
+	const struct mail_events *ev;
+	void *evctx;
+	void *drvdata;
+};
+
+/* A message to append (APPEND, COPY). */
+struct mail_new {
+	const char *text;         /* canonical or LF text; drivers store natively */
+	size_t len;
+	uint32_t flags;
+	char **keywords;          /* names, NULL-terminated, or NULL */
+	time_t date;              /* internal date, 0: now */
+	int tz_minutes;
+};
+
+struct mail_status {
+	uint32_t messages, recent, uidnext, uidvalidity, unseen;
+};
+
+/* Attributes for LIST. */
+enum {
+	LA_NOINFERIORS = 1 << 0,
+	LA_NOSELECT = 1 << 1,
+	LA_MARKED = 1 << 2,
+	LA_UNMARKED = 1 << 3,
+	LA_HASCHILDREN = 1 << 4,
+	LA_HASNOCHILDREN = 1 << 5,
+};
+
+typedef void (*mail_list_fn)(void *ctx, const char *name, int attrs);
+
+struct driver {
+	const char *name;
+	/* Does path hold a mailbox of this format? (fd-free sniffing) */
+	int (*valid)(const char *path);
+	int (*open)(struct mailbox *box, struct mail_err *err);
+	void (*close)(struct mailbox *box);
+	/* Notice new mail and other sessions' changes; report via box->ev. */
+	int (*ping)(struct mailbox *box, struct mail_err *err);
+	/* Make flag changes durable. */
+	int (*check)(struct mailbox *box, struct mail_err *err);
+	/* Remove \Deleted messages (only those with uids in uids[] when given). */
+	int (*expunge)(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err);
+	/* Canonical text of a message (CRLF, internal headers hidden); valid
+	 * until the next call on this mailbox. */
+	int (*fetch)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		     struct mail_err *err);
+	/* Append messages atomically (all or none). uids_out may be NULL. */
+	int (*append)(struct mail_session *sess, const char *path, const struct mail_new *msgs,
+		      size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
+	int (*create)(struct mail_session *sess, const char *path, struct mail_err *err);
+	int (*status)(struct mail_session *sess, const char *path, struct mail_status *st,
+		      struct mail_err *err);
+};
+
+/* Session setup: copies the strings. */
+void mail_session_init(struct mail_session *s, const char *user, const char *home,
+		       const char *spool_dir);
+void mail_session_free(struct mail_session *s);
+
+/* Map a client mailbox name to a file path (INBOX -> spool). Refuses names
+ * that leave the home directory unless allowed. Returns malloc'd path. */
+char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *err);
+
+int mail_open(struct mail_session *s, const char *name, int readonly,
+	      const struct mail_events *ev, void *evctx, struct mailbox **out,
+	      struct mail_err *err);
+/* Close; with expunge set, silently remove \Deleted messages first (CLOSE). */
+void mail_close(struct mailbox *box, int expunge);
+int mail_ping(struct mailbox *box, struct mail_err *err);
+int mail_check(struct mailbox *box, struct mail_err *err);
+int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err);
+
+int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		    struct mail_err *err);
+/* Parsed envelope and body structure, cached in the message. */
+int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **env,
+			 struct body **body, struct mail_err *err);
+
+enum mail_store_op { STORE_SET, STORE_ADD, STORE_REMOVE };
+/* Change flags/keywords of one message (mark for write-back at check/ping). */
+int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint32_t flags,
+	       uint64_t keywords, struct mail_err *err);
+/* Index of keyword name, creating it when create is set; -1 if impossible. */
+int mail_keyword(struct mailbox *box, const char *name, int create);
+
+int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *dest,
+	      uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
+int mail_append(struct mail_session *s, const char *name, const struct mail_new *msgs, size_t n,
+		uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
+
+int mail_create(struct mail_session *s, const char *name, struct mail_err *err);
+int mail_delete(struct mail_session *s, const char *name, struct mail_err *err);
+int mail_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err);
+int mail_status(struct mail_session *s, const char *name, struct mail_status *st,
+		struct mail_err *err);
+/* LIST: ref and pattern as in RFC 3501 (% and *). Hierarchy delimiter '/'. */
+int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
+	      void *ctx, struct mail_err *err);
+int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail_err *err);
+int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
+	      void *ctx, struct mail_err *err);
+
+/* RFC 3501 LIST wildcard match (% does not match '/'). */
+int mail_match(const char *pattern, const char *name);
+
+#endif

@@ -1,0 +1,65 @@
+/* search.h: the search program. imapd (or any front-end) builds a tree of
+ * struct search_key from the client's criteria; search.c evaluates it over a
+ * mailbox. Strings are matched as i;unicode-casemap-style case-insensitive
+ * substrings after RFC 2047 / MIME / charset decoding to UTF-8. */
+#ifndef CCLIENT_SEARCH_H
+#define CCLIENT_SEARCH_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "mail.h"
+
+/* A set of numbers (message numbers or UIDs). hi may be UINT32_MAX for '*'
+ * still to be resolved against the mailbox ("*" is the largest in use). */
+struct numset {
+	struct numrange {
+		uint32_t lo, hi;
+	} *r;
+	size_t n;
+};
+
+enum search_op {
+	SK_ALL,
+	SK_AND,        /* kids */
+	SK_OR,         /* kids (exactly two) */
+	SK_NOT,        /* kids (one) */
+	SK_MSGNOS,     /* set */
+	SK_UIDS,       /* set */
+	SK_FLAGS,      /* all of flags set (and keyword bit if kw >= 0) */
+	SK_UNFLAGS,    /* none of flags set (and keyword bit clear if kw >= 0) */
+	SK_NEW,        /* RECENT and not SEEN */
+	SK_OLD,        /* not RECENT */
+	SK_BEFORE, SK_ON, SK_SINCE,                 /* internal date, day granularity */
+	SK_SENTBEFORE, SK_SENTON, SK_SENTSINCE,     /* Date: header */
+	SK_LARGER, SK_SMALLER,                      /* RFC822.SIZE */
+	SK_HEADER,     /* field contains str ("" str: field present) */
+	SK_BODY,       /* body text contains str */
+	SK_TEXT,       /* header or body contains str */
+};
+
+struct search_key {
+	enum search_op op;
+	struct search_key *kids;   /* AND/OR/NOT children, linked via next */
+	struct search_key *next;
+	struct numset set;
+	uint32_t flags;
+	int keyword;               /* index in box->keywords, or -1 (none); -2: never matches */
+	time_t date;               /* BEFORE/ON/SINCE: start of the day, as y/m/d below */
+	int year, month, day;      /* the calendar date the client gave */
+	uint64_t size;
+	char *field;               /* SK_HEADER: field name */
+	char *str;                 /* search string, UTF-8 */
+};
+
+/* Parse an IMAP sequence set ("1:3,5,7:*") from (s, len). 0 ok, -1 bad. */
+int numset_parse(struct pool *pool, const char *s, size_t len, struct numset *out);
+/* Is n in the set, given the largest number in use (for '*')? */
+int numset_contains(const struct numset *set, uint32_t n, uint32_t max);
+
+/* Evaluate: fills match[i] (1/0) for message i+1 of box. match has nmsgs
+ * entries. Returns 0, or -1 with err filled (e.g. unknown charset). */
+int search_run(struct mailbox *box, const struct search_key *key, uint8_t *match,
+	       struct mail_err *err);
+
+#endif

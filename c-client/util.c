@@ -1,0 +1,293 @@
+/* util.c: allocation, bounded strings, struct buf and struct pool. */
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+void fatal(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	syslog(LOG_MAIL | LOG_CRIT, "fatal: %s", msg);
+	fprintf(stderr, "fatal: %s\n", msg);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		fatal("out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		fatal("out of memory (%zu x %zu bytes)", n, size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		fatal("out of memory (%zu bytes)", n);
+	return q;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+size_t str_copy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size) {
+		size_t c = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+int str_casecmp_n(const char *a, size_t alen, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < alen && b[i]; i++) {
+		int d = tolower((unsigned char)a[i]) - tolower((unsigned char)b[i]);
+		if (d)
+			return d;
+	}
+	if (i < alen)
+		return 1;
+	return b[i] ? -1 : 0;
+}
+
+const char *mem_casefind(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+	size_t i;
+	unsigned char f0, f1;
+
+	if (nlen == 0)
+		return hay;
+	if (nlen > hlen)
+		return NULL;
+	f0 = (unsigned char)tolower((unsigned char)needle[0]);
+	f1 = (unsigned char)toupper((unsigned char)needle[0]);
+	for (i = 0; i + nlen <= hlen; i++) {
+		unsigned char c = (unsigned char)hay[i];
+		if (c != f0 && c != f1)
+			continue;
+		if (strncasecmp(hay + i, needle, nlen) == 0)
+			return hay + i;
+	}
+	return NULL;
+}
+
+void buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+void buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need < b->len)
+		fatal("buffer size overflow");
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void buf_append(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void buf_putc(struct buf *b, char c)
+{
+	buf_append(b, &c, 1);
+}
+
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+char *buf_steal(struct buf *b)
+{
+	char *p;
+
+	buf_reserve(b, 0);
+	p = b->data;
+	buf_init(b);
+	return p;
+}
+
+/* The pool is a chain of blocks; big requests get a block of their own. */
+struct pool_block {
+	struct pool_block *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+struct pool {
+	struct pool_block *head;
+};
+
+#define POOL_BLOCK 8192
+
+struct pool *pool_new(void)
+{
+	return xcalloc(1, sizeof(struct pool));
+}
+
+void *pool_alloc(struct pool *p, size_t n)
+{
+	struct pool_block *b = p->head;
+	size_t align = sizeof(max_align_t);
+
+	n = (n + align - 1) / align * align;
+	if (n == 0)
+		n = align;
+	if (!b || b->size - b->used < n) {
+		size_t size = n > POOL_BLOCK ? n : POOL_BLOCK;
+		b = xmalloc(sizeof(*b) + size);
+		b->used = 0;
+		b->size = size;
+		if (n > POOL_BLOCK && p->head) {
+			/* keep the partly used head block current */
+			b->next = p->head->next;
+			p->head->next = b;
+		} else {
+			b->next = p->head;
+			p->head = b;
+		}
+	}
+	void *r = (char *)b->data + b->used;
+	b->used += n;
+	memset(r, 0, n);
+	return r;
+}
+
+char *pool_strndup(struct pool *p, const char *s, size_t n)
+{
+	char *r = pool_alloc(p, n + 1);
+
+	memcpy(r, s, n);
+	r[n] = '\0';
+	return r;
+}
+
+char *pool_strdup(struct pool *p, const char *s)
+{
+	return pool_strndup(p, s, strlen(s));
+}
+
+char *pool_printf(struct pool *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return pool_strdup(p, "");
+	r = pool_alloc(p, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(r, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void pool_clear(struct pool *p)
+{
+	struct pool_block *b = p->head, *next;
+
+	for (; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	p->head = NULL;
+}
+
+void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	pool_clear(p);
+	free(p);
+}

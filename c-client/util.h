@@ -1,0 +1,57 @@
+/* util.h: the small idioms every module shares: checked allocation, bounded
+ * string helpers, a growable byte buffer (struct buf) and an arena (struct
+ * pool) for memory that lives exactly as long as one command or one message. */
+#ifndef CCLIENT_UTIL_H
+#define CCLIENT_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation failure is the one condition we treat as impossible: log and
+ * abort rather than thread ENOMEM through every caller. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Copy at most size-1 bytes and always terminate; returns strlen(src). */
+size_t str_copy(char *dst, const char *src, size_t size);
+int str_casecmp_n(const char *a, size_t alen, const char *b);  /* b is NUL-terminated */
+/* Case-insensitive search of needle in haystack (both counted); NULL if absent. */
+const char *mem_casefind(const char *hay, size_t hlen, const char *needle, size_t nlen);
+
+/* Growable byte buffer. data is always NUL-terminated after any append. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Hand the bytes to the caller (who frees them) and leave b empty. */
+char *buf_steal(struct buf *b);
+
+/* Arena: many small allocations, freed together. */
+struct pool;
+struct pool *pool_new(void);
+void *pool_alloc(struct pool *p, size_t n);   /* zeroed */
+char *pool_strndup(struct pool *p, const char *s, size_t n);
+char *pool_strdup(struct pool *p, const char *s);
+char *pool_printf(struct pool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pool_clear(struct pool *p);             /* free everything, keep pool */
+void pool_free(struct pool *p);
+
+#endif
