@@ -114,7 +114,7 @@ struct section {
 	int nfields;
 };
 
-/* Resolve a section against a parsed message. On success sets *p/*n to the
+/* Resolve a section against a parsed message. On success sets *p and *n to the
  * octets (pointing into msg, or into scratch when filtering was needed) and
  * returns 0. A part number that does not exist yields an empty result
  * (RFC 3501 lets the server return NIL or empty), reported by returning 1. */

@@ -1,0 +1,35 @@
+/* auth.h: password checks through Linux-PAM and the switch to the user.
+ * The front-end asks; the library answers with a status and a reason. */
+#ifndef CCLIENT_AUTH_H
+#define CCLIENT_AUTH_H
+
+#include <sys/types.h>
+
+#include "mail.h"
+
+struct auth_user {
+	char *name;     /* canonical name from the passwd entry */
+	char *home;
+	uid_t uid;
+	gid_t gid;
+	void *pamh;     /* open PAM handle, ended by auth_logout */
+};
+
+/* Check user/password with PAM service `service`; rhost is the peer for
+ * PAM_RHOST (pam_access, pam_tally). Fills u on success. The reason given
+ * on failure is for the log only; clients get a generic answer. */
+int auth_pam_login(const char *service, const char *user, const char *password,
+		   const char *rhost, struct auth_user *u, struct mail_err *err);
+
+/* Identify the user running this process (PREAUTH mode). */
+int auth_self(struct auth_user *u, struct mail_err *err);
+
+/* Become u for good: supplementary groups (plus group "mail", so the spool's
+ * dotlocks work on Debian), gid, uid; verifies that root cannot be regained. */
+int auth_become(const struct auth_user *u, struct mail_err *err);
+
+/* Close the PAM session (pam_setcred delete, pam_end). */
+void auth_logout(struct auth_user *u);
+void auth_user_free(struct auth_user *u);
+
+#endif

@@ -1,0 +1,163 @@
+/* auth_pam.c: LOGIN through Linux-PAM and the privilege drop after it. */
+#include "auth.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct pam_creds {
+	const char *user, *password;
+};
+
+/* PAM asks; we answer with the user name for echoed prompts and the
+ * password for hidden ones. Anything else (info, errors) needs no reply. */
+static int pam_conv_fn(int n, const struct pam_message **msg, struct pam_response **resp,
+		       void *appdata)
+{
+	const struct pam_creds *c = appdata;
+	struct pam_response *r;
+
+	if (n <= 0 || n > PAM_MAX_NUM_MSG)
+		return PAM_CONV_ERR;
+	r = calloc((size_t)n, sizeof *r);
+	if (!r)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_ON:
+			r[i].resp = strdup(c->user);
+			break;
+		case PAM_PROMPT_ECHO_OFF:
+			r[i].resp = strdup(c->password);
+			break;
+		default:
+			r[i].resp = NULL;
+			break;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static int fill_user(const struct passwd *pw, struct auth_user *u, struct mail_err *err)
+{
+	memset(u, 0, sizeof *u);
+	u->name = xstrdup(pw->pw_name);
+	u->home = xstrdup(pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	return 0;
+}
+
+int auth_pam_login(const char *service, const char *user, const char *password,
+		   const char *rhost, struct auth_user *u, struct mail_err *err)
+{
+	struct pam_creds creds = {user, password};
+	struct pam_conv conv = {pam_conv_fn, &creds};
+	pam_handle_t *h = NULL;
+	const char *step = "start";
+	struct passwd *pw;
+	int r;
+
+	pw = getpwnam(user);
+	r = pam_start(service, user, &conv, &h);
+	if (r == PAM_SUCCESS && rhost && *rhost)
+		pam_set_item(h, PAM_RHOST, rhost);
+	if (r == PAM_SUCCESS) {
+		step = "authenticate";
+		r = pam_authenticate(h, PAM_DISALLOW_NULL_AUTHTOK);
+	}
+	if (r == PAM_SUCCESS) {
+		step = "account";
+		r = pam_acct_mgmt(h, 0);
+	}
+	if (r == PAM_SUCCESS && !pw) {
+		step = "passwd lookup";
+		r = PAM_USER_UNKNOWN;
+	}
+	if (r == PAM_SUCCESS) {
+		step = "setcred";
+		r = pam_setcred(h, PAM_ESTABLISH_CRED);
+	}
+	if (r != PAM_SUCCESS) {
+		mail_err_set(err, MAIL_NOPERM, "PAM %s (service %s): %s", step, service,
+			     h ? pam_strerror(h, r) : "cannot start PAM");
+		if (h)
+			pam_end(h, r);
+		return -1;
+	}
+	/* PAM may map the login name; the passwd entry is what we become. */
+	fill_user(pw, u, err);
+	u->pamh = h;
+	return 0;
+}
+
+int auth_self(struct auth_user *u, struct mail_err *err)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (!pw) {
+		mail_err_set(err, MAIL_FAIL, "uid %u has no passwd entry", (unsigned)getuid());
+		return -1;
+	}
+	return fill_user(pw, u, err);
+}
+
+int auth_become(const struct auth_user *u, struct mail_err *err)
+{
+	if (getuid() == u->uid && geteuid() == u->uid && u->uid != 0)
+		return 0;   /* already that user (PREAUTH) */
+	if (u->uid == 0) {
+		mail_err_set(err, MAIL_NOPERM, "refusing to serve mail as root");
+		return -1;
+	}
+	if (initgroups(u->name, u->gid) < 0) {
+		mail_err_set(err, MAIL_FAIL, "initgroups(%s): %s", u->name, strerror(errno));
+		return -1;
+	}
+	/* Debian's spool is 2775 root:mail: group mail lets us dotlock there and
+	 * write crash-safe replacements, as Debian's mail readers do. */
+	struct group *mg = getgrnam("mail");
+	if (mg) {
+		gid_t groups[NGROUPS_MAX + 1];
+		int n = getgroups(NGROUPS_MAX, groups);
+		int have = 0;
+		for (int i = 0; i < n; i++)
+			have |= groups[i] == mg->gr_gid;
+		if (n >= 0 && !have) {
+			groups[n++] = mg->gr_gid;
+			setgroups((size_t)n, groups);
+		}
+	}
+	if (setgid(u->gid) < 0 || setuid(u->uid) < 0) {
+		mail_err_set(err, MAIL_FAIL, "cannot switch to user %s: %s", u->name,
+			     strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 || seteuid(0) == 0) {
+		mail_err_set(err, MAIL_FAIL, "could regain root after switching to %s", u->name);
+		return -1;
+	}
+	return 0;
+}
+
+void auth_logout(struct auth_user *u)
+{
+	if (u->pamh) {
+		pam_setcred(u->pamh, PAM_DELETE_CRED);
+		pam_end(u->pamh, PAM_SUCCESS);
+		u->pamh = NULL;
+	}
+}
+
+void auth_user_free(struct auth_user *u)
+{
+	free(u->name);
+	free(u->home);
+	memset(u, 0, sizeof *u);
+}

@@ -1,0 +1,32 @@
+/* config.h: the daemons' shared configuration file: `key = value` lines and
+ * `#` comments. Unknown keys and bad values are reported by name. */
+#ifndef CCLIENT_CONFIG_H
+#define CCLIENT_CONFIG_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct config {
+	char *ssl_dir;
+	char *spool_dir;
+	char *pam_service;        /* NULL: the daemon's default ("imap", "pop") */
+	int allow_plaintext;
+	int allow_outside_home;   /* mailbox names outside the home directory */
+	size_t max_line;          /* one command line */
+	size_t max_literal;       /* a literal outside APPEND */
+	size_t max_message;       /* one message in APPEND */
+	unsigned timeout_login;   /* seconds idle before login */
+	unsigned timeout_idle;    /* seconds idle after login (RFC 3501: >= 30 min) */
+	unsigned login_delay;     /* seconds to wait after a failed login */
+	unsigned max_login_failures;
+	char *tls_cert, *tls_key, *tls_min_version, *tls_ciphers;
+};
+
+void config_defaults(struct config *c);
+/* Read path into c. Returns 0, or -1 with one line per problem in errors.
+ * A missing file is an error only when must_exist. */
+int config_load(struct config *c, const char *path, int must_exist, struct buf *errors);
+void config_free(struct config *c);
+
+#endif

@@ -1,0 +1,203 @@
+/* io.c: the buffered connection. Output is gathered in wbuf and sent on
+ * io_flush (or when it grows large), so one response is one write. */
+#include "io.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IO_WBUF_HIGH (256 * 1024)
+
+static ssize_t fd_read(void *ctx, void *p, size_t n)
+{
+	struct io *io = ctx;
+
+	return read(io->in_fd, p, n);
+}
+
+static ssize_t fd_write(void *ctx, const void *p, size_t n)
+{
+	struct io *io = ctx;
+
+	return write(io->out_fd, p, n);
+}
+
+static const struct io_transport fd_transport = {fd_read, fd_write, NULL};
+
+void io_init(struct io *io, int in_fd, int out_fd)
+{
+	memset(io, 0, sizeof *io);
+	io->in_fd = in_fd;
+	io->out_fd = out_fd;
+	io->tr = &fd_transport;
+	io->trctx = io;
+	buf_init(&io->wbuf);
+}
+
+void io_free(struct io *io)
+{
+	buf_free(&io->wbuf);
+}
+
+void io_set_transport(struct io *io, const struct io_transport *tr, void *ctx)
+{
+	io->tr = tr ? tr : &fd_transport;
+	io->trctx = tr ? ctx : io;
+}
+
+void io_discard_input(struct io *io)
+{
+	io->rpos = io->rlen = 0;
+}
+
+/* Refill rbuf, waiting at most io->timeout seconds for the peer. */
+static enum io_status io_fill(struct io *io)
+{
+	ssize_t n;
+
+	if (io->rpos < io->rlen)
+		return IO_OK;
+	io->rpos = io->rlen = 0;
+	if (io->timeout && !(io->tr->pending && io->tr->pending(io->trctx) > 0)) {
+		struct pollfd pfd = {.fd = io->in_fd, .events = POLLIN};
+		int r;
+
+		do
+			r = poll(&pfd, 1, (int)io->timeout * 1000);
+		while (r < 0 && errno == EINTR);
+		if (r == 0)
+			return IO_TIMEOUT;
+		if (r < 0)
+			return IO_ERROR;
+	}
+	do
+		n = io->tr->read(io->trctx, io->rbuf, sizeof io->rbuf);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return IO_ERROR;
+	if (n == 0)
+		return IO_EOF;
+	io->rlen = (size_t)n;
+	io->bytes_in += (unsigned long long)n;
+	return IO_OK;
+}
+
+enum io_status io_readline(struct io *io, struct buf *out, size_t max)
+{
+	size_t got = 0;
+	int toolong = 0;
+
+	for (;;) {
+		enum io_status st = io_fill(io);
+		if (st != IO_OK)
+			return st;
+		char *start = io->rbuf + io->rpos;
+		size_t avail = io->rlen - io->rpos;
+		char *nl = memchr(start, '\n', avail);
+		size_t take = nl ? (size_t)(nl - start) : avail;
+
+		if (!toolong && got + take > max)
+			toolong = 1;
+		if (!toolong) {
+			buf_append(out, start, take);
+			got += take;
+		}
+		io->rpos += take + (nl ? 1 : 0);
+		if (nl)
+			break;
+	}
+	if (toolong)
+		return IO_TOOLONG;
+	if (got && out->data[out->len - 1] == '\r')
+		out->data[--out->len] = '\0';
+	return IO_OK;
+}
+
+enum io_status io_read_exact(struct io *io, struct buf *out, size_t n)
+{
+	while (n) {
+		enum io_status st = io_fill(io);
+		if (st != IO_OK)
+			return st;
+		size_t avail = io->rlen - io->rpos;
+		size_t take = avail < n ? avail : n;
+		buf_append(out, io->rbuf + io->rpos, take);
+		io->rpos += take;
+		n -= take;
+	}
+	return IO_OK;
+}
+
+enum io_status io_skip(struct io *io, size_t n)
+{
+	while (n) {
+		enum io_status st = io_fill(io);
+		if (st != IO_OK)
+			return st;
+		size_t avail = io->rlen - io->rpos;
+		size_t take = avail < n ? avail : n;
+		io->rpos += take;
+		n -= take;
+	}
+	return IO_OK;
+}
+
+void io_write(struct io *io, const void *p, size_t n)
+{
+	if (io->failed)
+		return;
+	buf_append(&io->wbuf, p, n);
+	if (io->wbuf.len >= IO_WBUF_HIGH)
+		io_flush(io);
+}
+
+void io_puts(struct io *io, const char *s)
+{
+	io_write(io, s, strlen(s));
+}
+
+void io_printf(struct io *io, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (io->failed)
+		return;
+	va_start(ap, fmt);
+	buf_vprintf(&io->wbuf, fmt, ap);
+	va_end(ap);
+	if (io->wbuf.len >= IO_WBUF_HIGH)
+		io_flush(io);
+}
+
+int io_flush(struct io *io)
+{
+	size_t off = 0;
+
+	while (!io->failed && off < io->wbuf.len) {
+		if (io->timeout) {
+			/* a client that stops reading must not pin us forever */
+			struct pollfd pfd = {.fd = io->out_fd, .events = POLLOUT};
+			int r = poll(&pfd, 1, (int)io->timeout * 1000);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				io->failed = 1;
+				break;
+			}
+		}
+		ssize_t n = io->tr->write(io->trctx, io->wbuf.data + off, io->wbuf.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			io->failed = 1;
+			break;
+		}
+		off += (size_t)n;
+		io->bytes_out += (unsigned long long)n;
+	}
+	buf_reset(&io->wbuf);
+	return io->failed ? -1 : 0;
+}

@@ -1,0 +1,60 @@
+/* io.h: buffered reads and writes over a pair of descriptors (inetd's stdin
+ * and stdout) or, after STARTTLS, over a TLS session on the same socket: the
+ * transport is swapped underneath and the buffered state stays consistent.
+ * Reads time out; lines and reads are bounded by the caller. */
+#ifndef CCLIENT_IO_H
+#define CCLIENT_IO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* A transport moves bytes; the default one uses read(2)/write(2). */
+struct io_transport {
+	ssize_t (*read)(void *ctx, void *p, size_t n);
+	ssize_t (*write)(void *ctx, const void *p, size_t n);
+	int (*pending)(void *ctx);   /* bytes buffered inside the transport */
+};
+
+enum io_status {
+	IO_OK = 1,
+	IO_EOF = 0,
+	IO_ERROR = -1,
+	IO_TIMEOUT = -2,
+	IO_TOOLONG = -3,   /* the line was longer than max; it has been skipped */
+};
+
+struct io {
+	int in_fd, out_fd;
+	unsigned timeout;        /* seconds; 0: none */
+	const struct io_transport *tr;
+	void *trctx;
+	char rbuf[16384];
+	size_t rpos, rlen;
+	struct buf wbuf;
+	int failed;              /* write side broken: stop writing */
+	unsigned long long bytes_in, bytes_out;
+};
+
+void io_init(struct io *io, int in_fd, int out_fd);
+void io_free(struct io *io);
+void io_set_transport(struct io *io, const struct io_transport *tr, void *ctx);
+/* Drop anything already read but not consumed (STARTTLS: no injection). */
+void io_discard_input(struct io *io);
+
+/* Read one line ending in LF (CRLF or LF accepted). The line without the
+ * line end is appended to out. */
+enum io_status io_readline(struct io *io, struct buf *out, size_t max);
+/* Read exactly n bytes, appended to out. */
+enum io_status io_read_exact(struct io *io, struct buf *out, size_t n);
+/* Read and throw away exactly n bytes. */
+enum io_status io_skip(struct io *io, size_t n);
+
+void io_write(struct io *io, const void *p, size_t n);
+void io_puts(struct io *io, const char *s);
+void io_printf(struct io *io, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Send buffered output; -1 if the peer is gone. */
+int io_flush(struct io *io);
+
+#endif

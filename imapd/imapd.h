@@ -1,0 +1,100 @@
+/* imapd.h: the IMAP front-end's session state and the command interface.
+ * Each command lives in a cmd_*.c file with the same entry signature and is
+ * registered in the table in commands.c. */
+#ifndef IMAPD_IMAPD_H
+#define IMAPD_IMAPD_H
+
+#include <stdint.h>
+
+#include "auth.h"
+#include "config.h"
+#include "io.h"
+#include "mail.h"
+#include "parser.h"
+#include "server.h"
+#include "util.h"
+
+enum client_state {
+	ST_NOTAUTH = 1 << 0,
+	ST_AUTH = 1 << 1,
+	ST_SELECTED = 1 << 2,
+	ST_LOGOUT = 1 << 3,
+};
+
+struct client {
+	struct io io;
+	struct config cfg;
+	struct server_conn conn;
+	enum client_state state;
+	struct auth_user user;
+	struct mail_session sess;
+	struct mailbox *box;        /* when ST_SELECTED */
+	struct pool *pool;          /* freed after every command */
+	unsigned login_failures;
+	int tls_active;
+	int plaintext_ok;           /* LOGIN allowed now */
+};
+
+/* One command being executed. */
+struct cmd {
+	struct client *c;
+	const char *tag;
+	const char *name;           /* upper case, without UID prefix */
+	int uid;                    /* "UID FETCH" etc. */
+	struct parser p;            /* positioned after the command name */
+	int answered;
+};
+
+typedef void cmd_fn(struct cmd *cmd);
+
+enum {
+	CMD_UID = 1 << 0,           /* may take the UID prefix */
+	CMD_NO_EXPUNGE = 1 << 1,    /* RFC 3501 7.4.1: no EXPUNGE responses after */
+};
+
+struct imap_command {
+	const char *name;
+	cmd_fn *fn;
+	unsigned states;            /* ST_* in which it is valid */
+	unsigned flags;
+};
+
+const struct imap_command *command_find(const char *name);
+
+/* Responses. Tagged replies end the command; code may be NULL. */
+void resp_ok(struct cmd *cmd, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void resp_no(struct cmd *cmd, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void resp_bad(struct cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* BAD with the parser's reason. */
+void resp_parse_error(struct cmd *cmd);
+/* NO built from a library error (with [TRYCREATE] etc. as fits). */
+void resp_mail_error(struct cmd *cmd, const struct mail_err *err);
+void resp_untagged(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write raw bytes (for literals already formatted in a buf). */
+void resp_write(struct client *c, const void *p, size_t n);
+
+/* The flag list "(\Seen \Answered kw ...)" of a message into out. */
+void imap_put_flags(struct buf *out, const struct mailbox *box, const struct message *m);
+/* Keyword bitmask for the names (creating them); -1 with err if impossible. */
+int imap_keywords_mask(struct mailbox *box, char **names, uint64_t *mask, struct mail_err *err);
+
+/* Events from the selected mailbox become untagged responses. */
+extern const struct mail_events imap_events;
+
+/* Make the message set concrete: msgnos of the set (by UID if uid) into
+ * a pool array; returns count. */
+size_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **msgnos);
+
+/* Commands (one file each or per small group). */
+cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_starttls;
+cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
+	cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status, cmd_append, cmd_check, cmd_close,
+	cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy, cmd_id,
+	cmd_namespace, cmd_enable, cmd_idle;
+
+/* Capabilities for the current state (CAPABILITY response and greeting). */
+void imap_capabilities(struct client *c, struct buf *out);
+
+#endif

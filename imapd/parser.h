@@ -1,0 +1,58 @@
+/* parser.h: reading IMAP command arguments (RFC 3501 section 9) from one
+ * assembled command. Literals arrive inline as "{n}\r\n" + n octets, already
+ * read and size-checked by the command reader. Every function returns 0 on
+ * success or -1 with p->error set to a reason fit for a tagged BAD. */
+#ifndef IMAPD_PARSER_H
+#define IMAPD_PARSER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "search.h"
+#include "util.h"
+
+struct parser {
+	const char *p, *end;
+	struct pool *pool;
+	const char *error;
+};
+
+void p_init(struct parser *p, const char *s, size_t len, struct pool *pool);
+int p_fail(struct parser *p, const char *why);
+int p_at_end(const struct parser *p);
+int p_peek(const struct parser *p, char c);       /* next char is c (no consume) */
+int p_char(struct parser *p, char c);             /* consume c or fail */
+int p_sp(struct parser *p);                       /* exactly one space */
+int p_end(struct parser *p);                      /* nothing left, else fail */
+/* Atom: 1*ATOM-CHAR. */
+int p_atom(struct parser *p, char **out);
+/* Like an atom but also allows ']' (flag keywords, fetch-att names stop at
+ * '[' anyway): used for tokens such as BODY.PEEK or \Seen. */
+int p_token(struct parser *p, const char *stops, char **out);
+int p_string(struct parser *p, char **out, size_t *len);   /* quoted / literal */
+int p_astring(struct parser *p, char **out, size_t *len);
+int p_nstring(struct parser *p, char **out, size_t *len);  /* NIL gives NULL */
+int p_number(struct parser *p, uint32_t *out);
+int p_number64(struct parser *p, uint64_t *out);
+int p_nz_number(struct parser *p, uint32_t *out);
+/* Mailbox name: astring; "INBOX" in any case becomes "INBOX". */
+int p_mailbox(struct parser *p, char **out);
+/* A LIST pattern: astring or list-wildcards atom (% and *). */
+int p_list_mailbox(struct parser *p, char **out);
+int p_seqset(struct parser *p, struct numset *out);
+/* "(" flag *(SP flag) ")": system flags to *flags, keywords collected in a
+ * NULL-terminated array in the pool. \Recent and unknown \-flags rejected
+ * when strict. */
+int p_flag_list(struct parser *p, uint32_t *flags, char ***keywords, int strict);
+/* Map one flag token (\Seen ...) to MF_*; 0 for a keyword; -1 invalid. */
+int p_flag_bit(const char *tok, uint32_t *bit);
+/* date = "dd-Mon-yyyy" possibly quoted. */
+int p_date(struct parser *p, int *year, int *month, int *day);
+/* date-time = "dd-Mon-yyyy hh:mm:ss +zzzz" (quoted). */
+int p_date_time(struct parser *p, time_t *t, int *tz_minutes);
+
+/* Seconds since the epoch for y-m-d 00:00 UTC. */
+time_t p_days_to_time(int year, int month, int day);
+
+#endif

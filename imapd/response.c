@@ -1,0 +1,194 @@
+/* response.c: writing IMAP responses, and turning mailbox events into the
+ * untagged EXISTS / RECENT / EXPUNGE / FETCH FLAGS a client expects. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "imapd.h"
+#include "imap_fmt.h"
+
+static void resp_tagged(struct cmd *cmd, const char *status, const char *code,
+			const char *fmt, va_list ap)
+{
+	struct client *c = cmd->c;
+
+	io_printf(&c->io, "%s %s ", cmd->tag, status);
+	if (code && *code)
+		io_printf(&c->io, "[%s] ", code);
+	struct buf b;
+	buf_init(&b);
+	buf_vprintf(&b, fmt, ap);
+	/* a reason must never break the line structure */
+	for (size_t i = 0; i < b.len; i++)
+		if (b.data[i] == '\r' || b.data[i] == '\n')
+			b.data[i] = ' ';
+	io_write(&c->io, b.data, b.len);
+	buf_free(&b);
+	io_puts(&c->io, "\r\n");
+	cmd->answered = 1;
+}
+
+void resp_ok(struct cmd *cmd, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	resp_tagged(cmd, "OK", code, fmt, ap);
+	va_end(ap);
+}
+
+void resp_no(struct cmd *cmd, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	resp_tagged(cmd, "NO", code, fmt, ap);
+	va_end(ap);
+}
+
+void resp_bad(struct cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	resp_tagged(cmd, "BAD", NULL, fmt, ap);
+	va_end(ap);
+}
+
+void resp_parse_error(struct cmd *cmd)
+{
+	resp_bad(cmd, "%s: %s", cmd->name, cmd->p.error ? cmd->p.error : "Invalid arguments");
+}
+
+void resp_mail_error(struct cmd *cmd, const struct mail_err *err)
+{
+	static const char *codes[] = {
+		[MAIL_NONEXISTENT] = "NONEXISTENT", [MAIL_EXISTS] = "ALREADYEXISTS",
+		[MAIL_NOPERM] = "NOPERM",           [MAIL_BADNAME] = "CANNOT",
+		[MAIL_INUSE] = "INUSE",             [MAIL_TOOBIG] = "TOOBIG",
+		[MAIL_CORRUPT] = "CORRUPTION",      [MAIL_LIMIT] = "LIMIT",
+	};
+	const char *code = NULL;
+
+	/* APPEND and COPY into a missing mailbox: the client may create it */
+	if (err->code == MAIL_NONEXISTENT &&
+	    (!strcmp(cmd->name, "APPEND") || !strcmp(cmd->name, "COPY") || !strcmp(cmd->name, "MOVE")))
+		code = "TRYCREATE";
+	else if ((size_t)err->code < ARRAY_SIZE(codes))
+		code = codes[err->code];
+	resp_no(cmd, code, "%s", err->text[0] ? err->text : "Operation failed");
+}
+
+void resp_untagged(struct client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	io_puts(&c->io, "* ");
+	va_start(ap, fmt);
+	struct buf b;
+	buf_init(&b);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	io_write(&c->io, b.data, b.len);
+	buf_free(&b);
+	io_puts(&c->io, "\r\n");
+}
+
+void resp_write(struct client *c, const void *p, size_t n)
+{
+	io_write(&c->io, p, n);
+}
+
+void imap_put_flags(struct buf *out, const struct mailbox *box, const struct message *m)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} names[] = {
+		{MF_SEEN, "\\Seen"},       {MF_ANSWERED, "\\Answered"}, {MF_FLAGGED, "\\Flagged"},
+		{MF_DELETED, "\\Deleted"}, {MF_DRAFT, "\\Draft"},       {MF_RECENT, "\\Recent"},
+	};
+	int first = 1;
+
+	buf_putc(out, '(');
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (m->flags & names[i].bit) {
+			if (!first)
+				buf_putc(out, ' ');
+			buf_puts(out, names[i].name);
+			first = 0;
+		}
+	for (unsigned k = 0; k < box->nkeywords; k++)
+		if (m->keywords & ((uint64_t)1 << k)) {
+			if (!first)
+				buf_putc(out, ' ');
+			buf_puts(out, box->keywords[k]);
+			first = 0;
+		}
+	buf_putc(out, ')');
+}
+
+int imap_keywords_mask(struct mailbox *box, char **names, uint64_t *mask, struct mail_err *err)
+{
+	*mask = 0;
+	for (; names && *names; names++) {
+		int k = mail_keyword(box, *names, 1);
+		if (k < 0) {
+			mail_err_set(err, MAIL_LIMIT,
+				     "Cannot add keyword %s: this mailbox already has %d keywords",
+				     *names, MAIL_KEYWORDS_MAX);
+			return -1;
+		}
+		*mask |= (uint64_t)1 << k;
+	}
+	return 0;
+}
+
+size_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **msgnos)
+{
+	struct mailbox *box = cmd->c->box;
+	uint32_t n = box->nmsgs, count = 0;
+	uint32_t max = cmd->uid ? (n ? box->msgs[n - 1]->uid : 0) : n;
+	uint32_t *out = pool_alloc(cmd->c->pool, (n ? n : 1) * sizeof *out);
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t key = cmd->uid ? box->msgs[i]->uid : i + 1;
+		if (numset_contains(set, key, max))
+			out[count++] = i + 1;
+	}
+	*msgnos = out;
+	return count;
+}
+
+static void ev_exists(void *ctx, uint32_t n)
+{
+	resp_untagged(ctx, "%u EXISTS", n);
+}
+
+static void ev_recent(void *ctx, uint32_t n)
+{
+	resp_untagged(ctx, "%u RECENT", n);
+}
+
+static void ev_expunged(void *ctx, uint32_t msgno)
+{
+	resp_untagged(ctx, "%u EXPUNGE", msgno);
+}
+
+static void ev_flags(void *ctx, uint32_t msgno)
+{
+	struct client *c = ctx;
+	struct buf b;
+
+	buf_init(&b);
+	imap_put_flags(&b, c->box, c->box->msgs[msgno - 1]);
+	resp_untagged(c, "%u FETCH (UID %u FLAGS %s)", msgno, c->box->msgs[msgno - 1]->uid, b.data);
+	buf_free(&b);
+}
+
+static void ev_notice(void *ctx, const char *text)
+{
+	resp_untagged(ctx, "OK [ALERT] %s", text);
+}
+
+const struct mail_events imap_events = {ev_exists, ev_recent, ev_expunged, ev_flags, ev_notice};
