@@ -99,11 +99,11 @@ enum io_status io_readline(struct io *io, struct buf *out, size_t max)
 		char *nl = memchr(start, '\n', avail);
 		size_t take = nl ? (size_t)(nl - start) : avail;
 
-		if (!toolong && got + take > max)
-			toolong = 1;
 		if (!toolong) {
-			buf_append(out, start, take);
-			got += take;
+			size_t keep = got + take > max ? max - got : take;
+			buf_append(out, start, keep);
+			got += keep;
+			toolong = keep < take;
 		}
 		io->rpos += take + (nl ? 1 : 0);
 		if (nl)

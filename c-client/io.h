@@ -22,7 +22,7 @@ enum io_status {
 	IO_EOF = 0,
 	IO_ERROR = -1,
 	IO_TIMEOUT = -2,
-	IO_TOOLONG = -3,   /* the line was longer than max; it has been skipped */
+	IO_TOOLONG = -3,   /* longer than max: the first max bytes kept, the rest skipped */
 };
 
 struct io {

@@ -42,6 +42,7 @@ struct cmd {
 	const char *name;           /* upper case, without UID prefix */
 	int uid;                    /* "UID FETCH" etc. */
 	struct parser p;            /* positioned after the command name */
+	unsigned flags;             /* CMD_* of the command */
 	int answered;
 };
 

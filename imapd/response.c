@@ -12,6 +12,13 @@ static void resp_tagged(struct cmd *cmd, const char *status, const char *code,
 {
 	struct client *c = cmd->c;
 
+	/* news from the mailbox (new mail, other sessions' changes) goes out
+	 * before the tagged reply, except where RFC 3501 7.4.1 forbids EXPUNGE */
+	if (c->box && !(cmd->flags & CMD_NO_EXPUNGE)) {
+		struct mail_err err;
+		if (mail_ping(c->box, &err) < 0)
+			resp_untagged(c, "NO %s", err.text);
+	}
 	io_printf(&c->io, "%s %s ", cmd->tag, status);
 	if (code && *code)
 		io_printf(&c->io, "[%s] ", code);

@@ -1,0 +1,133 @@
+/* cmd_select.c: opening and leaving a mailbox: SELECT, EXAMINE, CLOSE,
+ * UNSELECT, CHECK, EXPUNGE (and UID EXPUNGE, RFC 4315). */
+#include <string.h>
+
+#include "imapd.h"
+#include "imap_fmt.h"
+
+static void put_flag_names(struct buf *b, const struct mailbox *box, int permanent)
+{
+	buf_puts(b, "(\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (unsigned k = 0; k < box->nkeywords; k++) {
+		buf_putc(b, ' ');
+		buf_puts(b, box->keywords[k]);
+	}
+	if (permanent && box->keywords_creatable)
+		buf_puts(b, " \\*");
+	buf_putc(b, ')');
+}
+
+static void select_common(struct cmd *cmd, int readonly)
+{
+	struct client *c = cmd->c;
+	struct mail_err err;
+	struct mailbox *box;
+	struct buf b;
+	char *name;
+
+	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &name) < 0 || p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	if (c->box) {
+		/* RFC 3501: a failed SELECT still leaves no mailbox selected */
+		mail_close(c->box, 0);
+		c->box = NULL;
+		c->state = ST_AUTH;
+	}
+	if (mail_open(&c->sess, name, readonly, &imap_events, c, &box, &err) < 0)
+		return resp_mail_error(cmd, &err);
+	c->box = box;
+	c->state = ST_SELECTED;
+
+	buf_init(&b);
+	put_flag_names(&b, box, 0);
+	resp_untagged(c, "FLAGS %s", b.data);
+	buf_reset(&b);
+	if (box->readonly)
+		buf_puts(&b, "()");
+	else
+		put_flag_names(&b, box, 1);
+	resp_untagged(c, "OK [PERMANENTFLAGS %s] Flags the client can change permanently", b.data);
+	buf_free(&b);
+	resp_untagged(c, "%u EXISTS", box->nmsgs);
+	resp_untagged(c, "%u RECENT", box->recent);
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		if (!(box->msgs[i]->flags & MF_SEEN)) {
+			resp_untagged(c, "OK [UNSEEN %u] First unseen message", i + 1);
+			break;
+		}
+	resp_untagged(c, "OK [UIDVALIDITY %u] UIDs valid", box->uidvalidity);
+	resp_untagged(c, "OK [UIDNEXT %u] Predicted next UID", box->uidnext);
+	resp_ok(cmd, box->readonly ? "READ-ONLY" : "READ-WRITE", "%s completed",
+		readonly ? "EXAMINE" : "SELECT");
+}
+
+void cmd_select(struct cmd *cmd)
+{
+	select_common(cmd, 0);
+}
+
+void cmd_examine(struct cmd *cmd)
+{
+	select_common(cmd, 1);
+}
+
+static void leave_mailbox(struct cmd *cmd, int expunge)
+{
+	struct client *c = cmd->c;
+
+	if (p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	mail_close(c->box, expunge && !c->box->readonly);
+	c->box = NULL;
+	c->state = ST_AUTH;
+	resp_ok(cmd, NULL, "%s completed", cmd->name);
+}
+
+void cmd_close(struct cmd *cmd)
+{
+	leave_mailbox(cmd, 1);
+}
+
+void cmd_unselect(struct cmd *cmd)
+{
+	leave_mailbox(cmd, 0);
+}
+
+void cmd_check(struct cmd *cmd)
+{
+	struct mail_err err;
+
+	if (p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	if (mail_check(cmd->c->box, &err) < 0)
+		return resp_mail_error(cmd, &err);
+	resp_ok(cmd, NULL, "CHECK completed");
+}
+
+void cmd_expunge(struct cmd *cmd)
+{
+	struct mailbox *box = cmd->c->box;
+	struct mail_err err;
+	uint32_t *uids = NULL;
+	size_t nuids = 0;
+
+	if (cmd->uid) {
+		struct numset set;
+		uint32_t *msgnos;
+		if (p_sp(&cmd->p) < 0 || p_seqset(&cmd->p, &set) < 0 || p_end(&cmd->p) < 0)
+			return resp_parse_error(cmd);
+		nuids = imap_resolve_set(cmd, &set, &msgnos);
+		uids = msgnos;   /* reuse the array: msgno -> uid in place */
+		for (size_t i = 0; i < nuids; i++)
+			uids[i] = box->msgs[msgnos[i] - 1]->uid;
+		if (nuids == 0)
+			return resp_ok(cmd, NULL, "UID EXPUNGE completed (nothing matched)");
+	} else if (p_end(&cmd->p) < 0) {
+		return resp_parse_error(cmd);
+	}
+	if (box->readonly)
+		return resp_no(cmd, "READ-ONLY", "The mailbox is open read-only (EXAMINE)");
+	if (mail_expunge(box, uids, nuids, &err) < 0)
+		return resp_mail_error(cmd, &err);
+	resp_ok(cmd, NULL, "%sEXPUNGE completed", cmd->uid ? "UID " : "");
+}

@@ -1,0 +1,183 @@
+/* commands.c: the command table, and the commands valid in any state. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imapd.h"
+#include "imap_fmt.h"
+#include "log.h"
+
+#define ANY (ST_NOTAUTH | ST_AUTH | ST_SELECTED)
+#define AUTHED (ST_AUTH | ST_SELECTED)
+
+static const struct imap_command commands[] = {
+	{"CAPABILITY", cmd_capability, ANY, 0},
+	{"NOOP", cmd_noop, ANY, 0},
+	{"LOGOUT", cmd_logout, ANY, 0},
+	{"ID", cmd_id, ANY, 0},
+	{"LOGIN", cmd_login, ST_NOTAUTH, 0},
+	{"SELECT", cmd_select, AUTHED, 0},
+	{"EXAMINE", cmd_examine, AUTHED, 0},
+	{"CREATE", cmd_create, AUTHED, 0},
+	{"DELETE", cmd_delete, AUTHED, 0},
+	{"RENAME", cmd_rename, AUTHED, 0},
+	{"SUBSCRIBE", cmd_subscribe, AUTHED, 0},
+	{"UNSUBSCRIBE", cmd_unsubscribe, AUTHED, 0},
+	{"LIST", cmd_list, AUTHED, 0},
+	{"LSUB", cmd_lsub, AUTHED, 0},
+	{"STATUS", cmd_status, AUTHED, 0},
+	{"APPEND", cmd_append, AUTHED, 0},
+	{"NAMESPACE", cmd_namespace, AUTHED, 0},
+	{"IDLE", cmd_idle, AUTHED, 0},
+	{"CHECK", cmd_check, ST_SELECTED, 0},
+	{"CLOSE", cmd_close, ST_SELECTED, 0},
+	{"UNSELECT", cmd_unselect, ST_SELECTED, 0},
+	{"EXPUNGE", cmd_expunge, ST_SELECTED, CMD_UID},
+	{"SEARCH", cmd_search, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
+	{"FETCH", cmd_fetch, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
+	{"STORE", cmd_store, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
+	{"COPY", cmd_copy, ST_SELECTED, CMD_UID},
+};
+
+const struct imap_command *command_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+void imap_capabilities(struct client *c, struct buf *out)
+{
+	buf_puts(out, "IMAP4rev1 LITERAL+ ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN");
+	if (c->state == ST_NOTAUTH && !c->plaintext_ok)
+		buf_puts(out, " LOGINDISABLED");
+}
+
+void cmd_capability(struct cmd *cmd)
+{
+	struct buf caps;
+
+	if (p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	buf_init(&caps);
+	imap_capabilities(cmd->c, &caps);
+	resp_untagged(cmd->c, "CAPABILITY %s", caps.data);
+	buf_free(&caps);
+	resp_ok(cmd, NULL, "CAPABILITY completed");
+}
+
+void cmd_noop(struct cmd *cmd)
+{
+	if (p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	resp_ok(cmd, NULL, "NOOP completed");
+}
+
+void cmd_logout(struct cmd *cmd)
+{
+	struct client *c = cmd->c;
+
+	if (p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	resp_untagged(c, "BYE Logging out");
+	if (c->box) {
+		mail_close(c->box, 0);
+		c->box = NULL;
+	}
+	resp_ok(cmd, NULL, "LOGOUT completed");
+	if (c->user.name && c->state != ST_NOTAUTH)
+		log_info("Logout user=%s host=%s", c->user.name, c->conn.peer_host);
+	c->state = ST_LOGOUT;
+}
+
+/* RFC 2971: we say who we are; what the client says is only logged. */
+void cmd_id(struct cmd *cmd)
+{
+	if (p_sp(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	if (p_peek(&cmd->p, '(')) {
+		int depth = 0;
+		/* skip the parameter list; strings may hold parentheses */
+		while (!p_at_end(&cmd->p)) {
+			char *s;
+			if (p_peek(&cmd->p, '"') || p_peek(&cmd->p, '{')) {
+				if (p_string(&cmd->p, &s, NULL) < 0)
+					return resp_parse_error(cmd);
+				continue;
+			}
+			char ch = *cmd->p.p++;
+			depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+			if (depth == 0)
+				break;
+		}
+		if (depth)
+			return resp_bad(cmd, "ID: unbalanced parentheses");
+	} else {
+		char *nil;
+		if (p_atom(&cmd->p, &nil) < 0 || strcasecmp(nil, "NIL"))
+			return resp_bad(cmd, "ID needs a parameter list or NIL");
+	}
+	if (p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	resp_untagged(cmd->c, "ID (\"name\" \"imapd\" \"version\" \"%s\")", VERSION);
+	resp_ok(cmd, NULL, "ID completed");
+}
+
+void cmd_namespace(struct cmd *cmd)
+{
+	if (p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	resp_untagged(cmd->c, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	resp_ok(cmd, NULL, "NAMESPACE completed");
+}
+
+void cmd_login(struct cmd *cmd)
+{
+	struct client *c = cmd->c;
+	struct mail_err err;
+	char *user, *pass;
+
+	if (p_sp(&cmd->p) < 0 || p_astring(&cmd->p, &user, NULL) < 0 || p_sp(&cmd->p) < 0 ||
+	    p_astring(&cmd->p, &pass, NULL) < 0 || p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	if (!c->plaintext_ok)
+		return resp_no(cmd, "PRIVACYREQUIRED",
+			       "Plaintext passwords are refused until TLS is on: use STARTTLS "
+			       "or port 993");
+	const char *service = c->cfg.pam_service ? c->cfg.pam_service : "imap";
+	if (auth_pam_login(service, user, pass, c->conn.peer_addr, &c->user, &err) < 0) {
+		memset(pass, 0, strlen(pass));
+		c->login_failures++;
+		log_notice("Login failed user=%s auth=%s host=%s [%s]: %s", user, user,
+			   c->conn.peer_host, c->conn.peer_addr[0] ? c->conn.peer_addr : "local",
+			   err.text);
+		sleep(c->cfg.login_delay);
+		if (c->login_failures >= c->cfg.max_login_failures) {
+			resp_no(cmd, "AUTHENTICATIONFAILED", "Invalid credentials");
+			io_puts(&c->io, "* BYE Too many login failures\r\n");
+			io_flush(&c->io);
+			exit(0);
+		}
+		return resp_no(cmd, "AUTHENTICATIONFAILED", "Invalid credentials");
+	}
+	memset(pass, 0, strlen(pass));
+	if (auth_become(&c->user, &err) < 0) {
+		log_err("Login user=%s host=%s: cannot switch user: %s", c->user.name,
+			c->conn.peer_host, err.text);
+		io_puts(&c->io, "* BYE Server error: cannot switch to the user (details in the mail log)\r\n");
+		io_flush(&c->io);
+		exit(1);
+	}
+	mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
+	c->sess.allow_outside_home = c->cfg.allow_outside_home;
+	c->state = ST_AUTH;
+	c->io.timeout = c->cfg.timeout_idle;
+	log_info("Login user=%s host=%s [%s]", c->user.name, c->conn.peer_host,
+		 c->conn.peer_addr[0] ? c->conn.peer_addr : "local");
+	struct buf caps;
+	buf_init(&caps);
+	imap_capabilities(c, &caps);
+	resp_ok(cmd, NULL, "[CAPABILITY %s] LOGIN completed", caps.data);
+	buf_free(&caps);
+}

@@ -1,0 +1,304 @@
+/* main.c: imapd's entry point. inetd (or xinetd, or systemd with
+ * Accept=yes) hands us the connection on stdin/stdout; we read commands,
+ * dispatch them through the table in commands.c and write responses. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imapd.h"
+#include "log.h"
+
+#ifndef CONFIG_FILE
+#define CONFIG_FILE "/etc/imapd.conf"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: imapd [--config FILE]\n"
+		"       imapd --version | --help\n"
+		"\n"
+		"An IMAP4rev1 server for inetd, xinetd or systemd socket activation: the\n"
+		"connection is stdin/stdout. Started as root it asks for a login (PAM\n"
+		"service \"imap\"); started as another user it serves that user's mail\n"
+		"pre-authenticated (for ssh tunnels).\n"
+		"\n"
+		"  --config FILE  configuration file (default " CONFIG_FILE ")\n"
+		"  --version      print the version and exit\n"
+		"  --help         this text\n");
+}
+
+/* Say goodbye and end the process; the mailbox is checkpointed first. */
+static void __attribute__((noreturn)) client_exit(struct client *c, const char *bye, int code)
+{
+	if (bye) {
+		io_printf(&c->io, "* BYE %s\r\n", bye);
+		io_flush(&c->io);
+	}
+	if (c->box)
+		mail_close(c->box, 0);
+	auth_logout(&c->user);
+	exit(code);
+}
+
+/* Does the command text so far name APPEND (the one command whose literals
+ * may be messages)? Looks at "tag APPEND" / "tag UID ..." loosely. */
+static int command_is_append(const char *s, size_t len)
+{
+	const char *sp = memchr(s, ' ', len);
+
+	if (!sp)
+		return 0;
+	sp++;
+	len -= (size_t)(sp - s);
+	return len >= 7 && !strncasecmp(sp, "APPEND ", 7);
+}
+
+/* Is there a literal announcement "{n}" or "{n+}" at the end of the line
+ * segment starting at seg? Sets *n and *nonsync. */
+static int literal_at_end(const char *seg, size_t len, uint64_t *n, int *nonsync)
+{
+	size_t i;
+
+	if (len < 3 || seg[len - 1] != '}')
+		return 0;
+	i = len - 2;
+	*nonsync = seg[i] == '+';
+	if (*nonsync)
+		i--;
+	size_t digits_end = i + 1;
+	while (i > 0 && isdigit((unsigned char)seg[i]))
+		i--;
+	if (seg[i] != '{' || i + 1 == digits_end)
+		return 0;
+	*n = 0;
+	for (size_t k = i + 1; k < digits_end; k++) {
+		if (*n > ((uint64_t)1 << 40))
+			return 0;
+		*n = *n * 10 + (uint64_t)(seg[k] - '0');
+	}
+	return 1;
+}
+
+/* Read one whole command, literals inline. Returns 1 with a command in cmdbuf,
+ * 0 when the line was refused (already answered), or exits on EOF/timeout. */
+static int read_command(struct client *c, struct buf *cmdbuf)
+{
+	size_t total_limit;
+
+	buf_reset(cmdbuf);
+	for (;;) {
+		size_t seg = cmdbuf->len;
+		enum io_status st = io_readline(&c->io, cmdbuf, c->cfg.max_line);
+		uint64_t n;
+		int nonsync;
+
+		if (st == IO_EOF || st == IO_ERROR)
+			client_exit(c, NULL, 0);
+		if (st == IO_TIMEOUT) {
+			log_info("Autologout user=%s host=%s", c->user.name ? c->user.name : "-",
+				 c->conn.peer_host);
+			client_exit(c, "Autologout; idle for too long", 0);
+		}
+		if (st == IO_TOOLONG) {
+			log_notice("Command line too long host=%s", c->conn.peer_host);
+			const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
+			int taglen = sp ? (int)(sp - cmdbuf->data) : 0;
+			io_printf(&c->io, "%.*s%s BAD Command line too long (the limit is %zu bytes)\r\n",
+				  taglen, cmdbuf->data, taglen ? "" : "*", c->cfg.max_line);
+			return 0;
+		}
+		if (!literal_at_end(cmdbuf->data + seg, cmdbuf->len - seg, &n, &nonsync))
+			return 1;
+		int append = command_is_append(cmdbuf->data, cmdbuf->len);
+		size_t limit = append ? c->cfg.max_message : c->cfg.max_literal;
+		total_limit = append ? c->cfg.max_message + c->cfg.max_line * 4 :
+				       c->cfg.max_literal * 4 + c->cfg.max_line;
+		if (n > limit || cmdbuf->len + n > total_limit) {
+			/* refused before the client sends the bytes */
+			const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
+			size_t taglen = sp ? (size_t)(sp - cmdbuf->data) : 0;
+			log_notice("Literal of %llu bytes refused (limit %zu) host=%s",
+				   (unsigned long long)n, limit, c->conn.peer_host);
+			if (nonsync) {
+				/* the bytes are on their way; we cannot resync */
+				client_exit(c, "[TOOBIG] Literal too large", 0);
+			}
+			if (taglen)
+				io_printf(&c->io, "%.*s NO [TOOBIG] %s too large (the limit is %zu bytes)\r\n",
+					  (int)taglen, cmdbuf->data, append ? "Message" : "Literal", limit);
+			else
+				io_printf(&c->io, "* BAD Literal too large\r\n");
+			return 0;
+		}
+		if (!nonsync) {
+			io_puts(&c->io, "+ Ready for literal data\r\n");
+			io_flush(&c->io);
+		}
+		buf_append(cmdbuf, "\r\n", 2);
+		st = io_read_exact(&c->io, cmdbuf, (size_t)n);
+		if (st != IO_OK)
+			client_exit(c, st == IO_TIMEOUT ? "Autologout; idle for too long" : NULL, 0);
+	}
+}
+
+static int is_tag_char(unsigned char ch)
+{
+	return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\+", ch);
+}
+
+static void dispatch(struct client *c, const char *line, size_t len)
+{
+	struct cmd cmd;
+	const struct imap_command *ic;
+	char *name;
+
+	memset(&cmd, 0, sizeof cmd);
+	cmd.c = c;
+	p_init(&cmd.p, line, len, c->pool);
+	const char *s = line;
+	while (s < line + len && is_tag_char((unsigned char)*s))
+		s++;
+	if (s == line || s == line + len || *s != ' ') {
+		io_puts(&c->io, len ? "* BAD Invalid tag\r\n" : "* BAD Empty command line\r\n");
+		return;
+	}
+	cmd.tag = pool_strndup(c->pool, line, (size_t)(s - line));
+	cmd.p.p = s + 1;
+	cmd.name = "command";
+	if (p_atom(&cmd.p, &name) < 0) {
+		resp_bad(&cmd, "Missing command");
+		return;
+	}
+	for (char *q = name; *q; q++)
+		*q = (char)toupper((unsigned char)*q);
+	if (!strcmp(name, "UID")) {
+		cmd.uid = 1;
+		if (p_sp(&cmd.p) < 0 || p_atom(&cmd.p, &name) < 0) {
+			resp_bad(&cmd, "UID needs a command");
+			return;
+		}
+		for (char *q = name; *q; q++)
+			*q = (char)toupper((unsigned char)*q);
+	}
+	cmd.name = name;
+	ic = command_find(name);
+	if (!ic || (cmd.uid && !(ic->flags & CMD_UID))) {
+		resp_bad(&cmd, "Unknown command %s%s", cmd.uid ? "UID " : "", name);
+		return;
+	}
+	if (!(ic->states & c->state)) {
+		resp_bad(&cmd, "%s%s is not valid %s", cmd.uid ? "UID " : "", name,
+			 c->state == ST_NOTAUTH ? "before login" :
+			 c->state == ST_AUTH ? "without a selected mailbox" : "now");
+		return;
+	}
+	cmd.flags = ic->flags;
+	if (cmd.uid)
+		cmd.flags &= ~(unsigned)CMD_NO_EXPUNGE;   /* UID forms may report expunges */
+	ic->fn(&cmd);
+	if (!cmd.answered)
+		resp_no(&cmd, NULL, "%s failed", name);   /* a command forgot to answer */
+}
+
+static void load_config(struct client *c, const char *path, int explicit_path)
+{
+	struct buf errors;
+
+	buf_init(&errors);
+	config_defaults(&c->cfg);
+	if (config_load(&c->cfg, path, explicit_path, &errors) < 0) {
+		char *line = errors.data, *nl;
+		for (; line && *line; line = nl + 1) {
+			nl = strchr(line, '\n');
+			if (!nl)
+				break;
+			*nl = '\0';
+			log_err("configuration: %s", line);
+		}
+		io_printf(&c->io, "* BYE Server configuration problem (details in the mail log): %s\r\n",
+			  errors.data);
+		io_flush(&c->io);
+		exit(1);
+	}
+	buf_free(&errors);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config_path = CONFIG_FILE;
+	int explicit_config = 0, o;
+	static struct client client;
+	struct client *c = &client;
+	struct buf cmdbuf;
+
+	while ((o = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			config_path = optarg;
+			explicit_config = 1;
+			break;
+		case 'V':
+			printf("imapd %s\n", VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	log_open("imapd");
+	io_init(&c->io, 0, 1);
+	load_config(c, config_path, explicit_config);
+	server_conn_init(&c->conn, 0);
+	c->pool = pool_new();
+	c->plaintext_ok = c->cfg.allow_plaintext;
+	c->io.timeout = c->cfg.timeout_login;
+	buf_init(&cmdbuf);
+
+	struct buf caps;
+	buf_init(&caps);
+	if (getuid() != 0) {
+		struct mail_err err;
+		if (auth_self(&c->user, &err) < 0) {
+			log_err("PREAUTH failed: %s", err.text);
+			client_exit(c, "Cannot identify the local user", 1);
+		}
+		mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
+		c->sess.allow_outside_home = c->cfg.allow_outside_home;
+		c->state = ST_AUTH;
+		c->io.timeout = c->cfg.timeout_idle;
+		imap_capabilities(c, &caps);
+		io_printf(&c->io, "* PREAUTH [CAPABILITY %s] IMAP4rev1 server ready, logged in as %s\r\n",
+			  caps.data, c->user.name);
+	} else {
+		c->state = ST_NOTAUTH;
+		imap_capabilities(c, &caps);
+		io_printf(&c->io, "* OK [CAPABILITY %s] IMAP4rev1 server ready\r\n", caps.data);
+	}
+	buf_free(&caps);
+	io_flush(&c->io);
+
+	while (c->state != ST_LOGOUT) {
+		if (read_command(c, &cmdbuf))
+			dispatch(c, cmdbuf.data, cmdbuf.len);
+		pool_clear(c->pool);
+		if (io_flush(&c->io) < 0)
+			client_exit(c, NULL, 0);
+	}
+	client_exit(c, NULL, 0);
+}
