@@ -44,6 +44,7 @@ IMAPD_OBJ  := $(IMAPD_SRC:%.c=$(O)/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 UNIT_BIN   := $(UNIT_SRC:%.c=$(O)/%)
 LIB        := $(O)/c-client/libc-client.a
+IMAPD_LIB  := $(O)/imapd/libimapd.a
 
 .PHONY: all clean check unit asan pytest bench demo fuzz
 
@@ -53,12 +54,17 @@ $(LIB): $(CLIENT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(O)/imapd/imapd: $(IMAPD_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(IMAPD_OBJ) $(LIB) $(LIBS)
+$(O)/imapd/imapd: $(O)/imapd/main.o $(IMAPD_LIB) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(O)/imapd/main.o $(IMAPD_LIB) $(LIB) $(LIBS)
 
-$(O)/tests/unit/%: tests/unit/%.c tests/unit/test.h $(LIB)
+# imapd's pieces as a library too, so unit tests can reach its parsers.
+$(IMAPD_LIB): $(filter-out $(O)/imapd/main.o,$(IMAPD_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/tests/unit/%: tests/unit/%.c tests/unit/test.h $(IMAPD_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -Iimapd -o $@ $< $(IMAPD_LIB) $(LIB) $(LIBS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,7 +90,10 @@ check: all asan
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN)" unit
 	IMAPD=$(CURDIR)/build/asan/imapd/imapd /usr/bin/python3 -m pytest -q tests
 
+demo:
+	bash src/demo.sh
+
 clean:
 	rm -rf build
 	find c-client imapd ipopd src tests -name '*.o' -o -name '*.d' | xargs rm -f
-	rm -f c-client/libc-client.a imapd/imapd $(UNIT_SRC:%.c=%)
+	rm -f c-client/libc-client.a imapd/libimapd.a imapd/imapd $(UNIT_SRC:%.c=%)

@@ -28,6 +28,8 @@ struct envelope {
 	struct address *from, *sender, *reply_to, *to, *cc, *bcc;
 	char *in_reply_to;
 	char *message_id;
+	int subject_folded;   /* Subject: had continuation lines (Dovecot then
+			       * sends the subject as a literal) */
 };
 
 struct param {

@@ -1,0 +1,1788 @@
+/* driver_unix.c: traditional Berkeley mbox, as MTAs append it to the spool.
+ * Flags, keywords and UIDs live in Status/X-Status/X-Keywords/X-UID headers
+ * and a folder record (UW-style pseudo message with X-IMAP, or Dovecot's
+ * X-IMAPbase), so UW imapd, Dovecot and mutt keep working on the same files.
+ * Every rewrite goes to a temp file that is renamed over the original while
+ * the dotlock is held: a crash leaves the old or the new mailbox, never half. */
+#include "lock.h"
+#include "mail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PSEUDO_SUBJECT "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"
+#define SIGLEN 64
+
+/* ---------------------------------------------------------------------- */
+/* From lines                                                              */
+
+static int name3(const char *s, const char *tab, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strncasecmp(s, tab + 3 * i, 3))
+			return i;
+	return -1;
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static size_t skip_sp(const char *s, size_t i, size_t n)
+{
+	while (i < n && s[i] == ' ')
+		i++;
+	return i;
+}
+
+/* Parse a 1-2 digit (or, for years, 4 digit) number at s[*i]. */
+static int num(const char *s, size_t *i, size_t n, int maxdig)
+{
+	int v = 0, d = 0;
+
+	while (*i < n && is_digit(s[*i]) && d < maxdig) {
+		v = v * 10 + (s[*i] - '0');
+		(*i)++;
+		d++;
+	}
+	return d ? v : -1;
+}
+
+/* After "Www ": "Mmm dd hh:mm[:ss] [zone...] yyyy [zone]". */
+static int parse_ctime_rest(const char *s, size_t n, struct tm *tm, int *zone, int *haszone)
+{
+	size_t i = 0;
+	int mon, v;
+
+	if (n < 3 || (mon = name3(s, "JanFebMarAprMayJunJulAugSepOctNovDec", 12)) < 0)
+		return -1;
+	memset(tm, 0, sizeof *tm);
+	tm->tm_mon = mon;
+	i = skip_sp(s, 3, n);
+	if (i == 3 || (tm->tm_mday = num(s, &i, n, 2)) < 1 || tm->tm_mday > 31)
+		return -1;
+	size_t j = skip_sp(s, i, n);
+	if (j == i)
+		return -1;
+	i = j;
+	if ((tm->tm_hour = num(s, &i, n, 2)) < 0 || tm->tm_hour > 23 || i >= n || s[i++] != ':')
+		return -1;
+	if ((tm->tm_min = num(s, &i, n, 2)) < 0 || tm->tm_min > 59)
+		return -1;
+	if (i < n && s[i] == ':') {
+		i++;
+		if ((tm->tm_sec = num(s, &i, n, 2)) < 0 || tm->tm_sec > 60)
+			return -1;
+	}
+	*haszone = 0;
+	tm->tm_year = -1;
+	while ((i = skip_sp(s, i, n)) < n) {
+		size_t st = i;
+		if (s[i] == '+' || s[i] == '-') {
+			int sign = s[i++] == '-' ? -1 : 1;
+			size_t k = i;
+			if ((v = num(s, &i, n, 4)) < 0 || i - k != 4)
+				return -1;
+			*zone = sign * ((v / 100) * 60 + v % 100);
+			*haszone = 1;
+		} else if (is_digit(s[i])) {
+			v = num(s, &i, n, 4);
+			if (i - st == 4)
+				tm->tm_year = v - 1900;
+			else if (i - st == 2 && tm->tm_year < 0)
+				tm->tm_year = v < 70 ? v + 100 : v;
+			else
+				return -1;
+		} else {
+			while (i < n && s[i] != ' ')
+				if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
+					return -1;
+				else
+					i++;
+		}
+		if (i < n && s[i] != ' ')
+			return -1;
+	}
+	return tm->tm_year >= 0 ? 0 : -1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 0-11). */
+static int64_t days_civil(int64_t y, int m, int d)
+{
+	m += 1;
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* Local-time interpretation, memoising the last UTC offset: consecutive
+ * messages nearly always share it, and mktime per message is costly. */
+static time_t local_to_utc(const struct tm *tm, int *tz)
+{
+	static int last_off;
+	static int have_off;
+	int64_t civil = days_civil(tm->tm_year + 1900, tm->tm_mon, tm->tm_mday) * 86400 +
+			tm->tm_hour * 3600 + tm->tm_min * 60 + tm->tm_sec;
+	struct tm chk;
+
+	if (have_off) {
+		time_t t = (time_t)(civil - last_off);
+		if (localtime_r(&t, &chk) && chk.tm_gmtoff == last_off) {
+			*tz = last_off / 60;
+			return t;
+		}
+	}
+	struct tm tmp = *tm;
+	tmp.tm_isdst = -1;
+	time_t t = mktime(&tmp);
+	if (t == (time_t)-1)
+		t = (time_t)civil;
+	localtime_r(&t, &chk);
+	last_off = (int)chk.tm_gmtoff;
+	have_off = 1;
+	*tz = last_off / 60;
+	return t;
+}
+
+/* Is s[0..n) (one line, no LF) a valid "From sender date" line? Loose: the
+ * date is found anywhere after the sender so odd senders still work. */
+static int from_line(const char *s, size_t n, time_t *t, int *tz)
+{
+	struct tm tm;
+	int zone = 0, haszone = 0;
+
+	if (n && s[n - 1] == '\n')
+		n--;
+	if (n && s[n - 1] == '\r')
+		n--;
+	if (n < 5 || memcmp(s, "From ", 5))
+		return 0;
+	for (size_t i = 5; i + 14 <= n; i++) {
+		if (s[i - 1] != ' ' || s[i + 3] != ' ')
+			continue;
+		if (name3(s + i, "SunMonTueWedThuFriSat", 7) < 0)
+			continue;
+		if (parse_ctime_rest(s + i + 4, n - i - 4, &tm, &zone, &haszone) < 0)
+			continue;
+		if (t) {
+			if (haszone) {
+				int64_t c = days_civil(tm.tm_year + 1900, tm.tm_mon, tm.tm_mday) * 86400 +
+					    tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+				*t = (time_t)(c - zone * 60);
+				*tz = zone;
+			} else {
+				*t = local_to_utc(&tm, tz);
+			}
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Headers                                                                 */
+
+enum { H_NONE, H_STATUS, H_XSTATUS, H_XKEYWORDS, H_XUID, H_XIMAP, H_XIMAPBASE, H_CLEN };
+
+/* Which of the headers we hide is the field starting at s? */
+static int internal_hdr(const char *s, size_t n)
+{
+	static const struct { const char *name; size_t len; int id; } tab[] = {
+		{ "status", 6, H_STATUS }, { "x-status", 8, H_XSTATUS },
+		{ "x-keywords", 10, H_XKEYWORDS }, { "x-uid", 5, H_XUID },
+		{ "x-imap", 6, H_XIMAP }, { "x-imapbase", 10, H_XIMAPBASE },
+		{ "content-length", 14, H_CLEN },
+	};
+	char c;
+
+	if (!n)
+		return H_NONE;
+	c = s[0] | 0x20;
+	if (c != 's' && c != 'x' && c != 'c')
+		return H_NONE;
+	for (size_t i = 0; i < ARRAY_SIZE(tab); i++)
+		if (n > tab[i].len && s[tab[i].len] == ':' && !strncasecmp(s, tab[i].name, tab[i].len))
+			return tab[i].id;
+	return H_NONE;
+}
+
+struct kwtab {
+	char **names;   /* MAIL_KEYWORDS_MAX slots */
+	unsigned *n;
+};
+
+static int kw_find(struct kwtab *kt, const char *s, size_t len, int add)
+{
+	for (unsigned i = 0; i < *kt->n; i++)
+		if (!str_casecmp_n(s, len, kt->names[i]))
+			return (int)i;
+	if (!add || *kt->n >= MAIL_KEYWORDS_MAX || !len)
+		return -1;
+	kt->names[*kt->n] = xstrndup(s, len);
+	return (int)(*kt->n)++;
+}
+
+/* What one message's header says. */
+struct hinfo {
+	uint32_t flags, xuid;
+	uint64_t kw;
+	int old;
+	int ximap, ximapbase;
+	/* folder record from X-IMAP / X-IMAPbase */
+	uint32_t validity, last;
+	size_t last_off;     /* offset of a 10-digit uidlast in the buffer, or 0 */
+};
+
+static uint32_t parse_u32(const char *s, size_t *i, size_t n, int *ok)
+{
+	uint64_t v = 0;
+	size_t st = *i;
+
+	while (*i < n && is_digit(s[*i]) && v <= UINT32_MAX)
+		v = v * 10 + (uint64_t)(s[(*i)++] - '0');
+	*ok = *i > st && v <= UINT32_MAX;
+	return (uint32_t)v;
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == ',';
+}
+
+static void hdr_value(struct hinfo *h, int id, const char *base, size_t vo, size_t ve,
+		      struct kwtab *kt)
+{
+	const char *v = base;
+	size_t i = vo;
+	int ok;
+
+	switch (id) {
+	case H_STATUS:
+		for (; i < ve; i++)
+			if (v[i] == 'R')
+				h->flags |= MF_SEEN;
+			else if (v[i] == 'O')
+				h->old = 1;
+		break;
+	case H_XSTATUS:
+		for (; i < ve; i++)
+			if (v[i] == 'A')
+				h->flags |= MF_ANSWERED;
+			else if (v[i] == 'F')
+				h->flags |= MF_FLAGGED;
+			else if (v[i] == 'D')
+				h->flags |= MF_DELETED;
+			else if (v[i] == 'T')
+				h->flags |= MF_DRAFT;
+		break;
+	case H_XUID:
+		while (i < ve && is_ws(v[i]))
+			i++;
+		h->xuid = parse_u32(v, &i, ve, &ok);
+		if (!ok)
+			h->xuid = 0;
+		break;
+	case H_XKEYWORDS:
+	case H_XIMAP:
+	case H_XIMAPBASE:
+		if (id != H_XKEYWORDS) {
+			if (id == H_XIMAP)
+				h->ximap = 1;
+			else
+				h->ximapbase = 1;
+			while (i < ve && is_ws(v[i]))
+				i++;
+			h->validity = parse_u32(v, &i, ve, &ok);
+			if (!ok)
+				h->validity = 0;
+			while (i < ve && is_ws(v[i]))
+				i++;
+			size_t st = i;
+			h->last = parse_u32(v, &i, ve, &ok);
+			if (!ok)
+				h->validity = 0;
+			h->last_off = i - st == 10 ? st : 0;
+		}
+		while (i < ve) {
+			while (i < ve && is_ws(v[i]))
+				i++;
+			size_t st = i;
+			while (i < ve && !is_ws(v[i]))
+				i++;
+			if (i > st) {
+				int k = kw_find(kt, v + st, i - st, 1);
+				if (k >= 0 && id == H_XKEYWORDS)
+					h->kw |= 1ULL << k;
+			}
+		}
+		break;
+	}
+}
+
+/* Scan a header from buf[pos]; returns the offset after it (after the blank
+ * line when there is one; *blank is that line's length, 0 if none). */
+static size_t hdr_scan(const char *buf, size_t pos, size_t len, struct hinfo *h,
+		       struct kwtab *kt, size_t *blank)
+{
+	*blank = 0;
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t le = nl ? (size_t)(nl - buf) : len;
+		size_t next = nl ? le + 1 : len;
+		size_t ce = le > pos && buf[le - 1] == '\r' ? le - 1 : le;
+
+		if (ce == pos) {
+			*blank = next - pos;
+			return next;
+		}
+		int id = internal_hdr(buf + pos, ce - pos);
+		if (id && id != H_CLEN) {
+			size_t vo = (size_t)((const char *)memchr(buf + pos, ':', ce - pos) - buf) + 1;
+			hdr_value(h, id, buf, vo, ce, kt);
+		}
+		pos = next;
+	}
+	return len;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Canonical text: LF -> CRLF, internal headers hidden.                    */
+
+static void emit(struct buf *out, uint64_t *n, const char *p, size_t len)
+{
+	if (out)
+		buf_append(out, p, len);
+	*n += len;
+}
+
+static uint64_t canon_header(const char *h, size_t len, struct buf *out)
+{
+	uint64_t n = 0;
+	size_t pos = 0;
+	int skip = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(h + pos, '\n', len - pos);
+		size_t le = nl ? (size_t)(nl - h) : len;
+		size_t ce = le > pos && h[le - 1] == '\r' ? le - 1 : le;
+
+		if (ce > pos && (h[pos] == ' ' || h[pos] == '\t'))
+			; /* continuation keeps the previous decision */
+		else
+			skip = ce > pos && internal_hdr(h + pos, ce - pos) != H_NONE;
+		if (!skip) {
+			emit(out, &n, h + pos, ce - pos);
+			if (nl)
+				emit(out, &n, "\r\n", 2);
+		}
+		pos = nl ? le + 1 : len;
+	}
+	return n;
+}
+
+static void canon_body(const char *b, size_t len, struct buf *out)
+{
+	size_t pos = 0;
+
+	buf_reserve(out, len + len / 16);
+	while (pos < len) {
+		const char *nl = memchr(b + pos, '\n', len - pos);
+		if (!nl) {
+			buf_append(out, b + pos, len - pos);
+			return;
+		}
+		size_t le = (size_t)(nl - b);
+		if (le > pos && b[le - 1] == '\r') {
+			buf_append(out, b + pos, le + 1 - pos);
+		} else {
+			buf_append(out, b + pos, le - pos);
+			buf_append(out, "\r\n", 2);
+		}
+		pos = le + 1;
+	}
+}
+
+/* Number of '\n' bytes, eight at a time. */
+static size_t count_lf(const char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, lf = ones * '\n';
+	const uint64_t m7f = ones * 0x7f, m80 = ones * 0x80;
+	size_t c = 0, i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, x;
+		memcpy(&w, p + i, 8);
+		x = w ^ lf;
+		c += (size_t)__builtin_popcountll(~(((x & m7f) + m7f) | x) & m80);
+	}
+	for (; i < n; i++)
+		c += p[i] == '\n';
+	return c;
+}
+
+static size_t count_crlf(const char *p, size_t n)
+{
+	size_t c = 0;
+	const char *e = p + n, *q = p;
+
+	while ((q = memchr(q, '\r', (size_t)(e - q))) != NULL) {
+		if (q + 1 < e && q[1] == '\n')
+			c++;
+		q++;
+	}
+	return c;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Parsing a mailbox buffer                                                */
+
+struct pmsg {
+	size_t off;          /* From line, relative to the parsed buffer */
+	uint32_t from_len, hdr_len;
+	uint64_t body_len, size;
+	uint32_t xuid, uid, flags;
+	uint32_t fp;         /* From line hash: identity check for unsaved UIDs */
+	uint64_t kw;
+	int old;
+	time_t date;
+	int tz;
+};
+
+static uint32_t hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 16777619u;
+	return h;
+}
+
+struct parse {
+	struct pmsg *m;
+	size_t n, cap;
+	int have_rec;        /* folder record found */
+	uint32_t validity, last;
+	size_t last_off;     /* in-place updatable uidlast (0: not possible) */
+	int pseudo;          /* first message is the pseudo message */
+};
+
+static void parse_free(struct parse *p)
+{
+	free(p->m);
+	memset(p, 0, sizeof *p);
+}
+
+static size_t line_end(const char *buf, size_t pos, size_t len)
+{
+	const char *nl = memchr(buf + pos, '\n', len - pos);
+	return nl ? (size_t)(nl - buf) + 1 : len;
+}
+
+/* Start of the next message at or after pos: a valid From line whose
+ * previous line is empty. Returns len when there is none. */
+static size_t next_from(const char *buf, size_t pos, size_t len)
+{
+	size_t p = pos ? pos - 1 : 0;
+
+	for (;;) {
+		const char *q = memmem(buf + p, len - p, "\nFrom ", 6);
+		if (!q)
+			return len;
+		size_t i = (size_t)(q - buf) + 1;
+		int blank = i >= 2 && (buf[i - 2] == '\n' ||
+				       (i >= 3 && buf[i - 2] == '\r' && buf[i - 3] == '\n'));
+		if (blank && i >= pos && from_line(buf + i, line_end(buf, i, len) - i, NULL, NULL))
+			return i;
+		p = i;
+	}
+}
+
+/* Length of the empty line ending at end (the separator), or 0. */
+static size_t trailing_blank(const char *buf, size_t start, size_t end)
+{
+	if (end >= start + 2 && buf[end - 1] == '\n' && buf[end - 2] == '\n')
+		return 1;
+	if (end >= start + 3 && buf[end - 1] == '\n' && buf[end - 2] == '\r' &&
+	    buf[end - 3] == '\n')
+		return 2;
+	return 0;
+}
+
+/* Parse buf[0..len), which must start with a From line (or be empty).
+ * first: buf starts at the file start (folder record possible). */
+static int mbox_parse(const char *buf, size_t len, int first, struct kwtab *kt,
+		      struct parse *out)
+{
+	size_t pos = 0;
+
+	memset(out, 0, sizeof *out);
+	if (len && !from_line(buf, line_end(buf, 0, len), NULL, NULL))
+		return -1;
+	while (pos < len) {
+		struct pmsg m = { .off = pos };
+		struct hinfo h = { 0 };
+		size_t fl = line_end(buf, pos, len), blank;
+
+		from_line(buf + pos, fl - pos, &m.date, &m.tz);
+		m.from_len = (uint32_t)(fl - pos);
+		m.fp = hash(buf + pos, fl - pos);
+		size_t hend = hdr_scan(buf, fl, len, &h, kt, &blank);
+		size_t next = next_from(buf, hend, len);
+		size_t end = next - trailing_blank(buf, fl, next);
+		if (end < hend)
+			hend = end;          /* the header's blank line was the separator */
+		m.hdr_len = (uint32_t)(hend - fl);
+		m.body_len = end - hend;
+		m.size = canon_header(buf + fl, m.hdr_len, NULL) + m.body_len +
+			 count_lf(buf + hend, m.body_len) - count_crlf(buf + hend, m.body_len);
+		m.xuid = h.xuid;
+		m.flags = h.flags;
+		m.kw = h.kw;
+		m.old = h.old;
+		pos = next;
+		if (first && out->n == 0 && !out->pseudo && (h.ximap || h.ximapbase) && h.validity) {
+			out->have_rec = 1;
+			out->validity = h.validity;
+			out->last = h.last;
+			out->last_off = h.last_off;
+			if (h.ximap) {
+				out->pseudo = 1;
+				continue;
+			}
+		}
+		if (out->n == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 64;
+			out->m = xrealloc(out->m, out->cap * sizeof *out->m);
+		}
+		out->m[out->n++] = m;
+	}
+	return 0;
+}
+
+/* Give every message a UID: keep X-UID when it is ascending and not above
+ * the record's uidlast; else hand out the next one. Deterministic, so every
+ * session computes the same UIDs for the same file. *counter: highest UID
+ * handed out so far (in/out); prev: UID of the message before the first. */
+static int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counter)
+{
+	int all_kept = 1;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct pmsg *m = &p->m[i];
+		if (m->xuid && m->xuid > prev && m->xuid <= ulast) {
+			m->uid = m->xuid;
+		} else {
+			if (*counter < prev)
+				*counter = prev;
+			if (*counter < ulast)
+				*counter = ulast;
+			m->uid = ++*counter;
+			m->xuid = 0;
+			all_kept = 0;
+		}
+		prev = m->uid;
+	}
+	if (*counter < prev)
+		*counter = prev;
+	return all_kept;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Driver state                                                            */
+
+struct umsg {
+	struct message m;
+	off_t off;
+	uint32_t from_len, hdr_len;
+	uint64_t body_len;
+	uint32_t disk_flags;
+	uint64_t disk_kw;
+	uint32_t fp;
+	uint8_t disk_old, disk_uid;
+};
+
+struct ubox {
+	int fd;                 /* mailbox file for fetch, -1 if none */
+	int exists;             /* file existed at last sync */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	char sig[SIGLEN];       /* last bytes before size: detects rewrites */
+	size_t siglen;
+	int have_rec;           /* the file has our folder record */
+	uint32_t rec_last;      /* its uidlast */
+	off_t rec_off;          /* where uidlast's 10 digits are, 0: not fixed width */
+	unsigned rec_nkw;       /* keywords it lists */
+	uint32_t counter;       /* highest UID handed out */
+	int renumbered;         /* UIDs differ from what the file implies: write */
+	struct buf text;        /* last fetched canonical text */
+	uint32_t text_uid;
+};
+
+#define UB(box) ((struct ubox *)(box)->drvdata)
+#define UM(box, i) ((struct umsg *)(box)->msgs[i])
+
+static int unix_valid(const char *path)
+{
+	char b[1024];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	n = read(fd, b, sizeof b);
+	close(fd);
+	if (n == 0)
+		return 1;
+	if (n < 5)
+		return 0;
+	return from_line(b, line_end(b, 0, (size_t)n), NULL, NULL);
+}
+
+static void ev_exists(struct mailbox *box)
+{
+	if (box->ev && box->ev->exists)
+		box->ev->exists(box->evctx, box->nmsgs);
+}
+
+static void ev_recent(struct mailbox *box)
+{
+	if (box->ev && box->ev->recent)
+		box->ev->recent(box->evctx, box->recent);
+}
+
+static void ev_expunged(struct mailbox *box, uint32_t msgno)
+{
+	if (box->ev && box->ev->expunged)
+		box->ev->expunged(box->evctx, msgno);
+}
+
+static void ev_flags(struct mailbox *box, uint32_t msgno)
+{
+	if (box->ev && box->ev->flags)
+		box->ev->flags(box->evctx, msgno);
+}
+
+static void ev_notice(struct mailbox *box, const char *text)
+{
+	if (box->ev && box->ev->notice)
+		box->ev->notice(box->evctx, text);
+}
+
+static void umsg_free(struct umsg *u)
+{
+	pool_free(u->m.pool);
+	free(u);
+}
+
+/* Remove message i (0-based) and report it. */
+static void box_remove(struct mailbox *box, uint32_t i)
+{
+	struct umsg *u = UM(box, i);
+
+	if (u->m.flags & MF_RECENT)
+		box->recent--;
+	if (UB(box)->text_uid == u->m.uid)
+		UB(box)->text_uid = 0;
+	umsg_free(u);
+	memmove(box->msgs + i, box->msgs + i + 1, (box->nmsgs - i - 1) * sizeof *box->msgs);
+	box->nmsgs--;
+	ev_expunged(box, i + 1);
+}
+
+static void box_add(struct mailbox *box, const struct pmsg *p, off_t base)
+{
+	struct umsg *u = xcalloc(1, sizeof *u);
+
+	u->m.uid = p->uid;
+	u->m.flags = p->flags;
+	u->m.keywords = p->kw;
+	u->m.internal_date = p->date;
+	u->m.tz_minutes = p->tz;
+	u->m.size = p->size;
+	u->m.drv = u;
+	u->off = base + (off_t)p->off;
+	u->from_len = p->from_len;
+	u->hdr_len = p->hdr_len;
+	u->body_len = p->body_len;
+	u->disk_flags = p->flags;
+	u->disk_kw = p->kw;
+	u->disk_old = (uint8_t)p->old;
+	u->disk_uid = p->xuid == p->uid;
+	u->fp = p->fp;
+	if (!p->old) {
+		u->m.flags |= MF_RECENT;
+		box->recent++;
+	}
+	box->msgs = xrealloc(box->msgs, (box->nmsgs + 1) * sizeof *box->msgs);
+	box->msgs[box->nmsgs++] = &u->m;
+}
+
+static void box_place(struct umsg *u, const struct pmsg *p, off_t base)
+{
+	u->off = base + (off_t)p->off;
+	u->from_len = p->from_len;
+	u->hdr_len = p->hdr_len;
+	u->body_len = p->body_len;
+	u->m.size = p->size;
+	u->fp = p->fp;
+}
+
+/* Flags or keywords changed by this session and not yet on disk. */
+static int flags_dirty(const struct umsg *u)
+{
+	return (u->m.flags & MF_STORABLE) != u->disk_flags || u->m.keywords != u->disk_kw;
+}
+
+static int box_flags_dirty(struct mailbox *box)
+{
+	if (box->readonly || !UB(box)->exists)
+		return 0;
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		if (flags_dirty(UM(box, i)))
+			return 1;
+	return 0;
+}
+
+/* Anything at all to write: flags, "O" for messages we reported \Recent,
+ * UIDs not yet in X-UID, the folder record. */
+static int box_dirty(struct mailbox *box)
+{
+	struct ubox *ub = UB(box);
+
+	if (box->readonly || !ub->exists)
+		return 0;
+	if (!ub->have_rec || ub->rec_last != ub->counter || ub->rec_nkw != box->nkeywords)
+		return 1;
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		struct umsg *u = UM(box, i);
+		if (flags_dirty(u) || !u->disk_old || !u->disk_uid)
+			return 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Writing                                                                 */
+
+struct wout {
+	int fd;
+	struct buf b;
+	off_t pos;
+	int failed;
+};
+
+static void wflush(struct wout *w)
+{
+	size_t done = 0;
+
+	while (!w->failed && done < w->b.len) {
+		ssize_t r = write(w->fd, w->b.data + done, w->b.len - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			w->failed = errno ? errno : EIO;
+			break;
+		}
+		done += (size_t)r;
+	}
+	buf_reset(&w->b);
+}
+
+static void wput(struct wout *w, const void *p, size_t n)
+{
+	if (w->b.len + n > (1 << 20))
+		wflush(w);
+	if (n >= (1 << 19)) {
+		/* big bodies go straight from the source mapping */
+		struct buf save = w->b;
+		w->b.data = (char *)p;
+		w->b.len = n;
+		wflush(w);
+		w->b = save;
+	} else {
+		buf_append(&w->b, p, n);
+	}
+	w->pos += (off_t)n;
+}
+
+static void status_lines(struct buf *o, uint32_t flags, uint64_t kw, char **names,
+			 unsigned nkw, uint32_t uid, int old)
+{
+	if ((flags & MF_SEEN) || old)
+		buf_printf(o, "Status: %s%s\n", flags & MF_SEEN ? "R" : "", old ? "O" : "");
+	if (flags & (MF_DELETED | MF_FLAGGED | MF_ANSWERED | MF_DRAFT))
+		buf_printf(o, "X-Status: %s%s%s%s\n", flags & MF_DELETED ? "D" : "",
+			   flags & MF_FLAGGED ? "F" : "", flags & MF_ANSWERED ? "A" : "",
+			   flags & MF_DRAFT ? "T" : "");
+	if (kw) {
+		buf_puts(o, "X-Keywords:");
+		for (unsigned i = 0; i < nkw && i < 64; i++)
+			if (kw & (1ULL << i))
+				buf_printf(o, " %s", names[i]);
+		buf_putc(o, '\n');
+	}
+	buf_printf(o, "X-UID: %u\n", uid);
+}
+
+/* Write the folder record; returns the file offset of uidlast's digits. */
+static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **names,
+			  unsigned nkw)
+{
+	off_t at;
+	char host[256] = "localhost", fl[64], dh[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct buf b;
+
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	localtime_r(&now, &tm);
+	strftime(fl, sizeof fl, "%a %b %e %H:%M:%S %Y", &tm);
+	strftime(dh, sizeof dh, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	buf_init(&b);
+	buf_printf(&b, "From MAILER-DAEMON %s\nDate: %s\n", fl, dh);
+	buf_printf(&b, "From: Mail System Internal Data <MAILER-DAEMON@%s>\n", host);
+	buf_printf(&b, "Subject: %s\nMessage-ID: <%lld@%s>\n", PSEUDO_SUBJECT, (long long)now,
+		   host);
+	at = w->pos + (off_t)b.len + 19;
+	buf_printf(&b, "X-IMAP: %010u %010u", validity, last);
+	for (unsigned i = 0; i < nkw; i++)
+		buf_printf(&b, " %s", names[i]);
+	buf_puts(&b, "\nStatus: RO\n\n"
+		     "This message holds the IMAP state of this mail folder (UID numbers\n"
+		     "and keywords). Mail programs hide it; deleting it resets that state.\n\n");
+	wput(w, b.data, b.len);
+	buf_free(&b);
+	return at;
+}
+
+/* One message to (re)write from a source buffer. */
+struct witem {
+	const char *src;        /* From line */
+	uint32_t from_len, hdr_len;
+	uint64_t body_len;
+	uint32_t flags, uid;
+	uint64_t kw;
+	int old;
+	off_t noff;             /* out: new From line offset */
+	uint32_t nhdr_len;      /* out */
+};
+
+static void write_item(struct wout *w, struct witem *it, char **names, unsigned nkw)
+{
+	const char *h = it->src + it->from_len, *body = h + it->hdr_len;
+	size_t pos = 0, len = it->hdr_len, term = 0;
+	struct buf o;
+	int skip = 0;
+
+	buf_init(&o);
+	/* the header's own blank line, if any, goes after our status lines */
+	if (len >= 1 && h[len - 1] == '\n') {
+		if (len == 1 || h[len - 2] == '\n')
+			term = 1;
+		else if (h[len - 2] == '\r' && (len == 2 || h[len - 3] == '\n'))
+			term = 2;
+	}
+	while (pos < len - term) {
+		size_t le = line_end(h, pos, len - term);
+		size_t ce = le;
+		while (ce > pos && (h[ce - 1] == '\n' || h[ce - 1] == '\r'))
+			ce--;
+		if (!(ce > pos && (h[pos] == ' ' || h[pos] == '\t')))
+			skip = ce > pos && internal_hdr(h + pos, ce - pos) != H_NONE &&
+			       internal_hdr(h + pos, ce - pos) != H_CLEN;
+		if (!skip) {
+			buf_append(&o, h + pos, le - pos);
+			if (h[le - 1] != '\n')
+				buf_putc(&o, '\n');
+		}
+		pos = le;
+	}
+	status_lines(&o, it->flags, it->kw, names, nkw, it->uid, it->old);
+	buf_append(&o, h + len - term, term);
+	it->noff = w->pos;
+	it->nhdr_len = (uint32_t)o.len;
+	wput(w, it->src, it->from_len);
+	wput(w, o.data, o.len);
+	buf_free(&o);
+	wput(w, body, it->body_len);
+	if (it->body_len && body[it->body_len - 1] != '\n')
+		wput(w, "\n", 1);
+	wput(w, "\n", 1);
+}
+
+/* A new message (APPEND): From line, header without our internal fields,
+ * status lines, body with "From " lines quoted. Text may be CRLF or LF. */
+static void format_new(struct buf *o, const char *user, const struct mail_new *m, uint32_t uid,
+		       char **names, unsigned nkw, uint64_t kw)
+{
+	time_t t = m->date ? m->date : time(NULL);
+	struct tm tm;
+	char date[64];
+	size_t pos = 0, len = m->len;
+	int in_hdr = 1, skip = 0, had_blank = 0;
+
+	localtime_r(&t, &tm);
+	strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
+	buf_printf(o, "From %s %s\n", user && *user ? user : "MAILER-DAEMON", date);
+	while (pos < len) {
+		size_t le = line_end(m->text, pos, len), ce = le;
+		if (ce > pos && m->text[ce - 1] == '\n')
+			ce--;
+		if (ce > pos && m->text[ce - 1] == '\r')
+			ce--;
+		const char *l = m->text + pos;
+		size_t n = ce - pos;
+		if (in_hdr && n == 0) {
+			status_lines(o, m->flags & MF_STORABLE, kw, names, nkw, uid, 0);
+			in_hdr = 0;
+			had_blank = 1;
+		} else if (in_hdr) {
+			if (!(l[0] == ' ' || l[0] == '\t'))
+				skip = internal_hdr(l, n) != H_NONE;
+			if (skip) {
+				pos = le;
+				continue;
+			}
+			if (n >= 5 && !memcmp(l, "From ", 5))
+				buf_putc(o, '>');
+		} else if (n >= 5 && !memcmp(l, "From ", 5)) {
+			buf_putc(o, '>');
+		}
+		buf_append(o, l, n);
+		buf_putc(o, '\n');
+		pos = le;
+	}
+	if (!had_blank)
+		status_lines(o, m->flags & MF_STORABLE, kw, names, nkw, uid, 0);
+	buf_putc(o, '\n');
+}
+
+static char *tmp_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	struct buf b;
+
+	buf_init(&b);
+	if (slash)
+		buf_append(&b, path, (size_t)(slash - path + 1));
+	buf_printf(&b, ".%s.imaptmp", slash ? slash + 1 : path);
+	return buf_steal(&b);
+}
+
+static int fsync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	free(dir);
+	if (fd >= 0) {
+		r = fsync(fd);
+		close(fd);
+	}
+	return r;
+}
+
+struct rewrite {
+	uint32_t validity, last;
+	char **names;
+	unsigned nkw;
+	struct witem *items;
+	size_t nitems;
+	const char *extra;      /* already formatted new messages, or NULL */
+	size_t extra_len;
+};
+
+/* Write a whole new mailbox next to path and rename it over path. The caller
+ * holds the dotlock. Returns the new file's fd (read-write) or -1. */
+static int mbox_rewrite(const char *path, const struct stat *st, struct rewrite *rw,
+			off_t *rec_last_off, struct mail_err *err)
+{
+	char *tmp = tmp_name(path);
+	struct wout w = { .fd = -1 };
+
+	unlink(tmp);
+	w.fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w.fd < 0) {
+		mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL,
+			     "cannot create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (st) {
+		/* same owner/group/mode as the original, as far as we may; the
+		 * group may stay ours if we are not a member of the old one */
+		if (fchown(w.fd, st->st_uid, st->st_gid) < 0)
+			(void)!fchown(w.fd, (uid_t)-1, st->st_gid);
+		fchmod(w.fd, st->st_mode & 07777);
+	}
+	buf_init(&w.b);
+	*rec_last_off = write_pseudo(&w, rw->validity, rw->last, rw->names, rw->nkw);
+	for (size_t i = 0; i < rw->nitems; i++)
+		write_item(&w, &rw->items[i], rw->names, rw->nkw);
+	if (rw->extra_len)
+		wput(&w, rw->extra, rw->extra_len);
+	wflush(&w);
+	buf_free(&w.b);
+	if (!w.failed && fsync(w.fd) < 0)
+		w.failed = errno;
+	if (!w.failed && rename(tmp, path) < 0)
+		w.failed = errno;
+	if (w.failed) {
+		mail_err_set(err, w.failed == ENOSPC || w.failed == EDQUOT ? MAIL_TOOBIG : MAIL_FAIL,
+			     "cannot rewrite mailbox %s: %s (mailbox unchanged)", path,
+			     strerror(w.failed));
+		close(w.fd);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	fsync_dir(path);
+	free(tmp);
+	return w.fd;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Locked access                                                           */
+
+struct locked {
+	char *dot;
+	int fd;
+	struct stat st;
+	char *map;
+	size_t len;
+};
+
+/* Lock path (dotlock, then fcntl) and open it. ENOENT leaves fd = -1.
+ * A read-only snapshot may go without a dotlock we are not allowed to make:
+ * the fcntl read lock alone keeps MTAs out while we read. */
+static int lk_open(const char *path, int write, struct locked *lk, struct mail_err *err)
+{
+	memset(lk, 0, sizeof *lk);
+	lk->fd = -1;
+	if (lock_dot(path, &lk->dot, err) < 0 && (write || err->code != MAIL_NOPERM))
+		return -1;
+	lk->fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (lk->fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL, "cannot open %s: %s",
+			     path, strerror(errno));
+		lock_dot_release(&lk->dot);
+		return -1;
+	}
+	if (lock_fd(lk->fd, write, err) < 0 || fstat(lk->fd, &lk->st) < 0) {
+		close(lk->fd);
+		lock_dot_release(&lk->dot);
+		return -1;
+	}
+	return 0;
+}
+
+static int lk_map(struct locked *lk, struct mail_err *err)
+{
+	lk->len = (size_t)lk->st.st_size;
+	if (!lk->len || lk->fd < 0)
+		return 0;
+	lk->map = mmap(NULL, lk->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, lk->fd, 0);
+	if (lk->map == MAP_FAILED) {
+		lk->map = NULL;
+		mail_err_set(err, MAIL_FAIL, "cannot read mailbox: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Unlock; keep_fd: the fd now belongs to the caller (still open). */
+static void lk_close(struct locked *lk, int keep_fd)
+{
+	if (lk->map)
+		munmap(lk->map, lk->len);
+	lk->map = NULL;
+	if (lk->fd >= 0) {
+		lock_fd_release(lk->fd);
+		if (!keep_fd)
+			close(lk->fd);
+	}
+	lock_dot_release(&lk->dot);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Synchronising a session with the file                                   */
+
+/* Remember the file as we last saw it: identity, size, mtime and its last
+ * bytes, so a pure append can be told from a rewrite. */
+static void remember_file(struct ubox *ub, int fd, const char *data, size_t len)
+{
+	struct stat st;
+
+	ub->exists = 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return;
+	ub->dev = st.st_dev;
+	ub->ino = st.st_ino;
+	ub->size = st.st_size;
+	ub->mtime = st.st_mtim;
+	ub->exists = 1;
+	len = (size_t)st.st_size;
+	ub->siglen = len < SIGLEN ? len : SIGLEN;
+	if (data)
+		memcpy(ub->sig, data + len - ub->siglen, ub->siglen);
+	else if (ub->siglen &&
+		 pread(fd, ub->sig, ub->siglen, (off_t)(len - ub->siglen)) != (ssize_t)ub->siglen)
+		ub->exists = 0;
+}
+
+static void set_fd(struct ubox *ub, int fd)
+{
+	if (ub->fd >= 0 && ub->fd != fd)
+		close(ub->fd);
+	ub->fd = fd;
+	ub->text_uid = 0;
+}
+
+/* Same message? UIDs on disk are proof; a UID only we know of (not yet
+ * written) must also have the same From line. */
+static int same_msg(const struct umsg *u, const struct pmsg *m)
+{
+	return u->m.uid == m->uid && ((u->disk_uid && m->xuid == m->uid) || u->fp == m->fp);
+}
+
+/* Merge a fresh parse of the whole file into the session, matching by UID:
+ * report messages others expunged, new ones, and flags others changed.
+ * Flags this session changed and has not written yet win. */
+static void reconcile(struct mailbox *box, struct parse *p)
+{
+	struct ubox *ub = UB(box);
+	uint32_t i = 0, nold = box->nmsgs;
+	size_t j = 0, ngone = 0, added = 0;
+	uint32_t *gone = xmalloc((nold + 1) * sizeof *gone);
+	char *matched = xcalloc(p->n + 1, 1);
+
+	while (i < nold && j < p->n) {
+		struct umsg *u = UM(box, i);
+		struct pmsg *m = &p->m[j];
+		if (u->m.uid < m->uid || (u->m.uid == m->uid && !same_msg(u, m))) {
+			gone[ngone++] = i++;
+			continue;
+		}
+		if (u->m.uid > m->uid) {
+			j++;  /* unknown lower UID: added as new below */
+			continue;
+		}
+		int mine = flags_dirty(u);
+		box_place(u, m, 0);
+		if (!mine && ((u->m.flags & MF_STORABLE) != m->flags || u->m.keywords != m->kw)) {
+			u->m.flags = (u->m.flags & MF_RECENT) | m->flags;
+			u->m.keywords = m->kw;
+			ev_flags(box, i + 1);
+		}
+		u->disk_flags = m->flags;
+		u->disk_kw = m->kw;
+		u->disk_old = (uint8_t)m->old;
+		u->disk_uid = m->xuid == m->uid;
+		matched[j] = 1;
+		i++;
+		j++;
+	}
+	while (i < nold)
+		gone[ngone++] = i++;
+	for (size_t k = ngone; k-- > 0;)
+		box_remove(box, gone[k]);
+	free(gone);
+	for (j = 0; j < p->n; j++) {
+		if (matched[j])
+			continue;
+		struct pmsg m = p->m[j];
+		uint32_t top = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0;
+		/* keep UIDs ascending, and never hand out again a UID this
+		 * session already used for a message that has gone since */
+		if (m.uid <= top || (m.xuid != m.uid && m.uid <= ub->counter)) {
+			if (ub->counter < top)
+				ub->counter = top;
+			m.uid = ++ub->counter;
+			m.xuid = 0;
+			ub->renumbered = 1;
+		}
+		if (ub->counter < m.uid)
+			ub->counter = m.uid;
+		box_add(box, &m, 0);
+		added++;
+	}
+	free(matched);
+	box->uidnext = ub->counter + 1;
+	if (added) {
+		ev_exists(box);
+		ev_recent(box);
+	}
+}
+
+/* Only new messages were appended: parse just the tail. 1 done, 0 no. */
+static int sync_tail(struct mailbox *box, struct locked *lk)
+{
+	struct ubox *ub = UB(box);
+	size_t old = (size_t)ub->size, back = ub->siglen;
+	struct kwtab kt = { box->keywords, &box->nkeywords };
+	struct parse p;
+
+	if (!ub->exists || ub->fd < 0 || lk->st.st_ino != ub->ino || lk->st.st_dev != ub->dev ||
+	    lk->st.st_size <= ub->size || back != (old < SIGLEN ? old : SIGLEN))
+		return 0;
+	/* the old end must be a message separator for new mail to follow */
+	if (old && !trailing_blank(ub->sig, 0, back))
+		return 0;
+	size_t tail = (size_t)lk->st.st_size - old;
+	char *b = xmalloc(back + tail);
+	if (pread(lk->fd, b, back + tail, (off_t)(old - back)) != (ssize_t)(back + tail) ||
+	    memcmp(b, ub->sig, back) || mbox_parse(b + back, tail, old == 0, &kt, &p) < 0) {
+		free(b);
+		return 0;
+	}
+	uint32_t ulast = ub->rec_last;
+	char digits[11] = { 0 };
+	/* an APPEND elsewhere may have raised uidlast in place */
+	if (ub->have_rec && ub->rec_off && pread(lk->fd, digits, 10, ub->rec_off) == 10) {
+		uint32_t v = (uint32_t)strtoul(digits, NULL, 10);
+		if (v > ulast)
+			ulast = v;
+	}
+	if (p.have_rec && !box->nmsgs) {
+		box->uidvalidity = p.validity;
+		ub->have_rec = 1;
+		ub->rec_off = (off_t)p.last_off;
+		ulast = p.last;
+	}
+	ub->rec_last = ulast;
+	uint32_t prev = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0;
+	assign_uids(&p, prev, ulast, &ub->counter);
+	for (size_t j = 0; j < p.n; j++)
+		box_add(box, &p.m[j], (off_t)old);
+	box->uidnext = ub->counter + 1;
+	free(b);
+	remember_file(ub, lk->fd, NULL, 0);
+	if (p.n) {
+		ev_exists(box);
+		ev_recent(box);
+	}
+	parse_free(&p);
+	return 1;
+}
+
+/* Parse the mapped file and give its messages UIDs. */
+static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
+		       struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+	struct kwtab kt = { box->keywords, &box->nkeywords };
+	uint32_t ulast = ub->rec_last, counter = 0;
+
+	if (mbox_parse(lk->map, lk->len, 1, &kt, p) < 0) {
+		mail_err_set(err, MAIL_CORRUPT, "%s is not in mbox format (left untouched)",
+			     box->path);
+		return -1;
+	}
+	if (p->have_rec && box->uidvalidity && p->validity != box->uidvalidity && box->nmsgs) {
+		/* a different folder now: every message we knew is gone */
+		while (box->nmsgs)
+			box_remove(box, box->nmsgs - 1);
+		ev_notice(box, "mailbox was replaced by another program; UIDVALIDITY changed");
+		ub->counter = 0;
+		ulast = p->last;
+	} else if (p->have_rec && p->last > ulast) {
+		ulast = p->last;
+	} else if (!p->have_rec && !ub->have_rec) {
+		ulast = 0;
+	}
+	if (p->have_rec)
+		box->uidvalidity = p->validity;
+	ub->have_rec = p->have_rec;
+	ub->rec_last = p->have_rec ? p->last : 0;
+	ub->rec_off = (off_t)p->last_off;
+	ub->rec_nkw = p->have_rec ? box->nkeywords : 0;
+	assign_uids(p, 0, ulast, &counter);
+	if (ub->counter < counter)
+		ub->counter = counter;
+	return 0;
+}
+
+static int unchanged(const struct ubox *ub, const struct stat *st)
+{
+	return ub->exists && st->st_dev == ub->dev && st->st_ino == ub->ino &&
+	       st->st_size == ub->size && st->st_mtim.tv_sec == ub->mtime.tv_sec &&
+	       st->st_mtim.tv_nsec == ub->mtime.tv_nsec;
+}
+
+enum { SYNC_PING, SYNC_WRITE, SYNC_EXPUNGE };
+
+/* Which messages an expunge removes: \Deleted, and in uids[] if given. */
+static char *expunge_set(struct mailbox *box, const uint32_t *uids, size_t nuids, size_t *n)
+{
+	char *drop = xcalloc(box->nmsgs + 1, 1);
+
+	*n = 0;
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		struct message *m = box->msgs[i];
+		int want = (m->flags & MF_DELETED) && !uids;
+		for (size_t k = 0; uids && k < nuids && !want && (m->flags & MF_DELETED); k++)
+			want = uids[k] == m->uid;
+		if (want) {
+			drop[i] = 1;
+			(*n)++;
+		}
+	}
+	return drop;
+}
+
+static int want_write(struct mailbox *box, int mode)
+{
+	if (box->readonly)
+		return 0;
+	if (mode == SYNC_PING)
+		return box_flags_dirty(box) || (UB(box)->renumbered && UB(box)->exists);
+	return box_dirty(box);
+}
+
+/* Write the session's view of the mailbox (minus drop[]) over the file
+ * mapped in lk, and switch the session to the new file. */
+static int write_back(struct mailbox *box, struct locked *lk, const char *drop, size_t ndrop,
+		      struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+	struct witem *it = xcalloc(box->nmsgs + 1, sizeof *it);
+	size_t n = 0;
+	off_t rec_off;
+
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		struct umsg *u = UM(box, i);
+		if (drop && drop[i])
+			continue;
+		it[n++] = (struct witem){ .src = lk->map + u->off, .from_len = u->from_len,
+					  .hdr_len = u->hdr_len, .body_len = u->body_len,
+					  .flags = u->m.flags & MF_STORABLE, .uid = u->m.uid,
+					  .kw = u->m.keywords, .old = 1 };
+	}
+	struct rewrite rw = { .validity = box->uidvalidity, .last = ub->counter,
+			      .names = box->keywords, .nkw = box->nkeywords, .items = it,
+			      .nitems = n };
+	int nfd = mbox_rewrite(box->path, &lk->st, &rw, &rec_off, err);
+	if (nfd < 0) {
+		free(it);
+		return -1;
+	}
+	n = 0;
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		struct umsg *u = UM(box, i);
+		if (drop && drop[i])
+			continue;
+		u->off = it[n].noff;
+		u->hdr_len = it[n].nhdr_len;
+		u->disk_flags = u->m.flags & MF_STORABLE;
+		u->disk_kw = u->m.keywords;
+		u->disk_old = 1;
+		u->disk_uid = 1;
+		n++;
+	}
+	free(it);
+	ub->have_rec = 1;
+	ub->rec_last = ub->counter;
+	ub->rec_off = rec_off;
+	ub->rec_nkw = box->nkeywords;
+	ub->renumbered = 0;
+	remember_file(ub, nfd, NULL, 0);
+	set_fd(ub, nfd);
+	(void)ndrop;
+	return 0;
+}
+
+/* The one place that reads and writes the file of an open session. */
+static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t nuids,
+		     struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+	struct stat st;
+	struct locked lk;
+	struct parse p = { 0 };
+	int rc = -1;
+
+	if (stat(box->path, &st) < 0) {
+		if (errno != ENOENT) {
+			mail_err_set(err, MAIL_FAIL, "cannot stat %s: %s", box->path, strerror(errno));
+			return -1;
+		}
+		/* gone: an INBOX not delivered to yet, or removed by someone */
+		while (box->nmsgs)
+			box_remove(box, box->nmsgs - 1);
+		set_fd(ub, -1);
+		ub->exists = 0;
+		return 0;
+	}
+	if (unchanged(ub, &st) && !want_write(box, mode)) {
+		size_t n = 0;
+		if (mode == SYNC_EXPUNGE)
+			free(expunge_set(box, uids, nuids, &n));
+		if (!n)
+			return 0;
+	}
+	if (lk_open(box->path, !box->readonly, &lk, err) < 0)
+		return -1;
+	if (lk.fd < 0) {
+		lk_close(&lk, 0);
+		return unix_sync(box, mode, uids, nuids, err);
+	}
+	if (!unchanged(ub, &lk.st) && mode == SYNC_PING && !want_write(box, mode) &&
+	    sync_tail(box, &lk)) {
+		lk_close(&lk, 0);
+		return 0;
+	}
+	if (lk_map(&lk, err) < 0 || parse_whole(box, &lk, &p, err) < 0)
+		goto out;
+	reconcile(box, &p);
+	size_t ndrop = 0;
+	char *drop = mode == SYNC_EXPUNGE ? expunge_set(box, uids, nuids, &ndrop) : NULL;
+	if (!ndrop && !want_write(box, mode)) {
+		/* nothing to write: keep this fd for fetching */
+		free(drop);
+		remember_file(ub, lk.fd, lk.map, lk.len);
+		set_fd(ub, lk.fd);
+		lk_close(&lk, 1);
+		parse_free(&p);
+		return 0;
+	}
+	if (write_back(box, &lk, drop, ndrop, err) < 0) {
+		free(drop);
+		remember_file(ub, lk.fd, lk.map, lk.len);
+		set_fd(ub, lk.fd);
+		lk_close(&lk, 1);
+		parse_free(&p);
+		return -1;
+	}
+	/* Closing the old file drops our fcntl lock on an inode nobody can
+	 * reach by name any more; the dotlock goes last. */
+	lk_close(&lk, 0);
+	for (uint32_t i = box->nmsgs; drop && i-- > 0;)
+		if (drop[i])
+			box_remove(box, i);
+	free(drop);
+	rc = 0;
+	goto done;
+out:
+	lk_close(&lk, 0);
+done:
+	parse_free(&p);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Driver entry points                                                     */
+
+static void unix_close(struct mailbox *box)
+{
+	struct ubox *ub = UB(box);
+
+	if (!ub)
+		return;
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		umsg_free(UM(box, i));
+	free(box->msgs);
+	box->msgs = NULL;
+	box->nmsgs = 0;
+	if (ub->fd >= 0)
+		close(ub->fd);
+	buf_free(&ub->text);
+	free(ub);
+	box->drvdata = NULL;
+}
+
+static int unix_open(struct mailbox *box, struct mail_err *err)
+{
+	struct ubox *ub = xcalloc(1, sizeof *ub);
+
+	ub->fd = -1;
+	buf_init(&ub->text);
+	box->drvdata = ub;
+	box->uidvalidity = 0;
+	if (unix_sync(box, SYNC_PING, NULL, 0, err) < 0) {
+		unix_close(box);
+		return -1;
+	}
+	if (!box->uidvalidity)
+		box->uidvalidity = (uint32_t)time(NULL);
+	box->uidnext = ub->counter + 1;
+	box->keywords_creatable = !box->readonly;
+	/* Remove a temp file a killed rewrite may have left, and give a
+	 * record-less mailbox its UIDVALIDITY on disk now, before another
+	 * session could invent a different one. */
+	if (!box->readonly && ub->exists) {
+		char *tmp = tmp_name(box->path);
+		char *dot = NULL;
+		if (lock_dot(box->path, &dot, err) == 0) {
+			unlink(tmp);
+			lock_dot_release(&dot);
+		}
+		free(tmp);
+		if (!ub->have_rec && unix_sync(box, SYNC_WRITE, NULL, 0, err) < 0) {
+			unix_close(box);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int unix_ping(struct mailbox *box, struct mail_err *err)
+{
+	return unix_sync(box, SYNC_PING, NULL, 0, err);
+}
+
+static int unix_check(struct mailbox *box, struct mail_err *err)
+{
+	return unix_sync(box, box_dirty(box) ? SYNC_WRITE : SYNC_PING, NULL, 0, err);
+}
+
+static int unix_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
+			struct mail_err *err)
+{
+	if (box->readonly) {
+		mail_err_set(err, MAIL_NOPERM, "mailbox is read-only");
+		return -1;
+	}
+	return unix_sync(box, SYNC_EXPUNGE, uids, nuids, err);
+}
+
+static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+	struct umsg *u = UM(box, msgno - 1);
+
+	if (ub->text_uid != u->m.uid) {
+		size_t n = u->from_len + u->hdr_len + u->body_len;
+		char *raw = xmalloc(n + 1);
+		ssize_t r = ub->fd >= 0 ? pread(ub->fd, raw, n, u->off) : -1;
+		if (r != (ssize_t)n || n < 5 || memcmp(raw, "From ", 5)) {
+			free(raw);
+			mail_err_set(err, MAIL_FAIL,
+				     "mailbox changed under us (another program rewrote it)");
+			unix_sync(box, SYNC_PING, NULL, 0, err);
+			return -1;
+		}
+		buf_reset(&ub->text);
+		canon_header(raw + u->from_len, u->hdr_len, &ub->text);
+		canon_body(raw + u->from_len + u->hdr_len, u->body_len, &ub->text);
+		free(raw);
+		ub->text_uid = u->m.uid;
+	}
+	*text = ub->text.data ? ub->text.data : "";
+	*len = ub->text.len;
+	return 0;
+}
+
+/* Read the whole file under the lock and parse it (append, status). */
+static int snapshot(const char *path, int write, struct locked *lk, struct parse *p,
+		    struct kwtab *kt, struct mail_err *err)
+{
+	if (lk_open(path, write, lk, err) < 0)
+		return -1;
+	if (lk->fd < 0) {
+		lk_close(lk, 0);
+		mail_err_set(err, MAIL_NONEXISTENT, "mailbox does not exist");
+		return -1;
+	}
+	if (lk_map(lk, err) < 0 || mbox_parse(lk->map, lk->len, 1, kt, p) < 0) {
+		if (!err->code || err->code == MAIL_OK)
+			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox", path);
+		else if (lk->map || !lk->len)
+			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox", path);
+		lk_close(lk, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static void free_names(char **names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(names[i]);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t r = write(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int unix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
+		       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	char *names[MAIL_KEYWORDS_MAX];
+	unsigned nkw = 0;
+	struct kwtab kt = { names, &nkw };
+	struct locked lk;
+	struct parse p;
+	struct buf out;
+	int rc = -1;
+
+	if (snapshot(path, 1, &lk, &p, &kt, err) < 0)
+		return -1;
+	uint32_t counter = 0, validity = p.have_rec ? p.validity : (uint32_t)time(NULL);
+	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
+	buf_init(&out);
+	/* a last message without its separator line gets one first */
+	if (lk.len && !trailing_blank(lk.map, 0, lk.len))
+		buf_puts(&out, lk.map[lk.len - 1] == '\n' ? "\n" : "\n\n");
+	size_t lead = out.len;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t kw = 0;
+		for (char **k = msgs[i].keywords; k && *k; k++) {
+			int x = kw_find(&kt, *k, strlen(*k), 1);
+			if (x >= 0)
+				kw |= 1ULL << x;
+		}
+		uint32_t uid = ++counter;
+		if (uids_out)
+			uids_out[i] = uid;
+		format_new(&out, sess->user, &msgs[i], uid, names, nkw, kw);
+	}
+	if (p.have_rec && clean && p.last_off && lk.len) {
+		/* common case: append, then bump uidlast in place (a crash in
+		 * between is harmless: the X-UIDs above uidlast are reassigned
+		 * the very same numbers) */
+		char digits[16];
+		snprintf(digits, sizeof digits, "%010u", counter);
+		if (lseek(lk.fd, 0, SEEK_END) < 0 || write_all(lk.fd, out.data, out.len) < 0 ||
+		    fsync(lk.fd) < 0) {
+			int e = errno;
+			if (ftruncate(lk.fd, (off_t)lk.len) == 0)
+				fsync(lk.fd);
+			mail_err_set(err, e == ENOSPC || e == EDQUOT ? MAIL_TOOBIG : MAIL_FAIL,
+				     "append to %s failed: %s", path, strerror(e));
+			goto out;
+		}
+		if (pwrite(lk.fd, digits, 10, (off_t)p.last_off) != 10 || fsync(lk.fd) < 0) {
+			mail_err_set(err, MAIL_FAIL, "cannot update folder record of %s: %s", path,
+				     strerror(errno));
+			goto out;
+		}
+	} else {
+		struct witem *it = xcalloc(p.n + 1, sizeof *it);
+		for (size_t i = 0; i < p.n; i++) {
+			struct pmsg *m = &p.m[i];
+			it[i] = (struct witem){ .src = lk.map + m->off, .from_len = m->from_len,
+						.hdr_len = m->hdr_len, .body_len = m->body_len,
+						.flags = m->flags, .uid = m->uid, .kw = m->kw,
+						.old = m->old };
+		}
+		struct rewrite rw = { .validity = validity, .last = counter, .names = names,
+				      .nkw = nkw, .items = it, .nitems = p.n,
+				      .extra = out.data + lead, .extra_len = out.len - lead };
+		off_t rlo;
+		int nfd = mbox_rewrite(path, &lk.st, &rw, &rlo, err);
+		free(it);
+		if (nfd < 0)
+			goto out;
+		close(nfd);
+	}
+	if (validity_out)
+		*validity_out = validity;
+	rc = 0;
+out:
+	lk_close(&lk, 0);
+	buf_free(&out);
+	parse_free(&p);
+	free_names(names, nkw);
+	return rc;
+}
+
+static int unix_create(struct mail_session *sess, const char *path, struct mail_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	struct wout w = { .fd = fd };
+
+	if (fd < 0) {
+		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : errno == EACCES ? MAIL_NOPERM :
+				  MAIL_FAIL, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf_init(&w.b);
+	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0);
+	wflush(&w);
+	buf_free(&w.b);
+	if (w.failed || fsync(fd) < 0) {
+		mail_err_set(err, MAIL_FAIL, "cannot write %s: %s", path,
+			     strerror(w.failed ? w.failed : errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int unix_status(struct mail_session *sess, const char *path, struct mail_status *st,
+		       struct mail_err *err)
+{
+	char *names[MAIL_KEYWORDS_MAX];
+	unsigned nkw = 0;
+	struct kwtab kt = { names, &nkw };
+	struct locked lk;
+	struct parse p;
+	uint32_t counter = 0;
+
+	memset(st, 0, sizeof *st);
+	if (snapshot(path, 0, &lk, &p, &kt, err) < 0) {
+		free_names(names, nkw);
+		return -1;
+	}
+	assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
+	st->messages = (uint32_t)p.n;
+	for (size_t i = 0; i < p.n; i++) {
+		st->recent += !p.m[i].old;
+		st->unseen += !(p.m[i].flags & MF_SEEN);
+	}
+	st->uidnext = counter + 1;
+	st->uidvalidity = p.have_rec ? p.validity : (uint32_t)lk.st.st_ctime;
+	lk_close(&lk, 0);
+	parse_free(&p);
+	free_names(names, nkw);
+	return 0;
+}
+
+const struct driver driver_unix = {
+	.name = "unix",
+	.valid = unix_valid,
+	.open = unix_open,
+	.close = unix_close,
+	.ping = unix_ping,
+	.check = unix_check,
+	.expunge = unix_expunge,
+	.fetch = unix_fetch,
+	.append = unix_append,
+	.create = unix_create,
+	.status = unix_status,
+};

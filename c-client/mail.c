@@ -1,0 +1,888 @@
+/* mail.c: the generic mailbox API. Maps client names to files, picks the
+ * driver that understands a file, keeps the per-mailbox message cache, and
+ * implements the namespace operations (create/delete/rename/list/subscribe)
+ * that do not depend on a mailbox format. */
+#include "mail.h"
+#include "lock.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern const struct driver driver_unix;
+
+/* Formats we recognise, tried in order; the first is used for new mailboxes
+ * and for an INBOX that does not exist yet. A new format is one line here. */
+static const struct driver *const drivers[] = {
+	&driver_unix,
+};
+
+#define LIST_MAX_DEPTH 16
+
+void mail_err_set(struct mail_err *err, enum mail_code code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	va_end(ap);
+}
+
+void mail_session_init(struct mail_session *s, const char *user, const char *home,
+		       const char *spool_dir)
+{
+	memset(s, 0, sizeof *s);
+	s->user = xstrdup(user ? user : "");
+	s->home = xstrdup(home ? home : "/");
+	s->spool_dir = xstrdup(spool_dir ? spool_dir : SPOOLDIR);
+}
+
+void mail_session_free(struct mail_session *s)
+{
+	free(s->user);
+	free(s->home);
+	free(s->spool_dir);
+	memset(s, 0, sizeof *s);
+}
+
+static int is_inbox(const char *name)
+{
+	return !strcasecmp(name, "INBOX");
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir);
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, dir);
+	if (dl && dir[dl - 1] != '/')
+		buf_putc(&b, '/');
+	buf_puts(&b, name);
+	return buf_steal(&b);
+}
+
+static int has_dotdot(const char *name)
+{
+	for (const char *p = name; *p;) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return 1;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+/* "~/x" and "~user/x" when names outside home are allowed. */
+static char *tilde(struct mail_session *s, const char *name, struct mail_err *err)
+{
+	const char *slash = strchr(name, '/');
+	size_t ul = slash ? (size_t)(slash - name - 1) : strlen(name + 1);
+	const char *rest = slash ? slash + 1 : "";
+
+	if (ul == 0)
+		return join(s->home, rest);
+	char *user = xstrndup(name + 1, ul);
+	struct passwd *pw = getpwnam(user);
+	free(user);
+	if (!pw) {
+		mail_err_set(err, MAIL_BADNAME, "no such user in mailbox name %s", name);
+		return NULL;
+	}
+	return join(pw->pw_dir, rest);
+}
+
+char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *err)
+{
+	if (!name || !*name) {
+		mail_err_set(err, MAIL_BADNAME, "empty mailbox name");
+		return NULL;
+	}
+	if (strpbrk(name, "\r\n")) {
+		mail_err_set(err, MAIL_BADNAME, "line breaks are not allowed in mailbox names");
+		return NULL;
+	}
+	if (is_inbox(name))
+		return join(s->spool_dir, s->user);
+	if (!s->allow_outside_home) {
+		if (name[0] == '/' || name[0] == '~' || has_dotdot(name)) {
+			mail_err_set(err, MAIL_BADNAME,
+				     "mailbox names must stay inside your home directory: %s", name);
+			return NULL;
+		}
+		return join(s->home, name);
+	}
+	if (name[0] == '/')
+		return xstrdup(name);
+	if (name[0] == '~')
+		return tilde(s, name, err);
+	return join(s->home, name);
+}
+
+static const struct driver *driver_for(const char *path)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++)
+		if (drivers[i]->valid(path))
+			return drivers[i];
+	return NULL;
+}
+
+/* Find the driver of an existing mailbox file, with a precise error. */
+static const struct driver *driver_of(const char *name, const char *path, struct mail_err *err)
+{
+	struct stat st;
+	const struct driver *d;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			mail_err_set(err, MAIL_NONEXISTENT, "mailbox %s does not exist", name);
+		else
+			mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL, "%s: %s",
+				     name, strerror(errno));
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		mail_err_set(err, MAIL_FAIL, "%s is a directory, not a mailbox", name);
+		return NULL;
+	}
+	if (access(path, R_OK) < 0) {
+		mail_err_set(err, MAIL_NOPERM, "cannot read mailbox %s: %s", name, strerror(errno));
+		return NULL;
+	}
+	if (!(d = driver_for(path)))
+		mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know", name);
+	return d;
+}
+
+int mail_open(struct mail_session *s, const char *name, int readonly,
+	      const struct mail_events *ev, void *evctx, struct mailbox **out,
+	      struct mail_err *err)
+{
+	char *path = mail_resolve(s, name, err);
+	const struct driver *d;
+	struct mailbox *box;
+
+	*out = NULL;
+	if (!path)
+		return -1;
+	if (is_inbox(name) && access(path, F_OK) < 0 && errno == ENOENT) {
+		d = drivers[0];   /* no mail delivered yet: an empty INBOX */
+	} else if (!(d = driver_of(name, path, err))) {
+		free(path);
+		return -1;
+	}
+	box = xcalloc(1, sizeof *box);
+	box->sess = s;
+	box->drv = d;
+	box->name = xstrdup(is_inbox(name) ? "INBOX" : name);
+	box->path = path;
+	box->readonly = readonly || (access(path, W_OK) < 0 && errno != ENOENT);
+	box->ev = ev;
+	box->evctx = evctx;
+	if (d->open(box, err) < 0) {
+		for (unsigned i = 0; i < box->nkeywords; i++)
+			free(box->keywords[i]);
+		free(box->name);
+		free(box->path);
+		free(box);
+		return -1;
+	}
+	*out = box;
+	return 0;
+}
+
+void mail_close(struct mailbox *box, int expunge)
+{
+	struct mail_err err = { 0 };
+
+	if (!box)
+		return;
+	box->ev = NULL;   /* CLOSE is silent */
+	if (expunge && !box->readonly)
+		box->drv->expunge(box, NULL, 0, &err);
+	if (!box->readonly)
+		box->drv->check(box, &err);
+	box->drv->close(box);
+	for (unsigned i = 0; i < box->nkeywords; i++)
+		free(box->keywords[i]);
+	free(box->name);
+	free(box->path);
+	free(box);
+}
+
+int mail_ping(struct mailbox *box, struct mail_err *err)
+{
+	return box->drv->ping(box, err);
+}
+
+int mail_check(struct mailbox *box, struct mail_err *err)
+{
+	return box->drv->check(box, err);
+}
+
+int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err)
+{
+	if (box->readonly) {
+		mail_err_set(err, MAIL_NOPERM, "mailbox %s is read-only", box->name);
+		return -1;
+	}
+	return box->drv->expunge(box, uids, nuids, err);
+}
+
+static int msgno_ok(struct mailbox *box, uint32_t msgno, struct mail_err *err)
+{
+	if (msgno < 1 || msgno > box->nmsgs) {
+		mail_err_set(err, MAIL_FAIL, "no message %u in %s", msgno, box->name);
+		return 0;
+	}
+	return 1;
+}
+
+int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		    struct mail_err *err)
+{
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	return box->drv->fetch(box, msgno, text, len, err);
+}
+
+int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **env,
+			 struct body **body, struct mail_err *err)
+{
+	struct message *m;
+	const char *text;
+	size_t len;
+
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	m = box->msgs[msgno - 1];
+	if (!m->env || !m->body) {
+		if (box->drv->fetch(box, msgno, &text, &len, err) < 0)
+			return -1;
+		if (!m->pool)
+			m->pool = pool_new();
+		rfc822_parse(m->pool, text, len, &m->env, &m->body);
+	}
+	if (env)
+		*env = m->env;
+	if (body)
+		*body = m->body;
+	return 0;
+}
+
+int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint32_t flags,
+	       uint64_t keywords, struct mail_err *err)
+{
+	struct message *m;
+	uint64_t known = box->nkeywords >= 64 ? ~0ULL : (1ULL << box->nkeywords) - 1;
+
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	if (box->readonly) {
+		mail_err_set(err, MAIL_NOPERM, "mailbox %s is read-only", box->name);
+		return -1;
+	}
+	m = box->msgs[msgno - 1];
+	flags &= MF_STORABLE;
+	keywords &= known;
+	switch (op) {
+	case STORE_SET:
+		m->flags = (m->flags & ~MF_STORABLE) | flags;
+		m->keywords = keywords;
+		break;
+	case STORE_ADD:
+		m->flags |= flags;
+		m->keywords |= keywords;
+		break;
+	case STORE_REMOVE:
+		m->flags &= ~flags;
+		m->keywords &= ~keywords;
+		break;
+	}
+	return 0;
+}
+
+/* IMAP atom characters, minus the flag-ish backslash. */
+static int keyword_ok(const char *name)
+{
+	if (!*name)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("(){%*\"\\]", *p))
+			return 0;
+	return 1;
+}
+
+int mail_keyword(struct mailbox *box, const char *name, int create)
+{
+	for (unsigned i = 0; i < box->nkeywords; i++)
+		if (!strcasecmp(box->keywords[i], name))
+			return (int)i;
+	if (!create || !box->keywords_creatable || box->nkeywords >= MAIL_KEYWORDS_MAX ||
+	    !keyword_ok(name))
+		return -1;
+	box->keywords[box->nkeywords] = xstrdup(name);
+	return (int)box->nkeywords++;
+}
+
+/* Collect messages as struct mail_new (owning copies of the texts). */
+static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size_t n,
+			       struct mail_err *err)
+{
+	struct mail_new *nm = xcalloc(n + 1, sizeof *nm);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *text;
+		size_t len;
+		if (!msgno_ok(box, msgnos[i], err) ||
+		    box->drv->fetch(box, msgnos[i], &text, &len, err) < 0) {
+			for (size_t k = 0; k < i; k++) {
+				free((char *)nm[k].text);
+				free(nm[k].keywords);
+			}
+			free(nm);
+			return NULL;
+		}
+		struct message *m = box->msgs[msgnos[i] - 1];
+		nm[i].text = xstrndup(text, len);
+		nm[i].len = len;
+		nm[i].flags = m->flags & MF_STORABLE;
+		nm[i].date = m->internal_date;
+		nm[i].tz_minutes = m->tz_minutes;
+		nm[i].keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
+		for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
+			if (m->keywords & (1ULL << k))
+				nm[i].keywords[j++] = box->keywords[k];
+	}
+	return nm;
+}
+
+static void gather_free(struct mail_new *nm, size_t n)
+{
+	for (size_t i = 0; nm && i < n; i++) {
+		free((char *)nm[i].text);
+		free(nm[i].keywords);
+	}
+	free(nm);
+}
+
+int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *dest,
+	      uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	struct mail_new *nm = gather(box, msgnos, n, err);
+	int rc;
+
+	if (!nm)
+		return -1;
+	rc = mail_append(box->sess, dest, nm, n, uidvalidity_out, uids_out, err);
+	gather_free(nm, n);
+	return rc;
+}
+
+int mail_append(struct mail_session *s, const char *name, const struct mail_new *msgs, size_t n,
+		uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	char *path = mail_resolve(s, name, err);
+	const struct driver *d;
+	int rc = -1;
+
+	if (!path)
+		return -1;
+	if (is_inbox(name) && access(path, F_OK) < 0 && errno == ENOENT &&
+	    drivers[0]->create(s, path, err) < 0 && err->code != MAIL_EXISTS)
+		goto out;
+	if (!(d = driver_of(name, path, err)))
+		goto out;
+	rc = d->append(s, path, msgs, n, uidvalidity_out, uids_out, err);
+out:
+	free(path);
+	return rc;
+}
+
+/* mkdir -p for every directory above path (and path itself if whole). */
+static int make_dirs(const char *path, int whole, struct mail_err *err)
+{
+	char *p = xstrdup(path);
+	size_t n = strlen(p);
+	int rc = 0;
+
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	for (char *q = p + 1; *q && !rc; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL,
+				     "cannot create directory %s: %s", p, strerror(errno));
+			rc = -1;
+		}
+		*q = '/';
+	}
+	if (!rc && whole && mkdir(p, 0700) < 0) {
+		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : errno == EACCES ? MAIL_NOPERM :
+				  MAIL_FAIL, "cannot create %s: %s", p, strerror(errno));
+		rc = -1;
+	}
+	free(p);
+	return rc;
+}
+
+int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
+{
+	struct stat st;
+	char *path;
+	int rc = -1;
+	size_t n;
+
+	if (name && is_inbox(name)) {
+		mail_err_set(err, MAIL_EXISTS, "INBOX always exists");
+		return -1;
+	}
+	if (!(path = mail_resolve(s, name, err)))
+		return -1;
+	n = strlen(path);
+	if (lstat(path, &st) == 0) {
+		mail_err_set(err, MAIL_EXISTS, "mailbox %s already exists", name);
+	} else if (n && path[n - 1] == '/') {
+		rc = make_dirs(path, 1, err);   /* "a/b/": a directory for mailboxes */
+	} else if (make_dirs(path, 0, err) == 0) {
+		rc = drivers[0]->create(s, path, err);
+		if (rc < 0 && err->code == MAIL_FAIL && errno == ENOTDIR)
+			mail_err_set(err, MAIL_FAIL, "cannot create %s: a parent is a mailbox", name);
+	}
+	free(path);
+	return rc;
+}
+
+int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
+{
+	struct stat st;
+	char *path, *dot = NULL;
+	int rc = -1;
+
+	if (name && is_inbox(name)) {
+		mail_err_set(err, MAIL_FAIL, "INBOX cannot be deleted");
+		return -1;
+	}
+	if (!(path = mail_resolve(s, name, err)))
+		return -1;
+	for (size_t n = strlen(path); n > 1 && path[n - 1] == '/';)
+		path[--n] = '\0';
+	if (lstat(path, &st) < 0) {
+		mail_err_set(err, MAIL_NONEXISTENT, "mailbox %s does not exist", name);
+	} else if (S_ISDIR(st.st_mode)) {
+		if (rmdir(path) == 0)
+			rc = 0;
+		else if (errno == ENOTEMPTY || errno == EEXIST)
+			mail_err_set(err, MAIL_FAIL,
+				     "%s has inferior hierarchical names; delete those first", name);
+		else
+			mail_err_set(err, MAIL_FAIL, "cannot delete %s: %s", name, strerror(errno));
+	} else if (!driver_of(name, path, err)) {
+		/* only files that are mailboxes: never someone's .profile */
+	} else if (lock_dot(path, &dot, err) == 0) {
+		if (unlink(path) == 0)
+			rc = 0;
+		else
+			mail_err_set(err, MAIL_FAIL, "cannot delete %s: %s", name, strerror(errno));
+		lock_dot_release(&dot);
+	}
+	free(path);
+	return rc;
+}
+
+/* RFC 3501: renaming INBOX moves its messages to a new mailbox and leaves
+ * INBOX empty. Mail delivered meanwhile stays in INBOX. */
+static int rename_inbox(struct mail_session *s, const char *to, struct mail_err *err)
+{
+	struct mailbox *box;
+	struct mail_new *nm = NULL;
+	uint32_t *msgnos, *uids;
+	size_t n;
+	int rc = -1;
+
+	if (mail_create(s, to, err) < 0)
+		return -1;
+	if (mail_open(s, "INBOX", 0, NULL, NULL, &box, err) < 0) {
+		struct mail_err e2;
+		mail_delete(s, to, &e2);
+		return -1;
+	}
+	n = box->nmsgs;
+	msgnos = xcalloc(n + 1, sizeof *msgnos);
+	uids = xcalloc(n + 1, sizeof *uids);
+	for (size_t i = 0; i < n; i++) {
+		msgnos[i] = (uint32_t)i + 1;
+		uids[i] = box->msgs[i]->uid;
+	}
+	if (n && (!(nm = gather(box, msgnos, n, err)) ||
+		  mail_append(s, to, nm, n, NULL, NULL, err) < 0)) {
+		struct mail_err e2;
+		mail_delete(s, to, &e2);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			box->msgs[i]->flags |= MF_DELETED;
+		rc = n ? mail_expunge(box, uids, n, err) : 0;
+	}
+	mail_close(box, 0);
+	gather_free(nm, n);
+	free(msgnos);
+	free(uids);
+	return rc;
+}
+
+int mail_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err)
+{
+	struct stat st;
+	char *pfrom = NULL, *pto = NULL;
+	int rc = -1;
+
+	if (to && is_inbox(to)) {
+		mail_err_set(err, MAIL_EXISTS, "INBOX already exists");
+		return -1;
+	}
+	if (!(pto = mail_resolve(s, to, err)))
+		return -1;
+	for (size_t n = strlen(pto); n > 1 && pto[n - 1] == '/';)
+		pto[--n] = '\0';
+	if (lstat(pto, &st) == 0) {
+		mail_err_set(err, MAIL_EXISTS, "mailbox %s already exists", to);
+		goto out;
+	}
+	if (from && is_inbox(from)) {
+		rc = rename_inbox(s, to, err);
+		goto out;
+	}
+	if (!(pfrom = mail_resolve(s, from, err)))
+		goto out;
+	for (size_t n = strlen(pfrom); n > 1 && pfrom[n - 1] == '/';)
+		pfrom[--n] = '\0';
+	if (lstat(pfrom, &st) < 0) {
+		mail_err_set(err, MAIL_NONEXISTENT, "mailbox %s does not exist", from);
+		goto out;
+	}
+	if (make_dirs(pto, 0, err) < 0)
+		goto out;
+	if (rename(pfrom, pto) < 0)
+		mail_err_set(err, MAIL_FAIL, "cannot rename %s to %s: %s", from, to, strerror(errno));
+	else
+		rc = 0;
+out:
+	free(pfrom);
+	free(pto);
+	return rc;
+}
+
+int mail_status(struct mail_session *s, const char *name, struct mail_status *st,
+		struct mail_err *err)
+{
+	char *path = mail_resolve(s, name, err);
+	const struct driver *d;
+	int rc = -1;
+
+	memset(st, 0, sizeof *st);
+	if (!path)
+		return -1;
+	if (is_inbox(name) && access(path, F_OK) < 0 && errno == ENOENT) {
+		st->uidnext = 1;
+		st->uidvalidity = (uint32_t)time(NULL);
+		rc = 0;
+	} else if ((d = driver_of(name, path, err))) {
+		rc = d->status(s, path, st, err);
+	}
+	free(path);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Wildcards, LIST, LSUB, subscriptions                                    */
+
+/* Dynamic programming over (pattern, name): linear memory, no exponential
+ * backtracking on patterns like "*a*a*a*b". prefix: could some extension
+ * of name match? fold: case-insensitive (for INBOX). */
+static int match(const char *pat, const char *name, int prefix, int fold)
+{
+	size_t pl = strlen(pat);
+	char *d = xcalloc(2 * (pl + 1), 1), *nd = d + pl + 1;
+	int r = 0;
+
+	d[0] = 1;
+	for (size_t j = 1; j <= pl; j++)
+		d[j] = d[j - 1] && (pat[j - 1] == '*' || pat[j - 1] == '%');
+	for (const char *c = name; *c; c++) {
+		nd[0] = 0;
+		for (size_t j = 1; j <= pl; j++) {
+			char pc = pat[j - 1];
+			if (pc == '*')
+				nd[j] = nd[j - 1] || d[j];
+			else if (pc == '%')
+				nd[j] = nd[j - 1] || (d[j] && *c != '/');
+			else if (fold)
+				nd[j] = d[j - 1] && ((*c | 0x20) == (pc | 0x20) &&
+						     ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z'))
+						     ? 1 : *c == pc);
+			else
+				nd[j] = d[j - 1] && *c == pc;
+		}
+		char *t = d;
+		d = nd;
+		nd = t;
+	}
+	if (prefix) {
+		for (size_t j = 0; j <= pl && !r; j++)
+			r = d[j];
+	} else {
+		r = d[pl];
+	}
+	free(d < nd ? d : nd);
+	return r;
+}
+
+int mail_match(const char *pattern, const char *name)
+{
+	return match(pattern, name, 0, 0);
+}
+
+static int match_name(const char *pattern, const char *name)
+{
+	/* INBOX (and only it) is case-insensitive */
+	if (is_inbox(name))
+		return match(pattern, "INBOX", 0, 1);
+	return match(pattern, name, 0, 0);
+}
+
+struct lister {
+	const char *pattern;
+	mail_list_fn fn;
+	void *ctx;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted visible entries of a directory (dotfiles skipped). */
+static char **dir_entries(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof *v);
+		}
+		v[(*n)++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof *v, cmp_str);
+	return v;
+}
+
+static void list_dir(struct lister *l, const char *dir, const char *prefix, int depth)
+{
+	size_t n;
+	char **ents = dir_entries(dir, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		char *full = join(dir, ents[i]);
+		char *name = *prefix ? join(prefix, ents[i]) : xstrdup(ents[i]);
+		struct stat st, lst;
+		if (stat(full, &st) == 0 && !(depth == 0 && is_inbox(name))) {
+			if (S_ISDIR(st.st_mode)) {
+				size_t nc;
+				char **kids = dir_entries(full, &nc);
+				for (size_t k = 0; k < nc; k++)
+					free(kids[k]);
+				free(kids);
+				if (match_name(l->pattern, name))
+					l->fn(l->ctx, name,
+					      LA_NOSELECT | (nc ? LA_HASCHILDREN : LA_HASNOCHILDREN));
+				char *sub = join(name, "");
+				if (nc && depth < LIST_MAX_DEPTH && lstat(full, &lst) == 0 &&
+				    !S_ISLNK(lst.st_mode) && match(l->pattern, sub, 1, 0))
+					list_dir(l, full, name, depth + 1);
+				free(sub);
+			} else if (S_ISREG(st.st_mode) && match_name(l->pattern, name)) {
+				l->fn(l->ctx, name, LA_NOINFERIORS);
+			}
+		}
+		free(full);
+		free(name);
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+/* RFC 3501: the reference is prefixed to the pattern (unless the pattern
+ * is absolute). */
+static char *full_pattern(const char *ref, const char *pattern)
+{
+	if (!ref || !*ref || pattern[0] == '/' || pattern[0] == '~')
+		return xstrdup(pattern);
+	size_t rl = strlen(ref), pl = strlen(pattern);
+	char *p = xmalloc(rl + pl + 1);
+	memcpy(p, ref, rl);
+	memcpy(p + rl, pattern, pl + 1);
+	return p;
+}
+
+int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
+	      void *ctx, struct mail_err *err)
+{
+	char *pat;
+
+	if (!pattern || !*pattern) {
+		fn(ctx, "", LA_NOSELECT);   /* the hierarchy delimiter query */
+		return 0;
+	}
+	pat = full_pattern(ref, pattern);
+	if (!s->allow_outside_home && (pat[0] == '/' || pat[0] == '~' || has_dotdot(pat))) {
+		free(pat);
+		return 0;   /* nothing outside home matches */
+	}
+	if (pat[0] != '/' && pat[0] != '~') {
+		struct lister l = { pat, fn, ctx };
+		if (match(pat, "INBOX", 0, 1))
+			fn(ctx, "INBOX", LA_NOINFERIORS);
+		list_dir(&l, s->home, "", 0);
+	}
+	free(pat);
+	return 0;
+}
+
+static char *sub_path(struct mail_session *s)
+{
+	return join(s->home, ".mailboxlist");
+}
+
+/* The subscription list: one name per line. */
+static char **sub_read(struct mail_session *s, size_t *n)
+{
+	char *path = sub_path(s), line[4096];
+	FILE *f = fopen(path, "r");
+	char **v = NULL;
+
+	*n = 0;
+	free(path);
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!*line)
+			continue;
+		v = xrealloc(v, (*n + 1) * sizeof *v);
+		v[(*n)++] = xstrdup(line);
+	}
+	fclose(f);
+	return v;
+}
+
+static void sub_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Rewrite the list crash-safely: temp file, fsync, rename. */
+static int sub_write(struct mail_session *s, char **v, size_t n, struct mail_err *err)
+{
+	char *path = sub_path(s), *tmp = join(s->home, ".mailboxlist.tmp");
+	struct buf b;
+	int fd, rc = -1;
+
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		if (v[i])
+			buf_printf(&b, "%s\n", v[i]);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0 && write(fd, b.data ? b.data : "", b.len) == (ssize_t)b.len && fsync(fd) == 0 &&
+	    close(fd) == 0) {
+		fd = -1;
+		if (rename(tmp, path) == 0)
+			rc = 0;
+	}
+	if (rc < 0) {
+		mail_err_set(err, MAIL_FAIL, "cannot update %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+	}
+	buf_free(&b);
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail_err *err)
+{
+	char *path = mail_resolve(s, name, err);
+	const char *norm;
+	size_t n, i;
+	char **v;
+	int rc;
+
+	if (!path)
+		return -1;
+	free(path);
+	norm = is_inbox(name) ? "INBOX" : name;
+	v = sub_read(s, &n);
+	for (i = 0; i < n && strcmp(v[i], norm); i++)
+		;
+	if (on && i < n) {
+		rc = 0;
+	} else if (on) {
+		v = xrealloc(v, (n + 1) * sizeof *v);
+		v[n++] = xstrdup(norm);
+		rc = sub_write(s, v, n, err);
+	} else if (i == n) {
+		mail_err_set(err, MAIL_FAIL, "not subscribed to %s", name);
+		rc = -1;
+	} else {
+		free(v[i]);
+		v[i] = NULL;
+		rc = sub_write(s, v, n, err);
+	}
+	sub_free(v, n);
+	return rc;
+}
+
+int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
+	      void *ctx, struct mail_err *err)
+{
+	size_t n;
+	char **v = sub_read(s, &n);
+	char *pat = full_pattern(ref, pattern ? pattern : "");
+
+	for (size_t i = 0; i < n; i++)
+		if (match_name(pat, v[i]))
+			fn(ctx, v[i], 0);
+	sub_free(v, n);
+	free(pat);
+	return 0;
+}

@@ -1,0 +1,795 @@
+/* search.c: evaluates a SEARCH key tree over a mailbox. The tree is first
+ * compiled (sets resolved and merged, strings case-folded, AND/OR children
+ * ordered cheapest first); then each message is tested, fetching and decoding
+ * its text only when a key needs it, and at most once per message. */
+#include "search.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "casemap.h"
+
+/* ---------- sequence sets ---------- */
+
+/* One seq-number ("*" or a non-zero number that fits in 32 bits). */
+static int num_parse(const char *s, size_t len, size_t *i, uint32_t *out)
+{
+	size_t start = *i;
+	uint64_t v = 0;
+
+	if (*i < len && s[*i] == '*') {
+		(*i)++;
+		*out = UINT32_MAX;
+		return 0;
+	}
+	while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
+		v = v * 10 + (uint64_t)(s[*i] - '0');
+		if (v > UINT32_MAX)
+			return -1;
+		(*i)++;
+	}
+	if (*i == start || v == 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int numset_parse(struct pool *pool, const char *s, size_t len, struct numset *out)
+{
+	size_t n = 1, i = 0, k = 0;
+	struct numrange *r;
+
+	out->r = NULL;
+	out->n = 0;
+	if (!s || len == 0)
+		return -1;
+	for (size_t j = 0; j < len; j++)
+		n += s[j] == ',';
+	r = pool_alloc(pool, n * sizeof *r);
+	for (;;) {
+		uint32_t a, b;
+
+		if (num_parse(s, len, &i, &a))
+			return -1;
+		b = a;
+		if (i < len && s[i] == ':') {
+			i++;
+			if (num_parse(s, len, &i, &b))
+				return -1;
+		}
+		/* "*" is UINT32_MAX, so it always ends up as hi */
+		r[k].lo = a < b ? a : b;
+		r[k].hi = a < b ? b : a;
+		k++;
+		if (i == len)
+			break;
+		if (s[i] != ',')
+			return -1;
+		i++;
+	}
+	out->r = r;
+	out->n = k;
+	return 0;
+}
+
+/* A range with "*" resolved to max; its two ends may come in either order. */
+static void range_resolve(const struct numrange *r, uint32_t max, uint32_t *lo, uint32_t *hi)
+{
+	uint32_t a = r->lo == UINT32_MAX ? max : r->lo;
+	uint32_t b = r->hi == UINT32_MAX ? max : r->hi;
+
+	*lo = a < b ? a : b;
+	*hi = a < b ? b : a;
+}
+
+int numset_contains(const struct numset *set, uint32_t n, uint32_t max)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		uint32_t lo, hi;
+
+		range_resolve(&set->r[i], max, &lo, &hi);
+		if (n >= lo && n <= hi)
+			return 1;
+	}
+	return 0;
+}
+
+/* ---------- the compiled program ---------- */
+
+struct node {
+	enum search_op op;
+	const struct search_key *key;
+	struct node *kids;        /* array, cheapest first */
+	size_t nkids;
+	int cost;                 /* 0: flags and numbers ... 7: full text */
+	struct numrange *set;     /* resolved, sorted, merged */
+	size_t nset;
+	struct casemap_needle *nd; /* NULL: HEADER presence test */
+	int field;                /* SK_HEADER: index into sctx.fields */
+	int64_t day;              /* date keys: days since 1970-01-01 */
+};
+
+/* A header field some key asks for, decoded once per message: every
+ * instance's value, separated by NUL bytes (no needle contains one). */
+struct field {
+	const char *name;
+	int state;                /* 0: not loaded, 1: absent, 2: present */
+	struct buf val;
+};
+
+/* A piece of body text to search: a raw range of the message, or bytes
+ * decoded into sctx.dec. Prepared lazily so an early match skips the rest. */
+enum leaf_kind { L_TEXT, L_HDR, L_RAW };
+struct leaf {
+	enum leaf_kind kind;
+	const struct body *b;
+	size_t off, len;          /* in the message text, or (decoded) in dec */
+	int ready, decoded;
+};
+
+struct sctx {
+	struct mailbox *box;
+	struct mail_err *err;
+	uint32_t msgno;           /* current message, 1-based */
+	const struct message *m;
+	const char *text;
+	size_t len, hdrlen;
+	int have_text, have_hdr, have_leaves, sent_state;
+	int64_t sent_day;
+	struct buf hdr;           /* whole header, unfolded and decoded (TEXT) */
+	struct buf dec;           /* decoded body leaves */
+	struct buf tmp;
+	struct field *fields;
+	size_t nfields;
+	struct leaf *leaves;
+	size_t nleaves, capleaves;
+};
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* The calendar day of t as seen in the zone tz_minutes east of UTC. */
+static int64_t local_day(time_t t, int tz_minutes)
+{
+	return floor_div((int64_t)t + (int64_t)tz_minutes * 60, 86400);
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct numrange *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Resolve "*" against max, then sort and merge so a lookup is a bisection. */
+static void set_compile(struct pool *pool, const struct numset *in, uint32_t max,
+			struct node *n)
+{
+	struct numrange *r = pool_alloc(pool, (in->n + 1) * sizeof *r);
+	size_t k = 0;
+
+	for (size_t i = 0; i < in->n; i++)
+		range_resolve(&in->r[i], max, &r[i].lo, &r[i].hi);
+	if (in->n)
+		qsort(r, in->n, sizeof *r, range_cmp);
+	for (size_t i = 0; i < in->n; i++) {
+		if (k && (r[i].lo <= r[k - 1].hi || r[i].lo - 1 == r[k - 1].hi)) {
+			if (r[i].hi > r[k - 1].hi)
+				r[k - 1].hi = r[i].hi;
+		} else {
+			r[k++] = r[i];
+		}
+	}
+	n->set = r;
+	n->nset = k;
+}
+
+static int set_has(const struct node *n, uint32_t v)
+{
+	size_t lo = 0, hi = n->nset;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v < n->set[mid].lo)
+			hi = mid;
+		else if (v > n->set[mid].hi)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+static int field_index(struct sctx *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nfields; i++)
+		if (!strcasecmp(c->fields[i].name, name))
+			return (int)i;
+	c->fields = xrealloc(c->fields, (i + 1) * sizeof *c->fields);
+	c->fields[i].name = name;
+	c->fields[i].state = 0;
+	buf_init(&c->fields[i].val);
+	c->nfields++;
+	return (int)i;
+}
+
+static int64_t key_day(const struct search_key *k)
+{
+	if (k->year > 0 && k->month >= 1 && k->month <= 12 && k->day >= 1 && k->day <= 31)
+		return days_from_civil(k->year, k->month, k->day);
+	return floor_div((int64_t)k->date, 86400);
+}
+
+static void node_compile(struct sctx *c, struct pool *pool, const struct search_key *k,
+			 struct node *n);
+
+/* Compile a sibling list into an array ordered by cost (stable). */
+static void kids_compile(struct sctx *c, struct pool *pool, const struct search_key *first,
+			 struct node *n)
+{
+	size_t cnt = 0;
+
+	for (const struct search_key *k = first; k; k = k->next)
+		cnt++;
+	n->kids = pool_alloc(pool, (cnt + 1) * sizeof *n->kids);
+	for (const struct search_key *k = first; k; k = k->next) {
+		struct node tmp;
+		size_t i = n->nkids++;
+
+		node_compile(c, pool, k, &tmp);
+		while (i > 0 && n->kids[i - 1].cost > tmp.cost) {
+			n->kids[i] = n->kids[i - 1];
+			i--;
+		}
+		n->kids[i] = tmp;
+		if (tmp.cost > n->cost)
+			n->cost = tmp.cost;
+	}
+}
+
+static void node_compile(struct sctx *c, struct pool *pool, const struct search_key *k,
+			 struct node *n)
+{
+	const struct mailbox *box = c->box;
+
+	memset(n, 0, sizeof *n);
+	n->op = k->op;
+	n->key = k;
+	switch (k->op) {
+	case SK_AND:
+	case SK_OR:
+	case SK_NOT:
+		kids_compile(c, pool, k->kids, n);
+		break;
+	case SK_MSGNOS:
+		set_compile(pool, &k->set, box->nmsgs, n);
+		break;
+	case SK_UIDS:
+		set_compile(pool, &k->set, box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0, n);
+		break;
+	case SK_BEFORE:
+	case SK_ON:
+	case SK_SINCE:
+		n->day = key_day(k);
+		break;
+	case SK_SENTBEFORE:
+	case SK_SENTON:
+	case SK_SENTSINCE:
+		n->day = key_day(k);
+		n->cost = 2;
+		break;
+	case SK_HEADER:
+		n->field = field_index(c, k->field ? k->field : "");
+		n->cost = 3;
+		/* fall through */
+	case SK_BODY:
+	case SK_TEXT:
+		if (k->str && *k->str) {
+			n->nd = pool_alloc(pool, sizeof *n->nd);
+			casemap_needle_init(pool, k->str, n->nd);
+			if (k->op != SK_HEADER)
+				n->cost = k->op == SK_BODY ? 6 : 7;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---------- per-message text access ---------- */
+
+static int need_text(struct sctx *c)
+{
+	if (c->have_text)
+		return 0;
+	if (mail_fetch_text(c->box, c->msgno, &c->text, &c->len, c->err))
+		return -1;
+	if (!c->text) {
+		c->text = "";
+		c->len = 0;
+	}
+	c->hdrlen = rfc822_header_len(c->text, c->len);
+	if (c->hdrlen > c->len)
+		c->hdrlen = c->len;
+	c->have_text = 1;
+	return 0;
+}
+
+/* Append s with its folding line breaks (CRLF or LF before SP/HTAB) removed. */
+static void unfold(const char *s, size_t len, struct buf *out)
+{
+	size_t from = 0, i = 0;
+	const char *nl;
+
+	while (i < len && (nl = memchr(s + i, '\n', len - i))) {
+		size_t k = (size_t)(nl - s);
+
+		if (k + 1 < len && (s[k + 1] == ' ' || s[k + 1] == '\t')) {
+			size_t cut = k > from && s[k - 1] == '\r' ? k - 1 : k;
+
+			buf_append(out, s + from, cut - from);
+			from = k + 1;
+		}
+		i = k + 1;
+	}
+	buf_append(out, s + from, len - from);
+}
+
+/* Decoded form of an unstructured text: RFC 2047 words only when present. */
+static void decode_words(const char *s, size_t len, struct buf *out)
+{
+	if (memmem(s, len, "=?", 2))
+		rfc2047_decode(s, len, out);
+	else
+		buf_append(out, s, len);
+}
+
+static size_t line_end(const char *h, size_t hl, size_t i)
+{
+	const char *nl = memchr(h + i, '\n', hl - i);
+
+	return nl ? (size_t)(nl - h) + 1 : hl;
+}
+
+/* Next instance of field `name` at or after *pos in header h: returns its raw
+ * value (after the colon, through continuation lines) or NULL. */
+static const char *field_next(const char *h, size_t hl, size_t *pos, const char *name,
+			      size_t *vlen)
+{
+	size_t nlen = strlen(name);
+
+	while (*pos < hl) {
+		size_t i = *pos, eol = line_end(h, hl, i), v = i + nlen, vend;
+
+		*pos = eol;
+		if (eol - i <= nlen || h[i] == ' ' || h[i] == '\t' || strncasecmp(h + i, name, nlen))
+			continue;
+		while (v < eol && (h[v] == ' ' || h[v] == '\t'))
+			v++;
+		if (v >= eol || h[v] != ':')
+			continue;
+		vend = eol;
+		while (vend < hl && (h[vend] == ' ' || h[vend] == '\t'))
+			vend = line_end(h, hl, vend);
+		*pos = vend;
+		*vlen = vend - v - 1;
+		return h + v + 1;
+	}
+	return NULL;
+}
+
+static int is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* Unfold a raw field value into c->tmp, trimming surrounding white space. */
+static void value_unfold(struct sctx *c, const char *v, size_t vlen)
+{
+	size_t a = 0, b;
+
+	buf_reset(&c->tmp);
+	unfold(v, vlen, &c->tmp);
+	b = c->tmp.len;
+	while (a < b && is_space(c->tmp.data[a]))
+		a++;
+	while (b > a && is_space(c->tmp.data[b - 1]))
+		b--;
+	memmove(c->tmp.data, c->tmp.data + a, b - a);
+	c->tmp.len = b - a;
+	c->tmp.data[c->tmp.len] = '\0';
+}
+
+static int field_load(struct sctx *c, struct field *f)
+{
+	const char *v;
+	size_t pos = 0, vlen;
+
+	if (f->state)
+		return 0;
+	if (need_text(c))
+		return -1;
+	buf_reset(&f->val);
+	f->state = 1;
+	while ((v = field_next(c->text, c->hdrlen, &pos, f->name, &vlen))) {
+		if (f->state == 2)
+			buf_putc(&f->val, '\0');
+		value_unfold(c, v, vlen);
+		decode_words(c->tmp.data, c->tmp.len, &f->val);
+		f->state = 2;
+	}
+	return 0;
+}
+
+/* The whole header for TEXT: unfolded, each line's encoded words decoded. */
+static int header_load(struct sctx *c)
+{
+	size_t i = 0;
+
+	if (c->have_hdr)
+		return 0;
+	if (need_text(c))
+		return -1;
+	buf_reset(&c->tmp);
+	unfold(c->text, c->hdrlen, &c->tmp);
+	buf_reset(&c->hdr);
+	while (i < c->tmp.len) {
+		size_t eol = line_end(c->tmp.data, c->tmp.len, i);
+
+		decode_words(c->tmp.data + i, eol - i, &c->hdr);
+		i = eol;
+	}
+	c->have_hdr = 1;
+	return 0;
+}
+
+/* 1 and *day set when the Date: header parses, 0 if not, -1 on error. */
+static int sent_day(struct sctx *c, int64_t *day)
+{
+	if (!c->sent_state) {
+		const char *v;
+		size_t pos = 0, vlen;
+		time_t t;
+		int tz;
+
+		if (need_text(c))
+			return -1;
+		c->sent_state = 1;
+		v = field_next(c->text, c->hdrlen, &pos, "Date", &vlen);
+		if (v) {
+			value_unfold(c, v, vlen);
+			if (rfc822_parse_date(c->tmp.data, c->tmp.len, &t, &tz) == 0) {
+				c->sent_day = local_day(t, tz);
+				c->sent_state = 2;
+			}
+		}
+	}
+	*day = c->sent_day;
+	return c->sent_state == 2;
+}
+
+/* ---------- body text ---------- */
+
+#define BODY_MAX_DEPTH 64
+
+static void leaf_add(struct sctx *c, enum leaf_kind kind, const struct body *b, size_t off,
+		     size_t len)
+{
+	struct leaf *l;
+
+	if (off > c->len)
+		off = c->len;
+	if (len > c->len - off)
+		len = c->len - off;
+	if (c->nleaves == c->capleaves) {
+		c->capleaves = c->capleaves ? c->capleaves * 2 : 16;
+		c->leaves = xrealloc(c->leaves, c->capleaves * sizeof *c->leaves);
+	}
+	l = &c->leaves[c->nleaves++];
+	l->kind = kind;
+	l->b = b;
+	l->off = off;
+	l->len = len;
+	l->ready = l->decoded = 0;
+}
+
+static int type_is(const char *t, const char *want)
+{
+	return t && !strcasecmp(t, want);
+}
+
+/* Collect the searchable pieces: text leaves, and for an attached message its
+ * header and then its own parts. Other media types are skipped, as RFC 3501
+ * allows. */
+static void leaves_walk(struct sctx *c, const struct body *b, int depth)
+{
+	if (!b || depth > BODY_MAX_DEPTH)
+		return;
+	if (type_is(b->type, "MULTIPART")) {
+		for (const struct body *p = b->parts; p; p = p->next)
+			leaves_walk(c, p, depth + 1);
+	} else if (type_is(b->type, "MESSAGE") &&
+		   (type_is(b->subtype, "RFC822") || type_is(b->subtype, "GLOBAL"))) {
+		size_t off = b->body_off < c->len ? b->body_off : c->len;
+		size_t blen = b->body_len < c->len - off ? b->body_len : c->len - off;
+		size_t hl = rfc822_header_len(c->text + off, blen);
+
+		leaf_add(c, L_HDR, NULL, off, hl < blen ? hl : blen);
+		if (b->msg_body)
+			leaves_walk(c, b->msg_body, depth + 1);
+		else if (hl < blen)
+			leaf_add(c, L_RAW, NULL, off + hl, blen - hl);
+	} else if (!b->type || type_is(b->type, "TEXT")) {
+		leaf_add(c, L_TEXT, b, b->body_off, b->body_len);
+	}
+}
+
+static int need_leaves(struct sctx *c)
+{
+	struct envelope *env;
+	struct body *body;
+
+	int parsed = c->m->body && c->m->env;
+
+	if (c->have_leaves)
+		return 0;
+	if (mail_fetch_structure(c->box, c->msgno, &env, &body, c->err))
+		return -1;
+	/* parsing fetched the text again, which may have reused the driver's
+	 * buffer; a structure already cached needs no fetch */
+	if (!parsed)
+		c->have_text = 0;
+	if (need_text(c))
+		return -1;
+	c->nleaves = 0;
+	buf_reset(&c->dec);
+	leaves_walk(c, body, 0);
+	c->have_leaves = 1;
+	return 0;
+}
+
+/* Can this part be searched as it is stored (no transfer or charset
+ * decoding)? That skips a copy of most plain mail. */
+static int leaf_is_raw(const struct body *b)
+{
+	const char *cs = NULL;
+
+	if (b->encoding && !type_is(b->encoding, "7BIT") && !type_is(b->encoding, "8BIT") &&
+	    !type_is(b->encoding, "BINARY"))
+		return 0;
+	for (const struct param *p = b->params; p; p = p->next)
+		if (type_is(p->attr, "CHARSET"))
+			cs = p->value;
+	return !cs || type_is(cs, "US-ASCII") || type_is(cs, "UTF-8") || type_is(cs, "UTF8");
+}
+
+static void leaf_prepare(struct sctx *c, struct leaf *l)
+{
+	size_t start = c->dec.len;
+
+	l->ready = 1;
+	if (l->kind == L_RAW || (l->kind == L_TEXT && leaf_is_raw(l->b)))
+		return;
+	if (l->kind == L_TEXT) {
+		mime_decode_text(c->text, c->len, l->b, &c->dec);
+	} else {
+		buf_reset(&c->tmp);
+		unfold(c->text + l->off, l->len, &c->tmp);
+		for (size_t i = 0; i < c->tmp.len;) {
+			size_t eol = line_end(c->tmp.data, c->tmp.len, i);
+
+			decode_words(c->tmp.data + i, eol - i, &c->dec);
+			i = eol;
+		}
+	}
+	l->decoded = 1;
+	l->off = start;
+	l->len = c->dec.len - start;
+}
+
+static int body_find(struct sctx *c, const struct casemap_needle *nd)
+{
+	if (need_leaves(c))
+		return -1;
+	for (size_t i = 0; i < c->nleaves; i++) {
+		struct leaf *l = &c->leaves[i];
+
+		if (!l->ready)
+			leaf_prepare(c, l);
+		if (casemap_find(nd, (l->decoded ? c->dec.data : c->text) + l->off, l->len))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---------- evaluation ---------- */
+
+static int eval(struct sctx *c, const struct node *n);
+
+static int eval_and(struct sctx *c, const struct node *n)
+{
+	for (size_t i = 0; i < n->nkids; i++) {
+		int r = eval(c, &n->kids[i]);
+
+		if (r <= 0)
+			return r;
+	}
+	return 1;
+}
+
+static int eval_or(struct sctx *c, const struct node *n)
+{
+	for (size_t i = 0; i < n->nkids; i++) {
+		int r = eval(c, &n->kids[i]);
+
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int keyword_set(const struct message *m, int kw)
+{
+	return kw >= 0 && kw < 64 && (m->keywords >> kw & 1);
+}
+
+static int eval_flags(const struct message *m, const struct search_key *k, int want_set)
+{
+	if (k->keyword == -2)
+		return 0;
+	if (want_set)
+		return (m->flags & k->flags) == k->flags && (k->keyword < 0 || keyword_set(m, k->keyword));
+	return !(m->flags & k->flags) && (k->keyword < 0 || !keyword_set(m, k->keyword));
+}
+
+static int eval_date(int64_t day, enum search_op op, int64_t want)
+{
+	switch (op) {
+	case SK_BEFORE:
+	case SK_SENTBEFORE:
+		return day < want;
+	case SK_ON:
+	case SK_SENTON:
+		return day == want;
+	default:
+		return day >= want;
+	}
+}
+
+static int eval_string(struct sctx *c, const struct node *n)
+{
+	int r;
+
+	if (n->op == SK_HEADER) {
+		struct field *f = &c->fields[n->field];
+
+		if (field_load(c, f))
+			return -1;
+		if (f->state != 2)
+			return 0;
+		return !n->nd || casemap_find(n->nd, f->val.data, f->val.len);
+	}
+	if (!n->nd)
+		return 1;
+	if (n->op == SK_TEXT) {
+		if (header_load(c))
+			return -1;
+		if (casemap_find(n->nd, c->hdr.data, c->hdr.len))
+			return 1;
+	}
+	r = body_find(c, n->nd);
+	return r;
+}
+
+static int eval(struct sctx *c, const struct node *n)
+{
+	const struct message *m = c->m;
+	int64_t day;
+	int r;
+
+	switch (n->op) {
+	case SK_ALL:
+		return 1;
+	case SK_AND:
+		return eval_and(c, n);
+	case SK_OR:
+		return eval_or(c, n);
+	case SK_NOT:
+		r = eval_and(c, n);
+		return r < 0 ? r : !r;
+	case SK_MSGNOS:
+		return set_has(n, c->msgno);
+	case SK_UIDS:
+		return set_has(n, m->uid);
+	case SK_FLAGS:
+		return eval_flags(m, n->key, 1);
+	case SK_UNFLAGS:
+		return eval_flags(m, n->key, 0);
+	case SK_NEW:
+		return (m->flags & (MF_RECENT | MF_SEEN)) == MF_RECENT;
+	case SK_OLD:
+		return !(m->flags & MF_RECENT);
+	case SK_BEFORE:
+	case SK_ON:
+	case SK_SINCE:
+		return eval_date(local_day(m->internal_date, m->tz_minutes), n->op, n->day);
+	case SK_SENTBEFORE:
+	case SK_SENTON:
+	case SK_SENTSINCE:
+		r = sent_day(c, &day);
+		return r <= 0 ? r : eval_date(day, n->op, n->day);
+	case SK_LARGER:
+		return m->size > n->key->size;
+	case SK_SMALLER:
+		return m->size < n->key->size;
+	case SK_HEADER:
+	case SK_BODY:
+	case SK_TEXT:
+		return eval_string(c, n);
+	}
+	return 0;
+}
+
+static void message_reset(struct sctx *c, uint32_t msgno)
+{
+	c->msgno = msgno;
+	c->m = c->box->msgs[msgno - 1];
+	c->have_text = c->have_hdr = c->have_leaves = c->sent_state = 0;
+	for (size_t i = 0; i < c->nfields; i++)
+		c->fields[i].state = 0;
+}
+
+int search_run(struct mailbox *box, const struct search_key *key, uint8_t *match,
+	       struct mail_err *err)
+{
+	struct sctx c = { .box = box, .err = err };
+	struct pool *pool = pool_new();
+	struct node root;
+	int rc = 0;
+
+	buf_init(&c.hdr);
+	buf_init(&c.dec);
+	buf_init(&c.tmp);
+	/* the top level is a list of keys, ANDed (usually just one) */
+	memset(&root, 0, sizeof root);
+	root.op = SK_AND;
+	kids_compile(&c, pool, key, &root);
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		int r;
+
+		message_reset(&c, i + 1);
+		r = eval(&c, &root);
+		if (r < 0) {
+			rc = -1;
+			break;
+		}
+		match[i] = (uint8_t)r;
+	}
+	for (size_t i = 0; i < c.nfields; i++)
+		buf_free(&c.fields[i].val);
+	free(c.fields);
+	free(c.leaves);
+	buf_free(&c.hdr);
+	buf_free(&c.dec);
+	buf_free(&c.tmp);
+	pool_free(pool);
+	return rc;
+}

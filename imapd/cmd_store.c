@@ -1,0 +1,146 @@
+/* cmd_store.c: STORE and UID STORE (RFC 3501 6.4.6): set, add or remove
+ * flags and keywords, answering with the new flags unless .SILENT. */
+#include <string.h>
+#include <strings.h>
+
+#include "imapd.h"
+
+struct store_req {
+	enum mail_store_op op;
+	int silent;
+	uint32_t flags;
+	char **keywords;      /* NULL-terminated, in the command pool */
+};
+
+/* ["+" / "-"] "FLAGS" [".SILENT"] */
+static int parse_item(struct parser *p, struct store_req *req)
+{
+	char *item, *s;
+
+	if (p_atom(p, &item) < 0)
+		return p_fail(p, "Expected FLAGS, +FLAGS or -FLAGS");
+	s = item;
+	req->op = *s == '+' ? STORE_ADD : *s == '-' ? STORE_REMOVE : STORE_SET;
+	if (*s == '+' || *s == '-')
+		s++;
+	if (!strncasecmp(s, "FLAGS", 5) && (!s[5] || !strcasecmp(s + 5, ".SILENT"))) {
+		req->silent = s[5] != 0;
+		return 0;
+	}
+	return p_fail(p, "Expected FLAGS, +FLAGS or -FLAGS");
+}
+
+/* Append src's keywords to the NULL-terminated array *dst (pool). */
+static void merge_keywords(struct pool *pool, char ***dst, char **src)
+{
+	size_t a = 0, b = 0;
+	char **n;
+
+	while (*dst && (*dst)[a])
+		a++;
+	while (src && src[b])
+		b++;
+	if (!b)
+		return;
+	n = pool_alloc(pool, (a + b + 1) * sizeof *n);
+	if (a)
+		memcpy(n, *dst, a * sizeof *n);
+	memcpy(n + a, src, b * sizeof *n);
+	*dst = n;
+}
+
+/* A flag-list, or (RFC 3501 grammar) flags separated by spaces. */
+static int parse_flags(struct parser *p, struct store_req *req)
+{
+	uint32_t f;
+	char **kw;
+	int count = 0;
+
+	if (p_peek(p, '('))
+		return p_flag_list(p, &req->flags, &req->keywords, 1);
+	do {
+		if (count++ && p_sp(p) < 0)
+			return -1;
+		if (p_flag_list(p, &f, &kw, 1) < 0)
+			return -1;
+		req->flags |= f;
+		merge_keywords(p->pool, &req->keywords, kw);
+	} while (!p_at_end(p));
+	return 0;
+}
+
+/* Removing a keyword nobody has is a no-op: don't create it for that. */
+static int keyword_mask(struct mailbox *box, const struct store_req *req, uint64_t *mask,
+			struct mail_err *err)
+{
+	if (req->op != STORE_REMOVE)
+		return imap_keywords_mask(box, req->keywords, mask, err);
+	*mask = 0;
+	for (char **k = req->keywords; k && *k; k++) {
+		int i = mail_keyword(box, *k, 0);
+		if (i >= 0)
+			*mask |= (uint64_t)1 << i;
+	}
+	return 0;
+}
+
+static void store_reply(struct cmd *cmd, uint32_t msgno, struct buf *out)
+{
+	struct mailbox *box = cmd->c->box;
+	const struct message *m = box->msgs[msgno - 1];
+
+	buf_reset(out);
+	buf_printf(out, "* %u FETCH (", msgno);
+	if (cmd->uid)
+		buf_printf(out, "UID %u ", m->uid);
+	buf_puts(out, "FLAGS ");
+	imap_put_flags(out, box, m);
+	buf_puts(out, ")\r\n");
+	resp_write(cmd->c, out->data, out->len);
+}
+
+static int msgnos_valid(const struct numset *set, uint32_t nmsgs)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
+		if (!nmsgs || (lo != UINT32_MAX && lo > nmsgs) || (hi != UINT32_MAX && hi > nmsgs))
+			return 0;
+	}
+	return 1;
+}
+
+void cmd_store(struct cmd *cmd)
+{
+	struct mailbox *box = cmd->c->box;
+	struct store_req req = {0};
+	struct numset set;
+	struct mail_err err;
+	struct buf out;
+	uint64_t mask;
+	uint32_t *msgnos;
+	size_t n, i;
+
+	if (p_sp(&cmd->p) < 0 || p_seqset(&cmd->p, &set) < 0 || p_sp(&cmd->p) < 0 ||
+	    parse_item(&cmd->p, &req) < 0 || p_sp(&cmd->p) < 0 || parse_flags(&cmd->p, &req) < 0 ||
+	    p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	if (!cmd->uid && !msgnos_valid(&set, box->nmsgs))
+		return resp_bad(cmd, "Invalid message sequence number");
+	if (box->readonly)
+		return resp_no(cmd, NULL, "Mailbox is read-only");
+	memset(&err, 0, sizeof err);
+	if (keyword_mask(box, &req, &mask, &err) < 0)
+		return resp_mail_error(cmd, &err);
+	n = imap_resolve_set(cmd, &set, &msgnos);
+	buf_init(&out);
+	for (i = 0; i < n; i++) {
+		if (mail_store(box, msgnos[i], req.op, req.flags, mask, &err) < 0)
+			break;
+		if (!req.silent)
+			store_reply(cmd, msgnos[i], &out);
+	}
+	buf_free(&out);
+	if (i < n)
+		return resp_mail_error(cmd, &err);
+	resp_ok(cmd, NULL, "%sSTORE completed", cmd->uid ? "UID " : "");
+}

@@ -1,0 +1,148 @@
+# Starting our imapd and Debian's Dovecot side by side for the benchmark and
+# the differential test: each gets its own spool file and home, runs as an
+# ordinary user in PREAUTH mode, and is driven over stdin/stdout pipes.
+import os
+import pwd
+import shutil
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+DOVECOT = "/usr/lib/dovecot/imap"
+
+
+def default_imapd():
+    return os.environ.get("IMAPD") or os.path.join(REPO, "imapd", "imapd")
+
+
+class Account:
+    """Who the servers run as: a uid/gid pair and a name (the INBOX file
+    is <spool>/<name> for our server)."""
+
+    def __init__(self, name, uid, gid):
+        self.name, self.uid, self.gid = name, uid, gid
+
+    @classmethod
+    def current(cls):
+        pw = pwd.getpwuid(os.getuid())
+        return cls(pw.pw_name, pw.pw_uid, pw.pw_gid)
+
+    @classmethod
+    def named(cls, name):
+        pw = pwd.getpwnam(name)
+        return cls(pw.pw_name, pw.pw_uid, pw.pw_gid)
+
+
+class Server:
+    """One server's private tree under root:
+         spool/<user>   the INBOX mbox (spool dir owned by the user, so both
+                        servers can take their dotlocks)
+         home/          HOME (Dovecot keeps ~/mail and its index here)
+         conf           the configuration file
+         stderr.log     everything the server logs
+    kind is "ours" or "dovecot"; binary is the program to run."""
+
+    def __init__(self, kind, binary, root, account, extra_env=None):
+        self.kind, self.binary, self.root = kind, binary, root
+        self.account = account
+        self.extra_env = dict(extra_env or {})
+        self.spool = os.path.join(root, "spool")
+        self.home = os.path.join(root, "home")
+        self.inbox = os.path.join(self.spool, account.name)
+        self.conf = os.path.join(root, "conf")
+        self.log = os.path.join(root, "stderr.log")
+
+    def reset(self, mbox_path):
+        """Fresh state: an empty home (no index or cache) and a new copy of
+        mbox_path as the INBOX."""
+        for d in (self.spool, self.home):
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            self._own(d, 0o700)
+        os.makedirs(self.root, exist_ok=True)
+        os.chmod(self.root, 0o755)
+        shutil.copyfile(mbox_path, self.inbox)
+        self._own(self.inbox, 0o600)
+        self._write_conf()
+
+    def _own(self, path, mode):
+        if os.geteuid() == 0:
+            os.chown(path, self.account.uid, self.account.gid)
+        os.chmod(path, mode)
+
+    def _write_conf(self):
+        if self.kind == "ours":
+            text = "# written by tests/bench/servers.py\nspool_dir = %s\n" % \
+                self.spool
+        else:
+            # Enough for the imap binary alone: no master, no auth, no SSL.
+            text = ("protocols = imap\n"
+                    "ssl = no\n"
+                    "log_path = /dev/stderr\n"
+                    "mail_location = mbox:%s/mail:INBOX=%s\n" %
+                    (self.home, self.inbox))
+        with open(self.conf, "w") as f:
+            f.write(text)
+        os.chmod(self.conf, 0o644)
+
+    def argv(self):
+        if self.kind == "ours":
+            cmd = [self.binary, "--config", self.conf]
+        else:
+            cmd = [self.binary, "-c", self.conf]
+        if os.geteuid() == 0 and self.account.uid != 0:
+            cmd = ["setpriv", "--reuid=%d" % self.account.uid,
+                   "--regid=%d" % self.account.gid, "--init-groups"] + cmd
+        return cmd
+
+    def env(self):
+        e = {"PATH": "/usr/bin:/bin", "HOME": self.home,
+             "USER": self.account.name, "LOGNAME": self.account.name}
+        e.update(self.extra_env)
+        return e
+
+    def spawn(self):
+        """Start one session: a Popen with buffered binary pipes (flush
+        stdin after writing). setpriv execs the server, so the Popen's pid
+        is the server's pid."""
+        log = open(self.log, "ab")
+        try:
+            return subprocess.Popen(self.argv(), stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=log,
+                                    env=self.env(), cwd=self.home)
+        finally:
+            log.close()
+
+    def log_tail(self, n=4000):
+        try:
+            with open(self.log, "rb") as f:
+                data = f.read()
+        except OSError:
+            return ""
+        return data[-n:].decode("utf-8", "replace")
+
+
+def peak_rss_kb(pid):
+    """VmHWM of a live process in kB, or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def make_user(prefix="imbench"):
+    """A throwaway system user (useradd -m); remove with remove_user()."""
+    import secrets
+    name = prefix + secrets.token_hex(3)
+    subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-c",
+                    "imapd benchmark user", name], check=True)
+    return Account.named(name)
+
+
+def remove_user(account):
+    subprocess.run(["userdel", "-r", "-f", account.name],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

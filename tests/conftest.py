@@ -1,0 +1,282 @@
+# Fixtures for the integration tests: real system users and PAM, a spool like
+# /var/mail, the daemon under a real super-server on a loopback port, clients
+# (imaplib, a strict raw client, curl), and a sanitizer-log check that fails
+# the test (and the session) whenever the daemon reported an error.
+# Needs root. IMAPD selects the binary (make check: the sanitizer build);
+# IMAPD_LAUNCHER picks systemd-socket-activate (default) or xinetd;
+# KEEP_TEST_DIR=1 keeps the session's temp dir for inspection.
+import glob
+import imaplib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from helpers import launch, mbox, system
+from helpers.imapclient import RawIMAP
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOST = "127.0.0.1"
+
+
+def imapd_binary():
+    return os.environ.get("IMAPD") or os.path.join(REPO, "imapd", "imapd")
+
+
+@pytest.fixture(scope="session")
+def imapd():
+    if os.geteuid() != 0:
+        pytest.skip("integration tests need root (PAM users, super-servers)")
+    path = imapd_binary()
+    if not os.access(path, os.X_OK):
+        pytest.fail("no daemon to test at %s (run make, or set IMAPD)" % path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def workdir(imapd):
+    d = tempfile.mkdtemp(prefix="imapd-test-")
+    os.chmod(d, 0o755)
+    yield d
+    if not os.environ.get("KEEP_TEST_DIR"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- sanitizers
+
+@pytest.fixture(scope="session")
+def san_dir(workdir):
+    d = os.path.join(workdir, "sanitizer")
+    os.mkdir(d)
+    os.chmod(d, 0o1777)     # the daemon writes here after dropping to the user
+    return d
+
+
+@pytest.fixture(scope="session")
+def san_env(san_dir):
+    """Sanitizer settings for daemons: leaks off (they setuid, LSan cannot
+    follow), every report to a file under san_dir."""
+    return {
+        "ASAN_OPTIONS": "log_path=%s/asan:detect_leaks=0:abort_on_error=0"
+                        ":print_legend=0" % san_dir,
+        "UBSAN_OPTIONS": "log_path=%s/ubsan:print_stacktrace=1" % san_dir,
+    }
+
+
+def sanitizer_reports(san_dir):
+    out = []
+    for p in sorted(glob.glob(os.path.join(san_dir, "*"))):
+        with open(p, "rb") as f:
+            out.append((p, f.read().decode("utf-8", "replace")))
+    return out
+
+
+def format_reports(reports):
+    return "\n".join("==== %s\n%s" % r for r in reports)
+
+
+@pytest.fixture(autouse=True)
+def sanitizer_watch(request, san_dir):
+    """Fail the test during which the daemon wrote a sanitizer report."""
+    before = set(glob.glob(os.path.join(san_dir, "*")))
+    yield
+    time.sleep(0.1)         # let a daemon that just saw EOF finish exiting
+    new = [r for r in sanitizer_reports(san_dir) if r[0] not in before]
+    if new:
+        pytest.fail("sanitizer report(s) from the daemon:\n" +
+                    format_reports(new), pytrace=False)
+
+
+# ---------------------------------------------------------------- system
+
+@pytest.fixture(scope="session")
+def pam_service(imapd):
+    created = system.install_pam("imap")
+    yield "imap"
+    if created:
+        system.remove_pam("imap")
+
+
+@pytest.fixture(scope="session")
+def users(workdir, pam_service):
+    skel = os.path.join(workdir, "skel")
+    os.mkdir(skel)
+    made = []
+    try:
+        for _ in range(2):
+            made.append(system.create_user(skel))
+        yield made
+    finally:
+        for u in made:
+            system.remove_user(u)
+
+
+@pytest.fixture(scope="session")
+def user(users):
+    return users[0]
+
+
+@pytest.fixture(scope="session")
+def other_user(users):
+    return users[1]
+
+
+@pytest.fixture(scope="session")
+def spool(workdir):
+    d = os.path.join(workdir, "spool")
+    os.mkdir(d)
+    gid = system.mail_gid()
+    os.chown(d, 0, gid)
+    os.chmod(d, 0o2775)
+    return mbox.Spool(d, gid)
+
+
+@pytest.fixture(scope="session")
+def config_file(workdir, spool, pam_service):
+    p = os.path.join(workdir, "imapd.conf")
+    with open(p, "w") as f:
+        f.write("# imapd integration test configuration\n"
+                "spool_dir = %s\n"
+                "allow_plaintext = yes\n"
+                "pam_service = %s\n" % (spool.dir, pam_service))
+    os.chmod(p, 0o644)
+    return p
+
+
+# ---------------------------------------------------------------- launchers
+
+@pytest.fixture(scope="session")
+def launch_daemon(imapd, workdir, san_env, san_dir, users):
+    """Factory: start(kind=None, argv=None) -> a running Launcher. All are
+    stopped at the end of the session, then the sanitizer logs are checked."""
+    started = []
+
+    def start(kind=None, argv=None, port=None):
+        kind = kind or os.environ.get("IMAPD_LAUNCHER", "systemd-socket-activate")
+        cls = launch.LAUNCHERS[kind]
+        sub = tempfile.mkdtemp(prefix=kind + "-", dir=workdir)
+        lnch = cls(argv, san_env, sub, HOST, port)
+        started.append(lnch)
+        return lnch.start()
+
+    yield start
+    for lnch in started:
+        lnch.stop()
+    reports = sanitizer_reports(san_dir)
+    if reports:
+        pytest.fail("sanitizer reports exist at the end of the session:\n" +
+                    format_reports(reports), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def server(launch_daemon, imapd, config_file):
+    """The daemon under the default launcher; .host and .port."""
+    return launch_daemon(argv=[imapd, "--config", config_file])
+
+
+# ---------------------------------------------------------------- mail state
+
+@pytest.fixture
+def fresh(users, spool):
+    """Every test starts with no spool files and empty home directories."""
+    for u in users:
+        spool.remove(u)
+        system.reset_home(u)
+    return users
+
+
+@pytest.fixture
+def sample():
+    """The messages of tests/data/sample.mbox (Entry objects)."""
+    return mbox.load("sample.mbox")
+
+
+@pytest.fixture
+def inbox(fresh, user, spool, sample):
+    """The user's INBOX holds sample.mbox as delivered by an MTA."""
+    spool.write(user, sample)
+    return sample
+
+
+# ---------------------------------------------------------------- clients
+
+@pytest.fixture
+def connect(server, fresh, user):
+    """Factory: connect(login=True, who=user) -> RawIMAP; closed afterwards."""
+    conns = []
+
+    def make(login=True, who=None):
+        c = RawIMAP(server.host, server.port)
+        conns.append(c)
+        if login:
+            who = who or user
+            c.login(who.name, who.password)
+        return c
+
+    yield make
+    for c in conns:
+        c.close()
+
+
+@pytest.fixture
+def conn(connect):
+    """A raw connection, greeting read, not logged in."""
+    return connect(login=False)
+
+
+@pytest.fixture
+def client(connect):
+    """A raw connection logged in as the test user."""
+    return connect()
+
+
+@pytest.fixture
+def imap(server, fresh):
+    """imaplib.IMAP4 connected, not logged in."""
+    m = imaplib.IMAP4(server.host, server.port, timeout=20)
+    yield m
+    try:
+        m.shutdown()
+    except Exception:
+        pass
+
+
+@pytest.fixture
+def imap_user(imap, user):
+    """imaplib.IMAP4 logged in as the test user."""
+    imap.login(user.name, user.password)
+    return imap
+
+
+@pytest.fixture
+def curl(server, user):
+    """curl(path, *args, who=user) -> CompletedProcess (stdout bytes)."""
+    def run(path="INBOX", *args, who=None):
+        who = who or user
+        url = "imap://%s:%d/%s" % (server.host, server.port, path)
+        return subprocess.run(["curl", "-sS", "--max-time", "30",
+                               "--user", "%s:%s" % (who.name, who.password)]
+                              + list(args) + [url],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=60)
+    return run
+
+
+@pytest.fixture
+def imapd_as(imapd, config_file, san_env):
+    """imapd_as(user, input_bytes) runs the daemon directly as that user
+    (no super-server, stdin/stdout pipes) -> CompletedProcess."""
+    def run(who, data, timeout=30):
+        env = {"PATH": "/usr/bin:/bin", "HOME": who.home, "USER": who.name,
+               "LOGNAME": who.name}
+        env.update(san_env)
+        return subprocess.run(["setpriv", "--reuid=%d" % who.uid,
+                               "--regid=%d" % who.gid, "--init-groups",
+                               imapd, "--config", config_file],
+                              input=data, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env, timeout=timeout,
+                              cwd=who.home)
+    return run

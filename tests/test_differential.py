@@ -1,0 +1,478 @@
+# Differential test against Debian's Dovecot: both servers open a copy of the
+# same mbox (tests/data/corpus/*.eml) and must answer FETCH and SEARCH alike
+# for every message. A mismatch prints both answers and a unified diff.
+#
+# What is normalized before comparing, and why:
+# - BODYSTRUCTURE / BODY: media type, subtype, Content-Transfer-Encoding,
+#   parameter and disposition attribute names, the disposition type and the
+#   charset value are compared case-insensitively (RFC 2045 section 5.1 and
+#   6.1, RFC 2183 section 2: these are case-insensitive tokens; Dovecot
+#   sends them as written, UW upper-cases them). Other parameter values
+#   (boundary, name, ...) stay case-sensitive. A language given as a single
+#   string equals a one-element list (RFC 3501 body-fld-lang allows both).
+#   Trailing NIL extension fields are dropped: RFC 3501 makes extension data
+#   optional, so an absent trailing field and NIL mean the same.
+# - FLAGS: a set compared case-insensitively (flags are case-insensitive).
+# - SEARCH: the set of numbers (order is not specified).
+# - Everything else (ENVELOPE, INTERNALDATE, RFC822.SIZE, section bytes) is
+#   compared exactly: quoted strings and literals are the same string.
+# Known, accepted differences go into KNOWN (message, item) -> reason; they
+# are reported as xfail instead of failures.
+import difflib
+import os
+import sys
+import threading
+
+import pytest
+
+from helpers.imapclient import Lit, RawIMAP
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
+import corpus  # noqa: E402
+from servers import DOVECOT, Account, Server  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not os.access(DOVECOT, os.X_OK),
+                                reason="Dovecot's imap binary (%s) is not "
+                                "installed (apt-get install dovecot-imapd)"
+                                % DOVECOT)
+
+MESSAGES = corpus.handwritten()
+NAMES = [n for n, _ in MESSAGES]
+TIMEOUT = 30
+
+KNOWN = {
+    # ("07-malformed-headers", "ENVELOPE"): "why this difference is fine",
+}
+
+
+# ---------------------------------------------------------------- sessions
+
+class PipeIMAP(RawIMAP):
+    """RawIMAP over a server's stdin/stdout; every command has a deadline
+    after which the server is killed (the read then sees EOF)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.proc = server.spawn()
+        self.f = self.proc.stdout
+        self.ntag = 0
+        self.greeting_raw = self._deadline(self.read_response)
+        self.greeting = self.greeting_raw.split(b" ", 2)
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def command(self, *parts, tag=None):
+        return self._deadline(RawIMAP.command, self, *parts, tag=tag)
+
+    def _deadline(self, fn, *args, **kw):
+        t = threading.Timer(TIMEOUT, self.proc.kill)
+        t.start()
+        try:
+            return fn(*args, **kw)
+        finally:
+            t.cancel()
+
+    def close(self):
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except (OSError, ValueError):
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Side:
+    """One server with the corpus selected; restarts the session (not the
+    mailbox) when the server died, so one crash fails one test."""
+
+    def __init__(self, server, mbox_path):
+        self.server = server
+        self.server.reset(mbox_path)
+        self.conn = None
+        self.cache = {}
+
+    def session(self):
+        if self.conn is not None and self.conn.proc.poll() is None:
+            return self.conn
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = c = PipeIMAP(self.server)
+        if not c.greeting_raw.startswith(b"* PREAUTH"):
+            raise AssertionError("%s greeted %r" % (self.server.kind,
+                                                     c.greeting_raw))
+        r = c.command("SELECT INBOX")
+        if not r.ok:
+            raise AssertionError("%s: SELECT INBOX: %s %s" %
+                                 (self.server.kind, r.status, r.text))
+        return c
+
+    def command(self, *parts):
+        try:
+            return self.session().command(*parts)
+        except (EOFError, OSError) as e:
+            code = self.conn.proc.poll() if self.conn else None
+            raise AssertionError("%s died (exit %s) during %r: %s\n"
+                                 "stderr:\n%s" %
+                                 (self.server.kind, code, parts, e,
+                                  self.server.log_tail())) from None
+
+    def fetch(self, seq, item):
+        """The value of one FETCH item of message seq (cached)."""
+        key = (seq, item)
+        if key not in self.cache:
+            self.cache[key] = self._fetch(seq, item)
+        return self.cache[key]
+
+    def _fetch(self, seq, item):
+        r = self.command("FETCH %d (%s)" % (seq, item))
+        if not r.ok:
+            return ("no answer", r.status, r.text)
+        got = r.fetches().get(seq, {})
+        want = response_name(item)
+        for k, v in got.items():
+            if response_name(k) == want:
+                return v
+        return ("item missing from the FETCH response", sorted(got))
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.command("LOGOUT")
+            self.conn.close()
+
+
+def response_name(item):
+    """How a FETCH item is named in the response, for matching: BODY.PEEK
+    is answered as BODY, a partial <o.n> as <o>, names are case-blind."""
+    s = item.upper().replace("BODY.PEEK[", "BODY[")
+    if s.endswith(">") and "<" in s:
+        s = s[:s.rindex("<")]
+    return " ".join(s.split())
+
+
+def start_pair(label, imapd, user, workdir, san_env):
+    """Both servers on fresh copies of the corpus mbox, under
+    workdir/differential/<label>/{ours,dovecot}."""
+    base = os.path.join(workdir, "differential", label)
+    os.makedirs(base, exist_ok=True)
+    mbox_path = os.path.join(base, "corpus.mbox")
+    with open(mbox_path, "wb") as f:
+        f.write(corpus.handwritten_mbox())
+    acct = Account.named(user.name)
+    return {
+        "ours": Side(Server("ours", imapd, os.path.join(base, "ours"), acct,
+                            san_env), mbox_path),
+        "dovecot": Side(Server("dovecot", DOVECOT,
+                               os.path.join(base, "dovecot"), acct),
+                        mbox_path),
+    }
+
+
+def stop_pair(sides):
+    for s in sides.values():
+        try:
+            s.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture(scope="module")
+def pair(imapd, user, workdir, san_env):
+    sides = start_pair("fetch", imapd, user, workdir, san_env)
+    yield sides
+    stop_pair(sides)
+
+
+@pytest.fixture(scope="module")
+def search_pair(imapd, user, workdir, san_env):
+    """SEARCH runs on mailboxes that saw no FETCH: Dovecot 2.3.19 panics
+    (istream-header-filter.c:666) on SEARCH BODY/TEXT of a message without
+    a header/body separator (14-headers-only) once its MIME structure is in
+    the index cache, which any BODYSTRUCTURE or BODY[1] fetch puts there."""
+    sides = start_pair("search", imapd, user, workdir, san_env)
+    yield sides
+    stop_pair(sides)
+
+
+# ---------------------------------------------------------------- normalizing
+
+def fold(x):
+    return x.lower() if isinstance(x, (bytes, str)) else x
+
+
+def norm_params(p):
+    """(attr value ...) -> attribute names folded, charset value folded."""
+    if not isinstance(p, list):
+        return p
+    out = []
+    for i in range(0, len(p) - 1, 2):
+        name, val = fold(p[i]), p[i + 1]
+        if name in (b"charset", "charset"):
+            val = fold(val)
+        out += [name, val]
+    return out
+
+
+def norm_disposition(d):
+    if not isinstance(d, list) or not d:
+        return d
+    return [fold(d[0])] + [norm_params(x) for x in d[1:]]
+
+
+def norm_language(lang):
+    if isinstance(lang, (bytes, str)):
+        lang = [lang]
+    if isinstance(lang, list):
+        return [fold(x) for x in lang]
+    return lang
+
+
+def trim_nil(lst, keep):
+    """Drop trailing NILs beyond the first keep (mandatory) fields."""
+    lst = list(lst)
+    while len(lst) > keep and lst[-1] is None:
+        lst.pop()
+    return lst
+
+
+def norm_body(b):
+    """A BODY/BODYSTRUCTURE value in comparable form (see the top)."""
+    if not isinstance(b, list) or not b:
+        return b
+    if isinstance(b[0], list):                  # multipart
+        i = 0
+        parts = []
+        while i < len(b) and isinstance(b[i], list):
+            parts.append(norm_body(b[i]))
+            i += 1
+        rest = list(b[i:])
+        if rest:
+            rest[0] = fold(rest[0])             # subtype
+        if len(rest) > 1:
+            rest[1] = norm_params(rest[1])
+        if len(rest) > 2:
+            rest[2] = norm_disposition(rest[2])
+        if len(rest) > 3:
+            rest[3] = norm_language(rest[3])
+        return parts + trim_nil(rest, 1)
+    b = list(b)
+    b[0], b[1] = fold(b[0]), fold(b[1])
+    b[2] = norm_params(b[2])
+    if len(b) > 5:
+        b[5] = fold(b[5])                       # encoding
+    basic = 7
+    if fold(b[0]) in ("message", b"message") and \
+            fold(b[1]) in ("rfc822", b"rfc822") and len(b) >= 10:
+        b[8] = norm_body(b[8])
+        basic = 10
+    elif fold(b[0]) in ("text", b"text"):
+        basic = 8
+    # extension: md5, disposition, language, location
+    if len(b) > basic + 1:
+        b[basic + 1] = norm_disposition(b[basic + 1])
+    if len(b) > basic + 2:
+        b[basic + 2] = norm_language(b[basic + 2])
+    return trim_nil(b, basic)
+
+
+def normalize(item, v):
+    name = response_name(item)
+    if name in ("BODYSTRUCTURE", "BODY"):
+        return norm_body(v)
+    if name == "FLAGS" and isinstance(v, list):
+        return sorted(f.upper() for f in v)
+    if name == "RFC822.SIZE" and isinstance(v, str) and v.isdigit():
+        return int(v)
+    return v
+
+
+# ---------------------------------------------------------------- showing
+
+def atom(x):
+    if x is None:
+        return "NIL"
+    if isinstance(x, bytes):
+        s = x.decode("latin-1")
+        return '"%s"' % "".join(c if " " <= c < "\x7f" and c not in '"\\'
+                                else "\\" + c if c in '"\\'
+                                else "\\x%02x" % ord(c) for c in s)
+    return str(x)
+
+
+def flat(x):
+    if isinstance(x, (list, tuple)):
+        return "(" + " ".join(flat(e) for e in x) + ")"
+    return atom(x)
+
+
+def pretty(x, ind=0):
+    """Lines of an indented rendering: short lists stay on one line."""
+    pad = "  " * ind
+    if isinstance(x, bytes) and not isinstance(x, str) and b"\n" in x:
+        return [pad + repr(line)[1:] for line in x.splitlines(True)]
+    if not isinstance(x, (list, tuple)) or len(flat(x)) + len(pad) <= 76:
+        return [pad + flat(x)]
+    out = [pad + "("]
+    for e in x:
+        out += pretty(e, ind + 1)
+    return out + [pad + ")"]
+
+
+def report(what, ours, dove):
+    a, b = pretty(ours), pretty(dove)
+    diff = difflib.unified_diff(a, b, "ours", "dovecot", lineterm="", n=2)
+    return "%s differs:\n%s" % (what, "\n".join(diff))
+
+
+def compare(what, key, ours, dove):
+    if ours == dove:
+        return
+    msg = report(what, ours, dove)
+    if key in KNOWN:
+        pytest.xfail("known difference (%s)\n%s" % (KNOWN[key], msg))
+    pytest.fail(msg, pytrace=False)
+
+
+# ---------------------------------------------------------------- FETCH
+
+ALWAYS = ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE",
+          "BODYSTRUCTURE", "BODY", "BODY.PEEK[]", "BODY.PEEK[HEADER]",
+          "BODY.PEEK[TEXT]", "BODY.PEEK[1]", "BODY.PEEK[1]<0.20>",
+          "BODY.PEEK[HEADER.FIELDS (From Subject Date)]",
+          "BODY.PEEK[HEADER.FIELDS.NOT (Received Subject)]"]
+# Section items asked only when the message has that part (judged from
+# Dovecot's BODYSTRUCTURE): 1.MIME and 2 of a multipart, 2.1 of a part 2
+# that is itself multipart or message/rfc822, 2.HEADER of the latter.
+SECTIONS = ["BODY.PEEK[1.MIME]", "BODY.PEEK[2]", "BODY.PEEK[2.MIME]",
+            "BODY.PEEK[2.1]", "BODY.PEEK[2.HEADER]"]
+
+
+def is_multipart(b):
+    return isinstance(b, list) and b and isinstance(b[0], list)
+
+
+def is_message(b):
+    return (isinstance(b, list) and len(b) > 1 and fold(b[0]) == b"message"
+            and fold(b[1]) == b"rfc822")
+
+
+def section_exists(bs, item):
+    if not is_multipart(bs):
+        return False
+    parts = [p for p in bs if isinstance(p, list)]
+    if item in ("BODY.PEEK[1.MIME]",):
+        return True
+    if len(parts) < 2:
+        return False
+    p2 = parts[1]
+    if item in ("BODY.PEEK[2]", "BODY.PEEK[2.MIME]"):
+        return True
+    if item == "BODY.PEEK[2.1]":
+        return is_multipart(p2) or is_message(p2)
+    if item == "BODY.PEEK[2.HEADER]":
+        return is_message(p2)
+    return False
+
+
+@pytest.mark.parametrize("item", ALWAYS + SECTIONS)
+@pytest.mark.parametrize("seq", range(1, len(NAMES) + 1), ids=NAMES)
+def test_fetch(pair, seq, item):
+    name = NAMES[seq - 1]
+    if item in SECTIONS:
+        bs = pair["dovecot"].fetch(seq, "BODYSTRUCTURE")
+        if not section_exists(bs, item):
+            pytest.skip("message has no such part")
+    ours = normalize(item, pair["ours"].fetch(seq, item))
+    dove = normalize(item, pair["dovecot"].fetch(seq, item))
+    compare("FETCH %d (%s) [%s]" % (seq, item, name), (name, item),
+            ours, dove)
+
+
+def test_same_message_count(pair):
+    a = pair["ours"].command("SEARCH ALL").search()
+    b = pair["dovecot"].command("SEARCH ALL").search()
+    assert len(b) == len(NAMES), "Dovecot sees %d messages" % len(b)
+    assert a == b
+
+
+# ---------------------------------------------------------------- SEARCH
+
+def utf8(s):
+    return Lit(s.encode("utf-8"))
+
+
+SEARCHES = [
+    ("all", ["ALL"]),
+    ("not-seen", ["NOT SEEN"]),
+    ("seen", ["SEEN"]),
+    ("answered", ["ANSWERED"]),
+    ("flagged", ["FLAGGED"]),
+    ("recent", ["RECENT"]),
+    ("new", ["NEW"]),
+    ("subject-q-utf8", ["CHARSET UTF-8 SUBJECT ", utf8("Grüße")]),
+    ("subject-b-utf8", ["CHARSET UTF-8 SUBJECT ", utf8("München")]),
+    ("subject-adjacent-words", ["CHARSET UTF-8 SUBJECT ",
+                                utf8("Grüße aus München und Köln")]),
+    ("subject-latin1-word", ["CHARSET UTF-8 SUBJECT ", utf8("und Köln")]),
+    ("subject-ascii-case", ["SUBJECT \"group ADDRESSES\""]),
+    ("subject-duplicate-header", ["SUBJECT duplicate"]),
+    ("subject-lowercase-q", ["SUBJECT \"encoded word in a filename\""]),
+    ("subject-8bit-raw", ["CHARSET UTF-8 SUBJECT ", utf8("Grüße and")]),
+    ("from-encoded-name", ["CHARSET UTF-8 FROM ", utf8("Müller")]),
+    ("from-address", ["FROM alice@example.org"]),
+    ("from-domain", ["FROM example.fr"]),
+    ("to-group", ["TO undisclosed-recipients"]),
+    ("cc-group-name", ["CC \"Book Club\""]),
+    ("cc-group-member", ["CC ben@example.com"]),
+    ("bcc", ["BCC test@example.net"]),
+    ("body-base64", ["BODY xylophonist"]),
+    ("body-qp-soft-break", ["BODY marshmallow"]),
+    ("body-qp-latin1", ["CHARSET UTF-8 BODY ", utf8("café")]),
+    ("body-utf8-8bit", ["CHARSET UTF-8 BODY ", utf8("Köln")]),
+    ("body-from-quoted", ["BODY \"From here on\""]),
+    ("body-nested-message", ["BODY Innermost"]),
+    ("body-not-in-header", ["BODY \"Newsletter Team\""]),
+    ("text-base64", ["TEXT Quentin"]),
+    ("text-header", ["TEXT shop.example.com"]),
+    ("text-case", ["TEXT CATALOGUE"]),
+    ("header-message-id", ["HEADER Message-ID \"<enc-04@example.de>\""]),
+    ("header-present", ["HEADER In-Reply-To \"\""]),
+    ("header-empty-value", ["HEADER X-Empty \"\""]),
+    ("header-long-line", ["HEADER X-Long-Unfolded AAAAAAAA"]),
+    ("header-folded", ["HEADER Subject \"consectetur adipiscing elit sed\""]),
+    ("header-status-hidden", ["HEADER Status \"\""]),
+    ("header-content-length", ["HEADER Content-Length \"\""]),
+    ("larger", ["LARGER 2000"]),
+    ("smaller", ["SMALLER 500"]),
+    ("sentbefore", ["SENTBEFORE 20-Nov-2026"]),
+    ("sentsince", ["SENTSINCE 20-Nov-2026"]),
+    ("senton", ["SENTON 23-Nov-2026"]),
+    ("on-internal", ["ON 23-Nov-2026"]),
+    ("before-internal", ["BEFORE 23-Nov-2026"]),
+    ("or-not", ["OR FROM alice NOT TO example.net"]),
+    ("seqset-and-uid", ["2:4,20:* UID 1:*"]),
+    ("nested-parens", ["(OR SUBJECT digest (SUBJECT nested)) NOT LARGER 100000"]),
+]
+
+
+@pytest.mark.parametrize("parts", [s[1] for s in SEARCHES],
+                         ids=[s[0] for s in SEARCHES])
+def test_search(search_pair, parts):
+    cmd = ["SEARCH "] + parts
+    res = {}
+    for side in ("ours", "dovecot"):
+        r = search_pair[side].command(*cmd)
+        res[side] = sorted(r.search()) if r.ok else ("%s %s" % (r.status,
+                                                                 r.text))
+    text = "".join(p.data.decode() if isinstance(p, Lit) else p for p in cmd)
+    names = {s: [NAMES[n - 1] for n in v] if isinstance(v, list) else v
+             for s, v in res.items()}
+    compare("%s\nmatched messages" % text, (text, "SEARCH"),
+            names["ours"], names["dovecot"])

@@ -1,0 +1,339 @@
+/* test-imap-search-parse.c: the SEARCH criteria parser of imapd (syntax to
+ * key tree, charsets, nesting limits) and cmd_search's reply over a small
+ * in-memory mailbox, through the real search engine. The response layer is
+ * replaced by a recorder. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imapd.h"
+#include "search_parse.h"
+#include "test.h"
+
+/* ---- stand-ins for response.c and the mailbox layer ---- */
+
+static struct buf written;
+static const char *tagged_status;
+static char tagged_code[128];
+
+static void record(struct cmd *cmd, const char *status, const char *code)
+{
+	tagged_status = status;
+	str_copy(tagged_code, code ? code : "", sizeof tagged_code);
+	cmd->answered = 1;
+}
+
+void resp_ok(struct cmd *cmd, const char *code, const char *fmt, ...)
+{
+	record(cmd, "OK", code);
+}
+
+void resp_no(struct cmd *cmd, const char *code, const char *fmt, ...)
+{
+	record(cmd, "NO", code);
+}
+
+void resp_bad(struct cmd *cmd, const char *fmt, ...)
+{
+	record(cmd, "BAD", NULL);
+}
+
+void resp_parse_error(struct cmd *cmd)
+{
+	record(cmd, "BAD", NULL);
+}
+
+void resp_mail_error(struct cmd *cmd, const struct mail_err *err)
+{
+	record(cmd, "NO", NULL);
+}
+
+void resp_write(struct client *c, const void *p, size_t n)
+{
+	buf_append(&written, p, n);
+}
+
+/* The library's own definitions win over these weak ones when linked in;
+ * the in-memory mailbox has no message text anyway. */
+__attribute__((weak)) int mail_keyword(struct mailbox *box, const char *name, int create)
+{
+	for (unsigned i = 0; i < box->nkeywords; i++)
+		if (!strcasecmp(box->keywords[i], name))
+			return (int)i;
+	return -1;
+}
+
+__attribute__((weak)) int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text,
+					  size_t *len, struct mail_err *err)
+{
+	*text = "";
+	*len = 0;
+	return 0;
+}
+
+__attribute__((weak)) int mail_fetch_structure(struct mailbox *box, uint32_t msgno,
+					       struct envelope **env, struct body **body,
+					       struct mail_err *err)
+{
+	*env = NULL;
+	*body = NULL;
+	return 0;
+}
+
+__attribute__((weak)) void rfc2047_decode(const char *s, size_t len, struct buf *out)
+{
+	buf_append(out, s, len);
+}
+
+__attribute__((weak)) void mime_decode_text(const char *msg, size_t len, const struct body *part,
+					    struct buf *out)
+{
+}
+
+/* ---- helpers ---- */
+
+static struct pool *pool;
+static struct mailbox box;
+static struct message msgs[5], *msgp[5];
+
+static void setup_box(void)
+{
+	static const uint32_t flags[5] = {MF_SEEN, MF_SEEN | MF_FLAGGED, MF_RECENT, MF_DELETED,
+					  MF_SEEN | MF_ANSWERED};
+
+	memset(&box, 0, sizeof box);
+	for (int i = 0; i < 5; i++) {
+		memset(&msgs[i], 0, sizeof msgs[i]);
+		msgs[i].uid = 10 + (uint32_t)i * 2;
+		msgs[i].flags = flags[i];
+		msgs[i].size = 100 * (uint64_t)(i + 1);
+		msgp[i] = &msgs[i];
+	}
+	msgs[1].keywords = 1;   /* $Work */
+	box.msgs = msgp;
+	box.nmsgs = 5;
+	box.keywords[0] = "$Work";
+	box.nkeywords = 1;
+}
+
+static int parse(const char *s, struct search_key **k)
+{
+	struct parser p;
+
+	p_init(&p, s, strlen(s), pool);
+	return imap_search_parse(&p, &box, k);
+}
+
+/* Run cmd_search on args (after "SEARCH"); returns the untagged output. */
+static const char *run_search(const char *args, int uid)
+{
+	struct client c;
+	struct cmd cmd;
+
+	memset(&c, 0, sizeof c);
+	memset(&cmd, 0, sizeof cmd);
+	c.box = &box;
+	c.pool = pool;
+	cmd.c = &c;
+	cmd.tag = "a";
+	cmd.name = "SEARCH";
+	cmd.uid = uid;
+	p_init(&cmd.p, args, strlen(args), pool);
+	buf_reset(&written);
+	tagged_status = NULL;
+	cmd_search(&cmd);
+	return written.data ? written.data : "";
+}
+
+/* ---- tests ---- */
+
+static void test_simple_keys(void)
+{
+	struct search_key *k;
+
+	CHECK(parse("ALL", &k) == 0 && k->op == SK_ALL && !k->next);
+	CHECK(parse("seen", &k) == 0 && k->op == SK_FLAGS && k->flags == MF_SEEN);
+	CHECK(parse("UNANSWERED", &k) == 0 && k->op == SK_UNFLAGS && k->flags == MF_ANSWERED);
+	CHECK(parse("RECENT", &k) == 0 && k->op == SK_FLAGS && k->flags == MF_RECENT);
+	CHECK(parse("NEW", &k) == 0 && k->op == SK_NEW);
+	CHECK(parse("Old", &k) == 0 && k->op == SK_OLD);
+	CHECK(parse("LARGER 4096", &k) == 0 && k->op == SK_LARGER && k->size == 4096);
+	CHECK(parse("SMALLER 10", &k) == 0 && k->op == SK_SMALLER && k->size == 10);
+}
+
+static void test_strings(void)
+{
+	struct search_key *k;
+
+	CHECK(parse("FROM alice", &k) == 0 && k->op == SK_HEADER);
+	CHECK_STR(k->field, "From");
+	CHECK_STR(k->str, "alice");
+	CHECK(parse("subject \"hello world\"", &k) == 0 && k->op == SK_HEADER);
+	CHECK_STR(k->field, "Subject");
+	CHECK_STR(k->str, "hello world");
+	CHECK(parse("HEADER X-Spam {3}\r\nyes", &k) == 0 && k->op == SK_HEADER);
+	CHECK_STR(k->field, "X-Spam");
+	CHECK_STR(k->str, "yes");
+	CHECK(parse("HEADER List-Id \"\"", &k) == 0);
+	CHECK_STR(k->str, "");
+	CHECK(parse("BODY x", &k) == 0 && k->op == SK_BODY);
+	CHECK(parse("TEXT {5+}\r\nab cd", &k) == 0 && k->op == SK_TEXT);
+	CHECK_STR(k->str, "ab cd");
+}
+
+static void test_dates(void)
+{
+	struct search_key *k;
+
+	CHECK(parse("SINCE 1-Feb-2024", &k) == 0 && k->op == SK_SINCE);
+	CHECK(k->year == 2024 && k->month == 2 && k->day == 1);
+	CHECK(k->date == 1706745600);
+	CHECK(parse("SENTBEFORE \"25-Dec-1999\"", &k) == 0 && k->op == SK_SENTBEFORE);
+	CHECK(k->year == 1999 && k->month == 12 && k->day == 25);
+	CHECK(parse("ON 31-Foo-2020", &k) == -1);
+	CHECK(parse("BEFORE", &k) == -1);
+}
+
+static void test_sets(void)
+{
+	struct search_key *k;
+
+	CHECK(parse("1:3,5", &k) == 0 && k->op == SK_MSGNOS && k->set.n == 2);
+	CHECK(parse("*", &k) == 0 && k->op == SK_MSGNOS && k->set.r[0].hi == UINT32_MAX);
+	CHECK(parse("UID 7:*", &k) == 0 && k->op == SK_UIDS && k->set.r[0].lo == 7);
+	CHECK(parse("UID", &k) == -1);
+	CHECK(parse("UID x", &k) == -1);
+}
+
+static void test_structure(void)
+{
+	struct search_key *k;
+
+	CHECK(parse("SEEN FLAGGED", &k) == 0 && k->op == SK_AND);
+	CHECK(k->kids && k->kids->op == SK_FLAGS && k->kids->next && !k->kids->next->next);
+	CHECK(parse("NOT DELETED", &k) == 0 && k->op == SK_NOT && k->kids->op == SK_FLAGS);
+	CHECK(parse("OR SEEN (FLAGGED DRAFT)", &k) == 0 && k->op == SK_OR);
+	CHECK(k->kids->op == SK_FLAGS && k->kids->next->op == SK_AND && !k->kids->next->next);
+	CHECK(parse("(SEEN)", &k) == 0 && k->op == SK_FLAGS);
+	CHECK(parse("OR SEEN", &k) == -1);
+	CHECK(parse("NOT", &k) == -1);
+	CHECK(parse("()", &k) == -1);
+	CHECK(parse("(SEEN", &k) == -1);
+	CHECK(parse("SEEN)", &k) == -1);
+	CHECK(parse("SEEN  FLAGGED", &k) == -1);
+	CHECK(parse("BOGUS", &k) == -1);
+	CHECK(parse("", &k) == -1);
+}
+
+static void test_keywords(void)
+{
+	struct search_key *k;
+
+	CHECK(parse("KEYWORD $work", &k) == 0 && k->op == SK_FLAGS && k->keyword == 0);
+	CHECK(parse("KEYWORD $Nope", &k) == 0 && k->op == SK_FLAGS && k->keyword == -2);
+	CHECK(parse("UNKEYWORD $Work", &k) == 0 && k->op == SK_UNFLAGS && k->keyword == 0);
+	CHECK(parse("UNKEYWORD $Nope", &k) == 0 && k->op == SK_ALL);
+	CHECK(parse("KEYWORD \\Seen", &k) == -1);
+}
+
+static void test_charset(void)
+{
+	struct search_key *k;
+
+	CHECK(parse("CHARSET UTF-8 SEEN", &k) == 0 && k->op == SK_FLAGS);
+	CHECK(parse("charset \"us-ascii\" ALL", &k) == 0 && k->op == SK_ALL);
+	CHECK(parse("CHARSET KOI8-R ALL", &k) == SEARCH_PARSE_BADCHARSET);
+	CHECK(parse("CHARSET UTF-8", &k) == SEARCH_PARSE_BAD);
+}
+
+static void test_depth(void)
+{
+	struct buf b;
+	struct search_key *k;
+
+	buf_init(&b);
+	for (int i = 0; i < 99; i++)
+		buf_puts(&b, "NOT ");
+	buf_puts(&b, "SEEN");
+	CHECK(parse(b.data, &k) == 0);
+	buf_reset(&b);
+	for (int i = 0; i < 5000; i++)
+		buf_puts(&b, "(NOT ");
+	CHECK(parse(b.data, &k) == -1);
+	buf_reset(&b);
+	for (int i = 0; i < 5000; i++)
+		buf_puts(&b, "OR SEEN ");
+	buf_puts(&b, "SEEN");
+	CHECK(parse(b.data, &k) == -1);
+	buf_free(&b);
+}
+
+static void test_garbage(void)
+{
+	/* every prefix of a valid command, in an exact-size heap copy without a
+	 * NUL (so the sanitizer catches an over-read), fails cleanly */
+	const char *full = "CHARSET UTF-8 OR (FROM \"a b\" SINCE 1-Jan-2020) NOT UID 1:* "
+			   "HEADER X {2}\r\nab";
+	size_t len = strlen(full);
+	struct search_key *k;
+	struct parser p;
+	int bad = 0;
+
+	for (size_t n = 0; n <= len; n++) {
+		char *copy = xmalloc(n ? n : 1);
+		memcpy(copy, full, n);
+		p_init(&p, copy, n, pool);
+		int rc = imap_search_parse(&p, &box, &k);
+		/* "... UID 1" and "... UID 1:*" are complete commands too */
+		if (n < len && rc == 0 && n != 56 && n != 58)
+			bad++;
+		if (n == len && rc != 0)
+			bad++;
+		free(copy);
+	}
+	CHECK(bad == 0);
+}
+
+static void test_cmd_search(void)
+{
+	CHECK_STR(run_search(" SEEN", 0), "* SEARCH 1 2 5\r\n");
+	CHECK_STR(tagged_status, "OK");
+	CHECK_STR(run_search(" SEEN", 1), "* SEARCH 10 12 18\r\n");
+	CHECK_STR(run_search(" UNSEEN NOT DELETED", 0), "* SEARCH 3\r\n");
+	CHECK_STR(run_search(" OR FLAGGED ANSWERED", 0), "* SEARCH 2 5\r\n");
+	CHECK_STR(run_search(" KEYWORD $Work", 0), "* SEARCH 2\r\n");
+	CHECK_STR(run_search(" UID 12:16", 0), "* SEARCH 2 3 4\r\n");
+	CHECK_STR(run_search(" 2:*", 1), "* SEARCH 12 14 16 18\r\n");
+	CHECK_STR(run_search(" LARGER 250 SMALLER 450", 0), "* SEARCH 3 4\r\n");
+	CHECK_STR(run_search(" NEW", 0), "* SEARCH 3\r\n");
+	CHECK_STR(run_search(" DRAFT", 0), "* SEARCH\r\n");
+	CHECK_STR(run_search(" CHARSET BIG5 ALL", 0), "");
+	CHECK_STR(tagged_status, "NO");
+	CHECK_STR(tagged_code, "BADCHARSET (UTF-8 US-ASCII)");
+	CHECK_STR(run_search(" FOO", 0), "");
+	CHECK_STR(tagged_status, "BAD");
+	CHECK_STR(run_search("", 0), "");
+	CHECK_STR(tagged_status, "BAD");
+}
+
+int main(void)
+{
+	pool = pool_new();
+	buf_init(&written);
+	setup_box();
+	RUN(test_simple_keys);
+	RUN(test_strings);
+	RUN(test_dates);
+	RUN(test_sets);
+	RUN(test_structure);
+	RUN(test_keywords);
+	RUN(test_charset);
+	RUN(test_depth);
+	RUN(test_garbage);
+	RUN(test_cmd_search);
+	buf_free(&written);
+	pool_free(pool);
+	return test_summary("test-imap-search-parse");
+}

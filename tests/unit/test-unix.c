@@ -1,0 +1,747 @@
+/* test-unix.c: the Berkeley mbox driver against real files: MTA-written
+ * spools, flags/UID persistence in the UW/Dovecot header convention, new
+ * mail, two sessions at once, crash safety under kill -9, and deliveries
+ * racing expunges under liblockfile + fcntl locking. */
+#include "lock.h"
+#include "mail.h"
+#include "test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lockfile.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+static struct mail_session sess;
+
+/* ---- helpers ---- */
+
+static char *path_of(const char *name)
+{
+	static char p[512];
+	snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+	return p;
+}
+
+static void write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+	fputs(data, f);
+	fclose(f);
+}
+
+static void append_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "a");
+	fputs(data, f);
+	fclose(f);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b;
+	char chunk[65536];
+	size_t n;
+
+	buf_init(&b);
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	if (len)
+		*len = b.len;
+	return buf_steal(&b);
+}
+
+static int contains(const char *path, const char *needle)
+{
+	size_t n;
+	char *s = read_file(path, &n);
+	int r = s && memmem(s, n, needle, strlen(needle)) != NULL;
+	free(s);
+	return r;
+}
+
+static void setup(void)
+{
+	char cmd[600];
+	if (tmpdir[0]) {
+		snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cleanup failed\n");
+		mail_session_free(&sess);
+	}
+	strcpy(tmpdir, "/tmp/test-unix-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		abort();
+	mkdir(path_of("spool"), 0775);
+	mail_session_init(&sess, "alice", tmpdir, path_of("spool"));
+}
+
+struct events {
+	int exists, recent, nexp, nflags;
+	uint32_t expunged[64], flagged[64];
+	uint32_t last_exists;
+};
+
+static void on_exists(void *c, uint32_t n)
+{
+	struct events *e = c;
+	e->exists++;
+	e->last_exists = n;
+}
+static void on_recent(void *c, uint32_t n)
+{
+	(void)n;
+	((struct events *)c)->recent++;
+}
+static void on_expunged(void *c, uint32_t m)
+{
+	struct events *e = c;
+	if (e->nexp < 64)
+		e->expunged[e->nexp] = m;
+	e->nexp++;
+}
+static void on_flags(void *c, uint32_t m)
+{
+	struct events *e = c;
+	if (e->nflags < 64)
+		e->flagged[e->nflags] = m;
+	e->nflags++;
+}
+static const struct mail_events evs = { on_exists, on_recent, on_expunged, on_flags, NULL };
+
+static const char *text_of(struct mailbox *box, uint32_t msgno)
+{
+	static struct buf b;
+	const char *t;
+	size_t n;
+	struct mail_err err = { 0 };
+
+	buf_reset(&b);
+	if (mail_fetch_text(box, msgno, &t, &n, &err) < 0)
+		return "(error)";
+	buf_append(&b, t, n);
+	return b.data;
+}
+
+/* A spool as Postfix local writes it, including quirks. */
+static const char mta_mbox[] =
+	"From bob@example.com  Mon Jan  6 10:00:00 2025\n"
+	"Return-Path: <bob@example.com>\n"
+	"Subject: one\n"
+	"Content-Length: 999\n"
+	"\n"
+	"Hello\n"
+	">From the quoted line\n"
+	"\n"
+	"From here on it is body text, not a separator\n"
+	"\n"
+	"From bob@example.com Tue Jan  7 11:30:15 2025\n"
+	"Subject: two\n"
+	"Status: RO\n"
+	"X-Status: AF\n"
+	"X-Keywords: $Forwarded  Junk\n"
+	"\n"
+	"line\r\n"
+	"\n"
+	"From carol Wed Jan  8 12:00:00 2025 +0200\n"
+	"Subject: three\n"
+	" folded\n"
+	"\n"
+	"last\n"
+	"\n";
+
+static void test_open_mta_mbox(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+
+	setup();
+	write_file(path_of("spool/alice"), mta_mbox);
+	CHECK(mail_open(&sess, "inbox", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK_STR(box->name, "INBOX");
+	CHECK(box->nmsgs == 3);
+	CHECK_STR(text_of(box, 1), "Return-Path: <bob@example.com>\r\nSubject: one\r\n\r\n"
+				   "Hello\r\n>From the quoted line\r\n\r\n"
+				   "From here on it is body text, not a separator\r\n");
+	CHECK_STR(text_of(box, 2), "Subject: two\r\n\r\nline\r\n");
+	CHECK_STR(text_of(box, 3), "Subject: three\r\n folded\r\n\r\nlast\r\n");
+	for (uint32_t i = 1; i <= box->nmsgs; i++)
+		CHECK(box->msgs[i - 1]->size == strlen(text_of(box, i)));
+	CHECK(box->msgs[0]->flags == MF_RECENT);
+	CHECK(box->msgs[1]->flags == (MF_SEEN | MF_ANSWERED | MF_FLAGGED));
+	CHECK(box->nkeywords == 2);
+	CHECK(box->msgs[1]->keywords == 3);
+	CHECK(box->recent == 2);
+	/* From line dates: local time, or the zone given */
+	struct tm tm = { .tm_year = 125, .tm_mon = 0, .tm_mday = 6, .tm_hour = 10, .tm_isdst = -1 };
+	CHECK(box->msgs[0]->internal_date == mktime(&tm));
+	CHECK(box->msgs[2]->internal_date == 1736330400 - 7200);
+	CHECK(box->msgs[2]->tz_minutes == 120);
+	CHECK(box->msgs[0]->uid == 1 && box->msgs[2]->uid == 3);
+	mail_close(box, 0);
+	/* read-only: nothing written */
+	size_t n;
+	char *s = read_file(path_of("spool/alice"), &n);
+	CHECK(n == strlen(mta_mbox) && !memcmp(s, mta_mbox, n));
+	free(s);
+}
+
+static void test_flags_roundtrip(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	uint32_t uids[3], validity;
+
+	setup();
+	write_file(path_of("spool/alice"), mta_mbox);
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	validity = box->uidvalidity;
+	for (int i = 0; i < 3; i++)
+		uids[i] = box->msgs[i]->uid;
+	int k = mail_keyword(box, "Todo", 1);
+	CHECK(k == 2);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN | MF_DELETED | MF_DRAFT, 1ULL << k, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_SET, 0, 0, &err) == 0);
+	mail_close(box, 0);
+	const char *p = path_of("spool/alice");
+	CHECK(contains(p, "Subject: " "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"));
+	CHECK(contains(p, "X-IMAP: "));
+	CHECK(contains(p, "Status: RO\nX-Status: DT\nX-Keywords: Todo\nX-UID: 1\n"));
+	CHECK(contains(p, "Subject: two\nStatus: O\nX-UID: 2\n\nline\r\n"));
+	CHECK(!contains(p, "$Forwarded  Junk"));
+	CHECK(contains(p, "Content-Length: 999\n"));
+
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == validity);
+	CHECK(box->nmsgs == 3);
+	CHECK(box->recent == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(box->msgs[i]->uid == uids[i]);
+	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_DELETED | MF_DRAFT));
+	CHECK(box->msgs[0]->keywords == 1ULL << mail_keyword(box, "todo", 0));
+	CHECK(box->msgs[1]->flags == 0);
+	CHECK_STR(text_of(box, 1), "Return-Path: <bob@example.com>\r\nSubject: one\r\n\r\n"
+				   "Hello\r\n>From the quoted line\r\n\r\n"
+				   "From here on it is body text, not a separator\r\n");
+	CHECK_STR(text_of(box, 3), "Subject: three\r\n folded\r\n\r\nlast\r\n");
+	mail_close(box, 0);
+}
+
+static const char *msg_n(int i, const char *tag)
+{
+	static char b[512];
+	snprintf(b, sizeof b,
+		 "From mta@example.org Fri Feb  7 09:%02d:00 2025\n"
+		 "Subject: %s %d\n\nbody of %s %d\n\nFrom inside body\n\n", i % 60, tag, i, tag, i);
+	return b;
+}
+
+static void test_uids_stable_and_new_mail(void)
+{
+	struct mailbox *box, *again;
+	struct mail_err err = { 0 };
+	struct events ev = { 0 };
+
+	setup();
+	write_file(path_of("spool/alice"), "");
+	for (int i = 0; i < 3; i++)
+		append_file(path_of("spool/alice"), msg_n(i, "m"));
+	CHECK(mail_open(&sess, "INBOX", 0, &evs, &ev, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 3);
+	uint32_t v = box->uidvalidity;
+	/* new delivery noticed by ping, parsing only the tail */
+	append_file(path_of("spool/alice"), msg_n(3, "m"));
+	CHECK(mail_ping(box, &err) == 0);
+	CHECK(ev.exists == 1 && ev.last_exists == 4);
+	CHECK(box->nmsgs == 4 && box->msgs[3]->uid == 4);
+	CHECK(box->msgs[3]->flags & MF_RECENT);
+	CHECK_STR(text_of(box, 4), "Subject: m 3\r\n\r\nbody of m 3\r\n\r\nFrom inside body\r\n");
+	CHECK(mail_ping(box, &err) == 0);
+	CHECK(ev.exists == 1);
+	/* another session (read-only) sees the same UIDs before anything is written */
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &again, &err) == 0);
+	if (again) {
+		CHECK(again->nmsgs == 4 && again->msgs[3]->uid == 4 && again->uidvalidity == v);
+		mail_close(again, 0);
+	}
+	mail_close(box, 0);
+	CHECK(contains(path_of("spool/alice"), "X-UID: 4\n"));
+	append_file(path_of("spool/alice"), msg_n(4, "m"));
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == v && box->nmsgs == 5);
+	CHECK(box->msgs[3]->uid == 4 && box->msgs[4]->uid == 5 && box->uidnext == 6);
+	CHECK(box->recent == 1);
+	/* expunge the last one, the UID is never reused */
+	box->msgs[4]->flags |= MF_DELETED;
+	CHECK(mail_expunge(box, NULL, 0, &err) == 0);
+	mail_close(box, 0);
+	append_file(path_of("spool/alice"), msg_n(5, "m"));
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 5 && box->msgs[4]->uid == 6);
+	mail_close(box, 0);
+}
+
+static void test_two_sessions(void)
+{
+	struct mailbox *a, *b;
+	struct mail_err err = { 0 };
+	struct events ea = { 0 }, eb = { 0 };
+
+	setup();
+	write_file(path_of("spool/alice"), "");
+	for (int i = 0; i < 4; i++)
+		append_file(path_of("spool/alice"), msg_n(i, "s"));
+	CHECK(mail_open(&sess, "INBOX", 0, &evs, &ea, &a, &err) == 0);
+	CHECK(mail_open(&sess, "INBOX", 0, &evs, &eb, &b, &err) == 0);
+	if (!a || !b)
+		return;
+	CHECK(a->uidvalidity == b->uidvalidity);
+	CHECK(a->recent == 4 && b->recent == 0);
+	CHECK(mail_store(a, 2, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_ping(a, &err) == 0);   /* dirty flags are written at ping */
+	CHECK(mail_ping(b, &err) == 0);
+	CHECK(eb.nflags == 1 && eb.flagged[0] == 2);
+	CHECK(b->msgs[1]->flags & MF_FLAGGED);
+	/* b expunges message 1; a sees it */
+	CHECK(mail_store(b, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_expunge(b, NULL, 0, &err) == 0);
+	CHECK(eb.nexp == 1 && eb.expunged[0] == 1);
+	CHECK(mail_ping(a, &err) == 0);
+	CHECK(ea.nexp == 1 && ea.expunged[0] == 1);
+	CHECK(a->nmsgs == 3 && a->msgs[0]->uid == 2 && (a->msgs[0]->flags & MF_FLAGGED));
+	CHECK_STR(text_of(a, 3), "Subject: s 3\r\n\r\nbody of s 3\r\n\r\nFrom inside body\r\n");
+	/* both change different messages without pinging in between */
+	CHECK(mail_store(a, 1, STORE_ADD, MF_SEEN, 0, &err) == 0);
+	CHECK(mail_store(b, 3, STORE_ADD, MF_ANSWERED, 0, &err) == 0);
+	CHECK(mail_check(a, &err) == 0);
+	CHECK(mail_check(b, &err) == 0);
+	CHECK(mail_ping(a, &err) == 0);
+	CHECK(a->msgs[2]->flags & MF_ANSWERED);
+	CHECK(b->msgs[0]->flags & MF_SEEN);
+	/* new mail seen by both */
+	append_file(path_of("spool/alice"), msg_n(9, "s"));
+	CHECK(mail_ping(a, &err) == 0 && mail_ping(b, &err) == 0);
+	CHECK(a->nmsgs == 4 && b->nmsgs == 4 && a->msgs[3]->uid == b->msgs[3]->uid);
+	mail_close(a, 0);
+	mail_close(b, 0);
+}
+
+static void test_expunge_keeps_bytes(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	char *before[3];
+
+	setup();
+	/* CRLF bodies, trailing spaces, binary-ish bytes must survive */
+	write_file(path_of("box"),
+		   "From a Mon Jan  6 10:00:00 2025\nSubject: a\n\nx \r\ny\t\n\n\n"
+		   "From b Mon Jan  6 10:00:01 2025\nSubject: b\n\nzzz\n\n"
+		   "From c Mon Jan  6 10:00:02 2025\nSubject: c\n\n\xff\x01 end\n>From x\n");
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 3);
+	for (int i = 0; i < 3; i++)
+		before[i] = xstrdup(text_of(box, (uint32_t)i + 1));
+	CHECK_STR(before[0], "Subject: a\r\n\r\nx \r\ny\t\r\n\r\n");
+	CHECK_STR(before[2], "Subject: c\r\n\r\n\xff\x01 end\r\n>From x\r\n");
+	box->msgs[1]->flags |= MF_DELETED;
+	CHECK(mail_expunge(box, NULL, 0, &err) == 0);
+	CHECK(box->nmsgs == 2);
+	CHECK_STR(text_of(box, 1), before[0]);
+	CHECK_STR(text_of(box, 2), before[2]);
+	mail_close(box, 0);
+	CHECK(mail_open(&sess, "box", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 2);
+		CHECK_STR(text_of(box, 1), before[0]);
+		CHECK_STR(text_of(box, 2), before[2]);
+		mail_close(box, 0);
+	}
+	for (int i = 0; i < 3; i++)
+		free(before[i]);
+	/* uid-restricted expunge (UID EXPUNGE) */
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		uint32_t keep = box->msgs[0]->uid, gone = box->msgs[1]->uid;
+		box->msgs[0]->flags |= MF_DELETED;
+		box->msgs[1]->flags |= MF_DELETED;
+		CHECK(mail_expunge(box, &gone, 1, &err) == 0);
+		CHECK(box->nmsgs == 1 && box->msgs[0]->uid == keep);
+		mail_close(box, 0);
+	}
+}
+
+static void test_missing_inbox(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	struct events ev = { 0 };
+
+	setup();
+	CHECK(mail_open(&sess, "INBOX", 0, &evs, &ev, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 0);
+	CHECK(mail_ping(box, &err) == 0);
+	write_file(path_of("spool/alice"), msg_n(1, "late"));
+	CHECK(mail_ping(box, &err) == 0);
+	CHECK(box->nmsgs == 1 && ev.last_exists == 1);
+	CHECK_STR(text_of(box, 1), "Subject: late 1\r\n\r\nbody of late 1\r\n\r\nFrom inside body\r\n");
+	mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err);
+	mail_close(box, 0);
+	CHECK(contains(path_of("spool/alice"), "Status: RO\n"));
+	/* missing non-INBOX is an error */
+	CHECK(mail_open(&sess, "nosuch", 0, NULL, NULL, &box, &err) < 0);
+	CHECK(err.code == MAIL_NONEXISTENT);
+	/* empty file: a valid, empty mailbox */
+	write_file(path_of("empty"), "");
+	CHECK(mail_open(&sess, "empty", 0, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 0);
+		mail_close(box, 0);
+	}
+	/* not a mailbox */
+	write_file(path_of("notes.txt"), "hello\n");
+	CHECK(mail_open(&sess, "notes.txt", 0, NULL, NULL, &box, &err) < 0);
+	CHECK(err.code == MAIL_CORRUPT);
+}
+
+static void test_dovecot_base(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+
+	setup();
+	write_file(path_of("dove"),
+		   "From x Mon Jan  6 10:00:00 2025\n"
+		   "X-IMAPbase: 1234567 0000000042 Work\n"
+		   "Subject: d1\nStatus: RO\nX-Keywords: Work\nX-UID: 40\n\nb1\n\n"
+		   "From x Mon Jan  6 10:00:00 2025\n"
+		   "Subject: d2\nX-UID: 42\n\nb2\n\n"
+		   "From x Mon Jan  6 10:00:00 2025\n"
+		   "Subject: d3\nX-UID: 99\n\nb3\n\n");
+	CHECK(mail_open(&sess, "dove", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == 1234567);
+	CHECK(box->nmsgs == 3);
+	CHECK(box->msgs[0]->uid == 40 && box->msgs[1]->uid == 42 && box->msgs[2]->uid == 43);
+	CHECK(box->msgs[0]->keywords == 1 && !strcmp(box->keywords[0], "Work"));
+	CHECK_STR(text_of(box, 1), "Subject: d1\r\n\r\nb1\r\n");
+	mail_close(box, 0);
+	CHECK(mail_open(&sess, "dove", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->uidvalidity == 1234567 && box->msgs[2]->uid == 43 && box->uidnext == 44);
+		mail_close(box, 0);
+	}
+}
+
+static void test_append_and_copy(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	char *kw[] = { "Work", NULL };
+	struct mail_new m[2] = {
+		{ .text = "Subject: hi\r\nX-UID: 77\r\nStatus: R\r\n\r\nFrom me\r\nbye\r\n",
+		  .len = 0, .flags = MF_SEEN | MF_FLAGGED | MF_RECENT, .keywords = kw,
+		  .date = 1700000000 },
+		{ .text = "Subject: two\n\nlf only\n", .len = 0 },
+	};
+	uint32_t uids[2], v = 0, v2 = 0;
+
+	setup();
+	m[0].len = strlen(m[0].text);
+	m[1].len = strlen(m[1].text);
+	CHECK(mail_append(&sess, "box", m, 2, &v, uids, &err) < 0);
+	CHECK(err.code == MAIL_NONEXISTENT);
+	CHECK(mail_create(&sess, "box", &err) == 0);
+	CHECK(mail_append(&sess, "box", m, 2, &v, uids, &err) == 0);
+	CHECK(uids[0] == 1 && uids[1] == 2);
+	CHECK(contains(path_of("box"), "\n>From me\n"));
+	CHECK(mail_append(&sess, "box", m + 1, 1, &v2, uids, &err) == 0);
+	CHECK(v2 == v && uids[0] == 3);
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == v && box->nmsgs == 3);
+	CHECK(box->msgs[0]->uid == 1 && box->msgs[2]->uid == 3);
+	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_FLAGGED | MF_RECENT));
+	CHECK(box->msgs[0]->keywords == 1ULL << mail_keyword(box, "work", 0));
+	CHECK(box->msgs[0]->internal_date == 1700000000);
+	CHECK_STR(text_of(box, 1), "Subject: hi\r\n\r\n>From me\r\nbye\r\n");
+	CHECK_STR(text_of(box, 2), "Subject: two\r\n\r\nlf only\r\n");
+	/* copy 1 and 3 to INBOX (missing: INBOX always exists) */
+	uint32_t msgnos[2] = { 1, 3 };
+	CHECK(mail_copy(box, msgnos, 2, "INBOX", &v, uids, &err) == 0);
+	CHECK(mail_copy(box, msgnos, 2, "nosuch", &v, uids, &err) < 0 && err.code == MAIL_NONEXISTENT);
+	mail_close(box, 0);
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 2 && box->msgs[1]->uid == uids[1]);
+		CHECK(box->msgs[0]->flags == (MF_SEEN | MF_FLAGGED | MF_RECENT));
+		CHECK_STR(text_of(box, 2), "Subject: two\r\n\r\nlf only\r\n");
+		mail_close(box, 0);
+	}
+	/* appending to a mailbox with new, UID-less MTA mail still gives the
+	 * UIDs a later open sees */
+	append_file(path_of("box"), msg_n(1, "mta"));
+	CHECK(mail_append(&sess, "box", m + 1, 1, NULL, uids, &err) == 0);
+	CHECK(mail_open(&sess, "box", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 5 && box->msgs[4]->uid == uids[0]);
+		CHECK(box->msgs[3]->uid < uids[0]);
+		mail_close(box, 0);
+	}
+}
+
+/* ---- crash safety: kill -9 a rewriter at random moments ---- */
+
+static void rewriter(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+
+	for (int round = 0;; round++) {
+		if (mail_open(&sess, "crash", 0, NULL, NULL, &box, &err) < 0)
+			_exit(2);
+		for (uint32_t i = 1; i <= box->nmsgs; i++)
+			mail_store(box, i, round & 1 ? STORE_ADD : STORE_REMOVE,
+				   MF_SEEN | (i % 3 ? MF_FLAGGED : 0), 0, &err);
+		mail_check(box, &err);
+		mail_close(box, 0);
+	}
+}
+
+static void test_crash_safety(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	char *expect[40];
+	int bad = 0;
+
+	setup();
+	write_file(path_of("crash"), "");
+	for (int i = 0; i < 40; i++) {
+		append_file(path_of("crash"), msg_n(i, "crash"));
+		char b[128];
+		snprintf(b, sizeof b, "Subject: crash %d\r\n\r\nbody of crash %d\r\n\r\n"
+			 "From inside body\r\n", i, i);
+		expect[i] = xstrdup(b);
+	}
+	srand((unsigned)getpid());
+	for (int round = 0; round < 40; round++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			rewriter();
+		usleep((useconds_t)(rand() % 30000));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		if (mail_open(&sess, "crash", 1, NULL, NULL, &box, &err) < 0) {
+			bad++;
+			continue;
+		}
+		if (box->nmsgs != 40)
+			bad++;
+		for (uint32_t i = 0; i < box->nmsgs && i < 40; i++)
+			if (strcmp(text_of(box, i + 1), expect[i]) || box->msgs[i]->uid != i + 1)
+				bad++;
+		mail_close(box, 0);
+	}
+	CHECK(bad == 0);
+	/* our temp file may remain; the next read-write open removes it */
+	char tmp[600];
+	snprintf(tmp, sizeof tmp, "%s/.crash.imaptmp", tmpdir);
+	write_file(tmp, "junk");
+	CHECK(mail_open(&sess, "crash", 0, NULL, NULL, &box, &err) == 0);
+	if (box)
+		mail_close(box, 0);
+	CHECK(access(tmp, F_OK) < 0);
+	for (int i = 0; i < 40; i++)
+		free(expect[i]);
+}
+
+/* ---- deliveries racing expunges ---- */
+
+static void deliver(const char *path, const char *text)
+{
+	char lock[600];
+	int fd;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	snprintf(lock, sizeof lock, "%s.lock", path);
+	while (lockfile_create(lock, 0, L_PID) != L_SUCCESS)
+		usleep(1000);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	while (fcntl(fd, F_SETLKW, &fl) < 0)
+		;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		_exit(3);
+	fsync(fd);
+	close(fd);
+	lockfile_remove(lock);
+}
+
+static void test_concurrent_delivery(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	const int N = 60;
+
+	setup();
+	write_file(path_of("spool/alice"), "");
+	for (int i = 0; i < 30; i++)
+		append_file(path_of("spool/alice"), msg_n(i, "junk"));
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < N; i++) {
+			deliver(path_of("spool/alice"), msg_n(i, "keep"));
+			usleep(2000);
+		}
+		_exit(0);
+	}
+	int status, done = 0, rounds = 0;
+	while (!done) {
+		done = waitpid(pid, &status, WNOHANG) == pid;
+		if (mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) < 0)
+			break;
+		for (uint32_t i = 1; i <= box->nmsgs; i++)
+			if (strstr(text_of(box, i), "Subject: junk")) {
+				box->msgs[i - 1]->flags |= MF_DELETED;
+				break;
+			}
+		mail_expunge(box, NULL, 0, &err);
+		mail_close(box, 0);
+		rounds++;
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	int kept = 0, junk = 0;
+	for (uint32_t i = 1; i <= box->nmsgs; i++) {
+		const char *t = text_of(box, i);
+		if (strstr(t, "Subject: junk"))
+			junk++;
+		else {
+			char b[128];
+			snprintf(b, sizeof b, "Subject: keep %d\r\n\r\nbody of keep %d\r\n\r\n"
+				 "From inside body\r\n", kept, kept);
+			CHECK_STR(t, b);
+			kept++;
+		}
+	}
+	CHECK(kept == N);
+	CHECK(junk == 30 - rounds || (junk == 0 && rounds >= 30));
+	mail_close(box, 0);
+}
+
+static void test_lock_permission_error(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+
+	if (geteuid() == 0)
+		return;   /* root may write anywhere */
+	setup();
+	write_file(path_of("spool/alice"), msg_n(1, "x"));
+	chmod(path_of("spool"), 0555);
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) < 0);
+	CHECK(err.code == MAIL_NOPERM && strstr(err.text, "spool"));
+	chmod(path_of("spool"), 0775);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* 10,000 messages of ~11 KB (113 MB) with MAIL_BENCH=1, else 2,000 small. */
+static void test_big_mailbox(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	int big = getenv("MAIL_BENCH") != NULL;
+	int n = big ? 10000 : 2000, bodylines = big ? 140 : 5;
+	FILE *f;
+
+	setup();
+	f = fopen(path_of("big"), "w");
+	for (int i = 0; i < n; i++) {
+		fprintf(f, "From sender%d@example.com Mon Jan  6 10:%02d:%02d 2025\n"
+			   "Received: from x by y; Mon, 6 Jan 2025 10:00:00 +0000\n"
+			   "Subject: message %d\nStatus: O\nX-UID: %d\n\n", i, i % 60, i % 60, i, i + 1);
+		for (int l = 0; l < bodylines; l++)
+			fprintf(f, "%05d body line with some text to make it realistic xxxxxxxxxxxx\n", l);
+		fputc('\n', f);
+	}
+	fclose(f);
+	double t0 = now_ms();
+	CHECK(mail_open(&sess, "big", 1, NULL, NULL, &box, &err) == 0);
+	double t1 = now_ms();
+	if (!box)
+		return;
+	CHECK((int)box->nmsgs == n);
+	if (big)
+		printf("open of %d messages: %.1f ms\n", n, t1 - t0);
+	mail_close(box, 0);
+	t0 = now_ms();
+	CHECK(mail_open(&sess, "big", 0, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		box->msgs[5]->flags |= MF_DELETED;
+		CHECK(mail_expunge(box, NULL, 0, &err) == 0);
+		t1 = now_ms();
+		if (big)
+			printf("open + expunge (rewrite): %.1f ms\n", t1 - t0);
+		CHECK((int)box->nmsgs == n - 1);
+		mail_close(box, 0);
+	}
+}
+
+int main(void)
+{
+	RUN(test_open_mta_mbox);
+	RUN(test_flags_roundtrip);
+	RUN(test_uids_stable_and_new_mail);
+	RUN(test_two_sessions);
+	RUN(test_expunge_keeps_bytes);
+	RUN(test_missing_inbox);
+	RUN(test_dovecot_base);
+	RUN(test_append_and_copy);
+	RUN(test_crash_safety);
+	RUN(test_concurrent_delivery);
+	RUN(test_lock_permission_error);
+	RUN(test_big_mailbox);
+	setup();   /* leaves an empty dir; remove it */
+	rmdir(path_of("spool"));
+	rmdir(tmpdir);
+	mail_session_free(&sess);
+	return test_summary("test-unix");
+}
