@@ -81,14 +81,20 @@ unit: $(UNIT_BIN)
 	echo "unit programs: $$pass passed, $$fail failed"; test $$fail -eq 0
 
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# ASan intercepts crypt_r; libcrypt must be loaded from the start or the
+# interceptor has nothing to call when PAM's pam_unix loads it later.
+SAN_LD := $(SAN) -Wl,--no-as-needed -lcrypt -Wl,--as-needed
 asan:
-	$(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN)" all $(UNIT_SRC:%.c=build/asan/%)
+	$(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN_LD)" all $(UNIT_SRC:%.c=build/asan/%)
 
 # The README's test command. Unit tests and integration tests run against the
 # sanitizer build; the integration tests need root (PAM users, launchers).
 check: all asan
-	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN)" unit
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN_LD)" unit
 	IMAPD=$(CURDIR)/build/asan/imapd/imapd /usr/bin/python3 -m pytest -q tests
+
+bench: all
+	/usr/bin/python3 tests/bench/bench.py
 
 demo:
 	bash src/demo.sh

@@ -382,9 +382,10 @@ static uint64_t canon_header(const char *h, size_t len, struct buf *out)
 		else
 			skip = ce > pos && internal_hdr(h + pos, ce - pos) != H_NONE;
 		if (!skip) {
+			/* an unterminated last line is terminated too: a rewrite
+			 * must add its LF, and the text must not change */
 			emit(out, &n, h + pos, ce - pos);
-			if (nl)
-				emit(out, &n, "\r\n", 2);
+			emit(out, &n, "\r\n", 2);
 		}
 		pos = nl ? le + 1 : len;
 	}
@@ -399,7 +400,12 @@ static void canon_body(const char *b, size_t len, struct buf *out)
 	while (pos < len) {
 		const char *nl = memchr(b + pos, '\n', len - pos);
 		if (!nl) {
+			/* unterminated last line: as if it ended in CRLF */
 			buf_append(out, b + pos, len - pos);
+			if (b[len - 1] == '\r')
+				buf_putc(out, '\n');
+			else
+				buf_append(out, "\r\n", 2);
 			return;
 		}
 		size_t le = (size_t)(nl - b);
@@ -449,7 +455,7 @@ static size_t count_crlf(const char *p, size_t n)
 
 struct pmsg {
 	size_t off;          /* From line, relative to the parsed buffer */
-	uint32_t from_len, hdr_len;
+	uint64_t from_len, hdr_len;
 	uint64_t body_len, size;
 	uint32_t xuid, uid, flags;
 	uint32_t fp;         /* From line hash: identity check for unsaved UIDs */
@@ -475,6 +481,7 @@ struct parse {
 	uint32_t validity, last;
 	size_t last_off;     /* in-place updatable uidlast (0: not possible) */
 	int pseudo;          /* first message is the pseudo message */
+	uint32_t top;        /* highest UID the file implies */
 };
 
 static void parse_free(struct parse *p)
@@ -535,17 +542,19 @@ static int mbox_parse(const char *buf, size_t len, int first, struct kwtab *kt,
 		size_t fl = line_end(buf, pos, len), blank;
 
 		from_line(buf + pos, fl - pos, &m.date, &m.tz);
-		m.from_len = (uint32_t)(fl - pos);
+		m.from_len = fl - pos;
 		m.fp = hash(buf + pos, fl - pos);
 		size_t hend = hdr_scan(buf, fl, len, &h, kt, &blank);
 		size_t next = next_from(buf, hend, len);
 		size_t end = next - trailing_blank(buf, fl, next);
 		if (end < hend)
 			hend = end;          /* the header's blank line was the separator */
-		m.hdr_len = (uint32_t)(hend - fl);
+		m.hdr_len = hend - fl;
 		m.body_len = end - hend;
 		m.size = canon_header(buf + fl, m.hdr_len, NULL) + m.body_len +
 			 count_lf(buf + hend, m.body_len) - count_crlf(buf + hend, m.body_len);
+		if (m.body_len && buf[end - 1] != '\n')
+			m.size += buf[end - 1] == '\r' ? 1 : 2;
 		m.xuid = h.xuid;
 		m.flags = h.flags;
 		m.kw = h.kw;
@@ -604,7 +613,7 @@ static int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t 
 struct umsg {
 	struct message m;
 	off_t off;
-	uint32_t from_len, hdr_len;
+	uint64_t from_len, hdr_len;
 	uint64_t body_len;
 	uint32_t disk_flags;
 	uint64_t disk_kw;
@@ -877,13 +886,13 @@ static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char
 /* One message to (re)write from a source buffer. */
 struct witem {
 	const char *src;        /* From line */
-	uint32_t from_len, hdr_len;
+	uint64_t from_len, hdr_len;
 	uint64_t body_len;
 	uint32_t flags, uid;
 	uint64_t kw;
 	int old;
 	off_t noff;             /* out: new From line offset */
-	uint32_t nhdr_len;      /* out */
+	uint64_t nhdr_len;      /* out */
 };
 
 static void write_item(struct wout *w, struct witem *it, char **names, unsigned nkw)
@@ -919,7 +928,7 @@ static void write_item(struct wout *w, struct witem *it, char **names, unsigned 
 	status_lines(&o, it->flags, it->kw, names, nkw, it->uid, it->old);
 	buf_append(&o, h + len - term, term);
 	it->noff = w->pos;
-	it->nhdr_len = (uint32_t)o.len;
+	it->nhdr_len = o.len;
 	wput(w, it->src, it->from_len);
 	wput(w, o.data, o.len);
 	buf_free(&o);
@@ -1229,6 +1238,8 @@ static void reconcile(struct mailbox *box, struct parse *p)
 		added++;
 	}
 	free(matched);
+	if (ub->counter < p->top)
+		ub->counter = p->top;
 	box->uidnext = ub->counter + 1;
 	if (added) {
 		ev_exists(box);
@@ -1318,9 +1329,9 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 	ub->rec_last = p->have_rec ? p->last : 0;
 	ub->rec_off = (off_t)p->last_off;
 	ub->rec_nkw = p->have_rec ? box->nkeywords : 0;
+	/* ub->counter moves in reconcile, which must know the old value */
 	assign_uids(p, 0, ulast, &counter);
-	if (ub->counter < counter)
-		ub->counter = counter;
+	p->top = counter;
 	return 0;
 }
 
@@ -1363,7 +1374,7 @@ static int want_write(struct mailbox *box, int mode)
 
 /* Write the session's view of the mailbox (minus drop[]) over the file
  * mapped in lk, and switch the session to the new file. */
-static int write_back(struct mailbox *box, struct locked *lk, const char *drop, size_t ndrop,
+static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		      struct mail_err *err)
 {
 	struct ubox *ub = UB(box);
@@ -1409,7 +1420,6 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop, 
 	ub->renumbered = 0;
 	remember_file(ub, nfd, NULL, 0);
 	set_fd(ub, nfd);
-	(void)ndrop;
 	return 0;
 }
 
@@ -1467,7 +1477,7 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		parse_free(&p);
 		return 0;
 	}
-	if (write_back(box, &lk, drop, ndrop, err) < 0) {
+	if (write_back(box, &lk, drop, err) < 0) {
 		free(drop);
 		remember_file(ub, lk.fd, lk.map, lk.len);
 		set_fd(ub, lk.fd);
@@ -1515,23 +1525,24 @@ static void unix_close(struct mailbox *box)
 static int unix_open(struct mailbox *box, struct mail_err *err)
 {
 	struct ubox *ub = xcalloc(1, sizeof *ub);
+	const struct mail_events *ev = box->ev;
+	int rc = 0;
 
 	ub->fd = -1;
 	buf_init(&ub->text);
 	box->drvdata = ub;
 	box->uidvalidity = 0;
-	if (unix_sync(box, SYNC_PING, NULL, 0, err) < 0) {
-		unix_close(box);
-		return -1;
-	}
-	if (!box->uidvalidity)
+	box->ev = NULL;   /* the caller learns the initial state from box */
+	if (unix_sync(box, SYNC_PING, NULL, 0, err) < 0)
+		rc = -1;
+	if (!rc && !box->uidvalidity)
 		box->uidvalidity = (uint32_t)time(NULL);
 	box->uidnext = ub->counter + 1;
 	box->keywords_creatable = !box->readonly;
 	/* Remove a temp file a killed rewrite may have left, and give a
 	 * record-less mailbox its UIDVALIDITY on disk now, before another
 	 * session could invent a different one. */
-	if (!box->readonly && ub->exists) {
+	if (!rc && !box->readonly && ub->exists) {
 		char *tmp = tmp_name(box->path);
 		char *dot = NULL;
 		if (lock_dot(box->path, &dot, err) == 0) {
@@ -1539,12 +1550,13 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 			lock_dot_release(&dot);
 		}
 		free(tmp);
-		if (!ub->have_rec && unix_sync(box, SYNC_WRITE, NULL, 0, err) < 0) {
-			unix_close(box);
-			return -1;
-		}
+		if (!ub->have_rec && unix_sync(box, SYNC_WRITE, NULL, 0, err) < 0)
+			rc = -1;
 	}
-	return 0;
+	box->ev = ev;
+	if (rc < 0)
+		unix_close(box);
+	return rc;
 }
 
 static int unix_ping(struct mailbox *box, struct mail_err *err)
@@ -1606,11 +1618,12 @@ static int snapshot(const char *path, int write, struct locked *lk, struct parse
 		mail_err_set(err, MAIL_NONEXISTENT, "mailbox does not exist");
 		return -1;
 	}
-	if (lk_map(lk, err) < 0 || mbox_parse(lk->map, lk->len, 1, kt, p) < 0) {
-		if (!err->code || err->code == MAIL_OK)
-			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox", path);
-		else if (lk->map || !lk->len)
-			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox", path);
+	if (lk_map(lk, err) < 0) {
+		lk_close(lk, 0);
+		return -1;
+	}
+	if (mbox_parse(lk->map, lk->len, 1, kt, p) < 0) {
+		mail_err_set(err, MAIL_CORRUPT, "%s is not in mbox format", path);
 		lk_close(lk, 0);
 		return -1;
 	}
@@ -1719,29 +1732,37 @@ out:
 	return rc;
 }
 
+/* Create under the dotlock: an MTA creating the same spool file waits for
+ * it, so its first message cannot land under our folder record. */
 static int unix_create(struct mail_session *sess, const char *path, struct mail_err *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	struct wout w = { .fd = fd };
+	struct wout w = { .fd = -1 };
+	char *dot = NULL;
+	int rc = -1;
 
-	if (fd < 0) {
+	if (lock_dot(path, &dot, err) < 0)
+		return -1;
+	w.fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w.fd < 0) {
 		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : errno == EACCES ? MAIL_NOPERM :
 				  MAIL_FAIL, "cannot create %s: %s", path, strerror(errno));
+		lock_dot_release(&dot);
 		return -1;
 	}
 	buf_init(&w.b);
 	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0);
 	wflush(&w);
 	buf_free(&w.b);
-	if (w.failed || fsync(fd) < 0) {
+	if (w.failed || fsync(w.fd) < 0) {
 		mail_err_set(err, MAIL_FAIL, "cannot write %s: %s", path,
 			     strerror(w.failed ? w.failed : errno));
-		close(fd);
 		unlink(path);
-		return -1;
+	} else {
+		rc = 0;
 	}
-	close(fd);
-	return 0;
+	close(w.fd);
+	lock_dot_release(&dot);
+	return rc;
 }
 
 static int unix_status(struct mail_session *sess, const char *path, struct mail_status *st,

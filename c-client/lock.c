@@ -63,9 +63,16 @@ int lock_dot(const char *path, char **held, struct mail_err *err)
 			*held = name;
 			return 0;
 		}
-		if (r == L_TMPLOCK || (r == L_ERROR && (e == EACCES || e == EPERM))) {
-			if (e == EACCES || e == EPERM || e == EROFS)
-				perm_error(path, e, err);
+		if (r == L_TMPLOCK || r == L_TMPWRITE || r == L_ERROR) {
+			/* Debian's liblockfile may have run the setgid dotlockfile
+			 * helper for us, leaving errno meaningless: ask directly. */
+			char *dir = dir_of(path);
+			int denied = access(dir, W_OK) < 0 && (errno == EACCES || errno == EPERM ||
+							      errno == EROFS);
+			int de = errno;
+			free(dir);
+			if (denied || e == EACCES || e == EPERM || e == EROFS)
+				perm_error(path, denied ? de : e, err);
 			else
 				mail_err_set(err, MAIL_FAIL, "cannot create lock file %s: %s",
 					     name, strerror(e));

@@ -262,6 +262,11 @@ static void parse_content_type(struct pool *pool, struct body *b, const char *v,
 		m.p++;
 		m_skip(&m);
 		b->subtype = m_token(pool, &m, 1);
+		if (!b->subtype) {
+			/* "image/": as unusable as "/plain" */
+			b->type = b->subtype = "";
+			return;
+		}
 	}
 	if (!b->subtype)
 		b->subtype = "";
@@ -304,11 +309,13 @@ static void parse_language(struct pool *pool, struct body *b, const char *v, siz
 
 static void mime_field(struct pool *pool, struct body *b, const struct hdr_field *f)
 {
-	const char *n = f->name + 8, *v = f->value;
-	size_t nl = f->name_len - 8, vl = f->value_len;
+	const char *n, *v = f->value;
+	size_t nl, vl = f->value_len;
 
 	if (f->name_len <= 8 || str_casecmp_n(f->name, 8, "content-"))
 		return;
+	n = f->name + 8;
+	nl = f->name_len - 8;
 	if (!b->type && !str_casecmp_n(n, nl, "type")) {
 		parse_content_type(pool, b, v, vl);
 	} else if (!b->encoding && !str_casecmp_n(n, nl, "transfer-encoding")) {
@@ -425,6 +432,7 @@ static size_t parse_header(struct mctx *c, struct body *b, size_t s, struct enve
 	struct hdr_iter it;
 	struct hdr_field f;
 	struct env_builder eb;
+	size_t body;
 
 	if (env)
 		envelope_begin(&eb, env);
@@ -439,7 +447,12 @@ static size_t parse_header(struct mctx *c, struct body *b, size_t s, struct enve
 			envelope_add_field(c->pool, &eb, &f);
 		mime_field(c->pool, b, &f);
 	}
-	return (size_t)(hdr_iter_body(&it) - c->msg);
+	/* An empty line right before a boundary is the line end that belongs
+	 * to the boundary, not the end of this header (Dovecot agrees). */
+	body = (size_t)(hdr_iter_body(&it) - c->msg);
+	if (c->nb && body > (size_t)(it.p - c->msg) && boundary_at(c, body))
+		return (size_t)(it.p - c->msg);
+	return body;
 }
 
 static void set_defaults(struct pool *pool, struct body *b, int digest)

@@ -142,6 +142,9 @@ static int name_listed(const struct hdr_field *f, char *const *names, int nnames
 	return 0;
 }
 
+/* Lines that are not fields match no name, so only HEADER.FIELDS.NOT shows
+ * them. The empty line always ends HEADER.FIELDS; HEADER.FIELDS.NOT copies
+ * it only if the block has one (both as Dovecot answers). */
 void rfc822_header_filter(const char *hdr, size_t len, char *const *names, int nnames,
 			  int not, struct buf *out)
 {
@@ -150,14 +153,15 @@ void rfc822_header_filter(const char *hdr, size_t len, char *const *names, int n
 
 	hdr_iter_init(&it, hdr, len);
 	while (hdr_iter_next(&it, &f)) {
-		/* lines that are not fields match no name, so neither list */
-		if (!f.name_len || name_listed(&f, names, nnames) == !!not)
+		int listed = f.name_len && name_listed(&f, names, nnames);
+		if (listed == !!not)
 			continue;
 		buf_append(out, f.raw, f.raw_len);
 		if (f.raw[f.raw_len - 1] != '\n')
 			buf_append(out, "\r\n", 2);
 	}
-	buf_append(out, "\r\n", 2);
+	if (!not || blank_line_len(it.p, it.end))
+		buf_append(out, "\r\n", 2);
 }
 
 /* Dovecot keeps the last Date/Subject/Message-ID/In-Reply-To and

@@ -461,7 +461,9 @@ static int header_load(struct sctx *c)
 	return 0;
 }
 
-/* 1 and *day set when the Date: header parses, 0 if not, -1 on error. */
+/* The sent day of the message: 1 with *day set, -1 on error. A missing or
+ * unparseable Date: counts as 1 January 1970, as Dovecot does, so such
+ * mail is "sent before" any date a client asks about and never "since". */
 static int sent_day(struct sctx *c, int64_t *day)
 {
 	if (!c->sent_state) {
@@ -472,18 +474,17 @@ static int sent_day(struct sctx *c, int64_t *day)
 
 		if (need_text(c))
 			return -1;
-		c->sent_state = 1;
+		c->sent_state = 2;
+		c->sent_day = local_day(0, 0);
 		v = field_next(c->text, c->hdrlen, &pos, "Date", &vlen);
 		if (v) {
 			value_unfold(c, v, vlen);
-			if (rfc822_parse_date(c->tmp.data, c->tmp.len, &t, &tz) == 0) {
+			if (rfc822_parse_date(c->tmp.data, c->tmp.len, &t, &tz) == 0)
 				c->sent_day = local_day(t, tz);
-				c->sent_state = 2;
-			}
 		}
 	}
 	*day = c->sent_day;
-	return c->sent_state == 2;
+	return 1;
 }
 
 /* ---------- body text ---------- */

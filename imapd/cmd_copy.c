@@ -13,16 +13,6 @@ struct copy_req {
 	uint32_t *src_uids, *dst_uids;
 };
 
-static int msgnos_valid(const struct numset *set, uint32_t nmsgs)
-{
-	for (size_t i = 0; i < set->n; i++) {
-		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
-		if (!nmsgs || (lo != UINT32_MAX && lo > nmsgs) || (hi != UINT32_MAX && hi > nmsgs))
-			return 0;
-	}
-	return 1;
-}
-
 /* SP sequence-set SP mailbox, resolved to message numbers. 0 ok, -1 after
  * a tagged BAD. */
 static int parse_args(struct cmd *cmd, struct copy_req *req)
@@ -34,11 +24,10 @@ static int parse_args(struct cmd *cmd, struct copy_req *req)
 		resp_parse_error(cmd);
 		return -1;
 	}
-	if (!cmd->uid && !msgnos_valid(&set, cmd->c->box->nmsgs)) {
-		resp_bad(cmd, "Invalid message sequence number");
+	ssize_t n = imap_resolve_set(cmd, &set, &req->msgnos);
+	if (n < 0)
 		return -1;
-	}
-	req->n = imap_resolve_set(cmd, &set, &req->msgnos);
+	req->n = (size_t)n;
 	return 0;
 }
 

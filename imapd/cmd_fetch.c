@@ -273,16 +273,6 @@ static int parse_atts(struct cmd *cmd, struct fetch_req *req)
 }
 
 /* Non-UID sets must name existing messages only (RFC 3501 6.4.5: BAD). */
-static int msgnos_valid(const struct numset *set, uint32_t nmsgs)
-{
-	for (size_t i = 0; i < set->n; i++) {
-		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
-		if (!nmsgs || (lo != UINT32_MAX && lo > nmsgs) || (hi != UINT32_MAX && hi > nmsgs))
-			return 0;
-	}
-	return 1;
-}
-
 static void put_internaldate(struct buf *out, const struct message *m)
 {
 	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -317,8 +307,9 @@ static void put_literal(struct cmd *cmd, struct buf *out, const char *p, size_t 
 	resp_write(cmd->c, p, n);
 }
 
-static int put_section(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
-		       const char *text, size_t len, const struct body *body, struct buf *scratch)
+/* One section item; a part that doesn't exist gives an empty string. */
+static void put_section(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
+			const char *text, size_t len, const struct body *body, struct buf *scratch)
 {
 	const char *p = NULL;
 	size_t n = 0;
@@ -340,7 +331,6 @@ static int put_section(struct cmd *cmd, struct buf *out, const struct fetch_att 
 	}
 	buf_putc(out, ' ');
 	put_literal(cmd, out, p, n);
-	return 0;
 }
 
 struct fetch_msg {
@@ -429,7 +419,6 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 
 void cmd_fetch(struct cmd *cmd)
 {
-	struct mailbox *box = cmd->c->box;
 	struct fetch_req req = {0};
 	struct numset set;
 	struct mail_err err;
@@ -441,9 +430,10 @@ void cmd_fetch(struct cmd *cmd)
 	if (p_sp(&cmd->p) < 0 || p_seqset(&cmd->p, &set) < 0 || p_sp(&cmd->p) < 0 ||
 	    parse_atts(cmd, &req) < 0)
 		return resp_parse_error(cmd);
-	if (!cmd->uid && !msgnos_valid(&set, box->nmsgs))
-		return resp_bad(cmd, "Invalid message sequence number");
-	n = imap_resolve_set(cmd, &set, &msgnos);
+	ssize_t got = imap_resolve_set(cmd, &set, &msgnos);
+	if (got < 0)
+		return;
+	n = (size_t)got;
 	memset(&err, 0, sizeof err);
 	buf_init(&out);
 	buf_init(&scratch);

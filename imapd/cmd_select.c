@@ -116,7 +116,10 @@ void cmd_expunge(struct cmd *cmd)
 		uint32_t *msgnos;
 		if (p_sp(&cmd->p) < 0 || p_seqset(&cmd->p, &set) < 0 || p_end(&cmd->p) < 0)
 			return resp_parse_error(cmd);
-		nuids = imap_resolve_set(cmd, &set, &msgnos);
+		ssize_t got = imap_resolve_set(cmd, &set, &msgnos);
+		if (got < 0)
+			return;
+		nuids = (size_t)got;
 		uids = msgnos;   /* reuse the array: msgno -> uid in place */
 		for (size_t i = 0; i < nuids; i++)
 			uids[i] = box->msgs[msgnos[i] - 1]->uid;

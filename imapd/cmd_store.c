@@ -99,16 +99,6 @@ static void store_reply(struct cmd *cmd, uint32_t msgno, struct buf *out)
 	resp_write(cmd->c, out->data, out->len);
 }
 
-static int msgnos_valid(const struct numset *set, uint32_t nmsgs)
-{
-	for (size_t i = 0; i < set->n; i++) {
-		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
-		if (!nmsgs || (lo != UINT32_MAX && lo > nmsgs) || (hi != UINT32_MAX && hi > nmsgs))
-			return 0;
-	}
-	return 1;
-}
-
 void cmd_store(struct cmd *cmd)
 {
 	struct mailbox *box = cmd->c->box;
@@ -124,14 +114,15 @@ void cmd_store(struct cmd *cmd)
 	    parse_item(&cmd->p, &req) < 0 || p_sp(&cmd->p) < 0 || parse_flags(&cmd->p, &req) < 0 ||
 	    p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
-	if (!cmd->uid && !msgnos_valid(&set, box->nmsgs))
-		return resp_bad(cmd, "Invalid message sequence number");
 	if (box->readonly)
 		return resp_no(cmd, NULL, "Mailbox is read-only");
 	memset(&err, 0, sizeof err);
 	if (keyword_mask(box, &req, &mask, &err) < 0)
 		return resp_mail_error(cmd, &err);
-	n = imap_resolve_set(cmd, &set, &msgnos);
+	ssize_t got = imap_resolve_set(cmd, &set, &msgnos);
+	if (got < 0)
+		return;
+	n = (size_t)got;
 	buf_init(&out);
 	for (i = 0; i < n; i++) {
 		if (mail_store(box, msgnos[i], req.op, req.flags, mask, &err) < 0)

@@ -37,6 +37,7 @@ static const struct imap_command commands[] = {
 	{"FETCH", cmd_fetch, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
 	{"STORE", cmd_store, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
 	{"COPY", cmd_copy, ST_SELECTED, CMD_UID},
+	{"MOVE", cmd_move, ST_SELECTED, CMD_UID},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -49,7 +50,7 @@ const struct imap_command *command_find(const char *name)
 
 void imap_capabilities(struct client *c, struct buf *out)
 {
-	buf_puts(out, "IMAP4rev1 LITERAL+ ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN");
+	buf_puts(out, "IMAP4rev1 LITERAL+ ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE");
 	if (c->state == ST_NOTAUTH && !c->plaintext_ok)
 		buf_puts(out, " LOGINDISABLED");
 }

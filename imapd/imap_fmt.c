@@ -79,7 +79,7 @@ void imap_put_astring(struct buf *out, const char *s)
  * bytes, goes as a literal. */
 static void put_for_humans(struct buf *out, const char *s, int folded)
 {
-	size_t n, i, start;
+	size_t n, i;
 	int lwsp = 1, modify = folded;
 	struct buf t;
 
@@ -119,13 +119,12 @@ static void put_for_humans(struct buf *out, const char *s, int folded)
 			lwsp = 0;
 		}
 	}
-	start = 0;
 	if (t.len && t.data[t.len - 1] == ' ')
 		t.len--;
 	if (!t.len)
 		buf_append(out, "\"\"", 2);
 	else
-		put_literal(out, t.data + start, t.len);
+		put_literal(out, t.data, t.len);
 	buf_free(&t);
 }
 

@@ -5,6 +5,7 @@
 #define IMAPD_IMAPD_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "auth.h"
 #include "config.h"
@@ -85,14 +86,15 @@ int imap_keywords_mask(struct mailbox *box, char **names, uint64_t *mask, struct
 extern const struct mail_events imap_events;
 
 /* Make the message set concrete: msgnos of the set (by UID if uid) into
- * a pool array; returns count. */
-size_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **msgnos);
+ * a pool array; returns the count, or -1 after a tagged BAD when a message
+ * number does not exist. */
+ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **msgnos);
 
 /* Commands (one file each or per small group). */
 cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_starttls;
 cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
 	cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status, cmd_append, cmd_check, cmd_close,
-	cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy, cmd_id,
+	cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_id,
 	cmd_namespace, cmd_enable, cmd_idle;
 
 /* Capabilities for the current state (CAPABILITY response and greeting). */

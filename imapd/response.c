@@ -151,10 +151,19 @@ int imap_keywords_mask(struct mailbox *box, char **names, uint64_t *mask, struct
 	return 0;
 }
 
-size_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **msgnos)
+ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **msgnos)
 {
 	struct mailbox *box = cmd->c->box;
 	uint32_t n = box->nmsgs, count = 0;
+
+	/* message numbers must exist (RFC 3501 9: seq-number); UIDs need not */
+	for (size_t i = 0; !cmd->uid && i < set->n; i++) {
+		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
+		if (!n || (lo != UINT32_MAX && lo > n) || (hi != UINT32_MAX && hi > n)) {
+			resp_bad(cmd, "Invalid message sequence number (the mailbox has %u messages)", n);
+			return -1;
+		}
+	}
 	uint32_t max = cmd->uid ? (n ? box->msgs[n - 1]->uid : 0) : n;
 	uint32_t *out = pool_alloc(cmd->c->pool, (n ? n : 1) * sizeof *out);
 

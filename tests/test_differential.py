@@ -1,6 +1,8 @@
 # Differential test against Debian's Dovecot: both servers open a copy of the
 # same mbox (tests/data/corpus/*.eml) and must answer FETCH and SEARCH alike
-# for every message. A mismatch prints both answers and a unified diff.
+# for every message; a mailbox holding one generated 1 MB message is
+# compared separately (a crash on it must not hide everything else). A
+# mismatch prints both answers and a unified diff.
 #
 # What is normalized before comparing, and why:
 # - BODYSTRUCTURE / BODY: media type, subtype, Content-Transfer-Encoding,
@@ -12,7 +14,10 @@
 #   string equals a one-element list (RFC 3501 body-fld-lang allows both).
 #   Trailing NIL extension fields are dropped: RFC 3501 makes extension data
 #   optional, so an absent trailing field and NIL mean the same.
-# - FLAGS: a set compared case-insensitively (flags are case-insensitive).
+# - FLAGS: a set compared case-insensitively (flags are case-insensitive),
+#   without \Recent: Dovecot's mbox storage does not follow the UW rule
+#   (recent = no "O" in the Status header); it treated every message before
+#   the last one carrying "Status: O" as old. RECENT/NEW are in KNOWN.
 # - SEARCH: the set of numbers (order is not specified).
 # - Everything else (ENVELOPE, INTERNALDATE, RFC822.SIZE, section bytes) is
 #   compared exactly: quoted strings and literals are the same string.
@@ -20,6 +25,7 @@
 # are reported as xfail instead of failures.
 import difflib
 import os
+import signal
 import sys
 import threading
 
@@ -41,7 +47,17 @@ NAMES = [n for n, _ in MESSAGES]
 TIMEOUT = 30
 
 KNOWN = {
-    # ("07-malformed-headers", "ENVELOPE"): "why this difference is fine",
+    ("SEARCH RECENT", "SEARCH"):
+        "Dovecot's mbox \\Recent rule differs from UW's (see FLAGS above)",
+    ("SEARCH NEW", "SEARCH"):
+        "NEW is RECENT UNSEEN: the same \\Recent difference",
+    ("14-headers-only", "BODY.PEEK[HEADER.FIELDS.NOT (Received Subject)]"):
+        "no blank line in the message; Dovecot then omits it from "
+        "HEADER.FIELDS.NOT but not from HEADER.FIELDS, ours adds it to both "
+        "(RFC 3501 6.4.5: the subset includes the delimiting blank line)",
+    ("17-odd-boundary-preamble", "BODY.PEEK[1.MIME]"):
+        "a part whose only header line has no colon: Dovecot drops the "
+        "delimiting blank line from the MIME header, ours keeps it",
 }
 
 
@@ -57,7 +73,6 @@ class PipeIMAP(RawIMAP):
         self.f = self.proc.stdout
         self.ntag = 0
         self.greeting_raw = self._deadline(self.read_response)
-        self.greeting = self.greeting_raw.split(b" ", 2)
 
     def send(self, data):
         if isinstance(data, str):
@@ -115,14 +130,27 @@ class Side:
         return c
 
     def command(self, *parts):
+        doing = "SELECT INBOX"
         try:
-            return self.session().command(*parts)
+            c = self.session()
+            doing = "".join(p.data.decode("latin-1") if isinstance(p, Lit)
+                            else p for p in parts)
+            return c.command(*parts)
         except (EOFError, OSError) as e:
-            code = self.conn.proc.poll() if self.conn else None
-            raise AssertionError("%s died (exit %s) during %r: %s\n"
-                                 "stderr:\n%s" %
-                                 (self.server.kind, code, parts, e,
-                                  self.server.log_tail())) from None
+            raise AssertionError("%s died (%s) during %s: %s\nstderr:\n%s" %
+                                 (self.server.kind, self.exit_status(), doing,
+                                  e, self.server.log_tail())) from None
+
+    def exit_status(self):
+        if self.conn is None:
+            return "no session"
+        try:
+            code = self.conn.proc.wait(timeout=5)
+        except Exception:
+            return "still running"
+        if code < 0:
+            return "killed by %s" % signal.Signals(-code).name
+        return "exit status %d" % code
 
     def fetch(self, seq, item):
         """The value of one FETCH item of message seq (cached)."""
@@ -157,14 +185,14 @@ def response_name(item):
     return " ".join(s.split())
 
 
-def start_pair(label, imapd, user, workdir, san_env):
-    """Both servers on fresh copies of the corpus mbox, under
+def start_pair(label, imapd, user, workdir, san_env, messages=MESSAGES):
+    """Both servers on fresh copies of an mbox of the messages, under
     workdir/differential/<label>/{ours,dovecot}."""
     base = os.path.join(workdir, "differential", label)
     os.makedirs(base, exist_ok=True)
     mbox_path = os.path.join(base, "corpus.mbox")
     with open(mbox_path, "wb") as f:
-        f.write(corpus.handwritten_mbox())
+        f.write(b"".join(corpus.mbox_entry(m) for _, m in messages))
     acct = Account.named(user.name)
     return {
         "ours": Side(Server("ours", imapd, os.path.join(base, "ours"), acct,
@@ -287,7 +315,7 @@ def normalize(item, v):
     if name in ("BODYSTRUCTURE", "BODY"):
         return norm_body(v)
     if name == "FLAGS" and isinstance(v, list):
-        return sorted(f.upper() for f in v)
+        return sorted(f.upper() for f in v if f.upper() != "\\RECENT")
     if name == "RFC822.SIZE" and isinstance(v, str) and v.isdigit():
         return int(v)
     return v
@@ -327,7 +355,10 @@ def pretty(x, ind=0):
 
 def report(what, ours, dove):
     a, b = pretty(ours), pretty(dove)
-    diff = difflib.unified_diff(a, b, "ours", "dovecot", lineterm="", n=2)
+    diff = list(difflib.unified_diff(a, b, "ours", "dovecot", lineterm="",
+                                     n=2))
+    if len(diff) > 80:
+        diff = diff[:80] + ["... (%d more diff lines)" % (len(diff) - 80)]
     return "%s differs:\n%s" % (what, "\n".join(diff))
 
 
@@ -381,18 +412,29 @@ def section_exists(bs, item):
     return False
 
 
-@pytest.mark.parametrize("item", ALWAYS + SECTIONS)
 @pytest.mark.parametrize("seq", range(1, len(NAMES) + 1), ids=NAMES)
-def test_fetch(pair, seq, item):
+def test_fetch(pair, seq):
+    """Every item of ALWAYS, and of SECTIONS where the part exists; one
+    test per message, listing every item that differs."""
     name = NAMES[seq - 1]
-    if item in SECTIONS:
-        bs = pair["dovecot"].fetch(seq, "BODYSTRUCTURE")
-        if not section_exists(bs, item):
-            pytest.skip("message has no such part")
-    ours = normalize(item, pair["ours"].fetch(seq, item))
-    dove = normalize(item, pair["dovecot"].fetch(seq, item))
-    compare("FETCH %d (%s) [%s]" % (seq, item, name), (name, item),
-            ours, dove)
+    bs = pair["dovecot"].fetch(seq, "BODYSTRUCTURE")
+    items = ALWAYS + [i for i in SECTIONS if section_exists(bs, i)]
+    new, known = [], []
+    for item in items:
+        ours = normalize(item, pair["ours"].fetch(seq, item))
+        dove = normalize(item, pair["dovecot"].fetch(seq, item))
+        if ours != dove:
+            text = report("FETCH %d (%s)" % (seq, item), ours, dove)
+            if (name, item) in KNOWN:
+                known.append("[known: %s] %s" % (KNOWN[(name, item)], text))
+            else:
+                new.append(text)
+    if new:
+        pytest.fail("%s: %d of %d items differ\n\n%s" %
+                    (name, len(new), len(items), "\n\n".join(new + known)),
+                    pytrace=False)
+    if known:
+        pytest.xfail("known differences only\n" + "\n\n".join(known))
 
 
 def test_same_message_count(pair):
@@ -476,3 +518,36 @@ def test_search(search_pair, parts):
              for s, v in res.items()}
     compare("%s\nmatched messages" % text, (text, "SEARCH"),
             names["ours"], names["dovecot"])
+
+
+# ---------------------------------------------------------------- large
+
+LARGE_ITEMS = ["RFC822.SIZE", "BODYSTRUCTURE", "ENVELOPE", "BODY.PEEK[]",
+               "BODY.PEEK[TEXT]", "BODY.PEEK[2]", "BODY.PEEK[2.MIME]",
+               "BODY.PEEK[3]", "BODY.PEEK[2]<500000.100>"]
+
+
+@pytest.fixture(scope="module")
+def large_pair(imapd, user, workdir, san_env):
+    sides = start_pair("large", imapd, user, workdir, san_env,
+                       [("26-large-attachment", corpus.large_message())])
+    yield sides
+    stop_pair(sides)
+
+
+def test_large_message(large_pair):
+    """A message of about 1 MB (a base64 part between two text parts):
+    every item, then a BODY search for a word after the large part."""
+    diffs = []
+    for item in LARGE_ITEMS:
+        ours = normalize(item, large_pair["ours"].fetch(1, item))
+        dove = normalize(item, large_pair["dovecot"].fetch(1, item))
+        if ours != dove:
+            diffs.append(report("FETCH 1 (%s)" % item, ours, dove))
+    for key in ("BODY quagga", "TEXT quagga", "LARGER 1000000"):
+        res = [large_pair[s].command("SEARCH " + key).search()
+               for s in ("ours", "dovecot")]
+        if res[0] != res[1]:
+            diffs.append(report("SEARCH " + key, res[0], res[1]))
+    if diffs:
+        pytest.fail("\n\n".join(diffs), pytrace=False)

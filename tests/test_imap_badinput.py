@@ -172,8 +172,11 @@ def test_over_long_line_without_newline_is_bounded(server, imapd):
                     peak = max([peak] + [system.peak_rss(p) for p, _
                                          in system.daemon_processes(imapd)])
             c.send(b"\r\nz1 NOOP\r\n")
-            kind, status = reply(c, "z1")
-            assert kind == "eof" or status == "OK", (kind, status)
+            while True:     # a "* BAD" for the long line may come first
+                resp = c.read_response()
+                if resp.startswith(b"z1 "):
+                    assert resp.startswith(b"z1 OK"), resp
+                    break
         except (BrokenPipeError, ConnectionResetError, socket.timeout, EOFError):
             pass
         assert peak < (48 << 20), "daemon grew to %d kB on one line" % (peak >> 10)
@@ -202,9 +205,11 @@ def test_huge_literal_before_login_refused(conn):
 
 @pytest.mark.parametrize("literal", ["{abc}", "{-1}", "{1", "{}"])
 def test_malformed_literal_is_bad(client, literal):
-    r = client.command("SELECT " + literal)
-    assert r.status == "BAD", r
-    assert client.command("NOOP").ok
+    assert send_line(client, ("m1 SELECT %s\r\n" % literal).encode())
+    kind, status = reply(client, "m1")
+    assert kind != "continue", "server invited the malformed literal %s" % literal
+    assert (kind, status) in (("tagged", "BAD"), ("untagged", "BAD")), (kind, status)
+    assert still_alive(client)
 
 
 def test_disconnect_inside_literal_appends_nothing(inbox, client, connect):
@@ -270,19 +275,28 @@ def test_random_bytes_do_not_crash(inbox, server, connect):
 
 
 def test_random_commands_after_login(inbox, server, user):
+    # A server may hang up on a client that keeps sending nonsense; then we
+    # reconnect and go on. Every answer must be a proper tagged status.
     rnd = random.Random(9051)
     words = ["FETCH", "STORE", "SEARCH", "UID", "1", "*", "1:*", "(", ")",
              "BODY[", "]", "<0.5>", "FLAGS", "+FLAGS", "\\Seen", "NOT", "OR",
-             "HEADER", "\"x\"", "{3}", "NIL", "BODY.PEEK[1.MIME]", "ENVELOPE",
+             "HEADER", "\"x\"", "NIL", "BODY.PEEK[1.MIME]", "ENVELOPE",
              "BODYSTRUCTURE", "SINCE", "1-Jan-2026", "EXPUNGE", "CHECK"]
-    c = RawIMAP(server.host, server.port)
+    c = None
     try:
-        c.login(user.name, user.password)
-        assert c.command("SELECT INBOX").ok
         for i in range(300):
+            if c is None:
+                c = RawIMAP(server.host, server.port)
+                c.login(user.name, user.password)
+                assert c.command("SELECT INBOX").ok
             line = " ".join(rnd.choice(words) for _ in range(rnd.randrange(1, 8)))
-            line = line.replace("{3}", '"abc"')
-            r = c.command(line)
+            try:
+                r = c.command(line)
+            except (EOFError, ConnectionResetError, BrokenPipeError):
+                c.close()
+                c = None
+                continue
             assert r.status in ("OK", "NO", "BAD"), (line, r)
     finally:
-        c.close()
+        if c is not None:
+            c.close()

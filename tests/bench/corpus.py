@@ -45,6 +45,25 @@ def handwritten():
     return out
 
 
+def large_message():
+    """A generated message bigger than any hand-written one (about 1 MB:
+    a base64 attachment between two text parts), so the differential test
+    also covers large bodies. Deterministic."""
+    data = base64.encodebytes(random.Random(26).randbytes(760 * 1024))
+    return (b"Date: Mon, 23 Nov 2026 14:00:00 +0100\n"
+            b"From: big@example.com\n"
+            b"To: test@example.net\n"
+            b"Subject: A large attachment\n"
+            b"Message-ID: <large-26@example.com>\n"
+            b"MIME-Version: 1.0\n"
+            b'Content-Type: multipart/mixed; boundary="big"\n\n'
+            b"--big\nContent-Type: text/plain\n\nThe attachment follows.\n"
+            b"--big\nContent-Type: application/octet-stream; name=big.bin\n"
+            b"Content-Transfer-Encoding: base64\n\n" + data +
+            b"--big\nContent-Type: text/plain\n\n"
+            b"After the attachment: the word quagga.\n--big--\n")
+
+
 def handwritten_mbox():
     return b"".join(mbox_entry(m) for _, m in handwritten())
 
@@ -54,7 +73,7 @@ def handwritten_mbox():
 # Deterministic for a given (count, seed): the same mbox bytes every time,
 # so cached copies can be reused and numbers compared between runs.
 
-GEN_VERSION = 1
+GEN_VERSION = 2
 RARE_WORD = "zyzzogeton"        # appears in a handful of messages only
 
 COMMON = ("the of and to a in is it you that he was for on are with as his "
@@ -101,9 +120,10 @@ UTF8_SUBJECTS = ("Grüße aus München", "Réunion de l'équipe", "Año nuevo",
 class Generator:
     """Builds one message at a time from a seeded random.Random."""
 
-    def __init__(self, seed, count):
+    def __init__(self, seed, count, max_attach=None):
         self.r = random.Random(seed)
         self.count = count
+        self.max_attach = max_attach
         self.vocab = self._vocabulary()
         # Zipf-like weights: a few words are very common, most are rare.
         self.weights = [1.0 / (i + 1) for i in range(len(self.vocab))]
@@ -233,7 +253,7 @@ class Generator:
             t.hour, t.minute, t.second, zone)
 
     def text(self, i):
-        size = int(self.r.lognormvariate(7.85, 0.8))    # median ~2.5 KB
+        size = int(self.r.lognormvariate(7.83, 0.8))    # median ~2.5 KB
         t = self.paragraph_text(min(size, 60000))
         if i in self.rare:
             t += "Remember the %s when you reply.\n" % RARE_WORD
@@ -253,6 +273,8 @@ class Generator:
                     alt)
         # Attachment: log-uniform 50 KB .. 2 MB of random bytes, base64.
         size = int(2 ** r.uniform(15.6, 21.0))
+        if self.max_attach:
+            size = min(size, self.max_attach)
         data = base64.encodebytes(r.randbytes(size))
         fname = "%s-%d.%s" % (r.choice(("report", "scan", "photo", "data")),
                               i, r.choice(("pdf", "jpg", "zip", "xlsx")))
@@ -286,10 +308,11 @@ class Generator:
                 b"\n--" + b + b"--\n")
 
 
-def generate(path, count=10000, seed=1):
+def generate(path, count=10000, seed=1, max_attach=None):
     """Write the generated mbox to path (via a temporary file, so an
-    interrupted run never leaves a truncated cache). Returns its size."""
-    g = Generator(seed, count)
+    interrupted run never leaves a truncated cache). Returns its size.
+    max_attach caps attachment sizes (bytes before base64)."""
+    g = Generator(seed, count, max_attach)
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         for i in range(count):
@@ -299,13 +322,14 @@ def generate(path, count=10000, seed=1):
     return os.path.getsize(path)
 
 
-def cached(cache_dir, count=10000, seed=1):
-    """Path of the generated mbox for (count, seed), generating it once."""
+def cached(cache_dir, count=10000, seed=1, max_attach=None):
+    """Path of the generated mbox for these settings, generating it once."""
     os.makedirs(cache_dir, exist_ok=True)
-    path = os.path.join(cache_dir, "corpus-v%d-n%d-s%d.mbox" %
-                        (GEN_VERSION, count, seed))
+    path = os.path.join(cache_dir, "corpus-v%d-n%d-s%d%s.mbox" %
+                        (GEN_VERSION, count, seed,
+                         "-a%d" % max_attach if max_attach else ""))
     if not os.path.exists(path):
-        generate(path, count, seed)
+        generate(path, count, seed, max_attach)
     return path
 
 

@@ -122,16 +122,21 @@ class Server:
         return data[-n:].decode("utf-8", "replace")
 
 
-def peak_rss_kb(pid):
-    """VmHWM of a live process in kB, or None."""
+def proc_status_kb(pid, field):
+    """A kB field of /proc/<pid>/status (VmHWM, RssAnon, ...), or None."""
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return None
+
+
+def peak_rss_kb(pid):
+    """Peak resident set (VmHWM): includes pages of mapped files."""
+    return proc_status_kb(pid, "VmHWM")
 
 
 def make_user(prefix="imbench"):

@@ -150,6 +150,9 @@ static void test_envelope_subject_for_humans(void)
 	/* folded and padded: collapsed and sent as a literal, like Dovecot */
 	CHECK_STR(ENVELOPE("Subject: multi\n line\tsubject  \n\n"),
 		  "(NIL {18}\r\nmulti line subject NIL NIL NIL NIL NIL NIL NIL NIL)");
+	/* folding alone is enough for Dovecot to send a literal */
+	CHECK_STR(ENVELOPE("Subject: long\n folded\n\n"),
+		  "(NIL {11}\r\nlong folded NIL NIL NIL NIL NIL NIL NIL NIL)");
 	CHECK_STR(ENVELOPE("Subject:    \n\n"), "(NIL \"\" NIL NIL NIL NIL NIL NIL NIL NIL)");
 	CHECK_STR(ENVELOPE("Subject: say \"hi\"\n\n"),
 		  "(NIL {8}\r\nsay \"hi\" NIL NIL NIL NIL NIL NIL NIL NIL)");

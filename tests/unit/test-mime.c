@@ -263,6 +263,19 @@ static void test_content_fields(void)
 	CHECK_STR(root->location, "http://example.com/x");
 }
 
+static void test_unusable_content_type(void)
+{
+	parse("Content-Type: image/\n\nx");
+	CHECK_STR(root->type, "");
+	CHECK_STR(root->subtype, "");
+	CHECK(root->params == NULL);
+	parse("Content-Type: text; format=flowed\n\nx");
+	CHECK_STR(root->type, "TEXT");
+	CHECK_STR(root->subtype, "");
+	CHECK_STR(root->params->attr, "FORMAT");
+	CHECK_STR(root->params->next->attr, "CHARSET");
+}
+
 static void test_rfc2231_continuations(void)
 {
 	parse("Content-Type: application/x; name*1=\"b\"; name*0=\"a\"; x*0*=us-ascii''a%20;"
@@ -307,6 +320,13 @@ static void test_malformed_multiparts(void)
 	parse("Content-Type: multipart/mixed; boundary=a\n\n--a junk\n\nx\n--a--\n");
 	CHECK(root->nparts == 1);
 	CHECK_STR(section("1"), "x");
+
+	/* an empty line just before a boundary belongs to the boundary */
+	parse("Content-Type: multipart/mixed; boundary=q\n\n--q\nX-A: 1\n\n--q\n\n\n--q--\n");
+	CHECK_STR(section("1.MIME"), "X-A: 1\n");
+	CHECK_STR(section("1"), "");
+	CHECK_STR(section("2.MIME"), "\n");
+	CHECK_STR(section("2"), "");
 
 	/* empty boundary parameter is no boundary */
 	parse("Content-Type: multipart/mixed; boundary=\"\"\n\n--\n\nx\n");
@@ -409,6 +429,7 @@ int main(void)
 	RUN(test_section_top_level_message_rfc822);
 	RUN(test_defaults);
 	RUN(test_content_fields);
+	RUN(test_unusable_content_type);
 	RUN(test_rfc2231_continuations);
 	RUN(test_malformed_multiparts);
 	RUN(test_bare_lf);

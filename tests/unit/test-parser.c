@@ -21,7 +21,7 @@ static void astring_forms(void)
 	size_t n;
 
 	init(&p, "atom \"quo\\\"ted\" {5}\r\nab\0cd rest");
-	p.end = p.p + 30;
+	p.end = p.p + 31;
 	CHECK(p_astring(&p, &s, NULL) == 0);
 	CHECK_STR(s, "atom");
 	CHECK(p_sp(&p) == 0);

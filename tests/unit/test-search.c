@@ -468,17 +468,19 @@ static void test_internal_dates(void)
 	CHECK_STR(run(KD(SK_ON, 2022, 3, 1)), "2");
 }
 
-/* Sent dates use the Date: header's own calendar day; no Date, no match. */
+/* Sent dates use the Date: header's own calendar day; message 5 has no
+ * Date: and counts as sent on 1 January 1970 (Dovecot does the same). */
 static void test_sent_dates(void)
 {
 	CHECK_STR(run(KD(SK_SENTON, 1994, 2, 7)), "1");       /* 8 Feb in UTC */
 	CHECK_STR(run(KD(SK_SENTON, 2022, 3, 1)), "2");       /* 28 Feb in UTC */
 	CHECK_STR(run(KD(SK_SENTON, 2022, 3, 2)), "3");       /* 3 Mar in UTC */
-	CHECK_STR(run(KD(SK_SENTBEFORE, 2022, 3, 2)), "1,2");
+	CHECK_STR(run(KD(SK_SENTBEFORE, 2022, 3, 2)), "1,2,5");
 	CHECK_STR(run(KD(SK_SENTSINCE, 2022, 3, 2)), "3,4");
 	CHECK_STR(run(KD(SK_SENTSINCE, 2022, 3, 4)), "");
-	CHECK_STR(run(KD(SK_SENTBEFORE, 2100, 1, 1)), "1,2,3,4");
-	CHECK_STR(run(KL(SK_NOT, KD(SK_SENTSINCE, 1900, 1, 1), END)), "5");
+	CHECK_STR(run(KD(SK_SENTBEFORE, 2100, 1, 1)), "1,2,3,4,5");
+	CHECK_STR(run(KD(SK_SENTON, 1970, 1, 1)), "5");
+	CHECK_STR(run(KL(SK_NOT, KD(SK_SENTSINCE, 1971, 1, 1), END)), "5");
 }
 
 static void test_header(void)

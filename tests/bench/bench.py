@@ -1,0 +1,314 @@
+#!/usr/bin/python3
+"""Benchmark: the same IMAP workload against our imapd and Debian's Dovecot.
+
+A seeded, realistic mbox (default 10,000 messages, about 115 MB) is built
+once under build/bench/. For each server and each repetition the mbox is
+copied fresh (no index, no cache), then two PREAUTH sessions run over
+stdin/stdout pipes:
+  session 1: greeting, SELECT INBOX (first open), FETCH 1:* (FLAGS
+             ENVELOPE), FETCH 1:* BODY.PEEK[] (every byte read),
+             SEARCH TEXT <rare word>, VmHWM read, LOGOUT
+  session 2: greeting, SELECT INBOX (reopen, mailbox unchanged),
+             FETCH 1:* (FLAGS ENVELOPE) again, VmHWM read, LOGOUT
+Each time is wall clock from sending the command to reading its tagged
+reply; the table shows the best of the repetitions. Memory: VmHWM (peak
+resident set, which counts pages of a memory-mapped mailbox) read just
+before LOGOUT, and RssAnon (heap and other anonymous memory) at that point. Run as root, the
+servers run as a throwaway user (created, then removed); otherwise as the
+invoking user.
+"""
+import argparse
+import io
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import corpus  # noqa: E402
+import servers  # noqa: E402
+
+LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
+COMMAND_TIMEOUT = 900
+
+
+class Failed(Exception):
+    pass
+
+
+class Session:
+    """A minimal IMAP client for timing: reads responses and literals
+    without parsing them, keeping only the untagged lines asked for."""
+
+    def __init__(self, server):
+        self.server = server
+        t0 = time.perf_counter()
+        self.proc = server.spawn()
+        # A large read buffer: BODY[] of the whole mailbox passes through.
+        self.r = io.BufferedReader(self.proc.stdout.detach(), 1 << 20)
+        self.w = self.proc.stdin
+        self.ntag = 0
+        greeting = self._guard(self.r.readline)
+        self.greeting_ms = (time.perf_counter() - t0) * 1000
+        if not greeting.startswith(b"* PREAUTH"):
+            raise Failed("greeting was %r; stderr: %s" %
+                         (greeting[:200], server.log_tail(600)))
+
+    def _guard(self, fn, *args):
+        t = threading.Timer(COMMAND_TIMEOUT, self.proc.kill)
+        t.start()
+        try:
+            return fn(*args)
+        finally:
+            t.cancel()
+
+    def command(self, text, keep=()):
+        """Run one command -> (ms, untagged count, literal bytes, kept
+        lines). keep: untagged response names whose lines are returned."""
+        self.ntag += 1
+        tag = b"B%04d" % self.ntag
+        t0 = time.perf_counter()
+        self.w.write(tag + b" " + text.encode() + b"\r\n")
+        self.w.flush()
+        res = self._guard(self._read_until, tag, keep)
+        ms = (time.perf_counter() - t0) * 1000
+        return (ms,) + res
+
+    def _read_until(self, tag, keep):
+        untagged, lit_bytes, kept = 0, 0, []
+        keep = tuple(k.encode() for k in keep)
+        while True:
+            line = self.r.readline()
+            if not line:
+                try:
+                    code = self.proc.wait(timeout=5)
+                except Exception:
+                    code = "unknown"
+                raise Failed("server closed the connection (exit status %s)"
+                             "; stderr: %s" % (code, self.server.log_tail(600)))
+            first = line
+            m = LITERAL.search(line)
+            while m:
+                n = int(m.group(1))
+                if len(self.r.read(n)) != n:
+                    raise Failed("connection closed inside a literal")
+                lit_bytes += n
+                line = self.r.readline()
+                m = LITERAL.search(line)
+            if first.startswith(b"* "):
+                untagged += 1
+                # "* 12 EXISTS" and "* SEARCH 1 2" alike
+                if keep and first[2:].lstrip(b"0123456789 ").startswith(keep):
+                    kept.append(first.rstrip(b"\r\n"))
+            elif first.startswith(tag + b" "):
+                status = first.split(b" ", 2)[1].upper()
+                if status != b"OK":
+                    raise Failed("%s" % first.decode("latin-1").strip())
+                return untagged, lit_bytes, kept
+
+    def peak_rss_kb(self):
+        return servers.peak_rss_kb(self.proc.pid)
+
+    def anon_rss_kb(self):
+        return servers.proc_status_kb(self.proc.pid, "RssAnon")
+
+    def logout(self):
+        try:
+            if self.proc.poll() is None:
+                self.command("LOGOUT")
+        except (Failed, OSError):
+            pass
+        try:
+            self.w.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=60)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+
+
+OPS = [
+    ("greeting", "connect + greeting"),
+    ("select_first", "SELECT INBOX (first, no index)"),
+    ("select_reopen", "SELECT INBOX (reopen, 2nd session)"),
+    ("fetch_env", "FETCH 1:* (FLAGS ENVELOPE)"),
+    ("fetch_env_warm", "FETCH 1:* (FLAGS ENVELOPE), 2nd session"),
+    ("fetch_body", "FETCH 1:* BODY.PEEK[]"),
+    ("search", "SEARCH TEXT \"%s\"" % corpus.RARE_WORD),
+]
+
+
+def one_round(server, mbox_path):
+    """Both sessions on a fresh copy -> ({op: ms}, facts)."""
+    server.reset(mbox_path)
+    t, facts = {}, {}
+    s = Session(server)
+    try:
+        t["greeting"] = s.greeting_ms
+        ms, _, _, kept = s.command("SELECT INBOX", keep=("EXISTS",))
+        t["select_first"] = ms
+        facts["exists"] = [int(k.split()[1]) for k in kept]
+        ms, n, _, _ = s.command("FETCH 1:* (FLAGS ENVELOPE)")
+        t["fetch_env"], facts["envelopes"] = ms, n
+        ms, n, nbytes, _ = s.command("FETCH 1:* BODY.PEEK[]")
+        t["fetch_body"], facts["body_bytes"] = ms, nbytes
+        ms, _, _, kept = s.command('SEARCH TEXT "%s"' % corpus.RARE_WORD,
+                                   keep=("SEARCH",))
+        t["search"] = ms
+        facts["search_hits"] = sum(len(k.split()) - 2 for k in kept)
+        facts["rss_kb"] = s.peak_rss_kb()
+        facts["anon_kb"] = s.anon_rss_kb()
+    finally:
+        s.logout()
+    s = Session(server)
+    try:
+        t["greeting"] = min(t["greeting"], s.greeting_ms)
+        t["select_reopen"] = s.command("SELECT INBOX")[0]
+        t["fetch_env_warm"] = s.command("FETCH 1:* (FLAGS ENVELOPE)")[0]
+        facts["rss2_kb"] = s.peak_rss_kb()
+    finally:
+        s.logout()
+    return t, facts
+
+
+def bench_server(server, mbox_path, reps):
+    best, facts = {}, None
+    for i in range(reps):
+        t, facts = one_round(server, mbox_path)
+        for k, v in t.items():
+            best[k] = min(best.get(k, v), v)
+        sys.stderr.write("  %s round %d: %s\n" % (
+            server.kind, i + 1, ", ".join("%s %.0f" % kv for kv in t.items())))
+    return best, facts
+
+
+def fmt_ms(v):
+    if v is None:
+        return "-"
+    return "%.1f" % v if v < 100 else "%.0f" % v
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "-"
+    return "%.2f" % (a / b)
+
+
+def print_table(results, errors):
+    ours, dove = results.get("ours", {}), results.get("dovecot", {})
+    w = max(len(label) for _, label in OPS) + 2
+    print("%-*s %12s %12s %14s" % (w, "operation (best, ms)", "ours",
+                                   "dovecot", "ours/dovecot"))
+    print("-" * (w + 41))
+    for key, label in OPS:
+        a, b = ours.get("t", {}).get(key), dove.get("t", {}).get(key)
+        print("%-*s %12s %12s %14s" % (w, label, fmt_ms(a), fmt_ms(b),
+                                       ratio(a, b)))
+    for key, label in (("rss_kb", "peak RSS (VmHWM), session 1, MB"),
+                       ("rss2_kb", "peak RSS (VmHWM), session 2, MB"),
+                       ("anon_kb", "RssAnon before LOGOUT, session 1, MB")):
+        a = ours.get("f", {}).get(key)
+        b = dove.get("f", {}).get(key)
+        a = a / 1024.0 if a else None
+        b = b / 1024.0 if b else None
+        print("%-*s %12s %12s %14s" % (w, label, fmt_ms(a), fmt_ms(b),
+                                       ratio(a, b)))
+    print()
+    for kind in ("ours", "dovecot"):
+        if kind in errors:
+            print("%s: FAILED: %s" % (kind, errors[kind]))
+        elif kind in results:
+            f = results[kind]["f"]
+            print("%s: EXISTS %s, %d FETCH responses, %d bytes of BODY[], "
+                  "%d SEARCH hits" % (kind, f.get("exists"),
+                                      f.get("envelopes", 0),
+                                      f.get("body_bytes", 0),
+                                      f.get("search_hits", 0)))
+    if "ours" in results and "dovecot" in results:
+        fo, fd = results["ours"]["f"], results["dovecot"]["f"]
+        for k in ("exists", "envelopes", "body_bytes", "search_hits"):
+            if fo.get(k) != fd.get(k):
+                print("WARNING: the servers disagree on %s: ours %s, "
+                      "dovecot %s" % (k, fo.get(k), fd.get(k)))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--messages", type=int, default=10000,
+                    help="messages in the generated mbox (default 10000)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-attachment", type=int, metavar="KB",
+                    help="cap attachment sizes (default: up to 2 MB)")
+    ap.add_argument("--reps", type=int, default=3,
+                    help="repetitions; the best time is shown (default 3)")
+    ap.add_argument("--imapd", default=servers.default_imapd(),
+                    help="our daemon (default $IMAPD or imapd/imapd)")
+    ap.add_argument("--dovecot", default=servers.DOVECOT)
+    ap.add_argument("--only", choices=("ours", "dovecot"),
+                    help="benchmark one server only")
+    ap.add_argument("--cache-dir", default=os.path.join(servers.REPO,
+                                                        "build", "bench"))
+    ap.add_argument("--user", help="run the servers as this existing user "
+                    "(default when root: a throwaway user)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (mailboxes, logs)")
+    a = ap.parse_args(argv)
+
+    t0 = time.time()
+    mbox_path = corpus.cached(a.cache_dir, a.messages, a.seed,
+                              a.max_attachment * 1024
+                              if a.max_attachment else None)
+    print("corpus: %s (%d messages, %.1f MB%s)" % (
+        mbox_path, a.messages, os.path.getsize(mbox_path) / 1e6,
+        ", generated in %.1fs" % (time.time() - t0)
+        if time.time() - t0 > 0.5 else ""))
+
+    kinds = [a.only] if a.only else ["ours", "dovecot"]
+    binaries = {"ours": a.imapd, "dovecot": a.dovecot}
+    errors = {}
+    for k in list(kinds):
+        if not os.access(binaries[k], os.X_OK):
+            errors[k] = "%s is not an executable" % binaries[k]
+            kinds.remove(k)
+
+    made = None
+    if a.user:
+        account = servers.Account.named(a.user)
+    elif os.geteuid() == 0:
+        account = made = servers.make_user()
+    else:
+        account = servers.Account.current()
+    work = tempfile.mkdtemp(prefix="imapd-bench-")
+    os.chmod(work, 0o755)
+    results = {}
+    try:
+        for k in kinds:
+            srv = servers.Server(k, binaries[k], os.path.join(work, k),
+                                 account)
+            sys.stderr.write("%s: %s\n" % (k, binaries[k]))
+            try:
+                t, f = bench_server(srv, mbox_path, a.reps)
+                results[k] = {"t": t, "f": f}
+            except (Failed, OSError) as e:
+                errors[k] = str(e)
+        print()
+        print_table(results, errors)
+    finally:
+        if a.keep:
+            print("work directory kept: %s" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+        if made is not None:
+            servers.remove_user(made)
+    return 0 if results and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+# What imapd tells the mail log (facility mail): logins, logouts and failed
+# logins with the peer's address, the lines an administrator (and fail2ban)
+# reads. The test owns /dev/log for its duration, so it needs a machine
+# without a running syslog daemon (CI is one); elsewhere it is skipped.
+import os
+import re
+import socket
+import time
+
+import pytest
+
+from helpers.imapclient import quote
+
+LOG_MAIL = 2 << 3
+
+
+@pytest.fixture
+def syslog():
+    if os.path.exists("/dev/log"):
+        pytest.skip("a syslog daemon owns /dev/log on this machine")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind("/dev/log")
+    os.chmod("/dev/log", 0o666)
+    s.settimeout(0.2)
+    try:
+        yield s
+    finally:
+        s.close()
+        os.unlink("/dev/log")
+
+
+def collect(sock, pattern, timeout=10):
+    """Read syslog datagrams until one matches pattern; return all read."""
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            data = sock.recv(65536).decode("utf-8", "replace")
+        except socket.timeout:
+            continue
+        lines.append(data)
+        if re.search(pattern, data):
+            return lines
+    pytest.fail("no log line matching %r; got:\n%s" % (pattern, "\n".join(lines)))
+
+
+def facility(line):
+    m = re.match(r"<(\d+)>", line)
+    assert m, line
+    return int(m.group(1)) & ~7
+
+
+def test_failed_login_is_logged_with_peer_address(syslog, conn, user):
+    r = conn.command("LOGIN %s %s" % (quote(user.name), quote("wrong")))
+    assert r.status == "NO"
+    lines = collect(syslog, r"Login failed user=%s " % re.escape(user.name))
+    line = [l for l in lines if "Login failed" in l][-1]
+    assert "[127.0.0.1]" in line, line
+    assert "imapd[" in line, line
+    assert facility(line) == LOG_MAIL, line
+    # the password itself never reaches the log
+    assert "wrong" not in line.split("user=")[1].split()[0]
+
+
+def test_login_and_logout_are_logged(syslog, conn, user):
+    r = conn.command("LOGIN %s %s" % (quote(user.name), quote(user.password)))
+    assert r.ok, r
+    collect(syslog, r"Login user=%s host=\S+ \[127\.0\.0\.1\]" % re.escape(user.name))
+    assert conn.command("LOGOUT").ok
+    lines = collect(syslog, r"Logout user=%s" % re.escape(user.name))
+    assert all(facility(l) == LOG_MAIL for l in lines)

@@ -1,0 +1,342 @@
+/* test-mail.c: the generic mailbox API on real files: name resolution and
+ * refusals, create/delete/rename (INBOX included), LIST/LSUB patterns,
+ * subscriptions, STATUS, wildcard matching. */
+#include "mail.h"
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+static struct mail_session sess;
+
+/* Home is tmpdir/home; the spool sits beside it, as in real life. */
+static char *path_of(const char *name)
+{
+	static char p[512];
+	snprintf(p, sizeof p, "%s/home/%s", tmpdir, name);
+	return p;
+}
+
+static char *spool_of(const char *name)
+{
+	static char p[512];
+	snprintf(p, sizeof p, "%s/spool/%s", tmpdir, name);
+	return p;
+}
+
+static void write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+	fputs(data, f);
+	fclose(f);
+}
+
+static void setup(void)
+{
+	char cmd[600];
+	if (tmpdir[0]) {
+		snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cleanup failed\n");
+		mail_session_free(&sess);
+	}
+	strcpy(tmpdir, "/tmp/test-mail-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		abort();
+	char home[300], spool[300];
+	snprintf(home, sizeof home, "%s/home", tmpdir);
+	snprintf(spool, sizeof spool, "%s/spool", tmpdir);
+	mkdir(home, 0700);
+	mkdir(spool, 0775);
+	mail_session_init(&sess, "bob", home, spool);
+}
+
+static const char one_msg[] = "From x@y Mon Jan  6 10:00:00 2025\nSubject: hi\n\nbody\n\n";
+
+static void test_resolve(void)
+{
+	struct mail_err err = { 0 };
+	char *p;
+
+	setup();
+	p = mail_resolve(&sess, "inBox", &err);
+	CHECK_STR(p, spool_of("bob"));
+	free(p);
+	p = mail_resolve(&sess, "Mail/foo", &err);
+	CHECK_STR(p, path_of("Mail/foo"));
+	free(p);
+	const char *bad[] = { "", "/etc/passwd", "~root/x", "~/x", "..", "a/../../x", "../x",
+			      "a/..", "a\nb" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		err.code = MAIL_OK;
+		CHECK(mail_resolve(&sess, bad[i], &err) == NULL);
+		CHECK(err.code == MAIL_BADNAME);
+	}
+	p = mail_resolve(&sess, "a..b/..c", &err);   /* only ".." components are bad */
+	CHECK(p != NULL);
+	free(p);
+	sess.allow_outside_home = 1;
+	p = mail_resolve(&sess, "/var/x", &err);
+	CHECK_STR(p, "/var/x");
+	free(p);
+	p = mail_resolve(&sess, "~/x", &err);
+	CHECK_STR(p, path_of("x"));
+	free(p);
+	sess.allow_outside_home = 0;
+	struct mailbox *box;
+	CHECK(mail_open(&sess, "/etc/passwd", 1, NULL, NULL, &box, &err) < 0);
+	CHECK(err.code == MAIL_BADNAME);
+	CHECK(mail_create(&sess, "../escape", &err) < 0 && err.code == MAIL_BADNAME);
+	CHECK(mail_delete(&sess, "~/x", &err) < 0 && err.code == MAIL_BADNAME);
+	CHECK(mail_rename(&sess, "a", "/tmp/x", &err) < 0 && err.code == MAIL_BADNAME);
+	CHECK(mail_subscribe(&sess, "../x", 1, &err) < 0 && err.code == MAIL_BADNAME);
+}
+
+static void test_create_delete(void)
+{
+	struct mail_err err = { 0 };
+	struct mail_status st;
+	struct stat sb;
+
+	setup();
+	CHECK(mail_create(&sess, "INBOX", &err) < 0 && err.code == MAIL_EXISTS);
+	CHECK(mail_create(&sess, "work/2025/jan", &err) == 0);
+	CHECK(stat(path_of("work/2025"), &sb) == 0 && S_ISDIR(sb.st_mode));
+	CHECK(mail_create(&sess, "work/2025/jan", &err) < 0 && err.code == MAIL_EXISTS);
+	CHECK(mail_status(&sess, "work/2025/jan", &st, &err) == 0);
+	CHECK(st.messages == 0 && st.uidnext == 1 && st.uidvalidity != 0);
+	CHECK(mail_create(&sess, "folders/", &err) == 0);
+	CHECK(stat(path_of("folders"), &sb) == 0 && S_ISDIR(sb.st_mode));
+	CHECK(mail_create(&sess, "work/2025/jan/sub", &err) < 0);   /* jan is a mailbox */
+	/* delete: INBOX refused, non-empty directory refused, file ok */
+	CHECK(mail_delete(&sess, "INBOX", &err) < 0);
+	CHECK(mail_delete(&sess, "work", &err) < 0 && strstr(err.text, "inferior"));
+	CHECK(mail_delete(&sess, "work/2025/jan", &err) == 0);
+	CHECK(mail_delete(&sess, "work/2025", &err) == 0);
+	CHECK(mail_delete(&sess, "work/2025", &err) < 0 && err.code == MAIL_NONEXISTENT);
+	CHECK(mail_delete(&sess, "folders/", &err) == 0);
+	/* a file that is not a mailbox is never deleted */
+	write_file(path_of(".profile"), "export X=1\n");
+	write_file(path_of("notes"), "not mail\n");
+	CHECK(mail_delete(&sess, "notes", &err) < 0 && access(path_of("notes"), F_OK) == 0);
+	CHECK(mail_delete(&sess, ".profile", &err) < 0 && access(path_of(".profile"), F_OK) == 0);
+	/* status of messages */
+	write_file(path_of("m"), one_msg);
+	CHECK(mail_status(&sess, "m", &st, &err) == 0);
+	CHECK(st.messages == 1 && st.recent == 1 && st.unseen == 1 && st.uidnext == 2);
+	CHECK(mail_status(&sess, "INBOX", &st, &err) == 0 && st.messages == 0);
+	CHECK(mail_status(&sess, "nope", &st, &err) < 0 && err.code == MAIL_NONEXISTENT);
+}
+
+static void test_rename(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+
+	setup();
+	write_file(path_of("a"), one_msg);
+	CHECK(mail_rename(&sess, "a", "x/y/b", &err) == 0);
+	CHECK(access(path_of("x/y/b"), F_OK) == 0 && access(path_of("a"), F_OK) < 0);
+	CHECK(mail_rename(&sess, "a", "c", &err) < 0 && err.code == MAIL_NONEXISTENT);
+	write_file(path_of("c"), one_msg);
+	CHECK(mail_rename(&sess, "c", "x/y/b", &err) < 0 && err.code == MAIL_EXISTS);
+	CHECK(mail_rename(&sess, "c", "inbox", &err) < 0 && err.code == MAIL_EXISTS);
+	/* INBOX: messages move, INBOX stays and is empty */
+	write_file(spool_of("bob"), "From x@y Mon Jan  6 10:00:00 2025\nSubject: 1\n\none\n\n"
+					 "From x@y Mon Jan  6 10:00:01 2025\nSubject: 2\n\ntwo\n\n");
+	CHECK(mail_rename(&sess, "INBOX", "old-inbox", &err) == 0);
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 0);
+		mail_close(box, 0);
+	}
+	CHECK(mail_open(&sess, "old-inbox", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		const char *t;
+		size_t n;
+		CHECK(box->nmsgs == 2);
+		CHECK(mail_fetch_text(box, 2, &t, &n, &err) == 0);
+		CHECK_MEM(t, n, "Subject: 2\r\n\r\ntwo\r\n");
+		mail_close(box, 0);
+	}
+	/* renaming a missing INBOX gives an empty mailbox */
+	unlink(spool_of("bob"));
+	CHECK(mail_rename(&sess, "INBOX", "empty-inbox", &err) == 0);
+	CHECK(access(path_of("empty-inbox"), F_OK) == 0);
+}
+
+struct listed {
+	char names[64][128];
+	int attrs[64];
+	int n;
+};
+
+static void on_list(void *ctx, const char *name, int attrs)
+{
+	struct listed *l = ctx;
+	if (l->n < 64) {
+		snprintf(l->names[l->n], sizeof l->names[0], "%s", name);
+		l->attrs[l->n] = attrs;
+	}
+	l->n++;
+}
+
+static const char *joined(struct listed *l)
+{
+	static char b[2048];
+	b[0] = '\0';
+	for (int i = 0; i < l->n && i < 64; i++) {
+		if (i)
+			strcat(b, " ");
+		strcat(b, l->names[i]);
+	}
+	return b;
+}
+
+static const char *list(const char *ref, const char *pat, int lsub)
+{
+	static struct listed l;
+	struct mail_err err = { 0 };
+
+	memset(&l, 0, sizeof l);
+	if (lsub)
+		mail_lsub(&sess, ref, pat, on_list, &l, &err);
+	else
+		mail_list(&sess, ref, pat, on_list, &l, &err);
+	return joined(&l);
+}
+
+static void test_list(void)
+{
+	struct mail_err err = { 0 };
+	static struct listed l;
+
+	setup();
+	CHECK(mail_create(&sess, "Mail/work", &err) == 0);
+	CHECK(mail_create(&sess, "Mail/play", &err) == 0);
+	CHECK(mail_create(&sess, "Mail/deep/er", &err) == 0);
+	CHECK(mail_create(&sess, "empty/", &err) == 0);
+	CHECK(mail_create(&sess, "sent", &err) == 0);
+	write_file(path_of(".hidden"), one_msg);
+	CHECK_STR(list("", "*", 0), "INBOX Mail Mail/deep Mail/deep/er Mail/play Mail/work empty sent");
+	CHECK_STR(list("", "%", 0), "INBOX Mail empty sent");
+	CHECK_STR(list("", "Mail/%", 0), "Mail/deep Mail/play Mail/work");
+	CHECK_STR(list("Mail/", "%", 0), "Mail/deep Mail/play Mail/work");
+	CHECK_STR(list("", "*er", 0), "Mail/deep/er");
+	CHECK_STR(list("", "inbox", 0), "INBOX");
+	CHECK_STR(list("", "In%", 0), "INBOX");
+	CHECK_STR(list("", "/etc/%", 0), "");
+	CHECK_STR(list("", "../%", 0), "");
+	CHECK_STR(list("", "", 0), "");
+	memset(&l, 0, sizeof l);
+	mail_list(&sess, "", "*", on_list, &l, &err);
+	CHECK(l.attrs[0] & LA_NOINFERIORS);                                   /* INBOX */
+	CHECK(l.attrs[1] == (LA_NOSELECT | LA_HASCHILDREN));                  /* Mail */
+	CHECK(l.attrs[5] & LA_NOINFERIORS);                                   /* Mail/work */
+	CHECK(l.attrs[6] == (LA_NOSELECT | LA_HASNOCHILDREN));                /* empty */
+	memset(&l, 0, sizeof l);
+	mail_list(&sess, "", "", on_list, &l, &err);
+	CHECK(l.n == 1 && l.attrs[0] == LA_NOSELECT);
+}
+
+static void test_subscriptions(void)
+{
+	struct mail_err err = { 0 };
+	char buf[256] = "";
+
+	setup();
+	CHECK(mail_subscribe(&sess, "Mail/work", 1, &err) == 0);
+	CHECK(mail_subscribe(&sess, "inbox", 1, &err) == 0);
+	CHECK(mail_subscribe(&sess, "Mail/work", 1, &err) == 0);   /* no duplicate */
+	CHECK(mail_subscribe(&sess, "gone", 1, &err) == 0);
+	FILE *f = fopen(path_of(".mailboxlist"), "r");
+	CHECK(f != NULL);
+	if (f) {
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+	}
+	CHECK_STR(buf, "Mail/work\nINBOX\ngone\n");
+	CHECK_STR(list("", "*", 1), "Mail/work INBOX gone");
+	CHECK_STR(list("Mail/", "%", 1), "Mail/work");
+	CHECK(mail_subscribe(&sess, "gone", 0, &err) == 0);
+	CHECK(mail_subscribe(&sess, "gone", 0, &err) < 0);
+	CHECK_STR(list("", "*", 1), "Mail/work INBOX");
+	CHECK(access(path_of(".mailboxlist.tmp"), F_OK) < 0);
+}
+
+static void test_match(void)
+{
+	CHECK(mail_match("*", "a/b/c"));
+	CHECK(mail_match("%", "abc"));
+	CHECK(!mail_match("%", "a/b"));
+	CHECK(mail_match("a/%", "a/b"));
+	CHECK(!mail_match("a/%", "a/b/c"));
+	CHECK(mail_match("a/*", "a/b/c"));
+	CHECK(mail_match("a*c", "abbbc"));
+	CHECK(!mail_match("a*c", "abbb"));
+	CHECK(mail_match("%/%", "x/y"));
+	CHECK(mail_match("", ""));
+	CHECK(!mail_match("", "a"));
+	CHECK(!mail_match("Abc", "abc"));
+	/* no exponential blowup */
+	CHECK(!mail_match("*a*a*a*a*a*a*a*a*a*a*a*a*b",
+			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+
+static void test_fetch_structure_and_store(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	struct envelope *env;
+	struct body *body;
+
+	setup();
+	write_file(path_of("m"), one_msg);
+	CHECK(mail_open(&sess, "m", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(mail_fetch_structure(box, 1, &env, &body, &err) == 0);
+	CHECK(env != NULL && body != NULL);
+	struct envelope *env2;
+	CHECK(mail_fetch_structure(box, 1, &env2, NULL, &err) == 0 && env2 == env);
+	CHECK(mail_fetch_structure(box, 2, &env, &body, &err) < 0);
+	CHECK(mail_store(box, 0, STORE_ADD, MF_SEEN, 0, &err) < 0);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN | MF_RECENT, 1, &err) == 0);
+	CHECK(box->msgs[0]->keywords == 0);    /* no keyword 0 defined */
+	CHECK(mail_keyword(box, "bad word", 1) < 0);
+	CHECK(mail_keyword(box, "\\Seen", 1) < 0);
+	CHECK(mail_keyword(box, "ok", 1) == 0 && mail_keyword(box, "OK", 0) == 0);
+	CHECK(mail_store(box, 1, STORE_SET, MF_FLAGGED, 1, &err) == 0);
+	CHECK(box->msgs[0]->flags == (MF_FLAGGED | MF_RECENT) && box->msgs[0]->keywords == 1);
+	CHECK(mail_store(box, 1, STORE_REMOVE, MF_FLAGGED, 1, &err) == 0);
+	CHECK(box->msgs[0]->flags == MF_RECENT && box->msgs[0]->keywords == 0);
+	mail_close(box, 0);
+	CHECK(mail_open(&sess, "m", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err) < 0 && err.code == MAIL_NOPERM);
+		CHECK(mail_expunge(box, NULL, 0, &err) < 0);
+		mail_close(box, 0);
+	}
+}
+
+int main(void)
+{
+	RUN(test_resolve);
+	RUN(test_create_delete);
+	RUN(test_rename);
+	RUN(test_list);
+	RUN(test_subscriptions);
+	RUN(test_match);
+	RUN(test_fetch_structure_and_store);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup failed\n");
+	mail_session_free(&sess);
+	return test_summary("test-mail");
+}
