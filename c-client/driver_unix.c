@@ -798,12 +798,12 @@ struct wout {
 	int failed;
 };
 
-static void wflush(struct wout *w)
+static void wraw(struct wout *w, const char *p, size_t n)
 {
 	size_t done = 0;
 
-	while (!w->failed && done < w->b.len) {
-		ssize_t r = write(w->fd, w->b.data + done, w->b.len - done);
+	while (!w->failed && done < n) {
+		ssize_t r = write(w->fd, p + done, n - done);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -812,6 +812,11 @@ static void wflush(struct wout *w)
 		}
 		done += (size_t)r;
 	}
+}
+
+static void wflush(struct wout *w)
+{
+	wraw(w, w->b.data, w->b.len);
 	buf_reset(&w->b);
 }
 
@@ -819,16 +824,10 @@ static void wput(struct wout *w, const void *p, size_t n)
 {
 	if (w->b.len + n > (1 << 20))
 		wflush(w);
-	if (n >= (1 << 19)) {
-		/* big bodies go straight from the source mapping */
-		struct buf save = w->b;
-		w->b.data = (char *)p;
-		w->b.len = n;
-		wflush(w);
-		w->b = save;
-	} else {
+	if (n >= (1 << 19))
+		wraw(w, p, n);   /* big bodies go straight from the source mapping */
+	else
 		buf_append(&w->b, p, n);
-	}
 	w->pos += (off_t)n;
 }
 
@@ -939,7 +938,10 @@ static void write_item(struct wout *w, struct witem *it, char **names, unsigned 
 }
 
 /* A new message (APPEND): From line, header without our internal fields,
- * status lines, body with "From " lines quoted. Text may be CRLF or LF. */
+ * status lines, body. Text may be CRLF or LF. Only lines that a reader
+ * would take for a message separator (a valid From line, our test and
+ * mutt's alike) get a ">": quoting every "From " line would change the
+ * message, since mbox readers do not unquote. */
 static void format_new(struct buf *o, const char *user, const struct mail_new *m, uint32_t uid,
 		       char **names, unsigned nkw, uint64_t kw)
 {
@@ -971,9 +973,9 @@ static void format_new(struct buf *o, const char *user, const struct mail_new *m
 				pos = le;
 				continue;
 			}
-			if (n >= 5 && !memcmp(l, "From ", 5))
+			if (from_line(l, n, NULL, NULL))
 				buf_putc(o, '>');
-		} else if (n >= 5 && !memcmp(l, "From ", 5)) {
+		} else if (from_line(l, n, NULL, NULL)) {
 			buf_putc(o, '>');
 		}
 		buf_append(o, l, n);
@@ -1032,8 +1034,10 @@ static int mbox_rewrite(const char *path, const struct stat *st, struct rewrite 
 	unlink(tmp);
 	w.fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w.fd < 0) {
-		mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL,
-			     "cannot create %s: %s", tmp, strerror(errno));
+		if (errno == EACCES || errno == EPERM || errno == EROFS)
+			lock_dir_error(tmp, errno, err);
+		else
+			mail_err_set(err, MAIL_FAIL, "cannot create %s: %s", tmp, strerror(errno));
 		free(tmp);
 		return -1;
 	}

@@ -32,15 +32,15 @@ static char *dir_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
-static void perm_error(const char *path, int e, struct mail_err *err)
+void lock_dir_error(const char *file, int e, struct mail_err *err)
 {
-	char *dir = dir_of(path);
+	char *dir = dir_of(file);
 
 	mail_err_set(err, MAIL_NOPERM,
-		     "cannot create lock file %s.lock: %s; directory %s must be writable "
+		     "cannot create %s: %s; directory %s must be writable "
 		     "by this user (for the mail spool: chgrp mail %s; chmod 2775 %s, and "
 		     "run the server with group mail)",
-		     path, strerror(e), dir, dir, dir);
+		     file, strerror(e), dir, dir, dir);
 	free(dir);
 }
 
@@ -72,7 +72,7 @@ int lock_dot(const char *path, char **held, struct mail_err *err)
 			int de = errno;
 			free(dir);
 			if (denied || e == EACCES || e == EPERM || e == EROFS)
-				perm_error(path, denied ? de : e, err);
+				lock_dir_error(name, denied ? de : e, err);
 			else
 				mail_err_set(err, MAIL_FAIL, "cannot create lock file %s: %s",
 					     name, strerror(e));

@@ -21,6 +21,9 @@ void lock_dot_release(char **held);
 
 /* fcntl lock on the whole file, waiting (F_SETLKW). exclusive=0: F_RDLCK. */
 int lock_fd(int fd, int exclusive, struct mail_err *err);
+/* NOPERM error for a file we could not create, naming its directory and
+ * the fix an administrator applies to a mail spool. */
+void lock_dir_error(const char *file, int e, struct mail_err *err);
 void lock_fd_release(int fd);
 
 #endif

@@ -193,7 +193,27 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 	box->readonly = readonly || (access(path, W_OK) < 0 && errno != ENOENT);
 	box->ev = ev;
 	box->evctx = evctx;
-	if (d->open(box, err) < 0) {
+	int r = d->open(box, err);
+	if (r < 0 && err->code == MAIL_NOPERM && !box->readonly) {
+		/* We may read the mailbox but not lock or rewrite it (a Debian
+		 * spool without group mail): serve it read-only and say why,
+		 * rather than refusing the user their mail. */
+		char why[sizeof err->text];
+		str_copy(why, err->text, sizeof why);
+		for (unsigned i = 0; i < box->nkeywords; i++)
+			free(box->keywords[i]);
+		box->nkeywords = 0;
+		box->recent = box->nmsgs = 0;
+		box->uidvalidity = box->uidnext = 0;
+		box->readonly = 1;
+		r = d->open(box, err);
+		if (r == 0 && ev && ev->notice) {
+			char msg[sizeof why + 64];
+			snprintf(msg, sizeof msg, "Opened read-only, changes cannot be saved: %s", why);
+			ev->notice(evctx, msg);
+		}
+	}
+	if (r < 0) {
 		for (unsigned i = 0; i < box->nkeywords; i++)
 			free(box->keywords[i]);
 		free(box->name);
@@ -217,6 +237,7 @@ void mail_close(struct mailbox *box, int expunge)
 	if (!box->readonly)
 		box->drv->check(box, &err);
 	box->drv->close(box);
+	free(box->parsed_ring);
 	for (unsigned i = 0; i < box->nkeywords; i++)
 		free(box->keywords[i]);
 	free(box->name);
@@ -260,6 +281,39 @@ int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size
 	return box->drv->fetch(box, msgno, text, len, err);
 }
 
+/* Message number of uid, or 0 (msgs are in ascending UID order). */
+static uint32_t msgno_of_uid(const struct mailbox *box, uint32_t uid)
+{
+	uint32_t lo = 0, hi = box->nmsgs;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (box->msgs[mid]->uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < box->nmsgs && box->msgs[lo]->uid == uid ? lo + 1 : 0;
+}
+
+/* Remember that m now holds a parse; drop the oldest one beyond the limit. */
+static void parsed_remember(struct mailbox *box, struct message *m)
+{
+	if (!box->parsed_ring)
+		box->parsed_ring = xcalloc(MAIL_PARSED_CACHE, sizeof *box->parsed_ring);
+	uint32_t old = box->parsed_ring[box->parsed_next];
+	uint32_t oldno = old ? msgno_of_uid(box, old) : 0;
+	if (oldno && box->msgs[oldno - 1] != m) {
+		struct message *o = box->msgs[oldno - 1];
+		pool_free(o->pool);
+		o->pool = NULL;
+		o->env = NULL;
+		o->body = NULL;
+	}
+	box->parsed_ring[box->parsed_next] = m->uid;
+	box->parsed_next = (box->parsed_next + 1) % MAIL_PARSED_CACHE;
+}
+
 int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **env,
 			 struct body **body, struct mail_err *err)
 {
@@ -276,6 +330,8 @@ int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **
 		if (!m->pool)
 			m->pool = pool_new();
 		rfc822_parse(m->pool, text, len, &m->env, &m->body);
+		if (m->uid)
+			parsed_remember(box, m);
 	}
 	if (env)
 		*env = m->env;

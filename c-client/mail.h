@@ -97,7 +97,14 @@ struct mailbox {
 	const struct mail_events *ev;
 	void *evctx;
 	void *drvdata;
+	/* UIDs of the messages whose parsed structure is cached (a ring), so a
+	 * FETCH ENVELOPE of a huge mailbox does not hold every parse at once. */
+	uint32_t *parsed_ring;
+	unsigned parsed_next;
 };
+
+/* How many parsed message structures a mailbox keeps. */
+#define MAIL_PARSED_CACHE 512
 
 /* A message to append (APPEND, COPY). */
 struct mail_new {

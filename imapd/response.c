@@ -6,6 +6,7 @@
 
 #include "imapd.h"
 #include "imap_fmt.h"
+#include "log.h"
 
 static void resp_tagged(struct cmd *cmd, const char *status, const char *code,
 			const char *fmt, va_list ap)
@@ -202,9 +203,14 @@ static void ev_flags(void *ctx, uint32_t msgno)
 	buf_free(&b);
 }
 
+/* Something the user should know about their mailbox; the administrator
+ * too, since the fix is usually theirs. */
 static void ev_notice(void *ctx, const char *text)
 {
-	resp_untagged(ctx, "OK [ALERT] %s", text);
+	struct client *c = ctx;
+
+	log_warn("user=%s host=%s: %s", c->user.name ? c->user.name : "-", c->conn.peer_host, text);
+	resp_untagged(c, "OK [ALERT] %s", text);
 }
 
 const struct mail_events imap_events = {ev_exists, ev_recent, ev_expunged, ev_flags, ev_notice};
