@@ -41,6 +41,12 @@ CLIENT_SRC := $(wildcard c-client/*.c)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(O)/%.o)
 IMAPD_SRC  := $(wildcard imapd/*.c)
 IMAPD_OBJ  := $(IMAPD_SRC:%.c=$(O)/%.o)
+# ipopd: ipop3d.c and ipop2d.c are the mains; pop_*.c is shared by both,
+# pop3_*.c belongs to ipop3d alone.
+POP_SHARED := $(patsubst %.c,$(O)/%.o,$(wildcard ipopd/pop_*.c))
+POP3_OBJ   := $(O)/ipopd/ipop3d.o $(patsubst %.c,$(O)/%.o,$(wildcard ipopd/pop3_*.c)) $(POP_SHARED)
+POP2_OBJ   := $(O)/ipopd/ipop2d.o $(POP_SHARED)
+POP_BINS   := $(if $(wildcard ipopd/ipop3d.c),$(O)/ipopd/ipop3d) $(if $(wildcard ipopd/ipop2d.c),$(O)/ipopd/ipop2d)
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 UNIT_BIN   := $(UNIT_SRC:%.c=$(O)/%)
 LIB        := $(O)/c-client/libc-client.a
@@ -48,7 +54,7 @@ IMAPD_LIB  := $(O)/imapd/libimapd.a
 
 .PHONY: all clean check unit asan pytest bench demo fuzz
 
-all: $(LIB) $(O)/imapd/imapd
+all: $(LIB) $(O)/imapd/imapd $(POP_BINS)
 
 $(LIB): $(CLIENT_OBJ)
 	@rm -f $@
@@ -56,6 +62,12 @@ $(LIB): $(CLIENT_OBJ)
 
 $(O)/imapd/imapd: $(O)/imapd/main.o $(IMAPD_LIB) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(O)/imapd/main.o $(IMAPD_LIB) $(LIB) $(LIBS)
+
+$(O)/ipopd/ipop3d: $(POP3_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(POP3_OBJ) $(LIB) $(LIBS)
+
+$(O)/ipopd/ipop2d: $(POP2_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(POP2_OBJ) $(LIB) $(LIBS)
 
 # imapd's pieces as a library too, so unit tests can reach its parsers.
 $(IMAPD_LIB): $(filter-out $(O)/imapd/main.o,$(IMAPD_OBJ))
@@ -70,7 +82,7 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(CLIENT_OBJ:.o=.d) $(IMAPD_OBJ:.o=.d)
+-include $(CLIENT_OBJ:.o=.d) $(IMAPD_OBJ:.o=.d) $(POP3_OBJ:.o=.d) $(POP2_OBJ:.o=.d)
 
 # Unit tests: each tests/unit/test-*.c is one program; summary line at the end.
 unit: $(UNIT_BIN)
@@ -91,7 +103,8 @@ asan:
 # sanitizer build; the integration tests need root (PAM users, launchers).
 check: all asan
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN_LD)" unit
-	IMAPD=$(CURDIR)/build/asan/imapd/imapd /usr/bin/python3 -m pytest -q tests
+	IMAPD=$(CURDIR)/build/asan/imapd/imapd IPOP3D=$(CURDIR)/build/asan/ipopd/ipop3d \
+	IPOP2D=$(CURDIR)/build/asan/ipopd/ipop2d /usr/bin/python3 -m pytest -q tests
 
 bench: all
 	/usr/bin/python3 tests/bench/bench.py
@@ -102,4 +115,4 @@ demo:
 clean:
 	rm -rf build
 	find c-client imapd ipopd src tests -name '*.o' -o -name '*.d' | xargs rm -f
-	rm -f c-client/libc-client.a imapd/libimapd.a imapd/imapd $(UNIT_SRC:%.c=%)
+	rm -f c-client/libc-client.a imapd/libimapd.a imapd/imapd ipopd/ipop3d ipopd/ipop2d $(UNIT_SRC:%.c=%)

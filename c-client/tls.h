@@ -1,0 +1,35 @@
+/* tls.h: the server side of TLS (OpenSSL), shared by every daemon. The
+ * certificate is looked up per connection (SNI name, local IP, service; see
+ * DESIGN.md), the handshake runs on the connection's descriptors, and the
+ * struct io switches its transport so the session continues over TLS
+ * (implicit TLS and STARTTLS/STLS alike). Built with SSLTYPE=none, every
+ * function fails with a message saying so. */
+#ifndef CCLIENT_TLS_H
+#define CCLIENT_TLS_H
+
+#include "config.h"
+#include "io.h"
+#include "mail.h"
+#include "server.h"
+
+/* Start TLS as the server on io. service names the certificate files
+ * ("imapd", "ipop3d"). Returns 0 with io now encrypted; -1 with err->text
+ * fit for the log (naming the file and the fix) when the setup is broken
+ * or the handshake failed. Anything the client sent before the handshake
+ * and we had buffered is discarded first (no plaintext injection). */
+int tls_start(struct io *io, const struct config *cfg, const char *service,
+	      const struct server_conn *conn, struct mail_err *err);
+
+/* Is io running over TLS? */
+int tls_active(const struct io *io);
+
+/* Examine the certificate setup for service without a client: files
+ * present and readable, key private and unencrypted, key matches the
+ * certificate, dates valid, chain. Appends one plain-language line per
+ * finding (with the fix) to report; returns the number of problems. */
+int tls_check(const struct config *cfg, const char *service, struct buf *report);
+
+/* Was the library built with TLS? */
+int tls_available(void);
+
+#endif
