@@ -124,7 +124,8 @@ enum io_status io_read_exact(struct io *io, struct buf *out, size_t n)
 			return st;
 		size_t avail = io->rlen - io->rpos;
 		size_t take = avail < n ? avail : n;
-		buf_append(out, io->rbuf + io->rpos, take);
+		if (out)
+			buf_append(out, io->rbuf + io->rpos, take);
 		io->rpos += take;
 		n -= take;
 	}
@@ -133,16 +134,7 @@ enum io_status io_read_exact(struct io *io, struct buf *out, size_t n)
 
 enum io_status io_skip(struct io *io, size_t n)
 {
-	while (n) {
-		enum io_status st = io_fill(io);
-		if (st != IO_OK)
-			return st;
-		size_t avail = io->rlen - io->rpos;
-		size_t take = avail < n ? avail : n;
-		io->rpos += take;
-		n -= take;
-	}
-	return IO_OK;
+	return io_read_exact(io, NULL, n);
 }
 
 void io_write(struct io *io, const void *p, size_t n)

@@ -46,7 +46,7 @@ void io_discard_input(struct io *io);
 /* Read one line ending in LF (CRLF or LF accepted). The line without the
  * line end is appended to out. */
 enum io_status io_readline(struct io *io, struct buf *out, size_t max);
-/* Read exactly n bytes, appended to out. */
+/* Read exactly n bytes, appended to out (or dropped when out is NULL). */
 enum io_status io_read_exact(struct io *io, struct buf *out, size_t n);
 /* Read and throw away exactly n bytes. */
 enum io_status io_skip(struct io *io, size_t n);
