@@ -10,6 +10,9 @@ DESTDIR  ?=
 SPOOLDIR ?= /var/spool/mail
 SYSCONFDIR ?= /etc
 CONFIG   ?= $(SYSCONFDIR)/imapd.conf
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/uw-imap
 CFLAGS   ?= -O2 -g
 O        ?= .
 VERSION  := 0.1.0
@@ -52,7 +55,7 @@ UNIT_BIN   := $(UNIT_SRC:%.c=$(O)/%)
 LIB        := $(O)/c-client/libc-client.a
 IMAPD_LIB  := $(O)/imapd/libimapd.a
 
-.PHONY: all clean check unit asan pytest bench demo fuzz
+.PHONY: all clean check unit asan pytest bench demo fuzz install uninstall
 
 all: $(LIB) $(O)/imapd/imapd $(POP_BINS)
 
@@ -105,6 +108,34 @@ check: all asan
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN_LD)" unit
 	IMAPD=$(CURDIR)/build/asan/imapd/imapd IPOP3D=$(CURDIR)/build/asan/ipopd/ipop3d \
 	IPOP2D=$(CURDIR)/build/asan/ipopd/ipop2d /usr/bin/python3 -m pytest -q tests
+
+# Install the daemons, man pages and example launcher/PAM files; the
+# examples get the real paths substituted.
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFIG)|g' \
+	-e 's|@SSLDIR@|$(SSLDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
+	-e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+DAEMONS  = imapd/imapd $(if $(wildcard ipopd/ipop3d.c),ipopd/ipop3d) $(if $(wildcard ipopd/ipop2d.c),ipopd/ipop2d)
+MAN8     = imapd.8 ipop3d.8 ipop2d.8
+EXAMPLES = inetd.conf xinetd.d/imap xinetd.d/imaps xinetd.d/pop3 xinetd.d/pop3s \
+	systemd/imap.socket systemd/imap@.service systemd/imaps.socket systemd/imaps@.service \
+	systemd/pop3.socket systemd/pop3@.service systemd/pop3s.socket systemd/pop3s@.service \
+	pam.d/imap pam.d/pop
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(DAEMONS) $(DESTDIR)$(SBINDIR)/
+	for m in $(MAN8); do $(SUBST) docs/man/$$m > $(DESTDIR)$(MANDIR)/man8/$$m; done
+	$(SUBST) docs/man/imapd.conf.5 > $(DESTDIR)$(MANDIR)/man5/imapd.conf.5
+	for e in $(EXAMPLES); do \
+		install -d $(DESTDIR)$(DOCDIR)/examples/$$(dirname $$e); \
+		$(SUBST) docs/examples/$$e > $(DESTDIR)$(DOCDIR)/examples/$$e; \
+	done
+	install -m 0644 README $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(DAEMONS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(MAN8)) $(DESTDIR)$(MANDIR)/man5/imapd.conf.5
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 bench: all
 	/usr/bin/python3 tests/bench/bench.py

@@ -1,0 +1,59 @@
+# `make install` with DESTDIR and PREFIX puts the daemons, the man pages and
+# the example launcher and PAM files where a packager expects them, with the
+# real paths filled in; `make uninstall` takes them away again.
+import os
+import re
+import subprocess
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def make(*args):
+    r = subprocess.run(["make", "-s", "-C", REPO] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    assert r.returncode == 0, r.stdout.decode(errors="replace")
+
+
+def files_under(root):
+    out = []
+    for d, _, names in os.walk(root):
+        out += [os.path.relpath(os.path.join(d, n), root) for n in names]
+    return sorted(out)
+
+
+def test_install_and_uninstall(tmp_path):
+    dest = tmp_path / "root"
+    make("install", "DESTDIR=%s" % dest, "PREFIX=/opt/mail", "SSLDIR=/etc/mailssl")
+    got = files_under(dest)
+    for want in ["opt/mail/sbin/imapd",
+                 "opt/mail/share/man/man8/imapd.8",
+                 "opt/mail/share/man/man5/imapd.conf.5",
+                 "opt/mail/share/doc/uw-imap/examples/inetd.conf",
+                 "opt/mail/share/doc/uw-imap/examples/xinetd.d/imaps",
+                 "opt/mail/share/doc/uw-imap/examples/systemd/imaps.socket",
+                 "opt/mail/share/doc/uw-imap/examples/systemd/imaps@.service",
+                 "opt/mail/share/doc/uw-imap/examples/pam.d/imap"]:
+        assert want in got, got
+    assert os.access(dest / "opt/mail/sbin/imapd", os.X_OK)
+    r = subprocess.run([str(dest / "opt/mail/sbin/imapd"), "--version"],
+                       stdout=subprocess.PIPE, timeout=10)
+    assert r.returncode == 0 and r.stdout.startswith(b"imapd ")
+
+    # every placeholder in text files became a real path
+    for rel in got:
+        if "/sbin/" in rel:
+            continue
+        text = (dest / rel).read_text()
+        assert not re.search(r"@[A-Z]+@", text), rel
+    svc = (dest / "opt/mail/share/doc/uw-imap/examples/systemd/imaps@.service").read_text()
+    assert "ExecStart=/opt/mail/sbin/imapd --tls" in svc
+    xinetd = (dest / "opt/mail/share/doc/uw-imap/examples/xinetd.d/imap").read_text()
+    assert re.search(r"server\s*=\s*/opt/mail/sbin/imapd", xinetd)
+    assert re.search(r"per_source\s*=\s*\d+", xinetd)
+    sock = (dest / "opt/mail/share/doc/uw-imap/examples/systemd/imaps.socket").read_text()
+    assert "Accept=yes" in sock and "MaxConnectionsPerSource=" in sock
+    man = (dest / "opt/mail/share/man/man8/imapd.8").read_text()
+    assert "/etc/mailssl/certs/imapd.pem" in man
+
+    make("uninstall", "DESTDIR=%s" % dest, "PREFIX=/opt/mail", "SSLDIR=/etc/mailssl")
+    assert files_under(dest) == []
