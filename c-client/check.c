@@ -1,0 +1,271 @@
+/* check.c: find the classic setup mistakes and say how to fix each one.
+ * Lines start with "ok:", "warning:" or "PROBLEM:" so that scripts (and the
+ * tests) can pick them out. */
+#include "check.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct ck {
+	struct buf *out;
+	const char *root;
+	int problems;
+};
+
+static void say(struct ck *ck, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(struct ck *ck, const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_printf(ck->out, "%s: ", kind);
+	va_start(ap, fmt);
+	buf_vprintf(ck->out, fmt, ap);
+	va_end(ap);
+	buf_putc(ck->out, '\n');
+	if (!strcmp(kind, "PROBLEM"))
+		ck->problems++;
+}
+
+/* root + path, in a static buffer per call site's needs */
+static const char *at(struct ck *ck, const char *path, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s", ck->root, path);
+	return buf;
+}
+
+/* Names people give the PAM file instead of "imap" / "pop". */
+static const char *const pam_misnames[] = {
+	"imapd", "imap4", "imap4rev1", "imaps", "ipop3d", "pop3d", "popd", "pop3", "pop3s",
+	"ipop2d", "pop2",
+};
+
+static void check_pam(struct ck *ck, const char *service)
+{
+	char path[4096], other[4096];
+	struct stat st;
+
+	snprintf(path, sizeof path, "/etc/pam.d/%s", service);
+	if (stat(at(ck, path, other, sizeof other), &st) == 0) {
+		if ((st.st_mode & 0444) == 0 || access(other, R_OK) < 0)
+			say(ck, "PROBLEM", "%s exists but cannot be read. Fix: chmod 644 %s", path, path);
+		else
+			say(ck, "ok", "PAM service file %s is present", path);
+		return;
+	}
+	int found = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(pam_misnames); i++) {
+		char wrong[4096], full[4096];
+		snprintf(wrong, sizeof wrong, "/etc/pam.d/%s", pam_misnames[i]);
+		if (stat(at(ck, wrong, full, sizeof full), &st) == 0) {
+			say(ck, "PROBLEM",
+			    "%s is missing but %s exists: PAM looks only for the service "
+			    "name \"%s\". Fix: cp %s %s (or mv it if nothing else uses it)",
+			    path, wrong, service, wrong, path);
+			found = 1;
+		}
+	}
+	if (!found)
+		say(ck, "PROBLEM",
+		    "PAM service file %s is missing, so PAM falls back to /etc/pam.d/other "
+		    "(which may refuse everyone). Fix: create %s containing the two lines "
+		    "\"@include common-auth\" and \"@include common-account\"",
+		    path, path);
+}
+
+static void check_spool(struct ck *ck, const char *spool)
+{
+	char full[4096];
+	struct stat st;
+	struct group *mail = getgrnam("mail");
+
+	if (stat(at(ck, spool, full, sizeof full), &st) < 0) {
+		say(ck, "PROBLEM",
+		    "mail spool %s does not exist (%s). Fix: mkdir -p %s; chgrp mail %s; "
+		    "chmod 2775 %s (or set spool_dir to where your MTA delivers)",
+		    spool, strerror(errno), spool, spool, spool);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		say(ck, "PROBLEM", "mail spool %s is not a directory. Fix: set spool_dir in the "
+		    "configuration to the directory your MTA delivers to", spool);
+		return;
+	}
+	mode_t m = st.st_mode & 07777;
+	if ((m & 0002) && !(m & 01000)) {
+		say(ck, "PROBLEM",
+		    "mail spool %s is world-writable without the sticky bit (mode %04o): any "
+		    "user can delete anyone's mail. Fix: chgrp mail %s; chmod 2775 %s",
+		    spool, (unsigned)m, spool, spool);
+		return;
+	}
+	int group_ok = mail && st.st_gid == mail->gr_gid && (m & 0020);
+	int sticky_world = (m & 0002) && (m & 01000);
+	if (!group_ok && !sticky_world) {
+		say(ck, "PROBLEM",
+		    "mail spool %s (mode %04o) is not writable by group mail, so neither the "
+		    "delivery agent nor imapd can create lock files there. Fix: chgrp mail "
+		    "%s; chmod 2775 %s",
+		    spool, (unsigned)m, spool, spool);
+		return;
+	}
+	say(ck, "ok", "mail spool %s has mode %04o%s", spool, (unsigned)m,
+	    group_ok ? " and group mail" : "");
+}
+
+/* Is name (e.g. "imaps") in /etc/services for tcp? */
+static int service_known(struct ck *ck, const char *name, int *port)
+{
+	char path[4096], line[1024];
+	FILE *f = fopen(at(ck, "/etc/services", path, sizeof path), "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		char *hash = strchr(line, '#'), *save = NULL;
+		if (hash)
+			*hash = '\0';
+		char *svc = strtok_r(line, " \t\n", &save);
+		char *pp = strtok_r(NULL, " \t\n", &save);
+		if (!svc || !pp || !strstr(pp, "/tcp"))
+			continue;
+		int match = !strcmp(svc, name);
+		for (char *alias; !match && (alias = strtok_r(NULL, " \t\n", &save));)
+			match = !strcmp(alias, name);
+		if (match) {
+			found = 1;
+			*port = atoi(pp);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int standard_port(const char *name)
+{
+	static const struct {
+		const char *name;
+		int port;
+	} ports[] = {{"imap", 143}, {"imaps", 993}, {"pop3", 110}, {"pop3s", 995}, {"pop2", 109}};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ports); i++)
+		if (!strcmp(ports[i].name, name))
+			return ports[i].port;
+	return 0;
+}
+
+static void check_services(struct ck *ck, const char *const names[2])
+{
+	for (int i = 0; i < 2 && names[i]; i++) {
+		int port = 0, want = standard_port(names[i]);
+		if (service_known(ck, names[i], &port)) {
+			say(ck, "ok", "/etc/services knows %s (port %d)", names[i], port);
+			continue;
+		}
+		say(ck, "PROBLEM",
+		    "/etc/services has no tcp entry \"%s\": launchers cannot use the name and "
+		    "implicit TLS is not recognised on its port. Fix: add the line "
+		    "\"%s %d/tcp\" to /etc/services",
+		    names[i], names[i], want);
+	}
+}
+
+/* Does a launcher line name a program for our daemon that is not there? */
+static void check_program(struct ck *ck, const char *file, const char *daemon, const char *prog)
+{
+	char full[4096];
+	const char *base = strrchr(prog, '/');
+
+	base = base ? base + 1 : prog;
+	if (strcmp(base, daemon))
+		return;
+	if (access(at(ck, prog, full, sizeof full), X_OK) == 0)
+		say(ck, "ok", "%s starts %s, which is there", file, prog);
+	else
+		say(ck, "PROBLEM",
+		    "%s starts %s, which does not exist or is not executable. Fix: correct the "
+		    "path in %s to where %s is installed (make install puts it in $PREFIX/sbin)",
+		    file, prog, file, daemon);
+}
+
+static void scan_file(struct ck *ck, const char *file, const char *daemon)
+{
+	char full[4096], line[2048];
+	FILE *f = fopen(at(ck, file, full, sizeof full), "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char *s = line;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '#')
+			continue;
+		char *key = NULL;
+		if (!strncmp(s, "server", 6) && strncmp(s, "server_args", 11) && (key = strchr(s, '=')))
+			key++;
+		else if (!strncmp(s, "ExecStart=", 10))
+			key = s + 10;
+		else if (strstr(file, "inetd.conf")) {
+			/* service socktype proto wait user program args */
+			char *save = NULL, *tok = strtok_r(s, " \t\n", &save);
+			for (int i = 0; tok && i < 5; i++)
+				tok = strtok_r(NULL, " \t\n", &save);
+			if (tok)
+				check_program(ck, file, daemon, tok);
+			continue;
+		}
+		if (!key)
+			continue;
+		while (*key == ' ' || *key == '\t' || *key == '-' || *key == '@')
+			key++;
+		key[strcspn(key, " \t\n")] = '\0';
+		check_program(ck, file, daemon, key);
+	}
+	fclose(f);
+}
+
+static void check_launchers(struct ck *ck, const char *daemon)
+{
+	static const char *const dirs[] = {"/etc/xinetd.d", "/etc/systemd/system",
+					   "/lib/systemd/system"};
+	char full[4096];
+
+	scan_file(ck, "/etc/inetd.conf", daemon);
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		DIR *d = opendir(at(ck, dirs[i], full, sizeof full));
+		struct dirent *e;
+		if (!d)
+			continue;
+		while ((e = readdir(d))) {
+			char file[4096];
+			if (e->d_name[0] == '.')
+				continue;
+			if (i > 0 && !strstr(e->d_name, ".service"))
+				continue;
+			snprintf(file, sizeof file, "%s/%s", dirs[i], e->d_name);
+			scan_file(ck, file, daemon);
+		}
+		closedir(d);
+	}
+}
+
+int check_setup(const struct config *cfg, const struct check_target *t, struct buf *report)
+{
+	struct ck ck = {report, t->root ? t->root : "", 0};
+
+	check_pam(&ck, cfg->pam_service ? cfg->pam_service : t->pam_service);
+	check_spool(&ck, cfg->spool_dir);
+	check_services(&ck, t->services);
+	check_launchers(&ck, t->daemon);
+	return ck.problems;
+}
