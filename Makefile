@@ -28,8 +28,8 @@ else ifeq ($(SSLTYPE),unix)
   DEFS   += -DALLOW_PLAINTEXT_DEFAULT=1
   SSLLIBS := -lssl -lcrypto
 else ifeq ($(SSLTYPE),nopwd)
-  # Plaintext LOGIN stays allowed until STARTTLS exists (TLS issue).
-  DEFS   += -DALLOW_PLAINTEXT_DEFAULT=1
+  # passwords only over TLS unless the configuration says allow_plaintext = yes
+  DEFS   += -DALLOW_PLAINTEXT_DEFAULT=0
   SSLLIBS := -lssl -lcrypto
 else
   $(error SSLTYPE must be nopwd, unix or none)
@@ -55,7 +55,7 @@ UNIT_BIN   := $(UNIT_SRC:%.c=$(O)/%)
 LIB        := $(O)/c-client/libc-client.a
 IMAPD_LIB  := $(O)/imapd/libimapd.a
 
-.PHONY: all clean check unit asan pytest bench demo fuzz install uninstall
+.PHONY: all clean check unit asan pytest bench demo fuzz certs install uninstall
 
 all: $(LIB) $(O)/imapd/imapd $(POP_BINS)
 
@@ -142,6 +142,10 @@ bench: all
 
 demo:
 	bash src/demo.sh
+
+# A throwaway self-signed certificate for imapd and ipop3d (testing only).
+certs:
+	sh src/mkcert.sh "$(DESTDIR)$(SSLDIR)" imapd ipop3d
 
 clean:
 	rm -rf build

@@ -1,6 +1,6 @@
 /* check.c: find the classic setup mistakes and say how to fix each one.
- * Lines start with "ok:", "warning:" or "PROBLEM:" so that scripts (and the
- * tests) can pick them out. */
+ * Lines start with "ok:", "note:" or "problem:" so that scripts (and the
+ * tests) can pick them out; only problems are counted. */
 #include "check.h"
 
 #include <dirent.h>
@@ -31,7 +31,7 @@ static void say(struct ck *ck, const char *kind, const char *fmt, ...)
 	buf_vprintf(ck->out, fmt, ap);
 	va_end(ap);
 	buf_putc(ck->out, '\n');
-	if (!strcmp(kind, "PROBLEM"))
+	if (!strcmp(kind, "problem"))
 		ck->problems++;
 }
 
@@ -40,6 +40,28 @@ static const char *at(struct ck *ck, const char *path, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s%s", ck->root, path);
 	return buf;
+}
+
+static int file_exists(struct ck *ck, const char *path)
+{
+	char full[4096];
+
+	return access(at(ck, path, full, sizeof full), F_OK) == 0;
+}
+
+/* Does a non-comment line of the file mention word? */
+static int file_mentions(struct ck *ck, const char *path, const char *word)
+{
+	char full[4096], line[1024];
+	FILE *f = fopen(at(ck, path, full, sizeof full), "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof line, f))
+		found = line[0] != '#' && strstr(line, word) != NULL;
+	fclose(f);
+	return found;
 }
 
 /* Names people give the PAM file instead of "imap" / "pop". */
@@ -56,9 +78,13 @@ static void check_pam(struct ck *ck, const char *service)
 	snprintf(path, sizeof path, "/etc/pam.d/%s", service);
 	if (stat(at(ck, path, other, sizeof other), &st) == 0) {
 		if ((st.st_mode & 0444) == 0 || access(other, R_OK) < 0)
-			say(ck, "PROBLEM", "%s exists but cannot be read. Fix: chmod 644 %s", path, path);
+			say(ck, "problem", "%s exists but cannot be read. Fix: chmod 644 %s", path, path);
 		else
-			say(ck, "ok", "PAM service file %s is present", path);
+			say(ck, "ok", "PAM service \"%s\" (%s)", service, path);
+		return;
+	}
+	if (file_mentions(ck, "/etc/pam.conf", service)) {
+		say(ck, "ok", "PAM service \"%s\" (in /etc/pam.conf)", service);
 		return;
 	}
 	int found = 0;
@@ -66,19 +92,23 @@ static void check_pam(struct ck *ck, const char *service)
 		char wrong[4096], full[4096];
 		snprintf(wrong, sizeof wrong, "/etc/pam.d/%s", pam_misnames[i]);
 		if (stat(at(ck, wrong, full, sizeof full), &st) == 0) {
-			say(ck, "PROBLEM",
+			say(ck, "problem",
 			    "%s is missing but %s exists: PAM looks only for the service "
 			    "name \"%s\". Fix: cp %s %s (or mv it if nothing else uses it)",
 			    path, wrong, service, wrong, path);
 			found = 1;
 		}
 	}
-	if (!found)
-		say(ck, "PROBLEM",
-		    "PAM service file %s is missing, so PAM falls back to /etc/pam.d/other "
-		    "(which may refuse everyone). Fix: create %s containing the two lines "
-		    "\"@include common-auth\" and \"@include common-account\"",
-		    path, path);
+	if (found)
+		return;
+	/* Debian's "other" includes common-auth, so logins still work there;
+	 * elsewhere it usually denies everyone */
+	int denies = !file_exists(ck, "/etc/pam.d/other") ||
+		     file_mentions(ck, "/etc/pam.d/other", "pam_deny");
+	say(ck, denies ? "problem" : "note",
+	    "PAM service file %s is missing, so PAM uses /etc/pam.d/other%s. Fix: create %s "
+	    "containing the two lines \"@include common-auth\" and \"@include common-account\"",
+	    path, denies ? ", which refuses everyone" : "", path);
 }
 
 static void check_spool(struct ck *ck, const char *spool)
@@ -88,21 +118,21 @@ static void check_spool(struct ck *ck, const char *spool)
 	struct group *mail = getgrnam("mail");
 
 	if (stat(at(ck, spool, full, sizeof full), &st) < 0) {
-		say(ck, "PROBLEM",
-		    "mail spool %s does not exist (%s). Fix: mkdir -p %s; chgrp mail %s; "
+		say(ck, "problem",
+		    "spool directory %s does not exist (%s). Fix: mkdir -p %s; chgrp mail %s; "
 		    "chmod 2775 %s (or set spool_dir to where your MTA delivers)",
 		    spool, strerror(errno), spool, spool, spool);
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		say(ck, "PROBLEM", "mail spool %s is not a directory. Fix: set spool_dir in the "
+		say(ck, "problem", "spool directory %s is not a directory. Fix: set spool_dir in the "
 		    "configuration to the directory your MTA delivers to", spool);
 		return;
 	}
 	mode_t m = st.st_mode & 07777;
 	if ((m & 0002) && !(m & 01000)) {
-		say(ck, "PROBLEM",
-		    "mail spool %s is world-writable without the sticky bit (mode %04o): any "
+		say(ck, "problem",
+		    "spool directory %s is world-writable without the sticky bit (mode %04o): any "
 		    "user can delete anyone's mail. Fix: chgrp mail %s; chmod 2775 %s",
 		    spool, (unsigned)m, spool, spool);
 		return;
@@ -110,15 +140,16 @@ static void check_spool(struct ck *ck, const char *spool)
 	int group_ok = mail && st.st_gid == mail->gr_gid && (m & 0020);
 	int sticky_world = (m & 0002) && (m & 01000);
 	if (!group_ok && !sticky_world) {
-		say(ck, "PROBLEM",
-		    "mail spool %s (mode %04o) is not writable by group mail, so neither the "
-		    "delivery agent nor imapd can create lock files there. Fix: chgrp mail "
+		say(ck, "problem",
+		    "spool directory %s (mode %04o) is not writable by group mail, so neither "
+		    "the delivery agent nor the server can create lock files there (mailboxes "
+		    "open read-only, deletions fail). Fix: chgrp mail "
 		    "%s; chmod 2775 %s",
 		    spool, (unsigned)m, spool, spool);
 		return;
 	}
-	say(ck, "ok", "mail spool %s has mode %04o%s", spool, (unsigned)m,
-	    group_ok ? " and group mail" : "");
+	say(ck, "ok", "spool directory %s (mode %04o%s)", spool, (unsigned)m,
+	    group_ok ? ", group mail" : "");
 }
 
 /* Is name (e.g. "imaps") in /etc/services for tcp? */
@@ -171,10 +202,10 @@ static void check_services(struct ck *ck, const char *const names[2])
 			say(ck, "ok", "/etc/services knows %s (port %d)", names[i], port);
 			continue;
 		}
-		say(ck, "PROBLEM",
+		say(ck, "note",
 		    "/etc/services has no tcp entry \"%s\": launchers cannot use the name and "
-		    "implicit TLS is not recognised on its port. Fix: add the line "
-		    "\"%s %d/tcp\" to /etc/services",
+		    "implicit TLS is not recognised on its port (pass --tls there). Fix: "
+		    "apt-get install netbase, or add the line \"%s %d/tcp\" to /etc/services",
 		    names[i], names[i], want);
 	}
 }
@@ -191,7 +222,7 @@ static void check_program(struct ck *ck, const char *file, const char *daemon, c
 	if (access(at(ck, prog, full, sizeof full), X_OK) == 0)
 		say(ck, "ok", "%s starts %s, which is there", file, prog);
 	else
-		say(ck, "PROBLEM",
+		say(ck, "problem",
 		    "%s starts %s, which does not exist or is not executable. Fix: correct the "
 		    "path in %s to where %s is installed (make install puts it in $PREFIX/sbin)",
 		    file, prog, file, daemon);

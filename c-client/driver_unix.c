@@ -3,9 +3,13 @@
  * and a folder record (UW-style pseudo message with X-IMAP, or Dovecot's
  * X-IMAPbase), so UW imapd, Dovecot and mutt keep working on the same files.
  * Every rewrite goes to a temp file that is renamed over the original while
- * the dotlock is held: a crash leaves the old or the new mailbox, never half. */
+ * the dotlock is held: a crash leaves the old or the new mailbox, never half.
+ * The file is read in small mapped windows and messages are fetched with
+ * pread, so a session's memory does not grow with the mailbox; the first
+ * sync of a session may take its state from the index (unix_index.c). */
 #include "lock.h"
 #include "mail.h"
+#include "unix_index.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +22,8 @@
 #include <unistd.h>
 
 #define PSEUDO_SUBJECT "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"
-#define SIGLEN 64
+#define SIGLEN UIDX_SIGLEN
+#define GEN_HDR "X-IMAP-Gen:"
 
 /* ---------------------------------------------------------------------- */
 /* From lines                                                              */
@@ -392,64 +397,6 @@ static uint64_t canon_header(const char *h, size_t len, struct buf *out)
 	return n;
 }
 
-static void canon_body(const char *b, size_t len, struct buf *out)
-{
-	size_t pos = 0;
-
-	buf_reserve(out, len + len / 16);
-	while (pos < len) {
-		const char *nl = memchr(b + pos, '\n', len - pos);
-		if (!nl) {
-			/* unterminated last line: as if it ended in CRLF */
-			buf_append(out, b + pos, len - pos);
-			if (b[len - 1] == '\r')
-				buf_putc(out, '\n');
-			else
-				buf_append(out, "\r\n", 2);
-			return;
-		}
-		size_t le = (size_t)(nl - b);
-		if (le > pos && b[le - 1] == '\r') {
-			buf_append(out, b + pos, le + 1 - pos);
-		} else {
-			buf_append(out, b + pos, le - pos);
-			buf_append(out, "\r\n", 2);
-		}
-		pos = le + 1;
-	}
-}
-
-/* Number of '\n' bytes, eight at a time. */
-static size_t count_lf(const char *p, size_t n)
-{
-	const uint64_t ones = 0x0101010101010101ULL, lf = ones * '\n';
-	const uint64_t m7f = ones * 0x7f, m80 = ones * 0x80;
-	size_t c = 0, i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w, x;
-		memcpy(&w, p + i, 8);
-		x = w ^ lf;
-		c += (size_t)__builtin_popcountll(~(((x & m7f) + m7f) | x) & m80);
-	}
-	for (; i < n; i++)
-		c += p[i] == '\n';
-	return c;
-}
-
-static size_t count_crlf(const char *p, size_t n)
-{
-	size_t c = 0;
-	const char *e = p + n, *q = p;
-
-	while ((q = memchr(q, '\r', (size_t)(e - q))) != NULL) {
-		if (q + 1 < e && q[1] == '\n')
-			c++;
-		q++;
-	}
-	return c;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Parsing a mailbox buffer                                                */
 
@@ -496,23 +443,52 @@ static size_t line_end(const char *buf, size_t pos, size_t len)
 	return nl ? (size_t)(nl - buf) + 1 : len;
 }
 
-/* Start of the next message at or after pos: a valid From line whose
- * previous line is empty. Returns len when there is none. */
-static size_t next_from(const char *buf, size_t pos, size_t len)
-{
-	size_t p = pos ? pos - 1 : 0;
+/* What scanning a message body found: where the next message starts (or
+ * len), and the line ends on the way, for the canonical size. */
+struct bscan {
+	size_t next;
+	size_t lf, crlf;     /* in [pos, next) */
+	int complete;        /* next is certain: a From line, or the end of file */
+};
 
-	for (;;) {
-		const char *q = memmem(buf + p, len - p, "\nFrom ", 6);
-		if (!q)
-			return len;
-		size_t i = (size_t)(q - buf) + 1;
-		int blank = i >= 2 && (buf[i - 2] == '\n' ||
-				       (i >= 3 && buf[i - 2] == '\r' && buf[i - 3] == '\n'));
-		if (blank && i >= pos && from_line(buf + i, line_end(buf, i, len) - i, NULL, NULL))
-			return i;
-		p = i;
+/* Is buf[i] the start of a line that follows an empty line? */
+static int after_blank(const char *buf, size_t i)
+{
+	return i >= 2 && buf[i - 1] == '\n' &&
+	       (buf[i - 2] == '\n' || (i >= 3 && buf[i - 2] == '\r' && buf[i - 3] == '\n'));
+}
+
+/* From pos (a line start), find the next message: a valid From line whose
+ * previous line is empty. One pass of memchr per line, which also counts
+ * the line ends (a separate pass, or memmem, costs twice as much). Without
+ * eof, running into len leaves the answer open (the buffer is a window). */
+static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct bscan *r)
+{
+	size_t lf = 0, crlf = 0, i = pos;
+
+	r->next = len;
+	while (i < len) {
+		if (buf[i] == 'F' && len - i >= 5 && !memcmp(buf + i, "From ", 5) &&
+		    after_blank(buf, i)) {
+			const char *nl = memchr(buf + i, '\n', len - i);
+			if (!nl && !eof)
+				break;
+			if (from_line(buf + i, nl ? (size_t)(nl - buf) + 1 - i : len - i, NULL, NULL)) {
+				r->next = i;
+				break;
+			}
+		}
+		const char *nl = memchr(buf + i, '\n', len - i);
+		if (!nl)
+			break;
+		lf++;
+		if (nl > buf + pos && nl[-1] == '\r')
+			crlf++;
+		i = (size_t)(nl - buf) + 1;
 	}
+	r->lf = lf;
+	r->crlf = crlf;
+	r->complete = eof || r->next < len;
 }
 
 /* Length of the empty line ending at end (the separator), or 0. */
@@ -526,33 +502,45 @@ static size_t trailing_blank(const char *buf, size_t start, size_t end)
 	return 0;
 }
 
-/* Parse buf[0..len), which must start with a From line (or be empty).
- * first: buf starts at the file start (folder record possible). */
-static int mbox_parse(const char *buf, size_t len, int first, struct kwtab *kt,
-		      struct parse *out)
+/* Parse buf[0..len), which must start with a From line (or be empty),
+ * appending to out; base: file offset of buf. first: buf starts at the
+ * file start (folder record possible). Without eof, the last message may
+ * go on past len: it is left for the next window and *used says where it
+ * starts. -1: not an mbox. */
+static int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
+		      struct kwtab *kt, struct parse *out, size_t *used)
 {
 	size_t pos = 0;
 
-	memset(out, 0, sizeof *out);
+	*used = 0;
 	if (len && !from_line(buf, line_end(buf, 0, len), NULL, NULL))
-		return -1;
+		return (!eof && !memchr(buf, '\n', len)) ? 0 : -1;
 	while (pos < len) {
-		struct pmsg m = { .off = pos };
+		struct pmsg m = { .off = (size_t)base + pos };
 		struct hinfo h = { 0 };
+		struct bscan bs;
 		size_t fl = line_end(buf, pos, len), blank;
 
+		size_t hend = hdr_scan(buf, fl, len, &h, kt, &blank);
+		scan_body(buf, hend, len, eof, &bs);
+		if (!bs.complete)
+			break;
 		from_line(buf + pos, fl - pos, &m.date, &m.tz);
 		m.from_len = fl - pos;
 		m.fp = hash(buf + pos, fl - pos);
-		size_t hend = hdr_scan(buf, fl, len, &h, kt, &blank);
-		size_t next = next_from(buf, hend, len);
-		size_t end = next - trailing_blank(buf, fl, next);
-		if (end < hend)
+		size_t next = bs.next, tb = trailing_blank(buf, fl, next);
+		size_t end = next - tb;
+		if (tb) {
+			bs.lf--;
+			bs.crlf -= tb == 2;
+		}
+		if (end < hend) {
 			hend = end;          /* the header's blank line was the separator */
+			bs.lf = bs.crlf = 0;
+		}
 		m.hdr_len = hend - fl;
 		m.body_len = end - hend;
-		m.size = canon_header(buf + fl, m.hdr_len, NULL) + m.body_len +
-			 count_lf(buf + hend, m.body_len) - count_crlf(buf + hend, m.body_len);
+		m.size = canon_header(buf + fl, m.hdr_len, NULL) + m.body_len + bs.lf - bs.crlf;
 		if (m.body_len && buf[end - 1] != '\n')
 			m.size += buf[end - 1] == '\r' ? 1 : 2;
 		m.xuid = h.xuid;
@@ -560,11 +548,12 @@ static int mbox_parse(const char *buf, size_t len, int first, struct kwtab *kt,
 		m.kw = h.kw;
 		m.old = h.old;
 		pos = next;
+		*used = pos;
 		if (first && out->n == 0 && !out->pseudo && (h.ximap || h.ximapbase) && h.validity) {
 			out->have_rec = 1;
 			out->validity = h.validity;
 			out->last = h.last;
-			out->last_off = h.last_off;
+			out->last_off = h.last_off ? (size_t)base + h.last_off : 0;
 			if (h.ximap) {
 				out->pseudo = 1;
 				continue;
@@ -576,6 +565,8 @@ static int mbox_parse(const char *buf, size_t len, int first, struct kwtab *kt,
 		}
 		out->m[out->n++] = m;
 	}
+	if (eof)
+		*used = len;
 	return 0;
 }
 
@@ -634,9 +625,13 @@ struct ubox {
 	uint32_t rec_last;      /* its uidlast */
 	off_t rec_off;          /* where uidlast's 10 digits are, 0: not fixed width */
 	unsigned rec_nkw;       /* keywords it lists */
+	off_t gen_off;          /* the record's change counter, 0: none */
+	uint32_t gen;           /* its value */
 	uint32_t counter;       /* highest UID handed out */
 	int renumbered;         /* UIDs differ from what the file implies: write */
+	int opening;            /* first sync of the session: the index may serve */
 	struct buf text;        /* last fetched canonical text */
+	struct buf hraw;        /* raw header being canonicalised */
 	uint32_t text_uid;
 };
 
@@ -716,7 +711,7 @@ static void box_remove(struct mailbox *box, uint32_t i)
 	ev_expunged(box, i + 1);
 }
 
-static void box_add(struct mailbox *box, const struct pmsg *p, off_t base)
+static void box_add(struct mailbox *box, const struct pmsg *p)
 {
 	struct umsg *u = xcalloc(1, sizeof *u);
 
@@ -727,7 +722,7 @@ static void box_add(struct mailbox *box, const struct pmsg *p, off_t base)
 	u->m.tz_minutes = p->tz;
 	u->m.size = p->size;
 	u->m.drv = u;
-	u->off = base + (off_t)p->off;
+	u->off = (off_t)p->off;
 	u->from_len = p->from_len;
 	u->hdr_len = p->hdr_len;
 	u->body_len = p->body_len;
@@ -744,9 +739,9 @@ static void box_add(struct mailbox *box, const struct pmsg *p, off_t base)
 	box->msgs[box->nmsgs++] = &u->m;
 }
 
-static void box_place(struct umsg *u, const struct pmsg *p, off_t base)
+static void box_place(struct umsg *u, const struct pmsg *p)
 {
-	u->off = base + (off_t)p->off;
+	u->off = (off_t)p->off;
 	u->from_len = p->from_len;
 	u->hdr_len = p->hdr_len;
 	u->body_len = p->body_len;
@@ -789,12 +784,108 @@ static int box_dirty(struct mailbox *box)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Reading the file in windows                                            */
+
+/* A window on the file: sequential readers map a few megabytes at a time,
+ * never the whole mailbox, so a session stays small however big the file. */
+#define WIN_SIZE ((size_t)1 << 20)
+
+struct win {
+	int fd;
+	off_t fsize;
+	char *map;
+	off_t base;
+	size_t len;
+};
+
+static void win_init(struct win *w, int fd, off_t fsize)
+{
+	memset(w, 0, sizeof *w);
+	w->fd = fd;
+	w->fsize = fsize;
+}
+
+static void win_drop(struct win *w)
+{
+	if (w->map)
+		munmap(w->map, w->len);
+	w->map = NULL;
+	w->len = 0;
+}
+
+/* Bytes [off, off+n) of the file, valid until the next call; *avail: how
+ * many bytes from off are mapped (at least n). NULL: past the end or error. */
+static const char *win_get(struct win *w, off_t off, size_t n, size_t *avail)
+{
+	static long page;
+
+	if (off < 0 || off > w->fsize || n > (size_t)(w->fsize - off))
+		return NULL;
+	if (!w->map || off < w->base || off + (off_t)n > w->base + (off_t)w->len) {
+		if (!page)
+			page = sysconf(_SC_PAGESIZE);
+		win_drop(w);
+		w->base = off - off % page;
+		size_t want = (size_t)(off - w->base) + (n > WIN_SIZE ? n : WIN_SIZE);
+		w->len = want < (size_t)(w->fsize - w->base) ? want : (size_t)(w->fsize - w->base);
+		if (!w->len)
+			return avail ? (*avail = 0, "") : "";
+		w->map = mmap(NULL, w->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, w->fd, w->base);
+		if (w->map == MAP_FAILED) {
+			w->map = NULL;
+			w->len = 0;
+			return NULL;
+		}
+	}
+	if (avail)
+		*avail = (size_t)(w->base + (off_t)w->len - off);
+	return w->map + (off - w->base);
+}
+
+/* Parse the file range [start, end) (start at a From line) window by
+ * window; offsets in out are file offsets. -1 not an mbox, -2 I/O error. */
+static int mbox_parse_fd(int fd, off_t start, off_t end, struct kwtab *kt, struct parse *out)
+{
+	struct win w;
+	size_t want = WIN_SIZE;
+	int rc = 0;
+
+	memset(out, 0, sizeof *out);
+	win_init(&w, fd, end);
+	while (start < end) {
+		size_t avail, used;
+		const char *b = win_get(&w, start, want < (size_t)(end - start) ? want :
+						   (size_t)(end - start), &avail);
+		if (!b) {
+			rc = -2;
+			break;
+		}
+		int eof = start + (off_t)avail >= end;
+		if (mbox_parse(b, avail, start == 0, eof, start, kt, out, &used) < 0) {
+			rc = -1;
+			break;
+		}
+		if (!used) {
+			want = avail * 2;   /* one message bigger than the window */
+			continue;
+		}
+		start += (off_t)used;
+		want = WIN_SIZE;
+	}
+	win_drop(&w);
+	if (rc)
+		parse_free(out);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Writing                                                                 */
 
 struct wout {
 	int fd;
 	struct buf b;
 	off_t pos;
+	off_t kicked;           /* written back up to here (sync_file_range) */
 	int failed;
 };
 
@@ -814,37 +905,80 @@ static void wraw(struct wout *w, const char *p, size_t n)
 	}
 }
 
+/* Every few megabytes, start writing back what we wrote so far: the disk
+ * works while we go on, and the fsync before the rename waits for little. */
+#define WOUT_KICK ((off_t)8 << 20)
+
 static void wflush(struct wout *w)
 {
 	wraw(w, w->b.data, w->b.len);
 	buf_reset(&w->b);
+	if (!w->failed && w->pos - w->kicked >= WOUT_KICK) {
+		sync_file_range(w->fd, w->kicked, w->pos - w->kicked, SYNC_FILE_RANGE_WRITE);
+		w->kicked = w->pos;
+	}
 }
 
 static void wput(struct wout *w, const void *p, size_t n)
 {
-	if (w->b.len + n > (1 << 20))
+	/* big bodies go straight from the source mapping, after what is
+	 * buffered: the order of the bytes is the order of the calls */
+	if (w->b.len + n > (1 << 20) || n >= (1 << 19))
 		wflush(w);
 	if (n >= (1 << 19))
-		wraw(w, p, n);   /* big bodies go straight from the source mapping */
+		wraw(w, p, n);
 	else
 		buf_append(&w->b, p, n);
 	w->pos += (off_t)n;
 }
 
+/* Room reserved in each status line (value bytes after the colon), so a
+ * later flag change can overwrite the line in place: " RO", " DFAT", and
+ * keywords with some slack. Readers skip the trailing spaces. */
+#define STATUS_ROOM 3
+#define XSTATUS_ROOM 5
+#define KW_ROOM 48
+#define KW_SLACK 16
+
+/* The value of a status line (id H_STATUS, H_XSTATUS or H_XKEYWORDS) as it
+ * goes after the colon, unpadded; empty when there is nothing to say. */
+static void status_value(struct buf *o, int id, uint32_t flags, uint64_t kw, int old,
+			 char **names, unsigned nkw)
+{
+	if (id == H_STATUS && ((flags & MF_SEEN) || old))
+		buf_printf(o, " %s%s", flags & MF_SEEN ? "R" : "", old ? "O" : "");
+	if (id == H_XSTATUS && (flags & (MF_DELETED | MF_FLAGGED | MF_ANSWERED | MF_DRAFT)))
+		buf_printf(o, " %s%s%s%s", flags & MF_DELETED ? "D" : "",
+			   flags & MF_FLAGGED ? "F" : "", flags & MF_ANSWERED ? "A" : "",
+			   flags & MF_DRAFT ? "T" : "");
+	for (unsigned i = 0; id == H_XKEYWORDS && i < nkw && i < 64; i++)
+		if (kw & (1ULL << i))
+			buf_printf(o, " %s", names[i]);
+}
+
+static void pad_to(struct buf *o, size_t from, size_t width)
+{
+	while (o->len - from < width)
+		buf_putc(o, ' ');
+}
+
+/* Status, X-Status and X-Keywords always, padded (see STATUS_ROOM). */
 static void status_lines(struct buf *o, uint32_t flags, uint64_t kw, char **names,
 			 unsigned nkw, uint32_t uid, int old)
 {
-	if ((flags & MF_SEEN) || old)
-		buf_printf(o, "Status: %s%s\n", flags & MF_SEEN ? "R" : "", old ? "O" : "");
-	if (flags & (MF_DELETED | MF_FLAGGED | MF_ANSWERED | MF_DRAFT))
-		buf_printf(o, "X-Status: %s%s%s%s\n", flags & MF_DELETED ? "D" : "",
-			   flags & MF_FLAGGED ? "F" : "", flags & MF_ANSWERED ? "A" : "",
-			   flags & MF_DRAFT ? "T" : "");
-	if (kw) {
-		buf_puts(o, "X-Keywords:");
-		for (unsigned i = 0; i < nkw && i < 64; i++)
-			if (kw & (1ULL << i))
-				buf_printf(o, " %s", names[i]);
+	static const struct { const char *name; int id; size_t room; } tab[] = {
+		{ "Status:", H_STATUS, STATUS_ROOM }, { "X-Status:", H_XSTATUS, XSTATUS_ROOM },
+		{ "X-Keywords:", H_XKEYWORDS, KW_ROOM },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(tab); i++) {
+		buf_puts(o, tab[i].name);
+		size_t at = o->len;
+		status_value(o, tab[i].id, flags, kw, old, names, nkw);
+		size_t used = o->len - at, room = tab[i].room;
+		if (tab[i].id == H_XKEYWORDS && used + KW_SLACK > room)
+			room = used + KW_SLACK;
+		pad_to(o, at, room);
 		buf_putc(o, '\n');
 	}
 	buf_printf(o, "X-UID: %u\n", uid);
@@ -870,6 +1004,8 @@ static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char
 	buf_printf(&b, "From: Mail System Internal Data <MAILER-DAEMON@%s>\n", host);
 	buf_printf(&b, "Subject: %s\nMessage-ID: <%lld@%s>\n", PSEUDO_SUBJECT, (long long)now,
 		   host);
+	/* a change counter for in-place flag updates (see inplace_update) */
+	buf_puts(&b, GEN_HDR " 0000000000\n");
 	at = w->pos + (off_t)b.len + 19;
 	buf_printf(&b, "X-IMAP: %010u %010u", validity, last);
 	for (unsigned i = 0; i < nkw; i++)
@@ -884,7 +1020,7 @@ static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char
 
 /* One message to (re)write from a source buffer. */
 struct witem {
-	const char *src;        /* From line */
+	off_t src;              /* From line, in the source file */
 	uint64_t from_len, hdr_len;
 	uint64_t body_len;
 	uint32_t flags, uid;
@@ -894,13 +1030,19 @@ struct witem {
 	uint64_t nhdr_len;      /* out */
 };
 
-static void write_item(struct wout *w, struct witem *it, char **names, unsigned nkw)
+static void write_item(struct wout *w, struct win *in, struct witem *it, char **names,
+		       unsigned nkw)
 {
-	const char *h = it->src + it->from_len, *body = h + it->hdr_len;
+	const char *src = win_get(in, it->src, it->from_len + it->hdr_len + it->body_len, NULL);
 	size_t pos = 0, len = it->hdr_len, term = 0;
 	struct buf o;
 	int skip = 0;
 
+	if (!src) {
+		w->failed = EIO;
+		return;
+	}
+	const char *h = src + it->from_len, *body = h + it->hdr_len;
 	buf_init(&o);
 	/* the header's own blank line, if any, goes after our status lines */
 	if (len >= 1 && h[len - 1] == '\n') {
@@ -928,7 +1070,7 @@ static void write_item(struct wout *w, struct witem *it, char **names, unsigned 
 	buf_append(&o, h + len - term, term);
 	it->noff = w->pos;
 	it->nhdr_len = o.len;
-	wput(w, it->src, it->from_len);
+	wput(w, src, it->from_len);
 	wput(w, o.data, o.len);
 	buf_free(&o);
 	wput(w, body, it->body_len);
@@ -1019,6 +1161,7 @@ struct rewrite {
 	unsigned nkw;
 	struct witem *items;
 	size_t nitems;
+	struct win *in;         /* the file the items are read from */
 	const char *extra;      /* already formatted new messages, or NULL */
 	size_t extra_len;
 };
@@ -1051,7 +1194,7 @@ static int mbox_rewrite(const char *path, const struct stat *st, struct rewrite 
 	buf_init(&w.b);
 	*rec_last_off = write_pseudo(&w, rw->validity, rw->last, rw->names, rw->nkw);
 	for (size_t i = 0; i < rw->nitems; i++)
-		write_item(&w, &rw->items[i], rw->names, rw->nkw);
+		write_item(&w, rw->in, &rw->items[i], rw->names, rw->nkw);
 	if (rw->extra_len)
 		wput(&w, rw->extra, rw->extra_len);
 	wflush(&w);
@@ -1081,8 +1224,6 @@ struct locked {
 	char *dot;
 	int fd;
 	struct stat st;
-	char *map;
-	size_t len;
 };
 
 /* Lock path (dotlock, then fcntl) and open it. ENOENT leaves fd = -1.
@@ -1111,26 +1252,9 @@ static int lk_open(const char *path, int write, struct locked *lk, struct mail_e
 	return 0;
 }
 
-static int lk_map(struct locked *lk, struct mail_err *err)
-{
-	lk->len = (size_t)lk->st.st_size;
-	if (!lk->len || lk->fd < 0)
-		return 0;
-	lk->map = mmap(NULL, lk->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, lk->fd, 0);
-	if (lk->map == MAP_FAILED) {
-		lk->map = NULL;
-		mail_err_set(err, MAIL_FAIL, "cannot read mailbox: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Unlock; keep_fd: the fd now belongs to the caller (still open). */
 static void lk_close(struct locked *lk, int keep_fd)
 {
-	if (lk->map)
-		munmap(lk->map, lk->len);
-	lk->map = NULL;
 	if (lk->fd >= 0) {
 		lock_fd_release(lk->fd);
 		if (!keep_fd)
@@ -1142,15 +1266,63 @@ static void lk_close(struct locked *lk, int keep_fd)
 /* ---------------------------------------------------------------------- */
 /* Synchronising a session with the file                                   */
 
+/* Find our folder record's change counter: the first message must be the
+ * pseudo message (X-IMAP) with a GEN_HDR line of ten digits. 1 found. */
+static int gen_find(int fd, off_t *off, uint32_t *val)
+{
+	char b[8192];
+	ssize_t r = pread(fd, b, sizeof b, 0);
+	size_t n = r > 0 ? (size_t)r : 0, pos, glen = sizeof GEN_HDR - 1;
+	int ximap = 0, found = 0;
+
+	if (n < 5 || memcmp(b, "From ", 5))
+		return 0;
+	for (pos = line_end(b, 0, n); pos < n;) {
+		size_t le = line_end(b, pos, n);
+		if (b[le - 1] != '\n' || le - pos <= 1 || (le - pos == 2 && b[pos] == '\r'))
+			break;   /* end of header, or of what we read */
+		if (internal_hdr(b + pos, le - pos) == H_XIMAP)
+			ximap = 1;
+		if (le - pos >= glen + 12 && !strncasecmp(b + pos, GEN_HDR, glen) &&
+		    b[pos + glen] == ' ') {
+			size_t i = pos + glen + 1;
+			int ok;
+			uint32_t v = parse_u32(b, &i, n, &ok);
+			if (ok && i == pos + glen + 11) {
+				*off = (off_t)(pos + glen + 1);
+				*val = v;
+				found = 1;
+			}
+		}
+		pos = le;
+	}
+	return found && ximap;
+}
+
+/* Has the record's change counter moved since we remembered it? */
+static int gen_moved(const struct ubox *ub, int fd)
+{
+	off_t off = 0;
+	uint32_t v = 0;
+	int found = gen_find(fd, &off, &v);
+
+	return found != (ub->gen_off != 0) || (found && (off != ub->gen_off || v != ub->gen));
+}
+
 /* Remember the file as we last saw it: identity, size, mtime and its last
- * bytes, so a pure append can be told from a rewrite. */
-static void remember_file(struct ubox *ub, int fd, const char *data, size_t len)
+ * bytes, so a pure append can be told from a rewrite; and the change
+ * counter, so an append can be told from in-place changes plus append. */
+static void remember_file(struct ubox *ub, int fd)
 {
 	struct stat st;
+	size_t len;
 
 	ub->exists = 0;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return;
+	ub->gen_off = 0;
+	ub->gen = 0;
+	gen_find(fd, &ub->gen_off, &ub->gen);
 	ub->dev = st.st_dev;
 	ub->ino = st.st_ino;
 	ub->size = st.st_size;
@@ -1158,9 +1330,7 @@ static void remember_file(struct ubox *ub, int fd, const char *data, size_t len)
 	ub->exists = 1;
 	len = (size_t)st.st_size;
 	ub->siglen = len < SIGLEN ? len : SIGLEN;
-	if (data)
-		memcpy(ub->sig, data + len - ub->siglen, ub->siglen);
-	else if (ub->siglen &&
+	if (ub->siglen &&
 		 pread(fd, ub->sig, ub->siglen, (off_t)(len - ub->siglen)) != (ssize_t)ub->siglen)
 		ub->exists = 0;
 }
@@ -1202,11 +1372,17 @@ static void reconcile(struct mailbox *box, struct parse *p)
 			j++;  /* unknown lower UID: added as new below */
 			continue;
 		}
-		int mine = flags_dirty(u);
-		box_place(u, m, 0);
-		if (!mine && ((u->m.flags & MF_STORABLE) != m->flags || u->m.keywords != m->kw)) {
-			u->m.flags = (u->m.flags & MF_RECENT) | m->flags;
-			u->m.keywords = m->kw;
+		/* Our unsaved changes (against the disk state we last saw) go on
+		 * top of what is on disk now, so another session's changes to
+		 * other flags of the same message survive. */
+		uint32_t mine = (u->m.flags & MF_STORABLE) ^ u->disk_flags;
+		uint64_t mine_kw = u->m.keywords ^ u->disk_kw;
+		uint32_t flags = (m->flags & ~mine) | (u->m.flags & mine);
+		uint64_t kw = (m->kw & ~mine_kw) | (u->m.keywords & mine_kw);
+		box_place(u, m);
+		if ((u->m.flags & MF_STORABLE) != flags || u->m.keywords != kw) {
+			u->m.flags = (u->m.flags & MF_RECENT) | flags;
+			u->m.keywords = kw;
 			ev_flags(box, i + 1);
 		}
 		u->disk_flags = m->flags;
@@ -1238,7 +1414,7 @@ static void reconcile(struct mailbox *box, struct parse *p)
 		}
 		if (ub->counter < m.uid)
 			ub->counter = m.uid;
-		box_add(box, &m, 0);
+		box_add(box, &m);
 		added++;
 	}
 	free(matched);
@@ -1265,13 +1441,11 @@ static int sync_tail(struct mailbox *box, struct locked *lk)
 	/* the old end must be a message separator for new mail to follow */
 	if (old && !trailing_blank(ub->sig, 0, back))
 		return 0;
-	size_t tail = (size_t)lk->st.st_size - old;
-	char *b = xmalloc(back + tail);
-	if (pread(lk->fd, b, back + tail, (off_t)(old - back)) != (ssize_t)(back + tail) ||
-	    memcmp(b, ub->sig, back) || mbox_parse(b + back, tail, old == 0, &kt, &p) < 0) {
-		free(b);
+	char sig[SIGLEN];
+	if (pread(lk->fd, sig, back, (off_t)(old - back)) != (ssize_t)back ||
+	    memcmp(sig, ub->sig, back) || gen_moved(ub, lk->fd) ||
+	    mbox_parse_fd(lk->fd, (off_t)old, lk->st.st_size, &kt, &p) < 0)
 		return 0;
-	}
 	uint32_t ulast = ub->rec_last;
 	char digits[11] = { 0 };
 	/* an APPEND elsewhere may have raised uidlast in place */
@@ -1290,10 +1464,9 @@ static int sync_tail(struct mailbox *box, struct locked *lk)
 	uint32_t prev = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0;
 	assign_uids(&p, prev, ulast, &ub->counter);
 	for (size_t j = 0; j < p.n; j++)
-		box_add(box, &p.m[j], (off_t)old);
+		box_add(box, &p.m[j]);
 	box->uidnext = ub->counter + 1;
-	free(b);
-	remember_file(ub, lk->fd, NULL, 0);
+	remember_file(ub, lk->fd);
 	if (p.n) {
 		ev_exists(box);
 		ev_recent(box);
@@ -1302,7 +1475,171 @@ static int sync_tail(struct mailbox *box, struct locked *lk)
 	return 1;
 }
 
-/* Parse the mapped file and give its messages UIDs. */
+/* ---------------------------------------------------------------------- */
+/* The index: a session's view of the file, saved for the next session     */
+
+/* Save the file as this session last synced with it. Only called when that
+ * view is exactly what a fresh parse of the file would give. */
+static void index_save(struct mailbox *box)
+{
+	struct ubox *ub = UB(box);
+	char *ip = uidx_path(box->sess ? box->sess->home : NULL, box->path);
+
+	if (!ip || !ub->exists || ub->renumbered) {
+		free(ip);
+		return;
+	}
+	struct uidx_head h = {
+		.dev = (uint64_t)ub->dev, .ino = (uint64_t)ub->ino, .size = (uint64_t)ub->size,
+		.mtime_sec = ub->mtime.tv_sec, .mtime_nsec = ub->mtime.tv_nsec,
+		.siglen = (uint32_t)ub->siglen, .nmsgs = box->nmsgs,
+		.validity = ub->have_rec ? box->uidvalidity : 0, .counter = ub->counter,
+		.rec_last = ub->rec_last, .rec_nkw = ub->rec_nkw, .rec_off = (uint64_t)ub->rec_off,
+		.have_rec = (uint32_t)ub->have_rec, .nkw = box->nkeywords,
+		.gen_off = (uint64_t)ub->gen_off, .gen = ub->gen,
+	};
+	memcpy(h.sig, ub->sig, ub->siglen);
+	struct uidx_rec *r = xmalloc((box->nmsgs + 1) * sizeof *r);
+	int ok = 1;
+	for (uint32_t i = 0; i < box->nmsgs && ok; i++) {
+		struct umsg *u = UM(box, i);
+		ok = u->from_len <= UINT32_MAX && u->hdr_len <= UINT32_MAX;
+		r[i] = (struct uidx_rec){
+			.off = (uint64_t)u->off, .body_len = u->body_len, .size = u->m.size,
+			.kw = u->disk_kw, .date = u->m.internal_date,
+			.from_len = (uint32_t)u->from_len, .hdr_len = (uint32_t)u->hdr_len,
+			.uid = u->m.uid, .fp = u->fp,
+			.flags = u->disk_flags | (u->disk_old ? UIDX_OLD : 0) |
+				 (u->disk_uid ? UIDX_XUID : 0),
+			.tz = u->m.tz_minutes,
+		};
+	}
+	if (ok)
+		uidx_save(ip, box->path, &h, r, box->keywords);
+	free(r);
+	free(ip);
+}
+
+/* Does the index still describe the file (or a prefix of it that new mail
+ * was appended to)? Identity, size and mtime, then the bytes: the file's
+ * last bytes, the last message's From line and the folder record. */
+static int index_fits(const struct uidx *x, struct locked *lk, int *exact)
+{
+	const struct uidx_head *h = &x->h;
+	uint64_t size = (uint64_t)lk->st.st_size;
+	char b[UIDX_SIGLEN > 16 ? UIDX_SIGLEN : 16];
+
+	*exact = h->size == size && h->mtime_sec == lk->st.st_mtim.tv_sec &&
+		 h->mtime_nsec == lk->st.st_mtim.tv_nsec;
+	if (h->dev != (uint64_t)lk->st.st_dev || h->ino != (uint64_t)lk->st.st_ino ||
+	    h->size > size || (h->size == size && !*exact) ||
+	    h->siglen != (h->size < UIDX_SIGLEN ? h->size : UIDX_SIGLEN))
+		return 0;
+	if (h->siglen && (pread(lk->fd, b, h->siglen, (off_t)(h->size - h->siglen)) !=
+			  (ssize_t)h->siglen || memcmp(b, h->sig, h->siglen)))
+		return 0;
+	if (h->nmsgs) {
+		const struct uidx_rec *r = &x->recs[h->nmsgs - 1];
+		char *fl = xmalloc(r->from_len);
+		int same = pread(lk->fd, fl, r->from_len, (off_t)r->off) == (ssize_t)r->from_len &&
+			   !memcmp(fl, "From ", 5) && hash(fl, r->from_len) == r->fp;
+		free(fl);
+		if (!same)
+			return 0;
+	}
+	if (*exact && h->have_rec && h->rec_off) {
+		char d[11] = { 0 };
+		if (pread(lk->fd, d, 10, (off_t)h->rec_off) != 10 ||
+		    strtoul(d, NULL, 10) != h->rec_last)
+			return 0;
+	}
+	return 1;
+}
+
+/* Forget a state taken from an index that turned out not to fit. */
+static void index_undo(struct mailbox *box)
+{
+	struct ubox *ub = UB(box);
+
+	while (box->nmsgs)
+		box_remove(box, box->nmsgs - 1);
+	for (unsigned i = 0; i < box->nkeywords; i++)
+		free(box->keywords[i]);
+	box->nkeywords = 0;
+	box->recent = 0;
+	box->uidvalidity = 0;
+	ub->exists = ub->have_rec = 0;
+	ub->rec_last = ub->counter = 0;
+	ub->rec_off = 0;
+	ub->rec_nkw = 0;
+	ub->gen_off = 0;
+	ub->gen = 0;
+}
+
+/* First sync of a session: take the state from the index when it fits the
+ * locked file, parsing only mail appended since. 1 done, 0 parse. */
+static int index_try(struct mailbox *box, struct locked *lk)
+{
+	struct ubox *ub = UB(box);
+	char *ip = uidx_path(box->sess ? box->sess->home : NULL, box->path);
+	struct uidx x;
+	int exact;
+
+	if (!ip || box->nmsgs || box->nkeywords || uidx_load(ip, box->path, &x) < 0) {
+		free(ip);
+		return 0;
+	}
+	free(ip);
+	if (!index_fits(&x, lk, &exact)) {
+		uidx_free(&x);
+		return 0;
+	}
+	const struct uidx_head *h = &x.h;
+	for (uint32_t i = 0; i < h->nkw; i++)
+		box->keywords[i] = xstrdup(x.names[i]);
+	box->nkeywords = h->nkw;
+	box->msgs = xrealloc(box->msgs, (h->nmsgs + 1) * sizeof *box->msgs);
+	for (uint32_t i = 0; i < h->nmsgs; i++) {
+		const struct uidx_rec *r = &x.recs[i];
+		struct pmsg m = {
+			.off = (size_t)r->off, .from_len = r->from_len, .hdr_len = r->hdr_len,
+			.body_len = r->body_len, .size = r->size, .uid = r->uid,
+			.xuid = (r->flags & UIDX_XUID) ? r->uid : 0, .flags = r->flags & MF_STORABLE,
+			.fp = r->fp, .kw = r->kw, .old = !!(r->flags & UIDX_OLD),
+			.date = (time_t)r->date, .tz = r->tz,
+		};
+		box_add(box, &m);
+	}
+	ub->have_rec = (int)h->have_rec;
+	ub->rec_last = h->rec_last;
+	ub->rec_off = (off_t)h->rec_off;
+	ub->rec_nkw = h->rec_nkw;
+	ub->gen_off = (off_t)h->gen_off;
+	ub->gen = h->gen;
+	ub->counter = h->counter;
+	box->uidvalidity = h->have_rec ? h->validity : 0;
+	box->uidnext = ub->counter + 1;
+	ub->dev = (dev_t)h->dev;
+	ub->ino = (ino_t)h->ino;
+	ub->size = (off_t)h->size;
+	ub->mtime.tv_sec = (time_t)h->mtime_sec;
+	ub->mtime.tv_nsec = (long)h->mtime_nsec;
+	ub->siglen = h->siglen;
+	memcpy(ub->sig, h->sig, h->siglen);
+	ub->exists = 1;
+	uidx_free(&x);
+	if (exact)
+		return 1;
+	/* new mail since: parse just that, as a running session would */
+	ub->fd = lk->fd;
+	int tail = sync_tail(box, lk);
+	ub->fd = -1;
+	if (!tail)
+		index_undo(box);
+	return tail;
+}
+
+/* Parse the file and give its messages UIDs. */
 static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 		       struct mail_err *err)
 {
@@ -1310,7 +1647,12 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 	struct kwtab kt = { box->keywords, &box->nkeywords };
 	uint32_t ulast = ub->rec_last, counter = 0;
 
-	if (mbox_parse(lk->map, lk->len, 1, &kt, p) < 0) {
+	int r = mbox_parse_fd(lk->fd, 0, lk->st.st_size, &kt, p);
+	if (r == -2) {
+		mail_err_set(err, MAIL_FAIL, "cannot read %s: %s", box->path, strerror(errno));
+		return -1;
+	}
+	if (r < 0) {
 		mail_err_set(err, MAIL_CORRUPT, "%s is not in mbox format (left untouched)",
 			     box->path);
 		return -1;
@@ -1346,7 +1688,10 @@ static int unchanged(const struct ubox *ub, const struct stat *st)
 	       st->st_mtim.tv_nsec == ub->mtime.tv_nsec;
 }
 
-enum { SYNC_PING, SYNC_WRITE, SYNC_EXPUNGE };
+/* SYNC_FLUSH writes only this session's flag changes, and only while the
+ * file is as we last saw it: nothing of others' to report, so it is legal
+ * in the middle of FETCH/STORE/SEARCH (RFC 3501 7.4.1). */
+enum { SYNC_PING, SYNC_WRITE, SYNC_EXPUNGE, SYNC_FLUSH };
 
 /* Which messages an expunge removes: \Deleted, and in uids[] if given. */
 static char *expunge_set(struct mailbox *box, const uint32_t *uids, size_t nuids, size_t *n)
@@ -1371,7 +1716,7 @@ static int want_write(struct mailbox *box, int mode)
 {
 	if (box->readonly)
 		return 0;
-	if (mode == SYNC_PING)
+	if (mode == SYNC_PING || mode == SYNC_FLUSH)
 		return box_flags_dirty(box) || (UB(box)->renumbered && UB(box)->exists);
 	return box_dirty(box);
 }
@@ -1390,15 +1735,18 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		struct umsg *u = UM(box, i);
 		if (drop && drop[i])
 			continue;
-		it[n++] = (struct witem){ .src = lk->map + u->off, .from_len = u->from_len,
+		it[n++] = (struct witem){ .src = u->off, .from_len = u->from_len,
 					  .hdr_len = u->hdr_len, .body_len = u->body_len,
 					  .flags = u->m.flags & MF_STORABLE, .uid = u->m.uid,
 					  .kw = u->m.keywords, .old = 1 };
 	}
+	struct win in;
+	win_init(&in, lk->fd, lk->st.st_size);
 	struct rewrite rw = { .validity = box->uidvalidity, .last = ub->counter,
 			      .names = box->keywords, .nkw = box->nkeywords, .items = it,
-			      .nitems = n };
+			      .nitems = n, .in = &in };
 	int nfd = mbox_rewrite(box->path, &lk->st, &rw, &rec_off, err);
+	win_drop(&in);
 	if (nfd < 0) {
 		free(it);
 		return -1;
@@ -1422,9 +1770,199 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 	ub->rec_off = rec_off;
 	ub->rec_nkw = box->nkeywords;
 	ub->renumbered = 0;
-	remember_file(ub, nfd, NULL, 0);
+	remember_file(ub, nfd);
 	set_fd(ub, nfd);
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* In-place flag updates                                                   */
+
+/* A flag change that fits the room of a message's status lines is written
+ * over them (same length, space padded) instead of rewriting the file. One
+ * pwrite per message covers all three lines, so a crash leaves each
+ * message with its old or its new flags. The record's change counter is
+ * bumped first: a session that then sees only an append (size grown, last
+ * bytes the same) knows the rest changed too and parses it all. */
+
+/* Value bytes [vo, ve) of Status, X-Status and X-Keywords in a header. */
+struct slots {
+	size_t vo[3], ve[3];
+};
+
+static const int slot_ids[3] = { H_STATUS, H_XSTATUS, H_XKEYWORDS };
+
+/* Find each of the three lines exactly once, unfolded. -1: not there. */
+static int slots_find(const char *h, size_t n, struct slots *s)
+{
+	size_t pos = 0;
+	int seen = 0;
+
+	while (pos < n) {
+		size_t le = line_end(h, pos, n), ce = le;
+		while (ce > pos && (h[ce - 1] == '\n' || h[ce - 1] == '\r'))
+			ce--;
+		int id = ce > pos ? internal_hdr(h + pos, ce - pos) : H_NONE, k;
+		for (k = 0; k < 3 && slot_ids[k] != id; k++)
+			;
+		if (k < 3) {
+			if ((seen & (1 << k)) || h[le - 1] != '\n' ||
+			    (le < n && (h[le] == ' ' || h[le] == '\t')))
+				return -1;   /* twice, unterminated, or folded */
+			seen |= 1 << k;
+			s->vo[k] = (size_t)((const char *)memchr(h + pos, ':', ce - pos) - h) + 1;
+			s->ve[k] = ce;
+		}
+		pos = le;
+	}
+	return seen == 7 ? 0 : -1;
+}
+
+struct ipw {
+	off_t at;               /* file offset of the span */
+	size_t len, boff;       /* its length, and where its bytes are */
+	uint32_t msg;           /* index in box->msgs */
+};
+
+/* New bytes of message u's status span into bytes; 0 ok, -1 no room. */
+static int inplace_span(struct mailbox *box, struct umsg *u, const char *h, const struct slots *sl,
+			struct buf *bytes, struct ipw *w)
+{
+	size_t lo = sl->vo[0], hi = sl->ve[0];
+	struct buf v;
+	int rc = 0;
+
+	for (int k = 1; k < 3; k++) {
+		lo = sl->vo[k] < lo ? sl->vo[k] : lo;
+		hi = sl->ve[k] > hi ? sl->ve[k] : hi;
+	}
+	w->at = u->off + (off_t)u->from_len + (off_t)lo;
+	w->len = hi - lo;
+	w->boff = bytes->len;
+	buf_append(bytes, h + lo, hi - lo);
+	buf_init(&v);
+	for (int k = 0; k < 3 && !rc; k++) {
+		size_t room = sl->ve[k] - sl->vo[k];
+		buf_reset(&v);
+		status_value(&v, slot_ids[k], u->m.flags & MF_STORABLE, u->m.keywords, 1,
+			     box->keywords, box->nkeywords);
+		if (v.len > room) {
+			rc = -1;
+			break;
+		}
+		char *d = bytes->data + w->boff + (sl->vo[k] - lo);
+		memcpy(d, v.data, v.len);
+		memset(d + v.len, ' ', room - v.len);
+	}
+	buf_free(&v);
+	return rc;
+}
+
+/* Plan the writes for mode: the messages whose flags (or, for a full write,
+ * "O") differ from the disk. 1 planned, 0 a rewrite is needed. */
+static int inplace_plan(struct mailbox *box, int fd, int mode, struct buf *bytes,
+			struct ipw **out, size_t *n)
+{
+	struct ubox *ub = UB(box);
+	int full = mode == SYNC_WRITE || mode == SYNC_EXPUNGE, ok = 1;
+	struct buf h;
+
+	*n = 0;
+	*out = NULL;
+	if (ub->renumbered || !ub->have_rec || ub->rec_nkw != box->nkeywords ||
+	    (full && ub->rec_last != ub->counter))
+		return 0;   /* the record must change too */
+	buf_init(&h);
+	for (uint32_t i = 0; i < box->nmsgs && ok; i++) {
+		struct umsg *u = UM(box, i);
+		struct slots sl;
+		if (full && !u->disk_uid)
+			ok = 0;   /* an X-UID to write: no room for it */
+		if (!ok || (!flags_dirty(u) && (!full || u->disk_old)))
+			continue;
+		buf_reset(&h);
+		buf_reserve(&h, u->hdr_len + 1);
+		ok = u->disk_uid &&
+		     pread(fd, h.data, u->hdr_len, u->off + (off_t)u->from_len) == (ssize_t)u->hdr_len &&
+		     slots_find(h.data, u->hdr_len, &sl) == 0;
+		if (ok) {
+			*out = xrealloc(*out, (*n + 1) * sizeof **out);
+			(*out)[*n].msg = i;
+			ok = inplace_span(box, u, h.data, &sl, bytes, &(*out)[(*n)++]) == 0;
+		}
+	}
+	buf_free(&h);
+	return ok && *n;
+}
+
+static int ts_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+/* Other sessions notice a same-size change by its mtime only, and the
+ * kernel's clock may not have moved since the last change: make the mtime
+ * later than it was (we own the file), or write again until it is. */
+static void mtime_advance(int fd, const struct timespec *was, off_t off, const char *digits)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || ts_after(&st.st_mtim, was))
+		return;
+	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, *was };
+	if (++t[1].tv_nsec >= 1000000000L) {
+		t[1].tv_sec++;
+		t[1].tv_nsec = 0;
+	}
+	if (futimens(fd, t) == 0)
+		return;
+	for (int i = 0; i < 200; i++) {
+		usleep(1000);
+		if (pwrite(fd, digits, 10, off) != 10 || fstat(fd, &st) < 0 ||
+		    ts_after(&st.st_mtim, was))
+			return;
+	}
+}
+
+/* Write this session's flag changes over the status lines of the locked
+ * file, which our state describes. 1 done, 0 not possible (nothing was
+ * written), -1 I/O error part way (the file is sound: rewrite it). */
+static int inplace_update(struct mailbox *box, struct locked *lk, int mode)
+{
+	struct buf bytes;
+	struct ipw *w;
+	size_t n;
+	off_t goff;
+	uint32_t gen;
+	char digits[16];
+	int rc = 0;
+
+	if (box->readonly || !gen_find(lk->fd, &goff, &gen))
+		return 0;
+	buf_init(&bytes);
+	if (!inplace_plan(box, lk->fd, mode, &bytes, &w, &n))
+		goto out;
+	rc = -1;
+	snprintf(digits, sizeof digits, "%010u", gen == UINT32_MAX ? 1 : gen + 1);
+	if (pwrite(lk->fd, digits, 10, goff) != 10)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (pwrite(lk->fd, bytes.data + w[i].boff, w[i].len, w[i].at) != (ssize_t)w[i].len)
+			goto out;
+	if (fsync(lk->fd) < 0)
+		goto out;
+	mtime_advance(lk->fd, &lk->st.st_mtim, goff, digits);
+	for (size_t i = 0; i < n; i++) {
+		struct umsg *u = UM(box, w[i].msg);
+		u->disk_flags = u->m.flags & MF_STORABLE;
+		u->disk_kw = u->m.keywords;
+		u->disk_old = 1;
+	}
+	rc = 1;
+out:
+	free(w);
+	buf_free(&bytes);
+	return rc;
 }
 
 /* The one place that reads and writes the file of an open session. */
@@ -1449,6 +1987,8 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		ub->exists = 0;
 		return 0;
 	}
+	if (mode == SYNC_FLUSH && (!unchanged(ub, &st) || !want_write(box, mode)))
+		return 0;   /* others changed it: the next ping merges and writes */
 	if (unchanged(ub, &st) && !want_write(box, mode)) {
 		size_t n = 0;
 		if (mode == SYNC_EXPUNGE)
@@ -1462,28 +2002,49 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		lk_close(&lk, 0);
 		return unix_sync(box, mode, uids, nuids, err);
 	}
-	if (!unchanged(ub, &lk.st) && mode == SYNC_PING && !want_write(box, mode) &&
+	if (mode == SYNC_FLUSH && !unchanged(ub, &lk.st)) {
+		lk_close(&lk, 0);   /* changed while we waited for the lock */
+		return 0;
+	}
+	int from_index = ub->opening && !ub->exists && index_try(box, &lk), parsed = 0;
+	if (!from_index && !unchanged(ub, &lk.st) && mode == SYNC_PING && !want_write(box, mode) &&
 	    sync_tail(box, &lk)) {
 		lk_close(&lk, 0);
 		return 0;
 	}
-	if (lk_map(&lk, err) < 0 || parse_whole(box, &lk, &p, err) < 0)
-		goto out;
-	reconcile(box, &p);
+	/* Under the lock and still as we last parsed it: our state is the
+	 * file's, and a second parse would only cost time. */
+	if (!unchanged(ub, &lk.st)) {
+		if (parse_whole(box, &lk, &p, err) < 0)
+			goto out;
+		reconcile(box, &p);
+		parsed = 1;
+	}
 	size_t ndrop = 0;
 	char *drop = mode == SYNC_EXPUNGE ? expunge_set(box, uids, nuids, &ndrop) : NULL;
 	if (!ndrop && !want_write(box, mode)) {
 		/* nothing to write: keep this fd for fetching */
 		free(drop);
-		remember_file(ub, lk.fd, lk.map, lk.len);
+		remember_file(ub, lk.fd);
 		set_fd(ub, lk.fd);
 		lk_close(&lk, 1);
 		parse_free(&p);
+		if (parsed && ub->opening)
+			index_save(box);   /* a fresh parse: what the next session needs */
+		return 0;
+	}
+	if (!ndrop && inplace_update(box, &lk, mode) > 0) {
+		free(drop);
+		remember_file(ub, lk.fd);
+		set_fd(ub, lk.fd);
+		lk_close(&lk, 1);
+		parse_free(&p);
+		index_save(box);
 		return 0;
 	}
 	if (write_back(box, &lk, drop, err) < 0) {
 		free(drop);
-		remember_file(ub, lk.fd, lk.map, lk.len);
+		remember_file(ub, lk.fd);
 		set_fd(ub, lk.fd);
 		lk_close(&lk, 1);
 		parse_free(&p);
@@ -1496,6 +2057,7 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		if (drop[i])
 			box_remove(box, i);
 	free(drop);
+	index_save(box);   /* we wrote the file: our view is the file */
 	rc = 0;
 	goto done;
 out:
@@ -1522,6 +2084,7 @@ static void unix_close(struct mailbox *box)
 	if (ub->fd >= 0)
 		close(ub->fd);
 	buf_free(&ub->text);
+	buf_free(&ub->hraw);
 	free(ub);
 	box->drvdata = NULL;
 }
@@ -1534,11 +2097,14 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 
 	ub->fd = -1;
 	buf_init(&ub->text);
+	buf_init(&ub->hraw);
 	box->drvdata = ub;
 	box->uidvalidity = 0;
 	box->ev = NULL;   /* the caller learns the initial state from box */
+	ub->opening = 1;
 	if (unix_sync(box, SYNC_PING, NULL, 0, err) < 0)
 		rc = -1;
+	ub->opening = 0;
 	if (!rc && !box->uidvalidity)
 		box->uidvalidity = (uint32_t)time(NULL);
 	box->uidnext = ub->counter + 1;
@@ -1549,7 +2115,7 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 	if (!rc && !box->readonly && ub->exists) {
 		char *tmp = tmp_name(box->path);
 		char *dot = NULL;
-		if (lock_dot(box->path, &dot, err) == 0) {
+		if (access(tmp, F_OK) == 0 && lock_dot(box->path, &dot, err) == 0) {
 			unlink(tmp);
 			lock_dot_release(&dot);
 		}
@@ -1568,6 +2134,13 @@ static int unix_ping(struct mailbox *box, struct mail_err *err)
 	return unix_sync(box, SYNC_PING, NULL, 0, err);
 }
 
+static int unix_flush(struct mailbox *box, struct mail_err *err)
+{
+	if (box->readonly)
+		return 0;
+	return unix_sync(box, SYNC_FLUSH, NULL, 0, err);
+}
+
 static int unix_check(struct mailbox *box, struct mail_err *err)
 {
 	return unix_sync(box, box_dirty(box) ? SYNC_WRITE : SYNC_PING, NULL, 0, err);
@@ -1583,6 +2156,40 @@ static int unix_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 	return unix_sync(box, SYNC_EXPUNGE, uids, nuids, err);
 }
 
+/* Canonical body into out, converting in place: the raw body is read to
+ * the end of the space its canonical form needs (size known from the
+ * parse), then moved forward line by line, growing only by the CRs it
+ * adds, so the writer never overtakes the reader. One buffer per message
+ * instead of two. The space is bounded: a file changed under us yields a
+ * wrong text, never an overrun. -1: read error. */
+static int canon_body_read(int fd, off_t off, size_t blen, size_t clen, struct buf *out)
+{
+	if (clen < blen)
+		clen = blen;   /* the parse disagrees with the file: still safe */
+	buf_reserve(out, clen + 1);
+	char *w = out->data + out->len, *end = w + clen, *r = end - blen;
+	if (blen && pread(fd, r, blen, off) != (ssize_t)blen)
+		return -1;
+	while (r < end) {
+		char *nl = memchr(r, '\n', (size_t)(end - r));
+		size_t n = nl ? (size_t)(nl - r) : (size_t)(end - r);
+		int cr = n && r[n - 1] == '\r';
+		memmove(w, r, n);
+		w += n;
+		r += n + (nl != NULL);
+		size_t room = (size_t)(r - w);
+		if (!cr && room >= 2) {
+			*w++ = '\r';
+			*w++ = '\n';
+		} else if (room >= 1) {
+			*w++ = '\n';
+		}
+	}
+	out->len = (size_t)(w - out->data);
+	out->data[out->len] = '\0';
+	return 0;
+}
+
 static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		      struct mail_err *err)
 {
@@ -1590,20 +2197,32 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 	struct umsg *u = UM(box, msgno - 1);
 
 	if (ub->text_uid != u->m.uid) {
-		size_t n = u->from_len + u->hdr_len + u->body_len;
-		char *raw = xmalloc(n + 1);
-		ssize_t r = ub->fd >= 0 ? pread(ub->fd, raw, n, u->off) : -1;
-		if (r != (ssize_t)n || n < 5 || memcmp(raw, "From ", 5)) {
-			free(raw);
+		size_t hn = u->from_len + u->hdr_len;
+		struct buf *t = &ub->text, *h = &ub->hraw;
+		if (t->cap > ((size_t)1 << 20) && u->m.size < t->cap / 4) {
+			buf_free(t);   /* after a huge message, give its memory back */
+			buf_init(t);
+		}
+		buf_reset(h);
+		buf_reserve(h, hn);
+		ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
+		if (r != (ssize_t)hn || hn < 5 || memcmp(h->data, "From ", 5)) {
 			mail_err_set(err, MAIL_FAIL,
 				     "mailbox changed under us (another program rewrote it)");
 			unix_sync(box, SYNC_PING, NULL, 0, err);
 			return -1;
 		}
-		buf_reset(&ub->text);
-		canon_header(raw + u->from_len, u->hdr_len, &ub->text);
-		canon_body(raw + u->from_len + u->hdr_len, u->body_len, &ub->text);
-		free(raw);
+		buf_reset(t);
+		canon_header(h->data + u->from_len, u->hdr_len, t);
+		if (h->cap > 65536) {
+			buf_free(h);   /* a huge header: do not keep its buffer */
+			buf_init(h);
+		}
+		size_t clen = u->m.size > t->len ? (size_t)(u->m.size - t->len) : 0;
+		if (canon_body_read(ub->fd, u->off + (off_t)hn, u->body_len, clen, t) < 0) {
+			mail_err_set(err, MAIL_FAIL, "cannot read mailbox: %s", strerror(errno));
+			return -1;
+		}
 		ub->text_uid = u->m.uid;
 	}
 	*text = ub->text.data ? ub->text.data : "";
@@ -1622,12 +2241,12 @@ static int snapshot(const char *path, int write, struct locked *lk, struct parse
 		mail_err_set(err, MAIL_NONEXISTENT, "mailbox does not exist");
 		return -1;
 	}
-	if (lk_map(lk, err) < 0) {
-		lk_close(lk, 0);
-		return -1;
-	}
-	if (mbox_parse(lk->map, lk->len, 1, kt, p) < 0) {
-		mail_err_set(err, MAIL_CORRUPT, "%s is not in mbox format", path);
+	int r = mbox_parse_fd(lk->fd, 0, lk->st.st_size, kt, p);
+	if (r < 0) {
+		if (r == -2)
+			mail_err_set(err, MAIL_FAIL, "cannot read %s: %s", path, strerror(errno));
+		else
+			mail_err_set(err, MAIL_CORRUPT, "%s is not in mbox format", path);
 		lk_close(lk, 0);
 		return -1;
 	}
@@ -1671,8 +2290,15 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
 	buf_init(&out);
 	/* a last message without its separator line gets one first */
-	if (lk.len && !trailing_blank(lk.map, 0, lk.len))
-		buf_puts(&out, lk.map[lk.len - 1] == '\n' ? "\n" : "\n\n");
+	size_t flen = (size_t)lk.st.st_size;
+	char tailb[3] = { 0 };
+	size_t tn = flen < 3 ? flen : 3;
+	if (tn && pread(lk.fd, tailb, tn, (off_t)(flen - tn)) != (ssize_t)tn) {
+		mail_err_set(err, MAIL_FAIL, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (flen && !trailing_blank(tailb, 0, tn))
+		buf_puts(&out, tailb[tn - 1] == '\n' ? "\n" : "\n\n");
 	size_t lead = out.len;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t kw = 0;
@@ -1686,7 +2312,7 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 			uids_out[i] = uid;
 		format_new(&out, sess->user, &msgs[i], uid, names, nkw, kw);
 	}
-	if (p.have_rec && clean && p.last_off && lk.len) {
+	if (p.have_rec && clean && p.last_off && flen) {
 		/* common case: append, then bump uidlast in place (a crash in
 		 * between is harmless: the X-UIDs above uidlast are reassigned
 		 * the very same numbers) */
@@ -1695,7 +2321,7 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 		if (lseek(lk.fd, 0, SEEK_END) < 0 || write_all(lk.fd, out.data, out.len) < 0 ||
 		    fsync(lk.fd) < 0) {
 			int e = errno;
-			if (ftruncate(lk.fd, (off_t)lk.len) == 0)
+			if (ftruncate(lk.fd, (off_t)flen) == 0)
 				fsync(lk.fd);
 			mail_err_set(err, e == ENOSPC || e == EDQUOT ? MAIL_TOOBIG : MAIL_FAIL,
 				     "append to %s failed: %s", path, strerror(e));
@@ -1710,16 +2336,19 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 		struct witem *it = xcalloc(p.n + 1, sizeof *it);
 		for (size_t i = 0; i < p.n; i++) {
 			struct pmsg *m = &p.m[i];
-			it[i] = (struct witem){ .src = lk.map + m->off, .from_len = m->from_len,
+			it[i] = (struct witem){ .src = (off_t)m->off, .from_len = m->from_len,
 						.hdr_len = m->hdr_len, .body_len = m->body_len,
 						.flags = m->flags, .uid = m->uid, .kw = m->kw,
 						.old = m->old };
 		}
+		struct win in;
+		win_init(&in, lk.fd, lk.st.st_size);
 		struct rewrite rw = { .validity = validity, .last = counter, .names = names,
-				      .nkw = nkw, .items = it, .nitems = p.n,
+				      .nkw = nkw, .items = it, .nitems = p.n, .in = &in,
 				      .extra = out.data + lead, .extra_len = out.len - lead };
 		off_t rlo;
 		int nfd = mbox_rewrite(path, &lk.st, &rw, &rlo, err);
+		win_drop(&in);
 		free(it);
 		if (nfd < 0)
 			goto out;
@@ -1805,6 +2434,7 @@ const struct driver driver_unix = {
 	.close = unix_close,
 	.ping = unix_ping,
 	.check = unix_check,
+	.flush = unix_flush,
 	.expunge = unix_expunge,
 	.fetch = unix_fetch,
 	.append = unix_append,

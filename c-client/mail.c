@@ -245,6 +245,11 @@ void mail_close(struct mailbox *box, int expunge)
 	free(box);
 }
 
+int mail_flush(struct mailbox *box, struct mail_err *err)
+{
+	return box->drv->flush ? box->drv->flush(box, err) : 0;
+}
+
 int mail_ping(struct mailbox *box, struct mail_err *err)
 {
 	return box->drv->ping(box, err);

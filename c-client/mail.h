@@ -104,7 +104,7 @@ struct mailbox {
 };
 
 /* How many parsed message structures a mailbox keeps. */
-#define MAIL_PARSED_CACHE 512
+#define MAIL_PARSED_CACHE 64
 
 /* A message to append (APPEND, COPY). */
 struct mail_new {
@@ -142,6 +142,9 @@ struct driver {
 	int (*ping)(struct mailbox *box, struct mail_err *err);
 	/* Make flag changes durable. */
 	int (*check)(struct mailbox *box, struct mail_err *err);
+	/* Optional: make this session's flag changes visible to other sessions
+	 * now, without learning (or reporting) theirs. */
+	int (*flush)(struct mailbox *box, struct mail_err *err);
 	/* Remove \Deleted messages (only those with uids in uids[] when given). */
 	int (*expunge)(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err);
 	/* Canonical text of a message (CRLF, internal headers hidden); valid
@@ -172,6 +175,9 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 void mail_close(struct mailbox *box, int expunge);
 int mail_ping(struct mailbox *box, struct mail_err *err);
 int mail_check(struct mailbox *box, struct mail_err *err);
+/* Save this session's flag changes where others see them, reporting no
+ * events: for the end of STORE and FETCH, where EXPUNGE may not be sent. */
+int mail_flush(struct mailbox *box, struct mail_err *err);
 int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err);
 
 int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,

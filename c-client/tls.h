@@ -16,7 +16,12 @@
  * ("imapd", "ipop3d"). Returns 0 with io now encrypted; -1 with err->text
  * fit for the log (naming the file and the fix) when the setup is broken
  * or the handshake failed. Anything the client sent before the handshake
- * and we had buffered is discarded first (no plaintext injection). */
+ * and we had buffered is discarded first (no plaintext injection).
+ * STARTTLS/STLS: queue the "go ahead" reply in io without flushing; it is
+ * sent (in clear) only once the certificate has loaded. On -1 with
+ * io->failed == 0 the setup was broken, the queued reply was dropped and
+ * the session can go on in plaintext (answer NO / -ERR); with io->failed
+ * set the handshake itself failed and the connection must end. */
 int tls_start(struct io *io, const struct config *cfg, const char *service,
 	      const struct server_conn *conn, struct mail_err *err);
 

@@ -20,7 +20,9 @@ void cmd_idle(struct cmd *cmd)
 	io_flush(&c->io);
 	buf_init(&line);
 	for (;;) {
-		int have_input = c->io.rpos < c->io.rlen;
+		/* bytes may wait in our buffer or inside TLS, where poll cannot see */
+		int have_input = c->io.rpos < c->io.rlen ||
+				 (c->io.tr->pending && c->io.tr->pending(c->io.trctx) > 0);
 		if (!have_input) {
 			struct pollfd pfd = {.fd = c->io.in_fd, .events = POLLIN};
 			have_input = poll(&pfd, 1, IDLE_PING_SECONDS * 1000) > 0;

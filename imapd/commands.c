@@ -1,11 +1,11 @@
 /* commands.c: the command table, and the commands valid in any state. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "imapd.h"
 #include "imap_fmt.h"
 #include "log.h"
+#include "tls.h"
 
 #define ANY (ST_NOTAUTH | ST_AUTH | ST_SELECTED)
 #define AUTHED (ST_AUTH | ST_SELECTED)
@@ -16,6 +16,8 @@ static const struct imap_command commands[] = {
 	{"LOGOUT", cmd_logout, ANY, 0},
 	{"ID", cmd_id, ANY, 0},
 	{"LOGIN", cmd_login, ST_NOTAUTH, 0},
+	{"AUTHENTICATE", cmd_authenticate, ST_NOTAUTH, 0},
+	{"STARTTLS", cmd_starttls, ST_NOTAUTH, 0},
 	{"SELECT", cmd_select, AUTHED, 0},
 	{"EXAMINE", cmd_examine, AUTHED, 0},
 	{"CREATE", cmd_create, AUTHED, 0},
@@ -50,9 +52,13 @@ const struct imap_command *command_find(const char *name)
 
 void imap_capabilities(struct client *c, struct buf *out)
 {
-	buf_puts(out, "IMAP4rev1 LITERAL+ ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE");
-	if (c->state == ST_NOTAUTH && !c->plaintext_ok)
-		buf_puts(out, " LOGINDISABLED");
+	buf_puts(out, "IMAP4rev1 LITERAL+ ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE SASL-IR");
+	if (c->state != ST_NOTAUTH)
+		return;
+	if (tls_available() && !tls_active(&c->io))
+		buf_puts(out, " STARTTLS");
+	/* password mechanisms only where passwords may be sent (RFC 3501 6.2.3) */
+	buf_puts(out, c->plaintext_ok ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED");
 }
 
 void cmd_capability(struct cmd *cmd)
@@ -131,54 +137,4 @@ void cmd_namespace(struct cmd *cmd)
 		return resp_parse_error(cmd);
 	resp_untagged(cmd->c, "NAMESPACE ((\"\" \"/\")) NIL NIL");
 	resp_ok(cmd, NULL, "NAMESPACE completed");
-}
-
-void cmd_login(struct cmd *cmd)
-{
-	struct client *c = cmd->c;
-	struct mail_err err;
-	char *user, *pass;
-
-	if (p_sp(&cmd->p) < 0 || p_astring(&cmd->p, &user, NULL) < 0 || p_sp(&cmd->p) < 0 ||
-	    p_astring(&cmd->p, &pass, NULL) < 0 || p_end(&cmd->p) < 0)
-		return resp_parse_error(cmd);
-	if (!c->plaintext_ok)
-		return resp_no(cmd, "PRIVACYREQUIRED",
-			       "Plaintext passwords are refused until TLS is on: use STARTTLS "
-			       "or port 993");
-	const char *service = c->cfg.pam_service ? c->cfg.pam_service : "imap";
-	if (auth_pam_login(service, user, pass, c->conn.peer_addr, &c->user, &err) < 0) {
-		memset(pass, 0, strlen(pass));
-		c->login_failures++;
-		log_notice("Login failed user=%s auth=%s host=%s [%s]: %s", user, user,
-			   c->conn.peer_host, c->conn.peer_addr[0] ? c->conn.peer_addr : "local",
-			   err.text);
-		sleep(c->cfg.login_delay);
-		if (c->login_failures >= c->cfg.max_login_failures) {
-			resp_no(cmd, "AUTHENTICATIONFAILED", "Invalid credentials");
-			io_puts(&c->io, "* BYE Too many login failures\r\n");
-			io_flush(&c->io);
-			exit(0);
-		}
-		return resp_no(cmd, "AUTHENTICATIONFAILED", "Invalid credentials");
-	}
-	memset(pass, 0, strlen(pass));
-	if (auth_become(&c->user, &err) < 0) {
-		log_err("Login user=%s host=%s: cannot switch user: %s", c->user.name,
-			c->conn.peer_host, err.text);
-		io_puts(&c->io, "* BYE Server error: cannot switch to the user (details in the mail log)\r\n");
-		io_flush(&c->io);
-		exit(1);
-	}
-	mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
-	c->sess.allow_outside_home = c->cfg.allow_outside_home;
-	c->state = ST_AUTH;
-	c->io.timeout = c->cfg.timeout_idle;
-	log_info("Login user=%s host=%s [%s]", c->user.name, c->conn.peer_host,
-		 c->conn.peer_addr[0] ? c->conn.peer_addr : "local");
-	struct buf caps;
-	buf_init(&caps);
-	imap_capabilities(c, &caps);
-	resp_ok(cmd, NULL, "[CAPABILITY %s] LOGIN completed", caps.data);
-	buf_free(&caps);
 }

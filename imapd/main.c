@@ -10,8 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "imapd.h"
 #include "log.h"
+#include "tls.h"
 
 #ifndef CONFIG_FILE
 #define CONFIG_FILE "/etc/imapd.conf"
@@ -20,7 +22,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: imapd [--config FILE]\n"
+		"usage: imapd [--config FILE] [--tls]\n"
+		"       imapd [--config FILE] --check\n"
 		"       imapd --version | --help\n"
 		"\n"
 		"An IMAP4rev1 server for inetd, xinetd or systemd socket activation: the\n"
@@ -29,6 +32,11 @@ static void usage(FILE *f)
 		"pre-authenticated (for ssh tunnels).\n"
 		"\n"
 		"  --config FILE  configuration file (default " CONFIG_FILE ")\n"
+		"  --tls          start TLS at once (implicit TLS, as on port 993 \"imaps\",\n"
+		"                 which needs no option)\n"
+		"  --check        report what is wrong with the setup (configuration,\n"
+		"                 certificate, PAM, spool) with the fix for each; exit 1\n"
+		"                 when something would break logins\n"
 		"  --version      print the version and exit\n"
 		"  --help         this text\n");
 }
@@ -206,48 +214,114 @@ static void dispatch(struct client *c, const char *line, size_t len)
 		resp_no(&cmd, NULL, "%s failed", name);   /* a command forgot to answer */
 }
 
-static void load_config(struct client *c, const char *path, int explicit_path)
+/* Read the configuration or end the session. Before implicit TLS nothing
+ * may be written in clear, so the goodbye is only for plaintext ports. */
+static void load_config(struct client *c, const char *path, int explicit_path, int say_bye)
 {
 	struct buf errors;
 
 	buf_init(&errors);
-	config_defaults(&c->cfg);
-	if (config_load(&c->cfg, path, explicit_path, &errors) < 0) {
-		char *line = errors.data, *nl;
-		for (; line && *line; line = nl + 1) {
-			nl = strchr(line, '\n');
-			if (!nl)
-				break;
-			*nl = '\0';
-			log_err("configuration: %s", line);
+	if (daemon_config_load(&c->cfg, path, explicit_path, &errors) < 0) {
+		if (say_bye) {
+			/* one response line: the problems joined, no CR or LF inside */
+			while (errors.len && errors.data[errors.len - 1] == '\n')
+				errors.data[--errors.len] = '\0';
+			for (size_t i = 0; i < errors.len; i++)
+				if (errors.data[i] == '\n' || errors.data[i] == '\r')
+					errors.data[i] = ';';
+			io_printf(&c->io, "* BYE Server configuration problem (details in the "
+					  "mail log): %s\r\n", errors.data);
+			io_flush(&c->io);
 		}
-		io_printf(&c->io, "* BYE Server configuration problem (details in the mail log): %s\r\n",
-			  errors.data);
-		io_flush(&c->io);
 		exit(1);
 	}
 	buf_free(&errors);
+}
+
+/* --check: the configuration, then the setup (PAM, spool, services, TLS). */
+static int run_check(const char *path, int explicit_path)
+{
+	static const char *const services[] = {"imap", "imaps", NULL};
+	const struct daemon_check_spec spec = {"imapd", "imap", "imapd", services};
+	struct config cfg;
+	struct buf errors, report;
+	int problems = 0;
+
+	buf_init(&errors);
+	buf_init(&report);
+	config_defaults(&cfg);
+	if (config_load(&cfg, path, explicit_path, &errors) < 0) {
+		for (char *line = errors.data, *nl; line && *line; line = nl + 1) {
+			if (!(nl = strchr(line, '\n')))
+				break;
+			*nl = '\0';
+			buf_printf(&report, "problem: configuration: %s\n", line);
+			problems++;
+		}
+	} else if (access(path, F_OK) < 0) {
+		buf_printf(&report, "note: no configuration file %s: built-in defaults apply\n",
+			   path);
+	} else {
+		buf_printf(&report, "ok: configuration %s\n", path);
+	}
+	problems += daemon_check(&cfg, &spec, &report);
+	fputs(report.data ? report.data : "", stdout);
+	if (problems)
+		printf("imapd --check: %d problem%s found; logins may fail until %s fixed\n",
+		       problems, problems == 1 ? "" : "s", problems == 1 ? "it is" : "they are");
+	else
+		printf("imapd --check: no problems found\n");
+	buf_free(&errors);
+	buf_free(&report);
+	config_free(&cfg);
+	return problems ? 1 : 0;
+}
+
+/* Implicit TLS: the handshake comes before the greeting. On failure the
+ * client gets nothing more (a plaintext BYE would only be garbage to it). */
+static void start_implicit_tls(struct client *c)
+{
+	struct mail_err err;
+
+	if (tls_start(&c->io, &c->cfg, "imapd", &c->conn, &err) < 0) {
+		if (c->io.failed)
+			log_notice("TLS failed host=%s [%s]: %s", c->conn.peer_host,
+				   daemon_peer_addr(&c->conn), err.text);
+		else
+			log_err("TLS refused host=%s [%s]: %s", c->conn.peer_host,
+				daemon_peer_addr(&c->conn), err.text);
+		exit(1);
+	}
+	c->tls_active = 1;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"tls", no_argument, NULL, 't'},
+		{"check", no_argument, NULL, 'k'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = CONFIG_FILE;
-	int explicit_config = 0, o;
+	int explicit_config = 0, o, want_tls = 0, check = 0;
 	static struct client client;
 	struct client *c = &client;
 	struct buf cmdbuf;
 
-	while ((o = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			config_path = optarg;
 			explicit_config = 1;
+			break;
+		case 't':
+			want_tls = 1;
+			break;
+		case 'k':
+			check = 1;
 			break;
 		case 'V':
 			printf("imapd %s\n", VERSION);
@@ -260,14 +334,24 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (check)
+		return run_check(config_path, explicit_config);
 	signal(SIGPIPE, SIG_IGN);
 	log_open("imapd");
 	io_init(&c->io, 0, 1);
-	load_config(c, config_path, explicit_config);
 	server_conn_init(&c->conn, 0);
+	want_tls |= !strcmp(c->conn.service, "imaps");
+	load_config(c, config_path, explicit_config, !want_tls);
 	c->pool = pool_new();
-	c->plaintext_ok = c->cfg.allow_plaintext;
 	c->io.timeout = c->cfg.timeout_login;
+	if (want_tls)
+		start_implicit_tls(c);
+	/* over TLS a password is as safe as the certificate makes it */
+	c->plaintext_ok = c->cfg.allow_plaintext || c->tls_active;
 	buf_init(&cmdbuf);
 
 	struct buf caps;

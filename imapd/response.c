@@ -14,10 +14,12 @@ static void resp_tagged(struct cmd *cmd, const char *status, const char *code,
 	struct client *c = cmd->c;
 
 	/* news from the mailbox (new mail, other sessions' changes) goes out
-	 * before the tagged reply, except where RFC 3501 7.4.1 forbids EXPUNGE */
-	if (c->box && !(cmd->flags & CMD_NO_EXPUNGE)) {
+	 * before the tagged reply; where RFC 3501 7.4.1 forbids EXPUNGE we only
+	 * save our own flag changes, so other sessions see them at once */
+	if (c->box) {
 		struct mail_err err;
-		if (mail_ping(c->box, &err) < 0)
+		int r = cmd->flags & CMD_NO_EXPUNGE ? mail_flush(c->box, &err) : mail_ping(c->box, &err);
+		if (r < 0)
 			resp_untagged(c, "NO %s", err.text);
 	}
 	io_printf(&c->io, "%s %s ", cmd->tag, status);

@@ -69,3 +69,26 @@ def test_login_and_logout_are_logged(syslog, conn, user):
     assert conn.command("LOGOUT").ok
     lines = collect(syslog, r"Logout user=%s" % re.escape(user.name))
     assert all(facility(l) == LOG_MAIL for l in lines)
+
+
+def test_fail2ban_uwimap_filter_matches_failed_login(syslog, conn, user, tmp_path):
+    """fail2ban's shipped uwimap-auth filter bans on our failed-login lines."""
+    import shutil
+    import subprocess
+    regex = shutil.which("fail2ban-regex")
+    filt = "/etc/fail2ban/filter.d/uwimap-auth.conf"
+    if not regex or not os.path.exists(filt):
+        pytest.skip("fail2ban is not installed")
+    r = conn.command("LOGIN %s %s" % (quote(user.name), quote("wrong")))
+    assert r.status == "NO"
+    lines = collect(syslog, r"Login failed user=")
+    line = [l for l in lines if "Login failed" in l][-1]
+    # what rsyslog would write: drop <PRI>, add the host name after the stamp
+    m = re.match(r"<\d+>(\w{3} [ \d]\d \d\d:\d\d:\d\d) (.*)$", line.rstrip("\n\0"))
+    assert m, line
+    log = tmp_path / "mail.log"
+    log.write_text("%s mailhost %s\n" % (m.group(1), m.group(2)))
+    out = subprocess.run([regex, "-v", str(log), filt], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=60).stdout.decode()
+    assert re.search(r"Lines: 1 lines, 0 ignored, 1 matched, 0 missed", out), out
+    assert "127.0.0.1" in out, out   # the address fail2ban would ban

@@ -222,8 +222,10 @@ static void test_flags_roundtrip(void)
 	const char *p = path_of("spool/alice");
 	CHECK(contains(p, "Subject: " "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"));
 	CHECK(contains(p, "X-IMAP: "));
-	CHECK(contains(p, "Status: RO\nX-Status: DT\nX-Keywords: Todo\nX-UID: 1\n"));
-	CHECK(contains(p, "Subject: two\nStatus: O\nX-UID: 2\n\nline\r\n"));
+	/* status lines always there, padded for in-place updates */
+	CHECK(contains(p, "Status: RO\nX-Status: DT  \nX-Keywords: Todo      "));
+	CHECK(contains(p, "Subject: two\nStatus: O \nX-Status:     \nX-Keywords:    "));
+	CHECK(contains(p, "                 \nX-UID: 2\n\nline\r\n"));
 	CHECK(!contains(p, "$Forwarded  Junk"));
 	CHECK(contains(p, "Content-Length: 999\n"));
 
@@ -595,6 +597,255 @@ static void test_crash_safety(void)
 		free(expect[i]);
 }
 
+
+/* ---- in-place flag updates ---- */
+
+static struct stat stat_of(const char *path)
+{
+	struct stat st;
+	memset(&st, 0, sizeof st);
+	stat(path, &st);
+	return st;
+}
+
+/* Do a and b (same length) differ only inside our status lines? */
+static int only_status_changed(const char *a, const char *b, size_t n)
+{
+	static const char *ok[] = { "Status:", "X-Status:", "X-Keywords:", "X-IMAP-Gen:" };
+
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] == b[i])
+			continue;
+		size_t ls = i;
+		while (ls && b[ls - 1] != '\n')
+			ls--;
+		int good = 0;
+		for (size_t k = 0; k < 4; k++)
+			good |= !strncmp(b + ls, ok[k], strlen(ok[k]));
+		if (!good)
+			return 0;
+	}
+	return 1;
+}
+
+/* A mailbox of n messages already written by us (record, padded lines). */
+static void make_ours(const char *name, int n)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+
+	write_file(path_of(name), "");
+	for (int i = 0; i < n; i++)
+		append_file(path_of(name), msg_n(i, "ip"));
+	if (mail_open(&sess, name, 0, NULL, NULL, &box, &err) == 0)
+		mail_close(box, 0);
+}
+
+static void test_inplace_flags(void)
+{
+	struct mailbox *a, *b;
+	struct mail_err err = { 0 };
+	struct events ea = { 0 }, eb = { 0 };
+	size_t n0, n1;
+
+	setup();
+	make_ours("ip", 6);
+	const char *p = path_of("ip");
+	struct stat s0 = stat_of(p);
+	char *before = read_file(p, &n0);
+	CHECK(contains(p, "X-IMAP-Gen: 0000000000\n"));
+	CHECK(mail_open(&sess, "ip", 0, &evs, &ea, &a, &err) == 0);
+	CHECK(mail_open(&sess, "ip", 0, &evs, &eb, &b, &err) == 0);
+	if (!a || !b)
+		return;
+	CHECK(mail_store(a, 2, STORE_ADD, MF_SEEN | MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_flush(a, &err) == 0);
+	struct stat s1 = stat_of(p);
+	char *after = read_file(p, &n1);
+	CHECK(s1.st_ino == s0.st_ino && s1.st_size == s0.st_size && n1 == n0);
+	CHECK(n1 == n0 && only_status_changed(before, after, n0));
+	CHECK(contains(p, "Subject: ip 1\nStatus: RO\nX-Status: F   \n"));
+	CHECK(contains(p, "X-IMAP-Gen: 0000000001\n"));
+	free(before);
+	free(after);
+	/* the other session sees it at once, even within one clock tick */
+	CHECK(mail_ping(b, &err) == 0);
+	CHECK(eb.nflags == 1 && eb.flagged[0] == 2);
+	CHECK((b->msgs[1]->flags & (MF_SEEN | MF_FLAGGED)) == (MF_SEEN | MF_FLAGGED));
+	int missed = 0;
+	for (int r = 0; r < 30; r++) {
+		mail_store(a, 3, r & 1 ? STORE_REMOVE : STORE_ADD, MF_ANSWERED, 0, &err);
+		mail_flush(a, &err);
+		mail_ping(b, &err);
+		missed += !!(b->msgs[2]->flags & MF_ANSWERED) != !(r & 1);
+	}
+	CHECK(missed == 0);
+	CHECK(stat_of(p).st_ino == s0.st_ino && stat_of(p).st_size == s0.st_size);
+	/* in-place change, then new mail: the other session must not take
+	 * it for a pure append */
+	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_flush(a, &err) == 0);
+	append_file(p, msg_n(40, "new"));
+	CHECK(mail_ping(b, &err) == 0);
+	CHECK(b->nmsgs == 7 && (b->msgs[0]->flags & MF_DELETED));
+	/* the new message has no padded lines: its first change rewrites */
+	CHECK(mail_ping(a, &err) == 0 && a->nmsgs == 7);
+	CHECK(mail_store(a, 7, STORE_ADD, MF_SEEN, 0, &err) == 0);
+	CHECK(mail_flush(a, &err) == 0);
+	struct stat s2 = stat_of(p);
+	CHECK(s2.st_ino != s0.st_ino);
+	CHECK(mail_store(a, 7, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_flush(a, &err) == 0);
+	CHECK(stat_of(p).st_ino == s2.st_ino && stat_of(p).st_size == s2.st_size);
+	CHECK(mail_ping(b, &err) == 0);
+	CHECK((b->msgs[6]->flags & (MF_SEEN | MF_FLAGGED)) == (MF_SEEN | MF_FLAGGED));
+	mail_close(a, 0);
+	mail_close(b, 0);
+	/* a fresh session (from the index) agrees, bodies intact */
+	CHECK(mail_open(&sess, "ip", 1, NULL, NULL, &a, &err) == 0);
+	if (!a)
+		return;
+	CHECK(a->nmsgs == 7 && a->msgs[0]->flags == MF_DELETED);
+	CHECK(a->msgs[1]->flags == (MF_SEEN | MF_FLAGGED) && a->msgs[2]->flags == 0);
+	CHECK(a->msgs[6]->flags == (MF_SEEN | MF_FLAGGED));
+	CHECK_STR(text_of(a, 2), "Subject: ip 1\r\n\r\nbody of ip 1\r\n\r\nFrom inside body\r\n");
+	mail_close(a, 0);
+}
+
+static void test_inplace_keywords(void)
+{
+	struct mailbox *a, *b;
+	struct mail_err err = { 0 };
+
+	setup();
+	make_ours("kw", 3);
+	const char *p = path_of("kw");
+	CHECK(mail_open(&sess, "kw", 0, NULL, NULL, &a, &err) == 0);
+	CHECK(mail_open(&sess, "kw", 0, NULL, NULL, &b, &err) == 0);
+	if (!a || !b)
+		return;
+	/* a new keyword name must go into the folder record: rewrite */
+	ino_t ino = stat_of(p).st_ino;
+	int w = mail_keyword(a, "$Work", 1);
+	CHECK(mail_store(a, 1, STORE_ADD, 0, 1ULL << w, &err) == 0);
+	CHECK(mail_flush(a, &err) == 0);
+	CHECK(stat_of(p).st_ino != ino);
+	/* a known one fits the room: in place */
+	ino = stat_of(p).st_ino;
+	off_t size = stat_of(p).st_size;
+	CHECK(mail_store(a, 2, STORE_ADD, 0, 1ULL << w, &err) == 0);
+	CHECK(mail_flush(a, &err) == 0);
+	CHECK(stat_of(p).st_ino == ino && stat_of(p).st_size == size);
+	CHECK(mail_ping(b, &err) == 0);
+	int wb = mail_keyword(b, "$work", 0);
+	CHECK(wb >= 0 && b->msgs[1]->keywords == 1ULL << wb);
+	/* more than the room: rewrite, and the result is right */
+	uint64_t all = 1ULL << w;
+	char name[64];
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "a-rather-long-keyword-%d", i);
+		all |= 1ULL << mail_keyword(a, name, 1);
+	}
+	CHECK(mail_store(a, 1, STORE_ADD, 0, all, &err) == 0);
+	CHECK(mail_flush(a, &err) == 0);
+	ino = stat_of(p).st_ino;
+	CHECK(mail_store(a, 3, STORE_ADD, 0, all, &err) == 0);
+	CHECK(mail_flush(a, &err) == 0);
+	CHECK(stat_of(p).st_ino != ino);
+	CHECK(mail_ping(b, &err) == 0);
+	CHECK(b->nkeywords == 5 && __builtin_popcountll(b->msgs[2]->keywords) == 5);
+	CHECK(__builtin_popcountll(b->msgs[0]->keywords) == 5);
+	mail_close(a, 0);
+	mail_close(b, 0);
+}
+
+/* Padded lines as UW/Dovecot write them parse without the padding. */
+static void test_padded_foreign(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+
+	setup();
+	write_file(path_of("pad"), "From x Mon Jan  6 10:00:00 2025\nSubject: a\n"
+		   "Status: RO   \nX-Status: F  \nX-Keywords: $Work    \n\nbody\n\n");
+	CHECK(mail_open(&sess, "pad", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 1 && box->msgs[0]->flags == (MF_SEEN | MF_FLAGGED));
+	CHECK(box->nkeywords == 1 && !strcmp(box->keywords[0], "$Work"));
+	CHECK(box->msgs[0]->keywords == 1);
+	CHECK_STR(text_of(box, 1), "Subject: a\r\n\r\nbody\r\n");
+	mail_close(box, 0);
+}
+
+/* kill -9 during a loop of in-place changes: each message keeps its old or
+ * its new flags, never a mix, and the file never needs a rewrite. */
+#define IP_ALL (MF_SEEN | MF_FLAGGED | MF_ANSWERED | MF_DRAFT)
+
+static void inplace_flipper(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+
+	alarm(20);
+	if (mail_open(&sess, "ipc", 0, NULL, NULL, &box, &err) < 0)
+		_exit(2);
+	int k = mail_keyword(box, "Later", 0);
+	for (int round = 0;; round++) {
+		for (uint32_t i = 1; i <= box->nmsgs; i++)
+			mail_store(box, i, STORE_SET, round & 1 ? IP_ALL : 0,
+				   round & 1 ? 1ULL << k : 0, &err);
+		mail_flush(box, &err);
+	}
+}
+
+static void test_inplace_crash(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	int bad = 0;
+
+	setup();
+	make_ours("ipc", 40);
+	CHECK(mail_open(&sess, "ipc", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	int k = mail_keyword(box, "Later", 1);
+	mail_store(box, 1, STORE_ADD, 0, 1ULL << k, &err);
+	mail_store(box, 1, STORE_REMOVE, 0, 1ULL << k, &err);
+	mail_close(box, 0);   /* the record now lists the keyword */
+	struct stat s0 = stat_of(path_of("ipc"));
+	srand((unsigned)getpid());
+	for (int round = 0; round < 40; round++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			inplace_flipper();
+		usleep((useconds_t)(rand() % 30000));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		if (mail_open(&sess, "ipc", 1, NULL, NULL, &box, &err) < 0) {
+			bad++;
+			continue;
+		}
+		bad += box->nmsgs != 40 || box->nkeywords != 1;
+		for (uint32_t i = 0; i < box->nmsgs && i < 40; i++) {
+			struct message *m = box->msgs[i];
+			uint32_t f = m->flags & IP_ALL;
+			char want[128];
+			snprintf(want, sizeof want, "Subject: ip %u\r\n\r\nbody of ip %u\r\n\r\n"
+				 "From inside body\r\n", i, i);
+			if (!((f == 0 && !m->keywords) || (f == IP_ALL && m->keywords == 1)) ||
+			    strcmp(text_of(box, i + 1), want) || m->uid != i + 1)
+				bad++;
+		}
+		mail_close(box, 0);
+	}
+	CHECK(bad == 0);
+	struct stat s1 = stat_of(path_of("ipc"));
+	CHECK(s1.st_ino == s0.st_ino && s1.st_size == s0.st_size);
+	CHECK(!contains(path_of("ipc"), "X-IMAP-Gen: 0000000000\n"));   /* it did run */
+}
+
 /* ---- deliveries racing expunges ---- */
 
 static void deliver(const char *path, const char *text)
@@ -799,6 +1050,10 @@ int main(void)
 	RUN(test_dovecot_base);
 	RUN(test_append_and_copy);
 	RUN(test_crash_safety);
+	RUN(test_inplace_flags);
+	RUN(test_inplace_keywords);
+	RUN(test_padded_foreign);
+	RUN(test_inplace_crash);
 	RUN(test_concurrent_delivery);
 	RUN(test_lock_permission_error);
 	RUN(test_garbage);

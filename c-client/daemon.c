@@ -1,0 +1,108 @@
+/* daemon.c: what imapd, ipop3d and ipop2d do alike around the protocol:
+ * configuration errors by name, the login sequence (PAM, delay after a
+ * failure, the switch to the user, the log lines fail2ban matches) and
+ * the --check report of PAM, spool and TLS setup. */
+#include "daemon.h"
+#include "check.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tls.h"
+
+int daemon_config_load(struct config *cfg, const char *path, int explicit_path,
+		       struct buf *errors)
+{
+	size_t start = errors->len;
+
+	config_defaults(cfg);
+	if (config_load(cfg, path, explicit_path, errors) == 0)
+		return 0;
+	/* one syslog line per problem: the log is where admins look first */
+	const char *line = errors->data + start, *end = errors->data + errors->len;
+	while (line < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		if (n)
+			log_err("configuration: %.*s", (int)n, line);
+		line += n + 1;
+	}
+	return -1;
+}
+
+const char *daemon_peer_addr(const struct server_conn *conn)
+{
+	return conn->peer_addr[0] ? conn->peer_addr : "local";
+}
+
+enum daemon_login_result daemon_login(const struct config *cfg, const struct server_conn *conn,
+				      const char *default_service, const char *user,
+				      const char *authname, char *password, struct auth_user *u,
+				      unsigned *failures)
+{
+	const char *service = cfg->pam_service ? cfg->pam_service : default_service;
+	struct mail_err err;
+	int r;
+
+	r = auth_pam_login(service, user, password, conn->peer_addr, u, &err);
+	memset(password, 0, strlen(password));
+	if (r < 0) {
+		(*failures)++;
+		/* the reason first, on its own line: fail2ban's uwimap-auth filter
+		 * wants the failure line to end with the bracketed address */
+		log_info("Authentication rejected user=%s: %s", user, err.text);
+		log_notice("Login failed user=%s auth=%s host=%s [%s]", user,
+			   authname ? authname : user, conn->peer_host, daemon_peer_addr(conn));
+		/* slows down guessing; the connection stays busy meanwhile */
+		sleep(cfg->login_delay);
+		return DLOGIN_BAD;
+	}
+	if (auth_become(u, &err) < 0) {
+		log_err("Login user=%s host=%s: cannot switch user: %s", u->name, conn->peer_host,
+			err.text);
+		return DLOGIN_FATAL;
+	}
+	log_info("Login user=%s host=%s [%s]", u->name, conn->peer_host, daemon_peer_addr(conn));
+	return DLOGIN_OK;
+}
+
+void daemon_log_logout(const char *user, const struct server_conn *conn)
+{
+	log_info("Logout user=%s host=%s", user, conn->peer_host);
+}
+
+/* ---------------------------------------------------------------------- */
+/* --check                                                                 */
+
+int daemon_check(const struct config *cfg, const struct daemon_check_spec *spec,
+		 struct buf *report)
+{
+	struct check_target t = {spec->daemon, spec->pam_default, {NULL, NULL}, ""};
+
+	for (int i = 0; i < 2 && spec->services && spec->services[i]; i++)
+		t.services[i] = spec->services[i];
+	int problems = check_setup(cfg, &t, report);
+	if (!spec->tls_service)
+		return problems;
+	if (!tls_available()) {
+		buf_printf(report, "note: built without TLS (SSLTYPE=none)%s\n",
+			   cfg->allow_plaintext ? "" :
+			   "; allow_plaintext = no then refuses every password login");
+		return problems + !cfg->allow_plaintext;
+	}
+	int tls = tls_check(cfg, spec->tls_service, report);
+	if (tls && !cfg->allow_plaintext)
+		buf_printf(report, "problem: without a working certificate and with "
+				   "allow_plaintext = no, nobody can log in\n");
+	if (!tls)
+		buf_printf(report, "ok: TLS certificate for %s\n", spec->tls_service);
+	return problems + tls;
+}

@@ -1,0 +1,223 @@
+/* unix_index.c: reading and writing the mbox driver's index file. The file
+ * is native-endian binary: a preamble (magic, sizes, checksum), the head,
+ * the records, the keyword names and the mailbox path. Anything unexpected
+ * makes it unusable and the driver parses the mailbox as if it were absent. */
+#include "unix_index.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UIDX_DIR ".imapd-cache"
+#define UIDX_MAX_MSGS 50000000u
+
+struct preamble {
+	char magic[8];
+	uint32_t endian, headsize, recsize, path_len;
+	uint32_t names_len, pad;
+	uint64_t check;           /* over everything after this field */
+};
+
+static const char magic[8] = { 'm', 'b', 'x', 'i', 'd', 'x', '0', '1' };
+
+static uint64_t fnv64(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h;
+}
+
+/* Checksum eight bytes at a time: the records are most of a big index and
+ * a byte-wise hash of them would cost more than reading them. */
+static uint64_t check_sum(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	return h ^ fnv64(p + i, n - i);
+}
+
+char *uidx_path(const char *home, const char *mbox)
+{
+	char name[40];
+
+	if (!home || !*home || !strcmp(home, "/") || home[0] != '/')
+		return NULL;
+	snprintf(name, sizeof name, "%016llx.idx", (unsigned long long)fnv64(mbox, strlen(mbox)));
+	size_t n = strlen(home) + sizeof UIDX_DIR + strlen(name) + 3;
+	char *p = xmalloc(n);
+	snprintf(p, n, "%s%s" UIDX_DIR "/%s", home, home[strlen(home) - 1] == '/' ? "" : "/",
+		 name);
+	return p;
+}
+
+void uidx_free(struct uidx *x)
+{
+	if (x->mem)
+		munmap(x->mem, x->memlen);
+	memset(x, 0, sizeof *x);
+}
+
+/* Records must describe a possible mailbox: ascending, inside the file,
+ * UIDs ascending and within the counter, keywords known. */
+static int recs_ok(const struct uidx_head *h, const struct uidx_rec *r)
+{
+	uint64_t pos = 0;
+	uint32_t prev = 0;
+	uint64_t known = h->nkw >= 64 ? ~0ULL : (1ULL << h->nkw) - 1;
+
+	for (uint32_t i = 0; i < h->nmsgs; i++) {
+		uint64_t len = (uint64_t)r[i].from_len + r[i].hdr_len;
+		if (r[i].off < pos || r[i].from_len < 5 || len > h->size ||
+		    r[i].body_len > h->size - len || r[i].off > h->size - len - r[i].body_len)
+			return 0;
+		if (r[i].uid <= prev || r[i].uid > h->counter || (r[i].kw & ~known) ||
+		    (r[i].flags & ~(0x1fu | UIDX_OLD | UIDX_XUID)))
+			return 0;
+		pos = r[i].off + len + r[i].body_len;
+		prev = r[i].uid;
+	}
+	return 1;
+}
+
+static int head_ok(const struct uidx_head *h)
+{
+	return h->siglen <= UIDX_SIGLEN && h->siglen <= h->size && h->nkw <= 64 &&
+	       h->nmsgs <= UIDX_MAX_MSGS && h->rec_off < h->size + 1 && h->have_rec <= 1 &&
+	       (h->have_rec || (!h->rec_off && !h->validity));
+}
+
+int uidx_load(const char *ipath, const char *mbox, struct uidx *x)
+{
+	struct stat st;
+	struct preamble pre;
+	int fd = open(ipath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	memset(x, 0, sizeof *x);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof pre ||
+	    st.st_size > (off_t)UIDX_MAX_MSGS * (off_t)sizeof(struct uidx_rec)) {
+		close(fd);
+		return -1;
+	}
+	/* mapped, not read: no copy, and the kernel maps pages in batches */
+	size_t n = (size_t)st.st_size;
+	char *mem = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (mem == MAP_FAILED)
+		return -1;
+	memcpy(&pre, mem, sizeof pre);
+	size_t plen = strlen(mbox);
+	size_t body = sizeof pre + sizeof x->h;
+	if (memcmp(pre.magic, magic, 8) || pre.endian != 0x01020304 ||
+	    pre.headsize != sizeof x->h || pre.recsize != sizeof *x->recs ||
+	    pre.path_len != plen || n < body)
+		goto bad;
+	memcpy(&x->h, mem + sizeof pre, sizeof x->h);
+	if (!head_ok(&x->h) ||
+	    n != body + (size_t)x->h.nmsgs * sizeof *x->recs + pre.names_len + plen ||
+	    check_sum(mem + sizeof pre, n - sizeof pre) != pre.check)
+		goto bad;
+	char *names = mem + body + (size_t)x->h.nmsgs * sizeof *x->recs;
+	if (memcmp(names + pre.names_len, mbox, plen))
+		goto bad;   /* another mailbox whose path hashes alike */
+	/* names: nkw strings, each NUL-terminated */
+	size_t at = 0;
+	for (uint32_t i = 0; i < x->h.nkw; i++) {
+		char *z = memchr(names + at, '\0', pre.names_len - at);
+		if (at >= pre.names_len || !z || z == names + at)
+			goto bad;
+		x->names[i] = names + at;
+		at = (size_t)(z - names) + 1;
+	}
+	if (at != pre.names_len)
+		goto bad;
+	/* records are 8-byte aligned in the file; mem is page-aligned */
+	x->recs = (struct uidx_rec *)(void *)(mem + body);
+	if (!recs_ok(&x->h, x->recs))
+		goto bad;
+	x->mem = mem;
+	x->memlen = n;
+	return 0;
+bad:
+	munmap(mem, n);
+	memset(x, 0, sizeof *x);
+	return -1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t r = write(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
+	      const struct uidx_rec *recs, char *const *names)
+{
+	struct preamble pre = { .endian = 0x01020304, .headsize = sizeof *h,
+				.recsize = sizeof *recs };
+	struct buf b, tmp;
+	const char *slash = strrchr(ipath, '/');
+	int rc = -1;
+
+	if (!slash || h->nmsgs > UIDX_MAX_MSGS)
+		return -1;
+	memcpy(pre.magic, magic, 8);
+	pre.path_len = (uint32_t)strlen(mbox);
+	buf_init(&b);
+	buf_reserve(&b, sizeof pre + sizeof *h + (size_t)h->nmsgs * sizeof *recs + 4096);
+	buf_append(&b, &pre, sizeof pre);
+	buf_append(&b, h, sizeof *h);
+	buf_append(&b, recs, (size_t)h->nmsgs * sizeof *recs);
+	size_t nstart = b.len;
+	for (uint32_t i = 0; i < h->nkw && i < 64; i++)
+		buf_append(&b, names[i], strlen(names[i]) + 1);
+	pre.names_len = (uint32_t)(b.len - nstart);
+	buf_append(&b, mbox, pre.path_len);
+	pre.check = check_sum(b.data + sizeof pre, b.len - sizeof pre);
+	memcpy(b.data, &pre, sizeof pre);
+
+	buf_init(&tmp);
+	buf_append(&tmp, ipath, (size_t)(slash - ipath));
+	if (mkdir(tmp.data, 0700) < 0 && errno != EEXIST)
+		goto out;
+	buf_printf(&tmp, "/.tmp.%ld.%s", (long)getpid(), slash + 1);
+	unlink(tmp.data);
+	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	/* no fsync: after a crash a torn index fails its checksum, and the
+	 * mailbox is parsed as if there were none */
+	int w = write_all(fd, b.data, b.len);
+	if (close(fd) < 0 || w < 0 || rename(tmp.data, ipath) < 0)
+		unlink(tmp.data);
+	else
+		rc = 0;
+out:
+	buf_free(&tmp);
+	buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,64 @@
+/* unix_index.h: the mbox driver's private on-disk index, a cache of what a
+ * full parse of a mailbox file found (offsets, sizes, UIDs, flags as last
+ * seen), kept in the user's home so reopening an unchanged mailbox reads
+ * a few hundred bytes per message instead of the whole file. Front-ends
+ * never see it; the mbox always wins over it. */
+#ifndef CCLIENT_UNIX_INDEX_H
+#define CCLIENT_UNIX_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define UIDX_SIGLEN 64
+
+/* What the index says about the file as a whole. */
+struct uidx_head {
+	uint64_t dev, ino, size;
+	int64_t mtime_sec, mtime_nsec;
+	uint32_t siglen, nmsgs;
+	char sig[UIDX_SIGLEN];      /* the file's last bytes */
+	uint32_t validity;          /* 0: the file has no folder record */
+	uint32_t counter;           /* highest UID handed out */
+	uint32_t rec_last, rec_nkw;
+	uint64_t rec_off;
+	uint32_t have_rec, nkw;
+	uint64_t gen_off;           /* the record's change counter (0: none) */
+	uint32_t gen, gen_pad;      /* and its value */
+};
+
+/* One message, as on disk. flags: MF_* as stored, plus the two bits below. */
+struct uidx_rec {
+	uint64_t off, body_len, size, kw;
+	int64_t date;
+	uint32_t from_len, hdr_len, uid, fp, flags;
+	int32_t tz;
+};
+
+#define UIDX_OLD (1u << 8)      /* Status has O */
+#define UIDX_XUID (1u << 9)     /* X-UID on disk equals uid */
+
+struct uidx {
+	struct uidx_head h;
+	struct uidx_rec *recs;      /* h.nmsgs of them */
+	char *names[64];            /* h.nkw keyword names */
+	void *mem;                  /* the mapped file recs and names point into */
+	size_t memlen;
+};
+
+/* Where the index of mailbox file mbox lives for a user with this home;
+ * malloc'd, or NULL when there is no usable home. */
+char *uidx_path(const char *home, const char *mbox);
+
+/* Read and check the index at ipath for mailbox mbox. Checks the format,
+ * the checksum and the records' consistency, not the mailbox itself.
+ * 0 ok (free with uidx_free), -1 none or unusable. */
+int uidx_load(const char *ipath, const char *mbox, struct uidx *x);
+void uidx_free(struct uidx *x);
+
+/* Write the index crash-safely (temp file, rename), creating its
+ * directory. Failure is silent by design: it is only a cache. */
+int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
+	      const struct uidx_rec *recs, char *const *names);
+
+#endif

@@ -1,0 +1,607 @@
+# TLS (RFC 3501 6.2.1, RFC 8314): implicit TLS with --tls, STARTTLS on the
+# plaintext port, passwords refused before TLS when allow_plaintext = no,
+# no plaintext injection across the upgrade, TLS 1.2+ only, the certificate
+# search (SNI name, local address, service) read per connection, and the
+# broken setups an administrator meets, each explained in the mail log and
+# by `imapd --check`.
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from helpers import launch
+from helpers import tls as T
+from helpers.imapclient import quote
+from test_imap_syslog import collect, syslog  # noqa: F401  (fixture)
+
+HOST = "127.0.0.1"
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="session")
+def ssl_dir(workdir):
+    """The good setup: imapd.pem (key + cert in one file), an SNI file and
+    a file for the second loopback address."""
+    d = T.make_ssl_dir(os.path.join(workdir, "ssl"))
+    T.make_pem(os.path.join(d, "certs", "imapd.pem"), "default.test")
+    T.make_pem(os.path.join(d, "certs", "imapd-sni.example.pem"), "sni.example")
+    T.make_pem(os.path.join(d, "certs", "imapd-127.0.0.2.pem"), "ip2.example")
+    T.make_pem(os.path.join(d, "certs", "imapd-::1.pem"), "ip6.example")
+    return d
+
+
+def write_config(path, spool, pam_service, ssl_dir, extra=""):
+    with open(path, "w") as f:
+        f.write("spool_dir = %s\npam_service = %s\nssl_dir = %s\n"
+                "allow_plaintext = no\n%s" % (spool.dir, pam_service, ssl_dir, extra))
+    os.chmod(path, 0o644)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tls_config(workdir, spool, pam_service, ssl_dir):
+    """Like production: passwords only over TLS."""
+    return write_config(os.path.join(workdir, "imapd-tls.conf"), spool,
+                        pam_service, ssl_dir)
+
+
+@pytest.fixture(scope="session")
+def plain_server(launch_daemon, imapd, tls_config):
+    """The plaintext port: STARTTLS needed before a password."""
+    return launch_daemon(argv=[imapd, "--config", tls_config])
+
+
+@pytest.fixture(scope="session")
+def tls_server(launch_daemon, imapd, tls_config):
+    """Implicit TLS (as on port 993) via --tls."""
+    return launch_daemon(argv=[imapd, "--tls", "--config", tls_config])
+
+
+@pytest.fixture(scope="session")
+def lab_dir(workdir):
+    """An ssl_dir the tests rewrite between connections."""
+    return T.make_ssl_dir(os.path.join(workdir, "ssl-lab"))
+
+
+@pytest.fixture(scope="session")
+def lab_config(workdir, spool, pam_service, lab_dir):
+    return write_config(os.path.join(workdir, "imapd-lab.conf"), spool,
+                        pam_service, lab_dir)
+
+
+@pytest.fixture(scope="session")
+def lab_servers(launch_daemon, imapd, lab_config):
+    """(implicit TLS, plaintext+STARTTLS) servers reading lab_dir."""
+    return (launch_daemon(argv=[imapd, "--tls", "--config", lab_config]),
+            launch_daemon(argv=[imapd, "--config", lab_config]))
+
+
+@pytest.fixture
+def lab(lab_dir):
+    """A clean lab: empty certs/ and private/ for each test."""
+    for sub in ("certs", "private"):
+        p = os.path.join(lab_dir, sub)
+        shutil.rmtree(p, ignore_errors=True)
+        os.makedirs(p)
+    os.chmod(os.path.join(lab_dir, "private"), 0o700)
+    return lab_dir
+
+
+def tls_connect(server, **kw):
+    return T.TLSIMAP(server.host, server.port, **kw)
+
+
+def login(c, user):
+    return c.command("LOGIN %s %s" % (quote(user.name), quote(user.password)))
+
+
+# ---------------------------------------------------------------- implicit TLS
+
+def test_implicit_tls_greeting_and_login(tls_server, fresh, user):
+    c = tls_connect(tls_server)
+    try:
+        assert c.greeting[:2] == ["*", "OK"], c.greeting_raw
+        assert c.version in ("TLSv1.2", "TLSv1.3")
+        assert c.cn == "default.test"
+        caps = T.capabilities(c.command("CAPABILITY"))
+        assert "STARTTLS" not in caps and "LOGINDISABLED" not in caps
+        assert "AUTH=PLAIN" in caps and "SASL-IR" in caps
+        r = login(c, user)
+        assert r.ok, r
+        assert c.command("SELECT INBOX").status in ("OK", "NO")
+        assert c.command("LOGOUT").ok
+    finally:
+        c.close()
+
+
+def test_imaplib_over_implicit_tls(tls_server, fresh, user):
+    import imaplib
+    m = imaplib.IMAP4_SSL(tls_server.host, tls_server.port,
+                          ssl_context=T.client_context(), timeout=20)
+    assert m.login(user.name, user.password)[0] == "OK"
+    assert m.logout()[0] == "BYE"
+
+
+def test_tls13_and_tls12_both_work(tls_server):
+    c = tls_connect(tls_server)
+    assert c.version == "TLSv1.3"
+    c.close()
+    c = tls_connect(tls_server, context=T.client_context(maximum=ssl.TLSVersion.TLSv1_2))
+    assert c.version == "TLSv1.2"
+    assert c.sock.cipher()[0] in (
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305"), c.sock.cipher()
+    c.close()
+
+
+@pytest.mark.parametrize("version", ["TLSv1", "TLSv1_1"])
+def test_old_tls_versions_are_refused(tls_server, version):
+    v = getattr(ssl.TLSVersion, version)
+    ctx = T.client_context(minimum=v, maximum=v, ciphers="DEFAULT:@SECLEVEL=0")
+    with pytest.raises((ssl.SSLError, ConnectionError, EOFError)):
+        tls_connect(tls_server, context=ctx)
+
+
+@pytest.mark.parametrize("flag", ["-tls1", "-tls1_1"])
+def test_openssl_s_client_old_versions_refused(tls_server, flag):
+    p = subprocess.run(["openssl", "s_client", flag, "-cipher", "DEFAULT@SECLEVEL=0",
+                        "-connect", "%s:%d" % (tls_server.host, tls_server.port)],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    out = (p.stdout + p.stderr).decode("utf-8", "replace")
+    assert p.returncode != 0, out
+    assert "* OK" not in out
+
+
+def test_openssl_s_client_implicit(tls_server):
+    p = subprocess.run(["openssl", "s_client", "-quiet", "-connect",
+                        "%s:%d" % (tls_server.host, tls_server.port)],
+                       input=b"a CAPABILITY\r\nb LOGOUT\r\n",
+                       capture_output=True, timeout=30)
+    out = p.stdout.decode("utf-8", "replace")
+    assert out.startswith("* OK"), out
+    assert "a OK" in out and "b OK" in out
+
+
+def test_openssl_s_client_starttls(plain_server):
+    p = subprocess.run(["openssl", "s_client", "-quiet", "-starttls", "imap",
+                        "-connect", "%s:%d" % (plain_server.host, plain_server.port)],
+                       input=b"a CAPABILITY\r\nb LOGOUT\r\n",
+                       capture_output=True, timeout=30)
+    out = p.stdout.decode("utf-8", "replace")
+    assert re.search(r"^\* CAPABILITY .*AUTH=PLAIN", out, re.M), out
+    assert "STARTTLS" not in out.split("a OK")[0].split("* CAPABILITY")[-1]
+    assert "b OK" in out
+
+
+# ---------------------------------------------------------------- STARTTLS
+
+def test_plaintext_port_offers_starttls_and_disables_login(plain_server):
+    c = T.TLSIMAP(plain_server.host, plain_server.port, implicit=False)
+    try:
+        caps = T.capabilities(c.command("CAPABILITY"))
+        assert "STARTTLS" in caps and "LOGINDISABLED" in caps
+        assert not [x for x in caps if x.startswith("AUTH=")]
+    finally:
+        c.close()
+
+
+def test_login_refused_before_tls_then_accepted(plain_server, fresh, user):
+    c = T.TLSIMAP(plain_server.host, plain_server.port, implicit=False)
+    try:
+        r = login(c, user)
+        assert r.status == "NO" and r.code == "PRIVACYREQUIRED", r
+        assert "TLS" in r.text
+        r = c.command("AUTHENTICATE PLAIN " + T_plain(user))
+        assert r.status == "NO" and r.code == "PRIVACYREQUIRED", r
+        assert c.starttls().ok
+        assert c.version in ("TLSv1.2", "TLSv1.3")
+        caps = T.capabilities(c.command("CAPABILITY"))
+        assert "STARTTLS" not in caps and "LOGINDISABLED" not in caps
+        assert "AUTH=PLAIN" in caps
+        r = login(c, user)
+        assert r.ok, r
+    finally:
+        c.close()
+
+
+def T_plain(user):
+    import base64
+    return base64.b64encode(b"\0" + user.name.encode() + b"\0" +
+                            user.password.encode()).decode()
+
+
+def test_authenticate_plain_after_starttls(plain_server, fresh, user):
+    c = T.TLSIMAP(plain_server.host, plain_server.port, implicit=False)
+    try:
+        assert c.starttls().ok
+        r = c.command("AUTHENTICATE PLAIN " + T_plain(user))
+        assert r.ok, r
+    finally:
+        c.close()
+
+
+def test_pipelined_command_after_starttls_is_discarded(plain_server, fresh, user):
+    """Bytes sent in clear behind STARTTLS must not run inside TLS
+    (CVE-2011-0411 style command injection)."""
+    c = T.TLSIMAP(plain_server.host, plain_server.port, implicit=False)
+    try:
+        r = c.starttls(extra=b"X1 LOGIN %s %s\r\nX2 CAPABILITY\r\n" % (
+            quote(user.name).encode(), quote(user.password).encode()))
+        assert r.ok, r
+        # the first thing over TLS answers our command, not the injected ones
+        tag = c.next_tag()
+        c.send(tag + " NOOP\r\n")
+        resp = c.read_response()
+        assert resp.startswith(tag.encode() + b" OK"), resp
+        r = c.command("SELECT INBOX")
+        assert r.status == "BAD", "injected LOGIN took effect: %r" % r
+    finally:
+        c.close()
+
+
+def test_starttls_twice_is_bad(plain_server):
+    c = T.TLSIMAP(plain_server.host, plain_server.port, implicit=False)
+    try:
+        assert c.starttls().ok
+        r = c.command("STARTTLS")
+        assert r.status == "BAD", r
+    finally:
+        c.close()
+
+
+def test_starttls_on_implicit_port_is_bad(tls_server):
+    c = tls_connect(tls_server)
+    try:
+        assert c.command("STARTTLS").status == "BAD"
+    finally:
+        c.close()
+
+
+def test_idle_over_tls(tls_server, fresh, user, spool, sample):
+    spool.write(user, sample)
+    c = tls_connect(tls_server)
+    try:
+        assert login(c, user).ok
+        assert c.command("SELECT INBOX").ok
+        for pipelined in (False, True):
+            tag = c.next_tag()
+            c.send(tag + (" IDLE\r\nDONE\r\n" if pipelined else " IDLE\r\n"))
+            assert c.read_response().startswith(b"+")
+            t0 = time.monotonic()
+            if not pipelined:
+                c.send("DONE\r\n")
+            r = c.read_until(tag)
+            assert r.ok, r
+            assert time.monotonic() - t0 < 3, "DONE over TLS was not seen at once"
+    finally:
+        c.close()
+
+
+# ---------------------------------------------------------------- which certificate
+
+def test_sni_picks_the_named_certificate(tls_server):
+    c = tls_connect(tls_server, server_hostname="sni.example")
+    assert c.cn == "sni.example"
+    c.close()
+    c = tls_connect(tls_server, server_hostname="SNI.Example")
+    assert c.cn == "sni.example"
+    c.close()
+
+
+def test_unknown_sni_gets_the_default(tls_server):
+    c = tls_connect(tls_server, server_hostname="unknown.example")
+    assert c.cn == "default.test"
+    c.close()
+
+
+def test_sni_with_path_tricks_gets_the_default(tls_server):
+    for name in ("..", "../certs/imapd-sni.example", "sni.example/x"):
+        p = subprocess.run(["openssl", "s_client", "-servername", name, "-connect",
+                            "%s:%d" % (tls_server.host, tls_server.port)],
+                           input=b"a LOGOUT\r\n", capture_output=True, timeout=30)
+        out = p.stdout.decode("utf-8", "replace")
+        assert "CN = default.test" in out or "CN=default.test" in out, out
+
+
+def test_sni_with_starttls(plain_server):
+    c = T.TLSIMAP(plain_server.host, plain_server.port, implicit=False,
+                  server_hostname="sni.example")
+    try:
+        assert c.starttls().ok
+        assert c.cn == "sni.example"
+    finally:
+        c.close()
+
+
+def loopback2_ok():
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.2", 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def test_certificate_per_local_address(imapd, tls_config, san_env, workdir):
+    if not loopback2_ok():
+        pytest.skip("127.0.0.2 is not usable here")
+    import tempfile
+    sub = tempfile.mkdtemp(prefix="ip2-", dir=workdir)
+    lnch = launch.SocketActivate([imapd, "--tls", "--config", tls_config],
+                                 san_env, sub, "127.0.0.2").start()
+    try:
+        c = T.TLSIMAP("127.0.0.2", lnch.port)
+        assert c.cn == "ip2.example"
+        c.close()
+        # a name the client asks for still wins over the address
+        c = T.TLSIMAP("127.0.0.2", lnch.port, server_hostname="sni.example")
+        assert c.cn == "sni.example"
+        c.close()
+    finally:
+        lnch.stop()
+
+
+def ipv6_ok():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+def test_certificate_per_local_ipv6_address(imapd, tls_config, san_env, workdir):
+    if not ipv6_ok():
+        pytest.skip("no IPv6 loopback here")
+    import tempfile
+    sub = tempfile.mkdtemp(prefix="ip6-", dir=workdir)
+    lnch = launch.SocketActivate([imapd, "--tls", "--config", tls_config],
+                                 san_env, sub, "[::1]").start()
+    try:
+        c = T.TLSIMAP("::1", lnch.port)
+        assert c.cn == "ip6.example"
+        c.close()
+    finally:
+        lnch.stop()
+
+
+def test_port_named_imaps_starts_tls_without_option(launch_daemon, imapd, tls_config):
+    """/etc/services calls 993 "imaps": TLS from the first byte, no --tls."""
+    if socket.getservbyport(993, "tcp") != "imaps":
+        pytest.skip("/etc/services has no imaps entry")
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((HOST, 993))
+    except OSError:
+        pytest.skip("port 993 is taken")
+    finally:
+        s.close()
+    srv = launch_daemon(argv=[imapd, "--config", tls_config], port=993)
+    c = tls_connect(srv)
+    try:
+        assert c.greeting[:2] == ["*", "OK"]
+        assert "STARTTLS" not in T.capabilities(c.command("CAPABILITY"))
+    finally:
+        c.close()
+
+
+def test_renewed_certificate_is_used_without_restart(lab, lab_servers):
+    implicit, _ = lab_servers
+    pem = os.path.join(lab, "certs", "imapd.pem")
+    T.make_pem(pem, "before.test")
+    c = tls_connect(implicit)
+    assert c.cn == "before.test"
+    c.close()
+    T.make_pem(pem, "after.test")      # as certbot renew would
+    c = tls_connect(implicit)
+    assert c.cn == "after.test"
+    c.close()
+
+
+def test_key_in_private_directory(lab, lab_servers):
+    implicit, _ = lab_servers
+    key = T.new_key()
+    T.write(os.path.join(lab, "certs", "imapd.pem"),
+            T.cert_pem(T.new_cert(key, "split.test")), 0o644)
+    T.write(os.path.join(lab, "private", "imapd.pem"), T.key_pem(key))
+    c = tls_connect(implicit)
+    assert c.cn == "split.test"
+    c.close()
+
+
+def test_certbot_style_tls_cert_and_tls_key(imapd, launch_daemon, workdir, spool,
+                                            pam_service):
+    live = os.path.join(workdir, "letsencrypt", "live", "mail.example")
+    key = T.new_key()
+    leaf = T.new_cert(key, "mail.example")
+    T.write(os.path.join(live, "fullchain.pem"), T.cert_pem(leaf), 0o644)
+    T.write(os.path.join(live, "privkey.pem"), T.key_pem(key))
+    conf = write_config(os.path.join(workdir, "imapd-certbot.conf"), spool,
+                        pam_service, os.path.join(workdir, "nonexistent-ssl"),
+                        "tls_cert = %s/fullchain.pem\ntls_key = %s/privkey.pem\n"
+                        % (live, live))
+    srv = launch_daemon(argv=[imapd, "--tls", "--config", conf])
+    c = tls_connect(srv)
+    assert c.cn == "mail.example"
+    c.close()
+    chk = subprocess.run([imapd, "--check", "--config", conf], capture_output=True,
+                         text=True, timeout=30)
+    assert "ok: %s/fullchain.pem" % live in chk.stdout, chk.stdout
+
+
+def test_min_version_13(imapd, launch_daemon, workdir, spool, pam_service, ssl_dir):
+    conf = write_config(os.path.join(workdir, "imapd-13.conf"), spool, pam_service,
+                        ssl_dir, "tls_min_version = 1.3\n")
+    srv = launch_daemon(argv=[imapd, "--tls", "--config", conf])
+    c = tls_connect(srv)
+    assert c.version == "TLSv1.3"
+    c.close()
+    with pytest.raises((ssl.SSLError, ConnectionError, EOFError)):
+        tls_connect(srv, context=T.client_context(maximum=ssl.TLSVersion.TLSv1_2))
+
+
+# ---------------------------------------------------------------- broken setups
+
+def pem_path(lab):
+    return os.path.join(lab, "certs", "imapd.pem")
+
+
+def setup_missing(lab):
+    return "does not exist"
+
+
+def setup_directory(lab):
+    os.mkdir(pem_path(lab))
+    return "not a regular PEM file"
+
+
+def setup_world_readable(lab):
+    T.make_pem(pem_path(lab), "open.test", mode=0o644)
+    return "every user may read it"
+
+
+def setup_expired(lab):
+    T.make_pem(pem_path(lab), "old.test", days_before=100, days_after=-10)
+    return "expired on"
+
+
+def setup_not_yet_valid(lab):
+    T.make_pem(pem_path(lab), "future.test", days_before=-10, days_after=100)
+    return "not valid before"
+
+
+def setup_encrypted(lab):
+    key = T.new_key()
+    T.write(pem_path(lab), T.key_pem(key, b"secret") +
+            T.cert_pem(T.new_cert(key, "enc.test")))
+    return "is encrypted"
+
+
+def setup_mismatch(lab):
+    T.write(pem_path(lab), T.key_pem(T.new_key()) +
+            T.cert_pem(T.new_cert(T.new_key(), "mismatch.test")))
+    return "does not belong to the certificate"
+
+
+def setup_no_key(lab):
+    T.write(pem_path(lab), T.cert_pem(T.new_cert(T.new_key(), "nokey.test")), 0o644)
+    return "holds no private key"
+
+
+BROKEN = [setup_missing, setup_directory, setup_world_readable, setup_expired,
+          setup_not_yet_valid, setup_encrypted, setup_mismatch, setup_no_key]
+
+
+@pytest.mark.parametrize("setup", BROKEN, ids=lambda f: f.__name__[6:])
+def test_broken_setup_reported_by_check(setup, lab, lab_config, imapd):
+    phrase = setup(lab)
+    p = subprocess.run([imapd, "--check", "--config", lab_config],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0, p.stdout
+    lines = [l for l in p.stdout.splitlines()
+             if l.startswith("problem:") and phrase in l]
+    assert lines, p.stdout
+    assert pem_path(lab) in lines[0] or "private" in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("setup", BROKEN, ids=lambda f: f.__name__[6:])
+def test_broken_setup_implicit_tls_logs_and_closes(setup, lab, lab_servers, syslog):  # noqa: F811
+    implicit, _ = lab_servers
+    phrase = setup(lab)
+    with pytest.raises((ssl.SSLError, ConnectionError, EOFError, OSError)):
+        c = tls_connect(implicit)
+        c.close()
+    lines = collect(syslog, re.escape(phrase))
+    line = [l for l in lines if phrase in l][-1]
+    assert "TLS refused" in line and "[127.0.0.1]" in line, line
+
+
+@pytest.mark.parametrize("setup", BROKEN, ids=lambda f: f.__name__[6:])
+def test_broken_setup_starttls_says_no_and_stays_usable(setup, lab, lab_servers,
+                                                         syslog):  # noqa: F811
+    _, plain = lab_servers
+    phrase = setup(lab)
+    c = T.TLSIMAP(plain.host, plain.port, implicit=False)
+    try:
+        r = c.starttls()
+        assert r.status == "NO", r
+        assert "certificate" in r.text
+        assert c.command("NOOP").ok          # still talking, in plaintext
+        lines = collect(syslog, re.escape(phrase))
+        assert any("STARTTLS refused" in l for l in lines), lines
+    finally:
+        c.close()
+
+
+def test_check_passes_on_a_good_setup(imapd, tls_config):
+    p = subprocess.run([imapd, "--check", "--config", tls_config],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stdout
+    assert "ok: %s" % os.path.join(os.path.dirname(tls_config), "ssl", "certs",
+                                   "imapd.pem") in p.stdout, p.stdout
+
+
+def test_check_reports_bad_tls_keys(imapd, workdir, spool, pam_service, ssl_dir):
+    conf = write_config(os.path.join(workdir, "imapd-badkeys.conf"), spool, pam_service,
+                        ssl_dir, "tls_min_version = 1.0\ntls_ciphers = NOSUCHCIPHER\n")
+    p = subprocess.run([imapd, "--check", "--config", conf], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode != 0
+    assert "tls_min_version" in p.stdout and "tls_ciphers" in p.stdout, p.stdout
+
+
+def test_mkcert_makes_a_usable_certificate(workdir, imapd, spool, pam_service,
+                                           launch_daemon):
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    d = os.path.join(workdir, "mkcert-ssl")
+    p = subprocess.run(["sh", os.path.join(repo, "src", "mkcert.sh"), d, "imapd"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "TESTING ONLY" in p.stdout
+    pem = os.path.join(d, "certs", "imapd.pem")
+    st = os.stat(pem)
+    assert st.st_mode & 0o777 == 0o600 and st.st_uid == 0
+    conf = write_config(os.path.join(workdir, "imapd-mkcert.conf"), spool, pam_service, d)
+    chk = subprocess.run([imapd, "--check", "--config", conf], capture_output=True,
+                         text=True, timeout=30)
+    assert "ok: " + pem in chk.stdout, chk.stdout
+    srv = launch_daemon(argv=[imapd, "--tls", "--config", conf])
+    c = tls_connect(srv)
+    assert c.greeting[:2] == ["*", "OK"]
+    c.close()
+
+
+# ---------------------------------------------------------------- testssl.sh
+
+def test_testssl_finds_nothing_wrong(tls_server):
+    """testssl.sh (Debian package testssl.sh) against the implicit TLS port:
+    protocols, cipher categories, forward secrecy, cipher order and the
+    known vulnerabilities. Certificate trust is left out on purpose: the
+    test certificate is self-signed."""
+    exe = shutil.which("testssl") or shutil.which("testssl.sh")
+    if not exe:
+        pytest.skip("testssl.sh is not installed (apt-get install testssl.sh)")
+    p = subprocess.run([exe, "--fast", "--quiet", "--color", "0", "--warnings", "off",
+                        "-p", "-s", "-f", "-P", "-U",
+                        "%s:%d" % (tls_server.host, tls_server.port)],
+                       capture_output=True, text=True, timeout=300)
+    out = p.stdout
+    summary = [l for l in out.splitlines()
+               if re.match(r"^ (SSLv|TLS |NULL|Anonymous|Export|LOW|Triple|Obsolete|"
+                           r"Strong|PFS|Elliptic|Has server|Heartbleed|CCS|ROBOT|"
+                           r"Secure|CRIME|POODLE|SWEET32|FREAK|DROWN|LOGJAM|BEAST|"
+                           r"LUCKY13|RC4)", l)]
+    print("testssl.sh summary:\n" + "\n".join(summary))
+    assert "TLS 1.3    offered" in out and "TLS 1.2    offered" in out, out
+    bad = [l for l in out.splitlines() if "NOT ok" in l or "VULNERABLE" in l]
+    assert not bad, "\n".join(bad)
