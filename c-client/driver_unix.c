@@ -891,18 +891,8 @@ struct wout {
 
 static void wraw(struct wout *w, const char *p, size_t n)
 {
-	size_t done = 0;
-
-	while (!w->failed && done < n) {
-		ssize_t r = write(w->fd, p + done, n - done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			w->failed = errno ? errno : EIO;
-			break;
-		}
-		done += (size_t)r;
-	}
+	if (!w->failed && write_full(w->fd, p, n) < 0)
+		w->failed = errno ? errno : EIO;
 }
 
 /* Every few megabytes, start writing back what we wrote so far: the disk
@@ -2259,20 +2249,6 @@ static void free_names(char **names, unsigned n)
 		free(names[i]);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static int unix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 		       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
 {
@@ -2318,7 +2294,7 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 		 * the very same numbers) */
 		char digits[16];
 		snprintf(digits, sizeof digits, "%010u", counter);
-		if (lseek(lk.fd, 0, SEEK_END) < 0 || write_all(lk.fd, out.data, out.len) < 0 ||
+		if (lseek(lk.fd, 0, SEEK_END) < 0 || write_full(lk.fd, out.data, out.len) < 0 ||
 		    fsync(lk.fd) < 0) {
 			int e = errno;
 			if (ftruncate(lk.fd, (off_t)flen) == 0)

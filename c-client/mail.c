@@ -286,8 +286,7 @@ int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size
 	return box->drv->fetch(box, msgno, text, len, err);
 }
 
-/* Message number of uid, or 0 (msgs are in ascending UID order). */
-static uint32_t msgno_of_uid(const struct mailbox *box, uint32_t uid)
+uint32_t mail_msgno(const struct mailbox *box, uint32_t uid)
 {
 	uint32_t lo = 0, hi = box->nmsgs;
 
@@ -307,7 +306,7 @@ static void parsed_remember(struct mailbox *box, struct message *m)
 	if (!box->parsed_ring)
 		box->parsed_ring = xcalloc(MAIL_PARSED_CACHE, sizeof *box->parsed_ring);
 	uint32_t old = box->parsed_ring[box->parsed_next];
-	uint32_t oldno = old ? msgno_of_uid(box, old) : 0;
+	uint32_t oldno = old ? mail_msgno(box, old) : 0;
 	if (oldno && box->msgs[oldno - 1] != m) {
 		struct message *o = box->msgs[oldno - 1];
 		pool_free(o->pool);

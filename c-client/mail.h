@@ -210,6 +210,9 @@ int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail
 int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
 	      void *ctx, struct mail_err *err);
 
+/* Current message number of uid, or 0 if it is not (or no longer) there. */
+uint32_t mail_msgno(const struct mailbox *box, uint32_t uid);
+
 /* RFC 3501 LIST wildcard match (% does not match '/'). */
 int mail_match(const char *pattern, const char *name);
 

@@ -160,20 +160,6 @@ bad:
 	return -1;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
 	      const struct uidx_rec *recs, char *const *names)
 {
@@ -211,7 +197,7 @@ int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
 		goto out;
 	/* no fsync: after a crash a torn index fails its checksum, and the
 	 * mailbox is parsed as if there were none */
-	int w = write_all(fd, b.data, b.len);
+	int w = write_full(fd, b.data, b.len);
 	if (close(fd) < 0 || w < 0 || rename(tmp.data, ipath) < 0)
 		unlink(tmp.data);
 	else

@@ -19,6 +19,9 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* write(2) all n bytes, retrying short writes and EINTR; 0 or -1 (errno). */
+int write_full(int fd, const void *p, size_t n);
+
 /* Copy at most size-1 bytes and always terminate; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 int str_casecmp_n(const char *a, size_t alen, const char *b);  /* b is NUL-terminated */

@@ -208,22 +208,6 @@ enum pop_login_result pop_login_self(struct pop *p, struct mail_err *err)
 /* ---------------------------------------------------------------------- */
 /* Messages                                                                */
 
-/* The mailbox's current number of uid (another session may have expunged
- * messages and the library may have noticed), or 0 if it is gone. */
-static uint32_t box_msgno(const struct mailbox *box, uint32_t uid)
-{
-	uint32_t lo = 0, hi = box->nmsgs;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (box->msgs[mid]->uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < box->nmsgs && box->msgs[lo]->uid == uid ? lo + 1 : 0;
-}
-
 int pop_msg_ok(const struct pop *p, uint32_t n)
 {
 	return n >= 1 && n <= p->nmsgs && !p->msgs[n - 1].deleted;
@@ -243,7 +227,7 @@ void pop_stat(const struct pop *p, uint32_t *count, uint64_t *octets)
 
 int pop_msg_text(struct pop *p, uint32_t n, const char **text, size_t *len, struct mail_err *err)
 {
-	uint32_t msgno = box_msgno(p->box, p->msgs[n - 1].uid);
+	uint32_t msgno = mail_msgno(p->box, p->msgs[n - 1].uid);
 
 	if (!msgno) {
 		mail_err_set(err, MAIL_FAIL, "message %u was removed by another session", n);
@@ -255,7 +239,7 @@ int pop_msg_text(struct pop *p, uint32_t n, const char **text, size_t *len, stru
 void pop_mark_seen(struct pop *p, uint32_t n)
 {
 	struct mail_err err;
-	uint32_t msgno = box_msgno(p->box, p->msgs[n - 1].uid);
+	uint32_t msgno = mail_msgno(p->box, p->msgs[n - 1].uid);
 
 	if (msgno && !p->box->readonly)
 		mail_store(p->box, msgno, STORE_ADD, MF_SEEN, 0, &err);
@@ -285,7 +269,7 @@ int pop_update(struct pop *p, unsigned *removed, struct mail_err *err)
 
 	for (uint32_t i = 0; i < p->nmsgs; i++) {
 		uint32_t msgno;
-		if (!p->msgs[i].deleted || !(msgno = box_msgno(p->box, p->msgs[i].uid)))
+		if (!p->msgs[i].deleted || !(msgno = mail_msgno(p->box, p->msgs[i].uid)))
 			continue;   /* kept, or already gone */
 		if (!(p->box->msgs[msgno - 1]->flags & MF_DELETED))
 			ours[nours++] = p->msgs[i].uid;
@@ -300,7 +284,7 @@ int pop_update(struct pop *p, unsigned *removed, struct mail_err *err)
 		struct mail_err ignored;
 		/* leave no \Deleted flag of ours behind for a later expunge */
 		for (size_t k = 0; k < nours; k++) {
-			uint32_t msgno = box_msgno(p->box, ours[k]);
+			uint32_t msgno = mail_msgno(p->box, ours[k]);
 			if (msgno)
 				mail_store(p->box, msgno, STORE_REMOVE, MF_DELETED, 0, &ignored);
 		}
