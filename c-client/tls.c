@@ -3,6 +3,7 @@
  * messages an administrator can act on, and the handshake swaps the
  * struct io transport so the session simply continues over TLS. */
 #include "tls.h"
+#include "log.h"
 
 #ifdef SSLTYPE_NONE
 
@@ -43,6 +44,7 @@ int tls_available(void)
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -50,6 +52,7 @@ int tls_available(void)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -510,6 +513,335 @@ static void set_dh_group(SSL_CTX *ctx)
 	ERR_clear_error();
 }
 
+/* ---- Session tickets shared by every process.
+ *
+ * Each connection is its own process, so OpenSSL's per-process random
+ * ticket key could never decrypt a ticket issued by an earlier process.
+ * The key lives in ssl_dir/private/tls-ticket-keys (mode 0600, made by the
+ * first daemon that needs it, while still root): the current key, which
+ * encrypts, and the previous one, which still decrypts, so a ticket issued
+ * just before a rotation stays usable. A daemon that finds the file older
+ * than TICKET_ROTATE_SECONDS writes a new one under an flock of the
+ * directory (temporary file + rename: never a half-written file). Tickets
+ * live shorter than one rotation period, so the two keys always cover
+ * every live ticket, and a key leaves the disk two rotations after it was
+ * made (forward secrecy: a day, or the first connection after that). */
+
+#define TICKET_FILE "tls-ticket-keys"
+#define TICKET_MAGIC "TLSTKT1\n"
+#define TICKET_ROTATE_SECONDS (12 * 3600)
+/* below one rotation period, with room for a slow handshake */
+#define TICKET_LIFETIME_SECONDS (11 * 3600)
+#define TICKET_CLOCK_SKEW 300
+
+struct ticket_key {
+	unsigned char name[16];
+	unsigned char aes[32];
+	unsigned char hmac[32];
+};
+
+struct ticket_keys {
+	struct ticket_key key[2];   /* [0] current, [1] previous */
+};
+
+#define TICKET_FILE_SIZE (sizeof TICKET_MAGIC - 1 + 2 * sizeof(struct ticket_key))
+
+/* What reading the key file found. */
+enum ticket_state { TK_OK, TK_STALE, TK_MISSING, TK_BAD };
+
+static struct ticket_keys tls_tickets;   /* one session per process */
+static int tls_tickets_loaded;
+
+/* Decode (p, len) into k; -1 when it is not our format. */
+static int ticket_parse(const unsigned char *p, size_t len, struct ticket_keys *k)
+{
+	size_t m = sizeof TICKET_MAGIC - 1;
+
+	if (len != TICKET_FILE_SIZE || memcmp(p, TICKET_MAGIC, m))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		struct ticket_key *tk = &k->key[i];
+		const unsigned char *q = p + m + i * sizeof *tk;
+		memcpy(tk->name, q, sizeof tk->name);
+		memcpy(tk->aes, q + sizeof tk->name, sizeof tk->aes);
+		memcpy(tk->hmac, q + sizeof tk->name + sizeof tk->aes, sizeof tk->hmac);
+	}
+	return 0;
+}
+
+/* Read path into k. TK_BAD fills why with the reason and the fix. */
+static enum ticket_state ticket_read(const char *path, struct ticket_keys *k, char *why,
+				     size_t wlen)
+{
+	unsigned char data[TICKET_FILE_SIZE + 1];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0 && errno == ENOENT)
+		return TK_MISSING;
+	if (fd < 0) {
+		snprintf(why, wlen, "cannot read %s: %s (the daemon must start as root; "
+			 "or delete the file and a new one is made)", path, strerror(errno));
+		return TK_BAD;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, wlen, "%s is not a regular file: remove it (rm -r %s) and the "
+			 "next connection makes a new one", path, path);
+		close(fd);
+		return TK_BAD;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+		snprintf(why, wlen, "%s may be read by others (owner uid %u, mode %04o): its "
+			 "keys decrypt recorded sessions; delete it (a new one is made) or "
+			 "chown root and chmod 600 it", path, (unsigned)st.st_uid,
+			 (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return TK_BAD;
+	}
+	do
+		n = read(fd, data, sizeof data);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0 || ticket_parse(data, (size_t)n, k) < 0) {
+		snprintf(why, wlen, "%s is damaged (not a ticket key file of this server): "
+			 "delete it and the next connection makes a new one", path);
+		explicit_bzero(data, sizeof data);
+		return TK_BAD;
+	}
+	explicit_bzero(data, sizeof data);
+	time_t age = time(NULL) - st.st_mtime;
+	return age >= TICKET_ROTATE_SECONDS || age < -TICKET_CLOCK_SKEW ? TK_STALE : TK_OK;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Replace path with k: a temporary file, synced, renamed over it. */
+static int ticket_write(int dirfd, const char *path, const struct ticket_keys *k, char *why,
+			size_t wlen)
+{
+	unsigned char data[TICKET_FILE_SIZE];
+	char tmp[PATH_MAX];
+	size_t m = sizeof TICKET_MAGIC - 1;
+	int fd, r = -1;
+
+	memcpy(data, TICKET_MAGIC, m);
+	memcpy(data + m, k->key, sizeof k->key);
+	if (path_fmt(tmp, sizeof tmp, "%s.tmp", path) < 0) {
+		snprintf(why, wlen, "cannot create %s: name too long", path);
+		return -1;
+	}
+	unlink(tmp);   /* left by a crash; we hold the lock */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 && fchmod(fd, 0600) == 0 && write_all(fd, data, sizeof data) == 0 &&
+	    fsync(fd) == 0 && close(fd) == 0) {
+		fd = -1;
+		if (rename(tmp, path) == 0) {
+			fsync(dirfd);
+			r = 0;
+		}
+	}
+	if (r < 0) {
+		snprintf(why, wlen, "cannot create %s: %s (the daemon must start as root and "
+			 "the directory be writable)", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+	}
+	explicit_bzero(data, sizeof data);
+	return r;
+}
+
+static int ticket_random(struct ticket_key *tk)
+{
+	return RAND_priv_bytes(tk->name, sizeof tk->name) == 1 &&
+	       RAND_priv_bytes(tk->aes, sizeof tk->aes) == 1 &&
+	       RAND_priv_bytes(tk->hmac, sizeof tk->hmac) == 1 ? 0 : -1;
+}
+
+/* Under the directory's lock: read again (another daemon may have just
+ * rotated), then write a new current key with the old one as previous. */
+static int ticket_rotate(const char *dir, const char *path, struct ticket_keys *k, char *why,
+			 size_t wlen)
+{
+	int dirfd, r = -1;
+	enum ticket_state s;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(why, wlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || flock(dirfd, LOCK_EX) < 0) {
+		snprintf(why, wlen, "cannot lock %s to create %s: %s", dir, path, strerror(errno));
+		if (dirfd >= 0)
+			close(dirfd);
+		return -1;
+	}
+	s = ticket_read(path, k, why, wlen);
+	if (s == TK_OK) {
+		r = 0;
+	} else if (s == TK_STALE || s == TK_MISSING) {
+		if (s == TK_STALE)
+			k->key[1] = k->key[0];
+		else if (ticket_random(&k->key[1]) < 0)
+			goto out;
+		if (ticket_random(&k->key[0]) == 0)
+			r = ticket_write(dirfd, path, k, why, wlen);
+		else
+			snprintf(why, wlen, "cannot create %s: no random numbers", path);
+	}
+out:
+	close(dirfd);   /* releases the lock */
+	return r;
+}
+
+/* Load the shared keys for this connection; on trouble log once and go on
+ * without resumption. Returns 0 when tickets can be issued. */
+static int ticket_load(const struct config *cfg)
+{
+	static int warned;
+	char dir[PATH_MAX], path[PATH_MAX], why[PATH_MAX * 2 + 256] = "";
+	enum ticket_state s = TK_BAD;
+	int r = -1;
+
+	if (tls_tickets_loaded)
+		return 0;
+	if (path_fmt(dir, sizeof dir, "%s/private", cfg->ssl_dir) < 0 ||
+	    path_fmt(path, sizeof path, "%s/%s", dir, TICKET_FILE) < 0) {
+		snprintf(why, sizeof why, "the ticket key file name under %s is too long",
+			 cfg->ssl_dir);
+	} else {
+		s = ticket_read(path, &tls_tickets, why, sizeof why);
+		if (s == TK_OK)
+			r = 0;
+		else if (s != TK_BAD)
+			r = ticket_rotate(dir, path, &tls_tickets, why, sizeof why);
+	}
+	if (r < 0) {
+		explicit_bzero(&tls_tickets, sizeof tls_tickets);
+		if (!warned++)
+			log_warn("TLS session resumption off: %s", why);
+		return -1;
+	}
+	tls_tickets_loaded = 1;
+	return 0;
+}
+
+/* The keys leave memory once the handshake (which sends the tickets) is
+ * over: the process lives on as the user. */
+static void ticket_forget(void)
+{
+	explicit_bzero(&tls_tickets, sizeof tls_tickets);
+	tls_tickets_loaded = 0;
+}
+
+static int ticket_mac_init(EVP_MAC_CTX *hctx, const struct ticket_key *tk)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_octet_string(OSSL_MAC_PARAM_KEY, (void *)tk->hmac, sizeof tk->hmac),
+		OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_END,
+	};
+
+	return EVP_MAC_CTX_set_params(hctx, params) == 1 ? 0 : -1;
+}
+
+/* OpenSSL's ticket callback: enc, fill name and iv and set up encryption
+ * with the current key; else find the key by name. Returns 1, 2 (decrypted
+ * with the previous key: issue a fresh ticket), 0 (unknown key: full
+ * handshake) or -1 (error). */
+static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+		     EVP_MAC_CTX *hctx, int enc)
+{
+	const struct ticket_key *tk = &tls_tickets.key[0];
+	int ivlen = EVP_CIPHER_get_iv_length(EVP_aes_256_cbc());
+
+	if (!tls_tickets_loaded)
+		return 0;
+	if (enc) {
+		if (RAND_bytes(iv, ivlen) != 1)
+			return -1;
+		memcpy(name, tk->name, sizeof tk->name);
+		if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, tk->aes, iv) != 1 ||
+		    ticket_mac_init(hctx, tk) < 0)
+			return -1;
+		return 1;
+	}
+	for (int i = 0; i < 2; i++) {
+		tk = &tls_tickets.key[i];
+		if (CRYPTO_memcmp(name, tk->name, sizeof tk->name))
+			continue;
+		if (ticket_mac_init(hctx, tk) < 0 ||
+		    EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, tk->aes, iv) != 1)
+			return -1;
+		return i == 0 ? 1 : 2;
+	}
+	return 0;
+}
+
+/* Tickets on when the shared key is at hand; otherwise none (a ticket no
+ * other process could decrypt would only cost the client a round trip). */
+static void ctx_tickets(SSL_CTX *ctx, const struct config *cfg, const char *service)
+{
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)service,
+				       (unsigned)strnlen(service, SSL_MAX_SID_CTX_LENGTH));
+	if (ticket_load(cfg) < 0)
+		return;
+	SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_timeout(ctx, TICKET_LIFETIME_SECONDS);
+	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
+}
+
+/* tls_check's line on the ticket keys: never a problem (logins work
+ * without resumption), but a reason to act when they cannot be used. */
+static void report_tickets(const struct config *cfg, struct buf *report)
+{
+	char dir[PATH_MAX], path[PATH_MAX], why[PATH_MAX * 2 + 256] = "";
+	struct ticket_keys k;
+
+	if (path_fmt(dir, sizeof dir, "%s/private", cfg->ssl_dir) < 0 ||
+	    path_fmt(path, sizeof path, "%s/%s", dir, TICKET_FILE) < 0)
+		return;
+	switch (ticket_read(path, &k, why, sizeof why)) {
+	case TK_OK:
+		buf_printf(report, "ok: TLS session resumption: ticket keys in %s\n", path);
+		break;
+	case TK_STALE:
+		buf_printf(report, "ok: TLS session resumption: ticket keys in %s (rotated at "
+				   "the next connection)\n", path);
+		break;
+	case TK_MISSING:
+		if (access(dir, W_OK) == 0 || (errno == ENOENT && access(cfg->ssl_dir, W_OK) == 0))
+			buf_printf(report, "ok: TLS session resumption: %s will be created at "
+					   "the first TLS connection\n", path);
+		else
+			buf_printf(report, "warning: TLS session resumption off: %s cannot be "
+					   "created (%s): start the daemon as root or create it "
+					   "as root by one TLS connection\n", path, strerror(errno));
+		break;
+	case TK_BAD:
+		buf_printf(report, "warning: TLS session resumption off: %s\n", why);
+		break;
+	}
+	explicit_bzero(&k, sizeof k);
+}
+
 /* A context with our protocol policy; NULL after a finding. */
 static SSL_CTX *ctx_new(const struct config *cfg, struct findings *f)
 {
@@ -527,8 +859,9 @@ static SSL_CTX *ctx_new(const struct config *cfg, struct findings *f)
 		minv = TLS1_2_VERSION;
 	}
 	SSL_CTX_set_min_proto_version(ctx, minv);
-	/* Each connection is its own process: a ticket or cached session could
-	 * never be resumed by the next one, so none are issued. */
+	/* Each connection is its own process: a cached session could never be
+	 * resumed by the next one. Tickets stay off unless ctx_tickets finds the
+	 * shared key. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 					 SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -678,6 +1011,7 @@ static int tls_handshake(struct io *io, SSL *ssl, struct tls_setup *setup, struc
 	else
 		r = SSL_accept(ssl);
 	SSL_CTX_set_tlsext_servername_arg(SSL_get_SSL_CTX(ssl), NULL);
+	ticket_forget();
 	if (r != 1) {
 		if (!setup->failed) {
 			int e = SSL_get_error(ssl, r);
@@ -716,6 +1050,7 @@ int tls_start(struct io *io, const struct config *cfg, const char *service,
 	}
 	ctx = ctx_new(cfg, &f);
 	if (ctx && !f.count && creds_default(cfg, service, conn, &cr, &f) == 0) {
+		ctx_tickets(ctx, cfg, service);   /* before SSL_new, which copies it */
 		ssl = SSL_new(ctx);
 		if (!ssl || creds_use(ssl, &cr, &f) < 0) {
 			SSL_free(ssl);
@@ -866,6 +1201,7 @@ int tls_check(const struct config *cfg, const char *service, struct buf *report)
 		check_file(cfg, path, NULL, msg, &f);
 	}
 	check_extra_files(cfg, service, &f);
+	report_tickets(cfg, report);
 	return f.count;
 }
 

@@ -94,7 +94,9 @@ serve "$port" "$top/imapd/imapd" --config "$conf"
 serve "$sport" "$top/imapd/imapd" --tls --config "$conf"
 serve "$pport" "$top/ipopd/ipop3d" --config "$conf"
 serve "$psport" "$top/ipopd/ipop3d" --tls --config "$conf"
-trap 'kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; echo; echo "demo: stopped"; exit 0' INT TERM
+# Ctrl-C may already have ended the listeners: kill and wait may fail
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true
+      echo; echo "demo: stopped"; exit 0' INT TERM
 sleep 0.5
 
 cat <<MSG

@@ -17,6 +17,7 @@ import pytest
 
 from helpers import launch, mbox, system
 from helpers.imapclient import RawIMAP
+from helpers.syslogsink import SyslogSink
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOST = "127.0.0.1"
@@ -280,3 +281,17 @@ def imapd_as(imapd, config_file, san_env):
                               stderr=subprocess.PIPE, env=env, timeout=timeout,
                               cwd=who.home)
     return run
+
+
+# ---------------------------------------------------------------- syslog
+
+@pytest.fixture
+def syslog():
+    """Own /dev/log for the test (skipped where a syslog daemon has it)."""
+    if os.path.exists("/dev/log"):
+        pytest.skip("a syslog daemon owns /dev/log on this machine")
+    sink = SyslogSink()
+    try:
+        yield sink
+    finally:
+        sink.close()

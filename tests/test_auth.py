@@ -4,7 +4,6 @@
 # plaintext, so the mechanisms are offered without TLS here; test_tls.py
 # covers the refusal before TLS.
 import base64
-import imaplib
 import subprocess
 
 import pytest

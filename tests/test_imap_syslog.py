@@ -1,47 +1,16 @@
 # What imapd tells the mail log (facility mail): logins, logouts and failed
 # logins with the peer's address, the lines an administrator (and fail2ban)
-# reads. The test owns /dev/log for its duration, so it needs a machine
-# without a running syslog daemon (CI is one); elsewhere it is skipped.
+# reads. The syslog fixture (conftest.py) owns /dev/log for the test, so it
+# needs a machine without a running syslog daemon (CI is one).
 import os
 import re
-import socket
-import time
 
 import pytest
 
 from helpers.imapclient import quote
+from helpers.syslogsink import collect
 
 LOG_MAIL = 2 << 3
-
-
-@pytest.fixture
-def syslog():
-    if os.path.exists("/dev/log"):
-        pytest.skip("a syslog daemon owns /dev/log on this machine")
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.bind("/dev/log")
-    os.chmod("/dev/log", 0o666)
-    s.settimeout(0.2)
-    try:
-        yield s
-    finally:
-        s.close()
-        os.unlink("/dev/log")
-
-
-def collect(sock, pattern, timeout=10):
-    """Read syslog datagrams until one matches pattern; return all read."""
-    lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            data = sock.recv(65536).decode("utf-8", "replace")
-        except socket.timeout:
-            continue
-        lines.append(data)
-        if re.search(pattern, data):
-            return lines
-    pytest.fail("no log line matching %r; got:\n%s" % (pattern, "\n".join(lines)))
 
 
 def facility(line):

@@ -756,50 +756,6 @@ def test_differential_against_dovecot(ipop3d, workdir, san_env, user):
 
 # ---------------------------------------------------------------- syslog
 
-class SyslogSink:
-    """/dev/log drained by a thread: the kernel queues only a few datagrams
-    (net.unix.max_dgram_qlen), and a daemon (or PAM inside it) blocks when
-    the queue is full, so reading only after a command would deadlock."""
-
-    def __init__(self):
-        import threading
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("/dev/log")
-        os.chmod("/dev/log", 0o666)
-        self.sock.settimeout(0.1)
-        self.lines = []
-        self.stop = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        while not self.stop:
-            try:
-                self.lines.append(self.sock.recv(65536).decode("utf-8", "replace"))
-            except socket.timeout:
-                pass
-            except OSError:
-                return
-
-    def close(self):
-        self.stop = True
-        self.thread.join()
-        self.sock.close()
-        os.unlink("/dev/log")
-
-
-@pytest.fixture
-def syslog():
-    """Own /dev/log for the test (skipped where a syslog daemon has it)."""
-    if os.path.exists("/dev/log"):
-        pytest.skip("a syslog daemon owns /dev/log on this machine")
-    sink = SyslogSink()
-    try:
-        yield sink
-    finally:
-        sink.close()
-
-
 def wait_log(sink, pattern, timeout=10):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -3,7 +3,8 @@
 # no plaintext injection across the upgrade, TLS 1.2+ only, the certificate
 # search (SNI name, local address, service) read per connection, and the
 # broken setups an administrator meets, each explained in the mail log and
-# by `imapd --check`.
+# by `imapd --check`; TLS 1.2 and 1.3 sessions resumed by the next process
+# through the shared ticket key file.
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import pytest
 from helpers import launch
 from helpers import tls as T
 from helpers.imapclient import quote
-from test_imap_syslog import collect, syslog  # noqa: F401  (fixture)
+from helpers.syslogsink import collect
 
 HOST = "127.0.0.1"
 
@@ -579,6 +580,180 @@ def test_mkcert_makes_a_usable_certificate(workdir, imapd, spool, pam_service,
     c = tls_connect(srv)
     assert c.greeting[:2] == ["*", "OK"]
     c.close()
+
+
+# ---------------------------------------------------------------- session resumption
+# Every connection is a new process: resumption works only through the
+# ticket key file shared in ssl_dir/private (current + previous key, rotated
+# after 12 hours).
+
+@pytest.fixture(scope="session")
+def tk_dir(workdir):
+    d = T.make_ssl_dir(os.path.join(workdir, "ssl-tickets"))
+    T.make_pem(os.path.join(d, "certs", "imapd.pem"), "tickets.test")
+    return d
+
+
+@pytest.fixture(scope="session")
+def tk_config(workdir, spool, pam_service, tk_dir):
+    return write_config(os.path.join(workdir, "imapd-tickets.conf"), spool,
+                        pam_service, tk_dir)
+
+
+@pytest.fixture(scope="session")
+def tk_server(launch_daemon, imapd, tk_config):
+    return launch_daemon(argv=[imapd, "--tls", "--config", tk_config])
+
+
+VERSIONS = {
+    "TLSv1.2": lambda: T.client_context(maximum=ssl.TLSVersion.TLSv1_2),
+    "TLSv1.3": lambda: T.client_context(minimum=ssl.TLSVersion.TLSv1_3),
+}
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_session_resumed_by_the_next_process(version, tk_server, tk_dir, fresh, user):
+    first, second = T.resume_pair(tk_server.host, tk_server.port, VERSIONS[version]())
+    try:
+        assert first.version == version and not first.sock.session_reused
+        assert first.sock.session.has_ticket
+        assert second.version == version
+        assert second.sock.session_reused, "the second process did not resume"
+        assert second.greeting[:2] == ["*", "OK"], second.greeting_raw
+        assert login(second, user).ok
+        assert second.command("LOGOUT").ok
+    finally:
+        first.close()
+        second.close()
+    st = os.stat(T.ticket_file(tk_dir))
+    assert st.st_uid == 0 and st.st_mode & 0o777 == 0o600, oct(st.st_mode)
+
+
+@pytest.mark.parametrize("flag", ["-tls1_2", "-tls1_3"])
+def test_session_resumed_with_openssl_s_client(flag, tk_server, tmp_path):
+    sess = str(tmp_path / "session.pem")
+
+    def s_client(*extra):
+        p = subprocess.run(["openssl", "s_client", flag, "-connect",
+                            "%s:%d" % (tk_server.host, tk_server.port), "-ign_eof"] + list(extra),
+                           input=b"a NOOP\r\nb LOGOUT\r\n", capture_output=True,
+                           timeout=30)
+        out = (p.stdout + p.stderr).decode("utf-8", "replace")
+        assert "b OK" in out, out
+        return out
+
+    out = s_client("-sess_out", sess)
+    assert re.search(r"^New, TLSv1", out, re.M), out
+    # tickets live 11 hours, less than the 12 between key rotations
+    assert "lifetime hint: 39600 (seconds)" in out, out
+    out = s_client("-sess_in", sess)
+    assert re.search(r"^Reused, TLSv1", out, re.M), out
+
+
+def test_ticket_from_before_rotation_still_resumes(tk_server, tk_dir):
+    ctx = T.client_context()
+    c = T.TLSIMAP(tk_server.host, tk_server.port, context=ctx)
+    c.close()
+    old_current, _ = T.ticket_key_names(tk_dir)
+    first = T.TLSIMAP(tk_server.host, tk_server.port, context=ctx)
+    ticket = first.sock.session
+    first.close()
+    T.age_ticket_file(tk_dir, 13)
+    # this connection rotates the key and still takes the older ticket
+    c = T.TLSIMAP(tk_server.host, tk_server.port, context=ctx, session=ticket)
+    assert c.sock.session_reused
+    c.close()
+    current, previous = T.ticket_key_names(tk_dir)
+    assert previous == old_current and current != old_current
+    assert time.time() - os.stat(T.ticket_file(tk_dir)).st_mtime < 60
+    # a second rotation retires the key: the old ticket now means a full handshake
+    T.age_ticket_file(tk_dir, 13)
+    T.TLSIMAP(tk_server.host, tk_server.port, context=ctx).close()
+    assert T.ticket_key_names(tk_dir)[1] == current
+    c = T.TLSIMAP(tk_server.host, tk_server.port, context=ctx, session=ticket)
+    assert not c.sock.session_reused
+    assert c.greeting[:2] == ["*", "OK"]
+    c.close()
+
+
+def test_concurrent_first_connections_agree_on_one_key(lab, lab_servers):
+    """Many processes find no key file at once: the lock lets one create
+    it and the others use it, so every ticket is readable by the rest."""
+    T.make_pem(pem_path(lab), "race.test")
+    implicit, _ = lab_servers
+    ctx = T.client_context()
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        conns = list(ex.map(lambda _: T.TLSIMAP(implicit.host, implicit.port, context=ctx),
+                            range(8)))
+    sessions = [c.sock.session for c in conns]
+    for c in conns:
+        c.close()
+    for s in sessions:
+        c = T.TLSIMAP(implicit.host, implicit.port, context=ctx, session=s)
+        assert c.sock.session_reused
+        c.close()
+    assert os.listdir(os.path.join(lab, "private")) == [T.TICKET_FILE]
+
+
+def keys_world_readable(lab):
+    T.write(T.ticket_file(lab), T.TICKET_MAGIC + os.urandom(2 * T.TICKET_KEY_SIZE), 0o644)
+    return "chmod 600"
+
+
+def keys_damaged(lab):
+    T.write(T.ticket_file(lab), b"not a key file\n")
+    return "is damaged"
+
+
+def keys_directory(lab):
+    os.mkdir(T.ticket_file(lab))
+    return "not a regular file"
+
+
+KEYS_BROKEN = [keys_world_readable, keys_damaged, keys_directory]
+
+
+@pytest.mark.parametrize("setup", KEYS_BROKEN, ids=lambda f: f.__name__[5:])
+def test_unusable_ticket_keys_mean_no_resumption(setup, lab, lab_servers, syslog):  # noqa: F811
+    implicit, _ = lab_servers
+    T.make_pem(pem_path(lab), "nokeys.test")
+    phrase = setup(lab)
+    before = open(T.ticket_file(lab), "rb").read() if os.path.isfile(T.ticket_file(lab)) \
+        else None
+    first, second = T.resume_pair(implicit.host, implicit.port)
+    try:
+        assert first.greeting[:2] == ["*", "OK"] and second.greeting[:2] == ["*", "OK"]
+        assert not second.sock.session_reused
+        assert second.command("NOOP").ok
+    finally:
+        first.close()
+        second.close()
+    lines = collect(syslog, re.escape(T.ticket_file(lab)))
+    line = [l for l in lines if T.ticket_file(lab) in l][-1]
+    assert "resumption off" in line and phrase in line, line
+    if before is not None:     # never overwritten behind the administrator's back
+        assert open(T.ticket_file(lab), "rb").read() == before
+
+
+def test_check_reports_ticket_keys(lab, lab_config, imapd):
+    T.make_pem(pem_path(lab), "check.test")
+
+    def check():
+        p = subprocess.run([imapd, "--check", "--config", lab_config],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stdout
+        return [l for l in p.stdout.splitlines() if T.TICKET_FILE in l]
+
+    lines = check()
+    assert len(lines) == 1 and lines[0].startswith("ok:") and "will be created" in lines[0]
+    assert not os.path.exists(T.ticket_file(lab))       # --check creates nothing
+    keys_world_readable(lab)
+    lines = check()
+    assert len(lines) == 1 and lines[0].startswith("warning:") and "chmod 600" in lines[0]
+    os.chmod(T.ticket_file(lab), 0o600)
+    lines = check()
+    assert len(lines) == 1 and lines[0].startswith("ok:"), lines
 
 
 # ---------------------------------------------------------------- testssl.sh

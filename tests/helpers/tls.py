@@ -1,11 +1,12 @@
 # TLS helpers for the integration tests: certificates made on the fly (any
 # name, any dates, keys encrypted or not) with python3-cryptography, an ssl_dir
 # laid out as the daemons expect, and an IMAP client that speaks implicit TLS
-# or upgrades with STARTTLS.
+# or upgrades with STARTTLS (and can resume an earlier TLS session).
 import datetime
 import os
 import socket
 import ssl
+import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -99,12 +100,13 @@ class TLSIMAP(RawIMAP):
     upgraded with starttls()."""
 
     def __init__(self, host, port, implicit=True, context=None,
-                 server_hostname=None, timeout=20):
+                 server_hostname=None, timeout=20, session=None):
         self.ctx = context or client_context()
         self.server_hostname = server_hostname
         self.sock = socket.create_connection((host, port), timeout=timeout)
         if implicit:
-            self.sock = self.ctx.wrap_socket(self.sock, server_hostname=server_hostname)
+            self.sock = self.ctx.wrap_socket(self.sock, server_hostname=server_hostname,
+                                             session=session)
         self.f = self.sock.makefile("rb")
         self.ntag = 0
         self.greeting_raw = self.read_response()
@@ -136,3 +138,39 @@ def capabilities(result):
     lines = result.named("CAPABILITY")
     assert len(lines) == 1, result.raw
     return [c.upper() for c in lines[0][1:]]
+
+
+TICKET_FILE = "tls-ticket-keys"
+TICKET_MAGIC = b"TLSTKT1\n"
+TICKET_KEY_SIZE = 16 + 32 + 32      # name, AES-256 key, HMAC-SHA256 key
+
+
+def ticket_file(ssl_dir):
+    return os.path.join(ssl_dir, "private", TICKET_FILE)
+
+
+def ticket_key_names(ssl_dir):
+    """(current, previous) key names from the shared ticket key file."""
+    with open(ticket_file(ssl_dir), "rb") as f:
+        data = f.read()
+    assert data.startswith(TICKET_MAGIC) and \
+        len(data) == len(TICKET_MAGIC) + 2 * TICKET_KEY_SIZE, data[:16]
+    body = data[len(TICKET_MAGIC):]
+    return body[:16], body[TICKET_KEY_SIZE:TICKET_KEY_SIZE + 16]
+
+
+def age_ticket_file(ssl_dir, hours):
+    """Make the key file look `hours` old (the daemon rotates after 12)."""
+    t = time.time() - hours * 3600
+    os.utime(ticket_file(ssl_dir), (t, t))
+
+
+def resume_pair(host, port, context=None):
+    """Two connections (two daemon processes): the second offers the first's
+    session (from the same context, as ssl requires). Returns (first, second),
+    both still open."""
+    context = context or client_context()
+    first = TLSIMAP(host, port, context=context)   # the greeting carries the
+    session = first.sock.session                   # TLS 1.3 ticket with it
+    second = TLSIMAP(host, port, context=context, session=session)
+    return first, second
