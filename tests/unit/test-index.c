@@ -4,6 +4,7 @@
  * mail appended, index truncated or corrupt, home unwritable) must never
  * change what the user sees. */
 #include "mail.h"
+#include "mbox_fixture.h"
 #include "test.h"
 #include "unix_index.h"
 
@@ -14,46 +15,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[256], mb[512], spool_mb[512];
+static char mb[512], spool_mb[512];
 static struct mail_session sess, bare;   /* bare: a home where no index can be */
 
 static char *path_of(const char *name)
 {
-	static char p[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-	return p[k];
-}
-
-static void write_file(const char *path, const char *data)
-{
-	FILE *f = fopen(path, "w");
-	fputs(data, f);
-	fclose(f);
-}
-
-static void append_file(const char *path, const char *data)
-{
-	FILE *f = fopen(path, "a");
-	fputs(data, f);
-	fclose(f);
+	return fixture_path(NULL, name);
 }
 
 static void setup(void)
 {
-	char cmd[600];
-
-	if (tmpdir[0]) {
-		snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup failed\n");
+	if (fixture_remove_tmpdir()) {
 		mail_session_free(&sess);
 		mail_session_free(&bare);
 	}
-	strcpy(tmpdir, "/tmp/test-index-XXXXXX");
-	if (!mkdtemp(tmpdir))
-		abort();
+	fixture_make_tmpdir("test-index");
 	mkdir(path_of("spool"), 0775);
 	mkdir(path_of("home"), 0700);
 	write_file(path_of("notadir"), "x");
@@ -78,29 +54,7 @@ static int index_exists(const char *mbox)
 	return r;
 }
 
-static const char sample[] =
-	"From bob@example.com  Mon Jan  6 10:00:00 2025\n"
-	"Subject: one\n"
-	"Content-Length: 999\n"
-	"\n"
-	"Hello\n"
-	">From the quoted line\n"
-	"\n"
-	"From here on it is body text, not a separator\n"
-	"\n"
-	"From bob@example.com Tue Jan  7 11:30:15 2025\n"
-	"Subject: two\n"
-	"Status: RO\n"
-	"X-Status: AF\n"
-	"X-Keywords: $Forwarded  Junk\n"
-	"\n"
-	"line\r\n"
-	"\n"
-	"From carol Wed Jan  8 12:00:00 2025 +0200\n"
-	"Subject: three\n"
-	" folded\n"
-	"\n"
-	"last";
+static const char sample[] = FIXTURE_MBOX_FIRST_FROM FIXTURE_MBOX_REST;
 
 static const char *more =
 	"From dave Thu Jan  9 08:00:00 2025\n"
@@ -426,10 +380,7 @@ int main(void)
 	RUN(test_corrupt_index);
 	RUN(test_unwritable_home);
 	RUN(test_index_after_changes);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup failed\n");
+	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	mail_session_free(&bare);
 	return test_summary("test-index");

@@ -2,6 +2,7 @@
  * refusals, create/delete/rename (INBOX included), LIST/LSUB patterns,
  * subscriptions, STATUS, wildcard matching. */
 #include "mail.h"
+#include "mbox_fixture.h"
 #include "test.h"
 
 #include <stdio.h>
@@ -10,43 +11,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[256];
 static struct mail_session sess;
 
 /* Home is tmpdir/home; the spool sits beside it, as in real life. */
 static char *path_of(const char *name)
 {
-	static char p[512];
-	snprintf(p, sizeof p, "%s/home/%s", tmpdir, name);
-	return p;
+	return fixture_path("home", name);
 }
 
 static char *spool_of(const char *name)
 {
-	static char p[512];
-	snprintf(p, sizeof p, "%s/spool/%s", tmpdir, name);
-	return p;
-}
-
-static void write_file(const char *path, const char *data)
-{
-	FILE *f = fopen(path, "w");
-	fputs(data, f);
-	fclose(f);
+	return fixture_path("spool", name);
 }
 
 static void setup(void)
 {
-	char cmd[600];
-	if (tmpdir[0]) {
-		snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup failed\n");
+	if (fixture_remove_tmpdir())
 		mail_session_free(&sess);
-	}
-	strcpy(tmpdir, "/tmp/test-mail-XXXXXX");
-	if (!mkdtemp(tmpdir))
-		abort();
+	fixture_make_tmpdir("test-mail");
 	char home[300], spool[300];
 	snprintf(home, sizeof home, "%s/home", tmpdir);
 	snprintf(spool, sizeof spool, "%s/spool", tmpdir);
@@ -333,10 +315,7 @@ int main(void)
 	RUN(test_subscriptions);
 	RUN(test_match);
 	RUN(test_fetch_structure_and_store);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup failed\n");
+	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	return test_summary("test-mail");
 }

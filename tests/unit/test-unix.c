@@ -4,6 +4,7 @@
  * racing expunges under liblockfile + fcntl locking. */
 #include "lock.h"
 #include "mail.h"
+#include "mbox_fixture.h"
 #include "test.h"
 
 #include <errno.h>
@@ -19,71 +20,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static char tmpdir[256];
 static struct mail_session sess;
 
 /* ---- helpers ---- */
 
 static char *path_of(const char *name)
 {
-	static char p[512];
-	snprintf(p, sizeof p, "%s/%s", tmpdir, name);
-	return p;
-}
-
-static void write_file(const char *path, const char *data)
-{
-	FILE *f = fopen(path, "w");
-	fputs(data, f);
-	fclose(f);
-}
-
-static void append_file(const char *path, const char *data)
-{
-	FILE *f = fopen(path, "a");
-	fputs(data, f);
-	fclose(f);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	struct buf b;
-	char chunk[65536];
-	size_t n;
-
-	buf_init(&b);
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	if (len)
-		*len = b.len;
-	return buf_steal(&b);
-}
-
-static int contains(const char *path, const char *needle)
-{
-	size_t n;
-	char *s = read_file(path, &n);
-	int r = s && memmem(s, n, needle, strlen(needle)) != NULL;
-	free(s);
-	return r;
+	return fixture_path(NULL, name);
 }
 
 static void setup(void)
 {
-	char cmd[600];
-	if (tmpdir[0]) {
-		snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup failed\n");
+	if (fixture_remove_tmpdir())
 		mail_session_free(&sess);
-	}
-	strcpy(tmpdir, "/tmp/test-unix-XXXXXX");
-	if (!mkdtemp(tmpdir))
-		abort();
+	fixture_make_tmpdir("test-unix");
 	mkdir(path_of("spool"), 0775);
 	mail_session_init(&sess, "alice", tmpdir, path_of("spool"));
 }
@@ -137,30 +87,7 @@ static const char *text_of(struct mailbox *box, uint32_t msgno)
 
 /* A spool as Postfix local writes it, including quirks. */
 static const char mta_mbox[] =
-	"From bob@example.com  Mon Jan  6 10:00:00 2025\n"
-	"Return-Path: <bob@example.com>\n"
-	"Subject: one\n"
-	"Content-Length: 999\n"
-	"\n"
-	"Hello\n"
-	">From the quoted line\n"
-	"\n"
-	"From here on it is body text, not a separator\n"
-	"\n"
-	"From bob@example.com Tue Jan  7 11:30:15 2025\n"
-	"Subject: two\n"
-	"Status: RO\n"
-	"X-Status: AF\n"
-	"X-Keywords: $Forwarded  Junk\n"
-	"\n"
-	"line\r\n"
-	"\n"
-	"From carol Wed Jan  8 12:00:00 2025 +0200\n"
-	"Subject: three\n"
-	" folded\n"
-	"\n"
-	"last\n"
-	"\n";
+	FIXTURE_MBOX_FIRST_FROM "Return-Path: <bob@example.com>\n" FIXTURE_MBOX_REST "\n\n";
 
 static void test_open_mta_mbox(void)
 {
