@@ -143,6 +143,33 @@ bench: all
 demo:
 	bash src/demo.sh
 
+# libFuzzer harnesses, not part of `make check`: the library is rebuilt with
+# clang and the sanitizers under build/fuzz (warnings are errors there too),
+# then each harness runs FUZZ_SECONDS on its corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_CC  ?= clang
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz-%.c=%)
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -O1
+FUZZ_POP := $(filter-out $(O)/ipopd/ipop3d.o,$(POP3_OBJ))
+fuzz:
+	$(MAKE) O=build/fuzz CC=$(FUZZ_CC) \
+		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_FLAGS)" $(FUZZ_NAMES:%=build/fuzz/fuzz-%)
+	@set -e; for n in $(FUZZ_NAMES); do \
+		c=build/fuzz/corpus-$$n; mkdir -p $$c; \
+		case $$n in rfc822|mbox) cp -n tests/data/corpus/*.eml $$c/;; esac; \
+		[ $$n != mbox ] || cp -n tests/data/*.mbox $$c/; \
+		[ ! -d tests/fuzz/seed-$$n ] || cp -n tests/fuzz/seed-$$n/* $$c/; \
+		echo "== fuzz-$$n: $(FUZZ_SECONDS)s"; \
+		build/fuzz/fuzz-$$n -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=build/fuzz/crash-$$n- $$c; \
+	done
+
+# fuzz-pop3 alone needs ipop3d's objects (not its main).
+$(O)/fuzz-%: tests/fuzz/fuzz-%.c $(IMAPD_LIB) $(LIB) $(FUZZ_POP)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Iimapd -Iipopd -o $@ $< \
+		$(if $(filter pop3,$*),$(FUZZ_POP)) $(IMAPD_LIB) $(LIB) $(LIBS)
+
 # A throwaway self-signed certificate for imapd and ipop3d (testing only).
 certs:
 	sh src/mkcert.sh "$(DESTDIR)$(SSLDIR)" imapd ipop3d

@@ -886,7 +886,7 @@ static int creds_default(const struct config *cfg, const char *service,
 			 const struct server_conn *conn, struct creds *cr, struct findings *f)
 {
 	char path[PATH_MAX], svc[PATH_MAX];
-	int missing;
+	int missing = 1;   /* a per-IP path too long to build counts as absent */
 
 	if (cfg->tls_cert) {
 		if (creds_load(cfg->tls_cert, cfg->tls_key, cfg->ssl_dir, cr, &missing, f) == 0)

@@ -1,0 +1,157 @@
+/* fuzz-imap-command.c: libFuzzer harness for imapd's argument parsing: the
+ * parser.h primitives one by one and chained, the SEARCH criteria parser,
+ * and FETCH / SEARCH run whole (cmd_fetch's attribute parser is static, so
+ * it is reached through the command on a small read-only mailbox). */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imapd.h"
+#include "search_parse.h"
+
+static const char sample[] =
+	"From alice@example.org Mon Jan  1 10:00:00 2024\n"
+	"From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: one\n"
+	"Date: Mon, 1 Jan 2024 10:00:00 +0100\nMessage-ID: <1@x>\n\nfirst body\n\n"
+	"From bob@example.org Tue Jan  2 11:00:00 2024\n"
+	"From: bob@example.org\nSubject: =?utf-8?q?two?=\nMIME-Version: 1.0\n"
+	"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+	"part one\n--b\nContent-Type: message/rfc822\n\nSubject: inner\n\ninner body\n"
+	"--b--\n\n";
+
+static struct mail_session sess;
+static struct client cl;
+static char box_path[] = "/tmp/fuzz-imap-box-XXXXXX";
+
+static void cleanup(void)
+{
+	unlink(box_path);
+}
+
+/* A mailbox for FETCH and SEARCH to run over, opened once. */
+static void setup(void)
+{
+	int fd = mkstemp(box_path);
+	struct mail_err err;
+
+	if (fd < 0 || write(fd, sample, sizeof sample - 1) != (ssize_t)(sizeof sample - 1))
+		abort();
+	close(fd);
+	atexit(cleanup);
+	mail_session_init(&sess, "fuzz", "/", "/nonexistent");
+	sess.allow_outside_home = 1;
+	io_init(&cl.io, -1, open("/dev/null", O_WRONLY));
+	cl.state = ST_SELECTED;
+	if (mail_open(&sess, box_path, 1, &imap_events, &cl, &cl.box, &err) < 0) {
+		fprintf(stderr, "fuzz-imap-command: %s\n", err.text);
+		abort();
+	}
+}
+
+/* Each primitive from the start of the input. */
+static void primitives(const char *s, size_t n, struct pool *pool)
+{
+	struct parser p;
+	char *str, **kw;
+	size_t len;
+	uint32_t u, flags;
+	uint64_t u64;
+	struct numset set;
+	time_t t;
+	int a, b, c;
+
+#define TRY(call) do { p_init(&p, s, n, pool); (void)(call); } while (0)
+	TRY(p_atom(&p, &str));
+	TRY(p_token(&p, "[]<", &str));
+	TRY(p_string(&p, &str, &len));
+	TRY(p_astring(&p, &str, &len));
+	TRY(p_nstring(&p, &str, &len));
+	TRY(p_number(&p, &u));
+	TRY(p_number64(&p, &u64));
+	TRY(p_nz_number(&p, &u));
+	TRY(p_mailbox(&p, &str));
+	TRY(p_list_mailbox(&p, &str));
+	TRY(p_seqset(&p, &set));
+	TRY(p_flag_list(&p, &flags, &kw, 1));
+	TRY(p_flag_list(&p, &flags, &kw, 0));
+	TRY(p_date(&p, &a, &b, &c));
+	TRY(p_date_time(&p, &t, &a));
+#undef TRY
+}
+
+/* APPEND/STORE-like sequences: mailbox SP (flags) SP date-time SP literal. */
+static void chained(const char *s, size_t n, struct pool *pool)
+{
+	struct parser p;
+	char *str, **kw;
+	size_t len;
+	uint32_t flags;
+	time_t t;
+	int tz;
+	struct numset set;
+
+	p_init(&p, s, n, pool);
+	if (p_mailbox(&p, &str) < 0 || p_sp(&p) < 0)
+		return;
+	if (p_peek(&p, '(') && (p_flag_list(&p, &flags, &kw, 1) < 0 || p_sp(&p) < 0))
+		return;
+	if (p_peek(&p, '"') && (p_date_time(&p, &t, &tz) < 0 || p_sp(&p) < 0))
+		return;
+	if (p_astring(&p, &str, &len) < 0 || p_sp(&p) < 0 || p_seqset(&p, &set) < 0)
+		return;
+	p_end(&p);
+}
+
+/* One command through its real entry point; output goes to /dev/null. */
+static void run_cmd(cmd_fn *fn, const char *name, int uid, const char *s, size_t n)
+{
+	struct cmd cmd = {.c = &cl, .tag = "A1", .name = name, .uid = uid};
+
+	cl.pool = pool_new();
+	p_init(&cmd.p, s, n, cl.pool);
+	fn(&cmd);
+	io_flush(&cl.io);
+	pool_free(cl.pool);
+	cl.pool = NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int ready;
+	const char *s = (const char *)data + 1;
+	struct pool *pool;
+	struct parser p;
+	struct search_key *key;
+
+	if (!ready) {
+		setup();
+		ready = 1;
+	}
+	if (size < 1)
+		return 0;
+	size--;
+	pool = pool_new();
+	switch (data[0] & 3) {
+	case 0:
+		primitives(s, size, pool);
+		chained(s, size, pool);
+		break;
+	case 1:
+		p_init(&p, s, size, pool);
+		imap_search_parse(&p, cl.box, &key);
+		p_init(&p, s, size, pool);
+		imap_search_parse(&p, NULL, &key);
+		break;
+	case 2:   /* the text after "FETCH", e.g. " 1:* (FLAGS BODY.PEEK[1.MIME])" */
+		run_cmd(cmd_fetch, "FETCH", data[0] >> 7, s, size);
+		break;
+	case 3:
+		run_cmd(cmd_search, "SEARCH", data[0] >> 7, s, size);
+		break;
+	}
+	pool_free(pool);
+	return 0;
+}
