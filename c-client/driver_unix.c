@@ -12,6 +12,7 @@
 #include "unix_index.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -1219,6 +1220,25 @@ struct locked {
 /* Lock path (dotlock, then fcntl) and open it. ENOENT leaves fd = -1.
  * A read-only snapshot may go without a dotlock we are not allowed to make:
  * the fcntl read lock alone keeps MTAs out while we read. */
+/* After login we keep group mail for the spool's dotlocks. That must not
+ * become a way into other users' mailboxes (a symlink in the home pointing
+ * at /var/mail/alice, or allow_outside_home): a file that is not ours and
+ * that we could reach only as group mail is refused. Checked on the open
+ * descriptor, so swapping a symlink afterwards gains nothing. */
+static int foreign_spool_file(int fd)
+{
+	static gid_t mail_gid = (gid_t)-1;
+	struct stat st;
+
+	if (getuid() == 0 || fstat(fd, &st) < 0 || st.st_uid == getuid())
+		return 0;
+	if (mail_gid == (gid_t)-1) {
+		struct group *g = getgrnam("mail");
+		mail_gid = g ? g->gr_gid : (gid_t)-2;
+	}
+	return st.st_gid == mail_gid && !(st.st_mode & 0004);
+}
+
 static int lk_open(const char *path, int write, struct locked *lk, struct mail_err *err)
 {
 	memset(lk, 0, sizeof *lk);
@@ -1231,6 +1251,13 @@ static int lk_open(const char *path, int write, struct locked *lk, struct mail_e
 			return 0;
 		mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL, "cannot open %s: %s",
 			     path, strerror(errno));
+		lock_dot_release(&lk->dot);
+		return -1;
+	}
+	if (foreign_spool_file(lk->fd)) {
+		mail_err_set(err, MAIL_NOPERM, "%s belongs to another user", path);
+		close(lk->fd);
+		lk->fd = -1;
 		lock_dot_release(&lk->dot);
 		return -1;
 	}

@@ -290,3 +290,17 @@ def test_other_users_mailboxes_are_unreachable(client, other_user, connect):
     assert r.status in ("NO", "BAD"), r
     r = client.command("SELECT %s" % quote("~%s/secret" % other_user.name))
     assert r.status in ("NO", "BAD"), r
+
+
+def test_symlink_to_another_users_spool_is_refused(client, user, other_user, spool):
+    """The session keeps group mail (for the spool's lock files); a symlink
+    in the home must not turn that into a way to read someone else's INBOX."""
+    spool.write(other_user, [mbox.Entry(b"Subject: private\n\nnot for you\n")])
+    link = os.path.join(user.home, "peek")
+    os.symlink(spool.path(other_user), link)
+    try:
+        for cmd in ("SELECT peek", "EXAMINE peek", "STATUS peek (MESSAGES)"):
+            r = client.command(cmd)
+            assert r.status == "NO", (cmd, r)
+    finally:
+        os.unlink(link)
