@@ -27,14 +27,38 @@ def imapd_binary():
     return os.environ.get("IMAPD") or os.path.join(REPO, "imapd", "imapd")
 
 
+def daemon_binary(env, rel):
+    """The daemon to test: $env (make check: the sanitizer build) or rel."""
+    path = os.environ.get(env) or os.path.join(REPO, rel)
+    if not os.access(path, os.X_OK):
+        pytest.fail("no daemon to test at %s (run make, or set %s)" % (path, env))
+    return path
+
+
 @pytest.fixture(scope="session")
 def imapd():
     if os.geteuid() != 0:
         pytest.skip("integration tests need root (PAM users, super-servers)")
-    path = imapd_binary()
-    if not os.access(path, os.X_OK):
-        pytest.fail("no daemon to test at %s (run make, or set IMAPD)" % path)
-    return path
+    return daemon_binary("IMAPD", "imapd/imapd")
+
+
+@pytest.fixture(scope="session")
+def ipop3d(imapd):
+    return daemon_binary("IPOP3D", "ipopd/ipop3d")
+
+
+@pytest.fixture(scope="session")
+def ipop2d(imapd):
+    return daemon_binary("IPOP2D", "ipopd/ipop2d")
+
+
+@pytest.fixture(scope="session")
+def pop_pam(imapd):
+    """/etc/pam.d/pop, the service both POP daemons use by default."""
+    created = system.install_pam("pop")
+    yield "pop"
+    if created:
+        system.remove_pam("pop")
 
 
 @pytest.fixture(scope="session")

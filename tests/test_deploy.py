@@ -19,29 +19,13 @@ import time
 
 import pytest
 
-from helpers import deploy, launch, system
+from helpers import deploy, launch
 
 HOST = "127.0.0.1"
 SERVICES = ["imap", "imaps", "pop3", "pop3s"]
 
 
 # ---------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope="session")
-def ipop3d_bin(imapd):
-    path = os.environ.get("IPOP3D") or os.path.join(deploy.REPO, "ipopd", "ipop3d")
-    if not os.access(path, os.X_OK):
-        pytest.fail("no ipop3d to test at %s (run make, or set IPOP3D)" % path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def pop_pam_file(imapd):
-    created = system.install_pam("pop")
-    yield "pop"
-    if created:
-        system.remove_pam("pop")
-
 
 @pytest.fixture(scope="session")
 def deploy_dir(workdir):
@@ -51,8 +35,8 @@ def deploy_dir(workdir):
 
 
 @pytest.fixture(scope="session")
-def deploy_sbin(deploy_dir, imapd, ipop3d_bin):
-    return deploy.sbin_dir(deploy_dir, imapd, ipop3d_bin)
+def deploy_sbin(deploy_dir, imapd, ipop3d):
+    return deploy.sbin_dir(deploy_dir, imapd, ipop3d)
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +50,7 @@ def deploy_ssl(deploy_dir):
 
 
 @pytest.fixture(scope="session")
-def deploy_config(deploy_dir, spool, deploy_ssl, pam_service, pop_pam_file):
+def deploy_config(deploy_dir, spool, deploy_ssl, pam_service, pop_pam):
     """No pam_service line: each daemon uses its default PAM service
     (imap, pop), as a shipped setup does."""
     p = os.path.join(deploy_dir, "imapd.conf")

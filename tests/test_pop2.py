@@ -10,26 +10,9 @@ import time
 
 import pytest
 
-from helpers import mbox, system
+from helpers import mbox
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 20
-
-
-@pytest.fixture(scope="session")
-def ipop2d(imapd):
-    path = os.environ.get("IPOP2D") or os.path.join(REPO, "ipopd", "ipop2d")
-    if not os.access(path, os.X_OK):
-        pytest.fail("no ipop2d to test at %s (run make, or set IPOP2D)" % path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def pop2_pam(imapd):
-    created = system.install_pam("pop")
-    yield "pop"
-    if created:
-        system.remove_pam("pop")
 
 
 def config(workdir, name, spool, plaintext):
@@ -42,13 +25,13 @@ def config(workdir, name, spool, plaintext):
 
 
 @pytest.fixture(scope="session")
-def pop2_server(launch_daemon, ipop2d, workdir, spool, pop2_pam):
+def pop2_server(launch_daemon, ipop2d, workdir, spool, pop_pam):
     return launch_daemon(argv=[ipop2d, "--config",
                                config(workdir, "pop2.conf", spool, True)])
 
 
 @pytest.fixture(scope="session")
-def pop2_strict(launch_daemon, ipop2d, workdir, spool, pop2_pam):
+def pop2_strict(launch_daemon, ipop2d, workdir, spool, pop_pam):
     return launch_daemon(argv=[ipop2d, "--config",
                                config(workdir, "pop2-strict.conf", spool, False)])
 

@@ -30,23 +30,6 @@ TIMEOUT = 20
 # ---------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="session")
-def ipop3d(imapd):
-    path = os.environ.get("IPOP3D") or os.path.join(REPO, "ipopd", "ipop3d")
-    if not os.access(path, os.X_OK):
-        pytest.fail("no ipop3d to test at %s (run make, or set IPOP3D)" % path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def pop_pam(imapd):
-    """/etc/pam.d/pop, the service both POP daemons use by default."""
-    created = system.install_pam("pop")
-    yield "pop"
-    if created:
-        system.remove_pam("pop")
-
-
-@pytest.fixture(scope="session")
 def ssl_dir(workdir):
     """A throwaway self-signed certificate for ipop3d (src/mkcert.sh)."""
     d = os.path.join(workdir, "ssl")
