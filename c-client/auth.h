@@ -30,6 +30,5 @@ int auth_become(const struct auth_user *u, struct mail_err *err);
 
 /* Close the PAM session (pam_setcred delete, pam_end). */
 void auth_logout(struct auth_user *u);
-void auth_user_free(struct auth_user *u);
 
 #endif

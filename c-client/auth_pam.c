@@ -155,9 +155,3 @@ void auth_logout(struct auth_user *u)
 	}
 }
 
-void auth_user_free(struct auth_user *u)
-{
-	free(u->name);
-	free(u->home);
-	memset(u, 0, sizeof *u);
-}

@@ -37,11 +37,6 @@ void io_init(struct io *io, int in_fd, int out_fd)
 	buf_init(&io->wbuf);
 }
 
-void io_free(struct io *io)
-{
-	buf_free(&io->wbuf);
-}
-
 void io_set_transport(struct io *io, const struct io_transport *tr, void *ctx)
 {
 	io->tr = tr ? tr : &fd_transport;
@@ -124,17 +119,11 @@ enum io_status io_read_exact(struct io *io, struct buf *out, size_t n)
 			return st;
 		size_t avail = io->rlen - io->rpos;
 		size_t take = avail < n ? avail : n;
-		if (out)
-			buf_append(out, io->rbuf + io->rpos, take);
+		buf_append(out, io->rbuf + io->rpos, take);
 		io->rpos += take;
 		n -= take;
 	}
 	return IO_OK;
-}
-
-enum io_status io_skip(struct io *io, size_t n)
-{
-	return io_read_exact(io, NULL, n);
 }
 
 void io_write(struct io *io, const void *p, size_t n)

@@ -38,7 +38,6 @@ struct io {
 };
 
 void io_init(struct io *io, int in_fd, int out_fd);
-void io_free(struct io *io);
 void io_set_transport(struct io *io, const struct io_transport *tr, void *ctx);
 /* Drop anything already read but not consumed (STARTTLS: no injection). */
 void io_discard_input(struct io *io);
@@ -46,10 +45,8 @@ void io_discard_input(struct io *io);
 /* Read one line ending in LF (CRLF or LF accepted). The line without the
  * line end is appended to out. */
 enum io_status io_readline(struct io *io, struct buf *out, size_t max);
-/* Read exactly n bytes, appended to out (or dropped when out is NULL). */
+/* Read exactly n bytes, appended to out. */
 enum io_status io_read_exact(struct io *io, struct buf *out, size_t n);
-/* Read and throw away exactly n bytes. */
-enum io_status io_skip(struct io *io, size_t n);
 
 void io_write(struct io *io, const void *p, size_t n);
 void io_puts(struct io *io, const char *s);

@@ -5,17 +5,9 @@
 #include <stdio.h>
 #include <syslog.h>
 
-
-static int log_stderr;
-
 void log_open(const char *ident)
 {
 	openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
-}
-
-void log_to_stderr(int on)
-{
-	log_stderr = on;
 }
 
 static void log_v(int prio, const char *fmt, va_list ap)
@@ -24,8 +16,6 @@ static void log_v(int prio, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	syslog(LOG_MAIL | prio, "%s", msg);
-	if (log_stderr)
-		fprintf(stderr, "%s\n", msg);
 }
 
 #define LOG_FN(name, prio)                        \

@@ -4,8 +4,6 @@
 #define CCLIENT_LOG_H
 
 void log_open(const char *ident);
-/* Also copy lines to stderr (for --check and foreground debugging). */
-void log_to_stderr(int on);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

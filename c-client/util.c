@@ -108,27 +108,6 @@ int str_casecmp_n(const char *a, size_t alen, const char *b)
 	return b[i] ? -1 : 0;
 }
 
-const char *mem_casefind(const char *hay, size_t hlen, const char *needle, size_t nlen)
-{
-	size_t i;
-	unsigned char f0, f1;
-
-	if (nlen == 0)
-		return hay;
-	if (nlen > hlen)
-		return NULL;
-	f0 = (unsigned char)tolower((unsigned char)needle[0]);
-	f1 = (unsigned char)toupper((unsigned char)needle[0]);
-	for (i = 0; i + nlen <= hlen; i++) {
-		unsigned char c = (unsigned char)hay[i];
-		if (c != f0 && c != f1)
-			continue;
-		if (strncasecmp(hay + i, needle, nlen) == 0)
-			return hay + i;
-	}
-	return NULL;
-}
-
 void buf_init(struct buf *b)
 {
 	b->data = NULL;

@@ -25,8 +25,6 @@ int write_full(int fd, const void *p, size_t n);
 /* Copy at most size-1 bytes and always terminate; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 int str_casecmp_n(const char *a, size_t alen, const char *b);  /* b is NUL-terminated */
-/* Case-insensitive search of needle in haystack (both counted); NULL if absent. */
-const char *mem_casefind(const char *hay, size_t hlen, const char *needle, size_t nlen);
 
 /* Growable byte buffer. data is always NUL-terminated after any append. */
 struct buf {
