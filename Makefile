@@ -55,7 +55,7 @@ UNIT_BIN   := $(UNIT_SRC:%.c=$(O)/%)
 LIB        := $(O)/c-client/libc-client.a
 IMAPD_LIB  := $(O)/imapd/libimapd.a
 
-.PHONY: all clean check unit asan pytest bench demo fuzz certs install uninstall
+.PHONY: deps all clean check unit asan pytest bench demo fuzz certs install uninstall
 
 all: $(LIB) $(O)/imapd/imapd $(POP_BINS)
 
@@ -104,10 +104,16 @@ asan:
 
 # The README's test command. Unit tests and integration tests run against the
 # sanitizer build; the integration tests need root (PAM users, launchers).
-check: all asan
+check: deps
+	$(MAKE) all asan
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN_LD)" unit
 	IMAPD=$(CURDIR)/build/asan/imapd/imapd IPOP3D=$(CURDIR)/build/asan/ipopd/ipop3d \
 	IPOP2D=$(CURDIR)/build/asan/ipopd/ipop2d /usr/bin/python3 -m pytest -q tests
+
+# What the tests need from Debian, installed when missing (as root), so the
+# README's `make check` works on a fresh machine; .ci/run calls the same list.
+deps:
+	@bash src/deps.sh check
 
 # Install the daemons, man pages and example launcher/PAM files; the
 # examples get the real paths substituted.

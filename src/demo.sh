@@ -13,15 +13,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-need=()
-for pkg in build-essential libssl-dev libpam0g-dev liblockfile-dev liblockfile-bin curl systemd openssl; do
-	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if [ ${#need[@]} -gt 0 ]; then
-	echo "demo: installing ${need[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+bash src/deps.sh demo
 
 make -s all
 

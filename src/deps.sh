@@ -1,0 +1,63 @@
+#!/bin/bash
+# deps.sh SET...: install the Debian packages a task needs, and nothing when
+# they are already there. One list for `make demo`, `make check`, `make fuzz`
+# and .ci/run, so a fresh machine needs no step the README does not name.
+#   build  compile the library and daemons
+#   demo   build + what `make demo` runs (systemd-socket-activate, curl)
+#   check  build + every program the tests start (PAM users, super-servers,
+#          Dovecot, real clients, clang for the fuzz harnesses)
+set -euo pipefail
+
+build=(build-essential make gcc libc6-dev libssl-dev libpam0g-dev liblockfile-dev
+	liblockfile-bin openssl)
+demo=(curl systemd libpam-modules libpam-runtime passwd)
+check=(
+	login util-linux procps netbase  # setpriv/runuser, /proc tools, /etc/services names
+	xinetd                    # a real super-server (openbsd-inetd is unpacked below)
+	python3 python3-pytest
+	dovecot-imapd dovecot-pop3d  # the reference of the differential tests and `make bench`
+	fetchmail mutt isync      # real clients
+	fail2ban                  # its uwimap-auth filter must match our log lines
+	python3-cryptography      # the TLS tests build certificates of every broken kind
+	testssl.sh                # audits the imaps listener
+	clang libclang-rt-14-dev  # make fuzz (libFuzzer) runs in CI for a bounded time
+)
+
+want=()
+for set in "$@"; do
+	case $set in
+	build) want+=("${build[@]}") ;;
+	demo) want+=("${build[@]}" "${demo[@]}") ;;
+	check) want+=("${build[@]}" "${demo[@]}" "${check[@]}") ;;
+	*) echo "deps.sh: unknown set '$set' (build, demo, check)" >&2; exit 2 ;;
+	esac
+done
+
+need=()
+for pkg in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+inetd=/opt/openbsd-inetd/usr/sbin/inetd
+[[ " $* " != *" check "* || -x $inetd ]] || need_inetd=1
+
+if [ ${#need[@]} -eq 0 ] && [ -z "${need_inetd:-}" ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing Debian packages: ${need[*]:-openbsd-inetd}" >&2
+	echo "deps.sh: run this as root, or: apt-get install ${need[*]:-openbsd-inetd}" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+if [ ${#need[@]} -gt 0 ]; then
+	echo "deps.sh: installing ${need[*]}"
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# openbsd-inetd conflicts with xinetd in Debian, so the launcher tests run an
+# unpacked copy of it rather than an installed one.
+if [ -n "${need_inetd:-}" ]; then
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -qq openbsd-inetd && dpkg-deb -x openbsd-inetd_*.deb /opt/openbsd-inetd)
+	rm -rf "$tmp"
+fi
