@@ -6,7 +6,11 @@
 #   demo   build + what `make demo` runs (systemd-socket-activate, curl)
 #   check  build + every program the tests start (PAM users, super-servers,
 #          Dovecot, real clients, clang for the fuzz harnesses)
+# deps.sh --list SET... prints the packages instead (tests/test_deps.py
+# checks that every program and module the tests use comes from them).
 set -euo pipefail
+list=
+[ "${1:-}" != --list ] || { list=1; shift; }
 
 build=(build-essential make gcc libc6-dev libssl-dev libpam0g-dev liblockfile-dev
 	liblockfile-bin openssl)
@@ -32,6 +36,11 @@ for set in "$@"; do
 	*) echo "deps.sh: unknown set '$set' (build, demo, check)" >&2; exit 2 ;;
 	esac
 done
+
+if [ -n "$list" ]; then
+	printf '%s\n' "${want[@]}" | sort -u
+	exit 0
+fi
 
 need=()
 for pkg in "${want[@]}"; do
