@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,7 +87,7 @@ static int recs_ok(const struct uidx_head *h, const struct uidx_rec *r)
 		    r[i].body_len > h->size - len || r[i].off > h->size - len - r[i].body_len)
 			return 0;
 		if (r[i].uid <= prev || r[i].uid > h->counter || (r[i].kw & ~known) ||
-		    (r[i].flags & ~(0x1fu | UIDX_OLD | UIDX_XUID)))
+		    (r[i].flags & 0xe0u))
 			return 0;
 		pos = r[i].off + len + r[i].body_len;
 		prev = r[i].uid;
@@ -205,5 +206,66 @@ int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
 out:
 	buf_free(&tmp);
 	buf_free(&b);
+	return rc;
+}
+
+/* Read the key file if it is ours, private and the right size. 1, 0 absent,
+ * -1 present but unusable (never replaced: that would reset trust). */
+static int secret_read(const char *p, unsigned char *key)
+{
+	struct stat st;
+	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    !(st.st_mode & 077) && st.st_size == UIDX_KEYLEN &&
+	    read(fd, key, UIDX_KEYLEN) == UIDX_KEYLEN)
+		rc = 1;
+	close(fd);
+	return rc;
+}
+
+/* The key is written whole to a private temp file, then linked to its name:
+ * a concurrent session sees no key or the full key, and the first link
+ * wins (link never follows or replaces what is there). */
+int uidx_secret(const char *home, int create, unsigned char key[UIDX_KEYLEN])
+{
+	struct buf p, tmp;
+	unsigned char k[UIDX_KEYLEN];
+	int rc;
+
+	if (!home || !*home || !strcmp(home, "/") || home[0] != '/')
+		return -1;
+	buf_init(&p);
+	buf_init(&tmp);
+	buf_printf(&p, "%s/" UIDX_DIR, home);
+	buf_printf(&tmp, "%s/.secret.%ld", p.data, (long)getpid());
+	size_t dlen = p.len;
+	buf_puts(&p, "/secret");
+	rc = secret_read(p.data, key);
+	if (rc == 0 && create) {
+		rc = -1;
+		p.data[dlen] = '\0';
+		if (mkdir(p.data, 0700) < 0 && errno != EEXIST)
+			goto out;
+		p.data[dlen] = '/';
+		unlink(tmp.data);
+		int fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			goto out;
+		int ok = getrandom(k, sizeof k, 0) == (ssize_t)sizeof k &&
+			 write_full(fd, (const char *)k, sizeof k) == 0 && fsync(fd) == 0;
+		close(fd);
+		if (ok && link(tmp.data, p.data) < 0 && errno != EEXIST)
+			ok = 0;
+		unlink(tmp.data);
+		if (ok)
+			rc = secret_read(p.data, key);
+	}
+out:
+	memset(k, 0, sizeof k);
+	buf_free(&p);
+	buf_free(&tmp);
 	return rc;
 }
