@@ -1429,7 +1429,9 @@ static void format_new(struct buf *o, const char *user, const struct mail_new *m
 		size_t le = line_end(m->text, pos, len), ce = le;
 		if (ce > pos && m->text[ce - 1] == '\n')
 			ce--;
-		if (ce > pos && m->text[ce - 1] == '\r')
+		/* CRLF becomes LF; "\r\r\n" keeps its CRs, as the reader takes
+		 * a CR before LF for the CRLF and must find the other one */
+		if (ce > pos && m->text[ce - 1] == '\r' && !(ce - 1 > pos && m->text[ce - 2] == '\r'))
 			ce--;
 		const char *l = m->text + pos;
 		size_t n = ce - pos;
