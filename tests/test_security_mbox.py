@@ -121,9 +121,9 @@ def test_from_lines_never_split_a_message(fresh, user, spool, connect, tmp_path)
     append(c, plain)
     n = exists(select(c))
     assert n == 3
-    assert body_of(c, 2) == msg
     p = spool.path(user)
     assert_file_agrees(p, 3, tmp_path)
+    assert body_of(c, 2) == msg
     # a rewrite: expunge the first message
     assert c.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok
     assert c.command("EXPUNGE").ok
