@@ -299,6 +299,8 @@ static int rec_mac(const unsigned char *key, const char *val, size_t n, uint32_t
 	buf_printf(&b, "\n%010u", ours);
 	rc = hmac256(key, b.data, b.len, mac);
 	buf_free(&b);
+	if (rc < 0)
+		memset(mac, 0, sizeof mac);   /* still a well-formed line (see user_key) */
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
 	return rc;
@@ -806,10 +808,13 @@ static int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t 
 }
 
 /* The user's key, created on first use; -1 and an all-zero key when the
- * user has no home that can hold one (see REC_NONE). */
+ * user has no home that can hold one, or no HMAC can be computed (a kernel
+ * without AF_ALG under SSLTYPE=none): see REC_NONE. */
 static int user_key(const struct mail_session *s, unsigned char key[UIDX_KEYLEN])
 {
-	if (uidx_secret(s ? s->home : NULL, 1, key) > 0)
+	unsigned char t[32];
+
+	if (uidx_secret(s ? s->home : NULL, 1, key) > 0 && hmac256(key, "", 0, t) == 0)
 		return 1;
 	memset(key, 0, UIDX_KEYLEN);
 	return -1;
@@ -1298,8 +1303,10 @@ static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char
 	buf_printf(&val, "%010u %010u", validity, last);
 	for (unsigned i = 0; i < nkw; i++)
 		buf_printf(&val, " %s", names[i]);
-	if (key && rec_mac(key, val.data, val.len, ours, hex) == 0)
+	if (key) {
+		rec_mac(key, val.data, val.len, ours, hex);
 		buf_printf(&b, AUTH_HDR " %010u %s\n", ours, hex);
+	}
 	at = w->pos + (off_t)b.len + 19;
 	buf_printf(&b, "X-IMAP: %s", val.data);
 	buf_free(&val);
@@ -2712,10 +2719,10 @@ static int rec_bump(int fd, const struct parse *p, const unsigned char *key, uin
 	char *val = xstrndup(p->recval, p->recval_len);
 	snprintf(digits, sizeof digits, "%010u", last);
 	memcpy(val + 11, digits, 10);
-	int rc = rec_mac(key, val, p->recval_len, last, hex);
+	rec_mac(key, val, p->recval_len, last, hex);
 	int n = snprintf(span, sizeof span, "%010u %s\nX-IMAP: %.21s", last, hex, val);
 	free(val);
-	if (rc < 0 || n != (int)(AUTH_BACK + 10) ||
+	if (n != (int)(AUTH_BACK + 10) ||
 	    pwrite(fd, span, (size_t)n, (off_t)p->auth_off) != n)
 		return -1;
 	return 0;
