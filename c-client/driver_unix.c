@@ -581,6 +581,8 @@ struct parse {
 	char *recval;        /* the X-IMAP value, to recompute the MAC */
 	size_t recval_len, recval_base;  /* and its length and file offset */
 	struct pmsg pm;      /* the pseudo message, shown if the record is not ours */
+	unsigned kw_before;  /* keyword names known before the parse */
+	unsigned kw_rec;     /* and after the record's, if there is one */
 };
 
 static void parse_free(struct parse *p)
@@ -741,6 +743,7 @@ static int mbox_parse(const char *buf, size_t len, int first, int eof, off_t bas
 			out->validity = h.validity;
 			out->last = h.last;
 			out->last_off = h.last_off ? (size_t)base + h.last_off : 0;
+			out->kw_rec = *kt->n;
 			if (h.ximap)
 				rec_verify(out, buf, base, &h);
 			if (h.ximap) {
@@ -884,6 +887,23 @@ static void rec_trust(struct parse *p, const struct mail_session *s, const char 
 			p->m[0] = p->pm;
 			p->n++;
 		}
+	}
+}
+
+/* Forget keyword names that only messages we do not believe brought in
+ * (they are the last registered: deliveries follow our messages), so a
+ * sender cannot fill the table and keep the user from adding keywords. */
+static void kw_trim(const struct parse *p, struct kwtab *kt)
+{
+	unsigned keep = p->trust != REC_NONE ? p->kw_rec : p->kw_before;
+	uint64_t used = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		used |= p->m[i].kw;
+	while (*kt->n > keep && !(used & (1ULL << (*kt->n - 1)))) {
+		(*kt->n)--;
+		free(kt->names[*kt->n]);
+		kt->names[*kt->n] = NULL;
 	}
 }
 
@@ -1153,6 +1173,7 @@ static int mbox_parse_fd(int fd, off_t start, off_t end, int ks, const unsigned 
 	memset(out, 0, sizeof *out);
 	out->key = key;
 	out->believe = ks < 0;
+	out->kw_before = out->kw_rec = *kt->n;
 	win_init(&w, fd, end);
 	while (start < end) {
 		size_t avail, used;
@@ -1868,6 +1889,7 @@ static int sync_tail(struct mailbox *box, struct locked *lk)
 	ub->rec_last = ulast;
 	uint32_t prev = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0;
 	assign_uids(&p, prev, ulast, &ub->counter);
+	kw_trim(&p, &kt);
 	for (size_t j = 0; j < p.n; j++)
 		box_add(box, &p.m[j]);
 	box->uidnext = ub->counter + 1;
@@ -2089,6 +2111,7 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 	ub->rec_nkw = p->have_rec ? box->nkeywords : 0;
 	/* ub->counter moves in reconcile, which must know the old value */
 	assign_uids(p, 0, ulast, &counter);
+	kw_trim(p, &kt);
 	p->top = counter;
 	return 0;
 }
@@ -2750,6 +2773,7 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 		return -1;
 	uint32_t counter = 0, validity = p.have_rec ? p.validity : (uint32_t)time(NULL);
 	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
+	kw_trim(&p, &kt);
 	buf_init(&out);
 	/* a last message without its separator line gets one first */
 	size_t flen = (size_t)lk.st.st_size;
@@ -2882,6 +2906,7 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 		return -1;
 	}
 	assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
+	kw_trim(&p, &kt);
 	st->messages = (uint32_t)p.n;
 	for (size_t i = 0; i < p.n; i++) {
 		st->recent += !p.m[i].old;

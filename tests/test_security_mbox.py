@@ -323,3 +323,21 @@ def test_upgrade_from_the_version_without_keys(fresh, user, spool, connect, laun
     c = connect()
     assert exists(select(c)) == 3
     assert flags_uids(c)[2] == (2, {"\\FLAGGED", "$OLD"})
+
+
+def test_delivered_keywords_do_not_fill_the_table(fresh, user, spool, connect):
+    """A sender's X-Keywords with 70 names neither shows up in FLAGS nor
+    keeps the user from adding a keyword of their own."""
+    names = b" ".join(b"k%02d" % i for i in range(70))
+    spool.deliver(user, mbox.Entry(b"Subject: kw\nX-Keywords: " + names + b"\n\nkw\n"))
+    c = connect()
+    r = select(c)
+    flags = {f.upper() for f in r.named("FLAGS")[0][1]}
+    assert not any(f.startswith("K0") for f in flags), flags
+    r = c.command("STORE 1 +FLAGS (mine)")
+    assert r.ok, r
+    assert flags_uids(c)[1][1] == {"\\RECENT", "MINE"}
+    c.command("LOGOUT")
+    c = connect()
+    select(c)
+    assert flags_uids(c)[1][1] == {"MINE"}
