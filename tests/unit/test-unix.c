@@ -141,8 +141,9 @@ static void test_flags_roundtrip(void)
 	validity = box->uidvalidity;
 	for (int i = 0; i < 3; i++)
 		uids[i] = box->msgs[i]->uid;
+	/* the delivered X-Keywords names are not the user's: Todo comes first */
 	int k = mail_keyword(box, "Todo", 1);
-	CHECK(k == 2);
+	CHECK(k == 0);
 	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN | MF_DELETED | MF_DRAFT, 1ULL << k, &err) == 0);
 	CHECK(mail_store(box, 2, STORE_SET, 0, 0, &err) == 0);
 	mail_close(box, 0);
