@@ -970,6 +970,61 @@ static void test_big_mailbox(void)
 	}
 }
 
+/* Remove the index files in the session's cache, keeping the key. */
+static void drop_indexes(void)
+{
+	char cmd[1200];
+
+	snprintf(cmd, sizeof cmd, "rm -f %s/.imapd-cache/*.idx", tmpdir);
+	CHECK(system(cmd) == 0);
+}
+
+/* The folder record is ours only with a valid MAC under the user's key: a
+ * changed MAC (no index to vouch) turns the pseudo message into mail and
+ * its flags into nothing; the untouched record keeps both. */
+static void test_record_authenticated(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	char p[600];
+	struct stat st;
+
+	setup();
+	snprintf(p, sizeof p, "%s", path_of("spool/alice"));
+	write_file(p, "From a Mon Jan  6 10:00:00 2025\nSubject: a\n\nx\n\n"
+		      "From b Mon Jan  6 10:00:01 2025\nSubject: b\n\ny\n\n");
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(mail_store(box, 1, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	mail_close(box, 0);
+	CHECK(contains(p, "\nX-IMAP-Auth: 0000000002 "));
+	CHECK(stat(path_of(".imapd-cache/secret"), &st) == 0 && (st.st_mode & 0777) == 0600);
+	drop_indexes();
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 2 && box->msgs[0]->flags == MF_FLAGGED);
+	mail_close(box, 0);
+
+	size_t n;
+	char *d = read_file(p, &n), *a = strstr(d, "X-IMAP-Auth: ");
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	a[30] = a[30] == '0' ? '1' : '0';   /* one hex digit of the MAC */
+	write_file(p, d);
+	free(d);
+	drop_indexes();
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 3);
+	CHECK(box->msgs[0]->flags == MF_RECENT && box->msgs[1]->flags == MF_RECENT);
+	CHECK(strstr(text_of(box, 1), "FOLDER INTERNAL DATA") != NULL);
+	mail_close(box, 0);
+}
+
 int main(void)
 {
 	RUN(test_open_mta_mbox);
@@ -980,6 +1035,7 @@ int main(void)
 	RUN(test_missing_inbox);
 	RUN(test_dovecot_base);
 	RUN(test_append_and_copy);
+	RUN(test_record_authenticated);
 	RUN(test_crash_safety);
 	RUN(test_inplace_flags);
 	RUN(test_inplace_keywords);
