@@ -744,9 +744,8 @@ static int mbox_parse(const char *buf, size_t len, int first, int eof, off_t bas
 			out->last = h.last;
 			out->last_off = h.last_off ? (size_t)base + h.last_off : 0;
 			out->kw_rec = *kt->n;
-			if (h.ximap)
-				rec_verify(out, buf, base, &h);
 			if (h.ximap) {
+				rec_verify(out, buf, base, &h);
 				out->pseudo = 1;
 				out->pm = m;
 				continue;
@@ -766,9 +765,9 @@ static int mbox_parse(const char *buf, size_t len, int first, int eof, off_t bas
 /* Give every message a UID: keep X-UID when it is ascending and not above
  * the record's uidlast (nor, in the spool, what the record says is ours);
  * else hand out the next one, and in the spool forget the status headers:
- * a sender wrote them (see REC_NONE). Deterministic, so every session computes the same UIDs for
- * the same file. *counter: highest UID handed out so far (in/out); prev:
- * UID of the message before the first. */
+ * a sender wrote them (see REC_NONE). Deterministic, so every session
+ * computes the same UIDs for the same file. *counter: highest UID handed
+ * out so far (in/out); prev: UID of the message before the first. */
 static int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counter)
 {
 	int all_kept = 1;
@@ -2730,6 +2729,14 @@ static int snapshot(const struct mail_session *sess, const char *path, int write
 	return 0;
 }
 
+/* Can rec_bump update this record? Its auth line and X-IMAP value are
+ * laid out as write_pseudo writes them. */
+static int rec_bumpable(const struct parse *p)
+{
+	return p->trust == REC_MAC && p->auth_off && p->last_off &&
+	       p->last_off - p->recval_base == 11 && p->recval_len >= 21;
+}
+
 /* Move an authenticated record on in place after an append: uidlast and
  * ours become last, with a new MAC; one pwrite covers the auth line's
  * digits through uidlast's (see AUTH_BACK). 0 ok. */
@@ -2737,8 +2744,6 @@ static int rec_bump(int fd, const struct parse *p, const unsigned char *key, uin
 {
 	char digits[16], hex[MAC_HEX + 1], span[128];
 
-	if (p->last_off - p->recval_base != 11 || p->recval_len < 21)
-		return -1;
 	char *val = xstrndup(p->recval, p->recval_len);
 	snprintf(digits, sizeof digits, "%010u", last);
 	memcpy(val + 11, digits, 10);
@@ -2798,7 +2803,7 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 			uids_out[i] = uid;
 		format_new(&out, sess->user, &msgs[i], uid, names, nkw, kw);
 	}
-	if (p.trust == REC_MAC && clean && p.last_off && p.auth_off && flen) {
+	if (rec_bumpable(&p) && clean && flen) {
 		/* common case: append, then bump uidlast in place (a crash in
 		 * between is harmless: the X-UIDs above uidlast are reassigned
 		 * the very same numbers, and as deliveries they read unquoted) */
@@ -2812,8 +2817,12 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 			goto out;
 		}
 		if (rec_bump(lk.fd, &p, key, counter) < 0 || fsync(lk.fd) < 0) {
+			/* the new messages would read as deliveries: take them back */
+			int e = errno;
+			if (ftruncate(lk.fd, (off_t)flen) == 0)
+				fsync(lk.fd);
 			mail_err_set(err, MAIL_FAIL, "cannot update folder record of %s: %s", path,
-				     strerror(errno));
+				     strerror(e));
 			goto out;
 		}
 	} else {
@@ -2914,6 +2923,7 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 	}
 	st->uidnext = counter + 1;
 	st->uidvalidity = p.have_rec ? p.validity : (uint32_t)lk.st.st_ctime;
+	memset(key, 0, sizeof key);
 	lk_close(&lk, 0);
 	parse_free(&p);
 	free_names(names, nkw);
