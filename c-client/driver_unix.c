@@ -662,6 +662,16 @@ static size_t trailing_blank(const char *buf, size_t start, size_t end)
 	return 0;
 }
 
+/* Compare two MACs in hex without a data-dependent early exit. */
+static int same_mac(const char *a, const char *b)
+{
+	unsigned char d = 0;
+
+	for (int i = 0; i < MAC_HEX; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
 /* Check the first message's record against the key; remember what an
  * in-place update of it needs. */
 static void rec_verify(struct parse *out, const char *buf, off_t base, const struct hinfo *h)
@@ -682,7 +692,7 @@ static void rec_verify(struct parse *out, const char *buf, off_t base, const str
 	if (!out->believe &&
 	    (!out->key ||
 	     rec_mac(out->key, buf + h->rec_vo, h->rec_ve - h->rec_vo, h->auth_ours, hex) < 0 ||
-	     memcmp(hex, h->auth_mac, MAC_HEX)))
+	     !same_mac(hex, h->auth_mac)))
 		return;
 	out->rec_mac = 1;
 	out->ours = h->auth_ours;
@@ -816,7 +826,7 @@ static int user_key(const struct mail_session *s, unsigned char key[UIDX_KEYLEN]
 {
 	unsigned char t[32];
 
-	if (uidx_secret(s ? s->home : NULL, 1, key) > 0 && hmac256(key, "", 0, t) == 0)
+	if (uidx_secret(s ? s->home : NULL, 1, key) > 0 && hmac256(key, "x", 1, t) == 0)
 		return 1;
 	memset(key, 0, UIDX_KEYLEN);
 	return -1;
