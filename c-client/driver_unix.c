@@ -1365,21 +1365,26 @@ struct witem {
 };
 
 /* Write a body not quoted by us yet: every ">*From " line gets one more
- * '>'. Runs of other lines go out in one piece. Returns the lines quoted. */
+ * '>'. memmem finds the candidates (far fewer than lines, and faster than
+ * a memchr per line); runs between them go out in one piece. Returns the
+ * lines quoted. */
 static uint32_t write_quoted(struct wout *w, const char *b, size_t n)
 {
 	size_t run = 0, i = 0;
 	uint32_t q = 0;
+	const char *f;
 
-	while (i < n) {
-		if (from_depth(b + i, n - i) >= 0) {
-			wput(w, b + run, i - run);
+	while (i < n && (f = memmem(b + i, n - i, "From ", 5))) {
+		size_t at = (size_t)(f - b), ls = at;
+		while (ls > i && b[ls - 1] == '>')
+			ls--;
+		if (ls == 0 || b[ls - 1] == '\n') {
+			wput(w, b + run, ls - run);
 			wput(w, ">", 1);
-			run = i;
+			run = ls;
 			q++;
 		}
-		const char *nl = memchr(b + i, '\n', n - i);
-		i = nl ? (size_t)(nl - b) + 1 : n;
+		i = at + 5;
 	}
 	wput(w, b + run, n - run);
 	return q;
