@@ -209,12 +209,38 @@ out:
 	return rc;
 }
 
-/* Read the key file if it is ours, private and the right size. 1, 0 absent,
- * -1 present but unusable (never replaced: that would reset trust). */
-static int secret_read(const char *p, unsigned char *key)
+/* The index directory under home, as a descriptor: never through a
+ * symlink, and only when it is ours and not writable by others (a link or
+ * a foreign directory there must not receive or give us a key). -1 none. */
+static int secret_dir(const char *home, int create)
 {
 	struct stat st;
-	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
+	int hfd, dfd;
+
+	if (!home || !*home || !strcmp(home, "/") || home[0] != '/')
+		return -1;
+	hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (hfd < 0)
+		return -1;
+	if (create && mkdirat(hfd, UIDX_DIR, 0700) < 0 && errno != EEXIST) {
+		close(hfd);
+		return -1;
+	}
+	dfd = openat(hfd, UIDX_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(hfd);
+	if (dfd >= 0 && (fstat(dfd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022))) {
+		close(dfd);
+		dfd = -1;
+	}
+	return dfd;
+}
+
+/* Read the key file if it is ours, private and the right size. 1, 0 absent,
+ * -1 present but unusable (never replaced: that would reset trust). */
+static int secret_read(int dfd, unsigned char *key)
+{
+	struct stat st;
+	int fd = openat(dfd, "secret", O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -231,41 +257,28 @@ static int secret_read(const char *p, unsigned char *key)
  * wins (link never follows or replaces what is there). */
 int uidx_secret(const char *home, int create, unsigned char key[UIDX_KEYLEN])
 {
-	struct buf p, tmp;
 	unsigned char k[UIDX_KEYLEN];
-	int rc;
+	char tmp[64];
+	int dfd = secret_dir(home, create), rc;
 
-	if (!home || !*home || !strcmp(home, "/") || home[0] != '/')
+	if (dfd < 0)
 		return -1;
-	buf_init(&p);
-	buf_init(&tmp);
-	buf_printf(&p, "%s/" UIDX_DIR, home);
-	buf_printf(&tmp, "%s/.secret.%ld", p.data, (long)getpid());
-	size_t dlen = p.len;
-	buf_puts(&p, "/secret");
-	rc = secret_read(p.data, key);
+	rc = secret_read(dfd, key);
 	if (rc == 0 && create) {
-		rc = -1;
-		p.data[dlen] = '\0';
-		if (mkdir(p.data, 0700) < 0 && errno != EEXIST)
-			goto out;
-		p.data[dlen] = '/';
-		unlink(tmp.data);
-		int fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0)
-			goto out;
-		int ok = getrandom(k, sizeof k, 0) == (ssize_t)sizeof k &&
+		snprintf(tmp, sizeof tmp, ".secret.%ld", (long)getpid());
+		unlinkat(dfd, tmp, 0);
+		int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int ok = fd >= 0 && getrandom(k, sizeof k, 0) == (ssize_t)sizeof k &&
 			 write_full(fd, (const char *)k, sizeof k) == 0 && fsync(fd) == 0;
-		close(fd);
-		if (ok && link(tmp.data, p.data) < 0 && errno != EEXIST)
+		if (fd >= 0)
+			close(fd);
+		if (ok && linkat(dfd, tmp, dfd, "secret", 0) < 0 && errno != EEXIST)
 			ok = 0;
-		unlink(tmp.data);
-		if (ok)
-			rc = secret_read(p.data, key);
+		if (fd >= 0)
+			unlinkat(dfd, tmp, 0);
+		rc = ok ? secret_read(dfd, key) : -1;
+		memset(k, 0, sizeof k);
 	}
-out:
-	memset(k, 0, sizeof k);
-	buf_free(&p);
-	buf_free(&tmp);
+	close(dfd);
 	return rc;
 }

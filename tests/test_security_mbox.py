@@ -341,3 +341,16 @@ def test_delivered_keywords_do_not_fill_the_table(fresh, user, spool, connect):
     c = connect()
     select(c)
     assert flags_uids(c)[1][1] == {"MINE"}
+
+
+def test_key_never_written_through_a_symlink(fresh, user, spool, connect):
+    """~/.imapd-cache a symlink to the spool directory: the key is neither
+    created there nor read from there, and mail still reads back exactly."""
+    os.symlink(spool.dir, os.path.join(user.home, ".imapd-cache"))
+    msg = tricky_message()
+    c = connect()
+    append(c, msg)
+    select(c)
+    assert body_of(c, 1) == msg
+    c.command("LOGOUT")
+    assert not [n for n in os.listdir(spool.dir) if "secret" in n]
