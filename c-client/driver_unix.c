@@ -21,10 +21,56 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifndef SSLTYPE_NONE
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#else
+#include <linux/if_alg.h>
+#include <sys/socket.h>
+#endif
 
 #define PSEUDO_SUBJECT "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"
 #define SIGLEN UIDX_SIGLEN
 #define GEN_HDR "X-IMAP-Gen:"
+
+/* Trust in a folder record (X-IMAP pseudo message, X-IMAPbase).
+ *
+ * A sender can put any header in a message, and a message delivered into an
+ * empty spool is the first one: X-IMAP there would hide it (and a rewrite
+ * would drop it), and Status/X-Status/X-Keywords/X-UID would set its flags.
+ * So only state this server wrote is believed. Our pseudo message carries
+ * AUTH_HDR: the UID of the last message we wrote ("ours") and an
+ * HMAC-SHA256, under a per-user key kept in ~/.imapd-cache/secret, of the
+ * X-IMAP value (UIDVALIDITY, uidlast, keywords) and ours. A message is ours
+ * when its X-UID is ascending and <= ours; any other message is a delivery
+ * whose status headers are ignored (and replaced by ours at the next
+ * rewrite). A record that does not verify is REC_LEGACY (believed as before)
+ * when it cannot have been delivered: the file is not in the spool
+ * directory (only the user writes their folders), or the index in
+ * ~/.imapd-cache, written by the user's own earlier session, recorded this
+ * very record (the upgrade from the version without keys: the pseudo
+ * message stays hidden and the flags stay; the session that opens the
+ * mailbox rewrites it with an authenticated record at once), or the user
+ * has no home to keep a key in (then any well-formed auth line is believed,
+ * and what we write carries one under an all-zero key, so the quoting
+ * below still reads back exactly). Otherwise the pseudo message is shown as a
+ * message and its record ignored. Mailboxes last written by UW imapd (no
+ * index of ours) show their pseudo message once in the spool.
+ *
+ * Quoting: messages we write are mboxrd: every line starting with ">*From "
+ * gets one more '>', on every write, header and body, so no reader takes a
+ * line for a separator. Reading removes one '>' from ">+From " lines only
+ * for the messages an authenticated record vouches for (REC_MAC, X-UID <=
+ * ours): we wrote those. Anything else (an MTA's delivery, mboxo, where
+ * ">From " may be literal; files of the version without keys) reads as it
+ * is, and is re-quoted when we first rewrite it, so it reads the same. */
+enum { REC_NONE, REC_LEGACY, REC_MAC };
+#define AUTH_HDR "X-IMAP-Auth:"
+#define MAC_HEX 64
+#define AUTH_LINE (sizeof AUTH_HDR + 10 + 1 + MAC_HEX + 1)
+/* the auth line sits right before "X-IMAP: <validity> ", so its digits are
+ * at a fixed distance before uidlast's, and one pwrite updates both */
+#define AUTH_BACK ((off_t)(19 + AUTH_LINE - sizeof AUTH_HDR))
 
 /* ---------------------------------------------------------------------- */
 /* From lines                                                              */
@@ -196,10 +242,74 @@ static int from_line(const char *s, size_t n, time_t *t, int *tz)
 	return 0;
 }
 
+/* How many '>' precede "From " at the start of line s[0..n), or -1 when
+ * the line is not of that form: the lines mboxrd quotes. */
+static int from_depth(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (!n || (s[0] != '>' && s[0] != 'F'))
+		return -1;
+	while (i < n && s[i] == '>')
+		i++;
+	return n - i >= 5 && !memcmp(s + i, "From ", 5) ? (int)i : -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Authenticating the folder record                                        */
+
+/* HMAC-SHA256 of msg under key; 0 ok. Without OpenSSL (SSLTYPE=none) the
+ * kernel's crypto API computes it (AF_ALG, "hmac(sha256)"): no library to
+ * add, and the kernel's implementation is well kept. */
+static int hmac256(const unsigned char *key, const void *msg, size_t n, unsigned char out[32])
+{
+#ifndef SSLTYPE_NONE
+	unsigned int len = 32;
+
+	return HMAC(EVP_sha256(), key, UIDX_KEYLEN, msg, n, out, &len) && len == 32 ? 0 : -1;
+#else
+	struct sockaddr_alg sa = { .salg_family = AF_ALG, .salg_type = "hash",
+				   .salg_name = "hmac(sha256)" };
+	int t = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), op = -1, rc = -1;
+
+	if (t >= 0 && bind(t, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    setsockopt(t, SOL_ALG, ALG_SET_KEY, key, UIDX_KEYLEN) == 0 &&
+	    (op = accept4(t, NULL, 0, SOCK_CLOEXEC)) >= 0 &&
+	    send(op, msg, n, 0) == (ssize_t)n && read(op, out, 32) == 32)
+		rc = 0;
+	if (op >= 0)
+		close(op);
+	if (t >= 0)
+		close(t);
+	return rc;
+#endif
+}
+
+/* The MAC of a record, as hex: over the X-IMAP value val[0..n) and ours. */
+static int rec_mac(const unsigned char *key, const char *val, size_t n, uint32_t ours,
+		   char hex[MAC_HEX + 1])
+{
+	unsigned char mac[32];
+	struct buf b;
+	int rc;
+
+	buf_init(&b);
+	buf_puts(&b, "imapd mbox folder record 1\n");
+	buf_append(&b, val, n);
+	buf_printf(&b, "\n%010u", ours);
+	rc = hmac256(key, b.data, b.len, mac);
+	buf_free(&b);
+	if (rc < 0)
+		memset(mac, 0, sizeof mac);   /* still a well-formed line (see user_key) */
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	return rc;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Headers                                                                 */
 
-enum { H_NONE, H_STATUS, H_XSTATUS, H_XKEYWORDS, H_XUID, H_XIMAP, H_XIMAPBASE, H_CLEN };
+enum { H_NONE, H_STATUS, H_XSTATUS, H_XKEYWORDS, H_XUID, H_XIMAP, H_XIMAPBASE, H_CLEN, H_XAUTH };
 
 /* Which of the headers we hide is the field starting at s? */
 static int internal_hdr(const char *s, size_t n)
@@ -208,7 +318,7 @@ static int internal_hdr(const char *s, size_t n)
 		{ "status", 6, H_STATUS }, { "x-status", 8, H_XSTATUS },
 		{ "x-keywords", 10, H_XKEYWORDS }, { "x-uid", 5, H_XUID },
 		{ "x-imap", 6, H_XIMAP }, { "x-imapbase", 10, H_XIMAPBASE },
-		{ "content-length", 14, H_CLEN },
+		{ "content-length", 14, H_CLEN }, { "x-imap-auth", 11, H_XAUTH },
 	};
 	char c;
 
@@ -248,6 +358,12 @@ struct hinfo {
 	/* folder record from X-IMAP / X-IMAPbase */
 	uint32_t validity, last;
 	size_t last_off;     /* offset of a 10-digit uidlast in the buffer, or 0 */
+	size_t rec_vo, rec_ve;  /* the X-IMAP value in the buffer */
+	int auth;            /* a well-formed AUTH_HDR line was seen */
+	uint32_t auth_ours;
+	size_t auth_off;     /* offset of its digits in the buffer */
+	const char *auth_mac;
+	uint32_t nq;         /* lines of the form ">+From " */
 };
 
 static uint32_t parse_u32(const char *s, size_t *i, size_t n, int *ok)
@@ -299,6 +415,23 @@ static void hdr_value(struct hinfo *h, int id, const char *base, size_t vo, size
 		if (!ok)
 			h->xuid = 0;
 		break;
+	case H_XAUTH:
+		h->auth = 0;
+		if (ve - i < 12 + MAC_HEX || v[i] != ' ')
+			break;
+		i++;
+		h->auth_off = i;
+		h->auth_ours = parse_u32(v, &i, ve, &ok);
+		if (!ok || i - h->auth_off != 10 || v[i++] != ' ')
+			break;
+		h->auth_mac = v + i;
+		for (size_t k = 0; k < MAC_HEX; k++)
+			if (!strchr("0123456789abcdef", v[i + k]) || !v[i + k])
+				return;
+		for (i += MAC_HEX; i < ve && v[i] == ' '; i++)
+			;
+		h->auth = i == ve;
+		break;
 	case H_XKEYWORDS:
 	case H_XIMAP:
 	case H_XIMAPBASE:
@@ -309,6 +442,8 @@ static void hdr_value(struct hinfo *h, int id, const char *base, size_t vo, size
 				h->ximapbase = 1;
 			while (i < ve && is_ws(v[i]))
 				i++;
+			h->rec_vo = i;
+			h->rec_ve = ve;
 			h->validity = parse_u32(v, &i, ve, &ok);
 			if (!ok)
 				h->validity = 0;
@@ -326,7 +461,7 @@ static void hdr_value(struct hinfo *h, int id, const char *base, size_t vo, size
 			size_t st = i;
 			while (i < ve && !is_ws(v[i]))
 				i++;
-			if (i > st) {
+			if (i > st && kt) {
 				int k = kw_find(kt, v + st, i - st, 1);
 				if (k >= 0 && id == H_XKEYWORDS)
 					h->kw |= 1ULL << k;
@@ -352,6 +487,7 @@ static size_t hdr_scan(const char *buf, size_t pos, size_t len, struct hinfo *h,
 			*blank = next - pos;
 			return next;
 		}
+		h->nq += from_depth(buf + pos, ce - pos) > 0;
 		int id = internal_hdr(buf + pos, ce - pos);
 		if (id && id != H_CLEN) {
 			size_t vo = (size_t)((const char *)memchr(buf + pos, ':', ce - pos) - buf) + 1;
@@ -372,7 +508,7 @@ static void emit(struct buf *out, uint64_t *n, const char *p, size_t len)
 	*n += len;
 }
 
-static uint64_t canon_header(const char *h, size_t len, struct buf *out)
+static uint64_t canon_header(const char *h, size_t len, int rd, struct buf *out)
 {
 	uint64_t n = 0;
 	size_t pos = 0;
@@ -390,7 +526,8 @@ static uint64_t canon_header(const char *h, size_t len, struct buf *out)
 		if (!skip) {
 			/* an unterminated last line is terminated too: a rewrite
 			 * must add its LF, and the text must not change */
-			emit(out, &n, h + pos, ce - pos);
+			size_t q = rd && from_depth(h + pos, ce - pos) > 0;
+			emit(out, &n, h + pos + q, ce - pos - q);
 			emit(out, &n, "\r\n", 2);
 		}
 		pos = nl ? le + 1 : len;
@@ -411,6 +548,8 @@ struct pmsg {
 	int old;
 	time_t date;
 	int tz;
+	uint32_t nq;         /* ">+From " lines, header and body */
+	int rd;              /* ours and mboxrd: reading unquotes them */
 };
 
 static uint32_t hash(const char *p, size_t n)
@@ -430,10 +569,25 @@ struct parse {
 	size_t last_off;     /* in-place updatable uidlast (0: not possible) */
 	int pseudo;          /* first message is the pseudo message */
 	uint32_t top;        /* highest UID the file implies */
+	const unsigned char *key;  /* the user's key, NULL if none */
+	int believe;         /* no key possible: believe an auth line unchecked */
+	int all_mine;        /* status headers of every message are believed */
+	int trust;           /* REC_*, once rec_trust has decided */
+	int rec_mac;         /* the record's MAC verified */
+	uint32_t ours;       /* messages with X-UID up to this are ours */
+	uint32_t rd_ours;    /* and up to this mboxrd-quoted by us */
+	int auth_seen;       /* an auth line, verified or not, said rd_ours */
+	size_t auth_off;     /* file offset of the auth digits (0: layout unknown) */
+	char *recval;        /* the X-IMAP value, to recompute the MAC */
+	size_t recval_len, recval_base;  /* and its length and file offset */
+	struct pmsg pm;      /* the pseudo message, shown if the record is not ours */
+	unsigned kw_before;  /* keyword names known before the parse */
+	unsigned kw_rec;     /* and after the record's, if there is one */
 };
 
 static void parse_free(struct parse *p)
 {
+	free(p->recval);
 	free(p->m);
 	memset(p, 0, sizeof *p);
 }
@@ -449,6 +603,7 @@ static size_t line_end(const char *buf, size_t pos, size_t len)
 struct bscan {
 	size_t next;
 	size_t lf, crlf;     /* in [pos, next) */
+	uint32_t nq;         /* lines of the form ">+From " */
 	int complete;        /* next is certain: a From line, or the end of file */
 };
 
@@ -466,9 +621,12 @@ static int after_blank(const char *buf, size_t i)
 static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct bscan *r)
 {
 	size_t lf = 0, crlf = 0, i = pos;
+	uint32_t nq = 0;
 
 	r->next = len;
 	while (i < len) {
+		if (buf[i] == '>' && from_depth(buf + i, len - i) > 0)
+			nq++;
 		if (buf[i] == 'F' && len - i >= 5 && !memcmp(buf + i, "From ", 5) &&
 		    after_blank(buf, i)) {
 			const char *nl = memchr(buf + i, '\n', len - i);
@@ -489,6 +647,7 @@ static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct b
 	}
 	r->lf = lf;
 	r->crlf = crlf;
+	r->nq = nq;
 	r->complete = eof || r->next < len;
 }
 
@@ -501,6 +660,44 @@ static size_t trailing_blank(const char *buf, size_t start, size_t end)
 	    buf[end - 3] == '\n')
 		return 2;
 	return 0;
+}
+
+/* Compare two MACs in hex without a data-dependent early exit. */
+static int same_mac(const char *a, const char *b)
+{
+	unsigned char d = 0;
+
+	for (int i = 0; i < MAC_HEX; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* Check the first message's record against the key; remember what an
+ * in-place update of it needs. */
+static void rec_verify(struct parse *out, const char *buf, off_t base, const struct hinfo *h)
+{
+	char hex[MAC_HEX + 1];
+
+	free(out->recval);
+	out->recval_len = h->rec_ve - h->rec_vo;
+	out->recval = xstrndup(buf + h->rec_vo, out->recval_len);
+	out->recval_base = (size_t)base + h->rec_vo;
+	out->rec_mac = 0;
+	out->auth_off = 0;
+	out->auth_seen = 0;
+	if (!h->auth || h->auth_ours > h->last)
+		return;
+	out->auth_seen = 1;
+	out->rd_ours = h->auth_ours;
+	if (!out->believe &&
+	    (!out->key ||
+	     rec_mac(out->key, buf + h->rec_vo, h->rec_ve - h->rec_vo, h->auth_ours, hex) < 0 ||
+	     !same_mac(hex, h->auth_mac)))
+		return;
+	out->rec_mac = 1;
+	out->ours = h->auth_ours;
+	if (out->last_off && (off_t)((size_t)base + h->auth_off) + AUTH_BACK == (off_t)out->last_off)
+		out->auth_off = (size_t)base + h->auth_off;
 }
 
 /* Parse buf[0..len), which must start with a From line (or be empty),
@@ -537,11 +734,12 @@ static int mbox_parse(const char *buf, size_t len, int first, int eof, off_t bas
 		}
 		if (end < hend) {
 			hend = end;          /* the header's blank line was the separator */
-			bs.lf = bs.crlf = 0;
+			bs.lf = bs.crlf = bs.nq = 0;
 		}
 		m.hdr_len = hend - fl;
 		m.body_len = end - hend;
-		m.size = canon_header(buf + fl, m.hdr_len, NULL) + m.body_len + bs.lf - bs.crlf;
+		m.nq = h.nq + bs.nq;
+		m.size = canon_header(buf + fl, m.hdr_len, 0, NULL) + m.body_len + bs.lf - bs.crlf;
 		if (m.body_len && buf[end - 1] != '\n')
 			m.size += buf[end - 1] == '\r' ? 1 : 2;
 		m.xuid = h.xuid;
@@ -555,8 +753,11 @@ static int mbox_parse(const char *buf, size_t len, int first, int eof, off_t bas
 			out->validity = h.validity;
 			out->last = h.last;
 			out->last_off = h.last_off ? (size_t)base + h.last_off : 0;
+			out->kw_rec = *kt->n;
 			if (h.ximap) {
+				rec_verify(out, buf, base, &h);
 				out->pseudo = 1;
+				out->pm = m;
 				continue;
 			}
 		}
@@ -572,17 +773,32 @@ static int mbox_parse(const char *buf, size_t len, int first, int eof, off_t bas
 }
 
 /* Give every message a UID: keep X-UID when it is ascending and not above
- * the record's uidlast; else hand out the next one. Deterministic, so every
- * session computes the same UIDs for the same file. *counter: highest UID
- * handed out so far (in/out); prev: UID of the message before the first. */
+ * the record's uidlast (nor, in the spool, what the record says is ours);
+ * else hand out the next one, and in the spool forget the status headers:
+ * a sender wrote them (see REC_NONE). Deterministic, so every session
+ * computes the same UIDs for the same file. *counter: highest UID handed
+ * out so far (in/out); prev: UID of the message before the first. */
 static int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counter)
 {
 	int all_kept = 1;
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct pmsg *m = &p->m[i];
-		if (m->xuid && m->xuid > prev && m->xuid <= ulast) {
+		uint32_t lim = p->all_mine || p->ours > ulast ? ulast : p->ours;
+		if (m->xuid && m->xuid > prev && m->xuid <= lim) {
 			m->uid = m->xuid;
+			m->rd = m->xuid <= p->rd_ours;
+			if (m->rd)
+				m->size -= m->nq;
+		} else if (p->all_mine) {
+			if (*counter < prev)
+				*counter = prev;
+			if (*counter < ulast)
+				*counter = ulast;
+			m->uid = ++*counter;
+			m->xuid = 0;
+			m->rd = 0;
+			all_kept = 0;
 		} else {
 			if (*counter < prev)
 				*counter = prev;
@@ -590,6 +806,10 @@ static int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t 
 				*counter = ulast;
 			m->uid = ++*counter;
 			m->xuid = 0;
+			m->flags = 0;
+			m->kw = 0;
+			m->old = 0;
+			m->rd = 0;
 			all_kept = 0;
 		}
 		prev = m->uid;
@@ -597,6 +817,103 @@ static int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t 
 	if (*counter < prev)
 		*counter = prev;
 	return all_kept;
+}
+
+/* The user's key, created on first use; -1 and an all-zero key when the
+ * user has no home that can hold one, or no HMAC can be computed (a kernel
+ * without AF_ALG under SSLTYPE=none): see REC_NONE. */
+static int user_key(const struct mail_session *s, unsigned char key[UIDX_KEYLEN])
+{
+	unsigned char t[32];
+
+	if (uidx_secret(s ? s->home : NULL, 1, key) > 0 && hmac256(key, "x", 1, t) == 0)
+		return 1;
+	memset(key, 0, UIDX_KEYLEN);
+	return -1;
+}
+
+/* Could an MTA have delivered path's first message? Spool files, yes. */
+static int in_spool(const struct mail_session *s, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!s || !s->spool_dir || !slash)
+		return 1;
+	n = strlen(s->spool_dir);
+	while (n > 1 && s->spool_dir[n - 1] == '/')
+		n--;
+	return (size_t)(slash - path) == n && !strncmp(path, s->spool_dir, n);
+}
+
+/* Did the user's own index record this very folder record? */
+static int index_vouches(const struct mail_session *s, const char *path, const struct parse *p)
+{
+	char *ip = uidx_path(s ? s->home : NULL, path);
+	struct uidx x;
+	int ok = 0;
+
+	if (ip && uidx_load(ip, path, &x) == 0) {
+		ok = x.h.have_rec && x.h.validity == p->validity && p->last_off &&
+		     x.h.rec_off == (uint64_t)p->last_off && x.h.rec_last <= p->last;
+		uidx_free(&x);
+	}
+	free(ip);
+	return ok;
+}
+
+/* Decide whether the parsed record is ours (see REC_NONE); a record that is
+ * not is forgotten and its pseudo message becomes a message again.
+ * keystate: what uidx_secret said. */
+static void rec_trust(struct parse *p, const struct mail_session *s, const char *path,
+		      int keystate)
+{
+	p->trust = REC_NONE;
+	p->all_mine = !in_spool(s, path);
+	if (!p->have_rec) {
+		p->ours = p->rd_ours = 0;
+	} else if (p->rec_mac) {
+		p->trust = REC_MAC;
+	} else if (keystate < 0 || !in_spool(s, path) || index_vouches(s, path, p)) {
+		/* believed as a whole, including what its auth line (under
+		 * another key, or none) says we quoted */
+		p->trust = REC_LEGACY;
+		p->ours = UINT32_MAX;
+		p->rd_ours = p->auth_seen ? p->rd_ours : 0;
+		p->all_mine = 1;
+	} else {
+		p->have_rec = 0;
+		p->validity = p->last = 0;
+		p->last_off = p->auth_off = 0;
+		p->ours = p->rd_ours = 0;
+		if (p->pseudo) {
+			p->pseudo = 0;
+			if (p->n == p->cap) {
+				p->cap = p->cap ? p->cap * 2 : 64;
+				p->m = xrealloc(p->m, p->cap * sizeof *p->m);
+			}
+			memmove(p->m + 1, p->m, p->n * sizeof *p->m);
+			p->m[0] = p->pm;
+			p->n++;
+		}
+	}
+}
+
+/* Forget keyword names that only messages we do not believe brought in
+ * (they are the last registered: deliveries follow our messages), so a
+ * sender cannot fill the table and keep the user from adding keywords. */
+static void kw_trim(const struct parse *p, struct kwtab *kt)
+{
+	unsigned keep = p->trust != REC_NONE ? p->kw_rec : p->kw_before;
+	uint64_t used = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		used |= p->m[i].kw;
+	while (*kt->n > keep && !(used & (1ULL << (*kt->n - 1)))) {
+		(*kt->n)--;
+		free(kt->names[*kt->n]);
+		kt->names[*kt->n] = NULL;
+	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -610,7 +927,8 @@ struct umsg {
 	uint32_t disk_flags;
 	uint64_t disk_kw;
 	uint32_t fp;
-	uint8_t disk_old, disk_uid;
+	uint32_t nq;
+	uint8_t disk_old, disk_uid, rd;
 };
 
 struct ubox {
@@ -629,6 +947,10 @@ struct ubox {
 	off_t gen_off;          /* the record's change counter, 0: none */
 	uint32_t gen;           /* its value */
 	uint32_t counter;       /* highest UID handed out */
+	int rec_trust;          /* REC_* of the record */
+	unsigned char key[UIDX_KEYLEN];
+	int keystate;           /* user_key's answer: 1 key, -1 none possible */
+	int not_spool;          /* no MTA delivers to this file */
 	int renumbered;         /* UIDs differ from what the file implies: write */
 	int opening;            /* first sync of the session: the index may serve */
 	struct buf text;        /* last fetched canonical text */
@@ -732,6 +1054,8 @@ static void box_add(struct mailbox *box, const struct pmsg *p)
 	u->disk_old = (uint8_t)p->old;
 	u->disk_uid = p->xuid == p->uid;
 	u->fp = p->fp;
+	u->nq = p->nq;
+	u->rd = (uint8_t)p->rd;
 	if (!p->old) {
 		u->m.flags |= MF_RECENT;
 		box->recent++;
@@ -748,6 +1072,8 @@ static void box_place(struct umsg *u, const struct pmsg *p)
 	u->body_len = p->body_len;
 	u->m.size = p->size;
 	u->fp = p->fp;
+	u->nq = p->nq;
+	u->rd = (uint8_t)p->rd;
 }
 
 /* Flags or keywords changed by this session and not yet on disk. */
@@ -774,7 +1100,8 @@ static int box_dirty(struct mailbox *box)
 
 	if (box->readonly || !ub->exists)
 		return 0;
-	if (!ub->have_rec || ub->rec_last != ub->counter || ub->rec_nkw != box->nkeywords)
+	if (!ub->have_rec || ub->rec_last != ub->counter || ub->rec_nkw != box->nkeywords ||
+	    ub->rec_trust != REC_MAC)
 		return 1;
 	for (uint32_t i = 0; i < box->nmsgs; i++) {
 		struct umsg *u = UM(box, i);
@@ -845,13 +1172,17 @@ static const char *win_get(struct win *w, off_t off, size_t n, size_t *avail)
 
 /* Parse the file range [start, end) (start at a From line) window by
  * window; offsets in out are file offsets. -1 not an mbox, -2 I/O error. */
-static int mbox_parse_fd(int fd, off_t start, off_t end, struct kwtab *kt, struct parse *out)
+static int mbox_parse_fd(int fd, off_t start, off_t end, int ks, const unsigned char *key,
+			 struct kwtab *kt, struct parse *out)
 {
 	struct win w;
 	size_t want = WIN_SIZE;
 	int rc = 0;
 
 	memset(out, 0, sizeof *out);
+	out->key = key;
+	out->believe = ks < 0;
+	out->kw_before = out->kw_rec = *kt->n;
 	win_init(&w, fd, end);
 	while (start < end) {
 		size_t avail, used;
@@ -975,15 +1306,16 @@ static void status_lines(struct buf *o, uint32_t flags, uint64_t kw, char **name
 	buf_printf(o, "X-UID: %u\n", uid);
 }
 
-/* Write the folder record; returns the file offset of uidlast's digits. */
+/* Write the folder record; returns the file offset of uidlast's digits.
+ * With a key, it is authenticated, vouching for messages up to UID ours. */
 static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **names,
-			  unsigned nkw)
+			  unsigned nkw, uint32_t ours, const unsigned char *key)
 {
 	off_t at;
-	char host[256] = "localhost", fl[64], dh[64];
+	char host[256] = "localhost", fl[64], dh[64], hex[MAC_HEX + 1];
 	time_t now = time(NULL);
 	struct tm tm;
-	struct buf b;
+	struct buf b, val;
 
 	gethostname(host, sizeof host - 1);
 	host[sizeof host - 1] = '\0';
@@ -997,10 +1329,17 @@ static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char
 		   host);
 	/* a change counter for in-place flag updates (see inplace_update) */
 	buf_puts(&b, GEN_HDR " 0000000000\n");
-	at = w->pos + (off_t)b.len + 19;
-	buf_printf(&b, "X-IMAP: %010u %010u", validity, last);
+	buf_init(&val);
+	buf_printf(&val, "%010u %010u", validity, last);
 	for (unsigned i = 0; i < nkw; i++)
-		buf_printf(&b, " %s", names[i]);
+		buf_printf(&val, " %s", names[i]);
+	if (key) {
+		rec_mac(key, val.data, val.len, ours, hex);
+		buf_printf(&b, AUTH_HDR " %010u %s\n", ours, hex);
+	}
+	at = w->pos + (off_t)b.len + 19;
+	buf_printf(&b, "X-IMAP: %s", val.data);
+	buf_free(&val);
 	buf_puts(&b, "\nStatus: RO\n\n"
 		     "This message holds the IMAP state of this mail folder (UID numbers\n"
 		     "and keywords). Mail programs hide it; deleting it resets that state.\n\n");
@@ -1017,9 +1356,39 @@ struct witem {
 	uint32_t flags, uid;
 	uint64_t kw;
 	int old;
+	int rd;                 /* already mboxrd-quoted by us */
+	int quote;              /* quote it now (not rd yet) */
+	uint32_t nq;            /* its ">+From " lines */
 	off_t noff;             /* out: new From line offset */
-	uint64_t nhdr_len;      /* out */
+	uint64_t nhdr_len, nbody_len;  /* out */
+	uint32_t nnq;           /* out: quoted lines now */
 };
+
+/* Write a body not quoted by us yet: every ">*From " line gets one more
+ * '>'. memmem finds the candidates (far fewer than lines, and faster than
+ * a memchr per line); runs between them go out in one piece. Returns the
+ * lines quoted. */
+static uint32_t write_quoted(struct wout *w, const char *b, size_t n)
+{
+	size_t run = 0, i = 0;
+	uint32_t q = 0;
+	const char *f;
+
+	while (i < n && (f = memmem(b + i, n - i, "From ", 5))) {
+		size_t at = (size_t)(f - b), ls = at;
+		while (ls > i && b[ls - 1] == '>')
+			ls--;
+		if (ls == 0 || b[ls - 1] == '\n') {
+			wput(w, b + run, ls - run);
+			wput(w, ">", 1);
+			run = ls;
+			q++;
+		}
+		i = at + 5;
+	}
+	wput(w, b + run, n - run);
+	return q;
+}
 
 static void write_item(struct wout *w, struct win *in, struct witem *it, char **names,
 		       unsigned nkw)
@@ -1028,6 +1397,7 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 	size_t pos = 0, len = it->hdr_len, term = 0;
 	struct buf o;
 	int skip = 0;
+	uint32_t nq = 0;
 
 	if (!src) {
 		w->failed = EIO;
@@ -1051,6 +1421,10 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 			skip = ce > pos && internal_hdr(h + pos, ce - pos) != H_NONE &&
 			       internal_hdr(h + pos, ce - pos) != H_CLEN;
 		if (!skip) {
+			if (it->quote && from_depth(h + pos, ce - pos) >= 0) {
+				buf_putc(&o, '>');
+				nq++;
+			}
 			buf_append(&o, h + pos, le - pos);
 			if (h[le - 1] != '\n')
 				buf_putc(&o, '\n');
@@ -1064,17 +1438,23 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 	wput(w, src, it->from_len);
 	wput(w, o.data, o.len);
 	buf_free(&o);
-	wput(w, body, it->body_len);
+	off_t bstart = w->pos;
+	if (it->quote)
+		nq += write_quoted(w, body, it->body_len);
+	else
+		wput(w, body, it->body_len);
+	it->nbody_len = (uint64_t)(w->pos - bstart);
+	it->nnq = it->quote ? nq : it->nq;
 	if (it->body_len && body[it->body_len - 1] != '\n')
 		wput(w, "\n", 1);
 	wput(w, "\n", 1);
 }
 
 /* A new message (APPEND): From line, header without our internal fields,
- * status lines, body. Text may be CRLF or LF. Only lines that a reader
- * would take for a message separator (a valid From line, our test and
- * mutt's alike) get a ">": quoting every "From " line would change the
- * message, since mbox readers do not unquote. */
+ * status lines, body. Text may be CRLF or LF. Every ">*From " line gets one
+ * more '>' (mboxrd): readers differ on what a separator is (mutt takes any
+ * "From " line that looks like one, Python's mailbox any "From " at all),
+ * and our reader removes the '>' again (see REC_NONE). */
 static void format_new(struct buf *o, const char *user, const struct mail_new *m, uint32_t uid,
 		       char **names, unsigned nkw, uint64_t kw)
 {
@@ -1091,7 +1471,9 @@ static void format_new(struct buf *o, const char *user, const struct mail_new *m
 		size_t le = line_end(m->text, pos, len), ce = le;
 		if (ce > pos && m->text[ce - 1] == '\n')
 			ce--;
-		if (ce > pos && m->text[ce - 1] == '\r')
+		/* CRLF becomes LF; "\r\r\n" keeps its CRs, as the reader takes
+		 * a CR before LF for the CRLF and must find the other one */
+		if (ce > pos && m->text[ce - 1] == '\r' && !(ce - 1 > pos && m->text[ce - 2] == '\r'))
 			ce--;
 		const char *l = m->text + pos;
 		size_t n = ce - pos;
@@ -1106,9 +1488,9 @@ static void format_new(struct buf *o, const char *user, const struct mail_new *m
 				pos = le;
 				continue;
 			}
-			if (from_line(l, n, NULL, NULL))
+			if (from_depth(l, n) >= 0)
 				buf_putc(o, '>');
-		} else if (from_line(l, n, NULL, NULL)) {
+		} else if (from_depth(l, n) >= 0) {
 			buf_putc(o, '>');
 		}
 		buf_append(o, l, n);
@@ -1155,6 +1537,8 @@ struct rewrite {
 	struct win *in;         /* the file the items are read from */
 	const char *extra;      /* already formatted new messages, or NULL */
 	size_t extra_len;
+	uint32_t ours;          /* UID of the last message written */
+	const unsigned char *key;  /* the user's key, NULL if none */
 };
 
 /* Write a whole new mailbox next to path and rename it over path. The caller
@@ -1183,9 +1567,12 @@ static int mbox_rewrite(const char *path, const struct stat *st, struct rewrite 
 		fchmod(w.fd, st->st_mode & 07777);
 	}
 	buf_init(&w.b);
-	*rec_last_off = write_pseudo(&w, rw->validity, rw->last, rw->names, rw->nkw);
-	for (size_t i = 0; i < rw->nitems; i++)
+	*rec_last_off = write_pseudo(&w, rw->validity, rw->last, rw->names, rw->nkw, rw->ours,
+				     rw->key);
+	for (size_t i = 0; i < rw->nitems; i++) {
+		rw->items[i].quote = !rw->items[i].rd;
 		write_item(&w, rw->in, &rw->items[i], rw->names, rw->nkw);
+	}
 	if (rw->extra_len)
 		wput(&w, rw->extra, rw->extra_len);
 	wflush(&w);
@@ -1444,6 +1831,34 @@ static void reconcile(struct mailbox *box, struct parse *p)
 	}
 }
 
+/* Read and verify the authenticated record at the start of the file again
+ * (an APPEND elsewhere may have moved it on in place). 1 valid: *ours and
+ * *last are its values. */
+static int rec_reread(int fd, int ks, const unsigned char *key, uint32_t *ours, uint32_t *last)
+{
+	size_t cap = 65536, blank;
+	char *b = xmalloc(cap);
+	ssize_t r = pread(fd, b, cap, 0);
+	size_t n = r > 0 ? (size_t)r : 0;
+	struct hinfo h = { 0 };
+	struct parse p = { .key = key, .believe = ks < 0 };
+	int ok = 0;
+
+	if (n >= 5 && !memcmp(b, "From ", 5)) {
+		hdr_scan(b, line_end(b, 0, n), n, &h, NULL, &blank);
+		if (blank && h.ximap && h.validity) {
+			p.last_off = h.last_off;
+			rec_verify(&p, b, 0, &h);
+			ok = p.rec_mac;
+			*ours = p.ours;
+			*last = h.last;
+		}
+	}
+	parse_free(&p);
+	free(b);
+	return ok;
+}
+
 /* Only new messages were appended: parse just the tail. 1 done, 0 no. */
 static int sync_tail(struct mailbox *box, struct locked *lk)
 {
@@ -1461,9 +1876,9 @@ static int sync_tail(struct mailbox *box, struct locked *lk)
 	char sig[SIGLEN];
 	if (pread(lk->fd, sig, back, (off_t)(old - back)) != (ssize_t)back ||
 	    memcmp(sig, ub->sig, back) || gen_moved(ub, lk->fd) ||
-	    mbox_parse_fd(lk->fd, (off_t)old, lk->st.st_size, &kt, &p) < 0)
+	    mbox_parse_fd(lk->fd, (off_t)old, lk->st.st_size, 0, NULL, &kt, &p) < 0)
 		return 0;
-	uint32_t ulast = ub->rec_last;
+	uint32_t ulast = ub->rec_last, dlast = 0;
 	char digits[11] = { 0 };
 	/* an APPEND elsewhere may have raised uidlast in place */
 	if (ub->have_rec && ub->rec_off && pread(lk->fd, digits, 10, ub->rec_off) == 10) {
@@ -1471,15 +1886,24 @@ static int sync_tail(struct mailbox *box, struct locked *lk)
 		if (v > ulast)
 			ulast = v;
 	}
-	if (p.have_rec && !box->nmsgs) {
-		box->uidvalidity = p.validity;
-		ub->have_rec = 1;
-		ub->rec_off = (off_t)p.last_off;
-		ulast = p.last;
+	/* a record at the start is a new file's: the full parse judges it */
+	if (p.have_rec || (ub->rec_trust == REC_MAC &&
+			   !rec_reread(lk->fd, ub->keystate, ub->key, &p.ours, &dlast))) {
+		parse_free(&p);
+		return 0;
+	}
+	p.trust = ub->rec_trust;
+	p.rd_ours = p.ours;
+	p.all_mine = ub->not_spool || ub->rec_trust == REC_LEGACY;
+	if (ub->rec_trust == REC_LEGACY) {
+		p.ours = UINT32_MAX;
+		if (!rec_reread(lk->fd, -1, NULL, &p.rd_ours, &dlast))
+			p.rd_ours = 0;
 	}
 	ub->rec_last = ulast;
 	uint32_t prev = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0;
 	assign_uids(&p, prev, ulast, &ub->counter);
+	kw_trim(&p, &kt);
 	for (size_t j = 0; j < p.n; j++)
 		box_add(box, &p.m[j]);
 	box->uidnext = ub->counter + 1;
@@ -1513,21 +1937,22 @@ static void index_save(struct mailbox *box)
 		.validity = ub->have_rec ? box->uidvalidity : 0, .counter = ub->counter,
 		.rec_last = ub->rec_last, .rec_nkw = ub->rec_nkw, .rec_off = (uint64_t)ub->rec_off,
 		.have_rec = (uint32_t)ub->have_rec, .nkw = box->nkeywords,
-		.gen_off = (uint64_t)ub->gen_off, .gen = ub->gen,
+		.gen_off = (uint64_t)ub->gen_off, .gen = ub->gen, .trust = (uint32_t)ub->rec_trust,
 	};
 	memcpy(h.sig, ub->sig, ub->siglen);
 	struct uidx_rec *r = xmalloc((box->nmsgs + 1) * sizeof *r);
 	int ok = 1;
 	for (uint32_t i = 0; i < box->nmsgs && ok; i++) {
 		struct umsg *u = UM(box, i);
-		ok = u->from_len <= UINT32_MAX && u->hdr_len <= UINT32_MAX;
+		ok = u->from_len <= UINT32_MAX && u->hdr_len <= UINT32_MAX && u->nq <= UIDX_NQ_MAX;
 		r[i] = (struct uidx_rec){
 			.off = (uint64_t)u->off, .body_len = u->body_len, .size = u->m.size,
 			.kw = u->disk_kw, .date = u->m.internal_date,
 			.from_len = (uint32_t)u->from_len, .hdr_len = (uint32_t)u->hdr_len,
 			.uid = u->m.uid, .fp = u->fp,
 			.flags = u->disk_flags | (u->disk_old ? UIDX_OLD : 0) |
-				 (u->disk_uid ? UIDX_XUID : 0),
+				 (u->disk_uid ? UIDX_XUID : 0) | (u->rd ? UIDX_RD : 0) |
+				 (u->nq << UIDX_NQ_SHIFT),
 			.tz = u->m.tz_minutes,
 		};
 	}
@@ -1591,6 +2016,7 @@ static void index_undo(struct mailbox *box)
 	ub->rec_nkw = 0;
 	ub->gen_off = 0;
 	ub->gen = 0;
+	ub->rec_trust = REC_NONE;
 }
 
 /* First sync of a session: take the state from the index when it fits the
@@ -1607,7 +2033,7 @@ static int index_try(struct mailbox *box, struct locked *lk)
 		return 0;
 	}
 	free(ip);
-	if (!index_fits(&x, lk, &exact)) {
+	if (x.h.trust > REC_MAC || !index_fits(&x, lk, &exact)) {
 		uidx_free(&x);
 		return 0;
 	}
@@ -1623,11 +2049,14 @@ static int index_try(struct mailbox *box, struct locked *lk)
 			.body_len = r->body_len, .size = r->size, .uid = r->uid,
 			.xuid = (r->flags & UIDX_XUID) ? r->uid : 0, .flags = r->flags & MF_STORABLE,
 			.fp = r->fp, .kw = r->kw, .old = !!(r->flags & UIDX_OLD),
-			.date = (time_t)r->date, .tz = r->tz,
+			.date = (time_t)r->date, .tz = r->tz, .rd = !!(r->flags & UIDX_RD),
+			.nq = r->flags >> UIDX_NQ_SHIFT,
 		};
 		box_add(box, &m);
 	}
 	ub->have_rec = (int)h->have_rec;
+	/* an index of the version without keys: it vouches for its record */
+	ub->rec_trust = h->trust ? (int)h->trust : h->have_rec ? REC_LEGACY : REC_NONE;
 	ub->rec_last = h->rec_last;
 	ub->rec_off = (off_t)h->rec_off;
 	ub->rec_nkw = h->rec_nkw;
@@ -1664,7 +2093,7 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 	struct kwtab kt = { box->keywords, &box->nkeywords };
 	uint32_t ulast = ub->rec_last, counter = 0;
 
-	int r = mbox_parse_fd(lk->fd, 0, lk->st.st_size, &kt, p);
+	int r = mbox_parse_fd(lk->fd, 0, lk->st.st_size, ub->keystate, ub->key, &kt, p);
 	if (r == -2) {
 		mail_err_set(err, MAIL_FAIL, "cannot read %s: %s", box->path, strerror(errno));
 		return -1;
@@ -1674,6 +2103,8 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 			     box->path);
 		return -1;
 	}
+	rec_trust(p, box->sess, box->path, ub->keystate);
+	ub->rec_trust = p->trust;
 	if (p->have_rec && box->uidvalidity && p->validity != box->uidvalidity && box->nmsgs) {
 		/* a different folder now: every message we knew is gone */
 		while (box->nmsgs)
@@ -1694,6 +2125,7 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 	ub->rec_nkw = p->have_rec ? box->nkeywords : 0;
 	/* ub->counter moves in reconcile, which must know the old value */
 	assign_uids(p, 0, ulast, &counter);
+	kw_trim(p, &kt);
 	p->top = counter;
 	return 0;
 }
@@ -1755,13 +2187,14 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		it[n++] = (struct witem){ .src = u->off, .from_len = u->from_len,
 					  .hdr_len = u->hdr_len, .body_len = u->body_len,
 					  .flags = u->m.flags & MF_STORABLE, .uid = u->m.uid,
-					  .kw = u->m.keywords, .old = 1 };
+					  .kw = u->m.keywords, .old = 1, .rd = u->rd, .nq = u->nq };
 	}
 	struct win in;
 	win_init(&in, lk->fd, lk->st.st_size);
 	struct rewrite rw = { .validity = box->uidvalidity, .last = ub->counter,
 			      .names = box->keywords, .nkw = box->nkeywords, .items = it,
-			      .nitems = n, .in = &in };
+			      .nitems = n, .in = &in, .ours = n ? it[n - 1].uid : 0,
+			      .key = ub->key };
 	int nfd = mbox_rewrite(box->path, &lk->st, &rw, &rec_off, err);
 	win_drop(&in);
 	if (nfd < 0) {
@@ -1775,6 +2208,9 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 			continue;
 		u->off = it[n].noff;
 		u->hdr_len = it[n].nhdr_len;
+		u->body_len = it[n].nbody_len;
+		u->nq = it[n].nnq;
+		u->rd = 1;
 		u->disk_flags = u->m.flags & MF_STORABLE;
 		u->disk_kw = u->m.keywords;
 		u->disk_old = 1;
@@ -1783,6 +2219,7 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 	}
 	free(it);
 	ub->have_rec = 1;
+	ub->rec_trust = REC_MAC;
 	ub->rec_last = ub->counter;
 	ub->rec_off = rec_off;
 	ub->rec_nkw = box->nkeywords;
@@ -1887,7 +2324,8 @@ static int inplace_plan(struct mailbox *box, int fd, int mode, struct buf *bytes
 	*n = 0;
 	*out = NULL;
 	if (ub->renumbered || !ub->have_rec || ub->rec_nkw != box->nkeywords ||
-	    (full && ub->rec_last != ub->counter))
+	    (full && (ub->rec_last != ub->counter ||
+		      ub->rec_trust != REC_MAC)))
 		return 0;   /* the record must change too */
 	buf_init(&h);
 	for (uint32_t i = 0; i < box->nmsgs && ok; i++) {
@@ -2102,6 +2540,7 @@ static void unix_close(struct mailbox *box)
 		close(ub->fd);
 	buf_free(&ub->text);
 	buf_free(&ub->hraw);
+	memset(ub->key, 0, sizeof ub->key);
 	free(ub);
 	box->drvdata = NULL;
 }
@@ -2118,6 +2557,8 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 	box->drvdata = ub;
 	box->uidvalidity = 0;
 	box->ev = NULL;   /* the caller learns the initial state from box */
+	ub->keystate = user_key(box->sess, ub->key);
+	ub->not_spool = !in_spool(box->sess, box->path);
 	ub->opening = 1;
 	if (unix_sync(box, SYNC_PING, NULL, 0, err) < 0)
 		rc = -1;
@@ -2137,7 +2578,10 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 			lock_dot_release(&dot);
 		}
 		free(tmp);
-		if (!ub->have_rec && unix_sync(box, SYNC_WRITE, NULL, 0, err) < 0)
+		/* a record not authenticated yet is authenticated now, while
+		 * we still believe it (the upgrade; see REC_NONE) */
+		if ((!ub->have_rec || ub->rec_trust != REC_MAC) &&
+		    unix_sync(box, SYNC_WRITE, NULL, 0, err) < 0)
 			rc = -1;
 	}
 	box->ev = ev;
@@ -2173,14 +2617,38 @@ static int unix_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 	return unix_sync(box, SYNC_EXPUNGE, uids, nuids, err);
 }
 
+/* Remove one '>' from each ">+From " line of out from start on (mboxrd),
+ * moving the text forward in place. */
+static void unquote(struct buf *out, size_t start)
+{
+	char *d = out->data, *w = d + start, *r = w, *end = d + out->len;
+
+	while (r < end) {
+		char *nl = memchr(r, '\n', (size_t)(end - r));
+		size_t n = nl ? (size_t)(nl + 1 - r) : (size_t)(end - r);
+		if (*r == '>' && from_depth(r, n) > 0) {
+			r++;
+			n--;
+		}
+		memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	out->len = (size_t)(w - d);
+}
+
 /* Canonical body into out, converting in place: the raw body is read to
  * the end of the space its canonical form needs (size known from the
  * parse), then moved forward line by line, growing only by the CRs it
  * adds, so the writer never overtakes the reader. One buffer per message
  * instead of two. The space is bounded: a file changed under us yields a
  * wrong text, never an overrun. -1: read error. */
-static int canon_body_read(int fd, off_t off, size_t blen, size_t clen, struct buf *out)
+static int canon_body_read(int fd, off_t off, size_t blen, size_t clen, uint32_t nq,
+			   struct buf *out)
 {
+	size_t start = out->len;
+
+	clen += nq;    /* room for the quotes, removed below */
 	if (clen < blen)
 		clen = blen;   /* the parse disagrees with the file: still safe */
 	buf_reserve(out, clen + 1);
@@ -2203,6 +2671,8 @@ static int canon_body_read(int fd, off_t off, size_t blen, size_t clen, struct b
 		}
 	}
 	out->len = (size_t)(w - out->data);
+	if (nq)
+		unquote(out, start);
 	out->data[out->len] = '\0';
 	return 0;
 }
@@ -2230,13 +2700,14 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 			return -1;
 		}
 		buf_reset(t);
-		canon_header(h->data + u->from_len, u->hdr_len, t);
+		canon_header(h->data + u->from_len, u->hdr_len, u->rd, t);
 		if (h->cap > 65536) {
 			buf_free(h);   /* a huge header: do not keep its buffer */
 			buf_init(h);
 		}
 		size_t clen = u->m.size > t->len ? (size_t)(u->m.size - t->len) : 0;
-		if (canon_body_read(ub->fd, u->off + (off_t)hn, u->body_len, clen, t) < 0) {
+		if (canon_body_read(ub->fd, u->off + (off_t)hn, u->body_len, clen,
+				    u->rd ? u->nq : 0, t) < 0) {
 			mail_err_set(err, MAIL_FAIL, "cannot read mailbox: %s", strerror(errno));
 			return -1;
 		}
@@ -2247,9 +2718,11 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 	return 0;
 }
 
-/* Read the whole file under the lock and parse it (append, status). */
-static int snapshot(const char *path, int write, struct locked *lk, struct parse *p,
-		    struct kwtab *kt, struct mail_err *err)
+/* Read the whole file under the lock and parse it (append, status), and
+ * judge its record with the user's key (ks: uidx_secret's answer). */
+static int snapshot(const struct mail_session *sess, const char *path, int write,
+		    struct locked *lk, struct parse *p, struct kwtab *kt, int ks,
+		    const unsigned char *key, struct mail_err *err)
 {
 	if (lk_open(path, write, lk, err) < 0)
 		return -1;
@@ -2258,7 +2731,7 @@ static int snapshot(const char *path, int write, struct locked *lk, struct parse
 		mail_err_set(err, MAIL_NONEXISTENT, "mailbox does not exist");
 		return -1;
 	}
-	int r = mbox_parse_fd(lk->fd, 0, lk->st.st_size, kt, p);
+	int r = mbox_parse_fd(lk->fd, 0, lk->st.st_size, ks, key, kt, p);
 	if (r < 0) {
 		if (r == -2)
 			mail_err_set(err, MAIL_FAIL, "cannot read %s: %s", path, strerror(errno));
@@ -2267,6 +2740,34 @@ static int snapshot(const char *path, int write, struct locked *lk, struct parse
 		lk_close(lk, 0);
 		return -1;
 	}
+	rec_trust(p, sess, path, ks);
+	return 0;
+}
+
+/* Can rec_bump update this record? Its auth line and X-IMAP value are
+ * laid out as write_pseudo writes them. */
+static int rec_bumpable(const struct parse *p)
+{
+	return p->trust == REC_MAC && p->auth_off && p->last_off &&
+	       p->last_off - p->recval_base == 11 && p->recval_len >= 21;
+}
+
+/* Move an authenticated record on in place after an append: uidlast and
+ * ours become last, with a new MAC; one pwrite covers the auth line's
+ * digits through uidlast's (see AUTH_BACK). 0 ok. */
+static int rec_bump(int fd, const struct parse *p, const unsigned char *key, uint32_t last)
+{
+	char digits[16], hex[MAC_HEX + 1], span[128];
+
+	char *val = xstrndup(p->recval, p->recval_len);
+	snprintf(digits, sizeof digits, "%010u", last);
+	memcpy(val + 11, digits, 10);
+	rec_mac(key, val, p->recval_len, last, hex);
+	int n = snprintf(span, sizeof span, "%010u %s\nX-IMAP: %.21s", last, hex, val);
+	free(val);
+	if (n != (int)(AUTH_BACK + 10) ||
+	    pwrite(fd, span, (size_t)n, (off_t)p->auth_off) != n)
+		return -1;
 	return 0;
 }
 
@@ -2285,12 +2786,14 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 	struct locked lk;
 	struct parse p;
 	struct buf out;
-	int rc = -1;
+	unsigned char key[UIDX_KEYLEN];
+	int rc = -1, ks = user_key(sess, key);
 
-	if (snapshot(path, 1, &lk, &p, &kt, err) < 0)
+	if (snapshot(sess, path, 1, &lk, &p, &kt, ks, key, err) < 0)
 		return -1;
 	uint32_t counter = 0, validity = p.have_rec ? p.validity : (uint32_t)time(NULL);
 	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
+	kw_trim(&p, &kt);
 	buf_init(&out);
 	/* a last message without its separator line gets one first */
 	size_t flen = (size_t)lk.st.st_size;
@@ -2315,12 +2818,10 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 			uids_out[i] = uid;
 		format_new(&out, sess->user, &msgs[i], uid, names, nkw, kw);
 	}
-	if (p.have_rec && clean && p.last_off && flen) {
+	if (rec_bumpable(&p) && clean && flen) {
 		/* common case: append, then bump uidlast in place (a crash in
 		 * between is harmless: the X-UIDs above uidlast are reassigned
-		 * the very same numbers) */
-		char digits[16];
-		snprintf(digits, sizeof digits, "%010u", counter);
+		 * the very same numbers, and as deliveries they read unquoted) */
 		if (lseek(lk.fd, 0, SEEK_END) < 0 || write_full(lk.fd, out.data, out.len) < 0 ||
 		    fsync(lk.fd) < 0) {
 			int e = errno;
@@ -2330,9 +2831,13 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 				     "append to %s failed: %s", path, strerror(e));
 			goto out;
 		}
-		if (pwrite(lk.fd, digits, 10, (off_t)p.last_off) != 10 || fsync(lk.fd) < 0) {
+		if (rec_bump(lk.fd, &p, key, counter) < 0 || fsync(lk.fd) < 0) {
+			/* the new messages would read as deliveries: take them back */
+			int e = errno;
+			if (ftruncate(lk.fd, (off_t)flen) == 0)
+				fsync(lk.fd);
 			mail_err_set(err, MAIL_FAIL, "cannot update folder record of %s: %s", path,
-				     strerror(errno));
+				     strerror(e));
 			goto out;
 		}
 	} else {
@@ -2342,13 +2847,14 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 			it[i] = (struct witem){ .src = (off_t)m->off, .from_len = m->from_len,
 						.hdr_len = m->hdr_len, .body_len = m->body_len,
 						.flags = m->flags, .uid = m->uid, .kw = m->kw,
-						.old = m->old };
+						.old = m->old, .rd = m->rd, .nq = m->nq };
 		}
 		struct win in;
 		win_init(&in, lk.fd, lk.st.st_size);
 		struct rewrite rw = { .validity = validity, .last = counter, .names = names,
 				      .nkw = nkw, .items = it, .nitems = p.n, .in = &in,
-				      .extra = out.data + lead, .extra_len = out.len - lead };
+				      .extra = out.data + lead, .extra_len = out.len - lead,
+				      .ours = counter, .key = key };
 		off_t rlo;
 		int nfd = mbox_rewrite(path, &lk.st, &rw, &rlo, err);
 		win_drop(&in);
@@ -2365,6 +2871,7 @@ out:
 	buf_free(&out);
 	parse_free(&p);
 	free_names(names, nkw);
+	memset(key, 0, sizeof key);
 	return rc;
 }
 
@@ -2386,7 +2893,10 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 		return -1;
 	}
 	buf_init(&w.b);
-	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0);
+	unsigned char key[UIDX_KEYLEN];
+	user_key(sess, key);
+	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0, 0, key);
+	memset(key, 0, sizeof key);
 	wflush(&w);
 	buf_free(&w.b);
 	if (w.failed || fsync(w.fd) < 0) {
@@ -2411,12 +2921,16 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 	struct parse p;
 	uint32_t counter = 0;
 
+	unsigned char key[UIDX_KEYLEN];
+	int ks = user_key(sess, key);
+
 	memset(st, 0, sizeof *st);
-	if (snapshot(path, 0, &lk, &p, &kt, err) < 0) {
+	if (snapshot(sess, path, 0, &lk, &p, &kt, ks, key, err) < 0) {
 		free_names(names, nkw);
 		return -1;
 	}
 	assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
+	kw_trim(&p, &kt);
 	st->messages = (uint32_t)p.n;
 	for (size_t i = 0; i < p.n; i++) {
 		st->recent += !p.m[i].old;
@@ -2424,6 +2938,7 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 	}
 	st->uidnext = counter + 1;
 	st->uidvalidity = p.have_rec ? p.validity : (uint32_t)lk.st.st_ctime;
+	memset(key, 0, sizeof key);
 	lk_close(&lk, 0);
 	parse_free(&p);
 	free_names(names, nkw);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,7 +87,7 @@ static int recs_ok(const struct uidx_head *h, const struct uidx_rec *r)
 		    r[i].body_len > h->size - len || r[i].off > h->size - len - r[i].body_len)
 			return 0;
 		if (r[i].uid <= prev || r[i].uid > h->counter || (r[i].kw & ~known) ||
-		    (r[i].flags & ~(0x1fu | UIDX_OLD | UIDX_XUID)))
+		    (r[i].flags & 0xe0u))
 			return 0;
 		pos = r[i].off + len + r[i].body_len;
 		prev = r[i].uid;
@@ -205,5 +206,79 @@ int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
 out:
 	buf_free(&tmp);
 	buf_free(&b);
+	return rc;
+}
+
+/* The index directory under home, as a descriptor: never through a
+ * symlink, and only when it is ours and not writable by others (a link or
+ * a foreign directory there must not receive or give us a key). -1 none. */
+static int secret_dir(const char *home, int create)
+{
+	struct stat st;
+	int hfd, dfd;
+
+	if (!home || !*home || !strcmp(home, "/") || home[0] != '/')
+		return -1;
+	hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (hfd < 0)
+		return -1;
+	if (create && mkdirat(hfd, UIDX_DIR, 0700) < 0 && errno != EEXIST) {
+		close(hfd);
+		return -1;
+	}
+	dfd = openat(hfd, UIDX_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(hfd);
+	if (dfd >= 0 && (fstat(dfd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022))) {
+		close(dfd);
+		dfd = -1;
+	}
+	return dfd;
+}
+
+/* Read the key file if it is ours, private and the right size. 1, 0 absent,
+ * -1 present but unusable (never replaced: that would reset trust). */
+static int secret_read(int dfd, unsigned char *key)
+{
+	struct stat st;
+	int fd = openat(dfd, "secret", O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    !(st.st_mode & 077) && st.st_size == UIDX_KEYLEN &&
+	    read(fd, key, UIDX_KEYLEN) == UIDX_KEYLEN)
+		rc = 1;
+	close(fd);
+	return rc;
+}
+
+/* The key is written whole to a private temp file, then linked to its name:
+ * a concurrent session sees no key or the full key, and the first link
+ * wins (link never follows or replaces what is there). */
+int uidx_secret(const char *home, int create, unsigned char key[UIDX_KEYLEN])
+{
+	unsigned char k[UIDX_KEYLEN];
+	char tmp[64];
+	int dfd = secret_dir(home, create), rc;
+
+	if (dfd < 0)
+		return -1;
+	rc = secret_read(dfd, key);
+	if (rc == 0 && create) {
+		snprintf(tmp, sizeof tmp, ".secret.%ld", (long)getpid());
+		unlinkat(dfd, tmp, 0);
+		int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int ok = fd >= 0 && getrandom(k, sizeof k, 0) == (ssize_t)sizeof k &&
+			 write_full(fd, (const char *)k, sizeof k) == 0 && fsync(fd) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (ok && linkat(dfd, tmp, dfd, "secret", 0) < 0 && errno != EEXIST)
+			ok = 0;
+		if (fd >= 0)
+			unlinkat(dfd, tmp, 0);
+		rc = ok ? secret_read(dfd, key) : -1;
+		memset(k, 0, sizeof k);
+	}
+	close(dfd);
 	return rc;
 }

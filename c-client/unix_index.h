@@ -24,7 +24,8 @@ struct uidx_head {
 	uint64_t rec_off;
 	uint32_t have_rec, nkw;
 	uint64_t gen_off;           /* the record's change counter (0: none) */
-	uint32_t gen, gen_pad;      /* and its value */
+	uint32_t gen;               /* and its value */
+	uint32_t trust;             /* how the folder record was trusted (driver) */
 };
 
 /* One message, as on disk. flags: MF_* as stored, plus the two bits below. */
@@ -37,6 +38,9 @@ struct uidx_rec {
 
 #define UIDX_OLD (1u << 8)      /* Status has O */
 #define UIDX_XUID (1u << 9)     /* X-UID on disk equals uid */
+#define UIDX_RD (1u << 10)      /* body is mboxrd-quoted by us */
+#define UIDX_NQ_SHIFT 11        /* above: how many body lines are quoted */
+#define UIDX_NQ_MAX ((1u << 21) - 1)
 
 struct uidx {
 	struct uidx_head h;
@@ -60,5 +64,12 @@ void uidx_free(struct uidx *x);
  * directory. Failure is silent by design: it is only a cache. */
 int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
 	      const struct uidx_rec *recs, char *const *names);
+
+#define UIDX_KEYLEN 32
+
+/* The user's secret key for authenticating the mbox folder record, in the
+ * index directory under home. create: make it when absent. 1 key read,
+ * 0 none exists (and create was 0), -1 no usable home or an error. */
+int uidx_secret(const char *home, int create, unsigned char key[UIDX_KEYLEN]);
 
 #endif
