@@ -46,19 +46,21 @@ struct uidx {
 	size_t memlen;
 };
 
-/* Where the index of mailbox file mbox lives for a user with this home;
+/* Where the index of mailbox file mbox lives for a user with this home
+ * (for tests and diagnostics: the library reaches it by descriptor);
  * malloc'd, or NULL when there is no usable home. */
 char *uidx_path(const char *home, const char *mbox);
 
-/* Read and check the index at ipath for mailbox mbox. Checks the format,
- * the checksum and the records' consistency, not the mailbox itself.
- * 0 ok (free with uidx_free), -1 none or unusable. */
-int uidx_load(const char *ipath, const char *mbox, struct uidx *x);
+/* Read and check the index of mailbox mbox in ~/.imapd-cache, reached from
+ * the home directory descriptor homefd without following links. Checks
+ * the format, the checksum and the records' consistency, not the mailbox
+ * itself. 0 ok (free with uidx_free), -1 none or unusable. */
+int uidx_load(int homefd, const char *mbox, struct uidx *x);
 void uidx_free(struct uidx *x);
 
 /* Write the index crash-safely (temp file, rename), creating its
  * directory. Failure is silent by design: it is only a cache. */
-int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
+int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	      const struct uidx_rec *recs, char *const *names);
 
 #endif
