@@ -1270,7 +1270,7 @@ static int lk_open(struct mail_session *sess, const char *path, int write, struc
 			return -1;
 		return 0;   /* a directory above it is gone: so is the file */
 	}
-	if (lock_dot(path, &lk->dot, err) < 0 && (write || err->code != MAIL_NOPERM))
+	if (fsafe_dotlock(&lk->loc, path, &lk->dot, err) < 0 && (write || err->code != MAIL_NOPERM))
 		goto fail;
 	if (lk_open_file(lk, path, write, err) < 0)
 		goto fail;
@@ -2149,7 +2149,7 @@ static void remove_stale_tmp(struct mailbox *box, struct mail_err *err)
 	if (fsafe_locate(box->sess, box->path, 0, &loc, err) < 0)
 		return;
 	if (tmp_name(loc.leaf, tmp) == 0 && fstatat(loc.dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    lock_dot(box->path, &dot, err) == 0) {
+	    fsafe_dotlock(&loc, box->path, &dot, err) == 0) {
 		unlinkat(loc.dirfd, tmp, 0);
 		lock_dot_release(&dot);
 	}
@@ -2423,7 +2423,7 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 
 	if (fsafe_locate(sess, path, 0, &loc, err) < 0)
 		return -1;
-	if (lock_dot(path, &dot, err) < 0) {
+	if (fsafe_dotlock(&loc, path, &dot, err) < 0) {
 		fsafe_close(&loc);
 		return -1;
 	}

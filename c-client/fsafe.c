@@ -3,6 +3,7 @@
  * a directory descriptor, so what we reach is what the walk checked, not
  * what a symlink swapped in later points to. */
 #include "fsafe.h"
+#include "lock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -247,6 +248,7 @@ int fsafe_locate(struct mail_session *s, const char *path, int mkdirs, struct fs
 	int fd, rc;
 
 	loc->dirfd = -1;
+	loc->spool = 0;
 	if (fsafe_check_length(path, err) < 0 || split(path, &dir, loc, err) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -254,6 +256,7 @@ int fsafe_locate(struct mail_session *s, const char *path, int mkdirs, struct fs
 	if (is_inbox_path(s, dir, loc->leaf) && fsafe_spool(s) >= 0) {
 		free(dir);
 		loc->dirfd = fcntl(s->spool_fd, F_DUPFD_CLOEXEC, 0);
+		loc->spool = 1;
 		return loc->dirfd < 0 ? -1 : 0;
 	}
 	if (fsafe_home(s) >= 0 && (rest = under(s->home, dir))) {
@@ -299,6 +302,28 @@ int fsafe_same(const struct fsafe_loc *loc, const struct stat *st)
 	struct stat now;
 
 	return fsafe_lstat(loc, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+}
+
+int fsafe_dotlock(const struct fsafe_loc *loc, const char *path, char **held,
+		  struct mail_err *err)
+{
+	char name[64 + NAME_MAX];
+	int r;
+
+	/* the spool's path is the administrator's (and the setgid lock helper
+	 * liblockfile may run needs a real path): use it as it is */
+	if (loc->spool || access("/proc/self/fd", X_OK) < 0)
+		return lock_dot(path, held, err);
+	snprintf(name, sizeof name, "/proc/self/fd/%d/%s", loc->dirfd, loc->leaf);
+	r = lock_dot(name, held, err);
+	if (r < 0 && err && err->code == MAIL_INUSE)
+		mail_err_set(err, MAIL_INUSE, "mailbox %s is locked by another process", path);
+	else if (r < 0 && err) {
+		char why[sizeof err->text];
+		str_copy(why, err->text, sizeof why);
+		mail_err_set(err, err->code, "cannot lock %s: %s", path, why);
+	}
+	return r;
 }
 
 int fsafe_sync_dir(int dirfd)

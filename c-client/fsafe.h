@@ -21,6 +21,7 @@
 /* A file's directory, held open, and its name in it. */
 struct fsafe_loc {
 	int dirfd;
+	int spool;                /* reached from the spool anchor (INBOX) */
 	char leaf[NAME_MAX + 1];
 };
 
@@ -44,6 +45,13 @@ int fsafe_open(const struct fsafe_loc *loc, int flags, mode_t mode);
 int fsafe_lstat(const struct fsafe_loc *loc, struct stat *st);
 /* Does the leaf still name the file st describes? */
 int fsafe_same(const struct fsafe_loc *loc, const struct stat *st);
+/* Take the dotlock (lock.h) of the file loc names (path: its name for
+ * messages). Outside the spool the lock is named through our descriptor of
+ * the directory (/proc/self/fd/N/leaf.lock), so a directory swapped for a
+ * link meanwhile cannot move the lock (or its removal) anywhere else. */
+int fsafe_dotlock(const struct fsafe_loc *loc, const char *path, char **held,
+		  struct mail_err *err);
+
 /* fsync the directory itself (after a rename in it). */
 int fsafe_sync_dir(int dirfd);
 

@@ -604,7 +604,7 @@ static int delete_file(const char *name, const char *path, struct fsafe_loc *loc
 	int ok = fstat(fd, &fst) == 0 && fst.st_dev == st->st_dev && fst.st_ino == st->st_ino &&
 		 driver_of_fd(name, fd, err);
 	close(fd);
-	if (!ok || lock_dot(path, &dot, err) < 0)
+	if (!ok || fsafe_dotlock(loc, path, &dot, err) < 0)
 		return -1;
 	if (!fsafe_same(loc, st))
 		mail_err_set(err, MAIL_FAIL, "mailbox %s was replaced meanwhile; not deleted", name);
