@@ -259,7 +259,13 @@ int fsafe_locate(struct mail_session *s, const char *path, int mkdirs, struct fs
 		loc->spool = 1;
 		return loc->dirfd < 0 ? -1 : 0;
 	}
-	if (fsafe_home(s) >= 0 && (rest = under(s->home, dir))) {
+	if ((rest = under(s->home, dir)) && fsafe_home(s) < 0) {
+		mail_err_set(err, MAIL_FAIL, "cannot open your home directory %s", s->home);
+		errno = EACCES;
+		free(dir);
+		return -1;
+	}
+	if (rest) {
 		fd = fcntl(s->home_fd, F_DUPFD_CLOEXEC, 0);
 		rc = fd < 0 ? -1 : walk(&fd, rest, mkdirs, 0, err);
 	} else if (!s->allow_outside_home || dir[0] != '/') {

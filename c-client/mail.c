@@ -601,9 +601,11 @@ static int delete_file(const char *name, const char *path, struct fsafe_loc *loc
 		open_error(name, errno, err);
 		return -1;
 	}
-	int ok = fstat(fd, &fst) == 0 && fst.st_dev == st->st_dev && fst.st_ino == st->st_ino &&
-		 driver_of_fd(name, fd, err);
+	int same = fstat(fd, &fst) == 0 && fst.st_dev == st->st_dev && fst.st_ino == st->st_ino;
+	int ok = same && driver_of_fd(name, fd, err);
 	close(fd);
+	if (!same)
+		mail_err_set(err, MAIL_FAIL, "mailbox %s was replaced meanwhile; not deleted", name);
 	if (!ok || fsafe_dotlock(loc, path, &dot, err) < 0)
 		return -1;
 	if (!fsafe_same(loc, st))
