@@ -1210,9 +1210,6 @@ struct locked {
 	struct fsafe_loc loc;   /* the file's directory: rewrites happen there */
 };
 
-/* Lock path (dotlock, then fcntl) and open it. ENOENT leaves fd = -1.
- * A read-only snapshot may go without a dotlock we are not allowed to make:
- * the fcntl read lock alone keeps MTAs out while we read. */
 /* After login we keep group mail for the spool's dotlocks. That must not
  * become a way into other users' mailboxes (a symlink in the home pointing
  * at /var/mail/alice, or allow_outside_home): a file that is not ours and
@@ -1260,6 +1257,10 @@ static int lk_open_file(struct locked *lk, const char *path, int write, struct m
 	return -1;
 }
 
+/* Lock path (dotlock, then fcntl) and open it, all from its directory
+ * opened link-safely (kept in lk->loc for the rewrite). ENOENT leaves
+ * fd = -1. A read-only snapshot may go without a dotlock we are not allowed
+ * to make: the fcntl read lock alone keeps MTAs out while we read. */
 static int lk_open(struct mail_session *sess, const char *path, int write, struct locked *lk,
 		   struct mail_err *err)
 {

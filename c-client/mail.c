@@ -153,6 +153,7 @@ char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *er
 	return path;
 }
 
+/* The first driver that recognises the open file fd, or NULL. */
 static const struct driver *driver_for(int fd)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++)
