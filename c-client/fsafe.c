@@ -19,19 +19,25 @@
 /* Open an anchor directory by its admin-controlled path; -1 if unusable. */
 static int anchor_open(const char *path)
 {
-	if (!path || path[0] != '/' || !strcmp(path, "/"))
+	if (!path || path[0] != '/' || !strcmp(path, "/")) {
+		errno = ENOENT;
 		return -1;
+	}
 	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
-/* Open both anchors once per session, as the user it runs as. */
+/* Open the anchors on first use, as the user the session runs as; one
+ * missing then (a spool directory not made yet) is tried again later. */
 static void anchors(struct mail_session *s)
 {
-	if (s->anchors_open)
-		return;
-	s->anchors_open = 1;
-	s->home_fd = anchor_open(s->home);
-	s->spool_fd = anchor_open(s->spool_dir);
+	if (!s->anchors_open) {
+		s->anchors_open = 1;
+		s->home_fd = s->spool_fd = -1;
+	}
+	if (s->home_fd < 0)
+		s->home_fd = anchor_open(s->home);
+	if (s->spool_fd < 0)
+		s->spool_fd = anchor_open(s->spool_dir);
 }
 
 int fsafe_home(struct mail_session *s)
@@ -253,8 +259,16 @@ int fsafe_locate(struct mail_session *s, const char *path, int mkdirs, struct fs
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (is_inbox_path(s, dir, loc->leaf) && fsafe_spool(s) >= 0) {
+	if (is_inbox_path(s, dir, loc->leaf)) {
 		free(dir);
+		if (fsafe_spool(s) < 0) {
+			/* no spool directory: no INBOX yet, as for a missing file */
+			int e = errno;
+			mail_err_set(err, MAIL_NONEXISTENT, "cannot open the spool directory %s: %s",
+				     s->spool_dir, strerror(e));
+			errno = e;
+			return -1;
+		}
 		loc->dirfd = fcntl(s->spool_fd, F_DUPFD_CLOEXEC, 0);
 		loc->spool = 1;
 		return loc->dirfd < 0 ? -1 : 0;
