@@ -179,12 +179,11 @@ def test_list_does_not_follow_linked_directory(client, other_user, spool, spool_
 # ---------------------------------------------------------------- defect 4
 
 @pytest.fixture(scope="module")
-def outside_server(launch_daemon, imapd, workdir, spool, pam_service):
-    """A second daemon whose configuration says allow_outside_home = yes."""
+def outside_server(launch_daemon, imapd, workdir, config_file):
+    """A second daemon: the test configuration plus allow_outside_home = yes."""
     p = os.path.join(workdir, "imapd-outside.conf")
-    with open(p, "w") as f:
-        f.write("spool_dir = %s\nallow_plaintext = yes\npam_service = %s\n"
-                "allow_outside_home = yes\n" % (spool.dir, pam_service))
+    with open(config_file) as src, open(p, "w") as f:
+        f.write(src.read() + "\nallow_outside_home = yes\n")
     os.chmod(p, 0o644)
     return launch_daemon(argv=[imapd, "--config", p])
 
