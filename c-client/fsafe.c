@@ -246,65 +246,81 @@ static int is_inbox_path(struct mail_session *s, const char *dir, const char *le
 	return sl == dl && !strncmp(dir, s->spool_dir, sl) && !strcmp(leaf, s->user);
 }
 
-int fsafe_locate(struct mail_session *s, const char *path, int mkdirs, struct fsafe_loc *loc,
-		 struct mail_err *err)
+/* The user's INBOX: its directory is the spool anchor itself. */
+static int locate_inbox(struct mail_session *s, struct fsafe_loc *loc, struct mail_err *err)
 {
-	char *dir;
-	const char *rest;
-	int fd, rc;
-
-	loc->dirfd = -1;
-	loc->spool = 0;
-	if (fsafe_check_length(path, err) < 0 || split(path, &dir, loc, err) < 0) {
-		errno = ENAMETOOLONG;
+	if (fsafe_spool(s) < 0) {
+		/* no spool directory: no INBOX yet, as for a missing file */
+		int e = errno;
+		mail_err_set(err, MAIL_NONEXISTENT, "cannot open the spool directory %s: %s",
+			     s->spool_dir, strerror(e));
+		errno = e;
 		return -1;
 	}
-	if (is_inbox_path(s, dir, loc->leaf)) {
-		free(dir);
-		if (fsafe_spool(s) < 0) {
-			/* no spool directory: no INBOX yet, as for a missing file */
-			int e = errno;
-			mail_err_set(err, MAIL_NONEXISTENT, "cannot open the spool directory %s: %s",
-				     s->spool_dir, strerror(e));
-			errno = e;
-			return -1;
-		}
-		loc->dirfd = fcntl(s->spool_fd, F_DUPFD_CLOEXEC, 0);
-		loc->spool = 1;
-		return loc->dirfd < 0 ? -1 : 0;
-	}
-	if ((rest = under(s->home, dir)) && fsafe_home(s) < 0) {
+	loc->dirfd = fcntl(s->spool_fd, F_DUPFD_CLOEXEC, 0);
+	loc->spool = 1;
+	return loc->dirfd < 0 ? -1 : 0;
+}
+
+/* Open directory dir (of path, for messages): from the home without links,
+ * or (allowed outside the home) from "/" across admin links only; never the
+ * spool directory. Returns the descriptor or -1. */
+static int open_dir(struct mail_session *s, const char *dir, const char *path, int mkdirs,
+		    struct mail_err *err)
+{
+	const char *rest = under(s->home, dir);
+	int fd, rc;
+
+	if (rest && fsafe_home(s) < 0) {
 		mail_err_set(err, MAIL_FAIL, "cannot open your home directory %s", s->home);
 		errno = EACCES;
-		free(dir);
+		return -1;
+	}
+	if (!rest && (!s->allow_outside_home || dir[0] != '/')) {
+		mail_err_set(err, MAIL_BADNAME, "mailbox %s is outside your home directory", path);
+		errno = EACCES;
 		return -1;
 	}
 	if (rest) {
 		fd = fcntl(s->home_fd, F_DUPFD_CLOEXEC, 0);
 		rc = fd < 0 ? -1 : walk(&fd, rest, mkdirs, 0, err);
-	} else if (!s->allow_outside_home || dir[0] != '/') {
-		mail_err_set(err, MAIL_BADNAME, "mailbox %s is outside your home directory", path);
-		errno = EACCES;
-		free(dir);
-		return -1;
 	} else {
 		fd = open("/", WALK_FLAGS);
 		rc = fd < 0 ? -1 : walk(&fd, dir + 1, mkdirs, 1, err);
 	}
-	free(dir);
 	if (rc == 0 && fd >= 0 && is_spool(s, fd)) {
 		mail_err_set(err, MAIL_NOPERM, "the mail spool is reachable only as INBOX: %s",
 			     path);
 		errno = EACCES;
 		rc = -1;
 	}
-	if (rc < 0 || fd < 0) {
-		if (fd >= 0)
-			close(fd);
+	if (rc < 0 && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int fsafe_locate(struct mail_session *s, const char *path, int mkdirs, struct fsafe_loc *loc,
+		 struct mail_err *err)
+{
+	char *dir;
+
+	loc->dirfd = -1;
+	loc->spool = 0;
+	if (fsafe_check_length(path, err) < 0) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
-	loc->dirfd = fd;
-	return 0;
+	if (split(path, &dir, loc, err) < 0)
+		return -1;
+	if (is_inbox_path(s, dir, loc->leaf)) {
+		free(dir);
+		return locate_inbox(s, loc, err);
+	}
+	loc->dirfd = open_dir(s, dir, path, mkdirs, err);
+	free(dir);
+	return loc->dirfd < 0 ? -1 : 0;
 }
 
 int fsafe_open(const struct fsafe_loc *loc, int flags, mode_t mode)
