@@ -6,6 +6,7 @@
 import os
 import secrets
 import stat
+import tempfile
 import threading
 import time
 
@@ -407,6 +408,20 @@ def test_index_dir_link_to_spool_writes_nothing_there(client, user, other_user, 
     assert_untouched(spool.path(other_user), snap, other_user)
     assert secret not in all_bytes(r, r2, r3)
     assert os.path.islink(os.path.join(user.home, ".imapd-cache"))
+
+
+def test_index_dir_link_is_logged_once(syslog, client, user, inbox, workdir):
+    """10: the refused index directory is said in the log, once per session."""
+    elsewhere = tempfile.mkdtemp(dir=workdir)
+    os.chown(elsewhere, user.uid, user.gid)
+    plant_link(elsewhere, os.path.join(user.home, ".imapd-cache"), user)
+    for _ in range(3):
+        assert client.command("SELECT INBOX").ok
+        assert client.command("CLOSE").ok
+    lines = collect(syslog, r"imapd-cache", 5)
+    time.sleep(0.5)
+    assert len([l for l in syslog.lines if "imapd-cache" in l]) == 1, lines
+    assert os.listdir(elsewhere) == []
 
 
 # ---------------------------------------------------------------- defect 14
