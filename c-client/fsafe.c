@@ -391,8 +391,8 @@ int fsafe_read_own(int dirfd, const char *name, size_t max, char **data, size_t 
 				  !S_ISREG(st.st_mode) ? "it is not a regular file" :
 				  st.st_uid != geteuid() ? "it belongs to another user" :
 				  "it is too large";
-		mail_err_set(err, MAIL_NOPERM, "%s not read: %s (limit %zu bytes, owner you)", name,
-			     why, max);
+		mail_err_set(err, MAIL_NOPERM, "%s not read: %s (only a regular file of yours up "
+			     "to %zu bytes is)", name, why, max);
 		log_warn("refused to read %s: %s", name, why);
 		if (fd >= 0)
 			close(fd);
