@@ -4,9 +4,12 @@
  * X-IMAPbase), so UW imapd, Dovecot and mutt keep working on the same files.
  * Every rewrite goes to a temp file that is renamed over the original while
  * the dotlock is held: a crash leaves the old or the new mailbox, never half.
+ * Files are reached through fsafe.h: the mailbox, its temp file and the
+ * rename all happen in one directory descriptor, never through a link.
  * The file is read in small mapped windows and messages are fetched with
  * pread, so a session's memory does not grow with the mailbox; the first
  * sync of a session may take its state from the index (unix_index.c). */
+#include "fsafe.h"
 #include "lock.h"
 #include "mail.h"
 #include "unix_index.h"
@@ -822,11 +825,11 @@ static int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t 
 /* The user's key, created on first use; -1 and an all-zero key when the
  * user has no home that can hold one, or no HMAC can be computed (a kernel
  * without AF_ALG under SSLTYPE=none): see REC_NONE. */
-static int user_key(const struct mail_session *s, unsigned char key[UIDX_KEYLEN])
+static int user_key(struct mail_session *s, unsigned char key[UIDX_KEYLEN])
 {
 	unsigned char t[32];
 
-	if (uidx_secret(s ? s->home : NULL, 1, key) > 0 && hmac256(key, "x", 1, t) == 0)
+	if (uidx_secret(s ? fsafe_home(s) : -1, 1, key) > 0 && hmac256(key, "x", 1, t) == 0)
 		return 1;
 	memset(key, 0, UIDX_KEYLEN);
 	return -1;
@@ -847,25 +850,23 @@ static int in_spool(const struct mail_session *s, const char *path)
 }
 
 /* Did the user's own index record this very folder record? */
-static int index_vouches(const struct mail_session *s, const char *path, const struct parse *p)
+static int index_vouches(struct mail_session *s, const char *path, const struct parse *p)
 {
-	char *ip = uidx_path(s ? s->home : NULL, path);
 	struct uidx x;
 	int ok = 0;
 
-	if (ip && uidx_load(ip, path, &x) == 0) {
+	if (s && uidx_load(fsafe_home(s), path, &x) == 0) {
 		ok = x.h.have_rec && x.h.validity == p->validity && p->last_off &&
 		     x.h.rec_off == (uint64_t)p->last_off && x.h.rec_last <= p->last;
 		uidx_free(&x);
 	}
-	free(ip);
 	return ok;
 }
 
 /* Decide whether the parsed record is ours (see REC_NONE); a record that is
  * not is forgotten and its pseudo message becomes a message again.
  * keystate: what uidx_secret said. */
-static void rec_trust(struct parse *p, const struct mail_session *s, const char *path,
+static void rec_trust(struct parse *p, struct mail_session *s, const char *path,
 		      int keystate)
 {
 	p->trust = REC_NONE;
@@ -961,21 +962,11 @@ struct ubox {
 #define UB(box) ((struct ubox *)(box)->drvdata)
 #define UM(box, i) ((struct umsg *)(box)->msgs[i])
 
-static int unix_valid(const char *path)
+static int unix_valid(int fd)
 {
 	char b[1024];
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	ssize_t n = pread(fd, b, sizeof b, 0);
 
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	n = read(fd, b, sizeof b);
-	close(fd);
 	if (n == 0)
 		return 1;
 	if (n < 5)
@@ -1502,30 +1493,13 @@ static void format_new(struct buf *o, const char *user, const struct mail_new *m
 	buf_putc(o, '\n');
 }
 
-static char *tmp_name(const char *path)
+/* The rewrite's temp file name beside leaf; -1 if it cannot fit (names
+ * are limited to FSAFE_LEAF_MAX so that it does). */
+static int tmp_name(const char *leaf, char tmp[NAME_MAX + 1])
 {
-	const char *slash = strrchr(path, '/');
-	struct buf b;
+	int n = snprintf(tmp, NAME_MAX + 1, ".%s.imaptmp", leaf);
 
-	buf_init(&b);
-	if (slash)
-		buf_append(&b, path, (size_t)(slash - path + 1));
-	buf_printf(&b, ".%s.imaptmp", slash ? slash + 1 : path);
-	return buf_steal(&b);
-}
-
-static int fsync_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	free(dir);
-	if (fd >= 0) {
-		r = fsync(fd);
-		close(fd);
-	}
-	return r;
+	return n < 0 || n > NAME_MAX ? -1 : 0;
 }
 
 struct rewrite {
@@ -1541,22 +1515,37 @@ struct rewrite {
 	const unsigned char *key;  /* the user's key, NULL if none */
 };
 
-/* Write a whole new mailbox next to path and rename it over path. The caller
- * holds the dotlock. Returns the new file's fd (read-write) or -1. */
-static int mbox_rewrite(const char *path, const struct stat *st, struct rewrite *rw,
-			off_t *rec_last_off, struct mail_err *err)
+/* Does leaf in dirfd (not followed) still name the file st describes? */
+static int same_leaf(int dirfd, const char *leaf, const struct stat *st)
 {
-	char *tmp = tmp_name(path);
+	struct stat now;
+
+	return fstatat(dirfd, leaf, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st->st_dev &&
+	       now.st_ino == st->st_ino;
+}
+
+/* Write a whole new mailbox beside leaf in dirfd (path: the same file, for
+ * messages) and rename it over leaf in that same directory, if leaf is
+ * still the file st describes. The caller holds the dotlock. Returns the
+ * new file's fd (read-write) or -1. */
+static int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct stat *st,
+			struct rewrite *rw, off_t *rec_last_off, struct mail_err *err)
+{
+	char tmp[NAME_MAX + 1];
 	struct wout w = { .fd = -1 };
 
-	unlink(tmp);
-	w.fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (tmp_name(leaf, tmp) < 0) {
+		mail_err_set(err, MAIL_BADNAME, "mailbox file name too long to rewrite: %s", path);
+		return -1;
+	}
+	unlinkat(dirfd, tmp, 0);
+	w.fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w.fd < 0) {
 		if (errno == EACCES || errno == EPERM || errno == EROFS)
-			lock_dir_error(tmp, errno, err);
+			lock_dir_error(path, errno, err);
 		else
-			mail_err_set(err, MAIL_FAIL, "cannot create %s: %s", tmp, strerror(errno));
-		free(tmp);
+			mail_err_set(err, MAIL_FAIL, "cannot create the temp file beside %s: %s",
+				     path, strerror(errno));
 		return -1;
 	}
 	if (st) {
@@ -1579,19 +1568,20 @@ static int mbox_rewrite(const char *path, const struct stat *st, struct rewrite 
 	buf_free(&w.b);
 	if (!w.failed && fsync(w.fd) < 0)
 		w.failed = errno;
-	if (!w.failed && rename(tmp, path) < 0)
+	/* the name must still be the file we locked and read */
+	if (!w.failed && st && !same_leaf(dirfd, leaf, st))
+		w.failed = ESTALE;
+	if (!w.failed && renameat(dirfd, tmp, dirfd, leaf) < 0)
 		w.failed = errno;
 	if (w.failed) {
 		mail_err_set(err, w.failed == ENOSPC || w.failed == EDQUOT ? MAIL_TOOBIG : MAIL_FAIL,
 			     "cannot rewrite mailbox %s: %s (mailbox unchanged)", path,
 			     strerror(w.failed));
 		close(w.fd);
-		unlink(tmp);
-		free(tmp);
+		unlinkat(dirfd, tmp, 0);
 		return -1;
 	}
-	fsync_dir(path);
-	free(tmp);
+	fsafe_sync_dir(dirfd);
 	return w.fd;
 }
 
@@ -1602,11 +1592,9 @@ struct locked {
 	char *dot;
 	int fd;
 	struct stat st;
+	struct fsafe_loc loc;   /* the file's directory: rewrites happen there */
 };
 
-/* Lock path (dotlock, then fcntl) and open it. ENOENT leaves fd = -1.
- * A read-only snapshot may go without a dotlock we are not allowed to make:
- * the fcntl read lock alone keeps MTAs out while we read. */
 /* After login we keep group mail for the spool's dotlocks. That must not
  * become a way into other users' mailboxes (a symlink in the home pointing
  * at /var/mail/alice, or allow_outside_home): a file that is not ours and
@@ -1626,34 +1614,64 @@ static int foreign_spool_file(int fd)
 	return st.st_gid == mail_gid && !(st.st_mode & 0004);
 }
 
-static int lk_open(const char *path, int write, struct locked *lk, struct mail_err *err)
+/* Open the locked file by descriptor from its directory: never a link,
+ * never anything but a regular file (a FIFO must not hang us). */
+static int lk_open_file(struct locked *lk, const char *path, int write, struct mail_err *err)
 {
-	memset(lk, 0, sizeof *lk);
-	lk->fd = -1;
-	if (lock_dot(path, &lk->dot, err) < 0 && (write || err->code != MAIL_NOPERM))
-		return -1;
-	lk->fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	struct stat st;
+
+	lk->fd = fsafe_open(&lk->loc, (write ? O_RDWR : O_RDONLY) | O_NONBLOCK, 0);
 	if (lk->fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL, "cannot open %s: %s",
-			     path, strerror(errno));
-		lock_dot_release(&lk->dot);
+			     path, errno == ELOOP ? "a symbolic link is not followed" :
+			     strerror(errno));
 		return -1;
 	}
-	if (foreign_spool_file(lk->fd)) {
+	if (fstat(lk->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(lk->fd, F_SETFL, 0) < 0) {
+		mail_err_set(err, MAIL_CORRUPT, "%s is not a regular file", path);
+	} else if (foreign_spool_file(lk->fd)) {
 		mail_err_set(err, MAIL_NOPERM, "%s belongs to another user", path);
-		close(lk->fd);
-		lk->fd = -1;
-		lock_dot_release(&lk->dot);
-		return -1;
+	} else {
+		return 0;
 	}
+	close(lk->fd);
+	lk->fd = -1;
+	return -1;
+}
+
+/* Lock path (dotlock, then fcntl) and open it, all from its directory
+ * opened link-safely (kept in lk->loc for the rewrite). ENOENT leaves
+ * fd = -1. A read-only snapshot may go without a dotlock we are not allowed
+ * to make: the fcntl read lock alone keeps MTAs out while we read. */
+static int lk_open(struct mail_session *sess, const char *path, int write, struct locked *lk,
+		   struct mail_err *err)
+{
+	memset(lk, 0, sizeof *lk);
+	lk->fd = -1;
+	if (fsafe_locate(sess, path, 0, &lk->loc, err) < 0) {
+		if (errno != ENOENT)
+			return -1;
+		return 0;   /* a directory above it is gone: so is the file */
+	}
+	if (fsafe_dotlock(&lk->loc, path, &lk->dot, err) < 0 && (write || err->code != MAIL_NOPERM))
+		goto fail;
+	if (lk_open_file(lk, path, write, err) < 0)
+		goto fail;
+	if (lk->fd < 0)
+		return 0;
 	if (lock_fd(lk->fd, write, err) < 0 || fstat(lk->fd, &lk->st) < 0) {
 		close(lk->fd);
-		lock_dot_release(&lk->dot);
-		return -1;
+		lk->fd = -1;
+		goto fail;
 	}
 	return 0;
+fail:
+	lock_dot_release(&lk->dot);
+	fsafe_close(&lk->loc);
+	return -1;
 }
 
 /* Unlock; keep_fd: the fd now belongs to the caller (still open). */
@@ -1665,6 +1683,7 @@ static void lk_close(struct locked *lk, int keep_fd)
 			close(lk->fd);
 	}
 	lock_dot_release(&lk->dot);
+	fsafe_close(&lk->loc);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1924,12 +1943,10 @@ static int sync_tail(struct mailbox *box, struct locked *lk)
 static void index_save(struct mailbox *box)
 {
 	struct ubox *ub = UB(box);
-	char *ip = uidx_path(box->sess ? box->sess->home : NULL, box->path);
+	int home = box->sess ? fsafe_home(box->sess) : -1;
 
-	if (!ip || !ub->exists || ub->renumbered) {
-		free(ip);
+	if (home < 0 || !ub->exists || ub->renumbered)
 		return;
-	}
 	struct uidx_head h = {
 		.dev = (uint64_t)ub->dev, .ino = (uint64_t)ub->ino, .size = (uint64_t)ub->size,
 		.mtime_sec = ub->mtime.tv_sec, .mtime_nsec = ub->mtime.tv_nsec,
@@ -1957,9 +1974,8 @@ static void index_save(struct mailbox *box)
 		};
 	}
 	if (ok)
-		uidx_save(ip, box->path, &h, r, box->keywords);
+		uidx_save(home, box->path, &h, r, box->keywords);
 	free(r);
-	free(ip);
 }
 
 /* Does the index still describe the file (or a prefix of it that new mail
@@ -2024,15 +2040,12 @@ static void index_undo(struct mailbox *box)
 static int index_try(struct mailbox *box, struct locked *lk)
 {
 	struct ubox *ub = UB(box);
-	char *ip = uidx_path(box->sess ? box->sess->home : NULL, box->path);
+	int home = box->sess ? fsafe_home(box->sess) : -1;
 	struct uidx x;
 	int exact;
 
-	if (!ip || box->nmsgs || box->nkeywords || uidx_load(ip, box->path, &x) < 0) {
-		free(ip);
+	if (home < 0 || box->nmsgs || box->nkeywords || uidx_load(home, box->path, &x) < 0)
 		return 0;
-	}
-	free(ip);
 	if (x.h.trust > REC_MAC || !index_fits(&x, lk, &exact)) {
 		uidx_free(&x);
 		return 0;
@@ -2195,7 +2208,8 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 			      .names = box->keywords, .nkw = box->nkeywords, .items = it,
 			      .nitems = n, .in = &in, .ours = n ? it[n - 1].uid : 0,
 			      .key = ub->key };
-	int nfd = mbox_rewrite(box->path, &lk->st, &rw, &rec_off, err);
+	int nfd = mbox_rewrite(lk->loc.dirfd, lk->loc.leaf, box->path, &lk->st, &rw, &rec_off,
+			       err);
 	win_drop(&in);
 	if (nfd < 0) {
 		free(it);
@@ -2420,6 +2434,25 @@ out:
 	return rc;
 }
 
+/* lstat of path reached through fsafe; -1 with errno (ENOENT: it or a
+ * directory above it is missing) and err. */
+static int path_stat(struct mail_session *sess, const char *path, struct stat *st,
+		     struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	int r, e;
+
+	if (fsafe_locate(sess, path, 0, &loc, err) < 0)
+		return -1;
+	r = fsafe_lstat(&loc, st);
+	e = errno;
+	fsafe_close(&loc);
+	if (r < 0 && e != ENOENT)
+		mail_err_set(err, MAIL_FAIL, "cannot stat %s: %s", path, strerror(e));
+	errno = e;
+	return r;
+}
+
 /* The one place that reads and writes the file of an open session. */
 static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t nuids,
 		     struct mail_err *err)
@@ -2430,11 +2463,9 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 	struct parse p = { 0 };
 	int rc = -1;
 
-	if (stat(box->path, &st) < 0) {
-		if (errno != ENOENT) {
-			mail_err_set(err, MAIL_FAIL, "cannot stat %s: %s", box->path, strerror(errno));
+	if (path_stat(box->sess, box->path, &st, err) < 0) {
+		if (errno != ENOENT)
 			return -1;
-		}
 		/* gone: an INBOX not delivered to yet, or removed by someone */
 		while (box->nmsgs)
 			box_remove(box, box->nmsgs - 1);
@@ -2451,7 +2482,7 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		if (!n)
 			return 0;
 	}
-	if (lk_open(box->path, !box->readonly, &lk, err) < 0)
+	if (lk_open(box->sess, box->path, !box->readonly, &lk, err) < 0)
 		return -1;
 	if (lk.fd < 0) {
 		lk_close(&lk, 0);
@@ -2545,6 +2576,24 @@ static void unix_close(struct mailbox *box)
 	box->drvdata = NULL;
 }
 
+/* Remove the temp file a killed rewrite may have left beside the mailbox
+ * (in its directory, by name there: never through a link). */
+static void remove_stale_tmp(struct mailbox *box, struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	struct stat st;
+	char tmp[NAME_MAX + 1], *dot = NULL;
+
+	if (fsafe_locate(box->sess, box->path, 0, &loc, err) < 0)
+		return;
+	if (tmp_name(loc.leaf, tmp) == 0 && fstatat(loc.dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fsafe_dotlock(&loc, box->path, &dot, err) == 0) {
+		unlinkat(loc.dirfd, tmp, 0);
+		lock_dot_release(&dot);
+	}
+	fsafe_close(&loc);
+}
+
 static int unix_open(struct mailbox *box, struct mail_err *err)
 {
 	struct ubox *ub = xcalloc(1, sizeof *ub);
@@ -2571,13 +2620,7 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 	 * record-less mailbox its UIDVALIDITY on disk now, before another
 	 * session could invent a different one. */
 	if (!rc && !box->readonly && ub->exists) {
-		char *tmp = tmp_name(box->path);
-		char *dot = NULL;
-		if (access(tmp, F_OK) == 0 && lock_dot(box->path, &dot, err) == 0) {
-			unlink(tmp);
-			lock_dot_release(&dot);
-		}
-		free(tmp);
+		remove_stale_tmp(box, err);
 		/* a record not authenticated yet is authenticated now, while
 		 * we still believe it (the upgrade; see REC_NONE) */
 		if ((!ub->have_rec || ub->rec_trust != REC_MAC) &&
@@ -2720,11 +2763,11 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 
 /* Read the whole file under the lock and parse it (append, status), and
  * judge its record with the user's key (ks: uidx_secret's answer). */
-static int snapshot(const struct mail_session *sess, const char *path, int write,
+static int snapshot(struct mail_session *sess, const char *path, int write,
 		    struct locked *lk, struct parse *p, struct kwtab *kt, int ks,
 		    const unsigned char *key, struct mail_err *err)
 {
-	if (lk_open(path, write, lk, err) < 0)
+	if (lk_open(sess, path, write, lk, err) < 0)
 		return -1;
 	if (lk->fd < 0) {
 		lk_close(lk, 0);
@@ -2856,7 +2899,7 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 				      .extra = out.data + lead, .extra_len = out.len - lead,
 				      .ours = counter, .key = key };
 		off_t rlo;
-		int nfd = mbox_rewrite(path, &lk.st, &rw, &rlo, err);
+		int nfd = mbox_rewrite(lk.loc.dirfd, lk.loc.leaf, path, &lk.st, &rw, &rlo, err);
 		win_drop(&in);
 		free(it);
 		if (nfd < 0)
@@ -2880,16 +2923,22 @@ out:
 static int unix_create(struct mail_session *sess, const char *path, struct mail_err *err)
 {
 	struct wout w = { .fd = -1 };
+	struct fsafe_loc loc;
 	char *dot = NULL;
 	int rc = -1;
 
-	if (lock_dot(path, &dot, err) < 0)
+	if (fsafe_locate(sess, path, 0, &loc, err) < 0)
 		return -1;
-	w.fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fsafe_dotlock(&loc, path, &dot, err) < 0) {
+		fsafe_close(&loc);
+		return -1;
+	}
+	w.fd = fsafe_open(&loc, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (w.fd < 0) {
 		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : errno == EACCES ? MAIL_NOPERM :
 				  MAIL_FAIL, "cannot create %s: %s", path, strerror(errno));
 		lock_dot_release(&dot);
+		fsafe_close(&loc);
 		return -1;
 	}
 	buf_init(&w.b);
@@ -2902,12 +2951,13 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 	if (w.failed || fsync(w.fd) < 0) {
 		mail_err_set(err, MAIL_FAIL, "cannot write %s: %s", path,
 			     strerror(w.failed ? w.failed : errno));
-		unlink(path);
+		unlinkat(loc.dirfd, loc.leaf, 0);
 	} else {
 		rc = 0;
 	}
 	close(w.fd);
 	lock_dot_release(&dot);
+	fsafe_close(&loc);
 	return rc;
 }
 

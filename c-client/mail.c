@@ -3,6 +3,7 @@
  * implements the namespace operations (create/delete/rename/list/subscribe)
  * that do not depend on a mailbox format. */
 #include "mail.h"
+#include "fsafe.h"
 #include "lock.h"
 
 #include <dirent.h>
@@ -49,6 +50,12 @@ void mail_session_init(struct mail_session *s, const char *user, const char *hom
 
 void mail_session_free(struct mail_session *s)
 {
+	if (s->anchors_open) {
+		if (s->home_fd >= 0)
+			close(s->home_fd);
+		if (s->spool_fd >= 0)
+			close(s->spool_fd);
+	}
 	free(s->user);
 	free(s->home);
 	free(s->spool_dir);
@@ -106,7 +113,8 @@ static char *tilde(struct mail_session *s, const char *name, struct mail_err *er
 	return join(pw->pw_dir, rest);
 }
 
-char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *err)
+/* Map name to a path, or NULL with err. */
+static char *resolve(struct mail_session *s, const char *name, struct mail_err *err)
 {
 	if (!name || !*name) {
 		mail_err_set(err, MAIL_BADNAME, "empty mailbox name");
@@ -133,38 +141,103 @@ char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *er
 	return join(s->home, name);
 }
 
-static const struct driver *driver_for(const char *path)
+char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *err)
+{
+	char *path = resolve(s, name, err);
+
+	/* refused here, before any lock is tried on a name that cannot exist */
+	if (path && fsafe_check_length(path, err) < 0) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* The first driver that recognises the open file fd, or NULL. */
+static const struct driver *driver_for(int fd)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++)
-		if (drivers[i]->valid(path))
+		if (drivers[i]->valid(fd))
 			return drivers[i];
 	return NULL;
 }
 
-/* Find the driver of an existing mailbox file, with a precise error. */
-static const struct driver *driver_of(const char *name, const char *path, struct mail_err *err)
+/* Does path's leaf exist? 0 yes (*st filled, not following a link), 1 no
+ * (it or a directory above it is missing), -1 error in err. */
+static int leaf_state(struct mail_session *s, const char *path, struct stat *st,
+		      struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	int r;
+
+	if (fsafe_locate(s, path, 0, &loc, err) < 0)
+		return errno == ENOENT ? 1 : -1;
+	r = fsafe_lstat(&loc, st) == 0 ? 0 : errno == ENOENT ? 1 : -1;
+	if (r < 0)
+		mail_err_set(err, MAIL_FAIL, "%s: %s", path, strerror(errno));
+	fsafe_close(&loc);
+	return r;
+}
+
+/* Error for a mailbox file that could not be opened (errno e). */
+static void open_error(const char *name, int e, struct mail_err *err)
+{
+	if (e == ENOENT)
+		mail_err_set(err, MAIL_NONEXISTENT, "mailbox %s does not exist", name);
+	else if (e == ELOOP)
+		mail_err_set(err, MAIL_NOPERM, "%s is a symbolic link: mailboxes are not reached "
+			     "through links", name);
+	else
+		mail_err_set(err, e == EACCES ? MAIL_NOPERM : MAIL_FAIL, "%s: %s", name,
+			     strerror(e));
+}
+
+/* The driver of the regular file fd (opened as name), with a precise error. */
+static const struct driver *driver_of_fd(const char *name, int fd, struct mail_err *err)
 {
 	struct stat st;
 	const struct driver *d;
 
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			mail_err_set(err, MAIL_NONEXISTENT, "mailbox %s does not exist", name);
-		else
-			mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL, "%s: %s",
-				     name, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		open_error(name, errno, err);
 		return NULL;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		mail_err_set(err, MAIL_FAIL, "%s is a directory, not a mailbox", name);
 		return NULL;
 	}
-	if (access(path, R_OK) < 0) {
-		mail_err_set(err, MAIL_NOPERM, "cannot read mailbox %s: %s", name, strerror(errno));
+	if (!S_ISREG(st.st_mode) || !(d = driver_for(fd))) {
+		mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know", name);
 		return NULL;
 	}
-	if (!(d = driver_for(path)))
-		mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know", name);
+	return d;
+}
+
+/* Find the driver of an existing mailbox file, opened without following
+ * links; *writable (if asked) says whether we may write it. */
+static const struct driver *driver_of(struct mail_session *s, const char *name, const char *path,
+				      int *writable, struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	const struct driver *d = NULL;
+	int fd;
+
+	if (fsafe_locate(s, path, 0, &loc, err) < 0) {
+		if (errno == ENOENT)
+			open_error(name, ENOENT, err);
+		return NULL;
+	}
+	/* O_NONBLOCK: a FIFO planted under the name must not hang us */
+	fd = fsafe_open(&loc, O_RDONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		open_error(name, errno, err);
+	else
+		d = driver_of_fd(name, fd, err);
+	if (d && writable)
+		*writable = faccessat(loc.dirfd, loc.leaf, W_OK, 0) == 0 || errno == ENOENT;
+	if (fd >= 0)
+		close(fd);
+	fsafe_close(&loc);
 	return d;
 }
 
@@ -175,13 +248,15 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 	char *path = mail_resolve(s, name, err);
 	const struct driver *d;
 	struct mailbox *box;
+	struct stat st;
+	int writable = 1;
 
 	*out = NULL;
 	if (!path)
 		return -1;
-	if (is_inbox(name) && access(path, F_OK) < 0 && errno == ENOENT) {
+	if (is_inbox(name) && leaf_state(s, path, &st, err) == 1) {
 		d = drivers[0];   /* no mail delivered yet: an empty INBOX */
-	} else if (!(d = driver_of(name, path, err))) {
+	} else if (!(d = driver_of(s, name, path, &writable, err))) {
 		free(path);
 		return -1;
 	}
@@ -190,7 +265,7 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 	box->drv = d;
 	box->name = xstrdup(is_inbox(name) ? "INBOX" : name);
 	box->path = path;
-	box->readonly = readonly || (access(path, W_OK) < 0 && errno != ENOENT);
+	box->readonly = readonly || !writable;
 	box->ev = ev;
 	box->evctx = evctx;
 	int r = d->open(box, err);
@@ -458,14 +533,15 @@ int mail_append(struct mail_session *s, const char *name, const struct mail_new 
 {
 	char *path = mail_resolve(s, name, err);
 	const struct driver *d;
+	struct stat st;
 	int rc = -1;
 
 	if (!path)
 		return -1;
-	if (is_inbox(name) && access(path, F_OK) < 0 && errno == ENOENT &&
+	if (is_inbox(name) && leaf_state(s, path, &st, err) == 1 &&
 	    drivers[0]->create(s, path, err) < 0 && err->code != MAIL_EXISTS)
 		goto out;
-	if (!(d = driver_of(name, path, err)))
+	if (!(d = driver_of(s, name, path, NULL, err)))
 		goto out;
 	rc = d->append(s, path, msgs, n, uidvalidity_out, uids_out, err);
 out:
@@ -473,37 +549,9 @@ out:
 	return rc;
 }
 
-/* mkdir -p for every directory above path (and path itself if whole). */
-static int make_dirs(const char *path, int whole, struct mail_err *err)
-{
-	char *p = xstrdup(path);
-	size_t n = strlen(p);
-	int rc = 0;
-
-	while (n > 1 && p[n - 1] == '/')
-		p[--n] = '\0';
-	for (char *q = p + 1; *q && !rc; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL,
-				     "cannot create directory %s: %s", p, strerror(errno));
-			rc = -1;
-		}
-		*q = '/';
-	}
-	if (!rc && whole && mkdir(p, 0700) < 0) {
-		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : errno == EACCES ? MAIL_NOPERM :
-				  MAIL_FAIL, "cannot create %s: %s", p, strerror(errno));
-		rc = -1;
-	}
-	free(p);
-	return rc;
-}
-
 int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 {
+	struct fsafe_loc loc;
 	struct stat st;
 	char *path;
 	int rc = -1;
@@ -516,23 +564,66 @@ int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 	if (!(path = mail_resolve(s, name, err)))
 		return -1;
 	n = strlen(path);
-	if (lstat(path, &st) == 0) {
+	if (fsafe_locate(s, path, 1, &loc, err) < 0) {
+		if (errno == ENOTDIR)
+			mail_err_set(err, MAIL_FAIL, "cannot create %s: a parent is a mailbox", name);
+		free(path);
+		return -1;
+	}
+	if (fsafe_lstat(&loc, &st) == 0) {
 		mail_err_set(err, MAIL_EXISTS, "mailbox %s already exists", name);
 	} else if (n && path[n - 1] == '/') {
-		rc = make_dirs(path, 1, err);   /* "a/b/": a directory for mailboxes */
-	} else if (make_dirs(path, 0, err) == 0) {
+		/* "a/b/": a directory for mailboxes */
+		if (mkdirat(loc.dirfd, loc.leaf, 0700) == 0)
+			rc = 0;
+		else
+			mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : errno == EACCES ?
+					  MAIL_NOPERM : MAIL_FAIL, "cannot create %s: %s", name,
+				     strerror(errno));
+	} else {
 		rc = drivers[0]->create(s, path, err);
-		if (rc < 0 && err->code == MAIL_FAIL && errno == ENOTDIR)
-			mail_err_set(err, MAIL_FAIL, "cannot create %s: a parent is a mailbox", name);
 	}
+	fsafe_close(&loc);
 	free(path);
+	return rc;
+}
+
+/* Delete the mailbox file loc names, which lstat found as *st: only a file
+ * in a format we know (never someone's .profile), under its dotlock, and
+ * only if the name still refers to that file. */
+static int delete_file(const char *name, const char *path, struct fsafe_loc *loc,
+		       const struct stat *st, struct mail_err *err)
+{
+	struct stat fst;
+	char *dot = NULL;
+	int rc = -1, fd = fsafe_open(loc, O_RDONLY | O_NONBLOCK, 0);
+
+	if (fd < 0) {
+		open_error(name, errno, err);
+		return -1;
+	}
+	int same = fstat(fd, &fst) == 0 && fst.st_dev == st->st_dev && fst.st_ino == st->st_ino;
+	int ok = same && driver_of_fd(name, fd, err);
+	close(fd);
+	if (!same)
+		mail_err_set(err, MAIL_FAIL, "mailbox %s was replaced meanwhile; not deleted", name);
+	if (!ok || fsafe_dotlock(loc, path, &dot, err) < 0)
+		return -1;
+	if (!fsafe_same(loc, st))
+		mail_err_set(err, MAIL_FAIL, "mailbox %s was replaced meanwhile; not deleted", name);
+	else if (unlinkat(loc->dirfd, loc->leaf, 0) < 0)
+		mail_err_set(err, MAIL_FAIL, "cannot delete %s: %s", name, strerror(errno));
+	else
+		rc = 0;
+	lock_dot_release(&dot);
 	return rc;
 }
 
 int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 {
+	struct fsafe_loc loc;
 	struct stat st;
-	char *path, *dot = NULL;
+	char *path;
 	int rc = -1;
 
 	if (name && is_inbox(name)) {
@@ -541,27 +632,28 @@ int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 	}
 	if (!(path = mail_resolve(s, name, err)))
 		return -1;
-	for (size_t n = strlen(path); n > 1 && path[n - 1] == '/';)
-		path[--n] = '\0';
-	if (lstat(path, &st) < 0) {
-		mail_err_set(err, MAIL_NONEXISTENT, "mailbox %s does not exist", name);
+	if (fsafe_locate(s, path, 0, &loc, err) < 0) {
+		if (errno == ENOENT)
+			open_error(name, ENOENT, err);
+		free(path);
+		return -1;
+	}
+	if (fsafe_lstat(&loc, &st) < 0) {
+		open_error(name, errno, err);
+	} else if (S_ISLNK(st.st_mode)) {
+		open_error(name, ELOOP, err);
 	} else if (S_ISDIR(st.st_mode)) {
-		if (rmdir(path) == 0)
+		if (unlinkat(loc.dirfd, loc.leaf, AT_REMOVEDIR) == 0)
 			rc = 0;
 		else if (errno == ENOTEMPTY || errno == EEXIST)
 			mail_err_set(err, MAIL_FAIL,
 				     "%s has inferior hierarchical names; delete those first", name);
 		else
 			mail_err_set(err, MAIL_FAIL, "cannot delete %s: %s", name, strerror(errno));
-	} else if (!driver_of(name, path, err)) {
-		/* only files that are mailboxes: never someone's .profile */
-	} else if (lock_dot(path, &dot, err) == 0) {
-		if (unlink(path) == 0)
-			rc = 0;
-		else
-			mail_err_set(err, MAIL_FAIL, "cannot delete %s: %s", name, strerror(errno));
-		lock_dot_release(&dot);
+	} else {
+		rc = delete_file(name, path, &loc, &st, err);
 	}
+	fsafe_close(&loc);
 	free(path);
 	return rc;
 }
@@ -606,6 +698,45 @@ static int rename_inbox(struct mail_session *s, const char *to, struct mail_err 
 	return rc;
 }
 
+/* Move the mailbox at pfrom to pto (which must not exist), each reached
+ * through its own safely opened directory. */
+static int rename_file(struct mail_session *s, const char *from, const char *pfrom,
+		       const char *to, const char *pto, struct mail_err *err)
+{
+	struct fsafe_loc lf, lt;
+	struct stat st;
+	int rc = -1;
+
+	if (fsafe_locate(s, pfrom, 0, &lf, err) < 0) {
+		if (errno == ENOENT)
+			open_error(from, ENOENT, err);
+		return -1;
+	}
+	int e = fsafe_lstat(&lf, &st) < 0 ? errno : S_ISLNK(st.st_mode) ? ELOOP : 0;
+	if (e) {
+		open_error(from, e, err);
+		fsafe_close(&lf);
+		return -1;
+	}
+	if (fsafe_locate(s, pto, 1, &lt, err) < 0) {
+		fsafe_close(&lf);
+		return -1;
+	}
+	/* RENAME_NOREPLACE: a mailbox created meanwhile under the new name
+	 * is not overwritten */
+	int r = renameat2(lf.dirfd, lf.leaf, lt.dirfd, lt.leaf, RENAME_NOREPLACE);
+	if (r < 0 && (errno == EINVAL || errno == ENOSYS))
+		r = renameat(lf.dirfd, lf.leaf, lt.dirfd, lt.leaf);
+	if (r < 0)
+		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : MAIL_FAIL,
+			     "cannot rename %s to %s: %s", from, to, strerror(errno));
+	else
+		rc = 0;
+	fsafe_close(&lf);
+	fsafe_close(&lt);
+	return rc;
+}
+
 int mail_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err)
 {
 	struct stat st;
@@ -618,10 +749,10 @@ int mail_rename(struct mail_session *s, const char *from, const char *to, struct
 	}
 	if (!(pto = mail_resolve(s, to, err)))
 		return -1;
-	for (size_t n = strlen(pto); n > 1 && pto[n - 1] == '/';)
-		pto[--n] = '\0';
-	if (lstat(pto, &st) == 0) {
-		mail_err_set(err, MAIL_EXISTS, "mailbox %s already exists", to);
+	int there = leaf_state(s, pto, &st, err);
+	if (there <= 0) {
+		if (there == 0)
+			mail_err_set(err, MAIL_EXISTS, "mailbox %s already exists", to);
 		goto out;
 	}
 	if (from && is_inbox(from)) {
@@ -630,18 +761,7 @@ int mail_rename(struct mail_session *s, const char *from, const char *to, struct
 	}
 	if (!(pfrom = mail_resolve(s, from, err)))
 		goto out;
-	for (size_t n = strlen(pfrom); n > 1 && pfrom[n - 1] == '/';)
-		pfrom[--n] = '\0';
-	if (lstat(pfrom, &st) < 0) {
-		mail_err_set(err, MAIL_NONEXISTENT, "mailbox %s does not exist", from);
-		goto out;
-	}
-	if (make_dirs(pto, 0, err) < 0)
-		goto out;
-	if (rename(pfrom, pto) < 0)
-		mail_err_set(err, MAIL_FAIL, "cannot rename %s to %s: %s", from, to, strerror(errno));
-	else
-		rc = 0;
+	rc = rename_file(s, from, pfrom, to, pto, err);
 out:
 	free(pfrom);
 	free(pto);
@@ -653,16 +773,17 @@ int mail_status(struct mail_session *s, const char *name, struct mail_status *st
 {
 	char *path = mail_resolve(s, name, err);
 	const struct driver *d;
+	struct stat sb;
 	int rc = -1;
 
 	memset(st, 0, sizeof *st);
 	if (!path)
 		return -1;
-	if (is_inbox(name) && access(path, F_OK) < 0 && errno == ENOENT) {
+	if (is_inbox(name) && leaf_state(s, path, &sb, err) == 1) {
 		st->uidnext = 1;
 		st->uidvalidity = (uint32_t)time(NULL);
 		rc = 0;
-	} else if ((d = driver_of(name, path, err))) {
+	} else if ((d = driver_of(s, name, path, NULL, err))) {
 		rc = d->status(s, path, st, err);
 	}
 	free(path);
@@ -737,17 +858,21 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted visible entries of a directory (dotfiles skipped). */
-static char **dir_entries(const char *dir, size_t *n)
+/* Sorted visible entries of the directory dirfd (dotfiles skipped). */
+static char **dir_entries(int dirfd, size_t *n)
 {
-	DIR *d = opendir(dir);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	char **v = NULL;
 	size_t cap = 0;
 
 	*n = 0;
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return NULL;
+	}
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
@@ -763,35 +888,47 @@ static char **dir_entries(const char *dir, size_t *n)
 	return v;
 }
 
-static void list_dir(struct lister *l, const char *dir, const char *prefix, int depth)
+static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth);
+
+/* One subdirectory: \Noselect, then its children if the pattern can
+ * match below it. Entered by descriptor, never through a link. */
+static void list_sub(struct lister *l, int dirfd, const char *ent, const char *name, int depth)
+{
+	int fd = openat(dirfd, ent, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	size_t nc = 0;
+
+	if (fd < 0)
+		return;
+	char **kids = dir_entries(fd, &nc);
+	for (size_t k = 0; k < nc; k++)
+		free(kids[k]);
+	free(kids);
+	if (match_name(l->pattern, name))
+		l->fn(l->ctx, name, LA_NOSELECT | (nc ? LA_HASCHILDREN : LA_HASNOCHILDREN));
+	char *sub = join(name, "");
+	if (nc && depth < LIST_MAX_DEPTH && match(l->pattern, sub, 1, 0))
+		list_dir(l, fd, name, depth + 1);
+	free(sub);
+	close(fd);
+}
+
+/* Mailboxes and directories under dirfd; links are not mailboxes (they
+ * could lead anywhere), so they are not listed. */
+static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth)
 {
 	size_t n;
-	char **ents = dir_entries(dir, &n);
+	char **ents = dir_entries(dirfd, &n);
 
 	for (size_t i = 0; i < n; i++) {
-		char *full = join(dir, ents[i]);
 		char *name = *prefix ? join(prefix, ents[i]) : xstrdup(ents[i]);
-		struct stat st, lst;
-		if (stat(full, &st) == 0 && !(depth == 0 && is_inbox(name))) {
-			if (S_ISDIR(st.st_mode)) {
-				size_t nc;
-				char **kids = dir_entries(full, &nc);
-				for (size_t k = 0; k < nc; k++)
-					free(kids[k]);
-				free(kids);
-				if (match_name(l->pattern, name))
-					l->fn(l->ctx, name,
-					      LA_NOSELECT | (nc ? LA_HASCHILDREN : LA_HASNOCHILDREN));
-				char *sub = join(name, "");
-				if (nc && depth < LIST_MAX_DEPTH && lstat(full, &lst) == 0 &&
-				    !S_ISLNK(lst.st_mode) && match(l->pattern, sub, 1, 0))
-					list_dir(l, full, name, depth + 1);
-				free(sub);
-			} else if (S_ISREG(st.st_mode) && match_name(l->pattern, name)) {
+		struct stat st;
+		if (fstatat(dirfd, ents[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !(depth == 0 && is_inbox(name))) {
+			if (S_ISDIR(st.st_mode))
+				list_sub(l, dirfd, ents[i], name, depth);
+			else if (S_ISREG(st.st_mode) && match_name(l->pattern, name))
 				l->fn(l->ctx, name, LA_NOINFERIORS);
-			}
 		}
-		free(full);
 		free(name);
 		free(ents[i]);
 	}
@@ -829,37 +966,44 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 		struct lister l = { pat, fn, ctx };
 		if (match(pat, "INBOX", 0, 1))
 			fn(ctx, "INBOX", LA_NOINFERIORS);
-		list_dir(&l, s->home, "", 0);
+		if (fsafe_home(s) >= 0)
+			list_dir(&l, s->home_fd, "", 0);
 	}
 	free(pat);
 	return 0;
 }
 
-static char *sub_path(struct mail_session *s)
-{
-	return join(s->home, ".mailboxlist");
-}
+#define SUBS_FILE ".mailboxlist"
 
-/* The subscription list: one name per line. */
-static char **sub_read(struct mail_session *s, size_t *n)
+/* The subscription list, one name per line: only a regular file of ours,
+ * of bounded size (a link to /dev/zero or to someone's mail is refused). */
+static int sub_read(struct mail_session *s, char ***out, size_t *n, struct mail_err *err)
 {
-	char *path = sub_path(s), line[4096];
-	FILE *f = fopen(path, "r");
-	char **v = NULL;
+	char *data, **v = NULL;
+	size_t len;
+	int r;
 
 	*n = 0;
-	free(path);
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (!*line)
-			continue;
-		v = xrealloc(v, (*n + 1) * sizeof *v);
-		v[(*n)++] = xstrdup(line);
+	*out = NULL;
+	if (fsafe_home(s) < 0)
+		return 0;
+	r = fsafe_read_own(s->home_fd, SUBS_FILE, FSAFE_SUBS_MAX, &data, &len, err);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	for (size_t at = 0; at < len;) {
+		const char *nl = memchr(data + at, '\n', len - at);
+		size_t end = nl ? (size_t)(nl - data) : len, e = end;
+		while (e > at && data[e - 1] == '\r')
+			e--;
+		if (e > at && !memchr(data + at, '\0', e - at)) {
+			v = xrealloc(v, (*n + 1) * sizeof *v);
+			v[(*n)++] = xstrndup(data + at, e - at);
+		}
+		at = end + 1;
 	}
-	fclose(f);
-	return v;
+	free(data);
+	*out = v;
+	return 0;
 }
 
 static void sub_free(char **v, size_t n)
@@ -872,30 +1016,19 @@ static void sub_free(char **v, size_t n)
 /* Rewrite the list crash-safely: temp file, fsync, rename. */
 static int sub_write(struct mail_session *s, char **v, size_t n, struct mail_err *err)
 {
-	char *path = sub_path(s), *tmp = join(s->home, ".mailboxlist.tmp");
 	struct buf b;
-	int fd, rc = -1;
+	int rc;
 
+	if (fsafe_home(s) < 0) {
+		mail_err_set(err, MAIL_FAIL, "no home directory to keep subscriptions in");
+		return -1;
+	}
 	buf_init(&b);
 	for (size_t i = 0; i < n; i++)
 		if (v[i])
 			buf_printf(&b, "%s\n", v[i]);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0 && write(fd, b.data ? b.data : "", b.len) == (ssize_t)b.len && fsync(fd) == 0 &&
-	    close(fd) == 0) {
-		fd = -1;
-		if (rename(tmp, path) == 0)
-			rc = 0;
-	}
-	if (rc < 0) {
-		mail_err_set(err, MAIL_FAIL, "cannot update %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-	}
+	rc = fsafe_replace(s->home_fd, SUBS_FILE, b.data ? b.data : "", b.len, err);
 	buf_free(&b);
-	free(path);
-	free(tmp);
 	return rc;
 }
 
@@ -911,7 +1044,8 @@ int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail
 		return -1;
 	free(path);
 	norm = is_inbox(name) ? "INBOX" : name;
-	v = sub_read(s, &n);
+	if (sub_read(s, &v, &n, err) < 0)
+		return -1;
 	for (i = 0; i < n && strcmp(v[i], norm); i++)
 		;
 	if (on && i < n) {
@@ -936,9 +1070,11 @@ int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail
 	      void *ctx, struct mail_err *err)
 {
 	size_t n;
-	char **v = sub_read(s, &n);
-	char *pat = full_pattern(ref, pattern ? pattern : "");
+	char **v;
 
+	if (sub_read(s, &v, &n, err) < 0)
+		return -1;
+	char *pat = full_pattern(ref, pattern ? pattern : "");
 	for (size_t i = 0; i < n; i++)
 		if (match_name(pat, v[i]))
 			fn(ctx, v[i], 0);

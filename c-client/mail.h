@@ -54,6 +54,10 @@ struct mail_session {
 	char *home;
 	char *spool_dir;          /* INBOX is spool_dir/user */
 	int allow_outside_home;   /* absolute names, "..", "~other" allowed */
+	/* Directory descriptors every file is reached from (fsafe.h), opened
+	 * on first use; anchors_open says they were tried. */
+	int home_fd, spool_fd;
+	int anchors_open;
 };
 
 struct message {
@@ -134,8 +138,9 @@ typedef void (*mail_list_fn)(void *ctx, const char *name, int attrs);
 
 struct driver {
 	const char *name;
-	/* Does path hold a mailbox of this format? (fd-free sniffing) */
-	int (*valid)(const char *path);
+	/* Does the open regular file fd hold a mailbox of this format? (pread
+	 * only: the offset is not moved) */
+	int (*valid)(int fd);
 	int (*open)(struct mailbox *box, struct mail_err *err);
 	void (*close)(struct mailbox *box);
 	/* Notice new mail and other sessions' changes; report via box->ev. */

@@ -4,6 +4,7 @@
  * the file itself is left in place (removing it would race with the next
  * session opening it). */
 #include "maildrop.h"
+#include "fsafe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +15,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Open path as our own regular file; -errno-like failure leaves errno. */
-static int lock_file_open(const char *path, struct mail_err *err)
+/* Open name in dirfd as our own regular file, never through a link; -1
+ * leaves errno, -2 a file of someone else (err filled). */
+static int lock_file_open(int dirfd, const char *name, const char *path, struct mail_err *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd;
 
+	if (dirfd < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	/* a file someone else planted (a shared spool directory) must not
@@ -49,13 +56,13 @@ static int take(int fd, const char *path, struct mail_err *err)
 	return fd;
 }
 
-int maildrop_lock(const struct mail_session *s, struct mail_err *err)
+int maildrop_lock(struct mail_session *s, struct mail_err *err)
 {
-	char home[4096], spool[4096];
+	char home[4096], spool[4096], name[NAME_MAX + 1];
 	int fd, home_errno;
 
 	snprintf(home, sizeof home, "%s/%s", s->home ? s->home : "/", MAILDROP_LOCK_NAME);
-	fd = lock_file_open(home, err);
+	fd = lock_file_open(fsafe_home(s), MAILDROP_LOCK_NAME, home, err);
 	if (fd >= 0)
 		return take(fd, home, err);
 	if (fd == -2)
@@ -63,7 +70,11 @@ int maildrop_lock(const struct mail_session *s, struct mail_err *err)
 	home_errno = errno;
 	/* no usable home (none, read-only, another user's): next to the spool */
 	snprintf(spool, sizeof spool, "%s/.%s.pop.lock", s->spool_dir, s->user);
-	fd = lock_file_open(spool, err);
+	if (snprintf(name, sizeof name, ".%s.pop.lock", s->user) >= (int)sizeof name) {
+		mail_err_set(err, MAIL_BADNAME, "user name too long for a POP lock file");
+		return -1;
+	}
+	fd = lock_file_open(fsafe_spool(s), name, spool, err);
 	if (fd >= 0)
 		return take(fd, spool, err);
 	if (fd == -2)

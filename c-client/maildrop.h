@@ -16,7 +16,7 @@
  * MAIL_INUSE when another session holds it, else why the file could not be
  * used. The lock file lives in s->home; when the home cannot hold it, in the
  * spool directory as .<user>.pop.lock. */
-int maildrop_lock(const struct mail_session *s, struct mail_err *err);
+int maildrop_lock(struct mail_session *s, struct mail_err *err);
 /* Release (close) the lock; -1 is ignored. */
 void maildrop_unlock(int fd);
 

@@ -3,6 +3,7 @@
  * the records, the keyword names and the mailbox path. Anything unexpected
  * makes it unusable and the driver parses the mailbox as if it were absent. */
 #include "unix_index.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -52,18 +53,49 @@ static uint64_t check_sum(const char *p, size_t n)
 	return h ^ fnv64(p + i, n - i);
 }
 
+/* The index file's name in the cache directory. */
+static void index_name(const char *mbox, char name[40])
+{
+	snprintf(name, 40, "%016llx.idx", (unsigned long long)fnv64(mbox, strlen(mbox)));
+}
+
 char *uidx_path(const char *home, const char *mbox)
 {
 	char name[40];
 
 	if (!home || !*home || !strcmp(home, "/") || home[0] != '/')
 		return NULL;
-	snprintf(name, sizeof name, "%016llx.idx", (unsigned long long)fnv64(mbox, strlen(mbox)));
+	index_name(mbox, name);
 	size_t n = strlen(home) + sizeof UIDX_DIR + strlen(name) + 3;
 	char *p = xmalloc(n);
 	snprintf(p, n, "%s%s" UIDX_DIR "/%s", home, home[strlen(home) - 1] == '/' ? "" : "/",
 		 name);
 	return p;
+}
+
+/* Open ~/.imapd-cache (creating it when asked) by descriptor from the home:
+ * a link there (say to the spool directory), a directory of someone else or
+ * one others may write is not used, and said once in the log. -1: none. */
+static int cache_dir(int homefd, int create)
+{
+	static int warned;
+	struct stat st;
+	int fd;
+
+	if (homefd < 0)
+		return -1;
+	fd = openat(homefd, UIDX_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create && mkdirat(homefd, UIDX_DIR, 0700) == 0)
+		fd = openat(homefd, UIDX_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* ours and writable by nobody else: the key file lives here too */
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() && !(st.st_mode & 022))
+		return fd;
+	if ((fd >= 0 || errno == ELOOP || errno == ENOTDIR) && !warned++)
+		log_warn("index directory ~/" UIDX_DIR " not used: it is a link, not a directory, "
+			 "or not owned by the user");
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 void uidx_free(struct uidx *x)
@@ -102,16 +134,23 @@ static int head_ok(const struct uidx_head *h)
 	       (h->have_rec || (!h->rec_off && !h->validity));
 }
 
-int uidx_load(const char *ipath, const char *mbox, struct uidx *x)
+int uidx_load(int homefd, const char *mbox, struct uidx *x)
 {
 	struct stat st;
 	struct preamble pre;
-	int fd = open(ipath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char name[40];
+	int dfd = cache_dir(homefd, 0), fd;
 
 	memset(x, 0, sizeof *x);
+	if (dfd < 0)
+		return -1;
+	index_name(mbox, name);
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	close(dfd);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof pre ||
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_size < (off_t)sizeof pre ||
 	    st.st_size > (off_t)UIDX_MAX_MSGS * (off_t)sizeof(struct uidx_rec)) {
 		close(fd);
 		return -1;
@@ -161,16 +200,16 @@ bad:
 	return -1;
 }
 
-int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
+int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	      const struct uidx_rec *recs, char *const *names)
 {
 	struct preamble pre = { .endian = 0x01020304, .headsize = sizeof *h,
 				.recsize = sizeof *recs };
-	struct buf b, tmp;
-	const char *slash = strrchr(ipath, '/');
-	int rc = -1;
+	struct buf b;
+	char name[40], tmp[64];
+	int rc = -1, dfd;
 
-	if (!slash || h->nmsgs > UIDX_MAX_MSGS)
+	if (h->nmsgs > UIDX_MAX_MSGS || (dfd = cache_dir(homefd, 1)) < 0)
 		return -1;
 	memcpy(pre.magic, magic, 8);
 	pre.path_len = (uint32_t)strlen(mbox);
@@ -187,52 +226,22 @@ int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
 	pre.check = check_sum(b.data + sizeof pre, b.len - sizeof pre);
 	memcpy(b.data, &pre, sizeof pre);
 
-	buf_init(&tmp);
-	buf_append(&tmp, ipath, (size_t)(slash - ipath));
-	if (mkdir(tmp.data, 0700) < 0 && errno != EEXIST)
-		goto out;
-	buf_printf(&tmp, "/.tmp.%ld.%s", (long)getpid(), slash + 1);
-	unlink(tmp.data);
-	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	/* no fsync: after a crash a torn index fails its checksum, and the
-	 * mailbox is parsed as if there were none */
-	int w = write_full(fd, b.data, b.len);
-	if (close(fd) < 0 || w < 0 || rename(tmp.data, ipath) < 0)
-		unlink(tmp.data);
-	else
-		rc = 0;
-out:
-	buf_free(&tmp);
+	index_name(mbox, name);
+	snprintf(tmp, sizeof tmp, ".tmp.%ld.%s", (long)getpid(), name);
+	unlinkat(dfd, tmp, 0);
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		/* no fsync: after a crash a torn index fails its checksum, and
+		 * the mailbox is parsed as if there were none */
+		int w = write_full(fd, b.data, b.len);
+		if (close(fd) < 0 || w < 0 || renameat(dfd, tmp, dfd, name) < 0)
+			unlinkat(dfd, tmp, 0);
+		else
+			rc = 0;
+	}
+	close(dfd);
 	buf_free(&b);
 	return rc;
-}
-
-/* The index directory under home, as a descriptor: never through a
- * symlink, and only when it is ours and not writable by others (a link or
- * a foreign directory there must not receive or give us a key). -1 none. */
-static int secret_dir(const char *home, int create)
-{
-	struct stat st;
-	int hfd, dfd;
-
-	if (!home || !*home || !strcmp(home, "/") || home[0] != '/')
-		return -1;
-	hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (hfd < 0)
-		return -1;
-	if (create && mkdirat(hfd, UIDX_DIR, 0700) < 0 && errno != EEXIST) {
-		close(hfd);
-		return -1;
-	}
-	dfd = openat(hfd, UIDX_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	close(hfd);
-	if (dfd >= 0 && (fstat(dfd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022))) {
-		close(dfd);
-		dfd = -1;
-	}
-	return dfd;
 }
 
 /* Read the key file if it is ours, private and the right size. 1, 0 absent,
@@ -255,11 +264,11 @@ static int secret_read(int dfd, unsigned char *key)
 /* The key is written whole to a private temp file, then linked to its name:
  * a concurrent session sees no key or the full key, and the first link
  * wins (link never follows or replaces what is there). */
-int uidx_secret(const char *home, int create, unsigned char key[UIDX_KEYLEN])
+int uidx_secret(int homefd, int create, unsigned char key[UIDX_KEYLEN])
 {
 	unsigned char k[UIDX_KEYLEN];
 	char tmp[64];
-	int dfd = secret_dir(home, create), rc;
+	int dfd = cache_dir(homefd, create), rc;
 
 	if (dfd < 0)
 		return -1;

@@ -50,26 +50,28 @@ struct uidx {
 	size_t memlen;
 };
 
-/* Where the index of mailbox file mbox lives for a user with this home;
+/* Where the index of mailbox file mbox lives for a user with this home
+ * (for tests and diagnostics: the library reaches it by descriptor);
  * malloc'd, or NULL when there is no usable home. */
 char *uidx_path(const char *home, const char *mbox);
 
-/* Read and check the index at ipath for mailbox mbox. Checks the format,
- * the checksum and the records' consistency, not the mailbox itself.
- * 0 ok (free with uidx_free), -1 none or unusable. */
-int uidx_load(const char *ipath, const char *mbox, struct uidx *x);
+/* Read and check the index of mailbox mbox in ~/.imapd-cache, reached from
+ * the home directory descriptor homefd without following links. Checks
+ * the format, the checksum and the records' consistency, not the mailbox
+ * itself. 0 ok (free with uidx_free), -1 none or unusable. */
+int uidx_load(int homefd, const char *mbox, struct uidx *x);
 void uidx_free(struct uidx *x);
 
 /* Write the index crash-safely (temp file, rename), creating its
  * directory. Failure is silent by design: it is only a cache. */
-int uidx_save(const char *ipath, const char *mbox, const struct uidx_head *h,
+int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	      const struct uidx_rec *recs, char *const *names);
 
 #define UIDX_KEYLEN 32
 
 /* The user's secret key for authenticating the mbox folder record, in the
- * index directory under home. create: make it when absent. 1 key read,
+ * index directory under the home directory homefd. create: make it when absent. 1 key read,
  * 0 none exists (and create was 0), -1 no usable home or an error. */
-int uidx_secret(const char *home, int create, unsigned char key[UIDX_KEYLEN]);
+int uidx_secret(int homefd, int create, unsigned char key[UIDX_KEYLEN]);
 
 #endif

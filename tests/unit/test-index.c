@@ -3,6 +3,7 @@
  * index that no longer fits the mailbox (rewritten by another program,
  * mail appended, index truncated or corrupt, home unwritable) must never
  * change what the user sees. */
+#include "fsafe.h"
 #include "mail.h"
 #include "mbox_fixture.h"
 #include "test.h"
@@ -102,10 +103,10 @@ static void mark_in_index(const char *path)
 	struct uidx x;
 	char *ip = index_file(path);
 
-	CHECK(uidx_load(ip, path, &x) == 0);
+	CHECK(uidx_load(fsafe_home(&sess), path, &x) == 0);
 	if (x.mem) {
 		x.recs[0].flags |= MF_FLAGGED;
-		CHECK(uidx_save(ip, path, &x.h, x.recs, x.names) == 0);
+		CHECK(uidx_save(fsafe_home(&sess), path, &x.h, x.recs, x.names) == 0);
 		uidx_free(&x);
 	}
 	free(ip);
@@ -137,11 +138,11 @@ static void test_reopen_uses_index(void)
 	/* The index is what served the reopen: a flag only it records shows
 	 * (the file's identity and bytes still match it). */
 	char *ip = index_file(mb);
-	CHECK(uidx_load(ip, mb, &x) == 0);
+	CHECK(uidx_load(fsafe_home(&sess), mb, &x) == 0);
 	if (x.mem) {
 		CHECK(x.h.nmsgs == 3);
 		x.recs[0].flags |= MF_FLAGGED;
-		CHECK(uidx_save(ip, mb, &x.h, x.recs, x.names) == 0);
+		CHECK(uidx_save(fsafe_home(&sess), mb, &x.h, x.recs, x.names) == 0);
 		uidx_free(&x);
 		char *v = view(&sess, mb, 1);
 		CHECK(strstr(v, "#1 uid=1 fl=4 ") != NULL);
