@@ -953,10 +953,11 @@ static ssize_t ssl_result(struct tls_conn *t, int r)
 static ssize_t tls_read(void *ctx, void *p, size_t n)
 {
 	struct tls_conn *t = ctx;
+	unsigned secs = io_wait_seconds(t->io);   /* the deadline bounds this wait too */
 	int r;
 
-	if (t->timeout != t->io->timeout)
-		sock_timeouts(t, t->io->timeout);
+	if (t->timeout != secs)
+		sock_timeouts(t, secs);
 	r = SSL_read(t->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
 	return r > 0 ? r : ssl_result(t, r);
 }
