@@ -122,8 +122,8 @@ static enum io_status io_fill(struct io *io)
 	do
 		n = io->tr->read(io->trctx, io->rbuf, sizeof io->rbuf);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return IO_ERROR;
+	if (n < 0)   /* EAGAIN: a transport's own wait (TLS) ran out */
+		return errno == EAGAIN || io_deadline_passed(io) ? IO_TIMEOUT : IO_ERROR;
 	if (n == 0)
 		return IO_EOF;
 	io->rlen = (size_t)n;

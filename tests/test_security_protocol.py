@@ -7,12 +7,14 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 
 import pytest
 
+from helpers import tls as T
 from helpers.imapclient import Lit, RawIMAP, quote
 
 LOG_MAIL = 2 << 3
@@ -235,6 +237,109 @@ def test_slow_but_steady_commands_after_login_are_fine(server_with, dial, user, 
     for _ in range(3):
         time.sleep(2)
         assert c.command("NOOP").ok
+
+
+@pytest.fixture(scope="module")
+def tls_server_with(launch_daemon, imapd, workdir, spool, pam_service):
+    """tls_server_with(extra) -> imapd --tls with a certificate and the
+    extra configuration lines."""
+    ssl_dir = T.make_ssl_dir(os.path.join(workdir, "ssl-sec"))
+    T.make_pem(os.path.join(ssl_dir, "certs", "imapd.pem"), "sec.test")
+    running = {}
+
+    def start(extra):
+        if extra not in running:
+            fd, path = tempfile.mkstemp(prefix="sec-tls-", suffix=".conf", dir=workdir)
+            with os.fdopen(fd, "w") as f:
+                f.write("spool_dir = %s\npam_service = %s\nssl_dir = %s\n%s\n"
+                        % (spool.dir, pam_service, ssl_dir, extra))
+            os.chmod(path, 0o644)
+            running[extra] = launch_daemon(argv=[imapd, "--tls", "--config", path])
+        return running[extra]
+    return start
+
+
+def tls_bytes_trickled(sock, data, interval, until):
+    """Send data a byte every interval s; seconds until the server closed,
+    or None if it was still there after until seconds."""
+    sock.settimeout(interval)
+    t0 = time.monotonic()
+    for b in data:
+        if time.monotonic() - t0 >= until:
+            return None
+        try:
+            sock.sendall(bytes([b]))
+            if sock.recv(65536) == b"":
+                return time.monotonic() - t0
+        except socket.timeout:
+            continue
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic() - t0
+    # all sent: wait for the verdict on the rest of the time
+    try:
+        sock.settimeout(max(until - (time.monotonic() - t0), 0.1))
+        while sock.recv(65536):
+            pass
+        return time.monotonic() - t0
+    except socket.timeout:
+        return None
+    except ConnectionResetError:
+        return time.monotonic() - t0
+
+
+def tls_client(sock):
+    """A TLS client over sock driven by hand (memory BIOs), so the test can
+    send the bytes of a record one at a time. Returns (tls, out)."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = T.client_context().wrap_bio(inc, out)
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            if out.pending:
+                sock.sendall(out.read())
+            got = sock.recv(65536)
+            if not got:
+                raise EOFError("closed during the handshake")
+            inc.write(got)
+    if out.pending:
+        sock.sendall(out.read())
+    greeting = b""
+    while b"\r\n" not in greeting:
+        try:
+            greeting += obj.read(65536)
+        except ssl.SSLWantReadError:
+            inc.write(sock.recv(65536))
+    assert greeting.startswith(b"* OK"), greeting
+    return obj, out
+
+
+def test_tls_handshake_trickle_ends_at_login_deadline(tls_server_with):
+    """Defect 9 over implicit TLS: a ClientHello sent a byte a second does
+    not hold the process past timeout_login."""
+    srv = tls_server_with("timeout_login = 3")
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = T.client_context().wrap_bio(inc, out)
+    with pytest.raises(ssl.SSLWantReadError):
+        obj.do_handshake()
+    hello = out.read()
+    with socket.create_connection((srv.host, srv.port), timeout=10) as s:
+        ended = tls_bytes_trickled(s, hello, 1.0, 20)
+    assert ended is not None, "handshake still going after 20 s, timeout_login = 3"
+    assert ended <= 8, ended
+
+
+def test_tls_record_trickle_ends_at_login_deadline(tls_server_with):
+    """Defect 9 inside TLS: a record sent a byte a second (the socket's
+    receive timeout restarts at each byte) ends at timeout_login."""
+    srv = tls_server_with("timeout_login = 3")
+    with socket.create_connection((srv.host, srv.port), timeout=10) as s:
+        obj, out = tls_client(s)
+        obj.write(b"a NOOP\r\n" * 8)
+        ended = tls_bytes_trickled(s, out.read(), 1.0, 20)
+    assert ended is not None, "still connected after 20 s, timeout_login = 3"
+    assert ended <= 8, ended
 
 
 # ------------------------------------------------------------ 11: log injection
