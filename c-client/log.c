@@ -30,7 +30,7 @@ size_t log_escape(char *out, size_t size, const char *in)
 			out[o++] = (char)c;
 			continue;
 		}
-		if (o + 5 >= size)
+		if (o + 4 >= size)
 			break;
 		out[o++] = '\\';
 		out[o++] = 'x';
