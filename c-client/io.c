@@ -48,6 +48,7 @@ void io_discard_input(struct io *io)
 	io->rpos = io->rlen = 0;
 }
 
+/* Milliseconds on a clock that jumps neither with settimeofday nor NTP. */
 static long long now_ms(void)
 {
 	struct timespec ts;

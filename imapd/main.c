@@ -61,24 +61,24 @@ static void __attribute__((noreturn)) client_exit(struct client *c, const char *
 /* The command named at the start of the text (after the tag, and after a
  * UID prefix) if it may run in the current state; NULL otherwise. */
 static const struct imap_command *command_allowed(const struct client *c, const char *s,
-						  size_t len, int *uid)
+						  size_t len)
 {
 	const struct imap_command *ic;
-	char name[24];
+	char name[24];   /* longer than any command name: a cut name matches none */
 	const char *end = s + len, *w = memchr(s, ' ', len);
+	int uid = 0;
 
-	*uid = 0;
 	for (int word = 0; w && word < 2; word++) {
 		size_t n = 0;
 		for (w++; w < end && *w != ' ' && n + 1 < sizeof name; w++)
 			name[n++] = (char)toupper((unsigned char)*w);
 		name[n] = '\0';
 		if (word == 0 && !strcmp(name, "UID")) {
-			*uid = 1;
+			uid = 1;
 			continue;
 		}
 		ic = command_find(name);
-		if (!ic || !(ic->states & c->state) || (*uid && !(ic->flags & CMD_UID)))
+		if (!ic || !(ic->states & c->state) || (uid && !(ic->flags & CMD_UID)))
 			return NULL;
 		return ic;
 	}
@@ -119,13 +119,13 @@ struct literal_rule {
 	size_t total;                     /* the whole command with its literals */
 };
 
+/* The rule for a literal announced at the end of cmdbuf. */
 static struct literal_rule literal_rule(const struct client *c, const struct buf *cmdbuf,
 					int nonsync)
 {
 	struct literal_rule r;
-	int uid;
 
-	r.ic = command_allowed(c, cmdbuf->data, cmdbuf->len, &uid);
+	r.ic = command_allowed(c, cmdbuf->data, cmdbuf->len);
 	if (c->state == ST_NOTAUTH || !r.ic) {
 		/* a non-synchronising literal of a bad command is on its way:
 		 * take a small one so the BAD keeps the session in step */
