@@ -472,6 +472,8 @@ def test_uid_4294967295_is_not_star(server, dial, user, inbox):
     r = c.command("FETCH 1:* (FLAGS)")
     assert r.ok and len(r.fetches()) == len(inbox), r.raw
     assert not any("\\Flagged" in f["FLAGS"] for f in r.fetches().values()), r.raw
+    r = c.command("UID SEARCH UID 4294967295")
+    assert r.ok and r.search() == [], r.raw
     # a range up to it is an ordinary range: every message
     r = c.command("UID FETCH 1:4294967295 (UID)")
     assert r.ok and len(r.fetches()) == len(inbox), r.raw
