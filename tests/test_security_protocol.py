@@ -520,5 +520,12 @@ def test_append_beyond_the_mailbox_keyword_table_is_refused(server, dial, user, 
     r = c.command("APPEND INBOX (%s) " % keywords(10, "new"), Lit(msg))
     assert r.status == "NO", r.raw
     assert c.command("SELECT INBOX").numbered("EXISTS") == [len(inbox) + 1]
+    assert c.command("SELECT INBOX").ok
     r = c.command("STORE 1 +FLAGS (%s)" % keywords(10, "more"))
-    assert r.status == "NO", r.raw
+    assert r.status == "NO" and r.code == "LIMIT", (r, r.raw)
+    # refused as a whole: none of the ten became a keyword of the mailbox
+    assert c.command("CLOSE").ok
+    r = c.command("SELECT INBOX")
+    assert r.ok, r.raw
+    names = [f for u in r.named("FLAGS") for f in u[1]]
+    assert "kw59" in names and not any(f.startswith("more") for f in names), names
