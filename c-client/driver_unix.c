@@ -2853,8 +2853,14 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 		uint64_t kw = 0;
 		for (char **k = msgs[i].keywords; k && *k; k++) {
 			int x = kw_find(&kt, *k, strlen(*k), 1);
-			if (x >= 0)
-				kw |= 1ULL << x;
+			if (x < 0) {
+				/* stored without it, the message would lie about its keywords */
+				mail_err_set(err, MAIL_LIMIT,
+					     "Cannot add keyword %s: the mailbox can hold only %d",
+					     *k, MAIL_KEYWORDS_MAX);
+				goto out;
+			}
+			kw |= 1ULL << x;
 		}
 		uint32_t uid = ++counter;
 		if (uids_out)

@@ -48,7 +48,56 @@ void io_discard_input(struct io *io)
 	io->rpos = io->rlen = 0;
 }
 
-/* Refill rbuf, waiting at most io->timeout seconds for the peer. */
+/* Milliseconds on a clock that jumps neither with settimeofday nor NTP. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void io_set_deadline(struct io *io, unsigned secs)
+{
+	io->deadline_ms = secs ? now_ms() + (long long)secs * 1000 : 0;
+}
+
+void io_extend_deadline(struct io *io, unsigned secs)
+{
+	if (io->deadline_ms)
+		io->deadline_ms += (long long)secs * 1000;
+}
+
+int io_deadline_passed(const struct io *io)
+{
+	return io->deadline_ms && now_ms() >= io->deadline_ms;
+}
+
+/* Milliseconds a poll may wait: the per-read timeout capped by the
+ * deadline; -1 for no limit, 0 when the deadline has passed. */
+static int wait_ms(const struct io *io)
+{
+	long long ms = io->timeout ? (long long)io->timeout * 1000 : -1;
+
+	if (io->deadline_ms) {
+		long long left = io->deadline_ms - now_ms();
+		if (left < 0)
+			left = 0;
+		if (ms < 0 || left < ms)
+			ms = left;
+	}
+	return (int)ms;
+}
+
+unsigned io_wait_seconds(const struct io *io)
+{
+	int ms = wait_ms(io);
+
+	return ms < 0 ? 0 : (unsigned)(ms + 999) / 1000 + (ms == 0);
+}
+
+/* Refill rbuf, waiting at most io->timeout seconds for the peer and never
+ * past the deadline: a byte now and then does not keep a reader waiting. */
 static enum io_status io_fill(struct io *io)
 {
 	ssize_t n;
@@ -56,12 +105,15 @@ static enum io_status io_fill(struct io *io)
 	if (io->rpos < io->rlen)
 		return IO_OK;
 	io->rpos = io->rlen = 0;
-	if (io->timeout && !(io->tr->pending && io->tr->pending(io->trctx) > 0)) {
+	if (io_deadline_passed(io))
+		return IO_TIMEOUT;
+	int ms = wait_ms(io);
+	if (ms >= 0 && !(io->tr->pending && io->tr->pending(io->trctx) > 0)) {
 		struct pollfd pfd = {.fd = io->in_fd, .events = POLLIN};
 		int r;
 
 		do
-			r = poll(&pfd, 1, (int)io->timeout * 1000);
+			r = poll(&pfd, 1, ms);
 		while (r < 0 && errno == EINTR);
 		if (r == 0)
 			return IO_TIMEOUT;
@@ -71,8 +123,8 @@ static enum io_status io_fill(struct io *io)
 	do
 		n = io->tr->read(io->trctx, io->rbuf, sizeof io->rbuf);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return IO_ERROR;
+	if (n < 0)   /* EAGAIN: a transport's own wait (TLS) ran out */
+		return errno == EAGAIN || io_deadline_passed(io) ? IO_TIMEOUT : IO_ERROR;
 	if (n == 0)
 		return IO_EOF;
 	io->rlen = (size_t)n;

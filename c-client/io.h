@@ -27,7 +27,8 @@ enum io_status {
 
 struct io {
 	int in_fd, out_fd;
-	unsigned timeout;        /* seconds; 0: none */
+	unsigned timeout;        /* seconds of silence allowed per read; 0: none */
+	long long deadline_ms;   /* CLOCK_MONOTONIC ms after which reads fail; 0: none */
 	const struct io_transport *tr;
 	void *trctx;
 	char rbuf[16384];
@@ -41,6 +42,18 @@ void io_init(struct io *io, int in_fd, int out_fd);
 void io_set_transport(struct io *io, const struct io_transport *tr, void *ctx);
 /* Drop anything already read but not consumed (STARTTLS: no injection). */
 void io_discard_input(struct io *io);
+
+/* Reads fail with IO_TIMEOUT once secs have passed from now, however the
+ * bytes trickle in (0: no deadline). The front-end sets it per state: once
+ * for the whole login phase, once per command after it. */
+void io_set_deadline(struct io *io, unsigned secs);
+/* Push an existing deadline secs further (a large literal needs time). */
+void io_extend_deadline(struct io *io, unsigned secs);
+/* Has the deadline passed? */
+int io_deadline_passed(const struct io *io);
+/* Seconds a read may wait now: the timeout, shortened by the deadline
+ * (at least 1 while the deadline is ahead; 0: no limit). */
+unsigned io_wait_seconds(const struct io *io);
 
 /* Read one line ending in LF (CRLF or LF accepted). The line without the
  * line end is appended to out. */

@@ -1,4 +1,7 @@
-/* log.c: thin syslog wrapper; every daemon logs through here. */
+/* log.c: thin syslog wrapper; every daemon logs through here. Each line is
+ * escaped here, in one place, so no field a client or its DNS chose (a user
+ * name, a mailbox, a SASL identity, a reverse-DNS host name) can start a
+ * line of its own or hide the peer address fail2ban looks for. */
 #include "log.h"
 
 #include <stdarg.h>
@@ -10,12 +13,41 @@ void log_open(const char *ident)
 	openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+size_t log_escape(char *out, size_t size, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!size)
+		return 0;
+	for (; *in && o + 1 < size; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		/* control bytes, DEL and 8-bit bytes (C1 controls, NEL, U+2028 in
+		 * UTF-8) may break lines in some log reader; a backslash is escaped
+		 * too, so an escape in the log always means one we wrote */
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + 4 >= size)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return o;
+}
+
 static void log_v(int prio, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], safe[1024];
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	syslog(LOG_MAIL | prio, "%s", msg);
+	log_escape(safe, sizeof safe, msg);
+	syslog(LOG_MAIL | prio, "%s", safe);
 }
 
 #define LOG_FN(name, prio)                        \

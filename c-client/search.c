@@ -20,7 +20,7 @@ static int num_parse(const char *s, size_t len, size_t *i, uint32_t *out)
 
 	if (*i < len && s[*i] == '*') {
 		(*i)++;
-		*out = UINT32_MAX;
+		*out = NUMSET_STAR;
 		return 0;
 	}
 	while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
@@ -58,9 +58,14 @@ int numset_parse(struct pool *pool, const char *s, size_t len, struct numset *ou
 			if (num_parse(s, len, &i, &b))
 				return -1;
 		}
-		/* "*" is UINT32_MAX, so it always ends up as hi */
-		r[k].lo = a < b ? a : b;
-		r[k].hi = a < b ? b : a;
+		/* "*" goes to hi: it is the largest once resolved */
+		if (a == NUMSET_STAR || (b != NUMSET_STAR && a > b)) {
+			uint32_t t = a;
+			a = b;
+			b = t;
+		}
+		r[k].lo = a;
+		r[k].hi = b;
 		k++;
 		if (i == len)
 			break;
@@ -76,8 +81,8 @@ int numset_parse(struct pool *pool, const char *s, size_t len, struct numset *ou
 /* A range with "*" resolved to max; its two ends may come in either order. */
 static void range_resolve(const struct numrange *r, uint32_t max, uint32_t *lo, uint32_t *hi)
 {
-	uint32_t a = r->lo == UINT32_MAX ? max : r->lo;
-	uint32_t b = r->hi == UINT32_MAX ? max : r->hi;
+	uint32_t a = r->lo == NUMSET_STAR ? max : r->lo;
+	uint32_t b = r->hi == NUMSET_STAR ? max : r->hi;
 
 	*lo = a < b ? a : b;
 	*hi = a < b ? b : a;

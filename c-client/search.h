@@ -10,8 +10,13 @@
 
 #include "mail.h"
 
-/* A set of numbers (message numbers or UIDs). hi may be UINT32_MAX for '*'
- * still to be resolved against the mailbox ("*" is the largest in use). */
+/* "*" in a range, still to be resolved against the mailbox (the largest
+ * number in use). Numbers are never 0 (nz-number), so 0 is free for it,
+ * and 4294967295 stays an ordinary number. */
+#define NUMSET_STAR 0u
+
+/* A set of numbers (message numbers or UIDs); a range holding "*" has it
+ * in hi, otherwise lo <= hi. */
 struct numset {
 	struct numrange {
 		uint32_t lo, hi;

@@ -934,6 +934,27 @@ static void sock_timeouts(struct tls_conn *t, unsigned secs)
 	t->timeout = secs;
 }
 
+/* Called by OpenSSL before each read from the socket, inside a handshake
+ * or a record too: the wait is capped by io's deadline and, once that has
+ * passed, the read fails (as a timeout), so a client sending its bytes one
+ * at a time gains nothing from SO_RCVTIMEO restarting at each of them. */
+static long deadline_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+			int ret, size_t *processed)
+{
+	struct tls_conn *t = (struct tls_conn *)BIO_get_callback_arg(b);
+
+	if (oper != BIO_CB_READ || !t || !t->io->deadline_ms)
+		return ret;
+	if (io_deadline_passed(t->io)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	unsigned secs = io_wait_seconds(t->io);
+	if (t->timeout != secs)
+		sock_timeouts(t, secs);
+	return ret;
+}
+
 /* SSL_read/SSL_write results as read(2)/write(2) would give them. */
 static ssize_t ssl_result(struct tls_conn *t, int r)
 {
@@ -953,10 +974,11 @@ static ssize_t ssl_result(struct tls_conn *t, int r)
 static ssize_t tls_read(void *ctx, void *p, size_t n)
 {
 	struct tls_conn *t = ctx;
+	unsigned secs = io_wait_seconds(t->io);   /* the deadline bounds this wait too */
 	int r;
 
-	if (t->timeout != t->io->timeout)
-		sock_timeouts(t, t->io->timeout);
+	if (t->timeout != secs)
+		sock_timeouts(t, secs);
 	r = SSL_read(t->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
 	return r > 0 ? r : ssl_result(t, r);
 }
@@ -1006,10 +1028,19 @@ static int tls_handshake(struct io *io, SSL *ssl, struct tls_setup *setup, struc
 	t->ssl = ssl;
 	t->io = io;
 	sock_timeouts(t, io->timeout ? io->timeout : TLS_HANDSHAKE_SECONDS);
-	if (SSL_set_rfd(ssl, io->in_fd) != 1 || SSL_set_wfd(ssl, io->out_fd) != 1)
+	/* a handshake outside the login deadline (implicit TLS) gets its own */
+	long long saved_deadline = io->deadline_ms;
+	if (!saved_deadline)
+		io_set_deadline(io, io->timeout ? io->timeout : TLS_HANDSHAKE_SECONDS);
+	if (SSL_set_rfd(ssl, io->in_fd) != 1 || SSL_set_wfd(ssl, io->out_fd) != 1) {
 		r = -1;
-	else
+	} else {
+		BIO_set_callback_ex(SSL_get_rbio(ssl), deadline_cb);
+		BIO_set_callback_arg(SSL_get_rbio(ssl), (char *)t);
 		r = SSL_accept(ssl);
+	}
+	if (!saved_deadline)
+		io->deadline_ms = 0;
 	SSL_CTX_set_tlsext_servername_arg(SSL_get_SSL_CTX(ssl), NULL);
 	ticket_forget();
 	if (r != 1) {

@@ -69,12 +69,41 @@ static int parse_flags(struct parser *p, struct store_req *req)
 	return 0;
 }
 
-/* Removing a keyword nobody has is a no-op: don't create it for that. */
+/* How many of the keywords (distinct, case-insensitive) the mailbox does
+ * not know yet; stops counting past what it could still take. */
+static size_t new_keywords(struct mailbox *box, char **kw)
+{
+	const char *seen[MAIL_KEYWORDS_MAX + 1];
+	size_t n = 0, j;
+
+	for (; kw && *kw && n <= MAIL_KEYWORDS_MAX; kw++) {
+		if (mail_keyword(box, *kw, 0) >= 0)
+			continue;
+		for (j = 0; j < n && strcasecmp(seen[j], *kw); j++)
+			;
+		if (j == n)
+			seen[n++] = *kw;
+	}
+	return n;
+}
+
+/* Removing a keyword nobody has is a no-op: don't create it for that.
+ * Adding more than the mailbox can hold is refused before any is created,
+ * so a refused STORE leaves the keyword table as it was. */
 static int keyword_mask(struct mailbox *box, const struct store_req *req, uint64_t *mask,
 			struct mail_err *err)
 {
-	if (req->op != STORE_REMOVE)
+	if (req->op != STORE_REMOVE) {
+		size_t more = new_keywords(box, req->keywords);
+		if (box->nkeywords + more > MAIL_KEYWORDS_MAX) {
+			mail_err_set(err, MAIL_LIMIT,
+				     "Too many keywords: the mailbox has %u of at most %d, and "
+				     "this adds %zu%s new ones", box->nkeywords, MAIL_KEYWORDS_MAX,
+				     more, more > MAIL_KEYWORDS_MAX ? " or more" : "");
+			return -1;
+		}
 		return imap_keywords_mask(box, req->keywords, mask, err);
+	}
 	*mask = 0;
 	for (char **k = req->keywords; k && *k; k++) {
 		int i = mail_keyword(box, *k, 0);

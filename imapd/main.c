@@ -54,17 +54,35 @@ static void __attribute__((noreturn)) client_exit(struct client *c, const char *
 	exit(code);
 }
 
-/* Does the command text so far name APPEND (the one command whose literals
- * may be messages)? Looks at "tag APPEND" / "tag UID ..." loosely. */
-static int command_is_append(const char *s, size_t len)
-{
-	const char *sp = memchr(s, ' ', len);
+/* Largest literal taken before login: room for LOGIN's or AUTHENTICATE's
+ * strings, too little for a stranger to make the server buffer much. */
+#define PRELOGIN_LITERAL_MAX 8192
 
-	if (!sp)
-		return 0;
-	sp++;
-	len -= (size_t)(sp - s);
-	return len >= 7 && !strncasecmp(sp, "APPEND ", 7);
+/* The command named at the start of the text (after the tag, and after a
+ * UID prefix) if it may run in the current state; NULL otherwise. */
+static const struct imap_command *command_allowed(const struct client *c, const char *s,
+						  size_t len)
+{
+	const struct imap_command *ic;
+	char name[24];   /* longer than any command name: a cut name matches none */
+	const char *end = s + len, *w = memchr(s, ' ', len);
+	int uid = 0;
+
+	for (int word = 0; w && word < 2; word++) {
+		size_t n = 0;
+		for (w++; w < end && *w != ' ' && n + 1 < sizeof name; w++)
+			name[n++] = (char)toupper((unsigned char)*w);
+		name[n] = '\0';
+		if (word == 0 && !strcmp(name, "UID")) {
+			uid = 1;
+			continue;
+		}
+		ic = command_find(name);
+		if (!ic || !(ic->states & c->state) || (uid && !(ic->flags & CMD_UID)))
+			return NULL;
+		return ic;
+	}
+	return NULL;
 }
 
 /* Is there a literal announcement "{n}" or "{n+}" at the end of the line
@@ -93,65 +111,130 @@ static int literal_at_end(const char *seg, size_t len, uint64_t *n, int *nonsync
 	return 1;
 }
 
+/* What a literal announced now may hold, decided before any of its bytes
+ * are accepted: by the command and the session's state. */
+struct literal_rule {
+	const struct imap_command *ic;   /* NULL: unknown or not valid now */
+	size_t limit;                     /* this literal */
+	size_t total;                     /* the whole command with its literals */
+};
+
+/* The rule for a literal announced at the end of cmdbuf. */
+static struct literal_rule literal_rule(const struct client *c, const struct buf *cmdbuf,
+					int nonsync)
+{
+	struct literal_rule r;
+
+	r.ic = command_allowed(c, cmdbuf->data, cmdbuf->len);
+	if (c->state == ST_NOTAUTH || !r.ic) {
+		/* a non-synchronising literal of a bad command is on its way:
+		 * take a small one so the BAD keeps the session in step */
+		size_t small = c->cfg.max_literal < PRELOGIN_LITERAL_MAX ? c->cfg.max_literal :
+									   PRELOGIN_LITERAL_MAX;
+		r.limit = r.ic || nonsync ? small : 0;
+		r.total = small * 4 + c->cfg.max_line;
+	} else if (!strcmp(r.ic->name, "APPEND")) {
+		r.limit = c->cfg.max_message;
+		r.total = c->cfg.max_message + c->cfg.max_line * 4;
+	} else {
+		r.limit = c->cfg.max_literal;
+		r.total = c->cfg.max_literal * 4 + c->cfg.max_line;
+	}
+	return r;
+}
+
+/* Answer a literal we will not take; a non-synchronising one is already on
+ * its way, so the session cannot continue in step and ends. */
+static void literal_refuse(struct client *c, const struct buf *cmdbuf, uint64_t n,
+			   const struct literal_rule *r, int nonsync)
+{
+	const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
+	int taglen = sp ? (int)(sp - cmdbuf->data) : 0;
+	int append = r->ic && !strcmp(r->ic->name, "APPEND");
+
+	log_notice("Literal of %llu bytes refused (limit %zu%s) host=%s", (unsigned long long)n,
+		   r->limit, c->state == ST_NOTAUTH ? ", before login" : "", c->conn.peer_host);
+	if (nonsync)
+		client_exit(c, "[TOOBIG] Literal too large", 0);
+	if (!taglen)
+		io_printf(&c->io, "* BAD Literal refused\r\n");
+	else if (!r->ic)
+		io_printf(&c->io, "%.*s BAD Unknown command, or not valid %s; literal refused\r\n",
+			  taglen, cmdbuf->data, c->state == ST_NOTAUTH ? "before login" : "now");
+	else
+		io_printf(&c->io, "%.*s NO [TOOBIG] %s too large (the limit is %zu bytes%s)\r\n",
+			  taglen, cmdbuf->data, append ? "Message" : "Literal", r->limit,
+			  c->state == ST_NOTAUTH ? " before login" : "");
+}
+
+/* Before login one deadline covers the whole phase from the greeting; after
+ * it each command gets timeout_idle, however slowly its bytes come. */
+static void command_deadline(struct client *c)
+{
+	if (c->state != ST_NOTAUTH)
+		io_set_deadline(&c->io, c->cfg.timeout_idle);
+	else if (!c->io.deadline_ms)
+		io_set_deadline(&c->io, c->cfg.timeout_login);
+}
+
+/* The line could not be read: the client left, went quiet or ran out of time. */
+static void __attribute__((noreturn)) read_failed(struct client *c, enum io_status st)
+{
+	if (st != IO_TIMEOUT)
+		client_exit(c, NULL, 0);
+	log_info("Autologout user=%s host=%s", c->user.name ? c->user.name : "-",
+		 c->conn.peer_host);
+	client_exit(c, "Autologout; idle for too long", 0);
+}
+
+/* Answer a command line over max_line. */
+static void line_too_long(struct client *c, const struct buf *cmdbuf)
+{
+	const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
+	int taglen = sp ? (int)(sp - cmdbuf->data) : 0;
+
+	log_notice("Command line too long host=%s", c->conn.peer_host);
+	io_printf(&c->io, "%.*s%s BAD Command line too long (the limit is %zu bytes)\r\n", taglen,
+		  cmdbuf->data, taglen ? "" : "*", c->cfg.max_line);
+}
+
 /* Read one whole command, literals inline. Returns 1 with a command in cmdbuf,
- * 0 when the line was refused (already answered), or exits on EOF/timeout. */
+ * 0 when the line was refused (already answered), or exits on EOF/timeout.
+ * A literal is taken only once the command and the state allow its size. */
 static int read_command(struct client *c, struct buf *cmdbuf)
 {
-	size_t total_limit;
-
 	buf_reset(cmdbuf);
+	command_deadline(c);
 	for (;;) {
 		size_t seg = cmdbuf->len;
 		enum io_status st = io_readline(&c->io, cmdbuf, c->cfg.max_line);
+		struct literal_rule rule;
 		uint64_t n;
 		int nonsync;
 
-		if (st == IO_EOF || st == IO_ERROR)
-			client_exit(c, NULL, 0);
-		if (st == IO_TIMEOUT) {
-			log_info("Autologout user=%s host=%s", c->user.name ? c->user.name : "-",
-				 c->conn.peer_host);
-			client_exit(c, "Autologout; idle for too long", 0);
-		}
+		if (st == IO_EOF || st == IO_ERROR || st == IO_TIMEOUT)
+			read_failed(c, st);
 		if (st == IO_TOOLONG) {
-			log_notice("Command line too long host=%s", c->conn.peer_host);
-			const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
-			int taglen = sp ? (int)(sp - cmdbuf->data) : 0;
-			io_printf(&c->io, "%.*s%s BAD Command line too long (the limit is %zu bytes)\r\n",
-				  taglen, cmdbuf->data, taglen ? "" : "*", c->cfg.max_line);
+			line_too_long(c, cmdbuf);
 			return 0;
 		}
 		if (!literal_at_end(cmdbuf->data + seg, cmdbuf->len - seg, &n, &nonsync))
 			return 1;
-		int append = command_is_append(cmdbuf->data, cmdbuf->len);
-		size_t limit = append ? c->cfg.max_message : c->cfg.max_literal;
-		total_limit = append ? c->cfg.max_message + c->cfg.max_line * 4 :
-				       c->cfg.max_literal * 4 + c->cfg.max_line;
-		if (n > limit || cmdbuf->len + n > total_limit) {
-			/* refused before the client sends the bytes */
-			const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
-			size_t taglen = sp ? (size_t)(sp - cmdbuf->data) : 0;
-			log_notice("Literal of %llu bytes refused (limit %zu) host=%s",
-				   (unsigned long long)n, limit, c->conn.peer_host);
-			if (nonsync) {
-				/* the bytes are on their way; we cannot resync */
-				client_exit(c, "[TOOBIG] Literal too large", 0);
-			}
-			if (taglen)
-				io_printf(&c->io, "%.*s NO [TOOBIG] %s too large (the limit is %zu bytes)\r\n",
-					  (int)taglen, cmdbuf->data, append ? "Message" : "Literal", limit);
-			else
-				io_printf(&c->io, "* BAD Literal too large\r\n");
+		rule = literal_rule(c, cmdbuf, nonsync);
+		if (n > rule.limit || cmdbuf->len + n > rule.total) {
+			literal_refuse(c, cmdbuf, n, &rule, nonsync);
 			return 0;
 		}
 		if (!nonsync) {
 			io_puts(&c->io, "+ Ready for literal data\r\n");
 			io_flush(&c->io);
 		}
+		if (c->state != ST_NOTAUTH)   /* at least 1 KiB/s for a large message */
+			io_extend_deadline(&c->io, (unsigned)(n / 1024));
 		buf_append(cmdbuf, "\r\n", 2);
 		st = io_read_exact(&c->io, cmdbuf, (size_t)n);
 		if (st != IO_OK)
-			client_exit(c, st == IO_TIMEOUT ? "Autologout; idle for too long" : NULL, 0);
+			read_failed(c, st);
 	}
 }
 

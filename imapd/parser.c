@@ -126,7 +126,9 @@ static int p_quoted(struct parser *p, char **out, size_t *len)
 	return 0;
 }
 
-static int p_literal(struct parser *p, char **out, size_t *len)
+/* A literal; allow_nul only for message text: every other string becomes a
+ * C string, which a NUL would cut short (LOGIN "user\0junk" as "user"). */
+static int p_literal(struct parser *p, char **out, size_t *len, int allow_nul)
 {
 	uint64_t n = 0;
 
@@ -144,6 +146,8 @@ static int p_literal(struct parser *p, char **out, size_t *len)
 		return p_fail(p, "Bad literal");
 	if ((uint64_t)(p->end - p->p) < n)
 		return p_fail(p, "Literal shorter than announced");
+	if (!allow_nul && memchr(p->p, '\0', (size_t)n))
+		return p_fail(p, "NUL is not allowed in this string");
 	*out = pool_strndup(p->pool, p->p, (size_t)n);
 	if (len)
 		*len = (size_t)n;
@@ -156,8 +160,15 @@ int p_string(struct parser *p, char **out, size_t *len)
 	if (p_peek(p, '"'))
 		return p_quoted(p, out, len);
 	if (p_peek(p, '{'))
-		return p_literal(p, out, len);
+		return p_literal(p, out, len, 0);
 	return p_fail(p, p_at_end(p) ? "Missing argument" : "Expected a string");
+}
+
+int p_message(struct parser *p, char **out, size_t *len)
+{
+	if (!p_peek(p, '{'))
+		return p_fail(p, "The message must be sent as a literal");
+	return p_literal(p, out, len, 1);
 }
 
 int p_astring(struct parser *p, char **out, size_t *len)

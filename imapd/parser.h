@@ -30,7 +30,10 @@ int p_atom(struct parser *p, char **out);
 /* Like an atom but also allows ']' (flag keywords, fetch-att names stop at
  * '[' anyway): used for tokens such as BODY.PEEK or \Seen. */
 int p_token(struct parser *p, const char *stops, char **out);
+/* Strings (quoted or literal) never hold NUL: they end up as C strings. */
 int p_string(struct parser *p, char **out, size_t *len);   /* quoted / literal */
+/* A literal of message text: the one string where NUL is allowed. */
+int p_message(struct parser *p, char **out, size_t *len);
 int p_astring(struct parser *p, char **out, size_t *len);
 int p_nstring(struct parser *p, char **out, size_t *len);  /* NIL gives NULL */
 int p_number(struct parser *p, uint32_t *out);

@@ -162,7 +162,7 @@ ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **m
 	/* message numbers must exist (RFC 3501 9: seq-number); UIDs need not */
 	for (size_t i = 0; !cmd->uid && i < set->n; i++) {
 		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
-		if (!n || (lo != UINT32_MAX && lo > n) || (hi != UINT32_MAX && hi > n)) {
+		if (!n || lo > n || hi > n) {   /* "*" (NUMSET_STAR, 0) is always there */
 			resp_bad(cmd, "Invalid message sequence number (the mailbox has %u messages)", n);
 			return -1;
 		}

@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 	buf_init(&line);
 	for (;;) {
 		buf_reset(&line);
+		pop_read_deadline(&s->p);
 		enum io_status st = io_readline(&s->p.io, &line, s->p.cfg.max_line);
 		if (st == IO_TIMEOUT)
 			log_info("Autologout user=%s host=%s", s->p.logged_in ? s->p.user.name : "-",

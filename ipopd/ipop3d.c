@@ -31,6 +31,7 @@ static void __attribute__((noreturn)) end_session(struct pop3 *s)
 static enum io_status read_line(struct pop3 *s, struct buf *line)
 {
 	buf_reset(line);
+	pop_read_deadline(&s->p);
 	enum io_status st = io_readline(&s->p.io, line, s->p.cfg.max_line);
 
 	if (st == IO_TIMEOUT) {

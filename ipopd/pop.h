@@ -58,6 +58,11 @@ void pop_parse_args(int argc, char **argv, const char *daemon, const char *usage
  * problem, write bye_prefix + the problems and exit(1). */
 void pop_init(struct pop *p, const char *daemon, const struct pop_args *a, const char *bye_prefix);
 
+/* Before reading a command: before login one deadline (timeout_login)
+ * covers the whole phase; after it each command line gets the idle time,
+ * however slowly its bytes trickle in. */
+void pop_read_deadline(struct pop *p);
+
 /* --check: print the report and exit (1 if something would break logins). */
 void __attribute__((noreturn)) pop_check(struct pop *p, const char *const *services);
 

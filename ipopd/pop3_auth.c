@@ -120,6 +120,7 @@ static void sasl_exchange(struct pop3 *s, enum sasl_mech mech, const char *ir)
 	struct mail_err err;
 	struct buf challenge, line;
 	const char *resp = ir;
+	size_t rlen = ir ? strlen(ir) : 0;
 	enum sasl_result r;
 
 	buf_init(&challenge);
@@ -127,12 +128,14 @@ static void sasl_exchange(struct pop3 *s, enum sasl_mech mech, const char *ir)
 	sasl_begin(&st, mech);
 	for (;;) {
 		buf_reset(&challenge);
-		r = sasl_step(&st, resp, resp ? strlen(resp) : 0, &challenge, &err);
+		/* by length: a NUL in the line is refused by the decoder, not cut */
+		r = sasl_step(&st, resp, rlen, &challenge, &err);
 		if (r != SASL_CONTINUE)
 			break;
 		io_printf(&s->p.io, "+ %s\r\n", challenge.data ? challenge.data : "");
 		pop3_read_line(s, &line);
 		resp = line.data ? line.data : "";
+		rlen = line.len;
 	}
 	buf_free(&challenge);
 	if (r == SASL_FAIL) {

@@ -99,6 +99,14 @@ void pop_init(struct pop *p, const char *daemon, const struct pop_args *a, const
 	p->io.timeout = p->cfg.timeout_login;
 }
 
+void pop_read_deadline(struct pop *p)
+{
+	if (p->logged_in)
+		io_set_deadline(&p->io, p->io.timeout);
+	else if (!p->io.deadline_ms)
+		io_set_deadline(&p->io, p->cfg.timeout_login);
+}
+
 void pop_check(struct pop *p, const char *const *services)
 {
 	struct daemon_check_spec spec = {

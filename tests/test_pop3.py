@@ -788,3 +788,62 @@ def test_timeouts_short_before_login_ten_minutes_after(launch_daemon, ipop3d, wo
     finally:
         idle.close()
         busy.close()
+
+
+# ---------------------------------------------------------------- hostile clients (issue 10)
+
+def test_nul_in_sasl_response_does_not_log_in(pop, inbox, user):
+    """Defect 12: a continuation line "<base64>NUL<junk>" was cut at the
+    NUL and logged in with what came before it."""
+    c = pop()
+    assert c.cmd("AUTH PLAIN").startswith("+ ")
+    good = base64.b64encode(b"\0%s\0%s" % (user.name.encode(), user.password.encode()))
+    c.sock.sendall(good + b"\0junk\r\n")
+    r = c.line()
+    assert r.startswith("-ERR"), r
+    assert c.cmd("STAT").startswith("-ERR"), "logged in after all"
+
+
+def test_nul_in_user_name_refused(pop, inbox, user):
+    c = pop()
+    c.sock.sendall(b"USER " + user.name.encode() + b"\0junk\r\n")
+    assert c.line().startswith("-ERR")
+    r = c.cmd("PASS %s" % user.password)
+    assert r.startswith("-ERR"), r
+    assert c.cmd("STAT").startswith("-ERR")
+
+
+@pytest.mark.parametrize("daemon,data", [
+    ("ipop3d", b"USER x"), ("ipop3d", b"CAPA\r\n"), ("ipop2d", b"HELO x"),
+])
+def test_login_deadline_is_total(request, launch_daemon, workdir, spool, pop_pam, fresh,
+                                 daemon, data):
+    """Defect 9: one byte a second before login, in a line that never ends
+    or in whole commands, keeps the session for timeout_login at most."""
+    binary = request.getfixturevalue(daemon)
+    p = os.path.join(workdir, "pop-trickle.conf")
+    with open(p, "w") as f:
+        f.write("spool_dir = %s\nallow_plaintext = yes\ntimeout_login = 3\n" % spool.dir)
+    os.chmod(p, 0o644)
+    server = launch_daemon(argv=[binary, "--config", p])
+    s = socket.create_connection((server.host, server.port), TIMEOUT)
+    try:
+        s.settimeout(1.0)
+        s.recv(4096)    # greeting
+        t0 = time.monotonic()
+        ended = None
+        i = 0
+        while time.monotonic() - t0 < 20 and ended is None:
+            try:
+                s.sendall(data[i % len(data):i % len(data) + 1])
+                i += 1
+                if s.recv(4096) == b"":
+                    ended = time.monotonic() - t0
+            except socket.timeout:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                ended = time.monotonic() - t0
+        assert ended is not None, "%s still connected after 20 s, timeout_login = 3" % daemon
+        assert ended <= 8, ended
+    finally:
+        s.close()

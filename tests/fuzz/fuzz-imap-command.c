@@ -69,6 +69,7 @@ static void primitives(const char *s, size_t n, struct pool *pool)
 	TRY(p_string(&p, &str, &len));
 	TRY(p_astring(&p, &str, &len));
 	TRY(p_nstring(&p, &str, &len));
+	TRY(p_message(&p, &str, &len));
 	TRY(p_number(&p, &u));
 	TRY(p_number64(&p, &u64));
 	TRY(p_nz_number(&p, &u));

@@ -201,8 +201,17 @@ static void test_sets(void)
 	struct search_key *k;
 
 	CHECK(parse("1:3,5", &k) == 0 && k->op == SK_MSGNOS && k->set.n == 2);
-	CHECK(parse("*", &k) == 0 && k->op == SK_MSGNOS && k->set.r[0].hi == UINT32_MAX);
+	CHECK(parse("*", &k) == 0 && k->op == SK_MSGNOS && k->set.r[0].hi == NUMSET_STAR);
 	CHECK(parse("UID 7:*", &k) == 0 && k->op == SK_UIDS && k->set.r[0].lo == 7);
+	/* the largest UID is a number, not "*" */
+	CHECK(parse("UID 4294967295", &k) == 0 && k->op == SK_UIDS);
+	CHECK(k->set.r[0].lo == 4294967295u && k->set.r[0].hi == 4294967295u);
+	CHECK(parse("UID 1:4294967295", &k) == 0 && k->set.r[0].hi == 4294967295u);
+	CHECK(parse("4294967295:*", &k) == 0 && k->set.r[0].lo == 4294967295u &&
+	      k->set.r[0].hi == NUMSET_STAR);
+	CHECK(parse("0", &k) == -1);
+	CHECK(parse("UID 4294967296", &k) == -1);
+	CHECK(parse("UID 0:5", &k) == -1);
 	CHECK(parse("UID", &k) == -1);
 	CHECK(parse("UID x", &k) == -1);
 }

@@ -20,7 +20,7 @@ static void astring_forms(void)
 	char *s;
 	size_t n;
 
-	init(&p, "atom \"quo\\\"ted\" {5}\r\nab\0cd rest");
+	init(&p, "atom \"quo\\\"ted\" {5}\r\nab)cd rest");
 	p.end = p.p + 31;
 	CHECK(p_astring(&p, &s, NULL) == 0);
 	CHECK_STR(s, "atom");
@@ -29,7 +29,7 @@ static void astring_forms(void)
 	CHECK_STR(s, "quo\"ted");
 	CHECK(p_sp(&p) == 0);
 	CHECK(p_astring(&p, &s, &n) == 0);
-	CHECK(n == 5 && memcmp(s, "ab\0cd", 5) == 0);
+	CHECK(n == 5 && memcmp(s, "ab)cd", 5) == 0);
 	CHECK(p_sp(&p) == 0);
 	CHECK(p_astring(&p, &s, NULL) == 0);
 	CHECK_STR(s, "rest");
@@ -51,6 +51,71 @@ static void bad_strings(void)
 	CHECK(p_astring(&p, &s, NULL) < 0);
 	init(&p, "");
 	CHECK(p_astring(&p, &s, NULL) < 0);
+}
+
+/* A NUL would cut a C string short ("user\0junk" logs in as "user"): every
+ * string refuses it; only message text (APPEND's literal) may hold one. */
+static void nul_in_strings(void)
+{
+	static const char lit[] = "{9}\r\nuser\0junk";
+	static const char quoted[] = "\"user\0junk\"";
+	struct parser p;
+	char *s;
+	size_t n;
+
+	p_init(&p, lit, sizeof lit - 1, pool);
+	CHECK(p_astring(&p, &s, NULL) < 0 && p.error && strstr(p.error, "NUL"));
+	p_init(&p, lit, sizeof lit - 1, pool);
+	CHECK(p_string(&p, &s, &n) < 0);
+	p_init(&p, lit, sizeof lit - 1, pool);
+	CHECK(p_nstring(&p, &s, &n) < 0);
+	p_init(&p, lit, sizeof lit - 1, pool);
+	CHECK(p_mailbox(&p, &s) < 0);
+	p_init(&p, lit, sizeof lit - 1, pool);
+	CHECK(p_list_mailbox(&p, &s) < 0);
+	p_init(&p, quoted, sizeof quoted - 1, pool);
+	CHECK(p_astring(&p, &s, NULL) < 0);
+	p_init(&p, lit, sizeof lit - 1, pool);
+	CHECK(p_message(&p, &s, &n) == 0 && n == 9 && !memcmp(s, "user\0junk", 9));
+	CHECK(p_end(&p) == 0);
+	init(&p, "\"quoted message\"");
+	CHECK(p_message(&p, &s, &n) < 0);
+}
+
+/* Sequence sets: a number is a number; only "*" means the largest in use. */
+static void sequence_sets(void)
+{
+	struct parser p;
+	struct numset set;
+
+	init(&p, "4294967295");
+	CHECK(p_seqset(&p, &set) == 0 && set.n == 1);
+	CHECK(set.r[0].lo == 4294967295u && set.r[0].hi == 4294967295u);
+	CHECK(!numset_contains(&set, 5, 5));    /* UID 4294967295 is not "*" */
+	CHECK(numset_contains(&set, 4294967295u, 4294967295u));
+	init(&p, "7:4294967295");
+	CHECK(p_seqset(&p, &set) == 0 && set.r[0].lo == 7 && set.r[0].hi == 4294967295u);
+	CHECK(numset_contains(&set, 9, 9) && !numset_contains(&set, 6, 9));
+	init(&p, "4294967295:7");
+	CHECK(p_seqset(&p, &set) == 0 && set.r[0].lo == 7 && set.r[0].hi == 4294967295u);
+	init(&p, "*");
+	CHECK(p_seqset(&p, &set) == 0 && set.r[0].hi == NUMSET_STAR);
+	CHECK(numset_contains(&set, 5, 5) && !numset_contains(&set, 4, 5));
+	init(&p, "*:4");
+	CHECK(p_seqset(&p, &set) == 0 && set.r[0].lo == 4 && set.r[0].hi == NUMSET_STAR);
+	CHECK(numset_contains(&set, 2, 2) && !numset_contains(&set, 1, 2));   /* 2:4 */
+	init(&p, "5:2");
+	CHECK(p_seqset(&p, &set) == 0 && set.r[0].lo == 2 && set.r[0].hi == 5);
+	init(&p, "0");
+	CHECK(p_seqset(&p, &set) < 0);
+	init(&p, "1:0");
+	CHECK(p_seqset(&p, &set) < 0);
+	init(&p, "4294967296");
+	CHECK(p_seqset(&p, &set) < 0);
+	init(&p, "1:4294967296");
+	CHECK(p_seqset(&p, &set) < 0);
+	init(&p, "18446744073709551617");   /* 2^64 + 1: no wrap to 1 */
+	CHECK(p_seqset(&p, &set) < 0);
 }
 
 static void mailbox_inbox_case(void)
@@ -171,6 +236,8 @@ int main(void)
 	pool = pool_new();
 	RUN(astring_forms);
 	RUN(bad_strings);
+	RUN(nul_in_strings);
+	RUN(sequence_sets);
 	RUN(mailbox_inbox_case);
 	RUN(flag_lists);
 	RUN(dates);

@@ -334,7 +334,7 @@ static void test_numset_parse(void)
 	      set.r[0].hi == 5);
 	CHECK(numset_parse(P, "4:2", 3, &set) == 0 && set.r[0].lo == 2 && set.r[0].hi == 4);
 	CHECK(numset_parse(P, "*:7", 3, &set) == 0 && set.r[0].lo == 7 &&
-	      set.r[0].hi == UINT32_MAX);
+	      set.r[0].hi == NUMSET_STAR);
 }
 
 static void test_numset_contains(void)
