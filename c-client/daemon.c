@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,29 @@ void daemon_log_logout(const char *user, const struct server_conn *conn)
 /* ---------------------------------------------------------------------- */
 /* --check                                                                 */
 
+/* The user the pre-login process runs as (privsep.c) must exist and not
+ * be root: without it every connection is refused. */
+static int check_prelogin_user(const struct config *cfg, struct buf *report)
+{
+	struct passwd *pw = getpwnam(cfg->prelogin_user);
+
+	if (pw && pw->pw_uid != 0) {
+		buf_printf(report, "ok: pre-login user %s (uid %u)\n", cfg->prelogin_user,
+			   (unsigned)pw->pw_uid);
+		return 0;
+	}
+	if (pw)
+		buf_printf(report, "problem: prelogin_user = %s is root; clients would be served "
+				   "as root before login: use an unprivileged system user (uwimap)\n",
+			   cfg->prelogin_user);
+	else
+		buf_printf(report, "problem: the pre-login user %s does not exist, so every "
+				   "connection is refused: useradd --system --no-create-home "
+				   "--shell /usr/sbin/nologin %s\n", cfg->prelogin_user,
+			   cfg->prelogin_user);
+	return 1;
+}
+
 int daemon_check(const struct config *cfg, const struct daemon_check_spec *spec,
 		 struct buf *report)
 {
@@ -162,7 +186,7 @@ int daemon_check(const struct config *cfg, const struct daemon_check_spec *spec,
 
 	for (int i = 0; i < 2 && spec->services && spec->services[i]; i++)
 		t.services[i] = spec->services[i];
-	int problems = check_setup(cfg, &t, report);
+	int problems = check_setup(cfg, &t, report) + check_prelogin_user(cfg, report);
 	if (!spec->tls_service)
 		return problems;
 	if (!tls_available()) {

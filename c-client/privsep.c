@@ -374,34 +374,55 @@ static int client_write(struct io *io, const char *p, size_t n)
 	return 0;
 }
 
-/* Move bytes both ways until either side closes. */
+/* Move bytes both ways until either side closes. The session's side never
+ * blocks the pump: a session busy writing a long response while the
+ * client pipelines more commands would otherwise wait on a pump that waits
+ * on the session. Only a client that stops reading stalls it. */
 static void pump(struct io *io, int data)
 {
-	static char b[16384];
+	static char in[16384], out[16384];
+	size_t inoff = 0, inlen = 0;
+	int client_done = 0;
 
+	fcntl(data, F_SETFL, fcntl(data, F_GETFL) | O_NONBLOCK);
 	for (;;) {
-		struct pollfd pf[2] = {{io->in_fd, POLLIN, 0}, {data, POLLIN, 0}};
-		int pending = io->tr->pending ? io->tr->pending(io->trctx) > 0 : 0;
+		int want_in = !inlen && !client_done;
+		int pending = want_in && io->tr->pending && io->tr->pending(io->trctx) > 0;
+		struct pollfd pf[2] = {{want_in ? io->in_fd : -1, POLLIN, 0},
+				       {data, (short)(POLLIN | (inlen ? POLLOUT : 0)), 0}};
 		ssize_t n;
 
 		if (poll(pf, 2, pending ? 0 : -1) < 0 && errno != EINTR)
 			return;
-		if (pending || pf[0].revents) {
-			n = io->tr->read(io->trctx, b, sizeof b);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0 || write_full(data, b, (size_t)n) < 0)
+		if (want_in && (pending || pf[0].revents)) {
+			n = io->tr->read(io->trctx, in, sizeof in);
+			if (n < 0 && errno != EINTR)
 				return;
+			if (n == 0) {
+				/* the client said all it will: the session still answers */
+				client_done = 1;
+				shutdown(data, SHUT_WR);
+			}
+			inoff = 0;
+			inlen = n > 0 ? (size_t)n : 0;
 		}
-		if (pf[1].revents) {
-			n = read(data, b, sizeof b);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
+		if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			/* the session's output first: its last words before it ends */
+			n = read(data, out, sizeof out);
+			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
 				return;
-			if (client_write(io, b, (size_t)n) < 0) {
+			if (n > 0 && client_write(io, out, (size_t)n) < 0) {
 				io->failed = 1;
 				return;
+			}
+		}
+		if (inlen && (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			n = write(data, in + inoff, inlen);
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
+				inlen = 0;   /* the session stopped reading: drain its output */
+			if (n > 0) {
+				inoff += (size_t)n;
+				inlen -= (size_t)n;
 			}
 		}
 	}
