@@ -441,6 +441,7 @@ void privsep_handoff(struct io *io, const void *rec, size_t len, unsigned idle)
 	    write_full(ps_data, io->rbuf + io->rpos, io->rlen - io->rpos) < 0)
 		exit(0);
 	explicit_bzero(io->rbuf, sizeof io->rbuf);   /* the login line held the password */
+	tls_preload_free();   /* no STARTTLS after login: the unused keys go */
 	io_discard_input(io);
 	/* a client that stops reading must not pin the pump forever */
 	io->timeout = idle;
@@ -484,12 +485,28 @@ int privsep_handoff_read(struct io *io, struct buf *rec)
 	return r;
 }
 
+#ifdef PRIVSEP_TEST_HOOKS
+/* Is the line "WORD" or "<tag> WORD"? */
+static int hook_is(const char *line, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len >= n && !memcmp(line + len - n, word, n) && (len == n || line[len - n - 1] == ' ');
+}
+#endif
+
 void privsep_test_hook(const char *line, size_t len)
 {
 #ifdef PRIVSEP_TEST_HOOKS
-	/* "XCRASH" or "<tag> XCRASH": IMAP and POP alike */
-	if (ps_role == PRIVSEP_PRELOGIN && len >= 6 && !memcmp(line + len - 6, "XCRASH", 6) &&
-	    (len == 6 || line[len - 7] == ' '))
+	if (ps_role != PRIVSEP_PRELOGIN || ps_ctl < 0)
+		return;
+	if (hook_is(line, len, "XCRASH"))
 		abort();
+	if (hook_is(line, len, "XBADCTL")) {
+		/* what a compromised pre-login process could send: P must end it */
+		send(ps_ctl, "junk", 4, MSG_NOSIGNAL);
+		for (;;)
+			pause();
+	}
 #endif
 }

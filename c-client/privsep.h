@@ -65,7 +65,8 @@ int privsep_session_user(struct auth_user *u);
 int privsep_handoff_read(struct io *io, struct buf *rec);
 
 /* Built with -DPRIVSEP_TEST_HOOKS: the pre-login process crashes on the
- * command XCRASH (tests show P survives). Otherwise nothing. */
+ * command XCRASH, and sends P a malformed request on XBADCTL (tests show
+ * P survives, logs and ends). Otherwise nothing. */
 void privsep_test_hook(const char *line, size_t len);
 
 #endif

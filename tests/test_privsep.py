@@ -150,6 +150,10 @@ def test_plaintext_before_login_holds_no_root(servers, fresh):
         procs = holders(c.sock)
         assert_unprivileged(procs)
         assert len(procs) == 1, procs   # the root parent holds nothing of it
+        (pid,) = procs
+        # confined to an empty directory: no spool, no homes, no key files
+        assert os.readlink("/proc/%d/root" % pid) == "/run/uwimap"
+        assert os.listdir("/run/uwimap") == []
     finally:
         c.close()
 
@@ -319,6 +323,30 @@ def test_pre_login_crash_is_survived_and_logged(servers, fresh, syslog):
                if "killed by signal" in l), lines
     # the parent reaped the crashed child, then ended itself: nothing left
     assert wait_gone(pre_pid), "the crashed pre-login process is still there"
+    assert wait_gone(parent), "the privileged parent did not exit"
+
+
+def test_malformed_request_ends_the_connection(servers, fresh, syslog):
+    """What a compromised pre-login process might send the root parent: it
+    logs, kills the sender and exits, and does nothing else."""
+    srv = servers("imap")
+    c = RawIMAP(srv.host, srv.port)
+    try:
+        (pre_pid,) = holders(c.sock)
+        parent = int(system.proc_status(pre_pid)["PPid"][0])
+        c.send(b"x1 XBADCTL\r\n")
+        try:
+            line = c.f.readline()
+        except OSError:
+            line = b""
+        if line.startswith(b"x1 BAD"):
+            pytest.skip("built without -DPRIVSEP_TEST_HOOKS (make asan has them)")
+        assert line == b"", "the connection stayed open: %r" % line
+    finally:
+        c.close()
+    collect(syslog, r"imapd\[%d\]: pre-login process %d: malformed login request "
+            r"host=127\.0\.0\.1" % (parent, pre_pid))
+    assert wait_gone(pre_pid), "the pre-login process is still there"
     assert wait_gone(parent), "the privileged parent did not exit"
 
 
