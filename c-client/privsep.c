@@ -119,6 +119,35 @@ struct parent {
 	unsigned failures;
 };
 
+/* P's children, for the signal handler; P's own pid (forked children that
+ * inherit the handler must not act on it). */
+static volatile pid_t term_pids[2];
+static pid_t term_owner;
+
+/* A stop request (systemd, inetd, an administrator) reaches P: pass it on
+ * to C and S, then P exits as usual once they are gone. */
+static void parent_on_term(int sig)
+{
+	if (getpid() != term_owner)
+		_exit(1);
+	for (int i = 0; i < 2; i++)
+		if (term_pids[i] > 0)
+			kill(term_pids[i], sig);
+}
+
+static void parent_catch_term(int on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on ? parent_on_term : SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	term_owner = getpid();
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
 /* A child ended; say so when a signal ended it (a crash or a kill). */
 static void child_report(struct parent *p, pid_t pid, int status)
 {
@@ -190,6 +219,7 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 		return DLOGIN_FATAL;
 	}
 	if (p->s_pid == 0) {
+		parent_catch_term(0);
 		close(p->ctl);
 		close(ready[0]);
 		tls_preload_free();   /* the private keys stay out of the session */
@@ -203,6 +233,7 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 		ps_user_ready = 1;
 		return -1;
 	}
+	term_pids[1] = p->s_pid;
 	close(ready[1]);
 	while (read(ready[0], &ok, 1) < 0 && errno == EINTR)
 		;
@@ -311,6 +342,8 @@ enum privsep_role privsep_start(const struct config *cfg, const struct server_co
 	close(data[1]);
 	p.ctl = ctl[0];
 	p.data = data[0];
+	term_pids[0] = p.c_pid;
+	parent_catch_term(1);
 	parent_release_client();
 	parent_run(&p);
 	return ps_role;   /* in S */

@@ -312,6 +312,7 @@ static void handoff(void *ctx)
 	buf_init(&rec);
 	buf_printf(&rec, "%d %.*s %s", c->tls_active, (int)taglen, line,
 		   !strncasecmp(what, "AUTHENTICATE", 12) ? "AUTHENTICATE" : "LOGIN");
+	explicit_bzero(cmdbuf.data, cmdbuf.len);   /* LOGIN's password */
 	privsep_handoff(&c->io, rec.data, rec.len, c->cfg.timeout_idle);
 }
 

@@ -350,6 +350,29 @@ def test_malformed_request_ends_the_connection(servers, fresh, syslog):
     assert wait_gone(parent), "the privileged parent did not exit"
 
 
+def test_stop_request_to_the_parent_ends_the_connection(servers, imapd, fresh, user):
+    """systemd or inetd stopping the daemon signals the root parent: the
+    children go with it rather than live on unsupervised."""
+    c = RawIMAP(servers("imap").host, servers("imap").port)
+    try:
+        (pre_pid,) = holders(c.sock)
+        parent = int(system.proc_status(pre_pid)["PPid"][0])
+        assert os.readlink("/proc/%d/exe" % parent) == os.path.realpath(imapd)
+        assert c.command("LOGIN %s %s" % (quote(user.name), quote(user.password))).ok
+        sessions = [p for p in children(parent) if p != pre_pid]
+        assert len(sessions) == 1, sessions
+        os.kill(parent, 15)
+        try:
+            line = c.f.readline()
+        except OSError:
+            line = b""
+        assert line == b"", line
+        for pid in [pre_pid, sessions[0], parent]:
+            assert wait_gone(pid), "pid %d still there" % pid
+    finally:
+        c.close()
+
+
 def test_missing_prelogin_user_refuses_with_the_fix(launch_daemon, imapd, workdir, spool,
                                                    pam_service, fresh, syslog):
     fd, path = tempfile.mkstemp(prefix="privsep-nouser-", suffix=".conf", dir=workdir)
