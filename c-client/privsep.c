@@ -135,6 +135,7 @@ static void parent_on_term(int sig)
 			kill(term_pids[i], sig);
 }
 
+/* Relay stop signals to the children (on), or leave them alone (in S). */
 static void parent_catch_term(int on)
 {
 	struct sigaction sa;
@@ -192,6 +193,7 @@ static int field_ok(const char *f, uint16_t len, size_t max)
 	return len <= max && !memchr(f, '\0', len) && f[len] == '\0';
 }
 
+/* The whole request as privsep_login builds it, or C is not to be trusted. */
 static int request_ok(const struct ps_request *q)
 {
 	return q->magic == PS_MAGIC && q->overlong <= 1 &&
@@ -200,6 +202,7 @@ static int request_ok(const struct ps_request *q)
 	       field_ok(q->pass, q->pass_len, PRIVSEP_PASS_MAX);
 }
 
+/* The verdict to C; if C is gone, the next recv says so. */
 static void parent_reply(struct parent *p, enum daemon_login_result r)
 {
 	struct ps_reply a = {PS_MAGIC, (uint32_t)r, p->failures};

@@ -326,7 +326,7 @@ static void session_resume(struct client *c)
 	io_init(&c->io, privsep_session_fd(), privsep_session_fd());
 	c->io.timeout = c->cfg.timeout_login;
 	buf_init(&rec);
-	if (privsep_handoff_read(&c->io, &rec) < 0 ||
+	if (privsep_handoff_read(&c->io, &rec) < 0 || !rec.data ||
 	    sscanf(rec.data, "%d %4095s %15s%n", &tls, tag, what, &n) != 3 || (size_t)n != rec.len) {
 		log_err("session host=%s: no valid handoff from the pre-login process",
 			c->conn.peer_host);
