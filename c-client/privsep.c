@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -103,6 +104,8 @@ static int drop_to(const struct passwd *pw)
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);   /* no ptrace by other uwimap processes */
+	/* C never starts a process: a compromised one cannot either */
+	setrlimit(RLIMIT_NPROC, &(struct rlimit){0, 0});
 	return 0;
 }
 

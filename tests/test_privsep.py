@@ -154,6 +154,10 @@ def test_plaintext_before_login_holds_no_root(servers, fresh):
         # confined to an empty directory: no spool, no homes, no key files
         assert os.readlink("/proc/%d/root" % pid) == "/run/uwimap"
         assert os.listdir("/run/uwimap") == []
+        # and cannot start a process (no helper to exploit, no fork bomb)
+        with open("/proc/%d/limits" % pid) as f:
+            nproc = [l.split() for l in f if l.startswith("Max processes")][0]
+        assert nproc[2:4] == ["0", "0"], nproc
     finally:
         c.close()
 
