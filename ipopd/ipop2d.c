@@ -207,12 +207,17 @@ static void dispatch(struct pop2 *s, char *line, size_t len)
 	reply(s, "- Unknown or misplaced command");
 }
 
+/* The command line being executed (it may hold a password). */
+static struct buf line;
+
 /* C, after P accepted the login: S answers the HELO itself; pump for it. */
 static void handoff(void *ctx)
 {
 	struct pop2 *s = ctx;
 	unsigned idle = s->p.cfg.timeout_idle > POP_MIN_IDLE ? s->p.cfg.timeout_idle : POP_MIN_IDLE;
 
+	if (line.data)
+		explicit_bzero(line.data, line.len);   /* the login's password */
 	privsep_handoff(&s->p.io, tls_active(&s->p.io) ? "1" : "0", 1, idle);
 }
 
@@ -262,7 +267,6 @@ int main(int argc, char **argv)
 	static struct pop2 session;
 	struct pop2 *s = &session;
 	struct pop_args a;
-	struct buf line;
 
 	pop_parse_args(argc, argv, "ipop2d", usage, &a);
 	pop_init(&s->p, "ipop2d", &a, "-");

@@ -95,6 +95,9 @@ static void preauth(struct pop3 *s)
 	end_session(s);
 }
 
+/* The command line being executed (it may hold a password). */
+static struct buf line;
+
 /* C, after P accepted the login: S needs only to know whether TLS is on
  * (it answers the login itself); then pump bytes for S. */
 static void handoff(void *ctx)
@@ -104,6 +107,8 @@ static void handoff(void *ctx)
 	char rec[8];
 
 	snprintf(rec, sizeof rec, "%d", tls_active(&s->p.io));
+	if (line.data)
+		explicit_bzero(line.data, line.len);   /* the login's password */
 	privsep_handoff(&s->p.io, rec, strlen(rec), idle);
 }
 
@@ -158,7 +163,6 @@ int main(int argc, char **argv)
 	static struct pop3 session;
 	struct pop3 *s = &session;
 	struct pop_args a;
-	struct buf line;
 
 	pop_parse_args(argc, argv, "ipop3d", usage, &a);
 	pop_init(&s->p, "ipop3d", &a, "-ERR");
