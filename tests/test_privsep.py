@@ -255,6 +255,43 @@ def test_pipelined_commands_after_login_reach_the_session(servers, fresh, user):
         s.close()
 
 
+def test_pam_runs_in_a_short_lived_worker(servers, fresh, user, syslog):
+    """PAM (and the password hash's memory) lives in a process of its own
+    that is gone after the check: neither the pre-login process, nor the
+    root parent, nor a later session ever held it."""
+    c = RawIMAP(servers("imap").host, servers("imap").port)
+    try:
+        (pre_pid,) = holders(c.sock)
+        parent = int(system.proc_status(pre_pid)["PPid"][0])
+        r = c.command("LOGIN %s %s" % (quote(user.name), quote("wrong-password")))
+        assert r.status == "NO", r
+        lines = collect(syslog, r"pam_unix\(imap:auth\): authentication failure.*user=%s"
+                        % re.escape(user.name))
+        pam = [l for l in lines if "pam_unix(imap:auth)" in l and user.name in l][-1]
+        pid = int(re.search(r"imapd\[(\d+)\]", pam).group(1))
+        assert pid not in (pre_pid, parent), (pid, pre_pid, parent, pam)
+        assert wait_gone(pid), "the PAM worker %d is still there" % pid
+        failed = [l for l in syslog.lines if "Login failed user=%s " % user.name in l][-1]
+        assert "imapd[%d]" % parent in failed, failed   # counted and logged by P
+    finally:
+        c.close()
+
+
+def test_overlong_password_is_refused_not_cut(servers, fresh, user, syslog):
+    """The login message has fixed limits: a longer password is a failed
+    login (logged, counted), never a shorter one that might match."""
+    c = RawIMAP(servers("imap").host, servers("imap").port)
+    try:
+        long_pw = user.password + "x" * 600
+        r = c.command("LOGIN %s %s" % (quote(user.name), quote(long_pw)))
+        assert r.status == "NO", r
+        collect(syslog, r"Authentication rejected user=%s: name or password longer than "
+                r"the limit" % re.escape(user.name))
+        assert c.command("LOGIN %s %s" % (quote(user.name), quote(user.password))).ok
+    finally:
+        c.close()
+
+
 # ------------------------------------------------------------ POP
 
 def test_pop3_before_login_holds_no_root(servers, fresh, user):
