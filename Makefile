@@ -99,14 +99,15 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 # ASan intercepts crypt_r; libcrypt must be loaded from the start or the
 # interceptor has nothing to call when PAM's pam_unix loads it later.
 SAN_LD := $(SAN) -Wl,--no-as-needed -lcrypt -Wl,--as-needed
+# The test hooks (privsep.c: a pre-login crash on demand) exist only here.
 asan:
-	$(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN_LD)" all $(UNIT_SRC:%.c=build/asan/%)
+	$(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1 -DPRIVSEP_TEST_HOOKS" EXTRA_LDFLAGS="$(SAN_LD)" all $(UNIT_SRC:%.c=build/asan/%)
 
 # The README's test command. Unit tests and integration tests run against the
 # sanitizer build; the integration tests need root (PAM users, launchers).
 check: deps
 	$(MAKE) all asan
-	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1" EXTRA_LDFLAGS="$(SAN_LD)" unit
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1 -DPRIVSEP_TEST_HOOKS" EXTRA_LDFLAGS="$(SAN_LD)" unit
 	IMAPD=$(CURDIR)/build/asan/imapd/imapd IPOP3D=$(CURDIR)/build/asan/ipopd/ipop3d \
 	IPOP2D=$(CURDIR)/build/asan/ipopd/ipop2d /usr/bin/python3 -m pytest -q tests
 
@@ -137,6 +138,12 @@ install: all
 		$(SUBST) docs/examples/$$e > $(DESTDIR)$(DOCDIR)/examples/$$e; \
 	done
 	install -m 0644 README $(DESTDIR)$(DOCDIR)/
+	@# the daemons speak to clients as this user until login (privsep.c);
+	@# a package's maintainer scripts do this under DESTDIR
+	@if [ -z "$(DESTDIR)" ] && ! id uwimap >/dev/null 2>&1; then \
+		useradd --system --no-create-home --shell /usr/sbin/nologin uwimap && \
+		echo "install: created the system user uwimap (pre-login processes)"; \
+	fi
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(DAEMONS)))

@@ -21,6 +21,12 @@ struct auth_user {
 int auth_pam_login(const char *service, const char *user, const char *password,
 		   const char *rhost, struct auth_user *u, struct mail_err *err);
 
+/* auth_pam_login in a short-lived child process that ends PAM (pam_end)
+ * before it exits: the password, PAM's buffers and the hash it computed
+ * never enter the caller's memory. Fills u (no PAM handle) on success. */
+int auth_pam_check(const char *service, const char *user, const char *password,
+		   const char *rhost, struct auth_user *u, struct mail_err *err);
+
 /* Identify the user running this process (PREAUTH mode). */
 int auth_self(struct auth_user *u, struct mail_err *err);
 

@@ -2,12 +2,14 @@
 #include "auth.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct pam_creds {
@@ -94,6 +96,82 @@ int auth_pam_login(const char *service, const char *user, const char *password,
 	/* PAM may map the login name; the passwd entry is what we become. */
 	fill_user(pw, u, err);
 	u->pamh = h;
+	return 0;
+}
+
+/* What the PAM worker tells its parent. */
+struct pam_verdict {
+	int ok;
+	uid_t uid;
+	gid_t gid;
+	char name[256];
+	char home[PATH_MAX];
+	char reason[sizeof ((struct mail_err *)0)->text];
+};
+
+/* The worker: PAM, then its verdict on fd, then _exit. */
+static void __attribute__((noreturn)) pam_worker(int fd, const char *service, const char *user,
+						 const char *password, const char *rhost)
+{
+	struct pam_verdict v;
+	struct auth_user u;
+	struct mail_err err;
+
+	memset(&v, 0, sizeof v);
+	if (auth_pam_login(service, user, password, rhost, &u, &err) == 0) {
+		auth_logout(&u);
+		v.ok = strlen(u.name) < sizeof v.name && strlen(u.home) < sizeof v.home;
+		v.uid = u.uid;
+		v.gid = u.gid;
+		str_copy(v.name, u.name, sizeof v.name);
+		str_copy(v.home, u.home, sizeof v.home);
+		str_copy(v.reason, "user name or home directory too long", sizeof v.reason);
+	} else {
+		str_copy(v.reason, err.text, sizeof v.reason);
+	}
+	_exit(write_full(fd, &v, sizeof v) == 0 ? 0 : 1);
+}
+
+int auth_pam_check(const char *service, const char *user, const char *password,
+		   const char *rhost, struct auth_user *u, struct mail_err *err)
+{
+	struct pam_verdict v;
+	size_t got = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	memset(&v, 0, sizeof v);
+	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		mail_err_set(err, MAIL_FAIL, "cannot start the PAM worker: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		pam_worker(fds[1], service, user, password, rhost);
+	}
+	close(fds[1]);
+	while (got < sizeof v) {
+		ssize_t n = read(fds[0], (char *)&v + got, sizeof v - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got != sizeof v || !v.ok) {
+		v.reason[sizeof v.reason - 1] = '\0';
+		mail_err_set(err, MAIL_NOPERM, "%s", got == sizeof v ? v.reason :
+			     "the PAM worker ended without an answer");
+		return -1;
+	}
+	memset(u, 0, sizeof *u);
+	u->name = xstrdup(v.name);
+	u->home = xstrdup(v.home);
+	u->uid = v.uid;
+	u->gid = v.gid;
 	return 0;
 }
 

@@ -15,6 +15,9 @@
 #ifndef SPOOLDIR
 #define SPOOLDIR "/var/spool/mail"
 #endif
+#ifndef PRELOGIN_USER
+#define PRELOGIN_USER "uwimap"
+#endif
 #ifndef ALLOW_PLAINTEXT_DEFAULT
 #define ALLOW_PLAINTEXT_DEFAULT 0
 #endif
@@ -47,6 +50,7 @@ static const struct ckey keys[] = {
 	{"tls_key", C_STR, F(tls_key), 0},
 	{"tls_min_version", C_STR, F(tls_min_version), 0},
 	{"tls_ciphers", C_STR, F(tls_ciphers), 0},
+	{"prelogin_user", C_STR, F(prelogin_user), 0},
 };
 
 void config_defaults(struct config *c)
@@ -54,6 +58,7 @@ void config_defaults(struct config *c)
 	memset(c, 0, sizeof *c);
 	c->ssl_dir = xstrdup(SSLDIR);
 	c->spool_dir = xstrdup(SPOOLDIR);
+	c->prelogin_user = xstrdup(PRELOGIN_USER);
 	c->allow_plaintext = ALLOW_PLAINTEXT_DEFAULT;
 	c->max_line = 64 * 1024;
 	c->max_literal = 64 * 1024;

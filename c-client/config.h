@@ -21,6 +21,7 @@ struct config {
 	unsigned login_delay;     /* seconds to wait after a failed login */
 	unsigned max_login_failures;
 	char *tls_cert, *tls_key, *tls_min_version, *tls_ciphers;
+	char *prelogin_user;      /* the unprivileged user before login */
 };
 
 void config_defaults(struct config *c);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "privsep.h"
 #include "tls.h"
 
 int daemon_config_load(struct config *cfg, const char *path, int explicit_path,
@@ -43,35 +45,107 @@ const char *daemon_peer_addr(const struct server_conn *conn)
 	return conn->peer_addr[0] ? conn->peer_addr : "local";
 }
 
+/* Log fields that came from the client: no line breaks or control bytes
+ * (a forged second line would fool fail2ban). */
+static const char *log_field(const char *s, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *s && o + 5 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch == 0x7f || ch == '\\')
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+enum daemon_login_result daemon_check_password(const struct config *cfg,
+					       const struct server_conn *conn,
+					       const char *default_service, const char *user,
+					       const char *authname, const char *password,
+					       const char *refused, struct auth_user *u,
+					       unsigned *failures)
+{
+	const char *service = cfg->pam_service ? cfg->pam_service : default_service;
+	char ue[1100], ae[1100];
+	struct mail_err err;
+	int r;
+
+	if (refused) {
+		mail_err_set(&err, MAIL_NOPERM, "%s", refused);
+		r = -1;
+	} else {
+		r = auth_pam_check(service, user, password, conn->peer_addr, u, &err);
+	}
+	if (r == 0)
+		return DLOGIN_OK;
+	(*failures)++;
+	log_field(user, ue, sizeof ue);
+	log_field(authname ? authname : user, ae, sizeof ae);
+	/* the reason first, on its own line: fail2ban's uwimap-auth filter
+	 * wants the failure line to end with the bracketed address */
+	log_info("Authentication rejected user=%s: %s", ue, err.text);
+	log_notice("Login failed user=%s auth=%s host=%s [%s]", ue, ae, conn->peer_host,
+		   daemon_peer_addr(conn));
+	/* slows down guessing; the connection stays busy meanwhile */
+	sleep(cfg->login_delay);
+	return DLOGIN_BAD;
+}
+
+int daemon_become(const struct auth_user *u, const struct server_conn *conn)
+{
+	struct mail_err err;
+
+	if (auth_become(u, &err) < 0) {
+		log_err("Login user=%s host=%s: cannot switch user: %s", u->name, conn->peer_host,
+			err.text);
+		return -1;
+	}
+	log_info("Login user=%s host=%s [%s]", u->name, conn->peer_host, daemon_peer_addr(conn));
+	return 0;
+}
+
+static daemon_handoff_fn *handoff_fn;
+static void *handoff_ctx;
+
+void daemon_set_handoff(daemon_handoff_fn *fn, void *ctx)
+{
+	handoff_fn = fn;
+	handoff_ctx = ctx;
+}
+
 enum daemon_login_result daemon_login(const struct config *cfg, const struct server_conn *conn,
 				      const char *default_service, const char *user,
 				      const char *authname, char *password, struct auth_user *u,
 				      unsigned *failures)
 {
-	const char *service = cfg->pam_service ? cfg->pam_service : default_service;
-	struct mail_err err;
-	int r;
+	enum daemon_login_result r;
 
-	r = auth_pam_login(service, user, password, conn->peer_addr, u, &err);
-	memset(password, 0, strlen(password));
-	if (r < 0) {
-		(*failures)++;
-		/* the reason first, on its own line: fail2ban's uwimap-auth filter
-		 * wants the failure line to end with the bracketed address */
-		log_info("Authentication rejected user=%s: %s", user, err.text);
-		log_notice("Login failed user=%s auth=%s host=%s [%s]", user,
-			   authname ? authname : user, conn->peer_host, daemon_peer_addr(conn));
-		/* slows down guessing; the connection stays busy meanwhile */
-		sleep(cfg->login_delay);
-		return DLOGIN_BAD;
+	switch (privsep_role()) {
+	case PRIVSEP_PRELOGIN:
+		r = privsep_login(user, authname, password, failures);
+		explicit_bzero(password, strlen(password));
+		if (r == DLOGIN_OK) {
+			if (handoff_fn)
+				handoff_fn(handoff_ctx);
+			exit(1);   /* a daemon without a handoff cannot serve the session */
+		}
+		return r;
+	case PRIVSEP_SESSION:
+		/* S was started for the user P checked: the login is done */
+		explicit_bzero(password, strlen(password));
+		return privsep_session_user(u) == 0 ? DLOGIN_OK : DLOGIN_FATAL;
+	default:
+		r = daemon_check_password(cfg, conn, default_service, user, authname, password,
+					  NULL, u, failures);
+		explicit_bzero(password, strlen(password));
+		if (r != DLOGIN_OK)
+			return r;
+		return daemon_become(u, conn) == 0 ? DLOGIN_OK : DLOGIN_FATAL;
 	}
-	if (auth_become(u, &err) < 0) {
-		log_err("Login user=%s host=%s: cannot switch user: %s", u->name, conn->peer_host,
-			err.text);
-		return DLOGIN_FATAL;
-	}
-	log_info("Login user=%s host=%s [%s]", u->name, conn->peer_host, daemon_peer_addr(conn));
-	return DLOGIN_OK;
 }
 
 void daemon_log_logout(const char *user, const struct server_conn *conn)
@@ -82,6 +156,29 @@ void daemon_log_logout(const char *user, const struct server_conn *conn)
 /* ---------------------------------------------------------------------- */
 /* --check                                                                 */
 
+/* The user the pre-login process runs as (privsep.c) must exist and not
+ * be root: without it every connection is refused. */
+static int check_prelogin_user(const struct config *cfg, struct buf *report)
+{
+	struct passwd *pw = getpwnam(cfg->prelogin_user);
+
+	if (pw && pw->pw_uid != 0) {
+		buf_printf(report, "ok: pre-login user %s (uid %u)\n", cfg->prelogin_user,
+			   (unsigned)pw->pw_uid);
+		return 0;
+	}
+	if (pw)
+		buf_printf(report, "problem: prelogin_user = %s is root; clients would be served "
+				   "as root before login: use an unprivileged system user (uwimap)\n",
+			   cfg->prelogin_user);
+	else
+		buf_printf(report, "problem: the pre-login user %s does not exist, so every "
+				   "connection is refused: useradd --system --no-create-home "
+				   "--shell /usr/sbin/nologin %s\n", cfg->prelogin_user,
+			   cfg->prelogin_user);
+	return 1;
+}
+
 int daemon_check(const struct config *cfg, const struct daemon_check_spec *spec,
 		 struct buf *report)
 {
@@ -89,7 +186,7 @@ int daemon_check(const struct config *cfg, const struct daemon_check_spec *spec,
 
 	for (int i = 0; i < 2 && spec->services && spec->services[i]; i++)
 		t.services[i] = spec->services[i];
-	int problems = check_setup(cfg, &t, report);
+	int problems = check_setup(cfg, &t, report) + check_prelogin_user(cfg, report);
 	if (!spec->tls_service)
 		return problems;
 	if (!tls_available()) {

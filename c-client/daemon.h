@@ -26,14 +26,35 @@ enum daemon_login_result {
 };
 
 /* The password login: PAM service cfg->pam_service (else default_service),
- * then auth_become. user is the login name; authname the authentication
- * identity for the log (SASL's authcid; NULL: user). The password is wiped.
- * On DLOGIN_BAD the caller ends the session once *failures reaches
- * cfg->max_login_failures. */
+ * then the switch to the user. user is the login name; authname the
+ * authentication identity for the log (SASL's authcid; NULL: user). The
+ * password is wiped. On DLOGIN_BAD the caller ends the session once
+ * *failures reaches cfg->max_login_failures. Under privilege separation
+ * (privsep.h) the pre-login process asks the privileged one, and on success
+ * calls the handoff function and never returns; the session process gets
+ * the user it was started for. */
 enum daemon_login_result daemon_login(const struct config *cfg, const struct server_conn *conn,
 				      const char *default_service, const char *user,
 				      const char *authname, char *password, struct auth_user *u,
 				      unsigned *failures);
+
+/* What the pre-login process does once a login succeeded: pass the session
+ * on (privsep_handoff); it must not return. */
+typedef void daemon_handoff_fn(void *ctx);
+void daemon_set_handoff(daemon_handoff_fn *fn, void *ctx);
+
+/* The privileged half of a login: PAM in a short-lived worker process (the
+ * password's traces die with it), the failure log lines, the delay and the
+ * count. refused (not NULL) fails the login with that reason, unasked. */
+enum daemon_login_result daemon_check_password(const struct config *cfg,
+					       const struct server_conn *conn,
+					       const char *default_service, const char *user,
+					       const char *authname, const char *password,
+					       const char *refused, struct auth_user *u,
+					       unsigned *failures);
+
+/* Become u (auth_become) and log the login; -1 when the switch failed. */
+int daemon_become(const struct auth_user *u, const struct server_conn *conn);
 
 /* "Logout user=%s host=%s", the line that ends a logged-in session. */
 void daemon_log_logout(const char *user, const struct server_conn *conn);

@@ -17,6 +17,15 @@ int tls_start(struct io *io, const struct config *cfg, const char *service,
 	return -1;
 }
 
+int tls_preload(const struct config *cfg, const char *service, const struct server_conn *conn)
+{
+	return -1;
+}
+
+void tls_preload_free(void)
+{
+}
+
 int tls_active(const struct io *io)
 {
 	return 0;
@@ -430,6 +439,50 @@ static int creds_use(SSL *ssl, struct creds *cr, struct findings *f)
 	return 0;
 }
 
+/* One SNI certificate read ahead (tls_preload); why says what is wrong
+ * with a file that did not load. */
+struct sni_creds {
+	char host[256];
+	struct creds cr;
+	int bad;
+	char why[sizeof ((struct mail_err *)0)->text];
+};
+
+#define TLS_SNI_MAX 256   /* SNI files read ahead; more are ignored */
+
+/* Everything tls_preload read, for tls_start. */
+static struct {
+	int loaded;
+	char service[32];
+	SSL_CTX *ctx;
+	struct creds def;
+	struct mail_err err;   /* the setup's first problem, when failed */
+	int failed;
+	struct sni_creds *sni;
+	size_t nsni;
+} pre;
+
+/* The preloaded certificate for host, as sni_cb would have read it. */
+static int sni_preloaded(SSL *ssl, struct tls_setup *t, const char *host, int *alert)
+{
+	struct findings f = {t->err, NULL, 0};
+
+	for (size_t i = 0; i < pre.nsni; i++) {
+		struct sni_creds *e = &pre.sni[i];
+		if (strcmp(e->host, host))
+			continue;
+		if (e->bad)
+			mail_err_set(t->err, MAIL_FAIL, "%s", e->why);
+		if (e->bad || creds_use(ssl, &e->cr, &f) < 0) {
+			t->failed = 1;
+			*alert = SSL_AD_INTERNAL_ERROR;
+			return SSL_TLSEXT_ERR_ALERT_FATAL;
+		}
+		break;
+	}
+	return SSL_TLSEXT_ERR_OK;   /* no file for that name: the default */
+}
+
 static int sni_cb(SSL *ssl, int *alert, void *arg)
 {
 	struct tls_setup *t = arg;
@@ -441,6 +494,8 @@ static int sni_cb(SSL *ssl, int *alert, void *arg)
 
 	if (!t || !name || !sni_name_ok(name, host, sizeof host))
 		return SSL_TLSEXT_ERR_OK;
+	if (pre.loaded)
+		return sni_preloaded(ssl, t, host, alert);
 	if (path_fmt(path, sizeof path, "%s/certs/%s-%s.pem", t->cfg->ssl_dir, t->service,
 		     host) < 0)
 		return SSL_TLSEXT_ERR_OK;
@@ -914,6 +969,125 @@ static int creds_default(const struct config *cfg, const char *service,
 	return -1;
 }
 
+/* Read every ssl_dir/certs/<service>-<host>.pem whose <host> an SNI name
+ * could select; a file that fails is kept with its reason. */
+static void sni_preload(const struct config *cfg, const char *service)
+{
+	char dir[PATH_MAX], path[PATH_MAX * 2], host[256];
+	size_t sl = strlen(service);
+	struct dirent *de;
+	DIR *d;
+
+	if (path_fmt(dir, sizeof dir, "%s/certs", cfg->ssl_dir) < 0 || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d)) && pre.nsni < TLS_SNI_MAX) {
+		size_t nl = strlen(de->d_name);
+		if (nl <= sl + 5 || strncmp(de->d_name, service, sl) || de->d_name[sl] != '-' ||
+		    strcmp(de->d_name + nl - 4, ".pem") || nl - sl - 5 >= sizeof host)
+			continue;
+		char name[256];
+		memcpy(name, de->d_name + sl + 1, nl - sl - 5);
+		name[nl - sl - 5] = '\0';
+		if (!sni_name_ok(name, host, sizeof host) || strcmp(host, name) ||
+		    path_fmt(path, sizeof path, "%s/%s", dir, de->d_name) < 0)
+			continue;
+		pre.sni = xrealloc(pre.sni, (pre.nsni + 1) * sizeof *pre.sni);
+		struct sni_creds *e = &pre.sni[pre.nsni++];
+		struct mail_err err;
+		struct findings f = {&err, NULL, 0};
+		int missing;
+		memset(e, 0, sizeof *e);
+		str_copy(e->host, host, sizeof e->host);
+		if (creds_load(path, NULL, cfg->ssl_dir, &e->cr, &missing, &f) < 0) {
+			creds_free(&e->cr);
+			if (missing && !f.count) {
+				pre.nsni--;   /* vanished meanwhile: as if never there */
+				continue;
+			}
+			e->bad = 1;
+			str_copy(e->why, err.text, sizeof e->why);
+		}
+	}
+	closedir(d);
+}
+
+int tls_preload(const struct config *cfg, const char *service, const struct server_conn *conn)
+{
+	struct findings f = {&pre.err, NULL, 0};
+
+	tls_preload_free();
+	pre.loaded = 1;
+	str_copy(pre.service, service, sizeof pre.service);
+	pre.ctx = ctx_new(cfg, &f);
+	if (pre.ctx && !f.count && creds_default(cfg, service, conn, &pre.def, &f) == 0) {
+		ctx_tickets(pre.ctx, cfg, service);
+		sni_preload(cfg, service);
+		return 0;
+	}
+	if (!f.count)
+		mail_err_set(&pre.err, MAIL_FAIL, "TLS setup failed: %s", ssl_reason());
+	ERR_clear_error();
+	creds_free(&pre.def);
+	pre.failed = 1;
+	return -1;
+}
+
+void tls_preload_free(void)
+{
+	for (size_t i = 0; i < pre.nsni; i++)
+		creds_free(&pre.sni[i].cr);
+	free(pre.sni);
+	creds_free(&pre.def);
+	SSL_CTX_free(pre.ctx);
+	memset(&pre, 0, sizeof pre);
+	ticket_forget();
+}
+
+/* A connection object for service with the preloaded credentials; NULL
+ * with err filled when the setup was broken. */
+static SSL *ssl_from_preload(struct findings *f)
+{
+	SSL *ssl;
+
+	if (pre.failed) {
+		*f->err = pre.err;
+		f->count++;
+		return NULL;
+	}
+	ssl = SSL_new(pre.ctx);
+	if (ssl && creds_use(ssl, &pre.def, f) < 0) {
+		SSL_free(ssl);
+		ssl = NULL;
+	}
+	if (ssl)
+		SSL_CTX_up_ref(pre.ctx);   /* the caller drops one reference, as for its own */
+	return ssl;
+}
+
+/* A connection object with the files read now (no preload). */
+static SSL *ssl_from_files(const struct config *cfg, const char *service,
+			   const struct server_conn *conn, struct findings *f)
+{
+	struct creds cr;
+	SSL_CTX *ctx;
+	SSL *ssl = NULL;
+
+	memset(&cr, 0, sizeof cr);
+	ctx = ctx_new(cfg, f);
+	if (ctx && !f->count && creds_default(cfg, service, conn, &cr, f) == 0) {
+		ctx_tickets(ctx, cfg, service);   /* before SSL_new, which copies it */
+		ssl = SSL_new(ctx);
+		if (!ssl || creds_use(ssl, &cr, f) < 0) {
+			SSL_free(ssl);
+			ssl = NULL;
+		}
+	}
+	creds_free(&cr);
+	if (!ssl)
+		SSL_CTX_free(ctx);
+	return ssl;
+}
+
 /* The session behind a struct io. */
 struct tls_conn {
 	SSL *ssl;
@@ -1069,34 +1243,24 @@ int tls_start(struct io *io, const struct config *cfg, const char *service,
 {
 	struct findings f = {err, NULL, 0};
 	struct tls_setup setup = {cfg, service, err, 0};
-	struct creds cr;
+	int preloaded = pre.loaded && !strcmp(pre.service, service);
 	SSL_CTX *ctx;
-	SSL *ssl = NULL;
+	SSL *ssl;
 
-	memset(&cr, 0, sizeof cr);
 	io_discard_input(io);
 	if (tls_active(io)) {
 		mail_err_set(err, MAIL_FAIL, "TLS is already active");
 		return -1;
 	}
-	ctx = ctx_new(cfg, &f);
-	if (ctx && !f.count && creds_default(cfg, service, conn, &cr, &f) == 0) {
-		ctx_tickets(ctx, cfg, service);   /* before SSL_new, which copies it */
-		ssl = SSL_new(ctx);
-		if (!ssl || creds_use(ssl, &cr, &f) < 0) {
-			SSL_free(ssl);
-			ssl = NULL;
-		}
-	}
-	creds_free(&cr);
+	ssl = preloaded ? ssl_from_preload(&f) : ssl_from_files(cfg, service, conn, &f);
 	if (!ssl) {
 		if (!f.count)
 			mail_err_set(err, MAIL_FAIL, "TLS setup failed: %s", ssl_reason());
 		ERR_clear_error();
-		SSL_CTX_free(ctx);
 		buf_reset(&io->wbuf);   /* the caller's "go ahead" is not sent */
 		return -1;
 	}
+	ctx = SSL_get_SSL_CTX(ssl);
 	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
 	SSL_CTX_set_tlsext_servername_arg(ctx, &setup);
 	SSL_CTX_free(ctx);   /* ssl holds its own reference */
@@ -1106,7 +1270,10 @@ int tls_start(struct io *io, const struct config *cfg, const char *service,
 		mail_err_set(err, MAIL_FAIL, "client went away before the TLS handshake");
 		return -1;
 	}
-	return tls_handshake(io, ssl, &setup, err);
+	int r = tls_handshake(io, ssl, &setup, err);
+	if (preloaded)
+		tls_preload_free();   /* the other certificates' keys are not needed now */
+	return r;
 }
 
 int tls_active(const struct io *io)

@@ -25,6 +25,19 @@
 int tls_start(struct io *io, const struct config *cfg, const char *service,
 	      const struct server_conn *conn, struct mail_err *err);
 
+/* Privilege separation: read everything TLS may need for service now
+ * (while root, before the pre-login process drops privileges): the context,
+ * the default certificate (tls_cert, the local address's, the service's),
+ * every SNI certificate ssl_dir/certs/<service>-<host>.pem, and the shared
+ * ticket keys (rotated here when due). tls_start for that service then uses
+ * only these. A broken setup is kept and reported by tls_start, as the
+ * files would have been. Returns 0, or -1 (logged later by tls_start). */
+int tls_preload(const struct config *cfg, const char *service, const struct server_conn *conn);
+
+/* Forget what tls_preload read (keys wiped where OpenSSL allows): in the
+ * session process, and in the pre-login one after its handshake. */
+void tls_preload_free(void);
+
 /* Is io running over TLS? */
 int tls_active(const struct io *io);
 

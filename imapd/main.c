@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "imapd.h"
 #include "log.h"
+#include "privsep.h"
 #include "tls.h"
 
 #ifndef CONFIG_FILE
@@ -378,6 +379,119 @@ static void start_implicit_tls(struct client *c)
 	c->tls_active = 1;
 }
 
+/* The command being executed (its tag goes into the handoff record). */
+static struct buf cmdbuf;
+
+/* C, after P accepted the login: tell S the tag and the command's name
+ * (for its tagged OK) and whether TLS is on, then pump bytes for S. */
+static void handoff(void *ctx)
+{
+	struct client *c = ctx;
+	const char *line = cmdbuf.data ? cmdbuf.data : "";
+	size_t taglen = strcspn(line, " ");
+	const char *what = line[taglen] ? line + taglen + 1 : "";
+	struct buf rec;
+
+	buf_init(&rec);
+	buf_printf(&rec, "%d %.*s %s", c->tls_active, (int)taglen, line,
+		   !strncasecmp(what, "AUTHENTICATE", 12) ? "AUTHENTICATE" : "LOGIN");
+	explicit_bzero(cmdbuf.data, cmdbuf.len);   /* LOGIN's password */
+	privsep_handoff(&c->io, rec.data, rec.len, c->cfg.timeout_idle);
+}
+
+/* S: answer the login command C received, as the user, on the data channel. */
+static void session_resume(struct client *c)
+{
+	struct buf rec, caps;
+	char tag[PRIVSEP_HANDOFF_MAX], what[16];
+	int tls = 0, n = 0;
+
+	io_init(&c->io, privsep_session_fd(), privsep_session_fd());
+	c->io.timeout = c->cfg.timeout_login;
+	buf_init(&rec);
+	if (privsep_handoff_read(&c->io, &rec) < 0 || !rec.data ||
+	    sscanf(rec.data, "%d %4095s %15s%n", &tls, tag, what, &n) != 3 || (size_t)n != rec.len) {
+		log_err("session host=%s: no valid handoff from the pre-login process",
+			c->conn.peer_host);
+		exit(1);
+	}
+	buf_free(&rec);
+	c->tls_active = tls != 0;
+	c->plaintext_ok = 1;
+	if (daemon_login(&c->cfg, &c->conn, "imap", "", NULL, (char[]){""}, &c->user,
+			 &c->login_failures) != DLOGIN_OK) {
+		io_puts(&c->io, "* BYE Server error: cannot switch to the user (details in the "
+				"mail log)\r\n");
+		io_flush(&c->io);
+		exit(1);
+	}
+	mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
+	c->sess.allow_outside_home = c->cfg.allow_outside_home;
+	c->state = ST_AUTH;
+	c->io.timeout = c->cfg.timeout_idle;
+	buf_init(&caps);
+	imap_capabilities(c, &caps);
+	io_printf(&c->io, "%s OK [CAPABILITY %s] %s completed\r\n", tag, caps.data, what);
+	buf_free(&caps);
+}
+
+/* Root: split into P, C and S (privsep.h). Returns in C and S; S has
+ * answered the login. Without root (PREAUTH) nothing happens. */
+static void privsep_setup(struct client *c, int say_bye)
+{
+	if (getuid() != 0)
+		return;
+	if (tls_available())
+		tls_preload(&c->cfg, "imapd", &c->conn);
+	switch (privsep_start(&c->cfg, &c->conn, "imap")) {
+	case PRIVSEP_REFUSED:
+		if (say_bye) {
+			io_puts(&c->io, "* BYE Server configuration problem (details in the mail "
+					"log)\r\n");
+			io_flush(&c->io);
+		}
+		exit(1);
+	case PRIVSEP_SESSION:
+		session_resume(c);
+		break;
+	default:
+		daemon_set_handoff(handoff, c);
+		break;
+	}
+}
+
+/* Implicit TLS if asked, then the greeting: PREAUTH when started by a user,
+ * else OK and the wait for a login. */
+static void greet(struct client *c, int want_tls)
+{
+	struct buf caps;
+
+	if (want_tls)
+		start_implicit_tls(c);
+	/* over TLS a password is as safe as the certificate makes it */
+	c->plaintext_ok = c->cfg.allow_plaintext || c->tls_active;
+	buf_init(&caps);
+	if (privsep_role() == PRIVSEP_OFF && getuid() != 0) {
+		struct mail_err err;
+		if (auth_self(&c->user, &err) < 0) {
+			log_err("PREAUTH failed: %s", err.text);
+			client_exit(c, "Cannot identify the local user", 1);
+		}
+		mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
+		c->sess.allow_outside_home = c->cfg.allow_outside_home;
+		c->state = ST_AUTH;
+		c->io.timeout = c->cfg.timeout_idle;
+		imap_capabilities(c, &caps);
+		io_printf(&c->io, "* PREAUTH [CAPABILITY %s] IMAP4rev1 server ready, logged in as %s\r\n",
+			  caps.data, c->user.name);
+	} else {
+		c->state = ST_NOTAUTH;
+		imap_capabilities(c, &caps);
+		io_printf(&c->io, "* OK [CAPABILITY %s] IMAP4rev1 server ready\r\n", caps.data);
+	}
+	buf_free(&caps);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -392,7 +506,6 @@ int main(int argc, char **argv)
 	int explicit_config = 0, o, want_tls = 0, check = 0;
 	static struct client client;
 	struct client *c = &client;
-	struct buf cmdbuf;
 
 	while ((o = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
 		switch (o) {
@@ -431,38 +544,17 @@ int main(int argc, char **argv)
 	load_config(c, config_path, explicit_config, !want_tls);
 	c->pool = pool_new();
 	c->io.timeout = c->cfg.timeout_login;
-	if (want_tls)
-		start_implicit_tls(c);
-	/* over TLS a password is as safe as the certificate makes it */
-	c->plaintext_ok = c->cfg.allow_plaintext || c->tls_active;
 	buf_init(&cmdbuf);
-
-	struct buf caps;
-	buf_init(&caps);
-	if (getuid() != 0) {
-		struct mail_err err;
-		if (auth_self(&c->user, &err) < 0) {
-			log_err("PREAUTH failed: %s", err.text);
-			client_exit(c, "Cannot identify the local user", 1);
-		}
-		mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
-		c->sess.allow_outside_home = c->cfg.allow_outside_home;
-		c->state = ST_AUTH;
-		c->io.timeout = c->cfg.timeout_idle;
-		imap_capabilities(c, &caps);
-		io_printf(&c->io, "* PREAUTH [CAPABILITY %s] IMAP4rev1 server ready, logged in as %s\r\n",
-			  caps.data, c->user.name);
-	} else {
-		c->state = ST_NOTAUTH;
-		imap_capabilities(c, &caps);
-		io_printf(&c->io, "* OK [CAPABILITY %s] IMAP4rev1 server ready\r\n", caps.data);
-	}
-	buf_free(&caps);
+	privsep_setup(c, !want_tls);
+	if (privsep_role() != PRIVSEP_SESSION)
+		greet(c, want_tls);
 	io_flush(&c->io);
 
 	while (c->state != ST_LOGOUT) {
-		if (read_command(c, &cmdbuf))
+		if (read_command(c, &cmdbuf)) {
+			privsep_test_hook(cmdbuf.data, cmdbuf.len);
 			dispatch(c, cmdbuf.data, cmdbuf.len);
+		}
 		pool_clear(c->pool);
 		if (io_flush(&c->io) < 0)
 			client_exit(c, NULL, 0);

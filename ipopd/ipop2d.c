@@ -12,6 +12,8 @@
 
 #include "log.h"
 #include "pop.h"
+#include "privsep.h"
+#include "tls.h"
 
 static const char usage[] =
 	"A POP2 server (RFC 937) for inetd, xinetd or systemd socket activation: the\n"
@@ -69,17 +71,11 @@ static void __attribute__((noreturn)) bye(struct pop2 *s)
 	pop_exit(&s->p, 0);
 }
 
-static void cmd_helo(struct pop2 *s, char *args)
+/* Log in (pop_login) and answer as HELO does. */
+static void helo_login(struct pop2 *s, const char *user, char *pass)
 {
 	struct mail_err err;
-	char *user = args, *pass;
 
-	if (!s->p.plaintext_ok)
-		return reply(s, "- Plaintext passwords are refused without TLS");
-	pass = user ? strchr(user, ' ') : NULL;
-	if (!pass || pass == user || !pass[1])
-		return reply(s, "- HELO needs a user name and a password");
-	*pass++ = '\0';
 	switch (pop_login(&s->p, user, NULL, pass, &err)) {
 	case POP_LOGIN_OK:
 		return count_reply(s);
@@ -96,6 +92,19 @@ static void cmd_helo(struct pop2 *s, char *args)
 		break;
 	}
 	bye(s);
+}
+
+static void cmd_helo(struct pop2 *s, char *args)
+{
+	char *user = args, *pass;
+
+	if (!s->p.plaintext_ok)
+		return reply(s, "- Plaintext passwords are refused without TLS");
+	pass = user ? strchr(user, ' ') : NULL;
+	if (!pass || pass == user || !pass[1])
+		return reply(s, "- HELO needs a user name and a password");
+	*pass++ = '\0';
+	helo_login(s, user, pass);
 }
 
 static void cmd_fold(struct pop2 *s, char *args)
@@ -198,13 +207,66 @@ static void dispatch(struct pop2 *s, char *line, size_t len)
 	reply(s, "- Unknown or misplaced command");
 }
 
+/* The command line being executed (it may hold a password). */
+static struct buf line;
+
+/* C, after P accepted the login: S answers the HELO itself; pump for it. */
+static void handoff(void *ctx)
+{
+	struct pop2 *s = ctx;
+	unsigned idle = s->p.cfg.timeout_idle > POP_MIN_IDLE ? s->p.cfg.timeout_idle : POP_MIN_IDLE;
+
+	if (line.data)
+		explicit_bzero(line.data, line.len);   /* the login's password */
+	privsep_handoff(&s->p.io, tls_active(&s->p.io) ? "1" : "0", 1, idle);
+}
+
+/* S: answer the HELO that C received, as the user. */
+static void session_resume(struct pop2 *s)
+{
+	struct buf rec;
+
+	io_init(&s->p.io, privsep_session_fd(), privsep_session_fd());
+	s->p.io.timeout = s->p.cfg.timeout_login;
+	buf_init(&rec);
+	if (privsep_handoff_read(&s->p.io, &rec) < 0 || rec.len != 1) {
+		log_err("session host=%s: no valid handoff from the pre-login process",
+			s->p.conn.peer_host);
+		exit(1);
+	}
+	buf_free(&rec);
+	s->p.plaintext_ok = 1;
+	helo_login(s, "", (char[]){""});
+}
+
+/* Split into P, C and S (privsep.h); returns in C and S. */
+static void privsep_setup(struct pop2 *s, int tls)
+{
+	if (tls && tls_available())
+		tls_preload(&s->p.cfg, "ipop3d", &s->p.conn);
+	switch (privsep_start(&s->p.cfg, &s->p.conn, "pop")) {
+	case PRIVSEP_REFUSED:
+		if (!tls) {
+			io_puts(&s->p.io, "- Server configuration problem (details in the mail "
+					  "log)\r\n");
+			io_flush(&s->p.io);
+		}
+		exit(1);
+	case PRIVSEP_SESSION:
+		session_resume(s);
+		break;
+	default:
+		daemon_set_handoff(handoff, s);
+		break;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const services[] = {"pop2", NULL};
 	static struct pop2 session;
 	struct pop2 *s = &session;
 	struct pop_args a;
-	struct buf line;
 
 	pop_parse_args(argc, argv, "ipop2d", usage, &a);
 	pop_init(&s->p, "ipop2d", &a, "-");
@@ -217,9 +279,12 @@ int main(int argc, char **argv)
 		io_flush(&s->p.io);
 		return 1;
 	}
-	if (a.tls && pop_tls(&s->p) < 0)
-		bye(s);
-	reply(s, "+ POP2 server ready");
+	privsep_setup(s, a.tls);
+	if (privsep_role() != PRIVSEP_SESSION) {
+		if (a.tls && pop_tls(&s->p) < 0)
+			bye(s);
+		reply(s, "+ POP2 server ready");
+	}
 	io_flush(&s->p.io);
 	buf_init(&line);
 	for (;;) {
@@ -231,10 +296,12 @@ int main(int argc, char **argv)
 				 s->p.conn.peer_host);
 		if (st == IO_TIMEOUT || st == IO_EOF || st == IO_ERROR)
 			bye(s);
-		if (st == IO_TOOLONG)
+		if (st == IO_TOOLONG) {
 			reply(s, "- Command line too long");
-		else
+		} else {
+			privsep_test_hook(line.data ? line.data : "", line.len);
 			dispatch(s, line.data ? line.data : "", line.len);
+		}
 		if (line.data)
 			memset(line.data, 0, line.len);
 		if (io_flush(&s->p.io) < 0)

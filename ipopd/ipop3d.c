@@ -2,12 +2,15 @@
  * 2595 STLS, RFC 5034 AUTH). Like imapd it runs from inetd, xinetd or
  * systemd with the connection on stdin/stdout; the mail semantics live in
  * c-client and pop_session.c, this file only reads and dispatches lines. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "pop3.h"
+#include "privsep.h"
+#include "tls.h"
 
 static const char usage[] =
 	"A POP3 server for inetd, xinetd or systemd socket activation: the connection\n"
@@ -93,34 +96,101 @@ static void preauth(struct pop3 *s)
 	end_session(s);
 }
 
+/* The command line being executed (it may hold a password). */
+static struct buf line;
+
+/* C, after P accepted the login: S needs only to know whether TLS is on
+ * (it answers the login itself); then pump bytes for S. */
+static void handoff(void *ctx)
+{
+	struct pop3 *s = ctx;
+	unsigned idle = s->p.cfg.timeout_idle > POP_MIN_IDLE ? s->p.cfg.timeout_idle : POP_MIN_IDLE;
+	char rec[8];
+
+	snprintf(rec, sizeof rec, "%d", tls_active(&s->p.io));
+	if (line.data)
+		explicit_bzero(line.data, line.len);   /* the login's password */
+	privsep_handoff(&s->p.io, rec, strlen(rec), idle);
+}
+
+/* S: answer the PASS or AUTH that C received, as the user. */
+static void session_resume(struct pop3 *s)
+{
+	struct buf rec;
+
+	io_init(&s->p.io, privsep_session_fd(), privsep_session_fd());
+	s->p.io.timeout = s->p.cfg.timeout_login;
+	buf_init(&rec);
+	if (privsep_handoff_read(&s->p.io, &rec) < 0 || rec.len != 1 ||
+	    (rec.data[0] != '0' && rec.data[0] != '1')) {
+		log_err("session host=%s: no valid handoff from the pre-login process",
+			s->p.conn.peer_host);
+		exit(1);
+	}
+	buf_free(&rec);
+	s->p.plaintext_ok = 1;
+	s->state = P3_AUTH;
+	pop3_login(s, "", NULL, (char[]){""});
+}
+
+/* Root: split into P, C and S (privsep.h). Returns in C and S; S has
+ * answered the login. Without root (PREAUTH) nothing happens. */
+static void privsep_setup(struct pop3 *s, int implicit_tls)
+{
+	if (getuid() != 0)
+		return;
+	if (tls_available())
+		tls_preload(&s->p.cfg, "ipop3d", &s->p.conn);
+	switch (privsep_start(&s->p.cfg, &s->p.conn, "pop")) {
+	case PRIVSEP_REFUSED:
+		if (!implicit_tls) {
+			io_puts(&s->p.io, "-ERR Server configuration problem (details in the "
+					  "mail log)\r\n");
+			io_flush(&s->p.io);
+		}
+		exit(1);
+	case PRIVSEP_SESSION:
+		session_resume(s);
+		break;
+	default:
+		daemon_set_handoff(handoff, s);
+		break;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const services[] = {"pop3", "pop3s", NULL};
 	static struct pop3 session;
 	struct pop3 *s = &session;
 	struct pop_args a;
-	struct buf line;
 
 	pop_parse_args(argc, argv, "ipop3d", usage, &a);
 	pop_init(&s->p, "ipop3d", &a, "-ERR");
 	if (a.check)
 		pop_check(&s->p, services);
-	/* implicit TLS: nothing can be said in the clear on that port */
-	if ((a.tls || !strcmp(s->p.conn.service, "pop3s")) && pop_tls(&s->p) < 0)
-		end_session(s);
-	s->state = P3_AUTH;
-	if (getuid() != 0)
-		preauth(s);
-	else
-		pop3_ok(s, "POP3 server ready");   /* no APOP timestamp: no secrets */
+	int implicit_tls = a.tls || !strcmp(s->p.conn.service, "pop3s");
+	privsep_setup(s, implicit_tls);
+	if (privsep_role() != PRIVSEP_SESSION) {
+		/* implicit TLS: nothing can be said in the clear on that port */
+		if (implicit_tls && pop_tls(&s->p) < 0)
+			end_session(s);
+		s->state = P3_AUTH;
+		if (privsep_role() == PRIVSEP_OFF && getuid() != 0)
+			preauth(s);
+		else
+			pop3_ok(s, "POP3 server ready");   /* no APOP timestamp: no secrets */
+	}
 	io_flush(&s->p.io);
 	buf_init(&line);
 	for (;;) {
-		if (read_line(s, &line) == IO_TOOLONG)
+		if (read_line(s, &line) == IO_TOOLONG) {
 			pop3_err(s, "Command line too long (the limit is %zu bytes)",
 				 s->p.cfg.max_line);
-		else
+		} else {
+			privsep_test_hook(line.data ? line.data : "", line.len);
 			dispatch(s, line.data ? line.data : "", line.len);
+		}
 		/* PIPELINING: answer a batch of commands with one write */
 		if (s->p.io.rpos >= s->p.io.rlen && io_flush(&s->p.io) < 0)
 			end_session(s);

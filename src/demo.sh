@@ -17,6 +17,13 @@ bash src/deps.sh demo
 
 make -s all
 
+# the unprivileged user that speaks to clients before login (make install
+# creates it the same way)
+if ! id uwimap >/dev/null 2>&1; then
+	useradd --system --no-create-home --shell /usr/sbin/nologin uwimap
+	echo "demo: created the system user uwimap"
+fi
+
 user=demo
 pass=demo
 if ! id "$user" >/dev/null 2>&1; then

@@ -42,6 +42,20 @@ def imapd():
     return daemon_binary("IMAPD", "imapd/imapd")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prelogin_user():
+    """The unprivileged user the daemons speak to clients as before login
+    (make install creates it the same way). Left in place afterwards, as a
+    system user is: other daemons on the machine may be using it."""
+    if os.geteuid() != 0:
+        return None
+    if subprocess.run(["id", "uwimap"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home",
+                        "--shell", "/usr/sbin/nologin", "uwimap"], check=True)
+    return "uwimap"
+
+
 @pytest.fixture(scope="session")
 def ipop3d(imapd):
     return daemon_binary("IPOP3D", "ipopd/ipop3d")

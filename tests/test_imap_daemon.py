@@ -377,10 +377,17 @@ def test_process_after_login_runs_as_the_user(server, open_to, user, spool):
     assert c.command("NOOP").ok
     pid = server_pid(c)
     assert pid, "cannot find the daemon serving this connection"
-    assert system.proc_status(pid)["Uid"][0] == "0", "not root before login"
+    pre = system.proc_status(pid)
+    assert "0" not in pre["Uid"], "root before login: %r" % pre["Uid"]
+    parent = pre["PPid"][0]
     c.login(user.name, user.password)
     assert c.command("SELECT INBOX").ok
-    st = system.proc_status(pid)
+    # the session is the pre-login process's sibling, forked after LOGIN
+    sessions = [pid for pid, st in system.daemon_processes(
+                os.readlink("/proc/%s/exe" % parent))
+                if st["PPid"] == [parent] and st["Uid"][0] == str(user.uid)]
+    assert len(sessions) == 1, sessions
+    st = system.proc_status(sessions[0])
     assert st["Uid"] == [str(user.uid)] * 4, st["Uid"]
     assert st["Gid"] == [str(user.gid)] * 4, st["Gid"]
     assert "0" not in st["Uid"] and "0" not in st["Gid"], st

@@ -1,0 +1,551 @@
+/* privsep.c: the three processes of a connection started as root (see
+ * privsep.h): P, the root parent that checks passwords and never reads a
+ * client byte; C, the unprivileged pre-login process that speaks the
+ * protocol and later pumps bytes; S, the session forked by P as the user. */
+#include "privsep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tls.h"
+
+#define PS_MAGIC 0x75774d31u   /* "uwM1": the one message format there is */
+
+/* C to P: one login attempt. Sent as one SOCK_SEQPACKET record of exactly
+ * this size; each field NUL-padded, its length given. */
+struct ps_request {
+	uint32_t magic;
+	uint16_t user_len, authname_len, pass_len;
+	uint16_t overlong;   /* C cut a field: refuse without asking PAM */
+	char user[PRIVSEP_NAME_MAX + 1];
+	char authname[PRIVSEP_NAME_MAX + 1];
+	char pass[PRIVSEP_PASS_MAX + 1];
+};
+
+/* P to C: the verdict (enum daemon_login_result) and P's failure count. */
+struct ps_reply {
+	uint32_t magic;
+	uint32_t status;
+	uint32_t failures;
+};
+
+static enum privsep_role ps_role = PRIVSEP_OFF;
+static int ps_ctl = -1;       /* C: the login channel to P */
+static int ps_data = -1;      /* C and S: the session channel */
+static struct auth_user ps_user;
+static int ps_user_ready;
+
+enum privsep_role privsep_role(void)
+{
+	return ps_role;
+}
+
+/* ---------------------------------------------------------------------- */
+/* C: dropping privileges                                                  */
+
+/* The empty directory C is locked into: created if absent, and only used
+ * when nobody but root can put anything in it. */
+static int empty_dir_ready(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	if (lstat(dir, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* No capability can come back, even through a setuid program. */
+static void drop_bounding_set(void)
+{
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+			break;
+}
+
+/* Become pw for good; chroot where the system allows it. */
+static int drop_to(const struct passwd *pw)
+{
+	uid_t r, e, s;
+
+	tzset();   /* the log's time stamps need /etc/localtime, gone after chroot */
+	if (empty_dir_ready(PRIVSEP_CHROOT) < 0 || chroot(PRIVSEP_CHROOT) < 0 || chdir("/") < 0)
+		log_warn("pre-login process not confined to %s: %s", PRIVSEP_CHROOT,
+			 strerror(errno));
+	drop_bounding_set();
+	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		log_err("cannot switch to the pre-login user %s: %s", pw->pw_name, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 || getresuid(&r, &e, &s) < 0 || !r || !e || !s) {
+		log_err("pre-login process could regain root");
+		return -1;
+	}
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);   /* no ptrace by other uwimap processes */
+	/* C never starts a process: a compromised one cannot either */
+	setrlimit(RLIMIT_NPROC, &(struct rlimit){0, 0});
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* P                                                                       */
+
+/* What P knows of one connection. */
+struct parent {
+	const struct config *cfg;
+	const struct server_conn *conn;
+	const char *pam_default;
+	pid_t c_pid, s_pid;
+	int ctl, data;
+	unsigned failures;
+};
+
+/* P's children, for the signal handler; P's own pid (forked children that
+ * inherit the handler must not act on it). */
+static volatile pid_t term_pids[2];
+static pid_t term_owner;
+
+/* A stop request (systemd, inetd, an administrator) reaches P: pass it on
+ * to C and S, then P exits as usual once they are gone. */
+static void parent_on_term(int sig)
+{
+	if (getpid() != term_owner)
+		_exit(1);
+	for (int i = 0; i < 2; i++)
+		if (term_pids[i] > 0)
+			kill(term_pids[i], sig);
+}
+
+/* Relay stop signals to the children (on), or leave them alone (in S). */
+static void parent_catch_term(int on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on ? parent_on_term : SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	term_owner = getpid();
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* A child ended; say so when a signal ended it (a crash or a kill). */
+static void child_report(struct parent *p, pid_t pid, int status)
+{
+	const char *who = pid == p->c_pid ? "pre-login" : "session";
+
+	if (WIFSIGNALED(status))
+		log_err("%s process %d killed by signal %d host=%s [%s]", who, (int)pid,
+			WTERMSIG(status), p->conn->peer_host, daemon_peer_addr(p->conn));
+	else if (pid == p->c_pid && WIFEXITED(status) && WEXITSTATUS(status) > 1)
+		log_notice("pre-login process %d exited with status %d host=%s", (int)pid,
+			   WEXITSTATUS(status), p->conn->peer_host);
+}
+
+/* Wait for every child (C, S), then end P. */
+static void __attribute__((noreturn)) parent_finish(struct parent *p, int code)
+{
+	int status;
+	pid_t pid;
+
+	if (p->ctl >= 0)
+		close(p->ctl);
+	if (p->data >= 0)
+		close(p->data);
+	while ((pid = waitpid(-1, &status, 0)) > 0 || (pid < 0 && errno == EINTR))
+		if (pid > 0)
+			child_report(p, pid, status);
+	exit(code);
+}
+
+/* C broke the protocol: it is no longer trusted to hold the connection. */
+static void __attribute__((noreturn)) parent_abort(struct parent *p, const char *why)
+{
+	log_err("pre-login process %d: %s host=%s [%s]; connection ended", (int)p->c_pid, why,
+		p->conn->peer_host, daemon_peer_addr(p->conn));
+	kill(p->c_pid, SIGKILL);
+	parent_finish(p, 1);
+}
+
+/* One field of a request: within its limit, NUL-free, NUL-terminated. */
+static int field_ok(const char *f, uint16_t len, size_t max)
+{
+	return len <= max && !memchr(f, '\0', len) && f[len] == '\0';
+}
+
+/* The whole request as privsep_login builds it, or C is not to be trusted. */
+static int request_ok(const struct ps_request *q)
+{
+	return q->magic == PS_MAGIC && q->overlong <= 1 &&
+	       field_ok(q->user, q->user_len, PRIVSEP_NAME_MAX) &&
+	       field_ok(q->authname, q->authname_len, PRIVSEP_NAME_MAX) &&
+	       field_ok(q->pass, q->pass_len, PRIVSEP_PASS_MAX);
+}
+
+/* The verdict to C; if C is gone, the next recv says so. */
+static void parent_reply(struct parent *p, enum daemon_login_result r)
+{
+	struct ps_reply a = {PS_MAGIC, (uint32_t)r, p->failures};
+
+	send(p->ctl, &a, sizeof a, MSG_NOSIGNAL);
+}
+
+/* Fork S for u. Returns DLOGIN_OK once S runs as the user, DLOGIN_FATAL
+ * when it could not switch (logged by S); in S itself, returns -1. */
+static int parent_fork_session(struct parent *p, struct auth_user *u)
+{
+	int ready[2];
+	char ok = 0;
+
+	if (pipe2(ready, O_CLOEXEC) < 0 || (p->s_pid = fork()) < 0) {
+		log_err("cannot start the session user=%s: %s", u->name, strerror(errno));
+		return DLOGIN_FATAL;
+	}
+	if (p->s_pid == 0) {
+		parent_catch_term(0);
+		close(p->ctl);
+		close(ready[0]);
+		tls_preload_free();   /* the private keys stay out of the session */
+		ok = daemon_become(u, p->conn) == 0;
+		if (write(ready[1], &ok, 1) != 1 || !ok)
+			_exit(1);
+		close(ready[1]);
+		ps_role = PRIVSEP_SESSION;
+		ps_data = p->data;
+		ps_user = *u;
+		ps_user_ready = 1;
+		return -1;
+	}
+	term_pids[1] = p->s_pid;
+	close(ready[1]);
+	while (read(ready[0], &ok, 1) < 0 && errno == EINTR)
+		;
+	close(ready[0]);
+	return ok == 1 ? DLOGIN_OK : DLOGIN_FATAL;
+}
+
+/* Check one request. Returns 1 in S (the caller returns to the daemon),
+ * 0 when C may ask again; else P is done with C's requests. */
+static int parent_handle(struct parent *p, struct ps_request *q)
+{
+	struct auth_user u;
+	enum daemon_login_result r;
+
+	memset(&u, 0, sizeof u);
+	if (p->failures >= p->cfg->max_login_failures)
+		parent_abort(p, "login attempt after the failure limit");
+	r = daemon_check_password(p->cfg, p->conn, p->pam_default, q->user,
+				  q->authname_len ? q->authname : NULL, q->pass,
+				  q->overlong ? "name or password longer than the limit" : NULL,
+				  &u, &p->failures);
+	explicit_bzero(q, sizeof *q);
+	if (r == DLOGIN_OK) {
+		int s = parent_fork_session(p, &u);
+		if (s < 0)
+			return 1;
+		r = (enum daemon_login_result)s;
+		free(u.name);
+		free(u.home);
+	}
+	parent_reply(p, r);
+	return r == DLOGIN_BAD ? 0 : -1;
+}
+
+/* P's life: answer C's login requests until one succeeds or C is gone. */
+static void parent_run(struct parent *p)
+{
+	struct ps_request q;
+
+	for (;;) {
+		ssize_t n = recv(p->ctl, &q, sizeof q, MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			parent_finish(p, 0);   /* C ended: its status is reported */
+		if ((size_t)n != sizeof q || !request_ok(&q)) {
+			explicit_bzero(&q, sizeof q);
+			parent_abort(p, "malformed login request");
+		}
+		int r = parent_handle(p, &q);
+		if (r > 0)
+			return;
+		if (r < 0)
+			parent_finish(p, 0);
+	}
+}
+
+/* P holds nothing of the client: stdin, stdout and stderr (the socket
+ * under inetd) become /dev/null. */
+static void parent_release_client(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		fatal("cannot open /dev/null: %s", strerror(errno));
+	for (int i = 0; i <= 2; i++)
+		if (fd != i)
+			dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+enum privsep_role privsep_start(const struct config *cfg, const struct server_conn *conn,
+				const char *pam_default)
+{
+	struct parent p = {cfg, conn, pam_default, -1, -1, -1, -1, 0};
+	int ctl[2], data[2];
+	struct passwd *pw;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return ps_role = PRIVSEP_OFF;
+	pw = getpwnam(cfg->prelogin_user);
+	if (!pw || pw->pw_uid == 0) {
+		log_err("the pre-login user %s %s: create it with useradd --system "
+			"--no-create-home --shell /usr/sbin/nologin %s (make install does), or "
+			"set prelogin_user; connection refused", cfg->prelogin_user,
+			pw ? "is root" : "does not exist", cfg->prelogin_user);
+		return ps_role = PRIVSEP_REFUSED;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, data) < 0 ||
+	    (p.c_pid = fork()) < 0) {
+		log_err("cannot start the pre-login process: %s", strerror(errno));
+		return ps_role = PRIVSEP_REFUSED;
+	}
+	if (p.c_pid == 0) {
+		close(ctl[0]);
+		close(data[0]);
+		ps_ctl = ctl[1];
+		ps_data = data[1];
+		if (drop_to(pw) < 0)
+			_exit(2);
+		return ps_role = PRIVSEP_PRELOGIN;
+	}
+	close(ctl[1]);
+	close(data[1]);
+	p.ctl = ctl[0];
+	p.data = data[0];
+	term_pids[0] = p.c_pid;
+	parent_catch_term(1);
+	parent_release_client();
+	parent_run(&p);
+	return ps_role;   /* in S */
+}
+
+/* ---------------------------------------------------------------------- */
+/* C: asking P, then pumping                                               */
+
+/* Copy s into a request field; sets *over when it did not fit. */
+static uint16_t field_set(char *dst, const char *s, size_t max, uint16_t *over)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n > max) {
+		n = max;
+		*over = 1;
+	}
+	memcpy(dst, s ? s : "", n);
+	return (uint16_t)n;
+}
+
+enum daemon_login_result privsep_login(const char *user, const char *authname,
+				       const char *password, unsigned *failures)
+{
+	struct ps_request q;
+	struct ps_reply a;
+	ssize_t n;
+
+	memset(&q, 0, sizeof q);
+	q.magic = PS_MAGIC;
+	q.user_len = field_set(q.user, user, PRIVSEP_NAME_MAX, &q.overlong);
+	q.authname_len = field_set(q.authname, authname, PRIVSEP_NAME_MAX, &q.overlong);
+	q.pass_len = field_set(q.pass, password, PRIVSEP_PASS_MAX, &q.overlong);
+	n = send(ps_ctl, &q, sizeof q, MSG_NOSIGNAL);
+	explicit_bzero(&q, sizeof q);
+	if (n != (ssize_t)sizeof q)
+		return DLOGIN_FATAL;
+	do
+		n = recv(ps_ctl, &a, sizeof a, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof a || a.magic != PS_MAGIC || a.status > DLOGIN_FATAL) {
+		log_err("the privileged process did not answer a login request");
+		return DLOGIN_FATAL;
+	}
+	*failures = a.failures;
+	return (enum daemon_login_result)a.status;
+}
+
+/* Write all of (p, n) to the client through io's transport. */
+static int client_write(struct io *io, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = io->tr->write(io->trctx, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Move bytes both ways until either side closes. The session's side never
+ * blocks the pump: a session busy writing a long response while the
+ * client pipelines more commands would otherwise wait on a pump that waits
+ * on the session. Only a client that stops reading stalls it. */
+static void pump(struct io *io, int data)
+{
+	static char in[16384], out[16384];
+	size_t inoff = 0, inlen = 0;
+	int client_done = 0;
+
+	fcntl(data, F_SETFL, fcntl(data, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		int want_in = !inlen && !client_done;
+		int pending = want_in && io->tr->pending && io->tr->pending(io->trctx) > 0;
+		struct pollfd pf[2] = {{want_in ? io->in_fd : -1, POLLIN, 0},
+				       {data, (short)(POLLIN | (inlen ? POLLOUT : 0)), 0}};
+		ssize_t n;
+
+		if (poll(pf, 2, pending ? 0 : -1) < 0 && errno != EINTR)
+			return;
+		if (want_in && (pending || pf[0].revents)) {
+			n = io->tr->read(io->trctx, in, sizeof in);
+			if (n < 0 && errno != EINTR)
+				return;
+			if (n == 0) {
+				/* the client said all it will: the session still answers */
+				client_done = 1;
+				shutdown(data, SHUT_WR);
+			}
+			inoff = 0;
+			inlen = n > 0 ? (size_t)n : 0;
+		}
+		if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			/* the session's output first: its last words before it ends */
+			n = read(data, out, sizeof out);
+			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+				return;
+			if (n > 0 && client_write(io, out, (size_t)n) < 0) {
+				io->failed = 1;
+				return;
+			}
+		}
+		if (inlen && (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			n = write(data, in + inoff, inlen);
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
+				inlen = 0;   /* the session stopped reading: drain its output */
+			if (n > 0) {
+				inoff += (size_t)n;
+				inlen -= (size_t)n;
+			}
+		}
+	}
+}
+
+void privsep_handoff(struct io *io, const void *rec, size_t len, unsigned idle)
+{
+	unsigned char hdr[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
+				(unsigned char)(len >> 8), (unsigned char)len};
+	struct timeval tv = {.tv_sec = idle, .tv_usec = 0};
+
+	close(ps_ctl);
+	ps_ctl = -1;
+	if (io_flush(io) < 0 || len > PRIVSEP_HANDOFF_MAX || write_full(ps_data, hdr, 4) < 0 ||
+	    write_full(ps_data, rec, len) < 0 ||
+	    write_full(ps_data, io->rbuf + io->rpos, io->rlen - io->rpos) < 0)
+		exit(0);
+	explicit_bzero(io->rbuf, sizeof io->rbuf);   /* the login line held the password */
+	tls_preload_free();   /* no STARTTLS after login: the unused keys go */
+	io_discard_input(io);
+	/* a client that stops reading must not pin the pump forever */
+	io->timeout = idle;
+	setsockopt(io->out_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	pump(io, ps_data);
+	exit(0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* S                                                                       */
+
+int privsep_session_fd(void)
+{
+	return ps_data;
+}
+
+int privsep_session_user(struct auth_user *u)
+{
+	if (!ps_user_ready)
+		return -1;
+	*u = ps_user;
+	memset(&ps_user, 0, sizeof ps_user);
+	ps_user_ready = 0;
+	return 0;
+}
+
+int privsep_handoff_read(struct io *io, struct buf *rec)
+{
+	struct buf hdr;
+	size_t len;
+	int r = -1;
+
+	buf_init(&hdr);
+	if (io_read_exact(io, &hdr, 4) == IO_OK) {
+		const unsigned char *h = (const unsigned char *)hdr.data;
+		len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+		if (len <= PRIVSEP_HANDOFF_MAX && io_read_exact(io, rec, len) == IO_OK)
+			r = 0;
+	}
+	buf_free(&hdr);
+	return r;
+}
+
+#ifdef PRIVSEP_TEST_HOOKS
+/* Is the line "WORD" or "<tag> WORD"? */
+static int hook_is(const char *line, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len >= n && !memcmp(line + len - n, word, n) && (len == n || line[len - n - 1] == ' ');
+}
+#endif
+
+void privsep_test_hook(const char *line, size_t len)
+{
+#ifdef PRIVSEP_TEST_HOOKS
+	if (ps_role != PRIVSEP_PRELOGIN || ps_ctl < 0)
+		return;
+	if (hook_is(line, len, "XCRASH"))
+		abort();
+	if (hook_is(line, len, "XBADCTL")) {
+		/* what a compromised pre-login process could send: P must end it */
+		send(ps_ctl, "junk", 4, MSG_NOSIGNAL);
+		for (;;)
+			pause();
+	}
+#endif
+}

@@ -1,0 +1,72 @@
+/* privsep.h: privilege separation for a daemon started as root. The root
+ * process (P) never reads a client byte: a pre-login process (C) speaks the
+ * protocol as an unprivileged system user and asks P to check a password
+ * over a private channel with one fixed, length-checked message; after a
+ * login P forks the session (S), which becomes the user and is served by C,
+ * now a byte pump between the client (TLS or not) and S. */
+#ifndef CCLIENT_PRIVSEP_H
+#define CCLIENT_PRIVSEP_H
+
+#include <stddef.h>
+
+#include "auth.h"
+#include "config.h"
+#include "daemon.h"
+#include "io.h"
+#include "server.h"
+
+/* What this process is after privsep_start. */
+enum privsep_role {
+	PRIVSEP_OFF,        /* not started as root: nothing to separate (PREAUTH) */
+	PRIVSEP_PRELOGIN,   /* C: speak the protocol until a login succeeds */
+	PRIVSEP_SESSION,    /* S: running as the user; resume after the login */
+	PRIVSEP_REFUSED,    /* setup problem (logged): refuse the connection */
+};
+
+/* The login message's limits (PAM itself takes at most 512 bytes). */
+#define PRIVSEP_NAME_MAX 255
+#define PRIVSEP_PASS_MAX 511
+/* What C hands to S after a login (IMAP: the tag; the TLS state). */
+#define PRIVSEP_HANDOFF_MAX 4096
+
+#ifndef PRIVSEP_CHROOT
+#define PRIVSEP_CHROOT "/run/uwimap"   /* empty, root-owned: C's root */
+#endif
+
+/* Split the process. Call as root after the configuration and the TLS
+ * credentials are loaded (tls_preload); pam_default is the daemon's PAM
+ * service ("imap", "pop"). Returns in C and S (and at once when not root);
+ * P stays inside and exits when C and S are gone. */
+enum privsep_role privsep_start(const struct config *cfg, const struct server_conn *conn,
+				const char *pam_default);
+
+/* The role privsep_start gave this process. */
+enum privsep_role privsep_role(void);
+
+/* C: ask P to check a password. DLOGIN_OK means P has started the session:
+ * hand off (privsep_handoff) at once. *failures is P's count. */
+enum daemon_login_result privsep_login(const char *user, const char *authname,
+				       const char *password, unsigned *failures);
+
+/* C after DLOGIN_OK: send what is still buffered in io, then the record
+ * (opaque to P) to S, then pump bytes between the client and S as long as
+ * both are there. idle bounds a blocked write to the client. */
+void __attribute__((noreturn)) privsep_handoff(struct io *io, const void *rec, size_t len,
+					       unsigned idle);
+
+/* S: the session's descriptor (the data channel to C). */
+int privsep_session_fd(void);
+
+/* S: the user P started it for (once). -1 when the switch failed. */
+int privsep_session_user(struct auth_user *u);
+
+/* S: the record C handed over, read from io (on the data channel). 0; -1
+ * when C sent none or a malformed one. */
+int privsep_handoff_read(struct io *io, struct buf *rec);
+
+/* Built with -DPRIVSEP_TEST_HOOKS: the pre-login process crashes on the
+ * command XCRASH, and sends P a malformed request on XBADCTL (tests show
+ * P survives, logs and ends). Otherwise nothing. */
+void privsep_test_hook(const char *line, size_t len);
+
+#endif
