@@ -45,23 +45,6 @@ const char *daemon_peer_addr(const struct server_conn *conn)
 	return conn->peer_addr[0] ? conn->peer_addr : "local";
 }
 
-/* Log fields that came from the client: no line breaks or control bytes
- * (a forged second line would fool fail2ban). */
-static const char *log_field(const char *s, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (; *s && o + 5 < size; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch < 0x20 || ch == 0x7f || ch == '\\')
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x", ch);
-		else
-			out[o++] = (char)ch;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 enum daemon_login_result daemon_check_password(const struct config *cfg,
 					       const struct server_conn *conn,
 					       const char *default_service, const char *user,
@@ -70,7 +53,6 @@ enum daemon_login_result daemon_check_password(const struct config *cfg,
 					       unsigned *failures)
 {
 	const char *service = cfg->pam_service ? cfg->pam_service : default_service;
-	char ue[1100], ae[1100];
 	struct mail_err err;
 	int r;
 
@@ -83,13 +65,13 @@ enum daemon_login_result daemon_check_password(const struct config *cfg,
 	if (r == 0)
 		return DLOGIN_OK;
 	(*failures)++;
-	log_field(user, ue, sizeof ue);
-	log_field(authname ? authname : user, ae, sizeof ae);
-	/* the reason first, on its own line: fail2ban's uwimap-auth filter
-	 * wants the failure line to end with the bracketed address */
-	log_info("Authentication rejected user=%s: %s", ue, err.text);
-	log_notice("Login failed user=%s auth=%s host=%s [%s]", ue, ae, conn->peer_host,
-		   daemon_peer_addr(conn));
+	/* user and authname came from the client: log.c escapes every line, so
+	 * they cannot start a line of their own. The reason first, on its own
+	 * line: fail2ban's uwimap-auth filter wants the failure line to end
+	 * with the bracketed address */
+	log_info("Authentication rejected user=%s: %s", user, err.text);
+	log_notice("Login failed user=%s auth=%s host=%s [%s]", user, authname ? authname : user,
+		   conn->peer_host, daemon_peer_addr(conn));
 	/* slows down guessing; the connection stays busy meanwhile */
 	sleep(cfg->login_delay);
 	return DLOGIN_BAD;

@@ -81,6 +81,16 @@ def server_pid(sock):
     raise AssertionError("no daemon holds the connection")
 
 
+def monitor_pid(sock):
+    """The process that logs this connection's logins: the root monitor,
+    parent of the unprivileged pre-login process holding the socket."""
+    with open("/proc/%d/status" % server_pid(sock)) as f:
+        for line in f:
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    raise AssertionError("no parent for the pre-login process")
+
+
 def vm_hwm(pid):
     """Peak resident memory of pid in bytes (0 once it is gone)."""
     try:
@@ -389,7 +399,7 @@ def test_login_name_cannot_forge_log_lines(syslog, server, dial, user, tmp_path)
     read the attacker's chosen address as a failed login."""
     from helpers.syslogsink import collect
     c = dial(server)
-    pid = server_pid(c.sock)
+    pid = monitor_pid(c.sock)
     r = c.command("LOGIN ", Lit(forged_name("1").encode()), " ", quote("wrong"))
     assert r.status == "NO", r.raw
     r = c.command("LOGIN %s %s" % (quote(user.name), quote("wrong")))   # a normal failure
@@ -416,7 +426,7 @@ def test_fail2ban_still_matches_a_normal_failure(syslog, server, dial, user, tmp
     uwimap-auth filter expects it."""
     from helpers.syslogsink import collect
     c = dial(server)
-    pid = server_pid(c.sock)
+    pid = monitor_pid(c.sock)
     assert c.command("LOGIN %s %s" % (quote(user.name), quote("wrong"))).status == "NO"
     collect(syslog, r"imapd\[%d\]: Login failed user=%s " % (pid, re.escape(user.name)))
     log = tmp_path / "mail.log"
