@@ -3,13 +3,16 @@
  * and a folder record (UW-style pseudo message with X-IMAP, or Dovecot's
  * X-IMAPbase), so UW imapd, Dovecot and mutt keep working on the same files.
  * Every rewrite goes to a temp file that is renamed over the original while
- * the dotlock is held: a crash leaves the old or the new mailbox, never half.
+ * the dotlock is held, or, where we may not create files (Debian's
+ * /var/mail), through a redo journal in place (unix_journal.c): a crash
+ * leaves the old or the new mailbox, never half.
  * The file is read in small mapped windows and messages are fetched with
  * pread, so a session's memory does not grow with the mailbox; the first
  * sync of a session may take its state from the index (unix_index.c). */
 #include "lock.h"
 #include "mail.h"
 #include "unix_index.h"
+#include "unix_journal.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -975,9 +978,10 @@ static void status_lines(struct buf *o, uint32_t flags, uint64_t kw, char **name
 	buf_printf(o, "X-UID: %u\n", uid);
 }
 
-/* Write the folder record; returns the file offset of uidlast's digits. */
+/* Write the folder record; returns the file offset of uidlast's digits.
+ * gen: the change counter, so other sessions see every rewrite as one. */
 static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **names,
-			  unsigned nkw)
+			  unsigned nkw, uint32_t gen)
 {
 	off_t at;
 	char host[256] = "localhost", fl[64], dh[64];
@@ -996,7 +1000,7 @@ static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char
 	buf_printf(&b, "Subject: %s\nMessage-ID: <%lld@%s>\n", PSEUDO_SUBJECT, (long long)now,
 		   host);
 	/* a change counter for in-place flag updates (see inplace_update) */
-	buf_puts(&b, GEN_HDR " 0000000000\n");
+	buf_printf(&b, GEN_HDR " %010u\n", gen);
 	at = w->pos + (off_t)b.len + 19;
 	buf_printf(&b, "X-IMAP: %010u %010u", validity, last);
 	for (unsigned i = 0; i < nkw; i++)
@@ -1147,6 +1151,7 @@ static int fsync_dir(const char *path)
 }
 
 struct rewrite {
+	const char *home;       /* where an in-place rewrite keeps its journal */
 	uint32_t validity, last;
 	char **names;
 	unsigned nkw;
@@ -1157,11 +1162,77 @@ struct rewrite {
 	size_t extra_len;
 };
 
-/* Write a whole new mailbox next to path and rename it over path. The caller
- * holds the dotlock. Returns the new file's fd (read-write) or -1. */
+static int gen_find(int fd, off_t *off, uint32_t *val);
+
+/* The new mailbox, all of it, to w; returns the offset of uidlast's digits.
+ * A file that had a change counter gets it bumped: a rewrite in place
+ * keeps the inode, and the counter is how other sessions tell. */
+static off_t write_content(struct wout *w, struct rewrite *rw)
+{
+	off_t goff, rec;
+	uint32_t gen = 0;
+
+	if (rw->in && gen_find(rw->in->fd, &goff, &gen))
+		gen = gen == UINT32_MAX ? 1 : gen + 1;
+	buf_init(&w->b);
+	rec = write_pseudo(w, rw->validity, rw->last, rw->names, rw->nkw, gen);
+	for (size_t i = 0; i < rw->nitems; i++)
+		write_item(w, rw->in, &rw->items[i], rw->names, rw->nkw);
+	if (rw->extra_len)
+		wput(w, rw->extra, rw->extra_len);
+	wflush(w);
+	buf_free(&w->b);
+	return rec;
+}
+
+/* May we create files beside path (a temp file to rename over it)? */
+static int dir_writable(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+	int ok = access(dir, W_OK | X_OK) == 0;
+
+	free(dir);
+	return ok;
+}
+
+/* The rewrite for a directory we may not write: through the journal, over
+ * the locked file itself (rw->in's fd, open read-write). Returns a new fd
+ * of that file, or -1. */
+static int rewrite_in_place(const char *path, const struct stat *st, struct rewrite *rw,
+			    off_t *rec_last_off, struct mail_err *err)
+{
+	struct unix_journal j;
+	struct wout w = { .fd = -1 };
+
+	if (unix_journal_begin(rw->home, st, &j, err) < 0)
+		return -1;
+	w.fd = j.fd;
+	*rec_last_off = write_content(&w, rw);
+	if (w.failed) {
+		unix_journal_abort(&j);
+		mail_err_set(err, w.failed == ENOSPC || w.failed == EDQUOT ? MAIL_TOOBIG : MAIL_FAIL,
+			     "cannot rewrite mailbox %s: %s (mailbox unchanged)", path,
+			     strerror(w.failed));
+		return -1;
+	}
+	if (unix_journal_commit(&j, rw->in->fd, (uint64_t)w.pos, err) < 0)
+		return -1;
+	int fd = fcntl(rw->in->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		mail_err_set(err, MAIL_FAIL, "cannot rewrite mailbox %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Write a whole new mailbox next to path and rename it over path, or in
+ * place where the directory is closed to us. The caller holds the locks.
+ * Returns the new file's fd (read-write) or -1. */
 static int mbox_rewrite(const char *path, const struct stat *st, struct rewrite *rw,
 			off_t *rec_last_off, struct mail_err *err)
 {
+	if (st && rw->in && !dir_writable(path))
+		return rewrite_in_place(path, st, rw, rec_last_off, err);
+
 	char *tmp = tmp_name(path);
 	struct wout w = { .fd = -1 };
 
@@ -1182,14 +1253,7 @@ static int mbox_rewrite(const char *path, const struct stat *st, struct rewrite 
 			(void)!fchown(w.fd, (uid_t)-1, st->st_gid);
 		fchmod(w.fd, st->st_mode & 07777);
 	}
-	buf_init(&w.b);
-	*rec_last_off = write_pseudo(&w, rw->validity, rw->last, rw->names, rw->nkw);
-	for (size_t i = 0; i < rw->nitems; i++)
-		write_item(&w, rw->in, &rw->items[i], rw->names, rw->nkw);
-	if (rw->extra_len)
-		wput(&w, rw->extra, rw->extra_len);
-	wflush(&w);
-	buf_free(&w.b);
+	*rec_last_off = write_content(&w, rw);
 	if (!w.failed && fsync(w.fd) < 0)
 		w.failed = errno;
 	if (!w.failed && rename(tmp, path) < 0)
@@ -1217,14 +1281,11 @@ struct locked {
 	struct stat st;
 };
 
-/* Lock path (dotlock, then fcntl) and open it. ENOENT leaves fd = -1.
- * A read-only snapshot may go without a dotlock we are not allowed to make:
- * the fcntl read lock alone keeps MTAs out while we read. */
-/* After login we keep group mail for the spool's dotlocks. That must not
- * become a way into other users' mailboxes (a symlink in the home pointing
- * at /var/mail/alice, or allow_outside_home): a file that is not ours and
- * that we could reach only as group mail is refused. Checked on the open
- * descriptor, so swapping a symlink afterwards gains nothing. */
+/* A session runs without group mail, so the kernel already keeps other
+ * users' spool files (0660 user:mail) closed. Checked again on the open
+ * descriptor, so that a spool file of someone else that was left readable
+ * or writable by mistake is still not reached through a symlink in the home
+ * or allow_outside_home: a file in group mail is served only to its owner. */
 static int foreign_spool_file(int fd)
 {
 	static gid_t mail_gid = (gid_t)-1;
@@ -1236,10 +1297,31 @@ static int foreign_spool_file(int fd)
 		struct group *g = getgrnam("mail");
 		mail_gid = g ? g->gr_gid : (gid_t)-2;
 	}
-	return st.st_gid == mail_gid && !(st.st_mode & 0004);
+	return st.st_gid == mail_gid;
 }
 
-static int lk_open(const char *path, int write, struct locked *lk, struct mail_err *err)
+/* Under the locks: finish a rewrite a crash left in the journal before
+ * anyone reads the file. A read lock is not enough to write, so a reader
+ * that finds a journal takes the write locks instead. 0 ok, -1 error,
+ * 1: retry with write locks. */
+static int lk_recover(const char *home, int write, struct locked *lk, struct mail_err *err)
+{
+	if (!home || !unix_journal_pending(home, &lk->st))
+		return 0;
+	if (!write)
+		return 1;
+	if (unix_journal_recover(home, lk->fd, err) < 0 || fstat(lk->fd, &lk->st) < 0)
+		return -1;
+	return 0;
+}
+
+static void lk_close(struct locked *lk, int keep_fd);
+
+/* Lock path (dotlock, then fcntl) and open it. ENOENT leaves fd = -1.
+ * A read-only snapshot may go without a dotlock we are not allowed to make:
+ * the fcntl read lock alone keeps MTAs out while we read. */
+static int lk_open(const char *path, int write, const char *home, struct locked *lk,
+		   struct mail_err *err)
 {
 	memset(lk, 0, sizeof *lk);
 	lk->fd = -1;
@@ -1265,6 +1347,11 @@ static int lk_open(const char *path, int write, struct locked *lk, struct mail_e
 		close(lk->fd);
 		lock_dot_release(&lk->dot);
 		return -1;
+	}
+	int r = lk_recover(home, write, lk, err);
+	if (r != 0) {
+		lk_close(lk, 0);
+		return r < 0 ? -1 : lk_open(path, 1, home, lk, err);
 	}
 	return 0;
 }
@@ -1759,7 +1846,8 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 	}
 	struct win in;
 	win_init(&in, lk->fd, lk->st.st_size);
-	struct rewrite rw = { .validity = box->uidvalidity, .last = ub->counter,
+	struct rewrite rw = { .home = box->sess ? box->sess->home : NULL,
+			      .validity = box->uidvalidity, .last = ub->counter,
 			      .names = box->keywords, .nkw = box->nkeywords, .items = it,
 			      .nitems = n, .in = &in };
 	int nfd = mbox_rewrite(box->path, &lk->st, &rw, &rec_off, err);
@@ -2013,7 +2101,7 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		if (!n)
 			return 0;
 	}
-	if (lk_open(box->path, !box->readonly, &lk, err) < 0)
+	if (lk_open(box->path, !box->readonly, box->sess ? box->sess->home : NULL, &lk, err) < 0)
 		return -1;
 	if (lk.fd < 0) {
 		lk_close(&lk, 0);
@@ -2248,10 +2336,10 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 }
 
 /* Read the whole file under the lock and parse it (append, status). */
-static int snapshot(const char *path, int write, struct locked *lk, struct parse *p,
-		    struct kwtab *kt, struct mail_err *err)
+static int snapshot(const char *path, int write, const char *home, struct locked *lk,
+		    struct parse *p, struct kwtab *kt, struct mail_err *err)
 {
-	if (lk_open(path, write, lk, err) < 0)
+	if (lk_open(path, write, home, lk, err) < 0)
 		return -1;
 	if (lk->fd < 0) {
 		lk_close(lk, 0);
@@ -2287,7 +2375,7 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 	struct buf out;
 	int rc = -1;
 
-	if (snapshot(path, 1, &lk, &p, &kt, err) < 0)
+	if (snapshot(path, 1, sess->home, &lk, &p, &kt, err) < 0)
 		return -1;
 	uint32_t counter = 0, validity = p.have_rec ? p.validity : (uint32_t)time(NULL);
 	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
@@ -2346,7 +2434,8 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 		}
 		struct win in;
 		win_init(&in, lk.fd, lk.st.st_size);
-		struct rewrite rw = { .validity = validity, .last = counter, .names = names,
+		struct rewrite rw = { .home = sess->home, .validity = validity, .last = counter,
+				      .names = names,
 				      .nkw = nkw, .items = it, .nitems = p.n, .in = &in,
 				      .extra = out.data + lead, .extra_len = out.len - lead };
 		off_t rlo;
@@ -2386,7 +2475,7 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 		return -1;
 	}
 	buf_init(&w.b);
-	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0);
+	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0, 0);
 	wflush(&w);
 	buf_free(&w.b);
 	if (w.failed || fsync(w.fd) < 0) {
@@ -2412,7 +2501,7 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 	uint32_t counter = 0;
 
 	memset(st, 0, sizeof *st);
-	if (snapshot(path, 0, &lk, &p, &kt, err) < 0) {
+	if (snapshot(path, 0, sess->home, &lk, &p, &kt, err) < 0) {
 		free_names(names, nkw);
 		return -1;
 	}
