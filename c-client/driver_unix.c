@@ -624,6 +624,9 @@ struct ubox {
 	off_t size;
 	struct timespec mtime;
 	char sig[SIGLEN];       /* last bytes before size: detects rewrites */
+	int moved;              /* offsets found again after an in-place rewrite, */
+	off_t moved_size;       /* for the file as it was then */
+	struct timespec moved_mtime;
 	size_t siglen;
 	int have_rec;           /* the file has our folder record */
 	uint32_t rec_last;      /* its uidlast */
@@ -1422,6 +1425,7 @@ static void remember_file(struct ubox *ub, int fd)
 	size_t len;
 
 	ub->exists = 0;
+	ub->moved = 0;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return;
 	ub->gen_off = 0;
@@ -2295,6 +2299,136 @@ static int canon_body_read(int fd, off_t off, size_t blen, size_t clen, struct b
 	return 0;
 }
 
+static int snapshot(const char *path, int write, const char *home, struct locked *lk,
+		    struct parse *p, struct kwtab *kt, struct mail_err *err);
+static void free_names(char **names, unsigned n);
+
+/* Do our offsets still fit the file behind ub->fd: the file as we last
+ * placed them, or that with mail appended? A rewrite by rename leaves our
+ * inode alone; one in place (ours through the journal, or mutt's) does not. */
+static int offsets_current(struct ubox *ub)
+{
+	struct stat st;
+	off_t size = ub->moved ? ub->moved_size : ub->size;
+	const struct timespec *mt = ub->moved ? &ub->moved_mtime : &ub->mtime;
+	char sig[SIGLEN];
+
+	if (fstat(ub->fd, &st) < 0)
+		return 0;
+	if (st.st_size == size && st.st_mtim.tv_sec == mt->tv_sec &&
+	    st.st_mtim.tv_nsec == mt->tv_nsec)
+		return 1;
+	if (ub->moved || st.st_size <= size || !ub->siglen)
+		return 0;
+	return pread(ub->fd, sig, ub->siglen, size - (off_t)ub->siglen) == (ssize_t)ub->siglen &&
+	       !memcmp(sig, ub->sig, ub->siglen) && !gen_moved(ub, ub->fd);
+}
+
+/* The file was rewritten in place since our last sync: find each of our
+ * messages again by UID, quietly (this runs inside FETCH, where expunges
+ * may not be reported). One that is gone gets off -1 until the next sync
+ * reports it. 0 done, 1 the name now leads to another file, -1 error. */
+static int relocate(struct mailbox *box, struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+	char *names[MAIL_KEYWORDS_MAX];
+	unsigned nkw = 0;
+	struct kwtab kt = { names, &nkw };
+	struct locked lk;
+	struct parse p;
+	uint32_t counter = 0;
+	size_t j = 0;
+
+	if (snapshot(box->path, 0, box->sess ? box->sess->home : NULL, &lk, &p, &kt, err) < 0) {
+		free_names(names, nkw);
+		return -1;
+	}
+	uint32_t ulast = p.have_rec && p.last > ub->rec_last ? p.last : ub->rec_last;
+	assign_uids(&p, 0, ulast, &counter);
+	int same = lk.st.st_dev == ub->dev && lk.st.st_ino == ub->ino;
+	for (uint32_t i = 0; same && i < box->nmsgs; i++) {
+		struct umsg *u = UM(box, i);
+		while (j < p.n && p.m[j].uid < u->m.uid)
+			j++;
+		if (j < p.n && same_msg(u, &p.m[j])) {
+			u->off = (off_t)p.m[j].off;
+			u->from_len = p.m[j].from_len;
+			u->hdr_len = p.m[j].hdr_len;
+			u->body_len = p.m[j].body_len;
+		} else {
+			u->off = -1;
+		}
+	}
+	if (same) {
+		ub->moved = 1;
+		ub->moved_size = lk.st.st_size;
+		ub->moved_mtime = lk.st.st_mtim;
+	}
+	ub->text_uid = 0;
+	lk_close(&lk, 0);
+	parse_free(&p);
+	free_names(names, nkw);
+	return same ? 0 : 1;
+}
+
+/* Hold a read lock on ub->fd with offsets that fit it, so a rewrite in
+ * place cannot run under our reads. 0 locked, -1 error (unlocked). */
+static int fetch_lock(struct mailbox *box, struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+
+	for (int tries = 0; tries < 3; tries++) {
+		if (lock_fd(ub->fd, 0, err) < 0)
+			return -1;
+		if (offsets_current(ub))
+			return 0;
+		lock_fd_release(ub->fd);
+		if (relocate(box, err) != 0)
+			break;
+	}
+	mail_err_set(err, MAIL_FAIL, "mailbox changed under us (another program rewrote it)");
+	return -1;
+}
+
+/* Read message u's canonical text into ub->text. */
+static int fetch_text(struct mailbox *box, struct umsg *u, struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+
+	if (u->off < 0) {
+		mail_err_set(err, MAIL_NONEXISTENT, "message was expunged by another session");
+		return -1;
+	}
+	size_t hn = u->from_len + u->hdr_len;
+	struct buf *t = &ub->text, *h = &ub->hraw;
+	if (t->cap > ((size_t)1 << 20) && u->m.size < t->cap / 4) {
+		buf_free(t);   /* after a huge message, give its memory back */
+		buf_init(t);
+	}
+	buf_reset(h);
+	buf_reserve(h, hn);
+	ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
+	if (r != (ssize_t)hn || hn < 5 || memcmp(h->data, "From ", 5)) {
+		mail_err_set(err, MAIL_FAIL,
+			     "mailbox changed under us (another program rewrote it)");
+		unix_sync(box, SYNC_PING, NULL, 0, err);
+		return -1;
+	}
+	buf_reset(t);
+	canon_header(h->data + u->from_len, u->hdr_len, t);
+	if (h->cap > 65536) {
+		buf_free(h);   /* a huge header: do not keep its buffer */
+		buf_init(h);
+	}
+	size_t clen = u->m.size > t->len ? (size_t)(u->m.size - t->len) : 0;
+	if (canon_body_read(ub->fd, u->off + (off_t)hn, u->body_len, clen, t) < 0) {
+		mail_err_set(err, MAIL_FAIL, "cannot read mailbox: %s", strerror(errno));
+		return -1;
+	}
+	ub->text_uid = u->m.uid;
+	return 0;
+}
+
 static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		      struct mail_err *err)
 {
@@ -2302,33 +2436,13 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 	struct umsg *u = UM(box, msgno - 1);
 
 	if (ub->text_uid != u->m.uid) {
-		size_t hn = u->from_len + u->hdr_len;
-		struct buf *t = &ub->text, *h = &ub->hraw;
-		if (t->cap > ((size_t)1 << 20) && u->m.size < t->cap / 4) {
-			buf_free(t);   /* after a huge message, give its memory back */
-			buf_init(t);
-		}
-		buf_reset(h);
-		buf_reserve(h, hn);
-		ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
-		if (r != (ssize_t)hn || hn < 5 || memcmp(h->data, "From ", 5)) {
-			mail_err_set(err, MAIL_FAIL,
-				     "mailbox changed under us (another program rewrote it)");
-			unix_sync(box, SYNC_PING, NULL, 0, err);
+		if (ub->fd >= 0 && fetch_lock(box, err) < 0)
 			return -1;
-		}
-		buf_reset(t);
-		canon_header(h->data + u->from_len, u->hdr_len, t);
-		if (h->cap > 65536) {
-			buf_free(h);   /* a huge header: do not keep its buffer */
-			buf_init(h);
-		}
-		size_t clen = u->m.size > t->len ? (size_t)(u->m.size - t->len) : 0;
-		if (canon_body_read(ub->fd, u->off + (off_t)hn, u->body_len, clen, t) < 0) {
-			mail_err_set(err, MAIL_FAIL, "cannot read mailbox: %s", strerror(errno));
+		int fd = ub->fd, r = fetch_text(box, u, err);
+		if (fd >= 0 && fd == ub->fd)
+			lock_fd_release(fd);
+		if (r < 0)
 			return -1;
-		}
-		ub->text_uid = u->m.uid;
 	}
 	*text = ub->text.data ? ub->text.data : "";
 	*len = ub->text.len;
