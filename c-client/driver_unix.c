@@ -2579,6 +2579,14 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 	char *dot = NULL;
 	int rc = -1;
 
+	/* Sessions hold no group mail: an INBOX in the spool is created by the
+	 * mail system's first delivery, never by us. */
+	if (!dir_writable(path)) {
+		mail_err_set(err, access(path, F_OK) == 0 ? MAIL_EXISTS : MAIL_NOPERM,
+			     "cannot create %s: only the mail system creates files in that "
+			     "directory (an INBOX appears with its first delivery)", path);
+		return -1;
+	}
 	if (lock_dot(path, &dot, err) < 0)
 		return -1;
 	w.fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
