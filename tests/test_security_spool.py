@@ -328,26 +328,56 @@ def test_preauth_opens_inbox_read_write(fresh, user, spool, imapd_as):
     assert len(mbox.real_messages(spool.read(user))) == 4
 
 
-def test_other_sessions_see_an_in_place_rewrite(fresh, user, spool, connect):
-    """A rewrite in place keeps the inode and may keep the file's last
-    bytes while the file grows: other sessions must still take it for a
-    full change, not for new mail appended."""
-    write_inbox(spool, user, 6)
+KWS = " ".join("keyword%02d_%s" % (i, "x" * 20) for i in range(20))
+TAIL = b"".join(b"the same last line %02d of two messages\n" % i for i in range(4))
+
+
+def last_message_len(raw):
+    return len(raw) - raw.rindex(b"\n\nFrom ") - 2
+
+
+def in_place_growth(spool, user, connect, filler):
+    """INBOX ends with two messages of the same last bytes, the last one
+    padded by filler. Sessions a and b select it (the first rewrite adds
+    the folder record); then b's keywords on message 1 leave no room in
+    place, so the file is rewritten (in place: same inode) and grows.
+    Returns a, the last message's length before, and the growth."""
+    entries = [make_message(i, 600) for i in range(4)]
+    entries.append(mbox.Entry(b"Subject: five\n\n" + TAIL))
+    entries.append(mbox.Entry(b"Subject: six\n\n" + filler + TAIL))
+    spool.write(user, entries)
     a, b = connect(), connect()
     assert a.command("SELECT INBOX").ok and b.command("SELECT INBOX").ok
-    ino = os.stat(spool.path(user)).st_ino
-    size = os.stat(spool.path(user)).st_size
-    kws = " ".join("keyword%02d_%s" % (i, "x" * 20) for i in range(8))
-    assert b.command("STORE 1 +FLAGS (%s)" % kws).ok
+    raw = spool.read(user)
+    st0 = os.stat(spool.path(user))
+    assert b.command("STORE 1 +FLAGS (%s)" % KWS).ok
     assert b.command("NOOP").ok
-    st = os.stat(spool.path(user))
-    assert st.st_ino == ino and st.st_size > size
+    st1 = os.stat(spool.path(user))
+    assert st1.st_ino == st0.st_ino, "not rewritten in place"
+    return a, last_message_len(raw), st1.st_size - st0.st_size
+
+
+def test_other_sessions_see_an_in_place_rewrite(fresh, user, spool, connect):
+    """A rewrite in place keeps the inode. Built here so that it grows by
+    exactly the length of the last message, which ends like the one before
+    it: to a session that looks only at size and last bytes, message 1's
+    shift reads as a copy of the last message appended. The folder record's
+    change counter must make it a full change."""
+    _, l6, growth = in_place_growth(spool, user, connect, b"")
+    assert growth > l6 + 2, (growth, l6)
+    pad = growth - l6
+    filler = b"z" * (pad - 1) + b"\n"
+    a, l6, again = in_place_growth(spool, user, connect, filler)
+    assert (l6, again) == (growth, growth)
     r = a.command("NOOP")
     assert r.ok
-    assert not r.numbered("EXISTS") or r.numbered("EXISTS")[-1] == 6, r
+    assert not r.numbered("EXISTS") or r.numbered("EXISTS")[-1] == 6, \
+        "a rewrite taken for new mail: %r" % r.raw
     f = a.command("FETCH 1:* (FLAGS)").fetches()
     assert len(f) == 6
-    assert "keyword00_" + "x" * 20 in [str(x) for x in f[1]["FLAGS"]]
+    assert "keyword00_" + "x" * 20 in [str(x) for x in f[1]["FLAGS"]], f[1]
+    got = a.command("FETCH 6 BODY.PEEK[TEXT]").fetches()[6]
+    assert bytes(got["BODY[TEXT]"]) == mbox.crlf(filler + TAIL)
 
 
 @pytest.mark.parametrize("cmd", ["DELETE", "CREATE"])
