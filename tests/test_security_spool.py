@@ -230,21 +230,33 @@ def test_expunge_with_concurrent_delivery_loses_nothing(fresh, user, spool, conn
 # ------------------------------------------------------------ SIGKILL
 
 BIG_N = 240
-TRIGGERS = ["journal", "journal-late", 0.0, 0.003, 0.01, 0.03, 0.1]
+TRIGGERS = ["journal", "journal-late", "copying", 0.0, 0.003, 0.01, 0.03, 0.1]
+J_COPYING = 2
+
+
+def journal_phase(cache):
+    """Phase of the rewrite journal in cache (see unix_journal.c), None."""
+    try:
+        names = [f for f in os.listdir(cache) if f.endswith(".journal")]
+        with open(os.path.join(cache, names[0]), "rb") as f:
+            head = f.read(48)
+    except (FileNotFoundError, IndexError):
+        return None
+    return struct.unpack_from("<I", head, 40)[0] if len(head) == 48 else None
 
 
 def wait_journal(home, trigger):
+    """Sleep, or wait for the journal to appear ("journal"), or for the
+    copy over the INBOX to begin ("copying")."""
     if not isinstance(trigger, str):
         time.sleep(trigger)
         return
     cache = os.path.join(home, ".imapd-cache")
     end = time.monotonic() + 2
     while time.monotonic() < end:
-        try:
-            if [f for f in os.listdir(cache) if f.endswith(".journal")]:
-                break
-        except FileNotFoundError:
-            pass
+        phase = journal_phase(cache)
+        if phase is not None and (trigger != "copying" or phase >= J_COPYING):
+            break
     if trigger == "journal-late":
         time.sleep(0.005)
 
@@ -257,7 +269,7 @@ def test_sigkill_during_in_place_expunge_then_delivery(fresh, user, spool, serve
     entries = [make_message(i, 16000 + (i % 7) * 900, tag="big") for i in range(BIG_N)]
     all_ids = [message_id(e.data) for e in entries]
     want = {message_id(e.data): e.crlf() for e in entries}
-    half = cut = 0
+    half = cut = mid_copy = 0
     for k, trigger in enumerate(TRIGGERS):
         spool.remove(user)
         spool.write(user, entries)
@@ -277,7 +289,9 @@ def test_sigkill_during_in_place_expunge_then_delivery(fresh, user, spool, serve
         c.close()
         wait_gone(pid)
         cache = os.path.join(user.home, ".imapd-cache")
-        cut += any(f.endswith(".journal") for f in os.listdir(cache))
+        phase = journal_phase(cache)
+        cut += phase is not None
+        mid_copy += phase == J_COPYING
         late = make_message(1000 + k, 900, tag="late")
         spool.deliver(user, late)
         want[message_id(late.data)] = late.crlf()
@@ -294,8 +308,8 @@ def test_sigkill_during_in_place_expunge_then_delivery(fresh, user, spool, serve
         assert not left or left == set(doomed), \
             "kill at %s: half-done expunge, %d of %d remain" % (trigger, len(left), len(doomed))
         half += bool(left)
-        print("kill at %s: journal left %s, expunge %s" % (
-            trigger, cut, "not done" if left else "done"))
+        print("kill at %s: journal phase %s, expunge %s" % (
+            trigger, phase, "not done" if left else "done"))
         assert set(got) <= set(want), "kill at %s: foreign messages" % trigger
         bad = [i for i, v in got.items() if v != [want[i]]]
         assert not bad, "kill at %s: changed or duplicated: %r" % (trigger, bad[:3])
@@ -305,6 +319,7 @@ def test_sigkill_during_in_place_expunge_then_delivery(fresh, user, spool, serve
         assert not [f for f in os.listdir(cache) if f.endswith(".journal")]
     # the kills must have hit rewrites in progress, or this proves nothing
     assert cut >= 1, "no kill landed during an in-place rewrite"
+    assert mid_copy >= 1, "no kill landed while the INBOX itself was being overwritten"
 
 
 def wait_gone(pid):
