@@ -118,14 +118,12 @@ class DirWatch:
         os.close(self.fd)
 
 
-def test_victims_lock_file_is_neither_made_nor_broken(client, user, other_user, spool):
+def test_victims_lock_file_is_not_made(client, user, other_user, spool):
     """~/sp -> /var/mail: opening sp/<victim> would dotlock
-    /var/mail/<victim>.lock. The session cannot create it (inotify sees no
-    such name appear), and a stale lock of the victim's stays where it is
-    (breaking it would take write access to the spool directory)."""
+    /var/mail/<victim>.lock. The session cannot create it: inotify sees no
+    such name appear in the spool."""
     path, data, st = victim_inbox(spool, other_user)
     os.symlink(spool.dir, os.path.join(user.home, "sp"))
-    lock = path + ".lock"
     name = "sp/%s" % other_user.name
     w = DirWatch(spool.dir)
     try:
@@ -135,18 +133,31 @@ def test_victims_lock_file_is_neither_made_nor_broken(client, user, other_user, 
             assert r.status == "NO", (cmd, r)
         seen = [n for _, n in w.names() if n.startswith(other_user.name)]
         assert not seen, "the attacker's session made %r in the spool" % seen
-        # a stale lock (dead pid) the victim's mail reader left behind
-        with open(lock, "w") as f:
-            f.write("999999999\n")
-        os.chown(lock, other_user.uid, spool.mail_gid)
-        lst = os.stat(lock)
-        r = client.command("SELECT %s" % name)
+    finally:
+        w.close()
+    assert_untouched(path, data, st)
+
+
+def test_victims_stale_lock_is_not_broken(client, user, other_user, spool):
+    """A stale lock (dead pid) the victim's mail reader left behind stays
+    where it is: breaking it takes write access to the spool directory,
+    which the attacker's session does not have."""
+    path, data, st = victim_inbox(spool, other_user)
+    os.symlink(spool.dir, os.path.join(user.home, "sp"))
+    lock = path + ".lock"
+    with open(lock, "w") as f:
+        f.write("999999999\n")
+    os.chown(lock, other_user.uid, spool.mail_gid)
+    lst = os.stat(lock)
+    try:
+        r = client.command("SELECT sp/%s" % other_user.name)
         assert r.status == "NO", r
         assert os.path.exists(lock), "the attacker's session removed the victim's lock"
         assert os.stat(lock).st_ino == lst.st_ino
+        with open(lock) as f:
+            assert f.read() == "999999999\n"
         assert_untouched(path, data, st)
     finally:
-        w.close()
         if os.path.exists(lock):
             os.unlink(lock)
 
