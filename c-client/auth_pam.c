@@ -198,20 +198,9 @@ int auth_become(const struct auth_user *u, struct mail_err *err)
 		mail_err_set(err, MAIL_FAIL, "initgroups(%s): %s", u->name, strerror(errno));
 		return -1;
 	}
-	/* Debian's spool is 2775 root:mail: group mail lets us dotlock there and
-	 * write crash-safe replacements, as Debian's mail readers do. */
-	struct group *mg = getgrnam("mail");
-	if (mg) {
-		gid_t groups[NGROUPS_MAX + 1];
-		int n = getgroups(NGROUPS_MAX, groups);
-		int have = 0;
-		for (int i = 0; i < n; i++)
-			have |= groups[i] == mg->gr_gid;
-		if (n >= 0 && !have) {
-			groups[n++] = mg->gr_gid;
-			setgroups((size_t)n, groups);
-		}
-	}
+	/* Exactly the user's own groups: never group mail for the spool. The
+	 * lock file of the user's own spool file comes from liblockfile's
+	 * setgid helper, and rewrites there go in place (unix_journal.c). */
 	if (setgid(u->gid) < 0 || setuid(u->uid) < 0) {
 		mail_err_set(err, MAIL_FAIL, "cannot switch to user %s: %s", u->name,
 			     strerror(errno));

@@ -2,6 +2,7 @@
  * Lines start with "ok:", "note:" or "problem:" so that scripts (and the
  * tests) can pick them out; only problems are counted. */
 #include "check.h"
+#include "lock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -111,11 +112,31 @@ static void check_pam(struct ck *ck, const char *service)
 	    path, denies ? ", which refuses everyone" : "", path);
 }
 
+/* The setgid helper liblockfile runs for the spool's lock files: present,
+ * setgid, group mail. NULL if fine, else what is wrong. */
+static const char *helper_problem(struct ck *ck, gid_t mail_gid)
+{
+	char full[4096];
+	struct stat st;
+
+	if (stat(at(ck, LOCK_HELPER, full, sizeof full), &st) < 0)
+		return "is missing";
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+		return "is not an executable file";
+	if (!(st.st_mode & S_ISGID) || st.st_gid != mail_gid)
+		return "is not setgid mail";
+	return NULL;
+}
+
+/* Sessions run as the user without group mail. In a 2775 root:mail spool
+ * (Debian's /var/mail) the helper makes each user's own lock file and
+ * rewrites go in place; a spool elsewhere must be 1777 sticky. */
 static void check_spool(struct ck *ck, const char *spool)
 {
 	char full[4096];
 	struct stat st;
 	struct group *mail = getgrnam("mail");
+	gid_t mail_gid = mail ? mail->gr_gid : (gid_t)-1;
 
 	if (stat(at(ck, spool, full, sizeof full), &st) < 0) {
 		say(ck, "problem",
@@ -137,19 +158,34 @@ static void check_spool(struct ck *ck, const char *spool)
 		    spool, (unsigned)m, spool, spool);
 		return;
 	}
-	int group_ok = mail && st.st_gid == mail->gr_gid && (m & 0020);
-	int sticky_world = (m & 0002) && (m & 01000);
-	if (!group_ok && !sticky_world) {
-		say(ck, "problem",
-		    "spool directory %s (mode %04o) is not writable by group mail, so neither "
-		    "the delivery agent nor the server can create lock files there (mailboxes "
-		    "open read-only, deletions fail). Fix: chgrp mail "
-		    "%s; chmod 2775 %s",
-		    spool, (unsigned)m, spool, spool);
+	if ((m & 0002) && (m & 01000)) {
+		say(ck, "ok", "spool directory %s (mode %04o, sticky: users make their own lock "
+		    "files)", spool, (unsigned)m);
 		return;
 	}
-	say(ck, "ok", "spool directory %s (mode %04o%s)", spool, (unsigned)m,
-	    group_ok ? ", group mail" : "");
+	if (!mail || st.st_gid != mail_gid || !(m & 0020)) {
+		say(ck, "problem",
+		    "spool directory %s (mode %04o) is neither writable by group mail nor "
+		    "1777 sticky, so neither the delivery agent nor the server (which runs "
+		    "without group mail) can create lock files there (mailboxes open read-only, "
+		    "deletions fail). Fix: chgrp mail %s; chmod 2775 %s (as Debian ships "
+		    "/var/mail), or chmod 1777 %s",
+		    spool, (unsigned)m, spool, spool, spool);
+		return;
+	}
+	const char *why = helper_problem(ck, mail_gid);
+	if (why) {
+		say(ck, "problem",
+		    "spool directory %s is writable only by group mail, and sessions run without "
+		    "that group: the lock file of a user's own spool file is made by the setgid "
+		    "helper %s, which %s (mailboxes open read-only). Fix: apt-get install "
+		    "liblockfile-bin; chgrp mail %s; chmod 2755 %s",
+		    spool, LOCK_HELPER, why, LOCK_HELPER, LOCK_HELPER);
+		return;
+	}
+	say(ck, "ok", "spool directory %s (mode %04o, group mail; each user's lock file through "
+	    "the setgid helper %s, rewrites in place with a journal in ~/.imapd-cache)",
+	    spool, (unsigned)m, LOCK_HELPER);
 }
 
 /* Is name (e.g. "imaps") in /etc/services for tcp? */

@@ -3,9 +3,11 @@
  * and a folder record (UW-style pseudo message with X-IMAP, or Dovecot's
  * X-IMAPbase), so UW imapd, Dovecot and mutt keep working on the same files.
  * Every rewrite goes to a temp file that is renamed over the original while
- * the dotlock is held: a crash leaves the old or the new mailbox, never half.
- * Files are reached through fsafe.h: the mailbox, its temp file and the
- * rename all happen in one directory descriptor, never through a link.
+ * the dotlock is held, or, where we may not create files (Debian's
+ * /var/mail), through a redo journal in place (unix_journal.c): a crash
+ * leaves the old or the new mailbox, never half. Files are reached through
+ * fsafe.h: the mailbox, its temp file and the rename all happen in one
+ * directory descriptor, never through a link.
  * The file is read in small mapped windows and messages are fetched with
  * pread, so a session's memory does not grow with the mailbox; the first
  * sync of a session may take its state from the index (unix_index.c). */
@@ -13,6 +15,7 @@
 #include "lock.h"
 #include "mail.h"
 #include "unix_index.h"
+#include "unix_journal.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -940,6 +943,9 @@ struct ubox {
 	off_t size;
 	struct timespec mtime;
 	char sig[SIGLEN];       /* last bytes before size: detects rewrites */
+	int moved;              /* offsets found again after an in-place rewrite, */
+	off_t moved_size;       /* for the file as it was then */
+	struct timespec moved_mtime;
 	size_t siglen;
 	int have_rec;           /* the file has our folder record */
 	uint32_t rec_last;      /* its uidlast */
@@ -1298,9 +1304,10 @@ static void status_lines(struct buf *o, uint32_t flags, uint64_t kw, char **name
 }
 
 /* Write the folder record; returns the file offset of uidlast's digits.
- * With a key, it is authenticated, vouching for messages up to UID ours. */
+ * With a key, it is authenticated, vouching for messages up to UID ours.
+ * gen: the change counter, so other sessions see every rewrite as one. */
 static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **names,
-			  unsigned nkw, uint32_t ours, const unsigned char *key)
+			  unsigned nkw, uint32_t ours, const unsigned char *key, uint32_t gen)
 {
 	off_t at;
 	char host[256] = "localhost", fl[64], dh[64], hex[MAC_HEX + 1];
@@ -1319,7 +1326,7 @@ static off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char
 	buf_printf(&b, "Subject: %s\nMessage-ID: <%lld@%s>\n", PSEUDO_SUBJECT, (long long)now,
 		   host);
 	/* a change counter for in-place flag updates (see inplace_update) */
-	buf_puts(&b, GEN_HDR " 0000000000\n");
+	buf_printf(&b, GEN_HDR " %010u\n", gen);
 	buf_init(&val);
 	buf_printf(&val, "%010u %010u", validity, last);
 	for (unsigned i = 0; i < nkw; i++)
@@ -1503,6 +1510,7 @@ static int tmp_name(const char *leaf, char tmp[NAME_MAX + 1])
 }
 
 struct rewrite {
+	int home;               /* home directory: an in-place rewrite's journal */
 	uint32_t validity, last;
 	char **names;
 	unsigned nkw;
@@ -1524,14 +1532,79 @@ static int same_leaf(int dirfd, const char *leaf, const struct stat *st)
 	       now.st_ino == st->st_ino;
 }
 
+static int gen_find(int fd, off_t *off, uint32_t *val);
+
+/* The new mailbox, all of it, to w; returns the offset of uidlast's digits.
+ * A file that had a change counter gets it bumped: a rewrite in place
+ * keeps the inode, and the counter is how other sessions tell. Messages
+ * not quoted by us yet are quoted now (mboxrd). */
+static off_t write_content(struct wout *w, struct rewrite *rw)
+{
+	off_t goff, rec;
+	uint32_t gen = 0;
+
+	if (rw->in && gen_find(rw->in->fd, &goff, &gen))
+		gen = gen == UINT32_MAX ? 1 : gen + 1;
+	buf_init(&w->b);
+	rec = write_pseudo(w, rw->validity, rw->last, rw->names, rw->nkw, rw->ours, rw->key, gen);
+	for (size_t i = 0; i < rw->nitems; i++) {
+		rw->items[i].quote = !rw->items[i].rd;
+		write_item(w, rw->in, &rw->items[i], rw->names, rw->nkw);
+	}
+	if (rw->extra_len)
+		wput(w, rw->extra, rw->extra_len);
+	wflush(w);
+	buf_free(&w->b);
+	return rec;
+}
+
+/* May we create files in dirfd (a temp file to rename over the mailbox)? */
+static int dir_writable(int dirfd)
+{
+	return faccessat(dirfd, ".", W_OK | X_OK, AT_EACCESS) == 0;
+}
+
+/* The rewrite for a directory we may not write: through the journal, over
+ * the locked file itself (rw->in's fd, open read-write). Returns a new fd
+ * of that file, or -1. */
+static int rewrite_in_place(const char *path, const struct stat *st, struct rewrite *rw,
+			    off_t *rec_last_off, struct mail_err *err)
+{
+	struct unix_journal j;
+	struct wout w = { .fd = -1 };
+
+	if (unix_journal_begin(rw->home, st, &j, err) < 0)
+		return -1;
+	w.fd = j.fd;
+	*rec_last_off = write_content(&w, rw);
+	if (w.failed) {
+		unix_journal_abort(&j);
+		mail_err_set(err, w.failed == ENOSPC || w.failed == EDQUOT ? MAIL_TOOBIG : MAIL_FAIL,
+			     "cannot rewrite mailbox %s: %s (mailbox unchanged)", path,
+			     strerror(w.failed));
+		return -1;
+	}
+	if (unix_journal_commit(&j, rw->in->fd, (uint64_t)w.pos, err) < 0)
+		return -1;
+	int fd = fcntl(rw->in->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		mail_err_set(err, MAIL_FAIL, "cannot rewrite mailbox %s: %s", path, strerror(errno));
+	return fd;
+}
+
 /* Write a whole new mailbox beside leaf in dirfd (path: the same file, for
  * messages) and rename it over leaf in that same directory, if leaf is
- * still the file st describes. The caller holds the dotlock. Returns the
- * new file's fd (read-write) or -1. */
+ * still the file st describes; or in place where the directory is closed
+ * to us. The caller holds the locks. Returns the new file's fd (read-write)
+ * or -1. */
 static int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct stat *st,
 			struct rewrite *rw, off_t *rec_last_off, struct mail_err *err)
 {
+	if (st && rw->in && !dir_writable(dirfd))
+		return rewrite_in_place(path, st, rw, rec_last_off, err);
+
 	char tmp[NAME_MAX + 1];
+
 	struct wout w = { .fd = -1 };
 
 	if (tmp_name(leaf, tmp) < 0) {
@@ -1555,17 +1628,7 @@ static int mbox_rewrite(int dirfd, const char *leaf, const char *path, const str
 			(void)!fchown(w.fd, (uid_t)-1, st->st_gid);
 		fchmod(w.fd, st->st_mode & 07777);
 	}
-	buf_init(&w.b);
-	*rec_last_off = write_pseudo(&w, rw->validity, rw->last, rw->names, rw->nkw, rw->ours,
-				     rw->key);
-	for (size_t i = 0; i < rw->nitems; i++) {
-		rw->items[i].quote = !rw->items[i].rd;
-		write_item(&w, rw->in, &rw->items[i], rw->names, rw->nkw);
-	}
-	if (rw->extra_len)
-		wput(&w, rw->extra, rw->extra_len);
-	wflush(&w);
-	buf_free(&w.b);
+	*rec_last_off = write_content(&w, rw);
 	if (!w.failed && fsync(w.fd) < 0)
 		w.failed = errno;
 	/* the name must still be the file we locked and read */
@@ -1595,11 +1658,11 @@ struct locked {
 	struct fsafe_loc loc;   /* the file's directory: rewrites happen there */
 };
 
-/* After login we keep group mail for the spool's dotlocks. That must not
- * become a way into other users' mailboxes (a symlink in the home pointing
- * at /var/mail/alice, or allow_outside_home): a file that is not ours and
- * that we could reach only as group mail is refused. Checked on the open
- * descriptor, so swapping a symlink afterwards gains nothing. */
+/* A session runs without group mail, so the kernel already keeps other
+ * users' spool files (0660 user:mail) closed. Checked again on the open
+ * descriptor, so that a spool file of someone else that was left readable
+ * or writable by mistake is still not reached through a symlink in the home
+ * or allow_outside_home: a file in group mail is served only to its owner. */
 static int foreign_spool_file(int fd)
 {
 	static gid_t mail_gid = (gid_t)-1;
@@ -1611,8 +1674,25 @@ static int foreign_spool_file(int fd)
 		struct group *g = getgrnam("mail");
 		mail_gid = g ? g->gr_gid : (gid_t)-2;
 	}
-	return st.st_gid == mail_gid && !(st.st_mode & 0004);
+	return st.st_gid == mail_gid;
 }
+
+/* Under the locks: finish a rewrite a crash left in the journal before
+ * anyone reads the file. A read lock is not enough to write, so a reader
+ * that finds a journal takes the write locks instead. 0 ok, -1 error,
+ * 1: retry with write locks. */
+static int lk_recover(int home, int write, struct locked *lk, struct mail_err *err)
+{
+	if (home < 0 || !unix_journal_pending(home, &lk->st))
+		return 0;
+	if (!write)
+		return 1;
+	if (unix_journal_recover(home, lk->fd, err) < 0 || fstat(lk->fd, &lk->st) < 0)
+		return -1;
+	return 0;
+}
+
+static void lk_close(struct locked *lk, int keep_fd);
 
 /* Open the locked file by descriptor from its directory: never a link,
  * never anything but a regular file (a FIFO must not hang us). */
@@ -1666,6 +1746,11 @@ static int lk_open(struct mail_session *sess, const char *path, int write, struc
 		close(lk->fd);
 		lk->fd = -1;
 		goto fail;
+	}
+	int r = lk_recover(fsafe_home(sess), write, lk, err);
+	if (r != 0) {
+		lk_close(lk, 0);
+		return r < 0 ? -1 : lk_open(sess, path, 1, lk, err);
 	}
 	return 0;
 fail:
@@ -1741,6 +1826,7 @@ static void remember_file(struct ubox *ub, int fd)
 	size_t len;
 
 	ub->exists = 0;
+	ub->moved = 0;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return;
 	ub->gen_off = 0;
@@ -2204,7 +2290,8 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 	}
 	struct win in;
 	win_init(&in, lk->fd, lk->st.st_size);
-	struct rewrite rw = { .validity = box->uidvalidity, .last = ub->counter,
+	struct rewrite rw = { .home = box->sess ? fsafe_home(box->sess) : -1,
+			      .validity = box->uidvalidity, .last = ub->counter,
 			      .names = box->keywords, .nkw = box->nkeywords, .items = it,
 			      .nitems = n, .in = &in, .ours = n ? it[n - 1].uid : 0,
 			      .key = ub->key };
@@ -2720,6 +2807,138 @@ static int canon_body_read(int fd, off_t off, size_t blen, size_t clen, uint32_t
 	return 0;
 }
 
+static int snapshot(struct mail_session *sess, const char *path, int write,
+		    struct locked *lk, struct parse *p, struct kwtab *kt, int ks,
+		    const unsigned char *key, struct mail_err *err);
+static void free_names(char **names, unsigned n);
+
+/* Do our offsets still fit the file behind ub->fd: the file as we last
+ * placed them, or that with mail appended? A rewrite by rename leaves our
+ * inode alone; one in place (ours through the journal, or mutt's) does not. */
+static int offsets_current(struct ubox *ub)
+{
+	struct stat st;
+	off_t size = ub->moved ? ub->moved_size : ub->size;
+	const struct timespec *mt = ub->moved ? &ub->moved_mtime : &ub->mtime;
+	char sig[SIGLEN];
+
+	if (fstat(ub->fd, &st) < 0)
+		return 0;
+	if (st.st_size == size && st.st_mtim.tv_sec == mt->tv_sec &&
+	    st.st_mtim.tv_nsec == mt->tv_nsec)
+		return 1;
+	if (ub->moved || st.st_size <= size || !ub->siglen)
+		return 0;
+	return pread(ub->fd, sig, ub->siglen, size - (off_t)ub->siglen) == (ssize_t)ub->siglen &&
+	       !memcmp(sig, ub->sig, ub->siglen) && !gen_moved(ub, ub->fd);
+}
+
+/* The file was rewritten in place since our last sync: find each of our
+ * messages again by UID, quietly (this runs inside FETCH, where expunges
+ * may not be reported). One that is gone gets off -1 until the next sync
+ * reports it. 0 done, 1 the name now leads to another file, -1 error. */
+static int relocate(struct mailbox *box, struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+	char *names[MAIL_KEYWORDS_MAX];
+	unsigned nkw = 0;
+	struct kwtab kt = { names, &nkw };
+	struct locked lk;
+	struct parse p;
+	uint32_t counter = 0;
+	size_t j = 0;
+
+	if (snapshot(box->sess, box->path, 0, &lk, &p, &kt, ub->keystate, ub->key, err) < 0) {
+		free_names(names, nkw);
+		return -1;
+	}
+	uint32_t ulast = p.have_rec && p.last > ub->rec_last ? p.last : ub->rec_last;
+	assign_uids(&p, 0, ulast, &counter);
+	int same = lk.st.st_dev == ub->dev && lk.st.st_ino == ub->ino;
+	for (uint32_t i = 0; same && i < box->nmsgs; i++) {
+		struct umsg *u = UM(box, i);
+		while (j < p.n && p.m[j].uid < u->m.uid)
+			j++;
+		if (j < p.n && same_msg(u, &p.m[j])) {
+			u->off = (off_t)p.m[j].off;
+			u->from_len = p.m[j].from_len;
+			u->hdr_len = p.m[j].hdr_len;
+			u->body_len = p.m[j].body_len;
+		} else {
+			u->off = -1;
+		}
+	}
+	if (same) {
+		ub->moved = 1;
+		ub->moved_size = lk.st.st_size;
+		ub->moved_mtime = lk.st.st_mtim;
+	}
+	ub->text_uid = 0;
+	lk_close(&lk, 0);
+	parse_free(&p);
+	free_names(names, nkw);
+	return same ? 0 : 1;
+}
+
+/* Hold a read lock on ub->fd with offsets that fit it, so a rewrite in
+ * place cannot run under our reads. 0 locked, -1 error (unlocked). */
+static int fetch_lock(struct mailbox *box, struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+
+	for (int tries = 0; tries < 3; tries++) {
+		if (lock_fd(ub->fd, 0, err) < 0)
+			return -1;
+		if (offsets_current(ub))
+			return 0;
+		lock_fd_release(ub->fd);
+		if (relocate(box, err) != 0)
+			break;
+	}
+	mail_err_set(err, MAIL_FAIL, "mailbox changed under us (another program rewrote it)");
+	return -1;
+}
+
+/* Read message u's canonical text into ub->text. */
+static int fetch_text(struct mailbox *box, struct umsg *u, struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+
+	if (u->off < 0) {
+		mail_err_set(err, MAIL_NONEXISTENT, "message was expunged by another session");
+		return -1;
+	}
+	size_t hn = u->from_len + u->hdr_len;
+	struct buf *t = &ub->text, *h = &ub->hraw;
+	if (t->cap > ((size_t)1 << 20) && u->m.size < t->cap / 4) {
+		buf_free(t);   /* after a huge message, give its memory back */
+		buf_init(t);
+	}
+	buf_reset(h);
+	buf_reserve(h, hn);
+	ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
+	if (r != (ssize_t)hn || hn < 5 || memcmp(h->data, "From ", 5)) {
+		mail_err_set(err, MAIL_FAIL,
+			     "mailbox changed under us (another program rewrote it)");
+		unix_sync(box, SYNC_PING, NULL, 0, err);
+		return -1;
+	}
+	buf_reset(t);
+	canon_header(h->data + u->from_len, u->hdr_len, u->rd, t);
+	if (h->cap > 65536) {
+		buf_free(h);   /* a huge header: do not keep its buffer */
+		buf_init(h);
+	}
+	size_t clen = u->m.size > t->len ? (size_t)(u->m.size - t->len) : 0;
+	if (canon_body_read(ub->fd, u->off + (off_t)hn, u->body_len, clen,
+			    u->rd ? u->nq : 0, t) < 0) {
+		mail_err_set(err, MAIL_FAIL, "cannot read mailbox: %s", strerror(errno));
+		return -1;
+	}
+	ub->text_uid = u->m.uid;
+	return 0;
+}
+
 static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		      struct mail_err *err)
 {
@@ -2727,34 +2946,13 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 	struct umsg *u = UM(box, msgno - 1);
 
 	if (ub->text_uid != u->m.uid) {
-		size_t hn = u->from_len + u->hdr_len;
-		struct buf *t = &ub->text, *h = &ub->hraw;
-		if (t->cap > ((size_t)1 << 20) && u->m.size < t->cap / 4) {
-			buf_free(t);   /* after a huge message, give its memory back */
-			buf_init(t);
-		}
-		buf_reset(h);
-		buf_reserve(h, hn);
-		ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
-		if (r != (ssize_t)hn || hn < 5 || memcmp(h->data, "From ", 5)) {
-			mail_err_set(err, MAIL_FAIL,
-				     "mailbox changed under us (another program rewrote it)");
-			unix_sync(box, SYNC_PING, NULL, 0, err);
+		if (ub->fd >= 0 && fetch_lock(box, err) < 0)
 			return -1;
-		}
-		buf_reset(t);
-		canon_header(h->data + u->from_len, u->hdr_len, u->rd, t);
-		if (h->cap > 65536) {
-			buf_free(h);   /* a huge header: do not keep its buffer */
-			buf_init(h);
-		}
-		size_t clen = u->m.size > t->len ? (size_t)(u->m.size - t->len) : 0;
-		if (canon_body_read(ub->fd, u->off + (off_t)hn, u->body_len, clen,
-				    u->rd ? u->nq : 0, t) < 0) {
-			mail_err_set(err, MAIL_FAIL, "cannot read mailbox: %s", strerror(errno));
+		int fd = ub->fd, r = fetch_text(box, u, err);
+		if (fd >= 0 && fd == ub->fd)
+			lock_fd_release(fd);
+		if (r < 0)
 			return -1;
-		}
-		ub->text_uid = u->m.uid;
 	}
 	*text = ub->text.data ? ub->text.data : "";
 	*len = ub->text.len;
@@ -2900,7 +3098,8 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 		}
 		struct win in;
 		win_init(&in, lk.fd, lk.st.st_size);
-		struct rewrite rw = { .validity = validity, .last = counter, .names = names,
+		struct rewrite rw = { .home = fsafe_home(sess), .validity = validity, .last = counter,
+				      .names = names,
 				      .nkw = nkw, .items = it, .nitems = p.n, .in = &in,
 				      .extra = out.data + lead, .extra_len = out.len - lead,
 				      .ours = counter, .key = key };
@@ -2935,6 +3134,16 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 
 	if (fsafe_locate(sess, path, 0, &loc, err) < 0)
 		return -1;
+	/* Sessions hold no group mail: an INBOX in the spool is created by the
+	 * mail system's first delivery, never by us. */
+	if (!dir_writable(loc.dirfd)) {
+		struct stat st;
+		mail_err_set(err, fsafe_lstat(&loc, &st) == 0 ? MAIL_EXISTS : MAIL_NOPERM,
+			     "cannot create %s: only the mail system creates files in that "
+			     "directory (an INBOX appears with its first delivery)", path);
+		fsafe_close(&loc);
+		return -1;
+	}
 	if (fsafe_dotlock(&loc, path, &dot, err) < 0) {
 		fsafe_close(&loc);
 		return -1;
@@ -2950,7 +3159,7 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 	buf_init(&w.b);
 	unsigned char key[UIDX_KEYLEN];
 	user_key(sess, key);
-	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0, 0, key);
+	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0, 0, key, 0);
 	memset(key, 0, sizeof key);
 	wflush(&w);
 	buf_free(&w.b);

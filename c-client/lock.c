@@ -36,11 +36,12 @@ void lock_dir_error(const char *file, int e, struct mail_err *err)
 {
 	char *dir = dir_of(file);
 
+	/* Sessions never hold group mail: in a spool directory only the setgid
+	 * helper makes lock files, and only the user's own. */
 	mail_err_set(err, MAIL_NOPERM,
-		     "cannot create %s: %s; directory %s must be writable "
-		     "by this user (for the mail spool: chgrp mail %s; chmod 2775 %s, and "
-		     "run the server with group mail)",
-		     file, strerror(e), dir, dir, dir);
+		     "cannot create %s: %s. Spool fix: chgrp mail %s; chmod 2775 %s (then the "
+		     "setgid " LOCK_HELPER " makes only the user's own lock), or chmod 1777",
+		     file, strerror(e), dir, dir);
 	free(dir);
 }
 
@@ -64,8 +65,9 @@ int lock_dot(const char *path, char **held, struct mail_err *err)
 			return 0;
 		}
 		if (r == L_TMPLOCK || r == L_TMPWRITE || r == L_ERROR) {
-			/* Debian's liblockfile may have run the setgid dotlockfile
-			 * helper for us, leaving errno meaningless: ask directly. */
+			/* liblockfile ran the setgid helper for a directory we may
+			 * not write, and the helper said no (not our own spool
+			 * file's lock): errno is meaningless, so ask directly. */
 			char *dir = dir_of(path);
 			int denied = access(dir, W_OK) < 0 && (errno == EACCES || errno == EPERM ||
 							      errno == EROFS);

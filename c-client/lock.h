@@ -8,6 +8,10 @@
 
 #include "mail.h"
 
+/* Debian's setgid-mail helper that liblockfile runs for lock files in a
+ * directory the session may not write (the spool). */
+#define LOCK_HELPER "/usr/bin/dotlockfile"
+
 /* Seconds lock_dot waits for a dotlock held by a live process. */
 extern int lock_dot_timeout;
 
@@ -22,7 +26,7 @@ void lock_dot_release(char **held);
 /* fcntl lock on the whole file, waiting (F_SETLKW). exclusive=0: F_RDLCK. */
 int lock_fd(int fd, int exclusive, struct mail_err *err);
 /* NOPERM error for a file we could not create, naming its directory and
- * the fix an administrator applies to a mail spool. */
+ * what the spool needs (the helper; its rule: the user's own lock only). */
 void lock_dir_error(const char *file, int e, struct mail_err *err);
 void lock_fd_release(int fd);
 

@@ -76,7 +76,7 @@ char *uidx_path(const char *home, const char *mbox)
 /* Open ~/.imapd-cache (creating it when asked) by descriptor from the home:
  * a link there (say to the spool directory), a directory of someone else or
  * one others may write is not used, and said once in the log. -1: none. */
-static int cache_dir(int homefd, int create)
+int uidx_cache_dir(int homefd, int create)
 {
 	static int warned;
 	struct stat st;
@@ -139,7 +139,7 @@ int uidx_load(int homefd, const char *mbox, struct uidx *x)
 	struct stat st;
 	struct preamble pre;
 	char name[40];
-	int dfd = cache_dir(homefd, 0), fd;
+	int dfd = uidx_cache_dir(homefd, 0), fd;
 
 	memset(x, 0, sizeof *x);
 	if (dfd < 0)
@@ -209,7 +209,7 @@ int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	char name[40], tmp[64];
 	int rc = -1, dfd;
 
-	if (h->nmsgs > UIDX_MAX_MSGS || (dfd = cache_dir(homefd, 1)) < 0)
+	if (h->nmsgs > UIDX_MAX_MSGS || (dfd = uidx_cache_dir(homefd, 1)) < 0)
 		return -1;
 	memcpy(pre.magic, magic, 8);
 	pre.path_len = (uint32_t)strlen(mbox);
@@ -268,7 +268,7 @@ int uidx_secret(int homefd, int create, unsigned char key[UIDX_KEYLEN])
 {
 	unsigned char k[UIDX_KEYLEN];
 	char tmp[64];
-	int dfd = cache_dir(homefd, create), rc;
+	int dfd = uidx_cache_dir(homefd, create), rc;
 
 	if (dfd < 0)
 		return -1;

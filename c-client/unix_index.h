@@ -62,6 +62,11 @@ char *uidx_path(const char *home, const char *mbox);
 int uidx_load(int homefd, const char *mbox, struct uidx *x);
 void uidx_free(struct uidx *x);
 
+/* ~/.imapd-cache by descriptor from the home directory homefd, created 0700
+ * when asked: never a link, only the user's own and writable by nobody
+ * else (the index, the key and rewrite journals live there). -1: none. */
+int uidx_cache_dir(int homefd, int create);
+
 /* Write the index crash-safely (temp file, rename), creating its
  * directory. Failure is silent by design: it is only a cache. */
 int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,

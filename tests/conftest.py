@@ -1,5 +1,5 @@
-# Fixtures for the integration tests: real system users and PAM, a spool like
-# /var/mail, the daemon under a real super-server on a loopback port, clients
+# Fixtures for the integration tests: real system users and PAM, the real
+# /var/mail spool, the daemon under a real super-server on a loopback port, clients
 # (imaplib, a strict raw client, curl), and a sanitizer-log check that fails
 # the test (and the session) whenever the daemon reported an error.
 # Needs root. IMAPD selects the binary (make check: the sanitizer build);
@@ -164,13 +164,18 @@ def other_user(users):
 
 
 @pytest.fixture(scope="session")
-def spool(workdir):
-    d = os.path.join(workdir, "spool")
-    os.mkdir(d)
+def spool(users):
+    """Debian's /var/mail itself, as shipped (2775 root:mail): sessions run
+    without group mail, and liblockfile's setgid dotlockfile makes their
+    lock files only for the user's own file there. The test users' files
+    and lock files are removed at the end."""
     gid = system.mail_gid()
-    os.chown(d, 0, gid)
-    os.chmod(d, 0o2775)
-    return mbox.Spool(d, gid)
+    st = os.stat(mbox.SYSTEM_SPOOL)
+    if st.st_gid != gid or (st.st_mode & 0o7777) != 0o2775:
+        pytest.fail("%s must be 2775 root:mail, as Debian ships it" % mbox.SYSTEM_SPOOL)
+    sp = mbox.Spool(mbox.SYSTEM_SPOOL, gid)
+    yield sp
+    sp.cleanup()
 
 
 @pytest.fixture(scope="session")

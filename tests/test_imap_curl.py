@@ -37,7 +37,8 @@ def test_curl_fetches_by_uid_and_section(inbox, curl, client):
     assert out == mbox.crlf(inbox[1].text())
 
 
-def test_curl_upload_appends(fresh, curl, client, workdir):
+def test_curl_upload_appends(fresh, curl, client, workdir, spool, user):
+    spool.write(user, [])   # INBOX as the first delivery leaves it
     msg = (b"From: curl@example.org\r\nSubject: uploaded by curl\r\n\r\n"
            b"Sent with curl -T.\r\n")
     path = os.path.join(workdir, "upload.eml")

@@ -118,14 +118,15 @@ def test_fetch_in_authenticated_state_is_refused(client):
 
 def test_login_drops_root(client, user, imapd, spool):
     # The daemon serving this connection now runs as the user, with the
-    # user's groups plus "mail" (for spool dotlocks), and no way back.
+    # user's own groups only (never "mail": spool lock files come from the
+    # setgid dotlockfile), and no way back.
     assert client.command("NOOP").ok
     mine = [s for _, s in system.daemon_processes(imapd) if s["Uid"][0] == str(user.uid)]
     assert mine, "no imapd process runs as %s after LOGIN" % user.name
     st = mine[0]
     assert st["Uid"] == [str(user.uid)] * 4, st["Uid"]
     assert st["Gid"] == [str(user.gid)] * 4, st["Gid"]
-    assert str(spool.mail_gid) in st["Groups"], st["Groups"]
+    assert str(spool.mail_gid) not in st["Groups"], st["Groups"]
     assert str(user.gid) in st["Groups"] or st["Gid"][0] == str(user.gid)
     assert st["CapEff"] == ["0000000000000000"], st["CapEff"]
 

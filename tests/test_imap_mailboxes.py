@@ -176,6 +176,13 @@ def test_append_with_flags_and_date(client):
 
 
 def test_append_to_inbox_without_spool_file(fresh, client, spool, user):
+    # the session holds no group mail: /var/mail/<user> comes from the
+    # mail system's first delivery (here: an empty file, as an MTA leaves
+    # it), never from the session, which says so
+    r = client.command("APPEND INBOX ", Lit(NOTE))
+    assert r.status == "NO" and "first delivery" in r.text, r
+    assert not os.path.exists(spool.path(user))
+    spool.write(user, [])
     ok(client, "APPEND INBOX ", Lit(NOTE))
     st = os.stat(spool.path(user))
     assert st.st_uid == user.uid

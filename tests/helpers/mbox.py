@@ -128,16 +128,30 @@ def real_messages(raw):
     return out
 
 
+SYSTEM_SPOOL = "/var/mail"
+
+
 class Spool:
     """A spool directory like Debian's /var/mail (root:mail, 2775); the
-    INBOX of user U is <dir>/U, owned U:mail, mode 0660."""
+    INBOX of user U is <dir>/U, owned U:mail, mode 0660. Remembers whose
+    files it touched, so cleanup() leaves the shared directory as found."""
 
     def __init__(self, path, mail_gid):
         self.dir = path
         self.mail_gid = mail_gid
+        self.touched = set()
 
     def path(self, user):
+        self.touched.add(user.name)
         return os.path.join(self.dir, user.name)
+
+    def cleanup(self):
+        for name in sorted(self.touched):
+            for p in (name, name + ".lock"):
+                try:
+                    os.unlink(os.path.join(self.dir, p))
+                except FileNotFoundError:
+                    pass
 
     def write(self, user, entries):
         """Replace the user's INBOX with the given entries."""
@@ -161,10 +175,12 @@ class Spool:
 
     def deliver(self, user, entry, timeout=30):
         """Append one message the way an MTA does: take the dotlock with
-        liblockfile's dotlockfile, then an fcntl lock, append, unlock."""
+        liblockfile's dotlockfile, then an fcntl lock, append, unlock. -p:
+        our pid goes in the lock, and a lock whose pid is dead (a killed
+        session's) is broken at once, as liblockfile's L_PID users do."""
         p = self.path(user)
         lock = p + ".lock"
-        subprocess.run(["dotlockfile", "-l", "-r", str(timeout), lock],
+        subprocess.run(["dotlockfile", "-p", "-l", "-r", str(timeout), lock],
                        check=True, timeout=timeout * 10)
         try:
             fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o660)

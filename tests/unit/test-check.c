@@ -41,6 +41,19 @@ static void spool(mode_t mode, int group_mail)
 		CHECK(chown(path, 0, g->gr_gid) == 0 || geteuid() != 0);
 }
 
+/* Debian's setgid-mail lock helper in the scratch root, with this mode. */
+static void helper(mode_t mode)
+{
+	char path[512];
+	struct group *g = getgrnam("mail");
+
+	put("/usr/bin/dotlockfile", "#!/bin/sh\n", 0755);
+	snprintf(path, sizeof path, "%s/usr/bin/dotlockfile", root);
+	if (g)
+		CHECK(chown(path, 0, g->gr_gid) == 0 || geteuid() != 0);
+	CHECK(chmod(path, mode) == 0);
+}
+
 /* A setup that works: PAM file, spool 2775 root:mail, services, launcher. */
 static void good_root(void)
 {
@@ -57,6 +70,7 @@ static void good_root(void)
 	put("/etc/xinetd.d/imap", "service imap\n{\n\tserver\t= /usr/sbin/imapd\n"
 				  "\tserver_args = --tls\n}\n", 0644);
 	spool(02775, 1);
+	helper(02755);
 }
 
 static void cleanup(void)
@@ -142,8 +156,22 @@ static void spool_modes(void)
 	good_root();
 	spool(0755, 1);
 	CHECK(run(&r) == 1);
-	CHECK(has(&r, "is not writable by group mail"));
+	CHECK(has(&r, "is neither writable by group mail nor 1777 sticky"));
 	CHECK(has(&r, "chmod 2775 /var/mail"));
+	/* sessions run without group mail: the spool's lock files need the
+	 * setgid helper */
+	spool(02775, 1);
+	CHECK(run(&r) == 0);
+	CHECK(has(&r, "ok: spool directory /var/mail (mode 2775, group mail; each user's "
+		      "lock file through the setgid helper /usr/bin/dotlockfile"));
+	helper(0755);
+	CHECK(run(&r) == 1);
+	CHECK(has(&r, "/usr/bin/dotlockfile, which is not setgid mail"));
+	snprintf(path, sizeof path, "%s/usr/bin/dotlockfile", root);
+	unlink(path);
+	CHECK(run(&r) == 1);
+	CHECK(has(&r, "/usr/bin/dotlockfile, which is missing"));
+	CHECK(has(&r, "apt-get install liblockfile-bin"));
 	spool(0777, 0);
 	CHECK(run(&r) == 1);
 	CHECK(has(&r, "world-writable without the sticky bit"));
