@@ -24,18 +24,7 @@
 #include "log.h"
 #include "tls.h"
 
-#define PS_MAGIC 0x75774d31u   /* "uwM1": the one message format there is */
-
-/* C to P: one login attempt. Sent as one SOCK_SEQPACKET record of exactly
- * this size; each field NUL-padded, its length given. */
-struct ps_request {
-	uint32_t magic;
-	uint16_t user_len, authname_len, pass_len;
-	uint16_t overlong;   /* C cut a field: refuse without asking PAM */
-	char user[PRIVSEP_NAME_MAX + 1];
-	char authname[PRIVSEP_NAME_MAX + 1];
-	char pass[PRIVSEP_PASS_MAX + 1];
-};
+#define PS_MAGIC PRIVSEP_MAGIC
 
 /* P to C: the verdict (enum daemon_login_result) and P's failure count. */
 struct ps_reply {
@@ -196,10 +185,11 @@ static int field_ok(const char *f, uint16_t len, size_t max)
 	return len <= max && !memchr(f, '\0', len) && f[len] == '\0';
 }
 
-/* The whole request as privsep_login builds it, or C is not to be trusted. */
-static int request_ok(const struct ps_request *q)
+int privsep_request_ok(const void *rec, size_t n)
 {
-	return q->magic == PS_MAGIC && q->overlong <= 1 &&
+	const struct privsep_request *q = rec;
+
+	return n == sizeof *q && q->magic == PS_MAGIC && q->overlong <= 1 &&
 	       field_ok(q->user, q->user_len, PRIVSEP_NAME_MAX) &&
 	       field_ok(q->authname, q->authname_len, PRIVSEP_NAME_MAX) &&
 	       field_ok(q->pass, q->pass_len, PRIVSEP_PASS_MAX);
@@ -249,7 +239,7 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 
 /* Check one request. Returns 1 in S (the caller returns to the daemon),
  * 0 when C may ask again; else P is done with C's requests. */
-static int parent_handle(struct parent *p, struct ps_request *q)
+static int parent_handle(struct parent *p, struct privsep_request *q)
 {
 	struct auth_user u;
 	enum daemon_login_result r;
@@ -277,7 +267,7 @@ static int parent_handle(struct parent *p, struct ps_request *q)
 /* P's life: answer C's login requests until one succeeds or C is gone. */
 static void parent_run(struct parent *p)
 {
-	struct ps_request q;
+	struct privsep_request q;
 
 	for (;;) {
 		ssize_t n = recv(p->ctl, &q, sizeof q, MSG_TRUNC);
@@ -285,7 +275,7 @@ static void parent_run(struct parent *p)
 			continue;
 		if (n <= 0)
 			parent_finish(p, 0);   /* C ended: its status is reported */
-		if ((size_t)n != sizeof q || !request_ok(&q)) {
+		if (!privsep_request_ok(&q, (size_t)n)) {
 			explicit_bzero(&q, sizeof q);
 			parent_abort(p, "malformed login request");
 		}
@@ -374,7 +364,7 @@ static uint16_t field_set(char *dst, const char *s, size_t max, uint16_t *over)
 enum daemon_login_result privsep_login(const char *user, const char *authname,
 				       const char *password, unsigned *failures)
 {
-	struct ps_request q;
+	struct privsep_request q;
 	struct ps_reply a;
 	ssize_t n;
 

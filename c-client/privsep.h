@@ -8,6 +8,7 @@
 #define CCLIENT_PRIVSEP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "config.h"
@@ -26,6 +27,19 @@ enum privsep_role {
 /* The login message's limits (PAM itself takes at most 512 bytes). */
 #define PRIVSEP_NAME_MAX 255
 #define PRIVSEP_PASS_MAX 511
+/* C to P: one login attempt, the one message format there is. Sent as one
+ * SOCK_SEQPACKET record of exactly this size; each field NUL-padded, its
+ * length given. */
+#define PRIVSEP_MAGIC 0x75774d31u   /* "uwM1" */
+struct privsep_request {
+	uint32_t magic;
+	uint16_t user_len, authname_len, pass_len;
+	uint16_t overlong;   /* C cut a field: refuse without asking PAM */
+	char user[PRIVSEP_NAME_MAX + 1];
+	char authname[PRIVSEP_NAME_MAX + 1];
+	char pass[PRIVSEP_PASS_MAX + 1];
+};
+
 /* What C hands to S after a login (IMAP: the tag; the TLS state). */
 #define PRIVSEP_HANDOFF_MAX 4096
 
@@ -63,6 +77,12 @@ int privsep_session_user(struct auth_user *u);
 /* S: the record C handed over, read from io (on the data channel). 0; -1
  * when C sent none or a malformed one. */
 int privsep_handoff_read(struct io *io, struct buf *rec);
+
+/* P's check of one login record of n bytes from C: the size, the magic,
+ * every field within its limit, NUL-free and NUL-terminated. 1 when it is
+ * exactly what privsep_login builds; anything else means C is not to be
+ * trusted. (Public for the fuzz harness.) */
+int privsep_request_ok(const void *rec, size_t n);
 
 /* Built with -DPRIVSEP_TEST_HOOKS: the pre-login process crashes on the
  * command XCRASH, and sends P a malformed request on XBADCTL (tests show

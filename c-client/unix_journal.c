@@ -178,15 +178,19 @@ int unix_journal_begin(int home, const struct stat *target, struct unix_journal 
 	j->old_size = (uint64_t)target->st_size;
 	jname(j->name, sizeof j->name, j->dev, j->ino);
 	j->dirfd = uidx_cache_dir(home, 1);
-	if (j->dirfd >= 0)
-		j->fd = openat(j->dirfd, j->name,
-			       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (j->dirfd < 0) {
+		/* NOPERM: the mailbox can still be served read-only (mail_open) */
+		mail_err_set(err, MAIL_NOPERM, "cannot rewrite the mailbox in place: its journal "
+			     "needs the directory ~/.imapd-cache in your home (it is missing and "
+			     "cannot be made, or it is a link, or not yours; remove it to fix)");
+		return -1;
+	}
+	j->fd = openat(j->dirfd, j->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (j->fd < 0) {
 		mail_err_set(err, errno == ENOSPC || errno == EDQUOT ? MAIL_TOOBIG : MAIL_FAIL,
 			     "cannot create the rewrite journal ~/.imapd-cache/%s: %s",
 			     j->name, strerror(errno));
-		if (j->dirfd >= 0)
-			close(j->dirfd);
+		close(j->dirfd);
 		j->dirfd = -1;
 		return -1;
 	}

@@ -16,8 +16,8 @@ SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # A string literal that could name a program: a bare command name or an
 # absolute path into a system bin directory.
 LITERAL = re.compile(r"""["']((?:/usr)?/s?bin/[A-Za-z0-9._+-]+|[a-z][a-z0-9._+-]{1,40})["']""")
-# Literals that name a program by accident (a MIME subtype in the bench corpus).
-NOT_PROGRAMS = {"zip"}
+# Literals that name a program by accident (a MIME subtype, an option value).
+NOT_PROGRAMS = {"zip", "ip"}  # "ip": fail2ban-regex -o ip
 IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from helpers import tls as T
 from helpers.imapclient import Lit, RawIMAP, quote
+from helpers.session import server_pid
 
 LOG_MAIL = 2 << 3
 
@@ -56,35 +57,10 @@ def dial(fresh):
         c.close()
 
 
-def server_pid(sock):
-    """The daemon process holding the server end of this client socket
-    (found through /proc/net/tcp and the processes' descriptors)."""
-    mine, theirs = sock.getsockname()[1], sock.getpeername()[1]
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            next(f)
-            for row in f:
-                col = row.split()
-                if (int(col[1].rsplit(":", 1)[1], 16) == theirs and
-                        int(col[2].rsplit(":", 1)[1], 16) == mine):
-                    inodes.add("socket:[%s]" % col[9])
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if "imapd" not in os.readlink("/proc/%s/exe" % pid):
-                continue
-            for fd in os.listdir("/proc/%s/fd" % pid):
-                if os.readlink("/proc/%s/fd/%s" % (pid, fd)) in inodes:
-                    return int(pid)
-        except OSError:
-            continue
-    raise AssertionError("no daemon holds the connection")
-
-
-def monitor_pid(sock):
+def monitor_pid(c):
     """The process that logs this connection's logins: the root monitor,
     parent of the unprivileged pre-login process holding the socket."""
-    with open("/proc/%d/status" % server_pid(sock)) as f:
+    with open("/proc/%d/status" % server_pid(c)) as f:
         for line in f:
             if line.startswith("PPid:"):
                 return int(line.split()[1])
@@ -157,7 +133,7 @@ def test_nonsync_literal_before_login_is_not_buffered(server, dial):
     """Defect 6: APPEND {52428800+} before login ends the session at once
     instead of reading 50 MiB into a process that has not authenticated."""
     c = dial(server)
-    pid = server_pid(c.sock)
+    pid = server_pid(c)
     before = vm_hwm(pid)
     peak = [before]
 
@@ -399,7 +375,7 @@ def test_login_name_cannot_forge_log_lines(syslog, server, dial, user, tmp_path)
     read the attacker's chosen address as a failed login."""
     from helpers.syslogsink import collect
     c = dial(server)
-    pid = monitor_pid(c.sock)
+    pid = monitor_pid(c)
     r = c.command("LOGIN ", Lit(forged_name("1").encode()), " ", quote("wrong"))
     assert r.status == "NO", r.raw
     r = c.command("LOGIN %s %s" % (quote(user.name), quote("wrong")))   # a normal failure
@@ -426,7 +402,7 @@ def test_fail2ban_still_matches_a_normal_failure(syslog, server, dial, user, tmp
     uwimap-auth filter expects it."""
     from helpers.syslogsink import collect
     c = dial(server)
-    pid = monitor_pid(c.sock)
+    pid = monitor_pid(c)
     assert c.command("LOGIN %s %s" % (quote(user.name), quote("wrong"))).status == "NO"
     collect(syslog, r"imapd\[%d\]: Login failed user=%s " % (pid, re.escape(user.name)))
     log = tmp_path / "mail.log"

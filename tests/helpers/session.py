@@ -5,12 +5,13 @@
 # that serves one connection.
 import fcntl
 import os
+import pwd
 import re
 import socket
 import threading
 import time
 
-from helpers import mbox
+from helpers import mbox, system
 from helpers.imapclient import parse
 
 
@@ -178,8 +179,40 @@ def _socket_inodes_for_peer(local_port, remote_port):
 
 
 def server_pid(c):
-    """Pid of the daemon process that holds the server end of connection c
-    (the super-server hands the accepted socket to exactly one process)."""
+    """Pid of the daemon process that serves connection c: after login the
+    session process (see _session_beside), else the process that holds the
+    server end of the socket (the super-server hands it to one process)."""
+    holder = _socket_holder(c)
+    return _session_beside(holder) or holder if holder else holder
+
+
+def _session_beside(holder):
+    """Under privilege separation the process holding the socket is the
+    pre-login process, running as the prelogin user; once a login succeeds
+    the root monitor forks the session beside it, as the user. That
+    sibling, if there is one (a PAM worker, also beside it, runs as root)."""
+    try:
+        pre_uid = pwd.getpwnam("uwimap").pw_uid
+        st = system.proc_status(holder)
+        exe = os.readlink("/proc/%d/exe" % holder)
+    except (KeyError, OSError):
+        return None
+    if st["Uid"][0] != str(pre_uid):
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            sib = system.proc_status(pid)
+            if (int(pid) != holder and sib["PPid"] == st["PPid"] and
+                    sib["Uid"][0] not in ("0", str(pre_uid)) and
+                    os.readlink("/proc/%s/exe" % pid) == exe):
+                return int(pid)
+        except OSError:
+            continue
+    return None
+
+
+def _socket_holder(c):
+    """Pid of the daemon process that holds the server end of connection c."""
     my_port = c.sock.getsockname()[1]
     srv_port = c.sock.getpeername()[1]
     want = {"socket:[%s]" % i for i in _socket_inodes_for_peer(srv_port, my_port)}
