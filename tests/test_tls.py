@@ -440,6 +440,49 @@ def test_certbot_style_tls_cert_and_tls_key(imapd, launch_daemon, workdir, spool
     assert "ok: %s/fullchain.pem" % live in chk.stdout, chk.stdout
 
 
+def test_admin_symlinks_are_followed(imapd, ipop3d, launch_daemon, workdir, spool,
+                                     pam_service, user):
+    """What only an administrator can change stays reachable through links
+    (security issue): ipop3d.pem as a link to imapd.pem, as the classic
+    guides say; certbot's live/ links into archive/; the configuration file
+    itself a link. The monitor reads them all as root before it drops."""
+    root = os.path.join(workdir, "admin-links")
+    ssl_dir = T.make_ssl_dir(os.path.join(root, "ssl"))
+    T.make_pem(os.path.join(ssl_dir, "certs", "imapd.pem"), "shared.test")
+    os.symlink("imapd.pem", os.path.join(ssl_dir, "certs", "ipop3d.pem"))
+    archive = os.path.join(root, "letsencrypt", "archive", "mail.example")
+    live = os.path.join(root, "letsencrypt", "live", "mail.example")
+    os.makedirs(live)
+    key = T.new_key()
+    T.write(os.path.join(archive, "fullchain1.pem"),
+            T.cert_pem(T.new_cert(key, "mail.example")), 0o644)
+    T.write(os.path.join(archive, "privkey1.pem"), T.key_pem(key))
+    for name in ("fullchain", "privkey"):
+        os.symlink("../../archive/mail.example/%s1.pem" % name,
+                   os.path.join(live, name + ".pem"))
+    real = write_config(os.path.join(root, "imapd.conf.real"), spool, pam_service, ssl_dir,
+                        "tls_cert = %s/fullchain.pem\ntls_key = %s/privkey.pem\n"
+                        % (live, live))
+    conf = os.path.join(root, "imapd.conf")
+    os.symlink(real, conf)
+    srv = launch_daemon(argv=[imapd, "--tls", "--config", conf])
+    c = tls_connect(srv)
+    assert c.cn == "mail.example"
+    assert login(c, user).ok
+    c.close()
+    pop_conf = write_config(os.path.join(root, "pop.conf.real"), spool, pam_service, ssl_dir)
+    pop_link = os.path.join(root, "pop.conf")
+    os.symlink(pop_conf, pop_link)
+    pop = launch_daemon(argv=[ipop3d, "--tls", "--config", pop_link])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((pop.host, pop.port), timeout=20) as raw:
+        with ctx.wrap_socket(raw) as s:
+            assert s.recv(512).startswith(b"+OK")
+            assert T.peer_cn(s) == "shared.test"
+
+
 def test_min_version_13(imapd, launch_daemon, workdir, spool, pam_service, ssl_dir):
     conf = write_config(os.path.join(workdir, "imapd-13.conf"), spool, pam_service,
                         ssl_dir, "tls_min_version = 1.3\n")
