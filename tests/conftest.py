@@ -221,6 +221,42 @@ def server(launch_daemon, imapd, config_file):
     return launch_daemon(argv=[imapd, "--config", config_file])
 
 
+@pytest.fixture(scope="session")
+def server_with(launch_daemon, imapd, workdir, spool, pam_service):
+    """server_with(extra_lines, tls=False) -> a launcher running imapd with
+    the test configuration plus the given lines, with --tls if asked (one
+    daemon per distinct setup)."""
+    made = {}
+
+    def make(extra, tls=False):
+        if (extra, tls) not in made:
+            fd, path = tempfile.mkstemp(prefix="imapd-", suffix=".conf", dir=workdir)
+            with os.fdopen(fd, "w") as f:
+                f.write("spool_dir = %s\nallow_plaintext = yes\npam_service = %s\n%s\n"
+                        % (spool.dir, pam_service, extra))
+            os.chmod(path, 0o644)
+            made[extra, tls] = launch_daemon(argv=[imapd, "--config", path] +
+                                             (["--tls"] if tls else []))
+        return made[extra, tls]
+    return make
+
+
+@pytest.fixture
+def open_to(fresh):
+    """open_to(server, login=None|user) -> RawIMAP, closed afterwards."""
+    conns = []
+
+    def make(srv, who=None):
+        c = RawIMAP(srv.host, srv.port)
+        conns.append(c)
+        if who:
+            c.login(who.name, who.password)
+        return c
+    yield make
+    for c in conns:
+        c.close()
+
+
 # ---------------------------------------------------------------- mail state
 
 @pytest.fixture

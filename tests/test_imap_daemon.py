@@ -5,50 +5,17 @@
 import os
 import re
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 from helpers import system
-from helpers.imapclient import Lit, RawIMAP, quote
+from helpers.imapclient import Lit, quote
 from helpers.session import make_message, server_pid, wait_response
 
 
 # ------------------------------------------------------------ servers
 
-@pytest.fixture(scope="module")
-def server_with(launch_daemon, imapd, workdir, spool, pam_service):
-    """server_with(extra_lines) -> a launcher running imapd with the test
-    configuration plus the given lines (one daemon per distinct text)."""
-    made = {}
-
-    def make(extra):
-        if extra not in made:
-            fd, path = tempfile.mkstemp(prefix="imapd-", suffix=".conf", dir=workdir)
-            with os.fdopen(fd, "w") as f:
-                f.write("spool_dir = %s\nallow_plaintext = yes\npam_service = %s\n%s\n"
-                        % (spool.dir, pam_service, extra))
-            os.chmod(path, 0o644)
-            made[extra] = launch_daemon(argv=[imapd, "--config", path])
-        return made[extra]
-    return make
-
-
-@pytest.fixture
-def open_to(fresh):
-    """open_to(server, login=None|user) -> RawIMAP, closed afterwards."""
-    conns = []
-
-    def make(srv, who=None):
-        c = RawIMAP(srv.host, srv.port)
-        conns.append(c)
-        if who:
-            c.login(who.name, who.password)
-        return c
-    yield make
-    for c in conns:
-        c.close()
 
 
 def raw_session(srv, send=b"", timeout=15):

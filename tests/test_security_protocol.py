@@ -9,13 +9,12 @@ import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 from helpers import tls as T
-from helpers.imapclient import Lit, RawIMAP, quote
+from helpers.imapclient import Lit, quote
 from helpers.session import server_pid
 
 LOG_MAIL = 2 << 3
@@ -23,38 +22,6 @@ LOG_MAIL = 2 << 3
 
 # ------------------------------------------------------------ helpers
 
-@pytest.fixture(scope="module")
-def server_with(launch_daemon, imapd, workdir, spool, pam_service):
-    """server_with(extra) -> imapd running the test configuration plus the
-    extra lines (one daemon per distinct text)."""
-    running = {}
-
-    def start(extra):
-        if extra not in running:
-            fd, path = tempfile.mkstemp(prefix="sec-", suffix=".conf", dir=workdir)
-            with os.fdopen(fd, "w") as f:
-                f.write("spool_dir = %s\nallow_plaintext = yes\npam_service = %s\n%s\n"
-                        % (spool.dir, pam_service, extra))
-            os.chmod(path, 0o644)
-            running[extra] = launch_daemon(argv=[imapd, "--config", path])
-        return running[extra]
-    return start
-
-
-@pytest.fixture
-def dial(fresh):
-    """dial(server, who=None) -> RawIMAP (logged in as who if given)."""
-    conns = []
-
-    def make(srv, who=None):
-        c = RawIMAP(srv.host, srv.port)
-        conns.append(c)
-        if who:
-            c.login(who.name, who.password)
-        return c
-    yield make
-    for c in conns:
-        c.close()
 
 
 def monitor_pid(c):
@@ -129,10 +96,10 @@ def trickle(c, data, interval, until):
 
 # ------------------------------------------------------------ 6: literals before login
 
-def test_nonsync_literal_before_login_is_not_buffered(server, dial):
+def test_nonsync_literal_before_login_is_not_buffered(server, open_to):
     """Defect 6: APPEND {52428800+} before login ends the session at once
     instead of reading 50 MiB into a process that has not authenticated."""
-    c = dial(server)
+    c = open_to(server)
     pid = server_pid(c)
     before = vm_hwm(pid)
     peak = [before]
@@ -147,35 +114,35 @@ def test_nonsync_literal_before_login_is_not_buffered(server, dial):
     assert replies and replies[0].startswith(b"* BYE"), replies[:3]
 
 
-def test_sync_literal_for_a_command_not_valid_before_login(server, dial):
+def test_sync_literal_for_a_command_not_valid_before_login(server, open_to):
     """Defect 6: the state check comes before the literal: no "+" for an
     APPEND before login, a tagged BAD, and the session goes on."""
-    c = dial(server)
+    c = open_to(server)
     c.send(b"a APPEND INBOX {52428800}\r\n")
     r = c.read_response()
     assert r.startswith(b"a BAD"), r
     assert c.command("NOOP").ok
 
 
-def test_large_sync_literal_before_login_refused(server, dial):
+def test_large_sync_literal_before_login_refused(server, open_to):
     """Before login a literal is small (8 KiB): enough for LOGIN, no more."""
-    c = dial(server)
+    c = open_to(server)
     c.send(b"a LOGIN {9000}\r\n")
     r = c.read_response()
     assert re.match(rb"a (NO|BAD) ", r), r
     assert c.command("NOOP").ok
 
 
-def test_large_nonsync_literal_before_login_ends_session(server, dial):
-    c = dial(server)
+def test_large_nonsync_literal_before_login_ends_session(server, open_to):
+    c = open_to(server)
     c.send(b"a LOGIN {9000+}\r\n")
     flood(c.sock, 9000)
     replies = read_all(c)
     assert replies and replies[0].startswith(b"* BYE"), replies
 
 
-def test_login_with_literals_still_works(server, dial, user):
-    c = dial(server)
+def test_login_with_literals_still_works(server, open_to, user):
+    c = open_to(server)
     r = c.command("LOGIN ", Lit(user.name.encode()), " ", Lit(user.password.encode()))
     assert r.ok, r.raw
     r = c.command("LOGOUT")
@@ -185,28 +152,28 @@ def test_login_with_literals_still_works(server, dial, user):
 # ------------------------------------------------------------ 9: slowloris
 
 @pytest.mark.parametrize("data", [b"a NOOP ", b"a NOOP\r\n"], ids=["partial", "whole-lines"])
-def test_login_deadline_is_total(server_with, dial, data):
+def test_login_deadline_is_total(server_with, open_to, data):
     """Defect 9: one byte a second (never a whole line, or whole NOOPs)
     keeps a connection that has not logged in for timeout_login at most."""
-    c = dial(server_with("timeout_login = 3"))
+    c = open_to(server_with("timeout_login = 3"))
     ended = trickle(c, data, 1.0, 20)
     assert ended is not None, "still connected after 20 s with timeout_login = 3"
     assert ended <= 8, ended
 
 
-def test_idle_deadline_not_reset_by_a_trickle(server_with, dial, user, inbox):
+def test_idle_deadline_not_reset_by_a_trickle(server_with, open_to, user, inbox):
     """Defect 9: after login, bytes that never complete a command line do
     not keep the session past timeout_idle."""
-    c = dial(server_with("timeout_idle = 4"), who=user)
+    c = open_to(server_with("timeout_idle = 4"), who=user)
     assert c.command("SELECT INBOX").ok
     ended = trickle(c, b"a NOOP ", 1.0, 20)
     assert ended is not None, "still connected after 20 s with timeout_idle = 4"
     assert ended <= 9, ended
 
 
-def test_idle_command_ends_at_its_timeout_despite_a_trickle(server_with, dial, user, inbox):
+def test_idle_command_ends_at_its_timeout_despite_a_trickle(server_with, open_to, user, inbox):
     """Defects 9 and 15: IDLE fed one byte every 4 s ends at timeout_idle."""
-    c = dial(server_with("timeout_idle = 5"), who=user)
+    c = open_to(server_with("timeout_idle = 5"), who=user)
     assert c.command("SELECT INBOX").ok
     c.send(b"i1 IDLE\r\n")
     assert c.read_response().startswith(b"+")
@@ -215,10 +182,10 @@ def test_idle_command_ends_at_its_timeout_despite_a_trickle(server_with, dial, u
     assert ended <= 12, ended
 
 
-def test_slow_but_steady_commands_after_login_are_fine(server_with, dial, user, inbox):
+def test_slow_but_steady_commands_after_login_are_fine(server_with, open_to, user, inbox):
     """The idle deadline is per command: a client sending whole commands
     now and then is not cut off."""
-    c = dial(server_with("timeout_idle = 4"), who=user)
+    c = open_to(server_with("timeout_idle = 4"), who=user)
     assert c.command("SELECT INBOX").ok
     for _ in range(3):
         time.sleep(2)
@@ -226,23 +193,12 @@ def test_slow_but_steady_commands_after_login_are_fine(server_with, dial, user, 
 
 
 @pytest.fixture(scope="module")
-def tls_server_with(launch_daemon, imapd, workdir, spool, pam_service):
+def tls_server_with(server_with, workdir):
     """tls_server_with(extra) -> imapd --tls with a certificate and the
     extra configuration lines."""
     ssl_dir = T.make_ssl_dir(os.path.join(workdir, "ssl-sec"))
     T.make_pem(os.path.join(ssl_dir, "certs", "imapd.pem"), "sec.test")
-    running = {}
-
-    def start(extra):
-        if extra not in running:
-            fd, path = tempfile.mkstemp(prefix="sec-tls-", suffix=".conf", dir=workdir)
-            with os.fdopen(fd, "w") as f:
-                f.write("spool_dir = %s\npam_service = %s\nssl_dir = %s\n%s\n"
-                        % (spool.dir, pam_service, ssl_dir, extra))
-            os.chmod(path, 0o644)
-            running[extra] = launch_daemon(argv=[imapd, "--tls", "--config", path])
-        return running[extra]
-    return start
+    return lambda extra: server_with("ssl_dir = %s\n%s" % (ssl_dir, extra), tls=True)
 
 
 def tls_bytes_trickled(sock, data, interval, until):
@@ -369,12 +325,12 @@ def fail2ban_addresses(path):
     return set(r.stdout.decode().split())
 
 
-def test_login_name_cannot_forge_log_lines(syslog, server, dial, user, tmp_path):
+def test_login_name_cannot_forge_log_lines(syslog, server, open_to, user, tmp_path):
     """Defect 11: a LOGIN name sent as a literal with CR/LF and an escape
     sequence reaches the log as one escaped line, so no fail2ban filter can
     read the attacker's chosen address as a failed login."""
     from helpers.syslogsink import collect
-    c = dial(server)
+    c = open_to(server)
     pid = monitor_pid(c)
     r = c.command("LOGIN ", Lit(forged_name("1").encode()), " ", quote("wrong"))
     assert r.status == "NO", r.raw
@@ -397,11 +353,11 @@ def test_login_name_cannot_forge_log_lines(syslog, server, dial, user, tmp_path)
         assert banned == {"127.0.0.1"}, banned
 
 
-def test_fail2ban_still_matches_a_normal_failure(syslog, server, dial, user, tmp_path):
+def test_fail2ban_still_matches_a_normal_failure(syslog, server, open_to, user, tmp_path):
     """The escaping leaves an ordinary failed-login line as fail2ban's
     uwimap-auth filter expects it."""
     from helpers.syslogsink import collect
-    c = dial(server)
+    c = open_to(server)
     pid = monitor_pid(c)
     assert c.command("LOGIN %s %s" % (quote(user.name), quote("wrong"))).status == "NO"
     collect(syslog, r"imapd\[%d\]: Login failed user=%s " % (pid, re.escape(user.name)))
@@ -415,9 +371,9 @@ def test_fail2ban_still_matches_a_normal_failure(syslog, server, dial, user, tmp
 
 # ------------------------------------------------------------ 12: NUL in names
 
-def test_nul_in_literal_user_name_does_not_log_in(server, dial, user):
+def test_nul_in_literal_user_name_does_not_log_in(server, open_to, user):
     """Defect 12: LOGIN {n} <user>NUL<junk> used to log in as <user>."""
-    c = dial(server)
+    c = open_to(server)
     name = user.name.encode() + b"\0junk"
     r = c.command("LOGIN ", Lit(name), " ", quote(user.password))
     assert r.status in ("NO", "BAD"), r.raw
@@ -425,15 +381,15 @@ def test_nul_in_literal_user_name_does_not_log_in(server, dial, user):
     assert r.status == "BAD", r.raw    # still not logged in
 
 
-def test_nul_in_literal_password_does_not_log_in(server, dial, user):
-    c = dial(server)
+def test_nul_in_literal_password_does_not_log_in(server, open_to, user):
+    c = open_to(server)
     r = c.command("LOGIN %s " % quote(user.name), Lit(user.password.encode() + b"\0junk"))
     assert r.status in ("NO", "BAD"), r.raw
     assert c.command("SELECT INBOX").status == "BAD"
 
 
-def test_nul_in_mailbox_name_refused(server, dial, user):
-    c = dial(server, who=user)
+def test_nul_in_mailbox_name_refused(server, open_to, user):
+    c = open_to(server, who=user)
     r = c.command("CREATE ", Lit(b"stolen\0junk"))
     assert r.status in ("NO", "BAD"), r.raw
     assert not os.path.lexists(os.path.join(user.home, "stolen"))
@@ -441,8 +397,8 @@ def test_nul_in_mailbox_name_refused(server, dial, user):
     assert r.ok and not any(b"stolen" in line for line in r.raw), r.raw
 
 
-def test_nul_in_message_text_still_appended(server, dial, user, inbox):
-    c = dial(server, who=user)
+def test_nul_in_message_text_still_appended(server, open_to, user, inbox):
+    c = open_to(server, who=user)
     msg = b"From: a@example.org\r\nSubject: nul\r\n\r\nbinary \0 body\r\n"
     r = c.command("APPEND INBOX ", Lit(msg))
     assert r.ok, r.raw
@@ -451,9 +407,9 @@ def test_nul_in_message_text_still_appended(server, dial, user, inbox):
 
 # ------------------------------------------------------------ 15: numbers and keywords
 
-def test_uid_4294967295_is_not_star(server, dial, user, inbox):
+def test_uid_4294967295_is_not_star(server, open_to, user, inbox):
     """Defect 15: UID 4294967295 named the last message, as "*" does."""
-    c = dial(server, who=user)
+    c = open_to(server, who=user)
     assert c.command("SELECT INBOX").ok
     r = c.command("UID FETCH 4294967295 (UID FLAGS)")
     assert r.ok and not r.fetches(), r.raw
@@ -478,8 +434,8 @@ def test_uid_4294967295_is_not_star(server, dial, user, inbox):
     ("FETCH 3:1 (UID)", "OK"),
     ("FETCH *:2 (UID)", "OK"),
 ])
-def test_sequence_set_corners(server, dial, user, inbox, cmd, status):
-    c = dial(server, who=user)
+def test_sequence_set_corners(server, open_to, user, inbox, cmd, status):
+    c = open_to(server, who=user)
     assert c.command("SELECT INBOX").ok
     r = c.command(cmd)
     assert r.status == status, r.raw
@@ -491,9 +447,9 @@ def keywords(n, prefix="kw"):
     return " ".join("%s%d" % (prefix, i) for i in range(n))
 
 
-def test_append_with_too_many_keywords_is_refused(server, dial, user, inbox):
+def test_append_with_too_many_keywords_is_refused(server, open_to, user, inbox):
     """Defect 15: APPEND with 65 keywords stored the message with 64."""
-    c = dial(server, who=user)
+    c = open_to(server, who=user)
     msg = b"From: a@example.org\r\nSubject: kw\r\n\r\nbody\r\n"
     r = c.command("APPEND INBOX (%s) " % keywords(65), Lit(msg))
     assert r.status == "NO", r.raw
@@ -501,10 +457,10 @@ def test_append_with_too_many_keywords_is_refused(server, dial, user, inbox):
     assert c.command("SELECT INBOX").numbered("EXISTS") == [len(inbox)]
 
 
-def test_append_beyond_the_mailbox_keyword_table_is_refused(server, dial, user, inbox):
+def test_append_beyond_the_mailbox_keyword_table_is_refused(server, open_to, user, inbox):
     """60 keywords in the mailbox, then a message with 10 new ones: NO,
     not a message stored with 4 of them."""
-    c = dial(server, who=user)
+    c = open_to(server, who=user)
     msg = b"From: a@example.org\r\nSubject: kw\r\n\r\nbody\r\n"
     assert c.command("APPEND INBOX (%s) " % keywords(60), Lit(msg)).ok
     r = c.command("APPEND INBOX (%s) " % keywords(10, "new"), Lit(msg))
