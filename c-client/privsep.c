@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -72,11 +74,38 @@ static void drop_bounding_set(void)
 			break;
 }
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/common_interface_defs.h>
+/* Sanitizer builds (the tests): the runtime opens its log_path only when it
+ * reports, which the chroot would hide; open this process's file now. An
+ * empty file means no report. */
+static void sanitizer_report_fd(void)
+{
+	const char *o = getenv("ASAN_OPTIONS"), *lp = o ? strstr(o, "log_path=") : NULL;
+	char path[PATH_MAX];
+	int fd;
+
+	if (!lp)
+		return;
+	lp += 9;
+	snprintf(path, sizeof path, "%.*s.prelogin.%ld", (int)strcspn(lp, ":"), lp,
+		 (long)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		__sanitizer_set_report_fd((void *)(intptr_t)fd);
+}
+#else
+static void sanitizer_report_fd(void)
+{
+}
+#endif
+
 /* Become pw for good; chroot where the system allows it. */
 static int drop_to(const struct passwd *pw)
 {
 	uid_t r, e, s;
 
+	sanitizer_report_fd();
 	tzset();   /* the log's time stamps need /etc/localtime, gone after chroot */
 	if (empty_dir_ready(PRIVSEP_CHROOT) < 0 || chroot(PRIVSEP_CHROOT) < 0 || chdir("/") < 0)
 		log_warn("pre-login process not confined to %s: %s", PRIVSEP_CHROOT,

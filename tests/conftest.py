@@ -106,10 +106,14 @@ def san_env(san_dir):
 
 
 def sanitizer_reports(san_dir):
+    """(path, text) of every report; an empty file is none (the pre-login
+    process opens its report file before its chroot, in case)."""
     out = []
     for p in sorted(glob.glob(os.path.join(san_dir, "*"))):
         with open(p, "rb") as f:
-            out.append((p, f.read().decode("utf-8", "replace")))
+            text = f.read().decode("utf-8", "replace")
+        if text:
+            out.append((p, text))
     return out
 
 
