@@ -1604,7 +1604,6 @@ static int mbox_rewrite(int dirfd, const char *leaf, const char *path, const str
 		return rewrite_in_place(path, st, rw, rec_last_off, err);
 
 	char tmp[NAME_MAX + 1];
-
 	struct wout w = { .fd = -1 };
 
 	if (tmp_name(leaf, tmp) < 0) {
