@@ -300,17 +300,30 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 	return 0;
 }
 
-void mail_close(struct mailbox *box, int expunge)
+int mail_save(struct mailbox *box, int expunge, struct mail_err *err)
 {
-	struct mail_err err = { 0 };
+	const struct mail_events *ev = box->ev;
+	int rc = 0;
+
+	if (box->readonly)
+		return 0;
+	box->ev = NULL;   /* CLOSE is silent */
+	if (expunge)
+		rc = box->drv->expunge(box, NULL, 0, err);
+	if (rc == 0)
+		rc = box->drv->check(box, err);
+	box->ev = ev;
+	return rc;
+}
+
+int mail_close(struct mailbox *box, int expunge, struct mail_err *err)
+{
+	struct mail_err ignore;
+	int rc;
 
 	if (!box)
-		return;
-	box->ev = NULL;   /* CLOSE is silent */
-	if (expunge && !box->readonly)
-		box->drv->expunge(box, NULL, 0, &err);
-	if (!box->readonly)
-		box->drv->check(box, &err);
+		return 0;
+	rc = mail_save(box, expunge, err ? err : &ignore);
 	box->drv->close(box);
 	free(box->parsed_ring);
 	for (unsigned i = 0; i < box->nkeywords; i++)
@@ -318,6 +331,7 @@ void mail_close(struct mailbox *box, int expunge)
 	free(box->name);
 	free(box->path);
 	free(box);
+	return rc;
 }
 
 int mail_flush(struct mailbox *box, struct mail_err *err)
@@ -691,7 +705,8 @@ static int rename_inbox(struct mail_session *s, const char *to, struct mail_err 
 			box->msgs[i]->flags |= MF_DELETED;
 		rc = n ? mail_expunge(box, uids, n, err) : 0;
 	}
-	mail_close(box, 0);
+	if (mail_close(box, 0, rc ? NULL : err) < 0)
+		rc = -1;
 	gather_free(nm, n);
 	free(msgnos);
 	free(uids);

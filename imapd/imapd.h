@@ -73,6 +73,7 @@ void resp_bad(struct cmd *cmd, const char *fmt, ...) __attribute__((format(print
 void resp_parse_error(struct cmd *cmd);
 /* NO built from a library error (with [TRYCREATE] etc. as fits). */
 void resp_mail_error(struct cmd *cmd, const struct mail_err *err);
+void imap_report_lost(struct client *c, const struct mail_err *err);
 void resp_untagged(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write raw bytes (for literals already formatted in a buf). */
 void resp_write(struct client *c, const void *p, size_t n);

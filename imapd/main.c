@@ -42,17 +42,35 @@ static void usage(FILE *f)
 		"  --help         this text\n");
 }
 
-/* Say goodbye and end the process; the mailbox is checkpointed first. */
+/* Say goodbye and end the process; the mailbox is saved first, so changes
+ * that could not be are logged and, while the client listens, told. */
 static void __attribute__((noreturn)) client_exit(struct client *c, const char *bye, int code)
 {
-	if (bye) {
+	struct mail_err err;
+
+	if (c->box && mail_close(c->box, 0, &err) < 0)
+		imap_report_lost(c, &err);
+	c->box = NULL;
+	if (bye)
 		io_printf(&c->io, "* BYE %s\r\n", bye);
-		io_flush(&c->io);
-	}
-	if (c->box)
-		mail_close(c->box, 0);
+	io_flush(&c->io);
 	auth_logout(&c->user);
 	exit(code);
+}
+
+/* fatal's goodbye: whatever half-built response is buffered is dropped
+ * (the client could not parse it), then one BYE, written straight to the
+ * transport because the buffer may be what failed. */
+static void fatal_bye(const char *msg, void *ctx)
+{
+	static const char bye[] = "* BYE Internal server error; the session ends (details in "
+				  "the mail log)\r\n";
+	struct client *c = ctx;
+
+	(void)msg;   /* already in syslog; the client needs no internals */
+	c->io.wbuf.len = 0;
+	if (!c->io.failed)
+		(void)c->io.tr->write(c->io.trctx, bye, sizeof bye - 1);
 }
 
 /* Largest literal taken before login: room for LOGIN's or AUTHENTICATE's
@@ -539,6 +557,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_open("imapd");
 	io_init(&c->io, 0, 1);
+	fatal_set_handler(fatal_bye, c);
 	server_conn_init(&c->conn, 0);
 	want_tls |= !strcmp(c->conn.service, "imaps");
 	load_config(c, config_path, explicit_config, !want_tls);

@@ -134,7 +134,7 @@ static void test_rename(void)
 	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
 		CHECK(box->nmsgs == 0);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	CHECK(mail_open(&sess, "old-inbox", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
@@ -143,7 +143,7 @@ static void test_rename(void)
 		CHECK(box->nmsgs == 2);
 		CHECK(mail_fetch_text(box, 2, &t, &n, &err) == 0);
 		CHECK_MEM(t, n, "Subject: 2\r\n\r\ntwo\r\n");
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	/* renaming a missing INBOX gives an empty mailbox */
 	unlink(spool_of("bob"));
@@ -297,12 +297,12 @@ static void test_fetch_structure_and_store(void)
 	CHECK(box->msgs[0]->flags == (MF_FLAGGED | MF_RECENT) && box->msgs[0]->keywords == 1);
 	CHECK(mail_store(box, 1, STORE_REMOVE, MF_FLAGGED, 1, &err) == 0);
 	CHECK(box->msgs[0]->flags == MF_RECENT && box->msgs[0]->keywords == 0);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	CHECK(mail_open(&sess, "m", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
 		CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err) < 0 && err.code == MAIL_NOPERM);
 		CHECK(mail_expunge(box, NULL, 0, &err) < 0);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 }
 
