@@ -4,11 +4,13 @@
 # journal directory made unwritable, a file the session may no longer
 # write, and a full disk (a 1 MB tmpfs mounted as the user's home).
 import os
+import socket
 import subprocess
 
 import pytest
 
 from helpers import mbox
+from helpers.syslogsink import collect
 
 MESSAGES = [mbox.Entry(b"Subject: silent %d\nMessage-ID: <silent-%d@x>\n\nbody %d\n"
                        % (i, i, i)) for i in range(1, 4)]
@@ -231,3 +233,36 @@ def test_move_answers_no_when_the_source_cannot_be_expunged(connect, user, chmod
     assert read(path) == before
     os.chmod(user.home, 0o700)
     assert flags(c, "box") == {1: set(), 2: set(), 3: set()}
+
+
+# ---------------------------------------------------------------- fatal
+
+@pytest.fixture
+def xinetd_server(launch_daemon, imapd, config_file):
+    """imapd under xinetd, where stderr is the client's socket."""
+    return launch_daemon(kind="xinetd", argv=[imapd, "--config", config_file])
+
+
+FATAL_BYE = b"* BYE Internal server error; the session ends (details in the mail log)\r\n"
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_fatal_logs_and_ends_with_bye(xinetd_server, fresh, user, syslog, logged_in):
+    """fatal() (out of memory, here through the test build's XFATAL hook),
+    before login and in the logged-in session: the client gets exactly one
+    BYE and then EOF, never the log text that stderr (its socket under
+    xinetd) would carry; the reason is in syslog."""
+    sock = socket.create_connection((xinetd_server.host, xinetd_server.port), timeout=15)
+    try:
+        f = sock.makefile("rb")
+        assert f.readline().startswith(b"* OK")
+        if logged_in:
+            sock.sendall(b"a0 LOGIN %s %s\r\n" % (user.name.encode(), user.password.encode()))
+            line = f.readline()
+            assert line.startswith(b"a0 OK"), line
+        sock.sendall(b"a1 XFATAL\r\n")
+        rest = f.read()
+    finally:
+        sock.close()
+    assert rest == FATAL_BYE
+    collect(syslog, r"fatal: test hook XFATAL")
