@@ -216,7 +216,8 @@ def test_copy_answers_no_on_a_full_disk(tmpfs_home, connect, user):
 def test_move_answers_no_when_the_source_cannot_be_expunged(connect, user, chmod_back):
     """MOVE out of ~/box with the home directory unwritable: the copy can be
     made (in ~/sub/dest) but the originals cannot be removed, so MOVE says
-    NO and ~/box keeps every message without a \\Deleted flag."""
+    NO, ~/box keeps every message without a \\Deleted flag, and the copies
+    are taken out of ~/sub/dest again (no message ends up in both)."""
     path = make_box(user)
     sub = os.path.join(user.home, "sub")
     os.mkdir(sub, 0o700)
@@ -233,6 +234,9 @@ def test_move_answers_no_when_the_source_cannot_be_expunged(connect, user, chmod
     assert read(path) == before
     os.chmod(user.home, 0o700)
     assert flags(c, "box") == {1: set(), 2: set(), 3: set()}
+    r = c.command("STATUS sub/dest (MESSAGES)")
+    assert r.ok and r.named("STATUS")[0][2] == ["MESSAGES", "1"], r
+    assert flags(c, "sub/dest") == {1: set()}
 
 
 # ---------------------------------------------------------------- fatal
