@@ -166,6 +166,45 @@ def test_logout_answers_no_when_the_seen_flag_cannot_be_saved(connect, user, chm
     assert read(path) == before
 
 
+def test_unselect_answers_no_when_the_seen_flag_cannot_be_saved(connect, user, chmod_back):
+    """UNSELECT saves flag changes without expunging: with ~/box no longer
+    writable, NO naming the problem, the mailbox still selected, the file
+    untouched; once writable again UNSELECT saves \\Seen and answers OK."""
+    path = make_box(user)
+    c = connect()
+    assert c.command("SELECT box").ok
+    before = read(path)
+    chmod_back(path, 0o400)
+    assert c.command("FETCH 2 BODY[]").ok
+    r = c.command("UNSELECT")
+    assert r.status == "NO" and "ermission denied" in r.text, r
+    assert read(path) == before
+    os.chmod(path, 0o600)
+    assert c.command("FETCH 1 FLAGS").ok, "UNSELECT that failed left no mailbox selected"
+    assert c.command("UNSELECT").ok
+    assert flags(c, "box") == {1: set(), 2: {"\\SEEN"}, 3: set()}
+
+
+def test_select_of_another_mailbox_reports_the_changes_it_could_not_save(
+        connect, user, spool, chmod_back, syslog):
+    """SELECT closes the mailbox selected before (RFC 3501), whatever
+    happens; changes that could not be saved there are reported with an
+    untagged NO [ALERT] and logged, not dropped in silence."""
+    spool.write(user, MESSAGES[:1])
+    path = make_box(user)
+    c = connect()
+    assert c.command("SELECT box").ok
+    before = read(path)
+    chmod_back(path, 0o400)
+    assert c.command("FETCH 3 BODY[]").ok
+    r = c.command("SELECT INBOX")
+    assert r.ok, r
+    alerts = [x for x in r.raw if x.startswith(b"* NO [ALERT]")]
+    assert len(alerts) == 1 and b"ermission denied" in alerts[0], r.raw
+    assert read(path) == before
+    collect(syslog, r"Closing the mailbox lost changes user=%s .*ermission denied" % user.name)
+
+
 # ---------------------------------------------------------------- STORE
 
 @pytest.mark.parametrize("cmd", ["STORE 1", "UID STORE 1"])
