@@ -44,7 +44,7 @@ static void usage(FILE *f)
 
 /* Say goodbye and end the process; the mailbox is saved first, so changes
  * that could not be are logged and, while the client listens, told. */
-static void __attribute__((noreturn)) client_exit(struct client *c, const char *bye, int code)
+void imap_exit(struct client *c, const char *bye, int code)
 {
 	struct mail_err err;
 
@@ -174,7 +174,7 @@ static void literal_refuse(struct client *c, const struct buf *cmdbuf, uint64_t 
 	log_notice("Literal of %llu bytes refused (limit %zu%s) host=%s", (unsigned long long)n,
 		   r->limit, c->state == ST_NOTAUTH ? ", before login" : "", c->conn.peer_host);
 	if (nonsync)
-		client_exit(c, "[TOOBIG] Literal too large", 0);
+		imap_exit(c, "[TOOBIG] Literal too large", 0);
 	if (!taglen)
 		io_printf(&c->io, "* BAD Literal refused\r\n");
 	else if (!r->ic)
@@ -200,10 +200,10 @@ static void command_deadline(struct client *c)
 static void __attribute__((noreturn)) read_failed(struct client *c, enum io_status st)
 {
 	if (st != IO_TIMEOUT)
-		client_exit(c, NULL, 0);
+		imap_exit(c, NULL, 0);
 	log_info("Autologout user=%s host=%s", c->user.name ? c->user.name : "-",
 		 c->conn.peer_host);
-	client_exit(c, "Autologout; idle for too long", 0);
+	imap_exit(c, "Autologout; idle for too long", 0);
 }
 
 /* Answer a command line over max_line. */
@@ -333,9 +333,8 @@ static void load_config(struct client *c, const char *path, int explicit_path, i
 					errors.data[i] = ';';
 			io_printf(&c->io, "* BYE Server configuration problem (details in the "
 					  "mail log): %s\r\n", errors.data);
-			io_flush(&c->io);
 		}
-		exit(1);
+		imap_exit(c, NULL, 1);
 	}
 	buf_free(&errors);
 }
@@ -392,7 +391,7 @@ static void start_implicit_tls(struct client *c)
 		else
 			log_err("TLS refused host=%s [%s]: %s", c->conn.peer_host,
 				daemon_peer_addr(&c->conn), err.text);
-		exit(1);
+		imap_exit(c, NULL, 1);
 	}
 	c->tls_active = 1;
 }
@@ -431,17 +430,14 @@ static void session_resume(struct client *c)
 	    sscanf(rec.data, "%d %4095s %15s%n", &tls, tag, what, &n) != 3 || (size_t)n != rec.len) {
 		log_err("session host=%s: no valid handoff from the pre-login process",
 			c->conn.peer_host);
-		exit(1);
+		imap_exit(c, NULL, 1);
 	}
 	buf_free(&rec);
 	c->tls_active = tls != 0;
 	c->plaintext_ok = 1;
 	if (daemon_login(&c->cfg, &c->conn, "imap", "", NULL, (char[]){""}, &c->user,
 			 &c->login_failures) != DLOGIN_OK) {
-		io_puts(&c->io, "* BYE Server error: cannot switch to the user (details in the "
-				"mail log)\r\n");
-		io_flush(&c->io);
-		exit(1);
+		imap_exit(c, "Server error: cannot switch to the user (details in the mail log)", 1);
 	}
 	mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
 	c->sess.allow_outside_home = c->cfg.allow_outside_home;
@@ -463,12 +459,8 @@ static void privsep_setup(struct client *c, int say_bye)
 		tls_preload(&c->cfg, "imapd", &c->conn);
 	switch (privsep_start(&c->cfg, &c->conn, "imap")) {
 	case PRIVSEP_REFUSED:
-		if (say_bye) {
-			io_puts(&c->io, "* BYE Server configuration problem (details in the mail "
-					"log)\r\n");
-			io_flush(&c->io);
-		}
-		exit(1);
+		imap_exit(c, say_bye ? "Server configuration problem (details in the mail log)" : NULL,
+			  1);
 	case PRIVSEP_SESSION:
 		session_resume(c);
 		break;
@@ -493,7 +485,7 @@ static void greet(struct client *c, int want_tls)
 		struct mail_err err;
 		if (auth_self(&c->user, &err) < 0) {
 			log_err("PREAUTH failed: %s", err.text);
-			client_exit(c, "Cannot identify the local user", 1);
+			imap_exit(c, "Cannot identify the local user", 1);
 		}
 		mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
 		c->sess.allow_outside_home = c->cfg.allow_outside_home;
@@ -576,7 +568,7 @@ int main(int argc, char **argv)
 		}
 		pool_clear(c->pool);
 		if (io_flush(&c->io) < 0)
-			client_exit(c, NULL, 0);
+			imap_exit(c, NULL, 0);
 	}
-	client_exit(c, NULL, 0);
+	imap_exit(c, NULL, 0);
 }
