@@ -309,3 +309,26 @@ def test_fatal_logs_and_ends_with_bye(xinetd_server, fresh, user, syslog, logged
         sock.close()
     assert rest == FATAL_BYE
     collect(syslog, r"fatal: test hook XFATAL")
+
+
+# ---------------------------------------------------------------- autologout
+
+def test_autologout_reports_the_changes_it_could_not_save(server_with, open_to, fresh, user,
+                                                          chmod_back, syslog):
+    """The session ends by autologout with a \\Seen flag it cannot save
+    (~/box no longer writable): the client hears it (* NO [ALERT] before
+    the BYE), the mail log has the reason, and the file is untouched."""
+    path = make_box(user)
+    c = open_to(server_with("timeout_idle = 3"), who=user)
+    assert c.command("SELECT box").ok
+    before = read(path)
+    chmod_back(path, 0o400)
+    assert c.command("FETCH 1 BODY[]").ok
+    c.sock.settimeout(20)
+    first, second = c.read_response(), c.read_response()
+    assert first.startswith(b"* NO [ALERT]") and b"ermission denied" in first, first
+    assert second.startswith(b"* BYE") and b"utologout" in second, second
+    with pytest.raises(EOFError):
+        c.read_response()
+    assert read(path) == before
+    collect(syslog, r"Closing the mailbox lost changes user=%s .*ermission denied" % user.name)
