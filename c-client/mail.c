@@ -488,6 +488,16 @@ int mail_keyword(struct mailbox *box, const char *name, int create)
 	return (int)box->nkeywords++;
 }
 
+void mail_keyword_forget(struct mailbox *box, unsigned keep)
+{
+	uint64_t used = 0;
+
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		used |= box->msgs[i]->keywords;
+	while (box->nkeywords > keep && !(used >> (box->nkeywords - 1) & 1))
+		free(box->keywords[--box->nkeywords]);
+}
+
 /* Collect messages as struct mail_new (owning copies of the texts). */
 static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size_t n,
 			       struct mail_err *err)

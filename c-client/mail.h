@@ -202,6 +202,9 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 	       uint64_t keywords, struct mail_err *err);
 /* Index of keyword name, creating it when create is set; -1 if impossible. */
 int mail_keyword(struct mailbox *box, const char *name, int create);
+/* Take back the keywords created after the first keep that no message
+ * carries (a STORE that could not be saved made them). */
+void mail_keyword_forget(struct mailbox *box, unsigned keep);
 
 int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *dest,
 	      uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);

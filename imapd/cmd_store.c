@@ -178,13 +178,15 @@ void cmd_store(struct cmd *cmd)
 	if (box->readonly)
 		return resp_no(cmd, NULL, "Mailbox is read-only");
 	memset(&err, 0, sizeof err);
+	unsigned nkw = box->nkeywords;
 	if (keyword_mask(box, &req, &mask, &err) < 0)
 		return resp_mail_error(cmd, &err);
 	ssize_t got = imap_resolve_set(cmd, &set, &msgnos);
 	if (got < 0)
-		return;
+		return mail_keyword_forget(box, nkw);
 	n = (size_t)got;
 	if (store_apply(cmd, &req, mask, msgnos, n, &err) < 0) {
+		mail_keyword_forget(box, nkw);
 		log_err("%sSTORE not saved user=%s host=%s: %s", cmd->uid ? "UID " : "",
 			cmd->c->user.name, cmd->c->conn.peer_host, err.text);
 		return resp_mail_error(cmd, &err);

@@ -230,6 +230,10 @@ def test_store_answers_no_on_a_full_disk(tmpfs_home, connect, user, cmd):
     assert r.ok, r
     for seq, v in r.fetches().items():
         assert {f.upper() for f in v["FLAGS"]} - {"\\RECENT"} == set(), (seq, v)
+    # nothing of the failed STORE is left to save (not even its keyword)
+    r = c.command("CHECK")
+    assert r.ok and not untagged_no(r), r
+    assert read(path) == before
     tmpfs_home.free()
     assert c.command("%s +FLAGS (Junk)" % target).ok
 
