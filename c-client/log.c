@@ -4,13 +4,34 @@
  * line of its own or hide the peer address fail2ban looks for. */
 #include "log.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Under inetd and xinetd stderr is the client's socket: what a library
+ * would print there (PAM, OpenSSL, a sanitizer) goes to /dev/null rather
+ * than into the protocol stream. */
+static void stderr_detach(void)
+{
+	struct stat st;
+	int fd;
+
+	if (fstat(2, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	dup2(fd, 2);   /* dup2 clears close-on-exec on the copy */
+	close(fd);
+}
 
 void log_open(const char *ident)
 {
 	openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	stderr_detach();
 }
 
 size_t log_escape(char *out, size_t size, const char *in)

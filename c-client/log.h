@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+/* Open syslog, and point stderr away from a client socket (inetd). */
 void log_open(const char *ident);
 /* Copy in to out (size bytes, NUL-terminated, cut if need be) with every
  * byte outside printable ASCII, and the backslash, as \xNN. Every line the

@@ -300,17 +300,30 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 	return 0;
 }
 
-void mail_close(struct mailbox *box, int expunge)
+int mail_save(struct mailbox *box, int expunge, struct mail_err *err)
 {
-	struct mail_err err = { 0 };
+	const struct mail_events *ev = box->ev;
+	int rc = 0;
+
+	if (box->readonly)
+		return 0;
+	box->ev = NULL;   /* CLOSE is silent */
+	if (expunge)
+		rc = box->drv->expunge(box, NULL, 0, err);
+	if (rc == 0)
+		rc = box->drv->check(box, err);
+	box->ev = ev;
+	return rc;
+}
+
+int mail_close(struct mailbox *box, int expunge, struct mail_err *err)
+{
+	struct mail_err ignore;
+	int rc;
 
 	if (!box)
-		return;
-	box->ev = NULL;   /* CLOSE is silent */
-	if (expunge && !box->readonly)
-		box->drv->expunge(box, NULL, 0, &err);
-	if (!box->readonly)
-		box->drv->check(box, &err);
+		return 0;
+	rc = mail_save(box, expunge, err ? err : &ignore);
 	box->drv->close(box);
 	free(box->parsed_ring);
 	for (unsigned i = 0; i < box->nkeywords; i++)
@@ -318,6 +331,7 @@ void mail_close(struct mailbox *box, int expunge)
 	free(box->name);
 	free(box->path);
 	free(box);
+	return rc;
 }
 
 int mail_flush(struct mailbox *box, struct mail_err *err)
@@ -472,6 +486,16 @@ int mail_keyword(struct mailbox *box, const char *name, int create)
 		return -1;
 	box->keywords[box->nkeywords] = xstrdup(name);
 	return (int)box->nkeywords++;
+}
+
+void mail_keyword_forget(struct mailbox *box, unsigned keep)
+{
+	uint64_t used = 0;
+
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		used |= box->msgs[i]->keywords;
+	while (box->nkeywords > keep && !(used >> (box->nkeywords - 1) & 1))
+		free(box->keywords[--box->nkeywords]);
 }
 
 /* Collect messages as struct mail_new (owning copies of the texts). */
@@ -691,7 +715,8 @@ static int rename_inbox(struct mail_session *s, const char *to, struct mail_err 
 			box->msgs[i]->flags |= MF_DELETED;
 		rc = n ? mail_expunge(box, uids, n, err) : 0;
 	}
-	mail_close(box, 0);
+	if (mail_close(box, 0, rc ? NULL : err) < 0)
+		rc = -1;
 	gather_free(nm, n);
 	free(msgnos);
 	free(uids);

@@ -176,8 +176,13 @@ char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *er
 int mail_open(struct mail_session *s, const char *name, int readonly,
 	      const struct mail_events *ev, void *evctx, struct mailbox **out,
 	      struct mail_err *err);
-/* Close; with expunge set, silently remove \Deleted messages first (CLOSE). */
-void mail_close(struct mailbox *box, int expunge);
+/* Save the session's changes (with expunge set, silently remove \Deleted
+ * messages first, as CLOSE does). -1 with err when they could not be
+ * saved: the mailbox is still open, unchanged on disk. */
+int mail_save(struct mailbox *box, int expunge, struct mail_err *err);
+/* mail_save, then close: the mailbox is released either way, and -1 with
+ * err (which may be NULL) says the changes were lost. */
+int mail_close(struct mailbox *box, int expunge, struct mail_err *err);
 int mail_ping(struct mailbox *box, struct mail_err *err);
 int mail_check(struct mailbox *box, struct mail_err *err);
 /* Save this session's flag changes where others see them, reporting no
@@ -197,6 +202,9 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 	       uint64_t keywords, struct mail_err *err);
 /* Index of keyword name, creating it when create is set; -1 if impossible. */
 int mail_keyword(struct mailbox *box, const char *name, int create);
+/* Take back the keywords created after the first keep that no message
+ * carries (a STORE that could not be saved made them). */
+void mail_keyword_forget(struct mailbox *box, unsigned keep);
 
 int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *dest,
 	      uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);

@@ -556,6 +556,8 @@ static int hook_is(const char *line, size_t len, const char *word)
 void privsep_test_hook(const char *line, size_t len)
 {
 #ifdef PRIVSEP_TEST_HOOKS
+	if (hook_is(line, len, "XFATAL"))
+		fatal("test hook XFATAL");   /* the path out-of-memory takes */
 	if (ps_role != PRIVSEP_PRELOGIN || ps_ctl < 0)
 		return;
 	if (hook_is(line, len, "XCRASH"))

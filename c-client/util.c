@@ -9,8 +9,20 @@
 #include <errno.h>
 #include <unistd.h>
 
+static void (*fatal_fn)(const char *msg, void *ctx);
+static void *fatal_ctx;
+
+void fatal_set_handler(void (*fn)(const char *msg, void *ctx), void *ctx)
+{
+	fatal_fn = fn;
+	fatal_ctx = ctx;
+}
+
+/* Never stderr: under inetd it is the client's socket. The handler (a
+ * BYE to the client) runs once, so a failure inside it cannot loop. */
 void fatal(const char *fmt, ...)
 {
+	void (*fn)(const char *, void *) = fatal_fn;
 	char msg[512];
 	va_list ap;
 
@@ -18,7 +30,9 @@ void fatal(const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	syslog(LOG_MAIL | LOG_CRIT, "fatal: %s", msg);
-	fprintf(stderr, "fatal: %s\n", msg);
+	fatal_fn = NULL;
+	if (fn)
+		fn(msg, fatal_ctx);
 	abort();
 }
 

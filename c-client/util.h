@@ -17,7 +17,10 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* Log to syslog and abort; the handler, if set, may say goodbye first. */
 void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* What fatal calls before ending the process (NULL: nothing). */
+void fatal_set_handler(void (*fn)(const char *msg, void *ctx), void *ctx);
 
 /* write(2) all n bytes, retrying short writes and EINTR; 0 or -1 (errno). */
 int write_full(int fd, const void *p, size_t n);

@@ -26,16 +26,11 @@ static void login_finish(struct cmd *cmd, const char *user, const char *authname
 	case DLOGIN_BAD:
 		resp_no(cmd, "AUTHENTICATIONFAILED", "Invalid credentials");
 		if (c->login_failures >= c->cfg.max_login_failures) {
-			io_puts(&c->io, "* BYE Too many login failures\r\n");
-			io_flush(&c->io);
-			exit(0);
+			imap_exit(c, "Too many login failures", 0);
 		}
 		return;
 	case DLOGIN_FATAL:
-		io_puts(&c->io, "* BYE Server error: cannot switch to the user (details in the "
-				"mail log)\r\n");
-		io_flush(&c->io);
-		exit(1);
+		imap_exit(c, "Server error: cannot switch to the user (details in the mail log)", 1);
 	case DLOGIN_OK:
 		break;
 	}
@@ -82,7 +77,7 @@ void cmd_starttls(struct cmd *cmd)
 		if (c->io.failed) {
 			log_notice("STARTTLS failed host=%s [%s]: %s", c->conn.peer_host,
 				   daemon_peer_addr(&c->conn), err.text);
-			exit(0);
+			imap_exit(c, NULL, 0);
 		}
 		log_err("STARTTLS refused host=%s [%s]: %s", c->conn.peer_host,
 			daemon_peer_addr(&c->conn), err.text);

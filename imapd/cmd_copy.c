@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imapd.h"
+#include "log.h"
 
 struct copy_req {
 	char *dest;
@@ -118,6 +119,39 @@ static int move_expunge(struct cmd *cmd, const struct copy_req *req, struct mail
 	return -1;
 }
 
+/* The originals could not be removed: take the copies out of the target
+ * again, so a failed MOVE leaves both mailboxes as they were. Copies that
+ * cannot be taken back are logged (the client only learns MOVE failed). */
+static void move_undo_copy(struct cmd *cmd, const struct copy_req *req)
+{
+	struct client *c = cmd->c;
+	struct mailbox *dst;
+	struct mail_err e;
+	int rc = -1;
+
+	for (size_t i = 0; i < req->n; i++)
+		if (!req->dst_uids[i])
+			goto out;   /* the target did not say where it put them */
+	if (!req->uidvalidity || mail_open(&c->sess, req->dest, 0, NULL, NULL, &dst, &e) < 0)
+		goto out;
+	if (dst->uidvalidity == req->uidvalidity) {
+		rc = 0;
+		for (size_t i = 0; i < req->n && rc == 0; i++) {
+			uint32_t msgno = mail_msgno(dst, req->dst_uids[i]);
+			if (msgno)
+				rc = mail_store(dst, msgno, STORE_ADD, MF_DELETED, 0, &e);
+		}
+		if (rc == 0)
+			rc = mail_expunge(dst, req->dst_uids, req->n, &e);
+	}
+	if (mail_close(dst, 0, rc ? NULL : &e) < 0)
+		rc = -1;
+out:
+	if (rc < 0)
+		log_err("MOVE failed and left its copies in %s user=%s host=%s", req->dest,
+			c->user.name, c->conn.peer_host);
+}
+
 void cmd_move(struct cmd *cmd)
 {
 	struct copy_req req = {0};
@@ -139,7 +173,9 @@ void cmd_move(struct cmd *cmd)
 		resp_untagged(cmd->c, "OK [%s] Moved", code.data);
 	buf_free(&code);
 	/* the EXPUNGE responses come from the mailbox's expunged events */
-	if (move_expunge(cmd, &req, &err) < 0)
+	if (move_expunge(cmd, &req, &err) < 0) {
+		move_undo_copy(cmd, &req);
 		return resp_mail_error(cmd, &err);
+	}
 	resp_ok(cmd, NULL, "%sMOVE completed", cmd->uid ? "UID " : "");
 }

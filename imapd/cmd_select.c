@@ -4,6 +4,7 @@
 
 #include "imapd.h"
 #include "imap_fmt.h"
+#include "log.h"
 
 static void put_flag_names(struct buf *b, const struct mailbox *box, int permanent)
 {
@@ -28,8 +29,11 @@ static void select_common(struct cmd *cmd, int readonly)
 	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &name) < 0 || p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
 	if (c->box) {
-		/* RFC 3501: a failed SELECT still leaves no mailbox selected */
-		mail_close(c->box, 0);
+		/* RFC 3501: a failed SELECT still leaves no mailbox selected, so
+		 * the old one is closed whatever happens; a loss is said aloud */
+		struct mail_err lost;
+		if (mail_close(c->box, 0, &lost) < 0)
+			imap_report_lost(c, &lost);
 		c->box = NULL;
 		c->state = ST_AUTH;
 	}
@@ -71,13 +75,22 @@ void cmd_examine(struct cmd *cmd)
 	select_common(cmd, 1);
 }
 
+/* CLOSE and UNSELECT: what cannot be saved (the expunge CLOSE implies, a
+ * flag change) makes the command fail with the mailbox still selected, so
+ * nothing is lost and the client may try again. */
 static void leave_mailbox(struct cmd *cmd, int expunge)
 {
 	struct client *c = cmd->c;
+	struct mail_err err;
 
 	if (p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
-	mail_close(c->box, expunge && !c->box->readonly);
+	if (mail_save(c->box, expunge && !c->box->readonly, &err) < 0) {
+		log_err("%s failed user=%s host=%s: %s", cmd->name, c->user.name,
+			c->conn.peer_host, err.text);
+		return resp_mail_error(cmd, &err);
+	}
+	mail_close(c->box, 0, NULL);   /* saved just now: nothing is left to lose */
 	c->box = NULL;
 	c->state = ST_AUTH;
 	resp_ok(cmd, NULL, "%s completed", cmd->name);

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "imapd.h"
+#include "log.h"
 
 struct store_req {
 	enum mail_store_op op;
@@ -128,6 +129,37 @@ static void store_reply(struct cmd *cmd, uint32_t msgno, struct buf *out)
 	resp_write(cmd->c, out->data, out->len);
 }
 
+/* Put back the flags of the first n messages as they were before STORE. */
+static void store_undo(struct mailbox *box, const uint32_t *msgnos, const struct message *was,
+		       size_t n)
+{
+	struct mail_err ignore;
+
+	for (size_t i = 0; i < n; i++)
+		mail_store(box, msgnos[i], STORE_SET, was[i].flags, was[i].keywords, &ignore);
+}
+
+/* Change the flags and save them at once: a change that cannot be saved is
+ * taken back and the STORE fails, rather than an OK for flags that would
+ * vanish with the session. 0, or -1 with err. */
+static int store_apply(struct cmd *cmd, const struct store_req *req, uint64_t mask,
+		       const uint32_t *msgnos, size_t n, struct mail_err *err)
+{
+	struct mailbox *box = cmd->c->box;
+	struct message *was = pool_alloc(cmd->c->pool, (n ? n : 1) * sizeof *was);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		was[i] = *box->msgs[msgnos[i] - 1];
+		if (mail_store(box, msgnos[i], req->op, req->flags, mask, err) < 0)
+			break;
+	}
+	if (i == n && mail_flush(box, err) == 0)
+		return 0;
+	store_undo(box, msgnos, was, i);
+	return -1;
+}
+
 void cmd_store(struct cmd *cmd)
 {
 	struct mailbox *box = cmd->c->box;
@@ -137,7 +169,7 @@ void cmd_store(struct cmd *cmd)
 	struct buf out;
 	uint64_t mask;
 	uint32_t *msgnos;
-	size_t n, i;
+	size_t n;
 
 	if (p_sp(&cmd->p) < 0 || p_seqset(&cmd->p, &set) < 0 || p_sp(&cmd->p) < 0 ||
 	    parse_item(&cmd->p, &req) < 0 || p_sp(&cmd->p) < 0 || parse_flags(&cmd->p, &req) < 0 ||
@@ -146,21 +178,22 @@ void cmd_store(struct cmd *cmd)
 	if (box->readonly)
 		return resp_no(cmd, NULL, "Mailbox is read-only");
 	memset(&err, 0, sizeof err);
+	unsigned nkw = box->nkeywords;
 	if (keyword_mask(box, &req, &mask, &err) < 0)
 		return resp_mail_error(cmd, &err);
 	ssize_t got = imap_resolve_set(cmd, &set, &msgnos);
 	if (got < 0)
-		return;
+		return mail_keyword_forget(box, nkw);
 	n = (size_t)got;
-	buf_init(&out);
-	for (i = 0; i < n; i++) {
-		if (mail_store(box, msgnos[i], req.op, req.flags, mask, &err) < 0)
-			break;
-		if (!req.silent)
-			store_reply(cmd, msgnos[i], &out);
-	}
-	buf_free(&out);
-	if (i < n)
+	if (store_apply(cmd, &req, mask, msgnos, n, &err) < 0) {
+		mail_keyword_forget(box, nkw);
+		log_err("%sSTORE not saved user=%s host=%s: %s", cmd->uid ? "UID " : "",
+			cmd->c->user.name, cmd->c->conn.peer_host, err.text);
 		return resp_mail_error(cmd, &err);
+	}
+	buf_init(&out);
+	for (size_t i = 0; i < n && !req.silent; i++)
+		store_reply(cmd, msgnos[i], &out);
+	buf_free(&out);
 	resp_ok(cmd, NULL, "%sSTORE completed", cmd->uid ? "UID " : "");
 }

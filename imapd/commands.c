@@ -87,12 +87,16 @@ void cmd_logout(struct cmd *cmd)
 
 	if (p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
+	struct mail_err err;
+	int saved = c->box ? mail_close(c->box, 0, &err) : 0;
+	c->box = NULL;
 	resp_untagged(c, "BYE Logging out");
-	if (c->box) {
-		mail_close(c->box, 0);
-		c->box = NULL;
+	if (saved < 0) {
+		imap_report_lost(c, &err);
+		resp_mail_error(cmd, &err);
+	} else {
+		resp_ok(cmd, NULL, "LOGOUT completed");
 	}
-	resp_ok(cmd, NULL, "LOGOUT completed");
 	if (c->user.name && c->state != ST_NOTAUTH)
 		log_info("Logout user=%s host=%s", c->user.name, c->conn.peer_host);
 	c->state = ST_LOGOUT;

@@ -73,6 +73,10 @@ void resp_bad(struct cmd *cmd, const char *fmt, ...) __attribute__((format(print
 void resp_parse_error(struct cmd *cmd);
 /* NO built from a library error (with [TRYCREATE] etc. as fits). */
 void resp_mail_error(struct cmd *cmd, const struct mail_err *err);
+void imap_report_lost(struct client *c, const struct mail_err *err);
+/* The one way a connection's process ends: the mailbox saved (a loss
+ * told and logged), a BYE if given, the output flushed. */
+void imap_exit(struct client *c, const char *bye, int code) __attribute__((noreturn));
 void resp_untagged(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write raw bytes (for literals already formatted in a buf). */
 void resp_write(struct client *c, const void *p, size_t n);

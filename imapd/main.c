@@ -42,17 +42,35 @@ static void usage(FILE *f)
 		"  --help         this text\n");
 }
 
-/* Say goodbye and end the process; the mailbox is checkpointed first. */
-static void __attribute__((noreturn)) client_exit(struct client *c, const char *bye, int code)
+/* Say goodbye and end the process; the mailbox is saved first, so changes
+ * that could not be are logged and, while the client listens, told. */
+void imap_exit(struct client *c, const char *bye, int code)
 {
-	if (bye) {
+	struct mail_err err;
+
+	if (c->box && mail_close(c->box, 0, &err) < 0)
+		imap_report_lost(c, &err);
+	c->box = NULL;
+	if (bye)
 		io_printf(&c->io, "* BYE %s\r\n", bye);
-		io_flush(&c->io);
-	}
-	if (c->box)
-		mail_close(c->box, 0);
+	io_flush(&c->io);
 	auth_logout(&c->user);
 	exit(code);
+}
+
+/* fatal's goodbye: whatever half-built response is buffered is dropped
+ * (the client could not parse it), then one BYE, written straight to the
+ * transport because the buffer may be what failed. */
+static void fatal_bye(const char *msg, void *ctx)
+{
+	static const char bye[] = "* BYE Internal server error; the session ends (details in "
+				  "the mail log)\r\n";
+	struct client *c = ctx;
+
+	(void)msg;   /* already in syslog; the client needs no internals */
+	c->io.wbuf.len = 0;
+	if (!c->io.failed)
+		(void)c->io.tr->write(c->io.trctx, bye, sizeof bye - 1);
 }
 
 /* Largest literal taken before login: room for LOGIN's or AUTHENTICATE's
@@ -156,7 +174,7 @@ static void literal_refuse(struct client *c, const struct buf *cmdbuf, uint64_t 
 	log_notice("Literal of %llu bytes refused (limit %zu%s) host=%s", (unsigned long long)n,
 		   r->limit, c->state == ST_NOTAUTH ? ", before login" : "", c->conn.peer_host);
 	if (nonsync)
-		client_exit(c, "[TOOBIG] Literal too large", 0);
+		imap_exit(c, "[TOOBIG] Literal too large", 0);
 	if (!taglen)
 		io_printf(&c->io, "* BAD Literal refused\r\n");
 	else if (!r->ic)
@@ -182,10 +200,10 @@ static void command_deadline(struct client *c)
 static void __attribute__((noreturn)) read_failed(struct client *c, enum io_status st)
 {
 	if (st != IO_TIMEOUT)
-		client_exit(c, NULL, 0);
+		imap_exit(c, NULL, 0);
 	log_info("Autologout user=%s host=%s", c->user.name ? c->user.name : "-",
 		 c->conn.peer_host);
-	client_exit(c, "Autologout; idle for too long", 0);
+	imap_exit(c, "Autologout; idle for too long", 0);
 }
 
 /* Answer a command line over max_line. */
@@ -315,9 +333,8 @@ static void load_config(struct client *c, const char *path, int explicit_path, i
 					errors.data[i] = ';';
 			io_printf(&c->io, "* BYE Server configuration problem (details in the "
 					  "mail log): %s\r\n", errors.data);
-			io_flush(&c->io);
 		}
-		exit(1);
+		imap_exit(c, NULL, 1);
 	}
 	buf_free(&errors);
 }
@@ -374,7 +391,7 @@ static void start_implicit_tls(struct client *c)
 		else
 			log_err("TLS refused host=%s [%s]: %s", c->conn.peer_host,
 				daemon_peer_addr(&c->conn), err.text);
-		exit(1);
+		imap_exit(c, NULL, 1);
 	}
 	c->tls_active = 1;
 }
@@ -413,17 +430,14 @@ static void session_resume(struct client *c)
 	    sscanf(rec.data, "%d %4095s %15s%n", &tls, tag, what, &n) != 3 || (size_t)n != rec.len) {
 		log_err("session host=%s: no valid handoff from the pre-login process",
 			c->conn.peer_host);
-		exit(1);
+		imap_exit(c, NULL, 1);
 	}
 	buf_free(&rec);
 	c->tls_active = tls != 0;
 	c->plaintext_ok = 1;
 	if (daemon_login(&c->cfg, &c->conn, "imap", "", NULL, (char[]){""}, &c->user,
 			 &c->login_failures) != DLOGIN_OK) {
-		io_puts(&c->io, "* BYE Server error: cannot switch to the user (details in the "
-				"mail log)\r\n");
-		io_flush(&c->io);
-		exit(1);
+		imap_exit(c, "Server error: cannot switch to the user (details in the mail log)", 1);
 	}
 	mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
 	c->sess.allow_outside_home = c->cfg.allow_outside_home;
@@ -445,12 +459,8 @@ static void privsep_setup(struct client *c, int say_bye)
 		tls_preload(&c->cfg, "imapd", &c->conn);
 	switch (privsep_start(&c->cfg, &c->conn, "imap")) {
 	case PRIVSEP_REFUSED:
-		if (say_bye) {
-			io_puts(&c->io, "* BYE Server configuration problem (details in the mail "
-					"log)\r\n");
-			io_flush(&c->io);
-		}
-		exit(1);
+		imap_exit(c, say_bye ? "Server configuration problem (details in the mail log)" : NULL,
+			  1);
 	case PRIVSEP_SESSION:
 		session_resume(c);
 		break;
@@ -475,7 +485,7 @@ static void greet(struct client *c, int want_tls)
 		struct mail_err err;
 		if (auth_self(&c->user, &err) < 0) {
 			log_err("PREAUTH failed: %s", err.text);
-			client_exit(c, "Cannot identify the local user", 1);
+			imap_exit(c, "Cannot identify the local user", 1);
 		}
 		mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
 		c->sess.allow_outside_home = c->cfg.allow_outside_home;
@@ -539,6 +549,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_open("imapd");
 	io_init(&c->io, 0, 1);
+	fatal_set_handler(fatal_bye, c);
 	server_conn_init(&c->conn, 0);
 	want_tls |= !strcmp(c->conn.service, "imaps");
 	load_config(c, config_path, explicit_config, !want_tls);
@@ -557,7 +568,7 @@ int main(int argc, char **argv)
 		}
 		pool_clear(c->pool);
 		if (io_flush(&c->io) < 0)
-			client_exit(c, NULL, 0);
+			imap_exit(c, NULL, 0);
 	}
-	client_exit(c, NULL, 0);
+	imap_exit(c, NULL, 0);
 }

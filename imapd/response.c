@@ -89,6 +89,15 @@ void resp_mail_error(struct cmd *cmd, const struct mail_err *err)
 	resp_no(cmd, code, "%s", err->text[0] ? err->text : "Operation failed");
 }
 
+/* The mailbox was closed without its changes (SELECT of another, LOGOUT,
+ * the end of the session): the log and the client both learn why. */
+void imap_report_lost(struct client *c, const struct mail_err *err)
+{
+	log_err("Closing the mailbox lost changes user=%s host=%s: %s",
+		c->user.name ? c->user.name : "?", c->conn.peer_host, err->text);
+	resp_untagged(c, "NO [ALERT] Changes to the mailbox were not saved: %s", err->text);
+}
+
 void resp_untagged(struct client *c, const char *fmt, ...)
 {
 	va_list ap;

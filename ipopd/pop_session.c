@@ -256,10 +256,15 @@ void pop_mark_seen(struct pop *p, uint32_t n)
 /* ---------------------------------------------------------------------- */
 /* The end                                                                 */
 
+/* Close the maildrop; a read state (\Seen) that could not be saved is
+ * logged, as POP has no way to tell the client. */
 static void close_maildrop(struct pop *p)
 {
-	if (p->box)
-		mail_close(p->box, 0);
+	struct mail_err err;
+
+	if (p->box && mail_close(p->box, 0, &err) < 0)
+		log_err("Saving the maildrop failed user=%s host=%s: %s", p->user.name,
+			p->conn.peer_host, err.text);
 	p->box = NULL;
 	maildrop_unlock(p->lockfd);
 	p->lockfd = -1;

@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mail_open(&sess, path, 1, NULL, NULL, &box, &err) == 0) {
 		walk_box(box);
 		mail_ping(box, &err);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	mail_status(&sess, path, &st, &err);
 	return 0;

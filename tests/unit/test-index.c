@@ -93,7 +93,7 @@ static char *view(struct mail_session *s, const char *name, int readonly)
 		else
 			buf_append(&b, t, n);
 	}
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	return buf_steal(&b);
 }
 
@@ -364,7 +364,7 @@ static void test_index_after_changes(void)
 	CHECK(k >= 0);
 	mail_store(box, 1, STORE_ADD, 0, 1ULL << k, &err);
 	CHECK(mail_expunge(box, NULL, 0, &err) == 0);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	char *v = view(&sess, mb, 1);
 	CHECK(strstr(v, "n=3 ") && strstr(v, "Later"));
 	free(v);

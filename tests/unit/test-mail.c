@@ -134,7 +134,7 @@ static void test_rename(void)
 	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
 		CHECK(box->nmsgs == 0);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	CHECK(mail_open(&sess, "old-inbox", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
@@ -143,7 +143,7 @@ static void test_rename(void)
 		CHECK(box->nmsgs == 2);
 		CHECK(mail_fetch_text(box, 2, &t, &n, &err) == 0);
 		CHECK_MEM(t, n, "Subject: 2\r\n\r\ntwo\r\n");
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	/* renaming a missing INBOX gives an empty mailbox */
 	unlink(spool_of("bob"));
@@ -297,13 +297,48 @@ static void test_fetch_structure_and_store(void)
 	CHECK(box->msgs[0]->flags == (MF_FLAGGED | MF_RECENT) && box->msgs[0]->keywords == 1);
 	CHECK(mail_store(box, 1, STORE_REMOVE, MF_FLAGGED, 1, &err) == 0);
 	CHECK(box->msgs[0]->flags == MF_RECENT && box->msgs[0]->keywords == 0);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	CHECK(mail_open(&sess, "m", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
 		CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err) < 0 && err.code == MAIL_NOPERM);
 		CHECK(mail_expunge(box, NULL, 0, &err) < 0);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
+}
+
+/* A save that fails leaves the mailbox open and says why; mail_close
+ * reports the same failure; once the cause is gone the save succeeds. The
+ * directory is swapped for a file (root passes every permission check). */
+static void test_save_failure_is_returned(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	char *dir, *moved;
+
+	setup();   /* a new tmpdir: paths after it */
+	dir = strdup(path_of("d"));
+	moved = strdup(path_of("d2"));
+	mkdir(dir, 0700);
+	write_file(path_of("d/box"), one_msg);
+	CHECK(mail_open(&sess, "d/box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		goto out;
+	CHECK(mail_store(box, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(rename(dir, moved) == 0);
+	write_file(dir, "not a directory\n");
+	memset(&err, 0, sizeof err);
+	CHECK(mail_save(box, 1, &err) < 0 && err.text[0]);
+	CHECK(box->nmsgs == 1 && (box->msgs[0]->flags & MF_DELETED));
+	unsigned nkw = box->nkeywords;
+	CHECK(mail_keyword(box, "fresh", 1) == (int)nkw);
+	mail_keyword_forget(box, nkw);   /* no message carries it */
+	CHECK(box->nkeywords == nkw && mail_keyword(box, "fresh", 0) < 0);
+	CHECK(unlink(dir) == 0 && rename(moved, dir) == 0);
+	CHECK(mail_save(box, 1, &err) == 0 && box->nmsgs == 0);
+	CHECK(mail_close(box, 0, &err) == 0);
+out:
+	free(dir);
+	free(moved);
 }
 
 int main(void)
@@ -315,6 +350,7 @@ int main(void)
 	RUN(test_subscriptions);
 	RUN(test_match);
 	RUN(test_fetch_structure_and_store);
+	RUN(test_save_failure_is_returned);
 	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	return test_summary("test-mail");

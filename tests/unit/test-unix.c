@@ -119,7 +119,7 @@ static void test_open_mta_mbox(void)
 	CHECK(box->msgs[2]->internal_date == 1736330400);
 	CHECK(box->msgs[2]->tz_minutes == 120);
 	CHECK(box->msgs[0]->uid == 1 && box->msgs[2]->uid == 3);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	/* read-only: nothing written */
 	size_t n;
 	char *s = read_file(path_of("spool/alice"), &n);
@@ -146,7 +146,7 @@ static void test_flags_roundtrip(void)
 	CHECK(k == 0);
 	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN | MF_DELETED | MF_DRAFT, 1ULL << k, &err) == 0);
 	CHECK(mail_store(box, 2, STORE_SET, 0, 0, &err) == 0);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	const char *p = path_of("spool/alice");
 	CHECK(contains(p, "Subject: " "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"));
 	CHECK(contains(p, "X-IMAP: "));
@@ -172,7 +172,7 @@ static void test_flags_roundtrip(void)
 				   "Hello\r\n>From the quoted line\r\n\r\n"
 				   "From here on it is body text, not a separator\r\n");
 	CHECK_STR(text_of(box, 3), "Subject: three\r\n folded\r\n\r\nlast\r\n");
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 }
 
 static const char *msg_n(int i, const char *tag)
@@ -212,9 +212,9 @@ static void test_uids_stable_and_new_mail(void)
 	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &again, &err) == 0);
 	if (again) {
 		CHECK(again->nmsgs == 4 && again->msgs[3]->uid == 4 && again->uidvalidity == v);
-		mail_close(again, 0);
+		mail_close(again, 0, NULL);
 	}
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	CHECK(contains(path_of("spool/alice"), "X-UID: 4\n"));
 	append_file(path_of("spool/alice"), msg_n(4, "m"));
 	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
@@ -226,13 +226,13 @@ static void test_uids_stable_and_new_mail(void)
 	/* expunge the last one, the UID is never reused */
 	box->msgs[4]->flags |= MF_DELETED;
 	CHECK(mail_expunge(box, NULL, 0, &err) == 0);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	append_file(path_of("spool/alice"), msg_n(5, "m"));
 	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
 	CHECK(box->nmsgs == 5 && box->msgs[4]->uid == 6);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 }
 
 static void test_two_sessions(void)
@@ -276,8 +276,8 @@ static void test_two_sessions(void)
 	append_file(path_of("spool/alice"), msg_n(9, "s"));
 	CHECK(mail_ping(a, &err) == 0 && mail_ping(b, &err) == 0);
 	CHECK(a->nmsgs == 4 && b->nmsgs == 4 && a->msgs[3]->uid == b->msgs[3]->uid);
-	mail_close(a, 0);
-	mail_close(b, 0);
+	mail_close(a, 0, NULL);
+	mail_close(b, 0, NULL);
 }
 
 static void test_expunge_keeps_bytes(void)
@@ -305,13 +305,13 @@ static void test_expunge_keeps_bytes(void)
 	CHECK(box->nmsgs == 2);
 	CHECK_STR(text_of(box, 1), before[0]);
 	CHECK_STR(text_of(box, 2), before[2]);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	CHECK(mail_open(&sess, "box", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
 		CHECK(box->nmsgs == 2);
 		CHECK_STR(text_of(box, 1), before[0]);
 		CHECK_STR(text_of(box, 2), before[2]);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	for (int i = 0; i < 3; i++)
 		free(before[i]);
@@ -323,7 +323,7 @@ static void test_expunge_keeps_bytes(void)
 		box->msgs[1]->flags |= MF_DELETED;
 		CHECK(mail_expunge(box, &gone, 1, &err) == 0);
 		CHECK(box->nmsgs == 1 && box->msgs[0]->uid == keep);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 }
 
@@ -344,7 +344,7 @@ static void test_missing_inbox(void)
 	CHECK(box->nmsgs == 1 && ev.last_exists == 1);
 	CHECK_STR(text_of(box, 1), "Subject: late 1\r\n\r\nbody of late 1\r\n\r\nFrom inside body\r\n");
 	mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	CHECK(contains(path_of("spool/alice"), "Status: RO\n"));
 	/* missing non-INBOX is an error */
 	CHECK(mail_open(&sess, "nosuch", 0, NULL, NULL, &box, &err) < 0);
@@ -354,7 +354,7 @@ static void test_missing_inbox(void)
 	CHECK(mail_open(&sess, "empty", 0, NULL, NULL, &box, &err) == 0);
 	if (box) {
 		CHECK(box->nmsgs == 0);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	/* not a mailbox */
 	write_file(path_of("notes.txt"), "hello\n");
@@ -384,11 +384,11 @@ static void test_dovecot_base(void)
 	CHECK(box->msgs[0]->uid == 40 && box->msgs[1]->uid == 42 && box->msgs[2]->uid == 43);
 	CHECK(box->msgs[0]->keywords == 1 && !strcmp(box->keywords[0], "Work"));
 	CHECK_STR(text_of(box, 1), "Subject: d1\r\n\r\nb1\r\n");
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	CHECK(mail_open(&sess, "dove", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
 		CHECK(box->uidvalidity == 1234567 && box->msgs[2]->uid == 43 && box->uidnext == 44);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 }
 
@@ -436,13 +436,13 @@ static void test_append_and_copy(void)
 	uint32_t msgnos[2] = { 1, 3 };
 	CHECK(mail_copy(box, msgnos, 2, "INBOX", &v, uids, &err) == 0);
 	CHECK(mail_copy(box, msgnos, 2, "nosuch", &v, uids, &err) < 0 && err.code == MAIL_NONEXISTENT);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
 		CHECK(box->nmsgs == 2 && box->msgs[1]->uid == uids[1]);
 		CHECK(box->msgs[0]->flags == (MF_SEEN | MF_FLAGGED | MF_RECENT));
 		CHECK_STR(text_of(box, 2), "Subject: two\r\n\r\nlf only\r\n");
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	/* appending to a mailbox with new, UID-less MTA mail still gives the
 	 * UIDs a later open sees */
@@ -452,7 +452,7 @@ static void test_append_and_copy(void)
 	if (box) {
 		CHECK(box->nmsgs == 5 && box->msgs[4]->uid == uids[0]);
 		CHECK(box->msgs[3]->uid < uids[0]);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 }
 
@@ -471,7 +471,7 @@ static void rewriter(void)
 			mail_store(box, i, round & 1 ? STORE_ADD : STORE_REMOVE,
 				   MF_SEEN | (i % 3 ? MF_FLAGGED : 0), 0, &err);
 		mail_check(box, &err);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 }
 
@@ -511,7 +511,7 @@ static void test_crash_safety(void)
 		for (uint32_t i = 0; i < box->nmsgs && i < 40; i++)
 			if (strcmp(text_of(box, i + 1), expect[i]) || box->msgs[i]->uid != i + 1)
 				bad++;
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	CHECK(bad == 0);
 	if (getenv("VERBOSE"))
@@ -522,7 +522,7 @@ static void test_crash_safety(void)
 	write_file(tmp, "junk");
 	CHECK(mail_open(&sess, "crash", 0, NULL, NULL, &box, &err) == 0);
 	if (box)
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	CHECK(access(tmp, F_OK) < 0);
 	for (int i = 0; i < 40; i++)
 		free(expect[i]);
@@ -569,7 +569,7 @@ static void make_ours(const char *name, int n)
 	for (int i = 0; i < n; i++)
 		append_file(path_of(name), msg_n(i, "ip"));
 	if (mail_open(&sess, name, 0, NULL, NULL, &box, &err) == 0)
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 }
 
 static void test_inplace_flags(void)
@@ -630,8 +630,8 @@ static void test_inplace_flags(void)
 	CHECK(stat_of(p).st_ino == s2.st_ino && stat_of(p).st_size == s2.st_size);
 	CHECK(mail_ping(b, &err) == 0);
 	CHECK((b->msgs[6]->flags & (MF_SEEN | MF_FLAGGED)) == (MF_SEEN | MF_FLAGGED));
-	mail_close(a, 0);
-	mail_close(b, 0);
+	mail_close(a, 0, NULL);
+	mail_close(b, 0, NULL);
 	/* a fresh session (from the index) agrees, bodies intact */
 	CHECK(mail_open(&sess, "ip", 1, NULL, NULL, &a, &err) == 0);
 	if (!a)
@@ -640,7 +640,7 @@ static void test_inplace_flags(void)
 	CHECK(a->msgs[1]->flags == (MF_SEEN | MF_FLAGGED) && a->msgs[2]->flags == 0);
 	CHECK(a->msgs[6]->flags == (MF_SEEN | MF_FLAGGED));
 	CHECK_STR(text_of(a, 2), "Subject: ip 1\r\n\r\nbody of ip 1\r\n\r\nFrom inside body\r\n");
-	mail_close(a, 0);
+	mail_close(a, 0, NULL);
 }
 
 static void test_inplace_keywords(void)
@@ -686,8 +686,8 @@ static void test_inplace_keywords(void)
 	CHECK(mail_ping(b, &err) == 0);
 	CHECK(b->nkeywords == 5 && __builtin_popcountll(b->msgs[2]->keywords) == 5);
 	CHECK(__builtin_popcountll(b->msgs[0]->keywords) == 5);
-	mail_close(a, 0);
-	mail_close(b, 0);
+	mail_close(a, 0, NULL);
+	mail_close(b, 0, NULL);
 }
 
 /* Padded lines as UW/Dovecot write them parse without the padding. */
@@ -706,7 +706,7 @@ static void test_padded_foreign(void)
 	CHECK(box->nkeywords == 1 && !strcmp(box->keywords[0], "$Work"));
 	CHECK(box->msgs[0]->keywords == 1);
 	CHECK_STR(text_of(box, 1), "Subject: a\r\n\r\nbody\r\n");
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 }
 
 /* kill -9 during a loop of in-place changes: each message keeps its old or
@@ -744,7 +744,7 @@ static void test_inplace_crash(void)
 	int k = mail_keyword(box, "Later", 1);
 	mail_store(box, 1, STORE_ADD, 0, 1ULL << k, &err);
 	mail_store(box, 1, STORE_REMOVE, 0, 1ULL << k, &err);
-	mail_close(box, 0);   /* the record now lists the keyword */
+	mail_close(box, 0, NULL);   /* the record now lists the keyword */
 	struct stat s0 = stat_of(path_of("ipc"));
 	srand((unsigned)getpid());
 	for (int round = 0; round < 40; round++) {
@@ -769,7 +769,7 @@ static void test_inplace_crash(void)
 			    strcmp(text_of(box, i + 1), want) || m->uid != i + 1)
 				bad++;
 		}
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 	CHECK(bad == 0);
 	struct stat s1 = stat_of(path_of("ipc"));
@@ -833,7 +833,7 @@ static void test_concurrent_delivery(void)
 				break;
 			}
 		mail_expunge(box, NULL, 0, &err);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 		rounds++;
 	}
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -855,7 +855,7 @@ static void test_concurrent_delivery(void)
 	}
 	CHECK(kept == N);
 	CHECK(junk == 30 - rounds || (junk == 0 && rounds >= 30));
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 }
 
 static void test_lock_permission_error(void)
@@ -915,7 +915,7 @@ static void test_garbage(void)
 			}
 			if (pass == 0)
 				mail_expunge(box, NULL, 0, &err);
-			mail_close(box, 0);
+			mail_close(box, 0, NULL);
 		}
 	}
 	CHECK(bad == 0);
@@ -956,7 +956,7 @@ static void test_big_mailbox(void)
 	CHECK((int)box->nmsgs == n);
 	if (big)
 		printf("open of %d messages: %.1f ms\n", n, t1 - t0);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	t0 = now_ms();
 	CHECK(mail_open(&sess, "big", 0, NULL, NULL, &box, &err) == 0);
 	if (box) {
@@ -966,7 +966,7 @@ static void test_big_mailbox(void)
 		if (big)
 			printf("open + expunge (rewrite): %.1f ms\n", t1 - t0);
 		CHECK((int)box->nmsgs == n - 1);
-		mail_close(box, 0);
+		mail_close(box, 0, NULL);
 	}
 }
 
@@ -997,7 +997,7 @@ static void test_record_authenticated(void)
 	if (!box)
 		return;
 	CHECK(mail_store(box, 1, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 	CHECK(contains(p, "\nX-IMAP-Auth: 0000000002 "));
 	CHECK(stat(path_of(".imapd-cache/secret"), &st) == 0 && (st.st_mode & 0777) == 0600);
 	drop_indexes();
@@ -1005,7 +1005,7 @@ static void test_record_authenticated(void)
 	if (!box)
 		return;
 	CHECK(box->nmsgs == 2 && box->msgs[0]->flags == MF_FLAGGED);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 
 	size_t n;
 	char *d = read_file(p, &n), *a = strstr(d, "X-IMAP-Auth: ");
@@ -1022,7 +1022,7 @@ static void test_record_authenticated(void)
 	CHECK(box->nmsgs == 3);
 	CHECK(box->msgs[0]->flags == MF_RECENT && box->msgs[1]->flags == MF_RECENT);
 	CHECK(strstr(text_of(box, 1), "FOLDER INTERNAL DATA") != NULL);
-	mail_close(box, 0);
+	mail_close(box, 0, NULL);
 }
 
 int main(void)
