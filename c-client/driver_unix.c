@@ -2700,7 +2700,7 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 		rc = -1;
 	ub->opening = 0;
 	if (!rc && !box->uidvalidity)
-		box->uidvalidity = (uint32_t)time(NULL);
+		box->uidvalidity = uidx_validity_next(box->sess ? fsafe_home(box->sess) : -1);
 	box->uidnext = ub->counter + 1;
 	box->keywords_creatable = !box->readonly;
 	/* Remove a temp file a killed rewrite may have left, and give a
@@ -3032,7 +3032,8 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 
 	if (snapshot(sess, path, 1, &lk, &p, &kt, ks, key, err) < 0)
 		return -1;
-	uint32_t counter = 0, validity = p.have_rec ? p.validity : (uint32_t)time(NULL);
+	uint32_t counter = 0, validity = p.have_rec ? p.validity :
+						     uidx_validity_next(fsafe_home(sess));
 	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
 	kw_trim(&p, &kt);
 	buf_init(&out);
@@ -3159,7 +3160,7 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 	buf_init(&w.b);
 	unsigned char key[UIDX_KEYLEN];
 	user_key(sess, key);
-	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0, 0, key, 0);
+	write_pseudo(&w, uidx_validity_next(fsafe_home(sess)), 0, NULL, 0, 0, key, 0);
 	memset(key, 0, sizeof key);
 	wflush(&w);
 	buf_free(&w.b);

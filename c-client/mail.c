@@ -1066,6 +1066,45 @@ int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail
 	return rc;
 }
 
+/* Is name subscribed (in v[0..n))? */
+static int sub_has(char **v, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i]) == len && !strncmp(v[i], name, len))
+			return 1;
+	return 0;
+}
+
+/* Was the parent (v[i] cut at len) already reported for an earlier v[j]? */
+static int parent_reported(const char *pat, char **v, size_t i, const char *name, size_t len)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strlen(v[j]) > len && v[j][len] == '/' && !strncmp(v[j], name, len) &&
+		    !match_name(pat, v[j]))
+			return 1;
+	return 0;
+}
+
+/* RFC 3501 6.3.9: v[i] is subscribed but does not match (as foo/bar does
+ * not match %); a parent of it that matches and is not subscribed itself
+ * is reported as \Noselect, once. */
+static void lsub_parents(const char *pat, char **v, size_t n, size_t i, mail_list_fn fn,
+			 void *ctx)
+{
+	const char *name = v[i];
+	char *cut = xstrdup(name);
+
+	for (size_t len = strlen(name); len-- > 1;) {
+		if (name[len] != '/')
+			continue;
+		cut[len] = '\0';
+		if (match_name(pat, cut) && !sub_has(v, n, name, len) &&
+		    !parent_reported(pat, v, i, name, len))
+			fn(ctx, cut, LA_NOSELECT);
+	}
+	free(cut);
+}
+
 int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
 	      void *ctx, struct mail_err *err)
 {
@@ -1075,9 +1114,12 @@ int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail
 	if (sub_read(s, &v, &n, err) < 0)
 		return -1;
 	char *pat = full_pattern(ref, pattern ? pattern : "");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (match_name(pat, v[i]))
 			fn(ctx, v[i], 0);
+		else
+			lsub_parents(pat, v, n, i, fn, ctx);
+	}
 	sub_free(v, n);
 	free(pat);
 	return 0;

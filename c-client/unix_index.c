@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define UIDX_DIR ".imapd-cache"
@@ -290,4 +292,45 @@ int uidx_secret(int homefd, int create, unsigned char key[UIDX_KEYLEN])
 	}
 	close(dfd);
 	return rc;
+}
+
+/* The last UIDVALIDITY in the open counter file fd, 0 when empty or unreadable. */
+static uint32_t validity_read(int fd)
+{
+	char b[16];
+	ssize_t n = pread(fd, b, sizeof b - 1, 0);
+	unsigned long v;
+
+	if (n <= 0)
+		return 0;
+	b[n] = '\0';
+	v = strtoul(b, NULL, 10);
+	return v > UINT32_MAX ? 0 : (uint32_t)v;
+}
+
+uint32_t uidx_validity_next(int homefd)
+{
+	uint32_t now = (uint32_t)time(NULL), v = now, last;
+	int dfd = uidx_cache_dir(homefd, 1), fd = -1;
+	struct stat st;
+	char b[16];
+
+	if (dfd >= 0)
+		fd = openat(dfd, "uidvalidity", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (dfd >= 0)
+		close(dfd);
+	if (fd < 0)
+		return v;
+	/* one writer at a time: two CREATEs must not both take last + 1 */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    st.st_nlink == 1 && flock(fd, LOCK_EX) == 0) {
+		last = validity_read(fd);
+		if (last >= v && last < UINT32_MAX)
+			v = last + 1;
+		int n = snprintf(b, sizeof b, "%010u\n", v);
+		if (pwrite(fd, b, (size_t)n, 0) != n || fsync(fd) < 0)
+			log_warn("cannot record the last UIDVALIDITY: %s", strerror(errno));
+	}
+	close(fd);
+	return v;
 }

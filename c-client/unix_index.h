@@ -72,6 +72,13 @@ int uidx_cache_dir(int homefd, int create);
 int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	      const struct uidx_rec *recs, char *const *names);
 
+/* A new UIDVALIDITY for a mailbox being created (or given its folder
+ * record): the time, but always above the last value handed out to this
+ * user, kept in the cache directory under a lock, so a mailbox deleted and
+ * created again within one second still gets a greater one (RFC 3501
+ * 2.3.1.1). Without a usable home only the time is left. */
+uint32_t uidx_validity_next(int homefd);
+
 #define UIDX_KEYLEN 32
 
 /* The user's secret key for authenticating the mbox folder record, in the
