@@ -119,6 +119,7 @@ struct node {
  * instance's value, separated by NUL bytes (no needle contains one). */
 struct field {
 	const char *name;
+	int address;              /* also each address as mailbox@host */
 	int state;                /* 0: not loaded, 1: absent, 2: present */
 	struct buf val;
 };
@@ -221,15 +222,16 @@ static int set_has(const struct node *n, uint32_t v)
 	return 0;
 }
 
-static int field_index(struct sctx *c, const char *name)
+static int field_index(struct sctx *c, const char *name, int address)
 {
 	size_t i;
 
 	for (i = 0; i < c->nfields; i++)
-		if (!strcasecmp(c->fields[i].name, name))
+		if (!strcasecmp(c->fields[i].name, name) && c->fields[i].address == address)
 			return (int)i;
 	c->fields = xrealloc(c->fields, (i + 1) * sizeof *c->fields);
 	c->fields[i].name = name;
+	c->fields[i].address = address;
 	c->fields[i].state = 0;
 	buf_init(&c->fields[i].val);
 	c->nfields++;
@@ -302,7 +304,7 @@ static void node_compile(struct sctx *c, struct pool *pool, const struct search_
 		n->cost = 2;
 		break;
 	case SK_HEADER:
-		n->field = field_index(c, k->field ? k->field : "");
+		n->field = field_index(c, k->field ? k->field : "", k->address);
 		n->cost = 3;
 		/* fall through */
 	case SK_BODY:
@@ -423,6 +425,22 @@ static void value_unfold(struct sctx *c, const char *v, size_t vlen)
 	c->tmp.data[c->tmp.len] = '\0';
 }
 
+/* Each address of an address list as a user writes it, mailbox@host, after
+ * a NUL: comments and spaces between its parts (joe (x) @ example.org)
+ * gone, as Dovecot searches them. */
+static void addresses_put(const char *v, size_t len, struct buf *out)
+{
+	struct pool *pool = pool_new();
+
+	for (struct address *a = rfc822_parse_addresses(pool, v, len); a; a = a->next) {
+		if (!a->mailbox || !a->host)
+			continue;   /* group start or end */
+		buf_putc(out, '\0');
+		buf_printf(out, "%s@%s", a->mailbox, a->host);
+	}
+	pool_free(pool);
+}
+
 static int field_load(struct sctx *c, struct field *f)
 {
 	const char *v;
@@ -439,6 +457,8 @@ static int field_load(struct sctx *c, struct field *f)
 			buf_putc(&f->val, '\0');
 		value_unfold(c, v, vlen);
 		decode_words(c->tmp.data, c->tmp.len, &f->val);
+		if (f->address)
+			addresses_put(c->tmp.data, c->tmp.len, &f->val);
 		f->state = 2;
 	}
 	return 0;

@@ -1,0 +1,223 @@
+# Base protocol defects of issue 12 (RFC 3501 behaviour a client relies on):
+# UIDVALIDITY of a re-created mailbox, LSUB's \Noselect parents, EXISTS after
+# a MOVE into the selected mailbox, address searches through comments and
+# spaces, and other sessions' flag changes reported at CHECK and NOOP.
+import pytest
+
+from helpers import mbox
+from helpers.imapclient import Lit, quote
+
+NOTE = (b"Date: Tue, 14 Jul 2026 02:44:25 -0700\r\n"
+        b"From: Fred Foobar <foobar@example.com>\r\n"
+        b"Subject: afternoon meeting\r\n"
+        b"To: mooch@example.com\r\n"
+        b"\r\n"
+        b"Hello Joe, do you think we can meet at 3:30 tomorrow?\r\n")
+
+
+def ok(c, cmd, *more):
+    r = c.command(cmd, *more)
+    assert r.ok, r
+    return r
+
+
+def status_validity(c, box):
+    r = ok(c, "STATUS %s (UIDVALIDITY)" % quote(box))
+    lst = r.named("STATUS")[0][2]
+    return int(lst[1])
+
+
+def select_validity(c, box, cmd="SELECT"):
+    r = ok(c, "%s %s" % (cmd, quote(box)))
+    return int(r.codes()["UIDVALIDITY"])
+
+
+def exists_counts(r):
+    return r.numbered("EXISTS")
+
+
+# ------------------------------------------------------------- 1. UIDVALIDITY
+
+def test_recreated_mailbox_gets_a_greater_uidvalidity(client):
+    """RFC 3501 2.3.1.1: a mailbox deleted and created again, many times
+    within one second, never shows a UIDVALIDITY it had before."""
+    seen = []
+    for _ in range(5):
+        ok(client, "CREATE again")
+        v = status_validity(client, "again")
+        assert select_validity(client, "again") == v
+        assert select_validity(client, "again", "EXAMINE") == v
+        assert status_validity(client, "again") == v
+        seen.append(v)
+        ok(client, "CLOSE")
+        ok(client, "DELETE again")
+    assert seen == sorted(set(seen)), seen
+
+
+def test_recreated_mailbox_uidvalidity_across_sessions(connect):
+    """The order holds for another session too (the last value is kept
+    where every session of the user finds it)."""
+    a = connect()
+    ok(a, "CREATE twice")
+    first = status_validity(a, "twice")
+    ok(a, "DELETE twice")
+    b = connect()
+    ok(b, "CREATE twice")
+    assert status_validity(b, "twice") > first
+    assert status_validity(a, "twice") == status_validity(b, "twice")
+
+
+# ----------------------------------------------------------------- 2. LSUB %
+
+def test_lsub_percent_reports_unsubscribed_parent_noselect(client):
+    """RFC 3501 6.3.9: foo/bar subscribed, foo not: LSUB "" % returns foo
+    with \\Noselect, and not foo/bar."""
+    ok(client, "CREATE foo/bar")
+    ok(client, "SUBSCRIBE foo/bar")
+    r = ok(client, 'LSUB "" %')
+    got = {u[3].decode() if isinstance(u[3], bytes) else u[3]:
+           {a.upper() for a in u[1]} for u in r.named("LSUB")}
+    assert got == {"foo": {"\\NOSELECT"}}, r.raw
+    # the child itself with * and with %/%; no invented parent beside it
+    for pat in ("*", "%/%"):
+        r = ok(client, 'LSUB "" %s' % quote(pat))
+        names = [u[3].decode() if isinstance(u[3], bytes) else u[3] for u in r.named("LSUB")]
+        assert names == ["foo/bar"], (pat, r.raw)
+
+
+def test_lsub_percent_subscribed_parent_is_selectable(client):
+    """A parent that is itself subscribed is listed once, without \\Noselect."""
+    ok(client, "CREATE top/sub")
+    ok(client, "SUBSCRIBE top/sub")
+    ok(client, "SUBSCRIBE top")
+    r = ok(client, 'LSUB "" %')
+    got = [(u[3].decode() if isinstance(u[3], bytes) else u[3],
+            {a.upper() for a in u[1]}) for u in r.named("LSUB")]
+    assert got == [("top", set())], r.raw
+
+
+def test_lsub_deep_parent_with_reference(client):
+    """a/b/c subscribed: LSUB "a/" % gives a/b as \\Noselect."""
+    ok(client, "CREATE a/b/c")
+    ok(client, "SUBSCRIBE a/b/c")
+    r = ok(client, 'LSUB "a/" %')
+    got = {u[3].decode() if isinstance(u[3], bytes) else u[3]:
+           {x.upper() for x in u[1]} for u in r.named("LSUB")}
+    assert got == {"a/b": {"\\NOSELECT"}}, r.raw
+
+
+# ----------------------------------------------------- 3. MOVE into selected
+
+def client_view(r, count):
+    """The message count a client tracks through r's untagged responses,
+    in order (EXISTS sets it, each EXPUNGE takes one away)."""
+    for u in r.untagged:
+        if len(u) >= 2 and isinstance(u[1], str) and str(u[0]).isdigit():
+            if u[1].upper() == "EXISTS":
+                count = int(u[0])
+            elif u[1].upper() == "EXPUNGE":
+                assert int(u[0]) <= count, r.raw
+                count -= 1
+    return count
+
+
+def move_setup(inbox, client, spool, user, where):
+    if where == "INBOX":
+        ok(client, "SELECT INBOX")
+        return len(inbox)
+    ok(client, "CREATE %s" % where)
+    for e in inbox:
+        ok(client, "APPEND %s " % where, Lit(e.crlf()))
+    ok(client, "SELECT %s" % where)
+    return len(inbox)
+
+
+@pytest.mark.parametrize("where", ["INBOX", "work"])
+@pytest.mark.parametrize("cmd,moved", [("MOVE 1", [0]), ("UID MOVE 1", [0]),
+                                       ("MOVE 2:3", [1, 2]), ("MOVE 1:*", None)])
+def test_move_into_selected_mailbox_announces_exists(inbox, client, spool, user, where,
+                                                     cmd, moved):
+    """Moved messages are new in the selected mailbox: the client hears
+    EXPUNGE for the old numbers and EXISTS for the new ones, so its count
+    is right, and the new copies are at the end with their text."""
+    n = move_setup(inbox, client, spool, user, where)
+    moved = list(range(n)) if moved is None else moved
+    r = ok(client, "%s %s" % (cmd, where))
+    assert len(r.numbered("EXPUNGE")) == len(moved), r.raw
+    assert r.numbered("EXISTS"), r.raw
+    assert client_view(r, n) == n, r.raw
+    r = ok(client, "FETCH 1:* BODY.PEEK[]")
+    f = r.fetches()
+    assert sorted(f) == list(range(1, n + 1)), r.raw
+    assert [f[n - len(moved) + 1 + i]["BODY[]"] for i in range(len(moved))] == \
+        [inbox[k].crlf() for k in moved]
+    r = ok(client, "NOOP")
+    assert client_view(r, n) == n, r.raw
+
+
+def test_copy_into_selected_mailbox_announces_exists(inbox, client):
+    n = len(inbox)
+    ok(client, "SELECT INBOX")
+    r = ok(client, "COPY 1:2 INBOX")
+    assert r.numbered("EXISTS") == [n + 2], r.raw
+
+
+# ------------------------------------------------- 4. SEARCH FROM/TO/CC/BCC
+
+ADDR_MSG = (b"Date: Tue, 14 Jul 2026 02:44:25 -0700\r\n"
+            b"From: Fred (the boss) Foobar <fred . foobar @ example . com>\r\n"
+            b"To: joe(work)@(main) example.org, \"Mooch\" <mooch @example.net>\r\n"
+            b"Cc: =?UTF-8?Q?J=C3=BCrgen?= < juergen(x)@ example.de >\r\n"
+            b"Bcc: hidden: ann @ example.com ;\r\n"
+            b"Subject: addresses with comments\r\n"
+            b"\r\n"
+            b"body text\r\n")
+
+
+@pytest.fixture
+def addr_box(client):
+    ok(client, "CREATE addr")
+    ok(client, "APPEND addr ", Lit(NOTE))
+    ok(client, "APPEND addr ", Lit(ADDR_MSG))
+    ok(client, "SELECT addr")
+    return client
+
+
+@pytest.mark.parametrize("key,want", [
+    ("FROM fred.foobar@example.com", [2]),
+    ("FROM foobar@example.com", [1, 2]),
+    ("FROM example.com", [1, 2]),
+    ("FROM Fred", [1, 2]),
+    ("TO joe@example.org", [2]),
+    ("TO mooch@example.net", [2]),
+    ("TO mooch@example.com", [1]),
+    ("CC juergen@example.de", [2]),
+    ("BCC ann@example.com", [2]),
+    ("FROM nobody@example.com", []),
+    ("TO joe@example.com", []),
+])
+def test_search_address_as_the_user_writes_it(addr_box, key, want):
+    r = ok(addr_box, "SEARCH " + key)
+    assert r.search() == want, (key, r.raw)
+
+
+# ---------------------------------------------- 5. other sessions' flags
+
+@pytest.mark.parametrize("verb", ["CHECK", "NOOP"])
+def test_other_sessions_flag_change_reported(inbox, connect, verb):
+    """Session B flags message 2; session A hears FETCH (FLAGS) at its very
+    next CHECK or NOOP, with exactly the new flags."""
+    a, b = connect(), connect()
+    ok(a, "SELECT INBOX")
+    ok(b, "SELECT INBOX")
+    ok(b, "STORE 2 +FLAGS.SILENT (\\Flagged \\Seen)")
+    r = ok(a, verb)
+    f = r.fetches()
+    assert 2 in f, r.raw
+    assert {x.upper() for x in f[2]["FLAGS"]} - {"\\RECENT"} == {"\\FLAGGED", "\\SEEN"}
+    assert set(f) == {2}, r.raw
+    ok(b, "STORE 2 -FLAGS.SILENT (\\Flagged)")
+    r = ok(a, verb)
+    f = r.fetches()
+    assert set(f) == {2}, r.raw
+    assert {x.upper() for x in f[2]["FLAGS"]} - {"\\RECENT"} == {"\\SEEN"}
