@@ -221,3 +221,21 @@ def test_other_sessions_flag_change_reported(inbox, connect, verb):
     f = r.fetches()
     assert set(f) == {2}, r.raw
     assert {x.upper() for x in f[2]["FLAGS"]} - {"\\RECENT"} == {"\\SEEN"}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "not fixed yet: B's STORE is only flushed (mail_flush) when the file is as B "
+    "last saw it; after A's own write B's change waits for B's next ping, so A's "
+    "CHECK/NOOP cannot see it. See the lean12 report."))
+@pytest.mark.parametrize("verb", ["CHECK", "NOOP"])
+def test_flag_change_after_own_write_reported(inbox, connect, verb):
+    """As above, but session A wrote a flag change of its own first."""
+    a, b = connect(), connect()
+    ok(a, "SELECT INBOX")
+    ok(b, "SELECT INBOX")
+    ok(a, "STORE 1 +FLAGS.SILENT (\\Answered)")
+    ok(b, "STORE 2 +FLAGS.SILENT (\\Flagged)")
+    r = ok(a, verb)
+    f = r.fetches()
+    assert 2 in f, r.raw
+    assert {x.upper() for x in f[2]["FLAGS"]} - {"\\RECENT"} == {"\\FLAGGED"}
