@@ -2229,6 +2229,46 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 	return 0;
 }
 
+/* Would merging the locked file take a message from this session (expunged
+ * elsewhere, or a new UIDVALIDITY)? Parsed aside with a scratch keyword
+ * table, so the session is untouched. 1 yes or unknown, 0 no. */
+static int merge_drops(struct mailbox *box, struct locked *lk)
+{
+	struct ubox *ub = UB(box);
+	char *names[MAIL_KEYWORDS_MAX];
+	unsigned nkw = box->nkeywords;
+	struct kwtab kt = { names, &nkw };
+	struct parse p = { 0 };
+	uint32_t counter = 0, ulast = ub->rec_last;
+	int drops = 1;
+	size_t j = 0;
+
+	memcpy(names, box->keywords, nkw * sizeof *names);
+	if (mbox_parse_fd(lk->fd, 0, lk->st.st_size, ub->keystate, ub->key, &kt, &p) < 0)
+		goto out;
+	rec_trust(&p, box->sess, box->path, ub->keystate);
+	if (p.have_rec && box->uidvalidity && p.validity != box->uidvalidity && box->nmsgs)
+		goto out;
+	/* the UIDs parse_whole would give, then reconcile's matching */
+	if (p.have_rec && p.last > ulast)
+		ulast = p.last;
+	else if (!p.have_rec && !ub->have_rec)
+		ulast = 0;
+	assign_uids(&p, 0, ulast, &counter);
+	drops = 0;
+	for (uint32_t i = 0; i < box->nmsgs && !drops; i++, j++) {
+		const struct umsg *u = UM(box, i);
+		while (j < p.n && p.m[j].uid < u->m.uid)
+			j++;
+		drops = j == p.n || !same_msg(u, &p.m[j]);
+	}
+out:
+	parse_free(&p);
+	for (unsigned k = box->nkeywords; k < nkw; k++)
+		free(names[k]);
+	return drops;
+}
+
 static int unchanged(const struct ubox *ub, const struct stat *st)
 {
 	return ub->exists && st->st_dev == ub->dev && st->st_ino == ub->ino &&
@@ -2236,9 +2276,9 @@ static int unchanged(const struct ubox *ub, const struct stat *st)
 	       st->st_mtim.tv_nsec == ub->mtime.tv_nsec;
 }
 
-/* SYNC_FLUSH writes only this session's flag changes, and only while the
- * file is as we last saw it: nothing of others' to report, so it is legal
- * in the middle of FETCH/STORE/SEARCH (RFC 3501 7.4.1). */
+/* SYNC_FLUSH writes this session's flag changes, merging others' changes
+ * first only when that expunges nothing: legal at the end of FETCH, STORE
+ * and SEARCH, where RFC 3501 7.4.1 forbids EXPUNGE responses. */
 enum { SYNC_PING, SYNC_WRITE, SYNC_EXPUNGE, SYNC_FLUSH };
 
 /* Which messages an expunge removes: \Deleted, and in uids[] if given. */
@@ -2560,8 +2600,8 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		ub->exists = 0;
 		return 0;
 	}
-	if (mode == SYNC_FLUSH && (!unchanged(ub, &st) || !want_write(box, mode)))
-		return 0;   /* others changed it: the next ping merges and writes */
+	if (mode == SYNC_FLUSH && !want_write(box, mode))
+		return 0;
 	if (unchanged(ub, &st) && !want_write(box, mode)) {
 		size_t n = 0;
 		if (mode == SYNC_EXPUNGE)
@@ -2575,8 +2615,12 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		lk_close(&lk, 0);
 		return unix_sync(box, mode, uids, nuids, err);
 	}
-	if (mode == SYNC_FLUSH && !unchanged(ub, &lk.st)) {
-		lk_close(&lk, 0);   /* changed while we waited for the lock */
+	/* Changed by others: merge now (their flags and new mail may be
+	 * reported, RFC 3501 7.4.1 forbids only EXPUNGE) so our changes reach
+	 * the file before the tagged reply and other sessions' next NOOP sees
+	 * them; when the merge would expunge, the next ping does it all. */
+	if (mode == SYNC_FLUSH && !unchanged(ub, &lk.st) && merge_drops(box, &lk)) {
+		lk_close(&lk, 0);
 		return 0;
 	}
 	int from_index = ub->opening && !ub->exists && index_try(box, &lk), parsed = 0;
@@ -2681,6 +2725,19 @@ static void remove_stale_tmp(struct mailbox *box, struct mail_err *err)
 	fsafe_close(&loc);
 }
 
+/* UIDVALIDITY of a mailbox without a folder record: the one its first
+ * writer records (taken now when that is us, below), and STATUS says. */
+static uint32_t recordless_validity(struct mailbox *box)
+{
+	struct mail_err ignore;
+	struct stat st;
+	int home = box->sess ? fsafe_home(box->sess) : -1;
+
+	if (!UB(box)->exists || !box->sess || path_stat(box->sess, box->path, &st, &ignore) < 0)
+		return uidx_validity(home, (uint32_t)time(NULL), 0);
+	return uidx_validity(home, (uint32_t)st.st_ctime, !box->readonly);
+}
+
 static int unix_open(struct mailbox *box, struct mail_err *err)
 {
 	struct ubox *ub = xcalloc(1, sizeof *ub);
@@ -2700,7 +2757,7 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 		rc = -1;
 	ub->opening = 0;
 	if (!rc && !box->uidvalidity)
-		box->uidvalidity = uidx_validity_next(box->sess ? fsafe_home(box->sess) : -1);
+		box->uidvalidity = recordless_validity(box);
 	box->uidnext = ub->counter + 1;
 	box->keywords_creatable = !box->readonly;
 	/* Remove a temp file a killed rewrite may have left, and give a
@@ -3032,8 +3089,9 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 
 	if (snapshot(sess, path, 1, &lk, &p, &kt, ks, key, err) < 0)
 		return -1;
+	/* a record-less file gets its record now, so its UIDVALIDITY is taken */
 	uint32_t counter = 0, validity = p.have_rec ? p.validity :
-						     uidx_validity_next(fsafe_home(sess));
+		uidx_validity(fsafe_home(sess), (uint32_t)lk.st.st_ctime, 1);
 	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
 	kw_trim(&p, &kt);
 	buf_init(&out);
@@ -3160,7 +3218,8 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 	buf_init(&w.b);
 	unsigned char key[UIDX_KEYLEN];
 	user_key(sess, key);
-	write_pseudo(&w, uidx_validity_next(fsafe_home(sess)), 0, NULL, 0, 0, key, 0);
+	write_pseudo(&w, uidx_validity(fsafe_home(sess), (uint32_t)time(NULL), 1), 0, NULL, 0, 0,
+		     key, 0);
 	memset(key, 0, sizeof key);
 	wflush(&w);
 	buf_free(&w.b);
@@ -3203,7 +3262,8 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 		st->unseen += !(p.m[i].flags & MF_SEEN);
 	}
 	st->uidnext = counter + 1;
-	st->uidvalidity = p.have_rec ? p.validity : (uint32_t)lk.st.st_ctime;
+	st->uidvalidity = p.have_rec ? p.validity :
+				       uidx_validity(fsafe_home(sess), (uint32_t)lk.st.st_ctime, 0);
 	memset(key, 0, sizeof key);
 	lk_close(&lk, 0);
 	parse_free(&p);

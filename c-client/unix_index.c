@@ -308,27 +308,28 @@ static uint32_t validity_read(int fd)
 	return v > UINT32_MAX ? 0 : (uint32_t)v;
 }
 
-uint32_t uidx_validity_next(int homefd)
+uint32_t uidx_validity(int homefd, uint32_t floor, int take)
 {
-	uint32_t now = (uint32_t)time(NULL), v = now, last;
-	int dfd = uidx_cache_dir(homefd, 1), fd = -1;
+	uint32_t v = floor, last;
+	int dfd = uidx_cache_dir(homefd, take), fd = -1;
 	struct stat st;
 	char b[16];
 
 	if (dfd >= 0)
-		fd = openat(dfd, "uidvalidity", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(dfd, "uidvalidity", (take ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW |
+			    O_CLOEXEC, 0600);
 	if (dfd >= 0)
 		close(dfd);
 	if (fd < 0)
 		return v;
 	/* one writer at a time: two CREATEs must not both take last + 1 */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    st.st_nlink == 1 && flock(fd, LOCK_EX) == 0) {
+	    st.st_nlink == 1 && flock(fd, take ? LOCK_EX : LOCK_SH) == 0) {
 		last = validity_read(fd);
 		if (last >= v && last < UINT32_MAX)
 			v = last + 1;
 		int n = snprintf(b, sizeof b, "%010u\n", v);
-		if (pwrite(fd, b, (size_t)n, 0) != n || fsync(fd) < 0)
+		if (take && (pwrite(fd, b, (size_t)n, 0) != n || fsync(fd) < 0))
 			log_warn("cannot record the last UIDVALIDITY: %s", strerror(errno));
 	}
 	close(fd);

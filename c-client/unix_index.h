@@ -72,12 +72,15 @@ int uidx_cache_dir(int homefd, int create);
 int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	      const struct uidx_rec *recs, char *const *names);
 
-/* A new UIDVALIDITY for a mailbox being created (or given its folder
- * record): the time, but always above the last value handed out to this
- * user, kept in the cache directory under a lock, so a mailbox deleted and
- * created again within one second still gets a greater one (RFC 3501
- * 2.3.1.1). Without a usable home only the time is left. */
-uint32_t uidx_validity_next(int homefd);
+/* The UIDVALIDITY for a mailbox being created or given its folder record:
+ * floor (the time, or a record-less file's ctime), but always above the
+ * last value handed out to this user, which is kept in the cache directory
+ * under a lock, so a mailbox deleted and created again within one second
+ * still gets a greater one (RFC 3501 2.3.1.1). take: hand it out (record
+ * it); else only say what it would be (STATUS, EXAMINE of a record-less
+ * file, so they agree with the SELECT that writes it). Without a usable
+ * home, floor. */
+uint32_t uidx_validity(int homefd, uint32_t floor, int take);
 
 #define UIDX_KEYLEN 32
 
