@@ -119,7 +119,7 @@ struct node {
  * instance's value, separated by NUL bytes (no needle contains one). */
 struct field {
 	const char *name;
-	int address;              /* also each address as mailbox@host */
+	int address;              /* the addresses as the envelope has them */
 	int state;                /* 0: not loaded, 1: absent, 2: present */
 	struct buf val;
 };
@@ -425,18 +425,35 @@ static void value_unfold(struct sctx *c, const char *v, size_t vlen)
 	c->tmp.data[c->tmp.len] = '\0';
 }
 
-/* Each address of an address list as a user writes it, mailbox@host, after
- * a NUL: comments and spaces between its parts (joe (x) @ example.org)
- * gone, as Dovecot searches them. */
+/* An address list as its envelope has it (RFC 3501: FROM matches "the
+ * envelope structure's FROM field"), written out as Dovecot does:
+ * "Name <mailbox@host>, group: member;". Comments and spaces between the
+ * parts of an address are gone, so user@domain matches however the sender
+ * wrote it; display names are decoded. */
 static void addresses_put(const char *v, size_t len, struct buf *out)
 {
 	struct pool *pool = pool_new();
+	const char *sep = "";
 
 	for (struct address *a = rfc822_parse_addresses(pool, v, len); a; a = a->next) {
-		if (!a->mailbox || !a->host)
-			continue;   /* group start or end */
-		buf_putc(out, '\0');
-		buf_printf(out, "%s@%s", a->mailbox, a->host);
+		if (!a->host) {
+			/* group start ("name:") or end (";") */
+			if (a->mailbox)
+				buf_printf(out, "%s%s:", sep, a->mailbox);
+			else
+				buf_putc(out, ';');
+			sep = a->mailbox ? " " : ", ";
+			continue;
+		}
+		buf_puts(out, sep);
+		if (a->personal && *a->personal) {
+			decode_words(a->personal, strlen(a->personal), out);
+			buf_puts(out, " <");
+		}
+		buf_printf(out, "%s@%s", a->mailbox ? a->mailbox : "", a->host);
+		if (a->personal && *a->personal)
+			buf_putc(out, '>');
+		sep = ", ";
 	}
 	pool_free(pool);
 }
@@ -456,9 +473,10 @@ static int field_load(struct sctx *c, struct field *f)
 		if (f->state == 2)
 			buf_putc(&f->val, '\0');
 		value_unfold(c, v, vlen);
-		decode_words(c->tmp.data, c->tmp.len, &f->val);
 		if (f->address)
 			addresses_put(c->tmp.data, c->tmp.len, &f->val);
+		else
+			decode_words(c->tmp.data, c->tmp.len, &f->val);
 		f->state = 2;
 	}
 	return 0;
