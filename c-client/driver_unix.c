@@ -960,6 +960,8 @@ struct ubox {
 	int not_spool;          /* no MTA delivers to this file */
 	int renumbered;         /* UIDs differ from what the file implies: write */
 	int opening;            /* first sync of the session: the index may serve */
+	int claim_known;        /* the \Recent claim (uidx_recent_get) was read */
+	uint32_t claim_validity, claim_hw;
 	struct buf text;        /* last fetched canonical text */
 	struct buf hraw;        /* raw header being canonicalised */
 	uint32_t text_uid;
@@ -1031,6 +1033,41 @@ static void box_remove(struct mailbox *box, uint32_t i)
 	ev_expunged(box, i + 1);
 }
 
+/* Was uid already reported \Recent to another read-write session? */
+static int recent_claimed(struct mailbox *box, uint32_t uid)
+{
+	const struct ubox *ub = UB(box);
+
+	return ub->claim_known && ub->claim_validity == box->uidvalidity && uid <= ub->claim_hw;
+}
+
+/* Under the mailbox's lock: read the \Recent claim before learning of new
+ * messages ... */
+static void recent_load(struct mailbox *box)
+{
+	struct ubox *ub = UB(box);
+	int home = box->sess ? fsafe_home(box->sess) : -1;
+
+	ub->claim_known = uidx_recent_get(home, box->path, &ub->claim_validity, &ub->claim_hw) == 0;
+}
+
+/* ... and claim every message this session now knows, still under it, so no
+ * other read-write session sees them \Recent (RFC 3501 2.3.2). EXAMINE
+ * claims nothing: it must not take \Recent from anyone (6.3.2). */
+static void recent_claim(struct mailbox *box)
+{
+	struct ubox *ub = UB(box);
+	uint32_t top = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0;
+
+	if (box->readonly || !top ||
+	    (ub->claim_known && ub->claim_validity == box->uidvalidity && ub->claim_hw >= top))
+		return;
+	uidx_recent_put(box->sess ? fsafe_home(box->sess) : -1, box->path, box->uidvalidity, top);
+	ub->claim_known = 1;
+	ub->claim_validity = box->uidvalidity;
+	ub->claim_hw = top;
+}
+
 static void box_add(struct mailbox *box, const struct pmsg *p)
 {
 	struct umsg *u = xcalloc(1, sizeof *u);
@@ -1053,7 +1090,7 @@ static void box_add(struct mailbox *box, const struct pmsg *p)
 	u->fp = p->fp;
 	u->nq = p->nq;
 	u->rd = (uint8_t)p->rd;
-	if (!p->old) {
+	if (!p->old && !recent_claimed(box, p->uid)) {
 		u->m.flags |= MF_RECENT;
 		box->recent++;
 	}
@@ -2140,6 +2177,7 @@ static int index_try(struct mailbox *box, struct locked *lk)
 	for (uint32_t i = 0; i < h->nkw; i++)
 		box->keywords[i] = xstrdup(x.names[i]);
 	box->nkeywords = h->nkw;
+	box->uidvalidity = h->have_rec ? h->validity : 0;   /* recent_claimed needs it */
 	box->msgs = xrealloc(box->msgs, (h->nmsgs + 1) * sizeof *box->msgs);
 	for (uint32_t i = 0; i < h->nmsgs; i++) {
 		const struct uidx_rec *r = &x.recs[i];
@@ -2623,9 +2661,12 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		lk_close(&lk, 0);
 		return 0;
 	}
+	if (!unchanged(ub, &lk.st))
+		recent_load(box);
 	int from_index = ub->opening && !ub->exists && index_try(box, &lk), parsed = 0;
 	if (!from_index && !unchanged(ub, &lk.st) && mode == SYNC_PING && !want_write(box, mode) &&
 	    sync_tail(box, &lk)) {
+		recent_claim(box);
 		lk_close(&lk, 0);
 		return 0;
 	}
@@ -2637,6 +2678,8 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		reconcile(box, &p);
 		parsed = 1;
 	}
+	if (parsed || from_index)
+		recent_claim(box);
 	size_t ndrop = 0;
 	char *drop = mode == SYNC_EXPUNGE ? expunge_set(box, uids, nuids, &ndrop) : NULL;
 	if (!ndrop && !want_write(box, mode)) {
@@ -3256,9 +3299,13 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 	}
 	assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
 	kw_trim(&p, &kt);
+	uint32_t cv = 0, hw = 0, validity = p.have_rec ? p.validity : 0;
+	if (uidx_recent_get(fsafe_home(sess), path, &cv, &hw) < 0 || cv != validity)
+		hw = 0;
 	st->messages = (uint32_t)p.n;
 	for (size_t i = 0; i < p.n; i++) {
-		st->recent += !p.m[i].old;
+		/* \Recent as the next session to select would see it */
+		st->recent += !p.m[i].old && p.m[i].uid > hw;
 		st->unseen += !(p.m[i].flags & MF_SEEN);
 	}
 	st->uidnext = counter + 1;

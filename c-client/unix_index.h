@@ -82,6 +82,15 @@ int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
  * home, floor. */
 uint32_t uidx_validity(int homefd, uint32_t floor, int take);
 
+/* The \Recent claim of mailbox mbox (RFC 3501 2.3.2): the highest UID a
+ * read-write session has been told about, under UIDVALIDITY validity.
+ * Read and written only under the mailbox's write lock, so exactly one
+ * session sees each message \Recent. 0 read, -1 none (claim nothing). */
+int uidx_recent_get(int homefd, const char *mbox, uint32_t *validity, uint32_t *hw);
+/* Record the claim (temp file and rename; no fsync: after a crash a
+ * message may show \Recent once more, never lose mail). */
+void uidx_recent_put(int homefd, const char *mbox, uint32_t validity, uint32_t hw);
+
 #define UIDX_KEYLEN 32
 
 /* The user's secret key for authenticating the mbox folder record, in the

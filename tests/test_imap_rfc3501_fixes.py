@@ -2,12 +2,14 @@
 # UIDVALIDITY of a re-created mailbox, LSUB's \Noselect parents, EXISTS after
 # a MOVE into the selected mailbox, address searches through comments and
 # spaces, and other sessions' flag changes reported at CHECK and NOOP.
+import threading
 import time
 
 import pytest
 
 from helpers import mbox
 from helpers.imapclient import Lit, quote
+from helpers.session import deliver_quick, make_message
 
 NOTE = (b"Date: Tue, 14 Jul 2026 02:44:25 -0700\r\n"
         b"From: Fred Foobar <foobar@example.com>\r\n"
@@ -260,3 +262,105 @@ def test_flag_change_after_own_write_reported(inbox, connect, verb):
     f = r.fetches()
     assert 2 in f, r.raw
     assert {x.upper() for x in f[2]["FLAGS"]} - {"\\RECENT"} == {"\\FLAGGED"}
+
+
+# ------------------------------------------------------------ 6. \\Recent
+
+def recent_uids(c):
+    r = ok(c, "UID SEARCH RECENT")
+    return set(r.search())
+
+
+def test_delivery_is_recent_in_one_session_only(inbox, connect, spool, user):
+    """RFC 3501 2.3.2: \\Recent means this session is the first to be told
+    of the message. Two sessions have INBOX selected; of a new delivery
+    only the first to look sees \\Recent, and STATUS from a third session
+    counts it as recent no more."""
+    a, b = connect(), connect()
+    ok(a, "SELECT INBOX")
+    ok(b, "SELECT INBOX")
+    deliver_quick(spool, user, make_message(1, tag="recent"))
+    ra, rb = ok(a, "NOOP"), ok(b, "NOOP")
+    assert ra.numbered("EXISTS") == rb.numbered("EXISTS") == [len(inbox) + 1]
+    new_uid = max(recent_uids(a) | recent_uids(b))
+    assert (new_uid in recent_uids(a)) != (new_uid in recent_uids(b))
+    assert ra.numbered("RECENT")[-1] == len(inbox) + 1, ra.raw   # a had them all
+    assert rb.numbered("RECENT") in ([], [0]), rb.raw
+    c = connect()
+    r = ok(c, "STATUS INBOX (MESSAGES RECENT)")
+    assert r.named("STATUS")[0][2] == ["MESSAGES", str(len(inbox) + 1), "RECENT", "0"]
+
+
+def test_append_by_another_session_is_recent_in_the_selected_one(inbox, connect):
+    """Session B APPENDs to the INBOX session A has selected: STATUS counts
+    it recent until A is told, then A sees it \\Recent and nobody else."""
+    a, b = connect(), connect()
+    ok(a, "SELECT INBOX")
+    ok(b, "APPEND INBOX ", Lit(NOTE))
+    r = ok(b, "STATUS INBOX (RECENT)")
+    assert r.named("STATUS")[0][2] == ["RECENT", "1"], r.raw
+    r = ok(a, "NOOP")
+    assert r.numbered("EXISTS") == [len(inbox) + 1], r.raw
+    assert r.numbered("RECENT") == [len(inbox) + 1], r.raw
+    r = ok(b, "STATUS INBOX (RECENT)")
+    assert r.named("STATUS")[0][2] == ["RECENT", "0"], r.raw
+    ok(b, "SELECT INBOX")
+    assert recent_uids(b) == set()
+
+
+def test_recent_never_in_two_sessions_under_load(inbox, connect, spool, user):
+    """Many sessions on one mailbox while mail is delivered, appended and
+    expunged: every message is \\Recent in exactly one of them."""
+    nsess, rounds = 16, 6
+    sessions = [connect() for _ in range(nsess + 1)]
+    for c in sessions:
+        ok(c, "SELECT INBOX")
+    expunger, pollers = sessions[0], sessions[1:]
+    seen = [set() for _ in sessions]
+    errors = []
+    validity = select_validity(connect(), "INBOX", "EXAMINE")
+
+    def poll(i):
+        try:
+            for _ in range(rounds):
+                ok(sessions[i], "NOOP")
+                seen[i] |= recent_uids(sessions[i])
+        except Exception as e:   # reported below, with the session
+            errors.append((i, repr(e)))
+
+    def deliver():
+        try:
+            for k in range(rounds * 2):
+                deliver_quick(spool, user, make_message(100 + k, tag="load"))
+        except Exception as e:
+            errors.append(("deliver", repr(e)))
+
+    appender = connect()
+    threads = [threading.Thread(target=poll, args=(i,)) for i in range(1, nsess + 1)]
+    threads.append(threading.Thread(target=deliver))
+    for t in threads:
+        t.start()
+    for k in range(rounds):
+        ok(appender, "APPEND INBOX ", Lit(make_message(200 + k, tag="app").crlf()))
+        if k % 2:
+            ok(expunger, "UID STORE %d +FLAGS.SILENT (\\Deleted)" % (k + 1))
+            ok(expunger, "EXPUNGE")
+        seen[0] |= recent_uids(expunger)
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert len(pollers) == nsess
+    for i, c in enumerate(sessions):
+        ok(c, "NOOP")
+        seen[i] |= recent_uids(c)
+    assert select_validity(connect(), "INBOX", "EXAMINE") == validity
+    owners = {}
+    for i, uids in enumerate(seen):
+        for u in uids:
+            owners.setdefault(u, []).append(i)
+    shared = {u: o for u, o in owners.items() if len(o) > 1}
+    assert not shared, shared
+    # every message still there was told first to someone: \\Recent there
+    left = set(ok(expunger, "UID SEARCH ALL").search())
+    assert len(left) == len(inbox) + rounds * 3 - rounds // 2
+    assert left <= set(owners), left - set(owners)
