@@ -1033,12 +1033,16 @@ static void box_remove(struct mailbox *box, uint32_t i)
 	ev_expunged(box, i + 1);
 }
 
-/* Was uid already reported \Recent to another read-write session? */
+/* Was uid already reported \Recent to another read-write session? Only
+ * under a folder record we believe: without one (a new file, or a record
+ * a sender forged) UIDs name nothing stable, and every message counts as
+ * new, as before claims existed. */
 static int recent_claimed(struct mailbox *box, uint32_t uid)
 {
 	const struct ubox *ub = UB(box);
 
-	return ub->claim_known && ub->claim_validity == box->uidvalidity && uid <= ub->claim_hw;
+	return ub->claim_known && box->uidvalidity && ub->claim_validity == box->uidvalidity &&
+	       uid <= ub->claim_hw;
 }
 
 /* Under the mailbox's lock: read the \Recent claim before learning of new
@@ -1059,7 +1063,7 @@ static void recent_claim(struct mailbox *box)
 	struct ubox *ub = UB(box);
 	uint32_t top = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0;
 
-	if (box->readonly || !top ||
+	if (box->readonly || !top || !box->uidvalidity ||
 	    (ub->claim_known && ub->claim_validity == box->uidvalidity && ub->claim_hw >= top))
 		return;
 	uidx_recent_put(box->sess ? fsafe_home(box->sess) : -1, box->path, box->uidvalidity, top);
@@ -3300,7 +3304,7 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 	assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
 	kw_trim(&p, &kt);
 	uint32_t cv = 0, hw = 0, validity = p.have_rec ? p.validity : 0;
-	if (uidx_recent_get(fsafe_home(sess), path, &cv, &hw) < 0 || cv != validity)
+	if (!validity || uidx_recent_get(fsafe_home(sess), path, &cv, &hw) < 0 || cv != validity)
 		hw = 0;
 	st->messages = (uint32_t)p.n;
 	for (size_t i = 0; i < p.n; i++) {

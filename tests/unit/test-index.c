@@ -420,6 +420,38 @@ static void test_validity_counter(void)
 	CHECK(st2.uidvalidity > st1.uidvalidity);
 }
 
+/* The \Recent claim: read back as written, for its own mailbox only; a
+ * link in its place is neither read nor written through. */
+static void test_recent_claim(void)
+{
+	uint32_t v = 0, hw = 0;
+
+	setup();
+	int home = fsafe_home(&sess);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) < 0);
+	uidx_recent_put(home, mb, 1234, 56);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) == 0 && v == 1234 && hw == 56);
+	CHECK(uidx_recent_get(home, spool_mb, &v, &hw) < 0);
+	uidx_recent_put(home, mb, 1234, 57);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) == 0 && hw == 57);
+	/* the claim file's name: the index's, with .rct for .idx */
+	char *ip = uidx_path(sess.home, mb);
+	strcpy(ip + strlen(ip) - 3, "rct");
+	CHECK(access(ip, F_OK) == 0);
+	unlink(ip);
+	write_file(path_of("victim"), "1 2 x\n");
+	CHECK(symlink(path_of("victim"), ip) == 0);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) < 0);
+	uidx_recent_put(home, mb, 9, 9);   /* replaces the link, not its target */
+	size_t n;
+	char *d = read_file(path_of("victim"), &n);
+	CHECK(d && !strcmp(d, "1 2 x\n"));
+	free(d);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) == 0 && v == 9 && hw == 9);
+	free(ip);
+	CHECK(uidx_recent_get(-1, mb, &v, &hw) < 0);
+}
+
 int main(void)
 {
 	RUN(test_reopen_uses_index);
@@ -430,6 +462,7 @@ int main(void)
 	RUN(test_unwritable_home);
 	RUN(test_index_after_changes);
 	RUN(test_validity_counter);
+	RUN(test_recent_claim);
 	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	mail_session_free(&bare);
