@@ -1066,41 +1066,46 @@ int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail
 	return rc;
 }
 
-/* Is name subscribed (in v[0..n))? */
-static int sub_has(char **v, size_t n, const char *name, size_t len)
+/* The \Noselect parents LSUB has reported, and the subscriptions sorted
+ * for bsearch, so a long list costs n log n, not n squared. */
+struct lsub_state {
+	const char *pat;
+	char **sorted;
+	size_t n;
+	char **parents;
+	size_t nparents;
+	mail_list_fn fn;
+	void *ctx;
+};
+
+/* strcmp for qsort/bsearch over arrays of strings. */
+static int str_pcmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strlen(v[i]) == len && !strncmp(v[i], name, len))
-			return 1;
-	return 0;
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Was the parent (v[i] cut at len) already reported for an earlier v[j]? */
-static int parent_reported(const char *pat, char **v, size_t i, const char *name, size_t len)
+/* RFC 3501 6.3.9: name is subscribed but does not match (as foo/bar does
+ * not match %); each parent of it that matches and is not subscribed
+ * itself is reported as \Noselect, once. */
+static void lsub_parents(struct lsub_state *ls, const char *name)
 {
-	for (size_t j = 0; j < i; j++)
-		if (strlen(v[j]) > len && v[j][len] == '/' && !strncmp(v[j], name, len) &&
-		    !match_name(pat, v[j]))
-			return 1;
-	return 0;
-}
-
-/* RFC 3501 6.3.9: v[i] is subscribed but does not match (as foo/bar does
- * not match %); a parent of it that matches and is not subscribed itself
- * is reported as \Noselect, once. */
-static void lsub_parents(const char *pat, char **v, size_t n, size_t i, mail_list_fn fn,
-			 void *ctx)
-{
-	const char *name = v[i];
 	char *cut = xstrdup(name);
 
 	for (size_t len = strlen(name); len-- > 1;) {
 		if (name[len] != '/')
 			continue;
 		cut[len] = '\0';
-		if (match_name(pat, cut) && !sub_has(v, n, name, len) &&
-		    !parent_reported(pat, v, i, name, len))
-			fn(ctx, cut, LA_NOSELECT);
+		if (!match_name(ls->pat, cut) ||
+		    bsearch(&cut, ls->sorted, ls->n, sizeof *ls->sorted, str_pcmp))
+			continue;
+		size_t k = 0;
+		while (k < ls->nparents && strcmp(ls->parents[k], cut))
+			k++;
+		if (k < ls->nparents)
+			continue;
+		ls->parents = xrealloc(ls->parents, (ls->nparents + 1) * sizeof *ls->parents);
+		ls->parents[ls->nparents++] = xstrdup(cut);
+		ls->fn(ls->ctx, cut, LA_NOSELECT);
 	}
 	free(cut);
 }
@@ -1114,12 +1119,22 @@ int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail
 	if (sub_read(s, &v, &n, err) < 0)
 		return -1;
 	char *pat = full_pattern(ref, pattern ? pattern : "");
+	struct lsub_state ls = { .pat = pat, .n = n, .fn = fn, .ctx = ctx };
+	ls.sorted = xmalloc((n + 1) * sizeof *ls.sorted);
+	if (n) {
+		memcpy(ls.sorted, v, n * sizeof *v);
+		qsort(ls.sorted, n, sizeof *ls.sorted, str_pcmp);
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (match_name(pat, v[i]))
 			fn(ctx, v[i], 0);
 		else
-			lsub_parents(pat, v, n, i, fn, ctx);
+			lsub_parents(&ls, v[i]);
 	}
+	for (size_t k = 0; k < ls.nparents; k++)
+		free(ls.parents[k]);
+	free(ls.parents);
+	free(ls.sorted);
 	sub_free(v, n);
 	free(pat);
 	return 0;

@@ -259,6 +259,7 @@ static void test_lsub_parents(void)
 	static struct listed l;
 
 	setup();
+	CHECK_STR(list("", "%", 1), "");   /* no subscriptions at all */
 	CHECK(mail_subscribe(&sess, "a/b/c", 1, &err) == 0);
 	CHECK(mail_subscribe(&sess, "a/b/d", 1, &err) == 0);
 	CHECK(mail_subscribe(&sess, "top/x", 1, &err) == 0);
