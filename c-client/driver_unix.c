@@ -960,6 +960,8 @@ struct ubox {
 	int not_spool;          /* no MTA delivers to this file */
 	int renumbered;         /* UIDs differ from what the file implies: write */
 	int opening;            /* first sync of the session: the index may serve */
+	int claim_known;        /* the \Recent claim (uidx_recent_get) was read */
+	uint32_t claim_validity, claim_hw;
 	struct buf text;        /* last fetched canonical text */
 	struct buf hraw;        /* raw header being canonicalised */
 	uint32_t text_uid;
@@ -1031,6 +1033,45 @@ static void box_remove(struct mailbox *box, uint32_t i)
 	ev_expunged(box, i + 1);
 }
 
+/* Was uid already reported \Recent to another read-write session? Only
+ * under a folder record we believe: without one (a new file, or a record
+ * a sender forged) UIDs name nothing stable, and every message counts as
+ * new, as before claims existed. */
+static int recent_claimed(struct mailbox *box, uint32_t uid)
+{
+	const struct ubox *ub = UB(box);
+
+	return ub->claim_known && box->uidvalidity && ub->claim_validity == box->uidvalidity &&
+	       uid <= ub->claim_hw;
+}
+
+/* Under the mailbox's lock: read the \Recent claim before learning of new
+ * messages ... */
+static void recent_load(struct mailbox *box)
+{
+	struct ubox *ub = UB(box);
+	int home = box->sess ? fsafe_home(box->sess) : -1;
+
+	ub->claim_known = uidx_recent_get(home, box->path, &ub->claim_validity, &ub->claim_hw) == 0;
+}
+
+/* ... and claim every message this session now knows, still under it, so no
+ * other read-write session sees them \Recent (RFC 3501 2.3.2). EXAMINE
+ * claims nothing: it must not take \Recent from anyone (6.3.2). */
+static void recent_claim(struct mailbox *box)
+{
+	struct ubox *ub = UB(box);
+	uint32_t top = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0;
+
+	if (box->readonly || !top || !box->uidvalidity ||
+	    (ub->claim_known && ub->claim_validity == box->uidvalidity && ub->claim_hw >= top))
+		return;
+	uidx_recent_put(box->sess ? fsafe_home(box->sess) : -1, box->path, box->uidvalidity, top);
+	ub->claim_known = 1;
+	ub->claim_validity = box->uidvalidity;
+	ub->claim_hw = top;
+}
+
 static void box_add(struct mailbox *box, const struct pmsg *p)
 {
 	struct umsg *u = xcalloc(1, sizeof *u);
@@ -1053,7 +1094,7 @@ static void box_add(struct mailbox *box, const struct pmsg *p)
 	u->fp = p->fp;
 	u->nq = p->nq;
 	u->rd = (uint8_t)p->rd;
-	if (!p->old) {
+	if (!p->old && !recent_claimed(box, p->uid)) {
 		u->m.flags |= MF_RECENT;
 		box->recent++;
 	}
@@ -2139,6 +2180,7 @@ static int index_try(struct mailbox *box, struct locked *lk)
 	for (uint32_t i = 0; i < h->nkw; i++)
 		box->keywords[i] = xstrdup(x.names[i]);
 	box->nkeywords = h->nkw;
+	box->uidvalidity = h->have_rec ? h->validity : 0;   /* recent_claimed needs it */
 	box->msgs = xrealloc(box->msgs, (h->nmsgs + 1) * sizeof *box->msgs);
 	for (uint32_t i = 0; i < h->nmsgs; i++) {
 		const struct uidx_rec *r = &x.recs[i];
@@ -2228,6 +2270,46 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 	return 0;
 }
 
+/* Would merging the locked file take a message from this session (expunged
+ * elsewhere, or a new UIDVALIDITY)? Parsed aside with a scratch keyword
+ * table, so the session is untouched. 1 yes or unknown, 0 no. */
+static int merge_drops(struct mailbox *box, struct locked *lk)
+{
+	struct ubox *ub = UB(box);
+	char *names[MAIL_KEYWORDS_MAX];
+	unsigned nkw = box->nkeywords;
+	struct kwtab kt = { names, &nkw };
+	struct parse p = { 0 };
+	uint32_t counter = 0, ulast = ub->rec_last;
+	int drops = 1;
+	size_t j = 0;
+
+	memcpy(names, box->keywords, nkw * sizeof *names);
+	if (mbox_parse_fd(lk->fd, 0, lk->st.st_size, ub->keystate, ub->key, &kt, &p) < 0)
+		goto out;
+	rec_trust(&p, box->sess, box->path, ub->keystate);
+	if (p.have_rec && box->uidvalidity && p.validity != box->uidvalidity && box->nmsgs)
+		goto out;
+	/* the UIDs parse_whole would give, then reconcile's matching */
+	if (p.have_rec && p.last > ulast)
+		ulast = p.last;
+	else if (!p.have_rec && !ub->have_rec)
+		ulast = 0;
+	assign_uids(&p, 0, ulast, &counter);
+	drops = 0;
+	for (uint32_t i = 0; i < box->nmsgs && !drops; i++, j++) {
+		const struct umsg *u = UM(box, i);
+		while (j < p.n && p.m[j].uid < u->m.uid)
+			j++;
+		drops = j == p.n || !same_msg(u, &p.m[j]);
+	}
+out:
+	parse_free(&p);
+	for (unsigned k = box->nkeywords; k < nkw; k++)
+		free(names[k]);
+	return drops;
+}
+
 static int unchanged(const struct ubox *ub, const struct stat *st)
 {
 	return ub->exists && st->st_dev == ub->dev && st->st_ino == ub->ino &&
@@ -2235,9 +2317,9 @@ static int unchanged(const struct ubox *ub, const struct stat *st)
 	       st->st_mtim.tv_nsec == ub->mtime.tv_nsec;
 }
 
-/* SYNC_FLUSH writes only this session's flag changes, and only while the
- * file is as we last saw it: nothing of others' to report, so it is legal
- * in the middle of FETCH/STORE/SEARCH (RFC 3501 7.4.1). */
+/* SYNC_FLUSH writes this session's flag changes, merging others' changes
+ * first only when that expunges nothing: legal at the end of FETCH, STORE
+ * and SEARCH, where RFC 3501 7.4.1 forbids EXPUNGE responses. */
 enum { SYNC_PING, SYNC_WRITE, SYNC_EXPUNGE, SYNC_FLUSH };
 
 /* Which messages an expunge removes: \Deleted, and in uids[] if given. */
@@ -2559,8 +2641,8 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		ub->exists = 0;
 		return 0;
 	}
-	if (mode == SYNC_FLUSH && (!unchanged(ub, &st) || !want_write(box, mode)))
-		return 0;   /* others changed it: the next ping merges and writes */
+	if (mode == SYNC_FLUSH && !want_write(box, mode))
+		return 0;
 	if (unchanged(ub, &st) && !want_write(box, mode)) {
 		size_t n = 0;
 		if (mode == SYNC_EXPUNGE)
@@ -2574,13 +2656,20 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		lk_close(&lk, 0);
 		return unix_sync(box, mode, uids, nuids, err);
 	}
-	if (mode == SYNC_FLUSH && !unchanged(ub, &lk.st)) {
-		lk_close(&lk, 0);   /* changed while we waited for the lock */
+	/* Changed by others: merge now (their flags and new mail may be
+	 * reported, RFC 3501 7.4.1 forbids only EXPUNGE) so our changes reach
+	 * the file before the tagged reply and other sessions' next NOOP sees
+	 * them; when the merge would expunge, the next ping does it all. */
+	if (mode == SYNC_FLUSH && !unchanged(ub, &lk.st) && merge_drops(box, &lk)) {
+		lk_close(&lk, 0);
 		return 0;
 	}
+	if (!unchanged(ub, &lk.st))
+		recent_load(box);
 	int from_index = ub->opening && !ub->exists && index_try(box, &lk), parsed = 0;
 	if (!from_index && !unchanged(ub, &lk.st) && mode == SYNC_PING && !want_write(box, mode) &&
 	    sync_tail(box, &lk)) {
+		recent_claim(box);
 		lk_close(&lk, 0);
 		return 0;
 	}
@@ -2592,6 +2681,8 @@ static int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t
 		reconcile(box, &p);
 		parsed = 1;
 	}
+	if (parsed || from_index)
+		recent_claim(box);
 	size_t ndrop = 0;
 	char *drop = mode == SYNC_EXPUNGE ? expunge_set(box, uids, nuids, &ndrop) : NULL;
 	if (!ndrop && !want_write(box, mode)) {
@@ -2680,6 +2771,19 @@ static void remove_stale_tmp(struct mailbox *box, struct mail_err *err)
 	fsafe_close(&loc);
 }
 
+/* UIDVALIDITY of a mailbox without a folder record: the one its first
+ * writer records (taken now when that is us, below), and STATUS says. */
+static uint32_t recordless_validity(struct mailbox *box)
+{
+	struct mail_err ignore;
+	struct stat st;
+	int home = box->sess ? fsafe_home(box->sess) : -1;
+
+	if (!UB(box)->exists || !box->sess || path_stat(box->sess, box->path, &st, &ignore) < 0)
+		return uidx_validity(home, (uint32_t)time(NULL), 0);
+	return uidx_validity(home, (uint32_t)st.st_ctime, !box->readonly);
+}
+
 static int unix_open(struct mailbox *box, struct mail_err *err)
 {
 	struct ubox *ub = xcalloc(1, sizeof *ub);
@@ -2699,7 +2803,7 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 		rc = -1;
 	ub->opening = 0;
 	if (!rc && !box->uidvalidity)
-		box->uidvalidity = (uint32_t)time(NULL);
+		box->uidvalidity = recordless_validity(box);
 	box->uidnext = ub->counter + 1;
 	box->keywords_creatable = !box->readonly;
 	/* Remove a temp file a killed rewrite may have left, and give a
@@ -3031,7 +3135,9 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 
 	if (snapshot(sess, path, 1, &lk, &p, &kt, ks, key, err) < 0)
 		return -1;
-	uint32_t counter = 0, validity = p.have_rec ? p.validity : (uint32_t)time(NULL);
+	/* a record-less file gets its record now, so its UIDVALIDITY is taken */
+	uint32_t counter = 0, validity = p.have_rec ? p.validity :
+		uidx_validity(fsafe_home(sess), (uint32_t)lk.st.st_ctime, 1);
 	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
 	kw_trim(&p, &kt);
 	buf_init(&out);
@@ -3158,7 +3264,8 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 	buf_init(&w.b);
 	unsigned char key[UIDX_KEYLEN];
 	user_key(sess, key);
-	write_pseudo(&w, (uint32_t)time(NULL), 0, NULL, 0, 0, key, 0);
+	write_pseudo(&w, uidx_validity(fsafe_home(sess), (uint32_t)time(NULL), 1), 0, NULL, 0, 0,
+		     key, 0);
 	memset(key, 0, sizeof key);
 	wflush(&w);
 	buf_free(&w.b);
@@ -3195,13 +3302,18 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 	}
 	assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
 	kw_trim(&p, &kt);
+	uint32_t cv = 0, hw = 0, validity = p.have_rec ? p.validity : 0;
+	if (!validity || uidx_recent_get(fsafe_home(sess), path, &cv, &hw) < 0 || cv != validity)
+		hw = 0;
 	st->messages = (uint32_t)p.n;
 	for (size_t i = 0; i < p.n; i++) {
-		st->recent += !p.m[i].old;
+		/* \Recent as the next session to select would see it */
+		st->recent += !p.m[i].old && p.m[i].uid > hw;
 		st->unseen += !(p.m[i].flags & MF_SEEN);
 	}
 	st->uidnext = counter + 1;
-	st->uidvalidity = p.have_rec ? p.validity : (uint32_t)lk.st.st_ctime;
+	st->uidvalidity = p.have_rec ? p.validity :
+				       uidx_validity(fsafe_home(sess), (uint32_t)lk.st.st_ctime, 0);
 	memset(key, 0, sizeof key);
 	lk_close(&lk, 0);
 	parse_free(&p);

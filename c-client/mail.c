@@ -1091,6 +1091,50 @@ int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail
 	return rc;
 }
 
+/* The \Noselect parents LSUB has reported, and the subscriptions sorted
+ * for bsearch, so a long list costs n log n, not n squared. */
+struct lsub_state {
+	const char *pat;
+	char **sorted;
+	size_t n;
+	char **parents;
+	size_t nparents;
+	mail_list_fn fn;
+	void *ctx;
+};
+
+/* strcmp for qsort/bsearch over arrays of strings. */
+static int str_pcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* RFC 3501 6.3.9: name is subscribed but does not match (as foo/bar does
+ * not match %); each parent of it that matches and is not subscribed
+ * itself is reported as \Noselect, once. */
+static void lsub_parents(struct lsub_state *ls, const char *name)
+{
+	char *cut = xstrdup(name);
+
+	for (size_t len = strlen(name); len-- > 1;) {
+		if (name[len] != '/')
+			continue;
+		cut[len] = '\0';
+		if (!match_name(ls->pat, cut) ||
+		    bsearch(&cut, ls->sorted, ls->n, sizeof *ls->sorted, str_pcmp))
+			continue;
+		size_t k = 0;
+		while (k < ls->nparents && strcmp(ls->parents[k], cut))
+			k++;
+		if (k < ls->nparents)
+			continue;
+		ls->parents = xrealloc(ls->parents, (ls->nparents + 1) * sizeof *ls->parents);
+		ls->parents[ls->nparents++] = xstrdup(cut);
+		ls->fn(ls->ctx, cut, LA_NOSELECT);
+	}
+	free(cut);
+}
+
 int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
 	      void *ctx, struct mail_err *err)
 {
@@ -1100,9 +1144,22 @@ int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail
 	if (sub_read(s, &v, &n, err) < 0)
 		return -1;
 	char *pat = full_pattern(ref, pattern ? pattern : "");
-	for (size_t i = 0; i < n; i++)
+	struct lsub_state ls = { .pat = pat, .n = n, .fn = fn, .ctx = ctx };
+	ls.sorted = xmalloc((n + 1) * sizeof *ls.sorted);
+	if (n) {
+		memcpy(ls.sorted, v, n * sizeof *v);
+		qsort(ls.sorted, n, sizeof *ls.sorted, str_pcmp);
+	}
+	for (size_t i = 0; i < n; i++) {
 		if (match_name(pat, v[i]))
 			fn(ctx, v[i], 0);
+		else
+			lsub_parents(&ls, v[i]);
+	}
+	for (size_t k = 0; k < ls.nparents; k++)
+		free(ls.parents[k]);
+	free(ls.parents);
+	free(ls.sorted);
 	sub_free(v, n);
 	free(pat);
 	return 0;

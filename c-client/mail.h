@@ -185,8 +185,10 @@ int mail_save(struct mailbox *box, int expunge, struct mail_err *err);
 int mail_close(struct mailbox *box, int expunge, struct mail_err *err);
 int mail_ping(struct mailbox *box, struct mail_err *err);
 int mail_check(struct mailbox *box, struct mail_err *err);
-/* Save this session's flag changes where others see them, reporting no
- * events: for the end of STORE and FETCH, where EXPUNGE may not be sent. */
+/* Save this session's flag changes where others see them, never reporting
+ * an expunge: for the end of STORE and FETCH, where EXPUNGE may not be sent.
+ * When others changed the mailbox, their flags and new messages may be
+ * reported; when they expunged, saving waits for the next ping. */
 int mail_flush(struct mailbox *box, struct mail_err *err);
 int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err);
 

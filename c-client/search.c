@@ -119,6 +119,7 @@ struct node {
  * instance's value, separated by NUL bytes (no needle contains one). */
 struct field {
 	const char *name;
+	int address;              /* the addresses as the envelope has them */
 	int state;                /* 0: not loaded, 1: absent, 2: present */
 	struct buf val;
 };
@@ -221,15 +222,16 @@ static int set_has(const struct node *n, uint32_t v)
 	return 0;
 }
 
-static int field_index(struct sctx *c, const char *name)
+static int field_index(struct sctx *c, const char *name, int address)
 {
 	size_t i;
 
 	for (i = 0; i < c->nfields; i++)
-		if (!strcasecmp(c->fields[i].name, name))
+		if (!strcasecmp(c->fields[i].name, name) && c->fields[i].address == address)
 			return (int)i;
 	c->fields = xrealloc(c->fields, (i + 1) * sizeof *c->fields);
 	c->fields[i].name = name;
+	c->fields[i].address = address;
 	c->fields[i].state = 0;
 	buf_init(&c->fields[i].val);
 	c->nfields++;
@@ -302,7 +304,7 @@ static void node_compile(struct sctx *c, struct pool *pool, const struct search_
 		n->cost = 2;
 		break;
 	case SK_HEADER:
-		n->field = field_index(c, k->field ? k->field : "");
+		n->field = field_index(c, k->field ? k->field : "", k->address);
 		n->cost = 3;
 		/* fall through */
 	case SK_BODY:
@@ -423,6 +425,39 @@ static void value_unfold(struct sctx *c, const char *v, size_t vlen)
 	c->tmp.data[c->tmp.len] = '\0';
 }
 
+/* An address list as its envelope has it (RFC 3501: FROM matches "the
+ * envelope structure's FROM field"), written out as Dovecot does:
+ * "Name <mailbox@host>, group: member;". Comments and spaces between the
+ * parts of an address are gone, so user@domain matches however the sender
+ * wrote it; display names are decoded. */
+static void addresses_put(const char *v, size_t len, struct buf *out)
+{
+	struct pool *pool = pool_new();
+	const char *sep = "";
+
+	for (struct address *a = rfc822_parse_addresses(pool, v, len); a; a = a->next) {
+		if (!a->host) {
+			/* group start ("name:") or end (";") */
+			if (a->mailbox)
+				buf_printf(out, "%s%s:", sep, a->mailbox);
+			else
+				buf_putc(out, ';');
+			sep = a->mailbox ? " " : ", ";
+			continue;
+		}
+		buf_puts(out, sep);
+		if (a->personal && *a->personal) {
+			decode_words(a->personal, strlen(a->personal), out);
+			buf_puts(out, " <");
+		}
+		buf_printf(out, "%s@%s", a->mailbox ? a->mailbox : "", a->host);
+		if (a->personal && *a->personal)
+			buf_putc(out, '>');
+		sep = ", ";
+	}
+	pool_free(pool);
+}
+
 static int field_load(struct sctx *c, struct field *f)
 {
 	const char *v;
@@ -438,7 +473,10 @@ static int field_load(struct sctx *c, struct field *f)
 		if (f->state == 2)
 			buf_putc(&f->val, '\0');
 		value_unfold(c, v, vlen);
-		decode_words(c->tmp.data, c->tmp.len, &f->val);
+		if (f->address)
+			addresses_put(c->tmp.data, c->tmp.len, &f->val);
+		else
+			decode_words(c->tmp.data, c->tmp.len, &f->val);
 		f->state = 2;
 	}
 	return 0;

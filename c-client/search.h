@@ -54,6 +54,8 @@ struct search_key {
 	int year, month, day;      /* the calendar date the client gave */
 	uint64_t size;
 	char *field;               /* SK_HEADER: field name */
+	int address;               /* SK_HEADER on From/To/Cc/Bcc: match the
+				    * envelope's addresses (FROM, TO ...) */
 	char *str;                 /* search string, UTF-8 */
 };
 

@@ -8,12 +8,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define UIDX_DIR ".imapd-cache"
@@ -290,4 +293,105 @@ int uidx_secret(int homefd, int create, unsigned char key[UIDX_KEYLEN])
 	}
 	close(dfd);
 	return rc;
+}
+
+/* The last UIDVALIDITY in the open counter file fd, 0 when empty or unreadable. */
+static uint32_t validity_read(int fd)
+{
+	char b[16];
+	ssize_t n = pread(fd, b, sizeof b - 1, 0);
+	unsigned long v;
+
+	if (n <= 0)
+		return 0;
+	b[n] = '\0';
+	v = strtoul(b, NULL, 10);
+	return v > UINT32_MAX ? 0 : (uint32_t)v;
+}
+
+uint32_t uidx_validity(int homefd, uint32_t floor, int take)
+{
+	uint32_t v = floor, last;
+	int dfd = uidx_cache_dir(homefd, take), fd = -1;
+	struct stat st;
+	char b[16];
+
+	if (dfd >= 0)
+		fd = openat(dfd, "uidvalidity", (take ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW |
+			    O_CLOEXEC, 0600);
+	if (dfd >= 0)
+		close(dfd);
+	if (fd < 0)
+		return v;
+	/* one writer at a time: two CREATEs must not both take last + 1 */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    st.st_nlink == 1 && flock(fd, take ? LOCK_EX : LOCK_SH) == 0) {
+		last = validity_read(fd);
+		if (last >= v && last < UINT32_MAX)
+			v = last + 1;
+		int n = snprintf(b, sizeof b, "%010u\n", v);
+		if (take && (pwrite(fd, b, (size_t)n, 0) != n || fsync(fd) < 0))
+			log_warn("cannot record the last UIDVALIDITY: %s", strerror(errno));
+	}
+	close(fd);
+	return v;
+}
+
+/* The claim file's name in the cache directory. */
+static void recent_name(const char *mbox, char name[40])
+{
+	snprintf(name, 40, "%016llx.rct", (unsigned long long)fnv64(mbox, strlen(mbox)));
+}
+
+int uidx_recent_get(int homefd, const char *mbox, uint32_t *validity, uint32_t *hw)
+{
+	char name[40], b[64 + PATH_MAX];
+	unsigned long v, h;
+	int dfd = uidx_cache_dir(homefd, 0), fd, n = -1, at = 0;
+	struct stat st;
+
+	if (dfd < 0)
+		return -1;
+	recent_name(mbox, name);
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
+		n = (int)read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	b[n] = '\0';
+	/* "validity hw path\n": the path tells mailboxes whose names hash alike */
+	if (sscanf(b, "%lu %lu %n", &v, &h, &at) != 2 || !at || v > UINT32_MAX ||
+	    h > UINT32_MAX || strncmp(b + at, mbox, strlen(mbox)) ||
+	    b[at + strlen(mbox)] != '\n')
+		return -1;
+	*validity = (uint32_t)v;
+	*hw = (uint32_t)h;
+	return 0;
+}
+
+void uidx_recent_put(int homefd, const char *mbox, uint32_t validity, uint32_t hw)
+{
+	char name[40], tmp[64];
+	int dfd = uidx_cache_dir(homefd, 1);
+	struct buf b;
+
+	if (dfd < 0)
+		return;
+	recent_name(mbox, name);
+	snprintf(tmp, sizeof tmp, ".tmp.%ld.%s", (long)getpid(), name);
+	buf_init(&b);
+	buf_printf(&b, "%u %u %s\n", validity, hw, mbox);
+	unlinkat(dfd, tmp, 0);
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		int w = write_full(fd, b.data, b.len);
+		if (close(fd) < 0 || w < 0 || renameat(dfd, tmp, dfd, name) < 0)
+			unlinkat(dfd, tmp, 0);
+	}
+	close(dfd);
+	buf_free(&b);
 }

@@ -72,6 +72,25 @@ int uidx_cache_dir(int homefd, int create);
 int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	      const struct uidx_rec *recs, char *const *names);
 
+/* The UIDVALIDITY for a mailbox being created or given its folder record:
+ * floor (the time, or a record-less file's ctime), but always above the
+ * last value handed out to this user, which is kept in the cache directory
+ * under a lock, so a mailbox deleted and created again within one second
+ * still gets a greater one (RFC 3501 2.3.1.1). take: hand it out (record
+ * it); else only say what it would be (STATUS, EXAMINE of a record-less
+ * file, so they agree with the SELECT that writes it). Without a usable
+ * home, floor. */
+uint32_t uidx_validity(int homefd, uint32_t floor, int take);
+
+/* The \Recent claim of mailbox mbox (RFC 3501 2.3.2): the highest UID a
+ * read-write session has been told about, under UIDVALIDITY validity.
+ * Read and written only under the mailbox's write lock, so exactly one
+ * session sees each message \Recent. 0 read, -1 none (claim nothing). */
+int uidx_recent_get(int homefd, const char *mbox, uint32_t *validity, uint32_t *hw);
+/* Record the claim (temp file and rename; no fsync: after a crash a
+ * message may show \Recent once more, never lose mail). */
+void uidx_recent_put(int homefd, const char *mbox, uint32_t validity, uint32_t hw);
+
 #define UIDX_KEYLEN 32
 
 /* The user's secret key for authenticating the mbox folder record, in the

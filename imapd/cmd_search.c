@@ -197,6 +197,7 @@ static int parse_named(struct sctx *s, struct search_key **out)
 		if (!strcasecmp(name, header_keys[i].name)) {
 			*out = key_new(s, SK_HEADER);
 			(*out)->field = pool_strdup(s->p->pool, header_keys[i].field);
+			(*out)->address = strcasecmp(name, "SUBJECT") != 0;
 			return arg_string(s, &(*out)->str);
 		}
 	return parse_special(s, name, out);

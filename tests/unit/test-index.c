@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char mb[512], spool_mb[512];
@@ -372,6 +373,85 @@ static void test_index_after_changes(void)
 	check_same(mb, 0);
 }
 
+/* ~/.imapd-cache/uidvalidity of sess (malloc'd). */
+static char *counter_file(void)
+{
+	char *p = uidx_path(sess.home, "x"), *q = xmalloc(strlen(p) + 16);
+
+	strcpy(q, p);
+	strcpy(strrchr(q, '/') + 1, "uidvalidity");
+	free(p);
+	return q;
+}
+
+/* UIDVALIDITY: every value taken is above the last one, also within one
+ * second and from a floor in the past; a peek says what the next take
+ * gives; a planted link is not followed; no home leaves only the floor. */
+static void test_validity_counter(void)
+{
+	setup();
+	int home = fsafe_home(&sess);
+	uint32_t now = (uint32_t)time(NULL);
+	uint32_t a = uidx_validity(home, now, 1), b = uidx_validity(home, now, 1);
+	CHECK(a >= now && b == a + 1);
+	uint32_t peek = uidx_validity(home, 1000, 0);
+	CHECK(peek == b + 1 && uidx_validity(home, 1000, 0) == peek);
+	CHECK(uidx_validity(home, 1000, 1) == peek);
+	CHECK(uidx_validity(home, peek + 100, 1) == peek + 100);   /* the floor wins */
+	CHECK(uidx_validity(-1, 77, 1) == 77);
+	/* a link in place of the counter file is refused, its target untouched */
+	char *ctr = counter_file();
+	size_t n;
+	write_file(path_of("victim"), "keep");
+	unlink(ctr);
+	CHECK(symlink(path_of("victim"), ctr) == 0);
+	CHECK(uidx_validity(home, 5000, 1) == 5000);
+	char *v = read_file(path_of("victim"), &n);
+	CHECK(v && n == 4 && !memcmp(v, "keep", 4));
+	free(v);
+	unlink(ctr);
+	free(ctr);
+	/* CREATE, DELETE, CREATE of one name in one second: a greater value */
+	struct mail_err err = { 0 };
+	struct mail_status st1, st2;
+	CHECK(mail_create(&sess, mb, &err) == 0 && mail_status(&sess, mb, &st1, &err) == 0);
+	CHECK(mail_delete(&sess, mb, &err) == 0);
+	CHECK(mail_create(&sess, mb, &err) == 0 && mail_status(&sess, mb, &st2, &err) == 0);
+	CHECK(st2.uidvalidity > st1.uidvalidity);
+}
+
+/* The \Recent claim: read back as written, for its own mailbox only; a
+ * link in its place is neither read nor written through. */
+static void test_recent_claim(void)
+{
+	uint32_t v = 0, hw = 0;
+
+	setup();
+	int home = fsafe_home(&sess);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) < 0);
+	uidx_recent_put(home, mb, 1234, 56);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) == 0 && v == 1234 && hw == 56);
+	CHECK(uidx_recent_get(home, spool_mb, &v, &hw) < 0);
+	uidx_recent_put(home, mb, 1234, 57);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) == 0 && hw == 57);
+	/* the claim file's name: the index's, with .rct for .idx */
+	char *ip = uidx_path(sess.home, mb);
+	strcpy(ip + strlen(ip) - 3, "rct");
+	CHECK(access(ip, F_OK) == 0);
+	unlink(ip);
+	write_file(path_of("victim"), "1 2 x\n");
+	CHECK(symlink(path_of("victim"), ip) == 0);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) < 0);
+	uidx_recent_put(home, mb, 9, 9);   /* replaces the link, not its target */
+	size_t n;
+	char *d = read_file(path_of("victim"), &n);
+	CHECK(d && !strcmp(d, "1 2 x\n"));
+	free(d);
+	CHECK(uidx_recent_get(home, mb, &v, &hw) == 0 && v == 9 && hw == 9);
+	free(ip);
+	CHECK(uidx_recent_get(-1, mb, &v, &hw) < 0);
+}
+
 int main(void)
 {
 	RUN(test_reopen_uses_index);
@@ -381,6 +461,8 @@ int main(void)
 	RUN(test_corrupt_index);
 	RUN(test_unwritable_home);
 	RUN(test_index_after_changes);
+	RUN(test_validity_counter);
+	RUN(test_recent_claim);
 	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	mail_session_free(&bare);

@@ -251,6 +251,34 @@ static void test_subscriptions(void)
 	CHECK(access(path_of(".mailboxlist.tmp"), F_OK) < 0);
 }
 
+/* RFC 3501 6.3.9: an unsubscribed parent of a subscribed child that %
+ * does not reach is listed once, \Noselect; a subscribed parent as itself. */
+static void test_lsub_parents(void)
+{
+	struct mail_err err = { 0 };
+	static struct listed l;
+
+	setup();
+	CHECK_STR(list("", "%", 1), "");   /* no subscriptions at all */
+	CHECK(mail_subscribe(&sess, "a/b/c", 1, &err) == 0);
+	CHECK(mail_subscribe(&sess, "a/b/d", 1, &err) == 0);
+	CHECK(mail_subscribe(&sess, "top/x", 1, &err) == 0);
+	CHECK(mail_subscribe(&sess, "top", 1, &err) == 0);
+	CHECK(mail_subscribe(&sess, "plain", 1, &err) == 0);
+	memset(&l, 0, sizeof l);
+	mail_lsub(&sess, "", "%", on_list, &l, &err);
+	CHECK_STR(joined(&l), "a top plain");
+	CHECK(l.attrs[0] == LA_NOSELECT && l.attrs[1] == 0 && l.attrs[2] == 0);
+	memset(&l, 0, sizeof l);
+	mail_lsub(&sess, "a/", "%", on_list, &l, &err);
+	CHECK_STR(joined(&l), "a/b");
+	CHECK(l.attrs[0] == LA_NOSELECT);
+	CHECK_STR(list("", "%/%", 1), "a/b top/x");
+	CHECK_STR(list("", "*", 1), "a/b/c a/b/d top/x top plain");   /* no parents */
+	CHECK_STR(list("", "a/b/%", 1), "a/b/c a/b/d");
+	CHECK_STR(list("", "zz%", 1), "");
+}
+
 static void test_match(void)
 {
 	CHECK(mail_match("*", "a/b/c"));
@@ -348,6 +376,7 @@ int main(void)
 	RUN(test_rename);
 	RUN(test_list);
 	RUN(test_subscriptions);
+	RUN(test_lsub_parents);
 	RUN(test_match);
 	RUN(test_fetch_structure_and_store);
 	RUN(test_save_failure_is_returned);

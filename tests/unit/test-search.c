@@ -115,7 +115,8 @@ static const char M4[] =
 	"--BB--\r\n";
 
 static const char M5[] =
-	"From: greek@example.gr\r\n"
+	"From: greek (Ellada) @ example . gr\r\n"
+	"To: undisclosed: ;, \"Two\" < two @ example.gr >\r\n"
 	"Subject: \xce\x9a\xce\x91\xce\x9b\xce\x97\xce\x9c\xce\x95\xce\xa1\xce\x91 "
 	"\xce\x9f\xce\x94\xce\x9f\xce\xa3\r\n"                  /* ΚΑΛΗΜΕΡΑ ΟΔΟΣ */
 	"\r\n"
@@ -509,6 +510,38 @@ static void test_header(void)
 	CHECK_STR(run(KS(SK_HEADER, "Subject", "quick")), "");
 }
 
+/* FROM/TO/CC/BCC: the address as a user writes it matches through comments
+ * and spaces between its parts; HEADER From keeps to the raw text. */
+static void test_address_keys(void)
+{
+	struct search_key *k = KS(SK_HEADER, "From", "greek@example.gr");
+
+	CHECK_STR(run(k), "");
+	k->address = 1;
+	CHECK_STR(run(k), "5");
+	k = KS(SK_HEADER, "From", "Ellada");
+	k->address = 1;
+	CHECK_STR(run(k), "5");   /* the written text still matches */
+	k = KS(SK_HEADER, "To", "two@example.gr");
+	k->address = 1;
+	CHECK_STR(run(k), "5");   /* after an empty group */
+	k = KS(SK_HEADER, "To", "undisclosed@");
+	k->address = 1;
+	CHECK_STR(run(k), "");    /* a group name is no address */
+	k = KS(SK_HEADER, "From", "alice@example.com");
+	k->address = 1;
+	CHECK_STR(run(k), "1");
+	/* HEADER From and FROM in one program keep their own semantics */
+	struct search_key *raw = KS(SK_HEADER, "From", "greek@example.gr");
+	struct search_key *addr = KS(SK_HEADER, "From", "greek@example.gr");
+	addr->address = 1;
+	CHECK_STR(run(KL(SK_OR, raw, addr, NULL)), "5");
+	raw = KS(SK_HEADER, "From", "greek@example.gr");
+	addr = KS(SK_HEADER, "From", "greek@example.gr");
+	addr->address = 1;
+	CHECK_STR(run(KL(SK_AND, raw, addr, NULL)), "");
+}
+
 static void test_encoded_words(void)
 {
 	CHECK_STR(run(KS(SK_HEADER, "Subject", "grüße aus köln")), "2");
@@ -738,6 +771,7 @@ int main(void)
 	RUN(test_internal_dates);
 	RUN(test_sent_dates);
 	RUN(test_header);
+	RUN(test_address_keys);
 	RUN(test_encoded_words);
 	RUN(test_body);
 	RUN(test_text);
