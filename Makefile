@@ -57,11 +57,23 @@ IMAPD_LIB  := $(O)/imapd/libimapd.a
 
 .PHONY: deps all clean check unit asan pytest bench demo fuzz certs install uninstall
 
-all: $(LIB) $(O)/imapd/imapd $(POP_BINS)
+all: $(LIB) $(O)/c-client/c-client.a $(O)/imapd/imapd $(POP_BINS)
 
 $(LIB): $(CLIENT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The classic guides copy the library from c-client/c-client.a.
+$(O)/c-client/c-client.a: $(LIB)
+	ln -sf libc-client.a $@
+
+# The classic toolkit's per-platform targets, as the old guides type them
+# (`make slx SSLTYPE=unix`): on Linux every one of them is this same build.
+CLASSIC_PORTS := slx lnp ldb lnx lrh lsu lmd lfd
+.PHONY: $(CLASSIC_PORTS)
+$(CLASSIC_PORTS):
+	@echo "make $@: the classic port names all build the same thing now: make all SSLTYPE=$(SSLTYPE)"
+	@$(MAKE) --no-print-directory all
 
 $(O)/imapd/imapd: $(O)/imapd/main.o $(IMAPD_LIB) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(O)/imapd/main.o $(IMAPD_LIB) $(LIB) $(LIBS)
@@ -81,7 +93,16 @@ $(O)/tests/unit/%: tests/unit/%.c tests/unit/test.h tests/unit/mbox_fixture.h $(
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -Iimapd -o $@ $< $(IMAPD_LIB) $(LIB) $(LIBS)
 
-$(O)/%.o: %.c
+# Objects remember the flags they were built with: `make SSLTYPE=unix` after
+# a default build (or a classic `make slx SSLTYPE=unix`) rebuilds them
+# instead of keeping the old SSLTYPE.
+FLAGS_STAMP := $(O)/.build-flags
+ifneq ($(file <$(FLAGS_STAMP)),$(CC) $(ALL_CFLAGS))
+$(shell mkdir -p $(O))
+$(file >$(FLAGS_STAMP),$(CC) $(ALL_CFLAGS))
+endif
+
+$(O)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -188,6 +209,6 @@ certs:
 	sh src/mkcert.sh "$(DESTDIR)$(SSLDIR)" imapd ipop3d
 
 clean:
-	rm -rf build
+	rm -rf build .build-flags
 	find c-client imapd ipopd src tests -name '*.o' -o -name '*.d' | xargs rm -f
-	rm -f c-client/libc-client.a imapd/libimapd.a imapd/imapd ipopd/ipop3d ipopd/ipop2d $(UNIT_SRC:%.c=%)
+	rm -f c-client/libc-client.a c-client/c-client.a imapd/libimapd.a imapd/imapd ipopd/ipop3d ipopd/ipop2d $(UNIT_SRC:%.c=%)

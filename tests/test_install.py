@@ -57,3 +57,24 @@ def test_install_and_uninstall(tmp_path):
 
     make("uninstall", "DESTDIR=%s" % dest, "PREFIX=/opt/mail", "SSLDIR=/etc/mailssl")
     assert files_under(dest) == []
+
+
+def test_classic_build_lines(tmp_path):
+    """What the classic guides type still works: `make slx SSLTYPE=unix`
+    (and the other port names) is this build with that SSLTYPE, said in one
+    line; the library is also where the guides copy it from."""
+    for port in ("slx", "lnp", "ldb"):
+        r = subprocess.run(["make", "-n", "-C", REPO, "O=%s" % (tmp_path / port), port,
+                            "SSLTYPE=unix"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120, text=True)
+        assert r.returncode == 0, r.stdout
+        assert ("make %s: the classic port names all build the same thing now: "
+                "make all SSLTYPE=unix" % port) in r.stdout, r.stdout
+        # SSLTYPE=unix: plaintext passwords allowed by default, OpenSSL linked
+        assert "-DALLOW_PLAINTEXT_DEFAULT=1" in r.stdout, r.stdout
+        assert re.search(r"-o \S*/imapd/imapd .*-lssl", r.stdout), r.stdout
+    make("all")
+    lib = os.path.join(REPO, "c-client", "c-client.a")
+    assert os.path.realpath(lib) == os.path.join(REPO, "c-client", "libc-client.a")
+    with open(lib, "rb") as f:
+        assert f.read(8) == b"!<arch>\n"
