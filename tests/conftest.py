@@ -378,3 +378,47 @@ def syslog():
         yield sink
     finally:
         sink.close()
+
+
+# ---------------------------------------------------------------- honest skips
+
+# A skip hides a test that did not run, so a session with a skip fails unless
+# its reason starts with one of these. Each is a conflict with something the
+# machine already runs, which a test must not break to get its way.
+EXPECTED_SKIPS = (
+    # imaps is taken by another server; binding beside it would steal its clients
+    "port 993 is taken",
+    # the machine's own syslog daemon has /dev/log; replacing it loses its logs
+    "a syslog daemon owns /dev/log on this machine",
+    # a real 'demo' account or its files; the demo test would delete them
+    "a 'demo' user, /var/mail/demo or build/demo exists",
+)
+
+
+def skip_reason(report):
+    """The reason a skipped test report gives, without pytest's prefix."""
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return text[len("Skipped: "):] if text.startswith("Skipped: ") else text
+
+
+def unexpected_skips(session):
+    """(test id, reason) of each skip of this session not in EXPECTED_SKIPS."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reports = reporter.stats.get("skipped", []) if reporter else []
+    return [(r.nodeid, skip_reason(r)) for r in reports
+            if not skip_reason(r).startswith(EXPECTED_SKIPS)]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail a session that skipped a test for a reason not listed above."""
+    bad = unexpected_skips(session)
+    if not bad:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reporter.write_line("")
+    for nodeid, reason in bad:
+        reporter.write_line("UNEXPECTED SKIP %s: %s" % (nodeid, reason), red=True)
+    reporter.write_line("%d unexpected skip(s): the session fails (conftest.py "
+                        "EXPECTED_SKIPS lists the allowed reasons)" % len(bad), red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

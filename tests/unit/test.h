@@ -1,14 +1,26 @@
 /* test.h: a tiny assertion helper for the unit tests. Each test program
  * defines test functions, calls them through RUN(), and ends with
- * test_summary(), which prints "N passed, N failed" and returns the exit code. */
+ * test_summary(), which prints "N passed, N failed, N skipped" and returns
+ * the exit code. A test that makes no CHECK must say why with SKIP(reason);
+ * one that neither checks nor says why fails, and a skip whose reason is not
+ * in $UNIT_EXPECTED_SKIPS ('|'-separated reasons) fails the program. */
 #ifndef TEST_H
 #define TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int test_failures, test_checks, test_failed_tests, test_passed_tests;
-static const char *test_current;
+static int test_skipped_tests, test_unexpected_skips;
+static const char *test_current, *test_skip_reason;
+
+/* Leave the current test without checking anything, saying why. */
+#define SKIP(why)                                                                          \
+	do {                                                                               \
+		test_skip_reason = (why);                                                  \
+		return;                                                                    \
+	} while (0)
 
 #define CHECK(cond)                                                                        \
 	do {                                                                               \
@@ -43,21 +55,56 @@ static const char *test_current;
 		}                                                                          \
 	} while (0)
 
+/* Whether reason is one of the '|'-separated reasons in $UNIT_EXPECTED_SKIPS. */
+static inline int test_skip_expected(const char *reason)
+{
+	const char *list = getenv("UNIT_EXPECTED_SKIPS");
+	size_t n = strlen(reason);
+
+	for (const char *p = list; p && *p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL)
+		if (strncmp(p, reason, n) == 0 && (p[n] == '|' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* Account for a test that made no check: a skip with a reason, or a failure. */
+static inline void test_no_checks(void)
+{
+	if (!test_skip_reason) {
+		test_failed_tests++;
+		fprintf(stderr, "%s: made no check and gave no SKIP reason\n", test_current);
+		return;
+	}
+	test_skipped_tests++;
+	if (test_skip_expected(test_skip_reason)) {
+		printf("%s: SKIPPED (expected): %s\n", test_current, test_skip_reason);
+		return;
+	}
+	test_unexpected_skips++;
+	fprintf(stderr, "%s: SKIPPED (unexpected): %s\n", test_current, test_skip_reason);
+}
+
+/* Checks made before a SKIP still count: the test ran, and its failures fail it. */
 #define RUN(fn)                                                                            \
 	do {                                                                               \
-		int before_ = test_failures;                                               \
+		int before_ = test_failures, checks_ = test_checks;                        \
 		test_current = #fn;                                                        \
+		test_skip_reason = NULL;                                                   \
 		fn();                                                                      \
-		if (test_failures == before_)                                              \
-			test_passed_tests++;                                               \
-		else                                                                       \
+		if (test_failures != before_)                                              \
 			test_failed_tests++;                                               \
+		else if (test_checks == checks_)                                           \
+			test_no_checks();                                                  \
+		else                                                                       \
+			test_passed_tests++;                                               \
 	} while (0)
 
+/* Print the tally; non-zero when a test failed or skipped unexpectedly. */
 static inline int test_summary(const char *prog)
 {
-	printf("%s: %d passed, %d failed\n", prog, test_passed_tests, test_failed_tests);
-	return test_failed_tests ? 1 : 0;
+	printf("%s: %d passed, %d failed, %d skipped (%d unexpected)\n", prog, test_passed_tests,
+	       test_failed_tests, test_skipped_tests, test_unexpected_skips);
+	return test_failed_tests || test_unexpected_skips ? 1 : 0;
 }
 
 #endif
