@@ -291,6 +291,25 @@ static int hmac256(const unsigned char *key, const void *msg, size_t n, unsigned
 #endif
 }
 
+/* Can hmac256 work here? With OpenSSL, always; the kernel's AF_ALG may be
+ * missing (its module not loaded), so that is tried once. Cheap: OpenSSL's
+ * first HMAC costs about a millisecond of set-up, paid only when a record
+ * really has to be checked or written, not by every open. */
+static int hmac_available(void)
+{
+#ifndef SSLTYPE_NONE
+	return 1;
+#else
+	static int known = -1;
+
+	if (known < 0) {
+		unsigned char k[UIDX_KEYLEN] = { 0 }, t[32];
+		known = hmac256(k, "x", 1, t) == 0;
+	}
+	return known;
+#endif
+}
+
 /* The MAC of a record, as hex: over the X-IMAP value val[0..n) and ours. */
 static int rec_mac(const unsigned char *key, const char *val, size_t n, uint32_t ours,
 		   char hex[MAC_HEX + 1])
@@ -830,9 +849,7 @@ static int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t 
  * without AF_ALG under SSLTYPE=none): see REC_NONE. */
 static int user_key(struct mail_session *s, unsigned char key[UIDX_KEYLEN])
 {
-	unsigned char t[32];
-
-	if (uidx_secret(s ? fsafe_home(s) : -1, 1, key) > 0 && hmac256(key, "x", 1, t) == 0)
+	if (uidx_secret(s ? fsafe_home(s) : -1, 1, key) > 0 && hmac_available())
 		return 1;
 	memset(key, 0, UIDX_KEYLEN);
 	return -1;

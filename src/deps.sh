@@ -25,6 +25,7 @@ check=(
 	python3-cryptography      # the TLS tests build certificates of every broken kind
 	testssl.sh                # audits the imaps listener
 	clang libclang-rt-14-dev  # make fuzz (libFuzzer) runs in CI for a bounded time
+	git                       # the upgrade test builds the previous version from history
 )
 
 want=()

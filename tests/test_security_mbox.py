@@ -16,7 +16,10 @@ from helpers import mbox
 from helpers.imapclient import Lit
 from test_clients import run_in_pty
 
-BASELINE_IMAPD = "/work/baseline/imapd/imapd"
+# The last version before folder records carried a MAC (the upgrade test
+# builds it from this repository's history).
+PREVIOUS_VERSION = "ac6ce2d79d23ad7d48fd82523ef7a3063013b5aa"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PSEUDO_SUBJECT = b"DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"
 
 # Lines that one mbox reader or another takes for the start of a message
@@ -296,16 +299,34 @@ def test_our_state_is_still_read(fresh, user, spool, connect):
     assert fu[3] == (4, set())
 
 
+@pytest.fixture(scope="module")
+def previous_imapd(workdir):
+    """imapd of PREVIOUS_VERSION, built from git history into workdir."""
+    have = subprocess.run(["git", "-C", REPO, "cat-file", "-e", PREVIOUS_VERSION + "^{commit}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    if have.returncode != 0:
+        pytest.skip("the previous version is not in this clone's history")
+    src = os.path.join(workdir, "previous-version")
+    os.mkdir(src)
+    archive = subprocess.run(["git", "-C", REPO, "archive", PREVIOUS_VERSION],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    assert archive.returncode == 0, "cannot get %s from git: %s" % (
+        PREVIOUS_VERSION, archive.stderr.decode(errors="replace"))
+    subprocess.run(["tar", "-x", "-C", src], input=archive.stdout, check=True, timeout=120)
+    build = subprocess.run(["make", "-C", src, "-s", "-j2", "all", "CFLAGS=-O1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    assert build.returncode == 0, build.stdout.decode(errors="replace")
+    os.chmod(workdir, 0o755)
+    return os.path.join(src, "imapd", "imapd")
+
+
 def test_upgrade_from_the_version_without_keys(fresh, user, spool, connect, launch_daemon,
-                                               config_file, imapd):
+                                               config_file, previous_imapd):
     """A spool written by the previous version (no key, no auth line):
     its folder record stays hidden and its flags stay, and the first open
     authenticates it."""
-    if not os.access(BASELINE_IMAPD, os.X_OK) or os.path.realpath(imapd) == \
-            os.path.realpath(BASELINE_IMAPD):
-        pytest.skip("needs the previous version at %s" % BASELINE_IMAPD)
     spool.write(user, [mbox.Entry(b"Subject: m%d\n\nm\n" % i) for i in range(1, 4)])
-    old = launch_daemon(argv=[BASELINE_IMAPD, "--config", config_file])
+    old = launch_daemon(argv=[previous_imapd, "--config", config_file])
     from helpers.imapclient import RawIMAP
     c = RawIMAP(old.host, old.port)
     try:
