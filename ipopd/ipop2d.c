@@ -242,20 +242,11 @@ static void session_resume(struct pop2 *s)
 /* Split into P, C and S (privsep.h); returns in C and S. */
 static void privsep_setup(struct pop2 *s, int tls)
 {
-	if (tls && tls_available())
-		tls_preload(&s->p.cfg, "ipop3d", &s->p.conn);
-	switch (privsep_start(&s->p.cfg, &s->p.conn, "pop")) {
-	case PRIVSEP_REFUSED:
-		if (!tls) {
-			io_puts(&s->p.io, "- Server configuration problem (details in the mail "
-					  "log)\r\n");
-			io_flush(&s->p.io);
-		}
-		exit(1);
+	switch (pop_privsep(&s->p, tls, tls, "-")) {
 	case PRIVSEP_SESSION:
 		session_resume(s);
 		break;
-	default:
+	case PRIVSEP_PRELOGIN:
 		daemon_set_handoff(handoff, s);
 		break;
 	}

@@ -137,22 +137,11 @@ static void session_resume(struct pop3 *s)
  * answered the login. Without root (PREAUTH) nothing happens. */
 static void privsep_setup(struct pop3 *s, int implicit_tls)
 {
-	if (getuid() != 0)
-		return;
-	if (tls_available())
-		tls_preload(&s->p.cfg, "ipop3d", &s->p.conn);
-	switch (privsep_start(&s->p.cfg, &s->p.conn, "pop")) {
-	case PRIVSEP_REFUSED:
-		if (!implicit_tls) {
-			io_puts(&s->p.io, "-ERR Server configuration problem (details in the "
-					  "mail log)\r\n");
-			io_flush(&s->p.io);
-		}
-		exit(1);
+	switch (pop_privsep(&s->p, 1, implicit_tls, "-ERR")) {
 	case PRIVSEP_SESSION:
 		session_resume(s);
 		break;
-	default:
+	case PRIVSEP_PRELOGIN:
 		daemon_set_handoff(handoff, s);
 		break;
 	}

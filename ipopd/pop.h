@@ -54,6 +54,12 @@ struct pop_args {
 void pop_parse_args(int argc, char **argv, const char *daemon, const char *usage,
 		    struct pop_args *a);
 
+/* Root: split into P, C and S (privsep.h); returns the role in C and S (at
+ * once, PRIVSEP_OFF, without root). certs: TLS may start on this
+ * connection, so P reads the certificates first. A refused setup ends the
+ * connection, with bye_prefix and a reason unless TLS was to come first. */
+int pop_privsep(struct pop *p, int certs, int implicit_tls, const char *bye_prefix);
+
 /* Set up p on stdin/stdout and load the configuration. On a configuration
  * problem, write bye_prefix + the problems and exit(1). */
 void pop_init(struct pop *p, const char *daemon, const struct pop_args *a, const char *bye_prefix);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "maildrop.h"
 #include "pop.h"
+#include "privsep.h"
 #include "tls.h"
 
 #ifndef CONFIG_FILE
@@ -68,6 +69,24 @@ void pop_parse_args(int argc, char **argv, const char *daemon, const char *usage
 		fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", daemon, argv[optind]);
 		exit(2);
 	}
+}
+
+int pop_privsep(struct pop *p, int certs, int implicit_tls, const char *bye_prefix)
+{
+	if (getuid() != 0)
+		return PRIVSEP_OFF;
+	if (certs && tls_available())
+		tls_preload(&p->cfg, "ipop3d", &p->conn);
+	enum privsep_role r = privsep_start(&p->cfg, &p->conn, "pop");
+	if (r == PRIVSEP_REFUSED) {
+		if (!implicit_tls) {
+			io_printf(&p->io, "%s Server configuration problem (details in the mail "
+					  "log)\r\n", bye_prefix);
+			io_flush(&p->io);
+		}
+		exit(1);
+	}
+	return r;
 }
 
 void pop_init(struct pop *p, const char *daemon, const struct pop_args *a, const char *bye_prefix)
