@@ -1,6 +1,7 @@
 /* config.c: parse the configuration file. One table maps each key to its
  * type and field, so adding a key is one line. */
 #include "config.h"
+#include "mail.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,7 +23,7 @@
 #define ALLOW_PLAINTEXT_DEFAULT 0
 #endif
 
-enum ctype { C_STR, C_BOOL, C_SIZE, C_SECS };
+enum ctype { C_STR, C_BOOL, C_SIZE, C_SECS, C_FORMAT };
 
 struct ckey {
 	const char *name;
@@ -51,6 +52,8 @@ static const struct ckey keys[] = {
 	{"tls_min_version", C_STR, F(tls_min_version), 0},
 	{"tls_ciphers", C_STR, F(tls_ciphers), 0},
 	{"prelogin_user", C_STR, F(prelogin_user), 0},
+	{"inbox", C_STR, F(inbox), 0},
+	{"mail_format", C_FORMAT, F(mail_format), 0},
 };
 
 void config_defaults(struct config *c)
@@ -72,7 +75,7 @@ void config_defaults(struct config *c)
 void config_free(struct config *c)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (keys[i].type == C_STR)
+		if (keys[i].type == C_STR || keys[i].type == C_FORMAT)
 			free(*(char **)((char *)c + keys[i].off));
 	memset(c, 0, sizeof *c);
 }
@@ -128,6 +131,13 @@ static void set_value(struct config *c, const struct ckey *k, const char *v, con
 	int b;
 
 	switch (k->type) {
+	case C_FORMAT:
+		if (!mail_driver_named(v)) {
+			buf_printf(errors, "%s:%d: %s: no mailbox format is called \"%s\" (known: %s)\n",
+				   path, lineno, k->name, v, MAIL_FORMATS);
+			return;
+		}
+		/* fall through */
 	case C_STR:
 		free(*(char **)field);
 		*(char **)field = xstrdup(v);

@@ -22,6 +22,8 @@ struct config {
 	unsigned max_login_failures;
 	char *tls_cert, *tls_key, *tls_min_version, *tls_ciphers;
 	char *prelogin_user;      /* the unprivileged user before login */
+	char *inbox;              /* INBOX's path ("~/Maildir"), NULL: the spool */
+	char *mail_format;        /* format of new mailboxes, NULL: INBOX's */
 };
 
 void config_defaults(struct config *c);

@@ -11,6 +11,7 @@
  * The file is read in small mapped windows and messages are fetched with
  * pread, so a session's memory does not grow with the mailbox; the first
  * sync of a session may take its state from the index (unix_index.c). */
+#include "driver.h"
 #include "fsafe.h"
 #include "lock.h"
 #include "mail.h"
@@ -987,11 +988,15 @@ struct ubox {
 #define UB(box) ((struct ubox *)(box)->drvdata)
 #define UM(box, i) ((struct umsg *)(box)->msgs[i])
 
-static int unix_valid(int fd)
+/* An mbox is a regular file that is empty or starts with a From line. */
+static int unix_valid(int dirfd, const char *leaf, const struct stat *st)
 {
 	char b[1024];
-	ssize_t n = pread(fd, b, sizeof b, 0);
+	int fd = mail_valid_open(dirfd, leaf, st);
+	ssize_t n = fd < 0 ? -1 : pread(fd, b, sizeof b, 0);
 
+	if (fd >= 0)
+		close(fd);
 	if (n == 0)
 		return 1;
 	if (n < 5)
@@ -3340,6 +3345,7 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 
 const struct driver driver_unix = {
 	.name = "unix",
+	.alias = "mbox",
 	.valid = unix_valid,
 	.open = unix_open,
 	.close = unix_close,

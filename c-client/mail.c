@@ -1,10 +1,13 @@
-/* mail.c: the generic mailbox API. Maps client names to files, picks the
- * driver that understands a file, keeps the per-mailbox message cache, and
- * implements the namespace operations (create/delete/rename/list/subscribe)
- * that do not depend on a mailbox format. */
+/* mail.c: the generic mailbox API. Maps client names to a driver and a path
+ * (by name first: "#driver.FORMAT/", INBOX, a Maildir++ namespace), keeps
+ * the per-mailbox message cache and what all drivers share (driver.h), and
+ * implements the namespace operations with defaults a driver may replace. */
 #include "mail.h"
+#include "driver.h"
 #include "fsafe.h"
 #include "lock.h"
+#include "config.h"
+#include "unix_index.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,8 +22,8 @@
 
 extern const struct driver driver_unix;
 
-/* Formats we recognise, tried in order; the first is used for new mailboxes
- * and for an INBOX that does not exist yet. A new format is one line here. */
+/* Every format, tried in this order on an existing mailbox; the first is
+ * the spool's. A new format is one line here. */
 static const struct driver *const drivers[] = {
 	&driver_unix,
 };
@@ -59,7 +62,39 @@ void mail_session_free(struct mail_session *s)
 	free(s->user);
 	free(s->home);
 	free(s->spool_dir);
+	free(s->inbox_cfg);
+	free(s->format_cfg);
+	free(s->inbox_path);
 	memset(s, 0, sizeof *s);
+}
+
+void mail_session_setup(struct mail_session *s, const char *user, const char *home,
+			const struct config *cfg)
+{
+	mail_session_init(s, user, home, cfg->spool_dir);
+	s->allow_outside_home = cfg->allow_outside_home;
+	mail_session_formats(s, cfg->inbox, cfg->mail_format);
+}
+
+void mail_session_formats(struct mail_session *s, const char *inbox, const char *mail_format)
+{
+	free(s->inbox_cfg);
+	free(s->format_cfg);
+	s->inbox_cfg = inbox && *inbox ? xstrdup(inbox) : NULL;
+	s->format_cfg = mail_format && *mail_format ? xstrdup(mail_format) : NULL;
+	free(s->inbox_path);
+	s->inbox_path = NULL;
+	s->inbox_drv = NULL;
+	s->ns_root = NULL;
+}
+
+const struct driver *mail_driver_named(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++)
+		if (!strcasecmp(drivers[i]->name, name) ||
+		    (drivers[i]->alias && !strcasecmp(drivers[i]->alias, name)))
+			return drivers[i];
+	return NULL;
 }
 
 static int is_inbox(const char *name)
@@ -113,19 +148,13 @@ static char *tilde(struct mail_session *s, const char *name, struct mail_err *er
 	return join(pw->pw_dir, rest);
 }
 
-/* Map name to a path, or NULL with err. */
-static char *resolve(struct mail_session *s, const char *name, struct mail_err *err)
+/* A name in the home directory's namespace to a path, or NULL with err. */
+static char *home_path(struct mail_session *s, const char *name, struct mail_err *err)
 {
-	if (!name || !*name) {
+	if (!*name) {
 		mail_err_set(err, MAIL_BADNAME, "empty mailbox name");
 		return NULL;
 	}
-	if (strpbrk(name, "\r\n")) {
-		mail_err_set(err, MAIL_BADNAME, "line breaks are not allowed in mailbox names");
-		return NULL;
-	}
-	if (is_inbox(name))
-		return join(s->spool_dir, s->user);
 	if (!s->allow_outside_home) {
 		if (name[0] == '/' || name[0] == '~' || has_dotdot(name)) {
 			mail_err_set(err, MAIL_BADNAME,
@@ -141,45 +170,7 @@ static char *resolve(struct mail_session *s, const char *name, struct mail_err *
 	return join(s->home, name);
 }
 
-char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *err)
-{
-	char *path = resolve(s, name, err);
-
-	/* refused here, before any lock is tried on a name that cannot exist */
-	if (path && fsafe_check_length(path, err) < 0) {
-		free(path);
-		return NULL;
-	}
-	return path;
-}
-
-/* The first driver that recognises the open file fd, or NULL. */
-static const struct driver *driver_for(int fd)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++)
-		if (drivers[i]->valid(fd))
-			return drivers[i];
-	return NULL;
-}
-
-/* Does path's leaf exist? 0 yes (*st filled, not following a link), 1 no
- * (it or a directory above it is missing), -1 error in err. */
-static int leaf_state(struct mail_session *s, const char *path, struct stat *st,
-		      struct mail_err *err)
-{
-	struct fsafe_loc loc;
-	int r;
-
-	if (fsafe_locate(s, path, 0, &loc, err) < 0)
-		return errno == ENOENT ? 1 : -1;
-	r = fsafe_lstat(&loc, st) == 0 ? 0 : errno == ENOENT ? 1 : -1;
-	if (r < 0)
-		mail_err_set(err, MAIL_FAIL, "%s: %s", path, strerror(errno));
-	fsafe_close(&loc);
-	return r;
-}
-
-/* Error for a mailbox file that could not be opened (errno e). */
+/* Error for a mailbox that could not be opened (errno e). */
 static void open_error(const char *name, int e, struct mail_err *err)
 {
 	if (e == ENOENT)
@@ -192,82 +183,260 @@ static void open_error(const char *name, int e, struct mail_err *err)
 			     strerror(e));
 }
 
-/* The driver of the regular file fd (opened as name), with a precise error. */
-static const struct driver *driver_of_fd(const char *name, int fd, struct mail_err *err)
+int mail_valid_open(int dirfd, const char *leaf, const struct stat *st)
 {
-	struct stat st;
-	const struct driver *d;
-
-	if (fstat(fd, &st) < 0) {
-		open_error(name, errno, err);
-		return NULL;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		mail_err_set(err, MAIL_FAIL, "%s is a directory, not a mailbox", name);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || !(d = driver_for(fd))) {
-		mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know", name);
-		return NULL;
-	}
-	return d;
+	if (!S_ISREG(st->st_mode))
+		return -1;
+	/* O_NONBLOCK: a FIFO swapped in meanwhile must not hang us */
+	return openat(dirfd, leaf, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Find the driver of an existing mailbox file, opened without following
- * links; *writable (if asked) says whether we may write it. */
-static const struct driver *driver_of(struct mail_session *s, const char *name, const char *path,
-				      int *writable, struct mail_err *err)
+/* The format of leaf in dirfd (lstat'ed as *st): only, if given, the one
+ * asked for, else the first driver that recognises it; NULL for none. */
+static const struct driver *probe(int dirfd, const char *leaf, const struct stat *st,
+				  const struct driver *only)
+{
+	if (only)
+		return only->valid(dirfd, leaf, st) ? only : NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++)
+		if (drivers[i]->valid(dirfd, leaf, st))
+			return drivers[i];
+	return NULL;
+}
+
+/* A mailbox's state on disk. */
+enum { BOX_ERROR = -1, BOX_THERE, BOX_MISSING };
+
+/* Does the mailbox at path exist, and in which format (only, if given,
+ * else any)? BOX_THERE with *drv set (and *writable, if asked), or
+ * BOX_MISSING (path or a directory above it is absent), or BOX_ERROR with
+ * err: a link, a file of no format we know, or a failure. */
+static int examine(struct mail_session *s, const char *name, const char *path,
+		   const struct driver *only, const struct driver **drv, int *writable,
+		   struct mail_err *err)
 {
 	struct fsafe_loc loc;
-	const struct driver *d = NULL;
-	int fd;
+	struct stat st;
+	int r = BOX_ERROR;
 
-	if (fsafe_locate(s, path, 0, &loc, err) < 0) {
+	*drv = NULL;
+	if (fsafe_locate(s, path, 0, &loc, err) < 0)
+		return errno == ENOENT ? BOX_MISSING : BOX_ERROR;
+	if (fsafe_lstat(&loc, &st) < 0) {
 		if (errno == ENOENT)
-			open_error(name, ENOENT, err);
-		return NULL;
+			r = BOX_MISSING;
+		else
+			open_error(name, errno, err);
+	} else if (S_ISLNK(st.st_mode)) {
+		open_error(name, ELOOP, err);
+	} else if ((*drv = probe(loc.dirfd, loc.leaf, &st, only)) != NULL) {
+		r = BOX_THERE;
+		if (writable)
+			*writable = faccessat(loc.dirfd, loc.leaf, W_OK, 0) == 0;
+	} else if (S_ISDIR(st.st_mode) && !only) {
+		mail_err_set(err, MAIL_FAIL, "%s is a directory, not a mailbox", name);
+	} else {
+		int fd = S_ISREG(st.st_mode) ? fsafe_open(&loc, O_RDONLY | O_NONBLOCK, 0) : 0;
+		if (fd < 0)
+			open_error(name, errno, err);
+		else if (only)
+			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox of format %s", name,
+				     only->name);
+		else
+			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know",
+				     name);
+		if (fd > 0)
+			close(fd);
 	}
-	/* O_NONBLOCK: a FIFO planted under the name must not hang us */
-	fd = fsafe_open(&loc, O_RDONLY | O_NONBLOCK, 0);
-	if (fd < 0)
-		open_error(name, errno, err);
-	else
-		d = driver_of_fd(name, fd, err);
-	if (d && writable)
-		*writable = faccessat(loc.dirfd, loc.leaf, W_OK, 0) == 0 || errno == ENOENT;
-	if (fd >= 0)
-		close(fd);
 	fsafe_close(&loc);
-	return d;
+	return r;
+}
+
+/* "~/x" in the configuration: relative to the home directory. */
+static char *config_path(struct mail_session *s, const char *v)
+{
+	if (v[0] == '~' && (v[1] == '/' || !v[1]))
+		return join(s->home, v[1] ? v + 2 : "");
+	if (v[0] == '/')
+		return xstrdup(v);
+	return join(s->home, v);
+}
+
+/* The driver of new mailboxes where nothing else decides: mail_format,
+ * else INBOX's. */
+static const struct driver *new_format(struct mail_session *s);
+
+/* Find INBOX once per session: the configured path, else ~/Maildir when it
+ * is a mailbox, else the spool file. A Maildir++ INBOX brings its
+ * namespace: every other name is a folder inside it. */
+static void inbox_find(struct mail_session *s)
+{
+	const struct driver *d = NULL;
+	struct mail_err ignore;
+
+	if (s->inbox_drv)
+		return;
+	if (s->inbox_cfg) {
+		s->inbox_path = config_path(s, s->inbox_cfg);
+		if (examine(s, "INBOX", s->inbox_path, NULL, &d, NULL, &ignore) != BOX_THERE) {
+			/* not made yet: the format mail_format names, else a
+			 * directory format (a configured INBOX is a Maildir) */
+			d = s->format_cfg ? mail_driver_named(s->format_cfg) : NULL;
+			for (size_t i = 0; !d && i < ARRAY_SIZE(drivers); i++)
+				if (drivers[i]->flags & DRV_DIRECTORY)
+					d = drivers[i];
+		}
+	} else {
+		char *md = join(s->home, "Maildir");
+		if (fsafe_home(s) >= 0 &&
+		    examine(s, "INBOX", md, NULL, &d, NULL, &ignore) == BOX_THERE &&
+		    (d->flags & DRV_DIRECTORY)) {
+			s->inbox_path = md;
+		} else {
+			free(md);
+			d = NULL;
+		}
+	}
+	if (!d) {
+		free(s->inbox_path);
+		s->inbox_path = join(s->spool_dir, s->user);
+		d = drivers[0];
+	}
+	s->inbox_drv = d;
+	s->ns_root = d->ns_path ? s->inbox_path : NULL;
+}
+
+static const struct driver *new_format(struct mail_session *s)
+{
+	const struct driver *d = s->format_cfg ? mail_driver_named(s->format_cfg) : NULL;
+
+	inbox_find(s);
+	return d ? d : s->inbox_drv;
+}
+
+/* Where a client's mailbox name lives. */
+struct where {
+	char *path;
+	const struct driver *drv;   /* the format the name implies, or NULL: any */
+	int inbox;
+	int ns;                     /* a folder in INBOX's namespace */
+};
+
+#define FORCE_PREFIX "#driver."
+
+/* Map name to a path and the driver it implies, before anything on disk
+ * is looked at: "#driver.FORMAT/name" forces a format; INBOX is where
+ * inbox_find put it; a Maildir++ INBOX's folders are inside it; anything
+ * else is under the home directory, of any format. */
+static int where_of(struct mail_session *s, const char *name, struct where *w,
+		    struct mail_err *err)
+{
+	memset(w, 0, sizeof *w);
+	if (!name || !*name) {
+		mail_err_set(err, MAIL_BADNAME, "empty mailbox name");
+		return -1;
+	}
+	if (strpbrk(name, "\r\n")) {
+		mail_err_set(err, MAIL_BADNAME, "line breaks are not allowed in mailbox names");
+		return -1;
+	}
+	if (!strncasecmp(name, FORCE_PREFIX, strlen(FORCE_PREFIX))) {
+		const char *fmt = name + strlen(FORCE_PREFIX), *slash = strchr(fmt, '/');
+		char *f = xstrndup(fmt, slash ? (size_t)(slash - fmt) : strlen(fmt));
+		w->drv = mail_driver_named(f);
+		if (!w->drv || !slash)
+			mail_err_set(err, MAIL_BADNAME, !w->drv ? "no mailbox format is called %s" :
+				     "%s: a name must follow the format", f);
+		free(f);
+		if (!w->drv || !slash)
+			return -1;
+		w->path = home_path(s, slash + 1, err);
+	} else if (is_inbox(name)) {
+		inbox_find(s);
+		w->inbox = 1;
+		w->drv = s->inbox_drv;
+		w->path = xstrdup(s->inbox_path);
+	} else {
+		inbox_find(s);
+		if (s->ns_root && name[0] != '/' && name[0] != '~') {
+			w->ns = 1;
+			w->drv = s->inbox_drv;
+			w->path = w->drv->ns_path(s->ns_root, name, err);
+		} else {
+			w->path = home_path(s, name, err);
+		}
+	}
+	/* refused here, before any lock is tried on a name that cannot exist */
+	if (w->path && fsafe_check_length(w->path, err) < 0) {
+		free(w->path);
+		w->path = NULL;
+	}
+	return w->path ? 0 : -1;
+}
+
+char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *err)
+{
+	struct where w;
+
+	return where_of(s, name, &w, err) < 0 ? NULL : w.path;
+}
+
+/* Locate name and the driver of the mailbox there: BOX_THERE, BOX_MISSING
+ * (w->drv then says the format it would have), or BOX_ERROR with err. */
+static int find_box(struct mail_session *s, const char *name, struct where *w, int *writable,
+		    struct mail_err *err)
+{
+	const struct driver *d;
+	int r;
+
+	if (where_of(s, name, w, err) < 0)
+		return BOX_ERROR;
+	r = examine(s, name, w->path, w->drv, &d, writable, err);
+	if (r == BOX_THERE)
+		w->drv = d;
+	if (r == BOX_ERROR) {
+		free(w->path);
+		w->path = NULL;
+	}
+	return r;
 }
 
 int mail_open(struct mail_session *s, const char *name, int readonly,
 	      const struct mail_events *ev, void *evctx, struct mailbox **out,
 	      struct mail_err *err)
 {
-	char *path = mail_resolve(s, name, err);
-	const struct driver *d;
+	struct where w;
 	struct mailbox *box;
-	struct stat st;
 	int writable = 1;
 
 	*out = NULL;
-	if (!path)
+	switch (find_box(s, name, &w, &writable, err)) {
+	case BOX_ERROR:
 		return -1;
-	if (is_inbox(name) && leaf_state(s, path, &st, err) == 1) {
-		d = drivers[0];   /* no mail delivered yet: an empty INBOX */
-	} else if (!(d = driver_of(s, name, path, &writable, err))) {
-		free(path);
-		return -1;
+	case BOX_MISSING:
+		/* an INBOX not made yet is empty (a directory format makes it
+		 * now; a spool file comes with the first delivery) */
+		if (!w.inbox) {
+			open_error(name, ENOENT, err);
+			free(w.path);
+			return -1;
+		}
+		if ((w.drv->flags & DRV_DIRECTORY) && w.drv->create(s, w.path, err) < 0 &&
+		    err->code != MAIL_EXISTS) {
+			free(w.path);
+			return -1;
+		}
+		break;
 	}
 	box = xcalloc(1, sizeof *box);
 	box->sess = s;
-	box->drv = d;
-	box->name = xstrdup(is_inbox(name) ? "INBOX" : name);
-	box->path = path;
+	box->drv = w.drv;
+	box->name = xstrdup(w.inbox ? "INBOX" : name);
+	box->path = w.path;
 	box->readonly = readonly || !writable;
 	box->ev = ev;
 	box->evctx = evctx;
+	const struct driver *d = w.drv;
 	int r = d->open(box, err);
 	if (r < 0 && err->code == MAIL_NOPERM && !box->readonly) {
 		/* We may read the mailbox but not lock or rewrite it (a Debian
@@ -542,10 +711,25 @@ static void gather_free(struct mail_new *nm, size_t n)
 int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *dest,
 	      uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
 {
-	struct mail_new *nm = gather(box, msgnos, n, err);
+	struct mail_new *nm;
+	struct where w;
 	int rc;
 
-	if (!nm)
+	/* the format's own fast path when both ends are of it */
+	if (box->drv->copy && find_box(box->sess, dest, &w, NULL, err) == BOX_THERE &&
+	    w.drv == box->drv) {
+		for (size_t i = 0; i < n; i++)
+			if (!msgno_ok(box, msgnos[i], err)) {
+				free(w.path);
+				return -1;
+			}
+		rc = box->drv->copy(box, msgnos, n, w.path, uidvalidity_out, uids_out, err);
+		free(w.path);
+		return rc;
+	}
+	if (box->drv->copy)
+		free(w.path);
+	if (!(nm = gather(box, msgnos, n, err)))
 		return -1;
 	rc = mail_append(box->sess, dest, nm, n, uidvalidity_out, uids_out, err);
 	gather_free(nm, n);
@@ -555,49 +739,70 @@ int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char 
 int mail_append(struct mail_session *s, const char *name, const struct mail_new *msgs, size_t n,
 		uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
 {
-	char *path = mail_resolve(s, name, err);
-	const struct driver *d;
-	struct stat st;
+	struct where w;
 	int rc = -1;
 
-	if (!path)
+	switch (find_box(s, name, &w, NULL, err)) {
+	case BOX_ERROR:
 		return -1;
-	if (is_inbox(name) && leaf_state(s, path, &st, err) == 1 &&
-	    drivers[0]->create(s, path, err) < 0 && err->code != MAIL_EXISTS)
-		goto out;
-	if (!(d = driver_of(s, name, path, NULL, err)))
-		goto out;
-	rc = d->append(s, path, msgs, n, uidvalidity_out, uids_out, err);
+	case BOX_MISSING:
+		if (!w.inbox) {
+			open_error(name, ENOENT, err);
+			goto out;
+		}
+		if (w.drv->create(s, w.path, err) < 0 && err->code != MAIL_EXISTS)
+			goto out;
+		free(w.path);
+		if (find_box(s, name, &w, NULL, err) != BOX_THERE) {
+			if (w.path)
+				open_error(name, ENOENT, err);
+			goto out;
+		}
+		break;
+	}
+	rc = w.drv->append(s, w.path, msgs, n, uidvalidity_out, uids_out, err);
 out:
-	free(path);
+	free(w.path);
 	return rc;
 }
 
 int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 {
 	struct fsafe_loc loc;
+	struct where w;
 	struct stat st;
-	char *path;
+	char *trimmed;
 	int rc = -1;
-	size_t n;
+	size_t n = name ? strlen(name) : 0;
 
 	if (name && is_inbox(name)) {
 		mail_err_set(err, MAIL_EXISTS, "INBOX always exists");
 		return -1;
 	}
-	if (!(path = mail_resolve(s, name, err)))
+	/* "a/b/" asks for a directory for mailboxes; in a namespace whose
+	 * folders hold both mail and folders, it is a folder like "a/b" */
+	inbox_find(s);
+	trimmed = xstrndup(name ? name : "", n);
+	int dir = n > 1 && name[n - 1] == '/';
+	if (dir && s->ns_root && strncasecmp(name, FORCE_PREFIX, strlen(FORCE_PREFIX)) &&
+	    name[0] != '/' && name[0] != '~') {
+		trimmed[n - 1] = '\0';
+		dir = 0;
+	}
+	rc = where_of(s, trimmed, &w, err);
+	free(trimmed);
+	if (rc < 0)
 		return -1;
-	n = strlen(path);
-	if (fsafe_locate(s, path, 1, &loc, err) < 0) {
+	rc = -1;
+	if (fsafe_locate(s, w.path, 1, &loc, err) < 0) {
 		if (errno == ENOTDIR)
 			mail_err_set(err, MAIL_FAIL, "cannot create %s: a parent is a mailbox", name);
-		free(path);
+		free(w.path);
 		return -1;
 	}
 	if (fsafe_lstat(&loc, &st) == 0) {
 		mail_err_set(err, MAIL_EXISTS, "mailbox %s already exists", name);
-	} else if (n && path[n - 1] == '/') {
-		/* "a/b/": a directory for mailboxes */
+	} else if (dir) {
 		if (mkdirat(loc.dirfd, loc.leaf, 0700) == 0)
 			rc = 0;
 		else
@@ -605,10 +810,10 @@ int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 					  MAIL_NOPERM : MAIL_FAIL, "cannot create %s: %s", name,
 				     strerror(errno));
 	} else {
-		rc = drivers[0]->create(s, path, err);
+		rc = (w.drv ? w.drv : new_format(s))->create(s, w.path, err);
 	}
 	fsafe_close(&loc);
-	free(path);
+	free(w.path);
 	return rc;
 }
 
@@ -618,20 +823,10 @@ int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 static int delete_file(const char *name, const char *path, struct fsafe_loc *loc,
 		       const struct stat *st, struct mail_err *err)
 {
-	struct stat fst;
 	char *dot = NULL;
-	int rc = -1, fd = fsafe_open(loc, O_RDONLY | O_NONBLOCK, 0);
+	int rc = -1;
 
-	if (fd < 0) {
-		open_error(name, errno, err);
-		return -1;
-	}
-	int same = fstat(fd, &fst) == 0 && fst.st_dev == st->st_dev && fst.st_ino == st->st_ino;
-	int ok = same && driver_of_fd(name, fd, err);
-	close(fd);
-	if (!same)
-		mail_err_set(err, MAIL_FAIL, "mailbox %s was replaced meanwhile; not deleted", name);
-	if (!ok || fsafe_dotlock(loc, path, &dot, err) < 0)
+	if (fsafe_dotlock(loc, path, &dot, err) < 0)
 		return -1;
 	if (!fsafe_same(loc, st))
 		mail_err_set(err, MAIL_FAIL, "mailbox %s was replaced meanwhile; not deleted", name);
@@ -643,42 +838,54 @@ static int delete_file(const char *name, const char *path, struct fsafe_loc *loc
 	return rc;
 }
 
+/* Delete a directory that is no mailbox: only when empty. */
+static int delete_dir(const char *name, struct fsafe_loc *loc, struct mail_err *err)
+{
+	if (unlinkat(loc->dirfd, loc->leaf, AT_REMOVEDIR) == 0)
+		return 0;
+	if (errno == ENOTEMPTY || errno == EEXIST)
+		mail_err_set(err, MAIL_FAIL, "%s has inferior hierarchical names; delete those first",
+			     name);
+	else
+		mail_err_set(err, MAIL_FAIL, "cannot delete %s: %s", name, strerror(errno));
+	return -1;
+}
+
 int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 {
 	struct fsafe_loc loc;
+	struct where w;
 	struct stat st;
-	char *path;
 	int rc = -1;
 
 	if (name && is_inbox(name)) {
 		mail_err_set(err, MAIL_FAIL, "INBOX cannot be deleted");
 		return -1;
 	}
-	if (!(path = mail_resolve(s, name, err)))
+	if (where_of(s, name, &w, err) < 0)
 		return -1;
-	if (fsafe_locate(s, path, 0, &loc, err) < 0) {
+	if (fsafe_locate(s, w.path, 0, &loc, err) < 0) {
 		if (errno == ENOENT)
 			open_error(name, ENOENT, err);
-		free(path);
+		free(w.path);
 		return -1;
 	}
-	if (fsafe_lstat(&loc, &st) < 0) {
+	const struct driver *d = NULL;
+	if (fsafe_lstat(&loc, &st) < 0)
 		open_error(name, errno, err);
-	} else if (S_ISLNK(st.st_mode)) {
+	else if (S_ISLNK(st.st_mode))
 		open_error(name, ELOOP, err);
-	} else if (S_ISDIR(st.st_mode)) {
-		if (unlinkat(loc.dirfd, loc.leaf, AT_REMOVEDIR) == 0)
-			rc = 0;
-		else if (errno == ENOTEMPTY || errno == EEXIST)
-			mail_err_set(err, MAIL_FAIL,
-				     "%s has inferior hierarchical names; delete those first", name);
-		else
-			mail_err_set(err, MAIL_FAIL, "cannot delete %s: %s", name, strerror(errno));
-	} else {
-		rc = delete_file(name, path, &loc, &st, err);
-	}
+	else if ((d = probe(loc.dirfd, loc.leaf, &st, w.drv)) && d->remove)
+		rc = d->remove(s, w.path, err);
+	else if (S_ISDIR(st.st_mode) && !w.ns)
+		rc = delete_dir(name, &loc, err);
+	else if (d && !S_ISDIR(st.st_mode))
+		rc = delete_file(name, w.path, &loc, &st, err);
+	else
+		mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know; not deleted",
+			     name);
 	fsafe_close(&loc);
-	free(path);
+	free(w.path);
 	return rc;
 }
 
@@ -762,21 +969,56 @@ static int rename_file(struct mail_session *s, const char *from, const char *pfr
 	return rc;
 }
 
+/* Is there anything at path (not following a link)? 1 yes, 0 no, -1 error
+ * in err. */
+static int anything_at(struct mail_session *s, const char *path, struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	struct stat st;
+	int r;
+
+	if (fsafe_locate(s, path, 0, &loc, err) < 0)
+		return errno == ENOENT ? 0 : -1;
+	r = fsafe_lstat(&loc, &st) == 0 ? 1 : errno == ENOENT ? 0 : -1;
+	if (r < 0)
+		mail_err_set(err, MAIL_FAIL, "%s: %s", path, strerror(errno));
+	fsafe_close(&loc);
+	return r;
+}
+
+/* The format of what is at path (only that one if given), or NULL: no
+ * mailbox, or a plain directory. */
+static const struct driver *driver_at(struct mail_session *s, const char *path,
+				      const struct driver *only)
+{
+	struct fsafe_loc loc;
+	struct mail_err ignore;
+	struct stat st;
+	const struct driver *d = NULL;
+
+	if (fsafe_locate(s, path, 0, &loc, &ignore) < 0)
+		return NULL;
+	if (fsafe_lstat(&loc, &st) == 0 && !S_ISLNK(st.st_mode))
+		d = probe(loc.dirfd, loc.leaf, &st, only);
+	fsafe_close(&loc);
+	return d;
+}
+
 int mail_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err)
 {
-	struct stat st;
-	char *pfrom = NULL, *pto = NULL;
+	struct where wf = { 0 }, wt;
+	const struct driver *d;
 	int rc = -1;
 
 	if (to && is_inbox(to)) {
 		mail_err_set(err, MAIL_EXISTS, "INBOX already exists");
 		return -1;
 	}
-	if (!(pto = mail_resolve(s, to, err)))
+	if (where_of(s, to, &wt, err) < 0)
 		return -1;
-	int there = leaf_state(s, pto, &st, err);
-	if (there <= 0) {
-		if (there == 0)
+	int there = anything_at(s, wt.path, err);
+	if (there != 0) {
+		if (there > 0)
 			mail_err_set(err, MAIL_EXISTS, "mailbox %s already exists", to);
 		goto out;
 	}
@@ -784,35 +1026,145 @@ int mail_rename(struct mail_session *s, const char *from, const char *to, struct
 		rc = rename_inbox(s, to, err);
 		goto out;
 	}
-	if (!(pfrom = mail_resolve(s, from, err)))
+	if (where_of(s, from, &wf, err) < 0)
 		goto out;
-	rc = rename_file(s, from, pfrom, to, pto, err);
+	if ((d = driver_at(s, wf.path, wf.drv)) && d->rename)
+		rc = d->rename(s, wf.path, wt.path, err);
+	else
+		rc = rename_file(s, from, wf.path, to, wt.path, err);
 out:
-	free(pfrom);
-	free(pto);
+	free(wf.path);
+	free(wt.path);
 	return rc;
 }
 
 int mail_status(struct mail_session *s, const char *name, struct mail_status *st,
 		struct mail_err *err)
 {
-	char *path = mail_resolve(s, name, err);
-	const struct driver *d;
-	struct stat sb;
+	struct where w;
 	int rc = -1;
 
 	memset(st, 0, sizeof *st);
-	if (!path)
+	switch (find_box(s, name, &w, NULL, err)) {
+	case BOX_ERROR:
 		return -1;
-	if (is_inbox(name) && leaf_state(s, path, &sb, err) == 1) {
-		st->uidnext = 1;
-		st->uidvalidity = (uint32_t)time(NULL);
-		rc = 0;
-	} else if ((d = driver_of(s, name, path, NULL, err))) {
-		rc = d->status(s, path, st, err);
+	case BOX_MISSING:
+		if (w.inbox) {
+			st->uidnext = 1;
+			st->uidvalidity = mail_uidvalidity(s, (uint32_t)time(NULL), 0);
+			rc = 0;
+		} else {
+			open_error(name, ENOENT, err);
+		}
+		break;
+	case BOX_THERE:
+		rc = w.drv->status(s, w.path, st, err);
+		break;
 	}
-	free(path);
+	free(w.path);
 	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* What every driver shares (driver.h)                                     */
+
+void mail_ev_exists(struct mailbox *box)
+{
+	if (box->ev && box->ev->exists)
+		box->ev->exists(box->evctx, box->nmsgs);
+}
+
+void mail_ev_recent(struct mailbox *box)
+{
+	if (box->ev && box->ev->recent)
+		box->ev->recent(box->evctx, box->recent);
+}
+
+void mail_ev_expunged(struct mailbox *box, uint32_t msgno)
+{
+	if (box->ev && box->ev->expunged)
+		box->ev->expunged(box->evctx, msgno);
+}
+
+void mail_ev_flags(struct mailbox *box, uint32_t msgno)
+{
+	if (box->ev && box->ev->flags)
+		box->ev->flags(box->evctx, msgno);
+}
+
+void mail_ev_notice(struct mailbox *box, const char *text)
+{
+	if (box->ev && box->ev->notice)
+		box->ev->notice(box->evctx, text);
+}
+
+void mail_msg_add(struct mailbox *box, struct message *m)
+{
+	if (m->flags & MF_RECENT)
+		box->recent++;
+	box->msgs = xrealloc(box->msgs, (box->nmsgs + 1) * sizeof *box->msgs);
+	box->msgs[box->nmsgs++] = m;
+}
+
+struct message *mail_msg_take(struct mailbox *box, uint32_t i)
+{
+	struct message *m = box->msgs[i];
+
+	if (m->flags & MF_RECENT)
+		box->recent--;
+	pool_free(m->pool);
+	m->pool = NULL;
+	m->env = NULL;
+	m->body = NULL;
+	memmove(box->msgs + i, box->msgs + i + 1, (box->nmsgs - i - 1) * sizeof *box->msgs);
+	box->nmsgs--;
+	mail_ev_expunged(box, i + 1);
+	return m;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+char *mail_expunge_set(struct mailbox *box, const uint32_t *uids, size_t nuids, size_t *n)
+{
+	char *drop = xcalloc(box->nmsgs + 1, 1);
+	uint32_t *sorted = NULL;
+
+	if (uids && nuids) {
+		sorted = xmalloc(nuids * sizeof *sorted);
+		memcpy(sorted, uids, nuids * sizeof *sorted);
+		qsort(sorted, nuids, sizeof *sorted, cmp_u32);
+	}
+	*n = 0;
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		struct message *m = box->msgs[i];
+		if (!(m->flags & MF_DELETED) ||
+		    (uids && !(sorted && bsearch(&m->uid, sorted, nuids, sizeof *sorted, cmp_u32))))
+			continue;
+		drop[i] = 1;
+		(*n)++;
+	}
+	free(sorted);
+	return drop;
+}
+
+uint32_t mail_uidvalidity(struct mail_session *s, uint32_t floor, int take)
+{
+	return uidx_validity(s ? fsafe_home(s) : -1, floor, take);
+}
+
+int mail_recent_get(struct mail_session *s, const char *path, uint32_t *validity, uint32_t *hw)
+{
+	return uidx_recent_get(s ? fsafe_home(s) : -1, path, validity, hw);
+}
+
+void mail_recent_put(struct mail_session *s, const char *path, uint32_t validity, uint32_t hw)
+{
+	uidx_recent_put(s ? fsafe_home(s) : -1, path, validity, hw);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -949,10 +1301,14 @@ static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth)
 		struct stat st;
 		if (fstatat(dirfd, ents[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    !(depth == 0 && is_inbox(name))) {
-			if (S_ISDIR(st.st_mode))
-				list_sub(l, dirfd, ents[i], name, depth);
-			else if (S_ISREG(st.st_mode) && match_name(l->pattern, name))
+			/* a file of no format we know is no mailbox (the
+			 * dummy driver's rule): not offered, never "corrupt" */
+			int known = (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) &&
+				    match_name(l->pattern, name) && probe(dirfd, ents[i], &st, NULL);
+			if (known)
 				l->fn(l->ctx, name, LA_NOINFERIORS);
+			else if (S_ISDIR(st.st_mode))
+				list_sub(l, dirfd, ents[i], name, depth);
 		}
 		free(name);
 		free(ents[i]);
@@ -987,15 +1343,19 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 		free(pat);
 		return 0;   /* nothing outside home matches */
 	}
+	int rc = 0;
+	inbox_find(s);
 	if (pat[0] != '/' && pat[0] != '~') {
 		struct lister l = { pat, fn, ctx };
 		if (match(pat, "INBOX", 0, 1))
-			fn(ctx, "INBOX", LA_NOINFERIORS);
-		if (fsafe_home(s) >= 0)
+			fn(ctx, "INBOX", s->ns_root ? 0 : LA_NOINFERIORS);
+		if (s->ns_root)
+			rc = s->inbox_drv->ns_list(s, s->ns_root, pat, fn, ctx, err);
+		else if (fsafe_home(s) >= 0)
 			list_dir(&l, s->home_fd, "", 0);
 	}
 	free(pat);
-	return 0;
+	return rc;
 }
 
 #define SUBS_FILE ".mailboxlist"

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -58,6 +59,17 @@ struct mail_session {
 	 * on first use; anchors_open says they were tried. */
 	int home_fd, spool_fd;
 	int anchors_open;
+	/* Configuration: "inbox" (a path, "~/" for the home, NULL: the spool
+	 * file or ~/Maildir when that exists) and "mail_format" (the driver of
+	 * new mailboxes, NULL: INBOX's). Set by mail_session_formats. */
+	char *inbox_cfg, *format_cfg;
+	/* Where INBOX is and which driver serves it, found on first use. When
+	 * that driver keeps a namespace of its own (Maildir++: folders inside
+	 * the INBOX directory), ns_root is the INBOX path and every other name
+	 * lives there. */
+	const struct driver *inbox_drv;
+	char *inbox_path;
+	const char *ns_root;
 };
 
 struct message {
@@ -67,6 +79,7 @@ struct message {
 	time_t internal_date;     /* UTC */
 	int tz_minutes;           /* zone of the internal date, minutes east */
 	uint64_t size;            /* RFC822.SIZE: octets of the canonical text */
+	uint64_t modseq;          /* CONDSTORE (RFC 7162); 0 where a driver keeps none */
 	/* Parsed structure, filled by mail_fetch_structure on first use. */
 	struct pool *pool;
 	struct envelope *env;
@@ -136,11 +149,18 @@ enum {
 
 typedef void (*mail_list_fn)(void *ctx, const char *name, int attrs);
 
+/* Driver flags. */
+enum {
+	DRV_DIRECTORY = 1 << 0,   /* a mailbox is a directory (maildir, mh, mix) */
+};
+
 struct driver {
-	const char *name;
-	/* Does the open regular file fd hold a mailbox of this format? (pread
-	 * only: the offset is not moved) */
-	int (*valid)(int fd);
+	const char *name;         /* as in "#driver.NAME/..." and mail_format */
+	const char *alias;        /* another name for it, or NULL */
+	unsigned flags;           /* DRV_* */
+	/* Is leaf in the directory dirfd, which lstat found as *st (never a
+	 * link), a mailbox of this format? Opens without following links. */
+	int (*valid)(int dirfd, const char *leaf, const struct stat *st);
 	int (*open)(struct mailbox *box, struct mail_err *err);
 	void (*close)(struct mailbox *box);
 	/* Notice new mail and other sessions' changes; report via box->ev. */
@@ -162,12 +182,38 @@ struct driver {
 	int (*create)(struct mail_session *sess, const char *path, struct mail_err *err);
 	int (*status)(struct mail_session *sess, const char *path, struct mail_status *st,
 		      struct mail_err *err);
+	/* Optional, where mail.c's default (for a file: unlink under its
+	 * dotlock; rename(2)) is not right for the format. */
+	int (*remove)(struct mail_session *sess, const char *path, struct mail_err *err);
+	int (*rename)(struct mail_session *sess, const char *from, const char *to,
+		      struct mail_err *err);
+	/* Optional fast path for COPY into a mailbox (destpath) of the same
+	 * format; mail.c otherwise fetches and appends. */
+	int (*copy)(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *destpath,
+		    uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
+	/* Optional namespace of the driver's own, used when INBOX is of this
+	 * format (Maildir++ keeps folders inside INBOX as ".a.b"): the path of
+	 * a folder name under root (NULL with err if the name cannot be one),
+	 * and LIST of the folders under root whose names match pattern. */
+	char *(*ns_path)(const char *root, const char *name, struct mail_err *err);
+	int (*ns_list)(struct mail_session *sess, const char *root, const char *pattern,
+		       mail_list_fn fn, void *ctx, struct mail_err *err);
 };
 
 /* Session setup: copies the strings. */
 void mail_session_init(struct mail_session *s, const char *user, const char *home,
 		       const char *spool_dir);
 void mail_session_free(struct mail_session *s);
+struct config;
+/* mail_session_init with what the configuration says about mailboxes. */
+void mail_session_setup(struct mail_session *s, const char *user, const char *home,
+			const struct config *cfg);
+/* The configuration keys "inbox" and "mail_format" (either may be NULL). */
+void mail_session_formats(struct mail_session *s, const char *inbox, const char *mail_format);
+/* The names mail_format accepts, for messages. */
+#define MAIL_FORMATS "unix (mbox)"
+/* The driver called name (or by its alias), or NULL. */
+const struct driver *mail_driver_named(const char *name);
 
 /* Map a client mailbox name to a file path (INBOX -> spool). Refuses names
  * that leave the home directory unless allowed. Returns malloc'd path. */

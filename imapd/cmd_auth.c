@@ -34,8 +34,7 @@ static void login_finish(struct cmd *cmd, const char *user, const char *authname
 	case DLOGIN_OK:
 		break;
 	}
-	mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
-	c->sess.allow_outside_home = c->cfg.allow_outside_home;
+	mail_session_setup(&c->sess, c->user.name, c->user.home, &c->cfg);
 	c->state = ST_AUTH;
 	c->io.timeout = c->cfg.timeout_idle;
 

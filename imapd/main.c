@@ -439,8 +439,7 @@ static void session_resume(struct client *c)
 			 &c->login_failures) != DLOGIN_OK) {
 		imap_exit(c, "Server error: cannot switch to the user (details in the mail log)", 1);
 	}
-	mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
-	c->sess.allow_outside_home = c->cfg.allow_outside_home;
+	mail_session_setup(&c->sess, c->user.name, c->user.home, &c->cfg);
 	c->state = ST_AUTH;
 	c->io.timeout = c->cfg.timeout_idle;
 	buf_init(&caps);
@@ -487,8 +486,7 @@ static void greet(struct client *c, int want_tls)
 			log_err("PREAUTH failed: %s", err.text);
 			imap_exit(c, "Cannot identify the local user", 1);
 		}
-		mail_session_init(&c->sess, c->user.name, c->user.home, c->cfg.spool_dir);
-		c->sess.allow_outside_home = c->cfg.allow_outside_home;
+		mail_session_setup(&c->sess, c->user.name, c->user.home, &c->cfg);
 		c->state = ST_AUTH;
 		c->io.timeout = c->cfg.timeout_idle;
 		imap_capabilities(c, &caps);

@@ -177,7 +177,7 @@ static const struct mail_events pop_events = {.notice = box_notice};
 
 static enum pop_login_result open_maildrop(struct pop *p, struct mail_err *err)
 {
-	mail_session_init(&p->sess, p->user.name, p->user.home, p->cfg.spool_dir);
+	mail_session_setup(&p->sess, p->user.name, p->user.home, &p->cfg);
 	p->logged_in = 1;
 	p->io.timeout = p->cfg.timeout_idle > POP_MIN_IDLE ? p->cfg.timeout_idle : POP_MIN_IDLE;
 	p->lockfd = maildrop_lock(&p->sess, err);
