@@ -3343,6 +3343,21 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 	return 0;
 }
 
+/* Deliveries append to the file and rewrites rename over it: watching its
+ * directory for its name sees both. */
+static int unix_watch(struct mailbox *box, int ifd)
+{
+	struct fsafe_loc loc;
+	struct mail_err ignore;
+	int rc;
+
+	if (fsafe_locate(box->sess, box->path, 0, &loc, &ignore) < 0)
+		return -1;
+	rc = mail_watch_add(box, ifd, loc.dirfd, loc.leaf);
+	fsafe_close(&loc);
+	return rc;
+}
+
 const struct driver driver_unix = {
 	.name = "unix",
 	.alias = "mbox",
@@ -3357,4 +3372,5 @@ const struct driver driver_unix = {
 	.append = unix_append,
 	.create = unix_create,
 	.status = unix_status,
+	.watch = unix_watch,
 };

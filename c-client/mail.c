@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,6 +266,7 @@ static char *config_path(struct mail_session *s, const char *v)
 /* The driver of new mailboxes where nothing else decides: mail_format,
  * else INBOX's. */
 static const struct driver *new_format(struct mail_session *s);
+static void watch_free(struct mailbox *box);
 
 /* Find INBOX once per session: the configured path, else ~/Maildir when it
  * is a mailbox, else the spool file. A Maildir++ INBOX brings its
@@ -494,6 +496,7 @@ int mail_close(struct mailbox *box, int expunge, struct mail_err *err)
 		return 0;
 	rc = mail_save(box, expunge, err ? err : &ignore);
 	box->drv->close(box);
+	watch_free(box);
 	free(box->parsed_ring);
 	for (unsigned i = 0; i < box->nkeywords; i++)
 		free(box->keywords[i]);
@@ -1523,4 +1526,145 @@ int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail
 	sub_free(v, n);
 	free(pat);
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Watching a mailbox for IDLE                                             */
+
+struct mail_watch {
+	int fd;                   /* inotify, or -1: the driver has no watch */
+	int tried;
+	struct wd_leaf {
+		int wd;
+		char *leaf;       /* a directory watched for this entry to appear */
+	} *wds;
+	size_t n;
+};
+
+/* A file: its changes and its replacement (a rename over it drops its
+ * link count: IN_ATTRIB). A directory: any entry, or one to appear. */
+#define WATCH_FILE (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)
+#define WATCH_DIR (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+		   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define WATCH_APPEAR (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
+
+/* Watch what our descriptor fd holds (its /proc name leads to exactly that,
+ * never to a path someone could swap meanwhile). */
+static int watch_fd_add(struct mail_watch *w, int ifd, int fd, uint32_t mask, const char *leaf)
+{
+	char proc[64];
+	int wd;
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(ifd, proc, mask);
+	if (wd < 0)
+		return -1;
+	w->wds = xrealloc(w->wds, (w->n + 1) * sizeof *w->wds);
+	w->wds[w->n].wd = wd;
+	w->wds[w->n].leaf = leaf ? xstrdup(leaf) : NULL;
+	w->n++;
+	return 0;
+}
+
+int mail_watch_add(struct mailbox *box, int ifd, int dirfd, const char *leaf)
+{
+	struct mail_watch *w = box->watch;
+	int fd, rc;
+
+	if (!leaf)
+		return watch_fd_add(w, ifd, dirfd, WATCH_DIR, NULL);
+	/* the file itself, so other users' files in its directory (a busy
+	 * spool) never wake us; the directory only while it does not exist */
+	fd = openat(dirfd, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return watch_fd_add(w, ifd, dirfd, WATCH_APPEAR, leaf);
+	rc = watch_fd_add(w, ifd, fd, WATCH_FILE, NULL);
+	close(fd);
+	return rc;
+}
+
+/* Drop every watch and ask the driver again (the file was replaced). */
+static void watch_rebuild(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+
+	for (size_t i = 0; i < w->n; i++) {
+		inotify_rm_watch(w->fd, w->wds[i].wd);
+		free(w->wds[i].leaf);
+	}
+	w->n = 0;
+	if (box->drv->watch(box, w->fd) < 0 || !w->n) {
+		close(w->fd);
+		w->fd = -1;
+	}
+}
+
+int mail_watch_fd(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+
+	if (!w) {
+		w = box->watch = xcalloc(1, sizeof *w);
+		w->fd = -1;
+	}
+	if (!w->tried && box->drv->watch) {
+		w->tried = 1;
+		w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (w->fd >= 0)
+			watch_rebuild(box);
+	}
+	return w->fd;
+}
+
+/* Does event ev concern the mailbox (1), and must the watches be made
+ * again (2: the file was replaced or has appeared)? */
+static int watch_relevant(const struct mail_watch *w, const struct inotify_event *ev)
+{
+	if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+		return 2;
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->wds[i].wd != ev->wd)
+			continue;
+		if (w->wds[i].leaf)
+			return ev->len && !strcmp(ev->name, w->wds[i].leaf) ? 2 : 0;
+		return (ev->mask & IN_ATTRIB) && !ev->len ? 2 : 1;
+	}
+	return 0;
+}
+
+int mail_watch_changed(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int changed = 0;
+	ssize_t n;
+
+	if (!w || w->fd < 0)
+		return 1;
+	while ((n = read(w->fd, buf, sizeof buf)) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			int r = watch_relevant(w, ev);
+			changed |= r;
+			p += sizeof *ev + ev->len;
+		}
+	if (changed & 2)
+		watch_rebuild(box);
+	return changed != 0;
+}
+
+/* Release the watch with the mailbox. */
+static void watch_free(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	for (size_t i = 0; i < w->n; i++)
+		free(w->wds[i].leaf);
+	free(w->wds);
+	free(w);
+	box->watch = NULL;
 }

@@ -118,6 +118,7 @@ struct mailbox {
 	 * FETCH ENVELOPE of a huge mailbox does not hold every parse at once. */
 	uint32_t *parsed_ring;
 	unsigned parsed_next;
+	struct mail_watch *watch; /* inotify state for IDLE (mail.c) */
 };
 
 /* How many parsed message structures a mailbox keeps. */
@@ -195,6 +196,9 @@ struct driver {
 	 * format (Maildir++ keeps folders inside INBOX as ".a.b"): the path of
 	 * a folder name under root (NULL with err if the name cannot be one),
 	 * and LIST of the folders under root whose names match pattern. */
+	/* Optional: add inotify watches (mail_watch_add in driver.h) on what
+	 * changes when the mailbox does, so IDLE wakes without polling. */
+	int (*watch)(struct mailbox *box, int ifd);
 	char *(*ns_path)(const char *root, const char *name, struct mail_err *err);
 	int (*ns_list)(struct mail_session *sess, const char *root, const char *pattern,
 		       mail_list_fn fn, void *ctx, struct mail_err *err);
@@ -270,6 +274,14 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail_err *err);
 int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
 	      void *ctx, struct mail_err *err);
+
+/* A descriptor that becomes readable when the mailbox may have changed
+ * (new mail, another session's changes), made on first call; -1 when the
+ * format cannot say (then poll by pinging). */
+int mail_watch_fd(struct mailbox *box);
+/* Consume what woke the watch: 1 the mailbox may have changed (ping it),
+ * 0 only unrelated activity (another user's spool file). */
+int mail_watch_changed(struct mailbox *box);
 
 /* Current message number of uid, or 0 if it is not (or no longer) there. */
 uint32_t mail_msgno(const struct mailbox *box, uint32_t uid);
