@@ -1231,7 +1231,25 @@ struct lister {
 	const char *pattern;
 	mail_list_fn fn;
 	void *ctx;
+	const struct driver *only;  /* "#driver.FORMAT/...": that format alone */
+	const char *shown;          /* and its prefix, put before each name */
 };
+
+/* Report name (relative to the walk) with the listing's prefix. */
+static void list_report(struct lister *l, const char *name, int attrs)
+{
+	char *full;
+
+	if (!l->shown) {
+		l->fn(l->ctx, name, attrs);
+		return;
+	}
+	full = xmalloc(strlen(l->shown) + strlen(name) + 1);
+	strcpy(full, l->shown);
+	strcat(full, name);
+	l->fn(l->ctx, full, attrs);
+	free(full);
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -1284,7 +1302,7 @@ static void list_sub(struct lister *l, int dirfd, const char *ent, const char *n
 		free(kids[k]);
 	free(kids);
 	if (match_name(l->pattern, name))
-		l->fn(l->ctx, name, LA_NOSELECT | (nc ? LA_HASCHILDREN : LA_HASNOCHILDREN));
+		list_report(l, name, LA_NOSELECT | (nc ? LA_HASCHILDREN : LA_HASNOCHILDREN));
 	char *sub = join(name, "");
 	if (nc && depth < LIST_MAX_DEPTH && match(l->pattern, sub, 1, 0))
 		list_dir(l, fd, name, depth + 1);
@@ -1306,11 +1324,11 @@ static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth)
 		    !(depth == 0 && is_inbox(name))) {
 			/* a file of no format we know is no mailbox (the
 			 * dummy driver's rule): not offered, never "corrupt" */
-			int known = (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) &&
-				    match_name(l->pattern, name) && probe(dirfd, ents[i], &st, NULL);
-			if (known)
-				l->fn(l->ctx, name, LA_NOINFERIORS);
-			else if (S_ISDIR(st.st_mode))
+			const struct driver *d = S_ISDIR(st.st_mode) || S_ISREG(st.st_mode) ?
+						 probe(dirfd, ents[i], &st, NULL) : NULL;
+			if (d && (!l->only || d == l->only) && match_name(l->pattern, name))
+				list_report(l, name, LA_NOINFERIORS);
+			else if (!d && S_ISDIR(st.st_mode))
 				list_sub(l, dirfd, ents[i], name, depth);
 		}
 		free(name);
@@ -1332,6 +1350,26 @@ static char *full_pattern(const char *ref, const char *pattern)
 	return p;
 }
 
+/* "#driver.FORMAT/pattern": the mailboxes of that format under the home
+ * directory (whatever namespace INBOX brings), named as they are opened. */
+static int list_forced(struct mail_session *s, const char *pat, mail_list_fn fn, void *ctx,
+		       struct mail_err *err)
+{
+	const char *fmt = pat + strlen(FORCE_PREFIX), *slash = strchr(fmt, '/');
+	char *name = xstrndup(fmt, slash ? (size_t)(slash - fmt) : strlen(fmt));
+	const struct driver *d = mail_driver_named(name);
+
+	free(name);
+	if (!d || !slash || slash[1] == '/' || slash[1] == '~' || has_dotdot(slash + 1))
+		return 0;   /* nothing can match */
+	char *shown = xstrndup(pat, (size_t)(slash + 1 - pat));
+	struct lister l = { slash + 1, fn, ctx, d, shown };
+	if (fsafe_home(s) >= 0)
+		list_dir(&l, s->home_fd, "", 0);
+	free(shown);
+	return 0;
+}
+
 int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
 	      void *ctx, struct mail_err *err)
 {
@@ -1348,8 +1386,10 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 	}
 	int rc = 0;
 	inbox_find(s);
-	if (pat[0] != '/' && pat[0] != '~') {
-		struct lister l = { pat, fn, ctx };
+	if (!strncasecmp(pat, FORCE_PREFIX, strlen(FORCE_PREFIX))) {
+		rc = list_forced(s, pat, fn, ctx, err);
+	} else if (pat[0] != '/' && pat[0] != '~') {
+		struct lister l = { pat, fn, ctx, NULL, NULL };
 		if (match(pat, "INBOX", 0, 1))
 			fn(ctx, "INBOX", s->ns_root ? 0 : LA_NOINFERIORS);
 		if (s->ns_root)

@@ -398,6 +398,11 @@ static void test_forced_driver(void)
 	CHECK(mail_open(&sess, "#driver.unix/notes.txt", 1, NULL, NULL, &box, &err) < 0);
 	CHECK(err.code == MAIL_CORRUPT && strstr(err.text, "not a mailbox of format unix"));
 	CHECK(mail_delete(&sess, "notes.txt", &err) < 0 && err.code == MAIL_CORRUPT);
+	CHECK(mail_create(&sess, "d/inner", &err) == 0);
+	CHECK_STR(list("", "#driver.unix/*", 0), "#driver.unix/d #driver.unix/d/inner #driver.unix/made");
+	CHECK_STR(list("", "#driver.unix/d/%", 0), "#driver.unix/d/inner");
+	CHECK_STR(list("", "#driver.nosuch/*", 0), "");
+	CHECK_STR(list("", "#driver.unix/../*", 0), "");
 	struct stat st;
 	CHECK(stat(path_of("notes.txt"), &st) == 0);
 }
