@@ -3024,8 +3024,9 @@ static int fetch_lock(struct mailbox *box, struct mail_err *err)
 	return -1;
 }
 
-/* Read message u's canonical text into ub->text. */
-static int fetch_text(struct mailbox *box, struct umsg *u, struct mail_err *err)
+/* Read message u's canonical header (through its blank line) into
+ * ub->text; *hn is the size of the From line and raw header in the file. */
+static int fetch_header(struct mailbox *box, struct umsg *u, size_t *hn, struct mail_err *err)
 {
 	struct ubox *ub = UB(box);
 
@@ -3033,16 +3034,16 @@ static int fetch_text(struct mailbox *box, struct umsg *u, struct mail_err *err)
 		mail_err_set(err, MAIL_NONEXISTENT, "message was expunged by another session");
 		return -1;
 	}
-	size_t hn = u->from_len + u->hdr_len;
+	size_t n = u->from_len + u->hdr_len;
 	struct buf *t = &ub->text, *h = &ub->hraw;
 	if (t->cap > ((size_t)1 << 20) && u->m.size < t->cap / 4) {
 		buf_free(t);   /* after a huge message, give its memory back */
 		buf_init(t);
 	}
 	buf_reset(h);
-	buf_reserve(h, hn);
-	ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
-	if (r != (ssize_t)hn || hn < 5 || memcmp(h->data, "From ", 5)) {
+	buf_reserve(h, n);
+	ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, n, u->off) : -1;
+	if (r != (ssize_t)n || n < 5 || memcmp(h->data, "From ", 5)) {
 		mail_err_set(err, MAIL_FAIL,
 			     "mailbox changed under us (another program rewrote it)");
 		unix_sync(box, SYNC_PING, NULL, 0, err);
@@ -3054,6 +3055,19 @@ static int fetch_text(struct mailbox *box, struct umsg *u, struct mail_err *err)
 		buf_free(h);   /* a huge header: do not keep its buffer */
 		buf_init(h);
 	}
+	*hn = n;
+	return 0;
+}
+
+/* Read message u's canonical text into ub->text. */
+static int fetch_text(struct mailbox *box, struct umsg *u, struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+	struct buf *t = &ub->text;
+	size_t hn;
+
+	if (fetch_header(box, u, &hn, err) < 0)
+		return -1;
 	size_t clen = u->m.size > t->len ? (size_t)(u->m.size - t->len) : 0;
 	if (canon_body_read(ub->fd, u->off + (off_t)hn, u->body_len, clen,
 			    u->rd ? u->nq : 0, t) < 0) {
@@ -3081,6 +3095,29 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 	}
 	*text = ub->text.data ? ub->text.data : "";
 	*len = ub->text.len;
+	return 0;
+}
+
+/* The header alone, for SORT and THREAD: no body is read. */
+static int unix_fetch_header(struct mailbox *box, uint32_t msgno, const char **text,
+			     size_t *len, struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+	struct umsg *u = UM(box, msgno - 1);
+	size_t hn;
+
+	if (ub->text_uid != u->m.uid) {
+		if (ub->fd >= 0 && fetch_lock(box, err) < 0)
+			return -1;
+		int fd = ub->fd, r = fetch_header(box, u, &hn, err);
+		if (fd >= 0 && fd == ub->fd)
+			lock_fd_release(fd);
+		ub->text_uid = 0;   /* ub->text holds no whole message now */
+		if (r < 0)
+			return -1;
+	}
+	*text = ub->text.data ? ub->text.data : "";
+	*len = rfc822_header_len(*text, ub->text.len);
 	return 0;
 }
 
@@ -3369,6 +3406,7 @@ const struct driver driver_unix = {
 	.flush = unix_flush,
 	.expunge = unix_expunge,
 	.fetch = unix_fetch,
+	.fetch_header = unix_fetch_header,
 	.append = unix_append,
 	.create = unix_create,
 	.status = unix_status,

@@ -547,6 +547,19 @@ int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size
 	return box->drv->fetch(box, msgno, text, len, err);
 }
 
+int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err)
+{
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	if (box->drv->fetch_header)
+		return box->drv->fetch_header(box, msgno, text, len, err);
+	if (box->drv->fetch(box, msgno, text, len, err) < 0)
+		return -1;
+	*len = rfc822_header_len(*text, *len);
+	return 0;
+}
+
 uint32_t mail_msgno(const struct mailbox *box, uint32_t uid)
 {
 	uint32_t lo = 0, hi = box->nmsgs;

@@ -177,6 +177,10 @@ struct driver {
 	 * until the next call on this mailbox. */
 	int (*fetch)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		     struct mail_err *err);
+	/* Optional: the canonical header alone (through its blank line), same
+	 * lifetime as fetch's text; mail.c otherwise cuts it from fetch. */
+	int (*fetch_header)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+			    struct mail_err *err);
 	/* Append messages atomically (all or none). uids_out may be NULL. */
 	int (*append)(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 		      size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
@@ -244,6 +248,10 @@ int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct
 
 int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		    struct mail_err *err);
+/* The message's header (canonical, through the blank line) without
+ * reading its body where the driver can; valid until the next fetch. */
+int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err);
 /* Parsed envelope and body structure, cached in the message. */
 int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **env,
 			 struct body **body, struct mail_err *err);
