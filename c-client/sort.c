@@ -177,34 +177,13 @@ int sort_base_subject(const char *s, size_t len, struct buf *out)
 
 /* ---------- collation ---------- */
 
-/* The titlecase of c as i;unicode-casemap wants it: among the characters
- * that fold like c, the smallest, which is the capital where case pairs
- * exist (A for a, SIGMA for both small sigmas, K for the Kelvin sign). */
-static uint32_t title_slow(uint32_t c)
+#include "collate_table.h"
+
+static int map_cmp(const void *key, const void *elem)
 {
-	uint32_t f = casemap_fold(c), pre[8], best = f;
-	size_t n = casemap_preimages(f, pre, ARRAY_SIZE(pre));
+	uint32_t c = *(const uint32_t *)key, e = ((const struct collate_map *)elem)->cp;
 
-	for (size_t i = 0; i < n && i < ARRAY_SIZE(pre); i++)
-		if (pre[i] < best)
-			best = pre[i];
-	return best;
-}
-
-/* titlecase of c, from a table for the two-byte range mail text lives in */
-static uint32_t title_of(uint32_t c)
-{
-	static uint16_t low[0x800];
-	static int ready;
-
-	if (c >= 0x800)
-		return c > CASEMAP_MAX ? c : title_slow(c);
-	if (!ready) {
-		for (uint32_t i = 0; i < 0x800; i++)
-			low[i] = (uint16_t)title_slow(i);
-		ready = 1;
-	}
-	return low[c];
+	return c < e ? -1 : c > e;
 }
 
 void sort_collate_key(const char *s, size_t len, struct buf *out)
@@ -222,8 +201,15 @@ void sort_collate_key(const char *s, size_t len, struct buf *out)
 			continue;
 		}
 		uint32_t c = casemap_decode(p, end, &adv);
-		buf_append(out, enc, casemap_encode(title_of(c), enc));
+		const struct collate_map *m = bsearch(&c, collate_maps, ARRAY_SIZE(collate_maps),
+						      sizeof *m, map_cmp);
 		p += adv;
+		if (!m) {
+			buf_append(out, enc, casemap_encode(c, enc));
+			continue;
+		}
+		for (size_t i = 0; i < m->len; i++)
+			buf_append(out, enc, casemap_encode(collate_seq[m->off + i], enc));
 	}
 }
 

@@ -59,9 +59,9 @@ int sort_base_subject(const char *s, size_t len, struct buf *out);
  * date instead). */
 time_t sort_sent_date(const struct message *m, const char *date);
 
-/* The collation key of UTF-8 text: keys compare with memcmp/strcmp in the
- * order of i;unicode-casemap (RFC 5051: titlecase, here without the
- * canonical decomposition). Appended to out. */
+/* The collation key of UTF-8 text, i;unicode-casemap's "titlecased
+ * canonicalized UTF-8" (RFC 5051 2: titlecase, then every decomposition):
+ * keys compare with strcmp. Invalid bytes stay as they are. Appended to out. */
 void sort_collate_key(const char *s, size_t len, struct buf *out);
 
 /* Sort the messages whose match[i] is set by the criteria, ties by message
