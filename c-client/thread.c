@@ -121,9 +121,12 @@ static int32_t node_new(struct tctx *c, uint32_t msgno, time_t date, const char 
 	return (int32_t)c->nn++;
 }
 
-/* Would making p the parent of k close a loop (k is p or above it)? */
+/* Would making p the parent of k close a loop (k is p or above it)? A k
+ * without children is above nothing: the usual case costs no walk. */
 static int would_loop(const struct tctx *c, int32_t p, int32_t k)
 {
+	if (p != k && c->n[k].child < 0)
+		return 0;
 	for (int32_t x = p; x >= 0; x = c->n[x].parent)
 		if (x == k)
 			return 1;
