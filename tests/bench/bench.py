@@ -7,7 +7,8 @@ copied fresh (no index, no cache), then two PREAUTH sessions run over
 stdin/stdout pipes:
   session 1: greeting, SELECT INBOX (first open), FETCH 1:* (FLAGS
              ENVELOPE), FETCH 1:* BODY.PEEK[] (every byte read),
-             SEARCH TEXT <rare word>, VmHWM read, LOGOUT
+             SEARCH TEXT <rare word>, SORT (ARRIVAL), SORT (DATE),
+             SORT (SUBJECT), THREAD REFERENCES, VmHWM read, LOGOUT
   session 2: greeting, SELECT INBOX (reopen, mailbox unchanged),
              FETCH 1:* (FLAGS ENVELOPE) again, VmHWM read, LOGOUT
 Each time is wall clock from sending the command to reading its tagged
@@ -18,6 +19,7 @@ servers run as a throwaway user (created, then removed); otherwise as the
 invoking user.
 """
 import argparse
+import hashlib
 import io
 import os
 import re
@@ -141,7 +143,15 @@ OPS = [
     ("fetch_env_warm", "FETCH 1:* (FLAGS ENVELOPE), 2nd session"),
     ("fetch_body", "FETCH 1:* BODY.PEEK[]"),
     ("search", "SEARCH TEXT \"%s\"" % corpus.RARE_WORD),
+    ("sort_arrival", "SORT (ARRIVAL) UTF-8 ALL"),
+    ("sort_date", "SORT (DATE) UTF-8 ALL"),
+    ("sort_subject", "SORT (SUBJECT) UTF-8 ALL"),
+    ("thread_refs", "THREAD REFERENCES UTF-8 ALL"),
 ]
+
+# The SORT and THREAD rows: (op key, command, untagged response kept).
+ORDERING = [(key, label, label.split()[0]) for key, label in OPS
+            if key.startswith(("sort_", "thread_"))]
 
 
 def one_round(server, mbox_path):
@@ -162,6 +172,11 @@ def one_round(server, mbox_path):
                                    keep=("SEARCH",))
         t["search"] = ms
         facts["search_hits"] = sum(len(k.split()) - 2 for k in kept)
+        for key, command, name in ORDERING:
+            ms, _, _, kept = s.command(command, keep=(name,))
+            t[key] = ms
+            # the whole answer, so the servers' orders can be compared
+            facts[key] = hashlib.sha1(b"".join(kept)).hexdigest()[:12]
         facts["rss_kb"] = s.peak_rss_kb()
         facts["anon_kb"] = s.anon_rss_kb()
     finally:
@@ -232,7 +247,8 @@ def print_table(results, errors):
                                       f.get("search_hits", 0)))
     if "ours" in results and "dovecot" in results:
         fo, fd = results["ours"]["f"], results["dovecot"]["f"]
-        for k in ("exists", "envelopes", "body_bytes", "search_hits"):
+        for k in ("exists", "envelopes", "body_bytes", "search_hits") + \
+                tuple(key for key, _, _ in ORDERING):
             if fo.get(k) != fd.get(k):
                 print("WARNING: the servers disagree on %s: ours %s, "
                       "dovecot %s" % (k, fo.get(k), fd.get(k)))
