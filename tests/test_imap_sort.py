@@ -30,14 +30,19 @@ def message(n, subject, day, *, msgid=None, refs=None, extra=(),
     return Entry(data, date="Fri Jan %2d 12:00:00 2026" % day)
 
 
-def reply(c, *parts):
-    """The numbers or the thread list of the single SORT/THREAD answer."""
-    r = c.command(*parts)
-    assert r.ok, r
-    name = parts[0].split()[1 if parts[0].upper().startswith("UID ") else 0].upper()
+def ordering(r, command, who="ours"):
+    """The numbers or the thread list of the one SORT/THREAD response the
+    command (SORT, UID THREAD, ...) had, as the text after its name."""
+    assert r.ok, (who, command, r)
+    words = command.upper().split()
+    name = words[1] if words[0] == "UID" else words[0]
     lines = [x for x in r.raw if x.upper().startswith(b"* " + name.encode())]
     assert len(lines) == 1, r.raw
     return lines[0].rstrip(b"\r\n").decode()[len("* ") + len(name):].strip()
+
+
+def reply(c, command):
+    return ordering(c.command(command), command)
 
 
 @pytest.fixture
@@ -322,12 +327,7 @@ def sides(imapd, user, workdir, san_env):
 
 
 def answer(side, command):
-    r = side.command(command)
-    assert r.ok, (side.server.kind, command, r)
-    name = command.split()[0].upper()
-    lines = [x for x in r.raw if x.upper().startswith(b"* " + name.encode())]
-    assert len(lines) == 1, (side.server.kind, r.raw)
-    return lines[0].rstrip(b"\r\n").decode()[len("* ") + len(name):].strip()
+    return ordering(side.command(command), command, side.server.kind)
 
 
 @needs_dovecot
