@@ -228,6 +228,16 @@ int kw_find(struct kwtab *kt, const char *s, size_t len, int add)
 	return (int)(*kt->n)++;
 }
 
+/* Forget the keyword names registered after the first n. */
+static void kw_drop(struct kwtab *kt, unsigned n)
+{
+	while (*kt->n > n) {
+		(*kt->n)--;
+		free(kt->names[*kt->n]);
+		kt->names[*kt->n] = NULL;
+	}
+}
+
 uint32_t parse_u32(const char *s, size_t *i, size_t n, int *ok)
 {
 	uint64_t v = 0;
@@ -505,10 +515,15 @@ int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 		struct bscan bs;
 		size_t fl = line_end(buf, pos, len), blank;
 
+		unsigned nkw = *kt->n;
 		size_t hend = hdr_scan(buf, fl, len, &h, kt, &blank);
 		scan_body(buf, hend, len, eof, &bs);
-		if (!bs.complete)
+		if (!bs.complete) {
+			/* the window may end inside its header, and a name it
+			 * registered be cut short: the next window reads it whole */
+			kw_drop(kt, nkw);
 			break;
+		}
 		from_line(buf + pos, fl - pos, &m.date, &m.tz);
 		m.from_len = fl - pos;
 		m.fp = hash(buf + pos, fl - pos);
@@ -615,9 +630,6 @@ void kw_trim(const struct parse *p, struct kwtab *kt)
 
 	for (size_t i = 0; i < p->n; i++)
 		used |= p->m[i].kw;
-	while (*kt->n > keep && !(used & (1ULL << (*kt->n - 1)))) {
-		(*kt->n)--;
-		free(kt->names[*kt->n]);
-		kt->names[*kt->n] = NULL;
-	}
+	while (keep < *kt->n && !(used & (1ULL << (*kt->n - 1))))
+		kw_drop(kt, *kt->n - 1);
 }
