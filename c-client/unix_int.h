@@ -243,7 +243,6 @@ int path_stat(struct mail_session *sess, const char *path, struct stat *st,
 
 /* unix_write.c: status lines, new messages, rewrites */
 void wflush(struct wout *w);
-void wput(struct wout *w, const void *p, size_t n);
 void status_value(struct buf *o, int id, uint32_t flags, uint64_t kw, int old,
 		  char **names, unsigned nkw);
 off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **names,

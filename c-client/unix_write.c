@@ -40,7 +40,7 @@ void wflush(struct wout *w)
 	}
 }
 
-void wput(struct wout *w, const void *p, size_t n)
+static void wput(struct wout *w, const void *p, size_t n)
 {
 	/* big bodies go straight from the source mapping, after what is
 	 * buffered: the order of the bytes is the order of the calls */
