@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "unix_int.h"
 #include "lock.h"
+#include "rfc822.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -391,8 +392,9 @@ static int fetch_lock(struct mailbox *box, struct mail_err *err)
 	return -1;
 }
 
-/* Read message u's canonical text into ub->text. */
-static int fetch_text(struct mailbox *box, struct umsg *u, struct mail_err *err)
+/* Read message u's canonical header (with its blank line) into ub->text,
+ * or with body set its whole canonical text. */
+static int fetch_text(struct mailbox *box, struct umsg *u, int body, struct mail_err *err)
 {
 	struct ubox *ub = UB(box);
 
@@ -421,6 +423,10 @@ static int fetch_text(struct mailbox *box, struct umsg *u, struct mail_err *err)
 		buf_free(h);   /* a huge header: do not keep its buffer */
 		buf_init(h);
 	}
+	if (!body) {
+		ub->text_uid = 0;   /* not the whole text */
+		return 0;
+	}
 	size_t clen = u->m.size > t->len ? (size_t)(u->m.size - t->len) : 0;
 	if (canon_body_read(ub->fd, u->off + (off_t)hn, u->body_len, clen,
 			    u->rd ? u->nq : 0, t) < 0) {
@@ -431,8 +437,11 @@ static int fetch_text(struct mailbox *box, struct umsg *u, struct mail_err *err)
 	return 0;
 }
 
-static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-		      struct mail_err *err)
+/* The message's canonical text, or with body unset its header only
+ * (read under the fetch lock; the whole text stays cached until another
+ * message is read). */
+static int fetch_locked(struct mailbox *box, uint32_t msgno, int body, const char **text,
+			size_t *len, struct mail_err *err)
 {
 	struct ubox *ub = UB(box);
 	struct umsg *u = UM(box, msgno - 1);
@@ -440,7 +449,7 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 	if (ub->text_uid != u->m.uid) {
 		if (ub->fd >= 0 && fetch_lock(box, err) < 0)
 			return -1;
-		int fd = ub->fd, r = fetch_text(box, u, err);
+		int fd = ub->fd, r = fetch_text(box, u, body, err);
 		if (fd >= 0 && fd == ub->fd)
 			lock_fd_release(fd);
 		if (r < 0)
@@ -448,7 +457,23 @@ static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, si
 	}
 	*text = ub->text.data ? ub->text.data : "";
 	*len = ub->text.len;
+	if (!body && ub->text_uid == u->m.uid) {
+		/* the whole text is cached: its header is a prefix of it */
+		*len = rfc822_header_len(*text, *len);
+	}
 	return 0;
+}
+
+static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err)
+{
+	return fetch_locked(box, msgno, 1, text, len, err);
+}
+
+static int unix_fetch_header(struct mailbox *box, uint32_t msgno, const char **text,
+			     size_t *len, struct mail_err *err)
+{
+	return fetch_locked(box, msgno, 0, text, len, err);
 }
 
 /* Read the whole file under the lock and parse it (append, status), and
@@ -709,6 +734,7 @@ const struct driver driver_unix = {
 	.flush = unix_flush,
 	.expunge = unix_expunge,
 	.fetch = unix_fetch,
+	.fetch_header = unix_fetch_header,
 	.append = unix_append,
 	.create = unix_create,
 	.status = unix_status,

@@ -605,6 +605,43 @@ int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **
 	return 0;
 }
 
+int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err)
+{
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	return (box->drv->fetch_header ? box->drv->fetch_header : box->drv->fetch)(box, msgno, text,
+										   len, err);
+}
+
+int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,
+			struct mail_err *err)
+{
+	struct message *m;
+	struct body *ignored;
+	const char *text;
+	size_t len;
+
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	m = box->msgs[msgno - 1];
+	if (!m->env && !box->drv->fetch_header)
+		return mail_fetch_structure(box, msgno, env, NULL, err);
+	if (!m->env) {
+		if (box->drv->fetch_header(box, msgno, &text, &len, err) < 0)
+			return -1;
+		if (!m->pool)
+			m->pool = pool_new();
+		/* the structure parsed from a header alone is not the message's:
+		 * only the envelope is kept (mail_fetch_structure parses all) */
+		rfc822_parse(m->pool, text, len, &m->env, &ignored);
+		if (m->uid)
+			parsed_remember(box, m);
+	}
+	*env = m->env;
+	return 0;
+}
+
 int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint32_t flags,
 	       uint64_t keywords, struct mail_err *err)
 {

@@ -177,6 +177,10 @@ struct driver {
 	 * until the next call on this mailbox. */
 	int (*fetch)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		     struct mail_err *err);
+	/* Optional: the canonical header alone, through its blank line (for
+	 * ENVELOPE without reading bodies); same lifetime as fetch's text. */
+	int (*fetch_header)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+			    struct mail_err *err);
 	/* Append messages atomically (all or none). uids_out may be NULL. */
 	int (*append)(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 		      size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
@@ -247,6 +251,15 @@ int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size
 /* Parsed envelope and body structure, cached in the message. */
 int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **env,
 			 struct body **body, struct mail_err *err);
+
+/* The canonical header, through its blank line (the whole text where the
+ * driver cannot give less); valid as mail_fetch_text's. */
+int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err);
+/* The envelope alone: parsed from the header where the driver can give
+ * it without the body, cached in the message. */
+int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,
+			struct mail_err *err);
 
 enum mail_store_op { STORE_SET, STORE_ADD, STORE_REMOVE };
 /* Change flags/keywords of one message (mark for write-back at check/ping). */
