@@ -70,6 +70,9 @@ struct mail_session {
 	const struct driver *inbox_drv;
 	char *inbox_path;
 	const char *ns_root;
+	/* "inbox_mbox = yes": INBOX is ~/mbox when it exists, and spool mail
+	 * is moved into it at each open, ping and check (spool_pull). */
+	int inbox_mbox, spool_pull;
 };
 
 struct message {
