@@ -273,6 +273,7 @@ static int open_at(struct mail_session *s, const char *name, char *path,
 		   const struct driver *d, int readonly, const struct mail_events *ev,
 		   void *evctx, struct mailbox **out, struct mail_err *err);
 static int spool_pull(struct mail_session *s, struct mail_err *err);
+static int is_pulled_inbox(const struct mailbox *box);
 
 /* Find INBOX once per session: the configured path, else ~/Maildir when it
  * is a mailbox, else the spool file. A Maildir++ INBOX brings its
@@ -535,13 +536,17 @@ int mail_flush(struct mailbox *box, struct mail_err *err)
 	return box->drv->flush ? box->drv->flush(box, err) : 0;
 }
 
+/* Is box the ~/mbox INBOX that spool mail moves into? */
+static int is_pulled_inbox(const struct mailbox *box)
+{
+	return box->sess && box->sess->spool_pull && !box->readonly && !strcmp(box->name, "INBOX") &&
+	       box->sess->inbox_path && !strcmp(box->path, box->sess->inbox_path);
+}
+
 /* In the ~/mbox mode, move new spool mail into INBOX before looking. */
 static int pull_first(struct mailbox *box, struct mail_err *err)
 {
-	if (!box->sess->spool_pull || box->readonly || strcmp(box->name, "INBOX") ||
-	    !box->sess->inbox_path || strcmp(box->path, box->sess->inbox_path))
-		return 0;
-	return spool_pull(box->sess, err);
+	return is_pulled_inbox(box) ? spool_pull(box->sess, err) : 0;
 }
 
 int mail_ping(struct mailbox *box, struct mail_err *err)
@@ -1749,7 +1754,18 @@ static void watch_rebuild(struct mailbox *box)
 		free(w->wds[i].leaf);
 	}
 	w->n = 0;
-	if (box->drv->watch(box, w->fd) < 0 || !w->n) {
+	if (box->drv->watch(box, w->fd) == 0 && is_pulled_inbox(box)) {
+		/* the ~/mbox mode: deliveries arrive in the spool file */
+		struct fsafe_loc loc;
+		struct mail_err ignore;
+		char *sp = join(box->sess->spool_dir, box->sess->user);
+		if (fsafe_locate(box->sess, sp, 0, &loc, &ignore) == 0) {
+			mail_watch_add(box, w->fd, loc.dirfd, loc.leaf);
+			fsafe_close(&loc);
+		}
+		free(sp);
+	}
+	if (!w->n) {
 		close(w->fd);
 		w->fd = -1;
 	}

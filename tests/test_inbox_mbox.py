@@ -71,3 +71,25 @@ def test_examine_moves_nothing(srv, open_to, fresh, user, spool, sample):
     r = c.command("EXAMINE INBOX")
     assert r.ok and r.numbered("EXISTS") == [0], r
     assert len(mbox.real_messages(spool.read(user))) == len(sample)
+
+
+def test_idle_sees_spool_delivery(srv, open_to, fresh, user, spool, sample):
+    """IDLE on the ~/mbox INBOX wakes for a delivery to the spool file."""
+    import time
+    from helpers.session import wait_response
+    make_home_mbox(user)
+    spool.write(user, sample)
+    c = open_to(srv, user)
+    assert c.command("SELECT INBOX").numbered("EXISTS") == [len(sample)]
+    tag = c.next_tag()
+    c.send("%s IDLE\r\n" % tag)
+    assert c.read_response().startswith(b"+")
+    time.sleep(0.3)
+    spool.deliver(user, NEW)
+    t0 = time.monotonic()
+    resp = wait_response(c, 5)
+    assert resp == b"* %d EXISTS" % (len(sample) + 1), resp
+    assert time.monotonic() - t0 < 1.0
+    c.send("DONE\r\n")
+    assert c.read_until(tag).ok
+    assert mbox.real_messages(spool.read(user)) == []
