@@ -16,6 +16,9 @@ MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/uw-imap
 CFLAGS   ?= -O2 -g
 O        ?= .
+# Our pattern rule must build the objects; with O=. make would pick its
+# built-in %.o: %.c instead (no flags, no -I).
+MAKEFLAGS += --no-builtin-rules
 VERSION  := 0.1.0
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter

@@ -54,6 +54,7 @@ static const struct ckey keys[] = {
 	{"prelogin_user", C_STR, F(prelogin_user), 0},
 	{"inbox", C_STR, F(inbox), 0},
 	{"mail_format", C_FORMAT, F(mail_format), 0},
+	{"inbox_mbox", C_BOOL, F(inbox_mbox), 0},
 };
 
 void config_defaults(struct config *c)

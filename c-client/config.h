@@ -24,6 +24,7 @@ struct config {
 	char *prelogin_user;      /* the unprivileged user before login */
 	char *inbox;              /* INBOX's path ("~/Maildir"), NULL: the spool */
 	char *mail_format;        /* format of new mailboxes, NULL: INBOX's */
+	int inbox_mbox;           /* the classic ~/mbox mode */
 };
 
 void config_defaults(struct config *c);

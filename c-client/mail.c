@@ -74,6 +74,7 @@ void mail_session_setup(struct mail_session *s, const char *user, const char *ho
 {
 	mail_session_init(s, user, home, cfg->spool_dir);
 	s->allow_outside_home = cfg->allow_outside_home;
+	s->inbox_mbox = cfg->inbox_mbox;
 	mail_session_formats(s, cfg->inbox, cfg->mail_format);
 }
 
@@ -87,6 +88,7 @@ void mail_session_formats(struct mail_session *s, const char *inbox, const char 
 	s->inbox_path = NULL;
 	s->inbox_drv = NULL;
 	s->ns_root = NULL;
+	s->spool_pull = 0;
 }
 
 const struct driver *mail_driver_named(const char *name)
@@ -267,6 +269,11 @@ static char *config_path(struct mail_session *s, const char *v)
  * else INBOX's. */
 static const struct driver *new_format(struct mail_session *s);
 static void watch_free(struct mailbox *box);
+static int open_at(struct mail_session *s, const char *name, char *path,
+		   const struct driver *d, int readonly, const struct mail_events *ev,
+		   void *evctx, struct mailbox **out, struct mail_err *err);
+static int spool_pull(struct mail_session *s, struct mail_err *err);
+static int is_pulled_inbox(const struct mailbox *box);
 
 /* Find INBOX once per session: the configured path, else ~/Maildir when it
  * is a mailbox, else the spool file. A Maildir++ INBOX brings its
@@ -288,7 +295,13 @@ static void inbox_find(struct mail_session *s)
 				if (drivers[i]->flags & DRV_DIRECTORY)
 					d = drivers[i];
 		}
+	} else if (s->inbox_mbox && examine(s, "INBOX", (s->inbox_path = join(s->home, "mbox")),
+					    drivers[0], &d, NULL, &ignore) == BOX_THERE) {
+		s->spool_pull = 1;   /* the classic ~/mbox: spool mail moves in */
 	} else {
+		free(s->inbox_path);
+		s->inbox_path = NULL;
+		d = NULL;
 		char *md = join(s->home, "Maildir");
 		if (fsafe_home(s) >= 0 &&
 		    examine(s, "INBOX", md, NULL, &d, NULL, &ignore) == BOX_THERE &&
@@ -408,7 +421,6 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 	      struct mail_err *err)
 {
 	struct where w;
-	struct mailbox *box;
 	int writable = 1;
 
 	*out = NULL;
@@ -430,15 +442,28 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 		}
 		break;
 	}
-	box = xcalloc(1, sizeof *box);
+	if (w.inbox && s->spool_pull && !readonly && spool_pull(s, err) < 0) {
+		free(w.path);
+		return -1;
+	}
+	return open_at(s, w.inbox ? "INBOX" : name, w.path, w.drv, readonly || !writable, ev,
+		       evctx, out, err);
+}
+
+/* Open the mailbox at path with driver d (path becomes the box's). */
+static int open_at(struct mail_session *s, const char *name, char *path,
+		   const struct driver *d, int readonly, const struct mail_events *ev,
+		   void *evctx, struct mailbox **out, struct mail_err *err)
+{
+	struct mailbox *box = xcalloc(1, sizeof *box);
+
 	box->sess = s;
-	box->drv = w.drv;
-	box->name = xstrdup(w.inbox ? "INBOX" : name);
-	box->path = w.path;
-	box->readonly = readonly || !writable;
+	box->drv = d;
+	box->name = xstrdup(name);
+	box->path = path;
+	box->readonly = readonly;
 	box->ev = ev;
 	box->evctx = evctx;
-	const struct driver *d = w.drv;
 	int r = d->open(box, err);
 	if (r < 0 && err->code == MAIL_NOPERM && !box->readonly) {
 		/* We may read the mailbox but not lock or rewrite it (a Debian
@@ -511,15 +536,33 @@ int mail_flush(struct mailbox *box, struct mail_err *err)
 	return box->drv->flush ? box->drv->flush(box, err) : 0;
 }
 
+/* Is box the ~/mbox INBOX that spool mail moves into? */
+static int is_pulled_inbox(const struct mailbox *box)
+{
+	return box->sess && box->sess->spool_pull && !box->readonly && !strcmp(box->name, "INBOX") &&
+	       box->sess->inbox_path && !strcmp(box->path, box->sess->inbox_path);
+}
+
+/* In the ~/mbox mode, move new spool mail into INBOX before looking. */
+static int pull_first(struct mailbox *box, struct mail_err *err)
+{
+	return is_pulled_inbox(box) ? spool_pull(box->sess, err) : 0;
+}
+
 int mail_ping(struct mailbox *box, struct mail_err *err)
 {
+	if (pull_first(box, err) < 0)
+		return -1;
 	return box->drv->ping(box, err);
 }
 
 int mail_check(struct mailbox *box, struct mail_err *err)
 {
+	if (pull_first(box, err) < 0)
+		return -1;
 	return box->drv->check(box, err);
 }
+
 
 int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err)
 {
@@ -545,19 +588,6 @@ int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size
 	if (!msgno_ok(box, msgno, err))
 		return -1;
 	return box->drv->fetch(box, msgno, text, len, err);
-}
-
-int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-		      struct mail_err *err)
-{
-	if (!msgno_ok(box, msgno, err))
-		return -1;
-	if (box->drv->fetch_header)
-		return box->drv->fetch_header(box, msgno, text, len, err);
-	if (box->drv->fetch(box, msgno, text, len, err) < 0)
-		return -1;
-	*len = rfc822_header_len(*text, *len);
-	return 0;
 }
 
 uint32_t mail_msgno(const struct mailbox *box, uint32_t uid)
@@ -615,6 +645,43 @@ int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **
 		*env = m->env;
 	if (body)
 		*body = m->body;
+	return 0;
+}
+
+int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err)
+{
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	return (box->drv->fetch_header ? box->drv->fetch_header : box->drv->fetch)(box, msgno, text,
+										   len, err);
+}
+
+int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,
+			struct mail_err *err)
+{
+	struct message *m;
+	struct body *ignored;
+	const char *text;
+	size_t len;
+
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	m = box->msgs[msgno - 1];
+	if (!m->env && !box->drv->fetch_header)
+		return mail_fetch_structure(box, msgno, env, NULL, err);
+	if (!m->env) {
+		if (box->drv->fetch_header(box, msgno, &text, &len, err) < 0)
+			return -1;
+		if (!m->pool)
+			m->pool = pool_new();
+		/* the structure parsed from a header alone is not the message's:
+		 * only the envelope is kept (mail_fetch_structure parses all) */
+		rfc822_parse(m->pool, text, len, &m->env, &ignored);
+		if (m->uid)
+			parsed_remember(box, m);
+	}
+	*env = m->env;
 	return 0;
 }
 
@@ -1078,6 +1145,47 @@ int mail_status(struct mail_session *s, const char *name, struct mail_status *st
 		break;
 	}
 	free(w.path);
+	return rc;
+}
+
+/* The classic toolkit's ~/mbox mode: every message of the spool file is
+ * appended to ~/mbox (with its flags and date), then expunged from the
+ * spool by UID, so mail delivered meanwhile stays for the next pull and a
+ * crash between the two leaves a copy in both, never none. */
+static int spool_pull(struct mail_session *s, struct mail_err *err)
+{
+	struct mailbox *sp;
+	struct mail_new *nm;
+	uint32_t *msgnos, *uids;
+	char *path = join(s->spool_dir, s->user);
+	int rc = 0;
+
+	if (anything_at(s, path, err) <= 0) {
+		free(path);
+		return 0;
+	}
+	if (open_at(s, "INBOX", path, drivers[0], 0, NULL, NULL, &sp, err) < 0)
+		return -1;
+	uint32_t n = sp->nmsgs;
+	msgnos = xcalloc(n + 1, sizeof *msgnos);
+	uids = xcalloc(n + 1, sizeof *uids);
+	for (uint32_t i = 0; i < n; i++) {
+		msgnos[i] = i + 1;
+		uids[i] = sp->msgs[i]->uid;
+	}
+	if (n && (!(nm = gather(sp, msgnos, n, err)) ||
+		  s->inbox_drv->append(s, s->inbox_path, nm, n, NULL, NULL, err) < 0)) {
+		rc = -1;
+	} else if (n) {
+		gather_free(nm, n);
+		for (uint32_t i = 0; i < n; i++)
+			sp->msgs[i]->flags |= MF_DELETED;
+		rc = mail_expunge(sp, uids, n, err);
+	}
+	if (mail_close(sp, 0, rc ? NULL : err) < 0)
+		rc = -1;
+	free(msgnos);
+	free(uids);
 	return rc;
 }
 
@@ -1646,7 +1754,18 @@ static void watch_rebuild(struct mailbox *box)
 		free(w->wds[i].leaf);
 	}
 	w->n = 0;
-	if (box->drv->watch(box, w->fd) < 0 || !w->n) {
+	if (box->drv->watch(box, w->fd) == 0 && is_pulled_inbox(box)) {
+		/* the ~/mbox mode: deliveries arrive in the spool file */
+		struct fsafe_loc loc;
+		struct mail_err ignore;
+		char *sp = join(box->sess->spool_dir, box->sess->user);
+		if (fsafe_locate(box->sess, sp, 0, &loc, &ignore) == 0) {
+			mail_watch_add(box, w->fd, loc.dirfd, loc.leaf);
+			fsafe_close(&loc);
+		}
+		free(sp);
+	}
+	if (!w->n) {
 		close(w->fd);
 		w->fd = -1;
 	}

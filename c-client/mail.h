@@ -70,6 +70,9 @@ struct mail_session {
 	const struct driver *inbox_drv;
 	char *inbox_path;
 	const char *ns_root;
+	/* "inbox_mbox = yes": INBOX is ~/mbox when it exists, and spool mail
+	 * is moved into it at each open, ping and check (spool_pull). */
+	int inbox_mbox, spool_pull;
 };
 
 struct message {
@@ -177,8 +180,8 @@ struct driver {
 	 * until the next call on this mailbox. */
 	int (*fetch)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		     struct mail_err *err);
-	/* Optional: the canonical header alone (through its blank line), same
-	 * lifetime as fetch's text; mail.c otherwise cuts it from fetch. */
+	/* Optional: the canonical header alone, through its blank line (for
+	 * ENVELOPE without reading bodies); same lifetime as fetch's text. */
 	int (*fetch_header)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 			    struct mail_err *err);
 	/* Append messages atomically (all or none). uids_out may be NULL. */
@@ -248,13 +251,18 @@ int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct
 
 int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		    struct mail_err *err);
-/* The message's header (canonical, through the blank line) without
- * reading its body where the driver can; valid until the next fetch. */
-int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-		      struct mail_err *err);
 /* Parsed envelope and body structure, cached in the message. */
 int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **env,
 			 struct body **body, struct mail_err *err);
+
+/* The canonical header, through its blank line (the whole text where the
+ * driver cannot give less); valid as mail_fetch_text's. */
+int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err);
+/* The envelope alone: parsed from the header where the driver can give
+ * it without the body, cached in the message. */
+int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,
+			struct mail_err *err);
 
 enum mail_store_op { STORE_SET, STORE_ADD, STORE_REMOVE };
 /* Change flags/keywords of one message (mark for write-back at check/ping). */

@@ -183,13 +183,17 @@ def test_idle_sees_a_folder_rewritten_by_another_session(client, connect):
     tag = client.next_tag()
     client.send("%s IDLE\r\n" % tag)
     assert client.read_response().startswith(b"+")
-    for expect in (b"* 1 EXPUNGE", b"* 1 EXPUNGE"):
+    for _ in range(2):
         time.sleep(0.3)
         assert other.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok
         assert other.command("EXPUNGE").ok
         t0 = time.monotonic()
+        # the flag change may be seen first (its write wakes us too)
         resp = wait_response(client, 3)
-        assert resp == expect, resp
+        if resp.startswith(b"* 1 FETCH "):
+            assert b"\\Deleted" in resp, resp
+            resp = wait_response(client, 3)
+        assert resp == b"* 1 EXPUNGE", resp
         assert time.monotonic() - t0 < 1.0
     client.send("DONE\r\n")
     assert client.read_until(tag).ok
