@@ -6,6 +6,7 @@
  * their newest message. */
 #include "thread.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -612,6 +613,9 @@ int thread_run(struct mailbox *box, enum thread_algo algo, const uint8_t *match,
 		thread_build(algo, msgs, n, out);
 	free(msgs);
 	pool_free(pool);
+	/* the header fields of every message were held at once: give those
+	 * pages back rather than keep them for the rest of the session */
+	malloc_trim(0);
 	return rc;
 }
 
