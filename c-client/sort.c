@@ -179,6 +179,7 @@ int sort_base_subject(const char *s, size_t len, struct buf *out)
 
 #include "collate_table.h"
 
+/* bsearch comparator: a code point against a table row. */
 static int map_cmp(const void *key, const void *elem)
 {
 	uint32_t c = *(const uint32_t *)key, e = ((const struct collate_map *)elem)->cp;
@@ -233,11 +234,13 @@ struct sort_ctx {
 	const uint32_t *msgno;     /* msgno[i] */
 };
 
+/* Does k sort by a collated string (else by a number)? */
 static int key_is_string(enum sort_key k)
 {
 	return k != SORT_ARRIVAL && k != SORT_DATE && k != SORT_SIZE;
 }
 
+/* The header fields (1 << SF_*) key k reads. */
 static unsigned key_fields(enum sort_key k)
 {
 	switch (k) {

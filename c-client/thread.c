@@ -40,6 +40,7 @@ struct tctx {
 
 /* ---------- string table ---------- */
 
+/* FNV-1a. */
 static uint64_t str_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -51,6 +52,7 @@ static uint64_t str_hash(const char *s)
 	return h;
 }
 
+/* s's slot: where it is, or the empty one where it would go. */
 static size_t tab_slot(const struct strtab *t, const char *s)
 {
 	size_t i = str_hash(s) & (t->cap - 1);
@@ -62,6 +64,7 @@ static size_t tab_slot(const struct strtab *t, const char *s)
 
 static void tab_put(struct strtab *t, const char *s, int32_t v);
 
+/* Double the table (64 slots at first), rehashing every key. */
 static void tab_grow(struct strtab *t)
 {
 	struct strtab old = *t;
@@ -88,6 +91,7 @@ static int32_t tab_get(const struct strtab *t, const char *s)
 	return t->key[i] ? t->val[i] : -1;
 }
 
+/* Map s (kept, not copied) to v. */
 static void tab_put(struct strtab *t, const char *s, int32_t v)
 {
 	size_t i;
@@ -102,6 +106,7 @@ static void tab_put(struct strtab *t, const char *s, int32_t v)
 	t->val[i] = v;
 }
 
+/* Release the table (the keys belong to the pool). */
 static void tab_free(struct strtab *t)
 {
 	free(t->key);
@@ -111,6 +116,7 @@ static void tab_free(struct strtab *t)
 
 /* ---------- nodes ---------- */
 
+/* A new parentless, childless node (msgno 0: a dummy); its index. */
 static int32_t node_new(struct tctx *c, uint32_t msgno, time_t date, const char *subject)
 {
 	if (c->nn == c->cap) {
@@ -134,6 +140,7 @@ static int would_loop(const struct tctx *c, int32_t p, int32_t k)
 	return 0;
 }
 
+/* Make k (parentless) a child of p. */
 static void link_child(struct tctx *c, int32_t p, int32_t k)
 {
 	c->n[k].parent = p;
@@ -141,6 +148,7 @@ static void link_child(struct tctx *c, int32_t p, int32_t k)
 	c->n[p].child = k;
 }
 
+/* Take k out of its parent's children. */
 static void unlink_child(struct tctx *c, int32_t k)
 {
 	int32_t *pp = &c->n[c->n[k].parent].child;
@@ -302,6 +310,8 @@ struct sort_arg {
 	const time_t *newest;      /* REFS top level: per node, else NULL */
 };
 
+/* qsort_r comparator: sent date (for REFS roots, the newest), then
+ * mailbox order. */
 static int node_cmp(const void *pa, const void *pb, void *arg)
 {
 	const struct sort_arg *sa = arg;
@@ -405,6 +415,7 @@ static const char *subject_key(struct tctx *c, const char *raw, int *fwd)
 	return pool_strndup(c->pool, c->tmp.data ? c->tmp.data : "", c->tmp.len);
 }
 
+/* Move top-level thread k under parent (step 5 D). */
 static void adopt(struct tctx *c, int32_t parent, int32_t k)
 {
 	c->n[k].gone = 1;
@@ -507,6 +518,7 @@ struct os_arg {
 	const struct thread_msg *msgs;
 };
 
+/* qsort_r comparator: base subject, sent date, mailbox order. */
 static int os_cmp(const void *pa, const void *pb, void *arg)
 {
 	const struct os_arg *o = arg;

@@ -115,6 +115,7 @@ static uint32_t reply_id(const struct cmd *cmd, uint32_t msgno)
 	return cmd->uid ? cmd->c->box->msgs[msgno - 1]->uid : msgno;
 }
 
+/* Send what is built once it is big (or, last, whatever there is). */
 static void reply_flush(struct cmd *cmd, struct buf *out, int last)
 {
 	if (!last && out->len < REPLY_CHUNK)
@@ -123,6 +124,7 @@ static void reply_flush(struct cmd *cmd, struct buf *out, int last)
 	buf_reset(out);
 }
 
+/* SORT / UID SORT (sort-criteria) charset search-keys. */
 void cmd_sort(struct cmd *cmd)
 {
 	struct mailbox *box = cmd->c->box;
@@ -204,6 +206,7 @@ static void put_threads(struct cmd *cmd, const struct thread_tree *t, struct buf
 	free(stack);
 }
 
+/* THREAD / UID THREAD algorithm charset search-keys. */
 void cmd_thread(struct cmd *cmd)
 {
 	struct mailbox *box = cmd->c->box;
