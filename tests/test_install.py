@@ -26,6 +26,8 @@ def test_install_and_uninstall(tmp_path):
     make("install", "DESTDIR=%s" % dest, "PREFIX=/opt/mail", "SSLDIR=/etc/mailssl")
     got = files_under(dest)
     for want in ["opt/mail/sbin/imapd",
+                 "opt/mail/bin/tmail", "opt/mail/bin/dmail",
+                 "opt/mail/share/man/man1/tmail.1", "opt/mail/share/man/man1/dmail.1",
                  "opt/mail/share/man/man8/imapd.8",
                  "opt/mail/share/man/man5/imapd.conf.5",
                  "opt/mail/share/doc/uw-imap/examples/inetd.conf",
@@ -38,10 +40,14 @@ def test_install_and_uninstall(tmp_path):
     r = subprocess.run([str(dest / "opt/mail/sbin/imapd"), "--version"],
                        stdout=subprocess.PIPE, timeout=10)
     assert r.returncode == 0 and r.stdout.startswith(b"imapd ")
+    for prog in ("tmail", "dmail"):
+        r = subprocess.run([str(dest / "opt/mail/bin" / prog), "--version"],
+                           stdout=subprocess.PIPE, timeout=10)
+        assert r.returncode == 0 and r.stdout.startswith(prog.encode() + b" "), r
 
     # every placeholder in text files became a real path
     for rel in got:
-        if "/sbin/" in rel:
+        if "/sbin/" in rel or "/bin/" in rel:
             continue
         text = (dest / rel).read_text()
         assert not re.search(r"@[A-Z]+@", text), rel
@@ -54,6 +60,8 @@ def test_install_and_uninstall(tmp_path):
     assert "Accept=yes" in sock and "MaxConnectionsPerSource=" in sock
     man = (dest / "opt/mail/share/man/man8/imapd.8").read_text()
     assert "/etc/mailssl/certs/imapd.pem" in man
+    man = (dest / "opt/mail/share/man/man1/tmail.1").read_text()
+    assert 'mailbox_command = /opt/mail/bin/tmail \\-f "$SENDER" "$USER"' in man
 
     make("uninstall", "DESTDIR=%s" % dest, "PREFIX=/opt/mail", "SSLDIR=/etc/mailssl")
     assert files_under(dest) == []
