@@ -136,6 +136,12 @@ int deliver_prepare(const char *raw, size_t len, const char *sender_opt, const c
 		from_sender = from_line_sender(raw, l);
 		raw += l;
 		len -= l;
+		/* mbox framing, as Postfix's local(8) sends it: the blank line
+		 * after the message separates it from the next one */
+		if (len >= 2 && raw[len - 1] == '\n' && raw[len - 2] == '\n')
+			len--;
+		else if (len >= 4 && !memcmp(raw + len - 4, "\r\n\r\n", 4))
+			len -= 2;
 	}
 	if (only_space(raw, len)) {
 		free(from_sender);

@@ -179,9 +179,10 @@ def test_an_existing_return_path_is_kept_alone(run, tmail, fresh, user, spool, c
 
 
 def test_the_mtas_from_line_gives_the_sender(run, tmail, fresh, user, spool, connect):
-    """Postfix's local(8) and procmail hand over the message behind an mbox
-    From line: it is the envelope, not part of the message."""
-    data = b"From erin@example.org  Sun Dec  6 10:00:00 2026\n" + MSG
+    """Postfix's local(8) hands over the message framed as in an mbox: a
+    From line before it (the envelope, not part of the message) and a blank
+    line after it (the separator, not part of it either)."""
+    data = b"From erin@example.org  Sun Dec  6 10:00:00 2026\n" + MSG + b"\n"
     r = run(tmail, [user.name], data=data)
     assert r.returncode == 0, r.stderr
     assert from_lines(spool.read(user))[-1] == b"erin@example.org"
