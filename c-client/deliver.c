@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <grp.h>
 #include <stdio.h>
@@ -22,6 +23,40 @@
 #ifndef CONFIG_FILE
 #define CONFIG_FILE "/etc/imapd.conf"
 #endif
+
+int deliver_options(int argc, char **argv, const char *usage, int with_inbox,
+		    struct deliver_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof *o);
+	while ((c = getopt_long(argc, argv, with_inbox ? "+f:r:c:hI:" : "+f:r:c:h", longopts,
+				NULL)) != -1) {
+		if (c == 'f' || c == 'r') {
+			o->sender = optarg;
+		} else if (c == 'I') {
+			o->inbox = optarg;
+		} else if (c == 'c') {
+			o->config = optarg;
+		} else if (c == 'h' || c == 'V') {
+			if (c == 'h')
+				fputs(usage, stdout);
+			else
+				printf("%s (uw-imap) %s\n", program_invocation_short_name, VERSION);
+			return EX_OK;
+		} else {
+			fputs(usage, stderr);
+			return EX_USAGE;
+		}
+	}
+	return -1;
+}
 
 void deliver_log(int failed, const char *fmt, ...)
 {
@@ -145,8 +180,8 @@ int deliver_prepare(const char *raw, size_t len, const char *sender_opt, const c
 	}
 	if (only_space(raw, len)) {
 		free(from_sender);
-		deliver_log(1, "delivery refused user=%s: the input holds no message (%zu "
-		    "bytes after the From line, all blank)", user, len);
+		deliver_log(1, "delivery refused user=%s: the input holds no message (only "
+		    "%zu bytes of white space)", user, len);
 		return EX_DATAERR;
 	}
 	if (sender_opt) {

@@ -10,6 +10,18 @@
 #include "mail.h"
 #include "util.h"
 
+/* The options tmail and dmail share (-I is tmail's alone). */
+struct deliver_opts {
+	const char *sender;   /* -f or -r */
+	const char *inbox;    /* -I */
+	const char *config;   /* -c or --config */
+};
+
+/* Parse the options into o; -h/--help and --version are answered here.
+ * -1: go on with the operands from optind; else the code to exit with. */
+int deliver_options(int argc, char **argv, const char *usage, int with_inbox,
+		    struct deliver_opts *o);
+
 /* A log line (syslog, facility mail); a failure (failed set) also goes to
  * stderr, which MTAs quote in their logs and bounces. */
 void deliver_log(int failed, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

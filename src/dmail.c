@@ -1,9 +1,9 @@
 /* dmail.c: delivery as the user who runs it, for procmail and the like
  * (`| dmail +folder`): one message on stdin to the named folder (made when
  * missing) or INBOX, with that user's rights only; never as root. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -12,12 +12,10 @@
 #include "deliver.h"
 #include "log.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: dmail [-f sender] [-c config] [+folder | folder]\n"
-		   "  reads one message on stdin and delivers it, as you, to the folder\n"
-		   "  (made when missing) or to INBOX; exit codes as in sysexits.h\n");
-}
+static const char usage[] =
+	"usage: dmail [-f sender] [-c config] [+folder | folder]\n"
+	"  reads one message on stdin and delivers it, as you, to the folder\n"
+	"  (made when missing) or to INBOX; exit codes as in sysexits.h\n";
 
 /* Store the message read into raw for the invoking user u. */
 static int dmail_deliver(const struct config *cfg, const struct auth_user *u,
@@ -39,42 +37,19 @@ static int dmail_deliver(const struct config *cfg, const struct auth_user *u,
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *sender = NULL, *config = NULL, *folder = NULL;
+	const char *folder = NULL;
+	struct deliver_opts o;
 	struct auth_user u;
 	struct mail_err err;
 	struct config cfg;
 	struct buf raw;
-	int c, code;
+	int code;
 
 	log_open("dmail");
-	while ((c = getopt_long(argc, argv, "+f:r:c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-		case 'r':
-			sender = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			printf("dmail (uw-imap) %s\n", VERSION);
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (argc - optind > 1) {
-		usage(stderr);
+	if ((code = deliver_options(argc, argv, usage, 0, &o)) >= 0)
+		return code;
+	if (argc - optind > 1 || (optind < argc && !strcmp(argv[optind], "+"))) {
+		fputs(usage, stderr);
 		return EX_USAGE;
 	}
 	if (optind < argc)
@@ -86,17 +61,13 @@ int main(int argc, char **argv)
 		    "(as root, use tmail USER)");
 		return EX_USAGE;
 	}
-	if (folder && !*folder) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	if ((code = deliver_start("dmail", config, &cfg, &raw)) != EX_OK)
+	if ((code = deliver_start("dmail", o.config, &cfg, &raw)) != EX_OK)
 		return code;
 	if (auth_self(&u, &err) < 0) {
 		deliver_log(1, "delivery failed: %s", err.text);
 		code = EX_TEMPFAIL;
 	} else {
-		code = dmail_deliver(&cfg, &u, sender, folder, &raw);
+		code = dmail_deliver(&cfg, &u, o.sender, folder, &raw);
 		free(u.name);
 		free(u.home);
 	}

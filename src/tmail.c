@@ -4,7 +4,6 @@
  * As root, the only right used beyond the user's is making a missing spool
  * file, which each recipient's process asks its root parent for. */
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +18,10 @@
 #include "deliver.h"
 #include "log.h"
 
-struct opts {
-	const char *sender;   /* -f */
-	const char *inbox;    /* -I */
-	const char *config;   /* -c */
-};
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: tmail [-f sender] [-I inbox] [-c config] user[+folder] ...\n"
-		   "  reads one message on stdin and delivers it to each user's INBOX\n"
-		   "  (or the folder, when it exists); exit codes as in sysexits.h\n");
-}
+static const char usage[] =
+	"usage: tmail [-f sender] [-I inbox] [-c config] user[+folder] ...\n"
+	"  reads one message on stdin and delivers it to each user's INBOX\n"
+	"  (or the folder, when it exists); exit codes as in sysexits.h\n";
 
 /* A recipient: its passwd entry and the folder of user+folder. */
 struct rcpt {
@@ -103,7 +94,7 @@ static int ask_spool(void *ctx, struct mail_err *err)
 }
 
 /* The recipient's process, running as the recipient: parse, then store. */
-static int rcpt_deliver(const struct config *cfg, const struct opts *o, const struct buf *raw,
+static int rcpt_deliver(const struct config *cfg, const struct deliver_opts *o, const struct buf *raw,
 			const struct rcpt *r, int sock)
 {
 	struct deliver_target t = { .folder = r->folder, .inbox = o->inbox,
@@ -152,7 +143,7 @@ static int parent_serve(const struct config *cfg, const struct rcpt *r, int sock
 }
 
 /* The child for one recipient: become the user (as root), deliver, exit. */
-static void __attribute__((noreturn)) child(const struct config *cfg, const struct opts *o,
+static void __attribute__((noreturn)) child(const struct config *cfg, const struct deliver_opts *o,
 					    const struct buf *raw, const struct rcpt *r, int sock)
 {
 	struct auth_user u = { .name = r->name, .home = r->home, .uid = r->uid, .gid = r->gid };
@@ -166,7 +157,7 @@ static void __attribute__((noreturn)) child(const struct config *cfg, const stru
 }
 
 /* Run the recipient's process and (as root) serve it; its exit code. */
-static int run_child(const struct config *cfg, const struct opts *o, const struct buf *raw,
+static int run_child(const struct config *cfg, const struct deliver_opts *o, const struct buf *raw,
 		     const struct rcpt *r)
 {
 	int sv[2] = { -1, -1 };
@@ -190,7 +181,7 @@ static int run_child(const struct config *cfg, const struct opts *o, const struc
 }
 
 /* Deliver to one "user[+folder]"; its sysexits code. */
-static int deliver_one(const struct config *cfg, const struct opts *o, const struct buf *raw,
+static int deliver_one(const struct config *cfg, const struct deliver_opts *o, const struct buf *raw,
 		       const char *arg)
 {
 	struct rcpt r;
@@ -224,43 +215,16 @@ static int worst(int a, int b)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct opts o = { 0 };
+	struct deliver_opts o;
 	struct config cfg;
 	struct buf raw;
-	int c, code = EX_OK;
+	int code;
 
 	log_open("tmail");
-	while ((c = getopt_long(argc, argv, "+f:r:I:c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-		case 'r':
-			o.sender = optarg;
-			break;
-		case 'I':
-			o.inbox = optarg;
-			break;
-		case 'c':
-			o.config = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			printf("tmail (uw-imap) %s\n", VERSION);
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
+	if ((code = deliver_options(argc, argv, usage, 1, &o)) >= 0)
+		return code;
 	if (optind >= argc) {
-		usage(stderr);
+		fputs(usage, stderr);
 		deliver_log(1, "delivery refused: no recipient given");
 		return EX_USAGE;
 	}

@@ -131,8 +131,13 @@ def test_creates_a_missing_spool_file_for_the_user(run, tmail, fresh, user, spoo
 
 def test_as_the_recipient_like_postfix_mailbox_command(run, tmail, fresh, user, other_user,
                                                        spool, connect):
-    """Run as the recipient: delivers to that user, refuses another (75:
-    only root may, and the MTA keeps the message)."""
+    """Run as the recipient: without a spool file (which only root may make
+    in Debian's spool) 75, so the MTA keeps the message; with one, it
+    delivers; to another user 75 (only root may)."""
+    r = run(tmail, [user.name], who=user)
+    assert r.returncode == 75
+    assert b"cannot create" in r.stderr
+    assert not os.path.exists(spool.path(user))
     spool.write(user, [])
     r = run(tmail, ["-f", "bob@example.org", user.name], who=user)
     assert r.returncode == 0, r.stderr
@@ -300,29 +305,30 @@ def test_symlink_at_the_spool_path_is_refused(run, tmail, workdir, fresh, user, 
 
 
 @pytest.fixture
-def small_spool(workdir, users):
-    """A 512 KB tmpfs as the spool directory (2775 root:mail, as Debian's)."""
-    d = tempfile.mkdtemp(prefix="spool-", dir=workdir)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", d], check=True)
-    try:
-        os.chown(d, 0, system.mail_gid())
-        os.chmod(d, 0o2775)
-        yield mbox.Spool(d, system.mail_gid())
-    finally:
-        subprocess.run(["umount", "-l", d], check=True)
+def tmpfs():
+    """tmpfs(path, uid, gid, mode): a 512 KB tmpfs mounted on path (an
+    existing directory) for the test, unmounted afterwards."""
+    mounted = []
+
+    def mount(path, uid, gid, mode):
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", path], check=True)
+        mounted.append(path)
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+        return path
+    yield mount
+    for path in reversed(mounted):
+        subprocess.run(["umount", "-l", path], check=True)
 
 
-def fill(d):
-    """Use up every byte of the filesystem of d."""
-    for name, chunk in (("filler", 4096), ("filler2", 1)):
-        fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            while True:
-                os.write(fd, b"x" * chunk)
-        except OSError as e:
-            assert e.errno == 28, e
-        finally:
-            os.close(fd)
+@pytest.fixture
+def small_spool(workdir, users, tmpfs):
+    """A small tmpfs as the spool directory (2775 root:mail, as Debian's)."""
+    d = tmpfs(tempfile.mkdtemp(prefix="spool-", dir=workdir), 0, system.mail_gid(), 0o2775)
+    return mbox.Spool(d, system.mail_gid())
+
+
+BIG = b"Subject: big\nMessage-ID: <big@x>\n\n" + b"x" * 60000 + b"\nbye\n"
 
 
 @pytest.mark.parametrize("record", [False, True], ids=["as-the-mta-left-it", "with-record"])
@@ -335,8 +341,8 @@ def test_full_disk_is_75_and_the_mailbox_is_unchanged(run, tmail, workdir, fresh
     if record:   # a first delivery gives the file its folder record
         assert run(tmail, [user.name], config=cfg).returncode == 0
     before = small_spool.read(user)
-    fill(small_spool.dir)
-    big = b"Subject: big\nMessage-ID: <big@x>\n\n" + b"x" * 60000 + b"\nbye\n"
+    system.fill_filesystem(small_spool.dir)
+    big = BIG
     r = run(tmail, ["-f", "big@example.org", user.name], data=big, config=cfg)
     assert r.returncode == 75, r.stderr
     assert small_spool.read(user) == before
@@ -381,6 +387,18 @@ def test_concurrent_deliveries_and_expunge_lose_nothing(run, tmail, fresh, user,
     assert sorted(ids) == want
 
 
+def test_dash_i_names_the_mailbox(run, tmail, fresh, user, spool, connect):
+    """-I delivers to that mailbox of the user's instead of INBOX, made
+    when missing."""
+    for _ in range(2):
+        r = run(tmail, ["-I", "mail/incoming", "-f", "i@example.org", user.name])
+        assert r.returncode == 0, r.stderr
+    assert os.stat(os.path.join(user.home, "mail", "incoming")).st_uid == user.uid
+    got = messages(connect(), "mail/incoming")
+    assert [got[u][1] for u in sorted(got)] == [with_return_path(b"i@example.org")] * 2
+    assert not os.path.exists(spool.path(user))
+
+
 # ---------------------------------------------------------------- dmail
 
 def test_dmail_plus_folder_as_the_user(run, dmail, fresh, user, connect):
@@ -403,6 +421,35 @@ def test_dmail_to_inbox_as_the_user(run, dmail, fresh, user, spool, connect):
     r = run(dmail, ["-f", "hal@example.org"], who=user)
     assert r.returncode == 0, r.stderr
     assert [b for _, b in messages(connect()).values()] == [with_return_path(b"hal@example.org")]
+
+
+@pytest.mark.parametrize("record", [False, True], ids=["as-the-mta-left-it", "with-record"])
+def test_dmail_full_home_is_75_and_the_folder_is_unchanged(run, dmail, fresh, user, tmpfs,
+                                                           sample, record):
+    """A folder in a full home (a small tmpfs): 75 and the folder byte for
+    byte as before; with room again, the retry stores the message once."""
+    tmpfs(user.home, user.uid, user.gid, 0o700)
+    box = os.path.join(user.home, "box")
+    with open(box, "wb") as f:
+        f.write(b"".join(mbox.entry_bytes(e) for e in sample[:3]))
+    os.chown(box, user.uid, user.gid)
+    if record:
+        assert run(dmail, ["+box"], who=user).returncode == 0
+    with open(box, "rb") as f:
+        before = f.read()
+    system.fill_filesystem(user.home)
+    r = run(dmail, ["-f", "big@example.org", "+box"], data=BIG, who=user)
+    assert r.returncode == 75, r.stderr
+    assert b"No space left on device" in r.stderr
+    with open(box, "rb") as f:
+        assert f.read() == before
+    for name in ("filler", "filler2"):
+        os.unlink(os.path.join(user.home, name))
+    assert run(dmail, ["-f", "big@example.org", "+box"], data=BIG, who=user).returncode == 0
+    with open(box, "rb") as f:
+        got = mbox.real_messages(f.read())
+    assert [e.data for e in got].count(b"Return-Path: <big@example.org>\n" + BIG) == 1
+    assert len(got) == 3 + record + 1
 
 
 def test_dmail_refuses_root(run, dmail, fresh, user):
