@@ -24,6 +24,10 @@
 #define CONFIG_FILE "/etc/imapd.conf"
 #endif
 
+/* Failures go to stderr too once a program parsed its options: an MTA
+ * quotes them, while the library alone (a test, a fuzzer) stays quiet. */
+static int to_stderr;
+
 int deliver_options(int argc, char **argv, const char *usage, int with_inbox,
 		    struct deliver_opts *o)
 {
@@ -36,6 +40,7 @@ int deliver_options(int argc, char **argv, const char *usage, int with_inbox,
 	int c;
 
 	memset(o, 0, sizeof *o);
+	to_stderr = 1;
 	while ((c = getopt_long(argc, argv, with_inbox ? "+f:r:c:hI:" : "+f:r:c:h", longopts,
 				NULL)) != -1) {
 		if (c == 'f' || c == 'r') {
@@ -68,7 +73,8 @@ void deliver_log(int failed, const char *fmt, ...)
 	va_end(ap);
 	if (failed) {
 		log_err("%s", line);
-		fprintf(stderr, "%s: %s\n", program_invocation_short_name, line);
+		if (to_stderr)
+			fprintf(stderr, "%s: %s\n", program_invocation_short_name, line);
 	} else {
 		log_info("%s", line);
 	}

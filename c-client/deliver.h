@@ -23,7 +23,8 @@ int deliver_options(int argc, char **argv, const char *usage, int with_inbox,
 		    struct deliver_opts *o);
 
 /* A log line (syslog, facility mail); a failure (failed set) also goes to
- * stderr, which MTAs quote in their logs and bounces. */
+ * stderr, which MTAs quote in their logs and bounces, in a program that
+ * called deliver_options. */
 void deliver_log(int failed, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Read all of fd into raw. EX_OK, or EX_TEMPFAIL (logged) on a read error. */

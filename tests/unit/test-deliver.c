@@ -95,8 +95,6 @@ static void folder_names_from_an_address(void)
 
 int main(void)
 {
-	/* refusals are also said on stderr, as to an MTA: those lines are
-	 * expected above the summary */
 	RUN(mbox_framing_is_the_envelope);
 	RUN(dash_f_wins_and_return_path_is_added_once);
 	RUN(refused_inputs);
