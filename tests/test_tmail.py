@@ -331,20 +331,28 @@ def small_spool(workdir, users, tmpfs):
 BIG = b"Subject: big\nMessage-ID: <big@x>\n\n" + b"x" * 60000 + b"\nbye\n"
 
 
+@pytest.mark.parametrize("room", [0, 8192], ids=["no-room-for-the-lock", "room-for-the-lock"])
 @pytest.mark.parametrize("record", [False, True], ids=["as-the-mta-left-it", "with-record"])
 def test_full_disk_is_75_and_the_mailbox_is_unchanged(run, tmail, workdir, fresh, user, sample,
-                                                      small_spool, record):
-    """The spool's filesystem full: 75, the file byte for byte as before
-    (nothing half-written); once there is room, the retry stores it once."""
+                                                      small_spool, record, room):
+    """The spool's filesystem full, with or without room for the dotlock
+    (then the message itself does not fit): 75, the file byte for byte as
+    before (nothing half-written); with room again, the retry stores the
+    message once."""
     cfg = config_with(workdir, "", spool_dir=small_spool.dir)
     small_spool.write(user, sample[:3])
     if record:   # a first delivery gives the file its folder record
         assert run(tmail, [user.name], config=cfg).returncode == 0
     before = small_spool.read(user)
     system.fill_filesystem(small_spool.dir)
+    if room:
+        filler = os.path.join(small_spool.dir, "filler")
+        os.truncate(filler, os.path.getsize(filler) - room)
     big = BIG
     r = run(tmail, ["-f", "big@example.org", user.name], data=big, config=cfg)
     assert r.returncode == 75, r.stderr
+    assert b"No space left on device" in r.stderr
+    assert (b"cannot create lock file" in r.stderr) == (not room), r.stderr
     assert small_spool.read(user) == before
     for name in ("filler", "filler2"):
         os.unlink(os.path.join(small_spool.dir, name))
