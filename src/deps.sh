@@ -26,6 +26,7 @@ check=(
 	testssl.sh                # audits the imaps listener
 	clang libclang-rt-14-dev  # make fuzz (libFuzzer) runs in CI for a bounded time
 	git                       # the upgrade test builds the previous version from history
+	postfix                   # test_postfix: a private instance delivers through tmail
 )
 
 want=()
