@@ -127,7 +127,7 @@ static char *from_line_sender(const char *l, size_t n)
 	s = i;
 	while (i < n && l[i] != ' ' && l[i] != '\t' && l[i] != '\n' && l[i] != '\r')
 		i++;
-	if (i == s || has_controls(l + s, i - s))
+	if (i == s || i - s > DELIVER_SENDER_MAX || has_controls(l + s, i - s))
 		return NULL;
 	if (i - s == 13 && !strncasecmp(l + s, "MAILER-DAEMON", 13))
 		return xstrdup("");
@@ -196,9 +196,10 @@ int deliver_prepare(const char *raw, size_t len, const char *sender_opt, const c
 	} else {
 		m->sender = from_sender;
 	}
-	if (m->sender && has_controls(m->sender, strlen(m->sender))) {
-		deliver_log(1, "delivery refused user=%s: the envelope sender contains "
-		    "control characters", user);
+	if (m->sender && (strlen(m->sender) > DELIVER_SENDER_MAX ||
+			  has_controls(m->sender, strlen(m->sender)))) {
+		deliver_log(1, "delivery refused user=%s: the envelope sender has control "
+		    "characters or more than %d bytes", user, DELIVER_SENDER_MAX);
 		deliver_msg_free(m);
 		return EX_USAGE;
 	}

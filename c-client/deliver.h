@@ -38,10 +38,14 @@ struct deliver_msg {
 	char *from_token;     /* sender for a From line: no blanks or controls */
 };
 
+/* Longest envelope sender taken (RFC 5321 allows 256 octets for a path);
+ * a From line must stay short enough for mbox readers to recognise. */
+#define DELIVER_SENDER_MAX 512
+
 /* Build m from raw input; sender_opt is -f's value (NULL: the From line's,
  * if any; "<>" or "": the null sender). EX_OK, EX_DATAERR for input that
- * holds no message, EX_USAGE for a sender with control characters (both
- * logged with user's name). */
+ * holds no message, EX_USAGE for a sender with control characters or
+ * longer than DELIVER_SENDER_MAX (both logged with user's name). */
 int deliver_prepare(const char *raw, size_t len, const char *sender_opt, const char *user,
 		    struct deliver_msg *m);
 void deliver_msg_free(struct deliver_msg *m);

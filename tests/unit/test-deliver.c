@@ -70,6 +70,14 @@ static void refused_inputs(void)
 	/* a sender that would add a header line of its own */
 	CHECK(prep("Subject: x\n\nb\n", "a@b>\nX-UID: 5\nX: <", &m) == EX_USAGE);
 	CHECK(prep("Subject: x\n\nb\n", "a\tb", &m) == EX_USAGE);
+	char longest[DELIVER_SENDER_MAX + 2];
+	memset(longest, 'a', sizeof longest - 1);
+	longest[sizeof longest - 1] = '\0';
+	CHECK(prep("Subject: x\n\nb\n", longest, &m) == EX_USAGE);
+	longest[DELIVER_SENDER_MAX] = '\0';
+	CHECK(prep("Subject: x\n\nb\n", longest, &m) == EX_OK);
+	CHECK(strlen(m.sender) == DELIVER_SENDER_MAX);
+	deliver_msg_free(&m);
 	/* a From line's control characters make its sender unknown, no more */
 	CHECK(prep("From a\x01@b Sun Dec  6 10:00:00 2026\nSubject: x\n\nb\n", NULL, &m) == EX_OK);
 	CHECK(m.sender == NULL);
