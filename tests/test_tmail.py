@@ -4,6 +4,7 @@
 # delivery read back through imapd as a mail client would.
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -239,6 +240,32 @@ def test_unknown_user_is_67_and_logged(run, tmail, fresh, user, spool, syslog, c
     assert any(re.search(r"tmail\[\d+\]: delivered user=%s mailbox=INBOX file=/var/mail/%s "
                          % (user.name, user.name), l) for l in lines), lines
     assert len(messages(connect())) == 1
+
+
+def test_root_is_never_a_recipient(run, tmail, fresh):
+    """Mail for root is refused (77), not stored as root: the aliases
+    should send it to a user."""
+    before = os.path.lexists("/var/mail/root") and os.lstat("/var/mail/root")
+    r = run(tmail, ["root"])
+    assert r.returncode == 77
+    assert b"never stored as root" in r.stderr
+    after = os.path.lexists("/var/mail/root") and os.lstat("/var/mail/root")
+    assert before == after
+
+
+def test_setuid_install_is_refused(run, tmail, workdir, fresh, user, spool):
+    """Installed setuid root, tmail would let any user pick its
+    configuration (and so the spool root writes in): it refuses to run."""
+    copy = os.path.join(workdir, "tmail-setuid")
+    shutil.copy(tmail, copy)
+    os.chmod(copy, 0o4755)
+    try:
+        r = run(copy, [user.name], who=user)
+    finally:
+        os.unlink(copy)
+    assert r.returncode == 64
+    assert b"refuses to run setuid or setgid" in r.stderr
+    assert not os.path.exists(spool.path(user))
 
 
 def test_bad_arguments_are_64(run, tmail, fresh, user):
