@@ -112,6 +112,10 @@ ifneq ($(file <$(FLAGS_STAMP)),$(CC) $(ALL_CFLAGS))
 $(shell mkdir -p $(O))
 $(file >$(FLAGS_STAMP),$(CC) $(ALL_CFLAGS))
 endif
+# Written above while the makefile is read, after make looked at the
+# directory: without a rule, a first build in a fresh tree would think the
+# stamp cannot be made and fall back to make's built-in %.o rule.
+$(FLAGS_STAMP): ;
 
 $(O)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)

@@ -86,3 +86,21 @@ def test_classic_build_lines(tmp_path):
     assert os.path.realpath(lib) == os.path.join(REPO, "c-client", "libc-client.a")
     with open(lib, "rb") as f:
         assert f.read(8) == b"!<arch>\n"
+
+
+def test_first_build_of_a_fresh_tree_uses_the_project_rules(tmp_path):
+    """In a tree never built (no .build-flags yet), `make` compiles with the
+    project's flags, not make's built-in %.o rule (which knows no
+    -D_GNU_SOURCE, and so failed on O_PATH)."""
+    files = subprocess.run(["git", "-C", REPO, "ls-files", "-z"], check=True,
+                           stdout=subprocess.PIPE).stdout.split(b"\0")
+    for rel in filter(None, files):
+        src = os.path.join(REPO, rel.decode())
+        if os.path.isfile(src):
+            dst = tmp_path / rel.decode()
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(open(src, "rb").read())
+    r = subprocess.run(["make", "-n", "-C", str(tmp_path), "c-client/fsafe.o"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, text=True)
+    assert r.returncode == 0, r.stdout
+    assert re.search(r"-D_GNU_SOURCE .*-c -o c-client/fsafe.o c-client/fsafe.c", r.stdout), r.stdout
