@@ -115,6 +115,10 @@ ifneq ($(file <$(FLAGS_STAMP)),$(CC) $(ALL_CFLAGS))
 $(shell mkdir -p $(O))
 $(file >$(FLAGS_STAMP),$(CC) $(ALL_CFLAGS))
 endif
+# Written above while the makefile is read, after make looked at the
+# directory: without a rule, a first build in a fresh tree would think the
+# stamp cannot be made and fall back to make's built-in %.o rule.
+$(FLAGS_STAMP): ;
 
 $(O)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -158,12 +162,12 @@ deps:
 
 # Install the daemons, man pages and example launcher/PAM files; the
 # examples get the real paths substituted.
-SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFIG)|g' \
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@CONFIG@|$(CONFIG)|g' \
 	-e 's|@SSLDIR@|$(SSLDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
 	-e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
 DAEMONS  = imapd/imapd $(if $(wildcard ipopd/ipop3d.c),ipopd/ipop3d) $(if $(wildcard ipopd/ipop2d.c),ipopd/ipop2d)
 MAN8     = imapd.8 ipop3d.8 ipop2d.8
-MAN1     = mailutil.1
+MAN1     = mailutil.1 tmail.1 dmail.1
 EXAMPLES = inetd.conf xinetd.d/imap xinetd.d/imaps xinetd.d/pop3 xinetd.d/pop3s \
 	systemd/imap.socket systemd/imap@.service systemd/imaps.socket systemd/imaps@.service \
 	systemd/pop3.socket systemd/pop3@.service systemd/pop3s.socket systemd/pop3s@.service \

@@ -135,6 +135,9 @@ struct mail_new {
 	char **keywords;          /* names, NULL-terminated, or NULL */
 	time_t date;              /* internal date, 0: now */
 	int tz_minutes;
+	/* Envelope sender, for formats that record it (mbox's From line): one
+	 * token, no blanks or controls; "" the null sender; NULL: none known. */
+	const char *sender;
 };
 
 struct mail_status {

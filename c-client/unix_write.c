@@ -250,7 +250,8 @@ void format_new(struct buf *o, const char *user, const struct mail_new *m, uint3
 
 	localtime_r(&t, &tm);
 	strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
-	buf_printf(o, "From %s %s\n", user && *user ? user : "MAILER-DAEMON", date);
+	buf_printf(o, "From %s %s\n", m->sender ? (*m->sender ? m->sender : "MAILER-DAEMON") :
+		   user && *user ? user : "MAILER-DAEMON", date);
 	while (pos < len) {
 		size_t le = unix_line_end(m->text, pos, len), ce = le;
 		if (ce > pos && m->text[ce - 1] == '\n')
