@@ -200,13 +200,17 @@ def hosts_rules():
 def test_tcp_wrappers_inetd_line_on_the_public_port(
         service, public_ports, hosts_rules, inetd_bin, deploy_sbin, deploy_config,
         san_env, deploy_dir, started, inbox, user):
-    """imaps/pop3s stream tcp nowait root /usr/sbin/tcpd /path/daemon, on
-    993/995 itself (no --tls: the daemon that tcpd execs finds TLS from the
-    local port's name): loopback logs in over TLS; a client the rules deny
-    gets the connection closed and not one byte, no greeting."""
+    """The shipped inetd.conf's tcpd line (imaps/pop3s stream tcp nowait
+    root /usr/sbin/tcpd /path/daemon), on 993/995 itself (no --tls: the
+    daemon that tcpd execs finds TLS from the local port's name): loopback
+    logs in over TLS; a client the rules deny gets the connection closed
+    and not one byte, no greeting."""
     port, daemon = WRAPPED[service]
     public_ports(port)
-    fields = deploy.tcpd_fields(service, os.path.join(deploy_sbin, daemon))
+    lines = deploy.inetd_tcpd_lines(deploy.shipped("inetd.conf", deploy_sbin))
+    assert sorted(lines) == sorted(WRAPPED)
+    fields = lines[service]
+    assert fields[6] == os.path.join(deploy_sbin, daemon), fields
     lnch = deploy.ShippedInetd(inetd_bin, fields, deploy_config, san_env,
                                subdir(deploy_dir, "tcpd-" + service), port=port)
     started.append(lnch)

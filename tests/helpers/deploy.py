@@ -169,11 +169,17 @@ class ShippedInetd(launch.Launcher):
 TCPD = "/usr/sbin/tcpd"
 
 
-def tcpd_fields(service, daemon_path):
-    """The classic guide's inetd.conf line: tcpd checks /etc/hosts.allow and
-    /etc/hosts.deny, then execs the daemon path with argv[0] as given (so
-    the rules name the daemon by that file's name)."""
-    return [service, "stream", "tcp", "nowait", "root", TCPD, daemon_path]
+def inetd_tcpd_lines(text):
+    """{service: fields} of the commented-out TCP wrappers lines of the
+    shipped inetd.conf (the classic guide's form: tcpd checks
+    /etc/hosts.allow and /etc/hosts.deny, then execs the daemon path with
+    argv[0] as given, so the rules name the daemon by that file's name)."""
+    out = {}
+    for line in text.splitlines():
+        fields = line.lstrip("#").split()
+        if line.startswith("#") and len(fields) == 7 and fields[5] == TCPD:
+            out[fields[0]] = fields
+    return out
 
 
 class HostsRules:
