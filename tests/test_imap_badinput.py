@@ -262,9 +262,9 @@ def test_disconnect_inside_literal_appends_nothing(inbox, client, connect):
 
 @pytest.mark.parametrize("line,text", [
     # NUL and 8-bit bytes are not ATOM-CHARs (RFC 3501 9)
-    (b"n1 SELECT IN\x00BOX", "SELECT: Unexpected extra arguments"),
+    (b"n1 SELECT IN\x00BOX", "SELECT: NUL is not allowed here"),
     (b"n1 SELECT \xff\xfe", "SELECT: Expected an atom or string"),
-    (b"n1 NOOP\x00", "NOOP: Unexpected extra arguments"),
+    (b"n1 NOOP\x00", "NOOP: NUL is not allowed here"),
 ])
 def test_nul_and_eight_bit_bytes(inbox, client, line, text):
     assert send_line(client, line + b"\r\n")
