@@ -206,6 +206,7 @@ static void __attribute__((noreturn)) read_failed(struct client *c, enum io_stat
 	imap_exit(c, "Autologout; idle for too long", 0);
 }
 
+/* BYE for a line over max_line, which cannot be framed (see imapd.h). */
 void imap_line_too_long(struct client *c)
 {
 	char bye[96];
