@@ -102,6 +102,11 @@ $(shell mkdir -p $(O))
 $(file >$(FLAGS_STAMP),$(CC) $(ALL_CFLAGS))
 endif
 
+# Written above while the makefile is read, so make may have listed the
+# directory before the file existed: without this rule a fresh checkout's
+# first `make` finds no way to make it and no rule for any object.
+$(FLAGS_STAMP): ;
+
 $(O)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
