@@ -91,6 +91,8 @@ $(O)/ipopd/ipop3d: $(POP3_OBJ) $(LIB)
 $(O)/ipopd/ipop2d: $(POP2_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(POP2_OBJ) $(LIB) $(LIBS)
 
+# kept, so a second make links nothing again
+.SECONDARY: $(UTIL_BIN:=.o)
 $(O)/src/%: $(O)/src/%.o $(IMAPD_LIB) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(IMAPD_LIB) $(LIB) $(LIBS)
 
