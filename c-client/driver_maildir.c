@@ -51,6 +51,7 @@ struct ment {
 	struct md_name pn;
 	uint32_t uid;
 	const struct md_rec *rec;
+	uint64_t vsize;           /* computed for a new file without ",W=" */
 };
 
 struct mscan {
@@ -117,7 +118,7 @@ static int scan_dir(int dfd, int in_new, struct mscan *sc, size_t *cap)
 			*cap = *cap ? *cap * 2 : 256;
 			sc->v = xrealloc(sc->v, *cap * sizeof *sc->v);
 		}
-		sc->v[sc->n++] = (struct ment){ xstrdup(e->d_name), (uint8_t)in_new, pn, 0, NULL };
+		sc->v[sc->n++] = (struct ment){ xstrdup(e->d_name), (uint8_t)in_new, pn, 0, NULL, 0 };
 	}
 	closedir(d);
 	return 0;
@@ -334,6 +335,14 @@ static uint64_t file_vsize(int dirfd, const char *name, const struct stat *st)
 	return v;
 }
 
+/* Is the scanned file a regular file of the session's user? Another
+ * user's file hard-linked into the Maildir is not ours to serve. */
+static int ment_ours(const struct mdir *d, const struct ment *e, struct stat *st)
+{
+	return fstatat(e->in_new ? d->new : d->cur, e->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st->st_mode) && st->st_uid == geteuid();
+}
+
 /* The W field of uidlist extensions, or 0. */
 static uint64_t ext_vsize(const char *ext, size_t n)
 {
@@ -356,8 +365,7 @@ static struct mdmsg *msg_new(struct mailbox *box, struct ment *e)
 	struct stat st;
 	int dirfd = e->in_new ? MB(box)->d.new : MB(box)->d.cur;
 
-	if (fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid()) {
+	if (!ment_ours(&MB(box)->d, e, &st)) {
 		log_warn("Maildir %s: skipped %s/%s: not a regular file of this user", box->name,
 			 e->in_new ? "new" : "cur", e->name);
 		return NULL;
@@ -377,7 +385,8 @@ static struct mdmsg *msg_new(struct mailbox *box, struct ment *e)
 		mm->ext = xstrndup(e->rec->ext, e->rec->ext_len);
 		mm->ext_len = e->rec->ext_len;
 	}
-	mm->m.size = e->pn.vsize ? e->pn.vsize : ext_vsize(mm->ext, mm->ext_len);
+	mm->m.size = e->pn.vsize ? e->pn.vsize : e->vsize ? e->vsize :
+		     ext_vsize(mm->ext, mm->ext_len);
 	if (!mm->m.size)
 		mm->m.size = file_vsize(dirfd, mm->name, &st);
 	return mm;
@@ -431,7 +440,12 @@ static void uids_list(struct mailbox *box, struct mscan *sc, struct buf *b)
 		}
 		if (rec && rec->uid == v[i]->uid)
 			r += r < mb->ul.ul.n && mb->ul.ul.recs[r].uid == rec->uid;
-		md_uidlist_record(b, v[i]->uid, rec ? rec->ext : NULL, rec ? rec->ext_len : 0,
+		if (!v[i]->uid)
+			continue;   /* not ours to number */
+		char w[32];
+		int wl = v[i]->vsize ? snprintf(w, sizeof w, "W%llu",
+						(unsigned long long)v[i]->vsize) : 0;
+		md_uidlist_record(b, v[i]->uid, rec ? rec->ext : w, rec ? rec->ext_len : (size_t)wl,
 				  v[i]->name, v[i]->pn.base_len);
 	}
 	while (!sc->stable && r < mb->ul.ul.n) {
@@ -471,8 +485,16 @@ static int uids_assign(struct mailbox *box, struct mscan *sc, int lk, struct mai
 			fresh[nf++] = &sc->v[i];
 	if (nf)
 		qsort(fresh, nf, sizeof *fresh, ment_name_cmp);
-	for (size_t i = 0; i < nf; i++)
-		fresh[i]->uid = mb->ul.ul.next++;
+	for (size_t i = 0; i < nf; i++) {
+		struct ment *e = fresh[i];
+		struct stat st;
+		/* a foreign or vanished file gets no UID */
+		if (!ment_ours(&mb->d, e, &st))
+			continue;
+		e->uid = mb->ul.ul.next++;
+		if (!e->pn.vsize)
+			e->vsize = file_vsize(e->in_new ? mb->d.new : mb->d.cur, e->name, &st);
+	}
 	free(fresh);
 	buf_init(&b);
 	uids_list(box, sc, &b);
@@ -481,7 +503,10 @@ static int uids_assign(struct mailbox *box, struct mscan *sc, int lk, struct mai
 	/* our list is the one on disk now: remember it, not the old parse */
 	if (rc < 0 || md_ul_read(mb->d.root, &mb->ul, err) < 0)
 		return -1;
-	if (uids_match(mb, sc)) {
+	size_t before = 0;
+	for (size_t i = 0; i < sc->n; i++)
+		before += !sc->v[i].uid;
+	if (uids_match(mb, sc) > before) {
 		/* replaced meanwhile by someone ignoring our lock */
 		mail_err_set(err, MAIL_FAIL, "%s changed under its lock; try again", MD_UIDLIST);
 		return -1;
@@ -1083,6 +1108,9 @@ static int md_status(struct mail_session *sess, const char *path, struct mail_st
 	for (size_t i = 0; i < sc.n; i++) {
 		const struct md_rec *r = u.have ? md_uidlist_find(&u.ul, sc.v[i].name,
 								  sc.v[i].pn.base_len) : NULL;
+		struct stat fs;
+		if (!ment_ours(&d, &sc.v[i], &fs))
+			continue;
 		st->messages++;
 		st->unseen += !(md_info_flags(&sc.v[i].pn.info) & MF_SEEN);
 		/* \Recent as the next session to select would see it */
