@@ -127,6 +127,16 @@ static int u32_at(const char *s, size_t *i, size_t n, uint32_t *v)
 	return 1;
 }
 
+/* How many of the n bytes at s are in set (s need not end in a NUL). */
+static size_t strspn_n(const char *s, size_t n, const char *set)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] && strchr(set, s[i]))
+		i++;
+	return i;
+}
+
 /* One header field (a key letter and its value) of version 3. */
 static void header_field(struct md_uidlist *ul, const char *f, size_t n, const char **extra_at)
 {
@@ -137,7 +147,7 @@ static void header_field(struct md_uidlist *ul, const char *f, size_t n, const c
 		ul->validity = v;
 	} else if (f[0] == 'N' && u32_at(f, &i, n, &v) && i == n) {
 		ul->next = v;
-	} else if (f[0] == 'G' && n == 33) {
+	} else if (f[0] == 'G' && n == 33 && strspn_n(f + 1, 32, "0123456789abcdefABCDEF") == 32) {
 		memcpy(ul->guid, f + 1, 32);
 		ul->guid[32] = '\0';
 	} else if (!*extra_at) {
@@ -159,7 +169,7 @@ static int parse_header(const char *s, size_t n, struct md_uidlist *ul)
 		if (i >= n || s[i++] != ' ' || !u32_at(s, &i, n, &ul->validity) || i >= n ||
 		    s[i++] != ' ' || !u32_at(s, &i, n, &ul->next))
 			return -1;
-		return 0;
+		return ul->validity ? 0 : -1;
 	}
 	while (i < n) {
 		while (i < n && s[i] == ' ')
@@ -203,8 +213,11 @@ static int parse_record(const char *s, size_t n, unsigned ver, struct md_rec *r)
 	const char *info = memchr(s + i, ':', n - i);
 	r->base = s + i;
 	r->base_len = info ? (size_t)(info - (s + i)) : n - i;
-	if (!r->base_len || memchr(r->base, '/', r->base_len) || memchr(r->base, '\0', r->base_len))
+	if (!r->base_len || memchr(r->base, '/', r->base_len))
 		return -1;
+	for (size_t k = 0; k < r->base_len; k++)
+		if ((unsigned char)r->base[k] < ' ' || r->base[k] == 0x7f)
+			return -1;   /* no file of ours is named so */
 	return 0;
 }
 
