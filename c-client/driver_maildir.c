@@ -30,6 +30,7 @@ struct mdmsg {
 	uint32_t disk_letters;
 	char *ext;                /* uidlist extension fields, kept */
 	size_t ext_len;
+	uint8_t size_read;        /* size found by reading: not in the list yet */
 };
 
 struct mdbox {
@@ -42,6 +43,7 @@ struct mdbox {
 	struct buf text;
 	uint32_t text_uid;
 	int scanned;
+	uint32_t sizes_read;      /* messages with size_read set */
 };
 
 /* A file found by a scan. */
@@ -387,8 +389,11 @@ static struct mdmsg *msg_new(struct mailbox *box, struct ment *e)
 	}
 	mm->m.size = e->pn.vsize ? e->pn.vsize : e->vsize ? e->vsize :
 		     ext_vsize(mm->ext, mm->ext_len);
-	if (!mm->m.size)
+	if (!mm->m.size) {
 		mm->m.size = file_vsize(dirfd, mm->name, &st);
+		mm->size_read = 1;
+		MB(box)->sizes_read++;
+	}
 	return mm;
 }
 
@@ -462,24 +467,15 @@ static int ment_name_cmp(const void *a, const void *b)
 	return strcmp((*(const struct ment *const *)a)->name, (*(const struct ment *const *)b)->name);
 }
 
-/* Under the uidlist lock: reread it, give the files without a UID the next
- * ones (in name order: deliveries are named by time) and write it. A
- * session that may not write keeps UIDs for itself. */
-static int uids_assign(struct mailbox *box, struct mscan *sc, int lk, struct mail_err *err)
+/* Under the uidlist lock, with the list just reread: give the files
+ * without a UID the next ones (in name order: deliveries are named by
+ * time). Returns how many were numbered. */
+static size_t uids_number(struct mailbox *box, struct mscan *sc)
 {
 	struct mdbox *mb = MB(box);
 	struct ment **fresh = xmalloc((sc->n + 1) * sizeof *fresh);
-	size_t nf = 0;
-	struct buf b;
-	int rc;
+	size_t nf = 0, numbered = 0;
 
-	if (md_ul_read(mb->d.root, &mb->ul, err) < 0) {
-		free(fresh);
-		return -1;
-	}
-	if (!mb->ul.have)
-		md_ul_new(box->sess, mb->d.root, &mb->ul);
-	uids_match(mb, sc);
 	for (size_t i = 0; i < sc->n; i++)
 		if (!sc->v[i].uid)
 			fresh[nf++] = &sc->v[i];
@@ -492,10 +488,22 @@ static int uids_assign(struct mailbox *box, struct mscan *sc, int lk, struct mai
 		if (!ment_ours(&mb->d, e, &st))
 			continue;
 		e->uid = mb->ul.ul.next++;
+		numbered++;
 		if (!e->pn.vsize)
 			e->vsize = file_vsize(e->in_new ? mb->d.new : mb->d.cur, e->name, &st);
 	}
 	free(fresh);
+	return numbered;
+}
+
+/* Write the list for the scan in place of the old one (the lock goes). */
+static int uids_commit(struct mailbox *box, struct mscan *sc, int lk, struct mail_err *err)
+{
+	struct mdbox *mb = MB(box);
+	struct buf b;
+	size_t unnumbered = 0;
+	int rc;
+
 	buf_init(&b);
 	uids_list(box, sc, &b);
 	rc = md_lock_commit(mb->d.root, lk, MD_UIDLIST_LOCK, MD_UIDLIST, &b, err);
@@ -503,10 +511,9 @@ static int uids_assign(struct mailbox *box, struct mscan *sc, int lk, struct mai
 	/* our list is the one on disk now: remember it, not the old parse */
 	if (rc < 0 || md_ul_read(mb->d.root, &mb->ul, err) < 0)
 		return -1;
-	size_t before = 0;
 	for (size_t i = 0; i < sc->n; i++)
-		before += !sc->v[i].uid;
-	if (uids_match(mb, sc) > before) {
+		unnumbered += !sc->v[i].uid;
+	if (uids_match(mb, sc) > unnumbered) {
 		/* replaced meanwhile by someone ignoring our lock */
 		mail_err_set(err, MAIL_FAIL, "%s changed under its lock; try again", MD_UIDLIST);
 		return -1;
@@ -678,7 +685,19 @@ static int needs_lock(struct mailbox *box, struct mscan *sc, size_t missing)
 	return 0;
 }
 
-/* Learn the UIDs of the scan, taking the lock when some are new. */
+/* Highest UID of the scan. */
+static uint32_t scan_top(const struct mscan *sc)
+{
+	uint32_t top = 0;
+
+	for (size_t i = 0; i < sc->n; i++)
+		top = sc->v[i].uid > top ? sc->v[i].uid : top;
+	return top;
+}
+
+/* Learn the UIDs of the scan. New files are numbered, and new messages
+ * claimed \Recent, under the uidlist lock; the list is rewritten only when
+ * a file got a UID. */
 static int sync_uids(struct mailbox *box, struct mscan *sc, uint32_t *hw, struct mail_err *err)
 {
 	struct mdbox *mb = MB(box);
@@ -700,18 +719,62 @@ static int sync_uids(struct mailbox *box, struct mscan *sc, uint32_t *hw, struct
 		*hw = recent_hw(box);
 		return 0;
 	}
-	if (lk < 0)
+	if (lk < 0 || md_ul_read(mb->d.root, &mb->ul, err) < 0) {
+		md_lock_drop(mb->d.root, lk, MD_UIDLIST_LOCK);
 		return -1;
-	if (uids_assign(box, sc, lk, err) < 0)
-		return -1;
+	}
+	int fresh = !mb->ul.have;
+	if (fresh)
+		md_ul_new(box->sess, mb->d.root, &mb->ul);
+	uids_match(mb, sc);
+	size_t numbered = uids_number(box, sc);
 	box->uidvalidity = mb->ul.ul.validity;
 	*hw = recent_hw(box);
-	uint32_t top = 0;
-	for (size_t i = 0; i < sc->n; i++)
-		top = sc->v[i].uid > top ? sc->v[i].uid : top;
+	uint32_t top = scan_top(sc);
 	if (!box->readonly && top > *hw)
 		mail_recent_put(box->sess, box->path, box->uidvalidity, top);
+	if (numbered || fresh)
+		return uids_commit(box, sc, lk, err);
+	md_lock_drop(mb->d.root, lk, MD_UIDLIST_LOCK);
 	return 0;
+}
+
+/* Sizes we had to read the files for go into the uidlist as W fields (as
+ * Dovecot keeps them), so the next session need not read them again. Only
+ * adds to records; a busy lock just means another try next time. */
+static void keep_sizes(struct mailbox *box)
+{
+	struct mdbox *mb = MB(box);
+	struct mail_err ignore;
+	struct buf b;
+	int lk = md_lock(mb->d.root, MD_UIDLIST_LOCK, &ignore);
+
+	if (lk < 0)
+		return;
+	if (md_ul_read(mb->d.root, &mb->ul, &ignore) < 0 || !mb->ul.have) {
+		md_lock_drop(mb->d.root, lk, MD_UIDLIST_LOCK);
+		return;
+	}
+	buf_init(&b);
+	md_uidlist_header(&b, &mb->ul.ul);
+	for (size_t i = 0; i < mb->ul.ul.n; i++) {
+		const struct md_rec *r = &mb->ul.ul.recs[i];
+		uint32_t no = mail_msgno(box, r->uid);
+		struct mdmsg *mm = no ? MM(box, no - 1) : NULL;
+		char ext[256];
+		int n = snprintf(ext, sizeof ext, "%.*s%sW%llu", (int)r->ext_len, r->ext,
+				 r->ext_len ? " " : "", mm ? (unsigned long long)mm->m.size : 0ULL);
+		int add = mm && mm->size_read && !ext_vsize(r->ext, r->ext_len) &&
+			  n < (int)sizeof ext;
+		md_uidlist_record(&b, r->uid, add ? ext : r->ext, add ? (size_t)n : r->ext_len,
+				  r->base, r->base_len);
+	}
+	if (md_lock_commit(mb->d.root, lk, MD_UIDLIST_LOCK, MD_UIDLIST, &b, &ignore) == 0)
+		md_ul_read(mb->d.root, &mb->ul, &ignore);
+	buf_free(&b);
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		MM(box, i)->size_read = 0;
+	mb->sizes_read = 0;
 }
 
 /* Look at the directories; report what changed. The scan is repeated once
@@ -752,6 +815,8 @@ static int md_sync(struct mailbox *box, int report, struct mail_err *err)
 	scan_free(&sc);
 	if (!box->readonly)
 		move_new(box);
+	if (!box->readonly && mb->sizes_read)
+		keep_sizes(box);
 	if (added)
 		mail_ev_exists(box);
 	if (box->recent != recent || added)

@@ -401,11 +401,15 @@ static void test_dovecot_uidlist_kept(void)
 	write_file(md("cur/200.M1P1.dv:2,Fa"), "Subject: b\n");
 	write_file(md("dovecot-uidlist"), "3 V1234567 N43 G0123456789abcdef0123456789abcdef Zfield\n"
 					  "41 W12 Q9 :100.M1P1.dv,S=11,W=12\n"
-					  "42 :200.M1P1.dv\n");
+					  "42 W12 :200.M1P1.dv\n");
 	write_file(md("dovecot-keywords"), "0 $Label1\n");
+	struct stat before, after;
+	stat(md("dovecot-uidlist"), &before);
 	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
+	/* every file has its UID and size: the list is not rewritten */
+	CHECK(stat(md("dovecot-uidlist"), &after) == 0 && after.st_ino == before.st_ino);
 	CHECK(box->uidvalidity == 1234567 && box->uidnext == 43 && box->nmsgs == 2);
 	CHECK(box->msgs[0]->uid == 41 && box->msgs[1]->uid == 42);
 	CHECK(box->msgs[0]->size == 12 && (box->msgs[0]->flags & MF_STORABLE) == MF_SEEN);
@@ -417,9 +421,36 @@ static void test_dovecot_uidlist_kept(void)
 	CHECK(box->nmsgs == 3 && box->msgs[2]->uid == 43 && box->uidnext == 44);
 	/* rewritten for the new UID: unknown fields and extensions kept */
 	CHECK(contains(md("dovecot-uidlist"), "3 V1234567 N44 G0123456789abcdef0123456789abcdef "
-					      "Zfield\n41 W12 Q9 :100.M1P1.dv,S=11,W=12\n42 :200"));
+					      "Zfield\n41 W12 Q9 :100.M1P1.dv,S=11,W=12\n42 W12 :200"));
 	CHECK(contains(md("dovecot-uidlist"), "\n43 W12 :300.M1P1.mx\n"));
 	mail_close(box, 0, NULL);
+}
+
+static void test_sizes_kept(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+
+	setup();
+	mkdir(md(""), 0700);
+	mkdir(md("cur"), 0700);
+	mkdir(md("new"), 0700);
+	mkdir(md("tmp"), 0700);
+	/* numbered by Dovecot, delivered without sizes in the name */
+	write_file(md("cur/100.V1I1.mx:2,S"), "Subject: a\n\nb\n");
+	write_file(md("dovecot-uidlist"), "3 V99 N2 G0123456789abcdef0123456789abcdef\n1 :100.V1I1.mx\n");
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->msgs[0]->size == 17);
+		mail_close(box, 0, NULL);
+	}
+	CHECK(!contains(md("dovecot-uidlist"), "W17"));
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->msgs[0]->size == 17 && box->msgs[0]->uid == 1);
+		mail_close(box, 0, NULL);
+	}
+	CHECK(contains(md("dovecot-uidlist"), "\n1 W17 :100.V1I1.mx\n"));
 }
 
 static void test_two_sessions(void)
@@ -703,6 +734,7 @@ int main(void)
 	RUN(test_keyword_limit);
 	RUN(test_new_to_cur);
 	RUN(test_dovecot_uidlist_kept);
+	RUN(test_sizes_kept);
 	RUN(test_two_sessions);
 	RUN(test_planted_files);
 	RUN(test_folders);
