@@ -38,50 +38,13 @@ static void setup(void)
 	mail_session_formats(&sess, "~/Maildir", NULL);
 }
 
-struct events {
-	int exists, nexp, nflags;
-	uint32_t expunged[64], flagged[64], last_exists;
-};
-
-static void on_exists(void *c, uint32_t n)
+/* ~/Maildir made by hand, as another program leaves it. */
+static void make_dirs(void)
 {
-	struct events *e = c;
-	e->exists++;
-	e->last_exists = n;
-}
-static void on_recent(void *c, uint32_t n)
-{
-	(void)c;
-	(void)n;
-}
-static void on_expunged(void *c, uint32_t m)
-{
-	struct events *e = c;
-	if (e->nexp < 64)
-		e->expunged[e->nexp] = m;
-	e->nexp++;
-}
-static void on_flags(void *c, uint32_t m)
-{
-	struct events *e = c;
-	if (e->nflags < 64)
-		e->flagged[e->nflags] = m;
-	e->nflags++;
-}
-static const struct mail_events evs = { on_exists, on_recent, on_expunged, on_flags, NULL };
-
-static const char *text_of(struct mailbox *box, uint32_t msgno)
-{
-	static struct buf b;
-	const char *t;
-	size_t n;
-	struct mail_err err = { 0 };
-
-	buf_reset(&b);
-	if (mail_fetch_text(box, msgno, &t, &n, &err) < 0)
-		return "(error)";
-	buf_append(&b, t, n);
-	return b.data;
+	mkdir(md(""), 0700);
+	mkdir(md("cur"), 0700);
+	mkdir(md("new"), 0700);
+	mkdir(md("tmp"), 0700);
 }
 
 /* Names in a directory (dot files skipped), sorted, one per line. */
@@ -393,10 +356,7 @@ static void test_dovecot_uidlist_kept(void)
 	struct mail_err err = { 0 };
 
 	setup();
-	mkdir(md(""), 0700);
-	mkdir(md("cur"), 0700);
-	mkdir(md("new"), 0700);
-	mkdir(md("tmp"), 0700);
+	make_dirs();
 	write_file(md("cur/100.M1P1.dv,S=11,W=12:2,S"), "Subject: a\n");
 	write_file(md("cur/200.M1P1.dv:2,Fa"), "Subject: b\n");
 	write_file(md("dovecot-uidlist"), "3 V1234567 N43 G0123456789abcdef0123456789abcdef Zfield\n"
@@ -432,10 +392,7 @@ static void test_sizes_kept(void)
 	struct mail_err err = { 0 };
 
 	setup();
-	mkdir(md(""), 0700);
-	mkdir(md("cur"), 0700);
-	mkdir(md("new"), 0700);
-	mkdir(md("tmp"), 0700);
+	make_dirs();
 	/* numbered by Dovecot, delivered without sizes in the name */
 	write_file(md("cur/100.V1I1.mx:2,S"), "Subject: a\n\nb\n");
 	write_file(md("dovecot-uidlist"), "3 V99 N2 G0123456789abcdef0123456789abcdef\n1 :100.V1I1.mx\n");
