@@ -170,7 +170,7 @@ static struct ment *scan_find(struct mscan *sc, const char *name)
 {
 	struct ment key;
 
-	if (md_name_parse(name, strlen(name), &key.pn) < 0)
+	if (!sc->n || md_name_parse(name, strlen(name), &key.pn) < 0)
 		return NULL;
 	key.name = (char *)name;
 	return bsearch(&key, sc->v, sc->n, sizeof *sc->v, ment_base_cmp);

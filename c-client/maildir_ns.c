@@ -279,6 +279,8 @@ static void folders_parents(struct md_folder **v, size_t *n)
 {
 	size_t real = *n;
 
+	if (!real)
+		return;
 	qsort(*v, *n, sizeof **v, folder_cmp);
 	for (size_t i = 0; i < real; i++)
 		for (char *p = strchr((*v)[i].name, '/'); p; p = strchr(p + 1, '/')) {

@@ -470,6 +470,11 @@ static void test_planted_files(void)
 	CHECK(ss.messages == 1);
 }
 
+static void list_cb(void *ctx, const char *name, int attrs)
+{
+	buf_printf(ctx, "%s:%d\n", name, attrs);
+}
+
 static void test_folders(void)
 {
 	struct mail_err err = { 0 };
@@ -497,11 +502,12 @@ static void test_folders(void)
 	CHECK(stat(md(".x"), &st) < 0 && stat(md(".x.b/cur"), &st) == 0);
 	CHECK(mail_delete(&sess, "x/b", &err) == 0);
 	CHECK(stat(md(".x.b"), &st) < 0 && stat(md(".DOVECOT-TRASHED"), &st) < 0);
-}
-
-static void list_cb(void *ctx, const char *name, int attrs)
-{
-	buf_printf(ctx, "%s:%d\n", name, attrs);
+	/* no folder left: LIST has INBOX alone */
+	struct buf b;
+	buf_init(&b);
+	CHECK(mail_list(&sess, "", "*", list_cb, &b, &err) == 0);
+	CHECK_STR(b.data, "INBOX:0\n");
+	buf_free(&b);
 }
 
 static void test_list(void)
