@@ -73,6 +73,17 @@ static int make_inside(struct mail_session *s, int fd, int folder, struct mail_e
 	return rc;
 }
 
+/* A folder's parent is the INBOX Maildir: make it one first if the folder
+ * is the first thing created (else INBOX would be a bare directory). */
+static int root_ready(struct mail_session *s, int rootfd, struct mail_err *err)
+{
+	struct stat st;
+
+	if (fstatat(rootfd, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+		return 0;
+	return make_inside(s, rootfd, 0, err);
+}
+
 int md_create(struct mail_session *s, const char *path, struct mail_err *err)
 {
 	struct fsafe_loc loc;
@@ -80,6 +91,10 @@ int md_create(struct mail_session *s, const char *path, struct mail_err *err)
 
 	if (fsafe_locate(s, path, 1, &loc, err) < 0)
 		return -1;
+	if (is_folder(s, path) && root_ready(s, loc.dirfd, err) < 0) {
+		fsafe_close(&loc);
+		return -1;
+	}
 	if (mkdirat(loc.dirfd, loc.leaf, 0700) < 0) {
 		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : errno == EACCES ? MAIL_NOPERM :
 			     MAIL_FAIL, "cannot create %s: %s", path, strerror(errno));

@@ -486,6 +486,9 @@ static void test_folders(void)
 	CHECK(stat(md(".a.b/cur"), &st) == 0 && stat(md(".a.b/maildirfolder"), &st) == 0);
 	CHECK(stat(md(".a.b/dovecot-uidlist"), &st) == 0);
 	CHECK(stat(md(".a"), &st) < 0);
+	/* the first folder made INBOX a Maildir too */
+	CHECK(stat(md("cur"), &st) == 0 && stat(md("dovecot-uidlist"), &st) == 0);
+	CHECK(stat(md("maildirfolder"), &st) < 0);
 	CHECK(mail_create(&sess, "x.y", &err) < 0 && err.code == MAIL_BADNAME);
 	CHECK(mail_create(&sess, "a/b", &err) < 0 && err.code == MAIL_EXISTS);
 	CHECK(append_one("a/b", msg1, MF_FLAGGED, NULL, NULL, &err) == 0);
@@ -502,6 +505,20 @@ static void test_folders(void)
 	CHECK(stat(md(".x"), &st) < 0 && stat(md(".x.b/cur"), &st) == 0);
 	CHECK(mail_delete(&sess, "x/b", &err) == 0);
 	CHECK(stat(md(".x.b"), &st) < 0 && stat(md(".DOVECOT-TRASHED"), &st) < 0);
+	/* RENAME INBOX moves its messages into a new folder (RFC 3501 6.3.5) */
+	CHECK(append_one("INBOX", msg2, MF_SEEN, NULL, NULL, &err) == 0);
+	CHECK(mail_rename(&sess, "INBOX", "Saved", &err) == 0);
+	CHECK(mail_open(&sess, "Saved", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 1 && !strcmp(text_of(box, 1), msg2));
+		mail_close(box, 0, NULL);
+	}
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 0);
+		mail_close(box, 0, NULL);
+	}
+	CHECK(mail_delete(&sess, "Saved", &err) == 0);
 	/* no folder left: LIST has INBOX alone */
 	struct buf b;
 	buf_init(&b);
