@@ -597,9 +597,9 @@ static void reconcile_gone(struct mailbox *box, const char *seen)
 }
 
 /* Match the scan to the session: known messages updated, gone ones
- * expunged (report: only when the scan is to be believed), new ones (UIDs
- * above every known one) added. hw: UIDs above it are \Recent. */
-static uint32_t reconcile(struct mailbox *box, struct mscan *sc, uint32_t hw, int report)
+ * expunged, new ones (UIDs above every known one) added; returns how many
+ * were added. hw: UIDs above it are \Recent. */
+static uint32_t reconcile(struct mailbox *box, struct mscan *sc, uint32_t hw)
 {
 	char *seen = xcalloc(box->nmsgs + 1, 1);
 	struct ment **add = xmalloc((sc->n + 1) * sizeof *add);
@@ -615,8 +615,7 @@ static uint32_t reconcile(struct mailbox *box, struct mscan *sc, uint32_t hw, in
 			add[nadd++] = e;
 		}
 	}
-	if (report)
-		reconcile_gone(box, seen);
+	reconcile_gone(box, seen);
 	free(seen);
 	if (nadd)
 		qsort(add, nadd, sizeof *add, ment_uid_cmp);
@@ -659,8 +658,8 @@ static void move_new(struct mailbox *box)
 	buf_free(&nm);
 }
 
-/* The \Recent claim (driver.h): read under the lock, new messages above
- * it are ours, then raise it. lk < 0: look only (EXAMINE). */
+/* The \Recent claim (driver.h): messages above it are new to every
+ * session. Read (and raised by the caller) under the uidlist lock. */
 static uint32_t recent_hw(struct mailbox *box)
 {
 	uint32_t v = 0, hw = 0;
@@ -780,7 +779,7 @@ static void keep_sizes(struct mailbox *box)
 /* Look at the directories; report what changed. The scan is repeated once
  * when a known message seems gone, so a file renamed by another session
  * during the readdir is not taken for an expunge. */
-static int md_sync(struct mailbox *box, int report, struct mail_err *err)
+static int md_sync(struct mailbox *box, struct mail_err *err)
 {
 	struct mdbox *mb = MB(box);
 	struct mscan sc;
@@ -807,7 +806,7 @@ static int md_sync(struct mailbox *box, int report, struct mail_err *err)
 			break;
 		scan_free(&sc);
 	}
-	uint32_t added = reconcile(box, &sc, hw, report);
+	uint32_t added = reconcile(box, &sc, hw);
 	mb->cur_mt = sc.cur_mt;
 	mb->new_mt = sc.new_mt;
 	mb->scanned = 1;
@@ -962,7 +961,7 @@ static int md_open(struct mailbox *box, struct mail_err *err)
 		return -1;
 	}
 	box->ev = NULL;   /* the caller learns the first state from box */
-	int rc = md_sync(box, 0, err);
+	int rc = md_sync(box, err);
 	box->ev = ev;
 	if (rc < 0) {
 		md_close(box);
@@ -976,7 +975,7 @@ static int md_open(struct mailbox *box, struct mail_err *err)
 
 static int md_ping(struct mailbox *box, struct mail_err *err)
 {
-	return md_sync(box, 1, err);
+	return md_sync(box, err);
 }
 
 static int md_flush(struct mailbox *box, struct mail_err *err)
@@ -986,7 +985,7 @@ static int md_flush(struct mailbox *box, struct mail_err *err)
 
 static int md_check(struct mailbox *box, struct mail_err *err)
 {
-	if (md_sync(box, 1, err) < 0)
+	if (md_sync(box, err) < 0)
 		return -1;
 	return md_flush(box, err);
 }
@@ -1001,7 +1000,7 @@ static int md_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 		mail_err_set(err, MAIL_NOPERM, "mailbox is read-only");
 		return -1;
 	}
-	if (md_sync(box, 1, err) < 0)
+	if (md_sync(box, err) < 0)
 		return -1;
 	char *drop = mail_expunge_set(box, uids, nuids, &n);
 	for (uint32_t i = box->nmsgs; n && i-- > 0;) {
