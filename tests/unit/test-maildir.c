@@ -410,6 +410,53 @@ static void test_sizes_kept(void)
 	CHECK(contains(md("dovecot-uidlist"), "\n1 W17 :100.V1I1.mx\n"));
 }
 
+static void test_status_moves_nothing(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	struct mail_status st;
+
+	setup();
+	append_one("INBOX", msg1, MF_SEEN, NULL, NULL, &err);
+	write_file(md("new/1700000009.V1I1.mx"), "Subject: new\n\nx\n");
+	CHECK(mail_status(&sess, "INBOX", &st, &err) == 0);
+	CHECK(st.messages == 2 && st.unseen == 1 && st.recent == 2 && st.uidnext == 3);
+	/* nothing moved, no UID given */
+	char *l = listing(md("new"));
+	CHECK_STR(l, "1700000009.V1I1.mx\n");
+	free(l);
+	CHECK(!contains(md("dovecot-uidlist"), "1700000009"));
+	/* the SELECT that follows agrees */
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == st.uidvalidity && box->uidnext == st.uidnext &&
+	      box->nmsgs == 2 && box->recent == 2);
+	mail_close(box, 0, NULL);
+	CHECK(mail_status(&sess, "INBOX", &st, &err) == 0 && st.recent == 0);
+}
+
+/* tmp/ is cleaned of files older than 36 hours (Dovecot's rule) by their
+ * ctime too: an APPEND in progress elsewhere has already given its file an
+ * old internal date as mtime, and must not lose it. */
+static void test_tmp_append_in_progress_kept(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+
+	setup();
+	append_one("INBOX", msg1, 0, NULL, NULL, &err);
+	write_file(md("tmp/1700000000.M1P1Q1.mx,S=13,W=13"), "Subject: half");
+	struct timespec old[2] = { { time(NULL) - 37 * 3600, 0 }, { time(NULL) - 37 * 3600, 0 } };
+	utimensat(AT_FDCWD, md("tmp/1700000000.M1P1Q1.mx,S=13,W=13"), old, 0);
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (box)
+		mail_close(box, 0, NULL);
+	char *l = listing(md("tmp"));
+	CHECK_STR(l, "1700000000.M1P1Q1.mx,S=13,W=13\n");
+	free(l);
+}
+
 static void test_two_sessions(void)
 {
 	struct mailbox *a, *b;
@@ -715,6 +762,8 @@ int main(void)
 	RUN(test_new_to_cur);
 	RUN(test_dovecot_uidlist_kept);
 	RUN(test_sizes_kept);
+	RUN(test_status_moves_nothing);
+	RUN(test_tmp_append_in_progress_kept);
 	RUN(test_two_sessions);
 	RUN(test_planted_files);
 	RUN(test_folders);
