@@ -26,6 +26,7 @@
 #define UIDLIST_MAX (64u << 20)
 #define KEYWORDS_MAX (64u << 10)
 
+/* err for a failed system call e on what/name (a full disk: MAIL_TOOBIG). */
 static void md_err_errno(struct mail_err *err, int e, const char *what, const char *name)
 {
 	mail_err_set(err, e == ENOSPC || e == EDQUOT ? MAIL_TOOBIG : e == EACCES ? MAIL_NOPERM :

@@ -248,11 +248,13 @@ struct md_folder {
 	int real, selectable;
 };
 
+/* qsort/bsearch order of folders by name. */
 static int folder_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct md_folder *)a)->name, ((const struct md_folder *)b)->name);
 }
 
+/* Append a folder (taking name) to *v. */
 static void folder_add(struct md_folder **v, size_t *n, char *name, int real, int selectable)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof **v);
