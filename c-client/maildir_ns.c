@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define DIR_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -233,11 +234,16 @@ char *md_ns_path(const char *root, const char *name, struct mail_err *err)
 		mail_err_set(err, MAIL_BADNAME, "invalid mailbox name %s: %s", name, why);
 		return NULL;
 	}
-	size_t n = strlen(name);
+	size_t n = strlen(name), i = 0;
 	buf_init(&b);
 	buf_printf(&b, "%s/.", root);
+	/* "inbox/sub" is INBOX's child, in any case (as Dovecot names it) */
+	if (!strncasecmp(name, "INBOX/", 6)) {
+		buf_puts(&b, "INBOX.");
+		i = 6;
+	}
 	/* a trailing '/' asks for a folder that can hold folders: all can */
-	for (size_t i = 0; i < n - (name[n - 1] == '/'); i++)
+	for (; i < n - (name[n - 1] == '/'); i++)
 		buf_putc(&b, name[i] == '/' ? '.' : name[i]);
 	return buf_steal(&b);
 }
@@ -337,7 +343,8 @@ int md_ns_list(struct mail_session *s, const char *root, const char *pattern, ma
 			   v[i + 1].name[l] == '/';
 		for (size_t k = i + 1; !kids && k < n && !strncmp(v[k].name, v[i].name, l); k++)
 			kids = v[k].name[l] == '/';
-		if (mail_match(pattern, v[i].name))
+		/* INBOX is the Maildir itself, listed once by mail.c */
+		if (mail_match(pattern, v[i].name) && strcasecmp(v[i].name, "INBOX"))
 			fn(ctx, v[i].name, (v[i].selectable ? 0 : LA_NOSELECT) |
 			   (kids ? LA_HASCHILDREN : LA_HASNOCHILDREN));
 	}

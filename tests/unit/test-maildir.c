@@ -588,6 +588,14 @@ static void test_list(void)
 	snprintf(want, sizeof want, "INBOX:0\nSent:%d\np:%d\np/q:%d\np/q/r:%d\n", LA_HASNOCHILDREN,
 		 LA_NOSELECT | LA_HASCHILDREN, LA_NOSELECT | LA_HASCHILDREN, LA_HASNOCHILDREN);
 	CHECK_STR(b.data, want);
+	/* a folder under INBOX, named in any case: INBOX is listed once */
+	buf_reset(&b);
+	CHECK(mail_create(&sess, "inbox/sub", &err) == 0);
+	struct stat st;
+	CHECK(stat(md(".INBOX.sub/cur"), &st) == 0);
+	CHECK(mail_list(&sess, "", "INBOX*", list_cb, &b, &err) == 0);
+	snprintf(want, sizeof want, "INBOX:0\nINBOX/sub:%d\n", LA_HASNOCHILDREN);
+	CHECK_STR(b.data, want);
 	buf_reset(&b);
 	CHECK(mail_list(&sess, "", "%", list_cb, &b, &err) == 0);
 	snprintf(want, sizeof want, "INBOX:0\nSent:%d\np:%d\n", LA_HASNOCHILDREN,
