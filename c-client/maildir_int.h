@@ -15,6 +15,7 @@
 #define MD_UIDLIST_LOCK "dovecot-uidlist.lock"
 #define MD_KEYWORDS "dovecot-keywords"
 #define MD_FOLDER_MARK "maildirfolder"
+#define MD_UIDVALIDITY "dovecot-uidvalidity"
 /* Where a folder being deleted goes first (Dovecot's name), so a crash
  * midway leaves no half folder under its old name. */
 #define MD_TRASH ".DOVECOT-TRASHED"

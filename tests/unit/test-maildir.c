@@ -517,6 +517,37 @@ static void test_planted_files(void)
 	CHECK(ss.messages == 1);
 }
 
+/* Dovecot's count of UIDVALIDITYs in the INBOX Maildir is honoured and
+ * kept: a folder either server makes gets a greater value than any the
+ * other handed out, even when one runs ahead of the clock. */
+static void test_dovecot_uidvalidity(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	char hex[16];
+	uint32_t ahead = (uint32_t)time(NULL) + 1000;
+
+	setup();
+	make_dirs();
+	snprintf(hex, sizeof hex, "%08x", ahead);
+	write_file(md("dovecot-uidvalidity"), hex);
+	snprintf(hex, sizeof hex, "%08x", ahead);
+	char marker[64];
+	snprintf(marker, sizeof marker, "dovecot-uidvalidity.%s", hex);
+	write_file(md(marker), "");
+	CHECK(mail_create(&sess, "Made", &err) == 0);
+	CHECK(mail_open(&sess, "Made", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == ahead + 1);
+	mail_close(box, 0, NULL);
+	snprintf(hex, sizeof hex, "%08x", ahead + 1);
+	CHECK(contains(md("dovecot-uidvalidity"), hex));
+	snprintf(marker, sizeof marker, "dovecot-uidvalidity.%s", hex);
+	struct stat st;
+	CHECK(stat(md(marker), &st) == 0);
+}
+
 static void list_cb(void *ctx, const char *name, int attrs)
 {
 	buf_printf(ctx, "%s:%d\n", name, attrs);
@@ -776,6 +807,7 @@ int main(void)
 	RUN(test_planted_files);
 	RUN(test_folders);
 	RUN(test_list);
+	RUN(test_dovecot_uidvalidity);
 	RUN(test_copy_links);
 	RUN(test_stale_lock);
 	RUN(test_crash_append);
