@@ -332,4 +332,6 @@ const struct driver driver_maildir = {
 	.copy = md_copy,
 	.ns_path = md_ns_path,
 	.ns_list = md_ns_list,
+	.subs_read = md_subs_read,
+	.subs_write = md_subs_write,
 };

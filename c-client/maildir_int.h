@@ -16,6 +16,7 @@
 #define MD_KEYWORDS "dovecot-keywords"
 #define MD_FOLDER_MARK "maildirfolder"
 #define MD_UIDVALIDITY "dovecot-uidvalidity"
+#define MD_SUBSCRIPTIONS "subscriptions"
 /* Where a folder being deleted goes first (Dovecot's name), so a crash
  * midway leaves no half folder under its old name. */
 #define MD_TRASH ".DOVECOT-TRASHED"
@@ -176,5 +177,10 @@ int md_rename(struct mail_session *s, const char *from, const char *to, struct m
 char *md_ns_path(const char *root, const char *name, struct mail_err *err);
 int md_ns_list(struct mail_session *s, const char *root, const char *pattern, mail_list_fn fn,
 	       void *ctx, struct mail_err *err);
+/* Subscriptions in Dovecot's file in the INBOX Maildir. */
+int md_subs_read(struct mail_session *s, const char *root, char ***names, size_t *n,
+		 struct mail_err *err);
+int md_subs_write(struct mail_session *s, const char *root, char *const *names, size_t n,
+		  struct mail_err *err);
 
 #endif

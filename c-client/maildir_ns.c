@@ -353,3 +353,55 @@ int md_ns_list(struct mail_session *s, const char *root, const char *pattern, ma
 	free(v);
 	return 0;
 }
+
+/* The INBOX Maildir (root) held open, or -1 with err. */
+static int root_open(struct mail_session *s, const char *root, struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	int fd;
+
+	if (fsafe_locate(s, root, 0, &loc, err) < 0)
+		return -1;
+	fd = openat(loc.dirfd, loc.leaf, DIR_FLAGS);
+	if (fd < 0)
+		mail_err_set(err, errno == ENOENT ? MAIL_NONEXISTENT : MAIL_FAIL,
+			     "cannot open %s: %s", root, strerror(errno));
+	fsafe_close(&loc);
+	return fd;
+}
+
+int md_subs_read(struct mail_session *s, const char *root, char ***names, size_t *n,
+		 struct mail_err *err)
+{
+	char *data;
+	size_t len;
+	int fd = root_open(s, root, err), r;
+
+	*names = NULL;
+	*n = 0;
+	if (fd < 0)
+		return err->code == MAIL_NONEXISTENT ? 0 : -1;
+	r = fsafe_read_own(fd, MD_SUBSCRIPTIONS, FSAFE_SUBS_MAX, &data, &len, err);
+	close(fd);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	*n = md_subs_parse(data, len, names);
+	free(data);
+	return 0;
+}
+
+int md_subs_write(struct mail_session *s, const char *root, char *const *names, size_t n,
+		  struct mail_err *err)
+{
+	struct buf b;
+	int fd = root_open(s, root, err), rc;
+
+	if (fd < 0)
+		return -1;
+	buf_init(&b);
+	md_subs_format(&b, names, n);
+	rc = fsafe_replace(fd, MD_SUBSCRIPTIONS, b.data, b.len, err);
+	buf_free(&b);
+	close(fd);
+	return rc;
+}

@@ -553,6 +553,31 @@ static void list_cb(void *ctx, const char *name, int attrs)
 	buf_printf(ctx, "%s:%d\n", name, attrs);
 }
 
+/* With a Maildir INBOX, subscriptions are Dovecot's file in it. */
+static void test_subscriptions(void)
+{
+	struct mail_err err = { 0 };
+	struct buf b;
+
+	setup();
+	make_dirs();
+	write_file(md("subscriptions"), "V\t2\n\na\tb\nINBOX\n");
+	mail_create(&sess, "a/b", &err);
+	mail_create(&sess, "c", &err);
+	buf_init(&b);
+	CHECK(mail_lsub(&sess, "", "*", list_cb, &b, &err) == 0);
+	CHECK_STR(b.data, "a/b:0\nINBOX:0\n");
+	buf_free(&b);
+	CHECK(mail_subscribe(&sess, "c", 1, &err) == 0);
+	CHECK(mail_subscribe(&sess, "a/b", 0, &err) == 0);
+	size_t n;
+	char *f = read_file(md("subscriptions"), &n);
+	CHECK_STR(f, "V\t2\n\nINBOX\nc\n");
+	free(f);
+	struct stat st;
+	CHECK(stat(fixture_path(NULL, ".mailboxlist"), &st) < 0);
+}
+
 static void test_folders(void)
 {
 	struct mail_err err = { 0 };
@@ -808,6 +833,7 @@ int main(void)
 	RUN(test_folders);
 	RUN(test_list);
 	RUN(test_dovecot_uidvalidity);
+	RUN(test_subscriptions);
 	RUN(test_copy_links);
 	RUN(test_stale_lock);
 	RUN(test_crash_append);
