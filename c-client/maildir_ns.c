@@ -194,6 +194,11 @@ int md_rename(struct mail_session *s, const char *from, const char *to, struct m
 	struct fsafe_loc lf, lt;
 	int rc = -1;
 
+	size_t fl = strlen(from);
+	if (!strncmp(to, from, fl) && (to[fl] == '.' || to[fl] == '/')) {
+		mail_err_set(err, MAIL_BADNAME, "a mailbox cannot be moved under itself");
+		return -1;
+	}
 	if (fsafe_locate(s, from, 0, &lf, err) < 0)
 		return -1;
 	if (fsafe_locate(s, to, 1, &lt, err) < 0) {

@@ -596,6 +596,7 @@ static void test_folders(void)
 	CHECK(mail_create(&sess, "a/b", &err) < 0 && err.code == MAIL_EXISTS);
 	CHECK(append_one("a/b", msg1, MF_FLAGGED, NULL, NULL, &err) == 0);
 	CHECK(mail_create(&sess, "a", &err) == 0);
+	CHECK(mail_rename(&sess, "a", "a/b/c", &err) < 0 && err.code == MAIL_BADNAME);
 	CHECK(mail_rename(&sess, "a", "x", &err) == 0);
 	CHECK(stat(md(".x/cur"), &st) == 0 && stat(md(".x.b/cur"), &st) == 0);
 	CHECK(stat(md(".a.b"), &st) < 0);
