@@ -457,6 +457,31 @@ static void test_tmp_append_in_progress_kept(void)
 	free(l);
 }
 
+/* A letter in a file name whose keyword dovecot-keywords names only later
+ * is that keyword from then on, and is kept on the next flag write. */
+static void test_keyword_named_late(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+
+	setup();
+	make_dirs();
+	write_file(md("cur/100.M1P1.mx:2,a"), "Subject: a\n\nb\n");
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->msgs[0]->keywords == 0);
+	write_file(md("dovecot-keywords"), "0 Late\n");
+	CHECK(mail_ping(box, &err) == 0);
+	int k = mail_keyword(box, "Late", 0);
+	CHECK(k >= 0 && box->msgs[0]->keywords == 1ULL << k);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err) == 0 && mail_check(box, &err) == 0);
+	char *inf = infos(md("cur"));
+	CHECK_STR(inf, "2,Sa\n");
+	free(inf);
+	mail_close(box, 0, NULL);
+}
+
 static void test_two_sessions(void)
 {
 	struct mailbox *a, *b;
@@ -831,6 +856,7 @@ int main(void)
 	RUN(test_sizes_kept);
 	RUN(test_status_moves_nothing);
 	RUN(test_tmp_append_in_progress_kept);
+	RUN(test_keyword_named_late);
 	RUN(test_two_sessions);
 	RUN(test_planted_files);
 	RUN(test_folders);
