@@ -341,12 +341,17 @@ static void test_new_to_cur(void)
 	CHECK_STR(l, "");
 	free(l);
 	CHECK(contains(md("dovecot-uidlist"), "\n1 W29 :1700000001.V1I2.mx\n"));
+	/* a message some program stored with CRLF is served as it is */
+	write_file(md("new/1700000002.V1I3.mx"), "Subject: crlf\r\n\r\nbody\r\nbare\n");
+	CHECK(mail_ping(box, &err) == 0 && box->nmsgs == 2);
+	CHECK_STR(text_of(box, 2), "Subject: crlf\r\n\r\nbody\r\nbare\r\n");
+	CHECK(box->msgs[1]->size == strlen("Subject: crlf\r\n\r\nbody\r\nbare\r\n"));
 	mail_close(box, 0, NULL);
 	/* the next session: the same UID, no longer \Recent */
 	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
-	CHECK(box->nmsgs == 1 && box->msgs[0]->uid == 1 && !(box->msgs[0]->flags & MF_RECENT));
+	CHECK(box->nmsgs == 2 && box->msgs[0]->uid == 1 && !(box->msgs[0]->flags & MF_RECENT));
 	mail_close(box, 0, NULL);
 }
 
