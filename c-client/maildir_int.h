@@ -5,6 +5,7 @@
 #ifndef CCLIENT_MAILDIR_INT_H
 #define CCLIENT_MAILDIR_INT_H
 
+#include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -29,6 +30,8 @@ struct mdir {
 /* Open the Maildir at path (its cur/ new/ tmp/), never through a link. */
 int md_dir_open(struct mail_session *s, const char *path, struct mdir *d, struct mail_err *err);
 void md_dir_close(struct mdir *d);
+/* Read the directory name in dirfd ("." for itself), not through a link. */
+DIR *md_opendir(int dirfd, const char *name);
 
 /* Take the lock file name in root (O_EXCL; a stale one is overridden as
  * Dovecot does): its descriptor, or -1 with err (MAIL_INUSE after a wait). */

@@ -116,15 +116,11 @@ int md_create(struct mail_session *s, const char *path, struct mail_err *err)
  * links are removed, never followed. */
 static int rm_tree(int pfd, const char *name, int depth)
 {
-	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = md_opendir(pfd, name);
 	struct dirent *e;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return unlinkat(pfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
-	}
 	while ((e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
@@ -160,18 +156,14 @@ int md_remove(struct mail_session *s, const char *path, struct mail_err *err)
 /* Rename the folder's children too: ".a.b" follows ".a" to ".x.b". */
 static void rename_children(int pfd, const char *from, const char *to)
 {
-	int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = md_opendir(pfd, ".");
 	size_t fl = strlen(from);
 	struct dirent *e;
 	char **kids = NULL;
 	size_t n = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((e = readdir(d)) != NULL)
 		if (!strncmp(e->d_name, from, fl) && e->d_name[fl] == '.') {
 			kids = xrealloc(kids, (n + 1) * sizeof *kids);
@@ -275,17 +267,13 @@ static void folder_add(struct md_folder **v, size_t *n, char *name, int real, in
 /* The ".name" directories of root as folder names ('.' to '/'). */
 static size_t folders_read(int root, struct md_folder **v)
 {
-	int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = md_opendir(root, ".");
 	struct dirent *e;
 	size_t n = 0;
 
 	*v = NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return 0;
-	}
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
 		const char *nm = e->d_name;
