@@ -98,6 +98,15 @@ static char *infos(const char *dir)
 	return b.data ? buf_steal(&b) : strdup("");
 }
 
+/* Line ends in the first n bytes of s. */
+static size_t md_lines(const char *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += s[i] == '\n';
+	return k;
+}
+
 static size_t count_lines(const char *s)
 {
 	size_t n = 0;
@@ -250,6 +259,47 @@ static void test_append_reopen(void)
 	CHECK((box->msgs[1]->flags & MF_STORABLE) == (MF_SEEN | MF_FLAGGED));
 	int j = mail_keyword(box, "junk", 0), f = mail_keyword(box, "$Forwarded", 0);
 	CHECK(j >= 0 && f >= 0 && box->msgs[1]->keywords == ((1ULL << j) | (1ULL << f)));
+	mail_close(box, 0, NULL);
+}
+
+/* ENVELOPE reads the header alone: through its blank line, as CRLF, also
+ * when the header is longer than one read, stored with CRLF, or empty. */
+static void test_fetch_header(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	struct buf big;
+	const char *t;
+	size_t n;
+
+	setup();
+	make_dirs();
+	buf_init(&big);
+	buf_puts(&big, "Subject: long\n");
+	while (big.len < 9000)
+		buf_puts(&big, "X-Filler: 0123456789012345678901234567890123456789\n");
+	buf_puts(&big, "\nbody\n");
+	write_file(md("cur/1.M1.mx:2,"), big.data);
+	write_file(md("cur/2.M1.mx:2,"), "Subject: crlf\r\nTo: a@b\r\n\r\nbody\r\n");
+	write_file(md("cur/3.M1.mx:2,"), "\nno header\n");
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(mail_fetch_header(box, 1, &t, &n, &err) == 0);
+	size_t hl = strlen(big.data) - strlen("\nbody\n") + 1;
+	CHECK(n == hl + md_lines(big.data, hl) && !memcmp(t + n - 4, "\r\n\r\n", 4));
+	CHECK(mail_fetch_header(box, 2, &t, &n, &err) == 0);
+	CHECK_MEM(t, n, "Subject: crlf\r\nTo: a@b\r\n\r\n");
+	CHECK(mail_fetch_header(box, 3, &t, &n, &err) == 0);
+	CHECK_MEM(t, n, "\r\n");
+	struct envelope *env;
+	CHECK(mail_fetch_envelope(box, 2, &env, &err) == 0 && env && env->subject &&
+	      !strcmp(env->subject, "crlf"));
+	/* the whole text afterwards is the whole text */
+	CHECK_STR(text_of(box, 2), "Subject: crlf\r\nTo: a@b\r\n\r\nbody\r\n");
+	CHECK(mail_fetch_header(box, 2, &t, &n, &err) == 0);
+	CHECK_MEM(t, n, "Subject: crlf\r\nTo: a@b\r\n\r\n");
+	buf_free(&big);
 	mail_close(box, 0, NULL);
 }
 
@@ -900,6 +950,7 @@ int main(void)
 	RUN(test_uidlist_parse);
 	RUN(test_keywords_parse);
 	RUN(test_append_reopen);
+	RUN(test_fetch_header);
 	RUN(test_flags_roundtrip);
 	RUN(test_keyword_limit);
 	RUN(test_new_to_cur);
