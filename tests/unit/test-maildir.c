@@ -408,6 +408,29 @@ static void test_new_to_cur(void)
 	mail_close(box, 0, NULL);
 }
 
+/* APPEND adds at the end (RFC 3501 6.3.11): mail waiting in new/ without
+ * a UID is numbered first, as Dovecot does. */
+static void test_append_after_waiting_mail(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	uint32_t uid = 0;
+
+	setup();
+	append_one("INBOX", msg1, 0, NULL, NULL, &err);
+	write_file(md("new/1700000005.V1I1.mx"), "Subject: waiting\n\nx\n");
+	write_file(md("new/1700000004.V1I1.mx"), "Subject: waiting longer\n\nx\n");
+	CHECK(append_one("INBOX", msg2, 0, NULL, &uid, &err) == 0 && uid == 4);
+	CHECK(contains(md("dovecot-uidlist"), "\n2 :1700000004.V1I1.mx\n3 :1700000005.V1I1.mx\n4 :"));
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 4 && box->msgs[3]->uid == 4);
+	CHECK_STR(text_of(box, 2), "Subject: waiting longer\r\n\r\nx\r\n");
+	CHECK_STR(text_of(box, 4), msg2);
+	mail_close(box, 0, NULL);
+}
+
 static void test_dovecot_uidlist_kept(void)
 {
 	struct mailbox *box;
@@ -954,6 +977,7 @@ int main(void)
 	RUN(test_flags_roundtrip);
 	RUN(test_keyword_limit);
 	RUN(test_new_to_cur);
+	RUN(test_append_after_waiting_mail);
 	RUN(test_dovecot_uidlist_kept);
 	RUN(test_sizes_kept);
 	RUN(test_status_moves_nothing);
