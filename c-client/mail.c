@@ -22,11 +22,13 @@
 #include <unistd.h>
 
 extern const struct driver driver_unix;
+extern const struct driver driver_maildir;
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
 static const struct driver *const drivers[] = {
 	&driver_unix,
+	&driver_maildir,
 };
 
 #define LIST_MAX_DEPTH 16
@@ -1534,6 +1536,9 @@ static int sub_read(struct mail_session *s, char ***out, size_t *n, struct mail_
 
 	*n = 0;
 	*out = NULL;
+	inbox_find(s);
+	if (s->ns_root && s->inbox_drv->subs_read)
+		return s->inbox_drv->subs_read(s, s->ns_root, out, n, err);
 	if (fsafe_home(s) < 0)
 		return 0;
 	r = fsafe_read_own(s->home_fd, SUBS_FILE, FSAFE_SUBS_MAX, &data, &len, err);
@@ -1568,6 +1573,9 @@ static int sub_write(struct mail_session *s, char **v, size_t n, struct mail_err
 	struct buf b;
 	int rc;
 
+	inbox_find(s);
+	if (s->ns_root && s->inbox_drv->subs_write)
+		return s->inbox_drv->subs_write(s, s->ns_root, v, n, err);
 	if (fsafe_home(s) < 0) {
 		mail_err_set(err, MAIL_FAIL, "no home directory to keep subscriptions in");
 		return -1;

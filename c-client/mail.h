@@ -212,6 +212,14 @@ struct driver {
 	char *(*ns_path)(const char *root, const char *name, struct mail_err *err);
 	int (*ns_list)(struct mail_session *sess, const char *root, const char *pattern,
 		       mail_list_fn fn, void *ctx, struct mail_err *err);
+	/* Optional, with ns_path: the subscription list kept with that
+	 * namespace (Dovecot keeps it in the Maildir) instead of
+	 * ~/.mailboxlist. read: 0 (an absent list is empty), or -1 with err;
+	 * write is given the names to keep, NULL entries skipped. */
+	int (*subs_read)(struct mail_session *sess, const char *root, char ***names, size_t *n,
+			 struct mail_err *err);
+	int (*subs_write)(struct mail_session *sess, const char *root, char *const *names,
+			  size_t n, struct mail_err *err);
 };
 
 /* Session setup: copies the strings. */
@@ -225,7 +233,7 @@ void mail_session_setup(struct mail_session *s, const char *user, const char *ho
 /* The configuration keys "inbox" and "mail_format" (either may be NULL). */
 void mail_session_formats(struct mail_session *s, const char *inbox, const char *mail_format);
 /* The names mail_format accepts, for messages. */
-#define MAIL_FORMATS "unix (mbox)"
+#define MAIL_FORMATS "unix (mbox), maildir"
 /* The driver called name (or by its alias), or NULL. */
 const struct driver *mail_driver_named(const char *name);
 
