@@ -176,9 +176,8 @@ def test_transfer_a_hierarchy(mu, imapd_as, spool, user, sample):
 
 def test_transfer_mbox_home_into_maildir_and_back(mu, imapd_as, spool, user, sample):
     """An mbox home (INBOX and a 10,000-message folder, flags and keywords
-    set) goes into a
-    Maildir tree and back into mbox files: every message byte for byte,
-    with its flags, keywords and internal date, in every mailbox."""
+    set) goes into a Maildir tree and back into mbox files: every message
+    byte for byte, with its flags, keywords and internal date."""
     big = [make_message(i, 600 + (i * 37) % 3000, tag="bulk") for i in range(10000)]
     spool.write(user, sample)
     flag_some(imapd_as, user, "INBOX")
