@@ -290,36 +290,15 @@ static const struct {
 	{"COUNT", RET_COUNT}, {"SAVE", RET_SAVE}, {"PARTIAL", RET_PARTIAL},
 };
 
-/* An nz-number at *s (no sign, no leading zero, 32 bits); advances *s. */
-static int partial_number(const char **s, uint32_t *out)
-{
-	uint64_t v = 0;
-
-	if (**s < '1' || **s > '9')
-		return -1;
-	while (**s >= '0' && **s <= '9') {
-		v = v * 10 + (uint64_t)(**s - '0');
-		if (v > UINT32_MAX)
-			return -1;
-		(*s)++;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 /* SP partial-range: "a:b", or "-a:-b" counted from the last result. */
 static int parse_partial(struct parser *p, struct search_return *ret)
 {
-	const char *s;
-	char *tok;
-
-	if (p_sp(p) < 0 || p_atom(p, &tok) < 0)
-		return p_fail(p, "PARTIAL needs a range");
-	s = tok;
-	ret->from_end = *s == '-';
-	s += ret->from_end;
-	if (partial_number(&s, &ret->first) < 0 || *s++ != ':' ||
-	    (ret->from_end && *s++ != '-') || partial_number(&s, &ret->last) < 0 || *s)
+	if (p_sp(p) < 0)
+		return -1;
+	ret->from_end = p_peek(p, '-');
+	if ((ret->from_end && p_char(p, '-') < 0) || p_nz_number(p, &ret->first) < 0 ||
+	    p_char(p, ':') < 0 || (ret->from_end && p_char(p, '-') < 0) ||
+	    p_nz_number(p, &ret->last) < 0)
 		return p_fail(p, "PARTIAL range must be first:last or -first:-last");
 	return 0;
 }

@@ -212,14 +212,21 @@ def response_name(item):
     return " ".join(s.split())
 
 
-def start_pair(label, imapd, user, workdir, san_env, messages=MESSAGES):
-    """Both servers on fresh copies of an mbox of the messages, under
-    workdir/differential/<label>/{ours,dovecot}."""
+def write_mbox(path, messages=MESSAGES):
+    with open(path, "wb") as f:
+        f.write(b"".join(corpus.mbox_entry(m) for _, m in messages))
+
+
+def start_pair(label, imapd, user, workdir, san_env, messages=MESSAGES, make=None):
+    """Both servers on fresh copies of an mbox of the messages (or the one
+    make(path) writes), under workdir/differential/<label>/{ours,dovecot}."""
     base = os.path.join(workdir, "differential", label)
     os.makedirs(base, exist_ok=True)
     mbox_path = os.path.join(base, "corpus.mbox")
-    with open(mbox_path, "wb") as f:
-        f.write(b"".join(corpus.mbox_entry(m) for _, m in messages))
+    if make:
+        make(mbox_path)
+    else:
+        write_mbox(mbox_path, messages)
     acct = Account.named(user.name)
     return {
         "ours": Side(Server("ours", imapd, os.path.join(base, "ours"), acct,
@@ -228,6 +235,15 @@ def start_pair(label, imapd, user, workdir, san_env, messages=MESSAGES):
                                os.path.join(base, "dovecot"), acct),
                         mbox_path),
     }
+
+
+def start_pairs(label, mailboxes, imapd, user, workdir, san_env):
+    """A pair for each {name: make(path)}: {(name, "ours" | "dovecot"): Side}."""
+    out = {}
+    for name, make in mailboxes.items():
+        pair = start_pair("%s-%s" % (label, name), imapd, user, workdir, san_env, make=make)
+        out.update(((name, kind), side) for kind, side in pair.items())
+    return out
 
 
 def stop_pair(sides):

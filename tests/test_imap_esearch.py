@@ -15,7 +15,7 @@ from helpers.mbox import Entry
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 import corpus  # noqa: E402
-from servers import DOVECOT, Account, Server  # noqa: E402
+from servers import DOVECOT  # noqa: E402
 
 NEW = ("ESEARCH", "ESORT", "SEARCHRES", "WITHIN", "PARTIAL")
 
@@ -66,6 +66,12 @@ def only(r, *lines):
     assert r.raw == [x.encode() for x in lines], r.raw
 
 
+def esearch(c, tag, command, answer):
+    """command, sent with tag, is answered by exactly one ESEARCH response
+    carrying answer after its tag, and OK."""
+    only(c.command(command, tag=tag), '* ESEARCH (TAG "%s")%s' % (tag, answer))
+
+
 def fetched(r):
     """{msgno: items} of the FETCH responses, checking nothing else came."""
     assert r.ok, r
@@ -91,34 +97,28 @@ def test_advertised_after_login_only(connect):
 
 def test_rfc4731_examples(rfc_box):
     c = rfc_box
-    only(c.command('SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"',
-                   tag="A282"), '* ESEARCH (TAG "A282") MIN 2 COUNT 3')
-    only(c.command('SEARCH RETURN () FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"',
-                   tag="A283"), '* ESEARCH (TAG "A283") ALL 2,10:11')
-    only(c.command("SEARCH RETURN (MIN) UNSEEN", tag="A284"), '* ESEARCH (TAG "A284") MIN 4')
+    keys = 'FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"'
+    esearch(c, "A282", "SEARCH RETURN (MIN COUNT) " + keys, " MIN 2 COUNT 3")
+    esearch(c, "A283", "SEARCH RETURN () " + keys, " ALL 2,10:11")
+    esearch(c, "A284", "SEARCH RETURN (MIN) UNSEEN", " MIN 4")
     # A285's mailbox has UIDs 7 and 3800; this one's run 1 to 20
-    only(c.command("UID SEARCH RETURN (MIN MAX) 7:5000", tag="A285"),
-         '* ESEARCH (TAG "A285") UID MIN 7 MAX 20')
-    only(c.command("SEARCH RETURN (COUNT) DELETED", tag="A286"),
-         '* ESEARCH (TAG "A286") COUNT 15')
+    esearch(c, "A285", "UID SEARCH RETURN (MIN MAX) 7:5000", " UID MIN 7 MAX 20")
+    esearch(c, "A286", "SEARCH RETURN (COUNT) DELETED", " COUNT 15")
 
 
 def test_esearch_answer_forms(rfc_box):
     c = rfc_box
     # options in any order, answered MIN MAX ALL COUNT; case does not matter
-    only(c.command("uid search return (count all max min) deleted", tag="B1"),
-         '* ESEARCH (TAG "B1") UID MIN 6 MAX 20 ALL 6:20 COUNT 15')
-    only(c.command("SEARCH RETURN (ALL) SEEN FLAGGED", tag="B2"), '* ESEARCH (TAG "B2") ALL 2')
-    only(c.command("SEARCH RETURN (ALL) 1,3,5:7,9:*", tag="B3"),
-         '* ESEARCH (TAG "B3") ALL 1,3,5:7,9:20')
+    esearch(c, "B1", "uid search return (count all max min) deleted",
+            " UID MIN 6 MAX 20 ALL 6:20 COUNT 15")
+    esearch(c, "B2", "SEARCH RETURN (ALL) SEEN FLAGGED", " ALL 2")
+    esearch(c, "B3", "SEARCH RETURN (ALL) 1,3,5:7,9:*", " ALL 1,3,5:7,9:20")
     # no match: MIN, MAX and ALL are left out, the response still comes
-    only(c.command("SEARCH RETURN (MIN MAX ALL) DRAFT", tag="B4"), '* ESEARCH (TAG "B4")')
-    only(c.command("UID SEARCH RETURN (MIN COUNT) DRAFT", tag="B5"),
-         '* ESEARCH (TAG "B5") UID COUNT 0')
+    esearch(c, "B4", "SEARCH RETURN (MIN MAX ALL) DRAFT", "")
+    esearch(c, "B5", "UID SEARCH RETURN (MIN COUNT) DRAFT", " UID COUNT 0")
     # RETURN after CHARSET is no RETURN: and without RETURN, plain SEARCH
     only(c.command("SEARCH CHARSET UTF-8 FLAGGED", tag="B6"), "* SEARCH 2 5 10 11 14")
-    only(c.command("SEARCH RETURN (COUNT) CHARSET UTF-8 FLAGGED", tag="B7"),
-         '* ESEARCH (TAG "B7") COUNT 5')
+    esearch(c, "B7", "SEARCH RETURN (COUNT) CHARSET UTF-8 FLAGGED", " COUNT 5")
 
 
 @pytest.mark.parametrize("command", [
@@ -182,15 +182,12 @@ def test_searchres_fetch_store_copy(rfc_box):
 def test_searchres_min_max_and_in_same_command(rfc_box):
     c = rfc_box
     # with MIN/MAX and neither ALL nor COUNT only those are saved (RFC 5182 2.1)
-    only(c.command("SEARCH RETURN (SAVE MIN MAX) FLAGGED", tag="C1"),
-         '* ESEARCH (TAG "C1") MIN 2 MAX 14')
+    esearch(c, "C1", "SEARCH RETURN (SAVE MIN MAX) FLAGGED", " MIN 2 MAX 14")
     only(c.command("SEARCH $"), "* SEARCH 2 14")
-    only(c.command("SEARCH RETURN (SAVE MIN COUNT) FLAGGED", tag="C2"),
-         '* ESEARCH (TAG "C2") MIN 2 COUNT 5')
+    esearch(c, "C2", "SEARCH RETURN (SAVE MIN COUNT) FLAGGED", " MIN 2 COUNT 5")
     only(c.command("SEARCH $"), "* SEARCH 2 5 10 11 14")
     # "$" in the keys of a SAVE is the result before it
-    only(c.command("SEARCH RETURN (SAVE ALL) $ SINCE 1-Feb-1994", tag="C3"),
-         '* ESEARCH (TAG "C3") ALL 2,5,10:11')
+    esearch(c, "C3", "SEARCH RETURN (SAVE ALL) $ SINCE 1-Feb-1994", " ALL 2,5,10:11")
     only(c.command("SEARCH $"), "* SEARCH 2 5 10 11")
 
 
@@ -277,31 +274,25 @@ def test_within(box, client):
     only(c.command("SEARCH OLDER 600"), "* SEARCH 1 2 3")
     only(c.command("SEARCH OLDER 7200"), "* SEARCH 1 2")
     only(c.command("SEARCH YOUNGER 7200 OLDER 60"), "* SEARCH 3")
-    only(c.command("UID SEARCH RETURN (COUNT) NOT OLDER 86400", tag="W1"),
-         '* ESEARCH (TAG "W1") UID COUNT 2')
+    esearch(c, "W1", "UID SEARCH RETURN (COUNT) NOT OLDER 86400", " UID COUNT 2")
 
 
 # ---------------------------------------------------------------- PARTIAL
 
 def test_partial(rfc_box):
     c = rfc_box
-    only(c.command("UID SEARCH RETURN (PARTIAL 1:5) ALL", tag="P1"),
-         '* ESEARCH (TAG "P1") UID PARTIAL (1:5 1:5)')
-    only(c.command("SEARCH RETURN (PARTIAL 2:3) FLAGGED", tag="P2"),
-         '* ESEARCH (TAG "P2") PARTIAL (2:3 5,10)')
+    esearch(c, "P1", "UID SEARCH RETURN (PARTIAL 1:5) ALL", " UID PARTIAL (1:5 1:5)")
+    esearch(c, "P2", "SEARCH RETURN (PARTIAL 2:3) FLAGGED", " PARTIAL (2:3 5,10)")
     # from the end: -1 is the last match (RFC 9394's example is -1:-100)
-    only(c.command("UID SEARCH RETURN (PARTIAL -1:-100) UNDELETED", tag="P3"),
-         '* ESEARCH (TAG "P3") UID PARTIAL (-1:-100 1:5)')
-    only(c.command("SEARCH RETURN (PARTIAL -2:-3 COUNT) FLAGGED", tag="P4"),
-         '* ESEARCH (TAG "P4") PARTIAL (-2:-3 10:11) COUNT 5')
+    esearch(c, "P3", "UID SEARCH RETURN (PARTIAL -1:-100) UNDELETED", " UID PARTIAL (-1:-100 1:5)")
+    esearch(c, "P4", "SEARCH RETURN (PARTIAL -2:-3 COUNT) FLAGGED",
+            " PARTIAL (-2:-3 10:11) COUNT 5")
     # beyond the results: NIL; MIN/MAX still over all of them
-    only(c.command("SEARCH RETURN (MIN PARTIAL 6:9 MAX) FLAGGED", tag="P5"),
-         '* ESEARCH (TAG "P5") MIN 2 MAX 14 PARTIAL (6:9 NIL)')
-    only(c.command("SEARCH RETURN (PARTIAL 4:9) FLAGGED", tag="P6"),
-         '* ESEARCH (TAG "P6") PARTIAL (4:9 11,14)')
+    esearch(c, "P5", "SEARCH RETURN (MIN PARTIAL 6:9 MAX) FLAGGED",
+            " MIN 2 MAX 14 PARTIAL (6:9 NIL)")
+    esearch(c, "P6", "SEARCH RETURN (PARTIAL 4:9) FLAGGED", " PARTIAL (4:9 11,14)")
     # with SAVE, the page is what is saved
-    only(c.command("SEARCH RETURN (SAVE PARTIAL 1:2) FLAGGED", tag="P7"),
-         '* ESEARCH (TAG "P7") PARTIAL (1:2 2,5)')
+    esearch(c, "P7", "SEARCH RETURN (SAVE PARTIAL 1:2) FLAGGED", " PARTIAL (1:2 2,5)")
     only(c.command("SEARCH $"), "* SEARCH 2 5")
 
 
@@ -314,18 +305,12 @@ def test_esort(box):
         e.data = e.data.replace(b"From:", b"Date: Mon, %d Jan 2024 10:00:00 +0000\nFrom:" % d)
     c = box(entries)
     only(c.command("SORT (DATE) UTF-8 ALL"), "* SORT 4 6 2 1 5 3")
-    only(c.command("SORT RETURN (ALL) (DATE) UTF-8 ALL", tag="S1"),
-         '* ESEARCH (TAG "S1") ALL 4,6,2,1,5,3')
-    only(c.command("SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 ALL", tag="S2"),
-         '* ESEARCH (TAG "S2") MIN 4 MAX 3 COUNT 6')
-    only(c.command("UID SORT RETURN () (REVERSE DATE) UTF-8 1:3", tag="S3"),
-         '* ESEARCH (TAG "S3") UID ALL 3,1:2')
-    only(c.command("SORT RETURN (PARTIAL 2:4) (DATE) UTF-8 ALL", tag="S4"),
-         '* ESEARCH (TAG "S4") PARTIAL (2:4 6,2,1)')
-    only(c.command("SORT RETURN (PARTIAL -1:-2) (DATE) UTF-8 ALL", tag="S5"),
-         '* ESEARCH (TAG "S5") PARTIAL (-1:-2 5,3)')
-    only(c.command("SORT RETURN (COUNT) (DATE) UTF-8 DRAFT", tag="S6"),
-         '* ESEARCH (TAG "S6") COUNT 0')
+    esearch(c, "S1", "SORT RETURN (ALL) (DATE) UTF-8 ALL", " ALL 4,6,2,1,5,3")
+    esearch(c, "S2", "SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 ALL", " MIN 4 MAX 3 COUNT 6")
+    esearch(c, "S3", "UID SORT RETURN () (REVERSE DATE) UTF-8 1:3", " UID ALL 3,1:2")
+    esearch(c, "S4", "SORT RETURN (PARTIAL 2:4) (DATE) UTF-8 ALL", " PARTIAL (2:4 6,2,1)")
+    esearch(c, "S5", "SORT RETURN (PARTIAL -1:-2) (DATE) UTF-8 ALL", " PARTIAL (-1:-2 5,3)")
+    esearch(c, "S6", "SORT RETURN (COUNT) (DATE) UTF-8 DRAFT", " COUNT 0")
     # SAVE keeps the set, not the order
     only(c.command("SORT RETURN (SAVE) (DATE) UTF-8 2:4"))
     only(c.command("SEARCH $"), "* SEARCH 2 3 4")
@@ -360,39 +345,22 @@ FORGED = ("issue 10, defect 13: Status headers in the spool that this server "
 KNOWN = {("handwritten", "SEEN"): FORGED, ("handwritten", "UNSEEN"): FORGED}
 
 
-def handwritten_mbox(path):
-    with open(path, "wb") as f:
-        f.write(b"".join(corpus.mbox_entry(m) for _, m in corpus.handwritten()))
-
-
 def generated_mbox(path):
     corpus.generate(path, count=300, seed=11, max_attach=8 * 1024)
 
 
-MAILBOXES = {"handwritten": handwritten_mbox, "generated": generated_mbox}
+# None: test_differential's own corpus (tests/data/corpus/*.eml)
+MAILBOXES = {"handwritten": None, "generated": generated_mbox}
 
 
 @pytest.fixture(scope="module")
 def sides(imapd, user, workdir, san_env):
-    from test_differential import Side   # the session plumbing it shares
-    acct = Account.named(user.name)
-    base = os.path.join(workdir, "differential-esearch")
-    out = {}
-    for name, make in MAILBOXES.items():
-        d = os.path.join(base, name)
-        os.makedirs(d, exist_ok=True)
-        path = os.path.join(d, "mailbox.mbox")
-        make(path)
-        out[name, "ours"] = Side(Server("ours", imapd, os.path.join(d, "ours"),
-                                        acct, san_env), path)
-        out[name, "dovecot"] = Side(Server("dovecot", DOVECOT,
-                                           os.path.join(d, "dovecot"), acct), path)
+    """Both servers, each with its own copy of every mailbox, keyed by
+    (mailbox name, "ours" | "dovecot")."""
+    from test_differential import start_pairs, stop_pair   # the plumbing it shares
+    out = start_pairs("esearch", MAILBOXES, imapd, user, workdir, san_env)
     yield out
-    for s in out.values():
-        try:
-            s.close()
-        except Exception:
-            pass
+    stop_pair(out)
 
 
 def esearch_line(side, command):

@@ -11,7 +11,7 @@ from helpers.mbox import Entry
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 import corpus  # noqa: E402
-from servers import DOVECOT, Account, Server  # noqa: E402
+from servers import DOVECOT  # noqa: E402
 
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
@@ -300,25 +300,10 @@ MAILBOXES = {"handwritten": handwritten_mbox, "generated": generated_mbox,
 def sides(imapd, user, workdir, san_env):
     """Both servers, each with its own copy of every mailbox, keyed by
     (mailbox name, "ours" | "dovecot")."""
-    from test_differential import Side   # the session plumbing it shares
-    acct = Account.named(user.name)
-    base = os.path.join(workdir, "differential-sort")
-    out = {}
-    for name, make in MAILBOXES.items():
-        d = os.path.join(base, name)
-        os.makedirs(d, exist_ok=True)
-        path = os.path.join(d, "mailbox.mbox")
-        make(path)
-        out[name, "ours"] = Side(Server("ours", imapd, os.path.join(d, "ours"),
-                                        acct, san_env), path)
-        out[name, "dovecot"] = Side(Server("dovecot", DOVECOT,
-                                           os.path.join(d, "dovecot"), acct), path)
+    from test_differential import start_pairs, stop_pair   # the plumbing it shares
+    out = start_pairs("sort", MAILBOXES, imapd, user, workdir, san_env)
     yield out
-    for s in out.values():
-        try:
-            s.close()
-        except Exception:
-            pass
+    stop_pair(out)
 
 
 def answer(side, command):
