@@ -303,6 +303,7 @@ static int parse_partial(struct parser *p, struct search_return *ret)
 	return 0;
 }
 
+/* One search-return-opt (with PARTIAL's range) into ret. */
 static int parse_return_opt(struct parser *p, struct search_return *ret)
 {
 	char *name;
@@ -322,6 +323,7 @@ static int parse_return_opt(struct parser *p, struct search_return *ret)
 	return return_opts[i].bit == RET_PARTIAL ? parse_partial(p, ret) : 0;
 }
 
+/* See search_parse.h. */
 int imap_search_return_parse(struct parser *p, struct search_return *ret)
 {
 	const char *save = p->p;
@@ -347,12 +349,14 @@ int imap_search_return_parse(struct parser *p, struct search_return *ret)
 
 /* ---------- the saved result (RFC 5182) ---------- */
 
+/* See imapd.h. */
 void imap_searchres_reset(struct client *c)
 {
 	free(c->searchres.r);
 	memset(&c->searchres, 0, sizeof c->searchres);
 }
 
+/* qsort order of UIDs. */
 static int uid_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -420,6 +424,25 @@ static void searchres_save(struct cmd *cmd, const struct search_return *ret,
 
 /* ---------- answers ---------- */
 
+/* " PARTIAL (range set)": the range as the client wrote it, then the page
+ * of ids it names, or NIL (RFC 9394 3.1). */
+static void put_partial(struct buf *out, const struct search_return *ret, const uint32_t *ids,
+			size_t n)
+{
+	const char *sign = ret->from_end ? "-" : "";
+	size_t from, to;
+
+	partial_slice(ret, n, &from, &to);
+	buf_printf(out, " PARTIAL (%s%u:%s%u ", sign, ret->first, sign, ret->last);
+	if (from < to)
+		imap_put_seqset(out, ids + from, to - from);
+	else
+		buf_puts(out, "NIL");
+	buf_putc(out, ')');
+}
+
+/* See imapd.h: MIN MAX ALL PARTIAL COUNT, in that order, as Dovecot
+ * writes them (RFC 4731's examples agree). */
 void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const uint32_t *msgnos,
 			size_t n)
 {
@@ -445,18 +468,8 @@ void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const 
 		buf_puts(&out, " ALL ");
 		imap_put_seqset(&out, ids, n);
 	}
-	if (ret->opts & RET_PARTIAL) {
-		const char *sign = ret->from_end ? "-" : "";
-		size_t from, to;
-
-		partial_slice(ret, n, &from, &to);
-		buf_printf(&out, " PARTIAL (%s%u:%s%u ", sign, ret->first, sign, ret->last);
-		if (from < to)
-			imap_put_seqset(&out, ids + from, to - from);
-		else
-			buf_puts(&out, "NIL");
-		buf_putc(&out, ')');
-	}
+	if (ret->opts & RET_PARTIAL)
+		put_partial(&out, ret, ids, n);
 	if (ret->opts & RET_COUNT)
 		buf_printf(&out, " COUNT %zu", n);
 	buf_puts(&out, "\r\n");
@@ -499,6 +512,7 @@ static size_t matched(struct cmd *cmd, const uint8_t *match, uint32_t **msgnos)
 	return n;
 }
 
+/* SEARCH / UID SEARCH [RETURN (...)] [CHARSET x] search-keys. */
 void cmd_search(struct cmd *cmd)
 {
 	struct mailbox *box = cmd->c->box;

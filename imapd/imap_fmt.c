@@ -60,6 +60,7 @@ static int is_atom_char(unsigned char c)
 	return c > 0x20 && c < 0x7f && !strchr("(){%*\"\\", c);
 }
 
+/* See imap_fmt.h. */
 void imap_put_seqset(struct buf *out, const uint32_t *nums, size_t n)
 {
 	for (size_t i = 0; i < n;) {
