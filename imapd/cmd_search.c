@@ -402,12 +402,13 @@ static void partial_slice(const struct search_return *ret, size_t n, size_t *fro
 	*to = ret->from_end ? n - lo + 1 : hi;
 }
 
-/* RFC 5182 2.1: with MIN and/or MAX but neither ALL nor COUNT, only those
- * are saved; PARTIAL saves what it returns; otherwise the whole result. */
-static void searchres_save(struct cmd *cmd, const struct search_return *ret,
-			   const uint32_t *msgnos, size_t n)
+/* The messages an answer stands for, as RFC 5182 2.1 (what SAVE keeps) and
+ * RFC 4731 3.2 (whose MODSEQ is given) both count them: with MIN and/or MAX
+ * but neither ALL nor COUNT only those, with PARTIAL its page, otherwise
+ * all. Sets *set (msgnos, or ends) and returns how many. */
+static size_t answer_set(const struct search_return *ret, const uint32_t *msgnos, size_t n,
+			 uint32_t ends[2], const uint32_t **set)
 {
-	uint32_t ends[2];
 	size_t from = 0, to = n, k = 0;
 
 	if (ret->opts & RET_PARTIAL) {
@@ -417,9 +418,22 @@ static void searchres_save(struct cmd *cmd, const struct search_return *ret,
 			ends[k++] = msgnos[0];
 		if (n && (ret->opts & RET_MAX) && (!k || n > 1))
 			ends[k++] = msgnos[n - 1];
-		return searchres_store(cmd->c, ends, k);
+		*set = ends;
+		return k;
 	}
-	searchres_store(cmd->c, msgnos + from, to - from);
+	*set = msgnos + from;
+	return to - from;
+}
+
+/* The highest MODSEQ of those messages (0: none). */
+static uint64_t answer_modseq(const struct mailbox *box, const uint32_t *set, size_t n)
+{
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (box->msgs[set[i] - 1]->modseq > max)
+			max = box->msgs[set[i] - 1]->modseq;
+	return max;
 }
 
 /* ---------- answers ---------- */
@@ -441,7 +455,7 @@ static void put_partial(struct buf *out, const struct search_return *ret, const 
 	buf_putc(out, ')');
 }
 
-/* See imapd.h: MIN MAX ALL PARTIAL COUNT, in that order, as Dovecot
+/* See imapd.h: MIN MAX ALL PARTIAL COUNT MODSEQ, in that order, as Dovecot
  * writes them (RFC 4731's examples agree). */
 void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const uint32_t *msgnos,
 			size_t n)
@@ -450,8 +464,13 @@ void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const 
 	uint32_t *ids = pool_alloc(cmd->c->pool, (n ? n : 1) * sizeof *ids);
 	struct buf out;
 
+	uint32_t ends[2];
+	const uint32_t *set;
+	size_t nset = answer_set(ret, msgnos, n, ends, &set);
+	uint64_t modseq = ret->modseq ? answer_modseq(box, set, nset) : 0;
+
 	if (ret->opts & RET_SAVE)
-		searchres_save(cmd, ret, msgnos, n);
+		searchres_store(cmd->c, set, nset);
 	if (ret->opts == RET_SAVE)
 		return;   /* RFC 5182 2.1: SAVE alone answers nothing */
 	for (size_t i = 0; i < n; i++)
@@ -472,6 +491,8 @@ void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const 
 		put_partial(&out, ret, ids, n);
 	if (ret->opts & RET_COUNT)
 		buf_printf(&out, " COUNT %zu", n);
+	if (modseq)
+		buf_printf(&out, " MODSEQ %llu", (unsigned long long)modseq);
 	buf_puts(&out, "\r\n");
 	resp_write(cmd->c, out.data, out.len);
 	buf_free(&out);

@@ -40,6 +40,9 @@ struct search_return {
 	unsigned opts;              /* RET_*; "RETURN ()" means RET_ALL */
 	uint32_t first, last;       /* PARTIAL first:last as sent, 1-based */
 	int from_end;               /* PARTIAL -first:-last: counted from the end */
+	int modseq;                 /* the keys held MODSEQ (RFC 7162 3.1.5): the
+				     * answer adds MODSEQ as RFC 4731 3.2 says;
+				     * set by whoever parses that key */
 };
 
 /* Optional "RETURN" SP "(" [option *(SP option)] ")" SP. Without RETURN

@@ -254,6 +254,16 @@ def stop_pair(sides):
             pass
 
 
+def pairs_fixture(label, mailboxes):
+    """A module fixture: start_pairs(label, mailboxes), stopped at the end."""
+    @pytest.fixture(scope="module")
+    def sides(imapd, user, workdir, san_env):
+        out = start_pairs(label, mailboxes, imapd, user, workdir, san_env)
+        yield out
+        stop_pair(out)
+    return sides
+
+
 @pytest.fixture(scope="module")
 def pair(imapd, user, workdir, san_env):
     sides = start_pair("fetch", imapd, user, workdir, san_env)

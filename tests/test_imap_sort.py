@@ -12,6 +12,7 @@ from helpers.mbox import Entry
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 import corpus  # noqa: E402
 from servers import DOVECOT  # noqa: E402
+from test_differential import pairs_fixture  # noqa: E402
 
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
@@ -296,14 +297,9 @@ MAILBOXES = {"handwritten": handwritten_mbox, "generated": generated_mbox,
              "subjects": subjects_mbox}
 
 
-@pytest.fixture(scope="module")
-def sides(imapd, user, workdir, san_env):
-    """Both servers, each with its own copy of every mailbox, keyed by
-    (mailbox name, "ours" | "dovecot")."""
-    from test_differential import start_pairs, stop_pair   # the plumbing it shares
-    out = start_pairs("sort", MAILBOXES, imapd, user, workdir, san_env)
-    yield out
-    stop_pair(out)
+# Both servers, each with its own copy of every mailbox, keyed by
+# (mailbox name, "ours" | "dovecot").
+sides = pairs_fixture("sort", MAILBOXES)
 
 
 def answer(side, command):

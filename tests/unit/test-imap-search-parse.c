@@ -335,12 +335,12 @@ static void test_cmd_search(void)
 	CHECK_STR(tagged_status, "BAD");
 }
 
-/* The ESEARCH answer of a SEARCH, as what follows "(TAG "a")" on the line;
- * "not one ESEARCH line" for anything else. */
-static const char *run_esearch(const char *args, int uid)
+/* An ESEARCH answer as what follows "(TAG "a")" on its line; "not one
+ * ESEARCH line" for anything else. */
+static const char *esearch_rest(const char *out)
 {
 	static char rest[256];
-	const char *out = run_search(args, uid), *head = "* ESEARCH (TAG \"a\")";
+	const char *head = "* ESEARCH (TAG \"a\")";
 	size_t n = strlen(out), h = strlen(head);
 
 	if (n < h + 2 || strncmp(out, head, h) || strcmp(out + n - 2, "\r\n") ||
@@ -349,6 +349,32 @@ static const char *run_esearch(const char *args, int uid)
 	memcpy(rest, out + h, n - h - 2);
 	rest[n - h - 2] = '\0';
 	return rest;
+}
+
+static const char *run_esearch(const char *args, int uid)
+{
+	return esearch_rest(run_search(args, uid));
+}
+
+/* imap_esearch_reply alone, on a result made up by the test. */
+static const struct search_return *reply_ret;
+static const uint32_t *reply_msgnos;
+static size_t reply_n;
+
+static void reply_cmd(struct cmd *cmd)
+{
+	imap_esearch_reply(cmd, reply_ret, reply_msgnos, reply_n);
+}
+
+static const char *run_reply(unsigned opts, size_t n)
+{
+	static const uint32_t msgnos[] = {1, 2, 3, 4, 5};
+	struct search_return ret = {.given = 1, .opts = opts, .first = 3, .last = 4, .modseq = 1};
+
+	reply_ret = &ret;
+	reply_msgnos = msgnos;
+	reply_n = n;
+	return esearch_rest(run_cmd(reply_cmd, "SEARCH", "", 0));
 }
 
 static int parse_return(const char *s, struct search_return *ret)
@@ -433,6 +459,25 @@ static void test_esearch(void)
 	CHECK_STR(tagged_status, "BAD");
 }
 
+/* RFC 4731 3.2 (for RFC 7162's MODSEQ key): the MODSEQ of the one message
+ * MIN or MAX names, the higher of the two, or the highest of all returned. */
+static void test_esearch_modseq(void)
+{
+	static const uint64_t modseqs[5] = {10, 50, 40, 20, 30};
+
+	for (int i = 0; i < 5; i++)
+		msgs[i].modseq = modseqs[i];
+	CHECK_STR(run_reply(RET_MIN, 5), " MIN 1 MODSEQ 10");
+	CHECK_STR(run_reply(RET_MAX, 5), " MAX 5 MODSEQ 30");
+	CHECK_STR(run_reply(RET_MIN | RET_MAX, 5), " MIN 1 MAX 5 MODSEQ 30");
+	CHECK_STR(run_reply(RET_MIN | RET_COUNT, 5), " MIN 1 COUNT 5 MODSEQ 50");
+	CHECK_STR(run_reply(RET_ALL, 5), " ALL 1:5 MODSEQ 50");
+	CHECK_STR(run_reply(RET_PARTIAL, 5), " PARTIAL (3:4 3:4) MODSEQ 40");
+	CHECK_STR(run_reply(RET_MIN | RET_COUNT, 0), " COUNT 0");   /* nothing found */
+	for (int i = 0; i < 5; i++)
+		msgs[i].modseq = 0;
+}
+
 /* RFC 5182: SAVE, "$" in later commands, the empty "$". */
 static void test_searchres(void)
 {
@@ -478,6 +523,7 @@ int main(void)
 	RUN(test_return_options);
 	RUN(test_within_and_saved_keys);
 	RUN(test_esearch);
+	RUN(test_esearch_modseq);
 	RUN(test_searchres);
 	buf_free(&written);
 	pool_free(pool);

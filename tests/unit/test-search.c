@@ -491,27 +491,26 @@ static void test_internal_dates(void)
 static void test_within(void)
 {
 	static const time_t ago[5] = {10, 100, 1000, 10000, 100000};
+	static const struct {
+		enum search_op op;
+		uint32_t seconds;
+		const char *want;
+	} cases[] = {
+		{SK_OLDER, 1000, "3,4,5"}, {SK_OLDER, 1, "1,2,3,4,5"}, {SK_OLDER, 200000, ""},
+		{SK_YOUNGER, 1500, "1,2,3"}, {SK_YOUNGER, 50, "1"}, {SK_YOUNGER, 5, ""},
+	};
 	time_t saved[5], now = time(NULL);
-	struct search_key *k;
 
 	for (int i = 0; i < 5; i++) {
 		saved[i] = msgs[i].internal_date;
 		msgs[i].internal_date = now - ago[i];
 	}
-	k = K(SK_OLDER);
-	k->seconds = 1000;
-	CHECK_STR(run(k), "3,4,5");
-	k->seconds = 1;
-	CHECK_STR(run(k), "1,2,3,4,5");
-	k->seconds = 200000;
-	CHECK_STR(run(k), "");
-	k = K(SK_YOUNGER);
-	k->seconds = 1500;
-	CHECK_STR(run(k), "1,2,3");
-	k->seconds = 50;
-	CHECK_STR(run(k), "1");
-	k->seconds = 5;
-	CHECK_STR(run(k), "");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct search_key *k = K(cases[i].op);
+
+		k->seconds = cases[i].seconds;
+		CHECK_STR(run(k), cases[i].want);
+	}
 	for (int i = 0; i < 5; i++)
 		msgs[i].internal_date = saved[i];
 }
