@@ -28,6 +28,7 @@ check=(
 	clang libclang-rt-14-dev  # make fuzz (libFuzzer) runs in CI for a bounded time
 	git                       # the upgrade test builds the previous version from history
 	postfix                   # test_postfix: a private instance delivers through tmail
+	nmh                       # test_mh: inc, scan, mark, refile on the folders imapd serves
 )
 
 want=()
