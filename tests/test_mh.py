@@ -201,3 +201,47 @@ def test_nmh_on_the_same_folder(fresh, connect, user):
     r = c.command("SELECT Mail/archive")
     assert r.ok and r.numbered("EXISTS") == [1], r
     assert body_of(c.command("FETCH 1 BODY.PEEK[]")) == MSG1
+
+
+# ---------------------------------------------------------------- UW imap-2007f
+
+def uw_mailutil(user, *args):
+    """Debian's uw-mailutils mailutil (UW imap-2007f) as the user: it finds
+    MH folders through ~/.mh_profile, names them #mh/NAME."""
+    p = subprocess.run(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
+                        "--init-groups", "/usr/bin/mailutil"] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=user.home,
+                       env={"PATH": "/usr/bin:/bin", "HOME": user.home, "USER": user.name})
+    assert p.returncode == 0, (args, p.stdout, p.stderr)
+    return p.stdout.decode()
+
+
+def test_uw_mailutil_and_us_on_mh(fresh, connect, user):
+    """UW's mailutil copies a folder we wrote out of MH with every message
+    whole, and a folder it writes into MH (numbered files, no sequences)
+    is served by imapd with the same messages."""
+    assert os.path.exists("/usr/bin/mailutil"), "uw-mailutils is not installed (src/deps.sh)"
+    mh_profile(user)
+    c = connect()
+    assert c.command("CREATE #driver.mh/Mail/ours").ok
+    assert c.command("APPEND Mail/ours (\\Seen) ", Lit(MSG1)).ok
+    assert c.command("APPEND Mail/ours ", Lit(MSG2)).ok
+    uw_mailutil(user, "copy", "#mh/ours", "#driver.unix/fromours")
+    # UW 2007f keeps no flags for MH (it never reads .mh_sequences): its
+    # copy says none, so only the messages are compared
+    assert read(path(user, "fromours")).count(b"\nStatus: \n") == 2
+    r = c.command("SELECT fromours")
+    assert r.ok and r.numbered("EXISTS") == [2], r
+    r = c.command("FETCH 1:2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[TEXT])")
+    f = r.fetches()
+    assert [f[i]["BODY[TEXT]"] for i in (1, 2)] == [b"Hello from MH.\r\n", b"Another one.\r\n"]
+    # the other way: UW writes an MH folder, imapd serves it
+    uw_mailutil(user, "copy", "fromours", "#mh/theirs")
+    assert sorted(os.listdir(path(user, "Mail", "theirs"))) == ["1", "2"]
+    r = c.command("SELECT Mail/theirs")
+    assert r.ok and r.numbered("EXISTS") == [2], r
+    r = c.command("FETCH 1:2 (UID BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    f = r.fetches()
+    assert (f[1]["UID"], f[2]["UID"]) == ("1", "2")
+    assert [f[i]["BODY[TEXT]"] for i in (1, 2)] == [b"Hello from MH.\r\n", b"Another one.\r\n"]
+    assert f[2]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"Subject: second\r\n\r\n"
