@@ -40,27 +40,6 @@ static void md_close(struct mailbox *box)
 	box->drvdata = NULL;
 }
 
-/* Remove what killed deliveries left in tmp/ long ago (by mtime and
- * ctime both: an APPEND in progress has set its mtime to an old date). */
-static void clean_tmp(struct mdir *d)
-{
-	DIR *dir = md_opendir(d->tmp, ".");
-	struct dirent *e;
-	time_t now = time(NULL);
-
-	if (!dir)
-		return;
-	while ((e = readdir(dir)) != NULL) {
-		struct stat st;
-		if (e->d_name[0] != '.' &&
-		    fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    !S_ISDIR(st.st_mode) && now - st.st_mtime > TMP_KEEP_SECS &&
-		    now - st.st_ctime > TMP_KEEP_SECS)
-			unlinkat(dirfd(dir), e->d_name, 0);
-	}
-	closedir(dir);
-}
-
 /* Open: the directories held, the first scan, tmp/ cleaned. */
 static int md_open(struct mailbox *box, struct mail_err *err)
 {
@@ -83,7 +62,7 @@ static int md_open(struct mailbox *box, struct mail_err *err)
 	}
 	box->keywords_creatable = !box->readonly;
 	if (!box->readonly)
-		clean_tmp(&mb->d);
+		msgfile_clean_stale(mb->d.tmp, NULL, TMP_KEEP_SECS);
 	return 0;
 }
 

@@ -15,6 +15,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* Temp files of appends killed midway go after 36 hours (Maildir's rule). */
+#define MH_TMP_KEEP_SECS (36 * 3600)
+
 struct mhmsg {
 	struct message m;
 	uint64_t ino, stamp;      /* which file it is (mh_int.h) */
@@ -235,6 +238,8 @@ static int mh_open(struct mailbox *box, struct mail_err *err)
 	if (!box->uidnext)
 		box->uidnext = 1;
 	box->keywords_creatable = !box->readonly;
+	if (!box->readonly)
+		msgfile_clean_stale(hb->dir, MH_TMP_PREFIX, MH_TMP_KEEP_SECS);
 	return 0;
 }
 

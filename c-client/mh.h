@@ -32,6 +32,12 @@ void mh_seqs_parse(const char *buf, size_t len, struct mh_seqs *out);
 void mh_seqs_free(struct mh_seqs *s);
 /* Append the file for s (empty sequences skipped), one line a sequence. */
 void mh_seqs_format(struct buf *b, const struct mh_seqs *s);
+/* The text that replaces a file of old_len bytes in place: the format of
+ * s, padded to old_len with a continuation line of blanks, so that a
+ * crash before the file is cut to the returned length (the format's own)
+ * leaves no tail of the older, longer text (nmh refuses blank lines;
+ * blanks continuing a value mean nothing). */
+size_t mh_seqs_image(struct buf *b, const struct mh_seqs *s, size_t old_len);
 /* The sequence called name (exactly; nmh's names are case-sensitive),
  * made empty when create is set and there is none; else NULL. */
 struct mh_seq *mh_seqs_get(struct mh_seqs *s, const char *name, int create);

@@ -296,14 +296,16 @@ void mh_seq_load(int fd, struct mh_seqs *q)
 int mh_seq_store(int fd, const struct mh_seqs *q, struct mail_err *err)
 {
 	struct buf b;
+	struct stat st;
 	int rc = 0;
 
 	buf_init(&b);
-	mh_seqs_format(&b, q);
 	/* in place, as nmh does: a rename would leave nmh's lock holders on
-	 * the old file; only flags live here, never mail */
+	 * the old file (only flags live here, never mail); padded to the old
+	 * length until the truncation (mh.h) */
+	size_t len = mh_seqs_image(&b, q, fstat(fd, &st) == 0 ? (size_t)st.st_size : 0);
 	if (pwrite(fd, b.data ? b.data : "", b.len, 0) != (ssize_t)b.len ||
-	    ftruncate(fd, (off_t)b.len) < 0 || fsync(fd) < 0) {
+	    ftruncate(fd, (off_t)len) < 0 || fsync(fd) < 0) {
 		mh_err_errno(err, errno, "cannot write", MH_SEQUENCES);
 		rc = -1;
 	}

@@ -232,3 +232,17 @@ void mh_seqs_format(struct buf *b, const struct mh_seqs *s)
 		buf_putc(b, '\n');
 	}
 }
+
+size_t mh_seqs_image(struct buf *b, const struct mh_seqs *s, size_t old_len)
+{
+	size_t len;
+
+	mh_seqs_format(b, s);
+	len = b->len;
+	if (len && old_len > len) {
+		for (size_t i = len + 1; i < old_len; i++)
+			buf_putc(b, ' ');
+		buf_putc(b, old_len - len > 1 ? '\n' : ' ');
+	}
+	return len;
+}

@@ -3,9 +3,11 @@
  * into a FIFO; stored with LF line ends and served as CRLF text. */
 #include "msgfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int msgfile_open(int dirfd, const char *name, struct stat *st)
@@ -117,4 +119,27 @@ void msgfile_read_header(int fd, struct buf *b)
 	buf_reset(b);
 	msgfile_canon_append(b, got.data ? got.data : "", end ? end : got.len, 0);
 	buf_free(&got);
+}
+
+void msgfile_clean_stale(int dirfd, const char *prefix, time_t keep)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	time_t now = time(NULL);
+
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		struct stat st;
+		if (prefix ? strncmp(e->d_name, prefix, strlen(prefix)) != 0 : e->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode) && now - st.st_mtime > keep && now - st.st_ctime > keep)
+			unlinkat(dirfd, e->d_name, 0);
+	}
+	closedir(dir);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -29,5 +30,11 @@ size_t msgfile_header_end(const char *p, size_t n);
 int msgfile_read_canon(int fd, const struct stat *st, struct buf *b);
 /* Read fd up to its header's end (the whole file without one), canonical. */
 void msgfile_read_header(int fd, struct buf *b);
+
+/* Remove the files in dirfd that killed deliveries left long ago: those
+ * whose names start with prefix (NULL: every name but dot files), untouched
+ * (mtime and ctime both: an APPEND in progress has set its mtime to an
+ * old date) for keep seconds. */
+void msgfile_clean_stale(int dirfd, const char *prefix, time_t keep);
 
 #endif

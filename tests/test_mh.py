@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 from helpers.imapclient import Lit
+from test_maildir import body_of, listed  # noqa: F401 (shared helpers)
 
 MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
         b"Subject: first\r\n\r\nHello from MH.\r\n")
@@ -30,18 +31,6 @@ def sequences(user, folder):
 
 def numbers(user, folder):
     return sorted(int(e) for e in os.listdir(path(user, folder)) if e.isdigit())
-
-
-def listed(r):
-    out = {}
-    for u in r.named("LIST"):
-        name = u[3].decode() if isinstance(u[3], bytes) else u[3]
-        out[name] = {a.upper() for a in u[1]}
-    return out
-
-
-def body_of(r, n=1):
-    return r.fetches()[n]["BODY[]"]
 
 
 def test_driver_mh_folder(fresh, connect, user):

@@ -112,6 +112,38 @@ static void test_seq_set(void)
 	mh_seqs_free(&q);
 }
 
+/* The in-place rewrite's image: as long as the old file, reading as the
+ * new text alone, which is its first part. */
+static void test_seq_image(void)
+{
+	struct mh_seqs q;
+	struct buf b, want;
+	const char *old = "unseen: 1-9 11 13 15\nflagged: 2 4 6 8\nWork: 3\n";
+	const char *now = "unseen: 1\n";
+
+	for (size_t extra = 0; extra < 3; extra++) {
+		size_t old_len = strlen(now) + extra;
+		mh_seqs_parse(now, strlen(now), &q);
+		buf_init(&b);
+		CHECK(mh_seqs_image(&b, &q, extra ? old_len : strlen(old)) == strlen(now));
+		CHECK(b.len == (extra ? old_len : strlen(old)) && !memcmp(b.data, now, strlen(now)));
+		mh_seqs_free(&q);
+		/* what a crash before the cut leaves reads as the new text */
+		mh_seqs_parse(b.data, b.len, &q);
+		buf_init(&want);
+		mh_seqs_format(&want, &q);
+		CHECK_STR(want.data, now);
+		/* and has no blank line, which nmh refuses */
+		int blank = 0;
+		for (size_t i = 1; i < b.len; i++)
+			blank |= b.data[i] == '\n' && b.data[i - 1] == '\n';
+		CHECK(!blank);
+		buf_free(&want);
+		buf_free(&b);
+		mh_seqs_free(&q);
+	}
+}
+
 /* ---- folders ---- */
 
 static void list_cb(void *ctx, const char *name, int attrs)
@@ -437,10 +469,86 @@ static void test_crash_append(void)
 	mail_close(box, 0, NULL);
 }
 
+/* kill -9 during flag writes: the sequences always say one whole state
+ * of each message (here \Seen and \Flagged always change together), never
+ * a tail of an older, longer text. */
+static void test_crash_flags(void)
+{
+	struct mail_err err = { 0 };
+
+	setup();
+	mail_create(&sess, "#driver.mh/box", &err);
+	for (int i = 0; i < 20; i++)
+		append_one("box", msg1, 0, NULL, NULL, &err);
+	for (int round = 0; round < 10; round++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct mailbox *b;
+			if (mail_open(&sess, "box", 0, NULL, NULL, &b, &err) < 0)
+				_exit(1);
+			for (unsigned n = 0;; n++) {
+				/* runs of both states, so the text's length changes */
+				for (uint32_t i = 1; i <= b->nmsgs; i++)
+					mail_store(b, i, ((n + i / (1 + n % 4)) & 1) ? STORE_ADD :
+						   STORE_REMOVE, MF_SEEN | MF_FLAGGED, 0, &err);
+				mail_check(b, &err);
+			}
+		}
+		kill_after(pid, 2000 + round * 1500);
+	}
+	size_t n;
+	char *t = read_file(bx(".mh_sequences"), &n);
+	struct mh_seqs q;
+	mh_seqs_parse(t ? t : "", t ? n : 0, &q);
+	int names_ok = 1, consistent = 1;
+	for (size_t i = 0; i < q.n; i++)
+		names_ok &= !strcmp(q.v[i].name, "unseen") || !strcmp(q.v[i].name, "flagged");
+	for (uint32_t m = 1; m <= 30; m++) {
+		int unseen = mh_seq_has(mh_seqs_get(&q, "unseen", 0), m);
+		int flagged = mh_seq_has(mh_seqs_get(&q, "flagged", 0), m);
+		consistent &= m > 20 ? !unseen && !flagged : unseen != flagged;
+	}
+	CHECK(names_ok && consistent);
+	if (!names_ok || !consistent)
+		printf("sequences after the kills:\n%s", t ? t : "(none)");
+	mh_seqs_free(&q);
+	free(t);
+	struct mailbox *box;
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 20);
+		mail_close(box, 0, NULL);
+	}
+}
+
+/* What a killed append left behind goes after 36 hours, not before. */
+static void test_stale_temp_files(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	struct stat st;
+
+	setup();
+	mail_create(&sess, "#driver.mh/box", &err);
+	write_file(bx(".imapd-append.1.1.1"), stored1);
+	write_file(bx(".imapd-append.2.2.2"), stored1);
+	write_file(bx(".notes"), "mine\n");
+	struct timespec old[2] = { { time(NULL) - 40 * 3600, 0 }, { time(NULL) - 40 * 3600, 0 } };
+	CHECK(utimensat(AT_FDCWD, bx(".imapd-append.1.1.1"), old, 0) == 0);
+	CHECK(utimensat(AT_FDCWD, bx(".notes"), old, 0) == 0);
+	/* ctime cannot be set back: a fresh file only looks old by mtime */
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (box)
+		mail_close(box, 0, NULL);
+	CHECK(stat(bx(".imapd-append.1.1.1"), &st) == 0);
+	CHECK(stat(bx(".imapd-append.2.2.2"), &st) == 0 && stat(bx(".notes"), &st) == 0);
+}
+
 int main(void)
 {
 	RUN(test_seq_parse);
 	RUN(test_seq_set);
+	RUN(test_seq_image);
 	RUN(test_valid_and_list);
 	RUN(test_mail_format);
 	RUN(test_append_reopen);
@@ -449,6 +557,8 @@ int main(void)
 	RUN(test_planted_files);
 	RUN(test_renumber);
 	RUN(test_crash_append);
+	RUN(test_crash_flags);
+	RUN(test_stale_temp_files);
 	if (fixture_remove_tmpdir())
 		mail_session_free(&sess);
 	return test_summary("test-mh");
