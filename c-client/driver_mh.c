@@ -151,13 +151,24 @@ static void claim_recent(struct mailbox *box, uint32_t first)
 				box->msgs[box->nmsgs - 1]->uid);
 }
 
+/* Has .mh_sequences changed since the session last read it? */
+static int seq_changed(const struct mhbox *hb)
+{
+	struct stat st;
+
+	if (fstatat(hb->dir, MH_SEQUENCES, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return hb->seq_st.st_ino != 0;
+	return st.st_ino != hb->seq_st.st_ino || st.st_size != hb->seq_st.st_size ||
+	       st.st_mtim.tv_sec != hb->seq_st.st_mtim.tv_sec ||
+	       st.st_mtim.tv_nsec != hb->seq_st.st_mtim.tv_nsec;
+}
+
 /* Look at the folder: expunges, new messages, others' flag changes. */
 static int mh_sync(struct mailbox *box, struct mail_err *err)
 {
 	struct mhbox *hb = HB(box);
 	struct mh_scan sc;
 	struct mh_seqs q;
-	struct stat st;
 	uint32_t first = box->nmsgs, had = box->nmsgs;
 
 	if (mh_scan(hb->dir, &sc) < 0) {
@@ -185,12 +196,7 @@ static int mh_sync(struct mailbox *box, struct mail_err *err)
 		if (lk >= 0)
 			claim_recent(box, first);
 	}
-	if (box->nmsgs > first || box->nmsgs != had ||
-	    (fstatat(hb->dir, MH_SEQUENCES, &st, AT_SYMLINK_NOFOLLOW) == 0) !=
-		    (hb->seq_st.st_ino != 0) ||
-	    st.st_ino != hb->seq_st.st_ino || st.st_size != hb->seq_st.st_size ||
-	    st.st_mtim.tv_sec != hb->seq_st.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != hb->seq_st.st_mtim.tv_nsec) {
+	if (box->nmsgs > first || box->nmsgs != had || seq_changed(hb)) {
 		mh_seq_read(hb->dir, &q, &hb->seq_st);
 		apply_seqs(box, &q, first);
 		mh_seqs_free(&q);
@@ -257,8 +263,11 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 			break;
 	if (box->readonly || i == box->nmsgs)
 		return 0;
+	uint64_t changed = 0;
+	for (uint32_t j = i; j < box->nmsgs; j++)
+		changed |= HM(box, j)->m.keywords ^ HM(box, j)->disk_kw;
 	for (unsigned k = 0; k < box->nkeywords; k++)
-		if (!mh_keyword_seq_ok(box->keywords[k])) {
+		if ((changed >> k & 1) && !mh_keyword_seq_ok(box->keywords[k])) {
 			mail_err_set(err, MAIL_LIMIT, "Cannot store keyword %s in an MH folder: it "
 				     "cannot be a sequence name", box->keywords[k]);
 			return -1;
@@ -272,8 +281,8 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 		mh_seq_put_flags(&q, hm->m.uid, hm->m.flags, (hm->m.flags & MF_STORABLE) ^ hm->disk_flags);
 		for (unsigned k = 0; k < box->nkeywords; k++)
 			if (kdiff >> k & 1)
-				mh_seq_set(mh_seqs_get(&q, box->keywords[k], 1), hm->m.uid,
-					   (int)(hm->m.keywords >> k & 1));
+				mh_keyword_put(&q, box->keywords[k], hm->m.uid,
+					       (int)(hm->m.keywords >> k & 1));
 	}
 	rc = mh_seq_store(lk, &q, err);
 	if (rc == 0) {

@@ -366,6 +366,22 @@ int mh_keyword_seq_ok(const char *name)
 	return 1;
 }
 
+void mh_keyword_put(struct mh_seqs *q, const char *name, uint32_t num, int on)
+{
+	struct mh_seq *to = mh_seqs_get(q, name, 0);
+
+	for (size_t i = 0; i < q->n; i++) {
+		if (strcasecmp(q->v[i].name, name))
+			continue;
+		if (!on)
+			mh_seq_set(&q->v[i], num, 0);
+		else if (!to)
+			to = &q->v[i];
+	}
+	if (on)
+		mh_seq_set(to ? to : mh_seqs_get(q, name, 1), num, 1);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Folders                                                                */
 
@@ -457,7 +473,9 @@ int mh_remove(struct mail_session *s, const char *path, struct mail_err *err)
 		return fd < 0 ? -1 : (mh_err_errno(err, errno, "cannot read", path), -1);
 	}
 	while ((e = readdir(d)) != NULL)
-		if (folder_file(e->d_name) && unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT) {
+		/* a subfolder named by a number ("2025") stays, with its parent */
+		if (folder_file(e->d_name) && unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT &&
+		    errno != EISDIR) {
 			mh_err_errno(err, errno, "cannot delete in", path);
 			rc = -1;
 			break;
@@ -557,7 +575,7 @@ static int put_flags(struct mh_seqs *q, const struct mail_new *msgs, size_t n,
 					     "folder: it cannot be a sequence name", *k);
 				return -1;
 			}
-			mh_seq_set(mh_seqs_get(q, *k, 1), uids[i], 1);
+			mh_keyword_put(q, *k, uids[i], 1);
 		}
 	}
 	return 0;

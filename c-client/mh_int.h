@@ -62,6 +62,10 @@ void mh_seq_put_flags(struct mh_seqs *q, uint32_t num, uint32_t flags, uint32_t 
 /* May a keyword be kept as the sequence of its name? (Not one of the
  * names that stand for flags or that nmh reserves.) */
 int mh_keyword_seq_ok(const char *name);
+/* Put num in the sequence of keyword name (this spelling's, else one whose
+ * name matches but for case, else a new one), or take it out of every one
+ * matching but for case: keywords are case-insensitive, nmh's names not. */
+void mh_keyword_put(struct mh_seqs *q, const char *name, uint32_t num, int on);
 
 /* Folders. */
 int mh_valid(int dirfd, const char *leaf, const struct stat *st);

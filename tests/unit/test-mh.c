@@ -207,6 +207,12 @@ static void test_valid_and_list(void)
 	CHECK(stat(fixture_path("a", "b"), &st) == 0);
 	CHECK(mail_delete(&sess, "a/b", &err) == 0);
 	CHECK(stat(fixture_path("a", "b"), &st) < 0);
+	/* a subfolder named by a number is no message of its parent */
+	CHECK(mail_create(&sess, "#driver.mh/y", &err) == 0);
+	CHECK(mail_create(&sess, "#driver.mh/y/2025", &err) == 0);
+	CHECK(append_one("y", msg1, 0, NULL, NULL, &err) == 0);
+	CHECK(mail_delete(&sess, "y", &err) == 0);
+	CHECK(stat(fixture_path("y", "1"), &st) < 0 && stat(fixture_path("y", "2025"), &st) == 0);
 }
 
 /* mail_format = mh: CREATE makes MH folders. */
@@ -309,12 +315,22 @@ static void test_flags_through_sequences(void)
 		CHECK(mail_check(box, &err) < 0 && err.code == MAIL_LIMIT);
 		mail_store(box, 1, STORE_REMOVE, 0, 1ULL << bad, &err);
 	}
+	/* a keyword is one whatever the case of its sequence's name */
+	write_file(bx(".mh_sequences"), "unseen: 3\ncur: 2\nflagged: 1\nreplied: 2\ndraft: 2\n"
+					"deleted: 3\nWork: 3\nwork: 1\n");
+	CHECK(mail_ping(box, &err) == 0 && box->msgs[0]->keywords == 1ULL << k);
+	CHECK(mail_store(box, 1, STORE_REMOVE, 0, 1ULL << k, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, 0, 1ULL << k, &err) == 0);
+	CHECK(mail_check(box, &err) == 0);
+	s = seqs();
+	CHECK_STR(s, "unseen: 3\ncur: 2\nflagged: 1\nreplied: 2\ndraft: 2\ndeleted: 3\nWork: 2-3\n");
+	free(s);
 	/* EXPUNGE unlinks 3 and takes it out of every sequence */
 	CHECK(mail_expunge(box, NULL, 0, &err) == 0);
 	struct stat st;
 	CHECK(stat(bx("3"), &st) < 0 && errno == ENOENT);
 	s = seqs();
-	CHECK_STR(s, "cur: 2\nflagged: 1\nreplied: 2\ndraft: 2\n");
+	CHECK_STR(s, "cur: 2\nflagged: 1\nreplied: 2\ndraft: 2\nWork: 2\n");
 	free(s);
 	mail_close(box, 0, NULL);
 }
