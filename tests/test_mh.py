@@ -5,9 +5,12 @@
 import os
 import shutil
 import subprocess
+import time
 
 from helpers.imapclient import Lit
+from helpers.session import wait_response
 from test_maildir import body_of, listed  # noqa: F401 (shared helpers)
+from test_silent_failures import tmpfs_home  # noqa: F401 (a fixture)
 
 MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
         b"Subject: first\r\n\r\nHello from MH.\r\n")
@@ -102,6 +105,59 @@ def test_mail_format_mh_nests(fresh, server_with, open_to, user):
     assert r.ok and r.numbered("EXISTS") == [1], r
     r = c.command("FETCH 1 BODY.PEEK[]")
     assert body_of(r) == MSG1
+
+
+def test_full_disk_append_answers_no_and_leaves_nothing(fresh, tmpfs_home, connect, user):
+    """An MH folder on a full file system: APPEND answers NO, leaves no
+    numbered file and no temp file, and the sequences as they were; after
+    space is freed the same APPEND works."""
+    c = connect()
+    assert c.command("CREATE #driver.mh/box").ok
+    assert c.command("APPEND box (\\Flagged) ", Lit(MSG1)).ok
+    before = sequences(user, "box")
+    tmpfs_home.fill()
+    big = MSG1 + b"x" * 8192 + b"\r\n"
+    r = c.command("APPEND box ", Lit(big))
+    assert r.status == "NO", r
+    assert sorted(os.listdir(path(user, "box"))) == [".mh_sequences", "1"]
+    assert sequences(user, "box") == before
+    tmpfs_home.free()
+    r = c.command("APPEND box ", Lit(big))
+    assert r.ok, r
+    assert numbers(user, "box") == [1, 2]
+
+
+def test_idle_wakes_on_nmh_style_delivery(fresh, connect, user):
+    """IDLE on an MH folder watches the directory: a message linked in
+    under the next number (as rcvstore delivers) reaches the idling client
+    at once, and so does another session's STORE in the sequences."""
+    c, other = connect(), connect()
+    assert c.command("CREATE #driver.mh/box").ok
+    assert c.command("SELECT box").ok
+    tag = c.next_tag()
+    c.send("%s IDLE\r\n" % tag)
+    assert c.read_response().startswith(b"+")
+    time.sleep(0.3)
+    tmp = path(user, "box", ",tmp-delivery")
+    with open(tmp, "wb") as f:
+        f.write(MSG1.replace(b"\r\n", b"\n"))
+    os.chown(tmp, user.uid, user.gid)
+    os.link(tmp, path(user, "box", "1"))
+    os.unlink(tmp)
+    t0 = time.monotonic()
+    resp = wait_response(c, 3)
+    assert resp == b"* 1 EXISTS", resp
+    assert time.monotonic() - t0 < 1.0, "new mail took too long to reach the idling client"
+    while not resp.endswith(b"RECENT"):
+        resp = wait_response(c, 3)
+    assert other.command("SELECT box").ok
+    assert other.command("STORE 1 +FLAGS.SILENT (\\Flagged)").ok
+    t0 = time.monotonic()
+    resp = wait_response(c, 3)
+    assert resp is not None and b"FETCH" in resp and b"\\Flagged" in resp, resp
+    assert time.monotonic() - t0 < 1.0
+    c.send("DONE\r\n")
+    assert c.read_until(tag).ok
 
 
 def test_planted_files_not_served(fresh, connect, user, other_user):
