@@ -30,6 +30,7 @@ struct mhbox {
 	struct buf text;
 	uint32_t text_uid;        /* whose whole text is in text (0: none) */
 	struct stat seq_st;       /* .mh_sequences when last read */
+	int opened;               /* the first look is done */
 };
 
 #define HB(box) ((struct mhbox *)(box)->drvdata)
@@ -181,8 +182,9 @@ static int mh_sync(struct mailbox *box, struct mail_err *err)
 	size_t below = 0;
 	while (below < sc.n && sc.v[below].num <= last)
 		below++;
-	/* a number we handed out before that names a message we do not have */
-	if (below > box->nmsgs || (below < sc.n && sc.v[below].num < box->uidnext)) {
+	/* a number we handed out before that names a message we do not have
+	 * (at open mh_validity has judged the folder against its record) */
+	if (hb->opened && (below > box->nmsgs || (below < sc.n && sc.v[below].num < box->uidnext))) {
 		mh_scan_free(&sc);
 		mail_err_set(err, MAIL_FAIL, "folder %s was renumbered by another program; "
 			     "select it again", box->name);
@@ -197,7 +199,14 @@ static int mh_sync(struct mailbox *box, struct mail_err *err)
 			claim_recent(box, first);
 	}
 	if (box->nmsgs > first || box->nmsgs != had || seq_changed(hb)) {
-		mh_seq_read(hb->dir, &q, &hb->seq_st);
+		/* through the locked descriptor when we hold it: closing another
+		 * one of the same file would drop the process's fcntl lock */
+		if (lk >= 0) {
+			mh_seq_load(lk, &q);
+			fstat(lk, &hb->seq_st);
+		} else {
+			mh_seq_read(hb->dir, &q, &hb->seq_st);
+		}
 		apply_seqs(box, &q, first);
 		mh_seqs_free(&q);
 	}
@@ -229,8 +238,10 @@ static int mh_open(struct mailbox *box, struct mail_err *err)
 		mh_close(box);
 		return -1;
 	}
-	uint32_t next;
-	box->uidvalidity = mh_validity(box->sess, box->path, hb->dir, &sc, !box->readonly, &next);
+	/* the record's UIDNEXT stays: numbers expunged at the end are not
+	 * given out again as UIDs */
+	box->uidvalidity = mh_validity(box->sess, box->path, hb->dir, &sc, !box->readonly,
+				       &box->uidnext);
 	mh_scan_free(&sc);
 	box->ev = NULL;   /* the caller learns the first state from box */
 	int rc = mh_sync(box, err);
@@ -239,10 +250,7 @@ static int mh_open(struct mailbox *box, struct mail_err *err)
 		mh_close(box);
 		return -1;
 	}
-	if (next > box->uidnext)
-		box->uidnext = next;
-	if (!box->uidnext)
-		box->uidnext = 1;
+	hb->opened = 1;
 	box->keywords_creatable = !box->readonly;
 	if (!box->readonly)
 		msgfile_clean_stale(hb->dir, MH_TMP_PREFIX, MH_TMP_KEEP_SECS);

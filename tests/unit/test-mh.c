@@ -418,19 +418,51 @@ static void test_renumber(void)
 	/* renumbered under an open session: it says so instead of lying */
 	CHECK(unlink(bx("1")) == 0 && rename(bx("2"), bx("1")) == 0);
 	CHECK(mail_ping(box, &err) < 0 && strstr(err.text, "renumbered"));
+	CHECK(mail_ping(box, &err) < 0 && box->nmsgs == 0);   /* and keeps saying so */
+	uint32_t v1 = box->uidvalidity;
 	mail_close(box, 0, NULL);
 	CHECK(mail_status(&sess, "box", &s2, &err) == 0 && s2.uidvalidity > s1.uidvalidity);
 	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
 	uint32_t v = box->uidvalidity;
-	CHECK(v > s2.uidvalidity - 1 && box->nmsgs == 1);
+	CHECK(v > v1 && v == s2.uidvalidity && box->nmsgs == 1);
 	mail_close(box, 0, NULL);
-	/* the highest message removed, then a new one under its number */
-	append_one("box", msg2, 0, NULL, NULL, &err);   /* 2 */
-	CHECK(mail_status(&sess, "box", &s3, &err) == 0 && s3.uidvalidity == v && s3.uidnext == 3);
-	CHECK(unlink(bx("2")) == 0);
+	/* expunged at the end through a session, the record keeps UIDNEXT */
+	append_one("box", msg1, 0, NULL, NULL, &err);   /* 2 */
+	append_one("box", msg1, 0, NULL, NULL, &err);   /* 3 */
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 3 && box->msgs[2]->uid == 3);
+	mail_store(box, 3, STORE_ADD, MF_DELETED, 0, &err);
+	mail_store(box, 2, STORE_ADD, MF_DELETED, 0, &err);
+	CHECK(mail_expunge(box, NULL, 0, &err) == 0 && box->nmsgs == 1);
+	mail_close(box, 0, NULL);
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == v && box->uidnext == 4);
+	mail_close(box, 0, NULL);
+	CHECK(mail_status(&sess, "box", &s3, &err) == 0 && s3.uidnext == 4 && s3.uidvalidity == v);
+	/* nmh numbers the next delivery 2 again: that is another message */
 	write_file(bx("2"), stored1);
+	CHECK(mail_status(&sess, "box", &s3, &err) == 0 && s3.uidvalidity > v);
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	v = box->uidvalidity;
+	CHECK(v > s2.uidvalidity && box->nmsgs == 2 && box->uidnext == 3);
+	mail_close(box, 0, NULL);
+	CHECK(unlink(bx("2")) == 0);
+	/* our APPEND never reuses a number once handed out */
+	uint32_t uid = 0;
+	CHECK(append_one("box", msg2, 0, NULL, &uid, &err) == 0 && uid == 3);
+	CHECK(mail_status(&sess, "box", &s3, &err) == 0 && s3.uidvalidity == v && s3.uidnext == 4);
+	/* the highest message removed by another program, then a new one
+	 * under its number */
+	CHECK(unlink(bx("3")) == 0);
+	write_file(bx("3"), stored1);
 	CHECK(mail_status(&sess, "box", &s3, &err) == 0 && s3.uidvalidity > v);
 }
 
