@@ -20,7 +20,7 @@
 
 struct mhmsg {
 	struct message m;
-	uint64_t ino, stamp;      /* which file it is (mh_int.h) */
+	uint64_t ino, stamp, ver; /* which file it is, and its bytes (mh_int.h) */
 	uint32_t disk_flags;      /* what the sequences said when last read */
 	uint64_t disk_kw;
 };
@@ -31,6 +31,7 @@ struct mhbox {
 	uint32_t text_uid;        /* whose whole text is in text (0: none) */
 	struct stat seq_st;       /* .mh_sequences when last read */
 	int opened;               /* the first look is done */
+	struct mh_scan known;     /* the record's files, during the first look */
 };
 
 #define HB(box) ((struct mhbox *)(box)->drvdata)
@@ -51,6 +52,7 @@ static void mh_close(struct mailbox *box)
 	box->nmsgs = 0;
 	if (hb->dir >= 0)
 		close(hb->dir);
+	mh_scan_free(&hb->known);
 	buf_free(&hb->text);
 	free(hb);
 	box->drvdata = NULL;
@@ -108,9 +110,13 @@ static struct mhmsg *msg_new(struct mailbox *box, const struct mh_ent *e)
 	hm->m.drv = hm;
 	hm->ino = e->ino;
 	hm->stamp = e->stamp;
+	hm->ver = e->ver;
 	if (fstatat(HB(box)->dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* the record's size, for the same file: no read of each at open */
+		const struct mh_ent *k = mh_known(&HB(box)->known, e);
 		hm->m.internal_date = st.st_mtime;
-		hm->m.size = msgfile_vsize(HB(box)->dir, name, &st);
+		hm->m.size = k && k->vsize && k->ver == e->ver ? k->vsize :
+			     msgfile_vsize(HB(box)->dir, name, &st);
 	}
 	return hm;
 }
@@ -150,6 +156,35 @@ static void claim_recent(struct mailbox *box, uint32_t first)
 	if (box->nmsgs && box->msgs[box->nmsgs - 1]->uid > hw)
 		mail_recent_put(box->sess, box->path, box->uidvalidity,
 				box->msgs[box->nmsgs - 1]->uid);
+}
+
+/* Record the folder: the scanned files with the sizes the session knows. */
+static void save_state(struct mailbox *box, struct mh_scan *sc)
+{
+	uint32_t j = 0;
+
+	for (size_t i = 0; i < sc->n; i++) {
+		while (j < box->nmsgs && box->msgs[j]->uid < sc->v[i].num)
+			j++;
+		struct mhmsg *hm = j < box->nmsgs ? HM(box, j) : NULL;
+		if (hm && hm->m.uid == sc->v[i].num && hm->ino == sc->v[i].ino &&
+		    hm->stamp == sc->v[i].stamp && hm->ver == sc->v[i].ver)
+			sc->v[i].vsize = hm->m.size;
+	}
+	mh_state_save(box->sess, box->path, box->uidvalidity, box->uidnext, sc);
+}
+
+/* Does the record read at open already say the scan, sizes and all (so
+ * an open of an unchanged folder writes nothing)? */
+static int record_current(const struct mhbox *hb, const struct mh_scan *sc)
+{
+	if (hb->known.n != sc->n)
+		return 0;
+	for (size_t i = 0; i < sc->n; i++)
+		if (hb->known.v[i].num != sc->v[i].num || !mh_known(&hb->known, &sc->v[i]) ||
+		    !hb->known.v[i].vsize || hb->known.v[i].ver != sc->v[i].ver)
+			return 0;
+	return 1;
 }
 
 /* Has .mh_sequences changed since the session last read it? */
@@ -214,8 +249,9 @@ static int mh_sync(struct mailbox *box, struct mail_err *err)
 		close(lk);
 	if (box->nmsgs && box->msgs[box->nmsgs - 1]->uid >= box->uidnext)
 		box->uidnext = box->msgs[box->nmsgs - 1]->uid + 1;
-	if (!box->readonly && (box->nmsgs != had || first != had))
-		mh_state_save(box->sess, box->path, box->uidvalidity, box->uidnext, &sc);
+	if (!box->readonly && (box->nmsgs != had || first != had) &&
+	    (hb->opened || !record_current(hb, &sc)))
+		save_state(box, &sc);
 	if (box->nmsgs > first) {
 		mail_ev_exists(box);
 		mail_ev_recent(box);
@@ -241,7 +277,7 @@ static int mh_open(struct mailbox *box, struct mail_err *err)
 	/* the record's UIDNEXT stays: numbers expunged at the end are not
 	 * given out again as UIDs */
 	box->uidvalidity = mh_validity(box->sess, box->path, hb->dir, &sc, !box->readonly,
-				       &box->uidnext);
+				       &box->uidnext, &hb->known);
 	mh_scan_free(&sc);
 	box->ev = NULL;   /* the caller learns the first state from box */
 	int rc = mh_sync(box, err);
@@ -251,6 +287,7 @@ static int mh_open(struct mailbox *box, struct mail_err *err)
 		return -1;
 	}
 	hb->opened = 1;
+	mh_scan_free(&hb->known);
 	box->keywords_creatable = !box->readonly;
 	if (!box->readonly)
 		msgfile_clean_stale(hb->dir, MH_TMP_PREFIX, MH_TMP_KEEP_SECS);
@@ -372,7 +409,7 @@ static int mh_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 	free(gone);
 	struct mh_scan sc;
 	if (ngone && mh_scan(HB(box)->dir, &sc) == 0) {
-		mh_state_save(box->sess, box->path, box->uidvalidity, box->uidnext, &sc);
+		save_state(box, &sc);
 		mh_scan_free(&sc);
 	}
 	if (rc == 0)
@@ -461,7 +498,7 @@ static int mh_status(struct mail_session *sess, const char *path, struct mail_st
 		close(dfd);
 		return -1;
 	}
-	st->uidvalidity = mh_validity(sess, path, dfd, &sc, 0, &st->uidnext);
+	st->uidvalidity = mh_validity(sess, path, dfd, &sc, 0, &st->uidnext, NULL);
 	if (mail_recent_get(sess, path, &v, &hw) < 0 || v != st->uidvalidity)
 		hw = 0;
 	mh_seq_read(dfd, &q, &qs);

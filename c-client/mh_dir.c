@@ -94,13 +94,13 @@ int mh_scan(int dirfd, struct mh_scan *sc)
 	if (!d)
 		return -1;
 	while ((e = readdir(d)) != NULL) {
-		struct stat st;
+		struct statx st;
 		uint32_t num;
 		if (!mh_num_name(e->d_name, &num))
 			continue;
 		/* a link, a FIFO or another user's file is never a message */
-		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		if (statx(dirfd, e->d_name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
+			  &st) < 0 || !S_ISREG(st.stx_mode) || st.stx_uid != geteuid()) {
 			log_warn("MH folder: skipped %s: not a regular file of this user", e->d_name);
 			continue;
 		}
@@ -108,9 +108,12 @@ int mh_scan(int dirfd, struct mh_scan *sc)
 			cap = cap ? cap * 2 : 256;
 			sc->v = xrealloc(sc->v, cap * sizeof *sc->v);
 		}
-		sc->v[sc->n++] = (struct mh_ent){ num, (uint64_t)st.st_ino,
-						  (uint64_t)st.st_ctim.tv_sec * 1000000000u +
-							  (uint64_t)st.st_ctim.tv_nsec };
+		const struct statx_timestamp *t = st.stx_mask & STATX_BTIME ? &st.stx_btime :
+						  &st.stx_ctime;
+		sc->v[sc->n++] = (struct mh_ent){
+			num, st.stx_ino, (uint64_t)t->tv_sec * 1000000000u + t->tv_nsec,
+			st.stx_size << 32 ^ ((uint64_t)st.stx_mtime.tv_sec * 1000000000u +
+					     st.stx_mtime.tv_nsec), 0 };
 	}
 	closedir(d);
 	if (sc->n)
@@ -126,7 +129,8 @@ void mh_scan_free(struct mh_scan *sc)
 
 /* ---------------------------------------------------------------------- */
 /* The UIDVALIDITY record: "mh1 validity uidnext path\n", then a line     */
-/* "num inode ctime" per message file known, in ~/.imapd-cache/<hash>.mh. */
+/* "num inode birth version size" per message file known (mh_int.h), in  */
+/* ~/.imapd-cache/<hash>.mh (size: canonical, 0 unknown).                 */
 
 struct mh_state {
 	uint32_t validity, uidnext;
@@ -162,14 +166,15 @@ static int state_load(struct mail_session *s, const char *path, struct mh_state 
 	st->uidnext = (uint32_t)u;
 	for (p++; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
-		unsigned long long n, ino, stamp;
-		if (!nl || sscanf(p, "%llu %llu %llu", &n, &ino, &stamp) != 3 || n > UINT32_MAX)
+		unsigned long long n, ino, stamp, ver = 0, vsize = 0;
+		if (!nl || sscanf(p, "%llu %llu %llu %llu %llu", &n, &ino, &stamp, &ver, &vsize) < 3 ||
+		    n > UINT32_MAX)
 			break;
 		if (st->known.n == cap) {
 			cap = cap ? cap * 2 : 256;
 			st->known.v = xrealloc(st->known.v, cap * sizeof *st->known.v);
 		}
-		st->known.v[st->known.n++] = (struct mh_ent){ (uint32_t)n, ino, stamp };
+		st->known.v[st->known.n++] = (struct mh_ent){ (uint32_t)n, ino, stamp, ver, vsize };
 		p = nl + 1;
 	}
 	free(data);
@@ -192,8 +197,9 @@ void mh_state_save(struct mail_session *s, const char *path, uint32_t validity,
 	buf_init(&b);
 	buf_printf(&b, "mh1 %u %u %s\n", validity, uidnext, path);
 	for (size_t i = 0; i < sc->n; i++)
-		buf_printf(&b, "%u %llu %llu\n", sc->v[i].num, (unsigned long long)sc->v[i].ino,
-			   (unsigned long long)sc->v[i].stamp);
+		buf_printf(&b, "%u %llu %llu %llu %llu\n", sc->v[i].num,
+			   (unsigned long long)sc->v[i].ino, (unsigned long long)sc->v[i].stamp,
+			   (unsigned long long)sc->v[i].ver, (unsigned long long)sc->v[i].vsize);
 	/* only a cache of what we told clients: a failure is not fatal,
 	 * the next open just takes a new UIDVALIDITY */
 	if (fsafe_replace(dfd, name, b.data, b.len, &ignore) < 0)
@@ -202,28 +208,39 @@ void mh_state_save(struct mail_session *s, const char *path, uint32_t validity,
 	buf_free(&b);
 }
 
+const struct mh_ent *mh_known(const struct mh_scan *known, const struct mh_ent *e)
+{
+	const struct mh_ent *k = known->n ? bsearch(e, known->v, known->n, sizeof *known->v,
+						    ent_cmp) : NULL;
+
+	return k && k->ino == e->ino && k->stamp == e->stamp ? k : NULL;
+}
+
 /* Does the record know every file below its UIDNEXT, as the same file? */
 static int state_matches(const struct mh_state *st, const struct mh_scan *sc)
 {
-	for (size_t i = 0; i < sc->n && sc->v[i].num < st->uidnext; i++) {
-		const struct mh_ent *k = bsearch(&sc->v[i], st->known.v, st->known.n,
-						 sizeof *st->known.v, ent_cmp);
-		if (!k || k->ino != sc->v[i].ino || k->stamp != sc->v[i].stamp)
+	for (size_t i = 0; i < sc->n && sc->v[i].num < st->uidnext; i++)
+		if (!mh_known(&st->known, &sc->v[i]))
 			return 0;
-	}
 	return 1;
 }
 
 uint32_t mh_validity(struct mail_session *s, const char *path, int dirfd,
-		     const struct mh_scan *sc, int take, uint32_t *uidnext)
+		     const struct mh_scan *sc, int take, uint32_t *uidnext,
+		     struct mh_scan *known)
 {
 	struct mh_state st;
 	struct stat ds;
 	uint32_t last = sc->n ? sc->v[sc->n - 1].num : 0, v;
 
+	if (known)
+		memset(known, 0, sizeof *known);
 	if (state_load(s, path, &st) == 0 && state_matches(&st, sc)) {
 		*uidnext = st.uidnext > last ? st.uidnext : last + 1;
-		mh_scan_free(&st.known);
+		if (known)
+			*known = st.known;
+		else
+			mh_scan_free(&st.known);
 		return st.validity;
 	}
 	if (st.validity)
@@ -595,7 +612,7 @@ int mh_append(struct mail_session *s, const char *path, const struct mail_new *m
 			goto out;
 	if (dfd < 0 || (lk = mh_seq_lock(dfd, err)) < 0 || mh_scan(dfd, &sc) < 0)
 		goto out;
-	v = mh_validity(s, path, dfd, &sc, 1, &next);
+	v = mh_validity(s, path, dfd, &sc, 1, &next, NULL);
 	mh_scan_free(&sc);
 	mh_seq_load(lk, &q);
 	if (put_flags(&q, msgs, n, uids, err) < 0)   /* refused before any number */

@@ -14,11 +14,15 @@
 #define MH_TMP_PREFIX ".imapd-append."
 
 /* A message file found by a scan: its number, and what tells this file
- * from another under the same number later (a new file may get a freed
- * inode number, never the same change time). */
+ * from another under the same number later: its inode and birth time (a
+ * new file may get a freed inode number, not the same birth; where the
+ * file system has no birth time, the change time, which also changes when
+ * nmh's anno edits the file in place). */
 struct mh_ent {
 	uint32_t num;
 	uint64_t ino, stamp;
+	uint64_t ver;             /* size and mtime: a change of its bytes */
+	uint64_t vsize;           /* canonical size when known (the record), or 0 */
 };
 
 /* The message files of a folder, by number: regular files of the user. */
@@ -37,10 +41,15 @@ void mh_scan_free(struct mh_scan *sc);
  * ~/.imapd-cache, unless a number below the recorded UIDNEXT names a file
  * the record does not know (folder -pack renumbered, or a number was
  * reused after an expunge): then a new, greater one, recorded when take
- * is set. *uidnext: the UIDNEXT that goes with it. */
+ * is set. *uidnext: the UIDNEXT that goes with it; known (if not NULL):
+ * the files the record knows, with their sizes, when it still holds. */
 uint32_t mh_validity(struct mail_session *s, const char *path, int dirfd,
-		     const struct mh_scan *sc, int take, uint32_t *uidnext);
-/* Record validity, uidnext and the files of sc for the folder at path. */
+		     const struct mh_scan *sc, int take, uint32_t *uidnext,
+		     struct mh_scan *known);
+/* The record's entry for e (the same file), or NULL. */
+const struct mh_ent *mh_known(const struct mh_scan *known, const struct mh_ent *e);
+/* Record validity, uidnext and the files of sc (with their sizes where
+ * known) for the folder at path. */
 void mh_state_save(struct mail_session *s, const char *path, uint32_t validity,
 		   uint32_t uidnext, const struct mh_scan *sc);
 

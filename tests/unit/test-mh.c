@@ -466,6 +466,38 @@ static void test_renumber(void)
 	CHECK(mail_status(&sess, "box", &s3, &err) == 0 && s3.uidvalidity > v);
 }
 
+/* nmh's anno edits a message in place: still the same message (no new
+ * UIDVALIDITY, the session keeps it), and its size follows the file. */
+static void test_annotated_in_place(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	struct events ev = { 0 };
+
+	setup();
+	mail_create(&sess, "#driver.mh/box", &err);
+	append_one("box", msg1, 0, NULL, NULL, &err);
+	append_one("box", msg2, 0, NULL, NULL, &err);
+	CHECK(mail_open(&sess, "box", 0, &evs, &ev, &box, &err) == 0);
+	if (!box)
+		return;
+	uint32_t v = box->uidvalidity;
+	mail_close(box, 0, NULL);
+	CHECK(mail_open(&sess, "box", 0, &evs, &ev, &box, &err) == 0);   /* sizes recorded */
+	if (!box)
+		return;
+	append_file(bx("1"), "Replied: Mon, 06 Jan 2025 10:00:00 +0000\n");
+	CHECK(mail_ping(box, &err) == 0 && box->nmsgs == 2 && ev.nexp == 0);
+	mail_close(box, 0, NULL);
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == v && box->nmsgs == 2);
+	CHECK(box->msgs[0]->size == strlen(msg1) + strlen("Replied: Mon, 06 Jan 2025 10:00:00 +0000\r\n"));
+	CHECK(box->msgs[1]->size == strlen(msg2));
+	mail_close(box, 0, NULL);
+}
+
 /* Children that append forever, killed at random moments. */
 static void kill_after(pid_t pid, int us)
 {
@@ -604,6 +636,7 @@ int main(void)
 	RUN(test_two_sessions);
 	RUN(test_planted_files);
 	RUN(test_renumber);
+	RUN(test_annotated_in_place);
 	RUN(test_crash_append);
 	RUN(test_crash_flags);
 	RUN(test_stale_temp_files);
