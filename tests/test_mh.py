@@ -203,8 +203,9 @@ def mh_profile(user):
 def test_nmh_on_the_same_folder(fresh, connect, user):
     """nmh and imapd on one folder at once: scan reads what APPEND wrote;
     mark's sequences are IMAP flags at the next NOOP; inc's delivery is a
-    new message with the next UID; refile moves a message out (an
-    EXPUNGE for the session) into another folder imapd then serves."""
+    new message with the next UID; anno's edit in place keeps the message;
+    refile moves a message out (an EXPUNGE for the session) into another
+    folder imapd then serves, and the first folder keeps its UIDVALIDITY."""
     mh_profile(user)
     c = connect()
     assert c.command("CREATE #driver.mh/Mail/inbox").ok
@@ -214,6 +215,7 @@ def test_nmh_on_the_same_folder(fresh, connect, user):
     assert out.split("\n")[:2] == ["1 first", "2 second"], out
     r = c.command("SELECT Mail/inbox")
     assert r.ok and r.numbered("EXISTS") == [2], r
+    validity = r.codes()["UIDVALIDITY"]
     nmh(user, "mark", "+inbox", "1", "-sequence", "flagged", "-add")
     nmh(user, "mark", "+inbox", "2", "-sequence", "unseen", "-delete")
     r = c.command("NOOP")
@@ -238,6 +240,13 @@ def test_nmh_on_the_same_folder(fresh, connect, user):
     r = c.command("FETCH 3 (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     f = r.fetches()[3]
     assert f["UID"] == "3" and "\\Seen" not in f["FLAGS"], f
+    # anno edits message 2 in place: the same message, read anew
+    nmh(user, "anno", "+inbox", "2", "-component", "X-Note", "-text", "seen by nmh", "-nodate")
+    r = c.command("NOOP")
+    assert r.ok and not r.numbered("EXPUNGE"), r
+    r = c.command("FETCH 2 (UID BODY.PEEK[HEADER.FIELDS (X-NOTE)])")
+    f = r.fetches()[2]
+    assert f["UID"] == "2" and f["BODY[HEADER.FIELDS (X-NOTE)]"] == b"X-Note: seen by nmh\r\n\r\n"
     # refile moves 1 into +archive
     nmh(user, "folder", "-create", "+archive")
     nmh(user, "refile", "-src", "+inbox", "1", "+archive")
@@ -246,6 +255,8 @@ def test_nmh_on_the_same_folder(fresh, connect, user):
     r = c.command("SELECT Mail/archive")
     assert r.ok and r.numbered("EXISTS") == [1], r
     assert body_of(c.command("FETCH 1 BODY.PEEK[]")) == MSG1
+    r = c.command("SELECT Mail/inbox")
+    assert r.ok and r.codes()["UIDVALIDITY"] == validity and r.numbered("EXISTS") == [2], r
 
 
 # ---------------------------------------------------------------- UW imap-2007f
