@@ -37,6 +37,7 @@ struct mhbox {
 #define HB(box) ((struct mhbox *)(box)->drvdata)
 #define HM(box, i) ((struct mhmsg *)(box)->msgs[i])
 
+/* Release the session's messages and the folder's descriptor. */
 static void mh_close(struct mailbox *box)
 {
 	struct mhbox *hb = HB(box);
@@ -260,6 +261,8 @@ static int mh_sync(struct mailbox *box, struct mail_err *err)
 	return 0;
 }
 
+/* Open: the folder held, its UIDVALIDITY judged against the record, the
+ * first look, stale temp files cleaned. */
 static int mh_open(struct mailbox *box, struct mail_err *err)
 {
 	struct mhbox *hb = xcalloc(1, sizeof *hb);
@@ -342,16 +345,19 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 	return rc;
 }
 
+/* NOOP, IDLE and the end of commands: learn what others did. */
 static int mh_ping(struct mailbox *box, struct mail_err *err)
 {
 	return mh_sync(box, err);
 }
 
+/* Make this session's flag changes visible now. */
 static int mh_flush(struct mailbox *box, struct mail_err *err)
 {
 	return mh_write_flags(box, err);
 }
 
+/* Learn others' changes, then save ours. */
 static int mh_check(struct mailbox *box, struct mail_err *err)
 {
 	return mh_sync(box, err) < 0 ? -1 : mh_write_flags(box, err);
@@ -431,6 +437,7 @@ static int open_file(struct mailbox *box, uint32_t msgno, struct stat *st, struc
 	return fd;
 }
 
+/* A message's canonical text (the last one read is kept). */
 static int mh_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		    struct mail_err *err)
 {
@@ -457,6 +464,8 @@ static int mh_fetch(struct mailbox *box, uint32_t msgno, const char **text, size
 	return 0;
 }
 
+/* ENVELOPE and header searches: the header alone, read until its blank
+ * line; kept in the text buffer as a partial. */
 static int mh_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 			   struct mail_err *err)
 {

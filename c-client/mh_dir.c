@@ -77,6 +77,7 @@ int mh_num_name(const char *name, uint32_t *num)
 	return 1;
 }
 
+/* Order of scanned files by number. */
 static int ent_cmp(const void *a, const void *b)
 {
 	const struct mh_ent *x = a, *y = b;

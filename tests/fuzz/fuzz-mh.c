@@ -17,6 +17,7 @@ static void format(const struct mh_seqs *q, struct buf *b)
 	mh_seqs_format(b, q);
 }
 
+/* One input: parse, write back, parse again, compare. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mh_seqs a, b;
