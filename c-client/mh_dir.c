@@ -287,11 +287,19 @@ static int seq_fcntl(int fd, short type)
 int mh_seq_lock(int dirfd, struct mail_err *err)
 {
 	int fd = seq_open(dirfd, O_RDWR | O_CREAT);
+	struct stat st;
 
 	if (fd < 0 || seq_fcntl(fd, F_WRLCK) < 0) {
 		mh_err_errno(err, errno, "cannot lock", MH_SEQUENCES);
 		if (fd >= 0)
 			close(fd);
+		return -1;
+	}
+	/* one we would not read whole is never rewritten (its sequences lost) */
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > SEQ_MAX) {
+		mail_err_set(err, MAIL_LIMIT, "%s is too large to rewrite (over %u bytes)",
+			     MH_SEQUENCES, SEQ_MAX);
+		close(fd);
 		return -1;
 	}
 	return fd;

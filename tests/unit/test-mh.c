@@ -325,6 +325,20 @@ static void test_flags_through_sequences(void)
 	s = seqs();
 	CHECK_STR(s, "unseen: 3\ncur: 2\nflagged: 1\nreplied: 2\ndraft: 2\ndeleted: 3\nWork: 2-3\n");
 	free(s);
+	/* a sequences file too large to read whole is never rewritten */
+	char *keep = seqs();
+	FILE *big = fopen(bx(".mh_sequences"), "a");
+	for (int i = 0; big && i < (17 << 20) / 32; i++)
+		fputs("pad: 1 3 5 7 9 11 13 15 17 19 2\n", big);
+	if (big)
+		fclose(big);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_ANSWERED, 0, &err) == 0);
+	CHECK(mail_check(box, &err) < 0 && err.code == MAIL_LIMIT);
+	struct stat bst;
+	CHECK(stat(bx(".mh_sequences"), &bst) == 0 && bst.st_size > (16 << 20));
+	write_file(bx(".mh_sequences"), keep);
+	free(keep);
+	mail_store(box, 1, STORE_REMOVE, MF_ANSWERED, 0, &err);
 	/* EXPUNGE unlinks 3 and takes it out of every sequence */
 	CHECK(mail_expunge(box, NULL, 0, &err) == 0);
 	struct stat st;
