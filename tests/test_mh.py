@@ -5,6 +5,7 @@
 import os
 import shutil
 import subprocess
+import threading
 
 from helpers.imapclient import Lit
 from helpers.session import idle_sees_delivery_and_flags
@@ -178,6 +179,16 @@ def nmh(user, prog, *args):
     return p.stdout.decode()
 
 
+def rcvstore(user, folder, data):
+    """nmh's delivery into a folder (what slocal or procmail run)."""
+    p = subprocess.run(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
+                        "--init-groups", "/usr/lib/mh/rcvstore", "+" + folder], input=data,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=user.home,
+                       env={"PATH": "/usr/bin/mh:/usr/bin:/bin", "HOME": user.home,
+                            "USER": user.name})
+    assert p.returncode == 0, p.stderr
+
+
 def mh_profile(user):
     with open(path(user, ".mh_profile"), "w") as f:
         f.write("Path: Mail\nUnseen-Sequence: unseen\n")
@@ -285,3 +296,39 @@ def test_uw_mailutil_and_us_on_mh(fresh, connect, user):
     assert (f[1]["UID"], f[2]["UID"]) == ("1", "2")
     assert [f[i]["BODY[TEXT]"] for i in (1, 2)] == [b"Hello from MH.\r\n", b"Another one.\r\n"]
     assert f[2]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"Subject: second\r\n\r\n"
+
+
+def test_concurrent_append_and_rcvstore_lose_nothing(fresh, connect, user):
+    """IMAP APPENDs from two sessions while nmh's rcvstore delivers into the
+    same folder: every message is there once, whole, under its own
+    number, and a session sees them all with increasing UIDs."""
+    mh_profile(user)
+    c = connect()
+    assert c.command("CREATE #driver.mh/Mail/inbox").ok
+    n = 25
+
+    def msg(who, i):
+        return (b"From: %s@example.com\r\nSubject: %s %d\r\n\r\nbody %s %d\r\n"
+                % (who.encode(), who.encode(), i, who.encode(), i))
+
+    def imap_appends(who):
+        s = connect()
+        for i in range(n):
+            r = s.command("APPEND Mail/inbox ", Lit(msg(who, i)))
+            assert r.ok, r
+    threads = [threading.Thread(target=imap_appends, args=(w,)) for w in ("a", "b")]
+    for t in threads:
+        t.start()
+    for i in range(n):
+        rcvstore(user, "inbox", msg("nmh", i).replace(b"\r\n", b"\n"))
+    for t in threads:
+        t.join()
+    nums = numbers(user, "Mail/inbox")
+    assert len(nums) == 3 * n, nums
+    got = sorted(read(path(user, "Mail", "inbox", str(k))) for k in nums)
+    want = sorted(msg(w, i).replace(b"\r\n", b"\n") for w in ("a", "b", "nmh") for i in range(n))
+    assert got == want
+    r = c.command("SELECT Mail/inbox")
+    assert r.ok and r.numbered("EXISTS") == [3 * n], r
+    uids = [int(f["UID"]) for _, f in sorted(c.command("FETCH 1:* UID").fetches().items())]
+    assert uids == nums
