@@ -522,6 +522,41 @@ static int mh_status(struct mail_session *sess, const char *path, struct mail_st
 	return 0;
 }
 
+/* COPY between MH folders: hard links (or copies) numbered in the
+ * destination as an APPEND is, with the messages' flags and keywords. */
+static int mh_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *destpath,
+		   uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	char (*tmp)[64] = xcalloc(n + 1, sizeof *tmp);
+	struct mail_new *nm = xcalloc(n + 1, sizeof *nm);
+	char **kw = xcalloc((n + 1) * (box->nkeywords + 1), sizeof *kw);
+	int dfd = mh_dir_open(box->sess, destpath, err), rc = dfd < 0 ? -1 : 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct message *m = box->msgs[msgnos[i] - 1];
+		struct stat st;
+		char **k = nm[i].keywords = kw + i * (box->nkeywords + 1);
+		for (unsigned j = 0; j < box->nkeywords; j++)
+			if (m->keywords >> j & 1)
+				*k++ = box->keywords[j];
+		nm[i].flags = m->flags & MF_STORABLE;
+		int fd = open_file(box, msgnos[i], &st, err);
+		rc = fd < 0 ? -1 : mh_put_file(dfd, fd, tmp[i], err);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (rc == 0)
+		rc = mh_commit(box->sess, destpath, dfd, tmp, nm, n, validity_out, uids_out, err);
+	if (dfd >= 0) {
+		mh_tmp_discard(dfd, tmp, n);
+		close(dfd);
+	}
+	free(tmp);
+	free(nm);
+	free(kw);
+	return rc;
+}
+
 /* IDLE: any change in the folder (deliveries, expunges, the sequences). */
 static int mh_watch(struct mailbox *box, int ifd)
 {
@@ -544,5 +579,6 @@ const struct driver driver_mh = {
 	.create = mh_create,
 	.status = mh_status,
 	.remove = mh_remove,
+	.copy = mh_copy,
 	.watch = mh_watch,
 };

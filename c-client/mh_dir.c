@@ -525,23 +525,37 @@ int mh_remove(struct mail_session *s, const char *path, struct mail_err *err)
 /* ---------------------------------------------------------------------- */
 /* Delivery                                                               */
 
-/* Write m into a new temp file of the folder (a dot file, never a
- * number), dated, fsync'ed. Its name into tmp. */
-static int put_tmp(int dirfd, const struct mail_new *m, char tmp[64], struct mail_err *err)
+/* A new temp file name of the folder (a dot file, never a number). */
+static void tmp_name(char tmp[64])
 {
 	static unsigned seq;
-	struct buf b;
-	int fd = -1, e = 0;
 
-	buf_init(&b);
-	msgfile_store_form(&b, m->text, m->len);
+	snprintf(tmp, 64, MH_TMP_PREFIX "%ld.%u.%ld", (long)getpid(), ++seq, (long)time(NULL));
+}
+
+/* Create a new temp file for writing; its name into tmp. */
+static int tmp_create(int dirfd, char tmp[64])
+{
+	int fd = -1;
+
 	for (int tries = 0; fd < 0 && tries < 100; tries++) {
-		snprintf(tmp, 64, MH_TMP_PREFIX "%ld.%u.%ld", (long)getpid(), ++seq,
-			 (long)time(NULL));
+		tmp_name(tmp);
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 && errno != EEXIST)
 			break;
 	}
+	return fd;
+}
+
+/* Write m into a new temp file of the folder, dated, fsync'ed. */
+static int put_tmp(int dirfd, const struct mail_new *m, char tmp[64], struct mail_err *err)
+{
+	struct buf b;
+	int fd, e = 0;
+
+	buf_init(&b);
+	msgfile_store_form(&b, m->text, m->len);
+	fd = tmp_create(dirfd, tmp);
 	struct timespec ts[2] = { { 0, UTIME_NOW }, { m->date ? m->date : time(NULL), 0 } };
 	if (fd < 0 || write_full(fd, b.data ? b.data : "", b.len) < 0 || futimens(fd, ts) < 0 ||
 	    fsync(fd) < 0)
@@ -607,19 +621,55 @@ static int put_flags(struct mh_seqs *q, const struct mail_new *msgs, size_t n,
 	return 0;
 }
 
-int mh_append(struct mail_session *s, const char *path, const struct mail_new *msgs, size_t n,
-	      uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
+int mh_put_file(int dirfd, int srcfd, char tmp[64], struct mail_err *err)
 {
-	char (*tmp)[64] = xcalloc(n + 1, sizeof *tmp);
+	char self[64], buf[65536];
+	struct stat st;
+	off_t at = 0;
+	ssize_t r;
+	int fd, e = 0;
+
+	/* a hard link through our descriptor (the very file checked); another
+	 * file system gets a copy of the bytes */
+	snprintf(self, sizeof self, "/proc/self/fd/%d", srcfd);
+	for (int tries = 0; tries < 100; tries++) {
+		tmp_name(tmp);
+		if (linkat(AT_FDCWD, self, dirfd, tmp, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	if (fstat(srcfd, &st) < 0 || (fd = tmp_create(dirfd, tmp)) < 0) {
+		tmp[0] = '\0';
+		mh_err_errno(err, errno, "cannot copy a message into", "the folder");
+		return -1;
+	}
+	while ((r = pread(srcfd, buf, sizeof buf, at)) > 0 && write_full(fd, buf, (size_t)r) == 0)
+		at += r;
+	struct timespec ts[2] = { { 0, UTIME_NOW }, st.st_mtim };
+	if (r != 0 || futimens(fd, ts) < 0 || fsync(fd) < 0)
+		e = errno ? errno : EIO;
+	if (close(fd) < 0 && !e)
+		e = errno;
+	if (e) {
+		unlinkat(dirfd, tmp, 0);
+		tmp[0] = '\0';
+		mh_err_errno(err, e, "cannot copy a message into", "the folder");
+		return -1;
+	}
+	return 0;
+}
+
+int mh_commit(struct mail_session *s, const char *path, int dfd, char (*tmp)[64],
+	      const struct mail_new *msgs, size_t n, uint32_t *validity_out, uint32_t *uids_out,
+	      struct mail_err *err)
+{
 	uint32_t *uids = xcalloc(n + 1, sizeof *uids), next, v;
 	struct mh_seqs q = { 0 };
 	struct mh_scan sc;
-	int dfd = mh_dir_open(s, path, err), lk = -1, rc = -1;
+	int lk, rc = -1;
 
-	for (size_t i = 0; dfd >= 0 && i < n; i++)
-		if (put_tmp(dfd, &msgs[i], tmp[i], err) < 0)
-			goto out;
-	if (dfd < 0 || (lk = mh_seq_lock(dfd, err)) < 0 || mh_scan(dfd, &sc) < 0)
+	if ((lk = mh_seq_lock(dfd, err)) < 0 || mh_scan(dfd, &sc) < 0)
 		goto out;
 	v = mh_validity(s, path, dfd, &sc, 1, &next, NULL);
 	mh_scan_free(&sc);
@@ -635,8 +685,7 @@ int mh_append(struct mail_session *s, const char *path, const struct mail_new *m
 	if (mh_seq_store(lk, &q, err) < 0)
 		log_warn("%s: %s", path, err->text);
 	if (mh_scan(dfd, &sc) == 0) {
-		mh_state_save(s, path, v, uids[n ? n - 1 : 0] + 1 > next ? uids[n - 1] + 1 : next,
-			      &sc);
+		mh_state_save(s, path, v, n && uids[n - 1] + 1 > next ? uids[n - 1] + 1 : next, &sc);
 		mh_scan_free(&sc);
 	}
 	for (size_t i = 0; uids_out && i < n; i++)
@@ -645,15 +694,35 @@ int mh_append(struct mail_session *s, const char *path, const struct mail_new *m
 		*validity_out = v;
 	rc = 0;
 out:
-	for (size_t i = 0; dfd >= 0 && i < n; i++)
-		if (tmp[i][0])
-			unlinkat(dfd, tmp[i], 0);
 	mh_seqs_free(&q);
 	if (lk >= 0)
 		close(lk);
-	if (dfd >= 0)
-		close(dfd);
-	free(tmp);
 	free(uids);
+	return rc;
+}
+
+/* Remove the temp files a failed APPEND or COPY left. */
+void mh_tmp_discard(int dfd, char (*tmp)[64], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tmp[i][0])
+			unlinkat(dfd, tmp[i], 0);
+}
+
+int mh_append(struct mail_session *s, const char *path, const struct mail_new *msgs, size_t n,
+	      uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	char (*tmp)[64] = xcalloc(n + 1, sizeof *tmp);
+	int dfd = mh_dir_open(s, path, err), rc = dfd < 0 ? -1 : 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = put_tmp(dfd, &msgs[i], tmp[i], err);
+	if (rc == 0)
+		rc = mh_commit(s, path, dfd, tmp, msgs, n, validity_out, uids_out, err);
+	if (dfd >= 0) {
+		mh_tmp_discard(dfd, tmp, n);
+		close(dfd);
+	}
+	free(tmp);
 	return rc;
 }

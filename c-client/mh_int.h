@@ -82,5 +82,15 @@ int mh_create(struct mail_session *s, const char *path, struct mail_err *err);
 int mh_remove(struct mail_session *s, const char *path, struct mail_err *err);
 int mh_append(struct mail_session *s, const char *path, const struct mail_new *msgs, size_t n,
 	      uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err);
+/* Delivery in two steps, for COPY: the open message file srcfd into a new
+ * temp file of the folder dirfd (a hard link, or a copy of its bytes),
+ * its name into tmp; then mh_commit numbers the n temp files (their flags
+ * and keywords from msgs, whose text is not used) under the sequences
+ * lock, all or none. The caller removes what is left (mh_tmp_discard). */
+int mh_put_file(int dirfd, int srcfd, char tmp[64], struct mail_err *err);
+int mh_commit(struct mail_session *s, const char *path, int dfd, char (*tmp)[64],
+	      const struct mail_new *msgs, size_t n, uint32_t *validity_out, uint32_t *uids_out,
+	      struct mail_err *err);
+void mh_tmp_discard(int dfd, char (*tmp)[64], size_t n);
 
 #endif

@@ -384,6 +384,46 @@ static void test_two_sessions(void)
 	mail_close(b, 0, NULL);
 }
 
+/* COPY between MH folders: hard links numbered in the destination, with
+ * flags and keywords in its sequences; into a folder where nmh delivered
+ * meanwhile, the next free numbers. */
+static void test_copy_links(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	char *kw[] = { "Work", NULL };
+	uint32_t uids[2] = { 0, 0 }, validity = 0;
+	struct stat st;
+
+	setup();
+	mail_create(&sess, "#driver.mh/box", &err);
+	mail_create(&sess, "#driver.mh/dest", &err);
+	append_one("box", msg1, MF_SEEN, kw, NULL, &err);
+	append_one("box", msg2, MF_FLAGGED, NULL, NULL, &err);
+	write_file(fixture_path("dest", "1"), stored1);   /* delivered by nmh */
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	uint32_t msgnos[2] = { 1, 2 };
+	CHECK(mail_copy(box, msgnos, 2, "dest", &validity, uids, &err) == 0);
+	CHECK(uids[0] == 2 && uids[1] == 3 && validity);
+	CHECK(stat(fixture_path("dest", "2"), &st) == 0 && st.st_nlink == 2);
+	size_t n;
+	char *d = read_file(fixture_path("dest", ".mh_sequences"), &n);
+	CHECK_STR(d, "unseen: 3\nflagged: 3\nWork: 2\n");
+	free(d);
+	mail_close(box, 0, NULL);
+	struct mail_status ss;
+	CHECK(mail_status(&sess, "dest", &ss, &err) == 0 && ss.messages == 3 &&
+	      ss.uidvalidity == validity && ss.uidnext == 4);
+	CHECK(mail_open(&sess, "dest", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK_STR(text_of(box, 3), msg2);
+		CHECK(box->msgs[1]->internal_date == 1700000000);
+		mail_close(box, 0, NULL);
+	}
+}
+
 /* A link, a FIFO or another user's file under a number is never served. */
 static void test_planted_files(void)
 {
@@ -648,6 +688,7 @@ int main(void)
 	RUN(test_append_reopen);
 	RUN(test_flags_through_sequences);
 	RUN(test_two_sessions);
+	RUN(test_copy_links);
 	RUN(test_planted_files);
 	RUN(test_renumber);
 	RUN(test_annotated_in_place);
