@@ -22,8 +22,8 @@
 
 static struct mail_session sess;
 
-static const char msg1[] = "From: a@example.com\r\nSubject: one\r\n\r\nbody one\r\n";
-static const char msg2[] = "From: b@example.com\r\nSubject: two\r\n\r\nbody two\r\n";
+static const char msg1[] = FIXTURE_MSG1;
+static const char msg2[] = FIXTURE_MSG2;
 static const char stored1[] = "From: a@example.com\nSubject: one\n\nbody one\n";
 
 /* A path in the folder ~/box. */
@@ -42,13 +42,8 @@ static void setup(void)
 	mail_session_init(&sess, "alice", tmpdir, fixture_path(NULL, "spool"));
 }
 
-static int append_one(const char *name, const char *text, uint32_t flags, char **kw,
-		      uint32_t *uid, struct mail_err *err)
-{
-	struct mail_new m = { .text = text, .len = strlen(text), .flags = flags, .keywords = kw,
-			      .date = 1700000000 };
-	return mail_append(&sess, name, &m, 1, NULL, uid, err);
-}
+/* APPEND to a mailbox of the test's session. */
+#define append_one(...) fixture_append(&sess, __VA_ARGS__)
 
 /* The sequences file of ~/box, "" when absent. */
 static char *seqs(void)
