@@ -252,6 +252,19 @@ def test_nmh_on_the_same_folder(fresh, connect, user):
     assert body_of(c.command("FETCH 1 BODY.PEEK[]")) == MSG1
     r = c.command("SELECT Mail/inbox")
     assert r.ok and r.codes()["UIDVALIDITY"] == validity and r.numbered("EXISTS") == [2], r
+    # folder -pack renumbers 2 3 as 1 2: the session is told, and the next
+    # SELECT gives a new, greater UIDVALIDITY with the new numbers as UIDs
+    nmh(user, "folder", "+inbox", "-pack")
+    assert numbers(user, "Mail/inbox") == [1, 2]
+    r = c.command("NOOP")
+    assert r.ok and r.numbered("EXPUNGE") == [2, 1], r
+    assert any(u[0] == "NO" and "renumbered" in u for u in r.untagged), r.untagged
+    r = c.command("SELECT Mail/inbox")
+    assert r.ok and int(r.codes()["UIDVALIDITY"]) > int(validity), r
+    r = c.command("FETCH 1:2 (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    f = r.fetches()
+    assert (f[1]["UID"], f[2]["UID"]) == ("1", "2"), f
+    assert f[1]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"Subject: second\r\n\r\n"
 
 
 # ---------------------------------------------------------------- UW imap-2007f
