@@ -68,11 +68,11 @@ static void check_msg(const char *buf, size_t len, const struct pmsg *m)
 
 	CHECK(m->off < len && m->from_len && m->from_len <= len - m->off);
 	CHECK(m->hdr_len <= len - fl && m->body_len <= len - fl - m->hdr_len);
-	CHECK(line_end(buf, m->off, len) == fl);
-	CHECK(from_line(buf + m->off, m->from_len, &t, &tz) && t == m->date && tz == m->tz);
-	CHECK(hash(buf + m->off, m->from_len) == m->fp);
-	for (size_t i = line_end(buf, m->off, len); i < end; i = line_end(buf, i, len))
-		CHECK(!follows_blank(buf, i) || !from_line(buf + i, line_end(buf, i, len) - i,
+	CHECK(unix_line_end(buf, m->off, len) == fl);
+	CHECK(unix_from_line(buf + m->off, m->from_len, &t, &tz) && t == m->date && tz == m->tz);
+	CHECK(unix_hash(buf + m->off, m->from_len) == m->fp);
+	for (size_t i = unix_line_end(buf, m->off, len); i < end; i = unix_line_end(buf, i, len))
+		CHECK(!follows_blank(buf, i) || !unix_from_line(buf + i, unix_line_end(buf, i, len) - i,
 							   NULL, NULL));
 	buf_init(&text);
 	uint64_t hn = canon_header(buf + fl, m->hdr_len, m->rd, &text);
@@ -177,7 +177,7 @@ static void check_uids(const char *buf, size_t len, struct parse *p, struct kwta
 
 	rec_trust(p, NULL, "/fuzz/box", ks);
 	assign_uids(p, 0, p->have_rec ? p->last : 0, &counter);
-	kw_trim(p, kt);
+	unix_kw_trim(p, kt);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pmsg *m = &p->m[i];
 		CHECK(m->uid > prev && m->uid <= counter);
@@ -219,7 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rb = parse_windows(buf, len, (size_t)(opt >> 2) + 1, &kb, &b);
 	CHECK((ra < 0) == (rb < 0));
 	if (ra < 0) {
-		CHECK(len && !from_line(buf, line_end(buf, 0, len), NULL, NULL));
+		CHECK(len && !unix_from_line(buf, unix_line_end(buf, 0, len), NULL, NULL));
 	} else {
 		CHECK(used == len);
 		check_frame(buf, len, &a);
@@ -227,8 +227,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_same(&a, &ka, &b, &kb);
 		check_uids(buf, len, &a, &ka, ks);
 	}
-	parse_free(&a);
-	parse_free(&b);
+	unix_parse_free(&a);
+	unix_parse_free(&b);
 	free_names(na, nka);
 	free_names(nb, nkb);
 	return 0;
