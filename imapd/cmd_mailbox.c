@@ -147,14 +147,17 @@ void cmd_lsub(struct cmd *cmd)
 	list_common(cmd, 1);
 }
 
-enum { S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16 };
+enum {
+	S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16,
+	S_APPENDLIMIT = 32,
+};
 
 static const struct {
 	const char *name;
 	int bit;
 } status_items[] = {
 	{"MESSAGES", S_MESSAGES},       {"RECENT", S_RECENT}, {"UIDNEXT", S_UIDNEXT},
-	{"UIDVALIDITY", S_UIDVALIDITY}, {"UNSEEN", S_UNSEEN},
+	{"UIDVALIDITY", S_UIDVALIDITY}, {"UNSEEN", S_UNSEEN}, {"APPENDLIMIT", S_APPENDLIMIT},
 };
 
 void cmd_status(struct cmd *cmd)
@@ -197,7 +200,9 @@ void cmd_status(struct cmd *cmd)
 	} else if (mail_status(&c->sess, name, &st, &err) < 0) {
 		return resp_mail_error(cmd, &err);
 	}
-	const uint32_t values[] = {st.messages, st.recent, st.uidnext, st.uidvalidity, st.unseen};
+	/* APPENDLIMIT (RFC 7889): the same max_message for every mailbox */
+	const unsigned long long values[] = {st.messages, st.recent, st.uidnext, st.uidvalidity,
+					     st.unseen, c->cfg.max_message};
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "STATUS ");
@@ -205,7 +210,7 @@ void cmd_status(struct cmd *cmd)
 	buf_puts(&b, " (");
 	for (size_t i = 0, n = 0; i < ARRAY_SIZE(status_items); i++)
 		if (want & status_items[i].bit)
-			buf_printf(&b, "%s%s %u", n++ ? " " : "", status_items[i].name, values[i]);
+			buf_printf(&b, "%s%s %llu", n++ ? " " : "", status_items[i].name, values[i]);
 	buf_putc(&b, ')');
 	resp_untagged(c, "%s", b.data);
 	buf_free(&b);

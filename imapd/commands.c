@@ -30,6 +30,7 @@ static const struct imap_command commands[] = {
 	{"STATUS", cmd_status, AUTHED, 0},
 	{"APPEND", cmd_append, AUTHED, 0},
 	{"NAMESPACE", cmd_namespace, AUTHED, 0},
+	{"ENABLE", cmd_enable, ST_AUTH, 0},
 	{"IDLE", cmd_idle, AUTHED, 0},
 	{"CHECK", cmd_check, ST_SELECTED, 0},
 	{"CLOSE", cmd_close, ST_SELECTED, 0},
@@ -58,6 +59,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 	if (c->state != ST_NOTAUTH) {
 		/* cmd_sort.c */
 		buf_puts(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS");
+		/* cmd_append.c; cmd_enable.c */
+		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%zu ENABLE", c->cfg.max_message);
 		return;
 	}
 	if (tls_available() && !tls_active(&c->io))
@@ -107,7 +110,8 @@ void cmd_logout(struct cmd *cmd)
 	c->state = ST_LOGOUT;
 }
 
-/* RFC 2971: we say who we are; what the client says is only logged. */
+/* RFC 2971: we say who we are (no OS or host details: the RFC warns they
+ * help an attacker); what the client says is not kept. */
 void cmd_id(struct cmd *cmd)
 {
 	if (p_sp(&cmd->p) < 0)
@@ -136,7 +140,8 @@ void cmd_id(struct cmd *cmd)
 	}
 	if (p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
-	resp_untagged(cmd->c, "ID (\"name\" \"imapd\" \"version\" \"%s\")", VERSION);
+	resp_untagged(cmd->c, "ID (\"name\" \"imapd\" \"version\" \"%s\" \"vendor\" \"%s\")",
+		      VERSION, "uw-imap, rebuilt");
 	resp_ok(cmd, NULL, "ID completed");
 }
 

@@ -73,6 +73,19 @@ void imap_put_astring(struct buf *out, const char *s)
 		imap_put_string(out, s, n);
 }
 
+void imap_put_uid_set(struct buf *out, const uint32_t *uids, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		buf_printf(out, "%s%u", i ? "," : "", uids[i]);
+		if (j > i)
+			buf_printf(out, ":%u", uids[j]);
+		i = j + 1;
+	}
+}
+
 /* Subjects and display names, as Dovecot writes them: runs of white space
  * become one space and the ends are trimmed; a string that needed any
  * change (a folded header counts), or holds quotes, backslashes or 8-bit

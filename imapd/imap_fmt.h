@@ -3,6 +3,8 @@
 #ifndef IMAPD_IMAP_FMT_H
 #define IMAPD_IMAP_FMT_H
 
+#include <stdint.h>
+
 #include "rfc822.h"
 #include "util.h"
 
@@ -14,6 +16,9 @@ void imap_put_nstring_n(struct buf *out, const char *s, size_t n);
 void imap_put_string(struct buf *out, const char *s, size_t n);
 /* An atom when the name is a valid atom, else a string (mailbox names). */
 void imap_put_astring(struct buf *out, const char *s);
+/* A uid-set with runs compacted: "4:7,9". The order is kept (COPYUID pairs
+ * its two sets element by element; APPENDUID lists the UIDs as appended). */
+void imap_put_uid_set(struct buf *out, const uint32_t *uids, size_t n);
 void imap_put_envelope(struct buf *out, const struct envelope *env);
 /* BODY (extensible = 0) or BODYSTRUCTURE (extensible = 1). */
 void imap_put_body(struct buf *out, const struct body *b, int extensible);

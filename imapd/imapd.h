@@ -34,6 +34,14 @@ struct client {
 	unsigned login_failures;
 	int tls_active;
 	int plaintext_ok;           /* LOGIN allowed now */
+	unsigned enabled;           /* CLIENT_EN_* turned on by ENABLE */
+};
+
+/* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
+ * names are registered in cmd_enable.c. None yet: CONDSTORE, QRESYNC,
+ * UTF8=ACCEPT and IMAP4rev2 add theirs when they land. */
+enum {
+	CLIENT_EN_NONE = 0,
 };
 
 /* One command being executed. */
@@ -93,6 +101,13 @@ extern const struct mail_events imap_events;
  * a pool array; returns the count, or -1 after a tagged BAD when a message
  * number does not exist. */
 ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **msgnos);
+
+/* APPEND's arguments after its name: the mailbox, then 1 to max messages
+ * (RFC 3502), their text pointing into the command. 0; 1 when there are
+ * more than max; -1 with the parser's error. */
+#define APPEND_MESSAGES_MAX 1000
+int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
+		      size_t max);
 
 /* Commands (one file each or per small group). */
 cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_starttls;

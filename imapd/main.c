@@ -138,6 +138,13 @@ struct literal_rule {
 	size_t total;                     /* the whole command with its literals */
 };
 
+/* The largest APPEND taken whole (its literals are held in memory until it
+ * runs): two messages at max_message, or many smaller ones (MULTIAPPEND). */
+static size_t append_total(const struct client *c)
+{
+	return c->cfg.max_message * 2 + c->cfg.max_line * 4;
+}
+
 /* The rule for a literal announced at the end of cmdbuf. */
 static struct literal_rule literal_rule(const struct client *c, const struct buf *cmdbuf,
 					int nonsync)
@@ -154,46 +161,12 @@ static struct literal_rule literal_rule(const struct client *c, const struct buf
 		r.total = small * 4 + c->cfg.max_line;
 	} else if (!strcmp(r.ic->name, "APPEND")) {
 		r.limit = c->cfg.max_message;
-		r.total = c->cfg.max_message + c->cfg.max_line * 4;
+		r.total = append_total(c);
 	} else {
 		r.limit = c->cfg.max_literal;
 		r.total = c->cfg.max_literal * 4 + c->cfg.max_line;
 	}
 	return r;
-}
-
-/* Answer a literal we will not take; a non-synchronising one is already on
- * its way, so the session cannot continue in step and ends. */
-static void literal_refuse(struct client *c, const struct buf *cmdbuf, uint64_t n,
-			   const struct literal_rule *r, int nonsync)
-{
-	const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
-	int taglen = sp ? (int)(sp - cmdbuf->data) : 0;
-	int append = r->ic && !strcmp(r->ic->name, "APPEND");
-
-	log_notice("Literal of %llu bytes refused (limit %zu%s) host=%s", (unsigned long long)n,
-		   r->limit, c->state == ST_NOTAUTH ? ", before login" : "", c->conn.peer_host);
-	if (nonsync)
-		imap_exit(c, "[TOOBIG] Literal too large", 0);
-	if (!taglen)
-		io_printf(&c->io, "* BAD Literal refused\r\n");
-	else if (!r->ic)
-		io_printf(&c->io, "%.*s BAD Unknown command, or not valid %s; literal refused\r\n",
-			  taglen, cmdbuf->data, c->state == ST_NOTAUTH ? "before login" : "now");
-	else
-		io_printf(&c->io, "%.*s NO [TOOBIG] %s too large (the limit is %zu bytes%s)\r\n",
-			  taglen, cmdbuf->data, append ? "Message" : "Literal", r->limit,
-			  c->state == ST_NOTAUTH ? " before login" : "");
-}
-
-/* Before login one deadline covers the whole phase from the greeting; after
- * it each command gets timeout_idle, however slowly its bytes come. */
-static void command_deadline(struct client *c)
-{
-	if (c->state != ST_NOTAUTH)
-		io_set_deadline(&c->io, c->cfg.timeout_idle);
-	else if (!c->io.deadline_ms)
-		io_set_deadline(&c->io, c->cfg.timeout_login);
 }
 
 /* The line could not be read: the client left, went quiet or ran out of time. */
@@ -204,6 +177,80 @@ static void __attribute__((noreturn)) read_failed(struct client *c, enum io_stat
 	log_info("Autologout user=%s host=%s", c->user.name ? c->user.name : "-",
 		 c->conn.peer_host);
 	imap_exit(c, "Autologout; idle for too long", 0);
+}
+
+/* Read and drop n octets of a refused literal, then the rest of its
+ * command: lines, and the non-synchronising literals they announce (a
+ * synchronising one will not come: the client waits for a "+" and gets the
+ * tagged answer). -1 when more than budget octets would have to go. */
+static int literal_drain(struct client *c, uint64_t n, uint64_t budget)
+{
+	struct buf junk;
+	int nonsync = 1, rc = 0;
+
+	buf_init(&junk);
+	while (nonsync) {
+		enum io_status st = IO_OK;
+		if (n > budget) {
+			rc = -1;
+			break;
+		}
+		budget -= n;
+		io_extend_deadline(&c->io, (unsigned)(n / 1024));
+		for (size_t chunk; n && st == IO_OK; n -= chunk) {
+			chunk = n < 65536 ? (size_t)n : 65536;
+			buf_reset(&junk);
+			st = io_read_exact(&c->io, &junk, chunk);
+		}
+		buf_reset(&junk);
+		if (st == IO_OK)
+			st = io_readline(&c->io, &junk, c->cfg.max_line);
+		if (st == IO_EOF || st == IO_ERROR || st == IO_TIMEOUT)
+			read_failed(c, st);
+		if (st != IO_OK || !literal_at_end(junk.data, junk.len, &n, &nonsync))
+			break;
+	}
+	buf_free(&junk);
+	return rc;
+}
+
+/* Answer a literal we will not take. A non-synchronising one is already on
+ * its way: after login it is read and dropped with the rest of its command
+ * (up to the largest command taken at all); otherwise the session ends. */
+static void literal_refuse(struct client *c, const struct buf *cmdbuf, uint64_t n,
+			   const struct literal_rule *r, int nonsync)
+{
+	const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
+	int taglen = sp ? (int)(sp - cmdbuf->data) : 0;
+	int append = r->ic && !strcmp(r->ic->name, "APPEND");
+	const char *before = c->state == ST_NOTAUTH ? " before login" : "";
+
+	log_notice("Literal of %llu bytes refused (limit %zu%s) host=%s", (unsigned long long)n,
+		   n > r->limit ? r->limit : r->total, before, c->conn.peer_host);
+	if (nonsync && (c->state == ST_NOTAUTH || literal_drain(c, n, append_total(c)) < 0))
+		imap_exit(c, "[TOOBIG] Literal too large", 0);
+	if (!taglen)
+		io_printf(&c->io, "* BAD Literal refused\r\n");
+	else if (!r->ic)
+		io_printf(&c->io, "%.*s BAD Unknown command, or not valid %s; literal refused\r\n",
+			  taglen, cmdbuf->data, c->state == ST_NOTAUTH ? "before login" : "now");
+	else if (n > r->limit)
+		io_printf(&c->io, "%.*s NO [TOOBIG] %s too large (the limit is %zu bytes%s)\r\n",
+			  taglen, cmdbuf->data, append ? "Message" : "Literal", r->limit, before);
+	else
+		io_printf(&c->io, "%.*s NO [TOOBIG] Command too large (its literals may hold %zu "
+			  "bytes together%s)%s\r\n", taglen, cmdbuf->data, r->total, before,
+			  append ? "; nothing appended" : "");
+}
+
+/* Before login one deadline covers the whole phase from the greeting; after
+ * it each command gets timeout_idle, however slowly its bytes come. */
+static void command_deadline(struct client *c)
+{
+	if (c->state != ST_NOTAUTH)
+		io_set_deadline(&c->io, c->cfg.timeout_idle);
+	else if (!c->io.deadline_ms)
+		io_set_deadline(&c->io, c->cfg.timeout_login);
 }
 
 /* Answer a command line over max_line. */

@@ -32,8 +32,9 @@ int p_atom(struct parser *p, char **out);
 int p_token(struct parser *p, const char *stops, char **out);
 /* Strings (quoted or literal) never hold NUL: they end up as C strings. */
 int p_string(struct parser *p, char **out, size_t *len);   /* quoted / literal */
-/* A literal of message text: the one string where NUL is allowed. */
-int p_message(struct parser *p, char **out, size_t *len);
+/* A literal of message text: the one string where NUL is allowed. *out
+ * points into the input (no copy: a MULTIAPPEND may be large). */
+int p_message(struct parser *p, const char **out, size_t *len);
 int p_astring(struct parser *p, char **out, size_t *len);
 int p_nstring(struct parser *p, char **out, size_t *len);  /* NIL gives NULL */
 int p_number(struct parser *p, uint32_t *out);
