@@ -612,6 +612,9 @@ int main(int argc, char **argv)
 			dispatch(c, cmdbuf.data, cmdbuf.len);
 		}
 		pool_clear(c->pool);
+		/* a large APPEND's buffer is not kept for the rest of the session */
+		if (cmdbuf.cap > 4 * c->cfg.max_line + c->cfg.max_literal * 4)
+			buf_free(&cmdbuf);
 		if (io_flush(&c->io) < 0)
 			imap_exit(c, NULL, 0);
 	}
