@@ -5,6 +5,7 @@
 #include "imapd.h"
 #include "imap_fmt.h"
 #include "log.h"
+#include "privsep.h"
 #include "tls.h"
 
 #define ANY (ST_NOTAUTH | ST_AUTH | ST_SELECTED)
@@ -31,6 +32,7 @@ static const struct imap_command commands[] = {
 	{"APPEND", cmd_append, AUTHED, 0},
 	{"NAMESPACE", cmd_namespace, AUTHED, 0},
 	{"ENABLE", cmd_enable, ST_AUTH, 0},
+	{"UNAUTHENTICATE", cmd_unauthenticate, AUTHED, 0},
 	{"IDLE", cmd_idle, AUTHED, 0},
 	{"CHECK", cmd_check, ST_SELECTED, 0},
 	{"CLOSE", cmd_close, ST_SELECTED, 0},
@@ -61,9 +63,12 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS");
 		/* cmd_append.c; cmd_enable.c */
 		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%zu ENABLE", c->cfg.max_message);
+		/* cmd_auth.c: only a session the pre-login process can take back */
+		if (privsep_role() == PRIVSEP_SESSION)
+			buf_puts(out, " UNAUTHENTICATE");
 		return;
 	}
-	if (tls_available() && !tls_active(&c->io))
+	if (tls_available() && !tls_active(&c->io) && !c->tls_keys_gone)
 		buf_puts(out, " STARTTLS");
 	/* password mechanisms only where passwords may be sent (RFC 3501 6.2.3) */
 	buf_puts(out, c->plaintext_ok ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED");

@@ -447,7 +447,8 @@ static void start_implicit_tls(struct client *c)
 static struct buf cmdbuf;
 
 /* C, after P accepted the login: tell S the tag and the command's name
- * (for its tagged OK) and whether TLS is on, then pump bytes for S. */
+ * (for its tagged OK) and whether TLS is on, then pump bytes for S. Returns
+ * when S ended by UNAUTHENTICATE: C is the pre-login process again. */
 static void handoff(void *ctx)
 {
 	struct client *c = ctx;

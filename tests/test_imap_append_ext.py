@@ -1,15 +1,20 @@
 # APPEND and session extensions, checked as a client uses them: MULTIAPPEND
 # (RFC 3502) all or none with APPENDUID sets (RFC 4315), LITERAL+ and why
 # LITERAL- is not advertised (RFC 7888), APPENDLIMIT (RFC 7889), ENABLE
-# (RFC 5161), ID (RFC 2971), and UNAUTHENTICATE (RFC 8437) left out.
+# (RFC 5161), ID (RFC 2971), and UNAUTHENTICATE (RFC 8437) across the
+# privilege separation.
 import datetime
+import os
 import re
 import subprocess
+import time
 
 import pytest
 
+from helpers import system
+from helpers import tls as T
 from helpers.imapclient import Lit
-from helpers.session import make_message, uid_set, upper
+from helpers.session import make_message, server_pid, uid_set, upper
 
 # RFC 3502's example messages, as its exchange sends them (CRLF lines)
 RFC3502_FIRST = (
@@ -101,8 +106,8 @@ def test_capabilities_after_login(client):
     cs = caps(client)
     for ext in ("MULTIAPPEND", "APPENDLIMIT=52428800", "ENABLE", "LITERAL+", "UIDPLUS", "ID"):
         assert ext in cs, cs
-    # RFC 7888: never LITERAL- beside LITERAL+; UNAUTHENTICATE: see docs
-    assert "LITERAL-" not in cs and "UNAUTHENTICATE" not in cs, cs
+    # RFC 7888: never LITERAL- beside LITERAL+
+    assert "LITERAL-" not in cs and "UNAUTHENTICATE" in cs, cs
 
 
 def test_login_response_carries_the_same_capabilities(conn, user):
@@ -391,9 +396,121 @@ def test_id_bad_input(conn, args, why):
 
 # ------------------------------------------------------------ UNAUTHENTICATE
 
-def test_unauthenticate_is_not_offered(client):
-    # a session runs as its user and cannot become the pre-login process
-    # again (docs/extensions.md): the command does not exist
-    r = client.command("UNAUTHENTICATE")
-    assert r.status == "BAD" and r.text == "Unknown command UNAUTHENTICATE", r
+def gone(pid, timeout=10):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not os.path.exists("/proc/%d" % pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def uid_of(pid):
+    return int(system.proc_status(pid)["Uid"][0])
+
+
+def test_unauthenticate_then_another_user(connect, user, other_user, spool, sample):
+    spool.write(user, sample)
+    spool.write(other_user, sample[:1])
+    c = connect()
+    assert "UNAUTHENTICATE" in caps(c)
+    first = server_pid(c)
+    assert uid_of(first) == user.uid
+    assert client_select(c) == 4
+    r = c.command("UNAUTHENTICATE")
+    assert r.ok and r.text == "UNAUTHENTICATE completed" and not r.untagged, r
+    # the session process that ran as the user is gone; not logged in now
+    assert gone(first)
+    assert "AUTH=PLAIN" in caps(c) and "MULTIAPPEND" not in caps(c)
+    r = c.command("SELECT INBOX")
+    assert r.status == "BAD" and r.text == "SELECT is not valid before login", r
+    r = c.command('LOGIN "%s" "%s"' % (other_user.name, other_user.password))
+    assert r.ok, r
+    second = server_pid(c)
+    assert second != first and uid_of(second) == other_user.uid
+    assert client_select(c) == 1
+    assert c.command("LOGOUT").ok
+
+
+def client_select(c):
+    r = c.command("SELECT INBOX")
+    assert r.ok, r
+    return r.numbered("EXISTS")[0]
+
+
+def test_unauthenticate_keeps_the_changes_and_counts_failures(connect, user, inbox):
+    c = connect()
+    assert client_select(c) == 4
+    assert c.command("STORE 2 +FLAGS (\\Flagged)").ok
+    assert c.command("UNAUTHENTICATE").ok
+    r = c.command('LOGIN "%s" "wrong-password"' % user.name)
+    assert r.status == "NO" and r.code == "AUTHENTICATIONFAILED", r
+    r = c.command('LOGIN "%s" "%s"' % (user.name, user.password))
+    assert r.ok, r
+    assert client_select(c) == 4
+    f = c.command("FETCH 2 FLAGS").fetches()
+    assert "\\FLAGGED" in upper(f[2]["FLAGS"])
+    # and once more: the pre-login process takes the connection back again
+    assert c.command("UNAUTHENTICATE").ok
+    assert c.command("UNAUTHENTICATE").status == "BAD"
+    assert c.command("LOGOUT").ok
+
+
+def test_next_command_right_after_the_ok_is_answered(connect, user, other_user, spool):
+    # what the client sends the moment it has the OK reaches the pre-login
+    # process, never the ending session; ten rounds catch the race
+    spool.write(user, [])
+    spool.write(other_user, [])
+    c = connect()
+    for i in range(10):
+        who = other_user if i % 2 == 0 else user
+        c.send(b"U%d UNAUTHENTICATE\r\n" % i)
+        line = c.read_response()
+        assert line == b"U%d OK UNAUTHENTICATE completed" % i, line
+        c.send(b'L%d LOGIN "%s" "%s"\r\n' % (i, who.name.encode(), who.password.encode()))
+        r = c.read_until("L%d" % i)
+        assert r.ok, r
+        assert uid_of(server_pid(c)) == who.uid
+
+
+def test_unauthenticate_over_tls_keeps_the_tls_session(server_with, workdir, user,
+                                                      other_user, spool, fresh):
+    ssl_dir = T.make_ssl_dir(os.path.join(workdir, "ssl-unauth"))
+    T.make_pem(os.path.join(ssl_dir, "certs", "imapd.pem"), "unauth.test")
+    srv = server_with("ssl_dir = %s" % ssl_dir, tls=True)
+    spool.write(other_user, [])
+    c = T.TLSIMAP(srv.host, srv.port)
+    try:
+        c.login(user.name, user.password)
+        assert c.command("UNAUTHENTICATE").ok
+        c.login(other_user.name, other_user.password)
+        assert uid_of(server_pid(c)) == other_user.uid
+        assert c.command("SELECT INBOX").ok
+        assert c.cn == "unauth.test"
+    finally:
+        c.close()
+
+
+def test_unauthenticate_bad_input(client):
+    r = client.command("UNAUTHENTICATE now")
+    assert r.status == "BAD" and r.text == "UNAUTHENTICATE: Unexpected extra arguments", r
     assert client.command("NOOP").ok
+
+
+def test_no_starttls_after_unauthenticate(conn, user):
+    assert "STARTTLS" in caps(conn)
+    assert conn.command('LOGIN "%s" "%s"' % (user.name, user.password)).ok
+    assert conn.command("UNAUTHENTICATE").ok
+    assert "STARTTLS" not in caps(conn)
+    r = conn.command("STARTTLS")
+    assert r.status == "NO" and r.text == "STARTTLS is only possible before the first login", r
+
+
+def test_preauth_session_does_not_offer_unauthenticate(imapd_as, user, inbox):
+    # started as the user (ssh): nobody else could log in on the connection
+    out = imapd_as(user, b"a CAPABILITY\r\nb UNAUTHENTICATE\r\nc LOGOUT\r\n").stdout
+    lines = out.split(b"\r\n")
+    assert lines[0].startswith(b"* PREAUTH ") and b"UNAUTHENTICATE" not in lines[0], lines
+    assert b"UNAUTHENTICATE" not in lines[1], lines
+    assert lines[3] == (b"b BAD UNAUTHENTICATE is not available in a pre-authenticated "
+                        b"session"), lines
