@@ -5,6 +5,7 @@
 # privilege separation.
 import datetime
 import os
+import pwd
 import re
 import subprocess
 import time
@@ -489,6 +490,33 @@ def test_unauthenticate_over_tls_keeps_the_tls_session(server_with, workdir, use
         assert c.cn == "unauth.test"
     finally:
         c.close()
+
+
+def test_after_unauthenticate_the_same_unprivileged_process_serves(conn, user):
+    pre = server_pid(conn)
+    prelogin_uid = pwd.getpwnam("uwimap").pw_uid
+    assert conn.command('LOGIN "%s" "%s"' % (user.name, user.password)).ok
+    session = server_pid(conn)
+    assert session != pre and uid_of(session) == user.uid
+    assert conn.command("UNAUTHENTICATE").ok
+    assert gone(session)
+    assert server_pid(conn) == pre
+    st = system.proc_status(pre)
+    assert st["Uid"] == [str(prelogin_uid)] * 4, st["Uid"]
+    assert int(st["CapEff"][0], 16) == 0 and st["NoNewPrivs"] == ["1"], st
+    assert conn.command("NOOP").ok
+
+
+def test_commands_behind_unauthenticate_are_dropped(conn, user):
+    # sent before the OK, they went to the ending session: not run; the
+    # first command after the OK is answered
+    assert conn.command('LOGIN "%s" "%s"' % (user.name, user.password)).ok
+    conn.send(b"a UNAUTHENTICATE\r\nb NOOP\r\n")
+    assert conn.read_response() == b"a OK UNAUTHENTICATE completed"
+    conn.send(b"c CAPABILITY\r\n")
+    seen = read_tagged(conn, "c")[0]
+    assert seen[-1] == b"c OK CAPABILITY completed", seen
+    assert not any(line.startswith(b"b ") for line in seen), seen
 
 
 def test_unauthenticate_bad_input(client):
