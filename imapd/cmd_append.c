@@ -67,6 +67,11 @@ int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, 
 	return 0;
 }
 
+uint32_t imap_append_limit(const struct client *c)
+{
+	return c->cfg.max_message < UINT32_MAX ? (uint32_t)c->cfg.max_message : UINT32_MAX;
+}
+
 /* The tagged OK, with APPENDUID when the mailbox gave every new UID. */
 static void append_ok(struct cmd *cmd, uint32_t uidvalidity, const uint32_t *uids, size_t n)
 {

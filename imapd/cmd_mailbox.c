@@ -200,9 +200,8 @@ void cmd_status(struct cmd *cmd)
 	} else if (mail_status(&c->sess, name, &st, &err) < 0) {
 		return resp_mail_error(cmd, &err);
 	}
-	/* APPENDLIMIT (RFC 7889): the same max_message for every mailbox */
-	const unsigned long long values[] = {st.messages, st.recent, st.uidnext, st.uidvalidity,
-					     st.unseen, c->cfg.max_message};
+	const uint32_t values[] = {st.messages, st.recent, st.uidnext, st.uidvalidity,
+				   st.unseen, imap_append_limit(c)};
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "STATUS ");
@@ -210,7 +209,7 @@ void cmd_status(struct cmd *cmd)
 	buf_puts(&b, " (");
 	for (size_t i = 0, n = 0; i < ARRAY_SIZE(status_items); i++)
 		if (want & status_items[i].bit)
-			buf_printf(&b, "%s%s %llu", n++ ? " " : "", status_items[i].name, values[i]);
+			buf_printf(&b, "%s%s %u", n++ ? " " : "", status_items[i].name, values[i]);
 	buf_putc(&b, ')');
 	resp_untagged(c, "%s", b.data);
 	buf_free(&b);

@@ -62,7 +62,7 @@ void imap_capabilities(struct client *c, struct buf *out)
 		/* cmd_sort.c */
 		buf_puts(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS");
 		/* cmd_append.c; cmd_enable.c */
-		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%zu ENABLE", c->cfg.max_message);
+		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%u ENABLE", imap_append_limit(c));
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

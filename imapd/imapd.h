@@ -107,6 +107,9 @@ ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **m
  * (RFC 3502), their text pointing into the command. 0; 1 when there are
  * more than max; -1 with the parser's error. */
 #define APPEND_MESSAGES_MAX 1000
+/* APPENDLIMIT (RFC 7889): max_message, for every mailbox, at most what an
+ * IMAP number holds. */
+uint32_t imap_append_limit(const struct client *c);
 int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
 		      size_t max);
 

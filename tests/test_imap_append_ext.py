@@ -302,6 +302,15 @@ def test_appendlimit_capability_follows_max_message(limited):
     assert "APPENDLIMIT=10240" in caps(limited)
 
 
+def test_appendlimit_beyond_an_imap_number(server_with, open_to, user, spool, fresh):
+    # max_message may be larger than a 32-bit number: the most it can say
+    spool.write(user, [])
+    c = open_to(server_with("max_message = 5g"), who=user)
+    assert "APPENDLIMIT=4294967295" in caps(c)
+    assert c.command("STATUS INBOX (APPENDLIMIT)").raw == \
+        [b"* STATUS INBOX (APPENDLIMIT 4294967295)"]
+
+
 def test_status_appendlimit(limited):
     r = limited.command("STATUS INBOX (MESSAGES APPENDLIMIT)")
     assert r.ok, r
