@@ -89,6 +89,8 @@ static void append_ok(struct cmd *cmd, uint32_t uidvalidity, const uint32_t *uid
 	buf_free(&code);
 }
 
+/* APPEND: parse every message, check what the mailbox cannot take, store
+ * them all in one mail_append. */
 void cmd_append(struct cmd *cmd)
 {
 	struct mail_new *msgs = NULL;

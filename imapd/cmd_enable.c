@@ -25,6 +25,7 @@ static const struct enableable *enable_find(const char *name)
 	return NULL;
 }
 
+/* ENABLE cap...: turn on the known ones, answer * ENABLED with those. */
 void cmd_enable(struct cmd *cmd)
 {
 	struct client *c = cmd->c;
