@@ -634,16 +634,18 @@ int privsep_session_user(struct auth_user *u)
 	return 0;
 }
 
-void privsep_session_stop_reading(struct io *io)
+void privsep_session_stop_reading(struct io *io, struct buf *rest)
 {
-	char junk[4096];
+	char chunk[4096];
+	ssize_t n;
 
 	/* from here C's writes fail, so it keeps what the client sends next */
 	shutdown(ps_data, SHUT_RD);
-	/* what came before is dropped: closing on unread bytes would reset C */
-	while (recv(ps_data, junk, sizeof junk, MSG_DONTWAIT) > 0)
-		;
+	buf_append(rest, io->rbuf + io->rpos, io->rlen - io->rpos);
 	io_discard_input(io);
+	/* closing on unread bytes would reset C's end: read them all */
+	while ((n = recv(ps_data, chunk, sizeof chunk, MSG_DONTWAIT)) > 0)
+		buf_append(rest, chunk, (size_t)n);
 }
 
 int privsep_handoff_read(struct io *io, struct buf *rec)

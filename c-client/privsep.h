@@ -82,9 +82,9 @@ int privsep_session_fd(void);
 int privsep_session_user(struct auth_user *u);
 
 /* S, ending by UNAUTHENTICATE before its last answer: take no more client
- * bytes (C keeps what comes next for the pre-login phase); input already
- * sent to S is dropped. */
-void privsep_session_stop_reading(struct io *io);
+ * bytes (C keeps what comes next for the pre-login phase). What the client
+ * sent S beyond the command, unread, goes to rest. */
+void privsep_session_stop_reading(struct io *io, struct buf *rest);
 
 /* S: the record C handed over, read from io (on the data channel). 0; -1
  * when C sent none or a malformed one. */

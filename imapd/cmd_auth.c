@@ -186,6 +186,54 @@ void cmd_authenticate(struct cmd *cmd)
 		explicit_bzero(ir, strlen(ir));
 }
 
+/* The tag at the start of a command line, or 0 when it has none. */
+static size_t tag_len(const char *line, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && n < 256 && p_is_tag_char((unsigned char)line[n]))
+		n++;
+	return n < len && line[n] == ' ' ? n : 0;
+}
+
+/* A tagged BAD for each command in rest, which the client sent behind
+ * UNAUTHENTICATE: none is run, and the client must not wait for them. A
+ * command still waiting for a "+" gets its BAD too; one not yet complete
+ * (its literal or line still to come) none. */
+static void answer_unrun(struct client *c, const struct buf *rest)
+{
+	const char *p = rest->data, *end = p + rest->len, *tag = NULL;
+	size_t taglen = 0;
+
+	while (p && p < end) {
+		const char *line = p, *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len;
+		uint64_t n;
+		int nonsync;
+
+		if (!nl)
+			break;
+		len = (size_t)(nl - line);
+		len -= len && line[len - 1] == '\r';
+		if (!tag && (taglen = tag_len(line, len)))
+			tag = line;
+		p = nl + 1;
+		if (p_literal_at_end(line, len, &n, &nonsync)) {
+			size_t left = (size_t)(end - p);
+			if (left && n <= left) {
+				p += n;   /* the literal; the command goes on */
+				continue;
+			}
+			if (nonsync || left)
+				break;   /* not all of it is here */
+		}
+		if (tag)
+			io_printf(&c->io, "%.*s BAD Sent before UNAUTHENTICATE completed; not run\r\n",
+				  (int)taglen, tag);
+		tag = NULL;
+	}
+}
+
 /* UNAUTHENTICATE (RFC 8437). This process runs as the user and cannot go
  * back to the pre-login state: it saves the mailbox, answers, and ends with
  * PRIVSEP_EXIT_UNAUTH; the pre-login process then takes the connection
@@ -206,7 +254,11 @@ void cmd_unauthenticate(struct cmd *cmd)
 		c->box = NULL;
 	}
 	log_info("Logout user=%s host=%s (UNAUTHENTICATE)", c->user.name, c->conn.peer_host);
-	privsep_session_stop_reading(&c->io);
+	struct buf rest;
+	buf_init(&rest);
+	privsep_session_stop_reading(&c->io, &rest);
 	resp_ok(cmd, NULL, "UNAUTHENTICATE completed");
+	answer_unrun(c, &rest);
+	buf_free(&rest);
 	imap_exit(c, NULL, PRIVSEP_EXIT_UNAUTH);
 }

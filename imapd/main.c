@@ -104,32 +104,6 @@ static const struct imap_command *command_allowed(const struct client *c, const 
 	return NULL;
 }
 
-/* Is there a literal announcement "{n}" or "{n+}" at the end of the line
- * segment starting at seg? Sets *n and *nonsync. */
-static int literal_at_end(const char *seg, size_t len, uint64_t *n, int *nonsync)
-{
-	size_t i;
-
-	if (len < 3 || seg[len - 1] != '}')
-		return 0;
-	i = len - 2;
-	*nonsync = seg[i] == '+';
-	if (*nonsync)
-		i--;
-	size_t digits_end = i + 1;
-	while (i > 0 && isdigit((unsigned char)seg[i]))
-		i--;
-	if (seg[i] != '{' || i + 1 == digits_end)
-		return 0;
-	*n = 0;
-	for (size_t k = i + 1; k < digits_end; k++) {
-		if (*n > ((uint64_t)1 << 40))
-			return 0;
-		*n = *n * 10 + (uint64_t)(seg[k] - '0');
-	}
-	return 1;
-}
-
 /* What a literal announced now may hold, decided before any of its bytes
  * are accepted: by the command and the session's state. */
 struct literal_rule {
@@ -207,7 +181,7 @@ static int literal_drain(struct client *c, uint64_t n, uint64_t budget)
 			st = io_readline(&c->io, &junk, c->cfg.max_line);
 		if (st == IO_EOF || st == IO_ERROR || st == IO_TIMEOUT)
 			read_failed(c, st);
-		if (st != IO_OK || !literal_at_end(junk.data, junk.len, &n, &nonsync))
+		if (st != IO_OK || !p_literal_at_end(junk.data, junk.len, &n, &nonsync))
 			break;
 	}
 	buf_free(&junk);
@@ -284,7 +258,7 @@ static int read_command(struct client *c, struct buf *cmdbuf)
 			line_too_long(c, cmdbuf);
 			return 0;
 		}
-		if (!literal_at_end(cmdbuf->data + seg, cmdbuf->len - seg, &n, &nonsync))
+		if (!p_literal_at_end(cmdbuf->data + seg, cmdbuf->len - seg, &n, &nonsync))
 			return 1;
 		rule = literal_rule(c, cmdbuf, nonsync);
 		if (n > rule.limit || cmdbuf->len + n > rule.total) {
@@ -304,11 +278,6 @@ static int read_command(struct client *c, struct buf *cmdbuf)
 	}
 }
 
-static int is_tag_char(unsigned char ch)
-{
-	return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\+", ch);
-}
-
 static void dispatch(struct client *c, const char *line, size_t len)
 {
 	struct cmd cmd;
@@ -319,7 +288,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	cmd.c = c;
 	p_init(&cmd.p, line, len, c->pool);
 	const char *s = line;
-	while (s < line + len && is_tag_char((unsigned char)*s))
+	while (s < line + len && p_is_tag_char((unsigned char)*s))
 		s++;
 	if (s == line || s == line + len || *s != ' ') {
 		io_puts(&c->io, len ? "* BAD Invalid tag\r\n" : "* BAD Empty command line\r\n");

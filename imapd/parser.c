@@ -456,3 +456,34 @@ int p_date_time(struct parser *p, time_t *t, int *tz_minutes)
 	*t = p_days_to_time(y, mo, d) + h * 3600 + mi * 60 + s - (time_t)*tz_minutes * 60;
 	return 0;
 }
+
+/* Is there a literal announcement "{n}" or "{n+}" at the end of the line
+ * segment starting at seg? Sets *n and *nonsync. */
+int p_literal_at_end(const char *seg, size_t len, uint64_t *n, int *nonsync)
+{
+	size_t i;
+
+	if (len < 3 || seg[len - 1] != '}')
+		return 0;
+	i = len - 2;
+	*nonsync = seg[i] == '+';
+	if (*nonsync)
+		i--;
+	size_t digits_end = i + 1;
+	while (i > 0 && isdigit((unsigned char)seg[i]))
+		i--;
+	if (seg[i] != '{' || i + 1 == digits_end)
+		return 0;
+	*n = 0;
+	for (size_t k = i + 1; k < digits_end; k++) {
+		if (*n > ((uint64_t)1 << 40))
+			return 0;
+		*n = *n * 10 + (uint64_t)(seg[k] - '0');
+	}
+	return 1;
+}
+
+int p_is_tag_char(unsigned char ch)
+{
+	return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\+", ch);
+}

@@ -56,6 +56,12 @@ int p_date(struct parser *p, int *year, int *month, int *day);
 /* date-time = "dd-Mon-yyyy hh:mm:ss +zzzz" (quoted). */
 int p_date_time(struct parser *p, time_t *t, int *tz_minutes);
 
+/* Is there a literal announcement "{n}" or "{n+}" at the end of the line
+ * segment seg (len bytes, no CRLF)? Sets *n and *nonsync. */
+int p_literal_at_end(const char *seg, size_t len, uint64_t *n, int *nonsync);
+/* A character a tag may hold (RFC 3501: ASTRING-CHAR except "+"). */
+int p_is_tag_char(unsigned char ch);
+
 /* Seconds since the epoch for y-m-d 00:00 UTC. */
 time_t p_days_to_time(int year, int month, int day);
 

@@ -516,16 +516,23 @@ def test_after_unauthenticate_the_same_unprivileged_process_serves(conn, user):
     assert conn.command("NOOP").ok
 
 
-def test_commands_behind_unauthenticate_are_dropped(conn, user):
-    # sent before the OK, they went to the ending session: not run; the
-    # first command after the OK is answered
+def test_commands_behind_unauthenticate_are_answered_not_run(conn, user, inbox):
+    # sent before the OK, they reached the ending session: each gets a BAD
+    # (a literal's bytes are no command; one waiting for "+" is answered
+    # too), none runs, and the first command after the OK is served
     assert conn.command('LOGIN "%s" "%s"' % (user.name, user.password)).ok
-    conn.send(b"a UNAUTHENTICATE\r\nb NOOP\r\n")
-    assert conn.read_response() == b"a OK UNAUTHENTICATE completed"
-    conn.send(b"c CAPABILITY\r\n")
-    seen = read_tagged(conn, "c")[0]
-    assert seen[-1] == b"c OK CAPABILITY completed", seen
-    assert not any(line.startswith(b"b ") for line in seen), seen
+    conn.send(b"a UNAUTHENTICATE\r\nb SELECT {5+}\r\nINBOX\r\n"
+              b"c STORE 1 +FLAGS {8+}\r\n\\Flagged\r\nd LOGIN {4}\r\n")
+    lines = [conn.read_response() for _ in range(4)]
+    assert lines == [b"a OK UNAUTHENTICATE completed"] + [
+        b"%s BAD Sent before UNAUTHENTICATE completed; not run" % t for t in (b"b", b"c", b"d")], lines
+    conn.send(b"e CAPABILITY\r\n")
+    seen = read_tagged(conn, "e")[0]
+    assert seen[-1] == b"e OK CAPABILITY completed", seen
+    conn.login(user.name, user.password)
+    assert client_select(conn) == 4
+    f = conn.command("FETCH 1 FLAGS").fetches()
+    assert "\\FLAGGED" not in upper(f[1]["FLAGS"])
 
 
 def test_unauthenticate_bad_input(client):
