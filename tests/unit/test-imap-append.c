@@ -1,6 +1,6 @@
 /* test-imap-append.c: APPEND's argument parser (imap_append_parse): one
  * message or several (MULTIAPPEND, RFC 3502), each with its own flags and
- * date, and the inputs a client gets BAD for. */
+ * date, the inputs a client gets BAD for, and literal announcements. */
 #include "imapd.h"
 #include "test.h"
 
@@ -102,6 +102,33 @@ static void bad_input(void)
 	}
 }
 
+/* The literal announcement at the end of a line (the command reader and
+ * UNAUTHENTICATE's answer to what was sent behind it). */
+static void literal_announcements(void)
+{
+	static const struct {
+		const char *line;
+		int found;
+		uint64_t n;
+		int nonsync;
+	} cases[] = {
+		{"a APPEND INBOX {5}", 1, 5, 0},   {"{12+}", 1, 12, 1},
+		{"x {0}", 1, 0, 0},                {"x {}", 0, 0, 0},
+		{"x {+}", 0, 0, 0},                {"x {5}y", 0, 0, 0},
+		{"x 5}", 0, 0, 0},                 {"x {99999999999999}", 0, 0, 0},
+		{"}", 0, 0, 0},
+	};
+	uint64_t n;
+	int nonsync;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int r = p_literal_at_end(cases[i].line, strlen(cases[i].line), &n, &nonsync);
+		CHECK(r == cases[i].found);
+		if (r)
+			CHECK(n == cases[i].n && nonsync == cases[i].nonsync);
+	}
+}
+
 int main(void)
 {
 	pool = pool_new();
@@ -109,6 +136,7 @@ int main(void)
 	RUN(rfc3502_example);
 	RUN(too_many);
 	RUN(bad_input);
+	RUN(literal_announcements);
 	pool_free(pool);
 	return test_summary("test-imap-append");
 }
