@@ -535,6 +535,23 @@ def test_commands_behind_unauthenticate_are_answered_not_run(conn, user, inbox):
     assert "\\FLAGGED" not in upper(f[1]["FLAGS"])
 
 
+def test_login_failures_count_across_unauthenticate(server_with, open_to, user, spool, fresh):
+    # UNAUTHENTICATE gives no fresh budget for guessing passwords
+    spool.write(user, [])
+    c = open_to(server_with("login_delay = 0\nmax_login_failures = 3"))
+    for _ in range(2):
+        r = c.command('LOGIN "%s" "wrong"' % user.name)
+        assert r.status == "NO" and r.code == "AUTHENTICATIONFAILED", r
+    c.login(user.name, user.password)
+    assert c.command("UNAUTHENTICATE").ok
+    c.send(b'x LOGIN "%s" "wrong"\r\n' % user.name.encode())
+    seen, closed = read_tagged(c, "x")
+    assert seen[-1] == b"x NO [AUTHENTICATIONFAILED] Invalid credentials", seen
+    assert c.read_response() == b"* BYE Too many login failures"
+    with pytest.raises(EOFError):
+        c.read_response()
+
+
 def test_unauthenticate_bad_input(client):
     r = client.command("UNAUTHENTICATE now")
     assert r.status == "BAD" and r.text == "UNAUTHENTICATE: Unexpected extra arguments", r
