@@ -115,9 +115,10 @@ enum daemon_login_result daemon_login(const struct config *cfg, const struct ser
 		r = privsep_login(user, authname, password, failures);
 		explicit_bzero(password, strlen(password));
 		if (r == DLOGIN_OK) {
-			if (handoff_fn)
-				handoff_fn(handoff_ctx);
-			exit(1);   /* a daemon without a handoff cannot serve the session */
+			if (!handoff_fn)
+				exit(1);   /* a daemon without a handoff cannot serve the session */
+			handoff_fn(handoff_ctx);
+			return DLOGIN_ENDED;
 		}
 		return r;
 	case PRIVSEP_SESSION:

@@ -23,6 +23,8 @@ enum daemon_login_result {
 	DLOGIN_OK,       /* checked, switched to the user, "Login" logged */
 	DLOGIN_BAD,      /* wrong credentials: logged, delayed, *failures counted */
 	DLOGIN_FATAL,    /* the switch to the user failed: logged; end the session */
+	DLOGIN_ENDED,    /* pre-login process: the session it handed off to ended by
+			  * UNAUTHENTICATE and answered the command; not logged in */
 };
 
 /* The password login: PAM service cfg->pam_service (else default_service),
@@ -39,7 +41,8 @@ enum daemon_login_result daemon_login(const struct config *cfg, const struct ser
 				      unsigned *failures);
 
 /* What the pre-login process does once a login succeeded: pass the session
- * on (privsep_handoff); it must not return. */
+ * on (privsep_handoff). It returns only when that session ended by
+ * UNAUTHENTICATE (daemon_login then gives DLOGIN_ENDED). */
 typedef void daemon_handoff_fn(void *ctx);
 void daemon_set_handoff(daemon_handoff_fn *fn, void *ctx);
 

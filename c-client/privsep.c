@@ -267,7 +267,7 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 }
 
 /* Check one request. Returns 1 in S (the caller returns to the daemon),
- * 0 when C may ask again; else P is done with C's requests. */
+ * 2 when S runs, 0 when C may ask again; else P is done with C's requests. */
 static int parent_handle(struct parent *p, struct privsep_request *q)
 {
 	struct auth_user u;
@@ -290,10 +290,71 @@ static int parent_handle(struct parent *p, struct privsep_request *q)
 		free(u.home);
 	}
 	parent_reply(p, r);
-	return r == DLOGIN_BAD ? 0 : -1;
+	return r == DLOGIN_BAD ? 0 : r == DLOGIN_OK ? 2 : -1;
 }
 
-/* P's life: answer C's login requests until one succeeds or C is gone. */
+/* C gets a new session channel, its end passed with the verdict RESUME. */
+static int parent_resume(struct parent *p)
+{
+	struct ps_reply a = {PS_MAGIC, PRIVSEP_RESUME, p->failures};
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {&a, sizeof a};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof cbuf};
+	int data[2];
+
+	memset(cbuf, 0, sizeof cbuf);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, data) < 0)
+		return -1;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &data[1], sizeof(int));
+	if (sendmsg(p->ctl, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof a) {
+		close(data[0]);
+		close(data[1]);
+		return -1;
+	}
+	close(data[1]);
+	p->data = data[0];
+	return 0;
+}
+
+/* While S runs C only pumps: wait for S. 0 when S ended by UNAUTHENTICATE
+ * and C is back before login (P takes login requests again); otherwise P
+ * is done. S's exit status is all P trusts from it: at worst a user's
+ * session hands the connection back to the pre-login state. */
+static int parent_session(struct parent *p)
+{
+	int status, c_alive = 1;
+	pid_t pid;
+
+	close(p->data);   /* S holds it: its end reaches C as EOF when S ends */
+	p->data = -1;
+	for (;;) {
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			return -1;
+		child_report(p, pid, status);
+		if (pid == p->c_pid) {
+			c_alive = 0;
+			term_pids[0] = 0;
+			continue;
+		}
+		if (pid != p->s_pid)
+			continue;
+		term_pids[1] = 0;
+		if (!c_alive || !WIFEXITED(status) || WEXITSTATUS(status) != PRIVSEP_EXIT_UNAUTH)
+			return -1;
+		return parent_resume(p);
+	}
+}
+
+/* P's life: answer C's login requests until one succeeds or C is gone;
+ * after a session that ended by UNAUTHENTICATE, again. */
 static void parent_run(struct parent *p)
 {
 	struct privsep_request q;
@@ -309,9 +370,9 @@ static void parent_run(struct parent *p)
 			parent_abort(p, "malformed login request");
 		}
 		int r = parent_handle(p, &q);
-		if (r > 0)
+		if (r == 1)
 			return;
-		if (r < 0)
+		if (r < 0 || (r == 2 && parent_session(p) < 0))
 			parent_finish(p, 0);
 	}
 }
@@ -432,30 +493,39 @@ static int client_write(struct io *io, const char *p, size_t n)
 	return 0;
 }
 
+/* Client bytes the session did not take before it ended (it shut its
+ * reading side after UNAUTHENTICATE): the first commands of the next
+ * pre-login phase. */
+static char pump_in[16384];
+static size_t pump_held;
+_Static_assert(sizeof pump_in <= sizeof((struct io *)0)->rbuf, "held bytes fit io's buffer");
+
 /* Move bytes both ways until either side closes. The session's side never
  * blocks the pump: a session busy writing a long response while the
  * client pipelines more commands would otherwise wait on a pump that waits
- * on the session. Only a client that stops reading stalls it. */
-static void pump(struct io *io, int data)
+ * on the session. Only a client that stops reading stalls it. 1 when the
+ * session ended (its every byte passed on), 0 when the client is gone. */
+static int pump(struct io *io, int data)
 {
-	static char in[16384], out[16384];
+	static char out[16384];
+	char *in = pump_in;
 	size_t inoff = 0, inlen = 0;
-	int client_done = 0;
+	int client_done = 0, refused = 0;
 
 	fcntl(data, F_SETFL, fcntl(data, F_GETFL) | O_NONBLOCK);
 	for (;;) {
 		int want_in = !inlen && !client_done;
 		int pending = want_in && io->tr->pending && io->tr->pending(io->trctx) > 0;
 		struct pollfd pf[2] = {{want_in ? io->in_fd : -1, POLLIN, 0},
-				       {data, (short)(POLLIN | (inlen ? POLLOUT : 0)), 0}};
+				       {data, (short)(POLLIN | (inlen && !refused ? POLLOUT : 0)), 0}};
 		ssize_t n;
 
 		if (poll(pf, 2, pending ? 0 : -1) < 0 && errno != EINTR)
-			return;
+			return 0;
 		if (want_in && (pending || pf[0].revents)) {
-			n = io->tr->read(io->trctx, in, sizeof in);
+			n = io->tr->read(io->trctx, in, sizeof pump_in);
 			if (n < 0 && errno != EINTR)
-				return;
+				return 0;
 			if (n == 0) {
 				/* the client said all it will: the session still answers */
 				client_done = 1;
@@ -467,17 +537,22 @@ static void pump(struct io *io, int data)
 		if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			/* the session's output first: its last words before it ends */
 			n = read(data, out, sizeof out);
-			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
-				return;
+			if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+				memmove(in, in + inoff, inlen);
+				pump_held = inlen;
+				return !client_done;
+			}
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
+				return 0;
 			if (n > 0 && client_write(io, out, (size_t)n) < 0) {
 				io->failed = 1;
-				return;
+				return 0;
 			}
 		}
-		if (inlen && (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+		if (inlen && !refused && (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
 			n = write(data, in + inoff, inlen);
-			if (n < 0 && errno != EINTR && errno != EAGAIN)
-				inlen = 0;   /* the session stopped reading: drain its output */
+			/* the session stopped reading: keep the bytes, drain its output */
+			refused = n < 0 && errno != EINTR && errno != EAGAIN;
 			if (n > 0) {
 				inoff += (size_t)n;
 				inlen -= (size_t)n;
@@ -486,14 +561,42 @@ static void pump(struct io *io, int data)
 	}
 }
 
+/* C, once S is gone: P's word. 0 with the new session channel in ps_data
+ * when S ended by UNAUTHENTICATE; -1 when the connection is over. */
+static int await_resume(void)
+{
+	struct ps_reply a;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {&a, sizeof a};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof cbuf};
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	do
+		n = recvmsg(ps_ctl, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	cm = n == (ssize_t)sizeof a ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	if (a.magic != PS_MAGIC || a.status != PRIVSEP_RESUME || (mh.msg_flags & MSG_CTRUNC)) {
+		close(fd);
+		return -1;
+	}
+	close(ps_data);
+	ps_data = fd;
+	return 0;
+}
+
 void privsep_handoff(struct io *io, const void *rec, size_t len, unsigned idle)
 {
 	unsigned char hdr[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
 				(unsigned char)(len >> 8), (unsigned char)len};
 	struct timeval tv = {.tv_sec = idle, .tv_usec = 0};
 
-	close(ps_ctl);
-	ps_ctl = -1;
 	if (io_flush(io) < 0 || len > PRIVSEP_HANDOFF_MAX || write_full(ps_data, hdr, 4) < 0 ||
 	    write_full(ps_data, rec, len) < 0 ||
 	    write_full(ps_data, io->rbuf + io->rpos, io->rlen - io->rpos) < 0)
@@ -504,8 +607,13 @@ void privsep_handoff(struct io *io, const void *rec, size_t len, unsigned idle)
 	/* a client that stops reading must not pin the pump forever */
 	io->timeout = idle;
 	setsockopt(io->out_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	pump(io, ps_data);
-	exit(0);
+	if (!pump(io, ps_data) || await_resume() < 0)
+		exit(0);
+	/* what the client sent once the session stopped reading is its next input */
+	io_discard_input(io);
+	memcpy(io->rbuf, pump_in, pump_held);
+	io->rlen = pump_held;
+	pump_held = 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -524,6 +632,20 @@ int privsep_session_user(struct auth_user *u)
 	memset(&ps_user, 0, sizeof ps_user);
 	ps_user_ready = 0;
 	return 0;
+}
+
+void privsep_session_stop_reading(struct io *io, struct buf *rest)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	/* from here C's writes fail, so it keeps what the client sends next */
+	shutdown(ps_data, SHUT_RD);
+	buf_append(rest, io->rbuf + io->rpos, io->rlen - io->rpos);
+	io_discard_input(io);
+	/* closing on unread bytes would reset C's end: read them all */
+	while ((n = recv(ps_data, chunk, sizeof chunk, MSG_DONTWAIT)) > 0)
+		buf_append(rest, chunk, (size_t)n);
 }
 
 int privsep_handoff_read(struct io *io, struct buf *rec)

@@ -64,15 +64,27 @@ enum daemon_login_result privsep_login(const char *user, const char *authname,
 
 /* C after DLOGIN_OK: send what is still buffered in io, then the record
  * (opaque to P) to S, then pump bytes between the client and S as long as
- * both are there. idle bounds a blocked write to the client. */
-void __attribute__((noreturn)) privsep_handoff(struct io *io, const void *rec, size_t len,
-					       unsigned idle);
+ * both are there. idle bounds a blocked write to the client. Returns only
+ * when S ended by UNAUTHENTICATE (PRIVSEP_EXIT_UNAUTH) and P gave C a new
+ * session channel: C is the pre-login process again, io's input empty. */
+void privsep_handoff(struct io *io, const void *rec, size_t len, unsigned idle);
+
+/* S's exit status after UNAUTHENTICATE (RFC 8437): its tagged OK is sent,
+ * the connection goes back to C before login. */
+#define PRIVSEP_EXIT_UNAUTH 86
+/* P to C, after such an end: the verdict, with the new channel's end. */
+#define PRIVSEP_RESUME 0x55aa
 
 /* S: the session's descriptor (the data channel to C). */
 int privsep_session_fd(void);
 
 /* S: the user P started it for (once). -1 when the switch failed. */
 int privsep_session_user(struct auth_user *u);
+
+/* S, ending by UNAUTHENTICATE before its last answer: take no more client
+ * bytes (C keeps what comes next for the pre-login phase). What the client
+ * sent S beyond the command, unread, goes to rest. */
+void privsep_session_stop_reading(struct io *io, struct buf *rest);
 
 /* S: the record C handed over, read from io (on the data channel). 0; -1
  * when C sent none or a malformed one. */

@@ -1,11 +1,13 @@
-/* cmd_append.c: APPEND mailbox [flags] [date-time] literal, answering with
- * APPENDUID (RFC 4315). The size limit was enforced before the literal was
- * accepted (main.c), so the bytes are here already. */
+/* cmd_append.c: APPEND mailbox, then one message or several (MULTIAPPEND,
+ * RFC 3502), each [flags] [date-time] literal, stored all or none and
+ * answered with APPENDUID and the new UIDs as a set (RFC 4315). The size
+ * limits were enforced before each literal was accepted (main.c). */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "imapd.h"
+#include "imap_fmt.h"
 
 /* Do the distinct keywords (case-insensitive) of the list fit in a mailbox?
  * Stops at the first one too many, so a long list costs little. */
@@ -26,38 +28,95 @@ static int keywords_fit(char **kw)
 	return 1;
 }
 
+/* One append-message: SP [flag-list SP] [date-time SP] literal. */
+static int parse_message(struct parser *p, struct mail_new *m)
+{
+	memset(m, 0, sizeof *m);
+	if (p_sp(p) < 0)
+		return -1;
+	if (p_peek(p, '(') && (p_flag_list(p, &m->flags, &m->keywords, 1) < 0 || p_sp(p) < 0))
+		return -1;
+	if (p_peek(p, '"') && (p_date_time(p, &m->date, &m->tz_minutes) < 0 || p_sp(p) < 0))
+		return -1;
+	return p_message(p, &m->text, &m->len);
+}
+
+int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
+		      size_t max)
+{
+	struct mail_new *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (p_sp(p) < 0 || p_mailbox(p, mailbox) < 0)
+		return -1;
+	do {
+		if (*n == max)
+			return 1;
+		if (*n == cap) {
+			struct mail_new *w = pool_alloc(p->pool, (cap = cap ? cap * 2 : 4) * sizeof *w);
+			if (*n)
+				memcpy(w, v, *n * sizeof *w);
+			v = w;
+		}
+		*msgs = v;
+		if (parse_message(p, &v[*n]) < 0)
+			return -1;
+		++*n;
+	} while (!p_at_end(p));
+	return 0;
+}
+
+uint32_t imap_append_limit(const struct client *c)
+{
+	return c->cfg.max_message < UINT32_MAX ? (uint32_t)c->cfg.max_message : UINT32_MAX;
+}
+
+/* The tagged OK, with APPENDUID when the mailbox gave every new UID. */
+static void append_ok(struct cmd *cmd, uint32_t uidvalidity, const uint32_t *uids, size_t n)
+{
+	struct buf code;
+
+	buf_init(&code);
+	for (size_t i = 0; i < n && uidvalidity; i++)
+		if (!uids[i])
+			uidvalidity = 0;
+	if (uidvalidity) {
+		buf_printf(&code, "APPENDUID %u ", uidvalidity);
+		imap_put_seqset(&code, uids, n);
+	}
+	resp_ok(cmd, code.data, "APPEND completed");
+	buf_free(&code);
+}
+
+/* APPEND: parse every message, check what the mailbox cannot take, store
+ * them all in one mail_append. */
 void cmd_append(struct cmd *cmd)
 {
-	struct mail_new msg;
+	struct mail_new *msgs = NULL;
 	struct mail_err err;
-	uint32_t uidvalidity = 0, uid = 0;
-	char *name, *text;
-	size_t len;
+	uint32_t uidvalidity = 0, *uids;
+	char *name;
+	size_t n;
+	int r = imap_append_parse(&cmd->p, &name, &msgs, &n, APPEND_MESSAGES_MAX);
 
-	memset(&msg, 0, sizeof msg);
-	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &name) < 0 || p_sp(&cmd->p) < 0)
+	if (r < 0)
 		return resp_parse_error(cmd);
-	if (p_peek(&cmd->p, '(')) {
-		if (p_flag_list(&cmd->p, &msg.flags, &msg.keywords, 1) < 0 || p_sp(&cmd->p) < 0)
-			return resp_parse_error(cmd);
+	if (r > 0)
+		return resp_no(cmd, "LIMIT", "Too many messages: one APPEND takes at most %d",
+			       APPEND_MESSAGES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		/* RFC 3502: an empty literal is how a client cancels the APPEND */
+		if (!msgs[i].len)
+			return resp_no(cmd, NULL, "Message %zu is empty: APPEND cancelled, "
+				       "nothing appended", i + 1);
+		if (!keywords_fit(msgs[i].keywords))
+			return resp_no(cmd, "LIMIT", "Too many keywords: a mailbox holds at most %d",
+				       MAIL_KEYWORDS_MAX);
 	}
-	if (p_peek(&cmd->p, '"')) {
-		if (p_date_time(&cmd->p, &msg.date, &msg.tz_minutes) < 0 || p_sp(&cmd->p) < 0)
-			return resp_parse_error(cmd);
-	}
-	if (p_message(&cmd->p, &text, &len) < 0 || p_end(&cmd->p) < 0)
-		return resp_parse_error(cmd);
-	if (!keywords_fit(msg.keywords))
-		return resp_no(cmd, "LIMIT", "Too many keywords: a mailbox holds at most %d",
-			       MAIL_KEYWORDS_MAX);
-	msg.text = text;
-	msg.len = len;
-	if (mail_append(&cmd->c->sess, name, &msg, 1, &uidvalidity, &uid, &err) < 0)
+	uids = pool_alloc(cmd->c->pool, n * sizeof *uids);
+	memset(uids, 0, n * sizeof *uids);
+	if (mail_append(&cmd->c->sess, name, msgs, n, &uidvalidity, uids, &err) < 0)
 		return resp_mail_error(cmd, &err);
-	if (uidvalidity && uid) {
-		char code[64];
-		snprintf(code, sizeof code, "APPENDUID %u %u", uidvalidity, uid);
-		return resp_ok(cmd, code, "APPEND completed");
-	}
-	resp_ok(cmd, NULL, "APPEND completed");
+	append_ok(cmd, uidvalidity, uids, n);
 }

@@ -1,5 +1,6 @@
-/* cmd_auth.c: getting from "not authenticated" to a user: STARTTLS
- * (RFC 3501 6.2.1), AUTHENTICATE with SASL-IR (RFC 4959) and LOGIN. Both
+/* cmd_auth.c: getting from "not authenticated" to a user and back: STARTTLS
+ * (RFC 3501 6.2.1), AUTHENTICATE with SASL-IR (RFC 4959), LOGIN, and
+ * UNAUTHENTICATE (RFC 8437). Both
  * password paths end in login_finish, so they log, delay and drop privileges
  * the same way as ipop3d (daemon_login). */
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "daemon.h"
 #include "imapd.h"
 #include "log.h"
+#include "privsep.h"
 #include "sasl.h"
 #include "tls.h"
 
@@ -31,6 +33,13 @@ static void login_finish(struct cmd *cmd, const char *user, const char *authname
 		return;
 	case DLOGIN_FATAL:
 		imap_exit(c, "Server error: cannot switch to the user (details in the mail log)", 1);
+	case DLOGIN_ENDED:
+		/* the session answered this command and, later, UNAUTHENTICATE */
+		cmd->answered = 1;
+		c->tls_keys_gone = 1;
+		c->io.timeout = c->cfg.timeout_login;
+		io_set_deadline(&c->io, c->cfg.timeout_login);
+		return;
 	case DLOGIN_OK:
 		break;
 	}
@@ -70,6 +79,8 @@ void cmd_starttls(struct cmd *cmd)
 		return resp_bad(cmd, "TLS is already active");
 	if (!tls_available())
 		return resp_no(cmd, NULL, "This server was built without TLS");
+	if (c->tls_keys_gone)   /* dropped at the first login (privsep.c) */
+		return resp_no(cmd, NULL, "STARTTLS is only possible before the first login");
 	/* queued; tls_start sends it only once the certificate is loaded */
 	resp_ok(cmd, NULL, "Begin TLS negotiation now");
 	if (tls_start(&c->io, &c->cfg, "imapd", &c->conn, &err) < 0) {
@@ -172,4 +183,81 @@ void cmd_authenticate(struct cmd *cmd)
 	sasl_end(&s);
 	if (ir)
 		explicit_bzero(ir, strlen(ir));
+}
+
+/* The tag at the start of a command line, or 0 when it has none. */
+static size_t tag_len(const char *line, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && n < 256 && p_is_tag_char((unsigned char)line[n]))
+		n++;
+	return n < len && line[n] == ' ' ? n : 0;
+}
+
+/* A tagged BAD for each command in rest, which the client sent behind
+ * UNAUTHENTICATE: none is run, and the client must not wait for them. A
+ * command still waiting for a "+" gets its BAD too; one not yet complete
+ * (its literal or line still to come) none. */
+static void answer_unrun(struct client *c, const struct buf *rest)
+{
+	const char *p = rest->data, *end = p + rest->len, *tag = NULL;
+	size_t taglen = 0;
+
+	while (p && p < end) {
+		const char *line = p, *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len;
+		uint64_t n;
+		int nonsync;
+
+		if (!nl)
+			break;
+		len = (size_t)(nl - line);
+		len -= len && line[len - 1] == '\r';
+		if (!tag && (taglen = tag_len(line, len)))
+			tag = line;
+		p = nl + 1;
+		if (p_literal_at_end(line, len, &n, &nonsync)) {
+			size_t left = (size_t)(end - p);
+			if (left && n <= left) {
+				p += n;   /* the literal; the command goes on */
+				continue;
+			}
+			if (nonsync || left)
+				break;   /* not all of it is here */
+		}
+		if (tag)
+			io_printf(&c->io, "%.*s BAD Sent before UNAUTHENTICATE completed; not run\r\n",
+				  (int)taglen, tag);
+		tag = NULL;
+	}
+}
+
+/* UNAUTHENTICATE (RFC 8437). This process runs as the user and cannot go
+ * back to the pre-login state: it saves the mailbox, answers, and ends with
+ * PRIVSEP_EXIT_UNAUTH; the pre-login process then takes the connection
+ * over again (privsep.c). */
+void cmd_unauthenticate(struct cmd *cmd)
+{
+	struct client *c = cmd->c;
+
+	if (p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	if (privsep_role() != PRIVSEP_SESSION)
+		return resp_bad(cmd, "UNAUTHENTICATE is not available in a pre-authenticated "
+			       "session");
+	if (c->box) {
+		struct mail_err err;
+		if (mail_close(c->box, 0, &err) < 0)
+			imap_report_lost(c, &err);
+		c->box = NULL;
+	}
+	log_info("Logout user=%s host=%s (UNAUTHENTICATE)", c->user.name, c->conn.peer_host);
+	struct buf rest;
+	buf_init(&rest);
+	privsep_session_stop_reading(&c->io, &rest);
+	resp_ok(cmd, NULL, "UNAUTHENTICATE completed");
+	answer_unrun(c, &rest);
+	buf_free(&rest);
+	imap_exit(c, NULL, PRIVSEP_EXIT_UNAUTH);
 }

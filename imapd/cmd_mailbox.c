@@ -147,14 +147,17 @@ void cmd_lsub(struct cmd *cmd)
 	list_common(cmd, 1);
 }
 
-enum { S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16 };
+enum {
+	S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16,
+	S_APPENDLIMIT = 32,
+};
 
 static const struct {
 	const char *name;
 	int bit;
 } status_items[] = {
 	{"MESSAGES", S_MESSAGES},       {"RECENT", S_RECENT}, {"UIDNEXT", S_UIDNEXT},
-	{"UIDVALIDITY", S_UIDVALIDITY}, {"UNSEEN", S_UNSEEN},
+	{"UIDVALIDITY", S_UIDVALIDITY}, {"UNSEEN", S_UNSEEN}, {"APPENDLIMIT", S_APPENDLIMIT},
 };
 
 void cmd_status(struct cmd *cmd)
@@ -197,7 +200,8 @@ void cmd_status(struct cmd *cmd)
 	} else if (mail_status(&c->sess, name, &st, &err) < 0) {
 		return resp_mail_error(cmd, &err);
 	}
-	const uint32_t values[] = {st.messages, st.recent, st.uidnext, st.uidvalidity, st.unseen};
+	const uint32_t values[] = {st.messages, st.recent, st.uidnext, st.uidvalidity,
+				   st.unseen, imap_append_limit(c)};
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "STATUS ");

@@ -5,6 +5,7 @@
 #include "imapd.h"
 #include "imap_fmt.h"
 #include "log.h"
+#include "privsep.h"
 #include "tls.h"
 
 #define ANY (ST_NOTAUTH | ST_AUTH | ST_SELECTED)
@@ -30,6 +31,8 @@ static const struct imap_command commands[] = {
 	{"STATUS", cmd_status, AUTHED, 0},
 	{"APPEND", cmd_append, AUTHED, 0},
 	{"NAMESPACE", cmd_namespace, AUTHED, 0},
+	{"ENABLE", cmd_enable, ST_AUTH, 0},
+	{"UNAUTHENTICATE", cmd_unauthenticate, AUTHED, 0},
 	{"IDLE", cmd_idle, AUTHED, 0},
 	{"CHECK", cmd_check, ST_SELECTED, 0},
 	{"CLOSE", cmd_close, ST_SELECTED, 0},
@@ -60,9 +63,14 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS");
 		/* cmd_search.c (ESORT: its answer, from cmd_sort.c) */
 		buf_puts(out, " ESEARCH ESORT SEARCHRES WITHIN PARTIAL");
+		/* cmd_append.c; cmd_enable.c */
+		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%u ENABLE", imap_append_limit(c));
+		/* cmd_auth.c: only a session the pre-login process can take back */
+		if (privsep_role() == PRIVSEP_SESSION)
+			buf_puts(out, " UNAUTHENTICATE");
 		return;
 	}
-	if (tls_available() && !tls_active(&c->io))
+	if (tls_available() && !tls_active(&c->io) && !c->tls_keys_gone)
 		buf_puts(out, " STARTTLS");
 	/* password mechanisms only where passwords may be sent (RFC 3501 6.2.3) */
 	buf_puts(out, c->plaintext_ok ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED");
@@ -131,12 +139,14 @@ static int id_params(struct parser *p)
 	return p_char(p, ')');
 }
 
-/* RFC 2971: we say who we are; what the client says is checked, then dropped. */
+/* RFC 2971: we say who we are (no OS or host details: the RFC warns they
+ * help an attacker); what the client says is checked, then dropped. */
 void cmd_id(struct cmd *cmd)
 {
 	if (p_sp(&cmd->p) < 0 || id_params(&cmd->p) < 0 || p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
-	resp_untagged(cmd->c, "ID (\"name\" \"imapd\" \"version\" \"%s\")", VERSION);
+	resp_untagged(cmd->c, "ID (\"name\" \"imapd\" \"version\" \"%s\" \"vendor\" \"%s\")",
+		      VERSION, "uw-imap, rebuilt");
 	resp_ok(cmd, NULL, "ID completed");
 }
 

@@ -3,6 +3,8 @@
 #ifndef IMAPD_IMAP_FMT_H
 #define IMAPD_IMAP_FMT_H
 
+#include <stdint.h>
+
 #include "rfc822.h"
 #include "util.h"
 

@@ -38,6 +38,15 @@ struct client {
 	 * mailbox, sorted and merged ranges (xmalloc'd). Kept as UIDs, so an
 	 * expunged message simply drops out of it. */
 	struct numset searchres;
+	unsigned enabled;           /* CLIENT_EN_* turned on by ENABLE */
+	int tls_keys_gone;          /* pre-login again after UNAUTHENTICATE */
+};
+
+/* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
+ * names are registered in cmd_enable.c. None yet: CONDSTORE, QRESYNC,
+ * UTF8=ACCEPT and IMAP4rev2 add theirs when they land. */
+enum {
+	CLIENT_EN_NONE = 0,
 };
 
 /* One command being executed. */
@@ -101,12 +110,22 @@ extern const struct mail_events imap_events;
  * number does not exist. */
 ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **msgnos);
 
+/* APPEND's arguments after its name: the mailbox, then 1 to max messages
+ * (RFC 3502), their text pointing into the command. 0; 1 when there are
+ * more than max; -1 with the parser's error. */
+#define APPEND_MESSAGES_MAX 1000
+/* APPENDLIMIT (RFC 7889): max_message, for every mailbox, at most what an
+ * IMAP number holds. */
+uint32_t imap_append_limit(const struct client *c);
+int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
+		      size_t max);
+
 /* Commands (one file each or per small group). */
 cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_starttls;
 cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
 	cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status, cmd_append, cmd_check, cmd_close,
 	cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_id,
-	cmd_namespace, cmd_enable, cmd_idle, cmd_sort, cmd_thread;
+	cmd_namespace, cmd_enable, cmd_idle, cmd_sort, cmd_thread, cmd_unauthenticate;
 
 /* Answer a SEARCH or SORT that had RETURN (...): the ESEARCH response and
  * the SAVE. msgnos: the result in the order of the answer. */

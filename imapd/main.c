@@ -104,32 +104,6 @@ static const struct imap_command *command_allowed(const struct client *c, const 
 	return NULL;
 }
 
-/* Is there a literal announcement "{n}" or "{n+}" at the end of the line
- * segment starting at seg? Sets *n and *nonsync. */
-static int literal_at_end(const char *seg, size_t len, uint64_t *n, int *nonsync)
-{
-	size_t i;
-
-	if (len < 3 || seg[len - 1] != '}')
-		return 0;
-	i = len - 2;
-	*nonsync = seg[i] == '+';
-	if (*nonsync)
-		i--;
-	size_t digits_end = i + 1;
-	while (i > 0 && isdigit((unsigned char)seg[i]))
-		i--;
-	if (seg[i] != '{' || i + 1 == digits_end)
-		return 0;
-	*n = 0;
-	for (size_t k = i + 1; k < digits_end; k++) {
-		if (*n > ((uint64_t)1 << 40))
-			return 0;
-		*n = *n * 10 + (uint64_t)(seg[k] - '0');
-	}
-	return 1;
-}
-
 /* What a literal announced now may hold, decided before any of its bytes
  * are accepted: by the command and the session's state. */
 struct literal_rule {
@@ -137,6 +111,13 @@ struct literal_rule {
 	size_t limit;                     /* this literal */
 	size_t total;                     /* the whole command with its literals */
 };
+
+/* The largest APPEND taken whole (its literals are held in memory until it
+ * runs): two messages at max_message, or many smaller ones (MULTIAPPEND). */
+static size_t append_total(const struct client *c)
+{
+	return c->cfg.max_message * 2 + c->cfg.max_line * 4;
+}
 
 /* The rule for a literal announced at the end of cmdbuf. */
 static struct literal_rule literal_rule(const struct client *c, const struct buf *cmdbuf,
@@ -154,7 +135,7 @@ static struct literal_rule literal_rule(const struct client *c, const struct buf
 		r.total = small * 4 + c->cfg.max_line;
 	} else if (!strcmp(r.ic->name, "APPEND")) {
 		r.limit = c->cfg.max_message;
-		r.total = c->cfg.max_message + c->cfg.max_line * 4;
+		r.total = append_total(c);
 	} else {
 		r.limit = c->cfg.max_literal;
 		r.total = c->cfg.max_literal * 4 + c->cfg.max_line;
@@ -162,28 +143,78 @@ static struct literal_rule literal_rule(const struct client *c, const struct buf
 	return r;
 }
 
-/* Answer a literal we will not take; a non-synchronising one is already on
- * its way, so the session cannot continue in step and ends. */
+/* The line could not be read: the client left, went quiet or ran out of time. */
+static void __attribute__((noreturn)) read_failed(struct client *c, enum io_status st)
+{
+	if (st != IO_TIMEOUT)
+		imap_exit(c, NULL, 0);
+	log_info("Autologout user=%s host=%s", c->user.name ? c->user.name : "-",
+		 c->conn.peer_host);
+	imap_exit(c, "Autologout; idle for too long", 0);
+}
+
+/* Read and drop n octets of a refused literal, then the rest of its
+ * command: lines, and the non-synchronising literals they announce (a
+ * synchronising one will not come: the client waits for a "+" and gets the
+ * tagged answer). -1 when more than budget octets would have to go. */
+static int literal_drain(struct client *c, uint64_t n, uint64_t budget)
+{
+	struct buf junk;
+	int nonsync = 1, rc = 0;
+
+	buf_init(&junk);
+	while (nonsync) {
+		enum io_status st = IO_OK;
+		if (n > budget) {
+			rc = -1;
+			break;
+		}
+		budget -= n;
+		io_extend_deadline(&c->io, (unsigned)(n / 1024));
+		for (size_t chunk; n && st == IO_OK; n -= chunk) {
+			chunk = n < 65536 ? (size_t)n : 65536;
+			buf_reset(&junk);
+			st = io_read_exact(&c->io, &junk, chunk);
+		}
+		buf_reset(&junk);
+		if (st == IO_OK)
+			st = io_readline(&c->io, &junk, c->cfg.max_line);
+		if (st == IO_EOF || st == IO_ERROR || st == IO_TIMEOUT)
+			read_failed(c, st);
+		if (st != IO_OK || !p_literal_at_end(junk.data, junk.len, &n, &nonsync))
+			break;
+	}
+	buf_free(&junk);
+	return rc;
+}
+
+/* Answer a literal we will not take. A non-synchronising one is already on
+ * its way: after login it is read and dropped with the rest of its command
+ * (up to the largest command taken at all); otherwise the session ends. */
 static void literal_refuse(struct client *c, const struct buf *cmdbuf, uint64_t n,
 			   const struct literal_rule *r, int nonsync)
 {
 	const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
 	int taglen = sp ? (int)(sp - cmdbuf->data) : 0;
 	int append = r->ic && !strcmp(r->ic->name, "APPEND");
+	const char *before = c->state == ST_NOTAUTH ? " before login" : "";
 
 	log_notice("Literal of %llu bytes refused (limit %zu%s) host=%s", (unsigned long long)n,
-		   r->limit, c->state == ST_NOTAUTH ? ", before login" : "", c->conn.peer_host);
-	if (nonsync)
+		   n > r->limit ? r->limit : r->total, before, c->conn.peer_host);
+	if (nonsync && (c->state == ST_NOTAUTH || literal_drain(c, n, append_total(c)) < 0))
 		imap_exit(c, "[TOOBIG] Literal too large", 0);
 	if (!taglen)
 		io_printf(&c->io, "* BAD Literal refused\r\n");
 	else if (!r->ic)
 		io_printf(&c->io, "%.*s BAD Unknown command, or not valid %s; literal refused\r\n",
 			  taglen, cmdbuf->data, c->state == ST_NOTAUTH ? "before login" : "now");
-	else
+	else if (n > r->limit)
 		io_printf(&c->io, "%.*s NO [TOOBIG] %s too large (the limit is %zu bytes%s)\r\n",
-			  taglen, cmdbuf->data, append ? "Message" : "Literal", r->limit,
-			  c->state == ST_NOTAUTH ? " before login" : "");
+			  taglen, cmdbuf->data, append ? "Message" : "Literal", r->limit, before);
+	else
+		io_printf(&c->io, "%.*s NO [TOOBIG] Command too large (its literals may hold %zu "
+			  "bytes together%s)%s\r\n", taglen, cmdbuf->data, r->total, before,
+			  append ? "; nothing appended" : "");
 }
 
 /* Before login one deadline covers the whole phase from the greeting; after
@@ -196,15 +227,6 @@ static void command_deadline(struct client *c)
 		io_set_deadline(&c->io, c->cfg.timeout_login);
 }
 
-/* The line could not be read: the client left, went quiet or ran out of time. */
-static void __attribute__((noreturn)) read_failed(struct client *c, enum io_status st)
-{
-	if (st != IO_TIMEOUT)
-		imap_exit(c, NULL, 0);
-	log_info("Autologout user=%s host=%s", c->user.name ? c->user.name : "-",
-		 c->conn.peer_host);
-	imap_exit(c, "Autologout; idle for too long", 0);
-}
 
 /* BYE for a line over max_line, which cannot be framed (see imapd.h). */
 void imap_line_too_long(struct client *c)
@@ -236,7 +258,7 @@ static int read_command(struct client *c, struct buf *cmdbuf)
 			read_failed(c, st);
 		if (st == IO_TOOLONG)
 			imap_line_too_long(c);
-		if (!literal_at_end(cmdbuf->data + seg, cmdbuf->len - seg, &n, &nonsync))
+		if (!p_literal_at_end(cmdbuf->data + seg, cmdbuf->len - seg, &n, &nonsync))
 			return 1;
 		rule = literal_rule(c, cmdbuf, nonsync);
 		if (n > rule.limit || cmdbuf->len + n > rule.total) {
@@ -256,11 +278,6 @@ static int read_command(struct client *c, struct buf *cmdbuf)
 	}
 }
 
-static int is_tag_char(unsigned char ch)
-{
-	return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\+", ch);
-}
-
 static void dispatch(struct client *c, const char *line, size_t len)
 {
 	struct cmd cmd;
@@ -272,7 +289,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	p_init(&cmd.p, line, len, c->pool);
 	cmd.p.saved = &c->searchres;
 	const char *s = line;
-	while (s < line + len && is_tag_char((unsigned char)*s))
+	while (s < line + len && p_is_tag_char((unsigned char)*s))
 		s++;
 	if (s == line || (s < line + len && *s != ' ')) {
 		io_puts(&c->io, len ? "* BAD Invalid tag\r\n" : "* BAD Empty command line\r\n");
@@ -402,7 +419,8 @@ static void start_implicit_tls(struct client *c)
 static struct buf cmdbuf;
 
 /* C, after P accepted the login: tell S the tag and the command's name
- * (for its tagged OK) and whether TLS is on, then pump bytes for S. */
+ * (for its tagged OK) and whether TLS is on, then pump bytes for S. Returns
+ * when S ended by UNAUTHENTICATE: C is the pre-login process again. */
 static void handoff(void *ctx)
 {
 	struct client *c = ctx;
@@ -567,6 +585,9 @@ int main(int argc, char **argv)
 			dispatch(c, cmdbuf.data, cmdbuf.len);
 		}
 		pool_clear(c->pool);
+		/* a large APPEND's buffer is not kept for the rest of the session */
+		if (cmdbuf.cap > 4 * c->cfg.max_line + c->cfg.max_literal * 4)
+			buf_free(&cmdbuf);
 		if (io_flush(&c->io) < 0)
 			imap_exit(c, NULL, 0);
 	}

@@ -127,32 +127,45 @@ static int p_quoted(struct parser *p, char **out, size_t *len)
 	return 0;
 }
 
-/* A literal; allow_nul only for message text: every other string becomes a
- * C string, which a NUL would cut short (LOGIN "user\0junk" as "user"). */
-static int p_literal(struct parser *p, char **out, size_t *len, int allow_nul)
+/* A literal's announcement and bytes: *start and *n point into the input. */
+static int p_literal_span(struct parser *p, const char **start, size_t *n)
 {
-	uint64_t n = 0;
+	uint64_t len = 0;
 
 	p->p++;   /* '{' */
 	if (p->p >= p->end || !isdigit((unsigned char)*p->p))
 		return p_fail(p, "Bad literal size");
 	while (p->p < p->end && isdigit((unsigned char)*p->p)) {
-		n = n * 10 + (uint64_t)(*p->p++ - '0');
-		if (n > (uint64_t)1 << 40)
+		len = len * 10 + (uint64_t)(*p->p++ - '0');
+		if (len > (uint64_t)1 << 40)
 			return p_fail(p, "Literal too large");
 	}
 	if (p_peek(p, '+'))
 		p->p++;
 	if (p_char(p, '}') < 0 || p_char(p, '\r') < 0 || p_char(p, '\n') < 0)
 		return p_fail(p, "Bad literal");
-	if ((uint64_t)(p->end - p->p) < n)
+	if ((uint64_t)(p->end - p->p) < len)
 		return p_fail(p, "Literal shorter than announced");
-	if (!allow_nul && memchr(p->p, '\0', (size_t)n))
+	*start = p->p;
+	*n = (size_t)len;
+	p->p += len;
+	return 0;
+}
+
+/* A literal as a C string: a NUL would cut it short (LOGIN "user\0junk"
+ * as "user"), so it is refused. */
+static int p_literal(struct parser *p, char **out, size_t *len)
+{
+	const char *s;
+	size_t n;
+
+	if (p_literal_span(p, &s, &n) < 0)
+		return -1;
+	if (memchr(s, '\0', n))
 		return p_fail(p, "NUL is not allowed in this string");
-	*out = pool_strndup(p->pool, p->p, (size_t)n);
+	*out = pool_strndup(p->pool, s, n);
 	if (len)
-		*len = (size_t)n;
-	p->p += n;
+		*len = n;
 	return 0;
 }
 
@@ -161,15 +174,15 @@ int p_string(struct parser *p, char **out, size_t *len)
 	if (p_peek(p, '"'))
 		return p_quoted(p, out, len);
 	if (p_peek(p, '{'))
-		return p_literal(p, out, len, 0);
+		return p_literal(p, out, len);
 	return p_fail(p, p_at_end(p) ? "Missing argument" : "Expected a string");
 }
 
-int p_message(struct parser *p, char **out, size_t *len)
+int p_message(struct parser *p, const char **out, size_t *len)
 {
 	if (!p_peek(p, '{'))
 		return p_fail(p, "The message must be sent as a literal");
-	return p_literal(p, out, len, 1);
+	return p_literal_span(p, out, len);
 }
 
 int p_astring(struct parser *p, char **out, size_t *len)
@@ -461,4 +474,35 @@ int p_date_time(struct parser *p, time_t *t, int *tz_minutes)
 	*tz_minutes = sign * (zh * 60 + zm);
 	*t = p_days_to_time(y, mo, d) + h * 3600 + mi * 60 + s - (time_t)*tz_minutes * 60;
 	return 0;
+}
+
+/* Is there a literal announcement "{n}" or "{n+}" at the end of the line
+ * segment starting at seg? Sets *n and *nonsync. */
+int p_literal_at_end(const char *seg, size_t len, uint64_t *n, int *nonsync)
+{
+	size_t i;
+
+	if (len < 3 || seg[len - 1] != '}')
+		return 0;
+	i = len - 2;
+	*nonsync = seg[i] == '+';
+	if (*nonsync)
+		i--;
+	size_t digits_end = i + 1;
+	while (i > 0 && isdigit((unsigned char)seg[i]))
+		i--;
+	if (seg[i] != '{' || i + 1 == digits_end)
+		return 0;
+	*n = 0;
+	for (size_t k = i + 1; k < digits_end; k++) {
+		if (*n > ((uint64_t)1 << 40))
+			return 0;
+		*n = *n * 10 + (uint64_t)(seg[k] - '0');
+	}
+	return 1;
+}
+
+int p_is_tag_char(unsigned char ch)
+{
+	return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\+", ch);
 }

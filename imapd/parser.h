@@ -33,8 +33,9 @@ int p_atom(struct parser *p, char **out);
 int p_token(struct parser *p, const char *stops, char **out);
 /* Strings (quoted or literal) never hold NUL: they end up as C strings. */
 int p_string(struct parser *p, char **out, size_t *len);   /* quoted / literal */
-/* A literal of message text: the one string where NUL is allowed. */
-int p_message(struct parser *p, char **out, size_t *len);
+/* A literal of message text: the one string where NUL is allowed. *out
+ * points into the input (no copy: a MULTIAPPEND may be large). */
+int p_message(struct parser *p, const char **out, size_t *len);
 int p_astring(struct parser *p, char **out, size_t *len);
 int p_nstring(struct parser *p, char **out, size_t *len);  /* NIL gives NULL */
 int p_number(struct parser *p, uint32_t *out);
@@ -56,6 +57,12 @@ int p_flag_bit(const char *tok, uint32_t *bit);
 int p_date(struct parser *p, int *year, int *month, int *day);
 /* date-time = "dd-Mon-yyyy hh:mm:ss +zzzz" (quoted). */
 int p_date_time(struct parser *p, time_t *t, int *tz_minutes);
+
+/* Is there a literal announcement "{n}" or "{n+}" at the end of the line
+ * segment seg (len bytes, no CRLF)? Sets *n and *nonsync. */
+int p_literal_at_end(const char *seg, size_t len, uint64_t *n, int *nonsync);
+/* A character a tag may hold (RFC 3501: ASTRING-CHAR except "+"). */
+int p_is_tag_char(unsigned char ch);
 
 /* Seconds since the epoch for y-m-d 00:00 UTC. */
 time_t p_days_to_time(int year, int month, int day);

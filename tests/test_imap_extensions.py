@@ -239,7 +239,8 @@ def test_namespace(client):
 def check_id_response(r):
     """OK with our own name and version, whatever the client sent."""
     assert (r.status, r.text) == ("OK", "ID completed"), r
-    assert r.named("ID") == [["ID", [b"name", b"imapd", b"version", b"0.1.0"]]], r.raw
+    assert r.named("ID") == [["ID", [b"name", b"imapd", b"version", b"0.1.0",
+                                     b"vendor", b"uw-imap, rebuilt"]]], r.raw
 
 
 def test_id_nil_before_login(conn):

@@ -1,6 +1,7 @@
 /* fuzz-imap-command.c: libFuzzer harness for imapd's argument parsing: the
- * parser.h primitives one by one and chained, the SEARCH criteria parser,
- * and FETCH / SEARCH / SORT / THREAD run whole (cmd_fetch's attribute parser
+ * parser.h primitives one by one and chained, APPEND's arguments (one
+ * message or several, RFC 3502), the SEARCH criteria parser, and ENABLE,
+ * ID, FETCH / SEARCH / SORT / THREAD run whole (cmd_fetch's attribute parser
  * is static, so it is reached through the command on a small read-only
  * mailbox), RETURN options and "$" included. */
 #include <fcntl.h>
@@ -57,6 +58,7 @@ static void primitives(const char *s, size_t n, struct pool *pool)
 {
 	struct parser p;
 	char *str, **kw;
+	const char *msg;
 	size_t len;
 	uint32_t u, flags;
 	uint64_t u64;
@@ -70,7 +72,7 @@ static void primitives(const char *s, size_t n, struct pool *pool)
 	TRY(p_string(&p, &str, &len));
 	TRY(p_astring(&p, &str, &len));
 	TRY(p_nstring(&p, &str, &len));
-	TRY(p_message(&p, &str, &len));
+	TRY(p_message(&p, &msg, &len));
 	TRY(p_number(&p, &u));
 	TRY(p_number64(&p, &u64));
 	TRY(p_nz_number(&p, &u));
@@ -107,6 +109,35 @@ static void chained(const char *s, size_t n, struct pool *pool)
 	p_end(&p);
 }
 
+/* The text after "APPEND": its messages must lie inside the input. */
+static void append_args(const char *s, size_t n, struct pool *pool)
+{
+	struct parser p;
+	struct mail_new *msgs;
+	char *name;
+	size_t count;
+
+	p_init(&p, s, n, pool);
+	if (imap_append_parse(&p, &name, &msgs, &count, 8) != 0)
+		return;
+	if (count < 1 || count > 8)
+		abort();
+	for (size_t i = 0; i < count; i++)
+		if (msgs[i].text < s || msgs[i].len > n || msgs[i].text + msgs[i].len > s + n)
+			abort();
+}
+
+/* cmd_id brings in commands.c's table and with it the login commands,
+ * which end a session through main.c's imap_exit; none of the commands run
+ * here may, so reaching it is a bug. */
+void imap_exit(struct client *c, const char *bye, int code)
+{
+	(void)c;
+	(void)bye;
+	(void)code;
+	abort();
+}
+
 /* One command through its real entry point; output goes to /dev/null. */
 static void run_cmd(cmd_fn *fn, const char *name, int uid, const char *s, size_t n)
 {
@@ -141,6 +172,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		primitives(s, size, pool);
 		chained(s, size, pool);
+		append_args(s, size, pool);
+		run_cmd(cmd_enable, "ENABLE", 0, s, size);
+		run_cmd(cmd_id, "ID", 0, s, size);
 		break;
 	case 1:
 		p_init(&p, s, size, pool);

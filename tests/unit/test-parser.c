@@ -62,6 +62,7 @@ static void nul_in_strings(void)
 	static const char quoted[] = "\"user\0junk\"";
 	struct parser p;
 	char *s;
+	const char *msg;
 	size_t n;
 
 	p_init(&p, lit, sizeof lit - 1, pool);
@@ -77,10 +78,10 @@ static void nul_in_strings(void)
 	p_init(&p, quoted, sizeof quoted - 1, pool);
 	CHECK(p_astring(&p, &s, NULL) < 0);
 	p_init(&p, lit, sizeof lit - 1, pool);
-	CHECK(p_message(&p, &s, &n) == 0 && n == 9 && !memcmp(s, "user\0junk", 9));
+	CHECK(p_message(&p, &msg, &n) == 0 && n == 9 && !memcmp(msg, "user\0junk", 9));
 	CHECK(p_end(&p) == 0);
 	init(&p, "\"quoted message\"");
-	CHECK(p_message(&p, &s, &n) < 0);
+	CHECK(p_message(&p, &msg, &n) < 0);
 }
 
 /* Sequence sets: a number is a number; only "*" means the largest in use. */
