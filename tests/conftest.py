@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from helpers import launch, mbox, system
+from helpers import launch, mailstore, mbox, system
 from helpers.imapclient import RawIMAP
 from helpers.syslogsink import SyslogSink
 
@@ -278,17 +278,48 @@ def sample():
     return mbox.load("sample.mbox")
 
 
+# A test module that sets MAIL_FORMATS = mailstore.FORMATS runs each of its
+# tests that uses the mail_store fixture (through inbox, client, connect,
+# imap ...) once per format; a test marked mbox_only runs on the spool file
+# alone. Elsewhere the store is the spool, as it always was.
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "mbox_only(reason): the test is about the mbox "
+                            "spool file itself; it does not run on the other formats")
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrise the store over the module's MAIL_FORMATS."""
+    formats = getattr(metafunc.module, "MAIL_FORMATS", None)
+    if not formats or "mail_store" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("mbox_only"):
+        formats = ("mbox",)
+    metafunc.parametrize("mail_store", formats, indirect=True)
+
+
 @pytest.fixture
-def inbox(fresh, user, spool, sample):
+def mail_store(request, fresh, users, spool):
+    """The users' mail store (helpers/mailstore.py) in this test's format,
+    INBOX empty: no spool file, or an empty ~/Maildir."""
+    s = mailstore.make(getattr(request, "param", "mbox"), spool)
+    for u in users:
+        s.init(u)
+    return s
+
+
+@pytest.fixture
+def inbox(mail_store, user, sample):
     """The user's INBOX holds sample.mbox as delivered by an MTA."""
-    spool.write(user, sample)
+    mail_store.write(user, sample)
     return sample
 
 
 # ---------------------------------------------------------------- clients
 
 @pytest.fixture
-def connect(server, fresh, user):
+def connect(server, mail_store, user):
     """Factory: connect(login=True, who=user) -> RawIMAP; closed afterwards."""
     conns = []
 
@@ -318,7 +349,7 @@ def client(connect):
 
 
 @pytest.fixture
-def imap(server, fresh):
+def imap(server, mail_store):
     """imaplib.IMAP4 connected, not logged in."""
     m = imaplib.IMAP4(server.host, server.port, timeout=20)
     yield m

@@ -1,11 +1,12 @@
 # STORE, EXPUNGE, CLOSE and the UID forms (RFC 3501 6.4.3, 6.4.6, 6.4.8):
-# flags change as asked, persist in the spool for the next session, and
+# flags change as asked, persist in the mailbox for the next session, and
 # expunging keeps every other message byte for byte, also when new mail
-# arrives meanwhile.
+# arrives meanwhile. Every test runs on an mbox spool and on a Maildir INBOX.
 import pytest
 
-from helpers import mbox
+from helpers import mailstore, mbox
 
+MAIL_FORMATS = mailstore.FORMATS
 NEW_MAIL = mbox.load("late.mbox")[0]
 
 
@@ -75,7 +76,7 @@ def test_keywords(box, connect):
     assert flags(r.fetches()[1]["FLAGS"]) == {"$LABEL1"}
 
 
-def test_flags_persist_across_connections(box, connect):
+def test_flags_persist_across_connections(box, connect, mail_store, user):
     store(box, "STORE 1 +FLAGS (\\Seen \\Answered)")
     store(box, "STORE 2 +FLAGS (\\Flagged)")
     store(box, "STORE 3 +FLAGS (\\Draft \\Deleted)")
@@ -85,13 +86,16 @@ def test_flags_persist_across_connections(box, connect):
     c.command("SELECT INBOX")
     assert all_flags(c) == want
     assert want[4] == set()
+    # in the mailbox itself, where another program reads them
+    assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
 
 
-def test_flag_change_keeps_messages_intact(box, inbox, spool, user):
+def test_flag_change_keeps_messages_intact(box, inbox, mail_store, user):
     store(box, "STORE 1:4 +FLAGS (\\Seen \\Flagged)")
     box.command("LOGOUT")
-    msgs = mbox.real_messages(spool.read(user))
+    msgs = mail_store.messages(user)
     assert [m.data for m in msgs] == [e.data for e in inbox]
+    assert [m.time for m in msgs] == [mailstore.entry_time(e) for e in inbox]
 
 
 def remaining_after(expunged, n):
@@ -102,7 +106,7 @@ def remaining_after(expunged, n):
     return left
 
 
-def test_expunge_removes_deleted(box, inbox, spool, user, connect):
+def test_expunge_removes_deleted(box, inbox, mail_store, user, connect):
     store(box, "STORE 2 +FLAGS (\\Deleted)")
     r = box.command("EXPUNGE")
     assert r.ok, r
@@ -110,9 +114,9 @@ def test_expunge_removes_deleted(box, inbox, spool, user, connect):
     f = box.command("FETCH 1:* BODY.PEEK[]").fetches()
     assert [f[i]["BODY[]"] for i in sorted(f)] == [inbox[i].crlf() for i in (0, 2, 3)]
     box.command("LOGOUT")
-    msgs = mbox.real_messages(spool.read(user))
+    msgs = mail_store.messages(user)
     assert [m.data for m in msgs] == [inbox[i].data for i in (0, 2, 3)]
-    assert [m.date for m in msgs] == [inbox[i].date for i in (0, 2, 3)]
+    assert [m.time for m in msgs] == [mailstore.entry_time(inbox[i]) for i in (0, 2, 3)]
     c = connect()
     assert c.command("SELECT INBOX").numbered("EXISTS") == [3]
 
@@ -137,13 +141,13 @@ def test_close_expunges_silently(box, inbox, connect):
     assert f[3]["BODY[]"] == inbox[2].crlf()
 
 
-def test_expunge_keeps_mail_delivered_meanwhile(box, inbox, spool, user):
+def test_expunge_keeps_mail_delivered_meanwhile(box, inbox, mail_store, user):
     store(box, "STORE 1 +FLAGS (\\Deleted)")
-    spool.deliver(user, NEW_MAIL)
+    mail_store.deliver(user, NEW_MAIL)
     r = box.command("EXPUNGE")
     assert r.ok
     box.command("LOGOUT")
-    msgs = mbox.real_messages(spool.read(user))
+    msgs = mail_store.messages(user)
     assert [m.data for m in msgs] == [e.data for e in inbox[1:]] + [NEW_MAIL.data]
 
 
