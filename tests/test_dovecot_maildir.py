@@ -1,0 +1,311 @@
+# Interoperability with Debian's Dovecot on the same Maildir (~/Maildir,
+# Maildir++ folders, '/' as the IMAP hierarchy delimiter): a Maildir written
+# and flagged through Dovecot is served by our imapd with identical
+# UIDVALIDITY, UIDNEXT, UIDs, flags, keywords, INTERNALDATE, RFC822.SIZE and
+# BODY[] bytes and the same folders, and the reverse; and a client's cache
+# (UIDVALIDITY + UID -> flags) stays valid while the user switches servers
+# back and forth, changing mail on each side and with MTA deliveries between.
+# Both servers run as the test user, pre-authenticated over pipes.
+import contextlib
+import datetime
+import os
+import sys
+
+import pytest
+
+from helpers import mailstore, mbox
+from helpers.imapclient import Lit, quote
+from helpers.pipeimap import PipeIMAP
+from helpers.session import make_message
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
+from servers import DOVECOT, Account, Server  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not os.access(DOVECOT, os.X_OK),
+                                reason="Dovecot's imap binary (%s) is not installed "
+                                "(apt-get install dovecot-imapd)" % DOVECOT)
+
+# Dovecot's Maildir++ as a Debian administrator sets it up, with '/' as the
+# hierarchy delimiter (on disk a/b is still .a.b); its index files stay in
+# the Maildir, as they do by default.
+DOVECOT_CONF = """# written by tests/test_dovecot_maildir.py
+protocols = imap
+ssl = no
+log_path = /dev/stderr
+mail_location = maildir:~/Maildir
+namespace inbox {
+  inbox = yes
+  separator = /
+}
+"""
+FOLDERS = ("INBOX", "a", "a/b")
+
+# What the scenario writes, whichever server runs it: six messages into
+# INBOX (one expunged again), two folders with mail.
+SAMPLE = mbox.load("sample.mbox") + mbox.load("late.mbox")
+INBOX_MAIL = [(e.crlf(), date) for e, date in zip(SAMPLE, (
+    "19-Nov-2026 10:00:00 +0000", "20-Nov-2026 08:30:00 +0000",
+    "21-Nov-2026 23:15:00 +0000", "23-Nov-2026 17:45:00 +0000",
+    "25-Nov-2026 09:00:00 +0000"))] + [
+    (make_message(6, 3000, "big").crlf(), "01-Dec-2026 12:00:00 +0000")]
+A_MAIL = (make_message(7, 500, "a").crlf(), "02-Dec-2026 01:02:03 +0000")
+AB_MAIL = [(make_message(8, 700, "ab").crlf(), "03-Dec-2026 04:05:06 +0000"),
+           (make_message(9, 900, "ab").crlf(), "04-Dec-2026 07:08:09 +0000")]
+# Flags each message ends with (message 5 is expunged), per folder, in order.
+WANT_FLAGS = {
+    "INBOX": [{"\\Seen"}, {"\\Flagged", "\\Answered"}, {"\\Draft", "$Label1"},
+              {"Junk", "\\Seen"}, {"\\Deleted"}],
+    "a": [{"\\Seen"}],
+    "a/b": [{"$Label1"}, set()],
+}
+WANT_MAIL = {"INBOX": [m for i, m in enumerate(INBOX_MAIL) if i != 4],
+             "a": [A_MAIL], "a/b": AB_MAIL}
+
+
+# ---------------------------------------------------------------- servers
+
+class HomeServer(Server):
+    """A server of servers.py that serves the user's own home (~/Maildir),
+    with its configuration text and log under root."""
+
+    def __init__(self, kind, binary, root, account, home, conf, extra_env=None):
+        super().__init__(kind, binary, root, account, extra_env)
+        self.home = home
+        os.makedirs(self.spool, exist_ok=True)
+        os.chmod(root, 0o755)
+        self._own(self.spool, 0o700)
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        os.chmod(self.conf, 0o644)
+
+
+@pytest.fixture
+def servers(imapd, user, workdir, san_env, fresh):
+    """{"dovecot", "ours" (INBOX found as ~/Maildir, no configuration for
+    it), "ours-configured" (inbox = ~/Maildir, mail_format = maildir)} on
+    the test user's emptied home."""
+    acct = Account.named(user.name)
+    base = os.path.join(workdir, "dovecot-maildir")
+    os.makedirs(base, exist_ok=True)
+
+    def ours(name, extra):
+        root = os.path.join(base, name)
+        os.makedirs(root, exist_ok=True)
+        return HomeServer("ours", imapd, root, acct, user.home,
+                          "spool_dir = %s\n%s" % (os.path.join(root, "spool"), extra),
+                          san_env)
+    return {
+        "dovecot": HomeServer("dovecot", DOVECOT, os.path.join(base, "dovecot"), acct,
+                              user.home, DOVECOT_CONF),
+        "ours": ours("ours", ""),
+        "ours-configured": ours("ours-configured",
+                                "inbox = ~/Maildir\nmail_format = maildir\n"),
+    }
+
+
+@contextlib.contextmanager
+def session(server):
+    """A pre-authenticated session; LOGOUT at the end."""
+    c = PipeIMAP(server)
+    try:
+        assert c.greeting_raw.startswith(b"* PREAUTH"), (server.kind, c.greeting_raw,
+                                                          server.log_tail())
+        yield c
+        ok(c, "LOGOUT")
+    finally:
+        c.close()
+
+
+def ok(c, *parts):
+    r = c.command(*parts)
+    assert r.ok, (c.server.kind, "".join(p if isinstance(p, str) else "<literal>"
+                                         for p in parts), r, c.server.log_tail())
+    return r
+
+
+# ---------------------------------------------------------------- the scenario
+
+def append(c, box, data, date, flags=""):
+    ok(c, "APPEND %s (%s) %s " % (quote(box), flags, quote(date)), Lit(data))
+
+
+def populate(c):
+    """Write the scenario through one server: APPEND (some flags given
+    there), STORE every system flag and two keywords, EXPUNGE one message,
+    CREATE a and a/b with mail."""
+    for i, (data, date) in enumerate(INBOX_MAIL):
+        append(c, "INBOX", data, date, "\\Seen" if i == 0 else "")
+    ok(c, "SELECT INBOX")
+    ok(c, "STORE 2 +FLAGS (\\Flagged \\Answered)")
+    ok(c, "STORE 3 +FLAGS (\\Draft $Label1)")
+    ok(c, "STORE 4 +FLAGS (Junk \\Seen)")
+    ok(c, "STORE 5 +FLAGS (\\Deleted)")
+    assert ok(c, "EXPUNGE").numbered("EXPUNGE") == [5]
+    ok(c, "STORE 5 +FLAGS (\\Deleted)")    # stays, flagged for deletion
+    ok(c, "CREATE a")
+    ok(c, "CREATE a/b")
+    append(c, "a", *A_MAIL, "\\Seen")
+    append(c, "a/b", *AB_MAIL[0], "$Label1")
+    append(c, "a/b", *AB_MAIL[1])
+
+
+def flagset(lst):
+    return frozenset(f for f in lst if f.upper() != "\\RECENT")
+
+
+def listing(c):
+    """{name: (delimiter, selectability attributes)} of LIST "" "*"."""
+    out = {}
+    for u in ok(c, 'LIST "" "*"').named("LIST"):
+        name = u[3].decode() if isinstance(u[3], bytes) else u[3]
+        attrs = {a.upper() for a in u[1]} & {"\\NOSELECT", "\\NONEXISTENT"}
+        out[name] = (u[2], frozenset(attrs))
+    return out
+
+
+def status(c, box):
+    r = ok(c, "STATUS %s (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)" % quote(box))
+    lst = r.named("STATUS")[0][2]
+    return {lst[i].upper(): int(lst[i + 1]) for i in range(0, len(lst), 2)}
+
+
+def instant(s):
+    """An INTERNALDATE as an aware datetime: " 2-Dec-2026" and "02-Dec-2026"
+    are the same date (RFC 3501 date-day-fixed)."""
+    return datetime.datetime.strptime(s.strip(), "%d-%b-%Y %H:%M:%S %z")
+
+
+def messages(c):
+    """{UID: (flags, INTERNALDATE, RFC822.SIZE, BODY[])} of the selected box."""
+    r = ok(c, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])")
+    return {int(d["UID"]): (flagset(d["FLAGS"]), instant(d["INTERNALDATE"].decode()),
+                            int(d["RFC822.SIZE"]), bytes(d["BODY[]"]))
+            for d in r.fetches().values()}
+
+
+def snapshot(server):
+    """Everything a client caches about the account, as one server says it
+    (SELECT, never CLOSE: that would expunge the \\Deleted message)."""
+    out = {"LIST": listing_of(server)}
+    with session(server) as c:
+        for box in FOLDERS:
+            st = status(c, box)
+            sel = ok(c, "SELECT %s" % quote(box))
+            codes = sel.codes()
+            out[box] = {"STATUS": st,
+                        "SELECT": {"UIDVALIDITY": int(codes["UIDVALIDITY"]),
+                                   "UIDNEXT": int(codes["UIDNEXT"]),
+                                   "EXISTS": sel.numbered("EXISTS")},
+                        "messages": messages(c)}
+    return out
+
+
+def listing_of(server):
+    with session(server) as c:
+        return listing(c)
+
+
+def check_written(snap):
+    """The writer's own view is the scenario: flags, dates, sizes, bytes,
+    ascending UIDs, STATUS agreeing with SELECT."""
+    assert set(snap["LIST"]) == {"INBOX", "a", "a/b"}, snap["LIST"]
+    assert {d for d, _ in snap["LIST"].values()} == {b"/"}, snap["LIST"]
+    for box in FOLDERS:
+        s = snap[box]
+        uids = sorted(s["messages"])
+        got = [s["messages"][u] for u in uids]
+        assert [g[0] for g in got] == WANT_FLAGS[box], box
+        assert [(g[3], g[1]) for g in got] == [(m, instant(d)) for m, d in WANT_MAIL[box]], box
+        assert [g[2] for g in got] == [len(m) for m, _ in WANT_MAIL[box]], box
+        assert s["SELECT"]["EXISTS"] == [len(uids)]
+        assert s["SELECT"]["UIDNEXT"] > uids[-1]
+        assert s["STATUS"]["UIDVALIDITY"] == s["SELECT"]["UIDVALIDITY"]
+        assert s["STATUS"]["UIDNEXT"] == s["SELECT"]["UIDNEXT"]
+        assert s["STATUS"]["MESSAGES"] == len(uids)
+    assert sorted(snap["INBOX"]["messages"])[-1] == 6 and 5 not in snap["INBOX"]["messages"]
+
+
+def check_same(writer, reader, wname, rname):
+    """The reader's snapshot equals the writer's, item by item."""
+    assert reader["LIST"] == writer["LIST"], (wname, rname)
+    for box in FOLDERS:
+        for key in ("SELECT", "STATUS"):
+            assert reader[box][key] == writer[box][key], (box, key, wname, rname)
+        w, r = writer[box]["messages"], reader[box]["messages"]
+        assert sorted(r) == sorted(w), (box, "UIDs", wname, rname)
+        for uid in sorted(w):
+            for i, item in enumerate(("FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODY[]")):
+                assert r[uid][i] == w[uid][i], (box, uid, item, wname, rname)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_dovecot_writes_imapd_serves(servers, user):
+    with session(servers["dovecot"]) as c:
+        populate(c)
+    written = snapshot(servers["dovecot"])
+    check_written(written)
+    check_same(written, snapshot(servers["ours"]), "dovecot", "ours")
+    # reading changed nothing Dovecot relies on
+    check_same(written, snapshot(servers["dovecot"]), "dovecot", "dovecot again")
+
+
+def test_imapd_writes_dovecot_serves(servers, user):
+    assert not os.path.exists(os.path.join(user.home, "Maildir"))
+    with session(servers["ours-configured"]) as c:
+        populate(c)
+    assert os.path.isdir(os.path.join(user.home, "Maildir", "cur"))
+    written = snapshot(servers["ours-configured"])
+    check_written(written)
+    check_same(written, snapshot(servers["dovecot"]), "ours", "dovecot")
+    check_same(written, snapshot(servers["ours"]), "ours", "ours again")
+
+
+def cache_of(server, box="INBOX"):
+    """What a client keeps: (UIDVALIDITY, UIDNEXT, {UID: flags})."""
+    with session(server) as c:
+        codes = ok(c, "SELECT %s" % quote(box)).codes()
+        r = ok(c, "UID FETCH 1:* (UID FLAGS)")
+        flags = {int(d["UID"]): flagset(d["FLAGS"]) for d in r.fetches().values()}
+    return int(codes["UIDVALIDITY"]), int(codes["UIDNEXT"]), flags
+
+
+def change(server, n, seen, unflag, gone):
+    """Turn n on one server: \\Seen and a keyword neither side has seen yet
+    on UID seen, \\Flagged off UID unflag, UID gone expunged, one APPEND."""
+    kw = "Turn%d" % n
+    with session(server) as c:
+        ok(c, "SELECT INBOX")
+        ok(c, "UID STORE %d +FLAGS (\\Seen %s)" % (seen, kw))
+        ok(c, "UID STORE %d -FLAGS (\\Flagged)" % unflag)
+        ok(c, "UID STORE %d +FLAGS (\\Deleted)" % gone)
+        assert len(ok(c, "EXPUNGE").numbered("EXPUNGE")) == 1
+        ok(c, "APPEND INBOX (%s) " % kw, Lit(make_message(50 + n, 600, kw).crlf()))
+
+
+@pytest.mark.parametrize("first,second", [("dovecot", "ours-configured"),
+                                          ("ours-configured", "dovecot")],
+                         ids=["dovecot-first", "imapd-first"])
+def test_client_cache_survives_switching(servers, user, first, second):
+    """A client that cached the INBOX on one server finds the same UIDs and
+    flags on the other, after each server has made changes and an MTA has
+    delivered into new/, over three more switches."""
+    with session(servers[first]) as c:
+        populate(c)
+    assert cache_of(servers[second]) == cache_of(servers[first]), "first switch"
+    md = mailstore.MaildirStore()
+    turns = [second, first, second, first]
+    for n, (who, other) in enumerate(zip(turns, turns[1:])):
+        validity, uidnext, flags = cache_of(servers[who])
+        live = sorted(u for u, f in flags.items() if "\\Deleted" not in f)
+        change(servers[who], n, live[0], 2, live[-1])
+        md.deliver(user, make_message(100 + n, 400, "mta"))
+        mine = cache_of(servers[who])
+        assert cache_of(servers[other]) == mine, (n, who, other)
+        assert mine[0] == validity, "UIDVALIDITY changed"
+        new = set(mine[2]) - set(flags)
+        assert len(new) == 2 and min(new) >= uidnext, ("UIDs of the APPEND and the "
+                                                      "delivery", new, uidnext)
+        assert mine[1] > max(new)
+        assert mine[2][live[0]] >= {"\\Seen", "Turn%d" % n}
+        assert "\\Flagged" not in mine[2].get(2, ())
