@@ -240,11 +240,27 @@ def check_same(writer, reader, wname, rname):
 
 # ---------------------------------------------------------------- tests
 
+def on_disk(user, box):
+    """{UID: (flags, mtime, CRLF bytes)} of a folder as helpers/mailstore.py
+    reads the Maildir (what the parametrised suites rely on)."""
+    md = mailstore.MaildirStore()
+    return {m.uid: (m.flags, m.time, mbox.crlf(m.data))
+            for m in md.messages(user, None if box == "INBOX" else box)}
+
+
+def served(snap, box):
+    """The same shape from a server's snapshot."""
+    return {u: (set(f), int(d.timestamp()), body)
+            for u, (f, d, size, body) in snap[box]["messages"].items()}
+
+
 def test_dovecot_writes_imapd_serves(servers, user):
     with session(servers["dovecot"]) as c:
         populate(c)
     written = snapshot(servers["dovecot"])
     check_written(written)
+    for box in FOLDERS:
+        assert on_disk(user, box) == served(written, box), box
     check_same(written, snapshot(servers["ours"]), "dovecot", "ours")
     # reading changed nothing Dovecot relies on
     check_same(written, snapshot(servers["dovecot"]), "dovecot", "dovecot again")
@@ -259,6 +275,41 @@ def test_imapd_writes_dovecot_serves(servers, user):
     check_written(written)
     check_same(written, snapshot(servers["dovecot"]), "ours", "dovecot")
     check_same(written, snapshot(servers["ours"]), "ours", "ours again")
+    for box in FOLDERS:
+        assert on_disk(user, box) == served(written, box), box
+
+
+@pytest.mark.parametrize("first,second", [("dovecot", "ours"), ("ours", "dovecot")],
+                         ids=["dovecot-first", "imapd-first"])
+def test_mta_delivery_seen_alike(servers, user, sample, first, second):
+    """Mail an MTA left in new/ gets the same UIDs, in delivery order, from
+    whichever server sees it first; the other agrees. Then a second delivery
+    while the first server's view is cached."""
+    store = mailstore.MaildirStore()
+    store.init(user)
+    store.write(user, sample)
+    snap = snapshot_inbox(servers[first])
+    assert [v[3] for _, v in sorted(snap["messages"].items())] == [e.crlf() for e in sample]
+    assert [int(v[1].timestamp()) for _, v in sorted(snap["messages"].items())] == \
+        [mailstore.entry_time(e) for e in sample]
+    assert snapshot_inbox(servers[second]) == snap
+    late = mbox.load("late.mbox")[0]
+    store.deliver(user, late)
+    again = snapshot_inbox(servers[second])
+    assert snapshot_inbox(servers[first]) == again
+    new = set(again["messages"]) - set(snap["messages"])
+    assert len(new) == 1 and min(new) >= snap["UIDNEXT"]
+    assert again["messages"][min(new)][3] == late.crlf()
+    assert [m.uid for m in store.messages(user)] == sorted(again["messages"])
+
+
+def snapshot_inbox(server):
+    """INBOX alone: UIDVALIDITY, UIDNEXT and the messages (flags without
+    \\Recent, which only one session gets)."""
+    with session(server) as c:
+        codes = ok(c, "SELECT INBOX").codes()
+        return {"UIDVALIDITY": int(codes["UIDVALIDITY"]), "UIDNEXT": int(codes["UIDNEXT"]),
+                "messages": messages(c)}
 
 
 def cache_of(server, box="INBOX"):
