@@ -21,11 +21,13 @@
 #include <unistd.h>
 
 extern const struct driver driver_unix;
+extern const struct driver driver_maildir;
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
 static const struct driver *const drivers[] = {
 	&driver_unix,
+	&driver_maildir,
 };
 
 #define LIST_MAX_DEPTH 16

@@ -1,10 +1,12 @@
 /* mbox_fixture.h: the scratch-directory plumbing and sample mbox text shared
  * by the unit tests that drive mailboxes on real files (test-mail, test-unix,
- * test-index). Each program includes it once; helpers it does not call are
- * marked unused so -Wall -Werror stays quiet. */
+ * test-index, test-maildir), with a recorder of the events a mailbox reports.
+ * Each program includes it once; helpers it does not call are marked unused
+ * so -Wall -Werror stays quiet. */
 #ifndef MBOX_FIXTURE_H
 #define MBOX_FIXTURE_H
 
+#include "mail.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -123,5 +125,55 @@ static FIXTURE_UNUSED int contains(const char *path, const char *needle)
 	" folded\n"                                            \
 	"\n"                                                   \
 	"last"
+
+/* What a mailbox reported to its front-end (the first 64 of each). */
+struct events {
+	int exists, recent, nexp, nflags;
+	uint32_t expunged[64], flagged[64];
+	uint32_t last_exists;
+};
+
+static FIXTURE_UNUSED void on_exists(void *c, uint32_t n)
+{
+	struct events *e = c;
+	e->exists++;
+	e->last_exists = n;
+}
+static FIXTURE_UNUSED void on_recent(void *c, uint32_t n)
+{
+	(void)n;
+	((struct events *)c)->recent++;
+}
+static FIXTURE_UNUSED void on_expunged(void *c, uint32_t m)
+{
+	struct events *e = c;
+	if (e->nexp < 64)
+		e->expunged[e->nexp] = m;
+	e->nexp++;
+}
+static FIXTURE_UNUSED void on_flags(void *c, uint32_t m)
+{
+	struct events *e = c;
+	if (e->nflags < 64)
+		e->flagged[e->nflags] = m;
+	e->nflags++;
+}
+static const FIXTURE_UNUSED struct mail_events evs = { on_exists, on_recent, on_expunged,
+							 on_flags, NULL };
+
+/* Message msgno's canonical text (valid until the next call), or "(error)". */
+static FIXTURE_UNUSED const char *text_of(struct mailbox *box, uint32_t msgno)
+{
+	static struct buf b;
+	const char *t;
+	size_t n;
+	struct mail_err err = { 0 };
+
+	buf_reset(&b);
+	if (mail_fetch_text(box, msgno, &t, &n, &err) < 0)
+		return "(error)";
+	buf_append(&b, t, n);
+	return b.data;
+}
 
 #endif

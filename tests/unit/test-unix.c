@@ -38,53 +38,6 @@ static void setup(void)
 	mail_session_init(&sess, "alice", tmpdir, path_of("spool"));
 }
 
-struct events {
-	int exists, recent, nexp, nflags;
-	uint32_t expunged[64], flagged[64];
-	uint32_t last_exists;
-};
-
-static void on_exists(void *c, uint32_t n)
-{
-	struct events *e = c;
-	e->exists++;
-	e->last_exists = n;
-}
-static void on_recent(void *c, uint32_t n)
-{
-	(void)n;
-	((struct events *)c)->recent++;
-}
-static void on_expunged(void *c, uint32_t m)
-{
-	struct events *e = c;
-	if (e->nexp < 64)
-		e->expunged[e->nexp] = m;
-	e->nexp++;
-}
-static void on_flags(void *c, uint32_t m)
-{
-	struct events *e = c;
-	if (e->nflags < 64)
-		e->flagged[e->nflags] = m;
-	e->nflags++;
-}
-static const struct mail_events evs = { on_exists, on_recent, on_expunged, on_flags, NULL };
-
-static const char *text_of(struct mailbox *box, uint32_t msgno)
-{
-	static struct buf b;
-	const char *t;
-	size_t n;
-	struct mail_err err = { 0 };
-
-	buf_reset(&b);
-	if (mail_fetch_text(box, msgno, &t, &n, &err) < 0)
-		return "(error)";
-	buf_append(&b, t, n);
-	return b.data;
-}
-
 /* A spool as Postfix local writes it, including quirks. */
 static const char mta_mbox[] =
 	FIXTURE_MBOX_FIRST_FROM "Return-Path: <bob@example.com>\n" FIXTURE_MBOX_REST "\n\n";

@@ -1,0 +1,329 @@
+/* maildir_ns.c: Maildir folders. Maildir++ as Dovecot lays it out when
+ * INBOX is ~/Maildir: folder "a/b" is the directory ".a.b" beside cur/ new/
+ * tmp/, marked by a maildirfolder file; and the create, delete and rename
+ * of a Maildir anywhere. Every directory is entered without following links. */
+#include "maildir_int.h"
+#include "fsafe.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DIR_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define RM_DEPTH 3
+
+int md_valid(int dirfd, const char *leaf, const struct stat *st)
+{
+	struct stat cur;
+	int fd, ok;
+
+	if (!S_ISDIR(st->st_mode))
+		return 0;
+	fd = openat(dirfd, leaf, DIR_FLAGS);
+	if (fd < 0)
+		return 0;
+	ok = fstatat(fd, "cur", &cur, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cur.st_mode);
+	close(fd);
+	return ok;
+}
+
+/* Is path a Maildir++ folder of the session's INBOX namespace? */
+static int is_folder(const struct mail_session *s, const char *path)
+{
+	size_t rl = s->ns_root ? strlen(s->ns_root) : 0;
+
+	return rl && !strncmp(path, s->ns_root, rl) && path[rl] == '/' && path[rl + 1] == '.' &&
+	       !strchr(path + rl + 1, '/');
+}
+
+/* cur/ new/ tmp/ (and the folder mark) inside the new directory fd. */
+static int make_inside(struct mail_session *s, int fd, int folder, struct mail_err *err)
+{
+	static const char *const sub[3] = { "cur", "new", "tmp" };
+	struct md_ul u = { 0 };
+	struct buf b;
+	int rc = 0;
+
+	for (int i = 0; i < 3 && rc == 0; i++)
+		if (mkdirat(fd, sub[i], 0700) < 0 && errno != EEXIST)
+			rc = -1;
+	if (rc == 0 && folder) {
+		int m = openat(fd, MD_FOLDER_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		rc = m < 0 ? -1 : close(m);
+	}
+	if (rc < 0) {
+		mail_err_set(err, errno == ENOSPC ? MAIL_TOOBIG : MAIL_FAIL,
+			     "cannot create the Maildir: %s", strerror(errno));
+		return -1;
+	}
+	/* its UIDVALIDITY now, so a folder made again later gets a greater one */
+	int lk = md_lock(fd, MD_UIDLIST_LOCK, err);
+	if (lk < 0)
+		return -1;
+	md_ul_new(s, fd, &u);
+	buf_init(&b);
+	md_uidlist_header(&b, &u.ul);
+	rc = md_lock_commit(fd, lk, MD_UIDLIST_LOCK, MD_UIDLIST, &b, err);
+	buf_free(&b);
+	md_ul_free(&u);
+	return rc;
+}
+
+int md_create(struct mail_session *s, const char *path, struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	int fd, rc;
+
+	if (fsafe_locate(s, path, 1, &loc, err) < 0)
+		return -1;
+	if (mkdirat(loc.dirfd, loc.leaf, 0700) < 0) {
+		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : errno == EACCES ? MAIL_NOPERM :
+			     MAIL_FAIL, "cannot create %s: %s", path, strerror(errno));
+		fsafe_close(&loc);
+		return -1;
+	}
+	fd = openat(loc.dirfd, loc.leaf, DIR_FLAGS);
+	rc = fd < 0 ? -1 : make_inside(s, fd, is_folder(s, path), err);
+	if (fd < 0)
+		mail_err_set(err, MAIL_FAIL, "cannot open %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	fsafe_close(&loc);
+	return rc;
+}
+
+/* Remove name in dirfd and what it holds, depth levels down at most;
+ * links are removed, never followed. */
+static int rm_tree(int pfd, const char *name, int depth)
+{
+	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return unlinkat(pfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0 && (errno == EISDIR || errno == EPERM) &&
+		    depth > 0)
+			rm_tree(dirfd(d), e->d_name, depth - 1);
+	}
+	closedir(d);
+	return unlinkat(pfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int md_remove(struct mail_session *s, const char *path, struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	int rc = -1;
+
+	if (fsafe_locate(s, path, 0, &loc, err) < 0)
+		return -1;
+	/* out of sight first: a crash midway leaves only the trash behind */
+	rm_tree(loc.dirfd, MD_TRASH, RM_DEPTH);
+	if (renameat2(loc.dirfd, loc.leaf, loc.dirfd, MD_TRASH, RENAME_NOREPLACE) < 0)
+		mail_err_set(err, errno == ENOENT ? MAIL_NONEXISTENT : MAIL_FAIL,
+			     "cannot delete %s: %s", path, strerror(errno));
+	else if (rm_tree(loc.dirfd, MD_TRASH, RM_DEPTH) < 0)
+		mail_err_set(err, MAIL_FAIL, "%s was deleted, but files of another kind stayed in "
+			     "%s", path, MD_TRASH);
+	else
+		rc = 0;
+	fsafe_close(&loc);
+	return rc;
+}
+
+/* Rename the folder's children too: ".a.b" follows ".a" to ".x.b". */
+static void rename_children(int pfd, const char *from, const char *to)
+{
+	int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	size_t fl = strlen(from);
+	struct dirent *e;
+	char **kids = NULL;
+	size_t n = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (!strncmp(e->d_name, from, fl) && e->d_name[fl] == '.') {
+			kids = xrealloc(kids, (n + 1) * sizeof *kids);
+			kids[n++] = xstrdup(e->d_name);
+		}
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "%s%s", to, kids[i] + fl);
+		renameat2(pfd, kids[i], pfd, b.data, RENAME_NOREPLACE);
+		buf_free(&b);
+		free(kids[i]);
+	}
+	free(kids);
+}
+
+int md_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err)
+{
+	struct fsafe_loc lf, lt;
+	int rc = -1;
+
+	if (fsafe_locate(s, from, 0, &lf, err) < 0)
+		return -1;
+	if (fsafe_locate(s, to, 1, &lt, err) < 0) {
+		fsafe_close(&lf);
+		return -1;
+	}
+	if (renameat2(lf.dirfd, lf.leaf, lt.dirfd, lt.leaf, RENAME_NOREPLACE) < 0) {
+		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : MAIL_FAIL,
+			     "cannot rename %s: %s", from, strerror(errno));
+	} else {
+		rc = 0;
+		if (is_folder(s, from) && is_folder(s, to))
+			rename_children(lf.dirfd, lf.leaf, lt.leaf);
+	}
+	fsafe_close(&lf);
+	fsafe_close(&lt);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The namespace                                                          */
+
+char *md_ns_path(const char *root, const char *name, struct mail_err *err)
+{
+	const char *why = NULL;
+	struct buf b;
+
+	if (name[0] == '~')
+		why = "begins with '~'";
+	else if (strchr(name, '.'))
+		why = "'.' is the folder separator on disk and cannot be in a name";
+	else if (name[0] == '/' || strstr(name, "//"))
+		why = "a level of the name is empty";
+	for (const unsigned char *p = (const unsigned char *)name; !why && *p; p++)
+		if (*p < ' ' || *p == 0x7f)
+			why = "control characters are not allowed";
+	if (why) {
+		mail_err_set(err, MAIL_BADNAME, "invalid mailbox name %s: %s", name, why);
+		return NULL;
+	}
+	size_t n = strlen(name);
+	buf_init(&b);
+	buf_printf(&b, "%s/.", root);
+	/* a trailing '/' asks for a folder that can hold folders: all can */
+	for (size_t i = 0; i < n - (name[n - 1] == '/'); i++)
+		buf_putc(&b, name[i] == '/' ? '.' : name[i]);
+	return buf_steal(&b);
+}
+
+/* A folder found on disk (or implied by a child). */
+struct md_folder {
+	char *name;
+	int real, selectable;
+};
+
+static int folder_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct md_folder *)a)->name, ((const struct md_folder *)b)->name);
+}
+
+static void folder_add(struct md_folder **v, size_t *n, char *name, int real, int selectable)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = (struct md_folder){ name, real, selectable };
+}
+
+/* The ".name" directories of root as folder names ('.' to '/'). */
+static size_t folders_read(int root, struct md_folder **v)
+{
+	int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	size_t n = 0;
+
+	*v = NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		const char *nm = e->d_name;
+		if (nm[0] != '.' || !nm[1] || !strcmp(nm, "..") || !strcmp(nm, MD_TRASH) ||
+		    fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		char *name = xstrdup(nm + 1);
+		for (char *p = name; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		folder_add(v, &n, name, 1, md_valid(dirfd(d), nm, &st));
+	}
+	closedir(d);
+	return n;
+}
+
+/* Add the parents no directory stands for ("a" of ".a.b"), sorted after. */
+static void folders_parents(struct md_folder **v, size_t *n)
+{
+	size_t real = *n;
+
+	qsort(*v, *n, sizeof **v, folder_cmp);
+	for (size_t i = 0; i < real; i++)
+		for (char *p = strchr((*v)[i].name, '/'); p; p = strchr(p + 1, '/')) {
+			char *par = xstrndup((*v)[i].name, (size_t)(p - (*v)[i].name));
+			struct md_folder key = { par, 0, 0 };
+			int known = bsearch(&key, *v, real, sizeof **v, folder_cmp) != NULL;
+			for (size_t k = real; !known && k < *n; k++)
+				known = !strcmp((*v)[k].name, par);
+			if (known)
+				free(par);
+			else
+				folder_add(v, n, par, 0, 0);
+		}
+	qsort(*v, *n, sizeof **v, folder_cmp);
+}
+
+int md_ns_list(struct mail_session *s, const char *root, const char *pattern, mail_list_fn fn,
+	       void *ctx, struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	struct md_folder *v;
+	size_t n;
+
+	if (fsafe_locate(s, root, 0, &loc, err) < 0)
+		return errno == ENOENT ? 0 : -1;
+	int fd = openat(loc.dirfd, loc.leaf, DIR_FLAGS);
+	fsafe_close(&loc);
+	if (fd < 0)
+		return 0;
+	n = folders_read(fd, &v);
+	close(fd);
+	folders_parents(&v, &n);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(v[i].name);
+		/* sorted: a child ("a/b") follows its parent closely */
+		int kids = i + 1 < n && !strncmp(v[i + 1].name, v[i].name, l) &&
+			   v[i + 1].name[l] == '/';
+		for (size_t k = i + 1; !kids && k < n && !strncmp(v[k].name, v[i].name, l); k++)
+			kids = v[k].name[l] == '/';
+		if (mail_match(pattern, v[i].name))
+			fn(ctx, v[i].name, (v[i].selectable ? 0 : LA_NOSELECT) |
+			   (kids ? LA_HASCHILDREN : LA_HASNOCHILDREN));
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	return 0;
+}
