@@ -323,14 +323,15 @@ def cache_of(server, box="INBOX"):
 
 def change(server, n, seen, unflag, gone):
     """Turn n on one server: \\Seen and a keyword neither side has seen yet
-    on UID seen, \\Flagged off UID unflag, UID gone expunged, one APPEND."""
+    on UID seen, \\Flagged off UID unflag, UID gone expunged (with any
+    other \\Deleted message), one APPEND."""
     kw = "Turn%d" % n
     with session(server) as c:
         ok(c, "SELECT INBOX")
         ok(c, "UID STORE %d +FLAGS (\\Seen %s)" % (seen, kw))
         ok(c, "UID STORE %d -FLAGS (\\Flagged)" % unflag)
         ok(c, "UID STORE %d +FLAGS (\\Deleted)" % gone)
-        assert len(ok(c, "EXPUNGE").numbered("EXPUNGE")) == 1
+        assert ok(c, "EXPUNGE").numbered("EXPUNGE")
         ok(c, "APPEND INBOX (%s) " % kw, Lit(make_message(50 + n, 600, kw).crlf()))
 
 
@@ -360,3 +361,4 @@ def test_client_cache_survives_switching(servers, user, first, second):
         assert mine[1] > max(new)
         assert mine[2][live[0]] >= {"\\Seen", "Turn%d" % n}
         assert "\\Flagged" not in mine[2].get(2, ())
+        assert live[-1] not in mine[2] and not any("\\Deleted" in f for f in mine[2].values())
