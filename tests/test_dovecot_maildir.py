@@ -362,3 +362,89 @@ def test_client_cache_survives_switching(servers, user, first, second):
         assert mine[2][live[0]] >= {"\\Seen", "Turn%d" % n}
         assert "\\Flagged" not in mine[2].get(2, ())
         assert live[-1] not in mine[2] and not any("\\Deleted" in f for f in mine[2].values())
+
+
+def appenduid(r):
+    """The UID of an APPENDUID response code."""
+    return int(r.codes()["APPENDUID"].split()[1])
+
+
+@pytest.mark.parametrize("first,second", [("dovecot", "ours-configured"),
+                                          ("ours-configured", "dovecot")],
+                         ids=["dovecot-first", "imapd-first"])
+def test_uid_of_expunged_newest_message_not_reused(servers, first, second):
+    """The newest message expunged on one server: the other's UIDNEXT stays
+    above its UID and its next APPEND gets a new UID (Dovecot keeps
+    expunged records and a lagging N in dovecot-uidlist until it rewrites
+    the file, so the list alone can understate it)."""
+    with session(servers[first]) as c:
+        populate(c)
+        gone = appenduid(ok(c, "APPEND INBOX ", Lit(make_message(60, 300, "gone").crlf())))
+        ok(c, "SELECT INBOX")
+        ok(c, "UID STORE %d +FLAGS (\\Deleted)" % gone)
+        ok(c, "EXPUNGE")
+        uidnext = status(c, "INBOX")["UIDNEXT"]
+    assert uidnext > gone
+    with session(servers[second]) as c:
+        assert status(c, "INBOX")["UIDNEXT"] == uidnext
+        new = appenduid(ok(c, "APPEND INBOX ", Lit(make_message(61, 300, "new").crlf())))
+    assert new >= uidnext
+    assert cache_of(servers[first]) == cache_of(servers[second])
+    assert gone not in cache_of(servers[first])[2]
+
+
+def test_sessions_on_both_servers_at_once(servers, user):
+    """One session on each server, both selected: each sees the other's flag
+    changes, expunges and appends on NOOP, under the same UIDs."""
+    with session(servers["dovecot"]) as c:
+        populate(c)
+    with session(servers["ours"]) as us, session(servers["dovecot"]) as dc:
+        ok(us, "SELECT INBOX")
+        ok(dc, "SELECT INBOX")
+        ok(dc, "UID STORE 1 +FLAGS (\\Flagged Both)")
+        d_new = appenduid(ok(dc, "APPEND INBOX ", Lit(make_message(70, 300, "dc").crlf())))
+        ok(us, "NOOP")
+        assert live_view(us) == live_view(dc)
+        ok(us, "UID STORE 2 -FLAGS (\\Flagged)")
+        ok(us, "UID STORE 3 +FLAGS (\\Deleted)")
+        ok(us, "EXPUNGE")
+        u_new = appenduid(ok(us, "APPEND INBOX ", Lit(make_message(71, 300, "us").crlf())))
+        assert u_new > d_new
+        ok(dc, "NOOP")
+        view = live_view(dc)
+        assert live_view(us) == view
+        assert 3 not in view and 6 not in view
+        assert view[1] >= {"\\Flagged", "Both"} and "\\Flagged" not in view[2]
+        assert {d_new, u_new} <= set(view)
+
+
+def live_view(c):
+    """{UID: flags} of the selected mailbox after the session caught up."""
+    r = ok(c, "UID FETCH 1:* (UID FLAGS)")
+    return {int(d["UID"]): flagset(d["FLAGS"]) for d in r.fetches().values()}
+
+
+@pytest.mark.parametrize("changer,viewer", [("dovecot", "ours"), ("ours", "dovecot")],
+                         ids=["dovecot-changes", "imapd-changes"])
+def test_folder_changes_seen_alike(servers, changer, viewer):
+    """RENAME (children move along, UIDVALIDITY and UIDs kept), CREATE and
+    DELETE on one server; the other lists the same folders with the same
+    contents."""
+    with session(servers["dovecot"]) as c:
+        populate(c)
+    before = snapshot(servers[viewer])
+    with session(servers[changer]) as c:
+        ok(c, "RENAME a x")
+        ok(c, "CREATE y/z")
+        ok(c, "DELETE y/z")
+        ok(c, "CREATE w")
+    want = {"INBOX", "x", "x/b", "w"}
+    for who in (changer, viewer):
+        with session(servers[who]) as c:
+            got = listing(c)
+            assert set(got) == want, (who, got)
+            for old, new in (("a", "x"), ("a/b", "x/b")):
+                ok(c, "SELECT %s" % quote(new))
+                assert messages(c) == before[old]["messages"], (who, new)
+                assert status(c, new) == before[old]["STATUS"], (who, new)
+    assert listing_of(servers[changer]) == listing_of(servers[viewer])
