@@ -484,3 +484,24 @@ def test_subscriptions_carry_over(servers, first, second):
         ok(c, "SUBSCRIBE a")
     with session(servers[first]) as c:
         assert subscribed(c) == {"a", "INBOX"}
+
+
+def test_copies_seen_alike(servers):
+    """COPY on each server (Dovecot hard-links the files): both see the same
+    copies, and a flag changed on a copy leaves the original as it was."""
+    with session(servers["dovecot"]) as c:
+        populate(c)
+        ok(c, "SELECT INBOX")
+        ok(c, "COPY 1:2 a")
+    with session(servers["ours"]) as c:
+        ok(c, "SELECT INBOX")
+        ok(c, "COPY 3:4 a")
+        ok(c, "SELECT a")
+        ok(c, "STORE 1:* +FLAGS (Copied)")
+    snap = snapshot(servers["ours"])
+    check_same(snap, snapshot(servers["dovecot"]), "ours", "dovecot")
+    inbox = [snap["INBOX"]["messages"][u] for u in sorted(snap["INBOX"]["messages"])]
+    copies = [snap["a"]["messages"][u] for u in sorted(snap["a"]["messages"])][1:]
+    assert [(m[1], m[2], m[3]) for m in copies] == [(m[1], m[2], m[3]) for m in inbox[:4]]
+    assert [m[0] for m in copies] == [m[0] | {"Copied"} for m in inbox[:4]]
+    assert [m[0] for m in inbox] == WANT_FLAGS["INBOX"]
