@@ -161,11 +161,13 @@ def flagset(lst):
 
 
 def listing(c):
-    """{name: (delimiter, selectability attributes)} of LIST "" "*"."""
+    """{name: (delimiter, selectability attributes)} of LIST "" "*"; a name
+    listed twice fails."""
     out = {}
     for u in ok(c, 'LIST "" "*"').named("LIST"):
         name = u[3].decode() if isinstance(u[3], bytes) else u[3]
         attrs = {a.upper() for a in u[1]} & {"\\NOSELECT", "\\NONEXISTENT"}
+        assert name not in out, (c.server.kind, "listed twice", name, out[name], u)
         out[name] = (u[2], frozenset(attrs))
     return out
 
@@ -532,3 +534,25 @@ def test_recreated_folder_gets_a_greater_uidvalidity(servers, user, first, secon
     mailstore.MaildirStore().init(user)
     seen = recreate(servers[first], "r", 5) + recreate(servers[second], "r", 1)
     assert seen == sorted(set(seen)), seen
+
+
+@pytest.mark.xfail(strict=True, reason="driver bug: with a folder under INBOX, LIST "
+                   "shows INBOX twice, once as \\Noselect; CREATE inbox/sub is stored "
+                   "as .inbox.sub, which Dovecot lists as INBOX/sub but cannot open")
+@pytest.mark.parametrize("name", ["INBOX/sub", "inbox/sub"])
+@pytest.mark.parametrize("maker", ["dovecot", "ours"])
+def test_folders_under_inbox_listed_alike(servers, user, maker, name):
+    """A folder under INBOX, its name given in either case, is listed by both
+    servers under one name, beside one INBOX, and holds the same mail."""
+    mailstore.MaildirStore().init(user)
+    with session(servers[maker]) as c:
+        ok(c, "CREATE %s" % name)
+        append(c, name, *A_MAIL, "\\Seen")
+    views = {}
+    for who in ("dovecot", "ours"):
+        with session(servers[who]) as c:
+            views[who] = listing(c)
+            ok(c, "SELECT INBOX/sub")
+            assert [m[3] for m in messages(c).values()] == [A_MAIL[0]], who
+    assert views["ours"] == views["dovecot"]
+    assert [n for n in views["ours"] if n.upper() == "INBOX"] == ["INBOX"], views
