@@ -406,7 +406,8 @@ def test_uid_of_expunged_newest_message_not_reused(servers, first, second):
 
 def test_sessions_on_both_servers_at_once(servers, user):
     """One session on each server, both selected: each sees the other's flag
-    changes, expunges and appends on NOOP, under the same UIDs."""
+    changes, expunges and appends on NOOP, under the same UIDs, and mail
+    one of them moved from new/ to cur/ is no expunge to the other."""
     with session(servers["dovecot"]) as c:
         populate(c)
     with session(servers["ours"]) as us, session(servers["dovecot"]) as dc:
@@ -427,6 +428,16 @@ def test_sessions_on_both_servers_at_once(servers, user):
         assert 3 not in view and 6 not in view
         assert view[1] >= {"\\Flagged", "Both"} and "\\Flagged" not in view[2]
         assert {d_new, u_new} <= set(view)
+        # an MTA delivers to new/; one server moves the file to cur/ while
+        # the other has the mailbox open: a new message to both, no expunge
+        md = mailstore.MaildirStore()
+        for n, (mover, other) in enumerate(((dc, us), (us, dc))):
+            md.deliver(user, make_message(80 + n, 300, "mta"))
+            assert ok(mover, "NOOP").numbered("EXISTS")
+            r = ok(other, "NOOP")
+            assert r.numbered("EXISTS") and not r.numbered("EXPUNGE"), (n, r.raw)
+            assert live_view(us) == live_view(dc)
+        assert not os.listdir(os.path.join(user.home, "Maildir", "new"))
 
 
 def live_view(c):
