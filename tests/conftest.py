@@ -302,11 +302,15 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture
 def mail_store(request, fresh, users, spool):
     """The users' mail store (helpers/mailstore.py) in this test's format,
-    INBOX empty: no spool file, or an empty ~/Maildir."""
+    INBOX empty: no spool file, or an empty ~/Maildir. A Maildir is removed
+    afterwards: tests that do not reset the home (their INBOX is a spool
+    file) would otherwise find it there and be served from it."""
     s = mailstore.make(getattr(request, "param", "mbox"), spool)
     for u in users:
         s.init(u)
-    return s
+    yield s
+    for u in users:
+        s.remove(u)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from helpers import mailstore, mbox
+from helpers import mailstore, mbox, system
 from helpers.imapclient import Lit, quote
 from helpers.pipeimap import PipeIMAP
 from helpers.session import make_message
@@ -90,7 +90,7 @@ class HomeServer(Server):
 def servers(imapd, user, workdir, san_env, fresh):
     """{"dovecot", "ours" (INBOX found as ~/Maildir, no configuration for
     it), "ours-configured" (inbox = ~/Maildir, mail_format = maildir)} on
-    the test user's emptied home."""
+    the test user's emptied home, emptied again afterwards."""
     acct = Account.named(user.name)
     base = os.path.join(workdir, "dovecot-maildir")
     os.makedirs(base, exist_ok=True)
@@ -101,13 +101,15 @@ def servers(imapd, user, workdir, san_env, fresh):
         return HomeServer("ours", imapd, root, acct, user.home,
                           "spool_dir = %s\n%s" % (os.path.join(root, "spool"), extra),
                           san_env)
-    return {
+    yield {
         "dovecot": HomeServer("dovecot", DOVECOT, os.path.join(base, "dovecot"), acct,
                               user.home, DOVECOT_CONF),
         "ours": ours("ours", ""),
         "ours-configured": ours("ours-configured",
                                 "inbox = ~/Maildir\nmail_format = maildir\n"),
     }
+    # tests elsewhere that keep the home would be served from ~/Maildir
+    system.reset_home(user)
 
 
 @contextlib.contextmanager
