@@ -26,6 +26,7 @@
 #define UIDLIST_MAX (64u << 20)
 #define KEYWORDS_MAX (64u << 10)
 
+/* err for a failed system call e on what/name (a full disk: MAIL_TOOBIG). */
 static void md_err_errno(struct mail_err *err, int e, const char *what, const char *name)
 {
 	mail_err_set(err, e == ENOSPC || e == EDQUOT ? MAIL_TOOBIG : e == EACCES ? MAIL_NOPERM :
@@ -198,18 +199,81 @@ int md_file_changed(int root, const char *name, const struct stat *was)
 	       st.st_mtim.tv_sec != was->st_mtim.tv_sec || st.st_mtim.tv_nsec != was->st_mtim.tv_nsec;
 }
 
+/* The INBOX Maildir, where Dovecot counts the UIDVALIDITYs it handed out
+ * (dovecot-uidvalidity): -1 when INBOX is no Maildir. */
+static int ns_open(struct mail_session *s)
+{
+	struct fsafe_loc loc;
+	struct mail_err ignore;
+	int fd;
+
+	if (!s->ns_root || fsafe_locate(s, s->ns_root, 0, &loc, &ignore) < 0)
+		return -1;
+	fd = openat(loc.dirfd, loc.leaf, DIR_FLAGS);
+	fsafe_close(&loc);
+	return fd;
+}
+
+/* Dovecot's last UIDVALIDITY (8 hex digits in dovecot-uidvalidity), or 0. */
+static uint32_t dovecot_last(int nsfd)
+{
+	struct mail_err ignore;
+	char *data, *end;
+	size_t len;
+
+	if (nsfd < 0 || fsafe_read_own(nsfd, MD_UIDVALIDITY, 64, &data, &len, &ignore) != 0)
+		return 0;
+	unsigned long v = strtoul(data, &end, 16);
+	int ok = end > data && end - data <= 8;
+	free(data);
+	return ok ? (uint32_t)v : 0;
+}
+
+/* Tell Dovecot we handed out v: its marker file "dovecot-uidvalidity.<hex>"
+ * renamed from the last value (or made), then the counter file, so the
+ * next folder Dovecot makes gets a greater one. */
+static void dovecot_record(int nsfd, uint32_t last, uint32_t v)
+{
+	char from[64], to[64], hex[16];
+	struct mail_err ignore;
+
+	snprintf(from, sizeof from, "%s.%08x", MD_UIDVALIDITY, last);
+	snprintf(to, sizeof to, "%s.%08x", MD_UIDVALIDITY, v);
+	if (!last || renameat(nsfd, from, nsfd, to) < 0) {
+		int fd = openat(nsfd, to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+		if (fd >= 0)
+			close(fd);
+	}
+	snprintf(hex, sizeof hex, "%08x", v);
+	fsafe_replace(nsfd, MD_UIDVALIDITY, hex, 8, &ignore);
+}
+
+/* The floor of a new UIDVALIDITY: the Maildir's ctime (so STATUS before
+ * and SELECT after agree), above what Dovecot handed out. */
+static uint32_t validity_floor(int root, int nsfd, uint32_t *last)
+{
+	struct stat st;
+	uint32_t floor = fstat(root, &st) == 0 ? (uint32_t)st.st_ctime : (uint32_t)time(NULL);
+
+	*last = dovecot_last(nsfd);
+	return *last && *last < UINT32_MAX && *last + 1 > floor ? *last + 1 : floor;
+}
+
 /* A fresh header: validity from the user's policy, a random GUID. */
 void md_ul_new(struct mail_session *s, int root, struct md_ul *u)
 {
 	unsigned char g[16];
-	struct stat st;
+	int nsfd = ns_open(s);
+	uint32_t last;
 
 	md_ul_free(u);
-	/* floor: the Maildir's ctime, so STATUS before and SELECT after agree */
-	uint32_t floor = fstat(root, &st) == 0 ? (uint32_t)st.st_ctime : (uint32_t)time(NULL);
 	u->ul.version = 3;
-	u->ul.validity = mail_uidvalidity(s, floor, 1);
+	u->ul.validity = mail_uidvalidity(s, validity_floor(root, nsfd, &last), 1);
 	u->ul.next = 1;
+	if (nsfd >= 0) {
+		dovecot_record(nsfd, last, u->ul.validity);
+		close(nsfd);
+	}
 	if (getrandom(g, sizeof g, 0) == (ssize_t)sizeof g)
 		for (int i = 0; i < 16; i++)
 			snprintf(u->ul.guid + 2 * i, 3, "%02x", g[i]);
@@ -217,10 +281,12 @@ void md_ul_new(struct mail_session *s, int root, struct md_ul *u)
 
 uint32_t md_ul_validity_preview(struct mail_session *s, int root)
 {
-	struct stat st;
-	uint32_t floor = fstat(root, &st) == 0 ? (uint32_t)st.st_ctime : (uint32_t)time(NULL);
+	int nsfd = ns_open(s);
+	uint32_t last, v = mail_uidvalidity(s, validity_floor(root, nsfd, &last), 0);
 
-	return mail_uidvalidity(s, floor, 0);
+	if (nsfd >= 0)
+		close(nsfd);
+	return v;
 }
 
 int md_kw_read(int root, char *names[MD_LETTERS], struct stat *st, struct mail_err *err)

@@ -1,6 +1,7 @@
-/* maildir_int.h: what the Maildir driver's files share (driver_maildir.c
- * for open mailboxes, maildir_dir.c for the directory, its lock files and
- * delivery, maildir_ns.c for folders). Not for front-ends. */
+/* maildir_int.h: what the Maildir driver's files share: driver_maildir.c
+ * (entry points), maildir_sync.c and maildir_scan.c (an open mailbox and
+ * its directories), maildir_dir.c (lock files, uidlist, keywords,
+ * delivery), maildir_ns.c (folders). Not for front-ends. */
 #ifndef CCLIENT_MAILDIR_INT_H
 #define CCLIENT_MAILDIR_INT_H
 
@@ -14,6 +15,7 @@
 #define MD_UIDLIST_LOCK "dovecot-uidlist.lock"
 #define MD_KEYWORDS "dovecot-keywords"
 #define MD_FOLDER_MARK "maildirfolder"
+#define MD_UIDVALIDITY "dovecot-uidvalidity"
 /* Where a folder being deleted goes first (Dovecot's name), so a crash
  * midway leaves no half folder under its old name. */
 #define MD_TRASH ".DOVECOT-TRASHED"
@@ -88,6 +90,83 @@ void md_put_discard(struct mdir *d, struct md_put *v, size_t n);
  * MAIL_TOOBIG with nothing left behind but what the caller discards. */
 int md_commit(struct mail_session *s, struct mdir *d, struct md_put *v, size_t n,
 	      uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err);
+
+/* An open Maildir (driver_maildir.c, maildir_sync.c, maildir_scan.c). */
+
+/* A message: the generic record first, then where its file is. */
+struct mdmsg {
+	struct message m;
+	char *name;               /* its file name in cur/ or new/ */
+	uint8_t in_new;
+	uint32_t disk_flags;      /* what the name says now */
+	uint32_t disk_letters;
+	char *ext;                /* uidlist extension fields, kept */
+	size_t ext_len;
+	uint8_t size_read;        /* size found by reading: not in the list yet */
+};
+
+/* The driver's state of an open mailbox (box->drvdata). */
+struct mdbox {
+	struct mdir d;
+	struct timespec cur_mt, new_mt;   /* at the last full scan */
+	struct md_ul ul;
+	struct stat kw_st;
+	int8_t letter_of[MAIL_KEYWORDS_MAX];   /* box keyword -> letter, -1 */
+	int8_t kw_of[MD_LETTERS];             /* letter -> box keyword, -1 */
+	struct buf text;
+	uint32_t text_uid;
+	int scanned;
+	uint32_t sizes_read;      /* messages with size_read set */
+};
+
+/* A file found by a scan. */
+struct ment {
+	char *name;
+	uint8_t in_new;
+	struct md_name pn;
+	uint32_t uid;
+	const struct md_rec *rec;
+	uint64_t vsize;           /* computed for a new file without ",W=" */
+};
+
+/* The message files of new/ and cur/ at one moment. */
+struct mscan {
+	struct ment *v;
+	size_t n;
+	struct timespec cur_mt, new_mt;
+	int stable;               /* neither directory changed during it */
+};
+
+#define MB(box) ((struct mdbox *)(box)->drvdata)
+#define MM(box, i) ((struct mdmsg *)(box)->msgs[i])
+
+/* Scanning. */
+int md_mt_same(const struct timespec *a, const struct timespec *b);
+void md_dir_mtime(int fd, struct timespec *out);
+/* The message files of new/ then cur/ (a file moving between them meanwhile
+ * is seen in cur/), sorted by base, each base once. */
+int md_scan(struct mdir *d, struct mscan *sc);
+void md_scan_free(struct mscan *sc);
+/* The scanned file whose base is that of name, or NULL. */
+struct ment *md_scan_find(struct mscan *sc, const char *name);
+/* Is the scanned file a regular file of the session's user? */
+int md_ment_ours(const struct mdir *d, const struct ment *e, struct stat *st);
+/* Canonical size of a file (read once), and of a uidlist W field (0: none). */
+uint64_t md_file_vsize(int dirfd, const char *name, const struct stat *st);
+uint64_t md_ext_vsize(const char *ext, size_t n);
+
+/* Keeping the session in step: */
+void md_kw_map_reset(struct mdbox *mb);
+/* Look at the directories (cheaply when they did not change) and report
+ * new messages, expunges and others' flag changes through driver.h. */
+int md_sync(struct mailbox *box, struct mail_err *err);
+/* Find mm's file again by its base, reporting nothing. 0 found, -1 gone. */
+int md_relocate(struct mailbox *box, struct mdmsg *mm);
+/* Rename the files of messages whose flags the session changed. */
+int md_write_flags(struct mailbox *box, struct mail_err *err);
+void md_msg_free(struct mdmsg *mm);
+/* The directory (cur/ or new/) mm's file is in. */
+int md_msg_dir(struct mailbox *box, const struct mdmsg *mm);
 
 /* Folders (maildir_ns.c). */
 int md_valid(int dirfd, const char *leaf, const struct stat *st);

@@ -17,11 +17,13 @@ static const struct {
 	{ 'S', MF_SEEN },  { 'T', MF_DELETED },
 };
 
+/* Is character c in the info? */
 static int info_has(const struct md_info *in, unsigned c)
 {
 	return c < 128 && (in->set[c >> 6] >> (c & 63) & 1);
 }
 
+/* Put character c in the info, or take it out. */
 static void info_put(struct md_info *in, unsigned c, int on)
 {
 	if (c >= 128)
@@ -229,6 +231,7 @@ static int base_cmp(const char *a, size_t al, const char *b, size_t bl)
 	return c ? c : (al > bl) - (al < bl);
 }
 
+/* qsort order of record pointers by base. */
 static int rec_cmp(const void *x, const void *y)
 {
 	const struct md_rec *a = *(const struct md_rec *const *)x;

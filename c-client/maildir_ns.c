@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define DIR_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -73,6 +74,17 @@ static int make_inside(struct mail_session *s, int fd, int folder, struct mail_e
 	return rc;
 }
 
+/* A folder's parent is the INBOX Maildir: make it one first if the folder
+ * is the first thing created (else INBOX would be a bare directory). */
+static int root_ready(struct mail_session *s, int rootfd, struct mail_err *err)
+{
+	struct stat st;
+
+	if (fstatat(rootfd, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+		return 0;
+	return make_inside(s, rootfd, 0, err);
+}
+
 int md_create(struct mail_session *s, const char *path, struct mail_err *err)
 {
 	struct fsafe_loc loc;
@@ -80,6 +92,10 @@ int md_create(struct mail_session *s, const char *path, struct mail_err *err)
 
 	if (fsafe_locate(s, path, 1, &loc, err) < 0)
 		return -1;
+	if (is_folder(s, path) && root_ready(s, loc.dirfd, err) < 0) {
+		fsafe_close(&loc);
+		return -1;
+	}
 	if (mkdirat(loc.dirfd, loc.leaf, 0700) < 0) {
 		mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : errno == EACCES ? MAIL_NOPERM :
 			     MAIL_FAIL, "cannot create %s: %s", path, strerror(errno));
@@ -218,11 +234,16 @@ char *md_ns_path(const char *root, const char *name, struct mail_err *err)
 		mail_err_set(err, MAIL_BADNAME, "invalid mailbox name %s: %s", name, why);
 		return NULL;
 	}
-	size_t n = strlen(name);
+	size_t n = strlen(name), i = 0;
 	buf_init(&b);
 	buf_printf(&b, "%s/.", root);
+	/* "inbox/sub" is INBOX's child, in any case (as Dovecot names it) */
+	if (!strncasecmp(name, "INBOX/", 6)) {
+		buf_puts(&b, "INBOX.");
+		i = 6;
+	}
 	/* a trailing '/' asks for a folder that can hold folders: all can */
-	for (size_t i = 0; i < n - (name[n - 1] == '/'); i++)
+	for (; i < n - (name[n - 1] == '/'); i++)
 		buf_putc(&b, name[i] == '/' ? '.' : name[i]);
 	return buf_steal(&b);
 }
@@ -233,11 +254,13 @@ struct md_folder {
 	int real, selectable;
 };
 
+/* qsort/bsearch order of folders by name. */
 static int folder_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct md_folder *)a)->name, ((const struct md_folder *)b)->name);
 }
 
+/* Append a folder (taking name) to *v. */
 static void folder_add(struct md_folder **v, size_t *n, char *name, int real, int selectable)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof **v);
@@ -279,6 +302,8 @@ static void folders_parents(struct md_folder **v, size_t *n)
 {
 	size_t real = *n;
 
+	if (!real)
+		return;
 	qsort(*v, *n, sizeof **v, folder_cmp);
 	for (size_t i = 0; i < real; i++)
 		for (char *p = strchr((*v)[i].name, '/'); p; p = strchr(p + 1, '/')) {
@@ -318,7 +343,8 @@ int md_ns_list(struct mail_session *s, const char *root, const char *pattern, ma
 			   v[i + 1].name[l] == '/';
 		for (size_t k = i + 1; !kids && k < n && !strncmp(v[k].name, v[i].name, l); k++)
 			kids = v[k].name[l] == '/';
-		if (mail_match(pattern, v[i].name))
+		/* INBOX is the Maildir itself, listed once by mail.c */
+		if (mail_match(pattern, v[i].name) && strcasecmp(v[i].name, "INBOX"))
 			fn(ctx, v[i].name, (v[i].selectable ? 0 : LA_NOSELECT) |
 			   (kids ? LA_HASCHILDREN : LA_HASNOCHILDREN));
 	}

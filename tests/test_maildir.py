@@ -275,3 +275,17 @@ def test_mail_format_maildir_outside_maildir_inbox(fresh, server_with, open_to, 
     assert set(r.fetches()[1]["FLAGS"]) == {"\\Seen", "\\Recent"} and body_of(r) == MSG2
     r = c.command('LIST "" *')
     assert listed(r)["Lists"] == {"\\NOINFERIORS"}
+
+
+def test_configured_inbox_made_by_first_create(fresh, server_with, open_to, user):
+    """inbox = ~/Maildir and no Maildir yet: a CREATE before anything else
+    makes ~/Maildir a Maildir as well as the folder, so INBOX works."""
+    srv = server_with("inbox = ~/Maildir")
+    c = open_to(srv, user)
+    assert c.command("CREATE Drafts").ok
+    assert sorted(os.listdir(maildir(user))) == [".Drafts", "cur", "dovecot-uidlist", "new", "tmp"]
+    r = c.command("SELECT INBOX")
+    assert r.ok and r.numbered("EXISTS") == [0], r
+    r = c.command("APPEND INBOX ", Lit(MSG1))
+    assert r.ok, r
+    assert len(files(user, "cur")) == 1

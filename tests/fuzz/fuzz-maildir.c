@@ -56,6 +56,7 @@ static void uidlist_roundtrip(const char *p, size_t n)
 	buf_free(&out);
 }
 
+/* Keywords written from a parse parse to the same names. */
 static void keywords_roundtrip(const char *p, size_t n)
 {
 	char *a[MD_LETTERS], *b[MD_LETTERS];
@@ -75,6 +76,7 @@ static void keywords_roundtrip(const char *p, size_t n)
 	buf_free(&out);
 }
 
+/* Every parser on the same bytes. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* a copy of exactly size bytes: ASan catches any read past the end */

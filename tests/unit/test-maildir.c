@@ -410,6 +410,53 @@ static void test_sizes_kept(void)
 	CHECK(contains(md("dovecot-uidlist"), "\n1 W17 :100.V1I1.mx\n"));
 }
 
+static void test_status_moves_nothing(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	struct mail_status st;
+
+	setup();
+	append_one("INBOX", msg1, MF_SEEN, NULL, NULL, &err);
+	write_file(md("new/1700000009.V1I1.mx"), "Subject: new\n\nx\n");
+	CHECK(mail_status(&sess, "INBOX", &st, &err) == 0);
+	CHECK(st.messages == 2 && st.unseen == 1 && st.recent == 2 && st.uidnext == 3);
+	/* nothing moved, no UID given */
+	char *l = listing(md("new"));
+	CHECK_STR(l, "1700000009.V1I1.mx\n");
+	free(l);
+	CHECK(!contains(md("dovecot-uidlist"), "1700000009"));
+	/* the SELECT that follows agrees */
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == st.uidvalidity && box->uidnext == st.uidnext &&
+	      box->nmsgs == 2 && box->recent == 2);
+	mail_close(box, 0, NULL);
+	CHECK(mail_status(&sess, "INBOX", &st, &err) == 0 && st.recent == 0);
+}
+
+/* tmp/ is cleaned of files older than 36 hours (Dovecot's rule) by their
+ * ctime too: an APPEND in progress elsewhere has already given its file an
+ * old internal date as mtime, and must not lose it. */
+static void test_tmp_append_in_progress_kept(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+
+	setup();
+	append_one("INBOX", msg1, 0, NULL, NULL, &err);
+	write_file(md("tmp/1700000000.M1P1Q1.mx,S=13,W=13"), "Subject: half");
+	struct timespec old[2] = { { time(NULL) - 37 * 3600, 0 }, { time(NULL) - 37 * 3600, 0 } };
+	utimensat(AT_FDCWD, md("tmp/1700000000.M1P1Q1.mx,S=13,W=13"), old, 0);
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (box)
+		mail_close(box, 0, NULL);
+	char *l = listing(md("tmp"));
+	CHECK_STR(l, "1700000000.M1P1Q1.mx,S=13,W=13\n");
+	free(l);
+}
+
 static void test_two_sessions(void)
 {
 	struct mailbox *a, *b;
@@ -470,6 +517,42 @@ static void test_planted_files(void)
 	CHECK(ss.messages == 1);
 }
 
+/* Dovecot's count of UIDVALIDITYs in the INBOX Maildir is honoured and
+ * kept: a folder either server makes gets a greater value than any the
+ * other handed out, even when one runs ahead of the clock. */
+static void test_dovecot_uidvalidity(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	char hex[16];
+	uint32_t ahead = (uint32_t)time(NULL) + 1000;
+
+	setup();
+	make_dirs();
+	snprintf(hex, sizeof hex, "%08x", ahead);
+	write_file(md("dovecot-uidvalidity"), hex);
+	snprintf(hex, sizeof hex, "%08x", ahead);
+	char marker[64];
+	snprintf(marker, sizeof marker, "dovecot-uidvalidity.%s", hex);
+	write_file(md(marker), "");
+	CHECK(mail_create(&sess, "Made", &err) == 0);
+	CHECK(mail_open(&sess, "Made", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->uidvalidity == ahead + 1);
+	mail_close(box, 0, NULL);
+	snprintf(hex, sizeof hex, "%08x", ahead + 1);
+	CHECK(contains(md("dovecot-uidvalidity"), hex));
+	snprintf(marker, sizeof marker, "dovecot-uidvalidity.%s", hex);
+	struct stat st;
+	CHECK(stat(md(marker), &st) == 0);
+}
+
+static void list_cb(void *ctx, const char *name, int attrs)
+{
+	buf_printf(ctx, "%s:%d\n", name, attrs);
+}
+
 static void test_folders(void)
 {
 	struct mail_err err = { 0 };
@@ -481,6 +564,9 @@ static void test_folders(void)
 	CHECK(stat(md(".a.b/cur"), &st) == 0 && stat(md(".a.b/maildirfolder"), &st) == 0);
 	CHECK(stat(md(".a.b/dovecot-uidlist"), &st) == 0);
 	CHECK(stat(md(".a"), &st) < 0);
+	/* the first folder made INBOX a Maildir too */
+	CHECK(stat(md("cur"), &st) == 0 && stat(md("dovecot-uidlist"), &st) == 0);
+	CHECK(stat(md("maildirfolder"), &st) < 0);
 	CHECK(mail_create(&sess, "x.y", &err) < 0 && err.code == MAIL_BADNAME);
 	CHECK(mail_create(&sess, "a/b", &err) < 0 && err.code == MAIL_EXISTS);
 	CHECK(append_one("a/b", msg1, MF_FLAGGED, NULL, NULL, &err) == 0);
@@ -497,11 +583,26 @@ static void test_folders(void)
 	CHECK(stat(md(".x"), &st) < 0 && stat(md(".x.b/cur"), &st) == 0);
 	CHECK(mail_delete(&sess, "x/b", &err) == 0);
 	CHECK(stat(md(".x.b"), &st) < 0 && stat(md(".DOVECOT-TRASHED"), &st) < 0);
-}
-
-static void list_cb(void *ctx, const char *name, int attrs)
-{
-	buf_printf(ctx, "%s:%d\n", name, attrs);
+	/* RENAME INBOX moves its messages into a new folder (RFC 3501 6.3.5) */
+	CHECK(append_one("INBOX", msg2, MF_SEEN, NULL, NULL, &err) == 0);
+	CHECK(mail_rename(&sess, "INBOX", "Saved", &err) == 0);
+	CHECK(mail_open(&sess, "Saved", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 1 && !strcmp(text_of(box, 1), msg2));
+		mail_close(box, 0, NULL);
+	}
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 0);
+		mail_close(box, 0, NULL);
+	}
+	CHECK(mail_delete(&sess, "Saved", &err) == 0);
+	/* no folder left: LIST has INBOX alone */
+	struct buf b;
+	buf_init(&b);
+	CHECK(mail_list(&sess, "", "*", list_cb, &b, &err) == 0);
+	CHECK_STR(b.data, "INBOX:0\n");
+	buf_free(&b);
 }
 
 static void test_list(void)
@@ -517,6 +618,14 @@ static void test_list(void)
 	char want[256];
 	snprintf(want, sizeof want, "INBOX:0\nSent:%d\np:%d\np/q:%d\np/q/r:%d\n", LA_HASNOCHILDREN,
 		 LA_NOSELECT | LA_HASCHILDREN, LA_NOSELECT | LA_HASCHILDREN, LA_HASNOCHILDREN);
+	CHECK_STR(b.data, want);
+	/* a folder under INBOX, named in any case: INBOX is listed once */
+	buf_reset(&b);
+	CHECK(mail_create(&sess, "inbox/sub", &err) == 0);
+	struct stat st;
+	CHECK(stat(md(".INBOX.sub/cur"), &st) == 0);
+	CHECK(mail_list(&sess, "", "INBOX*", list_cb, &b, &err) == 0);
+	snprintf(want, sizeof want, "INBOX:0\nINBOX/sub:%d\n", LA_HASNOCHILDREN);
 	CHECK_STR(b.data, want);
 	buf_reset(&b);
 	CHECK(mail_list(&sess, "", "%", list_cb, &b, &err) == 0);
@@ -692,10 +801,13 @@ int main(void)
 	RUN(test_new_to_cur);
 	RUN(test_dovecot_uidlist_kept);
 	RUN(test_sizes_kept);
+	RUN(test_status_moves_nothing);
+	RUN(test_tmp_append_in_progress_kept);
 	RUN(test_two_sessions);
 	RUN(test_planted_files);
 	RUN(test_folders);
 	RUN(test_list);
+	RUN(test_dovecot_uidvalidity);
 	RUN(test_copy_links);
 	RUN(test_stale_lock);
 	RUN(test_crash_append);
