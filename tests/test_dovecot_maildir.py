@@ -533,10 +533,6 @@ def recreate(server, name, times):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="driver gap: imapd draws a new folder's "
-                   "UIDVALIDITY from its own counter (~/.imapd-cache), Dovecot from "
-                   "~/Maildir/dovecot-uidvalidity; each can hand out a value the other "
-                   "already used for the name")
 @pytest.mark.parametrize("first,second", [("dovecot", "ours"), ("ours", "dovecot")],
                          ids=["dovecot-first", "imapd-first"])
 def test_recreated_folder_gets_a_greater_uidvalidity(servers, user, first, second):
@@ -549,9 +545,6 @@ def test_recreated_folder_gets_a_greater_uidvalidity(servers, user, first, secon
     assert seen == sorted(set(seen)), seen
 
 
-@pytest.mark.xfail(strict=True, reason="driver bug: with a folder under INBOX, LIST "
-                   "shows INBOX twice, once as \\Noselect; CREATE inbox/sub is stored "
-                   "as .inbox.sub, which Dovecot lists as INBOX/sub but cannot open")
 @pytest.mark.parametrize("name", ["INBOX/sub", "inbox/sub"])
 @pytest.mark.parametrize("maker", ["dovecot", "ours"])
 def test_folders_under_inbox_listed_alike(servers, user, maker, name):
