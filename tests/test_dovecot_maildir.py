@@ -41,13 +41,14 @@ namespace inbox {
 FOLDERS = ("INBOX", "a", "a/b")
 
 # What the scenario writes, whichever server runs it: six messages into
-# INBOX (one expunged again), two folders with mail.
+# INBOX (one expunged again; the last one large, dated in another zone),
+# two folders with mail.
 SAMPLE = mbox.load("sample.mbox") + mbox.load("late.mbox")
 INBOX_MAIL = [(e.crlf(), date) for e, date in zip(SAMPLE, (
     "19-Nov-2026 10:00:00 +0000", "20-Nov-2026 08:30:00 +0000",
     "21-Nov-2026 23:15:00 +0000", "23-Nov-2026 17:45:00 +0000",
     "25-Nov-2026 09:00:00 +0000"))] + [
-    (make_message(6, 3000, "big").crlf(), "01-Dec-2026 12:00:00 +0000")]
+    (make_message(6, 300000, "big").crlf(), "01-Dec-2026 05:00:00 -0700")]
 A_MAIL = (make_message(7, 500, "a").crlf(), "02-Dec-2026 01:02:03 +0000")
 AB_MAIL = [(make_message(8, 700, "ab").crlf(), "03-Dec-2026 04:05:06 +0000"),
            (make_message(9, 900, "ab").crlf(), "04-Dec-2026 07:08:09 +0000")]
