@@ -285,6 +285,7 @@ def sample():
 
 
 def pytest_configure(config):
+    """Register the mbox_only marker."""
     config.addinivalue_line("markers", "mbox_only(reason): the test is about the mbox "
                             "spool file itself; it does not run on the other formats")
 

@@ -59,6 +59,8 @@ WANT_FLAGS = {
     "a": [{"\\Seen"}],
     "a/b": [{"$Label1"}, set()],
 }
+WANT_MAIL = {"INBOX": [m for i, m in enumerate(INBOX_MAIL) if i != 4],
+             "a": [A_MAIL], "a/b": AB_MAIL}
 # Files as some delivery agents leave them: CRLF line ends, no final one.
 ODD_MAIL = [
     mbox.Entry(b"From: crlf@example.org\r\nSubject: stored with CRLF\r\n\r\n"
@@ -66,8 +68,6 @@ ODD_MAIL = [
     mbox.Entry(b"From: cut@example.org\nSubject: no final newline\n\nlast line",
                date="Sat Nov 28 12:00:00 2026"),
 ]
-WANT_MAIL = {"INBOX": [m for i, m in enumerate(INBOX_MAIL) if i != 4],
-             "a": [A_MAIL], "a/b": AB_MAIL}
 
 
 # ---------------------------------------------------------------- servers
@@ -97,6 +97,7 @@ def servers(imapd, user, workdir, san_env, fresh):
     os.makedirs(base, exist_ok=True)
 
     def ours(name, extra):
+        """Our imapd with a private spool directory and extra settings."""
         root = os.path.join(base, name)
         os.makedirs(root, exist_ok=True)
         return HomeServer("ours", imapd, root, acct, user.home,
@@ -127,6 +128,7 @@ def session(server):
 
 
 def ok(c, *parts):
+    """The result of a command that must succeed (the server's log if not)."""
     r = c.command(*parts)
     assert r.ok, (c.server.kind, "".join(p if isinstance(p, str) else "<literal>"
                                          for p in parts), r, c.server.log_tail())
@@ -136,6 +138,7 @@ def ok(c, *parts):
 # ---------------------------------------------------------------- the scenario
 
 def append(c, box, data, date, flags=""):
+    """APPEND with flags and an internal date."""
     ok(c, "APPEND %s (%s) %s " % (quote(box), flags, quote(date)), Lit(data))
 
 
@@ -160,6 +163,7 @@ def populate(c):
 
 
 def flagset(lst):
+    """FLAGS without \\Recent, which only one session gets."""
     return frozenset(f for f in lst if f.upper() != "\\RECENT")
 
 
@@ -176,6 +180,7 @@ def listing(c):
 
 
 def status(c, box):
+    """STATUS MESSAGES UIDNEXT UIDVALIDITY UNSEEN as {item: number}."""
     r = ok(c, "STATUS %s (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)" % quote(box))
     lst = r.named("STATUS")[0][2]
     return {lst[i].upper(): int(lst[i + 1]) for i in range(0, len(lst), 2)}
@@ -213,6 +218,7 @@ def snapshot(server):
 
 
 def listing_of(server):
+    """listing() in a session of its own."""
     with session(server) as c:
         return listing(c)
 
@@ -267,6 +273,8 @@ def served(snap, box):
 
 
 def test_dovecot_writes_imapd_serves(servers, user):
+    """A user moving from Dovecot: imapd (INBOX found as ~/Maildir) serves
+    what Dovecot wrote exactly as Dovecot does, and leaves it so."""
     with session(servers["dovecot"]) as c:
         populate(c)
     written = snapshot(servers["dovecot"])
@@ -279,6 +287,8 @@ def test_dovecot_writes_imapd_serves(servers, user):
 
 
 def test_imapd_writes_dovecot_serves(servers, user):
+    """The reverse: imapd (inbox = ~/Maildir) makes the Maildir from
+    nothing, Dovecot serves it exactly as imapd does."""
     assert not os.path.exists(os.path.join(user.home, "Maildir"))
     with session(servers["ours-configured"]) as c:
         populate(c)
@@ -476,6 +486,7 @@ def test_folder_changes_seen_alike(servers, changer, viewer):
 
 
 def subscribed(c):
+    """The names LSUB gives."""
     return {(u[3].decode() if isinstance(u[3], bytes) else u[3])
             for u in ok(c, 'LSUB "" "*"').named("LSUB")}
 

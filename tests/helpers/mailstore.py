@@ -77,15 +77,18 @@ class MboxStore:
         """Nothing to make: the spool file comes with the first delivery."""
 
     def inbox_path(self, user):
+        """/var/mail/<user>."""
         return self.spool.path(user)
 
     def remove(self, user):
         """Nothing: the spool file stays as the test left it, as always."""
 
     def write(self, user, entries):
+        """Replace the spool file with the entries."""
         self.spool.write(user, entries)
 
     def deliver(self, user, entry, timeout=30):
+        """Append one message under the MTA's locks."""
         self.spool.deliver(user, entry, timeout)
 
     def messages(self, user):
@@ -109,6 +112,7 @@ class MboxStore:
         return os.path.join(user.home, name)
 
     def is_mailbox(self, user, name):
+        """A mailbox file (no link) under the home."""
         p = self.folder_path(user, name)
         return os.path.isfile(p) and not os.path.islink(p)
 
@@ -179,9 +183,11 @@ class MaildirStore:
         self.host = re.sub(r"[^A-Za-z0-9-]", "_", socket.gethostname()) or "localhost"
 
     def inbox_path(self, user):
+        """~/Maildir."""
         return os.path.join(user.home, "Maildir")
 
     def _mkdirs(self, user, path):
+        """path with cur/ new/ tmp/, the user's, mode 0700."""
         for d in (path, os.path.join(path, "cur"), os.path.join(path, "new"),
                   os.path.join(path, "tmp")):
             os.makedirs(d, mode=0o700, exist_ok=True)
