@@ -10,13 +10,14 @@ import contextlib
 import datetime
 import os
 import sys
+import threading
 
 import pytest
 
 from helpers import mailstore, mbox, system
 from helpers.imapclient import Lit, quote
 from helpers.pipeimap import PipeIMAP
-from helpers.session import make_message
+from helpers.session import make_message, message_id
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 from servers import DOVECOT, Account, Server  # noqa: E402
@@ -574,3 +575,41 @@ def test_folders_under_inbox_listed_alike(servers, user, maker, name):
             assert [m[3] for m in messages(c).values()] == [A_MAIL[0]], who
     assert views["ours"] == views["dovecot"]
     assert [n for n in views["ours"] if n.upper() == "INBOX"] == ["INBOX"], views
+
+
+def test_appends_on_both_servers_and_an_mta_at_once(servers, user):
+    """Dovecot, imapd and an MTA add mail to INBOX at the same moment (both
+    servers take dovecot-uidlist.lock): every message is there once, with
+    one UID that both servers agree on."""
+    mailstore.MaildirStore().init(user)
+    n = 40
+    errors = []
+
+    def appender(kind):
+        try:
+            with session(servers[kind]) as c:
+                for i in range(n):
+                    append(c, "INBOX", make_message(i, 400, kind).crlf(),
+                           "05-Dec-2026 10:00:00 +0000")
+                    if i % 5 == 4:
+                        ok(c, "SELECT INBOX")
+        except BaseException as e:      # reported below, in the test's thread
+            errors.append((kind, e))
+
+    def mta():
+        md = mailstore.MaildirStore()
+        for i in range(n):
+            md.deliver(user, make_message(i, 400, "mta"))
+
+    threads = [threading.Thread(target=appender, args=(k,)) for k in ("dovecot", "ours")]
+    threads.append(threading.Thread(target=mta))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    views = {k: snapshot_inbox(servers[k]) for k in ("ours", "dovecot")}
+    assert views["ours"] == views["dovecot"]
+    ids = sorted(message_id(m[3]) for m in views["ours"]["messages"].values())
+    assert ids == sorted("<%s-%d@test>" % (k, i) for k in ("dovecot", "ours", "mta")
+                         for i in range(n))
