@@ -43,16 +43,12 @@ static void md_close(struct mailbox *box)
  * ctime both: an APPEND in progress has set its mtime to an old date). */
 static void clean_tmp(struct mdir *d)
 {
-	int fd = openat(d->tmp, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *dir = md_opendir(d->tmp, ".");
 	struct dirent *e;
 	time_t now = time(NULL);
 
-	if (!dir) {
-		if (fd >= 0)
-			close(fd);
+	if (!dir)
 		return;
-	}
 	while ((e = readdir(dir)) != NULL) {
 		struct stat st;
 		if (e->d_name[0] != '.' &&
@@ -332,4 +328,6 @@ const struct driver driver_maildir = {
 	.copy = md_copy,
 	.ns_path = md_ns_path,
 	.ns_list = md_ns_list,
+	.subs_read = md_subs_read,
+	.subs_write = md_subs_write,
 };

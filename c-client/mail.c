@@ -1372,6 +1372,9 @@ static int sub_read(struct mail_session *s, char ***out, size_t *n, struct mail_
 
 	*n = 0;
 	*out = NULL;
+	inbox_find(s);
+	if (s->ns_root && s->inbox_drv->subs_read)
+		return s->inbox_drv->subs_read(s, s->ns_root, out, n, err);
 	if (fsafe_home(s) < 0)
 		return 0;
 	r = fsafe_read_own(s->home_fd, SUBS_FILE, FSAFE_SUBS_MAX, &data, &len, err);
@@ -1406,6 +1409,9 @@ static int sub_write(struct mail_session *s, char **v, size_t n, struct mail_err
 	struct buf b;
 	int rc;
 
+	inbox_find(s);
+	if (s->ns_root && s->inbox_drv->subs_write)
+		return s->inbox_drv->subs_write(s, s->ns_root, v, n, err);
 	if (fsafe_home(s) < 0) {
 		mail_err_set(err, MAIL_FAIL, "no home directory to keep subscriptions in");
 		return -1;

@@ -198,6 +198,14 @@ struct driver {
 	char *(*ns_path)(const char *root, const char *name, struct mail_err *err);
 	int (*ns_list)(struct mail_session *sess, const char *root, const char *pattern,
 		       mail_list_fn fn, void *ctx, struct mail_err *err);
+	/* Optional, with ns_path: the subscription list kept with that
+	 * namespace (Dovecot keeps it in the Maildir) instead of
+	 * ~/.mailboxlist. read: 0 (an absent list is empty), or -1 with err;
+	 * write is given the names to keep, NULL entries skipped. */
+	int (*subs_read)(struct mail_session *sess, const char *root, char ***names, size_t *n,
+			 struct mail_err *err);
+	int (*subs_write)(struct mail_session *sess, const char *root, char *const *names,
+			  size_t n, struct mail_err *err);
 };
 
 /* Session setup: copies the strings. */

@@ -81,4 +81,10 @@ unsigned md_keywords_parse(const char *buf, size_t len, char *names[MD_LETTERS])
 /* Append the file for names[] (NULL entries skipped). */
 void md_keywords_format(struct buf *b, char *const names[MD_LETTERS]);
 
+/* Dovecot's subscriptions file: "V\t2", a blank line, then a name a line
+ * with a tab where IMAP has the separator '/'. Parse: how many names in
+ * *out (malloc'd, each malloc'd). Format skips NULL entries. */
+size_t md_subs_parse(const char *buf, size_t len, char ***out);
+void md_subs_format(struct buf *b, char *const *names, size_t n);
+
 #endif

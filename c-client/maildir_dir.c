@@ -66,6 +66,16 @@ int md_dir_open(struct mail_session *s, const char *path, struct mdir *d, struct
 	return 0;
 }
 
+DIR *md_opendir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
 void md_dir_close(struct mdir *d)
 {
 	int *fds[4] = { &d->root, &d->cur, &d->new, &d->tmp };

@@ -5,6 +5,7 @@
 #ifndef CCLIENT_MAILDIR_INT_H
 #define CCLIENT_MAILDIR_INT_H
 
+#include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -16,6 +17,7 @@
 #define MD_KEYWORDS "dovecot-keywords"
 #define MD_FOLDER_MARK "maildirfolder"
 #define MD_UIDVALIDITY "dovecot-uidvalidity"
+#define MD_SUBSCRIPTIONS "subscriptions"
 /* Where a folder being deleted goes first (Dovecot's name), so a crash
  * midway leaves no half folder under its old name. */
 #define MD_TRASH ".DOVECOT-TRASHED"
@@ -28,6 +30,8 @@ struct mdir {
 /* Open the Maildir at path (its cur/ new/ tmp/), never through a link. */
 int md_dir_open(struct mail_session *s, const char *path, struct mdir *d, struct mail_err *err);
 void md_dir_close(struct mdir *d);
+/* Read the directory name in dirfd ("." for itself), not through a link. */
+DIR *md_opendir(int dirfd, const char *name);
 
 /* Take the lock file name in root (O_EXCL; a stale one is overridden as
  * Dovecot does): its descriptor, or -1 with err (MAIL_INUSE after a wait). */
@@ -176,5 +180,10 @@ int md_rename(struct mail_session *s, const char *from, const char *to, struct m
 char *md_ns_path(const char *root, const char *name, struct mail_err *err);
 int md_ns_list(struct mail_session *s, const char *root, const char *pattern, mail_list_fn fn,
 	       void *ctx, struct mail_err *err);
+/* Subscriptions in Dovecot's file in the INBOX Maildir. */
+int md_subs_read(struct mail_session *s, const char *root, char ***names, size_t *n,
+		 struct mail_err *err);
+int md_subs_write(struct mail_session *s, const char *root, char *const *names, size_t n,
+		  struct mail_err *err);
 
 #endif

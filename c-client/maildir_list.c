@@ -392,3 +392,47 @@ void md_keywords_format(struct buf *b, char *const names[MD_LETTERS])
 		if (names[i])
 			buf_printf(b, "%u %s\n", i, names[i]);
 }
+
+/* ---------------------------------------------------------------------- */
+/* subscriptions (Dovecot's, in the INBOX Maildir)                         */
+
+size_t md_subs_parse(const char *buf, size_t len, char ***out)
+{
+	size_t n = 0;
+
+	*out = NULL;
+	for (size_t at = 0, line = 0; at < len; line++) {
+		const char *nl = memchr(buf + at, '\n', len - at);
+		size_t end = nl ? (size_t)(nl - buf) : len, e = end;
+		if (e > at && buf[e - 1] == '\r')
+			e--;
+		/* the version line first; names hold no '/' or control
+		 * character of their own (a tab is the separator) */
+		int version = line == 0 && e - at >= 2 && buf[at] == 'V' && buf[at + 1] == '\t';
+		int ok = e > at && !memchr(buf + at, '/', e - at);
+		for (size_t k = at; ok && k < e; k++)
+			ok = (unsigned char)buf[k] >= ' ' || buf[k] == '\t';
+		if (!version && ok) {
+			char *name = xstrndup(buf + at, e - at);
+			for (char *p = name; *p; p++)
+				if (*p == '\t')
+					*p = '/';
+			*out = xrealloc(*out, (n + 1) * sizeof **out);
+			(*out)[n++] = name;
+		}
+		at = end + 1;
+	}
+	return n;
+}
+
+void md_subs_format(struct buf *b, char *const *names, size_t n)
+{
+	buf_puts(b, "V\t2\n\n");
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		for (const char *p = names[i]; *p; p++)
+			buf_putc(b, *p == '/' ? '\t' : *p);
+		buf_putc(b, '\n');
+	}
+}

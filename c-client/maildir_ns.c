@@ -116,15 +116,11 @@ int md_create(struct mail_session *s, const char *path, struct mail_err *err)
  * links are removed, never followed. */
 static int rm_tree(int pfd, const char *name, int depth)
 {
-	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = md_opendir(pfd, name);
 	struct dirent *e;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return unlinkat(pfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
-	}
 	while ((e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
@@ -160,18 +156,14 @@ int md_remove(struct mail_session *s, const char *path, struct mail_err *err)
 /* Rename the folder's children too: ".a.b" follows ".a" to ".x.b". */
 static void rename_children(int pfd, const char *from, const char *to)
 {
-	int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = md_opendir(pfd, ".");
 	size_t fl = strlen(from);
 	struct dirent *e;
 	char **kids = NULL;
 	size_t n = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((e = readdir(d)) != NULL)
 		if (!strncmp(e->d_name, from, fl) && e->d_name[fl] == '.') {
 			kids = xrealloc(kids, (n + 1) * sizeof *kids);
@@ -194,6 +186,11 @@ int md_rename(struct mail_session *s, const char *from, const char *to, struct m
 	struct fsafe_loc lf, lt;
 	int rc = -1;
 
+	size_t fl = strlen(from);
+	if (!strncmp(to, from, fl) && (to[fl] == '.' || to[fl] == '/')) {
+		mail_err_set(err, MAIL_BADNAME, "a mailbox cannot be moved under itself");
+		return -1;
+	}
 	if (fsafe_locate(s, from, 0, &lf, err) < 0)
 		return -1;
 	if (fsafe_locate(s, to, 1, &lt, err) < 0) {
@@ -270,17 +267,13 @@ static void folder_add(struct md_folder **v, size_t *n, char *name, int real, in
 /* The ".name" directories of root as folder names ('.' to '/'). */
 static size_t folders_read(int root, struct md_folder **v)
 {
-	int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = md_opendir(root, ".");
 	struct dirent *e;
 	size_t n = 0;
 
 	*v = NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return 0;
-	}
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
 		const char *nm = e->d_name;
@@ -352,4 +345,56 @@ int md_ns_list(struct mail_session *s, const char *root, const char *pattern, ma
 		free(v[i].name);
 	free(v);
 	return 0;
+}
+
+/* The INBOX Maildir (root) held open, or -1 with err. */
+static int root_open(struct mail_session *s, const char *root, struct mail_err *err)
+{
+	struct fsafe_loc loc;
+	int fd;
+
+	if (fsafe_locate(s, root, 0, &loc, err) < 0)
+		return -1;
+	fd = openat(loc.dirfd, loc.leaf, DIR_FLAGS);
+	if (fd < 0)
+		mail_err_set(err, errno == ENOENT ? MAIL_NONEXISTENT : MAIL_FAIL,
+			     "cannot open %s: %s", root, strerror(errno));
+	fsafe_close(&loc);
+	return fd;
+}
+
+int md_subs_read(struct mail_session *s, const char *root, char ***names, size_t *n,
+		 struct mail_err *err)
+{
+	char *data;
+	size_t len;
+	int fd = root_open(s, root, err), r;
+
+	*names = NULL;
+	*n = 0;
+	if (fd < 0)
+		return err->code == MAIL_NONEXISTENT ? 0 : -1;
+	r = fsafe_read_own(fd, MD_SUBSCRIPTIONS, FSAFE_SUBS_MAX, &data, &len, err);
+	close(fd);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	*n = md_subs_parse(data, len, names);
+	free(data);
+	return 0;
+}
+
+int md_subs_write(struct mail_session *s, const char *root, char *const *names, size_t n,
+		  struct mail_err *err)
+{
+	struct buf b;
+	int fd = root_open(s, root, err), rc;
+
+	if (fd < 0)
+		return -1;
+	buf_init(&b);
+	md_subs_format(&b, names, n);
+	rc = fsafe_replace(fd, MD_SUBSCRIPTIONS, b.data, b.len, err);
+	buf_free(&b);
+	close(fd);
+	return rc;
 }

@@ -48,15 +48,11 @@ void md_scan_free(struct mscan *sc)
  * following a link. */
 static int scan_dir(int dfd, int in_new, struct mscan *sc, size_t *cap)
 {
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = md_opendir(dfd, ".");
 	struct dirent *e;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return -1;
-	}
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
 		struct md_name pn;

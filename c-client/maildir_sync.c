@@ -50,6 +50,10 @@ static int kw_load(struct mailbox *box, struct mail_err *err)
 		if (mb->letter_of[k] < 0) {
 			mb->letter_of[k] = (int8_t)l;
 			mb->kw_of[l] = (int8_t)k;
+			/* files that already carried the letter have the keyword */
+			for (uint32_t i = 0; i < box->nmsgs; i++)
+				if (MM(box, i)->disk_letters >> l & 1)
+					MM(box, i)->m.keywords |= 1ULL << k;
 		}
 	}
 	md_kw_free(names);

@@ -283,7 +283,13 @@ def test_configured_inbox_made_by_first_create(fresh, server_with, open_to, user
     srv = server_with("inbox = ~/Maildir")
     c = open_to(srv, user)
     assert c.command("CREATE Drafts").ok
-    assert sorted(os.listdir(maildir(user))) == [".Drafts", "cur", "dovecot-uidlist", "new", "tmp"]
+    made = sorted(e for e in os.listdir(maildir(user)) if not e.startswith("dovecot-uidvalidity"))
+    assert made == [".Drafts", "cur", "dovecot-uidlist", "new", "tmp"]
+    # Dovecot's count of UIDVALIDITYs given out knows the two taken
+    with open(maildir(user, "dovecot-uidvalidity")) as f:
+        last = int(f.read(), 16)
+    with open(maildir(user, ".Drafts", "dovecot-uidlist")) as f:
+        assert f.read().startswith("3 V%d " % last)
     r = c.command("SELECT INBOX")
     assert r.ok and r.numbered("EXISTS") == [0], r
     r = c.command("APPEND INBOX ", Lit(MSG1))

@@ -1,6 +1,6 @@
 /* fuzz-maildir.c: libFuzzer harness for the Maildir formats (maildir.h):
- * the input is read as a message file name, as a dovecot-uidlist and as a
- * dovecot-keywords file; what we write back from each parse must parse to
+ * the input is read as a message file name, a dovecot-uidlist, a
+ * dovecot-keywords and a subscriptions file; what we write back from each parse must parse to
  * the same thing again (a rewrite never changes what it keeps). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -76,6 +76,29 @@ static void keywords_roundtrip(const char *p, size_t n)
 	buf_free(&out);
 }
 
+/* A subscriptions file written from a parse parses to the same names. */
+static void subs_roundtrip(const char *p, size_t n)
+{
+	char **a, **b;
+	size_t na = md_subs_parse(p, n, &a), nb;
+	struct buf out;
+
+	buf_init(&out);
+	md_subs_format(&out, a, na);
+	nb = md_subs_parse(out.data, out.len, &b);
+	if (nb != na)
+		abort();
+	for (size_t i = 0; i < na; i++) {
+		if (strcmp(a[i], b[i]))
+			abort();
+		free(a[i]);
+		free(b[i]);
+	}
+	free(a);
+	free(b);
+	buf_free(&out);
+}
+
 /* Every parser on the same bytes. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -86,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	name_roundtrip(p, size);
 	uidlist_roundtrip(p, size);
 	keywords_roundtrip(p, size);
+	subs_roundtrip(p, size);
 	free(p);
 	return 0;
 }
