@@ -492,9 +492,6 @@ def subscribed(c):
             for u in ok(c, 'LSUB "" "*"').named("LSUB")}
 
 
-@pytest.mark.xfail(strict=True, reason="driver gap: imapd keeps subscriptions in "
-                   "~/.mailboxlist, Dovecot in ~/Maildir/subscriptions; neither "
-                   "sees the other's")
 @pytest.mark.parametrize("first,second", [("dovecot", "ours"), ("ours", "dovecot")],
                          ids=["dovecot-first", "imapd-first"])
 def test_subscriptions_carry_over(servers, first, second):
