@@ -17,7 +17,7 @@ import pytest
 from helpers import mailstore, mbox, system
 from helpers.imapclient import Lit, quote
 from helpers.pipeimap import PipeIMAP
-from helpers.session import make_message, message_id
+from helpers.session import make_message, message_id, parse_untagged
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 from servers import DOVECOT, Account, Server  # noqa: E402
@@ -610,3 +610,35 @@ def test_appends_on_both_servers_and_an_mta_at_once(servers, user):
     ids = sorted(message_id(m[3]) for m in views["ours"]["messages"].values())
     assert ids == sorted("<%s-%d@test>" % (k, i) for k in ("dovecot", "ours", "mta")
                          for i in range(n))
+
+
+def test_idle_on_imapd_reports_dovecots_changes(servers, user):
+    """A client idling on imapd hears of what Dovecot did meanwhile (a flag
+    set, a message expunged, one appended) as FETCH, EXPUNGE and EXISTS,
+    and ends up with Dovecot's view."""
+    with session(servers["dovecot"]) as c:
+        populate(c)
+    with session(servers["ours"]) as us:
+        assert ok(us, "SELECT INBOX").numbered("EXISTS") == [5]
+        tag = us.next_tag()
+        us.send("%s IDLE\r\n" % tag)
+        assert us.deadline(us.read_response).startswith(b"+")
+        with session(servers["dovecot"]) as dc:
+            ok(dc, "SELECT INBOX")
+            ok(dc, "UID STORE 1 +FLAGS (\\Flagged)")
+            ok(dc, "UID STORE 2 +FLAGS (\\Deleted)")
+            ok(dc, "EXPUNGE")
+            ok(dc, "APPEND INBOX ", Lit(make_message(90, 300, "idle").crlf()))
+        heard = []
+        # the session polls every few seconds; a deadline kills it if not
+        while not ({"FETCH", "EXPUNGE", "EXISTS"} <= {str(u[1]).upper() for u in heard}):
+            raw = us.deadline(us.read_response)
+            assert raw.startswith(b"* "), raw
+            heard.append(parse_untagged(raw))
+        us.send("DONE\r\n")
+        assert us.deadline(us.read_until, tag).ok
+        view = live_view(us)
+        with session(servers["dovecot"]) as dc:
+            ok(dc, "SELECT INBOX")
+            assert live_view(dc) == view
+        assert "\\Flagged" in view[1] and 2 not in view and len(view) == 4

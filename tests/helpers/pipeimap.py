@@ -19,18 +19,22 @@ class PipeIMAP(RawIMAP):
         self.proc = server.spawn()
         self.f = self.proc.stdout
         self.ntag = 0
-        self.greeting_raw = self._deadline(self.read_response)
+        self.greeting_raw = self.deadline(self.read_response)
 
     def send(self, data):
+        """Write bytes (or text) to the server at once."""
         if isinstance(data, str):
             data = data.encode()
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
     def command(self, *parts, tag=None):
-        return self._deadline(RawIMAP.command, self, *parts, tag=tag)
+        """RawIMAP.command under the deadline."""
+        return self.deadline(RawIMAP.command, self, *parts, tag=tag)
 
-    def _deadline(self, fn, *args, **kw):
+    def deadline(self, fn, *args, **kw):
+        """fn(*args, **kw), the server killed if it takes too long (a read
+        then ends in EOFError instead of hanging the test)."""
         t = threading.Timer(self.timeout, self.proc.kill)
         t.start()
         try:
@@ -39,6 +43,7 @@ class PipeIMAP(RawIMAP):
             t.cancel()
 
     def close(self):
+        """Close the pipes and reap the server."""
         for f in (self.proc.stdin, self.proc.stdout):
             try:
                 f.close()
