@@ -642,3 +642,30 @@ def test_idle_on_imapd_reports_dovecots_changes(servers, user):
             ok(dc, "SELECT INBOX")
             assert live_view(dc) == view
         assert "\\Flagged" in view[1] and 2 not in view and len(view) == 4
+
+
+NAMES = ["My Folder", "Entw&APw-rfe", "Sent Items/2026", "cur", "new", "tmp", "Maildir"]
+
+
+@pytest.mark.parametrize("maker,other", [("dovecot", "ours"), ("ours", "dovecot")],
+                         ids=["dovecot-creates", "imapd-creates"])
+def test_folder_names_seen_alike(servers, user, maker, other):
+    """Folders with spaces, modified UTF-7, a level below a space, and names
+    of Maildir's own directories: made by one server, listed and opened
+    by the other under the same names with the same mail."""
+    mailstore.MaildirStore().init(user)
+    with session(servers[maker]) as c:
+        for name in NAMES:
+            ok(c, "CREATE %s" % quote(name))
+            append(c, name, *A_MAIL)
+    views = {}
+    for who in (maker, other):
+        with session(servers[who]) as c:
+            views[who] = listing(c)
+            for name in NAMES:
+                ok(c, "SELECT %s" % quote(name))
+                assert [m[3] for m in messages(c).values()] == [A_MAIL[0]], (who, name)
+            ok(c, "SELECT INBOX")
+            assert messages(c) == {}, who
+    assert views[maker] == views[other]
+    assert set(views[maker]) == {"INBOX", "Sent Items"} | set(NAMES)
