@@ -669,3 +669,24 @@ def test_folder_names_seen_alike(servers, user, maker, other):
             assert messages(c) == {}, who
     assert views[maker] == views[other]
     assert set(views[maker]) == {"INBOX", "Sent Items"} | set(NAMES)
+
+
+@pytest.mark.parametrize("first,second", [("dovecot", "ours"), ("ours", "dovecot")],
+                         ids=["dovecot-first", "imapd-first"])
+def test_files_a_sync_tool_put_in_cur_seen_alike(servers, user, sample, first, second):
+    """Files written straight into cur/ with their flags (as mbsync or
+    offlineimap do), one without any info: the same UIDs, in name order,
+    and flags from the names, on both servers."""
+    store = mailstore.MaildirStore()
+    store.init(user)
+    infos = ["FS", "", "RT", None]
+    for e, info in zip(sample, infos):
+        path = store.deliver(user, e, info=info or "")
+        if info is None:
+            os.rename(path, path[:-len(":2,")])
+    snap = snapshot_inbox(servers[first])
+    got = [snap["messages"][u] for u in sorted(snap["messages"])]
+    assert [m[3] for m in got] == [e.crlf() for e in sample]
+    assert [m[0] for m in got] == [{"\\Flagged", "\\Seen"}, set(),
+                                  {"\\Answered", "\\Deleted"}, set()]
+    assert snapshot_inbox(servers[second]) == snap

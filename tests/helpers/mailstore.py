@@ -227,9 +227,11 @@ class MaildirStore:
         return "%d.M%06dP%dQ%d.%s" % (self.clock, int(now * 1e6) % 1000000, os.getpid(),
                                        self.seq, self.host)
 
-    def deliver(self, user, entry, timeout=30):
+    def deliver(self, user, entry, timeout=30, info=None):
         """Deliver as an MTA does: write tmp/<name> (the user's, 0600, mtime
-        = the entry's date), fsync, rename it into new/."""
+        = the entry's date), fsync, rename it into new/; with info (flag
+        letters), into cur/<name>:2,<info> as a sync tool does. Returns
+        the file's path."""
         md = self.inbox_path(user)
         name = self.unique_name()
         tmp = os.path.join(md, "tmp", name)
@@ -243,7 +245,12 @@ class MaildirStore:
             os.close(fd)
         when = entry_time(entry)
         os.utime(tmp, (when, when))
-        os.rename(tmp, os.path.join(md, "new", name))
+        if info is None:
+            final = os.path.join(md, "new", name)
+        else:
+            final = os.path.join(md, "cur", name + ":2," + info)
+        os.rename(tmp, final)
+        return final
 
     def messages(self, user, folder=None):
         """The messages of INBOX (or a folder) in UID order; files the
