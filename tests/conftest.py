@@ -285,19 +285,25 @@ def sample():
 
 
 def pytest_configure(config):
-    """Register the mbox_only marker."""
+    """Register the mbox_only and format_bug markers."""
     config.addinivalue_line("markers", "mbox_only(reason): the test is about the mbox "
                             "spool file itself; it does not run on the other formats")
+    config.addinivalue_line("markers", "format_bug(format, reason): a known bug of that "
+                            "format's driver; the test must fail there (strict xfail)")
 
 
 def pytest_generate_tests(metafunc):
-    """Parametrise the store over the module's MAIL_FORMATS."""
+    """Parametrise the store over the module's MAIL_FORMATS; a format with a
+    known bug (format_bug) is a strict xfail, so its fix is noticed."""
     formats = getattr(metafunc.module, "MAIL_FORMATS", None)
     if not formats or "mail_store" not in metafunc.fixturenames:
         return
     if metafunc.definition.get_closest_marker("mbox_only"):
         formats = ("mbox",)
-    metafunc.parametrize("mail_store", formats, indirect=True)
+    bugs = {m.args[0]: m.args[1] for m in metafunc.definition.iter_markers("format_bug")}
+    metafunc.parametrize("mail_store", [
+        pytest.param(f, id=f, marks=[pytest.mark.xfail(strict=True, reason=bugs[f])]
+                     if f in bugs else []) for f in formats], indirect=True)
 
 
 @pytest.fixture

@@ -200,6 +200,18 @@ def test_append_to_inbox_without_spool_file(fresh, client, spool, user):
     assert f["BODY[]"] == NOTE
 
 
+@pytest.mark.format_bug("maildir", "APPEND gets a UID before the mail waiting in new/, "
+                        "so it is not at the end of the mailbox (RFC 3501 6.3.11)")
+def test_append_to_inbox_is_stored_with_flags_and_date(inbox, client, mail_store, user):
+    """The appended message is the last one, its flags and date on disk."""
+    ok(client, 'APPEND INBOX (\\Flagged $Work) "14-Jul-2026 02:44:25 -0700" ', Lit(NOTE))
+    msgs = mail_store.messages(user)
+    assert [m.data for m in msgs[:4]] == [e.data for e in inbox]
+    assert len(msgs) == 5 and mbox.crlf(msgs[4].data) == NOTE
+    assert msgs[4].flags == {"\\Flagged", "$Work"}
+    assert msgs[4].time == _instant("14-Jul-2026 02:44:25 -0700").timestamp()
+
+
 def test_append_to_selected_mailbox_shows_exists(inbox, client):
     ok(client, "SELECT INBOX")
     r = ok(client, "APPEND INBOX ", Lit(NOTE))
