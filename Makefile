@@ -11,10 +11,14 @@ SPOOLDIR ?= /var/spool/mail
 SYSCONFDIR ?= /etc
 CONFIG   ?= $(SYSCONFDIR)/imapd.conf
 SBINDIR  ?= $(PREFIX)/sbin
+BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/uw-imap
 CFLAGS   ?= -O2 -g
 O        ?= .
+# Our pattern rule must build the objects; with O=. make would pick its
+# built-in %.o: %.c instead (no flags, no -I).
+MAKEFLAGS += --no-builtin-rules
 VERSION  := 0.1.0
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -57,7 +61,10 @@ IMAPD_LIB  := $(O)/imapd/libimapd.a
 
 .PHONY: deps all clean check unit asan pytest bench demo fuzz certs install uninstall
 
-all: $(LIB) $(O)/c-client/c-client.a $(O)/imapd/imapd $(POP_BINS)
+# Utilities in src/: each src/NAME.c is one program.
+UTIL_BIN   := $(patsubst src/%.c,$(O)/src/%,$(wildcard src/*.c))
+
+all: $(LIB) $(O)/c-client/c-client.a $(O)/imapd/imapd $(POP_BINS) $(UTIL_BIN)
 
 $(LIB): $(CLIENT_OBJ)
 	@rm -f $@
@@ -84,6 +91,13 @@ $(O)/ipopd/ipop3d: $(POP3_OBJ) $(LIB)
 $(O)/ipopd/ipop2d: $(POP2_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(POP2_OBJ) $(LIB) $(LIBS)
 
+$(O)/src/%: $(O)/src/%.o $(IMAPD_LIB) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(IMAPD_LIB) $(LIB) $(LIBS)
+
+$(O)/src/%.o: src/%.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iimapd -MMD -MP -c -o $@ $<
+
 # imapd's pieces as a library too, so unit tests can reach its parsers.
 $(IMAPD_LIB): $(filter-out $(O)/imapd/main.o,$(IMAPD_OBJ))
 	@rm -f $@
@@ -101,12 +115,16 @@ ifneq ($(file <$(FLAGS_STAMP)),$(CC) $(ALL_CFLAGS))
 $(shell mkdir -p $(O))
 $(file >$(FLAGS_STAMP),$(CC) $(ALL_CFLAGS))
 endif
+# Written above while the makefile is read, after make looked at the
+# directory: without a rule, a first build in a fresh tree would think the
+# stamp cannot be made and fall back to make's built-in %.o rule.
+$(FLAGS_STAMP): ;
 
 $(O)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(CLIENT_OBJ:.o=.d) $(IMAPD_OBJ:.o=.d) $(POP3_OBJ:.o=.d) $(POP2_OBJ:.o=.d)
+-include $(CLIENT_OBJ:.o=.d) $(UTIL_BIN:=.d) $(IMAPD_OBJ:.o=.d) $(POP3_OBJ:.o=.d) $(POP2_OBJ:.o=.d)
 
 # Unit tests: each tests/unit/test-*.c is one program; summary line at the end.
 # A test that checks nothing must SKIP with a reason, and a program fails on
@@ -144,19 +162,23 @@ deps:
 
 # Install the daemons, man pages and example launcher/PAM files; the
 # examples get the real paths substituted.
-SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFIG)|g' \
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@CONFIG@|$(CONFIG)|g' \
 	-e 's|@SSLDIR@|$(SSLDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
 	-e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
 DAEMONS  = imapd/imapd $(if $(wildcard ipopd/ipop3d.c),ipopd/ipop3d) $(if $(wildcard ipopd/ipop2d.c),ipopd/ipop2d)
 MAN8     = imapd.8 ipop3d.8 ipop2d.8
+MAN1     = mailutil.1 tmail.1 dmail.1
 EXAMPLES = inetd.conf xinetd.d/imap xinetd.d/imaps xinetd.d/pop3 xinetd.d/pop3s \
 	systemd/imap.socket systemd/imap@.service systemd/imaps.socket systemd/imaps@.service \
 	systemd/pop3.socket systemd/pop3@.service systemd/pop3s.socket systemd/pop3s@.service \
 	pam.d/imap pam.d/pop
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(DAEMONS) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(UTIL_BIN) $(DESTDIR)$(BINDIR)/
+	for m in $(MAN1); do $(SUBST) docs/man/$$m > $(DESTDIR)$(MANDIR)/man1/$$m; done
 	for m in $(MAN8); do $(SUBST) docs/man/$$m > $(DESTDIR)$(MANDIR)/man8/$$m; done
 	$(SUBST) docs/man/imapd.conf.5 > $(DESTDIR)$(MANDIR)/man5/imapd.conf.5
 	for e in $(EXAMPLES); do \
@@ -173,6 +195,8 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(DAEMONS)))
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(UTIL_BIN)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(MAN1))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(MAN8)) $(DESTDIR)$(MANDIR)/man5/imapd.conf.5
 	rm -rf $(DESTDIR)$(DOCDIR)
 
@@ -216,4 +240,4 @@ certs:
 clean:
 	rm -rf build .build-flags
 	find c-client imapd ipopd src tests -name '*.o' -o -name '*.d' | xargs rm -f
-	rm -f c-client/libc-client.a c-client/c-client.a imapd/libimapd.a imapd/imapd ipopd/ipop3d ipopd/ipop2d $(UNIT_SRC:%.c=%)
+	rm -f c-client/libc-client.a c-client/c-client.a imapd/libimapd.a imapd/imapd ipopd/ipop3d ipopd/ipop2d $(UNIT_SRC:%.c=%) $(UTIL_BIN)

@@ -325,7 +325,7 @@ uint32_t casemap_decode(const unsigned char *p, const unsigned char *end, size_t
 
 /* ---------- case-insensitive substring search ---------- */
 
-static size_t utf8_encode(uint32_t c, unsigned char *o)
+size_t casemap_encode(uint32_t c, unsigned char *o)
 {
 	if (c >= CASEMAP_BADBYTE + 0x80 && c <= CASEMAP_BADBYTE + 0xFF) {
 		o[0] = (unsigned char)(c - CASEMAP_BADBYTE);
@@ -391,7 +391,7 @@ static unsigned anchor_try(struct casemap_needle *nd, size_t j)
 	nd->nenc = (int)np;
 	nd->nlast = 0;
 	for (size_t k = 0; k < np; k++) {
-		size_t l = utf8_encode(pre[k], nd->enc[k]);
+		size_t l = casemap_encode(pre[k], nd->enc[k]);
 		unsigned char last = nd->enc[k][l - 1];
 		int dup = 0;
 

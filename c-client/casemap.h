@@ -27,6 +27,10 @@ size_t casemap_preimages(uint32_t a, uint32_t *out, size_t max);
 /* Decode one code point from p (p < end). Sets *adv to the bytes used (>= 1). */
 uint32_t casemap_decode(const unsigned char *p, const unsigned char *end, size_t *adv);
 
+/* Encode c as UTF-8 into o (room for 4); a CASEMAP_BADBYTE code point
+ * becomes its original byte again. Returns the bytes written. */
+size_t casemap_encode(uint32_t c, unsigned char *o);
+
 /* Case-insensitive substring search. */
 #define CASEMAP_STREAMS 4
 

@@ -54,6 +54,8 @@ static const struct ckey keys[] = {
 	{"prelogin_user", C_STR, F(prelogin_user), 0},
 	{"inbox", C_STR, F(inbox), 0},
 	{"mail_format", C_FORMAT, F(mail_format), 0},
+	{"inbox_mbox", C_BOOL, F(inbox_mbox), 0},
+	{"lock_timeout", C_SECS, F(lock_timeout), 1},
 };
 
 void config_defaults(struct config *c)
@@ -70,6 +72,7 @@ void config_defaults(struct config *c)
 	c->timeout_idle = 30 * 60;
 	c->login_delay = 3;
 	c->max_login_failures = 3;
+	c->lock_timeout = 60;
 }
 
 void config_free(struct config *c)

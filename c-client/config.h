@@ -24,6 +24,8 @@ struct config {
 	char *prelogin_user;      /* the unprivileged user before login */
 	char *inbox;              /* INBOX's path ("~/Maildir"), NULL: the spool */
 	char *mail_format;        /* format of new mailboxes, NULL: INBOX's */
+	int inbox_mbox;           /* the classic ~/mbox mode */
+	unsigned lock_timeout;    /* seconds to wait for another's mailbox lock */
 };
 
 void config_defaults(struct config *c);

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "log.h"
 #include "privsep.h"
 #include "tls.h"
@@ -26,7 +28,9 @@ int daemon_config_load(struct config *cfg, const char *path, int explicit_path,
 	size_t start = errors->len;
 
 	config_defaults(cfg);
-	if (config_load(cfg, path, explicit_path, errors) == 0)
+	int r = config_load(cfg, path, explicit_path, errors);
+	lock_dot_timeout = cfg->lock_timeout > INT_MAX ? INT_MAX : (int)cfg->lock_timeout;
+	if (r == 0)
 		return 0;
 	/* one syslog line per problem: the log is where admins look first */
 	const char *line = errors->data + start, *end = errors->data + errors->len;

@@ -41,6 +41,11 @@ uint32_t mail_uidvalidity(struct mail_session *s, uint32_t floor, int take);
 int mail_recent_get(struct mail_session *s, const char *path, uint32_t *validity, uint32_t *hw);
 void mail_recent_put(struct mail_session *s, const char *path, uint32_t validity, uint32_t hw);
 
+/* For a driver's watch(): watch the directory dirfd (through our own
+ * descriptor, never a path someone could swap) for changes to the entry
+ * leaf, or to any entry when leaf is NULL. */
+int mail_watch_add(struct mailbox *box, int ifd, int dirfd, const char *leaf);
+
 /* For a driver's valid(): open leaf in dirfd read-only without following
  * a link or blocking on a FIFO; -1 if it is not a regular file. */
 int mail_valid_open(int dirfd, const char *leaf, const struct stat *st);

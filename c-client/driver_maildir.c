@@ -268,6 +268,15 @@ static int md_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const 
 	return rc;
 }
 
+/* IDLE: wake on any change in new/ (deliveries) or cur/ (other sessions'
+ * flags and expunges). */
+static int md_watch(struct mailbox *box, int ifd)
+{
+	int rc = mail_watch_add(box, ifd, MB(box)->d.new, NULL);
+
+	return rc < 0 ? rc : mail_watch_add(box, ifd, MB(box)->d.cur, NULL);
+}
+
 /* STATUS from the uidlist and a scan, moving and writing nothing. */
 static int md_status(struct mail_session *sess, const char *path, struct mail_status *st,
 		     struct mail_err *err)
@@ -326,6 +335,7 @@ const struct driver driver_maildir = {
 	.remove = md_remove,
 	.rename = md_rename,
 	.copy = md_copy,
+	.watch = md_watch,
 	.ns_path = md_ns_path,
 	.ns_list = md_ns_list,
 	.subs_read = md_subs_read,

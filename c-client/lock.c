@@ -8,6 +8,7 @@
 #include <lockfile.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,15 @@ static char *dir_of(const char *path)
 	if (slash == path)
 		return xstrdup("/");
 	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Is the filesystem of dir out of blocks or inodes (for a user)? A lock
+ * the helper could not make there failed for that, not for a mode. */
+static int dir_full(const char *dir)
+{
+	struct statvfs sv;
+
+	return statvfs(dir, &sv) == 0 && (sv.f_bavail == 0 || (sv.f_files && sv.f_favail == 0));
 }
 
 void lock_dir_error(const char *file, int e, struct mail_err *err)
@@ -71,9 +81,12 @@ int lock_dot(const char *path, char **held, struct mail_err *err)
 			char *dir = dir_of(path);
 			int denied = access(dir, W_OK) < 0 && (errno == EACCES || errno == EPERM ||
 							      errno == EROFS);
-			int de = errno;
+			int de = errno, full = dir_full(dir);
 			free(dir);
-			if (denied || e == EACCES || e == EPERM || e == EROFS)
+			if (full)
+				mail_err_set(err, MAIL_TOOBIG, "cannot create lock file %s: %s",
+					     name, strerror(ENOSPC));
+			else if (denied || e == EACCES || e == EPERM || e == EROFS)
 				lock_dir_error(name, denied ? de : e, err);
 			else
 				mail_err_set(err, MAIL_FAIL, "cannot create lock file %s: %s",

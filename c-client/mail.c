@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +76,7 @@ void mail_session_setup(struct mail_session *s, const char *user, const char *ho
 {
 	mail_session_init(s, user, home, cfg->spool_dir);
 	s->allow_outside_home = cfg->allow_outside_home;
+	s->inbox_mbox = cfg->inbox_mbox;
 	mail_session_formats(s, cfg->inbox, cfg->mail_format);
 }
 
@@ -88,6 +90,7 @@ void mail_session_formats(struct mail_session *s, const char *inbox, const char 
 	s->inbox_path = NULL;
 	s->inbox_drv = NULL;
 	s->ns_root = NULL;
+	s->spool_pull = 0;
 }
 
 const struct driver *mail_driver_named(const char *name)
@@ -267,6 +270,12 @@ static char *config_path(struct mail_session *s, const char *v)
 /* The driver of new mailboxes where nothing else decides: mail_format,
  * else INBOX's. */
 static const struct driver *new_format(struct mail_session *s);
+static void watch_free(struct mailbox *box);
+static int open_at(struct mail_session *s, const char *name, char *path,
+		   const struct driver *d, int readonly, const struct mail_events *ev,
+		   void *evctx, struct mailbox **out, struct mail_err *err);
+static int spool_pull(struct mail_session *s, struct mail_err *err);
+static int is_pulled_inbox(const struct mailbox *box);
 
 /* Find INBOX once per session: the configured path, else ~/Maildir when it
  * is a mailbox, else the spool file. A Maildir++ INBOX brings its
@@ -288,7 +297,13 @@ static void inbox_find(struct mail_session *s)
 				if (drivers[i]->flags & DRV_DIRECTORY)
 					d = drivers[i];
 		}
+	} else if (s->inbox_mbox && examine(s, "INBOX", (s->inbox_path = join(s->home, "mbox")),
+					    drivers[0], &d, NULL, &ignore) == BOX_THERE) {
+		s->spool_pull = 1;   /* the classic ~/mbox: spool mail moves in */
 	} else {
+		free(s->inbox_path);
+		s->inbox_path = NULL;
+		d = NULL;
 		char *md = join(s->home, "Maildir");
 		if (fsafe_home(s) >= 0 &&
 		    examine(s, "INBOX", md, NULL, &d, NULL, &ignore) == BOX_THERE &&
@@ -408,7 +423,6 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 	      struct mail_err *err)
 {
 	struct where w;
-	struct mailbox *box;
 	int writable = 1;
 
 	*out = NULL;
@@ -430,15 +444,28 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 		}
 		break;
 	}
-	box = xcalloc(1, sizeof *box);
+	if (w.inbox && s->spool_pull && !readonly && spool_pull(s, err) < 0) {
+		free(w.path);
+		return -1;
+	}
+	return open_at(s, w.inbox ? "INBOX" : name, w.path, w.drv, readonly || !writable, ev,
+		       evctx, out, err);
+}
+
+/* Open the mailbox at path with driver d (path becomes the box's). */
+static int open_at(struct mail_session *s, const char *name, char *path,
+		   const struct driver *d, int readonly, const struct mail_events *ev,
+		   void *evctx, struct mailbox **out, struct mail_err *err)
+{
+	struct mailbox *box = xcalloc(1, sizeof *box);
+
 	box->sess = s;
-	box->drv = w.drv;
-	box->name = xstrdup(w.inbox ? "INBOX" : name);
-	box->path = w.path;
-	box->readonly = readonly || !writable;
+	box->drv = d;
+	box->name = xstrdup(name);
+	box->path = path;
+	box->readonly = readonly;
 	box->ev = ev;
 	box->evctx = evctx;
-	const struct driver *d = w.drv;
 	int r = d->open(box, err);
 	if (r < 0 && err->code == MAIL_NOPERM && !box->readonly) {
 		/* We may read the mailbox but not lock or rewrite it (a Debian
@@ -496,6 +523,7 @@ int mail_close(struct mailbox *box, int expunge, struct mail_err *err)
 		return 0;
 	rc = mail_save(box, expunge, err ? err : &ignore);
 	box->drv->close(box);
+	watch_free(box);
 	free(box->parsed_ring);
 	for (unsigned i = 0; i < box->nkeywords; i++)
 		free(box->keywords[i]);
@@ -510,15 +538,33 @@ int mail_flush(struct mailbox *box, struct mail_err *err)
 	return box->drv->flush ? box->drv->flush(box, err) : 0;
 }
 
+/* Is box the ~/mbox INBOX that spool mail moves into? */
+static int is_pulled_inbox(const struct mailbox *box)
+{
+	return box->sess && box->sess->spool_pull && !box->readonly && !strcmp(box->name, "INBOX") &&
+	       box->sess->inbox_path && !strcmp(box->path, box->sess->inbox_path);
+}
+
+/* In the ~/mbox mode, move new spool mail into INBOX before looking. */
+static int pull_first(struct mailbox *box, struct mail_err *err)
+{
+	return is_pulled_inbox(box) ? spool_pull(box->sess, err) : 0;
+}
+
 int mail_ping(struct mailbox *box, struct mail_err *err)
 {
+	if (pull_first(box, err) < 0)
+		return -1;
 	return box->drv->ping(box, err);
 }
 
 int mail_check(struct mailbox *box, struct mail_err *err)
 {
+	if (pull_first(box, err) < 0)
+		return -1;
 	return box->drv->check(box, err);
 }
+
 
 int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err)
 {
@@ -601,6 +647,43 @@ int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **
 		*env = m->env;
 	if (body)
 		*body = m->body;
+	return 0;
+}
+
+int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err)
+{
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	return (box->drv->fetch_header ? box->drv->fetch_header : box->drv->fetch)(box, msgno, text,
+										   len, err);
+}
+
+int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,
+			struct mail_err *err)
+{
+	struct message *m;
+	struct body *ignored;
+	const char *text;
+	size_t len;
+
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	m = box->msgs[msgno - 1];
+	if (!m->env && !box->drv->fetch_header)
+		return mail_fetch_structure(box, msgno, env, NULL, err);
+	if (!m->env) {
+		if (box->drv->fetch_header(box, msgno, &text, &len, err) < 0)
+			return -1;
+		if (!m->pool)
+			m->pool = pool_new();
+		/* the structure parsed from a header alone is not the message's:
+		 * only the envelope is kept (mail_fetch_structure parses all) */
+		rfc822_parse(m->pool, text, len, &m->env, &ignored);
+		if (m->uid)
+			parsed_remember(box, m);
+	}
+	*env = m->env;
 	return 0;
 }
 
@@ -1067,6 +1150,47 @@ int mail_status(struct mail_session *s, const char *name, struct mail_status *st
 	return rc;
 }
 
+/* The classic toolkit's ~/mbox mode: every message of the spool file is
+ * appended to ~/mbox (with its flags and date), then expunged from the
+ * spool by UID, so mail delivered meanwhile stays for the next pull and a
+ * crash between the two leaves a copy in both, never none. */
+static int spool_pull(struct mail_session *s, struct mail_err *err)
+{
+	struct mailbox *sp;
+	struct mail_new *nm;
+	uint32_t *msgnos, *uids;
+	char *path = join(s->spool_dir, s->user);
+	int rc = 0;
+
+	if (anything_at(s, path, err) <= 0) {
+		free(path);
+		return 0;
+	}
+	if (open_at(s, "INBOX", path, drivers[0], 0, NULL, NULL, &sp, err) < 0)
+		return -1;
+	uint32_t n = sp->nmsgs;
+	msgnos = xcalloc(n + 1, sizeof *msgnos);
+	uids = xcalloc(n + 1, sizeof *uids);
+	for (uint32_t i = 0; i < n; i++) {
+		msgnos[i] = i + 1;
+		uids[i] = sp->msgs[i]->uid;
+	}
+	if (n && (!(nm = gather(sp, msgnos, n, err)) ||
+		  s->inbox_drv->append(s, s->inbox_path, nm, n, NULL, NULL, err) < 0)) {
+		rc = -1;
+	} else if (n) {
+		gather_free(nm, n);
+		for (uint32_t i = 0; i < n; i++)
+			sp->msgs[i]->flags |= MF_DELETED;
+		rc = mail_expunge(sp, uids, n, err);
+	}
+	if (mail_close(sp, 0, rc ? NULL : err) < 0)
+		rc = -1;
+	free(msgnos);
+	free(uids);
+	return rc;
+}
+
 /* ---------------------------------------------------------------------- */
 /* What every driver shares (driver.h)                                     */
 
@@ -1230,7 +1354,25 @@ struct lister {
 	const char *pattern;
 	mail_list_fn fn;
 	void *ctx;
+	const struct driver *only;  /* "#driver.FORMAT/...": that format alone */
+	const char *shown;          /* and its prefix, put before each name */
 };
+
+/* Report name (relative to the walk) with the listing's prefix. */
+static void list_report(struct lister *l, const char *name, int attrs)
+{
+	char *full;
+
+	if (!l->shown) {
+		l->fn(l->ctx, name, attrs);
+		return;
+	}
+	full = xmalloc(strlen(l->shown) + strlen(name) + 1);
+	strcpy(full, l->shown);
+	strcat(full, name);
+	l->fn(l->ctx, full, attrs);
+	free(full);
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -1283,7 +1425,7 @@ static void list_sub(struct lister *l, int dirfd, const char *ent, const char *n
 		free(kids[k]);
 	free(kids);
 	if (match_name(l->pattern, name))
-		l->fn(l->ctx, name, LA_NOSELECT | (nc ? LA_HASCHILDREN : LA_HASNOCHILDREN));
+		list_report(l, name, LA_NOSELECT | (nc ? LA_HASCHILDREN : LA_HASNOCHILDREN));
 	char *sub = join(name, "");
 	if (nc && depth < LIST_MAX_DEPTH && match(l->pattern, sub, 1, 0))
 		list_dir(l, fd, name, depth + 1);
@@ -1305,11 +1447,11 @@ static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth)
 		    !(depth == 0 && is_inbox(name))) {
 			/* a file of no format we know is no mailbox (the
 			 * dummy driver's rule): not offered, never "corrupt" */
-			int known = (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) &&
-				    match_name(l->pattern, name) && probe(dirfd, ents[i], &st, NULL);
-			if (known)
-				l->fn(l->ctx, name, LA_NOINFERIORS);
-			else if (S_ISDIR(st.st_mode))
+			const struct driver *d = S_ISDIR(st.st_mode) || S_ISREG(st.st_mode) ?
+						 probe(dirfd, ents[i], &st, NULL) : NULL;
+			if (d && (!l->only || d == l->only) && match_name(l->pattern, name))
+				list_report(l, name, LA_NOINFERIORS);
+			else if (!d && S_ISDIR(st.st_mode))
 				list_sub(l, dirfd, ents[i], name, depth);
 		}
 		free(name);
@@ -1331,6 +1473,26 @@ static char *full_pattern(const char *ref, const char *pattern)
 	return p;
 }
 
+/* "#driver.FORMAT/pattern": the mailboxes of that format under the home
+ * directory (whatever namespace INBOX brings), named as they are opened. */
+static int list_forced(struct mail_session *s, const char *pat, mail_list_fn fn, void *ctx,
+		       struct mail_err *err)
+{
+	const char *fmt = pat + strlen(FORCE_PREFIX), *slash = strchr(fmt, '/');
+	char *name = xstrndup(fmt, slash ? (size_t)(slash - fmt) : strlen(fmt));
+	const struct driver *d = mail_driver_named(name);
+
+	free(name);
+	if (!d || !slash || slash[1] == '/' || slash[1] == '~' || has_dotdot(slash + 1))
+		return 0;   /* nothing can match */
+	char *shown = xstrndup(pat, (size_t)(slash + 1 - pat));
+	struct lister l = { slash + 1, fn, ctx, d, shown };
+	if (fsafe_home(s) >= 0)
+		list_dir(&l, s->home_fd, "", 0);
+	free(shown);
+	return 0;
+}
+
 int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
 	      void *ctx, struct mail_err *err)
 {
@@ -1347,8 +1509,10 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 	}
 	int rc = 0;
 	inbox_find(s);
-	if (pat[0] != '/' && pat[0] != '~') {
-		struct lister l = { pat, fn, ctx };
+	if (!strncasecmp(pat, FORCE_PREFIX, strlen(FORCE_PREFIX))) {
+		rc = list_forced(s, pat, fn, ctx, err);
+	} else if (pat[0] != '/' && pat[0] != '~') {
+		struct lister l = { pat, fn, ctx, NULL, NULL };
 		if (match(pat, "INBOX", 0, 1))
 			fn(ctx, "INBOX", s->ns_root ? 0 : LA_NOINFERIORS);
 		if (s->ns_root)
@@ -1531,4 +1695,156 @@ int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail
 	sub_free(v, n);
 	free(pat);
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Watching a mailbox for IDLE                                             */
+
+struct mail_watch {
+	int fd;                   /* inotify, or -1: the driver has no watch */
+	int tried;
+	struct wd_leaf {
+		int wd;
+		char *leaf;       /* a directory watched for this entry to appear */
+	} *wds;
+	size_t n;
+};
+
+/* A file: its changes and its replacement (a rename over it drops its
+ * link count: IN_ATTRIB). A directory: any entry, or one to appear. */
+#define WATCH_FILE (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)
+#define WATCH_DIR (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+		   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define WATCH_APPEAR (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
+
+/* Watch what our descriptor fd holds (its /proc name leads to exactly that,
+ * never to a path someone could swap meanwhile). */
+static int watch_fd_add(struct mail_watch *w, int ifd, int fd, uint32_t mask, const char *leaf)
+{
+	char proc[64];
+	int wd;
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(ifd, proc, mask);
+	if (wd < 0)
+		return -1;
+	w->wds = xrealloc(w->wds, (w->n + 1) * sizeof *w->wds);
+	w->wds[w->n].wd = wd;
+	w->wds[w->n].leaf = leaf ? xstrdup(leaf) : NULL;
+	w->n++;
+	return 0;
+}
+
+int mail_watch_add(struct mailbox *box, int ifd, int dirfd, const char *leaf)
+{
+	struct mail_watch *w = box->watch;
+	int fd, rc;
+
+	if (!leaf)
+		return watch_fd_add(w, ifd, dirfd, WATCH_DIR, NULL);
+	/* the file itself, so other users' files in its directory (a busy
+	 * spool) never wake us; the directory only while it does not exist */
+	fd = openat(dirfd, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return watch_fd_add(w, ifd, dirfd, WATCH_APPEAR, leaf);
+	rc = watch_fd_add(w, ifd, fd, WATCH_FILE, NULL);
+	close(fd);
+	return rc;
+}
+
+/* Drop every watch and ask the driver again (the file was replaced). */
+static void watch_rebuild(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+
+	for (size_t i = 0; i < w->n; i++) {
+		inotify_rm_watch(w->fd, w->wds[i].wd);
+		free(w->wds[i].leaf);
+	}
+	w->n = 0;
+	if (box->drv->watch(box, w->fd) == 0 && is_pulled_inbox(box)) {
+		/* the ~/mbox mode: deliveries arrive in the spool file */
+		struct fsafe_loc loc;
+		struct mail_err ignore;
+		char *sp = join(box->sess->spool_dir, box->sess->user);
+		if (fsafe_locate(box->sess, sp, 0, &loc, &ignore) == 0) {
+			mail_watch_add(box, w->fd, loc.dirfd, loc.leaf);
+			fsafe_close(&loc);
+		}
+		free(sp);
+	}
+	if (!w->n) {
+		close(w->fd);
+		w->fd = -1;
+	}
+}
+
+int mail_watch_fd(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+
+	if (!w) {
+		w = box->watch = xcalloc(1, sizeof *w);
+		w->fd = -1;
+	}
+	if (!w->tried && box->drv->watch) {
+		w->tried = 1;
+		w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (w->fd >= 0)
+			watch_rebuild(box);
+	}
+	return w->fd;
+}
+
+/* Does event ev concern the mailbox (1), and must the watches be made
+ * again (2: the file was replaced or has appeared)? */
+static int watch_relevant(const struct mail_watch *w, const struct inotify_event *ev)
+{
+	if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+		return 2;
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->wds[i].wd != ev->wd)
+			continue;
+		if (w->wds[i].leaf)
+			return ev->len && !strcmp(ev->name, w->wds[i].leaf) ? 2 : 0;
+		return (ev->mask & IN_ATTRIB) && !ev->len ? 2 : 1;
+	}
+	return 0;
+}
+
+int mail_watch_changed(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int changed = 0;
+	ssize_t n;
+
+	if (!w || w->fd < 0)
+		return 1;
+	while ((n = read(w->fd, buf, sizeof buf)) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			int r = watch_relevant(w, ev);
+			changed |= r;
+			p += sizeof *ev + ev->len;
+		}
+	if (changed & 2)
+		watch_rebuild(box);
+	return changed != 0;
+}
+
+/* Release the watch with the mailbox. */
+static void watch_free(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	for (size_t i = 0; i < w->n; i++)
+		free(w->wds[i].leaf);
+	free(w->wds);
+	free(w);
+	box->watch = NULL;
 }

@@ -70,6 +70,9 @@ struct mail_session {
 	const struct driver *inbox_drv;
 	char *inbox_path;
 	const char *ns_root;
+	/* "inbox_mbox = yes": INBOX is ~/mbox when it exists, and spool mail
+	 * is moved into it at each open, ping and check (spool_pull). */
+	int inbox_mbox, spool_pull;
 };
 
 struct message {
@@ -118,6 +121,7 @@ struct mailbox {
 	 * FETCH ENVELOPE of a huge mailbox does not hold every parse at once. */
 	uint32_t *parsed_ring;
 	unsigned parsed_next;
+	struct mail_watch *watch; /* inotify state for IDLE (mail.c) */
 };
 
 /* How many parsed message structures a mailbox keeps. */
@@ -131,6 +135,9 @@ struct mail_new {
 	char **keywords;          /* names, NULL-terminated, or NULL */
 	time_t date;              /* internal date, 0: now */
 	int tz_minutes;
+	/* Envelope sender, for formats that record it (mbox's From line): one
+	 * token, no blanks or controls; "" the null sender; NULL: none known. */
+	const char *sender;
 };
 
 struct mail_status {
@@ -176,6 +183,10 @@ struct driver {
 	 * until the next call on this mailbox. */
 	int (*fetch)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		     struct mail_err *err);
+	/* Optional: the canonical header alone, through its blank line (for
+	 * ENVELOPE without reading bodies); same lifetime as fetch's text. */
+	int (*fetch_header)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+			    struct mail_err *err);
 	/* Append messages atomically (all or none). uids_out may be NULL. */
 	int (*append)(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 		      size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
@@ -195,6 +206,9 @@ struct driver {
 	 * format (Maildir++ keeps folders inside INBOX as ".a.b"): the path of
 	 * a folder name under root (NULL with err if the name cannot be one),
 	 * and LIST of the folders under root whose names match pattern. */
+	/* Optional: add inotify watches (mail_watch_add in driver.h) on what
+	 * changes when the mailbox does, so IDLE wakes without polling. */
+	int (*watch)(struct mailbox *box, int ifd);
 	char *(*ns_path)(const char *root, const char *name, struct mail_err *err);
 	int (*ns_list)(struct mail_session *sess, const char *root, const char *pattern,
 		       mail_list_fn fn, void *ctx, struct mail_err *err);
@@ -252,6 +266,15 @@ int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size
 int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **env,
 			 struct body **body, struct mail_err *err);
 
+/* The canonical header, through its blank line (the whole text where the
+ * driver cannot give less); valid as mail_fetch_text's. */
+int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err);
+/* The envelope alone: parsed from the header where the driver can give
+ * it without the body, cached in the message. */
+int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,
+			struct mail_err *err);
+
 enum mail_store_op { STORE_SET, STORE_ADD, STORE_REMOVE };
 /* Change flags/keywords of one message (mark for write-back at check/ping). */
 int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint32_t flags,
@@ -278,6 +301,14 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail_err *err);
 int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
 	      void *ctx, struct mail_err *err);
+
+/* A descriptor that becomes readable when the mailbox may have changed
+ * (new mail, another session's changes), made on first call; -1 when the
+ * format cannot say (then poll by pinging). */
+int mail_watch_fd(struct mailbox *box);
+/* Consume what woke the watch: 1 the mailbox may have changed (ping it),
+ * 0 only unrelated activity (another user's spool file). */
+int mail_watch_changed(struct mailbox *box);
 
 /* Current message number of uid, or 0 if it is not (or no longer) there. */
 uint32_t mail_msgno(const struct mailbox *box, uint32_t uid);

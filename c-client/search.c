@@ -141,7 +141,7 @@ struct sctx {
 	const struct message *m;
 	const char *text;
 	size_t len, hdrlen;
-	int have_text, have_hdr, have_leaves, sent_state;
+	int have_text, have_head, have_hdr, have_leaves, sent_state;
 	int64_t sent_day;
 	struct buf hdr;           /* whole header, unfolded and decoded (TEXT) */
 	struct buf dec;           /* decoded body leaves */
@@ -323,11 +323,15 @@ static void node_compile(struct sctx *c, struct pool *pool, const struct search_
 
 /* ---------- per-message text access ---------- */
 
-static int need_text(struct sctx *c)
+/* The message's text (whole), or with head set its header at least: a
+ * search of header fields reads no bodies. */
+static int load_text(struct sctx *c, int head)
 {
-	if (c->have_text)
+	if (c->have_text || (head && c->have_head))
 		return 0;
-	if (mail_fetch_text(c->box, c->msgno, &c->text, &c->len, c->err))
+	head = head && c->box->drv->fetch_header;   /* else one fetch serves all */
+	if ((head ? mail_fetch_header : mail_fetch_text)(c->box, c->msgno, &c->text, &c->len,
+							  c->err))
 		return -1;
 	if (!c->text) {
 		c->text = "";
@@ -336,8 +340,19 @@ static int need_text(struct sctx *c)
 	c->hdrlen = rfc822_header_len(c->text, c->len);
 	if (c->hdrlen > c->len)
 		c->hdrlen = c->len;
-	c->have_text = 1;
+	c->have_head = 1;
+	c->have_text = !head;
 	return 0;
+}
+
+static int need_text(struct sctx *c)
+{
+	return load_text(c, 0);
+}
+
+static int need_header(struct sctx *c)
+{
+	return load_text(c, 1);
 }
 
 /* Append s with its folding line breaks (CRLF or LF before SP/HTAB) removed. */
@@ -465,7 +480,7 @@ static int field_load(struct sctx *c, struct field *f)
 
 	if (f->state)
 		return 0;
-	if (need_text(c))
+	if (need_header(c))
 		return -1;
 	buf_reset(&f->val);
 	f->state = 1;
@@ -489,7 +504,7 @@ static int header_load(struct sctx *c)
 
 	if (c->have_hdr)
 		return 0;
-	if (need_text(c))
+	if (need_header(c))
 		return -1;
 	buf_reset(&c->tmp);
 	unfold(c->text, c->hdrlen, &c->tmp);
@@ -515,7 +530,7 @@ static int sent_day(struct sctx *c, int64_t *day)
 		time_t t;
 		int tz;
 
-		if (need_text(c))
+		if (need_header(c))
 			return -1;
 		c->sent_state = 2;
 		c->sent_day = local_day(0, 0);
@@ -796,7 +811,7 @@ static void message_reset(struct sctx *c, uint32_t msgno)
 {
 	c->msgno = msgno;
 	c->m = c->box->msgs[msgno - 1];
-	c->have_text = c->have_hdr = c->have_leaves = c->sent_state = 0;
+	c->have_text = c->have_head = c->have_hdr = c->have_leaves = c->sent_state = 0;
 	for (size_t i = 0; i < c->nfields; i++)
 		c->fields[i].state = 0;
 }

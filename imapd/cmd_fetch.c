@@ -35,6 +35,7 @@ struct fetch_req {
 	struct fetch_att *atts, **tail;
 	int has_flags, has_uid;
 	int need_structure;
+	int need_envelope;        /* alone, it is parsed from the header */
 	int sets_seen;       /* some section is fetched without PEEK */
 };
 
@@ -49,8 +50,10 @@ static struct fetch_att *att_add(struct cmd *cmd, struct fetch_req *req, enum fa
 		req->has_flags = 1;
 	if (kind == FA_UID)
 		req->has_uid = 1;
-	if (kind == FA_ENVELOPE || kind == FA_BODY || kind == FA_BODYSTRUCTURE)
+	if (kind == FA_BODY || kind == FA_BODYSTRUCTURE)
 		req->need_structure = 1;
+	if (kind == FA_ENVELOPE)
+		req->need_envelope = 1;
 	return a;
 }
 
@@ -393,6 +396,8 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 	/* structure before text: the text is only valid until the next call */
 	if ((req->need_structure || need_text) &&
 	    mail_fetch_structure(box, msgno, &fm.env, &fm.body, err) < 0)
+		return -1;
+	if (req->need_envelope && !fm.env && mail_fetch_envelope(box, msgno, &fm.env, err) < 0)
 		return -1;
 	if (need_text && mail_fetch_text(box, msgno, &fm.text, &fm.len, err) < 0)
 		return -1;

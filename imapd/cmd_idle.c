@@ -1,24 +1,35 @@
-/* cmd_idle.c: IDLE (RFC 2177). We poll the mailbox every few seconds and
- * send what changed until the client says DONE. */
+/* cmd_idle.c: IDLE (RFC 2177). We wait for the client's DONE and for the
+ * mailbox's watch (inotify, from its driver) and send what changed; a
+ * format without a watch is pinged every few seconds. */
 #include <poll.h>
 #include <string.h>
 
 #include "imapd.h"
 
 #define IDLE_PING_SECONDS 5
+/* With a watch, a ping this often anyway: a change made where inotify does
+ * not see it (another machine over NFS) still shows within a minute. */
+#define IDLE_WATCHED_SECONDS 60
 
-/* Wait up to IDLE_PING_SECONDS (never past the deadline) for client bytes,
- * which may already wait in our buffer or inside TLS where poll cannot see. */
-static int idle_wait(struct client *c)
+enum { WAIT_TIMEOUT, WAIT_CLIENT, WAIT_MAILBOX };
+
+/* Wait (never past the deadline) for client bytes, which may already wait
+ * in our buffer or inside TLS where poll cannot see, or for the mailbox's
+ * watch to fire. */
+static int idle_wait(struct client *c, int watch)
 {
 	if (c->io.rpos < c->io.rlen || (c->io.tr->pending && c->io.tr->pending(c->io.trctx) > 0))
-		return 1;
-	unsigned secs = io_wait_seconds(&c->io);
-	struct pollfd pfd = {.fd = c->io.in_fd, .events = POLLIN};
+		return WAIT_CLIENT;
+	unsigned secs = io_wait_seconds(&c->io), most = watch >= 0 ? IDLE_WATCHED_SECONDS :
+								IDLE_PING_SECONDS;
+	struct pollfd pfd[2] = {{.fd = c->io.in_fd, .events = POLLIN},
+				{.fd = watch, .events = POLLIN}};
 
-	if (!secs || secs > IDLE_PING_SECONDS)
-		secs = IDLE_PING_SECONDS;
-	return poll(&pfd, 1, (int)secs * 1000) > 0;
+	if (!secs || secs > most)
+		secs = most;
+	if (poll(pfd, watch >= 0 ? 2 : 1, (int)secs * 1000) <= 0)
+		return WAIT_TIMEOUT;
+	return pfd[0].revents ? WAIT_CLIENT : WAIT_MAILBOX;
 }
 
 /* The deadline passed: the session ends, however many bytes trickled in. */
@@ -36,6 +47,7 @@ void cmd_idle(struct cmd *cmd)
 	struct client *c = cmd->c;
 	struct mail_err err;
 	struct buf line;
+	int watch = c->box ? mail_watch_fd(c->box) : -1;
 
 	if (p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
@@ -46,7 +58,8 @@ void cmd_idle(struct cmd *cmd)
 	for (;;) {
 		if (io_deadline_passed(&c->io))
 			break;
-		if (idle_wait(c)) {
+		int why = idle_wait(c, watch);
+		if (why == WAIT_CLIENT) {
 			unsigned saved = c->io.timeout;
 			c->io.timeout = IDLE_PING_SECONDS;
 			buf_reset(&line);
@@ -67,6 +80,8 @@ void cmd_idle(struct cmd *cmd)
 			}
 			continue;
 		}
+		if (why == WAIT_MAILBOX && !mail_watch_changed(c->box))
+			continue;
 		if (c->box && mail_ping(c->box, &err) < 0)
 			resp_untagged(c, "NO %s", err.text);
 		io_flush(&c->io);

@@ -227,6 +227,11 @@ static int parse_key(struct sctx *s, struct search_key **out)
 	return rc;
 }
 
+int imap_charset_ok(const char *charset)
+{
+	return !strcasecmp(charset, "UTF-8") || !strcasecmp(charset, "US-ASCII");
+}
+
 /* "CHARSET" SP astring SP: only charsets whose text we search as is. */
 static int parse_charset(struct parser *p)
 {
@@ -240,7 +245,7 @@ static int parse_charset(struct parser *p)
 	}
 	if (p_sp(p) < 0 || p_astring(p, &cs, NULL) < 0 || p_sp(p) < 0)
 		return SEARCH_PARSE_BAD;
-	if (strcasecmp(cs, "UTF-8") && strcasecmp(cs, "US-ASCII"))
+	if (!imap_charset_ok(cs))
 		return SEARCH_PARSE_BADCHARSET;
 	return SEARCH_PARSE_OK;
 }

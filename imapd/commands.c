@@ -36,6 +36,8 @@ static const struct imap_command commands[] = {
 	{"UNSELECT", cmd_unselect, ST_SELECTED, 0},
 	{"EXPUNGE", cmd_expunge, ST_SELECTED, CMD_UID},
 	{"SEARCH", cmd_search, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
+	{"SORT", cmd_sort, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
+	{"THREAD", cmd_thread, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
 	{"FETCH", cmd_fetch, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
 	{"STORE", cmd_store, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
 	{"COPY", cmd_copy, ST_SELECTED, CMD_UID},
@@ -53,8 +55,11 @@ const struct imap_command *command_find(const char *name)
 void imap_capabilities(struct client *c, struct buf *out)
 {
 	buf_puts(out, "IMAP4rev1 LITERAL+ ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE SASL-IR");
-	if (c->state != ST_NOTAUTH)
+	if (c->state != ST_NOTAUTH) {
+		/* cmd_sort.c */
+		buf_puts(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS");
 		return;
+	}
 	if (tls_available() && !tls_active(&c->io))
 		buf_puts(out, " STARTTLS");
 	/* password mechanisms only where passwords may be sent (RFC 3501 6.2.3) */

@@ -99,7 +99,7 @@ cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_st
 cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
 	cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status, cmd_append, cmd_check, cmd_close,
 	cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_id,
-	cmd_namespace, cmd_enable, cmd_idle;
+	cmd_namespace, cmd_enable, cmd_idle, cmd_sort, cmd_thread;
 
 /* Capabilities for the current state (CAPABILITY response and greeting). */
 void imap_capabilities(struct client *c, struct buf *out);

@@ -16,6 +16,10 @@ enum search_parse_status {
 	SEARCH_PARSE_BADCHARSET = -2, /* NO [BADCHARSET (UTF-8 US-ASCII)] */
 };
 
+/* Is charset one whose search strings we take as they are (UTF-8, and
+ * US-ASCII, its subset)? SORT and THREAD name it without "CHARSET". */
+int imap_charset_ok(const char *charset);
+
 /* Parse "[CHARSET x SP] key *(SP key)" up to the end of the command into a
  * key tree in p->pool. box resolves KEYWORD names (never creating them). */
 int imap_search_parse(struct parser *p, struct mailbox *box, struct search_key **out);

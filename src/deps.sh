@@ -26,6 +26,7 @@ check=(
 	testssl.sh                # audits the imaps listener
 	clang libclang-rt-14-dev  # make fuzz (libFuzzer) runs in CI for a bounded time
 	git                       # the upgrade test builds the previous version from history
+	postfix                   # test_postfix: a private instance delivers through tmail
 )
 
 want=()
@@ -62,6 +63,9 @@ export DEBIAN_FRONTEND=noninteractive
 if [ ${#need[@]} -gt 0 ]; then
 	echo "deps.sh: installing ${need[*]}"
 	apt-get update -qq
+	# Postfix unconfigured: no system MTA is set up or started by this;
+	# the tests run private instances of their own
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # openbsd-inetd conflicts with xinetd in Debian, so the launcher tests run an

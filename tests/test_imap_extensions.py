@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from helpers import mbox
+from helpers import mbox, system
 from helpers.imapclient import Lit, parse, quote
-from helpers.session import (View, make_message, message_id, uid_set, upper,
-                             wait_response)
+from helpers.session import (View, make_message, message_id, server_pid, uid_set,
+                             upper, wait_response)
 
 NEW_MAIL = mbox.load("late.mbox")[0]
 
@@ -126,6 +126,33 @@ def test_idle_reports_new_mail(box, spool, user):
     assert f[5]["BODY[]"] == NEW_MAIL.crlf()
 
 
+def test_idle_wakes_on_delivery_without_polling(box, spool, user):
+    """IDLE waits on the mailbox's inotify watch: a delivery reaches the
+    idling client at once (under a second, where a 5-second poll would
+    take up to 5), and while nothing happens the session process sleeps
+    (no wake-ups to re-read the mailbox: its context switches stay put)."""
+    pid = server_pid(box)
+    assert pid, "no session process found"
+    tag = box.next_tag()
+    box.send("%s IDLE\r\n" % tag)
+    assert box.read_response().startswith(b"+")
+    time.sleep(0.3)
+
+    def switches():
+        return int(system.proc_status(pid)["voluntary_ctxt_switches"][0])
+    before = switches()
+    time.sleep(6)
+    assert switches() == before, "the idle session woke up with nothing to do"
+    spool.deliver(user, NEW_MAIL)
+    t0 = time.monotonic()
+    resp = wait_response(box, 3)
+    waited = time.monotonic() - t0
+    assert resp == b"* 5 EXISTS", resp
+    assert waited < 1.0, "new mail took %.2f s to reach the idling client" % waited
+    box.send("DONE\r\n")
+    assert box.read_until(tag).ok
+
+
 def test_idle_reports_expunge_by_another_session(box, connect):
     other = connect()
     assert other.command("SELECT INBOX").ok
@@ -142,6 +169,35 @@ def test_idle_reports_expunge_by_another_session(box, connect):
     got, done = idle_until(box, gone, timeout=12)
     assert done.ok, done
     assert uids(box) == before[:2] + before[3:]
+
+
+def test_idle_sees_a_folder_rewritten_by_another_session(client, connect):
+    """A folder in the home is rewritten by rename over it: the watch
+    follows the new file, so the second change is seen at once too."""
+    assert client.command("CREATE idlebox").ok
+    for i in range(3):
+        assert client.command("APPEND idlebox ", Lit(make_message(i, 300).crlf())).ok
+    assert client.command("SELECT idlebox").ok
+    other = connect()
+    assert other.command("SELECT idlebox").ok
+    tag = client.next_tag()
+    client.send("%s IDLE\r\n" % tag)
+    assert client.read_response().startswith(b"+")
+    for _ in range(2):
+        time.sleep(0.3)
+        assert other.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok
+        assert other.command("EXPUNGE").ok
+        t0 = time.monotonic()
+        # the flag change may be seen first (its write wakes us too)
+        resp = wait_response(client, 3)
+        if resp.startswith(b"* 1 FETCH "):
+            assert b"\\Deleted" in resp, resp
+            resp = wait_response(client, 3)
+        assert resp == b"* 1 EXPUNGE", resp
+        assert time.monotonic() - t0 < 1.0
+    client.send("DONE\r\n")
+    assert client.read_until(tag).ok
+    assert client.command("FETCH 1:* UID").numbered("FETCH") == [1]
 
 
 def test_idle_done_at_once(box):

@@ -26,6 +26,10 @@ def test_install_and_uninstall(tmp_path):
     make("install", "DESTDIR=%s" % dest, "PREFIX=/opt/mail", "SSLDIR=/etc/mailssl")
     got = files_under(dest)
     for want in ["opt/mail/sbin/imapd",
+                 "opt/mail/bin/mailutil",
+                 "opt/mail/share/man/man1/mailutil.1",
+                 "opt/mail/bin/tmail", "opt/mail/bin/dmail",
+                 "opt/mail/share/man/man1/tmail.1", "opt/mail/share/man/man1/dmail.1",
                  "opt/mail/share/man/man8/imapd.8",
                  "opt/mail/share/man/man5/imapd.conf.5",
                  "opt/mail/share/doc/uw-imap/examples/inetd.conf",
@@ -38,10 +42,14 @@ def test_install_and_uninstall(tmp_path):
     r = subprocess.run([str(dest / "opt/mail/sbin/imapd"), "--version"],
                        stdout=subprocess.PIPE, timeout=10)
     assert r.returncode == 0 and r.stdout.startswith(b"imapd ")
+    for prog in ("tmail", "dmail"):
+        r = subprocess.run([str(dest / "opt/mail/bin" / prog), "--version"],
+                           stdout=subprocess.PIPE, timeout=10)
+        assert r.returncode == 0 and r.stdout.startswith(prog.encode() + b" "), r
 
     # every placeholder in text files became a real path
     for rel in got:
-        if "/sbin/" in rel:
+        if "/sbin/" in rel or "/bin/" in rel:
             continue
         text = (dest / rel).read_text()
         assert not re.search(r"@[A-Z]+@", text), rel
@@ -54,6 +62,8 @@ def test_install_and_uninstall(tmp_path):
     assert "Accept=yes" in sock and "MaxConnectionsPerSource=" in sock
     man = (dest / "opt/mail/share/man/man8/imapd.8").read_text()
     assert "/etc/mailssl/certs/imapd.pem" in man
+    man = (dest / "opt/mail/share/man/man1/tmail.1").read_text()
+    assert 'mailbox_command = /opt/mail/bin/tmail \\-f "$SENDER" "$USER"' in man
 
     make("uninstall", "DESTDIR=%s" % dest, "PREFIX=/opt/mail", "SSLDIR=/etc/mailssl")
     assert files_under(dest) == []
@@ -78,3 +88,21 @@ def test_classic_build_lines(tmp_path):
     assert os.path.realpath(lib) == os.path.join(REPO, "c-client", "libc-client.a")
     with open(lib, "rb") as f:
         assert f.read(8) == b"!<arch>\n"
+
+
+def test_first_build_of_a_fresh_tree_uses_the_project_rules(tmp_path):
+    """In a tree never built (no .build-flags yet), `make` compiles with the
+    project's flags, not make's built-in %.o rule (which knows no
+    -D_GNU_SOURCE, and so failed on O_PATH)."""
+    files = subprocess.run(["git", "-C", REPO, "ls-files", "-z"], check=True,
+                           stdout=subprocess.PIPE).stdout.split(b"\0")
+    for rel in filter(None, files):
+        src = os.path.join(REPO, rel.decode())
+        if os.path.isfile(src):
+            dst = tmp_path / rel.decode()
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(open(src, "rb").read())
+    r = subprocess.run(["make", "-n", "-C", str(tmp_path), "c-client/fsafe.o"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, text=True)
+    assert r.returncode == 0, r.stdout
+    assert re.search(r"-D_GNU_SOURCE .*-c -o c-client/fsafe.o c-client/fsafe.c", r.stdout), r.stdout

@@ -7,7 +7,10 @@
 import os
 import re
 import stat
+import time
+
 from helpers.imapclient import Lit
+from helpers.session import wait_response
 from test_silent_failures import tmpfs_home  # noqa: F401 (a fixture)
 
 MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
@@ -130,6 +133,35 @@ def test_two_sessions_see_each_other(fresh, connect, user):
     assert r.numbered("EXISTS") == [2], r
     r = a.command("FETCH 2 (UID BODY.PEEK[])")
     assert r.fetches()[2]["UID"] == "3" and body_of(r, 2) == MSG2
+
+
+def test_idle_wakes_on_delivery(fresh, connect, user):
+    """IDLE on a Maildir INBOX watches new/ and cur/: a delivery into new/
+    reaches the idling client at once (under a second; without the watch
+    IDLE polls every 5 seconds), and so does another session's flag
+    change in cur/."""
+    make_maildir(user)
+    c, other = connect(), connect()
+    assert c.command("SELECT INBOX").ok
+    tag = c.next_tag()
+    c.send("%s IDLE\r\n" % tag)
+    assert c.read_response().startswith(b"+")
+    time.sleep(0.3)
+    deliver(user, MSG1, "1700000001.M1P1.mx")
+    t0 = time.monotonic()
+    resp = wait_response(c, 3)
+    assert resp == b"* 1 EXISTS", resp
+    assert time.monotonic() - t0 < 1.0, "new mail took too long to reach the idling client"
+    while not resp.endswith(b"RECENT"):
+        resp = wait_response(c, 3)
+    assert other.command("SELECT INBOX").ok
+    assert other.command("STORE 1 +FLAGS.SILENT (\\Flagged)").ok
+    t0 = time.monotonic()
+    resp = wait_response(c, 3)
+    assert resp is not None and b"FETCH" in resp and b"\\Flagged" in resp, resp
+    assert time.monotonic() - t0 < 1.0
+    c.send("DONE\r\n")
+    assert c.read_until(tag).ok
 
 
 def test_append_copy_and_uidplus(fresh, connect, user):

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from helpers import mbox
+from helpers import mbox, system
 from helpers.syslogsink import collect
 
 MESSAGES = [mbox.Entry(b"Subject: silent %d\nMessage-ID: <silent-%d@x>\n\nbody %d\n"
@@ -76,16 +76,7 @@ def tmpfs_home(fresh, user):
         @staticmethod
         def fill():
             """Write until ENOSPC, in pages and then byte by byte."""
-            for name, chunk in ((filler, 4096), (filler + "2", 1)):
-                fd = os.open(name, os.O_WRONLY | os.O_CREAT, 0o600)
-                try:
-                    while True:
-                        os.write(fd, b"x" * chunk)
-                except OSError as e:
-                    assert e.errno == 28, e
-                finally:
-                    os.close(fd)
-            assert os.statvfs(user.home).f_bavail == 0
+            system.fill_filesystem(user.home)
 
         @staticmethod
         def free():

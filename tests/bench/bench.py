@@ -7,7 +7,8 @@ copied fresh (no index, no cache), then two PREAUTH sessions run over
 stdin/stdout pipes:
   session 1: greeting, SELECT INBOX (first open), FETCH 1:* (FLAGS
              ENVELOPE), FETCH 1:* BODY.PEEK[] (every byte read),
-             SEARCH TEXT <rare word>, VmHWM read, LOGOUT
+             SEARCH TEXT <rare word>, SORT (ARRIVAL), SORT (DATE),
+             SORT (SUBJECT), THREAD REFERENCES, VmHWM read, LOGOUT
   session 2: greeting, SELECT INBOX (reopen, mailbox unchanged),
              FETCH 1:* (FLAGS ENVELOPE) again, VmHWM read, LOGOUT
 Each time is wall clock from sending the command to reading its tagged
@@ -18,6 +19,7 @@ servers run as a throwaway user (created, then removed); otherwise as the
 invoking user.
 """
 import argparse
+import hashlib
 import io
 import os
 import re
@@ -31,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import corpus  # noqa: E402
 import servers  # noqa: E402
+import tcp  # noqa: E402
 
 LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
 COMMAND_TIMEOUT = 900
@@ -141,7 +144,23 @@ OPS = [
     ("fetch_env_warm", "FETCH 1:* (FLAGS ENVELOPE), 2nd session"),
     ("fetch_body", "FETCH 1:* BODY.PEEK[]"),
     ("search", "SEARCH TEXT \"%s\"" % corpus.RARE_WORD),
+    ("sort_arrival", "SORT (ARRIVAL) UTF-8 ALL"),
+    ("sort_date", "SORT (DATE) UTF-8 ALL"),
+    ("sort_subject", "SORT (SUBJECT) UTF-8 ALL"),
+    ("thread_refs", "THREAD REFERENCES UTF-8 ALL"),
+    ("tcp_login", "login over TCP: connect+LOGIN+LOGOUT (PAM)"),
+    ("tcp_select", "SELECT INBOX first, TCP session after PAM login"),
+    ("tcp_fetch", "FETCH 1:* (FLAGS ENVELOPE INTERNALDATE RFC822.SIZE), TCP"),
+    ("tcp_search", "SEARCH TEXT, TCP session"),
 ]
+
+# The scaling table: how the first open, reopen, FETCH and SEARCH grow.
+SCALE_OPS = ("select_first", "select_reopen", "fetch_env", "search")
+SCALES = (1000, 10000, 100000)
+
+# The SORT and THREAD rows: (op key, command, untagged response kept).
+ORDERING = [(key, label, label.split()[0]) for key, label in OPS
+            if key.startswith(("sort_", "thread_"))]
 
 
 def one_round(server, mbox_path):
@@ -162,6 +181,11 @@ def one_round(server, mbox_path):
                                    keep=("SEARCH",))
         t["search"] = ms
         facts["search_hits"] = sum(len(k.split()) - 2 for k in kept)
+        for key, command, name in ORDERING:
+            ms, _, _, kept = s.command(command, keep=(name,))
+            t[key] = ms
+            # the whole answer, so the servers' orders can be compared
+            facts[key] = hashlib.sha1(b"".join(kept)).hexdigest()[:12]
         facts["rss_kb"] = s.peak_rss_kb()
         facts["anon_kb"] = s.anon_rss_kb()
     finally:
@@ -177,10 +201,29 @@ def one_round(server, mbox_path):
     return t, facts
 
 
-def bench_server(server, mbox_path, reps):
-    best, facts = {}, None
+def reset_home(account):
+    """The user's real home, emptied: a PAM login session keeps its index
+    and Dovecot its mbox index there, and every round starts with none."""
+    import pwd
+    home = pwd.getpwnam(account.name).pw_dir
+    for name in os.listdir(home):
+        p = os.path.join(home, name)
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            os.unlink(p)
+
+
+def bench_server(server, mbox_path, reps, with_tcp=True):
+    best, facts = {}, {}
     for i in range(reps):
-        t, facts = one_round(server, mbox_path)
+        t, f = one_round(server, mbox_path)
+        if with_tcp and tcp.available(server.kind):
+            reset_home(server.account)
+            t2, f2 = tcp.tcp_round(server, mbox_path, Failed)
+            t.update(t2)
+            f.update(f2)
+        facts = f
         for k, v in t.items():
             best[k] = min(best.get(k, v), v)
         sys.stderr.write("  %s round %d: %s\n" % (
@@ -212,6 +255,7 @@ def print_table(results, errors):
                                        ratio(a, b)))
     for key, label in (("rss_kb", "peak RSS (VmHWM), session 1, MB"),
                        ("rss2_kb", "peak RSS (VmHWM), session 2, MB"),
+                       ("tcp_rss_kb", "peak RSS (VmHWM), TCP session after PAM login, MB"),
                        ("anon_kb", "RssAnon before LOGOUT, session 1, MB")):
         a = ours.get("f", {}).get(key)
         b = dove.get("f", {}).get(key)
@@ -232,10 +276,47 @@ def print_table(results, errors):
                                       f.get("search_hits", 0)))
     if "ours" in results and "dovecot" in results:
         fo, fd = results["ours"]["f"], results["dovecot"]["f"]
-        for k in ("exists", "envelopes", "body_bytes", "search_hits"):
+        for k in ("exists", "envelopes", "body_bytes", "search_hits") + \
+                tuple(key for key, _, _ in ORDERING):
             if fo.get(k) != fd.get(k):
                 print("WARNING: the servers disagree on %s: ours %s, "
                       "dovecot %s" % (k, fo.get(k), fd.get(k)))
+
+
+def print_scaling(scaled):
+    """One row per operation, a column pair (ours, dovecot) per size."""
+    sizes = sorted(scaled)
+    print("scaling (one round each, ms)")
+    head = "%-34s" % "operation"
+    for n in sizes:
+        head += " %9s %9s" % ("ours/%dk" % (n // 1000), "dove/%dk" % (n // 1000))
+    print(head)
+    print("-" * len(head))
+    labels = dict(OPS)
+    for key in SCALE_OPS:
+        row = "%-34s" % labels[key][:34]
+        for n in sizes:
+            r = scaled[n]
+            row += " %9s %9s" % (fmt_ms(r.get("ours", {}).get(key)),
+                                 fmt_ms(r.get("dovecot", {}).get(key)))
+        print(row)
+
+
+def run_scaling(a, kinds, binaries, account, work):
+    """PREAUTH rounds at every size of SCALES (the main size's numbers
+    are measured again, so each column is one kind of run)."""
+    scaled = {}
+    for n in SCALES:
+        path = corpus.cached(a.cache_dir, n, a.seed,
+                             a.max_attachment * 1024 if a.max_attachment else None)
+        scaled[n] = {}
+        for k in kinds:
+            srv = servers.Server(k, binaries[k], os.path.join(work, "scale-%s" % k), account)
+            try:
+                scaled[n][k] = one_round(srv, path)[0]
+            except (Failed, OSError) as e:
+                sys.stderr.write("scaling %d %s: %s\n" % (n, k, e))
+    return scaled
 
 
 def main(argv=None):
@@ -259,6 +340,10 @@ def main(argv=None):
                     "(default when root: a throwaway user)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory (mailboxes, logs)")
+    ap.add_argument("--no-tcp", action="store_true",
+                    help="skip the TCP sessions with a PAM login")
+    ap.add_argument("--no-scaling", action="store_true",
+                    help="skip the 1,000 / 10,000 / 100,000 message table")
     a = ap.parse_args(argv)
 
     t0 = time.time()
@@ -285,6 +370,10 @@ def main(argv=None):
         account = made = servers.make_user()
     else:
         account = servers.Account.current()
+    made_pam = False
+    if made is not None and not a.no_tcp:
+        tcp.set_password(account)
+        made_pam = tcp.ensure_pam()
     work = tempfile.mkdtemp(prefix="imapd-bench-")
     os.chmod(work, 0o755)
     results = {}
@@ -294,12 +383,15 @@ def main(argv=None):
                                  account)
             sys.stderr.write("%s: %s\n" % (k, binaries[k]))
             try:
-                t, f = bench_server(srv, mbox_path, a.reps)
+                t, f = bench_server(srv, mbox_path, a.reps, not a.no_tcp and made is not None)
                 results[k] = {"t": t, "f": f}
             except (Failed, OSError) as e:
                 errors[k] = str(e)
         print()
         print_table(results, errors)
+        if not a.no_scaling:
+            print()
+            print_scaling(run_scaling(a, kinds, binaries, account, work))
     finally:
         if a.keep:
             print("work directory kept: %s" % work)
@@ -307,6 +399,8 @@ def main(argv=None):
             shutil.rmtree(work, ignore_errors=True)
         if made is not None:
             servers.remove_user(made)
+        if made_pam:
+            os.unlink("/etc/pam.d/" + tcp.PAM_SERVICE)
     return 0 if results and not errors else 1
 
 

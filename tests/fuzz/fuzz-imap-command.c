@@ -1,7 +1,8 @@
 /* fuzz-imap-command.c: libFuzzer harness for imapd's argument parsing: the
  * parser.h primitives one by one and chained, the SEARCH criteria parser,
- * and FETCH / SEARCH run whole (cmd_fetch's attribute parser is static, so
- * it is reached through the command on a small read-only mailbox). */
+ * and FETCH / SEARCH / SORT / THREAD run whole (cmd_fetch's attribute parser
+ * is static, so it is reached through the command on a small read-only
+ * mailbox). */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -149,8 +150,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:   /* the text after "FETCH", e.g. " 1:* (FLAGS BODY.PEEK[1.MIME])" */
 		run_cmd(cmd_fetch, "FETCH", data[0] >> 7, s, size);
 		break;
-	case 3:
-		run_cmd(cmd_search, "SEARCH", data[0] >> 7, s, size);
+	case 3:   /* bits 2-3 pick SEARCH, SORT or THREAD (cmd_sort.c) */
+		if ((data[0] >> 2 & 3) == 1)
+			run_cmd(cmd_sort, "SORT", data[0] >> 7, s, size);
+		else if ((data[0] >> 2 & 3) == 2)
+			run_cmd(cmd_thread, "THREAD", data[0] >> 7, s, size);
+		else
+			run_cmd(cmd_search, "SEARCH", data[0] >> 7, s, size);
 		break;
 	}
 	pool_free(pool);

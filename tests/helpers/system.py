@@ -79,6 +79,21 @@ def remove_pam(service="imap"):
     os.unlink("/etc/pam.d/" + service)
 
 
+def fill_filesystem(d):
+    """Use up every byte left on the filesystem of directory d, with the
+    files d/filler (page by page) and d/filler2 (byte by byte)."""
+    for name, chunk in (("filler", 4096), ("filler2", 1)):
+        fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"x" * chunk)
+        except OSError as e:
+            assert e.errno == 28, e
+        finally:
+            os.close(fd)
+    assert os.statvfs(d).f_bavail == 0
+
+
 def mail_gid():
     return grp.getgrnam("mail").gr_gid
 

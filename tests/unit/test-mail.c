@@ -204,6 +204,7 @@ static void test_list(void)
 	CHECK(mail_create(&sess, "empty/", &err) == 0);
 	CHECK(mail_create(&sess, "sent", &err) == 0);
 	write_file(path_of(".hidden"), one_msg);
+	write_file(path_of("notes.txt"), "a file of no mailbox format is not offered\n");
 	CHECK_STR(list("", "*", 0), "INBOX Mail Mail/deep Mail/deep/er Mail/play Mail/work empty sent");
 	CHECK_STR(list("", "%", 0), "INBOX Mail empty sent");
 	CHECK_STR(list("", "Mail/%", 0), "Mail/deep Mail/play Mail/work");
@@ -369,6 +370,63 @@ out:
 	free(moved);
 }
 
+/* "#driver.FORMAT/name" picks the format by name, before the file is looked
+ * at; a file of another format under that name is refused as such, and an
+ * unknown format or a missing name is a bad name. */
+static void test_forced_driver(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	char *p;
+
+	setup();
+	p = mail_resolve(&sess, "#driver.unix/Mail/foo", &err);
+	CHECK_STR(p, path_of("Mail/foo"));
+	free(p);
+	p = mail_resolve(&sess, "#DRIVER.mbox/x", &err);
+	CHECK_STR(p, path_of("x"));
+	free(p);
+	CHECK(mail_resolve(&sess, "#driver.nosuch/x", &err) == NULL && err.code == MAIL_BADNAME);
+	CHECK(strstr(err.text, "no mailbox format is called nosuch") != NULL);
+	CHECK(mail_resolve(&sess, "#driver.unix", &err) == NULL && err.code == MAIL_BADNAME);
+	CHECK(mail_resolve(&sess, "#driver.unix/../x", &err) == NULL && err.code == MAIL_BADNAME);
+	CHECK(mail_create(&sess, "#driver.unix/made", &err) == 0);
+	CHECK(mail_open(&sess, "made", 1, NULL, NULL, &box, &err) == 0);
+	CHECK_STR(box->drv->name, "unix");
+	mail_close(box, 0, NULL);
+	write_file(path_of("notes.txt"), "just some text\n");
+	CHECK(mail_open(&sess, "#driver.unix/notes.txt", 1, NULL, NULL, &box, &err) < 0);
+	CHECK(err.code == MAIL_CORRUPT && strstr(err.text, "not a mailbox of format unix"));
+	CHECK(mail_delete(&sess, "notes.txt", &err) < 0 && err.code == MAIL_CORRUPT);
+	CHECK(mail_create(&sess, "d/inner", &err) == 0);
+	CHECK_STR(list("", "#driver.unix/*", 0), "#driver.unix/d #driver.unix/d/inner #driver.unix/made");
+	CHECK_STR(list("", "#driver.unix/d/%", 0), "#driver.unix/d/inner");
+	CHECK_STR(list("", "#driver.nosuch/*", 0), "");
+	CHECK_STR(list("", "#driver.unix/../*", 0), "");
+	struct stat st;
+	CHECK(stat(path_of("notes.txt"), &st) == 0);
+}
+
+/* mail_format names the format of new mailboxes; without it they take
+ * INBOX's (the spool's mbox here). */
+static void test_new_mailbox_format(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+
+	setup();
+	mail_session_formats(&sess, NULL, "mbox");
+	CHECK(mail_create(&sess, "a", &err) == 0);
+	CHECK(mail_open(&sess, "a", 1, NULL, NULL, &box, &err) == 0);
+	CHECK_STR(box->drv->name, "unix");
+	mail_close(box, 0, NULL);
+	mail_session_formats(&sess, NULL, NULL);
+	CHECK(mail_create(&sess, "b", &err) == 0);
+	CHECK(mail_open(&sess, "b", 1, NULL, NULL, &box, &err) == 0);
+	CHECK(box->drv == mail_driver_named("unix"));
+	mail_close(box, 0, NULL);
+}
+
 int main(void)
 {
 	RUN(test_resolve);
@@ -380,6 +438,8 @@ int main(void)
 	RUN(test_match);
 	RUN(test_fetch_structure_and_store);
 	RUN(test_save_failure_is_returned);
+	RUN(test_forced_driver);
+	RUN(test_new_mailbox_format);
 	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	return test_summary("test-mail");

@@ -726,6 +726,49 @@ static void test_copy_links(void)
 	mail_close(box, 0, NULL);
 }
 
+/* COPY to a Maildir on another file system: no hard link is possible, the
+ * bytes are copied (same text, flags, internal date). */
+static void test_copy_bytes(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	uint32_t uid = 0, msgno = 1;
+	char other[] = "/dev/shm/test-maildir-XXXXXX", name[128], cmd[512];
+	struct stat st;
+
+	setup();
+	int made = mkdtemp(other) != NULL;
+	CHECK(made);
+	if (!made)
+		return;
+	snprintf(name, sizeof name, "#driver.maildir/%s/box", other);
+	sess.allow_outside_home = 1;
+	append_one("INBOX", msg1, MF_FLAGGED, NULL, NULL, &err);
+	CHECK(mail_create(&sess, name, &err) == 0);
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(mail_copy(box, &msgno, 1, name, NULL, &uid, &err) == 0 && uid == 1);
+		mail_close(box, 0, NULL);
+	}
+	CHECK(mail_open(&sess, name, 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 1 && !strcmp(text_of(box, 1), msg1));
+		CHECK((box->msgs[0]->flags & MF_STORABLE) == MF_FLAGGED);
+		CHECK(box->msgs[0]->internal_date == 1700000000);
+		mail_close(box, 0, NULL);
+	}
+	/* a copy of its own, not a link */
+	snprintf(cmd, sizeof cmd, "%s/box/cur", other);
+	char *l = listing(cmd);
+	snprintf(cmd, sizeof cmd, "%s/box/cur/%.*s", other, (int)strcspn(l, "\n"), l);
+	CHECK(stat(cmd, &st) == 0 && st.st_nlink == 1);
+	free(l);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", other);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", other);
+	sess.allow_outside_home = 0;
+}
+
 static void test_stale_lock(void)
 {
 	struct mail_err err = { 0 };
@@ -872,6 +915,7 @@ int main(void)
 	RUN(test_dovecot_uidvalidity);
 	RUN(test_subscriptions);
 	RUN(test_copy_links);
+	RUN(test_copy_bytes);
 	RUN(test_stale_lock);
 	RUN(test_crash_append);
 	RUN(test_crash_flags);

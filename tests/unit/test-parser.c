@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mail.h"
 #include "parser.h"
 #include "test.h"
 
@@ -194,7 +195,8 @@ static void config_file(void)
 	char path[] = "/tmp/test-config-XXXXXX";
 	int fd = mkstemp(path);
 	const char *text = "# comment\n spool_dir = /srv/mail \nallow_plaintext=no\n"
-			   "max_message = 10m\ntimeout_idle = 31m\n";
+			   "max_message = 10m\ntimeout_idle = 31m\nmail_format = MBOX\n"
+			   "inbox = ~/Maildir\n";
 	struct config c;
 	struct buf errors;
 
@@ -207,10 +209,14 @@ static void config_file(void)
 	CHECK(c.allow_plaintext == 0);
 	CHECK(c.max_message == 10 * 1024 * 1024);
 	CHECK(c.timeout_idle == 31 * 60);
+	CHECK_STR(c.mail_format, "MBOX");
+	CHECK(mail_driver_named(c.mail_format) == mail_driver_named("unix"));
+	CHECK_STR(c.inbox, "~/Maildir");
 	config_free(&c);
 
 	fd = open(path, O_WRONLY | O_TRUNC);
-	text = "spool_dri = /x\nallow_plaintext = maybe\nmax_line = 10\nnonsense\n";
+	text = "spool_dri = /x\nallow_plaintext = maybe\nmax_line = 10\nnonsense\n"
+	       "mail_format = mbx5\n";
 	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
 	close(fd);
 	config_defaults(&c);
@@ -219,6 +225,9 @@ static void config_file(void)
 	CHECK(strstr(errors.data, "allow_plaintext must be yes or no") != NULL);
 	CHECK(strstr(errors.data, "max_line needs a number") != NULL);
 	CHECK(strstr(errors.data, ":4: expected \"key = value\"") != NULL);
+	CHECK(strstr(errors.data, ":5: mail_format: no mailbox format is called \"mbx5\" (known: "
+			     MAIL_FORMATS ")") != NULL);
+	CHECK(c.mail_format == NULL);
 	config_free(&c);
 	buf_free(&errors);
 	unlink(path);

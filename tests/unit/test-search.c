@@ -27,7 +27,23 @@ static int t_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_
 	return 0;
 }
 
+static int header_fetches;
+
+/* A driver that can give the header alone, as the mbox driver does. */
+static int t_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+			  struct mail_err *err)
+{
+	const char *t = box->msgs[msgno - 1]->drv, *e = strstr(t, "\r\n\r\n");
+
+	header_fetches++;
+	*text = t;
+	*len = e ? (size_t)(e - t) + 4 : strlen(t);
+	return 0;
+}
+
 static const struct driver t_driver = { .name = "test", .fetch = t_fetch };
+static const struct driver t_driver_hdr = { .name = "test", .fetch = t_fetch,
+					    .fetch_header = t_fetch_header };
 
 /* ---------- building messages ---------- */
 
@@ -644,6 +660,14 @@ static void test_fetch_avoided(void)
 	run(KL(SK_AND, KS(SK_HEADER, "From", "a"), KS(SK_HEADER, "from", "e"),
 	       KD(SK_SENTSINCE, 1990, 1, 1), END));
 	CHECK(fetches == 5);
+	/* where the driver gives headers alone, header keys read no body */
+	box.drv = &t_driver_hdr;
+	fetches = header_fetches = 0;
+	char *want = xstrdup(run(KS(SK_HEADER, "From", "a")));
+	CHECK(fetches == 0 && header_fetches == 5);
+	box.drv = &t_driver;
+	CHECK_STR(run(KS(SK_HEADER, "From", "a")), want);
+	free(want);
 }
 
 static void test_casemap(void)

@@ -974,6 +974,36 @@ static void test_big_mailbox(void)
 	}
 }
 
+/* A keyword name cut by the end of a read window (1 MB) is taken once,
+ * whole, not also as the piece before the cut. */
+static void test_window_cut_keyword(void)
+{
+	const char *hdr1 = "From a@example.org Mon Jan  6 10:00:00 2025\nSubject: big\n\n";
+	const char *head2 = "From b@example.org Mon Jan  6 10:00:01 2025\nSubject: two\n"
+			    "X-Keywords: Work Lat";
+	size_t body = ((size_t)1 << 20) - strlen(hdr1) - 1 - strlen(head2);
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	FILE *f;
+
+	setup();
+	f = fopen(path_of("cut"), "w");
+	fputs(hdr1, f);
+	for (size_t i = 0; i + 1 < body; i++)
+		fputc(i % 64 == 63 ? '\n' : 'x', f);
+	fputs("\n\n", f);   /* the body's last line end, then the separator */
+	fprintf(f, "%ser\n\nhello\n", head2);
+	fclose(f);
+	CHECK(mail_open(&sess, "cut", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 2 && box->nkeywords == 2);
+	CHECK_STR(box->keywords[0], "Work");
+	CHECK_STR(box->nkeywords > 1 ? box->keywords[1] : NULL, "Later");
+	CHECK(box->nmsgs == 2 && box->msgs[1]->keywords == 3);
+	mail_close(box, 0, NULL);
+}
+
 /* Remove the index files in the session's cache, keeping the key. */
 static void drop_indexes(void)
 {
@@ -1049,6 +1079,7 @@ int main(void)
 	RUN(test_lock_permission_error);
 	RUN(test_garbage);
 	RUN(test_big_mailbox);
+	RUN(test_window_cut_keyword);
 	setup();   /* leaves an empty dir; remove it */
 	rmdir(path_of("spool"));
 	rmdir(tmpdir);

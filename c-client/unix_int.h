@@ -1,0 +1,273 @@
+/* unix_int.h: what the files of the mbox driver share (driver_unix.c and
+ * unix_*.c): the parse of a file, a session's state, the writer's items,
+ * the locked file. Private to them; the rest of the library sees only
+ * driver_unix. */
+#ifndef CCLIENT_UNIX_INT_H
+#define CCLIENT_UNIX_INT_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fsafe.h"
+#include "mail.h"
+#include "unix_index.h"
+
+#define SIGLEN UIDX_SIGLEN
+#define GEN_HDR "X-IMAP-Gen:"
+
+/* Trust in a folder record: see the top of unix_record.c. */
+enum { REC_NONE, REC_LEGACY, REC_MAC };
+#define AUTH_HDR "X-IMAP-Auth:"
+#define MAC_HEX 64
+#define AUTH_LINE (sizeof AUTH_HDR + 10 + 1 + MAC_HEX + 1)
+/* the auth line sits right before "X-IMAP: <validity> ", so its digits are
+ * at a fixed distance before uidlast's, and one pwrite updates both */
+#define AUTH_BACK ((off_t)(19 + AUTH_LINE - sizeof AUTH_HDR))
+
+enum { H_NONE, H_STATUS, H_XSTATUS, H_XKEYWORDS, H_XUID, H_XIMAP, H_XIMAPBASE, H_CLEN, H_XAUTH };
+
+struct kwtab {
+	char **names;   /* MAIL_KEYWORDS_MAX slots */
+	unsigned *n;
+};
+
+/* What one message's header says. */
+struct hinfo {
+	uint32_t flags, xuid;
+	uint64_t kw;
+	int old;
+	int ximap, ximapbase;
+	/* folder record from X-IMAP / X-IMAPbase */
+	uint32_t validity, last;
+	size_t last_off;     /* offset of a 10-digit uidlast in the buffer, or 0 */
+	size_t rec_vo, rec_ve;  /* the X-IMAP value in the buffer */
+	int auth;            /* a well-formed AUTH_HDR line was seen */
+	uint32_t auth_ours;
+	size_t auth_off;     /* offset of its digits in the buffer */
+	const char *auth_mac;
+	uint32_t nq;         /* lines of the form ">+From " */
+};
+
+struct pmsg {
+	size_t off;          /* From line, relative to the parsed buffer */
+	uint64_t from_len, hdr_len;
+	uint64_t body_len, size;
+	uint32_t xuid, uid, flags;
+	uint32_t fp;         /* From line hash: identity check for unsaved UIDs */
+	uint64_t kw;
+	int old;
+	time_t date;
+	int tz;
+	uint32_t nq;         /* ">+From " lines, header and body */
+	int rd;              /* ours and mboxrd: reading unquotes them */
+};
+
+struct parse {
+	struct pmsg *m;
+	size_t n, cap;
+	int have_rec;        /* folder record found */
+	uint32_t validity, last;
+	size_t last_off;     /* in-place updatable uidlast (0: not possible) */
+	int pseudo;          /* first message is the pseudo message */
+	uint32_t top;        /* highest UID the file implies */
+	const unsigned char *key;  /* the user's key, NULL if none */
+	int believe;         /* no key possible: believe an auth line unchecked */
+	int all_mine;        /* status headers of every message are believed */
+	int trust;           /* REC_*, once rec_trust has decided */
+	int rec_mac;         /* the record's MAC verified */
+	uint32_t ours;       /* messages with X-UID up to this are ours */
+	uint32_t rd_ours;    /* and up to this mboxrd-quoted by us */
+	int auth_seen;       /* an auth line, verified or not, said rd_ours */
+	size_t auth_off;     /* file offset of the auth digits (0: layout unknown) */
+	char *recval;        /* the X-IMAP value, to recompute the MAC */
+	size_t recval_len, recval_base;  /* and its length and file offset */
+	struct pmsg pm;      /* the pseudo message, shown if the record is not ours */
+	unsigned kw_before;  /* keyword names known before the parse */
+	unsigned kw_rec;     /* and after the record's, if there is one */
+};
+
+struct umsg {
+	struct message m;
+	off_t off;
+	uint64_t from_len, hdr_len;
+	uint64_t body_len;
+	uint32_t disk_flags;
+	uint64_t disk_kw;
+	uint32_t fp;
+	uint32_t nq;
+	uint8_t disk_old, disk_uid, rd;
+};
+
+struct ubox {
+	int fd;                 /* mailbox file for fetch, -1 if none */
+	int exists;             /* file existed at last sync */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	char sig[SIGLEN];       /* last bytes before size: detects rewrites */
+	int moved;              /* offsets found again after an in-place rewrite, */
+	off_t moved_size;       /* for the file as it was then */
+	struct timespec moved_mtime;
+	size_t siglen;
+	int have_rec;           /* the file has our folder record */
+	uint32_t rec_last;      /* its uidlast */
+	off_t rec_off;          /* where uidlast's 10 digits are, 0: not fixed width */
+	unsigned rec_nkw;       /* keywords it lists */
+	off_t gen_off;          /* the record's change counter, 0: none */
+	uint32_t gen;           /* its value */
+	uint32_t counter;       /* highest UID handed out */
+	int rec_trust;          /* REC_* of the record */
+	unsigned char key[UIDX_KEYLEN];
+	int keystate;           /* unix_user_key's answer: 1 key, -1 none possible */
+	int not_spool;          /* no MTA delivers to this file */
+	int renumbered;         /* UIDs differ from what the file implies: write */
+	int opening;            /* first sync of the session: the index may serve */
+	int claim_known;        /* the \Recent claim (uidx_recent_get) was read */
+	uint32_t claim_validity, claim_hw;
+	struct buf text;        /* last fetched canonical text */
+	struct buf hraw;        /* raw header being canonicalised */
+	uint32_t text_uid;
+};
+
+#define UB(box) ((struct ubox *)(box)->drvdata)
+#define UM(box, i) ((struct umsg *)(box)->msgs[i])
+
+/* A window on the file: sequential readers map a few megabytes at a time,
+ * never the whole mailbox, so a session stays small however big the file. */
+#define WIN_SIZE ((size_t)1 << 20)
+
+struct win {
+	int fd;
+	off_t fsize;
+	char *map;
+	off_t base;
+	size_t len;
+};
+
+struct wout {
+	int fd;
+	struct buf b;
+	off_t pos;
+	off_t kicked;           /* written back up to here (sync_file_range) */
+	int failed;
+};
+
+/* One message to (re)write from a source buffer. */
+struct witem {
+	off_t src;              /* From line, in the source file */
+	uint64_t from_len, hdr_len;
+	uint64_t body_len;
+	uint32_t flags, uid;
+	uint64_t kw;
+	int old;
+	int rd;                 /* already mboxrd-quoted by us */
+	int quote;              /* quote it now (not rd yet) */
+	uint32_t nq;            /* its ">+From " lines */
+	off_t noff;             /* out: new From line offset */
+	uint64_t nhdr_len, nbody_len;  /* out */
+	uint32_t nnq;           /* out: quoted lines now */
+};
+
+struct rewrite {
+	int home;               /* home directory: an in-place rewrite's journal */
+	uint32_t validity, last;
+	char **names;
+	unsigned nkw;
+	struct witem *items;
+	size_t nitems;
+	struct win *in;         /* the file the items are read from */
+	const char *extra;      /* already formatted new messages, or NULL */
+	size_t extra_len;
+	uint32_t ours;          /* UID of the last message written */
+	const unsigned char *key;  /* the user's key, NULL if none */
+};
+
+struct locked {
+	char *dot;
+	int fd;
+	struct stat st;
+	struct fsafe_loc loc;   /* the file's directory: rewrites happen there */
+};
+
+/* SYNC_FLUSH writes this session's flag changes, merging others' changes
+ * first only when that expunges nothing: legal at the end of FETCH, STORE
+ * and SEARCH, where RFC 3501 7.4.1 forbids EXPUNGE responses. */
+enum { SYNC_PING, SYNC_WRITE, SYNC_EXPUNGE, SYNC_FLUSH };
+
+/* unix_parse.c: bytes into messages (functions of a buffer) */
+int unix_from_line(const char *s, size_t n, time_t *t, int *tz);
+int unix_from_depth(const char *s, size_t n);
+int unix_internal_hdr(const char *s, size_t n);
+int unix_kw_find(struct kwtab *kt, const char *s, size_t len, int add);
+uint32_t unix_parse_u32(const char *s, size_t *i, size_t n, int *ok);
+size_t hdr_scan(const char *buf, size_t pos, size_t len, struct hinfo *h,
+		struct kwtab *kt, size_t *blank);
+uint64_t canon_header(const char *h, size_t len, int rd, struct buf *out);
+uint32_t unix_hash(const char *p, size_t n);
+void unix_parse_free(struct parse *p);
+size_t unix_line_end(const char *buf, size_t pos, size_t len);
+size_t unix_trailing_blank(const char *buf, size_t start, size_t end);
+int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
+	       struct kwtab *kt, struct parse *out, size_t *used);
+int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counter);
+void unix_kw_trim(const struct parse *p, struct kwtab *kt);
+
+/* unix_record.c: the folder record, its MAC and change counter */
+int rec_mac(const unsigned char *key, const char *val, size_t n, uint32_t ours,
+	    char hex[MAC_HEX + 1]);
+void rec_verify(struct parse *out, const char *buf, off_t base, const struct hinfo *h);
+int unix_user_key(struct mail_session *s, unsigned char key[UIDX_KEYLEN]);
+int unix_in_spool(const struct mail_session *s, const char *path);
+void rec_trust(struct parse *p, struct mail_session *s, const char *path,
+	       int keystate);
+int unix_gen_find(int fd, off_t *off, uint32_t *val);
+int unix_gen_moved(const struct ubox *ub, int fd);
+int rec_reread(int fd, int ks, const unsigned char *key, uint32_t *ours, uint32_t *last);
+int rec_bumpable(const struct parse *p);
+int rec_bump(int fd, const struct parse *p, const unsigned char *key, uint32_t last);
+
+/* unix_file.c: the file, locked and read in windows */
+void win_init(struct win *w, int fd, off_t fsize);
+void win_drop(struct win *w);
+const char *win_get(struct win *w, off_t off, size_t n, size_t *avail);
+int mbox_parse_fd(int fd, off_t start, off_t end, int ks, const unsigned char *key,
+		  struct kwtab *kt, struct parse *out);
+int lk_open(struct mail_session *sess, const char *path, int write, struct locked *lk,
+	    struct mail_err *err);
+void lk_close(struct locked *lk, int keep_fd);
+int unix_path_stat(struct mail_session *sess, const char *path, struct stat *st,
+	      struct mail_err *err);
+
+/* unix_write.c: status lines, new messages, rewrites */
+void unix_wflush(struct wout *w);
+void unix_status_value(struct buf *o, int id, uint32_t flags, uint64_t kw, int old,
+		  char **names, unsigned nkw);
+off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **names,
+		   unsigned nkw, uint32_t ours, const unsigned char *key, uint32_t gen);
+void format_new(struct buf *o, const char *user, const struct mail_new *m, uint32_t uid,
+		char **names, unsigned nkw, uint64_t kw);
+int unix_tmp_name(const char *leaf, char tmp[NAME_MAX + 1]);
+int unix_dir_writable(int dirfd);
+int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct stat *st,
+		 struct rewrite *rw, off_t *rec_last_off, struct mail_err *err);
+
+/* unix_inplace.c: flag changes over the status lines */
+int inplace_update(struct mailbox *box, struct locked *lk, int mode);
+
+/* unix_sync.c: a session and its file (SYNC_* modes) */
+int unix_same_msg(const struct umsg *u, const struct pmsg *m);
+int unix_flags_dirty(const struct umsg *u);
+int unix_box_dirty(struct mailbox *box);
+int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t nuids,
+	      struct mail_err *err);
+
+/* driver_unix.c: the message array and its events */
+void unix_box_remove(struct mailbox *box, uint32_t i);
+void unix_recent_load(struct mailbox *box);
+void unix_recent_claim(struct mailbox *box);
+void unix_box_add(struct mailbox *box, const struct pmsg *p);
+
+#endif

@@ -1,0 +1,419 @@
+/* unix_write.c: writing mbox files: status lines, the folder record, new
+ * messages, whole rewrites. Every rewrite goes to a temp file that is
+ * renamed over the original while the dotlock is held, or, where we may not
+ * create files (Debian's /var/mail), through a redo journal in place
+ * (unix_journal.c): a crash leaves the old or the new mailbox, never half.
+ * The mailbox, its temp file and the rename all happen in one directory
+ * descriptor (fsafe.h), never through a link. */
+#include "unix_int.h"
+#include "lock.h"
+#include "unix_journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PSEUDO_SUBJECT "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"
+
+static void wraw(struct wout *w, const char *p, size_t n)
+{
+	if (!w->failed && write_full(w->fd, p, n) < 0)
+		w->failed = errno ? errno : EIO;
+}
+
+/* Every few megabytes, start writing back what we wrote so far: the disk
+ * works while we go on, and the fsync before the rename waits for little. */
+#define WOUT_KICK ((off_t)8 << 20)
+
+void unix_wflush(struct wout *w)
+{
+	wraw(w, w->b.data, w->b.len);
+	buf_reset(&w->b);
+	if (!w->failed && w->pos - w->kicked >= WOUT_KICK) {
+		sync_file_range(w->fd, w->kicked, w->pos - w->kicked, SYNC_FILE_RANGE_WRITE);
+		w->kicked = w->pos;
+	}
+}
+
+static void wput(struct wout *w, const void *p, size_t n)
+{
+	/* big bodies go straight from the source mapping, after what is
+	 * buffered: the order of the bytes is the order of the calls */
+	if (w->b.len + n > (1 << 20) || n >= (1 << 19))
+		unix_wflush(w);
+	if (n >= (1 << 19))
+		wraw(w, p, n);
+	else
+		buf_append(&w->b, p, n);
+	w->pos += (off_t)n;
+}
+
+/* Room reserved in each status line (value bytes after the colon), so a
+ * later flag change can overwrite the line in place: " RO", " DFAT", and
+ * keywords with some slack. Readers skip the trailing spaces. */
+#define STATUS_ROOM 3
+#define XSTATUS_ROOM 5
+#define KW_ROOM 48
+#define KW_SLACK 16
+
+/* The value of a status line (id H_STATUS, H_XSTATUS or H_XKEYWORDS) as it
+ * goes after the colon, unpadded; empty when there is nothing to say. */
+void unix_status_value(struct buf *o, int id, uint32_t flags, uint64_t kw, int old,
+		  char **names, unsigned nkw)
+{
+	if (id == H_STATUS && ((flags & MF_SEEN) || old))
+		buf_printf(o, " %s%s", flags & MF_SEEN ? "R" : "", old ? "O" : "");
+	if (id == H_XSTATUS && (flags & (MF_DELETED | MF_FLAGGED | MF_ANSWERED | MF_DRAFT)))
+		buf_printf(o, " %s%s%s%s", flags & MF_DELETED ? "D" : "",
+			   flags & MF_FLAGGED ? "F" : "", flags & MF_ANSWERED ? "A" : "",
+			   flags & MF_DRAFT ? "T" : "");
+	for (unsigned i = 0; id == H_XKEYWORDS && i < nkw && i < 64; i++)
+		if (kw & (1ULL << i))
+			buf_printf(o, " %s", names[i]);
+}
+
+static void pad_to(struct buf *o, size_t from, size_t width)
+{
+	while (o->len - from < width)
+		buf_putc(o, ' ');
+}
+
+/* Status, X-Status and X-Keywords always, padded (see STATUS_ROOM). */
+static void status_lines(struct buf *o, uint32_t flags, uint64_t kw, char **names,
+			 unsigned nkw, uint32_t uid, int old)
+{
+	static const struct { const char *name; int id; size_t room; } tab[] = {
+		{ "Status:", H_STATUS, STATUS_ROOM }, { "X-Status:", H_XSTATUS, XSTATUS_ROOM },
+		{ "X-Keywords:", H_XKEYWORDS, KW_ROOM },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(tab); i++) {
+		buf_puts(o, tab[i].name);
+		size_t at = o->len;
+		unix_status_value(o, tab[i].id, flags, kw, old, names, nkw);
+		size_t used = o->len - at, room = tab[i].room;
+		if (tab[i].id == H_XKEYWORDS && used + KW_SLACK > room)
+			room = used + KW_SLACK;
+		pad_to(o, at, room);
+		buf_putc(o, '\n');
+	}
+	buf_printf(o, "X-UID: %u\n", uid);
+}
+
+/* Write the folder record; returns the file offset of uidlast's digits.
+ * With a key, it is authenticated, vouching for messages up to UID ours.
+ * gen: the change counter, so other sessions see every rewrite as one. */
+off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **names,
+		   unsigned nkw, uint32_t ours, const unsigned char *key, uint32_t gen)
+{
+	off_t at;
+	char host[256] = "localhost", fl[64], dh[64], hex[MAC_HEX + 1];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct buf b, val;
+
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	localtime_r(&now, &tm);
+	strftime(fl, sizeof fl, "%a %b %e %H:%M:%S %Y", &tm);
+	strftime(dh, sizeof dh, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	buf_init(&b);
+	buf_printf(&b, "From MAILER-DAEMON %s\nDate: %s\n", fl, dh);
+	buf_printf(&b, "From: Mail System Internal Data <MAILER-DAEMON@%s>\n", host);
+	buf_printf(&b, "Subject: %s\nMessage-ID: <%lld@%s>\n", PSEUDO_SUBJECT, (long long)now,
+		   host);
+	/* a change counter for in-place flag updates (see inplace_update) */
+	buf_printf(&b, GEN_HDR " %010u\n", gen);
+	buf_init(&val);
+	buf_printf(&val, "%010u %010u", validity, last);
+	for (unsigned i = 0; i < nkw; i++)
+		buf_printf(&val, " %s", names[i]);
+	if (key) {
+		rec_mac(key, val.data, val.len, ours, hex);
+		buf_printf(&b, AUTH_HDR " %010u %s\n", ours, hex);
+	}
+	at = w->pos + (off_t)b.len + 19;
+	buf_printf(&b, "X-IMAP: %s", val.data);
+	buf_free(&val);
+	buf_puts(&b, "\nStatus: RO\n\n"
+		     "This message holds the IMAP state of this mail folder (UID numbers\n"
+		     "and keywords). Mail programs hide it; deleting it resets that state.\n\n");
+	wput(w, b.data, b.len);
+	buf_free(&b);
+	return at;
+}
+
+/* Write a body not quoted by us yet: every ">*From " line gets one more
+ * '>'. memmem finds the candidates (far fewer than lines, and faster than
+ * a memchr per line); runs between them go out in one piece. Returns the
+ * lines quoted. */
+static uint32_t write_quoted(struct wout *w, const char *b, size_t n)
+{
+	size_t run = 0, i = 0;
+	uint32_t q = 0;
+	const char *f;
+
+	while (i < n && (f = memmem(b + i, n - i, "From ", 5))) {
+		size_t at = (size_t)(f - b), ls = at;
+		while (ls > i && b[ls - 1] == '>')
+			ls--;
+		if (ls == 0 || b[ls - 1] == '\n') {
+			wput(w, b + run, ls - run);
+			wput(w, ">", 1);
+			run = ls;
+			q++;
+		}
+		i = at + 5;
+	}
+	wput(w, b + run, n - run);
+	return q;
+}
+
+static void write_item(struct wout *w, struct win *in, struct witem *it, char **names,
+		       unsigned nkw)
+{
+	const char *src = win_get(in, it->src, it->from_len + it->hdr_len + it->body_len, NULL);
+	size_t pos = 0, len = it->hdr_len, term = 0;
+	struct buf o;
+	int skip = 0;
+	uint32_t nq = 0;
+
+	if (!src) {
+		w->failed = EIO;
+		return;
+	}
+	const char *h = src + it->from_len, *body = h + it->hdr_len;
+	buf_init(&o);
+	/* the header's own blank line, if any, goes after our status lines */
+	if (len >= 1 && h[len - 1] == '\n') {
+		if (len == 1 || h[len - 2] == '\n')
+			term = 1;
+		else if (h[len - 2] == '\r' && (len == 2 || h[len - 3] == '\n'))
+			term = 2;
+	}
+	while (pos < len - term) {
+		size_t le = unix_line_end(h, pos, len - term);
+		size_t ce = le;
+		while (ce > pos && (h[ce - 1] == '\n' || h[ce - 1] == '\r'))
+			ce--;
+		if (!(ce > pos && (h[pos] == ' ' || h[pos] == '\t')))
+			skip = ce > pos && unix_internal_hdr(h + pos, ce - pos) != H_NONE &&
+			       unix_internal_hdr(h + pos, ce - pos) != H_CLEN;
+		if (!skip) {
+			if (it->quote && unix_from_depth(h + pos, ce - pos) >= 0) {
+				buf_putc(&o, '>');
+				nq++;
+			}
+			buf_append(&o, h + pos, le - pos);
+			if (h[le - 1] != '\n')
+				buf_putc(&o, '\n');
+		}
+		pos = le;
+	}
+	status_lines(&o, it->flags, it->kw, names, nkw, it->uid, it->old);
+	buf_append(&o, h + len - term, term);
+	it->noff = w->pos;
+	it->nhdr_len = o.len;
+	wput(w, src, it->from_len);
+	wput(w, o.data, o.len);
+	buf_free(&o);
+	off_t bstart = w->pos;
+	if (it->quote)
+		nq += write_quoted(w, body, it->body_len);
+	else
+		wput(w, body, it->body_len);
+	it->nbody_len = (uint64_t)(w->pos - bstart);
+	it->nnq = it->quote ? nq : it->nq;
+	if (it->body_len && body[it->body_len - 1] != '\n')
+		wput(w, "\n", 1);
+	wput(w, "\n", 1);
+}
+
+/* A new message (APPEND): From line, header without our internal fields,
+ * status lines, body. Text may be CRLF or LF. Every ">*From " line gets one
+ * more '>' (mboxrd): readers differ on what a separator is (mutt takes any
+ * "From " line that looks like one, Python's mailbox any "From " at all),
+ * and our reader removes the '>' again (see REC_NONE). */
+void format_new(struct buf *o, const char *user, const struct mail_new *m, uint32_t uid,
+		char **names, unsigned nkw, uint64_t kw)
+{
+	time_t t = m->date ? m->date : time(NULL);
+	struct tm tm;
+	char date[64];
+	size_t pos = 0, len = m->len;
+	int in_hdr = 1, skip = 0, had_blank = 0;
+
+	localtime_r(&t, &tm);
+	strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
+	buf_printf(o, "From %s %s\n", m->sender ? (*m->sender ? m->sender : "MAILER-DAEMON") :
+		   user && *user ? user : "MAILER-DAEMON", date);
+	while (pos < len) {
+		size_t le = unix_line_end(m->text, pos, len), ce = le;
+		if (ce > pos && m->text[ce - 1] == '\n')
+			ce--;
+		/* CRLF becomes LF; "\r\r\n" keeps its CRs, as the reader takes
+		 * a CR before LF for the CRLF and must find the other one */
+		if (ce > pos && m->text[ce - 1] == '\r' && !(ce - 1 > pos && m->text[ce - 2] == '\r'))
+			ce--;
+		const char *l = m->text + pos;
+		size_t n = ce - pos;
+		if (in_hdr && n == 0) {
+			status_lines(o, m->flags & MF_STORABLE, kw, names, nkw, uid, 0);
+			in_hdr = 0;
+			had_blank = 1;
+		} else if (in_hdr) {
+			if (!(l[0] == ' ' || l[0] == '\t'))
+				skip = unix_internal_hdr(l, n) != H_NONE;
+			if (skip) {
+				pos = le;
+				continue;
+			}
+			if (unix_from_depth(l, n) >= 0)
+				buf_putc(o, '>');
+		} else if (unix_from_depth(l, n) >= 0) {
+			buf_putc(o, '>');
+		}
+		buf_append(o, l, n);
+		buf_putc(o, '\n');
+		pos = le;
+	}
+	if (!had_blank)
+		status_lines(o, m->flags & MF_STORABLE, kw, names, nkw, uid, 0);
+	buf_putc(o, '\n');
+}
+
+/* The rewrite's temp file name beside leaf; -1 if it cannot fit (names
+ * are limited to FSAFE_LEAF_MAX so that it does). */
+int unix_tmp_name(const char *leaf, char tmp[NAME_MAX + 1])
+{
+	int n = snprintf(tmp, NAME_MAX + 1, ".%s.imaptmp", leaf);
+
+	return n < 0 || n > NAME_MAX ? -1 : 0;
+}
+
+/* Does leaf in dirfd (not followed) still name the file st describes? */
+static int same_leaf(int dirfd, const char *leaf, const struct stat *st)
+{
+	struct stat now;
+
+	return fstatat(dirfd, leaf, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st->st_dev &&
+	       now.st_ino == st->st_ino;
+}
+
+/* The new mailbox, all of it, to w; returns the offset of uidlast's digits.
+ * A file that had a change counter gets it bumped: a rewrite in place
+ * keeps the inode, and the counter is how other sessions tell. Messages
+ * not quoted by us yet are quoted now (mboxrd). */
+static off_t write_content(struct wout *w, struct rewrite *rw)
+{
+	off_t goff, rec;
+	uint32_t gen = 0;
+
+	if (rw->in && unix_gen_find(rw->in->fd, &goff, &gen))
+		gen = gen == UINT32_MAX ? 1 : gen + 1;
+	buf_init(&w->b);
+	rec = write_pseudo(w, rw->validity, rw->last, rw->names, rw->nkw, rw->ours, rw->key, gen);
+	for (size_t i = 0; i < rw->nitems; i++) {
+		rw->items[i].quote = !rw->items[i].rd;
+		write_item(w, rw->in, &rw->items[i], rw->names, rw->nkw);
+	}
+	if (rw->extra_len)
+		wput(w, rw->extra, rw->extra_len);
+	unix_wflush(w);
+	buf_free(&w->b);
+	return rec;
+}
+
+/* May we create files in dirfd (a temp file to rename over the mailbox)? */
+int unix_dir_writable(int dirfd)
+{
+	return faccessat(dirfd, ".", W_OK | X_OK, AT_EACCESS) == 0;
+}
+
+/* The rewrite for a directory we may not write: through the journal, over
+ * the locked file itself (rw->in's fd, open read-write). Returns a new fd
+ * of that file, or -1. */
+static int rewrite_in_place(const char *path, const struct stat *st, struct rewrite *rw,
+			    off_t *rec_last_off, struct mail_err *err)
+{
+	struct unix_journal j;
+	struct wout w = { .fd = -1 };
+
+	if (unix_journal_begin(rw->home, st, &j, err) < 0)
+		return -1;
+	w.fd = j.fd;
+	*rec_last_off = write_content(&w, rw);
+	if (w.failed) {
+		unix_journal_abort(&j);
+		mail_err_set(err, w.failed == ENOSPC || w.failed == EDQUOT ? MAIL_TOOBIG : MAIL_FAIL,
+			     "cannot rewrite mailbox %s: %s (mailbox unchanged)", path,
+			     strerror(w.failed));
+		return -1;
+	}
+	if (unix_journal_commit(&j, rw->in->fd, (uint64_t)w.pos, err) < 0)
+		return -1;
+	int fd = fcntl(rw->in->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		mail_err_set(err, MAIL_FAIL, "cannot rewrite mailbox %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Write a whole new mailbox beside leaf in dirfd (path: the same file, for
+ * messages) and rename it over leaf in that same directory, if leaf is
+ * still the file st describes; or in place where the directory is closed
+ * to us. The caller holds the locks. Returns the new file's fd (read-write)
+ * or -1. */
+int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct stat *st,
+		 struct rewrite *rw, off_t *rec_last_off, struct mail_err *err)
+{
+	if (st && rw->in && !unix_dir_writable(dirfd))
+		return rewrite_in_place(path, st, rw, rec_last_off, err);
+
+	char tmp[NAME_MAX + 1];
+	struct wout w = { .fd = -1 };
+
+	if (unix_tmp_name(leaf, tmp) < 0) {
+		mail_err_set(err, MAIL_BADNAME, "mailbox file name too long to rewrite: %s", path);
+		return -1;
+	}
+	unlinkat(dirfd, tmp, 0);
+	w.fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (w.fd < 0) {
+		if (errno == EACCES || errno == EPERM || errno == EROFS)
+			lock_dir_error(path, errno, err);
+		else
+			mail_err_set(err, MAIL_FAIL, "cannot create the temp file beside %s: %s",
+				     path, strerror(errno));
+		return -1;
+	}
+	if (st) {
+		/* same owner/group/mode as the original, as far as we may; the
+		 * group may stay ours if we are not a member of the old one */
+		if (fchown(w.fd, st->st_uid, st->st_gid) < 0)
+			(void)!fchown(w.fd, (uid_t)-1, st->st_gid);
+		fchmod(w.fd, st->st_mode & 07777);
+	}
+	*rec_last_off = write_content(&w, rw);
+	if (!w.failed && fsync(w.fd) < 0)
+		w.failed = errno;
+	/* the name must still be the file we locked and read */
+	if (!w.failed && st && !same_leaf(dirfd, leaf, st))
+		w.failed = ESTALE;
+	if (!w.failed && renameat(dirfd, tmp, dirfd, leaf) < 0)
+		w.failed = errno;
+	if (w.failed) {
+		mail_err_set(err, w.failed == ENOSPC || w.failed == EDQUOT ? MAIL_TOOBIG : MAIL_FAIL,
+			     "cannot rewrite mailbox %s: %s (mailbox unchanged)", path,
+			     strerror(w.failed));
+		close(w.fd);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	fsafe_sync_dir(dirfd);
+	return w.fd;
+}

@@ -1,0 +1,235 @@
+/* fuzz-mbox-parse.c: libFuzzer harness for the mbox parser alone
+ * (unix_parse.c): the input is framed into messages in one buffer, with no
+ * file and no mailbox, then again window by window as mbox_parse_fd reads a
+ * file; abort() wherever what the parser promises does not hold. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unix_int.h"
+
+/* The first input byte says how to parse the rest: bit 0, no key is
+ * possible (an auth line is believed unchecked); bit 1, the fixed key below
+ * (else none); bits 2-7, the window size minus one. */
+enum { OPT_BELIEVE = 1, OPT_KEY = 2 };
+
+#define CHECK(c)                  \
+	do {                      \
+		if (!(c))         \
+			abort();  \
+	} while (0)
+
+static unsigned char key[UIDX_KEYLEN];
+
+/* Bytes of body b[0..n) as a fetch returns them: CRLF line ends, the last
+ * line terminated, one '>' less on ">+From " lines when rd. Worked out apart
+ * from the driver's own conversion, which it checks. */
+static uint64_t body_canon_len(const char *b, size_t n, int rd)
+{
+	uint64_t len = 0;
+	size_t pos = 0;
+
+	while (pos < n) {
+		const char *nl = memchr(b + pos, '\n', n - pos);
+		size_t end = nl ? (size_t)(nl - b) : n, q = 0;
+
+		while (pos + q < end && b[pos + q] == '>')
+			q++;
+		len += end - pos;
+		if (rd && q && end - pos - q >= 5 && !memcmp(b + pos + q, "From ", 5))
+			len--;
+		len += end > pos && b[end - 1] == '\r' ? 1 : 2;
+		pos = nl ? end + 1 : n;
+	}
+	return len;
+}
+
+/* Is s[0..n) one empty line, "\n" or "\r\n"? */
+static int empty_line(const char *s, size_t n)
+{
+	return (n == 1 && s[0] == '\n') || (n == 2 && s[0] == '\r' && s[1] == '\n');
+}
+
+/* Does a line starting at i follow an empty one ("\n" or "\r\n")? */
+static int follows_blank(const char *buf, size_t i)
+{
+	return i >= 2 && buf[i - 1] == '\n' &&
+	       (buf[i - 2] == '\n' || (i >= 3 && buf[i - 2] == '\r' && buf[i - 3] == '\n'));
+}
+
+/* One message's bytes: a From line of its own, no separator inside, text
+ * sizes that match a conversion of its bytes. */
+static void check_msg(const char *buf, size_t len, const struct pmsg *m)
+{
+	size_t fl = m->off + m->from_len, end = fl + m->hdr_len + m->body_len;
+	struct buf text;
+	time_t t;
+	int tz;
+
+	CHECK(m->off < len && m->from_len && m->from_len <= len - m->off);
+	CHECK(m->hdr_len <= len - fl && m->body_len <= len - fl - m->hdr_len);
+	CHECK(line_end(buf, m->off, len) == fl);
+	CHECK(from_line(buf + m->off, m->from_len, &t, &tz) && t == m->date && tz == m->tz);
+	CHECK(hash(buf + m->off, m->from_len) == m->fp);
+	for (size_t i = line_end(buf, m->off, len); i < end; i = line_end(buf, i, len))
+		CHECK(!follows_blank(buf, i) || !from_line(buf + i, line_end(buf, i, len) - i,
+							   NULL, NULL));
+	buf_init(&text);
+	uint64_t hn = canon_header(buf + fl, m->hdr_len, m->rd, &text);
+	CHECK(hn == text.len && hn == canon_header(buf + fl, m->hdr_len, m->rd, NULL));
+	for (size_t i = 0; i < text.len; i++)
+		CHECK(text.data[i] != '\n' || (i && text.data[i - 1] == '\r'));
+	buf_free(&text);
+	CHECK(m->size == hn + body_canon_len(buf + fl + m->hdr_len, m->body_len, m->rd));
+}
+
+/* The messages tile the buffer from its start, apart from the empty line
+ * that separates two of them (and may end the last). */
+static void check_frame(const char *buf, size_t len, const struct parse *p)
+{
+	size_t at = 0, n = p->n + (p->pseudo != 0);
+
+	CHECK(n || !len);
+	for (size_t i = 0; i < n; i++) {
+		const struct pmsg *m = p->pseudo ? (i ? &p->m[i - 1] : &p->pm) : &p->m[i];
+		size_t gap = m->off - at;
+		CHECK(m->off >= at && gap <= 2 && (i || !m->off));
+		CHECK(gap == 0 || empty_line(buf + at, gap));
+		CHECK(!m->off || follows_blank(buf, m->off));
+		check_msg(buf, len, m);
+		at = m->off + m->from_len + m->hdr_len + m->body_len;
+	}
+	CHECK(len - at <= 2 && (len == at || empty_line(buf + at, len - at)));
+}
+
+/* What the record says is where it says: ten digits of uidlast, and the
+ * auth line's at its fixed distance before them. */
+static void check_record(const char *buf, const struct parse *p)
+{
+	char d[11] = { 0 };
+
+	CHECK(!p->pseudo || p->have_rec);
+	CHECK(!p->have_rec || p->validity);
+	if (p->last_off) {
+		memcpy(d, buf + p->last_off, 10);
+		CHECK(strspn(d, "0123456789") == 10 && strtoul(d, NULL, 10) == p->last);
+	}
+	if (p->auth_off) {
+		CHECK(p->rec_mac && (off_t)p->auth_off + AUTH_BACK == (off_t)p->last_off);
+		memcpy(d, buf + p->auth_off, 10);
+		CHECK(strspn(d, "0123456789") == 10 && strtoul(d, NULL, 10) == p->ours);
+	}
+}
+
+/* Parse as mbox_parse_fd does, through windows of w bytes that grow while
+ * one message does not fit. */
+static int parse_windows(const char *buf, size_t len, size_t w, struct kwtab *kt,
+			 struct parse *p)
+{
+	size_t start = 0, want = w;
+
+	while (start < len) {
+		size_t avail = want < len - start ? want : len - start, used;
+		int eof = start + avail >= len;
+		if (mbox_parse(buf + start, avail, start == 0, eof, (off_t)start, kt, p, &used) < 0)
+			return -1;
+		if (!used) {
+			CHECK(!eof);
+			want = avail * 2;
+			continue;
+		}
+		start += used;
+		want = w;
+	}
+	return 0;
+}
+
+static int same_pmsg(const struct pmsg *a, const struct pmsg *b)
+{
+	return a->off == b->off && a->from_len == b->from_len && a->hdr_len == b->hdr_len &&
+	       a->body_len == b->body_len && a->size == b->size && a->xuid == b->xuid &&
+	       a->flags == b->flags && a->fp == b->fp && a->kw == b->kw && a->old == b->old &&
+	       a->date == b->date && a->tz == b->tz && a->nq == b->nq;
+}
+
+/* A file read in windows gives what the whole buffer gives. */
+static void check_same(const struct parse *a, const struct kwtab *ka, const struct parse *b,
+		       const struct kwtab *kb)
+{
+	CHECK(a->n == b->n && a->have_rec == b->have_rec && a->validity == b->validity &&
+	      a->last == b->last && a->last_off == b->last_off && a->pseudo == b->pseudo &&
+	      a->rec_mac == b->rec_mac && a->ours == b->ours && a->rd_ours == b->rd_ours &&
+	      a->auth_off == b->auth_off && a->kw_rec == b->kw_rec);
+	CHECK(!a->pseudo || same_pmsg(&a->pm, &b->pm));
+	for (size_t i = 0; i < a->n; i++)
+		CHECK(same_pmsg(&a->m[i], &b->m[i]));
+	CHECK(*ka->n == *kb->n);
+	for (unsigned i = 0; i < *ka->n; i++)
+		CHECK(!strcmp(ka->names[i], kb->names[i]));
+}
+
+/* After the record is judged (as for a file outside the spool when no
+ * session is given) and UIDs are handed out: ascending UIDs, flags of
+ * unbelieved messages dropped, keywords within the table. */
+static void check_uids(const char *buf, size_t len, struct parse *p, struct kwtab *kt, int ks)
+{
+	uint32_t counter = 0, prev = 0;
+
+	rec_trust(p, NULL, "/fuzz/box", ks);
+	assign_uids(p, 0, p->have_rec ? p->last : 0, &counter);
+	kw_trim(p, kt);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pmsg *m = &p->m[i];
+		CHECK(m->uid > prev && m->uid <= counter);
+		CHECK(!m->rd || (m->xuid == m->uid && p->trust != REC_NONE));
+		CHECK(m->xuid == m->uid || p->all_mine || (!m->flags && !m->kw && !m->old));
+		CHECK(*kt->n >= 64 || m->kw >> *kt->n == 0);
+		check_msg(buf, len, m);   /* sizes now without the quotes of ours */
+		prev = m->uid;
+	}
+}
+
+static void free_names(char **names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(names[i]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *na[MAIL_KEYWORDS_MAX], *nb[MAIL_KEYWORDS_MAX];
+	unsigned nka = 0, nkb = 0;
+	struct kwtab ka = { na, &nka }, kb = { nb, &nkb };
+	struct parse a = { 0 }, b = { 0 };
+	size_t used;
+
+	if (!size)
+		return 0;
+	if (!key[0]) {
+		memset(key, 0x2a, sizeof key);
+		setenv("TZ", "UTC", 1);   /* one offset: dates do not hang on the order */
+	}
+	int opt = data[0], ks = opt & OPT_BELIEVE ? -1 : 1;
+	const char *buf = (const char *)data + 1;
+	size_t len = size - 1;
+
+	a.key = b.key = opt & OPT_KEY ? key : NULL;
+	a.believe = b.believe = ks < 0;
+	int ra = mbox_parse(buf, len, 1, 1, 0, &ka, &a, &used);
+	int rb = parse_windows(buf, len, (size_t)(opt >> 2) + 1, &kb, &b);
+	CHECK((ra < 0) == (rb < 0));
+	if (ra < 0) {
+		CHECK(len && !from_line(buf, line_end(buf, 0, len), NULL, NULL));
+	} else {
+		CHECK(used == len);
+		check_frame(buf, len, &a);
+		check_record(buf, &a);
+		check_same(&a, &ka, &b, &kb);
+		check_uids(buf, len, &a, &ka, ks);
+	}
+	parse_free(&a);
+	parse_free(&b);
+	free_names(na, nka);
+	free_names(nb, nkb);
+	return 0;
+}
