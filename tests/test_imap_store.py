@@ -90,6 +90,28 @@ def test_flags_persist_across_connections(box, connect, mail_store, user):
     assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
 
 
+@pytest.mark.format_bug("maildir", "a STORE writes the session's cached flags plus the "
+                        "change into the file name, dropping what another session set")
+def test_store_keeps_flags_another_session_set(box, connect, mail_store, user):
+    """A session that has not yet heard of another session's flag changes
+    adds and removes flags: the other's changes stay (no lost update)."""
+    store(box, "STORE 1 +FLAGS (\\Seen)")
+    all_flags(box)
+    other = connect()
+    other.command("SELECT INBOX")
+    store(other, "STORE 1 +FLAGS (\\Answered Later)")
+    store(other, "STORE 2 +FLAGS (\\Draft)")
+    other.command("LOGOUT")
+    store(box, "STORE 1 +FLAGS (\\Flagged)")
+    store(box, "STORE 1 -FLAGS (\\Seen)")
+    store(box, "STORE 2 +FLAGS (\\Seen)")
+    want = {1: {"\\ANSWERED", "LATER", "\\FLAGGED"}, 2: {"\\DRAFT", "\\SEEN"},
+            3: set(), 4: set()}
+    assert all_flags(box) == want
+    box.command("LOGOUT")
+    assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
+
+
 def test_flag_change_keeps_messages_intact(box, inbox, mail_store, user):
     store(box, "STORE 1:4 +FLAGS (\\Seen \\Flagged)")
     box.command("LOGOUT")
