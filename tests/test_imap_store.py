@@ -107,9 +107,34 @@ def test_store_keeps_flags_another_session_set(box, connect, mail_store, user):
     store(box, "STORE 2 +FLAGS (\\Seen)")
     want = {1: {"\\ANSWERED", "LATER", "\\FLAGGED"}, 2: {"\\DRAFT", "\\SEEN"},
             3: set(), 4: set()}
+    assert box.command("NOOP").ok
     assert all_flags(box) == want
     box.command("LOGOUT")
     assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
+
+
+@pytest.mark.format_bug("maildir", "a session that made a keyword itself does not show a "
+                        "keyword another session made later: on disk the letter and "
+                        "dovecot-keywords are right, NOOP reports the message without it")
+def test_new_keywords_of_two_sessions_stay_apart(box, connect, mail_store, user):
+    """Two sessions each make a keyword the other has not seen: each message
+    keeps the keyword it was given (in a Maildir they share the
+    dovecot-keywords table)."""
+    store(box, "STORE 4 +FLAGS (First)")
+    all_flags(box)
+    other = connect()
+    other.command("SELECT INBOX")
+    store(other, "STORE 1 +FLAGS (Later)")
+    other.command("LOGOUT")
+    store(box, "STORE 3 +FLAGS (Other)")
+    want = {1: {"LATER"}, 2: set(), 3: {"OTHER"}, 4: {"FIRST"}}
+    assert box.command("NOOP").ok
+    assert all_flags(box) == want
+    box.command("LOGOUT")
+    assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
+    c = connect()
+    c.command("SELECT INBOX")
+    assert all_flags(c) == want
 
 
 def test_flag_change_keeps_messages_intact(box, inbox, mail_store, user):
