@@ -745,3 +745,20 @@ def test_store_on_a_file_the_other_server_renamed(servers, stale, fresh_side):
         with session(servers[who]) as c:
             ok(c, "SELECT INBOX")
             assert live_view(c) == mine, who
+
+
+def test_open_imapd_session_shows_dovecots_new_keyword(servers, user):
+    """imapd's session has made a keyword; Dovecot then makes another on a
+    different message: after NOOP imapd shows both, as Dovecot does."""
+    with session(servers["dovecot"]) as c:
+        populate(c)
+    with session(servers["ours"]) as us:
+        ok(us, "SELECT INBOX")
+        ok(us, "UID STORE 4 +FLAGS (First)")
+        with session(servers["dovecot"]) as dc:
+            ok(dc, "SELECT INBOX")
+            ok(dc, "UID STORE 1 +FLAGS (Later)")
+            view = live_view(dc)
+        ok(us, "NOOP")
+        assert live_view(us) == view
+        assert "Later" in view[1] and "First" in view[4]
