@@ -747,9 +747,15 @@ def test_store_on_a_file_the_other_server_renamed(servers, stale, fresh_side):
             assert live_view(c) == mine, who
 
 
-def test_open_imapd_session_shows_dovecots_new_keyword(servers, user):
+@pytest.mark.parametrize("also", [False, pytest.param(True, marks=pytest.mark.xfail(
+    strict=True, reason="driver bug: a session that makes a keyword before it has "
+    "synced never shows the keyword Dovecot made meanwhile (NOOP reports the message "
+    "without it; the file name and dovecot-keywords are right)"))],
+    ids=["noop", "store-then-noop"])
+def test_open_imapd_session_shows_dovecots_new_keyword(servers, user, also):
     """imapd's session has made a keyword; Dovecot then makes another on a
-    different message: after NOOP imapd shows both, as Dovecot does."""
+    different message; imapd perhaps makes a third before it syncs: after
+    NOOP imapd shows them all, as Dovecot does."""
     with session(servers["dovecot"]) as c:
         populate(c)
     with session(servers["ours"]) as us:
@@ -758,7 +764,11 @@ def test_open_imapd_session_shows_dovecots_new_keyword(servers, user):
         with session(servers["dovecot"]) as dc:
             ok(dc, "SELECT INBOX")
             ok(dc, "UID STORE 1 +FLAGS (Later)")
-            view = live_view(dc)
+        if also:
+            ok(us, "UID STORE 3 +FLAGS (Other)")
         ok(us, "NOOP")
+        with session(servers["dovecot"]) as dc:
+            ok(dc, "SELECT INBOX")
+            view = live_view(dc)
         assert live_view(us) == view
         assert "Later" in view[1] and "First" in view[4]

@@ -113,9 +113,10 @@ def test_store_keeps_flags_another_session_set(box, connect, mail_store, user):
     assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
 
 
-@pytest.mark.format_bug("maildir", "a session that made a keyword itself does not show a "
-                        "keyword another session made later: on disk the letter and "
-                        "dovecot-keywords are right, NOOP reports the message without it")
+@pytest.mark.format_bug("maildir", "a session that makes a keyword before it has synced "
+                        "never shows the keyword another session made meanwhile: on disk "
+                        "the letter and dovecot-keywords are right, NOOP reports the "
+                        "message without it")
 def test_new_keywords_of_two_sessions_stay_apart(box, connect, mail_store, user):
     """Two sessions each make a keyword the other has not seen: each message
     keeps the keyword it was given (in a Maildir they share the
