@@ -138,6 +138,27 @@ def test_new_keywords_of_two_sessions_stay_apart(box, connect, mail_store, user)
     assert all_flags(c) == want
 
 
+def test_store_on_a_message_another_session_expunged(box, inbox, connect, mail_store, user):
+    """A session flags a message another session has just expunged: the
+    message stays gone (no file or copy comes back), the session hears of
+    the expunge, and the other messages keep their flags."""
+    all_flags(box)
+    other = connect()
+    other.command("SELECT INBOX")
+    store(other, "STORE 2 +FLAGS (\\Deleted)")
+    store(other, "STORE 3 +FLAGS (\\Flagged)")
+    assert other.command("EXPUNGE").numbered("EXPUNGE") == [2]
+    other.command("LOGOUT")
+    box.command("STORE 2 +FLAGS (\\Seen)")
+    r = box.command("NOOP")
+    assert r.ok and r.numbered("EXPUNGE") == [2], r.raw
+    assert all_flags(box) == {1: set(), 2: {"\\FLAGGED"}, 3: set()}
+    box.command("LOGOUT")
+    msgs = mail_store.messages(user)
+    assert [m.data for m in msgs] == [inbox[i].data for i in (0, 2, 3)]
+    assert [flags(m.flags) for m in msgs] == [set(), {"\\FLAGGED"}, set()]
+
+
 def test_flag_change_keeps_messages_intact(box, inbox, mail_store, user):
     store(box, "STORE 1:4 +FLAGS (\\Seen \\Flagged)")
     box.command("LOGOUT")
