@@ -120,6 +120,11 @@ endif
 # stamp cannot be made and fall back to make's built-in %.o rule.
 $(FLAGS_STAMP): ;
 
+# Written above while the makefile is read, so make may have listed the
+# directory before the file existed: without this rule a fresh checkout's
+# first `make` finds no way to make it and no rule for any object.
+$(FLAGS_STAMP): ;
+
 $(O)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<

@@ -246,14 +246,20 @@ static void check_services(struct ck *ck, const char *const names[2])
 	}
 }
 
+/* The file name of a program path. */
+static const char *prog_base(const char *prog)
+{
+	const char *slash = strrchr(prog, '/');
+
+	return slash ? slash + 1 : prog;
+}
+
 /* Does a launcher line name a program for our daemon that is not there? */
 static void check_program(struct ck *ck, const char *file, const char *daemon, const char *prog)
 {
 	char full[4096];
-	const char *base = strrchr(prog, '/');
 
-	base = base ? base + 1 : prog;
-	if (strcmp(base, daemon))
+	if (strcmp(prog_base(prog), daemon))
 		return;
 	if (access(at(ck, prog, full, sizeof full), X_OK) == 0)
 		say(ck, "ok", "%s starts %s, which is there", file, prog);
@@ -262,6 +268,27 @@ static void check_program(struct ck *ck, const char *file, const char *daemon, c
 		    "%s starts %s, which does not exist or is not executable. Fix: correct the "
 		    "path in %s to where %s is installed (make install puts it in $PREFIX/sbin)",
 		    file, prog, file, daemon);
+}
+
+/* An inetd.conf line: service socktype proto wait user program argv0 args.
+ * Through TCP wrappers the program is tcpd and the daemon is argv0, a
+ * path, or a bare name tcpd finds in /usr/sbin (Debian's REAL_DAEMON_DIR). */
+static void inetd_line(struct ck *ck, const char *file, const char *daemon, char *s)
+{
+	char *save = NULL, *tok = strtok_r(s, " \t\n", &save);
+	char wrapped[4096];
+
+	for (int i = 0; tok && i < 5; i++)
+		tok = strtok_r(NULL, " \t\n", &save);
+	if (tok && !strcmp(prog_base(tok), "tcpd")) {
+		tok = strtok_r(NULL, " \t\n", &save);
+		if (tok && !strchr(tok, '/')) {
+			snprintf(wrapped, sizeof wrapped, "/usr/sbin/%s", tok);
+			tok = wrapped;
+		}
+	}
+	if (tok)
+		check_program(ck, file, daemon, tok);
 }
 
 static void scan_file(struct ck *ck, const char *file, const char *daemon)
@@ -283,12 +310,7 @@ static void scan_file(struct ck *ck, const char *file, const char *daemon)
 		else if (!strncmp(s, "ExecStart=", 10))
 			key = s + 10;
 		else if (strstr(file, "inetd.conf")) {
-			/* service socktype proto wait user program args */
-			char *save = NULL, *tok = strtok_r(s, " \t\n", &save);
-			for (int i = 0; tok && i < 5; i++)
-				tok = strtok_r(NULL, " \t\n", &save);
-			if (tok)
-				check_program(ck, file, daemon, tok);
+			inetd_line(ck, file, daemon, s);
 			continue;
 		}
 		if (!key)

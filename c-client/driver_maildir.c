@@ -144,22 +144,42 @@ static int md_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 	return rc;
 }
 
+/* Open mm's file to read (found again if another session renamed it). */
+static int open_file(struct mailbox *box, struct mdmsg *mm, struct stat *st, struct mail_err *err)
+{
+	int fd = md_open_msg(md_msg_dir(box, mm), mm->name, st);
+
+	if (fd < 0 && errno == ENOENT && md_relocate(box, mm) == 0)
+		fd = md_open_msg(md_msg_dir(box, mm), mm->name, st);
+	if (fd < 0)
+		mail_err_set(err, MAIL_FAIL, errno == ENOENT ?
+			     "message %u has been expunged by another session" :
+			     "message %u cannot be read: %s", mail_msgno(box, mm->m.uid),
+			     strerror(errno));
+	return fd;
+}
+
+/* Append n stored bytes to b as canonical text: each bare LF as CRLF
+ * (prev: the byte before them, 0 at the start). */
+static void canon_append(struct buf *b, const char *raw, size_t n, char prev)
+{
+	buf_reserve(b, n + n / 16 + 16);
+	for (size_t i = 0; i < n; i++) {
+		if (raw[i] == '\n' && (i ? raw[i - 1] : prev) != '\r')
+			buf_putc(b, '\r');
+		buf_putc(b, raw[i]);
+	}
+}
+
 /* The file of message mm as canonical text (LF to CRLF; CRLF kept). */
 static int load_text(struct mailbox *box, struct mdmsg *mm, struct mail_err *err)
 {
 	struct mdbox *mb = MB(box);
 	struct stat st;
-	int fd = md_open_msg(md_msg_dir(box, mm), mm->name, &st);
+	int fd = open_file(box, mm, &st, err);
 
-	if (fd < 0 && errno == ENOENT && md_relocate(box, mm) == 0)
-		fd = md_open_msg(md_msg_dir(box, mm), mm->name, &st);
-	if (fd < 0) {
-		mail_err_set(err, MAIL_FAIL, errno == ENOENT ?
-			     "message %u has been expunged by another session" :
-			     "message %u cannot be read: %s", mail_msgno(box, mm->m.uid),
-			     strerror(errno));
+	if (fd < 0)
 		return -1;
-	}
 	char *raw = xmalloc((size_t)st.st_size + 1);
 	ssize_t n = pread(fd, raw, (size_t)st.st_size, 0);
 	close(fd);
@@ -170,16 +190,66 @@ static int load_text(struct mailbox *box, struct mdmsg *mm, struct mail_err *err
 		return -1;
 	}
 	buf_reset(&mb->text);
-	buf_reserve(&mb->text, (size_t)n + (size_t)n / 16 + 16);
-	for (ssize_t i = 0; i < n; i++) {
-		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
-			buf_putc(&mb->text, '\r');
-		buf_putc(&mb->text, raw[i]);
-	}
+	canon_append(&mb->text, raw, (size_t)n, 0);
 	free(raw);
 	/* the size a client was told must be the text it gets */
 	mm->m.size = mb->text.len;
 	mb->text_uid = mm->m.uid;
+	return 0;
+}
+
+/* Where the header of the stored bytes ends (after its blank line), or 0
+ * while no blank line is in them. */
+static size_t header_end(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\n')
+			continue;
+		if (i == 0 || (i == 1 && p[0] == '\r'))
+			return i + 1;   /* no header at all: the blank line alone */
+		if (i + 1 < n && p[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n')
+			return i + 3;
+	}
+	return 0;
+}
+
+/* ENVELOPE and header searches: the header alone, read until its blank
+ * line (not the whole file); kept in the text buffer as a partial. */
+static int md_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+			   struct mail_err *err)
+{
+	struct mdbox *mb = MB(box);
+	struct mdmsg *mm = MM(box, msgno - 1);
+	char raw[8192];
+	struct buf got;
+	struct stat st;
+	size_t end = 0;
+	ssize_t n;
+
+	if (mb->text_uid == mm->m.uid) {
+		/* the whole text is at hand: its header */
+		size_t e = header_end(mb->text.data, mb->text.len);
+		*text = mb->text.data ? mb->text.data : "";
+		*len = e ? e : mb->text.len;
+		return 0;
+	}
+	int fd = open_file(box, mm, &st, err);
+	if (fd < 0)
+		return -1;
+	buf_init(&got);
+	while (!end && (n = pread(fd, raw, sizeof raw, (off_t)got.len)) > 0) {
+		buf_append(&got, raw, (size_t)n);
+		end = header_end(got.data, got.len);
+	}
+	close(fd);
+	buf_reset(&mb->text);
+	canon_append(&mb->text, got.data ? got.data : "", end ? end : got.len, 0);
+	buf_free(&got);
+	mb->text_uid = 0;   /* not the whole text */
+	*text = mb->text.data ? mb->text.data : "";
+	*len = mb->text.len;
 	return 0;
 }
 
@@ -329,6 +399,7 @@ const struct driver driver_maildir = {
 	.flush = md_flush,
 	.expunge = md_expunge,
 	.fetch = md_fetch,
+	.fetch_header = md_fetch_header,
 	.append = md_append,
 	.create = md_create,
 	.status = md_status,

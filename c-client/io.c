@@ -135,7 +135,6 @@ static enum io_status io_fill(struct io *io)
 enum io_status io_readline(struct io *io, struct buf *out, size_t max)
 {
 	size_t got = 0;
-	int toolong = 0;
 
 	for (;;) {
 		enum io_status st = io_fill(io);
@@ -146,21 +145,35 @@ enum io_status io_readline(struct io *io, struct buf *out, size_t max)
 		char *nl = memchr(start, '\n', avail);
 		size_t take = nl ? (size_t)(nl - start) : avail;
 
-		if (!toolong) {
-			size_t keep = got + take > max ? max - got : take;
-			buf_append(out, start, keep);
-			got += keep;
-			toolong = keep < take;
+		if (got + take > max) {
+			buf_append(out, start, max - got);
+			io->rpos += max - got;
+			return IO_TOOLONG;
 		}
+		buf_append(out, start, take);
+		got += take;
 		io->rpos += take + (nl ? 1 : 0);
 		if (nl)
 			break;
 	}
-	if (toolong)
-		return IO_TOOLONG;
 	if (got && out->data[out->len - 1] == '\r')
 		out->data[--out->len] = '\0';
 	return IO_OK;
+}
+
+enum io_status io_skip_line(struct io *io)
+{
+	for (;;) {
+		enum io_status st = io_fill(io);
+		if (st != IO_OK)
+			return st;
+		char *start = io->rbuf + io->rpos;
+		char *nl = memchr(start, '\n', io->rlen - io->rpos);
+
+		io->rpos = nl ? (size_t)(nl + 1 - io->rbuf) : io->rlen;
+		if (nl)
+			return IO_OK;
+	}
 }
 
 enum io_status io_read_exact(struct io *io, struct buf *out, size_t n)

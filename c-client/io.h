@@ -22,7 +22,7 @@ enum io_status {
 	IO_EOF = 0,
 	IO_ERROR = -1,
 	IO_TIMEOUT = -2,
-	IO_TOOLONG = -3,   /* longer than max: the first max bytes kept, the rest skipped */
+	IO_TOOLONG = -3,   /* longer than max: the first max bytes kept, the rest unread */
 };
 
 struct io {
@@ -56,8 +56,12 @@ int io_deadline_passed(const struct io *io);
 unsigned io_wait_seconds(const struct io *io);
 
 /* Read one line ending in LF (CRLF or LF accepted). The line without the
- * line end is appended to out. */
+ * line end is appended to out. Past max bytes it stops with IO_TOOLONG and
+ * reads no further: a line that never ends costs no more than max. */
 enum io_status io_readline(struct io *io, struct buf *out, size_t max);
+/* Drop input up to and including the next LF (the rest of an IO_TOOLONG
+ * line, for a protocol that answers it and goes on). */
+enum io_status io_skip_line(struct io *io);
 /* Read exactly n bytes, appended to out. */
 enum io_status io_read_exact(struct io *io, struct buf *out, size_t n);
 

@@ -575,14 +575,44 @@ static int commit_keywords(struct mdir *d, struct md_put *v, size_t n, struct ma
 	return rc;
 }
 
-/* The old records, then the new messages' ones. */
-static void commit_list(struct buf *b, struct md_ul *u, const struct md_put *v, size_t n)
+/* Order of scanned files by name (deliveries are named by time). */
+static int waiting_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct ment *const *)a)->name, (*(struct ment *const *)b)->name);
+}
+
+/* The files of the Maildir (ours, not links) that have no UID yet, by
+ * name: mail waiting in new/ is numbered before what is appended, so an
+ * APPEND ends the mailbox (RFC 3501 6.3.11), as with Dovecot. */
+static struct ment **waiting(struct mdir *d, const struct md_ul *u, struct mscan *sc, size_t *n)
+{
+	struct ment **w;
+	struct stat st;
+
+	*n = 0;
+	if (md_scan(d, sc) < 0)
+		return NULL;
+	w = xmalloc((sc->n + 1) * sizeof *w);
+	for (size_t i = 0; i < sc->n; i++)
+		if ((!u->have || !md_uidlist_find(&u->ul, sc->v[i].name, sc->v[i].pn.base_len)) &&
+		    md_ment_ours(d, &sc->v[i], &st))
+			w[(*n)++] = &sc->v[i];
+	if (*n)
+		qsort(w, *n, sizeof *w, waiting_cmp);
+	return w;
+}
+
+/* The old records, the waiting files', then the new messages' ones. */
+static void commit_list(struct buf *b, struct md_ul *u, struct ment *const *w, size_t nw,
+			const struct md_put *v, size_t n)
 {
 	md_uidlist_header(b, &u->ul);
 	for (size_t i = 0; i < u->ul.n; i++) {
 		const struct md_rec *r = &u->ul.recs[i];
 		md_uidlist_record(b, r->uid, r->ext, r->ext_len, r->base, r->base_len);
 	}
+	for (size_t i = 0; i < nw; i++)
+		md_uidlist_record(b, w[i]->uid, NULL, 0, w[i]->name, w[i]->pn.base_len);
 	for (size_t i = 0; i < n; i++)
 		md_uidlist_record(b, v[i].uid, NULL, 0, v[i].base, strlen(v[i].base));
 }
@@ -620,6 +650,9 @@ int md_commit(struct mail_session *s, struct mdir *d, struct md_put *v, size_t n
 	      uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
 {
 	struct md_ul u = { 0 };
+	struct mscan sc = { 0 };
+	struct ment **w = NULL;
+	size_t nw = 0;
 	struct buf b;
 	int fd = md_lock(d->root, MD_UIDLIST_LOCK, err), rc = -1;
 
@@ -628,11 +661,14 @@ int md_commit(struct mail_session *s, struct mdir *d, struct md_put *v, size_t n
 	buf_init(&b);
 	if (md_ul_read(d->root, &u, err) < 0 || commit_keywords(d, v, n, err) < 0)
 		goto out;
+	w = waiting(d, &u, &sc, &nw);
 	if (!u.have)
 		md_ul_new(s, d->root, &u);
+	for (size_t i = 0; i < nw; i++)
+		w[i]->uid = u.ul.next++;
 	for (size_t i = 0; i < n; i++)
 		v[i].uid = u.ul.next++;
-	commit_list(&b, &u, v, n);
+	commit_list(&b, &u, w, nw, v, n);
 	/* the list is written (a full disk fails here, before any message is
 	 * visible), then the messages appear, then the list replaces the old */
 	if (write_full(fd, b.data, b.len) < 0 || fsync(fd) < 0) {
@@ -656,6 +692,8 @@ int md_commit(struct mail_session *s, struct mdir *d, struct md_put *v, size_t n
 out:
 	md_lock_drop(d->root, fd, MD_UIDLIST_LOCK);
 	md_ul_free(&u);
+	free(w);
+	md_scan_free(&sc);
 	buf_free(&b);
 	return rc;
 }

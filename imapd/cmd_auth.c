@@ -89,7 +89,7 @@ void cmd_starttls(struct cmd *cmd)
 }
 
 /* One client line of the SASL exchange into line; 0, or -1 after ending
- * the command (connection gone, timeout, over-long line). */
+ * the command (connection gone, timeout); an over-long line ends the session. */
 static int sasl_read(struct cmd *cmd, struct buf *line)
 {
 	struct client *c = cmd->c;
@@ -99,8 +99,7 @@ static int sasl_read(struct cmd *cmd, struct buf *line)
 	case IO_OK:
 		return 0;
 	case IO_TOOLONG:
-		resp_bad(cmd, "AUTHENTICATE: response line too long");
-		return -1;
+		imap_line_too_long(c);
 	case IO_TIMEOUT:
 		io_puts(&c->io, "* BYE Autologout; idle for too long\r\n");
 		/* fall through */

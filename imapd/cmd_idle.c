@@ -74,7 +74,11 @@ void cmd_idle(struct cmd *cmd)
 				c->state = ST_LOGOUT;
 				return resp_bad(cmd, "IDLE: connection closed");
 			}
-			if (st == IO_OK || st == IO_TOOLONG) {
+			if (st == IO_TOOLONG) {
+				buf_free(&line);
+				imap_line_too_long(c);
+			}
+			if (st == IO_OK) {
 				buf_free(&line);
 				return resp_bad(cmd, "IDLE: expected DONE");
 			}

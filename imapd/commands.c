@@ -107,34 +107,32 @@ void cmd_logout(struct cmd *cmd)
 	c->state = ST_LOGOUT;
 }
 
-/* RFC 2971: we say who we are; what the client says is only logged. */
+/* RFC 2971's id_params_list: NIL, or "(" of string SP nstring pairs ")". */
+static int id_params(struct parser *p)
+{
+	char *field, *value;
+
+	if (!p_peek(p, '(')) {
+		if (p_atom(p, &field) < 0 || strcasecmp(field, "NIL"))
+			return p_fail(p, "needs a parameter list or NIL");
+		return 0;
+	}
+	p->p++;
+	for (int first = 1; !p_peek(p, ')'); first = 0) {
+		if ((!first && p_sp(p) < 0) || p_string(p, &field, NULL) < 0)
+			return -1;
+		if (p_peek(p, ')'))
+			return p_fail(p, "a field without a value");
+		if (p_sp(p) < 0 || p_nstring(p, &value, NULL) < 0)
+			return -1;
+	}
+	return p_char(p, ')');
+}
+
+/* RFC 2971: we say who we are; what the client says is checked, then dropped. */
 void cmd_id(struct cmd *cmd)
 {
-	if (p_sp(&cmd->p) < 0)
-		return resp_parse_error(cmd);
-	if (p_peek(&cmd->p, '(')) {
-		int depth = 0;
-		/* skip the parameter list; strings may hold parentheses */
-		while (!p_at_end(&cmd->p)) {
-			char *s;
-			if (p_peek(&cmd->p, '"') || p_peek(&cmd->p, '{')) {
-				if (p_string(&cmd->p, &s, NULL) < 0)
-					return resp_parse_error(cmd);
-				continue;
-			}
-			char ch = *cmd->p.p++;
-			depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
-			if (depth == 0)
-				break;
-		}
-		if (depth)
-			return resp_bad(cmd, "ID: unbalanced parentheses");
-	} else {
-		char *nil;
-		if (p_atom(&cmd->p, &nil) < 0 || strcasecmp(nil, "NIL"))
-			return resp_bad(cmd, "ID needs a parameter list or NIL");
-	}
-	if (p_end(&cmd->p) < 0)
+	if (p_sp(&cmd->p) < 0 || id_params(&cmd->p) < 0 || p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
 	resp_untagged(cmd->c, "ID (\"name\" \"imapd\" \"version\" \"%s\")", VERSION);
 	resp_ok(cmd, NULL, "ID completed");

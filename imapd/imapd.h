@@ -77,6 +77,9 @@ void imap_report_lost(struct client *c, const struct mail_err *err);
 /* The one way a connection's process ends: the mailbox saved (a loss
  * told and logged), a BYE if given, the output flushed. */
 void imap_exit(struct client *c, const char *bye, int code) __attribute__((noreturn));
+/* A client line over max_line: where its command ends is unknown (the
+ * unread rest may hold a literal's bytes), so the session ends with a BYE. */
+void imap_line_too_long(struct client *c) __attribute__((noreturn));
 void resp_untagged(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write raw bytes (for literals already formatted in a buf). */
 void resp_write(struct client *c, const void *p, size_t n);

@@ -206,15 +206,16 @@ static void __attribute__((noreturn)) read_failed(struct client *c, enum io_stat
 	imap_exit(c, "Autologout; idle for too long", 0);
 }
 
-/* Answer a command line over max_line. */
-static void line_too_long(struct client *c, const struct buf *cmdbuf)
+/* BYE for a line over max_line, which cannot be framed (see imapd.h). */
+void imap_line_too_long(struct client *c)
 {
-	const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
-	int taglen = sp ? (int)(sp - cmdbuf->data) : 0;
+	char bye[96];
 
-	log_notice("Command line too long host=%s", c->conn.peer_host);
-	io_printf(&c->io, "%.*s%s BAD Command line too long (the limit is %zu bytes)\r\n", taglen,
-		  cmdbuf->data, taglen ? "" : "*", c->cfg.max_line);
+	log_notice("Command line too long user=%s host=%s", c->user.name ? c->user.name : "-",
+		   c->conn.peer_host);
+	snprintf(bye, sizeof bye, "Command line too long (the limit is %zu bytes)",
+		 c->cfg.max_line);
+	imap_exit(c, bye, 0);
 }
 
 /* Read one whole command, literals inline. Returns 1 with a command in cmdbuf,
@@ -233,10 +234,8 @@ static int read_command(struct client *c, struct buf *cmdbuf)
 
 		if (st == IO_EOF || st == IO_ERROR || st == IO_TIMEOUT)
 			read_failed(c, st);
-		if (st == IO_TOOLONG) {
-			line_too_long(c, cmdbuf);
-			return 0;
-		}
+		if (st == IO_TOOLONG)
+			imap_line_too_long(c);
 		if (!literal_at_end(cmdbuf->data + seg, cmdbuf->len - seg, &n, &nonsync))
 			return 1;
 		rule = literal_rule(c, cmdbuf, nonsync);
@@ -274,14 +273,15 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	const char *s = line;
 	while (s < line + len && is_tag_char((unsigned char)*s))
 		s++;
-	if (s == line || s == line + len || *s != ' ') {
+	if (s == line || (s < line + len && *s != ' ')) {
 		io_puts(&c->io, len ? "* BAD Invalid tag\r\n" : "* BAD Empty command line\r\n");
 		return;
 	}
 	cmd.tag = pool_strndup(c->pool, line, (size_t)(s - line));
-	cmd.p.p = s + 1;
 	cmd.name = "command";
-	if (p_atom(&cmd.p, &name) < 0) {
+	cmd.p.p = s < line + len ? s + 1 : s;
+	/* a tag alone still gets a tagged answer: the client can match it */
+	if (s == line + len || p_atom(&cmd.p, &name) < 0) {
 		resp_bad(&cmd, "Missing command");
 		return;
 	}
@@ -305,6 +305,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	if (!(ic->states & c->state)) {
 		resp_bad(&cmd, "%s%s is not valid %s", cmd.uid ? "UID " : "", name,
 			 c->state == ST_NOTAUTH ? "before login" :
+			 ic->states == ST_NOTAUTH ? "after login" :
 			 c->state == ST_AUTH ? "without a selected mailbox" : "now");
 		return;
 	}

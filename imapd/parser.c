@@ -53,8 +53,8 @@ int p_sp(struct parser *p)
 
 int p_end(struct parser *p)
 {
-	if (!p_at_end(p))
-		return p_fail(p, "Unexpected extra arguments");
+	if (!p_at_end(p))   /* a NUL ends an atom early: name it, not what follows */
+		return p_fail(p, *p->p ? "Unexpected extra arguments" : "NUL is not allowed here");
 	return 0;
 }
 

@@ -279,9 +279,7 @@ int main(int argc, char **argv)
 	io_flush(&s->p.io);
 	buf_init(&line);
 	for (;;) {
-		buf_reset(&line);
-		pop_read_deadline(&s->p);
-		enum io_status st = io_readline(&s->p.io, &line, s->p.cfg.max_line);
+		enum io_status st = pop_read_line(&s->p, &line);
 		if (st == IO_TIMEOUT)
 			log_info("Autologout user=%s host=%s", s->p.logged_in ? s->p.user.name : "-",
 				 s->p.conn.peer_host);

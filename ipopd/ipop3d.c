@@ -33,9 +33,7 @@ static void __attribute__((noreturn)) end_session(struct pop3 *s)
  * client end the session without the UPDATE state (RFC 1939 3). */
 static enum io_status read_line(struct pop3 *s, struct buf *line)
 {
-	buf_reset(line);
-	pop_read_deadline(&s->p);
-	enum io_status st = io_readline(&s->p.io, line, s->p.cfg.max_line);
+	enum io_status st = pop_read_line(&s->p, line);
 
 	if (st == IO_TIMEOUT) {
 		log_info("Autologout user=%s host=%s", s->p.logged_in ? s->p.user.name : "-",

@@ -64,10 +64,11 @@ int pop_privsep(struct pop *p, int certs, int implicit_tls, const char *bye_pref
  * problem, write bye_prefix + the problems and exit(1). */
 void pop_init(struct pop *p, const char *daemon, const struct pop_args *a, const char *bye_prefix);
 
-/* Before reading a command: before login one deadline (timeout_login)
- * covers the whole phase; after it each command line gets the idle time,
- * however slowly its bytes trickle in. */
-void pop_read_deadline(struct pop *p);
+/* Read one command line into line (reset first). Before login one deadline
+ * (timeout_login) covers the whole phase; after it each command line gets
+ * the idle time, however slowly its bytes trickle in. On IO_TOOLONG the
+ * rest of the line is gone, so the caller answers and goes on. */
+enum io_status pop_read_line(struct pop *p, struct buf *line);
 
 /* --check: print the report and exit (1 if something would break logins). */
 void __attribute__((noreturn)) pop_check(struct pop *p, const char *const *services);

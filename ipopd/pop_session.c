@@ -118,12 +118,20 @@ void pop_init(struct pop *p, const char *daemon, const struct pop_args *a, const
 	p->io.timeout = p->cfg.timeout_login;
 }
 
-void pop_read_deadline(struct pop *p)
+enum io_status pop_read_line(struct pop *p, struct buf *line)
 {
+	buf_reset(line);
 	if (p->logged_in)
 		io_set_deadline(&p->io, p->io.timeout);
 	else if (!p->io.deadline_ms)
 		io_set_deadline(&p->io, p->cfg.timeout_login);
+	enum io_status st = io_readline(&p->io, line, p->cfg.max_line);
+	if (st == IO_TOOLONG) {
+		enum io_status rest = io_skip_line(&p->io);
+		if (rest != IO_OK)
+			st = rest;
+	}
+	return st;
 }
 
 void pop_check(struct pop *p, const char *const *services)

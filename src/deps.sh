@@ -18,6 +18,7 @@ demo=(curl systemd libpam-modules libpam-runtime passwd)
 check=(
 	login util-linux procps netbase  # setpriv/runuser, /proc tools, /etc/services names
 	xinetd                    # a real super-server (openbsd-inetd is unpacked below)
+	tcpd                      # TCP wrappers in an inetd.conf line, as the classic guide has it
 	python3 python3-pytest
 	dovecot-imapd dovecot-pop3d  # the reference of the differential tests and `make bench`
 	fetchmail mutt isync      # real clients

@@ -5,10 +5,12 @@
 # Needs root. IMAPD selects the binary (make check: the sanitizer build);
 # IMAPD_LAUNCHER picks systemd-socket-activate (default) or xinetd;
 # KEEP_TEST_DIR=1 keeps the session's temp dir for inspection.
+import fcntl
 import glob
 import imaplib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -408,6 +410,45 @@ def imapd_as(imapd, config_file, san_env):
     return run
 
 
+# ---------------------------------------------------------------- public ports
+
+# Tests that must listen on the real imaps/pop3s ports (the daemon picks
+# TLS by the port's /etc/services name) take this machine-wide lock, so two
+# runs (other worktrees too) take turns instead of failing to bind.
+PUBLIC_PORTS_LOCK = "/run/lock/uw-imap-tests-public-ports"
+
+
+@pytest.fixture
+def public_ports():
+    """public_ports(993, 995): with the lock held (until the test ends),
+    skip unless each port is free on the loopback address."""
+    fd = os.open(PUBLIC_PORTS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        end = time.monotonic() + 300
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > end:
+                    pytest.fail("%s held for 5 minutes" % PUBLIC_PORTS_LOCK)
+                time.sleep(0.2)
+
+        def check(*ports):
+            for port in ports:
+                s = socket.socket()
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind((HOST, port))
+                except OSError:
+                    pytest.skip("port %d is taken by a program outside the tests" % port)
+                finally:
+                    s.close()
+        yield check
+    finally:
+        os.close(fd)    # releases the lock
+
+
 # ---------------------------------------------------------------- syslog
 
 @pytest.fixture
@@ -428,8 +469,10 @@ def syslog():
 # its reason starts with one of these. Each is a conflict with something the
 # machine already runs, which a test must not break to get its way.
 EXPECTED_SKIPS = (
-    # imaps is taken by another server; binding beside it would steal its clients
+    # imaps/pop3s is taken by another server; binding beside it would steal
+    # its clients
     "port 993 is taken",
+    "port 995 is taken",
     # the machine's own syslog daemon has /dev/log; replacing it loses its logs
     "a syslog daemon owns /dev/log on this machine",
     # a real 'demo' account or its files; the demo test would delete them

@@ -118,7 +118,7 @@ def check_tls(service, port):
         return
     with socket.create_connection((HOST, port), timeout=20) as s:
         with insecure().wrap_socket(s) as t:
-            assert t.version() in ("TLSv1.2", "TLSv1.3")
+            assert t.version() == "TLSv1.3"     # both ends offer it
             assert t.recv(100)[:4] in (b"* OK", b"+OK ")
 
 
@@ -177,6 +177,62 @@ def test_shipped_inetd_line(service, inetd_bin, deploy_sbin, deploy_config,
     check_tls(service, lnch.port)
     login_and_read(service, lnch.port, user, inbox)
     lnch.stop()
+
+
+# ---------------------------------------------------------------- TCP wrappers
+
+# The rules name the daemons at the address the test listens on only
+# (daemon@127.0.0.1), so other TCP-wrapped services, and these daemons on
+# any other address, are left alone: loopback is let in, anyone else at
+# that address is refused. A client from 127.0.0.2 is "anyone else".
+WRAPPED = {"imaps": (993, "imapd"), "pop3s": (995, "ipop3d")}
+ALLOW = ["imapd@127.0.0.1 ipop3d@127.0.0.1 : 127.0.0.1"]
+DENY = ["imapd@127.0.0.1 ipop3d@127.0.0.1 : ALL"]
+
+
+@pytest.fixture
+def hosts_rules():
+    with deploy.HostsRules(ALLOW, DENY) as rules:
+        yield rules
+
+
+@pytest.mark.parametrize("service", sorted(WRAPPED))
+def test_tcp_wrappers_inetd_line_on_the_public_port(
+        service, public_ports, hosts_rules, inetd_bin, deploy_sbin, deploy_config,
+        san_env, deploy_dir, started, inbox, user):
+    """The shipped inetd.conf's tcpd line (imaps/pop3s stream tcp nowait
+    root /usr/sbin/tcpd /path/daemon), on 993/995 itself (no --tls: the
+    daemon that tcpd execs finds TLS from the local port's name): loopback
+    logs in over TLS; a client the rules deny gets the connection closed
+    and not one byte, no greeting."""
+    port, daemon = WRAPPED[service]
+    public_ports(port)
+    lines = deploy.inetd_tcpd_lines(deploy.shipped("inetd.conf", deploy_sbin))
+    assert sorted(lines) == sorted(WRAPPED)
+    fields = lines[service]
+    assert fields[6] == os.path.join(deploy_sbin, daemon), fields
+    lnch = deploy.ShippedInetd(inetd_bin, fields, deploy_config, san_env,
+                               subdir(deploy_dir, "tcpd-" + service), port=port)
+    started.append(lnch)
+    lnch.start()
+    try:
+        check_tls(service, port)
+        login_and_read(service, port, user, inbox)
+        # tcpd looks the refused client's name up for its log line: up to
+        # the resolver's timeout where 127.0.0.2 is not in /etc/hosts
+        with socket.socket() as s:
+            s.settimeout(30)
+            s.bind(("127.0.0.2", 0))
+            s.connect((HOST, port))
+            # an allowed client's daemon would wait for our ClientHello
+            # (no EOF): only the refusal closes at once
+            assert s.recv(4096) == b"", "a denied client was answered"
+        with pytest.raises((ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError)):
+            with socket.create_connection((HOST, port), timeout=30,
+                                          source_address=("127.0.0.2", 0)) as s:
+                insecure().wrap_socket(s).recv(100)
+    finally:
+        lnch.stop()     # 993/995 are free again when the lock is released
 
 
 # ---------------------------------------------------------------- systemd

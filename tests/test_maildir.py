@@ -12,6 +12,7 @@ import time
 from helpers.imapclient import Lit
 from helpers.session import wait_response
 from test_silent_failures import tmpfs_home  # noqa: F401 (a fixture)
+from test_tmail import MSG as TMAIL_MSG, run, tmail, with_return_path  # noqa: F401 (fixtures)
 
 MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
         b"Subject: first\r\n\r\nHello from the Maildir.\r\n")
@@ -327,3 +328,19 @@ def test_configured_inbox_made_by_first_create(fresh, server_with, open_to, user
     r = c.command("APPEND INBOX ", Lit(MSG1))
     assert r.ok, r
     assert len(files(user, "cur")) == 1
+
+
+def test_tmail_delivers_into_a_maildir_inbox(run, tmail, fresh, user, connect, spool):
+    """tmail (an MTA's mailbox_command, run as root) stores into the
+    user's ~/Maildir when that is INBOX: one file in cur/ owned by the
+    user, nothing in the spool, served by imapd with its Return-Path."""
+    make_maildir(user)
+    r = run(tmail, ["-f", "alice@example.org", user.name])
+    assert r.returncode == 0, r.stderr
+    (name,) = files(user, "cur")
+    assert os.stat(maildir(user, "cur", name)).st_uid == user.uid
+    assert not os.path.exists(spool.path(user))
+    c = connect()
+    assert c.command("SELECT INBOX").ok
+    r = c.command("FETCH 1 (BODY.PEEK[])")
+    assert body_of(r) == with_return_path(b"alice@example.org", TMAIL_MSG)

@@ -108,14 +108,15 @@ def test_implicit_tls_greeting_and_login(tls_server, fresh, user):
     c = tls_connect(tls_server)
     try:
         assert c.greeting[:2] == ["*", "OK"], c.greeting_raw
-        assert c.version in ("TLSv1.2", "TLSv1.3")
+        assert c.version == "TLSv1.3"     # both ends offer it: the highest wins
         assert c.cn == "default.test"
         caps = T.capabilities(c.command("CAPABILITY"))
         assert "STARTTLS" not in caps and "LOGINDISABLED" not in caps
         assert "AUTH=PLAIN" in caps and "SASL-IR" in caps
         r = login(c, user)
         assert r.ok, r
-        assert c.command("SELECT INBOX").status in ("OK", "NO")
+        r = c.command("SELECT INBOX")
+        assert r.status == "OK" and r.numbered("EXISTS") == [0], r   # no spool file yet
         assert c.command("LOGOUT").ok
     finally:
         c.close()
@@ -201,7 +202,7 @@ def test_login_refused_before_tls_then_accepted(plain_server, fresh, user):
         r = c.command("AUTHENTICATE PLAIN " + T_plain(user))
         assert r.status == "NO" and r.code == "PRIVACYREQUIRED", r
         assert c.starttls().ok
-        assert c.version in ("TLSv1.2", "TLSv1.3")
+        assert c.version == "TLSv1.3"     # both ends offer it: the highest wins
         caps = T.capabilities(c.command("CAPABILITY"))
         assert "STARTTLS" not in caps and "LOGINDISABLED" not in caps
         assert "AUTH=PLAIN" in caps
@@ -375,25 +376,79 @@ def test_certificate_per_local_ipv6_address(imapd, tls_config, san_env, workdir)
         lnch.stop()
 
 
-def test_port_named_imaps_starts_tls_without_option(launch_daemon, imapd, tls_config):
-    """/etc/services calls 993 "imaps": TLS from the first byte, no --tls."""
-    if socket.getservbyport(993, "tcp") != "imaps":
-        pytest.skip("/etc/services has no imaps entry")
-    s = socket.socket()
+# ---------------------------------------------------------------- xinetd, flags = IPv6
+
+@pytest.fixture
+def xinetd6(imapd, workdir, spool, pam_service, san_env):
+    """xinetd6(bind) -> an xinetd service with flags = IPv6 bound to bind,
+    running imapd --tls on an ssl_dir of its own: imapd.pem, the ::1 file
+    and the 127.0.0.1 file (the shared ssl_dir must not gain the latter:
+    every other test connects to 127.0.0.1). Stopped after the test."""
+    import tempfile
+    sub = tempfile.mkdtemp(prefix="xinetd6-", dir=workdir)
+    d = T.make_ssl_dir(os.path.join(sub, "ssl"))
+    T.make_pem(os.path.join(d, "certs", "imapd.pem"), "default6.test")
+    T.make_pem(os.path.join(d, "certs", "imapd-::1.pem"), "ip6.example")
+    T.make_pem(os.path.join(d, "certs", "imapd-127.0.0.1.pem"), "mapped4.example")
+    conf = write_config(os.path.join(sub, "imapd.conf"), spool, pam_service, d)
+    started = []
+
+    def start(bind):
+        lnch = launch.Xinetd6([imapd, "--tls", "--config", conf], san_env, sub, bind)
+        started.append(lnch)
+        return lnch.start(), d
+    yield start
+    for lnch in started:
+        lnch.stop()
+
+
+def test_xinetd_ipv6_certificate_per_local_ipv6_address(xinetd6, fresh, user):
+    """flags = IPv6 on ::1: the client gets ssl_dir/certs/imapd-::1.pem (the
+    address as inet_ntop writes it), chosen over imapd.pem, and logs in."""
+    if not ipv6_ok():
+        pytest.skip("no IPv6 loopback here")
+    lnch, d = xinetd6("::1")
+    c = T.TLSIMAP("::1", lnch.port)
     try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((HOST, 993))
-    except OSError:
-        pytest.skip("port 993 is taken")
-    finally:
-        s.close()
-    srv = launch_daemon(argv=[imapd, "--config", tls_config], port=993)
-    c = tls_connect(srv)
-    try:
-        assert c.greeting[:2] == ["*", "OK"]
-        assert "STARTTLS" not in T.capabilities(c.command("CAPABILITY"))
+        assert c.cn == "ip6.example"
+        assert login(c, user).ok
+        r = c.command("SELECT INBOX")
+        assert r.status == "OK" and r.numbered("EXISTS") == [0], r
     finally:
         c.close()
+    # read per connection: without the per-address file, imapd.pem
+    os.unlink(os.path.join(d, "certs", "imapd-::1.pem"))
+    c = T.TLSIMAP("::1", lnch.port)
+    assert c.cn == "default6.test"
+    c.close()
+
+
+def test_xinetd_ipv6_v4_mapped_client_gets_the_ipv4_file(xinetd6):
+    """An AF_INET6 listener sees an IPv4 client's local address as
+    ::ffff:127.0.0.1; the certificate is the one for 127.0.0.1."""
+    lnch, _ = xinetd6("::ffff:127.0.0.1")
+    c = T.TLSIMAP("127.0.0.1", lnch.port)
+    try:
+        assert c.cn == "mapped4.example"
+    finally:
+        c.close()
+
+
+def test_port_named_imaps_starts_tls_without_option(launch_daemon, imapd, tls_config,
+                                                    public_ports):
+    """/etc/services calls 993 "imaps": TLS from the first byte, no --tls."""
+    assert socket.getservbyport(993, "tcp") == "imaps"    # netbase
+    public_ports(993)
+    srv = launch_daemon(argv=[imapd, "--config", tls_config], port=993)
+    try:
+        c = tls_connect(srv)
+        try:
+            assert c.greeting[:2] == ["*", "OK"]
+            assert "STARTTLS" not in T.capabilities(c.command("CAPABILITY"))
+        finally:
+            c.close()
+    finally:
+        srv.stop()      # 993 is free again when the lock is released
 
 
 def test_renewed_certificate_is_used_without_restart(lab, lab_servers):

@@ -164,6 +164,64 @@ class ShippedInetd(launch.Launcher):
                     os.environ[k] = v
 
 
+# ---------------------------------------------------------------- TCP wrappers
+
+TCPD = "/usr/sbin/tcpd"
+
+
+def inetd_tcpd_lines(text):
+    """{service: fields} of the commented-out TCP wrappers lines of the
+    shipped inetd.conf (the classic guide's form: tcpd checks
+    /etc/hosts.allow and /etc/hosts.deny, then execs the daemon path with
+    argv[0] as given, so the rules name the daemon by that file's name)."""
+    out = {}
+    for line in text.splitlines():
+        fields = line.lstrip("#").split()
+        if line.startswith("#") and len(fields) == 7 and fields[5] == TCPD:
+            out[fields[0]] = fields
+    return out
+
+
+class HostsRules:
+    """Lines put first in /etc/hosts.allow and /etc/hosts.deny for the
+    test's time and taken out again (a block left by a killed run is taken
+    out first). Keep them narrow: every TCP-wrapped service on the machine
+    reads these files."""
+
+    MARK = "# uw-imap tests: begin\n"
+    END = "# uw-imap tests: end\n"
+
+    def __init__(self, allow, deny):
+        self.lines = {"/etc/hosts.allow": allow, "/etc/hosts.deny": deny}
+
+    def _strip(self, text):
+        while self.MARK in text and self.END in text:
+            a = text.index(self.MARK)
+            text = text[:a] + text[text.index(self.END, a) + len(self.END):]
+        return text
+
+    def _rewrite(self, path, block):
+        try:
+            with open(path) as f:
+                text = f.read()
+        except FileNotFoundError:
+            text = ""
+        text = (self.MARK + block + self.END if block else "") + self._strip(text)
+        with open(path + ".uw-imap-tests", "w") as f:
+            f.write(text)
+        os.chmod(path + ".uw-imap-tests", 0o644)
+        os.rename(path + ".uw-imap-tests", path)
+
+    def __enter__(self):
+        for path, lines in self.lines.items():
+            self._rewrite(path, "".join(line + "\n" for line in lines))
+        return self
+
+    def __exit__(self, *exc):
+        for path in self.lines:
+            self._rewrite(path, "")
+
+
 # ---------------------------------------------------------------- systemd
 
 def unit_values(text, key):

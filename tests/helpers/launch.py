@@ -108,6 +108,7 @@ class Xinetd(Launcher):
     """xinetd -dontfork with a private config holding one UNLISTED service."""
 
     name = "xinetd"
+    flags = "REUSE"
 
     def command(self):
         conf = os.path.join(self.workdir, "xinetd.conf")
@@ -140,10 +141,19 @@ service imaptest
 	instances = UNLIMITED
 	per_source = UNLIMITED
 	cps = 10000 1
-	flags = REUSE
+	flags = %(flags)s
 }
-""" % {"log": self.log, "port": self.port, "host": self.host,
+""" % {"log": self.log, "port": self.port, "host": self.host, "flags": self.flags,
        "server": self.argv[0], "args": " ".join(self.argv[1:]), "env": env}
+
+
+class Xinetd6(Xinetd):
+    """The same service with flags = IPv6: an AF_INET6 socket, bound to an
+    IPv6 address (::1) or to an IPv4 one written v4-mapped
+    (::ffff:127.0.0.1), where IPv4 clients arrive as v4-mapped addresses."""
+
+    name = "xinetd-ipv6"
+    flags = "REUSE IPv6"
 
 
 LAUNCHERS = {"systemd-socket-activate": SocketActivate, "xinetd": Xinetd}

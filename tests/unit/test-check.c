@@ -214,6 +214,22 @@ static void launcher_points_nowhere(void)
 	buf_free(&r);
 }
 
+/* The classic TCP wrappers line: tcpd runs, the daemon is argv[0]. */
+static void launcher_through_tcpd(void)
+{
+	struct buf r;
+
+	buf_init(&r);
+	good_root();
+	put("/etc/inetd.conf", "imaps stream tcp nowait root /usr/sbin/tcpd /opt/imapd\n"
+			       "imap stream tcp nowait root /usr/sbin/tcpd imapd\n", 0644);
+	CHECK(run(&r) == 1);   /* the one problem: /opt/imapd */
+	CHECK(has(&r, "/etc/inetd.conf starts /opt/imapd, which does not exist"));
+	CHECK(has(&r, "/etc/inetd.conf starts /usr/sbin/imapd, which is there"));
+	cleanup();
+	buf_free(&r);
+}
+
 int main(void)
 {
 	RUN(correct_setup_passes);
@@ -221,5 +237,6 @@ int main(void)
 	RUN(spool_modes);
 	RUN(services_missing);
 	RUN(launcher_points_nowhere);
+	RUN(launcher_through_tcpd);
 	return test_summary("test-check");
 }

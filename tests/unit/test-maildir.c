@@ -98,6 +98,15 @@ static char *infos(const char *dir)
 	return b.data ? buf_steal(&b) : strdup("");
 }
 
+/* Line ends in the first n bytes of s. */
+static size_t md_lines(const char *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += s[i] == '\n';
+	return k;
+}
+
 static size_t count_lines(const char *s)
 {
 	size_t n = 0;
@@ -253,6 +262,47 @@ static void test_append_reopen(void)
 	mail_close(box, 0, NULL);
 }
 
+/* ENVELOPE reads the header alone: through its blank line, as CRLF, also
+ * when the header is longer than one read, stored with CRLF, or empty. */
+static void test_fetch_header(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	struct buf big;
+	const char *t;
+	size_t n;
+
+	setup();
+	make_dirs();
+	buf_init(&big);
+	buf_puts(&big, "Subject: long\n");
+	while (big.len < 9000)
+		buf_puts(&big, "X-Filler: 0123456789012345678901234567890123456789\n");
+	buf_puts(&big, "\nbody\n");
+	write_file(md("cur/1.M1.mx:2,"), big.data);
+	write_file(md("cur/2.M1.mx:2,"), "Subject: crlf\r\nTo: a@b\r\n\r\nbody\r\n");
+	write_file(md("cur/3.M1.mx:2,"), "\nno header\n");
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(mail_fetch_header(box, 1, &t, &n, &err) == 0);
+	size_t hl = strlen(big.data) - strlen("\nbody\n") + 1;
+	CHECK(n == hl + md_lines(big.data, hl) && !memcmp(t + n - 4, "\r\n\r\n", 4));
+	CHECK(mail_fetch_header(box, 2, &t, &n, &err) == 0);
+	CHECK_MEM(t, n, "Subject: crlf\r\nTo: a@b\r\n\r\n");
+	CHECK(mail_fetch_header(box, 3, &t, &n, &err) == 0);
+	CHECK_MEM(t, n, "\r\n");
+	struct envelope *env;
+	CHECK(mail_fetch_envelope(box, 2, &env, &err) == 0 && env && env->subject &&
+	      !strcmp(env->subject, "crlf"));
+	/* the whole text afterwards is the whole text */
+	CHECK_STR(text_of(box, 2), "Subject: crlf\r\nTo: a@b\r\n\r\nbody\r\n");
+	CHECK(mail_fetch_header(box, 2, &t, &n, &err) == 0);
+	CHECK_MEM(t, n, "Subject: crlf\r\nTo: a@b\r\n\r\n");
+	buf_free(&big);
+	mail_close(box, 0, NULL);
+}
+
 static void test_flags_roundtrip(void)
 {
 	struct mailbox *box;
@@ -355,6 +405,29 @@ static void test_new_to_cur(void)
 	if (!box)
 		return;
 	CHECK(box->nmsgs == 2 && box->msgs[0]->uid == 1 && !(box->msgs[0]->flags & MF_RECENT));
+	mail_close(box, 0, NULL);
+}
+
+/* APPEND adds at the end (RFC 3501 6.3.11): mail waiting in new/ without
+ * a UID is numbered first, as Dovecot does. */
+static void test_append_after_waiting_mail(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	uint32_t uid = 0;
+
+	setup();
+	append_one("INBOX", msg1, 0, NULL, NULL, &err);
+	write_file(md("new/1700000005.V1I1.mx"), "Subject: waiting\n\nx\n");
+	write_file(md("new/1700000004.V1I1.mx"), "Subject: waiting longer\n\nx\n");
+	CHECK(append_one("INBOX", msg2, 0, NULL, &uid, &err) == 0 && uid == 4);
+	CHECK(contains(md("dovecot-uidlist"), "\n2 :1700000004.V1I1.mx\n3 :1700000005.V1I1.mx\n4 :"));
+	CHECK(mail_open(&sess, "INBOX", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 4 && box->msgs[3]->uid == 4);
+	CHECK_STR(text_of(box, 2), "Subject: waiting longer\r\n\r\nx\r\n");
+	CHECK_STR(text_of(box, 4), msg2);
 	mail_close(box, 0, NULL);
 }
 
@@ -900,9 +973,11 @@ int main(void)
 	RUN(test_uidlist_parse);
 	RUN(test_keywords_parse);
 	RUN(test_append_reopen);
+	RUN(test_fetch_header);
 	RUN(test_flags_roundtrip);
 	RUN(test_keyword_limit);
 	RUN(test_new_to_cur);
+	RUN(test_append_after_waiting_mail);
 	RUN(test_dovecot_uidlist_kept);
 	RUN(test_sizes_kept);
 	RUN(test_status_moves_nothing);
