@@ -91,8 +91,9 @@ class HomeServer(Server):
 
 @pytest.fixture
 def servers(imapd, user, workdir, san_env, fresh):
-    """{"dovecot", "ours" (INBOX found as ~/Maildir, no configuration for
-    it), "ours-configured" (inbox = ~/Maildir, mail_format = maildir)} on
+    """{"dovecot", "dovecot-crlf" (mail_save_crlf = yes), "ours" (INBOX
+    found as ~/Maildir, no configuration for it), "ours-configured"
+    (inbox = ~/Maildir, mail_format = maildir)} on
     the test user's emptied home, emptied again afterwards."""
     acct = Account.named(user.name)
     base = os.path.join(workdir, "dovecot-maildir")
@@ -108,6 +109,8 @@ def servers(imapd, user, workdir, san_env, fresh):
     yield {
         "dovecot": HomeServer("dovecot", DOVECOT, os.path.join(base, "dovecot"), acct,
                               user.home, DOVECOT_CONF),
+        "dovecot-crlf": HomeServer("dovecot", DOVECOT, os.path.join(base, "dovecot-crlf"),
+                                   acct, user.home, DOVECOT_CONF + "mail_save_crlf = yes\n"),
         "ours": ours("ours", ""),
         "ours-configured": ours("ours-configured",
                                 "inbox = ~/Maildir\nmail_format = maildir\n"),
@@ -274,11 +277,15 @@ def served(snap, box):
             for u, (f, d, size, body) in snap[box]["messages"].items()}
 
 
-def test_dovecot_writes_imapd_serves(servers, user):
+@pytest.mark.parametrize("writer", ["dovecot", "dovecot-crlf"])
+def test_dovecot_writes_imapd_serves(servers, user, writer):
     """A user moving from Dovecot: imapd (INBOX found as ~/Maildir) serves
-    what Dovecot wrote exactly as Dovecot does, and leaves it so."""
-    with session(servers["dovecot"]) as c:
+    what Dovecot wrote (files with LF line ends, or CRLF with
+    mail_save_crlf) exactly as Dovecot does, and leaves it so."""
+    with session(servers[writer]) as c:
         populate(c)
+    stored = [m.data for m in mailstore.MaildirStore().messages(user)]
+    assert {b"\r\n" in d for d in stored} == {writer == "dovecot-crlf"}
     written = snapshot(servers["dovecot"])
     check_written(written)
     for box in FOLDERS:
