@@ -733,6 +733,9 @@ def test_store_on_a_file_the_other_server_renamed(servers, stale, fresh_side):
     with session(servers[stale]) as st:
         ok(st, "SELECT INBOX")
         ok(st, "UID FETCH 1:4 FLAGS")
+        # a second later than dovecot-keywords was written: the same second
+        # is test_dovecot_sees_a_keyword_imapd_made_in_the_same_second
+        start_of_a_second()
         with session(servers[fresh_side]) as fr:
             ok(fr, "SELECT INBOX")
             ok(fr, "UID STORE 1 +FLAGS (\\Answered Later)")     # had \Seen
