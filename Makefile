@@ -91,13 +91,6 @@ $(O)/ipopd/ipop3d: $(POP3_OBJ) $(LIB)
 $(O)/ipopd/ipop2d: $(POP2_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(POP2_OBJ) $(LIB) $(LIBS)
 
-$(O)/src/%: $(O)/src/%.o $(IMAPD_LIB) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(IMAPD_LIB) $(LIB) $(LIBS)
-
-$(O)/src/%.o: src/%.c $(FLAGS_STAMP)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iimapd -MMD -MP -c -o $@ $<
-
 # imapd's pieces as a library too, so unit tests can reach its parsers.
 $(IMAPD_LIB): $(filter-out $(O)/imapd/main.o,$(IMAPD_OBJ))
 	@rm -f $@
@@ -120,14 +113,19 @@ endif
 # stamp cannot be made and fall back to make's built-in %.o rule.
 $(FLAGS_STAMP): ;
 
-# Written above while the makefile is read, so make may have listed the
-# directory before the file existed: without this rule a fresh checkout's
-# first `make` finds no way to make it and no rule for any object.
-$(FLAGS_STAMP): ;
-
 $(O)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Utilities: one program per src/NAME.c; their objects are kept (a second
+# make links nothing again).
+.SECONDARY: $(UTIL_BIN:=.o)
+$(O)/src/%: $(O)/src/%.o $(IMAPD_LIB) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(IMAPD_LIB) $(LIB) $(LIBS)
+
+$(O)/src/%.o: src/%.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iimapd -MMD -MP -c -o $@ $<
 
 -include $(CLIENT_OBJ:.o=.d) $(UTIL_BIN:=.d) $(IMAPD_OBJ:.o=.d) $(POP3_OBJ:.o=.d) $(POP2_OBJ:.o=.d)
 

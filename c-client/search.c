@@ -42,6 +42,7 @@ int numset_parse(struct pool *pool, const char *s, size_t len, struct numset *ou
 
 	out->r = NULL;
 	out->n = 0;
+	out->saved = 0;
 	if (!s || len == 0)
 		return -1;
 	for (size_t j = 0; j < len; j++)
@@ -113,6 +114,7 @@ struct node {
 	struct casemap_needle *nd; /* NULL: HEADER presence test */
 	int field;                /* SK_HEADER: index into sctx.fields */
 	int64_t day;              /* date keys: days since 1970-01-01 */
+	time_t cutoff;            /* OLDER/YOUNGER: now less the interval */
 };
 
 /* A header field some key asks for, decoded once per message: every
@@ -302,6 +304,12 @@ static void node_compile(struct sctx *c, struct pool *pool, const struct search_
 	case SK_SENTSINCE:
 		n->day = key_day(k);
 		n->cost = 2;
+		break;
+	case SK_OLDER:
+	case SK_YOUNGER:
+		/* one "now" for the whole search, so every message is judged
+		 * against the same instant */
+		n->cutoff = time(NULL) - (time_t)k->seconds;
 		break;
 	case SK_HEADER:
 		n->field = field_index(c, k->field ? k->field : "", k->address);
@@ -795,6 +803,10 @@ static int eval(struct sctx *c, const struct node *n)
 	case SK_SENTSINCE:
 		r = sent_day(c, &day);
 		return r <= 0 ? r : eval_date(day, n->op, n->day);
+	case SK_OLDER:
+		return m->internal_date <= n->cutoff;
+	case SK_YOUNGER:
+		return m->internal_date >= n->cutoff;
 	case SK_LARGER:
 		return m->size > n->key->size;
 	case SK_SMALLER:

@@ -22,6 +22,8 @@ struct numset {
 		uint32_t lo, hi;
 	} *r;
 	size_t n;
+	int saved;     /* "$" (RFC 5182): the saved search result, always UIDs
+			* whatever the command, possibly empty (n == 0) */
 };
 
 enum search_op {
@@ -41,6 +43,8 @@ enum search_op {
 	SK_HEADER,     /* field contains str ("" str: field present) */
 	SK_BODY,       /* body text contains str */
 	SK_TEXT,       /* header or body contains str */
+	SK_OLDER,      /* internal date at least `seconds` ago (RFC 5032) */
+	SK_YOUNGER,    /* internal date at most `seconds` ago (RFC 5032) */
 };
 
 struct search_key {
@@ -53,6 +57,7 @@ struct search_key {
 	time_t date;               /* BEFORE/ON/SINCE: start of the day, as y/m/d below */
 	int year, month, day;      /* the calendar date the client gave */
 	uint64_t size;
+	uint32_t seconds;          /* OLDER / YOUNGER: the interval */
 	char *field;               /* SK_HEADER: field name */
 	int address;               /* SK_HEADER on From/To/Cc/Bcc: match the
 				    * envelope's addresses (FROM, TO ...) */

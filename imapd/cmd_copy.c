@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imapd.h"
+#include "imap_fmt.h"
 #include "log.h"
 
 struct copy_req {
@@ -32,21 +33,6 @@ static int parse_args(struct cmd *cmd, struct copy_req *req)
 	return 0;
 }
 
-/* A uid-set with runs compacted: "4:7,9". Order is kept (COPYUID pairs the
- * source and destination sets element by element). */
-static void put_uid_set(struct buf *out, const uint32_t *uids, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		buf_printf(out, "%s%u", i ? "," : "", uids[i]);
-		if (j > i)
-			buf_printf(out, ":%u", uids[j]);
-		i = j + 1;
-	}
-}
-
 /* "COPYUID v src dst" into out, or nothing when the target gave no UIDs. */
 static void put_copyuid(struct buf *out, const struct copy_req *req)
 {
@@ -56,9 +42,9 @@ static void put_copyuid(struct buf *out, const struct copy_req *req)
 		if (!req->dst_uids[i])
 			return;
 	buf_printf(out, "COPYUID %u ", req->uidvalidity);
-	put_uid_set(out, req->src_uids, req->n);
+	imap_put_seqset(out, req->src_uids, req->n);
 	buf_putc(out, ' ');
-	put_uid_set(out, req->dst_uids, req->n);
+	imap_put_seqset(out, req->dst_uids, req->n);
 }
 
 static int do_copy(struct cmd *cmd, struct copy_req *req, struct mail_err *err)

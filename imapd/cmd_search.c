@@ -1,9 +1,12 @@
-/* cmd_search.c: SEARCH and UID SEARCH (RFC 3501 6.4.4). The criteria become a
- * struct search_key tree for the library's search engine; this file only
- * knows the syntax, never how a message is matched. */
+/* cmd_search.c: SEARCH and UID SEARCH (RFC 3501 6.4.4) with WITHIN's keys,
+ * the ESEARCH answer (RFC 4731, PARTIAL of RFC 9394, also written for ESORT)
+ * and the saved result "$" (RFC 5182). The criteria become a struct
+ * search_key tree for the library; this file only knows the syntax. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "imap_fmt.h"
 #include "imapd.h"
 #include "search_parse.h"
 
@@ -130,11 +133,14 @@ static int parse_set_key(struct sctx *s, enum search_op op, struct search_key **
 
 	if (p_seqset(s->p, &k->set) < 0)
 		return -1;
+	if (k->set.saved)
+		k->op = SK_UIDS;   /* "$" is kept as UIDs, in SEARCH as in UID SEARCH */
 	*out = k;
 	return 0;
 }
 
-/* Keys with arguments that fit no table: strings, sizes, NOT, OR, UID. */
+/* Keys with arguments that fit no table: strings, sizes, intervals, NOT,
+ * OR, UID. */
 static int parse_special(struct sctx *s, const char *name, struct search_key **out)
 {
 	struct search_key *k;
@@ -157,6 +163,11 @@ static int parse_special(struct sctx *s, const char *name, struct search_key **o
 		k = key_new(s, !strcasecmp(name, "LARGER") ? SK_LARGER : SK_SMALLER);
 		*out = k;
 		return p_sp(s->p) < 0 ? -1 : p_number64(s->p, &k->size);
+	}
+	if (!strcasecmp(name, "OLDER") || !strcasecmp(name, "YOUNGER")) {
+		k = key_new(s, !strcasecmp(name, "OLDER") ? SK_OLDER : SK_YOUNGER);
+		*out = k;
+		return p_sp(s->p) < 0 ? -1 : p_nz_number(s->p, &k->seconds);
 	}
 	if (!strcasecmp(name, "UID"))
 		return p_sp(s->p) < 0 ? -1 : parse_set_key(s, SK_UIDS, out);
@@ -218,7 +229,7 @@ static int parse_key(struct sctx *s, struct search_key **out)
 			rc = parse_keys(s, 1, out) < 0 ? -1 : p_char(s->p, ')');
 	} else if (p_at_end(s->p)) {
 		rc = p_fail(s->p, "Missing search key");
-	} else if (p_peek(s->p, '*') || (*s->p->p >= '0' && *s->p->p <= '9')) {
+	} else if (p_peek(s->p, '*') || p_peek(s->p, '$') || (*s->p->p >= '0' && *s->p->p <= '9')) {
 		rc = parse_set_key(s, SK_MSGNOS, out);
 	} else {
 		rc = parse_named(s, out);
@@ -269,6 +280,224 @@ int imap_search_parse(struct parser *p, struct mailbox *box, struct search_key *
 	return SEARCH_PARSE_OK;
 }
 
+/* ---------- RETURN options (RFC 4731, 5182, 9394) ---------- */
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} return_opts[] = {
+	{"MIN", RET_MIN},   {"MAX", RET_MAX},   {"ALL", RET_ALL},
+	{"COUNT", RET_COUNT}, {"SAVE", RET_SAVE}, {"PARTIAL", RET_PARTIAL},
+};
+
+/* SP partial-range: "a:b", or "-a:-b" counted from the last result. */
+static int parse_partial(struct parser *p, struct search_return *ret)
+{
+	if (p_sp(p) < 0)
+		return -1;
+	ret->from_end = p_peek(p, '-');
+	if ((ret->from_end && p_char(p, '-') < 0) || p_nz_number(p, &ret->first) < 0 ||
+	    p_char(p, ':') < 0 || (ret->from_end && p_char(p, '-') < 0) ||
+	    p_nz_number(p, &ret->last) < 0)
+		return p_fail(p, "PARTIAL range must be first:last or -first:-last");
+	return 0;
+}
+
+/* One search-return-opt (with PARTIAL's range) into ret. */
+static int parse_return_opt(struct parser *p, struct search_return *ret)
+{
+	char *name;
+	size_t i;
+
+	if (p_atom(p, &name) < 0)
+		return p_fail(p, "Expected a RETURN option");
+	for (i = 0; i < ARRAY_SIZE(return_opts); i++)
+		if (!strcasecmp(name, return_opts[i].name))
+			break;
+	if (i == ARRAY_SIZE(return_opts))
+		return p_fail(p, "Unknown RETURN option");
+	/* RFC 9394 3.1: one ALL, one PARTIAL, or neither */
+	if ((return_opts[i].bit & (RET_ALL | RET_PARTIAL)) && (ret->opts & (RET_ALL | RET_PARTIAL)))
+		return p_fail(p, "RETURN takes one ALL or one PARTIAL");
+	ret->opts |= return_opts[i].bit;
+	return return_opts[i].bit == RET_PARTIAL ? parse_partial(p, ret) : 0;
+}
+
+/* See search_parse.h. */
+int imap_search_return_parse(struct parser *p, struct search_return *ret)
+{
+	const char *save = p->p;
+	char *word;
+
+	memset(ret, 0, sizeof *ret);
+	if (p_atom(p, &word) < 0 || strcasecmp(word, "RETURN")) {
+		p->p = save;
+		p->error = NULL;
+		return 0;
+	}
+	ret->given = 1;
+	if (p_sp(p) < 0 || p_char(p, '(') < 0)
+		return -1;
+	for (size_t n = 0; !p_peek(p, ')'); n++)
+		if ((n && p_sp(p) < 0) || parse_return_opt(p, ret) < 0)
+			return -1;
+	p->p++;
+	if (!ret->opts)
+		ret->opts = RET_ALL;   /* RFC 4731 3.1: "RETURN ()" is "(ALL)" */
+	return p_sp(p);
+}
+
+/* ---------- the saved result (RFC 5182) ---------- */
+
+/* See imapd.h. */
+void imap_searchres_reset(struct client *c)
+{
+	free(c->searchres.r);
+	memset(&c->searchres, 0, sizeof c->searchres);
+}
+
+/* qsort order of UIDs. */
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Replace "$" with the UIDs of these messages, as merged ranges. */
+static void searchres_store(struct client *c, const uint32_t *msgnos, size_t n)
+{
+	uint32_t *uids = pool_alloc(c->pool, (n ? n : 1) * sizeof *uids);
+	struct numrange *r = xcalloc(n ? n : 1, sizeof *r);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		uids[i] = c->box->msgs[msgnos[i] - 1]->uid;
+	qsort(uids, n, sizeof *uids, uid_cmp);   /* SORT hands them in its order */
+	for (size_t i = 0; i < n; i++) {
+		if (k && uids[i] == r[k - 1].hi + 1) {
+			r[k - 1].hi = uids[i];
+		} else {
+			r[k].lo = r[k].hi = uids[i];
+			k++;
+		}
+	}
+	imap_searchres_reset(c);
+	c->searchres.r = r;
+	c->searchres.n = k;
+}
+
+/* Which slice [*from, *to) of n ordered results PARTIAL names. */
+static void partial_slice(const struct search_return *ret, size_t n, size_t *from, size_t *to)
+{
+	uint64_t lo = ret->first < ret->last ? ret->first : ret->last;
+	uint64_t hi = ret->first < ret->last ? ret->last : ret->first;
+
+	*from = *to = 0;
+	if (lo > n)
+		return;
+	if (hi > n)
+		hi = n;
+	*from = ret->from_end ? n - hi : lo - 1;
+	*to = ret->from_end ? n - lo + 1 : hi;
+}
+
+/* The messages an answer stands for, as RFC 5182 2.1 (what SAVE keeps) and
+ * RFC 4731 3.2 (whose MODSEQ is given) both count them: with MIN and/or MAX
+ * but neither ALL nor COUNT only those, with PARTIAL its page, otherwise
+ * all. Sets *set (msgnos, or ends) and returns how many. */
+static size_t answer_set(const struct search_return *ret, const uint32_t *msgnos, size_t n,
+			 uint32_t ends[2], const uint32_t **set)
+{
+	size_t from = 0, to = n, k = 0;
+
+	if (ret->opts & RET_PARTIAL) {
+		partial_slice(ret, n, &from, &to);
+	} else if ((ret->opts & (RET_MIN | RET_MAX)) && !(ret->opts & (RET_ALL | RET_COUNT))) {
+		if (n && (ret->opts & RET_MIN))
+			ends[k++] = msgnos[0];
+		if (n && (ret->opts & RET_MAX) && (!k || n > 1))
+			ends[k++] = msgnos[n - 1];
+		*set = ends;
+		return k;
+	}
+	*set = msgnos + from;
+	return to - from;
+}
+
+/* The highest MODSEQ of those messages (0: none). */
+static uint64_t answer_modseq(const struct mailbox *box, const uint32_t *set, size_t n)
+{
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (box->msgs[set[i] - 1]->modseq > max)
+			max = box->msgs[set[i] - 1]->modseq;
+	return max;
+}
+
+/* ---------- answers ---------- */
+
+/* " PARTIAL (range set)": the range as the client wrote it, then the page
+ * of ids it names, or NIL (RFC 9394 3.1). */
+static void put_partial(struct buf *out, const struct search_return *ret, const uint32_t *ids,
+			size_t n)
+{
+	const char *sign = ret->from_end ? "-" : "";
+	size_t from, to;
+
+	partial_slice(ret, n, &from, &to);
+	buf_printf(out, " PARTIAL (%s%u:%s%u ", sign, ret->first, sign, ret->last);
+	if (from < to)
+		imap_put_seqset(out, ids + from, to - from);
+	else
+		buf_puts(out, "NIL");
+	buf_putc(out, ')');
+}
+
+/* See imapd.h: MIN MAX ALL PARTIAL COUNT MODSEQ, in that order, as Dovecot
+ * writes them (RFC 4731's examples agree). */
+void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const uint32_t *msgnos,
+			size_t n)
+{
+	struct mailbox *box = cmd->c->box;
+	uint32_t *ids = pool_alloc(cmd->c->pool, (n ? n : 1) * sizeof *ids);
+	struct buf out;
+
+	uint32_t ends[2];
+	const uint32_t *set;
+	size_t nset = answer_set(ret, msgnos, n, ends, &set);
+	uint64_t modseq = ret->modseq ? answer_modseq(box, set, nset) : 0;
+
+	if (ret->opts & RET_SAVE)
+		searchres_store(cmd->c, set, nset);
+	if (ret->opts == RET_SAVE)
+		return;   /* RFC 5182 2.1: SAVE alone answers nothing */
+	for (size_t i = 0; i < n; i++)
+		ids[i] = cmd->uid ? box->msgs[msgnos[i] - 1]->uid : msgnos[i];
+	buf_init(&out);
+	buf_puts(&out, "* ESEARCH (TAG ");
+	imap_put_string(&out, cmd->tag, strlen(cmd->tag));
+	buf_puts(&out, cmd->uid ? ") UID" : ")");
+	if (n && (ret->opts & RET_MIN))
+		buf_printf(&out, " MIN %u", ids[0]);
+	if (n && (ret->opts & RET_MAX))
+		buf_printf(&out, " MAX %u", ids[n - 1]);
+	if (n && (ret->opts & RET_ALL)) {
+		buf_puts(&out, " ALL ");
+		imap_put_seqset(&out, ids, n);
+	}
+	if (ret->opts & RET_PARTIAL)
+		put_partial(&out, ret, ids, n);
+	if (ret->opts & RET_COUNT)
+		buf_printf(&out, " COUNT %zu", n);
+	if (modseq)
+		buf_printf(&out, " MODSEQ %llu", (unsigned long long)modseq);
+	buf_puts(&out, "\r\n");
+	resp_write(cmd->c, out.data, out.len);
+	buf_free(&out);
+}
+
 /* "* SEARCH n n n" with message numbers or, for UID SEARCH, UIDs. */
 static void search_reply(struct cmd *cmd, const uint8_t *match)
 {
@@ -291,17 +520,37 @@ static void search_reply(struct cmd *cmd, const uint8_t *match)
 	buf_free(&out);
 }
 
+/* The message numbers that matched, ascending. */
+static size_t matched(struct cmd *cmd, const uint8_t *match, uint32_t **msgnos)
+{
+	uint32_t nmsgs = cmd->c->box->nmsgs;
+	size_t n = 0;
+
+	*msgnos = pool_alloc(cmd->c->pool, (nmsgs ? nmsgs : 1) * sizeof **msgnos);
+	for (uint32_t i = 0; i < nmsgs; i++)
+		if (match[i])
+			(*msgnos)[n++] = i + 1;
+	return n;
+}
+
+/* SEARCH / UID SEARCH [RETURN (...)] [CHARSET x] search-keys. */
 void cmd_search(struct cmd *cmd)
 {
 	struct mailbox *box = cmd->c->box;
+	struct search_return ret;
 	struct search_key *key;
 	struct mail_err err;
 	uint8_t *match;
+	uint32_t *msgnos;
 	int rc;
 
-	if (p_sp(&cmd->p) < 0)
+	if (p_sp(&cmd->p) < 0 || imap_search_return_parse(&cmd->p, &ret) < 0)
 		return resp_parse_error(cmd);
 	rc = imap_search_parse(&cmd->p, box, &key);
+	/* "$" in the keys is already copied; a failure from here on leaves it
+	 * empty (RFC 5182 2.1), a success replaces it */
+	if (ret.opts & RET_SAVE)
+		imap_searchres_reset(cmd->c);
 	if (rc == SEARCH_PARSE_BADCHARSET)
 		return resp_no(cmd, "BADCHARSET (UTF-8 US-ASCII)", "SEARCH: unsupported charset");
 	if (rc != SEARCH_PARSE_OK)
@@ -310,6 +559,12 @@ void cmd_search(struct cmd *cmd)
 	memset(&err, 0, sizeof err);
 	if (search_run(box, key, match, &err) < 0)
 		return resp_mail_error(cmd, &err);
-	search_reply(cmd, match);
+	if (ret.given) {
+		size_t n = matched(cmd, match, &msgnos);
+
+		imap_esearch_reply(cmd, &ret, msgnos, n);
+	} else {
+		search_reply(cmd, match);
+	}
 	resp_ok(cmd, NULL, "%sSEARCH completed", cmd->uid ? "UID " : "");
 }

@@ -28,6 +28,7 @@ static void select_common(struct cmd *cmd, int readonly)
 
 	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &name) < 0 || p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
+	imap_searchres_reset(c);   /* RFC 5182: "$" starts empty in every mailbox */
 	if (c->box) {
 		/* RFC 3501: a failed SELECT still leaves no mailbox selected, so
 		 * the old one is closed whatever happens; a loss is said aloud */
@@ -93,6 +94,7 @@ static void leave_mailbox(struct cmd *cmd, int expunge)
 	mail_close(c->box, 0, NULL);   /* saved just now: nothing is left to lose */
 	c->box = NULL;
 	c->state = ST_AUTH;
+	imap_searchres_reset(c);
 	resp_ok(cmd, NULL, "%s completed", cmd->name);
 }
 

@@ -74,8 +74,10 @@ static int parse_criteria(struct parser *p, struct sort_crit *crit, size_t *n)
 }
 
 /* SP charset SP search-keys, then the search itself into *match. Answers
- * the command itself (and returns -1) when that fails. */
-static int select_messages(struct cmd *cmd, uint8_t **match)
+ * the command itself (and returns -1) when that fails. With save, "$" is
+ * emptied once the keys (which may name it) are read: RFC 5182 2.1 wants
+ * it empty after a failure, and a success replaces it anyway. */
+static int select_messages(struct cmd *cmd, int save, uint8_t **match)
 {
 	struct mailbox *box = cmd->c->box;
 	struct search_key *key;
@@ -88,10 +90,14 @@ static int select_messages(struct cmd *cmd, uint8_t **match)
 		return -1;
 	}
 	if (!imap_charset_ok(charset)) {
+		if (save)
+			imap_searchres_reset(cmd->c);
 		resp_no(cmd, "BADCHARSET (UTF-8 US-ASCII)", "%s: unsupported charset", cmd->name);
 		return -1;
 	}
 	rc = imap_search_parse(&cmd->p, box, &key);
+	if (save)
+		imap_searchres_reset(cmd->c);
 	if (rc == SEARCH_PARSE_BADCHARSET) {
 		resp_no(cmd, "BADCHARSET (UTF-8 US-ASCII)", "%s: unsupported charset", cmd->name);
 		return -1;
@@ -124,25 +130,36 @@ static void reply_flush(struct cmd *cmd, struct buf *out, int last)
 	buf_reset(out);
 }
 
-/* SORT / UID SORT (sort-criteria) charset search-keys. */
+/* SORT / UID SORT [RETURN (...)] (sort-criteria) charset search-keys; with
+ * RETURN the answer is ESEARCH (RFC 5267 ESORT, RFC 9394 PARTIAL). */
 void cmd_sort(struct cmd *cmd)
 {
 	struct mailbox *box = cmd->c->box;
 	struct sort_crit crit[SORT_MAX_CRITERIA];
+	struct search_return ret;
 	struct mail_err err;
 	uint8_t *match;
 	uint32_t *order;
 	size_t ncrit, n;
 	struct buf out;
 
-	if (p_sp(&cmd->p) < 0 || parse_criteria(&cmd->p, crit, &ncrit) < 0)
+	if (p_sp(&cmd->p) < 0 || imap_search_return_parse(&cmd->p, &ret) < 0)
 		return resp_parse_error(cmd);
-	if (select_messages(cmd, &match) < 0)
+	if (parse_criteria(&cmd->p, crit, &ncrit) < 0) {
+		if (ret.opts & RET_SAVE)
+			imap_searchres_reset(cmd->c);
+		return resp_parse_error(cmd);
+	}
+	if (select_messages(cmd, ret.opts & RET_SAVE, &match) < 0)
 		return;
 	order = pool_alloc(cmd->c->pool, (box->nmsgs + 1) * sizeof *order);
 	memset(&err, 0, sizeof err);
 	if (sort_run(box, crit, ncrit, match, order, &n, &err) < 0)
 		return resp_mail_error(cmd, &err);
+	if (ret.given) {
+		imap_esearch_reply(cmd, &ret, order, n);
+		return resp_ok(cmd, NULL, "%sSORT completed", cmd->uid ? "UID " : "");
+	}
 	buf_init(&out);
 	buf_puts(&out, "* SORT");
 	for (size_t i = 0; i < n; i++) {
@@ -226,7 +243,7 @@ void cmd_thread(struct cmd *cmd)
 	if (i == ARRAY_SIZE(algorithms))
 		return resp_bad(cmd, "THREAD: unknown threading algorithm %s", name);
 	algo = algorithms[i].algo;
-	if (select_messages(cmd, &match) < 0)
+	if (select_messages(cmd, 0, &match) < 0)
 		return;
 	memset(&err, 0, sizeof err);
 	if (thread_run(box, algo, match, &tree, &err) < 0)

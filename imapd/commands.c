@@ -58,6 +58,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 	if (c->state != ST_NOTAUTH) {
 		/* cmd_sort.c */
 		buf_puts(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS");
+		/* cmd_search.c (ESORT: its answer, from cmd_sort.c) */
+		buf_puts(out, " ESEARCH ESORT SEARCHRES WITHIN PARTIAL");
 		return;
 	}
 	if (tls_available() && !tls_active(&c->io))

@@ -60,6 +60,21 @@ static int is_atom_char(unsigned char c)
 	return c > 0x20 && c < 0x7f && !strchr("(){%*\"\\", c);
 }
 
+/* See imap_fmt.h. */
+void imap_put_seqset(struct buf *out, const uint32_t *nums, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && nums[j + 1] == nums[j] + 1)
+			j++;
+		buf_printf(out, "%s%u", i ? "," : "", nums[i]);
+		if (j > i)
+			buf_printf(out, ":%u", nums[j]);
+		i = j + 1;
+	}
+}
+
 void imap_put_astring(struct buf *out, const char *s)
 {
 	size_t n = strlen(s);

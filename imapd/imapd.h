@@ -34,6 +34,10 @@ struct client {
 	unsigned login_failures;
 	int tls_active;
 	int plaintext_ok;           /* LOGIN allowed now */
+	/* RFC 5182 "$": UIDs of the last saved search result in the selected
+	 * mailbox, sorted and merged ranges (xmalloc'd). Kept as UIDs, so an
+	 * expunged message simply drops out of it. */
+	struct numset searchres;
 };
 
 /* One command being executed. */
@@ -103,6 +107,14 @@ cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscrib
 	cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status, cmd_append, cmd_check, cmd_close,
 	cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_id,
 	cmd_namespace, cmd_enable, cmd_idle, cmd_sort, cmd_thread;
+
+/* Answer a SEARCH or SORT that had RETURN (...): the ESEARCH response and
+ * the SAVE. msgnos: the result in the order of the answer. */
+struct search_return;
+void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const uint32_t *msgnos,
+			size_t n);
+/* Forget the saved search result (a mailbox selected or left). */
+void imap_searchres_reset(struct client *c);
 
 /* Capabilities for the current state (CAPABILITY response and greeting). */
 void imap_capabilities(struct client *c, struct buf *out);

@@ -270,6 +270,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	memset(&cmd, 0, sizeof cmd);
 	cmd.c = c;
 	p_init(&cmd.p, line, len, c->pool);
+	cmd.p.saved = &c->searchres;
 	const char *s = line;
 	while (s < line + len && is_tag_char((unsigned char)*s))
 		s++;

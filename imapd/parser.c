@@ -12,6 +12,7 @@ void p_init(struct parser *p, const char *s, size_t len, struct pool *pool)
 	p->end = s + len;
 	p->pool = pool;
 	p->error = NULL;
+	p->saved = NULL;
 }
 
 int p_fail(struct parser *p, const char *why)
@@ -260,9 +261,27 @@ int p_list_mailbox(struct parser *p, char **out)
 	return 0;
 }
 
+/* "$": the saved result, copied so a SAVE later in the same command cannot
+ * change what this command already refers to. */
+static int p_saved_set(struct parser *p, struct numset *out)
+{
+	size_t n = p->saved ? p->saved->n : 0;
+
+	p->p++;
+	out->r = pool_alloc(p->pool, (n ? n : 1) * sizeof *out->r);
+	if (n)
+		memcpy(out->r, p->saved->r, n * sizeof *out->r);
+	out->n = n;
+	out->saved = 1;
+	return 0;
+}
+
 int p_seqset(struct parser *p, struct numset *out)
 {
 	const char *s = p->p;
+
+	if (p_peek(p, '$'))
+		return p_saved_set(p, out);
 
 	while (p->p < p->end && (isdigit((unsigned char)*p->p) || strchr(":,*", *p->p)))
 		p->p++;

@@ -16,6 +16,7 @@ struct parser {
 	const char *p, *end;
 	struct pool *pool;
 	const char *error;
+	const struct numset *saved;   /* what "$" stands for (RFC 5182); NULL: empty */
 };
 
 void p_init(struct parser *p, const char *s, size_t len, struct pool *pool);
@@ -43,6 +44,7 @@ int p_nz_number(struct parser *p, uint32_t *out);
 int p_mailbox(struct parser *p, char **out);
 /* A LIST pattern: astring or list-wildcards atom (% and *). */
 int p_list_mailbox(struct parser *p, char **out);
+/* A sequence set, or "$" alone: a copy of p->saved with out->saved set. */
 int p_seqset(struct parser *p, struct numset *out);
 /* "(" flag *(SP flag) ")": system flags to *flags, keywords collected in a
  * NULL-terminated array in the pool. \Recent and unknown \-flags rejected

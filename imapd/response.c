@@ -168,19 +168,22 @@ ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **m
 	struct mailbox *box = cmd->c->box;
 	uint32_t n = box->nmsgs, count = 0;
 
-	/* message numbers must exist (RFC 3501 9: seq-number); UIDs need not */
-	for (size_t i = 0; !cmd->uid && i < set->n; i++) {
+	/* message numbers must exist (RFC 3501 9: seq-number); UIDs need not,
+	 * and "$" holds UIDs for FETCH as for UID FETCH */
+	int by_uid = cmd->uid || set->saved;
+
+	for (size_t i = 0; !by_uid && i < set->n; i++) {
 		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
 		if (!n || lo > n || hi > n) {   /* "*" (NUMSET_STAR, 0) is always there */
 			resp_bad(cmd, "Invalid message sequence number (the mailbox has %u messages)", n);
 			return -1;
 		}
 	}
-	uint32_t max = cmd->uid ? (n ? box->msgs[n - 1]->uid : 0) : n;
+	uint32_t max = by_uid ? (n ? box->msgs[n - 1]->uid : 0) : n;
 	uint32_t *out = pool_alloc(cmd->c->pool, (n ? n : 1) * sizeof *out);
 
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t key = cmd->uid ? box->msgs[i]->uid : i + 1;
+		uint32_t key = by_uid ? box->msgs[i]->uid : i + 1;
 		if (numset_contains(set, key, max))
 			out[count++] = i + 1;
 	}

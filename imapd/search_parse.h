@@ -24,4 +24,30 @@ int imap_charset_ok(const char *charset);
  * key tree in p->pool. box resolves KEYWORD names (never creating them). */
 int imap_search_parse(struct parser *p, struct mailbox *box, struct search_key **out);
 
+/* Result options of "SEARCH RETURN (...)" (RFC 4731, 5182, 9394) and of
+ * "SORT RETURN (...)" (RFC 5267 ESORT). */
+enum {
+	RET_MIN = 1 << 0,
+	RET_MAX = 1 << 1,
+	RET_ALL = 1 << 2,
+	RET_COUNT = 1 << 3,
+	RET_SAVE = 1 << 4,
+	RET_PARTIAL = 1 << 5,
+};
+
+struct search_return {
+	int given;                  /* RETURN was there: answer with ESEARCH */
+	unsigned opts;              /* RET_*; "RETURN ()" means RET_ALL */
+	uint32_t first, last;       /* PARTIAL first:last as sent, 1-based */
+	int from_end;               /* PARTIAL -first:-last: counted from the end */
+	int modseq;                 /* the keys held MODSEQ (RFC 7162 3.1.5): the
+				     * answer adds MODSEQ as RFC 4731 3.2 says;
+				     * set by whoever parses that key */
+};
+
+/* Optional "RETURN" SP "(" [option *(SP option)] ")" SP. Without RETURN
+ * nothing is consumed and ret->given is 0. -1 with p->error on bad syntax,
+ * an unknown option, or more than one of ALL and PARTIAL. */
+int imap_search_return_parse(struct parser *p, struct search_return *ret);
+
 #endif

@@ -170,14 +170,21 @@ def response_name(item):
     return " ".join(s.split())
 
 
-def start_pair(label, imapd, user, workdir, san_env, messages=MESSAGES):
-    """Both servers on fresh copies of an mbox of the messages, under
-    workdir/differential/<label>/{ours,dovecot}."""
+def write_mbox(path, messages=MESSAGES):
+    with open(path, "wb") as f:
+        f.write(b"".join(corpus.mbox_entry(m) for _, m in messages))
+
+
+def start_pair(label, imapd, user, workdir, san_env, messages=MESSAGES, make=None):
+    """Both servers on fresh copies of an mbox of the messages (or the one
+    make(path) writes), under workdir/differential/<label>/{ours,dovecot}."""
     base = os.path.join(workdir, "differential", label)
     os.makedirs(base, exist_ok=True)
     mbox_path = os.path.join(base, "corpus.mbox")
-    with open(mbox_path, "wb") as f:
-        f.write(b"".join(corpus.mbox_entry(m) for _, m in messages))
+    if make:
+        make(mbox_path)
+    else:
+        write_mbox(mbox_path, messages)
     acct = Account.named(user.name)
     return {
         "ours": Side(Server("ours", imapd, os.path.join(base, "ours"), acct,
@@ -188,12 +195,31 @@ def start_pair(label, imapd, user, workdir, san_env, messages=MESSAGES):
     }
 
 
+def start_pairs(label, mailboxes, imapd, user, workdir, san_env):
+    """A pair for each {name: make(path)}: {(name, "ours" | "dovecot"): Side}."""
+    out = {}
+    for name, make in mailboxes.items():
+        pair = start_pair("%s-%s" % (label, name), imapd, user, workdir, san_env, make=make)
+        out.update(((name, kind), side) for kind, side in pair.items())
+    return out
+
+
 def stop_pair(sides):
     for s in sides.values():
         try:
             s.close()
         except Exception:
             pass
+
+
+def pairs_fixture(label, mailboxes):
+    """A module fixture: start_pairs(label, mailboxes), stopped at the end."""
+    @pytest.fixture(scope="module")
+    def sides(imapd, user, workdir, san_env):
+        out = start_pairs(label, mailboxes, imapd, user, workdir, san_env)
+        yield out
+        stop_pair(out)
+    return sides
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from helpers.mbox import Entry
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 import corpus  # noqa: E402
-from servers import DOVECOT, Account, Server  # noqa: E402
+from servers import DOVECOT  # noqa: E402
+from test_differential import pairs_fixture  # noqa: E402
 
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
@@ -296,29 +297,9 @@ MAILBOXES = {"handwritten": handwritten_mbox, "generated": generated_mbox,
              "subjects": subjects_mbox}
 
 
-@pytest.fixture(scope="module")
-def sides(imapd, user, workdir, san_env):
-    """Both servers, each with its own copy of every mailbox, keyed by
-    (mailbox name, "ours" | "dovecot")."""
-    from test_differential import Side   # the session plumbing it shares
-    acct = Account.named(user.name)
-    base = os.path.join(workdir, "differential-sort")
-    out = {}
-    for name, make in MAILBOXES.items():
-        d = os.path.join(base, name)
-        os.makedirs(d, exist_ok=True)
-        path = os.path.join(d, "mailbox.mbox")
-        make(path)
-        out[name, "ours"] = Side(Server("ours", imapd, os.path.join(d, "ours"),
-                                        acct, san_env), path)
-        out[name, "dovecot"] = Side(Server("dovecot", DOVECOT,
-                                           os.path.join(d, "dovecot"), acct), path)
-    yield out
-    for s in out.values():
-        try:
-            s.close()
-        except Exception:
-            pass
+# Both servers, each with its own copy of every mailbox, keyed by
+# (mailbox name, "ours" | "dovecot").
+sides = pairs_fixture("sort", MAILBOXES)
 
 
 def answer(side, command):

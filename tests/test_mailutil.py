@@ -172,3 +172,32 @@ def test_transfer_a_hierarchy(mu, imapd_as, spool, user, sample):
     assert len(contents(imapd_as, user, "backup/work/a")) == 8
     assert mu("-m", "suffix=.old", "transfer", "work/", "backup/work/").returncode == 0
     assert contents(imapd_as, user, "backup/work/a.old") == want["work/a"]
+
+
+def test_transfer_mbox_home_into_maildir_and_back(mu, imapd_as, spool, user, sample):
+    """An mbox home (INBOX and a 10,000-message folder, flags and keywords
+    set) goes into a Maildir tree and back into mbox files: every message
+    byte for byte, with its flags, keywords and internal date."""
+    big = [make_message(i, 600 + (i * 37) % 3000, tag="bulk") for i in range(10000)]
+    spool.write(user, sample)
+    flag_some(imapd_as, user, "INBOX")
+    assert mu("create", "lists/big").returncode == 0
+    with open(os.path.join(user.home, "lists/big"), "ab") as f:
+        for m in big:
+            f.write(mbox.entry_bytes(m))
+    out = session(imapd_as, user, 'SELECT "lists/big"', "STORE 1:500 +FLAGS (\\Seen)",
+                  "STORE 250:300 +FLAGS (\\Flagged $Work)")
+    assert out.count(b" OK ") >= 3, out[-300:]
+    assert mu("create", "empty").returncode == 0
+    names = ("INBOX", "lists/big", "empty")
+    want = {n: contents(imapd_as, user, n) for n in names}
+    assert len(want["lists/big"]) == 10000
+    r = mu("transfer", "", "#driver.maildir/md/")
+    assert r.returncode == 0, r.stderr[-500:]
+    assert os.path.isdir(os.path.join(user.home, "md/lists/big/cur"))
+    for n in names:
+        assert contents(imapd_as, user, "#driver.maildir/md/" + n) == want[n], n
+    r = mu("transfer", "#driver.maildir/md/", "#driver.unix/back/")
+    assert r.returncode == 0, r.stderr[-500:]
+    for n in names:
+        assert contents(imapd_as, user, "back/" + n) == want[n], n

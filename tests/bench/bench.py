@@ -243,13 +243,14 @@ def ratio(a, b):
     return "%.2f" % (a / b)
 
 
-def print_table(results, errors):
+def print_table(results, errors, ops=None):
+    ops = ops or OPS
     ours, dove = results.get("ours", {}), results.get("dovecot", {})
-    w = max(len(label) for _, label in OPS) + 2
+    w = max(len(label) for _, label in ops) + 2
     print("%-*s %12s %12s %14s" % (w, "operation (best, ms)", "ours",
                                    "dovecot", "ours/dovecot"))
     print("-" * (w + 41))
-    for key, label in OPS:
+    for key, label in ops:
         a, b = ours.get("t", {}).get(key), dove.get("t", {}).get(key)
         print("%-*s %12s %12s %14s" % (w, label, fmt_ms(a), fmt_ms(b),
                                        ratio(a, b)))
@@ -342,6 +343,8 @@ def main(argv=None):
                     help="keep the work directory (mailboxes, logs)")
     ap.add_argument("--no-tcp", action="store_true",
                     help="skip the TCP sessions with a PAM login")
+    ap.add_argument("--no-maildir", action="store_true",
+                    help="skip the table with INBOX a Maildir")
     ap.add_argument("--no-scaling", action="store_true",
                     help="skip the 1,000 / 10,000 / 100,000 message table")
     a = ap.parse_args(argv)
@@ -389,6 +392,19 @@ def main(argv=None):
                 errors[k] = str(e)
         print()
         print_table(results, errors)
+        if not a.no_maildir and made is not None:   # ours uses the account's home
+            print()
+            print("The same, with INBOX a Maildir (Dovecot: mail_location = maildir:)")
+            mres, merr = {}, {}
+            for k in kinds:
+                srv = servers.Server(k, binaries[k], os.path.join(work, "md-" + k), account,
+                                     fmt="maildir")
+                try:
+                    t, f = bench_server(srv, mbox_path, a.reps, False)
+                    mres[k] = {"t": t, "f": f}
+                except (Failed, OSError) as e:
+                    merr[k] = str(e)
+            print_table(mres, merr, [o for o in OPS if not o[0].startswith("tcp_")])
         if not a.no_scaling:
             print()
             print_scaling(run_scaling(a, kinds, binaries, account, work))

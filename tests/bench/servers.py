@@ -42,8 +42,9 @@ class Server:
          stderr.log     everything the server logs
     kind is "ours" or "dovecot"; binary is the program to run."""
 
-    def __init__(self, kind, binary, root, account, extra_env=None):
+    def __init__(self, kind, binary, root, account, extra_env=None, fmt="mbox"):
         self.kind, self.binary, self.root = kind, binary, root
+        self.fmt = fmt            # "mbox" (the spool file) or "maildir" (home/Maildir)
         self.account = account
         self.extra_env = dict(extra_env or {})
         self.spool = os.path.join(root, "spool")
@@ -61,9 +62,29 @@ class Server:
             self._own(d, 0o700)
         os.makedirs(self.root, exist_ok=True)
         os.chmod(self.root, 0o755)
-        shutil.copyfile(mbox_path, self.inbox)
-        self._own(self.inbox, 0o600)
+        if self.fmt == "maildir":
+            shutil.rmtree(self.maildir(), ignore_errors=True)
+            self._copy_maildir(maildir_of(mbox_path), self.maildir())
+        else:
+            shutil.copyfile(mbox_path, self.inbox)
+            self._own(self.inbox, 0o600)
         self._write_conf()
+
+    def maildir(self):
+        """Where INBOX is as a Maildir: our imapd keeps mailboxes inside
+        the account's own home (passwd's, which must be a throwaway
+        account's), Dovecot in the HOME it is given."""
+        if self.kind == "ours":
+            return os.path.join(pwd.getpwnam(self.account.name).pw_dir, "Maildir")
+        return os.path.join(self.home, "Maildir")
+
+    def _copy_maildir(self, src, dst):
+        """A fresh copy of the converted corpus, owned by the account."""
+        shutil.copytree(src, dst)
+        for d, subs, files in os.walk(dst):
+            self._own(d, 0o700)
+            for f in files:
+                self._own(os.path.join(d, f), 0o600)
 
     def _own(self, path, mode):
         if os.geteuid() == 0:
@@ -71,9 +92,15 @@ class Server:
         os.chmod(path, mode)
 
     def _write_conf(self):
+        maildir = self.maildir()
         if self.kind == "ours":
             text = "# written by tests/bench/servers.py\nspool_dir = %s\n" % \
                 self.spool
+            if self.fmt == "maildir":
+                text += "inbox = %s\n" % maildir
+        elif self.fmt == "maildir":
+            text = ("protocols = imap\nssl = no\nlog_path = /dev/stderr\n"
+                    "mail_location = maildir:%s\n" % maildir)
         else:
             # Enough for the imap binary alone: no master, no auth, no SSL.
             text = ("protocols = imap\n"
@@ -120,6 +147,42 @@ class Server:
         except OSError:
             return ""
         return data[-n:].decode("utf-8", "replace")
+
+
+def maildir_of(mbox_path):
+    """The corpus as a Maildir (new/ files, as an MTA delivers), made once
+    beside the mbox: <mbox>.maildir."""
+    out = mbox_path + ".maildir"
+    if os.path.isdir(os.path.join(out, "new")):
+        return out
+    tmp = out + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(tmp, sub))
+    n = 0
+    with open(mbox_path, "rb") as f:
+        msg = None
+        prev_blank = True
+        for line in f:
+            if line.startswith(b"From ") and prev_blank:
+                if msg is not None:
+                    _write_msg(tmp, n, msg)
+                    n += 1
+                msg = []
+            elif msg is not None:
+                msg.append(line[1:] if line.startswith(b">From ") else line)
+            prev_blank = line in (b"\n", b"\r\n")
+        if msg is not None:
+            _write_msg(tmp, n, msg)
+    os.rename(tmp, out)
+    return out
+
+
+def _write_msg(root, n, lines):
+    if lines and lines[-1] in (b"\n", b"\r\n"):
+        lines = lines[:-1]     # the blank line before the next From line
+    with open(os.path.join(root, "new", "%010d.bench%d.host" % (n, n)), "wb") as f:
+        f.writelines(lines)
 
 
 def proc_status_kb(pid, field):

@@ -2,7 +2,7 @@
  * parser.h primitives one by one and chained, the SEARCH criteria parser,
  * and FETCH / SEARCH / SORT / THREAD run whole (cmd_fetch's attribute parser
  * is static, so it is reached through the command on a small read-only
- * mailbox). */
+ * mailbox), RETURN options and "$" included. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -114,6 +114,7 @@ static void run_cmd(cmd_fn *fn, const char *name, int uid, const char *s, size_t
 
 	cl.pool = pool_new();
 	p_init(&cmd.p, s, n, cl.pool);
+	cmd.p.saved = &cl.searchres;   /* "$" as one SAVE left it, across inputs */
 	fn(&cmd);
 	io_flush(&cl.io);
 	pool_free(cl.pool);

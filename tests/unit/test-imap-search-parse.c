@@ -126,25 +126,33 @@ static int parse(const char *s, struct search_key **k)
 	return imap_search_parse(&p, &box, k);
 }
 
-/* Run cmd_search on args (after "SEARCH"); returns the untagged output. */
-static const char *run_search(const char *args, int uid)
+/* One session for the commands below: "$" lives from one to the next. */
+static struct client session;
+
+/* Run fn on args (after the command name) in the session; returns the
+ * untagged output. */
+static const char *run_cmd(cmd_fn *fn, const char *name, const char *args, int uid)
 {
-	struct client c;
 	struct cmd cmd;
 
-	memset(&c, 0, sizeof c);
 	memset(&cmd, 0, sizeof cmd);
-	c.box = &box;
-	c.pool = pool;
-	cmd.c = &c;
+	session.box = &box;
+	session.pool = pool;
+	cmd.c = &session;
 	cmd.tag = "a";
-	cmd.name = "SEARCH";
+	cmd.name = name;
 	cmd.uid = uid;
 	p_init(&cmd.p, args, strlen(args), pool);
+	cmd.p.saved = &session.searchres;
 	buf_reset(&written);
 	tagged_status = NULL;
-	cmd_search(&cmd);
+	fn(&cmd);
 	return written.data ? written.data : "";
+}
+
+static const char *run_search(const char *args, int uid)
+{
+	return run_cmd(cmd_search, "SEARCH", args, uid);
 }
 
 /* ---- tests ---- */
@@ -327,6 +335,176 @@ static void test_cmd_search(void)
 	CHECK_STR(tagged_status, "BAD");
 }
 
+/* An ESEARCH answer as what follows "(TAG "a")" on its line; "not one
+ * ESEARCH line" for anything else. */
+static const char *esearch_rest(const char *out)
+{
+	static char rest[256];
+	const char *head = "* ESEARCH (TAG \"a\")";
+	size_t n = strlen(out), h = strlen(head);
+
+	if (n < h + 2 || strncmp(out, head, h) || strcmp(out + n - 2, "\r\n") ||
+	    memchr(out, '\n', n - 1) || n - h - 2 >= sizeof rest)
+		return "not one ESEARCH line";
+	memcpy(rest, out + h, n - h - 2);
+	rest[n - h - 2] = '\0';
+	return rest;
+}
+
+static const char *run_esearch(const char *args, int uid)
+{
+	return esearch_rest(run_search(args, uid));
+}
+
+/* imap_esearch_reply alone, on a result made up by the test. */
+static const struct search_return *reply_ret;
+static const uint32_t *reply_msgnos;
+static size_t reply_n;
+
+static void reply_cmd(struct cmd *cmd)
+{
+	imap_esearch_reply(cmd, reply_ret, reply_msgnos, reply_n);
+}
+
+static const char *run_reply(unsigned opts, size_t n)
+{
+	static const uint32_t msgnos[] = {1, 2, 3, 4, 5};
+	struct search_return ret = {.given = 1, .opts = opts, .first = 3, .last = 4, .modseq = 1};
+
+	reply_ret = &ret;
+	reply_msgnos = msgnos;
+	reply_n = n;
+	return esearch_rest(run_cmd(reply_cmd, "SEARCH", "", 0));
+}
+
+static int parse_return(const char *s, struct search_return *ret)
+{
+	struct parser p;
+
+	p_init(&p, s, strlen(s), pool);
+	if (imap_search_return_parse(&p, ret) < 0)
+		return -1;
+	return (int)(p.p - s);   /* how much was read */
+}
+
+static void test_return_options(void)
+{
+	struct search_return r;
+
+	CHECK(parse_return("SEEN", &r) == 0 && !r.given && !r.opts);
+	CHECK(parse_return("(SEEN)", &r) == 0 && !r.given);
+	CHECK(parse_return("RETURN (MIN max Count) SEEN", &r) == 23 && r.given);
+	CHECK(r.opts == (RET_MIN | RET_MAX | RET_COUNT));
+	CHECK(parse_return("RETURN () ALL", &r) == 10 && r.opts == RET_ALL);
+	CHECK(parse_return("RETURN (SAVE) ALL", &r) == 14 && r.opts == RET_SAVE);
+	CHECK(parse_return("RETURN (PARTIAL 1:100) ALL", &r) > 0 && r.opts == RET_PARTIAL);
+	CHECK(r.first == 1 && r.last == 100 && !r.from_end);
+	CHECK(parse_return("RETURN (PARTIAL -1:-100 COUNT) ALL", &r) > 0);
+	CHECK(r.opts == (RET_PARTIAL | RET_COUNT) && r.first == 1 && r.last == 100 && r.from_end);
+	CHECK(parse_return("RETURN (PARTIAL 4294967295:1) ALL", &r) > 0 && r.first == 4294967295u);
+	/* bad: unknown options, ALL with PARTIAL, ranges of the wrong form */
+	CHECK(parse_return("RETURN (FOO) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (ALL PARTIAL 1:5) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (ALL ALL) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (PARTIAL) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (PARTIAL 0:5) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (PARTIAL 1:*) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (PARTIAL -1:5) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (PARTIAL 1:-5) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (PARTIAL 5) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (PARTIAL 1:4294967296) ALL", &r) == -1);
+	CHECK(parse_return("RETURN (MIN ) ALL", &r) == -1);
+	CHECK(parse_return("RETURN ( MIN) ALL", &r) == -1);
+	CHECK(parse_return("RETURN MIN ALL", &r) == -1);
+	CHECK(parse_return("RETURN (MIN", &r) == -1);
+	CHECK(parse_return("RETURN (MIN)", &r) == -1);
+}
+
+static void test_within_and_saved_keys(void)
+{
+	struct search_key *k;
+
+	CHECK(parse("OLDER 3600", &k) == 0 && k->op == SK_OLDER && k->seconds == 3600);
+	CHECK(parse("younger 1", &k) == 0 && k->op == SK_YOUNGER && k->seconds == 1);
+	CHECK(parse("OLDER 0", &k) == -1);
+	CHECK(parse("YOUNGER", &k) == -1);
+	CHECK(parse("YOUNGER -5", &k) == -1);
+	/* "$" with nothing saved is the empty set of UIDs, not an error */
+	CHECK(parse("$", &k) == 0 && k->op == SK_UIDS && k->set.saved && k->set.n == 0);
+	CHECK(parse("UID $", &k) == 0 && k->op == SK_UIDS && k->set.saved);
+	CHECK(parse("NOT $", &k) == 0 && k->op == SK_NOT && k->kids->set.saved);
+	CHECK(parse("$,1", &k) == -1);
+	CHECK(parse("1,$", &k) == -1);
+}
+
+/* RFC 4731 answers over the five messages (UIDs 10 12 14 16 18). */
+static void test_esearch(void)
+{
+	CHECK_STR(run_esearch(" RETURN (MIN COUNT) SEEN", 0), " MIN 1 COUNT 3");
+	CHECK_STR(tagged_status, "OK");
+	CHECK_STR(run_esearch(" RETURN () SEEN", 0), " ALL 1:2,5");
+	CHECK_STR(run_esearch(" RETURN (MIN MAX) SEEN", 1), " UID MIN 10 MAX 18");
+	CHECK_STR(run_esearch(" RETURN (ALL) ALL", 1), " UID ALL 10,12,14,16,18");
+	CHECK_STR(run_esearch(" RETURN (COUNT MAX ALL MIN) ALL", 0), " MIN 1 MAX 5 ALL 1:5 COUNT 5");
+	/* no match: MIN, MAX and ALL are left out, COUNT stays */
+	CHECK_STR(run_esearch(" RETURN (MIN MAX ALL COUNT) DRAFT", 0), " COUNT 0");
+	CHECK_STR(run_esearch(" RETURN (MIN) DRAFT", 1), " UID");
+	CHECK_STR(run_esearch(" RETURN (PARTIAL 2:3) ALL", 0), " PARTIAL (2:3 2:3)");
+	CHECK_STR(run_esearch(" RETURN (PARTIAL -1:-2 COUNT) ALL", 1),
+		  " UID PARTIAL (-1:-2 16,18) COUNT 5");
+	CHECK_STR(run_esearch(" RETURN (PARTIAL 4:9) ALL", 1), " UID PARTIAL (4:9 16,18)");
+	CHECK_STR(run_esearch(" RETURN (PARTIAL 6:9) ALL", 0), " PARTIAL (6:9 NIL)");
+	CHECK_STR(run_search(" RETURN (BOGUS) ALL", 0), "");
+	CHECK_STR(tagged_status, "BAD");
+}
+
+/* RFC 4731 3.2 (for RFC 7162's MODSEQ key): the MODSEQ of the one message
+ * MIN or MAX names, the higher of the two, or the highest of all returned. */
+static void test_esearch_modseq(void)
+{
+	static const uint64_t modseqs[5] = {10, 50, 40, 20, 30};
+
+	for (int i = 0; i < 5; i++)
+		msgs[i].modseq = modseqs[i];
+	CHECK_STR(run_reply(RET_MIN, 5), " MIN 1 MODSEQ 10");
+	CHECK_STR(run_reply(RET_MAX, 5), " MAX 5 MODSEQ 30");
+	CHECK_STR(run_reply(RET_MIN | RET_MAX, 5), " MIN 1 MAX 5 MODSEQ 30");
+	CHECK_STR(run_reply(RET_MIN | RET_COUNT, 5), " MIN 1 COUNT 5 MODSEQ 50");
+	CHECK_STR(run_reply(RET_ALL, 5), " ALL 1:5 MODSEQ 50");
+	CHECK_STR(run_reply(RET_PARTIAL, 5), " PARTIAL (3:4 3:4) MODSEQ 40");
+	CHECK_STR(run_reply(RET_MIN | RET_COUNT, 0), " COUNT 0");   /* nothing found */
+	for (int i = 0; i < 5; i++)
+		msgs[i].modseq = 0;
+}
+
+/* RFC 5182: SAVE, "$" in later commands, the empty "$". */
+static void test_searchres(void)
+{
+	imap_searchres_reset(&session);
+	CHECK_STR(run_search(" $", 0), "* SEARCH\r\n");
+	CHECK_STR(tagged_status, "OK");
+	CHECK_STR(run_search(" RETURN (SAVE) SEEN", 0), "");
+	CHECK_STR(tagged_status, "OK");
+	CHECK_STR(run_search(" $", 0), "* SEARCH 1 2 5\r\n");
+	CHECK_STR(run_search(" UID $", 1), "* SEARCH 10 12 18\r\n");
+	CHECK(session.searchres.n == 3 && session.searchres.r[0].lo == 10 &&
+	      session.searchres.r[0].hi == 10 && session.searchres.r[2].lo == 18);
+	/* "$" in the keys is the old result, even as SAVE replaces it */
+	CHECK_STR(run_esearch(" RETURN (SAVE ALL) NOT $", 0), " ALL 3:4");
+	CHECK_STR(run_search(" $", 0), "* SEARCH 3 4\r\n");
+	/* MIN and MAX alone save just those */
+	CHECK_STR(run_esearch(" RETURN (SAVE MIN MAX) ALL", 0), " MIN 1 MAX 5");
+	CHECK_STR(run_search(" $", 0), "* SEARCH 1 5\r\n");
+	CHECK_STR(run_esearch(" RETURN (SAVE MAX COUNT) SEEN", 0), " MAX 5 COUNT 3");
+	CHECK_STR(run_search(" $", 0), "* SEARCH 1 2 5\r\n");
+	/* a SEARCH that was to save but failed leaves "$" empty */
+	CHECK_STR(run_search(" RETURN (SAVE) CHARSET BIG5 ALL", 0), "");
+	CHECK_STR(tagged_status, "NO");
+	CHECK_STR(run_search(" $", 0), "* SEARCH\r\n");
+	imap_searchres_reset(&session);
+}
+
 int main(void)
 {
 	pool = pool_new();
@@ -342,6 +520,11 @@ int main(void)
 	RUN(test_depth);
 	RUN(test_garbage);
 	RUN(test_cmd_search);
+	RUN(test_return_options);
+	RUN(test_within_and_saved_keys);
+	RUN(test_esearch);
+	RUN(test_esearch_modseq);
+	RUN(test_searchres);
 	buf_free(&written);
 	pool_free(pool);
 	return test_summary("test-imap-search-parse");

@@ -119,6 +119,25 @@ static void sequence_sets(void)
 	CHECK(p_seqset(&p, &set) < 0);
 }
 
+/* "$" (RFC 5182) is the saved result as it was when read: a copy. */
+static void saved_set(void)
+{
+	struct numrange r[2] = {{3, 5}, {9, 9}};
+	struct numset saved = {r, 2, 0}, set;
+	struct parser p;
+
+	init(&p, "$");
+	CHECK(p_seqset(&p, &set) == 0 && set.saved && set.n == 0 && p_at_end(&p));
+	init(&p, "$ FLAGS");
+	p.saved = &saved;
+	CHECK(p_seqset(&p, &set) == 0 && set.saved && set.n == 2 && set.r != r);
+	r[0].lo = 1;
+	CHECK(set.r[0].lo == 3 && set.r[1].hi == 9 && p_peek(&p, ' '));
+	CHECK(numset_contains(&set, 4, 9) && !numset_contains(&set, 6, 9));
+	init(&p, "1,$");
+	CHECK(p_seqset(&p, &set) < 0);
+}
+
 static void mailbox_inbox_case(void)
 {
 	struct parser p;
@@ -247,6 +266,7 @@ int main(void)
 	RUN(bad_strings);
 	RUN(nul_in_strings);
 	RUN(sequence_sets);
+	RUN(saved_set);
 	RUN(mailbox_inbox_case);
 	RUN(flag_lists);
 	RUN(dates);

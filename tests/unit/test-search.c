@@ -485,6 +485,36 @@ static void test_internal_dates(void)
 	CHECK_STR(run(KD(SK_ON, 2022, 3, 1)), "2");
 }
 
+/* OLDER n / YOUNGER n (RFC 5032): the internal date against now less n
+ * seconds, to the second; OLDER includes the instant itself, which stays
+ * true however much later the search runs. */
+static void test_within(void)
+{
+	static const time_t ago[5] = {10, 100, 1000, 10000, 100000};
+	static const struct {
+		enum search_op op;
+		uint32_t seconds;
+		const char *want;
+	} cases[] = {
+		{SK_OLDER, 1000, "3,4,5"}, {SK_OLDER, 1, "1,2,3,4,5"}, {SK_OLDER, 200000, ""},
+		{SK_YOUNGER, 1500, "1,2,3"}, {SK_YOUNGER, 50, "1"}, {SK_YOUNGER, 5, ""},
+	};
+	time_t saved[5], now = time(NULL);
+
+	for (int i = 0; i < 5; i++) {
+		saved[i] = msgs[i].internal_date;
+		msgs[i].internal_date = now - ago[i];
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct search_key *k = K(cases[i].op);
+
+		k->seconds = cases[i].seconds;
+		CHECK_STR(run(k), cases[i].want);
+	}
+	for (int i = 0; i < 5; i++)
+		msgs[i].internal_date = saved[i];
+}
+
 /* Sent dates use the Date: header's own calendar day; message 5 has no
  * Date: and counts as sent on 1 January 1970 (Dovecot does the same). */
 static void test_sent_dates(void)
@@ -793,6 +823,7 @@ int main(void)
 	RUN(test_sets);
 	RUN(test_sizes);
 	RUN(test_internal_dates);
+	RUN(test_within);
 	RUN(test_sent_dates);
 	RUN(test_header);
 	RUN(test_address_keys);
