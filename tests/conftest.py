@@ -267,11 +267,15 @@ def open_to(fresh):
 
 @pytest.fixture
 def fresh(users, spool):
-    """Every test starts with no spool files and empty home directories."""
+    """Every test starts with no spool files and empty home directories, and
+    leaves no ~/Maildir: a test that keeps the home (its INBOX a spool
+    file) would otherwise be served from a Maildir an earlier test made."""
     for u in users:
         spool.remove(u)
         system.reset_home(u)
-    return users
+    yield users
+    for u in users:
+        shutil.rmtree(os.path.join(u.home, "Maildir"), ignore_errors=True)
 
 
 @pytest.fixture
@@ -311,15 +315,12 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture
 def mail_store(request, fresh, users, spool):
     """The users' mail store (helpers/mailstore.py) in this test's format,
-    INBOX empty: no spool file, or an empty ~/Maildir. A Maildir is removed
-    afterwards: tests that do not reset the home (their INBOX is a spool
-    file) would otherwise find it there and be served from it."""
+    INBOX empty: no spool file, or an empty ~/Maildir (fresh removes it
+    afterwards)."""
     s = mailstore.make(getattr(request, "param", "mbox"), spool)
     for u in users:
         s.init(u)
-    yield s
-    for u in users:
-        s.remove(u)
+    return s
 
 
 @pytest.fixture

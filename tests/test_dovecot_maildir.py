@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from helpers import mailstore, mbox, system
+from helpers import mailstore, mbox
 from helpers.imapclient import Lit, quote
 from helpers.pipeimap import PipeIMAP
 from helpers.session import make_message, message_id, parse_untagged
@@ -95,7 +95,7 @@ def servers(imapd, user, workdir, san_env, fresh):
     """{"dovecot", "dovecot-crlf" (mail_save_crlf = yes), "ours" (INBOX
     found as ~/Maildir, no configuration for it), "ours-configured"
     (inbox = ~/Maildir, mail_format = maildir)} on
-    the test user's emptied home, emptied again afterwards."""
+    the test user's emptied home (fresh removes ~/Maildir afterwards)."""
     acct = Account.named(user.name)
     base = os.path.join(workdir, "dovecot-maildir")
     os.makedirs(base, exist_ok=True)
@@ -107,7 +107,7 @@ def servers(imapd, user, workdir, san_env, fresh):
         return HomeServer("ours", imapd, root, acct, user.home,
                           "spool_dir = %s\n%s" % (os.path.join(root, "spool"), extra),
                           san_env)
-    yield {
+    return {
         "dovecot": HomeServer("dovecot", DOVECOT, os.path.join(base, "dovecot"), acct,
                               user.home, DOVECOT_CONF),
         "dovecot-crlf": HomeServer("dovecot", DOVECOT, os.path.join(base, "dovecot-crlf"),
@@ -116,8 +116,6 @@ def servers(imapd, user, workdir, san_env, fresh):
         "ours-configured": ours("ours-configured",
                                 "inbox = ~/Maildir\nmail_format = maildir\n"),
     }
-    # tests elsewhere that keep the home would be served from ~/Maildir
-    system.reset_home(user)
 
 
 @contextlib.contextmanager

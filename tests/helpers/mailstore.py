@@ -4,7 +4,6 @@
 # from disk (message bytes, flags, internal date, UID) for assertions.
 import os
 import re
-import shutil
 import socket
 import time
 
@@ -79,9 +78,6 @@ class MboxStore:
     def inbox_path(self, user):
         """/var/mail/<user>."""
         return self.spool.path(user)
-
-    def remove(self, user):
-        """Nothing: the spool file stays as the test left it, as always."""
 
     def write(self, user, entries):
         """Replace the spool file with the entries."""
@@ -197,10 +193,6 @@ class MaildirStore:
         """An empty ~/Maildir, as a Maildir user's account starts: its
         existence makes it INBOX."""
         self._mkdirs(user, self.inbox_path(user))
-
-    def remove(self, user):
-        """No ~/Maildir any more: INBOX is the spool file again."""
-        shutil.rmtree(self.inbox_path(user), ignore_errors=True)
 
     def write(self, user, entries):
         """Replace INBOX's messages with the given entries."""
