@@ -6,6 +6,7 @@
 #include "maildir_int.h"
 #include "fsafe.h"
 #include "log.h"
+#include "msgfile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,27 +40,6 @@ static void md_close(struct mailbox *box)
 	box->drvdata = NULL;
 }
 
-/* Remove what killed deliveries left in tmp/ long ago (by mtime and
- * ctime both: an APPEND in progress has set its mtime to an old date). */
-static void clean_tmp(struct mdir *d)
-{
-	DIR *dir = md_opendir(d->tmp, ".");
-	struct dirent *e;
-	time_t now = time(NULL);
-
-	if (!dir)
-		return;
-	while ((e = readdir(dir)) != NULL) {
-		struct stat st;
-		if (e->d_name[0] != '.' &&
-		    fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    !S_ISDIR(st.st_mode) && now - st.st_mtime > TMP_KEEP_SECS &&
-		    now - st.st_ctime > TMP_KEEP_SECS)
-			unlinkat(dirfd(dir), e->d_name, 0);
-	}
-	closedir(dir);
-}
-
 /* Open: the directories held, the first scan, tmp/ cleaned. */
 static int md_open(struct mailbox *box, struct mail_err *err)
 {
@@ -82,7 +62,7 @@ static int md_open(struct mailbox *box, struct mail_err *err)
 	}
 	box->keywords_creatable = !box->readonly;
 	if (!box->readonly)
-		clean_tmp(&mb->d);
+		msgfile_clean_stale(mb->d.tmp, NULL, TMP_KEEP_SECS);
 	return 0;
 }
 
@@ -147,28 +127,16 @@ static int md_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 /* Open mm's file to read (found again if another session renamed it). */
 static int open_file(struct mailbox *box, struct mdmsg *mm, struct stat *st, struct mail_err *err)
 {
-	int fd = md_open_msg(md_msg_dir(box, mm), mm->name, st);
+	int fd = msgfile_open(md_msg_dir(box, mm), mm->name, st);
 
 	if (fd < 0 && errno == ENOENT && md_relocate(box, mm) == 0)
-		fd = md_open_msg(md_msg_dir(box, mm), mm->name, st);
+		fd = msgfile_open(md_msg_dir(box, mm), mm->name, st);
 	if (fd < 0)
 		mail_err_set(err, MAIL_FAIL, errno == ENOENT ?
 			     "message %u has been expunged by another session" :
 			     "message %u cannot be read: %s", mail_msgno(box, mm->m.uid),
 			     strerror(errno));
 	return fd;
-}
-
-/* Append n stored bytes to b as canonical text: each bare LF as CRLF
- * (prev: the byte before them, 0 at the start). */
-static void canon_append(struct buf *b, const char *raw, size_t n, char prev)
-{
-	buf_reserve(b, n + n / 16 + 16);
-	for (size_t i = 0; i < n; i++) {
-		if (raw[i] == '\n' && (i ? raw[i - 1] : prev) != '\r')
-			buf_putc(b, '\r');
-		buf_putc(b, raw[i]);
-	}
 }
 
 /* The file of message mm as canonical text (LF to CRLF; CRLF kept). */
@@ -180,38 +148,16 @@ static int load_text(struct mailbox *box, struct mdmsg *mm, struct mail_err *err
 
 	if (fd < 0)
 		return -1;
-	char *raw = xmalloc((size_t)st.st_size + 1);
-	ssize_t n = pread(fd, raw, (size_t)st.st_size, 0);
+	int rc = msgfile_read_canon(fd, &st, &mb->text);
 	close(fd);
-	if (n < 0) {
-		free(raw);
+	if (rc < 0) {
 		mail_err_set(err, MAIL_FAIL, "cannot read message %u: %s", mail_msgno(box, mm->m.uid),
 			     strerror(errno));
 		return -1;
 	}
-	buf_reset(&mb->text);
-	canon_append(&mb->text, raw, (size_t)n, 0);
-	free(raw);
 	/* the size a client was told must be the text it gets */
 	mm->m.size = mb->text.len;
 	mb->text_uid = mm->m.uid;
-	return 0;
-}
-
-/* Where the header of the stored bytes ends (after its blank line), or 0
- * while no blank line is in them. */
-static size_t header_end(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != '\n')
-			continue;
-		if (i == 0 || (i == 1 && p[0] == '\r'))
-			return i + 1;   /* no header at all: the blank line alone */
-		if (i + 1 < n && p[i + 1] == '\n')
-			return i + 2;
-		if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n')
-			return i + 3;
-	}
 	return 0;
 }
 
@@ -222,15 +168,11 @@ static int md_fetch_header(struct mailbox *box, uint32_t msgno, const char **tex
 {
 	struct mdbox *mb = MB(box);
 	struct mdmsg *mm = MM(box, msgno - 1);
-	char raw[8192];
-	struct buf got;
 	struct stat st;
-	size_t end = 0;
-	ssize_t n;
 
 	if (mb->text_uid == mm->m.uid) {
 		/* the whole text is at hand: its header */
-		size_t e = header_end(mb->text.data, mb->text.len);
+		size_t e = msgfile_header_end(mb->text.data, mb->text.len);
 		*text = mb->text.data ? mb->text.data : "";
 		*len = e ? e : mb->text.len;
 		return 0;
@@ -238,15 +180,8 @@ static int md_fetch_header(struct mailbox *box, uint32_t msgno, const char **tex
 	int fd = open_file(box, mm, &st, err);
 	if (fd < 0)
 		return -1;
-	buf_init(&got);
-	while (!end && (n = pread(fd, raw, sizeof raw, (off_t)got.len)) > 0) {
-		buf_append(&got, raw, (size_t)n);
-		end = header_end(got.data, got.len);
-	}
+	msgfile_read_header(fd, &mb->text);
 	close(fd);
-	buf_reset(&mb->text);
-	canon_append(&mb->text, got.data ? got.data : "", end ? end : got.len, 0);
-	buf_free(&got);
 	mb->text_uid = 0;   /* not the whole text */
 	*text = mb->text.data ? mb->text.data : "";
 	*len = mb->text.len;

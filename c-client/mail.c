@@ -23,12 +23,14 @@
 
 extern const struct driver driver_unix;
 extern const struct driver driver_maildir;
+extern const struct driver driver_mh;
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
 static const struct driver *const drivers[] = {
 	&driver_unix,
 	&driver_maildir,
+	&driver_mh,   /* after maildir: a Maildir is no MH folder */
 };
 
 #define LIST_MAX_DEPTH 16
@@ -1411,21 +1413,45 @@ static char **dir_entries(int dirfd, size_t *n)
 
 static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth);
 
-/* One subdirectory: \Noselect, then its children if the pattern can
+/* Does the directory fd hold a subdirectory (a mailbox's inferiors)? */
+static int has_subdir(int fd)
+{
+	size_t n;
+	char **v = dir_entries(fd, &n);
+	int found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (!found && fstatat(fd, v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			found = 1;
+		free(v[i]);
+	}
+	free(v);
+	return found;
+}
+
+/* One subdirectory: \Noselect (or, where d is a format whose mailboxes
+ * hold mailboxes, that mailbox), then its children if the pattern can
  * match below it. Entered by descriptor, never through a link. */
-static void list_sub(struct lister *l, int dirfd, const char *ent, const char *name, int depth)
+static void list_sub(struct lister *l, int dirfd, const char *ent, const char *name, int depth,
+		     const struct driver *d)
 {
 	int fd = openat(dirfd, ent, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	size_t nc = 0;
 
 	if (fd < 0)
 		return;
-	char **kids = dir_entries(fd, &nc);
-	for (size_t k = 0; k < nc; k++)
-		free(kids[k]);
-	free(kids);
-	if (match_name(l->pattern, name))
-		list_report(l, name, LA_NOSELECT | (nc ? LA_HASCHILDREN : LA_HASNOCHILDREN));
+	if (d) {
+		nc = (size_t)has_subdir(fd);
+	} else {
+		char **kids = dir_entries(fd, &nc);
+		for (size_t k = 0; k < nc; k++)
+			free(kids[k]);
+		free(kids);
+	}
+	int attrs = (d ? 0 : LA_NOSELECT) | (nc ? LA_HASCHILDREN : LA_HASNOCHILDREN);
+	if ((!d || !l->only || d == l->only) && match_name(l->pattern, name))
+		list_report(l, name, attrs);
 	char *sub = join(name, "");
 	if (nc && depth < LIST_MAX_DEPTH && match(l->pattern, sub, 1, 0))
 		list_dir(l, fd, name, depth + 1);
@@ -1449,10 +1475,12 @@ static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth)
 			 * dummy driver's rule): not offered, never "corrupt" */
 			const struct driver *d = S_ISDIR(st.st_mode) || S_ISREG(st.st_mode) ?
 						 probe(dirfd, ents[i], &st, NULL) : NULL;
-			if (d && (!l->only || d == l->only) && match_name(l->pattern, name))
+			if (d && (d->flags & DRV_NESTS))
+				list_sub(l, dirfd, ents[i], name, depth, d);
+			else if (d && (!l->only || d == l->only) && match_name(l->pattern, name))
 				list_report(l, name, LA_NOINFERIORS);
 			else if (!d && S_ISDIR(st.st_mode))
-				list_sub(l, dirfd, ents[i], name, depth);
+				list_sub(l, dirfd, ents[i], name, depth, NULL);
 		}
 		free(name);
 		free(ents[i]);

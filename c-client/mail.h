@@ -159,6 +159,7 @@ typedef void (*mail_list_fn)(void *ctx, const char *name, int attrs);
 /* Driver flags. */
 enum {
 	DRV_DIRECTORY = 1 << 0,   /* a mailbox is a directory (maildir, mh, mix) */
+	DRV_NESTS = 1 << 1,       /* a mailbox's directory may hold mailboxes (mh) */
 };
 
 struct driver {
@@ -233,7 +234,7 @@ void mail_session_setup(struct mail_session *s, const char *user, const char *ho
 /* The configuration keys "inbox" and "mail_format" (either may be NULL). */
 void mail_session_formats(struct mail_session *s, const char *inbox, const char *mail_format);
 /* The names mail_format accepts, for messages. */
-#define MAIL_FORMATS "unix (mbox), maildir"
+#define MAIL_FORMATS "unix (mbox), maildir, mh"
 /* The driver called name (or by its alias), or NULL. */
 const struct driver *mail_driver_named(const char *name);
 

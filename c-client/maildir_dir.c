@@ -5,6 +5,7 @@
 #include "maildir_int.h"
 #include "fsafe.h"
 #include "log.h"
+#include "msgfile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -389,25 +390,6 @@ static void unique_base(char *out, size_t size, uint64_t fsize, uint64_t vsize)
 		 (unsigned long long)vsize);
 }
 
-uint64_t md_canon_size(const char *p, size_t n)
-{
-	uint64_t v = n;
-
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			v++;
-	return v;
-}
-
-/* The text as stored: line ends as LF (as Dovecot stores them). */
-static void store_form(struct buf *out, const char *t, size_t n)
-{
-	buf_reserve(out, n);
-	for (size_t i = 0; i < n; i++)
-		if (!(t[i] == '\r' && i + 1 < n && t[i + 1] == '\n'))
-			buf_putc(out, t[i]);
-}
-
 /* Create tmp/<base> for writing; the base is made unique. */
 static int tmp_create(struct mdir *d, struct md_put *p, uint64_t fsize, uint64_t vsize)
 {
@@ -438,8 +420,8 @@ int md_put_text(struct mdir *d, const struct mail_new *m, struct md_put *p, stru
 	int fd, e = 0;
 
 	buf_init(&b);
-	store_form(&b, m->text, m->len);
-	fd = tmp_create(d, p, b.len, md_canon_size(b.data ? b.data : "", b.len));
+	msgfile_store_form(&b, m->text, m->len);
+	fd = tmp_create(d, p, b.len, msgfile_canon_size(b.data ? b.data : "", b.len));
 	if (fd < 0 || write_full(fd, b.data ? b.data : "", b.len) < 0 ||
 	    tmp_finish(fd, m->date) < 0)
 		e = errno;
@@ -486,7 +468,7 @@ int md_put_file(struct mdir *d, int srcdir, const char *name, uint64_t vsize, ti
 		struct md_put *p, struct mail_err *err)
 {
 	struct stat st;
-	int fd = md_open_msg(srcdir, name, &st), e;
+	int fd = msgfile_open(srcdir, name, &st), e;
 
 	if (fd < 0) {
 		md_err_errno(err, errno, "cannot read message file", name);
@@ -521,22 +503,6 @@ void md_put_discard(struct mdir *d, struct md_put *v, size_t n)
 			unlinkat(d->tmp, v[i].base, 0);
 			v[i].in_tmp = 0;
 		}
-}
-
-int md_open_msg(int dirfd, const char *name, struct stat *st)
-{
-	/* O_NONBLOCK: a FIFO planted under a message's name must not hang us */
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_uid != geteuid()) {
-		/* a hard link to someone else's file is not served */
-		close(fd);
-		errno = EACCES;
-		return -1;
-	}
-	return fd;
 }
 
 /* The keyword letters of p's names in names[] (adding new ones). */

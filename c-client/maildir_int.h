@@ -66,11 +66,6 @@ void md_kw_free(char *names[MD_LETTERS]);
 int md_kw_letter(char *names[MD_LETTERS], const char *name, int *added);
 int md_kw_write(int root, char *names[MD_LETTERS], struct mail_err *err);
 
-/* Open a message file to read: a regular file of the session's user, not
- * through a link, never blocking (a FIFO); -1 with errno otherwise. */
-int md_open_msg(int dirfd, const char *name, struct stat *st);
-/* RFC822.SIZE of stored bytes: each bare LF counts as CRLF. */
-uint64_t md_canon_size(const char *p, size_t n);
 
 /* A message on its way in: written to tmp/, then committed. */
 struct md_put {
@@ -155,8 +150,7 @@ void md_scan_free(struct mscan *sc);
 struct ment *md_scan_find(struct mscan *sc, const char *name);
 /* Is the scanned file a regular file of the session's user? */
 int md_ment_ours(const struct mdir *d, const struct ment *e, struct stat *st);
-/* Canonical size of a file (read once), and of a uidlist W field (0: none). */
-uint64_t md_file_vsize(int dirfd, const char *name, const struct stat *st);
+/* Canonical size of a uidlist W field (0: none). */
 uint64_t md_ext_vsize(const char *ext, size_t n);
 
 /* Keeping the session in step: */

@@ -124,28 +124,6 @@ struct ment *md_scan_find(struct mscan *sc, const char *name)
 	return bsearch(&key, sc->v, sc->n, sizeof *sc->v, ment_base_cmp);
 }
 
-/* Canonical size of a file without ",W=": read it once (the uidlist keeps
- * the answer as Dovecot does, in a W field). */
-uint64_t md_file_vsize(int dirfd, const char *name, const struct stat *st)
-{
-	char buf[65536];
-	uint64_t v = 0;
-	off_t at = 0;
-	char prev = 0;
-	int fd = md_open_msg(dirfd, name, &(struct stat){ 0 });
-
-	if (fd < 0)
-		return (uint64_t)st->st_size;
-	for (ssize_t n; (n = pread(fd, buf, sizeof buf, at)) > 0; at += n) {
-		for (ssize_t i = 0; i < n; i++) {
-			v += 1 + (buf[i] == '\n' && prev != '\r');
-			prev = buf[i];
-		}
-	}
-	close(fd);
-	return v;
-}
-
 /* Is the scanned file a regular file of the session's user? Another
  * user's file hard-linked into the Maildir is not ours to serve. */
 int md_ment_ours(const struct mdir *d, const struct ment *e, struct stat *st)

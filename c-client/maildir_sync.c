@@ -6,6 +6,7 @@
 #include "maildir_int.h"
 #include "fsafe.h"
 #include "log.h"
+#include "msgfile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -190,7 +191,7 @@ static struct mdmsg *msg_new(struct mailbox *box, struct ment *e)
 	mm->m.size = e->pn.vsize ? e->pn.vsize : e->vsize ? e->vsize :
 		     md_ext_vsize(mm->ext, mm->ext_len);
 	if (!mm->m.size) {
-		mm->m.size = md_file_vsize(dirfd, mm->name, &st);
+		mm->m.size = msgfile_vsize(dirfd, mm->name, &st);
 		mm->size_read = 1;
 		MB(box)->sizes_read++;
 	}
@@ -289,7 +290,7 @@ static size_t uids_number(struct mailbox *box, struct mscan *sc)
 		e->uid = mb->ul.ul.next++;
 		numbered++;
 		if (!e->pn.vsize)
-			e->vsize = md_file_vsize(e->in_new ? mb->d.new : mb->d.cur, e->name, &st);
+			e->vsize = msgfile_vsize(e->in_new ? mb->d.new : mb->d.cur, e->name, &st);
 	}
 	free(fresh);
 	return numbered;

@@ -337,10 +337,15 @@ uint32_t uidx_validity(int homefd, uint32_t floor, int take)
 	return v;
 }
 
+void uidx_cache_name(const char *mbox, const char *ext, char name[40])
+{
+	snprintf(name, 40, "%016llx.%.8s", (unsigned long long)fnv64(mbox, strlen(mbox)), ext);
+}
+
 /* The claim file's name in the cache directory. */
 static void recent_name(const char *mbox, char name[40])
 {
-	snprintf(name, 40, "%016llx.rct", (unsigned long long)fnv64(mbox, strlen(mbox)));
+	uidx_cache_name(mbox, "rct", name);
 }
 
 int uidx_recent_get(int homefd, const char *mbox, uint32_t *validity, uint32_t *hw)

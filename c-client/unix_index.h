@@ -66,6 +66,9 @@ void uidx_free(struct uidx *x);
  * when asked: never a link, only the user's own and writable by nobody
  * else (the index, the key and rewrite journals live there). -1: none. */
 int uidx_cache_dir(int homefd, int create);
+/* The name in that directory of a file about mailbox mbox with extension
+ * ext (at most 8 characters): a hash of the path. */
+void uidx_cache_name(const char *mbox, const char *ext, char name[40]);
 
 /* Write the index crash-safely (temp file, rename), creating its
  * directory. Failure is silent by design: it is only a cache. */

@@ -28,6 +28,8 @@ check=(
 	clang libclang-rt-14-dev  # make fuzz (libFuzzer) runs in CI for a bounded time
 	git                       # the upgrade test builds the previous version from history
 	postfix                   # test_postfix: a private instance delivers through tmail
+	nmh                       # test_mh: inc, scan, mark, refile on the folders imapd serves
+	uw-mailutils              # test_mh: UW imap-2007f's mailutil reads and writes MH beside us
 )
 
 want=()

@@ -7,10 +7,9 @@
 import os
 import re
 import stat
-import time
 
 from helpers.imapclient import Lit
-from helpers.session import wait_response
+from helpers.session import idle_sees_delivery_and_flags
 from test_silent_failures import tmpfs_home  # noqa: F401 (a fixture)
 from test_tmail import MSG as TMAIL_MSG, run, tmail, with_return_path  # noqa: F401 (fixtures)
 
@@ -144,25 +143,8 @@ def test_idle_wakes_on_delivery(fresh, connect, user):
     make_maildir(user)
     c, other = connect(), connect()
     assert c.command("SELECT INBOX").ok
-    tag = c.next_tag()
-    c.send("%s IDLE\r\n" % tag)
-    assert c.read_response().startswith(b"+")
-    time.sleep(0.3)
-    deliver(user, MSG1, "1700000001.M1P1.mx")
-    t0 = time.monotonic()
-    resp = wait_response(c, 3)
-    assert resp == b"* 1 EXISTS", resp
-    assert time.monotonic() - t0 < 1.0, "new mail took too long to reach the idling client"
-    while not resp.endswith(b"RECENT"):
-        resp = wait_response(c, 3)
-    assert other.command("SELECT INBOX").ok
-    assert other.command("STORE 1 +FLAGS.SILENT (\\Flagged)").ok
-    t0 = time.monotonic()
-    resp = wait_response(c, 3)
-    assert resp is not None and b"FETCH" in resp and b"\\Flagged" in resp, resp
-    assert time.monotonic() - t0 < 1.0
-    c.send("DONE\r\n")
-    assert c.read_until(tag).ok
+    idle_sees_delivery_and_flags(c, other, "INBOX",
+                                 lambda: deliver(user, MSG1, "1700000001.M1P1.mx"))
 
 
 def test_append_copy_and_uidplus(fresh, connect, user):

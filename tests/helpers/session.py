@@ -153,6 +153,31 @@ def wait_response(c, timeout):
             pass
 
 
+def idle_sees_delivery_and_flags(c, other, mailbox, deliver):
+    """c idles on mailbox (selected); deliver() puts one message in: the
+    client must hear "* 1 EXISTS" within a second, and within a second of
+    other's STORE of \\Flagged on it, the FETCH (no poll is that fast)."""
+    tag = c.next_tag()
+    c.send("%s IDLE\r\n" % tag)
+    assert c.read_response().startswith(b"+")
+    time.sleep(0.3)
+    deliver()
+    t0 = time.monotonic()
+    resp = wait_response(c, 3)
+    assert resp == b"* 1 EXISTS", resp
+    assert time.monotonic() - t0 < 1.0, "new mail took too long to reach the idling client"
+    while not resp.endswith(b"RECENT"):
+        resp = wait_response(c, 3)
+    assert other.command("SELECT %s" % mailbox).ok
+    assert other.command("STORE 1 +FLAGS.SILENT (\\Flagged)").ok
+    t0 = time.monotonic()
+    resp = wait_response(c, 3)
+    assert resp is not None and b"FETCH" in resp and b"\\Flagged" in resp, resp
+    assert time.monotonic() - t0 < 1.0
+    c.send("DONE\r\n")
+    assert c.read_until(tag).ok
+
+
 def parse_untagged(raw):
     return parse(raw[2:]) if raw.startswith(b"* ") else None
 

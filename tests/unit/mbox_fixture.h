@@ -176,4 +176,19 @@ static FIXTURE_UNUSED const char *text_of(struct mailbox *box, uint32_t msgno)
 	return b.data;
 }
 
+/* Two small messages as a client sends them (CRLF), for the directory
+ * formats' tests. */
+#define FIXTURE_MSG1 "From: a@example.com\r\nSubject: one\r\n\r\nbody one\r\n"
+#define FIXTURE_MSG2 "From: b@example.com\r\nSubject: two\r\n\r\nbody two\r\n"
+
+/* APPEND text to mailbox name of session s, dated 1700000000. */
+static FIXTURE_UNUSED int fixture_append(struct mail_session *s, const char *name,
+					 const char *text, uint32_t flags, char **kw, uint32_t *uid,
+					 struct mail_err *err)
+{
+	struct mail_new m = { .text = text, .len = strlen(text), .flags = flags, .keywords = kw,
+			      .date = 1700000000 };
+	return mail_append(s, name, &m, 1, NULL, uid, err);
+}
+
 #endif

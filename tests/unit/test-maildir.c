@@ -115,13 +115,8 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
-static int append_one(const char *name, const char *text, uint32_t flags, char **kw,
-		      uint32_t *uid, struct mail_err *err)
-{
-	struct mail_new m = { .text = text, .len = strlen(text), .flags = flags, .keywords = kw,
-			      .date = 1700000000 };
-	return mail_append(&sess, name, &m, 1, NULL, uid, err);
-}
+/* APPEND to a mailbox of the test's session. */
+#define append_one(...) fixture_append(&sess, __VA_ARGS__)
 
 /* ---- the pure formats ---- */
 
@@ -212,8 +207,8 @@ static void test_keywords_parse(void)
 
 /* ---- the driver ---- */
 
-static const char msg1[] = "From: a@example.com\r\nSubject: one\r\n\r\nbody one\r\n";
-static const char msg2[] = "From: b@example.com\r\nSubject: two\r\n\r\nbody two\r\n";
+static const char msg1[] = FIXTURE_MSG1;
+static const char msg2[] = FIXTURE_MSG2;
 
 static void test_append_reopen(void)
 {
