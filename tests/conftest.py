@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from helpers import launch, mbox, system
+from helpers import launch, mailstore, mbox, system
 from helpers.imapclient import RawIMAP
 from helpers.syslogsink import SyslogSink
 
@@ -267,11 +267,15 @@ def open_to(fresh):
 
 @pytest.fixture
 def fresh(users, spool):
-    """Every test starts with no spool files and empty home directories."""
+    """Every test starts with no spool files and empty home directories, and
+    leaves no ~/Maildir: a test that keeps the home (its INBOX a spool
+    file) would otherwise be served from a Maildir an earlier test made."""
     for u in users:
         spool.remove(u)
         system.reset_home(u)
-    return users
+    yield users
+    for u in users:
+        shutil.rmtree(os.path.join(u.home, "Maildir"), ignore_errors=True)
 
 
 @pytest.fixture
@@ -280,17 +284,56 @@ def sample():
     return mbox.load("sample.mbox")
 
 
+# A test module that sets MAIL_FORMATS = mailstore.FORMATS runs each of its
+# tests that uses the mail_store fixture (through inbox, client, connect,
+# imap ...) once per format; a test marked mbox_only runs on the spool file
+# alone. Elsewhere the store is the spool, as it always was.
+
+
+def pytest_configure(config):
+    """Register the mbox_only and format_bug markers."""
+    config.addinivalue_line("markers", "mbox_only(reason): the test is about the mbox "
+                            "spool file itself; it does not run on the other formats")
+    config.addinivalue_line("markers", "format_bug(format, reason): a known bug of that "
+                            "format's driver; the test must fail there (strict xfail)")
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrise the store over the module's MAIL_FORMATS; a format with a
+    known bug (format_bug) is a strict xfail, so its fix is noticed."""
+    formats = getattr(metafunc.module, "MAIL_FORMATS", None)
+    if not formats or "mail_store" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("mbox_only"):
+        formats = ("mbox",)
+    bugs = {m.args[0]: m.args[1] for m in metafunc.definition.iter_markers("format_bug")}
+    metafunc.parametrize("mail_store", [
+        pytest.param(f, id=f, marks=[pytest.mark.xfail(strict=True, reason=bugs[f])]
+                     if f in bugs else []) for f in formats], indirect=True)
+
+
 @pytest.fixture
-def inbox(fresh, user, spool, sample):
+def mail_store(request, fresh, users, spool):
+    """The users' mail store (helpers/mailstore.py) in this test's format,
+    INBOX empty: no spool file, or an empty ~/Maildir (fresh removes it
+    afterwards)."""
+    s = mailstore.make(getattr(request, "param", "mbox"), spool)
+    for u in users:
+        s.init(u)
+    return s
+
+
+@pytest.fixture
+def inbox(mail_store, user, sample):
     """The user's INBOX holds sample.mbox as delivered by an MTA."""
-    spool.write(user, sample)
+    mail_store.write(user, sample)
     return sample
 
 
 # ---------------------------------------------------------------- clients
 
 @pytest.fixture
-def connect(server, fresh, user):
+def connect(server, mail_store, user):
     """Factory: connect(login=True, who=user) -> RawIMAP; closed afterwards."""
     conns = []
 
@@ -320,7 +363,7 @@ def client(connect):
 
 
 @pytest.fixture
-def imap(server, fresh):
+def imap(server, mail_store):
     """imaplib.IMAP4 connected, not logged in."""
     m = imaplib.IMAP4(server.host, server.port, timeout=20)
     yield m

@@ -17,8 +17,10 @@ import time
 
 import pytest
 
+from helpers import mailstore
 
-
+# both tests run on an mbox spool INBOX and on a Maildir INBOX
+MAIL_FORMATS = mailstore.FORMATS
 HOST = "127.0.0.1"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

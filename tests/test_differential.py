@@ -28,11 +28,11 @@ import difflib
 import os
 import signal
 import sys
-import threading
 
 import pytest
 
-from helpers.imapclient import Lit, RawIMAP
+from helpers.imapclient import Lit
+from helpers.pipeimap import PipeIMAP
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 import corpus  # noqa: E402
@@ -45,7 +45,6 @@ pytestmark = pytest.mark.skipif(not os.access(DOVECOT, os.X_OK),
 
 MESSAGES = corpus.handwritten()
 NAMES = [n for n, _ in MESSAGES]
-TIMEOUT = 30
 
 FORGED_FLAGS = ("status headers in a spool file that this server did not write "
                 "count for nothing (issue 10, defect 13); Dovecot believes them")
@@ -89,47 +88,6 @@ def known_verdict(key, ours, dove):
 
 
 # ---------------------------------------------------------------- sessions
-
-class PipeIMAP(RawIMAP):
-    """RawIMAP over a server's stdin/stdout; every command has a deadline
-    after which the server is killed (the read then sees EOF)."""
-
-    def __init__(self, server):
-        self.server = server
-        self.proc = server.spawn()
-        self.f = self.proc.stdout
-        self.ntag = 0
-        self.greeting_raw = self._deadline(self.read_response)
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def command(self, *parts, tag=None):
-        return self._deadline(RawIMAP.command, self, *parts, tag=tag)
-
-    def _deadline(self, fn, *args, **kw):
-        t = threading.Timer(TIMEOUT, self.proc.kill)
-        t.start()
-        try:
-            return fn(*args, **kw)
-        finally:
-            t.cancel()
-
-    def close(self):
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                f.close()
-            except (OSError, ValueError):
-                pass
-        try:
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait()
-
 
 class Side:
     """One server with the corpus selected; restarts the session (not the

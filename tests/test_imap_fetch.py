@@ -1,11 +1,14 @@
 # FETCH (RFC 3501 6.4.5, 7.4.2): every data item a mail client uses, checked
 # against the bytes the MTA delivered: sizes, sections, partials, \Seen side
-# effects, ENVELOPE and BODYSTRUCTURE.
+# effects, ENVELOPE and BODYSTRUCTURE. Every test runs on an mbox spool INBOX
+# and on a Maildir INBOX.
 import re
 
 import pytest
 
-from helpers import mbox
+from helpers import mailstore, mbox
+
+MAIL_FORMATS = mailstore.FORMATS
 
 PART2_MIME = (b'Content-Type: application/octet-stream; name="report.bin"\r\n'
               b"Content-Transfer-Encoding: base64\r\n"
@@ -189,6 +192,8 @@ def test_eight_bit_body_unchanged(box, inbox):
 
 
 def test_internaldate_from_the_from_line(box):
+    """The From-line date (mbox) or the file's mtime (Maildir, which the
+    store sets to the same date)."""
     f = fetch(box, "FETCH 1:4 INTERNALDATE")
     for i in f:
         assert re.match(r"^[ \d]\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}$",

@@ -1,14 +1,18 @@
 # Mailbox management (RFC 3501 6.3.3-6.3.11, 6.4.7): CREATE, DELETE, RENAME,
-# LIST, LSUB, SUBSCRIBE, STATUS, APPEND, COPY. Mailboxes other than INBOX
-# live in the user's home directory; names that would leave it are refused.
+# LIST, LSUB, SUBSCRIBE, STATUS, APPEND, COPY. Every test runs twice: with an
+# mbox spool INBOX, whose other mailboxes are files in the user's home, and
+# with a Maildir INBOX, whose folders are Maildir++ directories inside it.
+# Names that would leave the home are refused either way.
 import datetime
 import os
 import tempfile
 
 import pytest
 
-from helpers import mbox
+from helpers import mailstore, mbox
 from helpers.imapclient import Lit, quote
+
+MAIL_FORMATS = mailstore.FORMATS
 
 NOTE = (b"Date: Tue, 14 Jul 2026 02:44:25 -0700\r\n"
         b"From: Fred Foobar <foobar@example.com>\r\n"
@@ -51,12 +55,11 @@ def ok(c, cmd, *more):
     return r
 
 
-def test_create_and_list(client, user):
+def test_create_and_list(client, user, mail_store):
     ok(client, "CREATE work")
     assert {"INBOX", "work"} <= names(client)
-    path = os.path.join(user.home, "work")
-    assert os.path.isfile(path)
-    assert os.stat(path).st_uid == user.uid
+    assert mail_store.is_mailbox(user, "work")
+    assert os.stat(mail_store.folder_path(user, "work")).st_uid == user.uid
 
 
 def test_list_always_shows_inbox(fresh, client):
@@ -80,10 +83,11 @@ def test_create_inbox_is_no(client):
     assert client.command("CREATE INBOX").status == "NO"
 
 
-def test_hierarchy_and_wildcards(client):
+def test_hierarchy_and_wildcards(client, user, mail_store):
     ok(client, "CREATE lists/debian")
     ok(client, "CREATE lists/openbsd")
     ok(client, "CREATE top")
+    assert mail_store.is_mailbox(user, "lists/debian")
     assert {"lists/debian", "lists/openbsd", "top"} <= names(client, "*")
     pct = names(client, "%")
     assert "top" in pct and "lists" in pct
@@ -99,11 +103,11 @@ def test_names_with_spaces_and_utf7(client):
     assert status(client, "My Folder", "(MESSAGES)")["MESSAGES"] == 0
 
 
-def test_delete(client, user):
+def test_delete(client, user, mail_store):
     ok(client, "CREATE old")
     ok(client, "DELETE old")
     assert "old" not in names(client)
-    assert not os.path.exists(os.path.join(user.home, "old"))
+    assert not os.path.exists(mail_store.folder_path(user, "old"))
 
 
 def test_delete_missing_or_inbox_is_no(inbox, client):
@@ -112,13 +116,15 @@ def test_delete_missing_or_inbox_is_no(inbox, client):
     assert status(client, "INBOX")["MESSAGES"] == 4
 
 
-def test_rename(client):
+def test_rename(client, user, mail_store):
     ok(client, "CREATE before")
     ok(client, "APPEND before", " ", Lit(NOTE))
     ok(client, "RENAME before after")
     got = names(client)
     assert "after" in got and "before" not in got
     assert status(client, "after")["MESSAGES"] == 1
+    assert mail_store.is_mailbox(user, "after")
+    assert not os.path.exists(mail_store.folder_path(user, "before"))
 
 
 def test_rename_onto_existing_is_no(client):
@@ -175,6 +181,7 @@ def test_append_with_flags_and_date(client):
     assert _instant(f["INTERNALDATE"].decode()) == _instant("14-Jul-2026 02:44:25 -0700")
 
 
+@pytest.mark.mbox_only("the spool file's first delivery")
 def test_append_to_inbox_without_spool_file(fresh, client, spool, user):
     # the session holds no group mail: /var/mail/<user> comes from the
     # mail system's first delivery (here: an empty file, as an MTA leaves
@@ -191,6 +198,16 @@ def test_append_to_inbox_without_spool_file(fresh, client, spool, user):
     assert sel.numbered("EXISTS") == [1]
     f = client.command("FETCH 1 BODY.PEEK[]").fetches()[1]
     assert f["BODY[]"] == NOTE
+
+
+def test_append_to_inbox_is_stored_with_flags_and_date(inbox, client, mail_store, user):
+    """The appended message is the last one, its flags and date on disk."""
+    ok(client, 'APPEND INBOX (\\Flagged $Work) "14-Jul-2026 02:44:25 -0700" ', Lit(NOTE))
+    msgs = mail_store.messages(user)
+    assert [m.data for m in msgs[:4]] == [e.data for e in inbox]
+    assert len(msgs) == 5 and mbox.crlf(msgs[4].data) == NOTE
+    assert msgs[4].flags == {"\\Flagged", "$Work"}
+    assert msgs[4].time == _instant("14-Jul-2026 02:44:25 -0700").timestamp()
 
 
 def test_append_to_selected_mailbox_shows_exists(inbox, client):
@@ -215,10 +232,11 @@ def test_append_keeps_a_body_line_starting_with_from(client):
     assert f[2]["BODY[]"] == NOTE
 
 
-def test_append_to_missing_mailbox_says_trycreate(client, user):
+def test_append_to_missing_mailbox_says_trycreate(client, user, mail_store):
     r = client.command("APPEND nowhere ", Lit(NOTE))
     assert r.status == "NO" and (r.code or "").upper() == "TRYCREATE", r
     assert not os.path.exists(os.path.join(user.home, "nowhere"))
+    assert not os.path.exists(mail_store.folder_path(user, "nowhere"))
 
 
 def test_copy(inbox, client):
@@ -244,11 +262,12 @@ def test_uid_copy(inbox, client):
     assert f[1]["BODY[]"] == inbox[3].crlf()
 
 
-def test_copy_to_missing_mailbox_says_trycreate(inbox, client, user):
+def test_copy_to_missing_mailbox_says_trycreate(inbox, client, user, mail_store):
     ok(client, "SELECT INBOX")
     r = client.command("COPY 1 nowhere")
     assert r.status == "NO" and (r.code or "").upper() == "TRYCREATE", r
     assert not os.path.exists(os.path.join(user.home, "nowhere"))
+    assert not os.path.exists(mail_store.folder_path(user, "nowhere"))
 
 
 def assert_outside_home(r, name):
@@ -266,10 +285,16 @@ BAD_NAMES = ["../x", "/etc/passwd", "../../etc/passwd", "lists/../../x",
 @pytest.mark.parametrize("command", ["SELECT %s", "EXAMINE %s", "CREATE %s",
                                      "DELETE %s", "RENAME work %s",
                                      "STATUS %s (MESSAGES)"])
-def test_names_leaving_home_are_refused(client, user, command, name):
+def test_names_leaving_home_are_refused(client, user, command, name, mail_store):
     ok(client, "CREATE work")
     r = client.command(command % quote(name))
-    assert_outside_home(r, name)
+    if mail_store.format == "maildir" and name[0] not in "/~":
+        # a folder name in the Maildir++ namespace: ".." never gets that far
+        assert (r.status, r.code, r.text) == (
+            "NO", "CANNOT", "invalid mailbox name %s: '.' is the folder separator on "
+            "disk and cannot be in a name" % name), r
+    else:
+        assert_outside_home(r, name)
     assert os.path.exists("/etc/passwd")
     assert not os.path.exists(os.path.join(os.path.dirname(user.home), "x"))
 
@@ -297,20 +322,23 @@ def test_delete_outside_home_leaves_file(client, user):
         os.rmdir(d)
 
 
-def test_other_users_mailboxes_are_unreachable(client, other_user, connect):
+def test_other_users_mailboxes_are_unreachable(client, other_user, connect, mail_store):
     c = connect(who=other_user)
     ok(c, "CREATE secret")
-    theirs = os.path.join(other_user.home, "secret")
-    assert_outside_home(client.command("SELECT %s" % quote(theirs)), theirs)
-    theirs = "~%s/secret" % other_user.name
+    path = mail_store.folder_path(other_user, "secret")
+    assert os.path.exists(path)
+    assert_outside_home(client.command("SELECT %s" % quote(path)), path)
+    theirs = "~%s/%s" % (other_user.name, os.path.relpath(path, other_user.home))
     assert_outside_home(client.command("SELECT %s" % quote(theirs)), theirs)
 
 
-def test_symlink_to_another_users_spool_is_refused(client, user, other_user, spool):
+def test_symlink_to_another_users_spool_is_refused(client, user, other_user, spool,
+                                                   mail_store):
     """The session keeps group mail (for the spool's lock files); a symlink
-    in the home must not turn that into a way to read someone else's INBOX."""
+    where a mailbox of the user would be (the home, or a Maildir++ folder)
+    must not turn that into a way to read someone else's INBOX."""
     spool.write(other_user, [mbox.Entry(b"Subject: private\n\nnot for you\n")])
-    link = os.path.join(user.home, "peek")
+    link = mail_store.folder_path(user, "peek")
     os.symlink(spool.path(other_user), link)
     try:
         for cmd in ("SELECT peek", "EXAMINE peek", "STATUS peek (MESSAGES)"):

@@ -1,9 +1,13 @@
 # SEARCH and UID SEARCH (RFC 3501 6.4.4): address, text, date, size, flag and
 # set keys with AND/OR/NOT, CHARSET UTF-8 matching decoded headers and 8-bit
 # bodies case-insensitively, and the errors for unknown charsets and keys.
+# Every test runs on an mbox spool INBOX and on a Maildir INBOX.
 import pytest
 
+from helpers import mailstore
 from helpers.imapclient import Lit
+
+MAIL_FORMATS = mailstore.FORMATS
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 # SELECT / EXAMINE / CLOSE on an MTA-written spool (RFC 3501 6.3.1, 6.3.2,
 # 6.4.2, 7.3): the untagged data a client needs, read-only rules, \Recent,
-# UID stability, and new mail arriving while the mailbox is selected.
-from helpers import mbox
+# UID stability, and new mail arriving while the mailbox is selected. Every
+# test runs on an mbox spool INBOX and on a Maildir INBOX.
+from helpers import mailstore, mbox
+
+MAIL_FORMATS = mailstore.FORMATS
 
 SYSTEM_FLAGS = {"\\ANSWERED", "\\FLAGGED", "\\DELETED", "\\SEEN", "\\DRAFT"}
 
@@ -78,14 +81,15 @@ def test_examine_is_read_only(inbox, client, connect):
     assert "\\DELETED" not in upper_flags(f[1]["FLAGS"])
 
 
-def test_examine_changes_nothing(inbox, client, spool, user, connect):
+def test_examine_changes_nothing(inbox, client, mail_store, user, connect):
     client.command("EXAMINE INBOX")
     assert client.command("FETCH 1:* (BODY[] FLAGS)").ok
     f = client.command("FETCH 1 FLAGS").fetches()
     assert "\\SEEN" not in upper_flags(f[1]["FLAGS"])
     client.command("LOGOUT")
-    msgs = mbox.real_messages(spool.read(user))
+    msgs = mail_store.messages(user)
     assert [m.data for m in msgs] == [e.data for e in inbox]
+    assert [m.flags for m in msgs] == [set()] * 4
     # no \Seen stored, and EXAMINE must not take \Recent away (RFC 3501 6.3.2)
     c = connect()
     assert c.command("SELECT INBOX").numbered("RECENT") == [4]
@@ -128,9 +132,9 @@ def test_close_returns_to_authenticated(inbox, client):
     assert client.command("SELECT INBOX").ok
 
 
-def test_new_delivery_shows_on_noop(inbox, client, spool, user):
+def test_new_delivery_shows_on_noop(inbox, client, mail_store, user):
     assert client.command("SELECT INBOX").numbered("EXISTS") == [4]
-    spool.deliver(user, NEW_MAIL)
+    mail_store.deliver(user, NEW_MAIL)
     r = client.command("NOOP")
     assert r.ok
     assert r.numbered("EXISTS") == [5], r.raw
@@ -139,13 +143,14 @@ def test_new_delivery_shows_on_noop(inbox, client, spool, user):
     assert "\\RECENT" in upper_flags(f[5]["FLAGS"])
 
 
-def test_delivery_after_flag_change_keeps_both(inbox, client, spool, user):
+def test_delivery_after_flag_change_keeps_both(inbox, client, mail_store, user):
     client.command("SELECT INBOX")
     assert client.command("STORE 1 +FLAGS (\\Flagged)").ok
     client.command("NOOP")
-    spool.deliver(user, NEW_MAIL)
+    mail_store.deliver(user, NEW_MAIL)
     assert client.command("NOOP").numbered("EXISTS") == [5]
     assert client.command("CHECK").ok
     client.command("LOGOUT")
-    msgs = mbox.real_messages(spool.read(user))
+    msgs = mail_store.messages(user)
     assert [m.data for m in msgs] == [e.data for e in inbox] + [NEW_MAIL.data]
+    assert [m.flags for m in msgs] == [{"\\Flagged"}] + [set()] * 4

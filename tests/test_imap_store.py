@@ -1,11 +1,12 @@
 # STORE, EXPUNGE, CLOSE and the UID forms (RFC 3501 6.4.3, 6.4.6, 6.4.8):
-# flags change as asked, persist in the spool for the next session, and
+# flags change as asked, persist in the mailbox for the next session, and
 # expunging keeps every other message byte for byte, also when new mail
-# arrives meanwhile.
+# arrives meanwhile. Every test runs on an mbox spool and on a Maildir INBOX.
 import pytest
 
-from helpers import mbox
+from helpers import mailstore, mbox
 
+MAIL_FORMATS = mailstore.FORMATS
 NEW_MAIL = mbox.load("late.mbox")[0]
 
 
@@ -75,7 +76,7 @@ def test_keywords(box, connect):
     assert flags(r.fetches()[1]["FLAGS"]) == {"$LABEL1"}
 
 
-def test_flags_persist_across_connections(box, connect):
+def test_flags_persist_across_connections(box, connect, mail_store, user):
     store(box, "STORE 1 +FLAGS (\\Seen \\Answered)")
     store(box, "STORE 2 +FLAGS (\\Flagged)")
     store(box, "STORE 3 +FLAGS (\\Draft \\Deleted)")
@@ -85,13 +86,85 @@ def test_flags_persist_across_connections(box, connect):
     c.command("SELECT INBOX")
     assert all_flags(c) == want
     assert want[4] == set()
+    # in the mailbox itself, where another program reads them
+    assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
 
 
-def test_flag_change_keeps_messages_intact(box, inbox, spool, user):
+@pytest.mark.format_bug("maildir", "a STORE writes the session's cached flags plus the "
+                        "change into the file name, dropping what another session set")
+def test_store_keeps_flags_another_session_set(box, connect, mail_store, user):
+    """A session that has not yet heard of another session's flag changes
+    adds and removes flags: the other's changes stay (no lost update)."""
+    store(box, "STORE 1 +FLAGS (\\Seen)")
+    all_flags(box)
+    other = connect()
+    other.command("SELECT INBOX")
+    store(other, "STORE 1 +FLAGS (\\Answered Later)")
+    store(other, "STORE 2 +FLAGS (\\Draft)")
+    other.command("LOGOUT")
+    store(box, "STORE 1 +FLAGS (\\Flagged)")
+    store(box, "STORE 1 -FLAGS (\\Seen)")
+    store(box, "STORE 2 +FLAGS (\\Seen)")
+    want = {1: {"\\ANSWERED", "LATER", "\\FLAGGED"}, 2: {"\\DRAFT", "\\SEEN"},
+            3: set(), 4: set()}
+    assert box.command("NOOP").ok
+    assert all_flags(box) == want
+    box.command("LOGOUT")
+    assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
+
+
+@pytest.mark.format_bug("maildir", "a session that makes a keyword before it has synced "
+                        "never shows the keyword another session made meanwhile: on disk "
+                        "the letter and dovecot-keywords are right, NOOP reports the "
+                        "message without it")
+def test_new_keywords_of_two_sessions_stay_apart(box, connect, mail_store, user):
+    """Two sessions each make a keyword the other has not seen: each message
+    keeps the keyword it was given (in a Maildir they share the
+    dovecot-keywords table)."""
+    store(box, "STORE 4 +FLAGS (First)")
+    all_flags(box)
+    other = connect()
+    other.command("SELECT INBOX")
+    store(other, "STORE 1 +FLAGS (Later)")
+    other.command("LOGOUT")
+    store(box, "STORE 3 +FLAGS (Other)")
+    want = {1: {"LATER"}, 2: set(), 3: {"OTHER"}, 4: {"FIRST"}}
+    assert box.command("NOOP").ok
+    assert all_flags(box) == want
+    box.command("LOGOUT")
+    assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
+    c = connect()
+    c.command("SELECT INBOX")
+    assert all_flags(c) == want
+
+
+def test_store_on_a_message_another_session_expunged(box, inbox, connect, mail_store, user):
+    """A session flags a message another session has just expunged: the
+    message stays gone (no file or copy comes back), the session hears of
+    the expunge, and the other messages keep their flags."""
+    all_flags(box)
+    other = connect()
+    other.command("SELECT INBOX")
+    store(other, "STORE 2 +FLAGS (\\Deleted)")
+    store(other, "STORE 3 +FLAGS (\\Flagged)")
+    assert other.command("EXPUNGE").numbered("EXPUNGE") == [2]
+    other.command("LOGOUT")
+    box.command("STORE 2 +FLAGS (\\Seen)")
+    r = box.command("NOOP")
+    assert r.ok and r.numbered("EXPUNGE") == [2], r.raw
+    assert all_flags(box) == {1: set(), 2: {"\\FLAGGED"}, 3: set()}
+    box.command("LOGOUT")
+    msgs = mail_store.messages(user)
+    assert [m.data for m in msgs] == [inbox[i].data for i in (0, 2, 3)]
+    assert [flags(m.flags) for m in msgs] == [set(), {"\\FLAGGED"}, set()]
+
+
+def test_flag_change_keeps_messages_intact(box, inbox, mail_store, user):
     store(box, "STORE 1:4 +FLAGS (\\Seen \\Flagged)")
     box.command("LOGOUT")
-    msgs = mbox.real_messages(spool.read(user))
+    msgs = mail_store.messages(user)
     assert [m.data for m in msgs] == [e.data for e in inbox]
+    assert [m.time for m in msgs] == [mailstore.entry_time(e) for e in inbox]
 
 
 def remaining_after(expunged, n):
@@ -102,7 +175,7 @@ def remaining_after(expunged, n):
     return left
 
 
-def test_expunge_removes_deleted(box, inbox, spool, user, connect):
+def test_expunge_removes_deleted(box, inbox, mail_store, user, connect):
     store(box, "STORE 2 +FLAGS (\\Deleted)")
     r = box.command("EXPUNGE")
     assert r.ok, r
@@ -110,9 +183,9 @@ def test_expunge_removes_deleted(box, inbox, spool, user, connect):
     f = box.command("FETCH 1:* BODY.PEEK[]").fetches()
     assert [f[i]["BODY[]"] for i in sorted(f)] == [inbox[i].crlf() for i in (0, 2, 3)]
     box.command("LOGOUT")
-    msgs = mbox.real_messages(spool.read(user))
+    msgs = mail_store.messages(user)
     assert [m.data for m in msgs] == [inbox[i].data for i in (0, 2, 3)]
-    assert [m.date for m in msgs] == [inbox[i].date for i in (0, 2, 3)]
+    assert [m.time for m in msgs] == [mailstore.entry_time(inbox[i]) for i in (0, 2, 3)]
     c = connect()
     assert c.command("SELECT INBOX").numbered("EXISTS") == [3]
 
@@ -137,13 +210,13 @@ def test_close_expunges_silently(box, inbox, connect):
     assert f[3]["BODY[]"] == inbox[2].crlf()
 
 
-def test_expunge_keeps_mail_delivered_meanwhile(box, inbox, spool, user):
+def test_expunge_keeps_mail_delivered_meanwhile(box, inbox, mail_store, user):
     store(box, "STORE 1 +FLAGS (\\Deleted)")
-    spool.deliver(user, NEW_MAIL)
+    mail_store.deliver(user, NEW_MAIL)
     r = box.command("EXPUNGE")
     assert r.ok
     box.command("LOGOUT")
-    msgs = mbox.real_messages(spool.read(user))
+    msgs = mail_store.messages(user)
     assert [m.data for m in msgs] == [e.data for e in inbox[1:]] + [NEW_MAIL.data]
 
 

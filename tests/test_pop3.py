@@ -3,7 +3,8 @@
 # maildrop semantics (deletions only after QUIT, nothing lost on a dropped
 # connection, one POP session at a time while MTAs and IMAP carry on), the
 # agreement with IMAP (\Seen, UIDL = UIDVALIDITY.UID), real clients (poplib,
-# curl, fetchmail) and a differential test against Debian's Dovecot pop3.
+# curl, fetchmail) and a differential test against Debian's Dovecot pop3. The
+# tests of a maildrop run on an mbox spool INBOX and on a Maildir INBOX.
 # IPOP3D selects the binary (make check: the sanitizer build).
 import base64
 import os
@@ -17,13 +18,14 @@ import time
 
 import pytest
 
-from helpers import mbox, system
+from helpers import mailstore, mbox, system
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 import corpus  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOVECOT_POP3 = "/usr/lib/dovecot/pop3"
+MAIL_FORMATS = mailstore.FORMATS
 TIMEOUT = 20
 
 
@@ -168,12 +170,9 @@ def unstuff(raw):
     return re.sub(rb"(?m)^\.", b"", raw)
 
 
-def spool_messages(spool, user):
-    """The messages left in the user's spool, without server metadata."""
-    try:
-        return [e.data for e in mbox.real_messages(spool.read(user))]
-    except FileNotFoundError:
-        return []
+def left_in(mail_store, user):
+    """The messages left in the user's INBOX, without server metadata."""
+    return [m.data for m in mail_store.messages(user)]
 
 
 def wait_unlocked(server, who, timeout=15):
@@ -262,9 +261,9 @@ def test_stat_list_and_retr_byte_for_byte(pop, inbox, user):
     assert c.cmd("QUIT").startswith("+OK")
 
 
-def test_dot_stuffing_and_missing_final_newline(pop, spool, user):
+def test_dot_stuffing_and_missing_final_newline(pop, mail_store, user):
     msg = b"Subject: dots\n\n.\n..two\n.three\nend without newline"
-    spool.write(user, [mbox.Entry(msg)])
+    mail_store.write(user, [mbox.Entry(msg)])
     c = pop()
     c.login(user)
     assert c.cmd("RETR 1").startswith("+OK")
@@ -317,27 +316,27 @@ def test_dele_hides_and_rset_restores(pop, inbox, user):
     assert c.cmd("QUIT").startswith("+OK")
 
 
-def test_quit_removes_exactly_the_deleted_messages(pop, pop_server, inbox, spool, user):
+def test_quit_removes_exactly_the_deleted_messages(pop, pop_server, inbox, mail_store, user):
     c = pop()
     c.login(user)
     assert c.cmd("DELE 1").startswith("+OK")
     assert c.cmd("DELE 3").startswith("+OK")
     # not yet: deletions wait for the UPDATE state
-    assert len(spool_messages(spool, user)) == len(inbox)
+    assert len(left_in(mail_store, user)) == len(inbox)
     r = c.cmd("QUIT")
     assert r.startswith("+OK") and "2 messages deleted" in r, r
-    left = spool_messages(spool, user)
+    left = left_in(mail_store, user)
     assert left == [inbox[1].data, inbox[3].data]
 
 
-def test_dropped_connection_deletes_nothing(pop, pop_server, inbox, spool, user):
+def test_dropped_connection_deletes_nothing(pop, pop_server, inbox, mail_store, user):
     c = pop()
     c.login(user)
     for i in range(len(inbox)):
         assert c.cmd("DELE %d" % (i + 1)).startswith("+OK")
     c.close()
     wait_unlocked(pop_server, user)
-    assert spool_messages(spool, user) == [e.data for e in inbox]
+    assert left_in(mail_store, user) == [e.data for e in inbox]
 
 
 def test_pipelining(pop, inbox, user):
@@ -374,13 +373,13 @@ def test_lock_file_is_in_the_home(pop, inbox, user):
     c.cmd("QUIT")
 
 
-def test_delivery_and_imap_go_on_during_a_session(pop, pop_server, inbox, spool, user,
+def test_delivery_and_imap_go_on_during_a_session(pop, pop_server, inbox, mail_store, user,
                                                   imap_user):
     c = pop()
     c.login(user)
     new = mbox.Entry(b"Subject: late\n\ndelivered during the POP session\n")
     t0 = time.monotonic()
-    spool.deliver(user, new, timeout=10)          # the MTA is not blocked
+    mail_store.deliver(user, new, timeout=10)     # the MTA is not blocked
     assert time.monotonic() - t0 < 10
     typ, data = imap_user.select("INBOX")
     assert typ == "OK" and int(data[0]) == len(inbox) + 1
@@ -389,7 +388,7 @@ def test_delivery_and_imap_go_on_during_a_session(pop, pop_server, inbox, spool,
     assert c.cmd("STAT").startswith("+OK %d " % len(inbox))
     assert c.cmd("DELE 1").startswith("+OK")
     assert c.cmd("QUIT").startswith("+OK")
-    assert spool_messages(spool, user) == [e.data for e in inbox[1:]] + [new.data]
+    assert left_in(mail_store, user) == [e.data for e in inbox[1:]] + [new.data]
 
 
 # ---------------------------------------------------------------- IMAP agreement
@@ -447,7 +446,7 @@ def test_uidl_stable_across_sessions_and_deletions(pop, pop_server, inbox, user)
 
 
 def test_uids_are_not_reused_after_deleting_the_last_message(pop, pop_server, inbox,
-                                                             spool, user):
+                                                             mail_store, user):
     c = pop()
     c.login(user)
     c.cmd("UIDL")
@@ -457,7 +456,7 @@ def test_uids_are_not_reused_after_deleting_the_last_message(pop, pop_server, in
     c = pop()                         # a session that changes nothing
     c.login(user)
     assert c.cmd("QUIT").startswith("+OK")
-    spool.deliver(user, mbox.Entry(b"Subject: new\n\nnew\n"))
+    mail_store.deliver(user, mbox.Entry(b"Subject: new\n\nnew\n"))
     c = pop()
     c.login(user)
     c.cmd("UIDL")
@@ -539,7 +538,7 @@ def test_implicit_tls(pop3s_server, fresh, inbox, user):
 
 # ---------------------------------------------------------------- real clients
 
-def test_poplib_downloads_and_deletes(pop_server, fresh, inbox, spool, user):
+def test_poplib_downloads_and_deletes(pop_server, fresh, inbox, mail_store, user):
     p = poplib_login(pop_server, user)
     count, size = p.stat()
     assert count == len(inbox)
@@ -549,7 +548,7 @@ def test_poplib_downloads_and_deletes(pop_server, fresh, inbox, spool, user):
         assert b"\r\n".join(lines) + b"\r\n" == e.crlf()
     p.dele(2)
     p.quit()
-    assert spool_messages(spool, user) == [e.data for i, e in enumerate(inbox) if i != 1]
+    assert left_in(mail_store, user) == [e.data for i, e in enumerate(inbox) if i != 1]
 
 
 def curl_pop(server, who, path="", *args, scheme="pop3"):
@@ -575,9 +574,9 @@ def test_curl_pop3s_and_stls(pop3s_server, strict_server, fresh, inbox, user):
     assert curl_pop(strict_server, user, "3", "-k", "--ssl-reqd") == inbox[2].crlf()
 
 
-def test_curl_deletes_with_dele(pop_server, fresh, inbox, spool, user):
+def test_curl_deletes_with_dele(pop_server, fresh, inbox, mail_store, user):
     curl_pop(pop_server, user, "1", "-X", "DELE", "-I")
-    assert spool_messages(spool, user) == [e.data for e in inbox[1:]]
+    assert left_in(mail_store, user) == [e.data for e in inbox[1:]]
 
 
 def fetchmail(server, who, outdir, keep):
@@ -608,13 +607,13 @@ def fetchmail(server, who, outdir, keep):
 
 
 @pytest.mark.parametrize("keep", [True, False], ids=["keep", "delete"])
-def test_fetchmail_downloads_the_mailbox(pop_server, fresh, inbox, spool, user, keep):
+def test_fetchmail_downloads_the_mailbox(pop_server, fresh, inbox, mail_store, user, keep):
     outdir = os.path.join(user.home, "fetched")
     os.mkdir(outdir)
     os.chown(outdir, user.uid, user.gid)
     got = fetchmail(pop_server, user, outdir, keep)
     assert got == sorted(e.data for e in inbox)
-    left = spool_messages(spool, user)
+    left = left_in(mail_store, user)
     assert left == ([e.data for e in inbox] if keep else [])
 
 

@@ -1,0 +1,287 @@
+# Where a user's INBOX lives for the integration tests, behind one interface:
+# the mbox spool file (/var/mail/<user>) or a Maildir (~/Maildir, Maildir++).
+# Each store delivers messages the way an MTA does, and reads the INBOX back
+# from disk (message bytes, flags, internal date, UID) for assertions.
+import os
+import re
+import socket
+import time
+
+from helpers import mbox
+
+# the formats the parametrised suites run on (conftest.py MAIL_FORMATS)
+FORMATS = ("mbox", "maildir")
+
+# Maildir info letters (the ":2," part of a file name) and IMAP flags
+MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered",
+                 "S": "\\Seen", "T": "\\Deleted"}
+# mbox: Status R is \Seen; X-Status letters as UW and Dovecot write them
+STATUS_FLAGS = {"R": "\\Seen"}
+XSTATUS_FLAGS = {"A": "\\Answered", "F": "\\Flagged", "T": "\\Draft", "D": "\\Deleted"}
+
+
+def entry_time(e):
+    """The From-line date of an Entry as seconds since the epoch (local time,
+    as mbox From lines are written)."""
+    return int(time.mktime(time.strptime(" ".join(e.date.split()),
+                                         "%a %b %d %H:%M:%S %Y")))
+
+
+class Stored:
+    """One message as found on disk: bytes as delivered (LF line ends), IMAP
+    flags (system flags as \\Seen..., keywords as named), internal date in
+    seconds, UID when the store records one (else None)."""
+
+    def __init__(self, data, flags, when, uid=None, name=None):
+        self.data = data
+        self.flags = set(flags)
+        self.time = when
+        self.uid = uid
+        self.name = name
+
+    def __repr__(self):
+        return "<Stored uid=%s flags=%s %d bytes>" % (self.uid, sorted(self.flags),
+                                                      len(self.data))
+
+
+# ---------------------------------------------------------------- mbox
+
+def _header_value(head, name):
+    """The unfolded value of the first header called name (bytes), or None."""
+    m = re.search(rb"(?mi)^" + re.escape(name) + rb":[ \t]*(.*(?:\n[ \t].*)*)", head)
+    return m.group(1).replace(b"\n", b" ").strip().decode("latin-1") if m else None
+
+
+def mbox_flags(data):
+    """IMAP flags recorded in the Status, X-Status and X-Keywords headers."""
+    head = data.split(b"\n\n", 1)[0]
+    out = set()
+    for name, table in ((b"Status", STATUS_FLAGS), (b"X-Status", XSTATUS_FLAGS)):
+        for letter in _header_value(head, name) or "":
+            if letter in table:
+                out.add(table[letter])
+    out.update((_header_value(head, b"X-Keywords") or "").replace(",", " ").split())
+    return out
+
+
+class MboxStore:
+    """INBOX is the spool file; delivery takes the MTA's locks."""
+
+    format = "mbox"
+
+    def __init__(self, spool):
+        self.spool = spool
+
+    def init(self, user):
+        """Nothing to make: the spool file comes with the first delivery."""
+
+    def inbox_path(self, user):
+        """/var/mail/<user>."""
+        return self.spool.path(user)
+
+    def write(self, user, entries):
+        """Replace the spool file with the entries."""
+        self.spool.write(user, entries)
+
+    def deliver(self, user, entry, timeout=30):
+        """Append one message under the MTA's locks."""
+        self.spool.deliver(user, entry, timeout)
+
+    def messages(self, user):
+        """The INBOX's messages in order, without the server's metadata
+        headers; [] when there is no spool file."""
+        try:
+            raw = self.spool.read(user)
+        except FileNotFoundError:
+            return []
+        out = []
+        for e in mbox.parse_mbox(raw):
+            if re.search(rb"(?mi)^X-IMAP:", e.header()):
+                continue
+            uid = _header_value(e.header(), b"X-UID")
+            out.append(Stored(mbox.strip_meta(e.data), mbox_flags(e.data), entry_time(e),
+                              int(uid) if uid and uid.isdigit() else None))
+        return out
+
+    def folder_path(self, user, name):
+        """Where a mailbox other than INBOX lives: a file under the home."""
+        return os.path.join(user.home, name)
+
+    def is_mailbox(self, user, name):
+        """A mailbox file (no link) under the home."""
+        p = self.folder_path(user, name)
+        return os.path.isfile(p) and not os.path.islink(p)
+
+
+# ---------------------------------------------------------------- Maildir
+
+def maildir_info(name):
+    """(base name, info letters) of a Maildir file name."""
+    base, sep, info = name.partition(":2,")
+    return (base, info) if sep else (name.partition(":")[0], "")
+
+
+def read_keywords(maildir):
+    """{index: keyword} from dovecot-keywords (empty when absent)."""
+    try:
+        with open(os.path.join(maildir, "dovecot-keywords"), "rb") as f:
+            lines = f.read().decode().splitlines()
+    except FileNotFoundError:
+        return {}
+    out = {}
+    for line in lines:
+        idx, _, kw = line.partition(" ")
+        if idx.isdigit() and kw:
+            out[int(idx)] = kw
+    return out
+
+
+def read_uidlist(maildir):
+    """(header fields {letter: value}, {base name: uid}) of dovecot-uidlist,
+    ({}, {}) when absent."""
+    try:
+        with open(os.path.join(maildir, "dovecot-uidlist"), "rb") as f:
+            lines = f.read().decode().splitlines()
+    except FileNotFoundError:
+        return {}, {}
+    head = lines[0].split()
+    if head[0] != "3":
+        raise AssertionError("dovecot-uidlist version %r, not 3" % head[0])
+    fields = {h[0]: h[1:] for h in head[1:]}
+    uids = {}
+    for line in lines[1:]:
+        meta, sep, base = line.partition(" :")
+        if sep:
+            uids[base] = int(meta.split()[0])
+    return fields, uids
+
+
+def info_flags(info, keywords):
+    """IMAP flags of a Maildir info string ("FRSab")."""
+    out = set()
+    for ch in info:
+        if ch in MAILDIR_FLAGS:
+            out.add(MAILDIR_FLAGS[ch])
+        elif "a" <= ch <= "z":
+            out.add(keywords.get(ord(ch) - ord("a"), "<keyword %s>" % ch))
+    return out
+
+
+class MaildirStore:
+    """INBOX is ~/Maildir (Maildir++: folders are ~/Maildir/.name); an MTA
+    writes each message into tmp/ and renames it into new/."""
+
+    format = "maildir"
+
+    def __init__(self):
+        self.clock = 0
+        self.seq = 0
+        self.host = re.sub(r"[^A-Za-z0-9-]", "_", socket.gethostname()) or "localhost"
+
+    def inbox_path(self, user):
+        """~/Maildir."""
+        return os.path.join(user.home, "Maildir")
+
+    def _mkdirs(self, user, path):
+        """path with cur/ new/ tmp/, the user's, mode 0700."""
+        for d in (path, os.path.join(path, "cur"), os.path.join(path, "new"),
+                  os.path.join(path, "tmp")):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+            os.chown(d, user.uid, user.gid)
+
+    def init(self, user):
+        """An empty ~/Maildir, as a Maildir user's account starts: its
+        existence makes it INBOX."""
+        self._mkdirs(user, self.inbox_path(user))
+
+    def write(self, user, entries):
+        """Replace INBOX's messages with the given entries."""
+        md = self.inbox_path(user)
+        self._mkdirs(user, md)
+        for sub in ("cur", "new", "tmp"):
+            for name in os.listdir(os.path.join(md, sub)):
+                os.unlink(os.path.join(md, sub, name))
+        for name in ("dovecot-uidlist", "dovecot-keywords"):
+            try:
+                os.unlink(os.path.join(md, name))
+            except FileNotFoundError:
+                pass
+        for e in entries:
+            self.deliver(user, e)
+
+    def unique_name(self):
+        """A new file name "<secs>.M<usecs>P<pid>Q<n>.<host>" whose seconds
+        grow with every delivery, so delivery order is name order (Dovecot
+        assigns UIDs to new files in that order)."""
+        now = time.time()
+        self.clock = max(int(now), self.clock + 1)
+        self.seq += 1
+        return "%d.M%06dP%dQ%d.%s" % (self.clock, int(now * 1e6) % 1000000, os.getpid(),
+                                       self.seq, self.host)
+
+    def deliver(self, user, entry, timeout=30, info=None):
+        """Deliver as an MTA does: write tmp/<name> (the user's, 0600, mtime
+        = the entry's date), fsync, rename it into new/; with info (flag
+        letters), into cur/<name>:2,<info> as a sync tool does. Returns
+        the file's path."""
+        md = self.inbox_path(user)
+        name = self.unique_name()
+        tmp = os.path.join(md, "tmp", name)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, entry.data)
+            os.fchown(fd, user.uid, user.gid)
+            os.fchmod(fd, 0o600)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        when = entry_time(entry)
+        os.utime(tmp, (when, when))
+        if info is None:
+            final = os.path.join(md, "new", name)
+        else:
+            final = os.path.join(md, "cur", name + ":2," + info)
+        os.rename(tmp, final)
+        return final
+
+    def messages(self, user, folder=None):
+        """The messages of INBOX (or a folder) in UID order; files the
+        uidlist does not know yet come last, in name order."""
+        md = self.inbox_path(user) if folder is None else self.folder_path(user, folder)
+        keywords = read_keywords(md)
+        _, uids = read_uidlist(md)
+        out = []
+        for sub in ("cur", "new"):
+            d = os.path.join(md, sub)
+            for name in os.listdir(d):
+                base, info = maildir_info(name)
+                p = os.path.join(d, name)
+                with open(p, "rb") as f:
+                    data = f.read()
+                out.append(Stored(data, info_flags(info, keywords),
+                                  int(os.stat(p).st_mtime), uids.get(base),
+                                  "%s/%s" % (sub, name)))
+        big = float("inf")
+        return sorted(out, key=lambda m: (big if m.uid is None else m.uid,
+                                          m.name.split("/", 1)[1]))
+
+    def folder_path(self, user, name):
+        """Maildir++: "a/b" is ~/Maildir/.a.b."""
+        return os.path.join(self.inbox_path(user), "." + name.replace("/", "."))
+
+    def is_mailbox(self, user, name):
+        """A Maildir++ folder: a directory with cur/ and the maildirfolder
+        marker that delivery agents look for."""
+        p = self.folder_path(user, name)
+        return (os.path.isdir(p) and not os.path.islink(p) and
+                os.path.isdir(os.path.join(p, "cur")) and
+                os.path.isfile(os.path.join(p, "maildirfolder")))
+
+
+def make(fmt, spool):
+    """The store for a format name ("mbox" or "maildir")."""
+    if fmt == "mbox":
+        return MboxStore(spool)
+    if fmt == "maildir":
+        return MaildirStore()
+    raise ValueError("no mail store for format %r" % fmt)
