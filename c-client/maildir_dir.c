@@ -341,16 +341,38 @@ int md_kw_letter(char *names[MD_LETTERS], const char *name, int *added)
 	return free_at;
 }
 
+/* Dovecot rereads dovecot-keywords only when its mtime (in seconds) has
+ * changed, and its own writes run that mtime ahead of the clock: a new
+ * file gets max(now, old + 1) as Dovecot does, or Dovecot would name our
+ * new keyword "unknown-N" and later write that name over it. */
+static void kw_mtime_after(int root, const struct stat *old)
+{
+	struct timespec now, ts[2];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ts[0] = ts[1] = now;
+	if (old->st_mtime && old->st_mtime + 1 > now.tv_sec) {
+		ts[1].tv_sec = old->st_mtime + 1;
+		ts[1].tv_nsec = 0;
+	}
+	utimensat(root, MD_KEYWORDS, ts, AT_SYMLINK_NOFOLLOW);
+}
+
 int md_kw_write(int root, char *names[MD_LETTERS], struct mail_err *err)
 {
 	struct buf b;
+	struct stat old = { 0 };
 	int fd = md_lock(root, MD_KEYWORDS ".lock", err), rc;
 
 	if (fd < 0)
 		return -1;
+	if (fstatat(root, MD_KEYWORDS, &old, AT_SYMLINK_NOFOLLOW) < 0)
+		memset(&old, 0, sizeof old);
 	buf_init(&b);
 	md_keywords_format(&b, names);
 	rc = md_lock_commit(root, fd, MD_KEYWORDS ".lock", MD_KEYWORDS, &b, err);
+	if (rc == 0)
+		kw_mtime_after(root, &old);
 	buf_free(&b);
 	return rc;
 }

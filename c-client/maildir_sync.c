@@ -643,13 +643,32 @@ int md_relocate(struct mailbox *box, struct mdmsg *mm)
 	return rc;
 }
 
-/* Rename mm's file to the info of its flags (found again if another
- * session renamed it meanwhile). 0, or -1 with errno. */
-static int write_one(struct mailbox *box, struct mdmsg *mm, struct buf *nm)
+/* Another session renamed mm's file: its flags now are disk's with this
+ * session's own changes (add, del: against what it last saw) on top, so
+ * neither side's change is lost; the client hears of the merged flags. */
+static void merge_changes(struct mailbox *box, uint32_t i, struct mdmsg *mm, uint32_t add,
+			  uint32_t del, uint32_t ladd, uint32_t ldel, uint32_t *flags,
+			  uint32_t *letters)
+{
+	*flags = (mm->disk_flags | add) & ~del;
+	*letters = (mm->disk_letters | ladd) & ~ldel;
+	uint64_t kw = kw_of_letters(MB(box), *letters);
+	if (*flags != (mm->m.flags & MF_STORABLE) || kw != mm->m.keywords) {
+		mm->m.flags = (mm->m.flags & ~MF_STORABLE) | *flags;
+		mm->m.keywords = kw;
+		mail_ev_flags(box, i + 1);
+	}
+}
+
+/* Rename message i's file to the info of its flags (found again if another
+ * session renamed it meanwhile, its change kept). 0, or -1 with errno. */
+static int write_one(struct mailbox *box, uint32_t i, struct mdmsg *mm, struct buf *nm)
 {
 	struct mdbox *mb = MB(box);
 	uint32_t flags = mm->m.flags & MF_STORABLE;
 	uint32_t letters = (uint32_t)letters_of(mb, mm->m.keywords, mm->disk_letters);
+	uint32_t add = flags & ~mm->disk_flags, del = mm->disk_flags & ~flags;
+	uint32_t ladd = letters & ~mm->disk_letters, ldel = mm->disk_letters & ~letters;
 
 	for (int tries = 0; tries < 2; tries++) {
 		struct md_name pn;
@@ -671,6 +690,9 @@ static int write_one(struct mailbox *box, struct mdmsg *mm, struct buf *nm)
 			return -1;
 		if (md_relocate(box, mm) < 0)
 			return 0;   /* expunged by another session: reported at the next ping */
+		merge_changes(box, i, mm, add, del, ladd, ldel, &flags, &letters);
+		if (flags == mm->disk_flags && letters == mm->disk_letters)
+			return 0;
 	}
 	return -1;
 }
@@ -689,7 +711,7 @@ int md_write_flags(struct mailbox *box, struct mail_err *err)
 		return -1;
 	buf_init(&nm);
 	for (uint32_t i = 0; i < box->nmsgs && rc == 0; i++)
-		if (msg_dirty(box, MM(box, i)) && write_one(box, MM(box, i), &nm) < 0) {
+		if (msg_dirty(box, MM(box, i)) && write_one(box, i, MM(box, i), &nm) < 0) {
 			mail_err_set(err, MAIL_FAIL, "cannot save the flags of message %u: %s", i + 1,
 				     strerror(errno));
 			rc = -1;

@@ -718,10 +718,7 @@ def test_append_goes_after_mail_waiting_in_new(servers, user, sample, appender, 
 
 
 @pytest.mark.parametrize("stale,fresh_side", [
-    pytest.param("ours", "dovecot", marks=pytest.mark.xfail(
-        strict=True, reason="driver bug: imapd writes its cached flags plus the change "
-        "into the file name Dovecot renamed (:2,RS became :2,FS, \\Answered lost)")),
-    ("dovecot", "ours")], ids=["imapd-stale", "dovecot-stale"])
+    ("ours", "dovecot"), ("dovecot", "ours")], ids=["imapd-stale", "dovecot-stale"])
 def test_store_on_a_file_the_other_server_renamed(servers, user, stale, fresh_side):
     """A session that has not yet seen the other server's flag change (the
     file renamed under it) adds and removes flags: nothing the other set is
@@ -791,12 +788,6 @@ def start_of_a_second():
     time.sleep(1.02 - time.time() % 1)
 
 
-@pytest.mark.xfail(strict=True, reason="driver bug: imapd rewrites dovecot-keywords "
-                   "without making its mtime grow past the old one (Dovecot's rule, "
-                   "maildir-keywords.c; Dovecot's own writes run it ahead of the clock); "
-                   "Dovecot rereads the file only when the mtime changed, so the new "
-                   "keyword is 'unknown-N' to it, and Dovecot's next write of the file "
-                   "puts that name in its place")
 def test_dovecot_sees_a_keyword_imapd_made_in_the_same_second(servers, user):
     """An open Dovecot session read dovecot-keywords (written in this second);
     within that second imapd makes a new keyword: Dovecot shows it by name,

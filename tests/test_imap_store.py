@@ -90,8 +90,6 @@ def test_flags_persist_across_connections(box, connect, mail_store, user):
     assert [flags(m.flags) for m in mail_store.messages(user)] == [want[i] for i in (1, 2, 3, 4)]
 
 
-@pytest.mark.format_bug("maildir", "a STORE writes the session's cached flags plus the "
-                        "change into the file name, dropping what another session set")
 def test_store_keeps_flags_another_session_set(box, connect, mail_store, user):
     """A session that has not yet heard of another session's flag changes
     adds and removes flags: the other's changes stay (no lost update)."""
