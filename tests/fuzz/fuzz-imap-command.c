@@ -129,12 +129,20 @@ static void append_args(const char *s, size_t n, struct pool *pool)
 
 /* cmd_id brings in commands.c's table and with it the login commands,
  * which end a session through main.c's imap_exit; none of the commands run
- * here may, so reaching it is a bug. */
+ * here may, so reaching it (or the next stub) is a bug. */
 void imap_exit(struct client *c, const char *bye, int code)
 {
 	(void)c;
 	(void)bye;
 	(void)code;
+	abort();
+}
+
+/* main.c's BYE for an over-long line, reached from AUTHENTICATE and IDLE's
+ * readers, which do not run here either. */
+void imap_line_too_long(struct client *c)
+{
+	(void)c;
 	abort();
 }
 
