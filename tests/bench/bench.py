@@ -405,6 +405,8 @@ def main(argv=None):
                 except (Failed, OSError) as e:
                     merr[k] = str(e)
             print_table(mres, merr, [o for o in OPS if not o[0].startswith("tcp_")])
+            # its ~/Maildir would be INBOX for every later run of ours
+            reset_home(account)
         if not a.no_scaling:
             print()
             print_scaling(run_scaling(a, kinds, binaries, account, work))
