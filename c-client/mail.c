@@ -1177,17 +1177,17 @@ static int spool_pull(struct mail_session *s, struct mail_err *err)
 		msgnos[i] = i + 1;
 		uids[i] = sp->msgs[i]->uid;
 	}
-	if (n && (!(nm = gather(sp, msgnos, n, err)) ||
-		  s->inbox_drv->append(s, s->inbox_path, nm, n, NULL, NULL, err) < 0)) {
+	nm = n ? gather(sp, msgnos, n, err) : NULL;
+	if (n && (!nm || s->inbox_drv->append(s, s->inbox_path, nm, n, NULL, NULL, err) < 0)) {
 		rc = -1;
 	} else if (n) {
-		gather_free(nm, n);
 		for (uint32_t i = 0; i < n; i++)
 			sp->msgs[i]->flags |= MF_DELETED;
 		rc = mail_expunge(sp, uids, n, err);
 	}
 	if (mail_close(sp, 0, rc ? NULL : err) < 0)
 		rc = -1;
+	gather_free(nm, n);
 	free(msgnos);
 	free(uids);
 	return rc;

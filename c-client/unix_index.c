@@ -108,6 +108,27 @@ void uidx_free(struct uidx *x)
 	memset(x, 0, sizeof *x);
 }
 
+
+/* Replace name in the cache directory dfd with data: a temp file of ours
+ * (never through a link), then rename. No fsync: everything here is a
+ * cache, checked when read. 0, or -1 with nothing replaced. */
+static int cache_replace(int dfd, const char *name, const char *data, size_t len)
+{
+	char tmp[NAME_MAX + 1];
+	int fd, w;
+
+	snprintf(tmp, sizeof tmp, ".tmp.%ld.%s", (long)getpid(), name);
+	unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	w = write_full(fd, data, len);
+	if (close(fd) < 0 || w < 0 || renameat(dfd, tmp, dfd, name) < 0) {
+		unlinkat(dfd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
 /* Records must describe a possible mailbox: ascending, inside the file,
  * UIDs ascending and within the counter, keywords known. */
 static int recs_ok(const struct uidx_head *h, const struct uidx_rec *r)
@@ -209,7 +230,7 @@ int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	struct preamble pre = { .endian = 0x01020304, .headsize = sizeof *h,
 				.recsize = sizeof *recs };
 	struct buf b;
-	char name[40], tmp[64];
+	char name[40];
 	int rc = -1, dfd;
 
 	if (h->nmsgs > UIDX_MAX_MSGS || (dfd = uidx_cache_dir(homefd, 1)) < 0)
@@ -230,18 +251,9 @@ int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	memcpy(b.data, &pre, sizeof pre);
 
 	index_name(mbox, name);
-	snprintf(tmp, sizeof tmp, ".tmp.%ld.%s", (long)getpid(), name);
-	unlinkat(dfd, tmp, 0);
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		/* no fsync: after a crash a torn index fails its checksum, and
-		 * the mailbox is parsed as if there were none */
-		int w = write_full(fd, b.data, b.len);
-		if (close(fd) < 0 || w < 0 || renameat(dfd, tmp, dfd, name) < 0)
-			unlinkat(dfd, tmp, 0);
-		else
-			rc = 0;
-	}
+	/* no fsync: after a crash a torn index fails its checksum, and the
+	 * mailbox is parsed as if there were none */
+	rc = cache_replace(dfd, name, b.data, b.len);
 	close(dfd);
 	buf_free(&b);
 	return rc;
@@ -380,23 +392,16 @@ int uidx_recent_get(int homefd, const char *mbox, uint32_t *validity, uint32_t *
 
 void uidx_recent_put(int homefd, const char *mbox, uint32_t validity, uint32_t hw)
 {
-	char name[40], tmp[64];
+	char name[40];
 	int dfd = uidx_cache_dir(homefd, 1);
 	struct buf b;
 
 	if (dfd < 0)
 		return;
 	recent_name(mbox, name);
-	snprintf(tmp, sizeof tmp, ".tmp.%ld.%s", (long)getpid(), name);
 	buf_init(&b);
 	buf_printf(&b, "%u %u %s\n", validity, hw, mbox);
-	unlinkat(dfd, tmp, 0);
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		int w = write_full(fd, b.data, b.len);
-		if (close(fd) < 0 || w < 0 || renameat(dfd, tmp, dfd, name) < 0)
-			unlinkat(dfd, tmp, 0);
-	}
+	cache_replace(dfd, name, b.data, b.len);
 	close(dfd);
 	buf_free(&b);
 }
