@@ -14,6 +14,8 @@ SBINDIR  ?= $(PREFIX)/sbin
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/uw-imap
+LIBDIR   ?= $(PREFIX)/lib
+INCDIR   ?= $(PREFIX)/include/c-client
 CFLAGS   ?= -O2 -g
 O        ?= .
 # Our pattern rule must build the objects; with O=. make would pick its
@@ -59,7 +61,7 @@ UNIT_BIN   := $(UNIT_SRC:%.c=$(O)/%)
 LIB        := $(O)/c-client/libc-client.a
 IMAPD_LIB  := $(O)/imapd/libimapd.a
 
-.PHONY: deps all clean check unit asan pytest bench demo fuzz certs install uninstall
+.PHONY: deps all clean check unit asan pytest bench demo fuzz certs install uninstall shared
 
 # Utilities in src/: each src/NAME.c is one program.
 UTIL_BIN   := $(patsubst src/%.c,$(O)/src/%,$(wildcard src/*.c))
@@ -84,6 +86,40 @@ $(CLASSIC_PORTS):
 
 $(O)/imapd/imapd: $(O)/imapd/main.o $(IMAPD_LIB) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(O)/imapd/main.o $(IMAPD_LIB) $(LIB) $(LIBS)
+
+# The classic programming interface: a shared library that programs built
+# for UW's libc-client.so.2007e load in its place (the name an administrator
+# points them at is a link beside it). Its objects are position-independent
+# copies under build/pic. Only the classic calls are exported: every native
+# symbol is made local (the two interfaces share names such as mail_open),
+# and the classic side reaches the native one through bridge.h.
+SHLIB_SONAME := libc-client.so.1
+SHLIB_COMPAT := libc-client.so.2007e
+CLASSIC_OBJ  := $(patsubst %.c,$(O)/%.o,$(wildcard c-client/classic/cl_*.c))
+shared:
+	$(MAKE) O=build/pic EXTRA_CFLAGS="$(EXTRA_CFLAGS) -fPIC" build/pic/c-client/$(SHLIB_COMPAT)
+
+$(O)/c-client/$(SHLIB_COMPAT): $(O)/c-client/$(SHLIB_SONAME)
+	ln -sf $(SHLIB_SONAME) $@
+
+$(O)/c-client/$(SHLIB_SONAME): $(O)/c-client/classic/classic.o
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(SHLIB_SONAME) -o $@ $< $(LIBS)
+
+# Two steps, since both sides define names such as mail_open: the native
+# library and the bridge become one object whose only globals are the
+# bridge's (clb_); that and the classic side become one whose only globals
+# are the classic API (the cl_ helpers and the bridge become local too).
+$(O)/c-client/classic/native.o: $(CLIENT_OBJ) $(O)/c-client/classic/bridge.o
+	$(CC) -r -nostdlib -o $@.all $^
+	nm -g --defined-only $(O)/c-client/classic/bridge.o | awk 'NF == 3 {print $$3}' > $@.syms
+	objcopy --keep-global-symbols=$@.syms $@.all $@
+	@rm -f $@.all
+
+$(O)/c-client/classic/classic.o: $(CLASSIC_OBJ) $(O)/c-client/classic/native.o
+	$(CC) -r -nostdlib -o $@.all $^
+	nm -g --defined-only $(CLASSIC_OBJ) | awk 'NF == 3 && $$3 !~ /^cl_/ {print $$3}' > $@.syms
+	objcopy --keep-global-symbols=$@.syms $@.all $@
+	@rm -f $@.all
 
 $(O)/ipopd/ipop3d: $(POP3_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(POP3_OBJ) $(LIB) $(LIBS)
@@ -153,7 +189,7 @@ asan:
 # The README's test command. Unit tests and integration tests run against the
 # sanitizer build; the integration tests need root (PAM users, launchers).
 check: deps
-	$(MAKE) all asan
+	$(MAKE) all asan shared
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1 -DPRIVSEP_TEST_HOOKS" EXTRA_LDFLAGS="$(SAN_LD)" unit
 	IMAPD=$(CURDIR)/build/asan/imapd/imapd IPOP3D=$(CURDIR)/build/asan/ipopd/ipop3d \
 	IPOP2D=$(CURDIR)/build/asan/ipopd/ipop2d /usr/bin/python3 -m pytest -q tests
@@ -176,9 +212,21 @@ EXAMPLES = inetd.conf xinetd.d/imap xinetd.d/imaps xinetd.d/pop3 xinetd.d/pop3s 
 	systemd/pop3.socket systemd/pop3@.service systemd/pop3s.socket systemd/pop3s@.service \
 	pam.d/imap pam.d/pop
 
-install: all
+# The classic headers programs include, and what linkage.c needs.
+CLASSIC_HDR = $(wildcard c-client/classic/*.h) c-client/classic/linkage.c
+CLASSIC_HDR := $(filter-out c-client/classic/bridge.h c-client/classic/cl_int.h,$(CLASSIC_HDR))
+
+install: all shared
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCDIR)
+	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 build/pic/c-client/$(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/$(SHLIB_COMPAT)
+	ln -sf $(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/libc-client.so
+	install -m 0644 $(CLASSIC_HDR) $(DESTDIR)$(INCDIR)/
+	$(SUBST) -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
+		c-client/classic/c-client.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/c-client.pc
 	install -m 0755 $(DAEMONS) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(UTIL_BIN) $(DESTDIR)$(BINDIR)/
 	for m in $(MAN1); do $(SUBST) docs/man/$$m > $(DESTDIR)$(MANDIR)/man1/$$m; done
@@ -197,6 +245,10 @@ install: all
 	fi
 
 uninstall:
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libc-client.a $(SHLIB_SONAME) $(SHLIB_COMPAT) \
+		libc-client.so pkgconfig/c-client.pc)
+	rm -rf $(DESTDIR)$(INCDIR)
+	rmdir $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR) $(dir $(DESTDIR)$(INCDIR)) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(DAEMONS)))
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(UTIL_BIN)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(MAN1))

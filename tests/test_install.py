@@ -36,7 +36,13 @@ def test_install_and_uninstall(tmp_path):
                  "opt/mail/share/doc/uw-imap/examples/xinetd.d/imaps",
                  "opt/mail/share/doc/uw-imap/examples/systemd/imaps.socket",
                  "opt/mail/share/doc/uw-imap/examples/systemd/imaps@.service",
-                 "opt/mail/share/doc/uw-imap/examples/pam.d/imap"]:
+                 "opt/mail/share/doc/uw-imap/examples/pam.d/imap",
+                 "opt/mail/lib/libc-client.a", "opt/mail/lib/libc-client.so.1",
+                 "opt/mail/lib/libc-client.so.2007e", "opt/mail/lib/libc-client.so",
+                 "opt/mail/lib/pkgconfig/c-client.pc",
+                 "opt/mail/include/c-client/c-client.h",
+                 "opt/mail/include/c-client/mail.h",
+                 "opt/mail/include/c-client/linkage.c"]:
         assert want in got, got
     assert os.access(dest / "opt/mail/sbin/imapd", os.X_OK)
     r = subprocess.run([str(dest / "opt/mail/sbin/imapd"), "--version"],
@@ -49,7 +55,7 @@ def test_install_and_uninstall(tmp_path):
 
     # every placeholder in text files became a real path
     for rel in got:
-        if "/sbin/" in rel or "/bin/" in rel:
+        if "/sbin/" in rel or "/bin/" in rel or "/lib/libc-client." in rel:
             continue
         text = (dest / rel).read_text()
         assert not re.search(r"@[A-Z]+@", text), rel
@@ -65,8 +71,41 @@ def test_install_and_uninstall(tmp_path):
     man = (dest / "opt/mail/share/man/man1/tmail.1").read_text()
     assert 'mailbox_command = /opt/mail/bin/tmail \\-f "$SENDER" "$USER"' in man
 
+    classic_program_builds_and_runs(dest, tmp_path)
+
     make("uninstall", "DESTDIR=%s" % dest, "PREFIX=/opt/mail", "SSLDIR=/etc/mailssl")
     assert files_under(dest) == []
+
+
+def classic_program_builds_and_runs(dest, tmp_path):
+    """A program written for the classic headers (tests/data/classic/
+    status.c) compiles against the installed ones with the flags pkg-config
+    gives, links to the installed shared library, and reads a mailbox."""
+    pc = dest / "opt/mail/lib/pkgconfig"
+    r = subprocess.run(["pkg-config", "--cflags", "--libs", "c-client"], text=True,
+                       env={"PKG_CONFIG_PATH": str(pc), "PKG_CONFIG_SYSROOT_DIR": str(dest),
+                            "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE, check=True)
+    flags = r.stdout.split()
+    assert "-I%s/opt/mail/include/c-client" % dest in flags, flags
+    prog = tmp_path / "status"
+    subprocess.run(["cc", "-Wall", "-Werror", "-Wno-unused-parameter", "-o", str(prog),
+                    os.path.join(REPO, "tests/data/classic/status.c")] + flags,
+                   check=True, timeout=120)
+    box = tmp_path / "box"
+    box.write_bytes(b"From a@example.com Sat Jan  1 10:00:00 2022\nSubject: one\n"
+                    b"Status: RO\n\nfirst\n\n"
+                    b"From b@example.com Sun Jan  2 11:30:00 2022\nSubject: two\n"
+                    b"X-Status: F\n\nsecond\n")
+    r = subprocess.run([str(prog), str(box)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60,
+                       env={"LD_LIBRARY_PATH": str(dest / "opt/mail/lib"), "PATH": "/usr/bin"})
+    assert r.returncode == 0, r.stderr
+    # the second message has no Status O: it is new (recent). Internal dates
+    # come from the From lines (local time, UTC on the test machines); sizes
+    # are of the CRLF text with the state headers hidden.
+    assert r.stdout == ("%s: 2 messages, 1 recent, 1 unseen\n"
+                        "1: uid 1 seen  1-Jan-2022 10:00:00 +0000 23\n"
+                        "2: uid 2 flagged  2-Jan-2022 11:30:00 +0000 24\n" % box), r.stdout
 
 
 def test_classic_build_lines(tmp_path):

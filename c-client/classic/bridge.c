@@ -1,0 +1,409 @@
+/* bridge.c: the native library seen through bridge.h, for the classic
+ * interface. The process's session is the invoking user's, with the
+ * configuration file's mailbox keys, as src/mailutil.c sets it up. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge.h"
+/* the native headers, not the classic ones beside this file */
+#include "../config.h"
+#include "../mail.h"
+#include "../search.h"
+#include "../util.h"
+
+struct clb_box {
+	struct mailbox *box;
+	struct mail_events ev;
+	const struct clb_events *cev;
+	void *ctx;
+};
+
+static struct mail_session sess;
+static int sess_ready;
+
+/* The native error's text into err. */
+static int fail(char *err, const struct mail_err *e)
+{
+	snprintf(err, CLB_ERRLEN, "%s", e->text[0] ? e->text : "failed");
+	return -1;
+}
+
+/* The invoking user's session, made once. */
+int clb_session(char *err)
+{
+	struct passwd *pw;
+	struct config cfg;
+	struct buf errors;
+
+	if (sess_ready)
+		return 0;
+	pw = getpwuid(geteuid());
+	if (!pw) {
+		snprintf(err, CLB_ERRLEN, "uid %u is not in the password database",
+			 (unsigned)geteuid());
+		return -1;
+	}
+	config_defaults(&cfg);
+	buf_init(&errors);
+	/* a broken configuration is the administrator's to fix; the defaults
+	 * still give the user their own mail */
+	(void)config_load(&cfg, CONFIG_FILE, 0, &errors);
+	cfg.allow_outside_home = 1;   /* a library in the user's own process */
+	mail_session_setup(&sess, pw->pw_name, pw->pw_dir, &cfg);
+	buf_free(&errors);
+	config_free(&cfg);
+	sess_ready = 1;
+	return 0;
+}
+
+const char *clb_user(void)
+{
+	return sess_ready ? sess.user : NULL;
+}
+
+const char *clb_home(void)
+{
+	return sess_ready ? sess.home : NULL;
+}
+
+static void ev_exists(void *ctx, uint32_t n)
+{
+	struct clb_box *b = ctx;
+
+	if (b->cev && b->cev->exists)
+		b->cev->exists(b->ctx, n);
+}
+
+static void ev_expunged(void *ctx, uint32_t msgno)
+{
+	struct clb_box *b = ctx;
+
+	if (b->cev && b->cev->expunged)
+		b->cev->expunged(b->ctx, msgno);
+}
+
+static void ev_flags(void *ctx, uint32_t msgno)
+{
+	struct clb_box *b = ctx;
+
+	if (b->cev && b->cev->flags)
+		b->cev->flags(b->ctx, msgno);
+}
+
+static void ev_notice(void *ctx, const char *text)
+{
+	struct clb_box *b = ctx;
+
+	if (b->cev && b->cev->notice)
+		b->cev->notice(b->ctx, text);
+}
+
+int clb_open(const char *name, int readonly, const struct clb_events *cev, void *ctx,
+	     struct clb_box **out, char *err)
+{
+	struct clb_box *b;
+	struct mail_err e;
+
+	if (clb_session(err) < 0)
+		return -1;
+	b = xcalloc(1, sizeof(*b));
+	b->ev.exists = ev_exists;
+	b->ev.expunged = ev_expunged;
+	b->ev.flags = ev_flags;
+	b->ev.notice = ev_notice;
+	b->cev = cev;
+	b->ctx = ctx;
+	if (mail_open(&sess, name, readonly, &b->ev, b, &b->box, &e) < 0) {
+		free(b);
+		return fail(err, &e);
+	}
+	*out = b;
+	return 0;
+}
+
+int clb_close(struct clb_box *b, int expunge, char *err)
+{
+	struct mail_err e;
+	int rc = mail_close(b->box, expunge, &e);
+
+	free(b);
+	return rc < 0 ? fail(err, &e) : 0;
+}
+
+const char *clb_driver(const struct clb_box *b)
+{
+	return b->box->drv->name;
+}
+
+const char *clb_name(const struct clb_box *b)
+{
+	return b->box->name;
+}
+
+int clb_readonly(const struct clb_box *b)
+{
+	return b->box->readonly;
+}
+
+int clb_inbox(const struct clb_box *b)
+{
+	return !strcmp(b->box->name, "INBOX");
+}
+
+uint32_t clb_nmsgs(const struct clb_box *b)
+{
+	return b->box->nmsgs;
+}
+
+uint32_t clb_recent(const struct clb_box *b)
+{
+	return b->box->recent;
+}
+
+uint32_t clb_uidvalidity(const struct clb_box *b)
+{
+	return b->box->uidvalidity;
+}
+
+uint32_t clb_uidnext(const struct clb_box *b)
+{
+	return b->box->uidnext;
+}
+
+unsigned clb_nkeywords(const struct clb_box *b)
+{
+	return b->box->nkeywords;
+}
+
+const char *clb_keyword(const struct clb_box *b, unsigned i)
+{
+	return i < b->box->nkeywords ? b->box->keywords[i] : NULL;
+}
+
+int clb_keyword_index(struct clb_box *b, const char *name, int create)
+{
+	return mail_keyword(b->box, name, create);
+}
+
+int clb_keywords_creatable(const struct clb_box *b)
+{
+	return b->box->keywords_creatable;
+}
+
+void clb_msg(const struct clb_box *b, uint32_t msgno, struct clb_msg *out)
+{
+	const struct message *m = b->box->msgs[msgno - 1];
+
+	out->uid = m->uid;
+	out->flags = m->flags;
+	out->keywords = m->keywords;
+	out->date = m->internal_date;
+	out->tz_minutes = m->tz_minutes;
+	out->size = m->size;
+}
+
+uint32_t clb_msgno(const struct clb_box *b, uint32_t uid)
+{
+	return mail_msgno(b->box, uid);
+}
+
+int clb_ping(struct clb_box *b, char *err)
+{
+	struct mail_err e;
+
+	return mail_ping(b->box, &e) < 0 ? fail(err, &e) : 0;
+}
+
+int clb_check(struct clb_box *b, char *err)
+{
+	struct mail_err e;
+
+	return mail_check(b->box, &e) < 0 ? fail(err, &e) : 0;
+}
+
+int clb_expunge(struct clb_box *b, const uint32_t *uids, size_t n, char *err)
+{
+	struct mail_err e;
+
+	return mail_expunge(b->box, uids, n, &e) < 0 ? fail(err, &e) : 0;
+}
+
+int clb_fetch(struct clb_box *b, uint32_t msgno, int header_only, const char **text,
+	      size_t *len, char *err)
+{
+	struct mail_err e;
+	int rc = header_only ? mail_fetch_header(b->box, msgno, text, len, &e)
+			     : mail_fetch_text(b->box, msgno, text, len, &e);
+
+	return rc < 0 ? fail(err, &e) : 0;
+}
+
+int clb_store(struct clb_box *b, uint32_t msgno, int set, uint32_t flags, uint64_t keywords,
+	      char *err)
+{
+	struct mail_err e;
+
+	if (mail_store(b->box, msgno, set ? STORE_ADD : STORE_REMOVE, flags, keywords, &e) < 0)
+		return fail(err, &e);
+	return 0;
+}
+
+int clb_copy(struct clb_box *b, const uint32_t *msgnos, size_t n, const char *dest, char *err)
+{
+	struct mail_err e;
+
+	return mail_copy(b->box, msgnos, n, dest, NULL, NULL, &e) < 0 ? fail(err, &e) : 0;
+}
+
+int clb_status(const char *name, struct clb_status *st, char *err)
+{
+	struct mail_status s;
+	struct mail_err e;
+
+	if (clb_session(err) < 0)
+		return -1;
+	if (mail_status(&sess, name, &s, &e) < 0)
+		return fail(err, &e);
+	st->messages = s.messages;
+	st->recent = s.recent;
+	st->unseen = s.unseen;
+	st->uidnext = s.uidnext;
+	st->uidvalidity = s.uidvalidity;
+	return 0;
+}
+
+int clb_create(const char *name, char *err)
+{
+	struct mail_err e;
+
+	if (clb_session(err) < 0)
+		return -1;
+	return mail_create(&sess, name, &e) < 0 ? fail(err, &e) : 0;
+}
+
+int clb_delete(const char *name, char *err)
+{
+	struct mail_err e;
+
+	if (clb_session(err) < 0)
+		return -1;
+	return mail_delete(&sess, name, &e) < 0 ? fail(err, &e) : 0;
+}
+
+int clb_rename(const char *from, const char *to, char *err)
+{
+	struct mail_err e;
+
+	if (clb_session(err) < 0)
+		return -1;
+	return mail_rename(&sess, from, to, &e) < 0 ? fail(err, &e) : 0;
+}
+
+int clb_append(const char *name, const struct clb_new *msgs, size_t n, char *err)
+{
+	struct mail_new *nm;
+	struct mail_err e;
+	int rc;
+
+	if (clb_session(err) < 0)
+		return -1;
+	nm = xcalloc(n ? n : 1, sizeof(*nm));
+	for (size_t i = 0; i < n; i++) {
+		nm[i].text = msgs[i].text;
+		nm[i].len = msgs[i].len;
+		nm[i].flags = msgs[i].flags;
+		nm[i].keywords = msgs[i].keywords;
+		nm[i].date = msgs[i].date;
+		nm[i].tz_minutes = msgs[i].tz_minutes;
+	}
+	rc = mail_append(&sess, name, nm, n, NULL, NULL, &e);
+	free(nm);
+	return rc < 0 ? fail(err, &e) : 0;
+}
+
+int clb_list(const char *ref, const char *pat, int lsub,
+	     void (*fn)(void *ctx, const char *name, int attrs), void *ctx, char *err)
+{
+	struct mail_err e;
+	int rc;
+
+	if (clb_session(err) < 0)
+		return -1;
+	rc = lsub ? mail_lsub(&sess, ref, pat, fn, ctx, &e) : mail_list(&sess, ref, pat, fn, ctx, &e);
+	return rc < 0 ? fail(err, &e) : 0;
+}
+
+int clb_subscribe(const char *name, int on, char *err)
+{
+	struct mail_err e;
+
+	if (clb_session(err) < 0)
+		return -1;
+	return mail_subscribe(&sess, name, on, &e) < 0 ? fail(err, &e) : 0;
+}
+
+/* The native search key for k and its children, in pool. */
+static struct search_key *key_of(struct pool *pool, struct mailbox *box, const struct clb_key *k)
+{
+	static const enum search_op ops[] = {
+		[CLB_ALL] = SK_ALL, [CLB_AND] = SK_AND, [CLB_OR] = SK_OR, [CLB_NOT] = SK_NOT,
+		[CLB_MSGNOS] = SK_MSGNOS, [CLB_UIDS] = SK_UIDS, [CLB_FLAGS] = SK_FLAGS,
+		[CLB_UNFLAGS] = SK_UNFLAGS, [CLB_NEW] = SK_NEW, [CLB_OLD] = SK_OLD,
+		[CLB_BEFORE] = SK_BEFORE, [CLB_ON] = SK_ON, [CLB_SINCE] = SK_SINCE,
+		[CLB_SENTBEFORE] = SK_SENTBEFORE, [CLB_SENTON] = SK_SENTON,
+		[CLB_SENTSINCE] = SK_SENTSINCE, [CLB_LARGER] = SK_LARGER,
+		[CLB_SMALLER] = SK_SMALLER, [CLB_HEADER] = SK_HEADER, [CLB_BODY] = SK_BODY,
+		[CLB_TEXT] = SK_TEXT, [CLB_OLDER] = SK_OLDER, [CLB_YOUNGER] = SK_YOUNGER,
+	};
+	struct search_key *out = pool_alloc(pool, sizeof(*out)), **tail = &out->kids;
+
+	out->op = ops[k->op];
+	out->keyword = -1;
+	if (k->keyword) {
+		int i = mail_keyword(box, k->keyword, 0);
+
+		/* a keyword no message has ever carried matches nothing */
+		out->keyword = i < 0 ? -2 : i;
+	}
+	out->flags = k->flags;
+	out->year = k->year;
+	out->month = k->month;
+	out->day = k->day;
+	out->size = k->n;
+	out->seconds = (uint32_t)k->n;
+	if (k->field) {
+		out->field = pool_strdup(pool, k->field);
+		/* FROM, TO, CC and BCC match addresses, as IMAP's keys do */
+		out->address = !strcasecmp(k->field, "From") || !strcasecmp(k->field, "To") ||
+			       !strcasecmp(k->field, "Cc") || !strcasecmp(k->field, "Bcc");
+	}
+	if (k->str)
+		out->str = pool_strdup(pool, k->str);
+	if (k->nranges) {
+		out->set.n = k->nranges;
+		out->set.r = pool_alloc(pool, k->nranges * sizeof(*out->set.r));
+		for (size_t i = 0; i < k->nranges; i++) {
+			out->set.r[i].lo = k->ranges[2 * i];
+			out->set.r[i].hi = k->ranges[2 * i + 1];
+		}
+	}
+	for (const struct clb_key *c = k->kids; c; c = c->next) {
+		*tail = key_of(pool, box, c);
+		tail = &(*tail)->next;
+	}
+	return out;
+}
+
+int clb_search(struct clb_box *b, const struct clb_key *key, uint8_t *match, char *err)
+{
+	struct pool *pool = pool_new();
+	struct mail_err e;
+	int rc = search_run(b->box, key_of(pool, b->box, key), match, &e);
+
+	pool_free(pool);
+	return rc < 0 ? fail(err, &e) : 0;
+}

@@ -1,0 +1,138 @@
+/* bridge.h: the seam between the classic interface (the cl_ files, which see
+ * only the classic headers) and the native library (../mail.h and friends,
+ * which bridge.c alone includes). The two define types of the same names
+ * (struct driver above all), so nothing here uses either: plain C types
+ * and an opaque mailbox. In the shared library every native symbol but
+ * these is made local, so the classic names are free for the classic API. */
+#ifndef CLASSIC_BRIDGE_H
+#define CLASSIC_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct clb_box;
+
+/* What the native side reports while a mailbox is open. */
+struct clb_events {
+	void (*exists)(void *ctx, uint32_t nmsgs);
+	void (*expunged)(void *ctx, uint32_t msgno);
+	void (*flags)(void *ctx, uint32_t msgno);
+	void (*notice)(void *ctx, const char *text);
+};
+
+/* System flags, as the native library numbers them. */
+enum {
+	CLB_SEEN = 1 << 0,
+	CLB_ANSWERED = 1 << 1,
+	CLB_FLAGGED = 1 << 2,
+	CLB_DELETED = 1 << 3,
+	CLB_DRAFT = 1 << 4,
+	CLB_RECENT = 1 << 5,
+};
+
+/* List attributes. */
+enum {
+	CLB_NOINFERIORS = 1 << 0,
+	CLB_NOSELECT = 1 << 1,
+	CLB_MARKED = 1 << 2,
+	CLB_UNMARKED = 1 << 3,
+	CLB_HASCHILDREN = 1 << 4,
+	CLB_HASNOCHILDREN = 1 << 5,
+};
+
+struct clb_msg {
+	uint32_t uid, flags;
+	uint64_t keywords;        /* bit i: clb_keyword(box, i) */
+	time_t date;
+	int tz_minutes;           /* east of UTC */
+	uint64_t size;
+};
+
+struct clb_status {
+	uint32_t messages, recent, unseen, uidnext, uidvalidity;
+};
+
+struct clb_new {
+	const char *text;
+	size_t len;
+	uint32_t flags;
+	char **keywords;          /* NULL-terminated, or NULL */
+	time_t date;              /* 0: now */
+	int tz_minutes;
+};
+
+/* Errors come back as text in err[CLB_ERRLEN]; calls return 0 or -1. */
+#define CLB_ERRLEN 256
+
+/* The process's own session (its user, home and the configuration file),
+ * set up on first use; also names the user and home for mail_parameters. */
+int clb_session(char *err);
+const char *clb_user(void);
+const char *clb_home(void);
+
+int clb_open(const char *name, int readonly, const struct clb_events *ev, void *ctx,
+	     struct clb_box **out, char *err);
+/* Save and close; -1 when the changes could not be saved (closed anyway). */
+int clb_close(struct clb_box *box, int expunge, char *err);
+const char *clb_driver(const struct clb_box *box);
+const char *clb_name(const struct clb_box *box);
+int clb_readonly(const struct clb_box *box);
+int clb_inbox(const struct clb_box *box);
+uint32_t clb_nmsgs(const struct clb_box *box);
+uint32_t clb_recent(const struct clb_box *box);
+uint32_t clb_uidvalidity(const struct clb_box *box);
+uint32_t clb_uidnext(const struct clb_box *box);
+unsigned clb_nkeywords(const struct clb_box *box);
+const char *clb_keyword(const struct clb_box *box, unsigned i);
+int clb_keyword_index(struct clb_box *box, const char *name, int create);
+int clb_keywords_creatable(const struct clb_box *box);
+void clb_msg(const struct clb_box *box, uint32_t msgno, struct clb_msg *out);
+uint32_t clb_msgno(const struct clb_box *box, uint32_t uid);
+
+int clb_ping(struct clb_box *box, char *err);
+int clb_check(struct clb_box *box, char *err);
+/* Expunge the \Deleted messages among uids (all of them when uids is NULL). */
+int clb_expunge(struct clb_box *box, const uint32_t *uids, size_t n, char *err);
+/* The canonical (CRLF) text of a message, or its header alone; valid until
+ * the next call on the box. */
+int clb_fetch(struct clb_box *box, uint32_t msgno, int header_only, const char **text,
+	      size_t *len, char *err);
+/* set: 1 add, 0 remove. */
+int clb_store(struct clb_box *box, uint32_t msgno, int set, uint32_t flags,
+	      uint64_t keywords, char *err);
+int clb_copy(struct clb_box *box, const uint32_t *msgnos, size_t n, const char *dest,
+	     char *err);
+
+int clb_status(const char *name, struct clb_status *st, char *err);
+int clb_create(const char *name, char *err);
+int clb_delete(const char *name, char *err);
+int clb_rename(const char *from, const char *to, char *err);
+int clb_append(const char *name, const struct clb_new *msgs, size_t n, char *err);
+/* LIST and LSUB (lsub set); the hierarchy delimiter is '/'. */
+int clb_list(const char *ref, const char *pat, int lsub,
+	     void (*fn)(void *ctx, const char *name, int attrs), void *ctx, char *err);
+int clb_subscribe(const char *name, int on, char *err);
+
+/* Searching: a program of these keys, evaluated by the native search. */
+enum clb_op {
+	CLB_ALL, CLB_AND, CLB_OR, CLB_NOT, CLB_MSGNOS, CLB_UIDS,
+	CLB_FLAGS, CLB_UNFLAGS, CLB_NEW, CLB_OLD,
+	CLB_BEFORE, CLB_ON, CLB_SINCE, CLB_SENTBEFORE, CLB_SENTON, CLB_SENTSINCE,
+	CLB_LARGER, CLB_SMALLER, CLB_HEADER, CLB_BODY, CLB_TEXT, CLB_OLDER, CLB_YOUNGER,
+};
+struct clb_key {
+	enum clb_op op;
+	struct clb_key *kids, *next;   /* AND/OR/NOT children */
+	uint32_t *ranges;              /* MSGNOS/UIDS: lo,hi pairs */
+	size_t nranges;
+	uint32_t flags;
+	const char *keyword;           /* FLAGS/UNFLAGS: a keyword by name, or NULL */
+	int year, month, day;          /* date keys */
+	uint64_t n;                    /* LARGER/SMALLER size, OLDER/YOUNGER seconds */
+	const char *field, *str;       /* HEADER field; string keys */
+};
+/* match[i] for message i+1. */
+int clb_search(struct clb_box *box, const struct clb_key *key, uint8_t *match, char *err);
+
+#endif

@@ -1,0 +1,15 @@
+/* c-client.h (classic): what a classic c-client program includes. */
+#ifndef __CCLIENT_H
+#define __CCLIENT_H
+#ifdef __cplusplus
+extern "C" {
+#define private cclientPrivate
+#endif
+#include "mail.h"
+#include "osdep.h"
+#include "misc.h"
+#ifdef __cplusplus
+#undef private
+}
+#endif
+#endif

@@ -1,0 +1,244 @@
+/* cl_mailbox.c: classic calls on mailboxes by name: status, create,
+ * delete, rename, list, subscriptions, append. Failures reach the program
+ * through mm_log, as the classic library reported them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl_int.h"
+
+long mail_status(MAILSTREAM *stream, char *mbx, long flags)
+{
+	struct clb_status st;
+	MAILSTATUS out;
+	char err[CLB_ERRLEN];
+
+	if (mbx && *mbx == '{') {
+		cl_error("Can't get the status of", mbx, "network mailboxes are not supported");
+		return NIL;
+	}
+	if (!mbx || clb_status(mbx, &st, err) < 0) {
+		cl_error("Can't get the status of", mbx ? mbx : "", err);
+		return NIL;
+	}
+	memset(&out, 0, sizeof(out));
+	out.flags = flags & (SA_MESSAGES | SA_RECENT | SA_UNSEEN | SA_UIDNEXT | SA_UIDVALIDITY);
+	out.messages = st.messages;
+	out.recent = st.recent;
+	out.unseen = st.unseen;
+	out.uidnext = st.uidnext;
+	out.uidvalidity = st.uidvalidity;
+	mm_status(stream, mbx, &out);
+	return T;
+}
+
+/* Run op on a local name; mm_log says why when it fails. */
+static long by_name(const char *what, const char *name, int rc, const char *err)
+{
+	if (rc < 0) {
+		cl_error(what, name, err);
+		return NIL;
+	}
+	return T;
+}
+
+/* Refuse a network name, which this library does not reach yet. */
+static int network(const char *what, const char *name)
+{
+	if (name && *name == '{') {
+		cl_error(what, name, "network mailboxes are not supported");
+		return 1;
+	}
+	return 0;
+}
+
+long mail_create(MAILSTREAM *stream, char *mailbox)
+{
+	char err[CLB_ERRLEN] = "";
+
+	if (network("Can't create mailbox", mailbox))
+		return NIL;
+	return by_name("Can't create mailbox", mailbox, clb_create(mailbox, err), err);
+}
+
+long mail_delete(MAILSTREAM *stream, char *mailbox)
+{
+	char err[CLB_ERRLEN] = "";
+
+	if (network("Can't delete mailbox", mailbox))
+		return NIL;
+	return by_name("Can't delete mailbox", mailbox, clb_delete(mailbox, err), err);
+}
+
+long mail_rename(MAILSTREAM *stream, char *old, char *newname)
+{
+	char err[CLB_ERRLEN] = "";
+
+	if (network("Can't rename mailbox", old) || network("Can't rename to", newname))
+		return NIL;
+	return by_name("Can't rename mailbox", old, clb_rename(old, newname, err), err);
+}
+
+long mail_subscribe(MAILSTREAM *stream, char *mailbox)
+{
+	char err[CLB_ERRLEN] = "";
+
+	return by_name("Can't subscribe to", mailbox, clb_subscribe(mailbox, 1, err), err);
+}
+
+long mail_unsubscribe(MAILSTREAM *stream, char *mailbox)
+{
+	char err[CLB_ERRLEN] = "";
+
+	return by_name("Can't unsubscribe from", mailbox, clb_subscribe(mailbox, 0, err), err);
+}
+
+struct list_ctx {
+	MAILSTREAM *stream;
+	int lsub;
+};
+
+/* One native LIST answer as the program's mm_list/mm_lsub. */
+static void list_one(void *ctx, const char *name, int attrs)
+{
+	static const struct {
+		int native;
+		long classic;
+	} map[] = {
+		{CLB_NOINFERIORS, LATT_NOINFERIORS}, {CLB_NOSELECT, LATT_NOSELECT},
+		{CLB_MARKED, LATT_MARKED},           {CLB_UNMARKED, LATT_UNMARKED},
+		{CLB_HASCHILDREN, LATT_HASCHILDREN}, {CLB_HASNOCHILDREN, LATT_HASNOCHILDREN},
+	};
+	struct list_ctx *c = ctx;
+	long a = 0;
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (attrs & map[i].native)
+			a |= map[i].classic;
+	if (c->lsub)
+		mm_lsub(c->stream, '/', (char *)name, a);
+	else
+		mm_list(c->stream, '/', (char *)name, a);
+}
+
+static void list_any(MAILSTREAM *stream, char *ref, char *pat, int lsub)
+{
+	struct list_ctx c = {stream, lsub};
+	char err[CLB_ERRLEN] = "";
+
+	if (network("Can't list", ref && *ref ? ref : pat))
+		return;
+	if (clb_list(ref ? ref : "", pat ? pat : "", lsub, list_one, &c, err) < 0)
+		cl_error("Can't list", pat ? pat : "", err);
+}
+
+void mail_list(MAILSTREAM *stream, char *ref, char *pat)
+{
+	list_any(stream, ref, pat, 0);
+}
+
+void mail_lsub(MAILSTREAM *stream, char *ref, char *pat)
+{
+	list_any(stream, ref, pat, 1);
+}
+
+/* The bytes of a STRING from where it stands, malloc'd. */
+static char *string_bytes(STRING *s, size_t *len)
+{
+	unsigned long n = SIZE(s);
+	char *p = malloc(n ? n : 1);
+
+	if (!p) {
+		mm_fatal("out of memory");
+		abort();
+	}
+	for (unsigned long i = 0; i < n; i++)
+		p[i] = SNX(s);
+	*len = n;
+	return p;
+}
+
+struct one_message {
+	char *flags, *date;
+	STRING *message;
+	int given;
+};
+
+/* An append_t that hands out one message, then the end. */
+static long one_message(MAILSTREAM *stream, void *data, char **flags, char **date,
+			STRING **message)
+{
+	struct one_message *m = data;
+
+	*flags = m->given ? NIL : m->flags;
+	*date = m->given ? NIL : m->date;
+	*message = m->given ? NIL : m->message;
+	m->given = 1;
+	return T;
+}
+
+long mail_append_full(MAILSTREAM *stream, char *mailbox, char *flags, char *date,
+		      STRING *message)
+{
+	struct one_message m = {flags, date, message, 0};
+
+	return mail_append_multiple(stream, mailbox, one_message, &m);
+}
+
+/* Free what append gathered. */
+static void news_free(struct clb_new *msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)msgs[i].text);
+		cl_free_names(msgs[i].keywords);
+	}
+	free(msgs);
+}
+
+/* Gather every message the program hands out, then append them all at
+ * once (all or none, as MULTIAPPEND). */
+long mail_append_multiple(MAILSTREAM *stream, char *mailbox, append_t af, void *data)
+{
+	struct clb_new *msgs = NULL;
+	size_t n = 0, cap = 0;
+	char *flags, *date, err[CLB_ERRLEN] = "";
+	STRING *message;
+	long ok = T;
+
+	if (network("Can't append to", mailbox))
+		return NIL;
+	while (ok && (ok = af(stream, data, &flags, &date, &message)) && message) {
+		struct clb_new *m;
+		MESSAGECACHE elt;
+
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			msgs = realloc(msgs, cap * sizeof(*msgs));
+			if (!msgs) {
+				mm_fatal("out of memory");
+				abort();
+			}
+		}
+		m = &msgs[n++];
+		memset(m, 0, sizeof(*m));
+		m->text = string_bytes(message, &m->len);
+		if (flags && !cl_flag_list(flags, &m->flags, &m->keywords)) {
+			cl_error("Can't append to", mailbox, "unknown system flag");
+			ok = NIL;
+		}
+		if (ok && date && *date) {
+			memset(&elt, 0, sizeof(elt));
+			if (!mail_parse_date(&elt, (unsigned char *)date)) {
+				cl_error("Can't append to", mailbox, "bad date");
+				ok = NIL;
+			} else {
+				m->date = cl_elt_time(&elt, &m->tz_minutes);
+			}
+		}
+	}
+	if (ok && n && clb_append(mailbox, msgs, n, err) < 0) {
+		cl_error("Can't append to", mailbox, err);
+		ok = NIL;
+	}
+	news_free(msgs, n);
+	return ok;
+}

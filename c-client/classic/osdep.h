@@ -1,0 +1,13 @@
+/* osdep.h (classic): what the classic Linux port declared for programs. */
+#ifndef CLASSIC_OSDEP_H
+#define CLASSIC_OSDEP_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "fs.h"
+void ssl_onceonlyinit(void);
+char *myusername_full(unsigned long *flags);
+#define myusername() myusername_full(NIL)
+char *myhomedir(void);
+#endif

@@ -1,0 +1,213 @@
+# The classic programming interface (issue 13): Debian's own programs built
+# for UW's libc-client.so.2007e run unchanged on this project's library put
+# in its place (LD_LIBRARY_PATH names the directory holding our
+# libc-client.so.2007e link), and answer as they do on Debian's library.
+# The programs run as a real test user, on files in their home.
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from helpers import mailstore
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LIBDIR = os.environ.get("CLASSIC_LIBDIR",
+                        os.path.join(os.path.dirname(HERE), "build", "pic", "c-client"))
+UW_MAILUTIL = "/usr/bin/mailutil"
+
+MBOX = (b"From alice@example.com Sat Jan  1 10:00:00 2022\n"
+        b"From: Alice <alice@example.com>\nSubject: first\nStatus: RO\n\nHello one.\n\n"
+        b"From bob@example.com Sun Jan  2 11:00:00 2022\n"
+        b"From: Bob <bob@example.com>\nSubject: spam offer\nX-Status: F\n\nBuy now.\n\n"
+        b"From carol@example.com Mon Jan  3 12:00:00 2022\n"
+        b"From: Carol <carol@example.com>\nSubject: third\n\nThird body.\n\n")
+# each message as a mailbox of another format holds it: no From line, no
+# Status headers (they became flags)
+MESSAGES = [b"From: Alice <alice@example.com>\nSubject: first\n\nHello one.\n",
+            b"From: Bob <bob@example.com>\nSubject: spam offer\n\nBuy now.\n",
+            b"From: Carol <carol@example.com>\nSubject: third\n\nThird body.\n"]
+
+
+@pytest.fixture(scope="module")
+def libdir():
+    lib = os.path.join(LIBDIR, "libc-client.so.2007e")
+    assert os.path.exists(lib), "%s is missing: `make shared` builds it" % lib
+    assert os.path.exists(UW_MAILUTIL), "uw-mailutils is not installed (src/deps.sh)"
+    return LIBDIR
+
+
+def run(user, argv, ours, libdir=None, check=True):
+    """argv as the user in their home, on our library (ours) or Debian's:
+    its standard output, exit code and standard error (where mm_log
+    errors go)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": user.home, "USER": user.name}
+    if ours:
+        env["LD_LIBRARY_PATH"] = libdir
+    p = subprocess.run(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
+                        "--init-groups"] + argv, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60, cwd=user.home, env=env)
+    if check:
+        assert p.returncode == 0, (argv, p.stdout, p.stderr)
+    return p.stdout.decode(), p.returncode, p.stderr.decode()
+
+
+def put(user, name, data):
+    p = os.path.join(user.home, name)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "wb") as f:
+        f.write(data)
+    shutil.chown(p, user.uid, user.gid)
+    return p
+
+
+def messages_of(path):
+    """The messages of an mbox file as bytes, without the From lines, the
+    folder's internal-data message and the state headers either library
+    writes (X-IMAP, X-UID, Status, X-Status, X-Keywords)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out = []
+    for part in re.split(rb"(?m)^From [^\n]*\n", data)[1:]:
+        if b"\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA" in part:
+            continue
+        head, _, body = part.partition(b"\n\n")
+        keep = [h for h in head.split(b"\n")
+                if not re.match(rb"(?i)(X-IMAPbase|X-IMAP|X-UID|Status|X-Status|X-Keywords):", h)]
+        out.append(b"\n".join(keep) + b"\n\n" + body.rstrip(b"\n") + b"\n")
+    return out
+
+
+def flags_of(path):
+    """The IMAP flags each message of an mbox file records (its folder's
+    internal-data message left out)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return [mailstore.mbox_flags(part) for part in re.split(rb"(?m)^From [^\n]*\n", data)[1:]
+            if b"\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA" not in part]
+
+
+def test_debian_mailutil_loads_our_library(libdir, user):
+    """With the library's directory on LD_LIBRARY_PATH the dynamic linker
+    gives Debian's mailutil our libc-client.so.2007e (the other tests would
+    prove nothing if it still loaded Debian's)."""
+    out = subprocess.run(["ldd", UW_MAILUTIL], env={"LD_LIBRARY_PATH": libdir},
+                         stdout=subprocess.PIPE, check=True).stdout.decode()
+    line = [ln for ln in out.splitlines() if "libc-client.so.2007e" in ln]
+    assert line and os.path.join(libdir, "libc-client.so.2007e") in line[0], out
+
+
+def test_check_answers_as_debian_library(fresh, libdir, user):
+    """mailutil check: the same counts, word for word, on both libraries."""
+    put(user, "ours", MBOX)
+    put(user, "theirs", MBOX)
+    ours, _, _ = run(user, [UW_MAILUTIL, "check", "ours"], True, libdir)
+    theirs, _, _ = run(user, [UW_MAILUTIL, "check", "theirs"], False)
+    assert ours == "2 new message(s) (2 unseen), 3 total in ours\n"
+    assert theirs == ours.replace("ours", "theirs")
+
+
+def test_prune_searches_flags_and_expunges(fresh, libdir, user):
+    """mailutil prune (mail_search_full, mail_flag, mail_expunge): the same
+    message goes, the same report, the same messages stay."""
+    put(user, "ours", MBOX)
+    put(user, "theirs", MBOX)
+    ours, _, _ = run(user, [UW_MAILUTIL, "prune", "ours", "subject spam"], True, libdir,
+                  check=False)
+    theirs, _, _ = run(user, [UW_MAILUTIL, "prune", "theirs", "subject spam"], False, check=False)
+    assert ours == theirs == "1 message(s) purged\n"
+    kept = messages_of(os.path.join(user.home, "ours"))
+    assert kept == messages_of(os.path.join(user.home, "theirs"))
+    assert [m.split(b"\n")[1] for m in kept] == [b"Subject: first", b"Subject: third"]
+    # criteria on dates and flags: nothing before 2022, then the unseen one
+    ours, _, _ = run(user, [UW_MAILUTIL, "prune", "ours", "before 1-Jan-2022"], True, libdir,
+                  check=False)
+    assert ours == "No matching messages, so nothing purged\n"
+    ours, _, _ = run(user, [UW_MAILUTIL, "prune", "ours", "unseen"], True, libdir, check=False)
+    assert ours == "1 message(s) purged\n"
+    assert [m.split(b"\n")[1] for m in messages_of(os.path.join(user.home, "ours"))] == \
+        [b"Subject: first"]
+
+
+def test_copy_into_maildir_and_back(fresh, libdir, user):
+    """mailutil copy through our library into a Maildir (a format UW never
+    had) keeps each message byte for byte with its flags, and back into an
+    mbox that Debian's own library then reads with the same messages."""
+    put(user, "src", MBOX)
+    run(user, [UW_MAILUTIL, "copy", "src", "#driver.maildir/md"], True, libdir)
+    cur = os.path.join(user.home, "md", "cur")
+    files = sorted(os.listdir(cur))
+    assert [f.split(":2,")[1] for f in files] == ["S", "F", ""]
+    got = []
+    for f in files:
+        with open(os.path.join(cur, f), "rb") as fh:
+            got.append(fh.read())
+    assert got == MESSAGES
+    run(user, [UW_MAILUTIL, "copy", "#driver.maildir/md", "back"], True, libdir)
+    theirs, _, _ = run(user, [UW_MAILUTIL, "check", "back"], False)
+    assert theirs == "3 new message(s) (2 unseen), 3 total in back\n"
+    assert messages_of(os.path.join(user.home, "back")) == \
+        [b"From: Alice <alice@example.com>\nSubject: first\n\nHello one.\n",
+         b"From: Bob <bob@example.com>\nSubject: spam offer\n\nBuy now.\n",
+         b"From: Carol <carol@example.com>\nSubject: third\n\nThird body.\n"]
+    # the flags came back as the mbox headers both libraries read
+    assert flags_of(os.path.join(user.home, "back")) == [{"\\Seen"}, {"\\Flagged"}, set()]
+
+
+def test_transfer_a_hierarchy(fresh, libdir, user):
+    """mailutil transfer lists a directory (mail_list) and copies each
+    mailbox; the same names and messages as on Debian's library."""
+    for name in ("old/x", "old/sub/y"):
+        put(user, name, MBOX)
+    ours, _, _ = run(user, [UW_MAILUTIL, "transfer", "old/", "new/"], True, libdir)
+    theirs, _, _ = run(user, [UW_MAILUTIL, "transfer", "old/", "uwnew/"], False)
+    assert ours == theirs == ""
+    for name in ("old/x", "old/sub/y"):
+        assert messages_of(os.path.join(user.home, "new", name)) == \
+            messages_of(os.path.join(user.home, "uwnew", name)) == \
+            messages_of(os.path.join(user.home, name))
+
+
+def test_create_rename_delete_and_their_errors(fresh, libdir, user):
+    """create, rename and delete work, and each failure exits 1 with the
+    mailbox named (the texts are ours, not UW's)."""
+    run(user, [UW_MAILUTIL, "create", "box"], True, libdir)
+    assert os.path.isfile(os.path.join(user.home, "box"))
+    out, rc, err = run(user, [UW_MAILUTIL, "create", "box"], True, libdir, check=False)
+    assert (rc, out, err) == (1, "", "Can't create mailbox box: mailbox box already exists\n")
+    run(user, [UW_MAILUTIL, "rename", "box", "renamed"], True, libdir)
+    assert not os.path.exists(os.path.join(user.home, "box"))
+    run(user, [UW_MAILUTIL, "delete", "renamed"], True, libdir)
+    assert not os.path.exists(os.path.join(user.home, "renamed"))
+    out, rc, err = run(user, [UW_MAILUTIL, "delete", "renamed"], True, libdir, check=False)
+    assert (rc, out, err) == (1, "", "Can't delete mailbox renamed: mailbox renamed does "
+                                   "not exist\n")
+
+
+def test_network_names_are_refused_plainly(fresh, libdir, user):
+    """Network mailboxes are not in the library yet: a clear error, exit 1,
+    and no connection attempted (no hang)."""
+    out, rc, err = run(user, [UW_MAILUTIL, "check", "{127.0.0.1:1/imap}INBOX"], True, libdir,
+                  check=False)
+    # mailutil half-opens a network name first, then asks its status
+    assert (rc, out, err) == (1, "", "Can't open {127.0.0.1:1/imap}INBOX: network mailboxes "
+                                     "are not supported\n"
+                                     "Can't get the status of {127.0.0.1:1/imap}INBOX: "
+                                     "network mailboxes are not supported\n")
+
+
+def test_another_users_file_is_not_reached(fresh, libdir, user, other_user):
+    """The library runs with the program's rights: another user's mailbox
+    (mode 0600) cannot be read or changed through it, and a symlink the
+    user planted to it is not followed for a write."""
+    victim = put(other_user, "private", MBOX)
+    os.chmod(victim, 0o600)
+    out, rc, err = run(user, [UW_MAILUTIL, "copy", victim, "stolen"], True, libdir, check=False)
+    assert rc == 1 and not os.path.exists(os.path.join(user.home, "stolen"))
+    os.symlink(victim, os.path.join(user.home, "link"))
+    put(user, "src", MBOX)
+    out, rc, err = run(user, [UW_MAILUTIL, "append", "src", "link"], True, libdir, check=False)
+    assert rc == 1
+    with open(victim, "rb") as f:
+        assert f.read() == MBOX
