@@ -14,7 +14,7 @@ from helpers import mailstore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIBDIR = os.environ.get("CLASSIC_LIBDIR",
-                        os.path.join(os.path.dirname(HERE), "build", "pic", "c-client"))
+                        os.path.join(os.path.dirname(HERE), "build/pic/c-client"))
 UW_MAILUTIL = "/usr/bin/mailutil"
 
 MBOX = (b"From alice@example.com Sat Jan  1 10:00:00 2022\n"
