@@ -354,7 +354,18 @@ int fsafe_dotlock(const struct fsafe_loc *loc, const char *path, char **held,
 	r = lock_dot(name, held, err);
 	if (r < 0 && err && err->code == MAIL_INUSE)
 		mail_err_set(err, MAIL_INUSE, "mailbox %s is locked by another process", path);
-	else if (r < 0 && err) {
+	else if (r < 0 && err && err->code == MAIL_NOPERM) {
+		/* lock_dot named the /proc path and gave the spool's fix; a
+		 * mailbox outside the spool has its lock beside it, in a
+		 * directory its owner must be able to write */
+		const char *slash = strrchr(path, '/');
+		int dlen = slash ? (int)(slash - path) : 1;
+
+		mail_err_set(err, MAIL_NOPERM,
+			     "cannot lock %s: cannot create %s.lock: permission denied. Fix: the "
+			     "directory %.*s must be writable by the mailbox's owner (chown or chmod "
+			     "u+w it)", path, path, dlen, slash ? path : ".");
+	} else if (r < 0 && err) {
 		char why[sizeof err->text];
 		str_copy(why, err->text, sizeof why);
 		mail_err_set(err, err->code, "cannot lock %s: %s", path, why);

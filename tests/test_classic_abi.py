@@ -54,8 +54,13 @@ def run(user, argv, ours, libdir=None, check=True):
 
 
 def put(user, name, data):
+    """A file of the user's in their home, with its directories theirs."""
     p = os.path.join(user.home, name)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
+    d = os.path.dirname(p)
+    while not os.path.isdir(d):
+        os.makedirs(d)
+        shutil.chown(d, user.uid, user.gid)
+        d = os.path.dirname(p)
     with open(p, "wb") as f:
         f.write(data)
     shutil.chown(p, user.uid, user.gid)
@@ -185,6 +190,26 @@ def test_create_rename_delete_and_their_errors(fresh, libdir, user):
                                    "not exist\n")
 
 
+def test_a_directory_the_user_cannot_write_is_named_with_the_fix(fresh, libdir, user):
+    """A mailbox in a directory root made (a common slip when setting a user
+    up) cannot be locked for an append: the message names the mailbox, the
+    lock file and the directory to fix, not a /proc path or the spool's
+    remedy; nothing is written."""
+    d = os.path.join(user.home, "rootdir")
+    os.mkdir(d)
+    box = os.path.join(d, "box")
+    put(user, "rootdir/box", MBOX)
+    put(user, "src", MBOX)
+    out, rc, err = run(user, [UW_MAILUTIL, "append", "src", "rootdir/box"], True, libdir,
+                       check=False)
+    assert (rc, out) == (1, "")
+    assert err == ("Can't append to rootdir/box: cannot lock %s: cannot create %s.lock: "
+                   "permission denied. Fix: the directory %s must be writable by the "
+                   "mailbox's owner (chown or chmod u+w it)\n" % (box, box, d))
+    with open(box, "rb") as f:
+        assert f.read() == MBOX
+
+
 def test_network_names_are_refused_plainly(fresh, libdir, user):
     """Network mailboxes are not in the library yet: a clear error, exit 1,
     and no connection attempted (no hang)."""
@@ -211,3 +236,54 @@ def test_another_users_file_is_not_reached(fresh, libdir, user, other_user):
     assert rc == 1
     with open(victim, "rb") as f:
         assert f.read() == MBOX
+
+
+MAILSYNC = "/usr/bin/mailsync"
+MAILSYNC_CONF = """store sa {
+\tpat\t%(side)s/a/%%
+\tprefix\t%(side)s/a/
+}
+store sb {
+\tpat\t%(side)s/b/%%
+\tprefix\t%(side)s/b/
+}
+channel ch sa sb {
+\tmsinfo\t%(side)s.msinfo
+}
+"""
+
+
+def test_mailsync_synchronises_as_on_debian_library(fresh, libdir, user):
+    """Debian's mailsync (envelopes, LF internal texts, file STRINGs,
+    msinfo bookkeeping) syncs two mbox stores on our library exactly as on
+    Debian's: the same report, the same messages on both sides, and a
+    message expunged on one side is expunged on the other at the next
+    sync."""
+    assert os.path.exists(MAILSYNC), "mailsync is not installed (src/deps.sh)"
+    mid = [b"Message-ID: <%d@example.com>\n" % i for i in (1, 2, 3)]
+    a = b"".join(b"From x@example.com Sat Jan  1 1%d:00:00 2022\nFrom: P%d <p%d@example.com>\n"
+                 b"Subject: s%d\n%s\nbody %d\n\n" % (i, i, i, i, mid[i - 1], i) for i in (1, 2))
+    b = (b"From z@example.com Sat Jan  1 13:00:00 2022\nFrom: P3 <p3@example.com>\n"
+         b"Subject: s3\n" + mid[2] + b"\nbody 3\n\n")
+    out = {}
+    for side, ours in (("ours", True), ("theirs", False)):
+        put(user, side + "/a/box", a)
+        put(user, side + "/b/box", b)
+        put(user, side + ".conf", (MAILSYNC_CONF % {"side": side}).encode())
+        first, _, _ = run(user, [MAILSYNC, "-f", side + ".conf", "-m", "ch"], ours, libdir)
+        pruner = [UW_MAILUTIL, "prune", side + "/a/box", "subject s1"]
+        run(user, pruner, ours, libdir, check=False)
+        second, _, _ = run(user, [MAILSYNC, "-f", side + ".conf", "-m", "ch"], ours, libdir)
+        out[side] = (first, second)
+    assert out["ours"] == out["theirs"]
+    lines = [ln.rstrip() for ln in "".join(out["ours"]).splitlines() if ln.strip()]
+    assert [ln for ln in lines if ln.startswith("  ")] == [
+        "  copied     ->  Sat Jan  1 P1                     s1",
+        "  copied     ->  Sat Jan  1 P2                     s2",
+        "  copied     <-  Sat Jan  1 P3                     s3",
+        "  deleted    >   Sat Jan  1 P1                     s1"]
+    assert "Expunged 1 mail in store sb" in lines
+    for side in ("ours", "theirs"):
+        got = [messages_of(os.path.join(user.home, side, s, "box")) for s in "ab"]
+        assert [[m.split(b"\n")[1] for m in box] for box in got] == \
+            [[b"Subject: s2", b"Subject: s3"], [b"Subject: s3", b"Subject: s2"]], side

@@ -242,6 +242,14 @@ int clb_fetch(struct clb_box *b, uint32_t msgno, int header_only, const char **t
 	return rc < 0 ? fail(err, &e) : 0;
 }
 
+int clb_structure(struct clb_box *b, uint32_t msgno, struct envelope **env, struct body **body,
+		  char *err)
+{
+	struct mail_err e;
+
+	return mail_fetch_structure(b->box, msgno, env, body, &e) < 0 ? fail(err, &e) : 0;
+}
+
 int clb_store(struct clb_box *b, uint32_t msgno, int set, uint32_t flags, uint64_t keywords,
 	      char *err)
 {

@@ -99,6 +99,12 @@ int clb_expunge(struct clb_box *box, const uint32_t *uids, size_t n, char *err);
 int clb_fetch(struct clb_box *box, uint32_t msgno, int header_only, const char **text,
 	      size_t *len, char *err);
 /* set: 1 add, 0 remove. */
+/* The native parse of a message (../rfc822.h's types), valid until the
+ * next call on the box. */
+struct envelope;
+struct body;
+int clb_structure(struct clb_box *box, uint32_t msgno, struct envelope **env,
+		  struct body **body, char *err);
 int clb_store(struct clb_box *box, uint32_t msgno, int set, uint32_t flags,
 	      uint64_t keywords, char *err);
 int clb_copy(struct clb_box *box, const uint32_t *msgnos, size_t n, const char *dest,

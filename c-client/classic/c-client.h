@@ -7,6 +7,8 @@ extern "C" {
 #endif
 #include "mail.h"
 #include "osdep.h"
+#include "rfc822.h"
+#include "flstring.h"
 #include "misc.h"
 #ifdef __cplusplus
 #undef private

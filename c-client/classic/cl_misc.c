@@ -114,6 +114,44 @@ static void mstring_setpos(STRING *s, unsigned long i)
 
 STRINGDRIVER mail_string = {mstring_init, mstring_next, mstring_setpos};
 
+/* The file STRING driver: data is a FILE *, read a few bytes at a time
+ * into the STRING itself (data1 is the only room it has). */
+static void fstring_fill(STRING *s, unsigned long at)
+{
+	size_t got;
+
+	s->offset = at;
+	s->chunk = s->curpos = (char *)&s->data1;
+	got = fseek((FILE *)s->data, (long)at, SEEK_SET) ? 0 :
+	      fread(s->chunk, 1, sizeof(s->data1), (FILE *)s->data);
+	/* past the end (or a read error): one NUL, which SIZE never asks for */
+	if (!got)
+		*s->chunk = '\0';
+	s->chunksize = s->cursize = got ? got : 1;
+}
+
+static void fstring_init(STRING *s, void *data, unsigned long size)
+{
+	s->data = data;
+	s->size = size;
+	fstring_fill(s, 0);
+}
+
+static char fstring_next(STRING *s)
+{
+	char c = *s->curpos;
+
+	fstring_fill(s, s->offset + s->chunksize);
+	return c;
+}
+
+static void fstring_setpos(STRING *s, unsigned long i)
+{
+	fstring_fill(s, i);
+}
+
+STRINGDRIVER file_string = {fstring_init, fstring_next, fstring_setpos};
+
 void cl_error(const char *what, const char *name, const char *reason)
 {
 	char msg[MAILTMPLEN];
@@ -409,4 +447,27 @@ long cl_sequence(MAILSTREAM *stream, char *sequence, int uid)
 		return NIL;
 	}
 	return T;
+}
+
+/* The From-line date of an elt, "Sat Jan  1 10:00:00 2022 +0000\n". */
+char *mail_cdate(char *string, MESSAGECACHE *elt)
+{
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	int tz;
+	time_t when = cl_elt_time(elt, &tz) + (time_t)tz * 60;
+	struct tm tm;
+
+	gmtime_r(&when, &tm);
+	sprintf(string, "%s %s %2d %02d:%02d:%02d %4d %c%02d%02d\n", days[tm.tm_wday],
+		months[elt->month ? elt->month - 1 : 0], elt->day ? elt->day : 1, elt->hours,
+		elt->minutes, elt->seconds, elt->year + BASEYEAR, elt->zoccident ? '-' : '+',
+		elt->zhours, elt->zminutes);
+	return string;
+}
+
+long env_init(char *user, char *home)
+{
+	char err[CLB_ERRLEN];
+
+	return clb_session(err) < 0 ? NIL : T;
 }

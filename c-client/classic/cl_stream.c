@@ -43,8 +43,10 @@ static void ev_expunged(void *ctx, uint32_t msgno)
 
 	if (msgno < 1 || msgno > stream->nmsgs)
 		return;
-	if (stream->cache[msgno - 1])
+	if (stream->cache[msgno - 1]) {
+		cl_elt_free(stream->cache[msgno - 1]);
 		fs_give((void **)&stream->cache[msgno - 1]);
+	}
 	memmove(stream->cache + msgno - 1, stream->cache + msgno,
 		(stream->nmsgs - msgno) * sizeof(*stream->cache));
 	stream->cache[--stream->nmsgs] = NULL;
@@ -94,8 +96,10 @@ static void stream_clear(MAILSTREAM *stream)
 	struct cl_local *l = stream->local;
 
 	for (unsigned long i = 0; i < stream->cachesize; i++)
-		if (stream->cache[i])
+		if (stream->cache[i]) {
+			cl_elt_free(stream->cache[i]);
 			fs_give((void **)&stream->cache[i]);
+		}
 	if (stream->cache)
 		fs_give((void **)&stream->cache);
 	stream->cachesize = stream->nmsgs = stream->recent = 0;
@@ -248,18 +252,23 @@ static unsigned long fetch_msgno(MAILSTREAM *stream, unsigned long n, long flags
 	return n >= 1 && n <= stream->nmsgs ? n : 0;
 }
 
-/* Keep a copy of (text, len) in *slot for the program. */
-static char *keep(char **slot, unsigned long *slot_len, const char *text, size_t len)
+/* Keep a copy of (text, len) in *slot for the program; lf: with bare LF
+ * line ends (the form a file driver of the classic library kept). */
+static char *keep(char **slot, unsigned long *slot_len, const char *text, size_t len, int lf)
 {
+	size_t n = 0;
+
 	free(*slot);
 	*slot = malloc(len + 1);
 	if (!*slot) {
 		mm_fatal("out of memory");
 		abort();
 	}
-	memcpy(*slot, text, len);
-	(*slot)[len] = '\0';
-	*slot_len = len;
+	for (size_t i = 0; i < len; i++)
+		if (!lf || text[i] != '\r' || i + 1 == len || text[i + 1] != '\n')
+			(*slot)[n++] = text[i];
+	(*slot)[n] = '\0';
+	*slot_len = n;
 	return *slot;
 }
 
@@ -272,6 +281,7 @@ static char *fetch_part(MAILSTREAM *stream, unsigned long n, int body, unsigned 
 	const char *text, *split;
 	size_t tlen, hlen;
 	char err[CLB_ERRLEN];
+	int lf;
 
 	if (len)
 		*len = 0;
@@ -287,10 +297,14 @@ static char *fetch_part(MAILSTREAM *stream, unsigned long n, int body, unsigned 
 	    !(mail_elt(stream, msgno)->seen) &&
 	    clb_store(l->box, msgno, 1, CLB_SEEN, 0, err) == 0 && !stream->silent)
 		mm_flags(stream, msgno);
+	/* FT_INTERNAL: the driver's own form, which for the classic file
+	 * formats (all but the CRLF ones, mbx and mix) had LF line ends;
+	 * programs such as mailsync split such text on LF alone */
+	lf = (flags & FT_INTERNAL) && !(stream->dtb->flags & DR_CRLF);
 	if (!body)
-		text = keep(&l->header, &l->header_len, text, hlen);
+		text = keep(&l->header, &l->header_len, text, hlen, lf);
 	else
-		text = keep(&l->text, &l->text_len, text + hlen, tlen - hlen);
+		text = keep(&l->text, &l->text_len, text + hlen, tlen - hlen, lf);
 	if (len)
 		*len = body ? l->text_len : l->header_len;
 	return (char *)text;
@@ -357,6 +371,10 @@ void mail_gc(MAILSTREAM *stream, long gcflags)
 {
 	struct cl_local *l = stream ? stream->local : NULL;
 
+	if (l && (gcflags & GC_ENV))
+		for (unsigned long i = 0; i < stream->nmsgs; i++)
+			if (stream->cache[i])
+				cl_elt_free(stream->cache[i]);
 	if (l && (gcflags & GC_TEXTS)) {
 		free(l->header);
 		free(l->text);
@@ -510,4 +528,26 @@ long mail_copy_full(MAILSTREAM *stream, char *sequence, char *mailbox, long opti
 	}
 	free(msgnos);
 	return ok;
+}
+
+/* The driver of an existing local mailbox, found by opening it read-only;
+ * NIL (and, with a purpose, the reason through mm_log) when there is none. */
+DRIVER *mail_valid(MAILSTREAM *stream, char *mailbox, char *purpose)
+{
+	struct clb_box *box;
+	DRIVER *d;
+	char err[CLB_ERRLEN] = "network mailboxes are not supported";
+
+	if (!mailbox || *mailbox == '{' || clb_open(mailbox, 1, NULL, NULL, &box, err) < 0) {
+		if (purpose) {
+			char what[MAILTMPLEN];
+
+			snprintf(what, sizeof(what), "Can't %s", purpose);
+			cl_error(what, mailbox, err);
+		}
+		return NIL;
+	}
+	d = cl_driver_for(clb_driver(box));
+	(void)clb_close(box, 0, err);
+	return d;
 }

@@ -618,6 +618,9 @@ DRIVER {
 #define mail_move(stream, sequence, mailbox) mail_copy_full(stream, sequence, mailbox, CP_MOVE)
 #define mail_append(stream, mailbox, message) \
 	mail_append_full(stream, mailbox, NIL, NIL, message)
+#define mail_fetchenvelope(stream, msgno) mail_fetch_structure(stream, msgno, NIL, NIL)
+#define mail_fetchstructure(stream, msgno, body) mail_fetch_structure(stream, msgno, body, NIL)
+#define mail_fetchstructure_full mail_fetch_structure
 #define mail_search(stream, criteria) mail_search_full(stream, NIL, mail_criteria(criteria), SE_FREE)
 
 /* Callbacks the program supplies. */
@@ -656,6 +659,10 @@ char *mail_fetch_text(MAILSTREAM *stream, unsigned long msgno, char *section,
 		      unsigned long *len, long flags);
 char *mail_fetch_message(MAILSTREAM *stream, unsigned long msgno, unsigned long *len,
 			 long flags);
+ENVELOPE *mail_fetch_structure(MAILSTREAM *stream, unsigned long msgno, BODY **body,
+			       long flags);
+void mail_fetchfrom(char *s, MAILSTREAM *stream, unsigned long msgno, long length);
+void mail_fetchsubject(char *s, MAILSTREAM *stream, unsigned long msgno, long length);
 unsigned long mail_uid(MAILSTREAM *stream, unsigned long msgno);
 unsigned long mail_msgno(MAILSTREAM *stream, unsigned long uid);
 void mail_flag(MAILSTREAM *stream, char *sequence, char *flag, long flags);
@@ -674,7 +681,19 @@ void mail_lsub(MAILSTREAM *stream, char *ref, char *pat);
 long mail_subscribe(MAILSTREAM *stream, char *mailbox);
 long mail_unsubscribe(MAILSTREAM *stream, char *mailbox);
 char *mail_date(char *string, MESSAGECACHE *elt);
+char *mail_cdate(char *string, MESSAGECACHE *elt);
+DRIVER *mail_valid(MAILSTREAM *stream, char *mailbox, char *purpose);
 long mail_parse_date(MESSAGECACHE *elt, unsigned char *string);
+ADDRESS *mail_newaddr(void);
+ENVELOPE *mail_newenvelope(void);
+BODY *mail_newbody(void);
+PARAMETER *mail_newbody_parameter(void);
+PART *mail_newbody_part(void);
+MESSAGE *mail_newmsg(void);
+void mail_free_address(ADDRESS **address);
+void mail_free_envelope(ENVELOPE **env);
+void mail_free_body(BODY **body);
+void mail_free_body_parameter(PARAMETER **parameter);
 SEARCHPGM *mail_newsearchpgm(void);
 SEARCHSET *mail_newsearchset(void);
 STRINGLIST *mail_newstringlist(void);
@@ -686,5 +705,7 @@ int mail_criteria_date(unsigned short *date, char **r);
 int mail_criteria_string(STRINGLIST **s, char **r);
 
 extern STRINGDRIVER mail_string;
+extern char *body_types[];       /* type names by TYPE* number */
+extern char *body_encodings[];   /* encoding names by ENC* number */
 
 #endif

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "fs.h"
+#include "env.h"
 void ssl_onceonlyinit(void);
-char *myusername_full(unsigned long *flags);
-#define myusername() myusername_full(NIL)
-char *myhomedir(void);
 #endif
