@@ -32,6 +32,7 @@ check=(
 	uw-mailutils              # test_mh: UW imap-2007f's mailutil reads and writes MH beside us;
 	                          # test_classic_abi: the same program run on our libc-client.so.2007e
 	pkg-config                # test_install: a classic program built with our c-client.pc
+	mailsync                  # test_classic_abi: another program linked to libc-client.so.2007e
 )
 
 want=()
