@@ -33,6 +33,7 @@ check=(
 	                          # test_classic_abi: the same program run on our libc-client.so.2007e
 	pkg-config                # test_install: a classic program built with our c-client.pc
 	mailsync                  # test_classic_abi: another program linked to libc-client.so.2007e
+	php8.2-cli php8.2-imap    # test_classic_abi: PHP's imap extension on our library
 )
 
 want=()

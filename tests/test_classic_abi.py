@@ -287,3 +287,34 @@ def test_mailsync_synchronises_as_on_debian_library(fresh, libdir, user):
         got = [messages_of(os.path.join(user.home, side, s, "box")) for s in "ab"]
         assert [[m.split(b"\n")[1] for m in box] for box in got] == \
             [[b"Subject: s2", b"Subject: s3"], [b"Subject: s3", b"Subject: s2"]], side
+
+
+PHP = "/usr/bin/php"
+DATA = os.path.join(HERE, "data", "classic")
+
+
+def test_php_imap_answers_as_on_debian_library(fresh, libdir, user):
+    """Debian's PHP imap extension on a local mbox (tests/data/classic/
+    imap.php: open, check, search, sort, headers, structure and body parts,
+    flags, overview, append, delete and expunge, threads, the RFC 822 and
+    MIME helpers): line for line Debian's library's answers, but for two
+    differences we choose (the mailbox is named by its own path, and
+    imap_utf8 gives precomposed UTF-8 where UW decomposed accents)."""
+    assert os.path.exists(PHP), "php8.2-cli is not installed (src/deps.sh)"
+    with open(os.path.join(DATA, "php.mbox"), "rb") as f:
+        box = f.read()
+    out = {}
+    for side, ours in (("ours", True), ("theirs", False)):
+        put(user, side, box)
+        env_box = ["env", "BOX=" + side, PHP, "-n", "-d", "extension=imap",
+                   os.path.join(DATA, "imap.php")]
+        text, _, err = run(user, env_box, ours, libdir)
+        assert err == "", err
+        out[side] = text.replace(os.path.join(user.home, side), "BOX").splitlines()
+    ours, theirs = out["ours"], out["theirs"]
+    assert ours[17] == "mime2text: Andr\u00e9" and theirs[17] == "mime2text: Andre\u0301"
+    del ours[17], theirs[17]
+    assert ours == theirs
+    assert ours[:5] == ["check: 3 unix BOX", "num: 3 recent 2", "search: [2]", "sort: [2,3,1]",
+                        "header: apple | Bob <bob@example.com> |  F"]
+    assert ours[6:8] == ['body 1: "part one"', 'body 2: "PGI+aGk8L2I+"']

@@ -6,17 +6,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "bridge.h"
 /* the native headers, not the classic ones beside this file */
 #include "../config.h"
 #include "../mail.h"
+#include "../rfc822.h"
 #include "../search.h"
+#include "../sort.h"
+#include "../thread.h"
 #include "../util.h"
 
 struct clb_box {
 	struct mailbox *box;
+	struct buf scratch;       /* a filtered section's bytes */
 	struct mail_events ev;
 	const struct clb_events *cev;
 	void *ctx;
@@ -111,6 +116,7 @@ int clb_open(const char *name, int readonly, const struct clb_events *cev, void 
 	if (clb_session(err) < 0)
 		return -1;
 	b = xcalloc(1, sizeof(*b));
+	buf_init(&b->scratch);
 	b->ev.exists = ev_exists;
 	b->ev.expunged = ev_expunged;
 	b->ev.flags = ev_flags;
@@ -118,6 +124,7 @@ int clb_open(const char *name, int readonly, const struct clb_events *cev, void 
 	b->cev = cev;
 	b->ctx = ctx;
 	if (mail_open(&sess, name, readonly, &b->ev, b, &b->box, &e) < 0) {
+		buf_free(&b->scratch);
 		free(b);
 		return fail(err, &e);
 	}
@@ -130,6 +137,7 @@ int clb_close(struct clb_box *b, int expunge, char *err)
 	struct mail_err e;
 	int rc = mail_close(b->box, expunge, &e);
 
+	buf_free(&b->scratch);
 	free(b);
 	return rc < 0 ? fail(err, &e) : 0;
 }
@@ -142,6 +150,11 @@ const char *clb_driver(const struct clb_box *b)
 const char *clb_name(const struct clb_box *b)
 {
 	return b->box->name;
+}
+
+const char *clb_path(const struct clb_box *b)
+{
+	return b->box->path;
 }
 
 int clb_readonly(const struct clb_box *b)
@@ -414,4 +427,142 @@ int clb_search(struct clb_box *b, const struct clb_key *key, uint8_t *match, cha
 
 	pool_free(pool);
 	return rc < 0 ? fail(err, &e) : 0;
+}
+
+/* Parse a classic section name into sec: numbers, then HEADER, TEXT or
+ * MIME (MIME only after a number). 0, or -1 when it is not one. */
+static int section_of(const char *spec, struct section *sec)
+{
+	const char *p = spec;
+
+	memset(sec, 0, sizeof(*sec));
+	sec->kind = SECT_FULL;
+	while (*p >= '1' && *p <= '9') {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (sec->nparts == SECTION_MAX_DEPTH || v > UINT32_MAX)
+			return -1;
+		sec->part[sec->nparts++] = (uint32_t)v;
+		p = end;
+		if (*p != '.')
+			return *p ? -1 : 0;
+		p++;
+	}
+	if (!strcasecmp(p, "HEADER"))
+		sec->kind = SECT_HEADER;
+	else if (!strcasecmp(p, "TEXT"))
+		sec->kind = SECT_TEXT;
+	else if (!strcasecmp(p, "MIME") && sec->nparts)
+		sec->kind = SECT_MIME;
+	else if (*p || p != spec)
+		return -1;
+	return 0;
+}
+
+int clb_section(struct clb_box *b, uint32_t msgno, const char *spec, char *const *fields,
+		int nfields, int not, const char **p, size_t *n, char *err)
+{
+	struct section sec;
+	struct body *body;
+	struct mail_err e;
+	const char *text;
+	size_t len;
+	int rc;
+
+	if (section_of(spec, &sec) < 0) {
+		snprintf(err, CLB_ERRLEN, "no section is called %s", spec);
+		return -1;
+	}
+	if (fields && sec.kind == SECT_HEADER) {
+		sec.kind = not ? SECT_HEADER_FIELDS_NOT : SECT_HEADER_FIELDS;
+		sec.fields = (char **)fields;
+		sec.nfields = nfields;
+	}
+	if (mail_fetch_structure(b->box, msgno, NULL, &body, &e) < 0 ||
+	    mail_fetch_text(b->box, msgno, &text, &len, &e) < 0)
+		return fail(err, &e);
+	buf_reset(&b->scratch);
+	rc = mime_section(text, len, body, &sec, p, n, &b->scratch);
+	if (rc < 0 || !*p) {
+		*p = "";
+		*n = 0;
+		return 1;
+	}
+	return rc;
+}
+
+int clb_sort(struct clb_box *b, const enum clb_sort_key *keys, const int *reverse, size_t nkeys,
+	     const uint8_t *match, uint32_t *out, size_t *nout, char *err)
+{
+	static const enum sort_key map[] = {
+		[CLB_SORT_ARRIVAL] = SORT_ARRIVAL, [CLB_SORT_CC] = SORT_CC,
+		[CLB_SORT_DATE] = SORT_DATE,       [CLB_SORT_FROM] = SORT_FROM,
+		[CLB_SORT_SIZE] = SORT_SIZE,       [CLB_SORT_SUBJECT] = SORT_SUBJECT,
+		[CLB_SORT_TO] = SORT_TO,
+	};
+	struct sort_crit *crit = xcalloc(nkeys ? nkeys : 1, sizeof(*crit));
+	struct mail_err e;
+	int rc;
+
+	for (size_t i = 0; i < nkeys; i++) {
+		crit[i].key = map[keys[i]];
+		crit[i].reverse = reverse[i];
+	}
+	rc = sort_run(b->box, crit, nkeys, match, out, nout, &e);
+	free(crit);
+	return rc < 0 ? fail(err, &e) : 0;
+}
+
+int clb_thread(struct clb_box *b, int algo, const uint8_t *match, struct clb_tnode **nodes,
+	       size_t *n, int32_t *first, char *err)
+{
+	struct thread_tree t;
+	struct mail_err e;
+
+	if (thread_run(b->box, algo ? THREAD_REFERENCES : THREAD_ORDEREDSUBJECT, match, &t, &e) < 0)
+		return fail(err, &e);
+	*nodes = xcalloc(t.n ? t.n : 1, sizeof(**nodes));
+	for (size_t i = 0; i < t.n; i++) {
+		(*nodes)[i].msgno = t.nodes[i].msgno;
+		(*nodes)[i].child = t.nodes[i].child;
+		(*nodes)[i].next = t.nodes[i].next;
+	}
+	*n = t.n;
+	*first = t.first;
+	thread_tree_free(&t);
+	return 0;
+}
+
+void clb_parse_message(const char *text, size_t len, struct envelope **env, struct body **body,
+		       struct clb_pool **pool)
+{
+	struct pool *p = pool_new();
+
+	rfc822_parse(p, text, len, env, body);
+	*pool = (struct clb_pool *)p;
+}
+
+struct address *clb_parse_addresses(const char *s, struct clb_pool **pool)
+{
+	struct pool *p = pool_new();
+
+	*pool = (struct clb_pool *)p;
+	return rfc822_parse_addresses(p, s, strlen(s));
+}
+
+void clb_pool_free(struct clb_pool *pool)
+{
+	pool_free((struct pool *)pool);
+}
+
+char *clb_decode_words(const char *s, size_t len, size_t *outlen)
+{
+	struct buf out;
+
+	buf_init(&out);
+	rfc2047_decode(s, len, &out);
+	buf_putc(&out, '\0');
+	*outlen = out.len - 1;
+	return buf_steal(&out);
 }

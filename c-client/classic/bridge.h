@@ -77,6 +77,7 @@ int clb_open(const char *name, int readonly, const struct clb_events *ev, void *
 int clb_close(struct clb_box *box, int expunge, char *err);
 const char *clb_driver(const struct clb_box *box);
 const char *clb_name(const struct clb_box *box);
+const char *clb_path(const struct clb_box *box);
 int clb_readonly(const struct clb_box *box);
 int clb_inbox(const struct clb_box *box);
 uint32_t clb_nmsgs(const struct clb_box *box);
@@ -119,6 +120,44 @@ int clb_append(const char *name, const struct clb_new *msgs, size_t n, char *err
 int clb_list(const char *ref, const char *pat, int lsub,
 	     void (*fn)(void *ctx, const char *name, int attrs), void *ctx, char *err);
 int clb_subscribe(const char *name, int on, char *err);
+
+/* A section of a message as the classic calls name it: "" the whole
+ * message, "1.2" a part's content, "HEADER", "TEXT", "1.2.MIME",
+ * "2.HEADER" ...; with fields (a HEADER section), only those header lines
+ * (not: all but those). Valid until the next call on the box; 1 when the
+ * part does not exist (empty result). */
+int clb_section(struct clb_box *box, uint32_t msgno, const char *spec, char *const *fields,
+		int nfields, int not, const char **p, size_t *n, char *err);
+
+/* Sorting (keys in this order, as the native sort numbers them). */
+enum clb_sort_key {
+	CLB_SORT_ARRIVAL, CLB_SORT_CC, CLB_SORT_DATE, CLB_SORT_FROM, CLB_SORT_SIZE,
+	CLB_SORT_SUBJECT, CLB_SORT_TO,
+};
+/* The message numbers of the matching messages in order, into out (room
+ * for every message), their count in *nout. */
+int clb_sort(struct clb_box *box, const enum clb_sort_key *keys, const int *reverse, size_t nkeys,
+	     const uint8_t *match, uint32_t *out, size_t *nout, char *err);
+
+/* Threads as a node array: children and siblings by index (-1: none). */
+struct clb_tnode {
+	uint32_t msgno;
+	int32_t child, next;
+};
+/* algo 0: ORDEREDSUBJECT, 1: REFERENCES. *nodes malloc'd (free()). */
+int clb_thread(struct clb_box *box, int algo, const uint8_t *match, struct clb_tnode **nodes,
+	       size_t *n, int32_t *first, char *err);
+
+/* Parsing text that is not in a mailbox (the results live in *pool until
+ * clb_pool_free): a whole message, an address list, encoded words. */
+struct clb_pool;
+struct address;
+void clb_parse_message(const char *text, size_t len, struct envelope **env, struct body **body,
+		       struct clb_pool **pool);
+struct address *clb_parse_addresses(const char *s, struct clb_pool **pool);
+void clb_pool_free(struct clb_pool *pool);
+/* RFC 2047 words decoded to UTF-8, malloc'd (NUL-terminated). */
+char *clb_decode_words(const char *s, size_t len, size_t *outlen);
 
 /* Searching: a program of these keys, evaluated by the native search. */
 enum clb_op {

@@ -9,6 +9,7 @@ extern "C" {
 #include "osdep.h"
 #include "rfc822.h"
 #include "flstring.h"
+#include "utf8.h"
 #include "misc.h"
 #ifdef __cplusplus
 #undef private

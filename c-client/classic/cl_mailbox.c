@@ -242,3 +242,57 @@ long mail_append_multiple(MAILSTREAM *stream, char *mailbox, append_t af, void *
 	news_free(msgs, n);
 	return ok;
 }
+
+struct scan_ctx {
+	MAILSTREAM *stream;
+	char *contents;
+	char **names;
+	size_t n, cap;
+};
+
+static void scan_collect(void *ctx, const char *name, int attrs)
+{
+	struct scan_ctx *c = ctx;
+
+	if (attrs & CLB_NOSELECT)
+		return;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 16;
+		fs_resize((void **)&c->names, c->cap * sizeof(*c->names));
+	}
+	c->names[c->n++] = cpystr(name);
+}
+
+/* LIST, keeping the mailboxes whose messages hold contents somewhere in
+ * their text (all of them when contents is NIL). */
+void mail_scan(MAILSTREAM *stream, char *ref, char *pat, char *contents)
+{
+	struct scan_ctx c = {stream, contents, NIL, 0, 0};
+	char err[CLB_ERRLEN] = "";
+
+	if (network("Can't scan", ref && *ref ? ref : pat))
+		return;
+	if (clb_list(ref ? ref : "", pat ? pat : "", 0, scan_collect, &c, err) < 0)
+		cl_error("Can't scan", pat ? pat : "", err);
+	for (size_t i = 0; i < c.n; i++) {
+		MAILSTREAM *s = contents ? mail_open(NIL, c.names[i], OP_READONLY | OP_SILENT) : NIL;
+		int found = !contents;
+
+		if (s) {
+			SEARCHPGM *pgm = mail_newsearchpgm();
+
+			pgm->text = mail_newstringlist();
+			pgm->text->text.data = (unsigned char *)cpystr(contents);
+			pgm->text->text.size = strlen(contents);
+			if (mail_search_full(s, NIL, pgm, SE_FREE))
+				for (unsigned long m = 1; m <= s->nmsgs && !found; m++)
+					found = mail_elt(s, m)->searched;
+			mail_close(s);
+		}
+		if (found)
+			mm_list(stream, '/', c.names[i], 0);
+		fs_give((void **)&c.names[i]);
+	}
+	if (c.names)
+		fs_give((void **)&c.names);
+}

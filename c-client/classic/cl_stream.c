@@ -156,7 +156,10 @@ MAILSTREAM *mail_open(MAILSTREAM *stream, char *name, long options)
 		return NIL;
 	}
 	stream->dtb = cl_driver_for(clb_driver(l->box));
-	stream->mailbox = cpystr(clb_name(l->box));
+	/* as the classic library named them: INBOX and #-names as given, any
+	 * other local mailbox by its full path */
+	stream->mailbox = cpystr(clb_inbox(l->box) || *name == '#' ? clb_name(l->box)
+								    : clb_path(l->box));
 	stream->original_mailbox = cpystr(name);
 	stream->inbox = clb_inbox(l->box);
 	stream->rdonly = clb_readonly(l->box);
@@ -272,39 +275,59 @@ static char *keep(char **slot, unsigned long *slot_len, const char *text, size_t
 	return *slot;
 }
 
-/* Header (through its blank line) or body of a whole message. */
-static char *fetch_part(MAILSTREAM *stream, unsigned long n, int body, unsigned long *len,
-			long flags)
+/* The section spec of a part (NIL or "" the message) and a kind
+ * ("HEADER", "TEXT", "MIME" or "" its content), into buf. */
+static const char *spec_of(char *buf, size_t size, const char *section, const char *kind)
+{
+	if (!section || !*section)
+		snprintf(buf, size, "%s", kind);
+	else
+		snprintf(buf, size, "%s%s%s", section, *kind ? "." : "", kind);
+	return buf;
+}
+
+/* A section of a message, kept in the header or text slot for the
+ * program; \Seen set unless FT_PEEK when body is set (as reading a body
+ * part marks a message read). fields: HEADER lines to keep (or drop). */
+static char *fetch_section(MAILSTREAM *stream, unsigned long n, const char *spec, int body,
+			   STRINGLIST *lines, unsigned long *len, long flags)
 {
 	struct cl_local *l = stream ? stream->local : NULL;
-	unsigned long msgno = fetch_msgno(stream, n, flags);
-	const char *text, *split;
-	size_t tlen, hlen;
-	char err[CLB_ERRLEN];
-	int lf;
+	unsigned long msgno = l && l->box ? fetch_msgno(stream, n, flags) : 0;
+	char **fields = NULL, err[CLB_ERRLEN];
+	const char *text;
+	size_t tlen;
+	int nfields = 0, lf, rc;
 
 	if (len)
 		*len = 0;
-	if (!l || !l->box || !msgno)
+	if (!msgno)
 		return "";
-	if (clb_fetch(l->box, msgno, 0, &text, &tlen, err) < 0) {
+	for (STRINGLIST *s = lines; s; s = s->next)
+		nfields++;
+	if (nfields) {
+		fields = fs_get(nfields * sizeof(*fields));
+		nfields = 0;
+		for (STRINGLIST *s = lines; s; s = s->next)
+			fields[nfields++] = (char *)s->text.data;
+	}
+	rc = clb_section(l->box, (uint32_t)msgno, spec, fields, nfields, (flags & FT_NOT) != 0,
+			 &text, &tlen, err);
+	if (fields)
+		fs_give((void **)&fields);
+	if (rc < 0) {
 		cl_error("Can't read a message of", stream->mailbox, err);
 		return "";
 	}
-	split = memmem(text, tlen, "\r\n\r\n", 4);
-	hlen = split ? (size_t)(split - text) + 4 : tlen;
-	if (body && !(flags & FT_PEEK) && !stream->rdonly &&
-	    !(mail_elt(stream, msgno)->seen) &&
-	    clb_store(l->box, msgno, 1, CLB_SEEN, 0, err) == 0 && !stream->silent)
+	if (body && !(flags & FT_PEEK) && !stream->rdonly && !(mail_elt(stream, msgno)->seen) &&
+	    clb_store(l->box, (uint32_t)msgno, 1, CLB_SEEN, 0, err) == 0 && !stream->silent)
 		mm_flags(stream, msgno);
 	/* FT_INTERNAL: the driver's own form, which for the classic file
 	 * formats (all but the CRLF ones, mbx and mix) had LF line ends;
 	 * programs such as mailsync split such text on LF alone */
 	lf = (flags & FT_INTERNAL) && !(stream->dtb->flags & DR_CRLF);
-	if (!body)
-		text = keep(&l->header, &l->header_len, text, hlen, lf);
-	else
-		text = keep(&l->text, &l->text_len, text + hlen, tlen - hlen, lf);
+	text = body ? keep(&l->text, &l->text_len, text, tlen, lf)
+		    : keep(&l->header, &l->header_len, text, tlen, lf);
 	if (len)
 		*len = body ? l->text_len : l->header_len;
 	return (char *)text;
@@ -313,58 +336,48 @@ static char *fetch_part(MAILSTREAM *stream, unsigned long n, int body, unsigned 
 char *mail_fetch_header(MAILSTREAM *stream, unsigned long msgno, char *section,
 			STRINGLIST *lines, unsigned long *len, long flags)
 {
-	if ((section && *section) || lines) {
-		/* body part headers and header line filters are not served yet */
-		cl_error("Can't fetch a part of", stream ? stream->mailbox : "a mailbox",
-			 "body sections and header line lists are not supported");
-		if (len)
-			*len = 0;
-		return "";
-	}
-	return fetch_part(stream, msgno, 0, len, flags);
+	char spec[MAILTMPLEN];
+
+	return fetch_section(stream, msgno, spec_of(spec, sizeof(spec), section, "HEADER"), 0,
+			     lines, len, flags);
 }
 
 char *mail_fetch_text(MAILSTREAM *stream, unsigned long msgno, char *section,
 		      unsigned long *len, long flags)
 {
-	if (section && *section) {
-		cl_error("Can't fetch a part of", stream ? stream->mailbox : "a mailbox",
-			 "body sections are not supported");
-		if (len)
-			*len = 0;
-		return "";
-	}
-	return fetch_part(stream, msgno, 1, len, flags);
+	char spec[MAILTMPLEN];
+
+	return fetch_section(stream, msgno, spec_of(spec, sizeof(spec), section, "TEXT"), 1, NIL,
+			     len, flags);
+}
+
+char *mail_fetch_mime(MAILSTREAM *stream, unsigned long msgno, char *section,
+		      unsigned long *len, long flags)
+{
+	char spec[MAILTMPLEN];
+
+	if (!section || !*section)
+		return mail_fetch_header(stream, msgno, NIL, NIL, len, flags);
+	return fetch_section(stream, msgno, spec_of(spec, sizeof(spec), section, "MIME"), 0, NIL,
+			     len, flags);
+}
+
+char *mail_fetch_body(MAILSTREAM *stream, unsigned long msgno, char *section,
+		      unsigned long *len, long flags)
+{
+	char spec[MAILTMPLEN];
+
+	/* "0" is the message's header in the classic calls */
+	if (section && !strcmp(section, "0"))
+		return mail_fetch_header(stream, msgno, NIL, NIL, len, flags);
+	return fetch_section(stream, msgno, spec_of(spec, sizeof(spec), section, ""), 1, NIL, len,
+			     flags);
 }
 
 char *mail_fetch_message(MAILSTREAM *stream, unsigned long msgno, unsigned long *len,
 			 long flags)
 {
-	struct cl_local *l = stream ? stream->local : NULL;
-	unsigned long hlen, blen;
-	char *whole;
-
-	if (!l || !l->box) {
-		if (len)
-			*len = 0;
-		return "";
-	}
-	(void)fetch_part(stream, msgno, 0, &hlen, flags);
-	(void)fetch_part(stream, msgno, 1, &blen, flags);
-	/* header and body in one buffer, the text slot's */
-	whole = malloc(hlen + blen + 1);
-	if (!whole) {
-		mm_fatal("out of memory");
-		abort();
-	}
-	memcpy(whole, l->header, hlen);
-	memcpy(whole + hlen, l->text, blen + 1);
-	free(l->text);
-	l->text = whole;
-	l->text_len = hlen + blen;
-	if (len)
-		*len = l->text_len;
-	return whole;
+	return mail_fetch_body(stream, msgno, NIL, len, flags);
 }
 
 void mail_gc(MAILSTREAM *stream, long gcflags)
@@ -550,4 +563,49 @@ DRIVER *mail_valid(MAILSTREAM *stream, char *mailbox, char *purpose)
 	d = cl_driver_for(clb_driver(box));
 	(void)clb_close(box, 0, err);
 	return d;
+}
+
+long mail_sequence(MAILSTREAM *stream, unsigned char *sequence)
+{
+	return cl_sequence(stream, (char *)sequence, 0);
+}
+
+long mail_uid_sequence(MAILSTREAM *stream, unsigned char *sequence)
+{
+	return cl_sequence(stream, (char *)sequence, 1);
+}
+
+unsigned long mail_longdate(MESSAGECACHE *elt)
+{
+	return (unsigned long)cl_elt_time(elt, NULL);
+}
+
+/* The body part a section names ("1", "2.3"), or NIL. */
+BODY *mail_body(MAILSTREAM *stream, unsigned long msgno, unsigned char *section)
+{
+	BODY *b;
+	const char *p = (const char *)section;
+
+	if (!section || !*section || !mail_fetch_structure(stream, msgno, &b, NIL))
+		return NIL;
+	while (b && *p) {
+		char *end;
+		unsigned long n = strtoul(p, &end, 10);
+		PART *part;
+
+		if (!n || (*end && *end != '.'))
+			return NIL;
+		/* a message/rfc822 part's parts are its message's */
+		if (b->type == TYPEMESSAGE && b->nested.msg && b->nested.msg->body)
+			b = b->nested.msg->body;
+		if (b->type == TYPEMULTIPART) {
+			for (part = b->nested.part; part && --n; part = part->next)
+				;
+			b = part ? &part->body : NIL;
+		} else if (n != 1) {
+			b = NIL;   /* a single part is only part 1 */
+		}
+		p = *end ? end + 1 : end;
+	}
+	return b;
 }

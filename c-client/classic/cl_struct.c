@@ -25,35 +25,48 @@ static unsigned short code_of(char *const *names, unsigned short other, const ch
 	return other;
 }
 
-static ADDRESS *addresses(const struct address *a)
+/* The native parser's stand-ins for a missing domain and a syntax error,
+ * and the classic library's (a missing domain takes the caller's default
+ * host where it gives one). */
+#define NATIVE_NO_HOST "MISSING_DOMAIN"
+#define NATIVE_BAD_HOST "SYNTAX_ERROR"
+#define CLASSIC_NO_HOST ".MISSING-HOST-NAME."
+#define CLASSIC_BAD_HOST ".SYNTAX-ERROR."
+
+static ADDRESS *addresses_in(const struct address *a, const char *defhost)
 {
 	ADDRESS *head = NIL, **tail = &head;
 
 	for (; a; a = a->next) {
 		ADDRESS *c = mail_newaddr();
+		const char *host = a->host;
 
+		if (host && !strcmp(host, NATIVE_NO_HOST))
+			host = defhost ? defhost : CLASSIC_NO_HOST;
+		else if (host && !strcmp(host, NATIVE_BAD_HOST))
+			host = CLASSIC_BAD_HOST;
 		c->personal = cpystr(a->personal);
 		c->adl = cpystr(a->adl);
 		c->mailbox = cpystr(a->mailbox);
-		c->host = cpystr(a->host);
+		c->host = cpystr(host);
 		*tail = c;
 		tail = &c->next;
 	}
 	return head;
 }
 
-static ENVELOPE *envelope(const struct envelope *e)
+static ENVELOPE *envelope_in(const struct envelope *e, const char *defhost)
 {
 	ENVELOPE *c = mail_newenvelope();
 
 	c->date = (unsigned char *)cpystr(e->date);
 	c->subject = cpystr(e->subject);
-	c->from = addresses(e->from);
-	c->sender = addresses(e->sender);
-	c->reply_to = addresses(e->reply_to);
-	c->to = addresses(e->to);
-	c->cc = addresses(e->cc);
-	c->bcc = addresses(e->bcc);
+	c->from = addresses_in(e->from, defhost);
+	c->sender = addresses_in(e->sender, defhost);
+	c->reply_to = addresses_in(e->reply_to, defhost);
+	c->to = addresses_in(e->to, defhost);
+	c->cc = addresses_in(e->cc, defhost);
+	c->bcc = addresses_in(e->bcc, defhost);
 	c->in_reply_to = cpystr(e->in_reply_to);
 	c->message_id = cpystr(e->message_id);
 	return c;
@@ -113,7 +126,7 @@ static void body_fill(BODY *c, const struct body *b)
 	} else if (b->env || b->msg_body) {
 		c->nested.msg = mail_newmsg();
 		if (b->env)
-			c->nested.msg->env = envelope(b->env);
+			c->nested.msg->env = envelope_in(b->env, NIL);
 		if (b->msg_body) {
 			c->nested.msg->body = mail_newbody();
 			body_fill(c->nested.msg->body, b->msg_body);
@@ -141,7 +154,7 @@ ENVELOPE *mail_fetch_structure(MAILSTREAM *stream, unsigned long msgno, BODY **b
 			cl_error("Can't parse a message of", stream->mailbox, err);
 			return NIL;
 		}
-		elt->private.msg.env = envelope(e);
+		elt->private.msg.env = envelope_in(e, NIL);
 		elt->private.msg.body = mail_newbody();
 		body_fill(elt->private.msg.body, b);
 	}
@@ -359,4 +372,69 @@ void rfc822_address(char *dest, ADDRESS *adr)
 	/* UW writes a host of "@" (no host known) as the bare mailbox */
 	if (*adr->host != '@')
 		sprintf(p, "@%s", adr->host);
+}
+
+/* Text with bare LF line ends made CRLF (the native parser reads the
+ * canonical form), fs_get'd; extra: bytes of room kept at the end. */
+static char *crlf(const char *s, size_t len, size_t *out, size_t extra)
+{
+	char *p = fs_get(2 * len + extra + 1);
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n' && (!i || s[i - 1] != '\r'))
+			p[n++] = '\r';
+		p[n++] = s[i];
+	}
+	*out = n;
+	return p;
+}
+
+void rfc822_parse_msg_full(ENVELOPE **en, BODY **bdy, char *s, unsigned long i, STRING *bs,
+			   char *host, unsigned long depth, unsigned long flags)
+{
+	struct clb_pool *pool;
+	struct envelope *e;
+	struct body *b;
+	size_t n, blen = bs ? SIZE(bs) : 0;
+	char *text = crlf(s, i, &n, 4 + 2 * blen);
+
+	/* the header, the blank line that ends it, then the body */
+	if (n < 2 || memcmp(text + n - 2, "\r\n", 2))
+		n += (size_t)sprintf(text + n, "\r\n");
+	if (n < 4 || memcmp(text + n - 4, "\r\n\r\n", 4))
+		n += (size_t)sprintf(text + n, "\r\n");
+	if (bs) {
+		size_t m;
+		char *body = fs_get(blen + 1), *b2;
+
+		for (size_t k = 0; k < blen; k++)
+			body[k] = SNX(bs);
+		b2 = crlf(body, blen, &m, 0);
+		memcpy(text + n, b2, m);
+		n += m;
+		fs_give((void **)&b2);
+		fs_give((void **)&body);
+	}
+	clb_parse_message(text, n, &e, &b, &pool);
+	if (en)
+		*en = envelope_in(e, host);
+	if (bdy) {
+		*bdy = mail_newbody();
+		body_fill(*bdy, b);
+	}
+	clb_pool_free(pool);
+	fs_give((void **)&text);
+}
+
+void rfc822_parse_adrlist(ADDRESS **lst, char *string, char *host)
+{
+	struct clb_pool *pool;
+	struct address *a = clb_parse_addresses(string, &pool);
+	ADDRESS **tail = lst;
+
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = addresses_in(a, host);
+	clb_pool_free(pool);
 }

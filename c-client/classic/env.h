@@ -7,4 +7,6 @@ long env_init(char *user, char *home);
 char *myusername_full(unsigned long *flags);
 #define myusername() myusername_full(NIL)
 char *myhomedir(void);
+/* The current time as an RFC 5322 date. */
+void rfc822_date(char *date);
 #endif

@@ -438,6 +438,14 @@ typedef struct mbx_status {
 
 typedef void (*postsort_t)(void *sc);
 
+#define SORTDATE 0               /* SORTPGM.function */
+#define SORTARRIVAL 1
+#define SORTFROM 2
+#define SORTSUBJECT 3
+#define SORTTO 4
+#define SORTCC 5
+#define SORTSIZE 6
+
 #define SORTPGM struct sort_program
 SORTPGM {
 	unsigned int reverse : 1;
@@ -456,6 +464,7 @@ SORTPGM {
 #define SORTCACHE struct sort_cache
 SORTCACHE;
 
+/* A thread: next is a node's first child, branch its next sibling. */
 #define THREADNODE struct thread_node
 THREADNODE {
 	unsigned long num;
@@ -621,6 +630,15 @@ DRIVER {
 #define mail_fetchenvelope(stream, msgno) mail_fetch_structure(stream, msgno, NIL, NIL)
 #define mail_fetchstructure(stream, msgno, body) mail_fetch_structure(stream, msgno, body, NIL)
 #define mail_fetchstructure_full mail_fetch_structure
+#define mail_fetchbody(stream, msgno, section, length) \
+	mail_fetch_body(stream, msgno, section, length, NIL)
+#define mail_fetchbody_full mail_fetch_body
+#define mail_fetchheader(stream, msgno) mail_fetch_header(stream, msgno, NIL, NIL, NIL, FT_PEEK)
+#define mail_fetchheader_full(stream, msgno, lines, len, flags) \
+	mail_fetch_header(stream, msgno, NIL, lines, len, FT_PEEK | (flags))
+#define mail_fetchtext(stream, msgno) mail_fetch_text(stream, msgno, NIL, NIL, NIL)
+#define mail_fetchtext_full(stream, msgno, length, flags) \
+	mail_fetch_text(stream, msgno, NIL, length, flags)
 #define mail_search(stream, criteria) mail_search_full(stream, NIL, mail_criteria(criteria), SE_FREE)
 
 /* Callbacks the program supplies. */
@@ -657,6 +675,22 @@ char *mail_fetch_header(MAILSTREAM *stream, unsigned long msgno, char *section,
 			STRINGLIST *lines, unsigned long *len, long flags);
 char *mail_fetch_text(MAILSTREAM *stream, unsigned long msgno, char *section,
 		      unsigned long *len, long flags);
+char *mail_fetch_body(MAILSTREAM *stream, unsigned long msgno, char *section,
+		      unsigned long *len, long flags);
+char *mail_fetch_mime(MAILSTREAM *stream, unsigned long msgno, char *section,
+		      unsigned long *len, long flags);
+BODY *mail_body(MAILSTREAM *stream, unsigned long msgno, unsigned char *section);
+long mail_sequence(MAILSTREAM *stream, unsigned char *sequence);
+long mail_uid_sequence(MAILSTREAM *stream, unsigned char *sequence);
+void mail_scan(MAILSTREAM *stream, char *ref, char *pat, char *contents);
+unsigned long *mail_sort(MAILSTREAM *stream, char *charset, SEARCHPGM *spg, SORTPGM *pgm,
+			 long flags);
+THREADNODE *mail_thread(MAILSTREAM *stream, char *type, char *charset, SEARCHPGM *spg,
+			long flags);
+SORTPGM *mail_newsortpgm(void);
+void mail_free_sortpgm(SORTPGM **pgm);
+void mail_free_threadnode(THREADNODE **thr);
+unsigned long mail_longdate(MESSAGECACHE *elt);
 char *mail_fetch_message(MAILSTREAM *stream, unsigned long msgno, unsigned long *len,
 			 long flags);
 ENVELOPE *mail_fetch_structure(MAILSTREAM *stream, unsigned long msgno, BODY **body,
