@@ -61,7 +61,8 @@ UNIT_BIN   := $(UNIT_SRC:%.c=$(O)/%)
 LIB        := $(O)/c-client/libc-client.a
 IMAPD_LIB  := $(O)/imapd/libimapd.a
 
-.PHONY: deps all clean check unit asan pytest bench demo fuzz certs install uninstall shared
+.PHONY: deps all clean check unit asan pytest bench demo fuzz certs install uninstall shared \
+	shared-asan
 
 # Utilities in src/: each src/NAME.c is one program.
 UTIL_BIN   := $(patsubst src/%.c,$(O)/src/%,$(wildcard src/*.c))
@@ -98,6 +99,12 @@ SHLIB_COMPAT := libc-client.so.2007e
 CLASSIC_OBJ  := $(patsubst %.c,$(O)/%.o,$(wildcard c-client/classic/cl_*.c))
 shared:
 	$(MAKE) O=build/pic EXTRA_CFLAGS="$(EXTRA_CFLAGS) -fPIC" build/pic/c-client/$(SHLIB_COMPAT)
+
+# The same library under the sanitizers, for the tests that run Debian's
+# programs on it (with libasan preloaded: the programs are not built with it).
+shared-asan:
+	$(MAKE) O=build/pic-asan EXTRA_CFLAGS="-fPIC $(SAN) -O1" EXTRA_LDFLAGS="$(SAN)" \
+		build/pic-asan/c-client/$(SHLIB_COMPAT)
 
 $(O)/c-client/$(SHLIB_COMPAT): $(O)/c-client/$(SHLIB_SONAME)
 	ln -sf $(SHLIB_SONAME) $@
@@ -189,7 +196,7 @@ asan:
 # The README's test command. Unit tests and integration tests run against the
 # sanitizer build; the integration tests need root (PAM users, launchers).
 check: deps
-	$(MAKE) all asan shared
+	$(MAKE) all asan shared shared-asan
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) O=build/asan EXTRA_CFLAGS="$(SAN) -O1 -DPRIVSEP_TEST_HOOKS" EXTRA_LDFLAGS="$(SAN_LD)" unit
 	IMAPD=$(CURDIR)/build/asan/imapd/imapd IPOP3D=$(CURDIR)/build/asan/ipopd/ipop3d \
 	IPOP2D=$(CURDIR)/build/asan/ipopd/ipop2d /usr/bin/python3 -m pytest -q tests
