@@ -295,6 +295,12 @@ $(O)/fuzz-%: tests/fuzz/fuzz-%.c $(IMAPD_LIB) $(LIB) $(FUZZ_POP)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Iimapd -Iipopd -o $@ $< \
 		$(if $(filter pop3,$*),$(FUZZ_POP)) $(IMAPD_LIB) $(LIB) $(LIBS)
 
+# fuzz-classic links the classic interface's one object, as a program
+# links the shared library (the native names are local inside it).
+$(O)/fuzz-classic: tests/fuzz/fuzz-classic.c $(O)/c-client/classic/classic.o
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Ic-client/classic -o $@ $< \
+		$(O)/c-client/classic/classic.o $(LIBS)
+
 # A throwaway self-signed certificate for imapd and ipop3d (testing only).
 certs:
 	sh src/mkcert.sh "$(DESTDIR)$(SSLDIR)" imapd ipop3d
