@@ -11,18 +11,10 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "mail_flags.h"
 #include "rfc822.h"
 #include "util.h"
 
-/* System flags. MF_RECENT is session state, never stored as a flag. */
-enum {
-	MF_SEEN = 1 << 0,
-	MF_ANSWERED = 1 << 1,
-	MF_FLAGGED = 1 << 2,
-	MF_DELETED = 1 << 3,
-	MF_DRAFT = 1 << 4,
-	MF_RECENT = 1 << 5,
-};
 #define MF_STORABLE (MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT)
 
 #define MAIL_KEYWORDS_MAX 64
@@ -142,16 +134,6 @@ struct mail_new {
 
 struct mail_status {
 	uint32_t messages, recent, uidnext, uidvalidity, unseen;
-};
-
-/* Attributes for LIST. */
-enum {
-	LA_NOINFERIORS = 1 << 0,
-	LA_NOSELECT = 1 << 1,
-	LA_MARKED = 1 << 2,
-	LA_UNMARKED = 1 << 3,
-	LA_HASCHILDREN = 1 << 4,
-	LA_HASNOCHILDREN = 1 << 5,
 };
 
 typedef void (*mail_list_fn)(void *ctx, const char *name, int attrs);

@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <time.h>
 
+/* MF_* flags and LA_* list attributes, the native numbers */
+#include "../mail_flags.h"
+
 struct clb_box;
 
 /* What the native side reports while a mailbox is open. */
@@ -19,26 +22,6 @@ struct clb_events {
 	void (*expunged)(void *ctx, uint32_t msgno);
 	void (*flags)(void *ctx, uint32_t msgno);
 	void (*notice)(void *ctx, const char *text);
-};
-
-/* System flags, as the native library numbers them. */
-enum {
-	CLB_SEEN = 1 << 0,
-	CLB_ANSWERED = 1 << 1,
-	CLB_FLAGGED = 1 << 2,
-	CLB_DELETED = 1 << 3,
-	CLB_DRAFT = 1 << 4,
-	CLB_RECENT = 1 << 5,
-};
-
-/* List attributes. */
-enum {
-	CLB_NOINFERIORS = 1 << 0,
-	CLB_NOSELECT = 1 << 1,
-	CLB_MARKED = 1 << 2,
-	CLB_UNMARKED = 1 << 3,
-	CLB_HASCHILDREN = 1 << 4,
-	CLB_HASNOCHILDREN = 1 << 5,
 };
 
 struct clb_msg {

@@ -104,9 +104,9 @@ static void list_one(void *ctx, const char *name, int attrs)
 		int native;
 		long classic;
 	} map[] = {
-		{CLB_NOINFERIORS, LATT_NOINFERIORS}, {CLB_NOSELECT, LATT_NOSELECT},
-		{CLB_MARKED, LATT_MARKED},           {CLB_UNMARKED, LATT_UNMARKED},
-		{CLB_HASCHILDREN, LATT_HASCHILDREN}, {CLB_HASNOCHILDREN, LATT_HASNOCHILDREN},
+		{LA_NOINFERIORS, LATT_NOINFERIORS}, {LA_NOSELECT, LATT_NOSELECT},
+		{LA_MARKED, LATT_MARKED},           {LA_UNMARKED, LATT_UNMARKED},
+		{LA_HASCHILDREN, LATT_HASCHILDREN}, {LA_HASNOCHILDREN, LATT_HASNOCHILDREN},
 	};
 	struct list_ctx *c = ctx;
 	long a = 0;
@@ -254,7 +254,7 @@ static void scan_collect(void *ctx, const char *name, int attrs)
 {
 	struct scan_ctx *c = ctx;
 
-	if (attrs & CLB_NOSELECT)
+	if (attrs & LA_NOSELECT)
 		return;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? 2 * c->cap : 16;

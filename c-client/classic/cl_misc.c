@@ -355,9 +355,9 @@ int cl_flag_list(const char *list, uint32_t *flags, char ***kw)
 	static const struct {
 		const char *name;
 		uint32_t flag;
-	} sys[] = {{"\\Seen", CLB_SEEN},       {"\\Answered", CLB_ANSWERED},
-		   {"\\Flagged", CLB_FLAGGED}, {"\\Deleted", CLB_DELETED},
-		   {"\\Draft", CLB_DRAFT}};
+	} sys[] = {{"\\Seen", MF_SEEN},       {"\\Answered", MF_ANSWERED},
+		   {"\\Flagged", MF_FLAGGED}, {"\\Deleted", MF_DELETED},
+		   {"\\Draft", MF_DRAFT}};
 	size_t n = 0, len = strlen(list);
 	char **names = calloc(len / 2 + 2, sizeof(*names));
 	const char *p = list;

@@ -171,12 +171,12 @@ static void convert(struct arena *a, struct clb_key *and, SEARCHPGM *pgm)
 	add_date(a, and, CLB_BEFORE, pgm->before);
 	add_date(a, and, CLB_ON, pgm->on);
 	add_date(a, and, CLB_SINCE, pgm->since);
-	add_flag(a, and, pgm->answered, pgm->unanswered, CLB_ANSWERED);
-	add_flag(a, and, pgm->deleted, pgm->undeleted, CLB_DELETED);
-	add_flag(a, and, pgm->draft, pgm->undraft, CLB_DRAFT);
-	add_flag(a, and, pgm->flagged, pgm->unflagged, CLB_FLAGGED);
-	add_flag(a, and, pgm->seen, pgm->unseen, CLB_SEEN);
-	add_flag(a, and, pgm->recent, 0, CLB_RECENT);
+	add_flag(a, and, pgm->answered, pgm->unanswered, MF_ANSWERED);
+	add_flag(a, and, pgm->deleted, pgm->undeleted, MF_DELETED);
+	add_flag(a, and, pgm->draft, pgm->undraft, MF_DRAFT);
+	add_flag(a, and, pgm->flagged, pgm->unflagged, MF_FLAGGED);
+	add_flag(a, and, pgm->seen, pgm->unseen, MF_SEEN);
+	add_flag(a, and, pgm->recent, 0, MF_RECENT);
 	if (pgm->old)
 		kid(a, and, CLB_OLD);
 }

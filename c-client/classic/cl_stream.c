@@ -211,12 +211,12 @@ MESSAGECACHE *mail_elt(MAILSTREAM *stream, unsigned long msgno)
 	elt->private.uid = m.uid;
 	elt->rfc822_size = m.size;
 	cl_elt_set_time(elt, m.date, m.tz_minutes);
-	elt->seen = (m.flags & CLB_SEEN) != 0;
-	elt->deleted = (m.flags & CLB_DELETED) != 0;
-	elt->flagged = (m.flags & CLB_FLAGGED) != 0;
-	elt->answered = (m.flags & CLB_ANSWERED) != 0;
-	elt->draft = (m.flags & CLB_DRAFT) != 0;
-	elt->recent = (m.flags & CLB_RECENT) != 0;
+	elt->seen = (m.flags & MF_SEEN) != 0;
+	elt->deleted = (m.flags & MF_DELETED) != 0;
+	elt->flagged = (m.flags & MF_FLAGGED) != 0;
+	elt->answered = (m.flags & MF_ANSWERED) != 0;
+	elt->draft = (m.flags & MF_DRAFT) != 0;
+	elt->recent = (m.flags & MF_RECENT) != 0;
 	elt->user_flags = (unsigned long)(m.keywords & (0xffffffffUL >> (32 - NUSERFLAGS)));
 	elt->valid = 1;
 	return elt;
@@ -320,7 +320,7 @@ static char *fetch_section(MAILSTREAM *stream, unsigned long n, const char *spec
 		return "";
 	}
 	if (body && !(flags & FT_PEEK) && !stream->rdonly && !(mail_elt(stream, msgno)->seen) &&
-	    clb_store(l->box, (uint32_t)msgno, 1, CLB_SEEN, 0, err) == 0 && !stream->silent)
+	    clb_store(l->box, (uint32_t)msgno, 1, MF_SEEN, 0, err) == 0 && !stream->silent)
 		mm_flags(stream, msgno);
 	/* FT_INTERNAL: the driver's own form, which for the classic file
 	 * formats (all but the CRLF ones, mbx and mix) had LF line ends;
@@ -534,7 +534,7 @@ long mail_copy_full(MAILSTREAM *stream, char *sequence, char *mailbox, long opti
 		ok = NIL;
 	} else if (n && (options & CP_MOVE)) {
 		for (size_t i = 0; i < n && ok; i++)
-			if (clb_store(box, msgnos[i], 1, CLB_DELETED, 0, err) < 0)
+			if (clb_store(box, msgnos[i], 1, MF_DELETED, 0, err) < 0)
 				ok = NIL;
 		if (!ok)
 			cl_error("Can't mark the moved messages in", stream->mailbox, err);

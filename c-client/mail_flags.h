@@ -1,0 +1,27 @@
+/* mail_flags.h: the message flags and LIST attributes as numbers, apart
+ * from mail.h so that the classic interface (c-client/classic/, whose
+ * headers may not meet mail.h's) shares them through its bridge. */
+#ifndef CCLIENT_MAIL_FLAGS_H
+#define CCLIENT_MAIL_FLAGS_H
+
+/* System flags. MF_RECENT is session state, never stored as a flag. */
+enum {
+	MF_SEEN = 1 << 0,
+	MF_ANSWERED = 1 << 1,
+	MF_FLAGGED = 1 << 2,
+	MF_DELETED = 1 << 3,
+	MF_DRAFT = 1 << 4,
+	MF_RECENT = 1 << 5,
+};
+
+/* Attributes for LIST. */
+enum {
+	LA_NOINFERIORS = 1 << 0,
+	LA_NOSELECT = 1 << 1,
+	LA_MARKED = 1 << 2,
+	LA_UNMARKED = 1 << 3,
+	LA_HASCHILDREN = 1 << 4,
+	LA_HASNOCHILDREN = 1 << 5,
+};
+
+#endif
