@@ -24,6 +24,7 @@
 extern const struct driver driver_unix;
 extern const struct driver driver_maildir;
 extern const struct driver driver_mh;
+extern const struct driver driver_mmdf;
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
@@ -31,6 +32,7 @@ static const struct driver *const drivers[] = {
 	&driver_unix,
 	&driver_maildir,
 	&driver_mh,   /* after maildir: a Maildir is no MH folder */
+	&driver_mmdf, /* a file starting with a Ctrl-A line: never a From line */
 };
 
 #define LIST_MAX_DEPTH 16
