@@ -539,6 +539,7 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 	}
 	unix_frame_close(p.fmt, tailb, tn, &out);
 	size_t lead = out.len;
+	uint64_t used = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t kw = 0;
 		for (char **k = msgs[i].keywords; k && *k; k++) {
@@ -556,8 +557,12 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 		if (uids_out)
 			uids_out[i] = uid;
 		format_new(&out, p.fmt, sess->user, &msgs[i], uid, names, nkw, kw);
+		used |= kw;
 	}
-	if (rec_bumpable(&p) && clean && flen) {
+	/* a keyword the record does not list yet means a rewrite that lists
+	 * it: UW's readers know a keyword only by the record's list */
+	int listed = p.kw_rec >= 64 || !(used >> p.kw_rec);
+	if (rec_bumpable(&p) && clean && flen && listed) {
 		/* common case: append, then bump uidlast in place (a crash in
 		 * between is harmless: the X-UIDs above uidlast are reassigned
 		 * the very same numbers, and as deliveries they read unquoted) */

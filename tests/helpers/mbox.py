@@ -55,6 +55,17 @@ def entry_bytes(e):
     return e.from_line() + quote_from(data) + b"\n"
 
 
+# The line of four Ctrl-A bytes before and after each MMDF message.
+MMDF_MARK = b"\x01\x01\x01\x01\n"
+
+
+def mmdf_entry_bytes(e):
+    """The same delivery in an MMDF file, as UW writes it: the mark, the
+    From line (the internal date), the message unquoted, the mark."""
+    data = e.data if e.data.endswith(b"\n") else e.data + b"\n"
+    return MMDF_MARK + e.from_line() + data + MMDF_MARK
+
+
 _FROM_RE = re.compile(rb"^From (\S+)  ?(.+)$")
 
 
