@@ -30,16 +30,6 @@ static int mmdf_create(struct mail_session *sess, const char *path, struct mail_
 const struct driver driver_mmdf = {
 	.name = "mmdf",
 	.valid = mmdf_valid,
-	.open = unix_open,
-	.close = unix_close,
-	.ping = unix_ping,
-	.check = unix_check,
-	.flush = unix_flush,
-	.expunge = unix_expunge,
-	.fetch = unix_fetch,
-	.fetch_header = unix_fetch_header,
-	.append = unix_append,
 	.create = mmdf_create,
-	.status = unix_status,
-	.watch = unix_watch,
+	UNIX_FILE_METHODS,
 };

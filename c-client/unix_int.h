@@ -304,6 +304,12 @@ int unix_create_fmt(struct mail_session *sess, const char *path, int fmt, struct
 int unix_status(struct mail_session *sess, const char *path, struct mail_status *st,
 		struct mail_err *err);
 int unix_watch(struct mailbox *box, int ifd);
+/* The members of struct driver both tables share. */
+#define UNIX_FILE_METHODS                                                                 \
+	.open = unix_open, .close = unix_close, .ping = unix_ping, .check = unix_check,     \
+	.flush = unix_flush, .expunge = unix_expunge, .fetch = unix_fetch,                  \
+	.fetch_header = unix_fetch_header, .append = unix_append, .status = unix_status,    \
+	.watch = unix_watch
 
 /* driver_unix.c: the message array and its events */
 void unix_box_remove(struct mailbox *box, uint32_t i);

@@ -11,7 +11,7 @@ from helpers import mbox
 from helpers.mailstore import mbox_flags
 from helpers.imapclient import Lit
 from test_maildir import listed
-from test_mh import uw_mailutil
+from test_mh import path, read, uw_mailutil
 
 MARK = mbox.MMDF_MARK
 MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
@@ -19,15 +19,6 @@ MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
         b">From quoted already\r\n")
 MSG2 = (b"From: Carol <carol@example.com>\r\nSubject: second\r\n\r\n"
         b"Another one.\r\n\r\n")
-
-
-def path(user, *parts):
-    return os.path.join(user.home, *parts)
-
-
-def read(p):
-    with open(p, "rb") as f:
-        return f.read()
 
 
 def own(user, p, mode=0o600):
