@@ -321,7 +321,10 @@ static void inbox_find(struct mail_session *s)
 	if (!d) {
 		free(s->inbox_path);
 		s->inbox_path = join(s->spool_dir, s->user);
-		d = drivers[0];
+		/* a spool file in another file format (UW's MMDF) is read as such */
+		if (examine(s, "INBOX", s->inbox_path, NULL, &d, NULL, &ignore) != BOX_THERE ||
+		    (d->flags & DRV_DIRECTORY))
+			d = drivers[0];
 	}
 	s->inbox_drv = d;
 	s->ns_root = d->ns_path ? s->inbox_path : NULL;

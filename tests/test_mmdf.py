@@ -12,6 +12,7 @@ from helpers.mailstore import mbox_flags
 from helpers.imapclient import Lit
 from test_maildir import listed
 from test_mh import path, read, uw_mailutil
+from test_tmail import run, tmail  # noqa: F401 (fixtures)
 
 MARK = mbox.MMDF_MARK
 MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
@@ -293,3 +294,27 @@ def test_planted_links_and_fifo_not_served(fresh, connect, user, other_user):
     r = c.command("SELECT #driver.mmdf/bad")
     assert r.status == "NO" and "bad" in r.text and "MMDF" in r.text, r
     assert c.command("NOOP").ok
+
+
+# ---------------------------------------------------------------- an MMDF spool
+
+def test_mmdf_spool_inbox_takes_tmail_delivery(run, tmail, fresh, user, spool, sample,
+                                               connect):
+    """A spool file in MMDF stays MMDF: tmail appends its delivery in that
+    frame, imapd serves it as INBOX, and UW's mailutil counts the same."""
+    spool.write(user, sample[:2], frame=mbox.mmdf_entry_bytes)
+    r = run(tmail, ["-f", "alice@example.org", user.name])
+    assert r.returncode == 0, r.stderr
+    raw = spool.read(user)
+    assert raw.startswith(MARK) and raw.endswith(MARK)
+    assert raw.rsplit(MARK + MARK, 1)[1].startswith(b"From alice@example.org ")
+    got = [mbox.strip_meta(e.data) for e in mbox.parse_mmdf(raw)[1:]]   # after the record
+    assert got[:2] == [sample[0].data, sample[1].data] and len(got) == 3
+    assert got[2].startswith(b"Return-Path: <alice@example.org>\n")
+    c = connect()
+    r = c.command("SELECT INBOX")
+    assert r.ok and r.numbered("EXISTS") == [3], r
+    f = fetch_all(c, "BODY.PEEK[]")
+    assert [f[i]["BODY[]"] for i in (1, 2)] == [sample[0].crlf(), sample[1].crlf()]
+    c.command("LOGOUT")
+    assert uw_mailutil(user, "check", "INBOX").endswith(", 3 total in INBOX\n")

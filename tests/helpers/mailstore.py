@@ -10,7 +10,7 @@ import time
 from helpers import mbox
 
 # the formats the parametrised suites run on (conftest.py MAIL_FORMATS)
-FORMATS = ("mbox", "maildir")
+FORMATS = ("mbox", "maildir", "mmdf")
 
 # Maildir info letters (the ":2," part of a file name) and IMAP flags
 MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered",
@@ -111,6 +111,36 @@ class MboxStore:
         """A mailbox file (no link) under the home."""
         p = self.folder_path(user, name)
         return os.path.isfile(p) and not os.path.islink(p)
+
+
+class MmdfStore(MboxStore):
+    """INBOX is the spool file in UW's MMDF frame (Ctrl-A lines around each
+    message), delivered under the same locks."""
+
+    format = "mmdf"
+
+    def write(self, user, entries):
+        """Replace the spool file with the entries, MMDF-framed."""
+        self.spool.write(user, entries, frame=mbox.mmdf_entry_bytes)
+
+    def deliver(self, user, entry, timeout=30):
+        """Append one MMDF-framed message under the MTA's locks."""
+        self.spool.deliver(user, entry, timeout, frame=mbox.mmdf_entry_bytes)
+
+    def messages(self, user):
+        """As MboxStore's, from the MMDF frames."""
+        try:
+            raw = self.spool.read(user)
+        except FileNotFoundError:
+            return []
+        out = []
+        for e in mbox.parse_mmdf(raw):
+            if re.search(rb"(?mi)^X-IMAP:", e.header()):
+                continue
+            uid = _header_value(e.header(), b"X-UID")
+            out.append(Stored(mbox.strip_meta(e.data), mbox_flags(e.data), entry_time(e),
+                              int(uid) if uid and uid.isdigit() else None))
+        return out
 
 
 # ---------------------------------------------------------------- Maildir
@@ -279,9 +309,11 @@ class MaildirStore:
 
 
 def make(fmt, spool):
-    """The store for a format name ("mbox" or "maildir")."""
+    """The store for a format name ("mbox", "maildir" or "mmdf")."""
     if fmt == "mbox":
         return MboxStore(spool)
+    if fmt == "mmdf":
+        return MmdfStore(spool)
     if fmt == "maildir":
         return MaildirStore()
     raise ValueError("no mail store for format %r" % fmt)

@@ -66,6 +66,21 @@ def mmdf_entry_bytes(e):
     return MMDF_MARK + e.from_line() + data + MMDF_MARK
 
 
+def parse_mmdf(raw):
+    """Split MMDF bytes into Entry objects (From line taken off; a message
+    without one gets an empty sender and date)."""
+    n = len(MMDF_MARK)
+    body = raw[n:] if raw.startswith(MMDF_MARK) else raw
+    body = body[:-n] if body.endswith(MMDF_MARK) else body
+    entries = []
+    for part in body.split(MMDF_MARK + MMDF_MARK) if body else []:
+        first, _, rest = part.partition(b"\n")
+        m = _FROM_RE.match(first)
+        entries.append(Entry(rest, m.group(1).decode(), m.group(2).decode()) if m
+                       else Entry(part, "", ""))
+    return entries
+
+
 _FROM_RE = re.compile(rb"^From (\S+)  ?(.+)$")
 
 
@@ -164,12 +179,13 @@ class Spool:
                 except FileNotFoundError:
                     pass
 
-    def write(self, user, entries):
-        """Replace the user's INBOX with the given entries."""
+    def write(self, user, entries, frame=entry_bytes):
+        """Replace the user's INBOX with the given entries (frame: the
+        bytes of one, mbox's by default)."""
         p = self.path(user)
         with open(p, "wb") as f:
             for e in entries:
-                f.write(entry_bytes(e))
+                f.write(frame(e))
         os.chown(p, user.uid, self.mail_gid)
         os.chmod(p, 0o660)
 
@@ -184,7 +200,7 @@ class Spool:
         with open(self.path(user), "rb") as f:
             return f.read()
 
-    def deliver(self, user, entry, timeout=30):
+    def deliver(self, user, entry, timeout=30, frame=entry_bytes):
         """Append one message the way an MTA does: take the dotlock with
         liblockfile's dotlockfile, then an fcntl lock, append, unlock. -p:
         our pid goes in the lock, and a lock whose pid is dead (a killed
@@ -200,7 +216,7 @@ class Spool:
                 st = os.fstat(fd)
                 if st.st_uid != user.uid or st.st_gid != self.mail_gid:
                     os.fchown(fd, user.uid, self.mail_gid)
-                os.write(fd, entry_bytes(entry))
+                os.write(fd, frame(entry))
                 os.fsync(fd)
                 fcntl.lockf(fd, fcntl.LOCK_UN)
             finally:
