@@ -236,7 +236,6 @@ int mmdf_parse(const char *buf, size_t len, int first, int eof, off_t base,
 	       struct kwtab *kt, struct parse *out, size_t *used);
 void unix_parse_keep(struct parse *out, struct pmsg *m, const struct hinfo *h,
 		     int first, const char *buf, off_t base, struct kwtab *kt);
-void unix_kw_drop(struct kwtab *kt, unsigned n);
 
 /* unix_record.c: the folder record, its MAC and change counter */
 int rec_mac(const unsigned char *key, const char *val, size_t n, uint32_t ours,

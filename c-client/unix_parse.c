@@ -229,7 +229,7 @@ int unix_kw_find(struct kwtab *kt, const char *s, size_t len, int add)
 }
 
 /* Forget the keyword names registered after the first n. */
-void unix_kw_drop(struct kwtab *kt, unsigned n)
+static void kw_drop(struct kwtab *kt, unsigned n)
 {
 	while (*kt->n > n) {
 		(*kt->n)--;
@@ -525,7 +525,7 @@ int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 		if (!bs.complete) {
 			/* the window may end inside its header, and a name it
 			 * registered be cut short: the next window reads it whole */
-			unix_kw_drop(kt, nkw);
+			kw_drop(kt, nkw);
 			break;
 		}
 		unix_from_line(buf + pos, fl - pos, &m.date, &m.tz);
@@ -643,5 +643,5 @@ void unix_kw_trim(const struct parse *p, struct kwtab *kt)
 	for (size_t i = 0; i < p->n; i++)
 		used |= p->m[i].kw;
 	while (keep < *kt->n && !(used & (1ULL << (*kt->n - 1))))
-		unix_kw_drop(kt, *kt->n - 1);
+		kw_drop(kt, *kt->n - 1);
 }
