@@ -7,6 +7,8 @@ import re
 import stat
 import subprocess
 
+import pytest
+
 from helpers import mbox
 from helpers.mailstore import mbox_flags
 from helpers.imapclient import Lit
@@ -318,3 +320,41 @@ def test_mmdf_spool_inbox_takes_tmail_delivery(run, tmail, fresh, user, spool, s
     assert [f[i]["BODY[]"] for i in (1, 2)] == [sample[0].crlf(), sample[1].crlf()]
     c.command("LOGOUT")
     assert uw_mailutil(user, "check", "INBOX").endswith(", 3 total in INBOX\n")
+
+
+def test_dotlock_keeps_uw_and_us_apart(fresh, server_with, open_to, user):
+    """The lock UW and we both take on an MMDF file is its dotlock: while
+    one is held, our APPEND answers NO after lock_timeout and UW's mailutil
+    waits, neither writing; once it is gone both write."""
+    c = open_to(server_with("lock_timeout = 2"), user)
+    assert c.command("CREATE #driver.mmdf/shared").ok
+    box, lock = path(user, "shared"), path(user, "shared.lock")
+    src = path(user, "src")
+    with open(src, "wb") as f:
+        f.write(mbox.entry_bytes(mbox.Entry(b"Subject: from uw\n\nuw body\n")))
+    own(user, src)
+    with open(lock, "w") as f:
+        f.write("%d\n" % os.getpid())   # alive: nobody may break it
+    own(user, lock, 0o644)
+    before = read(box)
+    r = c.command("APPEND shared ", Lit(MSG1))
+    assert r.status == "NO", r
+    uw = subprocess.Popen(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
+                           "--init-groups", "/usr/bin/mailutil", "append", "src", "shared"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=user.home,
+                          env={"PATH": "/usr/bin:/bin", "HOME": user.home, "USER": user.name})
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            uw.wait(timeout=3)
+        assert read(box) == before
+    finally:
+        os.unlink(lock)
+    out, err = uw.communicate(timeout=60)
+    assert uw.returncode == 0, (out, err)
+    assert c.command("APPEND shared ", Lit(MSG2)).ok
+    r = c.command("SELECT shared")
+    assert r.ok and r.numbered("EXISTS") == [2], r
+    got = fetch_all(c, "BODY.PEEK[TEXT]")
+    # (UW's copy of an mbox message keeps the separator's empty line)
+    assert [got[i]["BODY[TEXT]"] for i in (1, 2)] == [b"uw body\r\n\r\n",
+                                                      b"Another one.\r\n\r\n"]
