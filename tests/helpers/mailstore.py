@@ -68,6 +68,7 @@ class MboxStore:
     """INBOX is the spool file; delivery takes the MTA's locks."""
 
     format = "mbox"
+    parse = staticmethod(mbox.parse_mbox)   # the file's bytes into Entry objects
 
     def __init__(self, spool):
         self.spool = spool
@@ -95,7 +96,7 @@ class MboxStore:
         except FileNotFoundError:
             return []
         out = []
-        for e in mbox.parse_mbox(raw):
+        for e in self.parse(raw):
             if re.search(rb"(?mi)^X-IMAP:", e.header()):
                 continue
             uid = _header_value(e.header(), b"X-UID")
@@ -118,6 +119,7 @@ class MmdfStore(MboxStore):
     message), delivered under the same locks."""
 
     format = "mmdf"
+    parse = staticmethod(mbox.parse_mmdf)
 
     def write(self, user, entries):
         """Replace the spool file with the entries, MMDF-framed."""
@@ -126,21 +128,6 @@ class MmdfStore(MboxStore):
     def deliver(self, user, entry, timeout=30):
         """Append one MMDF-framed message under the MTA's locks."""
         self.spool.deliver(user, entry, timeout, frame=mbox.mmdf_entry_bytes)
-
-    def messages(self, user):
-        """As MboxStore's, from the MMDF frames."""
-        try:
-            raw = self.spool.read(user)
-        except FileNotFoundError:
-            return []
-        out = []
-        for e in mbox.parse_mmdf(raw):
-            if re.search(rb"(?mi)^X-IMAP:", e.header()):
-                continue
-            uid = _header_value(e.header(), b"X-UID")
-            out.append(Stored(mbox.strip_meta(e.data), mbox_flags(e.data), entry_time(e),
-                              int(uid) if uid and uid.isdigit() else None))
-        return out
 
 
 # ---------------------------------------------------------------- Maildir
