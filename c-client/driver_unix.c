@@ -231,7 +231,7 @@ int unix_check(struct mailbox *box, struct mail_err *err)
 }
 
 int unix_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
-			struct mail_err *err)
+		 struct mail_err *err)
 {
 	if (box->readonly) {
 		mail_err_set(err, MAIL_NOPERM, "mailbox is read-only");
@@ -465,13 +465,13 @@ static int fetch_locked(struct mailbox *box, uint32_t msgno, int body, const cha
 }
 
 int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-		      struct mail_err *err)
+	       struct mail_err *err)
 {
 	return fetch_locked(box, msgno, 1, text, len, err);
 }
 
 int unix_fetch_header(struct mailbox *box, uint32_t msgno, const char **text,
-			     size_t *len, struct mail_err *err)
+		      size_t *len, struct mail_err *err)
 {
 	return fetch_locked(box, msgno, 0, text, len, err);
 }
@@ -510,7 +510,7 @@ static void free_names(char **names, unsigned n)
 }
 
 int unix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
-		       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
+		size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
 {
 	char *names[MAIL_KEYWORDS_MAX];
 	unsigned nkw = 0;
@@ -680,7 +680,7 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 }
 
 int unix_status(struct mail_session *sess, const char *path, struct mail_status *st,
-		       struct mail_err *err)
+		struct mail_err *err)
 {
 	char *names[MAIL_KEYWORDS_MAX];
 	unsigned nkw = 0;
