@@ -124,7 +124,7 @@ void unix_box_add(struct mailbox *box, const struct pmsg *p)
 /* ---------------------------------------------------------------------- */
 /* Driver entry points                                                     */
 
-static void unix_close(struct mailbox *box)
+void unix_close(struct mailbox *box)
 {
 	struct ubox *ub = UB(box);
 
@@ -174,7 +174,7 @@ static uint32_t recordless_validity(struct mailbox *box)
 	return mail_uidvalidity(box->sess, (uint32_t)st.st_ctime, !box->readonly);
 }
 
-static int unix_open(struct mailbox *box, struct mail_err *err)
+int unix_open(struct mailbox *box, struct mail_err *err)
 {
 	struct ubox *ub = xcalloc(1, sizeof *ub);
 	const struct mail_events *ev = box->ev;
@@ -213,25 +213,25 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 	return rc;
 }
 
-static int unix_ping(struct mailbox *box, struct mail_err *err)
+int unix_ping(struct mailbox *box, struct mail_err *err)
 {
 	return unix_sync(box, SYNC_PING, NULL, 0, err);
 }
 
-static int unix_flush(struct mailbox *box, struct mail_err *err)
+int unix_flush(struct mailbox *box, struct mail_err *err)
 {
 	if (box->readonly)
 		return 0;
 	return unix_sync(box, SYNC_FLUSH, NULL, 0, err);
 }
 
-static int unix_check(struct mailbox *box, struct mail_err *err)
+int unix_check(struct mailbox *box, struct mail_err *err)
 {
 	return unix_sync(box, unix_box_dirty(box) ? SYNC_WRITE : SYNC_PING, NULL, 0, err);
 }
 
-static int unix_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
-			struct mail_err *err)
+int unix_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
+		 struct mail_err *err)
 {
 	if (box->readonly) {
 		mail_err_set(err, MAIL_NOPERM, "mailbox is read-only");
@@ -411,7 +411,7 @@ static int fetch_text(struct mailbox *box, struct umsg *u, int body, struct mail
 	buf_reset(h);
 	buf_reserve(h, hn);
 	ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
-	if (r != (ssize_t)hn || hn < 5 || memcmp(h->data, "From ", 5)) {
+	if (r != (ssize_t)hn || !unix_msg_start(h->data, hn)) {
 		mail_err_set(err, MAIL_FAIL,
 			     "mailbox changed under us (another program rewrote it)");
 		unix_sync(box, SYNC_PING, NULL, 0, err);
@@ -464,14 +464,14 @@ static int fetch_locked(struct mailbox *box, uint32_t msgno, int body, const cha
 	return 0;
 }
 
-static int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-		      struct mail_err *err)
+int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+	       struct mail_err *err)
 {
 	return fetch_locked(box, msgno, 1, text, len, err);
 }
 
-static int unix_fetch_header(struct mailbox *box, uint32_t msgno, const char **text,
-			     size_t *len, struct mail_err *err)
+int unix_fetch_header(struct mailbox *box, uint32_t msgno, const char **text,
+		      size_t *len, struct mail_err *err)
 {
 	return fetch_locked(box, msgno, 0, text, len, err);
 }
@@ -494,7 +494,8 @@ static int snapshot(struct mail_session *sess, const char *path, int write,
 		if (r == -2)
 			mail_err_set(err, MAIL_FAIL, "cannot read %s: %s", path, strerror(errno));
 		else
-			mail_err_set(err, MAIL_CORRUPT, "%s is not in mbox format", path);
+			mail_err_set(err, MAIL_CORRUPT, "%s is not in %s format", path,
+				     unix_fd_fmt(lk->fd) == UF_MMDF ? "MMDF" : "mbox");
 		lk_close(lk, 0);
 		return -1;
 	}
@@ -508,8 +509,8 @@ static void free_names(char **names, unsigned n)
 		free(names[i]);
 }
 
-static int unix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
-		       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
+int unix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
+		size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
 {
 	char *names[MAIL_KEYWORDS_MAX];
 	unsigned nkw = 0;
@@ -528,17 +529,17 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
 	unix_kw_trim(&p, &kt);
 	buf_init(&out);
-	/* a last message without its separator line gets one first */
+	/* a last message without its separator line (or trailer) gets one first */
 	size_t flen = (size_t)lk.st.st_size;
-	char tailb[3] = { 0 };
-	size_t tn = flen < 3 ? flen : 3;
+	char tailb[MMDF_MARK_LEN] = { 0 };
+	size_t tn = flen < sizeof tailb ? flen : sizeof tailb;
 	if (tn && pread(lk.fd, tailb, tn, (off_t)(flen - tn)) != (ssize_t)tn) {
 		mail_err_set(err, MAIL_FAIL, "cannot read %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (flen && !unix_trailing_blank(tailb, 0, tn))
-		buf_puts(&out, tailb[tn - 1] == '\n' ? "\n" : "\n\n");
+	unix_frame_close(p.fmt, tailb, tn, &out);
 	size_t lead = out.len;
+	uint64_t used = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t kw = 0;
 		for (char **k = msgs[i].keywords; k && *k; k++) {
@@ -555,9 +556,13 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 		uint32_t uid = ++counter;
 		if (uids_out)
 			uids_out[i] = uid;
-		format_new(&out, sess->user, &msgs[i], uid, names, nkw, kw);
+		format_new(&out, p.fmt, sess->user, &msgs[i], uid, names, nkw, kw);
+		used |= kw;
 	}
-	if (rec_bumpable(&p) && clean && flen) {
+	/* a keyword the record does not list yet means a rewrite that lists
+	 * it: UW's readers know a keyword only by the record's list */
+	int listed = p.kw_rec >= 64 || !(used >> p.kw_rec);
+	if (rec_bumpable(&p) && clean && flen && listed) {
 		/* common case: append, then bump uidlast in place (a crash in
 		 * between is harmless: the X-UIDs above uidlast are reassigned
 		 * the very same numbers, and as deliveries they read unquoted) */
@@ -594,7 +599,7 @@ static int unix_append(struct mail_session *sess, const char *path, const struct
 				      .names = names,
 				      .nkw = nkw, .items = it, .nitems = p.n, .in = &in,
 				      .extra = out.data + lead, .extra_len = out.len - lead,
-				      .ours = counter, .key = key };
+				      .ours = counter, .key = key, .fmt = p.fmt };
 		off_t rlo;
 		int nfd = mbox_rewrite(lk.loc.dirfd, lk.loc.leaf, path, &lk.st, &rw, &rlo, err);
 		win_drop(&in);
@@ -617,9 +622,9 @@ out:
 
 /* Create under the dotlock: an MTA creating the same spool file waits for
  * it, so its first message cannot land under our folder record. */
-static int unix_create(struct mail_session *sess, const char *path, struct mail_err *err)
+int unix_create_fmt(struct mail_session *sess, const char *path, int fmt, struct mail_err *err)
 {
-	struct wout w = { .fd = -1 };
+	struct wout w = { .fd = -1, .fmt = fmt };
 	struct fsafe_loc loc;
 	char *dot = NULL;
 	int rc = -1;
@@ -669,8 +674,13 @@ static int unix_create(struct mail_session *sess, const char *path, struct mail_
 	return rc;
 }
 
-static int unix_status(struct mail_session *sess, const char *path, struct mail_status *st,
-		       struct mail_err *err)
+static int unix_create(struct mail_session *sess, const char *path, struct mail_err *err)
+{
+	return unix_create_fmt(sess, path, UF_MBOX, err);
+}
+
+int unix_status(struct mail_session *sess, const char *path, struct mail_status *st,
+		struct mail_err *err)
 {
 	char *names[MAIL_KEYWORDS_MAX];
 	unsigned nkw = 0;
@@ -710,7 +720,7 @@ static int unix_status(struct mail_session *sess, const char *path, struct mail_
 
 /* Deliveries append to the file and rewrites rename over it: watching its
  * directory for its name sees both. */
-static int unix_watch(struct mailbox *box, int ifd)
+int unix_watch(struct mailbox *box, int ifd)
 {
 	struct fsafe_loc loc;
 	struct mail_err ignore;
@@ -727,16 +737,6 @@ const struct driver driver_unix = {
 	.name = "unix",
 	.alias = "mbox",
 	.valid = unix_valid,
-	.open = unix_open,
-	.close = unix_close,
-	.ping = unix_ping,
-	.check = unix_check,
-	.flush = unix_flush,
-	.expunge = unix_expunge,
-	.fetch = unix_fetch,
-	.fetch_header = unix_fetch_header,
-	.append = unix_append,
 	.create = unix_create,
-	.status = unix_status,
-	.watch = unix_watch,
+	UNIX_FILE_METHODS,
 };

@@ -24,6 +24,7 @@
 extern const struct driver driver_unix;
 extern const struct driver driver_maildir;
 extern const struct driver driver_mh;
+extern const struct driver driver_mmdf;
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
@@ -31,6 +32,7 @@ static const struct driver *const drivers[] = {
 	&driver_unix,
 	&driver_maildir,
 	&driver_mh,   /* after maildir: a Maildir is no MH folder */
+	&driver_mmdf, /* a file starting with a Ctrl-A line: never a From line */
 };
 
 #define LIST_MAX_DEPTH 16
@@ -319,7 +321,10 @@ static void inbox_find(struct mail_session *s)
 	if (!d) {
 		free(s->inbox_path);
 		s->inbox_path = join(s->spool_dir, s->user);
-		d = drivers[0];
+		/* a spool file in another file format (UW's MMDF) is read as such */
+		if (examine(s, "INBOX", s->inbox_path, NULL, &d, NULL, &ignore) != BOX_THERE ||
+		    (d->flags & DRV_DIRECTORY))
+			d = drivers[0];
 	}
 	s->inbox_drv = d;
 	s->ns_root = d->ns_path ? s->inbox_path : NULL;

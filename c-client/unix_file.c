@@ -60,7 +60,7 @@ const char *win_get(struct win *w, off_t off, size_t n, size_t *avail)
 	return w->map + (off - w->base);
 }
 
-/* Parse the file range [start, end) (start at a From line) window by
+/* Parse the file range [start, end) (start at a message) window by
  * window; offsets in out are file offsets. -1 not an mbox, -2 I/O error. */
 int mbox_parse_fd(int fd, off_t start, off_t end, int ks, const unsigned char *key,
 		  struct kwtab *kt, struct parse *out)
@@ -73,6 +73,8 @@ int mbox_parse_fd(int fd, off_t start, off_t end, int ks, const unsigned char *k
 	out->key = key;
 	out->believe = ks < 0;
 	out->kw_before = out->kw_rec = *kt->n;
+	if (start > 0)
+		out->fmt = unix_fd_fmt(fd);   /* else the first window tells */
 	win_init(&w, fd, end);
 	while (start < end) {
 		size_t avail, used;

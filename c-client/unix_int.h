@@ -26,6 +26,13 @@ enum { REC_NONE, REC_LEGACY, REC_MAC };
  * at a fixed distance before uidlast's, and one pwrite updates both */
 #define AUTH_BACK ((off_t)(19 + AUTH_LINE - sizeof AUTH_HDR))
 
+/* The frame of the file's messages: mbox From lines, or MMDF's Ctrl-A
+ * lines around each message (unix_mmdf.c). The file's first bytes say
+ * which, so every reader of a file agrees. */
+enum { UF_MBOX, UF_MMDF };
+#define MMDF_MARK "\1\1\1\1\n"
+#define MMDF_MARK_LEN 5
+
 enum { H_NONE, H_STATUS, H_XSTATUS, H_XKEYWORDS, H_XUID, H_XIMAP, H_XIMAPBASE, H_CLEN, H_XAUTH };
 
 struct kwtab {
@@ -86,6 +93,7 @@ struct parse {
 	struct pmsg pm;      /* the pseudo message, shown if the record is not ours */
 	unsigned kw_before;  /* keyword names known before the parse */
 	unsigned kw_rec;     /* and after the record's, if there is one */
+	int fmt;             /* UF_*: the file's frame */
 };
 
 struct umsg {
@@ -153,6 +161,7 @@ struct wout {
 	off_t pos;
 	off_t kicked;           /* written back up to here (sync_file_range) */
 	int failed;
+	int fmt;                /* UF_*: the frame written */
 };
 
 /* One message to (re)write from a source buffer. */
@@ -183,6 +192,7 @@ struct rewrite {
 	size_t extra_len;
 	uint32_t ours;          /* UID of the last message written */
 	const unsigned char *key;  /* the user's key, NULL if none */
+	int fmt;                /* UF_*: the frame written */
 };
 
 struct locked {
@@ -214,6 +224,18 @@ int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 	       struct kwtab *kt, struct parse *out, size_t *used);
 int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counter);
 void unix_kw_trim(const struct parse *p, struct kwtab *kt);
+
+/* unix_mmdf.c: the MMDF frame */
+size_t unix_mmdf_lead(const char *b, size_t n);
+int unix_fd_fmt(int fd);
+int unix_frame_done(int fmt, const char *b, size_t n);
+int unix_msg_start(const char *b, size_t n);
+const char *unix_frame_end(int fmt, size_t *len);
+void unix_frame_close(int fmt, const char *tail, size_t n, struct buf *out);
+int mmdf_parse(const char *buf, size_t len, int first, int eof, off_t base,
+	       struct kwtab *kt, struct parse *out, size_t *used);
+void unix_parse_keep(struct parse *out, struct pmsg *m, const struct hinfo *h,
+		     int first, const char *buf, off_t base, struct kwtab *kt);
 
 /* unix_record.c: the folder record, its MAC and change counter */
 int rec_mac(const unsigned char *key, const char *val, size_t n, uint32_t ours,
@@ -247,8 +269,8 @@ void unix_status_value(struct buf *o, int id, uint32_t flags, uint64_t kw, int o
 		  char **names, unsigned nkw);
 off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **names,
 		   unsigned nkw, uint32_t ours, const unsigned char *key, uint32_t gen);
-void format_new(struct buf *o, const char *user, const struct mail_new *m, uint32_t uid,
-		char **names, unsigned nkw, uint64_t kw);
+void format_new(struct buf *o, int fmt, const char *user, const struct mail_new *m,
+		uint32_t uid, char **names, unsigned nkw, uint64_t kw);
 int unix_tmp_name(const char *leaf, char tmp[NAME_MAX + 1]);
 int unix_dir_writable(int dirfd);
 int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct stat *st,
@@ -263,6 +285,30 @@ int unix_flags_dirty(const struct umsg *u);
 int unix_box_dirty(struct mailbox *box);
 int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t nuids,
 	      struct mail_err *err);
+
+/* driver_unix.c: entry points driver_mmdf.c shares (the file tells its frame) */
+int unix_open(struct mailbox *box, struct mail_err *err);
+void unix_close(struct mailbox *box);
+int unix_ping(struct mailbox *box, struct mail_err *err);
+int unix_check(struct mailbox *box, struct mail_err *err);
+int unix_flush(struct mailbox *box, struct mail_err *err);
+int unix_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err);
+int unix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+	       struct mail_err *err);
+int unix_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+		      struct mail_err *err);
+int unix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
+		size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err);
+int unix_create_fmt(struct mail_session *sess, const char *path, int fmt, struct mail_err *err);
+int unix_status(struct mail_session *sess, const char *path, struct mail_status *st,
+		struct mail_err *err);
+int unix_watch(struct mailbox *box, int ifd);
+/* The members of struct driver both tables share. */
+#define UNIX_FILE_METHODS                                                                 \
+	.open = unix_open, .close = unix_close, .ping = unix_ping, .check = unix_check,     \
+	.flush = unix_flush, .expunge = unix_expunge, .fetch = unix_fetch,                  \
+	.fetch_header = unix_fetch_header, .append = unix_append, .status = unix_status,    \
+	.watch = unix_watch
 
 /* driver_unix.c: the message array and its events */
 void unix_box_remove(struct mailbox *box, uint32_t i);

@@ -506,6 +506,10 @@ int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 {
 	size_t pos = 0;
 
+	if (first)
+		out->fmt = unix_mmdf_lead(buf, len) ? UF_MMDF : UF_MBOX;
+	if (out->fmt == UF_MMDF)
+		return mmdf_parse(buf, len, first, eof, base, kt, out, used);
 	*used = 0;
 	if (len && !unix_from_line(buf, unix_line_end(buf, 0, len), NULL, NULL))
 		return (!eof && !memchr(buf, '\n', len)) ? 0 : -1;
@@ -543,34 +547,42 @@ int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 		m.size = canon_header(buf + fl, m.hdr_len, 0, NULL) + m.body_len + bs.lf - bs.crlf;
 		if (m.body_len && buf[end - 1] != '\n')
 			m.size += buf[end - 1] == '\r' ? 1 : 2;
-		m.xuid = h.xuid;
-		m.flags = h.flags;
-		m.kw = h.kw;
-		m.old = h.old;
 		pos = next;
 		*used = pos;
-		if (first && out->n == 0 && !out->pseudo && (h.ximap || h.ximapbase) && h.validity) {
-			out->have_rec = 1;
-			out->validity = h.validity;
-			out->last = h.last;
-			out->last_off = h.last_off ? (size_t)base + h.last_off : 0;
-			out->kw_rec = *kt->n;
-			if (h.ximap) {
-				rec_verify(out, buf, base, &h);
-				out->pseudo = 1;
-				out->pm = m;
-				continue;
-			}
-		}
-		if (out->n == out->cap) {
-			out->cap = out->cap ? out->cap * 2 : 64;
-			out->m = xrealloc(out->m, out->cap * sizeof *out->m);
-		}
-		out->m[out->n++] = m;
+		unix_parse_keep(out, &m, &h, first, buf, base, kt);
 	}
 	if (eof)
 		*used = len;
 	return 0;
+}
+
+/* A message framed (m) with what its header says (h): the folder record
+ * if it is the file's first, else one more message of out. */
+void unix_parse_keep(struct parse *out, struct pmsg *m, const struct hinfo *h,
+		     int first, const char *buf, off_t base, struct kwtab *kt)
+{
+	m->xuid = h->xuid;
+	m->flags = h->flags;
+	m->kw = h->kw;
+	m->old = h->old;
+	if (first && out->n == 0 && !out->pseudo && (h->ximap || h->ximapbase) && h->validity) {
+		out->have_rec = 1;
+		out->validity = h->validity;
+		out->last = h->last;
+		out->last_off = h->last_off ? (size_t)base + h->last_off : 0;
+		out->kw_rec = *kt->n;
+		if (h->ximap) {
+			rec_verify(out, buf, base, h);
+			out->pseudo = 1;
+			out->pm = *m;
+			return;
+		}
+	}
+	if (out->n == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 64;
+		out->m = xrealloc(out->m, out->cap * sizeof *out->m);
+	}
+	out->m[out->n++] = *m;
 }
 
 /* Give every message a UID: keep X-UID when it is ascending and not above
@@ -588,7 +600,7 @@ int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counte
 		uint32_t lim = p->all_mine || p->ours > ulast ? ulast : p->ours;
 		if (m->xuid && m->xuid > prev && m->xuid <= lim) {
 			m->uid = m->xuid;
-			m->rd = m->xuid <= p->rd_ours;
+			m->rd = p->fmt == UF_MBOX && m->xuid <= p->rd_ours;   /* MMDF quotes nothing */
 			if (m->rd)
 				m->size -= m->nq;
 		} else if (p->all_mine) {

@@ -238,10 +238,11 @@ int unix_gen_find(int fd, off_t *off, uint32_t *val)
 	ssize_t r = pread(fd, b, sizeof b, 0);
 	size_t n = r > 0 ? (size_t)r : 0, pos, glen = sizeof GEN_HDR - 1;
 	int ximap = 0, found = 0;
+	size_t lead = unix_mmdf_lead(b, n);
 
-	if (n < 5 || memcmp(b, "From ", 5))
+	if (n < lead + 5 || memcmp(b + lead, "From ", 5))
 		return 0;
-	for (pos = unix_line_end(b, 0, n); pos < n;) {
+	for (pos = unix_line_end(b, lead, n); pos < n;) {
 		size_t le = unix_line_end(b, pos, n);
 		if (b[le - 1] != '\n' || le - pos <= 1 || (le - pos == 2 && b[pos] == '\r'))
 			break;   /* end of header, or of what we read */
@@ -285,9 +286,10 @@ int rec_reread(int fd, int ks, const unsigned char *key, uint32_t *ours, uint32_
 	struct hinfo h = { 0 };
 	struct parse p = { .key = key, .believe = ks < 0 };
 	int ok = 0;
+	size_t lead = unix_mmdf_lead(b, n);
 
-	if (n >= 5 && !memcmp(b, "From ", 5)) {
-		hdr_scan(b, unix_line_end(b, 0, n), n, &h, NULL, &blank);
+	if (n >= lead + 5 && !memcmp(b + lead, "From ", 5)) {
+		hdr_scan(b, unix_line_end(b, lead, n), n, &h, NULL, &blank);
 		if (blank && h.ximap && h.validity) {
 			p.last_off = h.last_off;
 			rec_verify(&p, b, 0, &h);

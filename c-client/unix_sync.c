@@ -156,7 +156,7 @@ static int sync_tail(struct mailbox *box, struct locked *lk)
 	    lk->st.st_size <= ub->size || back != (old < SIGLEN ? old : SIGLEN))
 		return 0;
 	/* the old end must be a message separator for new mail to follow */
-	if (old && !unix_trailing_blank(ub->sig, 0, back))
+	if (old && !unix_frame_done(unix_fd_fmt(lk->fd), ub->sig, back))
 		return 0;
 	char sig[SIGLEN];
 	if (pread(lk->fd, sig, back, (off_t)(old - back)) != (ssize_t)back ||
@@ -266,7 +266,7 @@ static int index_fits(const struct uidx *x, struct locked *lk, int *exact)
 		const struct uidx_rec *r = &x->recs[h->nmsgs - 1];
 		char *fl = xmalloc(r->from_len);
 		int same = pread(lk->fd, fl, r->from_len, (off_t)r->off) == (ssize_t)r->from_len &&
-			   !memcmp(fl, "From ", 5) && unix_hash(fl, r->from_len) == r->fp;
+			   unix_msg_start(fl, r->from_len) && unix_hash(fl, r->from_len) == r->fp;
 		free(fl);
 		if (!same)
 			return 0;
@@ -379,8 +379,8 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 		return -1;
 	}
 	if (r < 0) {
-		mail_err_set(err, MAIL_CORRUPT, "%s is not in mbox format (left untouched)",
-			     box->path);
+		mail_err_set(err, MAIL_CORRUPT, "%s is not in %s format (left untouched)",
+			     box->path, unix_fd_fmt(lk->fd) == UF_MMDF ? "MMDF" : "mbox");
 		return -1;
 	}
 	rec_trust(p, box->sess, box->path, ub->keystate);
@@ -529,7 +529,7 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 			      .validity = box->uidvalidity, .last = ub->counter,
 			      .names = box->keywords, .nkw = box->nkeywords, .items = it,
 			      .nitems = n, .in = &in, .ours = n ? it[n - 1].uid : 0,
-			      .key = ub->key };
+			      .key = ub->key, .fmt = unix_fd_fmt(lk->fd) };
 	int nfd = mbox_rewrite(lk->loc.dirfd, lk->loc.leaf, box->path, &lk->st, &rw, &rec_off,
 			       err);
 	win_drop(&in);
@@ -546,7 +546,7 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		u->hdr_len = it[n].nhdr_len;
 		u->body_len = it[n].nbody_len;
 		u->nq = it[n].nnq;
-		u->rd = 1;
+		u->rd = rw.fmt == UF_MBOX;
 		u->disk_flags = u->m.flags & MF_STORABLE;
 		u->disk_kw = u->m.keywords;
 		u->disk_old = 1;

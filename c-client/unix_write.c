@@ -105,6 +105,15 @@ static void status_lines(struct buf *o, uint32_t flags, uint64_t kw, char **name
 	buf_printf(o, "X-UID: %u\n", uid);
 }
 
+/* After a message's last line: the separator line, or the MMDF trailer. */
+static void frame_end(struct buf *o, int fmt)
+{
+	size_t n;
+	const char *e = unix_frame_end(fmt, &n);
+
+	buf_append(o, e, n);
+}
+
 /* Write the folder record; returns the file offset of uidlast's digits.
  * With a key, it is authenticated, vouching for messages up to UID ours.
  * gen: the change counter, so other sessions see every rewrite as one. */
@@ -123,6 +132,8 @@ off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **name
 	strftime(fl, sizeof fl, "%a %b %e %H:%M:%S %Y", &tm);
 	strftime(dh, sizeof dh, "%a, %d %b %Y %H:%M:%S %z", &tm);
 	buf_init(&b);
+	if (w->fmt == UF_MMDF)
+		buf_puts(&b, MMDF_MARK);
 	buf_printf(&b, "From MAILER-DAEMON %s\nDate: %s\n", fl, dh);
 	buf_printf(&b, "From: Mail System Internal Data <MAILER-DAEMON@%s>\n", host);
 	buf_printf(&b, "Subject: %s\nMessage-ID: <%lld@%s>\n", PSEUDO_SUBJECT, (long long)now,
@@ -142,7 +153,8 @@ off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **name
 	buf_free(&val);
 	buf_puts(&b, "\nStatus: RO\n\n"
 		     "This message holds the IMAP state of this mail folder (UID numbers\n"
-		     "and keywords). Mail programs hide it; deleting it resets that state.\n\n");
+		     "and keywords). Mail programs hide it; deleting it resets that state.\n");
+	frame_end(&b, w->fmt);
 	wput(w, b.data, b.len);
 	buf_free(&b);
 	return at;
@@ -231,16 +243,33 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 	it->nnq = it->quote ? nq : it->nq;
 	if (it->body_len && body[it->body_len - 1] != '\n')
 		wput(w, "\n", 1);
-	wput(w, "\n", 1);
+	size_t en;
+	const char *e = unix_frame_end(w->fmt, &en);
+	wput(w, e, en);
+}
+
+/* Append l[0..n) without its Ctrl-A bytes. */
+static void put_no_ctla(struct buf *o, const char *l, size_t n)
+{
+	const char *a;
+
+	while (n && (a = memchr(l, '\1', n))) {
+		buf_append(o, l, (size_t)(a - l));
+		n -= (size_t)(a - l) + 1;
+		l = a + 1;
+	}
+	buf_append(o, l, n);
 }
 
 /* A new message (APPEND): From line, header without our internal fields,
- * status lines, body. Text may be CRLF or LF. Every ">*From " line gets one
- * more '>' (mboxrd): readers differ on what a separator is (mutt takes any
- * "From " line that looks like one, Python's mailbox any "From " at all),
- * and our reader removes the '>' again (see REC_NONE). */
-void format_new(struct buf *o, const char *user, const struct mail_new *m, uint32_t uid,
-		char **names, unsigned nkw, uint64_t kw)
+ * status lines, body. Text may be CRLF or LF. In mbox, every ">*From " line
+ * gets one more '>' (mboxrd): readers differ on what a separator is (mutt
+ * takes any "From " line that looks like one, Python's mailbox any "From "
+ * at all), and our reader removes the '>' again (see REC_NONE). MMDF
+ * quotes nothing, but drops Ctrl-A bytes as UW does: a line ending in four
+ * of them ends the message for UW's reader. */
+void format_new(struct buf *o, int fmt, const char *user, const struct mail_new *m,
+		uint32_t uid, char **names, unsigned nkw, uint64_t kw)
 {
 	time_t t = m->date ? m->date : time(NULL);
 	struct tm tm;
@@ -250,6 +279,8 @@ void format_new(struct buf *o, const char *user, const struct mail_new *m, uint3
 
 	localtime_r(&t, &tm);
 	strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
+	if (fmt == UF_MMDF)
+		buf_puts(o, MMDF_MARK);
 	buf_printf(o, "From %s %s\n", m->sender ? (*m->sender ? m->sender : "MAILER-DAEMON") :
 		   user && *user ? user : "MAILER-DAEMON", date);
 	while (pos < len) {
@@ -273,18 +304,20 @@ void format_new(struct buf *o, const char *user, const struct mail_new *m, uint3
 				pos = le;
 				continue;
 			}
+		}
+		if (fmt == UF_MMDF) {
+			put_no_ctla(o, l, n);
+		} else {
 			if (unix_from_depth(l, n) >= 0)
 				buf_putc(o, '>');
-		} else if (unix_from_depth(l, n) >= 0) {
-			buf_putc(o, '>');
+			buf_append(o, l, n);
 		}
-		buf_append(o, l, n);
 		buf_putc(o, '\n');
 		pos = le;
 	}
 	if (!had_blank)
 		status_lines(o, m->flags & MF_STORABLE, kw, names, nkw, uid, 0);
-	buf_putc(o, '\n');
+	frame_end(o, fmt);
 }
 
 /* The rewrite's temp file name beside leaf; -1 if it cannot fit (names
@@ -308,7 +341,7 @@ static int same_leaf(int dirfd, const char *leaf, const struct stat *st)
 /* The new mailbox, all of it, to w; returns the offset of uidlast's digits.
  * A file that had a change counter gets it bumped: a rewrite in place
  * keeps the inode, and the counter is how other sessions tell. Messages
- * not quoted by us yet are quoted now (mboxrd). */
+ * not quoted by us yet are quoted now (mboxrd; MMDF quotes nothing). */
 static off_t write_content(struct wout *w, struct rewrite *rw)
 {
 	off_t goff, rec;
@@ -317,9 +350,10 @@ static off_t write_content(struct wout *w, struct rewrite *rw)
 	if (rw->in && unix_gen_find(rw->in->fd, &goff, &gen))
 		gen = gen == UINT32_MAX ? 1 : gen + 1;
 	buf_init(&w->b);
+	w->fmt = rw->fmt;
 	rec = write_pseudo(w, rw->validity, rw->last, rw->names, rw->nkw, rw->ours, rw->key, gen);
 	for (size_t i = 0; i < rw->nitems; i++) {
-		rw->items[i].quote = !rw->items[i].rd;
+		rw->items[i].quote = rw->fmt == UF_MBOX && !rw->items[i].rd;
 		write_item(w, rw->in, &rw->items[i], rw->names, rw->nkw);
 	}
 	if (rw->extra_len)

@@ -174,10 +174,12 @@ def test_transfer_a_hierarchy(mu, imapd_as, spool, user, sample):
     assert contents(imapd_as, user, "backup/work/a.old") == want["work/a"]
 
 
-def test_transfer_mbox_home_into_maildir_and_back(mu, imapd_as, spool, user, sample):
+@pytest.mark.parametrize("middle", ["maildir", "mmdf"])
+def test_transfer_mbox_home_into_maildir_and_back(mu, imapd_as, spool, user, sample, middle):
     """An mbox home (INBOX and a 10,000-message folder, flags and keywords
-    set) goes into a Maildir tree and back into mbox files: every message
-    byte for byte, with its flags, keywords and internal date."""
+    set) goes into a Maildir tree (or UW's MMDF files) and back into mbox
+    files: every message byte for byte, with its flags, keywords and
+    internal date."""
     big = [make_message(i, 600 + (i * 37) % 3000, tag="bulk") for i in range(10000)]
     spool.write(user, sample)
     flag_some(imapd_as, user, "INBOX")
@@ -192,12 +194,16 @@ def test_transfer_mbox_home_into_maildir_and_back(mu, imapd_as, spool, user, sam
     names = ("INBOX", "lists/big", "empty")
     want = {n: contents(imapd_as, user, n) for n in names}
     assert len(want["lists/big"]) == 10000
-    r = mu("transfer", "", "#driver.maildir/md/")
+    r = mu("transfer", "", "#driver.%s/md/" % middle)
     assert r.returncode == 0, r.stderr[-500:]
-    assert os.path.isdir(os.path.join(user.home, "md/lists/big/cur"))
+    if middle == "maildir":
+        assert os.path.isdir(os.path.join(user.home, "md/lists/big/cur"))
+    else:
+        with open(os.path.join(user.home, "md/lists/big"), "rb") as f:
+            assert f.read(5) == mbox.MMDF_MARK
     for n in names:
-        assert contents(imapd_as, user, "#driver.maildir/md/" + n) == want[n], n
-    r = mu("transfer", "#driver.maildir/md/", "#driver.unix/back/")
+        assert contents(imapd_as, user, "#driver.%s/md/%s" % (middle, n)) == want[n], n
+    r = mu("transfer", "#driver.%s/md/" % middle, "#driver.unix/back/")
     assert r.returncode == 0, r.stderr[-500:]
     for n in names:
         assert contents(imapd_as, user, "back/" + n) == want[n], n

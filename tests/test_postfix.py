@@ -1,9 +1,9 @@
 # Postfix delivers through tmail (issue 11): a private Postfix instance (its
 # own configuration, queue and data directories, smtpd on a free loopback
-# port, nothing shared with a system Postfix) with mailbox_command = our
-# tmail; mail sent with smtplib is then read through imapd.
-# Not covered: Postfix's own home_mailbox = Maildir/ delivery served by
-# imapd, which needs the Maildir driver (branch maildir).
+# port, nothing shared with a system Postfix) that runs our tmail for one
+# test user (mailbox_command_maps) and delivers itself to ~/Maildir/ for
+# the other (home_mailbox = Maildir/); mail sent with smtplib is then read
+# through imapd.
 import os
 import re
 import shutil
@@ -64,7 +64,13 @@ maillog_file_prefixes = {d}
 maillog_file = {d}/maillog
 import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C {san}
 export_environment = TZ MAIL_CONFIG LANG {san_names}
-mailbox_command = {tmail} -c {config} -f "$SENDER" "$USER"
+mailbox_command_maps = texthash:{d}/etc/commands
+home_mailbox = Maildir/
+"""
+
+# The first test user's mail goes through tmail; the second has no entry,
+# so Postfix's local writes it to ~/Maildir/ itself.
+COMMANDS = """{user} {tmail} -c {config} -f "$SENDER" "$USER"
 """
 
 
@@ -83,7 +89,7 @@ def gone(pid):
 
 
 @pytest.fixture
-def postfix(imapd, workdir, san_env):
+def postfix(imapd, workdir, san_env, users):
     """A private Postfix; stopped (and its master waited for) afterwards,
     whatever the test did."""
     if not shutil.which("postfix"):
@@ -95,9 +101,10 @@ def postfix(imapd, workdir, san_env):
     port = free_port()
     san = " ".join("%s=%s" % kv for kv in sorted(san_env.items()))
     with open(os.path.join(d, "etc", "main.cf"), "w") as f:
-        f.write(MAIN_CF.format(d=d, san=san, san_names=" ".join(sorted(san_env)),
-                               tmail=tool("TMAIL", "tmail"),
-                               config=config_with(workdir, "lock_timeout = 2")))
+        f.write(MAIN_CF.format(d=d, san=san, san_names=" ".join(sorted(san_env))))
+    with open(os.path.join(d, "etc", "commands"), "w") as f:
+        f.write(COMMANDS.format(user=users[0].name, tmail=tool("TMAIL", "tmail"),
+                                config=config_with(workdir, "lock_timeout = 2")))
     with open(os.path.join(d, "etc", "master.cf"), "w") as f:
         f.write(MASTER_CF.format(port=port))
     etc = os.path.join(d, "etc")
@@ -184,3 +191,46 @@ def test_postfix_defers_while_the_mailbox_is_locked(postfix, fresh, user, spool)
         os.unlink(lock)
     assert spool.read(user) == b""
     assert "status=bounced" not in postfix.log()
+
+
+def test_postfix_maildir_delivery_served_by_imapd(postfix, fresh, other_user, connect):
+    """home_mailbox = Maildir/: Postfix's local itself writes the message
+    into ~/Maildir/new as the user; imapd serves that Maildir as INBOX with
+    the body byte for byte, and a flag one session stores is what a second
+    session sees and what the file name says."""
+    body = b"Hello in a Maildir.\nFrom the start of a line.\n\nBye.\n"
+    msg = (b"From: Sender <sender@example.org>\nTo: %s@localhost\n"
+           b"Subject: to maildir\nMessage-ID: <postfix-md@example.org>\n\n"
+           % other_user.name.encode() + body)
+    with smtplib.SMTP(postfix.host, postfix.port, timeout=30) as s:
+        s.sendmail("sender@example.org", ["%s@localhost" % other_user.name], msg)
+    postfix.wait_log(r"to=<%s@localhost>, relay=local, .*status=sent \(delivered to maildir\)"
+                     % other_user.name)
+    new = os.path.join(other_user.home, "Maildir", "new")
+    files = os.listdir(new)
+    assert len(files) == 1 and os.stat(os.path.join(new, files[0])).st_uid == other_user.uid
+    with open(os.path.join(new, files[0]), "rb") as f:
+        on_disk = f.read()
+    a = connect(who=other_user)
+    r = a.command("SELECT INBOX")
+    assert r.ok and r.numbered("EXISTS") == [1] and r.numbered("RECENT") == [1], r
+    r = a.command("FETCH 1 (RFC822.SIZE BODY.PEEK[] BODY.PEEK[TEXT])")
+    f = r.fetches()[1]
+    assert f["BODY[]"] == mbox.crlf(on_disk)
+    # the text as Postfix wrote it (it ends the file with an empty line)
+    text = on_disk.split(b"\n\n", 1)[1]
+    assert text.startswith(body) and f["BODY[TEXT]"] == mbox.crlf(text)
+    assert f["RFC822.SIZE"] == str(len(mbox.crlf(on_disk)))
+    assert f["BODY[]"].startswith(b"Return-Path: <sender@example.org>\r\n")
+    assert b"\r\nMessage-ID: <postfix-md@example.org>\r\n" in f["BODY[]"]
+    assert a.command("STORE 1 +FLAGS (\\Flagged \\Seen)").ok
+    b = connect(who=other_user)
+    r = b.command("SELECT INBOX")
+    assert r.ok and r.numbered("EXISTS") == [1], r
+    r = b.command("FETCH 1 FLAGS")
+    assert set(r.fetches()[1]["FLAGS"]) == {"\\Flagged", "\\Seen"}, r
+    cur = os.listdir(os.path.join(other_user.home, "Maildir", "cur"))
+    assert len(cur) == 1 and cur[0].endswith(":2,FS"), cur
+    assert a.command("STORE 1 -FLAGS (\\Flagged)").ok
+    r = b.command("NOOP")
+    assert set(r.fetches()[1]["FLAGS"]) == {"\\Seen"}, r

@@ -16,12 +16,18 @@ MESSAGES = [mbox.Entry(b"Subject: silent %d\nMessage-ID: <silent-%d@x>\n\nbody %
                        % (i, i, i)) for i in range(1, 4)]
 
 
-def make_box(user, name="box", entries=MESSAGES):
+# The tests below that write their own mailbox file run on an mbox file
+# and on an MMDF one (UW's Ctrl-A frame, the same driver's other format).
+FRAMES = {"mbox": mbox.entry_bytes, "mmdf": mbox.mmdf_entry_bytes}
+on_both_frames = pytest.mark.parametrize("frame", sorted(FRAMES))
+
+
+def make_box(user, name="box", entries=MESSAGES, frame="mbox"):
     """A mailbox in the user's home, written as a delivery would."""
     p = os.path.join(user.home, name)
     with open(p, "wb") as f:
         for e in entries:
-            f.write(mbox.entry_bytes(e))
+            f.write(FRAMES[frame](e))
     os.chown(p, user.uid, user.gid)
     os.chmod(p, 0o600)
     return p
@@ -91,11 +97,12 @@ def tmpfs_home(fresh, user):
 
 # ---------------------------------------------------------------- CLOSE
 
-def test_close_answers_no_when_its_expunge_cannot_be_saved(connect, user, chmod_back):
+@on_both_frames
+def test_close_answers_no_when_its_expunge_cannot_be_saved(connect, user, chmod_back, frame):
     """The home directory (where ~/box is replaced by rename) made
     unwritable after SELECT: EXPUNGE and CLOSE both answer NO, ~/box keeps
     every message byte for byte, and the \\Deleted flag is still set."""
-    path = make_box(user)
+    path = make_box(user, frame=frame)
     c = connect()
     assert c.command("SELECT box").ok
     assert c.command("STORE 2 +FLAGS.SILENT (\\Deleted)").ok
@@ -198,13 +205,14 @@ def test_select_of_another_mailbox_reports_the_changes_it_could_not_save(
 
 # ---------------------------------------------------------------- STORE
 
+@on_both_frames
 @pytest.mark.parametrize("cmd", ["STORE 1", "UID STORE 1"])
-def test_store_answers_no_on_a_full_disk(tmpfs_home, connect, user, cmd):
+def test_store_answers_no_on_a_full_disk(tmpfs_home, connect, user, cmd, frame):
     """A keyword the record must list means a rewrite; on a full disk that
     cannot be written: STORE answers NO naming the full disk (not OK beside
     an untagged NO), the file is byte-identical, and the flags the session
     shows are the ones on disk."""
-    path = make_box(user)
+    path = make_box(user, frame=frame)
     c = connect()
     r = c.command("SELECT box")
     assert r.ok, r
@@ -231,11 +239,12 @@ def test_store_answers_no_on_a_full_disk(tmpfs_home, connect, user, cmd):
 
 # ---------------------------------------------------------------- COPY, MOVE
 
-def test_copy_answers_no_on_a_full_disk(tmpfs_home, connect, user):
+@on_both_frames
+def test_copy_answers_no_on_a_full_disk(tmpfs_home, connect, user, frame):
     """COPY into a mailbox on a full disk: NO naming the full disk, the
     target byte-identical, the source untouched."""
-    path = make_box(user)
-    dest = make_box(user, "dest", MESSAGES[:1])
+    path = make_box(user, frame=frame)
+    dest = make_box(user, "dest", MESSAGES[:1], frame=frame)
     c = connect()
     assert c.command("SELECT box").ok
     before, dbefore = read(path), read(dest)
@@ -247,16 +256,17 @@ def test_copy_answers_no_on_a_full_disk(tmpfs_home, connect, user):
     assert read(path) == before
 
 
-def test_move_answers_no_when_the_source_cannot_be_expunged(connect, user, chmod_back):
+@on_both_frames
+def test_move_answers_no_when_the_source_cannot_be_expunged(connect, user, chmod_back, frame):
     """MOVE out of ~/box with the home directory unwritable: the copy can be
     made (in ~/sub/dest) but the originals cannot be removed, so MOVE says
     NO, ~/box keeps every message without a \\Deleted flag, and the copies
     are taken out of ~/sub/dest again (no message ends up in both)."""
-    path = make_box(user)
+    path = make_box(user, frame=frame)
     sub = os.path.join(user.home, "sub")
     os.mkdir(sub, 0o700)
     os.chown(sub, user.uid, user.gid)
-    make_box(user, "sub/dest", MESSAGES[:1])
+    make_box(user, "sub/dest", MESSAGES[:1], frame=frame)
     c = connect()
     assert c.command("SELECT box").ok
     before = read(path)

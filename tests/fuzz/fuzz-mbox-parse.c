@@ -1,7 +1,8 @@
 /* fuzz-mbox-parse.c: libFuzzer harness for the mbox parser alone
- * (unix_parse.c): the input is framed into messages in one buffer, with no
- * file and no mailbox, then again window by window as mbox_parse_fd reads a
- * file; abort() wherever what the parser promises does not hold. */
+ * (unix_parse.c, and unix_mmdf.c for input that starts with MMDF's Ctrl-A
+ * line): the input is framed into messages in one buffer, with no file and
+ * no mailbox, then again window by window as mbox_parse_fd reads a file;
+ * abort() wherever what the parser promises does not hold. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,23 +58,47 @@ static int follows_blank(const char *buf, size_t i)
 	       (buf[i - 2] == '\n' || (i >= 3 && buf[i - 2] == '\r' && buf[i - 3] == '\n'));
 }
 
-/* One message's bytes: a From line of its own, no separator inside, text
- * sizes that match a conversion of its bytes. */
-static void check_msg(const char *buf, size_t len, const struct pmsg *m)
+/* Is the line at i, inside a message, one that would end it? */
+static int ends_message(const char *buf, size_t len, size_t i, int fmt)
 {
-	size_t fl = m->off + m->from_len, end = fl + m->hdr_len + m->body_len;
-	struct buf text;
+	if (fmt == UF_MMDF)
+		return unix_mmdf_lead(buf + i, len - i) != 0;
+	return follows_blank(buf, i) && unix_from_line(buf + i, unix_line_end(buf, i, len) - i,
+						       NULL, NULL);
+}
+
+/* The frame's start of message m: its From line (in MMDF after the mark,
+ * and there it may be missing: no date then). */
+static void check_start(const char *buf, size_t len, const struct pmsg *m, int fmt)
+{
+	size_t lead = fmt == UF_MMDF ? MMDF_MARK_LEN : 0, fl = m->off + m->from_len;
 	time_t t;
 	int tz;
 
+	CHECK(m->from_len >= lead && (!lead || unix_mmdf_lead(buf + m->off, len - m->off)));
+	if (lead && m->from_len == lead) {
+		CHECK(m->date == 0 && m->nq == 0);
+		return;
+	}
+	CHECK(unix_line_end(buf, m->off + lead, len) == fl);
+	CHECK(unix_from_line(buf + m->off + lead, m->from_len - lead, &t, &tz) && t == m->date &&
+	      tz == m->tz);
+	CHECK(!lead || m->nq == 0);
+}
+
+/* One message's bytes: a From line of its own, no separator inside, text
+ * sizes that match a conversion of its bytes. */
+static void check_msg(const char *buf, size_t len, const struct pmsg *m, int fmt)
+{
+	size_t fl = m->off + m->from_len, end = fl + m->hdr_len + m->body_len;
+	struct buf text;
+
 	CHECK(m->off < len && m->from_len && m->from_len <= len - m->off);
 	CHECK(m->hdr_len <= len - fl && m->body_len <= len - fl - m->hdr_len);
-	CHECK(unix_line_end(buf, m->off, len) == fl);
-	CHECK(unix_from_line(buf + m->off, m->from_len, &t, &tz) && t == m->date && tz == m->tz);
+	check_start(buf, len, m, fmt);
 	CHECK(unix_hash(buf + m->off, m->from_len) == m->fp);
-	for (size_t i = unix_line_end(buf, m->off, len); i < end; i = unix_line_end(buf, i, len))
-		CHECK(!follows_blank(buf, i) || !unix_from_line(buf + i, unix_line_end(buf, i, len) - i,
-							   NULL, NULL));
+	for (size_t i = fl; i < end; i = unix_line_end(buf, i, len))
+		CHECK(!ends_message(buf, len, i, fmt));
 	buf_init(&text);
 	uint64_t hn = canon_header(buf + fl, m->hdr_len, m->rd, &text);
 	CHECK(hn == text.len && hn == canon_header(buf + fl, m->hdr_len, m->rd, NULL));
@@ -83,23 +108,32 @@ static void check_msg(const char *buf, size_t len, const struct pmsg *m)
 	CHECK(m->size == hn + body_canon_len(buf + fl + m->hdr_len, m->body_len, m->rd));
 }
 
+/* Does gap bytes at buf[at] separate two messages (or end the last)? */
+static int separator(const char *buf, size_t at, size_t gap, int fmt)
+{
+	if (fmt == UF_MMDF)
+		return gap == MMDF_MARK_LEN && unix_mmdf_lead(buf + at, gap);
+	return gap <= 2 && (gap == 0 || empty_line(buf + at, gap));
+}
+
 /* The messages tile the buffer from its start, apart from the empty line
- * that separates two of them (and may end the last). */
+ * that separates two of them (and may end the last); in MMDF, the trailer
+ * that ends each (the last may lack it). */
 static void check_frame(const char *buf, size_t len, const struct parse *p)
 {
 	size_t at = 0, n = p->n + (p->pseudo != 0);
 
 	CHECK(n || !len);
+	CHECK(p->fmt == (unix_mmdf_lead(buf, len) ? UF_MMDF : UF_MBOX));
 	for (size_t i = 0; i < n; i++) {
 		const struct pmsg *m = p->pseudo ? (i ? &p->m[i - 1] : &p->pm) : &p->m[i];
-		size_t gap = m->off - at;
-		CHECK(m->off >= at && gap <= 2 && (i || !m->off));
-		CHECK(gap == 0 || empty_line(buf + at, gap));
-		CHECK(!m->off || follows_blank(buf, m->off));
-		check_msg(buf, len, m);
+		CHECK(m->off >= at && (i || !m->off));
+		CHECK(!i || separator(buf, at, m->off - at, p->fmt));
+		CHECK(p->fmt == UF_MMDF || !m->off || follows_blank(buf, m->off));
+		check_msg(buf, len, m, p->fmt);
 		at = m->off + m->from_len + m->hdr_len + m->body_len;
 	}
-	CHECK(len - at <= 2 && (len == at || empty_line(buf + at, len - at)));
+	CHECK(len == at || separator(buf, at, len - at, p->fmt));
 }
 
 /* What the record says is where it says: ten digits of uidlast, and the
@@ -156,7 +190,7 @@ static int same_pmsg(const struct pmsg *a, const struct pmsg *b)
 static void check_same(const struct parse *a, const struct kwtab *ka, const struct parse *b,
 		       const struct kwtab *kb)
 {
-	CHECK(a->n == b->n && a->have_rec == b->have_rec && a->validity == b->validity &&
+	CHECK(a->n == b->n && a->fmt == b->fmt && a->have_rec == b->have_rec && a->validity == b->validity &&
 	      a->last == b->last && a->last_off == b->last_off && a->pseudo == b->pseudo &&
 	      a->rec_mac == b->rec_mac && a->ours == b->ours && a->rd_ours == b->rd_ours &&
 	      a->auth_off == b->auth_off && a->kw_rec == b->kw_rec);
@@ -184,7 +218,7 @@ static void check_uids(const char *buf, size_t len, struct parse *p, struct kwta
 		CHECK(!m->rd || (m->xuid == m->uid && p->trust != REC_NONE));
 		CHECK(m->xuid == m->uid || p->all_mine || (!m->flags && !m->kw && !m->old));
 		CHECK(*kt->n >= 64 || m->kw >> *kt->n == 0);
-		check_msg(buf, len, m);   /* sizes now without the quotes of ours */
+		check_msg(buf, len, m, p->fmt);   /* sizes now without the quotes of ours */
 		prev = m->uid;
 	}
 }
@@ -219,7 +253,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rb = parse_windows(buf, len, (size_t)(opt >> 2) + 1, &kb, &b);
 	CHECK((ra < 0) == (rb < 0));
 	if (ra < 0) {
-		CHECK(len && !unix_from_line(buf, unix_line_end(buf, 0, len), NULL, NULL));
+		CHECK(len && (unix_mmdf_lead(buf, len) ||
+			      !unix_from_line(buf, unix_line_end(buf, 0, len), NULL, NULL)));
 	} else {
 		CHECK(used == len);
 		check_frame(buf, len, &a);

@@ -10,7 +10,7 @@ import time
 from helpers import mbox
 
 # the formats the parametrised suites run on (conftest.py MAIL_FORMATS)
-FORMATS = ("mbox", "maildir")
+FORMATS = ("mbox", "maildir", "mmdf")
 
 # Maildir info letters (the ":2," part of a file name) and IMAP flags
 MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered",
@@ -68,6 +68,7 @@ class MboxStore:
     """INBOX is the spool file; delivery takes the MTA's locks."""
 
     format = "mbox"
+    parse = staticmethod(mbox.parse_mbox)   # the file's bytes into Entry objects
 
     def __init__(self, spool):
         self.spool = spool
@@ -95,7 +96,7 @@ class MboxStore:
         except FileNotFoundError:
             return []
         out = []
-        for e in mbox.parse_mbox(raw):
+        for e in self.parse(raw):
             if re.search(rb"(?mi)^X-IMAP:", e.header()):
                 continue
             uid = _header_value(e.header(), b"X-UID")
@@ -111,6 +112,22 @@ class MboxStore:
         """A mailbox file (no link) under the home."""
         p = self.folder_path(user, name)
         return os.path.isfile(p) and not os.path.islink(p)
+
+
+class MmdfStore(MboxStore):
+    """INBOX is the spool file in UW's MMDF frame (Ctrl-A lines around each
+    message), delivered under the same locks."""
+
+    format = "mmdf"
+    parse = staticmethod(mbox.parse_mmdf)
+
+    def write(self, user, entries):
+        """Replace the spool file with the entries, MMDF-framed."""
+        self.spool.write(user, entries, frame=mbox.mmdf_entry_bytes)
+
+    def deliver(self, user, entry, timeout=30):
+        """Append one MMDF-framed message under the MTA's locks."""
+        self.spool.deliver(user, entry, timeout, frame=mbox.mmdf_entry_bytes)
 
 
 # ---------------------------------------------------------------- Maildir
@@ -279,9 +296,11 @@ class MaildirStore:
 
 
 def make(fmt, spool):
-    """The store for a format name ("mbox" or "maildir")."""
+    """The store for a format name ("mbox", "maildir" or "mmdf")."""
     if fmt == "mbox":
         return MboxStore(spool)
+    if fmt == "mmdf":
+        return MmdfStore(spool)
     if fmt == "maildir":
         return MaildirStore()
     raise ValueError("no mail store for format %r" % fmt)

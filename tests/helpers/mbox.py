@@ -55,6 +55,32 @@ def entry_bytes(e):
     return e.from_line() + quote_from(data) + b"\n"
 
 
+# The line of four Ctrl-A bytes before and after each MMDF message.
+MMDF_MARK = b"\x01\x01\x01\x01\n"
+
+
+def mmdf_entry_bytes(e):
+    """The same delivery in an MMDF file, as UW writes it: the mark, the
+    From line (the internal date), the message unquoted, the mark."""
+    data = e.data if e.data.endswith(b"\n") else e.data + b"\n"
+    return MMDF_MARK + e.from_line() + data + MMDF_MARK
+
+
+def parse_mmdf(raw):
+    """Split MMDF bytes into Entry objects (From line taken off; a message
+    without one gets an empty sender and date)."""
+    n = len(MMDF_MARK)
+    body = raw[n:] if raw.startswith(MMDF_MARK) else raw
+    body = body[:-n] if body.endswith(MMDF_MARK) else body
+    entries = []
+    for part in body.split(MMDF_MARK + MMDF_MARK) if body else []:
+        first, _, rest = part.partition(b"\n")
+        m = _FROM_RE.match(first)
+        entries.append(Entry(rest, m.group(1).decode(), m.group(2).decode()) if m
+                       else Entry(part, "", ""))
+    return entries
+
+
 _FROM_RE = re.compile(rb"^From (\S+)  ?(.+)$")
 
 
@@ -153,12 +179,13 @@ class Spool:
                 except FileNotFoundError:
                     pass
 
-    def write(self, user, entries):
-        """Replace the user's INBOX with the given entries."""
+    def write(self, user, entries, frame=entry_bytes):
+        """Replace the user's INBOX with the given entries (frame: the
+        bytes of one, mbox's by default)."""
         p = self.path(user)
         with open(p, "wb") as f:
             for e in entries:
-                f.write(entry_bytes(e))
+                f.write(frame(e))
         os.chown(p, user.uid, self.mail_gid)
         os.chmod(p, 0o660)
 
@@ -173,7 +200,7 @@ class Spool:
         with open(self.path(user), "rb") as f:
             return f.read()
 
-    def deliver(self, user, entry, timeout=30):
+    def deliver(self, user, entry, timeout=30, frame=entry_bytes):
         """Append one message the way an MTA does: take the dotlock with
         liblockfile's dotlockfile, then an fcntl lock, append, unlock. -p:
         our pid goes in the lock, and a lock whose pid is dead (a killed
@@ -189,7 +216,7 @@ class Spool:
                 st = os.fstat(fd)
                 if st.st_uid != user.uid or st.st_gid != self.mail_gid:
                     os.fchown(fd, user.uid, self.mail_gid)
-                os.write(fd, entry_bytes(entry))
+                os.write(fd, frame(entry))
                 os.fsync(fd)
                 fcntl.lockf(fd, fcntl.LOCK_UN)
             finally:
