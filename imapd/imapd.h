@@ -135,6 +135,16 @@ void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const 
 /* Forget the saved search result (a mailbox selected or left). */
 void imap_searchres_reset(struct client *c);
 
+/* STATUS items (cmd_mailbox.c), for STATUS and LIST-STATUS (cmd_list.c). */
+enum {
+	S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16,
+	S_APPENDLIMIT = 32, S_SIZE = 64,
+};
+/* "(" status-att *(SP status-att) ")" into S_* bits; -1 with p's error. */
+int imap_status_items(struct parser *p, unsigned *want);
+/* The untagged STATUS of name with the items in want; -1 with err. */
+int imap_status_send(struct client *c, const char *name, unsigned want, struct mail_err *err);
+
 /* Capabilities for the current state (CAPABILITY response and greeting). */
 void imap_capabilities(struct client *c, struct buf *out);
 
