@@ -122,27 +122,49 @@ static void add_known(struct items *out, const struct items *found, const char *
 	items_add(out, name, (f ? f->attrs : LA_NONEXISTENT) | more, 0);
 }
 
+/* The parents of name that a pattern matches: added to out, or (when
+ * name itself is listed) only marked there, as Dovecot does. */
+static void recursive_parents(const struct want *w, const struct items *found, const char *name,
+			      struct items *out, struct items *mark)
+{
+	char *parent = xstrdup(name);
+	int listed = wanted(w, name);
+
+	for (size_t k = strlen(parent); k-- > 1;) {
+		if (parent[k] != '/')
+			continue;
+		parent[k] = '\0';
+		if (!wanted(w, parent))
+			continue;
+		if (listed)
+			items_add(mark, parent, 0, 0);
+		else
+			add_known(out, found, parent, LA_CHILD_SUBSCRIBED);
+	}
+	free(parent);
+}
+
 /* SUBSCRIBED selection: the subscribed names that match; with RECURSIVE
- * also each matching parent of a subscribed name (CHILDINFO). */
+ * also the matching parents of subscribed names that do not (CHILDINFO,
+ * RFC 5258 3.5). */
 static void select_subscribed(const struct want *w, const struct items *found, char **subs,
 			      size_t nsubs, unsigned opts, struct items *out)
 {
+	struct items mark = { 0 };
+
 	for (size_t i = 0; i < nsubs; i++) {
 		if (wanted(w, subs[i]))
 			add_known(out, found, subs[i], LA_SUBSCRIBED);
-		if (!(opts & MAIL_LIST_RECURSIVE))
-			continue;
-		char *parent = xstrdup(subs[i]);
-		for (size_t k = strlen(parent); k-- > 1;) {
-			if (parent[k] != '/')
-				continue;
-			parent[k] = '\0';
-			if (wanted(w, parent))
-				add_known(out, found, parent, LA_CHILD_SUBSCRIBED);
-		}
-		free(parent);
+		if (opts & MAIL_LIST_RECURSIVE)
+			recursive_parents(w, found, subs[i], out, &mark);
 	}
 	items_unique(out);
+	for (size_t i = 0; i < mark.n; i++) {
+		struct item *it = (struct item *)items_find(out, mark.v[i].name);
+		if (it)
+			it->attrs |= LA_CHILD_SUBSCRIBED;
+	}
+	items_free(&mark);
 }
 
 static void count_one(void *ctx, const char *name, int attrs)
@@ -172,6 +194,8 @@ static void report(struct mail_session *s, struct items *out, unsigned opts, mai
 		   void *ctx)
 {
 	struct mail_uses *uses = mail_uses_load(s);
+	/* CHILDREN (RFC 3348) on every plain LIST; the extended one on request */
+	int tell = !(opts & MAIL_LIST_EXTENDED) || (opts & MAIL_LIST_RET_CHILDREN);
 
 	if (out->n)
 		qsort(out->v, out->n, sizeof *out->v, by_output);
@@ -181,8 +205,9 @@ static void report(struct mail_session *s, struct items *out, unsigned opts, mai
 			it->attrs |= mail_uses_of(s, uses, it->name);
 		if ((opts & MAIL_LIST_SPECIAL) && !(it->attrs & LA_SPECIAL))
 			continue;
-		if ((opts & MAIL_LIST_RET_CHILDREN) &&
-		    !(it->attrs & (LA_HASCHILDREN | LA_HASNOCHILDREN | LA_NOINFERIORS)))
+		if (!tell)
+			it->attrs &= ~(LA_HASCHILDREN | LA_HASNOCHILDREN);
+		else if (!(it->attrs & (LA_HASCHILDREN | LA_HASNOCHILDREN | LA_NOINFERIORS)))
 			it->attrs |= has_children(s, it->name) ? LA_HASCHILDREN : LA_HASNOCHILDREN;
 		fn(ctx, it->name, it->attrs);
 	}

@@ -14,6 +14,8 @@ enum {
 	/* return options */
 	MAIL_LIST_RET_SUBSCRIBED = 1 << 3,  /* mark \Subscribed */
 	MAIL_LIST_RET_CHILDREN = 1 << 4,    /* \HasChildren or \HasNoChildren on each */
+	/* the extended syntax: child attributes only when asked, as Dovecot */
+	MAIL_LIST_EXTENDED = 1 << 5,
 };
 
 /* Report each mailbox matching one of the patterns (after ref, as LIST)

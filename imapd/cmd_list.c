@@ -114,11 +114,12 @@ static int return_opts(struct parser *p, unsigned *ret, unsigned *status)
 	return p_char(p, ')');
 }
 
-/* One pattern, or "(" pattern *(SP pattern) ")". */
-static int patterns(struct parser *p, char **pats, size_t *n)
+/* One pattern, or "(" pattern *(SP pattern) ")" (then *several is set). */
+static int patterns(struct parser *p, char **pats, size_t *n, int *several)
 {
 	*n = 0;
-	if (!p_peek(p, '('))
+	*several = p_peek(p, '(');
+	if (!*several)
 		return p_list_mailbox(p, &pats[(*n)++]);
 	p->p++;
 	do {
@@ -130,10 +131,11 @@ static int patterns(struct parser *p, char **pats, size_t *n)
 	return p_char(p, ')');
 }
 
-/* The library's options for what the client asked. */
-static unsigned lib_opts(unsigned sel, unsigned ret)
+/* The library's options for what the client asked (extended: in the
+ * syntax of RFC 5258). */
+static unsigned lib_opts(unsigned sel, unsigned ret, int extended)
 {
-	unsigned o = 0;
+	unsigned o = extended ? MAIL_LIST_EXTENDED : 0;
 
 	o |= sel & SEL_SUBSCRIBED ? MAIL_LIST_SUBSCRIBED | MAIL_LIST_RET_SUBSCRIBED : 0;
 	o |= sel & SEL_RECURSIVEMATCH ? MAIL_LIST_RECURSIVE : 0;
@@ -151,10 +153,11 @@ void cmd_list(struct cmd *cmd)
 	char *ref, *pats[LIST_PATTERNS_MAX];
 	size_t n;
 	struct mail_err err;
+	int opts = 0, several, rets = 0;
 
-	if (p_sp(p) < 0 || (p_peek(p, '(') && (select_opts(p, &sel) < 0 || p_sp(p) < 0)) ||
-	    p_mailbox(p, &ref) < 0 || p_sp(p) < 0 || patterns(p, pats, &n) < 0 ||
-	    (!p_at_end(p) && (p_sp(p) < 0 || return_opts(p, &ret, &lc.status) < 0)) ||
+	if (p_sp(p) < 0 || ((opts = p_peek(p, '(')) && (select_opts(p, &sel) < 0 || p_sp(p) < 0)) ||
+	    p_mailbox(p, &ref) < 0 || p_sp(p) < 0 || patterns(p, pats, &n, &several) < 0 ||
+	    ((rets = !p_at_end(p)) && (p_sp(p) < 0 || return_opts(p, &ret, &lc.status) < 0)) ||
 	    p_end(p) < 0)
 		return resp_parse_error(cmd);
 	/* RFC 5258 3: RECURSIVEMATCH refines another selection; here SUBSCRIBED */
@@ -165,7 +168,7 @@ void cmd_list(struct cmd *cmd)
 		resp_untagged(cmd->c, "LIST (\\Noselect) \"/\" \"%s\"", *ref == '/' ? "/" : "");
 		return resp_ok(cmd, NULL, "LIST completed");
 	}
-	if (mail_list_ext(&cmd->c->sess, ref, pats, n, lib_opts(sel, ret), list_one, &lc, &err) < 0)
+	if (mail_list_ext(&cmd->c->sess, ref, pats, n, lib_opts(sel, ret, opts || several || rets), list_one, &lc, &err) < 0)
 		return resp_mail_error(cmd, &err);
 	resp_ok(cmd, NULL, "LIST completed");
 }
