@@ -193,15 +193,18 @@ static int has_children(struct mail_session *s, const char *name)
 static void report(struct mail_session *s, struct items *out, unsigned opts, mail_list_fn fn,
 		   void *ctx)
 {
-	struct mail_uses *uses = mail_uses_load(s);
-	/* CHILDREN (RFC 3348) on every plain LIST; the extended one on request */
-	int tell = !(opts & MAIL_LIST_EXTENDED) || (opts & MAIL_LIST_RET_CHILDREN);
+	/* CHILDREN (RFC 3348) and SPECIAL-USE on every plain LIST; the
+	 * extended one on request */
+	int plain = !(opts & MAIL_LIST_EXTENDED);
+	int tell = plain || (opts & MAIL_LIST_RET_CHILDREN);
+	struct mail_uses *uses = plain || (opts & (MAIL_LIST_SPECIAL | MAIL_LIST_RET_SPECIAL)) ?
+				 mail_uses_load(s) : NULL;
 
 	if (out->n)
 		qsort(out->v, out->n, sizeof *out->v, by_output);
 	for (size_t i = 0; i < out->n; i++) {
 		struct item *it = &out->v[i];
-		if (!(it->attrs & LA_NONEXISTENT))
+		if (!(it->attrs & LA_NONEXISTENT) && uses)
 			it->attrs |= mail_uses_of(s, uses, it->name);
 		if ((opts & MAIL_LIST_SPECIAL) && !(it->attrs & LA_SPECIAL))
 			continue;

@@ -14,8 +14,10 @@ enum {
 	/* return options */
 	MAIL_LIST_RET_SUBSCRIBED = 1 << 3,  /* mark \Subscribed */
 	MAIL_LIST_RET_CHILDREN = 1 << 4,    /* \HasChildren or \HasNoChildren on each */
-	/* the extended syntax: child attributes only when asked, as Dovecot */
-	MAIL_LIST_EXTENDED = 1 << 5,
+	MAIL_LIST_RET_SPECIAL = 1 << 5,     /* the special-use attributes */
+	/* the extended syntax: child and special-use attributes only when
+	 * asked (RFC 5258 3, RFC 6154 2), as Dovecot answers */
+	MAIL_LIST_EXTENDED = 1 << 6,
 };
 
 /* Report each mailbox matching one of the patterns (after ref, as LIST)

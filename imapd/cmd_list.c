@@ -142,6 +142,7 @@ static unsigned lib_opts(unsigned sel, unsigned ret, int extended)
 	o |= sel & SEL_SPECIAL ? MAIL_LIST_SPECIAL : 0;
 	o |= ret & RET_SUBSCRIBED ? MAIL_LIST_RET_SUBSCRIBED : 0;
 	o |= ret & RET_CHILDREN ? MAIL_LIST_RET_CHILDREN : 0;
+	o |= ret & RET_SPECIAL ? MAIL_LIST_RET_SPECIAL : 0;
 	return o;
 }
 

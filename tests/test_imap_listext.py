@@ -328,3 +328,84 @@ def test_planted_link_at_the_uses_file_is_never_followed(client, user, other_use
     after = os.stat(theirs)
     assert (after.st_mtime_ns, after.st_ino) == (before.st_mtime_ns, before.st_ino)
     assert os.readlink(uses_file(user)) == theirs
+
+
+# ---------------------------------------------------------------- Dovecot, same Maildir
+
+DOVECOT_SPECIAL_CONF = DOVECOT_CONF.replace("  separator = /\n", "  separator = /\n" + "".join(
+    "  mailbox %s {\n    special_use = %s\n  }\n" % (n, a) for n, a in SPECIAL.items()))
+
+# Requests both servers support, on the RFC 5258 tree plus the special folders.
+DIFF_COMMANDS = (
+    'LIST "" "*"', 'LIST "" "%"', 'LIST (SUBSCRIBED) "" "*"', 'LIST (SUBSCRIBED) "" "%"',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "*"',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" "Fruit"', 'LIST "" "%" RETURN (CHILDREN)',
+    'LIST "" "*" RETURN (CHILDREN SUBSCRIBED)', 'LIST (REMOTE) "" "%"',
+    'LIST "" ("Fruit/%" "T*" "Sent") RETURN (SUBSCRIBED STATUS (MESSAGES UNSEEN SIZE UIDNEXT))',
+    'LIST "" ("Fruit" "Fruit/Peach")', 'LIST (SUBSCRIBED) "" ("Fruit" "Fruit/Peach")',
+    'LIST (SPECIAL-USE) "" "*"', 'LIST "" "*" RETURN (SPECIAL-USE)',
+    'LIST (SPECIAL-USE) "" "*" RETURN (STATUS (MESSAGES SIZE))',
+    'LIST (SUBSCRIBED) "" "F*" RETURN (STATUS (MESSAGES))', 'LIST "" ""',
+    'STATUS Tofu (MESSAGES UNSEEN SIZE)', 'STATUS Sent (SIZE)', 'STATUS INBOX (SIZE MESSAGES)',
+)
+# What the comparison keeps of an attribute list: \Noselect and
+# \NonExistent both say "cannot be selected" (Dovecot says \NonExistent of
+# a Maildir++ parent that has no folder of its own, where we say \Noselect).
+KEPT = {"\\SUBSCRIBED", "\\HASCHILDREN", "\\HASNOCHILDREN"} | {a.upper() for a in SPECIAL.values()}
+
+
+def text(x):
+    """Extended data with strings and atoms alike (Dovecot sends CHILDINFO
+    as an atom, we as RFC 5258's examples do, quoted)."""
+    if isinstance(x, list):
+        return tuple(text(y) for y in x)
+    return (x.decode() if isinstance(x, bytes) else x).upper()
+
+
+def answer(r):
+    """{("LIST", name): (attributes kept, extended data), ("STATUS", name):
+    {item: value}} of one response set, and the tagged status."""
+    out = {}
+    for u in r.untagged:
+        kind = u[0].upper()
+        if kind == "LIST":
+            a = {x.upper() for x in u[1]}
+            kept = frozenset(a & KEPT | ({"UNSELECTABLE"} & {"UNSELECTABLE" for x in a
+                                          if x in ("\\NOSELECT", "\\NONEXISTENT")}))
+            ext = text(u[4]) if len(u) > 4 else None
+            out[kind, u[3]] = (kept, ext)
+        elif kind == "STATUS":
+            out[kind, u[1]] = {u[2][i].upper(): u[2][i + 1] for i in range(0, len(u[2]), 2)}
+    return r.status, out
+
+
+def test_same_answers_as_dovecot(imapd, user, workdir, san_env, fresh):
+    """Dovecot builds the RFC 5258 tree, subscriptions and mail in a Maildir
+    with its special-use folders; each request then gets the same mailboxes,
+    subscription marks, special uses, CHILDINFO and STATUS values from both
+    servers."""
+    acct = Account.named(user.name)
+    base = os.path.join(workdir, "listext-dovecot")
+    os.makedirs(base, exist_ok=True)
+    dove = HomeServer("dovecot", DOVECOT, os.path.join(base, "dovecot"), acct, user.home,
+                      DOVECOT_SPECIAL_CONF)
+    root = os.path.join(base, "ours")
+    os.makedirs(root, exist_ok=True)
+    ours = HomeServer("ours", imapd, root, acct, user.home,
+                      "spool_dir = %s\ninbox = ~/Maildir\nmail_format = maildir\n%s"
+                      % (os.path.join(root, "spool"), SPECIAL_CONF), san_env)
+    with session(dove) as c:
+        build(c, "maildir")
+        for name in SPECIAL:
+            ok(c.command("CREATE %s" % name))
+        for box, n in (("INBOX", 2), ("Tofu", 3), ("Sent", 1)):
+            for i in range(n):
+                ok(c.command("APPEND %s%s " % (box, " (\\Seen)" if i else ""),
+                             Lit(NOTE + b"line %d\r\n" % i * (i + 1))))
+    for cmd in DIFF_COMMANDS:
+        got = {}
+        for srv in (dove, ours):
+            with session(srv) as c:
+                got[srv.kind] = answer(c.command(cmd))
+        assert got["ours"] == got["dovecot"], cmd
+        assert got["ours"][0] == "OK" and got["ours"][1], (cmd, got)
