@@ -5,6 +5,7 @@
 
 #include "imapd.h"
 #include "imap_fmt.h"
+#include "mutf7.h"
 #include "specialuse.h"
 
 /* "CMD SP mailbox" with nothing after. */
@@ -51,6 +52,16 @@ static int create_args(struct parser *p, char **name, int *bits)
 	return p_char(p, ')') < 0 ? -1 : p_end(p);
 }
 
+/* RFC 3501 5.1.3: a new name is modified UTF-7 (no 8-bit bytes, no broken
+ * base64), so every client reads back the name it made. */
+static int new_name_ok(struct cmd *cmd, const char *name)
+{
+	if (mutf7_valid(name, strlen(name)))
+		return 1;
+	resp_no(cmd, "CANNOT", "Mailbox name is not valid modified UTF-7 (RFC 3501 5.1.3)");
+	return 0;
+}
+
 void cmd_create(struct cmd *cmd)
 {
 	struct mail_err err;
@@ -61,6 +72,8 @@ void cmd_create(struct cmd *cmd)
 		return resp_parse_error(cmd);
 	if (!strcmp(name, "INBOX"))
 		return resp_no(cmd, "ALREADYEXISTS", "INBOX always exists");
+	if (!new_name_ok(cmd, name))
+		return;
 	if (bits < 0)
 		return resp_no(cmd, "USEATTR", "That special use is not supported here");
 	if ((bits ? mail_create_special(&cmd->c->sess, name, bits, &err)
@@ -95,6 +108,8 @@ void cmd_rename(struct cmd *cmd)
 		return resp_parse_error(cmd);
 	if (!strcmp(to, "INBOX"))
 		return resp_no(cmd, "ALREADYEXISTS", "INBOX always exists");
+	if (!new_name_ok(cmd, to))
+		return;
 	if (mail_rename(&cmd->c->sess, from, to, &err) < 0)
 		return resp_mail_error(cmd, &err);
 	resp_ok(cmd, NULL, "RENAME completed");

@@ -409,3 +409,23 @@ def test_same_answers_as_dovecot(imapd, user, workdir, san_env, fresh):
                 got[srv.kind] = answer(c.command(cmd))
         assert got["ours"] == got["dovecot"], cmd
         assert got["ours"][0] == "OK" and got["ours"][1], (cmd, got)
+
+
+# ---------------------------------------------------------------- mailbox names
+
+def test_names_are_modified_utf7(client):
+    """RFC 3501 5.1.3: CREATE and RENAME take names in modified UTF-7 (the
+    RFC's example folders are made and listed as sent); 8-bit bytes and
+    broken base64 are refused, and nothing is made."""
+    ok(client.command("CREATE &U,BTFw-/&ZeVnLIqe-"))
+    r = ok(client.command('LIST "" "&U,BTFw-/*"'))
+    assert [x.rsplit(b" ", 1)[1] for x in lines(r)] == [b"&U,BTFw-/&ZeVnLIqe-"]
+    ok(client.command("CREATE Tom&-Jerry"))
+    for bad in (b"Caf\xc3\xa9", b"&AGE-", b"&U,BTFw", b"&AOk-&AOk-", b"&2D0-"):
+        r = client.command(b'CREATE "' + bad + b'"')
+        assert (r.status, r.code) == ("NO", "CANNOT"), (bad, r)
+        r = client.command(b'RENAME Tom&-Jerry "' + bad + b'"')
+        assert (r.status, r.code) == ("NO", "CANNOT"), (bad, r)
+    r = ok(client.command('LIST "" "*"'))
+    assert sorted(x.rsplit(b" ", 1)[1] for x in lines(r)) == [
+        b"&U,BTFw-", b"&U,BTFw-/&ZeVnLIqe-", b"INBOX", b"Tom&-Jerry"], r.raw
