@@ -1,12 +1,14 @@
 /* cmd_list.c: LIST and LSUB, with LIST-EXTENDED (RFC 5258): selection and
  * return options, several patterns, CHILDINFO; SPECIAL-USE (RFC 6154) and
  * LIST-STATUS (RFC 5819). What is listed is decided in listext.c. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "imapd.h"
 #include "imap_fmt.h"
 #include "listext.h"
+#include "mutf7.h"
 
 #define LIST_PATTERNS_MAX 64
 
@@ -32,6 +34,32 @@ static const struct {
 	{LA_TRASH, "\\Trash"},
 };
 
+void imap_put_mailbox(const struct client *c, struct buf *out, const char *name)
+{
+	char *u8 = c->enabled & CLIENT_EN_UTF8 ? mutf7_to_utf8(name, strlen(name)) : NULL;
+	int wide = 0, line = 0;
+
+	for (const char *s = u8; s && *s; s++) {
+		wide |= (unsigned char)*s >= 0x80;
+		line |= *s == '\r' || *s == '\n';
+	}
+	if (!wide || line) {
+		/* ASCII, a name holding a line end (a literal), or one stored
+		 * in no valid modified UTF-7 (sent as it is) */
+		imap_put_astring(out, u8 ? u8 : name);
+	} else {
+		/* RFC 6855 3: UTF-8 in a quoted string */
+		buf_putc(out, '"');
+		for (const char *s = u8; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				buf_putc(out, '\\');
+			buf_putc(out, *s);
+		}
+		buf_putc(out, '"');
+	}
+	free(u8);
+}
+
 /* One LIST/LSUB response, and with LIST-STATUS the mailbox's STATUS. */
 static void list_one(void *ctx, const char *name, int attrs)
 {
@@ -49,7 +77,7 @@ static void list_one(void *ctx, const char *name, int attrs)
 			first = 0;
 		}
 	buf_puts(&b, ") \"/\" ");
-	imap_put_astring(&b, name);
+	imap_put_mailbox(lc->c, &b, name);
 	if (attrs & LA_CHILD_SUBSCRIBED)
 		buf_puts(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_puts(&b, "\r\n");

@@ -198,7 +198,7 @@ int imap_status_send(struct client *c, const char *name, unsigned want, struct m
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "STATUS ");
-	imap_put_astring(&b, name);
+	imap_put_mailbox(c, &b, name);
 	buf_puts(&b, " (");
 	for (size_t i = 0, n = 0; i < ARRAY_SIZE(status_items); i++)
 		if (want & status_items[i].bit)

@@ -43,10 +43,11 @@ struct client {
 };
 
 /* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
- * names are registered in cmd_enable.c. None yet: CONDSTORE, QRESYNC,
- * UTF8=ACCEPT and IMAP4rev2 add theirs when they land. */
+ * names are registered in cmd_enable.c. CONDSTORE, QRESYNC and IMAP4rev2
+ * add theirs when they land. */
 enum {
 	CLIENT_EN_NONE = 0,
+	CLIENT_EN_UTF8 = 1 << 0,    /* UTF8=ACCEPT (RFC 6855): names in UTF-8 */
 };
 
 /* One command being executed. */
@@ -144,6 +145,10 @@ enum {
 int imap_status_items(struct parser *p, unsigned *want);
 /* The untagged STATUS of name with the items in want; -1 with err. */
 int imap_status_send(struct client *c, const char *name, unsigned want, struct mail_err *err);
+
+/* A mailbox name as the client reads it: as stored (modified UTF-7), or
+ * in UTF-8 once it enabled UTF8=ACCEPT (cmd_list.c). */
+void imap_put_mailbox(const struct client *c, struct buf *out, const char *name);
 
 /* Capabilities for the current state (CAPABILITY response and greeting). */
 void imap_capabilities(struct client *c, struct buf *out);

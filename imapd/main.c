@@ -289,6 +289,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	cmd.c = c;
 	p_init(&cmd.p, line, len, c->pool);
 	cmd.p.saved = &c->searchres;
+	cmd.p.utf8 = (c->enabled & CLIENT_EN_UTF8) != 0;
 	const char *s = line;
 	while (s < line + len && p_is_tag_char((unsigned char)*s))
 		s++;

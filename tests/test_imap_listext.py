@@ -396,7 +396,7 @@ def test_same_answers_as_dovecot(imapd, user, workdir, san_env, fresh):
                       % (os.path.join(root, "spool"), SPECIAL_CONF), san_env)
     with session(dove) as c:
         build(c, "maildir")
-        for name in SPECIAL:
+        for name in list(SPECIAL) + [CAFE7.decode()]:
             ok(c.command("CREATE %s" % name))
         for box, n in (("INBOX", 2), ("Tofu", 3), ("Sent", 1)):
             for i in range(n):
@@ -409,6 +409,11 @@ def test_same_answers_as_dovecot(imapd, user, workdir, san_env, fresh):
                 got[srv.kind] = answer(c.command(cmd))
         assert got["ours"] == got["dovecot"], cmd
         assert got["ours"][0] == "OK" and got["ours"][1], (cmd, got)
+    # the folder Dovecot named in modified UTF-7, read in UTF-8
+    with session(ours) as c:
+        ok(c.command("ENABLE UTF8=ACCEPT"))
+        r = ok(c.command('LIST "" "Caf*"'))
+        assert lines(r) == [b'* LIST (\\HasNoChildren) "/" "' + CAFE + b'"'], r.raw
 
 
 # ---------------------------------------------------------------- mailbox names
@@ -429,3 +434,39 @@ def test_names_are_modified_utf7(client):
     r = ok(client.command('LIST "" "*"'))
     assert sorted(x.rsplit(b" ", 1)[1] for x in lines(r)) == [
         b"&U,BTFw-", b"&U,BTFw-/&ZeVnLIqe-", b"INBOX", b"Tom&-Jerry"], r.raw
+
+
+CAFE = "Caf\u00e9".encode()       # UTF-8
+CAFE7 = b"Caf&AOk-"               # RFC 3501 modified UTF-7, as kept on disk
+UTF8_NOTE = ("From: J\u00fcrgen <j@example.com>\r\nSubject: Gr\u00fc\u00dfe\r\n\r\n"
+             "Sch\u00f6ne Gr\u00fc\u00dfe\r\n").encode()
+
+
+def test_utf8_accept_names_and_append(client, connect, user, mail_store):
+    """RFC 6855: after ENABLE UTF8=ACCEPT names go both ways in UTF-8 (a
+    quoted string), are kept on disk in modified UTF-7 (as Dovecot keeps
+    Maildir++ names), and APPEND takes UTF8 (literal8); a session without
+    it sees the modified UTF-7 form."""
+    r = client.command("APPEND INBOX UTF8 (~", Lit(UTF8_NOTE), ")")
+    assert r.status == "BAD", r            # not before ENABLE
+    assert lines(ok(client.command("ENABLE UTF8=ACCEPT")), b"ENABLED") == [
+        b"* ENABLED UTF8=ACCEPT"]
+    ok(client.command(b'CREATE "' + CAFE + b'"'))
+    ok(client.command("CREATE Tom&Jerry"))
+    on_disk = os.path.join(user.home, *((CAFE7.decode(),) if mail_store.format == "mbox" else
+                                        ("Maildir", "." + CAFE7.decode())))
+    assert os.path.exists(on_disk)
+    r = ok(client.command('LIST "" "*"'))
+    assert sorted(x.split(b'"/" ')[1] for x in lines(r)) == [b'"' + CAFE + b'"', b"INBOX",
+                                                            b"Tom&Jerry"], r.raw
+    r = ok(client.command(b'LIST "" "Caf*" RETURN (STATUS (MESSAGES))'))
+    assert r.raw[1] == b'* STATUS "' + CAFE + b'" (MESSAGES 0)', r.raw
+    r = ok(client.command(b'APPEND "' + CAFE + b'" UTF8 (~', Lit(UTF8_NOTE), ")"))
+    ok(client.command(b'SELECT "' + CAFE + b'"'))
+    r = ok(client.command("FETCH 1 BODY.PEEK[]"))
+    assert r.fetches()[1]["BODY[]"] == UTF8_NOTE
+    r = client.command(b'CREATE "Caf\xc3"')
+    assert r.status == "BAD", r            # not UTF-8
+    other = connect()
+    r = ok(other.command('LIST "" "*"'))
+    assert sorted(x.split(b'"/" ')[1] for x in lines(r)) == [CAFE7, b"INBOX", b"Tom&-Jerry"]
