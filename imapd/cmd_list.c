@@ -10,8 +10,6 @@
 #include "listext.h"
 #include "mutf7.h"
 
-#define LIST_PATTERNS_MAX 64
-
 struct list_ctx {
 	struct client *c;
 	const char *what;         /* "LIST" or "LSUB" */
@@ -159,45 +157,46 @@ static int patterns(struct parser *p, char **pats, size_t *n, int *several)
 	return p_char(p, ')');
 }
 
-/* The library's options for what the client asked (extended: in the
- * syntax of RFC 5258). */
-static unsigned lib_opts(unsigned sel, unsigned ret, int extended)
+int imap_list_parse(struct parser *p, struct list_args *a)
 {
-	unsigned o = extended ? MAIL_LIST_EXTENDED : 0;
+	unsigned sel = 0, ret = 0;
+	int opts = 0, several, rets = 0;
 
-	o |= sel & SEL_SUBSCRIBED ? MAIL_LIST_SUBSCRIBED | MAIL_LIST_RET_SUBSCRIBED : 0;
-	o |= sel & SEL_RECURSIVEMATCH ? MAIL_LIST_RECURSIVE : 0;
-	o |= sel & SEL_SPECIAL ? MAIL_LIST_SPECIAL : 0;
-	o |= ret & RET_SUBSCRIBED ? MAIL_LIST_RET_SUBSCRIBED : 0;
-	o |= ret & RET_CHILDREN ? MAIL_LIST_RET_CHILDREN : 0;
-	o |= ret & RET_SPECIAL ? MAIL_LIST_RET_SPECIAL : 0;
-	return o;
+	memset(a, 0, sizeof *a);
+	if (p_sp(p) < 0 || ((opts = p_peek(p, '(')) && (select_opts(p, &sel) < 0 || p_sp(p) < 0)) ||
+	    p_mailbox(p, &a->ref) < 0 || p_sp(p) < 0 || patterns(p, a->pats, &a->n, &several) < 0 ||
+	    ((rets = !p_at_end(p)) && (p_sp(p) < 0 || return_opts(p, &ret, &a->status) < 0)) ||
+	    p_end(p) < 0)
+		return -1;
+	/* RFC 5258 3: RECURSIVEMATCH refines another selection; here SUBSCRIBED */
+	if ((sel & SEL_RECURSIVEMATCH) && !(sel & SEL_SUBSCRIBED))
+		return p_fail(p, "RECURSIVEMATCH needs the SUBSCRIBED selection option");
+	a->plain = !opts && !several && !rets;
+	a->delimiter = a->n == 1 && !*a->pats[0] && !(sel & ~SEL_REMOTE);
+	a->opts = a->plain ? 0 : MAIL_LIST_EXTENDED;
+	a->opts |= sel & SEL_SUBSCRIBED ? MAIL_LIST_SUBSCRIBED | MAIL_LIST_RET_SUBSCRIBED : 0;
+	a->opts |= sel & SEL_RECURSIVEMATCH ? MAIL_LIST_RECURSIVE : 0;
+	a->opts |= sel & SEL_SPECIAL ? MAIL_LIST_SPECIAL : 0;
+	a->opts |= ret & RET_SUBSCRIBED ? MAIL_LIST_RET_SUBSCRIBED : 0;
+	a->opts |= ret & RET_CHILDREN ? MAIL_LIST_RET_CHILDREN : 0;
+	a->opts |= ret & RET_SPECIAL ? MAIL_LIST_RET_SPECIAL : 0;
+	return 0;
 }
 
 void cmd_list(struct cmd *cmd)
 {
-	struct list_ctx lc = {cmd->c, "LIST", 0};
-	struct parser *p = &cmd->p;
-	unsigned sel = 0, ret = 0;
-	char *ref, *pats[LIST_PATTERNS_MAX];
-	size_t n;
+	struct list_args a;
 	struct mail_err err;
-	int opts = 0, several, rets = 0;
 
-	if (p_sp(p) < 0 || ((opts = p_peek(p, '(')) && (select_opts(p, &sel) < 0 || p_sp(p) < 0)) ||
-	    p_mailbox(p, &ref) < 0 || p_sp(p) < 0 || patterns(p, pats, &n, &several) < 0 ||
-	    ((rets = !p_at_end(p)) && (p_sp(p) < 0 || return_opts(p, &ret, &lc.status) < 0)) ||
-	    p_end(p) < 0)
+	if (imap_list_parse(&cmd->p, &a) < 0)
 		return resp_parse_error(cmd);
-	/* RFC 5258 3: RECURSIVEMATCH refines another selection; here SUBSCRIBED */
-	if ((sel & SEL_RECURSIVEMATCH) && !(sel & SEL_SUBSCRIBED))
-		return resp_bad(cmd, "RECURSIVEMATCH needs the SUBSCRIBED selection option");
-	if (n == 1 && !*pats[0] && !(sel & ~SEL_REMOTE)) {
+	struct list_ctx lc = {cmd->c, "LIST", a.status};
+	if (a.delimiter) {
 		/* RFC 3501: an empty pattern asks for the delimiter and root */
-		resp_untagged(cmd->c, "LIST (\\Noselect) \"/\" \"%s\"", *ref == '/' ? "/" : "");
+		resp_untagged(cmd->c, "LIST (\\Noselect) \"/\" \"%s\"", *a.ref == '/' ? "/" : "");
 		return resp_ok(cmd, NULL, "LIST completed");
 	}
-	if (mail_list_ext(&cmd->c->sess, ref, pats, n, lib_opts(sel, ret, opts || several || rets), list_one, &lc, &err) < 0)
+	if (mail_list_ext(&cmd->c->sess, a.ref, a.pats, a.n, a.opts, list_one, &lc, &err) < 0)
 		return resp_mail_error(cmd, &err);
 	resp_ok(cmd, NULL, "LIST completed");
 }

@@ -35,8 +35,7 @@ static int create_use(struct parser *p, int *bits)
 	return p_char(p, ')');
 }
 
-/* CREATE mailbox [SP "(" create-param *(SP create-param) ")"] (RFC 4466). */
-static int create_args(struct parser *p, char **name, int *bits)
+int imap_create_parse(struct parser *p, char **name, int *bits)
 {
 	*bits = 0;
 	if (p_sp(p) < 0 || p_mailbox(p, name) < 0)
@@ -68,7 +67,7 @@ void cmd_create(struct cmd *cmd)
 	char *name;
 	int bits;
 
-	if (create_args(&cmd->p, &name, &bits) < 0)
+	if (imap_create_parse(&cmd->p, &name, &bits) < 0)
 		return resp_parse_error(cmd);
 	if (!strcmp(name, "INBOX"))
 		return resp_no(cmd, "ALREADYEXISTS", "INBOX always exists");

@@ -146,6 +146,23 @@ int imap_status_items(struct parser *p, unsigned *want);
 /* The untagged STATUS of name with the items in want; -1 with err. */
 int imap_status_send(struct client *c, const char *name, unsigned want, struct mail_err *err);
 
+/* LIST's arguments (cmd_list.c): RFC 5258's selection and return
+ * options as listext.h's MAIL_LIST_* in opts, STATUS items (S_*) in
+ * status; delimiter: the RFC 3501 question for the hierarchy delimiter. */
+#define LIST_PATTERNS_MAX 64
+struct list_args {
+	char *ref, *pats[LIST_PATTERNS_MAX];
+	size_t n;
+	unsigned opts, status;
+	int plain, delimiter;
+};
+/* 0, or -1 with the parser's error (a BAD). */
+int imap_list_parse(struct parser *p, struct list_args *a);
+/* CREATE mailbox [SP "(" create-param *(SP create-param) ")"] (RFC 4466,
+ * USE of RFC 6154): the special uses as LA_ bits in *bits, -1 there for a
+ * use we do not keep (cmd_mailbox.c). 0, or -1 with the parser's error. */
+int imap_create_parse(struct parser *p, char **name, int *bits);
+
 /* A mailbox name as the client reads it: as stored (modified UTF-7), or
  * in UTF-8 once it enabled UTF8=ACCEPT (cmd_list.c). */
 void imap_put_mailbox(const struct client *c, struct buf *out, const char *name);
