@@ -7,6 +7,7 @@
 #include "config.h"
 #include "fsafe.h"
 #include "log.h"
+#include "mutf7.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,10 @@ void mail_special_setup(struct mail_session *s, const struct config *cfg)
 {
 	for (int i = 0; i < MAIL_SPECIAL_N; i++) {
 		const char *v = cfg->special_use[i];
-		s->special_cfg[i] = v && *v ? xstrdup(v) : NULL;
+		size_t n = v ? strlen(v) : 0;
+		/* an administrator writes "Entwürfe": kept as IMAP names are */
+		char *u7 = n && !mutf7_valid(v, n) ? mutf7_from_utf8(v, n) : NULL;
+		s->special_cfg[i] = u7 ? u7 : n ? xstrdup(v) : NULL;
 	}
 	s->special_create = cfg->special_use_create;
 }

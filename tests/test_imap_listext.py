@@ -470,3 +470,13 @@ def test_utf8_accept_names_and_append(client, connect, user, mail_store):
     other = connect()
     r = ok(other.command('LIST "" "*"'))
     assert sorted(x.split(b'"/" ')[1] for x in lines(r)) == [CAFE7, b"INBOX", b"Tom&-Jerry"]
+
+
+def test_configured_names_in_utf8_are_kept_as_imap_names(server_with, open_to, user, mail_store):
+    """special_use_drafts = Entwürfe (UTF-8, as an administrator writes it)
+    names the folder IMAP4rev1 clients call Entw&APw-rfe, made at login."""
+    c = open_to(server_with("special_use_drafts = Entw\u00fcrfe\nspecial_use_create = yes"), user)
+    r = ok(c.command('LIST "" "Entw*"'))
+    kids = b"\\Noinferiors" if mail_store.format == "mbox" else b"\\HasNoChildren"
+    assert lines(r) == [b'* LIST ' + attrs(kids, b"\\Drafts") + b' "/" Entw&APw-rfe'], r.raw
+    assert box_on_disk(user, mail_store.format, "Entw&APw-rfe")
