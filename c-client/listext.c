@@ -20,12 +20,14 @@ struct items {
 	size_t n;
 };
 
+/* Append a copy of name with its attributes. */
 static void items_add(struct items *it, const char *name, int attrs, size_t order)
 {
 	it->v = xrealloc(it->v, (it->n + 1) * sizeof *it->v);
 	it->v[it->n++] = (struct item){ xstrdup(name), attrs, order };
 }
 
+/* Free the names and the array; it is empty after. */
 static void items_free(struct items *it)
 {
 	for (size_t i = 0; i < it->n; i++)
@@ -42,6 +44,7 @@ static void collect(void *ctx, const char *name, int attrs)
 	items_add(it, name, attrs, it->n);
 }
 
+/* qsort order for lookups: by name, then as found. */
 static int by_name(const void *a, const void *b)
 {
 	const struct item *x = a, *y = b;
@@ -82,6 +85,7 @@ static void items_unique(struct items *it)
 	it->n = k;
 }
 
+/* The entry called name in an items_unique'd array, or NULL. */
 static const struct item *items_find(const struct items *it, const char *name)
 {
 	size_t lo = 0, hi = it->n;
@@ -106,6 +110,7 @@ struct want {
 	size_t npat;
 };
 
+/* Does some pattern of the request match name? */
 static int wanted(const struct want *w, const char *name)
 {
 	for (size_t i = 0; i < w->npat; i++)
@@ -167,6 +172,7 @@ static void select_subscribed(const struct want *w, const struct items *found, c
 	items_free(&mark);
 }
 
+/* mail_list's callback for has_children: count what is listed. */
 static void count_one(void *ctx, const char *name, int attrs)
 {
 	(void)name;

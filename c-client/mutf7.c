@@ -10,6 +10,7 @@
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
+/* The 6-bit value of a modified base64 character, -1 for another. */
 static int b64_value(char c)
 {
 	const char *p = c ? strchr(b64, c) : NULL;
@@ -24,6 +25,7 @@ static char *finish(struct buf *b)
 	return buf_steal(b);
 }
 
+/* Printable US-ASCII: what stands for itself in modified UTF-7. */
 static int printable(uint32_t c)
 {
 	return c >= 0x20 && c <= 0x7e;

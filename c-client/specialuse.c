@@ -85,6 +85,7 @@ static int config_bits(const struct mail_session *s, const char *name)
 	return bits;
 }
 
+/* Append one line's meaning: name (len bytes) with a use, or made. */
 static void uses_add(struct mail_uses *u, const char *name, size_t len, int bit)
 {
 	u->v = xrealloc(u->v, (u->n + 1) * sizeof *u->v);
@@ -147,6 +148,7 @@ static int uses_write(struct mail_session *s, const struct mail_uses *u, struct 
 	return rc;
 }
 
+/* Free what uses_read loaded. */
 static void uses_clear(struct mail_uses *u)
 {
 	for (size_t i = 0; i < u->n; i++)

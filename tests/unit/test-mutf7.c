@@ -17,6 +17,7 @@ static const char *to8(const char *s)
 	return got;
 }
 
+/* from_utf8 of s, the same way. */
 static const char *to7(const char *s)
 {
 	char *u = mutf7_from_utf8(s, strlen(s));
