@@ -5,9 +5,9 @@
 
 #include <stdlib.h>
 
-/* to_utf8 of s as a string to compare ("(null)" when refused). */
 static char got[256];
 
+/* to_utf8 of s as a string to compare ("(null)" when refused). */
 static const char *to8(const char *s)
 {
 	char *u = mutf7_to_utf8(s, strlen(s));
