@@ -1,12 +1,11 @@
 # The LIST family (issue 12): LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC
 # 5819), SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154), STATUS=SIZE (RFC
-# 8438), CHILDREN. The RFCs' mailbox trees are built through CREATE and
-# SUBSCRIBE in each format, and the answers are checked response for
-# response; then Dovecot answers the same requests on the same Maildir.
+# 8438), CHILDREN, mailbox names in modified UTF-7 and UTF8=ACCEPT (RFC
+# 6855). The RFCs' mailbox trees are built through CREATE and SUBSCRIBE in
+# each format, and the answers are checked response for response; then
+# Dovecot answers the same requests on the same Maildir.
 import os
 import sys
-
-import pytest
 
 from helpers import mailstore
 from helpers.imapclient import Lit, quote
