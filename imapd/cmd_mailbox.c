@@ -163,7 +163,7 @@ int imap_status_items(struct parser *p, unsigned *want)
 			if (!strcasecmp(item, status_items[i].name))
 				break;
 		if (i == ARRAY_SIZE(status_items))
-			return p_fail(p, "unknown STATUS item");
+			return p_fail(p, pool_printf(p->pool, "unknown item %s", item));
 		*want |= status_items[i].bit;
 	} while (!p_peek(p, ')'));
 	return p_char(p, ')');
