@@ -56,6 +56,13 @@ static const struct ckey keys[] = {
 	{"mail_format", C_FORMAT, F(mail_format), 0},
 	{"inbox_mbox", C_BOOL, F(inbox_mbox), 0},
 	{"lock_timeout", C_SECS, F(lock_timeout), 1},
+	/* SPECIAL-USE (specialuse.c) */
+	{"special_use_archive", C_STR, F(special_use[0]), 0},
+	{"special_use_drafts", C_STR, F(special_use[1]), 0},
+	{"special_use_junk", C_STR, F(special_use[2]), 0},
+	{"special_use_sent", C_STR, F(special_use[3]), 0},
+	{"special_use_trash", C_STR, F(special_use[4]), 0},
+	{"special_use_create", C_BOOL, F(special_use_create), 0},
 };
 
 void config_defaults(struct config *c)

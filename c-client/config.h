@@ -26,6 +26,10 @@ struct config {
 	char *mail_format;        /* format of new mailboxes, NULL: INBOX's */
 	int inbox_mbox;           /* the classic ~/mbox mode */
 	unsigned lock_timeout;    /* seconds to wait for another's mailbox lock */
+	/* SPECIAL-USE (specialuse.c): folder names in the order of the LA_
+	 * bits (archive, drafts, junk, sent, trash), made at login when asked */
+	char *special_use[5];
+	int special_use_create;
 };
 
 void config_defaults(struct config *c);

@@ -316,6 +316,7 @@ static int md_status(struct mail_session *sess, const char *path, struct mail_st
 		/* \Recent as the next session to select would see it */
 		st->recent += !r || r->uid > hw;
 		st->uidnext += !r;
+		st->size += md_ment_vsize(&d, &sc.v[i], r, &fs);
 	}
 	md_scan_free(&sc);
 	md_ul_free(&u);

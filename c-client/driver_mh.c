@@ -99,6 +99,16 @@ static void apply_seqs(struct mailbox *box, struct mh_seqs *q, uint32_t first_ne
 	}
 }
 
+/* RFC822.SIZE of the scanned file e (name, lstat as st): the record's
+ * for the same file, so nothing is read at open or STATUS, else read. */
+static uint64_t ent_vsize(int dirfd, const struct mh_scan *known, const struct mh_ent *e,
+			  const char *name, const struct stat *st)
+{
+	const struct mh_ent *k = mh_known(known, e);
+
+	return k && k->vsize && k->ver == e->ver ? k->vsize : msgfile_vsize(dirfd, name, st);
+}
+
 /* A message for the scanned file e. */
 static struct mhmsg *msg_new(struct mailbox *box, const struct mh_ent *e)
 {
@@ -113,11 +123,8 @@ static struct mhmsg *msg_new(struct mailbox *box, const struct mh_ent *e)
 	hm->stamp = e->stamp;
 	hm->ver = e->ver;
 	if (fstatat(HB(box)->dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		/* the record's size, for the same file: no read of each at open */
-		const struct mh_ent *k = mh_known(&HB(box)->known, e);
 		hm->m.internal_date = st.st_mtime;
-		hm->m.size = k && k->vsize && k->ver == e->ver ? k->vsize :
-			     msgfile_vsize(HB(box)->dir, name, &st);
+		hm->m.size = ent_vsize(HB(box)->dir, &HB(box)->known, e, name, &st);
 	}
 	return hm;
 }
@@ -493,10 +500,11 @@ static int mh_fetch_header(struct mailbox *box, uint32_t msgno, const char **tex
 static int mh_status(struct mail_session *sess, const char *path, struct mail_status *st,
 		     struct mail_err *err)
 {
-	struct mh_scan sc;
+	struct mh_scan sc, known = { 0 };
 	struct mh_seqs q;
-	struct stat qs;
+	struct stat qs, fs;
 	uint32_t v = 0, hw = 0;
+	char name[16];
 	int dfd = mh_dir_open(sess, path, err);
 
 	memset(st, 0, sizeof *st);
@@ -507,7 +515,7 @@ static int mh_status(struct mail_session *sess, const char *path, struct mail_st
 		close(dfd);
 		return -1;
 	}
-	st->uidvalidity = mh_validity(sess, path, dfd, &sc, 0, &st->uidnext, NULL);
+	st->uidvalidity = mh_validity(sess, path, dfd, &sc, 0, &st->uidnext, &known);
 	if (mail_recent_get(sess, path, &v, &hw) < 0 || v != st->uidvalidity)
 		hw = 0;
 	mh_seq_read(dfd, &q, &qs);
@@ -515,8 +523,12 @@ static int mh_status(struct mail_session *sess, const char *path, struct mail_st
 		st->messages++;
 		st->unseen += !(mh_seq_flags(&q, sc.v[i].num) & MF_SEEN);
 		st->recent += sc.v[i].num > hw;
+		snprintf(name, sizeof name, "%u", sc.v[i].num);
+		if (fstatat(dfd, name, &fs, AT_SYMLINK_NOFOLLOW) == 0)
+			st->size += ent_vsize(dfd, &known, &sc.v[i], name, &fs);
 	}
 	mh_seqs_free(&q);
+	mh_scan_free(&known);
 	mh_scan_free(&sc);
 	close(dfd);
 	return 0;

@@ -707,6 +707,7 @@ int unix_status(struct mail_session *sess, const char *path, struct mail_status 
 		/* \Recent as the next session to select would see it */
 		st->recent += !p.m[i].old && p.m[i].uid > hw;
 		st->unseen += !(p.m[i].flags & MF_SEEN);
+		st->size += p.m[i].size;
 	}
 	st->uidnext = counter + 1;
 	st->uidvalidity = p.have_rec ? p.validity :

@@ -8,6 +8,7 @@
 #include "lock.h"
 #include "config.h"
 #include "unix_index.h"
+#include "specialuse.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -72,6 +73,7 @@ void mail_session_free(struct mail_session *s)
 	free(s->inbox_cfg);
 	free(s->format_cfg);
 	free(s->inbox_path);
+	mail_special_free(s);
 	memset(s, 0, sizeof *s);
 }
 
@@ -82,6 +84,7 @@ void mail_session_setup(struct mail_session *s, const char *user, const char *ho
 	s->allow_outside_home = cfg->allow_outside_home;
 	s->inbox_mbox = cfg->inbox_mbox;
 	mail_session_formats(s, cfg->inbox, cfg->mail_format);
+	mail_special_setup(s, cfg);
 }
 
 void mail_session_formats(struct mail_session *s, const char *inbox, const char *mail_format)
@@ -978,6 +981,8 @@ int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 			     name);
 	fsafe_close(&loc);
 	free(w.path);
+	if (rc == 0)
+		mail_special_forget(s, name, NULL);
 	return rc;
 }
 
@@ -1124,6 +1129,8 @@ int mail_rename(struct mail_session *s, const char *from, const char *to, struct
 		rc = d->rename(s, wf.path, wt.path, err);
 	else
 		rc = rename_file(s, from, wf.path, to, wt.path, err);
+	if (rc == 0)
+		mail_special_forget(s, from, to);
 out:
 	free(wf.path);
 	free(wt.path);
@@ -1598,6 +1605,25 @@ static void sub_free(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+int mail_subscriptions(struct mail_session *s, char ***names, size_t *n, struct mail_err *err)
+{
+	return sub_read(s, names, n, err);
+}
+
+void mail_subscriptions_free(char **names, size_t n)
+{
+	sub_free(names, n);
+}
+
+int mail_list_match(const char *ref, const char *pattern, const char *name)
+{
+	char *pat = full_pattern(ref, pattern);
+	int r = match_name(pat, name);
+
+	free(pat);
+	return r;
 }
 
 /* Rewrite the list crash-safely: temp file, fsync, rename. */

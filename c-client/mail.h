@@ -31,6 +31,8 @@ enum mail_code {
 	MAIL_TOOBIG,
 	MAIL_CORRUPT,       /* not a mailbox of any format we know */
 	MAIL_LIMIT,         /* e.g. more keywords than we can store */
+	/* specialuse.c */
+	MAIL_USEATTR,       /* a special use we do not know or cannot give */
 };
 
 struct mail_err {
@@ -40,6 +42,9 @@ struct mail_err {
 
 void mail_err_set(struct mail_err *err, enum mail_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The special uses a folder can have (RFC 6154) that we keep. */
+#define MAIL_SPECIAL_N 5
 
 /* Who is logged in and where their mail lives. */
 struct mail_session {
@@ -65,6 +70,10 @@ struct mail_session {
 	/* "inbox_mbox = yes": INBOX is ~/mbox when it exists, and spool mail
 	 * is moved into it at each open, ping and check (spool_pull). */
 	int inbox_mbox, spool_pull;
+	/* specialuse.c: the configured special-use folders (NULL: none) and
+	 * whether they are made at login. */
+	char *special_cfg[MAIL_SPECIAL_N];
+	int special_create;
 };
 
 struct message {
@@ -134,6 +143,7 @@ struct mail_new {
 
 struct mail_status {
 	uint32_t messages, recent, uidnext, uidvalidity, unseen;
+	uint64_t size;            /* STATUS=SIZE (RFC 8438): sum of RFC822.SIZE */
 };
 
 typedef void (*mail_list_fn)(void *ctx, const char *name, int attrs);
@@ -284,6 +294,11 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail_err *err);
 int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
 	      void *ctx, struct mail_err *err);
+/* The subscribed names (LIST-EXTENDED, listext.c); free with the next. */
+int mail_subscriptions(struct mail_session *s, char ***names, size_t *n, struct mail_err *err);
+void mail_subscriptions_free(char **names, size_t n);
+/* Does name match LIST's ref and pattern (INBOX in any case)? */
+int mail_list_match(const char *ref, const char *pattern, const char *name);
 
 /* A descriptor that becomes readable when the mailbox may have changed
  * (new mail, another session's changes), made on first call; -1 when the

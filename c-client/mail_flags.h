@@ -22,6 +22,17 @@ enum {
 	LA_UNMARKED = 1 << 3,
 	LA_HASCHILDREN = 1 << 4,
 	LA_HASNOCHILDREN = 1 << 5,
+	/* LIST-EXTENDED (RFC 5258), listext.c */
+	LA_SUBSCRIBED = 1 << 6,
+	LA_NONEXISTENT = 1 << 7,
+	LA_CHILD_SUBSCRIBED = 1 << 8,   /* CHILDINFO ("SUBSCRIBED"), not an attribute */
+	/* SPECIAL-USE (RFC 6154), specialuse.c: in the order of MAIL_SPECIAL_N */
+	LA_ARCHIVE = 1 << 9,
+	LA_DRAFTS = 1 << 10,
+	LA_JUNK = 1 << 11,
+	LA_SENT = 1 << 12,
+	LA_TRASH = 1 << 13,
 };
+#define LA_SPECIAL (LA_ARCHIVE | LA_DRAFTS | LA_JUNK | LA_SENT | LA_TRASH)
 
 #endif

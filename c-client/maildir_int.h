@@ -152,6 +152,10 @@ struct ment *md_scan_find(struct mscan *sc, const char *name);
 int md_ment_ours(const struct mdir *d, const struct ment *e, struct stat *st);
 /* Canonical size of a uidlist W field (0: none). */
 uint64_t md_ext_vsize(const char *ext, size_t n);
+/* RFC822.SIZE of the scanned file e (r: its uidlist record, or NULL);
+ * st: what md_ment_ours found. */
+uint64_t md_ment_vsize(const struct mdir *d, const struct ment *e, const struct md_rec *r,
+		       const struct stat *st);
 
 /* Keeping the session in step: */
 void md_kw_map_reset(struct mdbox *mb);

@@ -6,6 +6,7 @@
 #include "maildir_int.h"
 #include "fsafe.h"
 #include "log.h"
+#include "msgfile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -146,4 +147,15 @@ uint64_t md_ext_vsize(const char *ext, size_t n)
 			return v;
 	}
 	return 0;
+}
+
+/* RFC822.SIZE of a scanned file: from its name, its uidlist record, or
+ * (neither says) by reading it. */
+uint64_t md_ment_vsize(const struct mdir *d, const struct ment *e, const struct md_rec *r,
+		       const struct stat *st)
+{
+	uint64_t v = e->pn.vsize ? e->pn.vsize : e->vsize ? e->vsize :
+		     r ? md_ext_vsize(r->ext, r->ext_len) : 0;
+
+	return v ? v : msgfile_vsize(e->in_new ? d->new : d->cur, e->name, st);
 }

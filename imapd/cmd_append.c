@@ -28,6 +28,22 @@ static int keywords_fit(char **kw)
 	return 1;
 }
 
+/* RFC 6855 4: "UTF8 (" literal8 ")", a message whose header may hold
+ * UTF-8, once the client enabled UTF8=ACCEPT. */
+static int utf8_message(struct parser *p, struct mail_new *m)
+{
+	char *word;
+
+	if (p_atom(p, &word) < 0 || strcasecmp(word, "UTF8"))
+		return p_fail(p, "The message must be sent as a literal");
+	if (!p->utf8)
+		return p_fail(p, "APPEND UTF8 needs ENABLE UTF8=ACCEPT first");
+	if (p_sp(p) < 0 || p_char(p, '(') < 0 || p_char(p, '~') < 0 ||
+	    p_message(p, &m->text, &m->len) < 0)
+		return -1;
+	return p_char(p, ')');
+}
+
 /* One append-message: SP [flag-list SP] [date-time SP] literal. */
 static int parse_message(struct parser *p, struct mail_new *m)
 {
@@ -38,6 +54,8 @@ static int parse_message(struct parser *p, struct mail_new *m)
 		return -1;
 	if (p_peek(p, '"') && (p_date_time(p, &m->date, &m->tz_minutes) < 0 || p_sp(p) < 0))
 		return -1;
+	if (p_peek(p, 'U') || p_peek(p, 'u'))
+		return utf8_message(p, m);
 	return p_message(p, &m->text, &m->len);
 }
 

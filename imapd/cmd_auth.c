@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "imapd.h"
+#include "specialuse.h"
 #include "log.h"
 #include "privsep.h"
 #include "sasl.h"
@@ -44,6 +45,7 @@ static void login_finish(struct cmd *cmd, const char *user, const char *authname
 		break;
 	}
 	mail_session_setup(&c->sess, c->user.name, c->user.home, &c->cfg);
+	mail_special_create(&c->sess);
 	c->state = ST_AUTH;
 	c->io.timeout = c->cfg.timeout_idle;
 

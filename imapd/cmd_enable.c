@@ -11,9 +11,10 @@ struct enableable {
 	unsigned bit;
 };
 
-/* Nothing needs enabling yet; the sentinel keeps the table non-empty. */
 static const struct enableable enableables[] = {
 	{NULL, CLIENT_EN_NONE},
+	/* cmd_list.c, parser.c (mailbox names) */
+	{"UTF8=ACCEPT", CLIENT_EN_UTF8},
 };
 
 /* The extension an ENABLE argument names, NULL for a name we ignore. */

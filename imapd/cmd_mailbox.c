@@ -1,9 +1,12 @@
-/* cmd_mailbox.c: commands on mailboxes by name: CREATE, DELETE, RENAME,
- * SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS. */
+/* cmd_mailbox.c: commands on mailboxes by name: CREATE (with USE, RFC 6154),
+ * DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS; LIST and LSUB: cmd_list.c. */
 #include <string.h>
+#include <strings.h>
 
 #include "imapd.h"
 #include "imap_fmt.h"
+#include "mutf7.h"
+#include "specialuse.h"
 
 /* "CMD SP mailbox" with nothing after. */
 static int one_mailbox(struct cmd *cmd, char **name)
@@ -11,16 +14,69 @@ static int one_mailbox(struct cmd *cmd, char **name)
 	return p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, name) < 0 || p_end(&cmd->p) < 0 ? -1 : 0;
 }
 
+/* "USE (" [use-attr *(SP use-attr)] ")" (RFC 6154): the LA_ bits, and -1
+ * in *bits for an attribute we do not keep. */
+static int create_use(struct parser *p, int *bits)
+{
+	char *param, *attr;
+
+	if (p_atom(p, &param) < 0)
+		return -1;
+	if (strcasecmp(param, "USE"))
+		return p_fail(p, "unknown CREATE parameter");
+	if (p_sp(p) < 0 || p_char(p, '(') < 0)
+		return -1;
+	for (int first = 1; !p_peek(p, ')'); first = 0) {
+		if ((!first && p_sp(p) < 0) || p_token(p, "", &attr) < 0)
+			return -1;
+		int bit = mail_special_bit(attr);
+		*bits = *bits < 0 || !bit ? -1 : *bits | bit;
+	}
+	return p_char(p, ')');
+}
+
+int imap_create_parse(struct parser *p, char **name, int *bits)
+{
+	*bits = 0;
+	if (p_sp(p) < 0 || p_mailbox(p, name) < 0)
+		return -1;
+	if (p_at_end(p))
+		return 0;
+	if (p_sp(p) < 0 || p_char(p, '(') < 0)
+		return -1;
+	do {
+		if (create_use(p, bits) < 0)
+			return -1;
+	} while (!p_peek(p, ')') && p_sp(p) == 0);
+	return p_char(p, ')') < 0 ? -1 : p_end(p);
+}
+
+/* RFC 3501 5.1.3: a new name is modified UTF-7 (no 8-bit bytes, no broken
+ * base64), so every client reads back the name it made. */
+static int new_name_ok(struct cmd *cmd, const char *name)
+{
+	if (mutf7_valid(name, strlen(name)))
+		return 1;
+	resp_no(cmd, "CANNOT", "Mailbox name is not valid modified UTF-7 (RFC 3501 5.1.3)");
+	return 0;
+}
+
 void cmd_create(struct cmd *cmd)
 {
 	struct mail_err err;
 	char *name;
+	int bits;
 
-	if (one_mailbox(cmd, &name) < 0)
+	if (imap_create_parse(&cmd->p, &name, &bits) < 0)
 		return resp_parse_error(cmd);
 	if (!strcmp(name, "INBOX"))
 		return resp_no(cmd, "ALREADYEXISTS", "INBOX always exists");
-	if (mail_create(&cmd->c->sess, name, &err) < 0)
+	if (!new_name_ok(cmd, name))
+		return;
+	if (bits < 0)
+		return resp_no(cmd, "USEATTR", "That special use is not supported here");
+	if ((bits ? mail_create_special(&cmd->c->sess, name, bits, &err)
+		  : mail_create(&cmd->c->sess, name, &err)) < 0)
 		return resp_mail_error(cmd, &err);
 	resp_ok(cmd, NULL, "CREATE completed");
 }
@@ -51,6 +107,8 @@ void cmd_rename(struct cmd *cmd)
 		return resp_parse_error(cmd);
 	if (!strcmp(to, "INBOX"))
 		return resp_no(cmd, "ALREADYEXISTS", "INBOX always exists");
+	if (!new_name_ok(cmd, to))
+		return;
 	if (mail_rename(&cmd->c->sess, from, to, &err) < 0)
 		return resp_mail_error(cmd, &err);
 	resp_ok(cmd, NULL, "RENAME completed");
@@ -78,140 +136,89 @@ void cmd_unsubscribe(struct cmd *cmd)
 	subscription(cmd, 0);
 }
 
-struct list_ctx {
-	struct client *c;
-	const char *what;   /* "LIST" or "LSUB" */
-};
-
-static void list_one(void *ctx, const char *name, int attrs)
-{
-	static const struct {
-		int bit;
-		const char *name;
-	} names[] = {
-		{LA_NOINFERIORS, "\\Noinferiors"}, {LA_NOSELECT, "\\Noselect"},
-		{LA_MARKED, "\\Marked"},           {LA_UNMARKED, "\\Unmarked"},
-		{LA_HASCHILDREN, "\\HasChildren"}, {LA_HASNOCHILDREN, "\\HasNoChildren"},
-	};
-	struct list_ctx *lc = ctx;
-	struct buf b;
-	int first = 1;
-
-	buf_init(&b);
-	buf_printf(&b, "* %s (", lc->what);
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (attrs & names[i].bit) {
-			if (!first)
-				buf_putc(&b, ' ');
-			buf_puts(&b, names[i].name);
-			first = 0;
-		}
-	buf_puts(&b, ") \"/\" ");
-	imap_put_astring(&b, name);
-	buf_puts(&b, "\r\n");
-	resp_write(lc->c, b.data, b.len);
-	buf_free(&b);
-}
-
-static void list_common(struct cmd *cmd, int lsub)
-{
-	struct list_ctx lc = {cmd->c, lsub ? "LSUB" : "LIST"};
-	struct mail_err err;
-	char *ref, *pattern;
-	int r;
-
-	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &ref) < 0 || p_sp(&cmd->p) < 0 ||
-	    p_list_mailbox(&cmd->p, &pattern) < 0 || p_end(&cmd->p) < 0)
-		return resp_parse_error(cmd);
-	if (!lsub && !*pattern) {
-		/* RFC 3501: an empty pattern asks for the delimiter and root */
-		resp_untagged(cmd->c, "LIST (\\Noselect) \"/\" \"%s\"", *ref == '/' ? "/" : "");
-		return resp_ok(cmd, NULL, "LIST completed");
-	}
-	if (lsub)
-		r = mail_lsub(&cmd->c->sess, ref, pattern, list_one, &lc, &err);
-	else
-		r = mail_list(&cmd->c->sess, ref, pattern, list_one, &lc, &err);
-	if (r < 0)
-		return resp_mail_error(cmd, &err);
-	resp_ok(cmd, NULL, "%s completed", lc.what);
-}
-
-void cmd_list(struct cmd *cmd)
-{
-	list_common(cmd, 0);
-}
-
-void cmd_lsub(struct cmd *cmd)
-{
-	list_common(cmd, 1);
-}
-
-enum {
-	S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16,
-	S_APPENDLIMIT = 32,
-};
-
 static const struct {
 	const char *name;
-	int bit;
+	unsigned bit;
 } status_items[] = {
 	{"MESSAGES", S_MESSAGES},       {"RECENT", S_RECENT}, {"UIDNEXT", S_UIDNEXT},
 	{"UIDVALIDITY", S_UIDVALIDITY}, {"UNSEEN", S_UNSEEN}, {"APPENDLIMIT", S_APPENDLIMIT},
+	/* STATUS=SIZE (RFC 8438) */
+	{"SIZE", S_SIZE},
 };
 
-void cmd_status(struct cmd *cmd)
+int imap_status_items(struct parser *p, unsigned *want)
 {
-	struct client *c = cmd->c;
-	struct mail_status st;
-	struct mail_err err;
-	char *name, *item;
-	int want = 0;
+	char *item;
 
-	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &name) < 0 || p_sp(&cmd->p) < 0 ||
-	    p_char(&cmd->p, '(') < 0)
-		return resp_parse_error(cmd);
+	*want = 0;
+	if (p_char(p, '(') < 0)
+		return -1;
 	do {
 		size_t i;
-		if (want && p_sp(&cmd->p) < 0)
-			return resp_parse_error(cmd);
-		if (p_atom(&cmd->p, &item) < 0)
-			return resp_parse_error(cmd);
+		if (*want && p_sp(p) < 0)
+			return -1;
+		if (p_atom(p, &item) < 0)
+			return -1;
 		for (i = 0; i < ARRAY_SIZE(status_items); i++)
 			if (!strcasecmp(item, status_items[i].name))
 				break;
 		if (i == ARRAY_SIZE(status_items))
-			return resp_bad(cmd, "STATUS: unknown item %s", item);
-		want |= status_items[i].bit;
-	} while (!p_peek(&cmd->p, ')'));
-	if (p_char(&cmd->p, ')') < 0 || p_end(&cmd->p) < 0)
-		return resp_parse_error(cmd);
+			return p_fail(p, pool_printf(p->pool, "unknown item %s", item));
+		*want |= status_items[i].bit;
+	} while (!p_peek(p, ')'));
+	return p_char(p, ')');
+}
 
-	if (c->box && !strcmp(c->box->name, name)) {
-		/* the selected mailbox: answer from this session's view */
-		struct mailbox *box = c->box;
-		memset(&st, 0, sizeof st);
-		st.messages = box->nmsgs;
-		st.recent = box->recent;
-		st.uidnext = box->uidnext;
-		st.uidvalidity = box->uidvalidity;
-		for (uint32_t i = 0; i < box->nmsgs; i++)
-			st.unseen += !(box->msgs[i]->flags & MF_SEEN);
-	} else if (mail_status(&c->sess, name, &st, &err) < 0) {
-		return resp_mail_error(cmd, &err);
+/* The selected mailbox, from this session's view. */
+static void status_of_box(const struct mailbox *box, struct mail_status *st)
+{
+	memset(st, 0, sizeof *st);
+	st->messages = box->nmsgs;
+	st->recent = box->recent;
+	st->uidnext = box->uidnext;
+	st->uidvalidity = box->uidvalidity;
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		st->unseen += !(box->msgs[i]->flags & MF_SEEN);
+		st->size += box->msgs[i]->size;
 	}
-	const uint32_t values[] = {st.messages, st.recent, st.uidnext, st.uidvalidity,
-				   st.unseen, imap_append_limit(c)};
+}
+
+int imap_status_send(struct client *c, const char *name, unsigned want, struct mail_err *err)
+{
+	struct mail_status st;
+
+	if (c->box && !strcmp(c->box->name, name))
+		status_of_box(c->box, &st);
+	else if (mail_status(&c->sess, name, &st, err) < 0)
+		return -1;
+	const uint64_t values[] = {st.messages,    st.recent, st.uidnext,
+				   st.uidvalidity, st.unseen, imap_append_limit(c),
+				   st.size};
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "STATUS ");
-	imap_put_astring(&b, name);
+	imap_put_mailbox(c, &b, name);
 	buf_puts(&b, " (");
 	for (size_t i = 0, n = 0; i < ARRAY_SIZE(status_items); i++)
 		if (want & status_items[i].bit)
-			buf_printf(&b, "%s%s %u", n++ ? " " : "", status_items[i].name, values[i]);
+			buf_printf(&b, "%s%s %llu", n++ ? " " : "", status_items[i].name,
+				   (unsigned long long)values[i]);
 	buf_putc(&b, ')');
 	resp_untagged(c, "%s", b.data);
 	buf_free(&b);
+	return 0;
+}
+
+void cmd_status(struct cmd *cmd)
+{
+	struct mail_err err;
+	unsigned want;
+	char *name;
+
+	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &name) < 0 || p_sp(&cmd->p) < 0 ||
+	    imap_status_items(&cmd->p, &want) < 0 || p_end(&cmd->p) < 0)
+		return resp_parse_error(cmd);
+	if (imap_status_send(cmd->c, name, want, &err) < 0)
+		return resp_mail_error(cmd, &err);
 	resp_ok(cmd, NULL, "STATUS completed");
 }

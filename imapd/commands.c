@@ -65,6 +65,10 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " ESEARCH ESORT SEARCHRES WITHIN PARTIAL");
 		/* cmd_append.c; cmd_enable.c */
 		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%u ENABLE", imap_append_limit(c));
+		/* cmd_list.c, listext.c; specialuse.c; cmd_mailbox.c */
+		buf_puts(out, " LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE");
+		/* cmd_enable.c, parser.c, cmd_list.c, cmd_append.c */
+		buf_puts(out, " UTF8=ACCEPT");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

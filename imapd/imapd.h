@@ -43,10 +43,11 @@ struct client {
 };
 
 /* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
- * names are registered in cmd_enable.c. None yet: CONDSTORE, QRESYNC,
- * UTF8=ACCEPT and IMAP4rev2 add theirs when they land. */
+ * names are registered in cmd_enable.c. CONDSTORE, QRESYNC and IMAP4rev2
+ * add theirs when they land. */
 enum {
 	CLIENT_EN_NONE = 0,
+	CLIENT_EN_UTF8 = 1 << 0,    /* UTF8=ACCEPT (RFC 6855): names in UTF-8 */
 };
 
 /* One command being executed. */
@@ -134,6 +135,37 @@ void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const 
 			size_t n);
 /* Forget the saved search result (a mailbox selected or left). */
 void imap_searchres_reset(struct client *c);
+
+/* STATUS items (cmd_mailbox.c), for STATUS and LIST-STATUS (cmd_list.c). */
+enum {
+	S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16,
+	S_APPENDLIMIT = 32, S_SIZE = 64,
+};
+/* "(" status-att *(SP status-att) ")" into S_* bits; -1 with p's error. */
+int imap_status_items(struct parser *p, unsigned *want);
+/* The untagged STATUS of name with the items in want; -1 with err. */
+int imap_status_send(struct client *c, const char *name, unsigned want, struct mail_err *err);
+
+/* LIST's arguments (cmd_list.c): RFC 5258's selection and return
+ * options as listext.h's MAIL_LIST_* in opts, STATUS items (S_*) in
+ * status; delimiter: the RFC 3501 question for the hierarchy delimiter. */
+#define LIST_PATTERNS_MAX 64
+struct list_args {
+	char *ref, *pats[LIST_PATTERNS_MAX];
+	size_t n;
+	unsigned opts, status;
+	int plain, delimiter;
+};
+/* 0, or -1 with the parser's error (a BAD). */
+int imap_list_parse(struct parser *p, struct list_args *a);
+/* CREATE mailbox [SP "(" create-param *(SP create-param) ")"] (RFC 4466,
+ * USE of RFC 6154): the special uses as LA_ bits in *bits, -1 there for a
+ * use we do not keep (cmd_mailbox.c). 0, or -1 with the parser's error. */
+int imap_create_parse(struct parser *p, char **name, int *bits);
+
+/* A mailbox name as the client reads it: as stored (modified UTF-7), or
+ * in UTF-8 once it enabled UTF8=ACCEPT (cmd_list.c). */
+void imap_put_mailbox(const struct client *c, struct buf *out, const char *name);
 
 /* Capabilities for the current state (CAPABILITY response and greeting). */
 void imap_capabilities(struct client *c, struct buf *out);

@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "imapd.h"
+#include "specialuse.h"
 #include "log.h"
 #include "privsep.h"
 #include "tls.h"
@@ -288,6 +289,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	cmd.c = c;
 	p_init(&cmd.p, line, len, c->pool);
 	cmd.p.saved = &c->searchres;
+	cmd.p.utf8 = (c->enabled & CLIENT_EN_UTF8) != 0;
 	const char *s = line;
 	while (s < line + len && p_is_tag_char((unsigned char)*s))
 		s++;
@@ -460,6 +462,7 @@ static void session_resume(struct client *c)
 		imap_exit(c, "Server error: cannot switch to the user (details in the mail log)", 1);
 	}
 	mail_session_setup(&c->sess, c->user.name, c->user.home, &c->cfg);
+	mail_special_create(&c->sess);
 	c->state = ST_AUTH;
 	c->io.timeout = c->cfg.timeout_idle;
 	buf_init(&caps);
@@ -507,6 +510,7 @@ static void greet(struct client *c, int want_tls)
 			imap_exit(c, "Cannot identify the local user", 1);
 		}
 		mail_session_setup(&c->sess, c->user.name, c->user.home, &c->cfg);
+		mail_special_create(&c->sess);
 		c->state = ST_AUTH;
 		c->io.timeout = c->cfg.timeout_idle;
 		imap_capabilities(c, &caps);

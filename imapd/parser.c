@@ -2,9 +2,11 @@
 #include "parser.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mail.h"
+#include "mutf7.h"
 
 void p_init(struct parser *p, const char *s, size_t len, struct pool *pool)
 {
@@ -13,6 +15,7 @@ void p_init(struct parser *p, const char *s, size_t len, struct pool *pool)
 	p->pool = pool;
 	p->error = NULL;
 	p->saved = NULL;
+	p->utf8 = 0;
 }
 
 int p_fail(struct parser *p, const char *why)
@@ -251,9 +254,23 @@ int p_nz_number(struct parser *p, uint32_t *out)
 	return 0;
 }
 
+/* With UTF8=ACCEPT: the UTF-8 name *out in its stored form. */
+static int p_name_utf8(struct parser *p, char **out)
+{
+	char *u7;
+
+	if (!p->utf8)
+		return 0;
+	if (!(u7 = mutf7_from_utf8(*out, strlen(*out))))
+		return p_fail(p, "Mailbox name is not UTF-8");
+	*out = pool_strndup(p->pool, u7, strlen(u7));
+	free(u7);
+	return 0;
+}
+
 int p_mailbox(struct parser *p, char **out)
 {
-	if (p_astring(p, out, NULL) < 0)
+	if (p_astring(p, out, NULL) < 0 || p_name_utf8(p, out) < 0)
 		return -1;
 	if (!strcasecmp(*out, "INBOX"))
 		*out = pool_strdup(p->pool, "INBOX");
@@ -263,7 +280,7 @@ int p_mailbox(struct parser *p, char **out)
 int p_list_mailbox(struct parser *p, char **out)
 {
 	if (p_peek(p, '"') || p_peek(p, '{'))
-		return p_string(p, out, NULL);
+		return p_string(p, out, NULL) < 0 ? -1 : p_name_utf8(p, out);
 	const char *s = p->p;
 	while (p->p < p->end && (is_atom_char((unsigned char)*p->p) || *p->p == ']' ||
 				 *p->p == '%' || *p->p == '*'))
@@ -271,7 +288,7 @@ int p_list_mailbox(struct parser *p, char **out)
 	if (p->p == s)
 		return p_fail(p, "Expected a mailbox pattern");
 	*out = pool_strndup(p->pool, s, (size_t)(p->p - s));
-	return 0;
+	return p_name_utf8(p, out);
 }
 
 /* "$": the saved result, copied so a SAVE later in the same command cannot

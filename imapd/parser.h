@@ -17,6 +17,7 @@ struct parser {
 	struct pool *pool;
 	const char *error;
 	const struct numset *saved;   /* what "$" stands for (RFC 5182); NULL: empty */
+	int utf8;                     /* UTF8=ACCEPT on: names in UTF-8 (mutf7.h), APPEND UTF8 */
 };
 
 void p_init(struct parser *p, const char *s, size_t len, struct pool *pool);
@@ -41,9 +42,11 @@ int p_nstring(struct parser *p, char **out, size_t *len);  /* NIL gives NULL */
 int p_number(struct parser *p, uint32_t *out);
 int p_number64(struct parser *p, uint64_t *out);
 int p_nz_number(struct parser *p, uint32_t *out);
-/* Mailbox name: astring; "INBOX" in any case becomes "INBOX". */
+/* Mailbox name: astring; "INBOX" in any case becomes "INBOX". With
+ * utf8 the UTF-8 name is given in modified UTF-7, as stored. */
 int p_mailbox(struct parser *p, char **out);
-/* A LIST pattern: astring or list-wildcards atom (% and *). */
+/* A LIST pattern: astring or list-wildcards atom (% and *); UTF-8 as
+ * p_mailbox. */
 int p_list_mailbox(struct parser *p, char **out);
 /* A sequence set, or "$" alone: a copy of p->saved with out->saved set. */
 int p_seqset(struct parser *p, struct numset *out);

@@ -192,7 +192,7 @@ def test_folders_create_list_rename_delete(fresh, connect, user):
     assert os.path.isfile(maildir(user, ".Work.2026", "maildirfolder"))
     assert all(os.path.isdir(maildir(user, ".Work.2026", s)) for s in ("cur", "new", "tmp"))
     r = c.command('LIST "" *')
-    assert listed(r) == {"INBOX": set(), "Work": {"\\NOSELECT", "\\HASCHILDREN"},
+    assert listed(r) == {"INBOX": {"\\HASNOCHILDREN"}, "Work": {"\\NOSELECT", "\\HASCHILDREN"},
                          "Work/2026": {"\\HASNOCHILDREN"}}, r
     r = c.command("CREATE Work.old")
     assert not r.ok and r.status == "NO", r

@@ -1,6 +1,7 @@
 /* fuzz-imap-command.c: libFuzzer harness for imapd's argument parsing: the
  * parser.h primitives one by one and chained, APPEND's arguments (one
- * message or several, RFC 3502), the SEARCH criteria parser, and ENABLE,
+ * message or several, RFC 3502; UTF8, RFC 6855), LIST's and CREATE's
+ * arguments (RFC 5258, 6154), the SEARCH criteria parser, and ENABLE,
  * ID, FETCH / SEARCH / SORT / THREAD run whole (cmd_fetch's attribute parser
  * is static, so it is reached through the command on a small read-only
  * mailbox), RETURN options and "$" included. */
@@ -109,8 +110,9 @@ static void chained(const char *s, size_t n, struct pool *pool)
 	p_end(&p);
 }
 
-/* The text after "APPEND": its messages must lie inside the input. */
-static void append_args(const char *s, size_t n, struct pool *pool)
+/* The text after "APPEND": its messages must lie inside the input (utf8:
+ * after ENABLE UTF8=ACCEPT, names in UTF-8 and APPEND UTF8). */
+static void append_args(const char *s, size_t n, struct pool *pool, int utf8)
 {
 	struct parser p;
 	struct mail_new *msgs;
@@ -118,6 +120,7 @@ static void append_args(const char *s, size_t n, struct pool *pool)
 	size_t count;
 
 	p_init(&p, s, n, pool);
+	p.utf8 = utf8;
 	if (imap_append_parse(&p, &name, &msgs, &count, 8) != 0)
 		return;
 	if (count < 1 || count > 8)
@@ -125,6 +128,25 @@ static void append_args(const char *s, size_t n, struct pool *pool)
 	for (size_t i = 0; i < count; i++)
 		if (msgs[i].text < s || msgs[i].len > n || msgs[i].text + msgs[i].len > s + n)
 			abort();
+}
+
+/* The text after "LIST" (RFC 5258's options, patterns, RETURN) and after
+ * "CREATE" (USE, RFC 6154), names in UTF-8 when utf8 is set. */
+static void list_create_args(const char *s, size_t n, struct pool *pool, int utf8)
+{
+	struct parser p;
+	struct list_args a;
+	char *name;
+	int bits;
+
+	p_init(&p, s, n, pool);
+	p.utf8 = utf8;
+	if (imap_list_parse(&p, &a) == 0 && (a.n < 1 || a.n > LIST_PATTERNS_MAX || !a.ref))
+		abort();
+	p_init(&p, s, n, pool);
+	p.utf8 = utf8;
+	if (imap_create_parse(&p, &name, &bits) == 0 && bits > 0 && (bits & ~LA_SPECIAL))
+		abort();
 }
 
 /* cmd_id brings in commands.c's table and with it the login commands,
@@ -180,7 +202,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		primitives(s, size, pool);
 		chained(s, size, pool);
-		append_args(s, size, pool);
+		append_args(s, size, pool, data[0] >> 7);
+		list_create_args(s, size, pool, data[0] >> 7);
 		run_cmd(cmd_enable, "ENABLE", 0, s, size);
 		run_cmd(cmd_id, "ID", 0, s, size);
 		break;
