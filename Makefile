@@ -170,7 +170,8 @@ $(O)/src/%.o: src/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iimapd -MMD -MP -c -o $@ $<
 
--include $(CLIENT_OBJ:.o=.d) $(UTIL_BIN:=.d) $(IMAPD_OBJ:.o=.d) $(POP3_OBJ:.o=.d) $(POP2_OBJ:.o=.d)
+-include $(CLIENT_OBJ:.o=.d) $(UTIL_BIN:=.d) $(IMAPD_OBJ:.o=.d) $(POP3_OBJ:.o=.d) $(POP2_OBJ:.o=.d) \
+	$(CLASSIC_OBJ:.o=.d) $(O)/c-client/classic/bridge.d
 
 # Unit tests: each tests/unit/test-*.c is one program; summary line at the end.
 # A test that checks nothing must SKIP with a reason, and a program fails on
