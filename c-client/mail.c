@@ -24,12 +24,14 @@
 extern const struct driver driver_unix;
 extern const struct driver driver_maildir;
 extern const struct driver driver_mh;
+extern const struct driver driver_mix;
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
 static const struct driver *const drivers[] = {
 	&driver_unix,
 	&driver_maildir,
+	&driver_mix,  /* before mh: a directory with .mixmeta is mix */
 	&driver_mh,   /* after maildir: a Maildir is no MH folder */
 };
 
