@@ -2,9 +2,13 @@
 # of .mixmeta, .mixindex, .mixstatus and .mix<hex> data files) made by
 # "#driver.mix/x" and by mail_format = mix, shared with Debian's
 # uw-mailutils (UW imap-2007f's own library) in both directions.
+import fcntl
 import os
 import re
+import shutil
 import subprocess
+import threading
+import time
 
 from helpers.imapclient import Lit
 from helpers.session import make_message
@@ -162,13 +166,13 @@ def test_two_sessions_see_each_other(fresh, connect, user):
 
 # ---------------------------------------------------------------- UW imap-2007f
 
-def uw_mailutil(user, *args):
+def uw_mailutil(user, *args, check=True):
     """Debian's uw-mailutils mailutil (UW imap-2007f) as the user."""
     p = subprocess.run(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
                         "--init-groups", "/usr/bin/mailutil"] + list(args),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=user.home,
                        env={"PATH": "/usr/bin:/bin", "HOME": user.home, "USER": user.name})
-    assert p.returncode == 0, (args, p.stdout, p.stderr)
+    assert p.returncode == 0 or not check, (args, p.stdout, p.stderr)
     return p.stdout.decode() + p.stderr.decode()
 
 
@@ -227,6 +231,10 @@ def test_uw_mailutil_reads_ours_while_open(fresh, connect, user):
     assert st[0] == [b"Status: R", b"X-Status: "], st
     assert st[1] == [b"Status: ", b"X-Status: FA"], st
     assert uw_mailutil(user, "check", "ours").strip().endswith("3 total in ours")
+    # our open session holds .mixmeta's shared lock: UW cannot delete it
+    out = uw_mailutil(user, "delete", "ours", check=False)
+    assert "Can't lock mailbox for delete" in out, out
+    assert os.path.isfile(path(user, "ours", ".mixmeta"))
     # UW's append keeps only keywords its destination knows: into a mix
     # mailbox of ours that knows $Work, its copy of message 1 carries it
     assert c.command("CREATE #driver.mix/dest").ok
@@ -263,6 +271,37 @@ def test_we_read_what_uw_wrote(fresh, connect, user):
     uw_mailutil(user, "copy", "theirs", "#driver.unix/back")
     st = mbox_status(read(path(user, "back")))
     assert st == [[b"Status: R", b"X-Status: "], [b"Status: ", b"X-Status: FA"]], st
+    # a mailbox UW made and left empty (its index and status are empty
+    # files): our APPEND, then UW sees the message
+    uw_mailutil(user, "create", "#driver.mix/uwempty")
+    assert os.path.getsize(path(user, "uwempty", ".mixindex")) == 0
+    c = connect()
+    r = c.command("APPEND uwempty (\\Flagged) ", Lit(MSG1))
+    assert r.ok and r.codes()["APPENDUID"].split()[1] == "1", r
+    assert uw_mailutil(user, "check", "uwempty").strip().endswith("1 total in uwempty")
+    uw_mailutil(user, "copy", "uwempty", "#driver.unix/back2")
+    out = read(path(user, "back2"))
+    assert uw_messages(out) == [MSG1.replace(b"\r\n", b"\n")]
+    assert mbox_status(out) == [[b"Status: ", b"X-Status: F"]]
+
+
+def test_append_waits_for_uws_index_lock(fresh, connect, user):
+    """While another program holds .mixindex exclusively (as UW's append
+    and expunge do), our APPEND waits, and completes once it is let go."""
+    c = connect()
+    assert c.command("CREATE #driver.mix/locked").ok
+    fd = os.open(path(user, "locked", ".mixindex"), os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    done = []
+    t = threading.Thread(target=lambda: done.append(c.command("APPEND locked ", Lit(MSG1))))
+    t.start()
+    time.sleep(0.7)
+    assert not done and index_uids(user, "locked") == []
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+    t.join(10)
+    assert done and done[0].ok, done
+    assert index_uids(user, "locked") == [1]
 
 
 # ---------------------------------------------------------------- hostile files
@@ -305,11 +344,24 @@ def test_planted_links_fifo_and_garbage(fresh, connect, user, other_user):
         f.write(good)
     r = c.command("SELECT box")
     assert r.ok and r.numbered("EXISTS") == [1], r
-    # the mailbox directory itself a link to another user's mix mailbox
+    # the mailbox directory itself a link to another user's mix mailbox,
+    # every file of it open to all: never read nor written
     assert c.command("CLOSE").ok
-    os.symlink(path(user, "box"), path(user, "alias"))
+    theirs = path(other_user, "box")
+    shutil.copytree(path(user, "box"), theirs)
+    for n in os.listdir(theirs) + [""]:
+        os.chown(os.path.join(theirs, n), other_user.uid, other_user.gid)
+        os.chmod(os.path.join(theirs, n), 0o777 if n == "" else 0o666)
+    os.chmod(other_user.home, 0o755)
+    was = {n: read(os.path.join(theirs, n)) for n in os.listdir(theirs)}
+    os.symlink(theirs, path(user, "alias"))
     r = c.command("SELECT #driver.mix/alias")
     assert r.status == "NO", r
+    r = c.command("APPEND #driver.mix/alias ", Lit(MSG2))
+    assert r.status == "NO", r
+    r = c.command("STATUS #driver.mix/alias (MESSAGES)")
+    assert r.status == "NO", r
+    assert {n: read(os.path.join(theirs, n)) for n in os.listdir(theirs)} == was
 
 
 def test_full_disk_append_answers_no_and_loses_nothing(fresh, tmpfs_home, connect, user):
