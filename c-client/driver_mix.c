@@ -430,18 +430,6 @@ out:
 	return rc;
 }
 
-/* NOOP, IDLE and the end of commands: learn what others did. */
-static int mix_ping(struct mailbox *box, struct mail_err *err)
-{
-	return mix_sync(box, err);
-}
-
-/* Make this session's flag changes visible now. */
-static int mix_flush(struct mailbox *box, struct mail_err *err)
-{
-	return mix_write_flags(box, err);
-}
-
 /* Learn others' changes, then save ours. */
 static int mix_check(struct mailbox *box, struct mail_err *err)
 {
@@ -752,7 +740,7 @@ static int append_locked(int dir, int metafd, struct mix_view *v, const char *mb
 			     "cannot write a data file: %s", mbox, strerror(errno));
 		goto out;
 	}
-	if (pwrite(fd, data.data, data.len, size) != (ssize_t)data.len || fdatasync(fd) < 0) {
+	if (pwrite_full(fd, data.data, data.len, size) < 0 || fdatasync(fd) < 0) {
 		mail_err_set(err, errno == ENOSPC ? MAIL_TOOBIG : MAIL_FAIL, "mix mailbox %s: "
 			     "cannot write a data file: %s", mbox, strerror(errno));
 		cut_back(fd, size);
@@ -949,9 +937,9 @@ const struct driver driver_mix = {
 	.valid = mix_valid,
 	.open = mix_open,
 	.close = mix_close,
-	.ping = mix_ping,
+	.ping = mix_sync,
 	.check = mix_check,
-	.flush = mix_flush,
+	.flush = mix_write_flags,
 	.expunge = mix_expunge,
 	.fetch = mix_fetch,
 	.append = mix_append,

@@ -183,22 +183,6 @@ static int reserve(int fd, size_t len)
 	return errno == EOPNOTSUPP || errno == ENOSYS ? 0 : -1;
 }
 
-/* pwrite all of p at off. */
-static int pwrite_all(int fd, const char *p, size_t n, off_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
 /* The error of a write that changed nothing. */
 static void write_err(struct mail_err *err, const char *mbox, const char *what)
 {
@@ -212,7 +196,7 @@ int mix_file_put(int fd, size_t old_len, struct buf *b, const char *mbox, const 
 	size_t len = b->len;
 
 	mix_pad(b, old_len);
-	if (reserve(fd, b->len) < 0 || pwrite_all(fd, b->data, b->len, 0) < 0) {
+	if (reserve(fd, b->len) < 0 || pwrite_full(fd, b->data, b->len, 0) < 0) {
 		write_err(err, mbox, what);
 		return -1;
 	}
@@ -244,14 +228,14 @@ int mix_file_add(struct mix_file *f, const struct buf *recs, uint32_t seq, const
 
 	snprintf(line, sizeof line, "S%08x\r\n", seq);
 	if (reserve(f->fd, old + recs->len) < 0 ||
-	    pwrite_all(f->fd, recs->data, recs->len, (off_t)old) < 0) {
+	    pwrite_full(f->fd, recs->data, recs->len, (off_t)old) < 0) {
 		int e = errno;
 		if (ftruncate(f->fd, (off_t)old) == 0)
 			errno = e;
 		write_err(err, mbox, what);
 		return -1;
 	}
-	if (pwrite_all(f->fd, line, 11, 0) < 0 || fdatasync(f->fd) < 0) {
+	if (pwrite_full(f->fd, line, 11, 0) < 0 || fdatasync(f->fd) < 0) {
 		write_err(err, mbox, what);
 		return -1;
 	}
