@@ -11,7 +11,7 @@ import threading
 import time
 
 from helpers.imapclient import Lit
-from helpers.session import make_message
+from helpers.session import idle_sees_delivery_and_flags, make_message
 from helpers import mbox
 from test_maildir import body_of, listed  # noqa: F401 (shared helpers)
 from test_mailutil import contents, mailutil, mu, session  # noqa: F401
@@ -164,6 +164,20 @@ def test_two_sessions_see_each_other(fresh, connect, user):
     assert f[1]["UID"] == "2" and "\\Seen" in f[1]["FLAGS"], r
 
 
+def test_idle_wakes_on_uw_delivery(fresh, connect, user):
+    """A session idling on a mix mailbox hears of a message UW's mailutil
+    appends, and of another session's flag change, at once."""
+    c, other = connect(), connect()
+    assert c.command("CREATE #driver.mix/box").ok
+    assert c.command("SELECT box").ok
+    src = path(user, "one.mbox")
+    with open(src, "wb") as f:
+        f.write(b"From x@y Mon Jan  1 00:00:00 2024\nSubject: idle\n\nhi\n")
+    os.chown(src, user.uid, user.gid)
+    idle_sees_delivery_and_flags(c, other, "box",
+                                 lambda: uw_mailutil(user, "append", "one.mbox", "box"))
+
+
 # ---------------------------------------------------------------- UW imap-2007f
 
 def uw_mailutil(user, *args, check=True):
@@ -231,15 +245,26 @@ def test_uw_mailutil_reads_ours_while_open(fresh, connect, user):
     assert st[0] == [b"Status: R", b"X-Status: "], st
     assert st[1] == [b"Status: ", b"X-Status: FA"], st
     assert uw_mailutil(user, "check", "ours").strip().endswith("3 total in ours")
+    # the keyword bit for the destination below is set before the prune
+    assert c.command("CREATE #driver.mix/dest").ok
+    assert c.command("APPEND dest ($Work) ", Lit(MSG2)).ok
+    uw_mailutil(user, "append", "ours", "dest")
+    # UW expunges (its prune rewrites the index in place under its
+    # locks); our session hears of it at NOOP and keeps serving the rest
+    # (2007f's prune exits 1 even when it worked: its words tell)
+    out = uw_mailutil(user, "prune", "ours", "SUBJECT second", check=False)
+    assert out == "1 message(s) purged\n", out
+    r = c.command("NOOP")
+    assert r.numbered("EXPUNGE") == [2], r
+    f = c.command("FETCH 1:* (UID)").fetches()
+    assert [f[i]["UID"] for i in sorted(f)] == ["1", "3"]
+    assert index_uids(user, "ours") == [1, 3]
     # our open session holds .mixmeta's shared lock: UW cannot delete it
     out = uw_mailutil(user, "delete", "ours", check=False)
     assert "Can't lock mailbox for delete" in out, out
     assert os.path.isfile(path(user, "ours", ".mixmeta"))
     # UW's append keeps only keywords its destination knows: into a mix
     # mailbox of ours that knows $Work, its copy of message 1 carries it
-    assert c.command("CREATE #driver.mix/dest").ok
-    assert c.command("APPEND dest ($Work) ", Lit(MSG2)).ok
-    uw_mailutil(user, "append", "ours", "dest")
     assert index_uids(user, "dest") == [1, 2, 3, 4]
     assert status_of(user, "dest")[2][0] == 1, status_of(user, "dest")
     assert [k for k, _ in status_of(user, "dest").values()] == [1, 1, 0, 0]
