@@ -150,6 +150,10 @@ static void mix_close(struct mailbox *box)
 	box->nmsgs = 0;
 	if (xb->datafd >= 0)
 		close(xb->datafd);
+	if (xb->meta >= 0 && !box->readonly) {
+		struct mail_err ignore;
+		mix_burp(xb->dir, xb->meta, box->name, &ignore);   /* as UW does at close */
+	}
 	if (xb->meta >= 0)
 		close(xb->meta);
 	if (xb->dir >= 0)
@@ -159,9 +163,9 @@ static void mix_close(struct mailbox *box)
 	box->drvdata = NULL;
 }
 
-/* Drop the messages the index no longer has; -1 when it has one this
- * session had taken for expunged (UW calls that a resurrection). */
-static int sync_gone(struct mailbox *box, const struct mix_index *ix)
+/* Drop the messages the index no longer has; the others' places follow
+ * the index (a burp moves them). */
+static void sync_gone(struct mailbox *box, const struct mix_index *ix)
 {
 	size_t j = ix->n;
 
@@ -169,15 +173,16 @@ static int sync_gone(struct mailbox *box, const struct mix_index *ix)
 		uint32_t uid = box->msgs[i]->uid;
 		while (j > 0 && ix->v[j - 1].uid > uid)
 			j--;
-		if (j > 0 && ix->v[j - 1].uid == uid)
+		if (j > 0 && ix->v[j - 1].uid == uid) {
+			XM(box, i)->r = ix->v[j - 1];
 			continue;
+		}
 		if (XB(box)->text_uid == uid)
 			XB(box)->text_uid = 0;
 		struct message *m = mail_msg_take(box, i);
 		pool_free(m->pool);
 		free(m);
 	}
-	return 0;
 }
 
 /* Add the index's messages above the session's last; returns how many. */
@@ -460,6 +465,23 @@ static void drop_records(struct mailbox *box, struct mix_view *v, const char *dr
 	v->st.n = s;
 }
 
+/* Burp if this session has the mailbox alone, and learn the new places
+ * (a failed burp changed nothing and is tried again at the next chance). */
+static void compact(struct mailbox *box)
+{
+	struct mixbox *xb = XB(box);
+	struct mail_err ignore;
+
+	if (box->readonly || mix_burp(xb->dir, xb->meta, box->name, &ignore) <= 0)
+		return;
+	if (xb->datafd >= 0)
+		close(xb->datafd);
+	xb->datafd = -1;
+	xb->text_uid = 0;
+	xb->ist.st_ino = 0;
+	mix_sync(box, &ignore);
+}
+
 /* Remove the expunge set's records: the index rewritten in place first (a
  * crash after it leaves only status records of no message, which every
  * reader ignores), then the status. The data stays until a session that
@@ -504,6 +526,8 @@ static int mix_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 		free(m);
 	}
 	free(drop);
+	if (rc == 0 && n)
+		compact(box);
 	xb->ist.st_ino = 0;   /* look again at the next ping */
 	return rc;
 }

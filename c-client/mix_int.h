@@ -52,6 +52,11 @@ int mix_file_appendable(const struct mix_file *f);
  * place (a crash between leaves the records under the old sequence). */
 int mix_file_add(struct mix_file *f, const struct buf *recs, uint32_t seq, const char *mbox,
 		 const char *what, struct mail_err *err);
+/* Give back the space of expunged messages when no other session has the
+ * mailbox open (metafd: this session's, held shared, and shared again
+ * after). 1 done, 0 not now (shared, or little to gain), -1 with err; the
+ * index then names new places: the caller reads it again. */
+int mix_burp(int dir, int metafd, const char *mbox, struct mail_err *err);
 /* The name of data file number n. */
 void mix_data_name(char name[32], uint32_t n);
 

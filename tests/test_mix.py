@@ -329,6 +329,35 @@ def test_append_waits_for_uws_index_lock(fresh, connect, user):
     assert index_uids(user, "locked") == [1]
 
 
+def data_files(user, box):
+    return sorted(n for n in os.listdir(path(user, box)) if re.fullmatch(r"\.mix[0-9a-f]{8}", n))
+
+
+def test_uw_reads_after_our_burp(fresh, connect, user):
+    """EXPUNGE by the only session gives the space back into a new data
+    file (UW's "burp", done crash-safely); UW's mailutil then reads the
+    mailbox: the messages left, byte for byte, and appends after them."""
+    c = connect()
+    assert c.command("CREATE #driver.mix/b").ok
+    for m in (MSG1, MSG2, MSG1):
+        assert c.command("APPEND b ", Lit(m)).ok
+    old = data_files(user, "b")
+    assert c.command("SELECT b").ok
+    assert c.command("STORE 2 +FLAGS (\\Deleted)").ok
+    r = c.command("EXPUNGE")
+    assert r.numbered("EXPUNGE") == [2], r
+    new = data_files(user, "b")
+    assert len(new) == 1 and new != old, (old, new)
+    size = os.path.getsize(path(user, "b", new[0]))
+    assert size == 2 * (len(MSG1) + len(":msg:00000001:20240101000000+0000:00000000:\r\n"))
+    assert body_of(c.command("FETCH 2 BODY.PEEK[]"), 2) == MSG1
+    assert c.command("LOGOUT").ok
+    uw_mailutil(user, "copy", "b", "#driver.unix/out")
+    assert uw_messages(read(path(user, "out"))) == [MSG1.replace(b"\r\n", b"\n")] * 2
+    uw_mailutil(user, "append", "out", "b")
+    assert index_uids(user, "b") == [1, 3, 4, 5]
+
+
 # ---------------------------------------------------------------- hostile files
 
 def test_planted_links_fifo_and_garbage(fresh, connect, user, other_user):

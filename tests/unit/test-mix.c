@@ -7,6 +7,7 @@
 #include "mbox_fixture.h"
 #include "test.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,15 +200,6 @@ static void test_two_sessions(void)
 	CHECK(mail_delete(&sess, "box", &err) == 0 && access(bx(""), F_OK) < 0);
 }
 
-/* ---- kill -9 ---- */
-
-static void kill_after(pid_t pid, int us)
-{
-	usleep((useconds_t)us);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
 /* Every message of box whole (msg1 or msg2), UIDs rising; how many are
  * the text count. */
 static uint32_t all_whole(const char *count)
@@ -229,6 +221,66 @@ static uint32_t all_whole(const char *count)
 	}
 	mail_close(box, 0, NULL);
 	return n;
+}
+
+/* The data files of ~/box and their total size. */
+static size_t data_files(off_t *bytes)
+{
+	DIR *d = opendir(bx(""));
+	struct dirent *e;
+	struct stat st;
+	size_t n = 0;
+
+	*bytes = 0;
+	while (d && (e = readdir(d)) != NULL)
+		if (!strncmp(e->d_name, ".mix", 4) && strlen(e->d_name) == 12 &&
+		    stat(bx(e->d_name), &st) == 0) {
+			n++;
+			*bytes += st.st_size;
+		}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* An expunge by the only session gives the space back (UW's burp): one
+ * data file of the live messages; with another session open, none. */
+static void test_burp(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *a, *b;
+	off_t bytes;
+
+	setup();
+	mail_create(&sess, "#driver.mix/box", &err);
+	for (int i = 0; i < 40; i++)
+		append_one("box", i & 1 ? msg2 : msg1, i & 1 ? MF_DELETED : 0, NULL, NULL, &err);
+	data_files(&bytes);
+	off_t full = bytes;
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &a, &err) == 0);
+	CHECK(mail_open(&sess, "box", 1, NULL, NULL, &b, &err) == 0);
+	if (!a || !b)
+		return;
+	CHECK(mail_expunge(a, NULL, 0, &err) == 0 && a->nmsgs == 20);
+	CHECK(data_files(&bytes) == 1 && bytes == full);   /* b holds it open */
+	mail_close(b, 0, NULL);
+	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_expunge(a, NULL, 0, &err) == 0 && a->nmsgs == 19);
+	CHECK(data_files(&bytes) == 1 && bytes < full / 2);
+	CHECK_STR(text_of(a, 1), msg1);
+	CHECK_STR(text_of(a, 19), msg1);
+	CHECK(a->msgs[0]->uid == 3 && a->msgs[18]->uid == 39);
+	mail_close(a, 0, NULL);
+	CHECK(all_whole(msg1) == 19);
+}
+
+/* ---- kill -9 ---- */
+
+static void kill_after(pid_t pid, int us)
+{
+	usleep((useconds_t)us);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 static void test_crash_append(void)
@@ -313,6 +365,7 @@ int main(void)
 	RUN(test_keywords_dates_and_damage);
 	RUN(test_append_reopen_flags);
 	RUN(test_two_sessions);
+	RUN(test_burp);
 	RUN(test_crash_append);
 	RUN(test_crash_flags);
 	RUN(test_crash_expunge);
