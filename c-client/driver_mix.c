@@ -285,7 +285,8 @@ static int mix_sync(struct mailbox *box, struct mail_err *err)
 
 	if (xb->ist.st_ino && !files_changed(xb))
 		return 0;
-	if (mix_view_load(xb->dir, xb->meta, box->name, !box->readonly, &v, err) < 0) {
+	if (mix_view_load(xb->dir, xb->meta, box->name,
+			  box->readonly ? MIX_READ : MIX_STATUS_EX, &v, err) < 0) {
 		mix_view_free(&v);
 		return -1;
 	}
@@ -410,7 +411,7 @@ static int mix_write_flags(struct mailbox *box, struct mail_err *err)
 
 	if (box->readonly || !any_dirty(box))
 		return 0;
-	if (mix_view_load(xb->dir, xb->meta, box->name, 1, &v, err) < 0 ||
+	if (mix_view_load(xb->dir, xb->meta, box->name, MIX_ALL_EX, &v, err) < 0 ||
 	    keyword_map(box, &v.meta, kmap, &added, err) < 0)
 		goto out;
 	if (added) {
@@ -503,7 +504,7 @@ static int mix_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 	char *drop = mail_expunge_set(box, uids, nuids, &n);
 	int rc = 0;
 	if (n) {
-		rc = mix_view_load(xb->dir, xb->meta, box->name, 1, &v, err);
+		rc = mix_view_load(xb->dir, xb->meta, box->name, MIX_ALL_EX, &v, err);
 		if (rc == 0) {
 			drop_records(box, &v, drop);
 			v.ix.seq = mix_next_seq(v.ix.seq > v.st.seq ? v.ix.seq : v.st.seq, time(NULL));
@@ -606,7 +607,7 @@ static int mix_status(struct mail_session *sess, const char *path, struct mail_s
 	if ((meta = mix_open_in(dir, MIX_META, O_RDONLY)) < 0) {
 		mail_err_set(err, MAIL_FAIL, "mix mailbox %s: cannot open %s: %s", path, MIX_META,
 			     strerror(errno));
-	} else if (mix_view_load(dir, meta, path, 0, &v, err) == 0) {
+	} else if (mix_view_load(dir, meta, path, MIX_READ, &v, err) == 0) {
 		st->uidvalidity = v.meta.validity;
 		st->uidnext = v.meta.last + 1;
 		for (size_t i = 0; i < v.ix.n; i++) {
@@ -807,7 +808,7 @@ static int mix_append(struct mail_session *sess, const char *path, const struct 
 	if (meta < 0 || mix_flock(meta, LOCK_SH) < 0)
 		mail_err_set(err, errno == ENOENT ? MAIL_NONEXISTENT : MAIL_FAIL,
 			     "mix mailbox %s: cannot open %s: %s", path, MIX_META, strerror(errno));
-	else if (mix_view_load(dir, meta, path, 1, &v, err) == 0 &&
+	else if (mix_view_load(dir, meta, path, MIX_ALL_EX, &v, err) == 0 &&
 		 append_locked(dir, meta, &v, path, msgs, n, uids_out, err) == 0) {
 		if (validity_out)
 			*validity_out = v.meta.validity;

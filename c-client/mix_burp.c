@@ -183,7 +183,7 @@ int mix_burp(int dir, int metafd, const char *mbox, struct mail_err *err)
 	 * shared lock this session holds: converting it) */
 	if (flock(metafd, LOCK_EX | LOCK_NB) < 0)
 		return 0;
-	if (mix_view_load(dir, metafd, mbox, 1, &v, err) < 0) {
+	if (mix_view_load(dir, metafd, mbox, MIX_ALL_EX, &v, err) < 0) {
 		rc = -1;
 	} else if (list_data(dir, &df) == 0) {
 		uint64_t live = 0;

@@ -124,7 +124,7 @@ static int file_load(int dir, const char *name, int excl, struct mix_file *f, co
 	return 0;
 }
 
-int mix_view_load(int dir, int metafd, const char *mbox, int excl, struct mix_view *v,
+int mix_view_load(int dir, int metafd, const char *mbox, int lock, struct mix_view *v,
 		  struct mail_err *err)
 {
 	const char *why = NULL;
@@ -133,7 +133,7 @@ int mix_view_load(int dir, int metafd, const char *mbox, int excl, struct mix_vi
 	v->fi.fd = v->fs.fd = -1;
 	buf_init(&v->fi.data);
 	buf_init(&v->fs.data);
-	if (file_load(dir, MIX_INDEX, excl, &v->fi, mbox, err) < 0)
+	if (file_load(dir, MIX_INDEX, lock == MIX_ALL_EX, &v->fi, mbox, err) < 0)
 		return -1;
 	if (mix_meta_read(metafd, mbox, &v->meta, err) < 0)
 		return -1;
@@ -146,7 +146,7 @@ int mix_view_load(int dir, int metafd, const char *mbox, int excl, struct mix_vi
 		file_err(err, mbox, MIX_INDEX, "a UID above the last one given out");
 		return -1;
 	}
-	if (file_load(dir, MIX_STATUS, excl, &v->fs, mbox, err) < 0)
+	if (file_load(dir, MIX_STATUS, lock != MIX_READ, &v->fs, mbox, err) < 0)
 		return -1;
 	if (mix_status_parse(v->fs.data.data ? v->fs.data.data : "", v->fs.data.len, &v->st,
 			     &why) < 0) {

@@ -33,9 +33,11 @@ int mix_open_in(int dir, const char *name, int flags);
 int mix_flock(int fd, int op);
 /* Read the metadata through fd (held open by the caller). */
 int mix_meta_read(int fd, const char *mbox, struct mix_meta *m, struct mail_err *err);
-/* Open and lock the index and status (excl: exclusively, to change them),
- * read and parse them with the metadata from metafd. */
-int mix_view_load(int dir, int metafd, const char *mbox, int excl, struct mix_view *v,
+/* How mix_view_load locks: each file shared, or exclusive to change it. */
+enum { MIX_READ = 0, MIX_STATUS_EX = 1, MIX_ALL_EX = 3 };
+/* Open and lock the index and status (lock: MIX_*), read and parse them
+ * with the metadata from metafd. */
+int mix_view_load(int dir, int metafd, const char *mbox, int lock, struct mix_view *v,
 		  struct mail_err *err);
 /* Unlock and close what mix_view_load opened, free the parses. */
 void mix_view_free(struct mix_view *v);

@@ -110,6 +110,18 @@ def test_driver_mix_mailbox(fresh, connect, user):
     r = c2.command("SELECT keep")
     f = c2.command("FETCH 1:2 (FLAGS BODY.PEEK[])").fetches()
     assert set(f[2]["FLAGS"]) == {"\\Flagged", "\\Answered", "\\Deleted", "$Other", "\\Recent"}
+    # MOVE out of mix into an mbox file, and COPY back in from it
+    assert c2.command("CREATE #driver.unix/flat").ok
+    r = c2.command("UID MOVE 2 flat")
+    assert r.ok and r.codes()["COPYUID"].split()[1:] == ["2", "1"], r
+    assert index_uids(user, "keep") == [1]
+    assert c2.command("SELECT flat").ok
+    r = c2.command("COPY 1 keep")
+    assert r.ok and r.codes()["COPYUID"].split()[1:] == ["1", "3"], r
+    assert c2.command("SELECT keep").ok
+    f = c2.command("FETCH 2 (UID FLAGS BODY.PEEK[])").fetches()
+    assert f[2]["UID"] == "3" and body_of(c2.command("FETCH 2 BODY.PEEK[]"), 2) == MSG2
+    assert set(f[2]["FLAGS"]) - {"\\Recent"} == {"\\Flagged", "\\Answered", "\\Deleted", "$Other"}
 
 
 def test_mail_format_mix_nests_renames_deletes(fresh, server_with, open_to, user):
