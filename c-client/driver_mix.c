@@ -845,6 +845,12 @@ static int mix_create(struct mail_session *s, const char *path, struct mail_err 
 
 	if (fsafe_locate(s, path, 1, &loc, err) < 0)
 		return -1;
+	if (!strncmp(loc.leaf, MIX_PREFIX, strlen(MIX_PREFIX))) {
+		/* inside a mix mailbox such a name is one of its own files */
+		mail_err_set(err, MAIL_BADNAME, "%s cannot be a mix mailbox name", path);
+		fsafe_close(&loc);
+		return -1;
+	}
 	if (mkdirat(loc.dirfd, loc.leaf, 0700) < 0 && errno != EEXIST) {
 		mail_err_set(err, errno == EACCES ? MAIL_NOPERM : MAIL_FAIL, "cannot create %s: %s",
 			     path, strerror(errno));

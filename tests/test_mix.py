@@ -430,13 +430,15 @@ def test_planted_links_fifo_and_garbage(fresh, connect, user, other_user):
     assert {n: read(os.path.join(theirs, n)) for n in os.listdir(theirs)} == was
 
 
-def test_full_disk_append_answers_no_and_loses_nothing(fresh, tmpfs_home, connect, user):
-    """A mix mailbox on a full file system: APPEND and a STORE that needs a
-    new keyword answer NO, and every file is as it was; after space is
-    freed the same APPEND works."""
+def test_full_disk_answers_no_and_loses_nothing(fresh, tmpfs_home, connect, user):
+    """A mix mailbox on a full file system: APPEND answers NO and every
+    file is as it was; EXPUNGE still works (the space it would give back
+    by a burp waits: that needs a new file) and the rest is whole; after
+    space is freed the same APPEND works."""
     c = connect()
     assert c.command("CREATE #driver.mix/box").ok
-    assert c.command("APPEND box (\\Flagged) ", Lit(MSG1)).ok
+    for m in (MSG1, MSG2, MSG1):
+        assert c.command("APPEND box (\\Flagged) ", Lit(m)).ok
     names = sorted(os.listdir(path(user, "box")))
     before = {n: read(path(user, "box", n)) for n in names}
     tmpfs_home.fill()
@@ -445,10 +447,18 @@ def test_full_disk_append_answers_no_and_loses_nothing(fresh, tmpfs_home, connec
     assert r.status == "NO", r
     assert sorted(os.listdir(path(user, "box"))) == names
     assert {n: read(path(user, "box", n)) for n in names} == before
+    assert c.command("SELECT box").ok
+    assert c.command("STORE 2 +FLAGS (\\Deleted)").ok
+    r = c.command("EXPUNGE")
+    assert r.ok and r.numbered("EXPUNGE") == [2], r
+    assert sorted(os.listdir(path(user, "box"))) == names
+    r = c.command("FETCH 1:2 (UID BODY.PEEK[])")
+    assert [r.fetches()[i]["UID"] for i in (1, 2)] == ["1", "3"]
+    assert body_of(r, 1) == MSG1 and body_of(r, 2) == MSG1
     tmpfs_home.free()
     r = c.command("APPEND box ", Lit(big))
     assert r.ok, r
-    assert index_uids(user, "box") == [1, 2]
+    assert index_uids(user, "box") == [1, 3, 4]
 
 
 # ---------------------------------------------------------------- mailutil
