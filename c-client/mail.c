@@ -317,6 +317,15 @@ static void inbox_find(struct mail_session *s)
 			free(md);
 			d = NULL;
 		}
+		/* UW's mix INBOX: ~/INBOX when that is a mix mailbox */
+		md = d ? NULL : join(s->home, "INBOX");
+		if (md && fsafe_home(s) >= 0 &&
+		    examine(s, "INBOX", md, &driver_mix, &d, NULL, &ignore) == BOX_THERE)
+			s->inbox_path = md;
+		else if (md) {
+			free(md);
+			d = NULL;
+		}
 	}
 	if (!d) {
 		free(s->inbox_path);
