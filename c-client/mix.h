@@ -1,7 +1,6 @@
-/* mix.h: UW's mix format as pure functions on buffers (the metadata,
- * index and status files, the record before each message in a data file),
- * apart from the driver's file handling so they can be fuzzed. Every file
- * is CRLF lines: "S<hex8>" (its update sequence) first, then records. */
+/* mix.h: UW's mix format as pure functions on buffers: the metadata,
+ * index and status files ("S<hex8>" sequence line, then records) and the
+ * record before each message in a data file; fuzzed by fuzz-mix.c. */
 #ifndef CCLIENT_MIX_H
 #define CCLIENT_MIX_H
 
@@ -110,5 +109,12 @@ void mix_pad(struct buf *b, size_t old_len);
 
 /* Is name a keyword the metadata can hold (an atom, no blank)? */
 int mix_keyword_ok(const char *name);
+/* The index of keyword name in m (case-insensitive, as IMAP's), added
+ * when add is set and there is room; -1 otherwise. */
+int mix_meta_keyword(struct mix_meta *m, const char *name, int add);
+
+/* Status bits to mail.h's MF_ flags, and back. */
+uint32_t mix_flags_to_mf(uint32_t f);
+uint32_t mix_flags_from_mf(uint32_t f);
 
 #endif

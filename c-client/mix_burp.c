@@ -1,9 +1,6 @@
-/* mix_burp.c: giving back the space of expunged messages ("burping", in
- * UW's word), only while no other session has the mailbox open (the
- * metadata's lock taken exclusively, as UW tests it). UW slides data down
- * inside each file; we copy the live messages into one new data file and
- * then point the index at it, so a crash at any moment leaves either the
- * old files or the new one complete and the index naming one of them. */
+/* mix_burp.c: giving back expunged space (UW's "burp") while no other
+ * session has the mailbox open, crash-safely: live messages copied into a
+ * new data file, the index repointed in one write, the old files removed. */
 #include "mix_int.h"
 #include "fsafe.h"
 
@@ -151,8 +148,6 @@ static int burp_locked(int dir, int metafd, struct mix_view *v, const struct dat
 			no = df->v[i];
 	if (copy_live(dir, &v->ix, &no, err, mbox) < 0)
 		return -1;
-	struct stat st;
-	size_t meta_len = fstat(metafd, &st) == 0 ? (size_t)st.st_size : 0;
 	v->ix.seq = mix_next_seq(v->ix.seq > v->meta.seq ? v->ix.seq : v->meta.seq, time(NULL));
 	buf_init(&b);
 	mix_index_format(&b, &v->ix);
@@ -160,9 +155,7 @@ static int burp_locked(int dir, int metafd, struct mix_view *v, const struct dat
 	if (rc == 0) {
 		v->meta.newfile = no;
 		v->meta.seq = v->ix.seq;
-		buf_reset(&b);
-		mix_meta_format(&b, &v->meta);
-		rc = mix_file_put(metafd, meta_len, &b, mbox, MIX_META, err);
+		rc = mix_meta_put(metafd, &v->meta, mbox, err);
 	}
 	buf_free(&b);
 	for (size_t i = 0; rc == 0 && i < df->n; i++) {

@@ -1,7 +1,6 @@
 /* mix_file.c: a mix mailbox's files as UW's library shares them: reached
- * from the mailbox's directory descriptor without following links, locked
- * with flock (the index, then the status), and changed in place, since
- * UW's sessions hold and lock the files they read. */
+ * without following links, flock'd (the index, then the status), changed
+ * in place, since UW's sessions hold and lock the files they read. */
 #include "mix_int.h"
 #include "fsafe.h"
 
@@ -174,6 +173,32 @@ void mix_view_free(struct mix_view *v)
 	mix_status_free(&v->st);
 }
 
+int mix_oneoff_open(struct mail_session *s, const char *path, int lock, struct mix_oneoff *o,
+		    struct mail_err *err)
+{
+	memset(&o->v, 0, sizeof o->v);
+	o->v.fi.fd = o->v.fs.fd = -1;
+	o->meta = -1;
+	if ((o->dir = mix_dir_open(s, path, err)) < 0)
+		return -1;
+	o->meta = mix_open_in(o->dir, MIX_META, lock == MIX_READ ? O_RDONLY : O_RDWR);
+	if (o->meta < 0 || (lock != MIX_READ && mix_flock(o->meta, LOCK_SH) < 0)) {
+		mail_err_set(err, errno == ENOENT ? MAIL_NONEXISTENT : MAIL_FAIL,
+			     "mix mailbox %s: cannot open %s: %s", path, MIX_META, strerror(errno));
+		return -1;
+	}
+	return mix_view_load(o->dir, o->meta, path, lock, &o->v, err);
+}
+
+void mix_oneoff_close(struct mix_oneoff *o)
+{
+	mix_view_free(&o->v);
+	if (o->meta >= 0)
+		close(o->meta);
+	if (o->dir >= 0)
+		close(o->dir);
+}
+
 /* Make sure len bytes of fd have blocks, without changing its size, so a
  * full disk fails here rather than midway through a write. */
 static int reserve(int fd, size_t len)
@@ -206,6 +231,22 @@ int mix_file_put(int fd, size_t old_len, struct buf *b, const char *mbox, const 
 	}
 	b->len = len;
 	return 0;
+}
+
+int mix_meta_put(int fd, const struct mix_meta *m, const char *mbox, struct mail_err *err)
+{
+	struct stat st;
+	struct buf b;
+
+	if (fstat(fd, &st) < 0) {
+		write_err(err, mbox, MIX_META);
+		return -1;
+	}
+	buf_init(&b);
+	mix_meta_format(&b, m);
+	int rc = mix_file_put(fd, (size_t)st.st_size, &b, mbox, MIX_META, err);
+	buf_free(&b);
+	return rc;
 }
 
 int mix_file_appendable(const struct mix_file *f)

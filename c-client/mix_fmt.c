@@ -1,12 +1,13 @@
-/* mix_fmt.c: parsing and writing the lines of UW's mix files (mix.h).
- * Strict where UW's reader is strict (a record it would refuse is refused
- * here too, so we never take a file UW cannot read back), and bounded:
- * every number is at most 8 hex digits. */
+/* mix_fmt.c: parsing and writing the lines of UW's mix files (mix.h),
+ * strict where UW's reader is strict (so we never take a file UW cannot
+ * read back) and bounded: every number is at most 8 hex digits. */
 #include "mix.h"
+#include "mail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A line cursor over a buffer. */
 struct lines {
@@ -401,4 +402,42 @@ int mix_keyword_ok(const char *name)
 		if (*p <= ' ' || *p >= 0x7f || strchr("(){%*\"\\]", *p))
 			return 0;
 	return 1;
+}
+
+static const struct {
+	uint32_t mf, mix;
+} flag_map[] = {
+	{MF_SEEN, MIX_SEEN}, {MF_DELETED, MIX_DELETED}, {MF_FLAGGED, MIX_FLAGGED},
+	{MF_ANSWERED, MIX_ANSWERED}, {MF_DRAFT, MIX_DRAFT},
+};
+
+uint32_t mix_flags_to_mf(uint32_t f)
+{
+	uint32_t r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(flag_map); i++)
+		if (f & flag_map[i].mix)
+			r |= flag_map[i].mf;
+	return r;
+}
+
+uint32_t mix_flags_from_mf(uint32_t f)
+{
+	uint32_t r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(flag_map); i++)
+		if (f & flag_map[i].mf)
+			r |= flag_map[i].mix;
+	return r;
+}
+
+int mix_meta_keyword(struct mix_meta *m, const char *name, int add)
+{
+	for (unsigned i = 0; i < m->nkw; i++)
+		if (!strcasecmp(m->kw[i], name))
+			return (int)i;
+	if (!add || m->nkw >= MIX_KEYWORDS || !mix_keyword_ok(name))
+		return -1;
+	m->kw[m->nkw] = xstrdup(name);
+	return (int)m->nkw++;
 }

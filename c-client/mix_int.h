@@ -41,12 +41,25 @@ int mix_view_load(int dir, int metafd, const char *mbox, int lock, struct mix_vi
 		  struct mail_err *err);
 /* Unlock and close what mix_view_load opened, free the parses. */
 void mix_view_free(struct mix_view *v);
+
+/* A mailbox reached for one STATUS or APPEND, not opened as a session:
+ * its directory, its metadata (flock'd shared to change it, as UW's
+ * append holds it) and the view under lock. */
+struct mix_oneoff {
+	int dir, meta;
+	struct mix_view v;
+};
+int mix_oneoff_open(struct mail_session *s, const char *path, int lock, struct mix_oneoff *o,
+		    struct mail_err *err);
+void mix_oneoff_close(struct mix_oneoff *o);
 /* Replace f's text in place (UW reads these files through descriptors it
  * holds, and locks them: a renamed new file would not be seen): room made
  * first (a full disk fails before anything changes), one write, then cut
  * to length. */
 int mix_file_put(int fd, size_t old_len, struct buf *b, const char *mbox, const char *what,
 		 struct mail_err *err);
+/* Write the metadata m in place through fd. */
+int mix_meta_put(int fd, const struct mix_meta *m, const char *mbox, struct mail_err *err);
 /* Does f start with a sequence line that can be rewritten in place (the
  * form we and UW write)? Else a change rewrites it whole. */
 int mix_file_appendable(const struct mix_file *f);
@@ -59,6 +72,11 @@ int mix_file_add(struct mix_file *f, const struct buf *recs, uint32_t seq, const
  * after). 1 done, 0 not now (shared, or little to gain), -1 with err; the
  * index then names new places: the caller reads it again. */
 int mix_burp(int dir, int metafd, const char *mbox, struct mail_err *err);
+/* APPEND, CREATE and DELETE (mix_append.c). */
+int mix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
+	       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err);
+int mix_create(struct mail_session *s, const char *path, struct mail_err *err);
+int mix_remove(struct mail_session *s, const char *path, struct mail_err *err);
 /* The name of data file number n. */
 void mix_data_name(char name[32], uint32_t n);
 

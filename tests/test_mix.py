@@ -32,6 +32,14 @@ def read(p):
         return f.read()
 
 
+def write_mbox(user, name, data):
+    """An mbox file of the user's in their home, for UW's mailutil."""
+    p = path(user, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    os.chown(p, user.uid, user.gid)
+
+
 def lines(user, box, name):
     """The CRLF lines of one of the mailbox's files."""
     data = read(path(user, box, name))
@@ -182,10 +190,7 @@ def test_idle_wakes_on_uw_delivery(fresh, connect, user):
     c, other = connect(), connect()
     assert c.command("CREATE #driver.mix/box").ok
     assert c.command("SELECT box").ok
-    src = path(user, "one.mbox")
-    with open(src, "wb") as f:
-        f.write(b"From x@y Mon Jan  1 00:00:00 2024\nSubject: idle\n\nhi\n")
-    os.chown(src, user.uid, user.gid)
+    write_mbox(user, "one.mbox", b"From x@y Mon Jan  1 00:00:00 2024\nSubject: idle\n\nhi\n")
     idle_sees_delivery_and_flags(c, other, "box",
                                  lambda: uw_mailutil(user, "append", "one.mbox", "box"))
 
@@ -239,10 +244,8 @@ def test_uw_mailutil_reads_ours_while_open(fresh, connect, user):
     assert c.command("APPEND ours ", Lit(MSG2)).ok
     assert c.command("SELECT ours").ok
     assert c.command("STORE 2 +FLAGS (\\Flagged \\Answered)").ok
-    src = path(user, "in.mbox")
-    with open(src, "wb") as f:
-        f.write(b"From x@y Mon Jan  1 00:00:00 2024\nSubject: from uw\n\nuw body\n")
-    os.chown(src, user.uid, user.gid)
+    write_mbox(user, "in.mbox",
+               b"From x@y Mon Jan  1 00:00:00 2024\nSubject: from uw\n\nuw body\n")
     uw_mailutil(user, "append", "in.mbox", "ours")
     r = c.command("NOOP")
     assert r.numbered("EXISTS") == [3], r
@@ -286,11 +289,9 @@ def test_we_read_what_uw_wrote(fresh, connect, user):
     """A mix mailbox made and filled by UW's mailutil, flags and all, is
     served with UW's UIDs, flags, keywords and bytes; our STORE on it is
     what UW's mailutil then copies out."""
-    src = path(user, "src.mbox")
-    with open(src, "wb") as f:
-        f.write(b"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\nStatus: RO\n\nbody1\n\n"
-                b"From c@d Tue Jan  2 00:00:00 2024\nSubject: two\nX-Status: F\n\nbody2\n")
-    os.chown(src, user.uid, user.gid)
+    write_mbox(user, "src.mbox",
+               b"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\nStatus: RO\n\nbody1\n\n"
+               b"From c@d Tue Jan  2 00:00:00 2024\nSubject: two\nX-Status: F\n\nbody2\n")
     uw_mailutil(user, "create", "#driver.mix/theirs")
     uw_mailutil(user, "append", "src.mbox", "theirs")
     c = connect()
