@@ -898,7 +898,13 @@ int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 		free(w.path);
 		return -1;
 	}
-	if (fsafe_lstat(&loc, &st) == 0) {
+	const struct driver *nd = w.drv ? w.drv : new_format(s);
+	int there = fsafe_lstat(&loc, &st) == 0;
+	/* a \Noselect directory may become a mailbox of a format whose
+	 * mailboxes hold others (UW's "dual-use" mix) */
+	int fill = there && !dir && S_ISDIR(st.st_mode) && (nd->flags & DRV_NESTS) &&
+		   !probe(loc.dirfd, loc.leaf, &st, NULL);
+	if (there && !fill) {
 		mail_err_set(err, MAIL_EXISTS, "mailbox %s already exists", name);
 	} else if (dir) {
 		if (mkdirat(loc.dirfd, loc.leaf, 0700) == 0)
@@ -908,7 +914,7 @@ int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 					  MAIL_NOPERM : MAIL_FAIL, "cannot create %s: %s", name,
 				     strerror(errno));
 	} else {
-		rc = (w.drv ? w.drv : new_format(s))->create(s, w.path, err);
+		rc = nd->create(s, w.path, err);
 	}
 	fsafe_close(&loc);
 	free(w.path);

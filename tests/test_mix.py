@@ -15,21 +15,13 @@ from helpers.session import idle_sees_delivery_and_flags, make_message
 from helpers import mbox
 from test_maildir import body_of, listed  # noqa: F401 (shared helpers)
 from test_mailutil import contents, mailutil, mu, session  # noqa: F401
+from test_mh import path, read  # noqa: F401 (shared helpers)
 from test_silent_failures import tmpfs_home  # noqa: F401 (a fixture)
 
 MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
         b"Subject: first\r\n\r\nHello from mix.\r\n")
 MSG2 = (b"From: Carol <carol@example.com>\r\nSubject: second\r\n\r\n"
         b"Another one.\r\n")
-
-
-def path(user, *parts):
-    return os.path.join(user.home, *parts)
-
-
-def read(p):
-    with open(p, "rb") as f:
-        return f.read()
 
 
 def write_mbox(user, name, data):
@@ -147,6 +139,12 @@ def test_mail_format_mix_nests_renames_deletes(fresh, server_with, open_to, user
     got = listed(c.command('LIST "" *'))
     assert got["lists"] == {"\\HASCHILDREN"}, got
     assert got["lists/debian"] == {"\\HASNOCHILDREN"}, got
+    # a \Noselect parent made on the way becomes a mailbox by CREATE
+    assert c.command("CREATE old/2024").ok
+    assert listed(c.command('LIST "" old'))["old"] == {"\\NOSELECT", "\\HASCHILDREN"}
+    assert c.command("CREATE old").ok
+    assert listed(c.command('LIST "" old'))["old"] == {"\\HASCHILDREN"}
+    assert c.command("CREATE old").status == "NO"
     assert c.command("RENAME lists/debian lists/ubuntu").ok
     r = c.command("SELECT lists/ubuntu")
     assert r.ok and r.numbered("EXISTS") == [1] and r.codes()["UIDVALIDITY"] == v1, r
