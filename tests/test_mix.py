@@ -369,6 +369,43 @@ def test_uw_reads_after_our_burp(fresh, connect, user):
     assert index_uids(user, "b") == [1, 3, 4, 5]
 
 
+def test_concurrent_appends_with_uw_lose_nothing(fresh, connect, user):
+    """Two IMAP sessions append while UW's mailutil appends to the same mix
+    mailbox: every message is there once, whole, under its own UID, and
+    UW's mailutil counts them all."""
+    c = connect()
+    assert c.command("CREATE #driver.mix/drop").ok
+    n = 20
+
+    def msg(who, i):
+        return (b"From: %s@example.com\r\nSubject: %s %d\r\n\r\nbody %s %d\r\n"
+                % (who.encode(), who.encode(), i, who.encode(), i))
+
+    def imap_appends(who):
+        s = connect()
+        for i in range(n):
+            r = s.command("APPEND drop ", Lit(msg(who, i)))
+            assert r.ok, r
+    threads = [threading.Thread(target=imap_appends, args=(w,)) for w in ("a", "b")]
+    for t in threads:
+        t.start()
+    for i in range(n):
+        write_mbox(user, "one.mbox", b"From uw@x Mon Jan  1 00:00:00 2024\n" +
+                   msg("uw", i).replace(b"\r\n", b"\n"))
+        uw_mailutil(user, "append", "one.mbox", "drop")
+    for t in threads:
+        t.join()
+    uids = index_uids(user, "drop")
+    assert uids == list(range(1, 3 * n + 1)), uids
+    assert uw_mailutil(user, "check", "drop").strip().endswith("%d total in drop" % (3 * n))
+    r = c.command("SELECT drop")
+    assert r.ok and r.numbered("EXISTS") == [3 * n], r
+    f = c.command("FETCH 1:* BODY.PEEK[]").fetches()
+    got = sorted(f[i]["BODY[]"] for i in f)
+    want = sorted(msg(w, i) for w in ("a", "b", "uw") for i in range(n))
+    assert got == want
+
+
 # ---------------------------------------------------------------- hostile files
 
 def test_planted_links_fifo_and_garbage(fresh, connect, user, other_user):
