@@ -565,5 +565,6 @@ const struct driver driver_mix = {
 	.create = mix_create,
 	.status = mix_status,
 	.remove = mix_remove,
+	.rename = mix_rename,
 	.watch = mix_watch,
 };

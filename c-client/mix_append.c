@@ -1,6 +1,6 @@
 /* mix_append.c: APPEND (data, the metadata's UIDs, status, and the index
  * last, under UW's locks), CREATE (the metadata last: it makes the
- * directory a mix mailbox) and DELETE (refused while anyone has it open). */
+ * directory a mix mailbox), DELETE and RENAME (refused while it is open). */
 #include "mix_int.h"
 #include "fsafe.h"
 #include "msgfile.h"
@@ -331,4 +331,38 @@ int mix_remove(struct mail_session *s, const char *path, struct mail_err *err)
 		fsafe_close(&loc);
 	}
 	return 0;
+}
+
+/* RENAME: refused while any session, UW's or ours, has the mailbox open
+ * (UW's test: the metadata cannot be locked exclusively), which is held
+ * while the directory moves whole, UIDVALIDITY and children with it. */
+int mix_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err)
+{
+	struct fsafe_loc lf, lt;
+	int dir = mix_dir_open(s, from, err), rc = -1;
+
+	if (dir < 0)
+		return -1;
+	int meta = mix_open_in(dir, MIX_META, O_RDONLY);
+	close(dir);
+	if (meta < 0 || flock(meta, LOCK_EX | LOCK_NB) < 0) {
+		mail_err_set(err, meta < 0 ? MAIL_FAIL : MAIL_INUSE, "mix mailbox %s cannot be "
+			     "renamed: %s", from, meta < 0 ? strerror(errno) : "it is open");
+		if (meta >= 0)
+			close(meta);
+		return -1;
+	}
+	if (fsafe_locate(s, from, 0, &lf, err) == 0) {
+		if (fsafe_locate(s, to, 1, &lt, err) == 0) {
+			if (renameat2(lf.dirfd, lf.leaf, lt.dirfd, lt.leaf, RENAME_NOREPLACE) == 0)
+				rc = 0;
+			else
+				mail_err_set(err, errno == EEXIST ? MAIL_EXISTS : MAIL_FAIL,
+					     "cannot rename %s to %s: %s", from, to, strerror(errno));
+			fsafe_close(&lt);
+		}
+		fsafe_close(&lf);
+	}
+	close(meta);
+	return rc;
 }

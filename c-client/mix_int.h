@@ -72,11 +72,12 @@ int mix_file_add(struct mix_file *f, const struct buf *recs, uint32_t seq, const
  * after). 1 done, 0 not now (shared, or little to gain), -1 with err; the
  * index then names new places: the caller reads it again. */
 int mix_burp(int dir, int metafd, const char *mbox, struct mail_err *err);
-/* APPEND, CREATE and DELETE (mix_append.c). */
+/* APPEND, CREATE, DELETE and RENAME (mix_append.c). */
 int mix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 	       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err);
 int mix_create(struct mail_session *s, const char *path, struct mail_err *err);
 int mix_remove(struct mail_session *s, const char *path, struct mail_err *err);
+int mix_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err);
 /* The name of data file number n. */
 void mix_data_name(char name[32], uint32_t n);
 

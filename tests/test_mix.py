@@ -180,6 +180,15 @@ def test_two_sessions_see_each_other(fresh, connect, user):
     r = b.command("FETCH 1 (UID FLAGS)")
     f = r.fetches()
     assert f[1]["UID"] == "2" and "\\Seen" in f[1]["FLAGS"], r
+    # RENAME and DELETE wait until no session has it open (UW's rule)
+    assert b.command("CLOSE").ok
+    r = b.command("RENAME shared moved")
+    assert r.status == "NO" and "open" in r.text, r
+    assert b.command("DELETE shared").status == "NO"
+    assert a.command("CLOSE").ok
+    assert b.command("RENAME shared moved").ok
+    r = b.command("STATUS moved (MESSAGES UIDNEXT)")
+    assert r.named("STATUS")[0][2] == ["MESSAGES", "1", "UIDNEXT", "3"], r
 
 
 def test_idle_wakes_on_uw_delivery(fresh, connect, user):
