@@ -480,8 +480,28 @@ static int read_data(struct mailbox *box, const struct mixmsg *xm, size_t off, s
 	return 0;
 }
 
-/* The whole message: its record checked (UW's test for a damaged data
- * file), then the text, stored as it is served (CRLF). */
+/* The first len bytes of a message's text into xb->text, after its
+ * record is checked (UW's test for a damaged data file). */
+static int read_text(struct mailbox *box, const struct mixmsg *xm, size_t len,
+		     struct mail_err *err)
+{
+	struct mixbox *xb = XB(box);
+
+	xb->text_uid = 0;
+	if (read_data(box, xm, xm->r.pos, (size_t)xm->r.hoff + len, err) < 0)
+		return -1;
+	if (mix_msgrec_check(xb->text.data, xb->text.len, xm->m.uid) != xm->r.hoff) {
+		mail_err_set(err, MAIL_CORRUPT, "mix mailbox %s: the data of message UID %u is "
+			     "damaged", box->name, xm->m.uid);
+		return -1;
+	}
+	memmove(xb->text.data, xb->text.data + xm->r.hoff, len);
+	xb->text.len = len;
+	xb->text.data[len] = '\0';
+	return 0;
+}
+
+/* The whole message, stored as it is served (CRLF); the last is kept. */
 static int mix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		     struct mail_err *err)
 {
@@ -489,20 +509,28 @@ static int mix_fetch(struct mailbox *box, uint32_t msgno, const char **text, siz
 	struct mixmsg *xm = XM(box, msgno - 1);
 
 	if (xb->text_uid != xm->m.uid) {
-		xb->text_uid = 0;
-		if (read_data(box, xm, xm->r.pos, (size_t)xm->r.hoff + xm->r.size, err) < 0)
+		if (read_text(box, xm, xm->r.size, err) < 0)
 			return -1;
-		if (mix_msgrec_check(xb->text.data, xb->text.len, xm->m.uid) != xm->r.hoff) {
-			mail_err_set(err, MAIL_CORRUPT, "mix mailbox %s: the data of message UID %u "
-				     "is damaged", box->name, xm->m.uid);
-			return -1;
-		}
-		memmove(xb->text.data, xb->text.data + xm->r.hoff, xm->r.size);
-		xb->text.len = xm->r.size;
 		xb->text_uid = xm->m.uid;
 	}
 	*text = xb->text.data;
 	*len = xb->text.len;
+	return 0;
+}
+
+/* ENVELOPE and header searches: the header alone (its size is in the
+ * index), not the body. */
+static int mix_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+			    struct mail_err *err)
+{
+	struct mixbox *xb = XB(box);
+	struct mixmsg *xm = XM(box, msgno - 1);
+	uint32_t h = xm->r.hsiz < xm->r.size ? xm->r.hsiz : xm->r.size;
+
+	if (xb->text_uid != xm->m.uid && read_text(box, xm, h, err) < 0)
+		return -1;
+	*text = xb->text.data;
+	*len = h;
 	return 0;
 }
 
@@ -561,6 +589,7 @@ const struct driver driver_mix = {
 	.flush = mix_write_flags,
 	.expunge = mix_expunge,
 	.fetch = mix_fetch,
+	.fetch_header = mix_fetch_header,
 	.append = mix_append,
 	.create = mix_create,
 	.status = mix_status,

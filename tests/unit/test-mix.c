@@ -153,6 +153,10 @@ static void test_append_reopen_flags(void)
 	CHECK_STR(text_of(box, 2), msg2);
 	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_RECENT) && box->msgs[0]->keywords == 1);
 	CHECK(box->msgs[1]->internal_date == 1700000000 && box->msgs[1]->size == strlen(msg2));
+	const char *h;
+	size_t hn;
+	CHECK(mail_fetch_header(box, 2, &h, &hn, &err) == 0);
+	CHECK(hn == strlen("From: b@example.com\r\nSubject: two\r\n\r\n") && !memcmp(h, msg2, hn));
 	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED | MF_DELETED, 0, &err) == 0);
 	uint32_t v = box->uidvalidity;
 	CHECK(mail_close(box, 1, &err) == 0);
