@@ -336,9 +336,11 @@ static int mix_write_flags(struct mailbox *box, struct mail_err *err)
 	uint32_t seq = status_seq(&v);
 	for (uint32_t i = 0; i < box->nmsgs; i++) {
 		struct mixmsg *xm = XM(box, i);
-		struct mix_strec *r = mix_status_find(&v.st, xm->m.uid);
-		if (r && ((xm->m.flags & MF_STORABLE) != xm->disk_flags || xm->m.keywords != xm->disk_kw))
-			merge_record(xm, r, kmap, box->nkeywords, seq);
+		/* a message another session expunged meanwhile keeps no flags; one
+		 * whose record a crash lost gets one */
+		if (((xm->m.flags & MF_STORABLE) != xm->disk_flags || xm->m.keywords != xm->disk_kw) &&
+		    mix_index_has(&v.ix, xm->m.uid))
+			merge_record(xm, mix_status_get(&v.st, xm->m.uid), kmap, box->nkeywords, seq);
 	}
 	if ((rc = status_put(box, &v, seq, err)) == 0)
 		for (uint32_t i = 0; i < box->nmsgs; i++) {

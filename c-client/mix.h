@@ -93,6 +93,10 @@ void mix_index_add(struct mix_index *ix, const struct mix_ixrec *r);
 void mix_status_add(struct mix_status *st, const struct mix_strec *r);
 /* The record of uid (the records are in UID order), or NULL. */
 struct mix_strec *mix_status_find(struct mix_status *st, uint32_t uid);
+/* The record of uid, made (no flags, in UID order) when there is none. */
+struct mix_strec *mix_status_get(struct mix_status *st, uint32_t uid);
+/* Does the index hold uid? */
+int mix_index_has(const struct mix_index *ix, uint32_t uid);
 
 /* The record that precedes a message in a data file; its length. */
 size_t mix_msgrec_format(struct buf *b, uint32_t uid, const struct mix_date *d, uint32_t size);

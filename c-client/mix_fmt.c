@@ -308,6 +308,37 @@ struct mix_strec *mix_status_find(struct mix_status *st, uint32_t uid)
 	return NULL;
 }
 
+struct mix_strec *mix_status_get(struct mix_status *st, uint32_t uid)
+{
+	struct mix_strec *r = mix_status_find(st, uid);
+	size_t at = st->n;
+
+	if (r)
+		return r;
+	while (at > 0 && st->v[at - 1].uid > uid)
+		at--;
+	mix_status_add(st, &(struct mix_strec){0});
+	memmove(&st->v[at + 1], &st->v[at], (st->n - 1 - at) * sizeof *st->v);
+	st->v[at] = (struct mix_strec){.uid = uid};
+	return &st->v[at];
+}
+
+int mix_index_has(const struct mix_index *ix, uint32_t uid)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->v[mid].uid == uid)
+			return 1;
+		if (ix->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 void mix_seq_format(struct buf *b, uint32_t seq)
 {
 	buf_printf(b, "S%08x\r\n", seq);

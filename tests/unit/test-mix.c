@@ -278,6 +278,41 @@ static void test_burp(void)
 	CHECK(all_whole(msg1) == 19);
 }
 
+/* A status record lost (as a crash between the status and the index of
+ * an append can leave it): the message has no flags, and a STORE makes
+ * its record again, in UID order. */
+static void test_lost_status_record(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+
+	setup();
+	mail_create(&sess, "#driver.mix/box", &err);
+	for (int i = 0; i < 3; i++)
+		append_one("box", msg1, MF_SEEN, NULL, NULL, &err);
+	size_t n;
+	char *st = read_file(bx(".mixstatus"), &n);
+	char *two = st ? strstr(st, ":00000002:") : NULL;
+	CHECK(two != NULL);
+	if (!two)
+		return;
+	char *three = strstr(two, ":00000003:");
+	memmove(two, three, strlen(three) + 1);
+	write_file(bx(".mixstatus"), st);
+	free(st);
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 3 && !(box->msgs[1]->flags & MF_SEEN) && (box->msgs[2]->flags & MF_SEEN));
+	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	mail_close(box, 0, NULL);
+	st = read_file(bx(".mixstatus"), &n);
+	char *r1 = st ? strstr(st, ":00000001:") : NULL, *r2 = st ? strstr(st, ":00000002:") : NULL;
+	char *r3 = st ? strstr(st, ":00000003:") : NULL;
+	CHECK(r1 && r2 && r3 && r1 < r2 && r2 < r3 && !strncmp(r2 + 18, ":0004:", 6));
+	free(st);
+}
+
 /* ---- kill -9 ---- */
 
 static void kill_after(pid_t pid, int us)
@@ -370,6 +405,7 @@ int main(void)
 	RUN(test_append_reopen_flags);
 	RUN(test_two_sessions);
 	RUN(test_burp);
+	RUN(test_lost_status_record);
 	RUN(test_crash_append);
 	RUN(test_crash_flags);
 	RUN(test_crash_expunge);
