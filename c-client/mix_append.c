@@ -165,18 +165,8 @@ static int append_locked(int dir, int metafd, struct mix_view *v, const char *mb
 	}
 	if (build_append(&v->meta, msgs, n, size, seq, &data, &irecs, &srecs, uids, err) < 0)
 		goto out;
-	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, size, (off_t)data.len) < 0 &&
-	    errno != EOPNOTSUPP && errno != ENOSYS) {
-		mail_err_set(err, errno == ENOSPC ? MAIL_TOOBIG : MAIL_FAIL, "mix mailbox %s: "
-			     "cannot write a data file: %s", mbox, strerror(errno));
+	if (mix_file_extend(fd, (size_t)size, &data, mbox, "a data file", err) < 0)
 		goto out;
-	}
-	if (pwrite_full(fd, data.data, data.len, size) < 0 || fdatasync(fd) < 0) {
-		mail_err_set(err, errno == ENOSPC ? MAIL_TOOBIG : MAIL_FAIL, "mix mailbox %s: "
-			     "cannot write a data file: %s", mbox, strerror(errno));
-		cut_back(fd, size);
-		goto out;
-	}
 	if (made)
 		fsafe_sync_dir(dir);
 	v->meta.last += (uint32_t)n;

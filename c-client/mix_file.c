@@ -261,21 +261,28 @@ int mix_file_appendable(const struct mix_file *f)
 	return 1;
 }
 
-int mix_file_add(struct mix_file *f, const struct buf *recs, uint32_t seq, const char *mbox,
-		 const char *what, struct mail_err *err)
+int mix_file_extend(int fd, size_t old, const struct buf *b, const char *mbox, const char *what,
+		    struct mail_err *err)
 {
-	char line[16];
-	size_t old = f->data.len;
-
-	snprintf(line, sizeof line, "S%08x\r\n", seq);
-	if (reserve(f->fd, old + recs->len) < 0 ||
-	    pwrite_full(f->fd, recs->data, recs->len, (off_t)old) < 0) {
+	if (reserve(fd, old + b->len) < 0 ||
+	    pwrite_full(fd, b->data ? b->data : "", b->len, (off_t)old) < 0 || fdatasync(fd) < 0) {
 		int e = errno;
-		if (ftruncate(f->fd, (off_t)old) == 0)
+		if (ftruncate(fd, (off_t)old) == 0)
 			errno = e;
 		write_err(err, mbox, what);
 		return -1;
 	}
+	return 0;
+}
+
+int mix_file_add(struct mix_file *f, const struct buf *recs, uint32_t seq, const char *mbox,
+		 const char *what, struct mail_err *err)
+{
+	char line[16];
+
+	snprintf(line, sizeof line, "S%08x\r\n", seq);
+	if (mix_file_extend(f->fd, f->data.len, recs, mbox, what, err) < 0)
+		return -1;
 	if (pwrite_full(f->fd, line, 11, 0) < 0 || fdatasync(f->fd) < 0) {
 		write_err(err, mbox, what);
 		return -1;

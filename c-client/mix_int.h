@@ -60,6 +60,10 @@ int mix_file_put(int fd, size_t old_len, struct buf *b, const char *mbox, const 
 		 struct mail_err *err);
 /* Write the metadata m in place through fd. */
 int mix_meta_put(int fd, const struct mix_meta *m, const char *mbox, struct mail_err *err);
+/* Add b at offset old, the end of fd (room made first); on a failure the
+ * file is cut back to old. */
+int mix_file_extend(int fd, size_t old, const struct buf *b, const char *mbox, const char *what,
+		    struct mail_err *err);
 /* Does f start with a sequence line that can be rewritten in place (the
  * form we and UW write)? Else a change rewrites it whole. */
 int mix_file_appendable(const struct mix_file *f);
