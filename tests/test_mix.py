@@ -16,6 +16,7 @@ from helpers import mbox
 from test_maildir import body_of, listed  # noqa: F401 (shared helpers)
 from test_mailutil import contents, mailutil, mu, session  # noqa: F401
 from test_mh import path, read  # noqa: F401 (shared helpers)
+from test_tmail import run, tmail  # noqa: F401 (fixtures)
 from test_silent_failures import tmpfs_home  # noqa: F401 (a fixture)
 
 MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
@@ -413,6 +414,23 @@ def test_concurrent_appends_with_uw_lose_nothing(fresh, connect, user):
     got = sorted(f[i]["BODY[]"] for i in f)
     want = sorted(msg(w, i) for w in ("a", "b", "uw") for i in range(n))
     assert got == want
+
+
+def test_mix_inbox_at_home_takes_tmail_delivery(fresh, run, tmail, connect, user):
+    """~/INBOX made a mix mailbox by UW's mailutil is INBOX (as UW's own
+    library has it): our tmail delivers into it, imapd serves it as INBOX,
+    and UW's mailutil sees the message there."""
+    uw_mailutil(user, "create", "#driver.mix/INBOX")
+    r = run(tmail, [user.name], b"Subject: to mix\n\nhello\n")
+    assert r.returncode == 0, r.stderr
+    assert index_uids(user, "INBOX") == [1]
+    c = connect()
+    r = c.command("SELECT INBOX")
+    assert r.ok and r.numbered("EXISTS") == [1], r
+    body = body_of(c.command("FETCH 1 BODY.PEEK[]"), 1)
+    assert body.endswith(b"Subject: to mix\r\n\r\nhello\r\n"), body
+    assert c.command("LOGOUT").ok
+    assert uw_mailutil(user, "check", "INBOX").strip().endswith("1 total in INBOX")
 
 
 # ---------------------------------------------------------------- hostile files
