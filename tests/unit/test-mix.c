@@ -374,6 +374,25 @@ static void test_crash_flags(void)
 	mail_close(box, 0, NULL);
 }
 
+/* Append n messages, every other one gone (\Deleted), the rest keep; then
+ * a child expunges and is killed after us microseconds. */
+static void killed_expunge(const char *keep, const char *gone, int n, int us)
+{
+	struct mail_err err = { 0 };
+
+	for (int i = 0; i < n; i++)
+		append_one("box", i & 1 ? gone : keep, i & 1 ? MF_DELETED : 0, NULL, NULL, &err);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct mailbox *b;
+		if (mail_open(&sess, "box", 0, NULL, NULL, &b, &err) < 0)
+			_exit(1);
+		mail_expunge(b, NULL, 0, &err);
+		_exit(0);
+	}
+	kill_after(pid, us);
+}
+
 /* Expunges killed: what is left is whole, never a message twice. */
 static void test_crash_expunge(void)
 {
@@ -381,19 +400,8 @@ static void test_crash_expunge(void)
 
 	setup();
 	mail_create(&sess, "#driver.mix/box", &err);
-	for (int round = 0; round < 10; round++) {
-		for (int i = 0; i < 40; i++)
-			append_one("box", i & 1 ? msg2 : msg1, i & 1 ? MF_DELETED : 0, NULL, NULL, &err);
-		pid_t pid = fork();
-		if (pid == 0) {
-			struct mailbox *b;
-			if (mail_open(&sess, "box", 0, NULL, NULL, &b, &err) < 0)
-				_exit(1);
-			mail_expunge(b, NULL, 0, &err);
-			_exit(0);
-		}
-		kill_after(pid, 200 + round * 900);
-	}
+	for (int round = 0; round < 10; round++)
+		killed_expunge(msg1, msg2, 40, 200 + round * 900);
 	/* every kept message is there exactly once */
 	CHECK(all_whole(msg1) == 200);
 }
@@ -412,21 +420,10 @@ static void test_crash_burp(void)
 	memcpy(big + sizeof big - 3, "\r\n", 3);
 	setup();
 	mail_create(&sess, "#driver.mix/box", &err);
-	for (int round = 0; round < 10; round++) {
-		for (int i = 0; i < 30; i++)
-			append_one("box", i & 1 ? big : msg2, i & 1 ? MF_DELETED : 0, NULL, NULL, &err);
-		pid_t pid = fork();
-		if (pid == 0) {
-			struct mailbox *b;
-			if (mail_open(&sess, "box", 0, NULL, NULL, &b, &err) < 0)
-				_exit(1);
-			mail_expunge(b, NULL, 0, &err);
-			_exit(0);
-		}
-		/* early rounds die inside the burp (a new file left over), later
-		 * ones finish it; the next burp removes what a killed one left */
-		kill_after(pid, 2000 + round * round * 1200);
-	}
+	/* early rounds die inside the burp (a new file left over), later ones
+	 * finish it; the next burp removes what a killed one left */
+	for (int round = 0; round < 10; round++)
+		killed_expunge(msg2, big, 30, 2000 + round * round * 1200);
 	CHECK(mail_open(&sess, "box", 1, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
