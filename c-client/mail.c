@@ -26,12 +26,14 @@ extern const struct driver driver_unix;
 extern const struct driver driver_maildir;
 extern const struct driver driver_mh;
 extern const struct driver driver_mmdf;
+extern const struct driver driver_mix;
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
 static const struct driver *const drivers[] = {
 	&driver_unix,
 	&driver_maildir,
+	&driver_mix,  /* before mh: a directory with .mixmeta is mix */
 	&driver_mh,   /* after maildir: a Maildir is no MH folder */
 	&driver_mmdf, /* a file starting with a Ctrl-A line: never a From line */
 };
@@ -317,6 +319,15 @@ static void inbox_find(struct mail_session *s)
 		    (d->flags & DRV_DIRECTORY)) {
 			s->inbox_path = md;
 		} else {
+			free(md);
+			d = NULL;
+		}
+		/* UW's mix INBOX: ~/INBOX when that is a mix mailbox */
+		md = d ? NULL : join(s->home, "INBOX");
+		if (md && fsafe_home(s) >= 0 &&
+		    examine(s, "INBOX", md, &driver_mix, &d, NULL, &ignore) == BOX_THERE)
+			s->inbox_path = md;
+		else if (md) {
 			free(md);
 			d = NULL;
 		}
@@ -895,7 +906,13 @@ int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 		free(w.path);
 		return -1;
 	}
-	if (fsafe_lstat(&loc, &st) == 0) {
+	const struct driver *nd = w.drv ? w.drv : new_format(s);
+	int there = fsafe_lstat(&loc, &st) == 0;
+	/* a \Noselect directory may become a mailbox of a format whose
+	 * mailboxes hold others (UW's "dual-use" mix) */
+	int fill = there && !dir && S_ISDIR(st.st_mode) && (nd->flags & DRV_NESTS) &&
+		   !probe(loc.dirfd, loc.leaf, &st, NULL);
+	if (there && !fill) {
 		mail_err_set(err, MAIL_EXISTS, "mailbox %s already exists", name);
 	} else if (dir) {
 		if (mkdirat(loc.dirfd, loc.leaf, 0700) == 0)
@@ -905,7 +922,7 @@ int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 					  MAIL_NOPERM : MAIL_FAIL, "cannot create %s: %s", name,
 				     strerror(errno));
 	} else {
-		rc = (w.drv ? w.drv : new_format(s))->create(s, w.path, err);
+		rc = nd->create(s, w.path, err);
 	}
 	fsafe_close(&loc);
 	free(w.path);

@@ -75,21 +75,6 @@ static int head_write(int fd, struct jhead *h, int phase)
 	return fsync(fd);
 }
 
-static int pwrite_full(int fd, const char *p, size_t n, off_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
 /* Copy n bytes from (in, ioff) to (out, ooff) in chunks, calling the hook
  * after each; with fill set, write FILL bytes instead of reading. */
 static int copy_range(int in, off_t ioff, int out, off_t ooff, uint64_t n, int fill)

@@ -96,6 +96,26 @@ int write_full(int fd, const void *p, size_t n)
 	return 0;
 }
 
+int pwrite_full(int fd, const void *p, size_t n, off_t off)
+{
+	const char *s = p;
+
+	while (n) {
+		ssize_t r = pwrite(fd, s, n, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		s += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
 size_t str_copy(char *dst, const char *src, size_t size)
 {
 	size_t n = strlen(src);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -24,6 +25,8 @@ void fatal_set_handler(void (*fn)(const char *msg, void *ctx), void *ctx);
 
 /* write(2) all n bytes, retrying short writes and EINTR; 0 or -1 (errno). */
 int write_full(int fd, const void *p, size_t n);
+/* pwrite(2) all n bytes at off, the same way. */
+int pwrite_full(int fd, const void *p, size_t n, off_t off);
 
 /* Copy at most size-1 bytes and always terminate; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);

@@ -1,16 +1,20 @@
 # Where a user's INBOX lives for the integration tests, behind one interface:
-# the mbox spool file (/var/mail/<user>) or a Maildir (~/Maildir, Maildir++).
+# the mbox spool file (/var/mail/<user>), a Maildir (~/Maildir, Maildir++) or
+# a mix mailbox (~/INBOX, as UW imap-2007f keeps one).
 # Each store delivers messages the way an MTA does, and reads the INBOX back
 # from disk (message bytes, flags, internal date, UID) for assertions.
+import calendar
 import os
 import re
+import shutil
 import socket
+import subprocess
 import time
 
 from helpers import mbox
 
 # the formats the parametrised suites run on (conftest.py MAIL_FORMATS)
-FORMATS = ("mbox", "maildir", "mmdf")
+FORMATS = ("mbox", "maildir", "mmdf", "mix")
 
 # Maildir info letters (the ":2," part of a file name) and IMAP flags
 MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered",
@@ -295,12 +299,117 @@ class MaildirStore:
                 os.path.isfile(os.path.join(p, "maildirfolder")))
 
 
+# ---------------------------------------------------------------- mix
+
+MIX_FLAGS = {0x1: "\\Seen", 0x2: "\\Deleted", 0x4: "\\Flagged", 0x8: "\\Answered",
+             0x20: "\\Draft"}
+
+
+def mix_lines(path):
+    """The records of one of a mix mailbox's CRLF files, its sequence line
+    and blank lines left out."""
+    with open(path, "rb") as f:
+        return [ln for ln in f.read().decode().split("\r\n")[1:] if ln]
+
+
+class MixStore:
+    """INBOX is ~/INBOX, a mix mailbox as UW imap-2007f makes it (UW's
+    library and ours both take ~/INBOX as INBOX when it is one); delivery
+    is UW's own mailutil appending, under UW's locks."""
+
+    format = "mix"
+
+    def inbox_path(self, user):
+        """~/INBOX."""
+        return os.path.join(user.home, "INBOX")
+
+    def init(self, user):
+        """An empty mix INBOX, its files as UW's create writes them."""
+        d = self.inbox_path(user)
+        os.mkdir(d, 0o700)
+        now = int(time.time())
+        files = {".mixindex": "", ".mixstatus": "", ".mix%08x" % now: "",
+                 ".mixmeta": "S%08x\r\nV%08x\r\nL00000000\r\nN%08x\r\n" % (now, now, now)}
+        for name, text in files.items():
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+        for name in [""] + list(files):
+            os.chown(os.path.join(d, name), user.uid, user.gid)
+
+    def write(self, user, entries):
+        """Replace INBOX with one holding the entries."""
+        shutil.rmtree(self.inbox_path(user), ignore_errors=True)
+        self.init(user)
+        if entries:
+            self._append(user, entries)
+
+    def deliver(self, user, entry, timeout=30):
+        """Append one message as UW's mailutil does (its From-line date the
+        internal date, Status lines its flags)."""
+        self._append(user, [entry], timeout)
+
+    def _append(self, user, entries, timeout=60):
+        """UW's mailutil append of the entries, as an mbox file, to INBOX."""
+        src = os.path.join(user.home, "mixstore-append")
+        with open(src, "wb") as f:
+            for e in entries:
+                f.write(mbox.entry_bytes(e))
+        os.chown(src, user.uid, user.gid)
+        p = subprocess.run(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
+                            "--init-groups", "/usr/bin/mailutil", "append", os.path.basename(src),
+                            "INBOX"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                           cwd=user.home, env={"PATH": "/usr/bin:/bin", "HOME": user.home,
+                                               "USER": user.name})
+        os.unlink(src)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+
+    def messages(self, user, folder=None):
+        """The messages in index (UID) order, LF line ends."""
+        d = self.inbox_path(user) if folder is None else self.folder_path(user, folder)
+        kw = []
+        for ln in mix_lines(os.path.join(d, ".mixmeta")):
+            if ln.startswith("K"):
+                kw = ln[1:].split(" ")
+        status = {}
+        for ln in mix_lines(os.path.join(d, ".mixstatus")):
+            f = ln.split(":")
+            status[int(f[1], 16)] = (int(f[2], 16), int(f[3], 16))
+        out = []
+        for ln in mix_lines(os.path.join(d, ".mixindex")):
+            f = ln.split(":")
+            uid, date, size, fno, pos, hoff = (int(f[1], 16), f[2], int(f[3], 16), int(f[4], 16),
+                                               int(f[5], 16), int(f[6], 16))
+            with open(os.path.join(d, ".mix%08x" % fno if fno else ".mix"), "rb") as df:
+                df.seek(pos + hoff)
+                data = df.read(size).replace(b"\r\n", b"\n")
+            k, sf = status.get(uid, (0, 0))
+            flags = {v for bit, v in MIX_FLAGS.items() if sf & bit}
+            flags |= {kw[i] for i in range(len(kw)) if k >> i & 1}
+            zone = (1 if date[14] == "+" else -1) * (int(date[15:17]) * 60 + int(date[17:19]))
+            when = calendar.timegm(time.strptime(date[:14], "%Y%m%d%H%M%S")) - zone * 60
+            out.append(Stored(data, flags, when, uid))
+        return out
+
+    def folder_path(self, user, name):
+        """A mailbox other than INBOX: a directory under the home."""
+        return os.path.join(user.home, name)
+
+    def is_mailbox(self, user, name):
+        """A directory (no link) holding .mixmeta."""
+        p = self.folder_path(user, name)
+        return (os.path.isdir(p) and not os.path.islink(p) and
+                os.path.isfile(os.path.join(p, ".mixmeta")))
+
+
 def make(fmt, spool):
-    """The store for a format name ("mbox", "maildir" or "mmdf")."""
+    """The store for a format name ("mbox", "maildir", "mmdf" or "mix")."""
     if fmt == "mbox":
         return MboxStore(spool)
     if fmt == "mmdf":
         return MmdfStore(spool)
     if fmt == "maildir":
         return MaildirStore()
+    if fmt == "mix":
+        return MixStore()
     raise ValueError("no mail store for format %r" % fmt)
