@@ -24,6 +24,7 @@
 extern const struct driver driver_unix;
 extern const struct driver driver_maildir;
 extern const struct driver driver_mh;
+extern const struct driver driver_mbx;
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
@@ -31,6 +32,7 @@ static const struct driver *const drivers[] = {
 	&driver_unix,
 	&driver_maildir,
 	&driver_mh,   /* after maildir: a Maildir is no MH folder */
+	&driver_mbx,  /* a file starting "*mbx*\r\n": no mbox (From line) */
 };
 
 #define LIST_MAX_DEPTH 16
