@@ -226,19 +226,24 @@ int mbx_walk_file(int fd, uint64_t from, uint64_t size, int repair, const char *
 	while (off < size) {
 		struct mbx_rec r;
 		ssize_t n = pread(fd, line, sizeof line, (off_t)off);
-		if (n < 0)
+		if (n < 0) {
+			mbx_ents_free(out);
 			return sys_error("cannot read", box, err);
+		}
 		int st = mbx_rec_parse(line, (size_t)n, &r);
 		if (st == MBX_REC_OK && r.size > size - off - r.linelen)
 			st = MBX_REC_SHORT;
 		if (st == MBX_REC_SHORT) {
-			if (repair && cut_tail(fd, off, size, box, err) < 0)
+			if (repair && cut_tail(fd, off, size, box, err) < 0) {
+				mbx_ents_free(out);
 				return -1;
+			}
 			break;
 		}
 		if (st == MBX_REC_BAD) {
 			mail_err_set(err, MAIL_CORRUPT, "mailbox %s is damaged: no message line at "
 				     "byte %llu", box, (unsigned long long)off);
+			mbx_ents_free(out);
 			return -1;
 		}
 		if (out->n == cap) {

@@ -52,7 +52,7 @@ struct mbx_ents {
 /* Read the message lines of fd from offset from to size (under the
  * parse lock). A tail cut short (an append killed midway) is cut off when
  * repair is set, else left unread; *end says where the messages end. A
- * line that is no message line: -1 with err naming box. */
+ * line that is no message line: -1 with err naming box (out freed). */
 int mbx_walk_file(int fd, uint64_t from, uint64_t size, int repair, const char *box,
 		  struct mbx_ents *out, uint64_t *end, struct mail_err *err);
 void mbx_ents_free(struct mbx_ents *e);

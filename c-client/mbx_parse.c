@@ -139,7 +139,9 @@ int mbx_rec_parse(const char *p, size_t n, struct mbx_rec *r)
 		return MBX_REC_BAD;
 	if (decimal(comma + 1, semi, &r->size) < 0 || r->size == 0 || r->size > (1ULL << 53))
 		return MBX_REC_BAD;
-	if (rfc822_parse_date(p, (size_t)(comma - p), &r->date, &r->tz_minutes) < 0)
+	/* years 1970 to 9999: what UW's dates can say, and we can write back */
+	if (rfc822_parse_date(p, (size_t)(comma - p), &r->date, &r->tz_minutes) < 0 ||
+	    r->date < 0 || r->date > 253402300799LL)
 		return MBX_REC_BAD;
 	r->linelen = (size_t)(cr - p) + 2;
 	return MBX_REC_OK;
