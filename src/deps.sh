@@ -29,7 +29,7 @@ check=(
 	git                       # the upgrade test builds the previous version from history
 	postfix                   # test_postfix: a private instance delivers through tmail
 	nmh                       # test_mh: inc, scan, mark, refile on the folders imapd serves
-	uw-mailutils              # test_mh: UW imap-2007f's mailutil reads and writes MH beside us
+	uw-mailutils              # test_mh, test_mbx: UW imap-2007f's mailutil on the same files as us
 )
 
 want=()
