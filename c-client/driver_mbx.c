@@ -433,8 +433,10 @@ static int mbx_open(struct mailbox *box, struct mail_err *err)
 		rc = mbx_flock_wait(xb->fd, LOCK_SH, box->name, err);
 	if (rc == 0)
 		rc = sync_locked(box, 1, err);
-	if (rc == 0 && !box->readonly)
+	if (rc == 0 && !box->readonly) {
+		mbx_tmp_clean(&xb->loc);
 		rc = reclaim(box, err);
+	}
 	mbx_plock_release(&xb->pl);
 	box->ev = ev;
 	if (rc < 0) {

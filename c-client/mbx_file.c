@@ -410,6 +410,20 @@ static int has_holes(int fd, const struct mbx_ents *e, uint64_t end, uint64_t si
 	return end != size;
 }
 
+/* The name of the rewrite's new file beside the mailbox. */
+static void tmp_name(const struct fsafe_loc *loc, char *tmp, size_t size)
+{
+	snprintf(tmp, size, ".%.*s.mbxtmp", (int)(size - 9), loc->leaf);
+}
+
+void mbx_tmp_clean(const struct fsafe_loc *loc)
+{
+	char tmp[NAME_MAX + 1];
+
+	tmp_name(loc, tmp, sizeof tmp);
+	unlinkat(loc->dirfd, tmp, 0);
+}
+
 int mbx_reclaim(int fd, const struct fsafe_loc *loc, const char *box, int *newfd,
 		struct mail_err *err)
 {
@@ -429,7 +443,7 @@ int mbx_reclaim(int fd, const struct fsafe_loc *loc, const char *box, int *newfd
 		mbx_ents_free(&e);
 		return 0;
 	}
-	snprintf(tmp, sizeof tmp, ".%.*s.mbxtmp", (int)(sizeof tmp - 9), loc->leaf);
+	tmp_name(loc, tmp, sizeof tmp);
 	unlinkat(loc->dirfd, tmp, 0);   /* one a crash left */
 	out = openat(loc->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		     st.st_mode & 07777);

@@ -86,6 +86,9 @@ uint32_t mbx_sys(uint32_t mf);
  * file, flock'ed shared), 0 nothing to reclaim, -1 with err. */
 int mbx_reclaim(int fd, const struct fsafe_loc *loc, const char *box, int *newfd,
 		struct mail_err *err);
+/* Remove the new file of a rewrite a crash interrupted (under the parse
+ * lock: no rewrite is under way). */
+void mbx_tmp_clean(const struct fsafe_loc *loc);
 
 int mbx_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 	       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err);

@@ -364,6 +364,55 @@ static void test_crash(void)
 	mail_close(box, 0, NULL);
 }
 
+/* The step a forked child dies at (SIGKILL, as a crash). */
+static const char *die_at;
+
+static void die_hook(const char *step)
+{
+	if (die_at && !strcmp(step, die_at))
+		raise(SIGKILL);
+}
+
+/* A child killed at each step of an append and of an expunge's rewrite:
+ * every message is there once, whole; no temp file stays after the next
+ * open. */
+static void test_crash_points(void)
+{
+	static const char *const steps[] = { "append-header", "append-done", "reclaim-written",
+					      "reclaim-renamed" };
+	struct mail_err err = { 0 };
+
+	for (size_t s = 0; s < ARRAY_SIZE(steps); s++) {
+		struct mailbox *box;
+		setup();
+		mail_create(&sess, "#driver.mbx/box", &err);
+		append_one("box", msg1, 0, NULL, NULL, &err);
+		append_one("box", msg2, MF_DELETED, NULL, NULL, &err);
+		pid_t pid = fork();
+		if (pid == 0) {
+			die_at = steps[s];
+			mbx_test_hook = die_hook;
+			if (mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0)
+				mail_expunge(box, NULL, 0, &err);
+			append_one("box", msg1, 0, NULL, NULL, &err);
+			_exit(0);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+		if (!box)
+			continue;
+		/* the expunge comes first: its message is hidden once marked */
+		static const uint32_t want[] = { 1, 2, 1, 1 };
+		CHECK(box->nmsgs == want[s]);
+		for (uint32_t i = 1; i <= box->nmsgs; i++)
+			CHECK_STR(text_of(box, i), msg1);
+		mail_close(box, 0, NULL);
+		CHECK(access(fixture_path(NULL, ".box.mbxtmp"), F_OK) < 0);
+	}
+}
+
 int main(void)
 {
 	RUN(test_header_roundtrip);
@@ -375,6 +424,7 @@ int main(void)
 	RUN(test_damaged);
 	RUN(test_planted_lock_link);
 	RUN(test_crash);
+	RUN(test_crash_points);
 	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	return test_summary("test-mbx");
