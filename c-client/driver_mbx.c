@@ -47,13 +47,7 @@ static void mbx_close(struct mailbox *box)
 
 	if (!xb)
 		return;
-	for (uint32_t i = 0; i < box->nmsgs; i++) {
-		pool_free(box->msgs[i]->pool);
-		free(box->msgs[i]);
-	}
-	free(box->msgs);
-	box->msgs = NULL;
-	box->nmsgs = 0;
+	mail_msgs_free(box);
 	mbx_plock_release(&xb->pl);
 	if (xb->fd >= 0)
 		close(xb->fd);   /* drops our shared flock */

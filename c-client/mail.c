@@ -1236,6 +1236,17 @@ void mail_msg_add(struct mailbox *box, struct message *m)
 	box->msgs[box->nmsgs++] = m;
 }
 
+void mail_msgs_free(struct mailbox *box)
+{
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		pool_free(box->msgs[i]->pool);
+		free(box->msgs[i]);
+	}
+	free(box->msgs);
+	box->msgs = NULL;
+	box->nmsgs = 0;
+}
+
 struct message *mail_msg_take(struct mailbox *box, uint32_t i)
 {
 	struct message *m = box->msgs[i];

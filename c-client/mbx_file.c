@@ -344,24 +344,25 @@ static const struct {
 	{ MF_ANSWERED, MBX_ANSWERED }, { MF_DRAFT, MBX_DRAFT },
 };
 
-uint32_t mbx_mf(uint32_t sys)
+/* The bits of in mapped from one side of flagmap to the other. */
+static uint32_t map_flags(uint32_t in, int to_sys)
 {
-	uint32_t f = 0;
+	uint32_t out = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(flagmap); i++)
-		if (sys & flagmap[i].sys)
-			f |= flagmap[i].mf;
-	return f;
+		if (in & (to_sys ? flagmap[i].mf : flagmap[i].sys))
+			out |= to_sys ? flagmap[i].sys : flagmap[i].mf;
+	return out;
+}
+
+uint32_t mbx_mf(uint32_t sys)
+{
+	return map_flags(sys, 0);
 }
 
 uint32_t mbx_sys(uint32_t mf)
 {
-	uint32_t s = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(flagmap); i++)
-		if (mf & flagmap[i].mf)
-			s |= flagmap[i].sys;
-	return s;
+	return map_flags(mf, 1);
 }
 
 /* Copy len bytes of fd at off to the end of out. */

@@ -10,6 +10,7 @@ import subprocess
 from helpers.imapclient import Lit
 from helpers.session import idle_sees_delivery_and_flags
 from test_maildir import body_of  # noqa: F401 (a shared helper)
+from test_mh import path, read
 from test_mailutil import contents, flag_some, mailutil, mu, session  # noqa: F401 (fixtures)
 from test_silent_failures import tmpfs_home  # noqa: F401 (a fixture)
 
@@ -20,15 +21,6 @@ MSG2 = (b"From: Carol <carol@example.com>\r\nSubject: second\r\n\r\n"
 HDRSIZE = 2048
 LINE = re.compile(rb"([ \d]\d-\w{3}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}),(\d+);"
                   rb"([0-9a-f]{8})([0-9a-f]{4})-([0-9a-f]{8})\r\n")
-
-
-def path(user, *parts):
-    return os.path.join(user.home, *parts)
-
-
-def read(p):
-    with open(p, "rb") as f:
-        return f.read()
 
 
 def records(data):
