@@ -227,6 +227,10 @@ static int read_new(struct mailbox *box, uint64_t size, struct mail_err *err)
 
 	if (mbx_walk_file(xb->fd, xb->end, size, !box->readonly, box->name, &e, &xb->end, err) < 0)
 		return -1;
+	/* a read-only session numbers UID-less messages itself, after what
+	 * it numbered before (the file's last UID stays behind) */
+	if (box->uidnext && xb->h.last_uid < box->uidnext - 1)
+		xb->h.last_uid = box->uidnext - 1;
 	if (mbx_uids_fix(&xb->h, prev, &e) && renumber(box, &e, err) < 0)
 		goto out;
 	if (!box->readonly && mbx_uids_write(xb->fd, &xb->h, &e, err) < 0)
@@ -254,6 +258,15 @@ out:
 	return rc;
 }
 
+/* Has the file been written since st0 was taken (in place: same size)? */
+static int same_times(const struct stat *st, const struct stat *st0)
+{
+	return st->st_mtim.tv_sec == st0->st_mtim.tv_sec &&
+	       st->st_mtim.tv_nsec == st0->st_mtim.tv_nsec &&
+	       st->st_ctim.tv_sec == st0->st_ctim.tv_sec &&
+	       st->st_ctim.tv_nsec == st0->st_ctim.tv_nsec;
+}
+
 /* Under the parse lock: the header, new messages, others' flag changes. */
 static int sync_locked(struct mailbox *box, int expunges, struct mail_err *err)
 {
@@ -270,9 +283,7 @@ static int sync_locked(struct mailbox *box, int expunges, struct mail_err *err)
 		mbx_header_free(&h);
 		return -1;
 	}
-	int changed = st.st_mtim.tv_sec != xb->st.st_mtim.tv_sec ||
-		      st.st_mtim.tv_nsec != xb->st.st_mtim.tv_nsec ||
-		      st.st_ctim.tv_nsec != xb->st.st_ctim.tv_nsec || h.pid != xb->h.pid;
+	int changed = !same_times(&st, &xb->st) || h.pid != xb->h.pid;
 	mbx_header_free(&xb->h);
 	xb->h = h;
 	map_slots(box);
@@ -281,7 +292,9 @@ static int sync_locked(struct mailbox *box, int expunges, struct mail_err *err)
 	if ((uint64_t)st.st_size > xb->end && read_new(box, (uint64_t)st.st_size, err) < 0)
 		return -1;
 	box->uidvalidity = xb->h.validity;
-	box->uidnext = xb->h.last_uid + 1;
+	if (xb->h.last_uid + 1 > box->uidnext)
+		box->uidnext = xb->h.last_uid + 1;
+	box->keywords_creatable = !box->readonly && xb->h.nnames < MBX_NKEYWORDS;
 	fstat(xb->fd, &xb->st);
 	if (box->nmsgs > before) {
 		mail_ev_exists(box);
@@ -352,8 +365,10 @@ static int reclaim(struct mailbox *box, struct mail_err *err)
 		return 0;
 	if (flock(xb->fd, LOCK_EX | LOCK_NB) == 0)
 		r = mbx_reclaim(xb->fd, &xb->loc, box->name, &nfd, err);
+	if (r < 0)   /* (a full disk) the messages stay hidden, for a later try */
+		log_warn("mbx mailbox %s: space not reclaimed: %s", box->path, err->text);
 	if (r <= 0)   /* flock drops the shared lock when it cannot convert */
-		return mbx_flock_wait(xb->fd, LOCK_SH, box->name, err) < 0 || r < 0 ? -1 : 0;
+		return mbx_flock_wait(xb->fd, LOCK_SH, box->name, err);
 	close(xb->fd);
 	xb->fd = nfd;
 	xb->holes = 0;
@@ -447,10 +462,7 @@ static int mbx_ping(struct mailbox *box, struct mail_err *err)
 	struct stat st;
 	struct mbxbox *xb = XB(box);
 
-	if (fstat(xb->fd, &st) == 0 && st.st_size == xb->st.st_size &&
-	    st.st_mtim.tv_sec == xb->st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == xb->st.st_mtim.tv_nsec &&
-	    st.st_ctim.tv_nsec == xb->st.st_ctim.tv_nsec)
+	if (fstat(xb->fd, &st) == 0 && st.st_size == xb->st.st_size && same_times(&st, &xb->st))
 		return 0;
 	return locked(box, do_ping, err);
 }

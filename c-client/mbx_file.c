@@ -61,16 +61,20 @@ int mbx_flock_wait(int fd, int op, const char *box, struct mail_err *err)
 	return 0;
 }
 
-/* Open (or make) the lock file name, refusing anything but a plain file
- * with one link that we or root own: -1 with err, or -2 to try again. */
+/* Open (or make) the lock file name to flock it, never following a link
+ * and never reading or writing it: only a plain file with one link is
+ * used, whoever owns it (UW leaves them behind, mode 0666, and a later
+ * file may get the same device and inode numbers). -1 with err, or -2 to
+ * try again. */
 static int plock_open(const char *name, const char *box, struct mail_err *err)
 {
 	struct stat st;
-	int fd = open(name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT) {
-		fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-			  0600);
+		/* 0644: not writable by others; flock needs no write access */
+		fd = open(name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			  0644);
 		if (fd < 0 && errno == EEXIST)
 			return -2;
 	}
@@ -81,12 +85,10 @@ static int plock_open(const char *name, const char *box, struct mail_err *err)
 			     errno == ELOOP ? "a symbolic link was planted there" : strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (st.st_uid != geteuid() && st.st_uid != 0)) {
-		log_warn("mbx lock file %s is not a plain file of ours (uid %u); refused", name,
-			 (unsigned)st.st_uid);
-		mail_err_set(err, MAIL_INUSE, "cannot lock mailbox %s: lock file %s belongs to "
-			     "another user", box, name);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		log_warn("mbx lock file %s is not a plain file with one link; refused", name);
+		mail_err_set(err, MAIL_INUSE, "cannot lock mailbox %s: lock file %s is not a plain "
+			     "file", box, name);
 		close(fd);
 		return -1;
 	}

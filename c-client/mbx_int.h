@@ -16,9 +16,9 @@ extern int mbx_lock_secs;
 
 /* UW's "parse/append permission": flock on /tmp/.<dev>.<ino> of the
  * mailbox file, held while messages are added, flags written or the file
- * read for news. Ours are made O_EXCL|O_NOFOLLOW, mode 0600; an existing
- * one is used only when it is a plain file with one link, of ours or
- * root's. */
+ * read for news. Ours are made O_EXCL|O_NOFOLLOW, mode 0644; any is
+ * opened read-only without following a link, and used only when it is a
+ * plain file with one link. */
 struct mbx_plock {
 	int fd;
 	char name[64];

@@ -312,11 +312,21 @@ def test_full_disk_append_answers_no_and_leaves_file(fresh, tmpfs_home, connect,
     r = c.command("APPEND box ", Lit(big))
     assert r.status == "NO", r
     assert records(read(path(user, "box"))) == before
+    # an EXPUNGE cannot write the new file: the message is marked expunged
+    # in place (it is gone), its space stays until a later CHECK
+    assert c.command("SELECT box").ok
+    assert c.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok
+    r = c.command("EXPUNGE")
+    assert r.ok and r.numbered("EXPUNGE") == [1], r
+    recs = records(read(path(user, "box")))
+    assert len(recs) == 1 and recs[0][2] & 0x8000 and recs[0][4] == MSG1
     tmpfs_home.free()
+    assert c.command("CHECK").ok
+    assert records(read(path(user, "box"))) == []
     r = c.command("APPEND box ", Lit(big))
     assert r.ok, r
     recs = records(read(path(user, "box")))
-    assert [x[4] for x in recs] == [MSG1, big]
+    assert [x[4] for x in recs] == [big]
 
 
 def test_mailutil_transfer_mbox_mbx_mbox(mu, imapd_as, spool, user, sample):
@@ -335,3 +345,24 @@ def test_mailutil_transfer_mbox_mbx_mbox(mu, imapd_as, spool, user, sample):
     assert r.returncode == 0, r.stderr[-500:]
     for n in want:
         assert contents(imapd_as, user, "back/" + n) == want[n], n
+
+
+def test_move_in_and_out(fresh, connect, user):
+    """MOVE from an mbox folder into an mbx file and back out: COPYUID with
+    the mbx UIDs, the message byte for byte with its flags."""
+    c = connect()
+    assert c.command("CREATE #driver.unix/plain").ok
+    assert c.command("CREATE #driver.mbx/box").ok
+    assert c.command("APPEND plain (\\Flagged) ", Lit(MSG1)).ok
+    assert c.command("SELECT plain").ok
+    r = c.command("MOVE 1 box")
+    assert r.ok and r.codes()["COPYUID"].split()[2] == "1", r
+    assert [(x[2] & 0xf, x[4]) for x in records(read(path(user, "box")))] == [(0x4, MSG1)]
+    assert c.command("SELECT box").ok
+    r = c.command("UID MOVE 1 plain")
+    assert r.ok and r.numbered("EXPUNGE") == [1], r
+    assert c.command("CHECK").ok
+    assert records(read(path(user, "box"))) == []
+    r = c.command("SELECT plain")
+    r = c.command("FETCH 1 (FLAGS BODY.PEEK[])")
+    assert "\\Flagged" in r.fetches()[1]["FLAGS"] and body_of(r) == MSG1

@@ -311,6 +311,22 @@ static void test_planted_lock_link(void)
 	CHECK_STR(v, "precious");
 	free(v);
 	unlink(lk);
+	/* a hard link there (two names): refused, the file untouched */
+	CHECK(link(fixture_path(NULL, "victim"), lk) == 0);
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) < 0 && err.code == MAIL_INUSE);
+	unlink(lk);
+	/* another user's plain file (UW leaves them, mode 0666): only flocked */
+	write_file(lk, "4242");
+	CHECK(chown(lk, 12345, 12345) == 0 && chmod(lk, 0666) == 0);
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0 && box && box->nmsgs == 1);
+	mail_close(box, 0, NULL);
+	v = read_file(lk, &n);
+	CHECK(!v || !strcmp(v, "4242"));   /* removed by the last holder, as UW does, or kept */
+	free(v);
+	v = read_file(fixture_path(NULL, "victim"), &n);
+	CHECK_STR(v, "precious");
+	free(v);
+	unlink(lk);
 	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0 && box && box->nmsgs == 1);
 	mail_close(box, 0, NULL);
 }
