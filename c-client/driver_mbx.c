@@ -430,18 +430,14 @@ static int mbx_open(struct mailbox *box, struct mail_err *err)
 	buf_init(&xb->text);
 	for (unsigned i = 0; i < MBX_NKEYWORDS; i++)
 		xb->kw_of_slot[i] = -2;
-	xb->fd = mbx_file_open(box->sess, box->path, box->name, !box->readonly, &xb->loc, &st,
-			       err);
+	xb->fd = mbx_file_lock(box->sess, box->path, box->name, !box->readonly, 1, &xb->loc, &st,
+			       &xb->pl, err);
 	if (xb->fd < 0) {
 		mbx_close(box);
 		return -1;
 	}
 	box->ev = NULL;   /* the caller learns the first state from box */
-	int rc = mbx_plock_take(xb->fd, box->name, &xb->pl, err);
-	if (rc == 0)
-		rc = mbx_flock_wait(xb->fd, LOCK_SH, box->name, err);
-	if (rc == 0)
-		rc = sync_locked(box, 1, err);
+	int rc = sync_locked(box, 1, err);
 	if (rc == 0 && !box->readonly) {
 		mbx_tmp_clean(&xb->loc);
 		rc = reclaim(box, err);
@@ -559,19 +555,16 @@ static int mbx_remove(struct mail_session *sess, const char *path, struct mail_e
 	struct mbx_plock pl = { -1, "" };
 	struct stat st;
 	int rc = -1;
-	int fd = mbx_file_open(sess, path, path, 0, &loc, &st, err);
+	int fd = mbx_file_lock(sess, path, path, 0, 0, &loc, &st, &pl, err);
 
 	if (fd < 0)
 		return -1;
-	if (mbx_plock_take(fd, path, &pl, err) == 0) {
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-			mail_err_set(err, MAIL_INUSE, "mailbox %s is in use by another process", path);
-		else if (!fsafe_same(&loc, &st) || unlinkat(loc.dirfd, loc.leaf, 0) < 0)
-			mail_err_set(err, MAIL_FAIL, "cannot delete %s: %s", path,
-				     errno ? strerror(errno) : "it was replaced");
-		else
-			rc = 0;
-	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		mail_err_set(err, MAIL_INUSE, "mailbox %s is in use by another process", path);
+	else if (unlinkat(loc.dirfd, loc.leaf, 0) < 0)
+		mail_err_set(err, MAIL_FAIL, "cannot delete %s: %s", path, strerror(errno));
+	else
+		rc = 0;
 	mbx_plock_release(&pl);
 	close(fd);
 	fsafe_close(&loc);

@@ -168,11 +168,11 @@ int mbx_header_write(int fd, const struct mbx_header *h, struct mail_err *err)
 	return 0;
 }
 
-int mbx_file_open(struct mail_session *s, const char *path, const char *box, int write,
-		  struct fsafe_loc *loc, struct stat *st, struct mail_err *err)
+/* Open the mailbox file at path safely: a plain file, not through a link,
+ * never blocking (a FIFO). */
+static int file_open(struct mail_session *s, const char *path, const char *box, int write,
+		     struct fsafe_loc *loc, struct stat *st, struct mail_err *err)
 {
-	struct mbx_header h;
-
 	if (fsafe_locate(s, path, 0, loc, err) < 0) {
 		if (errno == ENOENT)
 			mail_err_set(err, MAIL_NONEXISTENT, "mailbox %s does not exist", box);
@@ -191,13 +191,45 @@ int mbx_file_open(struct mail_session *s, const char *path, const char *box, int
 		fsafe_close(loc);
 		return -1;
 	}
-	if (mbx_header_read(fd, box, &h, err) < 0) {
-		close(fd);
-		fsafe_close(loc);
-		return -1;
-	}
-	mbx_header_free(&h);
 	return fd;
+}
+
+/* Undo file_open and the locks taken. */
+static void file_close(int fd, struct fsafe_loc *loc, struct mbx_plock *pl)
+{
+	mbx_plock_release(pl);
+	close(fd);
+	fsafe_close(loc);
+}
+
+int mbx_file_lock(struct mail_session *s, const char *path, const char *box, int write,
+		  int shared, struct fsafe_loc *loc, struct stat *st, struct mbx_plock *pl,
+		  struct mail_err *err)
+{
+	struct mbx_header h;
+
+	for (int tries = 0; tries < 5; tries++) {
+		int fd = file_open(s, path, box, write, loc, st, err);
+		if (fd < 0)
+			return -1;
+		if (mbx_plock_take(fd, box, pl, err) < 0 ||
+		    (shared && mbx_flock_wait(fd, LOCK_SH, box, err) < 0)) {
+			file_close(fd, loc, pl);
+			return -1;
+		}
+		if (!fsafe_same(loc, st)) {   /* a rewrite put a new file there */
+			file_close(fd, loc, pl);
+			continue;
+		}
+		if (mbx_header_read(fd, box, &h, err) < 0) {
+			file_close(fd, loc, pl);
+			return -1;
+		}
+		mbx_header_free(&h);
+		return fd;
+	}
+	mail_err_set(err, MAIL_INUSE, "mailbox %s keeps being replaced; try again", box);
+	return -1;
 }
 
 void mbx_ents_free(struct mbx_ents *e)
@@ -582,13 +614,12 @@ int mbx_append(struct mail_session *sess, const char *path, const struct mail_ne
 	struct buf out;
 	uint64_t size;
 	int rc = -1;
-	int fd = mbx_file_open(sess, path, path, 1, &loc, &st, err);
+	int fd = mbx_file_lock(sess, path, path, 1, 1, &loc, &st, &pl, err);
 
 	if (fd < 0)
 		return -1;
 	buf_init(&out);
-	if (mbx_flock_wait(fd, LOCK_SH, path, err) < 0 || mbx_plock_take(fd, path, &pl, err) < 0 ||
-	    mbx_header_read(fd, path, &h, err) < 0 || settle(fd, path, &h, &size, err) < 0 ||
+	if (mbx_header_read(fd, path, &h, err) < 0 || settle(fd, path, &h, &size, err) < 0 ||
 	    format_new(&h, msgs, n, uids_out, &out, err) < 0)
 		goto done;
 	/* the header first: a crash after it leaves unused UIDs, never
@@ -612,9 +643,7 @@ int mbx_append(struct mail_session *sess, const char *path, const struct mail_ne
 done:
 	buf_free(&out);
 	mbx_header_free(&h);
-	mbx_plock_release(&pl);
-	close(fd);
-	fsafe_close(&loc);
+	file_close(fd, &loc, &pl);
 	return rc;
 }
 
@@ -663,13 +692,12 @@ int mbx_status(struct mail_session *sess, const char *path, struct mail_status *
 	struct stat fs;
 	uint64_t end;
 	int rc = -1;
-	int fd = mbx_file_open(sess, path, path, 0, &loc, &fs, err);
+	int fd = mbx_file_lock(sess, path, path, 0, 0, &loc, &fs, &pl, err);
 
 	memset(st, 0, sizeof *st);
 	if (fd < 0)
 		return -1;
-	if (mbx_plock_take(fd, path, &pl, err) == 0 && mbx_header_read(fd, path, &h, err) == 0 &&
-	    fstat(fd, &fs) == 0 &&
+	if (mbx_header_read(fd, path, &h, err) == 0 &&
 	    mbx_walk_file(fd, 0, (uint64_t)fs.st_size, 0, path, &e, &end, err) == 0) {
 		/* what a SELECT would find: UIDs given to those without one */
 		if (mbx_uids_fix(&h, 0, &e)) {   /* renumbered from 1 */
@@ -690,8 +718,6 @@ int mbx_status(struct mail_session *sess, const char *path, struct mail_status *
 	}
 	mbx_ents_free(&e);
 	mbx_header_free(&h);
-	mbx_plock_release(&pl);
-	close(fd);
-	fsafe_close(&loc);
+	file_close(fd, &loc, &pl);
 	return rc;
 }

@@ -28,11 +28,14 @@ void mbx_plock_release(struct mbx_plock *pl);
 /* flock(fd, op) waiting at most mbx_lock_secs; 0 or -1 with err. */
 int mbx_flock_wait(int fd, int op, const char *box, struct mail_err *err);
 
-/* A mailbox file opened safely: loc its directory (close with
- * fsafe_close), the descriptor read-write when write is set; the header
- * checked. -1 with err. */
-int mbx_file_open(struct mail_session *s, const char *path, const char *box, int write,
-		  struct fsafe_loc *loc, struct stat *st, struct mail_err *err);
+/* The mailbox file at path opened safely (a plain file, no link
+ * followed), read-write when write is set, with UW's locks: the parse
+ * lock in pl, and a shared flock on the file when shared is set; its
+ * header checked. loc its directory, st its fstat. Release with
+ * mbx_plock_release, close, fsafe_close. -1 with err. */
+int mbx_file_lock(struct mail_session *s, const char *path, const char *box, int write,
+		  int shared, struct fsafe_loc *loc, struct stat *st, struct mbx_plock *pl,
+		  struct mail_err *err);
 /* Read and parse the header of fd. -1 with err (MAIL_CORRUPT). */
 int mbx_header_read(int fd, const char *box, struct mbx_header *h, struct mail_err *err);
 /* Write h over the header of fd. */

@@ -6,6 +6,7 @@
 import os
 import re
 import subprocess
+import threading
 
 from helpers.imapclient import Lit
 from helpers.session import idle_sees_delivery_and_flags
@@ -366,3 +367,47 @@ def test_move_in_and_out(fresh, connect, user):
     r = c.command("SELECT plain")
     r = c.command("FETCH 1 (FLAGS BODY.PEEK[])")
     assert "\\Flagged" in r.fetches()[1]["FLAGS"] and body_of(r) == MSG1
+
+
+def test_concurrent_appends_with_uw_lose_nothing(fresh, connect, user):
+    """IMAP APPENDs from two sessions, one of them with the file selected
+    and storing flags, while UW's mailutil appends to the same file: each
+    waits for the other's lock, every message is there once and whole, and
+    the UIDs rise through the file."""
+    c = connect()
+    assert c.command("CREATE #driver.mbx/box").ok
+    n = 20
+
+    def msg(who, i):
+        return (b"From: %s@example.com\r\nSubject: %s %d\r\n\r\nbody %s %d\r\n"
+                % (who.encode(), who.encode(), i, who.encode(), i))
+
+    def imap_appends(who):
+        s = connect()
+        if who == "b":
+            assert s.command("SELECT box").ok
+        for i in range(n):
+            r = s.command("APPEND box ", Lit(msg(who, i)))
+            assert r.ok, r
+            if who == "b":
+                assert s.command("STORE 1:* +FLAGS.SILENT (\\Seen)").ok
+    write_as(user, "src", b"".join(b"From uw@b Sun Dec  6 18:00:00 2026\n" +
+                                   msg("uw", i).replace(b"\r\n", b"\n") + b"\n"
+                                   for i in range(n)))
+    threads = [threading.Thread(target=imap_appends, args=(w,)) for w in ("a", "b")]
+    for t in threads:
+        t.start()
+    for _ in range(3):
+        uw_mailutil(user, "append", "src", "box")
+    for t in threads:
+        t.join()
+    recs = records(read(path(user, "box")))
+    texts = sorted(x[4] for x in recs)
+    want = sorted([msg(w, i) for w in ("a", "b") for i in range(n)] +
+                  [msg("uw", i) for i in range(n)] * 3)
+    assert texts == want
+    r = c.command("SELECT box")
+    assert r.ok and r.numbered("EXISTS") == [5 * n], r
+    uids = [int(f["UID"]) for _, f in sorted(c.command("FETCH 1:* UID").fetches().items())]
+    assert uids == sorted(set(uids)) and len(uids) == 5 * n
+    assert [x[3] for x in records(read(path(user, "box")))] == uids
