@@ -286,9 +286,13 @@ static int sync_locked(struct mailbox *box, int expunges, struct mail_err *err)
 	int changed = !same_times(&st, &xb->st) || h.pid != xb->h.pid;
 	mbx_header_free(&xb->h);
 	xb->h = h;
+	/* a slot we meant to add but could not write is free again */
+	for (unsigned i = h.nnames; i < MBX_NKEYWORDS; i++)
+		xb->kw_of_slot[i] = -2;
 	map_slots(box);
 	if (changed && before && reread_flags(box, expunges, err) < 0)
 		return -1;
+	before = box->nmsgs;   /* less the expunged */
 	if ((uint64_t)st.st_size > xb->end && read_new(box, (uint64_t)st.st_size, err) < 0)
 		return -1;
 	box->uidvalidity = xb->h.validity;

@@ -226,15 +226,25 @@ static void test_two_sessions(void)
 	CHECK(mail_ping(b, &err) == 0);
 	CHECK(eb.nexp == 1 && eb.expunged[0] == 1 && b->nmsgs == 2);
 	CHECK_STR(text_of(b, 1), msg2);
+	/* an expunge and an append seen in one look: both told */
+	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_expunge(a, NULL, 0, &err) == 0);
+	append_one("box", msg2, 0, NULL, NULL, &err);
+	eb.exists = 0;
+	CHECK(mail_ping(b, &err) == 0);
+	CHECK(eb.nexp == 2 && eb.expunged[1] == 1 && eb.exists == 1 && eb.last_exists == 2);
+	CHECK(b->nmsgs == 2 && b->msgs[1]->uid == 4 && (b->msgs[1]->flags & MF_RECENT));
 	mail_close(b, 0, NULL);
 	CHECK(mail_check(a, &err) == 0);
 	stat(fixture_path(NULL, "box"), &s2);
-	CHECK(s1.st_ino != s2.st_ino && s2.st_size == s1.st_size - 53 - (off_t)strlen(msg1));
-	CHECK_STR(text_of(a, 1), msg2);
-	CHECK_STR(text_of(a, 2), msg1);
+	CHECK(s1.st_ino != s2.st_ino && s2.st_size == s1.st_size - 53 - (off_t)strlen(msg1) -
+						       53 - (off_t)strlen(msg2) + 53 + (off_t)strlen(msg2));
+	CHECK(a->nmsgs == 2);
+	CHECK_STR(text_of(a, 1), msg1);
+	CHECK_STR(text_of(a, 2), msg2);
 	mail_close(a, 0, NULL);
 	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &a, &err) == 0);
-	CHECK(a && a->nmsgs == 2 && a->msgs[0]->uid == 2 && a->msgs[1]->uid == 3);
+	CHECK(a && a->nmsgs == 2 && a->msgs[0]->uid == 3 && a->msgs[1]->uid == 4);
 	mail_close(a, 0, NULL);
 }
 
