@@ -552,6 +552,37 @@ static int mbx_fetch(struct mailbox *box, uint32_t msgno, const char **text, siz
 	return 0;
 }
 
+/* ENVELOPE and header searches: the first 64k of the message, as far as
+ * its blank line, when that holds it (the whole text otherwise). */
+static int mbx_fetch_header(struct mailbox *box, uint32_t msgno, const char **text,
+			    size_t *len, struct mail_err *err)
+{
+	struct mbxbox *xb = XB(box);
+	struct mbxmsg *x = XM(box, msgno - 1);
+	size_t want = x->rawsize < 65536 ? (size_t)x->rawsize : 65536, end = 0;
+
+	if (xb->text_uid != x->m.uid) {
+		char *raw = xmalloc(want + 1);
+		ssize_t n = pread(xb->fd, raw, want, (off_t)(x->off + x->linelen));
+		if (n > 0) {
+			buf_reset(&xb->text);
+			msgfile_canon_append(&xb->text, raw, (size_t)n, 0);
+			end = msgfile_header_end(xb->text.data, xb->text.len);
+		}
+		free(raw);
+		if (!end)
+			return mbx_fetch(box, msgno, text, len, err);
+		xb->text_uid = 0;   /* a part only: fetch reads the whole again */
+	} else {
+		end = msgfile_header_end(xb->text.data ? xb->text.data : "", xb->text.len);
+		if (!end)
+			end = xb->text.len;
+	}
+	*text = xb->text.data ? xb->text.data : "";
+	*len = end;
+	return 0;
+}
+
 /* DELETE as UW does it: refused while another session has the file open. */
 static int mbx_remove(struct mail_session *sess, const char *path, struct mail_err *err)
 {
@@ -591,6 +622,7 @@ const struct driver driver_mbx = {
 	.flush = mbx_flush,
 	.expunge = mbx_expunge,
 	.fetch = mbx_fetch,
+	.fetch_header = mbx_fetch_header,
 	.append = mbx_append,
 	.create = mbx_create,
 	.status = mbx_status,

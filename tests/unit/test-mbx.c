@@ -150,6 +150,15 @@ static void test_append_and_reopen(void)
 	CHECK(box->nkeywords == 2 && box->msgs[0]->keywords == 3);
 	CHECK_STR(text_of(box, 1), msg1);
 	CHECK_STR(text_of(box, 2), lf);
+	const char *h;
+	size_t hl;
+	CHECK(mail_fetch_header(box, 1, &h, &hl, &err) == 0);
+	CHECK_MEM(h, hl, "From: a@example.com\r\nSubject: one\r\n\r\n");
+	CHECK(mail_fetch_header(box, 2, &h, &hl, &err) == 0);
+	CHECK_MEM(h, hl, "Subject: lf\r\n\r\n");
+	CHECK_STR(text_of(box, 2), lf);
+	CHECK(mail_fetch_header(box, 2, &h, &hl, &err) == 0);
+	CHECK_MEM(h, hl, "Subject: lf\r\n\r\n");
 	CHECK(box->msgs[1]->size == strlen(lf) && box->msgs[0]->internal_date == 1700000000);
 	CHECK(mail_store(box, 2, STORE_ADD, MF_ANSWERED, 2, &err) == 0);
 	CHECK(mail_close(box, 0, &err) == 0);
