@@ -44,7 +44,7 @@ struct mbx_header {
 int mbx_header_parse(const char *buf, size_t len, struct mbx_header *h);
 void mbx_header_free(struct mbx_header *h);
 /* The MBX_HDRSIZE bytes of h, as UW writes them (NUL padded). -1 when the
- * names do not fit (more than 30, or one too long or not a line). */
+ * names do not fit (more than 30, too long together, or one not a line). */
 int mbx_header_format(char *out, const struct mbx_header *h);
 /* Is name storable as a keyword slot (1..64 bytes, no CR, LF or NUL)? */
 int mbx_keyword_ok(const char *name);

@@ -88,11 +88,18 @@ int mbx_header_format(char *out, const struct mbx_header *h)
 		return -1;
 	memset(out, 0, MBX_HDRSIZE);
 	at = (size_t)snprintf(out, MBX_HDRSIZE, "%s%08x%08x\r\n", magic, h->validity, h->last_uid);
+	/* names as read back (even ones too long for UW to use: the slot
+	 * stays), then UW's empty lines for the free slots, room allowing */
 	for (unsigned i = 0; i < MBX_NKEYWORDS; i++) {
 		const char *n = i < h->nnames ? h->names[i] : "";
 		size_t l = strlen(n);
-		if ((i < h->nnames && !mbx_keyword_ok(n)) || at + l + 2 > PID_AT)
+		if (i < h->nnames && (!l || strchr(n, '\r')))
 			return -1;
+		if (at + l + 2 > PID_AT) {
+			if (i < h->nnames)
+				return -1;
+			break;
+		}
 		memcpy(out + at, n, l);
 		memcpy(out + at + l, "\r\n", 2);
 		at += l + 2;

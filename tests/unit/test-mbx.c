@@ -77,6 +77,14 @@ static void test_header_roundtrip(void)
 	CHECK(mbx_header_parse(out, sizeof out, &h) == 0);
 	CHECK(h.nnames == 2 && !strcmp(h.names[1], "$Junk") && h.pid == 0x1234);
 	mbx_header_free(&h);
+	/* a name too long for UW to use keeps its slot when written back */
+	uw_header(uw, 1, 0);
+	memset(uw + 25, 'k', 100);
+	memcpy(uw + 125, "\r\nok\r\n", 6);
+	CHECK(mbx_header_parse(uw, sizeof uw, &h) == 0 && h.nnames == 2);
+	CHECK(mbx_slot(&h, "new", 1) == 2 && mbx_slot(&h, "OK", 1) == 1);
+	CHECK(mbx_header_format(out, &h) == 0 && !memcmp(out + 125, "\r\nok\r\nnew\r\n\r\n", 13));
+	mbx_header_free(&h);
 	memcpy(uw, "*mbx*\r\n6b15af7x", 15);
 	CHECK(mbx_header_parse(uw, sizeof uw, &h) < 0);
 	CHECK(mbx_header_parse(out, 100, &h) < 0);
