@@ -281,6 +281,19 @@ def test_planted_link_to_another_users_file(fresh, connect, user, other_user):
     assert r.status == "NO", r
     assert c.command("DELETE evil").status == "NO"
     assert read(other) == before and os.path.islink(path(user, "evil"))
+    # a link where the EXPUNGE's rewrite puts its new file: removed, not
+    # followed; the other user's file keeps its bytes
+    os.symlink(other, path(user, ".ours.mbxtmp"))
+    assert c.command("SELECT ours").ok
+    assert c.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok
+    assert c.command("EXPUNGE").numbered("EXPUNGE") == [1]
+    assert records(read(ours)) == [] and read(other) == before
+    assert not os.path.lexists(path(user, ".ours.mbxtmp"))
+    # a FIFO under a mailbox name answers NO at once
+    os.mkfifo(path(user, "fifo"))
+    os.chown(path(user, "fifo"), user.uid, user.gid)
+    assert c.command("SELECT #driver.mbx/fifo").status == "NO"
+    assert c.command("STATUS fifo (MESSAGES)").status == "NO"
 
 
 def test_hostile_contents_answer_no(fresh, connect, user):
