@@ -434,14 +434,14 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 	case BOX_ERROR:
 		return -1;
 	case BOX_MISSING:
-		/* an INBOX not made yet is empty (a directory format makes it
-		 * now; a spool file comes with the first delivery) */
+		/* an INBOX not made yet is empty (a spool file comes with the
+		 * first delivery; any other format makes it now) */
 		if (!w.inbox) {
 			open_error(name, ENOENT, err);
 			free(w.path);
 			return -1;
 		}
-		if ((w.drv->flags & DRV_DIRECTORY) && w.drv->create(s, w.path, err) < 0 &&
+		if (w.drv != drivers[0] && w.drv->create(s, w.path, err) < 0 &&
 		    err->code != MAIL_EXISTS) {
 			free(w.path);
 			return -1;

@@ -424,3 +424,21 @@ def test_concurrent_appends_with_uw_lose_nothing(fresh, connect, user):
     uids = [int(f["UID"]) for _, f in sorted(c.command("FETCH 1:* UID").fetches().items())]
     assert uids == sorted(set(uids)) and len(uids) == 5 * n
     assert [x[3] for x in records(read(path(user, "box")))] == uids
+
+
+def test_inbox_as_mbx_file(fresh, server_with, open_to, user):
+    """inbox = ~/INBOX with mail_format = mbx (UW's mbx INBOX): the first
+    SELECT makes the file, APPEND and STATUS work on it, and UW's mailutil
+    reads it."""
+    srv = server_with("inbox = ~/INBOX\nmail_format = mbx")
+    c = open_to(srv, user)
+    r = c.command("SELECT INBOX")
+    assert r.ok and r.numbered("EXISTS") == [0], r
+    assert read(path(user, "INBOX"))[:7] == b"*mbx*\r\n"
+    r = c.command("APPEND INBOX (\\Seen) ", Lit(MSG1))
+    assert r.ok and r.numbered("EXISTS") + c.command("NOOP").numbered("EXISTS") == [1], r
+    r = c.command("STATUS INBOX (MESSAGES UNSEEN)")
+    assert r.named("STATUS")[0][2] == ["MESSAGES", "1", "UNSEEN", "0"], r
+    c.command("LOGOUT")
+    uw_mailutil(user, "copy", "INBOX", "#driver.unix/copy")   # UW's mbx INBOX: ~/INBOX
+    assert b"Hello from mbx." in read(path(user, "copy"))
