@@ -39,6 +39,8 @@ struct mbxbox {
 
 #define XB(box) ((struct mbxbox *)(box)->drvdata)
 #define XM(box, i) ((struct mbxmsg *)(box)->msgs[i])
+/* Largest message read whole into memory (a file can claim any size). */
+#define MBX_FETCH_MAX (1ULL << 30)
 #define SYS_FLAGS (MBX_SEEN | MBX_DELETED | MBX_FLAGGED | MBX_ANSWERED | MBX_DRAFT)
 
 static void mbx_close(struct mailbox *box)
@@ -532,6 +534,11 @@ static int mbx_fetch(struct mailbox *box, uint32_t msgno, const char **text, siz
 
 	if (xb->text_uid != x->m.uid) {
 		uint64_t size = x->rawsize;
+		if (size > MBX_FETCH_MAX) {
+			mail_err_set(err, MAIL_TOOBIG, "message %u of %s is too large to read (%llu "
+				     "bytes)", msgno, box->name, (unsigned long long)size);
+			return -1;
+		}
 		char *raw = xmalloc(size + 1);
 		ssize_t n = pread(xb->fd, raw, size, (off_t)(x->off + x->linelen));
 		if (n != (ssize_t)size) {
