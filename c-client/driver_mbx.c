@@ -32,6 +32,7 @@ struct mbxbox {
 	struct mbx_header h;      /* the header when last read */
 	int kw_of_slot[MBX_NKEYWORDS];   /* box keyword of a slot; -1 none, -2 not yet */
 	int holes;                /* expunged messages may still take space */
+	int unreported;           /* another's expunge seen, not yet told */
 	struct mbx_plock pl;
 	struct buf text;
 	uint32_t text_uid;        /* whose text is in text (0: none) */
@@ -161,15 +162,16 @@ static int reread_flags(struct mailbox *box, int expunges, struct mail_err *err)
 			xb->holes = 1;
 			if (expunges)
 				drop(box, i);
+			else
+				xb->unreported = 1;
 			continue;
 		}
-		if (sys == x->disk_sys && kw == x->disk_kw)
+		/* a message this session changed keeps what it last read, so
+		 * write_flags knows which bits are its own changes */
+		if ((sys == x->disk_sys && kw == x->disk_kw) || dirty(xb, x))
 			continue;
-		int mine = dirty(xb, x);
 		x->disk_sys = sys;
 		x->disk_kw = kw;
-		if (mine)
-			continue;
 		x->m.flags = (x->m.flags & ~MF_STORABLE) | mbx_mf(sys);
 		x->m.keywords = kw_of_raw(xb, kw);
 		mail_ev_flags(box, i + 1);
@@ -285,7 +287,10 @@ static int sync_locked(struct mailbox *box, int expunges, struct mail_err *err)
 		mbx_header_free(&h);
 		return -1;
 	}
-	int changed = !same_times(&st, &xb->st) || h.pid != xb->h.pid;
+	int changed = !same_times(&st, &xb->st) || h.pid != xb->h.pid ||
+		      (xb->unreported && expunges);
+	if (expunges)
+		xb->unreported = 0;
 	mbx_header_free(&xb->h);
 	xb->h = h;
 	/* a slot we meant to add but could not write is free again */
@@ -464,7 +469,8 @@ static int mbx_ping(struct mailbox *box, struct mail_err *err)
 	struct stat st;
 	struct mbxbox *xb = XB(box);
 
-	if (fstat(xb->fd, &st) == 0 && st.st_size == xb->st.st_size && same_times(&st, &xb->st))
+	if (fstat(xb->fd, &st) == 0 && st.st_size == xb->st.st_size && same_times(&st, &xb->st) &&
+	    !xb->unreported)
 		return 0;
 	return locked(box, do_ping, err);
 }

@@ -281,8 +281,26 @@ static int open_at(struct mail_session *s, const char *name, char *path,
 static int spool_pull(struct mail_session *s, struct mail_err *err);
 static int is_pulled_inbox(const struct mailbox *box);
 
+/* UW's ~/INBOX, when it is a mailbox of a format other than the spool's
+ * (UW's mbx driver keeps INBOX there): its driver, inbox_path set. */
+static const struct driver *inbox_home(struct mail_session *s)
+{
+	const struct driver *d = NULL;
+	struct mail_err ignore;
+	char *p = join(s->home, "INBOX");
+
+	if (fsafe_home(s) >= 0 && examine(s, "INBOX", p, NULL, &d, NULL, &ignore) == BOX_THERE &&
+	    d != drivers[0]) {
+		s->inbox_path = p;
+		return d;
+	}
+	free(p);
+	return NULL;
+}
+
 /* Find INBOX once per session: the configured path, else ~/Maildir when it
- * is a mailbox, else the spool file. A Maildir++ INBOX brings its
+ * is a mailbox, else ~/INBOX when it is one not in mbox format, else the
+ * spool file. A Maildir++ INBOX brings its
  * namespace: every other name is a folder inside it. */
 static void inbox_find(struct mail_session *s)
 {
@@ -315,7 +333,7 @@ static void inbox_find(struct mail_session *s)
 			s->inbox_path = md;
 		} else {
 			free(md);
-			d = NULL;
+			d = inbox_home(s);
 		}
 	}
 	if (!d) {
