@@ -8,6 +8,7 @@ import re
 import subprocess
 import threading
 
+from helpers import mailstore
 from helpers.imapclient import Lit
 from helpers.session import idle_sees_delivery_and_flags
 from test_maildir import body_of  # noqa: F401 (a shared helper)
@@ -19,24 +20,14 @@ MSG1 = (b"From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n"
         b"Subject: first\r\n\r\nHello from mbx.\r\n")
 MSG2 = (b"From: Carol <carol@example.com>\r\nSubject: second\r\n\r\n"
         b"Another one.\r\n")
-HDRSIZE = 2048
-LINE = re.compile(rb"([ \d]\d-\w{3}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}),(\d+);"
-                  rb"([0-9a-f]{8})([0-9a-f]{4})-([0-9a-f]{8})\r\n")
+HDRSIZE = mailstore.MBX_HDRSIZE
 
 
 def records(data):
     """(date, keyword bits, system flags, uid, text) of each message line of
     an mbx file, as UW lays them out."""
-    out, off = [], HDRSIZE
-    while off < len(data):
-        m = LINE.match(data, off)
-        assert m, data[off:off + 80]
-        size = int(m.group(2))
-        text = data[m.end():m.end() + size]
-        out.append((m.group(1), int(m.group(3), 16), int(m.group(4), 16),
-                    int(m.group(5), 16), text))
-        off = m.end() + size
-    return out
+    return [(date, kw, sys, uid, data[at:at + size])
+            for date, size, kw, sys, uid, at in mailstore.mbx_records(data)]
 
 
 def header(data):
