@@ -195,20 +195,66 @@ static void test_uidless_messages(void)
 		 " 6-Dec-2026 18:01:00 +0000,%zu;000000000000-00000000\r\n%s",
 		 strlen(msg1), msg1, strlen(msg2), msg2);
 	write_uw_box("uw", 0, rec);
+	/* read-only: numbered in the session alone, and on past its own */
+	CHECK(mail_open(&sess, "uw", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 2 && box->msgs[0]->uid == 1 && box->msgs[1]->uid == 2);
+	snprintf(rec, sizeof rec, " 6-Dec-2026 18:02:00 +0000,%zu;000000000000-00000000\r\n%s",
+		 strlen(msg1), msg1);
+	append_file(fixture_path(NULL, "uw"), rec);
+	CHECK(mail_ping(box, &err) == 0 && box->nmsgs == 3 && box->msgs[2]->uid == 3);
+	CHECK(box->uidnext == 4);
+	mail_close(box, 0, NULL);
+	size_t n0;
+	char *f0 = read_file(fixture_path(NULL, "uw"), &n0);
+	CHECK(f0 && !memcmp(f0 + 15, "00000000", 8));   /* nothing written */
+	free(f0);
 	CHECK(mail_status(&sess, "uw", &st, &err) == 0);
-	CHECK(st.messages == 2 && st.recent == 2 && st.uidnext == 3 && st.unseen == 1);
+	CHECK(st.messages == 3 && st.recent == 3 && st.uidnext == 4 && st.unseen == 2);
 	CHECK(mail_open(&sess, "uw", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
-	CHECK(box->nmsgs == 2 && box->msgs[1]->uid == 2 && box->recent == 2);
+	CHECK(box->nmsgs == 3 && box->msgs[1]->uid == 2 && box->recent == 3);
 	CHECK(box->uidvalidity == 0x6b15af7b);
 	mail_close(box, 0, NULL);
 	size_t n;
 	char *f = read_file(fixture_path(NULL, "uw"), &n);
-	CHECK(f && !memcmp(f + 15, "00000002", 8));
+	CHECK(f && !memcmp(f + 15, "00000003", 8));
 	CHECK(f && strstr(f + MBX_HDRSIZE, "000000000011-00000001\r\n"));
 	CHECK(f && strstr(f + MBX_HDRSIZE, "000000000010-00000002\r\n"));
 	free(f);
+}
+
+/* A header slot whose name cannot be an IMAP keyword: hidden from
+ * clients, its bits kept when the message's flags are written. */
+static void test_hidden_slot(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	char h[MBX_HDRSIZE], rec[256];
+
+	setup();
+	uw_header(h, 7, 1);
+	memcpy(h + 25, "bad name\r\nok\r\n", 14);
+	FILE *f = fopen(fixture_path(NULL, "kw"), "w");
+	fwrite(h, 1, sizeof h, f);
+	snprintf(rec, sizeof rec, " 6-Dec-2026 18:00:00 +0000,%zu;000000030010-00000001\r\n%s",
+		 strlen(msg1), msg1);
+	fputs(rec, f);
+	fclose(f);
+	CHECK(mail_open(&sess, "kw", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nkeywords == 1 && !strcmp(box->keywords[0], "ok") && box->msgs[0]->keywords == 1);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_REMOVE, 0, 1, &err) == 0);
+	CHECK(mail_close(box, 0, &err) == 0);
+	size_t n;
+	char *t = read_file(fixture_path(NULL, "kw"), &n);
+	CHECK(t && strstr(t + MBX_HDRSIZE, ";000000010011-00000001\r\n"));
+	CHECK(t && !memcmp(t + 25, "bad name\r\nok\r\n", 14));
+	free(t);
 }
 
 /* Two sessions: flags, appends and expunges seen by the other; the space
@@ -462,6 +508,7 @@ int main(void)
 	RUN(test_record_lines);
 	RUN(test_append_and_reopen);
 	RUN(test_uidless_messages);
+	RUN(test_hidden_slot);
 	RUN(test_two_sessions);
 	RUN(test_cut_tail);
 	RUN(test_damaged);
