@@ -44,6 +44,7 @@ struct mbxbox {
 #define MBX_FETCH_MAX (1ULL << 30)
 #define SYS_FLAGS (MBX_SEEN | MBX_DELETED | MBX_FLAGGED | MBX_ANSWERED | MBX_DRAFT)
 
+/* Release the session's messages, the file (and its shared flock). */
 static void mbx_close(struct mailbox *box)
 {
 	struct mbxbox *xb = XB(box);
@@ -412,16 +413,19 @@ static int locked(struct mailbox *box, int (*fn)(struct mailbox *, struct mail_e
 	return rc;
 }
 
+/* Under the lock: learn what others did, telling expunges. */
 static int do_ping(struct mailbox *box, struct mail_err *err)
 {
 	return sync_locked(box, 1, err);
 }
 
+/* Under the lock: write our flags, expunges left for the next ping. */
 static int do_flush(struct mailbox *box, struct mail_err *err)
 {
 	return sync_locked(box, 0, err) < 0 ? -1 : write_flags(box, err);
 }
 
+/* Under the lock: learn, write, and reclaim space if alone. */
 static int do_check(struct mailbox *box, struct mail_err *err)
 {
 	if (sync_locked(box, 1, err) < 0 || write_flags(box, err) < 0)
@@ -429,6 +433,8 @@ static int do_check(struct mailbox *box, struct mail_err *err)
 	return reclaim(box, err);
 }
 
+/* Open: the file held shared as UW holds it, the first look, a rewrite's
+ * leftover removed and expunged space reclaimed when we are alone. */
 static int mbx_open(struct mailbox *box, struct mail_err *err)
 {
 	struct mbxbox *xb = xcalloc(1, sizeof *xb);
@@ -475,11 +481,13 @@ static int mbx_ping(struct mailbox *box, struct mail_err *err)
 	return locked(box, do_ping, err);
 }
 
+/* Make this session's flag changes visible now. */
 static int mbx_flush(struct mailbox *box, struct mail_err *err)
 {
 	return box->readonly ? 0 : locked(box, do_flush, err);
 }
 
+/* CHECK and CLOSE: others' changes learnt, ours saved. */
 static int mbx_check(struct mailbox *box, struct mail_err *err)
 {
 	return locked(box, box->readonly ? do_ping : do_check, err);
