@@ -350,6 +350,10 @@ class MbxStore:
                 f.write(line + text)
                 f.flush()
                 os.fsync(f.fileno())
+                # the holder removes the name, as UW does: no root-owned
+                # file stays for UW's tools (as the user) to trip on
+                if os.path.samestat(os.lstat(lk), os.fstat(fd)):
+                    os.unlink(lk)
             finally:
                 os.close(fd)
 
