@@ -281,8 +281,9 @@ static int open_at(struct mail_session *s, const char *name, char *path,
 static int spool_pull(struct mail_session *s, struct mail_err *err);
 static int is_pulled_inbox(const struct mailbox *box);
 
-/* UW's ~/INBOX, when it is a mailbox of a format other than the spool's
- * (UW's mbx driver keeps INBOX there): its driver, inbox_path set. */
+/* UW's ~/INBOX, when it is a mailbox file of a format other than the
+ * spool's (UW's mbx driver keeps INBOX there; a directory there stays a
+ * folder): its driver, inbox_path set. */
 static const struct driver *inbox_home(struct mail_session *s)
 {
 	const struct driver *d = NULL;
@@ -290,7 +291,7 @@ static const struct driver *inbox_home(struct mail_session *s)
 	char *p = join(s->home, "INBOX");
 
 	if (fsafe_home(s) >= 0 && examine(s, "INBOX", p, NULL, &d, NULL, &ignore) == BOX_THERE &&
-	    d != drivers[0]) {
+	    d != drivers[0] && !(d->flags & DRV_DIRECTORY)) {
 		s->inbox_path = p;
 		return d;
 	}
@@ -299,7 +300,7 @@ static const struct driver *inbox_home(struct mail_session *s)
 }
 
 /* Find INBOX once per session: the configured path, else ~/Maildir when it
- * is a mailbox, else ~/INBOX when it is one not in mbox format, else the
+ * is a mailbox, else ~/INBOX when it is a file not in mbox format, else the
  * spool file. A Maildir++ INBOX brings its
  * namespace: every other name is a folder inside it. */
 static void inbox_find(struct mail_session *s)
