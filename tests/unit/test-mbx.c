@@ -257,6 +257,40 @@ static void test_hidden_slot(void)
 	free(t);
 }
 
+/* UW's mbx INBOX: a ~/INBOX file in mbx format is INBOX; a ~/INBOX
+ * directory, or an mbox file there, is not. */
+static void test_inbox_file(void)
+{
+	struct mail_err err = { 0 };
+	char *p;
+
+	setup();
+	write_file(fixture_path(NULL, "INBOX"), "From a@b Sun Dec  6 18:00:00 2026\n\nx\n");
+	p = mail_resolve(&sess, "INBOX", &err);
+	CHECK_STR(p, fixture_path("spool", "alice"));
+	free(p);
+	setup();
+	CHECK(mail_create(&sess, "#driver.mbx/INBOX.new", &err) == 0);
+	CHECK(rename(fixture_path(NULL, "INBOX.new"), fixture_path(NULL, "INBOX")) == 0);
+	/* a new session: INBOX is found once per session */
+	mail_session_free(&sess);
+	mail_session_init(&sess, "alice", tmpdir, fixture_path(NULL, "spool"));
+	p = mail_resolve(&sess, "INBOX", &err);
+	CHECK_STR(p, fixture_path(NULL, "INBOX"));
+	free(p);
+	CHECK(append_one("INBOX", msg1, 0, NULL, NULL, &err) == 0);
+	size_t n;
+	char *f = read_file(fixture_path(NULL, "INBOX"), &n);
+	CHECK(f && n > MBX_HDRSIZE && strstr(f + MBX_HDRSIZE, msg1));
+	free(f);
+	setup();
+	mkdir(fixture_path(NULL, "INBOX"), 0700);
+	write_file(fixture_path("INBOX", ".mh_sequences"), "");
+	p = mail_resolve(&sess, "INBOX", &err);
+	CHECK_STR(p, fixture_path("spool", "alice"));
+	free(p);
+}
+
 /* Two sessions: flags, appends and expunges seen by the other; the space
  * of an expunged message stays (hidden) until the file is ours alone. */
 static void test_two_sessions(void)
@@ -541,6 +575,7 @@ int main(void)
 	RUN(test_append_and_reopen);
 	RUN(test_uidless_messages);
 	RUN(test_hidden_slot);
+	RUN(test_inbox_file);
 	RUN(test_two_sessions);
 	RUN(test_cut_tail);
 	RUN(test_damaged);
