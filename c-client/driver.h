@@ -18,6 +18,9 @@ void mail_ev_notice(struct mailbox *box, const char *text);
 /* Add m as the last message; a message flagged MF_RECENT counts in
  * box->recent. The mailbox does not own m's memory (the driver does). */
 void mail_msg_add(struct mailbox *box, struct message *m);
+/* Free every message (and its parse) and the array, for a driver's close
+ * (messages allocated one by one, struct message first). */
+void mail_msgs_free(struct mailbox *box);
 /* Take message i (0-based) out of the array, drop its parse and report
  * its expunge (msgno i+1); returns it for the driver to free. */
 struct message *mail_msg_take(struct mailbox *box, uint32_t i);

@@ -27,6 +27,7 @@ extern const struct driver driver_maildir;
 extern const struct driver driver_mh;
 extern const struct driver driver_mmdf;
 extern const struct driver driver_mix;
+extern const struct driver driver_mbx;
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
@@ -36,6 +37,7 @@ static const struct driver *const drivers[] = {
 	&driver_mix,  /* before mh: a directory with .mixmeta is mix */
 	&driver_mh,   /* after maildir: a Maildir is no MH folder */
 	&driver_mmdf, /* a file starting with a Ctrl-A line: never a From line */
+	&driver_mbx,  /* a file starting "*mbx*\r\n": no mbox (From line) */
 };
 
 #define LIST_MAX_DEPTH 16
@@ -286,8 +288,29 @@ static int open_at(struct mail_session *s, const char *name, char *path,
 static int spool_pull(struct mail_session *s, struct mail_err *err);
 static int is_pulled_inbox(const struct mailbox *box);
 
+/* UW's ~/INBOX, when it is a mailbox file of a format other than the
+ * spool's (UW's mbx driver keeps INBOX there; a directory there stays a
+ * folder): its driver, inbox_path set. */
+static const struct driver *inbox_home(struct mail_session *s)
+{
+	const struct driver *d = NULL;
+	struct mail_err ignore;
+	char *p = join(s->home, "INBOX");
+
+	/* UW's ~/INBOX: a file of another format than mbox (mbx), or a mix
+	 * mailbox (the directory formats UW had no INBOX for are not) */
+	if (fsafe_home(s) >= 0 && examine(s, "INBOX", p, NULL, &d, NULL, &ignore) == BOX_THERE &&
+	    d != drivers[0] && (!(d->flags & DRV_DIRECTORY) || d == &driver_mix)) {
+		s->inbox_path = p;
+		return d;
+	}
+	free(p);
+	return NULL;
+}
+
 /* Find INBOX once per session: the configured path, else ~/Maildir when it
- * is a mailbox, else the spool file. A Maildir++ INBOX brings its
+ * is a mailbox, else ~/INBOX when it is UW's (mbx, mix ...), else the
+ * spool file. A Maildir++ INBOX brings its
  * namespace: every other name is a folder inside it. */
 static void inbox_find(struct mail_session *s)
 {
@@ -320,16 +343,7 @@ static void inbox_find(struct mail_session *s)
 			s->inbox_path = md;
 		} else {
 			free(md);
-			d = NULL;
-		}
-		/* UW's mix INBOX: ~/INBOX when that is a mix mailbox */
-		md = d ? NULL : join(s->home, "INBOX");
-		if (md && fsafe_home(s) >= 0 &&
-		    examine(s, "INBOX", md, &driver_mix, &d, NULL, &ignore) == BOX_THERE)
-			s->inbox_path = md;
-		else if (md) {
-			free(md);
-			d = NULL;
+			d = inbox_home(s);
 		}
 	}
 	if (!d) {
@@ -451,14 +465,14 @@ int mail_open(struct mail_session *s, const char *name, int readonly,
 	case BOX_ERROR:
 		return -1;
 	case BOX_MISSING:
-		/* an INBOX not made yet is empty (a directory format makes it
-		 * now; a spool file comes with the first delivery) */
+		/* an INBOX not made yet is empty (a spool file comes with the
+		 * first delivery; any other format makes it now) */
 		if (!w.inbox) {
 			open_error(name, ENOENT, err);
 			free(w.path);
 			return -1;
 		}
-		if ((w.drv->flags & DRV_DIRECTORY) && w.drv->create(s, w.path, err) < 0 &&
+		if (w.drv != drivers[0] && w.drv->create(s, w.path, err) < 0 &&
 		    err->code != MAIL_EXISTS) {
 			free(w.path);
 			return -1;
@@ -1261,6 +1275,17 @@ void mail_msg_add(struct mailbox *box, struct message *m)
 		box->recent++;
 	box->msgs = xrealloc(box->msgs, (box->nmsgs + 1) * sizeof *box->msgs);
 	box->msgs[box->nmsgs++] = m;
+}
+
+void mail_msgs_free(struct mailbox *box)
+{
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		pool_free(box->msgs[i]->pool);
+		free(box->msgs[i]);
+	}
+	free(box->msgs);
+	box->msgs = NULL;
+	box->nmsgs = 0;
 }
 
 struct message *mail_msg_take(struct mailbox *box, uint32_t i)

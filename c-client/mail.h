@@ -226,7 +226,7 @@ void mail_session_setup(struct mail_session *s, const char *user, const char *ho
 /* The configuration keys "inbox" and "mail_format" (either may be NULL). */
 void mail_session_formats(struct mail_session *s, const char *inbox, const char *mail_format);
 /* The names mail_format accepts, for messages. */
-#define MAIL_FORMATS "unix (mbox), maildir, mh, mmdf, mix"
+#define MAIL_FORMATS "unix (mbox), maildir, mh, mmdf, mix, mbx"
 /* The driver called name (or by its alias), or NULL. */
 const struct driver *mail_driver_named(const char *name);
 

@@ -29,7 +29,7 @@ check=(
 	git                       # the upgrade test builds the previous version from history
 	postfix                   # test_postfix: a private instance delivers through tmail
 	nmh                       # test_mh: inc, scan, mark, refile on the folders imapd serves
-	uw-mailutils              # test_mh: UW imap-2007f's mailutil reads and writes MH beside us;
+	uw-mailutils              # test_mh, test_mbx, test_mix: UW imap-2007f's mailutil on our files;
 	                          # test_classic_abi: the same program run on our libc-client.so.2007e
 	pkg-config                # test_install: a classic program built with our c-client.pc
 	mailsync                  # test_classic_abi: another program linked to libc-client.so.2007e

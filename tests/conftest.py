@@ -276,6 +276,8 @@ def fresh(users, spool):
     yield users
     for u in users:
         shutil.rmtree(os.path.join(u.home, "Maildir"), ignore_errors=True)
+        if os.path.isfile(os.path.join(u.home, "INBOX")):   # an mbx INBOX (mailstore)
+            os.unlink(os.path.join(u.home, "INBOX"))
 
 
 @pytest.fixture

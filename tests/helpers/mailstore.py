@@ -14,7 +14,7 @@ import time
 from helpers import mbox
 
 # the formats the parametrised suites run on (conftest.py MAIL_FORMATS)
-FORMATS = ("mbox", "maildir", "mmdf", "mix")
+FORMATS = ("mbox", "maildir", "mmdf", "mix", "mbx")
 
 # Maildir info letters (the ":2," part of a file name) and IMAP flags
 MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered",
@@ -402,8 +402,121 @@ class MixStore:
                 os.path.isfile(os.path.join(p, ".mixmeta")))
 
 
+# ---------------------------------------------------------------- mbx
+
+MBX_HDRSIZE = 2048
+MBX_LINE = re.compile(rb"([ \d]\d-\w{3}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}),(\d+);"
+                      rb"([0-9a-f]{8})([0-9a-f]{4})-([0-9a-f]{8})\r\n")
+MBX_FLAGS = {0x1: "\\Seen", 0x2: "\\Deleted", 0x4: "\\Flagged", 0x8: "\\Answered",
+             0x20: "\\Draft"}
+
+
+def mbx_records(data):
+    """(date, size, keyword bits, flag bits, uid, offset of the text) of
+    each message line of an mbx file."""
+    out, off = [], MBX_HDRSIZE
+    while off < len(data):
+        m = MBX_LINE.match(data, off)
+        assert m, data[off:off + 80]
+        size = int(m.group(2))
+        out.append((m.group(1), size, int(m.group(3), 16), int(m.group(4), 16),
+                    int(m.group(5), 16), m.end()))
+        off = m.end() + size
+    return out
+
+
+class MbxStore:
+    """INBOX is ~/INBOX, an mbx file (UW's mbx INBOX); delivery appends a
+    message line without UID under UW's locks, as UW's tmail does."""
+
+    format = "mbx"
+
+    def inbox_path(self, user):
+        """~/INBOX."""
+        return os.path.join(user.home, "INBOX")
+
+    def init(self, user):
+        """An empty mbx ~/INBOX (UW's header): its existence makes it INBOX."""
+        names = b"\r\n" * 30
+        head = b"*mbx*\r\n%08x00000000\r\n" % int(time.time()) + names
+        head += b"\0" * (MBX_HDRSIZE - 10 - len(head)) + b"00000000\r\n"
+        p = self.inbox_path(user)
+        with open(p, "wb") as f:
+            f.write(head)
+        os.chown(p, user.uid, user.gid)
+        os.chmod(p, 0o600)
+
+    def write(self, user, entries):
+        """Replace INBOX with the entries."""
+        self.init(user)
+        for e in entries:
+            self.deliver(user, e)
+
+    def deliver(self, user, entry, timeout=30):
+        """Append under UW's locks: a shared flock on the file, an
+        exclusive one on /tmp/.<dev>.<ino>."""
+        import fcntl
+        p = self.inbox_path(user)
+        text = entry.data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        when = time.strftime("%d-%b-%Y %H:%M:%S +0000", time.gmtime(entry_time(entry)))
+        line = b"%s,%d;000000000000-00000000\r\n" % (when.lstrip("0").rjust(26).encode(),
+                                                    len(text))
+        with open(p, "r+b") as f:
+            st = os.fstat(f.fileno())
+            fcntl.flock(f, fcntl.LOCK_SH)
+            lk = "/tmp/.%x.%x" % (st.st_dev, st.st_ino)
+            fd = os.open(lk, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                f.seek(0, os.SEEK_END)
+                f.write(line + text)
+                f.flush()
+                os.fsync(f.fileno())
+                # the holder removes the name, as UW does: no root-owned
+                # file stays for UW's tools (as the user) to trip on
+                if os.path.samestat(os.lstat(lk), os.fstat(fd)):
+                    os.unlink(lk)
+            finally:
+                os.close(fd)
+
+    def messages(self, user, folder=None):
+        """The messages in file order (expunged ones left out)."""
+        p = self.inbox_path(user) if folder is None else self.folder_path(user, folder)
+        try:
+            with open(p, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        names = data[25:MBX_HDRSIZE - 10].split(b"\r\n")
+        out = []
+        for date, size, kw, sys, uid, at in mbx_records(data):
+            if sys & 0x8000:
+                continue
+            flags = {v for k, v in MBX_FLAGS.items() if sys & k}
+            flags |= {names[i].decode() for i in range(30) if kw >> i & 1}
+            when = int(calendar.timegm(time.strptime(date.decode().strip()[:20],
+                                                     "%d-%b-%Y %H:%M:%S")))
+            tz = date.decode()[-5:]
+            when -= (1 if tz[0] == "+" else -1) * (int(tz[1:3]) * 3600 + int(tz[3:]) * 60)
+            out.append(Stored(data[at:at + size].replace(b"\r\n", b"\n"), flags, when,
+                              uid or None))
+        return out
+
+    def folder_path(self, user, name):
+        """A file under the home."""
+        return os.path.join(user.home, name)
+
+    def is_mailbox(self, user, name):
+        """An mbx file: its first line says so."""
+        p = self.folder_path(user, name)
+        if not os.path.isfile(p) or os.path.islink(p):
+            return False
+        with open(p, "rb") as f:
+            return f.read(7) == b"*mbx*\r\n"
+
+
 def make(fmt, spool):
-    """The store for a format name ("mbox", "maildir", "mmdf" or "mix")."""
+    """The store for a format name ("mbox", "maildir", "mmdf", "mix" or "mbx")."""
     if fmt == "mbox":
         return MboxStore(spool)
     if fmt == "mmdf":
@@ -412,4 +525,6 @@ def make(fmt, spool):
         return MaildirStore()
     if fmt == "mix":
         return MixStore()
+    if fmt == "mbx":
+        return MbxStore()
     raise ValueError("no mail store for format %r" % fmt)
