@@ -40,7 +40,7 @@ else
 endif
 
 ALL_CFLAGS = $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(DEFS) -Ic-client
-LIBS       = $(SSLLIBS) -lpam -llockfile
+LIBS       = $(SSLLIBS) -lpam -llockfile -lz
 LDFLAGS   ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 

@@ -45,6 +45,8 @@ static const struct imap_command commands[] = {
 	{"STORE", cmd_store, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
 	{"COPY", cmd_copy, ST_SELECTED, CMD_UID},
 	{"MOVE", cmd_move, ST_SELECTED, CMD_UID},
+	/* cmd_compress.c */
+	{"COMPRESS", cmd_compress, AUTHED, 0},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -65,6 +67,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " ESEARCH ESORT SEARCHRES WITHIN PARTIAL");
 		/* cmd_append.c; cmd_enable.c */
 		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%u ENABLE", imap_append_limit(c));
+		/* cmd_compress.c */
+		buf_puts(out, " COMPRESS=DEFLATE");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

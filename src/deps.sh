@@ -13,7 +13,8 @@ list=
 [ "${1:-}" != --list ] || { list=1; shift; }
 
 build=(build-essential make gcc libc6-dev libssl-dev libpam0g-dev liblockfile-dev
-	liblockfile-bin openssl)
+	liblockfile-bin openssl
+	zlib1g-dev)
 demo=(curl systemd libpam-modules libpam-runtime passwd)
 check=(
 	login util-linux procps netbase  # setpriv/runuser, /proc tools, /etc/services names
