@@ -56,6 +56,7 @@ static const struct ckey keys[] = {
 	{"mail_format", C_FORMAT, F(mail_format), 0},
 	{"inbox_mbox", C_BOOL, F(inbox_mbox), 0},
 	{"lock_timeout", C_SECS, F(lock_timeout), 1},
+	{"literal_minus", C_BOOL, F(literal_minus), 0},
 };
 
 void config_defaults(struct config *c)

@@ -26,6 +26,7 @@ struct config {
 	char *mail_format;        /* format of new mailboxes, NULL: INBOX's */
 	int inbox_mbox;           /* the classic ~/mbox mode */
 	unsigned lock_timeout;    /* seconds to wait for another's mailbox lock */
+	int literal_minus;        /* imapd offers LITERAL- (RFC 7888), not LITERAL+ */
 };
 
 void config_defaults(struct config *c);

@@ -59,7 +59,9 @@ const struct imap_command *command_find(const char *name)
 
 void imap_capabilities(struct client *c, struct buf *out)
 {
-	buf_puts(out, "IMAP4rev1 LITERAL+ ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE SASL-IR");
+	/* RFC 7888: one of the two (main.c applies LITERAL-'s 4096 octets) */
+	buf_printf(out, "IMAP4rev1 %s ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE SASL-IR",
+		   c->cfg.literal_minus ? "LITERAL-" : "LITERAL+");
 	if (c->state != ST_NOTAUTH) {
 		/* cmd_sort.c */
 		buf_puts(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS");
