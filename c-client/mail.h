@@ -39,6 +39,7 @@ enum mail_code {
 	MAIL_TOOBIG,
 	MAIL_CORRUPT,       /* not a mailbox of any format we know */
 	MAIL_LIMIT,         /* e.g. more keywords than we can store */
+	MAIL_UNKNOWN_CTE,   /* BINARY: an encoding not decoded, or content not storable */
 };
 
 struct mail_err {

@@ -38,6 +38,8 @@ static int parse_message(struct parser *p, struct mail_new *m)
 		return -1;
 	if (p_peek(p, '"') && (p_date_time(p, &m->date, &m->tz_minutes) < 0 || p_sp(p) < 0))
 		return -1;
+	if (p_peek(p, '~'))   /* RFC 3516 literal8: the NUL check is cmd_append's */
+		p->p++;
 	return p_message(p, &m->text, &m->len);
 }
 
@@ -110,6 +112,11 @@ void cmd_append(struct cmd *cmd)
 		if (!msgs[i].len)
 			return resp_no(cmd, NULL, "Message %zu is empty: APPEND cancelled, "
 				       "nothing appended", i + 1);
+		/* RFC 3516 4.4: content the mailbox cannot store is refused with
+		 * UNKNOWN-CTE; our formats keep text lines, and a NUL is no text */
+		if (memchr(msgs[i].text, '\0', msgs[i].len))
+			return resp_no(cmd, "UNKNOWN-CTE", "Message %zu holds NUL octets, which "
+				       "mailboxes here cannot store: nothing appended", i + 1);
 		if (!keywords_fit(msgs[i].keywords))
 			return resp_no(cmd, "LIMIT", "Too many keywords: a mailbox holds at most %d",
 				       MAIL_KEYWORDS_MAX);

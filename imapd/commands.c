@@ -71,6 +71,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%u ENABLE", imap_append_limit(c));
 		/* cmd_compress.c */
 		buf_puts(out, " COMPRESS=DEFLATE");
+		/* cmd_fetch.c, cmd_append.c (RFC 3516) */
+		buf_puts(out, " BINARY");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");
