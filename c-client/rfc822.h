@@ -125,6 +125,11 @@ int mime_section(const char *msg, size_t len, const struct body *root,
 /* The part a section's part numbers name (NULL: none). */
 const struct body *mime_section_part(const struct body *root, const struct section *sec);
 
+/* PREVIEW (RFC 8970, preview.c): up to 200 characters of the message's
+ * first text part as UTF-8, white space collapsed; nothing when it has
+ * none. Appended to out. */
+void mime_preview(const char *msg, size_t len, const struct body *root, struct buf *out);
+
 /* Content transfer encodings (mime_cte.c), for BINARY (RFC 3516). */
 enum mime_cte { MIME_CTE_IDENTITY, MIME_CTE_BASE64, MIME_CTE_QP, MIME_CTE_UNKNOWN };
 /* The encoding named by a body's (upper case) encoding; NULL: 7BIT. */

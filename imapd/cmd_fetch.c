@@ -21,6 +21,7 @@ enum fa_kind {
 	FA_SECTION,         /* BODY[...], BODY.PEEK[...], RFC822, RFC822.HEADER/TEXT */
 	FA_BINARY,          /* BINARY[...], BINARY.PEEK[...] (RFC 3516): decoded */
 	FA_BINARY_SIZE,     /* BINARY.SIZE[...]: the decoded size */
+	FA_PREVIEW,         /* PREVIEW [(LAZY)] (RFC 8970) */
 };
 
 struct fetch_att {
@@ -228,6 +229,24 @@ static int parse_binary(struct cmd *cmd, struct fetch_req *req, const char *name
 	return size ? 0 : parse_partial(&cmd->p, a);
 }
 
+/* PREVIEW [SP "(" "LAZY" ")"]: LAZY changes nothing here, the preview is
+ * always made (it costs the text part the FETCH reads anyway). */
+static int parse_preview(struct cmd *cmd, struct fetch_req *req)
+{
+	struct parser *p = &cmd->p;
+	char *mod;
+
+	att_add(cmd, req, FA_PREVIEW);
+	if (p->end - p->p < 2 || p->p[0] != ' ' || p->p[1] != '(')
+		return 0;
+	p->p += 2;
+	do {
+		if (p_atom(p, &mod) < 0 || strcasecmp(mod, "LAZY"))
+			return p_fail(p, "PREVIEW's only modifier is LAZY");
+	} while (!p_peek(p, ')') && p_sp(p) == 0);
+	return p_char(p, ')');
+}
+
 /* BODY[...]<origin.count> and BODY.PEEK[...]<origin.count>. */
 static int parse_body_section(struct cmd *cmd, struct fetch_req *req, int peek)
 {
@@ -272,6 +291,8 @@ static int parse_att(struct cmd *cmd, struct fetch_req *req)
 	}
 	if (!strcasecmp(name, "BODY") || !strcasecmp(name, "BODY.PEEK"))
 		return parse_body_section(cmd, req, name[4] == '.');
+	if (!strcasecmp(name, "PREVIEW"))
+		return parse_preview(cmd, req);
 	if (!strcasecmp(name, "BINARY") || !strcasecmp(name, "BINARY.PEEK") ||
 	    !strcasecmp(name, "BINARY.SIZE"))
 		return parse_binary(cmd, req, name);
@@ -433,6 +454,12 @@ static void put_att(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
 	case FA_BODYSTRUCTURE:
 		buf_puts(out, a->kind == FA_BODY ? "BODY " : "BODYSTRUCTURE ");
 		imap_put_body(out, fm->body, a->kind == FA_BODYSTRUCTURE);
+		break;
+	case FA_PREVIEW:
+		buf_reset(scratch);
+		mime_preview(fm->text, fm->len, fm->body, scratch);
+		buf_puts(out, "PREVIEW ");
+		imap_put_string(out, scratch->data ? scratch->data : "", scratch->len);
 		break;
 	case FA_SECTION:
 	case FA_BINARY:

@@ -73,6 +73,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " COMPRESS=DEFLATE");
 		/* cmd_fetch.c, cmd_append.c (RFC 3516) */
 		buf_puts(out, " BINARY");
+		/* cmd_fetch.c (RFC 8970) */
+		buf_puts(out, " PREVIEW");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");
