@@ -2,7 +2,9 @@
  * the input decoded as base64 and as quoted-printable (the output can
  * never be longer than RFC 2045 allows for that input), then parsed as a
  * message whose first parts and their children are fetched as BINARY[...]
- * would (decoded, or refused for an unknown encoding, never both). */
+ * would (decoded, or refused for an unknown encoding, never both), and
+ * its PREVIEW made (preview.c: valid UTF-8, at most 200 characters, no
+ * space at either end or twice in a row). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,31 @@ static void sections(const char *s, size_t n, const struct body *root)
 	buf_free(&scratch);
 }
 
+/* The preview's promises, checked byte by byte. */
+static void preview(const char *s, size_t n, const struct body *root)
+{
+	struct buf out;
+	size_t chars = 0;
+
+	buf_init(&out);
+	mime_preview(s, n, root, &out);
+	const unsigned char *p = (const unsigned char *)out.data;
+	for (size_t i = 0; i < out.len; chars++) {
+		size_t len = p[i] < 0x80 ? 1 : p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : 2;
+		if (p[i] >= 0x80 && p[i] < 0xc2)
+			abort();
+		for (size_t k = 1; k < len; k++)
+			if (i + k >= out.len || (p[i + k] & 0xc0) != 0x80)
+				abort();
+		if (p[i] <= 0x20 && (p[i] != ' ' || i == 0 || i + 1 == out.len || p[i + 1] == ' '))
+			abort();
+		i += len;
+	}
+	if (chars > 200)
+		abort();
+	buf_free(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
@@ -60,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decodes(s, size);
 	rfc822_parse(pool, s, size, &env, &root);
 	sections(s, size, root);
+	preview(s, size, root);
 	pool_free(pool);
 	return 0;
 }
