@@ -130,6 +130,27 @@ int io_wait_output(struct io *io)
 	return r > 0 ? 0 : -1;
 }
 
+int io_write_through(struct io *io, const struct io_transport *tr, void *ctx, const void *p,
+		     size_t n, int wait)
+{
+	const char *s = p;
+
+	while (n) {
+		if (wait && io_wait_output(io) < 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		ssize_t w = tr->write(ctx, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* Refill rbuf, waiting at most io->timeout seconds for the peer and never
  * past the deadline: a byte now and then does not keep a reader waiting. */
 static enum io_status io_fill(struct io *io)

@@ -77,25 +77,6 @@ static ssize_t deflate_read(void *ctx, void *p, size_t n)
 	}
 }
 
-/* Write all of p to the transport below. */
-static int deflate_send(struct deflate_conn *dc, const unsigned char *p, size_t n)
-{
-	while (n) {
-		if (io_wait_output(dc->io) < 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		ssize_t w = dc->lower->write(dc->lctx, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Compress p and flush to a byte boundary: io calls this once per
  * io_flush, so every response burst reaches the client whole. */
 static ssize_t deflate_write(void *ctx, const void *p, size_t n)
@@ -111,7 +92,8 @@ static ssize_t deflate_write(void *ctx, const void *p, size_t n)
 			errno = EIO;
 			return -1;
 		}
-		if (deflate_send(dc, dc->out, sizeof dc->out - dc->zout.avail_out) < 0)
+		if (io_write_through(dc->io, dc->lower, dc->lctx, dc->out,
+				     sizeof dc->out - dc->zout.avail_out, 1) < 0)
 			return -1;
 	} while (dc->zout.avail_out == 0);
 	return (ssize_t)n;

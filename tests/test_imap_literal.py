@@ -23,9 +23,15 @@ def messages(c):
 
 
 def message(size):
-    data = make_message(1, size, tag="minus").crlf()
-    assert len(data) >= size
-    return data
+    """A message of exactly size octets (CRLF lines)."""
+    data = make_message(1, 3000, tag="minus").crlf()
+    return data + b"x" * (size - len(data) - 2) + b"\r\n"
+
+
+def logged_in(srv, user):
+    c = RawIMAP(srv.host, srv.port)
+    c.login(user.name, user.password)
+    return c
 
 
 @pytest.fixture
@@ -47,11 +53,9 @@ def test_literal_minus_replaces_literal_plus(minus, user):
 
 
 def test_4096_octets_non_synchronising_are_taken(minus, user):
-    c = RawIMAP(minus.host, minus.port)
+    c = logged_in(minus, user)
     try:
-        c.login(user.name, user.password)
-        data = message(3000)
-        data = data + b"x" * (4096 - len(data) - 2) + b"\r\n"
+        data = message(4096)
         assert len(data) == 4096
         r = c.command("APPEND INBOX ", Lit(data, nonsync=True))
         assert r.ok, r
@@ -64,11 +68,9 @@ def test_4096_octets_non_synchronising_are_taken(minus, user):
 
 
 def test_4097_octets_non_synchronising_are_bad_toobig(minus, user):
-    c = RawIMAP(minus.host, minus.port)
+    c = logged_in(minus, user)
     try:
-        c.login(user.name, user.password)
-        data = message(3000)
-        data = data + b"x" * (4097 - len(data) - 2) + b"\r\n"
+        data = message(4097)
         r = c.command("APPEND INBOX ", Lit(data, nonsync=True))
         assert r.status == "BAD" and r.code == "TOOBIG", r
         assert "4096" in r.text and "nothing appended" in r.text, r

@@ -4,6 +4,7 @@
  * io_flush, and a decompression bomb stops at the line limit. */
 #include "io.h"
 #include "io_deflate.h"
+#include "io_fixture.h"
 #include "test.h"
 
 #include <signal.h>
@@ -29,18 +30,6 @@ static void deflate_into(struct buf *out, const void *p, size_t n, int finish)
 		buf_append(out, (char *)chunk, sizeof chunk - z.avail_out);
 	} while (z.avail_out == 0);
 	deflateEnd(&z);
-}
-
-/* An io reading data from a pipe whose writer has closed. */
-static void io_over(struct io *io, const char *data, size_t n)
-{
-	int fds[2];
-
-	CHECK(pipe(fds) == 0);
-	CHECK(write(fds[1], data, n) == (ssize_t)n);
-	close(fds[1]);
-	io_init(io, fds[0], -1);
-	io->timeout = 5;
 }
 
 static void lines_come_out_of_the_inflater(void)
