@@ -28,9 +28,16 @@ static int keywords_fit(char **kw)
 	return 1;
 }
 
-/* One append-message: SP [flag-list SP] [date-time SP] literal. */
+/* RFC 3516 4.4: binary content the mailbox cannot store is refused with
+ * UNKNOWN-CTE. Our formats keep text lines, where a NUL has no place; a
+ * NUL in an ordinary literal is the client's mistake and stored as ever. */
+static const char literal8_nul[] = "Binary content with NUL octets cannot be stored here";
+
+/* One append-message: SP [flag-list SP] [date-time SP] literal or literal8. */
 static int parse_message(struct parser *p, struct mail_new *m)
 {
+	int literal8;
+
 	memset(m, 0, sizeof *m);
 	if (p_sp(p) < 0)
 		return -1;
@@ -38,9 +45,14 @@ static int parse_message(struct parser *p, struct mail_new *m)
 		return -1;
 	if (p_peek(p, '"') && (p_date_time(p, &m->date, &m->tz_minutes) < 0 || p_sp(p) < 0))
 		return -1;
-	if (p_peek(p, '~'))   /* RFC 3516 literal8: the NUL check is cmd_append's */
+	literal8 = p_peek(p, '~');
+	if (literal8)
 		p->p++;
-	return p_message(p, &m->text, &m->len);
+	if (p_message(p, &m->text, &m->len) < 0)
+		return -1;
+	if (literal8 && memchr(m->text, '\0', m->len))
+		return p_fail(p, literal8_nul);
+	return 0;
 }
 
 int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
@@ -102,6 +114,8 @@ void cmd_append(struct cmd *cmd)
 	size_t n;
 	int r = imap_append_parse(&cmd->p, &name, &msgs, &n, APPEND_MESSAGES_MAX);
 
+	if (r < 0 && cmd->p.error == literal8_nul)
+		return resp_no(cmd, "UNKNOWN-CTE", "%s: nothing appended", literal8_nul);
 	if (r < 0)
 		return resp_parse_error(cmd);
 	if (r > 0)
@@ -112,11 +126,6 @@ void cmd_append(struct cmd *cmd)
 		if (!msgs[i].len)
 			return resp_no(cmd, NULL, "Message %zu is empty: APPEND cancelled, "
 				       "nothing appended", i + 1);
-		/* RFC 3516 4.4: content the mailbox cannot store is refused with
-		 * UNKNOWN-CTE; our formats keep text lines, and a NUL is no text */
-		if (memchr(msgs[i].text, '\0', msgs[i].len))
-			return resp_no(cmd, "UNKNOWN-CTE", "Message %zu holds NUL octets, which "
-				       "mailboxes here cannot store: nothing appended", i + 1);
 		if (!keywords_fit(msgs[i].keywords))
 			return resp_no(cmd, "LIMIT", "Too many keywords: a mailbox holds at most %d",
 				       MAIL_KEYWORDS_MAX);
