@@ -6,8 +6,11 @@
 # offers LITERAL+ alone (test_imap_append_ext.py).
 import pytest
 
+from helpers import mailstore
 from helpers.imapclient import Lit, RawIMAP
 from helpers.session import make_message
+
+MAIL_FORMATS = mailstore.FORMATS
 
 
 def caps(c):
@@ -35,8 +38,8 @@ def logged_in(srv, user):
 
 
 @pytest.fixture
-def minus(server_with, spool, user, fresh):
-    spool.write(user, [])
+def minus(server_with, mail_store, user):
+    mail_store.write(user, [])    # an (empty) INBOX exists, as after a delivery
     return server_with("literal_minus = yes")
 
 
