@@ -4,6 +4,7 @@
  * space collapsed, at most 200 characters of valid UTF-8. */
 #include "rfc822_int.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +100,8 @@ static size_t html_skip(const char *s, size_t n, size_t i)
 		end = memmem(s + i + 4, n - i - 4, "-->", 3);
 	for (size_t k = 0; !end && k < ARRAY_SIZE(hidden); k++) {
 		size_t len = strlen(hidden[k]);
-		if (n - i > len + 1 && !strncasecmp(s + i + 1, hidden[k], len)) {
+		if (n - i > len + 1 && !strncasecmp(s + i + 1, hidden[k], len) &&
+		    !isalnum((unsigned char)s[i + 1 + len])) {
 			char close[10];
 			snprintf(close, sizeof close, "</%s", hidden[k]);
 			for (size_t j = i + 1; j + len + 2 <= n && !end; j++)

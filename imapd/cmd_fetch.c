@@ -498,7 +498,7 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 	int need_text = req->sets_seen;
 
 	for (const struct fetch_att *a = req->atts; a; a = a->next)
-		need_text |= a->kind >= FA_SECTION;
+		need_text |= a->kind >= FA_SECTION;   /* sections, BINARY, PREVIEW */
 	if (binary_unknown_cte(req, box, &fm, msgno, err))
 		return -1;
 	if (req->sets_seen && !box->readonly && !(fm.m->flags & MF_SEEN)) {

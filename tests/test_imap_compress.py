@@ -103,8 +103,24 @@ def test_compress_then_mail_over_plain(client, inbox):
     # the server's stream is raw deflate: our inflater took every byte
     assert z.z_in.unused_data == b"" and not z.z_in.eof
     assert z.wire_in < z.plain_in, (z.wire_in, z.plain_in)
+    print("compress: %d octets of responses in %d on the wire; commands %d" %
+          (z.plain_in, z.wire_in, z.wire_out))
     r = client.command("LOGOUT")
     assert r.ok and r.named("BYE"), r
+
+
+def test_idle_through_compress(client, inbox, mail_store, user):
+    # the "+ idling" and the news are flushed whole: nothing waits in the
+    # compressor while the client waits for them
+    assert compress(client).ok
+    assert client.command("SELECT INBOX").ok
+    client.send(b"I1 IDLE\r\n")
+    assert client.read_response() == b"+ idling"
+    mail_store.deliver(user, inbox[0])
+    assert client.read_response() == b"* %d EXISTS" % (len(inbox) + 1)
+    client.send(b"DONE\r\n")
+    r = client.read_until("I1")
+    assert r.ok, r
 
 
 def test_compress_twice_is_no_compressionactive(client):
