@@ -23,6 +23,7 @@ check=(
 	python3 python3-pytest
 	dovecot-imapd dovecot-pop3d  # the reference of the differential tests and `make bench`
 	fetchmail mutt isync      # real clients
+	offlineimap               # test_imap_compress: a second client that compresses
 	fail2ban                  # its uwimap-auth filter must match our log lines
 	python3-cryptography      # the TLS tests build certificates of every broken kind
 	testssl.sh                # audits the imaps listener

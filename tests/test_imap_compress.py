@@ -296,3 +296,26 @@ def test_mbsync_syncs_through_compress(server, server_with, tls_dir, transport, 
             data = (local / "INBOX" / sub / fn).read_bytes()
             got.append(re.sub(rb"(?m)^X-TUID: [^\n]*\n", b"", data, count=1))
     assert sorted(got) == sorted(e.data for e in inbox)
+
+
+def test_offlineimap_syncs_through_compress(server, user, inbox, tmp_path):
+    # offlineimap (imaplib2) compresses when the repository says so
+    rc = tmp_path / "offlineimaprc"
+    rc.write_text("[general]\naccounts = t\nmetadata = %s/meta\n\n"
+                  "[Account t]\nlocalrepository = local\nremoterepository = remote\n\n"
+                  "[Repository local]\ntype = Maildir\nlocalfolders = %s/mail\n\n"
+                  "[Repository remote]\ntype = IMAP\nremotehost = %s\nremoteport = %d\n"
+                  "remoteuser = %s\nremotepass = %s\nssl = no\nstarttls = no\n"
+                  "usecompression = yes\nfolderfilter = lambda f: f == 'INBOX'\n"
+                  % (tmp_path, tmp_path, server.host, server.port, user.name, user.password))
+    r = subprocess.run(["offlineimap", "-c", str(rc), "-o", "-u", "basic", "-d", "imap"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    out = r.stdout.decode("utf-8", "replace")
+    assert r.returncode == 0, out[-3000:]
+    assert "COMPRESS DEFLATE" in out and "DEFLATE active" in out, out[-3000:]
+    got = []
+    for sub in ("new", "cur"):
+        d = tmp_path / "mail" / "INBOX" / sub
+        for fn in os.listdir(d):
+            got.append((d / fn).read_bytes())
+    assert sorted(got) == sorted(e.data for e in inbox)
