@@ -8,6 +8,7 @@
 #include "io_deflate.h"
 #include "log.h"
 
+/* COMPRESS mechanism: only DEFLATE, only once per session. */
 void cmd_compress(struct cmd *cmd)
 {
 	struct client *c = cmd->c;
