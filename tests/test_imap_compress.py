@@ -123,6 +123,22 @@ def test_idle_through_compress(client, inbox, mail_store, user):
     assert r.ok, r
 
 
+def test_preauth_session_with_everything_in_one_write(imapd_as, user, inbox):
+    # a pre-authenticated session (ssh) on pipes; the compressed commands
+    # arrive with COMPRESS in one read, so they are already in the
+    # server's buffer when compression starts
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    after = z.compress(b"b SELECT INBOX\r\nc LOGOUT\r\n") + z.flush(zlib.Z_SYNC_FLUSH)
+    r = imapd_as(user, b"a COMPRESS DEFLATE\r\n" + after)
+    clear, sep, rest = r.stdout.partition(b"a OK DEFLATE active\r\n")
+    assert sep and clear.startswith(b"* PREAUTH "), r.stdout[:300]
+    out = zlib.decompressobj(-15).decompress(rest)
+    assert b"* %d EXISTS\r\n" % len(inbox) in out, out
+    assert b"b OK [READ-WRITE] SELECT completed\r\n" in out, out
+    assert out.endswith(b"* BYE Logging out\r\nc OK LOGOUT completed\r\n"), out
+    assert r.returncode == 0, r.stderr
+
+
 def test_compress_twice_is_no_compressionactive(client):
     assert compress(client).ok
     r = compress(client, "Z2")
