@@ -42,7 +42,7 @@ else
 endif
 
 ALL_CFLAGS = $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(DEFS) -Ic-client
-LIBS       = $(SSLLIBS) -lpam -llockfile
+LIBS       = $(SSLLIBS) -lpam -llockfile -lz
 LDFLAGS   ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
@@ -139,7 +139,7 @@ $(IMAPD_LIB): $(filter-out $(O)/imapd/main.o,$(IMAPD_OBJ))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(O)/tests/unit/%: tests/unit/%.c tests/unit/test.h tests/unit/mbox_fixture.h $(IMAPD_LIB) $(LIB)
+$(O)/tests/unit/%: tests/unit/%.c tests/unit/test.h tests/unit/mbox_fixture.h tests/unit/io_fixture.h $(IMAPD_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -Iimapd -o $@ $< $(IMAPD_LIB) $(LIB) $(LIBS)
 

@@ -30,6 +30,7 @@ struct config {
 	 * bits (archive, drafts, junk, sent, trash), made at login when asked */
 	char *special_use[5];
 	int special_use_create;
+	int literal_minus;        /* imapd offers LITERAL- (RFC 7888), not LITERAL+ */
 };
 
 void config_defaults(struct config *c);

@@ -96,19 +96,12 @@ unsigned io_wait_seconds(const struct io *io)
 	return ms < 0 ? 0 : (unsigned)(ms + 999) / 1000 + (ms == 0);
 }
 
-/* Refill rbuf, waiting at most io->timeout seconds for the peer and never
- * past the deadline: a byte now and then does not keep a reader waiting. */
-static enum io_status io_fill(struct io *io)
+enum io_status io_wait_input(struct io *io, const struct io_transport *tr, void *ctx)
 {
-	ssize_t n;
-
-	if (io->rpos < io->rlen)
-		return IO_OK;
-	io->rpos = io->rlen = 0;
 	if (io_deadline_passed(io))
 		return IO_TIMEOUT;
 	int ms = wait_ms(io);
-	if (ms >= 0 && !(io->tr->pending && io->tr->pending(io->trctx) > 0)) {
+	if (ms >= 0 && !(tr->pending && tr->pending(ctx) > 0)) {
 		struct pollfd pfd = {.fd = io->in_fd, .events = POLLIN};
 		int r;
 
@@ -120,6 +113,56 @@ static enum io_status io_fill(struct io *io)
 		if (r < 0)
 			return IO_ERROR;
 	}
+	return IO_OK;
+}
+
+int io_wait_output(struct io *io)
+{
+	int r;
+
+	if (!io->timeout)
+		return 0;
+	/* a client that stops reading must not pin us forever */
+	struct pollfd pfd = {.fd = io->out_fd, .events = POLLOUT};
+	do
+		r = poll(&pfd, 1, (int)io->timeout * 1000);
+	while (r < 0 && errno == EINTR);
+	return r > 0 ? 0 : -1;
+}
+
+int io_write_through(struct io *io, const struct io_transport *tr, void *ctx, const void *p,
+		     size_t n, int wait)
+{
+	const char *s = p;
+
+	while (n) {
+		if (wait && io_wait_output(io) < 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		ssize_t w = tr->write(ctx, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Refill rbuf, waiting at most io->timeout seconds for the peer and never
+ * past the deadline: a byte now and then does not keep a reader waiting. */
+static enum io_status io_fill(struct io *io)
+{
+	ssize_t n;
+
+	if (io->rpos < io->rlen)
+		return IO_OK;
+	io->rpos = io->rlen = 0;
+	enum io_status st = io_wait_input(io, io->tr, io->trctx);
+	if (st != IO_OK)
+		return st;
 	do
 		n = io->tr->read(io->trctx, io->rbuf, sizeof io->rbuf);
 	while (n < 0 && errno == EINTR);
@@ -223,16 +266,9 @@ int io_flush(struct io *io)
 	size_t off = 0;
 
 	while (!io->failed && off < io->wbuf.len) {
-		if (io->timeout) {
-			/* a client that stops reading must not pin us forever */
-			struct pollfd pfd = {.fd = io->out_fd, .events = POLLOUT};
-			int r = poll(&pfd, 1, (int)io->timeout * 1000);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				io->failed = 1;
-				break;
-			}
+		if (io_wait_output(io) < 0) {
+			io->failed = 1;
+			break;
 		}
 		ssize_t n = io->tr->write(io->trctx, io->wbuf.data + off, io->wbuf.len - off);
 		if (n < 0 && errno == EINTR)

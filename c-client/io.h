@@ -65,6 +65,17 @@ enum io_status io_skip_line(struct io *io);
 /* Read exactly n bytes, appended to out. */
 enum io_status io_read_exact(struct io *io, struct buf *out, size_t n);
 
+/* Wait until the transport tr (ctx) below io has input, within io's
+ * timeout and deadline: for a transport layered over another one. */
+enum io_status io_wait_input(struct io *io, const struct io_transport *tr, void *ctx);
+/* Wait until the peer takes output, within io->timeout; -1 if it does not. */
+int io_wait_output(struct io *io);
+
+/* Write all of (p, n) through tr (ctx), below io's buffer; with wait, each
+ * write first waits (io_wait_output) for the peer. -1 if it fails. */
+int io_write_through(struct io *io, const struct io_transport *tr, void *ctx, const void *p,
+		     size_t n, int wait);
+
 void io_write(struct io *io, const void *p, size_t n);
 void io_puts(struct io *io, const char *s);
 void io_printf(struct io *io, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

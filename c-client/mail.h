@@ -33,6 +33,7 @@ enum mail_code {
 	MAIL_LIMIT,         /* e.g. more keywords than we can store */
 	/* specialuse.c */
 	MAIL_USEATTR,       /* a special use we do not know or cannot give */
+	MAIL_UNKNOWN_CTE,   /* BINARY: an encoding not decoded, or content not storable */
 };
 
 struct mail_err {

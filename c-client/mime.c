@@ -574,6 +574,11 @@ static const struct body *section_part(const struct body *root, const struct sec
 	return b;
 }
 
+const struct body *mime_section_part(const struct body *root, const struct section *sec)
+{
+	return section_part(root, sec);
+}
+
 static int section_range(size_t off, size_t n, size_t len, const char *msg, const char **p,
 			 size_t *np)
 {
@@ -628,12 +633,8 @@ void mime_decode_text(const char *msg, size_t len, const struct body *part, stru
 
 	section_range(part->body_off, part->body_len, len, msg, &p, &n);
 	buf_init(&raw);
-	if (part->encoding && !strcmp(part->encoding, "BASE64"))
-		base64_decode(p, n, &raw);
-	else if (part->encoding && !strcmp(part->encoding, "QUOTED-PRINTABLE"))
-		qp_decode(p, n, 0, &raw);
-	else
-		buf_append(&raw, p, n);
+	if (mime_cte_decode(mime_cte_of(part->encoding), p, n, &raw) < 0)
+		buf_append(&raw, p, n);   /* an unknown encoding is searched as it is */
 	charset = part->type && !strcmp(part->type, "TEXT") ? param_get(part->params, "CHARSET")
 							    : NULL;
 	if (!charset || charset_to_utf8(charset, raw.data, raw.len, out) < 0)

@@ -481,16 +481,7 @@ enum daemon_login_result privsep_login(const char *user, const char *authname,
 /* Write all of (p, n) to the client through io's transport. */
 static int client_write(struct io *io, const char *p, size_t n)
 {
-	while (n) {
-		ssize_t w = io->tr->write(io->trctx, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return io_write_through(io, io->tr, io->trctx, p, n, 0);
 }
 
 /* Client bytes the session did not take before it ended (it shut its

@@ -122,5 +122,26 @@ struct section {
  * (RFC 3501 lets the server return NIL or empty), reported by returning 1. */
 int mime_section(const char *msg, size_t len, const struct body *root,
 		 const struct section *sec, const char **p, size_t *n, struct buf *scratch);
+/* The part a section's part numbers name (NULL: none). */
+const struct body *mime_section_part(const struct body *root, const struct section *sec);
+
+/* PREVIEW (RFC 8970, preview.c): up to 200 characters of the message's
+ * first text part as UTF-8, white space collapsed; nothing when it has
+ * none. Appended to out. */
+void mime_preview(const char *msg, size_t len, const struct body *root, struct buf *out);
+
+/* Content transfer encodings (mime_cte.c), for BINARY (RFC 3516). */
+enum mime_cte { MIME_CTE_IDENTITY, MIME_CTE_BASE64, MIME_CTE_QP, MIME_CTE_UNKNOWN };
+/* The encoding named by a body's (upper case) encoding; NULL: 7BIT. */
+enum mime_cte mime_cte_of(const char *encoding);
+/* Append p decoded to out; -1 for MIME_CTE_UNKNOWN. */
+int mime_cte_decode(enum mime_cte cte, const char *p, size_t n, struct buf *out);
+/* -1 when the section names a part whose encoding is unknown, else 0. */
+int mime_binary_check(const struct body *root, const struct section *sec);
+/* A section (SECT_FULL, part numbers only) as BINARY[...] gives it: a leaf
+ * part's content decoded (into scratch), anything else as it is. 0; 1 for
+ * a part that does not exist (empty); -1 for an unknown encoding. */
+int mime_binary_section(const char *msg, size_t len, const struct body *root,
+			const struct section *sec, const char **p, size_t *n, struct buf *scratch);
 
 #endif

@@ -28,6 +28,11 @@ static int keywords_fit(char **kw)
 	return 1;
 }
 
+/* RFC 3516 4.4: binary content the mailbox cannot store is refused with
+ * UNKNOWN-CTE. Our formats keep text lines, where a NUL has no place; a
+ * NUL in an ordinary literal is the client's mistake and stored as ever. */
+static const char literal8_nul[] = "Binary content with NUL octets cannot be stored here";
+
 /* RFC 6855 4: "UTF8 (" literal8 ")", a message whose header may hold
  * UTF-8, once the client enabled UTF8=ACCEPT. */
 static int utf8_message(struct parser *p, struct mail_new *m)
@@ -41,12 +46,17 @@ static int utf8_message(struct parser *p, struct mail_new *m)
 	if (p_sp(p) < 0 || p_char(p, '(') < 0 || p_char(p, '~') < 0 ||
 	    p_message(p, &m->text, &m->len) < 0)
 		return -1;
+	if (memchr(m->text, '\0', m->len))
+		return p_fail(p, literal8_nul);   /* a literal8 like any other */
 	return p_char(p, ')');
 }
 
-/* One append-message: SP [flag-list SP] [date-time SP] literal. */
+/* One append-message: SP [flag-list SP] [date-time SP] literal, literal8
+ * or UTF8 (literal8). */
 static int parse_message(struct parser *p, struct mail_new *m)
 {
+	int literal8;
+
 	memset(m, 0, sizeof *m);
 	if (p_sp(p) < 0)
 		return -1;
@@ -56,7 +66,14 @@ static int parse_message(struct parser *p, struct mail_new *m)
 		return -1;
 	if (p_peek(p, 'U') || p_peek(p, 'u'))
 		return utf8_message(p, m);
-	return p_message(p, &m->text, &m->len);
+	literal8 = p_peek(p, '~');
+	if (literal8)
+		p->p++;
+	if (p_message(p, &m->text, &m->len) < 0)
+		return -1;
+	if (literal8 && memchr(m->text, '\0', m->len))
+		return p_fail(p, literal8_nul);
+	return 0;
 }
 
 int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
@@ -118,6 +135,8 @@ void cmd_append(struct cmd *cmd)
 	size_t n;
 	int r = imap_append_parse(&cmd->p, &name, &msgs, &n, APPEND_MESSAGES_MAX);
 
+	if (r < 0 && cmd->p.error == literal8_nul)
+		return resp_no(cmd, "UNKNOWN-CTE", "%s: nothing appended", literal8_nul);
 	if (r < 0)
 		return resp_parse_error(cmd);
 	if (r > 0)

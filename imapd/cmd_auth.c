@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "imapd.h"
 #include "specialuse.h"
+#include "io_deflate.h"
 #include "log.h"
 #include "privsep.h"
 #include "sasl.h"
@@ -248,6 +249,9 @@ void cmd_unauthenticate(struct cmd *cmd)
 	if (privsep_role() != PRIVSEP_SESSION)
 		return resp_bad(cmd, "UNAUTHENTICATE is not available in a pre-authenticated "
 			       "session");
+	/* the pre-login process would get a deflate stream it cannot read */
+	if (io_deflate_active(&c->io))
+		return resp_no(cmd, NULL, "UNAUTHENTICATE is not possible after COMPRESS");
 	if (c->box) {
 		struct mail_err err;
 		if (mail_close(c->box, 0, &err) < 0)

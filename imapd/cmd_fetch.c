@@ -19,6 +19,9 @@ enum fa_kind {
 	FA_BODY,            /* BODY without a section: non-extensible structure */
 	FA_BODYSTRUCTURE,
 	FA_SECTION,         /* BODY[...], BODY.PEEK[...], RFC822, RFC822.HEADER/TEXT */
+	FA_BINARY,          /* BINARY[...], BINARY.PEEK[...] (RFC 3516): decoded */
+	FA_BINARY_SIZE,     /* BINARY.SIZE[...]: the decoded size */
+	FA_PREVIEW,         /* PREVIEW [(LAZY)] (RFC 8970) */
 };
 
 struct fetch_att {
@@ -169,6 +172,81 @@ static int parse_section(struct parser *p, struct section *sec, struct buf *labe
 	return 0;
 }
 
+/* An optional <origin.count> after a section. */
+static int parse_partial(struct parser *p, struct fetch_att *a)
+{
+	if (!p_peek(p, '<'))
+		return 0;
+	p->p++;
+	a->partial = 1;
+	if (p_number(p, &a->origin) < 0 || p_char(p, '.') < 0 || p_nz_number(p, &a->count) < 0 ||
+	    p_char(p, '>') < 0)
+		return p_fail(p, "Bad partial specifier <origin.count>");
+	return 0;
+}
+
+/* RFC 3516 section-binary: "[" [part *("." part)] "]", echoed after name. */
+static int parse_binary_section(struct parser *p, struct fetch_att *a, const char *name)
+{
+	struct buf label;
+	int rc = 0;
+
+	buf_init(&label);
+	buf_printf(&label, "%s[", name);
+	if (p_char(p, '[') < 0)
+		rc = -1;
+	while (!rc && !p_peek(p, ']')) {
+		uint32_t n;
+		if (a->sec.nparts >= SECTION_MAX_DEPTH)
+			rc = p_fail(p, "Section part numbers nested too deeply");
+		else if ((a->sec.nparts && p_char(p, '.') < 0) || p_nz_number(p, &n) < 0)
+			rc = p_fail(p, "BINARY takes part numbers only");
+		else
+			buf_printf(&label, "%s%u", a->sec.nparts ? "." : "", n);
+		if (!rc)
+			a->sec.part[a->sec.nparts++] = n;
+	}
+	if (!rc && p_char(p, ']') < 0)
+		rc = -1;
+	buf_putc(&label, ']');
+	a->label = pool_strndup(p->pool, label.data, label.len);
+	buf_free(&label);
+	return rc;
+}
+
+/* BINARY[...]<partial>, BINARY.PEEK[...]<partial>, BINARY.SIZE[...]. */
+static int parse_binary(struct cmd *cmd, struct fetch_req *req, const char *name)
+{
+	int size = !strcasecmp(name, "BINARY.SIZE");
+	struct fetch_att *a = att_add(cmd, req, size ? FA_BINARY_SIZE : FA_BINARY);
+
+	a->sec.kind = SECT_FULL;
+	a->peek = size || !strcasecmp(name, "BINARY.PEEK");
+	if (!a->peek)
+		req->sets_seen = 1;
+	if (parse_binary_section(&cmd->p, a, size ? "BINARY.SIZE" : "BINARY") < 0)
+		return -1;
+	return size ? 0 : parse_partial(&cmd->p, a);
+}
+
+/* PREVIEW [SP "(" "LAZY" ")"]: LAZY changes nothing here, the preview is
+ * always made (it costs the text part the FETCH reads anyway). */
+static int parse_preview(struct cmd *cmd, struct fetch_req *req)
+{
+	struct parser *p = &cmd->p;
+	char *mod;
+
+	att_add(cmd, req, FA_PREVIEW);
+	if (p->end - p->p < 2 || p->p[0] != ' ' || p->p[1] != '(')
+		return 0;
+	p->p += 2;
+	do {
+		if (p_atom(p, &mod) < 0 || strcasecmp(mod, "LAZY"))
+			return p_fail(p, "PREVIEW's only modifier is LAZY");
+	} while (!p_peek(p, ')') && p_sp(p) == 0);
+	return p_char(p, ')');
+}
+
 /* BODY[...]<origin.count> and BODY.PEEK[...]<origin.count>. */
 static int parse_body_section(struct cmd *cmd, struct fetch_req *req, int peek)
 {
@@ -184,14 +262,7 @@ static int parse_body_section(struct cmd *cmd, struct fetch_req *req, int peek)
 	rc = parse_section(p, &a->sec, &label);
 	a->label = pool_strndup(p->pool, label.data ? label.data : "", label.len);
 	buf_free(&label);
-	if (rc < 0 || !p_peek(p, '<'))
-		return rc;
-	p->p++;
-	a->partial = 1;
-	if (p_number(p, &a->origin) < 0 || p_char(p, '.') < 0 || p_nz_number(p, &a->count) < 0 ||
-	    p_char(p, '>') < 0)
-		return p_fail(p, "Bad partial specifier <origin.count>");
-	return 0;
+	return rc < 0 ? rc : parse_partial(p, a);
 }
 
 static const struct {
@@ -220,6 +291,11 @@ static int parse_att(struct cmd *cmd, struct fetch_req *req)
 	}
 	if (!strcasecmp(name, "BODY") || !strcasecmp(name, "BODY.PEEK"))
 		return parse_body_section(cmd, req, name[4] == '.');
+	if (!strcasecmp(name, "PREVIEW"))
+		return parse_preview(cmd, req);
+	if (!strcasecmp(name, "BINARY") || !strcasecmp(name, "BINARY.PEEK") ||
+	    !strcasecmp(name, "BINARY.SIZE"))
+		return parse_binary(cmd, req, name);
 	if (!strcasecmp(name, "RFC822"))
 		add_section(cmd, req, "RFC822", SECT_FULL, 0);
 	else if (!strcasecmp(name, "RFC822.HEADER"))
@@ -293,14 +369,15 @@ static void put_internaldate(struct buf *out, const struct message *m)
 		   m->tz_minutes < 0 ? '-' : '+', tz / 60 % 100, tz % 60);
 }
 
-/* Message octets go out as a literal; large ones bypass the buffer. */
+/* Message octets go out as a literal; large ones bypass the buffer. Bytes
+ * with a NUL (BINARY's decoded content) need RFC 3516's literal8. */
 static void put_literal(struct cmd *cmd, struct buf *out, const char *p, size_t n)
 {
 	if (n == 0) {
 		buf_puts(out, "\"\"");
 		return;
 	}
-	buf_printf(out, "{%zu}\r\n", n);
+	buf_printf(out, "%s{%zu}\r\n", memchr(p, '\0', n) ? "~" : "", n);
 	if (n < 4096) {
 		buf_append(out, p, n);
 		return;
@@ -318,8 +395,15 @@ static void put_section(struct cmd *cmd, struct buf *out, const struct fetch_att
 	size_t n = 0;
 
 	buf_reset(scratch);
-	if (mime_section(text, len, body, &a->sec, &p, &n, scratch) < 0 || !p)
+	if (a->kind == FA_SECTION ? mime_section(text, len, body, &a->sec, &p, &n, scratch) < 0 :
+				    mime_binary_section(text, len, body, &a->sec, &p, &n, scratch) < 0)
 		n = 0;
+	if (!p)
+		n = 0;
+	if (a->kind == FA_BINARY_SIZE) {
+		buf_printf(out, "%s %zu", a->label, n);
+		return;
+	}
 	buf_puts(out, a->label);
 	if (a->partial) {
 		buf_printf(out, "<%u>", a->origin);
@@ -371,10 +455,37 @@ static void put_att(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
 		buf_puts(out, a->kind == FA_BODY ? "BODY " : "BODYSTRUCTURE ");
 		imap_put_body(out, fm->body, a->kind == FA_BODYSTRUCTURE);
 		break;
+	case FA_PREVIEW:
+		buf_reset(scratch);
+		mime_preview(fm->text, fm->len, fm->body, scratch);
+		buf_puts(out, "PREVIEW ");
+		imap_put_string(out, scratch->data ? scratch->data : "", scratch->len);
+		break;
 	case FA_SECTION:
+	case FA_BINARY:
+	case FA_BINARY_SIZE:
 		put_section(cmd, out, a, fm->text, fm->len, fm->body, scratch);
 		break;
 	}
+}
+
+/* RFC 3516: a BINARY item whose part has an encoding we cannot decode
+ * fails the FETCH, before any \Seen is set or byte written. 1 with err
+ * (or a fetch error) then. */
+static int binary_unknown_cte(const struct fetch_req *req, struct mailbox *box,
+			      struct fetch_msg *fm, uint32_t msgno, struct mail_err *err)
+{
+	for (const struct fetch_att *a = req->atts; a; a = a->next) {
+		if (a->kind != FA_BINARY && a->kind != FA_BINARY_SIZE)
+			continue;
+		if (!fm->body && mail_fetch_structure(box, msgno, &fm->env, &fm->body, err) < 0)
+			return 1;
+		if (mime_binary_check(fm->body, &a->sec) < 0) {
+			mail_err_set(err, MAIL_UNKNOWN_CTE, "Cannot decode the encoding of %s", a->label);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* Gather what the attributes need, set \Seen, and write one FETCH response. */
@@ -387,7 +498,9 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 	int need_text = req->sets_seen;
 
 	for (const struct fetch_att *a = req->atts; a; a = a->next)
-		need_text |= a->kind == FA_SECTION;
+		need_text |= a->kind >= FA_SECTION;   /* sections, BINARY, PREVIEW */
+	if (binary_unknown_cte(req, box, &fm, msgno, err))
+		return -1;
 	if (req->sets_seen && !box->readonly && !(fm.m->flags & MF_SEEN)) {
 		if (mail_store(box, msgno, STORE_ADD, MF_SEEN, 0, err) < 0)
 			return -1;

@@ -45,6 +45,8 @@ static const struct imap_command commands[] = {
 	{"STORE", cmd_store, ST_SELECTED, CMD_UID | CMD_NO_EXPUNGE},
 	{"COPY", cmd_copy, ST_SELECTED, CMD_UID},
 	{"MOVE", cmd_move, ST_SELECTED, CMD_UID},
+	/* cmd_compress.c */
+	{"COMPRESS", cmd_compress, AUTHED, 0},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -57,7 +59,9 @@ const struct imap_command *command_find(const char *name)
 
 void imap_capabilities(struct client *c, struct buf *out)
 {
-	buf_puts(out, "IMAP4rev1 LITERAL+ ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE SASL-IR");
+	/* RFC 7888: one of the two (main.c applies LITERAL-'s 4096 octets) */
+	buf_printf(out, "IMAP4rev1 %s ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE SASL-IR",
+		   c->cfg.literal_minus ? "LITERAL-" : "LITERAL+");
 	if (c->state != ST_NOTAUTH) {
 		/* cmd_sort.c */
 		buf_puts(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS");
@@ -69,6 +73,12 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE");
 		/* cmd_enable.c, parser.c, cmd_list.c, cmd_append.c */
 		buf_puts(out, " UTF8=ACCEPT");
+		/* cmd_compress.c */
+		buf_puts(out, " COMPRESS=DEFLATE");
+		/* cmd_fetch.c, cmd_append.c (RFC 3516) */
+		buf_puts(out, " BINARY");
+		/* cmd_fetch.c (RFC 8970) */
+		buf_puts(out, " PREVIEW");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

@@ -105,12 +105,16 @@ static const struct imap_command *command_allowed(const struct client *c, const 
 	return NULL;
 }
 
+/* RFC 7888 LITERAL-: the largest non-synchronising literal taken. */
+#define LITERAL_MINUS_MAX 4096
+
 /* What a literal announced now may hold, decided before any of its bytes
  * are accepted: by the command and the session's state. */
 struct literal_rule {
 	const struct imap_command *ic;   /* NULL: unknown or not valid now */
 	size_t limit;                     /* this literal */
 	size_t total;                     /* the whole command with its literals */
+	int minus;                        /* limit is LITERAL-'s: BAD, not NO */
 };
 
 /* The largest APPEND taken whole (its literals are held in memory until it
@@ -141,6 +145,9 @@ static struct literal_rule literal_rule(const struct client *c, const struct buf
 		r.limit = c->cfg.max_literal;
 		r.total = c->cfg.max_literal * 4 + c->cfg.max_line;
 	}
+	r.minus = nonsync && c->cfg.literal_minus && r.limit > LITERAL_MINUS_MAX;
+	if (r.minus)
+		r.limit = LITERAL_MINUS_MAX;
 	return r;
 }
 
@@ -209,6 +216,10 @@ static void literal_refuse(struct client *c, const struct buf *cmdbuf, uint64_t 
 	else if (!r->ic)
 		io_printf(&c->io, "%.*s BAD Unknown command, or not valid %s; literal refused\r\n",
 			  taglen, cmdbuf->data, c->state == ST_NOTAUTH ? "before login" : "now");
+	else if (n > r->limit && r->minus)
+		io_printf(&c->io, "%.*s BAD [TOOBIG] Non-synchronizing literals hold at most %d "
+			  "bytes (LITERAL-); send it synchronizing%s\r\n", taglen, cmdbuf->data,
+			  LITERAL_MINUS_MAX, append ? "; nothing appended" : "");
 	else if (n > r->limit)
 		io_printf(&c->io, "%.*s NO [TOOBIG] %s too large (the limit is %zu bytes%s)\r\n",
 			  taglen, cmdbuf->data, append ? "Message" : "Literal", r->limit, before);

@@ -78,6 +78,7 @@ void resp_mail_error(struct cmd *cmd, const struct mail_err *err)
 		[MAIL_INUSE] = "INUSE",             [MAIL_TOOBIG] = "TOOBIG",
 		[MAIL_CORRUPT] = "CORRUPTION",      [MAIL_LIMIT] = "LIMIT",
 		[MAIL_USEATTR] = "USEATTR",
+		[MAIL_UNKNOWN_CTE] = "UNKNOWN-CTE",
 	};
 	const char *code = NULL;
 

@@ -13,7 +13,8 @@ list=
 [ "${1:-}" != --list ] || { list=1; shift; }
 
 build=(build-essential make gcc libc6-dev libssl-dev libpam0g-dev liblockfile-dev
-	liblockfile-bin openssl)
+	liblockfile-bin openssl
+	zlib1g-dev)
 demo=(curl systemd libpam-modules libpam-runtime passwd)
 check=(
 	login util-linux procps netbase  # setpriv/runuser, /proc tools, /etc/services names
@@ -22,6 +23,7 @@ check=(
 	python3 python3-pytest
 	dovecot-imapd dovecot-pop3d  # the reference of the differential tests and `make bench`
 	fetchmail mutt isync      # real clients
+	offlineimap               # test_imap_compress: a second client that compresses
 	fail2ban                  # its uwimap-auth filter must match our log lines
 	python3-cryptography      # the TLS tests build certificates of every broken kind
 	testssl.sh                # audits the imaps listener

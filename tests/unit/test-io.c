@@ -2,20 +2,10 @@
  * bytes (a line bomb costs no more than that); io_skip_line drops the rest
  * for a protocol that answers and goes on. */
 #include "io.h"
+#include "io_fixture.h"
 #include "test.h"
 
 #include <unistd.h>
-
-/* An io reading what was written into a pipe (the writer closed). */
-static void io_over(struct io *io, const char *data, size_t n)
-{
-	int fds[2];
-
-	CHECK(pipe(fds) == 0);
-	CHECK(write(fds[1], data, n) == (ssize_t)n);
-	close(fds[1]);
-	io_init(io, fds[0], -1);
-}
 
 static void lines_up_to_max_are_read_whole(void)
 {
