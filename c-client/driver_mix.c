@@ -550,6 +550,7 @@ static int mix_status(struct mail_session *sess, const char *path, struct mail_s
 		for (size_t i = 0; i < o.v.ix.n; i++) {
 			struct mix_strec *r = mix_status_find(&o.v.st, o.v.ix.v[i].uid);
 			st->messages++;
+			st->size += o.v.ix.v[i].size;   /* the CRLF text mix stores */
 			st->unseen += !r || !(r->flags & MIX_SEEN);
 			st->recent += !r || !(r->flags & MIX_OLD);
 		}

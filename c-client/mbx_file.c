@@ -709,6 +709,7 @@ int mbx_status(struct mail_session *sess, const char *path, struct mail_status *
 			if (s & MBX_EXPUNGED)
 				continue;
 			st->messages++;
+			st->size += e.v[i].r.size;   /* mbx keeps the CRLF text */
 			st->recent += !(s & MBX_OLD) || e.v[i].uid_new;
 			st->unseen += !(s & MBX_SEEN);
 		}

@@ -34,6 +34,20 @@ def ok(r):
     return r
 
 
+# Formats whose mailboxes are files (none holds another mailbox), and the
+# formats whose mailboxes are named from the home (not inside ~/Maildir).
+FILE_FORMATS = ("mbox", "mmdf", "mbx")
+HOME_FORMATS = FILE_FORMATS + ("mix",)
+
+
+def inbox_kids(fmt, children=True):
+    """INBOX's children attribute: the spool file and UW's ~/INBOX (mbx,
+    mix) hold no mailboxes; a Maildir++ INBOX holds the folders."""
+    if fmt in HOME_FORMATS:
+        return b"\\Noinferiors"
+    return b"\\HasNoChildren" if children else b""
+
+
 def lines(r, kind=b"LIST"):
     """The raw untagged responses of kind, in the order sent."""
     return [x for x in r.raw if x.startswith(b"* " + kind + b" ")]
@@ -43,7 +57,7 @@ def build(c, fmt, boxes=RFC5258_BOXES, subscribed=RFC5258_SUBSCRIBED):
     """The tree; in mbox a mailbox is a file, so Vegetable, which holds
     mailboxes, is a directory there."""
     for b in boxes:
-        if fmt != "mbox" or b != "Vegetable":
+        if fmt not in FILE_FORMATS or b != "Vegetable":
             ok(c.command("CREATE %s" % quote(b)))
     for b in subscribed:
         gone = b not in boxes
@@ -63,12 +77,12 @@ def leaf(fmt):
     """What the extended syntax says unasked of a mailbox without children:
     an mbox file cannot have any; a Maildir++ folder's children are told
     only on RETURN (CHILDREN)."""
-    return b"\\Noinferiors" if fmt == "mbox" else b""
+    return b"\\Noinferiors" if fmt in FILE_FORMATS else b""
 
 
 def vegetable(fmt):
     """Vegetable holds mailboxes: in mbox a directory, in Maildir++ a folder."""
-    return b"\\Noselect" if fmt == "mbox" else b""
+    return b"\\Noselect" if fmt in FILE_FORMATS else b""
 
 
 # ---------------------------------------------------------------- capabilities
@@ -133,9 +147,9 @@ def test_return_children_and_subscribed(client, mail_store):
     children unasked (CHILDREN, RFC 3348)."""
     fmt = mail_store.format
     build(client, fmt)
-    kids = b"\\Noinferiors" if fmt == "mbox" else b"\\HasNoChildren"
+    kids = b"\\Noinferiors" if fmt in FILE_FORMATS else b"\\HasNoChildren"
     want = [
-        b'* LIST ' + attrs(kids) + b' "/" INBOX',
+        b'* LIST ' + attrs(inbox_kids(fmt)) + b' "/" INBOX',
         b'* LIST (\\Noselect \\HasChildren) "/" Fruit',
         b'* LIST ' + attrs(kids) + b' "/" Tofu',
         b'* LIST ' + attrs(vegetable(fmt), b"\\HasChildren", b"\\Subscribed") + b' "/" Vegetable',
@@ -217,7 +231,7 @@ SPECIAL_CONF = "".join("special_use_%s = %s\n" % (k.lower(), k) for k in SPECIAL
 
 
 def box_on_disk(user, fmt, name):
-    return os.path.exists(os.path.join(user.home, name) if fmt == "mbox" else
+    return os.path.exists(os.path.join(user.home, name) if fmt in HOME_FORMATS else
                           os.path.join(user.home, "Maildir", "." + name, "cur"))
 
 
@@ -255,10 +269,12 @@ def test_special_use_in_plain_list_and_return_option(server_with, open_to, user,
     want = [(b"INBOX", b""), (b"Projects", b""), (b"Sent", b"\\Sent"), (b"ToDo", b""),
             (b"Trash", b"\\Trash")]
     r = ok(c.command('LIST "" "%" RETURN (SPECIAL-USE)'))
-    assert lines(r) == [b'* LIST ' + attrs(leaf(fmt), a) + b' "/" ' + n for n, a in want], r.raw
-    kids = b"\\Noinferiors" if fmt == "mbox" else b"\\HasNoChildren"
+    assert lines(r) == [b'* LIST ' + attrs(inbox_kids(fmt, False) if n == b"INBOX" else leaf(fmt),
+                                           a) + b' "/" ' + n for n, a in want], r.raw
+    kids = b"\\Noinferiors" if fmt in FILE_FORMATS else b"\\HasNoChildren"
     r = ok(c.command('LIST "" "%"'))
-    assert lines(r) == [b'* LIST ' + attrs(kids, a) + b' "/" ' + n for n, a in want], r.raw
+    assert lines(r) == [b'* LIST ' + attrs(inbox_kids(fmt) if n == b"INBOX" else kids, a) +
+                        b' "/" ' + n for n, a in want], r.raw
     r = ok(c.command('LIST (SPECIAL-USE) "" "*"'))
     assert lines(r) == [b'* LIST ' + attrs(leaf(fmt), a) + b' "/" ' + n
                         for n, a in want if a], r.raw
@@ -286,7 +302,7 @@ def test_create_special_use_follows_rename_and_delete(client, user, mail_store):
     assert special_of(client, "MyDrafts") == [{"\\Drafts"}]
     with open(uses_file(user), "rb") as f:
         assert f.read() == b"\\Drafts\tMyDrafts\n"
-    if fmt != "mbox":
+    if fmt not in FILE_FORMATS:
         ok(client.command("CREATE Work"))
     ok(client.command("CREATE Work/Sent (USE (\\Sent))"))
     ok(client.command("RENAME MyDrafts Drafts2"))
@@ -452,7 +468,7 @@ def test_utf8_accept_names_and_append(client, connect, user, mail_store):
         b"* ENABLED UTF8=ACCEPT"]
     ok(client.command(b'CREATE "' + CAFE + b'"'))
     ok(client.command("CREATE Tom&Jerry"))
-    on_disk = os.path.join(user.home, *((CAFE7.decode(),) if mail_store.format == "mbox" else
+    on_disk = os.path.join(user.home, *((CAFE7.decode(),) if mail_store.format in HOME_FORMATS else
                                         ("Maildir", "." + CAFE7.decode())))
     assert os.path.exists(on_disk)
     r = ok(client.command('LIST "" "*"'))
@@ -476,6 +492,6 @@ def test_configured_names_in_utf8_are_kept_as_imap_names(server_with, open_to, u
     names the folder IMAP4rev1 clients call Entw&APw-rfe, made at login."""
     c = open_to(server_with("special_use_drafts = Entw\u00fcrfe\nspecial_use_create = yes"), user)
     r = ok(c.command('LIST "" "Entw*"'))
-    kids = b"\\Noinferiors" if mail_store.format == "mbox" else b"\\HasNoChildren"
+    kids = b"\\Noinferiors" if mail_store.format in FILE_FORMATS else b"\\HasNoChildren"
     assert lines(r) == [b'* LIST ' + attrs(kids, b"\\Drafts") + b' "/" Entw&APw-rfe'], r.raw
     assert box_on_disk(user, mail_store.format, "Entw&APw-rfe")
