@@ -8,6 +8,7 @@
 #include "lock.h"
 #include "config.h"
 #include "unix_index.h"
+#include "mail_modseq.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -468,6 +469,7 @@ static int open_at(struct mail_session *s, const char *name, char *path,
 	box->readonly = readonly;
 	box->ev = ev;
 	box->evctx = evctx;
+	mseq_begin(box);   /* before the driver's lock: always in this order */
 	int r = d->open(box, err);
 	if (r < 0 && err->code == MAIL_NOPERM && !box->readonly) {
 		/* We may read the mailbox but not lock or rewrite it (a Debian
@@ -488,7 +490,9 @@ static int open_at(struct mail_session *s, const char *name, char *path,
 			ev->notice(evctx, msg);
 		}
 	}
+	mseq_end(box, r == 0);
 	if (r < 0) {
+		mseq_free(box);
 		for (unsigned i = 0; i < box->nkeywords; i++)
 			free(box->keywords[i]);
 		free(box->name);
@@ -508,10 +512,12 @@ int mail_save(struct mailbox *box, int expunge, struct mail_err *err)
 	if (box->readonly)
 		return 0;
 	box->ev = NULL;   /* CLOSE is silent */
+	mseq_begin(box);
 	if (expunge)
 		rc = box->drv->expunge(box, NULL, 0, err);
 	if (rc == 0)
 		rc = box->drv->check(box, err);
+	mseq_end(box, 1);
 	box->ev = ev;
 	return rc;
 }
@@ -525,6 +531,7 @@ int mail_close(struct mailbox *box, int expunge, struct mail_err *err)
 		return 0;
 	rc = mail_save(box, expunge, err ? err : &ignore);
 	box->drv->close(box);
+	mseq_free(box);
 	watch_free(box);
 	free(box->parsed_ring);
 	for (unsigned i = 0; i < box->nkeywords; i++)
@@ -537,7 +544,10 @@ int mail_close(struct mailbox *box, int expunge, struct mail_err *err)
 
 int mail_flush(struct mailbox *box, struct mail_err *err)
 {
-	return box->drv->flush ? box->drv->flush(box, err) : 0;
+	mseq_begin(box);
+	int rc = box->drv->flush ? box->drv->flush(box, err) : 0;
+	mseq_end(box, 0);
+	return rc;
 }
 
 /* Is box the ~/mbox INBOX that spool mail moves into? */
@@ -553,18 +563,28 @@ static int pull_first(struct mailbox *box, struct mail_err *err)
 	return is_pulled_inbox(box) ? spool_pull(box->sess, err) : 0;
 }
 
+/* A driver call that learns the whole mailbox state, with its modseqs. */
+static int synced(struct mailbox *box, int (*fn)(struct mailbox *, struct mail_err *),
+		  struct mail_err *err)
+{
+	mseq_begin(box);
+	int rc = fn(box, err);
+	mseq_end(box, 1);
+	return rc;
+}
+
 int mail_ping(struct mailbox *box, struct mail_err *err)
 {
 	if (pull_first(box, err) < 0)
 		return -1;
-	return box->drv->ping(box, err);
+	return synced(box, box->drv->ping, err);
 }
 
 int mail_check(struct mailbox *box, struct mail_err *err)
 {
 	if (pull_first(box, err) < 0)
 		return -1;
-	return box->drv->check(box, err);
+	return synced(box, box->drv->check, err);
 }
 
 
@@ -574,7 +594,10 @@ int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct
 		mail_err_set(err, MAIL_NOPERM, "mailbox %s is read-only", box->name);
 		return -1;
 	}
-	return box->drv->expunge(box, uids, nuids, err);
+	mseq_begin(box);
+	int rc = box->drv->expunge(box, uids, nuids, err);
+	mseq_end(box, 1);
+	return rc;
 }
 
 static int msgno_ok(struct mailbox *box, uint32_t msgno, struct mail_err *err)
@@ -702,6 +725,8 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 		return -1;
 	}
 	m = box->msgs[msgno - 1];
+	uint32_t was = m->flags;
+	uint64_t waskw = m->keywords;
 	flags &= MF_STORABLE;
 	keywords &= known;
 	switch (op) {
@@ -718,6 +743,8 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 		m->keywords &= ~keywords;
 		break;
 	}
+	if (m->flags != was || m->keywords != waskw)
+		mseq_touch(box, msgno);
 	return 0;
 }
 
@@ -754,6 +781,59 @@ void mail_keyword_forget(struct mailbox *box, unsigned keep)
 		free(box->keywords[--box->nkeywords]);
 }
 
+/* m's flags, keywords (names owned by box) and date into nm. */
+static void new_flags(const struct mailbox *box, const struct message *m, struct mail_new *nm)
+{
+	nm->flags = m->flags & MF_STORABLE;
+	nm->date = m->internal_date;
+	nm->tz_minutes = m->tz_minutes;
+	nm->keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
+	for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
+		if (m->keywords & (1ULL << k))
+			nm->keywords[j++] = box->keywords[k];
+}
+
+/* Append with driver d and record the new messages' modseqs. */
+static int append_recorded(struct mail_session *s, const struct driver *d, const char *path,
+			   const struct mail_new *msgs, size_t n, uint32_t *validity_out,
+			   uint32_t *uids_out, struct mail_err *err)
+{
+	uint32_t v = 0, *uids = uids_out ? uids_out : xcalloc(n + 1, sizeof *uids);
+	int rc = d->append(s, path, msgs, n, &v, uids, err);
+
+	if (rc == 0)
+		mseq_appended(s, path, v, msgs, uids, n);
+	if (validity_out)
+		*validity_out = v;
+	if (!uids_out)
+		free(uids);
+	return rc;
+}
+
+/* The driver's COPY into destpath, with the copies' modseqs recorded. */
+static int copy_recorded(struct mailbox *box, const uint32_t *msgnos, size_t n,
+			 const char *destpath, uint32_t *validity_out, uint32_t *uids_out,
+			 struct mail_err *err)
+{
+	uint32_t v = 0, *uids = uids_out ? uids_out : xcalloc(n + 1, sizeof *uids);
+	int rc = box->drv->copy(box, msgnos, n, destpath, &v, uids, err);
+
+	if (rc == 0) {
+		struct mail_new *nm = xcalloc(n + 1, sizeof *nm);
+		for (size_t i = 0; i < n; i++)
+			new_flags(box, box->msgs[msgnos[i] - 1], &nm[i]);
+		mseq_appended(box->sess, destpath, v, nm, uids, n);
+		for (size_t i = 0; i < n; i++)
+			free(nm[i].keywords);
+		free(nm);
+	}
+	if (validity_out)
+		*validity_out = v;
+	if (!uids_out)
+		free(uids);
+	return rc;
+}
+
 /* Collect messages as struct mail_new (owning copies of the texts). */
 static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size_t n,
 			       struct mail_err *err)
@@ -772,16 +852,9 @@ static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size
 			free(nm);
 			return NULL;
 		}
-		struct message *m = box->msgs[msgnos[i] - 1];
 		nm[i].text = xstrndup(text, len);
 		nm[i].len = len;
-		nm[i].flags = m->flags & MF_STORABLE;
-		nm[i].date = m->internal_date;
-		nm[i].tz_minutes = m->tz_minutes;
-		nm[i].keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
-		for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
-			if (m->keywords & (1ULL << k))
-				nm[i].keywords[j++] = box->keywords[k];
+		new_flags(box, box->msgs[msgnos[i] - 1], &nm[i]);
 	}
 	return nm;
 }
@@ -810,7 +883,7 @@ int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char 
 				free(w.path);
 				return -1;
 			}
-		rc = box->drv->copy(box, msgnos, n, w.path, uidvalidity_out, uids_out, err);
+		rc = copy_recorded(box, msgnos, n, w.path, uidvalidity_out, uids_out, err);
 		free(w.path);
 		return rc;
 	}
@@ -847,7 +920,7 @@ int mail_append(struct mail_session *s, const char *name, const struct mail_new 
 		}
 		break;
 	}
-	rc = w.drv->append(s, w.path, msgs, n, uidvalidity_out, uids_out, err);
+	rc = append_recorded(s, w.drv, w.path, msgs, n, uidvalidity_out, uids_out, err);
 out:
 	free(w.path);
 	return rc;
@@ -1216,6 +1289,7 @@ void mail_ev_expunged(struct mailbox *box, uint32_t msgno)
 
 void mail_ev_flags(struct mailbox *box, uint32_t msgno)
 {
+	mseq_event(box, msgno);
 	if (box->ev && box->ev->flags)
 		box->ev->flags(box->evctx, msgno);
 }
@@ -1246,6 +1320,7 @@ struct message *mail_msg_take(struct mailbox *box, uint32_t i)
 	m->body = NULL;
 	memmove(box->msgs + i, box->msgs + i + 1, (box->nmsgs - i - 1) * sizeof *box->msgs);
 	box->nmsgs--;
+	box->ev_uid = m->uid;
 	mail_ev_expunged(box, i + 1);
 	return m;
 }

@@ -11,9 +11,10 @@ struct enableable {
 	unsigned bit;
 };
 
-/* Nothing needs enabling yet; the sentinel keeps the table non-empty. */
+/* QRESYNC implies CONDSTORE (RFC 7162 3.2.3). */
 static const struct enableable enableables[] = {
-	{NULL, CLIENT_EN_NONE},
+	{"CONDSTORE", CLIENT_EN_CONDSTORE},
+	{"QRESYNC", CLIENT_EN_QRESYNC | CLIENT_EN_CONDSTORE},
 };
 
 /* The extension an ENABLE argument names, NULL for a name we ignore. */
@@ -44,7 +45,7 @@ void cmd_enable(struct cmd *cmd)
 		}
 		const struct enableable *e = enable_find(name);
 		/* each ENABLED lists what this command turned on, once */
-		if (e && !((c->enabled | now) & e->bit)) {
+		if (e && ((c->enabled | now) & e->bit) != e->bit) {
 			now |= e->bit;
 			buf_printf(&done, " %s", e->name);
 		}

@@ -150,6 +150,7 @@ void cmd_lsub(struct cmd *cmd)
 enum {
 	S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16,
 	S_APPENDLIMIT = 32,
+	S_HIGHESTMODSEQ = 64,   /* RFC 7162 3.1.2 */
 };
 
 static const struct {
@@ -158,6 +159,7 @@ static const struct {
 } status_items[] = {
 	{"MESSAGES", S_MESSAGES},       {"RECENT", S_RECENT}, {"UIDNEXT", S_UIDNEXT},
 	{"UIDVALIDITY", S_UIDVALIDITY}, {"UNSEEN", S_UNSEEN}, {"APPENDLIMIT", S_APPENDLIMIT},
+	{"HIGHESTMODSEQ", S_HIGHESTMODSEQ},
 };
 
 void cmd_status(struct cmd *cmd)
@@ -200,8 +202,16 @@ void cmd_status(struct cmd *cmd)
 	} else if (mail_status(&c->sess, name, &st, &err) < 0) {
 		return resp_mail_error(cmd, &err);
 	}
-	const uint32_t values[] = {st.messages, st.recent, st.uidnext, st.uidvalidity,
-				   st.unseen, imap_append_limit(c)};
+	uint64_t hms = 0;
+	if (want & S_HIGHESTMODSEQ) {
+		imap_condstore_enable(c);
+		if (c->box && !strcmp(c->box->name, name))
+			hms = mail_highestmodseq(c->box);
+		else if (mail_status_modseq(&c->sess, name, &hms, &err) < 0)
+			return resp_mail_error(cmd, &err);
+	}
+	const uint64_t values[] = {st.messages, st.recent, st.uidnext, st.uidvalidity,
+				   st.unseen, imap_append_limit(c), hms};
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "STATUS ");
@@ -209,7 +219,8 @@ void cmd_status(struct cmd *cmd)
 	buf_puts(&b, " (");
 	for (size_t i = 0, n = 0; i < ARRAY_SIZE(status_items); i++)
 		if (want & status_items[i].bit)
-			buf_printf(&b, "%s%s %u", n++ ? " " : "", status_items[i].name, values[i]);
+			buf_printf(&b, "%s%s %llu", n++ ? " " : "", status_items[i].name,
+				   (unsigned long long)values[i]);
 	buf_putc(&b, ')');
 	resp_untagged(c, "%s", b.data);
 	buf_free(&b);
