@@ -123,17 +123,19 @@ static void state_load(struct mseq *ms, const char *path)
 		return;
 	uint64_t known = ms->st.highest;
 	int r = fsafe_read_own(ms->dirfd, ms->name, MODSEQ_FILE_MAX, &data, &len, &ignore);
-	if (r == 0 && modseq_parse(data, len, path, &fresh) == 0 && fresh.highest >= known) {
+	int parsed = r == 0 && modseq_parse(data, len, path, &fresh) == 0;
+	if (parsed && fresh.highest >= known) {
 		modseq_free(&ms->st);
 		ms->st = fresh;
 		ms->seen = now;
 		ms->have_seen = 1;
 	} else {
-		if (r == 0 && fresh.highest >= known)
+		/* torn, edited, a link, or older than what this process saw */
+		if (parsed)
+			modseq_free(&fresh);
+		if (r != 1)
 			log_warn("modseq file of %s unusable: rebuilt with a greater HIGHESTMODSEQ",
 				 path);
-		else if (r == 0)
-			modseq_free(&fresh);
 		state_fresh(ms, ms->st.uidvalidity, known);
 		ms->have_seen = 0;
 	}
@@ -479,6 +481,8 @@ size_t mail_vanished(struct mailbox *box, uint64_t modseq, const struct numset *
 		uint32_t to = i < box->nmsgs ? box->msgs[i]->uid : top;
 		if (to > from)
 			gap_add(&ms->st, modseq, sorted, set ? set->n : 0, from, to - 1, out, &n);
+		if (to == UINT32_MAX)
+			break;
 		from = to + 1;
 	}
 	free(sorted);

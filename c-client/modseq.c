@@ -15,14 +15,13 @@
 /* MF_STORABLE in mail.h: the only flags a record may hold. */
 #define MODSEQ_FLAGS 0x1fu
 
-/* 64-bit checksum of the bytes before the "s" line (FNV-1a, then mixed). */
-static uint64_t msq_sum(const char *p, size_t n)
+uint64_t modseq_sum(const char *p, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-	return h ^ (h >> 31);
+	return (h ^ (h >> 31)) & INT64_MAX;
 }
 
 /* A cursor over one line of the file. */
@@ -168,7 +167,7 @@ static int parse_body(const char *p, size_t len, size_t at, const char *mbox,
 	size_t summed = at;
 	if (next_line(p, len, &at, &l) < 0 || take_nums(&l, 's', 1, &sum) < 0 || at != len)
 		return -1;
-	return sum == (msq_sum(p, summed) & INT64_MAX) ? 0 : -1;
+	return sum == modseq_sum(p, summed) ? 0 : -1;
 }
 
 int modseq_parse(const char *p, size_t len, const char *mbox, struct modseq_state *st)
@@ -204,8 +203,8 @@ void modseq_write(const struct modseq_state *st, const char *mbox, struct buf *o
 		buf_printf(out, "g %u %u %llu\n", st->gone[i].lo, st->gone[i].hi,
 			   (unsigned long long)st->gone[i].modseq);
 	buf_printf(out, "p %s\n", mbox);
-	buf_printf(out, "s %llu\n",
-		   (unsigned long long)(msq_sum(out->data + start, out->len - start) & INT64_MAX));
+	buf_printf(out, "s %llu\n", (unsigned long long)modseq_sum(out->data + start,
+								      out->len - start));
 }
 
 void modseq_free(struct modseq_state *st)
