@@ -5,6 +5,7 @@
  *   m UID FLAGS KWHEX MODSEQ ... / g LO HI MODSEQ ... / p PATH / s SUM */
 #include "modseq.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,19 +217,36 @@ void modseq_free(struct modseq_state *st)
 	memset(st, 0, sizeof *st);
 }
 
-/* Index of the first record with a UID >= uid. */
-static size_t msg_pos(const struct modseq_state *st, uint32_t uid)
+/* Index of the first of n elements of size bytes at base (ascending by
+ * the 32-bit key at offset in each) whose key is >= key; n when none. */
+static size_t lower_bound(const void *base, size_t n, size_t size, size_t offset, uint32_t key)
 {
-	size_t lo = 0, hi = st->nmsgs;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (st->msgs[mid].uid < uid)
+		uint32_t k;
+		memcpy(&k, (const char *)base + mid * size + offset, sizeof k);
+		if (k < key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Index of the first record with a UID >= uid. */
+static size_t msg_pos(const struct modseq_state *st, uint32_t uid)
+{
+	return lower_bound(st->msgs, st->nmsgs, sizeof *st->msgs,
+			   offsetof(struct modseq_msg, uid), uid);
+}
+
+/* Index of the first expunge range ending at or after uid. */
+static size_t gone_pos(const struct modseq_state *st, uint32_t uid)
+{
+	return lower_bound(st->gone, st->ngone, sizeof *st->gone,
+			   offsetof(struct modseq_gone, hi), uid);
 }
 
 struct modseq_msg *modseq_find(const struct modseq_state *st, uint32_t uid)
@@ -255,16 +273,9 @@ struct modseq_msg *modseq_insert(struct modseq_state *st, uint32_t uid)
 /* The range holding uid, or NULL. */
 static const struct modseq_gone *gone_range(const struct modseq_state *st, uint32_t uid)
 {
-	size_t lo = 0, hi = st->ngone;
+	size_t i = gone_pos(st, uid);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (st->gone[mid].hi < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < st->ngone && st->gone[lo].lo <= uid ? &st->gone[lo] : NULL;
+	return i < st->ngone && st->gone[i].lo <= uid ? &st->gone[i] : NULL;
 }
 
 uint64_t modseq_gone_at(const struct modseq_state *st, uint32_t uid)
@@ -299,10 +310,8 @@ static void gone_compact(struct modseq_state *st)
 
 void modseq_gone_add(struct modseq_state *st, uint32_t uid, uint64_t modseq)
 {
-	size_t i = 0;
+	size_t i = gone_pos(st, uid);
 
-	while (i < st->ngone && st->gone[i].hi < uid)
-		i++;
 	if (i < st->ngone && st->gone[i].lo <= uid) {
 		/* inside a merged range (which spans live UIDs): the range now
 		 * answers with this later expunge */

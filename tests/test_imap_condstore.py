@@ -173,12 +173,19 @@ def change_and_expunge(connect):
     ok(b.command("LOGOUT"))
 
 
-def test_qresync_reconnect_gets_exactly_the_changes(six, connect):
+def cached_then_changed(connect):
+    """A QRESYNC client selects INBOX and leaves with its UIDVALIDITY and
+    HIGHESTMODSEQ; then another session changes and expunges. -> (v, m)"""
     a = qresync_client(connect)
     r = ok(a.command("SELECT INBOX"))
     v, m = int(r.codes()["UIDVALIDITY"]), highest(r)
     ok(a.command("LOGOUT"))
     change_and_expunge(connect)
+    return v, m
+
+
+def test_qresync_reconnect_gets_exactly_the_changes(six, connect):
+    v, m = cached_then_changed(connect)
     # a new connection is a new imapd process: nothing survives but the file
     c = qresync_client(connect)
     r = ok(c.command("SELECT INBOX (QRESYNC (%d %d))" % (v, m)))
@@ -199,11 +206,7 @@ def test_qresync_reconnect_gets_exactly_the_changes(six, connect):
 
 
 def test_qresync_after_the_modseq_file_is_lost(six, connect, user):
-    a = qresync_client(connect)
-    r = ok(a.command("SELECT INBOX"))
-    v, m = int(r.codes()["UIDVALIDITY"]), highest(r)
-    ok(a.command("LOGOUT"))
-    change_and_expunge(connect)
+    v, m = cached_then_changed(connect)
     b = qresync_client(connect)
     top = highest(ok(b.command("EXAMINE INBOX")))
     ok(b.command("LOGOUT"))
