@@ -781,59 +781,6 @@ void mail_keyword_forget(struct mailbox *box, unsigned keep)
 		free(box->keywords[--box->nkeywords]);
 }
 
-/* m's flags, keywords (names owned by box) and date into nm. */
-static void new_flags(const struct mailbox *box, const struct message *m, struct mail_new *nm)
-{
-	nm->flags = m->flags & MF_STORABLE;
-	nm->date = m->internal_date;
-	nm->tz_minutes = m->tz_minutes;
-	nm->keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
-	for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
-		if (m->keywords & (1ULL << k))
-			nm->keywords[j++] = box->keywords[k];
-}
-
-/* Append with driver d and record the new messages' modseqs. */
-static int append_recorded(struct mail_session *s, const struct driver *d, const char *path,
-			   const struct mail_new *msgs, size_t n, uint32_t *validity_out,
-			   uint32_t *uids_out, struct mail_err *err)
-{
-	uint32_t v = 0, *uids = uids_out ? uids_out : xcalloc(n + 1, sizeof *uids);
-	int rc = d->append(s, path, msgs, n, &v, uids, err);
-
-	if (rc == 0)
-		mseq_appended(s, path, v, msgs, uids, n);
-	if (validity_out)
-		*validity_out = v;
-	if (!uids_out)
-		free(uids);
-	return rc;
-}
-
-/* The driver's COPY into destpath, with the copies' modseqs recorded. */
-static int copy_recorded(struct mailbox *box, const uint32_t *msgnos, size_t n,
-			 const char *destpath, uint32_t *validity_out, uint32_t *uids_out,
-			 struct mail_err *err)
-{
-	uint32_t v = 0, *uids = uids_out ? uids_out : xcalloc(n + 1, sizeof *uids);
-	int rc = box->drv->copy(box, msgnos, n, destpath, &v, uids, err);
-
-	if (rc == 0) {
-		struct mail_new *nm = xcalloc(n + 1, sizeof *nm);
-		for (size_t i = 0; i < n; i++)
-			new_flags(box, box->msgs[msgnos[i] - 1], &nm[i]);
-		mseq_appended(box->sess, destpath, v, nm, uids, n);
-		for (size_t i = 0; i < n; i++)
-			free(nm[i].keywords);
-		free(nm);
-	}
-	if (validity_out)
-		*validity_out = v;
-	if (!uids_out)
-		free(uids);
-	return rc;
-}
-
 /* Collect messages as struct mail_new (owning copies of the texts). */
 static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size_t n,
 			       struct mail_err *err)
@@ -852,9 +799,16 @@ static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size
 			free(nm);
 			return NULL;
 		}
+		struct message *m = box->msgs[msgnos[i] - 1];
 		nm[i].text = xstrndup(text, len);
 		nm[i].len = len;
-		new_flags(box, box->msgs[msgnos[i] - 1], &nm[i]);
+		nm[i].flags = m->flags & MF_STORABLE;
+		nm[i].date = m->internal_date;
+		nm[i].tz_minutes = m->tz_minutes;
+		nm[i].keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
+		for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
+			if (m->keywords & (1ULL << k))
+				nm[i].keywords[j++] = box->keywords[k];
 	}
 	return nm;
 }
@@ -883,7 +837,7 @@ int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char 
 				free(w.path);
 				return -1;
 			}
-		rc = copy_recorded(box, msgnos, n, w.path, uidvalidity_out, uids_out, err);
+		rc = box->drv->copy(box, msgnos, n, w.path, uidvalidity_out, uids_out, err);
 		free(w.path);
 		return rc;
 	}
@@ -920,7 +874,7 @@ int mail_append(struct mail_session *s, const char *name, const struct mail_new 
 		}
 		break;
 	}
-	rc = append_recorded(s, w.drv, w.path, msgs, n, uidvalidity_out, uids_out, err);
+	rc = w.drv->append(s, w.path, msgs, n, uidvalidity_out, uids_out, err);
 out:
 	free(w.path);
 	return rc;

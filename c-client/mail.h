@@ -318,6 +318,11 @@ int mail_watch_changed(struct mailbox *box);
 /* CONDSTORE and QRESYNC (RFC 7162), for every format (mail_modseq.c). */
 struct numset;
 struct numrange;
+/* Keep modseqs for this open mailbox (a client asked for them). They are
+ * kept anyway where another session asked before (the modseq file
+ * exists), so every session records the changes it sees; a mailbox no
+ * one asked about costs nothing. 0, or -1 when none can be kept. */
+int mail_modseq_enable(struct mailbox *box);
 /* HIGHESTMODSEQ of the open mailbox; 0 when none can be kept (NOMODSEQ). */
 uint64_t mail_highestmodseq(struct mailbox *box);
 /* Message msgno's modseq, or a later one another session recorded. */

@@ -65,16 +65,24 @@ static void state_fresh(struct mseq *ms, uint32_t validity, uint64_t floor)
 }
 
 /* The index directory and our lock file there for the mailbox at path:
- * both reached by descriptor, never through a link, only the user's own. */
-static int files_open(struct mseq *ms, struct mail_session *s, const char *path)
+ * both reached by descriptor, never through a link, only the user's own.
+ * Unless create is set, only where the modseq file exists: a mailbox no
+ * client has asked modseqs of costs nothing (its first asker records
+ * everything as new, and whatever changed is new to it anyway). */
+static int files_open(struct mseq *ms, struct mail_session *s, const char *path, int create)
 {
 	struct stat st;
 
 	ms->dirfd = ms->lockfd = -1;
 	uidx_cache_name(path, "msq", ms->name);
 	uidx_cache_name(path, "msl", ms->lockname);
-	if ((ms->dirfd = uidx_cache_dir(fsafe_home(s), 1)) < 0)
+	if ((ms->dirfd = uidx_cache_dir(fsafe_home(s), create)) < 0)
 		return -1;
+	if (!create && fstatat(ms->dirfd, ms->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		close(ms->dirfd);
+		ms->dirfd = -1;
+		return -1;
+	}
 	ms->lockfd = openat(ms->dirfd, ms->lockname, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 			    0600);
 	if (ms->lockfd >= 0 && fstat(ms->lockfd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -191,9 +199,26 @@ int mseq_begin(struct mailbox *box)
 {
 	if (!box->mseq) {
 		box->mseq = xcalloc(1, sizeof *box->mseq);
-		files_open(box->mseq, box->sess, box->path);
+		files_open(box->mseq, box->sess, box->path, 0);
 	}
 	return pass_begin(box->mseq, box->path);
+}
+
+int mail_modseq_enable(struct mailbox *box)
+{
+	struct mseq *ms = box->mseq;
+
+	if (!ms)
+		ms = box->mseq = xcalloc(1, sizeof *box->mseq);
+	if (ms->dirfd >= 0)
+		return 0;
+	if (files_open(ms, box->sess, box->path, 1) < 0)
+		return -1;
+	/* from now on as if it had been on since the open */
+	if (mseq_begin(box) < 0)
+		return -1;
+	mseq_end(box, 1);
+	return 0;
 }
 
 /* The box's keywords as st's indices (new names are added to st). */
@@ -337,42 +362,6 @@ void mseq_free(struct mailbox *box)
 	box->mseq = NULL;
 }
 
-/* An appended message's keywords as a mask of st's. */
-static uint64_t kw_names(struct modseq_state *st, char **names)
-{
-	uint64_t out = 0;
-
-	for (; names && *names; names++) {
-		int k = modseq_kw_index(st, *names);
-		if (k >= 0)
-			out |= 1ULL << k;
-	}
-	return out;
-}
-
-void mseq_appended(struct mail_session *s, const char *path, uint32_t validity,
-		   const struct mail_new *msgs, const uint32_t *uids, size_t n)
-{
-	struct mseq ms = {0};
-
-	if (!validity || files_open(&ms, s, path) < 0)
-		return;
-	if (pass_begin(&ms, path) == 0) {
-		if (ms.st.uidvalidity != validity)
-			state_fresh(&ms, validity, ms.st.highest);
-		for (size_t i = 0; i < n; i++) {
-			if (!uids[i] || modseq_find(&ms.st, uids[i]) || modseq_is_gone(&ms.st, uids[i]))
-				continue;
-			struct modseq_msg *rec = modseq_insert(&ms.st, uids[i]);
-			rec->flags = msgs[i].flags & MF_STORABLE;
-			rec->kw = kw_names(&ms.st, msgs[i].keywords);
-			rec->modseq = next_modseq(&ms);
-		}
-		pass_end(&ms, path);
-	}
-	files_close(&ms);
-}
-
 /* ---------------------------------------------------------------------- */
 /* What the front-end asks                                                 */
 
@@ -497,6 +486,7 @@ int mail_status_modseq(struct mail_session *s, const char *name, uint64_t *highe
 	/* opened to compare what is there with the file, as a SELECT would */
 	if (mail_open(s, name, 1, NULL, NULL, &box, err) < 0)
 		return -1;
+	mail_modseq_enable(box);
 	*highest = mail_highestmodseq(box);
 	mail_close(box, 0, NULL);
 	return 0;

@@ -8,8 +8,9 @@
 
 #include "mail.h"
 
-/* Lock and (re)read the modseq file; nests. -1 when modseqs cannot be
- * kept (no usable index directory): every other call is then a no-op. */
+/* Lock and (re)read the modseq file; nests. -1 when modseqs are not kept
+ * for this mailbox (no client asked: mail_modseq_enable; or no usable
+ * index directory): every other call is then a no-op. */
 int mseq_begin(struct mailbox *box);
 /* Record what changed; full: the session's view is fresh from the driver
  * (open, ping, check, expunge), so a message missing is expunged; else
@@ -22,9 +23,5 @@ void mseq_event(struct mailbox *box, uint32_t msgno);
 /* This session changed msgno's flags: it gets a modseq at the next end. */
 void mseq_touch(struct mailbox *box, uint32_t msgno);
 void mseq_free(struct mailbox *box);
-/* Messages msgs[0..n) were appended to the mailbox at path as uids under
- * validity: record them, so STATUS and other sessions see new modseqs. */
-void mseq_appended(struct mail_session *s, const char *path, uint32_t validity,
-		   const struct mail_new *msgs, const uint32_t *uids, size_t n);
 
 #endif

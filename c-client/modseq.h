@@ -45,8 +45,8 @@ struct modseq_state {
  * (st left empty) when anything is off: torn, for another mailbox,
  * inconsistent. */
 int modseq_parse(const char *p, size_t len, const char *mbox, struct modseq_state *st);
-/* The checksum the "s" line holds: of every byte before it (FNV-1a,
- * folded to 63 bits). For the tests and the fuzz harness too. */
+/* The checksum the "s" line holds: of every byte before it, 63 bits.
+ * For the tests and the fuzz harness too. */
 uint64_t modseq_sum(const char *p, size_t n);
 /* The file's bytes for st into out. */
 void modseq_write(const struct modseq_state *st, const char *mbox, struct buf *out);

@@ -17,6 +17,7 @@ void imap_condstore_enable(struct client *c)
 	/* RFC 7162 3.1: enabled in the selected state, the client learns
 	 * where the mailbox stands before the command's answer */
 	if (c->box) {
+		mail_modseq_enable(c->box);
 		uint64_t h = mail_highestmodseq(c->box);
 		if (h)
 			resp_untagged(c, "OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)h);
@@ -133,12 +134,13 @@ void imap_select_condstore(struct cmd *cmd, const struct select_params *sp)
 {
 	struct client *c = cmd->c;
 	struct mailbox *box = c->box;
-	uint64_t h = mail_highestmodseq(box);
 
 	if (sp->condstore || sp->qresync)
 		c->enabled |= CLIENT_EN_CONDSTORE;
 	if (!(c->enabled & CLIENT_EN_CONDSTORE))
 		return;
+	mail_modseq_enable(box);
+	uint64_t h = mail_highestmodseq(box);
 	if (!h) {
 		resp_untagged(c, "OK [NOMODSEQ] No modseqs are kept for this mailbox");
 		return;

@@ -138,7 +138,7 @@ def test_unchangedsince_conflict_gives_modified(six, connect):
 
 
 def test_search_modseq(six, client):
-    ok(client.command("SELECT INBOX"))
+    ok(client.command("SELECT INBOX (CONDSTORE)"))
     ok(client.command("STORE 4 +FLAGS (\\Draft)"))
     ms = modseqs(ok(client.command("FETCH 1:* (MODSEQ)")))
     r = ok(client.command("SEARCH MODSEQ %d" % ms[4]))

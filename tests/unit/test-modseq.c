@@ -209,7 +209,14 @@ static void test_mailbox_modseqs(void)
 	uint64_t seen[3];
 
 	setup();
+	/* nobody asked: nothing kept, nothing written */
 	struct mailbox *box = open_inbox(0);
+	CHECK(mail_highestmodseq(box) == 0);
+	mail_close(box, 0, NULL);
+	CHECK(remove_msq() == 0);
+
+	box = open_inbox(0);
+	CHECK(mail_modseq_enable(box) == 0);
 	uint64_t h = mail_highestmodseq(box);
 	CHECK(h > 0 && box->nmsgs == 3);
 	for (int i = 0; i < 3; i++)
@@ -217,7 +224,8 @@ static void test_mailbox_modseqs(void)
 	CHECK(seen[0] < seen[1] && seen[1] < seen[2] && seen[2] == h);
 	CHECK(mail_close(box, 0, &err) == 0);
 
-	/* kept as they were, read-only too */
+	/* kept as they were, read-only too, and without asking: once a
+	 * client has asked, every session keeps them */
 	box = open_inbox(1);
 	CHECK(mail_highestmodseq(box) == h && box->msgs[1]->modseq == seen[1]);
 	mail_close(box, 0, NULL);
@@ -246,6 +254,7 @@ static void test_mailbox_modseqs(void)
 	/* lost: rebuilt above everything, the old expunge still reported */
 	CHECK(remove_msq() == 1);
 	box = open_inbox(0);
+	CHECK(mail_modseq_enable(box) == 0);
 	CHECK(mail_highestmodseq(box) > h3 && box->msgs[0]->modseq > h3);
 	n = mail_vanished(box, h3, NULL, &r);
 	CHECK(n == 1 && r[0].lo == 1 && r[0].hi == 1);
