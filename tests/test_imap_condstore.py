@@ -339,3 +339,19 @@ def test_planted_link_is_not_written(six, connect, user, other_user):
     assert os.stat(victim).st_uid == other_user.uid
     # the link was replaced by the user's own file, not followed
     assert not os.path.islink(msq) and os.stat(msq).st_uid == user.uid
+
+
+def test_other_sessions_flags_come_with_their_modseq(six, connect):
+    a, b = connect(), connect()
+    top = highest(ok(a.command("SELECT INBOX (CONDSTORE)")))
+    ok(b.command("SELECT INBOX"))
+    r = ok(b.command("STORE 2 +FLAGS (\\Answered)"))
+    # b never asked for modseqs: its answer has none
+    assert r.raw == [b"* 2 FETCH (FLAGS (\\Answered))"]
+    r = ok(a.command("NOOP"))
+    m = [x for x in r.raw if b"FETCH" in x]
+    assert len(m) == 1 and re.match(
+        rb"^\* 2 FETCH \(UID 2 FLAGS \(\\Answered\) MODSEQ \((\d+)\)\)$", m[0]), r.raw
+    new = int(re.search(rb"MODSEQ \((\d+)", m[0]).group(1))
+    assert new > top
+    assert modseqs(ok(a.command("FETCH 2 (MODSEQ)"))) == {2: new}
