@@ -28,7 +28,7 @@ static void select_common(struct cmd *cmd, int readonly)
 	char *name;
 
 	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &name) < 0 ||
-	    (!p_at_end(&cmd->p) && imap_select_params(cmd, &sp) < 0) || p_end(&cmd->p) < 0)
+	    (p_peek(&cmd->p, ' ') && imap_select_params(cmd, &sp) < 0) || p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
 	imap_searchres_reset(c);   /* RFC 5182: "$" starts empty in every mailbox */
 	if (c->box) {
