@@ -96,6 +96,7 @@ static int files_open(struct mseq *ms, struct mail_session *s, const char *path,
 	return -1;
 }
 
+/* Release the descriptors and the state. */
 static void files_close(struct mseq *ms)
 {
 	if (ms->lockfd >= 0)
@@ -437,6 +438,7 @@ static void gap_add(const struct modseq_state *st, uint64_t modseq, const struct
 	}
 }
 
+/* qsort order of ranges: by their first number. */
 static int range_cmp(const void *a, const void *b)
 {
 	const struct numrange *x = a, *y = b;
