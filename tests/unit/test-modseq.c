@@ -179,12 +179,37 @@ static void setup(void)
 		   "From a@b Mon Jan  6 10:00:00 2025\nSubject: 3\n\nthree\n\n");
 }
 
+/* The mailbox under test: INBOX (the mbox spool file), or a Maildir or MH
+ * folder holding the same three messages. */
+static const char *boxname = "INBOX";
+
+static void use_format(const char *fmt)
+{
+	static char name[64];
+	struct mail_err err;
+
+	setup();
+	if (!strcmp(fmt, "mbox")) {
+		boxname = "INBOX";
+		return;
+	}
+	snprintf(name, sizeof name, "#driver.%s/box", fmt);
+	boxname = name;
+	CHECK(mail_create(&sess, boxname, &err) == 0);
+	for (int i = 1; i <= 3; i++) {
+		char text[64];
+		int n = snprintf(text, sizeof text, "Subject: %d\n\nbody %d\n", i, i);
+		struct mail_new nm = {.text = text, .len = (size_t)n};
+		CHECK(mail_append(&sess, boxname, &nm, 1, NULL, NULL, &err) == 0);
+	}
+}
+
 static struct mailbox *open_inbox(int readonly)
 {
 	struct mail_err err;
 	struct mailbox *box = NULL;
 
-	CHECK(mail_open(&sess, "INBOX", readonly, NULL, NULL, &box, &err) == 0);
+	CHECK(mail_open(&sess, boxname, readonly, NULL, NULL, &box, &err) == 0);
 	return box;
 }
 
@@ -203,12 +228,13 @@ static int remove_msq(void)
 	return n;
 }
 
-static void test_mailbox_modseqs(void)
+/* The life of one mailbox's modseqs, in the format fmt. */
+static void mailbox_modseqs(const char *fmt)
 {
 	struct mail_err err;
 	uint64_t seen[3];
 
-	setup();
+	use_format(fmt);
 	/* nobody asked: nothing kept, nothing written */
 	struct mailbox *box = open_inbox(0);
 	CHECK(mail_highestmodseq(box) == 0);
@@ -262,12 +288,27 @@ static void test_mailbox_modseqs(void)
 	mail_close(box, 0, NULL);
 }
 
+static void test_mbox_modseqs(void)
+{
+	mailbox_modseqs("mbox");
+}
+
+static void test_maildir_modseqs(void)
+{
+	mailbox_modseqs("maildir");
+}
+
+static void test_mh_modseqs(void)
+{
+	mailbox_modseqs("mh");
+}
+
 static void test_status_modseq(void)
 {
 	struct mail_err err;
 	uint64_t h = 0, h2 = 0;
 
-	setup();
+	use_format("mbox");
 	CHECK(mail_status_modseq(&sess, "INBOX", &h, &err) == 0 && h > 0);
 	struct mailbox *box = open_inbox(0);
 	CHECK(mail_highestmodseq(box) == h);
@@ -286,7 +327,9 @@ int main(void)
 	RUN(test_torn_and_edited);
 	RUN(test_inconsistent_content);
 	RUN(test_gone_ranges);
-	RUN(test_mailbox_modseqs);
+	RUN(test_mbox_modseqs);
+	RUN(test_maildir_modseqs);
+	RUN(test_mh_modseqs);
 	RUN(test_status_modseq);
 	fixture_remove_tmpdir();
 	mail_session_free(&sess);
