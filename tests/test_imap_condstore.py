@@ -11,6 +11,7 @@ import pytest
 
 from helpers import mailstore
 from helpers.mbox import Entry
+from test_imap_extensions import idle_until
 
 MAIL_FORMATS = mailstore.FORMATS
 
@@ -355,3 +356,32 @@ def test_other_sessions_flags_come_with_their_modseq(six, connect):
     new = int(re.search(rb"MODSEQ \((\d+)", m[0]).group(1))
     assert new > top
     assert modseqs(ok(a.command("FETCH 2 (MODSEQ)"))) == {2: new}
+
+
+def test_idle_reports_vanished_and_modseq(six, connect):
+    c = qresync_client(connect)
+    top = highest(ok(c.command("SELECT INBOX")))
+    b = connect()
+    ok(b.command("SELECT INBOX"))
+    done = {}
+
+    def changed(got):
+        if not done:     # once IDLE runs: a flag change and an expunge
+            ok(b.command("STORE 1 +FLAGS (\\Flagged)"))
+            ok(b.command("UID STORE 2 +FLAGS.SILENT (\\Deleted)"))
+            ok(b.command("UID EXPUNGE 2"))
+            done["b"] = 1
+        names = [str(u[0]).upper() if u[0] == "VANISHED" or str(u[0]).isdigit() and
+                 str(u[1]).upper() == "FETCH" else "" for u in got]
+        return "VANISHED" in names and any(n.isdigit() for n in names)
+
+    got, r = idle_until(c, changed, timeout=15)
+    assert r.ok, r
+    assert ["VANISHED", 2] in got or ["VANISHED", "2"] in got, got
+    # message 2's \\Deleted may be told before it vanishes; 1's change is told
+    fetch = [u for u in got if len(u) > 1 and str(u[1]).upper() == "FETCH"
+             and int(u[0]) == 1]
+    assert len(fetch) == 1, got
+    items = dict(zip(fetch[0][2][::2], fetch[0][2][1::2]))
+    assert items["FLAGS"] == ["\\Flagged"] and int(items["MODSEQ"][0]) > top, got
+    assert not any(len(u) > 1 and str(u[1]).upper() == "EXPUNGE" for u in got), got
