@@ -456,7 +456,9 @@ size_t mail_vanished(struct mailbox *box, uint64_t modseq, const struct numset *
 	*out = NULL;
 	if (!ms || ms->dirfd < 0 || ms->st.uidvalidity != box->uidvalidity)
 		return 0;
-	uint32_t top = ms->st.uidnext > box->uidnext ? ms->st.uidnext : box->uidnext;
+	/* this session's view: a UID another session saw arrive since is not
+	 * one this session may call gone */
+	uint32_t top = box->uidnext;
 	if (set) {
 		sorted = xcalloc(set->n + 1, sizeof *sorted);
 		for (size_t k = 0; k < set->n; k++) {
