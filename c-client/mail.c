@@ -9,6 +9,7 @@
 #include "config.h"
 #include "unix_index.h"
 #include "specialuse.h"
+#include "mail_modseq.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -501,6 +502,7 @@ static int open_at(struct mail_session *s, const char *name, char *path,
 	box->readonly = readonly;
 	box->ev = ev;
 	box->evctx = evctx;
+	mseq_begin(box);   /* before the driver's lock: always in this order */
 	int r = d->open(box, err);
 	if (r < 0 && err->code == MAIL_NOPERM && !box->readonly) {
 		/* We may read the mailbox but not lock or rewrite it (a Debian
@@ -521,7 +523,9 @@ static int open_at(struct mail_session *s, const char *name, char *path,
 			ev->notice(evctx, msg);
 		}
 	}
+	mseq_end(box, r == 0);
 	if (r < 0) {
+		mseq_free(box);
 		for (unsigned i = 0; i < box->nkeywords; i++)
 			free(box->keywords[i]);
 		free(box->name);
@@ -541,10 +545,12 @@ int mail_save(struct mailbox *box, int expunge, struct mail_err *err)
 	if (box->readonly)
 		return 0;
 	box->ev = NULL;   /* CLOSE is silent */
+	mseq_begin(box);
 	if (expunge)
 		rc = box->drv->expunge(box, NULL, 0, err);
 	if (rc == 0)
 		rc = box->drv->check(box, err);
+	mseq_end(box, 1);
 	box->ev = ev;
 	return rc;
 }
@@ -558,6 +564,7 @@ int mail_close(struct mailbox *box, int expunge, struct mail_err *err)
 		return 0;
 	rc = mail_save(box, expunge, err ? err : &ignore);
 	box->drv->close(box);
+	mseq_free(box);
 	watch_free(box);
 	free(box->parsed_ring);
 	for (unsigned i = 0; i < box->nkeywords; i++)
@@ -570,7 +577,10 @@ int mail_close(struct mailbox *box, int expunge, struct mail_err *err)
 
 int mail_flush(struct mailbox *box, struct mail_err *err)
 {
-	return box->drv->flush ? box->drv->flush(box, err) : 0;
+	mseq_begin(box);
+	int rc = box->drv->flush ? box->drv->flush(box, err) : 0;
+	mseq_end(box, 0);
+	return rc;
 }
 
 /* Is box the ~/mbox INBOX that spool mail moves into? */
@@ -586,18 +596,28 @@ static int pull_first(struct mailbox *box, struct mail_err *err)
 	return is_pulled_inbox(box) ? spool_pull(box->sess, err) : 0;
 }
 
+/* A driver call that learns the whole mailbox state, with its modseqs. */
+static int synced(struct mailbox *box, int (*fn)(struct mailbox *, struct mail_err *),
+		  struct mail_err *err)
+{
+	mseq_begin(box);
+	int rc = fn(box, err);
+	mseq_end(box, 1);
+	return rc;
+}
+
 int mail_ping(struct mailbox *box, struct mail_err *err)
 {
 	if (pull_first(box, err) < 0)
 		return -1;
-	return box->drv->ping(box, err);
+	return synced(box, box->drv->ping, err);
 }
 
 int mail_check(struct mailbox *box, struct mail_err *err)
 {
 	if (pull_first(box, err) < 0)
 		return -1;
-	return box->drv->check(box, err);
+	return synced(box, box->drv->check, err);
 }
 
 
@@ -607,7 +627,10 @@ int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct
 		mail_err_set(err, MAIL_NOPERM, "mailbox %s is read-only", box->name);
 		return -1;
 	}
-	return box->drv->expunge(box, uids, nuids, err);
+	mseq_begin(box);
+	int rc = box->drv->expunge(box, uids, nuids, err);
+	mseq_end(box, 1);
+	return rc;
 }
 
 static int msgno_ok(struct mailbox *box, uint32_t msgno, struct mail_err *err)
@@ -735,6 +758,8 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 		return -1;
 	}
 	m = box->msgs[msgno - 1];
+	uint32_t was = m->flags;
+	uint64_t waskw = m->keywords;
 	flags &= MF_STORABLE;
 	keywords &= known;
 	switch (op) {
@@ -751,6 +776,8 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 		m->keywords &= ~keywords;
 		break;
 	}
+	if (m->flags != was || m->keywords != waskw)
+		mseq_touch(box, msgno);
 	return 0;
 }
 
@@ -1259,6 +1286,7 @@ void mail_ev_expunged(struct mailbox *box, uint32_t msgno)
 
 void mail_ev_flags(struct mailbox *box, uint32_t msgno)
 {
+	mseq_event(box, msgno);
 	if (box->ev && box->ev->flags)
 		box->ev->flags(box->evctx, msgno);
 }
@@ -1300,6 +1328,7 @@ struct message *mail_msg_take(struct mailbox *box, uint32_t i)
 	m->body = NULL;
 	memmove(box->msgs + i, box->msgs + i + 1, (box->nmsgs - i - 1) * sizeof *box->msgs);
 	box->nmsgs--;
+	box->ev_uid = m->uid;
 	mail_ev_expunged(box, i + 1);
 	return m;
 }

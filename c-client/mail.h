@@ -124,6 +124,10 @@ struct mailbox {
 	uint32_t *parsed_ring;
 	unsigned parsed_next;
 	struct mail_watch *watch; /* inotify state for IDLE (mail.c) */
+	/* CONDSTORE (mail_modseq.c): the modseq file's state, and the UID an
+	 * expunged event is about (for QRESYNC's VANISHED). */
+	struct mseq *mseq;
+	uint32_t ev_uid;
 };
 
 /* How many parsed message structures a mailbox keeps. */
@@ -308,6 +312,32 @@ int mail_watch_fd(struct mailbox *box);
 /* Consume what woke the watch: 1 the mailbox may have changed (ping it),
  * 0 only unrelated activity (another user's spool file). */
 int mail_watch_changed(struct mailbox *box);
+
+/* CONDSTORE and QRESYNC (RFC 7162), for every format (mail_modseq.c). */
+struct numset;
+struct numrange;
+/* Keep modseqs for this open mailbox (a client asked for them). They are
+ * kept anyway where another session asked before (the modseq file
+ * exists), so every session records the changes it sees; a mailbox no
+ * one asked about costs nothing. 0, or -1 when none can be kept. */
+int mail_modseq_enable(struct mailbox *box);
+/* HIGHESTMODSEQ of the open mailbox; 0 when none can be kept (NOMODSEQ). */
+uint64_t mail_highestmodseq(struct mailbox *box);
+/* Message msgno's modseq, or a later one another session recorded. */
+uint64_t mail_modseq_of(struct mailbox *box, uint32_t msgno);
+/* Keep other sessions from changing modseqs between a check and a STORE
+ * (UNCHANGEDSINCE); release gives the changes made meanwhile modseqs.
+ * -1: no modseqs are kept. */
+int mail_modseq_hold(struct mailbox *box);
+void mail_modseq_release(struct mailbox *box);
+/* VANISHED (EARLIER): the UIDs below UIDNEXT, in set (sorted out or NULL:
+ * all), that are not in the mailbox and were expunged after modseq, as
+ * ascending ranges (*out malloc'd); returns how many ranges. */
+size_t mail_vanished(struct mailbox *box, uint64_t modseq, const struct numset *set,
+		     struct numrange **out);
+/* HIGHESTMODSEQ for STATUS: the mailbox compared with its record first. */
+int mail_status_modseq(struct mail_session *s, const char *name, uint64_t *highest,
+		       struct mail_err *err);
 
 /* Current message number of uid, or 0 if it is not (or no longer) there. */
 uint32_t mail_msgno(const struct mailbox *box, uint32_t uid);

@@ -811,6 +811,8 @@ static int eval(struct sctx *c, const struct node *n)
 		return m->size > n->key->size;
 	case SK_SMALLER:
 		return m->size < n->key->size;
+	case SK_MODSEQ:
+		return m->modseq >= n->key->size;
 	case SK_HEADER:
 	case SK_BODY:
 	case SK_TEXT:

@@ -45,6 +45,7 @@ enum search_op {
 	SK_TEXT,       /* header or body contains str */
 	SK_OLDER,      /* internal date at least `seconds` ago (RFC 5032) */
 	SK_YOUNGER,    /* internal date at most `seconds` ago (RFC 5032) */
+	SK_MODSEQ,     /* modseq at least `size` (RFC 7162 MODSEQ) */
 };
 
 struct search_key {

@@ -11,8 +11,10 @@ struct enableable {
 	unsigned bit;
 };
 
+/* QRESYNC implies CONDSTORE (RFC 7162 3.2.3). */
 static const struct enableable enableables[] = {
-	{NULL, CLIENT_EN_NONE},
+	{"CONDSTORE", CLIENT_EN_CONDSTORE},
+	{"QRESYNC", CLIENT_EN_QRESYNC | CLIENT_EN_CONDSTORE},
 	/* cmd_list.c, parser.c (mailbox names) */
 	{"UTF8=ACCEPT", CLIENT_EN_UTF8},
 };
@@ -45,7 +47,7 @@ void cmd_enable(struct cmd *cmd)
 		}
 		const struct enableable *e = enable_find(name);
 		/* each ENABLED lists what this command turned on, once */
-		if (e && !((c->enabled | now) & e->bit)) {
+		if (e && ((c->enabled | now) & e->bit) != e->bit) {
 			now |= e->bit;
 			buf_printf(&done, " %s", e->name);
 		}

@@ -18,6 +18,8 @@ enum fa_kind {
 	FA_UID,
 	FA_BODY,            /* BODY without a section: non-extensible structure */
 	FA_BODYSTRUCTURE,
+	FA_MODSEQ,          /* RFC 7162 */
+	/* from here on the message text is needed */
 	FA_SECTION,         /* BODY[...], BODY.PEEK[...], RFC822, RFC822.HEADER/TEXT */
 	FA_BINARY,          /* BINARY[...], BINARY.PEEK[...] (RFC 3516): decoded */
 	FA_BINARY_SIZE,     /* BINARY.SIZE[...]: the decoded size */
@@ -40,6 +42,8 @@ struct fetch_req {
 	int need_structure;
 	int need_envelope;        /* alone, it is parsed from the header */
 	int sets_seen;       /* some section is fetched without PEEK */
+	int has_modseq;
+	struct fetch_mods mods;   /* (CHANGEDSINCE n VANISHED) */
 };
 
 static struct fetch_att *att_add(struct cmd *cmd, struct fetch_req *req, enum fa_kind kind)
@@ -57,6 +61,8 @@ static struct fetch_att *att_add(struct cmd *cmd, struct fetch_req *req, enum fa
 		req->need_structure = 1;
 	if (kind == FA_ENVELOPE)
 		req->need_envelope = 1;
+	if (kind == FA_MODSEQ)
+		req->has_modseq = 1;
 	return a;
 }
 
@@ -271,6 +277,7 @@ static const struct {
 } simple_atts[] = {
 	{"ENVELOPE", FA_ENVELOPE},    {"FLAGS", FA_FLAGS}, {"INTERNALDATE", FA_INTERNALDATE},
 	{"RFC822.SIZE", FA_SIZE},     {"UID", FA_UID},     {"BODYSTRUCTURE", FA_BODYSTRUCTURE},
+	{"MODSEQ", FA_MODSEQ},
 };
 
 static int parse_att(struct cmd *cmd, struct fetch_req *req)
@@ -316,7 +323,7 @@ static int parse_macro(struct cmd *cmd, struct fetch_req *req)
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		size_t n = strlen(names[i]);
-		if (left != n || strncasecmp(s, names[i], n))
+		if ((left != n && (left < n || s[n] != ' ')) || strncasecmp(s, names[i], n))
 			continue;
 		cmd->p.p += n;
 		att_add(cmd, req, FA_FLAGS);
@@ -331,14 +338,22 @@ static int parse_macro(struct cmd *cmd, struct fetch_req *req)
 	return 0;
 }
 
+/* The end of the command: nothing, or the modifiers of RFC 7162. */
+static int parse_tail(struct cmd *cmd, struct fetch_req *req)
+{
+	if (p_peek(&cmd->p, ' ') && (p_sp(&cmd->p) < 0 || imap_fetch_mods(cmd, &req->mods) < 0))
+		return -1;
+	return p_end(&cmd->p);
+}
+
 static int parse_atts(struct cmd *cmd, struct fetch_req *req)
 {
 	struct parser *p = &cmd->p;
 
 	if (parse_macro(cmd, req))
-		return 0;
+		return parse_tail(cmd, req);
 	if (!p_peek(p, '('))
-		return parse_att(cmd, req) < 0 ? -1 : p_end(p);
+		return parse_att(cmd, req) < 0 ? -1 : parse_tail(cmd, req);
 	p->p++;
 	do {
 		if (req->atts && p_sp(p) < 0)
@@ -348,7 +363,7 @@ static int parse_atts(struct cmd *cmd, struct fetch_req *req)
 	} while (!p_peek(p, ')') && !p_at_end(p));
 	if (p_char(p, ')') < 0)
 		return -1;
-	return p_end(p);
+	return parse_tail(cmd, req);
 }
 
 /* Non-UID sets must name existing messages only (RFC 3501 6.4.5: BAD). */
@@ -421,6 +436,7 @@ static void put_section(struct cmd *cmd, struct buf *out, const struct fetch_att
 }
 
 struct fetch_msg {
+	uint32_t msgno;
 	struct message *m;
 	struct envelope *env;
 	struct body *body;
@@ -466,6 +482,9 @@ static void put_att(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
 	case FA_BINARY_SIZE:
 		put_section(cmd, out, a, fm->text, fm->len, fm->body, scratch);
 		break;
+	case FA_MODSEQ:
+		imap_put_modseq(out, cmd->c->box, fm->msgno);
+		break;
 	}
 }
 
@@ -493,7 +512,7 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 		     struct buf *out, struct buf *scratch, struct mail_err *err)
 {
 	struct mailbox *box = cmd->c->box;
-	struct fetch_msg fm = {box->msgs[msgno - 1], NULL, NULL, NULL, 0};
+	struct fetch_msg fm = {msgno, box->msgs[msgno - 1], NULL, NULL, NULL, 0};
 	int flags_changed = 0, first = 1;
 	int need_text = req->sets_seen;
 
@@ -530,6 +549,11 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 		buf_puts(out, " FLAGS ");
 		imap_put_flags(out, box, fm.m);
 	}
+	/* RFC 7162 3.1.4: CHANGEDSINCE answers with MODSEQ, asked or not */
+	if (req->mods.changedsince && !req->has_modseq) {
+		buf_putc(out, ' ');
+		imap_put_modseq(out, box, msgno);
+	}
 	buf_puts(out, ")\r\n");
 	resp_write(cmd->c, out->data, out->len);
 	return 0;
@@ -552,12 +576,19 @@ void cmd_fetch(struct cmd *cmd)
 	if (got < 0)
 		return;
 	n = (size_t)got;
+	if (req.has_modseq || req.mods.changedsince)
+		imap_condstore_enable(cmd->c);
+	if (req.mods.vanished)
+		imap_vanished_earlier(cmd->c, req.mods.since, &set);
 	memset(&err, 0, sizeof err);
 	buf_init(&out);
 	buf_init(&scratch);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (req.mods.changedsince && cmd->c->box->msgs[msgnos[i] - 1]->modseq <= req.mods.since)
+			continue;
 		if (fetch_one(cmd, &req, msgnos[i], &out, &scratch, &err) < 0)
 			break;
+	}
 	buf_free(&out);
 	buf_free(&scratch);
 	if (i < n)

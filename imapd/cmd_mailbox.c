@@ -144,6 +144,7 @@ static const struct {
 	{"UIDVALIDITY", S_UIDVALIDITY}, {"UNSEEN", S_UNSEEN}, {"APPENDLIMIT", S_APPENDLIMIT},
 	/* STATUS=SIZE (RFC 8438) */
 	{"SIZE", S_SIZE},
+	{"HIGHESTMODSEQ", S_HIGHESTMODSEQ},
 };
 
 int imap_status_items(struct parser *p, unsigned *want)
@@ -186,14 +187,22 @@ static void status_of_box(const struct mailbox *box, struct mail_status *st)
 int imap_status_send(struct client *c, const char *name, unsigned want, struct mail_err *err)
 {
 	struct mail_status st;
+	uint64_t hms = 0;
 
 	if (c->box && !strcmp(c->box->name, name))
 		status_of_box(c->box, &st);
 	else if (mail_status(&c->sess, name, &st, err) < 0)
 		return -1;
+	if (want & S_HIGHESTMODSEQ) {
+		imap_condstore_enable(c);
+		if (c->box && !strcmp(c->box->name, name))
+			hms = mail_highestmodseq(c->box);
+		else if (mail_status_modseq(&c->sess, name, &hms, err) < 0)
+			return -1;
+	}
 	const uint64_t values[] = {st.messages,    st.recent, st.uidnext,
 				   st.uidvalidity, st.unseen, imap_append_limit(c),
-				   st.size};
+				   st.size,        hms};
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "STATUS ");

@@ -139,8 +139,31 @@ static int parse_set_key(struct sctx *s, enum search_op op, struct search_key **
 	return 0;
 }
 
+/* MODSEQ [entry-name entry-type-req] mod-sequence-valzer (RFC 7162
+ * 3.1.5): the entry names one flag's modseq, which is the message's here. */
+static int parse_modseq(struct sctx *s, struct search_key **out)
+{
+	struct search_key *k = key_new(s, SK_MODSEQ);
+	char *entry, *type;
+
+	*out = k;
+	if (p_sp(s->p) < 0)
+		return -1;
+	if (p_peek(s->p, '"')) {
+		if (p_string(s->p, &entry, NULL) < 0 || p_sp(s->p) < 0 || p_atom(s->p, &type) < 0 ||
+		    p_sp(s->p) < 0)
+			return -1;
+		if (strncasecmp(entry, "/flags/", 7) ||
+		    (strcasecmp(type, "priv") && strcasecmp(type, "shared") && strcasecmp(type, "all")))
+			return p_fail(s->p, "MODSEQ: bad entry name or type");
+	}
+	if (p_number64(s->p, &k->size) < 0)
+		return -1;
+	return k->size > INT64_MAX ? p_fail(s->p, "MODSEQ: value too large") : 0;
+}
+
 /* Keys with arguments that fit no table: strings, sizes, intervals, NOT,
- * OR, UID. */
+ * OR, UID, MODSEQ. */
 static int parse_special(struct sctx *s, const char *name, struct search_key **out)
 {
 	struct search_key *k;
@@ -171,6 +194,8 @@ static int parse_special(struct sctx *s, const char *name, struct search_key **o
 	}
 	if (!strcasecmp(name, "UID"))
 		return p_sp(s->p) < 0 ? -1 : parse_set_key(s, SK_UIDS, out);
+	if (!strcasecmp(name, "MODSEQ"))
+		return parse_modseq(s, out);
 	if (!strcasecmp(name, "NOT")) {
 		k = key_new(s, SK_NOT);
 		*out = k;
@@ -498,10 +523,21 @@ void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const 
 	buf_free(&out);
 }
 
-/* "* SEARCH n n n" with message numbers or, for UID SEARCH, UIDs. */
-static void search_reply(struct cmd *cmd, const uint8_t *match)
+/* Does the key tree hold MODSEQ? */
+static int key_has_modseq(const struct search_key *k)
+{
+	for (; k; k = k->next)
+		if (k->op == SK_MODSEQ || key_has_modseq(k->kids))
+			return 1;
+	return 0;
+}
+
+/* "* SEARCH n n n" with message numbers or, for UID SEARCH, UIDs; with
+ * MODSEQ in the keys, "(MODSEQ m)" the highest of them (RFC 7162 3.1.5). */
+static void search_reply(struct cmd *cmd, const uint8_t *match, int modseq)
 {
 	struct mailbox *box = cmd->c->box;
+	uint64_t top = 0;
 	struct buf out;
 
 	buf_init(&out);
@@ -510,11 +546,15 @@ static void search_reply(struct cmd *cmd, const uint8_t *match)
 		if (!match[i])
 			continue;
 		buf_printf(&out, " %u", cmd->uid ? box->msgs[i]->uid : i + 1);
+		if (box->msgs[i]->modseq > top)
+			top = box->msgs[i]->modseq;
 		if (out.len > 8192) {
 			resp_write(cmd->c, out.data, out.len);
 			buf_reset(&out);
 		}
 	}
+	if (modseq && top)
+		buf_printf(&out, " (MODSEQ %llu)", (unsigned long long)top);
 	buf_puts(&out, "\r\n");
 	resp_write(cmd->c, out.data, out.len);
 	buf_free(&out);
@@ -555,6 +595,9 @@ void cmd_search(struct cmd *cmd)
 		return resp_no(cmd, "BADCHARSET (UTF-8 US-ASCII)", "SEARCH: unsupported charset");
 	if (rc != SEARCH_PARSE_OK)
 		return resp_parse_error(cmd);
+	ret.modseq = key_has_modseq(key);
+	if (ret.modseq)
+		imap_condstore_enable(cmd->c);
 	match = pool_alloc(cmd->c->pool, box->nmsgs ? box->nmsgs : 1);
 	memset(&err, 0, sizeof err);
 	if (search_run(box, key, match, &err) < 0)
@@ -564,7 +607,7 @@ void cmd_search(struct cmd *cmd)
 
 		imap_esearch_reply(cmd, &ret, msgnos, n);
 	} else {
-		search_reply(cmd, match);
+		search_reply(cmd, match, ret.modseq);
 	}
 	resp_ok(cmd, NULL, "%sSEARCH completed", cmd->uid ? "UID " : "");
 }

@@ -23,10 +23,12 @@ static void select_common(struct cmd *cmd, int readonly)
 	struct client *c = cmd->c;
 	struct mail_err err;
 	struct mailbox *box;
+	struct select_params sp = {0};
 	struct buf b;
 	char *name;
 
-	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &name) < 0 || p_end(&cmd->p) < 0)
+	if (p_sp(&cmd->p) < 0 || p_mailbox(&cmd->p, &name) < 0 ||
+	    (p_peek(&cmd->p, ' ') && imap_select_params(cmd, &sp) < 0) || p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
 	imap_searchres_reset(c);   /* RFC 5182: "$" starts empty in every mailbox */
 	if (c->box) {
@@ -37,6 +39,10 @@ static void select_common(struct cmd *cmd, int readonly)
 			imap_report_lost(c, &lost);
 		c->box = NULL;
 		c->state = ST_AUTH;
+		/* RFC 7162 3.2.11: a QRESYNC client must know where the old
+		 * mailbox's responses end */
+		if (c->enabled & CLIENT_EN_QRESYNC)
+			resp_untagged(c, "OK [CLOSED] Previous mailbox closed");
 	}
 	if (mail_open(&c->sess, name, readonly, &imap_events, c, &box, &err) < 0)
 		return resp_mail_error(cmd, &err);
@@ -62,6 +68,7 @@ static void select_common(struct cmd *cmd, int readonly)
 		}
 	resp_untagged(c, "OK [UIDVALIDITY %u] UIDs valid", box->uidvalidity);
 	resp_untagged(c, "OK [UIDNEXT %u] Predicted next UID", box->uidnext);
+	imap_select_condstore(cmd, &sp);
 	resp_ok(cmd, box->readonly ? "READ-ONLY" : "READ-WRITE", "%s completed",
 		readonly ? "EXAMINE" : "SELECT");
 }

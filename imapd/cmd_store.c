@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap_fmt.h"
 #include "imapd.h"
 #include "log.h"
 
@@ -11,6 +12,8 @@ struct store_req {
 	int silent;
 	uint32_t flags;
 	char **keywords;      /* NULL-terminated, in the command pool */
+	int conditional;      /* UNCHANGEDSINCE (RFC 7162 3.1.3) */
+	uint64_t since;
 };
 
 /* ["+" / "-"] "FLAGS" [".SILENT"] */
@@ -114,17 +117,30 @@ static int keyword_mask(struct mailbox *box, const struct store_req *req, uint64
 	return 0;
 }
 
-static void store_reply(struct cmd *cmd, uint32_t msgno, struct buf *out)
+/* The new flags (not when silent) and, once CONDSTORE is on, the modseq:
+ * RFC 7162 3.1.3 sends that even for .SILENT. */
+static void store_reply(struct cmd *cmd, const struct store_req *req, uint32_t msgno,
+			struct buf *out)
 {
 	struct mailbox *box = cmd->c->box;
 	const struct message *m = box->msgs[msgno - 1];
+	int modseq = (cmd->c->enabled & CLIENT_EN_CONDSTORE) != 0;
 
+	if (req->silent && !modseq)
+		return;
 	buf_reset(out);
 	buf_printf(out, "* %u FETCH (", msgno);
 	if (cmd->uid)
 		buf_printf(out, "UID %u ", m->uid);
-	buf_puts(out, "FLAGS ");
-	imap_put_flags(out, box, m);
+	if (!req->silent) {
+		buf_puts(out, "FLAGS ");
+		imap_put_flags(out, box, m);
+	}
+	if (modseq) {
+		if (!req->silent)
+			buf_putc(out, ' ');
+		imap_put_modseq(out, box, msgno);
+	}
 	buf_puts(out, ")\r\n");
 	resp_write(cmd->c, out->data, out->len);
 }
@@ -160,6 +176,27 @@ static int store_apply(struct cmd *cmd, const struct store_req *req, uint64_t ma
 	return -1;
 }
 
+/* UNCHANGEDSINCE: keep in msgnos (*n shrinks) the messages whose modseq
+ * is at most the given one; return the others (numbers as the command
+ * names them) for [MODIFIED], *nmod of them. */
+static uint32_t *conditional_split(struct cmd *cmd, const struct store_req *req,
+				   uint32_t *msgnos, size_t *n, size_t *nmod)
+{
+	struct mailbox *box = cmd->c->box;
+	uint32_t *mod = pool_alloc(cmd->c->pool, (*n ? *n : 1) * sizeof *mod);
+	size_t keep = 0;
+
+	*nmod = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (mail_modseq_of(box, msgnos[i]) <= req->since)
+			msgnos[keep++] = msgnos[i];
+		else
+			mod[(*nmod)++] = cmd->uid ? box->msgs[msgnos[i] - 1]->uid : msgnos[i];
+	}
+	*n = keep;
+	return mod;
+}
+
 void cmd_store(struct cmd *cmd)
 {
 	struct mailbox *box = cmd->c->box;
@@ -172,6 +209,7 @@ void cmd_store(struct cmd *cmd)
 	size_t n;
 
 	if (p_sp(&cmd->p) < 0 || p_seqset(&cmd->p, &set) < 0 || p_sp(&cmd->p) < 0 ||
+	    imap_store_mods(cmd, &req.conditional, &req.since) < 0 ||
 	    parse_item(&cmd->p, &req) < 0 || p_sp(&cmd->p) < 0 || parse_flags(&cmd->p, &req) < 0 ||
 	    p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
@@ -185,15 +223,33 @@ void cmd_store(struct cmd *cmd)
 	if (got < 0)
 		return mail_keyword_forget(box, nkw);
 	n = (size_t)got;
-	if (store_apply(cmd, &req, mask, msgnos, n, &err) < 0) {
+	uint32_t *modified = NULL;
+	size_t nmod = 0;
+	if (req.conditional) {
+		imap_condstore_enable(cmd->c);
+		mail_modseq_hold(box);
+		modified = conditional_split(cmd, &req, msgnos, &n, &nmod);
+	}
+	int rc = store_apply(cmd, &req, mask, msgnos, n, &err);
+	if (req.conditional)
+		mail_modseq_release(box);
+	if (rc < 0) {
 		mail_keyword_forget(box, nkw);
 		log_err("%sSTORE not saved user=%s host=%s: %s", cmd->uid ? "UID " : "",
 			cmd->c->user.name, cmd->c->conn.peer_host, err.text);
 		return resp_mail_error(cmd, &err);
 	}
 	buf_init(&out);
-	for (size_t i = 0; i < n && !req.silent; i++)
-		store_reply(cmd, msgnos[i], &out);
+	for (size_t i = 0; i < n; i++)
+		store_reply(cmd, &req, msgnos[i], &out);
+	if (nmod) {
+		buf_reset(&out);
+		buf_puts(&out, "MODIFIED ");
+		imap_put_seqset(&out, modified, nmod);
+		resp_ok(cmd, out.data, "Conditional %sSTORE failed for some messages",
+			cmd->uid ? "UID " : "");
+	} else {
+		resp_ok(cmd, NULL, "%sSTORE completed", cmd->uid ? "UID " : "");
+	}
 	buf_free(&out);
-	resp_ok(cmd, NULL, "%sSTORE completed", cmd->uid ? "UID " : "");
 }

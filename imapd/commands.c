@@ -67,6 +67,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS");
 		/* cmd_search.c (ESORT: its answer, from cmd_sort.c) */
 		buf_puts(out, " ESEARCH ESORT SEARCHRES WITHIN PARTIAL");
+		/* cmd_condstore.c */
+		buf_puts(out, " CONDSTORE QRESYNC");
 		/* cmd_append.c; cmd_enable.c */
 		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%u ENABLE", imap_append_limit(c));
 		/* cmd_list.c, listext.c; specialuse.c; cmd_mailbox.c */

@@ -43,11 +43,13 @@ struct client {
 };
 
 /* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
- * names are registered in cmd_enable.c. CONDSTORE, QRESYNC and IMAP4rev2
- * add theirs when they land. */
+ * names are registered in cmd_enable.c. IMAP4rev2 adds its own when it
+ * lands. */
 enum {
 	CLIENT_EN_NONE = 0,
-	CLIENT_EN_UTF8 = 1 << 0,    /* UTF8=ACCEPT (RFC 6855): names in UTF-8 */
+	CLIENT_EN_CONDSTORE = 1 << 0,   /* also by any CONDSTORE-enabling command */
+	CLIENT_EN_QRESYNC = 1 << 1,
+	CLIENT_EN_UTF8 = 1 << 2,        /* UTF8=ACCEPT (RFC 6855): names in UTF-8 */
 };
 
 /* One command being executed. */
@@ -141,6 +143,7 @@ void imap_searchres_reset(struct client *c);
 enum {
 	S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16,
 	S_APPENDLIMIT = 32, S_SIZE = 64,
+	S_HIGHESTMODSEQ = 128,   /* RFC 7162 3.1.2 */
 };
 /* "(" status-att *(SP status-att) ")" into S_* bits; -1 with p's error. */
 int imap_status_items(struct parser *p, unsigned *want);
@@ -167,6 +170,36 @@ int imap_create_parse(struct parser *p, char **name, int *bits);
 /* A mailbox name as the client reads it: as stored (modified UTF-7), or
  * in UTF-8 once it enabled UTF8=ACCEPT (cmd_list.c). */
 void imap_put_mailbox(const struct client *c, struct buf *out, const char *name);
+
+/* CONDSTORE and QRESYNC (RFC 7162), cmd_condstore.c. */
+/* A CONDSTORE-enabling command was given: MODSEQs from now on; in a
+ * selected mailbox the client hears its HIGHESTMODSEQ first. */
+void imap_condstore_enable(struct client *c);
+/* "MODSEQ (n)" of message msgno. */
+void imap_put_modseq(struct buf *out, struct mailbox *box, uint32_t msgno);
+/* "* VANISHED (EARLIER) uids" for the UIDs in set (NULL: all) expunged
+ * after modseq; nothing when there are none. */
+void imap_vanished_earlier(struct client *c, uint64_t modseq, const struct numset *set);
+/* SELECT/EXAMINE parameters (RFC 4466): CONDSTORE, QRESYNC (...). */
+struct select_params {
+	int condstore, qresync;
+	uint32_t validity;
+	uint64_t modseq;
+	struct numset known;      /* known-uids; n == 0: not given */
+};
+/* Parse " (" select-param ... ")" after the mailbox name; -1 with p->error. */
+int imap_select_params(struct cmd *cmd, struct select_params *sp);
+/* After SELECT's untagged responses: HIGHESTMODSEQ (or NOMODSEQ) and the
+ * QRESYNC resynchronisation (VANISHED (EARLIER) and the changed FLAGS). */
+void imap_select_condstore(struct cmd *cmd, const struct select_params *sp);
+/* FETCH modifiers "(CHANGEDSINCE n [VANISHED])" (RFC 7162 3.1.4, 3.2.6). */
+struct fetch_mods {
+	int changedsince, vanished;
+	uint64_t since;
+};
+int imap_fetch_mods(struct cmd *cmd, struct fetch_mods *fm);
+/* STORE's "(UNCHANGEDSINCE n)" when there; *given says it was. */
+int imap_store_mods(struct cmd *cmd, int *given, uint64_t *since);
 
 /* Capabilities for the current state (CAPABILITY response and greeting). */
 void imap_capabilities(struct client *c, struct buf *out);

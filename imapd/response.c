@@ -203,9 +203,15 @@ static void ev_recent(void *ctx, uint32_t n)
 	resp_untagged(ctx, "%u RECENT", n);
 }
 
+/* Once QRESYNC is on, expunges are told by UID (RFC 7162 3.2.10). */
 static void ev_expunged(void *ctx, uint32_t msgno)
 {
-	resp_untagged(ctx, "%u EXPUNGE", msgno);
+	struct client *c = ctx;
+
+	if (c->enabled & CLIENT_EN_QRESYNC)
+		resp_untagged(c, "VANISHED %u", c->box->ev_uid);
+	else
+		resp_untagged(c, "%u EXPUNGE", msgno);
 }
 
 static void ev_flags(void *ctx, uint32_t msgno)
@@ -215,6 +221,10 @@ static void ev_flags(void *ctx, uint32_t msgno)
 
 	buf_init(&b);
 	imap_put_flags(&b, c->box, c->box->msgs[msgno - 1]);
+	if (c->enabled & CLIENT_EN_CONDSTORE) {
+		buf_putc(&b, ' ');
+		imap_put_modseq(&b, c->box, msgno);
+	}
 	resp_untagged(c, "%u FETCH (UID %u FLAGS %s)", msgno, c->box->msgs[msgno - 1]->uid, b.data);
 	buf_free(&b);
 }

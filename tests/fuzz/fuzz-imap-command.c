@@ -4,7 +4,8 @@
  * arguments (RFC 5258, 6154), the SEARCH criteria parser, and ENABLE,
  * ID, FETCH / SEARCH / SORT / THREAD run whole (cmd_fetch's attribute parser
  * is static, so it is reached through the command on a small read-only
- * mailbox), RETURN options and "$" included. */
+ * mailbox), RETURN options and "$" included; RFC 7162's SELECT parameters
+ * and FETCH / STORE modifiers. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -168,6 +169,31 @@ void imap_line_too_long(struct client *c)
 	abort();
 }
 
+/* RFC 7162's grammar (cmd_condstore.c): SELECT parameters, FETCH and
+ * STORE modifiers, with QRESYNC enabled or not. */
+static void condstore_args(const char *s, size_t n, int qresync)
+{
+	struct cmd cmd = {.c = &cl, .tag = "A1", .name = "SELECT", .uid = 1};
+	struct select_params sp = {0};
+	struct fetch_mods fm = {0};
+	unsigned was = cl.enabled;
+	uint64_t since;
+	int given;
+
+	cl.pool = pool_new();
+	if (qresync)
+		cl.enabled |= CLIENT_EN_QRESYNC;
+	p_init(&cmd.p, s, n, cl.pool);
+	imap_select_params(&cmd, &sp);
+	p_init(&cmd.p, s, n, cl.pool);
+	imap_fetch_mods(&cmd, &fm);
+	p_init(&cmd.p, s, n, cl.pool);
+	imap_store_mods(&cmd, &given, &since);
+	cl.enabled = was;
+	pool_free(cl.pool);
+	cl.pool = NULL;
+}
+
 /* One command through its real entry point; output goes to /dev/null. */
 static void run_cmd(cmd_fn *fn, const char *name, int uid, const char *s, size_t n)
 {
@@ -206,6 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		list_create_args(s, size, pool, data[0] >> 7);
 		run_cmd(cmd_enable, "ENABLE", 0, s, size);
 		run_cmd(cmd_id, "ID", 0, s, size);
+		condstore_args(s, size, data[0] >> 2 & 1);
 		break;
 	case 1:
 		p_init(&p, s, size, pool);
