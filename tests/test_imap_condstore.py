@@ -256,7 +256,8 @@ def test_qresync_param_needs_enable(six, client):
 
 def flag_behind_the_back(store, user, index):
     """Set \\Flagged on the index-th message (0-based) the way another
-    program would: the Maildir file's info, or the mbox X-Status header."""
+    program would: the Maildir file's info, mix's status record, mbx's flag
+    field, or the mbox (and MMDF) X-Status header."""
     if store.format == "maildir":
         cur = os.path.join(store.inbox_path(user), "cur")
         names = sorted(os.listdir(cur), key=lambda n: int(n.split(".")[0]))
@@ -265,9 +266,29 @@ def flag_behind_the_back(store, user, index):
         os.rename(os.path.join(cur, old),
                   os.path.join(cur, base + ":2," + "".join(sorted(info + "F"))))
         return
+    if store.format == "mix":
+        # .mixstatus: ":uid:keywords:flags:..." records in hex, fixed width
+        path = os.path.join(store.inbox_path(user), ".mixstatus")
+        with open(path, "rb") as f:
+            lines = f.read().split(b"\r\n")
+        recs = [i for i, ln in enumerate(lines[1:], 1) if ln.startswith(b":")]
+        f = lines[recs[index]].split(b":")
+        f[3] = b"%0*x" % (len(f[3]), int(f[3], 16) | 0x4)
+        lines[recs[index]] = b":".join(f)
+        with open(path, "r+b") as out:
+            out.write(b"\r\n".join(lines))
+        return
     path = store.inbox_path(user)
     with open(path, "rb") as f:
         data = f.read()
+    if store.format == "mbx":
+        # the SSSS flag field of the message's line, written in place
+        rec = mailstore.mbx_records(data)[index]
+        at = rec[5] - 2 - 8 - 1 - 4
+        data = data[:at] + b"%04x" % (rec[3] | 0x4) + data[at + 4:]
+        with open(path, "r+b") as f:
+            f.write(data)
+        return
     starts = [m.start() for m in re.finditer(rb"(?m)^From ", data)]
     # the first From line may be the folder record's
     if b"X-IMAP" in data[starts[0]:starts[1]]:
