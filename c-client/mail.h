@@ -73,6 +73,10 @@ struct mail_session {
 	/* "inbox_mbox = yes": INBOX is ~/mbox when it exists, and spool mail
 	 * is moved into it at each open, ping and check (spool_pull). */
 	int inbox_mbox, spool_pull;
+	/* A client program's hooks for network mailboxes ("{host}name",
+	 * net.h). NULL in the daemons: such names are then refused, so no
+	 * user can make a server connect anywhere. */
+	const struct mail_client *client;
 };
 
 struct message {
@@ -100,6 +104,7 @@ struct mail_events {
 };
 
 struct driver;
+struct mail_client;
 
 struct mailbox {
 	struct mail_session *sess;
@@ -211,6 +216,7 @@ struct driver {
 	 * changes when the mailbox does, so IDLE wakes without polling. */
 	int (*watch)(struct mailbox *box, int ifd);
 	char *(*ns_path)(const char *root, const char *name, struct mail_err *err);
+	/* (A network driver has ns_list alone: root is "{host}reference".) */
 	int (*ns_list)(struct mail_session *sess, const char *root, const char *pattern,
 		       mail_list_fn fn, void *ctx, struct mail_err *err);
 	/* Optional, with ns_path: the subscription list kept with that
