@@ -454,14 +454,9 @@ static int append_one(struct imap_conn *c, struct mailbox *kwbox, const struct m
 	flag_list(kwbox, m->flags, kw, &b);
 	imap_cmd_text(c, " %s", b.data);
 	if (m->date) {
-		time_t t = m->date + (time_t)m->tz_minutes * 60;
-		struct tm tm;
-		char d[40];
-		int z = m->tz_minutes < 0 ? -m->tz_minutes : m->tz_minutes;
-		gmtime_r(&t, &tm);
-		strftime(d, sizeof d, "%d-%b-%Y %H:%M:%S", &tm);
-		imap_cmd_text(c, " \"%s %c%02d%02d\"", d, m->tz_minutes < 0 ? '-' : '+', z / 60,
-			      z % 60);
+		buf_reset(&b);
+		imap_date_time(&b, m->date, m->tz_minutes);
+		imap_cmd_text(c, " \"%s\"", b.data);
 	}
 	imap_cmd_text(c, " ");
 	buf_reset(&b);

@@ -459,6 +459,7 @@ struct imap_conn *imap_connect(const struct net_name *nm, const struct mail_clie
 	c->nm = *nm;
 	c->nm.mailbox = NULL;   /* points into the caller's name */
 	c->cl = cl;
+	c->nm.debug |= cl && cl->debug;
 	c->pool = pool_new();
 	buf_init(&c->resp);
 	buf_init(&c->tr);

@@ -308,3 +308,20 @@ const char *imap_item_text(const struct imap_item *it)
 	return it && (it->type == II_ATOM || it->type == II_STRING || it->type == II_NUMBER) ?
 		       it->s : NULL;
 }
+
+void imap_date_time(struct buf *out, time_t t, int tz_minutes)
+{
+	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	int tz = tz_minutes < 0 ? -tz_minutes : tz_minutes;
+	struct tm tm;
+
+	t += (time_t)tz_minutes * 60;
+	if (!gmtime_r(&t, &tm)) {
+		t = 0;
+		gmtime_r(&t, &tm);
+	}
+	buf_printf(out, "%02d-%s-%04d %02d:%02d:%02d %c%02d%02d", tm.tm_mday, mon[tm.tm_mon],
+		   tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, tz_minutes < 0 ? '-' : '+',
+		   tz / 60 % 100, tz % 60);
+}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -51,6 +52,10 @@ int imap_resp_literal(const char *line, size_t len, uint64_t *n);
 
 /* Is it a status response of this name ("OK", "NO" ...)? */
 int imap_resp_is(const struct imap_resp *r, const char *name);
+
+/* IMAP's date-time "dd-Mon-yyyy hh:mm:ss +zzzz" (unquoted) of t, written
+ * in the zone tz_minutes east of UTC (the C locale's month names). */
+void imap_date_time(struct buf *out, time_t t, int tz_minutes);
 
 /* Items of a list as text (atoms and strings), or NULL for others. */
 const char *imap_item_text(const struct imap_item *it);

@@ -779,6 +779,16 @@ void mail_keyword_forget(struct mailbox *box, unsigned keep)
 		free(box->keywords[--box->nkeywords]);
 }
 
+/* Do two network names lead to the same server and user? */
+static int net_same_names(const char *a, const char *b)
+{
+	struct net_name na, nb;
+	struct mail_err ignore;
+
+	return net_name_parse(a, &na, &ignore) == 0 && net_name_parse(b, &nb, &ignore) == 0 &&
+	       net_same_server(&na, &nb);
+}
+
 /* Collect messages as struct mail_new (owning copies of the texts). */
 static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size_t n,
 			       struct mail_err *err)
@@ -818,16 +828,6 @@ static void gather_free(struct mail_new *nm, size_t n)
 		free(nm[i].keywords);
 	}
 	free(nm);
-}
-
-/* Do two network names lead to the same server and user? */
-static int net_same_names(const char *a, const char *b)
-{
-	struct net_name na, nb;
-	struct mail_err ignore;
-
-	return net_name_parse(a, &na, &ignore) == 0 && net_name_parse(b, &nb, &ignore) == 0 &&
-	       net_same_server(&na, &nb);
 }
 
 int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *dest,
@@ -1135,19 +1135,20 @@ static const struct driver *driver_at(struct mail_session *s, const char *path,
 }
 
 /* RENAME on a server: both names on the same one. */
-static int net_rename(struct mail_session *s, const char *from, const struct where *wt,
-		      struct mail_err *err)
+static int net_rename(struct mail_session *s, const char *from, const char *to,
+		      const struct where *wt, struct mail_err *err)
 {
-	struct net_name a, b;
-	struct mail_err ignore;
+	struct where wf;
 
-	if (!wt->net || !net_name_is(from) || net_name_parse(from, &a, &ignore) < 0 ||
-	    net_name_parse(wt->path, &b, &ignore) < 0 || !net_same_server(&a, &b)) {
+	if (where_of(s, from, &wf, err) < 0)
+		return -1;
+	free(wf.path);
+	if (!wt->net || !wf.net || !net_same_names(from, to)) {
 		mail_err_set(err, MAIL_BADNAME, "cannot rename %s to %s: not on the same server",
-			     from, wt->path);
+			     from, to);
 		return -1;
 	}
-	return wt->drv->rename(s, from, wt->path, err);
+	return wt->drv->rename(s, from, to, err);
 }
 
 int mail_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err)
@@ -1163,7 +1164,7 @@ int mail_rename(struct mail_session *s, const char *from, const char *to, struct
 	if (where_of(s, to, &wt, err) < 0)
 		return -1;
 	if (wt.net || net_name_is(from)) {
-		rc = net_rename(s, from, &wt, err);
+		rc = net_rename(s, from, to, &wt, err);
 		free(wt.path);
 		return rc;
 	}

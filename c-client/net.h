@@ -34,6 +34,7 @@ struct mail_client {
 	 * are never passed here. NULL: no trace. */
 	void (*trace)(void *ctx, const struct net_name *n, int out, const char *line, size_t len);
 	const char *cafile;           /* trusted CAs (NULL: the system store) */
+	int debug;                    /* trace every connection, as if each name said /debug */
 	void *ctx;
 };
 

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "imap_resp.h"
 #include "mail.h"
 #include "net.h"
 #include "parser.h"
@@ -170,7 +172,18 @@ static int cmd_list(char **a, int n)
 	return mail_list(&sess, ref, a[2], listed, NULL, &err) < 0 ? no_err("list", &err) : 0;
 }
 
-/* One summary line per message: number, UID, flags, size, From, Subject. */
+/* The internal date as IMAP writes it, in the message's own zone. */
+static void print_date(const struct message *m)
+{
+	struct buf b;
+
+	buf_init(&b);
+	imap_date_time(&b, m->internal_date, m->tz_minutes);
+	fputs(b.data, stdout);
+	buf_free(&b);
+}
+
+/* One summary line per message: number, UID, flags, size, date, Subject. */
 static int cmd_headers(char **a, int n)
 {
 	uint32_t lo, hi;
@@ -184,8 +197,9 @@ static int cmd_headers(char **a, int n)
 			return no_err("headers", &err);
 		printf("%u uid %u ", i, box->msgs[i - 1]->uid);
 		print_flags(i);
-		printf(" %llu octets subject: %s\n", (unsigned long long)box->msgs[i - 1]->size,
-		       env && env->subject ? env->subject : "");
+		printf(" %llu octets ", (unsigned long long)box->msgs[i - 1]->size);
+		print_date(box->msgs[i - 1]);
+		printf(" subject: %s\n", env && env->subject ? env->subject : "");
 	}
 	return 0;
 }
@@ -458,7 +472,7 @@ static void run(char *line)
 /* The invoking user's session, as mailutil makes it, able to go online. */
 static int session_open(const char *config)
 {
-	static struct mail_client client = {net_login_default, trace, NULL, &logins};
+	static struct mail_client client = {net_login_default, trace, NULL, 0, &logins};
 	struct passwd *pw = getpwuid(getuid());
 	struct config cfg;
 	struct buf errors;
