@@ -378,7 +378,7 @@ static int login(struct imap_conn *c, const char *local_user, struct mail_err *e
 	if (r < 0 && !c->bye) {
 		char why[sizeof err->text];
 		str_copy(why, err->text, sizeof why);
-		mail_err_set(err, MAIL_NOPERM, "login to %s as %s failed: %s", c->nm.host, user, why);
+		mail_err_set(err, MAIL_FAIL, "login to %s as %s failed: %s", c->nm.host, user, why);
 	}
 	return r;
 }
@@ -401,11 +401,13 @@ static int secure(struct imap_conn *c, int loopback, struct mail_err *err)
 	}
 	if (c->nm.notls && !c->nm.secure && loopback)
 		return 0;   /* the user asked, and the bytes never leave this machine */
+	/* MAIL_FAIL here and for a failed login, not MAIL_NOPERM: mail_open
+	 * would try again read-only, a second connection and login */
 	if (c->nm.notls)
-		mail_err_set(err, MAIL_NOPERM, "%s: refusing to send a password in clear over the "
+		mail_err_set(err, MAIL_FAIL, "%s: refusing to send a password in clear over the "
 			     "network (/notls is for a server on this machine; use /ssl)", c->nm.host);
 	else
-		mail_err_set(err, MAIL_NOPERM, "%s offers no STARTTLS: refusing to send a password "
+		mail_err_set(err, MAIL_FAIL, "%s offers no STARTTLS: refusing to send a password "
 			     "in clear (use /ssl for implicit TLS)", c->nm.host);
 	return -1;
 }

@@ -1,0 +1,414 @@
+# The library as an IMAP client: mtest and mailutil open "{host/flags}name"
+# on this project's imapd and on Debian's Dovecot, over TLS verified against
+# a CA the tests make (certificates for "localhost" and 127.0.0.1), and say
+# exactly why when a certificate is refused. A server that offers no
+# STARTTLS gets no password; imapd itself never opens a network name.
+import datetime
+import imaplib
+import ipaddress
+import os
+import re
+import socket
+import ssl
+import subprocess
+import threading
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from conftest import REPO
+from helpers import launch, mbox
+from helpers.tls import cert_pem, key_pem, new_cert, new_key, write
+
+DAY = datetime.timedelta(days=1)
+DOVECOT = "/usr/sbin/dovecot"
+
+
+# ---------------------------------------------------------------- certificates
+
+def _name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_ca(cn):
+    key = new_key()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - DAY).not_valid_after(now + 90 * DAY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False,
+                                         False), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def make_leaf(ca, names=("localhost",), ips=("127.0.0.1",), days_before=1, days_after=90):
+    """key + certificate (PEM, the server's file) signed by ca."""
+    ca_key, ca_cert = ca
+    key = new_key()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    alt = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i))
+                                             for i in ips]
+    cert = (x509.CertificateBuilder().subject_name(_name(names[0]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - days_before * DAY).not_valid_after(now + days_after * DAY)
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return key_pem(key) + cert_pem(cert)
+
+
+@pytest.fixture(scope="session")
+def pki(workdir):
+    """The test CA (ca.pem, readable by the test users) and one ssl_dir per
+    kind of server certificate."""
+    root = os.path.join(workdir, "client-pki")
+    ca, other_ca = make_ca("imapd test CA"), make_ca("some other CA")
+    self_key = new_key()
+    pems = {
+        "good": make_leaf(ca),
+        "wrong-name": make_leaf(ca, names=("other.example",), ips=("192.0.2.77",)),
+        "self-signed": key_pem(self_key) + cert_pem(new_cert(self_key, "localhost")),
+        "expired": make_leaf(ca, days_before=30, days_after=-1),
+        "untrusted-ca": make_leaf(other_ca),
+    }
+    dirs = {}
+    for kind, pem in pems.items():
+        d = os.path.join(root, kind)
+        write(os.path.join(d, "certs", "imapd.pem"), pem)
+        os.makedirs(os.path.join(d, "private"), mode=0o700, exist_ok=True)
+        dirs[kind] = d
+    ca_file = os.path.join(root, "ca.pem")
+    write(ca_file, cert_pem(ca[1]), mode=0o644)
+    os.chmod(root, 0o755)
+    return {"ca": ca_file, "dirs": dirs, "good_pem": pems["good"]}
+
+
+@pytest.fixture(scope="session")
+def tls_server(server_with, pki):
+    """tls_server(kind="good", implicit=True) -> imapd with that certificate,
+    implicit TLS or (implicit=False) offering STARTTLS."""
+    def make(kind="good", implicit=True):
+        return server_with("ssl_dir = %s" % pki["dirs"][kind], tls=implicit)
+    return make
+
+
+# ---------------------------------------------------------------- programs
+
+def tool(imapd, name):
+    path = os.path.join(os.path.dirname(os.path.dirname(imapd)), "src", name)
+    if not os.access(path, os.X_OK):
+        path = os.path.join(REPO, "src", name)
+    assert os.access(path, os.X_OK), "no %s built at %s" % (name, path)
+    return path
+
+
+@pytest.fixture
+def run_as(imapd, user, config_file, san_env, pki, fresh):
+    """run_as(prog, args, stdin=b"", password=...) -> CompletedProcess of
+    mtest or mailutil run as the user, the password in $MAIL_PASSWORD and
+    the test CA in $MAIL_CAFILE."""
+    def run(prog, args=(), stdin=b"", password=None, cafile=True):
+        env = {"PATH": "/usr/bin:/bin", "HOME": user.home, "USER": user.name,
+               "LOGNAME": user.name, "MAIL_PASSWORD": password or user.password}
+        if cafile:
+            env["MAIL_CAFILE"] = pki["ca"]
+        env.update(san_env)
+        return subprocess.run(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
+                               "--init-groups", tool(imapd, prog), "--config", config_file] +
+                              list(args), input=stdin, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env, timeout=300, cwd=user.home)
+    return run
+
+
+@pytest.fixture
+def mtest(run_as):
+    """mtest(*lines, **kw) -> CompletedProcess of an mtest script."""
+    def run(*lines, **kw):
+        return run_as("mtest", (), ("\n".join(lines) + "\nquit\n").encode(), **kw)
+    return run
+
+
+def imap_login(srv, user):
+    c = imaplib.IMAP4(srv.host, srv.port)
+    c.login(user.name, user.password)
+    return c
+
+
+def inbox_texts(srv, user):
+    """What imapd itself serves of INBOX: (flags without \\Recent, text)."""
+    c = imap_login(srv, user)
+    try:
+        c.select("INBOX", readonly=True)
+        typ, data = c.fetch("1:*", "(FLAGS BODY.PEEK[])")
+        out = []
+        for item in data:
+            if isinstance(item, tuple):
+                flags = set(imaplib.ParseFlags(item[0])) - {b"\\Recent"}
+                out.append((flags, item[1]))
+        return out
+    finally:
+        c.logout()
+
+
+# ---------------------------------------------------------------- our imapd
+
+def test_open_fetch_flag_expunge_over_tls(mtest, tls_server, server, spool, user, sample):
+    spool.write(user, sample)
+    srv = tls_server()
+    before = inbox_texts(server, user)
+    name = "{localhost:%d/ssl}INBOX" % srv.port
+    r = mtest("open " + name, "save 1 m1.eml", "set 2 \\Flagged $Work",
+              "set 3 \\Deleted", "expunge", "headers 2:3")
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, r.stderr)
+    assert out.startswith("%s: 4 messages, 4 recent, uidvalidity " % name)
+    assert "saved %d octets\n" % len(before[0][1]) in out
+    assert "2 (\\Flagged \\Recent $Work)\n" in out
+    assert "* expunged 3\nexpunge done, 3 messages\n" in out
+    with open(os.path.join(user.home, "m1.eml"), "rb") as f:
+        assert f.read() == before[0][1]
+    after = inbox_texts(server, user)
+    assert [t for _, t in after] == [t for _, t in before[:2]] + [before[3][1]]
+    assert after[1][0] == before[1][0] | {b"\\Flagged", b"$Work"}
+
+
+def test_fetch_is_byte_exact(mtest, tls_server, server, spool, user, sample):
+    spool.write(user, sample)
+    srv = tls_server()
+    before = inbox_texts(server, user)
+    r = mtest("open -r {127.0.0.1:%d/ssl}INBOX" % srv.port,
+              *["fetch %d" % i for i in range(1, len(before) + 1)])
+    assert r.returncode == 0, r
+    got = re.findall(rb"-- message \d+, (\d+) octets\n(.*?)\n-- end\n", r.stdout, re.S)
+    assert [g[1] for g in got] == [t for _, t in before]
+    assert [int(g[0]) for g in got] == [len(t) for _, t in before]
+    assert b", read-only\n" in r.stdout.split(b"\n")[0] + b"\n"
+
+
+def test_append_status_list_create_rename_delete(mtest, tls_server, server, user, tmp_path):
+    srv = tls_server()
+    p = "{localhost:%d/ssl}" % srv.port
+    msg = b"From: a@example.org\nSubject: appended\n\nline\n"
+    path = os.path.join(user.home, "new.eml")
+    with open(path, "wb") as f:
+        f.write(msg)
+    os.chown(path, user.uid, user.gid)
+    r = mtest("create %sbox1" % p, "append %sbox1 new.eml \\Seen" % p,
+              "status %sbox1" % p, 'list "" %s*' % p, "rename %sbox1 %sbox2" % (p, p),
+              "open %sbox2" % p, "headers", "fetch 1", "close", "delete %sbox2" % p,
+              'list "" %s*' % p)
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, r.stderr)
+    assert re.search(r"^appended, uid 1 uidvalidity \d+$", out, re.M)
+    assert re.search(r"^%sbox1: messages 1 recent 1 unseen 0 uidnext 2 uidvalidity \d+$"
+                     % re.escape(p), out, re.M)
+    assert "list: %sbox1 \\Noinferiors\n" % p in out
+    assert re.search(r"^1 uid 1 \(\\Seen \\Recent\) 48 octets \d\d-\w\w\w-\d{4} .* "
+                     r"subject: appended$", out, re.M)
+    assert "-- message 1, 48 octets\n%s\n-- end\n" % msg.decode().replace("\n", "\r\n") in out
+    assert out.count("list: %sbox" % p) == 1     # box2 is gone at the end
+    assert not os.path.exists(os.path.join(user.home, "box2"))
+
+
+def test_starttls_by_default_and_no_password_in_trace(mtest, tls_server, spool, user, sample):
+    spool.write(user, sample)
+    srv = tls_server(implicit=False)
+    r = mtest("open {localhost:%d/debug}INBOX" % srv.port)
+    assert r.returncode == 0, r
+    trace = r.stderr.decode()
+    assert "C: A0001 STARTTLS\n" in trace
+    assert re.search(r"C: A0003 AUTHENTICATE PLAIN <credentials>\n", trace), trace
+    assert user.password not in trace
+    assert r.stdout.startswith(b"{localhost:%d/debug}INBOX: 4 messages" % srv.port)
+
+
+@pytest.mark.parametrize("kind,host,reason", [
+    ("wrong-name", "localhost", "hostname mismatch"),
+    ("wrong-name", "127.0.0.1", "IP address mismatch"),
+    ("self-signed", "localhost", "self-signed certificate"),
+    ("expired", "localhost", "certificate has expired"),
+    ("untrusted-ca", "localhost", "unable to get local issuer certificate"),
+])
+def test_certificate_refused_with_reason(mtest, tls_server, pki, user, kind, host, reason):
+    # imapd will not serve an expired certificate at all: a stand-in does
+    fake = FakeServer(pem=os.path.join(pki["dirs"][kind], "certs", "imapd.pem")) \
+        if kind == "expired" else None
+    port = fake.port if fake else tls_server(kind).port
+    name = "{%s:%d/ssl}INBOX" % (host, port)
+    r = mtest("open " + name)
+    if fake:
+        fake.close()
+        assert fake.received == b""
+    assert r.returncode == 1
+    assert r.stdout.decode() == "NO %s: TLS certificate of %s not accepted: %s\n" % (
+        name, host, reason)
+
+
+def test_starttls_certificate_refused_too(mtest, tls_server, user):
+    srv = tls_server("self-signed", implicit=False)
+    name = "{localhost:%d}INBOX" % srv.port
+    r = mtest("open " + name)
+    assert r.stdout.decode() == ("NO %s: TLS certificate of localhost not accepted: "
+                                 "self-signed certificate\n" % name)
+
+
+def test_novalidate_cert_accepted(mtest, tls_server, spool, user, sample):
+    spool.write(user, sample)
+    srv = tls_server("self-signed")
+    r = mtest("open {localhost:%d/ssl/novalidate-cert}INBOX" % srv.port)
+    assert r.returncode == 0, r
+    assert b": 4 messages" in r.stdout
+
+
+def test_system_store_alone_refuses_the_test_ca(mtest, tls_server, user):
+    srv = tls_server()
+    name = "{localhost:%d/ssl}INBOX" % srv.port
+    r = mtest("open " + name, cafile=False)
+    assert r.stdout.decode() == ("NO %s: TLS certificate of localhost not accepted: "
+                                 "unable to get local issuer certificate\n" % name)
+
+
+def test_wrong_password_says_so(mtest, tls_server, user):
+    srv = tls_server()
+    name = "{localhost:%d/ssl}INBOX" % srv.port
+    r = mtest("open " + name, password="not-the-password")
+    assert re.match(r"NO %s: login to localhost as %s failed: \S" % (re.escape(name), user.name),
+                    r.stdout.decode()), r.stdout
+
+
+# ---------------------------------------------------------------- plaintext
+
+class FakeServer:
+    """A listener that greets as an IMAP server without STARTTLS (over
+    implicit TLS with the certificate file pem, if given) and records every
+    byte a client sends."""
+
+    def __init__(self, addr="127.0.0.1", pem=None):
+        self.tls = None
+        if pem:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(pem)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((addr, 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.received = b""
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        self.sock.settimeout(30)
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        try:
+            if self.tls:
+                conn.settimeout(10)
+                conn = self.tls.wrap_socket(conn, server_side=True)
+        except (OSError, ssl.SSLError):
+            conn.close()
+            return
+        with conn:
+            conn.settimeout(10)
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN SASL-IR] hi\r\n")
+            try:
+                while True:
+                    data = conn.recv(4096)
+                    if not data:
+                        break
+                    self.received += data
+                    for line in data.split(b"\r\n"):
+                        if line:
+                            tag = line.split(b" ")[0]
+                            conn.sendall(b"* BYE bye\r\n" if b"LOGOUT" in line.upper() else b"")
+                            conn.sendall(tag + b" OK done\r\n")
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(15)
+
+
+def test_no_starttls_no_password(mtest, user):
+    fake = FakeServer()
+    name = "{localhost:%d}INBOX" % fake.port
+    r = mtest("open " + name)
+    fake.close()
+    assert r.stdout.decode() == ("NO %s: localhost offers no STARTTLS: refusing to send a "
+                                 "password in clear (use /ssl for implicit TLS)\n" % name)
+    assert b"AUTHENTICATE" not in fake.received and b"LOGIN " not in fake.received
+    assert user.password.encode() not in fake.received
+
+
+def non_loopback_address():
+    out = subprocess.run(["hostname", "-I"], stdout=subprocess.PIPE).stdout.decode().split()
+    v4 = [a for a in out if re.match(r"\d+\.\d+\.\d+\.\d+$", a) and not a.startswith("127.")]
+    return v4[0] if v4 else None
+
+
+def test_notls_only_to_this_machine(mtest, user):
+    addr = non_loopback_address()
+    if not addr:
+        pytest.skip("this machine has no address but loopback")
+    fake = FakeServer("0.0.0.0")
+    name = "{%s:%d/notls}INBOX" % (addr, fake.port)
+    r = mtest("open " + name)
+    fake.close()
+    assert r.stdout.decode() == ("NO %s: %s: refusing to send a password in clear over the "
+                                 "network (/notls is for a server on this machine; use /ssl)\n"
+                                 % (name, addr))
+    assert user.password.encode() not in fake.received
+
+
+def test_notls_on_loopback_logs_in(mtest, tls_server, spool, user, sample):
+    spool.write(user, sample)
+    srv = tls_server(implicit=False)
+    r = mtest("open {127.0.0.1:%d/notls/debug}INBOX" % srv.port)
+    assert r.returncode == 0, r
+    assert b"C: A0001 STARTTLS" not in r.stderr
+    assert re.search(rb"^C: A0001 AUTHENTICATE PLAIN <credentials>$", r.stderr, re.M)
+    assert b": 4 messages" in r.stdout
+
+
+# ---------------------------------------------------------------- imapd refuses
+
+def test_imapd_never_opens_a_network_name(server, spool, user, sample, fresh):
+    """SELECT, STATUS, APPEND, COPY, LIST, CREATE, DELETE, RENAME with a
+    {127.0.0.1:port} name: NO, and nothing connects to that port."""
+    trap = socket.socket()
+    trap.bind(("127.0.0.1", 0))
+    trap.listen(8)
+    trap.setblocking(False)
+    net = '"{127.0.0.1:%d}INBOX"' % trap.getsockname()[1]
+    spool.write(user, sample)
+    c = imap_login(server, user)
+    try:
+        results = [
+            c._simple_command("SELECT", net),
+            c._simple_command("STATUS", net, "(MESSAGES)"),
+            c._simple_command("CREATE", net),
+            c._simple_command("DELETE", net),
+            c._simple_command("RENAME", net, "elsewhere"),
+            c._simple_command("LIST", '""', net),
+            c._simple_command("LIST", net, '"*"'),
+            c.append(net, None, None, b"Subject: x\r\n\r\nhi\r\n"),
+        ]
+        c.select("INBOX")
+        results.append(c._simple_command("COPY", "1", net))
+        for typ, data in results:
+            assert typ == "NO"
+            assert data[-1].endswith(b"network mailbox names are not served here"), data
+    finally:
+        c.logout()
+    with pytest.raises(BlockingIOError):
+        trap.accept()
+    trap.close()
