@@ -4,6 +4,7 @@
 # exactly why when a certificate is refused. A server that offers no
 # STARTTLS gets no password; imapd itself never opens a network name.
 import datetime
+import grp
 import imaplib
 import ipaddress
 import os
@@ -412,3 +413,144 @@ def test_imapd_never_opens_a_network_name(server, spool, user, sample, fresh):
     with pytest.raises(BlockingIOError):
         trap.accept()
     trap.close()
+
+
+# ---------------------------------------------------------------- Dovecot
+
+DOVECOT_TLS_CONF = """# written by tests/test_imap_client.py
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/log
+protocols = imap
+listen = 127.0.0.1
+service imap-login {{
+  inet_listener imap {{
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = {sport}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+ssl = required
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
+auth_mechanisms = plain login
+passdb {{
+  driver = passwd-file
+  args = {root}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = {root}/passwd
+}}
+mail_location = maildir:~/dcmail
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""
+
+
+@pytest.fixture
+def dovecot(workdir, pki, user, fresh):
+    """A private Dovecot (the whole daemon: login, TLS, auth) serving the
+    test user's ~/dcmail with our CA's certificate; .port (STARTTLS) and
+    .sport (implicit TLS)."""
+    if not os.access(DOVECOT, os.X_OK):
+        pytest.fail("Dovecot is not installed (apt-get install dovecot-imapd)")
+    root = os.path.join(workdir, "dovecot-client-%s" % user.name)
+    os.makedirs(root, exist_ok=True)
+    pem = pki["good_pem"].decode()
+    cut = pem.index("-----BEGIN CERTIFICATE-----")
+    write(os.path.join(root, "key.pem"), pem[:cut].encode())
+    write(os.path.join(root, "cert.pem"), pem[cut:].encode(), mode=0o644)
+    passwd = os.path.join(root, "passwd")
+    write(passwd, ("%s:{PLAIN}%s:%d:%d::%s\n" % (
+        user.name, user.password, user.uid, user.gid, user.home)).encode(), mode=0o640)
+    os.chown(passwd, 0, grp.getgrnam("dovecot").gr_gid)   # its auth process reads it
+
+    class D:
+        port, sport = launch.free_port(), launch.free_port()
+    conf = os.path.join(root, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write(DOVECOT_TLS_CONF.format(root=root, port=D.port, sport=D.sport))
+    subprocess.run([DOVECOT, "-c", conf], check=True, timeout=30)
+    try:
+        for _ in range(100):
+            if launch.listening(D.sport):
+                break
+            threading.Event().wait(0.1)
+        yield D
+    finally:
+        subprocess.run([DOVECOT, "-c", conf, "stop"], timeout=30)
+
+
+def dovecot_login(d, pki, user):
+    ctx = ssl.create_default_context(cafile=pki["ca"])
+    c = imaplib.IMAP4_SSL("localhost", d.sport, ssl_context=ctx)
+    c.login(user.name, user.password)
+    return c
+
+
+FLAG_CYCLE = ["", "\\Seen", "\\Seen \\Answered", "\\Flagged $Label1", "\\Draft", "Junk \\Seen"]
+
+
+def populate_dovecot(d, pki, user, n_inbox):
+    from helpers.session import make_message
+    c = dovecot_login(d, pki, user)
+    try:
+        assert c.create("a/b")[0] == "OK"
+        for i in range(n_inbox):
+            text = make_message(i, 200 + 37 * (i % 50), "dc").crlf()
+            date = '"%02d-Nov-2026 %02d:%02d:00 %s"' % (1 + i % 28, i % 24, i % 60,
+                                                       ("+0000", "-0700", "+0530")[i % 3])
+            typ, _ = c.append("INBOX", "(%s)" % FLAG_CYCLE[i % len(FLAG_CYCLE)], date, text)
+            assert typ == "OK"
+        for i in range(3):
+            c.append("a/b", "(\\Seen)", None, make_message(1000 + i, 500, "ab").crlf())
+    finally:
+        c.logout()
+
+
+def shown(mtest, name, n):
+    """mtest's headers line (without UID or \\Recent) and the exact text
+    of every message of name."""
+    r = mtest("open -r " + name, "headers", *["fetch %d" % i for i in range(1, n + 1)])
+    assert r.returncode == 0, (r.stdout[-500:], r.stderr[-2000:])
+    out = r.stdout.decode("utf-8", "replace").split("\n", 1)[1]
+    out = re.sub(r"^(\d+) uid \d+ ", r"\1 ", out, flags=re.M)
+    return re.sub(r" ?\\Recent", "", out).replace("( ", "(")
+
+
+def test_mtest_on_dovecot_starttls(mtest, dovecot, pki, user):
+    populate_dovecot(dovecot, pki, user, 6)
+    name = "{localhost:%d}INBOX" % dovecot.port
+    r = mtest("open " + name, "set 1 \\Flagged", "set 2 \\Deleted", "expunge", "headers 1:2")
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, r.stderr)
+    assert out.startswith("%s: 6 messages" % name)
+    assert "* expunged 2\nexpunge done, 5 messages\n" in out
+    assert re.search(r"^1 uid 1 \(\\Flagged( \\Recent)?\) \d+ octets 01-Nov-2026 00:00:00 \+0000 "
+                     r"subject: dc number 0$", out, re.M), out
+    assert re.search(r"^2 uid 3 \(\\Seen \\Answered( \\Recent)?\) ", out, re.M), out
+
+
+def test_mailutil_transfer_from_dovecot(run_as, mtest, dovecot, pki, user):
+    n = 300
+    populate_dovecot(dovecot, pki, user, n)
+    src = "{localhost:%d/ssl/user=%s}" % (dovecot.sport, user.name)
+    r = run_as("mailutil", ["transfer", src, "#driver.maildir/dc/"])
+    assert r.returncode == 0, (r.stdout, r.stderr[-2000:])
+    assert os.path.isdir(os.path.join(user.home, "dc", "INBOX", "cur"))
+    for box, count in (("INBOX", n), ("a/b", 3)):
+        remote = shown(mtest, src + box, count)
+        local = shown(mtest, "#driver.maildir/dc/" + box, count)
+        assert local.count("\n-- end\n") == count
+        assert local == remote
+    flags = re.findall(r"^\d+ \((.*?)\)", shown(mtest, "#driver.maildir/dc/INBOX", 0), re.M)
+    assert flags[:6] == ["", "\\Seen", "\\Seen \\Answered", "\\Flagged $Label1", "\\Draft",
+                         "\\Seen Junk"]
