@@ -22,6 +22,10 @@ void mail_msg_add(struct mailbox *box, struct message *m);
  * its expunge (msgno i+1); returns it for the driver to free. */
 struct message *mail_msg_take(struct mailbox *box, uint32_t i);
 
+/* Free every message of box (each malloc'd whole, as the drivers make
+ * them) and the array: for a driver's close. */
+void mail_msgs_free(struct mailbox *box);
+
 /* Which messages an expunge removes: \Deleted ones, and of those only the
  * ones whose uid is in uids[] (sorted or not) when uids is given.
  * Returns a malloc'd array of nmsgs flags, *n of them set. */

@@ -32,14 +32,6 @@ struct ibox {
 #define IB(box) ((struct ibox *)(box)->drvdata)
 #define IM(box, i) ((struct imsg *)(box)->msgs[i])
 
-static const struct {
-	const char *name;
-	uint32_t flag;
-} sysflags[] = {
-	{"\\Seen", MF_SEEN}, {"\\Answered", MF_ANSWERED}, {"\\Flagged", MF_FLAGGED},
-	{"\\Deleted", MF_DELETED}, {"\\Draft", MF_DRAFT}, {"\\Recent", MF_RECENT},
-};
-
 /* Connect as the session's program allows, for the network name path. */
 static struct imap_conn *connect_to(struct mail_session *s, const char *path,
 				    struct net_name *nm, struct mail_err *err)
@@ -76,10 +68,10 @@ static void flags_of(struct mailbox *box, const struct imap_item *it, uint32_t *
 		if (!f)
 			continue;
 		size_t i = 0;
-		while (i < ARRAY_SIZE(sysflags) && strcasecmp(f, sysflags[i].name))
+		while (i < IMAP_SYSFLAGS && strcasecmp(f, imap_sysflags[i].name))
 			i++;
-		if (i < ARRAY_SIZE(sysflags))
-			*flags |= sysflags[i].flag;
+		if (i < IMAP_SYSFLAGS)
+			*flags |= imap_sysflags[i].flag;
 		else if (f[0] != '\\' && (k = keyword_at(box, f)) >= 0)
 			*kw |= 1ULL << k;
 	}
@@ -244,13 +236,7 @@ static void imap_close(struct mailbox *box)
 	if (!ib)
 		return;
 	imap_disconnect(ib->c);
-	for (uint32_t i = 0; i < box->nmsgs; i++) {
-		pool_free(box->msgs[i]->pool);
-		free(box->msgs[i]);
-	}
-	free(box->msgs);
-	box->msgs = NULL;
-	box->nmsgs = 0;
+	mail_msgs_free(box);
 	buf_free(&ib->text);
 	free(ib->remote);
 	free(ib);
@@ -303,9 +289,9 @@ static int imap_ping(struct mailbox *box, struct mail_err *err)
 static void flag_list(struct mailbox *box, uint32_t flags, uint64_t kw, struct buf *out)
 {
 	buf_putc(out, '(');
-	for (size_t i = 0; i < ARRAY_SIZE(sysflags); i++)
-		if (flags & sysflags[i].flag & MF_STORABLE)
-			buf_printf(out, "%s%s", out->len > 1 ? " " : "", sysflags[i].name);
+	for (size_t i = 0; i < IMAP_SYSFLAGS; i++)
+		if (flags & imap_sysflags[i].flag & MF_STORABLE)
+			buf_printf(out, "%s%s", out->len > 1 ? " " : "", imap_sysflags[i].name);
 	for (unsigned k = 0; k < box->nkeywords; k++)
 		if (kw >> k & 1)
 			buf_printf(out, "%s%s", out->len > 1 ? " " : "", box->keywords[k]);

@@ -44,13 +44,7 @@ static void mh_close(struct mailbox *box)
 
 	if (!hb)
 		return;
-	for (uint32_t i = 0; i < box->nmsgs; i++) {
-		pool_free(box->msgs[i]->pool);
-		free(box->msgs[i]);
-	}
-	free(box->msgs);
-	box->msgs = NULL;
-	box->nmsgs = 0;
+	mail_msgs_free(box);
 	if (hb->dir >= 0)
 		close(hb->dir);
 	mh_scan_free(&hb->known);

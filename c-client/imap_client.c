@@ -38,33 +38,45 @@ static void put(struct imap_conn *c, const char *p, size_t n)
 	}
 }
 
-void imap_cmd_text(struct imap_conn *c, const char *fmt, ...)
+/* put() of printf-formatted text. */
+static void vput(struct imap_conn *c, const char *fmt, va_list ap)
 {
 	struct buf b;
-	va_list ap;
 
 	buf_init(&b);
-	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	put(c, b.data, b.len);
 	buf_free(&b);
 }
 
-void imap_cmd_begin(struct imap_conn *c, const char *fmt, ...)
+void imap_cmd_text(struct imap_conn *c, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
+
+	va_start(ap, fmt);
+	vput(c, fmt, ap);
+	va_end(ap);
+}
+
+/* The tag of a new command; the last command's response code is gone. */
+static void new_tag(struct imap_conn *c)
+{
+	char tag[16];
 
 	c->resp_code = NULL;
 	c->resp_args = NULL;
-	buf_init(&b);
-	buf_printf(&b, "A%04u ", ++c->tagno);
+	snprintf(tag, sizeof tag, "A%04u ", ++c->tagno);
+	put(c, tag, strlen(tag));
+}
+
+void imap_cmd_begin(struct imap_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	new_tag(c);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	vput(c, fmt, ap);
 	va_end(ap);
-	put(c, b.data, b.len);
-	buf_free(&b);
 }
 
 /* Bit of one capability word. */
@@ -210,15 +222,12 @@ int imap_cmd_end(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mai
 int imap_cmd(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mail_err *err,
 	     const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
 
-	buf_init(&b);
+	new_tag(c);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	vput(c, fmt, ap);
 	va_end(ap);
-	imap_cmd_begin(c, "%s", b.data);
-	buf_free(&b);
 	return imap_cmd_end(c, fn, ctx, err);
 }
 

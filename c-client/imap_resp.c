@@ -3,6 +3,7 @@
  * IMAP_RESP_DEPTH, and nothing but the pool is allocated, so a hostile
  * server costs at most a multiple of the bytes it sent. */
 #include "imap_resp.h"
+#include "mail.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -308,6 +309,11 @@ const char *imap_item_text(const struct imap_item *it)
 	return it && (it->type == II_ATOM || it->type == II_STRING || it->type == II_NUMBER) ?
 		       it->s : NULL;
 }
+
+const struct imap_flag_name imap_sysflags[IMAP_SYSFLAGS] = {
+	{"\\Seen", MF_SEEN}, {"\\Answered", MF_ANSWERED}, {"\\Flagged", MF_FLAGGED},
+	{"\\Deleted", MF_DELETED}, {"\\Draft", MF_DRAFT}, {"\\Recent", MF_RECENT},
+};
 
 void imap_date_time(struct buf *out, time_t t, int tz_minutes)
 {

@@ -53,6 +53,14 @@ int imap_resp_literal(const char *line, size_t len, uint64_t *n);
 /* Is it a status response of this name ("OK", "NO" ...)? */
 int imap_resp_is(const struct imap_resp *r, const char *name);
 
+/* The system flags by their IMAP names (\\Seen ... \\Recent) and MF_ bits. */
+struct imap_flag_name {
+	const char *name;
+	uint32_t flag;
+};
+#define IMAP_SYSFLAGS 6
+extern const struct imap_flag_name imap_sysflags[IMAP_SYSFLAGS];
+
 /* IMAP's date-time "dd-Mon-yyyy hh:mm:ss +zzzz" (unquoted) of t, written
  * in the zone tz_minutes east of UTC (the C locale's month names). */
 void imap_date_time(struct buf *out, time_t t, int tz_minutes);

@@ -1315,6 +1315,17 @@ struct message *mail_msg_take(struct mailbox *box, uint32_t i)
 	return m;
 }
 
+void mail_msgs_free(struct mailbox *box)
+{
+	for (uint32_t i = 0; i < box->nmsgs; i++) {
+		pool_free(box->msgs[i]->pool);
+		free(box->msgs[i]);
+	}
+	free(box->msgs);
+	box->msgs = NULL;
+	box->nmsgs = 0;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;

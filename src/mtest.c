@@ -26,14 +26,6 @@ static struct mailbox *box;
 static struct net_login_cache logins;
 static int failures;
 
-static const struct {
-	const char *name;
-	uint32_t flag;
-} flagnames[] = {
-	{"\\Seen", MF_SEEN}, {"\\Answered", MF_ANSWERED}, {"\\Flagged", MF_FLAGGED},
-	{"\\Deleted", MF_DELETED}, {"\\Draft", MF_DRAFT}, {"\\Recent", MF_RECENT},
-};
-
 /* A command's failure: one "NO" line a script can match. */
 static int no(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int no(const char *fmt, ...)
@@ -111,9 +103,9 @@ static void print_flags(uint32_t n)
 	int first = 1;
 
 	putchar('(');
-	for (size_t i = 0; i < ARRAY_SIZE(flagnames); i++)
-		if (m->flags & flagnames[i].flag) {
-			printf("%s%s", first ? "" : " ", flagnames[i].name);
+	for (size_t i = 0; i < IMAP_SYSFLAGS; i++)
+		if (m->flags & imap_sysflags[i].flag) {
+			printf("%s%s", first ? "" : " ", imap_sysflags[i].name);
 			first = 0;
 		}
 	for (unsigned k = 0; k < box->nkeywords; k++)
@@ -253,11 +245,11 @@ static int cmd_flag(char **a, int n, enum mail_store_op op)
 		return n < 3 ? no("usage: set|clear N FLAG...") : -1;
 	for (int i = 2; i < n; i++) {
 		size_t f = 0;
-		while (f < ARRAY_SIZE(flagnames) && strcasecmp(a[i], flagnames[f].name))
+		while (f < IMAP_SYSFLAGS && strcasecmp(a[i], imap_sysflags[f].name))
 			f++;
-		int k = f < ARRAY_SIZE(flagnames) ? -1 : mail_keyword(box, a[i], 1);
-		if (f < ARRAY_SIZE(flagnames))
-			flags |= flagnames[f].flag;
+		int k = f < IMAP_SYSFLAGS ? -1 : mail_keyword(box, a[i], 1);
+		if (f < IMAP_SYSFLAGS)
+			flags |= imap_sysflags[f].flag;
 		else if (k >= 0)
 			kw |= 1ULL << k;
 		else
@@ -329,9 +321,9 @@ static int cmd_append(char **a, int n)
 		buf_append(&text, buf, got);
 	fclose(f);
 	for (int i = 3; i < n; i++)
-		for (size_t k = 0; k < ARRAY_SIZE(flagnames); k++)
-			if (!strcasecmp(a[i], flagnames[k].name))
-				m.flags |= flagnames[k].flag & MF_STORABLE;
+		for (size_t k = 0; k < IMAP_SYSFLAGS; k++)
+			if (!strcasecmp(a[i], imap_sysflags[k].name))
+				m.flags |= imap_sysflags[k].flag & MF_STORABLE;
 	m.text = text.data ? text.data : "";
 	m.len = text.len;
 	int r = mail_append(&sess, a[1], &m, 1, &validity, &uid, &err);
