@@ -26,6 +26,11 @@ struct ibox {
 	struct buf text;          /* the last text fetched */
 	uint32_t text_uid;
 	int text_got;
+	/* The server's message count (EXISTS less EXPUNGEs); messages are
+	 * added only as their FETCH data arrives, so a server claiming
+	 * billions costs nothing until it sends them. */
+	uint32_t exists;
+	int learning;             /* in learn_new's FETCH: new messages may come */
 	int quiet;                /* our own FETCH: flag news are not reported */
 };
 
@@ -113,6 +118,8 @@ static void on_fetch(struct mailbox *box, uint32_t msgno, const struct imap_item
 {
 	struct ibox *ib = IB(box);
 
+	if (ib->learning && msgno == box->nmsgs + 1 && msgno <= ib->exists)
+		mail_msg_add(box, xcalloc(1, sizeof(struct imsg)));
 	if (msgno < 1 || msgno > box->nmsgs || !it || it->type != II_LIST)
 		return;
 	struct imsg *im = IM(box, msgno - 1);
@@ -121,8 +128,9 @@ static void on_fetch(struct mailbox *box, uint32_t msgno, const struct imap_item
 		const char *k = imap_item_text(it);
 		if (!k)
 			continue;
-		if (!strcasecmp(k, "UID") && v->type == II_NUMBER && v->num <= UINT32_MAX)
-			im->m.uid = (uint32_t)v->num;
+		if (!strcasecmp(k, "UID") && v->type == II_NUMBER && v->num <= UINT32_MAX &&
+		    !im->known)
+			im->m.uid = (uint32_t)v->num;   /* a message's UID never changes */
 		else if (!strcasecmp(k, "FLAGS") && v->type == II_LIST) {
 			uint32_t f;
 			uint64_t kw;
@@ -158,16 +166,18 @@ static void on_code(struct mailbox *box, const char *code, const struct imap_ite
 		box->readonly = 1;
 }
 
-/* New messages the server announced: placeholders until their FETCH. */
 static void on_exists(struct mailbox *box, uint32_t n)
 {
-	while (box->nmsgs < n)
-		mail_msg_add(box, xcalloc(1, sizeof(struct imsg)));
+	if (n >= box->nmsgs)
+		IB(box)->exists = n;
 }
 
 static void on_expunge(struct mailbox *box, uint32_t msgno)
 {
-	if (msgno < 1 || msgno > box->nmsgs)
+	if (msgno < 1 || msgno > IB(box)->exists)
+		return;
+	IB(box)->exists--;
+	if (msgno > box->nmsgs)
 		return;
 	struct message *m = mail_msg_take(box, msgno - 1);
 	pool_free(m->pool);
@@ -200,24 +210,25 @@ static void count_recent(struct mailbox *box)
 		box->recent += !!(box->msgs[i]->flags & MF_RECENT);
 }
 
-/* Fetch what we keep of the messages that arrived unknown, then report. */
+/* Fetch what we keep of the messages the server announced, then report. */
 static int learn_new(struct mailbox *box, uint32_t before, struct mail_err *err)
 {
-	uint32_t first = 0;
+	struct ibox *ib = IB(box);
 
-	for (uint32_t i = box->nmsgs; i > 0 && !IM(box, i - 1)->known; i--)
-		first = i;
-	if (first) {
-		IB(box)->quiet = 1;
-		int r = imap_cmd(IB(box)->c, on_untagged, box, err,
+	if (ib->exists > box->nmsgs) {
+		uint32_t first = box->nmsgs + 1;
+		ib->quiet = ib->learning = 1;
+		int r = imap_cmd(ib->c, on_untagged, box, err,
 				 "FETCH %u:* (UID FLAGS INTERNALDATE RFC822.SIZE)", first);
-		IB(box)->quiet = 0;
+		ib->quiet = ib->learning = 0;
 		if (r < 0)
 			return -1;
-		for (uint32_t i = first - 1; i < box->nmsgs; i++)
-			if (!IM(box, i)->known) {
-				mail_err_set(err, MAIL_FAIL, "%s sent no UID for message %u",
-					     IB(box)->c->nm.host, i + 1);
+		for (uint32_t i = first - 1; i < ib->exists; i++)
+			if (i >= box->nmsgs || !IM(box, i)->known ||
+			    (i > 0 && IM(box, i)->m.uid <= IM(box, i - 1)->m.uid)) {
+				ib->c->bye = 1;   /* we no longer agree on the numbers */
+				mail_err_set(err, MAIL_FAIL, "%s sent no UID, or one out of "
+					     "order, for message %u", ib->c->nm.host, i + 1);
 				return -1;
 			}
 	}

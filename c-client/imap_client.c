@@ -443,7 +443,10 @@ static int start(struct imap_conn *c, const char *local_user, struct mail_err *e
 	int loopback = 0, pre;
 	unsigned port = c->nm.port ? c->nm.port : c->nm.ssl ? 993 : 143;
 
-	if ((c->fd = net_connect(&c->nm, port, IMAP_CLIENT_TIMEOUT, &loopback, err)) < 0)
+	c->fd = c->cl && c->cl->connect ?
+			c->cl->connect(c->cl->ctx, &c->nm, port, &loopback, err) :
+			net_connect(&c->nm, port, IMAP_CLIENT_TIMEOUT, &loopback, err);
+	if (c->fd < 0)
 		return -1;
 	io_init(&c->io, c->fd, c->fd);
 	c->io.timeout = IMAP_CLIENT_TIMEOUT;

@@ -33,6 +33,10 @@ struct mail_client {
 	/* /debug: one protocol line sent (out set) or received; credentials
 	 * are never passed here. NULL: no trace. */
 	void (*trace)(void *ctx, const struct net_name *n, int out, const char *line, size_t len);
+	/* Optional: the connected socket for n (a tunnel, a proxy; the fuzz
+	 * harness's scripted server), as net_connect; NULL: net_connect. */
+	int (*connect)(void *ctx, const struct net_name *n, unsigned port, int *loopback,
+		       struct mail_err *err);
 	const char *cafile;           /* trusted CAs (NULL: the system store) */
 	int debug;                    /* trace every connection, as if each name said /debug */
 	void *ctx;

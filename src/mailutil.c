@@ -81,7 +81,8 @@ static void trace(void *ctx, const struct net_name *n, int out, const char *line
  * able to reach network mailboxes. */
 static int session_open(void)
 {
-	static struct mail_client client = {net_login_default, trace, NULL, 0, &logins};
+	static struct mail_client client = {.login = net_login_default, .trace = trace,
+					    .ctx = &logins};
 	struct passwd *pw = getpwuid(getuid());
 	struct config cfg;
 	struct buf errors;

@@ -464,7 +464,8 @@ static void run(char *line)
 /* The invoking user's session, as mailutil makes it, able to go online. */
 static int session_open(const char *config)
 {
-	static struct mail_client client = {net_login_default, trace, NULL, 0, &logins};
+	static struct mail_client client = {.login = net_login_default, .trace = trace,
+					    .ctx = &logins};
 	struct passwd *pw = getpwuid(getuid());
 	struct config cfg;
 	struct buf errors;
