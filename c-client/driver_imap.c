@@ -270,7 +270,11 @@ static int imap_open(struct mailbox *box, struct mail_err *err)
 	    imap_cmd_end(ib->c, on_untagged, box, err) < 0)
 		goto fail;
 	on_code(box, ib->c->resp_code, ib->c->resp_args);
-	if (learn_new(box, box->nmsgs, err) < 0)
+	const struct mail_events *ev = box->ev;
+	box->ev = NULL;   /* what is there at open is no news */
+	int r = learn_new(box, box->nmsgs, err);
+	box->ev = ev;
+	if (r < 0)
 		goto fail;
 	return 0;
 fail:

@@ -115,16 +115,20 @@ def run_as(imapd, user, config_file, san_env, pki, fresh):
     """run_as(prog, args, stdin=b"", password=...) -> CompletedProcess of
     mtest or mailutil run as the user, the password in $MAIL_PASSWORD and
     the test CA in $MAIL_CAFILE."""
-    def run(prog, args=(), stdin=b"", password=None, cafile=True):
+    def command(prog, args=(), password=None, cafile=True):
         env = {"PATH": "/usr/bin:/bin", "HOME": user.home, "USER": user.name,
                "LOGNAME": user.name, "MAIL_PASSWORD": password or user.password}
         if cafile:
             env["MAIL_CAFILE"] = pki["ca"]
         env.update(san_env)
-        return subprocess.run(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
-                               "--init-groups", tool(imapd, prog), "--config", config_file] +
-                              list(args), input=stdin, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=env, timeout=300, cwd=user.home)
+        return dict(args=["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
+                          "--init-groups", tool(imapd, prog), "--config", config_file] +
+                    list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                    cwd=user.home)
+
+    def run(prog, args=(), stdin=b"", **kw):
+        return subprocess.run(input=stdin, timeout=300, **command(prog, args, **kw))
+    run.command = command
     return run
 
 
@@ -216,6 +220,34 @@ def test_append_status_list_create_rename_delete(mtest, tls_server, server, user
     assert "-- message 1, 48 octets\n%s\n-- end\n" % msg.decode().replace("\n", "\r\n") in out
     assert out.count("list: %sbox" % p) == 1     # box2 is gone at the end
     assert not os.path.exists(os.path.join(user.home, "box2"))
+
+
+def test_check_reports_new_mail_and_others_flags(run_as, tls_server, server, spool, user,
+                                                  sample):
+    spool.write(user, sample[:2])
+    srv = tls_server()
+    p = subprocess.Popen(stdin=subprocess.PIPE, **run_as.command("mtest"))
+    try:
+        p.stdin.write(b"open {localhost:%d/ssl}INBOX\n" % srv.port)
+        p.stdin.flush()
+        first = p.stdout.readline().decode()
+        assert re.match(r"\{localhost:\d+/ssl\}INBOX: 2 messages, 2 recent, uidvalidity "
+                        r"\d+, uidnext 3\n$", first), first
+        c = imap_login(server, user)
+        c.select("INBOX")
+        c.store("1", "+FLAGS", "(\\Answered)")
+        c.logout()
+        spool.deliver(user, sample[2])
+        out, err = p.communicate(b"check\nheaders 3\n", timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err
+    lines = out.decode().split("\n")
+    assert "* 3 messages" in lines
+    assert "* flags of 1 changed" in lines
+    assert "check done, 3 messages" in lines
+    assert re.search(r"^3 uid 3 \(\\Recent\) \d+ octets ", out.decode(), re.M), out
 
 
 def test_starttls_by_default_and_no_password_in_trace(mtest, tls_server, spool, user, sample):
