@@ -4,6 +4,7 @@
  * invoking user with the names imapd would give them. */
 #include <errno.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,6 +400,7 @@ int main(int argc, char **argv)
 	}
 	if (!n)
 		usage();
+	signal(SIGPIPE, SIG_IGN);   /* a server that hangs up is an error, not our end */
 	if (session_open() < 0)
 		return 2;
 	const char *c = args[0];

@@ -3,6 +3,7 @@
  * one command a line, from a terminal or a script on stdin. */
 #include <errno.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,6 +504,7 @@ int main(int argc, char **argv)
 		fputs("usage: mtest [--config FILE] [MAILBOX]   (commands on stdin; help)\n", stderr);
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);   /* a server that hangs up is an error, not our end */
 	if (session_open(config) < 0)
 		return 2;
 	if (i < argc) {

@@ -586,3 +586,30 @@ def test_mailutil_transfer_from_dovecot(run_as, mtest, dovecot, pki, user):
     flags = re.findall(r"^\d+ \((.*?)\)", shown(mtest, "#driver.maildir/dc/INBOX", 0), re.M)
     assert flags[:6] == ["", "\\Seen", "\\Seen \\Answered", "\\Flagged $Label1", "\\Draft",
                          "\\Seen Junk"]
+
+
+def test_mailutil_check_and_copy_with_a_network_end(run_as, tls_server, server, spool, user,
+                                                    sample):
+    spool.write(user, sample)
+    srv = tls_server()
+    net = "{localhost:%d/ssl}" % srv.port
+    r = run_as("mailutil", ["check", net + "INBOX"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == "4 new messages (4 unseen), 4 total in %sINBOX\n" % net
+    r = run_as("mailutil", ["copy", net + "INBOX", net + "copied"])
+    assert r.returncode == 0, r.stderr
+    r = run_as("mailutil", ["copy", net + "copied", "#driver.maildir/back"])
+    assert r.returncode == 0, r.stderr
+    r = run_as("mailutil", ["check", "#driver.maildir/back"])
+    assert r.stdout.decode() == "4 new messages (4 unseen), 4 total in #driver.maildir/back\n"
+    want = inbox_texts(server, user)
+    c = imap_login(server, user)
+    try:
+        c.select("copied", readonly=True)
+        got = [item[1] for item in c.fetch("1:*", "(BODY.PEEK[])")[1] if isinstance(item, tuple)]
+    finally:
+        c.logout()
+    assert got == [t for _, t in want]
+    r = run_as("mailutil", ["check", net + "nonexistent"])
+    assert r.returncode == 1
+    assert r.stderr.decode().startswith("mailutil: cannot check %snonexistent: " % net)
