@@ -77,8 +77,9 @@ static void flags_of(struct mailbox *box, const struct imap_item *it, uint32_t *
 			i++;
 		if (i < IMAP_SYSFLAGS)
 			*flags |= imap_sysflags[i].flag;
-		else if (f[0] != '\\' && (k = keyword_at(box, f)) >= 0)
-			*kw |= 1ULL << k;
+		else if (it->type == II_ATOM && mail_keyword_valid(f) &&
+			 (k = keyword_at(box, f)) >= 0)
+			*kw |= 1ULL << k;   /* only what a local mailbox may keep */
 	}
 }
 
@@ -308,7 +309,7 @@ static void flag_list(struct mailbox *box, uint32_t flags, uint64_t kw, struct b
 		if (flags & imap_sysflags[i].flag & MF_STORABLE)
 			buf_printf(out, "%s%s", out->len > 1 ? " " : "", imap_sysflags[i].name);
 	for (unsigned k = 0; k < box->nkeywords; k++)
-		if (kw >> k & 1)
+		if ((kw >> k & 1) && mail_keyword_valid(box->keywords[k]))   /* no injection */
 			buf_printf(out, "%s%s", out->len > 1 ? " " : "", box->keywords[k]);
 	buf_putc(out, ')');
 }
@@ -625,6 +626,12 @@ static void on_list(void *ctx, const struct imap_resp *r)
 
 	if (!imap_resp_is(r, "LIST") || !a || a->type != II_LIST || !a->next || !a->next->next ||
 	    !imap_item_text(a->next->next))
+		return;
+	const struct imap_item *nm = a->next->next;
+	/* a name a program may turn into a local one (mailutil transfer):
+	 * nothing that climbs out, starts at the root or home, or hides controls */
+	if (mail_name_climbs(nm->s) || nm->s[0] == '/' || nm->s[0] == '~' ||
+	    strlen(nm->s) != nm->len || strpbrk(nm->s, "\r\n"))
 		return;
 	int bits = 0;
 	for (const struct imap_item *f = a->child; f; f = f->next)

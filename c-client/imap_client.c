@@ -142,6 +142,9 @@ static int read_raw(struct imap_conn *c, struct mail_err *err)
 	buf_reset(&c->resp);
 	for (;;) {
 		size_t start = c->resp.len;
+		/* lines between literals ("{0}" after "{0}") count too */
+		if (start > IMAP_CLIENT_LITERAL_MAX + (size_t)IMAP_CLIENT_LINE_MAX)
+			return broken(c, err, "response larger than we accept");
 		enum io_status st = io_readline(&c->io, &c->resp, IMAP_CLIENT_LINE_MAX);
 		if (st != IO_OK)
 			return broken(c, err, io_why(st));
@@ -238,7 +241,10 @@ int imap_cmd_literal(struct imap_conn *c, const char *s, size_t len, struct mail
 
 	snprintf(head, sizeof head, "{%zu%s}\r\n", len, plus ? "+" : "");
 	put(c, head, strlen(head));
-	if (!plus && await(c, NULL, NULL, 1, err) != 1)
+	int r = plus ? 1 : await(c, NULL, NULL, 1, err);
+	if (r == 0)
+		broken(c, err, "the server ended the command before its literal");
+	if (r != 1)
 		return -1;
 	io_write(&c->io, s, len);
 	snprintf(head, sizeof head, "<%zu octets>", len);

@@ -124,7 +124,7 @@ static char *join(const char *dir, const char *name)
 	return buf_steal(&b);
 }
 
-static int has_dotdot(const char *name)
+int mail_name_climbs(const char *name)
 {
 	for (const char *p = name; *p;) {
 		const char *e = strchr(p, '/');
@@ -165,7 +165,7 @@ static char *home_path(struct mail_session *s, const char *name, struct mail_err
 		return NULL;
 	}
 	if (!s->allow_outside_home) {
-		if (name[0] == '/' || name[0] == '~' || has_dotdot(name)) {
+		if (name[0] == '/' || name[0] == '~' || mail_name_climbs(name)) {
 			mail_err_set(err, MAIL_BADNAME,
 				     "mailbox names must stay inside your home directory: %s", name);
 			return NULL;
@@ -747,7 +747,7 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 }
 
 /* IMAP atom characters, minus the flag-ish backslash. */
-static int keyword_ok(const char *name)
+int mail_keyword_valid(const char *name)
 {
 	if (!*name)
 		return 0;
@@ -763,7 +763,7 @@ int mail_keyword(struct mailbox *box, const char *name, int create)
 		if (!strcasecmp(box->keywords[i], name))
 			return (int)i;
 	if (!create || !box->keywords_creatable || box->nkeywords >= MAIL_KEYWORDS_MAX ||
-	    !keyword_ok(name))
+	    !mail_keyword_valid(name))
 		return -1;
 	box->keywords[box->nkeywords] = xstrdup(name);
 	return (int)box->nkeywords++;
@@ -1587,7 +1587,7 @@ static int list_forced(struct mail_session *s, const char *pat, mail_list_fn fn,
 	const struct driver *d = mail_driver_named(name);
 
 	free(name);
-	if (!d || !slash || slash[1] == '/' || slash[1] == '~' || has_dotdot(slash + 1))
+	if (!d || !slash || slash[1] == '/' || slash[1] == '~' || mail_name_climbs(slash + 1))
 		return 0;   /* nothing can match */
 	char *shown = xstrndup(pat, (size_t)(slash + 1 - pat));
 	struct lister l = { slash + 1, fn, ctx, d, shown };
@@ -1630,7 +1630,7 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 	if (net_name_is(ref) || net_name_is(pattern))
 		return net_list(s, ref, pattern, fn, ctx, err);
 	pat = full_pattern(ref, pattern);
-	if (!s->allow_outside_home && (pat[0] == '/' || pat[0] == '~' || has_dotdot(pat))) {
+	if (!s->allow_outside_home && (pat[0] == '/' || pat[0] == '~' || mail_name_climbs(pat))) {
 		free(pat);
 		return 0;   /* nothing outside home matches */
 	}

@@ -288,6 +288,10 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 	       uint64_t keywords, struct mail_err *err);
 /* Index of keyword name, creating it when create is set; -1 if impossible. */
 int mail_keyword(struct mailbox *box, const char *name, int create);
+/* Is name fit to be a keyword (an IMAP atom, no flag backslash)? */
+int mail_keyword_valid(const char *name);
+/* Does name have a ".." component (a name that climbs out of where it is)? */
+int mail_name_climbs(const char *name);
 /* Take back the keywords created after the first keep that no message
  * carries (a STORE that could not be saved made them). */
 void mail_keyword_forget(struct mailbox *box, unsigned keep);

@@ -77,6 +77,9 @@ static void listed(void *ctx, const char *name, int attrs)
 {
 	if (strncmp(name, "{fuzz/notls}", 12))
 		abort();   /* every answer is named as it can be opened */
+	if (mail_name_climbs(name + 12) || name[12] == '/' || name[12] == '~' ||
+	    strpbrk(name, "\r\n"))
+		abort();   /* and none may lead a transfer out of its destination */
 }
 
 /* What a program does with an open mailbox. */
