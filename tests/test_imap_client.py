@@ -3,6 +3,7 @@
 # a CA the tests make (certificates for "localhost" and 127.0.0.1), and say
 # exactly why when a certificate is refused. A server that offers no
 # STARTTLS gets no password; imapd itself never opens a network name.
+import base64
 import datetime
 import grp
 import imaplib
@@ -613,3 +614,87 @@ def test_mailutil_check_and_copy_with_a_network_end(run_as, tls_server, server, 
     r = run_as("mailutil", ["check", net + "nonexistent"])
     assert r.returncode == 1
     assert r.stderr.decode().startswith("mailutil: cannot check %snonexistent: " % net)
+
+
+class ScriptServer(threading.Thread):
+    """A plaintext server on loopback that expects exactly the given client
+    lines, answering each with the bytes paired with it; .heard holds what
+    came, .done says every line came as expected."""
+
+    def __init__(self, greeting, steps, addr="127.0.0.1"):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+        self.sock.bind((addr, 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.greeting, self.steps, self.heard, self.done = greeting, steps, [], False
+        self.start()
+
+    def run(self):
+        self.sock.settimeout(30)
+        conn, _ = self.sock.accept()
+        with conn, conn.makefile("rb") as f:
+            conn.sendall(self.greeting)
+            for want, reply in self.steps:
+                line = f.readline().rstrip(b"\r\n")
+                self.heard.append(line)
+                if line != want:
+                    return
+                conn.sendall(reply)
+            self.done = True
+
+
+SELECT_EMPTY = b"* 0 EXISTS\r\n* OK [UIDVALIDITY 5] v\r\nA0002 OK [READ-WRITE] ok\r\n"
+LOGOUT = (b"A0003 LOGOUT", b"* BYE bye\r\nA0003 OK bye\r\n")
+
+
+def expand(template, fill):
+    """template with {u}/{p}/{q} filled in; what follows "b64:" base64-encoded."""
+    head, _, tail = template.partition("b64:")
+    text = head.format(**fill)
+    if tail:
+        text += base64.b64encode(tail.format(**fill).encode()).decode()
+    return text.encode()
+
+
+@pytest.mark.parametrize("caps,login,flags", [
+    # AUTH=PLAIN without SASL-IR: the response after the server's "+"
+    ("IMAP4rev1 AUTH=PLAIN", [("A0001 AUTHENTICATE PLAIN", "+ "),
+                              ("b64:\0{u}\0{p}", "A0001 OK in")], ""),
+    # SASL-IR: one line
+    ("IMAP4rev1 SASL-IR AUTH=PLAIN", [("A0001 AUTHENTICATE PLAIN b64:\0{u}\0{p}",
+                                       "A0001 OK in")], ""),
+    # /authuser: authenticate as that user, act as /user's
+    ("IMAP4rev1 SASL-IR AUTH=PLAIN", [("A0001 AUTHENTICATE PLAIN b64:ann\0{u}\0{p}",
+                                       "A0001 OK in")], "/user=ann/authuser={u}"),
+    # LOGIN refused, the LOGIN mechanism offered
+    ("IMAP4rev1 LOGINDISABLED AUTH=LOGIN", [("A0001 AUTHENTICATE LOGIN", "+ VXNlcm5hbWU6"),
+                                            ("b64:{u}", "+ UGFzc3dvcmQ6"),
+                                            ("b64:{p}", "A0001 OK in")], ""),
+    # no SASL at all: the LOGIN command, the password with a quote escaped
+    ("IMAP4rev1", [('A0001 LOGIN "{u}" "{q}"', "A0001 OK in")], ""),
+])
+def test_login_methods_exact_bytes(mtest, user, caps, login, flags):
+    pw = 'pa"ss'
+    fill = dict(u=user.name, p=pw, q=pw.replace('"', '\\"'))
+    steps = [(expand(w, fill), (r + "\r\n").encode()) for w, r in login]
+    srv = ScriptServer(b"* OK [CAPABILITY %s] hi\r\n" % caps.encode(),
+                       steps + [(b'A0002 SELECT "INBOX"', SELECT_EMPTY), LOGOUT])
+    name = "{127.0.0.1:%d/notls%s}INBOX" % (srv.port, flags.format(**fill))
+    r = mtest("open " + name, password=pw)
+    srv.join(30)
+    assert srv.done, srv.heard
+    assert r.stdout.decode() == "%s: 0 messages, 0 recent, uidvalidity 5, uidnext 0\n" % name
+
+
+def test_ipv6_address(mtest, user):
+    """An IPv6 literal in brackets; ::1 is loopback, so /notls may log in."""
+    srv = ScriptServer(b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n",
+                       [(expand("A0001 AUTHENTICATE PLAIN b64:\0{u}\0{p}",
+                                dict(u=user.name, p=user.password)), b"A0001 OK in\r\n"),
+                        (b'A0002 SELECT "INBOX"', SELECT_EMPTY), LOGOUT], addr="::1")
+    name = "{[::1]:%d/notls}INBOX" % srv.port
+    r = mtest("open " + name)
+    srv.join(30)
+    assert srv.done, srv.heard
+    assert r.stdout.decode() == "%s: 0 messages, 0 recent, uidvalidity 5, uidnext 0\n" % name
