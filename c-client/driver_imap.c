@@ -234,6 +234,8 @@ static int learn_new(struct mailbox *box, uint32_t before, struct mail_err *err)
 			}
 	}
 	count_recent(box);
+	if (box->nmsgs && box->uidnext <= box->msgs[box->nmsgs - 1]->uid)
+		box->uidnext = box->msgs[box->nmsgs - 1]->uid + 1;   /* no UIDNEXT said, or stale */
 	if (box->nmsgs != before) {
 		mail_ev_exists(box);
 		mail_ev_recent(box);
