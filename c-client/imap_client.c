@@ -462,6 +462,12 @@ static int start(struct imap_conn *c, const char *local_user, struct mail_err *e
 		return -1;
 	if (!c->caps && imap_cmd(c, NULL, NULL, err, "CAPABILITY") < 0)
 		return -1;
+	if (pre && !tls_client_active(&c->io) && (c->nm.tls || c->nm.secure)) {
+		/* no STARTTLS once authenticated: the TLS asked for cannot be had */
+		mail_err_set(err, MAIL_FAIL, "%s: PREAUTH in clear, but /tls or /secure asks for TLS",
+			     c->nm.host);
+		return -1;
+	}
 	if (pre)
 		return 0;   /* no password will be sent */
 	if (secure(c, loopback, err) < 0 || login(c, local_user, err) < 0)

@@ -698,3 +698,22 @@ def test_ipv6_address(mtest, user):
     srv.join(30)
     assert srv.done, srv.heard
     assert r.stdout.decode() == "%s: 0 messages, 0 recent, uidvalidity 5, uidnext 0\n" % name
+
+
+def test_preauth(mtest, user):
+    """PREAUTH: no password asked or sent; in clear it is refused when the
+    name demands TLS (STARTTLS cannot follow it)."""
+    srv = ScriptServer(b"* PREAUTH [CAPABILITY IMAP4rev1] ssh tunnel\r\n",
+                       [(b'A0001 SELECT "INBOX"', SELECT_EMPTY.replace(b"A0002", b"A0001")),
+                        (b"A0002 LOGOUT", b"* BYE bye\r\nA0002 OK bye\r\n")])
+    name = "{127.0.0.1:%d}INBOX" % srv.port
+    r = mtest("open " + name)
+    srv.join(30)
+    assert srv.done, srv.heard
+    assert r.stdout.decode() == "%s: 0 messages, 0 recent, uidvalidity 5, uidnext 0\n" % name
+    srv = ScriptServer(b"* PREAUTH [CAPABILITY IMAP4rev1] who knows\r\n", [])
+    name = "{127.0.0.1:%d/tls}INBOX" % srv.port
+    r = mtest("open " + name)
+    srv.join(30)
+    assert r.stdout.decode() == ("NO %s: 127.0.0.1: PREAUTH in clear, but /tls or /secure "
+                                 "asks for TLS\n" % name)
