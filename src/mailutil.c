@@ -295,11 +295,15 @@ static int merge_into(char **target)
 /* One mailbox of a transfer: name under src becomes the same under dest. */
 static int transfer_one(const char *name, const char *src, const char *dest)
 {
-	char *target = xmalloc(strlen(dest) + strlen(name) + 1);
+	char *target = xmalloc(strlen(dest) + strlen(name) + 2);
+	size_t dl = strlen(dest), sl = strlen(src);
 	int create = 1, rc;
 
 	strcpy(target, dest);
-	strcat(target, name + strlen(src));
+	/* a whole server ("{host}") goes under dest as a folder tree */
+	if (sl && src[sl - 1] == '}' && dl && dest[dl - 1] != '/')
+		strcat(target, "/");
+	strcat(target, name + sl);
 	if (exists(target)) {
 		int m = merge_into(&target);
 		if (!m) {

@@ -576,7 +576,7 @@ def test_mailutil_transfer_from_dovecot(run_as, mtest, dovecot, pki, user):
     n = 300
     populate_dovecot(dovecot, pki, user, n)
     src = "{localhost:%d/ssl/user=%s}" % (dovecot.sport, user.name)
-    r = run_as("mailutil", ["transfer", src, "#driver.maildir/dc/"])
+    r = run_as("mailutil", ["transfer", src, "#driver.maildir/dc"])   # "/" implied
     assert r.returncode == 0, (r.stdout, r.stderr[-2000:])
     assert os.path.isdir(os.path.join(user.home, "dc", "INBOX", "cur"))
     for box, count in (("INBOX", n), ("a/b", 3)):
