@@ -189,13 +189,13 @@ def test_fetch_is_byte_exact(mtest, tls_server, server, spool, user, sample):
     spool.write(user, sample)
     srv = tls_server()
     before = inbox_texts(server, user)
-    r = mtest("open -r {127.0.0.1:%d/ssl}INBOX" % srv.port,
+    r = mtest("open {127.0.0.1:%d/ssl/readonly}INBOX" % srv.port,
               *["fetch %d" % i for i in range(1, len(before) + 1)])
     assert r.returncode == 0, r
     got = re.findall(rb"-- message \d+, (\d+) octets\n(.*?)\n-- end\n", r.stdout, re.S)
     assert [g[1] for g in got] == [t for _, t in before]
     assert [int(g[0]) for g in got] == [len(t) for _, t in before]
-    assert b", read-only\n" in r.stdout.split(b"\n")[0] + b"\n"
+    assert r.stdout.split(b"\n")[0].endswith(b", read-only")   # EXAMINE
 
 
 def test_append_status_list_create_rename_delete(mtest, tls_server, server, user, tmp_path):
@@ -717,3 +717,24 @@ def test_preauth(mtest, user):
     srv.join(30)
     assert r.stdout.decode() == ("NO %s: 127.0.0.1: PREAUTH in clear, but /tls or /secure "
                                  "asks for TLS\n" % name)
+
+
+@pytest.mark.parametrize("reply,why", [
+    (b"* 1 FETCH (UID 1 BODY[] {300000000}\r\n", "literal larger than we accept"),
+    (b"* 1 FETCH (UID 1 FLAGS (" + b"(" * 40 + b"\r\n",
+     "bad response from the server (lists nested too deeply)"),
+    (b"* 4000000000 EXISTS\r\nA0002 OK\r\n", "127.0.0.1 sent no UID, or one out of order, "
+     "for message 2"),
+])
+def test_hostile_server_refused_cleanly(mtest, user, reply, why):
+    srv = ScriptServer(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n",
+                       [(b'A0001 SELECT "INBOX"',
+                         b"* 1 EXISTS\r\n* OK [UIDVALIDITY 5] v\r\nA0001 OK [READ-WRITE] ok\r\n"),
+                        (b"A0002 FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)",
+                         b"* 1 FETCH (UID 7 FLAGS ())\r\n" + reply)])
+    name = "{127.0.0.1:%d}INBOX" % srv.port
+    r = mtest("open " + name)
+    srv.join(30)
+    assert srv.done, srv.heard
+    assert r.stdout.decode() == "NO %s: %s\n" % (
+        name, why if why.startswith("127.0.0.1 sent") else "127.0.0.1: " + why)
