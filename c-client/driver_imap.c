@@ -20,12 +20,22 @@ struct imsg {
 	int known;                /* its UID and attributes have arrived */
 };
 
+/* Reading messages in order (a copy, a search) fetches the next ones in
+ * the same command, within these bounds: one round trip per window, not
+ * per message. */
+#define AHEAD_MSGS 16
+#define AHEAD_BYTES (4u << 20)
+
 struct ibox {
 	struct imap_conn *c;
 	char *remote;             /* the mailbox name on the server */
-	struct buf text;          /* the last text fetched */
+	struct buf text;          /* the last header fetched */
 	uint32_t text_uid;
 	int text_got;
+	struct buf ahead[AHEAD_MSGS];   /* whole texts of the last window */
+	uint32_t ahead_uid[AHEAD_MSGS];
+	int ahead_got[AHEAD_MSGS];
+	uint32_t last_msgno;      /* the text asked for last */
 	/* The server's message count (EXISTS less EXPUNGEs); messages are
 	 * added only as their FETCH data arrives, so a server claiming
 	 * billions costs nothing until it sends them. */
@@ -114,6 +124,17 @@ static void flags_news(struct mailbox *box, uint32_t i, uint32_t flags, uint64_t
 	im->srv_kw = kw;
 }
 
+/* A text of the window being fetched, into its slot. */
+static void ahead_store(struct ibox *ib, uint32_t uid, const struct imap_item *v)
+{
+	for (int i = 0; i < AHEAD_MSGS; i++)
+		if (ib->ahead_uid[i] == uid && !ib->ahead_got[i]) {
+			buf_reset(&ib->ahead[i]);
+			buf_append(&ib->ahead[i], v->s, v->len);
+			ib->ahead_got[i] = 1;
+		}
+}
+
 /* One FETCH response's items. */
 static void on_fetch(struct mailbox *box, uint32_t msgno, const struct imap_item *it)
 {
@@ -141,11 +162,13 @@ static void on_fetch(struct mailbox *box, uint32_t msgno, const struct imap_item
 			internal_date(&im->m, v->s);
 		else if (!strcasecmp(k, "RFC822.SIZE") && v->type == II_NUMBER)
 			im->m.size = v->num;
-		else if ((!strcasecmp(k, "BODY[]") || !strcasecmp(k, "BODY[HEADER]")) &&
-			 v->type == II_STRING && im->m.uid == ib->text_uid) {
+		else if (!strcasecmp(k, "BODY[HEADER]") && v->type == II_STRING &&
+			 im->m.uid == ib->text_uid) {
 			buf_reset(&ib->text);
 			buf_append(&ib->text, v->s, v->len);
 			ib->text_got = 1;
+		} else if (!strcasecmp(k, "BODY[]") && v->type == II_STRING) {
+			ahead_store(ib, im->m.uid, v);
 		}
 	}
 	im->known = im->m.uid != 0;
@@ -252,6 +275,8 @@ static void imap_close(struct mailbox *box)
 	imap_disconnect(ib->c);
 	mail_msgs_free(box);
 	buf_free(&ib->text);
+	for (int i = 0; i < AHEAD_MSGS; i++)
+		buf_free(&ib->ahead[i]);
 	free(ib->remote);
 	free(ib);
 	box->drvdata = NULL;
@@ -264,6 +289,8 @@ static int imap_open(struct mailbox *box, struct mail_err *err)
 
 	box->drvdata = ib;
 	buf_init(&ib->text);
+	for (int i = 0; i < AHEAD_MSGS; i++)
+		buf_init(&ib->ahead[i]);
 	if (!(ib->c = connect_to(box->sess, box->path, &nm, err)))
 		goto fail;
 	ib->remote = xstrdup(*nm.mailbox ? nm.mailbox : "INBOX");
@@ -396,40 +423,83 @@ static int imap_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 	return r;
 }
 
-/* BODY.PEEK[section] of message msgno into ib->text. */
-static int fetch_section(struct mailbox *box, uint32_t msgno, const char *section,
-			 const char **text, size_t *len, struct mail_err *err)
+static int no_text(struct mailbox *box, uint32_t msgno, struct mail_err *err)
+{
+	mail_err_set(err, MAIL_FAIL, "%s sent no text for message %u", IB(box)->c->nm.host, msgno);
+	return -1;
+}
+
+/* The slot holding uid's text, or -1. */
+static int ahead_slot(const struct ibox *ib, uint32_t uid)
+{
+	for (int i = 0; i < AHEAD_MSGS; i++)
+		if (ib->ahead_uid[i] == uid && ib->ahead_got[i])
+			return i;
+	return -1;
+}
+
+/* UID FETCH of message msgno's text and, when the reads go in order, the
+ * next ones' (within AHEAD_MSGS and AHEAD_BYTES), into the slots. */
+static int ahead_fetch(struct mailbox *box, uint32_t msgno, struct mail_err *err)
 {
 	struct ibox *ib = IB(box);
-	uint32_t uid = box->msgs[msgno - 1]->uid;
+	int seq = msgno == ib->last_msgno + 1;
+	uint64_t bytes = box->msgs[msgno - 1]->size;
+	struct buf set;
+	int k = 0;
 
-	if (alive(box, err) < 0)
-		return -1;
-	ib->text_uid = uid;
-	ib->text_got = 0;
+	buf_init(&set);
+	memset(ib->ahead_uid, 0, sizeof ib->ahead_uid);
+	memset(ib->ahead_got, 0, sizeof ib->ahead_got);
+	do {
+		ib->ahead_uid[k] = box->msgs[msgno - 1 + k]->uid;
+		buf_printf(&set, "%s%u", k ? "," : "", ib->ahead_uid[k]);
+		k++;
+	} while (seq && k < AHEAD_MSGS && msgno + k <= box->nmsgs &&
+		 (bytes += box->msgs[msgno - 1 + k]->size) <= AHEAD_BYTES);
 	ib->quiet = 1;
-	int r = imap_cmd(ib->c, on_untagged, box, err, "UID FETCH %u (BODY.PEEK[%s])", uid, section);
+	int r = imap_cmd(ib->c, on_untagged, box, err, "UID FETCH %s (BODY.PEEK[])", set.data);
 	ib->quiet = 0;
-	if (r == 0 && !ib->text_got) {
-		mail_err_set(err, MAIL_FAIL, "%s sent no text for message %u", ib->c->nm.host, msgno);
-		r = -1;
-	}
-	ib->text_uid = 0;
-	*text = ib->text.data ? ib->text.data : "";
-	*len = ib->text.len;
+	buf_free(&set);
 	return r;
 }
 
 static int imap_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		      struct mail_err *err)
 {
-	return fetch_section(box, msgno, "", text, len, err);
+	struct ibox *ib = IB(box);
+	uint32_t uid = box->msgs[msgno - 1]->uid;
+	int i = ahead_slot(ib, uid);
+
+	if (i < 0 && (alive(box, err) < 0 || ahead_fetch(box, msgno, err) < 0))
+		return -1;
+	ib->last_msgno = msgno;
+	if (i < 0 && (i = ahead_slot(ib, uid)) < 0)
+		return no_text(box, msgno, err);
+	*text = ib->ahead[i].data ? ib->ahead[i].data : "";
+	*len = ib->ahead[i].len;
+	return 0;
 }
 
 static int imap_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 			     struct mail_err *err)
 {
-	return fetch_section(box, msgno, "HEADER", text, len, err);
+	struct ibox *ib = IB(box);
+
+	if (alive(box, err) < 0)
+		return -1;
+	ib->text_uid = box->msgs[msgno - 1]->uid;
+	ib->text_got = 0;
+	ib->quiet = 1;
+	int r = imap_cmd(ib->c, on_untagged, box, err, "UID FETCH %u (BODY.PEEK[HEADER])",
+			 ib->text_uid);
+	ib->quiet = 0;
+	ib->text_uid = 0;
+	if (r == 0 && !ib->text_got)
+		return no_text(box, msgno, err);
+	*text = ib->text.data ? ib->text.data : "";
+	*len = ib->text.len;
+	return r;
 }
 
 /* The text with every line ended by CRLF, as IMAP carries it. */
