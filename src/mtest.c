@@ -351,14 +351,19 @@ static int cmd_names(char **a, int n)
 	return r < 0 ? no_err(a[1], &err) : (printf("%s done\n", a[0]), 0);
 }
 
-/* expunge, check (new mail), close. */
+/* expunge [UID...] (only those of the \Deleted, as UID EXPUNGE), check
+ * (new mail), close. */
 static int cmd_box(char **a, int n)
 {
 	struct mail_err err;
+	uint32_t uids[ARGS_MAX];
 
 	if (need_box() < 0)
 		return -1;
-	if (!strcmp(a[0], "expunge") && mail_expunge(box, NULL, 0, &err) < 0)
+	for (int i = 1; i < n; i++)
+		uids[i - 1] = (uint32_t)strtoul(a[i], NULL, 10);
+	if (!strcmp(a[0], "expunge") &&
+	    mail_expunge(box, n > 1 ? uids : NULL, (size_t)(n - 1), &err) < 0)
 		return no_err("expunge", &err);
 	if (!strcmp(a[0], "check") && mail_ping(box, &err) < 0)
 		return no_err("check", &err);
@@ -377,7 +382,7 @@ static void help(void)
 	puts("open [-r] MAILBOX | status MAILBOX | list REF PATTERN | headers [N:M]\n"
 	     "fetch N | header N | save N FILE | set N[:M] FLAG... | clear N[:M] FLAG...\n"
 	     "search CRITERIA | append MAILBOX FILE [FLAG...] | create NAME | delete NAME\n"
-	     "rename OLD NEW | check | expunge | close | quit\n"
+	     "rename OLD NEW | check | expunge [UID...] | close | quit\n"
 	     "MAILBOX: a local name, or {host[:port][/ssl|/notls][/novalidate-cert][/user=U]}NAME");
 }
 

@@ -171,18 +171,20 @@ def test_open_fetch_flag_expunge_over_tls(mtest, tls_server, server, spool, user
     before = inbox_texts(server, user)
     name = "{localhost:%d/ssl}INBOX" % srv.port
     r = mtest("open " + name, "save 1 m1.eml", "set 2 \\Flagged $Work",
-              "set 3 \\Deleted", "expunge", "headers 2:3")
+              "set 3:4 \\Deleted", "expunge 3", "headers 2:3", "clear 3 \\Deleted")
     out = r.stdout.decode()
     assert r.returncode == 0, (out, r.stderr)
     assert out.startswith("%s: 4 messages, 4 recent, uidvalidity " % name)
     assert "saved %d octets\n" % len(before[0][1]) in out
     assert "2 (\\Flagged \\Recent $Work)\n" in out
-    assert "* expunged 3\nexpunge done, 3 messages\n" in out
+    assert "* expunged 3\nexpunge done, 3 messages\n" in out   # UID EXPUNGE 3 alone
+    assert "3 (\\Recent)\n" in out.split("expunge done")[1]
     with open(os.path.join(user.home, "m1.eml"), "rb") as f:
         assert f.read() == before[0][1]
     after = inbox_texts(server, user)
     assert [t for _, t in after] == [t for _, t in before[:2]] + [before[3][1]]
     assert after[1][0] == before[1][0] | {b"\\Flagged", b"$Work"}
+    assert after[2][0] == before[3][0]    # its \Deleted cleared again
 
 
 def test_fetch_is_byte_exact(mtest, tls_server, server, spool, user, sample):
