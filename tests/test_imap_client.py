@@ -116,13 +116,17 @@ def run_as(imapd, user, config_file, san_env, pki, fresh):
     """run_as(prog, args, stdin=b"", password=...) -> CompletedProcess of
     mtest or mailutil run as the user, the password in $MAIL_PASSWORD and
     the test CA in $MAIL_CAFILE."""
-    def command(prog, args=(), password=None, cafile=True):
+    def command(prog, args=(), password=None, cafile=True, env_extra=None):
         env = {"PATH": "/usr/bin:/bin", "HOME": user.home, "USER": user.name,
                "LOGNAME": user.name, "MAIL_PASSWORD": password or user.password}
+        env.update(env_extra or {})
+        env = {k: v for k, v in env.items() if v is not None}
         if cafile:
             env["MAIL_CAFILE"] = pki["ca"]
         env.update(san_env)
-        return dict(args=["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
+        # setsid: no controlling terminal, so nothing ever asks for a password
+        return dict(args=["setsid", "-w", "setpriv", "--reuid=%d" % user.uid,
+                          "--regid=%d" % user.gid,
                           "--init-groups", tool(imapd, prog), "--config", config_file] +
                     list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                     cwd=user.home)
@@ -740,3 +744,21 @@ def test_hostile_server_refused_cleanly(mtest, user, reply, why):
     assert srv.done, srv.heard
     assert r.stdout.decode() == "NO %s: %s\n" % (
         name, why if why.startswith("127.0.0.1 sent") else "127.0.0.1: " + why)
+
+
+def test_password_from_a_file_or_none(mtest, tls_server, spool, user, sample):
+    spool.write(user, sample)
+    srv = tls_server()
+    name = "{localhost:%d/ssl}INBOX" % srv.port
+    pwfile = os.path.join(user.home, ".imap-password")
+    with open(pwfile, "w") as f:
+        f.write(user.password + "\n")
+    os.chown(pwfile, user.uid, user.gid)
+    os.chmod(pwfile, 0o600)
+    r = mtest("open " + name, env_extra={"MAIL_PASSWORD": None, "MAIL_PASSWORD_FILE": pwfile})
+    assert r.returncode == 0, r
+    assert r.stdout.startswith(name.encode() + b": 4 messages")
+    # no variable, no terminal to ask on (setsid): no password, no login tried
+    r = mtest("open " + name, env_extra={"MAIL_PASSWORD": None})
+    assert r.stdout.decode() == "NO %s: no password given for %s on localhost\n" % (
+        name, user.name)
