@@ -215,7 +215,9 @@ static void on_untagged(void *ctx, const struct imap_resp *r)
 	uint32_t f;
 	uint64_t kw;
 
-	if (r->code)
+	if (r->code && !strcmp(r->code, "ALERT") && r->text)
+		mail_ev_notice(box, r->text);   /* RFC 3501 7.1: the user must see it */
+	else if (r->code)
 		on_code(box, r->code, r->code_args);
 	else if (r->has_num && imap_resp_is(r, "EXISTS"))
 		on_exists(box, r->num);

@@ -762,3 +762,18 @@ def test_password_from_a_file_or_none(mtest, tls_server, spool, user, sample):
     r = mtest("open " + name, env_extra={"MAIL_PASSWORD": None})
     assert r.stdout.decode() == "NO %s: no password given for %s on localhost\n" % (
         name, user.name)
+
+
+def test_alert_reaches_the_user(mtest, user):
+    srv = ScriptServer(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n",
+                       [(b'A0001 SELECT "INBOX"', b"* OK [ALERT] Quota 95% full\r\n" +
+                         SELECT_EMPTY.replace(b"A0002", b"A0001")),
+                        (b"A0002 NOOP", b"* OK [ALERT] Going down at noon\r\nA0002 OK\r\n"),
+                        (b"A0003 LOGOUT", b"* BYE bye\r\nA0003 OK bye\r\n")])
+    name = "{127.0.0.1:%d}INBOX" % srv.port
+    r = mtest("open " + name, "check")
+    srv.join(30)
+    assert srv.done, srv.heard
+    assert r.stdout.decode() == ("* Quota 95%% full\n"
+                                 "%s: 0 messages, 0 recent, uidvalidity 5, uidnext 0\n"
+                                 "* Going down at noon\ncheck done, 0 messages\n" % name)
