@@ -749,6 +749,8 @@ static int imap_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, cons
 	struct buf set;
 	int r;
 
+	if (!n)
+		return 0;
 	if (net_name_parse(destpath, &nm, err) < 0 || imap_flush(box, err) < 0)
 		return -1;
 	buf_init(&set);
