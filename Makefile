@@ -214,7 +214,7 @@ SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@CON
 	-e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
 DAEMONS  = imapd/imapd $(if $(wildcard ipopd/ipop3d.c),ipopd/ipop3d) $(if $(wildcard ipopd/ipop2d.c),ipopd/ipop2d)
 MAN8     = imapd.8 ipop3d.8 ipop2d.8
-MAN1     = mailutil.1 tmail.1 dmail.1
+MAN1     = mailutil.1 tmail.1 dmail.1 mtest.1
 EXAMPLES = inetd.conf xinetd.d/imap xinetd.d/imaps xinetd.d/pop3 xinetd.d/pop3s \
 	systemd/imap.socket systemd/imap@.service systemd/imaps.socket systemd/imaps@.service \
 	systemd/pop3.socket systemd/pop3@.service systemd/pop3s.socket systemd/pop3s@.service \

@@ -7,6 +7,7 @@
 #include "fsafe.h"
 #include "lock.h"
 #include "config.h"
+#include "net.h"
 #include "unix_index.h"
 #include "specialuse.h"
 #include "mail_modseq.h"
@@ -29,6 +30,7 @@ extern const struct driver driver_mh;
 extern const struct driver driver_mmdf;
 extern const struct driver driver_mix;
 extern const struct driver driver_mbx;
+extern const struct driver driver_imap;   /* "{host}name", never by probing */
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
@@ -132,7 +134,7 @@ static char *join(const char *dir, const char *name)
 	return buf_steal(&b);
 }
 
-static int has_dotdot(const char *name)
+int mail_name_climbs(const char *name)
 {
 	for (const char *p = name; *p;) {
 		const char *e = strchr(p, '/');
@@ -173,7 +175,7 @@ static char *home_path(struct mail_session *s, const char *name, struct mail_err
 		return NULL;
 	}
 	if (!s->allow_outside_home) {
-		if (name[0] == '/' || name[0] == '~' || has_dotdot(name)) {
+		if (name[0] == '/' || name[0] == '~' || mail_name_climbs(name)) {
 			mail_err_set(err, MAIL_BADNAME,
 				     "mailbox names must stay inside your home directory: %s", name);
 			return NULL;
@@ -373,9 +375,28 @@ struct where {
 	const struct driver *drv;   /* the format the name implies, or NULL: any */
 	int inbox;
 	int ns;                     /* a folder in INBOX's namespace */
+	int net;                    /* "{host}name": the network driver's */
 };
 
 #define FORCE_PREFIX "#driver."
+
+/* A network name, for a client program only (the daemons refuse it). */
+static int net_where(struct mail_session *s, const char *name, struct where *w,
+		     struct mail_err *err)
+{
+	struct net_name nm;
+
+	if (!s->client) {
+		mail_err_set(err, MAIL_BADNAME, "%s: network mailbox names are not served here", name);
+		return -1;
+	}
+	if (net_name_parse(name, &nm, err) < 0)
+		return -1;
+	w->drv = &driver_imap;
+	w->net = 1;
+	w->path = xstrdup(name);
+	return 0;
+}
 
 /* Map name to a path and the driver it implies, before anything on disk
  * is looked at: "#driver.FORMAT/name" forces a format; INBOX is where
@@ -393,6 +414,8 @@ static int where_of(struct mail_session *s, const char *name, struct where *w,
 		mail_err_set(err, MAIL_BADNAME, "line breaks are not allowed in mailbox names");
 		return -1;
 	}
+	if (net_name_is(name))
+		return net_where(s, name, w, err);
 	if (!strncasecmp(name, FORCE_PREFIX, strlen(FORCE_PREFIX))) {
 		const char *fmt = name + strlen(FORCE_PREFIX), *slash = strchr(fmt, '/');
 		char *f = xstrndup(fmt, slash ? (size_t)(slash - fmt) : strlen(fmt));
@@ -444,6 +467,8 @@ static int find_box(struct mail_session *s, const char *name, struct where *w, i
 
 	if (where_of(s, name, w, err) < 0)
 		return BOX_ERROR;
+	if (w->net)
+		return BOX_THERE;   /* the server will say */
 	r = examine(s, name, w->path, w->drv, &d, writable, err);
 	if (r == BOX_THERE)
 		w->drv = d;
@@ -782,7 +807,7 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 }
 
 /* IMAP atom characters, minus the flag-ish backslash. */
-static int keyword_ok(const char *name)
+int mail_keyword_valid(const char *name)
 {
 	if (!*name)
 		return 0;
@@ -798,7 +823,7 @@ int mail_keyword(struct mailbox *box, const char *name, int create)
 		if (!strcasecmp(box->keywords[i], name))
 			return (int)i;
 	if (!create || !box->keywords_creatable || box->nkeywords >= MAIL_KEYWORDS_MAX ||
-	    !keyword_ok(name))
+	    !mail_keyword_valid(name))
 		return -1;
 	box->keywords[box->nkeywords] = xstrdup(name);
 	return (int)box->nkeywords++;
@@ -812,6 +837,16 @@ void mail_keyword_forget(struct mailbox *box, unsigned keep)
 		used |= box->msgs[i]->keywords;
 	while (box->nkeywords > keep && !(used >> (box->nkeywords - 1) & 1))
 		free(box->keywords[--box->nkeywords]);
+}
+
+/* Do two network names lead to the same server and user? */
+static int net_same_names(const char *a, const char *b)
+{
+	struct net_name na, nb;
+	struct mail_err ignore;
+
+	return net_name_parse(a, &na, &ignore) == 0 && net_name_parse(b, &nb, &ignore) == 0 &&
+	       net_same_server(&na, &nb);
 }
 
 /* Collect messages as struct mail_new (owning copies of the texts). */
@@ -864,7 +899,7 @@ int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char 
 
 	/* the format's own fast path when both ends are of it */
 	if (box->drv->copy && find_box(box->sess, dest, &w, NULL, err) == BOX_THERE &&
-	    w.drv == box->drv) {
+	    w.drv == box->drv && (!w.net || net_same_names(box->path, dest))) {
 		for (size_t i = 0; i < n; i++)
 			if (!msgno_ok(box, msgnos[i], err)) {
 				free(w.path);
@@ -938,8 +973,11 @@ int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 	}
 	rc = where_of(s, trimmed, &w, err);
 	free(trimmed);
-	if (rc < 0)
-		return -1;
+	if (rc < 0 || w.net) {
+		rc = rc < 0 ? -1 : w.drv->create(s, w.path, err);
+		free(w.path);
+		return rc;
+	}
 	rc = -1;
 	if (fsafe_locate(s, w.path, 1, &loc, err) < 0) {
 		if (errno == ENOTDIR)
@@ -1017,6 +1055,11 @@ int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 	}
 	if (where_of(s, name, &w, err) < 0)
 		return -1;
+	if (w.net) {
+		rc = w.drv->remove(s, w.path, err);
+		free(w.path);
+		return rc;
+	}
 	if (fsafe_locate(s, w.path, 0, &loc, err) < 0) {
 		if (errno == ENOENT)
 			open_error(name, ENOENT, err);
@@ -1159,6 +1202,23 @@ static const struct driver *driver_at(struct mail_session *s, const char *path,
 	return d;
 }
 
+/* RENAME on a server: both names on the same one. */
+static int net_rename(struct mail_session *s, const char *from, const char *to,
+		      const struct where *wt, struct mail_err *err)
+{
+	struct where wf;
+
+	if (where_of(s, from, &wf, err) < 0)
+		return -1;
+	free(wf.path);
+	if (!wt->net || !wf.net || !net_same_names(from, to)) {
+		mail_err_set(err, MAIL_BADNAME, "cannot rename %s to %s: not on the same server",
+			     from, to);
+		return -1;
+	}
+	return wt->drv->rename(s, from, to, err);
+}
+
 int mail_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err)
 {
 	struct where wf = { 0 }, wt;
@@ -1171,6 +1231,11 @@ int mail_rename(struct mail_session *s, const char *from, const char *to, struct
 	}
 	if (where_of(s, to, &wt, err) < 0)
 		return -1;
+	if (wt.net || net_name_is(from)) {
+		rc = net_rename(s, from, to, &wt, err);
+		free(wt.path);
+		return rc;
+	}
 	int there = anything_at(s, wt.path, err);
 	if (there != 0) {
 		if (there > 0)
@@ -1594,7 +1659,7 @@ static int list_forced(struct mail_session *s, const char *pat, mail_list_fn fn,
 	const struct driver *d = mail_driver_named(name);
 
 	free(name);
-	if (!d || !slash || slash[1] == '/' || slash[1] == '~' || has_dotdot(slash + 1))
+	if (!d || !slash || slash[1] == '/' || slash[1] == '~' || mail_name_climbs(slash + 1))
 		return 0;   /* nothing can match */
 	char *shown = xstrndup(pat, (size_t)(slash + 1 - pat));
 	struct lister l = { slash + 1, fn, ctx, d, shown };
@@ -1602,6 +1667,27 @@ static int list_forced(struct mail_session *s, const char *pat, mail_list_fn fn,
 		list_dir(&l, s->home_fd, "", 0);
 	free(shown);
 	return 0;
+}
+
+/* LIST on a server: "{host}ref" with a pattern, or "" with "{host}pattern". */
+static int net_list(struct mail_session *s, const char *ref, const char *pattern,
+		    mail_list_fn fn, void *ctx, struct mail_err *err)
+{
+	struct where w;
+	const char *spec = net_name_is(ref) ? ref : pattern;
+
+	if (ref && *ref && !net_name_is(ref)) {
+		mail_err_set(err, MAIL_BADNAME, "%s: the server goes in the reference", pattern);
+		return -1;
+	}
+	if (where_of(s, spec, &w, err) < 0)
+		return -1;
+	size_t plen = strchr(spec, '}') + 1 - spec;
+	char *root = spec == ref ? xstrdup(ref) : xstrndup(pattern, plen);
+	int rc = w.drv->ns_list(s, root, spec == ref ? pattern : pattern + plen, fn, ctx, err);
+	free(root);
+	free(w.path);
+	return rc;
 }
 
 int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
@@ -1613,8 +1699,10 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 		fn(ctx, "", LA_NOSELECT);   /* the hierarchy delimiter query */
 		return 0;
 	}
+	if (net_name_is(ref) || net_name_is(pattern))
+		return net_list(s, ref, pattern, fn, ctx, err);
 	pat = full_pattern(ref, pattern);
-	if (!s->allow_outside_home && (pat[0] == '/' || pat[0] == '~' || has_dotdot(pat))) {
+	if (!s->allow_outside_home && (pat[0] == '/' || pat[0] == '~' || mail_name_climbs(pat))) {
 		free(pat);
 		return 0;   /* nothing outside home matches */
 	}

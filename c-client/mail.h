@@ -75,6 +75,10 @@ struct mail_session {
 	 * whether they are made at login. */
 	char *special_cfg[MAIL_SPECIAL_N];
 	int special_create;
+	/* A client program's hooks for network mailboxes ("{host}name",
+	 * net.h). NULL in the daemons: such names are then refused, so no
+	 * user can make a server connect anywhere. */
+	const struct mail_client *client;
 };
 
 struct message {
@@ -102,6 +106,7 @@ struct mail_events {
 };
 
 struct driver;
+struct mail_client;
 
 struct mailbox {
 	struct mail_session *sess;
@@ -208,6 +213,7 @@ struct driver {
 	 * changes when the mailbox does, so IDLE wakes without polling. */
 	int (*watch)(struct mailbox *box, int ifd);
 	char *(*ns_path)(const char *root, const char *name, struct mail_err *err);
+	/* (A network driver has ns_list alone: root is "{host}reference".) */
 	int (*ns_list)(struct mail_session *sess, const char *root, const char *pattern,
 		       mail_list_fn fn, void *ctx, struct mail_err *err);
 	/* Optional, with ns_path: the subscription list kept with that
@@ -279,6 +285,10 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 	       uint64_t keywords, struct mail_err *err);
 /* Index of keyword name, creating it when create is set; -1 if impossible. */
 int mail_keyword(struct mailbox *box, const char *name, int create);
+/* Is name fit to be a keyword (an IMAP atom, no flag backslash)? */
+int mail_keyword_valid(const char *name);
+/* Does name have a ".." component (a name that climbs out of where it is)? */
+int mail_name_climbs(const char *name);
 /* Take back the keywords created after the first keep that no message
  * carries (a STORE that could not be saved made them). */
 void mail_keyword_forget(struct mailbox *box, unsigned keep);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "imap_fmt.h"
+#include "imap_resp.h"
 #include "imapd.h"
 
 enum fa_kind {
@@ -369,19 +370,9 @@ static int parse_atts(struct cmd *cmd, struct fetch_req *req)
 /* Non-UID sets must name existing messages only (RFC 3501 6.4.5: BAD). */
 static void put_internaldate(struct buf *out, const struct message *m)
 {
-	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	time_t t = m->internal_date + (time_t)m->tz_minutes * 60;
-	int tz = m->tz_minutes < 0 ? -m->tz_minutes : m->tz_minutes;
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm)) {
-		t = 0;
-		gmtime_r(&t, &tm);
-	}
-	buf_printf(out, "\"%02d-%s-%04d %02d:%02d:%02d %c%02d%02d\"", tm.tm_mday, mon[tm.tm_mon],
-		   tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		   m->tz_minutes < 0 ? '-' : '+', tz / 60 % 100, tz % 60);
+	buf_putc(out, '"');
+	imap_date_time(out, m->internal_date, m->tz_minutes);
+	buf_putc(out, '"');
 }
 
 /* Message octets go out as a literal; large ones bypass the buffer. Bytes

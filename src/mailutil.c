@@ -4,6 +4,7 @@
  * invoking user with the names imapd would give them. */
 #include <errno.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "config.h"
 #include "mail.h"
+#include "net.h"
 #include "parser.h"
 #include "search_parse.h"
 
@@ -30,6 +32,7 @@ struct opts {
 
 static struct opts opt;
 static struct mail_session sess;
+static struct net_login_cache logins;
 
 /* One line on stderr, as every classic tool did. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -62,13 +65,25 @@ static void usage(void)
 	      "          -ig(nore: go on after a failed mailbox in transfer)\n"
 	      "          -m(erge) append|suffix=XX|prompt (transfer onto existing mailboxes)\n"
 	      "          -kw(copy: accepted; keywords are always copied)\n"
-	      "          --config FILE (default " CONFIG_FILE ")\n", stderr);
+	      "          --config FILE (default " CONFIG_FILE ")\n"
+	      "MAILBOX may be on an IMAP server: {host[:port][/ssl][/user=NAME]}name; the\n"
+	      "password comes from $MAIL_PASSWORD, the file $MAIL_PASSWORD_FILE or the\n"
+	      "terminal, trusted CAs from $MAIL_CAFILE (default: the system's)\n", stderr);
 	exit(2);
 }
 
-/* The invoking user's session, with the configuration's mailbox keys. */
+/* -d: the IMAP conversation on stderr (credentials left out). */
+static void trace(void *ctx, const struct net_name *n, int out, const char *line, size_t len)
+{
+	fprintf(stderr, "mailutil: %s %s %.*s\n", n->host, out ? "C:" : "S:", (int)len, line);
+}
+
+/* The invoking user's session, with the configuration's mailbox keys,
+ * able to reach network mailboxes. */
 static int session_open(void)
 {
+	static struct mail_client client = {.login = net_login_default, .trace = trace,
+					    .ctx = &logins};
 	struct passwd *pw = getpwuid(getuid());
 	struct config cfg;
 	struct buf errors;
@@ -88,6 +103,9 @@ static int session_open(void)
 	/* a local tool, run with the user's own rights: any path they name */
 	cfg.allow_outside_home = 1;
 	mail_session_setup(&sess, pw->pw_name, pw->pw_dir, &cfg);
+	client.cafile = getenv("MAIL_CAFILE");
+	client.debug = opt.debug;
+	sess.client = &client;
 	buf_free(&errors);
 	config_free(&cfg);
 	return rc;
@@ -277,11 +295,15 @@ static int merge_into(char **target)
 /* One mailbox of a transfer: name under src becomes the same under dest. */
 static int transfer_one(const char *name, const char *src, const char *dest)
 {
-	char *target = xmalloc(strlen(dest) + strlen(name) + 1);
+	char *target = xmalloc(strlen(dest) + strlen(name) + 2);
+	size_t dl = strlen(dest), sl = strlen(src);
 	int create = 1, rc;
 
 	strcpy(target, dest);
-	strcat(target, name + strlen(src));
+	/* a whole server ("{host}") goes under dest as a folder tree */
+	if (sl && src[sl - 1] == '}' && dl && dest[dl - 1] != '/')
+		strcat(target, "/");
+	strcat(target, name + sl);
 	if (exists(target)) {
 		int m = merge_into(&target);
 		if (!m) {
@@ -382,6 +404,7 @@ int main(int argc, char **argv)
 	}
 	if (!n)
 		usage();
+	signal(SIGPIPE, SIG_IGN);   /* a server that hangs up is an error, not our end */
 	if (session_open() < 0)
 		return 2;
 	const char *c = args[0];
@@ -409,6 +432,7 @@ int main(int argc, char **argv)
 			     fail("cannot rename", args[1], &err) : 0;
 	else
 		usage();
+	net_login_forget(&logins);
 	mail_session_free(&sess);
 	return rc;
 }

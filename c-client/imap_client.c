@@ -1,0 +1,517 @@
+/* imap_client.c: an IMAP connection from the client side. Responses are
+ * gathered within bounds (IMAP_CLIENT_LINE_MAX per line, LITERAL_MAX of
+ * literals) and parsed by imap_resp.c; a password leaves this process only
+ * over TLS, or in clear to a server on this machine when /notls says so. */
+#include "imap_client.h"
+#include "tls_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* /debug: one line of the protocol to the program's trace hook. */
+static void trace(struct imap_conn *c, int out, const char *p, size_t n)
+{
+	if (c->nm.debug && c->cl && c->cl->trace)
+		c->cl->trace(c->cl->ctx, &c->nm, out, p, n);
+}
+
+/* Send bytes of the current command; the trace gets each line whole,
+ * credentials replaced. */
+static void put(struct imap_conn *c, const char *p, size_t n)
+{
+	static const char hidden[] = "<credentials>";
+	size_t hl = sizeof hidden - 1;
+
+	io_write(&c->io, p, n);
+	if (!c->nm.debug)
+		return;
+	if (!c->secret)
+		buf_append(&c->tr, p, n);
+	else if (c->tr.len < hl || memcmp(c->tr.data + c->tr.len - hl, hidden, hl))
+		buf_append(&c->tr, hidden, hl);
+	if (c->tr.len >= 2 && !memcmp(c->tr.data + c->tr.len - 2, "\r\n", 2)) {
+		trace(c, 1, c->tr.data, c->tr.len - 2);
+		buf_reset(&c->tr);
+	}
+}
+
+/* put() of printf-formatted text. */
+static void vput(struct imap_conn *c, const char *fmt, va_list ap)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_vprintf(&b, fmt, ap);
+	put(c, b.data, b.len);
+	buf_free(&b);
+}
+
+void imap_cmd_text(struct imap_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vput(c, fmt, ap);
+	va_end(ap);
+}
+
+/* The tag of a new command; the last command's response code is gone. */
+static void new_tag(struct imap_conn *c)
+{
+	char tag[16];
+
+	c->resp_code = NULL;
+	c->resp_args = NULL;
+	snprintf(tag, sizeof tag, "A%04u ", ++c->tagno);
+	put(c, tag, strlen(tag));
+}
+
+void imap_cmd_begin(struct imap_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	new_tag(c);
+	va_start(ap, fmt);
+	vput(c, fmt, ap);
+	va_end(ap);
+}
+
+/* Bit of one capability word. */
+static unsigned cap_bit(const char *w)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} caps[] = {
+		{"IMAP4REV1", IC_IMAP4REV1}, {"IMAP4REV2", IC_IMAP4REV2},
+		{"STARTTLS", IC_STARTTLS}, {"LOGINDISABLED", IC_LOGINDISABLED},
+		{"AUTH=PLAIN", IC_AUTH_PLAIN}, {"AUTH=LOGIN", IC_AUTH_LOGIN},
+		{"SASL-IR", IC_SASL_IR}, {"LITERAL+", IC_LITERALPLUS},
+		{"LITERAL-", IC_LITERALMINUS}, {"UIDPLUS", IC_UIDPLUS},
+		{"MULTIAPPEND", IC_MULTIAPPEND}, {"IDLE", IC_IDLE},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
+		if (!strcasecmp(w, caps[i].name))
+			return caps[i].bit;
+	return 0;
+}
+
+static void caps_from(struct imap_conn *c, const struct imap_item *it)
+{
+	c->caps = 0;
+	for (; it; it = it->next)
+		if (it->type == II_ATOM)
+			c->caps |= cap_bit(it->s);
+}
+
+/* What every response may carry, whoever asked. */
+static void resp_common(struct imap_conn *c, const struct imap_resp *r)
+{
+	if (r->kind == IR_UNTAGGED && imap_resp_is(r, "CAPABILITY"))
+		caps_from(c, r->args);
+	else if (r->code && !strcmp(r->code, "CAPABILITY"))
+		caps_from(c, r->code_args);
+	if (r->kind == IR_UNTAGGED && imap_resp_is(r, "BYE"))
+		c->bye = 1;
+}
+
+/* The connection is unusable: say why, once. */
+static int broken(struct imap_conn *c, struct mail_err *err, const char *why)
+{
+	c->bye = 1;
+	mail_err_set(err, MAIL_FAIL, "%s: %s", c->nm.host, why);
+	return -1;
+}
+
+static const char *io_why(enum io_status st)
+{
+	return st == IO_TIMEOUT ? "server not answering (timeout)" :
+	       st == IO_TOOLONG ? "response line too long" :
+	       st == IO_EOF ? "connection closed by the server" : "connection broken";
+}
+
+/* Gather one response (its lines and literals) into c->resp. */
+static int read_raw(struct imap_conn *c, struct mail_err *err)
+{
+	uint64_t lits = 0, n;
+
+	buf_reset(&c->resp);
+	for (;;) {
+		size_t start = c->resp.len;
+		/* lines between literals ("{0}" after "{0}") count too */
+		if (start > IMAP_CLIENT_LITERAL_MAX + (size_t)IMAP_CLIENT_LINE_MAX)
+			return broken(c, err, "response larger than we accept");
+		enum io_status st = io_readline(&c->io, &c->resp, IMAP_CLIENT_LINE_MAX);
+		if (st != IO_OK)
+			return broken(c, err, io_why(st));
+		trace(c, 0, c->resp.data + start, c->resp.len - start);
+		int lit = imap_resp_literal(c->resp.data + start, c->resp.len - start, &n);
+		if (lit == 0)
+			return 0;
+		if (lit < 0 || n > IMAP_CLIENT_LITERAL_MAX - lits)
+			return broken(c, err, "literal larger than we accept");
+		lits += n;
+		buf_puts(&c->resp, "\r\n");
+		if ((st = io_read_exact(&c->io, &c->resp, (size_t)n)) != IO_OK)
+			return broken(c, err, io_why(st));
+	}
+}
+
+/* Read and parse one response into *r (valid until the next read). */
+static int read_resp(struct imap_conn *c, struct imap_resp *r, struct mail_err *err)
+{
+	const char *why;
+
+	if (c->bye)
+		return broken(c, err, "connection closed");
+	pool_clear(c->pool);
+	if (read_raw(c, err) < 0)
+		return -1;
+	if (imap_resp_parse(c->pool, c->resp.data, c->resp.len, r, &why) < 0) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "bad response from the server (%s)", why);
+		return broken(c, err, msg);
+	}
+	resp_common(c, r);
+	return 0;
+}
+
+/* Read up to our tagged response: 0 on OK, -1 with err; with want_more, a
+ * continuation request returns 1 (the command goes on). */
+static int await(struct imap_conn *c, imap_untagged_fn fn, void *ctx, int want_more,
+		 struct mail_err *err)
+{
+	struct imap_resp r;
+	char tag[16];
+
+	snprintf(tag, sizeof tag, "A%04u", c->tagno);
+	if (io_flush(&c->io) < 0)
+		return broken(c, err, "connection broken while sending");
+	for (;;) {
+		if (read_resp(c, &r, err) < 0)
+			return -1;
+		if (r.kind == IR_CONTINUE) {
+			if (want_more)
+				return 1;
+			return broken(c, err, "unexpected continuation request");
+		}
+		if (r.kind == IR_UNTAGGED) {
+			if (fn)
+				fn(ctx, &r);
+			continue;
+		}
+		if (strcmp(r.tag, tag))
+			return broken(c, err, "response with a tag we did not send");
+		c->resp_code = r.code;
+		c->resp_args = r.code_args;
+		if (imap_resp_is(&r, "OK"))
+			return 0;
+		mail_err_set(err, r.code && !strcmp(r.code, "TRYCREATE") ? MAIL_NONEXISTENT : MAIL_FAIL,
+			     "%s", r.text && *r.text ? r.text : r.name);
+		return -1;
+	}
+}
+
+int imap_cmd_end(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mail_err *err)
+{
+	put(c, "\r\n", 2);
+	return await(c, fn, ctx, 0, err);
+}
+
+int imap_cmd(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mail_err *err,
+	     const char *fmt, ...)
+{
+	va_list ap;
+
+	new_tag(c);
+	va_start(ap, fmt);
+	vput(c, fmt, ap);
+	va_end(ap);
+	return imap_cmd_end(c, fn, ctx, err);
+}
+
+int imap_cmd_literal(struct imap_conn *c, const char *s, size_t len, struct mail_err *err)
+{
+	int plus = (c->caps & IC_LITERALPLUS) || ((c->caps & IC_LITERALMINUS) && len <= 4096);
+	char head[32];
+
+	snprintf(head, sizeof head, "{%zu%s}\r\n", len, plus ? "+" : "");
+	put(c, head, strlen(head));
+	int r = plus ? 1 : await(c, NULL, NULL, 1, err);
+	if (r == 0)
+		broken(c, err, "the server ended the command before its literal");
+	if (r != 1)
+		return -1;
+	io_write(&c->io, s, len);
+	snprintf(head, sizeof head, "<%zu octets>", len);
+	buf_puts(&c->tr, head);
+	return 0;
+}
+
+int imap_cmd_string(struct imap_conn *c, const char *s, size_t len, struct mail_err *err)
+{
+	int quotable = len < 1000;
+
+	for (size_t i = 0; quotable && i < len; i++)
+		if (!s[i] || s[i] == '\r' || s[i] == '\n' || (unsigned char)s[i] >= 0x80)
+			quotable = 0;
+	if (!quotable)
+		return imap_cmd_literal(c, s, len, err);
+	put(c, "\"", 1);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			put(c, "\\", 1);
+		put(c, s + i, 1);
+	}
+	put(c, "\"", 1);
+	return 0;
+}
+
+int imap_cmd_mailbox(struct imap_conn *c, const char *name, struct mail_err *err)
+{
+	return imap_cmd_string(c, name, strlen(name), err);
+}
+
+/* RFC 4648 base64 of n bytes. */
+static void base64(struct buf *out, const unsigned char *p, size_t n)
+{
+	static const char d[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+			     (i + 2 < n ? p[i + 2] : 0);
+		buf_putc(out, d[v >> 18 & 63]);
+		buf_putc(out, d[v >> 12 & 63]);
+		buf_putc(out, i + 1 < n ? d[v >> 6 & 63] : '=');
+		buf_putc(out, i + 2 < n ? d[v & 63] : '=');
+	}
+}
+
+/* AUTHENTICATE mech with the base64 answers in steps[] (the first as an
+ * initial response where SASL-IR allows), one per continuation. */
+static int sasl_exchange(struct imap_conn *c, const char *mech, struct buf *steps, size_t n,
+			 struct mail_err *err)
+{
+	size_t i = 0;
+	int ir = (c->caps & IC_SASL_IR) && n;
+
+	imap_cmd_begin(c, "AUTHENTICATE %s%s", mech, ir ? " " : "");
+	c->secret = 1;
+	if (ir)
+		imap_cmd_text(c, "%s", steps[i++].data);
+	c->secret = 0;
+	put(c, "\r\n", 2);
+	int r;
+	while ((r = await(c, NULL, NULL, 1, err)) == 1) {
+		c->secret = 1;
+		if (i < n)
+			put(c, steps[i].data, steps[i].len);
+		else
+			put(c, "*", 1);   /* more asked than the mechanism has: cancel */
+		c->secret = 0;
+		i++;
+		put(c, "\r\n", 2);
+	}
+	return r;
+}
+
+/* PLAIN (RFC 4616): authorize as user, authenticate as authuser if given. */
+static int auth_plain(struct imap_conn *c, const char *user, const char *pw, struct mail_err *err)
+{
+	const char *authc = c->nm.authuser[0] ? c->nm.authuser : user;
+	const char *authz = c->nm.authuser[0] ? user : "";
+	struct buf raw, step;
+
+	buf_init(&raw);
+	buf_init(&step);
+	buf_append(&raw, authz, strlen(authz) + 1);
+	buf_append(&raw, authc, strlen(authc) + 1);
+	buf_puts(&raw, pw);
+	base64(&step, (const unsigned char *)raw.data, raw.len);
+	int r = sasl_exchange(c, "PLAIN", &step, 1, err);
+	explicit_bzero(raw.data, raw.len);
+	explicit_bzero(step.data, step.len);
+	buf_free(&raw);
+	buf_free(&step);
+	return r;
+}
+
+/* The LOGIN SASL mechanism: user name, then password. */
+static int auth_login(struct imap_conn *c, const char *user, const char *pw, struct mail_err *err)
+{
+	struct buf steps[2];
+
+	buf_init(&steps[0]);
+	buf_init(&steps[1]);
+	base64(&steps[0], (const unsigned char *)user, strlen(user));
+	base64(&steps[1], (const unsigned char *)pw, strlen(pw));
+	int r = sasl_exchange(c, "LOGIN", steps, 2, err);
+	explicit_bzero(steps[1].data, steps[1].len);
+	buf_free(&steps[0]);
+	buf_free(&steps[1]);
+	return r;
+}
+
+/* The LOGIN command. */
+static int cmd_login(struct imap_conn *c, const char *user, const char *pw, struct mail_err *err)
+{
+	imap_cmd_begin(c, "LOGIN ");
+	c->secret = 1;
+	int r = imap_cmd_string(c, user, strlen(user), err);
+	put(c, " ", 1);
+	if (r == 0)
+		r = imap_cmd_string(c, pw, strlen(pw), err);
+	c->secret = 0;
+	return r < 0 ? -1 : imap_cmd_end(c, NULL, NULL, err);
+}
+
+/* Pick a method the server offers and log in. */
+static int login(struct imap_conn *c, const char *local_user, struct mail_err *err)
+{
+	char user[NET_USER_MAX], pw[512];
+	int r;
+
+	str_copy(user, c->nm.user[0] ? c->nm.user : local_user ? local_user : "", sizeof user);
+	if (!c->cl || !c->cl->login || c->cl->login(c->cl->ctx, &c->nm, user, sizeof user, pw,
+						     sizeof pw) < 0) {
+		mail_err_set(err, MAIL_FAIL, "no password given for %s on %s", user, c->nm.host);
+		return -1;
+	}
+	if ((c->caps & IC_AUTH_PLAIN) || c->nm.authuser[0])
+		r = auth_plain(c, user, pw, err);
+	else if (!(c->caps & IC_LOGINDISABLED))
+		r = cmd_login(c, user, pw, err);
+	else if (c->caps & IC_AUTH_LOGIN)
+		r = auth_login(c, user, pw, err);
+	else
+		r = broken(c, err, "the server offers no login method we have");
+	explicit_bzero(pw, sizeof pw);
+	if (r < 0 && !c->bye) {
+		char why[sizeof err->text];
+		str_copy(why, err->text, sizeof why);
+		mail_err_set(err, MAIL_FAIL, "login to %s as %s failed: %s", c->nm.host, user, why);
+	}
+	return r;
+}
+
+/* Is it safe to send a password now? Start TLS where we should. */
+static int secure(struct imap_conn *c, int loopback, struct mail_err *err)
+{
+	struct tls_client_opts o = {c->nm.host, c->nm.novalidate, c->cl ? c->cl->cafile : NULL};
+
+	if (tls_client_active(&c->io))
+		return 0;
+	if (!c->nm.notls && (c->caps & IC_STARTTLS)) {
+		if (imap_cmd(c, NULL, NULL, err, "STARTTLS") < 0 ||
+		    tls_client_start(&c->io, &o, err) < 0) {
+			c->bye = 1;
+			return -1;
+		}
+		c->caps = 0;   /* what was said in clear may have been forged */
+		return imap_cmd(c, NULL, NULL, err, "CAPABILITY");
+	}
+	if (c->nm.notls && !c->nm.secure && loopback)
+		return 0;   /* the user asked, and the bytes never leave this machine */
+	/* MAIL_FAIL here and for a failed login, not MAIL_NOPERM: mail_open
+	 * would try again read-only, a second connection and login */
+	if (c->nm.notls)
+		mail_err_set(err, MAIL_FAIL, "%s: refusing to send a password in clear over the "
+			     "network (/notls is for a server on this machine; use /ssl)", c->nm.host);
+	else
+		mail_err_set(err, MAIL_FAIL, "%s offers no STARTTLS: refusing to send a password "
+			     "in clear (use /ssl for implicit TLS)", c->nm.host);
+	return -1;
+}
+
+/* The greeting: 1 PREAUTH, 0 OK, -1 BYE or garbage. */
+static int greeting(struct imap_conn *c, struct mail_err *err)
+{
+	struct imap_resp r;
+
+	if (read_resp(c, &r, err) < 0)
+		return -1;
+	if (r.kind == IR_UNTAGGED && imap_resp_is(&r, "OK"))
+		return 0;
+	if (r.kind == IR_UNTAGGED && imap_resp_is(&r, "PREAUTH"))
+		return 1;
+	mail_err_set(err, MAIL_FAIL, "%s refused the connection: %s", c->nm.host,
+		     r.text ? r.text : "not an IMAP greeting");
+	return -1;
+}
+
+static int start(struct imap_conn *c, const char *local_user, struct mail_err *err)
+{
+	struct tls_client_opts o = {c->nm.host, c->nm.novalidate, c->cl ? c->cl->cafile : NULL};
+	int loopback = 0, pre;
+	unsigned port = c->nm.port ? c->nm.port : c->nm.ssl ? 993 : 143;
+
+	c->fd = c->cl && c->cl->connect ?
+			c->cl->connect(c->cl->ctx, &c->nm, port, &loopback, err) :
+			net_connect(&c->nm, port, IMAP_CLIENT_TIMEOUT, &loopback, err);
+	if (c->fd < 0)
+		return -1;
+	io_init(&c->io, c->fd, c->fd);
+	c->io.timeout = IMAP_CLIENT_TIMEOUT;
+	if (c->nm.ssl && tls_client_start(&c->io, &o, err) < 0)
+		return -1;
+	if ((pre = greeting(c, err)) < 0)
+		return -1;
+	if (!c->caps && imap_cmd(c, NULL, NULL, err, "CAPABILITY") < 0)
+		return -1;
+	if (pre && !tls_client_active(&c->io) && (c->nm.tls || c->nm.secure)) {
+		/* no STARTTLS once authenticated: the TLS asked for cannot be had */
+		mail_err_set(err, MAIL_FAIL, "%s: PREAUTH in clear, but /tls or /secure asks for TLS",
+			     c->nm.host);
+		return -1;
+	}
+	if (pre)
+		return 0;   /* no password will be sent */
+	if (secure(c, loopback, err) < 0 || login(c, local_user, err) < 0)
+		return -1;
+	/* servers may change what they offer once logged in */
+	return c->caps ? 0 : imap_cmd(c, NULL, NULL, err, "CAPABILITY");
+}
+
+struct imap_conn *imap_connect(const struct net_name *nm, const struct mail_client *cl,
+			       const char *local_user, struct mail_err *err)
+{
+	struct imap_conn *c = xcalloc(1, sizeof *c);
+
+	c->fd = -1;
+	c->nm = *nm;
+	c->nm.mailbox = NULL;   /* points into the caller's name */
+	c->cl = cl;
+	c->nm.debug |= cl && cl->debug;
+	c->pool = pool_new();
+	buf_init(&c->resp);
+	buf_init(&c->tr);
+	if (start(c, local_user, err) < 0) {
+		c->bye = 1;
+		imap_disconnect(c);
+		return NULL;
+	}
+	return c;
+}
+
+void imap_disconnect(struct imap_conn *c)
+{
+	struct mail_err ignore;
+
+	if (!c)
+		return;
+	if (c->fd >= 0 && !c->bye && !c->io.failed)
+		imap_cmd(c, NULL, NULL, &ignore, "LOGOUT");
+	tls_client_end(&c->io);
+	if (c->fd >= 0) {
+		buf_free(&c->io.wbuf);
+		close(c->fd);
+	}
+	pool_free(c->pool);
+	buf_free(&c->resp);
+	buf_free(&c->tr);
+	free(c);
+}

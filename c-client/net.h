@@ -1,0 +1,71 @@
+/* net.h: what every network driver shares: the classic name syntax
+ * "{host[:port][/flag...]}mailbox", the program's login and trace hooks,
+ * and the connection (IPv6 and IPv4, loopback known). Only a session whose
+ * program set sess->client may name a network mailbox: the daemons never
+ * do, so no user can make a server connect anywhere. */
+#ifndef CCLIENT_NET_H
+#define CCLIENT_NET_H
+
+#include <stddef.h>
+
+#include "mail.h"
+
+#define NET_HOST_MAX 256
+#define NET_USER_MAX 256
+
+struct net_name {
+	char host[NET_HOST_MAX];      /* without the [] of an IPv6 address */
+	unsigned port;                /* 0: the service's (imap 143, /ssl 993) */
+	char service[16];             /* "imap" (pop3, nntp: later drivers) */
+	int ssl, tls, notls, novalidate, secure, debug, readonly;
+	char user[NET_USER_MAX];      /* /user=, "" for the program's default */
+	char authuser[NET_USER_MAX];  /* /authuser= (SASL authentication identity) */
+	const char *mailbox;          /* after the '}' (inside the name parsed) */
+	size_t prefix_len;            /* of "{...}", to name LIST answers as typed */
+};
+
+/* Hooks of a client program; see struct mail_session's client. */
+struct mail_client {
+	/* Fill the password (and may change the user, preset from /user= or
+	 * the session's user) for n; 0, or -1 when the user gave none. */
+	int (*login)(void *ctx, const struct net_name *n, char *user, size_t ulen, char *pw,
+		     size_t plen);
+	/* /debug: one protocol line sent (out set) or received; credentials
+	 * are never passed here. NULL: no trace. */
+	void (*trace)(void *ctx, const struct net_name *n, int out, const char *line, size_t len);
+	/* Optional: the connected socket for n (a tunnel, a proxy; the fuzz
+	 * harness's scripted server), as net_connect; NULL: net_connect. */
+	int (*connect)(void *ctx, const struct net_name *n, unsigned port, int *loopback,
+		       struct mail_err *err);
+	const char *cafile;           /* trusted CAs (NULL: the system store) */
+	int debug;                    /* trace every connection, as if each name said /debug */
+	void *ctx;
+};
+
+/* Is this a network name? */
+int net_name_is(const char *name);
+/* Parse a network name; -1 with err (MAIL_BADNAME) naming what is wrong. */
+int net_name_parse(const char *name, struct net_name *n, struct mail_err *err);
+/* Two names on the same server as the same user (COPY stays there)? */
+int net_same_server(const struct net_name *a, const struct net_name *b);
+
+/* Connect to n's host and port (every address getaddrinfo gives, in its
+ * order, each bounded by timeout seconds). The socket, or -1 with err;
+ * *loopback says the peer is this machine (127/8 or ::1). */
+int net_connect(const struct net_name *n, unsigned port, unsigned timeout, int *loopback,
+		struct mail_err *err);
+
+/* A login hook for command-line programs: the password from
+ * $MAIL_PASSWORD, else the first line of the file $MAIL_PASSWORD_FILE,
+ * else asked on the terminal without echo; remembered per host and user
+ * for the next connection. ctx: a struct net_login_cache, zeroed. */
+struct net_login_cache {
+	char key[NET_HOST_MAX + NET_USER_MAX + 2];
+	char pw[256];
+};
+int net_login_default(void *ctx, const struct net_name *n, char *user, size_t ulen, char *pw,
+		      size_t plen);
+/* Wipe a remembered password. */
+void net_login_forget(struct net_login_cache *c);
+
+#endif
