@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from helpers import mailstore
+from test_imap_client import pki, tls_server  # noqa: F401 (fixtures)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIBDIR = os.environ.get("CLASSIC_LIBDIR",
@@ -229,16 +230,13 @@ def test_a_directory_the_user_cannot_write_is_named_with_the_fix(fresh, libdir, 
         assert f.read() == MBOX
 
 
-def test_network_names_are_refused_plainly(fresh, libdir, user):
-    """Network mailboxes are not in the library yet: a clear error, exit 1,
-    and no connection attempted (no hang)."""
+def test_an_unreachable_server_is_named_plainly(fresh, libdir, user):
+    """Debian's mailutil on a network name whose server does not answer:
+    exit 1 and one line naming the mailbox, the host, the port and why."""
     out, rc, err = run(user, [UW_MAILUTIL, "check", "{127.0.0.1:1/imap}INBOX"], True, libdir,
-                  check=False)
-    # mailutil half-opens a network name first, then asks its status
-    assert (rc, out, err) == (1, "", "Can't open {127.0.0.1:1/imap}INBOX: network mailboxes "
-                                     "are not supported\n"
-                                     "Can't get the status of {127.0.0.1:1/imap}INBOX: "
-                                     "network mailboxes are not supported\n")
+                       check=False)
+    assert (rc, out, err) == (1, "", "Can't get the status of {127.0.0.1:1/imap}INBOX: cannot "
+                                     "connect to 127.0.0.1 port 1: Connection refused\n")
 
 
 def test_another_users_file_is_not_reached(fresh, libdir, user, other_user):
@@ -337,3 +335,34 @@ def test_php_imap_answers_as_on_debian_library(fresh, libdir, user):
     assert ours[:5] == ["check: 3 unix BOX", "num: 3 recent 2", "search: [2]", "sort: [2,3,1]",
                         "header: apple | Bob <bob@example.com> |  F"]
     assert ours[6:8] == ['body 1: "part one"', 'body 2: "PGI+aGk8L2I+"']
+
+
+def test_php_imap_on_our_imapd_over_tls(fresh, libdir, user, spool, sample, tls_server, pki):
+    """PHP's imap extension on our library opens INBOX on our imapd over
+    TLS, the certificate verified against the test CA ($MAIL_CAFILE): the
+    library's IMAP client serves the classic calls (status, list, search,
+    sort, headers, bodies, flags), and the password reaches it through
+    PHP's mm_login."""
+    spool.write(user, sample)
+    srv = tls_server()
+    box = "{localhost:%d/ssl}INBOX" % srv.port
+    argv = ["env", "BOX=" + box, "IMAP_USER=" + user.name, "IMAP_PASSWORD=" + user.password,
+            "MAIL_CAFILE=" + pki["ca"], PHP, "-n", "-d", "extension=imap",
+            os.path.join(DATA, "imap-net.php")]
+    out, _, err = run(user, argv, True, libdir, sanitized=False)
+    lines = out.splitlines()
+    assert lines[0] == "check: %d imap" % len(sample), (out, err)
+    assert lines[1] == "status: %d %d %d" % (len(sample), len(sample), len(sample) + 1)
+    assert lines[2] == 'list: ["{localhost:%d\\/ssl}INBOX"]' % srv.port
+    assert lines[3:6] == ["search: [2]", "sort: [4,3,2,1]", "header: Hello there"]
+    assert lines[6].startswith('body: "This is a multi-part message in MIME format.')
+    assert lines[6].endswith('--=-=-=boundary42--\\r\\n"')
+    assert lines[7:] == ["flag: true", "flags: [[1,0],[2,1]]", "errors: false"], out
+    # a server whose certificate names another host is refused, with the
+    # host and OpenSSL's reason in the error PHP reports
+    bad = tls_server("wrong-name")
+    argv[1] = "BOX={localhost:%d/ssl}INBOX" % bad.port
+    out, rc, err = run(user, argv, True, libdir, sanitized=False, check=False)
+    assert rc == 1 and "check:" not in out, (out, err)
+    assert ("open failed: Can't open mailbox {localhost:%d/ssl}INBOX: TLS certificate of "
+            "localhost not accepted: hostname mismatch\n" % bad.port) in out, out

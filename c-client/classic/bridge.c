@@ -13,6 +13,7 @@
 /* the native headers, not the classic ones beside this file */
 #include "../config.h"
 #include "../mail.h"
+#include "../net.h"
 #include "../rfc822.h"
 #include "../search.h"
 #include "../sort.h"
@@ -29,6 +30,39 @@ struct clb_box {
 
 static struct mail_session sess;
 static int sess_ready;
+
+static int (*classic_login)(const struct clb_netname *n, char *user, size_t ulen, char *pw,
+			    size_t plen);
+static void (*classic_trace)(const char *line, size_t len, int out);
+
+/* The native login hook, as the classic program's mm_login. */
+static int net_login(void *ctx, const struct net_name *n, char *user, size_t ulen, char *pw,
+		     size_t plen)
+{
+	struct clb_netname c = {n->host, n->user, n->authuser, n->mailbox, n->service, n->port,
+				n->ssl, n->tls, n->notls, n->novalidate, n->secure, n->debug,
+				n->readonly};
+
+	return classic_login ? classic_login(&c, user, ulen, pw, plen) : -1;
+}
+
+static void net_trace(void *ctx, const struct net_name *n, int out, const char *line, size_t len)
+{
+	if (classic_trace)
+		classic_trace(line, len, out);
+}
+
+/* Network names reach their drivers only for a program that said how to
+ * log in (the classic interface always does, through mm_login). */
+static struct mail_client client = {.login = net_login, .trace = net_trace};
+
+void clb_set_client(int (*login)(const struct clb_netname *n, char *user, size_t ulen,
+				 char *pw, size_t plen),
+		    void (*trace)(const char *line, size_t len, int out))
+{
+	classic_login = login;
+	classic_trace = trace;
+}
 
 /* The native error's text into err. */
 static int fail(char *err, const struct mail_err *e)
@@ -59,6 +93,9 @@ int clb_session(char *err)
 	(void)config_load(&cfg, CONFIG_FILE, 0, &errors);
 	cfg.allow_outside_home = 1;   /* a library in the user's own process */
 	mail_session_setup(&sess, pw->pw_name, pw->pw_dir, &cfg);
+	/* trusted CAs for the network mailboxes: the system's, or these */
+	client.cafile = getenv("MAIL_CAFILE");
+	sess.client = &client;
 	buf_free(&errors);
 	config_free(&cfg);
 	sess_ready = 1;

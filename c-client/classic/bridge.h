@@ -54,6 +54,20 @@ int clb_session(char *err);
 const char *clb_user(void);
 const char *clb_home(void);
 
+/* A network name as the native library took it apart, for the program's
+ * login callback. */
+struct clb_netname {
+	const char *host, *user, *authuser, *mailbox, *service;
+	unsigned port;
+	int ssl, tls, notls, novalidate, secure, debug, readonly;
+};
+/* The classic side's hooks for network mailboxes: login fills the user
+ * and password (0, or -1 when there is none); trace shows a protocol line
+ * (never one with credentials). Set once, before any network name. */
+void clb_set_client(int (*login)(const struct clb_netname *n, char *user, size_t ulen,
+				 char *pw, size_t plen),
+		    void (*trace)(const char *line, size_t len, int out));
+
 int clb_open(const char *name, int readonly, const struct clb_events *ev, void *ctx,
 	     struct clb_box **out, char *err);
 /* Save and close; -1 when the changes could not be saved (closed anyway). */

@@ -6,7 +6,7 @@
 
 #include "cl_int.h"
 
-/* The entries every local format shares. */
+/* The entries every format shares (local and IMAP). */
 #define LOCAL_CALLS                                                                        \
 	.list = mail_list, .lsub = mail_lsub, .subscribe = mail_subscribe,                 \
 	.unsubscribe = mail_unsubscribe, .create = mail_create, .mbxdel = mail_delete,     \
@@ -32,8 +32,10 @@ DRIVER philedriver = {.name = "phile", .flags = LOCAL | DR_READONLY, LOCAL_CALLS
 DRIVER dummydriver = {.name = "dummy", .flags = DR_LOCAL | DR_MAIL, LOCAL_CALLS};
 /* This library's own formats, which the classic one did not have. */
 static DRIVER maildirdriver = {.name = "maildir", .flags = LOCAL | DR_DIRFMT, LOCAL_CALLS};
-/* Network formats: objects only, until the network drivers come. */
-DRIVER imapdriver = {.name = "imap", .flags = DR_MAIL | DR_NEWS | DR_NAMESPACE | DR_HALFOPEN};
+/* Network formats: IMAP through the library's client driver; POP3 and
+ * NNTP objects only, until their drivers come. */
+DRIVER imapdriver = {.name = "imap", .flags = DR_MAIL | DR_NEWS | DR_NAMESPACE | DR_HALFOPEN,
+		     LOCAL_CALLS};
 DRIVER nntpdriver = {.name = "nntp", .flags = DR_NEWS | DR_READONLY | DR_HALFOPEN};
 DRIVER pop3driver = {.name = "pop3", .flags = DR_MAIL | DR_NOFAST};
 
@@ -46,7 +48,7 @@ AUTHENTICATOR auth_log = {.name = "LOGIN"};
 DRIVER *cl_driver_for(const char *native)
 {
 	static DRIVER *const local[] = {&unixdriver, &mmdfdriver, &mbxdriver, &mixdriver,
-					&mhdriver, &maildirdriver};
+					&mhdriver, &maildirdriver, &imapdriver};
 
 	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
 		if (!strcmp(local[i]->name, native))

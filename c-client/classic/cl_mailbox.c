@@ -12,10 +12,6 @@ long mail_status(MAILSTREAM *stream, char *mbx, long flags)
 	MAILSTATUS out;
 	char err[CLB_ERRLEN];
 
-	if (mbx && *mbx == '{') {
-		cl_error("Can't get the status of", mbx, "network mailboxes are not supported");
-		return NIL;
-	}
 	if (!mbx || clb_status(mbx, &st, err) < 0) {
 		cl_error("Can't get the status of", mbx ? mbx : "", err);
 		return NIL;
@@ -41,22 +37,10 @@ static long by_name(const char *what, const char *name, int rc, const char *err)
 	return T;
 }
 
-/* Refuse a network name, which this library does not reach yet. */
-static int network(const char *what, const char *name)
-{
-	if (name && *name == '{') {
-		cl_error(what, name, "network mailboxes are not supported");
-		return 1;
-	}
-	return 0;
-}
-
 long mail_create(MAILSTREAM *stream, char *mailbox)
 {
 	char err[CLB_ERRLEN] = "";
 
-	if (network("Can't create mailbox", mailbox))
-		return NIL;
 	return by_name("Can't create mailbox", mailbox, clb_create(mailbox, err), err);
 }
 
@@ -64,8 +48,6 @@ long mail_delete(MAILSTREAM *stream, char *mailbox)
 {
 	char err[CLB_ERRLEN] = "";
 
-	if (network("Can't delete mailbox", mailbox))
-		return NIL;
 	return by_name("Can't delete mailbox", mailbox, clb_delete(mailbox, err), err);
 }
 
@@ -73,8 +55,6 @@ long mail_rename(MAILSTREAM *stream, char *old, char *newname)
 {
 	char err[CLB_ERRLEN] = "";
 
-	if (network("Can't rename mailbox", old) || network("Can't rename to", newname))
-		return NIL;
 	return by_name("Can't rename mailbox", old, clb_rename(old, newname, err), err);
 }
 
@@ -125,8 +105,6 @@ static void list_any(MAILSTREAM *stream, char *ref, char *pat, int lsub)
 	struct list_ctx c = {stream, lsub};
 	char err[CLB_ERRLEN] = "";
 
-	if (network("Can't list", ref && *ref ? ref : pat))
-		return;
 	if (clb_list(ref ? ref : "", pat ? pat : "", lsub, list_one, &c, err) < 0)
 		cl_error("Can't list", pat ? pat : "", err);
 }
@@ -204,8 +182,6 @@ long mail_append_multiple(MAILSTREAM *stream, char *mailbox, append_t af, void *
 	STRING *message;
 	long ok = T;
 
-	if (network("Can't append to", mailbox))
-		return NIL;
 	while (ok && (ok = af(stream, data, &flags, &date, &message)) && message) {
 		struct clb_new *m;
 		MESSAGECACHE elt;
@@ -270,8 +246,6 @@ void mail_scan(MAILSTREAM *stream, char *ref, char *pat, char *contents)
 	struct scan_ctx c = {stream, contents, NIL, 0, 0};
 	char err[CLB_ERRLEN] = "";
 
-	if (network("Can't scan", ref && *ref ? ref : pat))
-		return;
 	if (clb_list(ref ? ref : "", pat ? pat : "", 0, scan_collect, &c, err) < 0)
 		cl_error("Can't scan", pat ? pat : "", err);
 	for (size_t i = 0; i < c.n; i++) {

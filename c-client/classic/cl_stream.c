@@ -131,11 +131,8 @@ MAILSTREAM *mail_open(MAILSTREAM *stream, char *name, long options)
 	}
 	if (stream)
 		stream_clear(stream);
-	if (!name || *name == '{' || (options & OP_HALFOPEN)) {
-		/* network mailboxes are not in this library yet; a local
-		 * mailbox has no half-open state */
-		if (name && *name == '{')
-			cl_error("Can't open", name, "network mailboxes are not supported");
+	if (!name || ((options & OP_HALFOPEN) && *name != '{')) {
+		/* a local mailbox has no half-open state */
 		if (stream)
 			fs_give((void **)&stream);
 		return NIL;
@@ -143,6 +140,15 @@ MAILSTREAM *mail_open(MAILSTREAM *stream, char *name, long options)
 	if (!stream) {
 		stream = fs_get(sizeof(*stream));
 		memset(stream, 0, sizeof(*stream));
+	}
+	if (options & OP_HALFOPEN) {
+		/* a server named, no mailbox selected: the calls that take a name
+		 * (status, list, create, append ...) reach the server by it */
+		stream->dtb = &imapdriver;
+		stream->mailbox = cpystr(name);
+		stream->original_mailbox = cpystr(name);
+		stream->halfopen = 1;
+		return stream;
 	}
 	l = fs_get(sizeof(*l));
 	memset(l, 0, sizeof(*l));
