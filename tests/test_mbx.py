@@ -6,11 +6,10 @@
 import os
 import re
 import subprocess
-import threading
 
 from helpers import mailstore
 from helpers.imapclient import Lit
-from helpers.session import idle_sees_delivery_and_flags
+from helpers.session import appends_beside, idle_sees_delivery_and_flags, tagged_message
 from test_maildir import body_of  # noqa: F401 (a shared helper)
 from test_mh import path, read
 from test_mailutil import contents, flag_some, mailutil, mu, session  # noqa: F401 (fixtures)
@@ -381,30 +380,15 @@ def test_concurrent_appends_with_uw_lose_nothing(fresh, connect, user):
     c = connect()
     assert c.command("CREATE #driver.mbx/box").ok
     n = 20
-
-    def msg(who, i):
-        return (b"From: %s@example.com\r\nSubject: %s %d\r\n\r\nbody %s %d\r\n"
-                % (who.encode(), who.encode(), i, who.encode(), i))
-
-    def imap_appends(who):
-        s = connect()
-        if who == "b":
-            assert s.command("SELECT box").ok
-        for i in range(n):
-            r = s.command("APPEND box ", Lit(msg(who, i)))
-            assert r.ok, r
-            if who == "b":
-                assert s.command("STORE 1:* +FLAGS.SILENT (\\Seen)").ok
+    msg = tagged_message
     write_as(user, "src", b"".join(b"From uw@b Sun Dec  6 18:00:00 2026\n" +
                                    msg("uw", i).replace(b"\r\n", b"\n") + b"\n"
                                    for i in range(n)))
-    threads = [threading.Thread(target=imap_appends, args=(w,)) for w in ("a", "b")]
-    for t in threads:
-        t.start()
-    for _ in range(3):
-        uw_mailutil(user, "append", "src", "box")
-    for t in threads:
-        t.join()
+
+    def uw():
+        for _ in range(3):
+            uw_mailutil(user, "append", "src", "box")
+    appends_beside(connect, "box", n, uw, selected=True)
     recs = records(read(path(user, "box")))
     texts = sorted(x[4] for x in recs)
     want = sorted([msg(w, i) for w in ("a", "b") for i in range(n)] +

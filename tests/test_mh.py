@@ -5,10 +5,9 @@
 import os
 import shutil
 import subprocess
-import threading
 
 from helpers.imapclient import Lit
-from helpers.session import idle_sees_delivery_and_flags
+from helpers.session import appends_beside, idle_sees_delivery_and_flags, tagged_message
 from test_maildir import body_of, listed  # noqa: F401 (shared helpers)
 from test_silent_failures import tmpfs_home  # noqa: F401 (a fixture)
 
@@ -320,23 +319,12 @@ def test_concurrent_append_and_rcvstore_lose_nothing(fresh, connect, user):
     c = connect()
     assert c.command("CREATE #driver.mh/Mail/inbox").ok
     n = 25
+    msg = tagged_message
 
-    def msg(who, i):
-        return (b"From: %s@example.com\r\nSubject: %s %d\r\n\r\nbody %s %d\r\n"
-                % (who.encode(), who.encode(), i, who.encode(), i))
-
-    def imap_appends(who):
-        s = connect()
+    def nmh():
         for i in range(n):
-            r = s.command("APPEND Mail/inbox ", Lit(msg(who, i)))
-            assert r.ok, r
-    threads = [threading.Thread(target=imap_appends, args=(w,)) for w in ("a", "b")]
-    for t in threads:
-        t.start()
-    for i in range(n):
-        rcvstore(user, "inbox", msg("nmh", i).replace(b"\r\n", b"\n"))
-    for t in threads:
-        t.join()
+            rcvstore(user, "inbox", msg("nmh", i).replace(b"\r\n", b"\n"))
+    appends_beside(connect, "Mail/inbox", n, nmh)
     nums = numbers(user, "Mail/inbox")
     assert len(nums) == 3 * n, nums
     got = sorted(read(path(user, "Mail", "inbox", str(k))) for k in nums)

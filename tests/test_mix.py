@@ -11,7 +11,8 @@ import threading
 import time
 
 from helpers.imapclient import Lit
-from helpers.session import idle_sees_delivery_and_flags, make_message
+from helpers.session import (appends_beside, idle_sees_delivery_and_flags, make_message,
+                             tagged_message)
 from helpers import mbox
 from test_maildir import body_of, listed  # noqa: F401 (shared helpers)
 from test_mailutil import contents, mailutil, mu, session  # noqa: F401
@@ -386,25 +387,14 @@ def test_concurrent_appends_with_uw_lose_nothing(fresh, connect, user):
     c = connect()
     assert c.command("CREATE #driver.mix/drop").ok
     n = 20
+    msg = tagged_message
 
-    def msg(who, i):
-        return (b"From: %s@example.com\r\nSubject: %s %d\r\n\r\nbody %s %d\r\n"
-                % (who.encode(), who.encode(), i, who.encode(), i))
-
-    def imap_appends(who):
-        s = connect()
+    def uw():
         for i in range(n):
-            r = s.command("APPEND drop ", Lit(msg(who, i)))
-            assert r.ok, r
-    threads = [threading.Thread(target=imap_appends, args=(w,)) for w in ("a", "b")]
-    for t in threads:
-        t.start()
-    for i in range(n):
-        write_mbox(user, "one.mbox", b"From uw@x Mon Jan  1 00:00:00 2024\n" +
-                   msg("uw", i).replace(b"\r\n", b"\n"))
-        uw_mailutil(user, "append", "one.mbox", "drop")
-    for t in threads:
-        t.join()
+            write_mbox(user, "one.mbox", b"From uw@x Mon Jan  1 00:00:00 2024\n" +
+                       msg("uw", i).replace(b"\r\n", b"\n"))
+            uw_mailutil(user, "append", "one.mbox", "drop")
+    appends_beside(connect, "drop", n, uw)
     uids = index_uids(user, "drop")
     assert uids == list(range(1, 3 * n + 1)), uids
     assert uw_mailutil(user, "check", "drop").strip().endswith("%d total in drop" % (3 * n))

@@ -36,6 +36,36 @@ def make_message(n, size=400, tag="msg"):
     return mbox.Entry(head + bytes(body), sender="sender%d@example.org" % n)
 
 
+def tagged_message(who, i):
+    """A small CRLF message naming its writer and its number."""
+    w = who.encode()
+    return b"From: %s@example.com\r\nSubject: %s %d\r\n\r\nbody %s %d\r\n" % (w, w, i, w, i)
+
+
+def appends_beside(connect, box, n, other, selected=False):
+    """Sessions "a" and "b" each APPEND n tagged messages to box while
+    other() runs (another program delivering to it); with selected, "b"
+    has box selected and marks it all \\Seen after each append, so flag
+    writes race the appends too."""
+    from helpers.imapclient import Lit
+
+    def appends(who):
+        s = connect()
+        if selected and who == "b":
+            assert s.command("SELECT %s" % box).ok
+        for i in range(n):
+            r = s.command("APPEND %s " % box, Lit(tagged_message(who, i)))
+            assert r.ok, r
+            if selected and who == "b":
+                assert s.command("STORE 1:* +FLAGS.SILENT (\\Seen)").ok
+    threads = [threading.Thread(target=appends, args=(w,)) for w in ("a", "b")]
+    for t in threads:
+        t.start()
+    other()
+    for t in threads:
+        t.join()
+
+
 def message_id(data):
     """The Message-ID of message bytes (LF or CRLF), or None."""
     m = re.search(rb"(?mi)^Message-ID:\s*(<[^>]*>)", data)
