@@ -272,7 +272,7 @@ static int mh_open(struct mailbox *box, struct mail_err *err)
 
 	box->drvdata = hb;
 	buf_init(&hb->text);
-	if ((hb->dir = mh_dir_open(box->sess, box->path, err)) < 0 || mh_scan(hb->dir, &sc) < 0) {
+	if ((hb->dir = fsafe_open_dir(box->sess, box->path, err)) < 0 || mh_scan(hb->dir, &sc) < 0) {
 		if (hb->dir >= 0)
 			mail_err_set(err, MAIL_FAIL, "cannot read %s: %s", box->name, strerror(errno));
 		mh_close(box);
@@ -499,7 +499,7 @@ static int mh_status(struct mail_session *sess, const char *path, struct mail_st
 	struct stat qs, fs;
 	uint32_t v = 0, hw = 0;
 	char name[16];
-	int dfd = mh_dir_open(sess, path, err);
+	int dfd = fsafe_open_dir(sess, path, err);
 
 	memset(st, 0, sizeof *st);
 	if (dfd < 0)
@@ -536,7 +536,7 @@ static int mh_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const 
 	char (*tmp)[64] = xcalloc(n + 1, sizeof *tmp);
 	struct mail_new *nm = xcalloc(n + 1, sizeof *nm);
 	char **kw = xcalloc((n + 1) * (box->nkeywords + 1), sizeof *kw);
-	int dfd = mh_dir_open(box->sess, destpath, err), rc = dfd < 0 ? -1 : 0;
+	int dfd = fsafe_open_dir(box->sess, destpath, err), rc = dfd < 0 ? -1 : 0;
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct message *m = box->msgs[msgnos[i] - 1];

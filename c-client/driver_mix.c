@@ -1,6 +1,7 @@
 /* driver_mix.c: UW's mix format, an open mailbox shared with UW's own
  * sessions (the metadata flock'd shared while open, UW's "old" bit as the
  * \Recent claim). mix_append.c: APPEND, CREATE, DELETE; mix_file.c: files. */
+#include "fsafe.h"
 #include "mix_int.h"
 
 #include <errno.h>
@@ -240,7 +241,7 @@ static int mix_open(struct mailbox *box, struct mail_err *err)
 	box->drvdata = xb;
 	xb->meta = xb->datafd = -1;
 	buf_init(&xb->text);
-	if ((xb->dir = mix_dir_open(box->sess, box->path, err)) < 0) {
+	if ((xb->dir = fsafe_open_dir(box->sess, box->path, err)) < 0) {
 		mix_close(box);
 		return -1;
 	}

@@ -459,3 +459,22 @@ int fsafe_replace(int dirfd, const char *name, const char *data, size_t len,
 	}
 	return rc;
 }
+
+int fsafe_open_dir(struct mail_session *s, const char *path, struct mail_err *err)
+{
+	struct fsafe_loc loc;
+
+	if (fsafe_locate(s, path, 0, &loc, err) < 0)
+		return -1;
+	int fd = openat(loc.dirfd, loc.leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int e = errno;
+	fsafe_close(&loc);
+	/* a link or a file where the directory should be: not the user's to
+	 * open as a mailbox (an attacker's planted link gets no more detail) */
+	if (e == ELOOP || e == ENOTDIR)
+		e = EACCES;
+	if (fd < 0)
+		mail_err_set(err, e == ENOENT ? MAIL_NONEXISTENT : e == EACCES ? MAIL_NOPERM :
+			     MAIL_FAIL, "cannot open mailbox %s: %s", path, strerror(e));
+	return fd;
+}

@@ -38,6 +38,9 @@ int fsafe_spool(struct mail_session *s);
 int fsafe_locate(struct mail_session *s, const char *path, int mkdirs, struct fsafe_loc *loc,
 		 struct mail_err *err);
 void fsafe_close(struct fsafe_loc *loc);
+/* The mailbox directory at path, opened from its parent without following
+ * a link (a directory format's mailbox); -1 with err. */
+int fsafe_open_dir(struct mail_session *s, const char *path, struct mail_err *err);
 
 /* openat on the leaf, never following a link, close-on-exec. */
 int fsafe_open(const struct fsafe_loc *loc, int flags, mode_t mode);

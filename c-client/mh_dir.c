@@ -45,20 +45,6 @@ static void mh_err_errno(struct mail_err *err, int e, const char *what, const ch
 		     strerror(e));
 }
 
-int mh_dir_open(struct mail_session *s, const char *path, struct mail_err *err)
-{
-	struct fsafe_loc loc;
-
-	if (fsafe_locate(s, path, 0, &loc, err) < 0)
-		return -1;
-	int fd = openat(loc.dirfd, loc.leaf, DIR_FLAGS);
-	int e = errno;
-	fsafe_close(&loc);
-	if (fd < 0)
-		mh_err_errno(err, e == ELOOP || e == ENOTDIR ? EACCES : e, "cannot open", path);
-	return fd;
-}
-
 int mh_num_name(const char *name, uint32_t *num)
 {
 	size_t n = strlen(name);
@@ -488,7 +474,7 @@ static int folder_file(const char *name)
  * as their \Noselect parent (RFC 3501 6.3.4). */
 int mh_remove(struct mail_session *s, const char *path, struct mail_err *err)
 {
-	int fd = mh_dir_open(s, path, err);
+	int fd = fsafe_open_dir(s, path, err);
 	DIR *d = fd >= 0 ? md_opendir(fd, ".") : NULL;
 	struct dirent *e;
 	int rc = 0;
@@ -713,7 +699,7 @@ int mh_append(struct mail_session *s, const char *path, const struct mail_new *m
 	      uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
 {
 	char (*tmp)[64] = xcalloc(n + 1, sizeof *tmp);
-	int dfd = mh_dir_open(s, path, err), rc = dfd < 0 ? -1 : 0;
+	int dfd = fsafe_open_dir(s, path, err), rc = dfd < 0 ? -1 : 0;
 
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = put_tmp(dfd, &msgs[i], tmp[i], err);

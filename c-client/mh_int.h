@@ -31,8 +31,6 @@ struct mh_scan {
 	size_t n;
 };
 
-/* Open the folder at path (O_PATH, never through a link); -1 with err. */
-int mh_dir_open(struct mail_session *s, const char *path, struct mail_err *err);
 /* Is name a message number (decimal, no leading zero)? Sets *num. */
 int mh_num_name(const char *name, uint32_t *num);
 int mh_scan(int dirfd, struct mh_scan *sc);

@@ -288,7 +288,7 @@ out:
  * leaves is no mailbox; the directory stays when it holds mailboxes. */
 int mix_remove(struct mail_session *s, const char *path, struct mail_err *err)
 {
-	int dir = mix_dir_open(s, path, err);
+	int dir = fsafe_open_dir(s, path, err);
 
 	if (dir < 0)
 		return -1;
@@ -329,7 +329,7 @@ int mix_remove(struct mail_session *s, const char *path, struct mail_err *err)
 int mix_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err)
 {
 	struct fsafe_loc lf, lt;
-	int dir = mix_dir_open(s, from, err), rc = -1;
+	int dir = fsafe_open_dir(s, from, err), rc = -1;
 
 	if (dir < 0)
 		return -1;

@@ -16,22 +16,6 @@
 /* The largest index or status file we read: a few million messages. */
 #define MIX_FILE_MAX (512u * 1024 * 1024)
 
-int mix_dir_open(struct mail_session *s, const char *path, struct mail_err *err)
-{
-	struct fsafe_loc loc;
-
-	if (fsafe_locate(s, path, 0, &loc, err) < 0)
-		return -1;
-	int fd = openat(loc.dirfd, loc.leaf, DIR_FLAGS);
-	int e = errno;
-	fsafe_close(&loc);
-	if (fd < 0)
-		mail_err_set(err, e == ENOENT ? MAIL_NONEXISTENT : e == EACCES ? MAIL_NOPERM :
-			     MAIL_FAIL, "cannot open mailbox %s: %s", path,
-			     strerror(e == ELOOP || e == ENOTDIR ? EACCES : e));
-	return fd;
-}
-
 int mix_open_in(int dir, const char *name, int flags)
 {
 	struct stat st;
@@ -179,7 +163,7 @@ int mix_oneoff_open(struct mail_session *s, const char *path, int lock, struct m
 	memset(&o->v, 0, sizeof o->v);
 	o->v.fi.fd = o->v.fs.fd = -1;
 	o->meta = -1;
-	if ((o->dir = mix_dir_open(s, path, err)) < 0)
+	if ((o->dir = fsafe_open_dir(s, path, err)) < 0)
 		return -1;
 	o->meta = mix_open_in(o->dir, MIX_META, lock == MIX_READ ? O_RDONLY : O_RDWR);
 	if (o->meta < 0 || (lock != MIX_READ && mix_flock(o->meta, LOCK_SH) < 0)) {

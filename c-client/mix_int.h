@@ -24,8 +24,6 @@ struct mix_view {
 	struct mix_status st;
 };
 
-/* Open the mailbox directory at path without following a link. */
-int mix_dir_open(struct mail_session *s, const char *path, struct mail_err *err);
 /* Open name in dir (a regular file, never through a link, never blocking
  * on a FIFO); -1 with errno. */
 int mix_open_in(int dir, const char *name, int flags);
