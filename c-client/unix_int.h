@@ -64,6 +64,20 @@ struct pmsg {
 	int rd;              /* ours and mboxrd: reading unquotes them */
 };
 
+/* A message whose body runs on past the window being parsed (file offsets). */
+struct pend {
+	int active;
+	struct pmsg m;       /* what its From line and header say */
+	size_t fl, hend;     /* its header, and where the body starts */
+	uint64_t hsize;      /* canonical size of the header, blank line included */
+	uint32_t hnq;        /* ">+From " lines in the header */
+	uint64_t lf, crlf;   /* line ends in the body so far */
+	size_t stop;         /* the body is scanned up to this line start */
+};
+/* A window on it starts this many bytes before the stop: an empty line
+ * ending there ("\n\r\n" at most) decides whether a From line separates. */
+#define PEND_BACK 3
+
 struct parse {
 	struct pmsg *m;
 	size_t n, cap;
@@ -86,7 +100,12 @@ struct parse {
 	struct pmsg pm;      /* the pseudo message, shown if the record is not ours */
 	unsigned kw_before;  /* keyword names known before the parse */
 	unsigned kw_rec;     /* and after the record's, if there is one */
+	struct pend pend;    /* while parsing in windows */
 };
+
+/* Bytes [off, off + n) of a file being parsed; *avail: how many there are
+ * from off (at least n). NULL: an I/O error. */
+typedef const char *(*mbox_get_fn)(void *ctx, off_t off, size_t n, size_t *avail);
 
 struct umsg {
 	struct message m;
@@ -212,6 +231,10 @@ size_t unix_line_end(const char *buf, size_t pos, size_t len);
 size_t unix_trailing_blank(const char *buf, size_t start, size_t end);
 int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 	       struct kwtab *kt, struct parse *out, size_t *used);
+void mbox_parse_more(const char *buf, size_t len, int eof, size_t base, struct parse *out,
+		     size_t *used);
+int mbox_parse_windows(mbox_get_fn get, void *ctx, off_t start, off_t end, size_t win,
+		       struct kwtab *kt, struct parse *out);
 int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counter);
 void unix_kw_trim(const struct parse *p, struct kwtab *kt);
 
