@@ -139,6 +139,7 @@ static void unix_close(struct mailbox *box)
 		close(ub->fd);
 	buf_free(&ub->text);
 	buf_free(&ub->hraw);
+	unix_raw_drop(ub);
 	memset(ub->key, 0, sizeof ub->key);
 	free(ub);
 	box->drvdata = NULL;
@@ -392,6 +393,14 @@ static int fetch_lock(struct mailbox *box, struct mail_err *err)
 	return -1;
 }
 
+/* A message is not where the session's offsets say: learn the file again. */
+static int rewritten(struct mailbox *box, struct mail_err *err)
+{
+	mail_err_set(err, MAIL_FAIL, "mailbox changed under us (another program rewrote it)");
+	unix_sync(box, SYNC_PING, NULL, 0, err);
+	return -1;
+}
+
 /* Read message u's canonical header (with its blank line) into ub->text,
  * or with body set its whole canonical text. */
 static int fetch_text(struct mailbox *box, struct umsg *u, int body, struct mail_err *err)
@@ -411,12 +420,8 @@ static int fetch_text(struct mailbox *box, struct umsg *u, int body, struct mail
 	buf_reset(h);
 	buf_reserve(h, hn);
 	ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
-	if (r != (ssize_t)hn || hn < 5 || memcmp(h->data, "From ", 5)) {
-		mail_err_set(err, MAIL_FAIL,
-			     "mailbox changed under us (another program rewrote it)");
-		unix_sync(box, SYNC_PING, NULL, 0, err);
-		return -1;
-	}
+	if (r != (ssize_t)hn || hn < 5 || memcmp(h->data, "From ", 5))
+		return rewritten(box, err);
 	buf_reset(t);
 	canon_header(h->data + u->from_len, u->hdr_len, u->rd, t);
 	if (h->cap > 65536) {
@@ -474,6 +479,45 @@ static int unix_fetch_header(struct mailbox *box, uint32_t msgno, const char **t
 			     size_t *len, struct mail_err *err)
 {
 	return fetch_locked(box, msgno, 0, text, len, err);
+}
+
+void unix_raw_drop(struct ubox *ub)
+{
+	if (ub->rwin)
+		win_drop(ub->rwin);
+	free(ub->rwin);
+	ub->rwin = NULL;
+}
+
+/* The message's bytes after its From line, as the file holds them: read
+ * through a mapped window kept from message to message (a search reads
+ * them all; no copy), for the file as the session knows it. Under the
+ * fetch lock the file is that size, so the mapping holds only its bytes. */
+static int unix_fetch_raw(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
+			  struct mail_err *err)
+{
+	struct ubox *ub = UB(box);
+	struct umsg *u = UM(box, msgno - 1);
+
+	if (u->off < 0 || ub->fd < 0)
+		return 1;   /* the full fetch says what is wrong */
+	if (fetch_lock(box, err) < 0)
+		return -1;
+	off_t size = ub->moved ? ub->moved_size : ub->size;
+	size_t n = u->from_len + u->hdr_len + u->body_len;
+	if (ub->rwin && ub->rwin->fsize != size)
+		unix_raw_drop(ub);
+	if (!ub->rwin) {
+		ub->rwin = xmalloc(sizeof *ub->rwin);
+		win_init(ub->rwin, ub->fd, size);
+	}
+	const char *p = win_get(ub->rwin, u->off, n, NULL);
+	lock_fd_release(ub->fd);
+	if (!p || n < 5 || memcmp(p, "From ", 5))
+		return rewritten(box, err);
+	*text = p + u->from_len;
+	*len = n - u->from_len;
+	return 0;
 }
 
 /* Read the whole file under the lock and parse it (append, status), and
@@ -735,6 +779,7 @@ const struct driver driver_unix = {
 	.expunge = unix_expunge,
 	.fetch = unix_fetch,
 	.fetch_header = unix_fetch_header,
+	.fetch_raw = unix_fetch_raw,
 	.append = unix_append,
 	.create = unix_create,
 	.status = unix_status,

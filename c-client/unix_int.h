@@ -146,6 +146,7 @@ struct ubox {
 	int opening;            /* first sync of the session: the index may serve */
 	int claim_known;        /* the \Recent claim (uidx_recent_get) was read */
 	uint32_t claim_validity, claim_hw;
+	struct win *rwin;       /* mapped window for fetch_raw, or NULL */
 	struct buf text;        /* last fetched canonical text */
 	struct buf hraw;        /* raw header being canonicalised */
 	uint32_t text_uid;
@@ -276,6 +277,10 @@ int unix_tmp_name(const char *leaf, char tmp[NAME_MAX + 1]);
 int unix_dir_writable(int dirfd);
 int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct stat *st,
 		 struct rewrite *rw, off_t *rec_last_off, struct mail_err *err);
+
+/* driver_unix.c: the mapped window fetch_raw reads through, dropped when
+ * the session's file changes */
+void unix_raw_drop(struct ubox *ub);
 
 /* unix_inplace.c: flag changes over the status lines */
 int inplace_update(struct mailbox *box, struct locked *lk, int mode);
