@@ -14,6 +14,7 @@
 #include "rfc822.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -211,6 +212,9 @@ static int unix_open(struct mailbox *box, struct mail_err *err)
 	box->ev = ev;
 	if (rc < 0)
 		unix_close(box);
+	/* the parse and a rewrite's buffers are free now, below what stays
+	 * per message: give their pages back, or the heap keeps them */
+	malloc_trim(0);
 	return rc;
 }
 

@@ -697,7 +697,9 @@ static int body_find(struct sctx *c, const struct casemap_needle *nd)
 
 		if (!l->ready)
 			leaf_prepare(c, l);
-		if (casemap_find(nd, (l->decoded ? c->dec.data : c->text) + l->off, l->len))
+		/* an empty decoded leaf may have no buffer at all */
+		if (l->len && casemap_find(nd, (l->decoded ? c->dec.data : c->text) + l->off,
+					   l->len))
 			return 1;
 	}
 	return 0;

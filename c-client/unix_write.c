@@ -44,9 +44,9 @@ static void wput(struct wout *w, const void *p, size_t n)
 {
 	/* big bodies go straight from the source mapping, after what is
 	 * buffered: the order of the bytes is the order of the calls */
-	if (w->b.len + n > (1 << 20) || n >= (1 << 19))
+	if (w->b.len + n > (1 << 18) || n >= (1 << 17))
 		unix_wflush(w);
-	if (n >= (1 << 19))
+	if (n >= (1 << 17))
 		wraw(w, p, n);
 	else
 		buf_append(&w->b, p, n);
@@ -174,10 +174,51 @@ static uint32_t write_quoted(struct wout *w, const char *b, size_t n)
 	return q;
 }
 
+/* Copy the body of it (at file offset off) through windows of the input,
+ * never holding a big message whole; quoting goes line by line, so a
+ * window's piece ends at a line end. Returns the last byte copied. */
+static char copy_body(struct wout *w, struct win *in, const struct witem *it, off_t off,
+		      uint32_t *nq)
+{
+	uint64_t left = it->body_len;
+	char last = '\n';
+
+	while (left) {
+		size_t avail, n;
+		const char *b = win_get(in, off, 1, &avail);
+		if (!b) {
+			w->failed = EIO;
+			return '\n';
+		}
+		n = avail < left ? avail : (size_t)left;
+		if (it->quote && n < left) {
+			const char *nl = memrchr(b, '\n', n);
+			if (!nl) {   /* a line longer than a window: map it whole */
+				const char *e = memchr(b, '\n', avail);
+				b = win_get(in, off, e ? (size_t)(e - b) + 1 : (size_t)left, &avail);
+				if (!b) {
+					w->failed = EIO;
+					return '\n';
+				}
+				nl = memchr(b, '\n', avail < left ? avail : (size_t)left);
+			}
+			n = nl ? (size_t)(nl - b) + 1 : (avail < left ? avail : (size_t)left);
+		}
+		if (it->quote)
+			*nq += write_quoted(w, b, n);
+		else
+			wput(w, b, n);
+		last = b[n - 1];
+		off += (off_t)n;
+		left -= n;
+	}
+	return last;
+}
+
 static void write_item(struct wout *w, struct win *in, struct witem *it, char **names,
 		       unsigned nkw)
 {
-	const char *src = win_get(in, it->src, it->from_len + it->hdr_len + it->body_len, NULL);
+	const char *src = win_get(in, it->src, it->from_len + it->hdr_len, NULL);
 	size_t pos = 0, len = it->hdr_len, term = 0;
 	struct buf o;
 	int skip = 0;
@@ -187,7 +228,7 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 		w->failed = EIO;
 		return;
 	}
-	const char *h = src + it->from_len, *body = h + it->hdr_len;
+	const char *h = src + it->from_len;
 	buf_init(&o);
 	/* the header's own blank line, if any, goes after our status lines */
 	if (len >= 1 && h[len - 1] == '\n') {
@@ -223,13 +264,10 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 	wput(w, o.data, o.len);
 	buf_free(&o);
 	off_t bstart = w->pos;
-	if (it->quote)
-		nq += write_quoted(w, body, it->body_len);
-	else
-		wput(w, body, it->body_len);
+	char last = copy_body(w, in, it, it->src + (off_t)(it->from_len + it->hdr_len), &nq);
 	it->nbody_len = (uint64_t)(w->pos - bstart);
 	it->nnq = it->quote ? nq : it->nq;
-	if (it->body_len && body[it->body_len - 1] != '\n')
+	if (it->body_len && last != '\n')
 		wput(w, "\n", 1);
 	wput(w, "\n", 1);
 }
