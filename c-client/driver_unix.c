@@ -40,10 +40,33 @@ static int unix_valid(int dirfd, const char *leaf, const struct stat *st)
 	return unix_from_line(b, unix_line_end(b, 0, (size_t)n), NULL, NULL);
 }
 
+/* Give back a record (its block stays until the mailbox closes). */
+static void umsg_release(struct umsg *u)
+{
+	if (!u->in_block)
+		free(u);
+}
+
 static void umsg_free(struct umsg *u)
 {
 	pool_free(u->m.pool);
-	free(u);
+	umsg_release(u);
+}
+
+/* A message record, from a block of them: an open of many messages makes
+ * a few allocations, not one each (a tenth of a reopen's time). */
+static struct umsg *umsg_new(struct ubox *ub)
+{
+	if (!ub->blocks || ub->blocks->used == UMSG_BLOCK) {
+		struct ublock *b = xmalloc(sizeof *b);
+		b->next = ub->blocks;
+		b->used = 0;
+		ub->blocks = b;
+	}
+	struct umsg *u = &ub->blocks->u[ub->blocks->used++];
+	memset(u, 0, sizeof *u);
+	u->in_block = 1;
+	return u;
 }
 
 /* Remove message i (0-based) and report it. */
@@ -53,7 +76,7 @@ void unix_box_remove(struct mailbox *box, uint32_t i)
 
 	if (UB(box)->text_uid == u->m.uid)
 		UB(box)->text_uid = 0;
-	free(u);
+	umsg_release(u);
 }
 
 /* Was uid already reported \Recent to another read-write session? Only
@@ -97,7 +120,7 @@ void unix_recent_claim(struct mailbox *box)
 
 void unix_box_add(struct mailbox *box, const struct pmsg *p)
 {
-	struct umsg *u = xcalloc(1, sizeof *u);
+	struct umsg *u = umsg_new(UB(box));
 
 	u->m.uid = p->uid;
 	u->m.flags = p->flags;
@@ -133,6 +156,11 @@ static void unix_close(struct mailbox *box)
 		return;
 	for (uint32_t i = 0; i < box->nmsgs; i++)
 		umsg_free(UM(box, i));
+	while (ub->blocks) {
+		struct ublock *b = ub->blocks;
+		ub->blocks = b->next;
+		free(b);
+	}
 	free(box->msgs);
 	box->msgs = NULL;
 	box->nmsgs = 0;

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "unix_index.h"
 
+#include <malloc.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1240,7 +1241,9 @@ void mail_msg_add(struct mailbox *box, struct message *m)
 {
 	if (m->flags & MF_RECENT)
 		box->recent++;
-	box->msgs = xrealloc(box->msgs, (box->nmsgs + 1) * sizeof *box->msgs);
+	/* the array grows by doubling (drivers may size it themselves) */
+	if (!box->msgs || malloc_usable_size(box->msgs) < (box->nmsgs + 1) * sizeof *box->msgs)
+		box->msgs = xrealloc(box->msgs, 2 * (box->nmsgs + 8) * sizeof *box->msgs);
 	box->msgs[box->nmsgs++] = m;
 }
 

@@ -117,6 +117,14 @@ struct umsg {
 	uint32_t fp;
 	uint32_t nq;
 	uint8_t disk_old, disk_uid, rd;
+	uint8_t in_block;       /* part of a struct ublock, not malloc'd alone */
+};
+
+#define UMSG_BLOCK 1024
+struct ublock {
+	struct ublock *next;
+	size_t used;
+	struct umsg u[UMSG_BLOCK];
 };
 
 struct ubox {
@@ -147,6 +155,7 @@ struct ubox {
 	int claim_known;        /* the \Recent claim (uidx_recent_get) was read */
 	uint32_t claim_validity, claim_hw;
 	struct win *rwin;       /* mapped window for fetch_raw, or NULL */
+	struct ublock *blocks;  /* where the message records live */
 	struct buf text;        /* last fetched canonical text */
 	struct buf hraw;        /* raw header being canonicalised */
 	uint32_t text_uid;
