@@ -1,6 +1,6 @@
-/* linescan.c: the next line starting with two given bytes, found by
- * comparing 16 bytes at a time (GCC/Clang vector extensions, no
- * intrinsics) where a memchr per line would stop at every line end. */
+/* linescan.c: the next line starting with given bytes, found by comparing
+ * 16 bytes at a time (GCC/Clang vector extensions, no intrinsics) where a
+ * memchr per line, or memmem, would stop far more often. */
 #include "linescan.h"
 
 #include <stdint.h>
@@ -33,27 +33,41 @@ static int any16(v16 m)
 	return (x | y) != 0;
 }
 
-/* Is there a line start at k + 1 beginning with a, b? */
-static int match_at(const char *p, size_t len, size_t k, char a, char b)
+/* A line start at k + 1 (within len) whose first byte is a or a2, and,
+ * when pair is set, whose second byte is b. */
+static int match_at(const char *p, size_t len, size_t k, char a, char a2, int pair, char b)
 {
-	return k + 2 < len && p[k] == '\n' && p[k + 1] == a && p[k + 2] == b;
+	if (k + 1 >= len || p[k] != '\n' || (p[k + 1] != a && p[k + 1] != a2))
+		return 0;
+	return !pair || (k + 2 < len && p[k + 2] == b);
+}
+
+static size_t scan(const char *p, size_t from, size_t len, char a, char a2, int pair, char b)
+{
+	const v16 nl = splat('\n'), va = splat(a), va2 = splat(a2);
+	size_t k = from;
+
+	for (; k + 17 <= len; k += 16) {
+		v16 next = load16(p + k + 1);
+		v16 m = (v16)((load16(p + k) == nl) & ((next == va) | (next == va2)));
+		if (!any16(m))
+			continue;
+		for (size_t j = k; j < k + 16; j++)
+			if (match_at(p, len, j, a, a2, pair, b))
+				return j + 1;
+	}
+	for (; k < len; k++)
+		if (match_at(p, len, k, a, a2, pair, b))
+			return k + 1;
+	return len;
 }
 
 size_t linescan_next(const char *p, size_t from, size_t len, char a, char b)
 {
-	const v16 nl = splat('\n'), va = splat(a);
-	size_t k = from;
+	return scan(p, from, len, a, a, 1, b);
+}
 
-	for (; k + 17 <= len; k += 16) {
-		v16 m = (v16)((load16(p + k) == nl) & (load16(p + k + 1) == va));
-		if (!any16(m))
-			continue;
-		for (size_t j = k; j < k + 16; j++)
-			if (match_at(p, len, j, a, b))
-				return j + 1;
-	}
-	for (; k < len; k++)
-		if (match_at(p, len, k, a, b))
-			return k + 1;
-	return len;
+size_t linescan_first(const char *p, size_t from, size_t len, char a, char a2)
+{
+	return scan(p, from, len, a, a2, 0, 0);
 }

@@ -10,4 +10,7 @@
  * (both within len); len when there is none. */
 size_t linescan_next(const char *p, size_t from, size_t len, char a, char b);
 
+/* The first line start i, from < i < len, whose first byte is a or a2. */
+size_t linescan_first(const char *p, size_t from, size_t len, char a, char a2);
+
 #endif

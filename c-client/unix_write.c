@@ -6,6 +6,7 @@
  * The mailbox, its temp file and the rename all happen in one directory
  * descriptor (fsafe.h), never through a link. */
 #include "unix_int.h"
+#include "linescan.h"
 #include "lock.h"
 #include "unix_journal.h"
 
@@ -149,26 +150,23 @@ off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **name
 }
 
 /* Write a body not quoted by us yet: every ">*From " line gets one more
- * '>'. memmem finds the candidates (far fewer than lines, and faster than
- * a memchr per line); runs between them go out in one piece. Returns the
- * lines quoted. */
+ * '>'. Only lines starting with 'F' or '>' can be such lines: linescan
+ * jumps between them (memmem for "From " stops at every one in the text);
+ * runs between quoted lines go out in one piece. b starts at a line start.
+ * Returns the lines quoted. */
 static uint32_t write_quoted(struct wout *w, const char *b, size_t n)
 {
-	size_t run = 0, i = 0;
+	size_t run = 0, ls = 0;
 	uint32_t q = 0;
-	const char *f;
 
-	while (i < n && (f = memmem(b + i, n - i, "From ", 5))) {
-		size_t at = (size_t)(f - b), ls = at;
-		while (ls > i && b[ls - 1] == '>')
-			ls--;
-		if (ls == 0 || b[ls - 1] == '\n') {
+	while (ls < n) {
+		if (unix_from_depth(b + ls, n - ls) >= 0) {
 			wput(w, b + run, ls - run);
 			wput(w, ">", 1);
 			run = ls;
 			q++;
 		}
-		i = at + 5;
+		ls = linescan_first(b, ls, n, 'F', '>');
 	}
 	wput(w, b + run, n - run);
 	return q;
