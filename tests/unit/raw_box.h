@@ -1,5 +1,6 @@
 /* raw_box.h: messages in memory behind a driver that also gives their
- * stored form (CRLF made LF, as an mbox keeps them), to check search's
+ * stored form (CRLF made LF, as an mbox keeps them; the mbox driver's
+ * canonical text is that again with one CR before each LF), to check search's
  * stored-bytes pre-test against the full search: test-search-raw.c and
  * fuzz-search-raw.c. */
 #ifndef RAW_BOX_H
@@ -38,9 +39,12 @@ static int rb_fetch_raw(struct mailbox *box, uint32_t msgno, const char **text, 
 {
 	const struct rb_text *t = box->msgs[msgno - 1]->drv;
 
+	/* a CRLF becomes LF, unless the line ends in another CR: the driver
+	 * adds back one CR per line, so that one must stay */
 	buf_reset(&rb_stored);
 	for (size_t i = 0; i < t->n; i++)
-		if (t->crlf || t->p[i] != '\r' || i + 1 >= t->n || t->p[i + 1] != '\n')
+		if (t->crlf || t->p[i] != '\r' || i + 1 >= t->n || t->p[i + 1] != '\n' ||
+		    (i && t->p[i - 1] == '\r'))
 			buf_append(&rb_stored, t->p + i, 1);
 	*text = rb_stored.data ? rb_stored.data : "";
 	*len = rb_stored.len;
