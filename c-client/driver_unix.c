@@ -513,6 +513,7 @@ static int unix_fetch_header(struct mailbox *box, uint32_t msgno, const char **t
 	return fetch_locked(box, msgno, 0, text, len, err);
 }
 
+/* Unmap fetch_raw's window (the file changed, or the mailbox closes). */
 void unix_raw_drop(struct ubox *ub)
 {
 	if (ub->rwin)

@@ -8,6 +8,7 @@
 
 typedef unsigned char v16 __attribute__((vector_size(16)));
 
+/* 16 bytes from p, unaligned. */
 static v16 load16(const char *p)
 {
 	v16 v;
@@ -16,6 +17,7 @@ static v16 load16(const char *p)
 	return v;
 }
 
+/* c in every lane. */
 static v16 splat(char c)
 {
 	v16 v;
@@ -24,6 +26,7 @@ static v16 splat(char c)
 	return v;
 }
 
+/* Is any lane of a comparison's result set? */
 static int any16(v16 m)
 {
 	uint64_t x, y;
@@ -42,6 +45,7 @@ static int match_at(const char *p, size_t len, size_t k, char a, char a2, int pa
 	return !pair || (k + 2 < len && p[k + 2] == b);
 }
 
+/* The first line start past from that match_at accepts, or len. */
 static size_t scan(const char *p, size_t from, size_t len, char a, char a2, int pair, char b)
 {
 	const v16 nl = splat('\n'), va = splat(a), va2 = splat(a2);
@@ -62,11 +66,13 @@ static size_t scan(const char *p, size_t from, size_t len, char a, char a2, int 
 	return len;
 }
 
+/* Lines starting with the pair a, b (MIME boundaries: "--"). */
 size_t linescan_next(const char *p, size_t from, size_t len, char a, char b)
 {
 	return scan(p, from, len, a, a, 1, b);
 }
 
+/* Lines starting with a or a2 (mboxrd quoting: 'F', '>'). */
 size_t linescan_first(const char *p, size_t from, size_t len, char a, char a2)
 {
 	return scan(p, from, len, a, a2, 0, 0);

@@ -60,6 +60,7 @@ const char *win_get(struct win *w, off_t off, size_t n, size_t *avail)
 	return w->map + (off - w->base);
 }
 
+/* win_get as the parser's reader (mbox_get_fn). */
 static const char *win_getter(void *ctx, off_t off, size_t n, size_t *avail)
 {
 	return win_get(ctx, off, n, avail);

@@ -559,6 +559,7 @@ static struct pmsg msg_end(struct pend *p, const char *buf, size_t base, size_t 
 	return m;
 }
 
+/* Append a framed message to the parse. */
 static void msg_push(struct parse *out, const struct pmsg *m)
 {
 	if (out->n == out->cap) {

@@ -127,6 +127,7 @@ struct slice {
 	size_t len;
 };
 
+/* Exactly the bytes asked for (a window of the asked size). */
 static const char *slice_get(void *ctx, off_t off, size_t n, size_t *avail)
 {
 	const struct slice *s = ctx;

@@ -11,6 +11,7 @@
 /* Input: one flag byte (bit 0: stored with CRLF), the search string up to
  * the first LF, then the message; its bare LFs become CRLF, as the
  * canonical text has them. */
+/* One input: TEXT and BODY, full search against pre-tested. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data + 1, *nl;

@@ -22,6 +22,7 @@ struct rb_text {
 static struct buf rb_stored;
 static uint64_t rb_fetched;   /* bit i: message i+1 had a full fetch */
 
+/* The canonical text, as given. */
 static int rb_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		    struct mail_err *err)
 {
@@ -34,6 +35,7 @@ static int rb_fetch(struct mailbox *box, uint32_t msgno, const char **text, size
 	return 0;
 }
 
+/* The stored form: see the top of this file. */
 static int rb_fetch_raw(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 			struct mail_err *err)
 {

@@ -1019,6 +1019,7 @@ static void test_record_mac_vector(void)
 	CHECK_STR(hex, "6c36dbfb3b31dcbb82d9d881e892e23634681e62a176b8708d385def3d1be38e");
 }
 
+/* This process's peak resident set so far, kB. */
 static long vm_hwm_kb(void)
 {
 	char line[256];
