@@ -513,7 +513,7 @@ static int unix_fetch_header(struct mailbox *box, uint32_t msgno, const char **t
 	return fetch_locked(box, msgno, 0, text, len, err);
 }
 
-/* Unmap fetch_raw's window (the file changed, or the mailbox closes). */
+/* Unmap scan_raw's window (the file changed, or the mailbox closes). */
 void unix_raw_drop(struct ubox *ub)
 {
 	if (ub->rwin)
@@ -522,12 +522,14 @@ void unix_raw_drop(struct ubox *ub)
 	ub->rwin = NULL;
 }
 
-/* The message's bytes after its From line, as the file holds them: read
- * through a mapped window kept from message to message (a search reads
- * them all; no copy), for the file as the session knows it. Under the
- * fetch lock the file is that size, so the mapping holds only its bytes. */
-static int unix_fetch_raw(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-			  struct mail_err *err)
+/* fn on the message's bytes after its From line, as the file holds them:
+ * read through a mapped window kept from message to message (a search
+ * reads them all; no copy), for the file as the session knows it. fn runs
+ * under the fetch lock: the file keeps that size meanwhile, so no page of
+ * the mapping can go away under it (a truncation would be a SIGBUS). */
+static int unix_scan_raw(struct mailbox *box, uint32_t msgno,
+			 int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
+			 struct mail_err *err)
 {
 	struct ubox *ub = UB(box);
 	struct umsg *u = UM(box, msgno - 1);
@@ -545,12 +547,10 @@ static int unix_fetch_raw(struct mailbox *box, uint32_t msgno, const char **text
 		win_init(ub->rwin, ub->fd, size);
 	}
 	const char *p = win_get(ub->rwin, u->off, n, NULL);
+	int r = p && n >= 5 && !memcmp(p, "From ", 5) ? fn(ctx, p + u->from_len, n - u->from_len)
+						       : -2;
 	lock_fd_release(ub->fd);
-	if (!p || n < 5 || memcmp(p, "From ", 5))
-		return rewritten(box, err);
-	*text = p + u->from_len;
-	*len = n - u->from_len;
-	return 0;
+	return r == -2 ? rewritten(box, err) : r;
 }
 
 /* Read the whole file under the lock and parse it (append, status), and
@@ -812,7 +812,7 @@ const struct driver driver_unix = {
 	.expunge = unix_expunge,
 	.fetch = unix_fetch,
 	.fetch_header = unix_fetch_header,
-	.fetch_raw = unix_fetch_raw,
+	.scan_raw = unix_scan_raw,
 	.append = unix_append,
 	.create = unix_create,
 	.status = unix_status,

@@ -662,14 +662,15 @@ int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, si
 										   len, err);
 }
 
-int mail_fetch_raw(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-		   struct mail_err *err)
+int mail_scan_raw(struct mailbox *box, uint32_t msgno,
+		  int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
+		  struct mail_err *err)
 {
-	if (!box->drv->fetch_raw)
+	if (!box->drv->scan_raw)
 		return 1;
 	if (!msgno_ok(box, msgno, err))
 		return -1;
-	return box->drv->fetch_raw(box, msgno, text, len, err);
+	return box->drv->scan_raw(box, msgno, fn, ctx, err);
 }
 
 int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,

@@ -778,34 +778,44 @@ static int raw_leaves_may(struct sctx *c, const struct casemap_needle *nd)
 	return 0;
 }
 
+struct raw_job {
+	struct sctx *c;
+	const struct node *n;
+};
+
+/* The pre-test on stored bytes p[0..len) (under the driver's lock). */
+static int raw_check(void *ctx, const char *p, size_t len)
+{
+	struct raw_job *j = ctx;
+	struct sctx *c = j->c;
+	size_t hl = rfc822_header_len(p, len);
+	int r;
+
+	if (j->n->op == SK_TEXT && (memmem(p, hl, "=?", 2) || casemap_find(j->n->nd, p, hl)))
+		return 1;
+	pool_clear(c->rawpool);
+	c->have_text = c->have_head = 0;   /* c->text is the pre-test's now */
+	c->text = p;
+	c->len = len;
+	c->nleaves = 0;
+	leaves_walk(c, mime_parse_structure(c->rawpool, p, len), 0);
+	r = raw_leaves_may(c, j->n->nd);
+	c->text = NULL;
+	c->nleaves = 0;
+	return r;
+}
+
 /* 0 when the message's stored bytes show n cannot match: its structure,
  * parsed from them (the same lines as the canonical text, so the same
  * parts), has no leaf to decode and no stored leaf holding the string. A
  * match then costs no canonical copy and no decoding. -1 on error. */
 static int raw_pretest(struct sctx *c, const struct node *n)
 {
-	const char *p;
-	size_t len, hl;
-	int r;
+	struct raw_job j = { c, n };
 
 	if (!search_raw_pretest || c->have_leaves)
 		return 1;
-	r = mail_fetch_raw(c->box, c->msgno, &p, &len, c->err);
-	if (r)
-		return r < 0 ? -1 : 1;
-	hl = rfc822_header_len(p, len);
-	if (n->op == SK_TEXT && (memmem(p, hl, "=?", 2) || casemap_find(n->nd, p, hl)))
-		return 1;
-	pool_clear(c->rawpool);
-	c->text = p;
-	c->len = len;
-	c->nleaves = 0;
-	leaves_walk(c, mime_parse_structure(c->rawpool, p, len), 0);
-	r = raw_leaves_may(c, n->nd);
-	c->text = NULL;
-	c->nleaves = 0;
-	c->have_text = c->have_head = 0;
-	return r;
+	return mail_scan_raw(c->box, c->msgno, raw_check, &j, c->err);
 }
 
 static int eval_string(struct sctx *c, const struct node *n)

@@ -154,7 +154,7 @@ struct ubox {
 	int opening;            /* first sync of the session: the index may serve */
 	int claim_known;        /* the \Recent claim (uidx_recent_get) was read */
 	uint32_t claim_validity, claim_hw;
-	struct win *rwin;       /* mapped window for fetch_raw, or NULL */
+	struct win *rwin;       /* mapped window for scan_raw, or NULL */
 	struct ublock *blocks;  /* where the message records live */
 	struct buf text;        /* last fetched canonical text */
 	struct buf hraw;        /* raw header being canonicalised */
@@ -287,7 +287,7 @@ int unix_dir_writable(int dirfd);
 int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct stat *st,
 		 struct rewrite *rw, off_t *rec_last_off, struct mail_err *err);
 
-/* driver_unix.c: the mapped window fetch_raw reads through, dropped when
+/* driver_unix.c: the mapped window scan_raw reads through, dropped when
  * the session's file changes */
 void unix_raw_drop(struct ubox *ub);
 

@@ -35,9 +35,10 @@ static int rb_fetch(struct mailbox *box, uint32_t msgno, const char **text, size
 	return 0;
 }
 
-/* The stored form: see the top of this file. */
-static int rb_fetch_raw(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-			struct mail_err *err)
+/* fn on the stored form: see the top of this file. */
+static int rb_scan_raw(struct mailbox *box, uint32_t msgno,
+		       int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
+		       struct mail_err *err)
 {
 	const struct rb_text *t = box->msgs[msgno - 1]->drv;
 
@@ -48,13 +49,11 @@ static int rb_fetch_raw(struct mailbox *box, uint32_t msgno, const char **text, 
 		if (t->crlf || t->p[i] != '\r' || i + 1 >= t->n || t->p[i + 1] != '\n' ||
 		    (i && t->p[i - 1] == '\r'))
 			buf_append(&rb_stored, t->p + i, 1);
-	*text = rb_stored.data ? rb_stored.data : "";
-	*len = rb_stored.len;
-	return 0;
+	return fn(ctx, rb_stored.data ? rb_stored.data : "", rb_stored.len);
 }
 
 static const struct driver rb_driver = { .name = "rawtest", .fetch = rb_fetch,
-					 .fetch_raw = rb_fetch_raw };
+					 .scan_raw = rb_scan_raw };
 
 /* Search texts t[0..n) for key, the pre-test on or off; match[i]: 1/0. */
 static int rb_search(const struct rb_text *t, size_t n, const struct search_key *key,
