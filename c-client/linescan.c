@@ -46,15 +46,31 @@ static int match_at(const char *p, size_t len, size_t k, char a, char a2, int pa
 }
 
 /* The first line start past from that match_at accepts, or len. */
+/* Lanes of p[k..k+16) that are a line end followed by a or a2. */
+static v16 starts16(const char *p, size_t k, v16 nl, v16 va, v16 va2)
+{
+	v16 next = load16(p + k + 1);
+
+	return (v16)((load16(p + k) == nl) & ((next == va) | (next == va2)));
+}
+
 static size_t scan(const char *p, size_t from, size_t len, char a, char a2, int pair, char b)
 {
 	const v16 nl = splat('\n'), va = splat(a), va2 = splat(a2);
 	size_t k = from;
 
-	for (; k + 17 <= len; k += 16) {
-		v16 next = load16(p + k + 1);
-		v16 m = (v16)((load16(p + k) == nl) & ((next == va) | (next == va2)));
+	for (; k + 65 <= len; k += 64) {
+		/* 64 bytes a test: candidates are rare, the loop is the cost */
+		v16 m = starts16(p, k, nl, va, va2) | starts16(p, k + 16, nl, va, va2) |
+			starts16(p, k + 32, nl, va, va2) | starts16(p, k + 48, nl, va, va2);
 		if (!any16(m))
+			continue;
+		for (size_t j = k; j < k + 64; j++)
+			if (match_at(p, len, j, a, a2, pair, b))
+				return j + 1;
+	}
+	for (; k + 17 <= len; k += 16) {
+		if (!any16(starts16(p, k, nl, va, va2)))
 			continue;
 		for (size_t j = k; j < k + 16; j++)
 			if (match_at(p, len, j, a, a2, pair, b))
