@@ -534,13 +534,14 @@ static int anchor_at(const struct casemap_needle *nd, const unsigned char *h,
 
 int casemap_find(const struct casemap_needle *nd, const char *hay, size_t len)
 {
-	const unsigned char *h = (const unsigned char *)hay, *end = h + len;
+	const unsigned char *h = (const unsigned char *)hay, *end;
 	const unsigned char *next[CASEMAP_STREAMS];
 
 	if (nd->n == 0)
 		return 1;
 	if (len == 0)
-		return 0;
+		return 0;   /* hay may be NULL then: an empty buffer's data */
+	end = h + len;
 	if (nd->anchor == nd->n) {
 		for (const unsigned char *p = h; p < end; p++)
 			if (match_fwd(p, end, nd->cp, nd->n))

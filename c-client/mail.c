@@ -12,6 +12,7 @@
 #include "specialuse.h"
 #include "mail_modseq.h"
 
+#include <malloc.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -742,6 +743,17 @@ int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, si
 										   len, err);
 }
 
+int mail_scan_raw(struct mailbox *box, uint32_t msgno,
+		  int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
+		  struct mail_err *err)
+{
+	if (!box->drv->scan_raw)
+		return 1;
+	if (!msgno_ok(box, msgno, err))
+		return -1;
+	return box->drv->scan_raw(box, msgno, fn, ctx, err);
+}
+
 int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,
 			struct mail_err *err)
 {
@@ -1366,7 +1378,9 @@ void mail_msg_add(struct mailbox *box, struct message *m)
 {
 	if (m->flags & MF_RECENT)
 		box->recent++;
-	box->msgs = xrealloc(box->msgs, (box->nmsgs + 1) * sizeof *box->msgs);
+	/* the array grows by doubling (drivers may size it themselves) */
+	if (!box->msgs || malloc_usable_size(box->msgs) < (box->nmsgs + 1) * sizeof *box->msgs)
+		box->msgs = xrealloc(box->msgs, 2 * (box->nmsgs + 8) * sizeof *box->msgs);
 	box->msgs[box->nmsgs++] = m;
 }
 

@@ -4,6 +4,7 @@
  * messages, sizes and line counts; IMAP section lookup; content decoding for
  * search. Malformed structure degrades the way Dovecot's parser does. */
 #include "rfc822_int.h"
+#include "linescan.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -380,10 +381,12 @@ static int boundary_at(struct mctx *c, size_t off)
 	return 0;
 }
 
+/* Only lines starting "--" can be boundaries: jump from one to the next
+ * rather than walk every line (an attachment's base64 has thousands). */
 static void find_boundary(struct mctx *c, size_t off)
 {
 	if (c->nb)
-		for (; off < c->len; off = next_line(c, off))
+		for (; off < c->len; off = linescan_next(c->msg, off, c->len, '-', '-'))
 			if (boundary_at(c, off))
 				return;
 	c->hit = -1;
@@ -527,6 +530,13 @@ static struct body *parse_entity(struct mctx *c, size_t s, int depth, int digest
 	if (!strcmp(b->type, "TEXT") || is_message(b))
 		b->lines = count_lines(c->msg + b->body_off, b->body_len);
 	return b;
+}
+
+struct body *mime_parse_structure(struct pool *pool, const char *msg, size_t len)
+{
+	struct mctx c = { .pool = pool, .msg = msg, .len = len };
+
+	return parse_entity(&c, 0, 0, 0, NULL);
 }
 
 void rfc822_parse(struct pool *pool, const char *msg, size_t len, struct envelope **env,

@@ -65,6 +65,9 @@ struct body {
  * including the blank line that ends it (or the whole text if none). */
 void rfc822_parse(struct pool *pool, const char *msg, size_t len,
 		  struct envelope **env, struct body **body);
+/* The body structure alone, without the message's own envelope (attached
+ * messages still get theirs): for a look at the parts of a message. */
+struct body *mime_parse_structure(struct pool *pool, const char *msg, size_t len);
 
 /* Parse an address list (a header value) into IMAP addresses. */
 struct address *rfc822_parse_addresses(struct pool *pool, const char *s, size_t len);

@@ -112,6 +112,7 @@ struct node {
 	struct numrange *set;     /* resolved, sorted, merged */
 	size_t nset;
 	struct casemap_needle *nd; /* NULL: HEADER presence test */
+	int raw_ok;               /* TEXT, BODY: the stored-bytes pre-test serves */
 	int field;                /* SK_HEADER: index into sctx.fields */
 	int64_t day;              /* date keys: days since 1970-01-01 */
 	time_t cutoff;            /* OLDER/YOUNGER: now less the interval */
@@ -152,6 +153,7 @@ struct sctx {
 	size_t nfields;
 	struct leaf *leaves;
 	size_t nleaves, capleaves;
+	struct pool *rawpool;     /* structures parsed by the pre-test */
 };
 
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -222,6 +224,19 @@ static int set_has(const struct node *n, uint32_t v)
 			return 1;
 	}
 	return 0;
+}
+
+int search_raw_pretest = 1;
+
+/* Can the stored-bytes pre-test serve this string? The searched text
+ * differs from stored bytes by CRLF and by unfolding (a string across a
+ * fold holds its SP or HTAB): visible ASCII avoids both. */
+static int raw_usable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
 }
 
 static int field_index(struct sctx *c, const char *name, int address)
@@ -322,6 +337,7 @@ static void node_compile(struct sctx *c, struct pool *pool, const struct search_
 			casemap_needle_init(pool, k->str, n->nd);
 			if (k->op != SK_HEADER)
 				n->cost = k->op == SK_BODY ? 6 : 7;
+			n->raw_ok = k->op != SK_HEADER && raw_usable(k->str);
 		}
 		break;
 	default:
@@ -681,7 +697,9 @@ static int body_find(struct sctx *c, const struct casemap_needle *nd)
 
 		if (!l->ready)
 			leaf_prepare(c, l);
-		if (casemap_find(nd, (l->decoded ? c->dec.data : c->text) + l->off, l->len))
+		/* an empty decoded leaf may have no buffer at all */
+		if (l->len && casemap_find(nd, (l->decoded ? c->dec.data : c->text) + l->off,
+					   l->len))
 			return 1;
 	}
 	return 0;
@@ -741,6 +759,65 @@ static int eval_date(int64_t day, enum search_op op, int64_t want)
 	}
 }
 
+/* Could the leaves found in the stored bytes c->text hold nd? Those the
+ * full search would decode (transfer encoding, charset, encoded words)
+ * may: only the others are looked at as stored. */
+static int raw_leaves_may(struct sctx *c, const struct casemap_needle *nd)
+{
+	for (size_t i = 0; i < c->nleaves; i++) {
+		const struct leaf *l = &c->leaves[i];
+		const char *t = c->text + l->off;
+
+		if (l->kind == L_TEXT && !leaf_is_raw(l->b))
+			return 1;
+		if (l->kind == L_HDR && memmem(t, l->len, "=?", 2))
+			return 1;
+		if (casemap_find(nd, t, l->len))
+			return 1;
+	}
+	return 0;
+}
+
+struct raw_job {
+	struct sctx *c;
+	const struct node *n;
+};
+
+/* The pre-test on stored bytes p[0..len) (under the driver's lock). */
+static int raw_check(void *ctx, const char *p, size_t len)
+{
+	struct raw_job *j = ctx;
+	struct sctx *c = j->c;
+	size_t hl = rfc822_header_len(p, len);
+	int r;
+
+	if (j->n->op == SK_TEXT && (memmem(p, hl, "=?", 2) || casemap_find(j->n->nd, p, hl)))
+		return 1;
+	pool_clear(c->rawpool);
+	c->have_text = c->have_head = 0;   /* c->text is the pre-test's now */
+	c->text = p;
+	c->len = len;
+	c->nleaves = 0;
+	leaves_walk(c, mime_parse_structure(c->rawpool, p, len), 0);
+	r = raw_leaves_may(c, j->n->nd);
+	c->text = NULL;
+	c->nleaves = 0;
+	return r;
+}
+
+/* 0 when the message's stored bytes show n cannot match: its structure,
+ * parsed from them (the same lines as the canonical text, so the same
+ * parts), has no leaf to decode and no stored leaf holding the string. A
+ * match then costs no canonical copy and no decoding. -1 on error. */
+static int raw_pretest(struct sctx *c, const struct node *n)
+{
+	struct raw_job j = { c, n };
+
+	if (!search_raw_pretest || c->have_leaves)
+		return 1;
+	return mail_scan_raw(c->box, c->msgno, raw_check, &j, c->err);
+}
+
 static int eval_string(struct sctx *c, const struct node *n)
 {
 	int r;
@@ -756,6 +833,8 @@ static int eval_string(struct sctx *c, const struct node *n)
 	}
 	if (!n->nd)
 		return 1;
+	if (n->raw_ok && (r = raw_pretest(c, n)) <= 0)
+		return r;
 	if (n->op == SK_TEXT) {
 		if (header_load(c))
 			return -1;
@@ -833,7 +912,7 @@ static void message_reset(struct sctx *c, uint32_t msgno)
 int search_run(struct mailbox *box, const struct search_key *key, uint8_t *match,
 	       struct mail_err *err)
 {
-	struct sctx c = { .box = box, .err = err };
+	struct sctx c = { .box = box, .err = err, .rawpool = pool_new() };
 	struct pool *pool = pool_new();
 	struct node root;
 	int rc = 0;
@@ -864,5 +943,6 @@ int search_run(struct mailbox *box, const struct search_key *key, uint8_t *match
 	buf_free(&c.dec);
 	buf_free(&c.tmp);
 	pool_free(pool);
+	pool_free(c.rawpool);
 	return rc;
 }

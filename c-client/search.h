@@ -70,6 +70,11 @@ int numset_parse(struct pool *pool, const char *s, size_t len, struct numset *ou
 /* Is n in the set, given the largest number in use (for '*')? */
 int numset_contains(const struct numset *set, uint32_t n, uint32_t max);
 
+/* TEXT and BODY first look at a message's stored bytes, where the driver
+ * gives them, and parse and decode only messages that may match. 1 by
+ * default; the differential tests clear it to get the full search alone. */
+extern int search_raw_pretest;
+
 /* Evaluate: fills match[i] (1/0) for message i+1 of box. match has nmsgs
  * entries. Returns 0, or -1 with err filled (e.g. unknown charset). */
 int search_run(struct mailbox *box, const struct search_key *key, uint8_t *match,

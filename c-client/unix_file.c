@@ -60,14 +60,18 @@ const char *win_get(struct win *w, off_t off, size_t n, size_t *avail)
 	return w->map + (off - w->base);
 }
 
+/* win_get as the parser's reader (mbox_get_fn). */
+static const char *win_getter(void *ctx, off_t off, size_t n, size_t *avail)
+{
+	return win_get(ctx, off, n, avail);
+}
+
 /* Parse the file range [start, end) (start at a message) window by
  * window; offsets in out are file offsets. -1 not an mbox, -2 I/O error. */
 int mbox_parse_fd(int fd, off_t start, off_t end, int ks, const unsigned char *key,
 		  struct kwtab *kt, struct parse *out)
 {
 	struct win w;
-	size_t want = WIN_SIZE;
-	int rc = 0;
 
 	memset(out, 0, sizeof *out);
 	out->key = key;
@@ -76,26 +80,7 @@ int mbox_parse_fd(int fd, off_t start, off_t end, int ks, const unsigned char *k
 	if (start > 0)
 		out->fmt = unix_fd_fmt(fd);   /* else the first window tells */
 	win_init(&w, fd, end);
-	while (start < end) {
-		size_t avail, used;
-		const char *b = win_get(&w, start, want < (size_t)(end - start) ? want :
-						   (size_t)(end - start), &avail);
-		if (!b) {
-			rc = -2;
-			break;
-		}
-		int eof = start + (off_t)avail >= end;
-		if (mbox_parse(b, avail, start == 0, eof, start, kt, out, &used) < 0) {
-			rc = -1;
-			break;
-		}
-		if (!used) {
-			want = avail * 2;   /* one message bigger than the window */
-			continue;
-		}
-		start += (off_t)used;
-		want = WIN_SIZE;
-	}
+	int rc = mbox_parse_windows(win_getter, &w, start, end, WIN_SIZE, kt, out);
 	win_drop(&w);
 	if (rc)
 		unix_parse_free(out);

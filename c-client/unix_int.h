@@ -71,6 +71,20 @@ struct pmsg {
 	int rd;              /* ours and mboxrd: reading unquotes them */
 };
 
+/* A message whose body runs on past the window being parsed (file offsets). */
+struct pend {
+	int active;
+	struct pmsg m;       /* what its From line and header say */
+	size_t fl, hend;     /* its header, and where the body starts */
+	uint64_t hsize;      /* canonical size of the header, blank line included */
+	uint32_t hnq;        /* ">+From " lines in the header */
+	uint64_t lf, crlf;   /* line ends in the body so far */
+	size_t stop;         /* the body is scanned up to this line start */
+};
+/* A window on it starts this many bytes before the stop: an empty line
+ * ending there ("\n\r\n" at most) decides whether a From line separates. */
+#define PEND_BACK 3
+
 struct parse {
 	struct pmsg *m;
 	size_t n, cap;
@@ -94,7 +108,12 @@ struct parse {
 	unsigned kw_before;  /* keyword names known before the parse */
 	unsigned kw_rec;     /* and after the record's, if there is one */
 	int fmt;             /* UF_*: the file's frame */
+	struct pend pend;    /* while parsing in windows */
 };
+
+/* Bytes [off, off + n) of a file being parsed; *avail: how many there are
+ * from off (at least n). NULL: an I/O error. */
+typedef const char *(*mbox_get_fn)(void *ctx, off_t off, size_t n, size_t *avail);
 
 struct umsg {
 	struct message m;
@@ -106,6 +125,14 @@ struct umsg {
 	uint32_t fp;
 	uint32_t nq;
 	uint8_t disk_old, disk_uid, rd;
+	uint8_t in_block;       /* part of a struct ublock, not malloc'd alone */
+};
+
+#define UMSG_BLOCK 1024
+struct ublock {
+	struct ublock *next;
+	size_t used;
+	struct umsg u[UMSG_BLOCK];
 };
 
 struct ubox {
@@ -135,6 +162,8 @@ struct ubox {
 	int opening;            /* first sync of the session: the index may serve */
 	int claim_known;        /* the \Recent claim (uidx_recent_get) was read */
 	uint32_t claim_validity, claim_hw;
+	struct win *rwin;       /* mapped window for scan_raw, or NULL */
+	struct ublock *blocks;  /* where the message records live */
 	struct buf text;        /* last fetched canonical text */
 	struct buf hraw;        /* raw header being canonicalised */
 	uint32_t text_uid;
@@ -222,6 +251,10 @@ size_t unix_line_end(const char *buf, size_t pos, size_t len);
 size_t unix_trailing_blank(const char *buf, size_t start, size_t end);
 int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 	       struct kwtab *kt, struct parse *out, size_t *used);
+void mbox_parse_more(const char *buf, size_t len, int eof, size_t base, struct parse *out,
+		     size_t *used);
+int mbox_parse_windows(mbox_get_fn get, void *ctx, off_t start, off_t end, size_t win,
+		       struct kwtab *kt, struct parse *out);
 int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counter);
 void unix_kw_trim(const struct parse *p, struct kwtab *kt);
 
@@ -276,6 +309,10 @@ int unix_dir_writable(int dirfd);
 int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct stat *st,
 		 struct rewrite *rw, off_t *rec_last_off, struct mail_err *err);
 
+/* driver_unix.c: the mapped window scan_raw reads through, dropped when
+ * the session's file changes */
+void unix_raw_drop(struct ubox *ub);
+
 /* unix_inplace.c: flag changes over the status lines */
 int inplace_update(struct mailbox *box, struct locked *lk, int mode);
 
@@ -303,12 +340,14 @@ int unix_create_fmt(struct mail_session *sess, const char *path, int fmt, struct
 int unix_status(struct mail_session *sess, const char *path, struct mail_status *st,
 		struct mail_err *err);
 int unix_watch(struct mailbox *box, int ifd);
+int unix_scan_raw(struct mailbox *box, uint32_t msgno,
+		  int (*fn)(void *ctx, const char *p, size_t len), void *ctx, struct mail_err *err);
 /* The members of struct driver both tables share. */
 #define UNIX_FILE_METHODS                                                                 \
 	.open = unix_open, .close = unix_close, .ping = unix_ping, .check = unix_check,     \
 	.flush = unix_flush, .expunge = unix_expunge, .fetch = unix_fetch,                  \
 	.fetch_header = unix_fetch_header, .append = unix_append, .status = unix_status,    \
-	.watch = unix_watch
+	.watch = unix_watch, .scan_raw = unix_scan_raw
 
 /* driver_unix.c: the message array and its events */
 void unix_box_remove(struct mailbox *box, uint32_t i);

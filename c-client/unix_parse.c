@@ -439,6 +439,7 @@ struct bscan {
 	size_t lf, crlf;     /* in [pos, next) */
 	uint32_t nq;         /* lines of the form ">+From " */
 	int complete;        /* next is certain: a From line, or the end of file */
+	size_t stop;         /* when not: the first line not scanned whole */
 };
 
 /* Is buf[i] the start of a line that follows an empty line? */
@@ -451,7 +452,8 @@ static int after_blank(const char *buf, size_t i)
 /* From pos (a line start), find the next message: a valid From line whose
  * previous line is empty. One pass of memchr per line, which also counts
  * the line ends (a separate pass, or memmem, costs twice as much). Without
- * eof, running into len leaves the answer open (the buffer is a window). */
+ * eof, a line running into len is left whole for the next window (the
+ * buffer is a window): the scan can go on from r->stop. */
 static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct bscan *r)
 {
 	size_t lf = 0, crlf = 0, i = pos;
@@ -459,29 +461,28 @@ static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct b
 
 	r->next = len;
 	while (i < len) {
-		if (buf[i] == '>' && unix_from_depth(buf + i, len - i) > 0)
-			nq++;
-		if (buf[i] == 'F' && len - i >= 5 && !memcmp(buf + i, "From ", 5) &&
-		    after_blank(buf, i)) {
-			const char *nl = memchr(buf + i, '\n', len - i);
-			if (!nl && !eof)
-				break;
-			if (unix_from_line(buf + i, nl ? (size_t)(nl - buf) + 1 - i : len - i, NULL, NULL)) {
-				r->next = i;
-				break;
-			}
-		}
 		const char *nl = memchr(buf + i, '\n', len - i);
+		if (!nl && !eof)
+			break;
+		size_t le = nl ? (size_t)(nl - buf) + 1 : len;
+		if (buf[i] == '>' && unix_from_depth(buf + i, le - i) > 0)
+			nq++;
+		if (buf[i] == 'F' && le - i >= 5 && !memcmp(buf + i, "From ", 5) &&
+		    after_blank(buf, i) && unix_from_line(buf + i, le - i, NULL, NULL)) {
+			r->next = i;
+			break;
+		}
 		if (!nl)
 			break;
 		lf++;
 		if (nl > buf + pos && nl[-1] == '\r')
 			crlf++;
-		i = (size_t)(nl - buf) + 1;
+		i = le;
 	}
 	r->lf = lf;
 	r->crlf = crlf;
 	r->nq = nq;
+	r->stop = i;
 	r->complete = eof || r->next < len;
 }
 
@@ -496,11 +497,84 @@ size_t unix_trailing_blank(const char *buf, size_t start, size_t end)
 	return 0;
 }
 
+/* Start framing the message whose From line is buf[pos], header [fl, hend),
+ * in out->pend (file offsets from base): what its From line and header say. */
+static void msg_start(struct parse *out, const char *buf, size_t pos, size_t fl, size_t hend,
+		      off_t base, const struct hinfo *h)
+{
+	struct pend *p = &out->pend;
+
+	memset(p, 0, sizeof *p);
+	p->m.off = (size_t)base + pos;
+	unix_from_line(buf + pos, fl - pos, &p->m.date, &p->m.tz);
+	p->m.from_len = fl - pos;
+	p->m.fp = unix_hash(buf + pos, fl - pos);
+	p->m.xuid = h->xuid;
+	p->m.flags = h->flags;
+	p->m.kw = h->kw;
+	p->m.old = h->old;
+	p->m.nq = h->nq;
+	p->fl = (size_t)base + fl;
+	p->hend = (size_t)base + hend;
+	p->hsize = canon_header(buf + fl, hend - fl, 0, NULL);
+}
+
+/* Add a body scan's counts to the message being framed. */
+static void msg_scanned(struct pend *p, const struct bscan *bs)
+{
+	p->lf += bs->lf;
+	p->crlf += bs->crlf;
+	p->m.nq += bs->nq;
+}
+
+/* The framed message, now that the next one starts at buf[next] (buf holds
+ * the file from base, and at least 3 bytes before next that are the
+ * message's: the separator's look-back). */
+static struct pmsg msg_end(struct pend *p, const char *buf, size_t base, size_t next)
+{
+	size_t lo = p->fl > base ? p->fl - base : 0;
+	size_t tb = unix_trailing_blank(buf, lo, next), end = base + next - tb;
+	size_t hend = p->hend;
+	uint64_t hsize = p->hsize;
+	struct pmsg m = p->m;
+
+	if (tb) {
+		p->lf--;
+		p->crlf -= tb == 2;
+	}
+	if (end < hend) {
+		/* the header's blank line was the separator: it leaves the
+		 * header, and its CRLF the size */
+		hend = end;
+		hsize -= 2;
+		p->lf = p->crlf = 0;
+		m.nq = p->hnq;
+	}
+	m.hdr_len = hend - p->fl;
+	m.body_len = end - hend;
+	m.size = hsize + m.body_len + p->lf - p->crlf;
+	if (m.body_len && buf[end - base - 1] != '\n')
+		m.size += buf[end - base - 1] == '\r' ? 1 : 2;
+	p->active = 0;
+	return m;
+}
+
+/* Append a framed message to the parse. */
+static void msg_push(struct parse *out, const struct pmsg *m)
+{
+	if (out->n == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 64;
+		out->m = xrealloc(out->m, out->cap * sizeof *out->m);
+	}
+	out->m[out->n++] = *m;
+}
+
 /* Parse buf[0..len), which must start with a From line (or be empty),
  * appending to out; base: file offset of buf. first: buf starts at the
  * file start (folder record possible). Without eof, the last message may
- * go on past len: it is left for the next window and *used says where it
- * starts. -1: not an mbox. */
+ * go on past len: *used says where it starts, and when its header is
+ * whole it is left in out->pend for mbox_parse_more (else the next window
+ * reads it again). -1: not an mbox. */
 int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 	       struct kwtab *kt, struct parse *out, size_t *used)
 {
@@ -514,40 +588,31 @@ int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 	if (len && !unix_from_line(buf, unix_line_end(buf, 0, len), NULL, NULL))
 		return (!eof && !memchr(buf, '\n', len)) ? 0 : -1;
 	while (pos < len) {
-		struct pmsg m = { .off = (size_t)base + pos };
 		struct hinfo h = { 0 };
 		struct bscan bs;
 		size_t fl = unix_line_end(buf, pos, len), blank;
 
 		unsigned nkw = *kt->n;
 		size_t hend = hdr_scan(buf, fl, len, &h, kt, &blank);
+		int rec = first && out->n == 0 && !out->pseudo && (h.ximap || h.ximapbase);
 		scan_body(buf, hend, len, eof, &bs);
-		if (!bs.complete) {
-			/* the window may end inside its header, and a name it
-			 * registered be cut short: the next window reads it whole */
+		if (!bs.complete && (!blank || buf[hend - 1] != '\n' || rec)) {
+			/* the window may end inside its header (a lone CR may be
+			 * the start of its blank line), and a name it registered
+			 * be cut short: the next window reads it whole */
 			kw_drop(kt, nkw);
 			break;
 		}
-		unix_from_line(buf + pos, fl - pos, &m.date, &m.tz);
-		m.from_len = fl - pos;
-		m.fp = unix_hash(buf + pos, fl - pos);
-		size_t next = bs.next, tb = unix_trailing_blank(buf, fl, next);
-		size_t end = next - tb;
-		if (tb) {
-			bs.lf--;
-			bs.crlf -= tb == 2;
+		msg_start(out, buf, pos, fl, hend, base, &h);
+		out->pend.hnq = h.nq;
+		msg_scanned(&out->pend, &bs);
+		if (!bs.complete) {
+			out->pend.stop = (size_t)base + bs.stop;
+			out->pend.active = 1;
+			break;
 		}
-		if (end < hend) {
-			hend = end;          /* the header's blank line was the separator */
-			bs.lf = bs.crlf = bs.nq = 0;
-		}
-		m.hdr_len = hend - fl;
-		m.body_len = end - hend;
-		m.nq = h.nq + bs.nq;
-		m.size = canon_header(buf + fl, m.hdr_len, 0, NULL) + m.body_len + bs.lf - bs.crlf;
-		if (m.body_len && buf[end - 1] != '\n')
-			m.size += buf[end - 1] == '\r' ? 1 : 2;
-		pos = next;
+		struct pmsg m = msg_end(&out->pend, buf, (size_t)base, bs.next);
+		pos = bs.next;
 		*used = pos;
 		unix_parse_keep(out, &m, &h, first, buf, base, kt);
 	}
@@ -578,11 +643,66 @@ void unix_parse_keep(struct parse *out, struct pmsg *m, const struct hinfo *h,
 			return;
 		}
 	}
-	if (out->n == out->cap) {
-		out->cap = out->cap ? out->cap * 2 : 64;
-		out->m = xrealloc(out->m, out->cap * sizeof *out->m);
+	msg_push(out, m);
+}
+
+/* Go on with out->pend, the message whose body ran past the last window:
+ * buf[0..len) holds the file from base = its scan's stop - PEND_BACK.
+ * *used: where the next message starts in buf once this one is framed,
+ * else 0 (the scan moved on, or with no progress needs a bigger window). */
+void mbox_parse_more(const char *buf, size_t len, int eof, size_t base, struct parse *out,
+		     size_t *used)
+{
+	struct pend *p = &out->pend;
+	struct bscan bs;
+
+	*used = 0;
+	scan_body(buf, p->stop - base, len, eof, &bs);
+	msg_scanned(p, &bs);
+	if (!bs.complete) {
+		p->stop = base + bs.stop;
+		return;
 	}
-	out->m[out->n++] = *m;
+	struct pmsg m = msg_end(p, buf, base, bs.next);
+	msg_push(out, &m);
+	*used = bs.next;
+}
+
+/* Parse the range [start, end) of a file (start at a From line) through
+ * windows of about win bytes that get gives, a message bigger than one
+ * window scanned across several. -1 not an mbox, -2 I/O error. */
+int mbox_parse_windows(mbox_get_fn get, void *ctx, off_t start, off_t end, size_t win,
+		       struct kwtab *kt, struct parse *out)
+{
+	size_t want = win;
+
+	while (start < end) {
+		struct pend *p = &out->pend;
+		off_t from = p->active ? (off_t)(p->stop - PEND_BACK) : start;
+		size_t avail, used, was = p->stop;
+		int more = p->active;
+		const char *b = get(ctx, from, want < (size_t)(end - from) ? want :
+					   (size_t)(end - from), &avail);
+		if (!b)
+			return -2;
+		int eof = from + (off_t)avail >= end;
+		if (p->active)
+			mbox_parse_more(b, avail, eof, (size_t)from, out, &used);
+		else if (mbox_parse(b, avail, start == 0, eof, start, kt, out, &used) < 0)
+			return -1;
+		if (p->active) {
+			/* no line ended in the window: one line bigger than it */
+			want = more && p->stop == was ? avail * 2 : win;
+			continue;
+		}
+		if (!used) {
+			want = avail * 2;   /* one header bigger than the window */
+			continue;
+		}
+		start = from + (off_t)used;
+		want = win;
+	}
+	return 0;
 }
 
 /* Give every message a UID: keep X-UID when it is ascending and not above

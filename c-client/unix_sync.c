@@ -46,6 +46,7 @@ static void set_fd(struct ubox *ub, int fd)
 		close(ub->fd);
 	ub->fd = fd;
 	ub->text_uid = 0;
+	unix_raw_drop(ub);
 }
 
 /* Same message? UIDs on disk are proof; a UID only we know of (not yet

@@ -6,6 +6,7 @@
  * The mailbox, its temp file and the rename all happen in one directory
  * descriptor (fsafe.h), never through a link. */
 #include "unix_int.h"
+#include "linescan.h"
 #include "lock.h"
 #include "unix_journal.h"
 
@@ -44,9 +45,9 @@ static void wput(struct wout *w, const void *p, size_t n)
 {
 	/* big bodies go straight from the source mapping, after what is
 	 * buffered: the order of the bytes is the order of the calls */
-	if (w->b.len + n > (1 << 20) || n >= (1 << 19))
+	if (w->b.len + n > (1 << 18) || n >= (1 << 17))
 		unix_wflush(w);
-	if (n >= (1 << 19))
+	if (n >= (1 << 17))
 		wraw(w, p, n);
 	else
 		buf_append(&w->b, p, n);
@@ -161,35 +162,73 @@ off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **name
 }
 
 /* Write a body not quoted by us yet: every ">*From " line gets one more
- * '>'. memmem finds the candidates (far fewer than lines, and faster than
- * a memchr per line); runs between them go out in one piece. Returns the
- * lines quoted. */
+ * '>'. Only lines starting with 'F' or '>' can be such lines: linescan
+ * jumps between them (memmem for "From " stops at every one in the text);
+ * runs between quoted lines go out in one piece. b starts at a line start.
+ * Returns the lines quoted. */
 static uint32_t write_quoted(struct wout *w, const char *b, size_t n)
 {
-	size_t run = 0, i = 0;
+	size_t run = 0, ls = 0;
 	uint32_t q = 0;
-	const char *f;
 
-	while (i < n && (f = memmem(b + i, n - i, "From ", 5))) {
-		size_t at = (size_t)(f - b), ls = at;
-		while (ls > i && b[ls - 1] == '>')
-			ls--;
-		if (ls == 0 || b[ls - 1] == '\n') {
+	while (ls < n) {
+		if (unix_from_depth(b + ls, n - ls) >= 0) {
 			wput(w, b + run, ls - run);
 			wput(w, ">", 1);
 			run = ls;
 			q++;
 		}
-		i = at + 5;
+		ls = linescan_first(b, ls, n, 'F', '>');
 	}
 	wput(w, b + run, n - run);
 	return q;
 }
 
+/* Copy the body of it (at file offset off) through windows of the input,
+ * never holding a big message whole; quoting goes line by line, so a
+ * window's piece ends at a line end. Returns the last byte copied. */
+static char copy_body(struct wout *w, struct win *in, const struct witem *it, off_t off,
+		      uint32_t *nq)
+{
+	uint64_t left = it->body_len;
+	char last = '\n';
+
+	while (left) {
+		size_t avail, n;
+		const char *b = win_get(in, off, 1, &avail);
+		if (!b) {
+			w->failed = EIO;
+			return '\n';
+		}
+		n = avail < left ? avail : (size_t)left;
+		if (it->quote && n < left) {
+			const char *nl = memrchr(b, '\n', n);
+			if (!nl) {   /* a line longer than a window: map it whole */
+				const char *e = memchr(b, '\n', avail);
+				b = win_get(in, off, e ? (size_t)(e - b) + 1 : (size_t)left, &avail);
+				if (!b) {
+					w->failed = EIO;
+					return '\n';
+				}
+				nl = memchr(b, '\n', avail < left ? avail : (size_t)left);
+			}
+			n = nl ? (size_t)(nl - b) + 1 : (avail < left ? avail : (size_t)left);
+		}
+		if (it->quote)
+			*nq += write_quoted(w, b, n);
+		else
+			wput(w, b, n);
+		last = b[n - 1];
+		off += (off_t)n;
+		left -= n;
+	}
+	return last;
+}
+
 static void write_item(struct wout *w, struct win *in, struct witem *it, char **names,
 		       unsigned nkw)
 {
-	const char *src = win_get(in, it->src, it->from_len + it->hdr_len + it->body_len, NULL);
+	const char *src = win_get(in, it->src, it->from_len + it->hdr_len, NULL);
 	size_t pos = 0, len = it->hdr_len, term = 0;
 	struct buf o;
 	int skip = 0;
@@ -199,7 +238,7 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 		w->failed = EIO;
 		return;
 	}
-	const char *h = src + it->from_len, *body = h + it->hdr_len;
+	const char *h = src + it->from_len;
 	buf_init(&o);
 	/* the header's own blank line, if any, goes after our status lines */
 	if (len >= 1 && h[len - 1] == '\n') {
@@ -235,13 +274,10 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 	wput(w, o.data, o.len);
 	buf_free(&o);
 	off_t bstart = w->pos;
-	if (it->quote)
-		nq += write_quoted(w, body, it->body_len);
-	else
-		wput(w, body, it->body_len);
+	char last = copy_body(w, in, it, it->src + (off_t)(it->from_len + it->hdr_len), &nq);
 	it->nbody_len = (uint64_t)(w->pos - bstart);
 	it->nnq = it->quote ? nq : it->nq;
-	if (it->body_len && body[it->body_len - 1] != '\n')
+	if (it->body_len && last != '\n')
 		wput(w, "\n", 1);
 	size_t en;
 	const char *e = unix_frame_end(w->fmt, &en);

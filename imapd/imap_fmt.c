@@ -19,27 +19,58 @@ static void put_literal(struct buf *out, const char *s, size_t n)
 	buf_append(out, s, n);
 }
 
+/* What a byte needs in a quoted string: 0 nothing, Q_ESC a backslash,
+ * Q_LIT a literal instead. A table: this runs for every envelope byte. */
+enum { Q_ESC = 1, Q_LIT = 2 };
+
+static const unsigned char *quote_class(void)
+{
+	static unsigned char tab[256];
+	static int ready;
+
+	if (!ready) {
+		for (int c = 0x80; c < 256; c++)
+			tab[c] = Q_LIT;
+		tab[0] = tab['\r'] = tab['\n'] = Q_LIT;
+		tab['"'] = tab['\\'] = Q_ESC;
+		ready = 1;
+	}
+	return tab;
+}
+
 void imap_put_string(struct buf *out, const char *s, size_t n)
 {
+	const unsigned char *cls = quote_class();
 	size_t esc = 0;
+	unsigned any = 0;
 
 	if (n > QUOTED_MAX)
 		return put_literal(out, s, n);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\r' || c == '\n' || c == 0 || c >= 0x80)
-			return put_literal(out, s, n);
-		if ((c == '"' || c == '\\') && ++esc > QUOTED_MAX_ESCAPES)
-			return put_literal(out, s, n);
-	}
+	for (size_t i = 0; i < n; i++)
+		any |= cls[(unsigned char)s[i]];
+	if (any & Q_LIT)
+		return put_literal(out, s, n);
+	for (size_t i = 0; any && i < n; i++)
+		esc += cls[(unsigned char)s[i]] == Q_ESC;
+	if (esc > QUOTED_MAX_ESCAPES)
+		return put_literal(out, s, n);
+	/* written in place: this runs for every string of every envelope */
 	buf_reserve(out, n + esc + 2);
-	buf_putc(out, '"');
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			buf_putc(out, '\\');
-		buf_putc(out, s[i]);
+	char *d = out->data + out->len;
+	*d++ = '"';
+	if (!esc) {
+		memcpy(d, s, n);
+		d += n;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '"' || s[i] == '\\')
+				*d++ = '\\';
+			*d++ = s[i];
+		}
 	}
-	buf_putc(out, '"');
+	*d++ = '"';
+	*d = '\0';
+	out->len = (size_t)(d - out->data);
 }
 
 void imap_put_nstring_n(struct buf *out, const char *s, size_t n)

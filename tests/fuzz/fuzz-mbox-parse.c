@@ -155,27 +155,30 @@ static void check_record(const char *buf, const struct parse *p)
 	}
 }
 
-/* Parse as mbox_parse_fd does, through windows of w bytes that grow while
- * one message does not fit. */
+/* The input, handed out as exactly the bytes asked for: windows of w. */
+struct slice {
+	const char *buf;
+	size_t len;
+};
+
+/* Exactly the bytes asked for (a window of the asked size). */
+static const char *slice_get(void *ctx, off_t off, size_t n, size_t *avail)
+{
+	const struct slice *s = ctx;
+
+	CHECK(off >= 0 && (size_t)off <= s->len && n <= s->len - (size_t)off);
+	*avail = n;
+	return s->buf + off;
+}
+
+/* Parse as mbox_parse_fd does, through windows of w bytes: a message
+ * bigger than one is scanned across several. */
 static int parse_windows(const char *buf, size_t len, size_t w, struct kwtab *kt,
 			 struct parse *p)
 {
-	size_t start = 0, want = w;
+	struct slice s = { buf, len };
 
-	while (start < len) {
-		size_t avail = want < len - start ? want : len - start, used;
-		int eof = start + avail >= len;
-		if (mbox_parse(buf + start, avail, start == 0, eof, (off_t)start, kt, p, &used) < 0)
-			return -1;
-		if (!used) {
-			CHECK(!eof);
-			want = avail * 2;
-			continue;
-		}
-		start += used;
-		want = w;
-	}
-	return 0;
+	return mbox_parse_windows(slice_get, &s, 0, (off_t)len, w, kt, p);
 }
 
 static int same_pmsg(const struct pmsg *a, const struct pmsg *b)
