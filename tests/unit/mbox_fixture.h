@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define FIXTURE_UNUSED __attribute__((unused))
 
@@ -53,6 +54,17 @@ static FIXTURE_UNUSED void fixture_make_tmpdir(const char *prog)
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/%s-XXXXXX", prog);
 	if (!mkdtemp(tmpdir))
 		abort();
+}
+
+/* A fresh scratch home (tmpdir) with a spool directory in it, and s
+ * alice's session there (the previous test's session freed first). */
+static FIXTURE_UNUSED void fixture_session(struct mail_session *s, const char *prog)
+{
+	if (fixture_remove_tmpdir())
+		mail_session_free(s);
+	fixture_make_tmpdir(prog);
+	mkdir(fixture_path(NULL, "spool"), 0775);
+	mail_session_init(s, "alice", tmpdir, fixture_path(NULL, "spool"));
 }
 
 static FIXTURE_UNUSED void write_file(const char *path, const char *data)

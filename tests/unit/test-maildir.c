@@ -30,11 +30,7 @@ static char *md(const char *name)
 /* A fresh home with the session's INBOX at ~/Maildir (not made yet). */
 static void setup(void)
 {
-	if (fixture_remove_tmpdir())
-		mail_session_free(&sess);
-	fixture_make_tmpdir("test-maildir");
-	mkdir(fixture_path(NULL, "spool"), 0775);
-	mail_session_init(&sess, "alice", tmpdir, fixture_path(NULL, "spool"));
+	fixture_session(&sess, "test-maildir");
 	mail_session_formats(&sess, "~/Maildir", NULL);
 }
 

@@ -36,11 +36,7 @@ static void uw_header(char *b, uint32_t validity, uint32_t last)
 
 static void setup(void)
 {
-	if (fixture_remove_tmpdir())
-		mail_session_free(&sess);
-	fixture_make_tmpdir("test-mbx");
-	mkdir(fixture_path(NULL, "spool"), 0775);
-	mail_session_init(&sess, "alice", tmpdir, fixture_path(NULL, "spool"));
+	fixture_session(&sess, "test-mbx");
 	mbx_lock_secs = 5;
 }
 

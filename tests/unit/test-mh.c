@@ -35,11 +35,7 @@ static char *bx(const char *name)
 /* A fresh home; INBOX in the spool, new mailboxes of the default format. */
 static void setup(void)
 {
-	if (fixture_remove_tmpdir())
-		mail_session_free(&sess);
-	fixture_make_tmpdir("test-mh");
-	mkdir(fixture_path(NULL, "spool"), 0775);
-	mail_session_init(&sess, "alice", tmpdir, fixture_path(NULL, "spool"));
+	fixture_session(&sess, "test-mh");
 }
 
 /* APPEND to a mailbox of the test's session. */

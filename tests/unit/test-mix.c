@@ -39,11 +39,7 @@ static char *bx(const char *name)
 /* A fresh home; new mailboxes of the default format. */
 static void setup(void)
 {
-	if (fixture_remove_tmpdir())
-		mail_session_free(&sess);
-	fixture_make_tmpdir("test-mix");
-	mkdir(fixture_path(NULL, "spool"), 0775);
-	mail_session_init(&sess, "alice", tmpdir, fixture_path(NULL, "spool"));
+	fixture_session(&sess, "test-mix");
 }
 
 #define append_one(...) fixture_append(&sess, __VA_ARGS__)

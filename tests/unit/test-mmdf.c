@@ -21,11 +21,7 @@ static struct mail_session sess;
 
 static void setup(void)
 {
-	if (fixture_remove_tmpdir())
-		mail_session_free(&sess);
-	fixture_make_tmpdir("test-mmdf");
-	mkdir(fixture_path(NULL, "spool"), 0775);
-	mail_session_init(&sess, "alice", tmpdir, fixture_path(NULL, "spool"));
+	fixture_session(&sess, "test-mmdf");
 }
 
 /* As UW's mailutil wrote it (copy of an mbox into #driver.mmdf/...). */
