@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define FIXTURE_UNUSED __attribute__((unused))
 
@@ -65,6 +68,40 @@ static FIXTURE_UNUSED void fixture_session(struct mail_session *s, const char *p
 	fixture_make_tmpdir(prog);
 	mkdir(fixture_path(NULL, "spool"), 0775);
 	mail_session_init(s, "alice", tmpdir, fixture_path(NULL, "spool"));
+}
+
+/* SIGKILL pid after us microseconds, and reap it. */
+static FIXTURE_UNUSED void fixture_kill_after(pid_t pid, int us)
+{
+	usleep((useconds_t)us);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Ten rounds of a child that opens name and writes \Seen and \Flagged,
+ * always together and in runs (so a stored text's length changes), until
+ * kill_fn kills it, a little later each round: a flag write cut anywhere.
+ * The caller then checks that every message has both or neither. */
+static FIXTURE_UNUSED void fixture_killed_flag_writes(struct mail_session *s, const char *name,
+						      void (*kill_fn)(pid_t pid, int us))
+{
+	struct mail_err err = { 0 };
+
+	for (int round = 0; round < 10; round++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct mailbox *b;
+			if (mail_open(s, name, 0, NULL, NULL, &b, &err) < 0)
+				_exit(1);
+			for (unsigned n = 0;; n++) {
+				for (uint32_t i = 1; i <= b->nmsgs; i++)
+					mail_store(b, i, ((n + i / (1 + n % 4)) & 1) ? STORE_ADD :
+						   STORE_REMOVE, MF_SEEN | MF_FLAGGED, 0, &err);
+				mail_check(b, &err);
+			}
+		}
+		kill_fn(pid, 2000 + round * 1500);
+	}
 }
 
 static FIXTURE_UNUSED void write_file(const char *path, const char *data)

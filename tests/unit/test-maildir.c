@@ -880,9 +880,7 @@ static int all_whole(const char *const *texts, size_t n)
  * old, as if Dovecot's two minutes for a stale lock had passed. */
 static void kill_after(pid_t pid, int us)
 {
-	usleep((useconds_t)us);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	fixture_kill_after(pid, us);
 	struct timespec old[2] = { { time(NULL) - 300, 0 }, { time(NULL) - 300, 0 } };
 	utimensat(AT_FDCWD, md("dovecot-uidlist.lock"), old, 0);
 }
@@ -929,21 +927,7 @@ static void test_crash_flags(void)
 	setup();
 	for (int i = 0; i < 20; i++)
 		append_one("INBOX", msg1, 0, NULL, NULL, &err);
-	for (int round = 0; round < 10; round++) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			struct mailbox *b;
-			if (mail_open(&sess, "INBOX", 0, NULL, NULL, &b, &err) < 0)
-				_exit(1);
-			for (unsigned n = 0;; n++) {
-				for (uint32_t i = 1; i <= b->nmsgs; i++)
-					mail_store(b, i, (n + i) & 1 ? STORE_ADD : STORE_REMOVE,
-						   MF_SEEN | MF_FLAGGED, 0, &err);
-				mail_check(b, &err);
-			}
-		}
-		kill_after(pid, 2000 + round * 1500);
-	}
+	fixture_killed_flag_writes(&sess, "INBOX", kill_after);
 	char *l = listing(md("cur"));
 	CHECK(count_lines(l) == 20);
 	free(l);

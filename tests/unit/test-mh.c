@@ -543,13 +543,6 @@ static void test_annotated_in_place(void)
 	mail_close(box, 0, NULL);
 }
 
-/* Children that append forever, killed at random moments. */
-static void kill_after(pid_t pid, int us)
-{
-	usleep((useconds_t)us);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
 
 /* kill -9 during appends: every numbered file is a whole message. */
 static void test_crash_append(void)
@@ -566,7 +559,7 @@ static void test_crash_append(void)
 			for (;;)
 				append_one("box", msg1, MF_SEEN, NULL, NULL, &err);
 		}
-		kill_after(pid, round == 11 ? 300000 : 300 + round * 700);
+		fixture_kill_after(pid, round == 11 ? 300000 : 300 + round * 700);
 	}
 	DIR *d = opendir(bx(""));
 	struct dirent *e;
@@ -605,22 +598,7 @@ static void test_crash_flags(void)
 	mail_create(&sess, "#driver.mh/box", &err);
 	for (int i = 0; i < 20; i++)
 		append_one("box", msg1, 0, NULL, NULL, &err);
-	for (int round = 0; round < 10; round++) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			struct mailbox *b;
-			if (mail_open(&sess, "box", 0, NULL, NULL, &b, &err) < 0)
-				_exit(1);
-			for (unsigned n = 0;; n++) {
-				/* runs of both states, so the text's length changes */
-				for (uint32_t i = 1; i <= b->nmsgs; i++)
-					mail_store(b, i, ((n + i / (1 + n % 4)) & 1) ? STORE_ADD :
-						   STORE_REMOVE, MF_SEEN | MF_FLAGGED, 0, &err);
-				mail_check(b, &err);
-			}
-		}
-		kill_after(pid, 2000 + round * 1500);
-	}
+	fixture_killed_flag_writes(&sess, "box", fixture_kill_after);
 	size_t n;
 	char *t = read_file(bx(".mh_sequences"), &n);
 	struct mh_seqs q;

@@ -311,12 +311,6 @@ static void test_lost_status_record(void)
 
 /* ---- kill -9 ---- */
 
-static void kill_after(pid_t pid, int us)
-{
-	usleep((useconds_t)us);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
 
 static void test_crash_append(void)
 {
@@ -330,7 +324,7 @@ static void test_crash_append(void)
 		if (pid == 0)
 			for (;;)
 				append_one("box", msg1, MF_SEEN, NULL, NULL, &err);
-		kill_after(pid, round == 11 ? 300000 : 300 + round * 700);
+		fixture_kill_after(pid, round == 11 ? 300000 : 300 + round * 700);
 	}
 	CHECK(all_whole(msg1) > 1);
 }
@@ -345,21 +339,7 @@ static void test_crash_flags(void)
 	mail_create(&sess, "#driver.mix/box", &err);
 	for (int i = 0; i < 20; i++)
 		append_one("box", msg1, 0, NULL, NULL, &err);
-	for (int round = 0; round < 10; round++) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			struct mailbox *b;
-			if (mail_open(&sess, "box", 0, NULL, NULL, &b, &err) < 0)
-				_exit(1);
-			for (unsigned n = 0;; n++) {
-				for (uint32_t i = 1; i <= b->nmsgs; i++)
-					mail_store(b, i, ((n + i) & 1) ? STORE_ADD : STORE_REMOVE,
-						   MF_SEEN | MF_FLAGGED, 0, &err);
-				mail_check(b, &err);
-			}
-		}
-		kill_after(pid, 2000 + round * 1500);
-	}
+	fixture_killed_flag_writes(&sess, "box", fixture_kill_after);
 	struct mailbox *box;
 	CHECK(mail_open(&sess, "box", 1, NULL, NULL, &box, &err) == 0);
 	if (!box)
@@ -386,7 +366,7 @@ static void killed_expunge(const char *keep, const char *gone, int n, int us)
 		mail_expunge(b, NULL, 0, &err);
 		_exit(0);
 	}
-	kill_after(pid, us);
+	fixture_kill_after(pid, us);
 }
 
 /* Expunges killed: what is left is whole, never a message twice. */
