@@ -88,7 +88,10 @@ int uidx_cache_dir(int homefd, int create)
 	if (homefd < 0)
 		return -1;
 	fd = openat(homefd, UIDX_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && create && mkdirat(homefd, UIDX_DIR, 0700) == 0)
+	/* two sessions of a fresh home may make it at once: EEXIST is the
+	 * other's directory, checked below as any other */
+	if (fd < 0 && errno == ENOENT && create &&
+	    (mkdirat(homefd, UIDX_DIR, 0700) == 0 || errno == EEXIST))
 		fd = openat(homefd, UIDX_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/* ours and writable by nobody else: the key file lives here too */
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() && !(st.st_mode & 022))
