@@ -60,12 +60,12 @@ static struct imap_conn *connect_to(struct mail_session *s, const char *path,
 	return imap_connect(nm, s->client, s->user, err);
 }
 
-/* Index of keyword name, added (within MAIL_KEYWORDS_MAX) when new. */
+/* Index of keyword name, added (within mail_keywords_max) when new. */
 static int keyword_at(struct mailbox *box, const char *name)
 {
 	int k = mail_keyword(box, name, 0);
 
-	if (k >= 0 || box->nkeywords >= MAIL_KEYWORDS_MAX || !*name)
+	if (k >= 0 || box->nkeywords >= mail_keywords_max(box) || !*name)
 		return k;
 	box->keywords[box->nkeywords] = xstrdup(name);
 	return (int)box->nkeywords++;
@@ -111,12 +111,12 @@ static void flags_news(struct mailbox *box, uint32_t i, uint32_t flags, uint64_t
 {
 	struct imsg *im = IM(box, i);
 	int pending = (im->m.flags & MF_STORABLE) != (im->srv_flags & MF_STORABLE) ||
-		      im->m.keywords != im->srv_kw;
+		      kwset_low(&im->m.keywords) != im->srv_kw;
 
 	if (!pending || !im->known) {
-		int changed = im->known && (im->m.flags != flags || im->m.keywords != kw);
+		int changed = im->known && (im->m.flags != flags || kwset_low(&im->m.keywords) != kw);
 		im->m.flags = flags;
-		im->m.keywords = kw;
+		kwset_from_low(&im->m.keywords, kw);
 		if (changed && !IB(box)->quiet)
 			mail_ev_flags(box, i + 1);
 	}
@@ -289,6 +289,8 @@ static int imap_open(struct mailbox *box, struct mail_err *err)
 	struct net_name nm;
 	struct ibox *ib = xcalloc(1, sizeof *ib);
 
+	box->keywords_max = KWSET_INLINE;   /* the flag bookkeeping here is a 64-bit mask */
+
 	box->drvdata = ib;
 	buf_init(&ib->text);
 	for (int i = 0; i < AHEAD_MSGS; i++)
@@ -350,7 +352,7 @@ static int changed(struct mailbox *box, uint32_t i)
 	struct imsg *im = IM(box, i);
 
 	return (im->m.flags & MF_STORABLE) != (im->srv_flags & MF_STORABLE) ||
-	       im->m.keywords != im->srv_kw;
+	       kwset_low(&im->m.keywords) != im->srv_kw;
 }
 
 /* Store the messages whose flags now equal those of message i, as one
@@ -359,14 +361,14 @@ static int store_like(struct mailbox *box, uint32_t i, struct mail_err *err)
 {
 	struct imsg *im = IM(box, i);
 	uint32_t f = im->m.flags & MF_STORABLE;
-	uint64_t kw = im->m.keywords;
+	uint64_t kw = kwset_low(&im->m.keywords);
 	struct buf set, fl;
 
 	buf_init(&set);
 	buf_init(&fl);
 	for (uint32_t j = i; j < box->nmsgs && set.len < 4000; j++) {
 		struct imsg *o = IM(box, j);
-		if (changed(box, j) && (o->m.flags & MF_STORABLE) == f && o->m.keywords == kw) {
+		if (changed(box, j) && (o->m.flags & MF_STORABLE) == f && kwset_low(&o->m.keywords) == kw) {
 			buf_printf(&set, "%s%u", set.len ? "," : "", o->m.uid);
 			o->srv_flags = (o->srv_flags & ~MF_STORABLE) | f;
 			o->srv_kw = kw;

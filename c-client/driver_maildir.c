@@ -46,6 +46,8 @@ static int md_open(struct mailbox *box, struct mail_err *err)
 	struct mdbox *mb = xcalloc(1, sizeof *mb);
 	const struct mail_events *ev = box->ev;
 
+	box->keywords_max = MD_LETTERS;   /* one letter each in the file name */
+
 	box->drvdata = mb;
 	md_kw_map_reset(mb);
 	buf_init(&mb->text);
@@ -252,9 +254,7 @@ static int md_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct mdmsg *mm = MM(box, msgnos[i] - 1);
 		kw[i] = xcalloc(box->nkeywords + 1, sizeof **kw);
-		for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
-			if (mm->m.keywords >> k & 1)
-				kw[i][j++] = box->keywords[k];
+		mail_keyword_names(box, &mm->m, kw[i]);
 		v[i].flags = mm->m.flags & MF_STORABLE;
 		v[i].keywords = kw[i];
 		rc = md_put_file(&d, md_msg_dir(box, mm), mm->name, mm->m.size, mm->m.internal_date,

@@ -130,7 +130,7 @@ static uint32_t hidden_slots(const struct mbxbox *xb)
 static int dirty(const struct mbxbox *xb, const struct mbxmsg *x)
 {
 	return (x->m.flags & MF_STORABLE) != mbx_mf(x->disk_sys) ||
-	       x->m.keywords != kw_of_raw(xb, x->disk_kw);
+	       kwset_low(&x->m.keywords) != kw_of_raw(xb, x->disk_kw);
 }
 
 /* Drop message i (0-based), reporting its expunge. */
@@ -174,7 +174,7 @@ static int reread_flags(struct mailbox *box, int expunges, struct mail_err *err)
 		x->disk_sys = sys;
 		x->disk_kw = kw;
 		x->m.flags = (x->m.flags & ~MF_STORABLE) | mbx_mf(sys);
-		x->m.keywords = kw_of_raw(xb, kw);
+		kwset_from_low(&x->m.keywords, kw_of_raw(xb, kw));
 		mail_ev_flags(box, i + 1);
 	}
 	return 0;
@@ -211,7 +211,7 @@ static void add_msg(struct mailbox *box, const struct mbx_ent *e, int recent)
 	x->m.tz_minutes = e->r.tz_minutes;
 	x->m.size = e->r.size;
 	x->m.flags = mbx_mf(e->r.sys) | (recent ? MF_RECENT : 0);
-	x->m.keywords = kw_of_raw(XB(box), e->r.kw);
+	kwset_from_low(&x->m.keywords, kw_of_raw(XB(box), e->r.kw));
 	x->off = e->off;
 	x->linelen = (uint32_t)e->r.linelen;
 	x->rawsize = e->r.size;
@@ -329,7 +329,7 @@ static int write_flags(struct mailbox *box, struct mail_err *err)
 		uint32_t raw, kw, sys;
 		if (!dirty(xb, x))
 			continue;
-		if (raw_of_kw(box, x->m.keywords, &raw, err) < 0 ||
+		if (raw_of_kw(box, kwset_low(&x->m.keywords), &raw, err) < 0 ||
 		    mbx_flags_read(xb->fd, &e, &kw, &sys) < 0)
 			return -1;
 		uint32_t mine = mbx_sys(x->m.flags), chs = (mine ^ x->disk_sys) & SYS_FLAGS;
@@ -342,7 +342,7 @@ static int write_flags(struct mailbox *box, struct mail_err *err)
 		x->disk_kw = kw;
 		if (dirty(xb, x)) {   /* another session's change to another flag */
 			x->m.flags = (x->m.flags & ~MF_STORABLE) | mbx_mf(sys);
-			x->m.keywords = kw_of_raw(xb, kw);
+			kwset_from_low(&x->m.keywords, kw_of_raw(xb, kw));
 			mail_ev_flags(box, i + 1);
 		}
 		wrote = 1;
@@ -440,6 +440,8 @@ static int mbx_open(struct mailbox *box, struct mail_err *err)
 	struct mbxbox *xb = xcalloc(1, sizeof *xb);
 	const struct mail_events *ev = box->ev;
 	struct stat st;
+
+	box->keywords_max = MBX_NKEYWORDS;
 
 	box->drvdata = xb;
 	xb->pl.fd = -1;

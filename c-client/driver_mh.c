@@ -80,12 +80,12 @@ static void apply_seqs(struct mailbox *box, struct mh_seqs *q, uint32_t first_ne
 		struct mhmsg *hm = HM(box, i);
 		uint32_t f = mh_seq_flags(q, hm->m.uid);
 		uint64_t kw = seq_keywords(box, q, hm->m.uid);
-		int dirty = (hm->m.flags & MF_STORABLE) != hm->disk_flags || hm->m.keywords != hm->disk_kw;
+		int dirty = (hm->m.flags & MF_STORABLE) != hm->disk_flags || kwset_low(&hm->m.keywords) != hm->disk_kw;
 		if (dirty && i < first_new)
 			continue;
-		int changed = (hm->m.flags & MF_STORABLE) != f || hm->m.keywords != kw;
+		int changed = (hm->m.flags & MF_STORABLE) != f || kwset_low(&hm->m.keywords) != kw;
 		hm->m.flags = (hm->m.flags & ~MF_STORABLE) | f;
-		hm->m.keywords = kw;
+		kwset_from_low(&hm->m.keywords, kw);
 		hm->disk_flags = f;
 		hm->disk_kw = kw;
 		if (changed && i < first_new)
@@ -270,6 +270,8 @@ static int mh_open(struct mailbox *box, struct mail_err *err)
 	const struct mail_events *ev = box->ev;
 	struct mh_scan sc;
 
+	box->keywords_max = KWSET_INLINE;   /* sequences are kept as 64-bit masks here */
+
 	box->drvdata = hb;
 	buf_init(&hb->text);
 	if ((hb->dir = fsafe_open_dir(box->sess, box->path, err)) < 0 || mh_scan(hb->dir, &sc) < 0) {
@@ -308,13 +310,13 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 
 	for (i = 0; i < box->nmsgs; i++)
 		if ((HM(box, i)->m.flags & MF_STORABLE) != HM(box, i)->disk_flags ||
-		    HM(box, i)->m.keywords != HM(box, i)->disk_kw)
+		    kwset_low(&HM(box, i)->m.keywords) != HM(box, i)->disk_kw)
 			break;
 	if (box->readonly || i == box->nmsgs)
 		return 0;
 	uint64_t changed = 0;
 	for (uint32_t j = i; j < box->nmsgs; j++)
-		changed |= HM(box, j)->m.keywords ^ HM(box, j)->disk_kw;
+		changed |= kwset_low(&HM(box, j)->m.keywords) ^ HM(box, j)->disk_kw;
 	for (unsigned k = 0; k < box->nkeywords; k++)
 		if ((changed >> k & 1) && !mh_keyword_seq_ok(box->keywords[k])) {
 			mail_err_set(err, MAIL_LIMIT, "Cannot store keyword %s in an MH folder: it "
@@ -326,18 +328,18 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 	mh_seq_load(lk, &q);
 	for (; i < box->nmsgs; i++) {
 		struct mhmsg *hm = HM(box, i);
-		uint64_t kdiff = hm->m.keywords ^ hm->disk_kw;
+		uint64_t kdiff = kwset_low(&hm->m.keywords) ^ hm->disk_kw;
 		mh_seq_put_flags(&q, hm->m.uid, hm->m.flags, (hm->m.flags & MF_STORABLE) ^ hm->disk_flags);
 		for (unsigned k = 0; k < box->nkeywords; k++)
 			if (kdiff >> k & 1)
 				mh_keyword_put(&q, box->keywords[k], hm->m.uid,
-					       (int)(hm->m.keywords >> k & 1));
+					       (int)(kwset_low(&hm->m.keywords) >> k & 1));
 	}
 	rc = mh_seq_store(lk, &q, err);
 	if (rc == 0) {
 		for (i = 0; i < box->nmsgs; i++) {
 			HM(box, i)->disk_flags = HM(box, i)->m.flags & MF_STORABLE;
-			HM(box, i)->disk_kw = HM(box, i)->m.keywords;
+			HM(box, i)->disk_kw = kwset_low(&HM(box, i)->m.keywords);
 		}
 		fstat(lk, &HB(box)->seq_st);   /* our own write is no news */
 	}
@@ -541,10 +543,8 @@ static int mh_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct message *m = box->msgs[msgnos[i] - 1];
 		struct stat st;
-		char **k = nm[i].keywords = kw + i * (box->nkeywords + 1);
-		for (unsigned j = 0; j < box->nkeywords; j++)
-			if (m->keywords >> j & 1)
-				*k++ = box->keywords[j];
+		nm[i].keywords = kw + i * (box->nkeywords + 1);
+		mail_keyword_names(box, m, nm[i].keywords);
 		nm[i].flags = m->flags & MF_STORABLE;
 		int fd = open_file(box, msgnos[i], &st, err);
 		rc = fd < 0 ? -1 : mh_put_file(dfd, fd, tmp[i], err);

@@ -133,12 +133,12 @@ static int sync_flags(struct mailbox *box, struct mix_view *v, uint32_t first, u
 		struct mix_strec *r = mix_status_find(&v->st, xm->m.uid);
 		uint32_t f = r ? mix_flags_to_mf(r->flags) : 0;
 		uint64_t kw = r ? kw_from_disk(box, &v->meta, r->kw) : 0;
-		int dirty = (xm->m.flags & MF_STORABLE) != xm->disk_flags || xm->m.keywords != xm->disk_kw;
+		int dirty = (xm->m.flags & MF_STORABLE) != xm->disk_flags || kwset_low(&xm->m.keywords) != xm->disk_kw;
 		if (i < first && dirty)
 			continue;   /* this session's change stands until it is saved */
-		int changed = (xm->m.flags & MF_STORABLE) != f || xm->m.keywords != kw;
+		int changed = (xm->m.flags & MF_STORABLE) != f || kwset_low(&xm->m.keywords) != kw;
 		xm->m.flags = (xm->m.flags & ~MF_STORABLE) | f;
-		xm->m.keywords = kw;
+		kwset_from_low(&xm->m.keywords, kw);
 		xm->disk_flags = f;
 		xm->disk_kw = kw;
 		if (i < first && changed)
@@ -238,6 +238,8 @@ static int mix_open(struct mailbox *box, struct mail_err *err)
 	struct mixbox *xb = xcalloc(1, sizeof *xb);
 	const struct mail_events *ev = box->ev;
 
+	box->keywords_max = MIX_KEYWORDS;
+
 	box->drvdata = xb;
 	xb->meta = xb->datafd = -1;
 	buf_init(&xb->text);
@@ -272,7 +274,7 @@ static int any_dirty(struct mailbox *box)
 {
 	for (uint32_t i = 0; i < box->nmsgs; i++)
 		if ((XM(box, i)->m.flags & MF_STORABLE) != XM(box, i)->disk_flags ||
-		    XM(box, i)->m.keywords != XM(box, i)->disk_kw)
+		    kwset_low(&XM(box, i)->m.keywords) != XM(box, i)->disk_kw)
 			return 1;
 	return 0;
 }
@@ -283,13 +285,13 @@ static void merge_record(struct mixmsg *xm, struct mix_strec *r, const int *kmap
 			 uint32_t seq)
 {
 	uint32_t fmask = mix_flags_from_mf((xm->m.flags & MF_STORABLE) ^ xm->disk_flags);
-	uint64_t kdiff = xm->m.keywords ^ xm->disk_kw;
+	uint64_t kdiff = kwset_low(&xm->m.keywords) ^ xm->disk_kw;
 
 	r->flags = (r->flags & ~fmask) | (mix_flags_from_mf(xm->m.flags) & fmask);
 	for (unsigned k = 0; k < nkw; k++)
 		if ((kdiff >> k & 1) && kmap[k] >= 0)
 			r->kw = (r->kw & ~(1u << kmap[k])) |
-				((uint32_t)(xm->m.keywords >> k & 1) << kmap[k]);
+				((uint32_t)(kwset_low(&xm->m.keywords) >> k & 1) << kmap[k]);
 	r->mod = seq;
 }
 
@@ -302,7 +304,7 @@ static int keyword_map(struct mailbox *box, struct mix_meta *md, int *kmap, int 
 	unsigned had = md->nkw;
 
 	for (uint32_t i = 0; i < box->nmsgs; i++)
-		used |= XM(box, i)->m.keywords ^ XM(box, i)->disk_kw;
+		used |= kwset_low(&XM(box, i)->m.keywords) ^ XM(box, i)->disk_kw;
 	for (unsigned k = 0; k < box->nkeywords; k++) {
 		kmap[k] = mix_meta_keyword(md, box->keywords[k], (int)(used >> k & 1));
 		if (kmap[k] < 0 && (used >> k & 1)) {
@@ -339,14 +341,14 @@ static int mix_write_flags(struct mailbox *box, struct mail_err *err)
 		struct mixmsg *xm = XM(box, i);
 		/* a message another session expunged meanwhile keeps no flags; one
 		 * whose record a crash lost gets one */
-		if (((xm->m.flags & MF_STORABLE) != xm->disk_flags || xm->m.keywords != xm->disk_kw) &&
+		if (((xm->m.flags & MF_STORABLE) != xm->disk_flags || kwset_low(&xm->m.keywords) != xm->disk_kw) &&
 		    mix_index_has(&v.ix, xm->m.uid))
 			merge_record(xm, mix_status_get(&v.st, xm->m.uid), kmap, box->nkeywords, seq);
 	}
 	if ((rc = status_put(box, &v, seq, err)) == 0)
 		for (uint32_t i = 0; i < box->nmsgs; i++) {
 			XM(box, i)->disk_flags = XM(box, i)->m.flags & MF_STORABLE;
-			XM(box, i)->disk_kw = XM(box, i)->m.keywords;
+			XM(box, i)->disk_kw = kwset_low(&XM(box, i)->m.keywords);
 		}
 out:
 	mix_view_free(&v);

@@ -43,6 +43,8 @@ static int unix_valid(int dirfd, const char *leaf, const struct stat *st)
 /* Give back a record (its block stays until the mailbox closes). */
 static void umsg_release(struct umsg *u)
 {
+	kwset_free(&u->m.keywords);
+	kwset_free(&u->disk_kw);
 	if (!u->in_block)
 		free(u);
 }
@@ -124,7 +126,7 @@ void unix_box_add(struct mailbox *box, const struct pmsg *p)
 
 	u->m.uid = p->uid;
 	u->m.flags = p->flags;
-	u->m.keywords = p->kw;
+	kwset_copy(&u->m.keywords, &p->kw);
 	u->m.internal_date = p->date;
 	u->m.tz_minutes = p->tz;
 	u->m.size = p->size;
@@ -134,7 +136,7 @@ void unix_box_add(struct mailbox *box, const struct pmsg *p)
 	u->hdr_len = p->hdr_len;
 	u->body_len = p->body_len;
 	u->disk_flags = p->flags;
-	u->disk_kw = p->kw;
+	kwset_copy(&u->disk_kw, &p->kw);
 	u->disk_old = (uint8_t)p->old;
 	u->disk_uid = p->xuid == p->uid;
 	u->fp = p->fp;
@@ -596,6 +598,7 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 	struct buf out;
 	unsigned char key[UIDX_KEYLEN];
 	int rc = -1, ks = unix_user_key(sess, key);
+	struct kwset used = KWSET_EMPTY, kw = KWSET_EMPTY;
 
 	if (snapshot(sess, path, 1, &lk, &p, &kt, ks, key, err) < 0)
 		return -1;
@@ -615,9 +618,8 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 	}
 	unix_frame_close(p.fmt, tailb, tn, &out);
 	size_t lead = out.len;
-	uint64_t used = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t kw = 0;
+		kwset_free(&kw);
 		for (char **k = msgs[i].keywords; k && *k; k++) {
 			int x = unix_kw_find(&kt, *k, strlen(*k), 1);
 			if (x < 0) {
@@ -627,17 +629,17 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 					     *k, MAIL_KEYWORDS_MAX);
 				goto out;
 			}
-			kw |= 1ULL << x;
+			kwset_set(&kw, (unsigned)x);
 		}
 		uint32_t uid = ++counter;
 		if (uids_out)
 			uids_out[i] = uid;
-		format_new(&out, p.fmt, sess->user, &msgs[i], uid, names, nkw, kw);
-		used |= kw;
+		format_new(&out, p.fmt, sess->user, &msgs[i], uid, names, nkw, &kw);
+		kwset_union(&used, &kw);
 	}
 	/* a keyword the record does not list yet means a rewrite that lists
 	 * it: UW's readers know a keyword only by the record's list */
-	int listed = p.kw_rec >= 64 || !(used >> p.kw_rec);
+	int listed = kwset_next(&used, p.kw_rec) < 0;
 	if (rec_bumpable(&p) && clean && flen && listed) {
 		/* common case: append, then bump uidlast in place (a crash in
 		 * between is harmless: the X-UIDs above uidlast are reassigned
@@ -666,7 +668,7 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 			struct pmsg *m = &p.m[i];
 			it[i] = (struct witem){ .src = (off_t)m->off, .from_len = m->from_len,
 						.hdr_len = m->hdr_len, .body_len = m->body_len,
-						.flags = m->flags, .uid = m->uid, .kw = m->kw,
+						.flags = m->flags, .uid = m->uid, .kw = &m->kw,
 						.old = m->old, .rd = m->rd, .nq = m->nq };
 		}
 		struct win in;
@@ -688,6 +690,8 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 		*validity_out = validity;
 	rc = 0;
 out:
+	kwset_free(&kw);
+	kwset_free(&used);
 	lk_close(&lk, 0);
 	buf_free(&out);
 	unix_parse_free(&p);

@@ -1,6 +1,7 @@
 /* kwset.c: keyword sets of one word inline, with an overflow array only for
  * messages that carry a keyword index of 63 or more (kwset.h). */
 #include "kwset.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,21 +51,18 @@ static void normalise(struct kwset *s)
 	free(x);
 }
 
-/* Make s an overflow of at least n words; -1 when memory is short. */
-static int widen(struct kwset *s, unsigned n)
+/* Make s an overflow of at least n words. */
+static void widen(struct kwset *s, unsigned n)
 {
 	struct kwset_ext *x = ext_of(s);
 	if (x && x->nwords >= n)
-		return 0;
-	struct kwset_ext *y = calloc(1, sizeof *y + (size_t)n * sizeof y->words[0]);
-	if (!y)
-		return -1;
+		return;
+	struct kwset_ext *y = xcalloc(1, sizeof *y + (size_t)n * sizeof y->words[0]);
 	y->nwords = n;
 	for (unsigned k = 0; k < n && k < nwords_of(s); k++)
 		y->words[k] = word_of(s, k);
 	free(x);
 	s->w = (uint64_t)(uintptr_t)y | 1;
-	return 0;
 }
 
 int kwset_test(const struct kwset *s, unsigned i)
@@ -72,16 +70,14 @@ int kwset_test(const struct kwset *s, unsigned i)
 	return (int)(word_of(s, i / 64) >> (i % 64) & 1);
 }
 
-int kwset_set(struct kwset *s, unsigned i)
+void kwset_set(struct kwset *s, unsigned i)
 {
 	if (!ext_of(s) && i < KWSET_INLINE) {
 		s->w |= (uint64_t)1 << (i + 1);
-		return 0;
+		return;
 	}
-	if (widen(s, i / 64 + 1) < 0)
-		return -1;
+	widen(s, i / 64 + 1);
 	ext_of(s)->words[i / 64] |= (uint64_t)1 << (i % 64);
-	return 0;
 }
 
 void kwset_clear(struct kwset *s, unsigned i)
@@ -122,30 +118,29 @@ int kwset_equal(const struct kwset *a, const struct kwset *b)
 }
 
 /* dst = combine(dst, src) word by word: op 0 or, 1 and-not, 2 xor. */
-static int combine(struct kwset *dst, const struct kwset *src, int op)
+static void combine(struct kwset *dst, const struct kwset *src, int op)
 {
 	if (!ext_of(dst) && !ext_of(src)) {
 		dst->w = op == 0 ? dst->w | src->w : op == 1 ? dst->w & ~src->w : dst->w ^ src->w;
-		return 0;
+		return;
 	}
 	if (op == 1 && !ext_of(dst)) {
 		dst->w &= ~(word_of(src, 0) << 1);
-		return 0;
+		return;
 	}
-	if (op != 1 && widen(dst, nwords_of(src)) < 0)
-		return -1;
+	if (op != 1)
+		widen(dst, nwords_of(src));
 	struct kwset_ext *x = ext_of(dst);
 	for (unsigned k = 0; k < x->nwords; k++) {
 		uint64_t v = word_of(src, k);
 		x->words[k] = op == 0 ? x->words[k] | v : op == 1 ? x->words[k] & ~v : x->words[k] ^ v;
 	}
 	normalise(dst);
-	return 0;
 }
 
-int kwset_union(struct kwset *dst, const struct kwset *src)
+void kwset_union(struct kwset *dst, const struct kwset *src)
 {
-	return combine(dst, src, 0);
+	combine(dst, src, 0);
 }
 
 void kwset_minus(struct kwset *dst, const struct kwset *src)
@@ -153,33 +148,28 @@ void kwset_minus(struct kwset *dst, const struct kwset *src)
 	combine(dst, src, 1);
 }
 
-int kwset_xor(struct kwset *dst, const struct kwset *a, const struct kwset *b)
+void kwset_xor(struct kwset *dst, const struct kwset *a, const struct kwset *b)
 {
 	struct kwset t = KWSET_EMPTY;
-	if (kwset_copy(&t, a) < 0 || combine(&t, b, 2) < 0) {
-		kwset_free(&t);
-		return -1;
-	}
+	kwset_copy(&t, a);
+	combine(&t, b, 2);
 	kwset_free(dst);
 	*dst = t;
-	return 0;
 }
 
-int kwset_copy(struct kwset *dst, const struct kwset *src)
+void kwset_copy(struct kwset *dst, const struct kwset *src)
 {
 	if (dst == src)
-		return 0;
+		return;
 	struct kwset t = KWSET_EMPTY;
 	if (ext_of(src)) {
-		if (widen(&t, nwords_of(src)) < 0)
-			return -1;
+		widen(&t, nwords_of(src));
 		memcpy(ext_of(&t)->words, ext_of(src)->words, nwords_of(src) * sizeof(uint64_t));
 	} else {
 		t.w = src->w;
 	}
 	kwset_free(dst);
 	*dst = t;
-	return 0;
 }
 
 void kwset_free(struct kwset *s)
@@ -207,12 +197,11 @@ uint64_t kwset_low(const struct kwset *s)
 	return x ? x->words[0] : s->w >> 1;
 }
 
-int kwset_from_low(struct kwset *dst, uint64_t mask)
+void kwset_from_low(struct kwset *dst, uint64_t mask)
 {
 	struct kwset t = {mask << 1};
-	if ((mask >> KWSET_INLINE) && kwset_set(&t, KWSET_INLINE) < 0)
-		return -1;
+	if (mask >> KWSET_INLINE)
+		kwset_set(&t, KWSET_INLINE);
 	kwset_free(dst);
 	*dst = t;
-	return 0;
 }

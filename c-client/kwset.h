@@ -22,22 +22,23 @@ struct kwset {
 
 /* Is keyword i in the set? */
 int kwset_test(const struct kwset *s, unsigned i);
-/* Add keyword i; -1 (set unchanged) when memory is short. */
-int kwset_set(struct kwset *s, unsigned i);
+/* Add keyword i. (Memory for an overflow comes from xcalloc: running out
+ * is fatal, as for every other allocation of the library.) */
+void kwset_set(struct kwset *s, unsigned i);
 /* Remove keyword i. */
 void kwset_clear(struct kwset *s, unsigned i);
 /* The lowest index >= from in the set, or -1. */
 int kwset_next(const struct kwset *s, unsigned from);
 /* Do a and b hold the same indices? */
 int kwset_equal(const struct kwset *a, const struct kwset *b);
-/* dst |= src; -1 (dst unchanged) when memory is short. */
-int kwset_union(struct kwset *dst, const struct kwset *src);
+/* dst |= src. */
+void kwset_union(struct kwset *dst, const struct kwset *src);
 /* dst &= ~src. */
 void kwset_minus(struct kwset *dst, const struct kwset *src);
-/* dst = a ^ b (the indices that differ); -1 when memory is short. */
-int kwset_xor(struct kwset *dst, const struct kwset *a, const struct kwset *b);
-/* dst = src (dst's old contents released); -1 (dst unchanged) when short. */
-int kwset_copy(struct kwset *dst, const struct kwset *src);
+/* dst = a ^ b (the indices that differ). */
+void kwset_xor(struct kwset *dst, const struct kwset *a, const struct kwset *b);
+/* dst = src (dst's old contents released). */
+void kwset_copy(struct kwset *dst, const struct kwset *src);
 /* Release the overflow; the set is empty afterwards. */
 void kwset_free(struct kwset *s);
 /* Is the set empty? */
@@ -46,7 +47,7 @@ int kwset_empty(const struct kwset *s);
 unsigned kwset_count(const struct kwset *s);
 /* Indices 0..63 as a mask (formats whose names fit in 64 bits). */
 uint64_t kwset_low(const struct kwset *s);
-/* The set of mask's bits (dst's old contents released); -1 when short. */
-int kwset_from_low(struct kwset *dst, uint64_t mask);
+/* dst = the set of mask's bits (dst's old contents released). */
+void kwset_from_low(struct kwset *dst, uint64_t mask);
 
 #endif

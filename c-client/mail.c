@@ -783,10 +783,10 @@ int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **e
 }
 
 int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint32_t flags,
-	       uint64_t keywords, struct mail_err *err)
+	       const struct kwset *keywords, struct mail_err *err)
 {
 	struct message *m;
-	uint64_t known = box->nkeywords >= 64 ? ~0ULL : (1ULL << box->nkeywords) - 1;
+	struct kwset kw = KWSET_EMPTY, waskw = KWSET_EMPTY;
 
 	if (!msgno_ok(box, msgno, err))
 		return -1;
@@ -795,26 +795,31 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 		return -1;
 	}
 	m = box->msgs[msgno - 1];
+	/* only names the mailbox knows; the old set for the change test */
+	for (int k = kwset_next(keywords, 0); k >= 0 && (unsigned)k < box->nkeywords;
+	     k = kwset_next(keywords, (unsigned)k + 1))
+		kwset_set(&kw, (unsigned)k);
+	kwset_copy(&waskw, &m->keywords);
 	uint32_t was = m->flags;
-	uint64_t waskw = m->keywords;
 	flags &= MF_STORABLE;
-	keywords &= known;
 	switch (op) {
 	case STORE_SET:
 		m->flags = (m->flags & ~MF_STORABLE) | flags;
-		m->keywords = keywords;
+		kwset_copy(&m->keywords, &kw);
 		break;
 	case STORE_ADD:
 		m->flags |= flags;
-		m->keywords |= keywords;
+		kwset_union(&m->keywords, &kw);
 		break;
 	case STORE_REMOVE:
 		m->flags &= ~flags;
-		m->keywords &= ~keywords;
+		kwset_minus(&m->keywords, &kw);
 		break;
 	}
-	if (m->flags != was || m->keywords != waskw)
+	if (m->flags != was || !kwset_equal(&m->keywords, &waskw))
 		mseq_touch(box, msgno);
+	kwset_free(&kw);
+	kwset_free(&waskw);
 	return 0;
 }
 
@@ -829,12 +834,29 @@ int mail_keyword_valid(const char *name)
 	return 1;
 }
 
+unsigned mail_keywords_max(const struct mailbox *box)
+{
+	return box->keywords_max && box->keywords_max < MAIL_KEYWORDS_MAX ? box->keywords_max
+									  : MAIL_KEYWORDS_MAX;
+}
+
+size_t mail_keyword_names(const struct mailbox *box, const struct message *m, char **out)
+{
+	size_t j = 0;
+
+	for (int k = kwset_next(&m->keywords, 0); k >= 0 && (unsigned)k < box->nkeywords;
+	     k = kwset_next(&m->keywords, (unsigned)k + 1))
+		out[j++] = box->keywords[k];
+	out[j] = NULL;
+	return j;
+}
+
 int mail_keyword(struct mailbox *box, const char *name, int create)
 {
 	for (unsigned i = 0; i < box->nkeywords; i++)
 		if (!strcasecmp(box->keywords[i], name))
 			return (int)i;
-	if (!create || !box->keywords_creatable || box->nkeywords >= MAIL_KEYWORDS_MAX ||
+	if (!create || !box->keywords_creatable || box->nkeywords >= mail_keywords_max(box) ||
 	    !mail_keyword_valid(name))
 		return -1;
 	box->keywords[box->nkeywords] = xstrdup(name);
@@ -843,12 +865,12 @@ int mail_keyword(struct mailbox *box, const char *name, int create)
 
 void mail_keyword_forget(struct mailbox *box, unsigned keep)
 {
-	uint64_t used = 0;
-
-	for (uint32_t i = 0; i < box->nmsgs; i++)
-		used |= box->msgs[i]->keywords;
-	while (box->nkeywords > keep && !(used >> (box->nkeywords - 1) & 1))
+	while (box->nkeywords > keep) {
+		for (uint32_t i = 0; i < box->nmsgs; i++)
+			if (kwset_test(&box->msgs[i]->keywords, box->nkeywords - 1))
+				return;
 		free(box->keywords[--box->nkeywords]);
+	}
 }
 
 /* Do two network names lead to the same server and user? */
@@ -886,9 +908,7 @@ static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size
 		nm[i].date = m->internal_date;
 		nm[i].tz_minutes = m->tz_minutes;
 		nm[i].keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
-		for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
-			if (m->keywords & (1ULL << k))
-				nm[i].keywords[j++] = box->keywords[k];
+		mail_keyword_names(box, m, nm[i].keywords);
 	}
 	return nm;
 }
@@ -1388,6 +1408,7 @@ void mail_msgs_free(struct mailbox *box)
 {
 	for (uint32_t i = 0; i < box->nmsgs; i++) {
 		pool_free(box->msgs[i]->pool);
+		kwset_free(&box->msgs[i]->keywords);
 		free(box->msgs[i]);
 	}
 	free(box->msgs);

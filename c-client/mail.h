@@ -12,12 +12,15 @@
 #include <time.h>
 
 #include "mail_flags.h"
+#include "kwset.h"
 #include "rfc822.h"
 #include "util.h"
 
 #define MF_STORABLE (MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT)
 
-#define MAIL_KEYWORDS_MAX 64
+/* Keywords one mailbox can name: a sane bound on what clients may create
+ * (formats may hold fewer: mix and mbx 30, Maildir 26). */
+#define MAIL_KEYWORDS_MAX 1000
 
 /* Error codes; imapd turns them into response codes ([TRYCREATE] ...). */
 enum mail_code {
@@ -84,7 +87,7 @@ struct mail_session {
 struct message {
 	uint32_t uid;
 	uint32_t flags;           /* MF_* */
-	uint64_t keywords;        /* bit i: box->keywords[i] */
+	struct kwset keywords;    /* index i: box->keywords[i] */
 	time_t internal_date;     /* UTC */
 	int tz_minutes;           /* zone of the internal date, minutes east */
 	uint64_t size;            /* RFC822.SIZE: octets of the canonical text */
@@ -121,6 +124,7 @@ struct mailbox {
 	char *keywords[MAIL_KEYWORDS_MAX];
 	unsigned nkeywords;
 	int keywords_creatable;   /* PERMANENTFLAGS includes \* */
+	unsigned keywords_max;    /* what the format can name; 0: MAIL_KEYWORDS_MAX */
 	const struct mail_events *ev;
 	void *evctx;
 	void *drvdata;
@@ -294,9 +298,15 @@ int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **e
 enum mail_store_op { STORE_SET, STORE_ADD, STORE_REMOVE };
 /* Change flags/keywords of one message (mark for write-back at check/ping). */
 int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint32_t flags,
-	       uint64_t keywords, struct mail_err *err);
+	       const struct kwset *keywords, struct mail_err *err);
 /* Index of keyword name, creating it when create is set; -1 if impossible. */
 int mail_keyword(struct mailbox *box, const char *name, int create);
+/* How many keyword names the mailbox can hold (its format's limit, else
+ * MAIL_KEYWORDS_MAX). */
+unsigned mail_keywords_max(const struct mailbox *box);
+/* The names of m's keywords into out (room for box->nkeywords + 1),
+ * NULL-terminated; how many. */
+size_t mail_keyword_names(const struct mailbox *box, const struct message *m, char **out);
 /* Is name fit to be a keyword (an IMAP atom, no flag backslash)? */
 int mail_keyword_valid(const char *name);
 /* Does name have a ".." component (a name that climbs out of where it is)? */

@@ -233,16 +233,24 @@ static void kw_map(struct mseq *ms, const struct mailbox *box)
 	}
 }
 
-/* m's keywords as a mask of st's keywords. */
+/* m's keywords as a mask of st's keywords; a set reaching index 63 or
+ * beyond as bit 63 and a hash of the set (the file keeps one number). */
 static uint64_t kw_translate(const struct mseq *ms, const struct mailbox *box,
 			     const struct message *m)
 {
-	uint64_t out = 0, kw = m->keywords;
+	uint64_t out = 0, hash = 14695981039346656037ULL;
+	int high = 0;
 
-	for (unsigned k = 0; kw && k < box->nkeywords; k++, kw >>= 1)
-		if ((kw & 1) && ms->kwmap[k] >= 0)
-			out |= 1ULL << ms->kwmap[k];
-	return out;
+	for (int k = kwset_next(&m->keywords, 0); k >= 0 && (unsigned)k < box->nkeywords;
+	     k = kwset_next(&m->keywords, (unsigned)k + 1)) {
+		int j = ms->kwmap[k];
+		if (j < 0)
+			continue;
+		high |= j >= 63;
+		out |= j < 63 ? 1ULL << j : 0;
+		hash = (hash ^ (uint64_t)j) * 1099511628211ULL;
+	}
+	return high ? (hash | 1ULL << 63) : out;
 }
 
 /* Compare m with rec (NULL: not recorded yet); a difference or a new

@@ -54,7 +54,7 @@ static int kw_load(struct mailbox *box, struct mail_err *err)
 			/* files that already carried the letter have the keyword */
 			for (uint32_t i = 0; i < box->nmsgs; i++)
 				if (MM(box, i)->disk_letters >> l & 1)
-					MM(box, i)->m.keywords |= 1ULL << k;
+					kwset_set(&MM(box, i)->m.keywords, k);
 		}
 	}
 	md_kw_free(names);
@@ -81,7 +81,7 @@ static int64_t letters_of(const struct mdbox *mb, uint64_t kw, uint32_t old)
 	for (int i = 0; i < MD_LETTERS; i++)
 		if ((old >> i & 1) && mb->kw_of[i] < 0)
 			l |= 1U << i;
-	for (unsigned k = 0; k < MAIL_KEYWORDS_MAX; k++) {
+	for (unsigned k = 0; k < 64; k++) {
 		if (!(kw >> k & 1))
 			continue;
 		if (mb->letter_of[k] < 0)
@@ -157,7 +157,7 @@ int md_msg_dir(struct mailbox *box, const struct mdmsg *mm)
 /* Does the session have flag changes for mm not on disk yet? */
 static int msg_dirty(struct mailbox *box, const struct mdmsg *mm)
 {
-	int64_t l = letters_of(MB(box), mm->m.keywords, mm->disk_letters);
+	int64_t l = letters_of(MB(box), kwset_low(&mm->m.keywords), mm->disk_letters);
 
 	return (mm->m.flags & MF_STORABLE) != mm->disk_flags || l != (int64_t)mm->disk_letters;
 }
@@ -183,7 +183,7 @@ static struct mdmsg *msg_new(struct mailbox *box, struct ment *e)
 	mm->disk_flags = md_info_flags(&e->pn.info);
 	mm->disk_letters = md_info_letters(&e->pn.info);
 	mm->m.flags = mm->disk_flags;
-	mm->m.keywords = kw_of_letters(MB(box), mm->disk_letters);
+	kwset_from_low(&mm->m.keywords, kw_of_letters(MB(box), mm->disk_letters));
 	if (e->rec && e->rec->ext_len) {
 		mm->ext = xstrndup(e->rec->ext, e->rec->ext_len);
 		mm->ext_len = e->rec->ext_len;
@@ -376,7 +376,7 @@ static void msg_update(struct mailbox *box, uint32_t i, struct ment *e)
 	if (pending)
 		return;   /* ours wins: written at the next check */
 	mm->m.flags = (mm->m.flags & ~MF_STORABLE) | flags;
-	mm->m.keywords = kw_of_letters(MB(box), letters);
+	kwset_from_low(&mm->m.keywords, kw_of_letters(MB(box), letters));
 	mail_ev_flags(box, i + 1);
 }
 
@@ -653,9 +653,9 @@ static void merge_changes(struct mailbox *box, uint32_t i, struct mdmsg *mm, uin
 	*flags = (mm->disk_flags | add) & ~del;
 	*letters = (mm->disk_letters | ladd) & ~ldel;
 	uint64_t kw = kw_of_letters(MB(box), *letters);
-	if (*flags != (mm->m.flags & MF_STORABLE) || kw != mm->m.keywords) {
+	if (*flags != (mm->m.flags & MF_STORABLE) || kw != kwset_low(&mm->m.keywords)) {
 		mm->m.flags = (mm->m.flags & ~MF_STORABLE) | *flags;
-		mm->m.keywords = kw;
+		kwset_from_low(&mm->m.keywords, kw);
 		mail_ev_flags(box, i + 1);
 	}
 }
@@ -666,7 +666,7 @@ static int write_one(struct mailbox *box, uint32_t i, struct mdmsg *mm, struct b
 {
 	struct mdbox *mb = MB(box);
 	uint32_t flags = mm->m.flags & MF_STORABLE;
-	uint32_t letters = (uint32_t)letters_of(mb, mm->m.keywords, mm->disk_letters);
+	uint32_t letters = (uint32_t)letters_of(mb, kwset_low(&mm->m.keywords), mm->disk_letters);
 	uint32_t add = flags & ~mm->disk_flags, del = mm->disk_flags & ~flags;
 	uint32_t ladd = letters & ~mm->disk_letters, ldel = mm->disk_letters & ~letters;
 
@@ -705,8 +705,8 @@ int md_write_flags(struct mailbox *box, struct mail_err *err)
 	int rc = 0;
 
 	for (uint32_t i = 0; i < box->nmsgs; i++)
-		if (letters_of(MB(box), MM(box, i)->m.keywords, 0) < 0)
-			unlettered |= MM(box, i)->m.keywords;
+		if (letters_of(MB(box), kwset_low(&MM(box, i)->m.keywords), 0) < 0)
+			unlettered |= kwset_low(&MM(box, i)->m.keywords);
 	if (unlettered && kw_assign(box, unlettered, err) < 0)
 		return -1;
 	buf_init(&nm);

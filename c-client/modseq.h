@@ -11,10 +11,11 @@
 
 /* Largest modseq file we read; far above what a 10 million message box needs. */
 #define MODSEQ_FILE_MAX (512u * 1024 * 1024)
-#define MODSEQ_KW_MAX 64
+#define MODSEQ_KW_MAX 1000
 
 /* A live message as last seen: its flags (MF_STORABLE bits), keywords
- * (bits of modseq_state.kw) and the modseq of its last change. */
+ * (bits of modseq_state.kw while all are below 63; else bit 63 and a hash
+ * of them: only compared, never read back) and the modseq of its last change. */
 struct modseq_msg {
 	uint32_t uid, flags;
 	uint64_t kw, modseq;

@@ -733,7 +733,7 @@ static int eval_or(struct sctx *c, const struct node *n)
 
 static int keyword_set(const struct message *m, int kw)
 {
-	return kw >= 0 && kw < 64 && (m->keywords >> kw & 1);
+	return kw >= 0 && kwset_test(&m->keywords, (unsigned)kw);
 }
 
 static int eval_flags(const struct message *m, const struct search_key *k, int want_set)

@@ -29,6 +29,9 @@ struct uidx_head {
 };
 
 /* One message, as on disk. flags: MF_* as stored, plus the two bits below. */
+/* Keyword names an index holds (a record's mask is 64 bits). */
+#define UIDX_KEYWORDS 64
+
 struct uidx_rec {
 	uint64_t off, body_len, size, kw;
 	int64_t date;
@@ -45,7 +48,7 @@ struct uidx_rec {
 struct uidx {
 	struct uidx_head h;
 	struct uidx_rec *recs;      /* h.nmsgs of them */
-	char *names[64];            /* h.nkw keyword names */
+	char *names[UIDX_KEYWORDS]; /* h.nkw keyword names */
 	void *mem;                  /* the mapped file recs and names point into */
 	size_t memlen;
 };

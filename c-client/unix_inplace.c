@@ -74,7 +74,7 @@ static int inplace_span(struct mailbox *box, struct umsg *u, const char *h, cons
 	for (int k = 0; k < 3 && !rc; k++) {
 		size_t room = sl->ve[k] - sl->vo[k];
 		buf_reset(&v);
-		unix_status_value(&v, slot_ids[k], u->m.flags & MF_STORABLE, u->m.keywords, 1,
+		unix_status_value(&v, slot_ids[k], u->m.flags & MF_STORABLE, &u->m.keywords, 1,
 			     box->keywords, box->nkeywords);
 		if (v.len > room) {
 			rc = -1;
@@ -186,7 +186,7 @@ int inplace_update(struct mailbox *box, struct locked *lk, int mode)
 	for (size_t i = 0; i < n; i++) {
 		struct umsg *u = UM(box, w[i].msg);
 		u->disk_flags = u->m.flags & MF_STORABLE;
-		u->disk_kw = u->m.keywords;
+		kwset_copy(&u->disk_kw, &u->m.keywords);
 		u->disk_old = 1;
 	}
 	rc = 1;

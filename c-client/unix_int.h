@@ -43,7 +43,7 @@ struct kwtab {
 /* What one message's header says. */
 struct hinfo {
 	uint32_t flags, xuid;
-	uint64_t kw;
+	struct kwset kw;     /* X-Keywords (owned until moved into a pmsg) */
 	int old;
 	int ximap, ximapbase;
 	/* folder record from X-IMAP / X-IMAPbase */
@@ -63,7 +63,7 @@ struct pmsg {
 	uint64_t body_len, size;
 	uint32_t xuid, uid, flags;
 	uint32_t fp;         /* From line hash: identity check for unsaved UIDs */
-	uint64_t kw;
+	struct kwset kw;     /* owned: copies of a pmsg are moves */
 	int old;
 	time_t date;
 	int tz;
@@ -121,7 +121,7 @@ struct umsg {
 	uint64_t from_len, hdr_len;
 	uint64_t body_len;
 	uint32_t disk_flags;
-	uint64_t disk_kw;
+	struct kwset disk_kw;
 	uint32_t fp;
 	uint32_t nq;
 	uint8_t disk_old, disk_uid, rd;
@@ -199,7 +199,7 @@ struct witem {
 	uint64_t from_len, hdr_len;
 	uint64_t body_len;
 	uint32_t flags, uid;
-	uint64_t kw;
+	const struct kwset *kw;  /* the message's (not owned) */
 	int old;
 	int rd;                 /* already mboxrd-quoted by us */
 	int quote;              /* quote it now (not rd yet) */
@@ -298,12 +298,12 @@ int unix_path_stat(struct mail_session *sess, const char *path, struct stat *st,
 
 /* unix_write.c: status lines, new messages, rewrites */
 void unix_wflush(struct wout *w);
-void unix_status_value(struct buf *o, int id, uint32_t flags, uint64_t kw, int old,
+void unix_status_value(struct buf *o, int id, uint32_t flags, const struct kwset *kw, int old,
 		  char **names, unsigned nkw);
 off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **names,
 		   unsigned nkw, uint32_t ours, const unsigned char *key, uint32_t gen);
 void format_new(struct buf *o, int fmt, const char *user, const struct mail_new *m,
-		uint32_t uid, char **names, unsigned nkw, uint64_t kw);
+		uint32_t uid, char **names, unsigned nkw, const struct kwset *kw);
 int unix_tmp_name(const char *leaf, char tmp[NAME_MAX + 1]);
 int unix_dir_writable(int dirfd);
 int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct stat *st,

@@ -336,7 +336,7 @@ static void hdr_value(struct hinfo *h, int id, const char *base, size_t vo, size
 			if (i > st && kt) {
 				int k = unix_kw_find(kt, v + st, i - st, 1);
 				if (k >= 0 && id == H_XKEYWORDS)
-					h->kw |= 1ULL << k;
+					kwset_set(&h->kw, (unsigned)k);
 			}
 		}
 		break;
@@ -422,6 +422,10 @@ uint32_t unix_hash(const char *p, size_t n)
 void unix_parse_free(struct parse *p)
 {
 	free(p->recval);
+	for (size_t i = 0; i < p->n; i++)
+		kwset_free(&p->m[i].kw);
+	kwset_free(&p->pm.kw);
+	kwset_free(&p->pend.m.kw);
 	free(p->m);
 	memset(p, 0, sizeof *p);
 }
@@ -538,6 +542,7 @@ static struct pmsg msg_end(struct pend *p, const char *buf, size_t base, size_t 
 	uint64_t hsize = p->hsize;
 	struct pmsg m = p->m;
 
+	p->m.kw = KWSET_EMPTY;   /* moved into the message */
 	if (tb) {
 		p->lf--;
 		p->crlf -= tb == 2;
@@ -600,6 +605,7 @@ int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 			/* the window may end inside its header (a lone CR may be
 			 * the start of its blank line), and a name it registered
 			 * be cut short: the next window reads it whole */
+			kwset_free(&h.kw);
 			kw_drop(kt, nkw);
 			break;
 		}
@@ -740,7 +746,7 @@ int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counte
 			m->uid = ++*counter;
 			m->xuid = 0;
 			m->flags = 0;
-			m->kw = 0;
+			kwset_free(&m->kw);
 			m->old = 0;
 			m->rd = 0;
 			all_kept = 0;
@@ -758,10 +764,10 @@ int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counte
 void unix_kw_trim(const struct parse *p, struct kwtab *kt)
 {
 	unsigned keep = p->trust != REC_NONE ? p->kw_rec : p->kw_before;
-	uint64_t used = 0;
-
-	for (size_t i = 0; i < p->n; i++)
-		used |= p->m[i].kw;
-	while (keep < *kt->n && !(used & (1ULL << (*kt->n - 1))))
+	while (keep < *kt->n) {
+		for (size_t i = 0; i < p->n; i++)
+			if (kwset_test(&p->m[i].kw, *kt->n - 1))
+				return;
 		kw_drop(kt, *kt->n - 1);
+	}
 }

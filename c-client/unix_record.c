@@ -243,6 +243,7 @@ void rec_trust(struct parse *p, struct mail_session *s, const char *path,
 			}
 			memmove(p->m + 1, p->m, p->n * sizeof *p->m);
 			p->m[0] = p->pm;
+			p->pm.kw = KWSET_EMPTY;   /* moved */
 			p->n++;
 		}
 	}

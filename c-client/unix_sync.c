@@ -68,6 +68,23 @@ static void box_place(struct umsg *u, const struct pmsg *p)
 	u->rd = (uint8_t)p->rd;
 }
 
+/* out = the keywords on disk now with this session's unsaved changes (mine
+ * against was, the disk state it last saw) on top, so another session's
+ * changes to other keywords survive: (disk & ~(mine ^ was)) | (mine & ~was). */
+static void kw_merge(struct kwset *out, const struct kwset *disk, const struct kwset *mine,
+		     const struct kwset *was)
+{
+	struct kwset changed = KWSET_EMPTY, added = KWSET_EMPTY;
+	kwset_xor(&changed, mine, was);
+	kwset_copy(out, disk);
+	kwset_minus(out, &changed);
+	kwset_copy(&added, mine);
+	kwset_minus(&added, was);
+	kwset_union(out, &added);
+	kwset_free(&changed);
+	kwset_free(&added);
+}
+
 /* Merge a fresh parse of the whole file into the session, matching by UID:
  * report messages others expunged, new ones, and flags others changed.
  * Flags this session changed and has not written yet win. */
@@ -94,17 +111,18 @@ static void reconcile(struct mailbox *box, struct parse *p)
 		 * top of what is on disk now, so another session's changes to
 		 * other flags of the same message survive. */
 		uint32_t mine = (u->m.flags & MF_STORABLE) ^ u->disk_flags;
-		uint64_t mine_kw = u->m.keywords ^ u->disk_kw;
 		uint32_t flags = (m->flags & ~mine) | (u->m.flags & mine);
-		uint64_t kw = (m->kw & ~mine_kw) | (u->m.keywords & mine_kw);
+		struct kwset kw = KWSET_EMPTY;
+		kw_merge(&kw, &m->kw, &u->m.keywords, &u->disk_kw);
 		box_place(u, m);
-		if ((u->m.flags & MF_STORABLE) != flags || u->m.keywords != kw) {
+		if ((u->m.flags & MF_STORABLE) != flags || !kwset_equal(&u->m.keywords, &kw)) {
 			u->m.flags = (u->m.flags & MF_RECENT) | flags;
-			u->m.keywords = kw;
+			kwset_copy(&u->m.keywords, &kw);
 			mail_ev_flags(box, i + 1);
 		}
+		kwset_free(&kw);
 		u->disk_flags = m->flags;
-		u->disk_kw = m->kw;
+		kwset_copy(&u->disk_kw, &m->kw);
 		u->disk_old = (uint8_t)m->old;
 		u->disk_uid = m->xuid == m->uid;
 		matched[j] = 1;
@@ -228,10 +246,13 @@ static void index_save(struct mailbox *box)
 	int ok = 1;
 	for (uint32_t i = 0; i < box->nmsgs && ok; i++) {
 		struct umsg *u = UM(box, i);
-		ok = u->from_len <= UINT32_MAX && u->hdr_len <= UINT32_MAX && u->nq <= UIDX_NQ_MAX;
+		/* the index holds 64 keyword names: a mailbox with more is
+		 * parsed at each open instead */
+		ok = u->from_len <= UINT32_MAX && u->hdr_len <= UINT32_MAX && u->nq <= UIDX_NQ_MAX &&
+		     box->nkeywords <= UIDX_KEYWORDS;
 		r[i] = (struct uidx_rec){
 			.off = (uint64_t)u->off, .body_len = u->body_len, .size = u->m.size,
-			.kw = u->disk_kw, .date = u->m.internal_date,
+			.kw = kwset_low(&u->disk_kw), .date = u->m.internal_date,
 			.from_len = (uint32_t)u->from_len, .hdr_len = (uint32_t)u->hdr_len,
 			.uid = u->m.uid, .fp = u->fp,
 			.flags = u->disk_flags | (u->disk_old ? UIDX_OLD : 0) |
@@ -329,11 +350,13 @@ static int index_try(struct mailbox *box, struct locked *lk)
 			.off = (size_t)r->off, .from_len = r->from_len, .hdr_len = r->hdr_len,
 			.body_len = r->body_len, .size = r->size, .uid = r->uid,
 			.xuid = (r->flags & UIDX_XUID) ? r->uid : 0, .flags = r->flags & MF_STORABLE,
-			.fp = r->fp, .kw = r->kw, .old = !!(r->flags & UIDX_OLD),
+			.fp = r->fp, .old = !!(r->flags & UIDX_OLD),
 			.date = (time_t)r->date, .tz = r->tz, .rd = !!(r->flags & UIDX_RD),
 			.nq = r->flags >> UIDX_NQ_SHIFT,
 		};
+		kwset_from_low(&m.kw, r->kw);
 		unix_box_add(box, &m);
+		kwset_free(&m.kw);
 	}
 	ub->have_rec = (int)h->have_rec;
 	/* an index of the version without keys: it vouches for its record */
@@ -464,7 +487,7 @@ static int unchanged(const struct ubox *ub, const struct stat *st)
 /* Flags or keywords changed by this session and not yet on disk. */
 int unix_flags_dirty(const struct umsg *u)
 {
-	return (u->m.flags & MF_STORABLE) != u->disk_flags || u->m.keywords != u->disk_kw;
+	return (u->m.flags & MF_STORABLE) != u->disk_flags || !kwset_equal(&u->m.keywords, &u->disk_kw);
 }
 
 static int box_flags_dirty(struct mailbox *box)
@@ -522,7 +545,7 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		it[n++] = (struct witem){ .src = u->off, .from_len = u->from_len,
 					  .hdr_len = u->hdr_len, .body_len = u->body_len,
 					  .flags = u->m.flags & MF_STORABLE, .uid = u->m.uid,
-					  .kw = u->m.keywords, .old = 1, .rd = u->rd, .nq = u->nq };
+					  .kw = &u->m.keywords, .old = 1, .rd = u->rd, .nq = u->nq };
 	}
 	struct win in;
 	win_init(&in, lk->fd, lk->st.st_size);
@@ -549,7 +572,7 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		u->nq = it[n].nnq;
 		u->rd = rw.fmt == UF_MBOX;
 		u->disk_flags = u->m.flags & MF_STORABLE;
-		u->disk_kw = u->m.keywords;
+		kwset_copy(&u->disk_kw, &u->m.keywords);
 		u->disk_old = 1;
 		u->disk_uid = 1;
 		n++;

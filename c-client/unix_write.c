@@ -64,7 +64,7 @@ static void wput(struct wout *w, const void *p, size_t n)
 
 /* The value of a status line (id H_STATUS, H_XSTATUS or H_XKEYWORDS) as it
  * goes after the colon, unpadded; empty when there is nothing to say. */
-void unix_status_value(struct buf *o, int id, uint32_t flags, uint64_t kw, int old,
+void unix_status_value(struct buf *o, int id, uint32_t flags, const struct kwset *kw, int old,
 		  char **names, unsigned nkw)
 {
 	if (id == H_STATUS && ((flags & MF_SEEN) || old))
@@ -73,9 +73,9 @@ void unix_status_value(struct buf *o, int id, uint32_t flags, uint64_t kw, int o
 		buf_printf(o, " %s%s%s%s", flags & MF_DELETED ? "D" : "",
 			   flags & MF_FLAGGED ? "F" : "", flags & MF_ANSWERED ? "A" : "",
 			   flags & MF_DRAFT ? "T" : "");
-	for (unsigned i = 0; id == H_XKEYWORDS && i < nkw && i < 64; i++)
-		if (kw & (1ULL << i))
-			buf_printf(o, " %s", names[i]);
+	for (int i = id == H_XKEYWORDS ? kwset_next(kw, 0) : -1; i >= 0 && (unsigned)i < nkw;
+	     i = kwset_next(kw, (unsigned)i + 1))
+		buf_printf(o, " %s", names[i]);
 }
 
 static void pad_to(struct buf *o, size_t from, size_t width)
@@ -85,7 +85,7 @@ static void pad_to(struct buf *o, size_t from, size_t width)
 }
 
 /* Status, X-Status and X-Keywords always, padded (see STATUS_ROOM). */
-static void status_lines(struct buf *o, uint32_t flags, uint64_t kw, char **names,
+static void status_lines(struct buf *o, uint32_t flags, const struct kwset *kw, char **names,
 			 unsigned nkw, uint32_t uid, int old)
 {
 	static const struct { const char *name; int id; size_t room; } tab[] = {
@@ -305,7 +305,7 @@ static void put_no_ctla(struct buf *o, const char *l, size_t n)
  * quotes nothing, but drops Ctrl-A bytes as UW does: a line ending in four
  * of them ends the message for UW's reader. */
 void format_new(struct buf *o, int fmt, const char *user, const struct mail_new *m,
-		uint32_t uid, char **names, unsigned nkw, uint64_t kw)
+		uint32_t uid, char **names, unsigned nkw, const struct kwset *kw)
 {
 	time_t t = m->date ? m->date : time(NULL);
 	struct tm tm;

@@ -80,7 +80,7 @@ static size_t new_keywords(struct mailbox *box, char **kw)
 	const char *seen[MAIL_KEYWORDS_MAX + 1];
 	size_t n = 0, j;
 
-	for (; kw && *kw && n <= MAIL_KEYWORDS_MAX; kw++) {
+	for (; kw && *kw && n <= mail_keywords_max(box); kw++) {
 		if (mail_keyword(box, *kw, 0) >= 0)
 			continue;
 		for (j = 0; j < n && strcasecmp(seen[j], *kw); j++)
@@ -94,25 +94,25 @@ static size_t new_keywords(struct mailbox *box, char **kw)
 /* Removing a keyword nobody has is a no-op: don't create it for that.
  * Adding more than the mailbox can hold is refused before any is created,
  * so a refused STORE leaves the keyword table as it was. */
-static int keyword_mask(struct mailbox *box, const struct store_req *req, uint64_t *mask,
+static int keyword_mask(struct mailbox *box, const struct store_req *req, struct kwset *mask,
 			struct mail_err *err)
 {
 	if (req->op != STORE_REMOVE) {
 		size_t more = new_keywords(box, req->keywords);
-		if (box->nkeywords + more > MAIL_KEYWORDS_MAX) {
+		unsigned max = mail_keywords_max(box);
+		if (box->nkeywords + more > max) {
 			mail_err_set(err, MAIL_LIMIT,
-				     "Too many keywords: the mailbox has %u of at most %d, and "
-				     "this adds %zu%s new ones", box->nkeywords, MAIL_KEYWORDS_MAX,
-				     more, more > MAIL_KEYWORDS_MAX ? " or more" : "");
+				     "Too many keywords: the mailbox has %u of at most %u, and "
+				     "this adds %zu%s new ones", box->nkeywords, max,
+				     more, more > max ? " or more" : "");
 			return -1;
 		}
 		return imap_keywords_mask(box, req->keywords, mask, err);
 	}
-	*mask = 0;
 	for (char **k = req->keywords; k && *k; k++) {
 		int i = mail_keyword(box, *k, 0);
 		if (i >= 0)
-			*mask |= (uint64_t)1 << i;
+			kwset_set(mask, (unsigned)i);
 	}
 	return 0;
 }
@@ -145,35 +145,49 @@ static void store_reply(struct cmd *cmd, const struct store_req *req, uint32_t m
 	resp_write(cmd->c, out->data, out->len);
 }
 
-/* Put back the flags of the first n messages as they were before STORE. */
-static void store_undo(struct mailbox *box, const uint32_t *msgnos, const struct message *was,
-		       size_t n)
+/* A message's flags and keywords before STORE (its own copy of the set). */
+struct store_was {
+	uint32_t flags;
+	struct kwset keywords;
+};
+
+/* Put back the flags of the first n messages as they were before STORE
+ * (restore set) and release the saved sets. */
+static void store_undo(struct mailbox *box, const uint32_t *msgnos, struct store_was *was,
+		       size_t n, int restore)
 {
 	struct mail_err ignore;
 
-	for (size_t i = 0; i < n; i++)
-		mail_store(box, msgnos[i], STORE_SET, was[i].flags, was[i].keywords, &ignore);
+	for (size_t i = 0; i < n; i++) {
+		if (restore)
+			mail_store(box, msgnos[i], STORE_SET, was[i].flags, &was[i].keywords,
+				   &ignore);
+		kwset_free(&was[i].keywords);
+	}
 }
 
 /* Change the flags and save them at once: a change that cannot be saved is
  * taken back and the STORE fails, rather than an OK for flags that would
  * vanish with the session. 0, or -1 with err. */
-static int store_apply(struct cmd *cmd, const struct store_req *req, uint64_t mask,
+static int store_apply(struct cmd *cmd, const struct store_req *req, const struct kwset *mask,
 		       const uint32_t *msgnos, size_t n, struct mail_err *err)
 {
 	struct mailbox *box = cmd->c->box;
-	struct message *was = pool_alloc(cmd->c->pool, (n ? n : 1) * sizeof *was);
+	struct store_was *was = pool_alloc(cmd->c->pool, (n ? n : 1) * sizeof *was);
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		was[i] = *box->msgs[msgnos[i] - 1];
-		if (mail_store(box, msgnos[i], req->op, req->flags, mask, err) < 0)
+		const struct message *m = box->msgs[msgnos[i] - 1];
+		was[i] = (struct store_was){m->flags, KWSET_EMPTY};
+		kwset_copy(&was[i].keywords, &m->keywords);
+		if (mail_store(box, msgnos[i], req->op, req->flags, mask, err) < 0) {
+			i++;
 			break;
+		}
 	}
-	if (i == n && mail_flush(box, err) == 0)
-		return 0;
-	store_undo(box, msgnos, was, i);
-	return -1;
+	int ok = i == n && mail_flush(box, err) == 0;
+	store_undo(box, msgnos, was, i, !ok);
+	return ok ? 0 : -1;
 }
 
 /* UNCHANGEDSINCE: keep in msgnos (*n shrinks) the messages whose modseq
@@ -204,7 +218,7 @@ void cmd_store(struct cmd *cmd)
 	struct numset set;
 	struct mail_err err;
 	struct buf out;
-	uint64_t mask;
+	struct kwset mask = KWSET_EMPTY;
 	uint32_t *msgnos;
 	size_t n;
 
@@ -217,11 +231,15 @@ void cmd_store(struct cmd *cmd)
 		return resp_no(cmd, NULL, "Mailbox is read-only");
 	memset(&err, 0, sizeof err);
 	unsigned nkw = box->nkeywords;
-	if (keyword_mask(box, &req, &mask, &err) < 0)
+	if (keyword_mask(box, &req, &mask, &err) < 0) {
+		kwset_free(&mask);
 		return resp_mail_error(cmd, &err);
+	}
 	ssize_t got = imap_resolve_set(cmd, &set, &msgnos);
-	if (got < 0)
+	if (got < 0) {
+		kwset_free(&mask);
 		return mail_keyword_forget(box, nkw);
+	}
 	n = (size_t)got;
 	uint32_t *modified = NULL;
 	size_t nmod = 0;
@@ -230,7 +248,8 @@ void cmd_store(struct cmd *cmd)
 		mail_modseq_hold(box);
 		modified = conditional_split(cmd, &req, msgnos, &n, &nmod);
 	}
-	int rc = store_apply(cmd, &req, mask, msgnos, n, &err);
+	int rc = store_apply(cmd, &req, &mask, msgnos, n, &err);
+	kwset_free(&mask);
 	if (req.conditional)
 		mail_modseq_release(box);
 	if (rc < 0) {

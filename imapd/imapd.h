@@ -103,7 +103,7 @@ void resp_write(struct client *c, const void *p, size_t n);
 /* The flag list "(\Seen \Answered kw ...)" of a message into out. */
 void imap_put_flags(struct buf *out, const struct mailbox *box, const struct message *m);
 /* Keyword bitmask for the names (creating them); -1 with err if impossible. */
-int imap_keywords_mask(struct mailbox *box, char **names, uint64_t *mask, struct mail_err *err);
+int imap_keywords_mask(struct mailbox *box, char **names, struct kwset *mask, struct mail_err *err);
 
 /* Events from the selected mailbox become untagged responses. */
 extern const struct mail_events imap_events;

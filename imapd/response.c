@@ -139,28 +139,28 @@ void imap_put_flags(struct buf *out, const struct mailbox *box, const struct mes
 			buf_puts(out, names[i].name);
 			first = 0;
 		}
-	for (unsigned k = 0; k < box->nkeywords; k++)
-		if (m->keywords & ((uint64_t)1 << k)) {
-			if (!first)
-				buf_putc(out, ' ');
-			buf_puts(out, box->keywords[k]);
-			first = 0;
-		}
+	for (int k = kwset_next(&m->keywords, 0); k >= 0 && (unsigned)k < box->nkeywords;
+	     k = kwset_next(&m->keywords, (unsigned)k + 1)) {
+		if (!first)
+			buf_putc(out, ' ');
+		buf_puts(out, box->keywords[k]);
+		first = 0;
+	}
 	buf_putc(out, ')');
 }
 
-int imap_keywords_mask(struct mailbox *box, char **names, uint64_t *mask, struct mail_err *err)
+int imap_keywords_mask(struct mailbox *box, char **names, struct kwset *mask, struct mail_err *err)
 {
-	*mask = 0;
+	kwset_free(mask);
 	for (; names && *names; names++) {
 		int k = mail_keyword(box, *names, 1);
 		if (k < 0) {
 			mail_err_set(err, MAIL_LIMIT,
-				     "Cannot add keyword %s: this mailbox already has %d keywords",
-				     *names, MAIL_KEYWORDS_MAX);
+				     "Cannot add keyword %s: this mailbox already has %u keywords",
+				     *names, mail_keywords_max(box));
 			return -1;
 		}
-		*mask |= (uint64_t)1 << k;
+		kwset_set(mask, (unsigned)k);
 	}
 	return 0;
 }

@@ -109,11 +109,11 @@ static void print_flags(uint32_t n)
 			printf("%s%s", first ? "" : " ", imap_sysflags[i].name);
 			first = 0;
 		}
-	for (unsigned k = 0; k < box->nkeywords; k++)
-		if (m->keywords >> k & 1) {
-			printf("%s%s", first ? "" : " ", box->keywords[k]);
-			first = 0;
-		}
+	for (int k = kwset_next(&m->keywords, 0); k >= 0 && (unsigned)k < box->nkeywords;
+	     k = kwset_next(&m->keywords, (unsigned)k + 1)) {
+		printf("%s%s", first ? "" : " ", box->keywords[k]);
+		first = 0;
+	}
 	putchar(')');
 }
 
@@ -239,8 +239,9 @@ static int cmd_save(char **a, int n)
 static int cmd_flag(char **a, int n, enum mail_store_op op)
 {
 	uint32_t lo, hi, flags = 0;
-	uint64_t kw = 0;
+	struct kwset kw = KWSET_EMPTY;
 	struct mail_err err;
+	int rc = 0;
 
 	if (n < 3 || !range(a[1], &lo, &hi))
 		return n < 3 ? no("usage: set|clear N FLAG...") : -1;
@@ -252,15 +253,16 @@ static int cmd_flag(char **a, int n, enum mail_store_op op)
 		if (f < IMAP_SYSFLAGS)
 			flags |= imap_sysflags[f].flag;
 		else if (k >= 0)
-			kw |= 1ULL << k;
+			kwset_set(&kw, (unsigned)k);
 		else
-			return no("%s: not a flag this mailbox can keep", a[i]);
+			rc = rc ? rc : no("%s: not a flag this mailbox can keep", a[i]);
 	}
-	for (uint32_t i = lo; i <= hi; i++)
-		if (mail_store(box, i, op, flags, kw, &err) < 0)
-			return no_err("store", &err);
-	if (mail_flush(box, &err) < 0)
-		return no_err("store", &err);
+	for (uint32_t i = lo; i <= hi && !rc; i++)
+		if (mail_store(box, i, op, flags, &kw, &err) < 0)
+			rc = no_err("store", &err);
+	kwset_free(&kw);
+	if (rc || mail_flush(box, &err) < 0)
+		return rc ? rc : no_err("store", &err);
 	for (uint32_t i = lo; i <= hi; i++) {
 		printf("%u ", i);
 		print_flags(i);

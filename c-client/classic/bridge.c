@@ -250,7 +250,7 @@ void clb_msg(const struct clb_box *b, uint32_t msgno, struct clb_msg *out)
 
 	out->uid = m->uid;
 	out->flags = m->flags;
-	out->keywords = m->keywords;
+	out->keywords = kwset_low(&m->keywords);   /* the classic side keeps NUSERFLAGS */
 	out->date = m->internal_date;
 	out->tz_minutes = m->tz_minutes;
 	out->size = m->size;
@@ -304,10 +304,12 @@ int clb_store(struct clb_box *b, uint32_t msgno, int set, uint32_t flags, uint64
 	      char *err)
 {
 	struct mail_err e;
+	struct kwset kw = KWSET_EMPTY;
 
-	if (mail_store(b->box, msgno, set ? STORE_ADD : STORE_REMOVE, flags, keywords, &e) < 0)
-		return fail(err, &e);
-	return 0;
+	kwset_from_low(&kw, keywords);
+	int rc = mail_store(b->box, msgno, set ? STORE_ADD : STORE_REMOVE, flags, &kw, &e);
+	kwset_free(&kw);
+	return rc < 0 ? fail(err, &e) : 0;
 }
 
 int clb_copy(struct clb_box *b, const uint32_t *msgnos, size_t n, const char *dest, char *err)

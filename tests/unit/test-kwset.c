@@ -9,7 +9,8 @@ static void test_inline(void)
 {
 	struct kwset s = KWSET_EMPTY;
 	CHECK(kwset_empty(&s));
-	CHECK(kwset_set(&s, 0) == 0 && kwset_set(&s, 62) == 0);
+	kwset_set(&s, 0);
+	kwset_set(&s, 62);
 	CHECK((s.w & 1) == 0);
 	CHECK(kwset_test(&s, 0) && kwset_test(&s, 62) && !kwset_test(&s, 1));
 	CHECK(!kwset_test(&s, 63) && !kwset_test(&s, 500));
@@ -25,7 +26,9 @@ static void test_inline(void)
 static void test_overflow(void)
 {
 	struct kwset s = KWSET_EMPTY;
-	CHECK(kwset_set(&s, 5) == 0 && kwset_set(&s, 150) == 0 && kwset_set(&s, 999) == 0);
+	kwset_set(&s, 5);
+	kwset_set(&s, 150);
+	kwset_set(&s, 999);
 	CHECK((s.w & 1) == 1);
 	CHECK(kwset_test(&s, 5) && kwset_test(&s, 150) && kwset_test(&s, 999));
 	CHECK(!kwset_test(&s, 149) && !kwset_test(&s, 1000) && !kwset_test(&s, 64000));
@@ -68,9 +71,10 @@ static void test_ops(void)
 	kwset_set(&b, 1);
 	kwset_set(&b, 2);
 	kwset_set(&b, 130);
-	CHECK(kwset_xor(&x, &a, &b) == 0);
+	kwset_xor(&x, &a, &b);
 	CHECK(kwset_count(&x) == 3 && kwset_test(&x, 2) && kwset_test(&x, 63) && kwset_test(&x, 130));
-	CHECK(kwset_copy(&c, &a) == 0 && kwset_union(&c, &b) == 0);
+	kwset_copy(&c, &a);
+	kwset_union(&c, &b);
 	CHECK(kwset_count(&c) == 4);
 	kwset_minus(&c, &b);
 	CHECK(kwset_equal(&c, &(struct kwset){0}) == 0 && kwset_count(&c) == 1 && kwset_test(&c, 63));
@@ -92,9 +96,10 @@ static void test_low(void)
 {
 	struct kwset s = KWSET_EMPTY;
 	uint64_t m = 1ULL << 63 | 1ULL << 40 | 1;
-	CHECK(kwset_from_low(&s, m) == 0);
+	kwset_from_low(&s, m);
 	CHECK(kwset_low(&s) == m && kwset_count(&s) == 3 && kwset_test(&s, 63));
-	CHECK(kwset_from_low(&s, 6) == 0 && kwset_low(&s) == 6 && (s.w & 1) == 0);
+	kwset_from_low(&s, 6);
+	CHECK(kwset_low(&s) == 6 && (s.w & 1) == 0);
 	kwset_free(&s);
 }
 
