@@ -22,7 +22,7 @@ struct mhmsg {
 	struct message m;
 	uint64_t ino, stamp, ver; /* which file it is, and its bytes (mh_int.h) */
 	uint32_t disk_flags;      /* what the sequences said when last read */
-	uint64_t disk_kw;
+	struct kwset disk_kw;
 };
 
 struct mhbox {
@@ -44,6 +44,8 @@ static void mh_close(struct mailbox *box)
 
 	if (!hb)
 		return;
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		kwset_free(&HM(box, i)->disk_kw);
 	mail_msgs_free(box);
 	if (hb->dir >= 0)
 		close(hb->dir);
@@ -53,12 +55,20 @@ static void mh_close(struct mailbox *box)
 	box->drvdata = NULL;
 }
 
-/* The box keywords whose sequences hold num (sequences not yet known as
- * keywords become keywords). */
-static uint64_t seq_keywords(struct mailbox *box, struct mh_seqs *q, uint32_t num)
+/* Release a message taken out of the box. */
+static void mh_msg_free(struct message *m)
 {
-	uint64_t kw = 0;
+	pool_free(m->pool);
+	kwset_free(&m->keywords);
+	kwset_free(&((struct mhmsg *)m)->disk_kw);
+	free(m);
+}
 
+/* The box keywords whose sequences hold num into kw (sequences not yet
+ * known as keywords become keywords). */
+static void seq_keywords(struct mailbox *box, struct mh_seqs *q, uint32_t num, struct kwset *kw)
+{
+	kwset_free(kw);
 	for (size_t i = 0; i < q->n; i++) {
 		if (!mh_keyword_seq_ok(q->v[i].name) || !mh_seq_has(&q->v[i], num))
 			continue;
@@ -68,9 +78,15 @@ static uint64_t seq_keywords(struct mailbox *box, struct mh_seqs *q, uint32_t nu
 		int k = mail_keyword(box, q->v[i].name, 1);
 		box->keywords_creatable = was;
 		if (k >= 0)
-			kw |= 1ULL << k;
+			kwset_set(kw, (unsigned)k);
 	}
-	return kw;
+}
+
+/* Has this session changed the message's flags or keywords unsaved? */
+static int mh_dirty(const struct mhmsg *hm)
+{
+	return (hm->m.flags & MF_STORABLE) != hm->disk_flags ||
+	       !kwset_equal(&hm->m.keywords, &hm->disk_kw);
 }
 
 /* Apply the sequences to every message this session has not changed. */
@@ -79,14 +95,17 @@ static void apply_seqs(struct mailbox *box, struct mh_seqs *q, uint32_t first_ne
 	for (uint32_t i = 0; i < box->nmsgs; i++) {
 		struct mhmsg *hm = HM(box, i);
 		uint32_t f = mh_seq_flags(q, hm->m.uid);
-		uint64_t kw = seq_keywords(box, q, hm->m.uid);
-		int dirty = (hm->m.flags & MF_STORABLE) != hm->disk_flags || kwset_low(&hm->m.keywords) != hm->disk_kw;
-		if (dirty && i < first_new)
+		struct kwset kw = KWSET_EMPTY;
+		seq_keywords(box, q, hm->m.uid, &kw);
+		if (mh_dirty(hm) && i < first_new) {
+			kwset_free(&kw);
 			continue;
-		int changed = (hm->m.flags & MF_STORABLE) != f || kwset_low(&hm->m.keywords) != kw;
+		}
+		int changed = (hm->m.flags & MF_STORABLE) != f || !kwset_equal(&hm->m.keywords, &kw);
 		hm->m.flags = (hm->m.flags & ~MF_STORABLE) | f;
-		kwset_from_low(&hm->m.keywords, kw);
+		kwset_copy(&hm->m.keywords, &kw);
 		hm->disk_flags = f;
+		kwset_free(&hm->disk_kw);
 		hm->disk_kw = kw;
 		if (changed && i < first_new)
 			mail_ev_flags(box, i + 1);
@@ -137,9 +156,7 @@ static void sync_gone(struct mailbox *box, const struct mh_scan *sc)
 			continue;
 		if (HB(box)->text_uid == hm->m.uid)
 			HB(box)->text_uid = 0;
-		struct message *m = mail_msg_take(box, i);
-		pool_free(m->pool);
-		free(m);
+		mh_msg_free(mail_msg_take(box, i));
 	}
 }
 
@@ -270,7 +287,6 @@ static int mh_open(struct mailbox *box, struct mail_err *err)
 	const struct mail_events *ev = box->ev;
 	struct mh_scan sc;
 
-	box->keywords_max = KWSET_INLINE;   /* sequences are kept as 64-bit masks here */
 
 	box->drvdata = hb;
 	buf_init(&hb->text);
@@ -309,37 +325,44 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 	int lk, rc;
 
 	for (i = 0; i < box->nmsgs; i++)
-		if ((HM(box, i)->m.flags & MF_STORABLE) != HM(box, i)->disk_flags ||
-		    kwset_low(&HM(box, i)->m.keywords) != HM(box, i)->disk_kw)
+		if (mh_dirty(HM(box, i)))
 			break;
 	if (box->readonly || i == box->nmsgs)
 		return 0;
-	uint64_t changed = 0;
-	for (uint32_t j = i; j < box->nmsgs; j++)
-		changed |= kwset_low(&HM(box, j)->m.keywords) ^ HM(box, j)->disk_kw;
-	for (unsigned k = 0; k < box->nkeywords; k++)
-		if ((changed >> k & 1) && !mh_keyword_seq_ok(box->keywords[k])) {
+	struct kwset changed = KWSET_EMPTY, diff = KWSET_EMPTY;
+	for (uint32_t j = i; j < box->nmsgs; j++) {
+		kwset_xor(&diff, &HM(box, j)->m.keywords, &HM(box, j)->disk_kw);
+		kwset_union(&changed, &diff);
+	}
+	for (int k = kwset_next(&changed, 0); k >= 0; k = kwset_next(&changed, (unsigned)k + 1))
+		if ((unsigned)k < box->nkeywords && !mh_keyword_seq_ok(box->keywords[k])) {
 			mail_err_set(err, MAIL_LIMIT, "Cannot store keyword %s in an MH folder: it "
 				     "cannot be a sequence name", box->keywords[k]);
+			kwset_free(&changed);
+			kwset_free(&diff);
 			return -1;
 		}
-	if ((lk = mh_seq_lock(HB(box)->dir, err)) < 0)
+	kwset_free(&changed);
+	if ((lk = mh_seq_lock(HB(box)->dir, err)) < 0) {
+		kwset_free(&diff);
 		return -1;
+	}
 	mh_seq_load(lk, &q);
 	for (; i < box->nmsgs; i++) {
 		struct mhmsg *hm = HM(box, i);
-		uint64_t kdiff = kwset_low(&hm->m.keywords) ^ hm->disk_kw;
+		kwset_xor(&diff, &hm->m.keywords, &hm->disk_kw);
 		mh_seq_put_flags(&q, hm->m.uid, hm->m.flags, (hm->m.flags & MF_STORABLE) ^ hm->disk_flags);
-		for (unsigned k = 0; k < box->nkeywords; k++)
-			if (kdiff >> k & 1)
-				mh_keyword_put(&q, box->keywords[k], hm->m.uid,
-					       (int)(kwset_low(&hm->m.keywords) >> k & 1));
+		for (int k = kwset_next(&diff, 0); k >= 0 && (unsigned)k < box->nkeywords;
+		     k = kwset_next(&diff, (unsigned)k + 1))
+			mh_keyword_put(&q, box->keywords[k], hm->m.uid,
+				       kwset_test(&hm->m.keywords, (unsigned)k));
 	}
+	kwset_free(&diff);
 	rc = mh_seq_store(lk, &q, err);
 	if (rc == 0) {
 		for (i = 0; i < box->nmsgs; i++) {
 			HM(box, i)->disk_flags = HM(box, i)->m.flags & MF_STORABLE;
-			HM(box, i)->disk_kw = kwset_low(&HM(box, i)->m.keywords);
+			kwset_copy(&HM(box, i)->disk_kw, &HM(box, i)->m.keywords);
 		}
 		fstat(lk, &HB(box)->seq_st);   /* our own write is no news */
 	}
@@ -399,9 +422,7 @@ static int mh_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids,
 		if (HB(box)->text_uid == box->msgs[i]->uid)
 			HB(box)->text_uid = 0;
 		gone[ngone++] = box->msgs[i]->uid;
-		struct message *m = mail_msg_take(box, i);
-		pool_free(m->pool);
-		free(m);
+		mh_msg_free(mail_msg_take(box, i));
 	}
 	free(drop);
 	int lk = ngone ? mh_seq_lock(HB(box)->dir, err) : -1;

@@ -1,0 +1,127 @@
+# Keywords beyond the 64 a bit mask held (issue 11): an mbox or MMDF
+# mailbox keeps hundreds of them, one message 100, 200 across messages;
+# STORE, FETCH FLAGS, SEARCH KEYWORD, PERMANENTFLAGS, a reopen and an
+# EXPUNGE rewrite see them all; COPY into a format with fewer slots
+# answers NO [LIMIT] rather than dropping any; the mailbox cap answers
+# NO [LIMIT] too.
+import pytest
+
+from helpers import mailstore
+
+MAIL_FORMATS = ("mbox", "mmdf")
+
+FIRST = ["kw%03d" % i for i in range(100)]           # message 1
+SECOND = ["kw%03d" % i for i in range(100, 200)]     # message 2
+K150 = "kw150"
+
+
+def names(lst):
+    return [f for f in lst if not f.startswith("\\")]
+
+
+def flag_lists(c):
+    """{seq: FLAGS as the server lists them} (order kept)."""
+    r = c.command("FETCH 1:* FLAGS")
+    assert r.ok, r
+    return {seq: [str(f) for f in v["FLAGS"] if str(f).upper() != "\\RECENT"]
+            for seq, v in r.fetches().items()}
+
+
+def select(c):
+    r = c.command("SELECT INBOX")
+    assert r.ok, r
+    return r
+
+
+@pytest.fixture
+def tagged(inbox, connect):
+    """INBOX (sample.mbox) with 100 keywords on message 1, 100 others on
+    message 2, kw150 also on message 3; the session that stored them."""
+    c = connect()
+    select(c)
+    for seq, kws in ((1, FIRST), (2, SECOND), (3, [K150, "kw005"])):
+        r = c.command("STORE %d +FLAGS (%s)" % (seq, " ".join(kws)))
+        assert r.ok, r
+        assert names(r.fetches()[seq]["FLAGS"]) == kws
+    return c
+
+
+def test_two_hundred_keywords_fetch_search_and_flags(tagged):
+    lists = flag_lists(tagged)
+    assert names(lists[1]) == FIRST
+    assert names(lists[2]) == SECOND
+    assert names(lists[3]) == ["kw005", K150]
+    r = tagged.command("SEARCH KEYWORD " + K150)
+    assert r.ok and r.search() == [2, 3], r
+    r = tagged.command("SEARCH UNKEYWORD " + K150)
+    assert r.ok and r.search() == [1, 4], r
+    r = tagged.command("SEARCH KEYWORD kw005 KEYWORD kw199")
+    assert r.ok and r.search() == [], r
+    sel = select(tagged)
+    listed = [str(f) for f in sel.named("FLAGS")[0][1]]
+    assert names(listed) == FIRST + SECOND
+    permanent = sel.codes()["PERMANENTFLAGS"]
+    for k in FIRST + SECOND:
+        assert " %s " % k in permanent.replace("(", " ").replace(")", " ")
+    assert "\\*" in permanent
+
+
+def test_keywords_survive_reopen_and_expunge_rewrite(tagged, connect):
+    before = flag_lists(tagged)
+    tagged.command("LOGOUT")
+    c = connect()
+    select(c)
+    assert flag_lists(c) == before
+    # expunge the first message: every later one is moved in the file
+    assert c.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok
+    assert c.command("EXPUNGE").ok
+    c.command("LOGOUT")
+    c = connect()
+    select(c)
+    assert flag_lists(c) == {1: before[2], 2: before[3], 3: before[4]}
+    r = c.command("SEARCH KEYWORD " + K150)
+    assert r.ok and r.search() == [1, 2], r
+
+
+def test_remove_a_high_keyword(tagged, connect):
+    r = tagged.command("STORE 2 -FLAGS (%s kw199)" % K150)
+    assert r.ok, r
+    want = [k for k in SECOND if k not in (K150, "kw199")]
+    assert names(r.fetches()[2]["FLAGS"]) == want
+    tagged.command("LOGOUT")
+    c = connect()
+    select(c)
+    assert names(flag_lists(c)[2]) == want
+
+
+@pytest.mark.parametrize("target,room", [("mix", 30), ("maildir", 26)])
+def test_copy_into_a_smaller_format(tagged, target, room):
+    """Message 3 (two keywords) fits; message 1 (100) answers NO [LIMIT]
+    and the target gets nothing of it."""
+    name = "#driver.%s/kwcopy" % target
+    assert tagged.command('CREATE "%s"' % name).ok
+    r = tagged.command('COPY 3 "%s"' % name)
+    assert r.ok, r
+    r = tagged.command('COPY 1 "%s"' % name)
+    assert r.status == "NO" and r.code == "LIMIT", r
+    r = tagged.command('STATUS "%s" (MESSAGES)' % name)
+    assert r.ok and "MESSAGES 1" in r.raw[0].decode(), r
+    r = tagged.command('EXAMINE "%s"' % name)
+    assert r.ok, r
+    assert names(flag_lists(tagged)[1]) == ["kw005", K150]
+
+
+def test_the_cap_answers_limit(inbox, connect):
+    c = connect()
+    select(c)
+    many = ["k%04d" % i for i in range(1000)]
+    r = c.command("STORE 1 +FLAGS (%s)" % " ".join(many))
+    assert r.ok, r
+    assert len(names(r.fetches()[1]["FLAGS"])) == 1000
+    r = c.command("STORE 2 +FLAGS (one-more)")
+    assert r.status == "NO" and r.code == "LIMIT", r
+    assert names(flag_lists(c)[2]) == []
+    c.command("LOGOUT")
+    c = connect()
+    select(c)
+    assert names(flag_lists(c)[1]) == many
