@@ -125,3 +125,27 @@ def test_the_cap_answers_limit(inbox, connect):
     c = connect()
     select(c)
     assert names(flag_lists(c)[1]) == many
+
+
+@pytest.mark.mbox_only("the MH folder is named explicitly; INBOX plays no part")
+def test_mh_folder_keeps_a_hundred_keywords(fresh, connect):
+    """MH keeps a keyword as a sequence of that name: 100 of them on one
+    message, high ones too, are there after a reopen and can be searched."""
+    c = connect()
+    name = "#driver.mh/kwmh"
+    assert c.command('CREATE "%s"' % name).ok
+    for _ in range(2):
+        r = c.command('APPEND "%s" {28+}\r\nSubject: kw\r\n\r\nbody text\r\n' % name)
+        assert r.ok, r
+    assert c.command('SELECT "%s"' % name).ok
+    r = c.command("STORE 1 +FLAGS (%s)" % " ".join(FIRST + [K150]))
+    assert r.ok, r
+    assert c.command("STORE 2 +FLAGS (%s)" % K150).ok
+    c.command("LOGOUT")
+    c = connect()
+    assert c.command('SELECT "%s"' % name).ok
+    assert names(flag_lists(c)[1]) == FIRST + [K150]
+    r = c.command("SEARCH KEYWORD " + K150)
+    assert r.ok and r.search() == [1, 2], r
+    r = c.command("SEARCH UNKEYWORD kw099")
+    assert r.ok and r.search() == [2], r

@@ -94,12 +94,12 @@ static void use(struct mailbox *box)
 		if (mail_fetch_text(box, i, &text, &len, &err) == 0 && len && !text)
 			abort();
 		mail_fetch_envelope(box, i, &env, &err);
-		mail_store(box, i, STORE_ADD, MF_SEEN, 0, &err);
+		mail_store(box, i, STORE_ADD, MF_SEEN, &KWSET_EMPTY, &err);
 	}
 	mail_flush(box, &err);
 	mail_ping(box, &err);
 	if (box->nmsgs)
-		mail_store(box, 1, STORE_ADD, MF_DELETED, 0, &err);
+		mail_store(box, 1, STORE_ADD, MF_DELETED, &KWSET_EMPTY, &err);
 	mail_expunge(box, NULL, 0, &err);
 	for (uint32_t i = 1; i < box->nmsgs; i++)
 		if (box->msgs[i]->uid <= box->msgs[i - 1]->uid)

@@ -96,7 +96,7 @@ static FIXTURE_UNUSED void fixture_killed_flag_writes(struct mail_session *s, co
 			for (unsigned n = 0;; n++) {
 				for (uint32_t i = 1; i <= b->nmsgs; i++)
 					mail_store(b, i, ((n + i / (1 + n % 4)) & 1) ? STORE_ADD :
-						   STORE_REMOVE, MF_SEEN | MF_FLAGGED, 0, &err);
+						   STORE_REMOVE, MF_SEEN | MF_FLAGGED, &KWSET_EMPTY, &err);
 				mail_check(b, &err);
 			}
 		}

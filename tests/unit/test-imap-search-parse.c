@@ -116,7 +116,7 @@ static void setup_box(void)
 		msgs[i].size = 100 * (uint64_t)(i + 1);
 		msgp[i] = &msgs[i];
 	}
-	msgs[1].keywords = 1;   /* $Work */
+	kwset_set(&msgs[1].keywords, 0);   /* $Work */
 	box.msgs = msgp;
 	box.nmsgs = 5;
 	box.keywords[0] = "$Work";

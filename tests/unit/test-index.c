@@ -87,7 +87,7 @@ static char *view(struct mail_session *s, const char *name, int readonly)
 		const char *t;
 		size_t n;
 		buf_printf(&b, "\n#%u uid=%u fl=%x kw=%llx date=%lld tz=%d size=%llu ", i, m->uid,
-			   m->flags, (unsigned long long)m->keywords, (long long)m->internal_date,
+			   m->flags, (unsigned long long)kwset_low(&m->keywords), (long long)m->internal_date,
 			   m->tz_minutes, (unsigned long long)m->size);
 		if (mail_fetch_text(box, i, &t, &n, &err) < 0)
 			buf_puts(&b, "(fetch failed)");
@@ -359,11 +359,11 @@ static void test_index_after_changes(void)
 	CHECK(mail_open(&sess, mb, 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
-	mail_store(box, 2, STORE_ADD, MF_DELETED, 0, &err);
-	mail_store(box, 3, STORE_ADD, MF_SEEN | MF_ANSWERED, 0, &err);
+	mail_store(box, 2, STORE_ADD, MF_DELETED, KW(0), &err);
+	mail_store(box, 3, STORE_ADD, MF_SEEN | MF_ANSWERED, KW(0), &err);
 	int k = mail_keyword(box, "Later", 1);
 	CHECK(k >= 0);
-	mail_store(box, 1, STORE_ADD, 0, 1ULL << k, &err);
+	mail_store(box, 1, STORE_ADD, 0, KW(1ULL << k), &err);
 	CHECK(mail_expunge(box, NULL, 0, &err) == 0);
 	mail_close(box, 0, NULL);
 	char *v = view(&sess, mb, 1);

@@ -316,20 +316,20 @@ static void test_fetch_structure_and_store(void)
 	struct envelope *env2;
 	CHECK(mail_fetch_structure(box, 1, &env2, NULL, &err) == 0 && env2 == env);
 	CHECK(mail_fetch_structure(box, 2, &env, &body, &err) < 0);
-	CHECK(mail_store(box, 0, STORE_ADD, MF_SEEN, 0, &err) < 0);
-	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN | MF_RECENT, 1, &err) == 0);
-	CHECK(box->msgs[0]->keywords == 0);    /* no keyword 0 defined */
+	CHECK(mail_store(box, 0, STORE_ADD, MF_SEEN, KW(0), &err) < 0);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN | MF_RECENT, KW(1), &err) == 0);
+	CHECK(kwset_low(&box->msgs[0]->keywords) == 0);    /* no keyword 0 defined */
 	CHECK(mail_keyword(box, "bad word", 1) < 0);
 	CHECK(mail_keyword(box, "\\Seen", 1) < 0);
 	CHECK(mail_keyword(box, "ok", 1) == 0 && mail_keyword(box, "OK", 0) == 0);
-	CHECK(mail_store(box, 1, STORE_SET, MF_FLAGGED, 1, &err) == 0);
-	CHECK(box->msgs[0]->flags == (MF_FLAGGED | MF_RECENT) && box->msgs[0]->keywords == 1);
-	CHECK(mail_store(box, 1, STORE_REMOVE, MF_FLAGGED, 1, &err) == 0);
-	CHECK(box->msgs[0]->flags == MF_RECENT && box->msgs[0]->keywords == 0);
+	CHECK(mail_store(box, 1, STORE_SET, MF_FLAGGED, KW(1), &err) == 0);
+	CHECK(box->msgs[0]->flags == (MF_FLAGGED | MF_RECENT) && kwset_low(&box->msgs[0]->keywords) == 1);
+	CHECK(mail_store(box, 1, STORE_REMOVE, MF_FLAGGED, KW(1), &err) == 0);
+	CHECK(box->msgs[0]->flags == MF_RECENT && kwset_low(&box->msgs[0]->keywords) == 0);
 	mail_close(box, 0, NULL);
 	CHECK(mail_open(&sess, "m", 1, NULL, NULL, &box, &err) == 0);
 	if (box) {
-		CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err) < 0 && err.code == MAIL_NOPERM);
+		CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, KW(0), &err) < 0 && err.code == MAIL_NOPERM);
 		CHECK(mail_expunge(box, NULL, 0, &err) < 0);
 		mail_close(box, 0, NULL);
 	}
@@ -352,7 +352,7 @@ static void test_save_failure_is_returned(void)
 	CHECK(mail_open(&sess, "d/box", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		goto out;
-	CHECK(mail_store(box, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(rename(dir, moved) == 0);
 	write_file(dir, "not a directory\n");
 	memset(&err, 0, sizeof err);

@@ -249,7 +249,7 @@ static void test_append_reopen(void)
 	CHECK(box->msgs[1]->internal_date == 1700000000);
 	CHECK((box->msgs[1]->flags & MF_STORABLE) == (MF_SEEN | MF_FLAGGED));
 	int j = mail_keyword(box, "junk", 0), f = mail_keyword(box, "$Forwarded", 0);
-	CHECK(j >= 0 && f >= 0 && box->msgs[1]->keywords == ((1ULL << j) | (1ULL << f)));
+	CHECK(j >= 0 && f >= 0 && kwset_low(&box->msgs[1]->keywords) == ((1ULL << j) | (1ULL << f)));
 	mail_close(box, 0, NULL);
 }
 
@@ -306,12 +306,12 @@ static void test_flags_roundtrip(void)
 		return;
 	int k = mail_keyword(box, "Work", 1);
 	CHECK(k >= 0);
-	CHECK(mail_store(box, 1, STORE_ADD, MF_ANSWERED | MF_DELETED | MF_DRAFT, 1ULL << k, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_ANSWERED | MF_DELETED | MF_DRAFT, KW(1ULL << k), &err) == 0);
 	CHECK(mail_flush(box, &err) == 0);
 	char *inf = infos(md("cur"));
 	CHECK_STR(inf, "2,DRTa\n");
 	free(inf);
-	CHECK(mail_store(box, 1, STORE_REMOVE, MF_DELETED | MF_DRAFT, 0, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_REMOVE, MF_DELETED | MF_DRAFT, KW(0), &err) == 0);
 	mail_close(box, 0, NULL);
 	inf = infos(md("cur"));
 	CHECK_STR(inf, "2,Ra\n");
@@ -321,7 +321,7 @@ static void test_flags_roundtrip(void)
 		return;
 	k = mail_keyword(box, "work", 0);
 	CHECK((box->msgs[0]->flags & MF_STORABLE) == MF_ANSWERED && k >= 0 &&
-	      box->msgs[0]->keywords == 1ULL << k);
+	      kwset_low(&box->msgs[0]->keywords) == 1ULL << k);
 	mail_close(box, 0, NULL);
 }
 
@@ -341,14 +341,14 @@ static void test_keyword_limit(void)
 		snprintf(name, sizeof name, "kw%d", i);
 		all |= 1ULL << mail_keyword(box, name, 1);
 	}
-	CHECK(mail_store(box, 1, STORE_ADD, 0, all, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_ADD, 0, KW(all), &err) == 0);
 	CHECK(mail_flush(box, &err) == 0);
 	char *inf = infos(md("cur"));
 	CHECK_STR(inf, "2,abcdefghijklmnopqrstuvwxyz\n");
 	free(inf);
 	int k = mail_keyword(box, "one-too-many", 1);
 	CHECK(k == 26);
-	CHECK(mail_store(box, 1, STORE_ADD, 0, 1ULL << k, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_ADD, 0, KW(1ULL << k), &err) == 0);
 	memset(&err, 0, sizeof err);
 	CHECK(mail_flush(box, &err) < 0 && err.code == MAIL_LIMIT);
 	CHECK(strstr(err.text, "at most 26 keywords") != NULL);
@@ -356,7 +356,7 @@ static void test_keyword_limit(void)
 	inf = infos(md("cur"));
 	CHECK_STR(inf, "2,abcdefghijklmnopqrstuvwxyz\n");
 	free(inf);
-	CHECK(mail_store(box, 1, STORE_REMOVE, 0, 1ULL << k, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_REMOVE, 0, KW(1ULL << k), &err) == 0);
 	mail_close(box, 0, NULL);
 }
 
@@ -445,7 +445,7 @@ static void test_dovecot_uidlist_kept(void)
 	CHECK(box->uidvalidity == 1234567 && box->uidnext == 43 && box->nmsgs == 2);
 	CHECK(box->msgs[0]->uid == 41 && box->msgs[1]->uid == 42);
 	CHECK(box->msgs[0]->size == 12 && (box->msgs[0]->flags & MF_STORABLE) == MF_SEEN);
-	CHECK(box->msgs[1]->keywords == 1ULL << mail_keyword(box, "$Label1", 0));
+	CHECK(kwset_low(&box->msgs[1]->keywords) == 1ULL << mail_keyword(box, "$Label1", 0));
 	/* Dovecot's lists are not rewritten for nothing */
 	CHECK(contains(md("dovecot-uidlist"), "Q9"));
 	write_file(md("new/300.M1P1.mx"), "Subject: c\n");
@@ -542,12 +542,12 @@ static void test_keyword_named_late(void)
 	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
-	CHECK(box->msgs[0]->keywords == 0);
+	CHECK(kwset_low(&box->msgs[0]->keywords) == 0);
 	write_file(md("dovecot-keywords"), "0 Late\n");
 	CHECK(mail_ping(box, &err) == 0);
 	int k = mail_keyword(box, "Late", 0);
-	CHECK(k >= 0 && box->msgs[0]->keywords == 1ULL << k);
-	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err) == 0 && mail_check(box, &err) == 0);
+	CHECK(k >= 0 && kwset_low(&box->msgs[0]->keywords) == 1ULL << k);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, KW(0), &err) == 0 && mail_check(box, &err) == 0);
 	char *inf = infos(md("cur"));
 	CHECK_STR(inf, "2,Sa\n");
 	free(inf);
@@ -567,8 +567,8 @@ static void test_two_sessions(void)
 	CHECK(mail_open(&sess, "INBOX", 0, &evs, &eb, &b, &err) == 0);
 	if (!a || !b)
 		return;
-	CHECK(mail_store(b, 1, STORE_ADD, MF_SEEN, 0, &err) == 0);
-	CHECK(mail_store(b, 2, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(b, 1, STORE_ADD, MF_SEEN, KW(0), &err) == 0);
+	CHECK(mail_store(b, 2, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_expunge(b, NULL, 0, &err) == 0);
 	CHECK(eb.nexp == 1 && eb.expunged[0] == 2 && b->nmsgs == 1);
 	/* the other session learns both at its next look */
@@ -576,7 +576,7 @@ static void test_two_sessions(void)
 	CHECK(ea.nexp == 1 && ea.expunged[0] == 2 && a->nmsgs == 1);
 	CHECK(ea.nflags == 1 && ea.flagged[0] == 1 && (a->msgs[0]->flags & MF_SEEN));
 	/* a's own change wins over b's older one, and b sees it */
-	CHECK(mail_store(a, 1, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, MF_FLAGGED, KW(0), &err) == 0);
 	CHECK(mail_check(a, &err) == 0);
 	CHECK(mail_ping(b, &err) == 0);
 	CHECK((b->msgs[0]->flags & MF_STORABLE) == (MF_SEEN | MF_FLAGGED));

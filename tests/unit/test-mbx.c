@@ -151,7 +151,7 @@ static void test_append_and_reopen(void)
 	CHECK(box->nmsgs == 2 && box->uidvalidity == validity && box->uidnext == 3);
 	CHECK(box->recent == 2);
 	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_FLAGGED | MF_RECENT));
-	CHECK(box->nkeywords == 2 && box->msgs[0]->keywords == 3);
+	CHECK(box->nkeywords == 2 && kwset_low(&box->msgs[0]->keywords) == 3);
 	CHECK_STR(text_of(box, 1), msg1);
 	CHECK_STR(text_of(box, 2), lf);
 	const char *h;
@@ -164,12 +164,12 @@ static void test_append_and_reopen(void)
 	CHECK(mail_fetch_header(box, 2, &h, &hl, &err) == 0);
 	CHECK_MEM(h, hl, "Subject: lf\r\n\r\n");
 	CHECK(box->msgs[1]->size == strlen(lf) && box->msgs[0]->internal_date == 1700000000);
-	CHECK(mail_store(box, 2, STORE_ADD, MF_ANSWERED, 2, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, MF_ANSWERED, KW(2), &err) == 0);
 	CHECK(mail_close(box, 0, &err) == 0);
 	CHECK(mail_open(&sess, "box", 1, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
-	CHECK(box->recent == 0 && box->msgs[1]->flags == MF_ANSWERED && box->msgs[1]->keywords == 2);
+	CHECK(box->recent == 0 && box->msgs[1]->flags == MF_ANSWERED && kwset_low(&box->msgs[1]->keywords) == 2);
 	struct mail_status st;
 	CHECK(mail_status(&sess, "box", &st, &err) == 0);
 	CHECK(st.messages == 2 && st.unseen == 1 && st.uidnext == 3 && st.uidvalidity == validity &&
@@ -242,9 +242,9 @@ static void test_hidden_slot(void)
 	CHECK(mail_open(&sess, "kw", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
-	CHECK(box->nkeywords == 1 && !strcmp(box->keywords[0], "ok") && box->msgs[0]->keywords == 1);
-	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err) == 0);
-	CHECK(mail_store(box, 1, STORE_REMOVE, 0, 1, &err) == 0);
+	CHECK(box->nkeywords == 1 && !strcmp(box->keywords[0], "ok") && kwset_low(&box->msgs[0]->keywords) == 1);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN, KW(0), &err) == 0);
+	CHECK(mail_store(box, 1, STORE_REMOVE, 0, KW(1), &err) == 0);
 	CHECK(mail_close(box, 0, &err) == 0);
 	size_t n;
 	char *t = read_file(fixture_path(NULL, "kw"), &n);
@@ -304,7 +304,7 @@ static void test_two_sessions(void)
 	CHECK(mail_open(&sess, "box", 0, &evs, &eb, &b, &err) == 0);
 	if (!a || !b)
 		return;
-	CHECK(mail_store(a, 1, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, MF_FLAGGED, KW(0), &err) == 0);
 	CHECK(mail_flush(a, &err) == 0);
 	CHECK(mail_ping(b, &err) == 0);
 	CHECK(eb.nflags == 1 && eb.flagged[0] == 1 && (b->msgs[0]->flags & MF_FLAGGED));
@@ -312,7 +312,7 @@ static void test_two_sessions(void)
 	CHECK(mail_ping(b, &err) == 0);
 	CHECK(b->nmsgs == 3 && eb.last_exists == 3);
 	stat(fixture_path(NULL, "box"), &s1);
-	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_expunge(a, NULL, 0, &err) == 0 && a->nmsgs == 2);
 	stat(fixture_path(NULL, "box"), &s2);
 	CHECK(s1.st_ino == s2.st_ino && s1.st_size == s2.st_size);   /* b holds it */
@@ -320,7 +320,7 @@ static void test_two_sessions(void)
 	CHECK(eb.nexp == 1 && eb.expunged[0] == 1 && b->nmsgs == 2);
 	CHECK_STR(text_of(b, 1), msg2);
 	/* an expunge and an append seen in one look: both told */
-	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_expunge(a, NULL, 0, &err) == 0);
 	append_one("box", msg2, 0, NULL, NULL, &err);
 	eb.exists = 0;
@@ -488,7 +488,7 @@ static void test_crash(void)
 				if (mail_open(&sess, "box", 0, NULL, NULL, &b, &err) < 0)
 					continue;
 				if (b->nmsgs > 31) {
-					mail_store(b, b->nmsgs, STORE_ADD, MF_DELETED, 0, &err);
+					mail_store(b, b->nmsgs, STORE_ADD, MF_DELETED, KW(0), &err);
 					mail_expunge(b, NULL, 0, &err);
 				}
 				mail_close(b, 0, NULL);

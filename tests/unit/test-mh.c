@@ -258,7 +258,7 @@ static void test_append_reopen(void)
 	CHECK((box->msgs[0]->flags & MF_STORABLE) == 0);
 	CHECK((box->msgs[1]->flags & MF_STORABLE) == (MF_SEEN | MF_FLAGGED));
 	int j = mail_keyword(box, "junk", 0);
-	CHECK(j >= 0 && box->msgs[1]->keywords == 1ULL << j && box->msgs[0]->keywords == 0);
+	CHECK(j >= 0 && kwset_low(&box->msgs[1]->keywords) == 1ULL << j && kwset_low(&box->msgs[0]->keywords) == 0);
 	/* \Recent once: this session claimed both */
 	CHECK(box->recent == 2);
 	mail_close(box, 0, NULL);
@@ -283,9 +283,9 @@ static void test_flags_through_sequences(void)
 	CHECK(mail_open(&sess, "box", 0, &evs, &ev, &box, &err) == 0);
 	if (!box)
 		return;
-	CHECK(mail_store(box, 2, STORE_ADD, MF_SEEN | MF_ANSWERED | MF_DRAFT, 0, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, MF_SEEN | MF_ANSWERED | MF_DRAFT, KW(0), &err) == 0);
 	int k = mail_keyword(box, "Work", 1);
-	CHECK(k >= 0 && mail_store(box, 3, STORE_ADD, MF_DELETED, 1ULL << k, &err) == 0);
+	CHECK(k >= 0 && mail_store(box, 3, STORE_ADD, MF_DELETED, KW(1ULL << k), &err) == 0);
 	CHECK(mail_check(box, &err) == 0);
 	char *s = seqs();
 	CHECK_STR(s, "unseen: 1 3\ncur: 2\npseq: 1 3\nreplied: 2\ndraft: 2\ndeleted: 3\nWork: 3\n");
@@ -297,21 +297,21 @@ static void test_flags_through_sequences(void)
 	CHECK(mail_ping(box, &err) == 0);
 	/* 1 changed, and pseq (a keyword of 1 and 3) is gone */
 	CHECK(ev.nflags == 2 && ev.flagged[0] == 1 && ev.flagged[1] == 3);
-	CHECK(box->msgs[2]->keywords == 1ULL << k);
+	CHECK(kwset_low(&box->msgs[2]->keywords) == 1ULL << k);
 	CHECK((box->msgs[0]->flags & MF_STORABLE) == (MF_SEEN | MF_FLAGGED));
 	/* a keyword that cannot be a sequence name is refused, not lost */
 	int bad = mail_keyword(box, "flagged", 1);
 	if (bad >= 0) {
-		CHECK(mail_store(box, 1, STORE_ADD, 0, 1ULL << bad, &err) == 0);
+		CHECK(mail_store(box, 1, STORE_ADD, 0, KW(1ULL << bad), &err) == 0);
 		CHECK(mail_check(box, &err) < 0 && err.code == MAIL_LIMIT);
-		mail_store(box, 1, STORE_REMOVE, 0, 1ULL << bad, &err);
+		mail_store(box, 1, STORE_REMOVE, 0, KW(1ULL << bad), &err);
 	}
 	/* a keyword is one whatever the case of its sequence's name */
 	write_file(bx(".mh_sequences"), "unseen: 3\ncur: 2\nflagged: 1\nreplied: 2\ndraft: 2\n"
 					"deleted: 3\nWork: 3\nwork: 1\n");
-	CHECK(mail_ping(box, &err) == 0 && box->msgs[0]->keywords == 1ULL << k);
-	CHECK(mail_store(box, 1, STORE_REMOVE, 0, 1ULL << k, &err) == 0);
-	CHECK(mail_store(box, 2, STORE_ADD, 0, 1ULL << k, &err) == 0);
+	CHECK(mail_ping(box, &err) == 0 && kwset_low(&box->msgs[0]->keywords) == 1ULL << k);
+	CHECK(mail_store(box, 1, STORE_REMOVE, 0, KW(1ULL << k), &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, 0, KW(1ULL << k), &err) == 0);
 	CHECK(mail_check(box, &err) == 0);
 	s = seqs();
 	CHECK_STR(s, "unseen: 3\ncur: 2\nflagged: 1\nreplied: 2\ndraft: 2\ndeleted: 3\nWork: 2-3\n");
@@ -323,13 +323,13 @@ static void test_flags_through_sequences(void)
 		fputs("pad: 1 3 5 7 9 11 13 15 17 19 2\n", big);
 	if (big)
 		fclose(big);
-	CHECK(mail_store(box, 1, STORE_ADD, MF_ANSWERED, 0, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_ANSWERED, KW(0), &err) == 0);
 	CHECK(mail_check(box, &err) < 0 && err.code == MAIL_LIMIT);
 	struct stat bst;
 	CHECK(stat(bx(".mh_sequences"), &bst) == 0 && bst.st_size > (16 << 20));
 	write_file(bx(".mh_sequences"), keep);
 	free(keep);
-	mail_store(box, 1, STORE_REMOVE, MF_ANSWERED, 0, &err);
+	mail_store(box, 1, STORE_REMOVE, MF_ANSWERED, KW(0), &err);
 	/* EXPUNGE unlinks 3 and takes it out of every sequence */
 	CHECK(mail_expunge(box, NULL, 0, &err) == 0);
 	struct stat st;
@@ -355,15 +355,15 @@ static void test_two_sessions(void)
 	if (!a || !b)
 		return;
 	CHECK(a->recent == 2 && b->recent == 0);
-	CHECK(mail_store(b, 1, STORE_ADD, MF_SEEN, 0, &err) == 0);
-	CHECK(mail_store(b, 2, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(b, 1, STORE_ADD, MF_SEEN, KW(0), &err) == 0);
+	CHECK(mail_store(b, 2, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_expunge(b, NULL, 0, &err) == 0);
 	CHECK(eb.nexp == 1 && eb.expunged[0] == 2 && b->nmsgs == 1);
 	CHECK(mail_ping(a, &err) == 0);
 	CHECK(ea.nexp == 1 && ea.expunged[0] == 2 && a->nmsgs == 1);
 	CHECK(ea.nflags == 1 && ea.flagged[0] == 1 && (a->msgs[0]->flags & MF_SEEN));
 	/* a's change reaches b; b's new message reaches a with the next UID */
-	CHECK(mail_store(a, 1, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, MF_FLAGGED, KW(0), &err) == 0);
 	CHECK(mail_check(a, &err) == 0);
 	uint32_t uid = 0;
 	CHECK(append_one("box", msg2, 0, NULL, &uid, &err) == 0 && uid == 3);
@@ -480,8 +480,8 @@ static void test_renumber(void)
 	if (!box)
 		return;
 	CHECK(box->nmsgs == 3 && box->msgs[2]->uid == 3);
-	mail_store(box, 3, STORE_ADD, MF_DELETED, 0, &err);
-	mail_store(box, 2, STORE_ADD, MF_DELETED, 0, &err);
+	mail_store(box, 3, STORE_ADD, MF_DELETED, KW(0), &err);
+	mail_store(box, 2, STORE_ADD, MF_DELETED, KW(0), &err);
 	CHECK(mail_expunge(box, NULL, 0, &err) == 0 && box->nmsgs == 1);
 	mail_close(box, 0, NULL);
 	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);

@@ -147,13 +147,13 @@ static void test_append_reopen_flags(void)
 	CHECK(box->nmsgs == 2 && box->recent == 2 && box->uidnext == 3);
 	CHECK_STR(text_of(box, 1), msg1);
 	CHECK_STR(text_of(box, 2), msg2);
-	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_RECENT) && box->msgs[0]->keywords == 1);
+	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_RECENT) && kwset_low(&box->msgs[0]->keywords) == 1);
 	CHECK(box->msgs[1]->internal_date == 1700000000 && box->msgs[1]->size == strlen(msg2));
 	const char *h;
 	size_t hn;
 	CHECK(mail_fetch_header(box, 2, &h, &hn, &err) == 0);
 	CHECK(hn == strlen("From: b@example.com\r\nSubject: two\r\n\r\n") && !memcmp(h, msg2, hn));
-	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED | MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED | MF_DELETED, KW(0), &err) == 0);
 	uint32_t v = box->uidvalidity;
 	CHECK(mail_close(box, 1, &err) == 0);
 	CHECK(mail_open(&sess, "box", 1, NULL, NULL, &box, &err) == 0);
@@ -184,7 +184,7 @@ static void test_two_sessions(void)
 	CHECK(a->recent == 1 && b->recent == 0);   /* one session claims each */
 	append_one("box", msg2, 0, NULL, NULL, &err);
 	CHECK(mail_ping(a, &err) == 0 && a->nmsgs == 2 && ea.last_exists == 2);
-	CHECK(mail_store(b, 1, STORE_ADD, MF_ANSWERED | MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(b, 1, STORE_ADD, MF_ANSWERED | MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_flush(b, &err) == 0);
 	CHECK(mail_ping(a, &err) == 0 && ea.nflags == 1 && (a->msgs[0]->flags & MF_ANSWERED));
 	CHECK(mail_expunge(b, NULL, 0, &err) == 0 && b->nmsgs == 1);
@@ -264,7 +264,7 @@ static void test_burp(void)
 	CHECK(mail_expunge(a, NULL, 0, &err) == 0 && a->nmsgs == 20);
 	CHECK(data_files(&bytes) == 1 && bytes == full);   /* b holds it open */
 	mail_close(b, 0, NULL);
-	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_expunge(a, NULL, 0, &err) == 0 && a->nmsgs == 19);
 	CHECK(data_files(&bytes) == 1 && bytes < full / 2);
 	CHECK_STR(text_of(a, 1), msg1);
@@ -300,7 +300,7 @@ static void test_lost_status_record(void)
 	if (!box)
 		return;
 	CHECK(box->nmsgs == 3 && !(box->msgs[1]->flags & MF_SEEN) && (box->msgs[2]->flags & MF_SEEN));
-	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED, KW(0), &err) == 0);
 	mail_close(box, 0, NULL);
 	st = read_file(bx(".mixstatus"), &n);
 	char *r1 = st ? strstr(st, ":00000001:") : NULL, *r2 = st ? strstr(st, ":00000002:") : NULL;

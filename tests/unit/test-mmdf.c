@@ -61,7 +61,7 @@ static void test_uw_file(void)
 	CHECK(box->nmsgs == 2 && box->uidvalidity == 1796583435u);
 	CHECK(box->msgs[0]->uid == 1 && box->msgs[1]->uid == 2);
 	CHECK((box->msgs[0]->flags & MF_STORABLE) == (MF_SEEN | MF_FLAGGED | MF_ANSWERED));
-	CHECK(box->msgs[0]->keywords == 1 && box->nkeywords == 1 &&
+	CHECK(kwset_low(&box->msgs[0]->keywords) == 1 && box->nkeywords == 1 &&
 	      !strcmp(box->keywords[0], "Work"));
 	CHECK(box->msgs[0]->internal_date == 1736157600);
 	CHECK(box->msgs[1]->internal_date == 1736267405 && box->msgs[1]->tz_minutes == -300);
@@ -71,7 +71,7 @@ static void test_uw_file(void)
 	CHECK_STR(text_of(box, 2), "From: bob@example.com\r\nSubject: two\r\n\r\n"
 		  "second body\r\nno final blank\r\n\r\n");
 	/* a flag change rewrites nothing but the status lines, in the frame */
-	CHECK(mail_store(box, 2, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_expunge(box, NULL, 0, &err) == 0 && box->nmsgs == 1);
 	mail_close(box, 0, NULL);
 	size_t n;
@@ -114,7 +114,7 @@ static void test_create_append_store(void)
 	CHECK_STR(text_of(box, 1), "Subject: a\r\n\r\nx\r\nFrom y\r\nend\r\n");
 	CHECK_STR(text_of(box, 2), FIXTURE_MSG1);
 	CHECK(box->msgs[1]->internal_date == 1700000000);
-	CHECK(mail_store(box, 2, STORE_ADD, MF_SEEN | MF_ANSWERED, 0, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, MF_SEEN | MF_ANSWERED, KW(0), &err) == 0);
 	CHECK(mail_check(box, &err) == 0);
 	mail_close(box, 0, NULL);
 	CHECK(contains(fixture_path(NULL, "new"), "Status: RO\nX-Status: A"));

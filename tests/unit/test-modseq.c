@@ -258,16 +258,16 @@ static void mailbox_modseqs(const char *fmt)
 
 	/* a change gets the next one; a STORE that changes nothing, none */
 	box = open_inbox(0);
-	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED, KW(0), &err) == 0);
 	CHECK(mail_flush(box, &err) == 0);
 	uint64_t h2 = mail_highestmodseq(box);
 	CHECK(h2 > h && box->msgs[1]->modseq == h2 && box->msgs[0]->modseq == seen[0]);
-	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(box, 2, STORE_ADD, MF_FLAGGED, KW(0), &err) == 0);
 	CHECK(mail_flush(box, &err) == 0);
 	CHECK(mail_highestmodseq(box) == h2);
 
 	/* an expunge is recorded: VANISHED (EARLIER) since h finds it */
-	CHECK(mail_store(box, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_expunge(box, NULL, 0, &err) == 0);
 	struct numrange *r;
 	size_t n = mail_vanished(box, h, NULL, &r);

@@ -190,9 +190,9 @@ static void box_setup(void)
 	}
 	msgs[0].flags = MF_SEEN | MF_ANSWERED;
 	msgs[1].flags = MF_FLAGGED | MF_RECENT;
-	msgs[1].keywords = 1;
+	kwset_from_low(&msgs[1].keywords, 1);
 	msgs[2].flags = MF_DELETED | MF_DRAFT | MF_RECENT | MF_SEEN;
-	msgs[3].keywords = 3;
+	kwset_from_low(&msgs[3].keywords, 3);
 	/* 23:30 on 7 Feb in -0800 is already 8 Feb in UTC */
 	msgs[0].internal_date = when(1994, 2, 7, 23, 30, -480);
 	msgs[0].tz_minutes = -480;

@@ -67,7 +67,7 @@ static void test_open_mta_mbox(void)
 	CHECK(box->msgs[0]->flags == MF_RECENT);
 	/* a sender's Status, X-Status, X-Keywords in the spool count for nothing */
 	CHECK(box->msgs[1]->flags == MF_RECENT);
-	CHECK(box->msgs[1]->keywords == 0);
+	CHECK(kwset_low(&box->msgs[1]->keywords) == 0);
 	CHECK(box->recent == 3);
 	/* From line dates: local time, or the zone given */
 	struct tm tm = { .tm_year = 125, .tm_mon = 0, .tm_mday = 6, .tm_hour = 10, .tm_isdst = -1 };
@@ -100,8 +100,8 @@ static void test_flags_roundtrip(void)
 	/* the delivered X-Keywords names are not the user's: Todo comes first */
 	int k = mail_keyword(box, "Todo", 1);
 	CHECK(k == 0);
-	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN | MF_DELETED | MF_DRAFT, 1ULL << k, &err) == 0);
-	CHECK(mail_store(box, 2, STORE_SET, 0, 0, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_SEEN | MF_DELETED | MF_DRAFT, KW(1ULL << k), &err) == 0);
+	CHECK(mail_store(box, 2, STORE_SET, 0, KW(0), &err) == 0);
 	mail_close(box, 0, NULL);
 	const char *p = path_of("spool/alice");
 	CHECK(contains(p, "Subject: " "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"));
@@ -122,7 +122,7 @@ static void test_flags_roundtrip(void)
 	for (int i = 0; i < 3; i++)
 		CHECK(box->msgs[i]->uid == uids[i]);
 	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_DELETED | MF_DRAFT));
-	CHECK(box->msgs[0]->keywords == 1ULL << mail_keyword(box, "todo", 0));
+	CHECK(kwset_low(&box->msgs[0]->keywords) == 1ULL << mail_keyword(box, "todo", 0));
 	CHECK(box->msgs[1]->flags == 0);
 	CHECK_STR(text_of(box, 1), "Return-Path: <bob@example.com>\r\nSubject: one\r\n\r\n"
 				   "Hello\r\n>From the quoted line\r\n\r\n"
@@ -219,13 +219,13 @@ static void test_two_sessions(void)
 		return;
 	CHECK(a->uidvalidity == b->uidvalidity);
 	CHECK(a->recent == 4 && b->recent == 0);
-	CHECK(mail_store(a, 2, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(a, 2, STORE_ADD, MF_FLAGGED, KW(0), &err) == 0);
 	CHECK(mail_ping(a, &err) == 0);   /* dirty flags are written at ping */
 	CHECK(mail_ping(b, &err) == 0);
 	CHECK(eb.nflags == 1 && eb.flagged[0] == 2);
 	CHECK(b->msgs[1]->flags & MF_FLAGGED);
 	/* b expunges message 1; a sees it */
-	CHECK(mail_store(b, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(b, 1, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_expunge(b, NULL, 0, &err) == 0);
 	CHECK(eb.nexp == 1 && eb.expunged[0] == 1);
 	CHECK(mail_ping(a, &err) == 0);
@@ -233,8 +233,8 @@ static void test_two_sessions(void)
 	CHECK(a->nmsgs == 3 && a->msgs[0]->uid == 2 && (a->msgs[0]->flags & MF_FLAGGED));
 	CHECK_STR(text_of(a, 3), "Subject: s 3\r\n\r\nbody of s 3\r\n\r\nFrom inside body\r\n");
 	/* both change different messages without pinging in between */
-	CHECK(mail_store(a, 1, STORE_ADD, MF_SEEN, 0, &err) == 0);
-	CHECK(mail_store(b, 3, STORE_ADD, MF_ANSWERED, 0, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, MF_SEEN, KW(0), &err) == 0);
+	CHECK(mail_store(b, 3, STORE_ADD, MF_ANSWERED, KW(0), &err) == 0);
 	CHECK(mail_check(a, &err) == 0);
 	CHECK(mail_check(b, &err) == 0);
 	CHECK(mail_ping(a, &err) == 0);
@@ -311,7 +311,7 @@ static void test_missing_inbox(void)
 	CHECK(mail_ping(box, &err) == 0);
 	CHECK(box->nmsgs == 1 && ev.last_exists == 1);
 	CHECK_STR(text_of(box, 1), "Subject: late 1\r\n\r\nbody of late 1\r\n\r\nFrom inside body\r\n");
-	mail_store(box, 1, STORE_ADD, MF_SEEN, 0, &err);
+	mail_store(box, 1, STORE_ADD, MF_SEEN, KW(0), &err);
 	mail_close(box, 0, NULL);
 	CHECK(contains(path_of("spool/alice"), "Status: RO\n"));
 	/* missing non-INBOX is an error */
@@ -350,7 +350,7 @@ static void test_dovecot_base(void)
 	CHECK(box->uidvalidity == 1234567);
 	CHECK(box->nmsgs == 3);
 	CHECK(box->msgs[0]->uid == 40 && box->msgs[1]->uid == 42 && box->msgs[2]->uid == 43);
-	CHECK(box->msgs[0]->keywords == 1 && !strcmp(box->keywords[0], "Work"));
+	CHECK(kwset_low(&box->msgs[0]->keywords) == 1 && !strcmp(box->keywords[0], "Work"));
 	CHECK_STR(text_of(box, 1), "Subject: d1\r\n\r\nb1\r\n");
 	mail_close(box, 0, NULL);
 	CHECK(mail_open(&sess, "dove", 1, NULL, NULL, &box, &err) == 0);
@@ -393,7 +393,7 @@ static void test_append_and_copy(void)
 	CHECK(box->uidvalidity == v && box->nmsgs == 3);
 	CHECK(box->msgs[0]->uid == 1 && box->msgs[2]->uid == 3);
 	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_FLAGGED | MF_RECENT));
-	CHECK(box->msgs[0]->keywords == 1ULL << mail_keyword(box, "work", 0));
+	CHECK(kwset_low(&box->msgs[0]->keywords) == 1ULL << mail_keyword(box, "work", 0));
 	CHECK(box->msgs[0]->internal_date == 1700000000);
 	/* and read back exactly */
 	CHECK_STR(text_of(box, 1), "Subject: hi\r\n\r\nFrom me\r\n"
@@ -437,7 +437,7 @@ static void rewriter(void)
 			_exit(2);
 		for (uint32_t i = 1; i <= box->nmsgs; i++)
 			mail_store(box, i, round & 1 ? STORE_ADD : STORE_REMOVE,
-				   MF_SEEN | (i % 3 ? MF_FLAGGED : 0), 0, &err);
+				   MF_SEEN | (i % 3 ? MF_FLAGGED : 0), KW(0), &err);
 		mail_check(box, &err);
 		mail_close(box, 0, NULL);
 	}
@@ -559,7 +559,7 @@ static void test_inplace_flags(void)
 	CHECK(mail_open(&sess, "ip", 0, &evs, &eb, &b, &err) == 0);
 	if (!a || !b)
 		return;
-	CHECK(mail_store(a, 2, STORE_ADD, MF_SEEN | MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(a, 2, STORE_ADD, MF_SEEN | MF_FLAGGED, KW(0), &err) == 0);
 	CHECK(mail_flush(a, &err) == 0);
 	struct stat s1 = stat_of(p);
 	char *after = read_file(p, &n1);
@@ -575,7 +575,7 @@ static void test_inplace_flags(void)
 	CHECK((b->msgs[1]->flags & (MF_SEEN | MF_FLAGGED)) == (MF_SEEN | MF_FLAGGED));
 	int missed = 0;
 	for (int r = 0; r < 30; r++) {
-		mail_store(a, 3, r & 1 ? STORE_REMOVE : STORE_ADD, MF_ANSWERED, 0, &err);
+		mail_store(a, 3, r & 1 ? STORE_REMOVE : STORE_ADD, MF_ANSWERED, KW(0), &err);
 		mail_flush(a, &err);
 		mail_ping(b, &err);
 		missed += !!(b->msgs[2]->flags & MF_ANSWERED) != !(r & 1);
@@ -584,18 +584,18 @@ static void test_inplace_flags(void)
 	CHECK(stat_of(p).st_ino == s0.st_ino && stat_of(p).st_size == s0.st_size);
 	/* in-place change, then new mail: the other session must not take
 	 * it for a pure append */
-	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, 0, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
 	CHECK(mail_flush(a, &err) == 0);
 	append_file(p, msg_n(40, "new"));
 	CHECK(mail_ping(b, &err) == 0);
 	CHECK(b->nmsgs == 7 && (b->msgs[0]->flags & MF_DELETED));
 	/* the new message has no padded lines: its first change rewrites */
 	CHECK(mail_ping(a, &err) == 0 && a->nmsgs == 7);
-	CHECK(mail_store(a, 7, STORE_ADD, MF_SEEN, 0, &err) == 0);
+	CHECK(mail_store(a, 7, STORE_ADD, MF_SEEN, KW(0), &err) == 0);
 	CHECK(mail_flush(a, &err) == 0);
 	struct stat s2 = stat_of(p);
 	CHECK(s2.st_ino != s0.st_ino);
-	CHECK(mail_store(a, 7, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(a, 7, STORE_ADD, MF_FLAGGED, KW(0), &err) == 0);
 	CHECK(mail_flush(a, &err) == 0);
 	CHECK(stat_of(p).st_ino == s2.st_ino && stat_of(p).st_size == s2.st_size);
 	CHECK(mail_ping(b, &err) == 0);
@@ -628,18 +628,18 @@ static void test_inplace_keywords(void)
 	/* a new keyword name must go into the folder record: rewrite */
 	ino_t ino = stat_of(p).st_ino;
 	int w = mail_keyword(a, "$Work", 1);
-	CHECK(mail_store(a, 1, STORE_ADD, 0, 1ULL << w, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, 0, KW(1ULL << w), &err) == 0);
 	CHECK(mail_flush(a, &err) == 0);
 	CHECK(stat_of(p).st_ino != ino);
 	/* a known one fits the room: in place */
 	ino = stat_of(p).st_ino;
 	off_t size = stat_of(p).st_size;
-	CHECK(mail_store(a, 2, STORE_ADD, 0, 1ULL << w, &err) == 0);
+	CHECK(mail_store(a, 2, STORE_ADD, 0, KW(1ULL << w), &err) == 0);
 	CHECK(mail_flush(a, &err) == 0);
 	CHECK(stat_of(p).st_ino == ino && stat_of(p).st_size == size);
 	CHECK(mail_ping(b, &err) == 0);
 	int wb = mail_keyword(b, "$work", 0);
-	CHECK(wb >= 0 && b->msgs[1]->keywords == 1ULL << wb);
+	CHECK(wb >= 0 && kwset_low(&b->msgs[1]->keywords) == 1ULL << wb);
 	/* more than the room: rewrite, and the result is right */
 	uint64_t all = 1ULL << w;
 	char name[64];
@@ -647,15 +647,15 @@ static void test_inplace_keywords(void)
 		snprintf(name, sizeof name, "a-rather-long-keyword-%d", i);
 		all |= 1ULL << mail_keyword(a, name, 1);
 	}
-	CHECK(mail_store(a, 1, STORE_ADD, 0, all, &err) == 0);
+	CHECK(mail_store(a, 1, STORE_ADD, 0, KW(all), &err) == 0);
 	CHECK(mail_flush(a, &err) == 0);
 	ino = stat_of(p).st_ino;
-	CHECK(mail_store(a, 3, STORE_ADD, 0, all, &err) == 0);
+	CHECK(mail_store(a, 3, STORE_ADD, 0, KW(all), &err) == 0);
 	CHECK(mail_flush(a, &err) == 0);
 	CHECK(stat_of(p).st_ino != ino);
 	CHECK(mail_ping(b, &err) == 0);
-	CHECK(b->nkeywords == 5 && __builtin_popcountll(b->msgs[2]->keywords) == 5);
-	CHECK(__builtin_popcountll(b->msgs[0]->keywords) == 5);
+	CHECK(b->nkeywords == 5 && __builtin_popcountll(kwset_low(&b->msgs[2]->keywords)) == 5);
+	CHECK(__builtin_popcountll(kwset_low(&b->msgs[0]->keywords)) == 5);
 	mail_close(a, 0, NULL);
 	mail_close(b, 0, NULL);
 }
@@ -674,7 +674,7 @@ static void test_padded_foreign(void)
 		return;
 	CHECK(box->nmsgs == 1 && box->msgs[0]->flags == (MF_SEEN | MF_FLAGGED));
 	CHECK(box->nkeywords == 1 && !strcmp(box->keywords[0], "$Work"));
-	CHECK(box->msgs[0]->keywords == 1);
+	CHECK(kwset_low(&box->msgs[0]->keywords) == 1);
 	CHECK_STR(text_of(box, 1), "Subject: a\r\n\r\nbody\r\n");
 	mail_close(box, 0, NULL);
 }
@@ -694,8 +694,7 @@ static void inplace_flipper(void)
 	int k = mail_keyword(box, "Later", 0);
 	for (int round = 0;; round++) {
 		for (uint32_t i = 1; i <= box->nmsgs; i++)
-			mail_store(box, i, STORE_SET, round & 1 ? IP_ALL : 0,
-				   round & 1 ? 1ULL << k : 0, &err);
+			mail_store(box, i, STORE_SET, round & 1 ? IP_ALL : 0, KW(round & 1 ? 1ULL << k : 0), &err);
 		mail_flush(box, &err);
 	}
 }
@@ -712,8 +711,8 @@ static void test_inplace_crash(void)
 	if (!box)
 		return;
 	int k = mail_keyword(box, "Later", 1);
-	mail_store(box, 1, STORE_ADD, 0, 1ULL << k, &err);
-	mail_store(box, 1, STORE_REMOVE, 0, 1ULL << k, &err);
+	mail_store(box, 1, STORE_ADD, 0, KW(1ULL << k), &err);
+	mail_store(box, 1, STORE_REMOVE, 0, KW(1ULL << k), &err);
 	mail_close(box, 0, NULL);   /* the record now lists the keyword */
 	struct stat s0 = stat_of(path_of("ipc"));
 	srand((unsigned)getpid());
@@ -735,7 +734,7 @@ static void test_inplace_crash(void)
 			char want[128];
 			snprintf(want, sizeof want, "Subject: ip %u\r\n\r\nbody of ip %u\r\n\r\n"
 				 "From inside body\r\n", i, i);
-			if (!((f == 0 && !m->keywords) || (f == IP_ALL && m->keywords == 1)) ||
+			if (!((f == 0 && !kwset_low(&m->keywords)) || (f == IP_ALL && kwset_low(&m->keywords) == 1)) ||
 			    strcmp(text_of(box, i + 1), want) || m->uid != i + 1)
 				bad++;
 		}
@@ -852,7 +851,7 @@ static int expunge_unwritable_spool(void)
 		return 4;
 	}
 	int r = !strstr(note, path_of("spool")) || !strstr(note, "chmod 2775") ? 2 :
-		mail_store(box, 1, STORE_ADD, MF_DELETED, 0, &err) == 0 &&
+		mail_store(box, 1, STORE_ADD, MF_DELETED, KW(0), &err) == 0 &&
 		mail_expunge(box, NULL, 0, &err) == 0 ? 1 : err.code != MAIL_NOPERM ? 3 : 0;
 	mail_close(box, 0, NULL);
 	after = read_file(path_of("spool/alice"), &n1);
@@ -933,7 +932,7 @@ static void test_garbage(void)
 							strlen(text_of(box, i)));
 					bad++;
 				}
-				mail_store(box, i, STORE_ADD, i % 2 ? MF_DELETED : MF_SEEN, 0, &err);
+				mail_store(box, i, STORE_ADD, i % 2 ? MF_DELETED : MF_SEEN, KW(0), &err);
 			}
 			if (pass == 0)
 				mail_expunge(box, NULL, 0, &err);
@@ -1018,7 +1017,7 @@ static void test_window_cut_keyword(void)
 	CHECK(box->nmsgs == 2 && box->nkeywords == 2);
 	CHECK_STR(box->keywords[0], "Work");
 	CHECK_STR(box->nkeywords > 1 ? box->keywords[1] : NULL, "Later");
-	CHECK(box->nmsgs == 2 && box->msgs[1]->keywords == 3);
+	CHECK(box->nmsgs == 2 && kwset_low(&box->msgs[1]->keywords) == 3);
 	mail_close(box, 0, NULL);
 }
 
@@ -1136,7 +1135,7 @@ static void test_record_authenticated(void)
 	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
-	CHECK(mail_store(box, 1, STORE_ADD, MF_FLAGGED, 0, &err) == 0);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_FLAGGED, KW(0), &err) == 0);
 	mail_close(box, 0, NULL);
 	CHECK(contains(p, "\nX-IMAP-Auth: 0000000002 "));
 	CHECK(stat(path_of(".imapd-cache/secret"), &st) == 0 && (st.st_mode & 0777) == 0600);

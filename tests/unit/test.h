@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kwset.h"
+
 static int test_failures, test_checks, test_failed_tests, test_passed_tests;
 static int test_skipped_tests, test_unexpected_skips;
 static const char *test_current, *test_skip_reason;
@@ -106,5 +108,15 @@ static inline int test_summary(const char *prog)
 	       test_failed_tests, test_skipped_tests, test_unexpected_skips);
 	return test_failed_tests || test_unexpected_skips ? 1 : 0;
 }
+
+/* A keyword set of the indices in mask (below 63: no overflow to free),
+ * as the pointer mail_store takes: KW(1ULL << k). */
+static inline struct kwset test_kw(uint64_t mask)
+{
+	struct kwset s = KWSET_EMPTY;
+	kwset_from_low(&s, mask & ~(1ULL << 63));
+	return s;
+}
+#define KW(mask) (&(struct kwset){test_kw(mask).w})
 
 #endif
