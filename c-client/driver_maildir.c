@@ -46,7 +46,9 @@ static int md_open(struct mailbox *box, struct mail_err *err)
 	struct mdbox *mb = xcalloc(1, sizeof *mb);
 	const struct mail_events *ev = box->ev;
 
-	box->keywords_max = MD_LETTERS;   /* one letter each in the file name */
+	/* its masks are 64 bits; the 26 letters are answered at write (NO
+	 * [LIMIT]), so names another session adds are still learnt */
+	box->keywords_max = KWSET_INLINE;
 
 	box->drvdata = mb;
 	md_kw_map_reset(mb);

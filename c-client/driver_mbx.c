@@ -441,7 +441,7 @@ static int mbx_open(struct mailbox *box, struct mail_err *err)
 	const struct mail_events *ev = box->ev;
 	struct stat st;
 
-	box->keywords_max = MBX_NKEYWORDS;
+	box->keywords_max = MBX_NKEYWORDS;   /* the header's slots */
 
 	box->drvdata = xb;
 	xb->pl.fd = -1;

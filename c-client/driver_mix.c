@@ -238,7 +238,9 @@ static int mix_open(struct mailbox *box, struct mail_err *err)
 	struct mixbox *xb = xcalloc(1, sizeof *xb);
 	const struct mail_events *ev = box->ev;
 
-	box->keywords_max = MIX_KEYWORDS;
+	/* its masks are 64 bits; the file's 30 names are answered at write
+	 * (NO [LIMIT]), so names another session adds are still learnt */
+	box->keywords_max = KWSET_INLINE;
 
 	box->drvdata = xb;
 	xb->meta = xb->datafd = -1;
