@@ -39,7 +39,7 @@ def tagged(inbox, connect):
     message 2, kw150 also on message 3; the session that stored them."""
     c = connect()
     select(c)
-    for seq, kws in ((1, FIRST), (2, SECOND), (3, [K150, "kw005"])):
+    for seq, kws in ((1, FIRST), (2, SECOND), (3, ["kw005", K150])):
         r = c.command("STORE %d +FLAGS (%s)" % (seq, " ".join(kws)))
         assert r.ok, r
         assert names(r.fetches()[seq]["FLAGS"]) == kws
@@ -134,8 +134,9 @@ def test_mh_folder_keeps_a_hundred_keywords(fresh, connect):
     c = connect()
     name = "#driver.mh/kwmh"
     assert c.command('CREATE "%s"' % name).ok
+    msg = "Subject: kw\r\n\r\nbody text\r\n"
     for _ in range(2):
-        r = c.command('APPEND "%s" {28+}\r\nSubject: kw\r\n\r\nbody text\r\n' % name)
+        r = c.command('APPEND "%s" {%d+}\r\n%s' % (name, len(msg), msg))
         assert r.ok, r
     assert c.command('SELECT "%s"' % name).ok
     r = c.command("STORE 1 +FLAGS (%s)" % " ".join(FIRST + [K150]))
