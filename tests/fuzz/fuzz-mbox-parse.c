@@ -185,7 +185,7 @@ static int same_pmsg(const struct pmsg *a, const struct pmsg *b)
 {
 	return a->off == b->off && a->from_len == b->from_len && a->hdr_len == b->hdr_len &&
 	       a->body_len == b->body_len && a->size == b->size && a->xuid == b->xuid &&
-	       a->flags == b->flags && a->fp == b->fp && a->kw == b->kw && a->old == b->old &&
+	       a->flags == b->flags && a->fp == b->fp && kwset_equal(&a->kw, &b->kw) && a->old == b->old &&
 	       a->date == b->date && a->tz == b->tz && a->nq == b->nq;
 }
 
@@ -219,8 +219,8 @@ static void check_uids(const char *buf, size_t len, struct parse *p, struct kwta
 		const struct pmsg *m = &p->m[i];
 		CHECK(m->uid > prev && m->uid <= counter);
 		CHECK(!m->rd || (m->xuid == m->uid && p->trust != REC_NONE));
-		CHECK(m->xuid == m->uid || p->all_mine || (!m->flags && !m->kw && !m->old));
-		CHECK(*kt->n >= 64 || m->kw >> *kt->n == 0);
+		CHECK(m->xuid == m->uid || p->all_mine || (!m->flags && kwset_empty(&m->kw) && !m->old));
+		CHECK(kwset_next(&m->kw, *kt->n) < 0);
 		check_msg(buf, len, m, p->fmt);   /* sizes now without the quotes of ours */
 		prev = m->uid;
 	}
