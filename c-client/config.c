@@ -64,6 +64,7 @@ static const struct ckey keys[] = {
 	{"special_use_trash", C_STR, F(special_use[4]), 0},
 	{"special_use_create", C_BOOL, F(special_use_create), 0},
 	{"literal_minus", C_BOOL, F(literal_minus), 0},
+	{"max_keywords", C_SECS, F(max_keywords), 1},
 };
 
 void config_defaults(struct config *c)

@@ -31,6 +31,7 @@ struct config {
 	char *special_use[5];
 	int special_use_create;
 	int literal_minus;        /* imapd offers LITERAL- (RFC 7888), not LITERAL+ */
+	unsigned max_keywords;    /* keyword names a mailbox may hold (0: MAIL_KEYWORDS_MAX) */
 };
 
 void config_defaults(struct config *c);

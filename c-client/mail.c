@@ -91,6 +91,7 @@ void mail_session_setup(struct mail_session *s, const char *user, const char *ho
 	mail_session_init(s, user, home, cfg->spool_dir);
 	s->allow_outside_home = cfg->allow_outside_home;
 	s->inbox_mbox = cfg->inbox_mbox;
+	s->max_keywords = cfg->max_keywords;
 	mail_session_formats(s, cfg->inbox, cfg->mail_format);
 	mail_special_setup(s, cfg);
 }
@@ -836,8 +837,11 @@ int mail_keyword_valid(const char *name)
 
 unsigned mail_keywords_max(const struct mailbox *box)
 {
-	return box->keywords_max && box->keywords_max < MAIL_KEYWORDS_MAX ? box->keywords_max
-									  : MAIL_KEYWORDS_MAX;
+	unsigned max = MAIL_KEYWORDS_MAX, cfg = box->sess ? box->sess->max_keywords : 0;
+
+	if (box->keywords_max && box->keywords_max < max)
+		max = box->keywords_max;
+	return cfg && cfg < max ? cfg : max;
 }
 
 size_t mail_keyword_names(const struct mailbox *box, const struct message *m, char **out)

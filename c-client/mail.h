@@ -19,7 +19,8 @@
 #define MF_STORABLE (MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT)
 
 /* Keywords one mailbox can name: a sane bound on what clients may create
- * (formats may hold fewer: mix and mbx 30, Maildir 26). */
+ * (max_keywords in the configuration may set a lower one; formats may hold
+ * fewer: mix and mbx 30, Maildir 26). */
 #define MAIL_KEYWORDS_MAX 1000
 
 /* Error codes; imapd turns them into response codes ([TRYCREATE] ...). */
@@ -74,6 +75,8 @@ struct mail_session {
 	/* "inbox_mbox = yes": INBOX is ~/mbox when it exists, and spool mail
 	 * is moved into it at each open, ping and check (spool_pull). */
 	int inbox_mbox, spool_pull;
+	/* "max_keywords": names a client may make a mailbox hold (0: MAIL_KEYWORDS_MAX). */
+	unsigned max_keywords;
 	/* specialuse.c: the configured special-use folders (NULL: none) and
 	 * whether they are made at login. */
 	char *special_cfg[MAIL_SPECIAL_N];
@@ -301,8 +304,8 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 	       const struct kwset *keywords, struct mail_err *err);
 /* Index of keyword name, creating it when create is set; -1 if impossible. */
 int mail_keyword(struct mailbox *box, const char *name, int create);
-/* How many keyword names the mailbox can hold (its format's limit, else
- * MAIL_KEYWORDS_MAX). */
+/* How many keyword names a client may make the mailbox hold: the least of
+ * its format's limit, the configured max_keywords and MAIL_KEYWORDS_MAX. */
 unsigned mail_keywords_max(const struct mailbox *box);
 /* The names of m's keywords into out (room for box->nkeywords + 1),
  * NULL-terminated; how many. */

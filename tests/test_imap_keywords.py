@@ -6,7 +6,7 @@
 # NO [LIMIT] too.
 import pytest
 
-from helpers import mailstore
+from helpers.imapclient import RawIMAP
 
 MAIL_FORMATS = ("mbox", "mmdf")
 
@@ -150,3 +150,22 @@ def test_mh_folder_keeps_a_hundred_keywords(fresh, connect):
     assert r.ok and r.search() == [1, 2], r
     r = c.command("SEARCH UNKEYWORD kw099")
     assert r.ok and r.search() == [2], r
+
+
+@pytest.mark.mbox_only("the configured cap is the shared layer's, not a format's")
+def test_configured_cap_answers_limit(server_with, inbox, user):
+    """max_keywords = 100: the hundredth keyword is taken, the next one is
+    NO [LIMIT] and nothing of that STORE is kept."""
+    srv = server_with("max_keywords = 100")
+    c = RawIMAP(srv.host, srv.port)
+    try:
+        c.login(user.name, user.password)
+        select(c)
+        r = c.command("STORE 1 +FLAGS (%s)" % " ".join(FIRST))
+        assert r.ok, r
+        r = c.command("STORE 2 +FLAGS (%s extra)" % K150)
+        assert r.status == "NO" and r.code == "LIMIT", r
+        assert names(flag_lists(c)[2]) == []
+        assert c.command("STORE 2 +FLAGS (kw000 kw099)").ok
+    finally:
+        c.close()
