@@ -797,7 +797,7 @@ int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint3
 	}
 	m = box->msgs[msgno - 1];
 	/* only names the mailbox knows; the old set for the change test */
-	for (int k = kwset_next(keywords, 0); k >= 0 && (unsigned)k < box->nkeywords;
+	for (int k = keywords ? kwset_next(keywords, 0) : -1; k >= 0 && (unsigned)k < box->nkeywords;
 	     k = kwset_next(keywords, (unsigned)k + 1))
 		kwset_set(&kw, (unsigned)k);
 	kwset_copy(&waskw, &m->keywords);

@@ -299,7 +299,8 @@ int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **e
 			struct mail_err *err);
 
 enum mail_store_op { STORE_SET, STORE_ADD, STORE_REMOVE };
-/* Change flags/keywords of one message (mark for write-back at check/ping). */
+/* Change flags/keywords of one message (mark for write-back at check/ping);
+ * keywords NULL: none (a change of system flags alone). */
 int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint32_t flags,
 	       const struct kwset *keywords, struct mail_err *err);
 /* Index of keyword name, creating it when create is set; -1 if impossible. */

@@ -352,7 +352,7 @@ static void test_save_failure_is_returned(void)
 	CHECK(mail_open(&sess, "d/box", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		goto out;
-	CHECK(mail_store(box, 1, STORE_ADD, MF_DELETED, KW(0), &err) == 0);
+	CHECK(mail_store(box, 1, STORE_ADD, MF_DELETED, NULL, &err) == 0);
 	CHECK(rename(dir, moved) == 0);
 	write_file(dir, "not a directory\n");
 	memset(&err, 0, sizeof err);
