@@ -114,7 +114,8 @@ static void flags_news(struct mailbox *box, uint32_t i, uint32_t flags, uint64_t
 		      kwset_low(&im->m.keywords) != im->srv_kw;
 
 	if (!pending || !im->known) {
-		int changed = im->known && (im->m.flags != flags || kwset_low(&im->m.keywords) != kw);
+		int changed = im->known &&
+			      (im->m.flags != flags || kwset_low(&im->m.keywords) != kw);
 		im->m.flags = flags;
 		kwset_from_low(&im->m.keywords, kw);
 		if (changed && !IB(box)->quiet)
@@ -368,7 +369,8 @@ static int store_like(struct mailbox *box, uint32_t i, struct mail_err *err)
 	buf_init(&fl);
 	for (uint32_t j = i; j < box->nmsgs && set.len < 4000; j++) {
 		struct imsg *o = IM(box, j);
-		if (changed(box, j) && (o->m.flags & MF_STORABLE) == f && kwset_low(&o->m.keywords) == kw) {
+		if (changed(box, j) && (o->m.flags & MF_STORABLE) == f &&
+		    kwset_low(&o->m.keywords) == kw) {
 			buf_printf(&set, "%s%u", set.len ? "," : "", o->m.uid);
 			o->srv_flags = (o->srv_flags & ~MF_STORABLE) | f;
 			o->srv_kw = kw;

@@ -31,6 +31,13 @@ struct mixbox {
 #define XB(box) ((struct mixbox *)(box)->drvdata)
 #define XM(box, i) ((struct mixmsg *)(box)->msgs[i])
 
+/* Has this session changed the message's flags or keywords unsaved? */
+static int mix_dirty(const struct mixmsg *xm)
+{
+	return (xm->m.flags & MF_STORABLE) != xm->disk_flags ||
+	       kwset_low(&xm->m.keywords) != xm->disk_kw;
+}
+
 /* The box keywords of a disk keyword mask (names from the metadata). */
 static uint64_t kw_from_disk(struct mailbox *box, const struct mix_meta *md, uint32_t kw)
 {
@@ -133,7 +140,7 @@ static int sync_flags(struct mailbox *box, struct mix_view *v, uint32_t first, u
 		struct mix_strec *r = mix_status_find(&v->st, xm->m.uid);
 		uint32_t f = r ? mix_flags_to_mf(r->flags) : 0;
 		uint64_t kw = r ? kw_from_disk(box, &v->meta, r->kw) : 0;
-		int dirty = (xm->m.flags & MF_STORABLE) != xm->disk_flags || kwset_low(&xm->m.keywords) != xm->disk_kw;
+		int dirty = mix_dirty(xm);
 		if (i < first && dirty)
 			continue;   /* this session's change stands until it is saved */
 		int changed = (xm->m.flags & MF_STORABLE) != f || kwset_low(&xm->m.keywords) != kw;
@@ -275,8 +282,7 @@ static int mix_open(struct mailbox *box, struct mail_err *err)
 static int any_dirty(struct mailbox *box)
 {
 	for (uint32_t i = 0; i < box->nmsgs; i++)
-		if ((XM(box, i)->m.flags & MF_STORABLE) != XM(box, i)->disk_flags ||
-		    kwset_low(&XM(box, i)->m.keywords) != XM(box, i)->disk_kw)
+		if (mix_dirty(XM(box, i)))
 			return 1;
 	return 0;
 }
@@ -343,7 +349,7 @@ static int mix_write_flags(struct mailbox *box, struct mail_err *err)
 		struct mixmsg *xm = XM(box, i);
 		/* a message another session expunged meanwhile keeps no flags; one
 		 * whose record a crash lost gets one */
-		if (((xm->m.flags & MF_STORABLE) != xm->disk_flags || kwset_low(&xm->m.keywords) != xm->disk_kw) &&
+		if (mix_dirty(xm) &&
 		    mix_index_has(&v.ix, xm->m.uid))
 			merge_record(xm, mix_status_get(&v.st, xm->m.uid), kmap, box->nkeywords, seq);
 	}

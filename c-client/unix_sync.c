@@ -487,7 +487,8 @@ static int unchanged(const struct ubox *ub, const struct stat *st)
 /* Flags or keywords changed by this session and not yet on disk. */
 int unix_flags_dirty(const struct umsg *u)
 {
-	return (u->m.flags & MF_STORABLE) != u->disk_flags || !kwset_equal(&u->m.keywords, &u->disk_kw);
+	return (u->m.flags & MF_STORABLE) != u->disk_flags ||
+	       !kwset_equal(&u->m.keywords, &u->disk_kw);
 }
 
 static int box_flags_dirty(struct mailbox *box)
