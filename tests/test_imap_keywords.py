@@ -169,3 +169,17 @@ def test_configured_cap_answers_limit(server_with, inbox, user):
         assert c.command("STORE 2 +FLAGS (kw000 kw099)").ok
     finally:
         c.close()
+
+
+def test_two_sessions_change_high_keywords_of_one_message(tagged, connect):
+    """Each session's change to a different high keyword of message 2 is
+    kept: neither write undoes the other's, and each sees both."""
+    b = connect()
+    select(b)
+    assert tagged.command("STORE 2 -FLAGS (kw120)").ok
+    assert b.command("STORE 2 +FLAGS (kw001 late-one)").ok
+    assert b.command("STORE 2 -FLAGS (kw180)").ok
+    want = ["kw001"] + [k for k in SECOND if k not in ("kw120", "kw180")] + ["late-one"]
+    for c in (tagged, b):
+        assert c.command("NOOP").ok
+        assert names(flag_lists(c)[2]) == want
