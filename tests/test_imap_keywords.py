@@ -66,15 +66,24 @@ def test_two_hundred_keywords_fetch_search_and_flags(tagged):
     assert "\\*" in permanent
 
 
-def test_keywords_survive_reopen_and_expunge_rewrite(tagged, connect):
+def keyword_lines(path):
+    """The X-Keywords lines of the file, trailing padding removed."""
+    with open(path, "rb") as f:
+        return [l.rstrip() for l in f.read().split(b"\n") if l.startswith(b"X-Keywords:")]
+
+
+def test_keywords_survive_reopen_and_expunge_rewrite(tagged, connect, mail_store, user):
     before = flag_lists(tagged)
     tagged.command("LOGOUT")
     c = connect()
     select(c)
     assert flag_lists(c) == before
+    on_disk = keyword_lines(mail_store.inbox_path(user))
+    assert on_disk[1] == b"X-Keywords: " + " ".join(SECOND).encode()
     # expunge the first message: every later one is moved in the file
     assert c.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok
     assert c.command("EXPUNGE").ok
+    assert keyword_lines(mail_store.inbox_path(user)) == on_disk[1:]
     c.command("LOGOUT")
     c = connect()
     select(c)
