@@ -29,6 +29,7 @@ struct mseq {
 	int have_seen;
 	unsigned depth;
 	int dirty;
+	int view_stale;               /* the view may predate the records */
 	uint64_t now;                 /* the clock floor of this pass */
 	int kwmap[MAIL_KEYWORDS_MAX]; /* box keyword index -> st's, -1: none */
 };
@@ -215,10 +216,15 @@ int mail_modseq_enable(struct mailbox *box)
 		return 0;
 	if (files_open(ms, box->sess, box->path, 1) < 0)
 		return -1;
-	/* from now on as if it had been on since the open */
+	/* From now on as if it had been on since the open. The view was read
+	 * without our lock, maybe before another session's change was
+	 * recorded: it may add records, not overwrite them (the next ping
+	 * reads the mailbox afresh and compares again). */
 	if (mseq_begin(box) < 0)
 		return -1;
+	ms->view_stale = 1;
 	mseq_end(box, 1);
+	ms->view_stale = 0;
 	return 0;
 }
 
@@ -261,7 +267,7 @@ static void msg_compare(struct mseq *ms, const struct mailbox *box, struct messa
 	uint32_t flags = m->flags & MF_STORABLE;
 	uint64_t kw = kw_translate(ms, box, m);
 
-	if (rec && rec->flags == flags && rec->kw == kw) {
+	if (rec && ((rec->flags == flags && rec->kw == kw) || ms->view_stale)) {
 		m->modseq = rec->modseq;
 		return;
 	}
@@ -314,7 +320,7 @@ static void sync_full(struct mseq *ms, const struct mailbox *box)
 		ms->dirty = 1;
 	st->nmsgs = w;
 	for (size_t k = 0; k < nfresh; k++)
-		sync_msg(ms, box, box->msgs[fresh[k]], 1);
+		sync_msg(ms, box, box->msgs[fresh[k]], !ms->view_stale);
 	free(fresh);
 	if (box->uidnext > st->uidnext) {
 		st->uidnext = box->uidnext;

@@ -4,6 +4,7 @@
  * struct io transport so the session simply continues over TLS. */
 #include "tls.h"
 #include "log.h"
+#include "util.h"
 
 #ifdef SSLTYPE_NONE
 
@@ -669,22 +670,6 @@ static enum ticket_state ticket_read(const char *path, struct ticket_keys *k, ch
 	return age >= TICKET_ROTATE_SECONDS || age < -TICKET_CLOCK_SKEW ? TK_STALE : TK_OK;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-
-	while (n) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Replace path with k: a temporary file, synced, renamed over it. */
 static int ticket_write(int dirfd, const char *path, const struct ticket_keys *k, char *why,
 			size_t wlen)
@@ -702,7 +687,7 @@ static int ticket_write(int dirfd, const char *path, const struct ticket_keys *k
 	}
 	unlink(tmp);   /* left by a crash; we hold the lock */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd >= 0 && fchmod(fd, 0600) == 0 && write_all(fd, data, sizeof data) == 0 &&
+	if (fd >= 0 && fchmod(fd, 0600) == 0 && write_full(fd, data, sizeof data) == 0 &&
 	    fsync(fd) == 0 && close(fd) == 0) {
 		fd = -1;
 		if (rename(tmp, path) == 0) {

@@ -79,21 +79,7 @@ char *xstrdup(const char *s)
 
 int write_full(int fd, const void *p, size_t n)
 {
-	const char *s = p;
-
-	while (n) {
-		ssize_t r = write(fd, s, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;
-			return -1;
-		}
-		s += r;
-		n -= (size_t)r;
-	}
-	return 0;
+	return pwrite_full(fd, p, n, (off_t)-1);
 }
 
 int pwrite_full(int fd, const void *p, size_t n, off_t off)
@@ -101,7 +87,7 @@ int pwrite_full(int fd, const void *p, size_t n, off_t off)
 	const char *s = p;
 
 	while (n) {
-		ssize_t r = pwrite(fd, s, n, off);
+		ssize_t r = off < 0 ? write(fd, s, n) : pwrite(fd, s, n, off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -111,7 +97,8 @@ int pwrite_full(int fd, const void *p, size_t n, off_t off)
 		}
 		s += r;
 		n -= (size_t)r;
-		off += r;
+		if (off >= 0)
+			off += r;
 	}
 	return 0;
 }

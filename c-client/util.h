@@ -25,7 +25,7 @@ void fatal_set_handler(void (*fn)(const char *msg, void *ctx), void *ctx);
 
 /* write(2) all n bytes, retrying short writes and EINTR; 0 or -1 (errno). */
 int write_full(int fd, const void *p, size_t n);
-/* pwrite(2) all n bytes at off, the same way. */
+/* pwrite(2) all n bytes at off, the same way (off < 0: write(2)). */
 int pwrite_full(int fd, const void *p, size_t n, off_t off);
 
 /* Copy at most size-1 bytes and always terminate; returns strlen(src). */

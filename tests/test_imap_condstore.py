@@ -314,12 +314,23 @@ def test_change_by_another_program_gets_a_modseq(six, connect, mail_store, user)
     assert "\\Flagged" in r.fetches()[3]["FLAGS"]
 
 
-# A known race, not yet fixed: in 1 of 3 full CI runs two sessions storing
-# at once on a Maildir reported the same MODSEQ for different changes (28
-# distinct of 32). It does not reproduce in isolation, so it cannot be a
-# strict xfail; the test still runs and reports XPASS when the race is lost.
-@pytest.mark.xfail(strict=False, reason="race: concurrent STOREs may report a MODSEQ twice "
-                                        "(mail_modseq.c; seen on Maildir under load)")
+def test_late_enable_does_not_record_a_stale_view(six, connect):
+    # a opened INBOX before anyone kept modseqs; b then changes message 3.
+    # When a turns CONDSTORE on without having looked again, its stale
+    # view of message 3 must not be recorded as a change: that took b's
+    # next change for "no change" and gave two changes one modseq.
+    a, b = connect(), connect()
+    ok(a.command("SELECT INBOX"))
+    ok(b.command("SELECT INBOX (CONDSTORE)"))
+    first = modseqs(ok(b.command("STORE 3 +FLAGS (\\Seen)")))[3]
+    seen_by_a = modseqs(ok(a.command("FETCH 3 (MODSEQ)")))[3]
+    assert seen_by_a == first
+    second = modseqs(ok(b.command("STORE 3 -FLAGS (\\Seen)")))[3]
+    assert second > first
+    ok(a.command("NOOP"))
+    assert modseqs(ok(a.command("FETCH 3 (MODSEQ)")))[3] == second
+
+
 def test_concurrent_stores_never_share_a_modseq(six, connect):
     seen = {}
 
