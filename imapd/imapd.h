@@ -120,8 +120,16 @@ ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **m
 /* APPENDLIMIT (RFC 7889): max_message, for every mailbox, at most what an
  * IMAP number holds. */
 uint32_t imap_append_limit(const struct client *c);
-int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
-		      size_t max);
+/* A CATENATE message (RFC 4469) comes as its parts, (*cats)[i] for
+ * message i (NULL for a plain literal), its text left empty. */
+struct cat_part {
+	int url;                  /* text is a URL, else bytes to take */
+	const char *text;
+	size_t len;
+	struct cat_part *next;
+};
+int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs,
+		      struct cat_part ***cats, size_t *n, size_t max);
 
 /* Commands (one file each or per small group). */
 cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_starttls;
