@@ -118,8 +118,10 @@ void cmd_urlfetch(struct cmd *cmd)
 			text = NULL;
 		buf_putc(&out, ' ');
 		imap_put_string(&out, url, ulen);
-		buf_putc(&out, ' ');
-		imap_put_nstring_n(&out, text, len);
+		/* message data as a literal, as RFC 4467's example and FETCH send it */
+		if (text)
+			buf_printf(&out, " {%zu}\r\n", len);
+		buf_append(&out, text ? text : " NIL", text ? len : 4);
 	} while (!p_at_end(&cmd->p));
 	buf_puts(&out, "\r\n");
 	resp_write(cmd->c, out.data, out.len);
