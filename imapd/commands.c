@@ -5,6 +5,7 @@
 #include "imapd.h"
 #include "imap_fmt.h"
 #include "imap_url.h"
+#include "context.h"
 #include "log.h"
 #include "privsep.h"
 #include "tls.h"
@@ -52,6 +53,8 @@ static const struct imap_command commands[] = {
 	{"GENURLAUTH", cmd_genurlauth, AUTHED, 0},
 	{"RESETKEY", cmd_resetkey, AUTHED, 0},
 	{"URLFETCH", cmd_urlfetch, AUTHED, 0},
+	/* cmd_context.c */
+	{"CANCELUPDATE", cmd_cancelupdate, ST_SELECTED, 0},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -88,6 +91,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " PREVIEW");
 		/* cmd_append.c, cmd_urlauth.c, imap_url.c */
 		buf_puts(out, " CATENATE URLAUTH URL-PARTIAL");
+		/* cmd_context.c */
+		buf_puts(out, " CONTEXT=SEARCH CONTEXT=SORT");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

@@ -40,6 +40,7 @@ struct client {
 	struct numset searchres;
 	unsigned enabled;           /* CLIENT_EN_* turned on by ENABLE */
 	int tls_keys_gone;          /* pre-login again after UNAUTHENTICATE */
+	struct imap_context *contexts;   /* RFC 5267 updates (context.h) */
 };
 
 /* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
@@ -59,6 +60,7 @@ struct cmd {
 	const char *name;           /* upper case, without UID prefix */
 	int uid;                    /* "UID FETCH" etc. */
 	struct parser p;            /* positioned after the command name */
+	const char *args;           /* where p started (a context's command, context.h) */
 	unsigned flags;             /* CMD_* of the command */
 	int answered;
 };
@@ -68,6 +70,7 @@ typedef void cmd_fn(struct cmd *cmd);
 enum {
 	CMD_UID = 1 << 0,           /* may take the UID prefix */
 	CMD_NO_EXPUNGE = 1 << 1,    /* RFC 3501 7.4.1: no EXPUNGE responses after */
+	CMD_QUIET = 1 << 2,         /* a context recomputed: nothing is written */
 };
 
 struct imap_command {
