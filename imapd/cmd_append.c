@@ -198,8 +198,12 @@ static int cat_url(struct client *c, const struct cat_part *part, const char **p
 }
 
 /* One CATENATE message joined from its parts into m; 0, or -1 after the
- * tagged NO (BADURL for a URL that names nothing readable, TOOBIG). */
-static int catenate_join(struct cmd *cmd, const struct cat_part *parts, struct mail_new *m)
+ * tagged NO (BADURL for a URL that names nothing readable, TOOBIG). The
+ * joined messages of one APPEND are held in memory together: *joined
+ * counts them against the budget of its literals, two messages at
+ * max_message, so URLs cannot multiply what one command holds. */
+static int catenate_join(struct cmd *cmd, const struct cat_part *parts, struct mail_new *m,
+			 size_t *joined)
 {
 	struct client *c = cmd->c;
 	struct buf text;
@@ -217,11 +221,16 @@ static int catenate_join(struct cmd *cmd, const struct cat_part *parts, struct m
 			resp_no(cmd, "TOOBIG", "The joined message is larger than %zu octets",
 				c->cfg.max_message);
 			rc = -1;
+		} else if (*joined + text.len + n > 2 * c->cfg.max_message) {
+			resp_no(cmd, "TOOBIG", "The joined messages together are larger than "
+				"%zu octets; nothing appended", 2 * c->cfg.max_message);
+			rc = -1;
 		} else {
 			buf_append(&text, p, n);
 		}
 	}
 	if (!rc) {
+		*joined += text.len;
 		m->text = pool_strndup(c->pool, text.data ? text.data : "", text.len);
 		m->len = text.len;
 	}
@@ -235,6 +244,7 @@ void cmd_append(struct cmd *cmd)
 {
 	struct mail_new *msgs = NULL;
 	struct cat_part **cats = NULL;
+	size_t joined = 0;
 	struct mail_err err;
 	uint32_t uidvalidity = 0, *uids;
 	char *name;
@@ -249,7 +259,7 @@ void cmd_append(struct cmd *cmd)
 		return resp_no(cmd, "LIMIT", "Too many messages: one APPEND takes at most %d",
 			       APPEND_MESSAGES_MAX);
 	for (size_t i = 0; i < n; i++) {
-		if (cats[i] && catenate_join(cmd, cats[i], &msgs[i]) < 0)
+		if (cats[i] && catenate_join(cmd, cats[i], &msgs[i], &joined) < 0)
 			return;
 		/* RFC 3502: an empty literal is how a client cancels the APPEND */
 		if (!msgs[i].len)

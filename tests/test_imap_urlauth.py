@@ -216,5 +216,8 @@ def test_catenate_toobig(server_with, open_to, user, mail_store):
     ok(c.command("APPEND INBOX ", Lit(b"Subject: a\r\n\r\n" + b"x" * 900 + b"\r\n")))
     r = c.command('APPEND INBOX CATENATE (URL "/INBOX/;UID=1" URL "/INBOX/;UID=1")')
     assert r.status == "NO" and r.code == "TOOBIG", r
+    # each under the limit, together over the two messages' budget
+    r = c.command("APPEND INBOX" + ' CATENATE (URL "/INBOX/;UID=1")' * 3)
+    assert r.status == "NO" and r.code == "TOOBIG" and "together" in r.text, r
     r = ok(c.command("STATUS INBOX (MESSAGES)"))
     assert r.named("STATUS")[0][2] == ["MESSAGES", "1"]
