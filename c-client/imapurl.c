@@ -23,17 +23,6 @@ static int take(struct cur *c, const char *prefix)
 	return 1;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n) into the pool; NULL for a bad escape, a NUL, a
  * control or a space (RFC 5092 escapes those, never sends them bare). */
 static char *decode(struct pool *pool, const char *s, size_t n)
@@ -43,8 +32,8 @@ static char *decode(struct pool *pool, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+			int hi = i + 2 < n ? hex_value((unsigned char)s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_value((unsigned char)s[i + 2]) : -1;
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return NULL;
 			*o++ = (char)(hi << 4 | lo);
@@ -227,7 +216,7 @@ static int verifier(struct cur *c, struct pool *pool, struct imapurl *u)
 		return -1;
 	u->token = pool_strndup(pool, c->p, n);
 	for (size_t i = 0; i < n; i++) {
-		if (hexval(u->token[i]) < 0)
+		if (hex_value((unsigned char)u->token[i]) < 0)
 			return -1;
 		if (u->token[i] >= 'A' && u->token[i] <= 'F')
 			u->token[i] = (char)(u->token[i] - 'A' + 'a');

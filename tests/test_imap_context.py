@@ -10,6 +10,7 @@ import pytest
 from helpers.imapclient import Lit
 from helpers.mailstore import FORMATS
 from helpers.mbox import Entry
+from test_imap_catenate import ok
 
 MAIL_FORMATS = FORMATS
 
@@ -18,11 +19,6 @@ def message(n, subject=None):
     return Entry(("From: a@example.com\nTo: b@example.org\nSubject: %s\n"
                   "Message-ID: <c%d@example.com>\n\nbody %d\n"
                   % (subject or "message %d" % n, n, n)).encode())
-
-
-def ok(r):
-    assert r.ok, r
-    return r
 
 
 def esearch_lines(r):

@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from helpers.imapclient import Lit
+from test_imap_catenate import ok
 
 MSG = (b"From: Fred <fred@example.com>\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
        b"Content-Type: multipart/mixed; boundary=xx\r\n\r\n"
@@ -18,17 +19,11 @@ MSG = (b"From: Fred <fred@example.com>\r\nSubject: parts\r\nMIME-Version: 1.0\r\
 PART1 = b"Si vis pacem, para bellum."
 
 
-def ok(r):
-    assert r.ok, r
-    return r
-
-
 @pytest.fixture
 def box(client, mail_store, user):
     """A logged-in client; INBOX holds MSG as UID 1."""
     mail_store.write(user, [])
-    ok(client.command("APPEND INBOX ", Lit(MSG)))
-    return client
+    return ok(client.command("APPEND INBOX ", Lit(MSG))) and client
 
 
 def rump(user, tail="/INBOX/;uid=1/;section=1", access=None):
