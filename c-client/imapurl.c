@@ -264,6 +264,7 @@ static int rest(struct cur *c, struct pool *pool, struct imapurl *u)
 	return c->p == c->end ? 0 : -1;
 }
 
+/* See imapurl.h: the server part, the mailbox, then the rest in order. */
 int imapurl_parse(const char *s, size_t len, struct pool *pool, struct imapurl *u,
 		  const char **why)
 {

@@ -39,14 +39,16 @@ static int key_line(const char *p, const char *end, struct keyline *k, const cha
 	*next = nl ? nl + 1 : end;
 	k->line = p;
 	k->len = (size_t)(*next - p);
-	if (!nl || sscanf(p, "%lu %64[0-9a-f] %n", &k->validity, k->hex, &used) != 2 || !used ||
-	    strlen(k->hex) != 2 * KEY_BYTES || p + used > nl)
+	/* exactly one space before the name: a name may start with one */
+	if (!nl || sscanf(p, "%lu %64[0-9a-f]%n", &k->validity, k->hex, &used) != 2 || !used ||
+	    strlen(k->hex) != 2 * KEY_BYTES || p + used >= nl || p[used] != ' ')
 		return -1;
-	k->name = p + used;
+	k->name = p + used + 1;
 	k->name_len = (size_t)(nl - k->name);
 	return 0;
 }
 
+/* Is the line mailbox's (NULL: any mailbox's)? */
 static int key_matches(const struct keyline *k, const char *mailbox)
 {
 	return !mailbox || (k->name_len == strlen(mailbox) && !memcmp(k->name, mailbox, k->name_len));
@@ -149,8 +151,8 @@ static void token_of(const char *keyhex, const char *rump, size_t len, char out[
 		snprintf(out + 2 * i, 3, "%02x", mac[i]);
 }
 
-/* Hold the keys file's lock (flock on the home directory) around fn's
- * read-modify-write, so two sessions making a key agree on one. */
+/* Take (on) or drop the keys file's lock, an flock on the home directory
+ * around a read-modify-write, so two sessions making a key agree on one. */
 static int keys_locked(struct mail_session *s, int on)
 {
 	int fd = fsafe_home(s);
@@ -158,6 +160,7 @@ static int keys_locked(struct mail_session *s, int on)
 	return fd < 0 ? -1 : flock(fd, on ? LOCK_EX : LOCK_UN);
 }
 
+/* See imapurl.h: found, or made under the lock when create. */
 int urlauth_token(struct mail_session *s, const char *mailbox, uint32_t uidvalidity,
 		  const char *rump, size_t len, int create, char hex[URLAUTH_TOKEN_HEX],
 		  struct mail_err *err)
@@ -182,6 +185,7 @@ int urlauth_token(struct mail_session *s, const char *mailbox, uint32_t uidvalid
 	return r;
 }
 
+/* See imapurl.h: the file rewritten without those lines. */
 int urlauth_reset(struct mail_session *s, const char *mailbox, struct mail_err *err)
 {
 	struct buf old;

@@ -27,6 +27,7 @@ static struct {
 	int done;
 } capture;
 
+/* One context, with what it holds. */
 static void context_free(struct imap_context *x)
 {
 	free(x->tag);
@@ -35,6 +36,7 @@ static void context_free(struct imap_context *x)
 	free(x);
 }
 
+/* See context.h. */
 void imap_context_free_all(struct client *c)
 {
 	while (c->contexts) {
@@ -54,6 +56,7 @@ static uint32_t *uids_of(const struct mailbox *box, const uint32_t *msgnos, size
 	return u;
 }
 
+/* How many contexts the session holds. */
 static size_t count_contexts(const struct client *c)
 {
 	size_t k = 0;
@@ -94,6 +97,7 @@ static void context_new(struct cmd *cmd, const struct search_return *ret, const 
 	c->contexts = x;
 }
 
+/* See context.h: take a recomputed result, or make a context. */
 int imap_context_reply(struct cmd *cmd, const struct search_return *ret, const uint32_t *msgnos,
 		       size_t n)
 {
@@ -127,6 +131,7 @@ static int recompute(struct client *c, const struct imap_context *x)
 	return capture.done ? 0 : -1;
 }
 
+/* qsort and bsearch order of UIDs. */
 static int uid_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -142,6 +147,7 @@ struct diff {
 	uint32_t *old_by_uid, *new_by_uid;
 };
 
+/* A copy of the n UIDs sorted ascending, malloc'd. */
 static uint32_t *by_uid(const uint32_t *u, size_t n)
 {
 	uint32_t *s = xmalloc((n ? n : 1) * sizeof *s);
@@ -152,6 +158,7 @@ static uint32_t *by_uid(const uint32_t *u, size_t n)
 	return s;
 }
 
+/* Is uid among the sorted n? */
 static int has_uid(const uint32_t *sorted, size_t n, uint32_t uid)
 {
 	return bsearch(&uid, sorted, n, sizeof uid, uid_cmp) != NULL;
@@ -241,6 +248,7 @@ static void tell_summary(struct client *c, const struct imap_context *x, struct 
 	resp_write(c, out->data, out->len);
 }
 
+/* See context.h: each context recomputed, its change told, kept. */
 void imap_context_update(struct client *c)
 {
 	struct buf out;

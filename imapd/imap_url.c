@@ -123,6 +123,7 @@ static int url_part(struct client *c, struct mailbox *box, const struct imapurl 
 	return rc;
 }
 
+/* See imap_url.h: owner, authorization, then the bytes. */
 int imap_url_read(struct client *c, const struct imapurl *u, enum url_use use,
 		  const char **text, size_t *len, struct mail_err *err)
 {

@@ -216,3 +216,14 @@ def test_catenate_toobig(server_with, open_to, user, mail_store):
     assert r.status == "NO" and r.code == "TOOBIG" and "together" in r.text, r
     r = ok(c.command("STATUS INBOX (MESSAGES)"))
     assert r.named("STATUS")[0][2] == ["MESSAGES", "1"]
+
+
+def test_mailbox_names_with_spaces(box, user):
+    """A name with spaces, one leading, is percent-encoded in the URL; its
+    key is found again (the key file keeps the name as it is)."""
+    ok(box.command('CREATE " two  spaces"'))
+    ok(box.command('APPEND " two  spaces" ', Lit(MSG)))
+    url = gen(box, rump(user, "/%20two%20%20spaces/;uid=1/;section=1"))
+    again = gen(box, rump(user, "/%20two%20%20spaces/;uid=1/;section=1"))
+    assert url == again
+    assert fetch(box, url) == {url: PART1}
