@@ -91,7 +91,8 @@ void cmd_resetkey(struct cmd *cmd)
 		return resp_mail_error(cmd, &err);
 	if (urlauth_reset(&cmd->c->sess, name, &err) < 0)
 		return resp_mail_error(cmd, &err);
-	resp_ok(cmd, NULL, "RESETKEY completed");
+	/* RFC 4467 6.1: the mechanisms the mailbox's new key serves */
+	resp_ok(cmd, "URLMECH INTERNAL", "RESETKEY completed");
 }
 
 /* URLFETCH 1*(SP url): one URLFETCH response, NIL for each URL that
