@@ -72,6 +72,13 @@ def test_own_changes_and_count(pair):
                                         '* ESEARCH (TAG "M1") UID MIN 2 MAX 5']
     r = a.command("STORE 3 +FLAGS.SILENT (\\Seen)")
     assert esearch_lines(r) == ['* ESEARCH (TAG "C1") UID COUNT 3']
+    r = a.command("APPEND INBOX ", Lit(message(6).crlf()))
+    assert sorted(esearch_lines(r)) == ['* ESEARCH (TAG "C1") UID COUNT 4',
+                                        '* ESEARCH (TAG "M1") UID MIN 2 MAX 6']
+    ok(a.command("STORE 5:6 +FLAGS.SILENT (\\Deleted)"))
+    r = a.command("EXPUNGE")
+    assert sorted(esearch_lines(r)) == ['* ESEARCH (TAG "C1") UID COUNT 2',
+                                        '* ESEARCH (TAG "M1") UID MIN 2 MAX 4']
 
 
 @pytest.mark.mbox_only("SORT positions: the order, not the format, is tested")
