@@ -13,25 +13,13 @@ static const char magic[] = "*mbx*\r\n";
 #define NAMES_AT 25               /* after magic, 16 hex digits and CRLF */
 #define PID_AT (MBX_HDRSIZE - 10) /* "PPPPPPPP\r\n" ends the header */
 
-/* Value of hex digit c, or -1. */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* n hex digits at p into *v: 0, or -1 when one is not a digit. */
 static int hexn(const char *p, int n, uint32_t *v)
 {
 	uint32_t x = 0;
 
 	for (int i = 0; i < n; i++) {
-		int d = hexval(p[i]);
+		int d = hex_value((unsigned char)p[i]);
 		if (d < 0)
 			return -1;
 		x = x << 4 | (uint32_t)d;

@@ -43,16 +43,6 @@ void base64_decode(const char *s, size_t len, struct buf *out)
 	}
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Quoted-printable (RFC 2045 6.7); underscore_is_space for RFC 2047 "Q".
  * Soft line breaks vanish, trailing white space before a line end is
  * dropped, broken escapes are kept as written. */

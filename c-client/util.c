@@ -103,6 +103,16 @@ int pwrite_full(int fd, const void *p, size_t n, off_t off)
 	return 0;
 }
 
+int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 size_t str_copy(char *dst, const char *src, size_t size)
 {
 	size_t n = strlen(src);

@@ -31,6 +31,8 @@ int pwrite_full(int fd, const void *p, size_t n, off_t off);
 /* Copy at most size-1 bytes and always terminate; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 int str_casecmp_n(const char *a, size_t alen, const char *b);  /* b is NUL-terminated */
+/* The value of a hex digit (either case), or -1. */
+int hex_value(unsigned char c);
 
 /* Growable byte buffer. data is always NUL-terminated after any append. */
 struct buf {

@@ -1,6 +1,7 @@
 /* cmd_append.c: APPEND mailbox, then one message or several (MULTIAPPEND,
  * RFC 3502), each [flags] [date-time] literal, stored all or none and
- * answered with APPENDUID and the new UIDs as a set (RFC 4315). The size
+ * answered with APPENDUID and the new UIDs as a set (RFC 4315); a message
+ * may be joined from text and URL parts (CATENATE, RFC 4469). The size
  * limits were enforced before each literal was accepted (main.c). */
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "imapd.h"
 #include "imap_fmt.h"
+#include "imap_url.h"
 
 /* Do the distinct keywords (case-insensitive) of the list fit in a mailbox?
  * Stops at the first one too many, so a long list costs little. */
@@ -51,9 +53,45 @@ static int utf8_message(struct parser *p, struct mail_new *m)
 	return p_char(p, ')');
 }
 
-/* One append-message: SP [flag-list SP] [date-time SP] literal, literal8
- * or UTF8 (literal8). */
-static int parse_message(struct parser *p, struct mail_new *m)
+/* RFC 4469: "CATENATE (" cat-part *(SP cat-part) ")", a cat-part being
+ * TEXT SP literal (or literal8) or URL SP astring; parts kept in order. */
+static int catenate(struct parser *p, struct cat_part **out)
+{
+	struct cat_part **tail = out;
+	char *word;
+
+	if (p_atom(p, &word) < 0 || strcasecmp(word, "CATENATE") || p_sp(p) < 0 ||
+	    p_char(p, '(') < 0)
+		return p_fail(p, "The message must be sent as a literal or CATENATE");
+	do {
+		struct cat_part *c = pool_alloc(p->pool, sizeof *c);
+		if ((*out && p_sp(p) < 0) || p_atom(p, &word) < 0 || p_sp(p) < 0)
+			return -1;
+		if (!strcasecmp(word, "URL")) {
+			char *url;
+			if (p_astring(p, &url, &c->len) < 0)
+				return -1;
+			c->text = url;
+			c->url = 1;
+		} else if (!strcasecmp(word, "TEXT")) {
+			int literal8 = p_peek(p, '~');
+			p->p += literal8;
+			if (p_message(p, &c->text, &c->len) < 0)
+				return -1;
+			if (literal8 && memchr(c->text, '\0', c->len))
+				return p_fail(p, literal8_nul);
+		} else {
+			return p_fail(p, "CATENATE takes TEXT and URL parts");
+		}
+		*tail = c;
+		tail = &c->next;
+	} while (!p_peek(p, ')'));
+	return p_char(p, ')');
+}
+
+/* One append-message: SP [flag-list SP] [date-time SP] literal, literal8,
+ * UTF8 (literal8) or CATENATE (...) (its parts to *cat). */
+static int parse_message(struct parser *p, struct mail_new *m, struct cat_part **cat)
 {
 	int literal8;
 
@@ -66,6 +104,8 @@ static int parse_message(struct parser *p, struct mail_new *m)
 		return -1;
 	if (p_peek(p, 'U') || p_peek(p, 'u'))
 		return utf8_message(p, m);
+	if (p_peek(p, 'C') || p_peek(p, 'c'))
+		return catenate(p, cat);
 	literal8 = p_peek(p, '~');
 	if (literal8)
 		p->p++;
@@ -76,10 +116,11 @@ static int parse_message(struct parser *p, struct mail_new *m)
 	return 0;
 }
 
-int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
-		      size_t max)
+int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs,
+		      struct cat_part ***cats, size_t *n, size_t max)
 {
 	struct mail_new *v = NULL;
+	struct cat_part **cv = NULL;
 	size_t cap = 0;
 
 	*n = 0;
@@ -90,12 +131,17 @@ int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, 
 			return 1;
 		if (*n == cap) {
 			struct mail_new *w = pool_alloc(p->pool, (cap = cap ? cap * 2 : 4) * sizeof *w);
-			if (*n)
+			struct cat_part **cw = pool_alloc(p->pool, cap * sizeof *cw);
+			if (*n) {
 				memcpy(w, v, *n * sizeof *w);
+				memcpy(cw, cv, *n * sizeof *cw);
+			}
 			v = w;
+			cv = cw;
 		}
 		*msgs = v;
-		if (parse_message(p, &v[*n]) < 0)
+		*cats = cv;
+		if (parse_message(p, &v[*n], &cv[*n]) < 0)
 			return -1;
 		++*n;
 	} while (!p_at_end(p));
@@ -124,16 +170,86 @@ static void append_ok(struct cmd *cmd, uint32_t uidvalidity, const uint32_t *uid
 	buf_free(&code);
 }
 
+/* RFC 4469's [BADURL "url"], the URL quoted as in the RFC's example; what
+ * a resp-text-code or a quoted string cannot hold is replaced by '?'. */
+static char *badurl_code(struct pool *pool, const struct cat_part *c)
+{
+	char *code = pool_printf(pool, "BADURL \"%.*s\"", (int)(c->len > 900 ? 900 : c->len),
+				 c->text);
+
+	for (char *q = code + 8; q[1]; q++)
+		if (*q == ']' || *q == '"' || *q == '\\' || (unsigned char)*q < ' ' || *q == 0x7f)
+			*q = '?';
+	return code;
+}
+
+/* The bytes of a URL part; 0, or -1 with why (into err's text). */
+static int cat_url(struct client *c, const struct cat_part *part, const char **p, size_t *n,
+		   struct mail_err *err)
+{
+	struct imapurl u;
+	const char *why;
+
+	if (imapurl_parse(part->text, part->len, c->pool, &u, &why) < 0) {
+		mail_err_set(err, MAIL_FAIL, "%s", why);
+		return -1;
+	}
+	return imap_url_read(c, &u, URL_CATENATE, p, n, err);
+}
+
+/* One CATENATE message joined from its parts into m; 0, or -1 after the
+ * tagged NO (BADURL for a URL that names nothing readable, TOOBIG). The
+ * joined messages of one APPEND are held in memory together: *joined
+ * counts them against the budget of its literals, two messages at
+ * max_message, so URLs cannot multiply what one command holds. */
+static int catenate_join(struct cmd *cmd, const struct cat_part *parts, struct mail_new *m,
+			 size_t *joined)
+{
+	struct client *c = cmd->c;
+	struct buf text;
+	int rc = 0;
+
+	buf_init(&text);
+	for (const struct cat_part *part = parts; part && !rc; part = part->next) {
+		struct mail_err err;
+		const char *p = part->text;
+		size_t n = part->len;
+		if (part->url && cat_url(c, part, &p, &n, &err) < 0) {
+			resp_no(cmd, badurl_code(c->pool, part), "%s", err.text);
+			rc = -1;
+		} else if (text.len + n > c->cfg.max_message) {
+			resp_no(cmd, "TOOBIG", "The joined message is larger than %zu octets",
+				c->cfg.max_message);
+			rc = -1;
+		} else if (*joined + text.len + n > 2 * c->cfg.max_message) {
+			resp_no(cmd, "TOOBIG", "The joined messages together are larger than "
+				"%zu octets; nothing appended", 2 * c->cfg.max_message);
+			rc = -1;
+		} else {
+			buf_append(&text, p, n);
+		}
+	}
+	if (!rc) {
+		*joined += text.len;
+		m->text = pool_strndup(c->pool, text.data ? text.data : "", text.len);
+		m->len = text.len;
+	}
+	buf_free(&text);
+	return rc;
+}
+
 /* APPEND: parse every message, check what the mailbox cannot take, store
  * them all in one mail_append. */
 void cmd_append(struct cmd *cmd)
 {
 	struct mail_new *msgs = NULL;
+	struct cat_part **cats = NULL;
+	size_t joined = 0;
 	struct mail_err err;
 	uint32_t uidvalidity = 0, *uids;
 	char *name;
 	size_t n;
-	int r = imap_append_parse(&cmd->p, &name, &msgs, &n, APPEND_MESSAGES_MAX);
+	int r = imap_append_parse(&cmd->p, &name, &msgs, &cats, &n, APPEND_MESSAGES_MAX);
 
 	if (r < 0 && cmd->p.error == literal8_nul)
 		return resp_no(cmd, "UNKNOWN-CTE", "%s: nothing appended", literal8_nul);
@@ -143,6 +259,8 @@ void cmd_append(struct cmd *cmd)
 		return resp_no(cmd, "LIMIT", "Too many messages: one APPEND takes at most %d",
 			       APPEND_MESSAGES_MAX);
 	for (size_t i = 0; i < n; i++) {
+		if (cats[i] && catenate_join(cmd, cats[i], &msgs[i], &joined) < 0)
+			return;
 		/* RFC 3502: an empty literal is how a client cancels the APPEND */
 		if (!msgs[i].len)
 			return resp_no(cmd, NULL, "Message %zu is empty: APPEND cancelled, "

@@ -10,6 +10,7 @@
 #include "imap_fmt.h"
 #include "imap_resp.h"
 #include "imapd.h"
+#include "imap_url.h"
 
 enum fa_kind {
 	FA_ENVELOPE,
@@ -148,7 +149,7 @@ static int is_digit_at(const struct parser *p)
 }
 
 /* "[" [section-spec] "]" after BODY or BODY.PEEK; label gets "BODY[...]". */
-static int parse_section(struct parser *p, struct section *sec, struct buf *label)
+int imap_parse_section(struct parser *p, struct section *sec, struct buf *label)
 {
 	if (p_char(p, '[') < 0)
 		return -1;
@@ -266,7 +267,7 @@ static int parse_body_section(struct cmd *cmd, struct fetch_req *req, int peek)
 	if (!peek)
 		req->sets_seen = 1;
 	buf_init(&label);
-	rc = parse_section(p, &a->sec, &label);
+	rc = imap_parse_section(p, &a->sec, &label);
 	a->label = pool_strndup(p->pool, label.data ? label.data : "", label.len);
 	buf_free(&label);
 	return rc < 0 ? rc : parse_partial(p, a);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "imapd.h"
+#include "context.h"
 
 #define IDLE_PING_SECONDS 5
 /* With a watch, a ping this often anyway: a change made where inotify does
@@ -88,6 +89,7 @@ void cmd_idle(struct cmd *cmd)
 			continue;
 		if (c->box && mail_ping(c->box, &err) < 0)
 			resp_untagged(c, "NO %s", err.text);
+		imap_context_update(c);
 		io_flush(&c->io);
 	}
 	buf_free(&line);

@@ -8,6 +8,7 @@
 
 #include "imap_fmt.h"
 #include "imapd.h"
+#include "context.h"
 #include "search_parse.h"
 
 struct sctx {
@@ -313,6 +314,7 @@ static const struct {
 } return_opts[] = {
 	{"MIN", RET_MIN},   {"MAX", RET_MAX},   {"ALL", RET_ALL},
 	{"COUNT", RET_COUNT}, {"SAVE", RET_SAVE}, {"PARTIAL", RET_PARTIAL},
+	{"UPDATE", RET_UPDATE}, {"CONTEXT", RET_CONTEXT},
 };
 
 /* SP partial-range: "a:b", or "-a:-b" counted from the last result. */
@@ -367,8 +369,10 @@ int imap_search_return_parse(struct parser *p, struct search_return *ret)
 		if ((n && p_sp(p) < 0) || parse_return_opt(p, ret) < 0)
 			return -1;
 	p->p++;
-	if (!ret->opts)
-		ret->opts = RET_ALL;   /* RFC 4731 3.1: "RETURN ()" is "(ALL)" */
+	/* RFC 4731 3.1: "RETURN ()" is "(ALL)"; so, here, are the RFC 5267
+	 * options alone: a live result is one the client sees */
+	if (!(ret->opts & ~(unsigned)(RET_UPDATE | RET_CONTEXT)))
+		ret->opts |= RET_ALL;
 	return p_sp(p);
 }
 
@@ -491,6 +495,9 @@ void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const 
 
 	uint32_t ends[2];
 	const uint32_t *set;
+
+	if (imap_context_reply(cmd, ret, msgnos, n))
+		return;
 	size_t nset = answer_set(ret, msgnos, n, ends, &set);
 	uint64_t modseq = ret->modseq ? answer_modseq(box, set, nset) : 0;
 

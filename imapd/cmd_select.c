@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "imapd.h"
+#include "context.h"
 #include "imap_fmt.h"
 #include "log.h"
 
@@ -31,6 +32,7 @@ static void select_common(struct cmd *cmd, int readonly)
 	    (p_peek(&cmd->p, ' ') && imap_select_params(cmd, &sp) < 0) || p_end(&cmd->p) < 0)
 		return resp_parse_error(cmd);
 	imap_searchres_reset(c);   /* RFC 5182: "$" starts empty in every mailbox */
+	imap_context_free_all(c);
 	if (c->box) {
 		/* RFC 3501: a failed SELECT still leaves no mailbox selected, so
 		 * the old one is closed whatever happens; a loss is said aloud */
@@ -102,6 +104,7 @@ static void leave_mailbox(struct cmd *cmd, int expunge)
 	c->box = NULL;
 	c->state = ST_AUTH;
 	imap_searchres_reset(c);
+	imap_context_free_all(c);
 	resp_ok(cmd, NULL, "%s completed", cmd->name);
 }
 

@@ -4,6 +4,8 @@
 
 #include "imapd.h"
 #include "imap_fmt.h"
+#include "imap_url.h"
+#include "context.h"
 #include "log.h"
 #include "privsep.h"
 #include "tls.h"
@@ -47,6 +49,12 @@ static const struct imap_command commands[] = {
 	{"MOVE", cmd_move, ST_SELECTED, CMD_UID},
 	/* cmd_compress.c */
 	{"COMPRESS", cmd_compress, AUTHED, 0},
+	/* cmd_urlauth.c */
+	{"GENURLAUTH", cmd_genurlauth, AUTHED, 0},
+	{"RESETKEY", cmd_resetkey, AUTHED, 0},
+	{"URLFETCH", cmd_urlfetch, AUTHED, 0},
+	/* cmd_context.c */
+	{"CANCELUPDATE", cmd_cancelupdate, ST_SELECTED, 0},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -81,6 +89,10 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " BINARY");
 		/* cmd_fetch.c (RFC 8970) */
 		buf_puts(out, " PREVIEW");
+		/* cmd_append.c, cmd_urlauth.c, imap_url.c */
+		buf_puts(out, " CATENATE URLAUTH URL-PARTIAL");
+		/* cmd_context.c */
+		buf_puts(out, " CONTEXT=SEARCH CONTEXT=SORT");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

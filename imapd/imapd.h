@@ -40,6 +40,7 @@ struct client {
 	struct numset searchres;
 	unsigned enabled;           /* CLIENT_EN_* turned on by ENABLE */
 	int tls_keys_gone;          /* pre-login again after UNAUTHENTICATE */
+	struct imap_context *contexts;   /* RFC 5267 updates (context.h) */
 };
 
 /* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
@@ -59,6 +60,7 @@ struct cmd {
 	const char *name;           /* upper case, without UID prefix */
 	int uid;                    /* "UID FETCH" etc. */
 	struct parser p;            /* positioned after the command name */
+	const char *args;           /* where p started (a context's command, context.h) */
 	unsigned flags;             /* CMD_* of the command */
 	int answered;
 };
@@ -68,6 +70,7 @@ typedef void cmd_fn(struct cmd *cmd);
 enum {
 	CMD_UID = 1 << 0,           /* may take the UID prefix */
 	CMD_NO_EXPUNGE = 1 << 1,    /* RFC 3501 7.4.1: no EXPUNGE responses after */
+	CMD_QUIET = 1 << 2,         /* a context recomputed: nothing is written */
 };
 
 struct imap_command {
@@ -120,8 +123,16 @@ ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **m
 /* APPENDLIMIT (RFC 7889): max_message, for every mailbox, at most what an
  * IMAP number holds. */
 uint32_t imap_append_limit(const struct client *c);
-int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
-		      size_t max);
+/* A CATENATE message (RFC 4469) comes as its parts, (*cats)[i] for
+ * message i (NULL for a plain literal), its text left empty. */
+struct cat_part {
+	int url;                  /* text is a URL, else bytes to take */
+	const char *text;
+	size_t len;
+	struct cat_part *next;
+};
+int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs,
+		      struct cat_part ***cats, size_t *n, size_t max);
 
 /* Commands (one file each or per small group). */
 cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_starttls;

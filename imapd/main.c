@@ -343,6 +343,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	cmd.flags = ic->flags;
 	if (cmd.uid)
 		cmd.flags &= ~(unsigned)CMD_NO_EXPUNGE;   /* UID forms may report expunges */
+	cmd.args = cmd.p.p;
 	ic->fn(&cmd);
 	if (!cmd.answered)
 		resp_no(&cmd, NULL, "%s failed", name);   /* a command forgot to answer */

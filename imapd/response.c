@@ -6,6 +6,7 @@
 
 #include "imapd.h"
 #include "imap_fmt.h"
+#include "context.h"
 #include "log.h"
 
 static void resp_tagged(struct cmd *cmd, const char *status, const char *code,
@@ -13,6 +14,10 @@ static void resp_tagged(struct cmd *cmd, const char *status, const char *code,
 {
 	struct client *c = cmd->c;
 
+	if (cmd->flags & CMD_QUIET) {
+		cmd->answered = 1;
+		return;
+	}
 	/* news from the mailbox (new mail, other sessions' changes) goes out
 	 * before the tagged reply; where RFC 3501 7.4.1 forbids EXPUNGE we only
 	 * save our own flag changes, so other sessions see them at once */
@@ -21,6 +26,7 @@ static void resp_tagged(struct cmd *cmd, const char *status, const char *code,
 		int r = cmd->flags & CMD_NO_EXPUNGE ? mail_flush(c->box, &err) : mail_ping(c->box, &err);
 		if (r < 0)
 			resp_untagged(c, "NO %s", err.text);
+		imap_context_update(c);
 	}
 	io_printf(&c->io, "%s %s ", cmd->tag, status);
 	if (code && *code)

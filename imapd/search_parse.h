@@ -33,6 +33,8 @@ enum {
 	RET_COUNT = 1 << 3,
 	RET_SAVE = 1 << 4,
 	RET_PARTIAL = 1 << 5,
+	RET_UPDATE = 1 << 6,        /* RFC 5267: keep the result live (context.h) */
+	RET_CONTEXT = 1 << 7,       /* RFC 5267 4.2: a hint, nothing to do */
 };
 
 struct search_return {

@@ -117,18 +117,24 @@ static void append_args(const char *s, size_t n, struct pool *pool, int utf8)
 {
 	struct parser p;
 	struct mail_new *msgs;
+	struct cat_part **cats;
 	char *name;
 	size_t count;
 
 	p_init(&p, s, n, pool);
 	p.utf8 = utf8;
-	if (imap_append_parse(&p, &name, &msgs, &count, 8) != 0)
+	if (imap_append_parse(&p, &name, &msgs, &cats, &count, 8) != 0)
 		return;
 	if (count < 1 || count > 8)
 		abort();
-	for (size_t i = 0; i < count; i++)
-		if (msgs[i].text < s || msgs[i].len > n || msgs[i].text + msgs[i].len > s + n)
+	for (size_t i = 0; i < count; i++) {
+		if (msgs[i].len && (msgs[i].text < s || msgs[i].text + msgs[i].len > s + n))
 			abort();
+		/* CATENATE: a TEXT part lies inside the input, a URL is a copy */
+		for (const struct cat_part *c = cats[i]; c; c = c->next)
+			if (!c->url && (c->text < s || c->len > n || c->text + c->len > s + n))
+				abort();
+	}
 }
 
 /* The text after "LIST" (RFC 5258's options, patterns, RETURN) and after

@@ -11,10 +11,11 @@ static int parse(const char *s, size_t len, char **name, struct mail_new **msgs,
 		 const char **error)
 {
 	struct parser p;
+	struct cat_part **cats;
 	int r;
 
 	p_init(&p, s, len, pool);
-	r = imap_append_parse(&p, name, msgs, n, 4);
+	r = imap_append_parse(&p, name, msgs, &cats, n, 4);
 	*error = p.error;
 	return r;
 }
