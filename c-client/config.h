@@ -31,6 +31,7 @@ struct config {
 	char *special_use[5];
 	int special_use_create;
 	int literal_minus;        /* imapd offers LITERAL- (RFC 7888), not LITERAL+ */
+	size_t quota_storage, quota_messages;   /* quota.c: 0, no limit */
 };
 
 void config_defaults(struct config *c);

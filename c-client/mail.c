@@ -11,6 +11,7 @@
 #include "unix_index.h"
 #include "specialuse.h"
 #include "mail_modseq.h"
+#include "quota.h"
 
 #include <malloc.h>
 #include <dirent.h>
@@ -93,6 +94,7 @@ void mail_session_setup(struct mail_session *s, const char *user, const char *ho
 	s->inbox_mbox = cfg->inbox_mbox;
 	mail_session_formats(s, cfg->inbox, cfg->mail_format);
 	mail_special_setup(s, cfg);
+	mail_quota_setup(s, cfg);
 }
 
 void mail_session_formats(struct mail_session *s, const char *inbox, const char *mail_format)
@@ -902,6 +904,25 @@ static void gather_free(struct mail_new *nm, size_t n)
 	free(nm);
 }
 
+static int append_at(struct mail_session *s, const char *name, const struct mail_new *msgs,
+		     size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
+
+/* The quota (quota.c) must hold the copies of msgnos. */
+static int copy_admit(struct mailbox *box, const uint32_t *msgnos, size_t n,
+		      struct mail_err *err)
+{
+	uint64_t bytes = 0;
+
+	if (!mail_quota_active(box->sess))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!msgno_ok(box, msgnos[i], err))
+			return -1;
+		bytes += box->msgs[msgnos[i] - 1]->size;
+	}
+	return mail_quota_admit(box->sess, bytes, n, err);
+}
+
 int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *dest,
 	      uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
 {
@@ -909,6 +930,8 @@ int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char 
 	struct where w;
 	int rc;
 
+	if (copy_admit(box, msgnos, n, err) < 0)
+		return -1;
 	/* the format's own fast path when both ends are of it */
 	if (box->drv->copy && find_box(box->sess, dest, &w, NULL, err) == BOX_THERE &&
 	    w.drv == box->drv && (!w.net || net_same_names(box->path, dest))) {
@@ -925,13 +948,39 @@ int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char 
 		free(w.path);
 	if (!(nm = gather(box, msgnos, n, err)))
 		return -1;
-	rc = mail_append(box->sess, dest, nm, n, uidvalidity_out, uids_out, err);
+	rc = append_at(box->sess, dest, nm, n, uidvalidity_out, uids_out, err);
 	gather_free(nm, n);
 	return rc;
 }
 
+/* RFC822.SIZE of a message as given: a bare LF is stored as CRLF. */
+static uint64_t new_size(const struct mail_new *m)
+{
+	uint64_t size = m->len;
+
+	for (size_t i = 0; i < m->len; i++)
+		size += m->text[i] == '\n' && (!i || m->text[i - 1] != '\r');
+	return size;
+}
+
 int mail_append(struct mail_session *s, const char *name, const struct mail_new *msgs, size_t n,
 		uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	uint64_t bytes = 0;
+
+	if (mail_quota_active(s)) {
+		for (size_t i = 0; i < n; i++)
+			bytes += new_size(&msgs[i]);
+		if (mail_quota_admit(s, bytes, n, err) < 0)
+			return -1;
+	}
+	return append_at(s, name, msgs, n, uidvalidity_out, uids_out, err);
+}
+
+/* APPEND without the quota's check (a copy already checked, a rename that
+ * moves what is already counted). */
+static int append_at(struct mail_session *s, const char *name, const struct mail_new *msgs,
+		     size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
 {
 	struct where w;
 	int rc = -1;
@@ -1124,7 +1173,7 @@ static int rename_inbox(struct mail_session *s, const char *to, struct mail_err 
 		uids[i] = box->msgs[i]->uid;
 	}
 	if (n && (!(nm = gather(box, msgnos, n, err)) ||
-		  mail_append(s, to, nm, n, NULL, NULL, err) < 0)) {
+		  append_at(s, to, nm, n, NULL, NULL, err) < 0)) {
 		struct mail_err e2;
 		mail_delete(s, to, &e2);
 	} else {

@@ -34,6 +34,7 @@ enum mail_code {
 	/* specialuse.c */
 	MAIL_USEATTR,       /* a special use we do not know or cannot give */
 	MAIL_UNKNOWN_CTE,   /* BINARY: an encoding not decoded, or content not storable */
+	MAIL_OVERQUOTA,     /* quota.c: over the user's quota (RFC 9208) */
 };
 
 struct mail_err {
@@ -75,6 +76,8 @@ struct mail_session {
 	 * whether they are made at login. */
 	char *special_cfg[MAIL_SPECIAL_N];
 	int special_create;
+	/* quota.c: limits of the user's quota root, 0: none */
+	uint64_t quota_storage, quota_messages;
 	/* A client program's hooks for network mailboxes ("{host}name",
 	 * net.h). NULL in the daemons: such names are then refused, so no
 	 * user can make a server connect anywhere. */

@@ -47,6 +47,10 @@ static const struct imap_command commands[] = {
 	{"MOVE", cmd_move, ST_SELECTED, CMD_UID},
 	/* cmd_compress.c */
 	{"COMPRESS", cmd_compress, AUTHED, 0},
+	/* cmd_quota.c */
+	{"GETQUOTA", cmd_getquota, AUTHED, 0},
+	{"GETQUOTAROOT", cmd_getquotaroot, AUTHED, 0},
+	{"SETQUOTA", cmd_setquota, AUTHED, 0},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -81,6 +85,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " BINARY");
 		/* cmd_fetch.c (RFC 8970) */
 		buf_puts(out, " PREVIEW");
+		/* cmd_quota.c */
+		imap_quota_capabilities(c, out);
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

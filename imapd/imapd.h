@@ -130,6 +130,9 @@ cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscrib
 	cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_id,
 	cmd_namespace, cmd_enable, cmd_idle, cmd_sort, cmd_thread, cmd_unauthenticate;
 cmd_fn cmd_compress;
+/* cmd_quota.c */
+cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
+void imap_quota_capabilities(const struct client *c, struct buf *out);
 
 /* Answer a SEARCH or SORT that had RETURN (...): the ESEARCH response and
  * the SAVE. msgnos: the result in the order of the answer. */
