@@ -12,6 +12,7 @@
 #include "specialuse.h"
 #include "mail_modseq.h"
 #include "quota.h"
+#include "metadata.h"
 
 #include <malloc.h>
 #include <dirent.h>
@@ -1145,6 +1146,8 @@ int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 	free(w.path);
 	if (rc == 0)
 		mail_special_forget(s, name, NULL);
+	if (rc == 0)
+		mail_meta_forget(s, name, NULL);
 	return rc;
 }
 
@@ -1315,6 +1318,8 @@ int mail_rename(struct mail_session *s, const char *from, const char *to, struct
 		rc = rename_file(s, from, wf.path, to, wt.path, err);
 	if (rc == 0)
 		mail_special_forget(s, from, to);
+	if (rc == 0)
+		mail_meta_forget(s, from, to);
 out:
 	free(wf.path);
 	free(wt.path);

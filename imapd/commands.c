@@ -51,6 +51,9 @@ static const struct imap_command commands[] = {
 	{"GETQUOTA", cmd_getquota, AUTHED, 0},
 	{"GETQUOTAROOT", cmd_getquotaroot, AUTHED, 0},
 	{"SETQUOTA", cmd_setquota, AUTHED, 0},
+	/* cmd_metadata.c */
+	{"GETMETADATA", cmd_getmetadata, AUTHED, 0},
+	{"SETMETADATA", cmd_setmetadata, AUTHED, 0},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -87,6 +90,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " PREVIEW");
 		/* cmd_quota.c */
 		imap_quota_capabilities(c, out);
+		/* cmd_metadata.c */
+		buf_puts(out, " METADATA METADATA-SERVER");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

@@ -133,6 +133,8 @@ cmd_fn cmd_compress;
 /* cmd_quota.c */
 cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 void imap_quota_capabilities(const struct client *c, struct buf *out);
+/* cmd_metadata.c */
+cmd_fn cmd_getmetadata, cmd_setmetadata;
 
 /* Answer a SEARCH or SORT that had RETURN (...): the ESEARCH response and
  * the SAVE. msgnos: the result in the order of the answer. */
