@@ -2098,15 +2098,14 @@ static int watch_relevant(const struct mail_watch *w, const struct inotify_event
 	return 0;
 }
 
-int mail_watch_changed(struct mailbox *box)
+/* Read every pending event of w: 1 the mailbox changed, 2 (or'd) its
+ * watches must be made again. */
+static int watch_drain(struct mail_watch *w)
 {
-	struct mail_watch *w = box->watch;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int changed = 0;
 	ssize_t n;
 
-	if (!w || w->fd < 0)
-		return 1;
 	while ((n = read(w->fd, buf, sizeof buf)) > 0)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
@@ -2114,9 +2113,74 @@ int mail_watch_changed(struct mailbox *box)
 			changed |= r;
 			p += sizeof *ev + ev->len;
 		}
-	if (changed & 2)
+	return changed;
+}
+
+int mail_watch_changed(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+	int changed;
+
+	if (!w || w->fd < 0)
+		return 1;
+	if ((changed = watch_drain(w)) & 2)
 		watch_rebuild(box);
 	return changed != 0;
+}
+
+/* Open name read-only just long enough to set (or, given *w, make again)
+ * its watches, which outlive it. */
+static int watch_detached(struct mail_session *s, const char *name, struct mail_watch **w,
+			  struct mail_err *err)
+{
+	struct mailbox *box;
+
+	if (mail_open(s, name, 1, NULL, NULL, &box, err) < 0)
+		return -1;
+	if (*w) {
+		box->watch = *w;
+		if (box->watch->fd < 0)
+			box->watch->tried = 0;
+		else
+			watch_rebuild(box);
+	}
+	mail_watch_fd(box);
+	*w = box->watch;
+	box->watch = NULL;
+	return mail_close(box, 0, err);
+}
+
+struct mail_watch *mail_watch_name(struct mail_session *s, const char *name, struct mail_err *err)
+{
+	struct mail_watch *w = NULL;
+
+	if (watch_detached(s, name, &w, err) < 0 && !w)
+		return NULL;
+	return w;
+}
+
+int mail_watch_name_fd(const struct mail_watch *w)
+{
+	return w->fd;
+}
+
+int mail_watch_name_changed(struct mail_session *s, const char *name, struct mail_watch *w)
+{
+	struct mail_err ignore;
+	int changed;
+
+	if (w->fd < 0)
+		return 0;
+	if ((changed = watch_drain(w)) & 2)
+		watch_detached(s, name, &w, &ignore);
+	return changed != 0;
+}
+
+void mail_watch_name_free(struct mail_watch *w)
+{
+	struct mailbox box = {.watch = w};
+
+	watch_free(&box);
 }
 
 /* Release the watch with the mailbox. */

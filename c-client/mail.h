@@ -337,6 +337,15 @@ int mail_watch_fd(struct mailbox *box);
 /* Consume what woke the watch: 1 the mailbox may have changed (ping it),
  * 0 only unrelated activity (another user's spool file). */
 int mail_watch_changed(struct mailbox *box);
+/* NOTIFY: a watch on a mailbox that is not open (its descriptor polled
+ * like mail_watch_fd's, -1 when the format has none); NULL with err when
+ * the mailbox cannot be opened. */
+struct mail_watch;
+struct mail_watch *mail_watch_name(struct mail_session *s, const char *name, struct mail_err *err);
+int mail_watch_name_fd(const struct mail_watch *w);
+/* Read its events: did the mailbox change? */
+int mail_watch_name_changed(struct mail_session *s, const char *name, struct mail_watch *w);
+void mail_watch_name_free(struct mail_watch *w);
 
 /* CONDSTORE and QRESYNC (RFC 7162), for every format (mail_modseq.c). */
 struct numset;

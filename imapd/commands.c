@@ -54,6 +54,8 @@ static const struct imap_command commands[] = {
 	/* cmd_metadata.c */
 	{"GETMETADATA", cmd_getmetadata, AUTHED, 0},
 	{"SETMETADATA", cmd_setmetadata, AUTHED, 0},
+	/* cmd_notify.c */
+	{"NOTIFY", cmd_notify, AUTHED, 0},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -92,6 +94,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		imap_quota_capabilities(c, out);
 		/* cmd_metadata.c */
 		buf_puts(out, " METADATA METADATA-SERVER");
+		/* cmd_notify.c */
+		buf_puts(out, " NOTIFY");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

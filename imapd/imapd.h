@@ -40,6 +40,7 @@ struct client {
 	struct numset searchres;
 	unsigned enabled;           /* CLIENT_EN_* turned on by ENABLE */
 	int tls_keys_gone;          /* pre-login again after UNAUTHENTICATE */
+	struct notify *notify;      /* cmd_notify.c: NOTIFY SET, NULL: none */
 };
 
 /* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
@@ -135,6 +136,14 @@ cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 void imap_quota_capabilities(const struct client *c, struct buf *out);
 /* cmd_metadata.c */
 cmd_fn cmd_getmetadata, cmd_setmetadata;
+/* cmd_notify.c: NOTIFY, and the waits of IDLE and between commands */
+cmd_fn cmd_notify;
+void imap_notify_reset(struct client *c);
+void imap_notify_wait(struct client *c);
+/* Client bytes already read (our buffer, inside TLS) that poll cannot see. */
+int imap_client_pending(struct client *c);
+enum { IMAP_WAIT_TIMEOUT, IMAP_WAIT_CLIENT, IMAP_WAIT_MAILBOX, IMAP_WAIT_OTHER };
+int imap_wait_events(struct client *c, int selfd, unsigned secs);
 
 /* Answer a SEARCH or SORT that had RETURN (...): the ESEARCH response and
  * the SAVE. msgnos: the result in the order of the answer. */
