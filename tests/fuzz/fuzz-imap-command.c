@@ -47,6 +47,8 @@ static void setup(void)
 	atexit(cleanup);
 	mail_session_init(&sess, "fuzz", "/", "/nonexistent");
 	sess.allow_outside_home = 1;
+	/* the session commands see (METADATA, QUOTA): home "/" gives no file */
+	mail_session_init(&cl.sess, "fuzz", "/", "/nonexistent");
 	io_init(&cl.io, -1, open("/dev/null", O_WRONLY));
 	cl.state = ST_SELECTED;
 	if (mail_open(&sess, box_path, 1, &imap_events, &cl, &cl.box, &err) < 0) {
