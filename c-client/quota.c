@@ -95,3 +95,25 @@ int mail_quota_admit(struct mail_session *s, uint64_t bytes, uint64_t msgs, stru
 	}
 	return 0;
 }
+
+void mail_box_deleted(const struct mailbox *box, uint64_t *n, uint64_t *bytes)
+{
+	*n = *bytes = 0;
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		if (box->msgs[i]->flags & MF_DELETED) {
+			(*n)++;
+			*bytes += box->msgs[i]->size;
+		}
+}
+
+int mail_status_deleted(struct mail_session *s, const char *name, uint64_t *n, uint64_t *bytes,
+			struct mail_err *err)
+{
+	struct mailbox *box;
+
+	*n = *bytes = 0;
+	if (mail_open(s, name, 1, NULL, NULL, &box, err) < 0)
+		return -1;
+	mail_box_deleted(box, n, bytes);
+	return mail_close(box, 0, err);
+}

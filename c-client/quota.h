@@ -26,4 +26,11 @@ int mail_quota_get(struct mail_session *s, struct mail_quota *q, struct mail_err
  * MAIL_OVERQUOTA (or the error that kept us from counting). */
 int mail_quota_admit(struct mail_session *s, uint64_t bytes, uint64_t msgs, struct mail_err *err);
 
+/* STATUS DELETED and DELETED-STORAGE (RFC 9208 4.3.1): the messages marked
+ * \Deleted and the octets an EXPUNGE would free, of an open mailbox or of
+ * the one named (opened read-only for it). */
+void mail_box_deleted(const struct mailbox *box, uint64_t *n, uint64_t *bytes);
+int mail_status_deleted(struct mail_session *s, const char *name, uint64_t *n, uint64_t *bytes,
+			struct mail_err *err);
+
 #endif

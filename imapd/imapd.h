@@ -158,6 +158,7 @@ enum {
 	S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16,
 	S_APPENDLIMIT = 32, S_SIZE = 64,
 	S_HIGHESTMODSEQ = 128,   /* RFC 7162 3.1.2 */
+	S_DELETED = 256, S_DELETED_STORAGE = 512,   /* RFC 9208 4.3.1 (quota.c) */
 };
 /* "(" status-att *(SP status-att) ")" into S_* bits; -1 with p's error. */
 int imap_status_items(struct parser *p, unsigned *want);

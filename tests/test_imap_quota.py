@@ -95,3 +95,14 @@ def test_room_made_by_expunge_is_usable(filled):
     # 3 x 1500 + 1500 = 6000 octets, 5.9 KiB shown as 6
     r = filled.command('GETQUOTA ""')
     assert r.raw == [b'* QUOTA "" (STORAGE 6 6 MESSAGE 4 4)']
+
+
+def test_status_deleted_and_deleted_storage(filled):
+    # RFC 9208 4.3.1: what an EXPUNGE would free, in the selected mailbox
+    # and in one that is not
+    assert filled.command("STORE 1,4 +FLAGS.SILENT (\\Deleted)").ok
+    r = filled.command("STATUS INBOX (DELETED DELETED-STORAGE)")
+    assert r.raw == [b"* STATUS INBOX (DELETED 2 DELETED-STORAGE 1600)"]
+    assert filled.command("SELECT Other").ok
+    r = filled.command("STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)")
+    assert r.raw == [b"* STATUS INBOX (MESSAGES 4 DELETED 2 DELETED-STORAGE 1600)"]
