@@ -140,3 +140,14 @@ def test_grammar(inbox_one, notified, args, status, code):
 def test_capability(notified):
     caps = notified.command("CAPABILITY").named("CAPABILITY")[0]
     assert "NOTIFY" in caps
+
+
+@pytest.mark.mbox_only("a spool file that does not exist yet")
+def test_inboxes_status_for_a_first_delivery(mail_store, user, client):
+    assert client.command("CREATE Other").ok
+    assert client.command("SELECT Other").ok
+    assert client.command("NOTIFY SET (INBOXES (MessageNew MessageExpunge))").ok
+    time.sleep(0.2)
+    mail_store.deliver(user, NEW)
+    resp = timed(client)
+    assert resp.startswith(b"* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY "), resp
