@@ -15,6 +15,11 @@ void mail_quota_setup(struct mail_session *s, const struct config *cfg)
 	s->quota_messages = cfg->quota_messages;
 }
 
+void mail_quota_clear(struct mail_session *s)
+{
+	s->quota_storage = s->quota_messages = 0;
+}
+
 int mail_quota_active(const struct mail_session *s)
 {
 	return s->quota_storage || s->quota_messages;

@@ -18,6 +18,8 @@ struct mail_quota {
 
 /* Take the limits from the configuration into the session. */
 void mail_quota_setup(struct mail_session *s, const struct config *cfg);
+/* No limits for this session: delivery (deliver.c) is not held to them. */
+void mail_quota_clear(struct mail_session *s);
 /* Does the session have any limit (so QUOTA is worth offering)? */
 int mail_quota_active(const struct mail_session *s);
 /* Limits and usage now; -1 with err when a mailbox could not be counted. */

@@ -2,6 +2,9 @@
 # from the configuration (quota_storage, quota_messages), usage counted from
 # the mailboxes. APPEND, COPY and MOVE that would pass a limit are refused
 # with NO [OVERQUOTA] and leave every mailbox as it was.
+import os
+import subprocess
+
 import pytest
 
 from helpers import mailstore
@@ -10,6 +13,7 @@ from helpers.mbox import Entry
 
 MAIL_FORMATS = mailstore.FORMATS
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIMITS = "quota_storage = 6k\nquota_messages = 4"
 
 
@@ -106,3 +110,22 @@ def test_status_deleted_and_deleted_storage(filled):
     assert filled.command("SELECT Other").ok
     r = filled.command("STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)")
     assert r.raw == [b"* STATUS INBOX (MESSAGES 4 DELETED 2 DELETED-STORAGE 1600)"]
+
+
+@pytest.mark.mbox_only("tmail delivers to the spool file")
+def test_delivery_is_not_held_to_the_quota(quota_server, open_to, mail_store, user, workdir,
+                                           spool, san_env):
+    """An MTA's delivery through tmail goes in even over the limit: mail
+    from outside is not bounced for the quota; the client then sees the
+    usage above the limit, and its own APPEND is refused."""
+    tmail = os.environ.get("TMAIL") or os.path.join(REPO, "src", "tmail")
+    conf = os.path.join(workdir, "quota-tmail.conf")
+    with open(conf, "w") as f:
+        f.write("spool_dir = %s\n%s\n" % (spool.dir, LIMITS))
+    r = subprocess.run([tmail, "-c", conf, user.name], input=message(7000, 1),
+                       env=dict(san_env, PATH="/usr/bin:/bin"), capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    c = open_to(quota_server, who=user)
+    assert c.command('GETQUOTA ""').raw == [b'* QUOTA "" (STORAGE 7 6 MESSAGE 1 4)']
+    r = c.command("APPEND INBOX ", Lit(message(100, 2)))
+    assert r.status == "NO" and r.code == "OVERQUOTA"
