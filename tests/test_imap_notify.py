@@ -33,6 +33,14 @@ def silent(c, seconds):
     return select.select([c.sock], [], [], seconds)[0] == []
 
 
+def arriving(c, seconds):
+    """Every response the server sends unasked within that long."""
+    got, end = [], time.monotonic() + seconds
+    while select.select([c.sock], [], [], max(0, end - time.monotonic()))[0]:
+        got.append(c.read_response())
+    return got
+
+
 def status_of(c, name):
     r = c.command("STATUS %s (MESSAGES UIDNEXT UIDVALIDITY)" % name)
     assert r.ok, r
@@ -151,3 +159,17 @@ def test_inboxes_status_for_a_first_delivery(mail_store, user, client):
     mail_store.deliver(user, NEW)
     resp = timed(client)
     assert resp.startswith(b"* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY "), resp
+
+
+def test_selected_delayed_keeps_expunges_for_a_command(inbox_one, user, notified, connect):
+    c = notified
+    inbox_one.deliver(user, NEW)
+    assert c.command("SELECT INBOX").ok
+    assert c.command("NOTIFY SET (SELECTED-DELAYED (MessageNew MessageExpunge))").ok
+    other = connect()
+    assert other.command("SELECT INBOX").ok
+    assert other.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok
+    assert other.command("EXPUNGE").ok
+    # the flag change may be told; the expunge must wait for a command
+    assert not [x for x in arriving(c, 1.0) if x.endswith(b"EXPUNGE")]
+    assert c.command("NOOP").numbered("EXPUNGE") == [1]
