@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from helpers import mailstore
+from helpers import mailstore, system
 from helpers.imapclient import parse
 from helpers.mbox import Entry
-from helpers.session import wait_response
+from helpers.session import server_pid, wait_response
 
 MAIL_FORMATS = mailstore.FORMATS
 
@@ -173,3 +173,26 @@ def test_selected_delayed_keeps_expunges_for_a_command(inbox_one, user, notified
     # the flag change may be told; the expunge must wait for a command
     assert not [x for x in arriving(c, 1.0) if x.endswith(b"EXPUNGE")]
     assert c.command("NOOP").numbered("EXPUNGE") == [1]
+
+
+@pytest.mark.mbox_only("the watch, not the format: one slow check of the wait")
+def test_waits_without_polling(inbox_one, user, notified):
+    """Between commands the session sleeps on its watches: no wake-ups while
+    nothing happens (a 5-second poll would show in 6 seconds), then the
+    STATUS at once."""
+    c = notified
+    assert c.command("CREATE Other").ok
+    assert c.command("SELECT Other").ok
+    assert c.command("NOTIFY SET (SELECTED (MessageNew MessageExpunge)) "
+                     "(INBOXES (MessageNew MessageExpunge))").ok
+    pid = server_pid(c)
+    assert pid, "no session process found"
+    time.sleep(0.3)
+
+    def switches():
+        return int(system.proc_status(pid)["voluntary_ctxt_switches"][0])
+    before = switches()
+    time.sleep(6)
+    assert switches() == before, "the session woke up with nothing to do"
+    inbox_one.deliver(user, NEW)
+    assert timed(c).startswith(b"* STATUS INBOX (MESSAGES 2 ")
