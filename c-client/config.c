@@ -65,6 +65,8 @@ static const struct ckey keys[] = {
 	{"special_use_create", C_BOOL, F(special_use_create), 0},
 	{"literal_minus", C_BOOL, F(literal_minus), 0},
 	{"max_keywords", C_SECS, F(max_keywords), 1},
+	{"quota_storage", C_SIZE, F(quota_storage), 0},
+	{"quota_messages", C_SIZE, F(quota_messages), 0},
 };
 
 void config_defaults(struct config *c)

@@ -32,6 +32,7 @@ struct config {
 	int special_use_create;
 	int literal_minus;        /* imapd offers LITERAL- (RFC 7888), not LITERAL+ */
 	unsigned max_keywords;    /* keyword names a mailbox may hold (0: MAIL_KEYWORDS_MAX) */
+	size_t quota_storage, quota_messages;   /* quota.c: 0, no limit */
 };
 
 void config_defaults(struct config *c);

@@ -3,6 +3,7 @@
  * root runs for exactly one file. The message bytes are parsed only here,
  * so never as root. */
 #include "deliver.h"
+#include "quota.h"
 #include "config.h"
 #include "daemon.h"
 #include "fsafe.h"
@@ -387,6 +388,9 @@ int deliver_to(struct mail_session *s, const struct deliver_target *t,
 	struct mail_err err = { 0 };
 	int r;
 
+	/* the quota limits what clients store; mail from outside is not
+	 * bounced for it (the user sees the usage over the limit instead) */
+	mail_quota_clear(s);
 	if (t->folder && deliver_folder_ok(t->folder))
 		name = t->folder;
 	else if (t->folder)

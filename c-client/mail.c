@@ -11,6 +11,8 @@
 #include "unix_index.h"
 #include "specialuse.h"
 #include "mail_modseq.h"
+#include "quota.h"
+#include "metadata.h"
 
 #include <malloc.h>
 #include <dirent.h>
@@ -94,6 +96,7 @@ void mail_session_setup(struct mail_session *s, const char *user, const char *ho
 	s->max_keywords = cfg->max_keywords;
 	mail_session_formats(s, cfg->inbox, cfg->mail_format);
 	mail_special_setup(s, cfg);
+	mail_quota_setup(s, cfg);
 }
 
 void mail_session_formats(struct mail_session *s, const char *inbox, const char *mail_format)
@@ -926,6 +929,25 @@ static void gather_free(struct mail_new *nm, size_t n)
 	free(nm);
 }
 
+static int append_at(struct mail_session *s, const char *name, const struct mail_new *msgs,
+		     size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
+
+/* The quota (quota.c) must hold the copies of msgnos. */
+static int copy_admit(struct mailbox *box, const uint32_t *msgnos, size_t n,
+		      struct mail_err *err)
+{
+	uint64_t bytes = 0;
+
+	if (!mail_quota_active(box->sess))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!msgno_ok(box, msgnos[i], err))
+			return -1;
+		bytes += box->msgs[msgnos[i] - 1]->size;
+	}
+	return mail_quota_admit(box->sess, bytes, n, err);
+}
+
 int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *dest,
 	      uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
 {
@@ -933,6 +955,8 @@ int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char 
 	struct where w;
 	int rc;
 
+	if (copy_admit(box, msgnos, n, err) < 0)
+		return -1;
 	/* the format's own fast path when both ends are of it */
 	if (box->drv->copy && find_box(box->sess, dest, &w, NULL, err) == BOX_THERE &&
 	    w.drv == box->drv && (!w.net || net_same_names(box->path, dest))) {
@@ -949,13 +973,39 @@ int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char 
 		free(w.path);
 	if (!(nm = gather(box, msgnos, n, err)))
 		return -1;
-	rc = mail_append(box->sess, dest, nm, n, uidvalidity_out, uids_out, err);
+	rc = append_at(box->sess, dest, nm, n, uidvalidity_out, uids_out, err);
 	gather_free(nm, n);
 	return rc;
 }
 
+/* RFC822.SIZE of a message as given: a bare LF is stored as CRLF. */
+static uint64_t new_size(const struct mail_new *m)
+{
+	uint64_t size = m->len;
+
+	for (size_t i = 0; i < m->len; i++)
+		size += m->text[i] == '\n' && (!i || m->text[i - 1] != '\r');
+	return size;
+}
+
 int mail_append(struct mail_session *s, const char *name, const struct mail_new *msgs, size_t n,
 		uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	uint64_t bytes = 0;
+
+	if (mail_quota_active(s)) {
+		for (size_t i = 0; i < n; i++)
+			bytes += new_size(&msgs[i]);
+		if (mail_quota_admit(s, bytes, n, err) < 0)
+			return -1;
+	}
+	return append_at(s, name, msgs, n, uidvalidity_out, uids_out, err);
+}
+
+/* APPEND without the quota's check (a copy already checked, a rename that
+ * moves what is already counted). */
+static int append_at(struct mail_session *s, const char *name, const struct mail_new *msgs,
+		     size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
 {
 	struct where w;
 	int rc = -1;
@@ -1120,6 +1170,8 @@ int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 	free(w.path);
 	if (rc == 0)
 		mail_special_forget(s, name, NULL);
+	if (rc == 0)
+		mail_meta_forget(s, name, NULL);
 	return rc;
 }
 
@@ -1148,7 +1200,7 @@ static int rename_inbox(struct mail_session *s, const char *to, struct mail_err 
 		uids[i] = box->msgs[i]->uid;
 	}
 	if (n && (!(nm = gather(box, msgnos, n, err)) ||
-		  mail_append(s, to, nm, n, NULL, NULL, err) < 0)) {
+		  append_at(s, to, nm, n, NULL, NULL, err) < 0)) {
 		struct mail_err e2;
 		mail_delete(s, to, &e2);
 	} else {
@@ -1290,6 +1342,8 @@ int mail_rename(struct mail_session *s, const char *from, const char *to, struct
 		rc = rename_file(s, from, wf.path, to, wt.path, err);
 	if (rc == 0)
 		mail_special_forget(s, from, to);
+	if (rc == 0)
+		mail_meta_forget(s, from, to);
 out:
 	free(wf.path);
 	free(wt.path);
@@ -2069,15 +2123,14 @@ static int watch_relevant(const struct mail_watch *w, const struct inotify_event
 	return 0;
 }
 
-int mail_watch_changed(struct mailbox *box)
+/* Read every pending event of w: 1 the mailbox changed, 2 (or'd) its
+ * watches must be made again. */
+static int watch_drain(struct mail_watch *w)
 {
-	struct mail_watch *w = box->watch;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int changed = 0;
 	ssize_t n;
 
-	if (!w || w->fd < 0)
-		return 1;
 	while ((n = read(w->fd, buf, sizeof buf)) > 0)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
@@ -2085,9 +2138,74 @@ int mail_watch_changed(struct mailbox *box)
 			changed |= r;
 			p += sizeof *ev + ev->len;
 		}
-	if (changed & 2)
+	return changed;
+}
+
+int mail_watch_changed(struct mailbox *box)
+{
+	struct mail_watch *w = box->watch;
+	int changed;
+
+	if (!w || w->fd < 0)
+		return 1;
+	if ((changed = watch_drain(w)) & 2)
 		watch_rebuild(box);
 	return changed != 0;
+}
+
+/* Open name read-only just long enough to set (or, given *w, make again)
+ * its watches, which outlive it. */
+static int watch_detached(struct mail_session *s, const char *name, struct mail_watch **w,
+			  struct mail_err *err)
+{
+	struct mailbox *box;
+
+	if (mail_open(s, name, 1, NULL, NULL, &box, err) < 0)
+		return -1;
+	if (*w) {
+		box->watch = *w;
+		if (box->watch->fd < 0)
+			box->watch->tried = 0;
+		else
+			watch_rebuild(box);
+	}
+	mail_watch_fd(box);
+	*w = box->watch;
+	box->watch = NULL;
+	return mail_close(box, 0, err);
+}
+
+struct mail_watch *mail_watch_name(struct mail_session *s, const char *name, struct mail_err *err)
+{
+	struct mail_watch *w = NULL;
+
+	if (watch_detached(s, name, &w, err) < 0 && !w)
+		return NULL;
+	return w;
+}
+
+int mail_watch_name_fd(const struct mail_watch *w)
+{
+	return w->fd;
+}
+
+int mail_watch_name_changed(struct mail_session *s, const char *name, struct mail_watch *w)
+{
+	struct mail_err ignore;
+	int changed;
+
+	if (w->fd < 0)
+		return 0;
+	if ((changed = watch_drain(w)) & 2)
+		watch_detached(s, name, &w, &ignore);
+	return changed != 0;
+}
+
+void mail_watch_name_free(struct mail_watch *w)
+{
+	struct mailbox box = {.watch = w};
+
+	watch_free(&box);
 }
 
 /* Release the watch with the mailbox. */

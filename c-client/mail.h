@@ -38,6 +38,7 @@ enum mail_code {
 	/* specialuse.c */
 	MAIL_USEATTR,       /* a special use we do not know or cannot give */
 	MAIL_UNKNOWN_CTE,   /* BINARY: an encoding not decoded, or content not storable */
+	MAIL_OVERQUOTA,     /* quota.c: over the user's quota (RFC 9208) */
 };
 
 struct mail_err {
@@ -81,6 +82,8 @@ struct mail_session {
 	 * whether they are made at login. */
 	char *special_cfg[MAIL_SPECIAL_N];
 	int special_create;
+	/* quota.c: limits of the user's quota root, 0: none */
+	uint64_t quota_storage, quota_messages;
 	/* A client program's hooks for network mailboxes ("{host}name",
 	 * net.h). NULL in the daemons: such names are then refused, so no
 	 * user can make a server connect anywhere. */
@@ -348,6 +351,15 @@ int mail_watch_fd(struct mailbox *box);
 /* Consume what woke the watch: 1 the mailbox may have changed (ping it),
  * 0 only unrelated activity (another user's spool file). */
 int mail_watch_changed(struct mailbox *box);
+/* NOTIFY: a watch on a mailbox that is not open (its descriptor polled
+ * like mail_watch_fd's, -1 when the format has none); NULL with err when
+ * the mailbox cannot be opened. */
+struct mail_watch;
+struct mail_watch *mail_watch_name(struct mail_session *s, const char *name, struct mail_err *err);
+int mail_watch_name_fd(const struct mail_watch *w);
+/* Read its events: did the mailbox change? */
+int mail_watch_name_changed(struct mail_session *s, const char *name, struct mail_watch *w);
+void mail_watch_name_free(struct mail_watch *w);
 
 /* CONDSTORE and QRESYNC (RFC 7162), for every format (mail_modseq.c). */
 struct numset;

@@ -1,7 +1,6 @@
 /* cmd_idle.c: IDLE (RFC 2177). We wait for the client's DONE and for the
  * mailbox's watch (inotify, from its driver) and send what changed; a
  * format without a watch is pinged every few seconds. */
-#include <poll.h>
 #include <string.h>
 
 #include "imapd.h"
@@ -12,25 +11,19 @@
  * not see it (another machine over NFS) still shows within a minute. */
 #define IDLE_WATCHED_SECONDS 60
 
-enum { WAIT_TIMEOUT, WAIT_CLIENT, WAIT_MAILBOX };
-
 /* Wait (never past the deadline) for client bytes, which may already wait
  * in our buffer or inside TLS where poll cannot see, or for the mailbox's
- * watch to fire. */
+ * watch to fire; NOTIFY's mailboxes are told of meanwhile. */
 static int idle_wait(struct client *c, int watch)
 {
-	if (c->io.rpos < c->io.rlen || (c->io.tr->pending && c->io.tr->pending(c->io.trctx) > 0))
-		return WAIT_CLIENT;
+	if (imap_client_pending(c))
+		return IMAP_WAIT_CLIENT;
 	unsigned secs = io_wait_seconds(&c->io), most = watch >= 0 ? IDLE_WATCHED_SECONDS :
 								IDLE_PING_SECONDS;
-	struct pollfd pfd[2] = {{.fd = c->io.in_fd, .events = POLLIN},
-				{.fd = watch, .events = POLLIN}};
 
 	if (!secs || secs > most)
 		secs = most;
-	if (poll(pfd, watch >= 0 ? 2 : 1, (int)secs * 1000) <= 0)
-		return WAIT_TIMEOUT;
-	return pfd[0].revents ? WAIT_CLIENT : WAIT_MAILBOX;
+	return imap_wait_events(c, watch, secs);
 }
 
 /* The deadline passed: the session ends, however many bytes trickled in. */
@@ -60,7 +53,7 @@ void cmd_idle(struct cmd *cmd)
 		if (io_deadline_passed(&c->io))
 			break;
 		int why = idle_wait(c, watch);
-		if (why == WAIT_CLIENT) {
+		if (why == IMAP_WAIT_CLIENT) {
 			unsigned saved = c->io.timeout;
 			c->io.timeout = IDLE_PING_SECONDS;
 			buf_reset(&line);
@@ -85,7 +78,8 @@ void cmd_idle(struct cmd *cmd)
 			}
 			continue;
 		}
-		if (why == WAIT_MAILBOX && !mail_watch_changed(c->box))
+		if ((why == IMAP_WAIT_MAILBOX && !mail_watch_changed(c->box)) ||
+		    why == IMAP_WAIT_OTHER)
 			continue;
 		if (c->box && mail_ping(c->box, &err) < 0)
 			resp_untagged(c, "NO %s", err.text);

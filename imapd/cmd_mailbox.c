@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "imapd.h"
+#include "quota.h"
 #include "imap_fmt.h"
 #include "mutf7.h"
 #include "specialuse.h"
@@ -145,6 +146,7 @@ static const struct {
 	/* STATUS=SIZE (RFC 8438) */
 	{"SIZE", S_SIZE},
 	{"HIGHESTMODSEQ", S_HIGHESTMODSEQ},
+	{"DELETED", S_DELETED}, {"DELETED-STORAGE", S_DELETED_STORAGE},
 };
 
 int imap_status_items(struct parser *p, unsigned *want)
@@ -200,9 +202,16 @@ int imap_status_send(struct client *c, const char *name, unsigned want, struct m
 		else if (mail_status_modseq(&c->sess, name, &hms, err) < 0)
 			return -1;
 	}
+	uint64_t del = 0, del_bytes = 0;
+	if (want & (S_DELETED | S_DELETED_STORAGE)) {
+		if (c->box && !strcmp(c->box->name, name))
+			mail_box_deleted(c->box, &del, &del_bytes);
+		else if (mail_status_deleted(&c->sess, name, &del, &del_bytes, err) < 0)
+			return -1;
+	}
 	const uint64_t values[] = {st.messages,    st.recent, st.uidnext,
 				   st.uidvalidity, st.unseen, imap_append_limit(c),
-				   st.size,        hms};
+				   st.size,        hms,       del, del_bytes};
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "STATUS ");

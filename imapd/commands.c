@@ -55,6 +55,15 @@ static const struct imap_command commands[] = {
 	{"URLFETCH", cmd_urlfetch, AUTHED, 0},
 	/* cmd_context.c */
 	{"CANCELUPDATE", cmd_cancelupdate, ST_SELECTED, 0},
+	/* cmd_quota.c */
+	{"GETQUOTA", cmd_getquota, AUTHED, 0},
+	{"GETQUOTAROOT", cmd_getquotaroot, AUTHED, 0},
+	{"SETQUOTA", cmd_setquota, AUTHED, 0},
+	/* cmd_metadata.c */
+	{"GETMETADATA", cmd_getmetadata, AUTHED, 0},
+	{"SETMETADATA", cmd_setmetadata, AUTHED, 0},
+	/* cmd_notify.c */
+	{"NOTIFY", cmd_notify, AUTHED, 0},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -93,6 +102,12 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " CATENATE URLAUTH URL-PARTIAL");
 		/* cmd_context.c */
 		buf_puts(out, " CONTEXT=SEARCH CONTEXT=SORT");
+		/* cmd_quota.c */
+		imap_quota_capabilities(c, out);
+		/* cmd_metadata.c */
+		buf_puts(out, " METADATA METADATA-SERVER");
+		/* cmd_notify.c */
+		buf_puts(out, " NOTIFY");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

@@ -41,6 +41,7 @@ struct client {
 	unsigned enabled;           /* CLIENT_EN_* turned on by ENABLE */
 	int tls_keys_gone;          /* pre-login again after UNAUTHENTICATE */
 	struct imap_context *contexts;   /* RFC 5267 updates (context.h) */
+	struct notify *notify;      /* cmd_notify.c: NOTIFY SET, NULL: none */
 };
 
 /* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
@@ -141,6 +142,19 @@ cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscrib
 	cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_id,
 	cmd_namespace, cmd_enable, cmd_idle, cmd_sort, cmd_thread, cmd_unauthenticate;
 cmd_fn cmd_compress;
+/* cmd_quota.c */
+cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
+void imap_quota_capabilities(const struct client *c, struct buf *out);
+/* cmd_metadata.c */
+cmd_fn cmd_getmetadata, cmd_setmetadata;
+/* cmd_notify.c: NOTIFY, and the waits of IDLE and between commands */
+cmd_fn cmd_notify;
+void imap_notify_reset(struct client *c);
+void imap_notify_wait(struct client *c);
+/* Client bytes already read (our buffer, inside TLS) that poll cannot see. */
+int imap_client_pending(struct client *c);
+enum { IMAP_WAIT_TIMEOUT, IMAP_WAIT_CLIENT, IMAP_WAIT_MAILBOX, IMAP_WAIT_OTHER };
+int imap_wait_events(struct client *c, int selfd, unsigned secs);
 
 /* Answer a SEARCH or SORT that had RETURN (...): the ESEARCH response and
  * the SAVE. msgnos: the result in the order of the answer. */
@@ -155,6 +169,7 @@ enum {
 	S_MESSAGES = 1, S_RECENT = 2, S_UIDNEXT = 4, S_UIDVALIDITY = 8, S_UNSEEN = 16,
 	S_APPENDLIMIT = 32, S_SIZE = 64,
 	S_HIGHESTMODSEQ = 128,   /* RFC 7162 3.1.2 */
+	S_DELETED = 256, S_DELETED_STORAGE = 512,   /* RFC 9208 4.3.1 (quota.c) */
 };
 /* "(" status-att *(SP status-att) ")" into S_* bits; -1 with p's error. */
 int imap_status_items(struct parser *p, unsigned *want);

@@ -259,6 +259,8 @@ static int read_command(struct client *c, struct buf *cmdbuf)
 {
 	buf_reset(cmdbuf);
 	command_deadline(c);
+	/* cmd_notify.c: news while no command runs */
+	imap_notify_wait(c);
 	for (;;) {
 		size_t seg = cmdbuf->len;
 		enum io_status st = io_readline(&c->io, cmdbuf, c->cfg.max_line);

@@ -85,6 +85,7 @@ void resp_mail_error(struct cmd *cmd, const struct mail_err *err)
 		[MAIL_CORRUPT] = "CORRUPTION",      [MAIL_LIMIT] = "LIMIT",
 		[MAIL_USEATTR] = "USEATTR",
 		[MAIL_UNKNOWN_CTE] = "UNKNOWN-CTE",
+		[MAIL_OVERQUOTA] = "OVERQUOTA",
 	};
 	const char *code = NULL;
 

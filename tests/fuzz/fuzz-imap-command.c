@@ -47,6 +47,8 @@ static void setup(void)
 	atexit(cleanup);
 	mail_session_init(&sess, "fuzz", "/", "/nonexistent");
 	sess.allow_outside_home = 1;
+	/* the session commands see (METADATA, QUOTA): home "/" gives no file */
+	mail_session_init(&cl.sess, "fuzz", "/", "/nonexistent");
 	io_init(&cl.io, -1, open("/dev/null", O_WRONLY));
 	cl.state = ST_SELECTED;
 	if (mail_open(&sess, box_path, 1, &imap_events, &cl, &cl.box, &err) < 0) {
@@ -238,6 +240,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		list_create_args(s, size, pool, data[0] >> 7);
 		run_cmd(cmd_enable, "ENABLE", 0, s, size);
 		run_cmd(cmd_id, "ID", 0, s, size);
+		/* cmd_metadata.c, cmd_quota.c: home "/" keeps them from any file */
+		run_cmd(cmd_getmetadata, "GETMETADATA", 0, s, size);
+		run_cmd(cmd_setmetadata, "SETMETADATA", 0, s, size);
+		run_cmd(cmd_getquota, "GETQUOTA", 0, s, size);
+		run_cmd(cmd_setquota, "SETQUOTA", 0, s, size);
 		condstore_args(s, size, data[0] >> 2 & 1);
 		break;
 	case 1:
