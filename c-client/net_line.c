@@ -1,0 +1,149 @@
+/* net_line.c: the line-based client connection POP3 and NNTP share:
+ * connect, commands out, status lines and dot-terminated blocks in, the
+ * /debug trace with credentials hidden, and TLS upgrades. */
+#include "net_line.h"
+#include "tls_client.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* /debug: one line to the program's trace hook. */
+static void trace(struct net_line *c, int out, const char *p, size_t n)
+{
+	if (c->nm.debug && c->cl && c->cl->trace)
+		c->cl->trace(c->cl->ctx, &c->nm, out, p, n);
+}
+
+int net_line_fail(struct net_line *c, struct mail_err *err, const char *why)
+{
+	c->broken = 1;
+	mail_err_set(err, MAIL_FAIL, "%s: %s", c->nm.host, why);
+	return -1;
+}
+
+int net_line_open(struct net_line *c, const struct net_name *nm, const struct mail_client *cl,
+		  struct mail_err *err)
+{
+	memset(c, 0, sizeof *c);
+	c->nm = *nm;
+	c->nm.mailbox = NULL;   /* points into the caller's name */
+	c->nm.debug |= cl && cl->debug;
+	c->cl = cl;
+	buf_init(&c->line);
+	c->fd = net_open(&c->nm, cl, NET_LINE_TIMEOUT, &c->io, &c->loopback, err);
+	c->broken = c->fd < 0;
+	return c->fd < 0 ? -1 : 0;
+}
+
+void net_line_close(struct net_line *c)
+{
+	tls_client_end(&c->io);
+	if (c->fd >= 0) {
+		buf_free(&c->io.wbuf);
+		close(c->fd);
+	}
+	c->fd = -1;
+	c->broken = 1;
+	buf_free(&c->line);
+}
+
+int net_line_send(struct net_line *c, int secret, struct mail_err *err, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	if (c->broken)
+		return net_line_fail(c, err, "connection lost");
+	buf_init(&b);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (secret) {
+		size_t end = 0;
+		for (int w = 0; w < secret && end < b.len; w++)
+			end += (end > 0) + strcspn(b.data + end + (end > 0), " ");
+		char shown[64];
+		snprintf(shown, sizeof shown, "%.*s <credentials>", (int)(end < 32 ? end : 32),
+			 b.data);
+		trace(c, 1, shown, strlen(shown));
+	} else {
+		trace(c, 1, b.data, b.len);
+	}
+	buf_puts(&b, "\r\n");
+	io_write(&c->io, b.data, b.len);
+	explicit_bzero(b.data, b.len);
+	buf_free(&b);
+	if (io_flush(&c->io) < 0)
+		return net_line_fail(c, err, "connection broken while sending");
+	return 0;
+}
+
+static const char *io_why(enum io_status st)
+{
+	return st == IO_TIMEOUT ? "server not answering (timeout)" :
+	       st == IO_TOOLONG ? "response line too long" :
+	       st == IO_EOF ? "connection closed by the server" : "connection broken";
+}
+
+int net_line_read(struct net_line *c, struct mail_err *err)
+{
+	if (c->broken)
+		return net_line_fail(c, err, "connection lost");
+	buf_reset(&c->line);
+	enum io_status st = io_readline(&c->io, &c->line, NET_LINE_MAX);
+	if (st != IO_OK)
+		return net_line_fail(c, err, io_why(st));
+	buf_putc(&c->line, '\0');
+	c->line.len--;
+	trace(c, 0, c->line.data, c->line.len);
+	return 0;
+}
+
+int net_line_block(struct net_line *c, struct buf *out, size_t max, struct mail_err *err)
+{
+	struct buf l;
+	size_t start = out->len;
+	int r = -1;
+
+	buf_init(&l);
+	for (;;) {
+		buf_reset(&l);
+		enum io_status st = io_readline(&c->io, &l, NET_LINE_MAX);
+		if (st != IO_OK) {
+			net_line_fail(c, err, io_why(st));
+			break;
+		}
+		if (l.len == 1 && l.data[0] == '.') {
+			r = 0;
+			break;
+		}
+		size_t skip = l.len && l.data[0] == '.';   /* "..x" was ".x" */
+		if (out->len - start + l.len + 2 > max) {
+			net_line_fail(c, err, "answer larger than we accept");
+			break;
+		}
+		if (l.len > skip)
+			buf_append(out, l.data + skip, l.len - skip);
+		buf_puts(out, "\r\n");
+	}
+	buf_free(&l);
+	if (r == 0 && c->nm.debug) {
+		char note[64];
+		snprintf(note, sizeof note, "<%zu octets>", out->len - start);
+		trace(c, 0, note, strlen(note));
+	}
+	return r;
+}
+
+int net_line_tls(struct net_line *c, struct mail_err *err)
+{
+	struct tls_client_opts o = {c->nm.host, c->nm.novalidate, c->cl ? c->cl->cafile : NULL};
+
+	if (tls_client_start(&c->io, &o, err) < 0) {
+		c->broken = 1;
+		return -1;
+	}
+	return 0;
+}
