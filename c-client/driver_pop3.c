@@ -69,34 +69,33 @@ static int pop3_cmd(struct net_line *c, int secret, struct mail_err *err, const 
 	return r < 0 ? -1 : pop3_ok(c, err);
 }
 
+/* One CAPA line. */
+static void capa_line(void *ctx, char *l)
+{
+	unsigned *caps = ctx;
+
+	if (!strcasecmp(l, "STLS"))
+		*caps |= PC_STLS;
+	else if (!strcasecmp(l, "TOP"))
+		*caps |= PC_TOP;
+	else if (!strcasecmp(l, "UIDL"))
+		*caps |= PC_UIDL;
+	else if (!strcasecmp(l, "USER"))
+		*caps |= PC_USER;
+	else if (!strncasecmp(l, "SASL ", 5))
+		for (char *sv, *w = strtok_r(l + 5, " ", &sv); w; w = strtok_r(NULL, " ", &sv))
+			*caps |= strcasecmp(w, "PLAIN") ? 0 : PC_PLAIN;
+}
+
 /* CAPA (RFC 2449): what we act on; none when the server has no CAPA. */
 static int pop3_capa(struct net_line *c, unsigned *caps, struct mail_err *err)
 {
-	struct buf b;
 	struct mail_err ignore;
 
 	*caps = 0;
 	if (pop3_cmd(c, 0, &ignore, "CAPA") < 0)
 		return c->broken ? net_line_fail(c, err, "connection lost at CAPA") : 0;
-	buf_init(&b);
-	int r = net_line_block(c, &b, NET_LINE_MAX, err);
-	for (char *l = b.data, *e; r == 0 && l && l < b.data + b.len; l = e + 2) {
-		e = strstr(l, "\r\n");
-		*e = '\0';
-		if (!strcasecmp(l, "STLS"))
-			*caps |= PC_STLS;
-		else if (!strcasecmp(l, "TOP"))
-			*caps |= PC_TOP;
-		else if (!strcasecmp(l, "UIDL"))
-			*caps |= PC_UIDL;
-		else if (!strcasecmp(l, "USER"))
-			*caps |= PC_USER;
-		else if (!strncasecmp(l, "SASL ", 5))
-			for (char *sv, *w = strtok_r(l + 5, " ", &sv); w; w = strtok_r(NULL, " ", &sv))
-				*caps |= strcasecmp(w, "PLAIN") ? 0 : PC_PLAIN;
-	}
-	buf_free(&b);
-	return r;
+	return net_line_each(c, NET_LINE_MAX, capa_line, caps, err);
 }
 
 /* A password goes only over TLS: STLS where offered, else only /notls
@@ -190,25 +189,25 @@ static int stat_count(struct net_line *c, uint32_t *n, struct mail_err *err)
 	return 0;
 }
 
-/* LIST's "msgno size" lines into the messages' sizes. */
+/* One LIST line, "msgno size": a message's size. */
+static void list_line(void *ctx, char *l)
+{
+	struct mailbox *box = ctx;
+	char *end;
+	unsigned long no = strtoul(l, &end, 10);
+	unsigned long long size = strtoull(end, NULL, 10);
+
+	if (no >= 1 && no <= box->nmsgs)
+		box->msgs[no - 1]->size = size;
+}
+
 static int list_sizes(struct mailbox *box, struct mail_err *err)
 {
 	struct net_line *c = &PB(box)->c;
-	struct buf b;
 
 	if (pop3_cmd(c, 0, err, "LIST") < 0)
 		return -1;
-	buf_init(&b);
-	int r = net_line_block(c, &b, (size_t)box->nmsgs * 32 + 64, err);
-	for (char *l = b.data; r == 0 && l && l < b.data + b.len; l = strstr(l, "\r\n") + 2) {
-		char *end;
-		unsigned long no = strtoul(l, &end, 10);
-		unsigned long long size = strtoull(end, NULL, 10);
-		if (no >= 1 && no <= box->nmsgs)
-			box->msgs[no - 1]->size = size;
-	}
-	buf_free(&b);
-	return r;
+	return net_line_each(c, (size_t)box->nmsgs * 32 + 64, list_line, box, err);
 }
 
 static void pop3_close(struct mailbox *box)

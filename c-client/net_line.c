@@ -137,6 +137,22 @@ int net_line_block(struct net_line *c, struct buf *out, size_t max, struct mail_
 	return r;
 }
 
+int net_line_each(struct net_line *c, size_t max, void (*fn)(void *ctx, char *line), void *ctx,
+		  struct mail_err *err)
+{
+	struct buf b;
+
+	buf_init(&b);
+	int r = net_line_block(c, &b, max, err);
+	for (char *l = b.data, *e; r == 0 && l && l < b.data + b.len; l = e + 2) {
+		e = memmem(l, (size_t)(b.data + b.len - l), "\r\n", 2);   /* every line has one */
+		*e = '\0';
+		fn(ctx, l);
+	}
+	buf_free(&b);
+	return r;
+}
+
 int net_line_tls(struct net_line *c, struct mail_err *err)
 {
 	struct tls_client_opts o = {c->nm.host, c->nm.novalidate, c->cl ? c->cl->cafile : NULL};

@@ -38,6 +38,10 @@ int net_line_read(struct net_line *c, struct mail_err *err);
 /* Read a dot-terminated block (RFC 1939 3, RFC 3977 3.1.1): each line
  * un-stuffed and ended by CRLF, appended to out, at most max bytes. */
 int net_line_block(struct net_line *c, struct buf *out, size_t max, struct mail_err *err);
+/* Read a block as net_line_block and call fn on each line (NUL-ended,
+ * without CRLF; fn may change it). */
+int net_line_each(struct net_line *c, size_t max, void (*fn)(void *ctx, char *line), void *ctx,
+		  struct mail_err *err);
 /* Start TLS on the connection (after the server agreed to STLS/STARTTLS). */
 int net_line_tls(struct net_line *c, struct mail_err *err);
 /* Mark the connection unusable; -1 with err "host: why". */
