@@ -36,6 +36,7 @@ struct nbox {
 	const char *local_user;
 	char *group;
 	uint32_t low, high;
+	uint32_t first;           /* the first article number asked for */
 	struct buf text;
 	uint32_t text_num;
 	int text_whole;
@@ -224,17 +225,11 @@ static int nntp_group(struct net_line *c, const char *local_user, int *tried, co
 static void over_line(void *ctx, char *l)
 {
 	struct mailbox *box = ctx;
-	char *f[8], *sv;
+	char *f[8];
 	int k = 0;
 
-	for (char *p = l; k < 8; p = NULL) {
-		char *t = strtok_r(p, "\t", &sv);
-		if (!t)
-			break;
-		f[k++] = t;
-	}
-	if (k < 1)
-		return;
+	while (k < 8 && l)
+		f[k++] = strsep(&l, "\t");   /* empty fields count (no References) */
 	char *end;
 	unsigned long num = strtoul(f[0], &end, 10);
 	if (*end || num < NB(box)->low || num > NB(box)->high || num > UINT32_MAX ||
@@ -254,6 +249,8 @@ static int learn_articles(struct mailbox *box, struct mail_err *err)
 {
 	struct nbox *nb = NB(box);
 	uint32_t from = nb->high - nb->low >= NNTP_MSGS_MAX ? nb->high - NNTP_MSGS_MAX + 1 : nb->low;
+
+	nb->first = from;
 	int code = nntp_cmd(&nb->c, 0, err, "%s %u-%u", nb->caps & NC_OVER ? "OVER" : "XOVER",
 			    from, nb->high);
 	int lines = code == 224;
@@ -294,12 +291,13 @@ static void seen_from_newsrc(struct mailbox *box)
 	free(data);
 }
 
-/* The read ranges to write: what the file said outside the articles shown,
- * and inside them every number but the unseen articles'. */
+/* The read ranges to write: what the file said outside the articles
+ * asked for, and inside them every number but the unseen articles' (an
+ * expunged or missing one is read). */
 static struct newsrc_range *ranges_now(struct mailbox *box, const struct newsrc_range *old,
 				       size_t nold, size_t *n)
 {
-	uint32_t first = box->msgs[0]->uid, last = box->msgs[box->nmsgs - 1]->uid;
+	uint32_t first = NB(box)->first, last = NB(box)->high;
 	struct newsrc_range *r = xmalloc((nold + box->nmsgs + 2) * sizeof *r);
 	uint32_t start = first;
 
@@ -338,7 +336,7 @@ static int newsrc_save(struct mailbox *box, struct mail_err *err)
 
 	for (uint32_t i = 0; i < box->nmsgs && !changed; i++)
 		changed = !!(box->msgs[i]->flags & MF_SEEN) != NM(box, i)->seen0;
-	if (!changed || !box->nmsgs)
+	if (!changed || NB(box)->high < NB(box)->first || !NB(box)->first)
 		return 0;
 	size_t len, nold, n;
 	char *data = newsrc_read(box->sess, &len);
