@@ -298,7 +298,7 @@ static struct newsrc_range *ranges_now(struct mailbox *box, const struct newsrc_
 				       size_t nold, size_t *n)
 {
 	uint32_t first = NB(box)->first, last = NB(box)->high;
-	struct newsrc_range *r = xmalloc((nold + box->nmsgs + 2) * sizeof *r);
+	struct newsrc_range *r = xmalloc((2 * nold + box->nmsgs + 2) * sizeof *r);
 	uint32_t start = first;
 
 	*n = 0;
@@ -466,51 +466,13 @@ static int nntp_get(struct mailbox *box, uint32_t msgno, int whole, struct mail_
 static int nntp_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		      struct mail_err *err)
 {
-	if (nntp_get(box, msgno, 1, err) < 0)
-		return -1;
-	*text = NB(box)->text.data ? NB(box)->text.data : "";
-	*len = NB(box)->text.len;
-	return 0;
+	return net_line_text(nntp_get(box, msgno, 1, err), &NB(box)->text, 0, text, len);
 }
 
 static int nntp_fetch_header(struct mailbox *box, uint32_t msgno, const char **text,
 			     size_t *len, struct mail_err *err)
 {
-	if (nntp_get(box, msgno, 0, err) < 0)
-		return -1;
-	*text = NB(box)->text.data ? NB(box)->text.data : "";
-	*len = rfc822_header_len(*text, NB(box)->text.len);
-	return 0;
-}
-
-/* What a reader's NNTP session has no command for. */
-static int no_such(const char *path, const char *what, struct mail_err *err)
-{
-	mail_err_set(err, MAIL_FAIL, "%s: newsgroups cannot %s here", path, what);
-	return -1;
-}
-
-static int nntp_append(struct mail_session *s, const char *path, const struct mail_new *msgs,
-		       size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out,
-		       struct mail_err *err)
-{
-	return no_such(path, "take messages (posting is not a mailbox append)", err);
-}
-
-static int nntp_create(struct mail_session *s, const char *path, struct mail_err *err)
-{
-	return no_such(path, "be created", err);
-}
-
-static int nntp_remove(struct mail_session *s, const char *path, struct mail_err *err)
-{
-	return no_such(path, "be deleted", err);
-}
-
-static int nntp_rename(struct mail_session *s, const char *from, const char *to,
-		       struct mail_err *err)
-{
-	return no_such(from, "be renamed", err);
+	return net_line_text(nntp_get(box, msgno, 0, err), &NB(box)->text, 1, text, len);
 }
 
 static int nntp_status(struct mail_session *s, const char *path, struct mail_status *st,
@@ -606,10 +568,10 @@ const struct driver driver_nntp = {
 	.expunge = nntp_expunge,
 	.fetch = nntp_fetch,
 	.fetch_header = nntp_fetch_header,
-	.append = nntp_append,
-	.create = nntp_create,
+	.append = net_ro_append,
+	.create = net_ro_create,
 	.status = nntp_status,
-	.remove = nntp_remove,
-	.rename = nntp_rename,
+	.remove = net_ro_remove,
+	.rename = net_ro_rename,
 	.ns_list = nntp_list,
 };

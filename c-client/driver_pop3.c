@@ -321,51 +321,13 @@ static int pop3_get(struct mailbox *box, uint32_t msgno, int whole, struct mail_
 static int pop3_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		      struct mail_err *err)
 {
-	if (pop3_get(box, msgno, 1, err) < 0)
-		return -1;
-	*text = PB(box)->text.data ? PB(box)->text.data : "";
-	*len = PB(box)->text.len;
-	return 0;
+	return net_line_text(pop3_get(box, msgno, 1, err), &PB(box)->text, 0, text, len);
 }
 
 static int pop3_fetch_header(struct mailbox *box, uint32_t msgno, const char **text,
 			     size_t *len, struct mail_err *err)
 {
-	if (pop3_get(box, msgno, 0, err) < 0)
-		return -1;
-	*text = PB(box)->text.data ? PB(box)->text.data : "";
-	*len = rfc822_header_len(*text, PB(box)->text.len);
-	return 0;
-}
-
-/* What POP3 has no command for. */
-static int no_such(const char *path, const char *what, struct mail_err *err)
-{
-	mail_err_set(err, MAIL_FAIL, "%s: a POP3 server cannot %s", path, what);
-	return -1;
-}
-
-static int pop3_append(struct mail_session *s, const char *path, const struct mail_new *msgs,
-		       size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out,
-		       struct mail_err *err)
-{
-	return no_such(path, "take new messages", err);
-}
-
-static int pop3_create(struct mail_session *s, const char *path, struct mail_err *err)
-{
-	return no_such(path, "create mailboxes", err);
-}
-
-static int pop3_remove(struct mail_session *s, const char *path, struct mail_err *err)
-{
-	return no_such(path, "delete mailboxes", err);
-}
-
-static int pop3_rename(struct mail_session *s, const char *from, const char *to,
-		       struct mail_err *err)
-{
-	return no_such(from, "rename mailboxes", err);
+	return net_line_text(pop3_get(box, msgno, 0, err), &PB(box)->text, 1, text, len);
 }
 
 static int pop3_status(struct mail_session *s, const char *path, struct mail_status *st,
@@ -411,10 +373,10 @@ const struct driver driver_pop3 = {
 	.expunge = pop3_expunge,
 	.fetch = pop3_fetch,
 	.fetch_header = pop3_fetch_header,
-	.append = pop3_append,
-	.create = pop3_create,
+	.append = net_ro_append,
+	.create = net_ro_create,
 	.status = pop3_status,
-	.remove = pop3_remove,
-	.rename = pop3_rename,
+	.remove = net_ro_remove,
+	.rename = net_ro_rename,
 	.ns_list = pop3_list,
 };

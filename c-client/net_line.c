@@ -4,6 +4,7 @@
 #include "net_line.h"
 #include "tls_client.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -162,4 +163,50 @@ int net_line_tls(struct net_line *c, struct mail_err *err)
 		return -1;
 	}
 	return 0;
+}
+
+int net_line_text(int r, const struct buf *b, int header, const char **text, size_t *len)
+{
+	if (r < 0)
+		return -1;
+	*text = b->data ? b->data : "";
+	*len = header ? rfc822_header_len(*text, b->len) : b->len;
+	return 0;
+}
+
+/* "path: a POP3 server cannot what". */
+static int refuse(const char *path, const char *what, struct mail_err *err)
+{
+	struct net_name nm;
+	char svc[sizeof nm.service];
+
+	if (net_name_parse(path, &nm, err) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof svc; i++)
+		svc[i] = (char)toupper((unsigned char)nm.service[i]);
+	mail_err_set(err, MAIL_FAIL, "%s: a%s %s server cannot %s", path, svc[0] == 'N' ? "n" : "",
+		     svc, what);
+	return -1;
+}
+
+int net_ro_append(struct mail_session *s, const char *path, const struct mail_new *msgs,
+		  size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	return refuse(path, "take new messages", err);
+}
+
+int net_ro_create(struct mail_session *s, const char *path, struct mail_err *err)
+{
+	return refuse(path, "create mailboxes", err);
+}
+
+int net_ro_remove(struct mail_session *s, const char *path, struct mail_err *err)
+{
+	return refuse(path, "delete mailboxes", err);
+}
+
+int net_ro_rename(struct mail_session *s, const char *from, const char *to,
+		  struct mail_err *err)
+{
+	return refuse(from, "rename mailboxes", err);
 }

@@ -44,6 +44,17 @@ int net_line_each(struct net_line *c, size_t max, void (*fn)(void *ctx, char *li
 		  struct mail_err *err);
 /* Start TLS on the connection (after the server agreed to STLS/STARTTLS). */
 int net_line_tls(struct net_line *c, struct mail_err *err);
+/* For a driver's fetch: r (the fetch's result) and, when 0, the text in b
+ * (header: only through its blank line), valid while b is. */
+int net_line_text(int r, const struct buf *b, int header, const char **text, size_t *len);
+/* The driver calls a read-mostly server has no command for: the error
+ * names the server's service ("{host/pop3}x: a POP3 server cannot ..."). */
+int net_ro_append(struct mail_session *s, const char *path, const struct mail_new *msgs,
+		  size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
+int net_ro_create(struct mail_session *s, const char *path, struct mail_err *err);
+int net_ro_remove(struct mail_session *s, const char *path, struct mail_err *err);
+int net_ro_rename(struct mail_session *s, const char *from, const char *to,
+		  struct mail_err *err);
 /* Mark the connection unusable; -1 with err "host: why". */
 int net_line_fail(struct net_line *c, struct mail_err *err, const char *why);
 

@@ -125,6 +125,14 @@ def inn(workdir, pki, user):
         p.wait(10)
 
 
+def owned_file(user, name, text):
+    path = os.path.join(user.home, name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chown(path, user.uid, user.gid)
+    return path
+
+
 def newsrc(user):
     path = os.path.join(user.home, ".newsrc")
     with open(path) as f:
@@ -153,10 +161,7 @@ def test_group_over_article_starttls(mtest, inn, user):
 
 def test_seen_kept_in_newsrc(mtest, inn, user, fresh):
     port = inn()
-    path = os.path.join(user.home, ".newsrc")
-    with open(path, "w") as f:
-        f.write("comp.lang.c! 1-5,9\nlocal.test: 2\n")
-    os.chown(path, user.uid, user.gid)
+    owned_file(user, ".newsrc", "comp.lang.c! 1-5,9\nlocal.test: 2\n")
     name = "{localhost:%d/nntp}local.test" % port
     r = mtest("open " + name, "headers 2", "set 3 \\Seen", "close", "status " + name)
     out = r.stdout.decode()
@@ -172,10 +177,7 @@ def test_seen_kept_in_newsrc(mtest, inn, user, fresh):
 
 def test_newsrc_link_not_followed(mtest, inn, user, fresh):
     port = inn()
-    target = os.path.join(user.home, "elsewhere")
-    with open(target, "w") as f:
-        f.write("local.test: 1-3\n")
-    os.chown(target, user.uid, user.gid)
+    target = owned_file(user, "elsewhere", "local.test: 1-3\n")
     os.symlink(target, os.path.join(user.home, ".newsrc"))
     r = mtest("open {localhost:%d/nntp}#news.local.test" % port, "headers 1", "set 1 \\Seen")
     assert re.search(r"^1 uid 1 \(\) ", r.stdout.decode(), re.M), r.stdout   # not read through it
@@ -212,7 +214,7 @@ def test_list_active_and_news_names(mtest, inn, user):
     assert lines[3:5] == ["list: %s#news.%s \\Noinferiors" % (net, g)
                           for g in ("local.test", "local.empty")]
     assert lines[5].startswith("NO %snone.such: " % net)
-    assert lines[6] == "NO %sx.y: %sx.y: newsgroups cannot be created here" % (net, net)
+    assert lines[6] == "NO %sx.y: %sx.y: an NNTP server cannot create mailboxes" % (net, net)
 
 
 def test_certificate_for_another_name_refused(mtest, inn, user):

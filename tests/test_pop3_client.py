@@ -3,34 +3,16 @@
 # TLS verified against the test CA of test_imap_client.py, refusals with
 # their exact texts, the login commands byte for byte, and DELE made final
 # only by QUIT at close, as POP3 defines.
-import grp
 import os
 import re
-import subprocess
-import threading
 
 import pytest
 
-from helpers import launch
 from helpers.tls import write
-from test_imap_client import (DOVECOT, FakeServer, ScriptServer, expand, mtest,  # noqa: F401
-                              pki, run_as, shown)
+from test_imap_client import (DOVECOT_TLS_CONF, ScriptServer, expand, mtest, pki, private_dovecot,  # noqa: F401
+                              run_as, shown)
 
-DOVECOT_POP3_CONF = """# written by tests/test_pop3_client.py
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/log
-protocols = imap pop3
-listen = 127.0.0.1
-service imap-login {{
-  inet_listener imap {{
-    port = {iport}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service pop3-login {{
+POP3_LOGIN = """service pop3-login {{
   inet_listener pop3 {{
     port = {port}
   }}
@@ -39,24 +21,12 @@ service pop3-login {{
     ssl = yes
   }}
 }}
-service anvil {{
-  chroot =
-}}
-ssl = required
-ssl_cert = <{root}/cert.pem
-ssl_key = <{root}/key.pem
-auth_mechanisms = plain
-passdb {{
-  driver = passwd-file
-  args = {root}/passwd
-}}
-userdb {{
-  driver = passwd-file
-  args = {root}/passwd
-}}
-mail_location = maildir:~/dcmail
-pop3_uidl_format = %08Xu%08Xv
 """
+# test_imap_client's Dovecot, its IMAP on iport (to fill the mailbox), POP3 added
+DOVECOT_POP3_CONF = (DOVECOT_TLS_CONF.replace("protocols = imap", "protocols = imap pop3")
+                     .replace("port = {port}", "port = {iport}")
+                     .replace("port = {sport}", "port = 0")
+                     .replace("service anvil", POP3_LOGIN + "service anvil"))
 
 
 @pytest.fixture(scope="module")
@@ -208,35 +178,13 @@ def test_login_exact_bytes_and_a_hostile_list(mtest, user, capa, login, flags):
 
 @pytest.fixture
 def dovecot_pop(workdir, pki, user, fresh):
-    """A private Dovecot serving the user's ~/dcmail over IMAP (to fill it)
-    and POP3 (.port STLS, .sport implicit TLS)."""
-    if not os.access(DOVECOT, os.X_OK) or not os.access("/usr/lib/dovecot/pop3", os.X_OK):
+    """Dovecot on the user's ~/dcmail over IMAP (.iport, to fill it) and
+    POP3 (.port STLS, .sport implicit TLS)."""
+    if not os.access("/usr/lib/dovecot/pop3", os.X_OK):
         pytest.fail("Dovecot pop3 is not installed (apt-get install dovecot-pop3d)")
-    root = os.path.join(workdir, "dovecot-pop-%s" % user.name)
-    os.makedirs(root, exist_ok=True)
-    pem = pki["good_pem"].decode()
-    cut = pem.index("-----BEGIN CERTIFICATE-----")
-    write(os.path.join(root, "key.pem"), pem[:cut].encode())
-    write(os.path.join(root, "cert.pem"), pem[cut:].encode(), mode=0o644)
-    passwd = os.path.join(root, "passwd")
-    write(passwd, ("%s:{PLAIN}%s:%d:%d::%s\n" % (
-        user.name, user.password, user.uid, user.gid, user.home)).encode(), mode=0o640)
-    os.chown(passwd, 0, grp.getgrnam("dovecot").gr_gid)
-
-    class D:
-        iport, port, sport = launch.free_port(), launch.free_port(), launch.free_port()
-    conf = os.path.join(root, "dovecot.conf")
-    with open(conf, "w") as f:
-        f.write(DOVECOT_POP3_CONF.format(root=root, iport=D.iport, port=D.port, sport=D.sport))
-    subprocess.run([DOVECOT, "-c", conf], check=True, timeout=30)
-    try:
-        for _ in range(100):
-            if launch.listening(D.sport) and launch.listening(D.iport):
-                break
-            threading.Event().wait(0.1)
-        yield D
-    finally:
-        subprocess.run([DOVECOT, "-c", conf, "stop"], timeout=30)
+    with private_dovecot(workdir, pki, user, "dovecot-pop", DOVECOT_POP3_CONF, iport=1, port=1,
+                         sport=1) as d:
+        yield d
 
 
 def fill_dovecot(d, pki, user, n):
