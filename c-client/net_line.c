@@ -61,6 +61,13 @@ int net_line_send(struct net_line *c, int secret, struct mail_err *err, const ch
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
+	if (memchr(b.data, '\r', b.len) || memchr(b.data, '\n', b.len) || strlen(b.data) != b.len) {
+		/* a user name or group from the program must not add a command */
+		explicit_bzero(b.data, b.len);
+		buf_free(&b);
+		mail_err_set(err, MAIL_BADNAME, "%s: a line break or NUL in a command", c->nm.host);
+		return -1;
+	}
 	if (secret) {
 		size_t end = 0;
 		for (int w = 0; w < secret && end < b.len; w++)

@@ -52,8 +52,8 @@ def crlf(b):
 
 @pytest.fixture(scope="module")
 def inn(workdir, pki, user):
-    """inn(kind="good") -> port of a private nnrpd (INN 2) serving GROUPS
-    from a tradspool written here, with the certificate of that kind."""
+    """inn(kind="good") -> port of a private nnrpd (INN 2) serving GROUPS,
+    its tradspool written here, with the certificate of that kind."""
     if not os.access(NNRPD, os.X_OK):
         pytest.fail("INN is not installed (apt-get install inn2)")
     made, pids = {}, []
