@@ -13,7 +13,7 @@ import pytest
 
 from helpers import launch
 from helpers.tls import write
-from test_imap_client import mtest, pki, run_as, shown  # noqa: F401
+from test_imap_client import ScriptServer, mtest, pki, run_as, shown  # noqa: F401
 
 NEWSBIN = "/usr/lib/news/bin"
 NNRPD = NEWSBIN + "/nnrpd"
@@ -234,3 +234,26 @@ def test_mailutil_transfer_is_byte_exact(run_as, mtest, inn, user, fresh):
     assert local == shown(mtest, src, 3)
     for a in articles("local.test"):
         assert crlf(a).decode() in local
+
+
+@pytest.mark.parametrize("caps,overview", [
+    # an old server: no CAPABILITIES, no XOVER either: LISTGROUP's numbers
+    ([(b"CAPABILITIES", b"500 what?\r\n")],
+     [(b"XOVER 3-7", b"500 what?\r\n"),
+      (b"LISTGROUP a.b 3-7", b"211 2 3 7 a.b\r\n3\r\n7\r\n.\r\n")]),
+    # MODE READER asked for, then OVER (an empty References field kept)
+    ([(b"CAPABILITIES", b"101 caps\r\nVERSION 2\r\nMODE-READER\r\n.\r\n"),
+      (b"MODE READER", b"200 reading\r\n"),
+      (b"CAPABILITIES", b"101 caps\r\nVERSION 2\r\nREADER\r\nOVER\r\n.\r\n")],
+     [(b"OVER 3-7", b"224 ov\r\n3\ts\tf\tMon, 02 Nov 2026 10:00:00 +0000\t<m3>\t\t99\t1\r\n"
+                    b"7\ts\tf\tbad date\t<m7>\t\t12\t1\r\n.\r\n")]),
+])
+def test_older_servers(mtest, user, caps, overview):
+    srv = ScriptServer(b"201 no posting\r\n", caps + [(b"GROUP a.b", b"211 5 3 7 a.b\r\n")] +
+                       overview + [(b"QUIT", b"205 bye\r\n")])
+    name = "{127.0.0.1:%d/nntp}a.b" % srv.port
+    r = mtest("open -r " + name)
+    srv.join(30)
+    assert srv.done, srv.heard
+    assert r.stdout.decode() == ("%s: 2 messages, 0 recent, uidvalidity 1, uidnext 8, read-only\n"
+                                 % name)
