@@ -2,7 +2,7 @@
  * "{host/pop3}INBOX": STLS (RFC 2595) before any password, USER/PASS or
  * AUTH PLAIN (RFC 5034), headers by TOP, texts by RETR, DELE at expunge,
  * final at QUIT. Flags live only in the session (\Deleted, \Seen). UIDs
- * are the session's message numbers under a new UIDVALIDITY each time, as
+ * are the server's message numbers under a new UIDVALIDITY each time, as
  * the classic driver did: see docs/network.md for why. */
 #include "driver.h"
 #include "net_line.h"
@@ -189,25 +189,42 @@ static int stat_count(struct net_line *c, uint32_t *n, struct mail_err *err)
 	return 0;
 }
 
-/* One LIST line, "msgno size": a message's size. */
+struct lister {
+	struct mailbox *box;
+	uint32_t count;           /* STAT's */
+};
+
+/* One LIST line, "msgno size": a message, in order, within STAT's count
+ * (each costs the server a line: a claimed count costs us nothing). */
 static void list_line(void *ctx, char *l)
 {
-	struct mailbox *box = ctx;
+	struct lister *ls = ctx;
+	struct mailbox *box = ls->box;
 	char *end;
 	unsigned long no = strtoul(l, &end, 10);
-	unsigned long long size = strtoull(end, NULL, 10);
 
-	if (no >= 1 && no <= box->nmsgs)
-		box->msgs[no - 1]->size = size;
+	if (end == l || no < 1 || no > ls->count ||
+	    (box->nmsgs && no <= PM(box, box->nmsgs - 1)->srv))
+		return;
+	struct pmsg *pm = xcalloc(1, sizeof *pm);
+	pm->srv = pm->m.uid = (uint32_t)no;
+	pm->m.size = strtoull(end, NULL, 10);
+	mail_msg_add(box, &pm->m);
 }
 
-static int list_sizes(struct mailbox *box, struct mail_err *err)
+/* STAT, then LIST for the messages and their sizes. */
+static int learn_messages(struct mailbox *box, struct mail_err *err)
 {
 	struct net_line *c = &PB(box)->c;
+	struct lister ls = {box, 0};
 
+	if (stat_count(c, &ls.count, err) < 0)
+		return -1;
+	if (!ls.count)
+		return 0;
 	if (pop3_cmd(c, 0, err, "LIST") < 0)
 		return -1;
-	return net_line_each(c, (size_t)box->nmsgs * 32 + 64, list_line, box, err);
+	return net_line_each(c, (size_t)ls.count * 32 + 64, list_line, &ls, err);
 }
 
 static void pop3_close(struct mailbox *box)
@@ -226,7 +243,6 @@ static void pop3_close(struct mailbox *box)
 static int pop3_open(struct mailbox *box, struct mail_err *err)
 {
 	struct pbox *pb = xcalloc(1, sizeof *pb);
-	uint32_t n;
 
 	box->drvdata = pb;
 	buf_init(&pb->text);
@@ -236,21 +252,13 @@ static int pop3_open(struct mailbox *box, struct mail_err *err)
 		return -1;
 	}
 	box->readonly |= pb->c.nm.readonly;
-	if (stat_count(&pb->c, &n, err) < 0)
-		goto fail;
-	for (uint32_t i = 0; i < n; i++) {
-		struct pmsg *pm = xcalloc(1, sizeof *pm);
-		pm->srv = pm->m.uid = i + 1;
-		mail_msg_add(box, &pm->m);
+	if (learn_messages(box, err) < 0) {
+		pop3_close(box);
+		return -1;
 	}
 	box->uidvalidity = (uint32_t)time(NULL);
-	box->uidnext = n + 1;
-	if (n && list_sizes(box, err) < 0)
-		goto fail;
+	box->uidnext = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid + 1 : 1;
 	return 0;
-fail:
-	pop3_close(box);
-	return -1;
 }
 
 /* A POP3 session sees the maildrop as it was at login: NOOP keeps it. */
