@@ -26,6 +26,8 @@ struct pmsg {
 };
 
 struct pbox {
+	struct mailbox *box;
+	struct pbox *next;        /* open_boxes */
 	struct net_line c;
 	unsigned caps;
 	struct buf text;          /* the last text or header fetched */
@@ -34,6 +36,11 @@ struct pbox {
 };
 
 #define PB(box) ((struct pbox *)(box)->drvdata)
+
+/* The maildrops open in this process: a server locks a maildrop for its
+ * session, so STATUS of an open one must answer from it, not log in again
+ * (one process, one thread: the library's model). */
+static struct pbox *open_boxes;
 #define PM(box, i) ((struct pmsg *)(box)->msgs[i])
 
 /* Read the status line: 0 on +OK, -1 with err (the server's text on -ERR). */
@@ -233,6 +240,11 @@ static void pop3_close(struct mailbox *box)
 
 	if (!pb)
 		return;
+	for (struct pbox **p = &open_boxes; *p; p = &(*p)->next)
+		if (*p == pb) {
+			*p = pb->next;
+			break;
+		}
 	pop3_quit(&pb->c);
 	mail_msgs_free(box);
 	buf_free(&pb->text);
@@ -258,6 +270,9 @@ static int pop3_open(struct mailbox *box, struct mail_err *err)
 	}
 	box->uidvalidity = (uint32_t)time(NULL);
 	box->uidnext = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid + 1 : 1;
+	pb->box = box;
+	pb->next = open_boxes;
+	open_boxes = pb;
 	return 0;
 }
 
@@ -338,6 +353,28 @@ static int pop3_fetch_header(struct mailbox *box, uint32_t msgno, const char **t
 	return net_line_text(pop3_get(box, msgno, 0, err), &PB(box)->text, 1, text, len);
 }
 
+/* STATUS from the session's open mailbox on that maildrop: 1 if there is
+ * one, 0 if a new session must ask, -1 for a bad name (err set). */
+static int open_status(struct mail_session *s, const char *path, struct mail_status *st,
+		       struct mail_err *err)
+{
+	struct net_name nm;
+
+	if (net_name_parse(path, &nm, err) < 0)
+		return -1;
+	for (struct pbox *pb = open_boxes; pb; pb = pb->next)
+		if (pb->box->sess == s && net_same_server(&pb->c.nm, &nm)) {
+			struct mailbox *box = pb->box;
+			st->messages = box->nmsgs;
+			for (uint32_t i = 0; i < box->nmsgs; i++)
+				st->unseen += !(box->msgs[i]->flags & MF_SEEN);
+			st->uidnext = box->uidnext;
+			st->uidvalidity = box->uidvalidity;
+			return 1;
+		}
+	return 0;
+}
+
 static int pop3_status(struct mail_session *s, const char *path, struct mail_status *st,
 		       struct mail_err *err)
 {
@@ -345,6 +382,9 @@ static int pop3_status(struct mail_session *s, const char *path, struct mail_sta
 	unsigned caps;
 
 	memset(st, 0, sizeof *st);
+	int open = open_status(s, path, st, err);
+	if (open)
+		return open < 0 ? -1 : 0;
 	if (pop3_connect(s, path, &c, &caps, err) < 0)
 		return -1;
 	int r = stat_count(&c, &st->messages, err);

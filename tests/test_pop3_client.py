@@ -9,6 +9,8 @@ import re
 import pytest
 
 from helpers.tls import write
+from test_classic_abi import DATA, PHP, libdir  # noqa: F401
+from test_classic_abi import run as classic_run
 from test_imap_client import (DOVECOT_TLS_CONF, ScriptServer, expand, mtest, pki, private_dovecot,  # noqa: F401
                               run_as, shown)
 
@@ -232,3 +234,26 @@ def test_dovecot_stls_dele(mtest, dovecot_pop, pki, user):
     assert "* expunged 1\nexpunge done, 2 messages\n" in out
     assert re.search(r"^%s: messages 2 recent 0 unseen 2 uidnext 3 " % re.escape(name), out,
                      re.M), out
+
+
+def test_php_imap_on_pop3_through_the_classic_library(fresh, libdir, pop_with, spool, user,
+                                                       sample, pki):
+    """PHP's imap extension, built for libc-client.so.2007e, on our library
+    opens a POP3 INBOX on ipop3d over TLS: the classic pop3driver serves the
+    same calls as for IMAP (search, sort, headers and flags kept in the
+    session; STATUS of the open maildrop answered from it, as the server
+    would refuse a second login while the first holds the maildrop)."""
+    spool.write(user, sample)
+    srv = pop_with(implicit=True)
+    box = "{localhost:%d/pop3/ssl}INBOX" % srv.port
+    argv = ["env", "BOX=" + box, "IMAP_USER=" + user.name, "IMAP_PASSWORD=" + user.password,
+            "MAIL_CAFILE=" + pki["ca"], PHP, "-n", "-d", "extension=imap",
+            os.path.join(DATA, "imap-net.php")]
+    out, _, err = classic_run(user, argv, True, libdir, sanitized=False)
+    lines = out.splitlines()
+    assert lines[0] == "check: %d pop3" % len(sample), (out, err)
+    assert lines[1] == "status: %d %d %d" % (len(sample), len(sample), len(sample) + 1)
+    assert lines[2] == 'list: ["{localhost:%d\\/pop3\\/ssl}INBOX"]' % srv.port
+    assert lines[3:6] == ["search: [2]", "sort: [4,3,2,1]", "header: Hello there"]
+    assert lines[6].startswith('body: "This is a multi-part message in MIME format.')
+    assert lines[7:] == ["flag: true", "flags: [[1,0],[2,1]]", "errors: false"], out
