@@ -13,6 +13,8 @@ import pytest
 
 from helpers import launch
 from helpers.tls import write
+from test_classic_abi import DATA, PHP, libdir  # noqa: F401
+from test_classic_abi import run as classic_run
 from test_imap_client import ScriptServer, mtest, pki, run_as, shown  # noqa: F401
 
 NEWSBIN = "/usr/lib/news/bin"
@@ -257,3 +259,21 @@ def test_older_servers(mtest, user, caps, overview):
     assert srv.done, srv.heard
     assert r.stdout.decode() == ("%s: 2 messages, 0 recent, uidvalidity 1, uidnext 8, read-only\n"
                                  % name)
+
+
+def test_php_imap_on_a_newsgroup_through_the_classic_library(fresh, libdir, inn, user, pki):
+    """PHP's imap extension on our libc-client.so.2007e reads a newsgroup
+    from INN: the classic nntpdriver behind the same calls as for IMAP."""
+    port = inn()
+    box = "{localhost:%d/nntp}local.test" % port
+    argv = ["env", "BOX=" + box, "IMAP_USER=" + user.name, "IMAP_PASSWORD=" + user.password,
+            "MAIL_CAFILE=" + pki["ca"], PHP, "-n", "-d", "extension=imap",
+            os.path.join(DATA, "imap-net.php")]
+    out, _, err = classic_run(user, argv, True, libdir, sanitized=False)
+    net = "{localhost:%d\\/nntp}" % port
+    assert out.splitlines() == [
+        "check: 3 nntp", "status: 3 3 4",
+        'list: ["%slocal.test","%slocal.empty"]' % (net, net),
+        "search: false", "sort: [3,2,1]", "header: local.test article 1",
+        'body: "body of 2\\r\\n.leading dot\\r\\n"', "flag: true",
+        "flags: [[1,0],[2,1]]", "errors: false"], (out, err)
