@@ -18,7 +18,7 @@
 /* The most a STAT may claim: LIST answers are read into memory. */
 #define POP3_MSGS_MAX 1000000u
 
-enum { PC_STLS = 1, PC_TOP = 2, PC_UIDL = 4, PC_USER = 8, PC_PLAIN = 16 };
+enum { PC_STLS = 1, PC_TOP = 2, PC_PLAIN = 4 };
 
 struct pmsg {
 	struct message m;
@@ -85,10 +85,6 @@ static void capa_line(void *ctx, char *l)
 		*caps |= PC_STLS;
 	else if (!strcasecmp(l, "TOP"))
 		*caps |= PC_TOP;
-	else if (!strcasecmp(l, "UIDL"))
-		*caps |= PC_UIDL;
-	else if (!strcasecmp(l, "USER"))
-		*caps |= PC_USER;
 	else if (!strncasecmp(l, "SASL ", 5))
 		for (char *sv, *w = strtok_r(l + 5, " ", &sv); w; w = strtok_r(NULL, " ", &sv))
 			*caps |= strcasecmp(w, "PLAIN") ? 0 : PC_PLAIN;
