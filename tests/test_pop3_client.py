@@ -9,8 +9,7 @@ import re
 import pytest
 
 from helpers.tls import write
-from test_classic_abi import DATA, PHP, libdir  # noqa: F401
-from test_classic_abi import run as classic_run
+from test_classic_abi import libdir, php_net  # noqa: F401
 from test_imap_client import (DOVECOT_TLS_CONF, ScriptServer, expand, mtest, pki, private_dovecot,  # noqa: F401
                               run_as, shown)
 
@@ -246,10 +245,7 @@ def test_php_imap_on_pop3_through_the_classic_library(fresh, libdir, pop_with, s
     spool.write(user, sample)
     srv = pop_with(implicit=True)
     box = "{localhost:%d/pop3/ssl}INBOX" % srv.port
-    argv = ["env", "BOX=" + box, "IMAP_USER=" + user.name, "IMAP_PASSWORD=" + user.password,
-            "MAIL_CAFILE=" + pki["ca"], PHP, "-n", "-d", "extension=imap",
-            os.path.join(DATA, "imap-net.php")]
-    out, _, err = classic_run(user, argv, True, libdir, sanitized=False)
+    out, _, err = php_net(user, libdir, box, pki["ca"])
     lines = out.splitlines()
     assert lines[0] == "check: %d pop3" % len(sample), (out, err)
     assert lines[1] == "status: %d %d %d" % (len(sample), len(sample), len(sample) + 1)
