@@ -175,6 +175,27 @@ def test_login_exact_bytes_and_a_hostile_list(mtest, user, capa, login, flags):
     assert r.stdout.decode().startswith("%s: 2 messages, 0 recent, uidvalidity " % name)
 
 
+def test_no_top_headers_from_retr_once(mtest, user):
+    """A server without TOP: the header comes from RETR, whose text then
+    serves the fetch too (one RETR); the date is the Date: header's."""
+    text = b"Subject: hi\r\nDate: Tue, 03 Nov 2026 10:00:00 +0000\r\n\r\n.body\r\n"
+    srv = ScriptServer(b"+OK hi\r\n", [(b"CAPA", b"+OK\r\nUSER\r\n.\r\n"),
+                                       (b"USER " + user.name.encode(), b"+OK\r\n"),
+                                       (b"PASS " + user.password.encode(), b"+OK\r\n"),
+                                       (b"STAT", b"+OK 1 61\r\n"),
+                                       (b"LIST", b"+OK\r\n1 61\r\n.\r\n"),
+                                       (b"RETR 1", b"+OK\r\n" + text.replace(b"\r\n.", b"\r\n..") +
+                                        b".\r\n"),
+                                       (b"QUIT", b"+OK bye\r\n")])
+    r = mtest("open {127.0.0.1:%d/pop3/notls}INBOX" % srv.port, "headers", "fetch 1")
+    srv.join(30)
+    assert srv.done, srv.heard
+    out = r.stdout.split(b"\n", 1)[1]
+    assert len(text) == 61
+    assert out == (b"1 uid 1 () 61 octets 03-Nov-2026 10:00:00 +0000 subject: hi\n"
+                   b"-- message 1, 61 octets\n" + text + b"\n-- end\n")
+
+
 # ---------------------------------------------------------------- Dovecot
 
 @pytest.fixture
