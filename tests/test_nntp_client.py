@@ -263,7 +263,7 @@ def test_older_servers(mtest, user, caps, overview):
 
 def test_php_imap_on_a_newsgroup_through_the_classic_library(fresh, libdir, inn, user, pki):
     """PHP's imap extension on our libc-client.so.2007e reads a newsgroup
-    from INN: the classic nntpdriver behind the same calls as for IMAP."""
+    of INN's: the classic nntpdriver behind the same calls as for IMAP."""
     port = inn()
     box = "{localhost:%d/nntp}local.test" % port
     out, _, err = php_net(user, libdir, box, pki["ca"])
