@@ -276,21 +276,6 @@ int imap_cmd_mailbox(struct imap_conn *c, const char *name, struct mail_err *err
 	return imap_cmd_string(c, name, strlen(name), err);
 }
 
-/* RFC 4648 base64 of n bytes. */
-static void base64(struct buf *out, const unsigned char *p, size_t n)
-{
-	static const char d[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-			     (i + 2 < n ? p[i + 2] : 0);
-		buf_putc(out, d[v >> 18 & 63]);
-		buf_putc(out, d[v >> 12 & 63]);
-		buf_putc(out, i + 1 < n ? d[v >> 6 & 63] : '=');
-		buf_putc(out, i + 2 < n ? d[v & 63] : '=');
-	}
-}
-
 /* AUTHENTICATE mech with the base64 answers in steps[] (the first as an
  * initial response where SASL-IR allows), one per continuation. */
 static int sasl_exchange(struct imap_conn *c, const char *mech, struct buf *steps, size_t n,
@@ -322,20 +307,12 @@ static int sasl_exchange(struct imap_conn *c, const char *mech, struct buf *step
 /* PLAIN (RFC 4616): authorize as user, authenticate as authuser if given. */
 static int auth_plain(struct imap_conn *c, const char *user, const char *pw, struct mail_err *err)
 {
-	const char *authc = c->nm.authuser[0] ? c->nm.authuser : user;
-	const char *authz = c->nm.authuser[0] ? user : "";
-	struct buf raw, step;
+	struct buf step;
 
-	buf_init(&raw);
 	buf_init(&step);
-	buf_append(&raw, authz, strlen(authz) + 1);
-	buf_append(&raw, authc, strlen(authc) + 1);
-	buf_puts(&raw, pw);
-	base64(&step, (const unsigned char *)raw.data, raw.len);
+	net_sasl_plain(&step, &c->nm, user, pw);
 	int r = sasl_exchange(c, "PLAIN", &step, 1, err);
-	explicit_bzero(raw.data, raw.len);
 	explicit_bzero(step.data, step.len);
-	buf_free(&raw);
 	buf_free(&step);
 	return r;
 }
@@ -347,8 +324,8 @@ static int auth_login(struct imap_conn *c, const char *user, const char *pw, str
 
 	buf_init(&steps[0]);
 	buf_init(&steps[1]);
-	base64(&steps[0], (const unsigned char *)user, strlen(user));
-	base64(&steps[1], (const unsigned char *)pw, strlen(pw));
+	net_base64(&steps[0], user, strlen(user));
+	net_base64(&steps[1], pw, strlen(pw));
 	int r = sasl_exchange(c, "LOGIN", steps, 2, err);
 	explicit_bzero(steps[1].data, steps[1].len);
 	buf_free(&steps[0]);
@@ -375,12 +352,8 @@ static int login(struct imap_conn *c, const char *local_user, struct mail_err *e
 	char user[NET_USER_MAX], pw[512];
 	int r;
 
-	str_copy(user, c->nm.user[0] ? c->nm.user : local_user ? local_user : "", sizeof user);
-	if (!c->cl || !c->cl->login || c->cl->login(c->cl->ctx, &c->nm, user, sizeof user, pw,
-						     sizeof pw) < 0) {
-		mail_err_set(err, MAIL_FAIL, "no password given for %s on %s", user, c->nm.host);
+	if (net_password(&c->nm, c->cl, local_user, user, sizeof user, pw, sizeof pw, err) < 0)
 		return -1;
-	}
 	if ((c->caps & IC_AUTH_PLAIN) || c->nm.authuser[0])
 		r = auth_plain(c, user, pw, err);
 	else if (!(c->caps & IC_LOGINDISABLED))
@@ -414,17 +387,7 @@ static int secure(struct imap_conn *c, int loopback, struct mail_err *err)
 		c->caps = 0;   /* what was said in clear may have been forged */
 		return imap_cmd(c, NULL, NULL, err, "CAPABILITY");
 	}
-	if (c->nm.notls && !c->nm.secure && loopback)
-		return 0;   /* the user asked, and the bytes never leave this machine */
-	/* MAIL_FAIL here and for a failed login, not MAIL_NOPERM: mail_open
-	 * would try again read-only, a second connection and login */
-	if (c->nm.notls)
-		mail_err_set(err, MAIL_FAIL, "%s: refusing to send a password in clear over the "
-			     "network (/notls is for a server on this machine; use /ssl)", c->nm.host);
-	else
-		mail_err_set(err, MAIL_FAIL, "%s offers no STARTTLS: refusing to send a password "
-			     "in clear (use /ssl for implicit TLS)", c->nm.host);
-	return -1;
+	return net_clear_ok(&c->nm, loopback, "STARTTLS", err);
 }
 
 /* The greeting: 1 PREAUTH, 0 OK, -1 BYE or garbage. */
@@ -445,18 +408,9 @@ static int greeting(struct imap_conn *c, struct mail_err *err)
 
 static int start(struct imap_conn *c, const char *local_user, struct mail_err *err)
 {
-	struct tls_client_opts o = {c->nm.host, c->nm.novalidate, c->cl ? c->cl->cafile : NULL};
 	int loopback = 0, pre;
-	unsigned port = c->nm.port ? c->nm.port : c->nm.ssl ? 993 : 143;
 
-	c->fd = c->cl && c->cl->connect ?
-			c->cl->connect(c->cl->ctx, &c->nm, port, &loopback, err) :
-			net_connect(&c->nm, port, IMAP_CLIENT_TIMEOUT, &loopback, err);
-	if (c->fd < 0)
-		return -1;
-	io_init(&c->io, c->fd, c->fd);
-	c->io.timeout = IMAP_CLIENT_TIMEOUT;
-	if (c->nm.ssl && tls_client_start(&c->io, &o, err) < 0)
+	if ((c->fd = net_open(&c->nm, c->cl, IMAP_CLIENT_TIMEOUT, &c->io, &loopback, err)) < 0)
 		return -1;
 	if ((pre = greeting(c, err)) < 0)
 		return -1;

@@ -34,6 +34,8 @@ extern const struct driver driver_mmdf;
 extern const struct driver driver_mix;
 extern const struct driver driver_mbx;
 extern const struct driver driver_imap;   /* "{host}name", never by probing */
+extern const struct driver driver_pop3;   /* "{host/pop3}INBOX" */
+extern const struct driver driver_nntp;   /* "{host/nntp}group" */
 
 /* Every format, tried in this order on an existing mailbox; the first is
  * the spool's. A new format is one line here. */
@@ -397,7 +399,8 @@ static int net_where(struct mail_session *s, const char *name, struct where *w,
 	}
 	if (net_name_parse(name, &nm, err) < 0)
 		return -1;
-	w->drv = &driver_imap;
+	w->drv = !strcmp(nm.service, "pop3") ? &driver_pop3 :
+		 !strcmp(nm.service, "nntp") ? &driver_nntp : &driver_imap;
 	w->net = 1;
 	w->path = xstrdup(name);
 	return 0;

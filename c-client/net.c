@@ -1,8 +1,10 @@
 /* net.c: the classic network name syntax, the connection to a server and
  * the command-line programs' password hook, shared by the network drivers. */
 #include "net.h"
+#include "tls_client.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -59,9 +61,12 @@ static int parse_flag(const char *f, size_t len, struct net_name *n)
 		n->novalidate = 0;
 		return 0;
 	}
-	if (!eq && (!str_casecmp_n(f, klen, "norsh") || !str_casecmp_n(f, klen, "imap") ||
-		    !str_casecmp_n(f, klen, "imap4") || !str_casecmp_n(f, klen, "imap4rev1")))
-		return 0;   /* rsh/ssh are never tried; imap is the only service yet */
+	if (!eq && !str_casecmp_n(f, klen, "norsh"))
+		return 0;   /* rsh/ssh are never tried */
+	if (!eq && (!str_casecmp_n(f, klen, "imap") || !str_casecmp_n(f, klen, "imap4") ||
+		    !str_casecmp_n(f, klen, "imap4rev1") || !str_casecmp_n(f, klen, "pop3") ||
+		    !str_casecmp_n(f, klen, "nntp")))
+		return flag_value(f, klen, n->service, sizeof n->service);
 	if (eq && !str_casecmp_n(f, klen, "user"))
 		return flag_value(eq + 1, vlen, n->user, sizeof n->user);
 	if (eq && !str_casecmp_n(f, klen, "authuser"))
@@ -126,9 +131,14 @@ int net_name_parse(const char *name, struct net_name *n, struct mail_err *err)
 			return -1;
 		}
 	}
-	if (strcasecmp(n->service, "imap") && strcasecmp(n->service, "imap4")) {
-		mail_err_set(err, MAIL_BADNAME, "no network driver for the service %s (imap only)",
-			     n->service);
+	for (char *c = n->service; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	if (!strcmp(n->service, "imap4") || !strcmp(n->service, "imap4rev1"))
+		str_copy(n->service, "imap", sizeof n->service);
+	if (strcmp(n->service, "imap") && strcmp(n->service, "pop3") &&
+	    strcmp(n->service, "nntp")) {
+		mail_err_set(err, MAIL_BADNAME, "no network driver for the service %s "
+			     "(imap, pop3, nntp)", n->service);
 		return -1;
 	}
 	n->mailbox = close + 1;
@@ -205,6 +215,97 @@ int net_connect(const struct net_name *n, unsigned port, unsigned timeout, int *
 		mail_err_set(err, MAIL_FAIL, "cannot connect to %s port %u: %s", n->host, port,
 			     strerror(e ? e : EADDRNOTAVAIL));
 	return fd;
+}
+
+unsigned net_port(const struct net_name *n)
+{
+	static const struct {
+		const char *service;
+		unsigned plain, ssl;
+	} ports[] = {{"imap", 143, 993}, {"pop3", 110, 995}, {"nntp", 119, 563}};
+
+	if (n->port)
+		return n->port;
+	for (size_t i = 0; i < ARRAY_SIZE(ports); i++)
+		if (!strcmp(n->service, ports[i].service))
+			return n->ssl ? ports[i].ssl : ports[i].plain;
+	return 0;
+}
+
+int net_open(const struct net_name *n, const struct mail_client *cl, unsigned timeout,
+	     struct io *io, int *loopback, struct mail_err *err)
+{
+	struct tls_client_opts o = {n->host, n->novalidate, cl ? cl->cafile : NULL};
+	unsigned port = net_port(n);
+	int fd = cl && cl->connect ? cl->connect(cl->ctx, n, port, loopback, err) :
+				     net_connect(n, port, timeout, loopback, err);
+
+	if (fd < 0)
+		return -1;
+	io_init(io, fd, fd);
+	io->timeout = timeout;
+	if (n->ssl && tls_client_start(io, &o, err) < 0) {
+		buf_free(&io->wbuf);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int net_clear_ok(const struct net_name *n, int loopback, const char *starttls,
+		 struct mail_err *err)
+{
+	if (n->notls && !n->secure && loopback)
+		return 0;   /* the user asked, and the bytes never leave this machine */
+	/* MAIL_FAIL here and for a failed login, not MAIL_NOPERM: mail_open
+	 * would try again read-only, a second connection and login */
+	if (n->notls)
+		mail_err_set(err, MAIL_FAIL, "%s: refusing to send a password in clear over the "
+			     "network (/notls is for a server on this machine; use /ssl)", n->host);
+	else
+		mail_err_set(err, MAIL_FAIL, "%s offers no %s: refusing to send a password "
+			     "in clear (use /ssl for implicit TLS)", n->host, starttls);
+	return -1;
+}
+
+int net_password(const struct net_name *n, const struct mail_client *cl, const char *local_user,
+		 char *user, size_t ulen, char *pw, size_t plen, struct mail_err *err)
+{
+	str_copy(user, n->user[0] ? n->user : local_user ? local_user : "", ulen);
+	if (cl && cl->login && cl->login(cl->ctx, n, user, ulen, pw, plen) == 0)
+		return 0;
+	mail_err_set(err, MAIL_FAIL, "no password given for %s on %s", user, n->host);
+	return -1;
+}
+
+void net_base64(struct buf *out, const void *data, size_t n)
+{
+	static const char d[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+			     (i + 2 < n ? p[i + 2] : 0);
+		buf_putc(out, d[v >> 18 & 63]);
+		buf_putc(out, d[v >> 12 & 63]);
+		buf_putc(out, i + 1 < n ? d[v >> 6 & 63] : '=');
+		buf_putc(out, i + 2 < n ? d[v & 63] : '=');
+	}
+}
+
+void net_sasl_plain(struct buf *out, const struct net_name *n, const char *user, const char *pw)
+{
+	const char *authc = n->authuser[0] ? n->authuser : user;
+	const char *authz = n->authuser[0] ? user : "";
+	struct buf raw;
+
+	buf_init(&raw);
+	buf_append(&raw, authz, strlen(authz) + 1);
+	buf_append(&raw, authc, strlen(authc) + 1);
+	buf_puts(&raw, pw);
+	net_base64(out, raw.data, raw.len);
+	explicit_bzero(raw.data, raw.len);
+	buf_free(&raw);
 }
 
 /* First line of a file (without its line end) into out. */

@@ -16,7 +16,7 @@
 struct net_name {
 	char host[NET_HOST_MAX];      /* without the [] of an IPv6 address */
 	unsigned port;                /* 0: the service's (imap 143, /ssl 993) */
-	char service[16];             /* "imap" (pop3, nntp: later drivers) */
+	char service[16];             /* "imap", "pop3" or "nntp" (/pop3, /service=) */
 	int ssl, tls, notls, novalidate, secure, debug, readonly;
 	char user[NET_USER_MAX];      /* /user=, "" for the program's default */
 	char authuser[NET_USER_MAX];  /* /authuser= (SASL authentication identity) */
@@ -54,6 +54,30 @@ int net_same_server(const struct net_name *a, const struct net_name *b);
  * *loopback says the peer is this machine (127/8 or ::1). */
 int net_connect(const struct net_name *n, unsigned port, unsigned timeout, int *loopback,
 		struct mail_err *err);
+
+/* The service's port: the name's, else its well-known one (993 with /ssl). */
+unsigned net_port(const struct net_name *n);
+
+struct io;
+/* Connect for n (the program's connect hook, else net_connect), set up io
+ * on the socket with timeout, and run TLS at once for /ssl. The socket, or
+ * -1 with err (the socket, if any, closed). */
+int net_open(const struct net_name *n, const struct mail_client *cl, unsigned timeout,
+	     struct io *io, int *loopback, struct mail_err *err);
+/* May a password go in clear on this connection (no TLS, and the server
+ * offers no upgrade, whose command is called starttls)? 0, or -1 with
+ * err saying why not: only /notls to this machine allows it. */
+int net_clear_ok(const struct net_name *n, int loopback, const char *starttls,
+		 struct mail_err *err);
+/* Ask the program's login hook for user (from /user=, else local_user)
+ * and password; -1 with err when it gives none. */
+int net_password(const struct net_name *n, const struct mail_client *cl, const char *local_user,
+		 char *user, size_t ulen, char *pw, size_t plen, struct mail_err *err);
+/* Base64 (RFC 4648) of n bytes, appended. */
+void net_base64(struct buf *out, const void *p, size_t n);
+/* The SASL PLAIN response (RFC 4616) in base64: as user, authenticated as
+ * n's /authuser when given. */
+void net_sasl_plain(struct buf *out, const struct net_name *n, const char *user, const char *pw);
 
 /* A login hook for command-line programs: the password from
  * $MAIL_PASSWORD, else the first line of the file $MAIL_PASSWORD_FILE,

@@ -337,6 +337,15 @@ def test_php_imap_answers_as_on_debian_library(fresh, libdir, user):
     assert ours[6:8] == ['body 1: "part one"', 'body 2: "PGI+aGk8L2I+"']
 
 
+def php_net(user, libdir, box, cafile, check=True):
+    """imap-net.php on the network mailbox box, as the user, on our library
+    (the test CA trusted): its output, exit code and standard error."""
+    argv = ["env", "BOX=" + box, "IMAP_USER=" + user.name, "IMAP_PASSWORD=" + user.password,
+            "MAIL_CAFILE=" + cafile, PHP, "-n", "-d", "extension=imap",
+            os.path.join(DATA, "imap-net.php")]
+    return run(user, argv, True, libdir, sanitized=False, check=check)
+
+
 def test_php_imap_on_our_imapd_over_tls(fresh, libdir, user, spool, sample, tls_server, pki):
     """PHP's imap extension on our library opens INBOX on our imapd over
     TLS, the certificate verified against the test CA ($MAIL_CAFILE): the
@@ -345,11 +354,7 @@ def test_php_imap_on_our_imapd_over_tls(fresh, libdir, user, spool, sample, tls_
     PHP's mm_login."""
     spool.write(user, sample)
     srv = tls_server()
-    box = "{localhost:%d/ssl}INBOX" % srv.port
-    argv = ["env", "BOX=" + box, "IMAP_USER=" + user.name, "IMAP_PASSWORD=" + user.password,
-            "MAIL_CAFILE=" + pki["ca"], PHP, "-n", "-d", "extension=imap",
-            os.path.join(DATA, "imap-net.php")]
-    out, _, err = run(user, argv, True, libdir, sanitized=False)
+    out, _, err = php_net(user, libdir, "{localhost:%d/ssl}INBOX" % srv.port, pki["ca"])
     lines = out.splitlines()
     assert lines[0] == "check: %d imap" % len(sample), (out, err)
     assert lines[1] == "status: %d %d %d" % (len(sample), len(sample), len(sample) + 1)
@@ -361,8 +366,8 @@ def test_php_imap_on_our_imapd_over_tls(fresh, libdir, user, spool, sample, tls_
     # a server whose certificate names another host is refused, with the
     # host and OpenSSL's reason in the error PHP reports
     bad = tls_server("wrong-name")
-    argv[1] = "BOX={localhost:%d/ssl}INBOX" % bad.port
-    out, rc, err = run(user, argv, True, libdir, sanitized=False, check=False)
+    out, rc, err = php_net(user, libdir, "{localhost:%d/ssl}INBOX" % bad.port, pki["ca"],
+                           check=False)
     assert rc == 1 and "check:" not in out, (out, err)
     assert ("open failed: Can't open mailbox {localhost:%d/ssl}INBOX: TLS certificate of "
             "localhost not accepted: hostname mismatch\n" % bad.port) in out, out

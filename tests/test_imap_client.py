@@ -4,6 +4,7 @@
 # exactly why when a certificate is refused. A server that offers no
 # STARTTLS gets no password; imapd itself never opens a network name.
 import base64
+import contextlib
 import datetime
 import grp
 import imaplib
@@ -14,6 +15,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import types
 
 import pytest
 from cryptography import x509
@@ -494,14 +496,14 @@ namespace inbox {{
 """
 
 
-@pytest.fixture
-def dovecot(workdir, pki, user, fresh):
-    """A private Dovecot (the whole daemon: login, TLS, auth) serving the
-    test user's ~/dcmail with our CA's certificate; .port (STARTTLS) and
-    .sport (implicit TLS)."""
+@contextlib.contextmanager
+def private_dovecot(workdir, pki, user, name, template, **ports):
+    """A private Dovecot (the whole daemon: login, TLS, auth) from template
+    (filled with root and the ports, free ones), serving the test user with
+    our CA's certificate; yields an object with the ports as attributes."""
     if not os.access(DOVECOT, os.X_OK):
         pytest.fail("Dovecot is not installed (apt-get install dovecot-imapd)")
-    root = os.path.join(workdir, "dovecot-client-%s" % user.name)
+    root = os.path.join(workdir, "%s-%s" % (name, user.name))
     os.makedirs(root, exist_ok=True)
     pem = pki["good_pem"].decode()
     cut = pem.index("-----BEGIN CERTIFICATE-----")
@@ -511,21 +513,28 @@ def dovecot(workdir, pki, user, fresh):
     write(passwd, ("%s:{PLAIN}%s:%d:%d::%s\n" % (
         user.name, user.password, user.uid, user.gid, user.home)).encode(), mode=0o640)
     os.chown(passwd, 0, grp.getgrnam("dovecot").gr_gid)   # its auth process reads it
-
-    class D:
-        port, sport = launch.free_port(), launch.free_port()
+    d = types.SimpleNamespace(**{k: launch.free_port() for k in ports})
     conf = os.path.join(root, "dovecot.conf")
     with open(conf, "w") as f:
-        f.write(DOVECOT_TLS_CONF.format(root=root, port=D.port, sport=D.sport))
+        f.write(template.format(root=root, **vars(d)))
     subprocess.run([DOVECOT, "-c", conf], check=True, timeout=30)
     try:
         for _ in range(100):
-            if launch.listening(D.sport):
+            if all(launch.listening(p) for p in vars(d).values()):
                 break
             threading.Event().wait(0.1)
-        yield D
+        yield d
     finally:
         subprocess.run([DOVECOT, "-c", conf, "stop"], timeout=30)
+
+
+@pytest.fixture
+def dovecot(workdir, pki, user, fresh):
+    """Dovecot's IMAP on the test user's ~/dcmail: .port (STARTTLS) and
+    .sport (implicit TLS)."""
+    with private_dovecot(workdir, pki, user, "dovecot-client", DOVECOT_TLS_CONF, port=1,
+                         sport=1) as d:
+        yield d
 
 
 def dovecot_login(d, pki, user):

@@ -32,12 +32,11 @@ DRIVER philedriver = {.name = "phile", .flags = LOCAL | DR_READONLY, LOCAL_CALLS
 DRIVER dummydriver = {.name = "dummy", .flags = DR_LOCAL | DR_MAIL, LOCAL_CALLS};
 /* This library's own formats, which the classic one did not have. */
 static DRIVER maildirdriver = {.name = "maildir", .flags = LOCAL | DR_DIRFMT, LOCAL_CALLS};
-/* Network formats: IMAP through the library's client driver; POP3 and
- * NNTP objects only, until their drivers come. */
+/* Network formats, each through the library's client driver. */
 DRIVER imapdriver = {.name = "imap", .flags = DR_MAIL | DR_NEWS | DR_NAMESPACE | DR_HALFOPEN,
 		     LOCAL_CALLS};
-DRIVER nntpdriver = {.name = "nntp", .flags = DR_NEWS | DR_READONLY | DR_HALFOPEN};
-DRIVER pop3driver = {.name = "pop3", .flags = DR_MAIL | DR_NOFAST};
+DRIVER nntpdriver = {.name = "nntp", .flags = DR_NEWS | DR_READONLY | DR_HALFOPEN, LOCAL_CALLS};
+DRIVER pop3driver = {.name = "pop3", .flags = DR_MAIL | DR_NOFAST, LOCAL_CALLS};
 
 AUTHENTICATOR auth_gss = {.name = "GSSAPI"};
 AUTHENTICATOR auth_ext = {.name = "EXTERNAL"};
@@ -48,7 +47,8 @@ AUTHENTICATOR auth_log = {.name = "LOGIN"};
 DRIVER *cl_driver_for(const char *native)
 {
 	static DRIVER *const local[] = {&unixdriver, &mmdfdriver, &mbxdriver, &mixdriver,
-					&mhdriver, &maildirdriver, &imapdriver};
+					&mhdriver, &maildirdriver, &imapdriver,
+					&pop3driver, &nntpdriver};
 
 	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
 		if (!strcmp(local[i]->name, native))

@@ -114,7 +114,16 @@ static void test_net_names(void)
 	CHECK(net_name_parse("{host/bogus}INBOX", &n, &err) < 0 && err.code == MAIL_BADNAME);
 	CHECK_STR(err.text, "unknown or bad flag /bogus in {host/bogus}");
 	CHECK(net_name_parse("{host:70000}INBOX", &n, &err) < 0);
-	CHECK(net_name_parse("{host/service=pop3}INBOX", &n, &err) < 0);
+	CHECK(net_name_parse("{host/service=smtp}INBOX", &n, &err) < 0 && err.code == MAIL_BADNAME);
+	CHECK_STR(err.text, "no network driver for the service smtp (imap, pop3, nntp)");
+	/* the service picks the driver and the well-known port */
+	CHECK(net_name_parse("{host/service=POP3}INBOX", &n, &err) == 0 && net_port(&n) == 110);
+	CHECK_STR(n.service, "pop3");
+	CHECK(net_name_parse("{host/pop3/ssl}INBOX", &n, &err) == 0 && net_port(&n) == 995);
+	CHECK(net_name_parse("{host/nntp}#news.a.b", &n, &err) == 0 && net_port(&n) == 119);
+	CHECK(net_name_parse("{host/nntp/ssl}a.b", &n, &err) == 0 && net_port(&n) == 563);
+	CHECK(net_name_parse("{host:1119/imap4rev1}x", &n, &err) == 0 && net_port(&n) == 1119);
+	CHECK_STR(n.service, "imap");
 	CHECK(net_name_parse("{host", &n, &err) < 0);
 }
 

@@ -1,0 +1,276 @@
+# The library as a POP3 client: mtest and mailutil open "{host/pop3}INBOX"
+# on this project's ipop3d and on Debian's Dovecot pop3, STLS or implicit
+# TLS verified against the test CA of test_imap_client.py, refusals with
+# their exact texts, the login commands byte for byte, and DELE made final
+# only by QUIT at close, as POP3 defines.
+import os
+import re
+
+import pytest
+
+from helpers.tls import write
+from test_classic_abi import libdir, php_net  # noqa: F401
+from test_imap_client import (DOVECOT_TLS_CONF, ScriptServer, expand, mtest, pki, private_dovecot,  # noqa: F401
+                              run_as, shown)
+
+POP3_LOGIN = """service pop3-login {{
+  inet_listener pop3 {{
+    port = {port}
+  }}
+  inet_listener pop3s {{
+    port = {sport}
+    ssl = yes
+  }}
+}}
+"""
+# test_imap_client's Dovecot, its IMAP on iport (to fill the mailbox), POP3 added
+DOVECOT_POP3_CONF = (DOVECOT_TLS_CONF.replace("protocols = imap", "protocols = imap pop3")
+                     .replace("port = {port}", "port = {iport}")
+                     .replace("port = {sport}", "port = 0")
+                     .replace("service anvil", POP3_LOGIN + "service anvil"))
+
+
+@pytest.fixture(scope="module")
+def pop_ssl_dirs(pki):
+    """ssl_dir per certificate kind, holding the test CA's certificates
+    under ipop3d's name."""
+    dirs = {}
+    for kind, d in pki["dirs"].items():
+        with open(os.path.join(d, "certs", "imapd.pem"), "rb") as f:
+            write(os.path.join(d, "certs", "ipop3d.pem"), f.read())
+        dirs[kind] = d
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def pop_with(launch_daemon, ipop3d, workdir, spool, pam_service, pop_ssl_dirs):
+    """pop_with(kind="good", implicit=False) -> ipop3d with that certificate
+    (passwords only over TLS), offering STLS or on implicit TLS."""
+    made = {}
+
+    def make(kind="good", implicit=False):
+        if (kind, implicit) not in made:
+            path = os.path.join(workdir, "pop-client-%s.conf" % kind)
+            with open(path, "w") as f:
+                f.write("spool_dir = %s\nssl_dir = %s\nallow_plaintext = no\n"
+                        % (spool.dir, pop_ssl_dirs[kind]))
+            os.chmod(path, 0o644)
+            made[kind, implicit] = launch_daemon(argv=[ipop3d, "--config", path] +
+                                                 (["--tls"] if implicit else []))
+        return made[kind, implicit]
+    return make
+
+
+def subject(e):
+    return re.search(rb"^Subject: (.*)$", e.data, re.M).group(1).decode()
+
+
+# ---------------------------------------------------------------- ipop3d
+
+def test_stls_by_default_fetch_and_dele_at_close(mtest, pop_with, spool, user, sample):
+    spool.write(user, sample)
+    srv = pop_with()
+    name = "{localhost:%d/pop3/debug}INBOX" % srv.port
+    r = mtest("open " + name, "headers", "fetch 1", "fetch 4", "set 2 \\Deleted", "expunge",
+              "close", "open -r " + name.replace("/debug", ""), "headers")
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, r.stderr)
+    trace = r.stderr.decode()
+    assert "C: STLS\nS: +OK" in trace
+    assert re.search(r"^C: AUTH PLAIN <credentials>\nS: \+OK", trace, re.M), trace
+    assert user.password not in trace
+    assert "C: DELE 2\n" in trace and trace.index("C: DELE 2") < trace.index("C: QUIT")
+    assert out.startswith("%s: 4 messages, 0 recent, uidvalidity " % name)
+    assert "* expunged 2\nexpunge done, 3 messages\n" in out
+    # the first text byte-exact (CRLF) and the second session sees three
+    assert sample[0].crlf() in r.stdout
+    second = out.split("\n%s: " % name.replace("/debug", ""))[1]
+    assert second.startswith("3 messages, 0 recent")
+    subjects = re.findall(r"^\d+ uid (\d+) .* subject: (.*)$", second, re.M)
+    want = [subject(sample[i]) for i in (0, 2, 3)]
+    assert subjects == [(str(i + 1), s) for i, s in enumerate(want)]
+
+
+def test_implicit_tls_fetch_is_byte_exact(mtest, pop_with, spool, user, sample):
+    spool.write(user, sample)
+    srv = pop_with(implicit=True)
+    r = mtest("open {127.0.0.1:%d/pop3/ssl}INBOX" % srv.port,
+              *["save %d m%d.eml" % (i, i) for i in range(1, len(sample) + 1)])
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    for i, e in enumerate(sample, 1):
+        with open(os.path.join(user.home, "m%d.eml" % i), "rb") as f:
+            assert f.read() == e.crlf()
+
+
+@pytest.mark.parametrize("kind,host,implicit,reason", [
+    ("wrong-name", "localhost", True, "hostname mismatch"),
+    ("wrong-name", "127.0.0.1", False, "IP address mismatch"),
+    ("self-signed", "localhost", False, "self-signed certificate"),
+])
+def test_certificate_refused_with_reason(mtest, pop_with, user, kind, host, implicit, reason):
+    srv = pop_with(kind, implicit)
+    name = "{%s:%d/pop3%s}INBOX" % (host, srv.port, "/ssl" if implicit else "")
+    r = mtest("open " + name)
+    assert r.returncode == 1
+    assert r.stdout.decode() == "NO %s: TLS certificate of %s not accepted: %s\n" % (
+        name, host, reason)
+
+
+def test_wrong_password_says_so(mtest, pop_with, user):
+    srv = pop_with()
+    name = "{localhost:%d/pop3}INBOX" % srv.port
+    r = mtest("open " + name, password="not-the-password")
+    assert r.returncode == 1
+    assert re.match(r"NO %s: login to localhost as %s failed: \S" % (re.escape(name), user.name),
+                    r.stdout.decode()), r.stdout
+
+
+def test_only_inbox_and_no_changes_of_mailboxes(mtest, pop_with, spool, user, sample):
+    spool.write(user, sample)
+    srv = pop_with()
+    net = "{localhost:%d/pop3}" % srv.port
+    r = mtest("list %s *" % net, "status %sINBOX" % net, "open %sother" % net,
+              "create %sx" % net)
+    out = r.stdout.decode().splitlines()
+    assert out[0] == "list: %sINBOX \\Noinferiors" % net
+    assert out[1] == "%sINBOX: messages 4 recent 0 unseen 4 uidnext 5 uidvalidity 0" % net
+    assert out[2] == "NO %sother: other: a POP3 server has INBOX alone" % net
+    assert out[3] == "NO %sx: %sx: a POP3 server cannot create mailboxes" % (net, net)
+
+
+# ---------------------------------------------------------------- refusals
+
+def test_no_stls_no_password(mtest, user):
+    srv = ScriptServer(b"+OK hi\r\n", [(b"CAPA", b"+OK\r\nUSER\r\nTOP\r\n.\r\n"),
+                                       (b"QUIT", b"+OK bye\r\n")])
+    name = "{127.0.0.1:%d/pop3}INBOX" % srv.port
+    r = mtest("open " + name)
+    srv.join(30)
+    assert r.stdout.decode() == ("NO %s: 127.0.0.1 offers no STLS: refusing to send a password "
+                                 "in clear (use /ssl for implicit TLS)\n" % name)
+    assert all(user.password.encode() not in h for h in srv.heard)
+
+
+@pytest.mark.parametrize("capa,login,flags", [
+    # no SASL: USER and PASS
+    ("USER\r\nTOP", [("USER {u}", "+OK"), ("PASS {p}", "+OK in")], ""),
+    # SASL PLAIN with its initial response
+    ("SASL PLAIN LOGIN", [("AUTH PLAIN b64:\0{u}\0{p}", "+OK in")], ""),
+    # /authuser: authenticate as that user, act as /user's
+    ("USER", [("AUTH PLAIN b64:ann\0{u}\0{p}", "+OK in")], "/user=ann/authuser={u}"),
+])
+def test_login_exact_bytes_and_a_hostile_list(mtest, user, capa, login, flags):
+    pw = "pa ss"
+    fill = dict(u=user.name, p=pw)
+    steps = [(expand(w, fill), (r + "\r\n").encode()) for w, r in login]
+    srv = ScriptServer(b"+OK hi\r\n", [(b"CAPA", b"+OK\r\n%s\r\n.\r\n" % capa.encode())] + steps +
+                       [(b"STAT", b"+OK 2 30\r\n"),
+                        # sizes for numbers that do not exist are ignored
+                        (b"LIST", b"+OK\r\n1 10\r\n2 20\r\n9 99\r\nx\r\n.\r\n"),
+                        (b"QUIT", b"+OK bye\r\n")])
+    name = "{127.0.0.1:%d/pop3/notls%s}INBOX" % (srv.port, flags.format(**fill))
+    r = mtest("open " + name, password=pw)
+    srv.join(30)
+    assert srv.done, srv.heard
+    assert r.stdout.decode().startswith("%s: 2 messages, 0 recent, uidvalidity " % name)
+
+
+def test_no_top_headers_from_retr_once(mtest, user):
+    """A server without TOP: the header comes from RETR, whose text then
+    serves the fetch too (one RETR); the date is the Date: header's."""
+    text = b"Subject: hi\r\nDate: Tue, 03 Nov 2026 10:00:00 +0000\r\n\r\n.body\r\n"
+    srv = ScriptServer(b"+OK hi\r\n", [(b"CAPA", b"+OK\r\nUSER\r\n.\r\n"),
+                                       (b"USER " + user.name.encode(), b"+OK\r\n"),
+                                       (b"PASS " + user.password.encode(), b"+OK\r\n"),
+                                       (b"STAT", b"+OK 1 61\r\n"),
+                                       (b"LIST", b"+OK\r\n1 61\r\n.\r\n"),
+                                       (b"RETR 1", b"+OK\r\n" + text.replace(b"\r\n.", b"\r\n..") +
+                                        b".\r\n"),
+                                       (b"QUIT", b"+OK bye\r\n")])
+    r = mtest("open {127.0.0.1:%d/pop3/notls}INBOX" % srv.port, "headers", "fetch 1")
+    srv.join(30)
+    assert srv.done, srv.heard
+    out = r.stdout.split(b"\n", 1)[1]
+    assert len(text) == 61
+    assert out == (b"1 uid 1 () 61 octets 03-Nov-2026 10:00:00 +0000 subject: hi\n"
+                   b"-- message 1, 61 octets\n" + text + b"\n-- end\n")
+
+
+# ---------------------------------------------------------------- Dovecot
+
+@pytest.fixture
+def dovecot_pop(workdir, pki, user, fresh):
+    """Dovecot on the user's ~/dcmail over IMAP (.iport, to fill it) and
+    POP3 (.port STLS, .sport implicit TLS)."""
+    if not os.access("/usr/lib/dovecot/pop3", os.X_OK):
+        pytest.fail("Dovecot pop3 is not installed (apt-get install dovecot-pop3d)")
+    with private_dovecot(workdir, pki, user, "dovecot-pop", DOVECOT_POP3_CONF, iport=1, port=1,
+                         sport=1) as d:
+        yield d
+
+
+def fill_dovecot(d, pki, user, n):
+    """n messages through Dovecot's IMAP (CRLF, as a POP3 server keeps them)."""
+    import imaplib
+    import ssl
+    from helpers.session import make_message
+    c = imaplib.IMAP4("localhost", d.iport)
+    c.starttls(ssl.create_default_context(cafile=pki["ca"]))
+    c.login(user.name, user.password)
+    texts = []
+    try:
+        for i in range(n):
+            text = make_message(i, 200 + 37 * (i % 50), "pop").crlf()
+            if i == 1:
+                text = text.replace(b"\r\n\r\n", b"\r\n\r\n.leading dot\r\n..two\r\n", 1)
+            assert c.append("INBOX", None, None, text)[0] == "OK"
+            texts.append(text)
+    finally:
+        c.logout()
+    return texts
+
+
+def test_mailutil_transfer_from_dovecot_pop3(run_as, mtest, dovecot_pop, pki, user):
+    n = 40
+    texts = fill_dovecot(dovecot_pop, pki, user, n)
+    src = "{localhost:%d/pop3/ssl/user=%s}INBOX" % (dovecot_pop.sport, user.name)
+    r = run_as("mailutil", ["transfer", src, "#driver.maildir/popped"])
+    assert r.returncode == 0, (r.stdout, r.stderr[-2000:])
+    local = shown(mtest, "#driver.maildir/popped", n)
+    remote = shown(mtest, src, n)
+    assert local.count("\n-- end\n") == n
+    assert local == remote
+    for t in texts:
+        assert t.decode() in local.replace("\n-- end\n", "\n")
+
+
+def test_dovecot_stls_dele(mtest, dovecot_pop, pki, user):
+    fill_dovecot(dovecot_pop, pki, user, 3)
+    name = "{localhost:%d/pop3}INBOX" % dovecot_pop.port
+    r = mtest("open " + name, "set 1 \\Deleted", "expunge", "close", "status " + name)
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, r.stderr)
+    assert out.startswith("%s: 3 messages" % name)
+    assert "* expunged 1\nexpunge done, 2 messages\n" in out
+    assert re.search(r"^%s: messages 2 recent 0 unseen 2 uidnext 3 " % re.escape(name), out,
+                     re.M), out
+
+
+def test_php_imap_on_pop3_through_the_classic_library(fresh, libdir, pop_with, spool, user,
+                                                       sample, pki):
+    """PHP's imap extension, built for libc-client.so.2007e, on our library
+    opens a POP3 INBOX on ipop3d over TLS: the classic pop3driver serves the
+    same calls as for IMAP (search, sort, headers and flags kept in the
+    session; STATUS of the open maildrop answered from it, as the server
+    would refuse a second login while the first holds the maildrop)."""
+    spool.write(user, sample)
+    srv = pop_with(implicit=True)
+    box = "{localhost:%d/pop3/ssl}INBOX" % srv.port
+    out, _, err = php_net(user, libdir, box, pki["ca"])
+    lines = out.splitlines()
+    assert lines[0] == "check: %d pop3" % len(sample), (out, err)
+    assert lines[1] == "status: %d %d %d" % (len(sample), len(sample), len(sample) + 1)
+    assert lines[2] == 'list: ["{localhost:%d\\/pop3\\/ssl}INBOX"]' % srv.port
+    assert lines[3:6] == ["search: [2]", "sort: [4,3,2,1]", "header: Hello there"]
+    assert lines[6].startswith('body: "This is a multi-part message in MIME format.')
+    assert lines[7:] == ["flag: true", "flags: [[1,0],[2,1]]", "errors: false"], out
