@@ -29,7 +29,7 @@ static const struct imap_command commands[] = {
 	{"LIST", cmd_list, AUTHED, 0},
 	{"LSUB", cmd_lsub, AUTHED, 0},
 	{"STATUS", cmd_status, AUTHED, 0},
-	{"APPEND", cmd_append, AUTHED, 0},
+	{"APPEND", cmd_append, AUTHED, CMD_MESSAGES},
 	{"NAMESPACE", cmd_namespace, AUTHED, 0},
 	{"ENABLE", cmd_enable, ST_AUTH, 0},
 	{"UNAUTHENTICATE", cmd_unauthenticate, AUTHED, 0},
@@ -47,6 +47,8 @@ static const struct imap_command commands[] = {
 	{"MOVE", cmd_move, ST_SELECTED, CMD_UID},
 	/* cmd_compress.c */
 	{"COMPRESS", cmd_compress, AUTHED, 0},
+	/* cmd_replace.c */
+	{"REPLACE", cmd_replace, ST_SELECTED, CMD_UID | CMD_MESSAGES},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -81,6 +83,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " BINARY");
 		/* cmd_fetch.c (RFC 8970) */
 		buf_puts(out, " PREVIEW");
+		/* cmd_replace.c (RFC 8508) */
+		buf_puts(out, " REPLACE");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

@@ -68,6 +68,7 @@ typedef void cmd_fn(struct cmd *cmd);
 enum {
 	CMD_UID = 1 << 0,           /* may take the UID prefix */
 	CMD_NO_EXPUNGE = 1 << 1,    /* RFC 3501 7.4.1: no EXPUNGE responses after */
+	CMD_MESSAGES = 1 << 2,      /* its literals are messages: max_message applies */
 };
 
 struct imap_command {
@@ -122,6 +123,20 @@ ssize_t imap_resolve_set(struct cmd *cmd, const struct numset *set, uint32_t **m
 uint32_t imap_append_limit(const struct client *c);
 int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs, size_t *n,
 		      size_t max);
+/* imap_append_parse, then the checks APPEND makes before storing (an
+ * empty literal, too many keywords); -1 after the tagged answer. */
+int imap_append_args(struct cmd *cmd, char **name, struct mail_new **msgs, size_t *n,
+		     size_t max);
+/* "APPENDUID v uids" (RFC 4315) into out; nothing unless every UID is known. */
+void imap_put_appenduid(struct buf *out, uint32_t uidvalidity, const uint32_t *uids, size_t n);
+/* Mark exactly msgnos \Deleted and expunge just their uids (MOVE,
+ * REPLACE); on failure nothing is expunged and the flags are taken back. */
+int imap_expunge_exactly(struct cmd *cmd, const uint32_t *msgnos, const uint32_t *uids,
+			 size_t n, struct mail_err *err);
+/* Take messages just stored in dest (uids under uidvalidity) out again,
+ * after the rest of a MOVE or REPLACE failed; logged where impossible. */
+void imap_undo_stored(struct cmd *cmd, const char *dest, uint32_t uidvalidity,
+		      const uint32_t *uids, size_t n);
 
 /* Commands (one file each or per small group). */
 cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_starttls;
@@ -130,6 +145,7 @@ cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscrib
 	cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_id,
 	cmd_namespace, cmd_enable, cmd_idle, cmd_sort, cmd_thread, cmd_unauthenticate;
 cmd_fn cmd_compress;
+cmd_fn cmd_replace;
 
 /* Answer a SEARCH or SORT that had RETURN (...): the ESEARCH response and
  * the SAVE. msgnos: the result in the order of the answer. */

@@ -84,7 +84,8 @@ void resp_mail_error(struct cmd *cmd, const struct mail_err *err)
 
 	/* APPEND and COPY into a missing mailbox: the client may create it */
 	if (err->code == MAIL_NONEXISTENT &&
-	    (!strcmp(cmd->name, "APPEND") || !strcmp(cmd->name, "COPY") || !strcmp(cmd->name, "MOVE")))
+	    (!strcmp(cmd->name, "APPEND") || !strcmp(cmd->name, "COPY") || !strcmp(cmd->name, "MOVE") ||
+	     !strcmp(cmd->name, "REPLACE")))
 		code = "TRYCREATE";
 	else if ((size_t)err->code < ARRAY_SIZE(codes))
 		code = codes[err->code];
