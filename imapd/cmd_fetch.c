@@ -525,11 +525,7 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 	if (need_text && mail_fetch_text(box, msgno, &fm.text, &fm.len, err) < 0)
 		return -1;
 	buf_reset(out);
-	buf_printf(out, "* %u FETCH (", msgno);
-	if (cmd->uid && !req->has_uid) {
-		buf_printf(out, "UID %u", fm.m->uid);
-		first = 0;
-	}
+	first = !imap_put_fetch_head(cmd->c, out, msgno, cmd->uid && !req->has_uid);
 	for (const struct fetch_att *a = req->atts; a; a = a->next) {
 		if (!first)
 			buf_putc(out, ' ');

@@ -133,6 +133,8 @@ static int parse_set_key(struct sctx *s, enum search_op op, struct search_key **
 
 	if (p_seqset(s->p, &k->set) < 0)
 		return -1;
+	if (op == SK_MSGNOS && !k->set.saved && s->p->uidonly)
+		return p_fail(s->p, imap_uidrequired);   /* RFC 9586 3 */
 	if (k->set.saved)
 		k->op = SK_UIDS;   /* "$" is kept as UIDs, in SEARCH as in UID SEARCH */
 	*out = k;

@@ -85,6 +85,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " PREVIEW");
 		/* cmd_replace.c (RFC 8508) */
 		buf_puts(out, " REPLACE");
+		/* uidonly.c (RFC 9586) */
+		buf_puts(out, " UIDONLY");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

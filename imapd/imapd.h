@@ -50,6 +50,7 @@ enum {
 	CLIENT_EN_CONDSTORE = 1 << 0,   /* also by any CONDSTORE-enabling command */
 	CLIENT_EN_QRESYNC = 1 << 1,
 	CLIENT_EN_UTF8 = 1 << 2,        /* UTF8=ACCEPT (RFC 6855): names in UTF-8 */
+	CLIENT_EN_UIDONLY = 1 << 8,     /* RFC 9586, uidonly.c */
 };
 
 /* One command being executed. */
@@ -216,6 +217,16 @@ struct fetch_mods {
 int imap_fetch_mods(struct cmd *cmd, struct fetch_mods *fm);
 /* STORE's "(UNCHANGEDSINCE n)" when there; *given says it was. */
 int imap_store_mods(struct cmd *cmd, int *given, uint64_t *since);
+
+/* UIDONLY (RFC 9586), uidonly.c. The parser's error for message numbers
+ * in a search key (resp_parse_error adds [UIDREQUIRED]). */
+extern const char imap_uidrequired[];
+/* A command given with message numbers once UIDONLY is on: 1 after the
+ * tagged BAD [UIDREQUIRED], else 0. */
+int imap_uidonly_refuse(struct cmd *cmd);
+/* The start of a FETCH response, "* n FETCH (" with "UID u" when with_uid,
+ * or "* u UIDFETCH (" under UIDONLY; returns the number of items written. */
+int imap_put_fetch_head(const struct client *c, struct buf *out, uint32_t msgno, int with_uid);
 
 /* Capabilities for the current state (CAPABILITY response and greeting). */
 void imap_capabilities(struct client *c, struct buf *out);

@@ -301,6 +301,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	p_init(&cmd.p, line, len, c->pool);
 	cmd.p.saved = &c->searchres;
 	cmd.p.utf8 = (c->enabled & CLIENT_EN_UTF8) != 0;
+	cmd.p.uidonly = (c->enabled & CLIENT_EN_UIDONLY) != 0;
 	const char *s = line;
 	while (s < line + len && p_is_tag_char((unsigned char)*s))
 		s++;
@@ -343,6 +344,8 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	cmd.flags = ic->flags;
 	if (cmd.uid)
 		cmd.flags &= ~(unsigned)CMD_NO_EXPUNGE;   /* UID forms may report expunges */
+	if (imap_uidonly_refuse(&cmd))
+		return;
 	ic->fn(&cmd);
 	if (!cmd.answered)
 		resp_no(&cmd, NULL, "%s failed", name);   /* a command forgot to answer */
