@@ -5,18 +5,7 @@
 import pytest
 
 from helpers.imapclient import Lit
-from helpers.mbox import Entry
-
-
-def message(n):
-    data = ("From: a%d@example.com\nTo: you@example.org\nSubject: m%d\n"
-            "Message-ID: <u%d@example.com>\n\nbody %d\n" % (n, n, n, n)).encode()
-    return Entry(data, date="Fri Jan  9 12:00:00 2026")
-
-
-def ok(r):
-    assert r.ok, r
-    return r
+from test_imap_condstore import message, ok
 
 
 @pytest.fixture
