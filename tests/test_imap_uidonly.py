@@ -82,6 +82,9 @@ def test_uid_commands_work(uidonly):
     r = ok(c.command("UID MOVE $ INBOX"))
     # expunges are told last message first, one VANISHED each
     assert r.raw[-2:] == [b"* VANISHED 4", b"* VANISHED 3"], r.raw
+    # UID REPLACE (RFC 8508) is the form UIDONLY allows
+    r = ok(c.command("UID REPLACE 2 INBOX ", Lit(b"Subject: new\r\n\r\nnew\r\n")))
+    assert r.raw[1:] == [b"* 5 EXISTS", b"* 3 RECENT", b"* VANISHED 2"], r.raw
 
 
 def test_uidfetch_responses(uidonly):
