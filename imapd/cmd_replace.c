@@ -5,6 +5,16 @@
 
 #include "imapd.h"
 
+/* seq-number (RFC 3501 9): a number, or "*" for the last one. */
+static int p_seq_number(struct parser *p, uint32_t *n)
+{
+	if (!p_peek(p, '*'))
+		return p_nz_number(p, n);
+	p->p++;
+	*n = NUMSET_STAR;
+	return 0;
+}
+
 /* SP seq-number: one message number, a UID with the UID prefix, or "*".
  * Returns the message number, 0 after the tagged answer. */
 static uint32_t replace_target(struct cmd *cmd)
@@ -13,13 +23,9 @@ static uint32_t replace_target(struct cmd *cmd)
 	struct numset set = {&one, 1, 0};
 	uint32_t *msgnos;
 
-	if (p_sp(&cmd->p) < 0)
-		return resp_parse_error(cmd), 0;
-	if (p_peek(&cmd->p, '*')) {
-		cmd->p.p++;
-		one.lo = one.hi = NUMSET_STAR;
-	} else if (p_nz_number(&cmd->p, &one.lo) < 0) {
-		return resp_parse_error(cmd), 0;
+	if (p_sp(&cmd->p) < 0 || p_seq_number(&cmd->p, &one.lo) < 0) {
+		resp_parse_error(cmd);
+		return 0;
 	}
 	one.hi = one.lo;
 	ssize_t n = imap_resolve_set(cmd, &set, &msgnos);
@@ -28,6 +34,7 @@ static uint32_t replace_target(struct cmd *cmd)
 	return n > 0 ? msgnos[0] : 0;
 }
 
+/* REPLACE / UID REPLACE: append the new message, then expunge the old. */
 void cmd_replace(struct cmd *cmd)
 {
 	struct client *c = cmd->c;

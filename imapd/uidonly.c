@@ -7,6 +7,7 @@
 
 const char imap_uidrequired[] = "Message numbers cannot be used once UIDONLY is enabled";
 
+/* BAD [UIDREQUIRED] for a command given with message numbers (imapd.h). */
 int imap_uidonly_refuse(struct cmd *cmd)
 {
 	/* every command with a UID form takes message numbers without it,
@@ -18,6 +19,7 @@ int imap_uidonly_refuse(struct cmd *cmd)
 	return 1;
 }
 
+/* The start of every FETCH response, by message number or by UID. */
 int imap_put_fetch_head(const struct client *c, struct buf *out, uint32_t msgno, int with_uid)
 {
 	uint32_t uid = c->box->msgs[msgno - 1]->uid;
