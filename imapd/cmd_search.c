@@ -27,6 +27,7 @@ static const struct {
 	{"DRAFT", SK_FLAGS, MF_DRAFT},
 	{"FLAGGED", SK_FLAGS, MF_FLAGGED},
 	{"NEW", SK_NEW, 0},
+	{"SAVEDATESUPPORTED", SK_SAVEDATESUPPORTED, 0},   /* RFC 8514 */
 	{"OLD", SK_OLD, 0},
 	{"RECENT", SK_FLAGS, MF_RECENT},
 	{"SEEN", SK_FLAGS, MF_SEEN},
@@ -43,6 +44,7 @@ static const struct {
 } date_keys[] = {
 	{"BEFORE", SK_BEFORE},         {"ON", SK_ON},         {"SINCE", SK_SINCE},
 	{"SENTBEFORE", SK_SENTBEFORE}, {"SENTON", SK_SENTON}, {"SENTSINCE", SK_SENTSINCE},
+	{"SAVEDBEFORE", SK_SAVEDBEFORE}, {"SAVEDON", SK_SAVEDON}, {"SAVEDSINCE", SK_SAVEDSINCE},
 };
 
 /* Address and subject keys are header searches on a fixed field. */
