@@ -900,7 +900,8 @@ static int eval(struct sctx *c, const struct node *n)
 	case SK_SAVEDBEFORE:
 	case SK_SAVEDON:
 	case SK_SAVEDSINCE:
-		/* RFC 8514 4: without a save date the internal date stands in */
+		/* without a save date the internal date stands in, as Dovecot
+		 * judges an mbox message it has no save date for */
 		return eval_date(m->save_date ? local_day(m->save_date, 0) :
 				 local_day(m->internal_date, m->tz_minutes), n->op, n->day);
 	case SK_SAVEDATESUPPORTED:

@@ -83,7 +83,7 @@ def test_append_is_saved_now_not_at_its_internal_date(two, mail_store):
         assert ok(c.command("SEARCH SAVEDON 1-Jan-2015")).search() == []
     else:
         assert f["SAVEDATE"] is None, r.raw
-        # RFC 8514 4: without a save date the internal date stands in
+        # without a save date the internal date stands in (Dovecot too)
         assert 3 not in ok(c.command("SEARCH SAVEDSINCE " + today)).search()
         assert ok(c.command("SEARCH SAVEDBEFORE 1-Jan-2016")).search() == [3]
         assert ok(c.command("SEARCH SAVEDON 1-Jan-2015")).search() == [3]
