@@ -107,3 +107,15 @@ def test_flag_changes_keep_the_save_date(two, mail_store):
     ok(two.command("CHECK"))
     assert saved(ok(two.command("FETCH 1 (SAVEDATE)"))) == first
     assert (first[1] is not None) == (mail_store.format in KEEPS_SAVE_DATE), first
+
+
+@pytest.mark.mbox_only("an MH folder made by CREATE #driver.mh, beside any INBOX")
+def test_mh_save_date_is_the_files_ctime(client, user):
+    c = client
+    ok(c.command("CREATE #driver.mh/notes"))
+    ok(c.command('APPEND notes "01-Jan-2015 00:05:00 -0500" ', Lit(OLD)))
+    ok(c.command("SELECT notes"))
+    ctime = os.stat(os.path.join(user.home, "notes", "1")).st_ctime
+    r = ok(c.command("FETCH 1 (SAVEDATE)"))
+    assert r.raw == [b'* 1 FETCH (SAVEDATE "%s")' % imap_date(ctime).encode()], r.raw
+    assert ok(c.command("SEARCH SAVEDATESUPPORTED SAVEDSINCE " + imap_day(ctime))).search() == [1]
