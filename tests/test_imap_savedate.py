@@ -89,6 +89,16 @@ def test_append_is_saved_now_not_at_its_internal_date(two, mail_store):
         assert ok(c.command("SEARCH SAVEDON 1-Jan-2015")).search() == [3]
     # the internal date answers SINCE either way
     assert 3 not in ok(c.command("SEARCH SINCE " + today)).search()
+    # a copy is saved in its new mailbox now, whatever its first one said
+    ok(c.command("CREATE Kept"))
+    ok(c.command("COPY 1 Kept"))
+    after = int(time.time())
+    ok(c.command("SELECT Kept"))
+    copied = saved(ok(c.command("FETCH 1 (SAVEDATE)")))[1]
+    if mail_store.format in KEEPS_SAVE_DATE:
+        assert copied.decode() in {imap_date(t) for t in range(before, after + 1)}, copied
+    else:
+        assert copied is None
 
 
 @pytest.mark.mbox_only("the search keys' syntax does not depend on the format")
