@@ -137,6 +137,8 @@ static struct mhmsg *msg_new(struct mailbox *box, const struct mh_ent *e)
 	hm->ver = e->ver;
 	if (fstatat(HB(box)->dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		hm->m.internal_date = st.st_mtime;
+		/* MH keeps flags outside the file: its ctime is when it was stored */
+		hm->m.save_date = st.st_ctime;
 		hm->m.size = ent_vsize(HB(box)->dir, &HB(box)->known, e, name, &st);
 	}
 	return hm;

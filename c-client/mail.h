@@ -98,6 +98,7 @@ struct message {
 	int tz_minutes;           /* zone of the internal date, minutes east */
 	uint64_t size;            /* RFC822.SIZE: octets of the canonical text */
 	uint64_t modseq;          /* CONDSTORE (RFC 7162); 0 where a driver keeps none */
+	time_t save_date;         /* SAVEDATE (RFC 8514); 0 where the format keeps none */
 	/* Parsed structure, filled by mail_fetch_structure on first use. */
 	struct pool *pool;
 	struct envelope *env;

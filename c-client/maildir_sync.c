@@ -162,6 +162,19 @@ static int msg_dirty(struct mailbox *box, const struct mdmsg *mm)
 	return (mm->m.flags & MF_STORABLE) != mm->disk_flags || l != (int64_t)mm->disk_letters;
 }
 
+/* When the file came into this folder: the seconds that begin a Maildir
+ * name ("1700000000.M1P2.host"), set by whoever delivered or copied it and
+ * kept through flag renames; the inode change time for any other name. */
+static time_t md_save_date(const char *name, const struct stat *st)
+{
+	time_t t = 0;
+	const char *p = name;
+
+	for (; *p >= '0' && *p <= '9' && t < (time_t)1 << 40; p++)
+		t = t * 10 + (*p - '0');
+	return p > name && *p == '.' && t > 0 ? t : st->st_ctime;
+}
+
 /* A message for the scanned file e: only a regular file of the user. */
 static struct mdmsg *msg_new(struct mailbox *box, struct ment *e)
 {
@@ -176,6 +189,7 @@ static struct mdmsg *msg_new(struct mailbox *box, struct ment *e)
 	struct mdmsg *mm = xcalloc(1, sizeof *mm);
 	mm->m.uid = e->uid;
 	mm->m.internal_date = st.st_mtime;
+	mm->m.save_date = md_save_date(e->name, &st);
 	mm->m.drv = mm;
 	mm->name = e->name;
 	e->name = NULL;

@@ -312,6 +312,9 @@ static void node_compile(struct sctx *c, struct pool *pool, const struct search_
 	case SK_BEFORE:
 	case SK_ON:
 	case SK_SINCE:
+	case SK_SAVEDBEFORE:
+	case SK_SAVEDON:
+	case SK_SAVEDSINCE:
 		n->day = key_day(k);
 		break;
 	case SK_SENTBEFORE:
@@ -750,9 +753,11 @@ static int eval_date(int64_t day, enum search_op op, int64_t want)
 	switch (op) {
 	case SK_BEFORE:
 	case SK_SENTBEFORE:
+	case SK_SAVEDBEFORE:
 		return day < want;
 	case SK_ON:
 	case SK_SENTON:
+	case SK_SAVEDON:
 		return day == want;
 	default:
 		return day >= want;
@@ -892,6 +897,15 @@ static int eval(struct sctx *c, const struct node *n)
 		return m->size < n->key->size;
 	case SK_MODSEQ:
 		return m->modseq >= n->key->size;
+	case SK_SAVEDBEFORE:
+	case SK_SAVEDON:
+	case SK_SAVEDSINCE:
+		/* without a save date the internal date stands in, as Dovecot
+		 * judges an mbox message it has no save date for */
+		return eval_date(m->save_date ? local_day(m->save_date, 0) :
+				 local_day(m->internal_date, m->tz_minutes), n->op, n->day);
+	case SK_SAVEDATESUPPORTED:
+		return m->save_date != 0;
 	case SK_HEADER:
 	case SK_BODY:
 	case SK_TEXT:

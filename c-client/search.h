@@ -46,6 +46,9 @@ enum search_op {
 	SK_OLDER,      /* internal date at least `seconds` ago (RFC 5032) */
 	SK_YOUNGER,    /* internal date at most `seconds` ago (RFC 5032) */
 	SK_MODSEQ,     /* modseq at least `size` (RFC 7162 MODSEQ) */
+	/* RFC 8514: save date (UTC days; the internal date where none is kept) */
+	SK_SAVEDBEFORE, SK_SAVEDON, SK_SAVEDSINCE,
+	SK_SAVEDATESUPPORTED,   /* the message has a save date */
 };
 
 struct search_key {

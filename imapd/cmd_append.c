@@ -153,22 +153,18 @@ uint32_t imap_append_limit(const struct client *c)
 	return c->cfg.max_message < UINT32_MAX ? (uint32_t)c->cfg.max_message : UINT32_MAX;
 }
 
-/* The tagged OK, with APPENDUID when the mailbox gave every new UID. */
-static void append_ok(struct cmd *cmd, uint32_t uidvalidity, const uint32_t *uids, size_t n)
+/* RFC 4315 APPENDUID, shared by APPEND and REPLACE (RFC 8508 4.3). */
+void imap_put_appenduid(struct buf *out, uint32_t uidvalidity, const uint32_t *uids, size_t n)
 {
-	struct buf code;
-
-	buf_init(&code);
 	for (size_t i = 0; i < n && uidvalidity; i++)
 		if (!uids[i])
-			uidvalidity = 0;
-	if (uidvalidity) {
-		buf_printf(&code, "APPENDUID %u ", uidvalidity);
-		imap_put_seqset(&code, uids, n);
-	}
-	resp_ok(cmd, code.data, "APPEND completed");
-	buf_free(&code);
+			return;
+	if (!uidvalidity)
+		return;
+	buf_printf(out, "APPENDUID %u ", uidvalidity);
+	imap_put_seqset(out, uids, n);
 }
+
 
 /* RFC 4469's [BADURL "url"], the URL quoted as in the RFC's example; what
  * a resp-text-code or a quoted string cannot hold is replaced by '?'. */
@@ -238,40 +234,60 @@ static int catenate_join(struct cmd *cmd, const struct cat_part *parts, struct m
 	return rc;
 }
 
+/* APPEND's and REPLACE's arguments, parsed and checked, CATENATE parts
+ * joined; see imapd.h. */
+int imap_append_args(struct cmd *cmd, char **name, struct mail_new **msgs, size_t *n,
+		     size_t max)
+{
+	struct cat_part **cats = NULL;
+	size_t joined = 0;
+	int r = imap_append_parse(&cmd->p, name, msgs, &cats, n, max);
+
+	if (r < 0 && cmd->p.error == literal8_nul)
+		resp_no(cmd, "UNKNOWN-CTE", "%s: nothing appended", literal8_nul);
+	else if (r < 0)
+		resp_parse_error(cmd);
+	else if (r > 0)
+		resp_no(cmd, "LIMIT", "Too many messages: one %s takes at most %zu", cmd->name, max);
+	if (r)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		if (cats[i] && catenate_join(cmd, cats[i], &(*msgs)[i], &joined) < 0)
+			return -1;
+		/* RFC 3502: an empty literal is how a client cancels the APPEND */
+		if (!(*msgs)[i].len) {
+			resp_no(cmd, NULL, "Message %zu is empty: %s cancelled, nothing appended",
+				i + 1, cmd->name);
+			return -1;
+		}
+		if (!keywords_fit((*msgs)[i].keywords)) {
+			resp_no(cmd, "LIMIT", "Too many keywords: a mailbox holds at most %d",
+				MAIL_KEYWORDS_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* APPEND: parse every message, check what the mailbox cannot take, store
  * them all in one mail_append. */
 void cmd_append(struct cmd *cmd)
 {
 	struct mail_new *msgs = NULL;
-	struct cat_part **cats = NULL;
-	size_t joined = 0;
 	struct mail_err err;
 	uint32_t uidvalidity = 0, *uids;
+	struct buf code;
 	char *name;
 	size_t n;
-	int r = imap_append_parse(&cmd->p, &name, &msgs, &cats, &n, APPEND_MESSAGES_MAX);
 
-	if (r < 0 && cmd->p.error == literal8_nul)
-		return resp_no(cmd, "UNKNOWN-CTE", "%s: nothing appended", literal8_nul);
-	if (r < 0)
-		return resp_parse_error(cmd);
-	if (r > 0)
-		return resp_no(cmd, "LIMIT", "Too many messages: one APPEND takes at most %d",
-			       APPEND_MESSAGES_MAX);
-	for (size_t i = 0; i < n; i++) {
-		if (cats[i] && catenate_join(cmd, cats[i], &msgs[i], &joined) < 0)
-			return;
-		/* RFC 3502: an empty literal is how a client cancels the APPEND */
-		if (!msgs[i].len)
-			return resp_no(cmd, NULL, "Message %zu is empty: APPEND cancelled, "
-				       "nothing appended", i + 1);
-		if (!keywords_fit(msgs[i].keywords))
-			return resp_no(cmd, "LIMIT", "Too many keywords: a mailbox holds at most %d",
-				       MAIL_KEYWORDS_MAX);
-	}
+	if (imap_append_args(cmd, &name, &msgs, &n, APPEND_MESSAGES_MAX) < 0)
+		return;
 	uids = pool_alloc(cmd->c->pool, n * sizeof *uids);
 	memset(uids, 0, n * sizeof *uids);
 	if (mail_append(&cmd->c->sess, name, msgs, n, &uidvalidity, uids, &err) < 0)
 		return resp_mail_error(cmd, &err);
-	append_ok(cmd, uidvalidity, uids, n);
+	buf_init(&code);
+	imap_put_appenduid(&code, uidvalidity, uids, n);
+	resp_ok(cmd, code.data, "APPEND completed");
+	buf_free(&code);
 }

@@ -122,7 +122,9 @@ static void put_changed(struct client *c, uint32_t msgno, struct buf *b)
 	struct mailbox *box = c->box;
 
 	buf_reset(b);
-	buf_printf(b, "* %u FETCH (UID %u FLAGS ", msgno, box->msgs[msgno - 1]->uid);
+	if (imap_put_fetch_head(c, b, msgno, 1))
+		buf_putc(b, ' ');
+	buf_puts(b, "FLAGS ");
 	imap_put_flags(b, box, box->msgs[msgno - 1]);
 	buf_putc(b, ' ');
 	imap_put_modseq(b, box, msgno);

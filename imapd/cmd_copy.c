@@ -79,62 +79,65 @@ void cmd_copy(struct cmd *cmd)
 	buf_free(&code);
 }
 
-/* Mark the copied originals \Deleted and expunge just those UIDs. On
- * failure the \Deleted flags we added are taken back. */
-static int move_expunge(struct cmd *cmd, const struct copy_req *req, struct mail_err *err)
+/* Mark the originals \Deleted and expunge just those UIDs. On failure the
+ * \Deleted flags we added are taken back. */
+int imap_expunge_exactly(struct cmd *cmd, const uint32_t *msgnos, const uint32_t *uids,
+			 size_t n, struct mail_err *err)
 {
 	struct mailbox *box = cmd->c->box;
-	uint8_t *added = pool_alloc(cmd->c->pool, req->n);
+	uint8_t *added = pool_alloc(cmd->c->pool, n ? n : 1);
 	size_t i;
 
-	for (i = 0; i < req->n; i++) {
-		struct message *m = box->msgs[req->msgnos[i] - 1];
-		if (m->flags & MF_DELETED)
+	for (i = 0; i < n; i++) {
+		added[i] = 0;
+		if (box->msgs[msgnos[i] - 1]->flags & MF_DELETED)
 			continue;
-		if (mail_store(box, req->msgnos[i], STORE_ADD, MF_DELETED, 0, err) < 0)
+		if (mail_store(box, msgnos[i], STORE_ADD, MF_DELETED, 0, err) < 0)
 			break;
 		added[i] = 1;
 	}
-	if (i == req->n && mail_expunge(box, req->src_uids, req->n, err) == 0)
+	if (i == n && mail_expunge(box, uids, n, err) == 0)
 		return 0;
-	/* nothing was expunged, so message numbers are still those of req */
+	/* nothing was expunged, so the message numbers still hold */
 	struct mail_err ignore;
 	for (size_t k = 0; k < i; k++)
 		if (added[k])
-			mail_store(box, req->msgnos[k], STORE_REMOVE, MF_DELETED, 0, &ignore);
+			mail_store(box, msgnos[k], STORE_REMOVE, MF_DELETED, 0, &ignore);
 	return -1;
 }
 
 /* The originals could not be removed: take the copies out of the target
- * again, so a failed MOVE leaves both mailboxes as they were. Copies that
- * cannot be taken back are logged (the client only learns MOVE failed). */
-static void move_undo_copy(struct cmd *cmd, const struct copy_req *req)
+ * again, so a failed MOVE or REPLACE leaves both mailboxes as they were.
+ * Copies that cannot be taken back are logged (the client only learns the
+ * command failed). */
+void imap_undo_stored(struct cmd *cmd, const char *dest, uint32_t uidvalidity,
+		      const uint32_t *uids, size_t n)
 {
 	struct client *c = cmd->c;
 	struct mailbox *dst;
 	struct mail_err e;
 	int rc = -1;
 
-	for (size_t i = 0; i < req->n; i++)
-		if (!req->dst_uids[i])
+	for (size_t i = 0; i < n; i++)
+		if (!uids[i])
 			goto out;   /* the target did not say where it put them */
-	if (!req->uidvalidity || mail_open(&c->sess, req->dest, 0, NULL, NULL, &dst, &e) < 0)
+	if (!uidvalidity || mail_open(&c->sess, dest, 0, NULL, NULL, &dst, &e) < 0)
 		goto out;
-	if (dst->uidvalidity == req->uidvalidity) {
+	if (dst->uidvalidity == uidvalidity) {
 		rc = 0;
-		for (size_t i = 0; i < req->n && rc == 0; i++) {
-			uint32_t msgno = mail_msgno(dst, req->dst_uids[i]);
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			uint32_t msgno = mail_msgno(dst, uids[i]);
 			if (msgno)
 				rc = mail_store(dst, msgno, STORE_ADD, MF_DELETED, 0, &e);
 		}
 		if (rc == 0)
-			rc = mail_expunge(dst, req->dst_uids, req->n, &e);
+			rc = mail_expunge(dst, uids, n, &e);
 	}
 	if (mail_close(dst, 0, rc ? NULL : &e) < 0)
 		rc = -1;
 out:
 	if (rc < 0)
-		log_err("MOVE failed and left its copies in %s user=%s host=%s", req->dest,
+		log_err("%s failed and left its copies in %s user=%s host=%s", cmd->name, dest,
 			c->user.name, c->conn.peer_host);
 }
 
@@ -159,8 +162,8 @@ void cmd_move(struct cmd *cmd)
 		resp_untagged(cmd->c, "OK [%s] Moved", code.data);
 	buf_free(&code);
 	/* the EXPUNGE responses come from the mailbox's expunged events */
-	if (move_expunge(cmd, &req, &err) < 0) {
-		move_undo_copy(cmd, &req);
+	if (imap_expunge_exactly(cmd, req.msgnos, req.src_uids, req.n, &err) < 0) {
+		imap_undo_stored(cmd, req.dest, req.uidvalidity, req.dst_uids, req.n);
 		return resp_mail_error(cmd, &err);
 	}
 	resp_ok(cmd, NULL, "%sMOVE completed", cmd->uid ? "UID " : "");

@@ -17,6 +17,8 @@ static const struct enableable enableables[] = {
 	{"QRESYNC", CLIENT_EN_QRESYNC | CLIENT_EN_CONDSTORE},
 	/* cmd_list.c, parser.c (mailbox names) */
 	{"UTF8=ACCEPT", CLIENT_EN_UTF8},
+	/* uidonly.c */
+	{"UIDONLY", CLIENT_EN_UIDONLY},
 };
 
 /* The extension an ENABLE argument names, NULL for a name we ignore. */

@@ -21,6 +21,7 @@ enum fa_kind {
 	FA_BODY,            /* BODY without a section: non-extensible structure */
 	FA_BODYSTRUCTURE,
 	FA_MODSEQ,          /* RFC 7162 */
+	FA_SAVEDATE,        /* RFC 8514 */
 	/* from here on the message text is needed */
 	FA_SECTION,         /* BODY[...], BODY.PEEK[...], RFC822, RFC822.HEADER/TEXT */
 	FA_BINARY,          /* BINARY[...], BINARY.PEEK[...] (RFC 3516): decoded */
@@ -279,7 +280,7 @@ static const struct {
 } simple_atts[] = {
 	{"ENVELOPE", FA_ENVELOPE},    {"FLAGS", FA_FLAGS}, {"INTERNALDATE", FA_INTERNALDATE},
 	{"RFC822.SIZE", FA_SIZE},     {"UID", FA_UID},     {"BODYSTRUCTURE", FA_BODYSTRUCTURE},
-	{"MODSEQ", FA_MODSEQ},
+	{"MODSEQ", FA_MODSEQ},        {"SAVEDATE", FA_SAVEDATE},
 };
 
 static int parse_att(struct cmd *cmd, struct fetch_req *req)
@@ -369,10 +370,11 @@ static int parse_atts(struct cmd *cmd, struct fetch_req *req)
 }
 
 /* Non-UID sets must name existing messages only (RFC 3501 6.4.5: BAD). */
-static void put_internaldate(struct buf *out, const struct message *m)
+/* A date-time as a quoted string: INTERNALDATE, SAVEDATE (RFC 8514). */
+static void put_date(struct buf *out, time_t t, int tz_minutes)
 {
 	buf_putc(out, '"');
-	imap_date_time(out, m->internal_date, m->tz_minutes);
+	imap_date_time(out, t, tz_minutes);
 	buf_putc(out, '"');
 }
 
@@ -450,7 +452,15 @@ static void put_att(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
 		break;
 	case FA_INTERNALDATE:
 		buf_puts(out, "INTERNALDATE ");
-		put_internaldate(out, fm->m);
+		put_date(out, fm->m->internal_date, fm->m->tz_minutes);
+		break;
+	case FA_SAVEDATE:
+		/* RFC 8514 3: NIL where the mailbox keeps no save date */
+		buf_puts(out, "SAVEDATE ");
+		if (fm->m->save_date)
+			put_date(out, fm->m->save_date, 0);
+		else
+			buf_puts(out, "NIL");
 		break;
 	case FA_SIZE:
 		buf_printf(out, "RFC822.SIZE %llu", (unsigned long long)fm->m->size);
@@ -526,11 +536,7 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 	if (need_text && mail_fetch_text(box, msgno, &fm.text, &fm.len, err) < 0)
 		return -1;
 	buf_reset(out);
-	buf_printf(out, "* %u FETCH (", msgno);
-	if (cmd->uid && !req->has_uid) {
-		buf_printf(out, "UID %u", fm.m->uid);
-		first = 0;
-	}
+	first = !imap_put_fetch_head(cmd->c, out, msgno, cmd->uid && !req->has_uid);
 	for (const struct fetch_att *a = req->atts; a; a = a->next) {
 		if (!first)
 			buf_putc(out, ' ');

@@ -28,6 +28,7 @@ static const struct {
 	{"DRAFT", SK_FLAGS, MF_DRAFT},
 	{"FLAGGED", SK_FLAGS, MF_FLAGGED},
 	{"NEW", SK_NEW, 0},
+	{"SAVEDATESUPPORTED", SK_SAVEDATESUPPORTED, 0},   /* RFC 8514 */
 	{"OLD", SK_OLD, 0},
 	{"RECENT", SK_FLAGS, MF_RECENT},
 	{"SEEN", SK_FLAGS, MF_SEEN},
@@ -44,6 +45,7 @@ static const struct {
 } date_keys[] = {
 	{"BEFORE", SK_BEFORE},         {"ON", SK_ON},         {"SINCE", SK_SINCE},
 	{"SENTBEFORE", SK_SENTBEFORE}, {"SENTON", SK_SENTON}, {"SENTSINCE", SK_SENTSINCE},
+	{"SAVEDBEFORE", SK_SAVEDBEFORE}, {"SAVEDON", SK_SAVEDON}, {"SAVEDSINCE", SK_SAVEDSINCE},
 };
 
 /* Address and subject keys are header searches on a fixed field. */
@@ -134,6 +136,8 @@ static int parse_set_key(struct sctx *s, enum search_op op, struct search_key **
 
 	if (p_seqset(s->p, &k->set) < 0)
 		return -1;
+	if (op == SK_MSGNOS && !k->set.saved && s->p->uidonly)
+		return p_fail(s->p, imap_uidrequired);   /* RFC 9586 3 */
 	if (k->set.saved)
 		k->op = SK_UIDS;   /* "$" is kept as UIDs, in SEARCH as in UID SEARCH */
 	*out = k;

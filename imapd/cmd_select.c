@@ -63,7 +63,8 @@ static void select_common(struct cmd *cmd, int readonly)
 	buf_free(&b);
 	resp_untagged(c, "%u EXISTS", box->nmsgs);
 	resp_untagged(c, "%u RECENT", box->recent);
-	for (uint32_t i = 0; i < box->nmsgs; i++)
+	/* UNSEEN names a message number, which a UIDONLY client never sees */
+	for (uint32_t i = 0; !(c->enabled & CLIENT_EN_UIDONLY) && i < box->nmsgs; i++)
 		if (!(box->msgs[i]->flags & MF_SEEN)) {
 			resp_untagged(c, "OK [UNSEEN %u] First unseen message", i + 1);
 			break;

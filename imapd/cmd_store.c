@@ -129,15 +129,13 @@ static void store_reply(struct cmd *cmd, const struct store_req *req, uint32_t m
 	if (req->silent && !modseq)
 		return;
 	buf_reset(out);
-	buf_printf(out, "* %u FETCH (", msgno);
-	if (cmd->uid)
-		buf_printf(out, "UID %u ", m->uid);
+	int items = imap_put_fetch_head(cmd->c, out, msgno, cmd->uid);
 	if (!req->silent) {
-		buf_puts(out, "FLAGS ");
+		buf_puts(out, items++ ? " FLAGS " : "FLAGS ");
 		imap_put_flags(out, box, m);
 	}
 	if (modseq) {
-		if (!req->silent)
+		if (items)
 			buf_putc(out, ' ');
 		imap_put_modseq(out, box, msgno);
 	}

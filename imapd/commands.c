@@ -31,7 +31,7 @@ static const struct imap_command commands[] = {
 	{"LIST", cmd_list, AUTHED, 0},
 	{"LSUB", cmd_lsub, AUTHED, 0},
 	{"STATUS", cmd_status, AUTHED, 0},
-	{"APPEND", cmd_append, AUTHED, 0},
+	{"APPEND", cmd_append, AUTHED, CMD_MESSAGES},
 	{"NAMESPACE", cmd_namespace, AUTHED, 0},
 	{"ENABLE", cmd_enable, ST_AUTH, 0},
 	{"UNAUTHENTICATE", cmd_unauthenticate, AUTHED, 0},
@@ -64,6 +64,8 @@ static const struct imap_command commands[] = {
 	{"SETMETADATA", cmd_setmetadata, AUTHED, 0},
 	/* cmd_notify.c */
 	{"NOTIFY", cmd_notify, AUTHED, 0},
+	/* cmd_replace.c */
+	{"REPLACE", cmd_replace, ST_SELECTED, CMD_UID | CMD_MESSAGES},
 };
 
 const struct imap_command *command_find(const char *name)
@@ -108,6 +110,12 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " METADATA METADATA-SERVER");
 		/* cmd_notify.c */
 		buf_puts(out, " NOTIFY");
+		/* cmd_replace.c (RFC 8508) */
+		buf_puts(out, " REPLACE");
+		/* cmd_fetch.c, search.c (RFC 8514): dates from Maildir and MH */
+		buf_puts(out, " SAVEDATE");
+		/* uidonly.c (RFC 9586) */
+		buf_puts(out, " UIDONLY");
 		/* cmd_auth.c: only a session the pre-login process can take back */
 		if (privsep_role() == PRIVSEP_SESSION)
 			buf_puts(out, " UNAUTHENTICATE");

@@ -52,6 +52,7 @@ enum {
 	CLIENT_EN_CONDSTORE = 1 << 0,   /* also by any CONDSTORE-enabling command */
 	CLIENT_EN_QRESYNC = 1 << 1,
 	CLIENT_EN_UTF8 = 1 << 2,        /* UTF8=ACCEPT (RFC 6855): names in UTF-8 */
+	CLIENT_EN_UIDONLY = 1 << 8,     /* RFC 9586, uidonly.c */
 };
 
 /* One command being executed. */
@@ -72,6 +73,7 @@ enum {
 	CMD_UID = 1 << 0,           /* may take the UID prefix */
 	CMD_NO_EXPUNGE = 1 << 1,    /* RFC 3501 7.4.1: no EXPUNGE responses after */
 	CMD_QUIET = 1 << 2,         /* a context recomputed: nothing is written */
+	CMD_MESSAGES = 1 << 3,      /* its literals are messages: max_message applies */
 };
 
 struct imap_command {
@@ -134,6 +136,20 @@ struct cat_part {
 };
 int imap_append_parse(struct parser *p, char **mailbox, struct mail_new **msgs,
 		      struct cat_part ***cats, size_t *n, size_t max);
+/* imap_append_parse, then the checks APPEND makes before storing (an
+ * empty literal, too many keywords); -1 after the tagged answer. */
+int imap_append_args(struct cmd *cmd, char **name, struct mail_new **msgs, size_t *n,
+		     size_t max);
+/* "APPENDUID v uids" (RFC 4315) into out; nothing unless every UID is known. */
+void imap_put_appenduid(struct buf *out, uint32_t uidvalidity, const uint32_t *uids, size_t n);
+/* Mark exactly msgnos \Deleted and expunge just their uids (MOVE,
+ * REPLACE); on failure nothing is expunged and the flags are taken back. */
+int imap_expunge_exactly(struct cmd *cmd, const uint32_t *msgnos, const uint32_t *uids,
+			 size_t n, struct mail_err *err);
+/* Take messages just stored in dest (uids under uidvalidity) out again,
+ * after the rest of a MOVE or REPLACE failed; logged where impossible. */
+void imap_undo_stored(struct cmd *cmd, const char *dest, uint32_t uidvalidity,
+		      const uint32_t *uids, size_t n);
 
 /* Commands (one file each or per small group). */
 cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_starttls;
@@ -155,6 +171,7 @@ void imap_notify_wait(struct client *c);
 int imap_client_pending(struct client *c);
 enum { IMAP_WAIT_TIMEOUT, IMAP_WAIT_CLIENT, IMAP_WAIT_MAILBOX, IMAP_WAIT_OTHER };
 int imap_wait_events(struct client *c, int selfd, unsigned secs);
+cmd_fn cmd_replace;
 
 /* Answer a SEARCH or SORT that had RETURN (...): the ESEARCH response and
  * the SAVE. msgnos: the result in the order of the answer. */
@@ -226,6 +243,16 @@ struct fetch_mods {
 int imap_fetch_mods(struct cmd *cmd, struct fetch_mods *fm);
 /* STORE's "(UNCHANGEDSINCE n)" when there; *given says it was. */
 int imap_store_mods(struct cmd *cmd, int *given, uint64_t *since);
+
+/* UIDONLY (RFC 9586), uidonly.c. The parser's error for message numbers
+ * in a search key (resp_parse_error adds [UIDREQUIRED]). */
+extern const char imap_uidrequired[];
+/* A command given with message numbers once UIDONLY is on: 1 after the
+ * tagged BAD [UIDREQUIRED], else 0. */
+int imap_uidonly_refuse(struct cmd *cmd);
+/* The start of a FETCH response, "* n FETCH (" with "UID u" when with_uid,
+ * or "* u UIDFETCH (" under UIDONLY; returns the number of items written. */
+int imap_put_fetch_head(const struct client *c, struct buf *out, uint32_t msgno, int with_uid);
 
 /* Capabilities for the current state (CAPABILITY response and greeting). */
 void imap_capabilities(struct client *c, struct buf *out);

@@ -138,7 +138,7 @@ static struct literal_rule literal_rule(const struct client *c, const struct buf
 									   PRELOGIN_LITERAL_MAX;
 		r.limit = r.ic || nonsync ? small : 0;
 		r.total = small * 4 + c->cfg.max_line;
-	} else if (!strcmp(r.ic->name, "APPEND")) {
+	} else if (r.ic->flags & CMD_MESSAGES) {
 		r.limit = c->cfg.max_message;
 		r.total = append_total(c);
 	} else {
@@ -204,7 +204,7 @@ static void literal_refuse(struct client *c, const struct buf *cmdbuf, uint64_t 
 {
 	const char *sp = memchr(cmdbuf->data, ' ', cmdbuf->len);
 	int taglen = sp ? (int)(sp - cmdbuf->data) : 0;
-	int append = r->ic && !strcmp(r->ic->name, "APPEND");
+	int append = r->ic && (r->ic->flags & CMD_MESSAGES);
 	const char *before = c->state == ST_NOTAUTH ? " before login" : "";
 
 	log_notice("Literal of %llu bytes refused (limit %zu%s) host=%s", (unsigned long long)n,
@@ -303,6 +303,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	p_init(&cmd.p, line, len, c->pool);
 	cmd.p.saved = &c->searchres;
 	cmd.p.utf8 = (c->enabled & CLIENT_EN_UTF8) != 0;
+	cmd.p.uidonly = (c->enabled & CLIENT_EN_UIDONLY) != 0;
 	const char *s = line;
 	while (s < line + len && p_is_tag_char((unsigned char)*s))
 		s++;
@@ -346,6 +347,8 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	if (cmd.uid)
 		cmd.flags &= ~(unsigned)CMD_NO_EXPUNGE;   /* UID forms may report expunges */
 	cmd.args = cmd.p.p;
+	if (imap_uidonly_refuse(&cmd))
+		return;
 	ic->fn(&cmd);
 	if (!cmd.answered)
 		resp_no(&cmd, NULL, "%s failed", name);   /* a command forgot to answer */

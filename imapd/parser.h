@@ -18,6 +18,7 @@ struct parser {
 	const char *error;
 	const struct numset *saved;   /* what "$" stands for (RFC 5182); NULL: empty */
 	int utf8;                     /* UTF8=ACCEPT on: names in UTF-8 (mutf7.h), APPEND UTF8 */
+	int uidonly;                  /* UIDONLY on: no message numbers in search keys */
 };
 
 void p_init(struct parser *p, const char *s, size_t len, struct pool *pool);

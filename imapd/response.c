@@ -73,6 +73,8 @@ void resp_bad(struct cmd *cmd, const char *fmt, ...)
 
 void resp_parse_error(struct cmd *cmd)
 {
+	if (cmd->p.error == imap_uidrequired)
+		return resp_bad(cmd, "[UIDREQUIRED] %s: %s", cmd->name, imap_uidrequired);
 	resp_bad(cmd, "%s: %s", cmd->name, cmd->p.error ? cmd->p.error : "Invalid arguments");
 }
 
@@ -91,7 +93,8 @@ void resp_mail_error(struct cmd *cmd, const struct mail_err *err)
 
 	/* APPEND and COPY into a missing mailbox: the client may create it */
 	if (err->code == MAIL_NONEXISTENT &&
-	    (!strcmp(cmd->name, "APPEND") || !strcmp(cmd->name, "COPY") || !strcmp(cmd->name, "MOVE")))
+	    (!strcmp(cmd->name, "APPEND") || !strcmp(cmd->name, "COPY") || !strcmp(cmd->name, "MOVE") ||
+	     !strcmp(cmd->name, "REPLACE")))
 		code = "TRYCREATE";
 	else if ((size_t)err->code < ARRAY_SIZE(codes))
 		code = codes[err->code];
@@ -210,12 +213,13 @@ static void ev_recent(void *ctx, uint32_t n)
 	resp_untagged(ctx, "%u RECENT", n);
 }
 
-/* Once QRESYNC is on, expunges are told by UID (RFC 7162 3.2.10). */
+/* Once QRESYNC or UIDONLY is on, expunges are told by UID (RFC 7162
+ * 3.2.10, RFC 9586 3.2). */
 static void ev_expunged(void *ctx, uint32_t msgno)
 {
 	struct client *c = ctx;
 
-	if (c->enabled & CLIENT_EN_QRESYNC)
+	if (c->enabled & (CLIENT_EN_QRESYNC | CLIENT_EN_UIDONLY))
 		resp_untagged(c, "VANISHED %u", c->box->ev_uid);
 	else
 		resp_untagged(c, "%u EXPUNGE", msgno);
@@ -227,12 +231,16 @@ static void ev_flags(void *ctx, uint32_t msgno)
 	struct buf b;
 
 	buf_init(&b);
+	if (imap_put_fetch_head(c, &b, msgno, 1))
+		buf_putc(&b, ' ');
+	buf_puts(&b, "FLAGS ");
 	imap_put_flags(&b, c->box, c->box->msgs[msgno - 1]);
 	if (c->enabled & CLIENT_EN_CONDSTORE) {
 		buf_putc(&b, ' ');
 		imap_put_modseq(&b, c->box, msgno);
 	}
-	resp_untagged(c, "%u FETCH (UID %u FLAGS %s)", msgno, c->box->msgs[msgno - 1]->uid, b.data);
+	buf_puts(&b, ")\r\n");
+	resp_write(c, b.data, b.len);
 	buf_free(&b);
 }
 

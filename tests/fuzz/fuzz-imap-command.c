@@ -5,7 +5,9 @@
  * ID, FETCH / SEARCH / SORT / THREAD run whole (cmd_fetch's attribute parser
  * is static, so it is reached through the command on a small read-only
  * mailbox), RETURN options and "$" included; RFC 7162's SELECT parameters
- * and FETCH / STORE modifiers. */
+ * and FETCH / STORE modifiers; REPLACE's arguments (RFC 8508, on the
+ * read-only mailbox, so nothing is stored); UIDONLY's refusal of message
+ * numbers in search keys and its UIDFETCH answers (RFC 9586). */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -245,16 +247,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_cmd(cmd_setmetadata, "SETMETADATA", 0, s, size);
 		run_cmd(cmd_getquota, "GETQUOTA", 0, s, size);
 		run_cmd(cmd_setquota, "SETQUOTA", 0, s, size);
+		run_cmd(cmd_replace, "REPLACE", data[0] >> 6 & 1, s, size);
 		condstore_args(s, size, data[0] >> 2 & 1);
 		break;
 	case 1:
 		p_init(&p, s, size, pool);
 		imap_search_parse(&p, cl.box, &key);
 		p_init(&p, s, size, pool);
+		p.uidonly = data[0] >> 7;
 		imap_search_parse(&p, NULL, &key);
 		break;
 	case 2:   /* the text after "FETCH", e.g. " 1:* (FLAGS BODY.PEEK[1.MIME])" */
+		cl.enabled ^= data[0] >> 6 & 1 ? CLIENT_EN_UIDONLY : 0;
 		run_cmd(cmd_fetch, "FETCH", data[0] >> 7, s, size);
+		cl.enabled &= ~(unsigned)CLIENT_EN_UIDONLY;
 		break;
 	case 3:   /* bits 2-3 pick SEARCH, SORT or THREAD (cmd_sort.c) */
 		if ((data[0] >> 2 & 3) == 1)
