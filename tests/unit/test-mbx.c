@@ -2,8 +2,8 @@
  * parsed and written byte for byte, append and reopen, flags and keywords
  * in place, two sessions sharing one file (flags, appends, expunges, the
  * space reclaimed only when alone), UIDs given to UW's UID-less messages,
- * a tail cut short by a crash, damaged files, a planted lock link, and
- * kill -9 during appends and expunges. */
+ * a tail cut short by a crash, damaged files, a planted lock link,
+ * kill -9 during appends and expunges, and COPY's raw fast path. */
 #include "mail.h"
 #include "mbx.h"
 #include "mbx_int.h"
@@ -564,6 +564,96 @@ static void test_crash_points(void)
 	}
 }
 
+/* COPY between mbx files copies the stored bytes as they are (a text UW
+ * stored with bare LFs stays so), flags, keywords by name and dates, and
+ * answers the new UIDs; a COPY into the same file works too. */
+static void test_copy_raw(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	uint32_t validity = 0, uids[2] = { 0 }, msgnos[2] = { 1, 2 };
+	const char *lf = "Subject: lf\n\nbare\n";
+	char rec[256];
+
+	setup();
+	snprintf(rec, sizeof rec, " 6-Dec-2026 18:00:00 +0100,%zu;000000000011-00000001\r\n%s"
+		 " 6-Dec-2026 18:01:00 +0000,%zu;000000000010-00000002\r\n%s",
+		 strlen(msg1), msg1, strlen(lf), lf);
+	write_uw_box("src", 2, rec);
+	CHECK(mail_create(&sess, "#driver.mbx/dst", &err) == 0);
+	CHECK(mail_open(&sess, "src", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	int k = mail_keyword(box, "$Work", 1);
+	CHECK(k >= 0 && mail_store(box, 2, STORE_ADD, MF_FLAGGED, 1ULL << k, &err) == 0);
+	time_t date = box->msgs[0]->internal_date;
+	int tz = box->msgs[0]->tz_minutes;
+	CHECK(mail_copy(box, msgnos, 2, "dst", &validity, uids, &err) == 0);
+	CHECK(uids[0] == 1 && uids[1] == 2);
+	CHECK(mail_copy(box, msgnos, 1, "src", NULL, uids, &err) == 0 && uids[0] == 3);
+	mail_close(box, 0, &err);
+	size_t n;
+	char *f = read_file(fixture_path(NULL, "dst"), &n);
+	CHECK(f && n > MBX_HDRSIZE && memmem(f + MBX_HDRSIZE, n - MBX_HDRSIZE, lf, strlen(lf)));
+	free(f);
+	CHECK(mail_open(&sess, "dst", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	int kk = mail_keyword(box, "$Work", 0);
+	CHECK(box->uidvalidity == validity && box->nmsgs == 2 && kk >= 0);
+	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_RECENT) && box->msgs[0]->keywords == 0);
+	CHECK(box->msgs[1]->flags == (MF_FLAGGED | MF_RECENT));
+	CHECK(kk >= 0 && box->msgs[1]->keywords == 1ULL << kk);
+	CHECK(box->msgs[0]->internal_date == date && box->msgs[0]->tz_minutes == tz && tz == 60);
+	CHECK_STR(text_of(box, 1), msg1);
+	CHECK_STR(text_of(box, 2), "Subject: lf\r\n\r\nbare\r\n");
+	mail_close(box, 0, &err);
+	CHECK(mail_open(&sess, "src", 1, NULL, NULL, &box, &err) == 0);
+	CHECK(box && box->nmsgs == 3 && !strcmp(text_of(box, 3), msg1));
+	if (box)
+		mail_close(box, 0, &err);
+}
+
+/* A child killed at each step of a COPY between mbx files: the target
+ * holds every copied message whole, or none of them. */
+static void test_copy_crash_points(void)
+{
+	static const char *const steps[] = { "append-header", "append-done" };
+	static const uint32_t want[] = { 1, 3 }, msgnos[] = { 1, 2 };
+	struct mail_err err = { 0 };
+
+	for (size_t s = 0; s < ARRAY_SIZE(steps); s++) {
+		struct mailbox *box;
+		setup();
+		mail_create(&sess, "#driver.mbx/src", &err);
+		mail_create(&sess, "#driver.mbx/box", &err);
+		append_one("src", msg1, 0, NULL, NULL, &err);
+		append_one("src", msg2, MF_SEEN, NULL, NULL, &err);
+		append_one("box", msg2, 0, NULL, NULL, &err);
+		char lk[64];
+		lock_name_of_box(lk, sizeof lk);
+		pid_t pid = fork();
+		if (pid == 0) {
+			die_at = steps[s];
+			mbx_test_hook = die_hook;
+			if (mail_open(&sess, "src", 0, NULL, NULL, &box, &err) == 0)
+				mail_copy(box, msgnos, 2, "box", NULL, NULL, &err);
+			_exit(0);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		forget_lock(lk);
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+		if (!box)
+			continue;
+		CHECK(box->nmsgs == want[s]);
+		for (uint32_t i = 1; i <= box->nmsgs; i++)
+			CHECK_STR(text_of(box, i), i == 2 ? msg1 : msg2);
+		mail_close(box, 0, NULL);
+	}
+}
+
 int main(void)
 {
 	RUN(test_header_roundtrip);
@@ -578,6 +668,8 @@ int main(void)
 	RUN(test_planted_lock_link);
 	RUN(test_crash);
 	RUN(test_crash_points);
+	RUN(test_copy_raw);
+	RUN(test_copy_crash_points);
 	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	return test_summary("test-mbx");
