@@ -640,14 +640,8 @@ static int mbx_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const
 
 	for (size_t i = 0; i < n; i++) {
 		struct mbxmsg *x = XM(box, msgnos[i] - 1);
+		mail_new_meta(box, &x->m, &nm[i]);
 		nm[i].len = (size_t)x->rawsize;
-		nm[i].flags = x->m.flags & MF_STORABLE;
-		nm[i].date = x->m.internal_date;
-		nm[i].tz_minutes = x->m.tz_minutes;
-		nm[i].keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
-		for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
-			if (x->m.keywords >> k & 1)
-				nm[i].keywords[j++] = box->keywords[k];
 		off[i] = x->off + x->linelen;
 	}
 	rc = mbx_append_from(box->sess, destpath, nm, n, &src, validity_out, uids_out, err);

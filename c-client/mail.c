@@ -861,6 +861,17 @@ static int net_same_names(const char *a, const char *b)
 	       net_same_server(&na, &nb);
 }
 
+void mail_new_meta(struct mailbox *box, const struct message *m, struct mail_new *nm)
+{
+	nm->flags = m->flags & MF_STORABLE;
+	nm->date = m->internal_date;
+	nm->tz_minutes = m->tz_minutes;
+	nm->keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
+	for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
+		if (m->keywords & (1ULL << k))
+			nm->keywords[j++] = box->keywords[k];
+}
+
 /* Collect messages as struct mail_new (owning copies of the texts). */
 static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size_t n,
 			       struct mail_err *err)
@@ -879,16 +890,9 @@ static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size
 			free(nm);
 			return NULL;
 		}
-		struct message *m = box->msgs[msgnos[i] - 1];
+		mail_new_meta(box, box->msgs[msgnos[i] - 1], &nm[i]);
 		nm[i].text = xstrndup(text, len);
 		nm[i].len = len;
-		nm[i].flags = m->flags & MF_STORABLE;
-		nm[i].date = m->internal_date;
-		nm[i].tz_minutes = m->tz_minutes;
-		nm[i].keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
-		for (unsigned k = 0, j = 0; k < box->nkeywords; k++)
-			if (m->keywords & (1ULL << k))
-				nm[i].keywords[j++] = box->keywords[k];
 	}
 	return nm;
 }
