@@ -656,7 +656,9 @@ int mbx_append_from(struct mail_session *sess, const char *path, const struct ma
 		goto done;
 	}
 	HOOK("append-header");
-	if (pwrite(fd, out.data, out.len, (off_t)size) != (ssize_t)out.len || fsync(fd) < 0) {
+	/* all of it, or the errno of what stopped it: a full disk first
+	 * shows as a short write, which sets no errno of its own */
+	if (pwrite_full(fd, out.data, out.len, (off_t)size) < 0 || fsync(fd) < 0) {
 		sys_error("cannot append to", path, err);
 		if (ftruncate(fd, (off_t)size) == 0)
 			fsync(fd);
