@@ -260,10 +260,10 @@ static int examine(struct mail_session *s, const char *name, const char *path,
 		if (fd < 0)
 			open_error(name, errno, err);
 		else if (only)
-			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox of format %s", name,
+			mail_err_set(err, MAIL_NOTMAILBOX, "%s is not a mailbox of format %s", name,
 				     only->name);
 		else
-			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know",
+			mail_err_set(err, MAIL_NOTMAILBOX, "%s is not a mailbox in a format we know",
 				     name);
 		if (fd > 0)
 			close(fd);
@@ -1094,7 +1094,7 @@ int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 	else if (d && !S_ISDIR(st.st_mode))
 		rc = delete_file(name, w.path, &loc, &st, err);
 	else
-		mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know; not deleted",
+		mail_err_set(err, MAIL_NOTMAILBOX, "%s is not a mailbox in a format we know; not deleted",
 			     name);
 	fsafe_close(&loc);
 	free(w.path);
