@@ -42,6 +42,15 @@ static void setup(void)
 
 #define append_one(...) fixture_append(&sess, __VA_ARGS__)
 
+/* Add one of UW's message records to rec (NUL-terminated): its line,
+ * dated 6 Dec 2026 at when, with flags and UID bits "KKKKKKKKSSSS-UUUUUUUU",
+ * then the text. */
+static void uw_rec(char *rec, size_t size, const char *when, const char *bits, const char *text)
+{
+	size_t n = strlen(rec);
+	snprintf(rec + n, size - n, " 6-Dec-2026 %s,%zu;%s\r\n%s", when, strlen(text), bits, text);
+}
+
 /* A file ~/name made of UW's header and the given message lines+texts. */
 static void write_uw_box(const char *name, uint32_t last, const char *records)
 {
@@ -187,17 +196,17 @@ static void test_uidless_messages(void)
 	char rec[256];
 
 	setup();
-	snprintf(rec, sizeof rec, " 6-Dec-2026 18:00:00 +0000,%zu;000000000001-00000000\r\n%s"
-		 " 6-Dec-2026 18:01:00 +0000,%zu;000000000000-00000000\r\n%s",
-		 strlen(msg1), msg1, strlen(msg2), msg2);
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:00:00 +0000", "000000000001-00000000", msg1);
+	uw_rec(rec, sizeof rec, "18:01:00 +0000", "000000000000-00000000", msg2);
 	write_uw_box("uw", 0, rec);
 	/* read-only: numbered in the session alone, and on past its own */
 	CHECK(mail_open(&sess, "uw", 1, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
 	CHECK(box->nmsgs == 2 && box->msgs[0]->uid == 1 && box->msgs[1]->uid == 2);
-	snprintf(rec, sizeof rec, " 6-Dec-2026 18:02:00 +0000,%zu;000000000000-00000000\r\n%s",
-		 strlen(msg1), msg1);
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:02:00 +0000", "000000000000-00000000", msg1);
 	append_file(fixture_path(NULL, "uw"), rec);
 	CHECK(mail_ping(box, &err) == 0 && box->nmsgs == 3 && box->msgs[2]->uid == 3);
 	CHECK(box->uidnext == 4);
@@ -235,8 +244,8 @@ static void test_hidden_slot(void)
 	memcpy(h + 25, "bad name\r\nok\r\n", 14);
 	FILE *f = fopen(fixture_path(NULL, "kw"), "w");
 	fwrite(h, 1, sizeof h, f);
-	snprintf(rec, sizeof rec, " 6-Dec-2026 18:00:00 +0000,%zu;000000030010-00000001\r\n%s",
-		 strlen(msg1), msg1);
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:00:00 +0000", "000000030010-00000001", msg1);
 	fputs(rec, f);
 	fclose(f);
 	CHECK(mail_open(&sess, "kw", 0, NULL, NULL, &box, &err) == 0);
@@ -378,8 +387,9 @@ static void test_damaged(void)
 	char rec[256];
 
 	setup();
-	snprintf(rec, sizeof rec, " 6-Dec-2026 18:00:00 +0000,%zu;000000000001-00000001\r\n%s"
-		 "this is no message line\r\n", strlen(msg1), msg1);
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:00:00 +0000", "000000000001-00000001", msg1);
+	strcat(rec, "this is no message line\r\n");
 	write_uw_box("bad", 1, rec);
 	CHECK(mail_open(&sess, "bad", 0, NULL, NULL, &box, &err) < 0 && !box);
 	CHECK(err.code == MAIL_CORRUPT && strstr(err.text, "bad") && strstr(err.text, "damaged"));
@@ -575,9 +585,9 @@ static void test_copy_raw(void)
 	char rec[256];
 
 	setup();
-	snprintf(rec, sizeof rec, " 6-Dec-2026 18:00:00 +0100,%zu;000000000011-00000001\r\n%s"
-		 " 6-Dec-2026 18:01:00 +0000,%zu;000000000010-00000002\r\n%s",
-		 strlen(msg1), msg1, strlen(lf), lf);
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:00:00 +0100", "000000000011-00000001", msg1);
+	uw_rec(rec, sizeof rec, "18:01:00 +0000", "000000000010-00000002", lf);
 	write_uw_box("src", 2, rec);
 	CHECK(mail_create(&sess, "#driver.mbx/dst", &err) == 0);
 	CHECK(mail_open(&sess, "src", 0, NULL, NULL, &box, &err) == 0);
