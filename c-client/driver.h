@@ -44,6 +44,10 @@ uint32_t mail_uidvalidity(struct mail_session *s, uint32_t floor, int take);
 int mail_recent_get(struct mail_session *s, const char *path, uint32_t *validity, uint32_t *hw);
 void mail_recent_put(struct mail_session *s, const char *path, uint32_t validity, uint32_t hw);
 
+/* What a COPY carries of m besides its text: flags, internal date and the
+ * keyword names (a list the caller frees; the names stay box's). */
+void mail_new_meta(struct mailbox *box, const struct message *m, struct mail_new *nm);
+
 /* For a driver's watch(): watch the directory dirfd (through our own
  * descriptor, never a path someone could swap) for changes to the entry
  * leaf, or to any entry when leaf is NULL. */

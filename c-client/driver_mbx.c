@@ -629,6 +629,31 @@ static int mbx_remove(struct mail_session *sess, const char *path, struct mail_e
 	return rc;
 }
 
+/* COPY between mbx files: each message's stored bytes copied as they
+ * are, with its flags, keywords (by name) and internal date, through the
+ * append's crash-safe write. */
+static int mbx_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *destpath,
+		    uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	struct mail_new *nm = xcalloc(n + 1, sizeof *nm);
+	uint64_t *off = xcalloc(n + 1, sizeof *off);
+	struct mbx_src src = {.fd = XB(box)->fd, .off = off};
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		struct mbxmsg *x = XM(box, msgnos[i] - 1);
+		mail_new_meta(box, &x->m, &nm[i]);
+		nm[i].len = (size_t)x->rawsize;
+		off[i] = x->off + x->linelen;
+	}
+	rc = mbx_append_from(box->sess, destpath, nm, n, &src, validity_out, uids_out, err);
+	for (size_t i = 0; i < n; i++)
+		free(nm[i].keywords);
+	free(nm);
+	free(off);
+	return rc;
+}
+
 /* IDLE: the file's own entry changes with every append and flag write. */
 static int mbx_watch(struct mailbox *box, int ifd)
 {
@@ -647,6 +672,7 @@ const struct driver driver_mbx = {
 	.fetch = mbx_fetch,
 	.fetch_header = mbx_fetch_header,
 	.append = mbx_append,
+	.copy = mbx_copy,
 	.create = mbx_create,
 	.status = mbx_status,
 	.remove = mbx_remove,

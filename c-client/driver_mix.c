@@ -514,6 +514,45 @@ static int read_text(struct mailbox *box, const struct mixmsg *xm, size_t len,
 	return 0;
 }
 
+/* What mix_copy's reads need: the source mailbox and the messages. */
+struct copy_src {
+	struct mailbox *box;
+	const uint32_t *msgnos;
+};
+
+/* A COPY's text i as stored, appended to out. */
+static int copy_read(void *ctx, size_t len, size_t i, struct buf *out, struct mail_err *err)
+{
+	struct copy_src *c = ctx;
+
+	if (read_text(c->box, XM(c->box, c->msgnos[i] - 1), len, err) < 0)
+		return -1;
+	buf_append(out, XB(c->box)->text.data, len);
+	return 0;
+}
+
+/* COPY between mix mailboxes: the stored texts read once and written as
+ * they are (no copy of every text held at once, no canonical pass), with
+ * flags, keywords by name and dates, through the append's write order. */
+static int mix_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *destpath,
+		    uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
+{
+	struct mail_new *nm = xcalloc(n + 1, sizeof *nm);
+	struct copy_src c = {box, msgnos};
+	struct mix_src src = {copy_read, &c};
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		mail_new_meta(box, box->msgs[msgnos[i] - 1], &nm[i]);
+		nm[i].len = XM(box, msgnos[i] - 1)->r.size;
+	}
+	rc = mix_append_from(box->sess, destpath, nm, n, &src, validity_out, uids_out, err);
+	for (size_t i = 0; i < n; i++)
+		free(nm[i].keywords);
+	free(nm);
+	return rc;
+}
+
 /* The whole message, stored as it is served (CRLF); the last is kept. */
 static int mix_fetch(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		     struct mail_err *err)
@@ -605,6 +644,7 @@ const struct driver driver_mix = {
 	.fetch = mix_fetch,
 	.fetch_header = mix_fetch_header,
 	.append = mix_append,
+	.copy = mix_copy,
 	.create = mix_create,
 	.status = mix_status,
 	.remove = mix_remove,

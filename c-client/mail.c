@@ -266,10 +266,10 @@ static int examine(struct mail_session *s, const char *name, const char *path,
 		if (fd < 0)
 			open_error(name, errno, err);
 		else if (only)
-			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox of format %s", name,
+			mail_err_set(err, MAIL_NOTMAILBOX, "%s is not a mailbox of format %s", name,
 				     only->name);
 		else
-			mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know",
+			mail_err_set(err, MAIL_NOTMAILBOX, "%s is not a mailbox in a format we know",
 				     name);
 		if (fd > 0)
 			close(fd);
@@ -893,6 +893,15 @@ static int net_same_names(const char *a, const char *b)
 	       net_same_server(&na, &nb);
 }
 
+void mail_new_meta(struct mailbox *box, const struct message *m, struct mail_new *nm)
+{
+	nm->flags = m->flags & MF_STORABLE;
+	nm->date = m->internal_date;
+	nm->tz_minutes = m->tz_minutes;
+	nm->keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
+	mail_keyword_names(box, m, nm->keywords);
+}
+
 /* Collect messages as struct mail_new (owning copies of the texts). */
 static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size_t n,
 			       struct mail_err *err)
@@ -911,14 +920,9 @@ static struct mail_new *gather(struct mailbox *box, const uint32_t *msgnos, size
 			free(nm);
 			return NULL;
 		}
-		struct message *m = box->msgs[msgnos[i] - 1];
+		mail_new_meta(box, box->msgs[msgnos[i] - 1], &nm[i]);
 		nm[i].text = xstrndup(text, len);
 		nm[i].len = len;
-		nm[i].flags = m->flags & MF_STORABLE;
-		nm[i].date = m->internal_date;
-		nm[i].tz_minutes = m->tz_minutes;
-		nm[i].keywords = xcalloc(box->nkeywords + 1, sizeof(char *));
-		mail_keyword_names(box, m, nm[i].keywords);
 	}
 	return nm;
 }
@@ -1167,7 +1171,7 @@ int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 	else if (d && !S_ISDIR(st.st_mode))
 		rc = delete_file(name, w.path, &loc, &st, err);
 	else
-		mail_err_set(err, MAIL_CORRUPT, "%s is not a mailbox in a format we know; not deleted",
+		mail_err_set(err, MAIL_NOTMAILBOX, "%s is not a mailbox in a format we know; not deleted",
 			     name);
 	fsafe_close(&loc);
 	free(w.path);

@@ -33,12 +33,15 @@ enum mail_code {
 	MAIL_BADNAME,       /* name refused (escapes home, bad characters) */
 	MAIL_INUSE,         /* locked by someone else for too long */
 	MAIL_TOOBIG,
-	MAIL_CORRUPT,       /* not a mailbox of any format we know */
+	MAIL_CORRUPT,       /* a mailbox whose data are damaged */
 	MAIL_LIMIT,         /* e.g. more keywords than we can store */
 	/* specialuse.c */
 	MAIL_USEATTR,       /* a special use we do not know or cannot give */
 	MAIL_UNKNOWN_CTE,   /* BINARY: an encoding not decoded, or content not storable */
 	MAIL_OVERQUOTA,     /* quota.c: over the user's quota (RFC 9208) */
+	/* a file in no format we know (or not in the one named): not a
+	 * mailbox, and not a damaged one either (issue 11's dummy driver) */
+	MAIL_NOTMAILBOX,
 };
 
 struct mail_err {

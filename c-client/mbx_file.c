@@ -546,9 +546,24 @@ static int kw_bits(struct mbx_header *h, char **kw, uint32_t *bits, struct mail_
 	return 0;
 }
 
-/* The new messages as mbx records, UIDs after h->last_uid (bumped). */
+/* A COPY's message text: its bytes in the source file as they are. */
+static int raw_text(const struct mbx_src *src, size_t i, size_t len, struct buf *text,
+		    struct mail_err *err)
+{
+	buf_reserve(text, len);
+	ssize_t got = pread(src->fd, text->data, len, (off_t)src->off[i]);
+	if (got != (ssize_t)len)
+		return sys_error("cannot read the source of a copy to", "an mbx mailbox", err);
+	text->len = len;
+	text->data[len] = '\0';
+	return 0;
+}
+
+/* The new messages as mbx records, UIDs after h->last_uid (bumped); the
+ * texts canonicalised, or read raw from src when given. */
 static int format_new(struct mbx_header *h, const struct mail_new *msgs, size_t n,
-		      uint32_t *uids_out, struct buf *out, struct mail_err *err)
+		      const struct mbx_src *src, uint32_t *uids_out, struct buf *out,
+		      struct mail_err *err)
 {
 	struct buf text;
 	int rc = 0;
@@ -557,7 +572,12 @@ static int format_new(struct mbx_header *h, const struct mail_new *msgs, size_t 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct mbx_rec r = { 0 };
 		buf_reset(&text);
-		msgfile_canon_append(&text, msgs[i].text, msgs[i].len, 0);
+		if (src && raw_text(src, i, msgs[i].len, &text, err) < 0) {
+			rc = -1;
+			break;
+		}
+		if (!src)
+			msgfile_canon_append(&text, msgs[i].text, msgs[i].len, 0);
 		if (!text.len) {
 			mail_err_set(err, MAIL_FAIL, "an empty message cannot be stored in mbx");
 			rc = -1;
@@ -607,6 +627,13 @@ static int settle(int fd, const char *box, struct mbx_header *h, uint64_t *size,
 int mbx_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 	       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
 {
+	return mbx_append_from(sess, path, msgs, n, NULL, validity_out, uids_out, err);
+}
+
+int mbx_append_from(struct mail_session *sess, const char *path, const struct mail_new *msgs,
+		    size_t n, const struct mbx_src *src, uint32_t *validity_out,
+		    uint32_t *uids_out, struct mail_err *err)
+{
 	struct fsafe_loc loc;
 	struct mbx_plock pl = { -1, "" };
 	struct mbx_header h = { 0 };
@@ -620,7 +647,7 @@ int mbx_append(struct mail_session *sess, const char *path, const struct mail_ne
 		return -1;
 	buf_init(&out);
 	if (mbx_header_read(fd, path, &h, err) < 0 || settle(fd, path, &h, &size, err) < 0 ||
-	    format_new(&h, msgs, n, uids_out, &out, err) < 0)
+	    format_new(&h, msgs, n, src, uids_out, &out, err) < 0)
 		goto done;
 	/* the header first: a crash after it leaves unused UIDs, never
 	 * messages whose UIDs lie above the header's last one */
@@ -629,7 +656,9 @@ int mbx_append(struct mail_session *sess, const char *path, const struct mail_ne
 		goto done;
 	}
 	HOOK("append-header");
-	if (pwrite(fd, out.data, out.len, (off_t)size) != (ssize_t)out.len || fsync(fd) < 0) {
+	/* all of it, or the errno of what stopped it: a full disk first
+	 * shows as a short write, which sets no errno of its own */
+	if (pwrite_full(fd, out.data, out.len, (off_t)size) < 0 || fsync(fd) < 0) {
 		sys_error("cannot append to", path, err);
 		if (ftruncate(fd, (off_t)size) == 0)
 			fsync(fd);

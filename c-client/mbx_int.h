@@ -95,6 +95,17 @@ void mbx_tmp_clean(const struct fsafe_loc *loc);
 
 int mbx_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 	       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err);
+/* Where a COPY's texts are: message i's stored bytes at off[i] of fd
+ * (msgs[i].len of them), copied as they are. */
+struct mbx_src {
+	int fd;
+	const uint64_t *off;
+};
+/* mbx_append, the texts read from src when it is given (COPY between mbx
+ * files), with the same crash safety: UIDs taken in the header first. */
+int mbx_append_from(struct mail_session *sess, const char *path, const struct mail_new *msgs,
+		    size_t n, const struct mbx_src *src, uint32_t *validity_out,
+		    uint32_t *uids_out, struct mail_err *err);
 int mbx_create(struct mail_session *sess, const char *path, struct mail_err *err);
 int mbx_status(struct mail_session *sess, const char *path, struct mail_status *st,
 	       struct mail_err *err);

@@ -72,10 +72,11 @@ static int data_open(int dir, struct mix_meta *md, size_t len, off_t *size, int 
 }
 
 /* The data-file bytes of msgs (records and CRLF texts from offset base)
- * with their index and status records; UIDs from md->last + 1. */
-static int build_append(struct mix_meta *md, const struct mail_new *msgs, size_t n, off_t base,
-			uint32_t seq, struct buf *data, struct buf *irecs, struct buf *srecs,
-			uint32_t *uids, struct mail_err *err)
+ * with their index and status records; UIDs from md->last + 1. The texts
+ * are read from src as stored when it is given (COPY between mix). */
+static int build_append(struct mix_meta *md, const struct mail_new *msgs, size_t n,
+			const struct mix_src *src, off_t base, uint32_t seq, struct buf *data,
+			struct buf *irecs, struct buf *srecs, uint32_t *uids, struct mail_err *err)
 {
 	time_t now = time(NULL);
 
@@ -86,7 +87,12 @@ static int build_append(struct mix_meta *md, const struct mail_new *msgs, size_t
 		if (names_to_disk(md, msgs[i].keywords, &s.kw, err) < 0)
 			return -1;
 		buf_init(&t);
-		msgfile_canon_append(&t, msgs[i].text, msgs[i].len, 0);
+		if (src && src->read(src->ctx, msgs[i].len, i, &t, err) < 0) {
+			buf_free(&t);
+			return -1;
+		}
+		if (!src)
+			msgfile_canon_append(&t, msgs[i].text, msgs[i].len, 0);
 		if (t.len > UINT32_MAX / 2 || (uint64_t)base + data->len + t.len > UINT32_MAX / 2) {
 			buf_free(&t);
 			mail_err_set(err, MAIL_TOOBIG, "message too large for a mix data file");
@@ -142,8 +148,8 @@ static void cut_back(int fd, off_t size)
  * the metadata (the UIDs taken), the status, and the index last: a crash
  * before the index leaves no message half there. */
 static int append_locked(int dir, int metafd, struct mix_view *v, const char *mbox,
-			 const struct mail_new *msgs, size_t n, uint32_t *uids,
-			 struct mail_err *err)
+			 const struct mail_new *msgs, size_t n, const struct mix_src *src,
+			 uint32_t *uids, struct mail_err *err)
 {
 	struct buf data, irecs, srecs;
 	off_t size = 0;
@@ -163,7 +169,7 @@ static int append_locked(int dir, int metafd, struct mix_view *v, const char *mb
 			     strerror(errno));
 		goto out;
 	}
-	if (build_append(&v->meta, msgs, n, size, seq, &data, &irecs, &srecs, uids, err) < 0)
+	if (build_append(&v->meta, msgs, n, src, size, seq, &data, &irecs, &srecs, uids, err) < 0)
 		goto out;
 	if (mix_file_extend(fd, (size_t)size, &data, mbox, "a data file", err) < 0)
 		goto out;
@@ -193,11 +199,18 @@ out:
 int mix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 	       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err)
 {
+	return mix_append_from(sess, path, msgs, n, NULL, validity_out, uids_out, err);
+}
+
+int mix_append_from(struct mail_session *sess, const char *path, const struct mail_new *msgs,
+		    size_t n, const struct mix_src *src, uint32_t *validity_out,
+		    uint32_t *uids_out, struct mail_err *err)
+{
 	struct mix_oneoff o;
 	int rc = mix_oneoff_open(sess, path, MIX_ALL_EX, &o, err);
 
 	if (rc == 0)
-		rc = append_locked(o.dir, o.meta, &o.v, path, msgs, n, uids_out, err);
+		rc = append_locked(o.dir, o.meta, &o.v, path, msgs, n, src, uids_out, err);
 	if (rc == 0 && validity_out)
 		*validity_out = o.v.meta.validity;
 	mix_oneoff_close(&o);

@@ -77,6 +77,17 @@ int mix_burp(int dir, int metafd, const char *mbox, struct mail_err *err);
 /* APPEND, CREATE, DELETE and RENAME (mix_append.c). */
 int mix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 	       size_t n, uint32_t *validity_out, uint32_t *uids_out, struct mail_err *err);
+/* Where a COPY's texts are: read(ctx, len, i, out) appends the first len
+ * bytes of message i's stored CRLF text to out. */
+struct mix_src {
+	int (*read)(void *ctx, size_t len, size_t i, struct buf *out, struct mail_err *err);
+	void *ctx;
+};
+/* mix_append, the texts read from src when it is given (COPY between mix
+ * mailboxes), with the same order of writes: the index last. */
+int mix_append_from(struct mail_session *sess, const char *path, const struct mail_new *msgs,
+		    size_t n, const struct mix_src *src, uint32_t *validity_out,
+		    uint32_t *uids_out, struct mail_err *err);
 int mix_create(struct mail_session *s, const char *path, struct mail_err *err);
 int mix_remove(struct mail_session *s, const char *path, struct mail_err *err);
 int mix_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err);

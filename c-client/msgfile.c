@@ -58,11 +58,21 @@ uint64_t msgfile_vsize(int dirfd, const char *name, const struct stat *st)
 
 void msgfile_canon_append(struct buf *b, const char *raw, size_t n, char prev)
 {
+	size_t i = 0;
+
 	buf_reserve(b, n + n / 16 + 16);
-	for (size_t i = 0; i < n; i++) {
-		if (raw[i] == '\n' && (i ? raw[i - 1] : prev) != '\r')
+	/* line by line with memchr: a byte at a time made COPY of a large
+	 * mailbox spend most of its time here */
+	while (i < n) {
+		const char *nl = memchr(raw + i, '\n', n - i);
+		size_t end = nl ? (size_t)(nl - raw) : n;
+		buf_append(b, raw + i, end - i);
+		if (!nl)
+			break;
+		if ((end ? raw[end - 1] : prev) != '\r')
 			buf_putc(b, '\r');
-		buf_putc(b, raw[i]);
+		buf_putc(b, '\n');
+		i = end + 1;
 	}
 }
 

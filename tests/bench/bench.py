@@ -16,7 +16,10 @@ reply; the table shows the best of the repetitions. Memory: VmHWM (peak
 resident set, which counts pages of a memory-mapped mailbox) read just
 before LOGOUT, and RssAnon (heap and other anonymous memory) at that point. Run as root, the
 servers run as a throwaway user (created, then removed); otherwise as the
-invoking user.
+invoking user. A last table runs the same sessions with INBOX in each of
+mix, mbx, MMDF and MH (the corpus converted once by our own mailutil,
+cached beside the mbox) next to the mbox and Maildir columns, and adds a
+row: COPY 1:* into a new mailbox of the same format (its fast path).
 """
 import argparse
 import hashlib
@@ -303,6 +306,57 @@ def print_scaling(scaled):
         print(row)
 
 
+def print_formats(cols):
+    """One column per mailbox format: [(heading, {op: ms})]."""
+    labels = dict(OPS)
+    head = "%-34s" % "operation (best, ms)" + "".join(" %9s" % h for h, _ in cols)
+    print(head)
+    print("-" * len(head))
+    labels["copy"] = "COPY 1:* to a new box, same format"
+    for key in SCALE_OPS + ("copy",):
+        print("%-34s" % labels[key][:34] +
+              "".join(" %9s" % fmt_ms(t.get(key)) for _, t in cols))
+
+
+def copy_round(server, mbox_path):
+    """COPY 1:* of INBOX into a new mailbox of INBOX's format: the
+    format's own fast path where it has one -> ms."""
+    server.reset(mbox_path)
+    s = Session(server)
+    try:
+        name = '"#driver.%s/copied"' % server.fmt
+        s.command("SELECT INBOX")
+        s.command("CREATE " + name)
+        return s.command("COPY 1:* " + name)[0]
+    finally:
+        s.logout()
+        reset_home(server.account)
+
+
+def run_formats(a, account, work, mbox_path, done):
+    """Our imapd with INBOX in each of the classic formats (converted by
+    our mailutil), beside the mbox and Maildir runs already in done; the
+    COPY row for every column of ours."""
+    cols = list(done)
+    for fmt in [f for f in a.formats.split(",") if f]:
+        cols.append((fmt, {}))
+    for fmt, t in cols:
+        srv = servers.Server("ours", a.imapd, os.path.join(work, "fmt-" + fmt),
+                             account, fmt=fmt)
+        try:
+            if not t:
+                srv.reset(mbox_path)    # converts the corpus once, outside the timing
+                best, f = bench_server(srv, mbox_path, a.reps, False)
+                t.update(best)
+                print("%s: EXISTS %s, %d FETCH responses, %d SEARCH hits" % (
+                    fmt, f.get("exists"), f.get("envelopes", 0), f.get("search_hits", 0)))
+            t["copy"] = min(copy_round(srv, mbox_path) for _ in range(a.reps))
+        except (Failed, OSError, servers.subprocess.CalledProcessError) as e:
+            sys.stderr.write("format %s: %s\n" % (fmt, e))
+    reset_home(account)
+    return cols
+
+
 def run_scaling(a, kinds, binaries, account, work):
     """PREAUTH rounds at every size of SCALES (the main size's numbers
     are measured again, so each column is one kind of run)."""
@@ -345,6 +399,9 @@ def main(argv=None):
                     help="skip the TCP sessions with a PAM login")
     ap.add_argument("--no-maildir", action="store_true",
                     help="skip the table with INBOX a Maildir")
+    ap.add_argument("--formats", default=",".join(servers.UW_FORMATS),
+                    help="INBOX formats of the per-format table beside mbox and "
+                    "maildir (default %(default)s; \"\" for none)")
     ap.add_argument("--no-scaling", action="store_true",
                     help="skip the 1,000 / 10,000 / 100,000 message table")
     a = ap.parse_args(argv)
@@ -407,6 +464,16 @@ def main(argv=None):
             print_table(mres, merr, [o for o in OPS if not o[0].startswith("tcp_")])
             # its ~/Maildir would be INBOX for every later run of ours
             reset_home(account)
+        if a.formats and "ours" in kinds and made is not None:
+            done = [("mbox", results.get("ours", {}).get("t", {}))]
+            if not a.no_maildir:
+                done.append(("maildir", mres.get("ours", {}).get("t", {})))
+            cols = run_formats(a, account, work, mbox_path, done)
+            if not a.no_maildir and "dovecot" in mres:
+                cols.append(("dove-md", mres["dovecot"]["t"]))
+            print()
+            print("Per format, ours (INBOX converted by mailutil copy), Dovecot's Maildir last")
+            print_formats(cols)
         if not a.no_scaling:
             print()
             print_scaling(run_scaling(a, kinds, binaries, account, work))

@@ -44,7 +44,9 @@ class Server:
 
     def __init__(self, kind, binary, root, account, extra_env=None, fmt="mbox"):
         self.kind, self.binary, self.root = kind, binary, root
-        self.fmt = fmt            # "mbox" (the spool file) or "maildir" (home/Maildir)
+        # "mbox" (the spool file), "maildir" (home/Maildir), or one of
+        # UW_FORMATS (ours only: a converted copy in the home, named by `inbox`)
+        self.fmt = fmt
         self.account = account
         self.extra_env = dict(extra_env or {})
         self.spool = os.path.join(root, "spool")
@@ -65,6 +67,8 @@ class Server:
         if self.fmt == "maildir":
             shutil.rmtree(self.maildir(), ignore_errors=True)
             self._copy_maildir(maildir_of(mbox_path), self.maildir())
+        elif self.fmt in UW_FORMATS:
+            self._copy_converted(converted(mbox_path, self.fmt), self.uw_inbox())
         else:
             shutil.copyfile(mbox_path, self.inbox)
             self._own(self.inbox, 0o600)
@@ -77,6 +81,22 @@ class Server:
         if self.kind == "ours":
             return os.path.join(pwd.getpwnam(self.account.name).pw_dir, "Maildir")
         return os.path.join(self.home, "Maildir")
+
+    def uw_inbox(self):
+        """Where INBOX is in one of UW_FORMATS: in the account's home."""
+        return os.path.join(pwd.getpwnam(self.account.name).pw_dir, "bench." + self.fmt)
+
+    def _copy_converted(self, src, dst):
+        """A fresh copy of a converted corpus (a file or a directory)."""
+        if os.path.isdir(dst):
+            shutil.rmtree(dst)
+        elif os.path.exists(dst):
+            os.unlink(dst)
+        if os.path.isdir(src):
+            self._copy_maildir(src, dst)
+        else:
+            shutil.copyfile(src, dst)
+            self._own(dst, 0o600)
 
     def _copy_maildir(self, src, dst):
         """A fresh copy of the converted corpus, owned by the account."""
@@ -98,6 +118,8 @@ class Server:
                 self.spool
             if self.fmt == "maildir":
                 text += "inbox = %s\n" % maildir
+            elif self.fmt in UW_FORMATS:
+                text += "inbox = %s\n" % self.uw_inbox()
         elif self.fmt == "maildir":
             text = ("protocols = imap\nssl = no\nlog_path = /dev/stderr\n"
                     "mail_location = maildir:%s\n" % maildir)
@@ -174,6 +196,32 @@ def maildir_of(mbox_path):
             prev_blank = line in (b"\n", b"\r\n")
         if msg is not None:
             _write_msg(tmp, n, msg)
+    os.rename(tmp, out)
+    return out
+
+
+# The classic toolkit's formats our imapd serves beside mbox and Maildir.
+UW_FORMATS = ("mix", "mbx", "mmdf", "mh")
+
+
+def default_mailutil():
+    return os.environ.get("MAILUTIL") or os.path.join(REPO, "src", "mailutil")
+
+
+def converted(mbox_path, fmt, mailutil=None):
+    """The corpus in fmt, made once beside the mbox (<mbox>.<fmt>) by our
+    own mailutil, so the conversion is the one an administrator runs."""
+    out = "%s.%s" % (mbox_path, fmt)
+    if os.path.exists(out):
+        return out
+    tmp = out + ".tmp"
+    if os.path.isdir(tmp):
+        shutil.rmtree(tmp)
+    elif os.path.exists(tmp):
+        os.unlink(tmp)
+    subprocess.run([mailutil or default_mailutil(), "copy", mbox_path,
+                    "#driver.%s/%s" % (fmt, tmp)], check=True,
+                   env={"PATH": "/usr/bin:/bin"})
     os.rename(tmp, out)
     return out
 

@@ -7,6 +7,7 @@
 #define MBOX_FIXTURE_H
 
 #include "mail.h"
+#include "test.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -238,6 +239,37 @@ static FIXTURE_UNUSED int fixture_append(struct mail_session *s, const char *nam
 	struct mail_new m = { .text = text, .len = strlen(text), .flags = flags, .keywords = kw,
 			      .date = 1700000000 };
 	return mail_append(s, name, &m, 1, NULL, uid, err);
+}
+
+/* A format's COPY fast path: box (message 1 \Seen, 2 \Flagged $Work) is
+ * copied whole into dest and its message 2 into box itself, with the UIDs
+ * answered; box is closed and dest returned open read-only after its
+ * flags, keyword, dates and UIDVALIDITY are checked (NULL if it did not
+ * open), for the format's own checks of the bytes. */
+static FIXTURE_UNUSED struct mailbox *fixture_copy_two(struct mail_session *s,
+						       struct mailbox *box, const char *dest)
+{
+	static const uint32_t msgnos[] = { 1, 2 };
+	struct mail_err err = { 0 };
+	uint32_t validity = 0, uids[2] = { 0 }, own = box->nmsgs + 1;
+	time_t d1 = box->msgs[0]->internal_date, d2 = box->msgs[1]->internal_date;
+	int tz = box->msgs[0]->tz_minutes;
+
+	CHECK(mail_copy(box, msgnos, 2, dest, &validity, uids, &err) == 0);
+	CHECK(uids[0] == 1 && uids[1] == 2);
+	CHECK(mail_copy(box, msgnos + 1, 1, box->name, NULL, uids, &err) == 0 && uids[0] == own);
+	mail_close(box, 0, NULL);
+	CHECK(mail_open(s, dest, 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return NULL;
+	int k = mail_keyword(box, "$Work", 0);
+	CHECK(box->uidvalidity == validity && box->nmsgs == 2 && k >= 0);
+	CHECK(box->msgs[0]->flags == (MF_SEEN | MF_RECENT) && kwset_empty(&box->msgs[0]->keywords));
+	CHECK(box->msgs[1]->flags == (MF_FLAGGED | MF_RECENT) && k >= 0 &&
+	      kwset_low(&box->msgs[1]->keywords) == 1ULL << k);
+	CHECK(box->msgs[0]->internal_date == d1 && box->msgs[1]->internal_date == d2);
+	CHECK(box->msgs[0]->tz_minutes == tz);
+	return box;
 }
 
 #endif

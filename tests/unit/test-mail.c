@@ -396,8 +396,8 @@ static void test_forced_driver(void)
 	mail_close(box, 0, NULL);
 	write_file(path_of("notes.txt"), "just some text\n");
 	CHECK(mail_open(&sess, "#driver.unix/notes.txt", 1, NULL, NULL, &box, &err) < 0);
-	CHECK(err.code == MAIL_CORRUPT && strstr(err.text, "not a mailbox of format unix"));
-	CHECK(mail_delete(&sess, "notes.txt", &err) < 0 && err.code == MAIL_CORRUPT);
+	CHECK(err.code == MAIL_NOTMAILBOX && strstr(err.text, "not a mailbox of format unix"));
+	CHECK(mail_delete(&sess, "notes.txt", &err) < 0 && err.code == MAIL_NOTMAILBOX);
 	CHECK(mail_create(&sess, "d/inner", &err) == 0);
 	CHECK_STR(list("", "#driver.unix/*", 0), "#driver.unix/d #driver.unix/d/inner #driver.unix/made");
 	CHECK_STR(list("", "#driver.unix/d/%", 0), "#driver.unix/d/inner");

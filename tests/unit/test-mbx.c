@@ -2,8 +2,8 @@
  * parsed and written byte for byte, append and reopen, flags and keywords
  * in place, two sessions sharing one file (flags, appends, expunges, the
  * space reclaimed only when alone), UIDs given to UW's UID-less messages,
- * a tail cut short by a crash, damaged files, a planted lock link, and
- * kill -9 during appends and expunges. */
+ * a tail cut short by a crash, damaged files, a planted lock link,
+ * kill -9 during appends and expunges, and COPY's raw fast path. */
 #include "mail.h"
 #include "mbx.h"
 #include "mbx_int.h"
@@ -41,6 +41,15 @@ static void setup(void)
 }
 
 #define append_one(...) fixture_append(&sess, __VA_ARGS__)
+
+/* Add one of UW's message records to rec (NUL-terminated): its line,
+ * dated 6 Dec 2026 at when, with flags and UID bits "KKKKKKKKSSSS-UUUUUUUU",
+ * then the text. */
+static void uw_rec(char *rec, size_t size, const char *when, const char *bits, const char *text)
+{
+	size_t n = strlen(rec);
+	snprintf(rec + n, size - n, " 6-Dec-2026 %s,%zu;%s\r\n%s", when, strlen(text), bits, text);
+}
 
 /* A file ~/name made of UW's header and the given message lines+texts. */
 static void write_uw_box(const char *name, uint32_t last, const char *records)
@@ -187,17 +196,17 @@ static void test_uidless_messages(void)
 	char rec[256];
 
 	setup();
-	snprintf(rec, sizeof rec, " 6-Dec-2026 18:00:00 +0000,%zu;000000000001-00000000\r\n%s"
-		 " 6-Dec-2026 18:01:00 +0000,%zu;000000000000-00000000\r\n%s",
-		 strlen(msg1), msg1, strlen(msg2), msg2);
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:00:00 +0000", "000000000001-00000000", msg1);
+	uw_rec(rec, sizeof rec, "18:01:00 +0000", "000000000000-00000000", msg2);
 	write_uw_box("uw", 0, rec);
 	/* read-only: numbered in the session alone, and on past its own */
 	CHECK(mail_open(&sess, "uw", 1, NULL, NULL, &box, &err) == 0);
 	if (!box)
 		return;
 	CHECK(box->nmsgs == 2 && box->msgs[0]->uid == 1 && box->msgs[1]->uid == 2);
-	snprintf(rec, sizeof rec, " 6-Dec-2026 18:02:00 +0000,%zu;000000000000-00000000\r\n%s",
-		 strlen(msg1), msg1);
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:02:00 +0000", "000000000000-00000000", msg1);
 	append_file(fixture_path(NULL, "uw"), rec);
 	CHECK(mail_ping(box, &err) == 0 && box->nmsgs == 3 && box->msgs[2]->uid == 3);
 	CHECK(box->uidnext == 4);
@@ -235,8 +244,8 @@ static void test_hidden_slot(void)
 	memcpy(h + 25, "bad name\r\nok\r\n", 14);
 	FILE *f = fopen(fixture_path(NULL, "kw"), "w");
 	fwrite(h, 1, sizeof h, f);
-	snprintf(rec, sizeof rec, " 6-Dec-2026 18:00:00 +0000,%zu;000000030010-00000001\r\n%s",
-		 strlen(msg1), msg1);
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:00:00 +0000", "000000030010-00000001", msg1);
 	fputs(rec, f);
 	fclose(f);
 	CHECK(mail_open(&sess, "kw", 0, NULL, NULL, &box, &err) == 0);
@@ -378,8 +387,9 @@ static void test_damaged(void)
 	char rec[256];
 
 	setup();
-	snprintf(rec, sizeof rec, " 6-Dec-2026 18:00:00 +0000,%zu;000000000001-00000001\r\n%s"
-		 "this is no message line\r\n", strlen(msg1), msg1);
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:00:00 +0000", "000000000001-00000001", msg1);
+	strcat(rec, "this is no message line\r\n");
 	write_uw_box("bad", 1, rec);
 	CHECK(mail_open(&sess, "bad", 0, NULL, NULL, &box, &err) < 0 && !box);
 	CHECK(err.code == MAIL_CORRUPT && strstr(err.text, "bad") && strstr(err.text, "damaged"));
@@ -564,6 +574,80 @@ static void test_crash_points(void)
 	}
 }
 
+/* COPY between mbx files copies the stored bytes as they are (a text UW
+ * stored with bare LFs stays so), flags, keywords by name and dates, and
+ * answers the new UIDs; a COPY into the same file works too. */
+static void test_copy_raw(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	const char *lf = "Subject: lf\n\nbare\n";
+	char rec[256];
+
+	setup();
+	rec[0] = '\0';
+	uw_rec(rec, sizeof rec, "18:00:00 +0100", "000000000011-00000001", msg1);
+	uw_rec(rec, sizeof rec, "18:01:00 +0000", "000000000010-00000002", lf);
+	write_uw_box("src", 2, rec);
+	CHECK(mail_create(&sess, "#driver.mbx/dst", &err) == 0);
+	CHECK(mail_open(&sess, "src", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	int k = mail_keyword(box, "$Work", 1);
+	CHECK(k >= 0 && mail_store(box, 2, STORE_ADD, MF_FLAGGED, KW(1ULL << k), &err) == 0);
+	CHECK(box->msgs[0]->tz_minutes == 60);
+	box = fixture_copy_two(&sess, box, "dst");
+	if (!box)
+		return;
+	CHECK_STR(text_of(box, 1), msg1);
+	CHECK_STR(text_of(box, 2), "Subject: lf\r\n\r\nbare\r\n");
+	mail_close(box, 0, &err);
+	size_t n;
+	char *f = read_file(fixture_path(NULL, "dst"), &n);
+	CHECK(f && n > MBX_HDRSIZE && memmem(f + MBX_HDRSIZE, n - MBX_HDRSIZE, lf, strlen(lf)));
+	free(f);
+}
+
+/* A child killed at each step of a COPY between mbx files: the target
+ * holds every copied message whole, or none of them. */
+static void test_copy_crash_points(void)
+{
+	static const char *const steps[] = { "append-header", "append-done" };
+	static const uint32_t want[] = { 1, 3 }, msgnos[] = { 1, 2 };
+	struct mail_err err = { 0 };
+
+	for (size_t s = 0; s < ARRAY_SIZE(steps); s++) {
+		struct mailbox *box;
+		setup();
+		mail_create(&sess, "#driver.mbx/src", &err);
+		mail_create(&sess, "#driver.mbx/box", &err);
+		append_one("src", msg1, 0, NULL, NULL, &err);
+		append_one("src", msg2, MF_SEEN, NULL, NULL, &err);
+		append_one("box", msg2, 0, NULL, NULL, &err);
+		char lk[64];
+		lock_name_of_box(lk, sizeof lk);
+		pid_t pid = fork();
+		if (pid == 0) {
+			die_at = steps[s];
+			mbx_test_hook = die_hook;
+			if (mail_open(&sess, "src", 0, NULL, NULL, &box, &err) == 0)
+				mail_copy(box, msgnos, 2, "box", NULL, NULL, &err);
+			_exit(0);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		forget_lock(lk);
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+		if (!box)
+			continue;
+		CHECK(box->nmsgs == want[s]);
+		for (uint32_t i = 1; i <= box->nmsgs; i++)
+			CHECK_STR(text_of(box, i), i == 2 ? msg1 : msg2);
+		mail_close(box, 0, NULL);
+	}
+}
+
 int main(void)
 {
 	RUN(test_header_roundtrip);
@@ -578,6 +662,8 @@ int main(void)
 	RUN(test_planted_lock_link);
 	RUN(test_crash);
 	RUN(test_crash_points);
+	RUN(test_copy_raw);
+	RUN(test_copy_crash_points);
 	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	return test_summary("test-mbx");

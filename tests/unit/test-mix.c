@@ -1,7 +1,7 @@
 /* test-mix.c: UW's mix format: files as UW imap-2007f writes them parsed
  * and written back byte for byte, damaged ones refused; the driver on real
  * mailboxes (append and reopen, flags, two sessions, expunge), and kill -9
- * during appends, flag writes and expunges. */
+ * during appends, flag writes, expunges and COPYs (the mix-to-mix path). */
 #include "mail.h"
 #include "mix.h"
 #include "mbox_fixture.h"
@@ -413,6 +413,60 @@ static void test_crash_burp(void)
 	mail_close(box, 0, NULL);
 }
 
+/* ---- COPY between mix mailboxes ---- */
+
+/* The stored texts as they are, flags, keywords by name and dates, the
+ * new UIDs answered; into the same mailbox too. */
+static void test_copy(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	char *kw[] = { "$Work", NULL };
+
+	setup();
+	mail_create(&sess, "#driver.mix/src", &err);
+	mail_create(&sess, "#driver.mix/box", &err);
+	append_one("src", msg1, MF_SEEN, NULL, NULL, &err);
+	append_one("src", msg2, MF_FLAGGED, kw, NULL, &err);
+	CHECK(mail_open(&sess, "src", 0, NULL, NULL, &box, &err) == 0);
+	if (!box || !(box = fixture_copy_two(&sess, box, "box")))
+		return;
+	CHECK_STR(text_of(box, 1), msg1);
+	CHECK_STR(text_of(box, 2), msg2);
+	mail_close(box, 0, NULL);
+	CHECK(mail_open(&sess, "src", 1, NULL, NULL, &box, &err) == 0);
+	CHECK(box && box->nmsgs == 3 && !strcmp(text_of(box, 3), msg2));
+	if (box)
+		mail_close(box, 0, NULL);
+}
+
+/* COPYs of two messages killed at any moment: the target holds each
+ * copy whole, both messages or neither. */
+static void test_crash_copy(void)
+{
+	struct mail_err err = { 0 };
+	static const uint32_t msgnos[] = { 1, 2 };
+
+	setup();
+	mail_create(&sess, "#driver.mix/src", &err);
+	mail_create(&sess, "#driver.mix/box", &err);
+	append_one("src", msg1, 0, NULL, NULL, &err);
+	append_one("src", msg2, 0, NULL, NULL, &err);
+	for (int round = 0; round < 12; round++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct mailbox *b;
+			if (mail_open(&sess, "src", 1, NULL, NULL, &b, &err) < 0)
+				_exit(1);
+			for (;;)
+				mail_copy(b, msgnos, 2, "box", NULL, NULL, &err);
+		}
+		fixture_kill_after(pid, round == 11 ? 300000 : 300 + round * 700);
+	}
+	uint32_t ones = all_whole(msg1), twos = all_whole(msg2);
+	CHECK(ones > 1 && ones == twos);
+}
+
 int main(void)
 {
 	RUN(test_uw_files_round_trip);
@@ -425,6 +479,8 @@ int main(void)
 	RUN(test_crash_flags);
 	RUN(test_crash_expunge);
 	RUN(test_crash_burp);
+	RUN(test_copy);
+	RUN(test_crash_copy);
 	if (fixture_remove_tmpdir())
 		mail_session_free(&sess);
 	return test_summary("test-mix");
