@@ -324,10 +324,10 @@ static void test_missing_inbox(void)
 		CHECK(box->nmsgs == 0);
 		mail_close(box, 0, NULL);
 	}
-	/* not a mailbox */
+	/* a file in no format we know: not a mailbox (and not called damaged) */
 	write_file(path_of("notes.txt"), "hello\n");
 	CHECK(mail_open(&sess, "notes.txt", 0, NULL, NULL, &box, &err) < 0);
-	CHECK(err.code == MAIL_CORRUPT);
+	CHECK(err.code == MAIL_NOTMAILBOX);
 }
 
 static void test_dovecot_base(void)
