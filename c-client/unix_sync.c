@@ -66,6 +66,7 @@ static void box_place(struct umsg *u, const struct pmsg *p)
 	u->fp = p->fp;
 	u->nq = p->nq;
 	u->rd = (uint8_t)p->rd;
+	u->plain = (uint8_t)p->plain;
 }
 
 /* Merge a fresh parse of the whole file into the session, matching by UID:
@@ -522,7 +523,8 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		it[n++] = (struct witem){ .src = u->off, .from_len = u->from_len,
 					  .hdr_len = u->hdr_len, .body_len = u->body_len,
 					  .flags = u->m.flags & MF_STORABLE, .uid = u->m.uid,
-					  .kw = u->m.keywords, .old = 1, .rd = u->rd, .nq = u->nq };
+					  .kw = u->m.keywords, .old = 1, .rd = u->rd, .nq = u->nq,
+					  .plain = u->plain };
 	}
 	struct win in;
 	win_init(&in, lk->fd, lk->st.st_size);
