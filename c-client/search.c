@@ -402,7 +402,7 @@ static void unfold(const char *s, size_t len, struct buf *out)
 /* Decoded form of an unstructured text: RFC 2047 words only when present. */
 static void decode_words(const char *s, size_t len, struct buf *out)
 {
-	if (memmem(s, len, "=?", 2))
+	if (rfc2047_present(s, len))
 		rfc2047_decode(s, len, out);
 	else
 		buf_append(out, s, len);
@@ -770,7 +770,7 @@ static int raw_leaves_may(struct sctx *c, const struct casemap_needle *nd)
 
 		if (l->kind == L_TEXT && !leaf_is_raw(l->b))
 			return 1;
-		if (l->kind == L_HDR && memmem(t, l->len, "=?", 2))
+		if (l->kind == L_HDR && rfc2047_present(t, l->len))
 			return 1;
 		if (casemap_find(nd, t, l->len))
 			return 1;
@@ -791,7 +791,7 @@ static int raw_check(void *ctx, const char *p, size_t len)
 	size_t hl = rfc822_header_len(p, len);
 	int r;
 
-	if (j->n->op == SK_TEXT && (memmem(p, hl, "=?", 2) || casemap_find(j->n->nd, p, hl)))
+	if (j->n->op == SK_TEXT && (rfc2047_present(p, hl) || casemap_find(j->n->nd, p, hl)))
 		return 1;
 	pool_clear(c->rawpool);
 	c->have_text = c->have_head = 0;   /* c->text is the pre-test's now */
