@@ -452,10 +452,12 @@ static void put_att(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
 		put_internaldate(out, fm->m);
 		break;
 	case FA_SIZE:
-		buf_printf(out, "RFC822.SIZE %llu", (unsigned long long)fm->m->size);
+		buf_puts(out, "RFC822.SIZE ");
+		buf_put_uint(out, fm->m->size, 0);
 		break;
 	case FA_UID:
-		buf_printf(out, "UID %u", fm->m->uid);
+		buf_puts(out, "UID ");
+		buf_put_uint(out, fm->m->uid, 0);
 		break;
 	case FA_BODY:
 	case FA_BODYSTRUCTURE:
@@ -525,9 +527,12 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 	if (need_text && mail_fetch_text(box, msgno, &fm.text, &fm.len, err) < 0)
 		return -1;
 	buf_reset(out);
-	buf_printf(out, "* %u FETCH (", msgno);
+	buf_puts(out, "* ");
+	buf_put_uint(out, msgno, 0);
+	buf_puts(out, " FETCH (");
 	if (cmd->uid && !req->has_uid) {
-		buf_printf(out, "UID %u", fm.m->uid);
+		buf_puts(out, "UID ");
+		buf_put_uint(out, fm.m->uid, 0);
 		first = 0;
 	}
 	for (const struct fetch_att *a = req->atts; a; a = a->next) {
