@@ -175,9 +175,10 @@ struct ubox {
 #define UB(box) ((struct ubox *)(box)->drvdata)
 #define UM(box, i) ((struct umsg *)(box)->msgs[i])
 
-/* A window on the file: sequential readers map a few megabytes at a time,
- * never the whole mailbox, so a session stays small however big the file. */
-#define WIN_SIZE ((size_t)1 << 20)
+/* A window on the file: sequential readers map a quarter megabyte at a
+ * time (populated at once, so all of it is resident), never the whole
+ * mailbox, so a session stays small however big the file. */
+#define WIN_SIZE ((size_t)1 << 18)
 
 struct win {
 	int fd;

@@ -626,6 +626,9 @@ int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t nuids,
 		if (parse_whole(box, &lk, &p, err) < 0)
 			goto out;
 		reconcile(box, &p);
+		/* the session holds it all now: a rewrite below needs the
+		 * memory more (a 10,000-message parse is 1 MB) */
+		unix_parse_free(&p);
 		parsed = 1;
 	}
 	if (parsed || from_index)

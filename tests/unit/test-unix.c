@@ -992,14 +992,14 @@ static void test_big_mailbox(void)
 	}
 }
 
-/* A keyword name cut by the end of a read window (1 MB) is taken once,
+/* A keyword name cut by the end of a read window (WIN_SIZE) is taken once,
  * whole, not also as the piece before the cut. */
 static void test_window_cut_keyword(void)
 {
 	const char *hdr1 = "From a@example.org Mon Jan  6 10:00:00 2025\nSubject: big\n\n";
 	const char *head2 = "From b@example.org Mon Jan  6 10:00:01 2025\nSubject: two\n"
 			    "X-Keywords: Work Lat";
-	size_t body = ((size_t)1 << 20) - strlen(hdr1) - 1 - strlen(head2);
+	size_t body = WIN_SIZE - strlen(hdr1) - 1 - strlen(head2);
 	struct mail_err err = { 0 };
 	struct mailbox *box;
 	FILE *f;
