@@ -225,12 +225,13 @@ static void index_save(struct mailbox *box)
 		.gen_off = (uint64_t)ub->gen_off, .gen = ub->gen, .trust = (uint32_t)ub->rec_trust,
 	};
 	memcpy(h.sig, ub->sig, ub->siglen);
-	struct uidx_rec *r = xmalloc((box->nmsgs + 1) * sizeof *r);
+	struct buf b;
+	char *r = uidx_recs_room(&b, box->nmsgs);
 	int ok = 1;
 	for (uint32_t i = 0; i < box->nmsgs && ok; i++) {
 		struct umsg *u = UM(box, i);
 		ok = u->from_len <= UINT32_MAX && u->hdr_len <= UINT32_MAX && u->nq <= UIDX_NQ_MAX;
-		r[i] = (struct uidx_rec){
+		struct uidx_rec rec = {
 			.off = (uint64_t)u->off, .body_len = u->body_len, .size = u->m.size,
 			.kw = u->disk_kw, .date = u->m.internal_date,
 			.from_len = (uint32_t)u->from_len, .hdr_len = (uint32_t)u->hdr_len,
@@ -240,10 +241,12 @@ static void index_save(struct mailbox *box)
 				 (u->nq << UIDX_NQ_SHIFT),
 			.tz = u->m.tz_minutes,
 		};
+		memcpy(r + (size_t)i * sizeof rec, &rec, sizeof rec);
 	}
 	if (ok)
-		uidx_save(home, box->path, &h, r, box->keywords);
-	free(r);
+		uidx_save_buf(home, box->path, &h, &b, box->keywords);
+	else
+		buf_free(&b);
 }
 
 /* Does the index still describe the file (or a prefix of it that new mail
