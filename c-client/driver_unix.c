@@ -142,6 +142,7 @@ void unix_box_add(struct mailbox *box, const struct pmsg *p)
 	u->fp = p->fp;
 	u->nq = p->nq;
 	u->rd = (uint8_t)p->rd;
+	u->plain = (uint8_t)p->plain;
 	if (!p->old && !recent_claimed(box, p->uid))
 		u->m.flags |= MF_RECENT;
 	mail_msg_add(box, &u->m);
@@ -669,7 +670,8 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 			it[i] = (struct witem){ .src = (off_t)m->off, .from_len = m->from_len,
 						.hdr_len = m->hdr_len, .body_len = m->body_len,
 						.flags = m->flags, .uid = m->uid, .kw = &m->kw,
-						.old = m->old, .rd = m->rd, .nq = m->nq };
+						.old = m->old, .rd = m->rd, .nq = m->nq,
+						.plain = m->plain };
 		}
 		struct win in;
 		win_init(&in, lk.fd, lk.st.st_size);

@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IO_WBUF_HIGH (256 * 1024)
+/* Sent once this much is gathered: more buys no fewer system calls worth
+ * having, and the buffer stays resident for the whole session. */
+#define IO_WBUF_HIGH (64 * 1024)
 
 static ssize_t fd_read(void *ctx, void *p, size_t n)
 {
@@ -234,10 +236,39 @@ enum io_status io_read_exact(struct io *io, struct buf *out, size_t n)
 	return IO_OK;
 }
 
+/* Write p[0..n) to the connection now (after what wbuf holds). */
+static void io_send(struct io *io, const char *p, size_t n)
+{
+	size_t off = 0;
+
+	while (!io->failed && off < n) {
+		if (io_wait_output(io) < 0) {
+			io->failed = 1;
+			break;
+		}
+		ssize_t w = io->tr->write(io->trctx, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			io->failed = 1;
+			break;
+		}
+		off += (size_t)w;
+		io->bytes_out += (unsigned long long)w;
+	}
+}
+
 void io_write(struct io *io, const void *p, size_t n)
 {
 	if (io->failed)
 		return;
+	if (n >= IO_WBUF_HIGH) {
+		/* a big literal goes out from where it is, not through a copy
+		 * that would keep a buffer its size */
+		io_flush(io);
+		io_send(io, p, n);
+		return;
+	}
 	buf_append(&io->wbuf, p, n);
 	if (io->wbuf.len >= IO_WBUF_HIGH)
 		io_flush(io);
@@ -263,23 +294,7 @@ void io_printf(struct io *io, const char *fmt, ...)
 
 int io_flush(struct io *io)
 {
-	size_t off = 0;
-
-	while (!io->failed && off < io->wbuf.len) {
-		if (io_wait_output(io) < 0) {
-			io->failed = 1;
-			break;
-		}
-		ssize_t n = io->tr->write(io->trctx, io->wbuf.data + off, io->wbuf.len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			io->failed = 1;
-			break;
-		}
-		off += (size_t)n;
-		io->bytes_out += (unsigned long long)n;
-	}
+	io_send(io, io->wbuf.data, io->wbuf.len);
 	buf_reset(&io->wbuf);
 	return io->failed ? -1 : 0;
 }

@@ -263,3 +263,14 @@ void rfc2047_decode(const char *s, size_t len, struct buf *out)
 				buf_putc(out, s[k]);
 	buf_free(&pd.bytes);
 }
+
+/* Is there a "=?" in s[0..len)? */
+int rfc2047_present(const char *s, size_t len)
+{
+	const char *e = s + len, *q;
+
+	for (; s < e && (q = memchr(s, '=', (size_t)(e - s))); s = q + 1)
+		if (q + 1 < e && q[1] == '?')
+			return 1;
+	return 0;
+}

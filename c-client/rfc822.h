@@ -92,6 +92,10 @@ int rfc822_parse_date(const char *s, size_t len, time_t *t, int *tz_minutes);
  * appending to out. Unknown charsets are passed through undecoded. */
 void rfc2047_decode(const char *s, size_t len, struct buf *out);
 
+/* Could s[0..len) hold an encoded word ("=?" somewhere)? A memchr for '='
+ * per stop: glibc's memmem walks a two-byte needle a byte at a time. */
+int rfc2047_present(const char *s, size_t len);
+
 /* Convert text in charset to UTF-8 (appended). -1 if charset unknown. */
 int charset_to_utf8(const char *charset, const char *s, size_t len, struct buf *out);
 

@@ -21,7 +21,15 @@ static int is_atext(unsigned char c)
 {
 	if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return 1;
-	return c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+	/* a switch, not strchr: this runs for every byte of every address */
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+	case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
+	case '|': case '}': case '~':
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* Skip one comment starting at '('; keeps its text (nested parens too). */

@@ -405,7 +405,7 @@ static void unfold(const char *s, size_t len, struct buf *out)
 /* Decoded form of an unstructured text: RFC 2047 words only when present. */
 static void decode_words(const char *s, size_t len, struct buf *out)
 {
-	if (memmem(s, len, "=?", 2))
+	if (rfc2047_present(s, len))
 		rfc2047_decode(s, len, out);
 	else
 		buf_append(out, s, len);
@@ -767,15 +767,58 @@ static int eval_date(int64_t day, enum search_op op, int64_t want)
 /* Could the leaves found in the stored bytes c->text hold nd? Those the
  * full search would decode (transfer encoding, charset, encoded words)
  * may: only the others are looked at as stored. */
+/* Does a line of t[0..n) after the first start with '>'? */
+static int quoted_line(const char *t, size_t n)
+{
+	for (const char *e = t + n, *q = t + 1; q < e && (q = memchr(q, '>', (size_t)(e - q))); q++)
+		if (q[-1] == '\n')
+			return 1;
+	return 0;
+}
+
+/* A stored leaf that must be decoded, tested here when its stored bytes
+ * are its canonical text but for LF line ends: no CR, no line starting
+ * with '>' (a driver may unquote those), and not the message's unended
+ * last line (the canonical text ends it). Then the canonical bytes are
+ * made from the leaf alone and decoded as body_find would, and a message
+ * with large attachments costs no canonical copy of them. 1: may match. */
+static int raw_leaf_may(struct sctx *c, const struct leaf *l, const struct casemap_needle *nd)
+{
+	const char *t = c->text + l->off;
+	size_t n = l->len;
+
+	if (!n || memchr(t, '\r', n) || t[0] == '>' || quoted_line(t, n) ||
+	    (l->off + n == c->len && t[n - 1] != '\n'))
+		return 1;
+	buf_reset(&c->tmp);
+	for (const char *e = t + n, *nl; t < e; t = nl + 1) {
+		if (!(nl = memchr(t, '\n', (size_t)(e - t)))) {
+			buf_append(&c->tmp, t, (size_t)(e - t));
+			break;
+		}
+		buf_append(&c->tmp, t, (size_t)(nl - t));
+		buf_append(&c->tmp, "\r\n", 2);
+	}
+	struct body b = *l->b;
+	b.body_off = 0;
+	b.body_len = c->tmp.len;
+	buf_reset(&c->dec);
+	mime_decode_text(c->tmp.data, c->tmp.len, &b, &c->dec);
+	return c->dec.len && casemap_find(nd, c->dec.data, c->dec.len);
+}
+
 static int raw_leaves_may(struct sctx *c, const struct casemap_needle *nd)
 {
 	for (size_t i = 0; i < c->nleaves; i++) {
 		const struct leaf *l = &c->leaves[i];
 		const char *t = c->text + l->off;
 
-		if (l->kind == L_TEXT && !leaf_is_raw(l->b))
-			return 1;
-		if (l->kind == L_HDR && memmem(t, l->len, "=?", 2))
+		if (l->kind == L_TEXT && !leaf_is_raw(l->b)) {
+			if (raw_leaf_may(c, l, nd))
+				return 1;
+			continue;
+		}
+		if (l->kind == L_HDR && rfc2047_present(t, l->len))
 			return 1;
 		if (casemap_find(nd, t, l->len))
 			return 1;
@@ -788,16 +831,20 @@ struct raw_job {
 	const struct node *n;
 };
 
+/* The pre-test's answer when only the header may hold a TEXT string: the
+ * stored header differs from the canonical one (a driver's own fields),
+ * so the header is searched as usual, but the body need not be. */
+#define RAW_HEADER_ONLY 2
+
 /* The pre-test on stored bytes p[0..len) (under the driver's lock). */
 static int raw_check(void *ctx, const char *p, size_t len)
 {
 	struct raw_job *j = ctx;
 	struct sctx *c = j->c;
 	size_t hl = rfc822_header_len(p, len);
-	int r;
+	int r, hdr = j->n->op == SK_TEXT &&
+		     (rfc2047_present(p, hl) || casemap_find(j->n->nd, p, hl));
 
-	if (j->n->op == SK_TEXT && (memmem(p, hl, "=?", 2) || casemap_find(j->n->nd, p, hl)))
-		return 1;
 	pool_clear(c->rawpool);
 	c->have_text = c->have_head = 0;   /* c->text is the pre-test's now */
 	c->text = p;
@@ -807,13 +854,14 @@ static int raw_check(void *ctx, const char *p, size_t len)
 	r = raw_leaves_may(c, j->n->nd);
 	c->text = NULL;
 	c->nleaves = 0;
-	return r;
+	return r ? r : hdr ? RAW_HEADER_ONLY : 0;
 }
 
 /* 0 when the message's stored bytes show n cannot match: its structure,
  * parsed from them (the same lines as the canonical text, so the same
  * parts), has no leaf to decode and no stored leaf holding the string. A
- * match then costs no canonical copy and no decoding. -1 on error. */
+ * match then costs no canonical copy and no decoding. RAW_HEADER_ONLY when
+ * only the header may match. -1 on error. */
 static int raw_pretest(struct sctx *c, const struct node *n)
 {
 	struct raw_job j = { c, n };
@@ -825,7 +873,7 @@ static int raw_pretest(struct sctx *c, const struct node *n)
 
 static int eval_string(struct sctx *c, const struct node *n)
 {
-	int r;
+	int r = 1;
 
 	if (n->op == SK_HEADER) {
 		struct field *f = &c->fields[n->field];
@@ -845,6 +893,8 @@ static int eval_string(struct sctx *c, const struct node *n)
 			return -1;
 		if (casemap_find(n->nd, c->hdr.data, c->hdr.len))
 			return 1;
+		if (r == RAW_HEADER_ONLY)
+			return 0;
 	}
 	r = body_find(c, n->nd);
 	return r;

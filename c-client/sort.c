@@ -56,7 +56,7 @@ static void subject_normalize(const char *s, size_t len, struct buf *out)
 	int space = 0;
 
 	buf_init(&dec);
-	if (memmem(s, len, "=?", 2))
+	if (rfc2047_present(s, len))
 		rfc2047_decode(s, len, &dec);
 	else
 		buf_append(&dec, s, len);

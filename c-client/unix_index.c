@@ -227,39 +227,57 @@ bad:
 	return -1;
 }
 
-int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
-	      const struct uidx_rec *recs, char *const *names)
+char *uidx_recs_room(struct buf *b, uint32_t n)
+{
+	size_t at = sizeof(struct preamble) + sizeof(struct uidx_head);
+
+	buf_init(b);
+	buf_reserve(b, at + (size_t)n * sizeof(struct uidx_rec) + 4096);
+	b->len = at + (size_t)n * sizeof(struct uidx_rec);
+	return b->data + at;
+}
+
+int uidx_save_buf(int homefd, const char *mbox, const struct uidx_head *h, struct buf *b,
+		  char *const *names)
 {
 	struct preamble pre = { .endian = 0x01020304, .headsize = sizeof *h,
-				.recsize = sizeof *recs };
-	struct buf b;
+				.recsize = sizeof(struct uidx_rec) };
 	char name[40];
 	int rc = -1, dfd;
 
-	if (h->nmsgs > UIDX_MAX_MSGS || (dfd = uidx_cache_dir(homefd, 1)) < 0)
+	if (h->nmsgs > UIDX_MAX_MSGS || (dfd = uidx_cache_dir(homefd, 1)) < 0) {
+		buf_free(b);
 		return -1;
+	}
 	memcpy(pre.magic, magic, 8);
 	pre.path_len = (uint32_t)strlen(mbox);
-	buf_init(&b);
-	buf_reserve(&b, sizeof pre + sizeof *h + (size_t)h->nmsgs * sizeof *recs + 4096);
-	buf_append(&b, &pre, sizeof pre);
-	buf_append(&b, h, sizeof *h);
-	buf_append(&b, recs, (size_t)h->nmsgs * sizeof *recs);
-	size_t nstart = b.len;
+	memcpy(b->data + sizeof pre, h, sizeof *h);
+	size_t nstart = b->len;
 	for (uint32_t i = 0; i < h->nkw && i < 64; i++)
-		buf_append(&b, names[i], strlen(names[i]) + 1);
-	pre.names_len = (uint32_t)(b.len - nstart);
-	buf_append(&b, mbox, pre.path_len);
-	pre.check = check_sum(b.data + sizeof pre, b.len - sizeof pre);
-	memcpy(b.data, &pre, sizeof pre);
+		buf_append(b, names[i], strlen(names[i]) + 1);
+	pre.names_len = (uint32_t)(b->len - nstart);
+	buf_append(b, mbox, pre.path_len);
+	pre.check = check_sum(b->data + sizeof pre, b->len - sizeof pre);
+	memcpy(b->data, &pre, sizeof pre);
 
 	index_name(mbox, name);
 	/* no fsync: after a crash a torn index fails its checksum, and the
 	 * mailbox is parsed as if there were none */
-	rc = cache_replace(dfd, name, b.data, b.len);
+	rc = cache_replace(dfd, name, b->data, b->len);
 	close(dfd);
-	buf_free(&b);
+	buf_free(b);
 	return rc;
+}
+
+int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
+	      const struct uidx_rec *recs, char *const *names)
+{
+	struct buf b;
+
+	if (h->nmsgs > UIDX_MAX_MSGS)
+		return -1;
+	memcpy(uidx_recs_room(&b, h->nmsgs), recs, (size_t)h->nmsgs * sizeof *recs);
+	return uidx_save_buf(homefd, mbox, h, &b, names);
 }
 
 /* Read the key file if it is ours, private and the right size. 1, 0 absent,

@@ -78,6 +78,15 @@ void uidx_cache_name(const char *mbox, const char *ext, char name[40]);
 int uidx_save(int homefd, const char *mbox, const struct uidx_head *h,
 	      const struct uidx_rec *recs, char *const *names);
 
+/* The same in two steps, without a second copy of the records (640 KB for
+ * 10,000 messages): uidx_recs_room makes b the file's image up to its n
+ * records and returns where record 0 goes (unaligned: store with memcpy);
+ * uidx_save_buf completes and writes it, and frees b. */
+struct buf;
+char *uidx_recs_room(struct buf *b, uint32_t n);
+int uidx_save_buf(int homefd, const char *mbox, const struct uidx_head *h, struct buf *b,
+		  char *const *names);
+
 /* The UIDVALIDITY for a mailbox being created or given its folder record:
  * floor (the time, or a record-less file's ctime), but always above the
  * last value handed out to this user, which is kept in the cache directory

@@ -69,6 +69,7 @@ struct pmsg {
 	int tz;
 	uint32_t nq;         /* ">+From " lines, header and body */
 	int rd;              /* ours and mboxrd: reading unquotes them */
+	int plain;           /* the body has no line quoting changes (0: unknown) */
 };
 
 /* A message whose body runs on past the window being parsed (file offsets). */
@@ -79,6 +80,7 @@ struct pend {
 	uint64_t hsize;      /* canonical size of the header, blank line included */
 	uint32_t hnq;        /* ">+From " lines in the header */
 	uint64_t lf, crlf;   /* line ends in the body so far */
+	int quotable;        /* a body line quoting changes was seen */
 	size_t stop;         /* the body is scanned up to this line start */
 };
 /* A window on it starts this many bytes before the stop: an empty line
@@ -126,6 +128,7 @@ struct umsg {
 	uint32_t nq;
 	uint8_t disk_old, disk_uid, rd;
 	uint8_t in_block;       /* part of a struct ublock, not malloc'd alone */
+	uint8_t plain;          /* pmsg's plain: a rewrite copies the body unscanned */
 };
 
 #define UMSG_BLOCK 1024
@@ -172,9 +175,10 @@ struct ubox {
 #define UB(box) ((struct ubox *)(box)->drvdata)
 #define UM(box, i) ((struct umsg *)(box)->msgs[i])
 
-/* A window on the file: sequential readers map a few megabytes at a time,
- * never the whole mailbox, so a session stays small however big the file. */
-#define WIN_SIZE ((size_t)1 << 20)
+/* A window on the file: sequential readers map a quarter megabyte at a
+ * time (populated at once, so all of it is resident), never the whole
+ * mailbox, so a session stays small however big the file. */
+#define WIN_SIZE ((size_t)1 << 18)
 
 struct win {
 	int fd;
@@ -203,6 +207,7 @@ struct witem {
 	int old;
 	int rd;                 /* already mboxrd-quoted by us */
 	int quote;              /* quote it now (not rd yet) */
+	int plain;              /* its body has nothing to quote */
 	uint32_t nq;            /* its ">+From " lines */
 	off_t noff;             /* out: new From line offset */
 	uint64_t nhdr_len, nbody_len;  /* out */

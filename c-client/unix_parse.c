@@ -442,6 +442,7 @@ struct bscan {
 	size_t next;
 	size_t lf, crlf;     /* in [pos, next) */
 	uint32_t nq;         /* lines of the form ">+From " */
+	int quotable;        /* a line mboxrd quoting changes (">*From ") */
 	int complete;        /* next is certain: a From line, or the end of file */
 	size_t stop;         /* when not: the first line not scanned whole */
 };
@@ -455,13 +456,16 @@ static int after_blank(const char *buf, size_t i)
 
 /* From pos (a line start), find the next message: a valid From line whose
  * previous line is empty. One pass of memchr per line, which also counts
- * the line ends (a separate pass, or memmem, costs twice as much). Without
- * eof, a line running into len is left whole for the next window (the
- * buffer is a window): the scan can go on from r->stop. */
+ * the line ends (a separate pass, or memmem, costs twice as much) and
+ * notes lines that mboxrd quoting changes, so a rewrite can copy a body
+ * with none unscanned. Without eof, a line running into len is left whole
+ * for the next window (the buffer is a window): the scan can go on from
+ * r->stop. */
 static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct bscan *r)
 {
 	size_t lf = 0, crlf = 0, i = pos;
 	uint32_t nq = 0;
+	int quotable = 0;
 
 	r->next = len;
 	while (i < len) {
@@ -469,13 +473,14 @@ static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct b
 		if (!nl && !eof)
 			break;
 		size_t le = nl ? (size_t)(nl - buf) + 1 : len;
-		if (buf[i] == '>' && unix_from_depth(buf + i, le - i) > 0)
-			nq++;
-		if (buf[i] == 'F' && le - i >= 5 && !memcmp(buf + i, "From ", 5) &&
-		    after_blank(buf, i) && unix_from_line(buf + i, le - i, NULL, NULL)) {
+		/* most lines start otherwise: no call for them */
+		int d = buf[i] == 'F' || buf[i] == '>' ? unix_from_depth(buf + i, le - i) : -1;
+		if (d == 0 && after_blank(buf, i) && unix_from_line(buf + i, le - i, NULL, NULL)) {
 			r->next = i;
 			break;
 		}
+		nq += d > 0;
+		quotable |= d >= 0;
 		if (!nl)
 			break;
 		lf++;
@@ -486,6 +491,7 @@ static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct b
 	r->lf = lf;
 	r->crlf = crlf;
 	r->nq = nq;
+	r->quotable = quotable;
 	r->stop = i;
 	r->complete = eof || r->next < len;
 }
@@ -529,6 +535,7 @@ static void msg_scanned(struct pend *p, const struct bscan *bs)
 	p->lf += bs->lf;
 	p->crlf += bs->crlf;
 	p->m.nq += bs->nq;
+	p->quotable |= bs->quotable;
 }
 
 /* The framed message, now that the next one starts at buf[next] (buf holds
@@ -553,8 +560,10 @@ static struct pmsg msg_end(struct pend *p, const char *buf, size_t base, size_t 
 		hend = end;
 		hsize -= 2;
 		p->lf = p->crlf = 0;
+		p->quotable = 0;
 		m.nq = p->hnq;
 	}
+	m.plain = !p->quotable;
 	m.hdr_len = hend - p->fl;
 	m.body_len = end - hend;
 	m.size = hsize + m.body_len + p->lf - p->crlf;

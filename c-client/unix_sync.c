@@ -66,6 +66,7 @@ static void box_place(struct umsg *u, const struct pmsg *p)
 	u->fp = p->fp;
 	u->nq = p->nq;
 	u->rd = (uint8_t)p->rd;
+	u->plain = (uint8_t)p->plain;
 }
 
 /* out = the keywords on disk now with this session's unsaved changes (mine
@@ -242,7 +243,8 @@ static void index_save(struct mailbox *box)
 		.gen_off = (uint64_t)ub->gen_off, .gen = ub->gen, .trust = (uint32_t)ub->rec_trust,
 	};
 	memcpy(h.sig, ub->sig, ub->siglen);
-	struct uidx_rec *r = xmalloc((box->nmsgs + 1) * sizeof *r);
+	struct buf b;
+	char *r = uidx_recs_room(&b, box->nmsgs);
 	int ok = 1;
 	for (uint32_t i = 0; i < box->nmsgs && ok; i++) {
 		struct umsg *u = UM(box, i);
@@ -250,7 +252,7 @@ static void index_save(struct mailbox *box)
 		 * parsed at each open instead */
 		ok = u->from_len <= UINT32_MAX && u->hdr_len <= UINT32_MAX && u->nq <= UIDX_NQ_MAX &&
 		     box->nkeywords <= UIDX_KEYWORDS;
-		r[i] = (struct uidx_rec){
+		struct uidx_rec rec = {
 			.off = (uint64_t)u->off, .body_len = u->body_len, .size = u->m.size,
 			.kw = kwset_low(&u->disk_kw), .date = u->m.internal_date,
 			.from_len = (uint32_t)u->from_len, .hdr_len = (uint32_t)u->hdr_len,
@@ -260,10 +262,12 @@ static void index_save(struct mailbox *box)
 				 (u->nq << UIDX_NQ_SHIFT),
 			.tz = u->m.tz_minutes,
 		};
+		memcpy(r + (size_t)i * sizeof rec, &rec, sizeof rec);
 	}
 	if (ok)
-		uidx_save(home, box->path, &h, r, box->keywords);
-	free(r);
+		uidx_save_buf(home, box->path, &h, &b, box->keywords);
+	else
+		buf_free(&b);
 }
 
 /* Does the index still describe the file (or a prefix of it that new mail
@@ -546,7 +550,8 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		it[n++] = (struct witem){ .src = u->off, .from_len = u->from_len,
 					  .hdr_len = u->hdr_len, .body_len = u->body_len,
 					  .flags = u->m.flags & MF_STORABLE, .uid = u->m.uid,
-					  .kw = &u->m.keywords, .old = 1, .rd = u->rd, .nq = u->nq };
+					  .kw = &u->m.keywords, .old = 1, .rd = u->rd, .nq = u->nq,
+					  .plain = u->plain };
 	}
 	struct win in;
 	win_init(&in, lk->fd, lk->st.st_size);
@@ -648,6 +653,9 @@ int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t nuids,
 		if (parse_whole(box, &lk, &p, err) < 0)
 			goto out;
 		reconcile(box, &p);
+		/* the session holds it all now: a rewrite below needs the
+		 * memory more (a 10,000-message parse is 1 MB) */
+		unix_parse_free(&p);
 		parsed = 1;
 	}
 	if (parsed || from_index)

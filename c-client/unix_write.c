@@ -201,7 +201,7 @@ static char copy_body(struct wout *w, struct win *in, const struct witem *it, of
 			return '\n';
 		}
 		n = avail < left ? avail : (size_t)left;
-		if (it->quote && n < left) {
+		if (it->quote && !it->plain && n < left) {
 			const char *nl = memrchr(b, '\n', n);
 			if (!nl) {   /* a line longer than a window: map it whole */
 				const char *e = memchr(b, '\n', avail);
@@ -214,7 +214,7 @@ static char copy_body(struct wout *w, struct win *in, const struct witem *it, of
 			}
 			n = nl ? (size_t)(nl - b) + 1 : (avail < left ? avail : (size_t)left);
 		}
-		if (it->quote)
+		if (it->quote && !it->plain)
 			*nq += write_quoted(w, b, n);
 		else
 			wput(w, b, n);

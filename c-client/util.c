@@ -173,26 +173,23 @@ void buf_reserve(struct buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void buf_append(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 void buf_puts(struct buf *b, const char *s)
 {
 	buf_append(b, s, strlen(s));
 }
 
-void buf_putc(struct buf *b, char c)
+void buf_put_uint(struct buf *b, uint64_t v, int width)
 {
-	if (b->len + 2 > b->cap)
-		buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
+	char d[24];
+	int n = 0;
+
+	do {
+		d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n < width && n < (int)sizeof d)
+		d[sizeof d - 1 - n++] = '0';
+	buf_append(b, d + sizeof d - n, (size_t)n);
 }
 
 /* Formats straight into the room the buffer has, and again only when the

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -45,10 +46,32 @@ void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_reserve(struct buf *b, size_t extra);
-void buf_append(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
+
+/* Append n bytes. Inline: response formatting appends a few bytes at a
+ * time, and the call cost as much as the copy. */
+static inline void buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap || b->len + n < b->len)
+		buf_reserve(b, n);
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/* Append one byte (inline for the same reason). */
+static inline void buf_putc(struct buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v in decimal, zero-padded to width digits: the numbers of every FETCH
+ * line, where printf's format parsing costs more than the rest. */
+void buf_put_uint(struct buf *b, uint64_t v, int width);
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Hand the bytes to the caller (who frees them) and leave b empty. */
 char *buf_steal(struct buf *b);

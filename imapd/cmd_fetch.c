@@ -463,10 +463,12 @@ static void put_att(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
 			buf_puts(out, "NIL");
 		break;
 	case FA_SIZE:
-		buf_printf(out, "RFC822.SIZE %llu", (unsigned long long)fm->m->size);
+		buf_puts(out, "RFC822.SIZE ");
+		buf_put_uint(out, fm->m->size, 0);
 		break;
 	case FA_UID:
-		buf_printf(out, "UID %u", fm->m->uid);
+		buf_puts(out, "UID ");
+		buf_put_uint(out, fm->m->uid, 0);
 		break;
 	case FA_BODY:
 	case FA_BODYSTRUCTURE:

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -556,6 +557,11 @@ int main(int argc, char **argv)
 	static struct client client;
 	struct client *c = &client;
 
+	/* Big buffers (a message's text, a mailbox's parse) come from mmap
+	 * and go back when freed. Left alone, glibc raises the threshold after
+	 * the first such free and keeps later ones in the heap, resident for
+	 * the rest of the session. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	while ((o = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':

@@ -26,12 +26,15 @@ int imap_put_fetch_head(const struct client *c, struct buf *out, uint32_t msgno,
 
 	/* RFC 9586 3.3: the UID is the response's number; the UID item comes
 	 * only when asked for by name */
-	if (c->enabled & CLIENT_EN_UIDONLY) {
-		buf_printf(out, "* %u UIDFETCH (", uid);
+	int uidonly = (c->enabled & CLIENT_EN_UIDONLY) != 0;
+
+	/* written without printf: a FETCH 1:* writes this once a message */
+	buf_puts(out, "* ");
+	buf_put_uint(out, uidonly ? uid : msgno, 0);
+	buf_puts(out, uidonly ? " UIDFETCH (" : " FETCH (");
+	if (uidonly || !with_uid)
 		return 0;
-	}
-	buf_printf(out, "* %u FETCH (", msgno);
-	if (with_uid)
-		buf_printf(out, "UID %u", uid);
-	return with_uid;
+	buf_puts(out, "UID ");
+	buf_put_uint(out, uid, 0);
+	return 1;
 }

@@ -3,6 +3,7 @@
  * expected strings were checked against Dovecot 2.3 (MIME tokens aside,
  * which we send upper case as UW imapd does). */
 #include "imap_fmt.h"
+#include "imap_resp.h"
 #include "test.h"
 
 #include <string.h>
@@ -328,10 +329,35 @@ static void test_body_null(void)
 	CHECK_STR(out.data, "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0)");
 }
 
+/* INTERNALDATE and the numbers of a FETCH line, written without printf:
+ * padding, zones both sides of UTC, the largest values. */
+static void test_date_time_and_numbers(void)
+{
+	buf_reset(&out);
+	imap_date_time(&out, 1736157600, 0);            /* 2025-01-06 10:00:00 UTC */
+	CHECK_STR(out.data, "06-Jan-2025 10:00:00 +0000");
+	buf_reset(&out);
+	imap_date_time(&out, 1736157600, -(4 * 60 + 30));
+	CHECK_STR(out.data, "06-Jan-2025 05:30:00 -0430");
+	buf_reset(&out);
+	imap_date_time(&out, 946684799, 13 * 60 + 45);  /* 1999-12-31 23:59:59 UTC */
+	CHECK_STR(out.data, "01-Jan-2000 13:44:59 +1345");
+	buf_reset(&out);
+	buf_put_uint(&out, 0, 0);
+	buf_putc(&out, ' ');
+	buf_put_uint(&out, 7, 3);
+	buf_putc(&out, ' ');
+	buf_put_uint(&out, 12345, 2);
+	buf_putc(&out, ' ');
+	buf_put_uint(&out, UINT64_MAX, 0);
+	CHECK_STR(out.data, "0 007 12345 18446744073709551615");
+}
+
 int main(void)
 {
 	buf_init(&out);
 	RUN(test_nstring_nil_and_quoted);
+	RUN(test_date_time_and_numbers);
 	RUN(test_nstring_literal);
 	RUN(test_nstring_long_is_literal);
 	RUN(test_astring);

@@ -79,6 +79,25 @@ static const struct rb_text corpus[] = {
 	  "--b8\r\nContent-Type: multipart/alternative; boundary=b9\r\n\r\n"
 	  "--b9\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
 	  "zyzzogetonJVBERi0x\r\n--b9--\r\n--b8--\r\n"),
+	/* 19: quoted-printable without the word: decoded from the stored
+	 * bytes, it is ruled out there */
+	T("Subject: qp2\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+	  "no w=C3=B6rd here\r\n"),
+	/* 20: an encoded word in the header, neither it nor the body holds it */
+	T("Subject: =?utf-8?q?nothing?=\r\n\r\nplain\r\n"),
+	/* 21: a '>' line (a driver may unquote it): the full search decides */
+	T("Subject: qp3\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+	  ">quoted\r\nzyzzo=\r\ngeton\r\n"),
+	/* 22: stored with CRLF: the same */
+	T_CRLF("Subject: qp4\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+	       "zyzz=\r\nogeton\r\n"),
+	/* 23: the word only once decoded, in a part beside a large attachment */
+	T("Subject: qp5\r\nContent-Type: multipart/mixed; boundary=c1\r\n\r\n"
+	  "--c1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nzyzzog=65ton\r\n"
+	  "--c1\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	  "iVBORw0KGgo=\r\n--c1--\r\n"),
+	/* 24: the message's last line has no end: the full search decides */
+	T("Subject: qp6\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nzyzzog=65ton"),
 };
 
 #define N (sizeof corpus / sizeof *corpus)
@@ -127,20 +146,22 @@ static void test_decoded_matches(void)
 	char a[128];
 
 	answers(SK_TEXT, "zyzzogeton", 1, a, sizeof a);
-	CHECK_STR(a, "1,3,4,5,7,8,9,10,12,13,15,16,17");
+	CHECK_STR(a, "1,3,4,5,7,8,9,10,12,13,15,16,17,21,22,23,24");
 	answers(SK_BODY, "zyzzogeton", 1, a, sizeof a);
-	CHECK_STR(a, "1,3,4,7,8,9,10,12,13,15,16,17");
+	CHECK_STR(a, "1,3,4,7,8,9,10,12,13,15,16,17,21,22,23,24");
 }
 
 /* Messages whose bytes rule the word out are not parsed from their
  * canonical text: 2 (plain), 6 and 18 (the word only in a PDF's base64,
  * one and two levels deep), 11 (a charset the full search does not take
- * for one, so it reads the bytes as they are) and 14 (an attachment). */
+ * for one, so it reads the bytes as they are), 14 (an attachment) and 19
+ * (quoted-printable decoded from its stored bytes). */
 static void test_parses_spared(void)
 {
 	struct search_key k = { .op = SK_TEXT, .str = "zyzzogeton" };
 	uint64_t all = (1ULL << N) - 1,
-		 spared = 1ULL << 1 | 1ULL << 5 | 1ULL << 10 | 1ULL << 13 | 1ULL << 17;
+		 spared = 1ULL << 1 | 1ULL << 5 | 1ULL << 10 | 1ULL << 13 | 1ULL << 17 |
+			  1ULL << 18;
 	uint8_t match[N];
 
 	rb_fetched = 0;

@@ -991,14 +991,14 @@ static void test_big_mailbox(void)
 	}
 }
 
-/* A keyword name cut by the end of a read window (1 MB) is taken once,
+/* A keyword name cut by the end of a read window (WIN_SIZE) is taken once,
  * whole, not also as the piece before the cut. */
 static void test_window_cut_keyword(void)
 {
 	const char *hdr1 = "From a@example.org Mon Jan  6 10:00:00 2025\nSubject: big\n\n";
 	const char *head2 = "From b@example.org Mon Jan  6 10:00:01 2025\nSubject: two\n"
 			    "X-Keywords: Work Lat";
-	size_t body = ((size_t)1 << 20) - strlen(hdr1) - 1 - strlen(head2);
+	size_t body = WIN_SIZE - strlen(hdr1) - 1 - strlen(head2);
 	struct mail_err err = { 0 };
 	struct mailbox *box;
 	FILE *f;
@@ -1164,6 +1164,42 @@ static void test_record_authenticated(void)
 	mail_close(box, 0, NULL);
 }
 
+/* A body with no ">*From " line is copied unscanned by the first rewrite
+ * (the parse says so); one with such lines still gets them quoted, and both
+ * read back as delivered. */
+static void test_rewrite_quotes_what_needs_it(void)
+{
+	struct mailbox *box;
+	struct mail_err err = { 0 };
+	static const char file[] =
+		"From a Mon Jan  6 10:00:00 2025\nSubject: a\n\nFrom-less\n>quoted\nFine\n\n"
+		"From b Mon Jan  6 10:00:01 2025\nSubject: b\n\nx\n>From q\nFrom me\n\n"
+		"From c Mon Jan  6 10:00:02 2025\nSubject: c\n\nFrom ";
+	char *names[4];
+	unsigned nkw = 0;
+	struct kwtab kt = { names, &nkw };
+	struct parse p = { 0 };
+	size_t used;
+
+	CHECK(mbox_parse(file, sizeof file - 1, 1, 1, 0, &kt, &p, &used) == 0);
+	CHECK(p.n == 3);
+	if (p.n == 3)
+		CHECK(p.m[0].plain && !p.m[1].plain && !p.m[2].plain);
+	unix_parse_free(&p);
+	setup();
+	write_file(path_of("box"), file);
+	CHECK(mail_open(&sess, "box", 0, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 3);
+	CHECK(contains(path_of("box"), "\n\nFrom-less\n>quoted\nFine\n\nFrom b"));
+	CHECK(contains(path_of("box"), "\n\nx\n>>From q\n>From me\n\nFrom c"));
+	CHECK_STR(text_of(box, 1), "Subject: a\r\n\r\nFrom-less\r\n>quoted\r\nFine\r\n");
+	CHECK_STR(text_of(box, 2), "Subject: b\r\n\r\nx\r\n>From q\r\nFrom me\r\n");
+	CHECK_STR(text_of(box, 3), "Subject: c\r\n\r\nFrom \r\n");
+	mail_close(box, 0, NULL);
+}
+
 int main(void)
 {
 	RUN(test_open_mta_mbox);
@@ -1187,6 +1223,7 @@ int main(void)
 	RUN(test_window_cut_keyword);
 	RUN(test_record_mac_vector);
 	RUN(test_big_message_streamed);
+	RUN(test_rewrite_quotes_what_needs_it);
 	mmdf = 1;
 	RUN(test_uids_stable_and_new_mail);
 	RUN(test_two_sessions);
