@@ -3,6 +3,8 @@
  * literals) and parsed by imap_resp.c; a password leaves this process only
  * over TLS, or in clear to a server on this machine when /notls says so. */
 #include "imap_client.h"
+#include "sasl.h"
+#include "sasl_client.h"
 #include "tls_client.h"
 
 #include <stdio.h>
@@ -92,6 +94,8 @@ static unsigned cap_bit(const char *w)
 		{"SASL-IR", IC_SASL_IR}, {"LITERAL+", IC_LITERALPLUS},
 		{"LITERAL-", IC_LITERALMINUS}, {"UIDPLUS", IC_UIDPLUS},
 		{"MULTIAPPEND", IC_MULTIAPPEND}, {"IDLE", IC_IDLE},
+		{"AUTH=SCRAM-SHA-256", IC_AUTH_SCRAM256}, {"AUTH=XOAUTH2", IC_AUTH_XOAUTH2},
+		{"AUTH=OAUTHBEARER", IC_AUTH_OAUTHBEARER},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
@@ -195,6 +199,7 @@ static int await(struct imap_conn *c, imap_untagged_fn fn, void *ctx, int want_m
 		if (read_resp(c, &r, err) < 0)
 			return -1;
 		if (r.kind == IR_CONTINUE) {
+			c->resp_text = r.text;
 			if (want_more)
 				return 1;
 			return broken(c, err, "unexpected continuation request");
@@ -276,83 +281,87 @@ int imap_cmd_mailbox(struct imap_conn *c, const char *name, struct mail_err *err
 	return imap_cmd_string(c, name, strlen(name), err);
 }
 
-/* RFC 4648 base64 of n bytes. */
-static void base64(struct buf *out, const unsigned char *p, size_t n)
+/* Send one SASL response (base64; "=" for an empty initial one), not traced. */
+static void sasl_put(struct imap_conn *c, const struct buf *raw, int initial)
 {
-	static const char d[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct buf b64;
 
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-			     (i + 2 < n ? p[i + 2] : 0);
-		buf_putc(out, d[v >> 18 & 63]);
-		buf_putc(out, d[v >> 12 & 63]);
-		buf_putc(out, i + 1 < n ? d[v >> 6 & 63] : '=');
-		buf_putc(out, i + 2 < n ? d[v & 63] : '=');
-	}
+	buf_init(&b64);
+	sasl_b64_encode(&b64, raw->data, raw->len);
+	c->secret = 1;
+	if (initial && !raw->len)
+		put(c, "=", 1);
+	else
+		put(c, b64.data ? b64.data : "", b64.len);
+	c->secret = 0;
+	if (b64.data)
+		explicit_bzero(b64.data, b64.len);
+	buf_free(&b64);
 }
 
-/* AUTHENTICATE mech with the base64 answers in steps[] (the first as an
- * initial response where SASL-IR allows), one per continuation. */
-static int sasl_exchange(struct imap_conn *c, const char *mech, struct buf *steps, size_t n,
-			 struct mail_err *err)
+/* Answer the server's challenges until the tagged response; a challenge we
+ * cannot answer cancels ("*"), and our reason is the one reported. */
+static int sasl_dialogue(struct imap_conn *c, struct sasl_client *s, struct mail_err *err)
 {
-	size_t i = 0;
-	int ir = (c->caps & IC_SASL_IR) && n;
-
-	imap_cmd_begin(c, "AUTHENTICATE %s%s", mech, ir ? " " : "");
-	c->secret = 1;
-	if (ir)
-		imap_cmd_text(c, "%s", steps[i++].data);
-	c->secret = 0;
-	put(c, "\r\n", 2);
+	struct buf chal, out;
+	struct mail_err ours = {0};
 	int r;
+
+	buf_init(&chal);
+	buf_init(&out);
 	while ((r = await(c, NULL, NULL, 1, err)) == 1) {
-		c->secret = 1;
-		if (i < n)
-			put(c, steps[i].data, steps[i].len);
-		else
-			put(c, "*", 1);   /* more asked than the mechanism has: cancel */
-		c->secret = 0;
-		i++;
+		const char *t = c->resp_text ? c->resp_text : "";
+		buf_reset(&chal);
+		buf_reset(&out);
+		if (ours.text[0] || sasl_b64_decode(t, strlen(t), &chal) < 0 ||
+		    sasl_client_step(s, chal.data, chal.len, &out, &ours) < 0) {
+			if (!ours.text[0])
+				mail_err_set(&ours, MAIL_FAIL, "%s: bad SASL challenge", c->nm.host);
+			put(c, "*", 1);
+		} else {
+			sasl_put(c, &out, 0);
+		}
 		put(c, "\r\n", 2);
 	}
+	if (r == 0 && !ours.text[0])
+		sasl_client_finish(s, &ours);
+	if (ours.text[0]) {
+		*err = ours;
+		r = -1;
+	}
+	buf_free(&chal);
+	if (out.data)
+		explicit_bzero(out.data, out.len);
+	buf_free(&out);
 	return r;
 }
 
-/* PLAIN (RFC 4616): authorize as user, authenticate as authuser if given. */
-static int auth_plain(struct imap_conn *c, const char *user, const char *pw, struct mail_err *err)
+/* AUTHENTICATE with mechanism m (the initial response inline where the
+ * server takes SASL-IR). */
+static int authenticate(struct imap_conn *c, enum sasl_cmech m, const struct sasl_client_id *id,
+			struct mail_err *err)
 {
-	const char *authc = c->nm.authuser[0] ? c->nm.authuser : user;
-	const char *authz = c->nm.authuser[0] ? user : "";
-	struct buf raw, step;
+	struct sasl_client s;
+	struct buf out;
+	int ir = (c->caps & IC_SASL_IR) && sasl_client_has_initial(m);
 
-	buf_init(&raw);
-	buf_init(&step);
-	buf_append(&raw, authz, strlen(authz) + 1);
-	buf_append(&raw, authc, strlen(authc) + 1);
-	buf_puts(&raw, pw);
-	base64(&step, (const unsigned char *)raw.data, raw.len);
-	int r = sasl_exchange(c, "PLAIN", &step, 1, err);
-	explicit_bzero(raw.data, raw.len);
-	explicit_bzero(step.data, step.len);
-	buf_free(&raw);
-	buf_free(&step);
-	return r;
-}
-
-/* The LOGIN SASL mechanism: user name, then password. */
-static int auth_login(struct imap_conn *c, const char *user, const char *pw, struct mail_err *err)
-{
-	struct buf steps[2];
-
-	buf_init(&steps[0]);
-	buf_init(&steps[1]);
-	base64(&steps[0], (const unsigned char *)user, strlen(user));
-	base64(&steps[1], (const unsigned char *)pw, strlen(pw));
-	int r = sasl_exchange(c, "LOGIN", steps, 2, err);
-	explicit_bzero(steps[1].data, steps[1].len);
-	buf_free(&steps[0]);
-	buf_free(&steps[1]);
+	sasl_client_begin(&s, m, id);
+	buf_init(&out);
+	imap_cmd_begin(c, "AUTHENTICATE %s%s", sasl_client_name(m), ir ? " " : "");
+	if (ir) {
+		sasl_client_step(&s, NULL, 0, &out, err);
+		sasl_put(c, &out, 1);
+		explicit_bzero(out.data, out.len);
+	}
+	buf_free(&out);
+	put(c, "\r\n", 2);
+	int r = sasl_dialogue(c, &s, err);
+	if (r < 0 && sasl_client_server_error(&s)[0] && !c->bye) {
+		char why[sizeof err->text];
+		str_copy(why, err->text, sizeof why);
+		mail_err_set(err, MAIL_FAIL, "%s (%s)", why, sasl_client_server_error(&s));
+	}
+	sasl_client_end(&s);
 	return r;
 }
 
@@ -369,10 +378,23 @@ static int cmd_login(struct imap_conn *c, const char *user, const char *pw, stru
 	return r < 0 ? -1 : imap_cmd_end(c, NULL, NULL, err);
 }
 
-/* Pick a method the server offers and log in. */
+/* The SASL mechanisms among the capabilities. */
+static unsigned sasl_offered(const struct imap_conn *c)
+{
+	return (c->caps & IC_AUTH_PLAIN ? 1u << SASLC_PLAIN : 0) |
+	       (c->caps & IC_AUTH_LOGIN ? 1u << SASLC_LOGIN : 0) |
+	       (c->caps & IC_AUTH_SCRAM256 ? 1u << SASLC_SCRAM_SHA256 : 0) |
+	       (c->caps & IC_AUTH_XOAUTH2 ? 1u << SASLC_XOAUTH2 : 0) |
+	       (c->caps & IC_AUTH_OAUTHBEARER ? 1u << SASLC_OAUTHBEARER : 0);
+}
+
+/* Pick a method the server offers (the strongest, unless the name says)
+ * and log in. */
 static int login(struct imap_conn *c, const char *local_user, struct mail_err *err)
 {
-	char user[NET_USER_MAX], pw[512];
+	char user[NET_USER_MAX], pw[4096];
+	const char *authc = c->nm.authuser[0] ? c->nm.authuser : user;
+	unsigned offered = sasl_offered(c);
 	int r;
 
 	str_copy(user, c->nm.user[0] ? c->nm.user : local_user ? local_user : "", sizeof user);
@@ -381,14 +403,19 @@ static int login(struct imap_conn *c, const char *local_user, struct mail_err *e
 		mail_err_set(err, MAIL_FAIL, "no password given for %s on %s", user, c->nm.host);
 		return -1;
 	}
-	if ((c->caps & IC_AUTH_PLAIN) || c->nm.authuser[0])
-		r = auth_plain(c, user, pw, err);
-	else if (!(c->caps & IC_LOGINDISABLED))
+	struct sasl_client_id id = {c->nm.authuser[0] ? user : "", authc, pw, c->nm.host,
+				    c->nm.port ? c->nm.port : c->nm.ssl ? 993 : 143};
+	if (c->nm.authuser[0] && !c->nm.auth[0])
+		offered |= 1u << SASLC_PLAIN;   /* only PLAIN carries both names */
+	/* the LOGIN command beats the LOGIN mechanism, not PLAIN or SCRAM */
+	if (!c->nm.auth[0] && !c->nm.authuser[0] && !(c->caps & IC_LOGINDISABLED) &&
+	    !(offered & (1u << SASLC_PLAIN | 1u << SASLC_SCRAM_SHA256)))
 		r = cmd_login(c, user, pw, err);
-	else if (c->caps & IC_AUTH_LOGIN)
-		r = auth_login(c, user, pw, err);
+	else if ((r = sasl_client_choose(offered, c->nm.auth, c->nm.authuser[0], c->nm.host,
+					 err)) >= 0)
+		r = authenticate(c, (enum sasl_cmech)r, &id, err);
 	else
-		r = broken(c, err, "the server offers no login method we have");
+		c->bye = 1;
 	explicit_bzero(pw, sizeof pw);
 	if (r < 0 && !c->bye) {
 		char why[sizeof err->text];
