@@ -63,6 +63,8 @@ class IntrospectionHandler(http.server.BaseHTTPRequestHandler):
 
 SASL_CONF = """
 auth_mechanisms = plain login scram-sha-256 oauthbearer xoauth2
+# the 2 s delay after a refusal tells the tests nothing
+auth_failure_delay = 0
 passdb {{
   driver = passwd-file
   args = {root}/passwd
