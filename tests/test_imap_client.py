@@ -4,6 +4,7 @@
 # exactly why when a certificate is refused. A server that offers no
 # STARTTLS gets no password; imapd itself never opens a network name.
 import base64
+import contextlib
 import datetime
 import grp
 import imaplib
@@ -517,13 +518,20 @@ def dovecot(workdir, pki, user, fresh):
     conf = os.path.join(root, "dovecot.conf")
     with open(conf, "w") as f:
         f.write(DOVECOT_TLS_CONF.format(root=root, port=D.port, sport=D.sport))
+    with dovecot_running(conf, D.sport):
+        yield D
+
+
+@contextlib.contextmanager
+def dovecot_running(conf, port):
+    """Dovecot started with conf, up once port listens; stopped after."""
     subprocess.run([DOVECOT, "-c", conf], check=True, timeout=30)
     try:
         for _ in range(100):
-            if launch.listening(D.sport):
+            if launch.listening(port):
                 break
             threading.Event().wait(0.1)
-        yield D
+        yield
     finally:
         subprocess.run([DOVECOT, "-c", conf, "stop"], timeout=30)
 

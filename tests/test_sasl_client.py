@@ -5,20 +5,21 @@
 # server run here. A wrong password, a server that cannot prove it knows the
 # password, and a refused token each fail with their exact error.
 import base64
+import grp
 import hashlib
 import hmac
 import http.server
 import json
 import os
 import re
-import subprocess
 import threading
 
 import pytest
 
 from helpers import launch
 from helpers.tls import write
-from test_imap_client import DOVECOT, DOVECOT_TLS_CONF, mtest, pki, run_as  # noqa: F401 (fixtures)
+from test_imap_client import (DOVECOT, DOVECOT_TLS_CONF, dovecot_running, mtest,  # noqa: F401
+                              pki, run_as)
 
 PASSWORD = "correct horse, battery=staple"
 TOKEN = "ya29.test-token-" + base64.b16encode(os.urandom(8)).decode()
@@ -107,7 +108,7 @@ def dovecot_sasl(workdir, pki, user):
     write(passwd, "".join("%s:%s:%d:%d::%s\n" % (names[k], secrets[k], user.uid, user.gid,
                                                   user.home) for k in names).encode(),
           mode=0o640)
-    os.chown(passwd, 0, __import__("grp").getgrnam("dovecot").gr_gid)
+    os.chown(passwd, 0, grp.getgrnam("dovecot").gr_gid)   # its auth process reads it
     intro = Introspection(names["oauth"])
     write(os.path.join(root, "oauth2.conf"),
           OAUTH2_CONF.format(port=intro.server_address[1]).encode(), mode=0o644)
@@ -121,15 +122,10 @@ def dovecot_sasl(workdir, pki, user):
     base = re.sub(r"auth_mechanisms = .*\npassdb \{\n[^}]*\}\n", "", base)
     with open(conf, "w") as f:
         f.write(base + SASL_CONF.format(root=root))
-    subprocess.run([DOVECOT, "-c", conf], check=True, timeout=30)
     try:
-        for _ in range(100):
-            if launch.listening(D.port):
-                break
-            threading.Event().wait(0.1)
-        yield D
+        with dovecot_running(conf, D.port):
+            yield D
     finally:
-        subprocess.run([DOVECOT, "-c", conf, "stop"], timeout=30)
         intro.shutdown()
 
 

@@ -235,6 +235,15 @@ static char *stdin_end(int peer, int brackets, long *port)
 	return brackets ? name[peer] : addr[peer];
 }
 
+/* The port of one end of stdin's connection, -1 when it is not a socket. */
+static long stdin_port(int peer)
+{
+	long port;
+
+	stdin_end(peer, 0, &port);
+	return port;
+}
+
 char *tcp_clientaddr(void)
 {
 	return stdin_end(1, 0, NIL);
@@ -247,10 +256,7 @@ char *tcp_clienthost(void)
 
 long tcp_clientport(void)
 {
-	long port;
-
-	stdin_end(1, 0, &port);
-	return port;
+	return stdin_port(1);
 }
 
 char *tcp_serveraddr(void)
@@ -265,10 +271,7 @@ char *tcp_serverhost(void)
 
 long tcp_serverport(void)
 {
-	long port;
-
-	stdin_end(0, 0, &port);
-	return port;
+	return stdin_port(0);
 }
 
 char *tcp_canonical(char *name)
