@@ -78,6 +78,14 @@ passdb {{
 }}
 """
 
+# Postfix's smtpd asks this Dovecot to check SMTP AUTH (test_smtp_client.py)
+SASL_CONF += """service auth {{
+  unix_listener auth-postfix {{
+    mode = 0666
+  }}
+}}
+"""
+
 OAUTH2_CONF = """introspection_mode = post
 introspection_url = http://127.0.0.1:{port}/introspect
 username_attribute = username
@@ -116,6 +124,7 @@ def dovecot_sasl(workdir, pki, user):
     class D:
         port, sport = launch.free_port(), launch.free_port()
         log = os.path.join(root, "log")
+        auth_socket = os.path.join(root, "run", "auth-postfix")
     D.names, D.intro = names, intro
     conf = os.path.join(root, "dovecot.conf")
     base = DOVECOT_TLS_CONF.format(root=root, port=D.port, sport=D.sport)
