@@ -90,10 +90,12 @@ static void ehlo_line(struct smtp_conn *c, const char *kw)
 /* Read one reply; its code in c->code, its last text in c->last. */
 static int reply(struct smtp_conn *c, int ehlo, struct mail_err *err)
 {
+	c->code = 0;   /* no reply: no code a caller could loop on */
 	for (;;) {
 		buf_reset(&c->line);
 		enum io_status st = io_readline(&c->io, &c->line, SMTP_LINE_MAX);
 		if (st != IO_OK) {
+			c->io.failed = 1;
 			mail_err_set(err, MAIL_FAIL, "%s: %s", c->nm.host,
 				     st == IO_TIMEOUT ? "server not answering (timeout)" :
 				     "connection closed by the server");
@@ -135,6 +137,7 @@ static int cmd(struct smtp_conn *c, int want, const char *step, struct mail_err 
 	explicit_bzero(b.data, b.len);
 	buf_free(&b);
 	if (io_flush(&c->io) < 0) {
+		c->code = 0;
 		mail_err_set(err, MAIL_FAIL, "%s: connection broken while sending", c->nm.host);
 		return -1;
 	}
@@ -175,7 +178,7 @@ static int auth_dialogue(struct smtp_conn *c, struct sasl_client *s, struct mail
 	r = cmd(c, 2, "AUTH", err, "AUTH %s%s%s", sasl_client_name(s->mech), ir ? " " : "",
 		!ir ? "" : raw.len ? b64.data : "=");
 	while (r < 0 && c->code == 334) {
-		const char *t = c->last + 4;
+		const char *t = strlen(c->last) > 4 ? c->last + 4 : "";
 		buf_reset(&raw);
 		buf_reset(&chal);
 		buf_reset(&b64);
