@@ -17,55 +17,9 @@
 
 #include "mail.h"
 #include "net.h"
+#include "script_server.h"
 
 #define SCRIPT_MAX 65536
-
-static const uint8_t *script;
-static size_t script_len;
-static pthread_t servers[8];
-static int nservers;
-
-/* The server: say the script, then hear the client out. */
-static void *serve(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-	char sink[4096];
-
-	write_full(fd, script, script_len);
-	shutdown(fd, SHUT_WR);
-	while (read(fd, sink, sizeof sink) > 0)
-		;
-	close(fd);
-	return NULL;
-}
-
-static int fake_connect(void *ctx, const struct net_name *n, unsigned port, int *loopback,
-			struct mail_err *err)
-{
-	int sv[2];
-
-	if (nservers == (int)(sizeof servers / sizeof servers[0]) ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		mail_err_set(err, MAIL_FAIL, "no socket");
-		return -1;
-	}
-	if (pthread_create(&servers[nservers], NULL, serve, (void *)(intptr_t)sv[0]) != 0) {
-		close(sv[0]);
-		close(sv[1]);
-		mail_err_set(err, MAIL_FAIL, "no thread");
-		return -1;
-	}
-	nservers++;
-	*loopback = 1;   /* so /notls may log in: the script sees the password */
-	return sv[1];
-}
-
-static int fixed_login(void *ctx, const struct net_name *n, char *user, size_t ulen, char *pw,
-		       size_t plen)
-{
-	str_copy(pw, "secret", plen);
-	return 0;
-}
 
 /* FUZZ_IMAP_TRACE=1: the conversation on stderr, to replay a crash. */
 static void trace(void *ctx, const struct net_name *n, int out, const char *line, size_t len)
@@ -123,9 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cl.trace = trace;
 		cl.debug = 1;
 	}
-	script = data;
-	script_len = size;
-	nservers = 0;
+	script_begin(data, size);
 	mail_session_init(&s, "fuzz", "/nonexistent", "/nonexistent");
 	s.client = &cl;
 	if (mail_open(&s, "{fuzz/notls}INBOX", 0, NULL, NULL, &box, &err) == 0) {
@@ -135,8 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mail_status(&s, "{fuzz/notls}INBOX", &st, &err);
 	mail_list(&s, "{fuzz/notls}", "*", listed, NULL, &err);
 	mail_append(&s, "{fuzz/notls}INBOX", &m, 1, NULL, &uid, &err);
-	for (int i = 0; i < nservers; i++)
-		pthread_join(servers[i], NULL);
+	script_end();
 	mail_session_free(&s);
 	return 0;
 }
