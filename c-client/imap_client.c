@@ -3,7 +3,6 @@
  * literals) and parsed by imap_resp.c; a password leaves this process only
  * over TLS, or in clear to a server on this machine when /notls says so. */
 #include "imap_client.h"
-#include "sasl.h"
 #include "sasl_client.h"
 #include "tls_client.h"
 
@@ -281,86 +280,52 @@ int imap_cmd_mailbox(struct imap_conn *c, const char *name, struct mail_err *err
 	return imap_cmd_string(c, name, strlen(name), err);
 }
 
-/* Send one SASL response (base64; "=" for an empty initial one), not traced. */
-static void sasl_put(struct imap_conn *c, const struct buf *raw, int initial)
+/* Send one SASL response (base64, "=" for an empty initial one), not traced. */
+static void sasl_put(struct imap_conn *c, const struct buf *b64, int initial)
 {
-	struct buf b64;
-
-	buf_init(&b64);
-	sasl_b64_encode(&b64, raw->data, raw->len);
 	c->secret = 1;
-	if (initial && !raw->len)
+	if (initial && !b64->len)
 		put(c, "=", 1);
 	else
-		put(c, b64.data ? b64.data : "", b64.len);
+		put(c, b64->data ? b64->data : "", b64->len);
 	c->secret = 0;
-	if (b64.data)
-		explicit_bzero(b64.data, b64.len);
-	buf_free(&b64);
-}
-
-/* Answer the server's challenges until the tagged response; a challenge we
- * cannot answer cancels ("*"), and our reason is the one reported. */
-static int sasl_dialogue(struct imap_conn *c, struct sasl_client *s, struct mail_err *err)
-{
-	struct buf chal, out;
-	struct mail_err ours = {0};
-	int r;
-
-	buf_init(&chal);
-	buf_init(&out);
-	while ((r = await(c, NULL, NULL, 1, err)) == 1) {
-		const char *t = c->resp_text ? c->resp_text : "";
-		buf_reset(&chal);
-		buf_reset(&out);
-		if (ours.text[0] || sasl_b64_decode(t, strlen(t), &chal) < 0 ||
-		    sasl_client_step(s, chal.data, chal.len, &out, &ours) < 0) {
-			if (!ours.text[0])
-				mail_err_set(&ours, MAIL_FAIL, "%s: bad SASL challenge", c->nm.host);
-			put(c, "*", 1);
-		} else {
-			sasl_put(c, &out, 0);
-		}
-		put(c, "\r\n", 2);
-	}
-	if (r == 0 && !ours.text[0])
-		sasl_client_finish(s, &ours);
-	if (ours.text[0]) {
-		*err = ours;
-		r = -1;
-	}
-	buf_free(&chal);
-	if (out.data)
-		explicit_bzero(out.data, out.len);
-	buf_free(&out);
-	return r;
 }
 
 /* AUTHENTICATE with mechanism m (the initial response inline where the
- * server takes SASL-IR). */
+ * server takes SASL-IR); each challenge answered until the tagged
+ * response, one we cannot answer cancelled ("*") with our reason kept. */
 static int authenticate(struct imap_conn *c, enum sasl_cmech m, const struct sasl_client_id *id,
 			struct mail_err *err)
 {
 	struct sasl_client s;
-	struct buf out;
-	int ir = (c->caps & IC_SASL_IR) && sasl_client_has_initial(m);
+	struct mail_err ours = {0};
+	struct buf b64;
+	int ir = (c->caps & IC_SASL_IR) && sasl_client_has_initial(m), r;
 
 	sasl_client_begin(&s, m, id);
-	buf_init(&out);
+	buf_init(&b64);
 	imap_cmd_begin(c, "AUTHENTICATE %s%s", sasl_client_name(m), ir ? " " : "");
 	if (ir) {
-		sasl_client_step(&s, NULL, 0, &out, err);
-		sasl_put(c, &out, 1);
-		explicit_bzero(out.data, out.len);
+		sasl_client_answer(&s, NULL, &b64, &ours);
+		sasl_put(c, &b64, 1);
 	}
-	buf_free(&out);
 	put(c, "\r\n", 2);
-	int r = sasl_dialogue(c, &s, err);
+	while ((r = await(c, NULL, NULL, 1, err)) == 1) {
+		if (sasl_client_answer(&s, c->resp_text ? c->resp_text : "", &b64, &ours) < 0)
+			put(c, "*", 1);
+		else
+			sasl_put(c, &b64, 0);
+		put(c, "\r\n", 2);
+	}
+	r = sasl_client_outcome(&s, r, &ours, err);
 	if (r < 0 && sasl_client_server_error(&s)[0] && !c->bye) {
 		char why[sizeof err->text];
 		str_copy(why, err->text, sizeof why);
 		mail_err_set(err, MAIL_FAIL, "%s (%s)", why, sasl_client_server_error(&s));
 	}
+	if (b64.data)
+		explicit_bzero(b64.data, b64.len);
+	buf_free(&b64);
 	sasl_client_end(&s);
 	return r;
 }

@@ -389,3 +389,38 @@ int sasl_client_finish(struct sasl_client *s, struct mail_err *err)
 		return bad(s, err, "the server accepted us before we said who we are");
 	return 0;
 }
+
+int sasl_client_answer(struct sasl_client *s, const char *chal_b64, struct buf *b64,
+		       struct mail_err *ours)
+{
+	struct buf chal, raw;
+	int r = -1;
+
+	buf_reset(b64);
+	if (ours->text[0])
+		return -1;
+	buf_init(&chal);
+	buf_init(&raw);
+	if (chal_b64 && sasl_b64_decode(chal_b64, strlen(chal_b64), &chal) < 0)
+		mail_err_set(ours, MAIL_FAIL, "%s: bad SASL challenge (not base64)", s->id.host);
+	else if ((r = sasl_client_step(s, chal_b64 ? chal.data : NULL, chal.len, &raw, ours)) == 0)
+		sasl_b64_encode(b64, raw.data, raw.len);
+	if (raw.data)
+		explicit_bzero(raw.data, raw.len);
+	buf_free(&raw);
+	buf_free(&chal);
+	return r;
+}
+
+int sasl_client_outcome(struct sasl_client *s, int r, const struct mail_err *ours,
+			struct mail_err *err)
+{
+	struct mail_err mine = *ours;
+
+	if (r == 0 && !mine.text[0])
+		sasl_client_finish(s, &mine);
+	if (!mine.text[0])
+		return r;
+	*err = mine;
+	return -1;
+}

@@ -71,6 +71,18 @@ const char *sasl_client_server_error(const struct sasl_client *s);
 /* Wipe the secrets derived during the exchange. */
 void sasl_client_end(struct sasl_client *s);
 
+/* What a protocol does with a challenge: the base64 challenge (NULL: the
+ * initial response) in, the base64 response into b64 (reset first). -1
+ * with *ours set when it must be cancelled; once *ours is set every later
+ * challenge is refused too. */
+int sasl_client_answer(struct sasl_client *s, const char *chal_b64, struct buf *b64,
+		       struct mail_err *ours);
+/* The exchange's end: r is the protocol's (0: the server said yes). Our
+ * own reason (*ours), or a server that never proved itself, wins over the
+ * server's answer. 0, or -1 with err. */
+int sasl_client_outcome(struct sasl_client *s, int r, const struct mail_err *ours,
+			struct mail_err *err);
+
 /* RFC 4648 base64 of n bytes, appended to out. */
 void sasl_b64_encode(struct buf *out, const void *p, size_t n);
 

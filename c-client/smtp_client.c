@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "io.h"
-#include "sasl.h"
 #include "sasl_client.h"
 #include "tls_client.h"
 
@@ -159,54 +158,32 @@ static int ehlo(struct smtp_conn *c, struct mail_err *err)
 	return cmd(c, 2, "EHLO", err, "EHLO %s", host);
 }
 
-/* One AUTH exchange: 334 challenges answered until 235 or a refusal. */
+/* One AUTH exchange: 334 challenges answered until 235 or a refusal; one
+ * we cannot answer is cancelled ("*") with our reason kept. */
 static int auth_dialogue(struct smtp_conn *c, struct sasl_client *s, struct mail_err *err)
 {
-	struct buf raw, chal, b64;
 	struct mail_err ours = {0};
-	int r = 0;
-
-	buf_init(&raw);
-	buf_init(&chal);
-	buf_init(&b64);
+	struct buf b64;
 	int ir = sasl_client_has_initial(s->mech);
-	if (ir) {
-		sasl_client_step(s, NULL, 0, &raw, &ours);
-		sasl_b64_encode(&b64, raw.data, raw.len);
-	}
+
+	buf_init(&b64);
+	if (ir)
+		sasl_client_answer(s, NULL, &b64, &ours);
 	c->secret = 1;
-	r = cmd(c, 2, "AUTH", err, "AUTH %s%s%s", sasl_client_name(s->mech), ir ? " " : "",
-		!ir ? "" : raw.len ? b64.data : "=");
+	int r = cmd(c, 2, "AUTH", err, "AUTH %s%s%s", sasl_client_name(s->mech), ir ? " " : "",
+		    !ir ? "" : b64.len ? b64.data : "=");
 	while (r < 0 && c->code == 334) {
 		const char *t = strlen(c->last) > 4 ? c->last + 4 : "";
-		buf_reset(&raw);
-		buf_reset(&chal);
-		buf_reset(&b64);
-		if (ours.text[0] || sasl_b64_decode(t, strlen(t), &chal) < 0 ||
-		    sasl_client_step(s, chal.data, chal.len, &raw, &ours) < 0) {
-			if (!ours.text[0])
-				mail_err_set(&ours, MAIL_FAIL, "%s: bad SASL challenge", c->nm.host);
+		if (sasl_client_answer(s, t, &b64, &ours) < 0)
 			r = cmd(c, 2, "AUTH", err, "*");
-			continue;
-		}
-		sasl_b64_encode(&b64, raw.data, raw.len);
-		r = cmd(c, 2, "AUTH", err, "%s", b64.data ? b64.data : "");
+		else
+			r = cmd(c, 2, "AUTH", err, "%s", b64.data ? b64.data : "");
 	}
 	c->secret = 0;
-	if (r == 0 && !ours.text[0])
-		sasl_client_finish(s, &ours);
-	if (ours.text[0]) {
-		*err = ours;
-		r = -1;
-	}
-	if (raw.data)
-		explicit_bzero(raw.data, raw.len);
 	if (b64.data)
 		explicit_bzero(b64.data, b64.len);
-	buf_free(&raw);
-	buf_free(&chal);
 	buf_free(&b64);
-	return r;
+	return sasl_client_outcome(s, r, &ours, err);
 }
 
 /* Log in with the strongest mechanism offered (or /auth=). */
