@@ -183,6 +183,27 @@ static void test_choose(void)
 	CHECK(err.code == MAIL_BADNAME);
 }
 
+static void test_answer_in_base64(void)
+{
+	static const struct sasl_client_id id = {"", "tim", "tanstaaf", "h", 1};
+	struct sasl_client s;
+	struct mail_err ours = {0}, err;
+	struct buf b64;
+
+	buf_init(&b64);
+	sasl_client_begin(&s, SASLC_LOGIN, &id);
+	CHECK(sasl_client_answer(&s, "VXNlcm5hbWU6", &b64, &ours) == 0);
+	CHECK_STR(b64.data, "dGlt");
+	CHECK(sasl_client_answer(&s, "not base64!", &b64, &ours) == -1);
+	CHECK_STR(ours.text, "h: bad SASL challenge (not base64)");
+	CHECK(sasl_client_answer(&s, "UGFzc3dvcmQ6", &b64, &ours) == -1);   /* cancelled for good */
+	CHECK(b64.len == 0);
+	CHECK(sasl_client_outcome(&s, 0, &ours, &err) == -1);   /* ours beats the server's OK */
+	CHECK_STR(err.text, "h: bad SASL challenge (not base64)");
+	sasl_client_end(&s);
+	buf_free(&b64);
+}
+
 int main(void)
 {
 	RUN(test_scram_rfc7677);
@@ -192,5 +213,6 @@ int main(void)
 	RUN(test_oauth_messages);
 	RUN(test_plain_and_login);
 	RUN(test_choose);
+	RUN(test_answer_in_base64);
 	return test_summary("test-sasl-client");
 }
