@@ -3,6 +3,7 @@
  * literals) and parsed by imap_resp.c; a password leaves this process only
  * over TLS, or in clear to a server on this machine when /notls says so. */
 #include "imap_client.h"
+#include "sasl_client.h"
 #include "tls_client.h"
 
 #include <stdio.h>
@@ -92,6 +93,8 @@ static unsigned cap_bit(const char *w)
 		{"SASL-IR", IC_SASL_IR}, {"LITERAL+", IC_LITERALPLUS},
 		{"LITERAL-", IC_LITERALMINUS}, {"UIDPLUS", IC_UIDPLUS},
 		{"MULTIAPPEND", IC_MULTIAPPEND}, {"IDLE", IC_IDLE},
+		{"AUTH=SCRAM-SHA-256", IC_AUTH_SCRAM256}, {"AUTH=XOAUTH2", IC_AUTH_XOAUTH2},
+		{"AUTH=OAUTHBEARER", IC_AUTH_OAUTHBEARER},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
@@ -195,6 +198,7 @@ static int await(struct imap_conn *c, imap_untagged_fn fn, void *ctx, int want_m
 		if (read_resp(c, &r, err) < 0)
 			return -1;
 		if (r.kind == IR_CONTINUE) {
+			c->resp_text = r.text;
 			if (want_more)
 				return 1;
 			return broken(c, err, "unexpected continuation request");
@@ -276,60 +280,53 @@ int imap_cmd_mailbox(struct imap_conn *c, const char *name, struct mail_err *err
 	return imap_cmd_string(c, name, strlen(name), err);
 }
 
-/* AUTHENTICATE mech with the base64 answers in steps[] (the first as an
- * initial response where SASL-IR allows), one per continuation. */
-static int sasl_exchange(struct imap_conn *c, const char *mech, struct buf *steps, size_t n,
-			 struct mail_err *err)
+/* Send one SASL response (base64, "=" for an empty initial one), not traced. */
+static void sasl_put(struct imap_conn *c, const struct buf *b64, int initial)
 {
-	size_t i = 0;
-	int ir = (c->caps & IC_SASL_IR) && n;
-
-	imap_cmd_begin(c, "AUTHENTICATE %s%s", mech, ir ? " " : "");
 	c->secret = 1;
-	if (ir)
-		imap_cmd_text(c, "%s", steps[i++].data);
+	if (initial && !b64->len)
+		put(c, "=", 1);
+	else
+		put(c, b64->data ? b64->data : "", b64->len);
 	c->secret = 0;
+}
+
+/* AUTHENTICATE with mechanism m (the initial response inline where the
+ * server takes SASL-IR); each challenge answered until the tagged
+ * response, one we cannot answer cancelled ("*") with our reason kept. */
+static int authenticate(struct imap_conn *c, enum sasl_cmech m, const struct sasl_client_id *id,
+			struct mail_err *err)
+{
+	struct sasl_client s;
+	struct mail_err ours = {0};
+	struct buf b64;
+	int ir = (c->caps & IC_SASL_IR) && sasl_client_has_initial(m), r;
+
+	sasl_client_begin(&s, m, id);
+	buf_init(&b64);
+	imap_cmd_begin(c, "AUTHENTICATE %s%s", sasl_client_name(m), ir ? " " : "");
+	if (ir) {
+		sasl_client_answer(&s, NULL, &b64, &ours);
+		sasl_put(c, &b64, 1);
+	}
 	put(c, "\r\n", 2);
-	int r;
 	while ((r = await(c, NULL, NULL, 1, err)) == 1) {
-		c->secret = 1;
-		if (i < n)
-			put(c, steps[i].data, steps[i].len);
+		if (sasl_client_answer(&s, c->resp_text ? c->resp_text : "", &b64, &ours) < 0)
+			put(c, "*", 1);
 		else
-			put(c, "*", 1);   /* more asked than the mechanism has: cancel */
-		c->secret = 0;
-		i++;
+			sasl_put(c, &b64, 0);
 		put(c, "\r\n", 2);
 	}
-	return r;
-}
-
-/* PLAIN (RFC 4616): authorize as user, authenticate as authuser if given. */
-static int auth_plain(struct imap_conn *c, const char *user, const char *pw, struct mail_err *err)
-{
-	struct buf step;
-
-	buf_init(&step);
-	net_sasl_plain(&step, &c->nm, user, pw);
-	int r = sasl_exchange(c, "PLAIN", &step, 1, err);
-	explicit_bzero(step.data, step.len);
-	buf_free(&step);
-	return r;
-}
-
-/* The LOGIN SASL mechanism: user name, then password. */
-static int auth_login(struct imap_conn *c, const char *user, const char *pw, struct mail_err *err)
-{
-	struct buf steps[2];
-
-	buf_init(&steps[0]);
-	buf_init(&steps[1]);
-	net_base64(&steps[0], user, strlen(user));
-	net_base64(&steps[1], pw, strlen(pw));
-	int r = sasl_exchange(c, "LOGIN", steps, 2, err);
-	explicit_bzero(steps[1].data, steps[1].len);
-	buf_free(&steps[0]);
-	buf_free(&steps[1]);
+	r = sasl_client_outcome(&s, r, &ours, err);
+	if (r < 0 && sasl_client_server_error(&s)[0] && !c->bye) {
+		char why[sizeof err->text];
+		str_copy(why, err->text, sizeof why);
+		mail_err_set(err, MAIL_FAIL, "%s (%s)", why, sasl_client_server_error(&s));
+	}
+	if (b64.data)
+		explicit_bzero(b64.data, b64.len);
+	buf_free(&b64);
+	sasl_client_end(&s);
 	return r;
 }
 
@@ -346,22 +343,41 @@ static int cmd_login(struct imap_conn *c, const char *user, const char *pw, stru
 	return r < 0 ? -1 : imap_cmd_end(c, NULL, NULL, err);
 }
 
-/* Pick a method the server offers and log in. */
+/* The SASL mechanisms among the capabilities. */
+static unsigned sasl_offered(const struct imap_conn *c)
+{
+	return (c->caps & IC_AUTH_PLAIN ? 1u << SASLC_PLAIN : 0) |
+	       (c->caps & IC_AUTH_LOGIN ? 1u << SASLC_LOGIN : 0) |
+	       (c->caps & IC_AUTH_SCRAM256 ? 1u << SASLC_SCRAM_SHA256 : 0) |
+	       (c->caps & IC_AUTH_XOAUTH2 ? 1u << SASLC_XOAUTH2 : 0) |
+	       (c->caps & IC_AUTH_OAUTHBEARER ? 1u << SASLC_OAUTHBEARER : 0);
+}
+
+/* Pick a method the server offers (the strongest, unless the name says)
+ * and log in. */
 static int login(struct imap_conn *c, const char *local_user, struct mail_err *err)
 {
-	char user[NET_USER_MAX], pw[512];
+	char user[NET_USER_MAX], pw[4096];
+	const char *authc = c->nm.authuser[0] ? c->nm.authuser : user;
+	unsigned offered = sasl_offered(c);
 	int r;
 
 	if (net_password(&c->nm, c->cl, local_user, user, sizeof user, pw, sizeof pw, err) < 0)
 		return -1;
-	if ((c->caps & IC_AUTH_PLAIN) || c->nm.authuser[0])
-		r = auth_plain(c, user, pw, err);
-	else if (!(c->caps & IC_LOGINDISABLED))
+	}
+	struct sasl_client_id id = {c->nm.authuser[0] ? user : "", authc, pw, c->nm.host,
+				    c->nm.port ? c->nm.port : c->nm.ssl ? 993 : 143};
+	if (c->nm.authuser[0] && !c->nm.auth[0])
+		offered |= 1u << SASLC_PLAIN;   /* only PLAIN carries both names */
+	/* the LOGIN command beats the LOGIN mechanism, not PLAIN or SCRAM */
+	if (!c->nm.auth[0] && !c->nm.authuser[0] && !(c->caps & IC_LOGINDISABLED) &&
+	    !(offered & (1u << SASLC_PLAIN | 1u << SASLC_SCRAM_SHA256)))
 		r = cmd_login(c, user, pw, err);
-	else if (c->caps & IC_AUTH_LOGIN)
-		r = auth_login(c, user, pw, err);
+	else if ((r = sasl_client_choose(offered, c->nm.auth, c->nm.authuser[0], c->nm.host,
+					 err)) >= 0)
+		r = authenticate(c, (enum sasl_cmech)r, &id, err);
 	else
-		r = broken(c, err, "the server offers no login method we have");
+		c->bye = 1;
 	explicit_bzero(pw, sizeof pw);
 	if (r < 0 && !c->bye) {
 		char why[sizeof err->text];

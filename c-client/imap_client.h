@@ -22,6 +22,9 @@ enum {
 	IC_UIDPLUS = 1 << 9,
 	IC_MULTIAPPEND = 1 << 10,
 	IC_IDLE = 1 << 11,
+	IC_AUTH_SCRAM256 = 1 << 12,
+	IC_AUTH_XOAUTH2 = 1 << 13,
+	IC_AUTH_OAUTHBEARER = 1 << 14,
 };
 
 /* Most one response may bring in literals (a message is one literal). */
@@ -45,6 +48,7 @@ struct imap_conn {
 	struct buf resp;          /* its bytes */
 	struct buf tr;            /* /debug: the command line being sent */
 	const char *resp_code;    /* the tagged response's [CODE] */
+	const char *resp_text;    /* a continuation request's text */
 	struct imap_item *resp_args;
 	char delim;               /* hierarchy delimiter (LIST ""), 0: not asked */
 };

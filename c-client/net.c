@@ -2,6 +2,7 @@
  * the command-line programs' password hook, shared by the network drivers. */
 #include "net.h"
 #include "tls_client.h"
+#include "sasl_client.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -71,6 +72,8 @@ static int parse_flag(const char *f, size_t len, struct net_name *n)
 		return flag_value(eq + 1, vlen, n->user, sizeof n->user);
 	if (eq && !str_casecmp_n(f, klen, "authuser"))
 		return flag_value(eq + 1, vlen, n->authuser, sizeof n->authuser);
+	if (eq && !str_casecmp_n(f, klen, "auth"))
+		return flag_value(eq + 1, vlen, n->auth, sizeof n->auth);
 	if (eq && !str_casecmp_n(f, klen, "service"))
 		return flag_value(eq + 1, vlen, n->service, sizeof n->service);
 	return -1;
@@ -351,7 +354,11 @@ int net_login_default(void *ctx, const struct net_name *n, char *user, size_t ul
 {
 	struct net_login_cache *c = ctx;
 	char key[sizeof c->key];
-	const char *env = getenv("MAIL_PASSWORD"), *file = getenv("MAIL_PASSWORD_FILE");
+	int m = sasl_client_find(n->auth, strlen(n->auth));
+	int token = m >= 0 && sasl_client_wants_token((enum sasl_cmech)m);
+	/* a bearer token is not a password: it has variables of its own */
+	const char *env = getenv(token ? "MAIL_OAUTH_TOKEN" : "MAIL_PASSWORD");
+	const char *file = getenv(token ? "MAIL_OAUTH_TOKEN_FILE" : "MAIL_PASSWORD_FILE");
 
 	snprintf(key, sizeof key, "%s %s", n->host, user);
 	if (c && c->pw[0] && !strcmp(c->key, key)) {

@@ -20,6 +20,7 @@ struct net_name {
 	int ssl, tls, notls, novalidate, secure, debug, readonly;
 	char user[NET_USER_MAX];      /* /user=, "" for the program's default */
 	char authuser[NET_USER_MAX];  /* /authuser= (SASL authentication identity) */
+	char auth[32];                /* /auth=MECH: this SASL mechanism and no other */
 	const char *mailbox;          /* after the '}' (inside the name parsed) */
 	size_t prefix_len;            /* of "{...}", to name LIST answers as typed */
 };

@@ -54,9 +54,7 @@ static int b64_digit(unsigned char ch)
 	return hit ? (int)(hit - alphabet) : -1;
 }
 
-/* Strict base64: length a multiple of 4, padding only at the end, no other
- * bytes (not even line breaks). Returns 0 with the bytes in out, else -1. */
-static int b64_strict_decode(const char *in, size_t len, struct buf *out)
+int sasl_b64_decode(const char *in, size_t len, struct buf *out)
 {
 	if (len % 4)
 		return -1;
@@ -90,7 +88,7 @@ static int decode_response(const char *resp, size_t len, struct buf *out, struct
 {
 	if (len == 1 && resp[0] == '=')
 		return 0;
-	if (len > (SASL_MAX_DECODED / 3 + 1) * 4 || b64_strict_decode(resp, len, out) < 0) {
+	if (len > (SASL_MAX_DECODED / 3 + 1) * 4 || sasl_b64_decode(resp, len, out) < 0) {
 		mail_err_set(err, MAIL_FAIL, "malformed SASL response (not base64)");
 		return -1;
 	}

@@ -33,5 +33,8 @@ enum sasl_result sasl_step(struct sasl_state *s, const char *resp, size_t len,
 			   struct buf *challenge, struct mail_err *err);
 /* Wipe and free the secrets. */
 void sasl_end(struct sasl_state *s);
+/* Strict base64: length a multiple of 4, padding only at the end, no other
+ * bytes (not even line breaks). 0 with the bytes appended to out, else -1. */
+int sasl_b64_decode(const char *in, size_t len, struct buf *out);
 
 #endif

@@ -19,6 +19,7 @@
 #include "parser.h"
 #include "search.h"
 #include "search_parse.h"
+#include "smtp_client.h"
 
 #define ARGS_MAX 16
 
@@ -305,24 +306,33 @@ static int cmd_search(char **a, int n)
 }
 
 /* append MAILBOX FILE [FLAG...] */
+/* A whole file into text (initialised here); -1 after saying why. */
+static int read_file(const char *path, struct buf *text)
+{
+	char buf[8192];
+	size_t got;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return no("%s: %s", path, strerror(errno));
+	buf_init(text);
+	while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+		buf_append(text, buf, got);
+	fclose(f);
+	return 0;
+}
+
 static int cmd_append(char **a, int n)
 {
 	struct mail_new m = {0};
 	struct mail_err err;
 	struct buf text;
 	uint32_t uid = 0, validity = 0;
-	char buf[8192];
-	size_t got;
 
 	if (n < 3)
 		return no("usage: append MAILBOX FILE [FLAG...]");
-	FILE *f = fopen(a[2], "re");
-	if (!f)
-		return no("%s: %s", a[2], strerror(errno));
-	buf_init(&text);
-	while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-		buf_append(&text, buf, got);
-	fclose(f);
+	if (read_file(a[2], &text) < 0)
+		return -1;
 	for (int i = 3; i < n; i++)
 		for (size_t k = 0; k < IMAP_SYSFLAGS; k++)
 			if (!strcasecmp(a[i], imap_sysflags[k].name))
@@ -334,6 +344,30 @@ static int cmd_append(char **a, int n)
 	if (r < 0)
 		return no_err(a[1], &err);
 	printf("appended, uid %u uidvalidity %u\n", uid, validity);
+	return 0;
+}
+
+/* send HOST[:PORT][/FLAGS] FROM FILE TO...: one message over SMTP. */
+static int cmd_send(char **a, int n)
+{
+	struct net_name nm;
+	struct mail_err err;
+	struct buf text;
+
+	if (n < 4)
+		return no("usage: send HOST[:PORT][/FLAGS] FROM FILE TO...");
+	if (smtp_name_parse(a[1], &nm, &err) < 0)
+		return no_err(a[1], &err);
+	if (read_file(a[3], &text) < 0)
+		return -1;
+	struct smtp_conn *c = smtp_connect(&nm, sess.client, sess.user, &err);
+	int r = c ? smtp_send(c, a[2], (const char *const *)a + 4, (size_t)(n - 4),
+			      text.data ? text.data : "", text.len, &err) : -1;
+	smtp_disconnect(c);
+	buf_free(&text);
+	if (r < 0)
+		return no_err(a[1], &err);
+	printf("sent to %d recipients\n", n - 4);
 	return 0;
 }
 
@@ -385,6 +419,7 @@ static void help(void)
 	     "fetch N | header N | save N FILE | set N[:M] FLAG... | clear N[:M] FLAG...\n"
 	     "search CRITERIA | append MAILBOX FILE [FLAG...] | create NAME | delete NAME\n"
 	     "rename OLD NEW | check | expunge [UID...] | close | quit\n"
+	     "send HOST[:PORT][/FLAGS] FROM FILE TO... (SMTP; /submit: port 587)\n"
 	     "MAILBOX: a local name, or {host[:port][/ssl|/notls][/novalidate-cert][/user=U]}NAME");
 }
 
@@ -447,6 +482,7 @@ static const struct {
 	{"open", cmd_open}, {"status", cmd_status}, {"list", cmd_list},
 	{"headers", cmd_headers}, {"fetch", cmd_fetch_text}, {"header", cmd_fetch_header},
 	{"save", cmd_save}, {"set", cmd_set}, {"clear", cmd_clear},
+	{"send", cmd_send},
 	{"search", cmd_search}, {"append", cmd_append}, {"create", cmd_names},
 	{"delete", cmd_names}, {"rename", cmd_names}, {"expunge", cmd_box},
 	{"check", cmd_box}, {"close", cmd_box}, {"help", cmd_help}, {"?", cmd_help},

@@ -517,13 +517,20 @@ def private_dovecot(workdir, pki, user, name, template, **ports):
     conf = os.path.join(root, "dovecot.conf")
     with open(conf, "w") as f:
         f.write(template.format(root=root, **vars(d)))
+    with dovecot_running(conf, *vars(d).values()):
+        yield d
+
+
+@contextlib.contextmanager
+def dovecot_running(conf, *ports):
+    """Dovecot started with conf, up once every port listens; stopped after."""
     subprocess.run([DOVECOT, "-c", conf], check=True, timeout=30)
     try:
         for _ in range(100):
-            if all(launch.listening(p) for p in vars(d).values()):
+            if all(launch.listening(p) for p in ports):
                 break
             threading.Event().wait(0.1)
-        yield d
+        yield
     finally:
         subprocess.run([DOVECOT, "-c", conf, "stop"], timeout=30)
 

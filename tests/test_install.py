@@ -5,6 +5,8 @@ import os
 import re
 import subprocess
 
+from helpers import classic_params
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -72,6 +74,8 @@ def test_install_and_uninstall(tmp_path):
     assert 'mailbox_command = /opt/mail/bin/tmail \\-f "$SENDER" "$USER"' in man
 
     classic_program_builds_and_runs(dest, tmp_path)
+    classic_params.parameters_and_tcp(dest / "opt/mail/include/c-client", dest / "opt/mail/lib",
+                                      tmp_path)
 
     make("uninstall", "DESTDIR=%s" % dest, "PREFIX=/opt/mail", "SSLDIR=/etc/mailssl")
     assert files_under(dest) == []

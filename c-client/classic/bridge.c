@@ -71,6 +71,21 @@ static int fail(char *err, const struct mail_err *e)
 	return -1;
 }
 
+int clb_tcp_connect(const char *host, unsigned port, unsigned timeout, char *err)
+{
+	struct net_name n;
+	struct mail_err e = {0};
+	int loopback;
+
+	memset(&n, 0, sizeof n);
+	if (str_copy(n.host, host, sizeof n.host) >= sizeof n.host) {
+		snprintf(err, CLB_ERRLEN, "host name too long");
+		return -1;
+	}
+	int fd = net_connect(&n, port, timeout, &loopback, &e);
+	return fd < 0 ? fail(err, &e) : fd;
+}
+
 /* The invoking user's session, made once. */
 int clb_session(char *err)
 {

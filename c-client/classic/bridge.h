@@ -68,6 +68,10 @@ void clb_set_client(int (*login)(const struct clb_netname *n, char *user, size_t
 				 char *pw, size_t plen),
 		    void (*trace)(const char *line, size_t len, int out));
 
+/* A TCP connection to host:port (tcp_open), each address tried within
+ * timeout seconds; the socket, or -1 with err. */
+int clb_tcp_connect(const char *host, unsigned port, unsigned timeout, char *err);
+
 int clb_open(const char *name, int readonly, const struct clb_events *ev, void *ctx,
 	     struct clb_box **out, char *err);
 /* Save and close; -1 when the changes could not be saved (closed anyway). */

@@ -29,6 +29,8 @@ long cl_sequence(MAILSTREAM *stream, char *sequence, int uid);
  * names go to *kw (malloc'd, NULL-terminated), 0 on a bad system flag. */
 int cl_flag_list(const char *list, uint32_t *flags, char ***kw);
 void cl_free_names(char **names);
+/* mail_parameters() for everything but the driver list (cl_params.c). */
+void *cl_params(long function, void *value);
 /* Free what an elt holds (its envelope and body), before the elt goes. */
 void cl_elt_free(MESSAGECACHE *elt);
 /* An elt's internal date as seconds since the epoch and its zone. */

@@ -221,25 +221,19 @@ char *myhomedir(void)
 
 void *mail_parameters(MAILSTREAM *stream, long function, void *value)
 {
-	static long disable_plaintext;
-
 	switch (function) {
 	case GET_DRIVERS:
 		return drivers;
 	case SET_DRIVERS:
 		drivers = value;
 		return value;
-	case GET_USERNAME:
-		return myusername_full(NIL);
-	case GET_HOMEDIR:
-		return myhomedir();
-	case SET_DISABLEPLAINTEXT:
-		disable_plaintext = (long)value;
-		return value;
-	case GET_DISABLEPLAINTEXT:
-		return (void *)disable_plaintext;
-	default:
+	case GET_DRIVER:
+		for (DRIVER *d = drivers; d && value; d = d->next)
+			if (!strcasecmp(d->name, value))
+				return d;
 		return NIL;
+	default:
+		return cl_params(function, value);
 	}
 }
 

@@ -18,21 +18,14 @@
 #define T 1
 #define LONGT (long)1
 
-/* mail_parameters functions this library answers (others: NIL). */
-#define GET_DRIVERS (long)101
-#define SET_DRIVERS (long)102
-#define GET_DRIVER (long)121
-#define SET_DRIVER (long)122
-#define GET_COPYUID (long)155
-#define SET_COPYUID (long)156
-#define GET_APPENDUID (long)157
-#define SET_APPENDUID (long)158
-#define GET_USERNAME (long)201
-#define SET_USERNAME (long)202
-#define GET_HOMEDIR (long)203
-#define SET_HOMEDIR (long)204
-#define GET_DISABLEPLAINTEXT (long)211
-#define SET_DISABLEPLAINTEXT (long)212
+#include "mail_params.h"
+
+/* Options of tcp_open and the network opens, in the high bits of a port. */
+#define NET_SILENT ((unsigned long)0x80000000)
+#define NET_NOVALIDATECERT ((unsigned long)0x40000000)
+#define NET_NOOPENTIMEOUT ((unsigned long)0x20000000)
+#define NET_TLSCLIENT ((unsigned long)0x10000000)
+#define NET_TRYSSL ((unsigned long)0x8000000)
 
 /* Driver flags (DRIVER.flags). */
 #define DR_DISABLE (long)0x1
