@@ -364,7 +364,6 @@ static int login(struct imap_conn *c, const char *local_user, struct mail_err *e
 
 	if (net_password(&c->nm, c->cl, local_user, user, sizeof user, pw, sizeof pw, err) < 0)
 		return -1;
-	}
 	struct sasl_client_id id = {c->nm.authuser[0] ? user : "", authc, pw, c->nm.host,
 				    c->nm.port ? c->nm.port : c->nm.ssl ? 993 : 143};
 	if (c->nm.authuser[0] && !c->nm.auth[0])
