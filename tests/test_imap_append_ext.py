@@ -200,10 +200,10 @@ def test_empty_message_cancels_the_whole_append(client, inbox):
 
 
 def test_storage_failure_on_a_later_message_appends_nothing(client, inbox):
-    # the mailbox holds at most 64 keywords: the second message's are the
-    # 41st to 80th, so the driver refuses it after accepting the first
-    first = " (%s) " % " ".join("a%d" % i for i in range(40))
-    second = " (%s) " % " ".join("b%d" % i for i in range(40))
+    # a mailbox holds at most 1000 keywords: the second message's are the
+    # 601st to 1200th, so the library refuses it after accepting the first
+    first = " (%s) " % " ".join("a%d" % i for i in range(600))
+    second = " (%s) " % " ".join("b%d" % i for i in range(600))
     r = client.command("APPEND INBOX" + first, Lit(msg(1)), second, Lit(msg(2)))
     assert r.status == "NO" and r.code == "LIMIT", r
     assert count(client) == 4
