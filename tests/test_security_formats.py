@@ -201,6 +201,8 @@ def test_swap_during_work_is_never_followed(store, connect, user, loot, fmt, swa
                 swaps[0] += 1
             except FileNotFoundError:
                 pass     # the session renamed it meanwhile (a rewrite): next round
+            except IsADirectoryError:
+                os.unlink(tmp)   # the session made the directory again: next round
             finally:
                 if os.path.lexists(aside) and not os.path.lexists(real):
                     os.rename(aside, real)
