@@ -281,21 +281,6 @@ int net_password(const struct net_name *n, const struct mail_client *cl, const c
 	return -1;
 }
 
-void net_base64(struct buf *out, const void *data, size_t n)
-{
-	static const char d[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-			     (i + 2 < n ? p[i + 2] : 0);
-		buf_putc(out, d[v >> 18 & 63]);
-		buf_putc(out, d[v >> 12 & 63]);
-		buf_putc(out, i + 1 < n ? d[v >> 6 & 63] : '=');
-		buf_putc(out, i + 2 < n ? d[v & 63] : '=');
-	}
-}
-
 void net_sasl_plain(struct buf *out, const struct net_name *n, const char *user, const char *pw)
 {
 	const char *authc = n->authuser[0] ? n->authuser : user;
@@ -306,7 +291,7 @@ void net_sasl_plain(struct buf *out, const struct net_name *n, const char *user,
 	buf_append(&raw, authz, strlen(authz) + 1);
 	buf_append(&raw, authc, strlen(authc) + 1);
 	buf_puts(&raw, pw);
-	net_base64(out, raw.data, raw.len);
+	sasl_b64_encode(out, raw.data, raw.len);
 	explicit_bzero(raw.data, raw.len);
 	buf_free(&raw);
 }

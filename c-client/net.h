@@ -74,8 +74,6 @@ int net_clear_ok(const struct net_name *n, int loopback, const char *starttls,
  * and password; -1 with err when it gives none. */
 int net_password(const struct net_name *n, const struct mail_client *cl, const char *local_user,
 		 char *user, size_t ulen, char *pw, size_t plen, struct mail_err *err);
-/* Base64 (RFC 4648) of n bytes, appended. */
-void net_base64(struct buf *out, const void *p, size_t n);
 /* The SASL PLAIN response (RFC 4616) in base64: as user, authenticated as
  * n's /authuser when given. */
 void net_sasl_plain(struct buf *out, const struct net_name *n, const char *user, const char *pw);
