@@ -51,16 +51,11 @@ static int nntp_cmd(struct net_line *c, int secret, struct mail_err *err, const 
 	__attribute__((format(printf, 4, 5)));
 static int nntp_cmd(struct net_line *c, int secret, struct mail_err *err, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
 
-	buf_init(&b);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	int r = net_line_vsend(c, secret, err, fmt, ap);
 	va_end(ap);
-	int r = net_line_send(c, secret, err, "%s", b.data);
-	explicit_bzero(b.data, b.len);
-	buf_free(&b);
 	if (r < 0 || net_line_read(c, err) < 0)
 		return -1;
 	const char *l = c->line.data;

@@ -63,16 +63,11 @@ static int pop3_cmd(struct net_line *c, int secret, struct mail_err *err, const 
 	__attribute__((format(printf, 4, 5)));
 static int pop3_cmd(struct net_line *c, int secret, struct mail_err *err, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
 
-	buf_init(&b);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	int r = net_line_vsend(c, secret, err, fmt, ap);
 	va_end(ap);
-	int r = net_line_send(c, secret, err, "%s", b.data);
-	explicit_bzero(b.data, b.len);
-	buf_free(&b);
 	return r < 0 ? -1 : pop3_ok(c, err);
 }
 

@@ -52,15 +52,23 @@ void net_line_close(struct net_line *c)
 
 int net_line_send(struct net_line *c, int secret, struct mail_err *err, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
+
+	va_start(ap, fmt);
+	int r = net_line_vsend(c, secret, err, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int net_line_vsend(struct net_line *c, int secret, struct mail_err *err, const char *fmt,
+		   va_list ap)
+{
+	struct buf b;
 
 	if (c->broken)
 		return net_line_fail(c, err, "connection lost");
 	buf_init(&b);
-	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	if (memchr(b.data, '\r', b.len) || memchr(b.data, '\n', b.len) || strlen(b.data) != b.len) {
 		/* a user name or group from the program must not add a command */
 		explicit_bzero(b.data, b.len);

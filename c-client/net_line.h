@@ -5,6 +5,7 @@
 #ifndef CCLIENT_NET_LINE_H
 #define CCLIENT_NET_LINE_H
 
+#include <stdarg.h>
 #include "io.h"
 #include "net.h"
 
@@ -33,6 +34,9 @@ void net_line_close(struct net_line *c);
  * "<credentials>". -1 with err if the link is broken. */
 int net_line_send(struct net_line *c, int secret, struct mail_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* net_line_send with the arguments as a va_list. */
+int net_line_vsend(struct net_line *c, int secret, struct mail_err *err, const char *fmt,
+		   va_list ap);
 /* Read one line into c->line. */
 int net_line_read(struct net_line *c, struct mail_err *err);
 /* Read a dot-terminated block (RFC 1939 3, RFC 3977 3.1.1): each line
