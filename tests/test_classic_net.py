@@ -74,3 +74,53 @@ def test_an_address_name_verified_by_ours_refused_by_debian(fresh, libdir, user,
     assert got["ours"][:2] == ("%d new message(s) (%d unseen), %d total in %s\n"
                                % (len(sample), len(sample), len(sample), net), 0), got
     assert got["theirs"][1] == 1 and got["theirs"][0] == "", got
+    assert "Certificate failure for 127.0.0.1: hostname mismatch: /CN=localhost\n" in \
+        got["theirs"][2], got
+
+
+MAILSYNC_NET = """store local {
+\tpat\t%(side)s/a/%%
+\tprefix\t%(side)s/a/
+}
+store remote {
+\tserver\t%(net)s
+\tref\t%(net)s
+\tpat\t%(side)s-srv/%%
+\tprefix\t%(side)s-srv/
+\tpasswd\t%(pw)s
+}
+channel ch local remote {
+\tmsinfo\t%(side)s.msinfo
+}
+"""
+
+
+def test_mailsync_with_our_imapd_as_on_debian_library(fresh, libdir, user, tls_server,  # noqa
+                                                      pki):  # noqa: F811
+    """Debian's mailsync syncing a local mbox store with one on our imapd
+    over TLS: the same report and the same messages on both ends as on
+    Debian's library."""
+    srv = tls_server()
+    net = "{localhost:%d/ssl/user=%s}" % (srv.port, user.name)
+    a = (b"From x@example.com Sat Jan  1 11:00:00 2022\nFrom: P1 <p1@example.com>\n"
+         b"Subject: s1\nMessage-ID: <1@example.com>\n\nbody 1\n\n")
+    b = (b"From z@example.com Sat Jan  1 13:00:00 2022\nFrom: P3 <p3@example.com>\n"
+         b"Subject: s3\nMessage-ID: <3@example.com>\n\nbody 3\n\n")
+    out = {}
+    for side in ("ours", "theirs"):
+        put(user, side + "/a/box", a)
+        put(user, side + "-srv/box", b)
+        put(user, side + ".conf", (MAILSYNC_NET % {"side": side, "net": net,
+                                                   "pw": user.password}).encode())
+    got = both(user, libdir, pki, ["/usr/bin/mailsync", "-f", "SIDE.conf", "-m", "ch"])
+    for side in ("ours", "theirs"):
+        assert got[side][1] == 0, got
+        out[side] = [ln.rstrip() for ln in got[side][0].splitlines() if ln.startswith("  ")]
+    assert out["ours"] == out["theirs"]
+    assert out["ours"] == ["  copied     ->  Sat Jan  1 P1                     s1",
+                           "  copied     <-  Sat Jan  1 P3                     s3"], got
+    for side in ("ours", "theirs"):
+        local = messages_of("%s/%s/a/box" % (user.home, side))
+        remote = messages_of("%s/%s-srv/box" % (user.home, side))
+        assert [m.split(b"\n")[1] for m in local] == [b"Subject: s1", b"Subject: s3"], side
+        assert [m.split(b"\n")[1] for m in remote] == [b"Subject: s3", b"Subject: s1"], side
