@@ -16,6 +16,7 @@ N = 10000
 FOLDERS = {"Sent": 40, "a/b": 25}
 LETTERS = ["", "S", "RS", "F", "D", "FS"]   # Maildir info letters, cycled
 T0 = 1790000000
+BATCH = 256   # mailutil's messages per append
 
 
 def message(box, i):
@@ -95,9 +96,17 @@ def test_transfer_killed_at_half_resumes(run_as, dovecot, pki, user):  # noqa: F
     args = ["transfer", "-m", "resume", src, "#driver.maildir/dc"]
     t = time.monotonic()
     p = subprocess.Popen(**run_as.command("mailutil", args))
-    while count_files(user, "INBOX") < N // 2 and p.poll() is None:
-        time.sleep(0.02)
-    p.send_signal(signal.SIGKILL)   # setsid and setpriv exec: this is mailutil
+    # past half, stopped (setsid and setpriv exec: p is mailutil) until it
+    # is caught inside a batch's commit, the hardest moment, then killed
+    while p.poll() is None:
+        if count_files(user, "INBOX") >= N // 2:
+            p.send_signal(signal.SIGSTOP)
+            n = count_files(user, "INBOX")
+            if n % BATCH or n > N * 0.7:
+                break
+            p.send_signal(signal.SIGCONT)
+        time.sleep(0.001)
+    p.send_signal(signal.SIGKILL)
     p.wait()
     half = count_files(user, "INBOX")
     print("killed at %d after %.1f s" % (half, time.monotonic() - t))
@@ -107,7 +116,7 @@ def test_transfer_killed_at_half_resumes(run_as, dovecot, pki, user):  # noqa: F
     lock = os.path.join(target_dir(user, "INBOX"), "dovecot-uidlist.lock")
     if os.path.exists(lock):
         os.utime(lock, (time.time() - 121, time.time() - 121))
-        print("killed inside a commit: %d files of a partial batch" % (half % 256))
+        print("killed inside a commit: %d files of a partial batch" % (half % BATCH))
     r = run_as("mailutil", args)
     assert r.returncode == 0, r.stderr[-2000:]
     took = time.monotonic() - t
