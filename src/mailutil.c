@@ -197,8 +197,10 @@ static int64_t resume_point(struct mailbox *box, const char *src, const char *de
 	struct mail_err err;
 	int64_t k;
 
-	if (mail_open(&sess, dest, 1, NULL, NULL, &t, &err) < 0)
-		return fail("cannot open", dest, &err), -1;
+	if (mail_open(&sess, dest, 1, NULL, NULL, &t, &err) < 0) {
+		fail("cannot open", dest, &err);
+		return -1;
+	}
 	k = t->nmsgs;
 	if (k > box->nmsgs) {
 		say("cannot resume %s into %s: %s holds %u messages, %s only %u", src, dest, dest,
