@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -21,7 +22,7 @@
 /* Messages copied per append: bounds the memory a transfer holds. */
 #define BATCH 256
 
-enum merge { MERGE_NONE, MERGE_APPEND, MERGE_SUFFIX, MERGE_PROMPT };
+enum merge { MERGE_NONE, MERGE_APPEND, MERGE_SUFFIX, MERGE_PROMPT, MERGE_RESUME };
 
 struct opts {
 	int verbose, debug, rw, ignore;
@@ -64,6 +65,8 @@ static void usage(void)
 	      "switches: -v(erbose) -d(ebug) -rw(copy: open sources read-write)\n"
 	      "          -ig(nore: go on after a failed mailbox in transfer)\n"
 	      "          -m(erge) append|suffix=XX|prompt (transfer onto existing mailboxes)\n"
+	      "          -m resume (transfer again after an interruption: finish each\n"
+	      "                     mailbox after the last message it holds)\n"
 	      "          -kw(copy: accepted; keywords are always copied)\n"
 	      "          --config FILE (default " CONFIG_FILE ")\n"
 	      "MAILBOX may be on an IMAP server: {host[:port][/ssl][/user=NAME]}name; the\n"
@@ -139,13 +142,16 @@ static void progress(const char *src, uint32_t done, uint32_t total)
 		fputc('\n', stderr);
 }
 
-/* Copy every message of the open box to dest, in batches. */
-static int copy_all(struct mailbox *box, const char *src, const char *dest)
+/* Copy the open box's messages after the first skip to dest, in batches:
+ * each batch is one append, durable (or absent) before the next starts. */
+static int copy_all(struct mailbox *box, uint32_t skip, const char *src, const char *dest)
 {
 	uint32_t msgnos[BATCH];
 	struct mail_err err;
 
-	for (uint32_t at = 0; at < box->nmsgs;) {
+	if (skip)
+		progress(src, skip, box->nmsgs);
+	for (uint32_t at = skip; at < box->nmsgs;) {
 		size_t n = 0;
 		while (n < BATCH && at < box->nmsgs)
 			msgnos[n++] = ++at;
@@ -171,18 +177,67 @@ static int delete_all(struct mailbox *box, const char *src)
 	return 0;
 }
 
-/* copy, move, append, appenddelete. */
-static int cmd_copy(const char *src, const char *dest, int create, int remove)
+/* A message as a sysadmin tells it apart: size and internal date. */
+static void describe(char *out, size_t cap, const struct message *m)
+{
+	struct tm tm;
+	char when[32];
+
+	gmtime_r(&m->internal_date, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	snprintf(out, cap, "%llu octets, %s", (unsigned long long)m->size, when);
+}
+
+/* How many of box's messages dest already holds, after an interrupted
+ * transfer: its count, once its last message is seen to be box's message
+ * at that position; -1 (said why) when dest is not box's beginning. */
+static int64_t resume_point(struct mailbox *box, const char *src, const char *dest)
+{
+	struct mailbox *t;
+	struct mail_err err;
+	int64_t k;
+
+	if (mail_open(&sess, dest, 1, NULL, NULL, &t, &err) < 0) {
+		fail("cannot open", dest, &err);
+		return -1;
+	}
+	k = t->nmsgs;
+	if (k > box->nmsgs) {
+		say("cannot resume %s into %s: %s holds %u messages, %s only %u", src, dest, dest,
+		    t->nmsgs, src, box->nmsgs);
+		k = -1;
+	} else if (k) {
+		const struct message *a = box->msgs[k - 1], *b = t->msgs[k - 1];
+		if (a->size != b->size || a->internal_date != b->internal_date) {
+			char da[64], db[64];
+			describe(da, sizeof da, a);
+			describe(db, sizeof db, b);
+			say("cannot resume %s into %s: message %lld of %s (%s) is not message %lld "
+			    "of %s (%s)", src, dest, (long long)k, dest, db, (long long)k, src, da);
+			k = -1;
+		}
+	}
+	mail_close(t, 0, &err);
+	return k;
+}
+
+/* copy, move, append, appenddelete; resume: append what dest lacks. */
+static int copy_box(const char *src, const char *dest, int create, int remove, int resume)
 {
 	struct mailbox *box;
 	struct mail_err err;
+	int64_t skip = 0;
 	int rc = 0;
 
 	if (mail_open(&sess, src, !remove && !opt.rw, NULL, NULL, &box, &err) < 0)
 		return fail("cannot open", src, &err);
 	if (create && mail_create(&sess, dest, &err) < 0)
 		rc = fail("cannot create", dest, &err);
-	if (!rc && copy_all(box, src, dest) < 0)
+	if (!rc && resume && (skip = resume_point(box, src, dest)) < 0)
+		rc = 1;
+	if (!rc && opt.verbose && skip)
+		say("%s: %lld of %u messages already in %s", src, (long long)skip, box->nmsgs, dest);
+	if (!rc && copy_all(box, (uint32_t)skip, src, dest) < 0)
 		rc = 1;
 	if (!rc && remove)
 		rc = delete_all(box, src);
@@ -193,6 +248,11 @@ static int cmd_copy(const char *src, const char *dest, int create, int remove)
 		say("%s: %u message%s %s %s", src, n, n == 1 ? "" : "s",
 		    remove ? "moved to" : "copied to", dest);
 	return rc;
+}
+
+static int cmd_copy(const char *src, const char *dest, int create, int remove)
+{
+	return copy_box(src, dest, create, remove, 0);
 }
 
 /* prune MAILBOX CRITERIA: the criteria are IMAP SEARCH's, as one string. */
@@ -265,8 +325,8 @@ static int exists(const char *name)
 	return mail_status(&sess, name, &st, &err) == 0;
 }
 
-/* The merge mode's answer for an existing target: 1 append, 0 skip, and
- * the name to use in *target (a new one for suffix). */
+/* The merge mode's answer for an existing target: 1 append, 3 append what
+ * it lacks, 0 skip, and the name to use in *target (a new one for suffix). */
 static int merge_into(char **target)
 {
 	char line[16];
@@ -274,6 +334,8 @@ static int merge_into(char **target)
 	switch (opt.merge) {
 	case MERGE_APPEND:
 		return 1;
+	case MERGE_RESUME:
+		return 3;
 	case MERGE_SUFFIX: {
 		char *t = xmalloc(strlen(*target) + strlen(opt.suffix) + 1);
 		strcpy(t, *target);
@@ -288,7 +350,7 @@ static int merge_into(char **target)
 	case MERGE_NONE:
 		break;
 	}
-	say("%s already exists (use -m append, -m suffix=XX or -m prompt)", *target);
+	say("%s already exists (use -m resume, -m append, -m suffix=XX or -m prompt)", *target);
 	return 0;
 }
 
@@ -297,7 +359,7 @@ static int transfer_one(const char *name, const char *src, const char *dest)
 {
 	char *target = xmalloc(strlen(dest) + strlen(name) + 2);
 	size_t dl = strlen(dest), sl = strlen(src);
-	int create = 1, rc;
+	int create = 1, resume = 0, rc;
 
 	strcpy(target, dest);
 	/* a whole server ("{host}") goes under dest as a folder tree */
@@ -311,10 +373,11 @@ static int transfer_one(const char *name, const char *src, const char *dest)
 			return 1;
 		}
 		create = m == 2;
+		resume = m == 3;
 	}
 	if (opt.verbose)
 		say("%s -> %s", name, target);
-	rc = cmd_copy(name, target, create, 0);
+	rc = copy_box(name, target, create, 0, resume);
 	free(target);
 	return rc;
 }
@@ -368,6 +431,8 @@ static int parse_switch(char **argv, int i, int argc)
 		const char *m = argv[i + 1];
 		if (!strcmp(m, "append"))
 			opt.merge = MERGE_APPEND;
+		else if (!strcmp(m, "resume"))
+			opt.merge = MERGE_RESUME;
 		else if (!strcmp(m, "prompt"))
 			opt.merge = MERGE_PROMPT;
 		else if (!strncmp(m, "suffix=", 7) && m[7])

@@ -51,12 +51,13 @@ def libasan():
     return os.path.realpath(out)
 
 
-def run(user, argv, ours, libdir=None, check=True, sanitized=True):
+def run(user, argv, ours, libdir=None, check=True, sanitized=True, stdin=b"", env_extra=None):
     """argv as the user in their home, on our library (ours: its sanitizer
     build unless sanitized is false) or Debian's: its standard output, exit
     code and standard error (where mm_log errors and sanitizer reports
     go)."""
     env = {"PATH": "/usr/bin:/bin", "HOME": user.home, "USER": user.name}
+    env.update(env_extra or {})
     if ours and sanitized:
         # the programs never free what they keep to their end: leaks are
         # theirs to report, not ours; any other report fails the run
@@ -66,7 +67,7 @@ def run(user, argv, ours, libdir=None, check=True, sanitized=True):
         env["LD_LIBRARY_PATH"] = libdir
     p = subprocess.run(["setpriv", "--reuid=%d" % user.uid, "--regid=%d" % user.gid,
                         "--init-groups"] + argv, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=60, cwd=user.home, env=env)
+                       stderr=subprocess.PIPE, timeout=60, cwd=user.home, env=env, input=stdin)
     if check:
         assert p.returncode == 0, (argv, p.stdout, p.stderr)
     return p.stdout.decode(), p.returncode, p.stderr.decode()

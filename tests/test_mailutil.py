@@ -167,7 +167,7 @@ def test_transfer_a_hierarchy(mu, imapd_as, spool, user, sample):
     r = mu("transfer", "work/", "backup/work/")
     assert r.returncode == 1
     assert r.stderr == (b"mailutil: backup/work/a already exists "
-                        b"(use -m append, -m suffix=XX or -m prompt)\n")
+                        b"(use -m resume, -m append, -m suffix=XX or -m prompt)\n")
     assert mu("-m", "append", "transfer", "work/", "backup/work/").returncode == 0
     assert len(contents(imapd_as, user, "backup/work/a")) == 8
     assert mu("-m", "suffix=.old", "transfer", "work/", "backup/work/").returncode == 0

@@ -35,6 +35,11 @@ static int (*classic_login)(const struct clb_netname *n, char *user, size_t ulen
 			    size_t plen);
 static void (*classic_trace)(const char *line, size_t len, int out);
 
+/* The password the program gave for a host and user, for the library's
+ * next connection there: the classic library asked once per server, as it
+ * kept one connection where we may open a second (status, then open). */
+static struct net_login_cache given;
+
 /* The native login hook, as the classic program's mm_login. */
 static int net_login(void *ctx, const struct net_name *n, char *user, size_t ulen, char *pw,
 		     size_t plen)
@@ -42,8 +47,19 @@ static int net_login(void *ctx, const struct net_name *n, char *user, size_t ule
 	struct clb_netname c = {n->host, n->user, n->authuser, n->mailbox, n->service, n->port,
 				n->ssl, n->tls, n->notls, n->novalidate, n->secure, n->debug,
 				n->readonly};
+	char key[sizeof given.key];
 
-	return classic_login ? classic_login(&c, user, ulen, pw, plen) : -1;
+	snprintf(key, sizeof key, "%s %s", n->host, user);
+	if (given.pw[0] && !strcmp(given.key, key))
+		return snprintf(pw, plen, "%s", given.pw) < (int)plen ? 0 : -1;
+	if (!classic_login || classic_login(&c, user, ulen, pw, plen) < 0)
+		return -1;
+	/* keyed by the user the program chose (it may change the one asked) */
+	if (strlen(pw) < sizeof given.pw) {
+		snprintf(given.key, sizeof given.key, "%s %s", n->host, user);
+		snprintf(given.pw, sizeof given.pw, "%s", pw);
+	}
+	return 0;
 }
 
 static void net_trace(void *ctx, const struct net_name *n, int out, const char *line, size_t len)
