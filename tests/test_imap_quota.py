@@ -115,9 +115,9 @@ def test_status_deleted_and_deleted_storage(filled):
 @pytest.mark.mbox_only("tmail delivers to the spool file")
 def test_delivery_is_not_held_to_the_quota(quota_server, open_to, mail_store, user, workdir,
                                            spool, san_env):
-    """An MTA's delivery through tmail goes in even over the limit: mail
-    from outside is not bounced for the quota; the client then sees the
-    usage above the limit, and its own APPEND is refused."""
+    """An MTA's delivery through tmail goes in even over the limit (mail
+    is never bounced for the quota); the client then sees the usage above
+    the limit, and its own APPEND is refused."""
     tmail = os.environ.get("TMAIL") or os.path.join(REPO, "src", "tmail")
     conf = os.path.join(workdir, "quota-tmail.conf")
     with open(conf, "w") as f:
