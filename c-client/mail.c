@@ -312,9 +312,31 @@ static const struct driver *inbox_home(struct mail_session *s)
 	return NULL;
 }
 
+/* nmh's inbox, ~/Mail/inbox, when the user has a ~/.mh_profile (a plain
+ * file, no link) and that folder is an MH mailbox: UW's #mhinbox at the
+ * profile's default Path (another Path is set with the inbox key). */
+static const struct driver *inbox_mh(struct mail_session *s)
+{
+	const struct driver *d = NULL;
+	struct mail_err ignore;
+	struct stat st;
+	int home = fsafe_home(s);
+
+	if (home < 0 || fstatat(home, ".mh_profile", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return NULL;
+	char *p = join(s->home, "Mail/inbox");
+	if (examine(s, "INBOX", p, &driver_mh, &d, NULL, &ignore) == BOX_THERE && d == &driver_mh) {
+		s->inbox_path = p;
+		return d;
+	}
+	free(p);
+	return NULL;
+}
+
 /* Find INBOX once per session: the configured path, else ~/Maildir when it
- * is a mailbox, else ~/INBOX when it is UW's (mbx, mix ...), else the
- * spool file. A Maildir++ INBOX brings its
+ * is a mailbox, else ~/INBOX when it is UW's (mbx, mix ...), else an nmh
+ * user's ~/Mail/inbox, else the spool file. A Maildir++ INBOX brings its
  * namespace: every other name is a folder inside it. */
 static void inbox_find(struct mail_session *s)
 {
@@ -348,6 +370,8 @@ static void inbox_find(struct mail_session *s)
 		} else {
 			free(md);
 			d = inbox_home(s);
+			if (!d)
+				d = inbox_mh(s);
 		}
 	}
 	if (!d) {
