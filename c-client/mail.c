@@ -1544,6 +1544,7 @@ struct lister {
 	void *ctx;
 	const struct driver *only;  /* "#driver.FORMAT/...": that format alone */
 	const char *shown;          /* and its prefix, put before each name */
+	const char *inbox;          /* INBOX's path in the home: listed as INBOX alone */
 };
 
 /* Report name (relative to the walk) with the listing's prefix. */
@@ -1656,7 +1657,7 @@ static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth)
 		char *name = *prefix ? join(prefix, ents[i]) : xstrdup(ents[i]);
 		struct stat st;
 		if (fstatat(dirfd, ents[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    !(depth == 0 && is_inbox(name))) {
+		    !(depth == 0 && is_inbox(name)) && !(l->inbox && !strcmp(name, l->inbox))) {
 			/* a file of no format we know is no mailbox (the
 			 * dummy driver's rule): not offered, never "corrupt" */
 			const struct driver *d = S_ISDIR(st.st_mode) || S_ISREG(st.st_mode) ?
@@ -1672,6 +1673,17 @@ static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth)
 		free(ents[i]);
 	}
 	free(ents);
+}
+
+/* INBOX's path under the home (nmh's "Mail/inbox"), else NULL: a client
+ * shown it under both names would fetch and keep its mail twice. */
+static const char *inbox_in_home(const struct mail_session *s)
+{
+	size_t hl = strlen(s->home);
+
+	if (!s->inbox_path || strncmp(s->inbox_path, s->home, hl) || s->inbox_path[hl] != '/')
+		return NULL;
+	return s->inbox_path + hl + 1;
 }
 
 /* RFC 3501: the reference is prefixed to the pattern (unless the pattern
@@ -1700,7 +1712,7 @@ static int list_forced(struct mail_session *s, const char *pat, mail_list_fn fn,
 	if (!d || !slash || slash[1] == '/' || slash[1] == '~' || mail_name_climbs(slash + 1))
 		return 0;   /* nothing can match */
 	char *shown = xstrndup(pat, (size_t)(slash + 1 - pat));
-	struct lister l = { slash + 1, fn, ctx, d, shown };
+	struct lister l = { slash + 1, fn, ctx, d, shown, NULL };
 	if (fsafe_home(s) >= 0)
 		list_dir(&l, s->home_fd, "", 0);
 	free(shown);
@@ -1749,7 +1761,7 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 	if (!strncasecmp(pat, FORCE_PREFIX, strlen(FORCE_PREFIX))) {
 		rc = list_forced(s, pat, fn, ctx, err);
 	} else if (pat[0] != '/' && pat[0] != '~') {
-		struct lister l = { pat, fn, ctx, NULL, NULL };
+		struct lister l = { pat, fn, ctx, NULL, NULL, inbox_in_home(s) };
 		if (match(pat, "INBOX", 0, 1))
 			fn(ctx, "INBOX", s->ns_root ? 0 : LA_NOINFERIORS);
 		if (s->ns_root)
