@@ -323,6 +323,9 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 		}
 	if ((lk = mh_seq_lock(HB(box)->dir, err)) < 0)
 		return -1;
+	/* another's change this session has not read yet is in what we
+	 * write back: it must be learnt now, not taken for our own */
+	int news = seq_changed(HB(box));
 	mh_seq_load(lk, &q);
 	for (; i < box->nmsgs; i++) {
 		struct mhmsg *hm = HM(box, i);
@@ -339,6 +342,8 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 			HM(box, i)->disk_flags = HM(box, i)->m.flags & MF_STORABLE;
 			HM(box, i)->disk_kw = HM(box, i)->m.keywords;
 		}
+		if (news)
+			apply_seqs(box, &q, box->nmsgs);
 		fstat(lk, &HB(box)->seq_st);   /* our own write is no news */
 	}
 	mh_seqs_free(&q);
