@@ -5,6 +5,8 @@
 # Each store delivers messages the way an MTA does, and reads the INBOX back
 # from disk (message bytes, flags, internal date, UID) for assertions.
 import calendar
+import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -576,13 +578,8 @@ class MhStore:
 
     def deliver(self, user, entry, timeout=30):
         """rcvstore's delivery, the file's mtime the entry's date."""
-        import fcntl
         d = self.inbox_path(user)
-        seqs = os.path.join(d, ".mh_sequences")
-        fd = os.open(seqs, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            os.fchown(fd, user.uid, user.gid)
-            fcntl.lockf(fd, fcntl.LOCK_EX)
+        with self._locked(user, d) as fd:
             tmp = os.path.join(d, ",mhstore.%d" % os.getpid())
             with open(tmp, "wb") as f:
                 f.write(entry.data.replace(b"\r\n", b"\n"))
@@ -597,15 +594,32 @@ class MhStore:
                 except FileExistsError:
                     num += 1
             os.unlink(tmp)
-            self._add_unseen(fd, d, num)
+            self._seq_add(fd, d, "unseen", num)
+
+    def mark(self, user, num, seq):
+        """Add message num of INBOX to a sequence, as nmh's mark does."""
+        d = self.inbox_path(user)
+        with self._locked(user, d) as fd:
+            self._seq_add(fd, d, seq, num)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _locked(user, d):
+        """d's .mh_sequences open (the user's), under nmh's fcntl lock."""
+        fd = os.open(os.path.join(d, ".mh_sequences"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
+                     0o600)
+        try:
+            os.fchown(fd, user.uid, user.gid)
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            yield fd
         finally:
             os.close(fd)
 
     @staticmethod
-    def _add_unseen(fd, d, num):
-        """Rewrite .mh_sequences (open, locked, as fd) with num in unseen."""
+    def _seq_add(fd, d, name, num):
+        """Rewrite .mh_sequences (open, locked, as fd) with num in name."""
         seqs = mh_sequences(d)
-        seqs.setdefault("unseen", set()).add(num)
+        seqs.setdefault(name, set()).add(num)
         text = "".join("%s: %s\n" % (k, " ".join(str(n) for n in sorted(v)))
                        for k, v in seqs.items() if v)
         os.lseek(fd, 0, os.SEEK_SET)
