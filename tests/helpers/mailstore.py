@@ -527,15 +527,20 @@ MH_SEQUENCES = {"flagged": "\\Flagged", "replied": "\\Answered", "deleted": "\\D
                 "draft": "\\Draft"}
 
 
-def mh_sequences(folder):
-    """{sequence name: set of message numbers} of a folder's .mh_sequences."""
-    try:
-        with open(os.path.join(folder, ".mh_sequences"), "rb") as f:
-            lines = f.read().decode().splitlines()
-    except FileNotFoundError:
-        return {}
+def mh_sequences(folder, fd=None):
+    """{sequence name: set of message numbers} of a folder's .mh_sequences,
+    read through fd when given (closing another descriptor of the file
+    would drop the process's fcntl lock on it)."""
+    if fd is not None:
+        text = os.pread(fd, os.fstat(fd).st_size, 0)
+    else:
+        try:
+            with open(os.path.join(folder, ".mh_sequences"), "rb") as f:
+                text = f.read()
+        except FileNotFoundError:
+            return {}
     out = {}
-    for line in lines:
+    for line in text.decode().splitlines():
         name, sep, ranges = line.partition(":")
         if not sep:
             continue
@@ -618,7 +623,7 @@ class MhStore:
     @staticmethod
     def _seq_add(fd, d, name, num):
         """Rewrite .mh_sequences (open, locked, as fd) with num in name."""
-        seqs = mh_sequences(d)
+        seqs = mh_sequences(d, fd)
         seqs.setdefault(name, set()).add(num)
         text = "".join("%s: %s\n" % (k, " ".join(str(n) for n in sorted(v)))
                        for k, v in seqs.items() if v)
