@@ -316,6 +316,11 @@ def mix_lines(path):
         return [ln for ln in f.read().decode().split("\r\n")[1:] if ln]
 
 
+def dir_mailbox(p, holds):
+    """Is p a directory, not a link, for which holds(p) is true?"""
+    return os.path.isdir(p) and not os.path.islink(p) and holds(p)
+
+
 class MixStore:
     """INBOX is ~/INBOX, a mix mailbox as UW imap-2007f makes it (UW's
     library and ours both take ~/INBOX as INBOX when it is one); delivery
@@ -401,9 +406,8 @@ class MixStore:
 
     def is_mailbox(self, user, name):
         """A directory (no link) holding .mixmeta."""
-        p = self.folder_path(user, name)
-        return (os.path.isdir(p) and not os.path.islink(p) and
-                os.path.isfile(os.path.join(p, ".mixmeta")))
+        return dir_mailbox(self.folder_path(user, name),
+                           lambda p: os.path.isfile(os.path.join(p, ".mixmeta")))
 
 
 # ---------------------------------------------------------------- mbx
@@ -651,16 +655,13 @@ class MhStore:
             out.append(Stored(data, flags, int(os.stat(p).st_mtime), n))
         return out
 
-    def folder_path(self, user, name):
-        """A mailbox other than INBOX: a directory under the home."""
-        return os.path.join(user.home, name)
+    folder_path = MixStore.folder_path   # a directory under the home
 
     def is_mailbox(self, user, name):
         """A directory (no link) with .mh_sequences or numbered files."""
-        p = self.folder_path(user, name)
-        return (os.path.isdir(p) and not os.path.islink(p) and
-                (os.path.isfile(os.path.join(p, ".mh_sequences")) or
-                 any(n.isdigit() for n in os.listdir(p))))
+        return dir_mailbox(self.folder_path(user, name),
+                           lambda p: (os.path.isfile(os.path.join(p, ".mh_sequences")) or
+                                      any(n.isdigit() for n in os.listdir(p))))
 
 
 def make(fmt, spool):
