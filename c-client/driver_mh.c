@@ -349,6 +349,9 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 		kwset_free(&diff);
 		return -1;
 	}
+	/* another's change this session has not read yet is in what we
+	 * write back: it must be learnt now, not taken for our own */
+	int news = seq_changed(HB(box));
 	mh_seq_load(lk, &q);
 	for (; i < box->nmsgs; i++) {
 		struct mhmsg *hm = HM(box, i);
@@ -366,6 +369,8 @@ static int mh_write_flags(struct mailbox *box, struct mail_err *err)
 			HM(box, i)->disk_flags = HM(box, i)->m.flags & MF_STORABLE;
 			kwset_copy(&HM(box, i)->disk_kw, &HM(box, i)->m.keywords);
 		}
+		if (news)
+			apply_seqs(box, &q, box->nmsgs);
 		fstat(lk, &HB(box)->seq_st);   /* our own write is no news */
 	}
 	mh_seqs_free(&q);

@@ -318,9 +318,31 @@ static const struct driver *inbox_home(struct mail_session *s)
 	return NULL;
 }
 
+/* nmh's inbox, ~/Mail/inbox, when the user has a ~/.mh_profile (a plain
+ * file, no link) and that folder is an MH mailbox: UW's #mhinbox at the
+ * profile's default Path (another Path is set with the inbox key). */
+static const struct driver *inbox_mh(struct mail_session *s)
+{
+	const struct driver *d = NULL;
+	struct mail_err ignore;
+	struct stat st;
+	int home = fsafe_home(s);
+
+	if (home < 0 || fstatat(home, ".mh_profile", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return NULL;
+	char *p = join(s->home, "Mail/inbox");
+	if (examine(s, "INBOX", p, &driver_mh, &d, NULL, &ignore) == BOX_THERE && d == &driver_mh) {
+		s->inbox_path = p;
+		return d;
+	}
+	free(p);
+	return NULL;
+}
+
 /* Find INBOX once per session: the configured path, else ~/Maildir when it
- * is a mailbox, else ~/INBOX when it is UW's (mbx, mix ...), else the
- * spool file. A Maildir++ INBOX brings its
+ * is a mailbox, else ~/INBOX when it is UW's (mbx, mix ...), else an nmh
+ * user's ~/Mail/inbox, else the spool file. A Maildir++ INBOX brings its
  * namespace: every other name is a folder inside it. */
 static void inbox_find(struct mail_session *s)
 {
@@ -354,6 +376,8 @@ static void inbox_find(struct mail_session *s)
 		} else {
 			free(md);
 			d = inbox_home(s);
+			if (!d)
+				d = inbox_mh(s);
 		}
 	}
 	if (!d) {
@@ -1606,6 +1630,7 @@ struct lister {
 	void *ctx;
 	const struct driver *only;  /* "#driver.FORMAT/...": that format alone */
 	const char *shown;          /* and its prefix, put before each name */
+	const char *inbox;          /* INBOX's path in the home: listed as INBOX alone */
 };
 
 /* Report name (relative to the walk) with the listing's prefix. */
@@ -1718,7 +1743,7 @@ static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth)
 		char *name = *prefix ? join(prefix, ents[i]) : xstrdup(ents[i]);
 		struct stat st;
 		if (fstatat(dirfd, ents[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    !(depth == 0 && is_inbox(name))) {
+		    !(depth == 0 && is_inbox(name)) && !(l->inbox && !strcmp(name, l->inbox))) {
 			/* a file of no format we know is no mailbox (the
 			 * dummy driver's rule): not offered, never "corrupt" */
 			const struct driver *d = S_ISDIR(st.st_mode) || S_ISREG(st.st_mode) ?
@@ -1734,6 +1759,17 @@ static void list_dir(struct lister *l, int dirfd, const char *prefix, int depth)
 		free(ents[i]);
 	}
 	free(ents);
+}
+
+/* INBOX's path under the home (nmh's "Mail/inbox"), else NULL: a client
+ * shown it under both names would fetch and keep its mail twice. */
+static const char *inbox_in_home(const struct mail_session *s)
+{
+	size_t hl = strlen(s->home);
+
+	if (!s->inbox_path || strncmp(s->inbox_path, s->home, hl) || s->inbox_path[hl] != '/')
+		return NULL;
+	return s->inbox_path + hl + 1;
 }
 
 /* RFC 3501: the reference is prefixed to the pattern (unless the pattern
@@ -1762,7 +1798,7 @@ static int list_forced(struct mail_session *s, const char *pat, mail_list_fn fn,
 	if (!d || !slash || slash[1] == '/' || slash[1] == '~' || mail_name_climbs(slash + 1))
 		return 0;   /* nothing can match */
 	char *shown = xstrndup(pat, (size_t)(slash + 1 - pat));
-	struct lister l = { slash + 1, fn, ctx, d, shown };
+	struct lister l = { slash + 1, fn, ctx, d, shown, NULL };
 	if (fsafe_home(s) >= 0)
 		list_dir(&l, s->home_fd, "", 0);
 	free(shown);
@@ -1811,7 +1847,7 @@ int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail
 	if (!strncasecmp(pat, FORCE_PREFIX, strlen(FORCE_PREFIX))) {
 		rc = list_forced(s, pat, fn, ctx, err);
 	} else if (pat[0] != '/' && pat[0] != '~') {
-		struct lister l = { pat, fn, ctx, NULL, NULL };
+		struct lister l = { pat, fn, ctx, NULL, NULL, inbox_in_home(s) };
 		if (match(pat, "INBOX", 0, 1))
 			fn(ctx, "INBOX", s->ns_root ? 0 : LA_NOINFERIORS);
 		if (s->ns_root)

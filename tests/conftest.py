@@ -268,8 +268,9 @@ def open_to(fresh):
 @pytest.fixture
 def fresh(users, spool):
     """Every test starts with no spool files and empty home directories, and
-    leaves no ~/Maildir: a test that keeps the home (its INBOX a spool
-    file) would otherwise be served from a Maildir an earlier test made."""
+    leaves no ~/Maildir, ~/INBOX file or ~/.mh_profile: a test that keeps
+    the home (its INBOX a spool file) would otherwise be served from the
+    INBOX an earlier test made."""
     for u in users:
         spool.remove(u)
         system.reset_home(u)
@@ -278,6 +279,8 @@ def fresh(users, spool):
         shutil.rmtree(os.path.join(u.home, "Maildir"), ignore_errors=True)
         if os.path.isfile(os.path.join(u.home, "INBOX")):   # an mbx INBOX (mailstore)
             os.unlink(os.path.join(u.home, "INBOX"))
+        if os.path.isfile(os.path.join(u.home, ".mh_profile")):   # an MH INBOX (mailstore)
+            os.unlink(os.path.join(u.home, ".mh_profile"))
 
 
 @pytest.fixture

@@ -256,8 +256,9 @@ def test_qresync_param_needs_enable(six, client):
 
 def flag_behind_the_back(store, user, index):
     """Set \\Flagged on the index-th message (0-based) the way another
-    program would: the Maildir file's info, mix's status record, mbx's flag
-    field, or the mbox (and MMDF) X-Status header."""
+    program would: the Maildir file's info, mix's status record, the MH
+    "flagged" sequence, mbx's flag field, or the mbox (and MMDF) X-Status
+    header."""
     if store.format == "maildir":
         cur = os.path.join(store.inbox_path(user), "cur")
         names = sorted(os.listdir(cur), key=lambda n: int(n.split(".")[0]))
@@ -265,6 +266,9 @@ def flag_behind_the_back(store, user, index):
         base, _, info = old.partition(":2,")
         os.rename(os.path.join(cur, old),
                   os.path.join(cur, base + ":2," + "".join(sorted(info + "F"))))
+        return
+    if store.format == "mh":
+        store.mark(user, store.messages(user)[index].uid, "flagged")
         return
     if store.format == "mix":
         # .mixstatus: ":uid:keywords:flags:..." records in hex, fixed width

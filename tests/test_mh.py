@@ -106,6 +106,28 @@ def test_mail_format_mh_nests(fresh, server_with, open_to, user):
     assert body_of(r) == MSG1
 
 
+def test_nmh_users_inbox_is_mail_inbox_listed_once(fresh, connect, user, spool, sample):
+    """With a ~/.mh_profile, an MH ~/Mail/inbox is INBOX (nmh's +inbox);
+    LIST names it once, as INBOX. Without the profile INBOX is the spool
+    file again and ~/Mail/inbox an ordinary folder."""
+    spool.write(user, sample[:1])
+    c = connect()
+    assert c.command("CREATE #driver.mh/Mail/inbox").ok
+    assert c.command("APPEND Mail/inbox ", Lit(MSG1)).ok
+    assert c.command("APPEND Mail/inbox ", Lit(MSG2)).ok
+    mh_profile(user)
+    c = connect()
+    r = c.command("SELECT INBOX")
+    assert r.ok and r.numbered("EXISTS") == [2], r
+    assert body_of(c.command("FETCH 2 BODY.PEEK[]"), 2) == MSG2
+    assert sorted(listed(c.command('LIST "" *'))) == ["INBOX", "Mail"]
+    os.unlink(path(user, ".mh_profile"))
+    c = connect()
+    r = c.command("SELECT INBOX")
+    assert r.ok and r.numbered("EXISTS") == [1], r
+    assert sorted(listed(c.command('LIST "" *'))) == ["INBOX", "Mail", "Mail/inbox"]
+
+
 def test_full_disk_append_answers_no_and_leaves_nothing(fresh, tmpfs_home, connect, user):
     """An MH folder on a full file system: APPEND answers NO, leaves no
     numbered file and no temp file, and the sequences as they were; after

@@ -1,9 +1,12 @@
 # Where a user's INBOX lives for the integration tests, behind one interface:
 # the mbox spool file (/var/mail/<user>), a Maildir (~/Maildir, Maildir++) or
-# a mix mailbox (~/INBOX, as UW imap-2007f keeps one).
+# a mix mailbox (~/INBOX, as UW imap-2007f keeps one), an MH folder (nmh's
+# ~/Mail/inbox).
 # Each store delivers messages the way an MTA does, and reads the INBOX back
 # from disk (message bytes, flags, internal date, UID) for assertions.
 import calendar
+import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -14,7 +17,8 @@ import time
 from helpers import mbox
 
 # the formats the parametrised suites run on (conftest.py MAIL_FORMATS)
-FORMATS = ("mbox", "maildir", "mmdf", "mix", "mbx")
+FORMATS = ("mbox", "maildir", "mmdf", "mix", "mbx",
+           "mh")
 
 # Maildir info letters (the ":2," part of a file name) and IMAP flags
 MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered",
@@ -312,6 +316,11 @@ def mix_lines(path):
         return [ln for ln in f.read().decode().split("\r\n")[1:] if ln]
 
 
+def dir_mailbox(p, holds):
+    """Is p a directory, not a link, for which holds(p) is true?"""
+    return os.path.isdir(p) and not os.path.islink(p) and holds(p)
+
+
 class MixStore:
     """INBOX is ~/INBOX, a mix mailbox as UW imap-2007f makes it (UW's
     library and ours both take ~/INBOX as INBOX when it is one); delivery
@@ -397,9 +406,8 @@ class MixStore:
 
     def is_mailbox(self, user, name):
         """A directory (no link) holding .mixmeta."""
-        p = self.folder_path(user, name)
-        return (os.path.isdir(p) and not os.path.islink(p) and
-                os.path.isfile(os.path.join(p, ".mixmeta")))
+        return dir_mailbox(self.folder_path(user, name),
+                           lambda p: os.path.isfile(os.path.join(p, ".mixmeta")))
 
 
 # ---------------------------------------------------------------- mbx
@@ -515,8 +523,149 @@ class MbxStore:
             return f.read(7) == b"*mbx*\r\n"
 
 
+# ---------------------------------------------------------------- MH
+
+# .mh_sequences names of the system flags (nmh's and mutt's); \Seen is the
+# absence from "unseen"; "cur" is nmh's own, no flag
+MH_SEQUENCES = {"flagged": "\\Flagged", "replied": "\\Answered", "deleted": "\\Deleted",
+                "draft": "\\Draft"}
+
+
+def mh_sequences(folder, fd=None):
+    """{sequence name: set of message numbers} of a folder's .mh_sequences,
+    read through fd when given (closing another descriptor of the file
+    would drop the process's fcntl lock on it)."""
+    if fd is not None:
+        text = os.pread(fd, os.fstat(fd).st_size, 0)
+    else:
+        try:
+            with open(os.path.join(folder, ".mh_sequences"), "rb") as f:
+                text = f.read()
+        except FileNotFoundError:
+            return {}
+    out = {}
+    for line in text.decode().splitlines():
+        name, sep, ranges = line.partition(":")
+        if not sep:
+            continue
+        nums = out.setdefault(name.strip(), set())
+        for r in ranges.split():
+            lo, _, hi = r.partition("-")
+            nums.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+class MhStore:
+    """INBOX is nmh's +inbox, ~/Mail/inbox, served as INBOX because the user
+    has a ~/.mh_profile; delivery is rcvstore's: the next number, linked
+    from a temporary file, added to "unseen" under a lock on .mh_sequences."""
+
+    format = "mh"
+
+    def inbox_path(self, user):
+        """~/Mail/inbox."""
+        return os.path.join(user.home, "Mail", "inbox")
+
+    def init(self, user):
+        """An nmh user's profile and an empty ~/Mail/inbox with an empty
+        .mh_sequences, as CREATE makes one (an empty directory would be a
+        \\Noselect container, and INBOX the spool file)."""
+        d = self.inbox_path(user)
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        for p in (os.path.join(user.home, ".mh_profile"), os.path.join(d, ".mh_sequences")):
+            with open(p, "w") as f:
+                f.write("Path: Mail\nUnseen-Sequence: unseen\n" if "profile" in p else "")
+        for p in ("Mail", "Mail/inbox", ".mh_profile", "Mail/inbox/.mh_sequences"):
+            os.chown(os.path.join(user.home, p), user.uid, user.gid)
+
+    def write(self, user, entries):
+        """Replace INBOX with the entries."""
+        shutil.rmtree(self.inbox_path(user), ignore_errors=True)
+        self.init(user)
+        for e in entries:
+            self.deliver(user, e)
+
+    def deliver(self, user, entry, timeout=30):
+        """rcvstore's delivery, the file's mtime the entry's date."""
+        d = self.inbox_path(user)
+        with self._locked(user, d) as fd:
+            tmp = os.path.join(d, ",mhstore.%d" % os.getpid())
+            with open(tmp, "wb") as f:
+                f.write(entry.data.replace(b"\r\n", b"\n"))
+            os.chown(tmp, user.uid, user.gid)
+            when = entry_time(entry)
+            os.utime(tmp, (when, when))
+            num = max([int(n) for n in os.listdir(d) if n.isdigit()] or [0]) + 1
+            while True:
+                try:
+                    os.link(tmp, os.path.join(d, str(num)))
+                    break
+                except FileExistsError:
+                    num += 1
+            os.unlink(tmp)
+            self._seq_add(fd, d, "unseen", num)
+
+    def mark(self, user, num, seq):
+        """Add message num of INBOX to a sequence, as nmh's mark does."""
+        d = self.inbox_path(user)
+        with self._locked(user, d) as fd:
+            self._seq_add(fd, d, seq, num)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _locked(user, d):
+        """d's .mh_sequences open (the user's), under nmh's fcntl lock."""
+        fd = os.open(os.path.join(d, ".mh_sequences"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
+                     0o600)
+        try:
+            os.fchown(fd, user.uid, user.gid)
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _seq_add(fd, d, name, num):
+        """Rewrite .mh_sequences (open, locked, as fd) with num in name."""
+        seqs = mh_sequences(d, fd)
+        seqs.setdefault(name, set()).add(num)
+        text = "".join("%s: %s\n" % (k, " ".join(str(n) for n in sorted(v)))
+                       for k, v in seqs.items() if v)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        os.write(fd, text.encode())
+
+    def messages(self, user, folder=None):
+        """The messages in number (UID) order."""
+        d = self.inbox_path(user) if folder is None else self.folder_path(user, folder)
+        try:
+            nums = sorted(int(n) for n in os.listdir(d) if n.isdigit())
+        except FileNotFoundError:
+            return []
+        seqs = mh_sequences(d)
+        out = []
+        for n in nums:
+            p = os.path.join(d, str(n))
+            with open(p, "rb") as f:
+                data = f.read()
+            flags = {MH_SEQUENCES.get(k, k) for k, v in seqs.items()
+                     if n in v and k not in ("unseen", "cur")}
+            if n not in seqs.get("unseen", ()):
+                flags.add("\\Seen")
+            out.append(Stored(data, flags, int(os.stat(p).st_mtime), n))
+        return out
+
+    folder_path = MixStore.folder_path   # a directory under the home
+
+    def is_mailbox(self, user, name):
+        """A directory (no link) with .mh_sequences or numbered files."""
+        return dir_mailbox(self.folder_path(user, name),
+                           lambda p: (os.path.isfile(os.path.join(p, ".mh_sequences")) or
+                                      any(n.isdigit() for n in os.listdir(p))))
+
+
 def make(fmt, spool):
-    """The store for a format name ("mbox", "maildir", "mmdf", "mix" or "mbx")."""
+    """The store for a format name (one of FORMATS)."""
     if fmt == "mbox":
         return MboxStore(spool)
     if fmt == "mmdf":
@@ -527,4 +676,6 @@ def make(fmt, spool):
         return MixStore()
     if fmt == "mbx":
         return MbxStore()
+    if fmt == "mh":
+        return MhStore()
     raise ValueError("no mail store for format %r" % fmt)
