@@ -65,6 +65,12 @@ def test_mailboxid_lifecycle(client, connect, user, mail_store):
     assert client.command("DELETE bar").ok
     r = client.command("CREATE bar")
     assert r.ok and MBOXID.match(r.code).group(1) != fid
+    # a child's id follows its parent's RENAME; LIST-STATUS (RFC 5819) asks too
+    assert client.command("CREATE dir/").ok
+    kid = MBOXID.match(client.command("CREATE dir/kid").code).group(1)
+    assert client.command("RENAME dir moved").ok
+    r = client.command('LIST "" moved/kid RETURN (STATUS (MAILBOXID))')
+    assert r.raw[1] == b"* STATUS moved/kid (MAILBOXID (%s))" % kid.encode()
     # INBOX keeps its id when RENAME moves its messages out
     inbox = status_id(client, "INBOX")
     assert client.command("RENAME INBOX old").ok
