@@ -13,6 +13,7 @@
 #include "mail_modseq.h"
 #include "quota.h"
 #include "metadata.h"
+#include "objectid.h"
 
 #include <malloc.h>
 #include <dirent.h>
@@ -1122,6 +1123,9 @@ int mail_create(struct mail_session *s, const char *name, struct mail_err *err)
 	}
 	fsafe_close(&loc);
 	free(w.path);
+	/* OBJECTID: a new mailbox never inherits a removed one's id */
+	if (rc == 0)
+		mail_mailboxid_forget(s, name, NULL);
 	return rc;
 }
 
@@ -1203,6 +1207,8 @@ int mail_delete(struct mail_session *s, const char *name, struct mail_err *err)
 		mail_special_forget(s, name, NULL);
 	if (rc == 0)
 		mail_meta_forget(s, name, NULL);
+	if (rc == 0)
+		mail_mailboxid_forget(s, name, NULL);
 	return rc;
 }
 
@@ -1375,6 +1381,8 @@ int mail_rename(struct mail_session *s, const char *from, const char *to, struct
 		mail_special_forget(s, from, to);
 	if (rc == 0)
 		mail_meta_forget(s, from, to);
+	if (rc == 0)
+		mail_mailboxid_forget(s, from, to);
 out:
 	free(wf.path);
 	free(wt.path);

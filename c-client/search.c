@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "casemap.h"
+#include "objectid.h"
 
 /* ---------- sequence sets ---------- */
 
@@ -328,6 +329,11 @@ static void node_compile(struct sctx *c, struct pool *pool, const struct search_
 		/* one "now" for the whole search, so every message is judged
 		 * against the same instant */
 		n->cutoff = time(NULL) - (time_t)k->seconds;
+		break;
+	case SK_EMAILID:
+	case SK_THREADID:
+		/* a digest of the whole text, or a few header fields */
+		n->cost = k->op == SK_EMAILID ? 7 : 3;
 		break;
 	case SK_HEADER:
 		n->field = field_index(c, k->field ? k->field : "", k->address);
@@ -900,6 +906,17 @@ static int eval_string(struct sctx *c, const struct node *n)
 	return r;
 }
 
+/* EMAILID / THREADID (RFC 8474): is the message's id the one asked for? */
+static int eval_objectid(struct sctx *c, const struct node *n)
+{
+	char id[MAIL_OBJECTID_SIZE];
+	int r = n->op == SK_EMAILID ? mail_emailid(c->box, c->msgno, id, c->err)
+				    : mail_threadid(c->box, c->msgno, id, c->err);
+
+	c->have_text = c->have_head = 0;   /* their reads may have moved c->text */
+	return r < 0 ? -1 : r == 0 && !strcmp(id, n->key->str);
+}
+
 static int eval(struct sctx *c, const struct node *n)
 {
 	const struct message *m = c->m;
@@ -956,6 +973,9 @@ static int eval(struct sctx *c, const struct node *n)
 				 local_day(m->internal_date, m->tz_minutes), n->op, n->day);
 	case SK_SAVEDATESUPPORTED:
 		return m->save_date != 0;
+	case SK_EMAILID:
+	case SK_THREADID:
+		return eval_objectid(c, n);
 	case SK_HEADER:
 	case SK_BODY:
 	case SK_TEXT:

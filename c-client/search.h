@@ -49,6 +49,8 @@ enum search_op {
 	/* RFC 8514: save date (UTC days; the internal date where none is kept) */
 	SK_SAVEDBEFORE, SK_SAVEDON, SK_SAVEDSINCE,
 	SK_SAVEDATESUPPORTED,   /* the message has a save date */
+	/* RFC 8474: the message's EMAILID / THREADID is str */
+	SK_EMAILID, SK_THREADID,
 };
 
 struct search_key {

@@ -161,10 +161,7 @@ static void unlink_child(struct tctx *c, int32_t k)
 
 /* ---------- step 1: Message-IDs and references ---------- */
 
-/* The next msg-id of s[*pos..len), normalized into the pool (quotes,
- * backslashes and white space dropped, so that <"a"@b> is <a@b> as RFC
- * 5256 asks), or NULL. Comments between msg-ids are skipped. */
-static const char *msgid_next(struct tctx *c, const char *s, size_t len, size_t *pos)
+int thread_msgid_next(const char *s, size_t len, size_t *pos, struct buf *out)
 {
 	size_t i = *pos, j;
 	int depth = 0;
@@ -175,23 +172,31 @@ static const char *msgid_next(struct tctx *c, const char *s, size_t len, size_t 
 			i += s[i] == '\\' && depth ? 2 : 1;
 			continue;
 		}
-		buf_reset(&c->tmp);
+		buf_reset(out);
 		for (j = i + 1; j < len && s[j] != '>' && s[j] != '<'; j++) {
 			if (s[j] == '\\' && j + 1 < len)
-				buf_putc(&c->tmp, s[++j]);
+				buf_putc(out, s[++j]);
 			else if (!strchr("\" \t\r\n", s[j]))
-				buf_putc(&c->tmp, s[j]);
+				buf_putc(out, s[j]);
 		}
 		if (j >= len)
 			break;
 		i = s[j] == '<' ? j : j + 1;   /* "<a <b>": the second one starts */
-		if (s[j] == '>' && c->tmp.len) {
+		if (s[j] == '>' && out->len) {
 			*pos = i;
-			return pool_strndup(c->pool, c->tmp.data, c->tmp.len);
+			return 1;
 		}
 	}
 	*pos = len;
-	return NULL;
+	return 0;
+}
+
+/* The next msg-id of s[*pos..len) (thread_msgid_next), in the pool, or NULL. */
+static const char *msgid_next(struct tctx *c, const char *s, size_t len, size_t *pos)
+{
+	if (!thread_msgid_next(s, len, pos, &c->tmp))
+		return NULL;
+	return pool_strndup(c->pool, c->tmp.data, c->tmp.len);
 }
 
 /* The container of id, a new dummy when unseen. */

@@ -38,6 +38,11 @@ struct thread_msg {
 	const char *subject, *message_id, *references, *in_reply_to;
 };
 
+/* The next msg-id of s[*pos..len) into out, normalized (quotes,
+ * backslashes and white space dropped, so that <"a"@b> is <a@b> as RFC
+ * 5256 asks; comments between msg-ids skipped); 1 found, 0 none left. */
+int thread_msgid_next(const char *s, size_t len, size_t *pos, struct buf *out);
+
 /* Thread msgs (in mailbox order) into out; free with thread_tree_free. */
 void thread_build(enum thread_algo algo, const struct thread_msg *msgs, size_t n,
 		  struct thread_tree *out);

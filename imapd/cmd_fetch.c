@@ -10,6 +10,7 @@
 #include "imap_fmt.h"
 #include "imap_resp.h"
 #include "imapd.h"
+#include "objectid.h"
 #include "imap_url.h"
 
 enum fa_kind {
@@ -22,6 +23,8 @@ enum fa_kind {
 	FA_BODYSTRUCTURE,
 	FA_MODSEQ,          /* RFC 7162 */
 	FA_SAVEDATE,        /* RFC 8514 */
+	FA_EMAILID,         /* RFC 8474 */
+	FA_THREADID,
 	/* from here on the message text is needed */
 	FA_SECTION,         /* BODY[...], BODY.PEEK[...], RFC822, RFC822.HEADER/TEXT */
 	FA_BINARY,          /* BINARY[...], BINARY.PEEK[...] (RFC 3516): decoded */
@@ -281,6 +284,7 @@ static const struct {
 	{"ENVELOPE", FA_ENVELOPE},    {"FLAGS", FA_FLAGS}, {"INTERNALDATE", FA_INTERNALDATE},
 	{"RFC822.SIZE", FA_SIZE},     {"UID", FA_UID},     {"BODYSTRUCTURE", FA_BODYSTRUCTURE},
 	{"MODSEQ", FA_MODSEQ},        {"SAVEDATE", FA_SAVEDATE},
+	{"EMAILID", FA_EMAILID},      {"THREADID", FA_THREADID},
 };
 
 static int parse_att(struct cmd *cmd, struct fetch_req *req)
@@ -436,6 +440,8 @@ struct fetch_msg {
 	struct body *body;
 	const char *text;
 	size_t len;
+	char emailid[MAIL_OBJECTID_SIZE], threadid[MAIL_OBJECTID_SIZE];
+	int no_thread;       /* THREADID NIL */
 };
 
 static void put_att(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
@@ -489,7 +495,32 @@ static void put_att(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
 	case FA_MODSEQ:
 		imap_put_modseq(out, cmd->c->box, fm->msgno);
 		break;
+	case FA_EMAILID:
+		buf_printf(out, "EMAILID (%s)", fm->emailid);
+		break;
+	case FA_THREADID:
+		/* RFC 8474 5.2: NIL for a message in no thread we can name */
+		if (fm->no_thread)
+			buf_puts(out, "THREADID NIL");
+		else
+			buf_printf(out, "THREADID (%s)", fm->threadid);
+		break;
 	}
+}
+
+/* The object ids the attributes ask for, before the text is fetched (their
+ * reads would end its validity). 0, or -1 with err. */
+static int fetch_ids(const struct fetch_req *req, struct mailbox *box, struct fetch_msg *fm,
+		     struct mail_err *err)
+{
+	for (const struct fetch_att *a = req->atts; a; a = a->next) {
+		if (a->kind == FA_EMAILID && mail_emailid(box, fm->msgno, fm->emailid, err) < 0)
+			return -1;
+		if (a->kind == FA_THREADID &&
+		    (fm->no_thread = mail_threadid(box, fm->msgno, fm->threadid, err)) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* RFC 3516: a BINARY item whose part has an encoding we cannot decode
@@ -516,13 +547,13 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 		     struct buf *out, struct buf *scratch, struct mail_err *err)
 {
 	struct mailbox *box = cmd->c->box;
-	struct fetch_msg fm = {msgno, box->msgs[msgno - 1], NULL, NULL, NULL, 0};
+	struct fetch_msg fm = {.msgno = msgno, .m = box->msgs[msgno - 1]};
 	int flags_changed = 0, first = 1;
 	int need_text = req->sets_seen;
 
 	for (const struct fetch_att *a = req->atts; a; a = a->next)
 		need_text |= a->kind >= FA_SECTION;   /* sections, BINARY, PREVIEW */
-	if (binary_unknown_cte(req, box, &fm, msgno, err))
+	if (binary_unknown_cte(req, box, &fm, msgno, err) || fetch_ids(req, box, &fm, err) < 0)
 		return -1;
 	if (req->sets_seen && !box->readonly && !(fm.m->flags & MF_SEEN)) {
 		if (mail_store(box, msgno, STORE_ADD, MF_SEEN, 0, err) < 0)

@@ -8,6 +8,7 @@
 #include "imap_fmt.h"
 #include "mutf7.h"
 #include "specialuse.h"
+#include "objectid.h"
 
 /* "CMD SP mailbox" with nothing after. */
 static int one_mailbox(struct cmd *cmd, char **name)
@@ -79,7 +80,11 @@ void cmd_create(struct cmd *cmd)
 	if ((bits ? mail_create_special(&cmd->c->sess, name, bits, &err)
 		  : mail_create(&cmd->c->sess, name, &err)) < 0)
 		return resp_mail_error(cmd, &err);
-	resp_ok(cmd, NULL, "CREATE completed");
+	struct buf code;
+	buf_init(&code);
+	int have_id = imap_mailboxid_code(cmd->c, name, &code) == 0;
+	resp_ok(cmd, have_id ? code.data : NULL, "CREATE completed");
+	buf_free(&code);
 }
 
 void cmd_delete(struct cmd *cmd)
@@ -147,6 +152,8 @@ static const struct {
 	{"SIZE", S_SIZE},
 	{"HIGHESTMODSEQ", S_HIGHESTMODSEQ},
 	{"DELETED", S_DELETED}, {"DELETED-STORAGE", S_DELETED_STORAGE},
+	/* OBJECTID (RFC 8474): a parenthesized id, not a number */
+	{"MAILBOXID", S_MAILBOXID},
 };
 
 int imap_status_items(struct parser *p, unsigned *want)
@@ -209,16 +216,21 @@ int imap_status_send(struct client *c, const char *name, unsigned want, struct m
 		else if (mail_status_deleted(&c->sess, name, &del, &del_bytes, err) < 0)
 			return -1;
 	}
+	char id[MAIL_OBJECTID_SIZE];
+	if ((want & S_MAILBOXID) && mail_mailboxid(&c->sess, name, id, err) < 0)
+		return -1;
 	const uint64_t values[] = {st.messages,    st.recent, st.uidnext,
 				   st.uidvalidity, st.unseen, imap_append_limit(c),
-				   st.size,        hms,       del, del_bytes};
+				   st.size,        hms,       del, del_bytes, 0};
 	struct buf b;
 	buf_init(&b);
 	buf_puts(&b, "STATUS ");
 	imap_put_mailbox(c, &b, name);
 	buf_puts(&b, " (");
 	for (size_t i = 0, n = 0; i < ARRAY_SIZE(status_items); i++)
-		if (want & status_items[i].bit)
+		if (want & status_items[i].bit & S_MAILBOXID)
+			buf_printf(&b, "%sMAILBOXID (%s)", n++ ? " " : "", id);
+		else if (want & status_items[i].bit)
 			buf_printf(&b, "%s%s %llu", n++ ? " " : "", status_items[i].name,
 				   (unsigned long long)values[i]);
 	buf_putc(&b, ')');

@@ -10,6 +10,7 @@
 #include "imapd.h"
 #include "context.h"
 #include "search_parse.h"
+#include "objectid.h"
 
 struct sctx {
 	struct parser *p;
@@ -167,6 +168,17 @@ static int parse_modseq(struct sctx *s, struct search_key **out)
 	return k->size > INT64_MAX ? p_fail(s->p, "MODSEQ: value too large") : 0;
 }
 
+/* EMAILID / THREADID objectid (RFC 8474 6). */
+static int parse_objectid(struct sctx *s, const char *name, struct search_key **out)
+{
+	struct search_key *k = key_new(s, strcasecmp(name, "EMAILID") ? SK_THREADID : SK_EMAILID);
+
+	*out = k;
+	if (p_sp(s->p) < 0 || p_atom(s->p, &k->str) < 0)
+		return -1;
+	return mail_objectid_valid(k->str, strlen(k->str)) ? 0 : p_fail(s->p, "Not an objectid");
+}
+
 /* Keys with arguments that fit no table: strings, sizes, intervals, NOT,
  * OR, UID, MODSEQ. */
 static int parse_special(struct sctx *s, const char *name, struct search_key **out)
@@ -201,6 +213,8 @@ static int parse_special(struct sctx *s, const char *name, struct search_key **o
 		return p_sp(s->p) < 0 ? -1 : parse_set_key(s, SK_UIDS, out);
 	if (!strcasecmp(name, "MODSEQ"))
 		return parse_modseq(s, out);
+	if (!strcasecmp(name, "EMAILID") || !strcasecmp(name, "THREADID"))
+		return parse_objectid(s, name, out);
 	if (!strcasecmp(name, "NOT")) {
 		k = key_new(s, SK_NOT);
 		*out = k;

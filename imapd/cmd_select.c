@@ -71,6 +71,10 @@ static void select_common(struct cmd *cmd, int readonly)
 		}
 	resp_untagged(c, "OK [UIDVALIDITY %u] UIDs valid", box->uidvalidity);
 	resp_untagged(c, "OK [UIDNEXT %u] Predicted next UID", box->uidnext);
+	buf_init(&b);
+	if (imap_mailboxid_code(c, box->name, &b) == 0)
+		resp_untagged(c, "OK [%s] Mailbox id", b.data);
+	buf_free(&b);
 	imap_select_condstore(cmd, &sp);
 	resp_ok(cmd, box->readonly ? "READ-ONLY" : "READ-WRITE", "%s completed",
 		readonly ? "EXAMINE" : "SELECT");

@@ -114,6 +114,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " REPLACE");
 		/* cmd_fetch.c, search.c (RFC 8514): dates from Maildir and MH */
 		buf_puts(out, " SAVEDATE");
+		/* cmd_objectid.c, cmd_fetch.c, cmd_search.c (RFC 8474) */
+		buf_puts(out, " OBJECTID");
 		/* uidonly.c (RFC 9586) */
 		buf_puts(out, " UIDONLY");
 		/* cmd_auth.c: only a session the pre-login process can take back */

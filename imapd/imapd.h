@@ -187,11 +187,15 @@ enum {
 	S_APPENDLIMIT = 32, S_SIZE = 64,
 	S_HIGHESTMODSEQ = 128,   /* RFC 7162 3.1.2 */
 	S_DELETED = 256, S_DELETED_STORAGE = 512,   /* RFC 9208 4.3.1 (quota.c) */
+	S_MAILBOXID = 1024,      /* RFC 8474 4.2 (objectid.c) */
 };
 /* "(" status-att *(SP status-att) ")" into S_* bits; -1 with p's error. */
 int imap_status_items(struct parser *p, unsigned *want);
 /* The untagged STATUS of name with the items in want; -1 with err. */
 int imap_status_send(struct client *c, const char *name, unsigned want, struct mail_err *err);
+/* RFC 8474 (cmd_objectid.c): the "MAILBOXID (id)" of name into code (for
+ * SELECT and CREATE's response codes); 0, or -1 (logged) to leave it out. */
+int imap_mailboxid_code(struct client *c, const char *name, struct buf *code);
 
 /* LIST's arguments (cmd_list.c): RFC 5258's selection and return
  * options as listext.h's MAIL_LIST_* in opts, STATUS items (S_*) in

@@ -1,0 +1,323 @@
+/* objectid.c: OBJECTID (RFC 8474) ids. The mailbox id file is a magic line,
+ * then one record per mailbox: its id, a space, the name's length, a
+ * newline, the name's octets and a newline (names are taken as given). */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "fsafe.h"
+#include "log.h"
+#include "objectid.h"
+#include "sort.h"
+#include "thread.h"
+
+#define MBOXID_MAGIC "imapd-mailboxids 1\n"
+#define MBOXID_LOCK MAIL_MBOXID_FILE ".lock"
+#define MBOXID_NAME_MAX 4096
+#define MBOXID_FILE_MAX ((size_t)MAIL_MBOXID_MAX * (MAIL_OBJECTID_SIZE + MBOXID_NAME_MAX + 8))
+
+/* Write a letter and the first 12 octets of digest d in hex into id. */
+static void id_format(char id[MAIL_OBJECTID_SIZE], char letter, const unsigned char *d)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	id[0] = letter;
+	for (int i = 0; i < 12; i++) {
+		id[1 + 2 * i] = hex[d[i] >> 4];
+		id[2 + 2 * i] = hex[d[i] & 15];
+	}
+	id[MAIL_OBJECTID_SIZE - 1] = '\0';
+}
+
+/* Is p[0..len) an id we make: the letter and 24 lowercase hex digits? */
+static int id_valid(const char *p, size_t len, char letter)
+{
+	if (len != MAIL_OBJECTID_SIZE - 1 || p[0] != letter)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if (!strchr("0123456789abcdef", p[i]) || !p[i])
+			return 0;
+	return 1;
+}
+
+int mail_objectid_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > 255)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+void mail_mboxid_free(struct mail_mboxid_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		free(set->v[i].name);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+/* Append id and a copy of name to set. */
+static void mboxid_add(struct mail_mboxid_set *set, const char *id, const char *name,
+		       size_t len)
+{
+	set->v = xrealloc(set->v, (set->n + 1) * sizeof *set->v);
+	memcpy(set->v[set->n].id, id, MAIL_OBJECTID_SIZE - 1);
+	set->v[set->n].id[MAIL_OBJECTID_SIZE - 1] = '\0';
+	set->v[set->n++].name = xstrndup(name, len);
+}
+
+/* One record at *p; -1 when damaged. */
+static int mboxid_record(const char **p, const char *end, struct mail_mboxid_set *set)
+{
+	const char *s = *p, *id = s;
+	size_t n = 0;
+
+	if ((size_t)(end - s) < MAIL_OBJECTID_SIZE || !id_valid(s, MAIL_OBJECTID_SIZE - 1, 'F') ||
+	    s[MAIL_OBJECTID_SIZE - 1] != ' ')
+		return -1;
+	s += MAIL_OBJECTID_SIZE;
+	const char *digits = s;
+	while (s < end && *s >= '0' && *s <= '9' && n <= MBOXID_NAME_MAX)
+		n = n * 10 + (size_t)(*s++ - '0');
+	if (s == digits || s == end || *s != '\n' || n == 0 || n > MBOXID_NAME_MAX ||
+	    (size_t)(end - ++s) < n + 1 || s[n] != '\n' || memchr(s, '\0', n))
+		return -1;
+	mboxid_add(set, id, s, n);
+	*p = s + n + 1;
+	return 0;
+}
+
+int mail_mboxid_parse(const char *data, size_t len, struct mail_mboxid_set *set)
+{
+	const char *p = data, *end = data + len;
+	size_t ml = strlen(MBOXID_MAGIC);
+
+	set->v = NULL;
+	set->n = 0;
+	if (len < ml || memcmp(data, MBOXID_MAGIC, ml))
+		return -1;
+	for (p += ml; p < end; )
+		if (set->n == MAIL_MBOXID_MAX || mboxid_record(&p, end, set) < 0) {
+			mail_mboxid_free(set);
+			return -1;
+		}
+	return 0;
+}
+
+/* Take the lock that orders read-change-write; its descriptor (and the
+ * home's in *home), or -1 with err. */
+static int mboxid_lock(struct mail_session *s, int *home, struct mail_err *err)
+{
+	int fd;
+
+	if ((*home = fsafe_home(s)) < 0) {
+		mail_err_set(err, MAIL_NOPERM, "no home directory for mailbox ids");
+		return -1;
+	}
+	fd = openat(*home, MBOXID_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		mail_err_set(err, MAIL_FAIL, "cannot lock ~/%s: %s", MBOXID_LOCK, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read the file (none: an empty set); 0, or -1 with err. */
+static int mboxid_read(int home, struct mail_mboxid_set *set, struct mail_err *err)
+{
+	char *data;
+	size_t len;
+	int rc = fsafe_read_own(home, MAIL_MBOXID_FILE, MBOXID_FILE_MAX, &data, &len, err);
+
+	set->v = NULL;
+	set->n = 0;
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = mail_mboxid_parse(data, len, set);
+	free(data);
+	if (rc < 0)
+		mail_err_set(err, MAIL_CORRUPT, "~/%s is damaged", MAIL_MBOXID_FILE);
+	return rc;
+}
+
+/* Write set whole, through a temp file and a rename. */
+static int mboxid_write(int home, const struct mail_mboxid_set *set, struct mail_err *err)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b);
+	buf_puts(&b, MBOXID_MAGIC);
+	for (size_t i = 0; i < set->n; i++)
+		buf_printf(&b, "%s %zu\n%s\n", set->v[i].id, strlen(set->v[i].name), set->v[i].name);
+	rc = fsafe_replace(home, MAIL_MBOXID_FILE, b.data, b.len, err);
+	buf_free(&b);
+	return rc;
+}
+
+/* The index of name's record in set, or set->n. */
+static size_t mboxid_find(const struct mail_mboxid_set *set, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (!strcmp(set->v[i].name, name))
+			break;
+	return i;
+}
+
+/* A new random mailbox id; -1 with err when the kernel gives no entropy. */
+static int mboxid_new(char id[MAIL_OBJECTID_SIZE], struct mail_err *err)
+{
+	unsigned char r[12];
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		mail_err_set(err, MAIL_FAIL, "no random bytes for a mailbox id: %s", strerror(errno));
+		return -1;
+	}
+	id_format(id, 'F', r);
+	return 0;
+}
+
+int mail_mailboxid(struct mail_session *s, const char *name, char id[MAIL_OBJECTID_SIZE], struct mail_err *err)
+{
+	struct mail_mboxid_set set;
+	int home, lock, rc = -1;
+
+	if (strlen(name) > MBOXID_NAME_MAX || !*name) {
+		mail_err_set(err, MAIL_BADNAME, "mailbox name too long for an id");
+		return -1;
+	}
+	if ((lock = mboxid_lock(s, &home, err)) < 0)
+		return -1;
+	if (mboxid_read(home, &set, err) == 0) {
+		size_t i = mboxid_find(&set, name);
+		if (i < set.n) {
+			memcpy(id, set.v[i].id, MAIL_OBJECTID_SIZE);
+			rc = 0;
+		} else if (set.n == MAIL_MBOXID_MAX) {
+			mail_err_set(err, MAIL_LIMIT, "no more than %d mailbox ids", MAIL_MBOXID_MAX);
+		} else if (mboxid_new(id, err) == 0) {
+			mboxid_add(&set, id, name, strlen(name));
+			rc = mboxid_write(home, &set, err);
+		}
+		mail_mboxid_free(&set);
+	}
+	close(lock);
+	return rc;
+}
+
+/* The tail of name after from when name is from or inside it ("from/..."),
+ * else NULL. */
+static const char *mboxid_under(const char *name, const char *from)
+{
+	size_t n = strlen(from);
+
+	return !strncmp(name, from, n) && (name[n] == '\0' || name[n] == '/') ? name + n : NULL;
+}
+
+/* Drop (to NULL: from itself only, as DELETE leaves children) or rename
+ * the records of from; whether any changed. */
+static int mboxid_move(struct mail_mboxid_set *set, const char *from, const char *to)
+{
+	int changed = 0;
+
+	for (size_t i = set->n; i-- > 0; ) {
+		const char *tail = mboxid_under(set->v[i].name, from);
+		if (!tail || (!to && *tail))
+			continue;
+		changed = 1;
+		if (!to) {
+			free(set->v[i].name);
+			set->v[i] = set->v[--set->n];
+			continue;
+		}
+		struct buf nb;
+		buf_init(&nb);
+		buf_printf(&nb, "%s%s", to, tail);
+		free(set->v[i].name);
+		set->v[i].name = buf_steal(&nb);
+	}
+	return changed;
+}
+
+void mail_mailboxid_forget(struct mail_session *s, const char *from, const char *to)
+{
+	struct mail_mboxid_set set;
+	struct mail_err err;
+	struct stat st;
+	int home = fsafe_home(s), lock, rc = -1;
+
+	/* a user who never asked for an id gets no file */
+	if (!from || !*from || home < 0 ||
+	    fstatat(home, MAIL_MBOXID_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if ((lock = mboxid_lock(s, &home, &err)) < 0)
+		goto out;
+	if (mboxid_read(home, &set, &err) == 0) {
+		/* a record left at the new name (a mailbox removed behind our
+		 * back) must not shadow the moved one */
+		int changed = to && mboxid_move(&set, to, NULL);
+		changed |= mboxid_move(&set, from, to);
+		rc = changed ? mboxid_write(home, &set, &err) : 0;
+		mail_mboxid_free(&set);
+	}
+	close(lock);
+out:
+	if (rc < 0)
+		log_warn("mailbox ids of %s not %s: %s", from, to ? "renamed" : "removed", err.text);
+}
+
+int mail_emailid(struct mailbox *box, uint32_t msgno, char id[MAIL_OBJECTID_SIZE],
+		 struct mail_err *err)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	const char *text;
+	size_t len;
+
+	if (mail_fetch_text(box, msgno, &text, &len, err) < 0)
+		return -1;
+	SHA256((const unsigned char *)text, len, d);
+	id_format(id, 'M', d);
+	return 0;
+}
+
+int mail_threadid(struct mailbox *box, uint32_t msgno, char id[MAIL_OBJECTID_SIZE],
+		  struct mail_err *err)
+{
+	static const int order[] = {SF_REFERENCES, SF_IN_REPLY_TO, SF_MESSAGE_ID};
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	struct pool *pool = pool_new();
+	char *v[SF_COUNT];
+	struct buf root;
+	int rc = 1;
+
+	buf_init(&root);
+	if (sort_fields_get(box, msgno, 1u << SF_REFERENCES | 1u << SF_IN_REPLY_TO |
+				 1u << SF_MESSAGE_ID, pool, v, err) < 0)
+		rc = -1;
+	for (size_t k = 0; rc == 1 && k < sizeof order / sizeof order[0]; k++) {
+		size_t pos = 0;
+		if (v[order[k]] && thread_msgid_next(v[order[k]], strlen(v[order[k]]), &pos, &root)) {
+			SHA256((const unsigned char *)root.data, root.len, d);
+			id_format(id, 'T', d);
+			rc = 0;
+		}
+	}
+	buf_free(&root);
+	pool_free(pool);
+	return rc;
+}
