@@ -92,8 +92,8 @@ static const char *boundary(BODY *b)
 }
 
 /* A body's content: a multipart's parts each after its boundary line and
- * MIME header, the closing boundary last; other types as they are (the
- * encoding already applied). */
+ * MIME header, the closing boundary last (its line end is the caller's);
+ * other types as they are (the encoding already applied). */
 static void body_out(struct text *t, BODY *b)
 {
 	if (b->type != TYPEMULTIPART) {
@@ -116,7 +116,7 @@ static void body_out(struct text *t, BODY *b)
 	}
 	put(t, "--");
 	put(t, boundary(b));
-	put(t, "--\r\n");
+	put(t, "--");
 }
 
 /* The address as SMTP's MAIL and RCPT take it: local@host. */
@@ -256,6 +256,7 @@ static void message_out(struct text *t, ENVELOPE *env, BODY *body)
 	fs_give((void **)&h);
 	if (body)
 		body_out(t, body);
+	put(t, "\r\n");   /* UW's library ended every message so */
 }
 
 long smtp_mail(SENDSTREAM *stream, char *type, ENVELOPE *env, BODY *body)
