@@ -17,6 +17,7 @@ struct text {
 	size_t n, cap;
 };
 
+/* Append n bytes of s. */
 static void put_n(struct text *t, const char *s, size_t n)
 {
 	if (t->n + n + 1 > t->cap) {
@@ -28,11 +29,13 @@ static void put_n(struct text *t, const char *s, size_t n)
 	t->p[t->n] = '\0';
 }
 
+/* Append a string. */
 static void put(struct text *t, const char *s)
 {
 	put_n(t, s, strlen(s));
 }
 
+/* strlen, 0 for a field the program left NIL. */
 static size_t len0(const char *s)
 {
 	return s ? strlen(s) : 0;
@@ -49,6 +52,7 @@ static size_t addresses_room(ADDRESS *a)
 	return n;
 }
 
+/* Room a parameter list may take, each value quoted at worst. */
 static size_t parameters_room(PARAMETER *p)
 {
 	size_t n = 0;
@@ -83,6 +87,7 @@ static size_t header_room(ENVELOPE *env, BODY *body)
 	       (body ? body_header_room(body) : 0);
 }
 
+/* A multipart's boundary (rfc822_encode_body_7bit made one if needed). */
 static const char *boundary(BODY *b)
 {
 	for (PARAMETER *p = b->parameter; p; p = p->next)
@@ -97,7 +102,8 @@ static const char *boundary(BODY *b)
 static void body_out(struct text *t, BODY *b)
 {
 	if (b->type != TYPEMULTIPART) {
-		put_n(t, (char *)b->contents.text.data, b->contents.text.size);
+		if (b->contents.text.data)
+			put_n(t, (char *)b->contents.text.data, b->contents.text.size);
 		return;
 	}
 	for (PART *part = b->nested.part; part; part = part->next) {
@@ -147,6 +153,7 @@ static size_t recipients(ENVELOPE *env, char ***out)
 	return n;
 }
 
+/* The library's connection behind a stream. */
 static struct smtp_conn *conn(SENDSTREAM *stream)
 {
 	return stream->netstream->stream;
@@ -174,6 +181,7 @@ static char *host_of(const char *spec)
 	return h;
 }
 
+/* The SMTP parameters are mail_parameters' (GET_/SET_SMTPPORT ...). */
 void *smtp_parameters(long function, void *value)
 {
 	return cl_params(function, value);
@@ -217,6 +225,7 @@ SENDSTREAM *smtp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsign
 	return NIL;
 }
 
+/* QUIT and free; NIL, for the classic "stream = smtp_close(stream)". */
 SENDSTREAM *smtp_close(SENDSTREAM *stream)
 {
 	if (!stream)
@@ -230,9 +239,9 @@ SENDSTREAM *smtp_close(SENDSTREAM *stream)
 	return NIL;
 }
 
-/* Report a failure the way the classic library did: an mm_log error,
- * and the stream's reply the server's refusal or, when the server did not
- * refuse, code with the reason. */
+/* Report a failure: an mm_log error with the reason, and as the stream's
+ * reply the server's refusal or, when the server refused nothing (no
+ * recipients, a broken connection), code with the reason. */
 static long fail(SENDSTREAM *stream, long code, const char *why)
 {
 	set_reply(stream);
@@ -259,6 +268,7 @@ static void message_out(struct text *t, ENVELOPE *env, BODY *body)
 	put(t, "\r\n");   /* UW's library ended every message so */
 }
 
+/* Send one message; T, or NIL with the reason in mm_log and the reply. */
 long smtp_mail(SENDSTREAM *stream, char *type, ENVELOPE *env, BODY *body)
 {
 	ADDRESS *from = env->return_path ? env->return_path : env->from;
@@ -266,7 +276,7 @@ long smtp_mail(SENDSTREAM *stream, char *type, ENVELOPE *env, BODY *body)
 	struct text t = {0};
 	long ok;
 
-	if (strcasecmp(type, "MAIL"))   /* SEND/SOML/SAML: gone from SMTP (RFC 5321) */
+	if (!type || strcasecmp(type, "MAIL"))   /* SEND/SOML/SAML: gone from SMTP (RFC 5321) */
 		return fail(stream, SMTPHARDERROR, "only MAIL is supported");
 	if (!from)
 		return fail(stream, SMTPHARDERROR, "No return path specified");
