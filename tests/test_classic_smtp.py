@@ -27,6 +27,29 @@ SOURCE = os.path.join(HERE, "data/classic/smtpsend.c")
 ATTACHMENT = bytes(range(256)) * 2
 
 
+FLAGS = {"ours": ["-I%s" % os.path.join(os.path.dirname(HERE), "c-client/classic"),
+                  "-L%s" % LIBDIR, "-l:libc-client.so.1"],
+         "debian": ["-I/usr/include/c-client", "-lc-client"]}
+
+
+def build(source, lib, out):
+    subprocess.run(["cc", "-Wall", "-Werror", "-Wno-unused-parameter", "-o", out, source]
+                   + FLAGS[lib], check=True, timeout=120)
+
+
+def test_sendstream_layout_is_debian_s(tmp_path):
+    """The stream programs read reply and replycode from, field for field."""
+    source = os.path.join(HERE, "data/classic/sendstream.c")
+    out = {}
+    for lib in ("ours", "debian"):
+        build(source, lib, str(tmp_path / lib))
+        out[lib] = subprocess.run([str(tmp_path / lib)], stdout=subprocess.PIPE, text=True,
+                                  env={"LD_LIBRARY_PATH": LIBDIR} if lib == "ours" else {},
+                                  check=True).stdout
+    assert out["ours"] == out["debian"]
+    assert out["ours"].startswith("SENDSTREAM 136: host 8 reply 16 replycode 24 protocol 40 ")
+
+
 @pytest.fixture(scope="module")
 def programs():
     """smtpsend built on our headers (linked to our library) and on
@@ -36,14 +59,10 @@ def programs():
             "%s: `make shared shared-asan` builds it" % d
     d = tempfile.mkdtemp(prefix="classic-smtp-")
     os.chmod(d, 0o755)
-    flags = {"ours": ["-I%s" % os.path.join(os.path.dirname(HERE), "c-client/classic"),
-                      "-L%s" % LIBDIR, "-l:libc-client.so.1"],
-             "debian": ["-I/usr/include/c-client", "-lc-client"]}
     out = {}
-    for lib, f in flags.items():
+    for lib in FLAGS:
         out[lib] = os.path.join(d, "smtpsend-" + lib)
-        subprocess.run(["cc", "-Wall", "-Werror", "-Wno-unused-parameter", "-o", out[lib],
-                        SOURCE] + f, check=True, timeout=120)
+        build(SOURCE, lib, out[lib])
     yield out
     for p in out.values():
         os.unlink(p)
