@@ -116,9 +116,11 @@ $(O)/c-client/$(SHLIB_SONAME): $(O)/c-client/classic/classic.o
 # library and the bridge become one object whose only globals are the
 # bridge's (clb_); that and the classic side become one whose only globals
 # are the classic API (the cl_ helpers and the bridge become local too).
-$(O)/c-client/classic/native.o: $(CLIENT_OBJ) $(O)/c-client/classic/bridge.o
+BRIDGE_OBJ := $(O)/c-client/classic/bridge.o
+BRIDGE_OBJ += $(O)/c-client/classic/bridge_smtp.o
+$(O)/c-client/classic/native.o: $(CLIENT_OBJ) $(BRIDGE_OBJ)
 	$(CC) -r -nostdlib -o $@.all $^
-	nm -g --defined-only $(O)/c-client/classic/bridge.o | awk 'NF == 3 {print $$3}' > $@.syms
+	nm -g --defined-only $(BRIDGE_OBJ) | awk 'NF == 3 {print $$3}' > $@.syms
 	objcopy --keep-global-symbols=$@.syms $@.all $@
 	@rm -f $@.all
 
@@ -171,7 +173,7 @@ $(O)/src/%.o: src/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) -Iimapd -MMD -MP -c -o $@ $<
 
 -include $(CLIENT_OBJ:.o=.d) $(UTIL_BIN:=.d) $(IMAPD_OBJ:.o=.d) $(POP3_OBJ:.o=.d) $(POP2_OBJ:.o=.d) \
-	$(CLASSIC_OBJ:.o=.d) $(O)/c-client/classic/bridge.d
+	$(CLASSIC_OBJ:.o=.d) $(BRIDGE_OBJ:.o=.d)
 
 # Unit tests: each tests/unit/test-*.c is one program; summary line at the end.
 # A test that checks nothing must SKIP with a reason, and a program fails on

@@ -334,8 +334,21 @@ int smtp_send(struct smtp_conn *c, const char *from, const char *const *to, size
 	return cmd(c, 2, "the message", err, ".");
 reset:;
 	struct mail_err ignore;
+	int code = c->code;
+	char refusal[sizeof c->last];
+
+	/* the refusal stays the last reply the caller sees, not RSET's */
+	memcpy(refusal, c->last, sizeof refusal);
 	cmd(c, 2, "RSET", &ignore, "RSET");   /* the next message starts clean */
+	c->code = code;
+	memcpy(c->last, refusal, sizeof refusal);
 	return -1;
+}
+
+int smtp_last_reply(const struct smtp_conn *c, const char **line)
+{
+	*line = c->last;
+	return c->code;
 }
 
 void smtp_disconnect(struct smtp_conn *c)

@@ -25,6 +25,8 @@ struct smtp_conn *smtp_connect(const struct net_name *nm, const struct mail_clie
  * recipients. 0, or -1 with err naming the step and the server's reply. */
 int smtp_send(struct smtp_conn *c, const char *from, const char *const *to, size_t n,
 	      const char *msg, size_t len, struct mail_err *err);
+/* The last reply's code (0: none came) and its last line in *line. */
+int smtp_last_reply(const struct smtp_conn *c, const char **line);
 /* QUIT (when still possible) and free. */
 void smtp_disconnect(struct smtp_conn *c);
 

@@ -37,6 +37,7 @@ check=(
 	mailsync                  # test_classic_abi: another program linked to libc-client.so.2007e
 	php8.2-cli php8.2-imap    # test_classic_abi: PHP's imap extension on our library
 	inn2                      # test_nntp_client: INN's nnrpd on a private spool
+	libc-client2007e-dev      # test_classic_smtp: the same classic program built on Debian's library
 )
 
 want=()

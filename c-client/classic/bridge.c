@@ -133,6 +133,12 @@ int clb_session(char *err)
 	return 0;
 }
 
+/* The native client hooks (mm_login, mm_dlog, the CAs), for bridge_smtp.c. */
+const struct mail_client *clb_native_client(void)
+{
+	return &client;
+}
+
 const char *clb_user(void)
 {
 	return sess_ready ? sess.user : NULL;

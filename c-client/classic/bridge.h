@@ -181,4 +181,16 @@ struct clb_key {
 /* match[i] for message i+1. */
 int clb_search(struct clb_box *box, const struct clb_key *key, uint8_t *match, char *err);
 
+/* Sending for the classic smtp_open/smtp_mail (bridge_smtp.c, over
+ * ../smtp_client.h): spec is "host[:port][/flag...]"; submit picks the
+ * submission service, port (0: the service's) applies when spec has none. */
+struct smtp_conn;
+struct smtp_conn *clb_smtp_open(const char *spec, int submit, unsigned port, int debug,
+				int secure, char *err);
+int clb_smtp_send(struct smtp_conn *c, const char *from, const char *const *to, size_t n,
+		  const char *msg, size_t len, char *err);
+/* The last reply's code (0: none came) and its line in *line. */
+int clb_smtp_reply(const struct smtp_conn *c, const char **line);
+void clb_smtp_close(struct smtp_conn *c);
+
 #endif

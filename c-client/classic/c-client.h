@@ -11,6 +11,7 @@ extern "C" {
 #include "flstring.h"
 #include "utf8.h"
 #include "misc.h"
+#include "smtp.h"
 #ifdef __cplusplus
 #undef private
 }

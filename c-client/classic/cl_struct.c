@@ -276,6 +276,9 @@ static void body_data_free(BODY *b)
 	mail_free_stringlist(&b->language);
 	give(&b->location);
 	give(&b->md5);
+	/* a program's text to send (smtp_mail) is the body's, as in UW's */
+	give(&b->mime.text.data);
+	give(&b->contents.text.data);
 	if (b->type == TYPEMULTIPART) {
 		while (b->nested.part) {
 			PART *next = b->nested.part->next;
