@@ -450,21 +450,22 @@ def keywords(n, prefix="kw"):
 
 
 def test_append_with_too_many_keywords_is_refused(server, open_to, user, inbox):
-    """Defect 15: APPEND with 65 keywords stored the message with 64."""
+    """Defect 15: APPEND with 65 keywords stored the message with 64; now
+    that a mailbox holds up to 1000, one keyword more is refused whole."""
     c = open_to(server, who=user)
     msg = b"From: a@example.org\r\nSubject: kw\r\n\r\nbody\r\n"
-    r = c.command("APPEND INBOX (%s) " % keywords(65), Lit(msg))
+    r = c.command("APPEND INBOX (%s) " % keywords(1001), Lit(msg))
     assert r.status == "NO", r.raw
     assert r.code == "LIMIT", (r, r.raw)
     assert c.command("SELECT INBOX").numbered("EXISTS") == [len(inbox)]
 
 
 def test_append_beyond_the_mailbox_keyword_table_is_refused(server, open_to, user, inbox):
-    """60 keywords in the mailbox, then a message with 10 new ones: NO,
-    not a message stored with 4 of them."""
+    """995 keywords in the mailbox (of 1000), then a message with 10 new
+    ones: NO, not a message stored with 5 of them."""
     c = open_to(server, who=user)
     msg = b"From: a@example.org\r\nSubject: kw\r\n\r\nbody\r\n"
-    assert c.command("APPEND INBOX (%s) " % keywords(60), Lit(msg)).ok
+    assert c.command("APPEND INBOX (%s) " % keywords(995), Lit(msg)).ok
     r = c.command("APPEND INBOX (%s) " % keywords(10, "new"), Lit(msg))
     assert r.status == "NO", r.raw
     assert c.command("SELECT INBOX").numbered("EXISTS") == [len(inbox) + 1]
@@ -476,4 +477,4 @@ def test_append_beyond_the_mailbox_keyword_table_is_refused(server, open_to, use
     r = c.command("SELECT INBOX")
     assert r.ok, r.raw
     names = [f for u in r.named("FLAGS") for f in u[1]]
-    assert "kw59" in names and not any(f.startswith("more") for f in names), names
+    assert "kw994" in names and not any(f.startswith("more") for f in names), names
