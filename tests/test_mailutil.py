@@ -207,3 +207,24 @@ def test_transfer_mbox_home_into_maildir_and_back(mu, imapd_as, spool, user, sam
     assert r.returncode == 0, r.stderr[-500:]
     for n in names:
         assert contents(imapd_as, user, "back/" + n) == want[n], n
+
+
+def test_copy_leaves_new_mail_new_unless_rw(mu, imapd_as, spool, user, sample):
+    # the classic tool opens the source read-only, so copying new mail
+    # does not make it old; -rw opens it read-write, as a client would
+    spool.write(user, sample)
+    path = spool.path(user)
+    with open(path, "rb") as f:
+        before = f.read()
+
+    def recent():
+        out = session(imapd_as, user, "STATUS INBOX (RECENT)")
+        return int(re.search(rb"\(RECENT (\d+)\)", out).group(1))
+
+    assert mu("copy", "INBOX", "a").returncode == 0
+    with open(path, "rb") as f:
+        assert f.read() == before
+    assert recent() == 4
+    assert mu("-rw", "copy", "INBOX", "b").returncode == 0
+    assert recent() == 0
+    assert contents(imapd_as, user, "b") == contents(imapd_as, user, "a")
