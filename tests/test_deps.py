@@ -18,7 +18,8 @@ SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LITERAL = re.compile(r"""["']((?:/usr)?/s?bin/[A-Za-z0-9._+-]+|[a-z][a-z0-9._+-]{1,40})["']""")
 # Literals that name a program by accident (a MIME subtype, an option value).
 NOT_PROGRAMS = {"zip", "ip"}  # "ip": fail2ban-regex -o ip
-IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+# "from X import" only where an import follows: a docstring line may begin "from a ..."
+IMPORT = re.compile(r"^\s*(?:import\s+|from\s+(?=[\w.]+\s+import\b))([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
 
 def sources():
