@@ -300,8 +300,8 @@ static int mh_open(struct mailbox *box, struct mail_err *err)
 	}
 	/* the record's UIDNEXT stays: numbers expunged at the end are not
 	 * given out again as UIDs */
-	box->uidvalidity = mh_validity(box->sess, box->path, hb->dir, &sc, !box->readonly,
-				       &box->uidnext, &hb->known);
+	box->uidvalidity = mh_validity(box->sess, box->path, hb->dir, &sc, &box->uidnext,
+				       &hb->known);
 	mh_scan_free(&sc);
 	box->ev = NULL;   /* the caller learns the first state from box */
 	int rc = mh_sync(box, err);
@@ -539,7 +539,7 @@ static int mh_status(struct mail_session *sess, const char *path, struct mail_st
 		close(dfd);
 		return -1;
 	}
-	st->uidvalidity = mh_validity(sess, path, dfd, &sc, 0, &st->uidnext, &known);
+	st->uidvalidity = mh_validity(sess, path, dfd, &sc, &st->uidnext, &known);
 	if (mail_recent_get(sess, path, &v, &hw) < 0 || v != st->uidvalidity)
 		hw = 0;
 	mh_seq_read(dfd, &q, &qs);

@@ -213,8 +213,7 @@ static int state_matches(const struct mh_state *st, const struct mh_scan *sc)
 }
 
 uint32_t mh_validity(struct mail_session *s, const char *path, int dirfd,
-		     const struct mh_scan *sc, int take, uint32_t *uidnext,
-		     struct mh_scan *known)
+		     const struct mh_scan *sc, uint32_t *uidnext, struct mh_scan *known)
 {
 	struct mh_state st;
 	struct stat ds;
@@ -233,12 +232,13 @@ uint32_t mh_validity(struct mail_session *s, const char *path, int dirfd,
 	if (st.validity)
 		log_notice("MH folder %s was renumbered: new UIDVALIDITY", path);
 	mh_scan_free(&st.known);
-	/* the folder's ctime: STATUS before and SELECT after agree */
+	/* Recorded even for a STATUS or a read-only open: a value derived
+	 * again later (from the folder's ctime, which every delivery moves)
+	 * would differ, and STATUS before and SELECT after must agree. */
 	v = mail_uidvalidity(s, fstat(dirfd, &ds) == 0 ? (uint32_t)ds.st_ctime :
-			     (uint32_t)time(NULL), take);
+			     (uint32_t)time(NULL), 1);
 	*uidnext = last + 1;
-	if (take)
-		mh_state_save(s, path, v, *uidnext, sc);
+	mh_state_save(s, path, v, *uidnext, sc);
 	return v;
 }
 
@@ -657,7 +657,7 @@ int mh_commit(struct mail_session *s, const char *path, int dfd, char (*tmp)[64]
 
 	if ((lk = mh_seq_lock(dfd, err)) < 0 || mh_scan(dfd, &sc) < 0)
 		goto out;
-	v = mh_validity(s, path, dfd, &sc, 1, &next, NULL);
+	v = mh_validity(s, path, dfd, &sc, &next, NULL);
 	mh_scan_free(&sc);
 	mh_seq_load(lk, &q);
 	if (put_flags(&q, msgs, n, uids, err) < 0)   /* refused before any number */

@@ -38,12 +38,12 @@ void mh_scan_free(struct mh_scan *sc);
 /* The UIDVALIDITY of the folder as it is now: the one recorded for it in
  * ~/.imapd-cache, unless a number below the recorded UIDNEXT names a file
  * the record does not know (folder -pack renumbered, or a number was
- * reused after an expunge): then a new, greater one, recorded when take
- * is set. *uidnext: the UIDNEXT that goes with it; known (if not NULL):
- * the files the record knows, with their sizes, when it still holds. */
+ * reused after an expunge): then a new, greater one, recorded at once
+ * (also for STATUS, so a later look agrees). *uidnext: the UIDNEXT that
+ * goes with it; known (if not NULL): the files the record knows, with
+ * their sizes, when it still holds. */
 uint32_t mh_validity(struct mail_session *s, const char *path, int dirfd,
-		     const struct mh_scan *sc, int take, uint32_t *uidnext,
-		     struct mh_scan *known);
+		     const struct mh_scan *sc, uint32_t *uidnext, struct mh_scan *known);
 /* The record's entry for e (the same file), or NULL. */
 const struct mh_ent *mh_known(const struct mh_scan *known, const struct mh_ent *e);
 /* Record validity, uidnext and the files of sc (with their sizes where

@@ -1,6 +1,7 @@
 # SAVEDATE (RFC 8514) on every mailbox format: FETCH SAVEDATE is when the
 # message came into the mailbox where the format records it (Maildir: the
-# seconds its file name begins with), NIL elsewhere, as Dovecot answers for
+# seconds its file name begins with; MH: the file's ctime), NIL elsewhere,
+# as Dovecot answers for
 # an mbox; SEARCH SAVEDBEFORE/SAVEDON/SAVEDSINCE compare it (the internal
 # date standing in where there is none) and SAVEDATESUPPORTED matches the
 # messages that have one.
@@ -14,7 +15,7 @@ from helpers.imapclient import Lit
 from test_imap_condstore import message, ok
 
 MAIL_FORMATS = mailstore.FORMATS
-KEEPS_SAVE_DATE = ("maildir",)
+KEEPS_SAVE_DATE = ("maildir", "mh")
 
 OLD = b"Subject: written long ago\r\n\r\nold\r\n"
 
@@ -40,6 +41,15 @@ def name_seconds(user):
     return sorted(int(n.split(".")[0]) for n in names)
 
 
+def save_seconds(mail_store, user):
+    """The save dates the INBOX's format records, in UID order."""
+    if mail_store.format == "maildir":
+        return name_seconds(user)
+    d = mail_store.inbox_path(user)
+    return [int(os.stat(os.path.join(d, n)).st_ctime)
+            for n in sorted((n for n in os.listdir(d) if n.isdigit()), key=int)]
+
+
 @pytest.fixture
 def two(mail_store, user, connect):
     """INBOX holds two messages delivered by an MTA, selected."""
@@ -57,7 +67,7 @@ def test_capability(client):
 def test_fetch_savedate(two, mail_store, user):
     r = ok(two.command("FETCH 1:2 (SAVEDATE)"))
     if mail_store.format in KEEPS_SAVE_DATE:
-        want = [imap_date(t) for t in name_seconds(user)]
+        want = [imap_date(t) for t in save_seconds(mail_store, user)]
         assert r.raw == [b'* 1 FETCH (SAVEDATE "%s")' % want[0].encode(),
                          b'* 2 FETCH (SAVEDATE "%s")' % want[1].encode()], r.raw
     else:
@@ -110,7 +120,8 @@ def test_bad_keys(two, keys):
 
 def test_flag_changes_keep_the_save_date(two, mail_store):
     """A Maildir flag change renames the file (and moves its ctime): the
-    save date comes from the name, so it stays."""
+    save date comes from the name, so it stays. MH keeps flags in
+    .mh_sequences: the file and its ctime stay as they were."""
     first = saved(ok(two.command("FETCH 1 (SAVEDATE)")))
     time.sleep(1.1 if mail_store.format in KEEPS_SAVE_DATE else 0)
     ok(two.command("STORE 1 +FLAGS (\\Flagged \\Seen)"))
