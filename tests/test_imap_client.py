@@ -611,6 +611,23 @@ def test_mailutil_transfer_from_dovecot(run_as, mtest, dovecot, pki, user):
                          "\\Seen Junk"]
 
 
+def test_mailutil_debug_traces_the_conversation_not_the_password(run_as, tls_server, server,
+                                                                spool, user, sample):
+    # -d: the classic switch, the IMAP conversation on stderr, credentials left out
+    spool.write(user, sample)
+    srv = tls_server()
+    net = "{localhost:%d/ssl}" % srv.port
+    r = run_as("mailutil", ["-d", "check", net + "INBOX"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == "4 new messages (4 unseen), 4 total in %sINBOX\n" % net
+    err = r.stderr.decode()
+    assert re.search(r"^mailutil: localhost S: \* OK ", err, re.M), err
+    assert re.search(r"^mailutil: localhost C: \S+ STATUS ", err, re.M), err
+    assert user.password not in err
+    quiet = run_as("mailutil", ["check", net + "INBOX"])
+    assert quiet.returncode == 0 and quiet.stderr == b"", quiet.stderr
+
+
 def test_mailutil_check_and_copy_with_a_network_end(run_as, tls_server, server, spool, user,
                                                     sample):
     spool.write(user, sample)
