@@ -2065,6 +2065,7 @@ int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail
 struct mail_watch {
 	int fd;                   /* inotify, or -1: the driver has no watch */
 	int tried;
+	int lost;                 /* a named watch that could not be made again */
 	struct wd_leaf {
 		int wd;
 		char *leaf;       /* a directory watched for this entry to appear */
@@ -2077,7 +2078,9 @@ struct mail_watch {
 #define WATCH_FILE (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)
 #define WATCH_DIR (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 		   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-#define WATCH_APPEAR (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
+/* An entry to appear, or to become ours: an MDA running as root may make
+ * the spool file, then give it to the user (IN_ATTRIB), then write. */
+#define WATCH_APPEAR (IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE | IN_ONLYDIR)
 
 /* Watch what our descriptor fd holds (its /proc name leads to exactly that,
  * never to a path someone could swap meanwhile). */
@@ -2211,8 +2214,11 @@ static int watch_detached(struct mail_session *s, const char *name, struct mail_
 {
 	struct mailbox *box;
 
-	if (mail_open(s, name, 1, NULL, NULL, &box, err) < 0)
+	if (mail_open(s, name, 1, NULL, NULL, &box, err) < 0) {
+		if (*w)
+			(*w)->lost = 1;
 		return -1;
+	}
 	if (*w) {
 		box->watch = *w;
 		if (box->watch->fd < 0)
@@ -2222,6 +2228,7 @@ static int watch_detached(struct mail_session *s, const char *name, struct mail_
 	}
 	mail_watch_fd(box);
 	*w = box->watch;
+	(*w)->lost = 0;
 	box->watch = NULL;
 	return mail_close(box, 0, err);
 }
@@ -2243,13 +2250,18 @@ int mail_watch_name_fd(const struct mail_watch *w)
 int mail_watch_name_changed(struct mail_session *s, const char *name, struct mail_watch *w)
 {
 	struct mail_err ignore;
-	int changed;
+	int changed = 0, was_lost = w->lost;
 
-	if (w->fd < 0)
-		return 0;
-	if ((changed = watch_drain(w)) & 2)
-		watch_detached(s, name, &w, &ignore);
+	if (w->fd >= 0)
+		changed = watch_drain(w);   /* always: pending events would spin poll */
+	if ((was_lost || (changed & 2)) && watch_detached(s, name, &w, &ignore) == 0 && was_lost)
+		return 1;
 	return changed != 0;
+}
+
+int mail_watch_name_lost(const struct mail_watch *w)
+{
+	return w->lost;
 }
 
 void mail_watch_name_free(struct mail_watch *w)

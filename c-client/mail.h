@@ -361,8 +361,13 @@ int mail_watch_changed(struct mailbox *box);
 struct mail_watch;
 struct mail_watch *mail_watch_name(struct mail_session *s, const char *name, struct mail_err *err);
 int mail_watch_name_fd(const struct mail_watch *w);
-/* Read its events: did the mailbox change? */
+/* Read its events: did the mailbox change? A watch that is lost is
+ * made again instead (1 when that worked). */
 int mail_watch_name_changed(struct mail_session *s, const char *name, struct mail_watch *w);
+/* The mailbox was replaced by one the session could not open (a spool file
+ * root made and has not yet given to the user): its watches may no longer
+ * see it; the caller retries through mail_watch_name_changed. */
+int mail_watch_name_lost(const struct mail_watch *w);
 void mail_watch_name_free(struct mail_watch *w);
 
 /* CONDSTORE and QRESYNC (RFC 7162), for every format (mail_modseq.c). */

@@ -335,17 +335,23 @@ int imap_wait_events(struct client *c, int selfd, unsigned secs)
 	struct pollfd pfd[NOTIFY_BOXES_MAX + 2] = {{.fd = c->io.in_fd, .events = POLLIN},
 						    {.fd = selfd, .events = POLLIN}};
 	size_t k = 2;
+	int lost = 0, ready;
 
 	for (size_t i = 0; n && i < n->n; i++, k++) {
 		pfd[k].fd = n->box[i].w ? mail_watch_name_fd(n->box[i].w) : -1;
 		pfd[k].events = POLLIN;
+		lost |= n->box[i].w && mail_watch_name_lost(n->box[i].w);
 	}
-	if (poll(pfd, k, (int)secs * 1000) <= 0)
-		return IMAP_WAIT_TIMEOUT;
+	if (lost && secs > NOTIFY_PING_SECONDS)
+		secs = NOTIFY_PING_SECONDS;
+	ready = poll(pfd, k, (int)secs * 1000);
 	for (size_t i = 0; n && i < n->n; i++)
-		if (pfd[i + 2].revents && mail_watch_name_changed(&c->sess, n->box[i].name, n->box[i].w))
+		if (n->box[i].w && (pfd[i + 2].revents || mail_watch_name_lost(n->box[i].w)) &&
+		    mail_watch_name_changed(&c->sess, n->box[i].name, n->box[i].w))
 			notify_box_changed(c, &n->box[i]);
 	io_flush(&c->io);
+	if (ready <= 0)
+		return IMAP_WAIT_TIMEOUT;
 	return pfd[0].revents ? IMAP_WAIT_CLIENT : pfd[1].revents ? IMAP_WAIT_MAILBOX :
 	       IMAP_WAIT_OTHER;
 }

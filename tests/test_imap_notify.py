@@ -2,12 +2,13 @@
 # process changed: EXISTS/EXPUNGE/FETCH for the selected mailbox, STATUS for
 # the others the client named; it waits on the mailboxes' inotify watches,
 # so a delivery reaches the client in under a second; IDLE hears the same.
+import os
 import select
 import time
 
 import pytest
 
-from helpers import mailstore, system
+from helpers import mailstore, mbox, system
 from helpers.imapclient import parse
 from helpers.mbox import Entry
 from helpers.session import server_pid, wait_response
@@ -196,3 +197,58 @@ def test_waits_without_polling(inbox_one, user, notified):
     assert switches() == before, "the session woke up with nothing to do"
     inbox_one.deliver(user, NEW)
     assert timed(c).startswith(b"* STATUS INBOX (MESSAGES 2 ")
+
+
+@pytest.mark.mbox_only("the spool file's owner, which only the spool formats have")
+def test_inboxes_status_when_root_creates_the_spool_file_first(mail_store, user, client):
+    """An MDA running as root (procmail, a local delivery agent) may create the
+    spool file as root and hand it to the user a moment later: the session,
+    which cannot open it in between, still tells the delivery that follows."""
+    assert client.command("CREATE Other").ok
+    assert client.command("SELECT Other").ok
+    assert client.command("NOTIFY SET (INBOXES (MessageNew MessageExpunge))").ok
+    time.sleep(0.2)
+    path = mail_store.spool.path(user)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        assert silent(client, 0.5)
+        os.fchown(fd, user.uid, mail_store.spool.mail_gid)
+        os.fchmod(fd, 0o660)
+    finally:
+        os.close(fd)
+    mail_store.deliver(user, NEW)
+    resp = timed(client)
+    assert resp.startswith(b"* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY "), resp
+
+
+@pytest.mark.mbox_only("the spool file's owner, which only the spool formats have")
+def test_inboxes_status_when_root_replaces_the_spool_file(inbox_one, user, notified):
+    """Root renames its own file over the user's spool file (a repair, an
+    MDA's rewrite) and hands it over later: while the session cannot open it
+    it neither spins nor tells anything; once it is the user's, the STATUS
+    comes with the next retry (every 5 s)."""
+    c = notified
+    assert c.command("CREATE Other").ok
+    assert c.command("SELECT Other").ok
+    assert c.command("NOTIFY SET (INBOXES (MessageNew MessageExpunge))").ok
+    pid = server_pid(c)
+    assert pid, "no session process found"
+    time.sleep(0.2)
+    path = inbox_one.spool.path(user)
+    tmp = path + ".root"
+    with open(tmp, "wb") as f:
+        f.write(mbox.entry_bytes(FIRST) + mbox.entry_bytes(NEW))
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)
+
+    def switches():
+        st = system.proc_status(pid)
+        return int(st["voluntary_ctxt_switches"][0]) + int(st["nonvoluntary_ctxt_switches"][0])
+    time.sleep(0.3)
+    before = switches()
+    assert silent(c, 2)
+    assert switches() - before <= 4, "the session spun while the file was root's"
+    os.chown(path, user.uid, inbox_one.spool.mail_gid)
+    os.chmod(path, 0o660)
+    resp = wait_response(c, 7)
+    assert resp is not None and resp.startswith(b"* STATUS INBOX (MESSAGES 2 UIDNEXT 3 "), resp
