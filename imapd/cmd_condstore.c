@@ -125,7 +125,7 @@ static void put_changed(struct client *c, uint32_t msgno, struct buf *b)
 	if (imap_put_fetch_head(c, b, msgno, 1))
 		buf_putc(b, ' ');
 	buf_puts(b, "FLAGS ");
-	imap_put_flags(b, box, box->msgs[msgno - 1]);
+	imap_put_flags(b, c, box->msgs[msgno - 1]);
 	buf_putc(b, ' ');
 	imap_put_modseq(b, box, msgno);
 	buf_puts(b, ")\r\n");

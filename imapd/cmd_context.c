@@ -125,6 +125,7 @@ static int recompute(struct client *c, const struct imap_context *x)
 	cmd.flags = CMD_QUIET;
 	p_init(&cmd.p, x->args, x->len, c->pool);
 	cmd.p.utf8 = (c->enabled & CLIENT_EN_UTF8) != 0;
+	cmd.p.rev2 = (c->enabled & CLIENT_EN_REV2) != 0;
 	cmd.args = x->args;
 	memset(&capture, 0, sizeof capture);
 	(x->sort ? cmd_sort : cmd_search)(&cmd);

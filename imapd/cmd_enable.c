@@ -19,6 +19,8 @@ static const struct enableable enableables[] = {
 	{"UTF8=ACCEPT", CLIENT_EN_UTF8},
 	/* uidonly.c */
 	{"UIDONLY", CLIENT_EN_UIDONLY},
+	/* RFC 9051 5.1: rev2 mailbox names are UTF-8, as UTF8=ACCEPT's */
+	{"IMAP4rev2", CLIENT_EN_REV2 | CLIENT_EN_UTF8},
 };
 
 /* The extension an ENABLE argument names, NULL for a name we ignore. */

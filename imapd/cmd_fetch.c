@@ -454,7 +454,7 @@ static void put_att(struct cmd *cmd, struct buf *out, const struct fetch_att *a,
 		break;
 	case FA_FLAGS:
 		buf_puts(out, "FLAGS ");
-		imap_put_flags(out, cmd->c->box, fm->m);
+		imap_put_flags(out, cmd->c, fm->m);
 		break;
 	case FA_INTERNALDATE:
 		buf_puts(out, "INTERNALDATE ");
@@ -578,7 +578,7 @@ static int fetch_one(struct cmd *cmd, const struct fetch_req *req, uint32_t msgn
 	}
 	if (flags_changed && !req->has_flags) {
 		buf_puts(out, " FLAGS ");
-		imap_put_flags(out, box, fm.m);
+		imap_put_flags(out, cmd->c, fm.m);
 	}
 	/* RFC 7162 3.1.4: CHANGEDSINCE answers with MODSEQ, asked or not */
 	if (req->mods.changedsince && !req->has_modseq) {

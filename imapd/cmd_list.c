@@ -8,6 +8,7 @@
 #include "imapd.h"
 #include "imap_fmt.h"
 #include "listext.h"
+#include "log.h"
 #include "mutf7.h"
 
 struct list_ctx {
@@ -199,6 +200,39 @@ void cmd_list(struct cmd *cmd)
 	if (mail_list_ext(&cmd->c->sess, a.ref, a.pats, a.n, a.opts, list_one, &lc, &err) < 0)
 		return resp_mail_error(cmd, &err);
 	resp_ok(cmd, NULL, "LIST completed");
+}
+
+/* The selected mailbox's name, for imap_list_selected. */
+struct list_exact {
+	struct list_ctx lc;
+	const char *name;
+	int found;
+};
+
+/* list_one for the one name asked: a name made outside IMAP may hold '*'
+ * or '%', which the pattern reads as wildcards. */
+static void list_exact_one(void *ctx, const char *name, int attrs)
+{
+	struct list_exact *x = ctx;
+
+	if (!strcmp(name, x->name) && !x->found++)
+		list_one(&x->lc, name, attrs);
+}
+
+/* See imapd.h: the attributes of the extended LIST syntax, which RFC 9051
+ * is (children and special uses only when asked: its example is "()"). */
+void imap_list_selected(struct client *c)
+{
+	struct list_exact x = {{c, "LIST", 0}, c->box->name, 0};
+	char *pat = c->box->name;
+	struct mail_err err;
+
+	if (mail_list_ext(&c->sess, "", &pat, 1, MAIL_LIST_EXTENDED, list_exact_one, &x, &err) < 0)
+		log_warn("user=%s: LIST of the selected %s: %s", c->user.name, c->box->name,
+			 err.text);
+	/* a name no LIST shows (a #driver. path) still gets its response */
+	if (!x.found)
+		list_one(&x.lc, c->box->name, 0);
 }
 
 void cmd_lsub(struct cmd *cmd)

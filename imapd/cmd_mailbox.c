@@ -172,7 +172,7 @@ int imap_status_items(struct parser *p, unsigned *want)
 		for (i = 0; i < ARRAY_SIZE(status_items); i++)
 			if (!strcasecmp(item, status_items[i].name))
 				break;
-		if (i == ARRAY_SIZE(status_items))
+		if (i == ARRAY_SIZE(status_items) || (p->rev2 && status_items[i].bit == S_RECENT))
 			return p_fail(p, pool_printf(p->pool, "unknown item %s", item));
 		*want |= status_items[i].bit;
 	} while (!p_peek(p, ')'));

@@ -232,6 +232,12 @@ static int parse_special(struct sctx *s, const char *name, struct search_key **o
 	return p_fail(s->p, "Unknown search key");
 }
 
+/* RFC 9051 9 (search-key) drops the keys about \Recent. */
+static int rev1_only_key(enum search_op op, uint32_t flags)
+{
+	return op == SK_NEW || op == SK_OLD || (op == SK_FLAGS && flags == MF_RECENT);
+}
+
 static int parse_named(struct sctx *s, struct search_key **out)
 {
 	char *name;
@@ -241,6 +247,8 @@ static int parse_named(struct sctx *s, struct search_key **out)
 		return p_fail(s->p, "Expected a search key");
 	for (i = 0; i < ARRAY_SIZE(flag_keys); i++)
 		if (!strcasecmp(name, flag_keys[i].name)) {
+			if (s->p->rev2 && rev1_only_key(flag_keys[i].op, flag_keys[i].flags))
+				return p_fail(s->p, "IMAP4rev2 has no RECENT, NEW or OLD search key");
 			*out = key_new(s, flag_keys[i].op);
 			(*out)->flags = flag_keys[i].flags;
 			return 0;
@@ -627,6 +635,11 @@ void cmd_search(struct cmd *cmd)
 	memset(&err, 0, sizeof err);
 	if (search_run(box, key, match, &err) < 0)
 		return resp_mail_error(cmd, &err);
+	if (!ret.given && cmd->p.rev2) {
+		/* RFC 9051 6.4.4: rev2 has no SEARCH response; no RETURN is ALL */
+		ret.given = 1;
+		ret.opts = RET_ALL;
+	}
 	if (ret.given) {
 		size_t n = matched(cmd, match, &msgnos);
 

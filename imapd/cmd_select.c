@@ -41,9 +41,9 @@ static void select_common(struct cmd *cmd, int readonly)
 			imap_report_lost(c, &lost);
 		c->box = NULL;
 		c->state = ST_AUTH;
-		/* RFC 7162 3.2.11: a QRESYNC client must know where the old
-		 * mailbox's responses end */
-		if (c->enabled & CLIENT_EN_QRESYNC)
+		/* RFC 7162 3.2.11, RFC 9051 7.1: the client must know where
+		 * the old mailbox's responses end */
+		if (c->enabled & (CLIENT_EN_QRESYNC | CLIENT_EN_REV2))
 			resp_untagged(c, "OK [CLOSED] Previous mailbox closed");
 	}
 	if (mail_open(&c->sess, name, readonly, &imap_events, c, &box, &err) < 0)
@@ -62,9 +62,13 @@ static void select_common(struct cmd *cmd, int readonly)
 	resp_untagged(c, "OK [PERMANENTFLAGS %s] Flags the client can change permanently", b.data);
 	buf_free(&b);
 	resp_untagged(c, "%u EXISTS", box->nmsgs);
-	resp_untagged(c, "%u RECENT", box->recent);
-	/* UNSEEN names a message number, which a UIDONLY client never sees */
-	for (uint32_t i = 0; !(c->enabled & CLIENT_EN_UIDONLY) && i < box->nmsgs; i++)
+	/* rev2 has neither (RFC 9051 6.3.2); UNSEEN names a message number,
+	 * which a UIDONLY client never sees */
+	unsigned rev2 = c->enabled & CLIENT_EN_REV2;
+	if (!rev2)
+		resp_untagged(c, "%u RECENT", box->recent);
+	for (uint32_t i = 0; !(c->enabled & (CLIENT_EN_UIDONLY | CLIENT_EN_REV2)) && i < box->nmsgs;
+	     i++)
 		if (!(box->msgs[i]->flags & MF_SEEN)) {
 			resp_untagged(c, "OK [UNSEEN %u] First unseen message", i + 1);
 			break;
@@ -75,6 +79,8 @@ static void select_common(struct cmd *cmd, int readonly)
 	if (imap_mailboxid_code(c, box->name, &b) == 0)
 		resp_untagged(c, "OK [%s] Mailbox id", b.data);
 	buf_free(&b);
+	if (rev2)
+		imap_list_selected(c);
 	imap_select_condstore(cmd, &sp);
 	resp_ok(cmd, box->readonly ? "READ-ONLY" : "READ-WRITE", "%s completed",
 		readonly ? "EXAMINE" : "SELECT");

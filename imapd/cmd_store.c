@@ -132,7 +132,7 @@ static void store_reply(struct cmd *cmd, const struct store_req *req, uint32_t m
 	int items = imap_put_fetch_head(cmd->c, out, msgno, cmd->uid);
 	if (!req->silent) {
 		buf_puts(out, items++ ? " FLAGS " : "FLAGS ");
-		imap_put_flags(out, box, m);
+		imap_put_flags(out, cmd->c, m);
 	}
 	if (modseq) {
 		if (items)

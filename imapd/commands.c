@@ -79,7 +79,7 @@ const struct imap_command *command_find(const char *name)
 void imap_capabilities(struct client *c, struct buf *out)
 {
 	/* RFC 7888: one of the two (main.c applies LITERAL-'s 4096 octets) */
-	buf_printf(out, "IMAP4rev1 %s ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE SASL-IR",
+	buf_printf(out, "IMAP4rev1 IMAP4rev2 %s ID IDLE NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE SASL-IR",
 		   c->cfg.literal_minus ? "LITERAL-" : "LITERAL+");
 	if (c->state != ST_NOTAUTH) {
 		/* cmd_sort.c */

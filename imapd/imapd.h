@@ -45,14 +45,15 @@ struct client {
 };
 
 /* Extensions a client turns on with ENABLE (RFC 5161), one bit each; the
- * names are registered in cmd_enable.c. IMAP4rev2 adds its own when it
- * lands. */
+ * names are registered in cmd_enable.c. */
 enum {
 	CLIENT_EN_NONE = 0,
 	CLIENT_EN_CONDSTORE = 1 << 0,   /* also by any CONDSTORE-enabling command */
 	CLIENT_EN_QRESYNC = 1 << 1,
 	CLIENT_EN_UTF8 = 1 << 2,        /* UTF8=ACCEPT (RFC 6855): names in UTF-8 */
 	CLIENT_EN_UIDONLY = 1 << 8,     /* RFC 9586, uidonly.c */
+	/* RFC 9051 (docs/extensions.md "IMAP4rev2" lists where it differs) */
+	CLIENT_EN_REV2 = 1 << 12,
 };
 
 /* One command being executed. */
@@ -106,8 +107,9 @@ void resp_untagged(struct client *c, const char *fmt, ...) __attribute__((format
 /* Write raw bytes (for literals already formatted in a buf). */
 void resp_write(struct client *c, const void *p, size_t n);
 
-/* The flag list "(\Seen \Answered kw ...)" of a message into out. */
-void imap_put_flags(struct buf *out, const struct mailbox *box, const struct message *m);
+/* The flag list "(\Seen \Answered kw ...)" of a message of the selected
+ * mailbox into out, as this client may see them. */
+void imap_put_flags(struct buf *out, const struct client *c, const struct message *m);
 /* Keyword bitmask for the names (creating them); -1 with err if impossible. */
 int imap_keywords_mask(struct mailbox *box, char **names, struct kwset *mask, struct mail_err *err);
 
@@ -217,6 +219,8 @@ int imap_create_parse(struct parser *p, char **name, int *bits);
 /* A mailbox name as the client reads it: as stored (modified UTF-7), or
  * in UTF-8 once it enabled UTF8=ACCEPT (cmd_list.c). */
 void imap_put_mailbox(const struct client *c, struct buf *out, const char *name);
+/* RFC 9051 6.3.2: the selected mailbox's own LIST response (cmd_list.c). */
+void imap_list_selected(struct client *c);
 
 /* CONDSTORE and QRESYNC (RFC 7162), cmd_condstore.c. */
 /* A CONDSTORE-enabling command was given: MODSEQs from now on; in a

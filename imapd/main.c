@@ -305,6 +305,7 @@ static void dispatch(struct client *c, const char *line, size_t len)
 	cmd.p.saved = &c->searchres;
 	cmd.p.utf8 = (c->enabled & CLIENT_EN_UTF8) != 0;
 	cmd.p.uidonly = (c->enabled & CLIENT_EN_UIDONLY) != 0;
+	cmd.p.rev2 = (c->enabled & CLIENT_EN_REV2) != 0;
 	const char *s = line;
 	while (s < line + len && p_is_tag_char((unsigned char)*s))
 		s++;

@@ -19,6 +19,7 @@ struct parser {
 	const struct numset *saved;   /* what "$" stands for (RFC 5182); NULL: empty */
 	int utf8;                     /* UTF8=ACCEPT on: names in UTF-8 (mutf7.h), APPEND UTF8 */
 	int uidonly;                  /* UIDONLY on: no message numbers in search keys */
+	int rev2;                     /* IMAP4rev2 on: no RECENT, NEW, OLD (RFC 9051 9) */
 };
 
 void p_init(struct parser *p, const char *s, size_t len, struct pool *pool);

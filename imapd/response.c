@@ -130,8 +130,11 @@ void resp_write(struct client *c, const void *p, size_t n)
 	io_write(&c->io, p, n);
 }
 
-void imap_put_flags(struct buf *out, const struct mailbox *box, const struct message *m)
+void imap_put_flags(struct buf *out, const struct client *c, const struct message *m)
 {
+	const struct mailbox *box = c->box;
+	/* RFC 9051 2.3.2: \Recent is not a rev2 flag */
+	uint32_t flags = c->enabled & CLIENT_EN_REV2 ? m->flags & ~MF_RECENT : m->flags;
 	static const struct {
 		uint32_t bit;
 		const char *name;
@@ -143,7 +146,7 @@ void imap_put_flags(struct buf *out, const struct mailbox *box, const struct mes
 
 	buf_putc(out, '(');
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (m->flags & names[i].bit) {
+		if (flags & names[i].bit) {
 			if (!first)
 				buf_putc(out, ' ');
 			buf_puts(out, names[i].name);
@@ -210,7 +213,10 @@ static void ev_exists(void *ctx, uint32_t n)
 
 static void ev_recent(void *ctx, uint32_t n)
 {
-	resp_untagged(ctx, "%u RECENT", n);
+	struct client *c = ctx;
+
+	if (!(c->enabled & CLIENT_EN_REV2))   /* RFC 9051 has no RECENT */
+		resp_untagged(c, "%u RECENT", n);
 }
 
 /* Once QRESYNC or UIDONLY is on, expunges are told by UID (RFC 7162
@@ -234,7 +240,7 @@ static void ev_flags(void *ctx, uint32_t msgno)
 	if (imap_put_fetch_head(c, &b, msgno, 1))
 		buf_putc(&b, ' ');
 	buf_puts(&b, "FLAGS ");
-	imap_put_flags(&b, c->box, c->box->msgs[msgno - 1]);
+	imap_put_flags(&b, c, c->box->msgs[msgno - 1]);
 	if (c->enabled & CLIENT_EN_CONDSTORE) {
 		buf_putc(&b, ' ');
 		imap_put_modseq(&b, c->box, msgno);

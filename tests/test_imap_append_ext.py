@@ -346,8 +346,9 @@ def test_rfc5161_example(client):
 
 def test_enable_is_repeatable(client):
     # each ENABLED lists what that command turned on: UTF8=ACCEPT
-    # (test_imap_listext.py) and QRESYNC once, then nothing new
-    for want in ([b"* ENABLED UTF8=ACCEPT QRESYNC"], [b"* ENABLED"]):
+    # (test_imap_listext.py), IMAP4rev2 (test_imap_rev2.py) and QRESYNC
+    # once, then nothing new
+    for want in ([b"* ENABLED UTF8=ACCEPT IMAP4rev2 QRESYNC"], [b"* ENABLED"]):
         r = client.command("ENABLE utf8=accept IMAP4rev2 QRESYNC")
         assert r.ok and r.raw == want, r
 

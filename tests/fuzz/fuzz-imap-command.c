@@ -212,6 +212,7 @@ static void run_cmd(cmd_fn *fn, const char *name, int uid, const char *s, size_t
 	cl.pool = pool_new();
 	p_init(&cmd.p, s, n, cl.pool);
 	cmd.p.saved = &cl.searchres;   /* "$" as one SAVE left it, across inputs */
+	cmd.p.rev2 = (cl.enabled & CLIENT_EN_REV2) != 0;
 	fn(&cmd);
 	io_flush(&cl.io);
 	pool_free(cl.pool);
@@ -252,6 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 1:
 		p_init(&p, s, size, pool);
+		p.rev2 = data[0] >> 6 & 1;   /* IMAP4rev2: no RECENT, NEW, OLD */
 		imap_search_parse(&p, cl.box, &key);
 		p_init(&p, s, size, pool);
 		p.uidonly = data[0] >> 7;
@@ -262,13 +264,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_cmd(cmd_fetch, "FETCH", data[0] >> 7, s, size);
 		cl.enabled &= ~(unsigned)CLIENT_EN_UIDONLY;
 		break;
-	case 3:   /* bits 2-3 pick SEARCH, SORT or THREAD (cmd_sort.c) */
+	case 3:   /* bits 2-3 pick SEARCH, SORT or THREAD (cmd_sort.c); 4: rev2 */
+		cl.enabled ^= data[0] >> 4 & 1 ? CLIENT_EN_REV2 : 0;
 		if ((data[0] >> 2 & 3) == 1)
 			run_cmd(cmd_sort, "SORT", data[0] >> 7, s, size);
 		else if ((data[0] >> 2 & 3) == 2)
 			run_cmd(cmd_thread, "THREAD", data[0] >> 7, s, size);
 		else
 			run_cmd(cmd_search, "SEARCH", data[0] >> 7, s, size);
+		cl.enabled &= ~(unsigned)CLIENT_EN_REV2;
 		break;
 	}
 	pool_free(pool);
