@@ -156,6 +156,7 @@ static const char *run_cmd(cmd_fn *fn, const char *name, const char *args, int u
 	cmd.uid = uid;
 	p_init(&cmd.p, args, strlen(args), pool);
 	cmd.p.saved = &session.searchres;
+	cmd.p.rev2 = (session.enabled & CLIENT_EN_REV2) != 0;
 	buf_reset(&written);
 	tagged_status = NULL;
 	fn(&cmd);
@@ -517,6 +518,28 @@ static void test_searchres(void)
 	imap_searchres_reset(&session);
 }
 
+/* IMAP4rev2 (RFC 9051): no keys about \Recent; SEARCH answers ESEARCH. */
+static void test_rev2(void)
+{
+	static const char *const gone[] = {"RECENT", "new", "Old", "NOT OLD", "(SEEN NEW)"};
+	struct search_key *k;
+	struct parser p;
+
+	for (size_t i = 0; i < ARRAY_SIZE(gone); i++) {
+		p_init(&p, gone[i], strlen(gone[i]), pool);
+		p.rev2 = 1;
+		CHECK(imap_search_parse(&p, &box, &k) == SEARCH_PARSE_BAD);
+		CHECK(parse(gone[i], &k) == 0);   /* IMAP4rev1 keeps them */
+	}
+	session.enabled = CLIENT_EN_REV2;
+	CHECK_STR(run_search(" SEEN", 0), "* ESEARCH (TAG \"a\") ALL 1:2,5\r\n");
+	CHECK_STR(run_search(" DRAFT", 1), "* ESEARCH (TAG \"a\") UID\r\n");
+	CHECK_STR(run_search(" RECENT", 0), "");
+	CHECK_STR(tagged_status, "BAD");
+	session.enabled = 0;
+	CHECK_STR(run_search(" SEEN", 0), "* SEARCH 1 2 5\r\n");
+}
+
 int main(void)
 {
 	pool = pool_new();
@@ -537,6 +560,7 @@ int main(void)
 	RUN(test_esearch);
 	RUN(test_esearch_modseq);
 	RUN(test_searchres);
+	RUN(test_rev2);
 	buf_free(&written);
 	pool_free(pool);
 	return test_summary("test-imap-search-parse");
