@@ -82,12 +82,13 @@ int mail_meta_parse(const char *data, size_t len, struct mail_meta_set *set)
 	return 0;
 }
 
-/* recfile's hooks: the file's text into a set, a set into text. */
+/* recfile's parse hook: mail_meta_parse. */
 static int meta_parse_hook(const char *data, size_t len, void *set)
 {
 	return mail_meta_parse(data, len, set);
 }
 
+/* recfile's format hook: the set as the file's text. */
 static void meta_format(const void *vset, struct buf *b)
 {
 	const struct mail_meta_set *set = vset;
@@ -102,6 +103,7 @@ static void meta_format(const void *vset, struct buf *b)
 	}
 }
 
+/* recfile's free hook. */
 static void meta_free_hook(void *set)
 {
 	mail_meta_free(set);

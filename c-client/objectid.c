@@ -103,12 +103,13 @@ int mail_mboxid_parse(const char *data, size_t len, struct mail_mboxid_set *set)
 	return 0;
 }
 
-/* recfile's hooks: the file's text into a set, a set into text. */
+/* recfile's parse hook: mail_mboxid_parse. */
 static int mboxid_parse_hook(const char *data, size_t len, void *set)
 {
 	return mail_mboxid_parse(data, len, set);
 }
 
+/* recfile's format hook: the set as the file's text. */
 static void mboxid_format(const void *vset, struct buf *b)
 {
 	const struct mail_mboxid_set *set = vset;
@@ -118,6 +119,7 @@ static void mboxid_format(const void *vset, struct buf *b)
 		buf_printf(b, "%s %zu\n%s\n", set->v[i].id, strlen(set->v[i].name), set->v[i].name);
 }
 
+/* recfile's free hook. */
 static void mboxid_free_hook(void *set)
 {
 	mail_mboxid_free(set);

@@ -24,6 +24,7 @@ static int rec_home(struct mail_session *s, const struct recfile *rf, struct mai
 	return home;
 }
 
+/* See recfile.h: read and parse, absent an empty set. */
 int recfile_load(struct mail_session *s, const struct recfile *rf, void *set,
 		 struct mail_err *err)
 {
@@ -73,6 +74,7 @@ static int rec_lock(struct mail_session *s, const struct recfile *rf, int *home,
 	return fd;
 }
 
+/* See recfile.h: lock, load, change, write when asked. */
 int recfile_update(struct mail_session *s, const struct recfile *rf, void *set,
 		   int (*change)(void *set, void *ctx, struct mail_err *err), void *ctx,
 		   struct mail_err *err)
@@ -96,6 +98,7 @@ int recfile_update(struct mail_session *s, const struct recfile *rf, void *set,
 	return rc < 0 ? -1 : 0;
 }
 
+/* See recfile.h. */
 int recfile_exists(struct mail_session *s, const struct recfile *rf)
 {
 	struct stat st;
@@ -104,6 +107,7 @@ int recfile_exists(struct mail_session *s, const struct recfile *rf)
 	return home >= 0 && fstatat(home, rf->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* See recfile.h: the magic line, then records up to max_records. */
 int recfile_records(const char *data, size_t len, const char *magic, size_t max_records,
 		    int (*record)(const char **p, const char *end, void *set), void *set)
 {
@@ -119,6 +123,7 @@ int recfile_records(const char *data, size_t len, const char *magic, size_t max_
 	return 0;
 }
 
+/* See recfile.h. */
 int recfile_number(const char **p, const char *end, char stop, size_t max, size_t *out)
 {
 	size_t n = 0;

@@ -117,14 +117,15 @@ static int key_create(struct buf *keys, const char *mailbox, uint32_t uidvalidit
 	return 0;
 }
 
-/* recfile's hooks: the file is kept as its text (lines we do not know
- * stay as they are). */
+/* recfile's parse hook: the file is kept as its text (lines we do not
+ * know stay as they are). */
 static int keys_parse(const char *data, size_t len, void *keys)
 {
 	buf_append(keys, data, len);
 	return 0;
 }
 
+/* recfile's format hook: the text back as it is. */
 static void keys_format(const void *keys, struct buf *out)
 {
 	const struct buf *b = keys;
@@ -133,6 +134,7 @@ static void keys_format(const void *keys, struct buf *out)
 		buf_append(out, b->data, b->len);
 }
 
+/* recfile's free hook. */
 static void keys_free(void *keys)
 {
 	buf_free(keys);

@@ -66,6 +66,7 @@ static void urlauth_keys(const char *s, size_t size)
 	}
 }
 
+/* The readers, each run on every input. */
 static void (*const readers[])(const char *, size_t) = {metadata, mailboxids, urlauth_keys};
 
 /* Each reader on a copy of just size bytes: a read past the end shows. */

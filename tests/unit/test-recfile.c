@@ -42,6 +42,7 @@ static void key_lines_read(void)
 	CHECK(urlauth_key_find(file, 10, "INBOX", 12, hex) == 1);   /* cut short */
 }
 
+/* Digits up to the stop, at most max, never overflowing. */
 static void numbers_bounded(void)
 {
 	static const struct {
@@ -70,6 +71,7 @@ static int text_parse(const char *data, size_t len, void *set)
 	return 0;
 }
 
+/* The lines back as they are. */
 static void text_format(const void *set, struct buf *out)
 {
 	const struct buf *b = set;
@@ -77,6 +79,7 @@ static void text_format(const void *set, struct buf *out)
 	buf_append(out, b->data, b->len);
 }
 
+/* recfile's free hook. */
 static void text_free(void *set)
 {
 	buf_free(set);
@@ -85,19 +88,21 @@ static void text_free(void *set)
 static const struct recfile text_file = {".test-rec", "test records", 4096, text_parse,
 					 text_format, text_free};
 
-/* Changes for recfile_update: add a line, ask for no write, fail. */
+/* Adds the line ctx. */
 static int add_line(void *set, void *ctx, struct mail_err *err)
 {
 	buf_puts(set, ctx);
 	return 1;
 }
 
+/* Asks for no write. */
 static int keep(void *set, void *ctx, struct mail_err *err)
 {
 	buf_puts(set, "never written\n");
 	return 0;
 }
 
+/* Fails with MAIL_LIMIT. */
 static int refuse(void *set, void *ctx, struct mail_err *err)
 {
 	buf_puts(set, "never written\n");
@@ -105,6 +110,7 @@ static int refuse(void *set, void *ctx, struct mail_err *err)
 	return -1;
 }
 
+/* The file appears only when a change asks; its lock and it are 0600. */
 static void updates_write_only_when_asked(void)
 {
 	struct buf set;
@@ -129,6 +135,7 @@ static void updates_write_only_when_asked(void)
 	buf_free(&set);
 }
 
+/* A damaged file stays as it is; a lock that is a link is never used. */
 static void damaged_and_linked_refused(void)
 {
 	struct buf set;
