@@ -129,9 +129,14 @@ int recfile_number(const char **p, const char *end, char stop, size_t max, size_
 	size_t n = 0;
 	const char *s = *p;
 
-	while (s < end && *s >= '0' && *s <= '9' && n <= max)
-		n = n * 10 + (size_t)(*s++ - '0');
-	if (s == *p || s == end || *s != stop || n > max)
+	while (s < end && *s >= '0' && *s <= '9') {
+		size_t d = (size_t)(*s++ - '0');
+		/* checked before it is computed: any max, no overflow */
+		if (n > max / 10 || d > max - n * 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	if (s == *p || s == end || *s != stop)
 		return -1;
 	*p = s + 1;
 	*out = n;
