@@ -52,6 +52,12 @@ int imapurl_parse(const char *s, size_t len, struct pool *pool, struct imapurl *
 int urlauth_token(struct mail_session *s, const char *mailbox, uint32_t uidvalidity,
 		  const char *rump, size_t len, int create, char hex[URLAUTH_TOKEN_HEX],
 		  struct mail_err *err);
+/* A mailbox access key in hex, with the NUL. */
+#define URLAUTH_KEY_HEX 65
+/* The key line of mailbox for uidvalidity in the keys file's text into
+ * hex; 0 found, 1 not (lines of another shape are passed over). */
+int urlauth_key_find(const char *data, size_t len, const char *mailbox, uint32_t uidvalidity,
+		     char hex[URLAUTH_KEY_HEX]);
 /* RESETKEY: forget the key of mailbox (NULL: of every mailbox), so every
  * URL made with it stops working. 0, or -1 with err. */
 int urlauth_reset(struct mail_session *s, const char *mailbox, struct mail_err *err);

@@ -1,21 +1,15 @@
 /* metadata.c: the per-user METADATA file. Each record is a line of three
  * decimal lengths, then the mailbox, entry name and value octets and a
  * newline; values may hold any octet, so nothing is escaped. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "fsafe.h"
 #include "log.h"
 #include "metadata.h"
+#include "recfile.h"
 
 #define META_MAGIC "imapd-metadata 1\n"
-#define META_LOCK MAIL_META_FILE ".lock"
 /* the largest file we write: every entry at its largest */
 #define META_FILE_MAX ((size_t)MAIL_META_MAXENTRIES * (MAIL_META_MAXSIZE + 2 * MAIL_META_NAME_MAX + 64))
 
@@ -59,123 +53,70 @@ static void meta_add(struct mail_meta_set *set, const char *box, size_t blen, co
 	m->len = vlen;
 }
 
-/* One decimal length ending in stop, at most max; -1 when not. */
-static int meta_number(const char **p, const char *end, char stop, size_t max, size_t *out)
-{
-	size_t n = 0;
-	const char *s = *p;
-
-	while (s < end && *s >= '0' && *s <= '9' && n <= max)
-		n = n * 10 + (size_t)(*s++ - '0');
-	if (s == *p || s == end || *s != stop || n > max)
-		return -1;
-	*p = s + 1;
-	*out = n;
-	return 0;
-}
-
 /* One record at *p; -1 when damaged. */
-static int meta_record(const char **p, const char *end, struct mail_meta_set *set)
+static int meta_record(const char **p, const char *end, void *vset)
 {
 	size_t bl, nl, vl;
 
-	if (meta_number(p, end, ' ', MAIL_META_NAME_MAX, &bl) < 0 ||
-	    meta_number(p, end, ' ', MAIL_META_NAME_MAX, &nl) < 0 ||
-	    meta_number(p, end, '\n', MAIL_META_MAXSIZE, &vl) < 0 ||
+	if (recfile_number(p, end, ' ', MAIL_META_NAME_MAX, &bl) < 0 ||
+	    recfile_number(p, end, ' ', MAIL_META_NAME_MAX, &nl) < 0 ||
+	    recfile_number(p, end, '\n', MAIL_META_MAXSIZE, &vl) < 0 ||
 	    (size_t)(end - *p) < bl + nl + vl + 1 || (*p)[bl + nl + vl] != '\n')
 		return -1;
 	const char *b = *p, *n = b + bl, *v = n + nl;
 	if (memchr(b, '\0', bl) || !mail_meta_name_valid(n, nl))
 		return -1;
-	meta_add(set, b, bl, n, nl, v, vl);
+	meta_add(vset, b, bl, n, nl, v, vl);
 	*p = v + vl + 1;
 	return 0;
 }
 
 int mail_meta_parse(const char *data, size_t len, struct mail_meta_set *set)
 {
-	const char *p = data, *end = data + len;
-	size_t ml = strlen(META_MAGIC);
-
 	set->v = NULL;
 	set->n = 0;
-	if (len < ml || memcmp(data, META_MAGIC, ml))
+	if (recfile_records(data, len, META_MAGIC, MAIL_META_MAXENTRIES, meta_record, set) < 0) {
+		mail_meta_free(set);
 		return -1;
-	for (p += ml; p < end; )
-		if (set->n == MAIL_META_MAXENTRIES || meta_record(&p, end, set) < 0) {
-			mail_meta_free(set);
-			return -1;
-		}
+	}
 	return 0;
 }
 
-/* Read the file from the home descriptor. */
-static int meta_read(int home, struct mail_meta_set *set, struct mail_err *err)
+/* recfile's parse hook: mail_meta_parse. */
+static int meta_parse_hook(const char *data, size_t len, void *set)
 {
-	char *data;
-	size_t len;
-	int rc = fsafe_read_own(home, MAIL_META_FILE, META_FILE_MAX, &data, &len, err);
-
-	set->v = NULL;
-	set->n = 0;
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	rc = mail_meta_parse(data, len, set);
-	free(data);
-	if (rc < 0)
-		mail_err_set(err, MAIL_CORRUPT, "~/%s is damaged; entries not read", MAIL_META_FILE);
-	return rc;
+	return mail_meta_parse(data, len, set);
 }
+
+/* recfile's format hook: the set as the file's text. */
+static void meta_format(const void *vset, struct buf *b)
+{
+	const struct mail_meta_set *set = vset;
+
+	buf_puts(b, META_MAGIC);
+	for (size_t i = 0; i < set->n; i++) {
+		const struct mail_meta *m = &set->v[i];
+		buf_printf(b, "%zu %zu %zu\n%s%s", strlen(m->box), strlen(m->name), m->len, m->box,
+			   m->name);
+		buf_append(b, m->value, m->len);
+		buf_putc(b, '\n');
+	}
+}
+
+/* recfile's free hook. */
+static void meta_free_hook(void *set)
+{
+	mail_meta_free(set);
+}
+
+static const struct recfile meta_file = {
+	MAIL_META_FILE, "METADATA", META_FILE_MAX, meta_parse_hook, meta_format, meta_free_hook,
+};
 
 int mail_meta_load(struct mail_session *s, struct mail_meta_set *set, struct mail_err *err)
 {
-	int home = fsafe_home(s);
-
-	if (home < 0) {
-		mail_err_set(err, MAIL_NOPERM, "no home directory for METADATA");
-		return -1;
-	}
-	return meta_read(home, set, err);
-}
-
-/* Write set whole. */
-static int meta_write(int home, const struct mail_meta_set *set, struct mail_err *err)
-{
-	struct buf b;
-	int rc;
-
-	buf_init(&b);
-	buf_puts(&b, META_MAGIC);
-	for (size_t i = 0; i < set->n; i++) {
-		const struct mail_meta *m = &set->v[i];
-		buf_printf(&b, "%zu %zu %zu\n%s%s", strlen(m->box), strlen(m->name), m->len, m->box,
-			   m->name);
-		buf_append(&b, m->value, m->len);
-		buf_putc(&b, '\n');
-	}
-	rc = fsafe_replace(home, MAIL_META_FILE, b.data, b.len, err);
-	buf_free(&b);
-	return rc;
-}
-
-/* Take the lock that orders one session's read-change-write after
- * another's; the descriptor, or -1 with err. */
-static int meta_lock(struct mail_session *s, int *home, struct mail_err *err)
-{
-	int fd;
-
-	if ((*home = fsafe_home(s)) < 0) {
-		mail_err_set(err, MAIL_NOPERM, "no home directory for METADATA");
-		return -1;
-	}
-	fd = openat(*home, META_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		mail_err_set(err, MAIL_FAIL, "cannot lock ~/%s: %s", META_LOCK, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
+	memset(set, 0, sizeof *set);
+	return recfile_load(s, &meta_file, set, err);
 }
 
 /* The index of box's entry name in set, or set->n. */
@@ -222,21 +163,28 @@ static int meta_apply(struct mail_meta_set *set, const char *box, const struct m
 	return 0;
 }
 
+/* What mail_meta_store changes. */
+struct meta_store {
+	const char *box;
+	const struct mail_meta *chg;
+	size_t n;
+};
+
+/* recfile_update's change for mail_meta_store. */
+static int meta_store_change(void *set, void *ctx, struct mail_err *err)
+{
+	const struct meta_store *st = ctx;
+
+	return meta_apply(set, st->box, st->chg, st->n, err) < 0 ? -1 : 1;
+}
+
 int mail_meta_store(struct mail_session *s, const char *box, const struct mail_meta *chg,
 		    size_t n, struct mail_err *err)
 {
-	struct mail_meta_set set;
-	int home, lock = meta_lock(s, &home, err), rc = -1;
+	struct mail_meta_set set = {0};
+	struct meta_store st = {box, chg, n};
 
-	if (lock < 0)
-		return -1;
-	if (meta_read(home, &set, err) == 0) {
-		if (meta_apply(&set, box, chg, n, err) == 0)
-			rc = meta_write(home, &set, err);
-		mail_meta_free(&set);
-	}
-	close(lock);
-	return rc;
+	return recfile_update(s, &meta_file, &set, meta_store_change, &st, err);
 }
 
 /* Does box lie in from's subtree ("from" itself or "from/...")? The
@@ -272,25 +220,25 @@ static int meta_move(struct mail_meta_set *set, const char *from, const char *to
 	return changed;
 }
 
+/* recfile_update's change for mail_meta_forget: ctx is {from, to}. */
+static int meta_forget_change(void *set, void *ctx, struct mail_err *err)
+{
+	const char *const *ft = ctx;
+
+	(void)err;
+	return meta_move(set, ft[0], ft[1]);
+}
+
 void mail_meta_forget(struct mail_session *s, const char *from, const char *to)
 {
-	struct mail_meta_set set;
+	struct mail_meta_set set = {0};
 	struct mail_err err;
-	struct stat st;
-	int home = fsafe_home(s), lock, rc = -1;
+	const char *ft[2] = {from, to};
 
 	/* most users keep none: no lock file made for them */
-	if (!*from || home < 0 || fstatat(home, MAIL_META_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!*from || !recfile_exists(s, &meta_file))
 		return;
-	if ((lock = meta_lock(s, &home, &err)) < 0)
-		goto out;
-	if (meta_read(home, &set, &err) == 0) {
-		rc = meta_move(&set, from, to) ? meta_write(home, &set, &err) : 0;
-		mail_meta_free(&set);
-	}
-	close(lock);
-out:
 	/* the mailbox change itself is done: only the log hears of this */
-	if (rc < 0)
+	if (recfile_update(s, &meta_file, &set, meta_forget_change, ft, &err) < 0)
 		log_warn("METADATA of %s not %s: %s", from, to ? "renamed" : "removed", err.text);
 }

@@ -2,22 +2,19 @@
  * then one record per mailbox: its id, a space, the name's length, a
  * newline, the name's octets and a newline (names are taken as given). */
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "fsafe.h"
 #include "log.h"
 #include "objectid.h"
+#include "recfile.h"
 #include "sort.h"
 #include "thread.h"
 
 #define MBOXID_MAGIC "imapd-mailboxids 1\n"
-#define MBOXID_LOCK MAIL_MBOXID_FILE ".lock"
 #define MBOXID_NAME_MAX 4096
 #define MBOXID_FILE_MAX ((size_t)MAIL_MBOXID_MAX * (MAIL_OBJECTID_SIZE + MBOXID_NAME_MAX + 8))
 
@@ -78,20 +75,17 @@ static void mboxid_add(struct mail_mboxid_set *set, const char *id, const char *
 }
 
 /* One record at *p; -1 when damaged. */
-static int mboxid_record(const char **p, const char *end, struct mail_mboxid_set *set)
+static int mboxid_record(const char **p, const char *end, void *set)
 {
 	const char *s = *p, *id = s;
-	size_t n = 0;
+	size_t n;
 
 	if ((size_t)(end - s) < MAIL_OBJECTID_SIZE || !id_valid(s, MAIL_OBJECTID_SIZE - 1, 'F') ||
 	    s[MAIL_OBJECTID_SIZE - 1] != ' ')
 		return -1;
 	s += MAIL_OBJECTID_SIZE;
-	const char *digits = s;
-	while (s < end && *s >= '0' && *s <= '9' && n <= MBOXID_NAME_MAX)
-		n = n * 10 + (size_t)(*s++ - '0');
-	if (s == digits || s == end || *s != '\n' || n == 0 || n > MBOXID_NAME_MAX ||
-	    (size_t)(end - ++s) < n + 1 || s[n] != '\n' || memchr(s, '\0', n))
+	if (recfile_number(&s, end, '\n', MBOXID_NAME_MAX, &n) < 0 || n == 0 ||
+	    (size_t)(end - s) < n + 1 || s[n] != '\n' || memchr(s, '\0', n))
 		return -1;
 	mboxid_add(set, id, s, n);
 	*p = s + n + 1;
@@ -100,73 +94,41 @@ static int mboxid_record(const char **p, const char *end, struct mail_mboxid_set
 
 int mail_mboxid_parse(const char *data, size_t len, struct mail_mboxid_set *set)
 {
-	const char *p = data, *end = data + len;
-	size_t ml = strlen(MBOXID_MAGIC);
-
 	set->v = NULL;
 	set->n = 0;
-	if (len < ml || memcmp(data, MBOXID_MAGIC, ml))
+	if (recfile_records(data, len, MBOXID_MAGIC, MAIL_MBOXID_MAX, mboxid_record, set) < 0) {
+		mail_mboxid_free(set);
 		return -1;
-	for (p += ml; p < end; )
-		if (set->n == MAIL_MBOXID_MAX || mboxid_record(&p, end, set) < 0) {
-			mail_mboxid_free(set);
-			return -1;
-		}
+	}
 	return 0;
 }
 
-/* Take the lock that orders read-change-write; its descriptor (and the
- * home's in *home), or -1 with err. */
-static int mboxid_lock(struct mail_session *s, int *home, struct mail_err *err)
+/* recfile's parse hook: mail_mboxid_parse. */
+static int mboxid_parse_hook(const char *data, size_t len, void *set)
 {
-	int fd;
-
-	if ((*home = fsafe_home(s)) < 0) {
-		mail_err_set(err, MAIL_NOPERM, "no home directory for mailbox ids");
-		return -1;
-	}
-	fd = openat(*home, MBOXID_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		mail_err_set(err, MAIL_FAIL, "cannot lock ~/%s: %s", MBOXID_LOCK, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
+	return mail_mboxid_parse(data, len, set);
 }
 
-/* Read the file (none: an empty set); 0, or -1 with err. */
-static int mboxid_read(int home, struct mail_mboxid_set *set, struct mail_err *err)
+/* recfile's format hook: the set as the file's text. */
+static void mboxid_format(const void *vset, struct buf *b)
 {
-	char *data;
-	size_t len;
-	int rc = fsafe_read_own(home, MAIL_MBOXID_FILE, MBOXID_FILE_MAX, &data, &len, err);
+	const struct mail_mboxid_set *set = vset;
 
-	set->v = NULL;
-	set->n = 0;
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	rc = mail_mboxid_parse(data, len, set);
-	free(data);
-	if (rc < 0)
-		mail_err_set(err, MAIL_CORRUPT, "~/%s is damaged", MAIL_MBOXID_FILE);
-	return rc;
-}
-
-/* Write set whole, through a temp file and a rename. */
-static int mboxid_write(int home, const struct mail_mboxid_set *set, struct mail_err *err)
-{
-	struct buf b;
-	int rc;
-
-	buf_init(&b);
-	buf_puts(&b, MBOXID_MAGIC);
+	buf_puts(b, MBOXID_MAGIC);
 	for (size_t i = 0; i < set->n; i++)
-		buf_printf(&b, "%s %zu\n%s\n", set->v[i].id, strlen(set->v[i].name), set->v[i].name);
-	rc = fsafe_replace(home, MAIL_MBOXID_FILE, b.data, b.len, err);
-	buf_free(&b);
-	return rc;
+		buf_printf(b, "%s %zu\n%s\n", set->v[i].id, strlen(set->v[i].name), set->v[i].name);
 }
+
+/* recfile's free hook. */
+static void mboxid_free_hook(void *set)
+{
+	mail_mboxid_free(set);
+}
+
+static const struct recfile mboxid_file = {
+	MAIL_MBOXID_FILE, "mailbox ids", MBOXID_FILE_MAX, mboxid_parse_hook, mboxid_format,
+	mboxid_free_hook,
+};
 
 /* The index of name's record in set, or set->n. */
 static size_t mboxid_find(const struct mail_mboxid_set *set, const char *name)
@@ -192,32 +154,45 @@ static int mboxid_new(char id[MAIL_OBJECTID_SIZE], struct mail_err *err)
 	return 0;
 }
 
+/* What mail_mailboxid asks for, and where its answer goes. */
+struct mboxid_get {
+	const char *name;
+	char *id;
+};
+
+/* recfile_update's change for mail_mailboxid: 0 when the mailbox has an
+ * id, 1 when one was added. */
+static int mboxid_get_change(void *vset, void *ctx, struct mail_err *err)
+{
+	struct mail_mboxid_set *set = vset;
+	const char *name = ((struct mboxid_get *)ctx)->name;
+	char *id = ((struct mboxid_get *)ctx)->id;
+	size_t i = mboxid_find(set, name);
+
+	if (i < set->n) {
+		memcpy(id, set->v[i].id, MAIL_OBJECTID_SIZE);
+		return 0;
+	}
+	if (set->n == MAIL_MBOXID_MAX) {
+		mail_err_set(err, MAIL_LIMIT, "no more than %d mailbox ids", MAIL_MBOXID_MAX);
+		return -1;
+	}
+	if (mboxid_new(id, err) < 0)
+		return -1;
+	mboxid_add(set, id, name, strlen(name));
+	return 1;
+}
+
 int mail_mailboxid(struct mail_session *s, const char *name, char id[MAIL_OBJECTID_SIZE], struct mail_err *err)
 {
-	struct mail_mboxid_set set;
-	int home, lock, rc = -1;
+	struct mail_mboxid_set set = {0};
+	struct mboxid_get get = {name, id};
 
 	if (strlen(name) > MBOXID_NAME_MAX || !*name) {
 		mail_err_set(err, MAIL_BADNAME, "mailbox name too long for an id");
 		return -1;
 	}
-	if ((lock = mboxid_lock(s, &home, err)) < 0)
-		return -1;
-	if (mboxid_read(home, &set, err) == 0) {
-		size_t i = mboxid_find(&set, name);
-		if (i < set.n) {
-			memcpy(id, set.v[i].id, MAIL_OBJECTID_SIZE);
-			rc = 0;
-		} else if (set.n == MAIL_MBOXID_MAX) {
-			mail_err_set(err, MAIL_LIMIT, "no more than %d mailbox ids", MAIL_MBOXID_MAX);
-		} else if (mboxid_new(id, err) == 0) {
-			mboxid_add(&set, id, name, strlen(name));
-			rc = mboxid_write(home, &set, err);
-		}
-		mail_mboxid_free(&set);
-	}
-	close(lock);
-	return rc;
+	return recfile_update(s, &mboxid_file, &set, mboxid_get_change, &get, err);
 }
 
 /* The tail of name after from when name is from or inside it ("from/..."),
@@ -254,30 +229,28 @@ static int mboxid_move(struct mail_mboxid_set *set, const char *from, const char
 	return changed;
 }
 
+/* recfile_update's change for mail_mailboxid_forget: ctx is {from, to}. */
+static int mboxid_forget_change(void *set, void *ctx, struct mail_err *err)
+{
+	const char *const *ft = ctx;
+
+	(void)err;
+	/* a record left at the new name (a mailbox removed behind our back)
+	 * must not shadow the moved one */
+	int changed = ft[1] && mboxid_move(set, ft[1], NULL);
+	return changed | mboxid_move(set, ft[0], ft[1]);
+}
+
 void mail_mailboxid_forget(struct mail_session *s, const char *from, const char *to)
 {
-	struct mail_mboxid_set set;
+	struct mail_mboxid_set set = {0};
 	struct mail_err err;
-	struct stat st;
-	int home = fsafe_home(s), lock, rc = -1;
+	const char *ft[2] = {from, to};
 
 	/* a user who never asked for an id gets no file */
-	if (!from || !*from || home < 0 ||
-	    fstatat(home, MAIL_MBOXID_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!from || !*from || !recfile_exists(s, &mboxid_file))
 		return;
-	if ((lock = mboxid_lock(s, &home, &err)) < 0)
-		goto out;
-	if (mboxid_read(home, &set, &err) == 0) {
-		/* a record left at the new name (a mailbox removed behind our
-		 * back) must not shadow the moved one */
-		int changed = to && mboxid_move(&set, to, NULL);
-		changed |= mboxid_move(&set, from, to);
-		rc = changed ? mboxid_write(home, &set, &err) : 0;
-		mail_mboxid_free(&set);
-	}
-	close(lock);
-out:
-	if (rc < 0)
+	if (recfile_update(s, &mboxid_file, &set, mboxid_forget_change, ft, &err) < 0)
 		log_warn("mailbox ids of %s not %s: %s", from, to ? "renamed" : "removed", err.text);
 }
 

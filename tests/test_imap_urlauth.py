@@ -6,6 +6,7 @@
 import os
 import re
 import stat
+import threading
 
 import pytest
 
@@ -156,6 +157,31 @@ def test_key_file_link_not_followed(box, user, tmp_path):
     r = box.command('GENURLAUTH "%s" INTERNAL' % rump(user))
     assert r.status == "NO" and not r.untagged, r
     assert target.read_bytes() == b"1 " + b"ab" * 32 + b" INBOX\n"
+
+
+def test_sessions_making_a_key_agree(box, user, connect):
+    """Sessions signing URLs of a mailbox that has no key yet, all at once,
+    make one key between them (under the key file's lock): every URL
+    signed fetches. Without the lock each made its own and the last
+    written won, so the others' URLs fetched NIL."""
+    sessions = [box] + [connect() for _ in range(5)]
+    for s in sessions[1:]:
+        ok(s.command("SELECT INBOX"))
+    for rnd in range(6):
+        ok(box.command("RESETKEY INBOX"))
+        start = threading.Barrier(len(sessions))
+        urls = [None] * len(sessions)
+
+        def sign(k):
+            start.wait(10)
+            urls[k] = gen(sessions[k], rump(user))
+        threads = [threading.Thread(target=sign, args=(k,)) for k in range(len(sessions))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len(set(urls)) == 1, (rnd, urls)      # one key: one token
+        assert fetch(box, urls[0]) == {urls[0]: PART1}
 
 
 # ---------------------------------------------------------------- CATENATE
