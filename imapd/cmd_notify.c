@@ -2,21 +2,20 @@
  * events; between commands (and in IDLE) we wait on the selected mailbox's
  * watch and on one watch per named mailbox (the library's inotify, as IDLE
  * uses), and tell what changed: untagged EXISTS/EXPUNGE/FETCH for the
- * selected mailbox, STATUS for the others. Nothing is polled on a timer
- * where the format has a watch. */
+ * selected mailbox, STATUS for the others. Name events (LIST) are
+ * notify_names.c's. Nothing is polled on a timer where the format has a
+ * watch. */
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "imapd.h"
+#include "notify.h"
 
 #define NOTIFY_BOXES_MAX 32      /* each is an inotify instance */
 #define NOTIFY_NAMES_MAX 64      /* names in one filter */
 #define NOTIFY_PING_SECONDS 5    /* selected mailbox of a format with no watch */
 #define NOTIFY_WATCHED_SECONDS 60
-
-enum { EV_NEW = 1, EV_EXPUNGE = 2, EV_FLAGS = 4, EV_UNSUPPORTED = 8 };
 
 struct notify_box {
 	char *name;
@@ -33,6 +32,7 @@ struct notify {
 	struct notify_box box[NOTIFY_BOXES_MAX];
 	size_t n;
 	int overflow;
+	struct notify_names *names;   /* MailboxName, SubscriptionChange */
 };
 
 /* Free a NOTIFY SET's mailboxes and their watches. */
@@ -43,6 +43,7 @@ static void notify_free(struct notify *n)
 		if (n->box[i].w)
 			mail_watch_name_free(n->box[i].w);
 	}
+	notify_names_free(n->names);
 	free(n);
 }
 
@@ -56,8 +57,8 @@ void imap_notify_reset(struct client *c)
 /* One event name into *ev. */
 static unsigned notify_event_bit(const char *name)
 {
-	static const char *const unsupported[] = {"AnnotationChange", "MailboxName",
-		"SubscriptionChange", "MailboxMetadataChange", "ServerMetadataChange"};
+	static const char *const unsupported[] = {"AnnotationChange", "MailboxMetadataChange",
+		"ServerMetadataChange"};
 
 	if (!strcasecmp(name, "MessageNew"))
 		return EV_NEW;
@@ -65,6 +66,10 @@ static unsigned notify_event_bit(const char *name)
 		return EV_EXPUNGE;
 	if (!strcasecmp(name, "FlagChange"))
 		return EV_FLAGS;
+	if (!strcasecmp(name, "MailboxName"))
+		return EV_NAME;
+	if (!strcasecmp(name, "SubscriptionChange"))
+		return EV_SUBS;
 	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++)
 		if (!strcasecmp(name, unsupported[i]))
 			return EV_UNSUPPORTED;
@@ -103,6 +108,8 @@ static int notify_events(struct parser *p, unsigned *ev)
 /* Add name with events to n (once; a name twice gets both filters' events). */
 static void notify_add(struct notify *n, const char *name, unsigned ev)
 {
+	if (!(ev &= EV_MESSAGES))
+		return;   /* name events only: notify_names.c's */
 	for (size_t i = 0; i < n->n; i++)
 		if (!strcmp(n->box[i].name, name)) {
 			n->box[i].events |= ev;
@@ -180,7 +187,8 @@ static void notify_named(struct client *c, struct notify *n, char **names, size_
 {
 	for (size_t i = 0; i < k; i++) {
 		notify_add(n, names[i], ev);
-		if (subtree)
+		notify_names_add(n->names, subtree ? NS_SUBTREE : NS_MAILBOXES, names[i], ev);
+		if (subtree && (ev & EV_MESSAGES))
 			notify_expand(c, n, pool_printf(c->pool, "%s/*", names[i]), ev);
 	}
 }
@@ -205,14 +213,19 @@ static int notify_group(struct client *c, struct parser *p, struct notify *n)
 		if (n->selected_given)
 			return p_fail(p, "the selected mailbox is named twice");
 		n->selected_given = 1;
-		n->selected = ev;
+		n->selected = ev & EV_MESSAGES;
 		n->delayed = filter[8] != '\0';
+		notify_names_add(n->names, NS_SELECTED, NULL, ev);
 	} else if (!strcasecmp(filter, "INBOXES")) {
 		notify_add(n, "INBOX", ev);
+		notify_names_add(n->names, NS_INBOXES, NULL, ev);
 	} else if (!strcasecmp(filter, "PERSONAL")) {
-		notify_expand(c, n, "*", ev);
+		if (ev & EV_MESSAGES)
+			notify_expand(c, n, "*", ev);
+		notify_names_add(n->names, NS_PERSONAL, NULL, ev);
 	} else if (!strcasecmp(filter, "SUBSCRIBED")) {
 		notify_subscribed(c, n, ev);
+		notify_names_add(n->names, NS_SUBSCRIBED, NULL, ev);
 	} else if (k) {
 		notify_named(c, n, names, (size_t)k, subtree, ev);
 	} else {
@@ -273,6 +286,7 @@ static void notify_start(struct client *c, struct notify *n)
 		if (n->status && !notify_is_selected(c, b))
 			notify_send_status(c, b);
 	}
+	notify_names_start(c, n->names);
 }
 
 /* The parsed NOTIFY SET replaces the session's, unless it asks for
@@ -281,8 +295,8 @@ static void notify_set(struct cmd *cmd, struct notify *n)
 {
 	if (n->unsupported) {
 		notify_free(n);
-		return resp_no(cmd, "BADEVENT (MessageNew MessageExpunge FlagChange)",
-			       "Only message events are sent");
+		return resp_no(cmd, "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName "
+			       "SubscriptionChange)", "Annotation and metadata events are not sent");
 	}
 	if (n->overflow) {
 		notify_free(n);
@@ -313,6 +327,7 @@ void cmd_notify(struct cmd *cmd)
 	if (strcasecmp(word, "SET") || p_sp(p) < 0)
 		return resp_parse_error(cmd);
 	n = xcalloc(1, sizeof *n);
+	n->names = notify_names_new();
 	if (!p_peek(p, '(')) {
 		if (p_atom(p, &word) < 0 || strcasecmp(word, "STATUS") || p_sp(p) < 0)
 			goto bad;
@@ -332,9 +347,11 @@ bad:
 int imap_wait_events(struct client *c, int selfd, unsigned secs)
 {
 	struct notify *n = c->notify;
-	struct pollfd pfd[NOTIFY_BOXES_MAX + 2] = {{.fd = c->io.in_fd, .events = POLLIN},
-						    {.fd = selfd, .events = POLLIN}};
-	size_t k = 2;
+	struct pollfd pfd[NOTIFY_BOXES_MAX + 3] = {{.fd = c->io.in_fd, .events = POLLIN},
+						    {.fd = selfd, .events = POLLIN},
+						    {.fd = n ? notify_names_fd(n->names) : -1,
+						     .events = POLLIN}};
+	size_t k = 3;
 	int lost = 0, ready;
 
 	for (size_t i = 0; n && i < n->n; i++, k++) {
@@ -345,8 +362,10 @@ int imap_wait_events(struct client *c, int selfd, unsigned secs)
 	if (lost && secs > NOTIFY_PING_SECONDS)
 		secs = NOTIFY_PING_SECONDS;
 	ready = poll(pfd, k, (int)secs * 1000);
+	if (n && pfd[2].revents)
+		notify_names_check(c, n->names);
 	for (size_t i = 0; n && i < n->n; i++)
-		if (n->box[i].w && (pfd[i + 2].revents || mail_watch_name_lost(n->box[i].w)) &&
+		if (n->box[i].w && (pfd[i + 3].revents || mail_watch_name_lost(n->box[i].w)) &&
 		    mail_watch_name_changed(&c->sess, n->box[i].name, n->box[i].w))
 			notify_box_changed(c, &n->box[i]);
 	io_flush(&c->io);

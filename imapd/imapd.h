@@ -220,6 +220,10 @@ int imap_create_parse(struct parser *p, char **name, int *bits);
 /* A mailbox name as the client reads it: as stored (modified UTF-7), or
  * in UTF-8 once it enabled UTF8=ACCEPT (cmd_list.c). */
 void imap_put_mailbox(const struct client *c, struct buf *out, const char *name);
+/* "* what (attrs) "/" name" into b, extended data and CRLF left to the
+ * caller (LIST's CHILDINFO, NOTIFY's OLDNAME). */
+void imap_list_put(const struct client *c, struct buf *b, const char *what, const char *name,
+		   int attrs);
 
 /* CONDSTORE and QRESYNC (RFC 7162), cmd_condstore.c. */
 /* A CONDSTORE-enabling command was given: MODSEQs from now on; in a

@@ -1,0 +1,142 @@
+# NOTIFY's MailboxName and SubscriptionChange events (RFC 5465 5.4, 5.5):
+# a mailbox made, renamed or deleted, or a subscription changed, by another
+# session of the same user reaches a client that only waits, as an untagged
+# LIST (\NonExistent for a deleted name, OLDNAME for a renamed one), through
+# an inotify watch on the directories holding the names: never polled, and
+# a link planted under a mailbox's name is neither followed nor reported.
+import os
+import select
+import time
+
+import pytest
+
+from helpers import mailstore, system
+from helpers.session import server_pid
+
+MAIL_FORMATS = mailstore.FORMATS
+
+
+def news(c, first=1.0, quiet=0.3):
+    """What the server sends unasked: the first response must come within
+    `first` seconds (a watch, not a poll); the rest until `quiet` passes."""
+    got, t0 = [], time.monotonic()
+    while buffered(c) or select.select([c.sock], [], [], quiet if got else first)[0]:
+        got.append(c.read_response())
+    assert got, "nothing within %.1f s" % first
+    assert time.monotonic() - t0 < first + 2 * quiet + 0.5
+    return got
+
+
+def buffered(c):
+    """Has the reader already taken in more (two lines in one segment)?"""
+    old = c.sock.gettimeout()
+    c.sock.settimeout(0)
+    try:
+        return bool(c.f.peek(1))
+    finally:
+        c.sock.settimeout(old)
+
+
+def silent(c, seconds):
+    return not buffered(c) and select.select([c.sock], [], [], seconds)[0] == []
+
+
+def listed(c, name):
+    """The LIST line another client gets for name now."""
+    r = c.command('LIST "" %s' % name)
+    assert r.ok and len(r.raw) == 1, r
+    return r.raw[0]
+
+
+def listed_subscribed(c, name):
+    """The LIST line with LIST-EXTENDED's \\Subscribed where it applies."""
+    r = c.command('LIST "" %s RETURN (SUBSCRIBED CHILDREN)' % name)
+    assert r.ok and len(r.raw) == 1, r
+    return r.raw[0]
+
+
+@pytest.fixture
+def pair(connect):
+    """Two sessions of the same user: the first waits, the second acts."""
+    return connect(), connect()
+
+
+def test_create_rename_delete_and_subscriptions(pair):
+    watcher, other = pair
+    assert watcher.command("NOTIFY SET (PERSONAL (MailboxName SubscriptionChange))").ok
+    assert silent(watcher, 0.2)
+    assert other.command("CREATE Foo").ok
+    assert news(watcher) == [listed(other, "Foo")]
+    assert other.command("RENAME Foo Bar").ok
+    assert news(watcher) == [listed(other, "Bar") + b' ("OLDNAME" (Foo))']
+    assert other.command("SUBSCRIBE Bar").ok
+    assert news(watcher) == [listed_subscribed(other, "Bar")]
+    assert b"\\Subscribed" in listed_subscribed(other, "Bar")
+    assert other.command("UNSUBSCRIBE Bar").ok
+    assert news(watcher) == [listed(other, "Bar")]
+    assert other.command("DELETE Bar").ok
+    assert news(watcher) == [b'* LIST (\\NonExistent) "/" Bar']
+    assert silent(watcher, 0.3)
+
+
+@pytest.mark.mbox_only("the filters, not the format")
+def test_filters_reach_their_names_only(pair):
+    watcher, other = pair
+    assert other.command("CREATE Work/").ok
+    r = watcher.command("NOTIFY SET STATUS (SUBTREE Work (MailboxName)) "
+                        "(MAILBOXES Lists (SubscriptionChange))")
+    # STATUS is about messages: no event here asks for their counts
+    assert r.ok and r.raw == []
+    for cmd in ("CREATE Play", "SUBSCRIBE Play", "CREATE Lists", "CREATE Workshop"):
+        assert other.command(cmd).ok
+    assert silent(watcher, 0.4)
+    assert other.command("CREATE Work/Done").ok
+    got = news(watcher)
+    # the new child, and its parent, which now has children
+    assert sorted(got) == sorted([listed(other, "Work/Done"), listed(other, "Work")])
+    assert other.command("SUBSCRIBE Lists").ok
+    assert news(watcher) == [listed_subscribed(other, "Lists")]
+    assert other.command("NOOP").ok and watcher.command("NOTIFY NONE").ok
+    assert other.command("DELETE Work/Done").ok
+    assert silent(watcher, 0.4)
+
+
+@pytest.mark.mbox_only("the grammar alone")
+def test_badevent_names_what_is_sent(pair):
+    watcher, _ = pair
+    r = watcher.command("NOTIFY SET (PERSONAL (MailboxName AnnotationChange))")
+    assert (r.status, r.code) == ("NO", "BADEVENT (MessageNew MessageExpunge FlagChange "
+                                        "MailboxName SubscriptionChange)")
+
+
+def test_planted_link_is_no_mailbox(pair, mail_store, user):
+    """A link named like a mailbox, to a real one of the user: not followed
+    (it would list as a second mailbox), not reported; the watch still
+    tells the real mailbox made after it."""
+    watcher, other = pair
+    assert other.command("CREATE Real").ok
+    assert watcher.command("NOTIFY SET (PERSONAL (MailboxName))").ok
+    link = mail_store.folder_path(user, "Evil")
+    os.symlink(mail_store.folder_path(user, "Real"), link)
+    os.lchown(link, user.uid, user.gid)
+    assert silent(watcher, 0.4)
+    assert other.command("CREATE Good").ok
+    assert news(watcher) == [listed(other, "Good")]
+    assert other.command('LIST "" Evil').raw == []
+
+
+@pytest.mark.mbox_only("the watch, not the format: one slow check of the wait")
+def test_names_watch_waits_without_polling(pair):
+    watcher, other = pair
+    assert watcher.command("NOTIFY SET (PERSONAL (MailboxName SubscriptionChange))").ok
+    pid = server_pid(watcher)
+    assert pid, "no session process found"
+    time.sleep(0.3)
+
+    def switches():
+        return int(system.proc_status(pid)["voluntary_ctxt_switches"][0])
+    before = switches()
+    time.sleep(3)
+    assert switches() == before, "the session woke up with nothing to do"
+    assert other.command("CREATE Late").ok
+    assert news(watcher) == [listed(other, "Late")]
