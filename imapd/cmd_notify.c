@@ -273,20 +273,46 @@ static void notify_box_changed(struct client *c, struct notify_box *b)
 		notify_send_status(c, b);
 }
 
-/* Watch the boxes of a new NOTIFY SET and learn their state. */
-static void notify_start(struct client *c, struct notify *n)
+/* Learn b's state and watch it; 0, or -1 when it cannot be read. */
+static int notify_watch(struct client *c, struct notify_box *b)
 {
 	struct mail_err err;
 
-	for (size_t i = 0; i < n->n; i++) {
-		struct notify_box *b = &n->box[i];
-		if (!b->events || mail_status(&c->sess, b->name, &b->last, &err) < 0)
-			continue;
-		b->w = mail_watch_name(&c->sess, b->name, &err);
-		if (n->status && !notify_is_selected(c, b))
-			notify_send_status(c, b);
-	}
+	if (!b->events || b->w || mail_status(&c->sess, b->name, &b->last, &err) < 0)
+		return -1;
+	b->w = mail_watch_name(&c->sess, b->name, &err);
+	return 0;
+}
+
+/* Watch the boxes of a new NOTIFY SET and learn their state. */
+static void notify_start(struct client *c, struct notify *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (notify_watch(c, &n->box[i]) == 0 && n->status &&
+		    !notify_is_selected(c, &n->box[i]))
+			notify_send_status(c, &n->box[i]);
 	notify_names_start(c, n->names);
+}
+
+void notify_box_follow(struct client *c, const char *gone, const char *made, unsigned ev)
+{
+	struct notify *n = c->notify;
+
+	for (size_t i = 0; gone && i < n->n; i++)
+		if (!strcmp(n->box[i].name, gone)) {
+			free(n->box[i].name);
+			if (n->box[i].w)
+				mail_watch_name_free(n->box[i].w);
+			n->box[i] = n->box[--n->n];
+			memset(&n->box[n->n], 0, sizeof n->box[n->n]);   /* notify_add reuses it */
+			break;
+		}
+	if (made && ev) {
+		notify_add(n, made, ev);
+		for (size_t i = 0; i < n->n; i++)
+			if (!strcmp(n->box[i].name, made))
+				notify_watch(c, &n->box[i]);
+	}
 }
 
 /* The parsed NOTIFY SET replaces the session's, unless it asks for
@@ -362,12 +388,13 @@ int imap_wait_events(struct client *c, int selfd, unsigned secs)
 	if (lost && secs > NOTIFY_PING_SECONDS)
 		secs = NOTIFY_PING_SECONDS;
 	ready = poll(pfd, k, (int)secs * 1000);
-	if (n && pfd[2].revents)
-		notify_names_check(c, n->names);
 	for (size_t i = 0; n && i < n->n; i++)
 		if (n->box[i].w && (pfd[i + 3].revents || mail_watch_name_lost(n->box[i].w)) &&
 		    mail_watch_name_changed(&c->sess, n->box[i].name, n->box[i].w))
 			notify_box_changed(c, &n->box[i]);
+	/* last: it may add or drop boxes, and so move them in pfd */
+	if (n && pfd[2].revents)
+		notify_names_check(c, n->names);
 	io_flush(&c->io);
 	if (ready <= 0)
 		return IMAP_WAIT_TIMEOUT;

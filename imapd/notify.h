@@ -32,5 +32,9 @@ int notify_names_fd(const struct notify_names *nn);
 /* The watch woke: send the LIST responses the filters ask for. */
 void notify_names_check(struct client *c, struct notify_names *nn);
 void notify_names_free(struct notify_names *nn);
+/* cmd_notify.c: a mailbox the message filters reach was deleted or renamed
+ * away (gone) or made or renamed into them (made, with their events ev):
+ * its watch goes or comes. */
+void notify_box_follow(struct client *c, const char *gone, const char *made, unsigned ev);
 
 #endif

@@ -3,7 +3,9 @@
  * says what differs; here each difference is matched against the filters
  * that asked for it and sent as an untagged LIST: \NonExistent for a
  * deleted name, OLDNAME for a renamed one, \Subscribed or not for a
- * subscription change. */
+ * subscription change. The same changes keep the message filters that
+ * reach many names (PERSONAL, SUBTREE, SUBSCRIBED, MAILBOXES) watching
+ * the mailboxes made, renamed or subscribed after the NOTIFY SET. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,17 +34,20 @@ struct notify_names *notify_names_new(void)
 void notify_names_add(struct notify_names *nn, enum notify_scope scope, const char *name,
 		      unsigned events)
 {
-	if (!(events & EV_NAMES))
+	/* SELECTED and INBOXES name one mailbox each, there from the start */
+	if (scope == NS_SELECTED || scope == NS_INBOXES)
+		events &= EV_NAMES;
+	if (!events)
 		return;
 	nn->f = xrealloc(nn->f, (nn->n + 1) * sizeof *nn->f);
-	nn->f[nn->n++] = (struct name_filter){scope, name ? xstrdup(name) : NULL,
-					      events & EV_NAMES};
+	nn->f[nn->n++] = (struct name_filter){scope, name ? xstrdup(name) : NULL, events};
 }
 
 void notify_names_start(struct client *c, struct notify_names *nn)
 {
 	struct mail_err err;
 
+	/* the message filters of PERSONAL & co. need it too, to follow names */
 	if (nn->n && !nn->w && !(nn->w = mail_names_watch(&c->sess, &err)))
 		log_warn("NOTIFY: names not watched: %s", err.text);
 }
@@ -76,17 +81,31 @@ static int filter_reaches(const struct client *c, const struct name_filter *f,
 	return 0;
 }
 
-/* The events the filters ask for about ch (its old name counts too). */
+/* The events the filters ask for about name (NULL: none). */
 static unsigned names_wanted(const struct client *c, const struct notify_names *nn,
-			     const struct mail_name_change *ch)
+			     const char *name, int subscribed)
 {
 	unsigned ev = 0;
 
-	for (size_t i = 0; i < nn->n; i++)
-		if (filter_reaches(c, &nn->f[i], ch->name, ch->subscribed) ||
-		    (ch->oldname && filter_reaches(c, &nn->f[i], ch->oldname, ch->subscribed)))
+	for (size_t i = 0; name && i < nn->n; i++)
+		if (filter_reaches(c, &nn->f[i], name, subscribed))
 			ev |= nn->f[i].events;
 	return ev;
+}
+
+/* The message filters follow ch: the watch of a name gone goes, a new
+ * selectable name in their reach gets one. */
+static void names_follow(struct client *c, const struct mail_name_change *ch, unsigned wanted)
+{
+	int usable = ch->what != MAIL_NAME_UNSUBSCRIBED &&
+		     !(ch->attrs & (LA_NOSELECT | LA_NONEXISTENT));
+	/* deleted; or left as the \Noselect parent of its children */
+	const char *gone = ch->what == MAIL_NAME_RENAMED ? ch->oldname :
+			   ch->what == MAIL_NAME_DELETED || (ch->what == MAIL_NAME_ATTRS && !usable) ?
+			   ch->name : NULL;
+
+	if (gone || (usable && (wanted & EV_MESSAGES)))
+		notify_box_follow(c, gone, usable ? ch->name : NULL, wanted & EV_MESSAGES);
 }
 
 struct names_ctx {
@@ -102,7 +121,10 @@ static void names_changed(void *ctx, const struct mail_name_change *ch)
 	unsigned need = subs ? EV_SUBS : EV_NAME;
 	struct buf b;
 
-	if (!(names_wanted(nc->c, nc->nn, ch) & need))
+	unsigned now = names_wanted(nc->c, nc->nn, ch->name, ch->subscribed);
+
+	names_follow(nc->c, ch, now);
+	if (!((now | names_wanted(nc->c, nc->nn, ch->oldname, ch->subscribed)) & need))
 		return;
 	buf_init(&b);
 	imap_list_put(nc->c, &b, "LIST", ch->name,

@@ -140,3 +140,29 @@ def test_names_watch_waits_without_polling(pair):
     assert switches() == before, "the session woke up with nothing to do"
     assert other.command("CREATE Late").ok
     assert news(watcher) == [listed(other, "Late")]
+
+
+MSG = b"From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
+
+
+def test_message_filters_follow_new_names(pair):
+    """RFC 5465 6.1: PERSONAL means the mailboxes as they are now, not at
+    NOTIFY SET: one made later, or renamed, has its messages told; one
+    deleted is no longer watched."""
+    watcher, other = pair
+    assert watcher.command("NOTIFY SET (PERSONAL (MessageNew MessageExpunge))").ok
+    assert other.command("CREATE Later").ok
+    assert silent(watcher, 0.4)   # no MailboxName asked: no LIST
+    assert other.command("APPEND Later {%d+}\r\n" % len(MSG) + MSG.decode()).ok
+    # (a STATUS read while the append is under way may come first)
+    got = news(watcher)
+    assert all(x.startswith(b"* STATUS Later ") for x in got)
+    assert got[-1].startswith(b"* STATUS Later (MESSAGES 1 UIDNEXT 2 ")
+    assert other.command("RENAME Later Moved").ok
+    assert silent(watcher, 0.4)
+    assert other.command("APPEND Moved {%d+}\r\n" % len(MSG) + MSG.decode()).ok
+    got = news(watcher)
+    assert all(x.startswith(b"* STATUS Moved ") for x in got)
+    assert got[-1].startswith(b"* STATUS Moved (MESSAGES 2 UIDNEXT 3 ")
+    assert other.command("DELETE Moved").ok
+    assert silent(watcher, 0.4)
