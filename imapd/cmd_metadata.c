@@ -108,7 +108,12 @@ static void meta_put(struct buf *b, struct meta_get *g, const struct mail_meta *
 		return;
 	}
 	buf_printf(b, "%s%s ", b->data[b->len - 1] == '(' ? "" : " ", m->name);
-	imap_put_string(b, m->value, m->len);
+	if (!memchr(m->value, '\0', m->len))
+		return imap_put_string(b, m->value, m->len);
+	/* RFC 5464 5.4 values are binary: a NUL needs RFC 3516's literal8 (an
+	 * ENVELOPE's nstring has no such form, so imap_put_string sends none) */
+	buf_printf(b, "~{%zu}\r\n", m->len);
+	buf_append(b, m->value, m->len);
 }
 
 /* The entries of box that g asks for into b; NIL for a name asked that

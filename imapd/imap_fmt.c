@@ -15,8 +15,7 @@
 
 static void put_literal(struct buf *out, const char *s, size_t n)
 {
-	/* RFC 3516: only a literal8 may carry a NUL (a METADATA value's) */
-	buf_printf(out, "%s{%zu}\r\n", memchr(s, '\0', n) ? "~" : "", n);
+	buf_printf(out, "{%zu}\r\n", n);
 	buf_append(out, s, n);
 }
 
