@@ -106,6 +106,19 @@ def test_filters_reach_their_names_only(pair):
     assert unasked(watcher, 0.4) == []
 
 
+@pytest.mark.mbox_only("IDLE's wait, not the format")
+def test_idle_hears_name_events(pair):
+    watcher, other = pair
+    assert watcher.command("NOTIFY SET (PERSONAL (MailboxName))").ok
+    tag = watcher.next_tag()
+    watcher.send("%s IDLE\r\n" % tag)
+    assert watcher.read_response().startswith(b"+")
+    assert other.command("CREATE Idled").ok
+    assert news(watcher) == [listed(other, "Idled")]
+    watcher.send("DONE\r\n")
+    assert watcher.read_until(tag).ok
+
+
 @pytest.mark.mbox_only("the grammar alone")
 def test_badevent_names_what_is_sent(pair):
     watcher, _ = pair
