@@ -105,11 +105,13 @@ static void names_locate(struct mail_session *s, struct mail_names *w, struct na
 	free(path);
 }
 
+/* qsort/bsearch order of entries: by name. */
 static int cmp_ent(const void *a, const void *b)
 {
 	return strcmp(((const struct name_ent *)a)->name, ((const struct name_ent *)b)->name);
 }
 
+/* qsort/bsearch order of subscriptions. */
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
