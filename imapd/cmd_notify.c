@@ -57,8 +57,7 @@ void imap_notify_reset(struct client *c)
 /* One event name into *ev. */
 static unsigned notify_event_bit(const char *name)
 {
-	static const char *const unsupported[] = {"AnnotationChange", "MailboxMetadataChange",
-		"ServerMetadataChange"};
+	static const char *const unsupported[] = {"AnnotationChange"};
 
 	if (!strcasecmp(name, "MessageNew"))
 		return EV_NEW;
@@ -70,6 +69,10 @@ static unsigned notify_event_bit(const char *name)
 		return EV_NAME;
 	if (!strcasecmp(name, "SubscriptionChange"))
 		return EV_SUBS;
+	if (!strcasecmp(name, "MailboxMetadataChange"))
+		return EV_BOXMETA;
+	if (!strcasecmp(name, "ServerMetadataChange"))
+		return EV_SRVMETA;
 	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++)
 		if (!strcasecmp(name, unsupported[i]))
 			return EV_UNSUPPORTED;
@@ -322,7 +325,8 @@ static void notify_set(struct cmd *cmd, struct notify *n)
 	if (n->unsupported) {
 		notify_free(n);
 		return resp_no(cmd, "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName "
-			       "SubscriptionChange)", "Annotation and metadata events are not sent");
+			       "SubscriptionChange MailboxMetadataChange ServerMetadataChange)",
+			       "Annotation events are not sent (ANNOTATE is not offered)");
 	}
 	if (n->overflow) {
 		notify_free(n);

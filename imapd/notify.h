@@ -1,5 +1,6 @@
 /* notify.h: what cmd_notify.c (message events) and notify_names.c
- * (MailboxName, SubscriptionChange: RFC 5465 5.4, 5.5) share: the event
+ * (MailboxName, SubscriptionChange, the METADATA ones: RFC 5465 5.4, 5.5,
+ * 5.7, 5.8) share: the event
  * bits of a NOTIFY SET and the filters the name events are matched by. */
 #ifndef IMAPD_NOTIFY_H
 #define IMAPD_NOTIFY_H
@@ -10,9 +11,13 @@ enum {
 	EV_NEW = 1, EV_EXPUNGE = 2, EV_FLAGS = 4, EV_UNSUPPORTED = 8,
 	EV_NAME = 16,             /* MailboxName */
 	EV_SUBS = 32,             /* SubscriptionChange */
+	EV_BOXMETA = 64,          /* MailboxMetadataChange */
+	EV_SRVMETA = 128,         /* ServerMetadataChange */
 };
 #define EV_MESSAGES (EV_NEW | EV_EXPUNGE | EV_FLAGS)
-#define EV_NAMES (EV_NAME | EV_SUBS)
+#define EV_META (EV_BOXMETA | EV_SRVMETA)
+/* what notify_names.c tells: names, subscriptions, METADATA entries */
+#define EV_NAMES (EV_NAME | EV_SUBS | EV_META)
 
 /* A filter's reach over names (RFC 5465 6.1). */
 enum notify_scope {

@@ -5,13 +5,16 @@
  * deleted name, OLDNAME for a renamed one, \Subscribed or not for a
  * subscription change. The same changes keep the message filters that
  * reach many names (PERSONAL, SUBTREE, SUBSCRIBED, MAILBOXES) watching
- * the mailboxes made, renamed or subscribed after the NOTIFY SET. */
+ * the mailboxes made, renamed or subscribed after the NOTIFY SET. The
+ * METADATA file lies in the watched home: when it changes, the entries
+ * that differ are told as unsolicited METADATA responses (RFC 5464 4.4.2). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "imap_fmt.h"
 #include "log.h"
 #include "mail_names.h"
+#include "metadata.h"
 #include "notify.h"
 
 struct name_filter {
@@ -24,6 +27,7 @@ struct notify_names {
 	struct name_filter *f;
 	size_t n;
 	struct mail_names *w;
+	struct mail_meta_set meta;    /* the entries last told about */
 };
 
 struct notify_names *notify_names_new(void)
@@ -43,6 +47,15 @@ void notify_names_add(struct notify_names *nn, enum notify_scope scope, const ch
 	nn->f[nn->n++] = (struct name_filter){scope, name ? xstrdup(name) : NULL, events};
 }
 
+/* Does some filter ask for one of events? */
+static int names_wanted_any(const struct notify_names *nn, unsigned events)
+{
+	for (size_t i = 0; i < nn->n; i++)
+		if (nn->f[i].events & events)
+			return 1;
+	return 0;
+}
+
 void notify_names_start(struct client *c, struct notify_names *nn)
 {
 	struct mail_err err;
@@ -50,6 +63,8 @@ void notify_names_start(struct client *c, struct notify_names *nn)
 	/* the message filters of PERSONAL & co. need it too, to follow names */
 	if (nn->n && !nn->w && !(nn->w = mail_names_watch(&c->sess, &err)))
 		log_warn("NOTIFY: names not watched: %s", err.text);
+	if (nn->w && names_wanted_any(nn, EV_META) && mail_meta_load(&c->sess, &nn->meta, &err) < 0)
+		log_warn("NOTIFY: METADATA not read: %s", err.text);
 }
 
 int notify_names_fd(const struct notify_names *nn)
@@ -139,12 +154,67 @@ static void names_changed(void *ctx, const struct mail_name_change *ch)
 	buf_free(&b);
 }
 
+/* set's entry of m's mailbox and name, or NULL. */
+static const struct mail_meta *meta_find(const struct mail_meta_set *set, const struct mail_meta *m)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (!strcmp(set->v[i].box, m->box) && !strcmp(set->v[i].name, m->name))
+			return &set->v[i];
+	return NULL;
+}
+
+/* Does set hold m with the same value? */
+static int meta_has(const struct mail_meta_set *set, const struct mail_meta *m)
+{
+	const struct mail_meta *o = meta_find(set, m);
+
+	return o && o->len == m->len && !memcmp(o->value, m->value, m->len);
+}
+
+/* "* METADATA box entry" for an entry of from that to has not the same. */
+static void meta_tell_diff(struct client *c, const struct notify_names *nn,
+			   const struct mail_meta_set *from, const struct mail_meta_set *to,
+			   const struct mail_meta_set *other)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		const struct mail_meta *m = &from->v[i];
+		unsigned want = *m->box ? names_wanted(c, nn, m->box, 0) & EV_BOXMETA :
+				(unsigned)names_wanted_any(nn, EV_SRVMETA);
+		/* told once: a changed value is in both sets, said from the new */
+		if (!want || meta_has(to, m) || (other && meta_find(other, m)))
+			continue;
+		struct buf b;
+		buf_init(&b);
+		buf_puts(&b, "* METADATA ");
+		imap_put_mailbox(c, &b, m->box);
+		buf_printf(&b, " %s\r\n", m->name);
+		resp_write(c, b.data, b.len);
+		buf_free(&b);
+	}
+}
+
+/* The METADATA file may have changed: tell the entries that did. */
+static void meta_check(struct client *c, struct notify_names *nn)
+{
+	struct mail_meta_set now;
+	struct mail_err err;
+
+	if (!names_wanted_any(nn, EV_META) || mail_meta_load(&c->sess, &now, &err) < 0)
+		return;
+	meta_tell_diff(c, nn, &now, &nn->meta, NULL);
+	meta_tell_diff(c, nn, &nn->meta, &now, &now);
+	mail_meta_free(&nn->meta);
+	nn->meta = now;
+}
+
 void notify_names_check(struct client *c, struct notify_names *nn)
 {
 	struct names_ctx nc = {c, nn};
 
-	if (nn->w)
-		mail_names_changed(&c->sess, nn->w, names_changed, &nc);
+	if (!nn->w)
+		return;
+	mail_names_changed(&c->sess, nn->w, names_changed, &nc);
+	meta_check(c, nn);
 }
 
 void notify_names_free(struct notify_names *nn)
@@ -153,5 +223,6 @@ void notify_names_free(struct notify_names *nn)
 		free(nn->f[i].name);
 	free(nn->f);
 	mail_names_free(nn->w);
+	mail_meta_free(&nn->meta);
 	free(nn);
 }

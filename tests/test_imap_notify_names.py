@@ -106,6 +106,29 @@ def test_filters_reach_their_names_only(pair):
     assert unasked(watcher, 0.4) == []
 
 
+@pytest.mark.mbox_only("the METADATA file is the same in every format")
+def test_metadata_changes(pair):
+    """RFC 5465 5.7, 5.8: an entry set, changed or removed by another
+    session is told as RFC 5464 4.4.2's unsolicited METADATA, entry names
+    only; writing a value that was already there tells nothing."""
+    watcher, other = pair
+    assert other.command("CREATE Notes").ok
+    assert watcher.command("NOTIFY SET (MAILBOXES INBOX (MailboxMetadataChange "
+                           "ServerMetadataChange))").ok
+    assert other.command('SETMETADATA INBOX (/private/comment "x")').ok
+    assert news(watcher) == [b"* METADATA INBOX /private/comment"]
+    assert other.command('SETMETADATA "" (/shared/admin "mailto:a@example.org")').ok
+    assert news(watcher) == [b'* METADATA "" /shared/admin']
+    assert other.command('SETMETADATA INBOX (/private/comment "x")').ok
+    assert other.command('SETMETADATA Notes (/private/comment "not asked")').ok
+    assert unasked(watcher, 0.4) == []
+    assert other.command('SETMETADATA INBOX (/private/comment "y" /shared/comment "z")').ok
+    assert sorted(news(watcher)) == [b"* METADATA INBOX /private/comment",
+                                     b"* METADATA INBOX /shared/comment"]
+    assert other.command("SETMETADATA INBOX (/private/comment NIL)").ok
+    assert news(watcher) == [b"* METADATA INBOX /private/comment"]
+
+
 @pytest.mark.mbox_only("IDLE's wait, not the format")
 def test_idle_hears_name_events(pair):
     watcher, other = pair
@@ -124,7 +147,8 @@ def test_badevent_names_what_is_sent(pair):
     watcher, _ = pair
     r = watcher.command("NOTIFY SET (PERSONAL (MailboxName AnnotationChange))")
     assert (r.status, r.code) == ("NO", "BADEVENT (MessageNew MessageExpunge FlagChange "
-                                        "MailboxName SubscriptionChange)")
+                                        "MailboxName SubscriptionChange "
+                                        "MailboxMetadataChange ServerMetadataChange)")
 
 
 def test_planted_link_is_no_mailbox(pair, mail_store, user):
