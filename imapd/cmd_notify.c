@@ -54,28 +54,24 @@ void imap_notify_reset(struct client *c)
 	c->notify = NULL;
 }
 
-/* One event name into *ev. */
+/* An event's bit; EV_UNSUPPORTED for one we know but do not send, 0 for
+ * one RFC 5465 does not name. */
 static unsigned notify_event_bit(const char *name)
 {
-	static const char *const unsupported[] = {"AnnotationChange"};
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} events[] = {
+		{"MessageNew", EV_NEW},          {"MessageExpunge", EV_EXPUNGE},
+		{"FlagChange", EV_FLAGS},        {"MailboxName", EV_NAME},
+		{"SubscriptionChange", EV_SUBS}, {"MailboxMetadataChange", EV_BOXMETA},
+		{"ServerMetadataChange", EV_SRVMETA},
+		{"AnnotationChange", EV_UNSUPPORTED},   /* ANNOTATE is not offered */
+	};
 
-	if (!strcasecmp(name, "MessageNew"))
-		return EV_NEW;
-	if (!strcasecmp(name, "MessageExpunge"))
-		return EV_EXPUNGE;
-	if (!strcasecmp(name, "FlagChange"))
-		return EV_FLAGS;
-	if (!strcasecmp(name, "MailboxName"))
-		return EV_NAME;
-	if (!strcasecmp(name, "SubscriptionChange"))
-		return EV_SUBS;
-	if (!strcasecmp(name, "MailboxMetadataChange"))
-		return EV_BOXMETA;
-	if (!strcasecmp(name, "ServerMetadataChange"))
-		return EV_SRVMETA;
-	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++)
-		if (!strcasecmp(name, unsupported[i]))
-			return EV_UNSUPPORTED;
+	for (size_t i = 0; i < ARRAY_SIZE(events); i++)
+		if (!strcasecmp(name, events[i].name))
+			return events[i].bit;
 	return 0;
 }
 
