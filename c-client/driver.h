@@ -52,6 +52,9 @@ void mail_new_meta(struct mailbox *box, const struct message *m, struct mail_new
  * descriptor, never a path someone could swap) for changes to the entry
  * leaf, or to any entry when leaf is NULL. */
 int mail_watch_add(struct mailbox *box, int ifd, int dirfd, const char *leaf);
+/* inotify_add_watch on what our descriptor fd holds (never a path that
+ * could be swapped): the watch descriptor, or -1. */
+int mail_inotify_fd(int ifd, int fd, uint32_t mask);
 
 /* For a driver's valid(): open leaf in dirfd read-only without following
  * a link or blocking on a FIFO; -1 if it is not a regular file. */

@@ -2082,15 +2082,21 @@ struct mail_watch {
  * the spool file, then give it to the user (IN_ATTRIB), then write. */
 #define WATCH_APPEAR (IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE | IN_ONLYDIR)
 
-/* Watch what our descriptor fd holds (its /proc name leads to exactly that,
- * never to a path someone could swap meanwhile). */
-static int watch_fd_add(struct mail_watch *w, int ifd, int fd, uint32_t mask, const char *leaf)
+int mail_inotify_fd(int ifd, int fd, uint32_t mask)
 {
 	char proc[64];
-	int wd;
 
+	/* its /proc name leads to exactly what fd holds, never to a path
+	 * someone could swap meanwhile */
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	wd = inotify_add_watch(ifd, proc, mask);
+	return inotify_add_watch(ifd, proc, mask);
+}
+
+/* Watch what our descriptor fd holds, and remember the watch in w. */
+static int watch_fd_add(struct mail_watch *w, int ifd, int fd, uint32_t mask, const char *leaf)
+{
+	int wd = mail_inotify_fd(ifd, fd, mask);
+
 	if (wd < 0)
 		return -1;
 	w->wds = xrealloc(w->wds, (w->n + 1) * sizeof *w->wds);

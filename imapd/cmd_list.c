@@ -59,24 +59,31 @@ void imap_put_mailbox(const struct client *c, struct buf *out, const char *name)
 	free(u8);
 }
 
+void imap_list_put(const struct client *c, struct buf *b, const char *what, const char *name,
+		   int attrs)
+{
+	int first = 1;
+
+	buf_printf(b, "* %s (", what);
+	for (size_t i = 0; i < ARRAY_SIZE(list_attrs); i++)
+		if (attrs & list_attrs[i].bit) {
+			if (!first)
+				buf_putc(b, ' ');
+			buf_puts(b, list_attrs[i].name);
+			first = 0;
+		}
+	buf_puts(b, ") \"/\" ");
+	imap_put_mailbox(c, b, name);
+}
+
 /* One LIST/LSUB response, and with LIST-STATUS the mailbox's STATUS. */
 static void list_one(void *ctx, const char *name, int attrs)
 {
 	struct list_ctx *lc = ctx;
 	struct buf b;
-	int first = 1;
 
 	buf_init(&b);
-	buf_printf(&b, "* %s (", lc->what);
-	for (size_t i = 0; i < ARRAY_SIZE(list_attrs); i++)
-		if (attrs & list_attrs[i].bit) {
-			if (!first)
-				buf_putc(&b, ' ');
-			buf_puts(&b, list_attrs[i].name);
-			first = 0;
-		}
-	buf_puts(&b, ") \"/\" ");
-	imap_put_mailbox(lc->c, &b, name);
+	imap_list_put(lc->c, &b, lc->what, name, attrs);
 	if (attrs & LA_CHILD_SUBSCRIBED)
 		buf_puts(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_puts(&b, "\r\n");

@@ -108,7 +108,12 @@ static void meta_put(struct buf *b, struct meta_get *g, const struct mail_meta *
 		return;
 	}
 	buf_printf(b, "%s%s ", b->data[b->len - 1] == '(' ? "" : " ", m->name);
-	imap_put_string(b, m->value, m->len);
+	if (!memchr(m->value, '\0', m->len))
+		return imap_put_string(b, m->value, m->len);
+	/* RFC 5464 5.4 values are binary: a NUL needs RFC 3516's literal8 (an
+	 * ENVELOPE's nstring has no such form, so imap_put_string sends none) */
+	buf_printf(b, "~{%zu}\r\n", m->len);
+	buf_append(b, m->value, m->len);
 }
 
 /* The entries of box that g asks for into b; NIL for a name asked that
@@ -148,18 +153,34 @@ void cmd_getmetadata(struct cmd *cmd)
 	if (mail_meta_load(&cmd->c->sess, &set, &err) < 0)
 		return resp_mail_error(cmd, &err);
 	buf_init(&b);
-	buf_puts(&b, "METADATA ");
+	buf_puts(&b, "* METADATA ");
 	imap_put_mailbox(cmd->c, &b, box);
 	buf_puts(&b, " (");
 	meta_collect(&b, &g, &set, box);
-	buf_putc(&b, ')');
-	resp_untagged(cmd->c, "%s", b.data);
+	buf_puts(&b, ")\r\n");
+	resp_write(cmd->c, b.data, b.len);   /* by length: a literal8 may hold NUL */
 	buf_free(&b);
 	mail_meta_free(&set);
 	if (g.longest)
 		return resp_ok(cmd, pool_printf(cmd->c->pool, "METADATA LONGENTRIES %zu", g.longest),
 			       "GETMETADATA completed");
 	resp_ok(cmd, NULL, "GETMETADATA completed");
+}
+
+/* A value: nstring, or a literal8 (RFC 5464 5.4 allows binary values, NUL
+ * included: the library keeps them by length). */
+static int meta_value(struct parser *p, struct mail_meta *m)
+{
+	const char *v;
+
+	if (!p_peek(p, '~'))
+		return p_nstring(p, &m->value, &m->len);
+	p->p++;
+	if (p_message(p, &v, &m->len) < 0)
+		return -1;
+	m->value = pool_alloc(p->pool, m->len + 1);
+	memcpy(m->value, v, m->len);   /* zeroed: NUL-terminated too */
+	return 0;
 }
 
 /* "(" entry SP value *(SP entry SP value) ")" into a pool array. */
@@ -174,7 +195,7 @@ static ssize_t meta_values(struct parser *p, struct mail_meta **out)
 		if (n == META_ENTRIES_MAX)
 			return p_fail(p, "too many entries");
 		if ((n && p_sp(p) < 0) || meta_name(p, &v[n].name) < 0 || p_sp(p) < 0 ||
-		    p_nstring(p, &v[n].value, &v[n].len) < 0)
+		    meta_value(p, &v[n]) < 0)
 			return -1;
 		n++;
 	} while (!p_peek(p, ')'));
@@ -182,6 +203,11 @@ static ssize_t meta_values(struct parser *p, struct mail_meta **out)
 		return -1;
 	*out = v;
 	return (ssize_t)n;
+}
+
+size_t imap_meta_maxsize(const struct client *c)
+{
+	return c->cfg.max_literal < MAIL_META_MAXSIZE ? c->cfg.max_literal : MAIL_META_MAXSIZE;
 }
 
 /* SETMETADATA mailbox (entry value ...): all or nothing. */
@@ -201,8 +227,8 @@ void cmd_setmetadata(struct cmd *cmd)
 		return resp_ok(cmd, NULL, "SETMETADATA completed");
 	/* RFC 5464 4.3: the limits have response codes of their own */
 	if (err.code == MAIL_TOOBIG)
-		return resp_no(cmd, pool_printf(cmd->c->pool, "METADATA MAXSIZE %d",
-						MAIL_META_MAXSIZE), "%s", err.text);
+		return resp_no(cmd, pool_printf(cmd->c->pool, "METADATA MAXSIZE %zu",
+						imap_meta_maxsize(cmd->c)), "%s", err.text);
 	if (err.code == MAIL_LIMIT)
 		return resp_no(cmd, "METADATA TOOMANY", "%s", err.text);
 	resp_mail_error(cmd, &err);

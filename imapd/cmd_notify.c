@@ -2,21 +2,20 @@
  * events; between commands (and in IDLE) we wait on the selected mailbox's
  * watch and on one watch per named mailbox (the library's inotify, as IDLE
  * uses), and tell what changed: untagged EXISTS/EXPUNGE/FETCH for the
- * selected mailbox, STATUS for the others. Nothing is polled on a timer
- * where the format has a watch. */
+ * selected mailbox, STATUS for the others. Name events (LIST) are
+ * notify_names.c's. Nothing is polled on a timer where the format has a
+ * watch. */
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "imapd.h"
+#include "notify.h"
 
 #define NOTIFY_BOXES_MAX 32      /* each is an inotify instance */
 #define NOTIFY_NAMES_MAX 64      /* names in one filter */
 #define NOTIFY_PING_SECONDS 5    /* selected mailbox of a format with no watch */
 #define NOTIFY_WATCHED_SECONDS 60
-
-enum { EV_NEW = 1, EV_EXPUNGE = 2, EV_FLAGS = 4, EV_UNSUPPORTED = 8 };
 
 struct notify_box {
 	char *name;
@@ -33,6 +32,7 @@ struct notify {
 	struct notify_box box[NOTIFY_BOXES_MAX];
 	size_t n;
 	int overflow;
+	struct notify_names *names;   /* MailboxName, SubscriptionChange */
 };
 
 /* Free a NOTIFY SET's mailboxes and their watches. */
@@ -43,6 +43,7 @@ static void notify_free(struct notify *n)
 		if (n->box[i].w)
 			mail_watch_name_free(n->box[i].w);
 	}
+	notify_names_free(n->names);
 	free(n);
 }
 
@@ -53,21 +54,24 @@ void imap_notify_reset(struct client *c)
 	c->notify = NULL;
 }
 
-/* One event name into *ev. */
+/* An event's bit; EV_UNSUPPORTED for one we know but do not send, 0 for
+ * one RFC 5465 does not name. */
 static unsigned notify_event_bit(const char *name)
 {
-	static const char *const unsupported[] = {"AnnotationChange", "MailboxName",
-		"SubscriptionChange", "MailboxMetadataChange", "ServerMetadataChange"};
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} events[] = {
+		{"MessageNew", EV_NEW},          {"MessageExpunge", EV_EXPUNGE},
+		{"FlagChange", EV_FLAGS},        {"MailboxName", EV_NAME},
+		{"SubscriptionChange", EV_SUBS}, {"MailboxMetadataChange", EV_BOXMETA},
+		{"ServerMetadataChange", EV_SRVMETA},
+		{"AnnotationChange", EV_UNSUPPORTED},   /* ANNOTATE is not offered */
+	};
 
-	if (!strcasecmp(name, "MessageNew"))
-		return EV_NEW;
-	if (!strcasecmp(name, "MessageExpunge"))
-		return EV_EXPUNGE;
-	if (!strcasecmp(name, "FlagChange"))
-		return EV_FLAGS;
-	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++)
-		if (!strcasecmp(name, unsupported[i]))
-			return EV_UNSUPPORTED;
+	for (size_t i = 0; i < ARRAY_SIZE(events); i++)
+		if (!strcasecmp(name, events[i].name))
+			return events[i].bit;
 	return 0;
 }
 
@@ -103,6 +107,8 @@ static int notify_events(struct parser *p, unsigned *ev)
 /* Add name with events to n (once; a name twice gets both filters' events). */
 static void notify_add(struct notify *n, const char *name, unsigned ev)
 {
+	if (!(ev &= EV_MESSAGES))
+		return;   /* name events only: notify_names.c's */
 	for (size_t i = 0; i < n->n; i++)
 		if (!strcmp(n->box[i].name, name)) {
 			n->box[i].events |= ev;
@@ -180,7 +186,8 @@ static void notify_named(struct client *c, struct notify *n, char **names, size_
 {
 	for (size_t i = 0; i < k; i++) {
 		notify_add(n, names[i], ev);
-		if (subtree)
+		notify_names_add(n->names, subtree ? NS_SUBTREE : NS_MAILBOXES, names[i], ev);
+		if (subtree && (ev & EV_MESSAGES))
 			notify_expand(c, n, pool_printf(c->pool, "%s/*", names[i]), ev);
 	}
 }
@@ -205,14 +212,19 @@ static int notify_group(struct client *c, struct parser *p, struct notify *n)
 		if (n->selected_given)
 			return p_fail(p, "the selected mailbox is named twice");
 		n->selected_given = 1;
-		n->selected = ev;
+		n->selected = ev & EV_MESSAGES;
 		n->delayed = filter[8] != '\0';
+		notify_names_add(n->names, NS_SELECTED, NULL, ev);
 	} else if (!strcasecmp(filter, "INBOXES")) {
 		notify_add(n, "INBOX", ev);
+		notify_names_add(n->names, NS_INBOXES, NULL, ev);
 	} else if (!strcasecmp(filter, "PERSONAL")) {
-		notify_expand(c, n, "*", ev);
+		if (ev & EV_MESSAGES)
+			notify_expand(c, n, "*", ev);
+		notify_names_add(n->names, NS_PERSONAL, NULL, ev);
 	} else if (!strcasecmp(filter, "SUBSCRIBED")) {
 		notify_subscribed(c, n, ev);
+		notify_names_add(n->names, NS_SUBSCRIBED, NULL, ev);
 	} else if (k) {
 		notify_named(c, n, names, (size_t)k, subtree, ev);
 	} else {
@@ -260,18 +272,45 @@ static void notify_box_changed(struct client *c, struct notify_box *b)
 		notify_send_status(c, b);
 }
 
-/* Watch the boxes of a new NOTIFY SET and learn their state. */
-static void notify_start(struct client *c, struct notify *n)
+/* Learn b's state and watch it; 0, or -1 when it cannot be read. */
+static int notify_watch(struct client *c, struct notify_box *b)
 {
 	struct mail_err err;
 
-	for (size_t i = 0; i < n->n; i++) {
-		struct notify_box *b = &n->box[i];
-		if (!b->events || mail_status(&c->sess, b->name, &b->last, &err) < 0)
-			continue;
-		b->w = mail_watch_name(&c->sess, b->name, &err);
-		if (n->status && !notify_is_selected(c, b))
-			notify_send_status(c, b);
+	if (!b->events || b->w || mail_status(&c->sess, b->name, &b->last, &err) < 0)
+		return -1;
+	b->w = mail_watch_name(&c->sess, b->name, &err);
+	return 0;
+}
+
+/* Watch the boxes of a new NOTIFY SET and learn their state. */
+static void notify_start(struct client *c, struct notify *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (notify_watch(c, &n->box[i]) == 0 && n->status &&
+		    !notify_is_selected(c, &n->box[i]))
+			notify_send_status(c, &n->box[i]);
+	notify_names_start(c, n->names);
+}
+
+void notify_box_follow(struct client *c, const char *gone, const char *made, unsigned ev)
+{
+	struct notify *n = c->notify;
+
+	for (size_t i = 0; gone && i < n->n; i++)
+		if (!strcmp(n->box[i].name, gone)) {
+			free(n->box[i].name);
+			if (n->box[i].w)
+				mail_watch_name_free(n->box[i].w);
+			n->box[i] = n->box[--n->n];
+			memset(&n->box[n->n], 0, sizeof n->box[n->n]);   /* notify_add reuses it */
+			break;
+		}
+	if (made && ev) {
+		notify_add(n, made, ev);
+		for (size_t i = 0; i < n->n; i++)
+			if (!strcmp(n->box[i].name, made))
+				notify_watch(c, &n->box[i]);
 	}
 }
 
@@ -281,8 +320,9 @@ static void notify_set(struct cmd *cmd, struct notify *n)
 {
 	if (n->unsupported) {
 		notify_free(n);
-		return resp_no(cmd, "BADEVENT (MessageNew MessageExpunge FlagChange)",
-			       "Only message events are sent");
+		return resp_no(cmd, "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName "
+			       "SubscriptionChange MailboxMetadataChange ServerMetadataChange)",
+			       "Annotation events are not sent (ANNOTATE is not offered)");
 	}
 	if (n->overflow) {
 		notify_free(n);
@@ -313,6 +353,7 @@ void cmd_notify(struct cmd *cmd)
 	if (strcasecmp(word, "SET") || p_sp(p) < 0)
 		return resp_parse_error(cmd);
 	n = xcalloc(1, sizeof *n);
+	n->names = notify_names_new();
 	if (!p_peek(p, '(')) {
 		if (p_atom(p, &word) < 0 || strcasecmp(word, "STATUS") || p_sp(p) < 0)
 			goto bad;
@@ -332,9 +373,11 @@ bad:
 int imap_wait_events(struct client *c, int selfd, unsigned secs)
 {
 	struct notify *n = c->notify;
-	struct pollfd pfd[NOTIFY_BOXES_MAX + 2] = {{.fd = c->io.in_fd, .events = POLLIN},
-						    {.fd = selfd, .events = POLLIN}};
-	size_t k = 2;
+	struct pollfd pfd[NOTIFY_BOXES_MAX + 3] = {{.fd = c->io.in_fd, .events = POLLIN},
+						    {.fd = selfd, .events = POLLIN},
+						    {.fd = n ? notify_names_fd(n->names) : -1,
+						     .events = POLLIN}};
+	size_t k = 3;
 	int lost = 0, ready;
 
 	for (size_t i = 0; n && i < n->n; i++, k++) {
@@ -346,9 +389,12 @@ int imap_wait_events(struct client *c, int selfd, unsigned secs)
 		secs = NOTIFY_PING_SECONDS;
 	ready = poll(pfd, k, (int)secs * 1000);
 	for (size_t i = 0; n && i < n->n; i++)
-		if (n->box[i].w && (pfd[i + 2].revents || mail_watch_name_lost(n->box[i].w)) &&
+		if (n->box[i].w && (pfd[i + 3].revents || mail_watch_name_lost(n->box[i].w)) &&
 		    mail_watch_name_changed(&c->sess, n->box[i].name, n->box[i].w))
 			notify_box_changed(c, &n->box[i]);
+	/* last: it may add or drop boxes, and so move them in pfd */
+	if (n && pfd[2].revents)
+		notify_names_check(c, n->names);
 	io_flush(&c->io);
 	if (ready <= 0)
 		return IMAP_WAIT_TIMEOUT;

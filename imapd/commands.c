@@ -61,7 +61,7 @@ static const struct imap_command commands[] = {
 	{"SETQUOTA", cmd_setquota, AUTHED, 0},
 	/* cmd_metadata.c */
 	{"GETMETADATA", cmd_getmetadata, AUTHED, 0},
-	{"SETMETADATA", cmd_setmetadata, AUTHED, 0},
+	{"SETMETADATA", cmd_setmetadata, AUTHED, CMD_META},
 	/* cmd_notify.c */
 	{"NOTIFY", cmd_notify, AUTHED, 0},
 	/* cmd_replace.c */

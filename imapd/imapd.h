@@ -75,6 +75,7 @@ enum {
 	CMD_NO_EXPUNGE = 1 << 1,    /* RFC 3501 7.4.1: no EXPUNGE responses after */
 	CMD_QUIET = 1 << 2,         /* a context recomputed: nothing is written */
 	CMD_MESSAGES = 1 << 3,      /* its literals are messages: max_message applies */
+	CMD_META = 1 << 4,          /* its literals are METADATA values: a refusal says MAXSIZE */
 };
 
 struct imap_command {
@@ -165,6 +166,8 @@ cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 void imap_quota_capabilities(const struct client *c, struct buf *out);
 /* cmd_metadata.c */
 cmd_fn cmd_getmetadata, cmd_setmetadata;
+/* The largest METADATA value taken (the library's, or a smaller max_literal). */
+size_t imap_meta_maxsize(const struct client *c);
 /* cmd_notify.c: NOTIFY, and the waits of IDLE and between commands */
 cmd_fn cmd_notify;
 void imap_notify_reset(struct client *c);
@@ -221,6 +224,10 @@ int imap_create_parse(struct parser *p, char **name, int *bits);
 void imap_put_mailbox(const struct client *c, struct buf *out, const char *name);
 /* RFC 9051 6.3.2: the selected mailbox's own LIST response (cmd_list.c). */
 void imap_list_selected(struct client *c);
+/* "* what (attrs) "/" name" into b, extended data and CRLF left to the
+ * caller (LIST's CHILDINFO, NOTIFY's OLDNAME). */
+void imap_list_put(const struct client *c, struct buf *b, const char *what, const char *name,
+		   int attrs);
 
 /* CONDSTORE and QRESYNC (RFC 7162), cmd_condstore.c. */
 /* A CONDSTORE-enabling command was given: MODSEQs from now on; in a

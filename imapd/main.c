@@ -221,6 +221,9 @@ static void literal_refuse(struct client *c, const struct buf *cmdbuf, uint64_t 
 		io_printf(&c->io, "%.*s BAD [TOOBIG] Non-synchronizing literals hold at most %d "
 			  "bytes (LITERAL-); send it synchronizing%s\r\n", taglen, cmdbuf->data,
 			  LITERAL_MINUS_MAX, append ? "; nothing appended" : "");
+	else if (n > r->limit && (r->ic->flags & CMD_META))   /* RFC 5464 4.3 */
+		io_printf(&c->io, "%.*s NO [METADATA MAXSIZE %zu] Value too large\r\n", taglen,
+			  cmdbuf->data, imap_meta_maxsize(c));
 	else if (n > r->limit)
 		io_printf(&c->io, "%.*s NO [TOOBIG] %s too large (the limit is %zu bytes%s)\r\n",
 			  taglen, cmdbuf->data, append ? "Message" : "Literal", r->limit, before);

@@ -108,6 +108,32 @@ def test_maxsize_code(server_with, open_to, mail_store, user):
     assert c.command('GETMETADATA "" /shared/big').raw == [b'* METADATA "" (/shared/big NIL)']
 
 
+def test_literal8_values_kept_exactly(meta):
+    # RFC 5464 5.4: values may be binary; one with a NUL can only go back as
+    # a literal8 (RFC 3516), one without as a plain string
+    binary = b"a\x00b\r\n\x00\xff"
+    r = meta.command("SETMETADATA INBOX (/private/bin ~", Lit(binary),
+                     " /private/text ~", Lit(b"plain"), ")")
+    assert r.ok
+    assert meta.command("GETMETADATA INBOX (/private/bin /private/text)").raw == \
+        [b"* METADATA INBOX (/private/bin ~{7}\r\n" + binary + b' /private/text "plain")']
+    # a NUL outside literal8 stays refused, and changes nothing
+    r = meta.command("SETMETADATA INBOX (/private/bin ", Lit(b"x\x00y"), ")")
+    assert r.status == "BAD"
+    assert meta.command("GETMETADATA INBOX /private/bin").raw == \
+        [b"* METADATA INBOX (/private/bin ~{7}\r\n" + binary + b")"]
+
+
+def test_maxsize_code_for_a_literal_over_the_limit(meta):
+    # with the default max_literal (64k) the literal itself is refused before
+    # it is sent: still RFC 5464's code, not a bare TOOBIG
+    r = meta.command("SETMETADATA INBOX (/private/big ~", Lit(b"\x00" * (64 * 1024 + 1)), ")")
+    assert r.status == "NO" and r.code == "METADATA MAXSIZE 65536"
+    assert meta.command("SETMETADATA INBOX (/private/big ~", Lit(b"\x00" * 65536), ")").ok
+    r = meta.command("GETMETADATA (MAXSIZE 65535) INBOX /private/big")
+    assert r.code == "METADATA LONGENTRIES 65536"
+
+
 # RENAME and DELETE take a different path in each format's driver
 @pytest.mark.parametrize("mail_store", mailstore.FORMATS, indirect=True)
 def test_entries_follow_rename_and_go_with_delete(meta, mail_store):

@@ -135,8 +135,10 @@ def test_status_indicator_personal_and_none(inbox_one, user, notified):
     ("SET (SELECTED NONE) (SELECTED-DELAYED NONE)", "BAD", None),
     ("SET (NOWHERE (MessageNew MessageExpunge))", "BAD", None),
     ("SET (INBOXES (MessageNew (UID) MessageExpunge))", "BAD", None),
-    ("SET (INBOXES (MessageNew MessageExpunge MailboxName))", "NO",
-     "BADEVENT (MessageNew MessageExpunge FlagChange)"),
+    ("SET (INBOXES (MessageNew MessageExpunge AnnotationChange))", "NO",
+     "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange "
+     "MailboxMetadataChange ServerMetadataChange)"),
+    ("SET (INBOXES (MessageNew MessageExpunge MailboxName))", "OK", None),
     ("SET (MAILBOXES (INBOX Nowhere) (MessageNew MessageExpunge))", "OK", None),
     ("SET (SUBTREE INBOX NONE) (SELECTED-DELAYED (MessageNew MessageExpunge))", "OK", None),
 ])
