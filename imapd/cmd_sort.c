@@ -1,7 +1,7 @@
 /* cmd_sort.c: SORT and THREAD, with their UID forms (RFC 5256; the DISPLAY
- * keys of RFC 5957). This file reads the sort criteria or the algorithm
- * name, then the charset and the search keys with the SEARCH parser, and
- * writes what the library's sort and thread answer. */
+ * keys of RFC 5957; MODSEQ of SORT=MODSEQ). This file reads the criteria or
+ * the algorithm, then the charset and the search keys with the SEARCH
+ * parser, and writes what the library's sort and thread answer. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +22,7 @@ static const struct {
 	{"FROM", SORT_FROM},       {"SIZE", SORT_SIZE},       {"SUBJECT", SORT_SUBJECT},
 	{"TO", SORT_TO},           {"DISPLAYFROM", SORT_DISPLAYFROM},
 	{"DISPLAYTO", SORT_DISPLAYTO},
+	{"MODSEQ", SORT_MODSEQ},
 };
 
 static const struct {
@@ -152,6 +153,9 @@ void cmd_sort(struct cmd *cmd)
 	}
 	if (select_messages(cmd, ret.opts & RET_SAVE, &match) < 0)
 		return;
+	for (size_t i = 0; i < ncrit; i++)
+		if (crit[i].key == SORT_MODSEQ)   /* as SEARCH MODSEQ is (RFC 7162 3.1) */
+			imap_condstore_enable(cmd->c);
 	order = pool_alloc(cmd->c->pool, (box->nmsgs + 1) * sizeof *order);
 	memset(&err, 0, sizeof err);
 	if (sort_run(box, crit, ncrit, match, order, &n, &err) < 0)
