@@ -4,6 +4,8 @@
 # session's or another's, and the key turns CONDSTORE on like SEARCH MODSEQ.
 import re
 
+import pytest
+
 from helpers import mailstore
 from helpers.mbox import Entry
 
@@ -58,3 +60,21 @@ def test_sort_by_modseq(mail_store, user, connect):
     ok(c.command("NOOP"))
     assert sort(c, "UID SORT (MODSEQ) UTF-8 ALL")[0] == [4, 2, 5, 1]
     assert sort(c, "SORT (MODSEQ SUBJECT) UTF-8 ALL")[0] == [3, 2, 4, 1]
+
+
+@pytest.mark.mbox_only("the order, not the format, is tested")
+def test_context_sort_follows_a_moved_message(mail_store, user, connect):
+    """CONTEXT=SORT (RFC 5267) by MODSEQ: a message whose change moves it
+    in the order leaves its place and takes its new one."""
+    mail_store.write(user, [message(n) for n in range(1, 6)])
+    a, b = connect(), connect()
+    ok(a.command("SELECT INBOX (CONDSTORE)"))
+    ok(b.command("SELECT INBOX"))
+    r = ok(a.command("UID SORT RETURN (ALL UPDATE) (MODSEQ) US-ASCII ALL", tag="S1"))
+    assert [x for x in r.raw if x.startswith(b"* ESEARCH")] == \
+        [b'* ESEARCH (TAG "S1") UID ALL 1:5']
+    ok(b.command("STORE 2 +FLAGS (\\Seen)"))
+    r = ok(a.command("NOOP"))
+    # the client holds 1 2 3 4 5; 2 leaves place 2 and ends last
+    assert [x for x in r.raw if x.startswith(b"* ESEARCH")] == \
+        [b'* ESEARCH (TAG "S1") UID REMOVEFROM (2 2)', b'* ESEARCH (TAG "S1") UID ADDTO (5 2)']
