@@ -2,6 +2,7 @@
 # draft-melnikov-condstore-sort that Cyrus offers; RFC 7162 has none) on
 # every mailbox format: the order follows each message's last change, this
 # session's or another's, and the key turns CONDSTORE on like SEARCH MODSEQ.
+# Also what RFC 7162 does add to SORT: the MODSEQ search key's "(MODSEQ n)".
 import re
 
 import pytest
@@ -78,3 +79,23 @@ def test_context_sort_follows_a_moved_message(mail_store, user, connect):
     # the client holds 1 2 3 4 5; 2 leaves place 2 and ends last
     assert [x for x in r.raw if x.startswith(b"* ESEARCH")] == \
         [b'* ESEARCH (TAG "S1") UID REMOVEFROM (2 2)', b'* ESEARCH (TAG "S1") UID ADDTO (5 2)']
+
+
+@pytest.mark.mbox_only("the grammar of the answer, not the format, is tested")
+def test_sort_with_the_modseq_search_key(mail_store, user, connect):
+    """RFC 7162 3.1.5 and 3.1.6: SORT with the MODSEQ search key turns
+    CONDSTORE on and ends a non-empty result with "(MODSEQ highest)"."""
+    mail_store.write(user, [message(n) for n in range(1, 6)])
+    c = connect()
+    ok(c.command("SELECT INBOX"))
+    r = ok(c.command("SORT (REVERSE SUBJECT) UTF-8 MODSEQ 1"))
+    m = re.match(rb"^\* OK \[HIGHESTMODSEQ (\d+)\]", r.raw[0])
+    assert m, r.raw
+    assert r.raw[1:] == [b"* SORT 5 4 3 2 1 (MODSEQ %s)" % m.group(1)]
+    r = ok(c.command("STORE 2 +FLAGS (\\Seen)"))
+    m2 = int(re.search(rb"MODSEQ \((\d+)\)", r.raw[0]).group(1))
+    assert ok(c.command("SORT (ARRIVAL) UTF-8 MODSEQ %d" % m2)).raw == \
+        [b"* SORT 2 (MODSEQ %d)" % m2]
+    assert ok(c.command("SORT (ARRIVAL) UTF-8 MODSEQ %d" % (m2 + 1))).raw == [b"* SORT"]
+    r = ok(c.command("UID SORT RETURN (ALL) (ARRIVAL) UTF-8 MODSEQ %d" % m2, tag="X1"))
+    assert r.raw == [b'* ESEARCH (TAG "X1") UID ALL 2 MODSEQ %d' % m2]
