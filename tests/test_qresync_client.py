@@ -216,3 +216,21 @@ def test_thunderbird_like_resync(mail_store, user, connect):
     assert vanished == {u[11], newest} and changed == {u[10]}
     assert tb.downloads[-1:] == sorted(new)
     assert cache_state(tb) == server_state(connect)
+
+
+def test_uid_of_an_expunged_last_message_is_never_reused(mail_store, user, connect):
+    """RFC 3501 2.3.1.1: a cache keyed by UID breaks if a UID comes back.
+    The mbox and MMDF drivers gave an expunged last message's UID to the
+    next APPEND (and STATUS disagreed with SELECT on UIDNEXT)."""
+    mail_store.write(user, [message(n) for n in range(1, 4)])
+    b = connect()
+    ok(b.command("SELECT INBOX"))
+    last = append(b, 4)
+    ok(b.command("UID STORE %d +FLAGS.SILENT (\\Deleted)" % last))
+    ok(b.command("UID EXPUNGE %d" % last))
+    ok(b.command("LOGOUT"))
+    c = connect()
+    status = ok(c.command("STATUS INBOX (UIDNEXT)")).raw
+    assert status == [b"* STATUS INBOX (UIDNEXT %d)" % (last + 1)]
+    assert int(ok(c.command("SELECT INBOX")).codes()["UIDNEXT"]) == last + 1
+    assert append(c, 5) == last + 1
