@@ -1,7 +1,7 @@
-/* sort.c: SORT (RFC 5256 3, RFC 5957, SORT=MODSEQ). Each selected message gets one
- * compact key per criterion (a number, or a collation key string in one
- * pool), read from its header alone; then one qsort over the keys. Also base
- * subject extraction (RFC 5256 2.1), which THREAD shares. */
+/* sort.c: SORT (RFC 5256 3, RFC 5957, SORT=MODSEQ). Each selected message
+ * gets one compact key per criterion (a number, or a collation key string in
+ * one pool), read from its header alone; then one qsort over the keys. Also
+ * base subject extraction (RFC 5256 2.1), which THREAD shares. */
 #include "sort.h"
 
 #include <stdlib.h>

@@ -255,7 +255,8 @@ static void keep_longest_run(const uint32_t *seq, size_t m, uint8_t *keep)
 static uint32_t *moved_uids(const struct diff *d, size_t *n)
 {
 	struct placed *at = xmalloc((d->nnew + 1) * sizeof *at), *p, key;
-	uint32_t *seq = xmalloc((d->nold + 1) * sizeof *seq), *uid = xmalloc((d->nold + 1) * sizeof *uid);
+	uint32_t *seq = xmalloc((d->nold + 1) * sizeof *seq);     /* new places, old order */
+	uint32_t *uid = xmalloc((d->nold + 1) * sizeof *uid);
 	uint8_t *keep = xmalloc(d->nold + 1);
 	size_t m = 0;
 
