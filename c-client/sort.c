@@ -1,7 +1,7 @@
-/* sort.c: SORT (RFC 5256 3, RFC 5957). Each selected message gets one
- * compact key per criterion (a number, or a collation key string in one
- * pool), read from its header alone; then one qsort over the keys. Also base
- * subject extraction (RFC 5256 2.1), which THREAD shares. */
+/* sort.c: SORT (RFC 5256 3, RFC 5957, SORT=MODSEQ). Each selected message
+ * gets one compact key per criterion (a number, or a collation key string in
+ * one pool), read from its header alone; then one qsort over the keys. Also
+ * base subject extraction (RFC 5256 2.1), which THREAD shares. */
 #include "sort.h"
 
 #include <stdlib.h>
@@ -237,7 +237,7 @@ struct sort_ctx {
 /* Does k sort by a collated string (else by a number)? */
 static int key_is_string(enum sort_key k)
 {
-	return k != SORT_ARRIVAL && k != SORT_DATE && k != SORT_SIZE;
+	return k != SORT_ARRIVAL && k != SORT_DATE && k != SORT_SIZE && k != SORT_MODSEQ;
 }
 
 /* The header fields (1 << SF_*) key k reads. */
@@ -322,6 +322,8 @@ static int keys_load(struct mailbox *box, struct sort_ctx *sc, size_t i, uint32_
 			sc->num[slot] = sort_sent_date(m, v[SF_DATE]);
 		else if (k == SORT_SIZE)
 			sc->num[slot] = (int64_t)m->size;
+		else if (k == SORT_MODSEQ)   /* the value FETCH MODSEQ tells */
+			sc->num[slot] = (int64_t)mail_modseq_of(box, msgno);
 		if (!key_is_string(k))
 			continue;
 		buf_reset(&raw);

@@ -1,7 +1,6 @@
-/* sort.h: SORT (RFC 5256, with DISPLAYFROM/DISPLAYTO of RFC 5957) over the
- * messages a search selected, and the pieces THREAD shares with it: base
- * subject extraction, the sent date, the collation key, and reading the few
- * header fields both need without reading message bodies. */
+/* sort.h: SORT (RFC 5256; DISPLAYFROM/DISPLAYTO of RFC 5957; MODSEQ of
+ * SORT=MODSEQ) and the pieces THREAD shares with it: base subject
+ * extraction, the sent date, the collation key, the header fields both read. */
 #ifndef CCLIENT_SORT_H
 #define CCLIENT_SORT_H
 
@@ -21,6 +20,7 @@ enum sort_key {
 	SORT_TO,
 	SORT_DISPLAYFROM,
 	SORT_DISPLAYTO,
+	SORT_MODSEQ,
 };
 
 /* One sort criterion; reverse is the REVERSE prefix. */

@@ -764,6 +764,9 @@ int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counte
 	}
 	if (*counter < prev)
 		*counter = prev;
+	/* uidlast counts an expunged last message: its UID is never reused */
+	if (*counter < ulast)
+		*counter = ulast;
 	return all_kept;
 }
 

@@ -3,6 +3,7 @@
  * (and in IDLE) the command is run again without output and the change is
  * told as ADDTO / REMOVEFROM with positions (0 for SEARCH, whose result
  * has no order), then MIN / MAX / COUNT when asked and changed. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,18 +212,94 @@ static void tell_search(struct client *c, const struct imap_context *x, const st
 	free(set);
 }
 
-/* SORT's: REMOVEFROM for what left, last first so each position is where
- * the UID stands in the list as the client holds it then; ADDTO in the new
- * order, each at the position it takes. */
+/* A UID and its place in a result. */
+struct placed {
+	uint32_t uid, at;
+};
+
+/* qsort and bsearch order of placed UIDs. */
+static int placed_cmp(const void *a, const void *b)
+{
+	return uid_cmp(&((const struct placed *)a)->uid, &((const struct placed *)b)->uid);
+}
+
+/* Of seq[0..m) (distinct numbers), mark in keep a longest increasing
+ * subsequence (patience sorting: m log m). */
+static void keep_longest_run(const uint32_t *seq, size_t m, uint8_t *keep)
+{
+	size_t *tail = xmalloc((m + 1) * sizeof *tail), *prev = xmalloc((m + 1) * sizeof *prev);
+	size_t len = 0;
+
+	for (size_t i = 0; i < m; i++) {
+		size_t lo = 0, hi = len;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (seq[tail[mid]] < seq[i])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		prev[i] = lo ? tail[lo - 1] : SIZE_MAX;
+		tail[lo] = i;
+		len += lo == len;
+	}
+	memset(keep, 0, m);
+	for (size_t i = len ? tail[len - 1] : SIZE_MAX; i != SIZE_MAX; i = prev[i])
+		keep[i] = 1;
+	free(tail);
+	free(prev);
+}
+
+/* The UIDs in both results whose order among the others changed (only a
+ * key that changes, MODSEQ, moves them): all but a longest run that kept
+ * its order. Sorted ascending, malloc'd; how many in *n. */
+static uint32_t *moved_uids(const struct diff *d, size_t *n)
+{
+	struct placed *at = xmalloc((d->nnew + 1) * sizeof *at), *p, key;
+	uint32_t *seq = xmalloc((d->nold + 1) * sizeof *seq);     /* new places, old order */
+	uint32_t *uid = xmalloc((d->nold + 1) * sizeof *uid);
+	uint8_t *keep = xmalloc(d->nold + 1);
+	size_t m = 0;
+
+	for (size_t i = 0; i < d->nnew; i++)
+		at[i] = (struct placed){ d->new[i], (uint32_t)i };
+	qsort(at, d->nnew, sizeof *at, placed_cmp);
+	for (size_t i = 0; i < d->nold; i++) {
+		key.uid = d->old[i];
+		if ((p = bsearch(&key, at, d->nnew, sizeof *at, placed_cmp))) {
+			seq[m] = p->at;
+			uid[m++] = d->old[i];
+		}
+	}
+	keep_longest_run(seq, m, keep);
+	*n = 0;
+	for (size_t i = 0; i < m; i++)
+		if (!keep[i])
+			uid[(*n)++] = uid[i];
+	qsort(uid, *n, sizeof *uid, uid_cmp);
+	free(at);
+	free(seq);
+	free(keep);
+	return uid;
+}
+
+/* SORT's: REMOVEFROM for what left or moved, last first so each position
+ * is where the UID stands in the list as the client holds it then; ADDTO
+ * in the new order, each at the position it takes. A moved message is
+ * removed and added again: the client holds positions, nothing else. */
 static void tell_sort(struct client *c, const struct imap_context *x, const struct diff *d,
 		      struct buf *out)
 {
+	size_t nm;
+	uint32_t *mv = moved_uids(d, &nm);
+
 	for (size_t i = d->nold; i-- > 0;)
-		if (!has_uid(d->new_by_uid, d->nnew, d->old[i]))
+		if (!has_uid(d->new_by_uid, d->nnew, d->old[i]) || has_uid(mv, nm, d->old[i]))
 			tell(c, x, "REMOVEFROM", i + 1, &d->old[i], 1, out);
 	for (size_t i = 0; i < d->nnew; i++)
-		if (!has_uid(d->old_by_uid, d->nold, d->new[i]))
+		if (!has_uid(d->old_by_uid, d->nold, d->new[i]) || has_uid(mv, nm, d->new[i]))
 			tell(c, x, "ADDTO", i + 1, &d->new[i], 1, out);
+	free(mv);
 }
 
 /* MIN / MAX / COUNT asked for, sent again when one of them changed. */

@@ -480,8 +480,8 @@ static size_t answer_set(const struct search_return *ret, const uint32_t *msgnos
 	return to - from;
 }
 
-/* The highest MODSEQ of those messages (0: none). */
-static uint64_t answer_modseq(const struct mailbox *box, const uint32_t *set, size_t n)
+/* See search_parse.h. */
+uint64_t imap_top_modseq(const struct mailbox *box, const uint32_t *set, size_t n)
 {
 	uint64_t max = 0;
 
@@ -525,7 +525,7 @@ void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const 
 	if (imap_context_reply(cmd, ret, msgnos, n))
 		return;
 	size_t nset = answer_set(ret, msgnos, n, ends, &set);
-	uint64_t modseq = ret->modseq ? answer_modseq(box, set, nset) : 0;
+	uint64_t modseq = ret->modseq ? imap_top_modseq(box, set, nset) : 0;
 
 	if (ret->opts & RET_SAVE)
 		searchres_store(cmd->c, set, nset);
@@ -556,11 +556,11 @@ void imap_esearch_reply(struct cmd *cmd, const struct search_return *ret, const 
 	buf_free(&out);
 }
 
-/* Does the key tree hold MODSEQ? */
-static int key_has_modseq(const struct search_key *k)
+/* See search_parse.h. */
+int imap_search_has_modseq(const struct search_key *k)
 {
 	for (; k; k = k->next)
-		if (k->op == SK_MODSEQ || key_has_modseq(k->kids))
+		if (k->op == SK_MODSEQ || imap_search_has_modseq(k->kids))
 			return 1;
 	return 0;
 }
@@ -628,7 +628,7 @@ void cmd_search(struct cmd *cmd)
 		return resp_no(cmd, "BADCHARSET (UTF-8 US-ASCII)", "SEARCH: unsupported charset");
 	if (rc != SEARCH_PARSE_OK)
 		return resp_parse_error(cmd);
-	ret.modseq = key_has_modseq(key);
+	ret.modseq = imap_search_has_modseq(key);
 	if (ret.modseq)
 		imap_condstore_enable(cmd->c);
 	match = pool_alloc(cmd->c->pool, box->nmsgs ? box->nmsgs : 1);

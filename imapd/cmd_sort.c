@@ -1,7 +1,7 @@
 /* cmd_sort.c: SORT and THREAD, with their UID forms (RFC 5256; the DISPLAY
- * keys of RFC 5957). This file reads the sort criteria or the algorithm
- * name, then the charset and the search keys with the SEARCH parser, and
- * writes what the library's sort and thread answer. */
+ * keys of RFC 5957; MODSEQ of SORT=MODSEQ). This file reads the criteria or
+ * the algorithm, then the charset and the search keys with the SEARCH
+ * parser, and writes what the library's sort and thread answer. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +22,7 @@ static const struct {
 	{"FROM", SORT_FROM},       {"SIZE", SORT_SIZE},       {"SUBJECT", SORT_SUBJECT},
 	{"TO", SORT_TO},           {"DISPLAYFROM", SORT_DISPLAYFROM},
 	{"DISPLAYTO", SORT_DISPLAYTO},
+	{"MODSEQ", SORT_MODSEQ},
 };
 
 static const struct {
@@ -76,8 +77,11 @@ static int parse_criteria(struct parser *p, struct sort_crit *crit, size_t *n)
 /* SP charset SP search-keys, then the search itself into *match. Answers
  * the command itself (and returns -1) when that fails. With save, "$" is
  * emptied once the keys (which may name it) are read: RFC 5182 2.1 wants
- * it empty after a failure, and a success replaces it anyway. */
-static int select_messages(struct cmd *cmd, int save, uint8_t **match)
+ * it empty after a failure, and a success replaces it anyway. *modseq:
+ * the keys held MODSEQ; that, or want_modseq (a MODSEQ sort key), turns
+ * CONDSTORE on before the search, which may need the modseqs. */
+static int select_messages(struct cmd *cmd, int save, int want_modseq, uint8_t **match,
+			   int *modseq)
 {
 	struct mailbox *box = cmd->c->box;
 	struct search_key *key;
@@ -106,6 +110,9 @@ static int select_messages(struct cmd *cmd, int save, uint8_t **match)
 		resp_parse_error(cmd);
 		return -1;
 	}
+	*modseq = imap_search_has_modseq(key);
+	if (*modseq || want_modseq)
+		imap_condstore_enable(cmd->c);
 	*match = pool_alloc(cmd->c->pool, box->nmsgs ? box->nmsgs : 1);
 	memset(&err, 0, sizeof err);
 	if (search_run(box, key, *match, &err) < 0) {
@@ -141,6 +148,7 @@ void cmd_sort(struct cmd *cmd)
 	uint8_t *match;
 	uint32_t *order;
 	size_t ncrit, n;
+	int by_modseq = 0;
 	struct buf out;
 
 	if (p_sp(&cmd->p) < 0 || imap_search_return_parse(&cmd->p, &ret) < 0)
@@ -150,7 +158,9 @@ void cmd_sort(struct cmd *cmd)
 			imap_searchres_reset(cmd->c);
 		return resp_parse_error(cmd);
 	}
-	if (select_messages(cmd, ret.opts & RET_SAVE, &match) < 0)
+	for (size_t i = 0; i < ncrit; i++)
+		by_modseq |= crit[i].key == SORT_MODSEQ;
+	if (select_messages(cmd, ret.opts & RET_SAVE, by_modseq, &match, &ret.modseq) < 0)
 		return;
 	order = pool_alloc(cmd->c->pool, (box->nmsgs + 1) * sizeof *order);
 	memset(&err, 0, sizeof err);
@@ -166,6 +176,10 @@ void cmd_sort(struct cmd *cmd)
 		buf_printf(&out, " %u", reply_id(cmd, order[i]));
 		reply_flush(cmd, &out, 0);
 	}
+	/* RFC 7162 3.1.6: MODSEQ in the keys adds the highest, to a result */
+	uint64_t top = ret.modseq ? imap_top_modseq(box, order, n) : 0;
+	if (top)
+		buf_printf(&out, " (MODSEQ %llu)", (unsigned long long)top);
 	buf_puts(&out, "\r\n");
 	reply_flush(cmd, &out, 1);
 	buf_free(&out);
@@ -233,6 +247,7 @@ void cmd_thread(struct cmd *cmd)
 	uint8_t *match;
 	char *name;
 	size_t i;
+	int modseq;
 	struct buf out;
 
 	if (p_sp(&cmd->p) < 0 || p_atom(&cmd->p, &name) < 0)
@@ -243,7 +258,7 @@ void cmd_thread(struct cmd *cmd)
 	if (i == ARRAY_SIZE(algorithms))
 		return resp_bad(cmd, "THREAD: unknown threading algorithm %s", name);
 	algo = algorithms[i].algo;
-	if (select_messages(cmd, 0, &match) < 0)
+	if (select_messages(cmd, 0, 0, &match, &modseq) < 0)
 		return;
 	memset(&err, 0, sizeof err);
 	if (thread_run(box, algo, match, &tree, &err) < 0)

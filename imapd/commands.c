@@ -88,6 +88,8 @@ void imap_capabilities(struct client *c, struct buf *out)
 		buf_puts(out, " ESEARCH ESORT SEARCHRES WITHIN PARTIAL");
 		/* cmd_condstore.c */
 		buf_puts(out, " CONDSTORE QRESYNC");
+		/* cmd_sort.c, sort.c: the MODSEQ sort key */
+		buf_puts(out, " SORT=MODSEQ");
 		/* cmd_append.c; cmd_enable.c */
 		buf_printf(out, " MULTIAPPEND APPENDLIMIT=%u ENABLE", imap_append_limit(c));
 		/* cmd_list.c, listext.c; specialuse.c; cmd_mailbox.c */

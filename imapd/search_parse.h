@@ -24,6 +24,12 @@ int imap_charset_ok(const char *charset);
  * key tree in p->pool. box resolves KEYWORD names (never creating them). */
 int imap_search_parse(struct parser *p, struct mailbox *box, struct search_key **out);
 
+/* Does the key tree hold MODSEQ (RFC 7162 3.1.5: the command turns
+ * CONDSTORE on, and its answer tells the highest modseq)? */
+int imap_search_has_modseq(const struct search_key *k);
+/* The highest modseq of the messages set[0..n) (0: none). */
+uint64_t imap_top_modseq(const struct mailbox *box, const uint32_t *set, size_t n);
+
 /* Result options of "SEARCH RETURN (...)" (RFC 4731, 5182, 9394) and of
  * "SORT RETURN (...)" (RFC 5267 ESORT). */
 enum {

@@ -11,6 +11,9 @@ stdin/stdout pipes:
              SORT (SUBJECT), THREAD REFERENCES, VmHWM read, LOGOUT
   session 2: greeting, SELECT INBOX (reopen, mailbox unchanged),
              FETCH 1:* (FLAGS ENVELOPE) again, VmHWM read, LOGOUT
+  then, on another fresh copy: a QRESYNC client's first SELECT, another
+  session's 50 flag changes and 50 expunges, and the client's return,
+  SELECT INBOX (QRESYNC (validity modseq 1:n)), timed with its bytes
 Each time is wall clock from sending the command to reading its tagged
 reply; the table shows the best of the repetitions. Memory: VmHWM (peak
 resident set, which counts pages of a memory-mapped mailbox) read just
@@ -58,6 +61,7 @@ class Session:
         self.r = io.BufferedReader(self.proc.stdout.detach(), 1 << 20)
         self.w = self.proc.stdin
         self.ntag = 0
+        self.rx_bytes = 0       # bytes of responses read by the last command
         greeting = self._guard(self.r.readline)
         self.greeting_ms = (time.perf_counter() - t0) * 1000
         if not greeting.startswith(b"* PREAUTH"):
@@ -87,8 +91,10 @@ class Session:
     def _read_until(self, tag, keep):
         untagged, lit_bytes, kept = 0, 0, []
         keep = tuple(k.encode() for k in keep)
+        self.rx_bytes = 0
         while True:
             line = self.r.readline()
+            self.rx_bytes += len(line)
             if not line:
                 try:
                     code = self.proc.wait(timeout=5)
@@ -104,6 +110,7 @@ class Session:
                     raise Failed("connection closed inside a literal")
                 lit_bytes += n
                 line = self.r.readline()
+                self.rx_bytes += n + len(line)
                 m = LITERAL.search(line)
             if first.startswith(b"* "):
                 untagged += 1
@@ -151,6 +158,7 @@ OPS = [
     ("sort_date", "SORT (DATE) UTF-8 ALL"),
     ("sort_subject", "SORT (SUBJECT) UTF-8 ALL"),
     ("thread_refs", "THREAD REFERENCES UTF-8 ALL"),
+    ("qresync", "SELECT (QRESYNC) after 50 STOREs + 50 expunges"),
     ("tcp_login", "login over TCP: connect+LOGIN+LOGOUT (PAM)"),
     ("tcp_select", "SELECT INBOX first, TCP session after PAM login"),
     ("tcp_fetch", "FETCH 1:* (FLAGS ENVELOPE INTERNALDATE RFC822.SIZE), TCP"),
@@ -204,6 +212,51 @@ def one_round(server, mbox_path):
     return t, facts
 
 
+# The QRESYNC row: a client that knows every UID and the HIGHESTMODSEQ of
+# its last visit comes back after another session flagged and expunged
+# this many messages each, spread over the mailbox.
+QRESYNC_CHANGES = 50
+
+
+def qresync_round(server, mbox_path):
+    """Fresh copy; a QRESYNC client's first visit, another session's
+    changes, then the timed resync -> ({"qresync": ms}, facts)."""
+    server.reset(mbox_path)
+    s = Session(server)
+    try:
+        s.command("ENABLE QRESYNC")
+        _, _, _, kept = s.command("SELECT INBOX", keep=("OK [UIDVALIDITY", "OK [HIGHESTMODSEQ",
+                                                        "OK [UIDNEXT"))
+        codes = dict(re.match(rb"\* OK \[(\w+) (\d+)\]", k).groups() for k in kept)
+        validity, highest = int(codes[b"UIDVALIDITY"]), int(codes[b"HIGHESTMODSEQ"])
+        top = int(codes[b"UIDNEXT"]) - 1
+    finally:
+        s.logout()
+    step = max(1, top // (2 * QRESYNC_CHANGES))
+    picked = list(range(1, top + 1, step))[:2 * QRESYNC_CHANGES]
+    s = Session(server)
+    try:
+        s.command("SELECT INBOX")
+        s.command("UID STORE %s +FLAGS.SILENT (\\Flagged)" %
+                  ",".join(map(str, picked[0::2])))
+        s.command("UID STORE %s +FLAGS.SILENT (\\Deleted)" %
+                  ",".join(map(str, picked[1::2])))
+        s.command("EXPUNGE")
+    finally:
+        s.logout()
+    s = Session(server)
+    try:
+        s.command("ENABLE QRESYNC")
+        ms, _, _, kept = s.command("SELECT INBOX (QRESYNC (%d %d 1:%d))" % (validity, highest, top),
+                                   keep=("VANISHED", "FETCH"))
+        facts = {"qresync_bytes": s.rx_bytes,
+                 "qresync_fetches": sum(b" FETCH " in k for k in kept),
+                 "qresync_vanished": b" ".join(k for k in kept if b"VANISHED" in k)}
+    finally:
+        s.logout()
+    return {"qresync": ms}, facts
+
+
 def reset_home(account):
     """The user's real home, emptied: a PAM login session keeps its index
     and Dovecot its mbox index there, and every round starts with none."""
@@ -217,10 +270,14 @@ def reset_home(account):
             os.unlink(p)
 
 
-def bench_server(server, mbox_path, reps, with_tcp=True):
+def bench_server(server, mbox_path, reps, with_tcp=True, qresync=True):
     best, facts = {}, {}
     for i in range(reps):
         t, f = one_round(server, mbox_path)
+        if qresync:
+            t2, f2 = qresync_round(server, mbox_path)
+            t.update(t2)
+            f.update(f2)
         if with_tcp and tcp.available(server.kind):
             reset_home(server.account)
             t2, f2 = tcp.tcp_round(server, mbox_path, Failed)
@@ -268,6 +325,11 @@ def print_table(results, errors, ops=None):
         b = dove.get("f", {}).get(key)
         if a is not None or b is not None:
             print("%-*s %12s %12s %14s" % (w, label, fmt_ms(a), fmt_ms(b), ratio(a, b)))
+    a = ours.get("f", {}).get("qresync_bytes")
+    b = dove.get("f", {}).get("qresync_bytes")
+    if a is not None or b is not None:
+        print("%-*s %12s %12s %14s" % (w, "  bytes received by that SELECT", a or "-", b or "-",
+                                       ratio(a, b)))
     for key, label in (("rss_kb", "peak RSS (VmHWM), session 1, MB"),
                        ("rss2_kb", "peak RSS (VmHWM), session 2, MB"),
                        ("tcp_rss_kb", "peak RSS (VmHWM), TCP session after PAM login, MB"),
@@ -291,7 +353,8 @@ def print_table(results, errors, ops=None):
                                       f.get("search_hits", 0)))
     if "ours" in results and "dovecot" in results:
         fo, fd = results["ours"]["f"], results["dovecot"]["f"]
-        for k in ("exists", "envelopes", "body_bytes", "search_hits") + \
+        for k in ("exists", "envelopes", "body_bytes", "search_hits", "qresync_fetches",
+                  "qresync_vanished") + \
                 tuple(key for key, _, _ in ORDERING):
             if fo.get(k) != fd.get(k):
                 print("WARNING: the servers disagree on %s: ours %s, "
@@ -357,7 +420,7 @@ def run_formats(a, account, work, mbox_path, done):
         try:
             if not t:
                 srv.reset(mbox_path)    # converts the corpus once, outside the timing
-                best, f = bench_server(srv, mbox_path, a.reps, False)
+                best, f = bench_server(srv, mbox_path, a.reps, False, qresync=False)
                 t.update(best)
                 print("%s: EXISTS %s, %d FETCH responses, %d SEARCH hits" % (
                     fmt, f.get("exists"), f.get("envelopes", 0), f.get("search_hits", 0)))

@@ -207,7 +207,8 @@ static void condstore_args(const char *s, size_t n, int qresync)
 /* One command through its real entry point; output goes to /dev/null. */
 static void run_cmd(cmd_fn *fn, const char *name, int uid, const char *s, size_t n)
 {
-	struct cmd cmd = {.c = &cl, .tag = "A1", .name = name, .uid = uid};
+	/* args as the dispatcher sets it: a RETURN (UPDATE) context keeps it */
+	struct cmd cmd = {.c = &cl, .tag = "A1", .name = name, .uid = uid, .args = s};
 
 	cl.pool = pool_new();
 	p_init(&cmd.p, s, n, cl.pool);
