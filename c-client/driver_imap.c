@@ -5,6 +5,7 @@
  * stored back at check/flush. Namespace calls open a connection of their own. */
 #include "driver.h"
 #include "imap_client.h"
+#include "imap_push.h"
 #include "rfc822.h"
 
 #include <stdio.h>
@@ -772,6 +773,46 @@ static int imap_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, cons
 	return r;
 }
 
+/* The connection for work the server can do, or NULL: only while our
+ * message numbers are the server's (no news of it still to learn). */
+static struct imap_conn *push_conn(struct mailbox *box)
+{
+	struct ibox *ib = IB(box);
+
+	return !ib->c->bye && box->nmsgs && ib->exists == box->nmsgs ? ib->c : NULL;
+}
+
+/* SEARCH on the server, which must first hear our flag changes; a
+ * read-only session's changes it can never hear, so those search here. */
+static int imap_search(struct mailbox *box, const struct search_key *key, uint8_t *match,
+		       struct mail_err *err)
+{
+	struct imap_conn *c = push_conn(box);
+
+	for (uint32_t i = 0; c && box->readonly && i < box->nmsgs; i++)
+		if (changed(box, i))
+			return 1;
+	if (!c || imap_flush(box, err) < 0)
+		return c ? -1 : 1;
+	return imap_push_search(c, box, on_untagged, key, match, err);
+}
+
+static int imap_sort(struct mailbox *box, const struct sort_crit *crit, size_t ncrit,
+		     const uint8_t *match, uint32_t *out, size_t *nout, struct mail_err *err)
+{
+	struct imap_conn *c = push_conn(box);
+
+	return c ? imap_push_sort(c, box, on_untagged, crit, ncrit, match, out, nout, err) : 1;
+}
+
+static int imap_thread(struct mailbox *box, int algo, const uint8_t *match,
+		       struct thread_tree *out, struct mail_err *err)
+{
+	struct imap_conn *c = push_conn(box);
+
+	return c ? imap_push_thread(c, box, on_untagged, algo, match, out, err) : 1;
+}
+
 const struct driver driver_imap = {
 	.name = "imap",
 	.open = imap_open,
@@ -789,4 +830,7 @@ const struct driver driver_imap = {
 	.rename = imap_rename,
 	.copy = imap_copy,
 	.ns_list = imap_list,
+	.search = imap_search,
+	.sort = imap_sort,
+	.thread = imap_thread,
 };

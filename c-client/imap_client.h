@@ -25,6 +25,13 @@ enum {
 	IC_AUTH_SCRAM256 = 1 << 12,
 	IC_AUTH_XOAUTH2 = 1 << 13,
 	IC_AUTH_OAUTHBEARER = 1 << 14,
+	/* work the server may do for us (imap_push.c) */
+	IC_SORT = 1 << 15,
+	IC_SORT_DISPLAY = 1 << 16,
+	IC_THREAD_ORDEREDSUBJECT = 1 << 17,
+	IC_THREAD_REFERENCES = 1 << 18,
+	IC_THREAD_REFS = 1 << 19,
+	IC_WITHIN = 1 << 20,
 };
 
 /* Most one response may bring in literals (a message is one literal). */

@@ -1,0 +1,130 @@
+# SEARCH, SORT and THREAD of a network mailbox done by the server when its
+# CAPABILITY offers them, by the library when it does not: PHP's imap
+# extension on our library (tests/data/classic/imap-push.php) asks the same
+# mailbox on our imapd, on Debian's Dovecot, and on a Dovecot that hides
+# SORT and THREAD, and gets the same answers from all three. Dovecot's raw
+# log shows which commands reached it.
+import glob
+import imaplib
+import os
+import shutil
+import ssl
+
+from test_classic_abi import DATA, PHP, libdir, run  # noqa: F401 (fixture)
+from test_imap_client import (DOVECOT_TLS_CONF, dovecot_login, pki,  # noqa: F401
+                              private_dovecot, tls_server)
+
+RAWLOG = "rawlog_dir = {root}/rawlog\n"
+HIDDEN = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE UIDPLUS\n"
+
+# A small mailbox with two threads, a message no one answers, an encoded
+# UTF-8 subject and body: (flags, internal date, text).
+MESSAGES = [
+    ("\\Seen", "02-Nov-2026 09:00:00 +0000",
+     "Date: Mon, 2 Nov 2026 09:00:00 +0000\r\nFrom: Alice <alice@example.org>\r\n"
+     "To: team@example.org\r\nSubject: Lunch plans\r\nMessage-ID: <a1@t>\r\n\r\n"
+     "Shall we meet at the zebra crossing?\r\n"),
+    ("", "02-Nov-2026 10:00:00 +0000",
+     "Date: Mon, 2 Nov 2026 09:30:00 +0100\r\nFrom: Bob <bob@example.org>\r\n"
+     "To: alice@example.org\r\nSubject: Re: Lunch plans\r\nMessage-ID: <b1@t>\r\n"
+     "In-Reply-To: <a1@t>\r\nReferences: <a1@t>\r\n\r\nYes, noon.\r\n"),
+    ("\\Flagged", "01-Nov-2026 08:00:00 +0000",
+     "Date: Sun, 1 Nov 2026 08:00:00 +0000\r\nFrom: Carol <carol@example.org>\r\n"
+     "To: board@example.org\r\nSubject: Quarterly report\r\nMessage-ID: <c1@t>\r\n\r\n"
+     "The numbers are in. " + "Figures follow. " * 20 + "\r\n"),
+    ("\\Seen \\Answered", "04-Nov-2026 12:00:00 +0000",
+     "Date: Wed, 4 Nov 2026 12:00:00 +0000\r\nFrom: alice@example.org\r\n"
+     "To: Carol <carol@example.org>\r\nSubject: RE: Quarterly report\r\n"
+     "Message-ID: <a2@t>\r\nReferences: <c1@t>\r\n\r\nThanks.\r\n"),
+    ("", "05-Nov-2026 07:00:00 +0000",
+     "Date: Thu, 5 Nov 2026 07:00:00 +0000\r\nFrom: Dave <dave@example.org>\r\n"
+     "To: team@example.org\r\nSubject: =?UTF-8?Q?Caf=C3=A9?= menu\r\nMessage-ID: <d1@t>\r\n"
+     "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+     "Content-Transfer-Encoding: 8bit\r\n\r\nUn caf\u00e9 au lait, s'il vous pla\u00eet.\r\n"),
+    ("\\Seen", "03-Nov-2026 18:00:00 +0000",
+     "Date: Tue, 3 Nov 2026 18:00:00 +0000\r\nFrom: Bob <bob@example.org>\r\n"
+     "To: team@example.org\r\nSubject: Fwd: Lunch plans\r\nMessage-ID: <b2@t>\r\n"
+     "References: <a1@t> <b1@t>\r\n\r\nForwarding for the record.\r\n"),
+    ("", "06-Nov-2026 06:00:00 +0000",
+     "Date: Fri, 6 Nov 2026 06:00:00 +0000\r\nFrom: Eve <eve@example.org>\r\n"
+     "To: bob@example.org\r\nSubject: unrelated\r\n\r\n" + "padding line\r\n" * 30),
+]
+
+
+def fill(c, box):
+    """Append MESSAGES to box over the imaplib connection c."""
+    if box != "INBOX":
+        assert c.create(box)[0] == "OK"
+    for flags, date, text in MESSAGES:
+        typ, _ = c.append(box, "(%s)" % flags, '"%s"' % date, text.encode())
+        assert typ == "OK"
+
+
+def ask(user, libdir, name, pki):  # noqa: F811
+    """imap-push.php on name, on our library: its lines."""
+    argv = ["env", "BOX=" + name, "IMAP_USER=" + user.name, "IMAP_PASSWORD=" + user.password,
+            "MAIL_CAFILE=" + pki["ca"], PHP, "-n", "-d", "extension=imap",
+            os.path.join(DATA, "imap-push.php")]
+    out, _, err = run(user, argv, True, libdir, sanitized=False)
+    assert err == "", err
+    return out.splitlines()
+
+
+def on_dovecot(workdir, pki, user, libdir, name, extra):  # noqa: F811
+    """The script's answers from a Dovecot configured with extra, and what
+    the client sent it after login (its raw log)."""
+    logs = os.path.join(workdir, "%s-%s" % (name, user.name), "rawlog")
+    shutil.rmtree(logs, ignore_errors=True)
+    os.makedirs(logs)
+    shutil.chown(logs, user.uid, user.gid)
+    with private_dovecot(workdir, pki, user, name, DOVECOT_TLS_CONF + extra, port=1,
+                         sport=1) as d:
+        shutil.rmtree(os.path.join(user.home, "dcmail"), ignore_errors=True)
+        c = dovecot_login(d, pki, user)
+        try:
+            fill(c, "INBOX")
+        finally:
+            c.logout()
+        for f in glob.glob(os.path.join(logs, "*")):
+            os.unlink(f)    # imaplib's session: not the one under test
+        lines = ask(user, libdir, "{localhost:%d/ssl}INBOX" % d.sport, pki)
+    sent = b""
+    for f in sorted(glob.glob(os.path.join(logs, "*.in"))):
+        with open(f, "rb") as fh:
+            sent += fh.read()
+    return lines, sent.decode("utf-8", "replace")
+
+
+def test_search_sort_thread_same_on_our_imapd_dovecot_and_without_sort(
+        fresh, workdir, libdir, user, tls_server, pki):  # noqa: F811
+    srv = tls_server()
+    c = imaplib.IMAP4_SSL("localhost", srv.port,
+                          ssl_context=ssl.create_default_context(cafile=pki["ca"]))
+    try:
+        c.login(user.name, user.password)
+        fill(c, "push")
+    finally:
+        c.logout()
+    ours = ask(user, libdir, "{localhost:%d/ssl}push" % srv.port, pki)
+    dovecot, sent = on_dovecot(workdir, pki, user, libdir, "dovecot-push", RAWLOG)
+    hidden, sent_hidden = on_dovecot(workdir, pki, user, libdir, "dovecot-nosort",
+                                     RAWLOG + HIDDEN)
+    assert ours == dovecot
+    assert hidden == dovecot
+    answers = dict(line.split(": ", 1) for line in ours)
+    assert answers["search SUBJECT lunch"] == "[1,2,6]"
+    assert answers["search TEXT zebra"] == "[1]"
+    assert answers["search utf-8"] == "[5]"
+    assert answers["search SEEN UNANSWERED"] == "[1,6]"
+    assert answers["sort date"] == "[3,2,1,6,4,5,7]"     # Bob's 09:30 +0100 is 08:30 UTC
+    assert answers["sort subject"] == "[5,1,2,6,3,4,7]"
+    assert answers["sort unseen subject"] == "[5,2,3,7]"
+    assert answers["errors"] == "false"
+    # the server did the work where it could, the library where it could not
+    assert "UID SEARCH CHARSET UTF-8 (BODY {5+}" in sent, sent
+    assert "UID SORT (DATE) US-ASCII ALL" in sent
+    assert "UID SORT (SUBJECT) US-ASCII UID 2:3,5,7" in sent   # the UNSEEN ones
+    assert "UID THREAD REFERENCES US-ASCII ALL" in sent
+    assert "UID SEARCH (ALL)" not in sent    # nothing to ask for
+    assert "UID SEARCH (TEXT \"zebra\" ALL)" in sent_hidden
+    assert " SORT " not in sent_hidden and " THREAD " not in sent_hidden
