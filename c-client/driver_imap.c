@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 struct imsg {
 	struct message m;
@@ -43,6 +45,7 @@ struct ibox {
 	uint32_t exists;
 	int learning;             /* in learn_new's FETCH: new messages may come */
 	int quiet;                /* our own FETCH: flag news are not reported */
+	int wake;                 /* eventfd: news already read, or -1 */
 };
 
 #define IB(box) ((struct ibox *)(box)->drvdata)
@@ -282,6 +285,8 @@ static void imap_close(struct mailbox *box)
 	for (int i = 0; i < AHEAD_MSGS; i++)
 		buf_free(&ib->ahead[i]);
 	free(ib->remote);
+	if (ib->wake >= 0)
+		close(ib->wake);
 	free(ib);
 	box->drvdata = NULL;
 }
@@ -294,6 +299,7 @@ static int imap_open(struct mailbox *box, struct mail_err *err)
 	box->keywords_max = KWSET_INLINE;   /* the flag bookkeeping here is a 64-bit mask */
 
 	box->drvdata = ib;
+	ib->wake = -1;
 	buf_init(&ib->text);
 	for (int i = 0; i < AHEAD_MSGS; i++)
 		buf_init(&ib->ahead[i]);
@@ -813,6 +819,41 @@ static int imap_thread(struct mailbox *box, int algo, const uint8_t *match,
 	return c ? imap_push_thread(c, box, on_untagged, algo, match, out, err) : 1;
 }
 
+/* The mailbox's watch: the connection in IDLE, whose socket turns readable
+ * when the server has news; -1 (the program polls by pinging, NOOP) where
+ * the server has no IDLE. */
+static int imap_watch_fd(struct mailbox *box)
+{
+	struct ibox *ib = IB(box);
+	struct mail_err err;
+	uint64_t one = 1;
+
+	if (ib->c->bye || imap_flush(box, &err) < 0 ||
+	    imap_idle_begin(ib->c, on_untagged, box, &err) != 0)
+		return -1;
+	if (!imap_input_pending(ib->c))
+		return ib->c->fd;
+	/* the news came with IDLE's "+": the socket will not wake for it */
+	if (ib->wake < 0 && (ib->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return -1;
+	if (write(ib->wake, &one, sizeof one) < 0)
+		return -1;
+	return ib->wake;
+}
+
+/* End IDLE, its news heard (the ping that follows learns the messages). */
+static int imap_watch_changed(struct mailbox *box)
+{
+	struct ibox *ib = IB(box);
+	struct mail_err err;
+	uint64_t n;
+
+	if (ib->wake >= 0 && read(ib->wake, &n, sizeof n) < 0)
+		n = 0;   /* nothing was waiting there */
+	imap_idle_end(ib->c, &err);   /* a failure leaves bye set: the ping says so */
+	return 1;
+}
+
 const struct driver driver_imap = {
 	.name = "imap",
 	.open = imap_open,
@@ -833,4 +874,6 @@ const struct driver driver_imap = {
 	.search = imap_search,
 	.sort = imap_sort,
 	.thread = imap_thread,
+	.watch_fd = imap_watch_fd,
+	.watch_changed = imap_watch_changed,
 };

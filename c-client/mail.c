@@ -2152,6 +2152,8 @@ int mail_watch_fd(struct mailbox *box)
 		w = box->watch = xcalloc(1, sizeof *w);
 		w->fd = -1;
 	}
+	if (box->drv->watch_fd)
+		return box->drv->watch_fd(box);
 	if (!w->tried && box->drv->watch) {
 		w->tried = 1;
 		w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -2200,6 +2202,8 @@ int mail_watch_changed(struct mailbox *box)
 	struct mail_watch *w = box->watch;
 	int changed;
 
+	if (box->drv->watch_changed)
+		return box->drv->watch_changed(box);
 	if (!w || w->fd < 0)
 		return 1;
 	if ((changed = watch_drain(w)) & 2)

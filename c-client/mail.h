@@ -258,6 +258,10 @@ struct driver {
 		    const uint8_t *match, uint32_t *out, size_t *nout, struct mail_err *err);
 	int (*thread)(struct mailbox *box, int algo, const uint8_t *match,
 		      struct thread_tree *out, struct mail_err *err);
+	/* Optional, for a mailbox whose server tells of changes (IMAP IDLE):
+	 * mail_watch_fd's and mail_watch_changed's jobs, instead of inotify. */
+	int (*watch_fd)(struct mailbox *box);
+	int (*watch_changed)(struct mailbox *box);
 };
 
 /* Session setup: copies the strings. */

@@ -3,19 +3,23 @@
 # extension on our library (tests/data/classic/imap-push.php) asks the same
 # mailbox on our imapd, on Debian's Dovecot, and on a Dovecot that hides
 # SORT and THREAD, and gets the same answers from all three. Dovecot's raw
-# log shows which commands reached it.
+# log shows which commands reached it. mtest's idle waits for new mail with
+# IMAP IDLE where the server has it, and by NOOP every second where not.
 import glob
 import imaplib
 import os
 import shutil
 import ssl
+import subprocess
+import time
 
 from test_classic_abi import DATA, PHP, libdir, run  # noqa: F401 (fixture)
 from test_imap_client import (DOVECOT_TLS_CONF, dovecot_login, pki,  # noqa: F401
-                              private_dovecot, tls_server)
+                              private_dovecot, run_as, tls_server)
 
 RAWLOG = "rawlog_dir = {root}/rawlog\n"
 HIDDEN = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE UIDPLUS\n"
+NO_IDLE = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UIDPLUS SORT\n"
 
 # A small mailbox with two threads, a message no one answers, an encoded
 # UTF-8 subject and body: (flags, internal date, text).
@@ -128,3 +132,66 @@ def test_search_sort_thread_same_on_our_imapd_dovecot_and_without_sort(
     assert "UID SEARCH (ALL)" not in sent    # nothing to ask for
     assert "UID SEARCH (TEXT \"zebra\" ALL)" in sent_hidden
     assert " SORT " not in sent_hidden and " THREAD " not in sent_hidden
+
+
+def idle_until(p, name, deliver):
+    """mtest p opens name and idles; deliver() once its IDLE (or first
+    NOOP) is under way: (stdout after the open line, trace, seconds from
+    the delivery to mtest's answer)."""
+    p.stdin.write(b"open %s\nidle 60\n" % name.encode())
+    p.stdin.flush()
+    assert p.stdout.readline().decode().startswith(name + ": ")
+    trace = ""
+    while True:   # the trace says when the wait has begun
+        line = p.stderr.readline().decode()
+        assert line, "mtest ended before idling"
+        trace += line
+        if line.startswith("S: + ") or " NOOP" in line:
+            break
+    t0 = time.monotonic()
+    deliver()
+    line = p.stdout.readline().decode()
+    took = time.monotonic() - t0
+    p.stdin.write(b"quit\n")
+    p.stdin.close()   # (communicate would lose what readline has buffered)
+    out, err = p.stdout.read(), p.stderr.read()
+    p.wait(timeout=60)
+    return line + out.decode(), trace + err.decode(), took
+
+
+def test_idle_wakes_at_new_mail(run_as, tls_server, spool, user, sample):  # noqa: F811
+    spool.write(user, sample[:2])
+    srv = tls_server()
+    p = subprocess.Popen(stdin=subprocess.PIPE, **run_as.command("mtest"))
+    try:
+        out, trace, took = idle_until(p, "{localhost:%d/ssl/debug}INBOX" % srv.port,
+                                      lambda: spool.deliver(user, sample[2]))
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert out.split("\n")[:2] == ["* 3 messages", "idle done, 3 messages, woken"], (out, trace)
+    assert took < 5, took
+    idle = trace[trace.index(" IDLE\n"):]
+    assert "C: DONE\n" in idle and " NOOP" not in idle.split("C: DONE")[0], trace
+
+
+def test_idle_polls_a_server_without_idle(run_as, workdir, pki, user, fresh):  # noqa: F811
+    with private_dovecot(workdir, pki, user, "dovecot-noidle", DOVECOT_TLS_CONF + NO_IDLE,
+                         port=1, sport=1) as d:
+        shutil.rmtree(os.path.join(user.home, "dcmail"), ignore_errors=True)
+        c = dovecot_login(d, pki, user)
+        try:
+            fill(c, "INBOX")
+            p = subprocess.Popen(stdin=subprocess.PIPE, **run_as.command("mtest"))
+            try:
+                out, trace, took = idle_until(
+                    p, "{localhost:%d/ssl/debug}INBOX" % d.sport,
+                    lambda: c.append("INBOX", "", None, MESSAGES[0][2].encode()))
+            finally:
+                if p.poll() is None:
+                    p.kill()
+        finally:
+            c.logout()
+    n = len(MESSAGES) + 1
+    assert out.split("\n")[:2] == ["* %d messages" % n, "idle done, %d messages, polled" % n]
+    assert " IDLE\n" not in trace and took < 5
