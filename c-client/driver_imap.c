@@ -4,9 +4,11 @@
  * open and on new mail), texts are fetched on demand, and flag changes are
  * stored back at check/flush. Namespace calls open a connection of their own. */
 #include "driver.h"
+#include "imap_cache.h"
 #include "imap_client.h"
 #include "imap_push.h"
 #include "rfc822.h"
+#include "search.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,13 @@ struct ibox {
 	int learning;             /* in learn_new's FETCH: new messages may come */
 	int quiet;                /* our own FETCH: flag news are not reported */
 	int wake;                 /* eventfd: news already read, or -1 */
+	/* QRESYNC (RFC 7162): enabled; the server's HIGHESTMODSEQ as last
+	 * heard; the SELECT that resynchronises a cached copy is under way
+	 * (its EXISTS may be below what the copy holds); opened. */
+	int qresync;
+	uint64_t modseq;
+	int resyncing;
+	int opened;
 };
 
 #define IB(box) ((struct ibox *)(box)->drvdata)
@@ -140,6 +149,20 @@ static void ahead_store(struct ibox *ib, uint32_t uid, const struct imap_item *v
 		}
 }
 
+/* The message a FETCH response is about: by its UID where it gives one
+ * that is not the numbered message's (a copy being resynchronised may
+ * hear of a change before it hears of the vanished messages before it). */
+static uint32_t fetch_target(struct mailbox *box, uint32_t msgno, const struct imap_item *it)
+{
+	if (msgno < 1 || msgno > box->nmsgs || !IM(box, msgno - 1)->known)
+		return msgno;
+	for (it = it->child; it && it->next; it = it->next->next)
+		if (imap_item_text(it) && !strcasecmp(it->s, "UID") && it->next->type == II_NUMBER)
+			return it->next->num == box->msgs[msgno - 1]->uid ? msgno :
+			       it->next->num <= UINT32_MAX ? mail_msgno(box, (uint32_t)it->next->num) : 0;
+	return msgno;
+}
+
 /* One FETCH response's items. */
 static void on_fetch(struct mailbox *box, uint32_t msgno, const struct imap_item *it)
 {
@@ -147,7 +170,8 @@ static void on_fetch(struct mailbox *box, uint32_t msgno, const struct imap_item
 
 	if (ib->learning && msgno == box->nmsgs + 1 && msgno <= ib->exists)
 		mail_msg_add(box, xcalloc(1, sizeof(struct imsg)));
-	if (msgno < 1 || msgno > box->nmsgs || !it || it->type != II_LIST)
+	if (!it || it->type != II_LIST || (msgno = fetch_target(box, msgno, it)) < 1 ||
+	    msgno > box->nmsgs)
 		return;
 	struct imsg *im = IM(box, msgno - 1);
 	for (it = it->child; it && it->next; it = it->next->next) {
@@ -193,11 +217,15 @@ static void on_code(struct mailbox *box, const char *code, const struct imap_ite
 				box->keywords_creatable = 1;
 	} else if (!strcmp(code, "READ-ONLY"))
 		box->readonly = 1;
+	else if (!strcmp(code, "HIGHESTMODSEQ") && a && a->type == II_NUMBER)
+		IB(box)->modseq = a->num;
+	else if (!strcmp(code, "NOMODSEQ"))
+		IB(box)->modseq = 0;
 }
 
 static void on_exists(struct mailbox *box, uint32_t n)
 {
-	if (n >= box->nmsgs)
+	if (n >= box->nmsgs || IB(box)->resyncing)
 		IB(box)->exists = n;
 }
 
@@ -211,6 +239,29 @@ static void on_expunge(struct mailbox *box, uint32_t msgno)
 	struct message *m = mail_msg_take(box, msgno - 1);
 	pool_free(m->pool);
 	free(m);
+}
+
+/* VANISHED (RFC 7162 3.2.10): UIDs expunged, now (as EXPUNGE would say)
+ * or, with EARLIER, before this session (never counted in EXISTS). */
+static void on_vanished(struct mailbox *box, const struct imap_item *a)
+{
+	struct ibox *ib = IB(box);
+	int earlier = a && a->type == II_LIST;
+	struct numset set;
+
+	if (earlier)
+		a = a->next;
+	if (!imap_item_text(a) || numset_parse(ib->c->pool, a->s, a->len, &set) < 0)
+		return;
+	if (set.n > 4096) {
+		ib->c->bye = 1;   /* more ranges than a server needs: not worth the time */
+		return;
+	}
+	for (uint32_t i = box->nmsgs; i > 0; i--)
+		if (numset_contains(&set, box->msgs[i - 1]->uid, UINT32_MAX)) {
+			ib->exists += earlier;   /* on_expunge takes one off */
+			on_expunge(box, i);
+		}
 }
 
 /* Every untagged response while the mailbox is selected. */
@@ -230,6 +281,8 @@ static void on_untagged(void *ctx, const struct imap_resp *r)
 		on_expunge(box, r->num);
 	else if (r->has_num && imap_resp_is(r, "FETCH"))
 		on_fetch(box, r->num, r->args);
+	else if (imap_resp_is(r, "VANISHED"))
+		on_vanished(box, r->args);
 	else if (imap_resp_is(r, "FLAGS") && r->args && r->args->type == II_LIST)
 		flags_of(box, r->args->child, &f, &kw);   /* learns the keyword names */
 }
@@ -273,12 +326,55 @@ static int learn_new(struct mailbox *box, uint32_t before, struct mail_err *err)
 	return 0;
 }
 
+static int changed(struct mailbox *box, uint32_t i);
+
+/* What the session keeps of the mailbox for its next open: all of it as
+ * the server has it, or nothing. */
+static void cache_keep(struct mailbox *box)
+{
+	struct ibox *ib = IB(box);
+
+	if (!ib->qresync || !ib->modseq || ib->c->bye || ib->exists != box->nmsgs)
+		return;
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		if (!IM(box, i)->known || changed(box, i))
+			return;   /* (a read-only session's own flags) */
+	imap_cache_put(box->sess, box, ib->modseq);
+}
+
+/* The messages of a copy kept before, as the mailbox's own until the
+ * server says what changed. */
+static void cache_load(struct mailbox *box, const struct imap_cached *c)
+{
+	for (uint32_t i = 0; i < c->n; i++) {
+		struct imsg *im = xcalloc(1, sizeof *im);
+		uint64_t kw = 0, was = kwset_low(&c->msgs[i].keywords);
+		for (unsigned k = 0; k < c->nkeywords; k++) {
+			int at = was >> k & 1 ? keyword_at(box, c->keywords[k]) : -1;
+			if (at >= 0)
+				kw |= 1ULL << at;
+		}
+		im->m.uid = c->msgs[i].uid;
+		im->m.flags = im->srv_flags = c->msgs[i].flags;
+		kwset_from_low(&im->m.keywords, kw);
+		im->srv_kw = kw;
+		im->m.internal_date = c->msgs[i].internal_date;
+		im->m.tz_minutes = c->msgs[i].tz_minutes;
+		im->m.size = c->msgs[i].size;
+		im->known = 1;
+		mail_msg_add(box, &im->m);
+	}
+	IB(box)->exists = c->n;
+}
+
 static void imap_close(struct mailbox *box)
 {
 	struct ibox *ib = IB(box);
 
 	if (!ib)
 		return;
+	if (ib->opened)
+		cache_keep(box);
 	imap_disconnect(ib->c);
 	mail_msgs_free(box);
 	buf_free(&ib->text);
@@ -289,6 +385,39 @@ static void imap_close(struct mailbox *box)
 		close(ib->wake);
 	free(ib);
 	box->drvdata = NULL;
+}
+
+/* SELECT (EXAMINE), with QRESYNC where the server has it: a copy this
+ * session kept is loaded first and the server says only what changed
+ * since (VANISHED, FETCH); a copy the server cannot bring up to date
+ * (another UIDVALIDITY, NOMODSEQ) is dropped and the messages learnt anew. */
+static int select_box(struct mailbox *box, struct mail_err *err)
+{
+	struct ibox *ib = IB(box);
+	struct imap_cached *c = NULL;
+	struct mail_err ignore;
+
+	if ((ib->c->caps & (IC_QRESYNC | IC_ENABLE)) == (IC_QRESYNC | IC_ENABLE) &&
+	    imap_cmd(ib->c, NULL, NULL, &ignore, "ENABLE QRESYNC") == 0) {
+		ib->qresync = 1;
+		if ((c = imap_cache_take(box->sess, box->path)) && c->uidvalidity && c->modseq)
+			cache_load(box, c);
+	}
+	imap_cmd_begin(ib->c, "%s ", box->readonly ? "EXAMINE" : "SELECT");
+	int r = imap_cmd_mailbox(ib->c, ib->remote, err);
+	if (r == 0 && box->nmsgs)
+		imap_cmd_text(ib->c, " (QRESYNC (%u %llu))", c->uidvalidity,
+			      (unsigned long long)c->modseq);
+	ib->resyncing = 1;
+	if (r == 0)
+		r = imap_cmd_end(ib->c, on_untagged, box, err);
+	ib->resyncing = 0;
+	if (r == 0)
+		on_code(box, ib->c->resp_code, ib->c->resp_args);
+	if (c && (box->uidvalidity != c->uidvalidity || !ib->modseq))
+		mail_msgs_free(box);
+	imap_cache_free_one(c);
+	return r;
 }
 
 static int imap_open(struct mailbox *box, struct mail_err *err)
@@ -307,17 +436,13 @@ static int imap_open(struct mailbox *box, struct mail_err *err)
 		goto fail;
 	ib->remote = xstrdup(*nm.mailbox ? nm.mailbox : "INBOX");
 	box->readonly |= nm.readonly;
-	imap_cmd_begin(ib->c, "%s ", box->readonly ? "EXAMINE" : "SELECT");
-	if (imap_cmd_mailbox(ib->c, ib->remote, err) < 0 ||
-	    imap_cmd_end(ib->c, on_untagged, box, err) < 0)
-		goto fail;
-	on_code(box, ib->c->resp_code, ib->c->resp_args);
 	const struct mail_events *ev = box->ev;
-	box->ev = NULL;   /* what is there at open is no news */
-	int r = learn_new(box, box->nmsgs, err);
+	box->ev = NULL;   /* what is there at open (or changed while closed) is no news */
+	int r = select_box(box, err) < 0 ? -1 : learn_new(box, box->nmsgs, err);
 	box->ev = ev;
 	if (r < 0)
 		goto fail;
+	ib->opened = 1;
 	return 0;
 fail:
 	imap_close(box);

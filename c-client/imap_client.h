@@ -32,6 +32,8 @@ enum {
 	IC_THREAD_REFERENCES = 1 << 18,
 	IC_THREAD_REFS = 1 << 19,
 	IC_WITHIN = 1 << 20,
+	IC_QRESYNC = 1 << 21,     /* (with ENABLE: RFC 7162 asks for both) */
+	IC_ENABLE = 1 << 22,
 };
 
 /* Most one response may bring in literals (a message is one literal). */

@@ -12,6 +12,7 @@
 #include "specialuse.h"
 #include "mail_modseq.h"
 #include "quota.h"
+#include "imap_cache.h"
 #include "metadata.h"
 #include "objectid.h"
 
@@ -85,6 +86,7 @@ void mail_session_free(struct mail_session *s)
 	free(s->spool_dir);
 	free(s->inbox_cfg);
 	free(s->format_cfg);
+	imap_cache_free(s);
 	free(s->inbox_path);
 	mail_special_free(s);
 	memset(s, 0, sizeof *s);

@@ -91,6 +91,8 @@ struct mail_session {
 	 * net.h). NULL in the daemons: such names are then refused, so no
 	 * user can make a server connect anywhere. */
 	const struct mail_client *client;
+	/* imap_cache.c: the IMAP mailboxes this program closed, for QRESYNC */
+	struct imap_cached *imap_cache;
 };
 
 struct message {

@@ -8,6 +8,7 @@
 import glob
 import imaplib
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -195,3 +196,69 @@ def test_idle_polls_a_server_without_idle(run_as, workdir, pki, user, fresh):  #
     n = len(MESSAGES) + 1
     assert out.split("\n")[:2] == ["* %d messages" % n, "idle done, %d messages, polled" % n]
     assert " IDLE\n" not in trace and took < 5
+
+
+def test_reopen_asks_only_for_changes_and_a_ping_hears_one_line(run_as, tls_server, spool,
+                                                                  server, user, workdir):  # noqa
+    from helpers.session import make_message
+    n = 10000
+    spool.write(user, [make_message(i, 150, "q") for i in range(1, n + 1)])
+    srv = tls_server()
+    name = "{localhost:%d/ssl/debug}INBOX" % srv.port
+    cmd = run_as.command("mtest")
+    trace_file = os.path.join(workdir, "qresync-trace-%s" % user.name)
+    with open(trace_file, "wb") as tf:
+        cmd["stderr"] = tf
+        p = subprocess.Popen(stdin=subprocess.PIPE, **cmd)
+        try:
+            def say(line, expect):
+                p.stdin.write(line.encode() + b"\n")
+                p.stdin.flush()
+                got = p.stdout.readline().decode()
+                assert got.startswith(expect), (line, got)
+
+            def others_flag(msgno, flag):
+                c = imap_login_plain(server, user)
+                c.select("INBOX")
+                assert c.store(str(msgno), "+FLAGS", flag)[0] == "OK"
+                c.logout()
+
+            t0 = time.monotonic()
+            say("open " + name, name + ": %d messages" % n)
+            opened = time.monotonic() - t0
+            say("close", "close done")
+            others_flag(5000, "(\\Flagged)")
+            t0 = time.monotonic()
+            say("open " + name, name + ": %d messages" % n)
+            reopen = time.monotonic() - t0
+            say("headers 5000", "5000 uid 5000 (\\Flagged)")
+            others_flag(7000, "($Later)")
+            say("check", "* flags of 7000 changed")
+            p.stdin.write(b"quit\n")
+            p.stdin.close()
+            p.stdout.read()
+            p.wait(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+    with open(trace_file, encoding="utf-8", errors="replace") as f:
+        trace = f.read()
+    first, second = re.split(r"C: A\d+ SELECT ", trace)[1:3]
+    assert first.count(" FETCH (") == n                 # the first open learns them all
+    second, ping = re.split(r"C: A\d+ NOOP\n", second)
+    assert "FETCH 1:*" not in second                      # nothing learnt anew
+    second = second.split("\nC: ")[0]                    # the SELECT's answer
+    ping = ping.split("\nC: ")[0]
+    assert "QRESYNC (" in second.split("\n")[0], second[:200]
+    assert second.count(" FETCH (") == 1, second          # the one flag changed meanwhile
+    assert len([x for x in second.split("\n") if x.startswith("S: ")]) < 15, second
+    assert [x for x in ping.split("\n") if x.startswith("S: ")][0].startswith(
+        "S: * 7000 FETCH (UID 7000 FLAGS ($Later)"), ping
+    assert len([x for x in ping.split("\n") if x.startswith("S: * ")]) <= 2, ping
+    print("open of %d messages %.2f s, reopen with one change %.2f s" % (n, opened, reopen))
+
+
+def imap_login_plain(srv, user):
+    c = imaplib.IMAP4(srv.host, srv.port)
+    c.login(user.name, user.password)
+    return c
