@@ -294,6 +294,21 @@ static void count_recent(struct mailbox *box)
 		box->recent += !!(box->msgs[i]->flags & MF_RECENT);
 }
 
+/* Take back the messages from first on, never reported (a failed learn_new
+ * leaves none without its UID, or out of order, for the program to see). */
+static void drop_from(struct mailbox *box, uint32_t first)
+{
+	const struct mail_events *ev = box->ev;
+
+	box->ev = NULL;
+	while (box->nmsgs >= first) {
+		struct message *m = mail_msg_take(box, box->nmsgs - 1);
+		pool_free(m->pool);
+		free(m);
+	}
+	box->ev = ev;
+}
+
 /* Fetch what we keep of the messages the server announced, then report. */
 static int learn_new(struct mailbox *box, uint32_t before, struct mail_err *err)
 {
@@ -305,14 +320,17 @@ static int learn_new(struct mailbox *box, uint32_t before, struct mail_err *err)
 		int r = imap_cmd(ib->c, on_untagged, box, err,
 				 "FETCH %u:* (UID FLAGS INTERNALDATE RFC822.SIZE)", first);
 		ib->quiet = ib->learning = 0;
-		if (r < 0)
+		if (r < 0) {
+			drop_from(box, first);   /* unchecked: learnt again next time */
 			return -1;
+		}
 		for (uint32_t i = first - 1; i < ib->exists; i++)
 			if (i >= box->nmsgs || !IM(box, i)->known ||
 			    (i > 0 && IM(box, i)->m.uid <= IM(box, i - 1)->m.uid)) {
 				ib->c->bye = 1;   /* we no longer agree on the numbers */
 				mail_err_set(err, MAIL_FAIL, "%s sent no UID, or one out of "
 					     "order, for message %u", ib->c->nm.host, i + 1);
+				drop_from(box, first);
 				return -1;
 			}
 	}

@@ -5,7 +5,8 @@
  * program would: open "{fuzz/notls}INBOX", fetch each message's text and
  * envelope, set a flag, ping, expunge, close; then STATUS, LIST and APPEND
  * on new connections that hear the same script; SEARCH, SORT and THREAD
- * are asked of the server first (imap_push.c reads their answers).
+ * are asked of the server first (imap_push.c reads their answers), and
+ * the mailbox is opened a second time (QRESYNC from what the first kept).
  * Whatever the server says,
  * the client must end cleanly, with memory bounded by what it was sent. */
 #include <signal.h>
@@ -73,6 +74,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.client = &cl;
 	if (mail_open(&s, "{fuzz/notls}INBOX", 0, NULL, NULL, &box, &err) == 0) {
 		fuzz_push(box);
+		fuzz_use_box(box);
+		mail_close(box, 0, &err);
+	}
+	/* again: what the session kept is resynchronised (QRESYNC) */
+	if (mail_open(&s, "{fuzz/notls}INBOX", 0, NULL, NULL, &box, &err) == 0) {
 		fuzz_use_box(box);
 		mail_close(box, 0, &err);
 	}
