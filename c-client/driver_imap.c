@@ -257,11 +257,15 @@ static void on_vanished(struct mailbox *box, const struct imap_item *a)
 		ib->c->bye = 1;   /* more ranges than a server needs: not worth the time */
 		return;
 	}
+	const struct mail_events *ev = box->ev;
+	if (earlier)
+		box->ev = NULL;   /* gone while the program was away: no news to it */
 	for (uint32_t i = box->nmsgs; i > 0; i--)
 		if (numset_contains(&set, box->msgs[i - 1]->uid, UINT32_MAX)) {
 			ib->exists += earlier;   /* on_expunge takes one off */
 			on_expunge(box, i);
 		}
+	box->ev = ev;
 }
 
 /* Every untagged response while the mailbox is selected. */
@@ -426,10 +430,10 @@ static int select_box(struct mailbox *box, struct mail_err *err)
 	if (r == 0 && box->nmsgs)
 		imap_cmd_text(ib->c, " (QRESYNC (%u %llu))", c->uidvalidity,
 			      (unsigned long long)c->modseq);
-	ib->resyncing = 1;
+	ib->resyncing = ib->quiet = 1;   /* changes made while closed are no news */
 	if (r == 0)
 		r = imap_cmd_end(ib->c, on_untagged, box, err);
-	ib->resyncing = 0;
+	ib->resyncing = ib->quiet = 0;
 	if (r == 0)
 		on_code(box, ib->c->resp_code, ib->c->resp_args);
 	if (c && (box->uidvalidity != c->uidvalidity || !ib->modseq))
@@ -454,9 +458,11 @@ static int imap_open(struct mailbox *box, struct mail_err *err)
 		goto fail;
 	ib->remote = xstrdup(*nm.mailbox ? nm.mailbox : "INBOX");
 	box->readonly |= nm.readonly;
+	if (select_box(box, err) < 0)
+		goto fail;
 	const struct mail_events *ev = box->ev;
-	box->ev = NULL;   /* what is there at open (or changed while closed) is no news */
-	int r = select_box(box, err) < 0 ? -1 : learn_new(box, box->nmsgs, err);
+	box->ev = NULL;   /* what is there at open is no news */
+	int r = learn_new(box, box->nmsgs, err);
 	box->ev = ev;
 	if (r < 0)
 		goto fail;
