@@ -198,13 +198,11 @@ def test_idle_polls_a_server_without_idle(run_as, workdir, pki, user, fresh):  #
     assert " IDLE\n" not in trace and took < 5
 
 
-def test_reopen_asks_only_for_changes_and_a_ping_hears_one_line(run_as, tls_server, spool,
-                                                                  server, user, workdir):  # noqa
-    from helpers.session import make_message
-    n = 10000
-    spool.write(user, [make_message(i, 150, "q") for i in range(1, n + 1)])
-    srv = tls_server()
-    name = "{localhost:%d/ssl/debug}INBOX" % srv.port
+def reopen_and_ping(run_as, workdir, user, name, n, login):
+    """mtest opens name (n messages) and closes it; another session (login())
+    flags UID n/2 and expunges UID 1; mtest opens it again, the other session
+    flags UID n*7/10, mtest pings. The server's lines for each step."""
+    a, b = n // 2, n * 7 // 10
     cmd = run_as.command("mtest")
     trace_file = os.path.join(workdir, "qresync-trace-%s" % user.name)
     with open(trace_file, "wb") as tf:
@@ -217,23 +215,24 @@ def test_reopen_asks_only_for_changes_and_a_ping_hears_one_line(run_as, tls_serv
                 got = p.stdout.readline().decode()
                 assert got.startswith(expect), (line, got)
 
-            def others_flag(msgno, flag):
-                c = imap_login_plain(server, user)
+            def others(*stores):
+                c = login()
                 c.select("INBOX")
-                assert c.store(str(msgno), "+FLAGS", flag)[0] == "OK"
+                for uid, flag in stores:
+                    assert c.uid("STORE", str(uid), "+FLAGS", flag)[0] == "OK"
+                if stores[-1][1] == "(\\Deleted)":
+                    assert c.expunge()[0] == "OK"
                 c.logout()
 
-            t0 = time.monotonic()
             say("open " + name, name + ": %d messages" % n)
-            opened = time.monotonic() - t0
             say("close", "close done")
-            others_flag(5000, "(\\Flagged)")
+            others((a, "(\\Flagged)"), (1, "(\\Deleted)"))
             t0 = time.monotonic()
-            say("open " + name, name + ": %d messages" % n)
-            reopen = time.monotonic() - t0
-            say("headers 5000", "5000 uid 5000 (\\Flagged)")
-            others_flag(7000, "($Later)")
-            say("check", "* flags of 7000 changed")
+            say("open " + name, name + ": %d messages" % (n - 1))
+            took = time.monotonic() - t0
+            say("headers %d" % (a - 1), "%d uid %d (\\Flagged" % (a - 1, a))
+            others((b, "($Later)"))
+            say("check", "* flags of %d changed" % (b - 1))
             p.stdin.write(b"quit\n")
             p.stdin.close()
             p.stdout.read()
@@ -244,18 +243,61 @@ def test_reopen_asks_only_for_changes_and_a_ping_hears_one_line(run_as, tls_serv
     with open(trace_file, encoding="utf-8", errors="replace") as f:
         trace = f.read()
     first, second = re.split(r"C: A\d+ SELECT ", trace)[1:3]
-    assert first.count(" FETCH (") == n                 # the first open learns them all
     second, ping = re.split(r"C: A\d+ NOOP\n", second)
     assert "FETCH 1:*" not in second                      # nothing learnt anew
-    second = second.split("\nC: ")[0]                    # the SELECT's answer
-    ping = ping.split("\nC: ")[0]
-    assert "QRESYNC (" in second.split("\n")[0], second[:200]
-    assert second.count(" FETCH (") == 1, second          # the one flag changed meanwhile
-    assert len([x for x in second.split("\n") if x.startswith("S: ")]) < 15, second
-    assert [x for x in ping.split("\n") if x.startswith("S: ")][0].startswith(
-        "S: * 7000 FETCH (UID 7000 FLAGS ($Later)"), ping
-    assert len([x for x in ping.split("\n") if x.startswith("S: * ")]) <= 2, ping
-    print("open of %d messages %.2f s, reopen with one change %.2f s" % (n, opened, reopen))
+    # all the first open heard; the reopen's SELECT answer; the ping's answer
+    server = [[x for x in part.split("\n") if x.startswith("S: ")]
+              for part in (first, second.split("\nC: ")[0], ping.split("\nC: ")[0])]
+    return second.split("\n")[0], server, took
+
+
+def test_reopen_asks_only_for_changes_and_a_ping_hears_one_line(run_as, tls_server, spool,
+                                                                  server, user, workdir):  # noqa
+    from helpers.session import make_message
+    n = 10000
+    spool.write(user, [make_message(i, 150, "q") for i in range(1, n + 1)])
+    srv = tls_server()
+    select, (first, second, ping), took = reopen_and_ping(
+        run_as, workdir, user, "{localhost:%d/ssl/debug}INBOX" % srv.port, n,
+        lambda: imap_login_plain(server, user))
+    assert len([x for x in first if " FETCH (" in x]) == n   # the first open learns all
+    assert "QRESYNC (" in select, select
+    assert [x for x in second if " FETCH " in x or "VANISHED" in x] == [
+        "S: * VANISHED (EARLIER) 1",
+        "S: * 4999 FETCH (UID 5000 FLAGS (\\Flagged) MODSEQ (%s))" % second[-2].split(
+            "MODSEQ (")[1].split(")")[0]], second
+    assert len(second) < 15, second
+    assert ping[0].startswith("S: * 6999 FETCH (UID 7000 FLAGS ($Later)") and len(ping) <= 3
+    print("reopen of %d messages with one change and one expunge: %.2f s" % (n, took))
+
+
+def test_reopen_on_dovecot_hears_the_changes_alone(run_as, workdir, pki, user, fresh):  # noqa
+    with private_dovecot(workdir, pki, user, "dovecot-qresync", DOVECOT_TLS_CONF, port=1,
+                         sport=1) as d:
+        shutil.rmtree(os.path.join(user.home, "dcmail"), ignore_errors=True)
+        c = dovecot_login(d, pki, user)
+        try:
+            fill(c, "INBOX")
+            for _ in range(3):
+                fill_more(c)
+        finally:
+            c.logout()
+        n = 4 * len(MESSAGES)
+        select, (first, second, ping), _ = reopen_and_ping(
+            run_as, workdir, user, "{localhost:%d/ssl/debug}INBOX" % d.sport, n,
+            lambda: dovecot_login(d, pki, user))
+    assert "QRESYNC (" in select and len([x for x in first if " FETCH (" in x]) == n
+    changes = [x for x in second if " FETCH " in x or "VANISHED" in x]
+    assert changes[0] == "S: * VANISHED (EARLIER) 1" and len(changes) == 2, second
+    assert changes[1].startswith("S: * %d FETCH (UID %d FLAGS (\\Flagged" % (n // 2 - 1, n // 2))
+    fetches = [x for x in ping if " FETCH " in x]       # (Dovecot puts MODSEQ first)
+    assert len(fetches) == 1 and re.match(r"S: \* %d FETCH \(UID %d .*FLAGS \(\$Later\)"
+                                          % (n * 7 // 10 - 1, n * 7 // 10), fetches[0]), ping
+
+
+def fill_more(c):
+    for flags, date, text in MESSAGES:
+        assert c.append("INBOX", "(%s)" % flags, '"%s"' % date, text.encode())[0] == "OK"
 
 
 def imap_login_plain(srv, user):
