@@ -952,6 +952,7 @@ static int imap_search(struct mailbox *box, const struct search_key *key, uint8_
 	return imap_push_search(c, box, on_untagged, key, match, err);
 }
 
+/* SORT on the server (its CAPABILITY says SORT), else 1. */
 static int imap_sort(struct mailbox *box, const struct sort_crit *crit, size_t ncrit,
 		     const uint8_t *match, uint32_t *out, size_t *nout, struct mail_err *err)
 {
@@ -960,6 +961,7 @@ static int imap_sort(struct mailbox *box, const struct sort_crit *crit, size_t n
 	return c ? imap_push_sort(c, box, on_untagged, crit, ncrit, match, out, nout, err) : 1;
 }
 
+/* THREAD on the server (its CAPABILITY names the algorithm), else 1. */
 static int imap_thread(struct mailbox *box, int algo, const uint8_t *match,
 		       struct thread_tree *out, struct mail_err *err)
 {

@@ -588,6 +588,7 @@ static int post_text(struct net_line *c, const char *text, size_t len, struct ma
 	return net_line_send(c, 0, err, ".");
 }
 
+/* Connect, POST (logging in if the server asks), send, QUIT. */
 int nntp_post(struct mail_session *s, const char *path, const char *text, size_t len,
 	      struct mail_err *err)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One kept copy and all it holds. */
 void imap_cache_free_one(struct imap_cached *c)
 {
 	if (!c)
@@ -20,6 +21,7 @@ void imap_cache_free_one(struct imap_cached *c)
 	free(c);
 }
 
+/* Unlink the copy kept for path. */
 struct imap_cached *imap_cache_take(struct mail_session *s, const char *path)
 {
 	for (struct imap_cached **p = &s->imap_cache; *p; p = &(*p)->next)
@@ -32,6 +34,7 @@ struct imap_cached *imap_cache_take(struct mail_session *s, const char *path)
 	return NULL;
 }
 
+/* Copy the plain fields of box's messages, newest copy first in the list. */
 void imap_cache_put(struct mail_session *s, const struct mailbox *box, uint64_t modseq)
 {
 	struct imap_cached *c = xcalloc(1, sizeof *c);
@@ -59,6 +62,7 @@ void imap_cache_put(struct mail_session *s, const struct mailbox *box, uint64_t 
 	s->imap_cache = c;
 }
 
+/* Every copy the session kept. */
 void imap_cache_free(struct mail_session *s)
 {
 	while (s->imap_cache) {

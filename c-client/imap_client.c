@@ -246,6 +246,7 @@ int imap_cmd(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mail_er
 	return imap_cmd_end(c, fn, ctx, err);
 }
 
+/* IDLE, waiting for the server's "+" (imap_client.h). */
 int imap_idle_begin(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mail_err *err)
 {
 	if (c->idling)
@@ -263,6 +264,7 @@ int imap_idle_begin(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct 
 	return 0;
 }
 
+/* DONE, then IDLE's tagged response. */
 int imap_idle_end(struct imap_conn *c, struct mail_err *err)
 {
 	if (!c->idling)
@@ -272,6 +274,7 @@ int imap_idle_end(struct imap_conn *c, struct mail_err *err)
 	return await(c, c->idle_fn, c->idle_ctx, 0, err);
 }
 
+/* Bytes in our buffer or the TLS layer's. */
 int imap_input_pending(const struct imap_conn *c)
 {
 	const struct io *io = &c->io;

@@ -34,6 +34,7 @@ struct answer {
 	struct thread_tree *tree; /* THREAD: msgno holds a UID until mapped */
 };
 
+/* Is s (NULL: yes) plain ASCII? */
 static int ascii(const char *s)
 {
 	for (; s && *s; s++)
@@ -166,6 +167,7 @@ static int render_string(struct imap_conn *c, const char *name, const char *s,
 	return imap_cmd_string(c, s ? s : "", s ? strlen(s) : 0, err);
 }
 
+/* SK_HEADER: FROM/TO/CC/BCC for an address field, else HEADER field string. */
 static int render_header(struct imap_conn *c, const struct search_key *k, struct mail_err *err)
 {
 	if (k->address)
@@ -332,6 +334,7 @@ static int answer_end(struct imap_conn *c, struct answer *a, struct mail_err *er
 	return c->bye ? -1 : 1;   /* a NO or BAD (BADCHARSET ...) says only "not here" */
 }
 
+/* UID SEARCH of key, its answer into match. */
 int imap_push_search(struct imap_conn *c, struct mailbox *box, imap_untagged_fn fn,
 		     const struct search_key *key, uint8_t *match, struct mail_err *err)
 {
@@ -394,6 +397,7 @@ static int begin_over(struct imap_conn *c, struct mailbox *box, const char *verb
 	return r;
 }
 
+/* UID SORT of the matching messages, their numbers in order into out. */
 int imap_push_sort(struct imap_conn *c, struct mailbox *box, imap_untagged_fn fn,
 		   const struct sort_crit *crit, size_t ncrit, const uint8_t *match,
 		   uint32_t *out, size_t *nout, struct mail_err *err)
@@ -431,6 +435,7 @@ out:
 	return r;
 }
 
+/* UID THREAD of the matching messages, the tree in our message numbers. */
 int imap_push_thread(struct imap_conn *c, struct mailbox *box, imap_untagged_fn fn,
 		     enum thread_algo algo, const uint8_t *match, struct thread_tree *out,
 		     struct mail_err *err)

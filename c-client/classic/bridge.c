@@ -140,6 +140,7 @@ const struct mail_client *clb_native_client(void)
 	return &client;
 }
 
+/* nntp_post on the process's session, spec made a "{spec/nntp}" name. */
 int clb_nntp_post(const char *spec, int debug, const char *text, size_t len, char *err)
 {
 	struct mail_err e = {0};

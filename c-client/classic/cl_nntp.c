@@ -10,6 +10,7 @@
 #include "cl_int.h"
 #include "fs.h"
 
+/* A stream naming the first host; nothing is checked until nntp_mail. */
 SENDSTREAM *nntp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsigned long port,
 			   long options)
 {
@@ -30,6 +31,7 @@ SENDSTREAM *nntp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsign
 	return stream;
 }
 
+/* Free the stream; NIL, for "stream = nntp_close(stream)". */
 SENDSTREAM *nntp_close(SENDSTREAM *stream)
 {
 	if (!stream)
