@@ -16,7 +16,7 @@ import time
 
 from test_classic_abi import DATA, PHP, libdir, run  # noqa: F401 (fixture)
 from test_imap_client import (DOVECOT_TLS_CONF, dovecot_login, pki,  # noqa: F401
-                              private_dovecot, run_as, tls_server)
+                              ScriptServer, mtest, private_dovecot, run_as, tls_server)
 
 RAWLOG = "rawlog_dir = {root}/rawlog\n"
 HIDDEN = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE UIDPLUS\n"
@@ -304,3 +304,24 @@ def imap_login_plain(srv, user):
     c = imaplib.IMAP4(srv.host, srv.port)
     c.login(user.name, user.password)
     return c
+
+
+def test_a_server_of_imap4rev2_alone_is_searched_here(mtest, user):  # noqa: F811
+    # RFC 9051: no \Recent, a LIST in SELECT's answer, and ESEARCH where a
+    # rev1 server says SEARCH: the client searches the fetched texts itself
+    texts = [b"Subject: one\r\n\r\nbody\r\n", b"Subject: two\r\n\r\nbody\r\n"]
+    fetched = b"".join(b'* %d FETCH (UID %d FLAGS () INTERNALDATE "01-Jan-2026 00:00:00 +0000" '
+                       b"RFC822.SIZE %d)\r\n" % (i, i, len(t)) for i, t in enumerate(texts, 1))
+    srv = ScriptServer(b"* PREAUTH [CAPABILITY IMAP4rev2 SORT] hi\r\n", [
+        (b'A0001 SELECT "INBOX"', b'* 2 EXISTS\r\n* OK [UIDVALIDITY 5] v\r\n* OK [UIDNEXT 3] n\r\n'
+                                  b'* LIST () "/" INBOX\r\nA0001 OK [READ-WRITE] ok\r\n'),
+        (b"A0002 FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)", fetched + b"A0002 OK\r\n"),
+        (b"A0003 UID FETCH 1 (BODY.PEEK[HEADER])",
+         b"* 1 FETCH (UID 1 BODY[HEADER] {16}\r\n%s)\r\nA0003 OK\r\n" % texts[0][:16]),
+        (b"A0004 UID FETCH 2 (BODY.PEEK[HEADER])",
+         b"* 2 FETCH (UID 2 BODY[HEADER] {16}\r\n%s)\r\nA0004 OK\r\n" % texts[1][:16]),
+        (b"A0005 LOGOUT", b"* BYE bye\r\nA0005 OK bye\r\n")])
+    r = mtest("open {127.0.0.1:%d}INBOX" % srv.port, "search SUBJECT two")
+    srv.join(30)
+    assert srv.done, srv.heard
+    assert r.stdout.decode().split("\n")[1] == "search: 2", r.stdout
