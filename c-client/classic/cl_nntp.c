@@ -37,11 +37,7 @@ SENDSTREAM *nntp_close(SENDSTREAM *stream)
 	if (!stream)
 		return NIL;
 	fs_give(&stream->netstream->stream);
-	fs_give((void **)&stream->netstream);
-	fs_give((void **)&stream->host);
-	if (stream->reply)
-		fs_give((void **)&stream->reply);
-	fs_give((void **)&stream);
+	cl_sendstream_free(stream);
 	return NIL;
 }
 

@@ -225,17 +225,22 @@ SENDSTREAM *smtp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsign
 	return NIL;
 }
 
+void cl_sendstream_free(SENDSTREAM *stream)
+{
+	fs_give((void **)&stream->netstream);
+	fs_give((void **)&stream->host);
+	if (stream->reply)
+		fs_give((void **)&stream->reply);
+	fs_give((void **)&stream);
+}
+
 /* QUIT and free; NIL, for the classic "stream = smtp_close(stream)". */
 SENDSTREAM *smtp_close(SENDSTREAM *stream)
 {
 	if (!stream)
 		return NIL;
 	clb_smtp_close(conn(stream));
-	fs_give((void **)&stream->netstream);
-	fs_give((void **)&stream->host);
-	if (stream->reply)
-		fs_give((void **)&stream->reply);
-	fs_give((void **)&stream);
+	cl_sendstream_free(stream);
 	return NIL;
 }
 
