@@ -4,14 +4,19 @@
  * open and on new mail), texts are fetched on demand, and flag changes are
  * stored back at check/flush. Namespace calls open a connection of their own. */
 #include "driver.h"
+#include "imap_cache.h"
 #include "imap_client.h"
+#include "imap_push.h"
 #include "rfc822.h"
+#include "search.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 struct imsg {
 	struct message m;
@@ -42,6 +47,14 @@ struct ibox {
 	uint32_t exists;
 	int learning;             /* in learn_new's FETCH: new messages may come */
 	int quiet;                /* our own FETCH: flag news are not reported */
+	int wake;                 /* eventfd: news already read, or -1 */
+	/* QRESYNC (RFC 7162): enabled; the server's HIGHESTMODSEQ as last
+	 * heard; the SELECT that resynchronises a cached copy is under way
+	 * (its EXISTS may be below what the copy holds); opened. */
+	int qresync;
+	uint64_t modseq;
+	int resyncing;
+	int opened;
 };
 
 #define IB(box) ((struct ibox *)(box)->drvdata)
@@ -136,6 +149,20 @@ static void ahead_store(struct ibox *ib, uint32_t uid, const struct imap_item *v
 		}
 }
 
+/* The message a FETCH response is about: by its UID where it gives one
+ * that is not the numbered message's (a copy being resynchronised may
+ * hear of a change before it hears of the vanished messages before it). */
+static uint32_t fetch_target(struct mailbox *box, uint32_t msgno, const struct imap_item *it)
+{
+	if (msgno < 1 || msgno > box->nmsgs || !IM(box, msgno - 1)->known)
+		return msgno;
+	for (it = it->child; it && it->next; it = it->next->next)
+		if (imap_item_text(it) && !strcasecmp(it->s, "UID") && it->next->type == II_NUMBER)
+			return it->next->num == box->msgs[msgno - 1]->uid ? msgno :
+			       it->next->num <= UINT32_MAX ? mail_msgno(box, (uint32_t)it->next->num) : 0;
+	return msgno;
+}
+
 /* One FETCH response's items. */
 static void on_fetch(struct mailbox *box, uint32_t msgno, const struct imap_item *it)
 {
@@ -143,7 +170,8 @@ static void on_fetch(struct mailbox *box, uint32_t msgno, const struct imap_item
 
 	if (ib->learning && msgno == box->nmsgs + 1 && msgno <= ib->exists)
 		mail_msg_add(box, xcalloc(1, sizeof(struct imsg)));
-	if (msgno < 1 || msgno > box->nmsgs || !it || it->type != II_LIST)
+	if (!it || it->type != II_LIST || (msgno = fetch_target(box, msgno, it)) < 1 ||
+	    msgno > box->nmsgs)
 		return;
 	struct imsg *im = IM(box, msgno - 1);
 	for (it = it->child; it && it->next; it = it->next->next) {
@@ -189,11 +217,15 @@ static void on_code(struct mailbox *box, const char *code, const struct imap_ite
 				box->keywords_creatable = 1;
 	} else if (!strcmp(code, "READ-ONLY"))
 		box->readonly = 1;
+	else if (!strcmp(code, "HIGHESTMODSEQ") && a && a->type == II_NUMBER)
+		IB(box)->modseq = a->num;
+	else if (!strcmp(code, "NOMODSEQ"))
+		IB(box)->modseq = 0;
 }
 
 static void on_exists(struct mailbox *box, uint32_t n)
 {
-	if (n >= box->nmsgs)
+	if (n >= box->nmsgs || IB(box)->resyncing)
 		IB(box)->exists = n;
 }
 
@@ -207,6 +239,33 @@ static void on_expunge(struct mailbox *box, uint32_t msgno)
 	struct message *m = mail_msg_take(box, msgno - 1);
 	pool_free(m->pool);
 	free(m);
+}
+
+/* VANISHED (RFC 7162 3.2.10): UIDs expunged, now (as EXPUNGE would say)
+ * or, with EARLIER, before this session (never counted in EXISTS). */
+static void on_vanished(struct mailbox *box, const struct imap_item *a)
+{
+	struct ibox *ib = IB(box);
+	int earlier = a && a->type == II_LIST;
+	struct numset set;
+
+	if (earlier)
+		a = a->next;
+	if (!imap_item_text(a) || numset_parse(ib->c->pool, a->s, a->len, &set) < 0)
+		return;
+	if (set.n > 4096) {
+		ib->c->bye = 1;   /* more ranges than a server needs: not worth the time */
+		return;
+	}
+	const struct mail_events *ev = box->ev;
+	if (earlier)
+		box->ev = NULL;   /* gone while the program was away: no news to it */
+	for (uint32_t i = box->nmsgs; i > 0; i--)
+		if (numset_contains(&set, box->msgs[i - 1]->uid, UINT32_MAX)) {
+			ib->exists += earlier;   /* on_expunge takes one off */
+			on_expunge(box, i);
+		}
+	box->ev = ev;
 }
 
 /* Every untagged response while the mailbox is selected. */
@@ -226,6 +285,8 @@ static void on_untagged(void *ctx, const struct imap_resp *r)
 		on_expunge(box, r->num);
 	else if (r->has_num && imap_resp_is(r, "FETCH"))
 		on_fetch(box, r->num, r->args);
+	else if (imap_resp_is(r, "VANISHED"))
+		on_vanished(box, r->args);
 	else if (imap_resp_is(r, "FLAGS") && r->args && r->args->type == II_LIST)
 		flags_of(box, r->args->child, &f, &kw);   /* learns the keyword names */
 }
@@ -235,6 +296,21 @@ static void count_recent(struct mailbox *box)
 	box->recent = 0;
 	for (uint32_t i = 0; i < box->nmsgs; i++)
 		box->recent += !!(box->msgs[i]->flags & MF_RECENT);
+}
+
+/* Take back the messages from first on, never reported (a failed learn_new
+ * leaves none without its UID, or out of order, for the program to see). */
+static void drop_from(struct mailbox *box, uint32_t first)
+{
+	const struct mail_events *ev = box->ev;
+
+	box->ev = NULL;
+	while (box->nmsgs >= first) {
+		struct message *m = mail_msg_take(box, box->nmsgs - 1);
+		pool_free(m->pool);
+		free(m);
+	}
+	box->ev = ev;
 }
 
 /* Fetch what we keep of the messages the server announced, then report. */
@@ -248,14 +324,17 @@ static int learn_new(struct mailbox *box, uint32_t before, struct mail_err *err)
 		int r = imap_cmd(ib->c, on_untagged, box, err,
 				 "FETCH %u:* (UID FLAGS INTERNALDATE RFC822.SIZE)", first);
 		ib->quiet = ib->learning = 0;
-		if (r < 0)
+		if (r < 0) {
+			drop_from(box, first);   /* unchecked: learnt again next time */
 			return -1;
+		}
 		for (uint32_t i = first - 1; i < ib->exists; i++)
 			if (i >= box->nmsgs || !IM(box, i)->known ||
 			    (i > 0 && IM(box, i)->m.uid <= IM(box, i - 1)->m.uid)) {
 				ib->c->bye = 1;   /* we no longer agree on the numbers */
 				mail_err_set(err, MAIL_FAIL, "%s sent no UID, or one out of "
 					     "order, for message %u", ib->c->nm.host, i + 1);
+				drop_from(box, first);
 				return -1;
 			}
 	}
@@ -269,20 +348,98 @@ static int learn_new(struct mailbox *box, uint32_t before, struct mail_err *err)
 	return 0;
 }
 
+static int changed(struct mailbox *box, uint32_t i);
+
+/* What the session keeps of the mailbox for its next open: all of it as
+ * the server has it, or nothing. */
+static void cache_keep(struct mailbox *box)
+{
+	struct ibox *ib = IB(box);
+
+	if (!ib->qresync || !ib->modseq || ib->c->bye || ib->exists != box->nmsgs)
+		return;
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		if (!IM(box, i)->known || changed(box, i))
+			return;   /* (a read-only session's own flags) */
+	imap_cache_put(box->sess, box, ib->modseq);
+}
+
+/* The messages of a copy kept before, as the mailbox's own until the
+ * server says what changed. */
+static void cache_load(struct mailbox *box, const struct imap_cached *c)
+{
+	for (uint32_t i = 0; i < c->n; i++) {
+		struct imsg *im = xcalloc(1, sizeof *im);
+		uint64_t kw = 0, was = kwset_low(&c->msgs[i].keywords);
+		for (unsigned k = 0; k < c->nkeywords; k++) {
+			int at = was >> k & 1 ? keyword_at(box, c->keywords[k]) : -1;
+			if (at >= 0)
+				kw |= 1ULL << at;
+		}
+		im->m.uid = c->msgs[i].uid;
+		im->m.flags = im->srv_flags = c->msgs[i].flags;
+		kwset_from_low(&im->m.keywords, kw);
+		im->srv_kw = kw;
+		im->m.internal_date = c->msgs[i].internal_date;
+		im->m.tz_minutes = c->msgs[i].tz_minutes;
+		im->m.size = c->msgs[i].size;
+		im->known = 1;
+		mail_msg_add(box, &im->m);
+	}
+	IB(box)->exists = c->n;
+}
+
 static void imap_close(struct mailbox *box)
 {
 	struct ibox *ib = IB(box);
 
 	if (!ib)
 		return;
+	if (ib->opened)
+		cache_keep(box);
 	imap_disconnect(ib->c);
 	mail_msgs_free(box);
 	buf_free(&ib->text);
 	for (int i = 0; i < AHEAD_MSGS; i++)
 		buf_free(&ib->ahead[i]);
 	free(ib->remote);
+	if (ib->wake >= 0)
+		close(ib->wake);
 	free(ib);
 	box->drvdata = NULL;
+}
+
+/* SELECT (EXAMINE), with QRESYNC where the server has it: a copy this
+ * session kept is loaded first and the server says only what changed
+ * since (VANISHED, FETCH); a copy the server cannot bring up to date
+ * (another UIDVALIDITY, NOMODSEQ) is dropped and the messages learnt anew. */
+static int select_box(struct mailbox *box, struct mail_err *err)
+{
+	struct ibox *ib = IB(box);
+	struct imap_cached *c = NULL;
+	struct mail_err ignore;
+
+	if ((ib->c->caps & (IC_QRESYNC | IC_ENABLE)) == (IC_QRESYNC | IC_ENABLE) &&
+	    imap_cmd(ib->c, NULL, NULL, &ignore, "ENABLE QRESYNC") == 0) {
+		ib->qresync = 1;
+		if ((c = imap_cache_take(box->sess, box->path)) && c->uidvalidity && c->modseq)
+			cache_load(box, c);
+	}
+	imap_cmd_begin(ib->c, "%s ", box->readonly ? "EXAMINE" : "SELECT");
+	int r = imap_cmd_mailbox(ib->c, ib->remote, err);
+	if (r == 0 && box->nmsgs)
+		imap_cmd_text(ib->c, " (QRESYNC (%u %llu))", c->uidvalidity,
+			      (unsigned long long)c->modseq);
+	ib->resyncing = ib->quiet = 1;   /* changes made while closed are no news */
+	if (r == 0)
+		r = imap_cmd_end(ib->c, on_untagged, box, err);
+	ib->resyncing = ib->quiet = 0;
+	if (r == 0)
+		on_code(box, ib->c->resp_code, ib->c->resp_args);
+	if (c && (box->uidvalidity != c->uidvalidity || !ib->modseq))
+		mail_msgs_free(box);
+	imap_cache_free_one(c);
+	return r;
 }
 
 static int imap_open(struct mailbox *box, struct mail_err *err)
@@ -293,6 +450,7 @@ static int imap_open(struct mailbox *box, struct mail_err *err)
 	box->keywords_max = KWSET_INLINE;   /* the flag bookkeeping here is a 64-bit mask */
 
 	box->drvdata = ib;
+	ib->wake = -1;
 	buf_init(&ib->text);
 	for (int i = 0; i < AHEAD_MSGS; i++)
 		buf_init(&ib->ahead[i]);
@@ -300,17 +458,15 @@ static int imap_open(struct mailbox *box, struct mail_err *err)
 		goto fail;
 	ib->remote = xstrdup(*nm.mailbox ? nm.mailbox : "INBOX");
 	box->readonly |= nm.readonly;
-	imap_cmd_begin(ib->c, "%s ", box->readonly ? "EXAMINE" : "SELECT");
-	if (imap_cmd_mailbox(ib->c, ib->remote, err) < 0 ||
-	    imap_cmd_end(ib->c, on_untagged, box, err) < 0)
+	if (select_box(box, err) < 0)
 		goto fail;
-	on_code(box, ib->c->resp_code, ib->c->resp_args);
 	const struct mail_events *ev = box->ev;
 	box->ev = NULL;   /* what is there at open is no news */
 	int r = learn_new(box, box->nmsgs, err);
 	box->ev = ev;
 	if (r < 0)
 		goto fail;
+	ib->opened = 1;
 	return 0;
 fail:
 	imap_close(box);
@@ -772,6 +928,83 @@ static int imap_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, cons
 	return r;
 }
 
+/* The connection for work the server can do, or NULL: only while our
+ * message numbers are the server's (no news of it still to learn). */
+static struct imap_conn *push_conn(struct mailbox *box)
+{
+	struct ibox *ib = IB(box);
+
+	return !ib->c->bye && box->nmsgs && ib->exists == box->nmsgs ? ib->c : NULL;
+}
+
+/* SEARCH on the server, which must first hear our flag changes; a
+ * read-only session's changes it can never hear, so those search here. */
+static int imap_search(struct mailbox *box, const struct search_key *key, uint8_t *match,
+		       struct mail_err *err)
+{
+	struct imap_conn *c = push_conn(box);
+
+	for (uint32_t i = 0; c && box->readonly && i < box->nmsgs; i++)
+		if (changed(box, i))
+			return 1;
+	if (!c || imap_flush(box, err) < 0)
+		return c ? -1 : 1;
+	return imap_push_search(c, box, on_untagged, key, match, err);
+}
+
+/* SORT on the server (its CAPABILITY says SORT), else 1. */
+static int imap_sort(struct mailbox *box, const struct sort_crit *crit, size_t ncrit,
+		     const uint8_t *match, uint32_t *out, size_t *nout, struct mail_err *err)
+{
+	struct imap_conn *c = push_conn(box);
+
+	return c ? imap_push_sort(c, box, on_untagged, crit, ncrit, match, out, nout, err) : 1;
+}
+
+/* THREAD on the server (its CAPABILITY names the algorithm), else 1. */
+static int imap_thread(struct mailbox *box, int algo, const uint8_t *match,
+		       struct thread_tree *out, struct mail_err *err)
+{
+	struct imap_conn *c = push_conn(box);
+
+	return c ? imap_push_thread(c, box, on_untagged, algo, match, out, err) : 1;
+}
+
+/* The mailbox's watch: the connection in IDLE, whose socket turns readable
+ * when the server has news; -1 (the program polls by pinging, NOOP) where
+ * the server has no IDLE. */
+static int imap_watch_fd(struct mailbox *box)
+{
+	struct ibox *ib = IB(box);
+	struct mail_err err;
+	uint64_t one = 1;
+
+	if (ib->c->bye || imap_flush(box, &err) < 0 ||
+	    imap_idle_begin(ib->c, on_untagged, box, &err) != 0)
+		return -1;
+	if (!imap_input_pending(ib->c))
+		return ib->c->fd;
+	/* the news came with IDLE's "+": the socket will not wake for it */
+	if (ib->wake < 0 && (ib->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return -1;
+	if (write(ib->wake, &one, sizeof one) < 0)
+		return -1;
+	return ib->wake;
+}
+
+/* End IDLE, its news heard (the ping that follows learns the messages). */
+static int imap_watch_changed(struct mailbox *box)
+{
+	struct ibox *ib = IB(box);
+	struct mail_err err;
+	uint64_t n;
+
+	if (ib->wake >= 0 && read(ib->wake, &n, sizeof n) < 0)
+		n = 0;   /* nothing was waiting there */
+	imap_idle_end(ib->c, &err);   /* a failure leaves bye set: the ping says so */
+	return 1;
+}
+
 const struct driver driver_imap = {
 	.name = "imap",
 	.open = imap_open,
@@ -789,4 +1022,9 @@ const struct driver driver_imap = {
 	.rename = imap_rename,
 	.copy = imap_copy,
 	.ns_list = imap_list,
+	.search = imap_search,
+	.sort = imap_sort,
+	.thread = imap_thread,
+	.watch_fd = imap_watch_fd,
+	.watch_changed = imap_watch_changed,
 };

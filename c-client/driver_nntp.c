@@ -8,6 +8,7 @@
 #include "fsafe.h"
 #include "net_line.h"
 #include "newsrc.h"
+#include "nntp_post.h"
 #include "tls_client.h"
 
 #include <stdarg.h>
@@ -570,3 +571,38 @@ const struct driver driver_nntp = {
 	.rename = net_ro_rename,
 	.ns_list = nntp_list,
 };
+
+/* The article, dot-stuffed and ended by the lone dot (RFC 3977 3.1.1). */
+static int post_text(struct net_line *c, const char *text, size_t len, struct mail_err *err)
+{
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (text + i)) : len - i;
+		size_t body = n && text[i + n - 1] == '\r' ? n - 1 : n;
+		if (body && text[i] == '.')
+			io_write(&c->io, ".", 1);
+		io_write(&c->io, text + i, body);
+		io_write(&c->io, "\r\n", 2);
+		i += n + (nl != NULL);
+	}
+	return net_line_send(c, 0, err, ".");
+}
+
+/* Connect, POST (logging in if the server asks), send, QUIT. */
+int nntp_post(struct mail_session *s, const char *path, const char *text, size_t len,
+	      struct mail_err *err)
+{
+	struct net_line c;
+	unsigned caps;
+	int tried, code;
+
+	if (nntp_connect(s, path, &c, &caps, &tried, err) < 0)
+		return -1;
+	code = nntp_authed(&c, s->user, &tried, err, "POST");
+	if (code == 340 && post_text(&c, text, len, err) == 0 && net_line_read(&c, err) == 0)
+		code = atoi(c.line.data);
+	if (code != 240 && code >= 0 && !c.broken)
+		mail_err_set(err, MAIL_FAIL, "%s", c.line.data);   /* "441 why" as the server said */
+	nntp_quit(&c);
+	return code == 240 ? 0 : -1;
+}

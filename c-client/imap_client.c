@@ -63,6 +63,10 @@ void imap_cmd_text(struct imap_conn *c, const char *fmt, ...)
 static void new_tag(struct imap_conn *c)
 {
 	char tag[16];
+	struct mail_err ignore;
+
+	if (c->idling && imap_idle_end(c, &ignore) < 0)
+		c->bye = 1;   /* the command that follows fails for it */
 
 	c->resp_code = NULL;
 	c->resp_args = NULL;
@@ -95,6 +99,10 @@ static unsigned cap_bit(const char *w)
 		{"MULTIAPPEND", IC_MULTIAPPEND}, {"IDLE", IC_IDLE},
 		{"AUTH=SCRAM-SHA-256", IC_AUTH_SCRAM256}, {"AUTH=XOAUTH2", IC_AUTH_XOAUTH2},
 		{"AUTH=OAUTHBEARER", IC_AUTH_OAUTHBEARER},
+		{"SORT", IC_SORT}, {"SORT=DISPLAY", IC_SORT_DISPLAY},
+		{"THREAD=ORDEREDSUBJECT", IC_THREAD_ORDEREDSUBJECT},
+		{"THREAD=REFERENCES", IC_THREAD_REFERENCES}, {"THREAD=REFS", IC_THREAD_REFS},
+		{"WITHIN", IC_WITHIN}, {"QRESYNC", IC_QRESYNC}, {"ENABLE", IC_ENABLE},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
@@ -236,6 +244,42 @@ int imap_cmd(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mail_er
 	vput(c, fmt, ap);
 	va_end(ap);
 	return imap_cmd_end(c, fn, ctx, err);
+}
+
+/* IDLE, waiting for the server's "+" (imap_client.h). */
+int imap_idle_begin(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mail_err *err)
+{
+	if (c->idling)
+		return 0;
+	if (!(c->caps & IC_IDLE) || c->bye)
+		return 1;
+	new_tag(c);
+	put(c, "IDLE\r\n", 6);
+	int r = await(c, fn, ctx, 1, err);
+	if (r != 1)
+		return r < 0 && c->bye ? -1 : 1;
+	c->idling = 1;
+	c->idle_fn = fn;
+	c->idle_ctx = ctx;
+	return 0;
+}
+
+/* DONE, then IDLE's tagged response. */
+int imap_idle_end(struct imap_conn *c, struct mail_err *err)
+{
+	if (!c->idling)
+		return 0;
+	c->idling = 0;
+	put(c, "DONE\r\n", 6);
+	return await(c, c->idle_fn, c->idle_ctx, 0, err);
+}
+
+/* Bytes in our buffer or the TLS layer's. */
+int imap_input_pending(const struct imap_conn *c)
+{
+	const struct io *io = &c->io;
+
+	return io->rpos < io->rlen || (io->tr && io->tr->pending && io->tr->pending(io->trctx) > 0);
 }
 
 int imap_cmd_literal(struct imap_conn *c, const char *s, size_t len, struct mail_err *err)

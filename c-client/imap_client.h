@@ -25,6 +25,15 @@ enum {
 	IC_AUTH_SCRAM256 = 1 << 12,
 	IC_AUTH_XOAUTH2 = 1 << 13,
 	IC_AUTH_OAUTHBEARER = 1 << 14,
+	/* work the server may do for us (imap_push.c) */
+	IC_SORT = 1 << 15,
+	IC_SORT_DISPLAY = 1 << 16,
+	IC_THREAD_ORDEREDSUBJECT = 1 << 17,
+	IC_THREAD_REFERENCES = 1 << 18,
+	IC_THREAD_REFS = 1 << 19,
+	IC_WITHIN = 1 << 20,
+	IC_QRESYNC = 1 << 21,     /* (with ENABLE: RFC 7162 asks for both) */
+	IC_ENABLE = 1 << 22,
 };
 
 /* Most one response may bring in literals (a message is one literal). */
@@ -51,6 +60,9 @@ struct imap_conn {
 	const char *resp_text;    /* a continuation request's text */
 	struct imap_item *resp_args;
 	char delim;               /* hierarchy delimiter (LIST ""), 0: not asked */
+	int idling;               /* IDLE is on: the next command sends DONE first */
+	imap_untagged_fn idle_fn; /* where IDLE's responses go */
+	void *idle_ctx;
 };
 
 /* Connect, secure, log in. NULL with err. */
@@ -74,6 +86,17 @@ int imap_cmd_end(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mai
 /* A whole command of text alone. */
 int imap_cmd(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mail_err *err,
 	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* IDLE (RFC 2177): 0 when on (the socket turns readable when the server
+ * has news), 1 when the server has no IDLE or refused it, -1 with err.
+ * Untagged responses, now and when it ends, go to fn. */
+int imap_idle_begin(struct imap_conn *c, imap_untagged_fn fn, void *ctx, struct mail_err *err);
+/* DONE and its tagged response, when IDLE is on; every command does this
+ * first. */
+int imap_idle_end(struct imap_conn *c, struct mail_err *err);
+/* Have bytes of the server's already been read into our buffers (so the
+ * socket will not turn readable for them)? */
+int imap_input_pending(const struct imap_conn *c);
 
 /* The mailbox-name argument (astring) for a command. */
 int imap_cmd_mailbox(struct imap_conn *c, const char *name, struct mail_err *err);

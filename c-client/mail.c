@@ -12,6 +12,7 @@
 #include "specialuse.h"
 #include "mail_modseq.h"
 #include "quota.h"
+#include "imap_cache.h"
 #include "metadata.h"
 #include "objectid.h"
 
@@ -85,6 +86,7 @@ void mail_session_free(struct mail_session *s)
 	free(s->spool_dir);
 	free(s->inbox_cfg);
 	free(s->format_cfg);
+	imap_cache_free(s);
 	free(s->inbox_path);
 	mail_special_free(s);
 	memset(s, 0, sizeof *s);
@@ -2158,6 +2160,8 @@ int mail_watch_fd(struct mailbox *box)
 		w = box->watch = xcalloc(1, sizeof *w);
 		w->fd = -1;
 	}
+	if (box->drv->watch_fd)
+		return box->drv->watch_fd(box);
 	if (!w->tried && box->drv->watch) {
 		w->tried = 1;
 		w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -2206,6 +2210,8 @@ int mail_watch_changed(struct mailbox *box)
 	struct mail_watch *w = box->watch;
 	int changed;
 
+	if (box->drv->watch_changed)
+		return box->drv->watch_changed(box);
 	if (!w || w->fd < 0)
 		return 1;
 	if ((changed = watch_drain(w)) & 2)

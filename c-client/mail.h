@@ -91,6 +91,8 @@ struct mail_session {
 	 * net.h). NULL in the daemons: such names are then refused, so no
 	 * user can make a server connect anywhere. */
 	const struct mail_client *client;
+	/* imap_cache.c: the IMAP mailboxes this program closed, for QRESYNC */
+	struct imap_cached *imap_cache;
 };
 
 struct message {
@@ -178,6 +180,10 @@ enum {
 	DRV_NESTS = 1 << 1,       /* a mailbox's directory may hold mailboxes (mh) */
 };
 
+struct search_key;
+struct sort_crit;
+struct thread_tree;
+
 struct driver {
 	const char *name;         /* as in "#driver.NAME/..." and mail_format */
 	const char *alias;        /* another name for it, or NULL */
@@ -245,6 +251,19 @@ struct driver {
 			 struct mail_err *err);
 	int (*subs_write)(struct mail_session *sess, const char *root, char *const *names,
 			  size_t n, struct mail_err *err);
+	/* Optional, where a server can do the work (the imap driver): search,
+	 * sort_run's and thread_run's jobs with their arguments; 1 when it
+	 * cannot take this one, and the library does it itself. */
+	int (*search)(struct mailbox *box, const struct search_key *key, uint8_t *match,
+		      struct mail_err *err);
+	int (*sort)(struct mailbox *box, const struct sort_crit *crit, size_t ncrit,
+		    const uint8_t *match, uint32_t *out, size_t *nout, struct mail_err *err);
+	int (*thread)(struct mailbox *box, int algo, const uint8_t *match,
+		      struct thread_tree *out, struct mail_err *err);
+	/* Optional, for a mailbox whose server tells of changes (IMAP IDLE):
+	 * mail_watch_fd's and mail_watch_changed's jobs, instead of inotify. */
+	int (*watch_fd)(struct mailbox *box);
+	int (*watch_changed)(struct mailbox *box);
 };
 
 /* Session setup: copies the strings. */

@@ -996,6 +996,10 @@ static void message_reset(struct sctx *c, uint32_t msgno)
 int search_run(struct mailbox *box, const struct search_key *key, uint8_t *match,
 	       struct mail_err *err)
 {
+	/* a server may do it (the imap driver): 1 when it cannot */
+	int pushed = box->drv && box->drv->search ? box->drv->search(box, key, match, err) : 1;
+	if (pushed <= 0)
+		return pushed;
 	struct sctx c = { .box = box, .err = err, .rawpool = pool_new() };
 	struct pool *pool = pool_new();
 	struct node root;

@@ -362,6 +362,10 @@ static int entry_cmp(const void *pa, const void *pb, void *arg)
 int sort_run(struct mailbox *box, const struct sort_crit *crit, size_t ncrit,
 	     const uint8_t *match, uint32_t *out, size_t *nout, struct mail_err *err)
 {
+	int pushed = box->drv && box->drv->sort ?
+		     box->drv->sort(box, crit, ncrit, match, out, nout, err) : 1;
+	if (pushed <= 0)
+		return pushed;
 	struct sort_ctx sc = { .crit = crit, .ncrit = ncrit };
 	struct pool *keys = pool_new(), *tmp = pool_new();
 	uint32_t *msgno, *order;

@@ -606,6 +606,10 @@ void thread_build(enum thread_algo algo, const struct thread_msg *msgs, size_t n
 int thread_run(struct mailbox *box, enum thread_algo algo, const uint8_t *match,
 	       struct thread_tree *out, struct mail_err *err)
 {
+	int pushed = box->drv && box->drv->thread ?
+		     box->drv->thread(box, (int)algo, match, out, err) : 1;
+	if (pushed <= 0)
+		return pushed;
 	unsigned mask = 1u << SF_SUBJECT | 1u << SF_DATE;
 	struct thread_msg *msgs = xcalloc(box->nmsgs + 1, sizeof *msgs);
 	struct pool *pool = pool_new();

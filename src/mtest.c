@@ -2,6 +2,7 @@
  * any mailbox, local or "{host/flags}name", and look at it and change it
  * one command a line, from a terminal or a script on stdin. */
 #include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -413,12 +414,44 @@ static int cmd_box(char **a, int n)
 	return 0;
 }
 
+/* idle [SECONDS]: wait until the mailbox's message count changes (30 s at
+ * most): woken by its watch (IMAP IDLE, inotify), or pinging every second
+ * where it has none; says which. */
+static int cmd_idle(char **a, int n)
+{
+	struct mail_err err;
+	time_t end = time(NULL) + (n > 1 ? strtol(a[1], NULL, 10) : 30);
+	uint32_t before;
+	int woken = 0, polled = 0;
+
+	if (need_box() < 0)
+		return -1;
+	before = box->nmsgs;
+	while (box->nmsgs == before && time(NULL) < end) {
+		int fd = mail_watch_fd(box);
+		struct pollfd p = {fd, POLLIN, 0};
+		if (fd < 0) {
+			sleep(1);
+			polled = 1;
+		} else if (poll(&p, 1, 1000) > 0 && mail_watch_changed(box)) {
+			woken = 1;
+		} else {
+			continue;
+		}
+		if (mail_ping(box, &err) < 0)
+			return no_err("idle", &err);
+	}
+	printf("idle done, %u messages%s%s\n", box->nmsgs, woken ? ", woken" : "",
+	       polled ? ", polled" : "");
+	return 0;
+}
+
 static void help(void)
 {
 	puts("open [-r] MAILBOX | status MAILBOX | list REF PATTERN | headers [N:M]\n"
 	     "fetch N | header N | save N FILE | set N[:M] FLAG... | clear N[:M] FLAG...\n"
 	     "search CRITERIA | append MAILBOX FILE [FLAG...] | create NAME | delete NAME\n"
-	     "rename OLD NEW | check | expunge [UID...] | close | quit\n"
+	     "rename OLD NEW | check | expunge [UID...] | close | idle [SECONDS] | quit\n"
 	     "send HOST[:PORT][/FLAGS] FROM FILE TO... (SMTP; /submit: port 587)\n"
 	     "MAILBOX: a local name, or {host[:port][/ssl|/notls][/novalidate-cert][/user=U]}NAME");
 }
@@ -486,6 +519,7 @@ static const struct {
 	{"search", cmd_search}, {"append", cmd_append}, {"create", cmd_names},
 	{"delete", cmd_names}, {"rename", cmd_names}, {"expunge", cmd_box},
 	{"check", cmd_box}, {"close", cmd_box}, {"help", cmd_help}, {"?", cmd_help},
+	{"idle", cmd_idle},
 };
 
 static void run(char *line)

@@ -11,6 +11,7 @@
 
 #include "bridge.h"
 /* the native headers, not the classic ones beside this file */
+#include "../nntp_post.h"
 #include "../config.h"
 #include "../mail.h"
 #include "../net.h"
@@ -137,6 +138,22 @@ int clb_session(char *err)
 const struct mail_client *clb_native_client(void)
 {
 	return &client;
+}
+
+/* nntp_post on the process's session, spec made a "{spec/nntp}" name. */
+int clb_nntp_post(const char *spec, int debug, const char *text, size_t len, char *err)
+{
+	struct mail_err e = {0};
+	struct buf path;
+	int r;
+
+	if (clb_session(err) < 0)
+		return -1;
+	buf_init(&path);
+	buf_printf(&path, "{%s/nntp%s}", spec, debug ? "/debug" : "");
+	r = nntp_post(&sess, path.data, text, len, &e);
+	buf_free(&path);
+	return r < 0 ? fail(err, &e) : 0;
 }
 
 const char *clb_user(void)

@@ -68,6 +68,10 @@ void clb_set_client(int (*login)(const struct clb_netname *n, char *user, size_t
 				 char *pw, size_t plen),
 		    void (*trace)(const char *line, size_t len, int out));
 
+/* POST an article (CRLF lines) to the NNTP server spec names (the classic
+ * "host[:port][/flags]"), for nntp_mail; the server's refusal in err. */
+int clb_nntp_post(const char *spec, int debug, const char *text, size_t len, char *err);
+
 /* A TCP connection to host:port (tcp_open), each address tried within
  * timeout seconds; the socket, or -1 with err. */
 int clb_tcp_connect(const char *host, unsigned port, unsigned timeout, char *err);

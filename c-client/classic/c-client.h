@@ -12,6 +12,7 @@ extern "C" {
 #include "utf8.h"
 #include "misc.h"
 #include "smtp.h"
+#include "nntp.h"
 #ifdef __cplusplus
 #undef private
 }

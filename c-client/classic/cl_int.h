@@ -37,5 +37,10 @@ void cl_elt_free(MESSAGECACHE *elt);
 time_t cl_elt_time(const MESSAGECACHE *elt, int *tz_minutes);
 /* Fill an elt's date fields from seconds since the epoch and a zone. */
 void cl_elt_set_time(MESSAGECACHE *elt, time_t when, int tz_minutes);
+/* A message written from the program's ENVELOPE and BODY as smtp_mail and
+ * nntp_mail send it (fs_get memory, *len bytes). */
+char *cl_message_text(ENVELOPE *env, BODY *body, size_t *len);
+/* Free a SENDSTREAM (its netstream, host and reply), its connection gone. */
+void cl_sendstream_free(SENDSTREAM *stream);
 
 #endif

@@ -335,6 +335,8 @@ void rfc822_write_body_header(char **dst, BODY *body)
 		body->type <= TYPEMAX && body_types[body->type] ? body_types[body->type] : "X-UNKNOWN",
 		body->subtype ? body->subtype : default_subtype(body->type));
 	parameters_out(d, body->parameter);
+	if (body->type == TYPETEXT && !body->parameter)
+		strcat(d, "; CHARSET=US-ASCII");   /* as UW's writer said it */
 	strcat(d, "\r\n");
 	if (body->encoding != ENC7BIT && body->encoding <= ENCMAX && body_encodings[body->encoding])
 		header_line(d, "Content-Transfer-Encoding", body_encodings[body->encoding]);

@@ -225,17 +225,22 @@ SENDSTREAM *smtp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsign
 	return NIL;
 }
 
+void cl_sendstream_free(SENDSTREAM *stream)
+{
+	fs_give((void **)&stream->netstream);
+	fs_give((void **)&stream->host);
+	if (stream->reply)
+		fs_give((void **)&stream->reply);
+	fs_give((void **)&stream);
+}
+
 /* QUIT and free; NIL, for the classic "stream = smtp_close(stream)". */
 SENDSTREAM *smtp_close(SENDSTREAM *stream)
 {
 	if (!stream)
 		return NIL;
 	clb_smtp_close(conn(stream));
-	fs_give((void **)&stream->netstream);
-	fs_give((void **)&stream->host);
-	if (stream->reply)
-		fs_give((void **)&stream->reply);
-	fs_give((void **)&stream);
+	cl_sendstream_free(stream);
 	return NIL;
 }
 
@@ -268,6 +273,18 @@ static void message_out(struct text *t, ENVELOPE *env, BODY *body)
 	put(t, "\r\n");   /* UW's library ended every message so */
 }
 
+char *cl_message_text(ENVELOPE *env, BODY *body, size_t *len)
+{
+	struct text t = {0};
+
+	/* 8-bit and binary parts go out as quoted-printable and base64, as
+	 * the classic library sent them to a server not asked for 8BITMIME */
+	rfc822_encode_body_7bit(env, body);
+	message_out(&t, env, body);
+	*len = t.n;
+	return t.p;
+}
+
 /* Send one message; T, or NIL with the reason in mm_log and the reply. */
 long smtp_mail(SENDSTREAM *stream, char *type, ENVELOPE *env, BODY *body)
 {
@@ -283,10 +300,7 @@ long smtp_mail(SENDSTREAM *stream, char *type, ENVELOPE *env, BODY *body)
 	size_t n = recipients(env, &to);
 	if (!n)
 		return fail(stream, SMTPHARDERROR, "No recipients specified");
-	/* 8-bit and binary parts go out as quoted-printable and base64, as
-	 * the classic library sent them to a server not asked for 8BITMIME */
-	rfc822_encode_body_7bit(env, body);
-	message_out(&t, env, body);
+	t.p = cl_message_text(env, body, &t.n);
 	sender = smtp_address(from);
 	ok = clb_smtp_send(conn(stream), sender, (const char *const *)to, n, t.p, t.n, err) == 0;
 	if (ok)

@@ -1,0 +1,52 @@
+/* nntppost.c: a program written as classic c-client programs post news
+ * (an ENVELOPE with Newsgroups and a BODY handed to nntp_mail), built by
+ * tests/test_classic_nntp.py against our headers and against Debian's:
+ * argv: host spec, newsgroups. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "c-client.h"
+#include "mm_quiet.h"
+
+void mm_status(MAILSTREAM *stream, char *mailbox, MAILSTATUS *status) {}
+void mm_fatal(char *string) { fprintf(stderr, "fatal: %s\n", string); }
+void mm_log(char *string, long errflg)
+{
+	fprintf(stderr, "%s: %s\n", errflg == ERROR ? "error" : "log", string);
+}
+void mm_login(NETMBX *mb, char *user, char *pwd, long trial)
+{
+	*user = *pwd = '\0';
+}
+
+int main(int argc, char *argv[])
+{
+	ENVELOPE *env;
+	BODY *body;
+	SENDSTREAM *out;
+	char *hosts[2], from[] = "Poster <poster@example.org>";   /* parsed in place */
+	long ok;
+#include "linkage.c"
+	if (argc != 3)
+		return 2;
+	hosts[0] = argv[1];
+	hosts[1] = NIL;
+	env = mail_newenvelope();
+	body = mail_newbody();
+	rfc822_parse_adrlist(&env->from, from, "localhost");
+	env->newsgroups = cpystr(argv[2]);
+	env->date = (unsigned char *)cpystr("Sun, 6 Dec 2026 10:00:00 +0000");
+	env->subject = cpystr("classic post");
+	env->message_id = cpystr("<classic-nntp@example.org>");
+	body->type = TYPETEXT;
+	body->contents.text.data = (unsigned char *)cpystr("first line\r\n.a line with a dot\r\n");
+	body->contents.text.size = strlen((char *)body->contents.text.data);
+	if (!(out = nntp_open(hosts, 0)))
+		return 1;
+	ok = nntp_mail(out, env, body);
+	printf("%s %ld\n", ok ? "posted" : "failed", out->replycode);
+	nntp_close(out);
+	mail_free_envelope(&env);
+	mail_free_body(&body);
+	return ok ? 0 : 1;
+}
