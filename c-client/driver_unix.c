@@ -17,8 +17,10 @@
 #include <malloc.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------------- */
@@ -60,7 +62,20 @@ static void umsg_free(struct umsg *u)
 static struct umsg *umsg_new(struct ubox *ub)
 {
 	if (!ub->blocks || ub->blocks->used == UMSG_BLOCK) {
-		struct ublock *b = xmalloc(sizeof *b);
+		struct ublock *b = mmap(NULL, sizeof *b, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (b == MAP_FAILED)
+			fatal("out of memory for message records");
+		/* the pages the records announced (unix_box_expect) at once:
+		 * faulting them in one by one cost a reopen more than filling
+		 * them; a block's unused pages are never touched */
+		size_t n = ub->expect < UMSG_BLOCK ? ub->expect : UMSG_BLOCK;
+		ub->expect -= (uint32_t)n;
+#ifdef MADV_POPULATE_WRITE
+		if (n)
+			madvise(b, offsetof(struct ublock, u) + n * sizeof b->u[0],
+				MADV_POPULATE_WRITE);
+#endif
 		b->next = ub->blocks;
 		b->used = 0;
 		ub->blocks = b;
@@ -69,6 +84,11 @@ static struct umsg *umsg_new(struct ubox *ub)
 	memset(u, 0, sizeof *u);
 	u->in_block = 1;
 	return u;
+}
+
+void unix_box_expect(struct mailbox *box, uint32_t n)
+{
+	UB(box)->expect = n;
 }
 
 /* Remove message i (0-based) and report it. */
@@ -162,7 +182,7 @@ void unix_close(struct mailbox *box)
 	while (ub->blocks) {
 		struct ublock *b = ub->blocks;
 		ub->blocks = b->next;
-		free(b);
+		munmap(b, sizeof *b);
 	}
 	free(box->msgs);
 	box->msgs = NULL;

@@ -135,6 +135,10 @@ static void reconcile(struct mailbox *box, struct parse *p)
 	for (size_t k = ngone; k-- > 0;)
 		unix_box_remove(box, gone[k]);
 	free(gone);
+	size_t nnew = 0;
+	for (j = 0; j < p->n; j++)
+		nnew += !matched[j];
+	unix_box_expect(box, (uint32_t)nnew);
 	for (j = 0; j < p->n; j++) {
 		if (matched[j])
 			continue;
@@ -209,6 +213,7 @@ static int sync_tail(struct mailbox *box, struct locked *lk)
 	uint32_t prev = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0;
 	assign_uids(&p, prev, ulast, &ub->counter);
 	unix_kw_trim(&p, &kt);
+	unix_box_expect(box, (uint32_t)p.n);
 	for (size_t j = 0; j < p.n; j++)
 		unix_box_add(box, &p.m[j]);
 	box->uidnext = ub->counter + 1;
@@ -348,6 +353,7 @@ static int index_try(struct mailbox *box, struct locked *lk)
 	box->nkeywords = h->nkw;
 	box->uidvalidity = h->have_rec ? h->validity : 0;   /* recent_claimed needs it */
 	box->msgs = xrealloc(box->msgs, (h->nmsgs + 1) * sizeof *box->msgs);
+	unix_box_expect(box, h->nmsgs);
 	for (uint32_t i = 0; i < h->nmsgs; i++) {
 		const struct uidx_rec *r = &x.recs[i];
 		struct pmsg m = {
