@@ -239,6 +239,7 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 	int ready[2];
 	char ok = 0;
 
+	auth_groups(u);   /* here, so S loads no NSS module for it */
 	if (pipe2(ready, O_CLOEXEC) < 0 || (p->s_pid = fork()) < 0) {
 		log_err("cannot start the session user=%s: %s", u->name, strerror(errno));
 		return DLOGIN_FATAL;
@@ -259,6 +260,8 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 		return -1;
 	}
 	term_pids[1] = p->s_pid;
+	free(u->groups);
+	u->groups = NULL;
 	close(ready[1]);
 	while (read(ready[0], &ok, 1) < 0 && errno == EINTR)
 		;
