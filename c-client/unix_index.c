@@ -29,7 +29,7 @@ struct preamble {
 	uint64_t check;           /* over everything after this field */
 };
 
-static const char magic[8] = { 'm', 'b', 'x', 'i', 'd', 'x', '0', '2' };
+static const char magic[8] = { 'm', 'b', 'x', 'i', 'd', 'x', '0', '1' };
 
 static uint64_t fnv64(const char *p, size_t n)
 {
@@ -40,32 +40,20 @@ static uint64_t fnv64(const char *p, size_t n)
 	return h;
 }
 
-/* One step of a checksum lane: mix in a word. */
-static uint64_t lane_mix(uint64_t h, uint64_t w)
-{
-	h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 29);
-}
-
-/* Checksum in four independent lanes of eight bytes: the records are most
- * of a big index, and one lane's chain of multiplies made the check a
- * sixth of a reopen; four keep the multiplier busy. */
+/* Checksum eight bytes at a time: the records are most of a big index and
+ * a byte-wise hash of them would cost more than reading them. */
 static uint64_t check_sum(const char *p, size_t n)
 {
-	uint64_t h[4] = { 0x9e3779b97f4a7c15ULL ^ n, 0xc2b2ae3d27d4eb4fULL,
-			  0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL };
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
 	size_t i = 0;
 
-	for (; i + 32 <= n; i += 32) {
-		uint64_t w[4];
-		memcpy(w, p + i, 32);
-		for (int k = 0; k < 4; k++)
-			h[k] = lane_mix(h[k], w[k]);
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
 	}
-	uint64_t r = h[0];
-	for (int k = 1; k < 4; k++)
-		r = lane_mix(r, h[k]);
-	return r ^ fnv64(p + i, n - i);
+	return h ^ fnv64(p + i, n - i);
 }
 
 /* The index file's name in the cache directory. */
