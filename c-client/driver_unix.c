@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdint.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------------- */
@@ -57,25 +58,32 @@ static void umsg_free(struct umsg *u)
 	umsg_release(u);
 }
 
+/* Make the whole pages of p[0..n) at once: faulting them in one by one
+ * cost a reopen more than filling the records there (those announced by
+ * unix_box_expect; a block's unused pages are never touched). */
+static void populate(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t s = ((uintptr_t)p + page - 1) / page * page, e = (uintptr_t)p + n;
+
+	if (e > s)
+		madvise((void *)s, (e - s) / page * page, MADV_POPULATE_WRITE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
 /* A message record, from a block of them: an open of many messages makes
  * a few allocations, not one each (a tenth of a reopen's time). */
 static struct umsg *umsg_new(struct ubox *ub)
 {
 	if (!ub->blocks || ub->blocks->used == UMSG_BLOCK) {
-		struct ublock *b = mmap(NULL, sizeof *b, PROT_READ | PROT_WRITE,
-					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (b == MAP_FAILED)
-			fatal("out of memory for message records");
-		/* the pages the records announced (unix_box_expect) at once:
-		 * faulting them in one by one cost a reopen more than filling
-		 * them; a block's unused pages are never touched */
+		struct ublock *b = xmalloc(sizeof *b);
 		size_t n = ub->expect < UMSG_BLOCK ? ub->expect : UMSG_BLOCK;
 		ub->expect -= (uint32_t)n;
-#ifdef MADV_POPULATE_WRITE
-		if (n)
-			madvise(b, offsetof(struct ublock, u) + n * sizeof b->u[0],
-				MADV_POPULATE_WRITE);
-#endif
+		populate(b, offsetof(struct ublock, u) + n * sizeof b->u[0]);
 		b->next = ub->blocks;
 		b->used = 0;
 		ub->blocks = b;
@@ -182,7 +190,7 @@ void unix_close(struct mailbox *box)
 	while (ub->blocks) {
 		struct ublock *b = ub->blocks;
 		ub->blocks = b->next;
-		munmap(b, sizeof *b);
+		free(b);
 	}
 	free(box->msgs);
 	box->msgs = NULL;
