@@ -13,6 +13,8 @@ struct auth_user {
 	uid_t uid;
 	gid_t gid;
 	void *pamh;     /* open PAM handle, ended by auth_logout */
+	gid_t *groups;  /* supplementary groups from auth_groups, or NULL */
+	int ngroups;
 };
 
 /* Check user/password with PAM service `service`; rhost is the peer for
@@ -33,6 +35,12 @@ int auth_self(struct auth_user *u, struct mail_err *err);
 /* Become u for good: supplementary groups (plus group "mail", so the spool's
  * dotlocks work on Debian), gid, uid; verifies that root cannot be regained. */
 int auth_become(const struct auth_user *u, struct mail_err *err);
+
+/* Look up u's supplementary groups for auth_become, so the process that
+ * becomes u need not: the lookup loads every NSS module of the group
+ * database (libnss_systemd and its libraries, 700 KB of a session's
+ * memory). 0 done, -1 not found (auth_become then looks them up). */
+int auth_groups(struct auth_user *u);
 
 /* Close the PAM session (pam_setcred delete, pam_end). */
 void auth_logout(struct auth_user *u);

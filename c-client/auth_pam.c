@@ -186,6 +186,26 @@ int auth_self(struct auth_user *u, struct mail_err *err)
 	return fill_user(pw, u, err);
 }
 
+int auth_groups(struct auth_user *u)
+{
+	int n = 64;
+
+	while (n <= 65536) {
+		gid_t *g = xmalloc((size_t)n * sizeof *g);
+		int want = n;
+		if (getgrouplist(u->name, u->gid, g, &want) >= 0) {
+			u->groups = g;
+			u->ngroups = want;
+			return 0;
+		}
+		free(g);
+		if (want <= n)
+			return -1;
+		n = want;
+	}
+	return -1;
+}
+
 int auth_become(const struct auth_user *u, struct mail_err *err)
 {
 	if (getuid() == u->uid && geteuid() == u->uid && u->uid != 0)
@@ -194,8 +214,10 @@ int auth_become(const struct auth_user *u, struct mail_err *err)
 		mail_err_set(err, MAIL_NOPERM, "refusing to serve mail as root");
 		return -1;
 	}
-	if (initgroups(u->name, u->gid) < 0) {
-		mail_err_set(err, MAIL_FAIL, "initgroups(%s): %s", u->name, strerror(errno));
+	if (u->groups ? setgroups((size_t)u->ngroups, u->groups) < 0 :
+			initgroups(u->name, u->gid) < 0) {
+		mail_err_set(err, MAIL_FAIL, "cannot set the groups of %s: %s", u->name,
+			     strerror(errno));
 		return -1;
 	}
 	/* Exactly the user's own groups: never group mail for the spool. The

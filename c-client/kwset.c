@@ -106,10 +106,8 @@ int kwset_next(const struct kwset *s, unsigned from)
 	return -1;
 }
 
-int kwset_equal(const struct kwset *a, const struct kwset *b)
+int kwset_equal_ext(const struct kwset *a, const struct kwset *b)
 {
-	if (!ext_of(a) || !ext_of(b))
-		return a->w == b->w;    /* normalised: inline only equals inline */
 	unsigned n = nwords_of(a) > nwords_of(b) ? nwords_of(a) : nwords_of(b);
 	for (unsigned k = 0; k < n; k++)
 		if (word_of(a, k) != word_of(b, k))
@@ -157,7 +155,7 @@ void kwset_xor(struct kwset *dst, const struct kwset *a, const struct kwset *b)
 	*dst = t;
 }
 
-void kwset_copy(struct kwset *dst, const struct kwset *src)
+void kwset_copy_ext(struct kwset *dst, const struct kwset *src)
 {
 	if (dst == src)
 		return;
@@ -172,7 +170,7 @@ void kwset_copy(struct kwset *dst, const struct kwset *src)
 	*dst = t;
 }
 
-void kwset_free(struct kwset *s)
+void kwset_free_ext(struct kwset *s)
 {
 	free(ext_of(s));
 	s->w = 0;

@@ -756,7 +756,7 @@ int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **
 		if (box->drv->fetch(box, msgno, &text, &len, err) < 0)
 			return -1;
 		if (!m->pool)
-			m->pool = pool_new();
+			m->pool = pool_new_small();
 		rfc822_parse(m->pool, text, len, &m->env, &m->body);
 		if (m->uid)
 			parsed_remember(box, m);
@@ -805,7 +805,7 @@ int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **e
 		if (box->drv->fetch_header(box, msgno, &text, &len, err) < 0)
 			return -1;
 		if (!m->pool)
-			m->pool = pool_new();
+			m->pool = pool_new_small();
 		/* the structure parsed from a header alone is not the message's:
 		 * only the envelope is kept (mail_fetch_structure parses all) */
 		rfc822_parse(m->pool, text, len, &m->env, &ignored);

@@ -239,6 +239,11 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 	int ready[2];
 	char ok = 0;
 
+	auth_groups(u);   /* here, so S loads no NSS module for it */
+	/* The keys read ahead are for C's STARTTLS, never P's: freed here
+	 * they stay out of S, and S touches no TLS code to free them (that
+	 * brought a megabyte of libcrypto's pages into every session). */
+	tls_preload_free();
 	if (pipe2(ready, O_CLOEXEC) < 0 || (p->s_pid = fork()) < 0) {
 		log_err("cannot start the session user=%s: %s", u->name, strerror(errno));
 		return DLOGIN_FATAL;
@@ -247,7 +252,6 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 		parent_catch_term(0);
 		close(p->ctl);
 		close(ready[0]);
-		tls_preload_free();   /* the private keys stay out of the session */
 		ok = daemon_become(u, p->conn) == 0;
 		if (write(ready[1], &ok, 1) != 1 || !ok)
 			_exit(1);
@@ -259,6 +263,8 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 		return -1;
 	}
 	term_pids[1] = p->s_pid;
+	free(u->groups);
+	u->groups = NULL;
 	close(ready[1]);
 	while (read(ready[0], &ok, 1) < 0 && errno == EINTR)
 		;

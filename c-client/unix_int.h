@@ -167,6 +167,7 @@ struct ubox {
 	uint32_t claim_validity, claim_hw;
 	struct win *rwin;       /* mapped window for scan_raw, or NULL */
 	struct ublock *blocks;  /* where the message records live */
+	uint32_t expect;        /* records about to be added (unix_box_expect) */
 	struct buf text;        /* last fetched canonical text */
 	struct buf hraw;        /* raw header being canonicalised */
 	uint32_t text_uid;
@@ -359,5 +360,7 @@ void unix_box_remove(struct mailbox *box, uint32_t i);
 void unix_recent_load(struct mailbox *box);
 void unix_recent_claim(struct mailbox *box);
 void unix_box_add(struct mailbox *box, const struct pmsg *p);
+/* n records are about to be added: their memory is made at once. */
+void unix_box_expect(struct mailbox *box, uint32_t n);
 
 #endif

@@ -67,15 +67,30 @@ static void wput(struct wout *w, const void *p, size_t n)
 void unix_status_value(struct buf *o, int id, uint32_t flags, const struct kwset *kw, int old,
 		  char **names, unsigned nkw)
 {
-	if (id == H_STATUS && ((flags & MF_SEEN) || old))
-		buf_printf(o, " %s%s", flags & MF_SEEN ? "R" : "", old ? "O" : "");
-	if (id == H_XSTATUS && (flags & (MF_DELETED | MF_FLAGGED | MF_ANSWERED | MF_DRAFT)))
-		buf_printf(o, " %s%s%s%s", flags & MF_DELETED ? "D" : "",
-			   flags & MF_FLAGGED ? "F" : "", flags & MF_ANSWERED ? "A" : "",
-			   flags & MF_DRAFT ? "T" : "");
+	/* letters put by hand, not printf: a rewrite writes these lines for
+	 * every message, and formatting them was a tenth of a first SELECT */
+	static const struct { int id; uint32_t flag; char c; } letters[] = {
+		{ H_STATUS, MF_SEEN, 'R' },      { H_XSTATUS, MF_DELETED, 'D' },
+		{ H_XSTATUS, MF_FLAGGED, 'F' },  { H_XSTATUS, MF_ANSWERED, 'A' },
+		{ H_XSTATUS, MF_DRAFT, 'T' },
+	};
+	char v[ARRAY_SIZE(letters) + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(letters); i++)
+		if (letters[i].id == id && (flags & letters[i].flag))
+			v[n++] = letters[i].c;
+	if (id == H_STATUS && old)
+		v[n++] = 'O';
+	if (n) {
+		buf_putc(o, ' ');
+		buf_append(o, v, n);
+	}
 	for (int i = id == H_XKEYWORDS ? kwset_next(kw, 0) : -1; i >= 0 && (unsigned)i < nkw;
-	     i = kwset_next(kw, (unsigned)i + 1))
-		buf_printf(o, " %s", names[i]);
+	     i = kwset_next(kw, (unsigned)i + 1)) {
+		buf_putc(o, ' ');
+		buf_puts(o, names[i]);
+	}
 }
 
 static void pad_to(struct buf *o, size_t from, size_t width)
@@ -103,7 +118,9 @@ static void status_lines(struct buf *o, uint32_t flags, const struct kwset *kw, 
 		pad_to(o, at, room);
 		buf_putc(o, '\n');
 	}
-	buf_printf(o, "X-UID: %u\n", uid);
+	buf_puts(o, "X-UID: ");
+	buf_put_uint(o, uid, 0);
+	buf_putc(o, '\n');
 }
 
 /* After a message's last line: the separator line, or the MMDF trailer. */
@@ -240,6 +257,9 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 	}
 	const char *h = src + it->from_len;
 	buf_init(&o);
+	/* room for the header and our status lines at once: grown by doubling
+	 * from nothing, it was five reallocs a message */
+	buf_reserve(&o, len + 256);
 	/* the header's own blank line, if any, goes after our status lines */
 	if (len >= 1 && h[len - 1] == '\n') {
 		if (len == 1 || h[len - 2] == '\n')

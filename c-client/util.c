@@ -242,13 +242,26 @@ struct pool_block {
 
 struct pool {
 	struct pool_block *head;
+	size_t grow;     /* the next ordinary block's size */
 };
 
 #define POOL_BLOCK 8192
+#define POOL_SMALL 1024
 
 struct pool *pool_new(void)
 {
-	return xcalloc(1, sizeof(struct pool));
+	struct pool *p = xcalloc(1, sizeof(struct pool));
+
+	p->grow = POOL_BLOCK;
+	return p;
+}
+
+struct pool *pool_new_small(void)
+{
+	struct pool *p = pool_new();
+
+	p->grow = POOL_SMALL;
+	return p;
 }
 
 void *pool_alloc(struct pool *p, size_t n)
@@ -260,7 +273,9 @@ void *pool_alloc(struct pool *p, size_t n)
 	if (n == 0)
 		n = align;
 	if (!b || b->size - b->used < n) {
-		size_t size = n > POOL_BLOCK ? n : POOL_BLOCK;
+		size_t size = n > p->grow ? n : p->grow;
+		if (p->grow < POOL_BLOCK)
+			p->grow *= 2;
 		b = xmalloc(sizeof(*b) + size);
 		b->used = 0;
 		b->size = size;

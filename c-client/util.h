@@ -79,6 +79,9 @@ char *buf_steal(struct buf *b);
 /* Arena: many small allocations, freed together. */
 struct pool;
 struct pool *pool_new(void);
+/* One that starts with a small block and doubles it: for the many pools a
+ * session keeps at once that mostly stay small (cached message parses). */
+struct pool *pool_new_small(void);
 void *pool_alloc(struct pool *p, size_t n);   /* zeroed */
 char *pool_strndup(struct pool *p, const char *s, size_t n);
 char *pool_strdup(struct pool *p, const char *s);
