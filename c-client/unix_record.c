@@ -3,13 +3,21 @@
  * key, the spool directory, the index), its change counter, and moving it
  * on in place after an append. */
 #include "unix_int.h"
-#include "sha256.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#ifndef SSLTYPE_NONE
+/* SHA256_Init and friends: deprecated in OpenSSL 3 for the EVP interface,
+ * which is what costs the memory (see hmac256) */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+#else
+#include <linux/if_alg.h>
+#include <sys/socket.h>
+#endif
 
 /* Trust in a folder record (X-IMAP pseudo message, X-IMAPbase).
  *
@@ -43,24 +51,87 @@
  * ">From " may be literal; files of the version without keys) reads as it
  * is, and is re-quoted when we first rewrite it, so it reads the same. */
 
+/* HMAC-SHA256 of msg under key; 0 ok. With OpenSSL, RFC 2104 over its
+ * plain SHA-256 functions: OpenSSL 3's HMAC() goes through its provider
+ * machinery, whose first use makes a session 2.3 MB bigger. Without
+ * OpenSSL (SSLTYPE=none) the kernel's crypto API computes it (AF_ALG,
+ * "hmac(sha256)"): no library to add, and the kernel's implementation is
+ * well kept. */
+static int hmac256(const unsigned char *key, const void *msg, size_t n, unsigned char out[32])
+{
+#ifndef SSLTYPE_NONE
+	unsigned char pad[SHA256_CBLOCK], inner[SHA256_DIGEST_LENGTH];
+	SHA256_CTX c;
+	int ok;
+
+	memset(pad, 0x36, sizeof pad);
+	for (size_t i = 0; i < UIDX_KEYLEN; i++)
+		pad[i] ^= key[i];
+	ok = SHA256_Init(&c) && SHA256_Update(&c, pad, sizeof pad) &&
+	     SHA256_Update(&c, msg, n) && SHA256_Final(inner, &c);
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] ^= 0x36 ^ 0x5c;   /* the inner pad becomes the outer one */
+	ok = ok && SHA256_Init(&c) && SHA256_Update(&c, pad, sizeof pad) &&
+	     SHA256_Update(&c, inner, sizeof inner) && SHA256_Final(out, &c);
+	explicit_bzero(pad, sizeof pad);
+	explicit_bzero(&c, sizeof c);
+	return ok ? 0 : -1;
+#else
+	struct sockaddr_alg sa = { .salg_family = AF_ALG, .salg_type = "hash",
+				   .salg_name = "hmac(sha256)" };
+	int t = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), op = -1, rc = -1;
+
+	if (t >= 0 && bind(t, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    setsockopt(t, SOL_ALG, ALG_SET_KEY, key, UIDX_KEYLEN) == 0 &&
+	    (op = accept4(t, NULL, 0, SOCK_CLOEXEC)) >= 0 &&
+	    send(op, msg, n, 0) == (ssize_t)n && read(op, out, 32) == 32)
+		rc = 0;
+	if (op >= 0)
+		close(op);
+	if (t >= 0)
+		close(t);
+	return rc;
+#endif
+}
+
+/* Can hmac256 work here? With OpenSSL, always; the kernel's AF_ALG may be
+ * missing (its module not loaded), so that is tried once. Cheap: OpenSSL's
+ * first HMAC costs about a millisecond of set-up, paid only when a record
+ * really has to be checked or written, not by every open. */
+static int hmac_available(void)
+{
+#ifndef SSLTYPE_NONE
+	return 1;
+#else
+	static int known = -1;
+
+	if (known < 0) {
+		unsigned char k[UIDX_KEYLEN] = { 0 }, t[32];
+		known = hmac256(k, "x", 1, t) == 0;
+	}
+	return known;
+#endif
+}
+
 /* The MAC of a record, as hex: over the X-IMAP value val[0..n) and ours. */
 int rec_mac(const unsigned char *key, const char *val, size_t n, uint32_t ours,
 	    char hex[MAC_HEX + 1])
 {
-	unsigned char mac[SHA256_LEN];
+	unsigned char mac[32];
 	struct buf b;
+	int rc;
 
 	buf_init(&b);
 	buf_puts(&b, "imapd mbox folder record 1\n");
 	buf_append(&b, val, n);
 	buf_printf(&b, "\n%010u", ours);
-	/* our own SHA-256, not OpenSSL's: its first use brought half a
-	 * megabyte of libcrypto's pages into a session without TLS */
-	hmac_sha256(key, UIDX_KEYLEN, b.data, b.len, mac);
+	rc = hmac256(key, b.data, b.len, mac);
 	buf_free(&b);
+	if (rc < 0)
+		memset(mac, 0, sizeof mac);   /* still a well-formed line (see unix_user_key) */
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-	return 0;
+	return rc;
 }
 
 /* Compare two MACs in hex without a data-dependent early exit. */
@@ -102,10 +173,11 @@ void rec_verify(struct parse *out, const char *buf, off_t base, const struct hin
 }
 
 /* The user's key, created on first use; -1 and an all-zero key when the
- * user has no home that can hold one: see REC_NONE. */
+ * user has no home that can hold one, or no HMAC can be computed (a kernel
+ * without AF_ALG under SSLTYPE=none): see REC_NONE. */
 int unix_user_key(struct mail_session *s, unsigned char key[UIDX_KEYLEN])
 {
-	if (uidx_secret(s ? fsafe_home(s) : -1, 1, key) > 0)
+	if (uidx_secret(s ? fsafe_home(s) : -1, 1, key) > 0 && hmac_available())
 		return 1;
 	memset(key, 0, UIDX_KEYLEN);
 	return -1;
