@@ -277,6 +277,8 @@ void unix_parse_keep(struct parse *out, struct pmsg *m, const struct hinfo *h,
 		     int first, const char *buf, off_t base, struct kwtab *kt);
 
 /* unix_record.c: the folder record, its MAC and change counter */
+/* Tests: compute record MACs without the kernel's AF_ALG (the fallback). */
+extern int rec_hmac_no_kernel;
 int rec_mac(const unsigned char *key, const char *val, size_t n, uint32_t ours,
 	    char hex[MAC_HEX + 1]);
 void rec_verify(struct parse *out, const char *buf, off_t base, const struct hinfo *h);

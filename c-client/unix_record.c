@@ -11,13 +11,12 @@
 #include <unistd.h>
 #ifndef SSLTYPE_NONE
 /* SHA256_Init and friends: deprecated in OpenSSL 3 for the EVP interface,
- * which is what costs the memory (see hmac256) */
+ * which is what costs the memory (see hmac_openssl) */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
-#else
+#endif
 #include <linux/if_alg.h>
 #include <sys/socket.h>
-#endif
 
 /* Trust in a folder record (X-IMAP pseudo message, X-IMAPbase).
  *
@@ -51,15 +50,34 @@
  * ">From " may be literal; files of the version without keys) reads as it
  * is, and is re-quoted when we first rewrite it, so it reads the same. */
 
-/* HMAC-SHA256 of msg under key; 0 ok. With OpenSSL, RFC 2104 over its
- * plain SHA-256 functions: OpenSSL 3's HMAC() goes through its provider
- * machinery, whose first use makes a session 2.3 MB bigger. Without
- * OpenSSL (SSLTYPE=none) the kernel's crypto API computes it (AF_ALG,
- * "hmac(sha256)"): no library to add, and the kernel's implementation is
- * well kept. */
-static int hmac256(const unsigned char *key, const void *msg, size_t n, unsigned char out[32])
+/* HMAC-SHA256 of msg under key by the kernel's crypto API (AF_ALG,
+ * "hmac(sha256)"); 0 ok, -1 when the kernel offers none (its module not
+ * loaded). Well kept, and no library pages: OpenSSL's first SHA-256 call
+ * faults about 560 kB of libcrypto into a session that has no TLS. */
+static int hmac_kernel(const unsigned char *key, const void *msg, size_t n, unsigned char out[32])
 {
+	struct sockaddr_alg sa = { .salg_family = AF_ALG, .salg_type = "hash",
+				   .salg_name = "hmac(sha256)" };
+	int t = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), op = -1, rc = -1;
+
+	if (t >= 0 && bind(t, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    setsockopt(t, SOL_ALG, ALG_SET_KEY, key, UIDX_KEYLEN) == 0 &&
+	    (op = accept4(t, NULL, 0, SOCK_CLOEXEC)) >= 0 &&
+	    send(op, msg, n, 0) == (ssize_t)n && read(op, out, 32) == 32)
+		rc = 0;
+	if (op >= 0)
+		close(op);
+	if (t >= 0)
+		close(t);
+	return rc;
+}
+
 #ifndef SSLTYPE_NONE
+/* The same by RFC 2104 over OpenSSL's plain SHA-256 functions, for a
+ * kernel without AF_ALG: OpenSSL 3's HMAC() goes through its provider
+ * machinery, whose first use makes a session 2.3 MB bigger. */
+static int hmac_openssl(const unsigned char *key, const void *msg, size_t n, unsigned char out[32])
+{
 	unsigned char pad[SHA256_CBLOCK], inner[SHA256_DIGEST_LENGTH];
 	SHA256_CTX c;
 	int ok;
@@ -76,28 +94,25 @@ static int hmac256(const unsigned char *key, const void *msg, size_t n, unsigned
 	explicit_bzero(pad, sizeof pad);
 	explicit_bzero(&c, sizeof c);
 	return ok ? 0 : -1;
-#else
-	struct sockaddr_alg sa = { .salg_family = AF_ALG, .salg_type = "hash",
-				   .salg_name = "hmac(sha256)" };
-	int t = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), op = -1, rc = -1;
+}
+#endif
 
-	if (t >= 0 && bind(t, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	    setsockopt(t, SOL_ALG, ALG_SET_KEY, key, UIDX_KEYLEN) == 0 &&
-	    (op = accept4(t, NULL, 0, SOCK_CLOEXEC)) >= 0 &&
-	    send(op, msg, n, 0) == (ssize_t)n && read(op, out, 32) == 32)
-		rc = 0;
-	if (op >= 0)
-		close(op);
-	if (t >= 0)
-		close(t);
-	return rc;
+int rec_hmac_no_kernel;
+
+/* HMAC-SHA256 of msg under key; 0 ok: the kernel's, else OpenSSL's. */
+static int hmac256(const unsigned char *key, const void *msg, size_t n, unsigned char out[32])
+{
+	if (!rec_hmac_no_kernel && hmac_kernel(key, msg, n, out) == 0)
+		return 0;
+#ifndef SSLTYPE_NONE
+	return hmac_openssl(key, msg, n, out);
+#else
+	return -1;
 #endif
 }
 
 /* Can hmac256 work here? With OpenSSL, always; the kernel's AF_ALG may be
- * missing (its module not loaded), so that is tried once. Cheap: OpenSSL's
- * first HMAC costs about a millisecond of set-up, paid only when a record
- * really has to be checked or written, not by every open. */
+ * missing, so that is tried once. */
 static int hmac_available(void)
 {
 #ifndef SSLTYPE_NONE
