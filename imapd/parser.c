@@ -16,6 +16,7 @@ void p_init(struct parser *p, const char *s, size_t len, struct pool *pool)
 	p->error = NULL;
 	p->saved = NULL;
 	p->utf8 = 0;
+	p->uidonly = 0;
 	p->rev2 = 0;
 }
 

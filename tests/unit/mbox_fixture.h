@@ -27,7 +27,7 @@ static char tmpdir[256];
  * that two results can be used in one call (rename(a, b) and the like). */
 static FIXTURE_UNUSED char *fixture_path(const char *sub, const char *name)
 {
-	static char p[4][512];
+	static char p[4][1024];   /* more than tmpdir + two names: never cut */
 	static int k;
 
 	k = (k + 1) % 4;
