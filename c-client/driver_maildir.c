@@ -328,7 +328,7 @@ static int md_status(struct mail_session *sess, const char *path, struct mail_st
 
 const struct driver driver_maildir = {
 	.name = "maildir",
-	.flags = DRV_DIRECTORY,
+	.flags = DRV_DIRECTORY | DRV_SAVEDATE,
 	.valid = md_valid,
 	.open = md_open,
 	.close = md_close,

@@ -599,7 +599,7 @@ static int mh_watch(struct mailbox *box, int ifd)
 
 const struct driver driver_mh = {
 	.name = "mh",
-	.flags = DRV_DIRECTORY | DRV_NESTS,
+	.flags = DRV_DIRECTORY | DRV_NESTS | DRV_SAVEDATE,
 	.valid = mh_valid,
 	.open = mh_open,
 	.close = mh_close,

@@ -178,6 +178,7 @@ typedef void (*mail_list_fn)(void *ctx, const char *name, int attrs);
 enum {
 	DRV_DIRECTORY = 1 << 0,   /* a mailbox is a directory (maildir, mh, mix) */
 	DRV_NESTS = 1 << 1,       /* a mailbox's directory may hold mailboxes (mh) */
+	DRV_SAVEDATE = 1 << 2,    /* the format itself records save dates (maildir, mh) */
 };
 
 struct search_key;
@@ -397,6 +398,10 @@ struct numrange;
  * exists), so every session records the changes it sees; a mailbox no
  * one asked about costs nothing. 0, or -1 when none can be kept. */
 int mail_modseq_enable(struct mailbox *box);
+/* A client asks for save dates (RFC 8514): where the format records none,
+ * start keeping them beside the modseqs (mail_modseq_enable), each UID
+ * dated when a session first records it. */
+void mail_savedate_want(struct mailbox *box);
 /* HIGHESTMODSEQ of the open mailbox; 0 when none can be kept (NOMODSEQ). */
 uint64_t mail_highestmodseq(struct mailbox *box);
 /* Message msgno's modseq, or a later one another session recorded. */

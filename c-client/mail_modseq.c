@@ -228,6 +228,12 @@ int mail_modseq_enable(struct mailbox *box)
 	return 0;
 }
 
+void mail_savedate_want(struct mailbox *box)
+{
+	if (!(box->drv->flags & DRV_SAVEDATE))
+		mail_modseq_enable(box);
+}
+
 /* The box's keywords as st's indices (new names are added to st). */
 static void kw_map(struct mseq *ms, const struct mailbox *box)
 {
@@ -259,6 +265,21 @@ static uint64_t kw_translate(const struct mseq *ms, const struct mailbox *box,
 	return high ? (hash | 1ULL << 63) : out;
 }
 
+/* m's save date from its record, where the format keeps none: a record
+ * without one (new, or from a version 1 file) is dated now, so a message
+ * is dated when a session first records it and keeps that date. */
+static void msg_date(struct mseq *ms, const struct mailbox *box, struct message *m,
+		     struct modseq_msg *rec)
+{
+	if (box->drv->flags & DRV_SAVEDATE)
+		return;
+	if (!rec->saved) {
+		rec->saved = ms->now / 1000000u;
+		ms->dirty = 1;
+	}
+	m->save_date = (time_t)rec->saved;
+}
+
 /* Compare m with rec (NULL: not recorded yet); a difference or a new
  * message gets the next modseq. */
 static void msg_compare(struct mseq *ms, const struct mailbox *box, struct message *m,
@@ -269,6 +290,7 @@ static void msg_compare(struct mseq *ms, const struct mailbox *box, struct messa
 
 	if (rec && ((rec->flags == flags && rec->kw == kw) || ms->view_stale)) {
 		m->modseq = rec->modseq;
+		msg_date(ms, box, m, rec);
 		return;
 	}
 	if (!rec)
@@ -276,6 +298,7 @@ static void msg_compare(struct mseq *ms, const struct mailbox *box, struct messa
 	rec->flags = flags;
 	rec->kw = kw;
 	rec->modseq = m->modseq = next_modseq(ms);
+	msg_date(ms, box, m, rec);
 }
 
 /* msg_compare with m's record. live: the view of m is fresh (else a

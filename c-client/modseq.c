@@ -1,8 +1,10 @@
 /* modseq.c: reading and writing the modseq file's bytes. A text file, one
  * record a line, ending in a checksum line so a torn or edited file is
  * refused as a whole (the caller then starts afresh with a greater base):
- *   imapd-modseq 1 / v VALIDITY UIDNEXT HIGHEST BASE / k KEYWORD ... /
- *   m UID FLAGS KWHEX MODSEQ ... / g LO HI MODSEQ ... / p PATH / s SUM */
+ *   imapd-modseq 2 / v VALIDITY UIDNEXT HIGHEST BASE / k KEYWORD ... /
+ *   m UID FLAGS KWHEX MODSEQ SAVED ... / g LO HI MODSEQ ... / p PATH / s SUM
+ * Version 1 (no SAVED) still reads, its save dates unknown; a version 1
+ * reader refuses a version 2 file and starts afresh, as from a torn one. */
 #include "modseq.h"
 
 #include <stddef.h>
@@ -10,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MODSEQ_MAGIC "imapd-modseq 1\n"
+#define MODSEQ_MAGIC "imapd-modseq 2\n"
+#define MODSEQ_MAGIC_V1 "imapd-modseq 1\n"
 /* Beyond this many expunge ranges, neighbours are merged. */
 #define MODSEQ_GONE_MAX 512
 /* MF_STORABLE in mail.h: the only flags a record may hold. */
@@ -116,12 +119,12 @@ static int parse_head(struct msq_line *l, struct modseq_state *st)
 }
 
 /* One "m" line, after the previous record: ascending, flags and keywords
- * known, modseq within highest. */
-static int parse_msg(struct msq_line *l, struct modseq_state *st)
+ * known, modseq within highest; fields: 4 in version 1, 5 since. */
+static int parse_msg(struct msq_line *l, struct modseq_state *st, size_t fields)
 {
-	uint64_t v[4], known = st->nkw >= 64 ? ~0ULL : (1ULL << st->nkw) - 1;
+	uint64_t v[5] = {0}, known = st->nkw >= 64 ? ~0ULL : (1ULL << st->nkw) - 1;
 
-	if (take_nums(l, 'm', 4, v) < 0 || !v[0] || (v[1] & ~(uint64_t)MODSEQ_FLAGS) ||
+	if (take_nums(l, 'm', fields, v) < 0 || !v[0] || (v[1] & ~(uint64_t)MODSEQ_FLAGS) ||
 	    (v[2] & ~known) || !v[3] || v[3] > st->highest ||
 	    (st->nmsgs && v[0] <= st->msgs[st->nmsgs - 1].uid))
 		return -1;
@@ -130,7 +133,8 @@ static int parse_msg(struct msq_line *l, struct modseq_state *st)
 		st->capmsgs = st->capmsgs ? st->capmsgs * 2 : 64;
 		st->msgs = xrealloc(st->msgs, st->capmsgs * sizeof *st->msgs);
 	}
-	st->msgs[st->nmsgs++] = (struct modseq_msg){(uint32_t)v[0], (uint32_t)v[1], v[2], v[3]};
+	st->msgs[st->nmsgs++] =
+		(struct modseq_msg){(uint32_t)v[0], (uint32_t)v[1], v[2], v[3], v[4]};
 	return 0;
 }
 
@@ -152,7 +156,7 @@ static int parse_gone(struct msq_line *l, struct modseq_state *st)
 
 /* The lines after the head, in order: k*, m*, g*, p; then the sum. */
 static int parse_body(const char *p, size_t len, size_t at, const char *mbox,
-		      struct modseq_state *st)
+		      size_t fields, struct modseq_state *st)
 {
 	struct msq_line l;
 	const char *text;
@@ -167,7 +171,7 @@ static int parse_body(const char *p, size_t len, size_t at, const char *mbox,
 		st->kw[st->nkw++] = xstrndup(text, n);
 	}
 	for (; r == 0 && l.p < l.end && l.p[0] == 'm'; r = next_line(p, len, &at, &l))
-		if (parse_msg(&l, st) < 0)
+		if (parse_msg(&l, st, fields) < 0)
 			return -1;
 	for (; r == 0 && l.p < l.end && l.p[0] == 'g'; r = next_line(p, len, &at, &l))
 		if (parse_gone(&l, st) < 0)
@@ -185,10 +189,11 @@ int modseq_parse(const char *p, size_t len, const char *mbox, struct modseq_stat
 {
 	struct msq_line l;
 	size_t at = sizeof MODSEQ_MAGIC - 1;
+	int v1 = len >= at && !memcmp(p, MODSEQ_MAGIC_V1, at);
 
 	memset(st, 0, sizeof *st);
-	if (len < at || memcmp(p, MODSEQ_MAGIC, at) || next_line(p, len, &at, &l) < 0 ||
-	    parse_head(&l, st) < 0 || parse_body(p, len, at, mbox, st) < 0) {
+	if (len < at || (!v1 && memcmp(p, MODSEQ_MAGIC, at)) || next_line(p, len, &at, &l) < 0 ||
+	    parse_head(&l, st) < 0 || parse_body(p, len, at, mbox, v1 ? 4 : 5, st) < 0) {
 		modseq_free(st);
 		return -1;
 	}
@@ -216,7 +221,7 @@ void modseq_write(const struct modseq_state *st, const char *mbox, struct buf *o
 {
 	size_t start = out->len;
 
-	buf_reserve(out, 64 + st->nmsgs * 40 + st->ngone * 40);
+	buf_reserve(out, 64 + st->nmsgs * 52 + st->ngone * 40);
 	buf_puts(out, MODSEQ_MAGIC);
 	buf_printf(out, "v %u %u %llu %llu\n", st->uidvalidity, st->uidnext,
 		   (unsigned long long)st->highest, (unsigned long long)st->base);
@@ -230,6 +235,7 @@ void modseq_write(const struct modseq_state *st, const char *mbox, struct buf *o
 		e = put_num(e, m->flags, 10);
 		e = put_num(e, m->kw, 16);
 		e = put_num(e, m->modseq, 10);
+		e = put_num(e, m->saved, 10);
 		*e++ = '\n';
 		buf_append(out, line, (size_t)(e - line));
 	}

@@ -15,10 +15,13 @@
 
 /* A live message as last seen: its flags (MF_STORABLE bits), keywords
  * (bits of modseq_state.kw while all are below 63; else bit 63 and a hash
- * of them: only compared, never read back) and the modseq of its last change. */
+ * of them: only compared, never read back), the modseq of its last change
+ * and its save date (RFC 8514; seconds, 0: not known, as in a version 1
+ * file, or kept by the format itself). */
 struct modseq_msg {
 	uint32_t uid, flags;
 	uint64_t kw, modseq;
+	uint64_t saved;
 };
 
 /* Expunged UIDs lo..hi, the last of them at modseq. A range may span live

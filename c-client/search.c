@@ -310,12 +310,18 @@ static void node_compile(struct sctx *c, struct pool *pool, const struct search_
 	case SK_UIDS:
 		set_compile(pool, &k->set, box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0, n);
 		break;
-	case SK_BEFORE:
-	case SK_ON:
-	case SK_SINCE:
 	case SK_SAVEDBEFORE:
 	case SK_SAVEDON:
 	case SK_SAVEDSINCE:
+	case SK_SAVEDATESUPPORTED:
+		/* before any message is judged, so each has its date */
+		mail_savedate_want(c->box);
+		if (k->op == SK_SAVEDATESUPPORTED)
+			break;
+		/* fall through */
+	case SK_BEFORE:
+	case SK_ON:
+	case SK_SINCE:
 		n->day = key_day(k);
 		break;
 	case SK_SENTBEFORE:

@@ -49,6 +49,7 @@ struct fetch_req {
 	int need_envelope;        /* alone, it is parsed from the header */
 	int sets_seen;       /* some section is fetched without PEEK */
 	int has_modseq;
+	int has_savedate;
 	struct fetch_mods mods;   /* (CHANGEDSINCE n VANISHED) */
 };
 
@@ -69,6 +70,8 @@ static struct fetch_att *att_add(struct cmd *cmd, struct fetch_req *req, enum fa
 		req->need_envelope = 1;
 	if (kind == FA_MODSEQ)
 		req->has_modseq = 1;
+	if (kind == FA_SAVEDATE)
+		req->has_savedate = 1;
 	return a;
 }
 
@@ -609,6 +612,8 @@ void cmd_fetch(struct cmd *cmd)
 	n = (size_t)got;
 	if (req.has_modseq || req.mods.changedsince)
 		imap_condstore_enable(cmd->c);
+	if (req.has_savedate)
+		mail_savedate_want(cmd->c->box);
 	if (req.mods.vanished)
 		imap_vanished_earlier(cmd->c, req.mods.since, &set);
 	memset(&err, 0, sizeof err);

@@ -2,7 +2,8 @@
  * edited files refused, expunge ranges and their compaction) and mail.c's
  * modseqs on a real mailbox in a scratch home: kept across opens, a new
  * one per change, expunges answered by mail_vanished, a lost file rebuilt
- * above every earlier value, a new UIDVALIDITY starting afresh. */
+ * above every earlier value, a new UIDVALIDITY starting afresh; save
+ * dates (version 2 records), version 1 files read with dates unknown. */
 #include "mail.h"
 #include "mbox_fixture.h"
 #include "modseq.h"
@@ -34,6 +35,7 @@ static void sample(struct modseq_state *st)
 		m->flags = (uint32_t)i;
 		m->kw = (uint64_t)i;
 		m->modseq = 110 + (uint64_t)i;
+		m->saved = i ? 1700000000u + (uint64_t)i : 0;
 	}
 	modseq_gone_add(st, 2, 120);
 	modseq_gone_add(st, 3, 120);
@@ -56,6 +58,7 @@ static void test_round_trip(void)
 	      back.base == 100 && back.nkw == 2 && back.nmsgs == 3 && back.ngone == 2);
 	CHECK_STR(back.kw[1], "work");
 	CHECK(modseq_find(&back, 7) && modseq_find(&back, 7)->modseq == 110);
+	CHECK(modseq_find(&back, 7)->saved == 0 && modseq_find(&back, 4)->saved == 1700000002u);
 	CHECK(modseq_find(&back, 2) == NULL);
 	modseq_write(&back, "/home/u/Mail/box", &b2);
 	CHECK(b.len == b2.len && !memcmp(b.data, b2.data, b.len));
@@ -128,6 +131,23 @@ static void test_inconsistent_content(void)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		CHECK(parse_summed(bad[i], &st) < 0);
+}
+
+/* Version 2 records carry a save date; a version 1 file still reads, its
+ * dates unknown (0), and each version takes only its own records. */
+static void test_save_dates(void)
+{
+	struct modseq_state st;
+
+	CHECK(parse_summed("imapd-modseq 2\nv 1 5 9 2\nm 1 1 0 9 1700000000\np /m\n", &st) == 0);
+	CHECK(st.nmsgs == 1 && st.msgs[0].saved == 1700000000u);
+	modseq_free(&st);
+	CHECK(parse_summed("imapd-modseq 1\nv 1 5 9 2\nm 1 1 0 9\np /m\n", &st) == 0);
+	CHECK(st.nmsgs == 1 && st.msgs[0].modseq == 9 && st.msgs[0].saved == 0);
+	modseq_free(&st);
+	CHECK(parse_summed("imapd-modseq 2\nv 1 5 9 2\nm 1 1 0 9\np /m\n", &st) < 0);
+	CHECK(parse_summed("imapd-modseq 1\nv 1 5 9 2\nm 1 1 0 9 1700000000\np /m\n", &st) < 0);
+	CHECK(parse_summed("imapd-modseq 3\nv 1 5 9 2\np /m\n", &st) < 0);
 }
 
 static void test_gone_ranges(void)
@@ -248,12 +268,16 @@ static void mailbox_modseqs(const char *fmt)
 	for (int i = 0; i < 3; i++)
 		seen[i] = box->msgs[i]->modseq;
 	CHECK(seen[0] < seen[1] && seen[1] < seen[2] && seen[2] == h);
+	/* every format has save dates now: its own, or the records' */
+	time_t saved = box->msgs[1]->save_date;
+	CHECK(saved > 1700000000);
 	CHECK(mail_close(box, 0, &err) == 0);
 
 	/* kept as they were, read-only too, and without asking: once a
 	 * client has asked, every session keeps them */
 	box = open_inbox(1);
 	CHECK(mail_highestmodseq(box) == h && box->msgs[1]->modseq == seen[1]);
+	CHECK(box->msgs[1]->save_date == saved);
 	mail_close(box, 0, NULL);
 
 	/* a change gets the next one; a STORE that changes nothing, none */
@@ -326,6 +350,7 @@ int main(void)
 	RUN(test_round_trip);
 	RUN(test_torn_and_edited);
 	RUN(test_inconsistent_content);
+	RUN(test_save_dates);
 	RUN(test_gone_ranges);
 	RUN(test_mbox_modseqs);
 	RUN(test_maildir_modseqs);
