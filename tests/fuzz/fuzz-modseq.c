@@ -2,7 +2,8 @@
  * The input is parsed as it is, and again with a correct checksum line
  * added so the fuzzer gets past the sum to the records; whatever parses
  * must write back to bytes that parse to the same state, and survive the
- * edits the library makes (inserts, expunges, keywords). */
+ * edits the library makes (inserts with a save date, expunges, keywords);
+ * a version 1 file is written back as version 2. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ static void edit(struct modseq_state *st, const uint8_t *data, size_t size)
 			if (!modseq_find(st, uid) && !modseq_is_gone(st, uid)) {
 				struct modseq_msg *m = modseq_insert(st, uid);
 				m->modseq = st->highest;
+				m->saved = (uint64_t)data[i + 3] << 24;   /* dated as recorded */
 			}
 		} else if (!modseq_find(st, uid)) {
 			modseq_gone_add(st, uid, st->highest);
