@@ -118,7 +118,8 @@ static void caps_from(struct imap_conn *c, const struct imap_item *it)
 	for (; it; it = it->next)
 		if (it->type == II_ATOM)
 			c->caps |= cap_bit(it->s);
-	if (c->caps & IC_IMAP4REV2)
+	/* a server of both revisions may keep them for rev2 sessions */
+	if (c->rev2 || (c->caps & (IC_IMAP4REV1 | IC_IMAP4REV2)) == IC_IMAP4REV2)
 		c->caps |= IC_REV2_BASE;
 }
 
@@ -489,6 +490,8 @@ static int enable_rev2(struct imap_conn *c, struct mail_err *err)
 	if (imap_cmd(c, on_enabled, c, err, "ENABLE IMAP4rev2") < 0 && c->bye)
 		return -1;
 	c->rev2 |= !(c->caps & IC_IMAP4REV1);
+	if (c->rev2)
+		c->caps |= IC_REV2_BASE;
 	return 0;
 }
 

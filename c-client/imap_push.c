@@ -330,11 +330,20 @@ static void esearch_set(struct answer *a, struct pool *pool, const struct imap_i
 	const struct mailbox *box = a->box;
 	struct numset set;
 
-	if (!imap_item_text(v) || numset_parse(pool, v->s, v->len, &set) < 0 ||
+	/* (a hostile server's EXPUNGE may have emptied the mailbox meanwhile) */
+	if (!box->nmsgs || !imap_item_text(v) || numset_parse(pool, v->s, v->len, &set) < 0 ||
 	    set.n > ANSWER_MAX(box))
 		return;
+	/* "*" is the last message, as in a command's set */
+	uint32_t max = uid ? box->msgs[box->nmsgs - 1]->uid : box->nmsgs;
 	for (size_t i = 0; i < set.n; i++) {
-		uint32_t lo = set.r[i].lo, hi = set.r[i].hi == NUMSET_STAR ? UINT32_MAX : set.r[i].hi;
+		uint32_t lo = set.r[i].lo == NUMSET_STAR ? max : set.r[i].lo;
+		uint32_t hi = set.r[i].hi == NUMSET_STAR ? max : set.r[i].hi;
+		if (lo > hi) {
+			uint32_t t = lo;
+			lo = hi;
+			hi = t;
+		}
 		uint32_t j = uid ? uid_lower(box, lo) : lo ? lo - 1 : 0;
 		for (; j < box->nmsgs && (uid ? box->msgs[j]->uid : j + 1) <= hi &&
 		       a->n < ANSWER_MAX(box); j++)
