@@ -5,7 +5,8 @@
 import os
 import re
 
-from test_imap_client import imap_login, inbox_texts, mtest, pki, run_as, tls_server  # noqa: F401
+from test_imap_client import (ScriptServer, imap_login, inbox_texts, mtest, pki,  # noqa: F401
+                              run_as, tls_server)
 
 
 def trace_of(r):
@@ -73,3 +74,21 @@ def test_status_list_and_a_utf8_name(mtest, tls_server, server, user):
     finally:
         c.logout()
     assert typ == "OK" and len(names) == 1 and names[0].endswith(b' "/" Caf&AOk-'), names
+
+
+def test_enable_refused_keeps_imap4rev1(mtest, user):
+    # a server of both revisions that does not say ENABLED stays IMAP4rev1:
+    # names in modified UTF-7, the pushed search answered by SEARCH
+    fetched = b"".join(b'* %d FETCH (UID %d FLAGS () INTERNALDATE "01-Jan-2026 00:00:00 +0000" '
+                       b"RFC822.SIZE 9)\r\n" % (i, i) for i in (1, 2))
+    srv = ScriptServer(b"* PREAUTH [CAPABILITY IMAP4rev1 IMAP4rev2] hi\r\n", [
+        (b"A0001 ENABLE IMAP4rev2", b"A0001 OK nothing enabled\r\n"),
+        (b'A0002 SELECT "Caf&AOk-"', b"* 2 EXISTS\r\n* OK [UIDVALIDITY 5] v\r\n"
+                                     b"A0002 OK [READ-WRITE] ok\r\n"),
+        (b"A0003 FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)", fetched + b"A0003 OK\r\n"),
+        (b"A0004 UID SEARCH (FLAGGED)", b"* SEARCH 1\r\nA0004 OK\r\n"),
+        (b"A0005 LOGOUT", b"* BYE bye\r\nA0005 OK bye\r\n")])
+    r = mtest("open {127.0.0.1:%d}Caf&AOk-" % srv.port, "search FLAGGED")
+    srv.join(30)
+    assert srv.done, srv.heard
+    assert r.stdout.decode().split("\n")[1] == "search: 1", r.stdout
