@@ -14,7 +14,7 @@ def trace_of(r):
     return r.stderr.decode().splitlines()
 
 
-def test_open_search_fetch_flag_expunge(mtest, tls_server, server, spool, user, sample):
+def test_open_search_fetch_flag_expunge(mtest, tls_server, server, spool, user, sample):  # noqa: F811
     spool.write(user, sample)
     srv = tls_server()
     before = inbox_texts(server, user)
@@ -42,7 +42,7 @@ def test_open_search_fetch_flag_expunge(mtest, tls_server, server, spool, user, 
     assert after[1][0] == before[1][0] | {b"\\Flagged"}
 
 
-def test_status_list_and_a_utf8_name(mtest, tls_server, server, user):
+def test_status_list_and_a_utf8_name(mtest, tls_server, server, user):  # noqa: F811
     srv = tls_server()
     p = "{localhost:%d/ssl/debug}" % srv.port
     path = os.path.join(user.home, "new.eml")
@@ -76,7 +76,7 @@ def test_status_list_and_a_utf8_name(mtest, tls_server, server, user):
     assert typ == "OK" and len(names) == 1 and names[0].endswith(b' "/" Caf&AOk-'), names
 
 
-def test_enable_refused_keeps_imap4rev1(mtest, user):
+def test_enable_refused_keeps_imap4rev1(mtest, user):  # noqa: F811
     # a server of both revisions that does not say ENABLED stays IMAP4rev1:
     # names in modified UTF-7, the pushed search answered by SEARCH
     fetched = b"".join(b'* %d FETCH (UID %d FLAGS () INTERNALDATE "01-Jan-2026 00:00:00 +0000" '
