@@ -14,7 +14,8 @@ def trace_of(r):
     return r.stderr.decode().splitlines()
 
 
-def test_open_search_fetch_flag_expunge(mtest, tls_server, server, spool, user, sample):  # noqa: F811
+def test_open_search_fetch_flag_expunge(mtest, tls_server, server, spool, user,  # noqa: F811
+                                        sample):
     spool.write(user, sample)
     srv = tls_server()
     before = inbox_texts(server, user)
