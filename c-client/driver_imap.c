@@ -760,10 +760,10 @@ static int imap_append(struct mail_session *s, const char *path, const struct ma
 	return r;
 }
 
-/* One command on the named mailbox over a connection of its own. */
+/* One command on the named mailbox over a connection of its own; the
+ * STATUS items are those of the revision the server speaks. */
 static int mailbox_cmd(struct mail_session *s, const char *path, const char *verb,
-		       const char *to, const char *tail, imap_untagged_fn fn, void *ctx,
-		       struct mail_err *err)
+		       const char *to, imap_untagged_fn fn, void *ctx, struct mail_err *err)
 {
 	struct net_name nm, nto;
 	struct imap_conn *c = connect_to(s, path, &nm, err);
@@ -771,6 +771,11 @@ static int mailbox_cmd(struct mail_session *s, const char *path, const char *ver
 
 	if (!c)
 		return -1;
+	/* RFC 9051 has no RECENT item: a rev2 session reports none, as its
+	 * mailboxes do (no \Recent flag) */
+	const char *tail = strcmp(verb, "STATUS") ? "" :
+			   c->rev2 ? " (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)" :
+				     " (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)";
 	imap_cmd_begin(c, "%s ", verb);
 	if (imap_cmd_mailbox(c, nm.mailbox, err) < 0)
 		goto out;
@@ -790,18 +795,18 @@ out:
 
 static int imap_create(struct mail_session *s, const char *path, struct mail_err *err)
 {
-	return mailbox_cmd(s, path, "CREATE", NULL, "", NULL, NULL, err);
+	return mailbox_cmd(s, path, "CREATE", NULL, NULL, NULL, err);
 }
 
 static int imap_remove(struct mail_session *s, const char *path, struct mail_err *err)
 {
-	return mailbox_cmd(s, path, "DELETE", NULL, "", NULL, NULL, err);
+	return mailbox_cmd(s, path, "DELETE", NULL, NULL, NULL, err);
 }
 
 static int imap_rename(struct mail_session *s, const char *from, const char *to,
 		       struct mail_err *err)
 {
-	return mailbox_cmd(s, from, "RENAME", to, "", NULL, NULL, err);
+	return mailbox_cmd(s, from, "RENAME", to, NULL, NULL, err);
 }
 
 static void on_status(void *ctx, const struct imap_resp *r)
@@ -833,11 +838,11 @@ static int imap_status(struct mail_session *s, const char *path, struct mail_sta
 		       struct mail_err *err)
 {
 	memset(st, 0, sizeof *st);
-	return mailbox_cmd(s, path, "STATUS", NULL, " (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)",
-			   on_status, st, err);
+	return mailbox_cmd(s, path, "STATUS", NULL, on_status, st, err);
 }
 
 struct lister {
+	const struct imap_conn *c;
 	const char *prefix;       /* "{host...}" as the program typed it */
 	size_t prefix_len;
 	mail_list_fn fn;
@@ -862,21 +867,26 @@ static void on_list(void *ctx, const struct imap_resp *r)
 	    !imap_item_text(a->next->next))
 		return;
 	const struct imap_item *nm = a->next->next;
+	char *local = strlen(nm->s) == nm->len ? imap_name_local(l->c, nm->s, nm->len) : NULL;
 	/* a name a program may turn into a local one (mailutil transfer):
 	 * nothing that climbs out, starts at the root or home, or hides controls */
-	if (mail_name_climbs(nm->s) || nm->s[0] == '/' || nm->s[0] == '~' ||
-	    strlen(nm->s) != nm->len || strpbrk(nm->s, "\r\n"))
+	if (!local || mail_name_climbs(local) || local[0] == '/' || local[0] == '~' ||
+	    strpbrk(local, "\r\n")) {
+		free(local);
 		return;
+	}
 	int bits = 0;
 	for (const struct imap_item *f = a->child; f; f = f->next)
 		for (size_t i = 0; imap_item_text(f) && i < ARRAY_SIZE(attrs); i++)
 			if (!strcasecmp(f->s, attrs[i].name))
 				bits |= attrs[i].attr;
-	char *name = xmalloc(l->prefix_len + a->next->next->len + 1);
+	size_t n = strlen(local);
+	char *name = xmalloc(l->prefix_len + n + 1);
 	memcpy(name, l->prefix, l->prefix_len);
-	memcpy(name + l->prefix_len, a->next->next->s, a->next->next->len + 1);
+	memcpy(name + l->prefix_len, local, n + 1);
 	l->fn(l->ctx, name, bits);
 	free(name);
+	free(local);
 }
 
 /* LIST on the server named by root ("{host}reference"), answers named
@@ -886,7 +896,7 @@ static int imap_list(struct mail_session *s, const char *root, const char *patte
 {
 	struct net_name nm;
 	struct imap_conn *c = connect_to(s, root, &nm, err);
-	struct lister l = {root, nm.prefix_len, fn, ctx};
+	struct lister l = {c, root, nm.prefix_len, fn, ctx};
 	int r = -1;
 
 	if (!c)

@@ -3,6 +3,7 @@
  * literals) and parsed by imap_resp.c; a password leaves this process only
  * over TLS, or in clear to a server on this machine when /notls says so. */
 #include "imap_client.h"
+#include "mutf7.h"
 #include "sasl_client.h"
 #include "tls_client.h"
 
@@ -117,6 +118,9 @@ static void caps_from(struct imap_conn *c, const struct imap_item *it)
 	for (; it; it = it->next)
 		if (it->type == II_ATOM)
 			c->caps |= cap_bit(it->s);
+	/* a server of both revisions may keep them for rev2 sessions */
+	if (c->rev2 || (c->caps & (IC_IMAP4REV1 | IC_IMAP4REV2)) == IC_IMAP4REV2)
+		c->caps |= IC_REV2_BASE;
 }
 
 /* What every response may carry, whoever asked. */
@@ -199,7 +203,7 @@ static int await(struct imap_conn *c, imap_untagged_fn fn, void *ctx, int want_m
 	struct imap_resp r;
 	char tag[16];
 
-	snprintf(tag, sizeof tag, "A%04u", c->tagno);
+	imap_cmd_tag(c, tag, sizeof tag);
 	if (io_flush(&c->io) < 0)
 		return broken(c, err, "connection broken while sending");
 	for (;;) {
@@ -319,9 +323,24 @@ int imap_cmd_string(struct imap_conn *c, const char *s, size_t len, struct mail_
 	return 0;
 }
 
+void imap_cmd_tag(const struct imap_conn *c, char *out, size_t size)
+{
+	snprintf(out, size, "A%04u", c->tagno);
+}
+
 int imap_cmd_mailbox(struct imap_conn *c, const char *name, struct mail_err *err)
 {
-	return imap_cmd_string(c, name, strlen(name), err);
+	/* a name that is not modified UTF-7 was never encoded: it goes as given */
+	char *u8 = c->rev2 ? mutf7_to_utf8(name, strlen(name)) : NULL;
+	int r = imap_cmd_string(c, u8 ? u8 : name, strlen(u8 ? u8 : name), err);
+
+	free(u8);
+	return r;
+}
+
+char *imap_name_local(const struct imap_conn *c, const char *name, size_t len)
+{
+	return c->rev2 ? mutf7_from_utf8(name, len) : xstrdup(name);
 }
 
 /* Send one SASL response (base64, "=" for an empty initial one), not traced. */
@@ -449,6 +468,33 @@ static int secure(struct imap_conn *c, int loopback, struct mail_err *err)
 	return net_clear_ok(&c->nm, loopback, "STARTTLS", err);
 }
 
+/* ENABLE's answer: which of what we asked the server turned on. */
+static void on_enabled(void *ctx, const struct imap_resp *r)
+{
+	struct imap_conn *c = ctx;
+
+	if (r->kind != IR_UNTAGGED || !imap_resp_is(r, "ENABLED"))
+		return;
+	for (const struct imap_item *it = r->args; it; it = it->next)
+		if (imap_item_text(it) && !strcasecmp(it->s, "IMAP4rev2"))
+			c->rev2 = 1;
+}
+
+/* Once logged in: IMAP4rev2 where offered (RFC 9051 2.3.1: a server of
+ * both revisions stays IMAP4rev1 until asked). A server of IMAP4rev2
+ * alone speaks it whatever ENABLE answers. */
+static int enable_rev2(struct imap_conn *c, struct mail_err *err)
+{
+	if (!(c->caps & IC_IMAP4REV2))
+		return 0;
+	if (imap_cmd(c, on_enabled, c, err, "ENABLE IMAP4rev2") < 0 && c->bye)
+		return -1;
+	c->rev2 |= !(c->caps & IC_IMAP4REV1);
+	if (c->rev2)
+		c->caps |= IC_REV2_BASE;
+	return 0;
+}
+
 /* The greeting: 1 PREAUTH, 0 OK, -1 BYE or garbage. */
 static int greeting(struct imap_conn *c, struct mail_err *err)
 {
@@ -482,11 +528,13 @@ static int start(struct imap_conn *c, const char *local_user, struct mail_err *e
 		return -1;
 	}
 	if (pre)
-		return 0;   /* no password will be sent */
+		return enable_rev2(c, err);   /* no password will be sent */
 	if (secure(c, loopback, err) < 0 || login(c, local_user, err) < 0)
 		return -1;
 	/* servers may change what they offer once logged in */
-	return c->caps ? 0 : imap_cmd(c, NULL, NULL, err, "CAPABILITY");
+	if (!c->caps && imap_cmd(c, NULL, NULL, err, "CAPABILITY") < 0)
+		return -1;
+	return enable_rev2(c, err);
 }
 
 struct imap_conn *imap_connect(const struct net_name *nm, const struct mail_client *cl,

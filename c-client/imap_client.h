@@ -36,6 +36,10 @@ enum {
 	IC_ENABLE = 1 << 22,
 };
 
+/* What RFC 9051 folds into IMAP4rev2: a server offering it has these
+ * whether or not its CAPABILITY names them. */
+#define IC_REV2_BASE (IC_ENABLE | IC_IDLE | IC_UIDPLUS | IC_LITERALMINUS | IC_SASL_IR)
+
 /* Most one response may bring in literals (a message is one literal). */
 #define IMAP_CLIENT_LITERAL_MAX (256u << 20)
 /* Longest response line outside literals. */
@@ -52,6 +56,7 @@ struct imap_conn {
 	unsigned caps;
 	unsigned tagno;
 	int bye;                  /* the server said BYE or the connection broke */
+	int rev2;                 /* IMAP4rev2 rules: ENABLEd, or the server has no other */
 	int secret;               /* the bytes being sent are credentials: not traced */
 	struct pool *pool;        /* the response being handled */
 	struct buf resp;          /* its bytes */
@@ -98,7 +103,14 @@ int imap_idle_end(struct imap_conn *c, struct mail_err *err);
  * socket will not turn readable for them)? */
 int imap_input_pending(const struct imap_conn *c);
 
-/* The mailbox-name argument (astring) for a command. */
+/* The tag of the command under way ("A0007"). */
+void imap_cmd_tag(const struct imap_conn *c, char *out, size_t size);
+
+/* The mailbox-name argument (astring) for a command: the name as the
+ * library keeps it (modified UTF-7), sent in UTF-8 under IMAP4rev2. */
 int imap_cmd_mailbox(struct imap_conn *c, const char *name, struct mail_err *err);
+/* A mailbox name the server sent, as the library keeps it (malloc'd), or
+ * NULL when it is not well-formed UTF-8 under IMAP4rev2. */
+char *imap_name_local(const struct imap_conn *c, const char *name, size_t len);
 
 #endif

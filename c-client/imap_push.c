@@ -1,7 +1,9 @@
 /* imap_push.c: the native search program written as IMAP search keys (RFC
  * 3501 6.4.4, OLDER/YOUNGER of RFC 5032), and SORT and THREAD (RFC 5256)
  * of the messages a search chose, answered by the server in UIDs that are
- * mapped back to our message numbers once the command has ended. */
+ * mapped back to our message numbers once the command has ended. An
+ * IMAP4rev2 session's SEARCH is answered by ESEARCH (RFC 9051 7.3.4),
+ * read here by the command's tag. */
 #include "imap_push.h"
 
 #include <stdlib.h>
@@ -27,6 +29,8 @@ static const struct {
 
 struct answer {
 	struct mailbox *box;
+	char tag[16];             /* ESEARCH: the command's tag */
+	struct pool *pool;        /* the response being read (the connection's) */
 	imap_untagged_fn fn;      /* the mailbox's other responses */
 	const char *name;         /* SEARCH, SORT or THREAD */
 	uint32_t *uids;           /* SEARCH, SORT: in the server's order */
@@ -65,6 +69,8 @@ static int pushable(const struct imap_conn *c, const struct mailbox *box,
 			break;
 		case SK_FLAGS:
 		case SK_UNFLAGS:
+			if (c->rev2 && (k->flags & MF_RECENT))
+				return 0;
 			if (k->keyword >= 0 && ((unsigned)k->keyword >= box->nkeywords ||
 						!mail_keyword_valid(box->keywords[k->keyword])))
 				return 0;
@@ -88,6 +94,11 @@ static int pushable(const struct imap_conn *c, const struct mailbox *box,
 		case SK_HEADER:
 			if (!k->field || !*k->field || !ascii(k->field))
 				return 0;
+			break;
+		case SK_NEW:
+		case SK_OLD:
+			if (c->rev2)
+				return 0;   /* no RECENT, NEW or OLD in RFC 9051 */
 			break;
 		case SK_MODSEQ: case SK_SAVEDBEFORE: case SK_SAVEDON: case SK_SAVEDSINCE:
 		case SK_SAVEDATESUPPORTED: case SK_EMAILID: case SK_THREADID:
@@ -296,15 +307,86 @@ static int32_t thread_list(struct answer *a, const struct imap_item *it)
 	return first;
 }
 
+/* Index of the first message whose UID is lo or more. */
+static uint32_t uid_lower(const struct mailbox *box, uint32_t lo)
+{
+	uint32_t l = 0, h = box->nmsgs;
+
+	while (l < h) {
+		uint32_t mid = l + (h - l) / 2;
+		if (box->msgs[mid]->uid < lo)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return l;
+}
+
+/* The messages an ESEARCH set names (UIDs, or message numbers when the
+ * answer lacks "UID"), heard as UIDs; a set with more ranges than the
+ * mailbox could need is not read. */
+static void esearch_set(struct answer *a, struct pool *pool, const struct imap_item *v, int uid)
+{
+	const struct mailbox *box = a->box;
+	struct numset set;
+
+	/* (a hostile server's EXPUNGE may have emptied the mailbox meanwhile) */
+	if (!box->nmsgs || !imap_item_text(v) || numset_parse(pool, v->s, v->len, &set) < 0 ||
+	    set.n > ANSWER_MAX(box))
+		return;
+	/* "*" is the last message, as in a command's set */
+	uint32_t max = uid ? box->msgs[box->nmsgs - 1]->uid : box->nmsgs;
+	for (size_t i = 0; i < set.n; i++) {
+		uint32_t lo = set.r[i].lo == NUMSET_STAR ? max : set.r[i].lo;
+		uint32_t hi = set.r[i].hi == NUMSET_STAR ? max : set.r[i].hi;
+		if (lo > hi) {
+			uint32_t t = lo;
+			lo = hi;
+			hi = t;
+		}
+		uint32_t j = uid ? uid_lower(box, lo) : lo ? lo - 1 : 0;
+		for (; j < box->nmsgs && (uid ? box->msgs[j]->uid : j + 1) <= hi &&
+		       a->n < ANSWER_MAX(box); j++)
+			uid_heard(a, box->msgs[j]->uid);
+	}
+}
+
+/* ESEARCH data: (TAG "A0004") [UID] then name-value pairs. Ours (by the
+ * tag) is read: ALL's set, MIN and MAX (one message each); COUNT adds
+ * nothing the set does not say. 0, or 1 when it answers another command. */
+static int esearch(struct answer *a, struct pool *pool, const struct imap_item *it)
+{
+	const struct imap_item *t = it && it->type == II_LIST ? it->child : NULL;
+	int uid = 0;
+
+	if (!t || !imap_item_text(t) || strcasecmp(t->s, "TAG") || !imap_item_text(t->next) ||
+	    strcmp(t->next->s, a->tag))
+		return 1;
+	it = it->next;
+	if (imap_item_text(it) && !strcasecmp(it->s, "UID")) {
+		uid = 1;
+		it = it->next;
+	}
+	for (; it && it->next; it = it->next->next) {
+		const char *k = imap_item_text(it);
+		if (k && (!strcasecmp(k, "ALL") || !strcasecmp(k, "MIN") || !strcasecmp(k, "MAX")))
+			esearch_set(a, pool, it->next, uid);
+	}
+	return 0;
+}
+
 /* The answer's responses; the rest go to the mailbox. */
 static void on_answer(void *ctx, const struct imap_resp *r)
 {
 	struct answer *a = ctx;
 
-	if (r->kind != IR_UNTAGGED || r->has_num || !imap_resp_is(r, a->name)) {
+	if (r->kind != IR_UNTAGGED || r->has_num || !imap_resp_is(r, a->name) ||
+	    (a->tag[0] && esearch(a, a->pool, r->args))) {
 		a->fn(a->box, r);
 		return;
 	}
+	if (a->tag[0])
+		return;
 	if (!a->tree) {
 		for (const struct imap_item *it = r->args; it; it = it->next)
 			if (it->type == II_NUMBER)
@@ -338,14 +420,16 @@ static int answer_end(struct imap_conn *c, struct answer *a, struct mail_err *er
 int imap_push_search(struct imap_conn *c, struct mailbox *box, imap_untagged_fn fn,
 		     const struct search_key *key, uint8_t *match, struct mail_err *err)
 {
-	struct answer a = {.box = box, .fn = fn, .name = "SEARCH"};
+	struct answer a = {.box = box, .fn = fn, .name = c->rev2 ? "ESEARCH" : "SEARCH",
+			   .pool = c->pool};
 	int utf8 = 0, r;
 
-	/* a server of IMAP4rev2 alone answers ESEARCH, which we do not ask for */
-	if (!box->nmsgs || all_only(key) || !pushable(c, box, key, &utf8) ||
-	    (!(c->caps & IC_IMAP4REV1) && (c->caps & IC_IMAP4REV2)))
+	if (!box->nmsgs || all_only(key) || !pushable(c, box, key, &utf8))
 		return 1;
+	/* no RETURN: RFC 9051 answers ALL, the one answer a match set needs */
 	imap_cmd_begin(c, "UID SEARCH %s", utf8 ? "CHARSET UTF-8 " : "");
+	if (c->rev2)
+		imap_cmd_tag(c, a.tag, sizeof a.tag);
 	if (render_list(c, box, key, err) < 0)
 		return -1;
 	if ((r = answer_end(c, &a, err)) == 0) {
