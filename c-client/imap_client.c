@@ -480,12 +480,14 @@ static void on_enabled(void *ctx, const struct imap_resp *r)
 			c->rev2 = 1;
 }
 
-/* Once logged in: IMAP4rev2 where offered (RFC 9051 2.3.1: a server of
- * both revisions stays IMAP4rev1 until asked). A server of IMAP4rev2
- * alone speaks it whatever ENABLE answers. */
+/* Once logged in: IMAP4rev2 where the server has nothing else, or where
+ * the name asks for it (/imap4rev2). A server of both revisions is kept on
+ * IMAP4rev1 otherwise: rev2 has no \Recent, so the classic programs'
+ * recent counts (mailutil check, imap_num_recent) would all read 0. A
+ * server of IMAP4rev2 alone speaks it whatever ENABLE answers. */
 static int enable_rev2(struct imap_conn *c, struct mail_err *err)
 {
-	if (!(c->caps & IC_IMAP4REV2))
+	if (!(c->caps & IC_IMAP4REV2) || ((c->caps & IC_IMAP4REV1) && !c->nm.rev2))
 		return 0;
 	if (imap_cmd(c, on_enabled, c, err, "ENABLE IMAP4rev2") < 0 && c->bye)
 		return -1;

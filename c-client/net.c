@@ -64,6 +64,10 @@ static int parse_flag(const char *f, size_t len, struct net_name *n)
 	}
 	if (!eq && !str_casecmp_n(f, klen, "norsh"))
 		return 0;   /* rsh/ssh are never tried */
+	if (!eq && !str_casecmp_n(f, klen, "imap4rev2")) {
+		n->rev2 = 1;
+		return flag_value("imap", 4, n->service, sizeof n->service);
+	}
 	if (!eq && (!str_casecmp_n(f, klen, "imap") || !str_casecmp_n(f, klen, "imap4") ||
 		    !str_casecmp_n(f, klen, "imap4rev1") || !str_casecmp_n(f, klen, "pop3") ||
 		    !str_casecmp_n(f, klen, "nntp")))

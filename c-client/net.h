@@ -18,6 +18,7 @@ struct net_name {
 	unsigned port;                /* 0: the service's (imap 143, /ssl 993) */
 	char service[16];             /* "imap", "pop3" or "nntp" (/pop3, /service=) */
 	int ssl, tls, notls, novalidate, secure, debug, readonly;
+	int rev2;                     /* /imap4rev2: IMAP4rev2 even where rev1 is offered */
 	char user[NET_USER_MAX];      /* /user=, "" for the program's default */
 	char authuser[NET_USER_MAX];  /* /authuser= (SASL authentication identity) */
 	char auth[32];                /* /auth=MECH: this SASL mechanism and no other */

@@ -180,12 +180,11 @@ def test_open_fetch_flag_expunge_over_tls(mtest, tls_server, server, spool, user
               "set 3:4 \\Deleted", "expunge 3", "headers 2:3", "clear 3 \\Deleted")
     out = r.stdout.decode()
     assert r.returncode == 0, (out, r.stderr)
-    # our imapd offers IMAP4rev2, which has no \\Recent: the client reports none
-    assert out.startswith("%s: 4 messages, 0 recent, uidvalidity " % name)
+    assert out.startswith("%s: 4 messages, 4 recent, uidvalidity " % name)
     assert "saved %d octets\n" % len(before[0][1]) in out
-    assert "2 (\\Flagged $Work)\n" in out
+    assert "2 (\\Flagged \\Recent $Work)\n" in out
     assert "* expunged 3\nexpunge done, 3 messages\n" in out   # UID EXPUNGE 3 alone
-    assert "3 ()\n" in out.split("expunge done")[1]
+    assert "3 (\\Recent)\n" in out.split("expunge done")[1]
     with open(os.path.join(user.home, "m1.eml"), "rb") as f:
         assert f.read() == before[0][1]
     after = inbox_texts(server, user)
@@ -222,10 +221,10 @@ def test_append_status_list_create_rename_delete(mtest, tls_server, server, user
     out = r.stdout.decode()
     assert r.returncode == 0, (out, r.stderr)
     assert re.search(r"^appended, uid 1 uidvalidity \d+$", out, re.M)
-    assert re.search(r"^%sbox1: messages 1 recent 0 unseen 0 uidnext 2 uidvalidity \d+$"
+    assert re.search(r"^%sbox1: messages 1 recent 1 unseen 0 uidnext 2 uidvalidity \d+$"
                      % re.escape(p), out, re.M)
     assert "list: %sbox1 \\Noinferiors\n" % p in out
-    assert re.search(r"^1 uid 1 \(\\Seen\) 48 octets \d\d-\w\w\w-\d{4} .* "
+    assert re.search(r"^1 uid 1 \(\\Seen \\Recent\) 48 octets \d\d-\w\w\w-\d{4} .* "
                      r"subject: appended$", out, re.M)
     assert "-- message 1, 48 octets\n%s\n-- end\n" % msg.decode().replace("\n", "\r\n") in out
     assert out.count("list: %sbox" % p) == 1     # box2 is gone at the end
@@ -241,7 +240,7 @@ def test_check_reports_new_mail_and_others_flags(run_as, tls_server, server, spo
         p.stdin.write(b"open {localhost:%d/ssl}INBOX\n" % srv.port)
         p.stdin.flush()
         first = p.stdout.readline().decode()
-        assert re.match(r"\{localhost:\d+/ssl\}INBOX: 2 messages, 0 recent, uidvalidity "
+        assert re.match(r"\{localhost:\d+/ssl\}INBOX: 2 messages, 2 recent, uidvalidity "
                         r"\d+, uidnext 3\n$", first), first
         c = imap_login(server, user)
         c.select("INBOX")
@@ -257,7 +256,7 @@ def test_check_reports_new_mail_and_others_flags(run_as, tls_server, server, spo
     assert "* 3 messages" in lines
     assert "* flags of 1 changed" in lines
     assert "check done, 3 messages" in lines
-    assert re.search(r"^3 uid 3 \(\) \d+ octets ", out.decode(), re.M), out
+    assert re.search(r"^3 uid 3 \(\\Recent\) \d+ octets ", out.decode(), re.M), out
 
 
 def test_starttls_by_default_and_no_password_in_trace(mtest, tls_server, spool, user, sample):
@@ -620,7 +619,7 @@ def test_mailutil_debug_traces_the_conversation_not_the_password(run_as, tls_ser
     net = "{localhost:%d/ssl}" % srv.port
     r = run_as("mailutil", ["-d", "check", net + "INBOX"])
     assert r.returncode == 0, r.stderr
-    assert r.stdout.decode() == "0 new messages (4 unseen), 4 total in %sINBOX\n" % net
+    assert r.stdout.decode() == "4 new messages (4 unseen), 4 total in %sINBOX\n" % net
     err = r.stderr.decode()
     assert re.search(r"^mailutil: localhost S: \* OK ", err, re.M), err
     assert re.search(r"^mailutil: localhost C: \S+ STATUS ", err, re.M), err
@@ -636,7 +635,7 @@ def test_mailutil_check_and_copy_with_a_network_end(run_as, tls_server, server, 
     net = "{localhost:%d/ssl}" % srv.port
     r = run_as("mailutil", ["check", net + "INBOX"])
     assert r.returncode == 0, r.stderr
-    assert r.stdout.decode() == "0 new messages (4 unseen), 4 total in %sINBOX\n" % net
+    assert r.stdout.decode() == "4 new messages (4 unseen), 4 total in %sINBOX\n" % net
     r = run_as("mailutil", ["copy", net + "INBOX", net + "copied"])
     assert r.returncode == 0, r.stderr
     r = run_as("mailutil", ["copy", net + "copied", "#driver.maildir/back"])

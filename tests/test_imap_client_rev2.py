@@ -1,5 +1,8 @@
 # The imap driver as an IMAP4rev2 client (RFC 9051) of our imapd, which
-# offers IMAP4rev2 beside IMAP4rev1: mtest's /debug trace shows the ENABLE
+# offers IMAP4rev2 beside IMAP4rev1. The client asks for rev2 there only
+# when the name says /imap4rev2 (rev2 has no \Recent, so the classic
+# programs' recent counts would read 0); a server of rev2 alone always
+# gets it (test_imap_client_push). mtest's /debug trace shows the ENABLE
 # and the server's ESEARCH answer to the search it pushed; imaplib, an
 # IMAP4rev1 session, checks what the rev2 session changed on the server.
 import os
@@ -19,7 +22,7 @@ def test_open_search_fetch_flag_expunge(mtest, tls_server, server, spool, user, 
     spool.write(user, sample)
     srv = tls_server()
     before = inbox_texts(server, user)
-    name = "{localhost:%d/ssl/debug}INBOX" % srv.port
+    name = "{localhost:%d/ssl/debug/imap4rev2}INBOX" % srv.port
     r = mtest("open " + name, "search FROM alice", "fetch 4", "set 2 \\Flagged",
               "set 3 \\Deleted", "expunge", "headers")
     out = r.stdout.decode()
@@ -45,7 +48,7 @@ def test_open_search_fetch_flag_expunge(mtest, tls_server, server, spool, user, 
 
 def test_status_list_and_a_utf8_name(mtest, tls_server, server, user):  # noqa: F811
     srv = tls_server()
-    p = "{localhost:%d/ssl/debug}" % srv.port
+    p = "{localhost:%d/ssl/debug/imap4rev2}" % srv.port
     path = os.path.join(user.home, "new.eml")
     with open(path, "wb") as f:
         f.write(b"From: a@example.org\nSubject: appended\n\nline\n")
@@ -89,7 +92,27 @@ def test_enable_refused_keeps_imap4rev1(mtest, user):  # noqa: F811
         (b"A0003 FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)", fetched + b"A0003 OK\r\n"),
         (b"A0004 UID SEARCH (FLAGGED)", b"* SEARCH 1\r\nA0004 OK\r\n"),
         (b"A0005 LOGOUT", b"* BYE bye\r\nA0005 OK bye\r\n")])
-    r = mtest("open {127.0.0.1:%d}Caf&AOk-" % srv.port, "search FLAGGED")
+    r = mtest("open {127.0.0.1:%d/imap4rev2}Caf&AOk-" % srv.port, "search FLAGGED")
     srv.join(30)
     assert srv.done, srv.heard
     assert r.stdout.decode().split("\n")[1] == "search: 1", r.stdout
+
+
+def test_both_revisions_offered_stays_imap4rev1_unless_asked(mtest, tls_server, spool, user,  # noqa: F811
+                                                             sample):
+    # without /imap4rev2 our imapd (IMAP4rev1 and IMAP4rev2) is spoken to
+    # as IMAP4rev1: no ENABLE, the new messages counted recent as Debian's
+    # library counts them, the pushed search answered by SEARCH
+    spool.write(user, sample)
+    srv = tls_server()
+    name = "{localhost:%d/ssl/debug}INBOX" % srv.port
+    r = mtest("open " + name, "search FROM alice")
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, r.stderr)
+    trace = trace_of(r)
+    assert not [x for x in trace if "ENABLE IMAP4rev2" in x], trace
+    assert out.startswith("%s: 4 messages, 4 recent, uidvalidity " % name), out
+    search = [i for i, x in enumerate(trace) if x.startswith("C: ") and " UID SEARCH " in x]
+    assert len(search) == 1, "\n".join(trace)
+    assert trace[search[0] + 1] == "S: * SEARCH 1 4", trace
+    assert "search: 1 4\n" in out
