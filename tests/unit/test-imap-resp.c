@@ -110,7 +110,11 @@ static void test_net_names(void)
 	CHECK(n.prefix_len == strlen("{imap.example.org:993/ssl/user=ann/novalidate-cert}"));
 	CHECK(net_name_parse("{[::1]:143/notls/norsh}INBOX", &n, &err) == 0);
 	CHECK_STR(n.host, "::1");
-	CHECK(n.port == 143 && n.notls);
+	CHECK(n.port == 143 && n.notls && !n.rev2);
+	/* IMAP4rev2 asked for: still the imap service and its port */
+	CHECK(net_name_parse("{host/imap4rev2/ssl}INBOX", &n, &err) == 0 && n.rev2 && n.ssl);
+	CHECK_STR(n.service, "imap");
+	CHECK(net_port(&n) == 993);
 	CHECK(net_name_parse("{host/bogus}INBOX", &n, &err) < 0 && err.code == MAIL_BADNAME);
 	CHECK_STR(err.text, "unknown or bad flag /bogus in {host/bogus}");
 	CHECK(net_name_parse("{host:70000}INBOX", &n, &err) < 0);
