@@ -307,21 +307,6 @@ static int32_t thread_list(struct answer *a, const struct imap_item *it)
 	return first;
 }
 
-/* Index of the first message whose UID is lo or more. */
-static uint32_t uid_lower(const struct mailbox *box, uint32_t lo)
-{
-	uint32_t l = 0, h = box->nmsgs;
-
-	while (l < h) {
-		uint32_t mid = l + (h - l) / 2;
-		if (box->msgs[mid]->uid < lo)
-			l = mid + 1;
-		else
-			h = mid;
-	}
-	return l;
-}
-
 /* The messages an ESEARCH set names (UIDs, or message numbers when the
  * answer lacks "UID"), heard as UIDs; a set with more ranges than the
  * mailbox could need is not read. */
@@ -344,7 +329,7 @@ static void esearch_set(struct answer *a, struct pool *pool, const struct imap_i
 			lo = hi;
 			hi = t;
 		}
-		uint32_t j = uid ? uid_lower(box, lo) : lo ? lo - 1 : 0;
+		uint32_t j = uid ? mail_uid_lower(box, lo) : lo ? lo - 1 : 0;
 		for (; j < box->nmsgs && (uid ? box->msgs[j]->uid : j + 1) <= hi &&
 		       a->n < ANSWER_MAX(box); j++)
 			uid_heard(a, box->msgs[j]->uid);

@@ -710,7 +710,7 @@ int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size
 	return box->drv->fetch(box, msgno, text, len, err);
 }
 
-uint32_t mail_msgno(const struct mailbox *box, uint32_t uid)
+uint32_t mail_uid_lower(const struct mailbox *box, uint32_t uid)
 {
 	uint32_t lo = 0, hi = box->nmsgs;
 
@@ -721,7 +721,14 @@ uint32_t mail_msgno(const struct mailbox *box, uint32_t uid)
 		else
 			hi = mid;
 	}
-	return lo < box->nmsgs && box->msgs[lo]->uid == uid ? lo + 1 : 0;
+	return lo;
+}
+
+uint32_t mail_msgno(const struct mailbox *box, uint32_t uid)
+{
+	uint32_t i = mail_uid_lower(box, uid);
+
+	return i < box->nmsgs && box->msgs[i]->uid == uid ? i + 1 : 0;
 }
 
 /* Remember that m now holds a parse; drop the oldest one beyond the limit. */

@@ -422,6 +422,9 @@ int mail_status_modseq(struct mail_session *s, const char *name, uint64_t *highe
 
 /* Current message number of uid, or 0 if it is not (or no longer) there. */
 uint32_t mail_msgno(const struct mailbox *box, uint32_t uid);
+/* The index (0-based) of the first message whose UID is uid or more;
+ * nmsgs when there is none. */
+uint32_t mail_uid_lower(const struct mailbox *box, uint32_t uid);
 
 /* RFC 3501 LIST wildcard match (% does not match '/'). */
 int mail_match(const char *pattern, const char *name);
