@@ -230,9 +230,12 @@ static uint32_t recordless_validity(struct mailbox *box)
 	struct mail_err ignore;
 	struct stat st;
 
+	uint32_t lost = UB(box)->lost_validity;
+
 	if (!UB(box)->exists || !box->sess || unix_path_stat(box->sess, box->path, &st, &ignore) < 0)
-		return mail_uidvalidity(box->sess, (uint32_t)time(NULL), 0);
-	return mail_uidvalidity(box->sess, (uint32_t)st.st_ctime, !box->readonly);
+		return mail_uidvalidity(box->sess, rec_validity_floor((uint32_t)time(NULL), lost), 0);
+	return mail_uidvalidity(box->sess, rec_validity_floor((uint32_t)st.st_ctime, lost),
+				!box->readonly);
 }
 
 int unix_open(struct mailbox *box, struct mail_err *err)
@@ -632,8 +635,7 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 	if (snapshot(sess, path, 1, &lk, &p, &kt, ks, key, err) < 0)
 		return -1;
 	/* a record-less file gets its record now, so its UIDVALIDITY is taken */
-	uint32_t counter = 0, validity = p.have_rec ? p.validity :
-		mail_uidvalidity(sess, (uint32_t)lk.st.st_ctime, 1);
+	uint32_t counter = 0, validity = rec_validity(sess, &p, lk.st.st_ctime, 1);
 	int clean = assign_uids(&p, 0, p.have_rec ? p.last : 0, &counter);
 	unix_kw_trim(&p, &kt);
 	buf_init(&out);
@@ -820,8 +822,7 @@ int unix_status(struct mail_session *sess, const char *path, struct mail_status 
 		st->size += p.m[i].size;
 	}
 	st->uidnext = counter + 1;
-	st->uidvalidity = p.have_rec ? p.validity :
-				       mail_uidvalidity(sess, (uint32_t)lk.st.st_ctime, 0);
+	st->uidvalidity = rec_validity(sess, &p, lk.st.st_ctime, 0);
 	memset(key, 0, sizeof key);
 	lk_close(&lk, 0);
 	unix_parse_free(&p);

@@ -20,6 +20,11 @@
 /* Trust in a folder record: see the top of unix_record.c. */
 enum { REC_NONE, REC_LEGACY, REC_MAC };
 #define AUTH_HDR "X-IMAP-Auth:"
+/* the pseudo message's fixed parts (UW's subject; our text) */
+#define PSEUDO_SUBJECT "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"
+#define PSEUDO_TEXT                                                           \
+	"This message holds the IMAP state of this mail folder (UID numbers\n" \
+	"and keywords). Mail programs hide it; deleting it resets that state.\n"
 #define MAC_HEX 64
 #define AUTH_LINE (sizeof AUTH_HDR + 10 + 1 + MAC_HEX + 1)
 /* the auth line sits right before "X-IMAP: <validity> ", so its digits are
@@ -107,6 +112,8 @@ struct parse {
 	char *recval;        /* the X-IMAP value, to recompute the MAC */
 	size_t recval_len, recval_base;  /* and its length and file offset */
 	struct pmsg pm;      /* the pseudo message, shown if the record is not ours */
+	int pm_form;         /* and exactly of a record's form: hidden all the same */
+	uint32_t lost_validity;  /* a hidden record's UIDVALIDITY, not believed */
 	unsigned kw_before;  /* keyword names known before the parse */
 	unsigned kw_rec;     /* and after the record's, if there is one */
 	int fmt;             /* UF_*: the file's frame */
@@ -158,6 +165,7 @@ struct ubox {
 	uint32_t gen;           /* its value */
 	uint32_t counter;       /* highest UID handed out */
 	int rec_trust;          /* REC_* of the record */
+	uint32_t lost_validity; /* a hidden record's UIDVALIDITY (rec_validity_floor) */
 	unsigned char key[UIDX_KEYLEN];
 	int keystate;           /* unix_user_key's answer: 1 key, -1 none possible */
 	int not_spool;          /* no MTA delivers to this file */
@@ -284,6 +292,9 @@ int rec_mac(const unsigned char *key, const char *val, size_t n, uint32_t ours,
 void rec_verify(struct parse *out, const char *buf, off_t base, const struct hinfo *h);
 int unix_user_key(struct mail_session *s, unsigned char key[UIDX_KEYLEN]);
 int unix_in_spool(const struct mail_session *s, const char *path);
+int unix_record_form(const char *m, size_t n, int mmdf);
+uint32_t rec_validity_floor(uint32_t floor, uint32_t hidden);
+uint32_t rec_validity(struct mail_session *s, const struct parse *p, time_t ctime, int take);
 void rec_trust(struct parse *p, struct mail_session *s, const char *path,
 	       int keystate);
 int unix_gen_find(int fd, off_t *off, uint32_t *val);

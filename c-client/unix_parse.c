@@ -655,6 +655,9 @@ void unix_parse_keep(struct parse *out, struct pmsg *m, const struct hinfo *h,
 			rec_verify(out, buf, base, h);
 			out->pseudo = 1;
 			out->pm = *m;
+			out->pm_form = unix_record_form(buf + (m->off - (size_t)base),
+							m->from_len + m->hdr_len + m->body_len,
+							out->fmt == UF_MMDF);
 			return;
 		}
 	}

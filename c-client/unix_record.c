@@ -3,11 +3,13 @@
  * key, the spool directory, the index), its change counter, and moving it
  * on in place after an append. */
 #include "unix_int.h"
+#include "driver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #ifndef SSLTYPE_NONE
 /* SHA256_Init and friends: deprecated in OpenSSL 3 for the EVP interface,
@@ -38,9 +40,18 @@
  * mailbox rewrites it with an authenticated record at once), or the user
  * has no home to keep a key in (then any well-formed auth line is believed,
  * and what we write carries one under an all-zero key, so the quoting
- * below still reads back exactly). Otherwise the pseudo message is shown as a
- * message and its record ignored. Mailboxes last written by UW imapd (no
- * index of ours) show their pseudo message once in the spool.
+ * below still reads back exactly). Otherwise the record is ignored: its
+ * UIDVALIDITY, uidlast and keywords, and the status headers of the messages
+ * after it. That is the case of a spool file after the user's whole
+ * ~/.imapd-cache (with its secret) was deleted, and of one last written by
+ * UW imapd. Its pseudo message stays hidden when it has exactly the form
+ * we or UW write (unix_form.c: fixed headers, one of two fixed texts), as
+ * UW imapd and Dovecot hide it: a delivery forging that form carries no
+ * content a person could want, so hiding it (and replacing it with our
+ * authenticated record at the next rewrite) loses nothing, while nothing
+ * in it is believed; the new UIDVALIDITY is above the hidden one when that
+ * is plausible (rec_validity_floor). Any other first message with X-IMAP is
+ * shown as a message.
  *
  * Quoting: messages we write are mboxrd: every line starting with ">*From "
  * gets one more '>', on every write, header and body, so no reader takes a
@@ -247,10 +258,11 @@ void rec_trust(struct parse *p, struct mail_session *s, const char *path,
 		p->all_mine = 1;
 	} else {
 		p->have_rec = 0;
+		p->lost_validity = p->pseudo && p->pm_form ? p->validity : 0;
 		p->validity = p->last = 0;
 		p->last_off = p->auth_off = 0;
 		p->ours = p->rd_ours = 0;
-		if (p->pseudo) {
+		if (p->pseudo && !p->pm_form) {
 			p->pseudo = 0;
 			if (p->n == p->cap) {
 				p->cap = p->cap ? p->cap * 2 : 64;
@@ -262,6 +274,33 @@ void rec_trust(struct parse *p, struct mail_session *s, const char *path,
 			p->n++;
 		}
 	}
+}
+
+/* A hidden record nobody vouches for may still be the one clients cached
+ * (the user's ~/.imapd-cache was deleted, or UW imapd wrote it): the new
+ * UIDVALIDITY must be greater. Both writers take the time of day, so a
+ * value far in the future was forged, and is not let near UINT32_MAX. */
+#define VALIDITY_AHEAD ((uint32_t)1 << 24)
+
+/* The floor for a new UIDVALIDITY: floor, raised above hidden when that is
+ * a UIDVALIDITY someone may have seen. */
+uint32_t rec_validity_floor(uint32_t floor, uint32_t hidden)
+{
+	uint64_t now = (uint64_t)time(NULL);
+
+	if (hidden && (uint64_t)hidden <= now + VALIDITY_AHEAD && hidden < UINT32_MAX &&
+	    hidden >= floor)
+		return hidden + 1;
+	return floor;
+}
+
+/* UIDVALIDITY of a parsed file: its record's, or a new one (taken: kept
+ * in the user's counter) above the file's ctime and a hidden record's. */
+uint32_t rec_validity(struct mail_session *s, const struct parse *p, time_t ctime, int take)
+{
+	if (p->have_rec)
+		return p->validity;
+	return mail_uidvalidity(s, rec_validity_floor((uint32_t)ctime, p->lost_validity), take);
 }
 
 /* Find our folder record's change counter: the first message must be the

@@ -419,6 +419,7 @@ static int parse_whole(struct mailbox *box, struct locked *lk, struct parse *p,
 	}
 	rec_trust(p, box->sess, box->path, ub->keystate);
 	ub->rec_trust = p->trust;
+	ub->lost_validity = p->lost_validity;
 	if (p->have_rec && box->uidvalidity && p->validity != box->uidvalidity && box->nmsgs) {
 		/* a different folder now: every message we knew is gone */
 		while (box->nmsgs)

@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PSEUDO_SUBJECT "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"
-
 static void wraw(struct wout *w, const char *p, size_t n)
 {
 	if (!w->failed && write_full(w->fd, p, n) < 0)
@@ -169,9 +167,7 @@ off_t write_pseudo(struct wout *w, uint32_t validity, uint32_t last, char **name
 	at = w->pos + (off_t)b.len + 19;
 	buf_printf(&b, "X-IMAP: %s", val.data);
 	buf_free(&val);
-	buf_puts(&b, "\nStatus: RO\n\n"
-		     "This message holds the IMAP state of this mail folder (UID numbers\n"
-		     "and keywords). Mail programs hide it; deleting it resets that state.\n");
+	buf_puts(&b, "\nStatus: RO\n\n" PSEUDO_TEXT);
 	frame_end(&b, w->fmt);
 	wput(w, b.data, b.len);
 	buf_free(&b);
