@@ -732,6 +732,7 @@ int mbox_parse_windows(mbox_get_fn get, void *ctx, off_t start, off_t end, size_
 int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counter)
 {
 	int all_kept = 1;
+	uint32_t xprev = 0;   /* the X-UID of the last message a lost record quoted */
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct pmsg *m = &p->m[i];
@@ -739,30 +740,28 @@ int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counte
 		if (m->xuid && m->xuid > prev && m->xuid <= lim) {
 			m->uid = m->xuid;
 			m->rd = p->fmt == UF_MBOX && m->xuid <= p->rd_ours;   /* MMDF quotes nothing */
-			if (m->rd)
-				m->size -= m->nq;
-		} else if (p->all_mine) {
-			if (*counter < prev)
-				*counter = prev;
-			if (*counter < ulast)
-				*counter = ulast;
-			m->uid = ++*counter;
-			m->xuid = 0;
-			m->rd = 0;
-			all_kept = 0;
 		} else {
 			if (*counter < prev)
 				*counter = prev;
 			if (*counter < ulast)
 				*counter = ulast;
 			m->uid = ++*counter;
+			/* what a hidden record of our form says we quoted (see
+			 * rec_trust): read as we wrote it, nothing else believed */
+			m->rd = p->trust == REC_NONE && p->fmt == UF_MBOX && m->xuid > xprev &&
+				m->xuid <= p->rd_ours;
+			if (m->rd)
+				xprev = m->xuid;
 			m->xuid = 0;
-			m->flags = 0;
-			kwset_free(&m->kw);
-			m->old = 0;
-			m->rd = 0;
+			if (!p->all_mine) {
+				m->flags = 0;
+				kwset_free(&m->kw);
+				m->old = 0;
+			}
 			all_kept = 0;
 		}
+		if (m->rd)
+			m->size -= m->nq;
 		prev = m->uid;
 	}
 	if (*counter < prev)

@@ -57,7 +57,10 @@
  * gets one more '>', on every write, header and body, so no reader takes a
  * line for a separator. Reading removes one '>' from ">+From " lines only
  * for the messages an authenticated record vouches for (REC_MAC, X-UID <=
- * ours): we wrote those. Anything else (an MTA's delivery, mboxo, where
+ * ours): we wrote those; and, so a lost ~/.imapd-cache changes no text, for
+ * those a hidden record of our exact form says we quoted (its auth line
+ * unverified: a sender can so change only how a message carrying its own
+ * forged X-UID reads, one '>' less, never a separator). Anything else (an MTA's delivery, mboxo, where
  * ">From " may be literal; files of the version without keys) reads as it
  * is, and is re-quoted when we first rewrite it, so it reads the same. */
 
@@ -261,7 +264,10 @@ void rec_trust(struct parse *p, struct mail_session *s, const char *path,
 		p->lost_validity = p->pseudo && p->pm_form ? p->validity : 0;
 		p->validity = p->last = 0;
 		p->last_off = p->auth_off = 0;
-		p->ours = p->rd_ours = 0;
+		p->ours = 0;
+		/* the quoting it claims is kept for the messages' text alone: a
+		 * sender reaches only messages carrying its own forged X-UID */
+		p->rd_ours = p->pseudo && p->pm_form && p->auth_seen ? p->rd_ours : 0;
 		if (p->pseudo && !p->pm_form) {
 			p->pseudo = 0;
 			if (p->n == p->cap) {
