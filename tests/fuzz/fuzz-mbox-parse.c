@@ -196,7 +196,7 @@ static void check_same(const struct parse *a, const struct kwtab *ka, const stru
 	CHECK(a->n == b->n && a->fmt == b->fmt && a->have_rec == b->have_rec && a->validity == b->validity &&
 	      a->last == b->last && a->last_off == b->last_off && a->pseudo == b->pseudo &&
 	      a->rec_mac == b->rec_mac && a->ours == b->ours && a->rd_ours == b->rd_ours &&
-	      a->auth_off == b->auth_off && a->kw_rec == b->kw_rec);
+	      a->auth_off == b->auth_off && a->kw_rec == b->kw_rec && a->pm_form == b->pm_form);
 	CHECK(!a->pseudo || same_pmsg(&a->pm, &b->pm));
 	for (size_t i = 0; i < a->n; i++)
 		CHECK(same_pmsg(&a->m[i], &b->m[i]));
@@ -213,12 +213,22 @@ static void check_uids(const char *buf, size_t len, struct parse *p, struct kwta
 	uint32_t counter = 0, prev = 0;
 
 	rec_trust(p, NULL, "/fuzz/box", ks);
+	/* a record not believed stays hidden only in its exact form, and
+	 * gives a UIDVALIDITY floor only then */
+	CHECK(!p->pseudo || p->have_rec || p->pm_form);
+	CHECK(!p->lost_validity || (p->pseudo && p->pm_form && !p->have_rec));
+	CHECK(!p->pseudo || !p->pm_form ||
+	      unix_record_form(buf + p->pm.off, p->pm.from_len + p->pm.hdr_len + p->pm.body_len,
+			       p->fmt == UF_MMDF));
 	assign_uids(p, 0, p->have_rec ? p->last : 0, &counter);
 	unix_kw_trim(p, kt);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pmsg *m = &p->m[i];
 		CHECK(m->uid > prev && m->uid <= counter);
-		CHECK(!m->rd || (m->xuid == m->uid && p->trust != REC_NONE));
+		/* read unquoted: a record believed vouches for it, or a hidden
+		 * one of our form says we quoted it */
+		CHECK(!m->rd || (m->xuid == m->uid && p->trust != REC_NONE) ||
+		      (p->trust == REC_NONE && p->pm_form && !m->xuid));
 		CHECK(m->xuid == m->uid || p->all_mine || (!m->flags && kwset_empty(&m->kw) && !m->old));
 		CHECK(kwset_next(&m->kw, *kt->n) < 0);
 		check_msg(buf, len, m, p->fmt);   /* sizes now without the quotes of ours */
