@@ -2,7 +2,8 @@
  * text and the UIDs last told, in the answer's order; after every command
  * (and in IDLE) the command is run again without output and the change is
  * told as ADDTO / REMOVEFROM with positions (0 for SEARCH, whose result
- * has no order), then MIN / MAX / COUNT when asked and changed. */
+ * has no order), then MIN / MAX / COUNT when asked and changed; in UIDs
+ * for UID SEARCH / UID SORT, else in message numbers (RFC 5267 4.3.2). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,19 @@ static void context_new(struct cmd *cmd, const struct search_return *ret, const 
 	c->contexts = x;
 }
 
+/* See context.h: RFC 5267 4.3's BAD for UPDATE under a live tag. */
+int imap_context_busy(struct cmd *cmd, const struct search_return *ret)
+{
+	if (!(ret->opts & RET_UPDATE) || (cmd->flags & CMD_QUIET))
+		return 0;
+	for (const struct imap_context *x = cmd->c->contexts; x; x = x->next)
+		if (!strcmp(x->tag, cmd->tag)) {
+			resp_bad(cmd, "Tag %s already names a context with UPDATE", cmd->tag);
+			return 1;
+		}
+	return 0;
+}
+
 /* See context.h: take a recomputed result, or make a context. */
 int imap_context_reply(struct cmd *cmd, const struct search_return *ret, const uint32_t *msgnos,
 		       size_t n)
@@ -166,24 +180,37 @@ static int has_uid(const uint32_t *sorted, size_t n, uint32_t uid)
 	return bsearch(&uid, sorted, n, sizeof uid, uid_cmp) != NULL;
 }
 
-/* "* ESEARCH (TAG "t") UID " opening a response into out. */
+/* "* ESEARCH (TAG "t") [UID]" opening a response into out. */
 static void esearch_open(struct buf *out, const struct imap_context *x)
 {
 	buf_reset(out);
 	buf_puts(out, "* ESEARCH (TAG ");
 	imap_put_string(out, x->tag, strlen(x->tag));
-	buf_puts(out, ") UID");
+	buf_puts(out, x->uid ? ") UID" : ")");
+}
+
+/* What the client calls the message of this UID in the context: the UID
+ * itself, or its message number now. */
+static uint32_t told_id(const struct client *c, const struct imap_context *x, uint32_t uid)
+{
+	return x->uid ? uid : mail_msgno(c->box, uid);
 }
 
 /* One ADDTO or REMOVEFROM "(pos set)" as a line of its own. */
 static void tell(struct client *c, const struct imap_context *x, const char *what, size_t pos,
 		 const uint32_t *uids, size_t n, struct buf *out)
 {
+	uint32_t *ids = xmalloc((n ? n : 1) * sizeof *ids);
+
+	/* ascending UIDs are ascending message numbers: the set keeps its form */
+	for (size_t i = 0; i < n; i++)
+		ids[i] = told_id(c, x, uids[i]);
 	esearch_open(out, x);
 	buf_printf(out, " %s (%zu ", what, pos);
-	imap_put_seqset(out, uids, n);
+	imap_put_seqset(out, ids, n);
 	buf_puts(out, ")\r\n");
 	resp_write(c, out->data, out->len);
+	free(ids);
 }
 
 /* The UIDs of a not in b (sorted), in a's order, into out; how many. */
@@ -317,13 +344,35 @@ static void tell_summary(struct client *c, const struct imap_context *x, struct 
 		return;
 	esearch_open(out, x);
 	if (capture.n && (want & RET_MIN))
-		buf_printf(out, " MIN %u", nmin);
+		buf_printf(out, " MIN %u", told_id(c, x, nmin));
 	if (capture.n && (want & RET_MAX))
-		buf_printf(out, " MAX %u", nmax);
+		buf_printf(out, " MAX %u", told_id(c, x, nmax));
 	if (want & RET_COUNT)
 		buf_printf(out, " COUNT %zu", capture.n);
 	buf_puts(out, "\r\n");
 	resp_write(c, out->data, out->len);
+}
+
+/* See context.h: a result in message numbers loses the message before
+ * its EXPUNGE (RFC 5267 4.3.4: after it, the number names another). */
+void imap_context_expunged(struct client *c, uint32_t msgno, uint32_t uid)
+{
+	struct buf out;
+
+	buf_init(&out);
+	for (struct imap_context *x = c->contexts; x; x = x->next) {
+		size_t i = 0;
+		while (i < x->n && x->uids[i] != uid)
+			i++;
+		if (x->uid || i == x->n || !(x->opts & (RET_ALL | RET_PARTIAL)))
+			continue;
+		esearch_open(&out, x);
+		buf_printf(&out, " REMOVEFROM (%zu %u)\r\n", x->sort ? i + 1 : 0, msgno);
+		resp_write(c, out.data, out.len);
+		memmove(x->uids + i, x->uids + i + 1, (x->n - i - 1) * sizeof *x->uids);
+		x->n--;
+	}
+	buf_free(&out);
 }
 
 /* See context.h: each context recomputed, its change told, kept. */

@@ -619,6 +619,8 @@ void cmd_search(struct cmd *cmd)
 
 	if (p_sp(&cmd->p) < 0 || imap_search_return_parse(&cmd->p, &ret) < 0)
 		return resp_parse_error(cmd);
+	if (imap_context_busy(cmd, &ret))
+		return;
 	rc = imap_search_parse(&cmd->p, box, &key);
 	/* "$" in the keys is already copied; a failure from here on leaves it
 	 * empty (RFC 5182 2.1), a success replaces it */

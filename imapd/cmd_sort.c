@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "imapd.h"
+#include "context.h"
 #include "search_parse.h"
 #include "sort.h"
 #include "thread.h"
@@ -153,6 +154,8 @@ void cmd_sort(struct cmd *cmd)
 
 	if (p_sp(&cmd->p) < 0 || imap_search_return_parse(&cmd->p, &ret) < 0)
 		return resp_parse_error(cmd);
+	if (imap_context_busy(cmd, &ret))
+		return;
 	if (parse_criteria(&cmd->p, crit, &ncrit) < 0) {
 		if (ret.opts & RET_SAVE)
 			imap_searchres_reset(cmd->c);

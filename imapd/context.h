@@ -16,6 +16,10 @@
  * after a context was made for RETURN (UPDATE). */
 int imap_context_reply(struct cmd *cmd, const struct search_return *ret, const uint32_t *msgnos,
 		       size_t n);
+/* 1 when RETURN (UPDATE) names a tag a live context has: answered BAD. */
+int imap_context_busy(struct cmd *cmd, const struct search_return *ret);
+/* The message msgno (uid) is about to be told expunged. */
+void imap_context_expunged(struct client *c, uint32_t msgno, uint32_t uid);
 /* Recompute every context of the session and write what changed. */
 void imap_context_update(struct client *c);
 /* The mailbox is left: every context ends. */

@@ -225,6 +225,7 @@ static void ev_expunged(void *ctx, uint32_t msgno)
 {
 	struct client *c = ctx;
 
+	imap_context_expunged(c, msgno, c->box->ev_uid);
 	if (c->enabled & (CLIENT_EN_QRESYNC | CLIENT_EN_UIDONLY))
 		resp_untagged(c, "VANISHED %u", c->box->ev_uid);
 	else

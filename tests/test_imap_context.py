@@ -67,18 +67,19 @@ def test_own_changes_and_count(pair):
     assert esearch == ['* ESEARCH (TAG "C1") COUNT 5']
     esearch = esearch_lines(a.command("SEARCH RETURN (MIN MAX UPDATE) UNSEEN", tag="M1"))
     assert esearch == ['* ESEARCH (TAG "M1") MIN 1 MAX 5']
+    # SEARCH, not UID SEARCH: message numbers, no UID marker (RFC 5267 4.3.2)
     r = a.command("STORE 1 +FLAGS.SILENT (\\Seen)")
-    assert sorted(esearch_lines(r)) == ['* ESEARCH (TAG "C1") UID COUNT 4',
-                                        '* ESEARCH (TAG "M1") UID MIN 2 MAX 5']
+    assert sorted(esearch_lines(r)) == ['* ESEARCH (TAG "C1") COUNT 4',
+                                        '* ESEARCH (TAG "M1") MIN 2 MAX 5']
     r = a.command("STORE 3 +FLAGS.SILENT (\\Seen)")
-    assert esearch_lines(r) == ['* ESEARCH (TAG "C1") UID COUNT 3']
+    assert esearch_lines(r) == ['* ESEARCH (TAG "C1") COUNT 3']
     r = a.command("APPEND INBOX ", Lit(message(6).crlf()))
-    assert sorted(esearch_lines(r)) == ['* ESEARCH (TAG "C1") UID COUNT 4',
-                                        '* ESEARCH (TAG "M1") UID MIN 2 MAX 6']
+    assert sorted(esearch_lines(r)) == ['* ESEARCH (TAG "C1") COUNT 4',
+                                        '* ESEARCH (TAG "M1") MIN 2 MAX 6']
     ok(a.command("STORE 5:6 +FLAGS.SILENT (\\Deleted)"))
     r = a.command("EXPUNGE")
-    assert sorted(esearch_lines(r)) == ['* ESEARCH (TAG "C1") UID COUNT 2',
-                                        '* ESEARCH (TAG "M1") UID MIN 2 MAX 4']
+    assert sorted(esearch_lines(r)) == ['* ESEARCH (TAG "C1") COUNT 2',
+                                        '* ESEARCH (TAG "M1") MIN 2 MAX 4']
 
 
 @pytest.mark.mbox_only("SORT positions: the order, not the format, is tested")
@@ -140,3 +141,61 @@ def test_noupdate_and_ends(pair):
     assert a.command('CANCELUPDATE "N0"').status == "NO"
     ok(a.command("SELECT INBOX"))
     assert a.command('CANCELUPDATE "N2"').status == "NO"
+
+
+@pytest.mark.mbox_only("the numbering of updates, not the format, is tested")
+def test_search_updates_in_message_numbers(pair):
+    """RFC 5267 4.3.2: SEARCH (not UID SEARCH) with UPDATE hears message
+    numbers, without the UID marker; 4.3.4: the REMOVEFROM of an expunged
+    message comes before its EXPUNGE (after it, the number names another
+    message), 4.3.3: an ADDTO after the EXISTS."""
+    a, b = pair
+    ok(b.command("STORE 1 +FLAGS (\\Deleted)"))
+    ok(b.command("EXPUNGE"))
+    ok(a.command("NOOP"))    # UIDs 2:5 are messages 1:4 now
+    r = ok(a.command("SEARCH RETURN (UPDATE) UNSEEN", tag="Q1"))
+    assert esearch_lines(r) == ['* ESEARCH (TAG "Q1") ALL 1:4']
+    ok(b.command("STORE 2 +FLAGS (\\Seen)"))       # UID 3
+    ok(b.command("APPEND INBOX ", Lit(message(6).crlf())))
+    r = ok(a.command("NOOP"))
+    lines = [x.decode() for x in r.raw]
+    assert esearch_lines(r) == ['* ESEARCH (TAG "Q1") REMOVEFROM (0 2)',
+                                '* ESEARCH (TAG "Q1") ADDTO (0 5)'], lines
+    assert lines.index("* 5 EXISTS") < lines.index('* ESEARCH (TAG "Q1") ADDTO (0 5)')
+    ok(b.command("STORE 3 +FLAGS (\\Deleted)"))      # UID 4, still in the result
+    ok(b.command("EXPUNGE"))
+    r = ok(a.command("NOOP"))
+    lines = [x.decode() for x in r.raw]
+    assert lines[:2] == ['* ESEARCH (TAG "Q1") REMOVEFROM (0 3)', "* 3 EXPUNGE"], lines
+    assert esearch_lines(r) == ['* ESEARCH (TAG "Q1") REMOVEFROM (0 3)']
+    r = ok(a.command("SORT RETURN (UPDATE) (SUBJECT) US-ASCII ALL", tag="Q2"))
+    assert esearch_lines(r) == ['* ESEARCH (TAG "Q2") ALL 1:4']
+    ok(b.command("STORE 1 +FLAGS (\\Deleted)"))
+    ok(b.command("EXPUNGE"))
+    lines = [x.decode() for x in ok(a.command("NOOP")).raw]
+    assert lines[:3] == ['* ESEARCH (TAG "Q1") REMOVEFROM (0 1)',
+                         '* ESEARCH (TAG "Q2") REMOVEFROM (1 1)', "* 1 EXPUNGE"] or \
+        lines[:3] == ['* ESEARCH (TAG "Q2") REMOVEFROM (1 1)',
+                      '* ESEARCH (TAG "Q1") REMOVEFROM (0 1)', "* 1 EXPUNGE"], lines
+
+
+@pytest.mark.mbox_only("session state only")
+def test_update_under_a_live_tag_is_bad(pair):
+    """RFC 5267 4.3: UPDATE with the tag of a live UPDATE context is BAD;
+    the context stays, and once cancelled the tag is free again."""
+    a, b = pair
+    ok(a.command("UID SEARCH RETURN (UPDATE) ALL", tag="T1"))
+    for cmd in ("UID SEARCH RETURN (UPDATE) UNSEEN", "SORT RETURN (UPDATE) (DATE) UTF-8 ALL"):
+        r = a.command(cmd, tag="T1")
+        assert r.status == "BAD" and esearch_lines_of(r) == [], (cmd, r)
+    # without UPDATE the tag may be used again
+    assert ok(a.command("UID SEARCH RETURN (COUNT) ALL", tag="T1"))
+    ok(b.command("APPEND INBOX ", Lit(message(6).crlf())))
+    assert esearch_lines(a.command("NOOP")) == ['* ESEARCH (TAG "T1") UID ADDTO (0 6)']
+    ok(a.command('CANCELUPDATE "T1"'))
+    assert esearch_lines(a.command("UID SEARCH RETURN (UPDATE) ALL", tag="T1")) == \
+        ['* ESEARCH (TAG "T1") UID ALL 1:6']
+
+
+def esearch_lines_of(r):
+    return [x for x in r.raw if x.startswith(b"* ESEARCH")]

@@ -67,6 +67,11 @@ int imap_context_reply(struct cmd *cmd, const struct search_return *ret, const u
 	return 0;
 }
 
+int imap_context_busy(struct cmd *cmd, const struct search_return *ret)
+{
+	return 0;
+}
+
 /* The library's own definitions win over these weak ones when linked in;
  * the in-memory mailbox has no message text anyway. */
 __attribute__((weak)) int mail_keyword(struct mailbox *box, const char *name, int create)
