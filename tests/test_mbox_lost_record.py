@@ -60,6 +60,19 @@ def ours_now(spool, user, validity):
     assert UW_TEXT not in raw and OUR_TEXT in raw
 
 
+def served_anew(c, spool, user, old_validity):
+    """MSGS served byte for byte as new mail (no flags, UIDs from 1, no
+    pseudo message) under a UIDVALIDITY above old_validity, and after the
+    session the file holds our record; that UIDVALIDITY."""
+    n, v = select(c)
+    assert n == 2 and v > old_validity, (n, v, old_validity)
+    assert contents(c, 2) == [(1, ["\\Recent"], mbox.crlf(MSGS[0])),
+                              (2, ["\\Recent"], mbox.crlf(MSGS[1]))]
+    c.command("LOGOUT")
+    ours_now(spool, user, v)
+    return v
+
+
 def test_lost_cache(fresh, user, spool, connect):
     """~/.imapd-cache deleted, key and all: no pseudo message is seen, the
     UIDVALIDITY is new and greater, every message is intact byte for byte
@@ -73,12 +86,7 @@ def test_lost_cache(fresh, user, spool, connect):
     assert b"\nX-IMAP-Auth: " in spool.read(user)
     shutil.rmtree(os.path.join(user.home, ".imapd-cache"))
     c = connect()
-    n, v2 = select(c)
-    assert n == 2 and v2 > v1, (n, v1, v2)
-    assert contents(c, 2) == [(1, ["\\Recent"], mbox.crlf(MSGS[0])),
-                              (2, ["\\Recent"], mbox.crlf(MSGS[1]))]
-    c.command("LOGOUT")
-    ours_now(spool, user, v2)
+    v2 = served_anew(c, spool, user, v1)
     c = connect()
     assert select(c) == (2, v2)
     assert [u for u, _, _ in contents(c, 2)] == [1, 2]
@@ -103,12 +111,7 @@ def test_uw_written_spool(fresh, user, spool, connect):
     uw_validity = int(re.search(rb"\nX-IMAP: (\d{10}) ", raw).group(1))
     put_spool(spool, user, raw)
     c = connect()
-    n, v = select(c)
-    assert n == 2 and v > uw_validity, (n, v, uw_validity)
-    assert contents(c, 2) == [(1, ["\\Recent"], mbox.crlf(MSGS[0])),
-                              (2, ["\\Recent"], mbox.crlf(MSGS[1]))]
-    c.command("LOGOUT")
-    ours_now(spool, user, v)
+    served_anew(c, spool, user, uw_validity)
 
 
 def test_near_forms_are_mail(fresh, user, spool, connect):
