@@ -60,6 +60,7 @@ struct hinfo {
 	size_t auth_off;     /* offset of its digits in the buffer */
 	const char *auth_mac;
 	uint32_t nq;         /* lines of the form ">+From " */
+	int unq;             /* a "From " line inside: we never write one */
 };
 
 struct pmsg {
@@ -73,6 +74,7 @@ struct pmsg {
 	time_t date;
 	int tz;
 	uint32_t nq;         /* ">+From " lines, header and body */
+	int unq;             /* and "From " lines: then we did not write it */
 	int rd;              /* ours and mboxrd: reading unquotes them */
 	int plain;           /* the body has no line quoting changes (0: unknown) */
 };
@@ -84,6 +86,7 @@ struct pend {
 	size_t fl, hend;     /* its header, and where the body starts */
 	uint64_t hsize;      /* canonical size of the header, blank line included */
 	uint32_t hnq;        /* ">+From " lines in the header */
+	int hunq;            /* a "From " line in the header */
 	uint64_t lf, crlf;   /* line ends in the body so far */
 	int quotable;        /* a body line quoting changes was seen */
 	size_t stop;         /* the body is scanned up to this line start */

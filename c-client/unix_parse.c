@@ -359,7 +359,9 @@ size_t hdr_scan(const char *buf, size_t pos, size_t len, struct hinfo *h,
 			*blank = next - pos;
 			return next;
 		}
-		h->nq += unix_from_depth(buf + pos, ce - pos) > 0;
+		int d = unix_from_depth(buf + pos, ce - pos);
+		h->nq += d > 0;
+		h->unq |= d == 0;
 		int id = unix_internal_hdr(buf + pos, ce - pos);
 		if (id && id != H_CLEN) {
 			size_t vo = (size_t)((const char *)memchr(buf + pos, ':', ce - pos) - buf) + 1;
@@ -442,6 +444,7 @@ struct bscan {
 	size_t next;
 	size_t lf, crlf;     /* in [pos, next) */
 	uint32_t nq;         /* lines of the form ">+From " */
+	int unq;             /* a "From " line that separates nothing */
 	int quotable;        /* a line mboxrd quoting changes (">*From ") */
 	int complete;        /* next is certain: a From line, or the end of file */
 	size_t stop;         /* when not: the first line not scanned whole */
@@ -465,7 +468,7 @@ static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct b
 {
 	size_t lf = 0, crlf = 0, i = pos;
 	uint32_t nq = 0;
-	int quotable = 0;
+	int quotable = 0, unq = 0;
 
 	r->next = len;
 	while (i < len) {
@@ -480,6 +483,7 @@ static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct b
 			break;
 		}
 		nq += d > 0;
+		unq |= d == 0;
 		quotable |= d >= 0;
 		if (!nl)
 			break;
@@ -491,6 +495,7 @@ static void scan_body(const char *buf, size_t pos, size_t len, int eof, struct b
 	r->lf = lf;
 	r->crlf = crlf;
 	r->nq = nq;
+	r->unq = unq;
 	r->quotable = quotable;
 	r->stop = i;
 	r->complete = eof || r->next < len;
@@ -524,6 +529,7 @@ static void msg_start(struct parse *out, const char *buf, size_t pos, size_t fl,
 	p->m.kw = h->kw;
 	p->m.old = h->old;
 	p->m.nq = h->nq;
+	p->m.unq = h->unq;
 	p->fl = (size_t)base + fl;
 	p->hend = (size_t)base + hend;
 	p->hsize = canon_header(buf + fl, hend - fl, 0, NULL);
@@ -535,6 +541,7 @@ static void msg_scanned(struct pend *p, const struct bscan *bs)
 	p->lf += bs->lf;
 	p->crlf += bs->crlf;
 	p->m.nq += bs->nq;
+	p->m.unq |= bs->unq;
 	p->quotable |= bs->quotable;
 }
 
@@ -562,6 +569,7 @@ static struct pmsg msg_end(struct pend *p, const char *buf, size_t base, size_t 
 		p->lf = p->crlf = 0;
 		p->quotable = 0;
 		m.nq = p->hnq;
+		m.unq = p->hunq;
 	}
 	m.plain = !p->quotable;
 	m.hdr_len = hend - p->fl;
@@ -620,6 +628,7 @@ int mbox_parse(const char *buf, size_t len, int first, int eof, off_t base,
 		}
 		msg_start(out, buf, pos, fl, hend, base, &h);
 		out->pend.hnq = h.nq;
+		out->pend.hunq = h.unq;
 		msg_scanned(&out->pend, &bs);
 		if (!bs.complete) {
 			out->pend.stop = (size_t)base + bs.stop;
@@ -749,7 +758,7 @@ int assign_uids(struct parse *p, uint32_t prev, uint32_t ulast, uint32_t *counte
 			/* what a hidden record of our form says we quoted (see
 			 * rec_trust): read as we wrote it, nothing else believed */
 			m->rd = p->trust == REC_NONE && p->fmt == UF_MBOX && m->xuid > xprev &&
-				m->xuid <= p->rd_ours;
+				m->xuid <= p->rd_ours && !m->unq;
 			if (m->rd)
 				xprev = m->xuid;
 			m->xuid = 0;

@@ -60,7 +60,9 @@
  * ours): we wrote those; and, so a lost ~/.imapd-cache changes no text, for
  * those a hidden record of our exact form says we quoted (its auth line
  * unverified: a sender can so change only how a message carrying its own
- * forged X-UID reads, one '>' less, never a separator). Anything else (an MTA's delivery, mboxo, where
+ * forged X-UID reads, one '>' less; a message with an unquoted "From "
+ * line we never wrote, so it is quoted at the rewrite as any delivery,
+ * and no reader finds a separator there). Anything else (an MTA's delivery, mboxo, where
  * ">From " may be literal; files of the version without keys) reads as it
  * is, and is re-quoted when we first rewrite it, so it reads the same. */
 

@@ -134,18 +134,29 @@ def test_delivered_exact_form_hidden_not_believed(fresh, user, spool, connect):
     """A delivery of our record's exact form (an auth line under no key of
     ours) into an empty spool is hidden; its UIDVALIDITY, uidlast and
     keywords are not believed, nor the X-UID and status headers of the next
-    delivery; the next write replaces it with our record."""
+    delivery; the next write replaces it with our record. Its claim that
+    we quoted messages up to X-UID 99 cannot leave a "From " line of the
+    sender's unquoted in the file (every reader still counts two messages),
+    and every text reads as delivered."""
     forged = record(text=OUR_TEXT, auth=b"X-IMAP-Gen: 0000000007\nX-IMAP-Auth: 0000000099 " +
                     b"ab" * 32 + b"\n")
     spool.deliver(user, None, frame=lambda _: forged)
-    spool.deliver(user, mbox.Entry(MSGS[1].replace(
-        b"\n\n", b"\nStatus: RO\nX-Status: FA\nX-Keywords: $Forged\nX-UID: 5\n\n", 1)))
+    # an MTA that quotes only after an empty line leaves this "From " as is
+    body = MSGS[1] + b"From evil Thu Jan  2 10:00:00 2025\n>From quoted\n"
+    raw = (b"From b@example.org Mon Jan  6 10:00:01 2025\n" + body.replace(
+        b"\n\n", b"\nStatus: RO\nX-Status: FA\nX-Keywords: $Forged\nX-UID: 5\n\n", 1) + b"\n")
+    spool.deliver(user, None, frame=lambda _: raw)
     c = connect()
     r = c.command("SELECT INBOX")
     assert r.ok and r.numbered("EXISTS") == [1], r
     assert r.codes()["UIDVALIDITY"] != "1" and r.codes()["UIDNEXT"] == "2", r
     assert b"$Forged" not in b"".join(r.raw), r
-    assert contents(c, 1) == [(1, ["\\Recent"], mbox.crlf(MSGS[1]))]
+    assert contents(c, 1) == [(1, ["\\Recent"], mbox.crlf(body))]
     c.command("LOGOUT")
     ours_now(spool, user, int(r.codes()["UIDVALIDITY"]))
-    assert b"$Forged" not in spool.read(user) and b"0000000099" not in spool.read(user)
+    after = spool.read(user)
+    assert b"$Forged" not in after and b"0000000099" not in after
+    assert len(re.findall(rb"(?m)^From ", after)) == 2, after
+    c = connect()
+    select(c)
+    assert contents(c, 1) == [(1, [], mbox.crlf(body))]

@@ -228,7 +228,7 @@ static void check_uids(const char *buf, size_t len, struct parse *p, struct kwta
 		/* read unquoted: a record believed vouches for it, or a hidden
 		 * one of our form says we quoted it */
 		CHECK(!m->rd || (m->xuid == m->uid && p->trust != REC_NONE) ||
-		      (p->trust == REC_NONE && p->pm_form && !m->xuid));
+		      (p->trust == REC_NONE && p->pm_form && !m->xuid && !m->unq));
 		CHECK(m->xuid == m->uid || p->all_mine || (!m->flags && kwset_empty(&m->kw) && !m->old));
 		CHECK(kwset_next(&m->kw, *kt->n) < 0);
 		check_msg(buf, len, m, p->fmt);   /* sizes now without the quotes of ours */
