@@ -204,9 +204,11 @@ static int login(struct smtp_conn *c, const char *local_user, struct mail_err *e
 	struct sasl_client_id id = {c->nm.authuser[0] ? user : "",
 				    c->nm.authuser[0] ? c->nm.authuser : user, pw, c->nm.host,
 				    c->nm.port};
-	sasl_client_begin(&s, (enum sasl_cmech)m, &id);
-	int r = auth_dialogue(c, &s, err);
-	sasl_client_end(&s);
+	int r = sasl_client_begin(&s, (enum sasl_cmech)m, &id, err);
+	if (r == 0) {
+		r = auth_dialogue(c, &s, err);
+		sasl_client_end(&s);
+	}
 	explicit_bzero(pw, sizeof pw);
 	return r;
 }
