@@ -193,6 +193,15 @@ struct smtp_conn *clb_smtp_open(const char *spec, int submit, unsigned port, int
 				int secure, char *err);
 int clb_smtp_send(struct smtp_conn *c, const char *from, const char *const *to, size_t n,
 		  const char *msg, size_t len, char *err);
+/* DSNs (RFC 3461) asked for the next sends: RET=FULL when full, else
+ * HDRS; notify of CLB_NOTIFY_* (none: NEVER); envid NULL for none;
+ * orcpt NULL or per recipient "type;address" (NULL: none). want 0 asks
+ * for none. The strings must outlive the sends. */
+enum { CLB_NOTIFY_FAILURE = 1, CLB_NOTIFY_DELAY = 2, CLB_NOTIFY_SUCCESS = 4 };
+void clb_smtp_dsn(struct smtp_conn *c, int want, int full, unsigned notify, const char *envid,
+		  const char *const *orcpt);
+/* Did the server offer DSN? */
+int clb_smtp_offers_dsn(const struct smtp_conn *c);
 /* The last reply's code (0: none came) and its line in *line. */
 int clb_smtp_reply(const struct smtp_conn *c, const char **line);
 void clb_smtp_close(struct smtp_conn *c);
