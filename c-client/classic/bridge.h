@@ -68,9 +68,15 @@ void clb_set_client(int (*login)(const struct clb_netname *n, char *user, size_t
 				 char *pw, size_t plen),
 		    void (*trace)(const char *line, size_t len, int out));
 
-/* POST an article (CRLF lines) to the NNTP server spec names (the classic
- * "host[:port][/flags]"), for nntp_mail; the server's refusal in err. */
-int clb_nntp_post(const char *spec, int debug, const char *text, size_t len, char *err);
+/* For nntp_open/nntp_mail/nntp_close: a connection to the NNTP server
+ * spec names (the classic "host[:port][/flags]"), *post set to whether
+ * it allows posting; NULL with err. */
+struct nntp_poster;
+struct nntp_poster *clb_nntp_open(const char *spec, int debug, int *post, char *err);
+/* POST an article (CRLF lines); the server's refusal in err. */
+int clb_nntp_post(struct nntp_poster *p, const char *text, size_t len, char *err);
+/* QUIT and free. */
+void clb_nntp_close(struct nntp_poster *p);
 
 /* A TCP connection to host:port (tcp_open), each address tried within
  * timeout seconds; the socket, or -1 with err. */

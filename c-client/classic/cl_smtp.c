@@ -254,14 +254,8 @@ SENDSTREAM *smtp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsign
 			mm_log(err, ERROR);
 			continue;
 		}
-		SENDSTREAM *stream = fs_get(sizeof *stream);
+		SENDSTREAM *stream = cl_sendstream_new(c, *hostlist, (options & SOP_DEBUG) != 0);
 
-		memset(stream, 0, sizeof *stream);
-		stream->netstream = fs_get(sizeof *stream->netstream);
-		stream->netstream->stream = c;
-		stream->netstream->dtb = NIL;
-		stream->host = host_of(*hostlist);
-		stream->debug = (options & SOP_DEBUG) != 0;
 		stream->protocol.esmtp.ok = 1;
 		stream->protocol.esmtp.eightbit.want = (options & SOP_8BITMIME) != 0;
 		dsn_options(stream, options, clb_smtp_offers_dsn(c));
@@ -269,6 +263,18 @@ SENDSTREAM *smtp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsign
 		return stream;
 	}
 	return NIL;
+}
+
+SENDSTREAM *cl_sendstream_new(void *conn, const char *spec, int debug)
+{
+	SENDSTREAM *stream = memset(fs_get(sizeof *stream), 0, sizeof *stream);
+
+	stream->netstream = fs_get(sizeof *stream->netstream);
+	stream->netstream->stream = conn;
+	stream->netstream->dtb = NIL;
+	stream->host = host_of(spec);
+	stream->debug = debug != 0;
+	return stream;
 }
 
 void cl_sendstream_free(SENDSTREAM *stream)
