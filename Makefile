@@ -43,6 +43,8 @@ endif
 
 ALL_CFLAGS = $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(DEFS) -Ic-client
 LIBS       = $(SSLLIBS) -lpam -llockfile -lz
+# SASLprep (RFC 4013) of what the SASL client sends: libidn's stringprep
+LIBS      += -lidn
 LDFLAGS   ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 

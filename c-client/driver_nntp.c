@@ -24,7 +24,7 @@
 #define NEWSRC_MAX (16u << 20)
 #define NEWS_PREFIX "#news."
 
-enum { NC_STLS = 1, NC_OVER = 2, NC_READER = 4, NC_MODE_READER = 8 };
+enum { NC_STLS = 1, NC_OVER = 2, NC_READER = 4, NC_MODE_READER = 8, NC_POST = 16, NC_LISTED = 32 };
 
 struct nmsg {
 	struct message m;
@@ -74,7 +74,7 @@ static void caps_line(void *ctx, char *l)
 		const char *name;
 		unsigned bit;
 	} known[] = {{"STARTTLS", NC_STLS}, {"OVER", NC_OVER}, {"READER", NC_READER},
-		     {"MODE-READER", NC_MODE_READER}};
+		     {"MODE-READER", NC_MODE_READER}, {"POST", NC_POST}};
 	unsigned *caps = ctx;
 	size_t w = strcspn(l, " ");
 
@@ -90,20 +90,27 @@ static int nntp_caps(struct net_line *c, unsigned *caps, struct mail_err *err)
 	int code = nntp_cmd(c, 0, err, "CAPABILITIES");
 	if (code != 101)
 		return code < 0 ? -1 : 0;
+	*caps = NC_LISTED;
 	return net_line_each(c, NET_LINE_MAX, caps_line, caps, err);
 }
 
-/* MODE READER where the server wants it, then STARTTLS where offered. */
-static int nntp_prepare(struct net_line *c, unsigned *caps, struct mail_err *err)
+/* MODE READER where the server wants it (or, as the classic library did,
+ * where it lists no capabilities: its answer says whether posting is
+ * allowed, *post), then STARTTLS where offered. */
+static int nntp_prepare(struct net_line *c, unsigned *caps, int *post, struct mail_err *err)
 {
 	int code;
 
-	if ((*caps & NC_MODE_READER) && !(*caps & NC_READER)) {
+	if (!(*caps & NC_LISTED) && (code = nntp_cmd(c, 0, err, "MODE READER")) >= 0)
+		*post = code == 200 ? 1 : code == 201 ? 0 : *post;
+	else if ((*caps & NC_MODE_READER) && !(*caps & NC_READER)) {
 		if ((code = nntp_cmd(c, 0, err, "MODE READER")) != 200 && code != 201)
 			return -1;
 		if (nntp_caps(c, caps, err) < 0)
 			return -1;
 	}
+	if (c->broken)
+		return -1;
 	if (c->nm.ssl || c->nm.notls || !(*caps & NC_STLS))
 		return 0;
 	if (nntp_cmd(c, 0, err, "STARTTLS") != 382 || net_line_tls(c, err) < 0)
@@ -154,11 +161,13 @@ static const char *group_of(const char *mailbox)
 									mailbox + strlen(NEWS_PREFIX);
 }
 
-/* Connect, prepare, log in when /user= says so; *tried tells the 480 path. */
+/* Connect, prepare, log in when /user= says so; *tried tells the 480 path,
+ * *post (when not NULL) whether the server lets us post. */
 static int nntp_connect(struct mail_session *s, const char *path, struct net_line *c,
-			unsigned *caps, int *tried, struct mail_err *err)
+			unsigned *caps, int *tried, int *post, struct mail_err *err)
 {
 	struct net_name nm;
+	int greeted_post;
 
 	*tried = 0;
 	if (net_name_parse(path, &nm, err) < 0 || net_line_open(c, &nm, s->client, err) < 0)
@@ -170,10 +179,13 @@ static int nntp_connect(struct mail_session *s, const char *path, struct net_lin
 			     c->line.data);
 		goto fail;
 	}
-	if (nntp_caps(c, caps, err) < 0 || nntp_prepare(c, caps, err) < 0)
+	greeted_post = c->line.data[2] == '0';
+	if (nntp_caps(c, caps, err) < 0 || nntp_prepare(c, caps, &greeted_post, err) < 0)
 		goto fail;
 	if (c->nm.user[0] && (*tried = 1) && nntp_login(c, s->user, err) < 0)
 		goto fail;
+	if (post)   /* RFC 3977 5.1.1: the POST capability says it once listed */
+		*post = *caps & NC_LISTED ? !!(*caps & NC_POST) : greeted_post;
 	return 0;
 fail:
 	net_line_close(c);
@@ -382,7 +394,7 @@ static int nntp_open(struct mailbox *box, struct mail_err *err)
 	box->drvdata = nb;
 	buf_init(&nb->text);
 	if (net_name_parse(box->path, &nm, err) < 0 ||
-	    nntp_connect(box->sess, box->path, &nb->c, &nb->caps, &tried, err) < 0) {
+	    nntp_connect(box->sess, box->path, &nb->c, &nb->caps, &tried, NULL, err) < 0) {
 		free(nb);
 		box->drvdata = NULL;
 		return -1;
@@ -481,7 +493,7 @@ static int nntp_status(struct mail_session *s, const char *path, struct mail_sta
 	int tried;
 
 	memset(st, 0, sizeof *st);
-	if (net_name_parse(path, &nm, err) < 0 || nntp_connect(s, path, &c, &caps, &tried, err) < 0)
+	if (net_name_parse(path, &nm, err) < 0 || nntp_connect(s, path, &c, &caps, &tried, NULL, err) < 0)
 		return -1;
 	int r = nntp_group(&c, s->user, &tried, group_of(nm.mailbox), &st->messages, &low, &high,
 			   err);
@@ -547,7 +559,7 @@ static int nntp_list(struct mail_session *s, const char *root, const char *patte
 	struct glister g = {root, nm.mailbox, pattern, nm.prefix_len, 0, fn, ctx};
 	g.news = !strncasecmp(nm.mailbox, NEWS_PREFIX, strlen(NEWS_PREFIX)) ||
 		 !strncasecmp(pattern, NEWS_PREFIX, strlen(NEWS_PREFIX));
-	if (nntp_connect(s, root, &c, &caps, &tried, err) < 0)
+	if (nntp_connect(s, root, &c, &caps, &tried, NULL, err) < 0)
 		return -1;
 	int code = nntp_authed(&c, s->user, &tried, err, "LIST ACTIVE");
 	int r = code == 215 ? net_line_each(&c, NNTP_TEXT_MAX, list_line, &g, err) : -1;
@@ -588,21 +600,41 @@ static int post_text(struct net_line *c, const char *text, size_t len, struct ma
 	return net_line_send(c, 0, err, ".");
 }
 
-/* Connect, POST (logging in if the server asks), send, QUIT. */
-int nntp_post(struct mail_session *s, const char *path, const char *text, size_t len,
-	      struct mail_err *err)
-{
+struct nntp_poster {
 	struct net_line c;
 	unsigned caps;
-	int tried, code;
+	int tried;
+	const char *local_user;
+};
 
-	if (nntp_connect(s, path, &c, &caps, &tried, err) < 0)
-		return -1;
-	code = nntp_authed(&c, s->user, &tried, err, "POST");
-	if (code == 340 && post_text(&c, text, len, err) == 0 && net_line_read(&c, err) == 0)
-		code = atoi(c.line.data);
-	if (code != 240 && code >= 0 && !c.broken)
-		mail_err_set(err, MAIL_FAIL, "%s", c.line.data);   /* "441 why" as the server said */
-	nntp_quit(&c);
+struct nntp_poster *nntp_poster_open(struct mail_session *s, const char *path, int *post,
+				     struct mail_err *err)
+{
+	struct nntp_poster *p = xcalloc(1, sizeof *p);
+
+	if (nntp_connect(s, path, &p->c, &p->caps, &p->tried, post, err) < 0) {
+		free(p);
+		return NULL;
+	}
+	p->local_user = s->user;
+	return p;
+}
+
+int nntp_poster_post(struct nntp_poster *p, const char *text, size_t len, struct mail_err *err)
+{
+	int code = nntp_authed(&p->c, p->local_user, &p->tried, err, "POST");
+
+	if (code == 340 && post_text(&p->c, text, len, err) == 0 && net_line_read(&p->c, err) == 0)
+		code = atoi(p->c.line.data);
+	if (code != 240 && code >= 0 && !p->c.broken)
+		mail_err_set(err, MAIL_FAIL, "%s", p->c.line.data);   /* "441 why" as the server said */
 	return code == 240 ? 0 : -1;
+}
+
+void nntp_poster_close(struct nntp_poster *p)
+{
+	if (!p)
+		return;
+	nntp_quit(&p->c);
+	free(p);
 }

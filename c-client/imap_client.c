@@ -365,7 +365,8 @@ static int authenticate(struct imap_conn *c, enum sasl_cmech m, const struct sas
 	struct buf b64;
 	int ir = (c->caps & IC_SASL_IR) && sasl_client_has_initial(m), r;
 
-	sasl_client_begin(&s, m, id);
+	if (sasl_client_begin(&s, m, id, err) < 0)
+		return -1;
 	buf_init(&b64);
 	imap_cmd_begin(c, "AUTHENTICATE %s%s", sasl_client_name(m), ir ? " " : "");
 	if (ir) {

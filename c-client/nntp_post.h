@@ -1,15 +1,23 @@
-/* nntp_post.h: posting an article to an NNTP server (RFC 3977 6.3.1),
- * for the classic nntp_mail; the connection, TLS and login are the nntp
- * driver's. */
+/* nntp_post.h: posting articles to an NNTP server (RFC 3977 6.3.1) over
+ * one connection, for the classic nntp_open/nntp_mail/nntp_close; the
+ * connection, TLS and login are the nntp driver's. */
 #ifndef CCLIENT_NNTP_POST_H
 #define CCLIENT_NNTP_POST_H
 
 #include "mail.h"
 
-/* POST text (a whole article, CRLF lines) to the server that path names
- * ("{host[:port][/flags]/nntp}"): 0, or -1 with err (the server's
- * refusal, its code in err->text). */
-int nntp_post(struct mail_session *s, const char *path, const char *text, size_t len,
-	      struct mail_err *err);
+struct nntp_poster;
+
+/* Connect to the server path names ("{host[:port][/flags]/nntp}"): the
+ * greeting, CAPABILITIES, MODE READER, STARTTLS where offered (not with
+ * /notls), AUTHINFO with /user=. *post: does the server let us post?
+ * NULL with err. */
+struct nntp_poster *nntp_poster_open(struct mail_session *s, const char *path, int *post,
+				     struct mail_err *err);
+/* POST text (a whole article, CRLF lines), logging in if the server asks:
+ * 0, or -1 with err (the server's refusal, its code in err->text). */
+int nntp_poster_post(struct nntp_poster *p, const char *text, size_t len, struct mail_err *err);
+/* QUIT and free. */
+void nntp_poster_close(struct nntp_poster *p);
 
 #endif

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "sasl.h"
+#include "saslprep.h"
 
 /* A server asking for more PBKDF2 rounds than this is refused: a hostile
  * server must not keep the client busy for minutes (real ones use 4096 to
@@ -94,7 +95,25 @@ void sasl_b64_encode(struct buf *out, const void *src, size_t n)
 	}
 }
 
-void sasl_client_begin(struct sasl_client *s, enum sasl_cmech m, const struct sasl_client_id *id)
+/* SASLprep the identities and the password into s->prep, s->id pointing
+ * at them: names as queries, SCRAM's password as a stored string (RFC
+ * 5802 2.2), PLAIN's as a query (the server prepares it again). */
+static int prepare(struct sasl_client *s, struct mail_err *err)
+{
+	const char **field[3] = {&s->id.authz, &s->id.authc, &s->id.secret};
+	static const char *const what[3] = {"authorization name", "user name", "password"};
+
+	for (int i = 0; i < 3; i++) {
+		if (saslprep(*field[i], i == 2 && s->mech == SASLC_SCRAM_SHA256, what[i], &s->prep[i],
+			     err) < 0)
+			return -1;
+		*field[i] = s->prep[i];
+	}
+	return 0;
+}
+
+int sasl_client_begin(struct sasl_client *s, enum sasl_cmech m, const struct sasl_client_id *id,
+		      struct mail_err *err)
 {
 	unsigned char raw[SASLC_NONCE_LEN * 3 / 4];
 	struct buf b64;
@@ -105,14 +124,19 @@ void sasl_client_begin(struct sasl_client *s, enum sasl_cmech m, const struct sa
 	if (!s->id.authz)
 		s->id.authz = "";
 	buf_init(&s->auth_msg);
+	if ((m == SASLC_PLAIN || m == SASLC_SCRAM_SHA256) && prepare(s, err) < 0) {
+		sasl_client_end(s);
+		return -1;
+	}
 	if (m != SASLC_SCRAM_SHA256)
-		return;
+		return 0;
 	if (RAND_bytes(raw, sizeof raw) != 1)
 		fatal("no random bytes for a SCRAM nonce");
 	buf_init(&b64);
 	sasl_b64_encode(&b64, raw, sizeof raw);   /* base64 never holds a ',' */
 	str_copy(s->nonce, b64.data, sizeof s->nonce);
 	buf_free(&b64);
+	return 0;
 }
 
 void sasl_client_end(struct sasl_client *s)
@@ -121,6 +145,12 @@ void sasl_client_end(struct sasl_client *s)
 		explicit_bzero(s->auth_msg.data, s->auth_msg.len);
 	buf_free(&s->auth_msg);
 	explicit_bzero(s->server_sig, sizeof s->server_sig);
+	for (int i = 0; i < 3; i++) {
+		if (s->prep[i])
+			explicit_bzero(s->prep[i], strlen(s->prep[i]));
+		free(s->prep[i]);
+		s->prep[i] = NULL;
+	}
 }
 
 const char *sasl_client_server_error(const struct sasl_client *s)

@@ -40,6 +40,7 @@ struct sasl_client {
 	struct buf auth_msg;                /* SCRAM AuthMessage as it grows */
 	unsigned char server_sig[32];       /* SCRAM: what the server must send */
 	char server_error[256];             /* OAuth: the server's JSON error */
+	char *prep[3];                      /* PLAIN, SCRAM: the SASLprep'd authz, authc, secret */
 };
 
 /* The mechanism's SASL name ("SCRAM-SHA-256"). */
@@ -54,8 +55,11 @@ int sasl_client_wants_token(enum sasl_cmech m);
 int sasl_client_choose(unsigned offered, const char *forced, int authz, const char *host,
 		       struct mail_err *err);
 
-/* Start an exchange (a fresh random nonce for SCRAM). */
-void sasl_client_begin(struct sasl_client *s, enum sasl_cmech m, const struct sasl_client_id *id);
+/* Start an exchange (a fresh random nonce for SCRAM); PLAIN's and SCRAM's
+ * names and password are SASLprep'd here, so a string it refuses stops the
+ * login before anything is sent: -1 with err (nothing to end then). */
+int sasl_client_begin(struct sasl_client *s, enum sasl_cmech m, const struct sasl_client_id *id,
+		      struct mail_err *err);
 /* Does m send a response before any challenge? */
 int sasl_client_has_initial(enum sasl_cmech m);
 /* The next response (raw bytes) into out: chal == NULL asks for the

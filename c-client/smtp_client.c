@@ -17,7 +17,7 @@
 #define SMTP_TIMEOUT 300       /* RFC 5321 4.5.3.2 asks for minutes */
 #define SMTP_LINE_MAX 4096
 
-enum { SC_STARTTLS = 1, SC_8BITMIME = 2, SC_SMTPUTF8 = 4 };
+enum { SC_STARTTLS = 1, SC_8BITMIME = 2, SC_SMTPUTF8 = 4, SC_DSN = 8 };
 
 struct smtp_conn {
 	struct io io;
@@ -29,6 +29,8 @@ struct smtp_conn {
 	int secret;                /* the line being sent is not traced */
 	char last[512];            /* the last reply's last line */
 	struct buf line;
+	struct smtp_dsn dsn;       /* the DSNs asked for, when dsn_on */
+	int dsn_on;
 };
 
 int smtp_name_parse(const char *spec, struct net_name *n, struct mail_err *err)
@@ -75,6 +77,8 @@ static void ehlo_line(struct smtp_conn *c, const char *kw)
 		c->caps |= SC_8BITMIME;
 	else if (!strcasecmp(kw, "SMTPUTF8"))
 		c->caps |= SC_SMTPUTF8;
+	else if (!strcasecmp(kw, "DSN"))
+		c->caps |= SC_DSN;
 	else if (!strncasecmp(kw, "AUTH ", 5) || !strncasecmp(kw, "AUTH=", 5)) {
 		for (const char *p = kw + 5; *p;) {
 			size_t n = strcspn(p, " ");
@@ -204,9 +208,11 @@ static int login(struct smtp_conn *c, const char *local_user, struct mail_err *e
 	struct sasl_client_id id = {c->nm.authuser[0] ? user : "",
 				    c->nm.authuser[0] ? c->nm.authuser : user, pw, c->nm.host,
 				    c->nm.port};
-	sasl_client_begin(&s, (enum sasl_cmech)m, &id);
-	int r = auth_dialogue(c, &s, err);
-	sasl_client_end(&s);
+	int r = sasl_client_begin(&s, (enum sasl_cmech)m, &id, err);
+	if (r == 0) {
+		r = auth_dialogue(c, &s, err);
+		sasl_client_end(&s);
+	}
 	explicit_bzero(pw, sizeof pw);
 	return r;
 }
@@ -310,6 +316,33 @@ static void put_data(struct smtp_conn *c, const char *msg, size_t len)
 	io_write(&c->io, bol ? "" : "\r\n", bol ? 0 : 2);
 }
 
+/* MAIL FROM and each RCPT TO, with BODY=8BITMIME (kind & 1), SMTPUTF8
+ * (kind & 2) and the DSN parameters where the server offers DSN: 0, -1
+ * when MAIL was refused, -2 when a RCPT was. */
+static int envelope(struct smtp_conn *c, const char *from, const char *const *to, size_t n,
+		    int kind, struct mail_err *err)
+{
+	const struct smtp_dsn *dsn = c->caps & SC_DSN && c->dsn_on ? &c->dsn : NULL;
+	struct buf par;
+	int r;
+
+	buf_init(&par);
+	if (dsn)
+		smtp_dsn_mail(&par, dsn);
+	r = cmd(c, 2, "MAIL FROM", err, "MAIL FROM:<%s>%s%s%s", from,
+		kind & 1 ? " BODY=8BITMIME" : "", kind & 2 ? " SMTPUTF8" : "",
+		par.len ? par.data : "");
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		buf_reset(&par);
+		if (dsn)
+			smtp_dsn_rcpt(&par, dsn, i);
+		if (cmd(c, 2, "RCPT TO", err, "RCPT TO:<%s>%s", to[i], par.len ? par.data : "") < 0)
+			r = -2;
+	}
+	buf_free(&par);
+	return r;
+}
+
 int smtp_send(struct smtp_conn *c, const char *from, const char *const *to, size_t n,
 	      const char *msg, size_t len, struct mail_err *err)
 {
@@ -322,12 +355,11 @@ int smtp_send(struct smtp_conn *c, const char *from, const char *const *to, size
 			     utf8 ? "UTF-8 addresses (SMTPUTF8)" : "8-bit message (8BITMIME)");
 		return -1;
 	}
-	if (cmd(c, 2, "MAIL FROM", err, "MAIL FROM:<%s>%s%s", from, body8 ? " BODY=8BITMIME" : "",
-		utf8 ? " SMTPUTF8" : "") < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (cmd(c, 2, "RCPT TO", err, "RCPT TO:<%s>", to[i]) < 0)
-			goto reset;
+	int r = envelope(c, from, to, n, (body8 ? 1 : 0) | (utf8 ? 2 : 0), err);
+	if (r == -1)
+		return -1;   /* MAIL refused: no transaction to reset */
+	if (r < 0)
+		goto reset;
 	if (cmd(c, 3, "DATA", err, "DATA") < 0)
 		goto reset;
 	put_data(c, msg, len);
@@ -343,6 +375,18 @@ reset:;
 	c->code = code;
 	memcpy(c->last, refusal, sizeof refusal);
 	return -1;
+}
+
+void smtp_set_dsn(struct smtp_conn *c, const struct smtp_dsn *dsn)
+{
+	c->dsn_on = dsn != NULL;
+	if (dsn)
+		c->dsn = *dsn;
+}
+
+int smtp_offers_dsn(const struct smtp_conn *c)
+{
+	return (c->caps & SC_DSN) != 0;
 }
 
 int smtp_last_reply(const struct smtp_conn *c, const char **line)

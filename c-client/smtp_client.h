@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "net.h"
+#include "smtp_dsn.h"
 
 struct smtp_conn;
 
@@ -25,6 +26,12 @@ struct smtp_conn *smtp_connect(const struct net_name *nm, const struct mail_clie
  * recipients. 0, or -1 with err naming the step and the server's reply. */
 int smtp_send(struct smtp_conn *c, const char *from, const char *const *to, size_t n,
 	      const char *msg, size_t len, struct mail_err *err);
+/* Ask for DSNs (RFC 3461) on the messages sent from now on (NULL: stop
+ * asking); the strings dsn points to must outlive those sends. A server that does
+ * not offer DSN gets no DSN parameters. */
+void smtp_set_dsn(struct smtp_conn *c, const struct smtp_dsn *dsn);
+/* Did the server offer DSN in its EHLO? */
+int smtp_offers_dsn(const struct smtp_conn *c);
 /* The last reply's code (0: none came) and its last line in *line. */
 int smtp_last_reply(const struct smtp_conn *c, const char **line);
 /* QUIT (when still possible) and free. */

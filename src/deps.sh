@@ -14,7 +14,8 @@ list=
 
 build=(build-essential make gcc libc6-dev libssl-dev libpam0g-dev liblockfile-dev
 	liblockfile-bin openssl
-	zlib1g-dev)
+	zlib1g-dev
+	libidn-dev)   # SASLprep (RFC 4013) in the SASL client
 demo=(curl systemd libpam-modules libpam-runtime passwd)
 check=(
 	login util-linux procps netbase  # setpriv/runuser, /proc tools, /etc/services names

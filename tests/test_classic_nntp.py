@@ -3,7 +3,9 @@
 # c-client 2007 uses them: tests/data/classic/nntppost.c, built against our
 # classic headers and run on our library (its sanitizer build), and built against Debian's
 # libc-client, posts to a small NNTP server the test plays; the articles
-# both send are compared, and a refusal reaches the program as 441.
+# both send are compared, two articles go on the one connection nntp_open
+# made, and a refusal reaches the program as 441. (A real post, to INN's
+# innd, is test_nntp_post.py's.)
 import os
 import socket
 import subprocess
@@ -66,10 +68,10 @@ class NewsServer(threading.Thread):
                 conn.sendall(b"500 what?\r\n")
 
 
-def post(prog, srv, lib):
+def post(prog, srv, lib, n=1):
     env = {"LD_LIBRARY_PATH": ASAN_LIBDIR, "LD_PRELOAD": libasan(),
            "ASAN_OPTIONS": "detect_leaks=1:exitcode=99"} if lib == "ours" else {}
-    p = subprocess.run([prog, "127.0.0.1:%d/notls" % srv.port, "local.test"], env=env,
+    p = subprocess.run([prog, "127.0.0.1:%d/notls" % srv.port, "local.test", str(n)], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
     return p.stdout, p.stderr, p.returncode
 
@@ -82,9 +84,12 @@ def test_nntp_mail_posts_as_debian_library_does(tmp_path):
     got = {}
     for lib, prog in progs.items():
         srv = NewsServer()
-        out, err, rc = post(prog, srv, lib)
-        assert (out, rc) == ("posted 240\n", 0), (lib, out, err, srv.commands)
+        out, err, rc = post(prog, srv, lib, 2)
+        assert (out, rc) == ("open post=1\nposted 240\nposted 240\n", 0), \
+            (lib, out, err, srv.commands)
         got[lib] = srv.articles
+        if lib == "ours":   # one connection, made by nntp_open, ended by nntp_close
+            assert srv.commands == [b"CAPABILITIES", b"POST", b"POST", b"QUIT"]
     assert got["ours"] == got["debian"], got
     art = got["ours"][0]
     assert art.startswith(b"Path: %s!poster\r\nNewsgroups: local.test\r\nDate: Sun, 6 Dec"
@@ -93,5 +98,19 @@ def test_nntp_mail_posts_as_debian_library_does(tmp_path):
     assert art.endswith(b"\r\n\r\nfirst line\r\n..a line with a dot\r\n\r\n")   # dot-stuffed
     refused = NewsServer(refuse=True)
     out, err, rc = post(progs["ours"], refused, "ours")
-    assert (out, rc) == ("failed 441\n", 1)
+    assert (out, rc) == ("open post=1\nfailed 441\n", 1)
     assert "error: 441 posting failed: no such group\n" in err
+
+
+def test_nntp_open_connects(tmp_path):
+    """nntp_open itself connects: with no server there, it returns NIL
+    after an mm_log error, before any article is written."""
+    prog = str(tmp_path / "nntppost-ours")
+    build(SOURCE, "ours", prog)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))   # bound, never listening: refused
+        nobody = type("Nobody", (), {"port": s.getsockname()[1]})
+        out, err, rc = post(prog, nobody, "ours")
+    assert (out, rc) == ("", 1), err
+    assert err == "error: cannot connect to 127.0.0.1 port %d: Connection refused\n" % \
+        nobody.port

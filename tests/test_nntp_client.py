@@ -51,6 +51,42 @@ def crlf(b):
     return b.replace(b"\n", b"\r\n")
 
 
+def inn_root(root, port, pki, kind, readers):
+    """A private INN tree at root (Debian's inn.conf with every path moved
+    under it, port and the test certificate of kind, tradspool, readers as
+    readers.conf, empty newsgroups and active.times): the environment that
+    points INN's programs at it."""
+    shutil.rmtree(root, ignore_errors=True)
+    for d in ("etc", "db", "run", "log", "tmp", "spool/overview", "spool/incoming/tmp",
+              "spool/outgoing", "spool/archive", "spool/articles"):
+        os.makedirs(os.path.join(root, d))
+    with open("/etc/news/inn.conf") as f:
+        conf = f.read()
+    over = dict(pathetc="etc", pathfilter="etc", pathdb="db", pathrun="run",
+                pathlog="log", pathhttp="tmp", pathspool="spool",
+                patharticles="spool/articles", pathoverview="spool/overview",
+                pathincoming="spool/incoming", pathtmp="spool/incoming/tmp",
+                pathoutgoing="spool/outgoing", patharchive="spool/archive")
+    for k, v in over.items():
+        conf = re.sub(r"(?m)^%s:.*$" % k, "%s: %s/%s" % (k, root, v), conf)
+    conf = re.sub(r"(?m)^(port|readerswhenstopped|domain|nnrpdloadlimit):.*$", "", conf)
+    pem = open(os.path.join(pki["dirs"][kind], "certs", "imapd.pem"), "rb").read()
+    cut = pem.index(b"-----BEGIN CERTIFICATE-----")
+    write(os.path.join(root, "etc", "key.pem"), pem[:cut])
+    write(os.path.join(root, "etc", "cert.pem"), pem[cut:], mode=0o644)
+    # no load limit: a busy test machine must not be told "try later"
+    conf += ("port: %d\nreaderswhenstopped: true\ndomain: localdomain\nnnrpdloadlimit: 0\n"
+             "tlscertfile: %s/etc/cert.pem\ntlskeyfile: %s/etc/key.pem\n"
+             % (port, root, root))
+    write(os.path.join(root, "etc", "inn.conf"), conf.encode(), mode=0o644)
+    write(os.path.join(root, "etc", "storage.conf"),
+          b"method tradspool {\n    newsgroups: *\n    class: 0\n}\n", mode=0o644)
+    write(os.path.join(root, "etc", "readers.conf"), readers.encode(), mode=0o644)
+    for f in ("newsgroups", "active.times"):
+        write(os.path.join(root, "db", f), b"", mode=0o644)
+    return dict(os.environ, INNCONF=os.path.join(root, "etc", "inn.conf"))
+
+
 @pytest.fixture(scope="module")
 def inn(workdir, pki, user):
     """inn(kind="good") -> port of a private nnrpd (INN 2) serving GROUPS,
@@ -63,34 +99,8 @@ def inn(workdir, pki, user):
         if kind in made:
             return made[kind]
         root = os.path.join(workdir, "inn-%s" % kind)
-        shutil.rmtree(root, ignore_errors=True)
-        for d in ("etc", "db", "run", "log", "tmp", "spool/overview", "spool/incoming/tmp",
-                  "spool/outgoing", "spool/archive"):
-            os.makedirs(os.path.join(root, d))
         port = launch.free_port()
-        with open("/etc/news/inn.conf") as f:
-            conf = f.read()
-        over = dict(pathetc="etc", pathfilter="etc", pathdb="db", pathrun="run",
-                    pathlog="log", pathhttp="tmp", pathspool="spool",
-                    patharticles="spool/articles", pathoverview="spool/overview",
-                    pathincoming="spool/incoming", pathtmp="spool/incoming/tmp",
-                    pathoutgoing="spool/outgoing", patharchive="spool/archive")
-        for k, v in over.items():
-            conf = re.sub(r"(?m)^%s:.*$" % k, "%s: %s/%s" % (k, root, v), conf)
-        conf = re.sub(r"(?m)^(port|readerswhenstopped|domain|nnrpdloadlimit):.*$", "", conf)
-        pem = open(os.path.join(pki["dirs"][kind], "certs", "imapd.pem"), "rb").read()
-        cut = pem.index(b"-----BEGIN CERTIFICATE-----")
-        write(os.path.join(root, "etc", "key.pem"), pem[:cut])
-        write(os.path.join(root, "etc", "cert.pem"), pem[cut:], mode=0o644)
-        # no load limit: a busy test machine must not be told "try later"
-        conf += ("port: %d\nreaderswhenstopped: true\ndomain: localdomain\nnnrpdloadlimit: 0\n"
-                 "tlscertfile: %s/etc/cert.pem\ntlskeyfile: %s/etc/key.pem\n"
-                 % (port, root, root))
-        write(os.path.join(root, "etc", "inn.conf"), conf.encode(), mode=0o644)
-        write(os.path.join(root, "etc", "storage.conf"),
-              b"method tradspool {\n    newsgroups: *\n    class: 0\n}\n", mode=0o644)
-        write(os.path.join(root, "etc", "readers.conf"),
-              READERS_CONF.format(root=root).encode(), mode=0o644)
+        env = inn_root(root, port, pki, kind, READERS_CONF.format(root=root))
         hashed = subprocess.run(["openssl", "passwd", "-6", user.password], check=True,
                                 capture_output=True, text=True).stdout.strip()
         write(os.path.join(root, "etc", "nntp.passwd"),
@@ -103,10 +113,7 @@ def inn(workdir, pki, user):
                 write(os.path.join(d, str(i)), a, mode=0o644)
             active += "%s %010d %010d y\n" % (g, n, 1)
         write(os.path.join(root, "db", "active"), active.encode(), mode=0o644)
-        for f in ("newsgroups", "active.times"):
-            write(os.path.join(root, "db", f), b"", mode=0o644)
         subprocess.run(["chown", "-R", "news:news", root], check=True)
-        env = dict(os.environ, INNCONF=os.path.join(root, "etc", "inn.conf"))
         news = ["setpriv", "--reuid=news", "--regid=news", "--init-groups"]
         # the overview, as innd would have written it for these articles
         subprocess.run(news + [MAKEHISTORY, "-O", "-x", "-F"], env=env, cwd=root,
@@ -239,8 +246,9 @@ def test_mailutil_transfer_is_byte_exact(run_as, mtest, inn, user, fresh):
 
 
 @pytest.mark.parametrize("caps,overview", [
-    # an old server: no CAPABILITIES, no XOVER either: LISTGROUP's numbers
-    ([(b"CAPABILITIES", b"500 what?\r\n")],
+    # an old server: no CAPABILITIES, so MODE READER as the classic library
+    # sent it (this one knows it not either), no XOVER: LISTGROUP's numbers
+    ([(b"CAPABILITIES", b"500 what?\r\n"), (b"MODE READER", b"500 what?\r\n")],
      [(b"XOVER 3-7", b"500 what?\r\n"),
       (b"LISTGROUP a.b 3-7", b"211 2 3 7 a.b\r\n3\r\n7\r\n.\r\n")]),
     # MODE READER asked for, then OVER (an empty References field kept)

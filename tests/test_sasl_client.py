@@ -22,6 +22,9 @@ from test_imap_client import (DOVECOT, DOVECOT_TLS_CONF, dovecot_running, mtest,
                               pki, run_as)
 
 PASSWORD = "correct horse, battery=staple"
+# SASLprep (RFC 4013) drops the soft hyphen and makes the no-break space a
+# space: the server holds the prepared form only
+PREP_TYPED, PREP_STORED = "I\u00adX\u00a0pass", "IX pass"
 TOKEN = "ya29.test-token-" + base64.b16encode(os.urandom(8)).decode()
 
 
@@ -98,8 +101,9 @@ active_value = true
 def dovecot_sasl(workdir, pki, user):
     """One Dovecot for the module; the passwd-file names several logins that
     all map to the test user: scram-U (SCRAM keys), plain-U (a plain
-    password), impostor-U (the right StoredKey, a wrong ServerKey) and
-    oauth-U (reached by token only)."""
+    password), impostor-U (the right StoredKey, a wrong ServerKey),
+    oauth-U (reached by token only) and prep-U (SCRAM keys of a password
+    SASLprep changes)."""
     if not os.access(DOVECOT, os.X_OK):
         pytest.fail("Dovecot is not installed (apt-get install dovecot-imapd)")
     root = os.path.join(workdir, "dovecot-sasl")
@@ -108,10 +112,12 @@ def dovecot_sasl(workdir, pki, user):
     cut = pem.index("-----BEGIN CERTIFICATE-----")
     write(os.path.join(root, "key.pem"), pem[:cut].encode())
     write(os.path.join(root, "cert.pem"), pem[cut:].encode(), mode=0o644)
-    names = {k: "%s-%s" % (k, user.name) for k in ("scram", "plain", "impostor", "oauth")}
+    names = {k: "%s-%s" % (k, user.name) for k in ("scram", "plain", "impostor", "oauth",
+                                                 "prep")}
     secrets = {"scram": scram_entry(PASSWORD), "plain": "{PLAIN}" + PASSWORD,
                "impostor": scram_entry(PASSWORD, server_key=os.urandom(32)),
-               "oauth": "{PLAIN}" + base64.b16encode(os.urandom(16)).decode()}
+               "oauth": "{PLAIN}" + base64.b16encode(os.urandom(16)).decode(),
+               "prep": scram_entry(PREP_STORED)}
     passwd = os.path.join(root, "passwd")
     write(passwd, "".join("%s:%s:%d:%d::%s\n" % (names[k], secrets[k], user.uid, user.gid,
                                                   user.home) for k in names).encode(),
@@ -178,6 +184,30 @@ def test_auth_flag_forces_plain(mtest, dovecot_sasl):
     name, out, err = open_as(mtest, dovecot_sasl, "scram", "/auth=plain", password=PASSWORD)
     assert out.startswith("%s: 0 messages" % name), (out, err)
     assert login_log(dovecot_sasl, start) == [(dovecot_sasl.names["scram"], "PLAIN")]
+
+
+@pytest.mark.parametrize("flags,mech", [("", "SCRAM-SHA-256"), ("/auth=plain", "PLAIN")])
+def test_saslprep_password_logs_in(mtest, dovecot_sasl, flags, mech):
+    """The password typed with a soft hyphen and a no-break space logs in
+    where the server keeps its SASLprep form ("IX pass")."""
+    start = log_size(dovecot_sasl)
+    name, out, err = open_as(mtest, dovecot_sasl, "prep", flags, password=PREP_TYPED)
+    assert out.startswith("%s: 0 messages" % name), (out, err)
+    assert login_log(dovecot_sasl, start) == [(dovecot_sasl.names["prep"], mech)]
+
+
+def test_saslprep_refuses_a_control_character(mtest, dovecot_sasl):
+    """A BEL in the password is prohibited (RFC 4013 2.3): the client says
+    so and never sends an AUTHENTICATE (Dovecot logs no attempt)."""
+    start = log_size(dovecot_sasl)
+    name, out, err = open_as(mtest, dovecot_sasl, "prep", password="ding\x07dong")
+    assert out == ("NO %s: login to localhost as %s failed: the password is refused by "
+                   "SASLprep (RFC 4013): Prohibited code points in input; nothing sent\n"
+                   % (name, dovecot_sasl.names["prep"])), err
+    assert login_log(dovecot_sasl, start) == []
+    with open(dovecot_sasl.log) as f:
+        f.seek(start)
+        assert "(no auth attempts" in f.read()
 
 
 def test_scram_wrong_password(mtest, dovecot_sasl):

@@ -23,6 +23,26 @@ MESSAGE = ("From: Sender <s@example.org>\nTo: you@localhost\nSubject: =?UTF-8?Q?
            ".a line that starts with a dot\n..and two\n.\nnot the end: café\n").encode()
 
 
+def smtpd_listener(postfix, options, *entries):
+    """One more smtpd for postfix on a free loopback port, with these -o
+    options (and further master.cf entries), reloaded and listening: its
+    port."""
+    etc = os.path.join(postfix.dir, "etc")
+    port = launch.free_port()
+    subprocess.run(["postconf", "-c", etc, "-M", "127.0.0.1:%d/inet=127.0.0.1:%d inet n - n - - "
+                    "smtpd %s" % (port, port, " ".join("-o " + o for o in options))],
+                   check=True, timeout=30)
+    for e in entries:
+        subprocess.run(["postconf", "-c", etc, "-M", e], check=True, timeout=30)
+    subprocess.run(["postfix", "-c", etc, "reload"], check=True, capture_output=True,
+                   timeout=30)
+    for _ in range(100):
+        if launch.listening(port):
+            break
+        time.sleep(0.1)
+    return port
+
+
 @pytest.fixture
 def submission(postfix, dovecot_sasl, pki, workdir):  # noqa: F811
     """Postfix's submission port: STARTTLS required, AUTH by Dovecot."""
@@ -31,25 +51,14 @@ def submission(postfix, dovecot_sasl, pki, workdir):  # noqa: F811
     with open(pem, "wb") as f:
         f.write(pki["good_pem"])
     os.chmod(pem, 0o600)
-    port = launch.free_port()
     subprocess.run(["postconf", "-c", etc, "-e", "smtpd_tls_chain_files=%s" % pem,
                     "smtpd_sasl_type=dovecot", "smtpd_sasl_path=%s" % dovecot_sasl.auth_socket],
                    check=True, timeout=30)
-    subprocess.run(["postconf", "-c", etc, "-M",
-                    "127.0.0.1:%d/inet=127.0.0.1:%d inet n - n - - smtpd "
-                    "-o smtpd_tls_security_level=encrypt -o smtpd_sasl_auth_enable=yes "
-                    "-o smtpd_tls_auth_only=yes "
-                    "-o smtpd_client_restrictions=permit_sasl_authenticated,reject"
-                    % (port, port)], check=True, timeout=30)
     # TLS needs Postfix's tlsmgr (its random source), absent from the base one
-    subprocess.run(["postconf", "-c", etc, "-M", "tlsmgr/unix=tlsmgr unix - - n 1000? 1 tlsmgr"],
-                   check=True, timeout=30)
-    subprocess.run(["postfix", "-c", etc, "reload"], check=True, capture_output=True,
-                   timeout=30)
-    for _ in range(100):
-        if launch.listening(port):
-            break
-        time.sleep(0.1)
+    port = smtpd_listener(postfix, ["smtpd_tls_security_level=encrypt",
+                                    "smtpd_sasl_auth_enable=yes", "smtpd_tls_auth_only=yes",
+                                    "smtpd_client_restrictions=permit_sasl_authenticated,reject"],
+                          "tlsmgr/unix=tlsmgr unix - - n 1000? 1 tlsmgr")
     postfix.submission = port
     return postfix
 

@@ -140,20 +140,35 @@ const struct mail_client *clb_native_client(void)
 	return &client;
 }
 
-/* nntp_post on the process's session, spec made a "{spec/nntp}" name. */
-int clb_nntp_post(const char *spec, int debug, const char *text, size_t len, char *err)
+/* nntp_poster_open on the process's session, spec made a "{spec/nntp}"
+ * name (/debug added when asked). */
+struct nntp_poster *clb_nntp_open(const char *spec, int debug, int *post, char *err)
 {
 	struct mail_err e = {0};
+	struct nntp_poster *p;
 	struct buf path;
-	int r;
 
 	if (clb_session(err) < 0)
-		return -1;
+		return NULL;
 	buf_init(&path);
 	buf_printf(&path, "{%s/nntp%s}", spec, debug ? "/debug" : "");
-	r = nntp_post(&sess, path.data, text, len, &e);
+	p = nntp_poster_open(&sess, path.data, post, &e);
 	buf_free(&path);
-	return r < 0 ? fail(err, &e) : 0;
+	if (!p)
+		fail(err, &e);
+	return p;
+}
+
+int clb_nntp_post(struct nntp_poster *p, const char *text, size_t len, char *err)
+{
+	struct mail_err e = {0};
+
+	return nntp_poster_post(p, text, len, &e) < 0 ? fail(err, &e) : 0;
+}
+
+void clb_nntp_close(struct nntp_poster *p)
+{
+	nntp_poster_close(p);
 }
 
 const char *clb_user(void)

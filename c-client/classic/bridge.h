@@ -68,9 +68,15 @@ void clb_set_client(int (*login)(const struct clb_netname *n, char *user, size_t
 				 char *pw, size_t plen),
 		    void (*trace)(const char *line, size_t len, int out));
 
-/* POST an article (CRLF lines) to the NNTP server spec names (the classic
- * "host[:port][/flags]"), for nntp_mail; the server's refusal in err. */
-int clb_nntp_post(const char *spec, int debug, const char *text, size_t len, char *err);
+/* For nntp_open/nntp_mail/nntp_close: a connection to the NNTP server
+ * spec names (the classic "host[:port][/flags]"), *post set to whether
+ * it allows posting; NULL with err. */
+struct nntp_poster;
+struct nntp_poster *clb_nntp_open(const char *spec, int debug, int *post, char *err);
+/* POST an article (CRLF lines); the server's refusal in err. */
+int clb_nntp_post(struct nntp_poster *p, const char *text, size_t len, char *err);
+/* QUIT and free. */
+void clb_nntp_close(struct nntp_poster *p);
 
 /* A TCP connection to host:port (tcp_open), each address tried within
  * timeout seconds; the socket, or -1 with err. */
@@ -193,6 +199,15 @@ struct smtp_conn *clb_smtp_open(const char *spec, int submit, unsigned port, int
 				int secure, char *err);
 int clb_smtp_send(struct smtp_conn *c, const char *from, const char *const *to, size_t n,
 		  const char *msg, size_t len, char *err);
+/* DSNs (RFC 3461) asked for the next sends: RET=FULL when full, else
+ * HDRS; notify of CLB_NOTIFY_* (none: NEVER); envid NULL for none;
+ * orcpt NULL or per recipient "type;address" (NULL: none). want 0 asks
+ * for none. The strings must outlive the sends. */
+enum { CLB_NOTIFY_FAILURE = 1, CLB_NOTIFY_DELAY = 2, CLB_NOTIFY_SUCCESS = 4 };
+void clb_smtp_dsn(struct smtp_conn *c, int want, int full, unsigned notify, const char *envid,
+		  const char *const *orcpt);
+/* Did the server offer DSN? */
+int clb_smtp_offers_dsn(const struct smtp_conn *c);
 /* The last reply's code (0: none came) and its line in *line. */
 int clb_smtp_reply(const struct smtp_conn *c, const char **line);
 void clb_smtp_close(struct smtp_conn *c);

@@ -47,6 +47,22 @@ int clb_smtp_send(struct smtp_conn *c, const char *from, const char *const *to, 
 	return -1;
 }
 
+void clb_smtp_dsn(struct smtp_conn *c, int want, int full, unsigned notify, const char *envid,
+		  const char *const *orcpt)
+{
+	struct smtp_dsn d = {full, 0, envid, orcpt};
+
+	d.notify = (notify & CLB_NOTIFY_FAILURE ? SMTP_NOTIFY_FAILURE : 0) |
+		   (notify & CLB_NOTIFY_DELAY ? SMTP_NOTIFY_DELAY : 0) |
+		   (notify & CLB_NOTIFY_SUCCESS ? SMTP_NOTIFY_SUCCESS : 0);
+	smtp_set_dsn(c, want ? &d : NULL);
+}
+
+int clb_smtp_offers_dsn(const struct smtp_conn *c)
+{
+	return smtp_offers_dsn(c);
+}
+
 int clb_smtp_reply(const struct smtp_conn *c, const char **line)
 {
 	return smtp_last_reply(c, line);

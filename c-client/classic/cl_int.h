@@ -41,6 +41,9 @@ void cl_elt_set_time(MESSAGECACHE *elt, time_t when, int tz_minutes);
  * nntp_mail send it (fs_get memory, *len bytes). */
 char *cl_message_text(ENVELOPE *env, BODY *body, size_t *len);
 /* Free a SENDSTREAM (its netstream, host and reply), its connection gone. */
+/* A sending stream over conn (the library's connection) to the host that
+ * spec ("host[:port][/flags]") names. */
+SENDSTREAM *cl_sendstream_new(void *conn, const char *spec, int debug);
 void cl_sendstream_free(SENDSTREAM *stream);
 
 #endif

@@ -1,8 +1,8 @@
-/* cl_nntp.c: the classic nntp_open/nntp_mail/nntp_close. The article is
- * written from the program's ENVELOPE and BODY as smtp_mail writes a
- * message and posted through the library's NNTP client (STARTTLS where
- * offered, AUTHINFO when the server asks). The connection is made by
- * nntp_mail, one per article, to the first host of the list. */
+/* cl_nntp.c: the classic nntp_open/nntp_mail/nntp_close. nntp_open
+ * connects as UW's did (greeting, MODE READER, STARTTLS where offered,
+ * whether posting is allowed in protocol.nntp.post); nntp_mail writes the
+ * article from the program's ENVELOPE and BODY as smtp_mail writes a
+ * message and POSTs it on that connection; nntp_close says QUIT. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,33 +10,39 @@
 #include "cl_int.h"
 #include "fs.h"
 
-/* A stream naming the first host; nothing is checked until nntp_mail. */
+/* The first host of hostlist that answers, each failure in mm_log. dv,
+ * service and port are the classic ones: the library has one transport,
+ * and the port is the host's ":port" or NNTP's. */
 SENDSTREAM *nntp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsigned long port,
 			   long options)
 {
-	SENDSTREAM *stream;
+	char err[CLB_ERRLEN];
 
 	if (!hostlist || !*hostlist) {
 		mm_log("Missing NNTP service host", ERROR);
 		return NIL;
 	}
-	stream = memset(fs_get(sizeof *stream), 0, sizeof *stream);
-	stream->netstream = fs_get(sizeof *stream->netstream);
-	stream->netstream->stream = cpystr(*hostlist);   /* "host[:port][/flags]" */
-	stream->netstream->dtb = NIL;
-	stream->host = cpystr(*hostlist);
-	stream->host[strcspn(stream->host, ":/")] = '\0';
-	stream->debug = (options & NOP_DEBUG) != 0;
-	stream->protocol.nntp.post = 1;
-	return stream;
+	for (; *hostlist; hostlist++) {
+		int post = 0;
+		struct nntp_poster *p = clb_nntp_open(*hostlist, (options & NOP_DEBUG) != 0, &post,
+						      err);
+		if (!p) {
+			mm_log(err, ERROR);
+			continue;
+		}
+		SENDSTREAM *stream = cl_sendstream_new(p, *hostlist, (options & NOP_DEBUG) != 0);
+		stream->protocol.nntp.post = post != 0;
+		return stream;
+	}
+	return NIL;
 }
 
-/* Free the stream; NIL, for "stream = nntp_close(stream)". */
+/* QUIT and free; NIL, for "stream = nntp_close(stream)". */
 SENDSTREAM *nntp_close(SENDSTREAM *stream)
 {
 	if (!stream)
 		return NIL;
-	fs_give(&stream->netstream->stream);
+	clb_nntp_close(stream->netstream->stream);
 	cl_sendstream_free(stream);
 	return NIL;
 }
@@ -78,7 +84,7 @@ long nntp_mail(SENDSTREAM *stream, ENVELOPE *env, BODY *body)
 		return NIL;
 	}
 	text = article(env, body, &n);
-	ok = clb_nntp_post(stream->netstream->stream, stream->debug, text, n, err) == 0;
+	ok = clb_nntp_post(stream->netstream->stream, text, n, err) == 0;
 	fs_give((void **)&text);
 	if (stream->reply)
 		fs_give((void **)&stream->reply);

@@ -137,20 +137,52 @@ static char *smtp_address(ADDRESS *a)
 	return s;
 }
 
-/* The recipients of to, cc and bcc (group names and ends left out). */
-static size_t recipients(ENVELOPE *env, char ***out)
+/* The recipients of to, cc and bcc (group names and ends left out), and
+ * beside each its ORCPT as "type;address" (NULL: the program set none). */
+struct rcpts {
+	char **to, **orcpt;
+	size_t n;
+};
+
+/* An address's ORCPT, the type rfc822 unless the program named one. */
+static char *orcpt_of(ADDRESS *a)
+{
+	const char *type = a->orcpt.type ? a->orcpt.type : "rfc822";
+	char *s;
+
+	if (!a->orcpt.addr)
+		return NIL;
+	s = fs_get(strlen(type) + strlen(a->orcpt.addr) + 2);
+	sprintf(s, "%s;%s", type, a->orcpt.addr);
+	return s;
+}
+
+static void recipients(ENVELOPE *env, struct rcpts *r)
 {
 	ADDRESS *lists[] = {env->to, env->cc, env->bcc};
-	size_t n = 0;
 
-	*out = NIL;
+	memset(r, 0, sizeof *r);
 	for (size_t i = 0; i < 3; i++)
 		for (ADDRESS *a = lists[i]; a; a = a->next)
 			if (a->host) {
-				fs_resize((void **)out, (n + 1) * sizeof **out);
-				(*out)[n++] = smtp_address(a);
+				fs_resize((void **)&r->to, (r->n + 1) * sizeof *r->to);
+				fs_resize((void **)&r->orcpt, (r->n + 1) * sizeof *r->orcpt);
+				r->orcpt[r->n] = orcpt_of(a);
+				r->to[r->n++] = smtp_address(a);
 			}
-	return n;
+}
+
+static void rcpts_free(struct rcpts *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		fs_give((void **)&r->to[i]);
+		if (r->orcpt[i])
+			fs_give((void **)&r->orcpt[i]);
+	}
+	if (r->n) {
+		fs_give((void **)&r->to);
+		fs_give((void **)&r->orcpt);
+	}
 }
 
 /* The library's connection behind a stream. */
@@ -187,6 +219,19 @@ void *smtp_parameters(long function, void *value)
 	return cl_params(function, value);
 }
 
+/* What smtp_open's options ask of DSN, as UW's smtp_open_full read them. */
+static void dsn_options(SENDSTREAM *stream, long options, int offered)
+{
+	stream->protocol.esmtp.dsn.ok = offered != 0;
+	stream->protocol.esmtp.dsn.want = (options & SOP_DSN) != 0;
+	if (!(options & SOP_DSN))
+		return;
+	stream->protocol.esmtp.dsn.notify.failure = (options & SOP_DSN_NOTIFY_FAILURE) != 0;
+	stream->protocol.esmtp.dsn.notify.delay = (options & SOP_DSN_NOTIFY_DELAY) != 0;
+	stream->protocol.esmtp.dsn.notify.success = (options & SOP_DSN_NOTIFY_SUCCESS) != 0;
+	stream->protocol.esmtp.dsn.full = (options & SOP_DSN_RETURN_FULL) != 0;
+}
+
 /* The first host of hostlist that answers and lets us in; each failure
  * is reported through mm_log. dv is ignored: the library has one
  * transport, with TLS, for every host. */
@@ -209,20 +254,27 @@ SENDSTREAM *smtp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsign
 			mm_log(err, ERROR);
 			continue;
 		}
-		SENDSTREAM *stream = fs_get(sizeof *stream);
+		SENDSTREAM *stream = cl_sendstream_new(c, *hostlist, (options & SOP_DEBUG) != 0);
 
-		memset(stream, 0, sizeof *stream);
-		stream->netstream = fs_get(sizeof *stream->netstream);
-		stream->netstream->stream = c;
-		stream->netstream->dtb = NIL;
-		stream->host = host_of(*hostlist);
-		stream->debug = (options & SOP_DEBUG) != 0;
 		stream->protocol.esmtp.ok = 1;
 		stream->protocol.esmtp.eightbit.want = (options & SOP_8BITMIME) != 0;
+		dsn_options(stream, options, clb_smtp_offers_dsn(c));
 		set_reply(stream);
 		return stream;
 	}
 	return NIL;
+}
+
+SENDSTREAM *cl_sendstream_new(void *conn, const char *spec, int debug)
+{
+	SENDSTREAM *stream = memset(fs_get(sizeof *stream), 0, sizeof *stream);
+
+	stream->netstream = fs_get(sizeof *stream->netstream);
+	stream->netstream->stream = conn;
+	stream->netstream->dtb = NIL;
+	stream->host = host_of(spec);
+	stream->debug = debug != 0;
+	return stream;
 }
 
 void cl_sendstream_free(SENDSTREAM *stream)
@@ -240,6 +292,8 @@ SENDSTREAM *smtp_close(SENDSTREAM *stream)
 	if (!stream)
 		return NIL;
 	clb_smtp_close(conn(stream));
+	if (stream->protocol.esmtp.dsn.envid)   /* the program's cpystr, freed here as UW did */
+		fs_give((void **)&stream->protocol.esmtp.dsn.envid);
 	cl_sendstream_free(stream);
 	return NIL;
 }
@@ -285,32 +339,46 @@ char *cl_message_text(ENVELOPE *env, BODY *body, size_t *len)
 	return t.p;
 }
 
+/* The DSNs the stream asks for (smtp_open's SOP_DSN options, or what
+ * the program set in protocol.esmtp.dsn since) to the library. */
+static void ask_dsn(SENDSTREAM *stream, struct rcpts *r)
+{
+	unsigned notify = (stream->protocol.esmtp.dsn.notify.failure ? CLB_NOTIFY_FAILURE : 0) |
+			  (stream->protocol.esmtp.dsn.notify.delay ? CLB_NOTIFY_DELAY : 0) |
+			  (stream->protocol.esmtp.dsn.notify.success ? CLB_NOTIFY_SUCCESS : 0);
+
+	clb_smtp_dsn(conn(stream), stream->protocol.esmtp.dsn.want, stream->protocol.esmtp.dsn.full,
+		     notify, stream->protocol.esmtp.dsn.envid, (const char *const *)r->orcpt);
+}
+
 /* Send one message; T, or NIL with the reason in mm_log and the reply. */
 long smtp_mail(SENDSTREAM *stream, char *type, ENVELOPE *env, BODY *body)
 {
 	ADDRESS *from = env->return_path ? env->return_path : env->from;
-	char err[CLB_ERRLEN], **to, *sender;
+	char err[CLB_ERRLEN], *sender;
 	struct text t = {0};
+	struct rcpts r;
 	long ok;
 
 	if (!type || strcasecmp(type, "MAIL"))   /* SEND/SOML/SAML: gone from SMTP (RFC 5321) */
 		return fail(stream, SMTPHARDERROR, "only MAIL is supported");
 	if (!from)
 		return fail(stream, SMTPHARDERROR, "No return path specified");
-	size_t n = recipients(env, &to);
-	if (!n)
+	recipients(env, &r);
+	if (!r.n)
 		return fail(stream, SMTPHARDERROR, "No recipients specified");
 	t.p = cl_message_text(env, body, &t.n);
 	sender = smtp_address(from);
-	ok = clb_smtp_send(conn(stream), sender, (const char *const *)to, n, t.p, t.n, err) == 0;
+	ask_dsn(stream, &r);
+	ok = clb_smtp_send(conn(stream), sender, (const char *const *)r.to, r.n, t.p, t.n,
+			   err) == 0;
+	clb_smtp_dsn(conn(stream), 0, 0, 0, NIL, NIL);   /* r's strings go now */
 	if (ok)
 		set_reply(stream);
 	else
 		fail(stream, SMTPHARDERROR, err);
 	fs_give((void **)&sender);
-	for (size_t i = 0; i < n; i++)
-		fs_give((void **)&to[i]);
-	fs_give((void **)&to);
+	rcpts_free(&r);
 	fs_give((void **)&t.p);
 	return ok;
 }

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || slow(data, size))
 		return 0;
-	sasl_client_begin(&s, (enum sasl_cmech)(data[0] % SASLC_COUNT), &id);
+	if (sasl_client_begin(&s, (enum sasl_cmech)(data[0] % SASLC_COUNT), &id, &err) < 0)
+		return 0;
 	str_copy(s.nonce, "N", sizeof s.nonce);
 	buf_init(&out);
 	int r = sasl_client_step(&s, NULL, 0, &out, &err);

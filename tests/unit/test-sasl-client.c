@@ -28,7 +28,7 @@ static int step(struct sasl_client *s, const char *chal, struct buf *out, struct
 /* A SCRAM exchange with RFC 7677's nonce, up to the client-final message. */
 static void scram_to_final(struct sasl_client *s, struct buf *out, struct mail_err *err)
 {
-	sasl_client_begin(s, SASLC_SCRAM_SHA256, &pencil);
+	CHECK(sasl_client_begin(s, SASLC_SCRAM_SHA256, &pencil, err) == 0);
 	str_copy(s->nonce, RFC7677_NONCE, sizeof s->nonce);
 	CHECK(step(s, NULL, out, err) == 0);
 	CHECK_MEM(out->data, out->len, "n,,n=user,r=" RFC7677_NONCE);
@@ -88,7 +88,7 @@ static void test_scram_malformed_server_first(void)
 
 	buf_init(&out);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		sasl_client_begin(&s, SASLC_SCRAM_SHA256, &pencil);
+		CHECK(sasl_client_begin(&s, SASLC_SCRAM_SHA256, &pencil, &err) == 0);
 		str_copy(s.nonce, RFC7677_NONCE, sizeof s.nonce);
 		CHECK(step(&s, NULL, &out, &err) == 0);
 		CHECK(step(&s, bad[i], &out, &err) == -1);
@@ -106,7 +106,7 @@ static void test_scram_escapes_names(void)
 	struct mail_err err;
 
 	buf_init(&out);
-	sasl_client_begin(&s, SASLC_SCRAM_SHA256, &odd);
+	CHECK(sasl_client_begin(&s, SASLC_SCRAM_SHA256, &odd, &err) == 0);
 	CHECK(strlen(s.nonce) == SASLC_NONCE_LEN && !strchr(s.nonce, ','));
 	str_copy(s.nonce, "N", sizeof s.nonce);
 	CHECK(step(&s, NULL, &out, &err) == 0);
@@ -124,7 +124,7 @@ static void test_oauth_messages(void)
 	struct mail_err err;
 
 	buf_init(&out);
-	sasl_client_begin(&s, SASLC_OAUTHBEARER, &tok);
+	CHECK(sasl_client_begin(&s, SASLC_OAUTHBEARER, &tok, &err) == 0);
 	CHECK(step(&s, NULL, &out, &err) == 0);
 	CHECK_MEM(out.data, out.len, "n,a=ann@example.com,\1host=mx.example\1port=587\1auth=Bearer "
 				     "vF9dft4qmT\1\1");
@@ -133,7 +133,7 @@ static void test_oauth_messages(void)
 	CHECK_STR(sasl_client_server_error(&s), "{\"status\":\"invalid_token\"}");
 	CHECK(step(&s, "more", &out, &err) == -1);
 	sasl_client_end(&s);
-	sasl_client_begin(&s, SASLC_XOAUTH2, &tok);
+	CHECK(sasl_client_begin(&s, SASLC_XOAUTH2, &tok, &err) == 0);
 	CHECK(step(&s, NULL, &out, &err) == 0);
 	CHECK_MEM(out.data, out.len, "user=ann@example.com\1auth=Bearer vF9dft4qmT\1\1");
 	CHECK(step(&s, "{}", &out, &err) == 0 && out.len == 0);
@@ -149,13 +149,13 @@ static void test_plain_and_login(void)
 	struct mail_err err;
 
 	buf_init(&out);
-	sasl_client_begin(&s, SASLC_PLAIN, &id);
+	CHECK(sasl_client_begin(&s, SASLC_PLAIN, &id, &err) == 0);
 	CHECK(step(&s, "", &out, &err) == 0);   /* the empty challenge of no SASL-IR */
 	CHECK(out.len == 17 && !memcmp(out.data, "boss\0tim\0tanstaaf", 17));
 	CHECK(step(&s, "", &out, &err) == -1);
 	CHECK_STR(err.text, "h: unexpected challenge from the server (PLAIN)");
 	sasl_client_end(&s);
-	sasl_client_begin(&s, SASLC_LOGIN, &id);
+	CHECK(sasl_client_begin(&s, SASLC_LOGIN, &id, &err) == 0);
 	CHECK(step(&s, NULL, &out, &err) == -1);
 	CHECK(step(&s, "Username:", &out, &err) == 0);
 	CHECK_MEM(out.data, out.len, "tim");
@@ -191,7 +191,7 @@ static void test_answer_in_base64(void)
 	struct buf b64;
 
 	buf_init(&b64);
-	sasl_client_begin(&s, SASLC_LOGIN, &id);
+	CHECK(sasl_client_begin(&s, SASLC_LOGIN, &id, &err) == 0);
 	CHECK(sasl_client_answer(&s, "VXNlcm5hbWU6", &b64, &ours) == 0);
 	CHECK_STR(b64.data, "dGlt");
 	CHECK(sasl_client_answer(&s, "not base64!", &b64, &ours) == -1);
@@ -204,8 +204,43 @@ static void test_answer_in_base64(void)
 	buf_free(&b64);
 }
 
+/* RFC 4013's examples: a soft hyphen goes, a no-break space is a space, a
+ * BEL is refused before any byte exists to send; a SCRAM password with an
+ * unassigned code point is refused (stored string), bytes that are not
+ * UTF-8 pass as they are. */
+static void test_saslprep(void)
+{
+	static const struct sasl_client_id mapped = {"", "I\xC2\xADX", "a\xC2\xA0" "b", "h", 1};
+	static const struct sasl_client_id bel = {"", "user", "ding\x07", "h", 1};
+	static const struct sasl_client_id unassigned = {"", "u", "\xF3\xA0\x80\x80x", "h", 1};
+	static const struct sasl_client_id latin1 = {"", "u", "caf\xE9", "h", 1};
+	struct sasl_client s;
+	struct buf out;
+	struct mail_err err = {0};
+
+	buf_init(&out);
+	CHECK(sasl_client_begin(&s, SASLC_PLAIN, &mapped, &err) == 0);
+	CHECK(step(&s, NULL, &out, &err) == 0);
+	CHECK(out.len == 7 && !memcmp(out.data, "\0IX\0a b", 7));
+	sasl_client_end(&s);
+	CHECK(sasl_client_begin(&s, SASLC_SCRAM_SHA256, &bel, &err) == -1);
+	CHECK_STR(err.text, "the password is refused by SASLprep (RFC 4013): Prohibited code "
+			    "points in input; nothing sent");
+	CHECK(sasl_client_begin(&s, SASLC_PLAIN, &unassigned, &err) == 0);
+	sasl_client_end(&s);
+	CHECK(sasl_client_begin(&s, SASLC_SCRAM_SHA256, &unassigned, &err) == -1);
+	CHECK_STR(err.text, "the password is refused by SASLprep (RFC 4013): Forbidden "
+			    "unassigned code points in input; nothing sent");
+	CHECK(sasl_client_begin(&s, SASLC_PLAIN, &latin1, &err) == 0);
+	CHECK(step(&s, NULL, &out, &err) == 0);
+	CHECK(out.len == 7 && !memcmp(out.data, "\0u\0caf\xE9", 7));
+	sasl_client_end(&s);
+	buf_free(&out);
+}
+
 int main(void)
 {
+	RUN(test_saslprep);
 	RUN(test_scram_rfc7677);
 	RUN(test_scram_wrong_server_signature);
 	RUN(test_scram_malformed_server_first);

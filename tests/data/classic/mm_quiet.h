@@ -8,7 +8,9 @@ void mm_flags(MAILSTREAM *stream, unsigned long number) {}
 void mm_notify(MAILSTREAM *stream, char *string, long errflg) {}
 void mm_list(MAILSTREAM *stream, int delimiter, char *name, long attributes) {}
 void mm_lsub(MAILSTREAM *stream, int delimiter, char *name, long attributes) {}
+#ifndef MM_QUIET_OWN_DLOG   /* a program that shows the /debug trace defines it */
 void mm_dlog(char *string) {}
+#endif
 void mm_critical(MAILSTREAM *stream) {}
 void mm_nocritical(MAILSTREAM *stream) {}
 long mm_diskerror(MAILSTREAM *stream, long errcode, long serious) { return NIL; }

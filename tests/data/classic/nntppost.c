@@ -1,7 +1,8 @@
 /* nntppost.c: a program written as classic c-client programs post news
  * (an ENVELOPE with Newsgroups and a BODY handed to nntp_mail), built by
  * tests/test_classic_nntp.py against our headers and against Debian's:
- * argv: host spec, newsgroups. */
+ * argv: host spec, newsgroups[, how many articles on the one stream[, a
+ * Message-ID prefix]]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,11 @@ int main(int argc, char *argv[])
 	BODY *body;
 	SENDSTREAM *out;
 	char *hosts[2], from[] = "Poster <poster@example.org>";   /* parsed in place */
-	long ok;
+	char id[200];
+	long ok = T;
+	int i, n = argc > 3 ? atoi(argv[3]) : 1;
 #include "linkage.c"
-	if (argc != 3)
+	if (argc < 3 || argc > 5)
 		return 2;
 	hosts[0] = argv[1];
 	hosts[1] = NIL;
@@ -37,16 +40,22 @@ int main(int argc, char *argv[])
 	env->newsgroups = cpystr(argv[2]);
 	env->date = (unsigned char *)cpystr("Sun, 6 Dec 2026 10:00:00 +0000");
 	env->subject = cpystr("classic post");
-	env->message_id = cpystr("<classic-nntp@example.org>");
 	body->type = TYPETEXT;
 	body->contents.text.data = (unsigned char *)cpystr("first line\r\n.a line with a dot\r\n");
 	body->contents.text.size = strlen((char *)body->contents.text.data);
-	if (!(out = nntp_open(hosts, 0)))
-		return 1;
-	ok = nntp_mail(out, env, body);
-	printf("%s %ld\n", ok ? "posted" : "failed", out->replycode);
+	out = nntp_open(hosts, 0);
+	if (out)
+		printf("open post=%d\n", (int)out->protocol.nntp.post);
+	for (i = 1; out && ok && i <= n; i++) {
+		sprintf(id, "<%.100s.%d@example.org>", argc > 4 ? argv[4] : "classic-nntp", i);
+		if (env->message_id)
+			fs_give((void **)&env->message_id);
+		env->message_id = cpystr(id);
+		ok = nntp_mail(out, env, body);
+		printf("%s %ld\n", ok ? "posted" : "failed", out->replycode);
+	}
 	nntp_close(out);
 	mail_free_envelope(&env);
 	mail_free_body(&body);
-	return ok ? 0 : 1;
+	return out && ok ? 0 : 1;
 }

@@ -1,15 +1,20 @@
 /* smtpsend.c: a program written as classic c-client programs send mail
  * (an ENVELOPE and a BODY handed to smtp_mail), built by
  * tests/test_classic_smtp.py against our headers and against Debian's:
- * argv: host spec, sender, recipient, "text" or "multipart". */
+ * argv: host spec, sender, recipient, "text", "multipart" or "dsn". "dsn"
+ * (tests/test_classic_dsn.py) sends a text to port 25 asking for a success
+ * notice as Alpine asks (SOP_DSN options, the envelope id $DSN_ENVID and
+ * an ORCPT set on the stream and the address), the /debug trace on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "c-client.h"
+#define MM_QUIET_OWN_DLOG
 #include "mm_quiet.h"
 
 void mm_status(MAILSTREAM *stream, char *mailbox, MAILSTATUS *status) {}
 void mm_fatal(char *string) { fprintf(stderr, "fatal: %s\n", string); }
+void mm_dlog(char *string) { fprintf(stderr, "trace: %s\n", string); }
 void mm_log(char *string, long errflg)
 {
 	fprintf(stderr, "%s: %s\n", errflg == ERROR ? "error" : "log", string);
@@ -68,6 +73,7 @@ int main(int argc, char *argv[])
 	SENDSTREAM *out;
 	char *hosts[2];
 	long ok;
+	int dsn;
 #include "linkage.c"
 	if (argc != 5)
 		return 2;
@@ -80,14 +86,24 @@ int main(int argc, char *argv[])
 	env->date = (unsigned char *)cpystr("Sun, 6 Dec 2026 10:00:00 +0000");
 	env->subject = cpystr(argv[4]);
 	env->message_id = cpystr("<classic-smtp@example.org>");
-	if (!strcmp(argv[4], "text"))
+	dsn = !strcmp(argv[4], "dsn");
+	if (dsn) {
+		text_body(body, "asking for a receipt\r\n");
+		env->to->orcpt.type = cpystr("rfc822");
+		env->to->orcpt.addr = cpystr(argv[3]);
+	} else if (!strcmp(argv[4], "text"))
 		text_body(body, "caf\xc3\xa9\r\n.a line with a dot\r\n");
 	else
 		multipart_body(body);
-	if (!(out = smtp_open_full(NIL, hosts, "submit", 0, 0)))
+	if (!(out = dsn ? smtp_open_full(NIL, hosts, "smtp", 0,
+					 SOP_DEBUG | SOP_DSN | SOP_DSN_NOTIFY_SUCCESS) :
+			  smtp_open_full(NIL, hosts, "submit", 0, 0)))
 		return 1;
+	if (dsn)
+		out->protocol.esmtp.dsn.envid = cpystr(getenv("DSN_ENVID"));
 	ok = smtp_mail(out, "MAIL", env, body);
 	printf("%s %ld %s\n", ok ? "sent" : "failed", out->replycode,
+	       dsn ? (out->protocol.esmtp.dsn.ok ? "dsn offered" : "no dsn") :
 	       out->reply ? out->reply : "");
 	smtp_close(out);
 	mail_free_envelope(&env);
