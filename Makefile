@@ -75,9 +75,12 @@ $(LIB): $(CLIENT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The classic guides copy the library from c-client/c-client.a.
-$(O)/c-client/c-client.a: $(LIB)
-	ln -sf libc-client.a $@
+# The classic guides copy the library from c-client/c-client.a, and build
+# programs for the classic headers against it: so it is the classic
+# interface (the object the shared library is made of), not the native one.
+$(O)/c-client/c-client.a: $(O)/c-client/classic/classic.o
+	rm -f $@
+	$(AR) rcs $@ $<
 
 # The classic toolkit's per-platform targets, as the old guides type them
 # (`make slx SSLTYPE=unix`): on Linux every one of them is this same build.
@@ -232,13 +235,13 @@ install: all shared
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(INCDIR)
-	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(O)/c-client/c-client.a $(DESTDIR)$(LIBDIR)/libc-client.a
 	install -m 0755 build/pic/c-client/$(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/$(SHLIB_COMPAT)
 	ln -sf $(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/libc-client.so
 	install -m 0644 $(CLASSIC_HDR) $(DESTDIR)$(INCDIR)/
 	$(SUBST) -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
-		c-client/classic/c-client.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/c-client.pc
+		-e 's|@LIBS@|$(LIBS)|g' c-client/classic/c-client.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/c-client.pc
 	install -m 0755 $(DAEMONS) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(UTIL_BIN) $(DESTDIR)$(BINDIR)/
 	for m in $(MAN1); do $(SUBST) docs/man/$$m > $(DESTDIR)$(MANDIR)/man1/$$m; done
