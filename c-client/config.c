@@ -67,6 +67,8 @@ static const struct ckey keys[] = {
 	{"max_keywords", C_SECS, F(max_keywords), 1},
 	{"quota_storage", C_SIZE, F(quota_storage), 0},
 	{"quota_messages", C_SIZE, F(quota_messages), 0},
+	/* URLAUTH across users (privsep_url.c) */
+	{"urlauth_submit_users", C_STR, F(urlauth_submit_users), 0},
 };
 
 void config_defaults(struct config *c)

@@ -33,6 +33,8 @@ struct config {
 	int literal_minus;        /* imapd offers LITERAL- (RFC 7888), not LITERAL+ */
 	unsigned max_keywords;    /* keyword names a mailbox may hold (0: MAIL_KEYWORDS_MAX) */
 	size_t quota_storage, quota_messages;   /* quota.c: 0, no limit */
+	/* URLAUTH: who may fetch submit+ URLs (names, comma or space apart) */
+	char *urlauth_submit_users;
 };
 
 void config_defaults(struct config *c);
