@@ -88,6 +88,17 @@ void config_defaults(struct config *c)
 	c->lock_timeout = 60;
 }
 
+int config_list_next(const char **p, const char **name, size_t *len)
+{
+	if (!*p)
+		return 0;
+	*p += strspn(*p, ", \t");
+	*name = *p;
+	*len = strcspn(*p, ", \t");
+	*p += *len;
+	return *len > 0;
+}
+
 void config_free(struct config *c)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)

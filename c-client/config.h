@@ -42,5 +42,8 @@ void config_defaults(struct config *c);
  * A missing file is an error only when must_exist. */
 int config_load(struct config *c, const char *path, int must_exist, struct buf *errors);
 void config_free(struct config *c);
+/* The next name of a list value (names apart by commas or spaces, as in
+ * urlauth_submit_users): 1 with it in (*name, *len), 0 at the end. */
+int config_list_next(const char **p, const char **name, size_t *len);
 
 #endif

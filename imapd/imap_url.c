@@ -19,16 +19,15 @@ static int own_url(const struct client *c, const struct imapurl *u)
 	return !u->user || !strcmp(u->user, c->user.name);
 }
 
-/* Is name in the configured list (names apart by commas or spaces)? */
+/* Is name in the configured list? */
 static int name_listed(const char *list, const char *name)
 {
-	size_t n = strlen(name);
+	const char *p = list, *w;
+	size_t n;
 
-	for (const char *p = list; p && *p; p += strcspn(p, ", \t")) {
-		p += strspn(p, ", \t");
-		if (strcspn(p, ", \t") == n && n && !strncmp(p, name, n))
+	while (config_list_next(&p, &w, &n))
+		if (n == strlen(name) && !strncmp(w, name, n))
 			return 1;
-	}
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 # ordinary users, links swapped into A's files, and a flood of requests.
 import os
 import re
+import subprocess
 import threading
 import time
 
@@ -293,3 +294,17 @@ def test_own_urls_still_served(srv, open_to, urls, user):
     """The owner's own URLs are still read by the session itself."""
     a = open_to(srv, who=user)
     assert fetch(a, urls["authuser"]) == {urls["authuser"]: PART1}
+
+
+def test_check_names_the_submit_users(imapd, workdir, extra_users):
+    """imapd --check says who may fetch submit+ URLs, and which listed
+    name is nobody."""
+    conf = os.path.join(workdir, "urlauth-check.conf")
+    with open(conf, "w") as f:
+        f.write("urlauth_submit_users = %s,nosuchuser0\n" % extra_users[1].name)
+    p = subprocess.run([imapd, "--check", "--config", conf], capture_output=True,
+                       text=True, timeout=30)
+    lines = [ln for ln in p.stdout.splitlines() if "submit+" in ln]
+    assert lines == ["ok: URLAUTH submit+ URLs may be fetched by %s" % extra_users[1].name,
+                     "note: urlauth_submit_users names nosuchuser0, which is not a user: "
+                     "nobody fetches submit+ URLs under that name"], p.stdout
