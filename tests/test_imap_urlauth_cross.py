@@ -26,14 +26,8 @@ def extra_users(workdir, pam_service):
     URLs (urlauth_submit_users)."""
     skel = os.path.join(workdir, "skel-cross")
     os.makedirs(skel, exist_ok=True)
-    made = []
-    try:
-        for _ in range(2):
-            made.append(system.create_user(skel))
+    with system.temp_users(skel, 2) as made:
         yield made
-    finally:
-        for u in made:
-            system.remove_user(u)
 
 
 @pytest.fixture(scope="module")
