@@ -69,6 +69,7 @@ static const struct ckey keys[] = {
 	{"quota_messages", C_SIZE, F(quota_messages), 0},
 	/* URLAUTH across users (privsep_url.c) */
 	{"urlauth_submit_users", C_STR, F(urlauth_submit_users), 0},
+	{"urlauth_timeout", C_SECS, F(urlauth_timeout), 1},
 };
 
 void config_defaults(struct config *c)
@@ -86,6 +87,7 @@ void config_defaults(struct config *c)
 	c->login_delay = 3;
 	c->max_login_failures = 3;
 	c->lock_timeout = 60;
+	c->urlauth_timeout = 15;
 }
 
 int config_list_next(const char **p, const char **name, size_t *len)

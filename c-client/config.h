@@ -35,6 +35,7 @@ struct config {
 	size_t quota_storage, quota_messages;   /* quota.c: 0, no limit */
 	/* URLAUTH: who may fetch submit+ URLs (names, comma or space apart) */
 	char *urlauth_submit_users;
+	unsigned urlauth_timeout;   /* seconds a URL worker may run */
 };
 
 void config_defaults(struct config *c);

@@ -376,7 +376,7 @@ static int session_wait_ms(const struct parent *p, int polled)
 static void worker_started(struct parent *p, int *w_fd)
 {
 	term_pids[2] = p->w_pid;
-	p->w_deadline = time(NULL) + PRIVSEP_URL_SECONDS;
+	p->w_deadline = time(NULL) + p->cfg->urlauth_timeout;
 	*w_fd = child_fd(p->w_pid);
 }
 

@@ -103,7 +103,6 @@ int privsep_request_ok(const void *rec, size_t n);
  * exactly this size, each field NUL-padded with its length given. */
 #define PRIVSEP_URL_MAGIC 0x75774d55u   /* "uwMU" */
 #define PRIVSEP_URL_MAX 8192
-#define PRIVSEP_URL_SECONDS 15          /* a worker living longer is killed */
 struct privsep_url_request {
 	uint32_t magic;
 	uint16_t owner_len, url_len;
@@ -126,9 +125,10 @@ void privsep_set_url_worker(privsep_url_fn *fn);
 
 /* S: the bytes another user's url names for this session, at most max,
  * into out: 0, or -1 for NIL (whatever the reason: the client learns
- * nothing more). Not in a session started by P: always -1. */
+ * nothing more). seconds is urlauth_timeout, after which P kills the
+ * worker. Not in a session started by P: always -1. */
 int privsep_url_fetch(const char *owner, const char *url, size_t len, size_t max,
-		      struct buf *out);
+		      unsigned seconds, struct buf *out);
 
 /* Built with -DPRIVSEP_TEST_HOOKS: the pre-login process crashes on the
  * command XCRASH, and sends P a malformed request on XBADCTL (tests show

@@ -155,11 +155,11 @@ void ps_url_log(const char *requester, const char *owner, int status, int timed_
 /* ---------------------------------------------------------------------- */
 /* S                                                                       */
 
-/* The worker's answer on fd, within the worker's time: 0 with the bytes
- * in out, -1 for NIL. */
-static int url_result_read(int fd, size_t max, struct buf *out)
+/* The worker's answer on fd, within the worker's time (P kills it then):
+ * 0 with the bytes in out, -1 for NIL. */
+static int url_result_read(int fd, size_t max, unsigned seconds, struct buf *out)
 {
-	time_t end = time(NULL) + PRIVSEP_URL_SECONDS + 2;
+	time_t end = time(NULL) + (time_t)seconds + 2;
 	struct pollfd pf = {fd, POLLIN, 0};
 	char chunk[16384];
 	ssize_t n;
@@ -204,7 +204,7 @@ static int url_request_send(const char *owner, size_t olen, const char *url, siz
 }
 
 int privsep_url_fetch(const char *owner, const char *url, size_t len, size_t max,
-		      struct buf *out)
+		      unsigned seconds, struct buf *out)
 {
 	int fd, rc;
 
@@ -213,7 +213,7 @@ int privsep_url_fetch(const char *owner, const char *url, size_t len, size_t max
 	fd = ps_recv_fd(url_ctl, PS_URL_CHANNEL);
 	if (fd < 0)
 		return -1;
-	rc = url_result_read(fd, max, out);
+	rc = url_result_read(fd, max, seconds, out);
 	close(fd);
 	return rc;
 }
@@ -237,7 +237,7 @@ void ps_url_test_hook(const char *line, size_t len)
 		int fd = ps_recv_fd(url_ctl, PS_URL_CHANNEL);
 		buf_init(&scratch);
 		if (fd >= 0) {
-			url_result_read(fd, 1 << 20, &scratch);
+			url_result_read(fd, 1 << 20, 60, &scratch);
 			close(fd);
 		}
 		buf_free(&scratch);

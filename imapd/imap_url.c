@@ -182,7 +182,8 @@ static int url_read_other(struct client *c, const struct imapurl *u, const char 
 	int rc;
 
 	buf_init(&b);
-	rc = privsep_url_fetch(u->user, u->raw, u->raw_len, c->cfg.max_message, &b);
+	rc = privsep_url_fetch(u->user, u->raw, u->raw_len, c->cfg.max_message,
+			       c->cfg.urlauth_timeout, &b);
 	if (rc == 0) {
 		*text = pool_strndup(c->pool, b.data ? b.data : "", b.len);
 		*len = b.len;

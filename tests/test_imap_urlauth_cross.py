@@ -3,6 +3,7 @@
 # starts as A (privsep_url.c). Written as an attacker with a shell would
 # try it: other identities, forged and altered URLs, owners that are not
 # ordinary users, links swapped into A's files, and a flood of requests.
+import fcntl
 import os
 import re
 import subprocess
@@ -302,3 +303,32 @@ def test_check_names_the_submit_users(imapd, workdir, extra_users):
     assert lines == ["ok: URLAUTH submit+ URLs may be fetched by %s" % extra_users[1].name,
                      "note: urlauth_submit_users names nosuchuser0, which is not a user: "
                      "nobody fetches submit+ URLs under that name"], p.stdout
+
+
+def test_stuck_worker_is_killed(server_with, open_to, imapd, mail_store, user, other_user,
+                                spool):
+    """A worker that cannot finish (another process holds a write lock on
+    A's INBOX, which a read-only open waits for) is killed after
+    urlauth_timeout: NIL in that time, and the next URL is served."""
+    srv2 = server_with("urlauth_timeout = 2s")
+    mail_store.write(user, [])
+    a = open_to(srv2, who=user)
+    ok(a.command("APPEND INBOX ", Lit(MSG)))
+    url = gen(a, rump(user, access="authuser"))
+    a.command("LOGOUT")
+    b = open_to(srv2, who=other_user)
+    fd = os.open(os.path.join(spool.dir, user.name), os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        start = time.monotonic()
+        assert fetch(b, url) == {url: None}
+        took = time.monotonic() - start
+        # killed, not left waiting for the lock
+        end = time.monotonic() + 2
+        while url_workers(imapd, user.uid) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert url_workers(imapd, user.uid) == []
+    finally:
+        os.close(fd)
+    assert 1.5 < took < 6, took
+    assert fetch(b, url) == {url: PART1}
