@@ -67,6 +67,9 @@ static const struct ckey keys[] = {
 	{"max_keywords", C_SECS, F(max_keywords), 1},
 	{"quota_storage", C_SIZE, F(quota_storage), 0},
 	{"quota_messages", C_SIZE, F(quota_messages), 0},
+	/* URLAUTH across users (privsep_url.c) */
+	{"urlauth_submit_users", C_STR, F(urlauth_submit_users), 0},
+	{"urlauth_timeout", C_SECS, F(urlauth_timeout), 1},
 };
 
 void config_defaults(struct config *c)
@@ -84,6 +87,18 @@ void config_defaults(struct config *c)
 	c->login_delay = 3;
 	c->max_login_failures = 3;
 	c->lock_timeout = 60;
+	c->urlauth_timeout = 15;
+}
+
+int config_list_next(const char **p, const char **name, size_t *len)
+{
+	if (!*p)
+		return 0;
+	*p += strspn(*p, ", \t");
+	*name = *p;
+	*len = strcspn(*p, ", \t");
+	*p += *len;
+	return *len > 0;
 }
 
 void config_free(struct config *c)

@@ -33,6 +33,9 @@ struct config {
 	int literal_minus;        /* imapd offers LITERAL- (RFC 7888), not LITERAL+ */
 	unsigned max_keywords;    /* keyword names a mailbox may hold (0: MAIL_KEYWORDS_MAX) */
 	size_t quota_storage, quota_messages;   /* quota.c: 0, no limit */
+	/* URLAUTH: who may fetch submit+ URLs (names, comma or space apart) */
+	char *urlauth_submit_users;
+	unsigned urlauth_timeout;   /* seconds a URL worker may run */
 };
 
 void config_defaults(struct config *c);
@@ -40,5 +43,8 @@ void config_defaults(struct config *c);
  * A missing file is an error only when must_exist. */
 int config_load(struct config *c, const char *path, int must_exist, struct buf *errors);
 void config_free(struct config *c);
+/* The next name of a list value (names apart by commas or spaces, as in
+ * urlauth_submit_users): 1 with it in (*name, *len), 0 at the end. */
+int config_list_next(const char **p, const char **name, size_t *len);
 
 #endif

@@ -166,6 +166,24 @@ static int check_prelogin_user(const struct config *cfg, struct buf *report)
 	return 1;
 }
 
+/* urlauth_submit_users: say who may fetch submit+ URLs, and which names
+ * are nobody (a note: logins work either way). */
+static void check_submit_users(const struct config *cfg, struct buf *report)
+{
+	const char *p = cfg->urlauth_submit_users, *w;
+	size_t n;
+
+	while (config_list_next(&p, &w, &n)) {
+		char name[256];
+		snprintf(name, sizeof name, "%.*s", (int)n, w);
+		if (getpwnam(name))
+			buf_printf(report, "ok: URLAUTH submit+ URLs may be fetched by %s\n", name);
+		else
+			buf_printf(report, "note: urlauth_submit_users names %s, which is not a "
+					   "user: nobody fetches submit+ URLs under that name\n", name);
+	}
+}
+
 int daemon_check(const struct config *cfg, const struct daemon_check_spec *spec,
 		 struct buf *report)
 {
@@ -174,6 +192,7 @@ int daemon_check(const struct config *cfg, const struct daemon_check_spec *spec,
 	for (int i = 0; i < 2 && spec->services && spec->services[i]; i++)
 		t.services[i] = spec->services[i];
 	int problems = check_setup(cfg, &t, report) + check_prelogin_user(cfg, report);
+	check_submit_users(cfg, report);
 	if (!spec->tls_service)
 		return problems;
 	if (!tls_available()) {

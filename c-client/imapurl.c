@@ -272,6 +272,7 @@ int imapurl_parse(const char *s, size_t len, struct pool *pool, struct imapurl *
 
 	memset(u, 0, sizeof *u);
 	u->raw = s;
+	u->raw_len = len;
 	*why = "Not an IMAP URL of a message part";
 	if (take(&c, "imap://") && server(&c, pool, u) < 0)
 		return -1;

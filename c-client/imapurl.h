@@ -21,6 +21,7 @@ enum imapurl_access {
 
 struct imapurl {
 	const char *raw;           /* the URL as given (the caller keeps it) */
+	size_t raw_len;
 	int absolute;             /* imap://server/...; else "/mailbox..." */
 	char *user;               /* iuserinfo's user, decoded; NULL: none */
 	char *mailbox;            /* as stored (modified UTF-7) */
@@ -54,8 +55,9 @@ int urlauth_token(struct mail_session *s, const char *mailbox, uint32_t uidvalid
 		  struct mail_err *err);
 /* A mailbox access key in hex, with the NUL. */
 #define URLAUTH_KEY_HEX 65
-/* The key line of mailbox for uidvalidity in the keys file's text into
- * hex; 0 found, 1 not (lines of another shape are passed over). */
+/* The key line of mailbox for uidvalidity (0: whichever it has) in the
+ * keys file's text into hex; 0 found, 1 not (lines of another shape are
+ * passed over). */
 int urlauth_key_find(const char *data, size_t len, const char *mailbox, uint32_t uidvalidity,
 		     char hex[URLAUTH_KEY_HEX]);
 /* RESETKEY: forget the key of mailbox (NULL: of every mailbox), so every

@@ -19,21 +19,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "privsep_int.h"
 #include "tls.h"
-
-#define PS_MAGIC PRIVSEP_MAGIC
-
-/* P to C: the verdict (enum daemon_login_result) and P's failure count. */
-struct ps_reply {
-	uint32_t magic;
-	uint32_t status;
-	uint32_t failures;
-};
 
 static enum privsep_role ps_role = PRIVSEP_OFF;
 static int ps_ctl = -1;       /* C: the login channel to P */
@@ -66,8 +59,8 @@ static int empty_dir_ready(const char *dir)
 	return 0;
 }
 
-/* No capability can come back, even through a setuid program. */
-static void drop_bounding_set(void)
+/* See privsep_int.h. */
+void ps_drop_bounding_set(void)
 {
 	for (int cap = 0; cap < 64; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
@@ -110,7 +103,7 @@ static int drop_to(const struct passwd *pw)
 	if (empty_dir_ready(PRIVSEP_CHROOT) < 0 || chroot(PRIVSEP_CHROOT) < 0 || chdir("/") < 0)
 		log_warn("pre-login process not confined to %s: %s", PRIVSEP_CHROOT,
 			 strerror(errno));
-	drop_bounding_set();
+	ps_drop_bounding_set();
 	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
 		log_err("cannot switch to the pre-login user %s: %s", pw->pw_name, strerror(errno));
@@ -138,11 +131,16 @@ struct parent {
 	pid_t c_pid, s_pid;
 	int ctl, data;
 	unsigned failures;
+	int sctl;                               /* S's URL requests (privsep_url.c) */
+	pid_t w_pid;                            /* the URL worker running, or 0 */
+	time_t w_deadline;
+	char user[PRIVSEP_NAME_MAX + 1];        /* whom S serves, as P logged them in */
+	char w_owner[PRIVSEP_NAME_MAX + 1];
 };
 
-/* P's children, for the signal handler; P's own pid (forked children that
- * inherit the handler must not act on it). */
-static volatile pid_t term_pids[2];
+/* P's children (C, S, a URL worker), for the signal handler; P's own pid
+ * (forked children that inherit the handler must not act on it). */
+static volatile pid_t term_pids[3];
 static pid_t term_owner;
 
 /* A stop request (systemd, inetd, an administrator) reaches P: pass it on
@@ -151,7 +149,7 @@ static void parent_on_term(int sig)
 {
 	if (getpid() != term_owner)
 		_exit(1);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (term_pids[i] > 0)
 			kill(term_pids[i], sig);
 }
@@ -170,10 +168,18 @@ static void parent_catch_term(int on)
 	sigaction(SIGINT, &sa, NULL);
 }
 
+/* Close *fd, if open, and mark it so. */
+static void fd_drop(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 /* A child ended; say so when a signal ended it (a crash or a kill). */
 static void child_report(struct parent *p, pid_t pid, int status)
 {
-	const char *who = pid == p->c_pid ? "pre-login" : "session";
+	const char *who = pid == p->c_pid ? "pre-login" : pid == p->w_pid ? "URL worker" : "session";
 
 	if (WIFSIGNALED(status))
 		log_err("%s process %d killed by signal %d host=%s [%s]", who, (int)pid,
@@ -208,8 +214,8 @@ static void __attribute__((noreturn)) parent_abort(struct parent *p, const char 
 	parent_finish(p, 1);
 }
 
-/* One field of a request: within its limit, NUL-free, NUL-terminated. */
-static int field_ok(const char *f, uint16_t len, size_t max)
+/* See privsep_int.h. */
+int ps_field_ok(const char *f, uint16_t len, size_t max)
 {
 	return len <= max && !memchr(f, '\0', len) && f[len] == '\0';
 }
@@ -219,9 +225,9 @@ int privsep_request_ok(const void *rec, size_t n)
 	const struct privsep_request *q = rec;
 
 	return n == sizeof *q && q->magic == PS_MAGIC && q->overlong <= 1 &&
-	       field_ok(q->user, q->user_len, PRIVSEP_NAME_MAX) &&
-	       field_ok(q->authname, q->authname_len, PRIVSEP_NAME_MAX) &&
-	       field_ok(q->pass, q->pass_len, PRIVSEP_PASS_MAX);
+	       ps_field_ok(q->user, q->user_len, PRIVSEP_NAME_MAX) &&
+	       ps_field_ok(q->authname, q->authname_len, PRIVSEP_NAME_MAX) &&
+	       ps_field_ok(q->pass, q->pass_len, PRIVSEP_PASS_MAX);
 }
 
 /* The verdict to C; if C is gone, the next recv says so. */
@@ -236,7 +242,7 @@ static void parent_reply(struct parent *p, enum daemon_login_result r)
  * when it could not switch (logged by S); in S itself, returns -1. */
 static int parent_fork_session(struct parent *p, struct auth_user *u)
 {
-	int ready[2];
+	int ready[2], sctl[2];
 	char ok = 0;
 
 	auth_groups(u);   /* here, so S loads no NSS module for it */
@@ -244,14 +250,21 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 	 * they stay out of S, and S touches no TLS code to free them (that
 	 * brought a megabyte of libcrypto's pages into every session). */
 	tls_preload_free();
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sctl) < 0)
+		sctl[0] = sctl[1] = -1;   /* no URLs of other users, the session still runs */
 	if (pipe2(ready, O_CLOEXEC) < 0 || (p->s_pid = fork()) < 0) {
 		log_err("cannot start the session user=%s: %s", u->name, strerror(errno));
+		fd_drop(&sctl[0]);
+		fd_drop(&sctl[1]);
 		return DLOGIN_FATAL;
 	}
 	if (p->s_pid == 0) {
 		parent_catch_term(0);
 		close(p->ctl);
 		close(ready[0]);
+		if (sctl[0] >= 0)
+			close(sctl[0]);
+		ps_url_set_channel(sctl[1]);
 		ok = daemon_become(u, p->conn) == 0;
 		if (write(ready[1], &ok, 1) != 1 || !ok)
 			_exit(1);
@@ -263,6 +276,10 @@ static int parent_fork_session(struct parent *p, struct auth_user *u)
 		return -1;
 	}
 	term_pids[1] = p->s_pid;
+	if (sctl[1] >= 0)
+		close(sctl[1]);
+	p->sctl = sctl[0];
+	snprintf(p->user, sizeof p->user, "%s", u->name);
 	free(u->groups);
 	u->groups = NULL;
 	close(ready[1]);
@@ -299,25 +316,32 @@ static int parent_handle(struct parent *p, struct privsep_request *q)
 	return r == DLOGIN_BAD ? 0 : r == DLOGIN_OK ? 2 : -1;
 }
 
-/* C gets a new session channel, its end passed with the verdict RESUME. */
-static int parent_resume(struct parent *p)
+/* See privsep_int.h. */
+int ps_send_fd(int sock, const struct ps_reply *a, int fd)
 {
-	struct ps_reply a = {PS_MAGIC, PRIVSEP_RESUME, p->failures};
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {&a, sizeof a};
+	struct iovec iov = {(void *)a, sizeof *a};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			    .msg_controllen = sizeof cbuf};
-	int data[2];
 
 	memset(cbuf, 0, sizeof cbuf);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, data) < 0)
-		return -1;
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &data[1], sizeof(int));
-	if (sendmsg(p->ctl, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof a) {
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof *a ? 0 : -1;
+}
+
+/* C gets a new session channel, its end passed with the verdict RESUME. */
+static int parent_resume(struct parent *p)
+{
+	struct ps_reply a = {PS_MAGIC, PRIVSEP_RESUME, p->failures};
+	int data[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, data) < 0)
+		return -1;
+	if (ps_send_fd(p->ctl, &a, data[1]) < 0) {
 		close(data[0]);
 		close(data[1]);
 		return -1;
@@ -327,36 +351,94 @@ static int parent_resume(struct parent *p)
 	return 0;
 }
 
-/* While S runs C only pumps: wait for S. 0 when S ended by UNAUTHENTICATE
- * and C is back before login (P takes login requests again); otherwise P
- * is done. S's exit status is all P trusts from it: at worst a user's
- * session hands the connection back to the pre-login state. */
+/* A pidfd for pid, which poll reports readable when it ends; -1 where the
+ * kernel has none (P then looks for ended children every second). */
+static int child_fd(pid_t pid)
+{
+	return pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+}
+
+/* How long P may sleep: until the worker's deadline, and a second at most
+ * without pidfds. */
+static int session_wait_ms(const struct parent *p, int polled)
+{
+	int ms = polled ? -1 : 1000;
+
+	if (p->w_pid > 0) {
+		time_t left = p->w_deadline - time(NULL);
+		int w = left > 0 ? (int)left * 1000 : 0;
+		ms = ms < 0 || w < ms ? w : ms;
+	}
+	return ms;
+}
+
+/* P started a URL worker: it is stopped with P, and killed at its deadline. */
+static void worker_started(struct parent *p, int *w_fd)
+{
+	term_pids[2] = p->w_pid;
+	p->w_deadline = time(NULL) + p->cfg->urlauth_timeout;
+	*w_fd = child_fd(p->w_pid);
+}
+
+/* One ended child of the session: 1 when it was S (*status is its end). */
+static int session_reaped(struct parent *p, pid_t pid, int status, int *c_alive, int *w_fd)
+{
+	child_report(p, pid, status);
+	if (pid == p->c_pid) {
+		*c_alive = 0;
+		term_pids[0] = 0;
+	} else if (pid == p->w_pid) {
+		ps_url_log(p->user, p->w_owner, status,
+			   WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+			   time(NULL) >= p->w_deadline);
+		p->w_pid = 0;
+		term_pids[2] = 0;
+		fd_drop(w_fd);
+	}
+	return pid == p->s_pid;
+}
+
+/* While S runs C only pumps; P serves S's URL requests, one worker at a
+ * time, each killed at its deadline. 0 when S ended by UNAUTHENTICATE and
+ * C is back before login (P takes login requests again); otherwise P is
+ * done. S's exit status is all P trusts from it: at worst a user's session
+ * hands the connection back to the pre-login state. */
 static int parent_session(struct parent *p)
 {
-	int status, c_alive = 1;
+	int status, c_alive = 1, s_end = -1;
+	int fds[3] = {child_fd(p->s_pid), child_fd(p->c_pid), -1};   /* S, C, worker */
+	int polled = fds[0] >= 0 && fds[1] >= 0;
 	pid_t pid;
 
 	close(p->data);   /* S holds it: its end reaches C as EOF when S ends */
 	p->data = -1;
-	for (;;) {
-		pid = waitpid(-1, &status, 0);
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			return -1;
-		child_report(p, pid, status);
-		if (pid == p->c_pid) {
-			c_alive = 0;
-			term_pids[0] = 0;
-			continue;
+	while (s_end < 0) {
+		struct pollfd pf[4] = {{p->w_pid ? -1 : p->sctl, POLLIN, 0}, {fds[0], POLLIN, 0},
+				       {c_alive ? fds[1] : -1, POLLIN, 0}, {fds[2], POLLIN, 0}};
+		if (poll(pf, 4, session_wait_ms(p, polled)) < 0 && errno != EINTR)
+			break;
+		if (p->w_pid > 0 && time(NULL) >= p->w_deadline)
+			kill(p->w_pid, SIGKILL);
+		if (pf[0].revents && !p->w_pid) {
+			if (ps_url_serve(p->sctl, p->cfg, p->user, &p->w_pid, p->w_owner) < 0)
+				fd_drop(&p->sctl);
+			else if (p->w_pid > 0)
+				worker_started(p, &fds[2]);
 		}
-		if (pid != p->s_pid)
-			continue;
-		term_pids[1] = 0;
-		if (!c_alive || !WIFEXITED(status) || WEXITSTATUS(status) != PRIVSEP_EXIT_UNAUTH)
-			return -1;
-		return parent_resume(p);
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (session_reaped(p, pid, status, &c_alive, &fds[2]))
+				s_end = status;
 	}
+	/* a worker outliving S serves nobody */
+	if (p->w_pid > 0 && kill(p->w_pid, SIGKILL) == 0 && waitpid(p->w_pid, &status, 0) > 0)
+		session_reaped(p, p->w_pid, status, &c_alive, &fds[2]);
+	for (int i = 0; i < 3; i++)
+		fd_drop(&fds[i]);
+	fd_drop(&p->sctl);
+	term_pids[1] = 0;
+	if (s_end < 0 || !c_alive || !WIFEXITED(s_end) || WEXITSTATUS(s_end) != PRIVSEP_EXIT_UNAUTH)
+		return -1;
+	return parent_resume(p);
 }
 
 /* P's life: answer C's login requests until one succeeds or C is gone;
@@ -401,7 +483,7 @@ static void parent_release_client(void)
 enum privsep_role privsep_start(const struct config *cfg, const struct server_conn *conn,
 				const char *pam_default)
 {
-	struct parent p = {cfg, conn, pam_default, -1, -1, -1, -1, 0};
+	struct parent p = {cfg, conn, pam_default, -1, -1, -1, -1, 0, .sctl = -1};
 	int ctl[2], data[2];
 	struct passwd *pw;
 
@@ -558,9 +640,8 @@ static int pump(struct io *io, int data)
 	}
 }
 
-/* C, once S is gone: P's word. 0 with the new session channel in ps_data
- * when S ended by UNAUTHENTICATE; -1 when the connection is over. */
-static int await_resume(void)
+/* See privsep_int.h. */
+int ps_recv_fd(int sock, uint32_t want)
 {
 	struct ps_reply a;
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -572,17 +653,28 @@ static int await_resume(void)
 	int fd;
 
 	do
-		n = recvmsg(ps_ctl, &mh, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	cm = n == (ssize_t)sizeof a ? CMSG_FIRSTHDR(&mh) : NULL;
 	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
 	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -1;
 	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-	if (a.magic != PS_MAGIC || a.status != PRIVSEP_RESUME || (mh.msg_flags & MSG_CTRUNC)) {
+	if (a.magic != PS_MAGIC || a.status != want || (mh.msg_flags & MSG_CTRUNC)) {
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+/* C, once S is gone: P's word. 0 with the new session channel in ps_data
+ * when S ended by UNAUTHENTICATE; -1 when the connection is over. */
+static int await_resume(void)
+{
+	int fd = ps_recv_fd(ps_ctl, PRIVSEP_RESUME);
+
+	if (fd < 0)
+		return -1;
 	close(ps_data);
 	ps_data = fd;
 	return 0;
@@ -677,6 +769,8 @@ void privsep_test_hook(const char *line, size_t len)
 #ifdef PRIVSEP_TEST_HOOKS
 	if (hook_is(line, len, "XFATAL"))
 		fatal("test hook XFATAL");   /* the path out-of-memory takes */
+	if (ps_role == PRIVSEP_SESSION)
+		ps_url_test_hook(line, len);
 	if (ps_role != PRIVSEP_PRELOGIN || ps_ctl < 0)
 		return;
 	if (hook_is(line, len, "XCRASH"))

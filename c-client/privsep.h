@@ -96,9 +96,45 @@ int privsep_handoff_read(struct io *io, struct buf *rec);
  * trusted. (Public for the fuzz harness.) */
 int privsep_request_ok(const void *rec, size_t n);
 
+/* URLAUTH (RFC 4467) across users: S asks P for a URL of another user's
+ * mailbox; P checks only this record and the owner's passwd entry, and
+ * starts a worker as the owner that parses and verifies the URL and sends
+ * the bytes to S over a channel P passes with its answer. One record,
+ * exactly this size, each field NUL-padded with its length given. */
+#define PRIVSEP_URL_MAGIC 0x75774d55u   /* "uwMU" */
+#define PRIVSEP_URL_MAX 8192
+struct privsep_url_request {
+	uint32_t magic;
+	uint16_t owner_len, url_len;
+	char owner[PRIVSEP_NAME_MAX + 1];
+	char url[PRIVSEP_URL_MAX + 1];
+};
+
+/* P's check of one URL record of n bytes from S: as privsep_request_ok.
+ * (Public for the fuzz harness.) */
+int privsep_url_request_ok(const void *rec, size_t n);
+
+/* The worker's job, given by the daemon: as the owner (the process has
+ * become them), the bytes url names for requester (the user P logged in)
+ * into out, at most max of them. 0, or -1 for NIL. */
+typedef int privsep_url_fn(const struct config *cfg, const struct auth_user *owner,
+			   const char *requester, const char *url, size_t len, size_t max,
+			   struct buf *out);
+/* Before privsep_start: the daemon's worker job (none: every such URL NIL). */
+void privsep_set_url_worker(privsep_url_fn *fn);
+
+/* S: the bytes another user's url names for this session, at most max,
+ * into out: 0, or -1 for NIL (whatever the reason: the client learns
+ * nothing more). seconds is urlauth_timeout, after which P kills the
+ * worker. Not in a session started by P: always -1. */
+int privsep_url_fetch(const char *owner, const char *url, size_t len, size_t max,
+		      unsigned seconds, struct buf *out);
+
 /* Built with -DPRIVSEP_TEST_HOOKS: the pre-login process crashes on the
  * command XCRASH, and sends P a malformed request on XBADCTL (tests show
- * P survives, logs and ends). Otherwise nothing. */
+ * P survives, logs and ends); a session sends P eight URL requests at once
+ * on "XURLFLOOD owner url" (P still runs one worker at a time). Otherwise
+ * nothing. */
 void privsep_test_hook(const char *line, size_t len);
 
 #endif

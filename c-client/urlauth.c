@@ -85,7 +85,7 @@ int urlauth_key_find(const char *data, size_t len, const char *mailbox, uint32_t
 
 	for (; p && p < end; p = next)
 		if (key_line(p, end, &k, &next) == 0 && key_matches(&k, mailbox) &&
-		    k.validity == uidvalidity) {
+		    (!uidvalidity || k.validity == uidvalidity)) {
 			memcpy(hex, k.hex, sizeof k.hex);
 			return 0;
 		}

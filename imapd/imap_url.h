@@ -16,6 +16,12 @@ enum url_use { URL_CATENATE, URL_FETCH };
 int imap_url_read(struct client *c, const struct imapurl *u, enum url_use use,
 		  const char **text, size_t *len, struct mail_err *err);
 
+/* privsep_url_fn for another user's URL: runs in the worker, as the owner
+ * (privsep_url.c); 0 with the bytes in out, -1 for NIL. */
+int imap_url_worker(const struct config *cfg, const struct auth_user *owner,
+		    const char *requester, const char *url, size_t len, size_t max,
+		    struct buf *out);
+
 /* FETCH's "[" section "]" parser (cmd_fetch.c); label gets "BODY[...]". */
 int imap_parse_section(struct parser *p, struct section *sec, struct buf *label);
 

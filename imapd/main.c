@@ -16,6 +16,7 @@
 #include "specialuse.h"
 #include "log.h"
 #include "privsep.h"
+#include "imap_url.h"
 #include "tls.h"
 
 #ifndef CONFIG_FILE
@@ -501,6 +502,7 @@ static void privsep_setup(struct client *c, int say_bye)
 		return;
 	if (tls_available())
 		tls_preload(&c->cfg, "imapd", &c->conn);
+	privsep_set_url_worker(imap_url_worker);
 	switch (privsep_start(&c->cfg, &c->conn, "imap")) {
 	case PRIVSEP_REFUSED:
 		imap_exit(c, say_bye ? "Server configuration problem (details in the mail log)" : NULL,

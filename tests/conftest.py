@@ -149,14 +149,8 @@ def pam_service(imapd):
 def users(workdir, pam_service):
     skel = os.path.join(workdir, "skel")
     os.mkdir(skel)
-    made = []
-    try:
-        for _ in range(2):
-            made.append(system.create_user(skel))
+    with system.temp_users(skel, 2) as made:
         yield made
-    finally:
-        for u in made:
-            system.remove_user(u)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 # System setup for the integration tests: throwaway real users (PAM logins go
 # through pam_unix and /etc/shadow, as in production) and the PAM service
 # file, each removed again by whoever created it.
+import contextlib
 import grp
 import os
 import pwd
@@ -50,6 +51,19 @@ def create_user(skel_dir):
 def remove_user(user):
     subprocess.run(["userdel", "-r", "-f", user.name],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def temp_users(skel_dir, n):
+    """n users made by create_user, removed (with their homes) at the end."""
+    made = []
+    try:
+        for _ in range(n):
+            made.append(create_user(skel_dir))
+        yield made
+    finally:
+        for u in made:
+            remove_user(u)
 
 
 def reset_home(user):
