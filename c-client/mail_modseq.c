@@ -218,7 +218,8 @@ int mail_modseq_enable(struct mailbox *box)
 		return -1;
 	/* From now on as if it had been on since the open. The view was read
 	 * without our lock, maybe before another session's change was
-	 * recorded: it may add records, not overwrite them (the next ping
+	 * recorded, maybe missing a file another session renamed meanwhile:
+	 * it may add records, not overwrite or remove them (the next ping
 	 * reads the mailbox afresh and compares again). */
 	if (mseq_begin(box) < 0)
 		return -1;
@@ -313,8 +314,22 @@ static void sync_msg(struct mseq *ms, const struct mailbox *box, struct message 
 		msg_compare(ms, box, m, rec);
 }
 
-/* The full comparison: records of messages no longer there (below the
- * UIDNEXT this view knows) become expunges, the rest is compared. */
+/* Record j, of a message the view lacks: an expunge, unless the view may
+ * predate it (appended since this view, or a view read without our lock,
+ * which may have missed a file: only a fresh view proves a message gone).
+ * A record kept moves to *w. */
+static void record_absent(struct mseq *ms, const struct mailbox *box, size_t j, size_t *w)
+{
+	struct modseq_state *st = &ms->st;
+
+	if (st->msgs[j].uid < box->uidnext && !ms->view_stale)
+		modseq_gone_add(st, st->msgs[j].uid, next_modseq(ms));
+	else
+		st->msgs[(*w)++] = st->msgs[j];
+}
+
+/* The full comparison: records of messages no longer there become
+ * expunges (record_absent), the rest is compared. */
 static void sync_full(struct mseq *ms, const struct mailbox *box)
 {
 	struct modseq_state *st = &ms->st;
@@ -324,7 +339,7 @@ static void sync_full(struct mseq *ms, const struct mailbox *box)
 	for (uint32_t i = 0; i < box->nmsgs; i++) {
 		struct message *m = box->msgs[i];
 		for (; j < st->nmsgs && st->msgs[j].uid < m->uid; j++)
-			modseq_gone_add(st, st->msgs[j].uid, next_modseq(ms));
+			record_absent(ms, box, j, &w);
 		if (j < st->nmsgs && st->msgs[j].uid == m->uid) {
 			st->msgs[w] = st->msgs[j++];
 			msg_compare(ms, box, m, &st->msgs[w++]);
@@ -333,12 +348,8 @@ static void sync_full(struct mseq *ms, const struct mailbox *box)
 			fresh[nfresh++] = i;
 		}
 	}
-	for (; j < st->nmsgs; j++) {
-		if (st->msgs[j].uid < box->uidnext)
-			modseq_gone_add(st, st->msgs[j].uid, next_modseq(ms));
-		else
-			st->msgs[w++] = st->msgs[j];   /* appended since this view */
-	}
+	for (; j < st->nmsgs; j++)
+		record_absent(ms, box, j, &w);
 	if (w != st->nmsgs)
 		ms->dirty = 1;
 	st->nmsgs = w;

@@ -21,6 +21,8 @@
 /* A directory changed this recently may change again within the same
  * timestamp: its mtime alone cannot prove a later scan unnecessary. */
 #define MD_RECENT_SECS 2
+/* Scans of one sync at most, when a file seems hidden by a rename. */
+#define MD_SCAN_TRIES 4
 
 /* No keyword has a letter yet. */
 void md_kw_map_reset(struct mdbox *mb)
@@ -587,9 +589,32 @@ static void keep_sizes(struct mailbox *box)
 	mb->sizes_read = 0;
 }
 
-/* Look at the directories; report what changed. The scan is repeated once
- * when a known message seems gone, so a file renamed by another session
- * during the readdir is not taken for an expunge. */
+/* Does the uidlist name a file the scan should have found: a UID above the
+ * session's last and below the scan's highest? A rename by another session
+ * during the readdir can hide a file; taken for absent, its message would
+ * be lost to this session for good (a UID below one it knows is never
+ * added: sequence numbers only grow at the end). Only while the
+ * directories change: a record of a long gone file costs no rescan. */
+static int scan_missed(struct mailbox *box, const struct mscan *sc)
+{
+	const struct md_uidlist *ul = &MB(box)->ul.ul;
+	uint32_t top = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0, hi = scan_top(sc);
+	size_t listed = 0, seen = 0;
+	time_t now = time(NULL);
+
+	if (now - sc->cur_mt.tv_sec >= MD_RECENT_SECS && now - sc->new_mt.tv_sec >= MD_RECENT_SECS)
+		return 0;
+	for (size_t i = 0; i < ul->n; i++)
+		listed += ul->recs[i].uid > top && ul->recs[i].uid < hi;
+	for (size_t i = 0; i < sc->n; i++)
+		seen += sc->v[i].rec && sc->v[i].uid > top && sc->v[i].uid < hi;
+	return seen < listed;
+}
+
+/* Look at the directories; report what changed. The scan is repeated when
+ * a known message seems gone or a listed one unseen, so a file renamed by
+ * another session during the readdir is neither taken for an expunge nor
+ * left out. */
 int md_sync(struct mailbox *box, struct mail_err *err)
 {
 	struct mdbox *mb = MB(box);
@@ -613,7 +638,10 @@ int md_sync(struct mailbox *box, struct mail_err *err)
 		size_t found = 0;
 		for (size_t i = 0; i < sc.n; i++)
 			found += sc.v[i].uid && mail_msgno(box, sc.v[i].uid);
-		if (found == box->nmsgs || pass)
+		/* a known message really gone costs one more scan, no more */
+		int again = found != box->nmsgs ? pass == 0 :
+			    pass + 1 < MD_SCAN_TRIES && scan_missed(box, &sc);
+		if (!again)
 			break;
 		md_scan_free(&sc);
 	}

@@ -1,0 +1,134 @@
+/* test-mdrace.c: a Maildir session opening while another renames a file
+ * (a flag change): readdir may then return neither name. This program's
+ * readdir hides a chosen file, as the kernel does in that race, so the
+ * interleaving that made two IMAP sessions report one modseq is exact. */
+#include "mail.h"
+#include "mbox_fixture.h"
+#include "test.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct mail_session sess;
+static char hide_base[256];   /* a file name up to its ':' */
+static int hide_left;         /* listings that still miss it */
+
+/* The C library's readdir, less the hidden file while hide_left lasts:
+ * the library's scans call this one (the program's definition wins). */
+struct dirent *readdir(DIR *d)
+{
+	static struct dirent *(*real)(DIR *);
+	struct dirent *e;
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "readdir");
+	while ((e = real(d)) != NULL && hide_left > 0 && hide_base[0] &&
+	       !strncmp(e->d_name, hide_base, strlen(hide_base)))
+		hide_left--;
+	return e;
+}
+
+/* Hide message n's file (1: the first delivered) from the next listings. */
+static void hide_message(int n, int listings)
+{
+	DIR *d = opendir(fixture_path("Maildir", "cur"));
+	char *names[8];
+	int k = 0;
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) != NULL && k < 8)
+		if (e->d_name[0] != '.')
+			names[k++] = strdup(e->d_name);
+	if (d)
+		closedir(d);
+	/* names are delivery times first: their order is the UIDs' */
+	for (int i = 0; i < k; i++)
+		for (int j = i + 1; j < k; j++)
+			if (strcmp(names[j], names[i]) < 0) {
+				char *t = names[i];
+				names[i] = names[j];
+				names[j] = t;
+			}
+	CHECK(n <= k);
+	snprintf(hide_base, sizeof hide_base, "%.*s", (int)strcspn(names[n - 1], ":"),
+		 names[n - 1]);
+	hide_left = listings;
+	for (int i = 0; i < k; i++)
+		free(names[i]);
+}
+
+/* A fresh home whose Maildir INBOX holds three messages, all in cur/. */
+static void three_messages(void)
+{
+	struct mail_err err = {0};
+	struct mailbox *box = NULL;
+
+	fixture_session(&sess, "test-mdrace");
+	mail_session_formats(&sess, "~/Maildir", NULL);
+	CHECK(fixture_append(&sess, "INBOX", FIXTURE_MSG1, 0, NULL, NULL, &err) == 0);
+	CHECK(fixture_append(&sess, "INBOX", FIXTURE_MSG2, 0, NULL, NULL, &err) == 0);
+	CHECK(fixture_append(&sess, "INBOX", FIXTURE_MSG1, 0, NULL, NULL, &err) == 0);
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &box, &err) == 0);
+	mail_close(box, 0, NULL);
+}
+
+/* A file hidden from one listing (a rename racing the opening scan) is
+ * still one of the session's messages: taken for absent, the message was
+ * lost to the session for good and the numbers of the rest shifted. */
+static void test_rename_during_open(void)
+{
+	struct mail_err err = {0};
+	struct mailbox *b = NULL;
+
+	three_messages();
+	hide_message(2, 1);
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &b, &err) == 0);
+	CHECK(hide_left == 0);   /* the race did happen */
+	if (!b)
+		return;
+	CHECK(b->nmsgs == 3);
+	CHECK(mail_ping(b, &err) == 0);
+	CHECK(b->nmsgs == 3 && b->msgs[1]->uid == 2 && b->msgs[2]->uid == 3);
+	mail_close(b, 0, NULL);
+}
+
+/* A view read without the modseq lock that misses a message (here every
+ * scan of the open misses it) may add records when modseqs are enabled,
+ * never remove them: the other session's message 2 keeps its modseq and
+ * nothing new is counted. It was recorded as expunged; the other session
+ * then gave it a new modseq, or answered a STORE on it with the expunge's
+ * value, one it or its peer had already reported. */
+static void test_stale_view_removes_no_record(void)
+{
+	struct mail_err err = {0};
+	struct mailbox *a = NULL, *b = NULL;
+
+	three_messages();
+	hide_message(2, 100);
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &b, &err) == 0);
+	hide_left = 0;
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &a, &err) == 0);
+	if (!a || !b)
+		return;
+	CHECK(b->nmsgs == 2);   /* the precondition: b's view lacks UID 2 */
+	CHECK(mail_modseq_enable(a) == 0);
+	uint64_t h = mail_highestmodseq(a), two = a->msgs[1]->modseq;
+	CHECK(h > 0 && two > 0 && two < h);
+	CHECK(mail_modseq_enable(b) == 0);
+	CHECK(mail_ping(a, &err) == 0);
+	CHECK(a->nmsgs == 3 && a->msgs[1]->modseq == two);
+	CHECK(mail_highestmodseq(a) == h);
+	mail_close(b, 0, NULL);
+	mail_close(a, 0, NULL);
+}
+
+int main(void)
+{
+	RUN(test_rename_during_open);
+	RUN(test_stale_view_removes_no_record);
+	fixture_remove_tmpdir();
+	mail_session_free(&sess);
+	return test_summary("test-mdrace");
+}
