@@ -1,15 +1,21 @@
-/* test-mdrace.c: a Maildir session opening while another renames a file
- * (a flag change): readdir may then return neither name. This program's
- * readdir hides a chosen file, as the kernel does in that race, so the
- * interleaving that made two IMAP sessions report one modseq is exact. */
+/* test-mdrace.c: two sessions of one Maildir racing each other, each race
+ * made exact. One opens while the other renames a file (a flag change):
+ * readdir may then return neither name, so this program's readdir hides a
+ * chosen file as the kernel does. And the modseq file replaced by one
+ * while keeping what the other saw of it (inode, size, mtime). Both made
+ * two IMAP sessions report one modseq. */
 #include "mail.h"
 #include "mbox_fixture.h"
 #include "test.h"
+#include "unix_index.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static struct mail_session sess;
 static char hide_base[256];   /* a file name up to its ':' */
@@ -124,10 +130,49 @@ static void test_stale_view_removes_no_record(void)
 	mail_close(a, 0, NULL);
 }
 
+/* The modseq file replaced by another session's save, yet back in the
+ * inode this session read with the size and mtime it saw (a freed inode
+ * reused, two saves in one clock tick): read again all the same, so the
+ * other's recorded change is not counted a second time. */
+static void test_replaced_modseq_file_read_again(void)
+{
+	struct mail_err err = {0};
+	struct mailbox *a = NULL, *b = NULL;
+	char name[40], msq[1024], keep[1040];
+	struct stat seen;
+	size_t n = 0;
+
+	three_messages();
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &a, &err) == 0);
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &b, &err) == 0);
+	if (!a || !b)
+		return;
+	CHECK(mail_modseq_enable(a) == 0 && mail_modseq_enable(b) == 0);
+	CHECK(mail_ping(a, &err) == 0);
+	uidx_cache_name(a->path, "msq", name);
+	snprintf(msq, sizeof msq, "%s", fixture_path(".imapd-cache", name));
+	snprintf(keep, sizeof keep, "%s.keep", msq);
+	CHECK(stat(msq, &seen) == 0 && link(msq, keep) == 0);
+	CHECK(mail_store(b, 2, STORE_ADD, MF_SEEN, NULL, &err) == 0);
+	CHECK(mail_flush(b, &err) == 0);
+	char *now = read_file(msq, &n);
+	CHECK(now && n == (size_t)seen.st_size);
+	write_file(keep, now ? now : "");
+	free(now);
+	struct timespec times[2] = {seen.st_atim, seen.st_mtim};
+	CHECK(rename(keep, msq) == 0 && utimensat(AT_FDCWD, msq, times, 0) == 0);
+	CHECK(mail_ping(a, &err) == 0);
+	CHECK((a->msgs[1]->flags & MF_SEEN) && a->msgs[1]->modseq == b->msgs[1]->modseq);
+	CHECK(mail_highestmodseq(a) == mail_highestmodseq(b));
+	mail_close(b, 0, NULL);
+	mail_close(a, 0, NULL);
+}
+
 int main(void)
 {
 	RUN(test_rename_during_open);
 	RUN(test_stale_view_removes_no_record);
+	RUN(test_replaced_modseq_file_read_again);
 	fixture_remove_tmpdir();
 	mail_session_free(&sess);
 	return test_summary("test-mdrace");
