@@ -663,7 +663,11 @@ int md_sync(struct mailbox *box, struct mail_err *err)
 }
 
 /* Find mm's file again by its base (renamed by another session); quiet:
- * nothing is reported. 0 found, -1 gone. */
+ * nothing is reported, and what the session knows of the flags on disk
+ * stays as it was, so the next sync still sees the other's change (else
+ * it went unreported, and the session's older flags, now different from
+ * the disk's, were written back over it at the next flush, with a new
+ * modseq). 0 found, -1 gone. */
 int md_relocate(struct mailbox *box, struct mdmsg *mm)
 {
 	struct mscan sc;
@@ -677,8 +681,6 @@ int md_relocate(struct mailbox *box, struct mdmsg *mm)
 		mm->name = e->name;
 		e->name = NULL;
 		mm->in_new = e->in_new;
-		mm->disk_flags = md_info_flags(&e->pn.info);
-		mm->disk_letters = md_info_letters(&e->pn.info);
 		rc = 0;
 	}
 	md_scan_free(&sc);
@@ -715,6 +717,15 @@ static int write_one(struct mailbox *box, uint32_t i, struct mdmsg *mm, struct b
 	for (int tries = 0; tries < 2; tries++) {
 		struct md_name pn;
 		md_name_parse(mm->name, strlen(mm->name), &pn);
+		if (md_info_flags(&pn.info) != mm->disk_flags ||
+		    md_info_letters(&pn.info) != mm->disk_letters) {
+			/* found again (md_relocate): another session's flags */
+			mm->disk_flags = md_info_flags(&pn.info);
+			mm->disk_letters = md_info_letters(&pn.info);
+			merge_changes(box, i, mm, add, del, ladd, ldel, &flags, &letters);
+			if (flags == mm->disk_flags && letters == mm->disk_letters)
+				return 0;
+		}
 		struct md_info in = md_info_with(&pn.info, flags, letters);
 		buf_reset(nm);
 		md_name_format(nm, mm->name, pn.base_len, &in);
@@ -732,9 +743,6 @@ static int write_one(struct mailbox *box, uint32_t i, struct mdmsg *mm, struct b
 			return -1;
 		if (md_relocate(box, mm) < 0)
 			return 0;   /* expunged by another session: reported at the next ping */
-		merge_changes(box, i, mm, add, del, ladd, ldel, &flags, &letters);
-		if (flags == mm->disk_flags && letters == mm->disk_letters)
-			return 0;
 	}
 	return -1;
 }
