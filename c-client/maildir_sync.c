@@ -177,17 +177,55 @@ static time_t md_save_date(const char *name, const struct stat *st)
 	return p > name && *p == '.' && t > 0 ? t : st->st_ctime;
 }
 
+/* The file now holding the base of name (renamed by another session since
+ * it was seen) into *out, which then owns its name; 0, or -1 when gone. */
+static int find_again(struct mailbox *box, const char *name, struct ment *out)
+{
+	struct mscan sc;
+	struct ment *e;
+
+	if (md_scan(&MB(box)->d, &sc) < 0)
+		return -1;
+	if ((e = md_scan_find(&sc, name)) != NULL) {
+		*out = *e;
+		e->name = NULL;
+	}
+	md_scan_free(&sc);
+	return e ? 0 : -1;
+}
+
+/* Is the scanned file e a regular file of the user (st: its stat)? One
+ * renamed since the scan (another session's flag change) is found again,
+ * e updated: taken for absent, its message was lost to this session for
+ * good (a UID below one it knows is never added). */
+static int ment_usable(struct mailbox *box, struct ment *e, struct stat *st)
+{
+	struct ment f;
+
+	for (int tries = 0;; tries++) {
+		errno = 0;
+		if (md_ment_ours(&MB(box)->d, e, st))
+			return 1;
+		if (errno != ENOENT || tries + 1 >= MD_SCAN_TRIES || find_again(box, e->name, &f) < 0)
+			return 0;
+		free(e->name);
+		e->name = f.name;
+		e->in_new = f.in_new;
+		e->pn = f.pn;
+	}
+}
+
 /* A message for the scanned file e: only a regular file of the user. */
 static struct mdmsg *msg_new(struct mailbox *box, struct ment *e)
 {
 	struct stat st;
-	int dirfd = e->in_new ? MB(box)->d.new : MB(box)->d.cur;
 
-	if (!md_ment_ours(&MB(box)->d, e, &st)) {
+	if (!ment_usable(box, e, &st)) {
 		log_warn("Maildir %s: skipped %s/%s: not a regular file of this user", box->name,
 			 e->in_new ? "new" : "cur", e->name);
 		return NULL;
 	}
+	int dirfd = e->in_new ? MB(box)->d.new : MB(box)->d.cur;
 	struct mdmsg *mm = xcalloc(1, sizeof *mm);
 	mm->m.uid = e->uid;
 	mm->m.internal_date = st.st_mtime;
@@ -670,21 +708,14 @@ int md_sync(struct mailbox *box, struct mail_err *err)
  * modseq). 0 found, -1 gone. */
 int md_relocate(struct mailbox *box, struct mdmsg *mm)
 {
-	struct mscan sc;
-	struct ment *e;
-	int rc = -1;
+	struct ment e;
 
-	if (md_scan(&MB(box)->d, &sc) < 0)
+	if (find_again(box, mm->name, &e) < 0)
 		return -1;
-	if ((e = md_scan_find(&sc, mm->name)) != NULL) {
-		free(mm->name);
-		mm->name = e->name;
-		e->name = NULL;
-		mm->in_new = e->in_new;
-		rc = 0;
-	}
-	md_scan_free(&sc);
-	return rc;
+	free(mm->name);
+	mm->name = e.name;
+	mm->in_new = e.in_new;
+	return 0;
 }
 
 /* Another session renamed mm's file: its flags now are disk's with this

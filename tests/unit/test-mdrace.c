@@ -1,7 +1,8 @@
 /* test-mdrace.c: two sessions of one Maildir racing each other, each race
  * made exact. One opens while the other renames a file (a flag change):
  * readdir may then return neither name, so this program's readdir hides a
- * chosen file as the kernel does. One reads a message the other renamed.
+ * chosen file as the kernel does, or renames it just after listing it.
+ * One reads a message the other renamed.
  * And the modseq file replaced by one while keeping what the other saw of
  * it (inode, size, mtime). Each made two IMAP sessions report one modseq
  * or one session's modseqs go back. */
@@ -21,23 +22,37 @@
 static struct mail_session sess;
 static char hide_base[256];   /* a file name up to its ':' */
 static int hide_left;         /* listings that still miss it */
+static int move_left;         /* listings after which it is renamed */
 
-/* The C library's readdir, less the hidden file while hide_left lasts:
- * the library's scans call this one (the program's definition wins). */
+/* Is e the chosen file? */
+static int chosen(const struct dirent *e)
+{
+	return hide_base[0] && !strncmp(e->d_name, hide_base, strlen(hide_base));
+}
+
+/* The C library's readdir, less the hidden file while hide_left lasts, the
+ * file renamed (\Seen set) once listed while move_left lasts: the
+ * library's scans call this one (the program's definition wins). */
 struct dirent *readdir(DIR *d)
 {
 	static struct dirent *(*real)(DIR *);
 	struct dirent *e;
+	char seen[300];
 
 	if (!real)
 		*(void **)&real = dlsym(RTLD_NEXT, "readdir");
-	while ((e = real(d)) != NULL && hide_left > 0 && hide_base[0] &&
-	       !strncmp(e->d_name, hide_base, strlen(hide_base)))
+	while ((e = real(d)) != NULL && hide_left > 0 && chosen(e))
 		hide_left--;
+	if (e && move_left > 0 && chosen(e)) {
+		move_left--;
+		snprintf(seen, sizeof seen, "%s:2,S", hide_base);
+		CHECK(renameat(dirfd(d), e->d_name, dirfd(d), seen) == 0);
+	}
 	return e;
 }
 
-/* Hide message n's file (1: the first delivered) from the next listings. */
+/* Choose message n's file (1: the first delivered), hidden from the next
+ * listings. */
 static void hide_message(int n, int listings)
 {
 	DIR *d = opendir(fixture_path("Maildir", "cur"));
@@ -98,6 +113,25 @@ static void test_rename_during_open(void)
 	CHECK(b->nmsgs == 3);
 	CHECK(mail_ping(b, &err) == 0);
 	CHECK(b->nmsgs == 3 && b->msgs[1]->uid == 2 && b->msgs[2]->uid == 3);
+	mail_close(b, 0, NULL);
+}
+
+/* A file renamed between the opening scan's listing and its look at the
+ * file is found again: it was lost to the session for good. */
+static void test_rename_after_listing(void)
+{
+	struct mail_err err = {0};
+	struct mailbox *b = NULL;
+
+	three_messages();
+	hide_message(2, 0);
+	move_left = 1;
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &b, &err) == 0);
+	CHECK(move_left == 0);   /* the race did happen */
+	if (!b)
+		return;
+	CHECK(b->nmsgs == 3 && b->msgs[1]->uid == 2 && (b->msgs[1]->flags & MF_SEEN));
+	CHECK_STR(text_of(b, 2), FIXTURE_MSG2);
 	mail_close(b, 0, NULL);
 }
 
@@ -208,6 +242,7 @@ static void test_replaced_modseq_file_read_again(void)
 int main(void)
 {
 	RUN(test_rename_during_open);
+	RUN(test_rename_after_listing);
 	RUN(test_stale_view_removes_no_record);
 	RUN(test_read_after_rename_keeps_change);
 	RUN(test_replaced_modseq_file_read_again);
