@@ -117,7 +117,8 @@ static void test_rename_during_open(void)
 }
 
 /* A file renamed between the opening scan's listing and its look at the
- * file is found again: it was lost to the session for good. */
+ * file is found again (it was dropped: the message lost to the session for
+ * good), with the flags of its new name. */
 static void test_rename_after_listing(void)
 {
 	struct mail_err err = {0};
