@@ -96,18 +96,30 @@ static void three_messages(void)
 	mail_close(box, 0, NULL);
 }
 
+/* A session opened while message 2's file races its scan: hidden from
+ * hide listings, or renamed once listed when move is set. NULL if it did
+ * not open. */
+static struct mailbox *open_racing(int hide, int move)
+{
+	struct mail_err err = {0};
+	struct mailbox *b = NULL;
+
+	three_messages();
+	hide_message(2, hide);
+	move_left = move;
+	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &b, &err) == 0);
+	CHECK(hide_left == 0 && move_left == 0);   /* the race did happen */
+	return b;
+}
+
 /* A file hidden from one listing (a rename racing the opening scan) is
  * still one of the session's messages: taken for absent, the message was
  * lost to the session for good and the numbers of the rest shifted. */
 static void test_rename_during_open(void)
 {
 	struct mail_err err = {0};
-	struct mailbox *b = NULL;
+	struct mailbox *b = open_racing(1, 0);
 
-	three_messages();
-	hide_message(2, 1);
-	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &b, &err) == 0);
-	CHECK(hide_left == 0);   /* the race did happen */
 	if (!b)
 		return;
 	CHECK(b->nmsgs == 3);
@@ -121,14 +133,8 @@ static void test_rename_during_open(void)
  * good), with the flags of its new name. */
 static void test_rename_after_listing(void)
 {
-	struct mail_err err = {0};
-	struct mailbox *b = NULL;
+	struct mailbox *b = open_racing(0, 1);
 
-	three_messages();
-	hide_message(2, 0);
-	move_left = 1;
-	CHECK(mail_open(&sess, "INBOX", 0, NULL, NULL, &b, &err) == 0);
-	CHECK(move_left == 0);   /* the race did happen */
 	if (!b)
 		return;
 	CHECK(b->nmsgs == 3 && b->msgs[1]->uid == 2 && (b->msgs[1]->flags & MF_SEEN));
