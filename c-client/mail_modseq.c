@@ -27,6 +27,7 @@ struct mseq {
 	char name[40], lockname[40];
 	struct stat seen;             /* the file st was read from or written as */
 	int have_seen;
+	uint64_t gen;                 /* the lock file's save count then */
 	unsigned depth;
 	int dirty;
 	int view_stale;               /* the view may predate the records */
@@ -107,13 +108,34 @@ static void files_close(struct mseq *ms)
 	modseq_free(&ms->st);
 }
 
-/* Is the file still the one st came from (we hold the lock: nobody else
- * writes it meanwhile)? */
-static int file_unchanged(struct mseq *ms, struct stat *now)
+/* The count of saves the lock file holds (0: none yet, or an older
+ * version's empty file). The file's inode, size and mtime alone cannot
+ * tell it was replaced: a freed inode goes to the next file made and the
+ * mtime is kept only to the kernel's tick, so two saves by another session
+ * in one tick could bring back what we saw. */
+static uint64_t gen_read(const struct mseq *ms)
 {
+	uint64_t g;
+
+	return pread(ms->lockfd, &g, sizeof g, 0) == (ssize_t)sizeof g ? g : 0;
+}
+
+/* Count a save about to be made; -1 when the count cannot be kept. */
+static int gen_bump(struct mseq *ms)
+{
+	ms->gen = gen_read(ms) + 1;
+	return pwrite(ms->lockfd, &ms->gen, sizeof ms->gen, 0) == (ssize_t)sizeof ms->gen ? 0 : -1;
+}
+
+/* Is the file still the one st came from (we hold the lock: nobody else
+ * writes it meanwhile)? *gen: the save count now. */
+static int file_unchanged(struct mseq *ms, struct stat *now, uint64_t *gen)
+{
+	*gen = gen_read(ms);
 	if (fstatat(ms->dirfd, ms->name, now, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
-	return ms->have_seen && now->st_ino == ms->seen.st_ino && now->st_dev == ms->seen.st_dev &&
+	return ms->have_seen && *gen == ms->gen && now->st_ino == ms->seen.st_ino &&
+	       now->st_dev == ms->seen.st_dev &&
 	       now->st_size == ms->seen.st_size &&
 	       now->st_mtim.tv_sec == ms->seen.st_mtim.tv_sec &&
 	       now->st_mtim.tv_nsec == ms->seen.st_mtim.tv_nsec;
@@ -126,10 +148,11 @@ static void state_load(struct mseq *ms, const char *path)
 	struct modseq_state fresh;
 	struct mail_err ignore;
 	struct stat now;
+	uint64_t gen;
 	char *data;
 	size_t len;
 
-	if (file_unchanged(ms, &now))
+	if (file_unchanged(ms, &now, &gen))
 		return;
 	uint64_t known = ms->st.highest;
 	int r = fsafe_read_own(ms->dirfd, ms->name, MODSEQ_FILE_MAX, &data, &len, &ignore);
@@ -139,6 +162,7 @@ static void state_load(struct mseq *ms, const char *path)
 		ms->st = fresh;
 		ms->seen = now;
 		ms->have_seen = 1;
+		ms->gen = gen;
 	} else {
 		/* torn, edited, a link, or older than what this process saw */
 		if (parsed)
@@ -163,8 +187,10 @@ static void state_save(struct mseq *ms, const char *path)
 		return;
 	buf_init(&b);
 	modseq_write(&ms->st, path, &b);
+	int counted = gen_bump(ms) == 0;
 	if (fsafe_replace(ms->dirfd, ms->name, b.data, b.len, &err) == 0)
-		ms->have_seen = fstatat(ms->dirfd, ms->name, &ms->seen, AT_SYMLINK_NOFOLLOW) == 0;
+		ms->have_seen = counted &&
+				fstatat(ms->dirfd, ms->name, &ms->seen, AT_SYMLINK_NOFOLLOW) == 0;
 	else if (!warned++)
 		log_warn("cannot record modseqs of %s: %s", path, err.text);
 	buf_free(&b);
@@ -218,7 +244,8 @@ int mail_modseq_enable(struct mailbox *box)
 		return -1;
 	/* From now on as if it had been on since the open. The view was read
 	 * without our lock, maybe before another session's change was
-	 * recorded: it may add records, not overwrite them (the next ping
+	 * recorded, maybe missing a file another session renamed meanwhile:
+	 * it may add records, not overwrite or remove them (the next ping
 	 * reads the mailbox afresh and compares again). */
 	if (mseq_begin(box) < 0)
 		return -1;
@@ -313,8 +340,22 @@ static void sync_msg(struct mseq *ms, const struct mailbox *box, struct message 
 		msg_compare(ms, box, m, rec);
 }
 
-/* The full comparison: records of messages no longer there (below the
- * UIDNEXT this view knows) become expunges, the rest is compared. */
+/* Record j, of a message the view lacks: an expunge, unless the view may
+ * predate it (appended since this view, or a view read without our lock,
+ * which may have missed a file: only a fresh view proves a message gone).
+ * A record kept moves to *w. */
+static void record_absent(struct mseq *ms, const struct mailbox *box, size_t j, size_t *w)
+{
+	struct modseq_state *st = &ms->st;
+
+	if (st->msgs[j].uid < box->uidnext && !ms->view_stale)
+		modseq_gone_add(st, st->msgs[j].uid, next_modseq(ms));
+	else
+		st->msgs[(*w)++] = st->msgs[j];
+}
+
+/* The full comparison: records of messages no longer there become
+ * expunges (record_absent), the rest is compared. */
 static void sync_full(struct mseq *ms, const struct mailbox *box)
 {
 	struct modseq_state *st = &ms->st;
@@ -324,7 +365,7 @@ static void sync_full(struct mseq *ms, const struct mailbox *box)
 	for (uint32_t i = 0; i < box->nmsgs; i++) {
 		struct message *m = box->msgs[i];
 		for (; j < st->nmsgs && st->msgs[j].uid < m->uid; j++)
-			modseq_gone_add(st, st->msgs[j].uid, next_modseq(ms));
+			record_absent(ms, box, j, &w);
 		if (j < st->nmsgs && st->msgs[j].uid == m->uid) {
 			st->msgs[w] = st->msgs[j++];
 			msg_compare(ms, box, m, &st->msgs[w++]);
@@ -333,12 +374,8 @@ static void sync_full(struct mseq *ms, const struct mailbox *box)
 			fresh[nfresh++] = i;
 		}
 	}
-	for (; j < st->nmsgs; j++) {
-		if (st->msgs[j].uid < box->uidnext)
-			modseq_gone_add(st, st->msgs[j].uid, next_modseq(ms));
-		else
-			st->msgs[w++] = st->msgs[j];   /* appended since this view */
-	}
+	for (; j < st->nmsgs; j++)
+		record_absent(ms, box, j, &w);
 	if (w != st->nmsgs)
 		ms->dirty = 1;
 	st->nmsgs = w;

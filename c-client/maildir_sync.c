@@ -21,6 +21,8 @@
 /* A directory changed this recently may change again within the same
  * timestamp: its mtime alone cannot prove a later scan unnecessary. */
 #define MD_RECENT_SECS 2
+/* Scans of one sync at most, when a file seems hidden by a rename. */
+#define MD_SCAN_TRIES 4
 
 /* No keyword has a letter yet. */
 void md_kw_map_reset(struct mdbox *mb)
@@ -175,17 +177,55 @@ static time_t md_save_date(const char *name, const struct stat *st)
 	return p > name && *p == '.' && t > 0 ? t : st->st_ctime;
 }
 
+/* The file now holding the base of name (renamed by another session since
+ * it was seen) into *out, which then owns its name; 0, or -1 when gone. */
+static int find_again(struct mailbox *box, const char *name, struct ment *out)
+{
+	struct mscan sc;
+	struct ment *e;
+
+	if (md_scan(&MB(box)->d, &sc) < 0)
+		return -1;
+	if ((e = md_scan_find(&sc, name)) != NULL) {
+		*out = *e;
+		e->name = NULL;
+	}
+	md_scan_free(&sc);
+	return e ? 0 : -1;
+}
+
+/* Is the scanned file e a regular file of the user (st: its stat)? One
+ * renamed since the scan (another session's flag change) is found again,
+ * e updated: taken for absent, its message was lost to this session for
+ * good (a UID below one it knows is never added). */
+static int ment_usable(struct mailbox *box, struct ment *e, struct stat *st)
+{
+	struct ment f;
+
+	for (int tries = 0;; tries++) {
+		errno = 0;
+		if (md_ment_ours(&MB(box)->d, e, st))
+			return 1;
+		if (errno != ENOENT || tries + 1 >= MD_SCAN_TRIES || find_again(box, e->name, &f) < 0)
+			return 0;
+		free(e->name);
+		e->name = f.name;
+		e->in_new = f.in_new;
+		e->pn = f.pn;
+	}
+}
+
 /* A message for the scanned file e: only a regular file of the user. */
 static struct mdmsg *msg_new(struct mailbox *box, struct ment *e)
 {
 	struct stat st;
-	int dirfd = e->in_new ? MB(box)->d.new : MB(box)->d.cur;
 
-	if (!md_ment_ours(&MB(box)->d, e, &st)) {
+	if (!ment_usable(box, e, &st)) {
 		log_warn("Maildir %s: skipped %s/%s: not a regular file of this user", box->name,
 			 e->in_new ? "new" : "cur", e->name);
 		return NULL;
 	}
+	int dirfd = e->in_new ? MB(box)->d.new : MB(box)->d.cur;
 	struct mdmsg *mm = xcalloc(1, sizeof *mm);
 	mm->m.uid = e->uid;
 	mm->m.internal_date = st.st_mtime;
@@ -587,9 +627,32 @@ static void keep_sizes(struct mailbox *box)
 	mb->sizes_read = 0;
 }
 
-/* Look at the directories; report what changed. The scan is repeated once
- * when a known message seems gone, so a file renamed by another session
- * during the readdir is not taken for an expunge. */
+/* Does the uidlist name a file the scan should have found: a UID above the
+ * session's last and below the scan's highest? A rename by another session
+ * during the readdir can hide a file; taken for absent, its message would
+ * be lost to this session for good (a UID below one it knows is never
+ * added: sequence numbers only grow at the end). Only while the
+ * directories change: a record of a long gone file costs no rescan. */
+static int scan_missed(struct mailbox *box, const struct mscan *sc)
+{
+	const struct md_uidlist *ul = &MB(box)->ul.ul;
+	uint32_t top = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid : 0, hi = scan_top(sc);
+	size_t listed = 0, seen = 0;
+	time_t now = time(NULL);
+
+	if (now - sc->cur_mt.tv_sec >= MD_RECENT_SECS && now - sc->new_mt.tv_sec >= MD_RECENT_SECS)
+		return 0;
+	for (size_t i = 0; i < ul->n; i++)
+		listed += ul->recs[i].uid > top && ul->recs[i].uid < hi;
+	for (size_t i = 0; i < sc->n; i++)
+		seen += sc->v[i].rec && sc->v[i].uid > top && sc->v[i].uid < hi;
+	return seen < listed;
+}
+
+/* Look at the directories; report what changed. The scan is repeated when
+ * a known message seems gone or a listed one unseen, so a file renamed by
+ * another session during the readdir is neither taken for an expunge nor
+ * left out. */
 int md_sync(struct mailbox *box, struct mail_err *err)
 {
 	struct mdbox *mb = MB(box);
@@ -613,7 +676,10 @@ int md_sync(struct mailbox *box, struct mail_err *err)
 		size_t found = 0;
 		for (size_t i = 0; i < sc.n; i++)
 			found += sc.v[i].uid && mail_msgno(box, sc.v[i].uid);
-		if (found == box->nmsgs || pass)
+		/* a known message really gone costs one more scan, no more */
+		int again = found != box->nmsgs ? pass == 0 :
+			    pass + 1 < MD_SCAN_TRIES && scan_missed(box, &sc);
+		if (!again)
 			break;
 		md_scan_free(&sc);
 	}
@@ -635,26 +701,21 @@ int md_sync(struct mailbox *box, struct mail_err *err)
 }
 
 /* Find mm's file again by its base (renamed by another session); quiet:
- * nothing is reported. 0 found, -1 gone. */
+ * nothing is reported, and what the session knows of the flags on disk
+ * stays as it was, so the next sync still sees the other's change (else
+ * it went unreported, and the session's older flags, now different from
+ * the disk's, were written back over it at the next flush, with a new
+ * modseq). 0 found, -1 gone. */
 int md_relocate(struct mailbox *box, struct mdmsg *mm)
 {
-	struct mscan sc;
-	struct ment *e;
-	int rc = -1;
+	struct ment e;
 
-	if (md_scan(&MB(box)->d, &sc) < 0)
+	if (find_again(box, mm->name, &e) < 0)
 		return -1;
-	if ((e = md_scan_find(&sc, mm->name)) != NULL) {
-		free(mm->name);
-		mm->name = e->name;
-		e->name = NULL;
-		mm->in_new = e->in_new;
-		mm->disk_flags = md_info_flags(&e->pn.info);
-		mm->disk_letters = md_info_letters(&e->pn.info);
-		rc = 0;
-	}
-	md_scan_free(&sc);
-	return rc;
+	free(mm->name);
+	mm->name = e.name;
+	mm->in_new = e.in_new;
+	return 0;
 }
 
 /* Another session renamed mm's file: its flags now are disk's with this
@@ -687,6 +748,15 @@ static int write_one(struct mailbox *box, uint32_t i, struct mdmsg *mm, struct b
 	for (int tries = 0; tries < 2; tries++) {
 		struct md_name pn;
 		md_name_parse(mm->name, strlen(mm->name), &pn);
+		if (md_info_flags(&pn.info) != mm->disk_flags ||
+		    md_info_letters(&pn.info) != mm->disk_letters) {
+			/* found again (md_relocate): another session's flags */
+			mm->disk_flags = md_info_flags(&pn.info);
+			mm->disk_letters = md_info_letters(&pn.info);
+			merge_changes(box, i, mm, add, del, ladd, ldel, &flags, &letters);
+			if (flags == mm->disk_flags && letters == mm->disk_letters)
+				return 0;
+		}
 		struct md_info in = md_info_with(&pn.info, flags, letters);
 		buf_reset(nm);
 		md_name_format(nm, mm->name, pn.base_len, &in);
@@ -704,9 +774,6 @@ static int write_one(struct mailbox *box, uint32_t i, struct mdmsg *mm, struct b
 			return -1;
 		if (md_relocate(box, mm) < 0)
 			return 0;   /* expunged by another session: reported at the next ping */
-		merge_changes(box, i, mm, add, del, ladd, ldel, &flags, &letters);
-		if (flags == mm->disk_flags && letters == mm->disk_letters)
-			return 0;
 	}
 	return -1;
 }
