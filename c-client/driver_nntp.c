@@ -161,16 +161,16 @@ static const char *group_of(const char *mailbox)
 									mailbox + strlen(NEWS_PREFIX);
 }
 
-/* Connect, prepare, log in when /user= says so; *tried tells the 480 path,
- * *post (when not NULL) whether the server lets us post. */
-static int nntp_connect(struct mail_session *s, const char *path, struct net_line *c,
-			unsigned *caps, int *tried, int *post, struct mail_err *err)
+/* Connect to nm, prepare, log in when /user= says so; *tried tells the
+ * 480 path, *post (when not NULL) whether the server lets us post. */
+static int nntp_connect_to(struct mail_session *s, const struct net_name *nm,
+			   struct net_line *c, unsigned *caps, int *tried, int *post,
+			   struct mail_err *err)
 {
-	struct net_name nm;
 	int greeted_post;
 
 	*tried = 0;
-	if (net_name_parse(path, &nm, err) < 0 || net_line_open(c, &nm, s->client, err) < 0)
+	if (net_line_open(c, nm, s->client, err) < 0)
 		return -1;
 	if (net_line_read(c, err) < 0)
 		goto fail;
@@ -190,6 +190,17 @@ static int nntp_connect(struct mail_session *s, const char *path, struct net_lin
 fail:
 	net_line_close(c);
 	return -1;
+}
+
+/* nntp_connect_to the server path names. */
+static int nntp_connect(struct mail_session *s, const char *path, struct net_line *c,
+			unsigned *caps, int *tried, int *post, struct mail_err *err)
+{
+	struct net_name nm;
+
+	if (net_name_parse(path, &nm, err) < 0)
+		return -1;
+	return nntp_connect_to(s, &nm, c, caps, tried, post, err);
 }
 
 /* QUIT and close. */
@@ -607,12 +618,18 @@ struct nntp_poster {
 	const char *local_user;
 };
 
-struct nntp_poster *nntp_poster_open(struct mail_session *s, const char *path, int *post,
-				     struct mail_err *err)
+struct nntp_poster *nntp_poster_open(struct mail_session *s, const char *path, unsigned port,
+				     int *post, struct mail_err *err)
 {
-	struct nntp_poster *p = xcalloc(1, sizeof *p);
+	struct nntp_poster *p;
+	struct net_name nm;
 
-	if (nntp_connect(s, path, &p->c, &p->caps, &p->tried, post, err) < 0) {
+	if (net_name_parse(path, &nm, err) < 0)
+		return NULL;
+	if (!nm.port)
+		nm.port = port;
+	p = xcalloc(1, sizeof *p);
+	if (nntp_connect_to(s, &nm, &p->c, &p->caps, &p->tried, post, err) < 0) {
 		free(p);
 		return NULL;
 	}

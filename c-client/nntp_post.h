@@ -8,12 +8,12 @@
 
 struct nntp_poster;
 
-/* Connect to the server path names ("{host[:port][/flags]/nntp}"): the
- * greeting, CAPABILITIES, MODE READER, STARTTLS where offered (not with
- * /notls), AUTHINFO with /user=. *post: does the server let us post?
- * NULL with err. */
-struct nntp_poster *nntp_poster_open(struct mail_session *s, const char *path, int *post,
-				     struct mail_err *err);
+/* Connect to the server path names ("{host[:port][/flags]/nntp}"), at
+ * port when it names none (0: the service's): the greeting, CAPABILITIES,
+ * MODE READER, STARTTLS where offered (not with /notls, /ssl), AUTHINFO
+ * with /user=. *post: does the server let us post? NULL with err. */
+struct nntp_poster *nntp_poster_open(struct mail_session *s, const char *path, unsigned port,
+				     int *post, struct mail_err *err);
 /* POST text (a whole article, CRLF lines), logging in if the server asks:
  * 0, or -1 with err (the server's refusal, its code in err->text). */
 int nntp_poster_post(struct nntp_poster *p, const char *text, size_t len, struct mail_err *err);

@@ -7,6 +7,7 @@
 import os
 import re
 import socket
+import ssl
 import subprocess
 import threading
 
@@ -122,19 +123,29 @@ def check_article(text, msgid):
                         lines[0]), text
 
 
-def post(prog, port, cafile, n, tag):
+def post(prog, port, cafile, n, tag, opts=()):
+    """nntppost run on our library: n articles to localhost (at :port, or
+    with port None no port of its own), opts before the host."""
     env = {"LD_LIBRARY_PATH": ASAN_LIBDIR, "LD_PRELOAD": libasan(),
            "ASAN_OPTIONS": "detect_leaks=1:exitcode=99", "PATH": "/usr/bin:/bin"}
     if cafile:
         env["MAIL_CAFILE"] = cafile
-    return subprocess.run([prog, "localhost:%d" % port, "local.test", str(n), tag], env=env,
+    host = "localhost" if port is None else "localhost:%d" % port
+    return subprocess.run([prog, *opts, host, "local.test", str(n), tag], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           timeout=60)
 
 
-def test_classic_post_to_innd_reads_back(innd, pki, mtest, tmp_path):
-    prog = str(tmp_path / "nntppost")
+@pytest.fixture(scope="module")
+def nntppost(tmp_path_factory):
+    """nntppost.c built on our classic headers."""
+    prog = str(tmp_path_factory.mktemp("nntppost") / "nntppost")
     build(SOURCE, "ours", prog)
+    return prog
+
+
+def test_classic_post_to_innd_reads_back(innd, pki, mtest, nntppost):
+    prog = nntppost
     # nntp_open's STARTTLS checks the certificate: not one the system trusts
     r = post(prog, innd, None, 1, "untrusted")
     assert (r.stdout, r.returncode, r.stderr) == (
@@ -156,3 +167,85 @@ def test_classic_post_to_innd_reads_back(innd, pki, mtest, tmp_path):
         assert int(size) == len(text)
         check_article(text, msgid)
         assert text == raw_article(innd, msgid)   # the two readers agree
+
+
+# ---------------------------------------------- nntp_open_full's arguments
+
+def closed_port():
+    """A port bound here and never listening (a connection is refused)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+def test_port_argument_unless_host_names_one(innd, pki, nntppost):
+    with closed_port() as nobody:
+        r = post(nntppost, None, pki["ca"], 1, "port-arg", ["-p", str(innd)])
+        assert (r.stdout, r.returncode) == ("open post=1\nposted 240\n", 0), r.stderr
+        # the host's own :port wins over the argument
+        r = post(nntppost, innd, pki["ca"], 1, "host-port",
+                 ["-p", str(nobody.getsockname()[1])])
+        assert (r.stdout, r.returncode) == ("open post=1\nposted 240\n", 0), r.stderr
+    for tag in ("port-arg", "host-port"):
+        check_article(raw_article(innd, tag + ".1@example.org"), tag + ".1@example.org")
+
+
+def test_tryssl_without_nntps_goes_on_with_starttls(innd, pki, nntppost):
+    """No TLS listener at the nntps port: the plain port, STARTTLS verified
+    (without the test CA the certificate is refused there)."""
+    with closed_port() as nobody:
+        opts = ["-t", "-S", str(nobody.getsockname()[1]), "-p", str(innd)]
+        r = post(nntppost, None, pki["ca"], 1, "tryssl", opts)
+        assert (r.stdout, r.returncode) == ("open post=1\nposted 240\n", 0), r.stderr
+        r = post(nntppost, None, None, 1, "tryssl-untrusted", opts)
+        assert (r.stdout, r.returncode, r.stderr) == (
+            "", 1, "error: TLS certificate of localhost not accepted: unable to get local "
+            "issuer certificate\n")
+    check_article(raw_article(innd, "tryssl.1@example.org"), "tryssl.1@example.org")
+
+
+def test_tryssl_bad_certificate_never_goes_on_in_clear(pki, nntppost):
+    """An nntps listener whose certificate names another host: the error,
+    one TLS connection made, and none to the plain port."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(os.path.join(pki["dirs"]["wrong-name"], "certs", "imapd.pem"))
+    accepted = []
+    with socket.socket() as nntps, socket.socket() as plain:
+        for s in (nntps, plain):
+            s.bind(("127.0.0.1", 0))
+            s.listen(4)
+
+        def serve():
+            conn, _ = nntps.accept()
+            accepted.append(conn)
+            try:
+                ctx.wrap_socket(conn, server_side=True).sendall(b"200 ready\r\n")
+            except (ssl.SSLError, OSError):
+                pass   # the client refused the certificate
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        r = post(nntppost, None, pki["ca"], 1, "badcert",
+                 ["-t", "-S", str(nntps.getsockname()[1]), "-p", str(plain.getsockname()[1])])
+        t.join(10)
+        plain.setblocking(False)
+        with pytest.raises(BlockingIOError):   # nothing waits in its backlog
+            plain.accept()
+    assert (r.stdout, r.returncode, r.stderr) == (
+        "", 1, "error: TLS certificate of localhost not accepted: hostname mismatch\n")
+    assert len(accepted) == 1
+
+
+def test_readonly_never_posts(innd, pki, nntppost):
+    r = post(nntppost, innd, pki["ca"], 1, "readonly", ["-r"])
+    assert (r.stdout, r.returncode, r.stderr) == (
+        "open post=0\nfailed 441\n", 1, "error: localhost: NNTP stream opened read-only "
+        "(NOP_READONLY), not posting\n")
+    # innd hands the connection to nnrpd on MODE READER: one command at a time
+    with socket.create_connection(("127.0.0.1", innd), 10) as s, s.makefile("rb") as f:
+        for cmd, code in ((None, b"200 "), (b"MODE READER", b"200 "),
+                          (b"STAT <readonly.1@example.org>", b"430 ")):
+            if cmd:
+                s.sendall(cmd + b"\r\n")
+            line = f.readline()
+            assert line.startswith(code), (cmd, line)   # 430: no such article there
+        s.sendall(b"QUIT\r\n")

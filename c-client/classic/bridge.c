@@ -15,6 +15,7 @@
 #include "../config.h"
 #include "../mail.h"
 #include "../net.h"
+#include "../net_line.h"
 #include "../rfc822.h"
 #include "../search.h"
 #include "../sort.h"
@@ -140,20 +141,58 @@ const struct mail_client *clb_native_client(void)
 	return &client;
 }
 
-/* nntp_poster_open on the process's session, spec made a "{spec/nntp}"
- * name (/debug added when asked). */
-struct nntp_poster *clb_nntp_open(const char *spec, int debug, int *post, char *err)
+/* The TLS attempt's connect hook: notes (in ctx) that the TCP connection
+ * was made, so that whatever fails after it is never taken for a server
+ * without TLS. */
+static int reach_noted(void *ctx, const struct net_name *n, unsigned port, int *loopback,
+		       struct mail_err *err)
 {
-	struct mail_err e = {0};
+	int fd = net_connect(n, port, NET_LINE_TIMEOUT, loopback, err);
+
+	*(int *)ctx = fd >= 0;
+	return fd;
+}
+
+/* nntp_poster_open on the process's session, spec made a "{spec/nntp}"
+ * name (/debug, /ssl added when asked), through cl. */
+static struct nntp_poster *poster_open(const char *spec, unsigned port, int debug, int ssl,
+				       const struct mail_client *cl, int *post, struct mail_err *e)
+{
 	struct nntp_poster *p;
 	struct buf path;
 
+	buf_init(&path);
+	buf_printf(&path, "{%s/nntp%s%s}", spec, debug ? "/debug" : "", ssl ? "/ssl" : "");
+	sess.client = cl;
+	p = nntp_poster_open(&sess, path.data, port, post, e);
+	sess.client = &client;
+	buf_free(&path);
+	return p;
+}
+
+struct nntp_poster *clb_nntp_open(const char *spec, unsigned port, unsigned sslport, int debug,
+				  int *post, char *err)
+{
+	/* static: the poster keeps its client for the login and the trace */
+	static struct mail_client tls_try;
+	static int reached;
+	struct mail_err e = {0};
+	struct nntp_poster *p = NULL;
+
 	if (clb_session(err) < 0)
 		return NULL;
-	buf_init(&path);
-	buf_printf(&path, "{%s/nntp%s}", spec, debug ? "/debug" : "");
-	p = nntp_poster_open(&sess, path.data, post, &e);
-	buf_free(&path);
+	reached = 0;
+	if (sslport) {
+		tls_try = client;
+		tls_try.connect = reach_noted;
+		tls_try.ctx = &reached;
+		p = poster_open(spec, sslport, debug, 1, &tls_try, post, &e);
+	}
+	/* a refused or unreachable TLS port is a server without nntps; a
+	 * handshake or certificate that fails there is an error, never a
+	 * reason to go on in clear */
+	if (!p && !reached)
+		p = poster_open(spec, port, debug, 0, &client, post, &e);
 	if (!p)
 		fail(err, &e);
 	return p;

@@ -69,10 +69,13 @@ void clb_set_client(int (*login)(const struct clb_netname *n, char *user, size_t
 		    void (*trace)(const char *line, size_t len, int out));
 
 /* For nntp_open/nntp_mail/nntp_close: a connection to the NNTP server
- * spec names (the classic "host[:port][/flags]"), *post set to whether
- * it allows posting; NULL with err. */
+ * spec names (the classic "host[:port][/flags]"), at port when spec names
+ * none; with sslport, implicit TLS first (at spec's port or sslport), the
+ * plain port only when no TCP connection to that one could be made. *post
+ * set to whether it allows posting; NULL with err. */
 struct nntp_poster;
-struct nntp_poster *clb_nntp_open(const char *spec, int debug, int *post, char *err);
+struct nntp_poster *clb_nntp_open(const char *spec, unsigned port, unsigned sslport, int debug,
+				  int *post, char *err);
 /* POST an article (CRLF lines); the server's refusal in err. */
 int clb_nntp_post(struct nntp_poster *p, const char *text, size_t len, char *err);
 /* QUIT and free. */

@@ -3,6 +3,7 @@
  * whether posting is allowed in protocol.nntp.post); nntp_mail writes the
  * article from the program's ENVELOPE and BODY as smtp_mail writes a
  * message and POSTs it on that connection; nntp_close says QUIT. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,12 +11,31 @@
 #include "cl_int.h"
 #include "fs.h"
 
-/* The first host of hostlist that answers, each failure in mm_log. dv,
- * service and port are the classic ones: the library has one transport,
- * and the port is the host's ":port" or NNTP's. */
+/* What a SENDSTREAM's netstream holds: the connection, and whether the
+ * program opened it never to post (NOP_READONLY). */
+struct news_conn {
+	struct nntp_poster *p;
+	int readonly;
+};
+
+/* The plain port: the program's port, else GET_NNTPPORT (119 until the
+ * program sets another); with NOP_TRYSSL, GET_SSLNNTPPORT (563) for TLS. */
+static unsigned plain_port(unsigned long port)
+{
+	return (unsigned)(port ? port : (unsigned long)mail_parameters(NIL, GET_NNTPPORT, NIL));
+}
+
+/* The first host of hostlist that answers, each failure in mm_log. dv and
+ * service are the classic ones: the library has one transport. A host's
+ * own ":port" wins over port; NOP_TRYSSL tries implicit TLS first and
+ * goes on in clear (STARTTLS where offered) only where no TCP connection
+ * to the TLS port could be made: a certificate that fails is an error. */
 SENDSTREAM *nntp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsigned long port,
 			   long options)
 {
+	unsigned sslport = options & NOP_TRYSSL ?
+		(unsigned)(unsigned long)mail_parameters(NIL, GET_SSLNNTPPORT, NIL) : 0;
+	int debug = (options & NOP_DEBUG) != 0;
 	char err[CLB_ERRLEN];
 
 	if (!hostlist || !*hostlist) {
@@ -24,14 +44,17 @@ SENDSTREAM *nntp_open_full(NETDRIVER *dv, char **hostlist, char *service, unsign
 	}
 	for (; *hostlist; hostlist++) {
 		int post = 0;
-		struct nntp_poster *p = clb_nntp_open(*hostlist, (options & NOP_DEBUG) != 0, &post,
-						      err);
+		struct nntp_poster *p = clb_nntp_open(*hostlist, plain_port(port), sslport, debug,
+						      &post, err);
 		if (!p) {
 			mm_log(err, ERROR);
 			continue;
 		}
-		SENDSTREAM *stream = cl_sendstream_new(p, *hostlist, (options & NOP_DEBUG) != 0);
-		stream->protocol.nntp.post = post != 0;
+		struct news_conn *c = fs_get(sizeof *c);
+		c->p = p;
+		c->readonly = (options & NOP_READONLY) != 0;
+		SENDSTREAM *stream = cl_sendstream_new(c, *hostlist, debug);
+		stream->protocol.nntp.post = post && !c->readonly;
 		return stream;
 	}
 	return NIL;
@@ -42,7 +65,9 @@ SENDSTREAM *nntp_close(SENDSTREAM *stream)
 {
 	if (!stream)
 		return NIL;
-	clb_nntp_close(stream->netstream->stream);
+	struct news_conn *c = stream->netstream->stream;
+	clb_nntp_close(c->p);
+	fs_give((void **)&c);
 	cl_sendstream_free(stream);
 	return NIL;
 }
@@ -74,18 +99,24 @@ static char *article(ENVELOPE *env, BODY *body, size_t *len)
  * in mm_log and the stream's reply. */
 long nntp_mail(SENDSTREAM *stream, ENVELOPE *env, BODY *body)
 {
+	struct news_conn *c = stream->netstream->stream;
 	char err[CLB_ERRLEN];
 	size_t n;
 	char *text;
-	long ok;
+	long ok = 0;
 
 	if (!env->newsgroups) {
 		mm_log("No newsgroups specified", ERROR);
 		return NIL;
 	}
-	text = article(env, body, &n);
-	ok = clb_nntp_post(stream->netstream->stream, text, n, err) == 0;
-	fs_give((void **)&text);
+	if (c->readonly)   /* refused here: the server never sees a POST */
+		snprintf(err, sizeof err, "%s: NNTP stream opened read-only (NOP_READONLY), "
+			 "not posting", stream->host);
+	else {
+		text = article(env, body, &n);
+		ok = clb_nntp_post(c->p, text, n, err) == 0;
+		fs_give((void **)&text);
+	}
 	if (stream->reply)
 		fs_give((void **)&stream->reply);
 	stream->reply = cpystr(ok ? "240 Article posted" : err);

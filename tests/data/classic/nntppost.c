@@ -1,8 +1,10 @@
 /* nntppost.c: a program written as classic c-client programs post news
  * (an ENVELOPE with Newsgroups and a BODY handed to nntp_mail), built by
  * tests/test_classic_nntp.py against our headers and against Debian's:
- * argv: host spec, newsgroups[, how many articles on the one stream[, a
- * Message-ID prefix]]. */
+ * argv: [-p port] [-S nntps port] [-t] [-r] host spec, newsgroups[, how
+ * many articles on the one stream[, a Message-ID prefix]]; -p is
+ * nntp_open_full's port, -S sets SET_SSLNNTPPORT, -t and -r are NOP_TRYSSL
+ * and NOP_READONLY. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +29,30 @@ int main(int argc, char *argv[])
 	SENDSTREAM *out;
 	char *hosts[2], from[] = "Poster <poster@example.org>";   /* parsed in place */
 	char id[200];
-	long ok = T;
-	int i, n = argc > 3 ? atoi(argv[3]) : 1;
+	long ok = T, options = 0;
+	unsigned long port = 0;
+	int i, n;
 #include "linkage.c"
+	while (argc > 2 && argv[1][0] == '-') {
+		char *opt = argv[1], *val = argc > 3 ? argv[2] : "";
+		int used = 1;
+
+		if (!strcmp(opt, "-t"))
+			options |= NOP_TRYSSL;
+		else if (!strcmp(opt, "-r"))
+			options |= NOP_READONLY;
+		else if (!strcmp(opt, "-p") && (used = 2))
+			port = strtoul(val, NULL, 10);
+		else if (!strcmp(opt, "-S") && (used = 2))
+			mail_parameters(NIL, SET_SSLNNTPPORT, (void *)strtoul(val, NULL, 10));
+		else
+			return 2;
+		argc -= used;
+		argv += used;
+	}
 	if (argc < 3 || argc > 5)
 		return 2;
+	n = argc > 3 ? atoi(argv[3]) : 1;
 	hosts[0] = argv[1];
 	hosts[1] = NIL;
 	env = mail_newenvelope();
@@ -43,7 +64,8 @@ int main(int argc, char *argv[])
 	body->type = TYPETEXT;
 	body->contents.text.data = (unsigned char *)cpystr("first line\r\n.a line with a dot\r\n");
 	body->contents.text.size = strlen((char *)body->contents.text.data);
-	out = nntp_open(hosts, 0);
+	out = port || options ? nntp_open_full(NIL, hosts, "nntp", port, options) :
+				nntp_open(hosts, 0);
 	if (out)
 		printf("open post=%d\n", (int)out->protocol.nntp.post);
 	for (i = 1; out && ok && i <= n; i++) {
