@@ -2,7 +2,8 @@
  * connects as UW's did (greeting, MODE READER, STARTTLS where offered,
  * whether posting is allowed in protocol.nntp.post); nntp_mail writes the
  * article from the program's ENVELOPE and BODY as smtp_mail writes a
- * message and POSTs it on that connection; nntp_close says QUIT. */
+ * message and POSTs it on that connection; nntp_close says QUIT. The
+ * port, NOP_TRYSSL and NOP_READONLY are docs/classic-api.md's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,8 @@ struct news_conn {
 	int readonly;
 };
 
-/* The plain port: the program's port, else GET_NNTPPORT (119 until the
- * program sets another); with NOP_TRYSSL, GET_SSLNNTPPORT (563) for TLS. */
+/* The plain port of a host without ":port": the program's port, else
+ * GET_NNTPPORT (119 until the program sets another). */
 static unsigned plain_port(unsigned long port)
 {
 	return (unsigned)(port ? port : (unsigned long)mail_parameters(NIL, GET_NNTPPORT, NIL));
