@@ -221,3 +221,18 @@ void envelope_finish(struct envelope *env)
 	if (!env->reply_to)
 		env->reply_to = env->from;
 }
+
+struct envelope *rfc822_parse_envelope(struct pool *pool, const char *hdr, size_t len)
+{
+	struct envelope *env = pool_alloc(pool, sizeof *env);
+	struct env_builder eb;
+	struct hdr_iter it;
+	struct hdr_field f;
+
+	envelope_begin(&eb, env);
+	hdr_iter_init(&it, hdr, len);
+	while (hdr_iter_next(&it, &f))
+		envelope_add_field(pool, &eb, &f);
+	envelope_finish(env);
+	return env;
+}
