@@ -314,6 +314,18 @@ static void parse_addr_spec(struct alex *lx)
 	buf_free(&dom);
 }
 
+/* A mailbox whose leading phrase ph, lexed from start, is behind lx->p. */
+static void parse_mailbox_after(struct alex *lx, const char *start, const struct buf *ph)
+{
+	if (at(lx, '<')) {
+		parse_angle(lx, pool_buf(lx, ph));
+	} else {
+		lx->p = start;
+		skip_cfws(lx);
+		parse_addr_spec(lx);
+	}
+}
+
 static void parse_mailbox(struct alex *lx)
 {
 	const char *start = lx->p;
@@ -321,13 +333,7 @@ static void parse_mailbox(struct alex *lx)
 
 	buf_init(&ph);
 	lex_phrase(lx, &ph);
-	if (at(lx, '<')) {
-		parse_angle(lx, pool_buf(lx, &ph));
-	} else {
-		lx->p = start;
-		skip_cfws(lx);
-		parse_addr_spec(lx);
-	}
+	parse_mailbox_after(lx, start, &ph);
 	buf_free(&ph);
 }
 
@@ -358,12 +364,11 @@ static void parse_address(struct alex *lx)
 
 	buf_init(&ph);
 	lex_phrase(lx, &ph);
-	if (at(lx, ':')) {
+	/* not a group: the phrase is the mailbox's, lexed once for both */
+	if (at(lx, ':'))
 		parse_group(lx, pool_strndup(lx->pool, ph.data ? ph.data : "", ph.len));
-	} else {
-		lx->p = start;
-		parse_mailbox(lx);
-	}
+	else
+		parse_mailbox_after(lx, start, &ph);
 	buf_free(&ph);
 }
 
