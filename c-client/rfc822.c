@@ -104,6 +104,10 @@ char *hdr_unfold(struct pool *pool, const char *v, size_t n)
 
 	while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
 		i++;
+	/* most values are one line without NULs: one copy (memchr is fast) */
+	if (!memchr(v + i, '\n', n - i) && !memchr(v + i, '\r', n - i) &&
+	    !memchr(v + i, '\0', n - i))
+		return pool_strndup(pool, v + i, n - i);
 	for (size_t j = i; j < n; j++)
 		if (!v[j])
 			extra += 2;
