@@ -104,8 +104,7 @@ void unix_box_remove(struct mailbox *box, uint32_t i)
 {
 	struct umsg *u = (struct umsg *)mail_msg_take(box, i);
 
-	if (UB(box)->text_uid == u->m.uid)
-		UB(box)->text_uid = 0;
+	unix_text_forget(UB(box));
 	umsg_release(u);
 }
 
@@ -199,6 +198,7 @@ void unix_close(struct mailbox *box)
 		close(ub->fd);
 	buf_free(&ub->text);
 	buf_free(&ub->hraw);
+	buf_free(&ub->ahead);
 	unix_raw_drop(ub);
 	memset(ub->key, 0, sizeof ub->key);
 	free(ub);
@@ -247,6 +247,7 @@ int unix_open(struct mailbox *box, struct mail_err *err)
 	ub->fd = -1;
 	buf_init(&ub->text);
 	buf_init(&ub->hraw);
+	buf_init(&ub->ahead);
 	box->drvdata = ub;
 	box->uidvalidity = 0;
 	box->ev = NULL;   /* the caller learns the initial state from box */
@@ -433,7 +434,7 @@ static int relocate(struct mailbox *box, struct mail_err *err)
 		ub->moved_size = lk.st.st_size;
 		ub->moved_mtime = lk.st.st_mtim;
 	}
-	ub->text_uid = 0;
+	unix_text_forget(ub);
 	lk_close(&lk, 0);
 	unix_parse_free(&p);
 	free_names(names, nkw);
@@ -467,6 +468,24 @@ static int rewritten(struct mailbox *box, struct mail_err *err)
 	return -1;
 }
 
+int unix_read_header(struct ubox *ub, const struct umsg *u, struct buf *t)
+{
+	size_t hn = u->from_len + u->hdr_len;
+	struct buf *h = &ub->hraw;
+
+	buf_reset(h);
+	buf_reserve(h, hn);
+	ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
+	if (r != (ssize_t)hn || !unix_msg_start(h->data, hn))
+		return -1;
+	canon_header(h->data + u->from_len, u->hdr_len, u->rd, t);
+	if (h->cap > 65536) {
+		buf_free(h);   /* a huge header: do not keep its buffer */
+		buf_init(h);
+	}
+	return 0;
+}
+
 /* Read message u's canonical header (with its blank line) into ub->text,
  * or with body set its whole canonical text. */
 static int fetch_text(struct mailbox *box, struct umsg *u, int body, struct mail_err *err)
@@ -478,22 +497,14 @@ static int fetch_text(struct mailbox *box, struct umsg *u, int body, struct mail
 		return -1;
 	}
 	size_t hn = u->from_len + u->hdr_len;
-	struct buf *t = &ub->text, *h = &ub->hraw;
+	struct buf *t = &ub->text;
 	if (t->cap > ((size_t)1 << 20) && u->m.size < t->cap / 4) {
 		buf_free(t);   /* after a huge message, give its memory back */
 		buf_init(t);
 	}
-	buf_reset(h);
-	buf_reserve(h, hn);
-	ssize_t r = ub->fd >= 0 ? pread(ub->fd, h->data, hn, u->off) : -1;
-	if (r != (ssize_t)hn || !unix_msg_start(h->data, hn))
-		return rewritten(box, err);
 	buf_reset(t);
-	canon_header(h->data + u->from_len, u->hdr_len, u->rd, t);
-	if (h->cap > 65536) {
-		buf_free(h);   /* a huge header: do not keep its buffer */
-		buf_init(h);
-	}
+	if (unix_read_header(ub, u, t) < 0)
+		return rewritten(box, err);
 	if (!body) {
 		ub->text_uid = 0;   /* not the whole text */
 		return 0;
@@ -516,13 +527,23 @@ static int fetch_locked(struct mailbox *box, uint32_t msgno, int body, const cha
 {
 	struct ubox *ub = UB(box);
 	struct umsg *u = UM(box, msgno - 1);
+	/* headers in order (FETCH 1:* ENVELOPE, SORT): the next ones are read
+	 * under this lock too, one lock and fstat for many messages */
+	int in_order = !body && msgno == ub->hdr_last + 1;
 
+	if (!body)
+		ub->hdr_last = msgno;
+	if (!body && ub->text_uid != u->m.uid && unix_ahead_find(ub, u->m.uid, text, len))
+		return 0;
 	if (ub->text_uid != u->m.uid) {
 		if (ub->fd >= 0 && fetch_lock(box, err) < 0)
 			return -1;
 		int fd = ub->fd, r = fetch_text(box, u, body, err);
-		if (fd >= 0 && fd == ub->fd)
+		if (fd >= 0 && fd == ub->fd) {
+			if (r == 0 && in_order)
+				unix_ahead_fill(box, msgno);
 			lock_fd_release(fd);
+		}
 		if (r < 0)
 			return -1;
 	}

@@ -799,7 +799,6 @@ int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **e
 			struct mail_err *err)
 {
 	struct message *m;
-	struct body *ignored;
 	const char *text;
 	size_t len;
 
@@ -813,9 +812,9 @@ int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **e
 			return -1;
 		if (!m->pool)
 			m->pool = pool_new_small();
-		/* the structure parsed from a header alone is not the message's:
-		 * only the envelope is kept (mail_fetch_structure parses all) */
-		rfc822_parse(m->pool, text, len, &m->env, &ignored);
+		/* a header alone says nothing true of the structure: the envelope
+		 * is all there is to keep (mail_fetch_structure parses all) */
+		m->env = rfc822_parse_envelope(m->pool, text, len);
 		if (m->uid)
 			parsed_remember(box, m);
 	}

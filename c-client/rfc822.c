@@ -104,6 +104,10 @@ char *hdr_unfold(struct pool *pool, const char *v, size_t n)
 
 	while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
 		i++;
+	/* most values are one line without NULs: one copy (memchr is fast) */
+	if (!memchr(v + i, '\n', n - i) && !memchr(v + i, '\r', n - i) &&
+	    !memchr(v + i, '\0', n - i))
+		return pool_strndup(pool, v + i, n - i);
 	for (size_t j = i; j < n; j++)
 		if (!v[j])
 			extra += 2;
@@ -220,4 +224,19 @@ void envelope_finish(struct envelope *env)
 		env->sender = env->from;
 	if (!env->reply_to)
 		env->reply_to = env->from;
+}
+
+struct envelope *rfc822_parse_envelope(struct pool *pool, const char *hdr, size_t len)
+{
+	struct envelope *env = pool_alloc(pool, sizeof *env);
+	struct env_builder eb;
+	struct hdr_iter it;
+	struct hdr_field f;
+
+	envelope_begin(&eb, env);
+	hdr_iter_init(&it, hdr, len);
+	while (hdr_iter_next(&it, &f))
+		envelope_add_field(pool, &eb, &f);
+	envelope_finish(env);
+	return env;
 }

@@ -65,6 +65,9 @@ struct body {
  * including the blank line that ends it (or the whole text if none). */
 void rfc822_parse(struct pool *pool, const char *msg, size_t len,
 		  struct envelope **env, struct body **body);
+/* The message's envelope alone, from its header: no MIME fields parsed
+ * (FETCH ENVELOPE of every message is the common case, and needs none). */
+struct envelope *rfc822_parse_envelope(struct pool *pool, const char *hdr, size_t len);
 /* The body structure alone, without the message's own envelope (attached
  * messages still get theirs): for a look at the parts of a message. */
 struct body *mime_parse_structure(struct pool *pool, const char *msg, size_t len);

@@ -11,6 +11,9 @@ struct alex {
 	struct pool *pool;
 	const char *p, *end;
 	struct buf comment;   /* text of the last comment skipped */
+	/* scratch for the parts of one address, reused by the next: one
+	 * allocation each per list, not per address */
+	struct buf ph, local, dom, rest;
 	int skipped_ws;       /* the last skip passed white space or a comment */
 	int open_quote;       /* a quoted string ran to the end of the text */
 	struct address *head, **tail;
@@ -30,6 +33,21 @@ static int is_atext(unsigned char c)
 	default:
 		return 0;
 	}
+}
+
+/* is_atext as a table, built once: lex_atom's loop is the hottest of an
+ * ENVELOPE fetch, and a load beats the branches of the switch. */
+static const unsigned char *atext_table(void)
+{
+	static unsigned char tab[256];
+	static int ready;
+
+	if (!ready) {
+		for (int c = 0; c < 256; c++)
+			tab[c] = (unsigned char)is_atext((unsigned char)c);
+		ready = 1;
+	}
+	return tab;
 }
 
 /* Skip one comment starting at '('; keeps its text (nested parens too). */
@@ -95,9 +113,10 @@ static void lex_quoted(struct alex *lx, struct buf *out)
 
 static int lex_atom(struct alex *lx, struct buf *out)
 {
+	const unsigned char *atext = atext_table();
 	const char *s = lx->p;
 
-	while (lx->p < lx->end && is_atext((unsigned char)*lx->p))
+	while (lx->p < lx->end && atext[(unsigned char)*lx->p])
 		lx->p++;
 	buf_append(out, s, (size_t)(lx->p - s));
 	return lx->p > s;
@@ -116,7 +135,7 @@ static void lex_phrase(struct alex *lx, struct buf *out)
 			buf_putc(out, '.');
 			lx->p++;
 			last_word = 0;
-		} else if (c == '"' || is_atext((unsigned char)c)) {
+		} else if (c == '"' || atext_table()[(unsigned char)c]) {
 			if (out->len && (lx->skipped_ws || last_word))
 				buf_putc(out, ' ');
 			if (c == '"')
@@ -220,99 +239,96 @@ static char *lex_route(struct alex *lx)
 /* name-addr after the display name, at '<'. */
 static void parse_angle(struct alex *lx, char *personal)
 {
-	struct buf local, dom;
+	struct buf *local = &lx->local, *dom = &lx->dom;
 	char *adl = NULL, *mbox, *host;
 	int ok = 0;
 
-	buf_init(&local);
-	buf_init(&dom);
+	buf_reset(local);
+	buf_reset(dom);
 	lx->p++;
 	skip_cfws(lx);
 	if (at(lx, '@'))
 		adl = lex_route(lx);
-	lex_local(lx, &local);
+	lex_local(lx, local);
 	if (at(lx, '@')) {
 		lx->p++;
 		skip_cfws(lx);
-		lex_domain(lx, &dom);
+		lex_domain(lx, dom);
 	}
 	if (at(lx, '>')) {
 		lx->p++;
 		ok = 1;
 	}
-	mbox = pool_buf(lx, &local);
-	host = pool_buf(lx, &dom);
+	mbox = pool_buf(lx, local);
+	host = pool_buf(lx, dom);
 	if (!ok)
 		host = ADDR_SYNTAX_ERROR;
 	else if (!host && mbox)
 		host = ADDR_MISSING_DOMAIN;
 	add_addr(lx, personal, adl, mbox ? mbox : ADDR_MISSING_MAILBOX,
 		 host ? host : ADDR_MISSING_DOMAIN);
-	buf_free(&local);
-	buf_free(&dom);
 }
 
 /* addr-spec, or a bare word / phrase without '@'. */
 static void parse_addr_spec(struct alex *lx)
 {
-	struct buf local, dom;
+	struct buf *local = &lx->local, *dom = &lx->dom, *rest = &lx->rest;
 	char *personal = NULL, *mbox, *host = NULL;
 	int quoted = at(lx, '"');
 
-	buf_init(&local);
-	buf_init(&dom);
+	buf_reset(local);
+	buf_reset(dom);
 	buf_reset(&lx->comment);
 	lx->open_quote = 0;
-	lex_local(lx, &local);
+	lex_local(lx, local);
 	if (lx->open_quote) {
 		/* an unterminated quoted string is no name and no address */
 		mbox = NULL;
 	} else if (at(lx, '@')) {
 		lx->p++;
 		skip_cfws(lx);
-		lex_domain(lx, &dom);
-		host = pool_buf(lx, &dom);
-		mbox = pool_buf(lx, &local);
+		lex_domain(lx, dom);
+		host = pool_buf(lx, dom);
+		mbox = pool_buf(lx, local);
 	} else {
 		/* "John Smith" or "quoted": a display name without an address */
-		struct buf rest;
-
-		buf_init(&rest);
-		lex_phrase(lx, &rest);
-		if (rest.len || quoted) {
-			if (local.len && rest.len)
-				buf_putc(&local, ' ');
-			buf_append(&local, rest.data, rest.len);
-			personal = pool_buf(lx, &local);
+		buf_reset(rest);
+		lex_phrase(lx, rest);
+		if (rest->len || quoted) {
+			if (local->len && rest->len)
+				buf_putc(local, ' ');
+			buf_append(local, rest->data, rest->len);
+			personal = pool_buf(lx, local);
 			mbox = NULL;
 		} else {
-			mbox = pool_buf(lx, &local);
+			mbox = pool_buf(lx, local);
 		}
-		buf_free(&rest);
 	}
 	if (!personal && lx->comment.len)
 		personal = pool_buf(lx, &lx->comment);
 	add_addr(lx, personal, NULL, mbox ? mbox : ADDR_MISSING_MAILBOX,
 		 host ? host : ADDR_MISSING_DOMAIN);
-	buf_free(&local);
-	buf_free(&dom);
 }
 
-static void parse_mailbox(struct alex *lx)
+/* A mailbox whose leading phrase ph, lexed from start, is behind lx->p. */
+static void parse_mailbox_after(struct alex *lx, const char *start, const struct buf *ph)
 {
-	const char *start = lx->p;
-	struct buf ph;
-
-	buf_init(&ph);
-	lex_phrase(lx, &ph);
 	if (at(lx, '<')) {
-		parse_angle(lx, pool_buf(lx, &ph));
+		parse_angle(lx, pool_buf(lx, ph));
 	} else {
 		lx->p = start;
 		skip_cfws(lx);
 		parse_addr_spec(lx);
 	}
-	buf_free(&ph);
+}
+
+static void parse_mailbox(struct alex *lx)
+{
+	const char *start = lx->p;
+
+	buf_reset(&lx->ph);
+	lex_phrase(lx, &lx->ph);
+	parse_mailbox_after(lx, start, &lx->ph);
 }
 
 /* group = display-name ":" [group-list] ";" ; the ';' may be missing. */
@@ -338,17 +354,16 @@ static void parse_group(struct alex *lx, char *name)
 static void parse_address(struct alex *lx)
 {
 	const char *start = lx->p;
-	struct buf ph;
+	struct buf *ph = &lx->ph;
 
-	buf_init(&ph);
-	lex_phrase(lx, &ph);
-	if (at(lx, ':')) {
-		parse_group(lx, pool_strndup(lx->pool, ph.data ? ph.data : "", ph.len));
-	} else {
-		lx->p = start;
-		parse_mailbox(lx);
-	}
-	buf_free(&ph);
+	buf_reset(ph);
+	lex_phrase(lx, ph);
+	/* not a group: the phrase is the mailbox's, lexed once for both (a
+	 * group's name is copied before its members reuse ph) */
+	if (at(lx, ':'))
+		parse_group(lx, pool_strndup(lx->pool, ph->data ? ph->data : "", ph->len));
+	else
+		parse_mailbox_after(lx, start, ph);
 }
 
 struct address *rfc822_parse_addresses(struct pool *pool, const char *s, size_t len)
@@ -356,6 +371,10 @@ struct address *rfc822_parse_addresses(struct pool *pool, const char *s, size_t 
 	struct alex lx = { .pool = pool, .p = s, .end = s + len };
 
 	buf_init(&lx.comment);
+	buf_init(&lx.ph);
+	buf_init(&lx.local);
+	buf_init(&lx.dom);
+	buf_init(&lx.rest);
 	lx.tail = &lx.head;
 	skip_cfws(&lx);
 	while (lx.p < lx.end) {
@@ -368,5 +387,9 @@ struct address *rfc822_parse_addresses(struct pool *pool, const char *s, size_t 
 		skip_cfws(&lx);
 	}
 	buf_free(&lx.comment);
+	buf_free(&lx.ph);
+	buf_free(&lx.local);
+	buf_free(&lx.dom);
+	buf_free(&lx.rest);
 	return lx.head;
 }

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -41,8 +42,14 @@ void server_conn_init(struct server_conn *conn, int fd)
 	memset(conn, 0, sizeof *conn);
 	str_copy(conn->peer_host, "local", sizeof conn->peer_host);
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    addr_format(&ss, conn->peer_addr, sizeof conn->peer_addr, &port) == 0)
+	    addr_format(&ss, conn->peer_addr, sizeof conn->peer_addr, &port) == 0) {
 		str_copy(conn->peer_host, conn->peer_addr, sizeof conn->peer_host);
+		/* Responses leave in whole buffers, flushed once per command: with
+		 * Nagle on, the tail of a long one waits for the client's delayed
+		 * ACK (40 ms on Linux) before it may go. */
+		int on = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	}
 	sl = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    addr_format(&ss, conn->local_addr, sizeof conn->local_addr, &port) == 0) {

@@ -184,7 +184,7 @@ int uidx_load(int homefd, const char *mbox, struct uidx *x)
 	}
 	/* mapped, not read: no copy, and the kernel maps pages in batches */
 	size_t n = (size_t)st.st_size;
-	char *mem = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	char *mem = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	close(fd);
 	if (mem == MAP_FAILED)
 		return -1;

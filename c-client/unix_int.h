@@ -15,6 +15,7 @@
 #include "unix_index.h"
 
 #define SIGLEN UIDX_SIGLEN
+#define UNIX_AHEAD 32          /* headers read ahead under one lock */
 #define GEN_HDR "X-IMAP-Gen:"
 
 /* Trust in a folder record: see the top of unix_record.c. */
@@ -182,6 +183,13 @@ struct ubox {
 	struct buf text;        /* last fetched canonical text */
 	struct buf hraw;        /* raw header being canonicalised */
 	uint32_t text_uid;
+	/* canonical headers of the messages after the last one a FETCH read
+	 * in order, read under its lock (unix_ahead.c); keyed by UID */
+	struct buf ahead;
+	uint32_t ahead_uid[UNIX_AHEAD];
+	size_t ahead_end[UNIX_AHEAD];
+	unsigned ahead_n;
+	uint32_t hdr_last;      /* msgno of the last header fetched, 0: none */
 };
 
 #define UB(box) ((struct ubox *)(box)->drvdata)
@@ -334,6 +342,15 @@ int mbox_rewrite(int dirfd, const char *leaf, const char *path, const struct sta
 /* driver_unix.c: the mapped window scan_raw reads through, dropped when
  * the session's file changes */
 void unix_raw_drop(struct ubox *ub);
+/* Forget the texts held for fetches (the file or the numbering changed). */
+void unix_text_forget(struct ubox *ub);
+/* Append u's canonical header, read from ub->fd, to t. -1 if the file
+ * does not hold the message there (nothing appended). */
+int unix_read_header(struct ubox *ub, const struct umsg *u, struct buf *t);
+/* Under the fetch lock: read ahead the headers after message msgno. */
+void unix_ahead_fill(struct mailbox *box, uint32_t msgno);
+/* The header of uid if it was read ahead: 1 with text and len set. */
+int unix_ahead_find(const struct ubox *ub, uint32_t uid, const char **text, size_t *len);
 
 /* unix_inplace.c: flag changes over the status lines */
 int inplace_update(struct mailbox *box, struct locked *lk, int mode);

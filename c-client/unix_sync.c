@@ -45,7 +45,7 @@ static void set_fd(struct ubox *ub, int fd)
 	if (ub->fd >= 0 && ub->fd != fd)
 		close(ub->fd);
 	ub->fd = fd;
-	ub->text_uid = 0;
+	unix_text_forget(ub);
 	unix_raw_drop(ub);
 }
 

@@ -38,23 +38,10 @@ static const unsigned char *quote_class(void)
 	return tab;
 }
 
-void imap_put_string(struct buf *out, const char *s, size_t n)
+/* s[0..n) between quotes, each '"' and '\\' escaped when esc (their count)
+ * is not 0: written in place, this runs for every string of every envelope. */
+static void put_quoted(struct buf *out, const char *s, size_t n, size_t esc)
 {
-	const unsigned char *cls = quote_class();
-	size_t esc = 0;
-	unsigned any = 0;
-
-	if (n > QUOTED_MAX)
-		return put_literal(out, s, n);
-	for (size_t i = 0; i < n; i++)
-		any |= cls[(unsigned char)s[i]];
-	if (any & Q_LIT)
-		return put_literal(out, s, n);
-	for (size_t i = 0; any && i < n; i++)
-		esc += cls[(unsigned char)s[i]] == Q_ESC;
-	if (esc > QUOTED_MAX_ESCAPES)
-		return put_literal(out, s, n);
-	/* written in place: this runs for every string of every envelope */
 	buf_reserve(out, n + esc + 2);
 	char *d = out->data + out->len;
 	*d++ = '"';
@@ -71,6 +58,25 @@ void imap_put_string(struct buf *out, const char *s, size_t n)
 	*d++ = '"';
 	*d = '\0';
 	out->len = (size_t)(d - out->data);
+}
+
+void imap_put_string(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *cls = quote_class();
+	size_t esc = 0;
+	unsigned any = 0;
+
+	if (n > QUOTED_MAX)
+		return put_literal(out, s, n);
+	for (size_t i = 0; i < n; i++)
+		any |= cls[(unsigned char)s[i]];
+	if (any & Q_LIT)
+		return put_literal(out, s, n);
+	for (size_t i = 0; any && i < n; i++)
+		esc += cls[(unsigned char)s[i]] == Q_ESC;
+	if (esc > QUOTED_MAX_ESCAPES)
+		return put_literal(out, s, n);
+	put_quoted(out, s, n, esc);
 }
 
 void imap_put_nstring_n(struct buf *out, const char *s, size_t n)
@@ -148,8 +154,12 @@ static void put_for_humans(struct buf *out, const char *s, int folded)
 	}
 	if (lwsp && n)
 		modify = 1;
-	if (!modify || n > QUOTED_MAX) {
-		imap_put_string(out, s, n);
+	if (!modify) {
+		/* it holds nothing a quoted string must escape or avoid */
+		if (n <= QUOTED_MAX)
+			put_quoted(out, s, n, 0);
+		else
+			put_literal(out, s, n);
 		return;
 	}
 	buf_init(&t);

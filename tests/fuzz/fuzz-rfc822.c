@@ -1,6 +1,7 @@
 /* fuzz-rfc822.c: libFuzzer harness for the message parser and its IMAP
- * formatting: rfc822_parse, ENVELOPE/BODY/BODYSTRUCTURE output, every
- * section form over the parsed tree, decoding, dates and encoded words.
+ * formatting: rfc822_parse (and rfc822_parse_envelope), ENVELOPE/BODY/
+ * BODYSTRUCTURE output, every section form over the parsed tree, decoding,
+ * dates and encoded words.
  * Build line in tests/fuzz/README. */
 #include <stdint.h>
 #include <string.h>
@@ -63,6 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	imap_put_envelope(&out, env);
 	imap_put_body(&out, body, 0);
 	imap_put_body(&out, body, 1);
+	/* the envelope alone, as FETCH ENVELOPE reads it from a header */
+	imap_put_envelope(&out, rfc822_parse_envelope(pool, msg, size));
 	memset(&sec, 0, sizeof sec);
 	walk(msg, size, body, body, &sec, &scratch, 0);
 	rfc822_parse_date(msg, size < 200 ? size : 200, &t, &tz);
