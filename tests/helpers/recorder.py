@@ -68,7 +68,8 @@ class Recorder:
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert_file)
         self.conversations = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.host = "127.0.0.1"
+        self.listener = socket.create_server((self.host, 0))
         self.port = self.listener.getsockname()[1]
         self.threads = []
         t = threading.Thread(target=self._accept, daemon=True)
@@ -104,6 +105,10 @@ class Recorder:
 
     def close(self):
         """Stop listening and wait for the open relays to end."""
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)    # wakes the accept
+        except OSError:
+            pass
         self.listener.close()
         for t in self.threads:
             t.join(30)
