@@ -179,6 +179,7 @@ def test_mbsync_exchange(recorded, client_ssl, inbox, user, tmp_path):   # noqa:
                 .replace("Patterns *", "Patterns * !Trash"))
 
     def sync():
+        """One mbsync run of the whole channel."""
         r = subprocess.run(["mbsync", "-c", rc, "all"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=120)
         assert r.returncode == 0, r.stdout.decode("utf-8", "replace")
@@ -263,13 +264,15 @@ folderfilter = lambda f: f == "INBOX"
        "pw": user.password, "trust": client_ssl[1]})
 
     def run():
+        """One offlineimap run, quiet and once."""
         r = subprocess.run(["offlineimap", "-c", str(rc), "-o", "-u", "basic"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         out = r.stdout.decode("utf-8", "replace")
         assert r.returncode == 0 and "ERROR" not in out, out
     run()
     new = local / "INBOX" / "new"
-    new.mkdir(parents=True, exist_ok=True)
+    pulled = [p for d in ("cur", "new") for p in (local / "INBOX" / d).iterdir()]
+    assert len(pulled) == len(inbox), pulled
     added = new_message("from offlineimap", "made in the offlineimap copy")
     (new / "1700000000.local3.host").write_bytes(added)
     first = len(recorded.conversations)

@@ -372,6 +372,7 @@ def test_recent_never_in_two_sessions_under_load(inbox, connect, spool, user):
 # ------------------------------------------------ 7. a range ending in 2^32-1
 
 def fetched_uids(r):
+    """The UIDs of a response's FETCH lines, in order."""
     return sorted(int(f["UID"]) for f in r.fetches().values())
 
 

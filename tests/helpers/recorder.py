@@ -14,6 +14,7 @@ class Conversation:
     sent (after COMPRESS DEFLATE still compressed)."""
 
     def __init__(self):
+        """Both streams empty."""
         self.client = bytearray()
         self.server = bytearray()
 
@@ -64,6 +65,7 @@ class Recorder:
     with each accepted connection."""
 
     def __init__(self, backend, cert_file):
+        """Start listening and accepting at once."""
         self.backend = backend
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert_file)
