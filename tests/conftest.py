@@ -295,12 +295,16 @@ def pytest_configure(config):
                             "spool file itself; it does not run on the other formats")
     config.addinivalue_line("markers", "format_bug(format, reason): a known bug of that "
                             "format's driver; the test must fail there (strict xfail)")
+    config.addinivalue_line("markers", "every_format: this test runs on every format "
+                            "(mailstore.FORMATS) in a module that does not set MAIL_FORMATS")
 
 
 def pytest_generate_tests(metafunc):
     """Parametrise the store over the module's MAIL_FORMATS; a format with a
     known bug (format_bug) is a strict xfail, so its fix is noticed."""
     formats = getattr(metafunc.module, "MAIL_FORMATS", None)
+    if metafunc.definition.get_closest_marker("every_format"):
+        formats = mailstore.FORMATS
     if not formats or "mail_store" not in metafunc.fixturenames:
         return
     if metafunc.definition.get_closest_marker("mbox_only"):

@@ -96,8 +96,8 @@ def read_tagged(c, tag):
 
 
 @pytest.fixture
-def limited(server_with, open_to, user, spool, fresh):
-    spool.write(user, [])
+def limited(server_with, open_to, user, mail_store):
+    mail_store.write(user, [])
     return open_to(server_with(LIMITS), who=user)
 
 
@@ -119,6 +119,7 @@ def test_login_response_carries_the_same_capabilities(conn, user):
 
 # ------------------------------------------------------------ MULTIAPPEND
 
+@pytest.mark.every_format
 def test_rfc3502_example_exchange(client):
     assert client.command("CREATE saved-messages").ok
     client.send(b'A003 APPEND saved-messages (\\Seen) {%d}\r\n' % len(RFC3502_FIRST))
@@ -324,6 +325,7 @@ def test_status_appendlimit_of_missing_mailbox(limited):
     assert r.status == "NO" and r.code == "NONEXISTENT", r
 
 
+@pytest.mark.every_format
 def test_append_at_and_over_appendlimit(limited):
     ok = msg(1, 10240)[:10238] + b"\r\n"
     assert len(ok) == 10240

@@ -42,11 +42,11 @@ def ok(r):
 
 
 @pytest.fixture
-def box(client, spool, user):
+def box(client, mail_store, user):
     """select(entries, stores=()) -> the client with INBOX holding entries,
     selected, after the given STOREs."""
     def select(entries, stores=()):
-        spool.write(user, entries)
+        mail_store.write(user, entries)
         ok(client.command("SELECT INBOX"))
         for s in stores:
             ok(client.command("STORE %s" % s))
@@ -96,6 +96,7 @@ def test_advertised_after_login_only(connect):
 
 # ---------------------------------------------------------------- ESEARCH
 
+@pytest.mark.every_format
 def test_rfc4731_examples(rfc_box):
     c = rfc_box
     keys = 'FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"'
@@ -157,6 +158,7 @@ def test_bad_syntax(rfc_box, command):
 
 # ---------------------------------------------------------------- SEARCHRES
 
+@pytest.mark.every_format
 def test_searchres_fetch_store_copy(rfc_box):
     """RFC 5182's flow: SAVE answers nothing, then "$" is the same messages
     in FETCH, UID FETCH, SEARCH, STORE and COPY."""
@@ -256,6 +258,7 @@ def test_searchres_move(box):
 
 # ---------------------------------------------------------------- WITHIN
 
+@pytest.mark.every_format
 def test_within(box, client):
     """RFC 5032: OLDER/YOUNGER compare the internal date with now less the
     interval, to the second."""
@@ -280,6 +283,7 @@ def test_within(box, client):
 
 # ---------------------------------------------------------------- PARTIAL
 
+@pytest.mark.every_format
 def test_partial(rfc_box):
     c = rfc_box
     esearch(c, "P1", "UID SEARCH RETURN (PARTIAL 1:5) ALL", " UID PARTIAL (1:5 1:5)")

@@ -30,6 +30,7 @@ def test_capability(meta):
     assert "METADATA" in caps and "METADATA-SERVER" in caps
 
 
+@pytest.mark.every_format
 def test_rfc5464_set_and_get_examples(meta, user):
     # 4.3: a value with CRLF goes as a literal; NIL removes
     r = meta.command("SETMETADATA INBOX (/private/comment ",

@@ -47,9 +47,9 @@ def reply(c, command):
 
 
 @pytest.fixture
-def box(client):
+def box(client, mail_store):
     def select(entries, spool, user):
-        spool.write(user, entries)
+        mail_store.write(user, entries)
         r = client.command("SELECT INBOX")
         assert r.ok, r
         return client
@@ -87,6 +87,7 @@ def test_rfc5256_sort_example_a282(box, spool, user):
     assert reply(c, "SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994") == "2 84 882"
 
 
+@pytest.mark.every_format
 def test_rfc5256_sort_examples_a283_a284(box, spool, user):
     """C: A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL
        S: * SORT 5 3 4 1 2
@@ -119,6 +120,7 @@ def rfc_thread_mailbox():
     return out
 
 
+@pytest.mark.every_format
 def test_rfc5256_thread_example(box, spool, user):
     """S: * THREAD (2)(3 6 (4 23)(44 7 96))"""
     c = box(rfc_thread_mailbox(), spool, user)

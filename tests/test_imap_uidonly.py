@@ -87,6 +87,7 @@ def test_uid_commands_work(uidonly):
     assert r.raw[1:] == [b"* 5 EXISTS", b"* 3 RECENT", b"* VANISHED 2"], r.raw
 
 
+@pytest.mark.every_format
 def test_uidfetch_responses(uidonly):
     c = uidonly
     ok(c.command("SELECT INBOX"))
@@ -117,6 +118,7 @@ def test_other_sessions_changes_come_by_uid(uidonly, connect):
         r.raw == [b"* 2 UIDFETCH (FLAGS (\\Answered))", b"* VANISHED 3"], r.raw
 
 
+@pytest.mark.every_format
 def test_own_expunge_is_vanished(uidonly):
     c = uidonly
     ok(c.command("SELECT INBOX"))

@@ -57,6 +57,7 @@ def test_advertised(client):
     assert {"CATENATE", "URLAUTH", "URL-PARTIAL"} <= set(caps), caps
 
 
+@pytest.mark.every_format
 def test_rfc4467_exchange(box, user, connect):
     """GENURLAUTH then URLFETCH (RFC 4467 section 8's exchange), the answer
     byte for byte; a second session of the user reads the same URL."""

@@ -583,19 +583,21 @@ def test_curl_deletes_with_dele(pop_server, fresh, inbox, mail_store, user):
     assert left_in(mail_store, user) == [e.data for e in inbox[1:]]
 
 
-def fetchmail(server, who, outdir, keep):
+def fetchmail(server, who, outdir, keep, protocol="pop3", tls='sslproto ""', host=None):
+    """fetchmail's messages for who, delivered by an MDA into outdir (also
+    tests/test_clients_recorded.py's IMAP run: protocol, tls and host)."""
     if not shutil.which("fetchmail"):
         pytest.skip("fetchmail is not installed (apt-get install fetchmail)")
     rc = os.path.join(who.home, ".fetchmailrc")
     with open(rc, "w") as f:
         f.write('set no syslog\n'
-                'poll %s service %d protocol pop3 auth password\n'
+                'poll %s service %d protocol %s auth password\n'
                 '  user "%s" there is "%s" here password "%s"\n'
-                '  sslproto ""\n'
+                '  %s\n'
                 '  fetchall %s no rewrite\n'
                 '  mda "cat > %s/msg.$$"\n'
-                % (server.host, server.port, who.name, who.name, who.password,
-                   "keep" if keep else "nokeep", outdir))
+                % (host or server.host, server.port, protocol, who.name, who.name,
+                   who.password, tls, "keep" if keep else "nokeep", outdir))
     os.chown(rc, who.uid, who.gid)
     os.chmod(rc, 0o600)
     r = subprocess.run(["runuser", "-u", who.name, "--", "env", "HOME=" + who.home,
