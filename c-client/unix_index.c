@@ -29,7 +29,7 @@ struct preamble {
 	uint64_t check;           /* over everything after this field */
 };
 
-static const char magic[8] = { 'm', 'b', 'x', 'i', 'd', 'x', '0', '1' };
+static const char magic[8] = { 'm', 'b', 'x', 'i', 'd', 'x', '0', '2' };
 
 static uint64_t fnv64(const char *p, size_t n)
 {
@@ -40,20 +40,40 @@ static uint64_t fnv64(const char *p, size_t n)
 	return h;
 }
 
-/* Checksum eight bytes at a time: the records are most of a big index and
- * a byte-wise hash of them would cost more than reading them. */
+/* One lane of check_sum takes the eight bytes at p. */
+static inline uint64_t sum_mix(uint64_t h, const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 29);
+}
+
+/* Two lanes into one, order mattering. */
+static inline uint64_t sum_fold(uint64_t h, uint64_t l)
+{
+	return (h * 0xc4ceb9fe1a85ec53ULL) ^ l ^ (l >> 31);
+}
+
+/* Checksum eight bytes at a time, in four independent lanes: the records
+ * are most of a big index, and one chain of multiplies waits on each
+ * product (a reopen of 10,000 messages spent more here than anywhere). */
 static uint64_t check_sum(const char *p, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	uint64_t a = 0x9e3779b97f4a7c15ULL ^ n, b = 1, c = 2, d = 3;
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
+	for (; i + 32 <= n; i += 32) {
+		a = sum_mix(a, p + i);
+		b = sum_mix(b, p + i + 8);
+		c = sum_mix(c, p + i + 16);
+		d = sum_mix(d, p + i + 24);
 	}
-	return h ^ fnv64(p + i, n - i);
+	for (; i + 8 <= n; i += 8)
+		a = sum_mix(a, p + i);
+	a = sum_fold(sum_fold(sum_fold(a, b), c), d);
+	return a ^ fnv64(p + i, n - i);
 }
 
 /* The index file's name in the cache directory. */
