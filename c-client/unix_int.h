@@ -138,15 +138,16 @@ struct umsg {
 	uint32_t fp;
 	uint32_t nq;
 	uint8_t disk_old, disk_uid, rd;
-	uint8_t in_block;       /* part of a struct ublock, not malloc'd alone */
 	uint8_t plain;          /* pmsg's plain: a rewrite copies the body unscanned */
 };
 
-#define UMSG_BLOCK 1024
+/* Records are made in blocks, one per batch of messages learnt at once
+ * (a whole mailbox at open: one allocation), at least UMSG_BLOCK each. */
+#define UMSG_BLOCK 64
 struct ublock {
 	struct ublock *next;
-	size_t used;
-	struct umsg u[UMSG_BLOCK];
+	size_t used, cap;
+	struct umsg u[];
 };
 
 struct ubox {
