@@ -133,8 +133,8 @@ struct umsg {
 	off_t off;
 	uint64_t from_len, hdr_len;
 	uint64_t body_len;
-	uint32_t disk_flags;
 	struct kwset disk_kw;
+	uint32_t disk_flags;    /* after disk_kw: no padding, 144 bytes, not 152 */
 	uint32_t fp;
 	uint32_t nq;
 	uint8_t disk_old, disk_uid, rd;
