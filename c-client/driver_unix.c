@@ -79,7 +79,8 @@ static void populate(void *p, size_t n)
 static struct umsg *umsg_new(struct ubox *ub)
 {
 	if (!ub->blocks || ub->blocks->used == ub->blocks->cap) {
-		size_t n = ub->expect > UMSG_BLOCK ? ub->expect : UMSG_BLOCK;
+		size_t n = ub->expect > UMSG_BLOCK_MAX ? UMSG_BLOCK_MAX :
+			   ub->expect > UMSG_BLOCK ? ub->expect : UMSG_BLOCK;
 		size_t len = offsetof(struct ublock, u) + n * sizeof(struct umsg);
 		struct ublock *b = xmalloc(len);
 		populate(b, len);
@@ -87,7 +88,7 @@ static struct umsg *umsg_new(struct ubox *ub)
 		b->used = 0;
 		b->cap = n;
 		ub->blocks = b;
-		ub->expect = 0;
+		ub->expect -= n < ub->expect ? (uint32_t)n : ub->expect;
 	}
 	return &ub->blocks->u[ub->blocks->used++];
 }

@@ -144,6 +144,7 @@ struct umsg {
 /* Records are made in blocks, one per batch of messages learnt at once
  * (a whole mailbox at open: one allocation), at least UMSG_BLOCK each. */
 #define UMSG_BLOCK 64
+#define UMSG_BLOCK_MAX (1u << 20)   /* and at most this many: no size overflows */
 struct ublock {
 	struct ublock *next;
 	size_t used, cap;
