@@ -48,8 +48,6 @@ static void umsg_release(struct umsg *u)
 {
 	kwset_free(&u->m.keywords);
 	kwset_free(&u->disk_kw);
-	if (!u->in_block)
-		free(u);
 }
 
 static void umsg_free(struct umsg *u)
@@ -59,8 +57,7 @@ static void umsg_free(struct umsg *u)
 }
 
 /* Make the whole pages of p[0..n) at once: faulting them in one by one
- * cost a reopen more than filling the records there (those announced by
- * unix_box_expect; a block's unused pages are never touched). */
+ * cost a reopen more than filling the records there. */
 static void populate(void *p, size_t n)
 {
 #ifdef MADV_POPULATE_WRITE
@@ -75,23 +72,25 @@ static void populate(void *p, size_t n)
 #endif
 }
 
-/* A message record, from a block of them: an open of many messages makes
- * a few allocations, not one each (a tenth of a reopen's time). */
+/* Room for a record, from a block sized for the messages announced by
+ * unix_box_expect: an open of many messages makes one allocation, not one
+ * per record or per fixed-size block (each a tenth of a reopen's time).
+ * The caller fills every field. */
 static struct umsg *umsg_new(struct ubox *ub)
 {
-	if (!ub->blocks || ub->blocks->used == UMSG_BLOCK) {
-		struct ublock *b = xmalloc(sizeof *b);
-		size_t n = ub->expect < UMSG_BLOCK ? ub->expect : UMSG_BLOCK;
-		ub->expect -= (uint32_t)n;
-		populate(b, offsetof(struct ublock, u) + n * sizeof b->u[0]);
+	if (!ub->blocks || ub->blocks->used == ub->blocks->cap) {
+		size_t n = ub->expect > UMSG_BLOCK_MAX ? UMSG_BLOCK_MAX :
+			   ub->expect > UMSG_BLOCK ? ub->expect : UMSG_BLOCK;
+		size_t len = offsetof(struct ublock, u) + n * sizeof(struct umsg);
+		struct ublock *b = xmalloc(len);
+		populate(b, len);
 		b->next = ub->blocks;
 		b->used = 0;
+		b->cap = n;
 		ub->blocks = b;
+		ub->expect -= n < ub->expect ? (uint32_t)n : ub->expect;
 	}
-	struct umsg *u = &ub->blocks->u[ub->blocks->used++];
-	memset(u, 0, sizeof *u);
-	u->in_block = 1;
-	return u;
+	return &ub->blocks->u[ub->blocks->used++];
 }
 
 void unix_box_expect(struct mailbox *box, uint32_t n)
@@ -151,25 +150,17 @@ void unix_box_add(struct mailbox *box, const struct pmsg *p)
 {
 	struct umsg *u = umsg_new(UB(box));
 
-	u->m.uid = p->uid;
-	u->m.flags = p->flags;
+	/* one store of the whole record: umsg_new leaves it unwritten */
+	*u = (struct umsg){
+		.m = { .uid = p->uid, .flags = p->flags, .internal_date = p->date,
+		       .tz_minutes = p->tz, .size = p->size, .drv = u },
+		.off = (off_t)p->off, .from_len = p->from_len, .hdr_len = p->hdr_len,
+		.body_len = p->body_len, .disk_flags = p->flags, .fp = p->fp, .nq = p->nq,
+		.disk_old = (uint8_t)p->old, .disk_uid = p->xuid == p->uid,
+		.rd = (uint8_t)p->rd, .plain = (uint8_t)p->plain,
+	};
 	kwset_copy(&u->m.keywords, &p->kw);
-	u->m.internal_date = p->date;
-	u->m.tz_minutes = p->tz;
-	u->m.size = p->size;
-	u->m.drv = u;
-	u->off = (off_t)p->off;
-	u->from_len = p->from_len;
-	u->hdr_len = p->hdr_len;
-	u->body_len = p->body_len;
-	u->disk_flags = p->flags;
 	kwset_copy(&u->disk_kw, &p->kw);
-	u->disk_old = (uint8_t)p->old;
-	u->disk_uid = p->xuid == p->uid;
-	u->fp = p->fp;
-	u->nq = p->nq;
-	u->rd = (uint8_t)p->rd;
-	u->plain = (uint8_t)p->plain;
 	if (!p->old && !recent_claimed(box, p->uid))
 		u->m.flags |= MF_RECENT;
 	mail_msg_add(box, &u->m);

@@ -29,7 +29,11 @@ struct preamble {
 	uint64_t check;           /* over everything after this field */
 };
 
-static const char magic[8] = { 'm', 'b', 'x', 'i', 'd', 'x', '0', '1' };
+/* Written as version 2; version 1 (its checksum in one lane) is still
+ * read: the upgrade from the version without keys trusts the folder
+ * record its index vouches for. */
+static const char magic[8] = { 'm', 'b', 'x', 'i', 'd', 'x', '0', '2' };
+static const char magic1[8] = { 'm', 'b', 'x', 'i', 'd', 'x', '0', '1' };
 
 static uint64_t fnv64(const char *p, size_t n)
 {
@@ -40,20 +44,42 @@ static uint64_t fnv64(const char *p, size_t n)
 	return h;
 }
 
-/* Checksum eight bytes at a time: the records are most of a big index and
- * a byte-wise hash of them would cost more than reading them. */
-static uint64_t check_sum(const char *p, size_t n)
+/* One lane of check_sum takes the eight bytes at p. */
+static inline uint64_t sum_mix(uint64_t h, const char *p)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 29);
+}
+
+/* Two lanes into one, order mattering. */
+static inline uint64_t sum_fold(uint64_t h, uint64_t l)
+{
+	return (h * 0xc4ceb9fe1a85ec53ULL) ^ l ^ (l >> 31);
+}
+
+/* Checksum eight bytes at a time, in four independent lanes: the records
+ * are most of a big index, and one chain of multiplies waits on each
+ * product (a reopen of 10,000 messages spent more here than anywhere).
+ * lanes 1: the one chain of a version 1 index. */
+static uint64_t check_sum(const char *p, size_t n, int lanes)
+{
+	uint64_t a = 0x9e3779b97f4a7c15ULL ^ n, b = 1, c = 2, d = 3;
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
+	for (; lanes == 4 && i + 32 <= n; i += 32) {
+		a = sum_mix(a, p + i);
+		b = sum_mix(b, p + i + 8);
+		c = sum_mix(c, p + i + 16);
+		d = sum_mix(d, p + i + 24);
 	}
-	return h ^ fnv64(p + i, n - i);
+	for (; i + 8 <= n; i += 8)
+		a = sum_mix(a, p + i);
+	if (lanes == 4)
+		a = sum_fold(sum_fold(sum_fold(a, b), c), d);
+	return a ^ fnv64(p + i, n - i);
 }
 
 /* The index file's name in the cache directory. */
@@ -191,14 +217,15 @@ int uidx_load(int homefd, const char *mbox, struct uidx *x)
 	memcpy(&pre, mem, sizeof pre);
 	size_t plen = strlen(mbox);
 	size_t body = sizeof pre + sizeof x->h;
-	if (memcmp(pre.magic, magic, 8) || pre.endian != 0x01020304 ||
+	int lanes = !memcmp(pre.magic, magic, 8) ? 4 : !memcmp(pre.magic, magic1, 8) ? 1 : 0;
+	if (!lanes || pre.endian != 0x01020304 ||
 	    pre.headsize != sizeof x->h || pre.recsize != sizeof *x->recs ||
 	    pre.path_len != plen || n < body)
 		goto bad;
 	memcpy(&x->h, mem + sizeof pre, sizeof x->h);
 	if (!head_ok(&x->h) ||
 	    n != body + (size_t)x->h.nmsgs * sizeof *x->recs + pre.names_len + plen ||
-	    check_sum(mem + sizeof pre, n - sizeof pre) != pre.check)
+	    check_sum(mem + sizeof pre, n - sizeof pre, lanes) != pre.check)
 		goto bad;
 	char *names = mem + body + (size_t)x->h.nmsgs * sizeof *x->recs;
 	if (memcmp(names + pre.names_len, mbox, plen))
@@ -257,7 +284,7 @@ int uidx_save_buf(int homefd, const char *mbox, const struct uidx_head *h, struc
 		buf_append(b, names[i], strlen(names[i]) + 1);
 	pre.names_len = (uint32_t)(b->len - nstart);
 	buf_append(b, mbox, pre.path_len);
-	pre.check = check_sum(b->data + sizeof pre, b->len - sizeof pre);
+	pre.check = check_sum(b->data + sizeof pre, b->len - sizeof pre, 4);
 	memcpy(b->data, &pre, sizeof pre);
 
 	index_name(mbox, name);

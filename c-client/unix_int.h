@@ -133,20 +133,22 @@ struct umsg {
 	off_t off;
 	uint64_t from_len, hdr_len;
 	uint64_t body_len;
-	uint32_t disk_flags;
 	struct kwset disk_kw;
+	uint32_t disk_flags;    /* after disk_kw: no padding, 144 bytes, not 152 */
 	uint32_t fp;
 	uint32_t nq;
 	uint8_t disk_old, disk_uid, rd;
-	uint8_t in_block;       /* part of a struct ublock, not malloc'd alone */
 	uint8_t plain;          /* pmsg's plain: a rewrite copies the body unscanned */
 };
 
-#define UMSG_BLOCK 1024
+/* Records are made in blocks, one per batch of messages learnt at once
+ * (a whole mailbox at open: one allocation), at least UMSG_BLOCK each. */
+#define UMSG_BLOCK 64
+#define UMSG_BLOCK_MAX (1u << 20)   /* and at most this many: no size overflows */
 struct ublock {
 	struct ublock *next;
-	size_t used;
-	struct umsg u[UMSG_BLOCK];
+	size_t used, cap;
+	struct umsg u[];
 };
 
 struct ubox {

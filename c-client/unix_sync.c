@@ -700,6 +700,10 @@ int unix_sync(struct mailbox *box, int mode, const uint32_t *uids, size_t nuids,
 		unix_parse_free(&p);
 		return -1;
 	}
+	/* Still under the lock, claim what we know: the record just written
+	 * gives a first open's UIDs their validity, and unclaimed the next
+	 * session would write the claim in the middle of its SELECT. */
+	unix_recent_claim(box);
 	/* Closing the old file drops our fcntl lock on an inode nobody can
 	 * reach by name any more; the dotlock goes last. */
 	lk_close(&lk, 0);

@@ -298,7 +298,7 @@ static void test_corrupt_index(void)
 	CHECK_STR(v, good);
 	free(v);
 	/* garbage, and an empty file */
-	write_file(ip, "mbxidx01 and then nonsense that is long enough to be read as a header");
+	write_file(ip, "mbxidx02 and then nonsense that is long enough to be read as a header");
 	v = view(&sess, mb, 1);
 	CHECK_STR(v, good);
 	free(v);
