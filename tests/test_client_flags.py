@@ -4,6 +4,7 @@
 # for an address). mtest runs as a test user against our imapd/ipop3d or a
 # stand-in server on loopback.
 import os
+import socket
 import ssl
 import subprocess
 import warnings
@@ -17,6 +18,14 @@ from test_pop3_client import pop_ssl_dirs, pop_with  # noqa: F401 (fixtures)
 
 def refused(name, host, reason):
     return "NO %s: TLS certificate of %s not accepted: %s\n" % (name, host, reason)
+
+
+def refusal(mtest, fake, name):
+    """What mtest says when opening name on the stand-in fake fails."""
+    r = mtest("open " + name)
+    fake.close()
+    assert r.returncode == 1, r
+    return r.stdout.decode()
 
 
 def test_validate_cert_undoes_novalidate_cert(mtest, tls_server, user):
@@ -44,11 +53,8 @@ def test_secure_never_sends_a_password_in_clear(mtest, user):
     /secure forbids it, and the server hears no LOGIN or AUTHENTICATE."""
     fake = FakeServer()
     name = "{127.0.0.1:%d/notls/secure}INBOX" % fake.port
-    r = mtest("open " + name)
-    fake.close()
-    assert r.returncode == 1
-    assert r.stdout.decode() == ("NO %s: 127.0.0.1: /secure: refusing to send a password "
-                                 "in clear\n" % name)
+    assert refusal(mtest, fake, name) == ("NO %s: 127.0.0.1: /secure: refusing to send a "
+                                          "password in clear\n" % name)
     assert b"LOGIN" not in fake.received and b"AUTHENTICATE" not in fake.received
     assert user.password.encode() not in fake.received
 
@@ -143,7 +149,6 @@ def test_sni_is_the_mailbox_name_s_host(mtest, pki, user, host, sent):
 def old_tls_works(port):
     """Whether a client that still allows TLS 1.0/1.1 completes a handshake
     with the server on port: so a refusal is the client's doing."""
-    import socket
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
     with warnings.catch_warnings():
@@ -162,9 +167,7 @@ def test_tls_below_1_2_refused(mtest, pki, user, version):
     probe.close()
     fake = SniServer(good_pem(pki), getattr(ssl.TLSVersion, version))
     name = "{localhost:%d/ssl}INBOX" % fake.port
-    r = mtest("open " + name)
-    fake.close()
-    assert r.returncode == 1
-    assert r.stdout.decode() == ("NO %s: TLS handshake with localhost failed: the server offers no TLS 1.2 or "
-                                "newer (tlsv1 alert protocol version)\n" % name)
+    assert refusal(mtest, fake, name) == ("NO %s: TLS handshake with localhost failed: the "
+                                          "server offers no TLS 1.2 or newer (tlsv1 alert "
+                                          "protocol version)\n" % name)
     assert fake.received == b""
