@@ -189,3 +189,47 @@ def test_every_declared_object_is_exported_with_debian_s_size():
     ours = data_objects(lib)
     wrong = {n: (debian[n], ours.get(n)) for n in sorted(wanted) if ours.get(n) != debian[n]}
     assert wrong == {}
+
+
+def statements(h):
+    """The top-level statements of one of Debian's headers, each on one
+    line, structure bodies shown as {}."""
+    text, _ = clean(os.path.join(DEBIAN, h))
+    flat, depth = "", 0
+    for c in text:
+        if c == "{" and depth == 0:
+            flat += "{}"
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth == 0 and c != "}":
+            flat += c
+    return [" ".join(s.split()) for s in split_top(flat, ";") if s.strip()]
+
+
+def test_every_typedef_and_prototype_is_debian_s():
+    """Each of Debian's typedefs of a scalar or function type names the same
+    type in ours (the compiler compares them), and each function Debian
+    declares, declared again as Debian wrote it after our headers, does not
+    conflict with ours: same parameters, same return type."""
+    typedefs, prototypes = [], []
+    for h in STRUCT_HEADERS:
+        for s in statements(h):
+            if s.startswith("typedef") and "{" not in s:
+                fn = re.search(r"\(\s*\*\s*(\w+)\s*\)", s)
+                name = fn.group(1) if fn else re.search(r"(\w+)$", s).group(1)
+                typedefs.append((name, re.sub(r"\b%s\b" % name, "deb_" + name, s)))
+            elif re.match(r"[\w\s*]*?\b\w+\s*\(", s) and not s.startswith(("typedef", "extern")):
+                prototypes.append(s)
+    assert len(typedefs) >= 50 and len(prototypes) >= 300, (len(typedefs), len(prototypes))
+    assert "MAILSTREAM *mail_close_full (MAILSTREAM *stream,long options)" in prototypes
+    src = ['#include "c-client.h"']
+    for name, deb in typedefs:
+        src += [deb + ";", '_Static_assert(__builtin_types_compatible_p(%s, deb_%s), "%s");'
+                % (name, name, name)]
+    src += [p + ";" for p in prototypes]
+    text = "\n".join(src) + "\n"
+    for include in (DEBIAN, OURS):
+        r = subprocess.run(["cc", "-fsyntax-only", "-w", "-I" + include, "-x", "c", "-"],
+                           input=text, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=120)
+        errors = [line for line in r.stdout.splitlines() if "error" in line]
+        assert r.returncode == 0 and errors == [], (include, errors[:40])

@@ -27,6 +27,11 @@ struct utf8_eucparam {
 	void *tab;
 };
 
+/* A case mapping (cv) and a decomposition (de, more for the rest) of a
+ * UCS-4 character, as utf8_text's converters take them. */
+typedef unsigned long (*ucs4cn_t)(unsigned long c);
+typedef unsigned long (*ucs4de_t)(unsigned long c, void **more);
+
 /* Decode RFC 2047 encoded words to UTF-8 (dst is src when none). */
 long utf8_mime2text(SIZEDTEXT *src, SIZEDTEXT *dst, long flags);
 #endif
