@@ -48,7 +48,8 @@ LIBS      += -lidn
 LDFLAGS   ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
-CLIENT_SRC := $(wildcard c-client/*.c)
+# linkage.c is the classic header programs #include, not a source of ours
+CLIENT_SRC := $(filter-out c-client/linkage.c,$(wildcard c-client/*.c))
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(O)/%.o)
 IMAPD_SRC  := $(wildcard imapd/*.c)
 IMAPD_OBJ  := $(IMAPD_SRC:%.c=$(O)/%.o)
@@ -69,7 +70,14 @@ IMAPD_LIB  := $(O)/imapd/libimapd.a
 # Utilities in src/: each src/NAME.c is one program.
 UTIL_BIN   := $(patsubst src/%.c,$(O)/src/%,$(wildcard src/*.c))
 
-all: $(LIB) $(O)/c-client/c-client.a $(O)/imapd/imapd $(POP_BINS) $(UTIL_BIN)
+all: $(LIB) $(O)/c-client/c-client.a $(O)/c-client/LDFLAGS $(O)/imapd/imapd $(POP_BINS) $(UTIL_BIN)
+
+# What a program linked to c-client.a needs besides it, in the file the
+# classic build left beside the library (the installed c-client.pc says the
+# same as Libs.private).
+$(O)/c-client/LDFLAGS: Makefile $(O)/.build-flags
+	@mkdir -p $(@D)
+	echo '$(LIBS)' > $@
 
 $(LIB): $(CLIENT_OBJ)
 	@rm -f $@
@@ -228,8 +236,12 @@ EXAMPLES = inetd.conf xinetd.d/imap xinetd.d/imaps xinetd.d/pop3 xinetd.d/pop3s 
 	pam.d/imap pam.d/pop
 
 # The classic headers programs include, and what linkage.c needs.
-CLASSIC_HDR = $(wildcard c-client/classic/*.h) c-client/classic/linkage.c
-CLASSIC_HDR := $(filter-out c-client/classic/bridge.h c-client/classic/cl_int.h,$(CLASSIC_HDR))
+# The classic headers live in c-client/ itself, where the classic guides
+# copy them from (the library's own mail and rfc822 headers are mail_api.h
+# and rfc822_api.h, so the names do not collide).
+CLASSIC_HDR = $(addprefix c-client/,c-client.h env.h flstring.h fs.h linkage.h mail.h \
+	mail_params.h mail_types.h misc.h nntp.h osdep.h rfc822.h smtp.h tcp.h utf8.h utf8aux.h \
+	linkage.c)
 
 install: all shared
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
@@ -306,7 +318,7 @@ $(O)/fuzz-%: tests/fuzz/fuzz-%.c $(IMAPD_LIB) $(LIB) $(FUZZ_POP)
 # fuzz-classic links the classic interface's one object, as a program
 # links the shared library (the native names are local inside it).
 $(O)/fuzz-classic: tests/fuzz/fuzz-classic.c $(O)/c-client/classic/classic.o
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Ic-client/classic -o $@ $< \
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< \
 		$(O)/c-client/classic/classic.o $(LIBS)
 
 # A throwaway self-signed certificate for imapd and ipop3d (testing only).
@@ -316,4 +328,4 @@ certs:
 clean:
 	rm -rf build .build-flags
 	find c-client imapd ipopd src tests -name '*.o' -o -name '*.d' | xargs rm -f
-	rm -f c-client/libc-client.a c-client/c-client.a imapd/libimapd.a imapd/imapd ipopd/ipop3d ipopd/ipop2d $(UNIT_SRC:%.c=%) $(UTIL_BIN)
+	rm -f c-client/libc-client.a c-client/c-client.a c-client/LDFLAGS imapd/libimapd.a imapd/imapd ipopd/ipop3d ipopd/ipop2d $(UNIT_SRC:%.c=%) $(UTIL_BIN)

@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 struct auth_user {
 	char *name;     /* canonical name from the passwd entry */

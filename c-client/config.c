@@ -1,7 +1,7 @@
 /* config.c: parse the configuration file. One table maps each key to its
  * type and field, so adding a key is one line. */
 #include "config.h"
-#include "mail.h"
+#include "mail_api.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "util.h"
 
 /* The options tmail and dmail share (-I is tmail's alone). */

@@ -5,7 +5,7 @@
 #ifndef CCLIENT_DRIVER_H
 #define CCLIENT_DRIVER_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 /* Report to the front-end, if it listens (no-ops while box->ev is NULL,
  * as during open and a silent CLOSE). */

@@ -7,7 +7,7 @@
 #include "imap_cache.h"
 #include "imap_client.h"
 #include "imap_push.h"
-#include "rfc822.h"
+#include "rfc822_api.h"
 #include "search.h"
 
 #include <stdio.h>

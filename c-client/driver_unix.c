@@ -11,7 +11,7 @@
 #include "driver.h"
 #include "unix_int.h"
 #include "lock.h"
-#include "rfc822.h"
+#include "rfc822_api.h"
 
 #include <errno.h>
 #include <malloc.h>

@@ -9,7 +9,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 /* Longest mailbox file name: room for the ".lock" and the rewrite's
  * ".<name>.imaptmp" beside it. */

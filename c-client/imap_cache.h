@@ -5,7 +5,7 @@
 #ifndef CCLIENT_IMAP_CACHE_H
 #define CCLIENT_IMAP_CACHE_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 struct imap_cached {
 	char *path;               /* the name as the program opened it */

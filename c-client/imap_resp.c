@@ -3,7 +3,7 @@
  * IMAP_RESP_DEPTH, and nothing but the pool is allocated, so a hostile
  * server costs at most a multiple of the bytes it sent. */
 #include "imap_resp.h"
-#include "mail.h"
+#include "mail_api.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #ifndef CCLIENT_LISTEXT_H
 #define CCLIENT_LISTEXT_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 enum {
 	/* selection options */

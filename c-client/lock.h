@@ -6,7 +6,7 @@
 #ifndef CCLIENT_LOCK_H
 #define CCLIENT_LOCK_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 /* Debian's setgid-mail helper that liblockfile runs for lock files in a
  * directory the session may not write (the spool). */

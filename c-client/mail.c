@@ -2,7 +2,7 @@
  * (by name first: "#driver.FORMAT/", INBOX, a Maildir++ namespace), keeps
  * the per-mailbox message cache and what all drivers share (driver.h), and
  * implements the namespace operations with defaults a driver may replace. */
-#include "mail.h"
+#include "mail_api.h"
 #include "driver.h"
 #include "fsafe.h"
 #include "lock.h"

@@ -1,432 +1,742 @@
-/* mail.h: the mailbox API the front-ends use. A struct mailbox is an open
- * mailbox ("stream") with its message cache; a struct driver implements one
- * mailbox format behind the vtable below. Front-ends never see a format.
- * Errors are values: functions return 0 on success or -1 with *err filled. */
-#ifndef CCLIENT_MAIL_H
-#define CCLIENT_MAIL_H
+/* mail.h (classic): the programming interface of UW c-client 2007, as
+ * programs written for libc-client.so.2007e see it. Every structure here
+ * keeps the classic layout field for field, since those programs were
+ * compiled against it; the calls are served by this project's library
+ * (the cl_ files beside this one, over the native API in ../mail.h). */
+#ifndef CLASSIC_MAIL_H
+#define CLASSIC_MAIL_H
 
 #include <stddef.h>
-#include <stdint.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <time.h>
 
-#include "mail_flags.h"
-#include "kwset.h"
-#include "rfc822.h"
-#include "util.h"
+#define CCLIENTVERSION "2007f"
 
-#define MF_STORABLE (MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT)
+#define MAILTMPLEN 1024          /* the classic scratch buffer size */
+#define NUSERFLAGS 30            /* keywords a stream can name */
+#define BASEYEAR 1970            /* elt->year counts from here */
 
-/* Keywords one mailbox can name: a sane bound on what clients may create
- * (max_keywords in the configuration may set a lower one; formats may hold
- * fewer: mix and mbx 30, Maildir 26). */
-#define MAIL_KEYWORDS_MAX 1000
+#define NIL 0
+#define T 1
+#define LONGT (long)1
 
-/* Error codes; imapd turns them into response codes ([TRYCREATE] ...). */
-enum mail_code {
-	MAIL_OK = 0,
-	MAIL_FAIL,          /* generic failure; text says why */
-	MAIL_NONEXISTENT,   /* mailbox does not exist (APPEND/COPY: TRYCREATE) */
-	MAIL_EXISTS,        /* CREATE/RENAME target exists */
-	MAIL_NOPERM,        /* permission denied */
-	MAIL_BADNAME,       /* name refused (escapes home, bad characters) */
-	MAIL_INUSE,         /* locked by someone else for too long */
-	MAIL_TOOBIG,
-	MAIL_CORRUPT,       /* a mailbox whose data are damaged */
-	MAIL_LIMIT,         /* e.g. more keywords than we can store */
-	/* specialuse.c */
-	MAIL_USEATTR,       /* a special use we do not know or cannot give */
-	MAIL_UNKNOWN_CTE,   /* BINARY: an encoding not decoded, or content not storable */
-	MAIL_OVERQUOTA,     /* quota.c: over the user's quota (RFC 9208) */
-	/* a file in no format we know (or not in the one named): not a
-	 * mailbox, and not a damaged one either (issue 11's dummy driver) */
-	MAIL_NOTMAILBOX,
+#include "mail_params.h"
+
+/* Options of tcp_open and the network opens, in the high bits of a port. */
+#define NET_SILENT ((unsigned long)0x80000000)
+#define NET_NOVALIDATECERT ((unsigned long)0x40000000)
+#define NET_NOOPENTIMEOUT ((unsigned long)0x20000000)
+#define NET_TLSCLIENT ((unsigned long)0x10000000)
+#define NET_TRYSSL ((unsigned long)0x8000000)
+
+/* Driver flags (DRIVER.flags). */
+#define DR_DISABLE (long)0x1
+#define DR_LOCAL (long)0x2
+#define DR_MAIL (long)0x4
+#define DR_NEWS (long)0x8
+#define DR_READONLY (long)0x10
+#define DR_NOFAST (long)0x20
+#define DR_NAMESPACE (long)0x40
+#define DR_LOWMEM (long)0x80
+#define DR_LOCKING (long)0x100
+#define DR_CRLF (long)0x200
+#define DR_NOSTICKY (long)0x400
+#define DR_RECYCLE (long)0x800
+#define DR_XPOINT (long)0x1000
+#define DR_NOINTDATE (long)0x2000
+#define DR_NONEWMAIL (long)0x4000
+#define DR_NONEWMAILRONLY (long)0x8000
+#define DR_HALFOPEN (long)0x10000
+#define DR_DIRFMT (long)0x20000
+#define DR_MODSEQ (long)0x40000
+
+/* mail_open options. */
+#define OP_DEBUG (long)0x1
+#define OP_READONLY (long)0x2
+#define OP_ANONYMOUS (long)0x4
+#define OP_SHORTCACHE (long)0x8
+#define OP_SILENT (long)0x10
+#define OP_PROTOTYPE (long)0x20
+#define OP_HALFOPEN (long)0x40
+#define OP_EXPUNGE (long)0x80
+#define OP_SECURE (long)0x100
+#define OP_TRYSSL (long)0x200
+#define OP_MULNEWSRC (long)0x400
+#define OP_NOKOD (long)0x800
+#define OP_SNIFF (long)0x1000
+
+#define CL_EXPUNGE (long)1       /* mail_close_full */
+
+#define FT_UID (long)0x1         /* mail_fetch_* */
+#define FT_PEEK (long)0x2
+#define FT_NOT (long)0x4
+#define FT_INTERNAL (long)0x8
+#define FT_PREFETCHTEXT (long)0x20
+#define FT_NOHDRS (long)0x40
+#define FT_NEEDENV (long)0x80
+#define FT_NEEDBODY (long)0x100
+
+#define ST_UID (long)0x1         /* mail_flag */
+#define ST_SILENT (long)0x2
+#define ST_SET (long)0x4
+
+#define EX_UID (long)0x1         /* mail_expunge_full */
+
+#define CP_UID (long)0x1         /* mail_copy_full */
+#define CP_MOVE (long)0x2
+
+#define SE_UID (long)0x1         /* mail_search_full */
+#define SE_FREE (long)0x2
+#define SE_NOPREFETCH (long)0x4
+#define SE_NOSERVER (long)0x10
+#define SE_RETAIN (long)0x20
+#define SE_NOLOCAL (long)0x200
+
+#define SA_MESSAGES (long)0x1    /* mail_status */
+#define SA_RECENT (long)0x2
+#define SA_UNSEEN (long)0x4
+#define SA_UIDNEXT (long)0x8
+#define SA_UIDVALIDITY (long)0x10
+
+#define GC_ELT (long)0x1         /* mail_gc */
+#define GC_ENV (long)0x2
+#define GC_TEXTS (long)0x4
+
+#define WARN (long)1             /* mm_log kinds */
+#define ERROR (long)2
+#define PARSE (long)3
+#define BYE (long)4
+#define TCPDEBUG (long)5
+
+#define LATT_NOINFERIORS (long)0x1   /* mm_list attributes */
+#define LATT_NOSELECT (long)0x2
+#define LATT_MARKED (long)0x4
+#define LATT_UNMARKED (long)0x8
+#define LATT_REFERRAL (long)0x10
+#define LATT_HASCHILDREN (long)0x20
+#define LATT_HASNOCHILDREN (long)0x40
+
+#define TYPETEXT 0               /* BODY.type */
+#define TYPEMULTIPART 1
+#define TYPEMESSAGE 2
+#define TYPEAPPLICATION 3
+#define TYPEAUDIO 4
+#define TYPEIMAGE 5
+#define TYPEVIDEO 6
+#define TYPEMODEL 7
+#define TYPEOTHER 8
+#define TYPEMAX 15
+
+#define ENC7BIT 0                /* BODY.encoding */
+#define ENC8BIT 1
+#define ENCBINARY 2
+#define ENCBASE64 3
+#define ENCQUOTEDPRINTABLE 4
+#define ENCOTHER 5
+#define ENCMAX 10
+
+#define SIZEDTEXT struct mail_sizedtext
+SIZEDTEXT {
+	unsigned char *data;
+	unsigned long size;
 };
 
-struct mail_err {
-	enum mail_code code;
-	char text[256];
+#define STRINGLIST struct string_list
+STRINGLIST {
+	SIZEDTEXT text;
+	STRINGLIST *next;
 };
 
-void mail_err_set(struct mail_err *err, enum mail_code code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+#define NETMAXHOST 256
+#define NETMAXUSER 65
+#define NETMAXMBX (MAILTMPLEN / 4)
+#define NETMAXSRV 21
+/* A network name taken apart ({host:port/flags}mailbox). */
+typedef struct net_mailbox {
+	char host[NETMAXHOST];
+	char orighost[NETMAXHOST];
+	char user[NETMAXUSER];
+	char authuser[NETMAXUSER];
+	char mailbox[NETMAXMBX];
+	char service[NETMAXSRV];
+	unsigned long port;
+	unsigned int anoflag : 1;
+	unsigned int dbgflag : 1;
+	unsigned int secflag : 1;
+	unsigned int sslflag : 1;
+	unsigned int trysslflag : 1;
+	unsigned int novalidate : 1;
+	unsigned int tlsflag : 1;
+	unsigned int notlsflag : 1;
+	unsigned int readonlyflag : 1;
+	unsigned int norsh : 1;
+	unsigned int loser : 1;
+	unsigned int tlssslv23 : 1;
+} NETMBX;
 
-/* The special uses a folder can have (RFC 6154) that we keep. */
-#define MAIL_SPECIAL_N 5
-
-/* Who is logged in and where their mail lives. */
-struct mail_session {
-	char *user;
-	char *home;
-	char *spool_dir;          /* INBOX is spool_dir/user */
-	int allow_outside_home;   /* absolute names, "..", "~other" allowed */
-	/* Directory descriptors every file is reached from (fsafe.h), opened
-	 * on first use; anchors_open says they were tried. */
-	int home_fd, spool_fd;
-	int anchors_open;
-	/* Configuration: "inbox" (a path, "~/" for the home, NULL: the spool
-	 * file or ~/Maildir when that exists) and "mail_format" (the driver of
-	 * new mailboxes, NULL: INBOX's). Set by mail_session_formats. */
-	char *inbox_cfg, *format_cfg;
-	/* Where INBOX is and which driver serves it, found on first use. When
-	 * that driver keeps a namespace of its own (Maildir++: folders inside
-	 * the INBOX directory), ns_root is the INBOX path and every other name
-	 * lives there. */
-	const struct driver *inbox_drv;
-	char *inbox_path;
-	const char *ns_root;
-	/* "inbox_mbox = yes": INBOX is ~/mbox when it exists, and spool mail
-	 * is moved into it at each open, ping and check (spool_pull). */
-	int inbox_mbox, spool_pull;
-	/* "max_keywords": names a client may make a mailbox hold (0: MAIL_KEYWORDS_MAX). */
-	unsigned max_keywords;
-	/* specialuse.c: the configured special-use folders (NULL: none) and
-	 * whether they are made at login. */
-	char *special_cfg[MAIL_SPECIAL_N];
-	int special_create;
-	/* quota.c: limits of the user's quota root, 0: none */
-	uint64_t quota_storage, quota_messages;
-	/* A client program's hooks for network mailboxes ("{host}name",
-	 * net.h). NULL in the daemons: such names are then refused, so no
-	 * user can make a server connect anywhere. */
-	const struct mail_client *client;
-	/* imap_cache.c: the IMAP mailboxes this program closed, for QRESYNC */
-	struct imap_cached *imap_cache;
+#define ADDRESS struct mail_address
+ADDRESS {
+	char *personal;
+	char *adl;
+	char *mailbox;
+	char *host;
+	char *error;
+	struct {
+		char *type;
+		char *addr;
+	} orcpt;
+	ADDRESS *next;
 };
 
-struct message {
-	uint32_t uid;
-	uint32_t flags;           /* MF_* */
-	struct kwset keywords;    /* index i: box->keywords[i] */
-	time_t internal_date;     /* UTC */
-	int tz_minutes;           /* zone of the internal date, minutes east */
-	uint64_t size;            /* RFC822.SIZE: octets of the canonical text */
-	uint64_t modseq;          /* CONDSTORE (RFC 7162); 0 where a driver keeps none */
-	time_t save_date;         /* SAVEDATE (RFC 8514); 0 where the format keeps none */
-	/* Parsed structure, filled by mail_fetch_structure on first use. */
-	struct pool *pool;
-	struct envelope *env;
-	struct body *body;
-	void *drv;                /* driver's per-message data */
+typedef struct mail_envelope {
+	unsigned int incomplete : 1;
+	unsigned int imapenvonly : 1;
+	char *remail;
+	ADDRESS *return_path;
+	unsigned char *date;
+	ADDRESS *from;
+	ADDRESS *sender;
+	ADDRESS *reply_to;
+	char *subject;
+	ADDRESS *to;
+	ADDRESS *cc;
+	ADDRESS *bcc;
+	char *in_reply_to;
+	char *message_id;
+	char *newsgroups;
+	char *followup_to;
+	char *references;
+	void *sparep;
+} ENVELOPE;
+
+#define BODY struct mail_bodystruct
+#define MESSAGE struct mail_body_message
+#define PARAMETER struct mail_body_parameter
+#define PART struct mail_body_part
+#define PARTTEXT struct mail_body_text
+
+PARTTEXT {
+	unsigned long offset;
+	SIZEDTEXT text;
 };
 
-/* Events a mailbox reports to its front-end while pinging / expunging. */
-struct mail_events {
-	void (*exists)(void *ctx, uint32_t nmsgs);
-	void (*recent)(void *ctx, uint32_t nrecent);
-	void (*expunged)(void *ctx, uint32_t msgno);   /* numbering before removal */
-	void (*flags)(void *ctx, uint32_t msgno);      /* changed by another session */
-	void (*notice)(void *ctx, const char *text);
+BODY {
+	unsigned short type;
+	unsigned short encoding;
+	char *subtype;
+	PARAMETER *parameter;
+	char *id;
+	char *description;
+	struct {
+		char *type;
+		PARAMETER *parameter;
+	} disposition;
+	STRINGLIST *language;
+	char *location;
+	PARTTEXT mime;
+	PARTTEXT contents;
+	union {
+		PART *part;
+		MESSAGE *msg;
+	} nested;
+	struct {
+		unsigned long lines;
+		unsigned long bytes;
+	} size;
+	char *md5;
+	void *sparep;
 };
 
-struct driver;
-struct mail_client;
-
-struct mailbox {
-	struct mail_session *sess;
-	const struct driver *drv;
-	char *name;               /* as the client names it; "INBOX" normalized */
-	char *path;
-	int readonly;
-	uint32_t nmsgs;
-	struct message **msgs;    /* msgs[i] is message number i+1 */
-	uint32_t recent;
-	uint32_t uidvalidity, uidnext;
-	char *keywords[MAIL_KEYWORDS_MAX];
-	unsigned nkeywords;
-	int keywords_creatable;   /* PERMANENTFLAGS includes \* */
-	unsigned keywords_max;    /* what the format can name; 0: MAIL_KEYWORDS_MAX */
-	const struct mail_events *ev;
-	void *evctx;
-	void *drvdata;
-	/* UIDs of the messages whose parsed structure is cached (a ring), so a
-	 * FETCH ENVELOPE of a huge mailbox does not hold every parse at once. */
-	uint32_t *parsed_ring;
-	unsigned parsed_next;
-	struct mail_watch *watch; /* inotify state for IDLE (mail.c) */
-	/* CONDSTORE (mail_modseq.c): the modseq file's state, and the UID an
-	 * expunged event is about (for QRESYNC's VANISHED). */
-	struct mseq *mseq;
-	uint32_t ev_uid;
+PARAMETER {
+	char *attribute;
+	char *value;
+	PARAMETER *next;
 };
 
-/* How many parsed message structures a mailbox keeps. */
-#define MAIL_PARSED_CACHE 64
-
-/* A message to append (APPEND, COPY). */
-struct mail_new {
-	const char *text;         /* canonical or LF text; drivers store natively */
-	size_t len;
-	uint32_t flags;
-	char **keywords;          /* names, NULL-terminated, or NULL */
-	time_t date;              /* internal date, 0: now */
-	int tz_minutes;
-	/* Envelope sender, for formats that record it (mbox's From line): one
-	 * token, no blanks or controls; "" the null sender; NULL: none known. */
-	const char *sender;
+PART {
+	BODY body;
+	PART *next;
 };
 
-struct mail_status {
-	uint32_t messages, recent, uidnext, uidvalidity, unseen;
-	uint64_t size;            /* STATUS=SIZE (RFC 8438): sum of RFC822.SIZE */
+MESSAGE {
+	ENVELOPE *env;
+	BODY *body;
+	PARTTEXT full;
+	STRINGLIST *lines;
+	PARTTEXT header;
+	PARTTEXT text;
 };
 
-typedef void (*mail_list_fn)(void *ctx, const char *name, int attrs);
+/* One message's cached state: flags and internal date as bit fields. */
+typedef struct message_cache {
+	unsigned long msgno;
+	unsigned int lockcount : 8;
+	unsigned long rfc822_size;
+	struct {
+		unsigned long uid;
+		unsigned long mod;
+		PARTTEXT special;
+		MESSAGE msg;
+		union {
+			unsigned long data;
+			void *ptr;
+		} spare;
+		unsigned int sequence : 1;
+		unsigned int dirty : 1;
+		unsigned int filter : 1;
+		unsigned int ghost : 1;
+	} private;
+	unsigned int day : 5;
+	unsigned int month : 4;
+	unsigned int year : 7;
+	unsigned int hours : 5;
+	unsigned int minutes : 6;
+	unsigned int seconds : 6;
+	unsigned int zoccident : 1;
+	unsigned int zhours : 4;
+	unsigned int zminutes : 6;
+	unsigned int seen : 1;
+	unsigned int deleted : 1;
+	unsigned int flagged : 1;
+	unsigned int answered : 1;
+	unsigned int draft : 1;
+	unsigned int recent : 1;
+	unsigned int valid : 1;
+	unsigned int searched : 1;
+	unsigned int sequence : 1;
+	unsigned int spare : 1;
+	unsigned int spare2 : 1;
+	unsigned int spare3 : 1;
+	unsigned int spare4 : 1;
+	unsigned int spare5 : 1;
+	unsigned int spare6 : 1;
+	unsigned int spare7 : 1;
+	unsigned int spare8 : 1;
+	void *sparep;
+	unsigned long user_flags;
+} MESSAGECACHE;
 
-/* Driver flags. */
-enum {
-	DRV_DIRECTORY = 1 << 0,   /* a mailbox is a directory (maildir, mh, mix) */
-	DRV_NESTS = 1 << 1,       /* a mailbox's directory may hold mailboxes (mh) */
-	DRV_SAVEDATE = 1 << 2,    /* the format itself records save dates (maildir, mh) */
+/* A string read through a driver, a chunk at a time (mail_string reads
+ * memory). */
+#define STRINGDRIVER struct string_driver
+typedef struct mailstring {
+	void *data;
+	unsigned long data1;
+	unsigned long size;
+	char *chunk;
+	unsigned long chunksize;
+	unsigned long offset;
+	char *curpos;
+	unsigned long cursize;
+	STRINGDRIVER *dtb;
+} STRING;
+
+STRINGDRIVER {
+	void (*init)(STRING *s, void *data, unsigned long size);
+	char (*next)(STRING *s);
+	void (*setpos)(STRING *s, unsigned long i);
 };
 
-struct search_key;
-struct sort_crit;
-struct thread_tree;
+#define INIT(s, d, data, size) ((*((s)->dtb = &d)->init)(s, data, size))
+#define SIZE(s) ((s)->size - GETPOS(s))
+#define CHR(s) (*(s)->curpos)
+#define SNX(s) (--(s)->cursize ? *(s)->curpos++ : (*(s)->dtb->next)(s))
+#define GETPOS(s) ((s)->offset + ((s)->curpos - (s)->chunk))
+#define SETPOS(s, i) (*(s)->dtb->setpos)(s, i)
 
-struct driver {
-	const char *name;         /* as in "#driver.NAME/..." and mail_format */
-	const char *alias;        /* another name for it, or NULL */
-	unsigned flags;           /* DRV_* */
-	/* Is leaf in the directory dirfd, which lstat found as *st (never a
-	 * link), a mailbox of this format? Opens without following links. */
-	int (*valid)(int dirfd, const char *leaf, const struct stat *st);
-	int (*open)(struct mailbox *box, struct mail_err *err);
-	void (*close)(struct mailbox *box);
-	/* Notice new mail and other sessions' changes; report via box->ev. */
-	int (*ping)(struct mailbox *box, struct mail_err *err);
-	/* Make flag changes durable. */
-	int (*check)(struct mailbox *box, struct mail_err *err);
-	/* Optional: make this session's flag changes visible to other sessions
-	 * now, without learning (or reporting) theirs. */
-	int (*flush)(struct mailbox *box, struct mail_err *err);
-	/* Remove \Deleted messages (only those with uids in uids[] when given). */
-	int (*expunge)(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err);
-	/* Canonical text of a message (CRLF, internal headers hidden); valid
-	 * until the next call on this mailbox. */
-	int (*fetch)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-		     struct mail_err *err);
-	/* Optional: the canonical header alone, through its blank line (for
-	 * ENVELOPE without reading bodies); same lifetime as fetch's text. */
-	int (*fetch_header)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-			    struct mail_err *err);
-	/* Optional: call fn on the message as stored (no From line; line ends
-	 * and quoting as kept; every line of the canonical text among its
-	 * lines), for search's pre-test. The bytes are valid only during fn
-	 * (a mapped file may change after). Returns fn's answer, -1 on error. */
-	int (*scan_raw)(struct mailbox *box, uint32_t msgno,
-			int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
-			struct mail_err *err);
-	/* Append messages atomically (all or none). uids_out may be NULL. */
-	int (*append)(struct mail_session *sess, const char *path, const struct mail_new *msgs,
-		      size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
-	int (*create)(struct mail_session *sess, const char *path, struct mail_err *err);
-	int (*status)(struct mail_session *sess, const char *path, struct mail_status *st,
-		      struct mail_err *err);
-	/* Optional, where mail.c's default (for a file: unlink under its
-	 * dotlock; rename(2)) is not right for the format. */
-	int (*remove)(struct mail_session *sess, const char *path, struct mail_err *err);
-	int (*rename)(struct mail_session *sess, const char *from, const char *to,
-		      struct mail_err *err);
-	/* Optional fast path for COPY into a mailbox (destpath) of the same
-	 * format; mail.c otherwise fetches and appends. */
-	int (*copy)(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *destpath,
-		    uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
-	/* Optional namespace of the driver's own, used when INBOX is of this
-	 * format (Maildir++ keeps folders inside INBOX as ".a.b"): the path of
-	 * a folder name under root (NULL with err if the name cannot be one),
-	 * and LIST of the folders under root whose names match pattern. */
-	/* Optional: add inotify watches (mail_watch_add in driver.h) on what
-	 * changes when the mailbox does, so IDLE wakes without polling. */
-	int (*watch)(struct mailbox *box, int ifd);
-	char *(*ns_path)(const char *root, const char *name, struct mail_err *err);
-	/* (A network driver has ns_list alone: root is "{host}reference".) */
-	int (*ns_list)(struct mail_session *sess, const char *root, const char *pattern,
-		       mail_list_fn fn, void *ctx, struct mail_err *err);
-	/* Optional, with ns_path: the subscription list kept with that
-	 * namespace (Dovecot keeps it in the Maildir) instead of
-	 * ~/.mailboxlist. read: 0 (an absent list is empty), or -1 with err;
-	 * write is given the names to keep, NULL entries skipped. */
-	int (*subs_read)(struct mail_session *sess, const char *root, char ***names, size_t *n,
-			 struct mail_err *err);
-	int (*subs_write)(struct mail_session *sess, const char *root, char *const *names,
-			  size_t n, struct mail_err *err);
-	/* Optional, where a server can do the work (the imap driver): search,
-	 * sort_run's and thread_run's jobs with their arguments; 1 when it
-	 * cannot take this one, and the library does it itself. */
-	int (*search)(struct mailbox *box, const struct search_key *key, uint8_t *match,
-		      struct mail_err *err);
-	int (*sort)(struct mailbox *box, const struct sort_crit *crit, size_t ncrit,
-		    const uint8_t *match, uint32_t *out, size_t *nout, struct mail_err *err);
-	int (*thread)(struct mailbox *box, int algo, const uint8_t *match,
-		      struct thread_tree *out, struct mail_err *err);
-	/* Optional, for a mailbox whose server tells of changes (IMAP IDLE):
-	 * mail_watch_fd's and mail_watch_changed's jobs, instead of inotify. */
-	int (*watch_fd)(struct mailbox *box);
-	int (*watch_changed)(struct mailbox *box);
+#define SEARCHPGM struct search_program
+#define SEARCHHEADER struct search_header
+#define SEARCHSET struct search_set
+#define SEARCHOR struct search_or
+#define SEARCHPGMLIST struct search_pgm_list
+
+SEARCHHEADER {
+	SIZEDTEXT line;
+	SIZEDTEXT text;
+	SEARCHHEADER *next;
 };
 
-/* Session setup: copies the strings. */
-void mail_session_init(struct mail_session *s, const char *user, const char *home,
-		       const char *spool_dir);
-void mail_session_free(struct mail_session *s);
-struct config;
-/* mail_session_init with what the configuration says about mailboxes. */
-void mail_session_setup(struct mail_session *s, const char *user, const char *home,
-			const struct config *cfg);
-/* The configuration keys "inbox" and "mail_format" (either may be NULL). */
-void mail_session_formats(struct mail_session *s, const char *inbox, const char *mail_format);
-/* The names mail_format accepts, for messages. */
-#define MAIL_FORMATS "unix (mbox), maildir, mh, mmdf, mix, mbx"
-/* The driver called name (or by its alias), or NULL. */
-const struct driver *mail_driver_named(const char *name);
+SEARCHSET {
+	unsigned long first;
+	unsigned long last;
+	SEARCHSET *next;
+};
 
-/* Map a client mailbox name to a file path (INBOX -> spool). Refuses names
- * that leave the home directory unless allowed. Returns malloc'd path. */
-char *mail_resolve(struct mail_session *s, const char *name, struct mail_err *err);
+SEARCHOR {
+	SEARCHPGM *first;
+	SEARCHPGM *second;
+	SEARCHOR *next;
+};
 
-int mail_open(struct mail_session *s, const char *name, int readonly,
-	      const struct mail_events *ev, void *evctx, struct mailbox **out,
-	      struct mail_err *err);
-/* Save the session's changes (with expunge set, silently remove \Deleted
- * messages first, as CLOSE does). -1 with err when they could not be
- * saved: the mailbox is still open, unchanged on disk. */
-int mail_save(struct mailbox *box, int expunge, struct mail_err *err);
-/* mail_save, then close: the mailbox is released either way, and -1 with
- * err (which may be NULL) says the changes were lost. */
-int mail_close(struct mailbox *box, int expunge, struct mail_err *err);
-int mail_ping(struct mailbox *box, struct mail_err *err);
-int mail_check(struct mailbox *box, struct mail_err *err);
-/* Save this session's flag changes where others see them, never reporting
- * an expunge: for the end of STORE and FETCH, where EXPUNGE may not be sent.
- * When others changed the mailbox, their flags and new messages may be
- * reported; when they expunged, saving waits for the next ping. */
-int mail_flush(struct mailbox *box, struct mail_err *err);
-int mail_expunge(struct mailbox *box, const uint32_t *uids, size_t nuids, struct mail_err *err);
+SEARCHPGMLIST {
+	SEARCHPGM *pgm;
+	SEARCHPGMLIST *next;
+};
 
-int mail_fetch_text(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-		    struct mail_err *err);
-/* Parsed envelope and body structure, cached in the message. */
-int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **env,
-			 struct body **body, struct mail_err *err);
+/* Dates in a search program are days since BASEYEAR packed as
+ * ((year - BASEYEAR) << 9) + (month << 5) + day. */
+SEARCHPGM {
+	SEARCHSET *msgno;
+	SEARCHSET *uid;
+	SEARCHOR *or;
+	SEARCHPGMLIST *not;
+	SEARCHHEADER *header;
+	STRINGLIST *bcc;
+	STRINGLIST *body;
+	STRINGLIST *cc;
+	STRINGLIST *from;
+	STRINGLIST *keyword;
+	STRINGLIST *unkeyword;
+	STRINGLIST *subject;
+	STRINGLIST *text;
+	STRINGLIST *to;
+	unsigned long larger;
+	unsigned long smaller;
+	unsigned long older;
+	unsigned long younger;
+	unsigned short sentbefore;
+	unsigned short senton;
+	unsigned short sentsince;
+	unsigned short before;
+	unsigned short on;
+	unsigned short since;
+	unsigned int answered : 1;
+	unsigned int unanswered : 1;
+	unsigned int deleted : 1;
+	unsigned int undeleted : 1;
+	unsigned int draft : 1;
+	unsigned int undraft : 1;
+	unsigned int flagged : 1;
+	unsigned int unflagged : 1;
+	unsigned int recent : 1;
+	unsigned int old : 1;
+	unsigned int seen : 1;
+	unsigned int unseen : 1;
+	STRINGLIST *return_path;
+	STRINGLIST *sender;
+	STRINGLIST *reply_to;
+	STRINGLIST *in_reply_to;
+	STRINGLIST *message_id;
+	STRINGLIST *newsgroups;
+	STRINGLIST *followup_to;
+	STRINGLIST *references;
+};
 
-/* The canonical header, through its blank line (the whole text where the
- * driver cannot give less); valid as mail_fetch_text's. */
-int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
-		      struct mail_err *err);
-/* fn's answer on the message as its driver stores it (see struct driver's
- * scan_raw); 1 when the driver keeps no such form, -1 on error. */
-int mail_scan_raw(struct mailbox *box, uint32_t msgno,
-		  int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
-		  struct mail_err *err);
-/* The envelope alone: parsed from the header where the driver can give
- * it without the body, cached in the message. */
-int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,
-			struct mail_err *err);
+typedef struct mbx_status {
+	long flags;
+	unsigned long messages;
+	unsigned long recent;
+	unsigned long unseen;
+	unsigned long uidnext;
+	unsigned long uidvalidity;
+} MAILSTATUS;
 
-enum mail_store_op { STORE_SET, STORE_ADD, STORE_REMOVE };
-/* Change flags/keywords of one message (mark for write-back at check/ping);
- * keywords NULL: none (a change of system flags alone). */
-int mail_store(struct mailbox *box, uint32_t msgno, enum mail_store_op op, uint32_t flags,
-	       const struct kwset *keywords, struct mail_err *err);
-/* Index of keyword name, creating it when create is set; -1 if impossible. */
-int mail_keyword(struct mailbox *box, const char *name, int create);
-/* How many keyword names a client may make the mailbox hold: the least of
- * its format's limit, the configured max_keywords and MAIL_KEYWORDS_MAX. */
-unsigned mail_keywords_max(const struct mailbox *box);
-/* The names of m's keywords into out (room for box->nkeywords + 1),
- * NULL-terminated; how many. */
-size_t mail_keyword_names(const struct mailbox *box, const struct message *m, char **out);
-/* Is name fit to be a keyword (an IMAP atom, no flag backslash)? */
-int mail_keyword_valid(const char *name);
-/* Does name have a ".." component (a name that climbs out of where it is)? */
-int mail_name_climbs(const char *name);
-/* Take back the keywords created after the first keep that no message
- * carries (a STORE that could not be saved made them). */
-void mail_keyword_forget(struct mailbox *box, unsigned keep);
+typedef void (*postsort_t)(void *sc);
 
-int mail_copy(struct mailbox *box, const uint32_t *msgnos, size_t n, const char *dest,
-	      uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
-int mail_append(struct mail_session *s, const char *name, const struct mail_new *msgs, size_t n,
-		uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
+#define SORTDATE 0               /* SORTPGM.function */
+#define SORTARRIVAL 1
+#define SORTFROM 2
+#define SORTSUBJECT 3
+#define SORTTO 4
+#define SORTCC 5
+#define SORTSIZE 6
 
-int mail_create(struct mail_session *s, const char *name, struct mail_err *err);
-int mail_delete(struct mail_session *s, const char *name, struct mail_err *err);
-int mail_rename(struct mail_session *s, const char *from, const char *to, struct mail_err *err);
-int mail_status(struct mail_session *s, const char *name, struct mail_status *st,
-		struct mail_err *err);
-/* LIST: ref and pattern as in RFC 3501 (% and *). Hierarchy delimiter '/'. */
-int mail_list(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
-	      void *ctx, struct mail_err *err);
-int mail_subscribe(struct mail_session *s, const char *name, int on, struct mail_err *err);
-int mail_lsub(struct mail_session *s, const char *ref, const char *pattern, mail_list_fn fn,
-	      void *ctx, struct mail_err *err);
-/* The subscribed names (LIST-EXTENDED, listext.c); free with the next. */
-int mail_subscriptions(struct mail_session *s, char ***names, size_t *n, struct mail_err *err);
-void mail_subscriptions_free(char **names, size_t n);
-/* Does name match LIST's ref and pattern (INBOX in any case)? */
-int mail_list_match(const char *ref, const char *pattern, const char *name);
+#define SORTPGM struct sort_program
+SORTPGM {
+	unsigned int reverse : 1;
+	unsigned int abort : 1;
+	short function;
+	unsigned long nmsgs;
+	struct {
+		unsigned long cached;
+		unsigned long sorted;
+		unsigned long postsorted;
+	} progress;
+	postsort_t postsort;
+	SORTPGM *next;
+};
 
-/* A descriptor that becomes readable when the mailbox may have changed
- * (new mail, another session's changes), made on first call; -1 when the
- * format cannot say (then poll by pinging). */
-int mail_watch_fd(struct mailbox *box);
-/* Consume what woke the watch: 1 the mailbox may have changed (ping it),
- * 0 only unrelated activity (another user's spool file). */
-int mail_watch_changed(struct mailbox *box);
-/* NOTIFY: a watch on a mailbox that is not open (its descriptor polled
- * like mail_watch_fd's, -1 when the format has none); NULL with err when
- * the mailbox cannot be opened. */
-struct mail_watch;
-struct mail_watch *mail_watch_name(struct mail_session *s, const char *name, struct mail_err *err);
-int mail_watch_name_fd(const struct mail_watch *w);
-/* Read its events: did the mailbox change? A watch that is lost is
- * made again instead (1 when that worked). */
-int mail_watch_name_changed(struct mail_session *s, const char *name, struct mail_watch *w);
-/* The mailbox was replaced by one the session could not open (a spool file
- * root made and has not yet given to the user): its watches may no longer
- * see it; the caller retries through mail_watch_name_changed. */
-int mail_watch_name_lost(const struct mail_watch *w);
-void mail_watch_name_free(struct mail_watch *w);
+#define SORTCACHE struct sort_cache
+SORTCACHE;
 
-/* CONDSTORE and QRESYNC (RFC 7162), for every format (mail_modseq.c). */
-struct numset;
-struct numrange;
-/* Keep modseqs for this open mailbox (a client asked for them). They are
- * kept anyway where another session asked before (the modseq file
- * exists), so every session records the changes it sees; a mailbox no
- * one asked about costs nothing. 0, or -1 when none can be kept. */
-int mail_modseq_enable(struct mailbox *box);
-/* A client asks for save dates (RFC 8514): where the format records none,
- * start keeping them beside the modseqs (mail_modseq_enable), each UID
- * dated when a session first records it. */
-void mail_savedate_want(struct mailbox *box);
-/* HIGHESTMODSEQ of the open mailbox; 0 when none can be kept (NOMODSEQ). */
-uint64_t mail_highestmodseq(struct mailbox *box);
-/* Message msgno's modseq, or a later one another session recorded. */
-uint64_t mail_modseq_of(struct mailbox *box, uint32_t msgno);
-/* Keep other sessions from changing modseqs between a check and a STORE
- * (UNCHANGEDSINCE); release gives the changes made meanwhile modseqs.
- * -1: no modseqs are kept. */
-int mail_modseq_hold(struct mailbox *box);
-void mail_modseq_release(struct mailbox *box);
-/* VANISHED (EARLIER): the UIDs below UIDNEXT, in set (sorted out or NULL:
- * all), that are not in the mailbox and were expunged after modseq, as
- * ascending ranges (*out malloc'd); returns how many ranges. */
-size_t mail_vanished(struct mailbox *box, uint64_t modseq, const struct numset *set,
-		     struct numrange **out);
-/* HIGHESTMODSEQ for STATUS: the mailbox compared with its record first. */
-int mail_status_modseq(struct mail_session *s, const char *name, uint64_t *highest,
-		       struct mail_err *err);
+/* A thread: next is a node's first child, branch its next sibling. */
+#define THREADNODE struct thread_node
+THREADNODE {
+	unsigned long num;
+	SORTCACHE *sc;
+	THREADNODE *branch;
+	THREADNODE *next;
+};
 
-/* Current message number of uid, or 0 if it is not (or no longer) there. */
-uint32_t mail_msgno(const struct mailbox *box, uint32_t uid);
-/* The index (0-based) of the first message whose UID is uid or more;
- * nmsgs when there is none. */
-uint32_t mail_uid_lower(const struct mailbox *box, uint32_t uid);
+#define DRIVER struct driver
 
-/* RFC 3501 LIST wildcard match (% does not match '/'). */
-int mail_match(const char *pattern, const char *name);
+/* An open mailbox, as the program sees it. */
+typedef struct mail_stream {
+	DRIVER *dtb;
+	void *local;
+	char *mailbox;
+	char *original_mailbox;
+	unsigned short use;
+	unsigned short sequence;
+	unsigned int inbox : 1;
+	unsigned int lock : 1;
+	unsigned int debug : 1;
+	unsigned int silent : 1;
+	unsigned int rdonly : 1;
+	unsigned int anonymous : 1;
+	unsigned int scache : 1;
+	unsigned int halfopen : 1;
+	unsigned int secure : 1;
+	unsigned int tryssl : 1;
+	unsigned int mulnewsrc : 1;
+	unsigned int perm_seen : 1;
+	unsigned int perm_deleted : 1;
+	unsigned int perm_flagged : 1;
+	unsigned int perm_answered : 1;
+	unsigned int perm_draft : 1;
+	unsigned int kwd_create : 1;
+	unsigned int uid_nosticky : 1;
+	unsigned int unhealthy : 1;
+	unsigned int nokod : 1;
+	unsigned int sniff : 1;
+	unsigned long perm_user_flags;
+	unsigned long gensym;
+	unsigned long nmsgs;
+	unsigned long recent;
+	unsigned long uid_validity;
+	unsigned long uid_last;
+	char *user_flags[NUSERFLAGS];
+	unsigned long cachesize;
+	MESSAGECACHE **cache;
+	SORTCACHE **sc;
+	unsigned long msgno;
+	ENVELOPE *env;
+	BODY *body;
+	SIZEDTEXT text;
+	struct {
+		char *name;
+		unsigned long time;
+		long options;
+	} snarf;
+	struct {
+		struct {
+			STRINGLIST *string;
+			long result;
+			char *text;
+		} search;
+		STRING string;
+	} private;
+	void *sparep;
+	unsigned int spare : 1;
+	unsigned int spare2 : 1;
+	unsigned int spare3 : 1;
+	unsigned int spare4 : 1;
+	unsigned int spare5 : 1;
+	unsigned int spare6 : 1;
+	unsigned int spare7 : 1;
+	unsigned int spare8 : 1;
+} MAILSTREAM;
+
+typedef long (*append_t)(MAILSTREAM *stream, void *data, char **flags, char **date,
+			 STRING **message);
+typedef long (*authcheck_t)(void);
+typedef void *(*authchallenge_t)(void *stream, unsigned long *len);
+typedef long (*authrespond_t)(void *stream, char *s, unsigned long size);
+typedef long (*authclient_t)(authchallenge_t challenger, authrespond_t responder,
+			     char *service, NETMBX *mb, void *s, unsigned long *trial,
+			     char *user);
+typedef char *(*authresponse_t)(void *challenge, unsigned long clen, unsigned long *rlen);
+typedef char *(*authserver_t)(authresponse_t responder, int argc, char *argv[]);
+
+#define AUTHENTICATOR struct mail_authenticator
+AUTHENTICATOR {
+	long flags;
+	char *name;
+	authcheck_t valid;
+	authclient_t client;
+	authserver_t server;
+	AUTHENTICATOR *next;
+};
+
+/* A format's dispatch table. This library keeps every classic driver
+ * object (programs link them by name) with its name and flags; the calls
+ * go through the mail_* functions, which the entries point at where the
+ * shapes agree. */
+DRIVER {
+	char *name;
+	unsigned long flags;
+	DRIVER *next;
+	DRIVER *(*valid)(char *mailbox);
+	void *(*parameters)(long function, void *value);
+	void (*scan)(MAILSTREAM *stream, char *ref, char *pat, char *contents);
+	void (*list)(MAILSTREAM *stream, char *ref, char *pat);
+	void (*lsub)(MAILSTREAM *stream, char *ref, char *pat);
+	long (*subscribe)(MAILSTREAM *stream, char *mailbox);
+	long (*unsubscribe)(MAILSTREAM *stream, char *mailbox);
+	long (*create)(MAILSTREAM *stream, char *mailbox);
+	long (*mbxdel)(MAILSTREAM *stream, char *mailbox);
+	long (*mbxren)(MAILSTREAM *stream, char *old, char *newname);
+	long (*status)(MAILSTREAM *stream, char *mbx, long flags);
+	MAILSTREAM *(*open)(MAILSTREAM *stream);
+	void (*close)(MAILSTREAM *stream, long options);
+	void (*fast)(MAILSTREAM *stream, char *sequence, long flags);
+	void (*msgflags)(MAILSTREAM *stream, char *sequence, long flags);
+	long (*overview)(MAILSTREAM *stream, void *ofn);
+	ENVELOPE *(*structure)(MAILSTREAM *stream, unsigned long msgno, BODY **body, long flags);
+	char *(*header)(MAILSTREAM *stream, unsigned long msgno, unsigned long *length, long flags);
+	long (*text)(MAILSTREAM *stream, unsigned long msgno, STRING *bs, long flags);
+	long (*msgdata)(MAILSTREAM *stream, unsigned long msgno, char *section, unsigned long first,
+			unsigned long last, STRINGLIST *lines, long flags);
+	unsigned long (*uid)(MAILSTREAM *stream, unsigned long msgno);
+	unsigned long (*msgno)(MAILSTREAM *stream, unsigned long uid);
+	void (*flag)(MAILSTREAM *stream, char *sequence, char *flag, long flags);
+	void (*flagmsg)(MAILSTREAM *stream, MESSAGECACHE *elt);
+	long (*search)(MAILSTREAM *stream, char *charset, SEARCHPGM *pgm, long flags);
+	unsigned long *(*sort)(MAILSTREAM *stream, char *charset, SEARCHPGM *spg, SORTPGM *pgm,
+			       long flags);
+	THREADNODE *(*thread)(MAILSTREAM *stream, char *type, char *charset, SEARCHPGM *spg,
+			      long flag);
+	long (*ping)(MAILSTREAM *stream);
+	void (*check)(MAILSTREAM *stream);
+	long (*expunge)(MAILSTREAM *stream, char *sequence, long options);
+	long (*copy)(MAILSTREAM *stream, char *sequence, char *mailbox, long options);
+	long (*append)(MAILSTREAM *stream, char *mailbox, append_t af, void *data);
+	void (*gc)(MAILSTREAM *stream, long gcflags);
+};
+
+#include "linkage.h"
+
+/* The classic shorthands. */
+#define mail_close(stream) mail_close_full(stream, NIL)
+#define mail_fetchfast(stream, sequence) mail_fetch_fast(stream, sequence, NIL)
+#define mail_fetchfast_full mail_fetch_fast
+#define mail_fetchflags(stream, sequence) mail_fetch_flags(stream, sequence, NIL)
+#define mail_fetchflags_full mail_fetch_flags
+#define mail_expunge(stream) mail_expunge_full(stream, NIL, NIL)
+#define mail_setflag(stream, sequence, flag) mail_flag(stream, sequence, flag, ST_SET)
+#define mail_setflag_full(stream, sequence, flag, flags) \
+	mail_flag(stream, sequence, flag, ST_SET | (flags))
+#define mail_clearflag(stream, sequence, flag) mail_flag(stream, sequence, flag, NIL)
+#define mail_clearflag_full mail_flag
+#define mail_copy(stream, sequence, mailbox) mail_copy_full(stream, sequence, mailbox, NIL)
+#define mail_move(stream, sequence, mailbox) mail_copy_full(stream, sequence, mailbox, CP_MOVE)
+#define mail_append(stream, mailbox, message) \
+	mail_append_full(stream, mailbox, NIL, NIL, message)
+#define mail_fetchenvelope(stream, msgno) mail_fetch_structure(stream, msgno, NIL, NIL)
+#define mail_fetchstructure(stream, msgno, body) mail_fetch_structure(stream, msgno, body, NIL)
+#define mail_fetchstructure_full mail_fetch_structure
+#define mail_fetchbody(stream, msgno, section, length) \
+	mail_fetch_body(stream, msgno, section, length, NIL)
+#define mail_fetchbody_full mail_fetch_body
+#define mail_fetchheader(stream, msgno) mail_fetch_header(stream, msgno, NIL, NIL, NIL, FT_PEEK)
+#define mail_fetchheader_full(stream, msgno, lines, len, flags) \
+	mail_fetch_header(stream, msgno, NIL, lines, len, FT_PEEK | (flags))
+#define mail_fetchtext(stream, msgno) mail_fetch_text(stream, msgno, NIL, NIL, NIL)
+#define mail_fetchtext_full(stream, msgno, length, flags) \
+	mail_fetch_text(stream, msgno, NIL, length, flags)
+#define mail_search(stream, criteria) mail_search_full(stream, NIL, mail_criteria(criteria), SE_FREE)
+
+/* Callbacks the program supplies. */
+void mm_searched(MAILSTREAM *stream, unsigned long number);
+void mm_exists(MAILSTREAM *stream, unsigned long number);
+void mm_expunged(MAILSTREAM *stream, unsigned long number);
+void mm_flags(MAILSTREAM *stream, unsigned long number);
+void mm_notify(MAILSTREAM *stream, char *string, long errflg);
+void mm_list(MAILSTREAM *stream, int delimiter, char *name, long attributes);
+void mm_lsub(MAILSTREAM *stream, int delimiter, char *name, long attributes);
+void mm_status(MAILSTREAM *stream, char *mailbox, MAILSTATUS *status);
+void mm_log(char *string, long errflg);
+void mm_dlog(char *string);
+void mm_login(NETMBX *mb, char *user, char *pwd, long trial);
+void mm_critical(MAILSTREAM *stream);
+void mm_nocritical(MAILSTREAM *stream);
+long mm_diskerror(MAILSTREAM *stream, long errcode, long serious);
+void mm_fatal(char *string);
+
+/* The library's calls. */
+void mail_versioncheck(char *version);
+void mail_link(DRIVER *driver);
+void auth_link(AUTHENTICATOR *auth);
+void *mail_parameters(MAILSTREAM *stream, long function, void *value);
+MAILSTREAM *mail_open(MAILSTREAM *stream, char *name, long options);
+MAILSTREAM *mail_close_full(MAILSTREAM *stream, long options);
+long mail_ping(MAILSTREAM *stream);
+void mail_check(MAILSTREAM *stream);
+long mail_expunge_full(MAILSTREAM *stream, char *sequence, long options);
+MESSAGECACHE *mail_elt(MAILSTREAM *stream, unsigned long msgno);
+void mail_fetch_fast(MAILSTREAM *stream, char *sequence, long flags);
+void mail_fetch_flags(MAILSTREAM *stream, char *sequence, long flags);
+char *mail_fetch_header(MAILSTREAM *stream, unsigned long msgno, char *section,
+			STRINGLIST *lines, unsigned long *len, long flags);
+char *mail_fetch_text(MAILSTREAM *stream, unsigned long msgno, char *section,
+		      unsigned long *len, long flags);
+char *mail_fetch_body(MAILSTREAM *stream, unsigned long msgno, char *section,
+		      unsigned long *len, long flags);
+char *mail_fetch_mime(MAILSTREAM *stream, unsigned long msgno, char *section,
+		      unsigned long *len, long flags);
+BODY *mail_body(MAILSTREAM *stream, unsigned long msgno, unsigned char *section);
+long mail_sequence(MAILSTREAM *stream, unsigned char *sequence);
+long mail_uid_sequence(MAILSTREAM *stream, unsigned char *sequence);
+void mail_scan(MAILSTREAM *stream, char *ref, char *pat, char *contents);
+unsigned long *mail_sort(MAILSTREAM *stream, char *charset, SEARCHPGM *spg, SORTPGM *pgm,
+			 long flags);
+THREADNODE *mail_thread(MAILSTREAM *stream, char *type, char *charset, SEARCHPGM *spg,
+			long flags);
+SORTPGM *mail_newsortpgm(void);
+void mail_free_sortpgm(SORTPGM **pgm);
+void mail_free_threadnode(THREADNODE **thr);
+unsigned long mail_longdate(MESSAGECACHE *elt);
+char *mail_fetch_message(MAILSTREAM *stream, unsigned long msgno, unsigned long *len,
+			 long flags);
+ENVELOPE *mail_fetch_structure(MAILSTREAM *stream, unsigned long msgno, BODY **body,
+			       long flags);
+void mail_fetchfrom(char *s, MAILSTREAM *stream, unsigned long msgno, long length);
+void mail_fetchsubject(char *s, MAILSTREAM *stream, unsigned long msgno, long length);
+unsigned long mail_uid(MAILSTREAM *stream, unsigned long msgno);
+unsigned long mail_msgno(MAILSTREAM *stream, unsigned long uid);
+void mail_flag(MAILSTREAM *stream, char *sequence, char *flag, long flags);
+long mail_search_full(MAILSTREAM *stream, char *charset, SEARCHPGM *pgm, long flags);
+long mail_copy_full(MAILSTREAM *stream, char *sequence, char *mailbox, long options);
+long mail_append_full(MAILSTREAM *stream, char *mailbox, char *flags, char *date,
+		      STRING *message);
+long mail_append_multiple(MAILSTREAM *stream, char *mailbox, append_t af, void *data);
+void mail_gc(MAILSTREAM *stream, long gcflags);
+long mail_status(MAILSTREAM *stream, char *mbx, long flags);
+long mail_create(MAILSTREAM *stream, char *mailbox);
+long mail_delete(MAILSTREAM *stream, char *mailbox);
+long mail_rename(MAILSTREAM *stream, char *old, char *newname);
+void mail_list(MAILSTREAM *stream, char *ref, char *pat);
+void mail_lsub(MAILSTREAM *stream, char *ref, char *pat);
+long mail_subscribe(MAILSTREAM *stream, char *mailbox);
+long mail_unsubscribe(MAILSTREAM *stream, char *mailbox);
+char *mail_date(char *string, MESSAGECACHE *elt);
+char *mail_cdate(char *string, MESSAGECACHE *elt);
+DRIVER *mail_valid(MAILSTREAM *stream, char *mailbox, char *purpose);
+long mail_parse_date(MESSAGECACHE *elt, unsigned char *string);
+ADDRESS *mail_newaddr(void);
+ENVELOPE *mail_newenvelope(void);
+BODY *mail_newbody(void);
+PARAMETER *mail_newbody_parameter(void);
+PART *mail_newbody_part(void);
+MESSAGE *mail_newmsg(void);
+void mail_free_address(ADDRESS **address);
+void mail_free_envelope(ENVELOPE **env);
+void mail_free_body(BODY **body);
+void mail_free_body_parameter(PARAMETER **parameter);
+SEARCHPGM *mail_newsearchpgm(void);
+SEARCHSET *mail_newsearchset(void);
+STRINGLIST *mail_newstringlist(void);
+void mail_free_searchpgm(SEARCHPGM **pgm);
+void mail_free_searchset(SEARCHSET **set);
+void mail_free_stringlist(STRINGLIST **string);
+SEARCHPGM *mail_criteria(char *criteria);
+int mail_criteria_date(unsigned short *date, char **r);
+int mail_criteria_string(STRINGLIST **s, char **r);
+
+extern STRINGDRIVER mail_string;
+extern char *body_types[];       /* type names by TYPE* number */
+extern char *body_encodings[];   /* encoding names by ENC* number */
+extern const char *days[];       /* "Sun" to "Sat" */
+extern const char *months[];     /* "Jan" to "Dec" */
+
+#include "mail_types.h"
 
 #endif

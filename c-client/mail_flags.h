@@ -1,6 +1,6 @@
 /* mail_flags.h: the message flags and LIST attributes as numbers, apart
- * from mail.h so that the classic interface (c-client/classic/, whose
- * headers may not meet mail.h's) shares them through its bridge. */
+ * from mail_api.h so that the classic interface (c-client/classic/, whose
+ * headers may not meet mail_api.h's) shares them through its bridge. */
 #ifndef CCLIENT_MAIL_FLAGS_H
 #define CCLIENT_MAIL_FLAGS_H
 

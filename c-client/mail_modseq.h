@@ -6,7 +6,7 @@
 #ifndef CCLIENT_MAIL_MODSEQ_H
 #define CCLIENT_MAIL_MODSEQ_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 /* Lock and (re)read the modseq file; nests. -1 when modseqs are not kept
  * for this mailbox (no client asked: mail_modseq_enable; or no usable

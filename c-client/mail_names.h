@@ -4,7 +4,7 @@
 #ifndef CCLIENT_MAIL_NAMES_H
 #define CCLIENT_MAIL_NAMES_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 enum mail_name_what {
 	MAIL_NAME_CREATED,        /* a new name (attrs: its LIST attributes) */

@@ -3,7 +3,7 @@
  * dovecot-keywords, read and written the way Dovecot lays them out. No
  * file is touched here; tests/fuzz/fuzz-maildir.c drives these directly. */
 #include "maildir.h"
-#include "mail.h"
+#include "mail_api.h"
 
 #include <stdlib.h>
 #include <string.h>

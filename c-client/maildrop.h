@@ -6,7 +6,7 @@
 #ifndef CCLIENT_MAILDROP_H
 #define CCLIENT_MAILDROP_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 /* Name of the lock file in the user's home directory. */
 #define MAILDROP_LOCK_NAME ".pop.lock"

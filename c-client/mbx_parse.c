@@ -2,7 +2,7 @@
  * buffers (no file access): the 2048-byte file header and the line before
  * each message. The layout is UW imap-2007f's, byte for byte. */
 #include "mbx.h"
-#include "rfc822.h"
+#include "rfc822_api.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 #define MAIL_META_FILE ".imapd-metadata"
 /* One value, and all entries of a user (the file's size follows). */

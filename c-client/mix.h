@@ -117,7 +117,7 @@ int mix_keyword_ok(const char *name);
  * when add is set and there is room; -1 otherwise. */
 int mix_meta_keyword(struct mix_meta *m, const char *name, int add);
 
-/* Status bits to mail.h's MF_ flags, and back. */
+/* Status bits to mail_api.h's MF_ flags, and back. */
 uint32_t mix_flags_to_mf(uint32_t f);
 uint32_t mix_flags_from_mf(uint32_t f);
 

@@ -2,7 +2,7 @@
  * strict where UW's reader is strict (so we never take a file UW cannot
  * read back) and bounded: every number is at most 8 hex digits. */
 #include "mix.h"
-#include "mail.h"
+#include "mail_api.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
 #define MODSEQ_MAGIC_V1 "imapd-modseq 1\n"
 /* Beyond this many expunge ranges, neighbours are merged. */
 #define MODSEQ_GONE_MAX 512
-/* MF_STORABLE in mail.h: the only flags a record may hold. */
+/* MF_STORABLE in mail_api.h: the only flags a record may hold. */
 #define MODSEQ_FLAGS 0x1fu
 
 uint64_t modseq_sum(const char *p, size_t n)

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 #define NET_HOST_MAX 256
 #define NET_USER_MAX 256

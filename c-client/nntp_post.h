@@ -4,7 +4,7 @@
 #ifndef CCLIENT_NNTP_POST_H
 #define CCLIENT_NNTP_POST_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 struct nntp_poster;
 

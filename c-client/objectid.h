@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 #define MAIL_MBOXID_FILE ".imapd-mailboxids"
 /* One id and its NUL: a letter and 24 hex digits (96 bits). */

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 struct config;
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 /* One kind of file; set is the caller's in-memory form of its records. */
 struct recfile {

@@ -1,10 +1,10 @@
 /* rfc822_int.h: helpers shared by the message parser's files (rfc822.c,
  * rfc822_addr.c, rfc822_date.c, mime.c, rfc2047.c). Not part of the library's
- * public contract; front-ends use rfc822.h only. */
+ * public contract; front-ends use rfc822_api.h only. */
 #ifndef CCLIENT_RFC822_INT_H
 #define CCLIENT_RFC822_INT_H
 
-#include "rfc822.h"
+#include "rfc822_api.h"
 
 /* One header field as found in a header block. name_len is 0 for a line
  * that is not a field (no colon, or a stray continuation line). raw covers

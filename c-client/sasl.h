@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "util.h"
 
 enum sasl_mech { SASL_PLAIN, SASL_LOGIN };

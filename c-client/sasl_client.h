@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "util.h"
 
 /* In order of preference when the server offers several (weakest first). */

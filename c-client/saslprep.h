@@ -4,7 +4,7 @@
 #ifndef CCLIENT_SASLPREP_H
 #define CCLIENT_SASLPREP_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 /* The prepared form of the NUL-ended in (what) into *out (malloc'd):
  * stored asks for a stored string (unassigned code points refused, RFC

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 /* "*" in a range, still to be resolved against the mailbox (the largest
  * number in use). Numbers are never 0 (nz-number), so 0 is free for it,

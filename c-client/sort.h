@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 enum sort_key {
 	SORT_ARRIVAL,

@@ -4,7 +4,7 @@
 #ifndef CCLIENT_SPECIALUSE_H
 #define CCLIENT_SPECIALUSE_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 struct config;
 

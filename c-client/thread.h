@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "mail.h"
+#include "mail_api.h"
 
 enum thread_algo {
 	THREAD_ORDEREDSUBJECT,

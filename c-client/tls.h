@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "io.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "server.h"
 
 /* Start TLS as the server on io. service names the certificate files

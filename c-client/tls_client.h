@@ -6,7 +6,7 @@
 #define CCLIENT_TLS_CLIENT_H
 
 #include "io.h"
-#include "mail.h"
+#include "mail_api.h"
 
 struct tls_client_opts {
 	const char *host;      /* what the user asked for: verified and sent as SNI */

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "fsafe.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "unix_index.h"
 
 #define SIGLEN UIDX_SIGLEN

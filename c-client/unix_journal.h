@@ -5,7 +5,7 @@
 #ifndef CCLIENT_UNIX_JOURNAL_H
 #define CCLIENT_UNIX_JOURNAL_H
 
-#include "mail.h"
+#include "mail_api.h"
 
 #include <stdint.h>
 #include <sys/stat.h>

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "rfc822.h"
+#include "rfc822_api.h"
 #include "util.h"
 
 /* NIL for NULL; a quoted string when every byte allows it; otherwise a

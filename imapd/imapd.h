@@ -10,7 +10,7 @@
 #include "auth.h"
 #include "config.h"
 #include "io.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "parser.h"
 #include "server.h"
 #include "util.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "mutf7.h"
 
 void p_init(struct parser *p, const char *s, size_t len, struct pool *pool)

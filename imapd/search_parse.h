@@ -3,7 +3,7 @@
 #ifndef IMAPD_SEARCH_PARSE_H
 #define IMAPD_SEARCH_PARSE_H
 
-#include "mail.h"
+#include "mail_api.h"
 #include "parser.h"
 #include "search.h"
 

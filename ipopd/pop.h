@@ -9,7 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "io.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "server.h"
 #include "util.h"
 

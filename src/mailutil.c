@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "net.h"
 #include "parser.h"
 #include "search_parse.h"

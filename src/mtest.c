@@ -15,7 +15,7 @@
 
 #include "config.h"
 #include "imap_resp.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "net.h"
 #include "parser.h"
 #include "search.h"

@@ -13,7 +13,7 @@ import pytest
 from test_classic_abi import LIBDIR
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OURS = os.path.join(os.path.dirname(HERE), "c-client/classic")
+OURS = os.path.join(os.path.dirname(HERE), "c-client")
 DEBIAN = "/usr/include/c-client"
 DEBIAN_SO = "/usr/lib/libc-client.so.2007e"
 # the headers the issue names whose structures programs use

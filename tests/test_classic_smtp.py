@@ -27,7 +27,7 @@ SOURCE = os.path.join(HERE, "data/classic/smtpsend.c")
 ATTACHMENT = bytes(range(256)) * 2
 
 
-FLAGS = {"ours": ["-I%s" % os.path.join(os.path.dirname(HERE), "c-client/classic"),
+FLAGS = {"ours": ["-I%s" % os.path.join(os.path.dirname(HERE), "c-client"),
                   "-L%s" % LIBDIR, "-l:libc-client.so.1"],
          "debian": ["-I/usr/include/c-client", "-lc-client"]}
 

@@ -85,6 +85,26 @@ def test_install_and_uninstall(tmp_path):
     assert files_under(dest) == []
 
 
+def classic_box(tmp_path):
+    """A two-message mbox for the classic status.c program."""
+    box = tmp_path / "box"
+    box.write_bytes(b"From a@example.com Sat Jan  1 10:00:00 2022\nSubject: one\n"
+                    b"Status: RO\n\nfirst\n\n"
+                    b"From b@example.com Sun Jan  2 11:30:00 2022\nSubject: two\n"
+                    b"X-Status: F\n\nsecond\n")
+    return box
+
+
+def classic_listing(box):
+    """What status.c prints for classic_box. The second message has no
+    Status O: it is new (recent). Internal dates come from the From lines
+    (local time, UTC on the test machines); sizes are of the CRLF text with
+    the state headers hidden."""
+    return ("%s: 2 messages, 1 recent, 1 unseen\n"
+            "1: uid 1 seen  1-Jan-2022 10:00:00 +0000 23\n"
+            "2: uid 2 flagged  2-Jan-2022 11:30:00 +0000 24\n" % box)
+
+
 def classic_program_builds_and_runs(dest, tmp_path):
     """A program written for the classic headers (tests/data/classic/
     status.c) compiles against the installed ones with the flags pkg-config
@@ -107,11 +127,7 @@ def classic_program_builds_and_runs(dest, tmp_path):
     static = [str(lib / "libc-client.a") if f == "-lc-client" else f
               for f in pkg_flags("--static")]
     assert "-lidn" in static and "-lpam" in static, static
-    box = tmp_path / "box"
-    box.write_bytes(b"From a@example.com Sat Jan  1 10:00:00 2022\nSubject: one\n"
-                    b"Status: RO\n\nfirst\n\n"
-                    b"From b@example.com Sun Jan  2 11:30:00 2022\nSubject: two\n"
-                    b"X-Status: F\n\nsecond\n")
+    box = classic_box(tmp_path)
     for name, link in (("status", flags), ("status-static", static)):
         prog = tmp_path / name
         subprocess.run(["cc", "-Wall", "-Werror", "-Wno-unused-parameter", "-o", str(prog),
@@ -122,14 +138,7 @@ def classic_program_builds_and_runs(dest, tmp_path):
             env["LD_LIBRARY_PATH"] = str(lib)
         r = subprocess.run([str(prog), str(box)], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=60, env=env)
-        assert r.returncode == 0, (name, r.stderr)
-        # the second message has no Status O: it is new (recent). Internal
-        # dates come from the From lines (local time, UTC on the test
-        # machines); sizes are of the CRLF text with the state headers hidden.
-        assert r.stdout == ("%s: 2 messages, 1 recent, 1 unseen\n"
-                            "1: uid 1 seen  1-Jan-2022 10:00:00 +0000 23\n"
-                            "2: uid 2 flagged  2-Jan-2022 11:30:00 +0000 24\n" % box), \
-            (name, r.stdout)
+        assert (r.returncode, r.stdout) == (0, classic_listing(box)), (name, r.stderr)
 
 
 def test_classic_build_lines(tmp_path):
@@ -158,6 +167,18 @@ def test_classic_build_lines(tmp_path):
                 "auth_link"):
         assert sym in names, sym
     assert not [n for n in names if n.startswith(("clb_", "cl_", "mail_session"))], names
+    # as the guides build against the tree: -I c-client (the classic
+    # headers are there), c-client.a, and the libraries c-client/LDFLAGS names
+    with open(os.path.join(REPO, "c-client", "LDFLAGS")) as f:
+        ldflags = f.read().split()
+    prog, box = tmp_path / "status", classic_box(tmp_path)
+    subprocess.run(["cc", "-Wall", "-Werror", "-Wno-unused-parameter", "-o", str(prog),
+                    "-I%s" % os.path.join(REPO, "c-client"),
+                    os.path.join(REPO, "tests/data/classic/status.c"), lib] + ldflags,
+                   check=True, timeout=120)
+    r = subprocess.run([str(prog), str(box)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60, env={"PATH": "/usr/bin"})
+    assert (r.returncode, r.stdout) == (0, classic_listing(box)), r.stderr
 
 
 def test_first_build_of_a_fresh_tree_uses_the_project_rules(tmp_path):

@@ -13,10 +13,10 @@
 /* the native headers, not the classic ones beside this file */
 #include "../nntp_post.h"
 #include "../config.h"
-#include "../mail.h"
+#include "../mail_api.h"
 #include "../net.h"
 #include "../net_line.h"
-#include "../rfc822.h"
+#include "../rfc822_api.h"
 #include "../search.h"
 #include "../sort.h"
 #include "../thread.h"

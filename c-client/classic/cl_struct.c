@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "cl_int.h"
-#include "../rfc822.h"
+#include "../rfc822_api.h"
 
 /* Type and encoding names by their classic numbers (TYPEOTHER and
  * ENCOTHER stand for any other name, which the subtype keeps). */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfc822.h"
+#include "rfc822_api.h"
 
 static void decodes(const char *s, size_t n)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "maildir.h"
 
 /* A name's info survives format + parse unchanged, and so does its base. */

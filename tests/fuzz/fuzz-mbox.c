@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mail.h"
-#include "rfc822.h"
+#include "mail_api.h"
+#include "rfc822_api.h"
 
 static char path[] = "/tmp/fuzz-mbox-XXXXXX";
 static volatile int sink;

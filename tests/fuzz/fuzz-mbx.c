@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "mbx.h"
 
 /* The header written back must say what was read. */

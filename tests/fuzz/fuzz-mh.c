@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "mh.h"
 
 /* The sequences as our writer puts them. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "mix.h"
 
 /* Abort unless a and b hold the same bytes. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "imap_fmt.h"
-#include "rfc822.h"
+#include "rfc822_api.h"
 
 static volatile int sink;
 

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "net.h"
 
 #define SCRIPT_MAX 65536

@@ -6,7 +6,7 @@
 #ifndef MBOX_FIXTURE_H
 #define MBOX_FIXTURE_H
 
-#include "mail.h"
+#include "mail_api.h"
 #include "test.h"
 #include "util.h"
 

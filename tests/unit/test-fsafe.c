@@ -4,7 +4,7 @@
  * helpers refuse links, devices, FIFOs, other owners and oversized files. */
 #include "fsafe.h"
 #include "lock.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "mbox_fixture.h"
 #include "test.h"
 

@@ -4,7 +4,7 @@
  * mail appended, index truncated or corrupt, home unwritable) must never
  * change what the user sees. */
 #include "fsafe.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "mbox_fixture.h"
 #include "test.h"
 #include "unix_index.h"

@@ -3,7 +3,7 @@
  * on many generated buffers: memchr jumps, the vector scan and the switch
  * between them must all give the definition's answer. */
 #include "linescan.h"
-#include "rfc822.h"
+#include "rfc822_api.h"
 #include "test.h"
 
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* test-mail.c: the generic mailbox API on real files: name resolution and
  * refusals, create/delete/rename (INBOX included), LIST/LSUB patterns,
  * subscriptions, STATUS, wildcard matching. */
-#include "mail.h"
+#include "mail_api.h"
 #include "mbox_fixture.h"
 #include "test.h"
 

@@ -3,7 +3,7 @@
  * through file names and dovecot-keywords, new/ to cur/, two sessions at
  * once, folders, links and FIFOs planted in cur/, and kill -9 at any moment
  * of an append or a flag write. */
-#include "mail.h"
+#include "mail_api.h"
 #include "maildir.h"
 #include "mbox_fixture.h"
 #include "test.h"

@@ -4,7 +4,7 @@
  * space reclaimed only when alone), UIDs given to UW's UID-less messages,
  * a tail cut short by a crash, damaged files, a planted lock link,
  * kill -9 during appends and expunges, and COPY's raw fast path. */
-#include "mail.h"
+#include "mail_api.h"
 #include "mbx.h"
 #include "mbx_int.h"
 #include "mbox_fixture.h"

@@ -6,7 +6,7 @@
  * And the modseq file replaced by one while keeping what the other saw of
  * it (inode, size, mtime). Each made two IMAP sessions report one modseq
  * or one session's modseqs go back. */
-#include "mail.h"
+#include "mail_api.h"
 #include "mbox_fixture.h"
 #include "test.h"
 #include "unix_index.h"

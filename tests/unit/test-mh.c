@@ -3,7 +3,7 @@
  * sessions, what counts as a folder, LIST of nested folders, links, FIFOs
  * and others' files among the numbers, renumbering, and kill -9 during
  * an append. */
-#include "mail.h"
+#include "mail_api.h"
 #include "mh.h"
 #include "mbox_fixture.h"
 #include "test.h"

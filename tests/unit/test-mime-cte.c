@@ -1,7 +1,7 @@
 /* test-mime-cte.c: BINARY's decoding (mime_cte.c): which encodings are
  * known, base64 and quoted-printable as RFC 2045 asks a reader to take
  * them (well formed and broken), and a section's decoded octets. */
-#include "rfc822.h"
+#include "rfc822_api.h"
 #include "test.h"
 
 #include <string.h>

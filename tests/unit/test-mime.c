@@ -1,7 +1,7 @@
 /* test-mime.c: MIME structure (offsets, sizes, lines, defaults, malformed
  * multiparts, hostile nesting), every RFC 3501 BODY[section] form, and the
  * content decoding used by SEARCH. */
-#include "rfc822.h"
+#include "rfc822_api.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * and written back byte for byte, damaged ones refused; the driver on real
  * mailboxes (append and reopen, flags, two sessions, expunge), and kill -9
  * during appends, flag writes, expunges and COPYs (the mix-to-mix path). */
-#include "mail.h"
+#include "mail_api.h"
 #include "mix.h"
 #include "mbox_fixture.h"
 #include "test.h"

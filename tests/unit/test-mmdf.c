@@ -4,7 +4,7 @@
  * mark, junk between messages), and which driver a file belongs to. The
  * mbox suites that work on files (crash, concurrency) also run on MMDF
  * files, in test-unix.c. */
-#include "mail.h"
+#include "mail_api.h"
 #include "unix_int.h"
 #include "mbox_fixture.h"
 #include "test.h"

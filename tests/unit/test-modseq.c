@@ -4,7 +4,7 @@
  * one per change, expunges answered by mail_vanished, a lost file rebuilt
  * above every earlier value, a new UIDVALIDITY starting afresh; save
  * dates (version 2 records), version 1 files read with dates unknown. */
-#include "mail.h"
+#include "mail_api.h"
 #include "mbox_fixture.h"
 #include "modseq.h"
 #include "search.h"

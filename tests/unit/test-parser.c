@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "parser.h"
 #include "test.h"
 

@@ -1,7 +1,7 @@
 /* test-preview.c: PREVIEW text (preview.c): which part it comes from,
  * HTML reduced to text (markup, script, style, comments, references),
  * white space collapsed, 200 characters of valid UTF-8. */
-#include "rfc822.h"
+#include "rfc822_api.h"
 #include "test.h"
 
 #include <string.h>

@@ -1,6 +1,6 @@
 /* test-rfc822.c: header blocks, address lists, envelopes, dates, RFC 2047
  * encoded words and charset conversion. */
-#include "rfc822.h"
+#include "rfc822_api.h"
 #include "test.h"
 
 #include <string.h>

@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "casemap.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "search.h"
 #include "test.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail.h"
+#include "mail_api.h"
 #include "sort.h"
 #include "test.h"
 

@@ -1,7 +1,7 @@
 /* test-unix-ahead.c: mbox headers read ahead for fetches in order
  * (unix_ahead.c): every header is its own message's, in order and out of
  * it, after this session's expunge and after another session's rewrite. */
-#include "mail.h"
+#include "mail_api.h"
 #include "mbox_fixture.h"
 #include "test.h"
 

@@ -3,7 +3,7 @@
  * mail, two sessions at once, crash safety under kill -9, and deliveries
  * racing expunges under liblockfile + fcntl locking. */
 #include "lock.h"
-#include "mail.h"
+#include "mail_api.h"
 #include "mbox_fixture.h"
 #include "test.h"
 #include "unix_int.h"
