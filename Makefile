@@ -240,7 +240,8 @@ EXAMPLES = inetd.conf xinetd.d/imap xinetd.d/imaps xinetd.d/pop3 xinetd.d/pop3s 
 # copy them from (the library's own mail and rfc822 headers are mail_api.h
 # and rfc822_api.h, so the names do not collide).
 CLASSIC_HDR = $(addprefix c-client/,c-client.h env.h flstring.h fs.h linkage.h mail.h \
-	mail_params.h misc.h nntp.h osdep.h rfc822.h smtp.h tcp.h utf8.h utf8aux.h linkage.c)
+	mail_params.h mail_types.h misc.h nntp.h osdep.h rfc822.h smtp.h tcp.h utf8.h utf8aux.h \
+	linkage.c)
 
 install: all shared
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \

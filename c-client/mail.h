@@ -734,5 +734,9 @@ int mail_criteria_string(STRINGLIST **s, char **r);
 extern STRINGDRIVER mail_string;
 extern char *body_types[];       /* type names by TYPE* number */
 extern char *body_encodings[];   /* encoding names by ENC* number */
+extern const char *days[];       /* "Sun" to "Sat" */
+extern const char *months[];     /* "Jan" to "Dec" */
+
+#include "mail_types.h"
 
 #endif

@@ -1,6 +1,20 @@
 /* misc.h (classic): the small string helpers classic programs call. */
 #ifndef CLASSIC_MISC_H
 #define CLASSIC_MISC_H
+/* The classic hash table, one entry a name and its data. */
+#define HASHENT struct hash_entry
+HASHENT {
+	HASHENT *next;
+	char *name;
+	void *data[1];
+};
+
+#define HASHTAB struct hash_table
+HASHTAB {
+	size_t size;
+	HASHENT *table[1];
+};
+
 unsigned char *ucase(unsigned char *string);
 unsigned char *lcase(unsigned char *string);
 char *cpystr(const char *string);

@@ -266,7 +266,10 @@ int net_clear_ok(const struct net_name *n, int loopback, const char *starttls,
 		return 0;   /* the user asked, and the bytes never leave this machine */
 	/* MAIL_FAIL here and for a failed login, not MAIL_NOPERM: mail_open
 	 * would try again read-only, a second connection and login */
-	if (n->notls)
+	if (n->notls && n->secure && loopback)
+		mail_err_set(err, MAIL_FAIL, "%s: /secure: refusing to send a password in clear",
+			     n->host);
+	else if (n->notls)
 		mail_err_set(err, MAIL_FAIL, "%s: refusing to send a password in clear over the "
 			     "network (/notls is for a server on this machine; use /ssl)", n->host);
 	else

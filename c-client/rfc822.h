@@ -9,6 +9,10 @@ typedef struct rfc822buffer {
 	void *s;
 	char *beg, *cur, *end;
 } RFC822BUFFER;
+/* The message writers programs may replace (SET_RFC822OUTPUT...). */
+typedef long (*rfc822out_t)(char *tmp, ENVELOPE *env, BODY *body, soutr_t f, void *s,
+			    long ok8bit);
+typedef long (*rfc822outfull_t)(RFC822BUFFER *buf, ENVELOPE *env, BODY *body, long ok8bit);
 
 #define rfc822_parse_msg(en, bdy, s, i, bs, host, flags) \
 	rfc822_parse_msg_full(en, bdy, s, i, bs, host, 0, flags)

@@ -138,6 +138,15 @@ static void cli_free(struct tls_cli *t)
 	free(t);
 }
 
+/* Whether the server refused our TLS 1.2+ hello for its version: OpenSSL's
+ * text for that alert does not say which side is too old. */
+static int too_old(void)
+{
+	int r = ERR_GET_REASON(ERR_peek_error());
+
+	return r == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION || r == SSL_R_UNSUPPORTED_PROTOCOL;
+}
+
 /* Why the handshake failed, for a person. */
 static void handshake_error(struct tls_cli *t, const struct tls_client_opts *o, int r,
 			    struct mail_err *err)
@@ -147,6 +156,9 @@ static void handshake_error(struct tls_cli *t, const struct tls_client_opts *o, 
 	if (!o->novalidate && v != X509_V_OK)
 		mail_err_set(err, MAIL_FAIL, "TLS certificate of %s not accepted: %s", o->host,
 			     X509_verify_cert_error_string(v));
+	else if (SSL_get_error(t->ssl, r) == SSL_ERROR_SSL && too_old())
+		mail_err_set(err, MAIL_FAIL, "TLS handshake with %s failed: the server offers no "
+			     "TLS 1.2 or newer (%s)", o->host, queued_reason("protocol version"));
 	else if (SSL_get_error(t->ssl, r) == SSL_ERROR_SSL)
 		mail_err_set(err, MAIL_FAIL, "TLS handshake with %s failed: %s", o->host,
 			     queued_reason("protocol error"));

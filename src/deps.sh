@@ -39,6 +39,7 @@ check=(
 	php8.2-cli php8.2-imap    # test_classic_abi: PHP's imap extension on our library
 	inn2                      # test_nntp_client: INN's nnrpd on a private spool
 	libc-client2007e-dev      # test_classic_smtp: the same classic program built on Debian's library
+	strace                    # test_client_flags: /norsh runs no program (no execve)
 )
 
 want=()

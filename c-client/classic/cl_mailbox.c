@@ -3,6 +3,7 @@
  * through mm_log, as the classic library reported them. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cl_int.h"
 
@@ -172,6 +173,20 @@ static void news_free(struct clb_new *msgs, size_t n)
 	free(msgs);
 }
 
+/* Whether name is on the server (the same {host...} part) of the network
+ * stream: UW appended on that stream's own connection, whose answer told
+ * the program of the new message at once; ours goes on a connection of its
+ * own, so the stream pings to hear the same news. */
+static int on_stream_server(MAILSTREAM *stream, const char *name)
+{
+	const char *a = stream && stream->mailbox && *stream->mailbox == '{' ?
+				strchr(stream->mailbox, '}') : NULL;
+	const char *b = *name == '{' ? strchr(name, '}') : NULL;
+
+	return a && b && a - stream->mailbox == b - name &&
+	       !strncasecmp(stream->mailbox, name, (size_t)(b - name));
+}
+
 /* Gather every message the program hands out, then append them all at
  * once (all or none, as MULTIAPPEND). */
 long mail_append_multiple(MAILSTREAM *stream, char *mailbox, append_t af, void *data)
@@ -214,6 +229,8 @@ long mail_append_multiple(MAILSTREAM *stream, char *mailbox, append_t af, void *
 	if (ok && n && clb_append(mailbox, msgs, n, err) < 0) {
 		cl_error("Can't append to", mailbox, err);
 		ok = NIL;
+	} else if (ok && n && on_stream_server(stream, mailbox)) {
+		mail_ping(stream);
 	}
 	news_free(msgs, n);
 	return ok;

@@ -237,8 +237,11 @@ void *mail_parameters(MAILSTREAM *stream, long function, void *value)
 	}
 }
 
-static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+/* The classic library exports the English names (mail.h): programs format
+ * dates with them, and a copy relocation copies Debian's 7 and 12 pointers. */
+const char *days[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+const char *months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+			  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 time_t cl_elt_time(const MESSAGECACHE *elt, int *tz_minutes)
 {
@@ -446,7 +449,6 @@ long cl_sequence(MAILSTREAM *stream, char *sequence, int uid)
 /* The From-line date of an elt, "Sat Jan  1 10:00:00 2022 +0000\n". */
 char *mail_cdate(char *string, MESSAGECACHE *elt)
 {
-	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	int tz;
 	time_t when = cl_elt_time(elt, &tz) + (time_t)tz * 60;
 	struct tm tm;

@@ -152,9 +152,6 @@ unsigned char *rfc822_8bit(unsigned char *src, unsigned long srcl, unsigned long
  * "Sun, 6 Dec 2026 19:09:04 +0000 (UTC)". */
 void rfc822_date(char *date)
 {
-	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	time_t now = time(NULL);
 	struct tm tm;
 	long off;

@@ -1,6 +1,7 @@
 <?php
 // PHP's imap extension on a mailbox of a server ($BOX, "{host:port/ssl}INBOX",
-// with $IMAP_USER and $IMAP_PASSWORD): what a webmail does first.
+// with $IMAP_USER and $IMAP_PASSWORD): what a webmail does first, and
+// with $WRITE an append and an expunge.
 $box = getenv("BOX");
 $s = imap_open($box, getenv("IMAP_USER"), getenv("IMAP_PASSWORD"), 0, 0);
 if (!$s) { echo "open failed: ", imap_last_error(), "\n"; exit(1); }
@@ -15,5 +16,14 @@ echo "header: ", imap_headerinfo($s, 1)->subject, "\n";
 echo "body: ", json_encode(imap_body($s, 2, FT_PEEK)), "\n";
 echo "flag: ", var_export(imap_setflag_full($s, "2", "\\Flagged"), true), "\n";
 echo "flags: ", json_encode(array_map(fn($o) => [$o->uid, $o->flagged], imap_fetch_overview($s, "1:2"))), "\n";
+if (getenv("WRITE")) {   // an IMAP server's mailbox: append, then expunge one
+    $msg = "From: PHP <php@example.org>\r\nSubject: appended\r\n\r\nAppended body.\r\n";
+    echo "append: ", var_export(imap_append($s, $box, $msg, "\\Seen"), true), "\n";
+    echo "after append: ", imap_num_msg($s), " ", imap_headerinfo($s, imap_num_msg($s))->subject, "\n";
+    imap_delete($s, "1");
+    echo "expunge: ", var_export(imap_expunge($s), true), "\n";
+    echo "after expunge: ", json_encode(array_map(fn($o) => [$o->uid, $o->subject],
+                                                 imap_fetch_overview($s, "1:*"))), "\n";
+}
 imap_close($s);
 echo "errors: ", json_encode(imap_errors()), "\n";
