@@ -329,6 +329,35 @@ def test_quit_removes_exactly_the_deleted_messages(pop, pop_server, inbox, mail_
     assert left == [inbox[1].data, inbox[3].data]
 
 
+@pytest.mark.mbox_only
+def test_quit_that_cannot_save_answers_err(pop, inbox, mail_store, user, syslog):
+    """The spool INBOX is rewritten in place through a journal in
+    ~/.imapd-cache; that directory made unwritable during the session means
+    QUIT cannot remove the message DELE marked: -ERR naming the reason (not
+    +OK), every message still in the spool (the \\Seen RETR set may be
+    saved: it needs no journal), and one log line for the failure."""
+    c = pop()
+    c.login(user)
+    cache = os.path.join(user.home, ".imapd-cache")
+    assert os.path.isdir(cache)
+    os.chmod(cache, 0o500)
+    try:
+        assert c.cmd("RETR 1").startswith("+OK")
+        c.multi()
+        assert c.cmd("DELE 1").startswith("+OK")
+        r = c.cmd("QUIT")
+        with pytest.raises(EOFError):
+            c.line()
+    finally:
+        os.chmod(cache, 0o700)
+    assert r.startswith("-ERR [SYS/TEMP]") and "ermission denied" in r, r
+    assert left_in(mail_store, user) == [e.data for e in inbox]
+    name = re.escape(user.name)
+    wait_log(syslog, r"Logout user=%s " % name)
+    failures = [x for x in syslog.lines if re.search(r"user=%s .*ermission denied" % name, x)]
+    assert len(failures) == 1 and "Deletions failed" in failures[0], syslog.lines
+
+
 def test_dropped_connection_deletes_nothing(pop, pop_server, inbox, mail_store, user):
     c = pop()
     c.login(user)

@@ -3,9 +3,12 @@
 # was. The failures are real: a directory made unwritable after SELECT, a
 # journal directory made unwritable, a file the session may no longer
 # write, and a full disk (a 1 MB tmpfs mounted as the user's home).
+import base64
 import os
+import re
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -314,6 +317,125 @@ def test_fatal_logs_and_ends_with_bye(xinetd_server, fresh, user, syslog, logged
         sock.close()
     assert rest == FATAL_BYE
     collect(syslog, r"fatal: test hook XFATAL")
+
+
+# ---------------------------------------------------------------- one exit
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def exit_servers(launch_daemon, imapd, workdir, spool, pam_service):
+    """(plain, implicit TLS) imapd under xinetd, where stderr is the
+    client's socket; one failed login is the limit, with no delay."""
+    ssl = os.path.join(workdir, "ssl-exit")
+    subprocess.run(["sh", os.path.join(REPO, "src", "mkcert.sh"), ssl, "imapd"], check=True,
+                   stdout=subprocess.DEVNULL)
+    conf = os.path.join(workdir, "imapd-exit.conf")
+    with open(conf, "w") as f:
+        f.write("spool_dir = %s\nallow_plaintext = yes\npam_service = %s\nssl_dir = %s\n"
+                "max_login_failures = 1\nlogin_delay = 0\n" % (spool.dir, pam_service, ssl))
+    os.chmod(conf, 0o644)
+    argv = [imapd, "--config", conf]
+    return (launch_daemon(kind="xinetd", argv=argv),
+            launch_daemon(kind="xinetd", argv=argv + ["--tls"]))
+
+
+def talk(srv, imapd, data, greeting=True):
+    """Connect, read the greeting if asked, send data, and return the pids
+    of the session (the root process and the unprivileged one it forked to
+    face the network) and every byte the server sends until it closes the
+    connection (a reset counts as the close: the server need not read what
+    it no longer wants). Only this test connects to srv."""
+    sock = socket.create_connection((srv.host, srv.port), timeout=15)
+    try:
+        f = sock.makefile("rb")
+        if greeting:
+            assert f.readline().startswith(b"* OK")
+        pids = session_pids(srv.proc.pid, imapd)
+        sock.sendall(data)
+        try:
+            return pids, f.read()
+        except ConnectionResetError:
+            return pids, b""
+    finally:
+        sock.close()
+
+
+def session_pids(launcher, imapd, timeout=10):
+    """[root, child]: the imapd launcher started and the one that forked,
+    once both are there."""
+    end = time.monotonic() + timeout
+    while True:
+        procs = {int(pid): int(st["PPid"][0]) for pid, st in system.daemon_processes(imapd)}
+        root = [pid for pid, ppid in procs.items() if ppid == launcher]
+        kids = [pid for pid, ppid in procs.items() if root and ppid == root[0]]
+        if kids:
+            return root + kids[:1]
+        assert time.monotonic() < end, "no session process under %d: %r" % (launcher, procs)
+        time.sleep(0.02)
+
+
+def wait_gone(pids, timeout=10):
+    """Until every process in pids has exited (a zombie counts: its parent
+    reaps it when it gets to it)."""
+    end = time.monotonic() + timeout
+    for pid in pids:
+        while True:
+            try:
+                if system.proc_status(pid)["State"][0] == "Z":
+                    break
+            except OSError:
+                break
+            assert time.monotonic() < end, "session process %d still running" % pid
+            time.sleep(0.05)
+
+
+def lines_of(syslog, pids):
+    """What the processes pids logged, in order (other tests on this machine
+    log here too). Called once they are gone: a marker sent to the log after
+    that arrives after all of their lines (a datagram socket keeps the
+    order), so none comes late."""
+    marker = "silent-failures-marker-%d" % time.monotonic_ns()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.sendto(marker.encode(), syslog.path)
+    mine = re.compile(r"imapd\[(%s)\]: " % "|".join(map(str, pids)))
+    return [x.split("]: ", 1)[1] for x in collect(syslog, marker) if mine.search(x)]
+
+
+def test_failed_authenticate_ends_through_the_common_exit(exit_servers, imapd, fresh, user,
+                                                          syslog):
+    """AUTHENTICATE PLAIN with a wrong password, the one failure allowed:
+    the client gets the NO and one BYE and then EOF (no log text on its
+    socket), the session process is gone, and it logged the failed login
+    and one line saying why the session ended, nothing else."""
+    plain, _ = exit_servers
+    ir = base64.b64encode(b"\0%s\0wrong" % user.name.encode())
+    pids, rest = talk(plain, imapd, b"a1 AUTHENTICATE PLAIN %s\r\n" % ir)
+    assert rest == (b"a1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"
+                    b"* BYE Too many login failures\r\n"), rest
+    wait_gone(pids)
+    host = "host=127.0.0.1 [127.0.0.1]"
+    assert lines_of(syslog, pids) == [
+        "Authentication rejected user=%s: PAM authenticate (service imap): "
+        "Authentication failure" % user.name,
+        "Login failed user=%s auth=%s %s" % (user.name, user.name, host),
+        "Too many login failures (1) %s" % host]
+
+
+def test_failed_tls_handshake_ends_through_the_common_exit(exit_servers, imapd, fresh,
+                                                           syslog):
+    """A client that sends a record of garbage instead of a ClientHello on
+    the implicit-TLS port: no byte of text reaches it (at most a TLS alert
+    record), the process is gone, and it logged one line with the reason."""
+    _, implicit = exit_servers
+    garbage = b"\x16\x03\x01\x00\x10" + b"not a hello, no."   # a 16-byte record
+    pids, rest = talk(implicit, imapd, garbage, greeting=False)
+    assert rest == b"" or (rest[:1] == b"\x15" and len(rest) == 7), rest
+    wait_gone(pids)
+    lines = lines_of(syslog, pids)
+    assert len(lines) == 1 and lines[0].startswith(
+        "TLS failed host=127.0.0.1 [127.0.0.1]: "), lines
 
 
 # ---------------------------------------------------------------- autologout
