@@ -147,6 +147,46 @@ def test_close_answers_no_when_the_inbox_journal_cannot_be_written(
     assert flags(other, "INBOX") == {1: {"\\DELETED"}, 2: set(), 3: set()}
 
 
+@pytest.fixture(scope="module")
+def own_spool(launch_daemon, imapd, workdir, pam_service):
+    """(spool, server): a spool directory of this module's own, made like
+    /var/mail (2775 root:mail), and imapd serving INBOX from it, so making
+    it unwritable disturbs no other test on the machine."""
+    d = os.path.join(workdir, "spool-silent")
+    os.makedirs(d, exist_ok=True)
+    os.chown(d, 0, system.mail_gid())
+    os.chmod(d, 0o2775)
+    sp = mbox.Spool(d, system.mail_gid())
+    conf = write_conf(workdir, "imapd-own-spool.conf", d, pam_service)
+    yield sp, launch_daemon(argv=[imapd, "--config", conf])
+    sp.cleanup()
+
+
+def test_close_answers_no_when_the_spool_directory_is_unwritable(
+        own_spool, open_to, fresh, user, chmod_back):
+    """The issue's case: the spool directory made unwritable after SELECT.
+    The spool INBOX is rewritten in place, but not without the dot-lock the
+    MTAs honour, which cannot be made there now: CLOSE answers NO naming
+    the lock, the file is byte-identical and the mailbox still selected;
+    once the directory is writable again, CLOSE saves the expunge."""
+    sp, srv = own_spool
+    sp.write(user, MESSAGES)
+    c = open_to(srv, who=user)
+    assert c.command("SELECT INBOX").ok
+    assert c.command("STORE 2 +FLAGS.SILENT (\\Deleted)").ok
+    before = sp.read(user)
+    chmod_back(sp.dir, 0o555)
+    r = c.command("CLOSE")
+    assert r.status == "NO" and r.code == "NOPERM", r
+    assert "cannot create %s.lock: Permission denied" % sp.path(user) in r.text, r
+    assert sp.read(user) == before
+    os.chmod(sp.dir, 0o2775)
+    r = c.command("CLOSE")
+    assert r.ok and not untagged_no(r), r
+    left = [e.data for e in mbox.real_messages(sp.read(user))]
+    assert left == [MESSAGES[0].data, MESSAGES[2].data], left
+
+
 # ---------------------------------------------------------------- LOGOUT
 
 def test_logout_answers_no_when_the_seen_flag_cannot_be_saved(connect, user, chmod_back):
@@ -324,6 +364,16 @@ def test_fatal_logs_and_ends_with_bye(xinetd_server, fresh, user, syslog, logged
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def write_conf(workdir, name, spool_dir, pam_service, extra=""):
+    """A configuration file for imapd in workdir; its path."""
+    conf = os.path.join(workdir, name)
+    with open(conf, "w") as f:
+        f.write("spool_dir = %s\nallow_plaintext = yes\npam_service = %s\n%s"
+                % (spool_dir, pam_service, extra))
+    os.chmod(conf, 0o644)
+    return conf
+
+
 @pytest.fixture(scope="module")
 def exit_servers(launch_daemon, imapd, workdir, spool, pam_service):
     """(plain, implicit TLS) imapd under xinetd, where stderr is the
@@ -331,12 +381,9 @@ def exit_servers(launch_daemon, imapd, workdir, spool, pam_service):
     ssl = os.path.join(workdir, "ssl-exit")
     subprocess.run(["sh", os.path.join(REPO, "src", "mkcert.sh"), ssl, "imapd"], check=True,
                    stdout=subprocess.DEVNULL)
-    conf = os.path.join(workdir, "imapd-exit.conf")
-    with open(conf, "w") as f:
-        f.write("spool_dir = %s\nallow_plaintext = yes\npam_service = %s\nssl_dir = %s\n"
-                "max_login_failures = 1\nlogin_delay = 0\n" % (spool.dir, pam_service, ssl))
-    os.chmod(conf, 0o644)
-    argv = [imapd, "--config", conf]
+    argv = [imapd, "--config", write_conf(workdir, "imapd-exit.conf", spool.dir, pam_service,
+                                          "ssl_dir = %s\nmax_login_failures = 1\n"
+                                          "login_delay = 0\n" % ssl)]
     return (launch_daemon(kind="xinetd", argv=argv),
             launch_daemon(kind="xinetd", argv=argv + ["--tls"]))
 
