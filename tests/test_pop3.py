@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from helpers import mailstore, mbox, system
+from helpers import mailstore, mbox, sessionlog, system
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 import corpus  # noqa: E402
@@ -231,14 +231,24 @@ def test_wrong_password_is_refused_with_auth_code(pop, user):
     c.login(user)                       # the session may try again
 
 
-def test_too_many_failures_end_the_session(pop, user):
+def test_too_many_failures_end_the_session(pop, pop_server, ipop3d, user, syslog):
+    """The third failure ends the session: -ERR saying so, EOF, the
+    processes gone, and one log line with the reason after the three
+    failed logins."""
     c = pop()
+    pids = sessionlog.session_pids(pop_server.proc.pid, ipop3d)
     for i in range(3):
         c.cmd("USER %s" % user.name)
         r = c.cmd("PASS nope%d" % i)
-        assert r.startswith("-ERR [AUTH]"), r
-    with pytest.raises((EOFError, ConnectionError)):
-        c.cmd("NOOP")
+        assert r == ("-ERR [AUTH] Authentication failed" + "; too many failures, closing" *
+                     (i == 2)), r
+    with pytest.raises(EOFError):
+        c.line()
+    sessionlog.wait_gone(pids)
+    lines = sessionlog.lines_of(syslog, "ipop3d", pids)
+    assert [x.split(" user=")[0] for x in lines if "Login failed" in x] == ["Login failed"] * 3
+    assert lines[-1] == "Too many login failures (3) host=127.0.0.1 [127.0.0.1]", lines
+    assert sum("Too many" in x for x in lines) == 1, lines
 
 
 # ---------------------------------------------------------------- transaction

@@ -5,14 +5,12 @@
 # write, and a full disk (a 1 MB tmpfs mounted as the user's home).
 import base64
 import os
-import re
 import socket
 import subprocess
-import time
 
 import pytest
 
-from helpers import mbox, system
+from helpers import mbox, sessionlog, system
 from helpers.syslogsink import collect
 
 MESSAGES = [mbox.Entry(b"Subject: silent %d\nMessage-ID: <silent-%d@x>\n\nbody %d\n"
@@ -399,7 +397,7 @@ def talk(srv, imapd, data, greeting=True):
         f = sock.makefile("rb")
         if greeting:
             assert f.readline().startswith(b"* OK")
-        pids = session_pids(srv.proc.pid, imapd)
+        pids = sessionlog.session_pids(srv.proc.pid, imapd)
         sock.sendall(data)
         try:
             return pids, f.read()
@@ -407,47 +405,6 @@ def talk(srv, imapd, data, greeting=True):
             return pids, b""
     finally:
         sock.close()
-
-
-def session_pids(launcher, imapd, timeout=10):
-    """[root, child]: the imapd launcher started and the one that forked,
-    once both are there."""
-    end = time.monotonic() + timeout
-    while True:
-        procs = {int(pid): int(st["PPid"][0]) for pid, st in system.daemon_processes(imapd)}
-        root = [pid for pid, ppid in procs.items() if ppid == launcher]
-        kids = [pid for pid, ppid in procs.items() if root and ppid == root[0]]
-        if kids:
-            return root + kids[:1]
-        assert time.monotonic() < end, "no session process under %d: %r" % (launcher, procs)
-        time.sleep(0.02)
-
-
-def wait_gone(pids, timeout=10):
-    """Until every process in pids has exited (a zombie counts: its parent
-    reaps it when it gets to it)."""
-    end = time.monotonic() + timeout
-    for pid in pids:
-        while True:
-            try:
-                if system.proc_status(pid)["State"][0] == "Z":
-                    break
-            except OSError:
-                break
-            assert time.monotonic() < end, "session process %d still running" % pid
-            time.sleep(0.05)
-
-
-def lines_of(syslog, pids):
-    """What the processes pids logged, in order (other tests on this machine
-    log here too). Called once they are gone: a marker sent to the log after
-    that arrives after all of their lines (a datagram socket keeps the
-    order), so none comes late."""
-    marker = "silent-failures-marker-%d" % time.monotonic_ns()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-        s.sendto(marker.encode(), syslog.path)
-    mine = re.compile(r"imapd\[(%s)\]: " % "|".join(map(str, pids)))
-    return [x.split("]: ", 1)[1] for x in collect(syslog, marker) if mine.search(x)]
 
 
 def test_failed_authenticate_ends_through_the_common_exit(exit_servers, imapd, fresh, user,
@@ -461,9 +418,9 @@ def test_failed_authenticate_ends_through_the_common_exit(exit_servers, imapd, f
     pids, rest = talk(plain, imapd, b"a1 AUTHENTICATE PLAIN %s\r\n" % ir)
     assert rest == (b"a1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"
                     b"* BYE Too many login failures\r\n"), rest
-    wait_gone(pids)
+    sessionlog.wait_gone(pids)
     host = "host=127.0.0.1 [127.0.0.1]"
-    assert lines_of(syslog, pids) == [
+    assert sessionlog.lines_of(syslog, "imapd", pids) == [
         "Authentication rejected user=%s: PAM authenticate (service imap): "
         "Authentication failure" % user.name,
         "Login failed user=%s auth=%s %s" % (user.name, user.name, host),
@@ -479,8 +436,8 @@ def test_failed_tls_handshake_ends_through_the_common_exit(exit_servers, imapd, 
     garbage = b"\x16\x03\x01\x00\x10" + b"not a hello, no."   # a 16-byte record
     pids, rest = talk(implicit, imapd, garbage, greeting=False)
     assert rest == b"" or (rest[:1] == b"\x15" and len(rest) == 7), rest
-    wait_gone(pids)
-    lines = lines_of(syslog, pids)
+    sessionlog.wait_gone(pids)
+    lines = sessionlog.lines_of(syslog, "imapd", pids)
     assert len(lines) == 1 and lines[0].startswith(
         "TLS failed host=127.0.0.1 [127.0.0.1]: "), lines
 
