@@ -140,6 +140,12 @@ void daemon_log_logout(const char *user, const struct server_conn *conn)
 	log_info("Logout user=%s host=%s", user, conn->peer_host);
 }
 
+void daemon_log_too_many_failures(unsigned failures, const struct server_conn *conn)
+{
+	log_notice("Too many login failures (%u) host=%s [%s]", failures, conn->peer_host,
+		   daemon_peer_addr(conn));
+}
+
 /* ---------------------------------------------------------------------- */
 /* --check                                                                 */
 

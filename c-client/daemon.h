@@ -62,6 +62,9 @@ int daemon_become(const struct auth_user *u, const struct server_conn *conn);
 /* "Logout user=%s host=%s", the line that ends a logged-in session. */
 void daemon_log_logout(const char *user, const struct server_conn *conn);
 
+/* The line that ends a session after max_login_failures failed logins. */
+void daemon_log_too_many_failures(unsigned failures, const struct server_conn *conn);
+
 /* What the daemon needs from the system, for --check. */
 struct daemon_check_spec {
 	const char *daemon;         /* "ipop3d": names the daemon in the text */

@@ -30,6 +30,7 @@ static void login_finish(struct cmd *cmd, const char *user, const char *authname
 	case DLOGIN_BAD:
 		resp_no(cmd, "AUTHENTICATIONFAILED", "Invalid credentials");
 		if (c->login_failures >= c->cfg.max_login_failures) {
+			daemon_log_too_many_failures(c->login_failures, &c->conn);
 			imap_exit(c, "Too many login failures", 0);
 		}
 		return;

@@ -221,7 +221,10 @@ enum pop_login_result pop_login(struct pop *p, const char *user, const char *aut
 		return open_maildrop(p, err);
 	case DLOGIN_BAD:
 		mail_err_set(err, MAIL_NOPERM, "invalid credentials");
-		return p->failures >= p->cfg.max_login_failures ? POP_LOGIN_TOOMANY : POP_LOGIN_BAD;
+		if (p->failures < p->cfg.max_login_failures)
+			return POP_LOGIN_BAD;
+		daemon_log_too_many_failures(p->failures, &p->conn);
+		return POP_LOGIN_TOOMANY;
 	case DLOGIN_FATAL:
 	default:
 		mail_err_set(err, MAIL_FAIL, "cannot switch to the user");

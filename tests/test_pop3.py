@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from helpers import mailstore, mbox, system
+from helpers import mailstore, mbox, sessionlog, system
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 import corpus  # noqa: E402
@@ -231,14 +231,24 @@ def test_wrong_password_is_refused_with_auth_code(pop, user):
     c.login(user)                       # the session may try again
 
 
-def test_too_many_failures_end_the_session(pop, user):
+def test_too_many_failures_end_the_session(pop, pop_server, ipop3d, user, syslog):
+    """The third failure ends the session: -ERR saying so, EOF, the
+    processes gone, and one log line with the reason after the three
+    failed logins."""
     c = pop()
+    pids = sessionlog.session_pids(pop_server.proc.pid, ipop3d)
     for i in range(3):
         c.cmd("USER %s" % user.name)
         r = c.cmd("PASS nope%d" % i)
-        assert r.startswith("-ERR [AUTH]"), r
-    with pytest.raises((EOFError, ConnectionError)):
-        c.cmd("NOOP")
+        assert r == ("-ERR [AUTH] Authentication failed" + "; too many failures, closing" *
+                     (i == 2)), r
+    with pytest.raises(EOFError):
+        c.line()
+    sessionlog.wait_gone(pids)
+    lines = sessionlog.lines_of(syslog, "ipop3d", pids)
+    assert [x.split(" user=")[0] for x in lines if "Login failed" in x] == ["Login failed"] * 3
+    assert lines[-1] == "Too many login failures (3) host=127.0.0.1 [127.0.0.1]", lines
+    assert sum("Too many" in x for x in lines) == 1, lines
 
 
 # ---------------------------------------------------------------- transaction
@@ -327,6 +337,35 @@ def test_quit_removes_exactly_the_deleted_messages(pop, pop_server, inbox, mail_
     assert r.startswith("+OK") and "2 messages deleted" in r, r
     left = left_in(mail_store, user)
     assert left == [inbox[1].data, inbox[3].data]
+
+
+@pytest.mark.mbox_only
+def test_quit_that_cannot_save_answers_err(pop, inbox, mail_store, user, syslog):
+    """The spool INBOX is rewritten in place through a journal in
+    ~/.imapd-cache; that directory made unwritable during the session means
+    QUIT cannot remove the message DELE marked: -ERR naming the reason (not
+    +OK), every message still in the spool (the \\Seen RETR set may be
+    saved: it needs no journal), and one log line for the failure."""
+    c = pop()
+    c.login(user)
+    cache = os.path.join(user.home, ".imapd-cache")
+    assert os.path.isdir(cache)
+    os.chmod(cache, 0o500)
+    try:
+        assert c.cmd("RETR 1").startswith("+OK")
+        c.multi()
+        assert c.cmd("DELE 1").startswith("+OK")
+        r = c.cmd("QUIT")
+        with pytest.raises(EOFError):
+            c.line()
+    finally:
+        os.chmod(cache, 0o700)
+    assert r.startswith("-ERR [SYS/TEMP]") and "ermission denied" in r, r
+    assert left_in(mail_store, user) == [e.data for e in inbox]
+    name = re.escape(user.name)
+    wait_log(syslog, r"Logout user=%s " % name)
+    failures = [x for x in syslog.lines if re.search(r"user=%s .*ermission denied" % name, x)]
+    assert len(failures) == 1 and "Deletions failed" in failures[0], syslog.lines
 
 
 def test_dropped_connection_deletes_nothing(pop, pop_server, inbox, mail_store, user):

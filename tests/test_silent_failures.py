@@ -3,13 +3,14 @@
 # was. The failures are real: a directory made unwritable after SELECT, a
 # journal directory made unwritable, a file the session may no longer
 # write, and a full disk (a 1 MB tmpfs mounted as the user's home).
+import base64
 import os
 import socket
 import subprocess
 
 import pytest
 
-from helpers import mbox, system
+from helpers import mbox, sessionlog, system
 from helpers.syslogsink import collect
 
 MESSAGES = [mbox.Entry(b"Subject: silent %d\nMessage-ID: <silent-%d@x>\n\nbody %d\n"
@@ -142,6 +143,46 @@ def test_close_answers_no_when_the_inbox_journal_cannot_be_written(
     os.chmod(cache, 0o700)
     other = connect()
     assert flags(other, "INBOX") == {1: {"\\DELETED"}, 2: set(), 3: set()}
+
+
+@pytest.fixture(scope="module")
+def own_spool(launch_daemon, imapd, workdir, pam_service):
+    """(spool, server): a spool directory of this module's own, made like
+    /var/mail (2775 root:mail), and imapd serving INBOX from it, so making
+    it unwritable disturbs no other test on the machine."""
+    d = os.path.join(workdir, "spool-silent")
+    os.makedirs(d, exist_ok=True)
+    os.chown(d, 0, system.mail_gid())
+    os.chmod(d, 0o2775)
+    sp = mbox.Spool(d, system.mail_gid())
+    conf = write_conf(workdir, "imapd-own-spool.conf", d, pam_service)
+    yield sp, launch_daemon(argv=[imapd, "--config", conf])
+    sp.cleanup()
+
+
+def test_close_answers_no_when_the_spool_directory_is_unwritable(
+        own_spool, open_to, fresh, user, chmod_back):
+    """The issue's case: the spool directory made unwritable after SELECT.
+    The spool INBOX is rewritten in place, but not without the dot-lock the
+    MTAs honour, which cannot be made there now: CLOSE answers NO naming
+    the lock, the file is byte-identical and the mailbox still selected;
+    once the directory is writable again, CLOSE saves the expunge."""
+    sp, srv = own_spool
+    sp.write(user, MESSAGES)
+    c = open_to(srv, who=user)
+    assert c.command("SELECT INBOX").ok
+    assert c.command("STORE 2 +FLAGS.SILENT (\\Deleted)").ok
+    before = sp.read(user)
+    chmod_back(sp.dir, 0o555)
+    r = c.command("CLOSE")
+    assert r.status == "NO" and r.code == "NOPERM", r
+    assert "cannot create %s.lock: Permission denied" % sp.path(user) in r.text, r
+    assert sp.read(user) == before
+    os.chmod(sp.dir, 0o2775)
+    r = c.command("CLOSE")
+    assert r.ok and not untagged_no(r), r
+    left = [e.data for e in mbox.real_messages(sp.read(user))]
+    assert left == [MESSAGES[0].data, MESSAGES[2].data], left
 
 
 # ---------------------------------------------------------------- LOGOUT
@@ -314,6 +355,91 @@ def test_fatal_logs_and_ends_with_bye(xinetd_server, fresh, user, syslog, logged
         sock.close()
     assert rest == FATAL_BYE
     collect(syslog, r"fatal: test hook XFATAL")
+
+
+# ---------------------------------------------------------------- one exit
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def write_conf(workdir, name, spool_dir, pam_service, extra=""):
+    """A configuration file for imapd in workdir; its path."""
+    conf = os.path.join(workdir, name)
+    with open(conf, "w") as f:
+        f.write("spool_dir = %s\nallow_plaintext = yes\npam_service = %s\n%s"
+                % (spool_dir, pam_service, extra))
+    os.chmod(conf, 0o644)
+    return conf
+
+
+@pytest.fixture(scope="module")
+def exit_servers(launch_daemon, imapd, workdir, spool, pam_service):
+    """(plain, implicit TLS) imapd under xinetd, where stderr is the
+    client's socket; one failed login is the limit, with no delay."""
+    ssl = os.path.join(workdir, "ssl-exit")
+    subprocess.run(["sh", os.path.join(REPO, "src", "mkcert.sh"), ssl, "imapd"], check=True,
+                   stdout=subprocess.DEVNULL)
+    argv = [imapd, "--config", write_conf(workdir, "imapd-exit.conf", spool.dir, pam_service,
+                                          "ssl_dir = %s\nmax_login_failures = 1\n"
+                                          "login_delay = 0\n" % ssl)]
+    return (launch_daemon(kind="xinetd", argv=argv),
+            launch_daemon(kind="xinetd", argv=argv + ["--tls"]))
+
+
+def talk(srv, imapd, data, greeting=True):
+    """Connect, read the greeting if asked, send data, and return the pids
+    of the session (the root process and the unprivileged one it forked to
+    face the network) and every byte the server sends until it closes the
+    connection (a reset counts as the close: the server need not read what
+    it no longer wants). Only this test connects to srv."""
+    sock = socket.create_connection((srv.host, srv.port), timeout=15)
+    try:
+        f = sock.makefile("rb")
+        if greeting:
+            assert f.readline().startswith(b"* OK")
+        pids = sessionlog.session_pids(srv.proc.pid, imapd)
+        sock.sendall(data)
+        try:
+            return pids, f.read()
+        except ConnectionResetError:
+            return pids, b""
+    finally:
+        sock.close()
+
+
+def test_failed_authenticate_ends_through_the_common_exit(exit_servers, imapd, fresh, user,
+                                                          syslog):
+    """AUTHENTICATE PLAIN with a wrong password, the one failure allowed:
+    the client gets the NO and one BYE and then EOF (no log text on its
+    socket), the session process is gone, and it logged the failed login
+    and one line saying why the session ended, nothing else."""
+    plain, _ = exit_servers
+    ir = base64.b64encode(b"\0%s\0wrong" % user.name.encode())
+    pids, rest = talk(plain, imapd, b"a1 AUTHENTICATE PLAIN %s\r\n" % ir)
+    assert rest == (b"a1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"
+                    b"* BYE Too many login failures\r\n"), rest
+    sessionlog.wait_gone(pids)
+    host = "host=127.0.0.1 [127.0.0.1]"
+    assert sessionlog.lines_of(syslog, "imapd", pids) == [
+        "Authentication rejected user=%s: PAM authenticate (service imap): "
+        "Authentication failure" % user.name,
+        "Login failed user=%s auth=%s %s" % (user.name, user.name, host),
+        "Too many login failures (1) %s" % host]
+
+
+def test_failed_tls_handshake_ends_through_the_common_exit(exit_servers, imapd, fresh,
+                                                           syslog):
+    """A client that sends a record of garbage instead of a ClientHello on
+    the implicit-TLS port: no byte of text reaches it (at most a TLS alert
+    record), the process is gone, and it logged one line with the reason."""
+    _, implicit = exit_servers
+    garbage = b"\x16\x03\x01\x00\x10" + b"not a hello, no."   # a 16-byte record
+    pids, rest = talk(implicit, imapd, garbage, greeting=False)
+    assert rest == b"" or (rest[:1] == b"\x15" and len(rest) == 7), rest
+    sessionlog.wait_gone(pids)
+    lines = sessionlog.lines_of(syslog, "imapd", pids)
+    assert len(lines) == 1 and lines[0].startswith(
+        "TLS failed host=127.0.0.1 [127.0.0.1]: "), lines
 
 
 # ---------------------------------------------------------------- autologout

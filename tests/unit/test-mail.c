@@ -335,39 +335,70 @@ static void test_fetch_structure_and_store(void)
 	}
 }
 
-/* A save that fails leaves the mailbox open and says why; mail_close
- * reports the same failure; once the cause is gone the save succeeds. The
- * directory is swapped for a file (root passes every permission check). */
-static void test_save_failure_is_returned(void)
+/* d/box opened with its message marked \Deleted, then d moved to d2 and a
+ * file put in its place, so no save can replace d/box (root passes every
+ * permission check). */
+static struct mailbox *open_deleted_then_lose_dir(void)
 {
 	struct mail_err err = { 0 };
 	struct mailbox *box;
-	char *dir, *moved;
 
 	setup();   /* a new tmpdir: paths after it */
-	dir = strdup(path_of("d"));
-	moved = strdup(path_of("d2"));
-	mkdir(dir, 0700);
+	mkdir(path_of("d"), 0700);
 	write_file(path_of("d/box"), one_msg);
 	CHECK(mail_open(&sess, "d/box", 0, NULL, NULL, &box, &err) == 0);
 	if (!box)
-		goto out;
+		return NULL;
 	CHECK(mail_store(box, 1, STORE_ADD, MF_DELETED, NULL, &err) == 0);
-	CHECK(rename(dir, moved) == 0);
-	write_file(dir, "not a directory\n");
-	memset(&err, 0, sizeof err);
+	CHECK(rename(path_of("d"), path_of("d2")) == 0);
+	write_file(path_of("d"), "not a directory\n");
+	return box;
+}
+
+/* Undo open_deleted_then_lose_dir's swap: d is the directory again. */
+static int find_dir_again(void)
+{
+	return unlink(path_of("d")) == 0 && rename(path_of("d2"), path_of("d")) == 0;
+}
+
+/* A save that fails leaves the mailbox open and says why; mail_close
+ * reports the same failure; once the cause is gone the save succeeds. */
+static void test_save_failure_is_returned(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box = open_deleted_then_lose_dir();
+
+	if (!box)
+		return;
 	CHECK(mail_save(box, 1, &err) < 0 && err.text[0]);
 	CHECK(box->nmsgs == 1 && (box->msgs[0]->flags & MF_DELETED));
 	unsigned nkw = box->nkeywords;
 	CHECK(mail_keyword(box, "fresh", 1) == (int)nkw);
 	mail_keyword_forget(box, nkw);   /* no message carries it */
 	CHECK(box->nkeywords == nkw && mail_keyword(box, "fresh", 0) < 0);
-	CHECK(unlink(dir) == 0 && rename(moved, dir) == 0);
+	CHECK(find_dir_again());
 	CHECK(mail_save(box, 1, &err) == 0 && box->nmsgs == 0);
 	CHECK(mail_close(box, 0, &err) == 0);
-out:
-	free(dir);
-	free(moved);
+}
+
+/* mail_close whose implied save (an expunge here) cannot be done returns
+ * -1 with the reason, and the file keeps the message; the box is freed
+ * either way, so a caller has nothing left to retry but the error. */
+static void test_close_failure_is_returned(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box = open_deleted_then_lose_dir();
+
+	if (!box)
+		return;
+	CHECK(mail_close(box, 1, &err) == -1);
+	CHECK(err.code != MAIL_OK && strstr(err.text, "Not a directory") != NULL);
+	CHECK(find_dir_again());
+	CHECK(mail_open(&sess, "d/box", 1, NULL, NULL, &box, &err) == 0);
+	if (box) {
+		CHECK(box->nmsgs == 1 && !(box->msgs[0]->flags & MF_DELETED));
+		CHECK(mail_close(box, 0, &err) == 0);
+	}
 }
 
 /* "#driver.FORMAT/name" picks the format by name, before the file is looked
@@ -438,6 +469,7 @@ int main(void)
 	RUN(test_match);
 	RUN(test_fetch_structure_and_store);
 	RUN(test_save_failure_is_returned);
+	RUN(test_close_failure_is_returned);
 	RUN(test_forced_driver);
 	RUN(test_new_mailbox_format);
 	fixture_remove_tmpdir();
