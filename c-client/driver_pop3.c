@@ -2,12 +2,15 @@
  * "{host/pop3}INBOX": STLS (RFC 2595) before any password, USER/PASS or
  * AUTH PLAIN (RFC 5034), headers by TOP, texts by RETR, DELE at expunge,
  * final at QUIT. Flags live only in the session (\Deleted, \Seen). UIDs
- * are the server's message numbers under a new UIDVALIDITY each time, as
- * the classic driver did: see docs/network.md for why. */
+ * last across connections by UIDL where the server and the user's home
+ * allow (pop3_uidl.c), else they are the server's message numbers under a
+ * new UIDVALIDITY each time, as the classic driver's: docs/network.md. */
 #include "driver.h"
 #include "net_line.h"
+#include "pop3_uidl.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +21,7 @@
 /* The most a STAT may claim: LIST answers are read into memory. */
 #define POP3_MSGS_MAX 1000000u
 
-enum { PC_STLS = 1, PC_TOP = 2, PC_PLAIN = 4 };
+enum { PC_STLS = 1, PC_TOP = 2, PC_PLAIN = 4, PC_UIDL = 8 };
 
 struct pmsg {
 	struct message m;
@@ -80,6 +83,8 @@ static void capa_line(void *ctx, char *l)
 		*caps |= PC_STLS;
 	else if (!strcasecmp(l, "TOP"))
 		*caps |= PC_TOP;
+	else if (!strcasecmp(l, "UIDL"))
+		*caps |= PC_UIDL;
 	else if (!strncasecmp(l, "SASL ", 5))
 		for (char *sv, *w = strtok_r(l + 5, " ", &sv); w; w = strtok_r(NULL, " ", &sv))
 			*caps |= strcasecmp(w, "PLAIN") ? 0 : PC_PLAIN;
@@ -225,6 +230,112 @@ static int learn_messages(struct mailbox *box, struct mail_err *err)
 	return net_line_each(c, (size_t)ls.count * 32 + 64, list_line, &ls, err);
 }
 
+struct uidl_list {
+	struct mailbox *box;
+	char **uidls;             /* per message, NULL until its line came */
+	uint32_t at;              /* the next message a line may name */
+	int bad;
+};
+
+/* One UIDL line: the next message's (or a later one's) string, checked. */
+static void uidl_line(void *ctx, char *l)
+{
+	struct uidl_list *ul = ctx;
+	unsigned long no;
+	const char *u;
+
+	if (ul->bad || pop3_uidl_line(l, &no, &u) < 0) {
+		ul->bad = 1;
+		return;
+	}
+	while (ul->at < ul->box->nmsgs && PM(ul->box, ul->at)->srv < no)
+		ul->at++;
+	if (ul->at == ul->box->nmsgs || PM(ul->box, ul->at)->srv != no)
+		ul->bad = 1;
+	else
+		ul->uidls[ul->at++] = xstrdup(u);
+}
+
+/* qsort order of UIDL strings, to find a repeated one. */
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every message has its own string: 0, else -1 with the why in err. */
+static int uidls_usable(struct uidl_list *ul, struct mail_err *err)
+{
+	uint32_t n = ul->box->nmsgs, i;
+	char **sorted = xmalloc((n ? n : 1) * sizeof *sorted);
+
+	for (i = 0; i < n && ul->uidls[i]; i++)
+		sorted[i] = ul->uidls[i];
+	if (!ul->bad && i == n) {
+		qsort(sorted, n, sizeof *sorted, str_cmp);
+		for (i = 1; i < n && strcmp(sorted[i - 1], sorted[i]); i++)
+			;
+	}
+	free(sorted);
+	if (ul->bad || (n && i < n))
+		mail_err_set(err, MAIL_FAIL, "the server's UIDL answer is unusable");
+	return ul->bad || (n && i < n) ? -1 : 0;
+}
+
+/* UIDs from the record of UIDL strings: 0 done, 1 when the classic
+ * numbers stay (why in err), -1 when the connection failed. */
+static int uidl_uids(struct mailbox *box, struct mail_err *err)
+{
+	struct pbox *pb = PB(box);
+	struct uidl_list ul = {box, xcalloc(box->nmsgs + 1, sizeof(char *)), 0, 0};
+	uint32_t *uids = xcalloc(box->nmsgs + 1, sizeof *uids), next;
+	char key[NET_HOST_MAX + NET_USER_MAX + 16];
+	int r = 0;
+
+	snprintf(key, sizeof key, "%s:%u %s", pb->c.nm.host, pb->c.nm.port ? pb->c.nm.port : 110,
+		 pb->c.nm.user[0] ? pb->c.nm.user : box->sess->user);
+	if (!(pb->caps & PC_UIDL)) {
+		mail_err_set(err, MAIL_FAIL, "the server offers no UIDL");
+		r = 1;
+	} else if (box->nmsgs && (pop3_cmd(&pb->c, 0, err, "UIDL") < 0 ||
+				net_line_each(&pb->c, (size_t)box->nmsgs * 84 + 64, uidl_line,
+					      &ul, err) < 0))
+		r = pb->c.broken ? -1 : 1;
+	else if (uidls_usable(&ul, err) < 0 ||
+		 pop3_uidl_uids(box->sess, key, ul.uidls, box->nmsgs, uids, &box->uidvalidity,
+				&next, err) < 0)
+		r = 1;
+	for (uint32_t i = 0; r == 0 && i < box->nmsgs; i++)
+		box->msgs[i]->uid = uids[i];
+	if (r == 0)
+		box->uidnext = next;
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		free(ul.uidls[i]);
+	free(ul.uidls);
+	free(uids);
+	return r;
+}
+
+/* Stable UIDs where they can be had, else the classic ones: the session's
+ * numbers under a new UIDVALIDITY, said in the /debug trace. */
+static int learn_uids(struct mailbox *box, struct mail_err *err)
+{
+	struct mail_err why;
+	int r = uidl_uids(box, &why);
+
+	if (r < 0) {
+		*err = why;
+		return -1;
+	}
+	if (r == 1) {
+		char note[sizeof why.text + 32];
+		snprintf(note, sizeof note, "classic UIDs: %s", why.text);
+		net_line_note(&PB(box)->c, note);
+		box->uidvalidity = (uint32_t)time(NULL);
+		box->uidnext = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid + 1 : 1;
+	}
+	return 0;
+}
+
 static void pop3_close(struct mailbox *box)
 {
 	struct pbox *pb = PB(box);
@@ -255,12 +366,10 @@ static int pop3_open(struct mailbox *box, struct mail_err *err)
 		return -1;
 	}
 	box->readonly |= pb->c.nm.readonly;
-	if (learn_messages(box, err) < 0) {
+	if (learn_messages(box, err) < 0 || learn_uids(box, err) < 0) {
 		pop3_close(box);
 		return -1;
 	}
-	box->uidvalidity = (uint32_t)time(NULL);
-	box->uidnext = box->nmsgs ? box->msgs[box->nmsgs - 1]->uid + 1 : 1;
 	pb->box = box;
 	pb->next = open_boxes;
 	open_boxes = pb;

@@ -153,6 +153,15 @@ int net_line_block(struct net_line *c, struct buf *out, size_t max, struct mail_
 	return r;
 }
 
+/* See net_line.h. */
+void net_line_note(struct net_line *c, const char *note)
+{
+	char l[256];
+
+	snprintf(l, sizeof l, "<%s>", note);
+	trace(c, 0, l, strlen(l));
+}
+
 int net_line_each(struct net_line *c, size_t max, void (*fn)(void *ctx, char *line), void *ctx,
 		  struct mail_err *err)
 {

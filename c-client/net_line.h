@@ -46,6 +46,8 @@ int net_line_block(struct net_line *c, struct buf *out, size_t max, struct mail_
  * without CRLF; fn may change it). */
 int net_line_each(struct net_line *c, size_t max, void (*fn)(void *ctx, char *line), void *ctx,
 		  struct mail_err *err);
+/* A note of the client's in the /debug trace, shown as "<note>". */
+void net_line_note(struct net_line *c, const char *note);
 /* Start TLS on the connection (after the server agreed to STLS/STARTTLS). */
 int net_line_tls(struct net_line *c, struct mail_err *err);
 /* For a driver's fetch: r (the fetch's result) and, when 0, the text in b

@@ -5,6 +5,7 @@
 # only by QUIT at close, as POP3 defines.
 import os
 import re
+import time
 
 import pytest
 
@@ -80,15 +81,21 @@ def test_stls_by_default_fetch_and_dele_at_close(mtest, pop_with, spool, user, s
     assert re.search(r"^C: AUTH PLAIN <credentials>\nS: \+OK", trace, re.M), trace
     assert user.password not in trace
     assert "C: DELE 2\n" in trace and trace.index("C: DELE 2") < trace.index("C: QUIT")
-    assert out.startswith("%s: 4 messages, 0 recent, uidvalidity " % name)
+    # headers by TOP n 0 (no RETR), texts by RETR: only the two fetched
+    assert "".join(re.findall(r"^C: (TOP \d+ 0|RETR \d+)$", trace, re.M)) == (
+        "TOP 1 0TOP 2 0TOP 3 0TOP 4 0RETR 1RETR 4")
+    assert "<classic UIDs" not in trace
+    validity = re.match(r"%s: 4 messages, 0 recent, uidvalidity (\d+), uidnext 5\n"
+                        % re.escape(name), out).group(1)
     assert "* expunged 2\nexpunge done, 3 messages\n" in out
-    # the first text byte-exact (CRLF) and the second session sees three
+    # the first text byte-exact (CRLF); the second session sees three, under
+    # the same UIDVALIDITY with the UIDs the first gave them (UIDL)
     assert sample[0].crlf() in r.stdout
     second = out.split("\n%s: " % name.replace("/debug", ""))[1]
-    assert second.startswith("3 messages, 0 recent")
+    assert second.startswith("3 messages, 0 recent, uidvalidity %s, uidnext 5, read-only\n"
+                             % validity)
     subjects = re.findall(r"^\d+ uid (\d+) .* subject: (.*)$", second, re.M)
-    want = [subject(sample[i]) for i in (0, 2, 3)]
-    assert subjects == [(str(i + 1), s) for i, s in enumerate(want)]
+    assert subjects == [(str(i + 1), subject(sample[i])) for i in (0, 2, 3)]
 
 
 def test_implicit_tls_fetch_is_byte_exact(mtest, pop_with, spool, user, sample):
@@ -136,6 +143,81 @@ def test_only_inbox_and_no_changes_of_mailboxes(mtest, pop_with, spool, user, sa
     assert out[1] == "%sINBOX: messages 4 recent 0 unseen 4 uidnext 5 uidvalidity 0" % net
     assert out[2] == "NO %sother: other: a POP3 server has INBOX alone" % net
     assert out[3] == "NO %sx: %sx: a POP3 server cannot create mailboxes" % (net, net)
+
+
+RECORD = ".c-client-pop3"
+
+
+def opened(out, name):
+    """(uidvalidity, uidnext, [(uid, subject)]) of mtest's open and headers."""
+    m = re.match(r"%s: \d+ messages, 0 recent, uidvalidity (\d+), uidnext (\d+)"
+                 % re.escape(name), out)
+    assert m, out
+    return (m.group(1), int(m.group(2)),
+            [(int(u), s) for u, s in re.findall(r"^\d+ uid (\d+) .* subject: (.*)$", out, re.M)])
+
+
+def test_uidl_uids_after_a_delete_and_a_delivery(mtest, pop_with, spool, user, sample):
+    """Another client deletes message 2, a delivery adds one: the next
+    connection keeps the others' UIDs under the same UIDVALIDITY and gives
+    the new one the next UID; the record is the user's, 0600."""
+    spool.write(user, sample[:3])
+    srv = pop_with()
+    name = "{localhost:%d/pop3}INBOX" % srv.port
+    v1, next1, first = opened(mtest("open " + name, "headers").stdout.decode(), name)
+    assert (next1, first) == (4, [(i + 1, subject(sample[i])) for i in range(3)])
+    r = mtest("open " + name, "set 2 \\Deleted", "expunge")
+    assert "* expunged 2\nexpunge done, 2 messages\n" in r.stdout.decode(), r.stdout
+    spool.deliver(user, sample[3])
+    v3, next3, third = opened(mtest("open -r " + name, "headers").stdout.decode(), name)
+    assert (v3, next3) == (v1, 5)
+    assert third == [(i + 1, subject(sample[i])) for i in (0, 2, 3)]
+    path = os.path.join(user.home, RECORD)
+    st = os.lstat(path)
+    assert (st.st_uid, st.st_mode) == (user.uid, 0o100600)
+    with open(path) as f:
+        text = f.read()
+    assert re.fullmatch(r"c-client-pop3 1\nS %s 5 localhost:%d %s\n1 \S+\n3 \S+\n4 \S+\n"
+                        % (v1, srv.port, user.name), text), text
+
+
+@pytest.mark.parametrize("plant", ["record", "lock", "home"])
+def test_uidl_record_refused_gives_classic_uids(mtest, pop_with, spool, user, sample, plant):
+    """A link planted at the record or its lock, or a home the user does
+    not own: nothing is written, UIDs are the session's numbers under a new
+    UIDVALIDITY each time, and the /debug trace says why."""
+    spool.write(user, sample[:2])
+    srv = pop_with()
+    name = "{localhost:%d/pop3/debug}INBOX" % srv.port
+    victim = os.path.join(user.home, "victim")
+    with open(victim, "w") as f:
+        f.write("keep\n")
+    os.chown(victim, user.uid, user.gid)
+    if plant == "home":
+        os.chown(user.home, 0, 0)
+        os.chmod(user.home, 0o777)
+    else:
+        os.symlink(victim, os.path.join(user.home, RECORD + (".lock" if plant == "lock" else "")))
+    try:
+        t0 = int(time.time())
+        r = mtest("open " + name, "close", "open " + name)
+        t1 = int(time.time())
+    finally:
+        os.chown(user.home, user.uid, user.gid)
+        os.chmod(user.home, 0o700)
+    out = r.stdout.decode()
+    # the classic UIDVALIDITY: the time of each open
+    validities = [int(v) for v in re.findall(r"uidvalidity (\d+), uidnext 3\n", out)]
+    assert len(validities) == 2 and all(t0 <= v <= t1 for v in validities), out
+    why = {"record": r"\.c-client-pop3 not read: it is a symbolic link \(.*\)",
+           "lock": r"cannot lock ~/\.c-client-pop3\.lock: it is a symbolic link",
+           "home": r"no home of the user's own for ~/\.c-client-pop3"}[plant]
+    notes = re.findall(r"<classic UIDs: (.*)>", r.stderr.decode())
+    assert len(notes) == 2 and re.fullmatch(why, notes[0]), r.stderr.decode()
+    with open(victim) as f:
+        assert f.read() == "keep\n"
+    if plant == "home":
+        assert not os.path.lexists(os.path.join(user.home, RECORD))
 
 
 # ---------------------------------------------------------------- refusals
