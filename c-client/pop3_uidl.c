@@ -167,7 +167,8 @@ static int ent_cmp(const void *a, const void *b)
 }
 
 /* The known UIDs of the request's messages into r->uids (0: new); 0 when
- * they rise in maildrop order, -1 when the server renumbered. */
+ * they rise in maildrop order with the new ones after them, -1 when the
+ * server renumbered (UIDs would not rise with message numbers). */
 static int known_uids(const struct pop3_uidl_srv *sv, struct uidl_req *r)
 {
 	struct pop3_uidl_ent *sorted = xmalloc((sv->n ? sv->n : 1) * sizeof *sorted);
@@ -181,7 +182,7 @@ static int known_uids(const struct pop3_uidl_srv *sv, struct uidl_req *r)
 		struct pop3_uidl_ent key = {0, r->uidls[i]}, *e;
 		e = bsearch(&key, sorted, sv->n, sizeof *sorted, ent_cmp);
 		r->uids[i] = e ? e->uid : 0;
-		if (e && e->uid <= last)
+		if (e && (e->uid <= last || (i && !r->uids[i - 1])))
 			rc = -1;
 		last = e ? e->uid : last;
 	}

@@ -257,6 +257,59 @@ def test_login_exact_bytes_and_a_hostile_list(mtest, user, capa, login, flags):
     assert r.stdout.decode().startswith("%s: 2 messages, 0 recent, uidvalidity " % name)
 
 
+@pytest.mark.parametrize("capa,uidl,record,uids,why", [
+    # no UIDL offered, or an answer RFC 1939 does not allow: session numbers
+    ("USER", None, None, "classic", "the server offers no UIDL"),
+    ("USER\r\nUIDL", "1 " + "a" * 71 + "\r\n2 b", None, "classic", "unusable"),
+    ("USER\r\nUIDL", "1 a\r\n2 a", None, "classic", "unusable"),
+    ("USER\r\nUIDL", "1 a\r\n2 b\xff", None, "classic", "unusable"),
+    ("USER\r\nUIDL", "1 a", None, "classic", "unusable"),
+    # a known record: kept UIDs, the new one the next; gone ones dropped
+    ("USER\r\nUIDL", "1 aaa\r\n2 ccc", "3 aaa\n5 bbb\n", "7 3 9 10", None),
+    # the server renumbered (known out of order, or a new one before a
+    # known one): a new UIDVALIDITY
+    ("USER\r\nUIDL", "1 bbb\r\n2 aaa", "3 aaa\n5 bbb\n", "new 1 2 3", None),
+    ("USER\r\nUIDL", "1 ccc\r\n2 aaa", "3 aaa\n5 bbb\n", "new 1 2 3", None),
+])
+def test_uidl_from_a_scripted_server(mtest, user, capa, uidl, record, uids, why):
+    steps = [(b"CAPA", b"+OK\r\n%s\r\n.\r\n" % capa.encode()),
+             (b"USER " + user.name.encode(), b"+OK\r\n"),
+             (b"PASS " + user.password.encode(), b"+OK\r\n"),
+             (b"STAT", b"+OK 2 20\r\n"), (b"LIST", b"+OK\r\n1 10\r\n2 10\r\n.\r\n")]
+    if uidl:
+        steps.append((b"UIDL", b"+OK\r\n%s\r\n.\r\n" % uidl.encode("latin-1")))
+    srv = ScriptServer(b"+OK hi\r\n", steps + [(b"QUIT", b"+OK bye\r\n")])
+    key = "127.0.0.1:%d %s" % (srv.port, user.name)
+    path = os.path.join(user.home, RECORD)
+    if record:
+        write(path, ("c-client-pop3 1\nS 7 9 %s\n%s" % (key, record)).encode())
+        os.chown(path, user.uid, user.gid)
+        os.chmod(path, 0o600)
+    name = "{127.0.0.1:%d/pop3/notls/debug}INBOX" % srv.port
+    t0 = int(time.time())
+    r = mtest("open " + name)
+    srv.join(30)
+    assert srv.done, srv.heard
+    validity, uidnext, _ = opened(r.stdout.decode(), name)
+    notes = re.findall(r"<classic UIDs: (.*)>", r.stderr.decode())
+    if uids == "classic":
+        assert int(validity) >= t0 and uidnext == 3
+        assert len(notes) == 1 and why in notes[0], r.stderr
+        assert not os.path.lexists(path)
+        return
+    assert notes == []
+    v, first, second, nxt = uids.split()
+    if v == "new":
+        assert int(validity) >= t0
+    else:
+        assert validity == v
+    assert uidnext == int(nxt)
+    lines = uidl.replace("\r\n", "\n").split("\n")
+    with open(path) as f:
+        assert f.read() == "c-client-pop3 1\nS %s %s %s\n%s %s\n%s %s\n" % (
+            validity, nxt, key, first, lines[0].split()[1], second, lines[1].split()[1])
+
+
 def test_no_top_headers_from_retr_once(mtest, user):
     """A server without TOP: the header comes from RETR, whose text then
     serves the fetch too (one RETR); the date is the Date: header's."""
@@ -336,6 +389,13 @@ def test_dovecot_stls_dele(mtest, dovecot_pop, pki, user):
     assert "* expunged 1\nexpunge done, 2 messages\n" in out
     assert re.search(r"^%s: messages 2 recent 0 unseen 2 uidnext 3 " % re.escape(name), out,
                      re.M), out
+    # UIDL: the next connections keep the UIDs, a new message gets the next
+    validity = opened(out, name)[0]
+    again = opened(mtest("open " + name, "headers").stdout.decode(), name)
+    assert again[:2] == (validity, 4) and [u for u, _ in again[2]] == [2, 3]
+    fill_dovecot(dovecot_pop, pki, user, 1)
+    third = opened(mtest("open " + name, "headers").stdout.decode(), name)
+    assert third[:2] == (validity, 5) and [u for u, _ in third[2]] == [2, 3, 4]
 
 
 def test_php_imap_on_pop3_through_the_classic_library(fresh, libdir, pop_with, spool, user,
