@@ -1,6 +1,6 @@
 /* fuzz-recfile.c: libFuzzer harness for the per-user record files' readers
- * (recfile.c's frame under metadata.c, objectid.c and urlauth.c) and the
- * name checks beside them. Aborts when a parse keeps a record the writer
+ * (recfile.c's frame under metadata.c, objectid.c, urlauth.c and
+ * pop3_uidl.c), the name checks beside them and the POP3 UIDL line. Aborts when a parse keeps a record the writer
  * could not have written. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "imapurl.h"
 #include "metadata.h"
 #include "objectid.h"
+#include "pop3_uidl.h"
 
 /* A refused file leaves nothing behind; a read one no more records than
  * max. Whether there are records to look at. */
@@ -66,8 +67,41 @@ static void urlauth_keys(const char *s, size_t size)
 	}
 }
 
+/* A UIDL string as RFC 1939 has it. */
+static int uidl_ok(const char *u)
+{
+	size_t n = strlen(u);
+
+	for (size_t i = 0; i < n; i++)
+		if (u[i] < 0x21 || u[i] > 0x7e)
+			return 0;
+	return n && n <= POP3_UIDL_MAX;
+}
+
+/* ~/.c-client-pop3's reader, and the input as one UIDL answer line. */
+static void pop3_uidls(const char *s, size_t size)
+{
+	struct pop3_uidl_set set = {0};
+	char *line = strndup(s, size);
+	unsigned long no;
+	const char *u;
+
+	if (pop3_uidl_line(line, &no, &u) == 0 && (!no || no > UINT32_MAX || !uidl_ok(u)))
+		abort();
+	free(line);
+	if (!parsed(pop3_uidl_parse(s, size, &set), set.v, set.total, POP3_UIDL_ENTRIES))
+		return;
+	for (size_t i = 0; i < set.n; i++)
+		for (size_t j = 0; j < set.v[i].n; j++)
+			if (!uidl_ok(set.v[i].v[j].uidl) || set.v[i].v[j].uid >= set.v[i].next ||
+			    (j && set.v[i].v[j].uid <= set.v[i].v[j - 1].uid))
+				abort();
+	pop3_uidl_free(&set);
+}
+
 /* The readers, each run on every input. */
-static void (*const readers[])(const char *, size_t) = {metadata, mailboxids, urlauth_keys};
+static void (*const readers[])(const char *, size_t) = {metadata, mailboxids, urlauth_keys,
+							pop3_uidls};
 
 /* Each reader on a copy of just size bytes: a read past the end shows. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
