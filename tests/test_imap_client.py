@@ -655,6 +655,22 @@ def test_mailutil_check_and_copy_with_a_network_end(run_as, tls_server, server, 
     assert r.stderr.decode().startswith("mailutil: cannot check %snonexistent: " % net)
 
 
+def test_mailutil_transfer_progress_from_a_network_source(run_as, mtest, tls_server, server,
+                                                          spool, user, sample):
+    """-v transfer from our imapd: the progress line names the source as
+    typed, counts every message, and the copy is whole."""
+    spool.write(user, sample)
+    srv = tls_server()
+    src = "{localhost:%d/ssl}INBOX" % srv.port
+    r = run_as("mailutil", ["-v", "transfer", src, "#driver.maildir/got"])
+    assert r.returncode == 0, r.stderr
+    assert (r.stdout, r.stderr.decode()) == (b"", (
+        "mailutil: {s} -> #driver.maildir/got\n"
+        "\rmailutil: {s}: 4/4 messages\n"
+        "mailutil: {s}: 4 messages copied to #driver.maildir/got\n").format(s=src))
+    assert shown(mtest, "#driver.maildir/got", 4) == shown(mtest, src, 4)
+
+
 class ScriptServer(threading.Thread):
     """A plaintext server on loopback that expects exactly the given client
     lines, answering each with the bytes paired with it; .heard holds what

@@ -257,6 +257,11 @@ def test_mailutil_transfer_is_byte_exact(run_as, mtest, inn, user, fresh):
       (b"CAPABILITIES", b"101 caps\r\nVERSION 2\r\nREADER\r\nOVER\r\n.\r\n")],
      [(b"OVER 3-7", b"224 ov\r\n3\ts\tf\tMon, 02 Nov 2026 10:00:00 +0000\t<m3>\t\t99\t1\r\n"
                     b"7\ts\tf\tbad date\t<m7>\t\t12\t1\r\n.\r\n")]),
+    # a reader without OVER in CAPABILITIES that answers XOVER: its overview
+    # is taken (no LISTGROUP follows)
+    ([(b"CAPABILITIES", b"101 caps\r\nVERSION 2\r\nREADER\r\n.\r\n")],
+     [(b"XOVER 3-7", b"224 ov\r\n3\ts\tf\tMon, 02 Nov 2026 10:00:00 +0000\t<m3>\t\t99\t1\r\n"
+                     b"7\ts\tf\tMon, 02 Nov 2026 11:00:00 +0000\t<m7>\t\t12\t1\r\n.\r\n")]),
 ])
 def test_older_servers(mtest, user, caps, overview):
     srv = ScriptServer(b"201 no posting\r\n", caps + [(b"GROUP a.b", b"211 5 3 7 a.b\r\n")] +
