@@ -338,14 +338,14 @@ def test_php_imap_answers_as_on_debian_library(fresh, libdir, user):
     assert ours[6:8] == ['body 1: "part one"', 'body 2: "PGI+aGk8L2I+"']
 
 
-def php_net(user, libdir, box, cafile, check=True, ours=True, write=False):
+def php_net(user, libdir, box, cafile, check=True, ours=True, write=False, uids=False):
     """imap-net.php on the network mailbox box, as the user, on our library
     or Debian's (the test CA trusted: Debian's reads OpenSSL's
-    $SSL_CERT_FILE), with write its append and expunge: its output, exit
-    code and standard error."""
+    $SSL_CERT_FILE), with write its append and expunge, with uids the UIDs
+    line: its output, exit code and standard error."""
     argv = ["env", "BOX=" + box, "IMAP_USER=" + user.name, "IMAP_PASSWORD=" + user.password,
             ("MAIL_CAFILE=" if ours else "SSL_CERT_FILE=") + cafile]
-    argv += (["WRITE=1"] if write else []) + [PHP, "-n", "-d", "extension=imap",
+    argv += (["WRITE=1"] if write else []) + (["UIDS=1"] if uids else []) + [PHP, "-n", "-d", "extension=imap",
                                              os.path.join(DATA, "imap-net.php")]
     return run(user, argv, ours, libdir, sanitized=False, check=check)
 

@@ -416,3 +416,21 @@ def test_php_imap_on_pop3_through_the_classic_library(fresh, libdir, pop_with, s
     assert lines[3:6] == ["search: [2]", "sort: [4,3,2,1]", "header: Hello there"]
     assert lines[6].startswith('body: "This is a multi-part message in MIME format.')
     assert lines[7:] == ["flag: true", "flags: [[1,0],[2,1]]", "errors: false"], out
+
+
+def test_php_imap_uid_across_connections(fresh, libdir, pop_with, spool, user, sample, pki,
+                                         mtest):
+    """A webmail's pages on POP3: each a new connection, messages named by
+    imap_uid. After another client deletes message 2 and a delivery, the
+    next page has the others' UIDs and a greater one for the new."""
+    spool.write(user, sample[:3])
+    srv = pop_with(implicit=True)
+    box = "{localhost:%d/pop3/ssl}INBOX" % srv.port
+    first = php_net(user, libdir, box, pki["ca"], uids=True)[0].splitlines()[-2]
+    m = re.fullmatch(r"uids: \[1,2,3\] (\d+)", first)
+    assert m, first
+    r = mtest("open " + box, "set 2 \\Deleted", "expunge")
+    assert "expunge done, 2 messages\n" in r.stdout.decode(), r.stdout
+    spool.deliver(user, sample[3])
+    second = php_net(user, libdir, box, pki["ca"], uids=True)[0].splitlines()[-2]
+    assert second == "uids: [1,3,4] %s" % m.group(1)

@@ -1,7 +1,8 @@
 <?php
 // PHP's imap extension on a mailbox of a server ($BOX, "{host:port/ssl}INBOX",
 // with $IMAP_USER and $IMAP_PASSWORD): what a webmail does first, and
-// with $WRITE an append and an expunge.
+// with $WRITE an append and an expunge, with $UIDS each message's UID and
+// the UIDVALIDITY (what a webmail keeps between pages).
 $box = getenv("BOX");
 $s = imap_open($box, getenv("IMAP_USER"), getenv("IMAP_PASSWORD"), 0, 0);
 if (!$s) { echo "open failed: ", imap_last_error(), "\n"; exit(1); }
@@ -24,6 +25,10 @@ if (getenv("WRITE")) {   // an IMAP server's mailbox: append, then expunge one
     echo "expunge: ", var_export(imap_expunge($s), true), "\n";
     echo "after expunge: ", json_encode(array_map(fn($o) => [$o->uid, $o->subject],
                                                  imap_fetch_overview($s, "1:*"))), "\n";
+}
+if (getenv("UIDS")) {
+    echo "uids: ", json_encode(array_map(fn($n) => imap_uid($s, $n), range(1, imap_num_msg($s)))),
+         " ", imap_status($s, $box, SA_UIDVALIDITY)->uidvalidity, "\n";
 }
 imap_close($s);
 echo "errors: ", json_encode(imap_errors()), "\n";
