@@ -475,23 +475,24 @@ static int open_status(struct mail_session *s, const char *path, struct mail_sta
 	return 0;
 }
 
+/* STATUS on a new connection opens the maildrop as a session would, so
+ * UIDNEXT and UIDVALIDITY are those the next open shows (from the UIDL
+ * record where there is one). */
 static int pop3_status(struct mail_session *s, const char *path, struct mail_status *st,
 		       struct mail_err *err)
 {
-	struct net_line c;
-	unsigned caps;
+	struct mailbox box = {.sess = s, .path = xstrdup(path)};
 
 	memset(st, 0, sizeof *st);
-	int open = open_status(s, path, st, err);
-	if (open)
-		return open < 0 ? -1 : 0;
-	if (pop3_connect(s, path, &c, &caps, err) < 0)
-		return -1;
-	int r = stat_count(&c, &st->messages, err);
-	st->uidnext = st->messages + 1;
-	st->unseen = st->messages;   /* POP3 keeps no \Seen */
-	pop3_quit(&c);
-	return r;
+	int r = open_status(s, path, st, err);
+	if (r == 0 && (r = pop3_open(&box, err)) == 0) {
+		st->messages = st->unseen = box.nmsgs;   /* POP3 keeps no \Seen */
+		st->uidnext = box.uidnext;
+		st->uidvalidity = box.uidvalidity;
+		pop3_close(&box);
+	}
+	free(box.path);
+	return r < 0 ? -1 : 0;
 }
 
 /* LIST: INBOX is the one mailbox, when the pattern matches it. */
