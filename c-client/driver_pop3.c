@@ -243,8 +243,9 @@ static void uidl_line(void *ctx, char *l)
 	struct uidl_list *ul = ctx;
 	unsigned long no;
 	const char *u;
+	size_t ulen;
 
-	if (ul->bad || pop3_uidl_line(l, &no, &u) < 0) {
+	if (ul->bad || pop3_uidl_line(l, strlen(l), &no, &u, &ulen) < 0) {
 		ul->bad = 1;
 		return;
 	}
@@ -253,7 +254,7 @@ static void uidl_line(void *ctx, char *l)
 	if (ul->at == ul->box->nmsgs || PM(ul->box, ul->at)->srv != no)
 		ul->bad = 1;
 	else
-		ul->uidls[ul->at++] = xstrdup(u);
+		ul->uidls[ul->at++] = xstrndup(u, ulen);
 }
 
 /* qsort order of UIDL strings, to find a repeated one. */

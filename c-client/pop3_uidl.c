@@ -35,9 +35,10 @@ static size_t key_len(const char *p, const char *end)
 }
 
 /* See pop3_uidl.h. */
-int pop3_uidl_line(char *l, unsigned long *no, const char **uidl)
+int pop3_uidl_line(const char *l, size_t len, unsigned long *no, const char **uidl,
+		   size_t *ulen)
 {
-	const char *p = l, *end = l + strlen(l);
+	const char *p = l, *end = l + len;
 	size_t v, n;
 
 	if (recfile_number(&p, end, ' ', UINT32_MAX, &v) < 0 || v == 0)
@@ -48,6 +49,7 @@ int pop3_uidl_line(char *l, unsigned long *no, const char **uidl)
 		return -1;
 	*no = v;
 	*uidl = p;
+	*ulen = n;
 	return 0;
 }
 

@@ -31,9 +31,10 @@ struct pop3_uidl_set {
 	size_t n, total;          /* total: entries of all servers */
 };
 
-/* A UIDL answer line "msgno uidl": 0 with *no and *uidl (inside l, which
- * is cut after it), -1 for anything RFC 1939 does not allow. */
-int pop3_uidl_line(char *l, unsigned long *no, const char **uidl);
+/* A UIDL answer line "msgno uidl" of len bytes: 0 with *no and the
+ * string (inside l, *ulen bytes), -1 for anything RFC 1939 does not allow. */
+int pop3_uidl_line(const char *l, size_t len, unsigned long *no, const char **uidl,
+		   size_t *ulen);
 
 /* The record file's reader (recfile.h's parse) and its free. */
 int pop3_uidl_parse(const char *data, size_t len, void *set);

@@ -82,13 +82,16 @@ static int uidl_ok(const char *u)
 static void pop3_uidls(const char *s, size_t size)
 {
 	struct pop3_uidl_set set = {0};
-	char *line = strndup(s, size);
 	unsigned long no;
 	const char *u;
+	size_t ul;
 
-	if (pop3_uidl_line(line, &no, &u) == 0 && (!no || no > UINT32_MAX || !uidl_ok(u)))
-		abort();
-	free(line);
+	if (pop3_uidl_line(s, size, &no, &u, &ul) == 0) {
+		char *one = strndup(u, ul);
+		if (!no || no > UINT32_MAX || u + ul != s + size || !uidl_ok(one))
+			abort();
+		free(one);
+	}
 	if (!parsed(pop3_uidl_parse(s, size, &set), set.v, set.total, POP3_UIDL_ENTRIES))
 		return;
 	for (size_t i = 0; i < set.n; i++)
