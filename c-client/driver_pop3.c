@@ -292,8 +292,10 @@ static int uidl_uids(struct mailbox *box, struct mail_err *err)
 	char key[NET_HOST_MAX + NET_USER_MAX + 16];
 	int r = 0;
 
-	snprintf(key, sizeof key, "%s:%u %s", pb->c.nm.host, pb->c.nm.port ? pb->c.nm.port : 110,
-		 pb->c.nm.user[0] ? pb->c.nm.user : box->sess->user);
+	const char *user = pb->c.nm.user[0] ? pb->c.nm.user : box->sess->user;
+	unsigned port = pb->c.nm.port ? pb->c.nm.port : pb->c.nm.ssl ? 995 : 110;
+
+	snprintf(key, sizeof key, "%s:%u %s", pb->c.nm.host, port, user ? user : "");
 	if (!(pb->caps & PC_UIDL)) {
 		mail_err_set(err, MAIL_FAIL, "the server offers no UIDL");
 		r = 1;
