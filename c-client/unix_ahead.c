@@ -42,7 +42,8 @@ int unix_ahead_find(const struct ubox *ub, uint32_t uid, const char **text, size
 		if (ub->ahead_uid[k] != uid)
 			continue;
 		size_t start = k ? ub->ahead_end[k - 1] : 0;
-		*text = ub->ahead.data + start;
+		/* empty headers only: nothing was appended, no buffer yet */
+		*text = ub->ahead.data ? ub->ahead.data + start : "";
 		*len = ub->ahead_end[k] - start;
 		return 1;
 	}
