@@ -568,34 +568,54 @@ void unix_raw_drop(struct ubox *ub)
 	ub->rwin = NULL;
 }
 
-/* fn on the message's bytes after its From line, as the file holds them:
+/* How many bytes one scan_raw call reads under its lock at most (past its
+ * first message): a delivery waiting for the lock waits a millisecond or
+ * two, while a search takes the lock once per many messages, not once per
+ * message (three system calls each). */
+#define RAW_LOCK_BYTES ((size_t)4 << 20)
+
+/* fn on each message's bytes after its From line, as the file holds them:
  * read through a mapped window kept from message to message (a search
  * reads them all; no copy), for the file as the session knows it. fn runs
  * under the fetch lock: the file keeps that size meanwhile, so no page of
- * the mapping can go away under it (a truncation would be a SIGBUS). */
-int unix_scan_raw(struct mailbox *box, uint32_t msgno,
-			 int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
-			 struct mail_err *err)
+ * the mapping can go away under it (a truncation would be a SIGBUS). A
+ * message expunged by another session is passed over: the full fetch
+ * says what is wrong. */
+int unix_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
+		  void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len), void *ctx,
+		  struct mail_err *err)
 {
 	struct ubox *ub = UB(box);
-	struct umsg *u = UM(box, msgno - 1);
+	uint32_t msgno = first;
+	size_t bytes = 0;
 
-	if (u->off < 0 || ub->fd < 0)
-		return 1;   /* the full fetch says what is wrong */
+	if (ub->fd < 0)
+		return (int)(last - first + 1);
 	if (fetch_lock(box, err) < 0)
 		return -1;
 	off_t size = ub->moved ? ub->moved_size : ub->size;
-	size_t n = u->from_len + u->hdr_len + u->body_len;
 	if (ub->rwin && ub->rwin->fsize != size)
 		unix_raw_drop(ub);
 	if (!ub->rwin) {
 		ub->rwin = xmalloc(sizeof *ub->rwin);
 		win_init(ub->rwin, ub->fd, size);
 	}
-	const char *p = win_get(ub->rwin, u->off, n, NULL);
-	int r = p && unix_msg_start(p, n) ? fn(ctx, p + u->from_len, n - u->from_len) : -2;
+	for (; msgno <= last && (msgno == first || bytes < RAW_LOCK_BYTES); msgno++) {
+		struct umsg *u = UM(box, msgno - 1);
+		size_t n = u->from_len + u->hdr_len + u->body_len;
+
+		if (u->off < 0)
+			continue;
+		const char *p = win_get(ub->rwin, u->off, n, NULL);
+		if (!p || !unix_msg_start(p, n)) {
+			lock_fd_release(ub->fd);
+			return rewritten(box, err);
+		}
+		fn(ctx, msgno, p + u->from_len, n - u->from_len);
+		bytes += n;
+	}
 	lock_fd_release(ub->fd);
-	return r == -2 ? rewritten(box, err) : r;
+	return (int)(msgno - first);
 }
 
 /* Read the whole file under the lock and parse it (append, status), and

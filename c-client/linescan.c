@@ -108,3 +108,24 @@ size_t linescan_first(const char *p, size_t from, size_t len, char a, char a2)
 {
 	return scan(p, from, len, a, a2, 0, 0);
 }
+
+/* How many bytes of p[0..n) are c. */
+size_t linescan_count(const char *p, size_t n, char c)
+{
+	const v16 vc = splat(c);
+	size_t k = 0, total = 0;
+
+	while (k + 16 <= n) {
+		/* a lane's count is a byte: add up at most 255 steps at a time */
+		size_t steps = (n - k) / 16 > 255 ? 255 : (n - k) / 16;
+		v16 acc = splat(0);
+
+		for (size_t s = 0; s < steps; s++, k += 16)
+			acc -= (v16)(load16(p + k) == vc);   /* a match is -1 */
+		for (unsigned i = 0; i < 16; i++)
+			total += ((const unsigned char *)&acc)[i];
+	}
+	for (; k < n; k++)
+		total += p[k] == c;
+	return total;
+}

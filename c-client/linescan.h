@@ -13,4 +13,8 @@ size_t linescan_next(const char *p, size_t from, size_t len, char a, char b);
 /* The first line start i, from < i < len, whose first byte is a or a2. */
 size_t linescan_first(const char *p, size_t from, size_t len, char a, char a2);
 
+/* How many bytes of p[0..n) are c (a part's lines: one memchr call per
+ * line costs several times more). */
+size_t linescan_count(const char *p, size_t n, char c);
+
 #endif

@@ -784,15 +784,19 @@ int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, si
 										   len, err);
 }
 
-int mail_scan_raw(struct mailbox *box, uint32_t msgno,
-		  int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
+int mail_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
+		  void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len), void *ctx,
 		  struct mail_err *err)
 {
 	if (!box->drv->scan_raw)
-		return 1;
-	if (!msgno_ok(box, msgno, err))
+		return 0;
+	if (!msgno_ok(box, first, err) || !msgno_ok(box, last, err))
 		return -1;
-	return box->drv->scan_raw(box, msgno, fn, ctx, err);
+	if (last < first) {
+		mail_err_set(err, MAIL_FAIL, "message range %u:%u is backwards", first, last);
+		return -1;
+	}
+	return box->drv->scan_raw(box, first, last, fn, ctx, err);
 }
 
 int mail_fetch_envelope(struct mailbox *box, uint32_t msgno, struct envelope **env,

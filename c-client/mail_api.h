@@ -211,13 +211,16 @@ struct driver {
 	 * ENVELOPE without reading bodies); same lifetime as fetch's text. */
 	int (*fetch_header)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 			    struct mail_err *err);
-	/* Optional: call fn on the message as stored (no From line; line ends
-	 * and quoting as kept; every line of the canonical text among its
-	 * lines), for search's pre-test. The bytes are valid only during fn
-	 * (a mapped file may change after). Returns fn's answer, -1 on error. */
-	int (*scan_raw)(struct mailbox *box, uint32_t msgno,
-			int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
-			struct mail_err *err);
+	/* Optional: call fn on messages first..last in turn as stored (no
+	 * From line; line ends and quoting as kept; every line of the
+	 * canonical text among its lines), for search's pre-test, under one
+	 * lock. A message it cannot give so is passed over. The bytes are
+	 * valid only during fn (a mapped file may change after). Returns how
+	 * many messages from first it covered (it may stop early, after a few
+	 * MB, so a delivery never waits long for the lock), -1 on error. */
+	int (*scan_raw)(struct mailbox *box, uint32_t first, uint32_t last,
+			void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len),
+			void *ctx, struct mail_err *err);
 	/* Append messages atomically (all or none). uids_out may be NULL. */
 	int (*append)(struct mail_session *sess, const char *path, const struct mail_new *msgs,
 		      size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out, struct mail_err *err);
@@ -315,10 +318,11 @@ int mail_fetch_structure(struct mailbox *box, uint32_t msgno, struct envelope **
  * driver cannot give less); valid as mail_fetch_text's. */
 int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 		      struct mail_err *err);
-/* fn's answer on the message as its driver stores it (see struct driver's
- * scan_raw); 1 when the driver keeps no such form, -1 on error. */
-int mail_scan_raw(struct mailbox *box, uint32_t msgno,
-		  int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
+/* fn on messages first..last as their driver stores them (see struct
+ * driver's scan_raw): how many it covered, 0 when the driver keeps no
+ * such form, -1 on error. */
+int mail_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
+		  void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len), void *ctx,
 		  struct mail_err *err);
 /* The envelope alone: parsed from the header where the driver can give
  * it without the body, cached in the message. */

@@ -416,18 +416,6 @@ static size_t content_end(const struct mctx *c, size_t s)
 	return l;
 }
 
-static uint32_t count_lines(const char *p, size_t n)
-{
-	uint32_t lines = 0;
-	const char *end = p + n;
-
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
-		lines++;
-		p++;
-	}
-	return lines;
-}
-
 static int is_message(const struct body *b)
 {
 	return !strcmp(b->type, "MESSAGE") &&
@@ -537,7 +525,7 @@ static struct body *parse_entity(struct mctx *c, size_t s, int depth, int digest
 	}
 	b->body_len = e - b->body_off;
 	if (!strcmp(b->type, "TEXT") || is_message(b))
-		b->lines = count_lines(c->msg + b->body_off, b->body_len);
+		b->lines = (uint32_t)linescan_count(c->msg + b->body_off, b->body_len, '\n');
 	return b;
 }
 

@@ -104,6 +104,17 @@ int numset_contains(const struct numset *set, uint32_t n, uint32_t max)
 
 /* ---------- the compiled program ---------- */
 
+/* The stored-bytes pre-test's answers for one TEXT/BODY key on a run of
+ * messages, asked of the driver together (one lock for the run). The run
+ * grows while the search asks for message after message, so a search
+ * whose other keys rule out most messages pre-tests few extra ones. */
+#define PRE_RUN_MAX 64
+struct pre_run {
+	const struct node *n;
+	uint32_t first, count, want;
+	unsigned char r[PRE_RUN_MAX];
+};
+
 struct node {
 	enum search_op op;
 	const struct search_key *key;
@@ -155,6 +166,8 @@ struct sctx {
 	struct leaf *leaves;
 	size_t nleaves, capleaves;
 	struct pool *rawpool;     /* structures parsed by the pre-test */
+	struct pre_run *pre;      /* the pre-test's answers, per TEXT/BODY key */
+	size_t npre;
 };
 
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -841,6 +854,7 @@ static int raw_leaves_may(struct sctx *c, const struct casemap_needle *nd)
 struct raw_job {
 	struct sctx *c;
 	const struct node *n;
+	struct pre_run *run;
 };
 
 /* The pre-test's answer when only the header may hold a TEXT string: the
@@ -848,8 +862,9 @@ struct raw_job {
  * so the header is searched as usual, but the body need not be. */
 #define RAW_HEADER_ONLY 2
 
-/* The pre-test on stored bytes p[0..len) (under the driver's lock). */
-static int raw_check(void *ctx, const char *p, size_t len)
+/* The pre-test on message msgno's stored bytes p[0..len) (under the
+ * driver's lock), its answer kept in the run. */
+static void raw_check(void *ctx, uint32_t msgno, const char *p, size_t len)
 {
 	struct raw_job *j = ctx;
 	struct sctx *c = j->c;
@@ -866,7 +881,19 @@ static int raw_check(void *ctx, const char *p, size_t len)
 	r = raw_leaves_may(c, j->n->nd);
 	c->text = NULL;
 	c->nleaves = 0;
-	return r ? r : hdr ? RAW_HEADER_ONLY : 0;
+	j->run->r[msgno - j->run->first] = (unsigned char)(r ? r : hdr ? RAW_HEADER_ONLY : 0);
+}
+
+/* The run holding n's answers (a new one for a key not seen yet). */
+static struct pre_run *pre_run_of(struct sctx *c, const struct node *n)
+{
+	for (size_t i = 0; i < c->npre; i++)
+		if (c->pre[i].n == n)
+			return &c->pre[i];
+	c->pre = xrealloc(c->pre, (c->npre + 1) * sizeof *c->pre);
+	memset(&c->pre[c->npre], 0, sizeof *c->pre);
+	c->pre[c->npre].n = n;
+	return &c->pre[c->npre++];
 }
 
 /* 0 when the message's stored bytes show n cannot match: its structure,
@@ -876,11 +903,27 @@ static int raw_check(void *ctx, const char *p, size_t len)
  * only the header may match. -1 on error. */
 static int raw_pretest(struct sctx *c, const struct node *n)
 {
-	struct raw_job j = { c, n };
-
 	if (!search_raw_pretest || c->have_leaves)
 		return 1;
-	return mail_scan_raw(c->box, c->msgno, raw_check, &j, c->err);
+	struct pre_run *run = pre_run_of(c, n);
+	uint32_t m = c->msgno;
+
+	if (m >= run->first && m - run->first < run->count)
+		return run->r[m - run->first];
+	/* the message right after the last run: ask for twice as many */
+	run->want = run->count && m == run->first + run->count ?
+		    (run->want * 2 > PRE_RUN_MAX ? PRE_RUN_MAX : run->want * 2) : 1;
+	uint32_t last = c->box->nmsgs - m + 1 < run->want ? c->box->nmsgs : m + run->want - 1;
+	struct raw_job j = { c, n, run };
+
+	run->first = m;
+	run->count = 0;
+	memset(run->r, 1, sizeof run->r);   /* passed over: it may match */
+	int got = mail_scan_raw(c->box, m, last, raw_check, &j, c->err);
+	if (got < 0)
+		return -1;
+	run->count = got ? (uint32_t)got : 1;
+	return run->r[0];
 }
 
 static int eval_string(struct sctx *c, const struct node *n)
@@ -1033,6 +1076,7 @@ int search_run(struct mailbox *box, const struct search_key *key, uint8_t *match
 		buf_free(&c.fields[i].val);
 	free(c.fields);
 	free(c.leaves);
+	free(c.pre);
 	buf_free(&c.hdr);
 	buf_free(&c.dec);
 	buf_free(&c.tmp);

@@ -381,8 +381,9 @@ int unix_create_fmt(struct mail_session *sess, const char *path, int fmt, struct
 int unix_status(struct mail_session *sess, const char *path, struct mail_status *st,
 		struct mail_err *err);
 int unix_watch(struct mailbox *box, int ifd);
-int unix_scan_raw(struct mailbox *box, uint32_t msgno,
-		  int (*fn)(void *ctx, const char *p, size_t len), void *ctx, struct mail_err *err);
+int unix_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
+		  void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len), void *ctx,
+		  struct mail_err *err);
 /* The members of struct driver both tables share. */
 #define UNIX_FILE_METHODS                                                                 \
 	.open = unix_open, .close = unix_close, .ping = unix_ping, .check = unix_check,     \

@@ -35,21 +35,37 @@ static int rb_fetch(struct mailbox *box, uint32_t msgno, const char **text, size
 	return 0;
 }
 
-/* fn on the stored form: see the top of this file. */
-static int rb_scan_raw(struct mailbox *box, uint32_t msgno,
-		       int (*fn)(void *ctx, const char *p, size_t len), void *ctx,
-		       struct mail_err *err)
-{
-	const struct rb_text *t = box->msgs[msgno - 1]->drv;
+static unsigned rb_runs;       /* scan_raw calls */
+static uint32_t rb_cap;        /* nonzero: a call covers at most this many */
+static uint32_t rb_skip;       /* nonzero: this message is passed over */
+static uint64_t rb_scanned;    /* bit i: message i+1 was offered to fn */
 
-	/* a CRLF becomes LF, unless the line ends in another CR: the driver
-	 * adds back one CR per line, so that one must stay */
-	buf_reset(&rb_stored);
-	for (size_t i = 0; i < t->n; i++)
-		if (t->crlf || t->p[i] != '\r' || i + 1 >= t->n || t->p[i + 1] != '\n' ||
-		    (i && t->p[i - 1] == '\r'))
-			buf_append(&rb_stored, t->p + i, 1);
-	return fn(ctx, rb_stored.data ? rb_stored.data : "", rb_stored.len);
+/* fn on the stored form of first..last: see the top of this file. */
+static int rb_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
+		       void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len),
+		       void *ctx, struct mail_err *err)
+{
+	rb_runs++;
+	if (rb_cap && last - first + 1 > rb_cap)
+		last = first + rb_cap - 1;
+	for (uint32_t msgno = first; msgno <= last; msgno++) {
+		const struct rb_text *t = box->msgs[msgno - 1]->drv;
+
+		if (msgno == rb_skip)
+			continue;
+		if (msgno <= 64)
+			rb_scanned |= 1ULL << (msgno - 1);
+
+		/* a CRLF becomes LF, unless the line ends in another CR: the
+		 * driver adds back one CR per line, so that one must stay */
+		buf_reset(&rb_stored);
+		for (size_t i = 0; i < t->n; i++)
+			if (t->crlf || t->p[i] != '\r' || i + 1 >= t->n || t->p[i + 1] != '\n' ||
+			    (i && t->p[i - 1] == '\r'))
+				buf_append(&rb_stored, t->p + i, 1);
+		fn(ctx, msgno, rb_stored.data ? rb_stored.data : "", rb_stored.len);
+	}
+	return (int)(last - first + 1);
 }
 
 static const struct driver rb_driver = { .name = "rawtest", .fetch = rb_fetch,

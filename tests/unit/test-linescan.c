@@ -94,6 +94,44 @@ static void test_next_at_edges(void)
 	CHECK(linescan_next(buf, 0, sizeof buf, '-', '-') == 77 * 100);
 }
 
+/* linescan_count against its definition, at every alignment the buffer's
+ * start and end can take (the vector steps of 16 bytes, then the tail),
+ * with the byte rare, common and absent; and a count past 255 steps of 16
+ * (a lane's counter is one byte). */
+static void test_count_matches_definition(void)
+{
+	static const char *alphabets[] = {
+		"zZ", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ \n",
+		"abcdefghijklmnopqrstuvwxy \n", "\n", "\x80\xff\xc3\xa9z",
+	};
+	static char buf[12000];
+	int bad = 0;
+
+	for (int round = 0; round < 600; round++) {
+		const char *alpha = alphabets[round % (sizeof alphabets / sizeof *alphabets)];
+		size_t len = round < 200 ? (size_t)round : rnd() % sizeof buf;
+		size_t start = rnd() % 17;
+		if (start > len)
+			start = len;
+		fill(buf, len, alpha);
+		const char *p = buf + start;
+		size_t n = len - start, count = 0, zs = 0;
+		for (size_t i = 0; i < n; i++) {
+			count += p[i] == '\n';
+			zs += p[i] == 'z';
+		}
+		bad += linescan_count(p, n, '\n') != count;
+		bad += linescan_count(p, n, 'z') != zs;
+	}
+	CHECK(bad == 0);
+	memset(buf, '\n', sizeof buf);
+	CHECK(linescan_count(buf, sizeof buf, '\n') == sizeof buf);
+	CHECK(linescan_count(buf, 16 * 255 + 15, '\n') == 16 * 255 + 15);
+	buf[sizeof buf - 1] = 'Z';
+	CHECK(linescan_count(buf, sizeof buf, '\n') == sizeof buf - 1);
+	CHECK(linescan_count(buf, 0, '\n') == 0);
+}
+
 /* rfc2047_present is memmem(s, n, "=?", 2) != NULL. */
 static void test_encoded_word_probe(void)
 {
@@ -117,5 +155,6 @@ int main(void)
 	RUN(test_next_and_first_match_definition);
 	RUN(test_next_at_edges);
 	RUN(test_encoded_word_probe);
+	RUN(test_count_matches_definition);
 	return test_summary("test-linescan");
 }

@@ -173,11 +173,77 @@ static void test_parses_spared(void)
 	CHECK(rb_fetched == all);
 }
 
+/* The pre-test asks the driver for runs of messages (one lock each), the
+ * run doubling while the search goes on message after message: 24
+ * messages are 1 + 2 + 4 + 8 + 9, five calls. */
+static void test_runs_grow(void)
+{
+	struct search_key k = { .op = SK_TEXT, .str = "zyzzogeton" };
+	uint8_t match[N];
+	char a[128];
+
+	rb_runs = 0;
+	rb_scanned = 0;
+	CHECK(rb_search(corpus, N, &k, 1, match) == 0);
+	CHECK(rb_runs == 5);
+	CHECK(rb_scanned == (1ULL << N) - 1);
+	answers(SK_TEXT, "zyzzogeton", 1, a, sizeof a);
+	CHECK_STR(a, "1,3,4,5,7,8,9,10,12,13,15,16,17,21,22,23,24");
+}
+
+/* Where another key rules most messages out first, only the messages it
+ * leaves are pre-tested: 2 and 20 are not one after the other, so each is
+ * a run of one, and no other message is read. */
+static void test_runs_only_where_asked(void)
+{
+	struct numrange r[2] = { { 2, 2 }, { 20, 20 } };
+	struct search_key text = { .op = SK_TEXT, .str = "zyzzogeton" };
+	struct search_key k = { .op = SK_MSGNOS, .set = { r, 2, 0 }, .next = &text };
+	uint8_t match[N];
+
+	rb_runs = 0;
+	rb_scanned = 0;
+	CHECK(rb_search(corpus, N, &k, 1, match) == 0);
+	CHECK(rb_runs == 2);
+	CHECK(rb_scanned == (1ULL << 1 | 1ULL << 19));
+}
+
+/* A driver that covers fewer messages than asked (the mbox driver stops
+ * after a few MB under one lock), or passes one over (expunged by another
+ * session): the answers stay the full search's, and the one passed over
+ * gets the full search. */
+static void test_short_runs_and_passed_over(void)
+{
+	char a[128], full[128];
+
+	answers(SK_TEXT, "zyzzogeton", 0, full, sizeof full);
+	for (uint32_t cap = 1; cap <= 3; cap++) {
+		rb_cap = cap;
+		answers(SK_TEXT, "zyzzogeton", 1, a, sizeof a);
+		CHECK_STR(a, full);
+	}
+	rb_cap = 0;
+	struct search_key k = { .op = SK_TEXT, .str = "zyzzogeton" };
+	uint8_t match[N];
+
+	rb_skip = 2;   /* plain text without the word: the pre-test spares it */
+	rb_fetched = 0;
+	CHECK(rb_search(corpus, N, &k, 1, match) == 0);
+	CHECK(rb_fetched & 1ULL << 1);
+	CHECK(!match[1]);
+	answers(SK_TEXT, "zyzzogeton", 1, a, sizeof a);
+	CHECK_STR(a, full);
+	rb_skip = 0;
+}
+
 int main(void)
 {
 	RUN(test_same_answers);
 	RUN(test_decoded_matches);
 	RUN(test_parses_spared);
+	RUN(test_runs_grow);
+	RUN(test_runs_only_where_asked);
+	RUN(test_short_runs_and_passed_over);
 	buf_free(&rb_stored);
 	return test_summary("test-search-raw");
 }
