@@ -5,6 +5,7 @@
 #include "lock.h"
 #include "mail_api.h"
 #include "mbox_fixture.h"
+#include "search.h"
 #include "test.h"
 #include "unix_int.h"
 
@@ -1210,6 +1211,71 @@ static void test_rewrite_quotes_what_needs_it(void)
 	mail_close(box, 0, NULL);
 }
 
+/* scan_raw's record of the messages it was offered: bit i for message i+1,
+ * and each one's first bytes. */
+struct raw_seen {
+	unsigned bits;
+	int starts_ok;
+};
+
+static void raw_note(void *ctx, uint32_t msgno, const char *p, size_t len)
+{
+	struct raw_seen *s = ctx;
+	char want[32];
+
+	s->bits |= 1u << (msgno - 1);
+	/* the bytes after the From line: the message's own header */
+	snprintf(want, sizeof want, "Subject: part %u\n", msgno);
+	if (len < strlen(want) || memcmp(p, want, strlen(want)))
+		s->starts_ok = 0;
+}
+
+/* One scan_raw call reads a run of messages under one lock, but stops once
+ * it has read 4 MB (past its first message) so a delivery never waits
+ * long; a message another session expunged is passed over. The search on
+ * top gives the exact answer across those short runs. */
+static void test_scan_raw_runs(void)
+{
+	struct mail_err err = { 0 };
+	struct mailbox *box;
+	struct raw_seen seen = { 0, 1 };
+	FILE *f;
+
+	setup();
+	f = fopen(path_of("runs"), "w");
+	for (int i = 1; i <= 7; i++) {
+		fprintf(f, "From a@example.org Mon Jan  6 10:00:0%d 2025\nSubject: part %d\n\n", i, i);
+		/* 3 MB of lines, and a word in messages 5 and 7 only */
+		for (int l = 0; l < 3 * 1024 * 16; l++)
+			fprintf(f, "%s%059d\n", l == 99 && i % 2 && i > 4 ? "qwzxj " : "plain ", l);
+		fputc('\n', f);
+	}
+	fclose(f);
+	CHECK(mail_open(&sess, "runs", 1, NULL, NULL, &box, &err) == 0);
+	if (!box)
+		return;
+	CHECK(box->nmsgs == 7);
+	CHECK(mail_scan_raw(box, 1, 7, raw_note, &seen, &err) == 2);
+	CHECK(seen.bits == 0x3 && seen.starts_ok);
+	seen.bits = 0;
+	CHECK(mail_scan_raw(box, 3, 3, raw_note, &seen, &err) == 1);
+	CHECK(seen.bits == 0x4 && seen.starts_ok);
+	off_t was = UM(box, 2)->off;
+	UM(box, 2)->off = -1;   /* as when another session expunged it */
+	seen.bits = 0;
+	CHECK(mail_scan_raw(box, 3, 4, raw_note, &seen, &err) == 2);
+	CHECK(seen.bits == 0x8 && seen.starts_ok);
+	UM(box, 2)->off = was;
+	CHECK(mail_scan_raw(box, 4, 8, raw_note, &seen, &err) < 0);   /* past the end */
+
+	struct search_key k = { .op = SK_TEXT, .str = "QWZXJ" };
+	uint8_t match[7];
+	CHECK(search_run(box, &k, match, &err) == 0);
+	CHECK(!match[0] && !match[1] && !match[2] && !match[3] && match[4] && !match[5] &&
+	      match[6]);
+	mail_close(box, 0, NULL);
+}
+
 int main(void)
 {
 	RUN(test_open_mta_mbox);
@@ -1234,6 +1300,7 @@ int main(void)
 	RUN(test_record_mac_vector);
 	RUN(test_big_message_streamed);
 	RUN(test_rewrite_quotes_what_needs_it);
+	RUN(test_scan_raw_runs);
 	mmdf = 1;
 	RUN(test_uids_stable_and_new_mail);
 	RUN(test_two_sessions);
