@@ -574,6 +574,21 @@ void unix_raw_drop(struct ubox *ub)
  * message (three system calls each). */
 #define RAW_LOCK_BYTES ((size_t)4 << 20)
 
+/* scan_raw's release for a message mapped whole (past WIN_SIZE): its pages
+ * before upto leave this process's memory; touched again, they are read
+ * again from the file (a private mapping never written to). */
+static void raw_release(const struct raw_msg *m, size_t upto)
+{
+	static long page;
+
+	if (!page)
+		page = sysconf(_SC_PAGESIZE);
+	uintptr_t mask = (uintptr_t)page - 1, a = ((uintptr_t)m->p + mask) & ~mask,
+		  e = ((uintptr_t)m->p + upto) & ~mask;
+	if (e > a)
+		madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 /* fn on each message's bytes after its From line, as the file holds them:
  * read through a mapped window kept from message to message (a search
  * reads them all; no copy), for the file as the session knows it. fn runs
@@ -582,7 +597,7 @@ void unix_raw_drop(struct ubox *ub)
  * message expunged by another session is passed over: the full fetch
  * says what is wrong. */
 int unix_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
-		  void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len), void *ctx,
+		  void (*fn)(void *ctx, uint32_t msgno, const struct raw_msg *m), void *ctx,
 		  struct mail_err *err)
 {
 	struct ubox *ub = UB(box);
@@ -599,6 +614,7 @@ int unix_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
 	if (!ub->rwin) {
 		ub->rwin = xmalloc(sizeof *ub->rwin);
 		win_init(ub->rwin, ub->fd, size);
+		ub->rwin->lazy = 1;
 	}
 	for (; msgno <= last && (msgno == first || bytes < RAW_LOCK_BYTES); msgno++) {
 		struct umsg *u = UM(box, msgno - 1);
@@ -611,7 +627,9 @@ int unix_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
 			lock_fd_release(ub->fd);
 			return rewritten(box, err);
 		}
-		fn(ctx, msgno, p + u->from_len, n - u->from_len);
+		struct raw_msg m = { p + u->from_len, n - u->from_len,
+				     n > WIN_SIZE ? raw_release : NULL };
+		fn(ctx, msgno, &m);
 		bytes += n;
 	}
 	lock_fd_release(ub->fd);
@@ -649,6 +667,17 @@ static void free_names(char **names, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		free(names[i]);
+}
+
+/* The rewrite's item i: the parse's message i, as the file holds it. */
+static void parsed_item(void *ctx, size_t i, struct witem *it)
+{
+	const struct pmsg *m = &((const struct parse *)ctx)->m[i];
+
+	*it = (struct witem){ .src = (off_t)m->off, .from_len = m->from_len,
+			      .hdr_len = m->hdr_len, .body_len = m->body_len, .flags = m->flags,
+			      .uid = m->uid, .kw = &m->kw, .old = m->old, .rd = m->rd, .nq = m->nq,
+			      .plain = m->plain };
 }
 
 int unix_append(struct mail_session *sess, const char *path, const struct mail_new *msgs,
@@ -726,26 +755,19 @@ int unix_append(struct mail_session *sess, const char *path, const struct mail_n
 			goto out;
 		}
 	} else {
-		struct witem *it = xcalloc(p.n + 1, sizeof *it);
-		for (size_t i = 0; i < p.n; i++) {
-			struct pmsg *m = &p.m[i];
-			it[i] = (struct witem){ .src = (off_t)m->off, .from_len = m->from_len,
-						.hdr_len = m->hdr_len, .body_len = m->body_len,
-						.flags = m->flags, .uid = m->uid, .kw = &m->kw,
-						.old = m->old, .rd = m->rd, .nq = m->nq,
-						.plain = m->plain };
-		}
+		struct wplace *placed = xcalloc(p.n + 1, sizeof *placed);
 		struct win in;
 		win_init(&in, lk.fd, lk.st.st_size);
 		struct rewrite rw = { .home = fsafe_home(sess), .validity = validity, .last = counter,
 				      .names = names,
-				      .nkw = nkw, .items = it, .nitems = p.n, .in = &in,
+				      .nkw = nkw, .item = parsed_item, .ctx = &p, .nitems = p.n,
+				      .placed = placed, .in = &in,
 				      .extra = out.data + lead, .extra_len = out.len - lead,
 				      .ours = counter, .key = key, .fmt = p.fmt };
 		off_t rlo;
 		int nfd = mbox_rewrite(lk.loc.dirfd, lk.loc.leaf, path, &lk.st, &rw, &rlo, err);
 		win_drop(&in);
-		free(it);
+		free(placed);
 		if (nfd < 0)
 			goto out;
 		close(nfd);

@@ -785,7 +785,7 @@ int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, si
 }
 
 int mail_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
-		  void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len), void *ctx,
+		  void (*fn)(void *ctx, uint32_t msgno, const struct raw_msg *m), void *ctx,
 		  struct mail_err *err)
 {
 	if (!box->drv->scan_raw)

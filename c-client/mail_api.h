@@ -185,6 +185,18 @@ struct search_key;
 struct sort_crit;
 struct thread_tree;
 
+/* A message as its driver stores it (no From line; line ends and quoting
+ * as kept; every line of the canonical text among its lines), given to
+ * scan_raw's function. */
+struct raw_msg {
+	const char *p;
+	size_t len;
+	/* Optional: the bytes before p + upto need not stay in memory (read
+	 * again, they come back from the file), so a message of many MB is
+	 * never resident whole while it is scanned. */
+	void (*release)(const struct raw_msg *m, size_t upto);
+};
+
 struct driver {
 	const char *name;         /* as in "#driver.NAME/..." and mail_format */
 	const char *alias;        /* another name for it, or NULL */
@@ -211,15 +223,14 @@ struct driver {
 	 * ENVELOPE without reading bodies); same lifetime as fetch's text. */
 	int (*fetch_header)(struct mailbox *box, uint32_t msgno, const char **text, size_t *len,
 			    struct mail_err *err);
-	/* Optional: call fn on messages first..last in turn as stored (no
-	 * From line; line ends and quoting as kept; every line of the
-	 * canonical text among its lines), for search's pre-test, under one
-	 * lock. A message it cannot give so is passed over. The bytes are
-	 * valid only during fn (a mapped file may change after). Returns how
-	 * many messages from first it covered (it may stop early, after a few
-	 * MB, so a delivery never waits long for the lock), -1 on error. */
+	/* Optional: call fn on messages first..last in turn as stored, for
+	 * search's pre-test, under one lock. A message it cannot give so is
+	 * passed over. The bytes are valid only during fn (a mapped file may
+	 * change after). Returns how many messages from first it covered (it
+	 * may stop early, after a few MB, so a delivery never waits long for
+	 * the lock), -1 on error. */
 	int (*scan_raw)(struct mailbox *box, uint32_t first, uint32_t last,
-			void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len),
+			void (*fn)(void *ctx, uint32_t msgno, const struct raw_msg *m),
 			void *ctx, struct mail_err *err);
 	/* Append messages atomically (all or none). uids_out may be NULL. */
 	int (*append)(struct mail_session *sess, const char *path, const struct mail_new *msgs,
@@ -322,7 +333,7 @@ int mail_fetch_header(struct mailbox *box, uint32_t msgno, const char **text, si
  * driver's scan_raw): how many it covered, 0 when the driver keeps no
  * such form, -1 on error. */
 int mail_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
-		  void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len), void *ctx,
+		  void (*fn)(void *ctx, uint32_t msgno, const struct raw_msg *m), void *ctx,
 		  struct mail_err *err);
 /* The envelope alone: parsed from the header where the driver can give
  * it without the body, cached in the message. */

@@ -359,7 +359,12 @@ struct mctx {
 	/* the boundary line that ended the last scan (hit -1: end of text) */
 	int hit, hit_close;
 	size_t hit_line, hit_next;
+	/* optional: told as the scan passes each MIME_RELEASE_STEP bytes */
+	void (*release)(void *ctx, size_t upto);
+	void *rctx;
 };
+
+size_t mime_release_step = (size_t)512 << 10;
 
 static size_t next_line(const struct mctx *c, size_t off)
 {
@@ -392,10 +397,29 @@ static int boundary_at(struct mctx *c, size_t off)
 
 /* Only lines starting "--" can be boundaries: jump from one to the next
  * rather than walk every line (an attachment's base64 has thousands). */
+/* The next line start past off that begins "--", or c->len. With a
+ * release, a step at a time: what a step passed is released, but for the
+ * few bytes a boundary found next looks back at (its line end), and a "--"
+ * may start on a step's last byte: the next step looks from just before. */
+static size_t dashes_next(struct mctx *c, size_t off)
+{
+	size_t step = mime_release_step > 16 ? mime_release_step : 16;
+
+	for (;;) {
+		size_t lim = c->release && c->len - off > step ? off + step : c->len;
+		size_t at = linescan_next(c->msg, off, lim, '-', '-');
+
+		if (at < lim || lim == c->len)
+			return at;
+		c->release(c->rctx, lim - 8);
+		off = lim - 2;
+	}
+}
+
 static void find_boundary(struct mctx *c, size_t off)
 {
 	if (c->nb)
-		for (; off < c->len; off = linescan_next(c->msg, off, c->len, '-', '-'))
+		for (; off < c->len; off = dashes_next(c, off))
 			if (boundary_at(c, off))
 				return;
 	c->hit = -1;
@@ -531,7 +555,13 @@ static struct body *parse_entity(struct mctx *c, size_t s, int depth, int digest
 
 struct body *mime_parse_structure(struct pool *pool, const char *msg, size_t len)
 {
-	struct mctx c = { .pool = pool, .msg = msg, .len = len };
+	return mime_parse_structure_rel(pool, msg, len, NULL, NULL);
+}
+
+struct body *mime_parse_structure_rel(struct pool *pool, const char *msg, size_t len,
+				      void (*release)(void *ctx, size_t upto), void *ctx)
+{
+	struct mctx c = { .pool = pool, .msg = msg, .len = len, .release = release, .rctx = ctx };
 
 	return parse_entity(&c, 0, 0, 0, NULL);
 }

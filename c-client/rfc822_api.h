@@ -71,6 +71,15 @@ struct envelope *rfc822_parse_envelope(struct pool *pool, const char *hdr, size_
 /* The body structure alone, without the message's own envelope (attached
  * messages still get theirs): for a look at the parts of a message. */
 struct body *mime_parse_structure(struct pool *pool, const char *msg, size_t len);
+/* The same, calling release(ctx, upto) as its scan for boundaries passes
+ * each mime_release_step bytes (half a MB; tests make it small), so the
+ * caller may drop msg's memory before upto while a huge message is parsed.
+ * The parse may still read a text part's bytes again (to count its lines):
+ * only memory that comes back when read again (a file's mapped pages) may
+ * be dropped. */
+struct body *mime_parse_structure_rel(struct pool *pool, const char *msg, size_t len,
+				      void (*release)(void *ctx, size_t upto), void *ctx);
+extern size_t mime_release_step;
 
 /* Parse an address list (a header value) into IMAP addresses. */
 struct address *rfc822_parse_addresses(struct pool *pool, const char *s, size_t len);

@@ -862,12 +862,22 @@ struct raw_job {
  * so the header is searched as usual, but the body need not be. */
 #define RAW_HEADER_ONLY 2
 
-/* The pre-test on message msgno's stored bytes p[0..len) (under the
- * driver's lock), its answer kept in the run. */
-static void raw_check(void *ctx, uint32_t msgno, const char *p, size_t len)
+/* mime_parse_structure_rel's release, passed on to the driver's. */
+static void raw_release(void *ctx, size_t upto)
+{
+	const struct raw_msg *m = ctx;
+
+	m->release(m, upto);
+}
+
+/* The pre-test on message msgno's stored bytes (under the driver's lock),
+ * its answer kept in the run. */
+static void raw_check(void *ctx, uint32_t msgno, const struct raw_msg *m)
 {
 	struct raw_job *j = ctx;
 	struct sctx *c = j->c;
+	const char *p = m->p;
+	size_t len = m->len;
 	size_t hl = rfc822_header_len(p, len);
 	int r, hdr = j->n->op == SK_TEXT &&
 		     (rfc2047_present(p, hl) || casemap_find(j->n->nd, p, hl));
@@ -877,7 +887,8 @@ static void raw_check(void *ctx, uint32_t msgno, const char *p, size_t len)
 	c->text = p;
 	c->len = len;
 	c->nleaves = 0;
-	leaves_walk(c, mime_parse_structure(c->rawpool, p, len), 0);
+	leaves_walk(c, mime_parse_structure_rel(c->rawpool, p, len,
+						m->release ? raw_release : NULL, (void *)m), 0);
 	r = raw_leaves_may(c, j->n->nd);
 	c->text = NULL;
 	c->nleaves = 0;

@@ -48,7 +48,8 @@ const char *win_get(struct win *w, off_t off, size_t n, size_t *avail)
 		w->len = want < (size_t)(w->fsize - w->base) ? want : (size_t)(w->fsize - w->base);
 		if (!w->len)
 			return avail ? (*avail = 0, "") : "";
-		w->map = mmap(NULL, w->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, w->fd, w->base);
+		int pop = w->lazy && w->len > WIN_SIZE ? 0 : MAP_POPULATE;
+		w->map = mmap(NULL, w->len, PROT_READ, MAP_PRIVATE | pop, w->fd, w->base);
 		if (w->map == MAP_FAILED) {
 			w->map = NULL;
 			w->len = 0;

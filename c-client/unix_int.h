@@ -208,6 +208,7 @@ struct win {
 	char *map;
 	off_t base;
 	size_t len;
+	int lazy;               /* a mapping past WIN_SIZE is not read in at once */
 };
 
 struct wout {
@@ -231,9 +232,15 @@ struct witem {
 	int quote;              /* quote it now (not rd yet) */
 	int plain;              /* its body has nothing to quote */
 	uint32_t nq;            /* its ">+From " lines */
-	off_t noff;             /* out: new From line offset */
-	uint64_t nhdr_len, nbody_len;  /* out */
-	uint32_t nnq;           /* out: quoted lines now */
+};
+
+/* Where the writer put an item: kept apart from the items, which are made
+ * one at a time (a 10,000-message rewrite holds 32 bytes a message, not an
+ * array of every item's inputs as well). */
+struct wplace {
+	off_t off;              /* new From line offset */
+	uint64_t hdr_len, body_len;
+	uint32_t nq;            /* quoted lines now */
 };
 
 struct rewrite {
@@ -241,8 +248,11 @@ struct rewrite {
 	uint32_t validity, last;
 	char **names;
 	unsigned nkw;
-	struct witem *items;
+	/* item i (0 .. nitems-1, asked for in order) into *it */
+	void (*item)(void *ctx, size_t i, struct witem *it);
+	void *ctx;
 	size_t nitems;
+	struct wplace *placed;  /* out: nitems of them */
 	struct win *in;         /* the file the items are read from */
 	const char *extra;      /* already formatted new messages, or NULL */
 	size_t extra_len;
@@ -382,7 +392,7 @@ int unix_status(struct mail_session *sess, const char *path, struct mail_status 
 		struct mail_err *err);
 int unix_watch(struct mailbox *box, int ifd);
 int unix_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
-		  void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len), void *ctx,
+		  void (*fn)(void *ctx, uint32_t msgno, const struct raw_msg *m), void *ctx,
 		  struct mail_err *err);
 /* The members of struct driver both tables share. */
 #define UNIX_FILE_METHODS                                                                 \

@@ -545,36 +545,53 @@ static int want_write(struct mailbox *box, int mode, int fresh)
 
 /* Write the session's view of the mailbox (minus drop[]) over the file
  * mapped in lk, and switch the session to the new file. */
+/* The messages a write-back keeps, handed to the writer one at a time. */
+struct kept {
+	struct mailbox *box;
+	const char *drop;
+	uint32_t next;          /* the message after the last one handed over */
+};
+
+static void kept_item(void *ctx, size_t i, struct witem *it)
+{
+	struct kept *k = ctx;
+
+	while (k->drop && k->drop[k->next])
+		k->next++;
+	const struct umsg *u = UM(k->box, k->next++);
+	*it = (struct witem){ .src = u->off, .from_len = u->from_len, .hdr_len = u->hdr_len,
+			      .body_len = u->body_len, .flags = u->m.flags & MF_STORABLE,
+			      .uid = u->m.uid, .kw = &u->m.keywords, .old = 1, .rd = u->rd,
+			      .nq = u->nq, .plain = u->plain };
+}
+
 static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		      struct mail_err *err)
 {
 	struct ubox *ub = UB(box);
-	struct witem *it = xcalloc(box->nmsgs + 1, sizeof *it);
+	struct kept k = { box, drop, 0 };
 	size_t n = 0;
+	uint32_t ours = 0;
 	off_t rec_off;
 
-	for (uint32_t i = 0; i < box->nmsgs; i++) {
-		struct umsg *u = UM(box, i);
-		if (drop && drop[i])
-			continue;
-		it[n++] = (struct witem){ .src = u->off, .from_len = u->from_len,
-					  .hdr_len = u->hdr_len, .body_len = u->body_len,
-					  .flags = u->m.flags & MF_STORABLE, .uid = u->m.uid,
-					  .kw = &u->m.keywords, .old = 1, .rd = u->rd, .nq = u->nq,
-					  .plain = u->plain };
-	}
+	for (uint32_t i = 0; i < box->nmsgs; i++)
+		if (!drop || !drop[i]) {
+			n++;
+			ours = UM(box, i)->m.uid;
+		}
+	struct wplace *placed = xcalloc(n + 1, sizeof *placed);
 	struct win in;
 	win_init(&in, lk->fd, lk->st.st_size);
 	struct rewrite rw = { .home = box->sess ? fsafe_home(box->sess) : -1,
 			      .validity = box->uidvalidity, .last = ub->counter,
-			      .names = box->keywords, .nkw = box->nkeywords, .items = it,
-			      .nitems = n, .in = &in, .ours = n ? it[n - 1].uid : 0,
+			      .names = box->keywords, .nkw = box->nkeywords, .item = kept_item,
+			      .ctx = &k, .nitems = n, .placed = placed, .in = &in, .ours = ours,
 			      .key = ub->key, .fmt = unix_fd_fmt(lk->fd) };
 	int nfd = mbox_rewrite(lk->loc.dirfd, lk->loc.leaf, box->path, &lk->st, &rw, &rec_off,
 			       err);
 	win_drop(&in);
 	if (nfd < 0) {
-		free(it);
+		free(placed);
 		return -1;
 	}
 	n = 0;
@@ -582,10 +599,10 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		struct umsg *u = UM(box, i);
 		if (drop && drop[i])
 			continue;
-		u->off = it[n].noff;
-		u->hdr_len = it[n].nhdr_len;
-		u->body_len = it[n].nbody_len;
-		u->nq = it[n].nnq;
+		u->off = placed[n].off;
+		u->hdr_len = placed[n].hdr_len;
+		u->body_len = placed[n].body_len;
+		u->nq = placed[n].nq;
 		u->rd = rw.fmt == UF_MBOX;
 		u->disk_flags = u->m.flags & MF_STORABLE;
 		kwset_copy(&u->disk_kw, &u->m.keywords);
@@ -593,7 +610,7 @@ static int write_back(struct mailbox *box, struct locked *lk, const char *drop,
 		u->disk_uid = 1;
 		n++;
 	}
-	free(it);
+	free(placed);
 	ub->have_rec = 1;
 	ub->rec_trust = REC_MAC;
 	ub->rec_last = ub->counter;

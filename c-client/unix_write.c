@@ -238,8 +238,8 @@ static char copy_body(struct wout *w, struct win *in, const struct witem *it, of
 	return last;
 }
 
-static void write_item(struct wout *w, struct win *in, struct witem *it, char **names,
-		       unsigned nkw)
+static void write_item(struct wout *w, struct win *in, const struct witem *it,
+		       struct wplace *pl, char **names, unsigned nkw)
 {
 	const char *src = win_get(in, it->src, it->from_len + it->hdr_len, NULL);
 	size_t pos = 0, len = it->hdr_len, term = 0;
@@ -284,15 +284,15 @@ static void write_item(struct wout *w, struct win *in, struct witem *it, char **
 	}
 	status_lines(&o, it->flags, it->kw, names, nkw, it->uid, it->old);
 	buf_append(&o, h + len - term, term);
-	it->noff = w->pos;
-	it->nhdr_len = o.len;
+	pl->off = w->pos;
+	pl->hdr_len = o.len;
 	wput(w, src, it->from_len);
 	wput(w, o.data, o.len);
 	buf_free(&o);
 	off_t bstart = w->pos;
 	char last = copy_body(w, in, it, it->src + (off_t)(it->from_len + it->hdr_len), &nq);
-	it->nbody_len = (uint64_t)(w->pos - bstart);
-	it->nnq = it->quote ? nq : it->nq;
+	pl->body_len = (uint64_t)(w->pos - bstart);
+	pl->nq = it->quote ? nq : it->nq;
 	if (it->body_len && last != '\n')
 		wput(w, "\n", 1);
 	size_t en;
@@ -405,8 +405,11 @@ static off_t write_content(struct wout *w, struct rewrite *rw)
 	w->fmt = rw->fmt;
 	rec = write_pseudo(w, rw->validity, rw->last, rw->names, rw->nkw, rw->ours, rw->key, gen);
 	for (size_t i = 0; i < rw->nitems; i++) {
-		rw->items[i].quote = rw->fmt == UF_MBOX && !rw->items[i].rd;
-		write_item(w, rw->in, &rw->items[i], rw->names, rw->nkw);
+		struct witem it;
+
+		rw->item(rw->ctx, i, &it);
+		it.quote = rw->fmt == UF_MBOX && !it.rd;
+		write_item(w, rw->in, &it, &rw->placed[i], rw->names, rw->nkw);
 	}
 	if (rw->extra_len)
 		wput(w, rw->extra, rw->extra_len);

@@ -1,9 +1,11 @@
 /* fuzz-rfc822.c: libFuzzer harness for the message parser and its IMAP
  * formatting: rfc822_parse (and rfc822_parse_envelope), ENVELOPE/BODY/
  * BODYSTRUCTURE output, every section form over the parsed tree, decoding,
- * dates and encoded words.
+ * dates and encoded words; the structure parse that releases memory as it
+ * goes finds the same structure.
  * Build line in tests/fuzz/README. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "imap_fmt.h"
@@ -47,6 +49,33 @@ static void walk(const char *msg, size_t len, const struct body *root, const str
 	}
 }
 
+/* The parse that releases what its scan passed, a few bytes a step: its
+ * release points only go forward, and it finds the same structure. */
+static size_t released;
+
+static void note_release(void *ctx, size_t upto)
+{
+	if (upto < released || upto >= *(const size_t *)ctx)
+		abort();
+	released = upto;
+}
+
+static void same_with_release(struct pool *pool, const char *msg, size_t size)
+{
+	struct buf a, b;
+
+	buf_init(&a);
+	buf_init(&b);
+	imap_put_body(&a, mime_parse_structure(pool, msg, size), 1);
+	mime_release_step = 16 + size % 48;
+	released = 0;
+	imap_put_body(&b, mime_parse_structure_rel(pool, msg, size, note_release, &size), 1);
+	if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len)))
+		abort();
+	buf_free(&a);
+	buf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pool *pool = pool_new();
@@ -68,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	imap_put_envelope(&out, rfc822_parse_envelope(pool, msg, size));
 	memset(&sec, 0, sizeof sec);
 	walk(msg, size, body, body, &sec, &scratch, 0);
+	same_with_release(pool, msg, size);
 	rfc822_parse_date(msg, size < 200 ? size : 200, &t, &tz);
 	buf_reset(&out);
 	rfc2047_decode(msg, size < 4096 ? size : 4096, &out);

@@ -42,7 +42,7 @@ static uint64_t rb_scanned;    /* bit i: message i+1 was offered to fn */
 
 /* fn on the stored form of first..last: see the top of this file. */
 static int rb_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
-		       void (*fn)(void *ctx, uint32_t msgno, const char *p, size_t len),
+		       void (*fn)(void *ctx, uint32_t msgno, const struct raw_msg *m),
 		       void *ctx, struct mail_err *err)
 {
 	rb_runs++;
@@ -63,7 +63,8 @@ static int rb_scan_raw(struct mailbox *box, uint32_t first, uint32_t last,
 			if (t->crlf || t->p[i] != '\r' || i + 1 >= t->n || t->p[i + 1] != '\n' ||
 			    (i && t->p[i - 1] == '\r'))
 				buf_append(&rb_stored, t->p + i, 1);
-		fn(ctx, msgno, rb_stored.data ? rb_stored.data : "", rb_stored.len);
+		struct raw_msg m = { rb_stored.data ? rb_stored.data : "", rb_stored.len, NULL };
+		fn(ctx, msgno, &m);
 	}
 	return (int)(last - first + 1);
 }

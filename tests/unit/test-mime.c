@@ -388,6 +388,91 @@ static void test_many_parts(void)
 	buf_free(&m);
 }
 
+/* The structure as text: every part's type, offsets, sizes and lines. */
+static void shape(const struct body *b, struct buf *o, int depth)
+{
+	for (; b && depth < 60; b = b->next) {
+		buf_printf(o, "(%s/%s h%zu+%zu b%zu+%zu l%u", b->type, b->subtype,
+			   (size_t)b->header_off, (size_t)b->header_len, (size_t)b->body_off,
+			   (size_t)b->body_len, (unsigned)b->lines);
+		shape(b->parts, o, depth + 1);
+		if (b->msg_body)
+			shape(b->msg_body, o, depth + 1);
+		buf_putc(o, ')');
+	}
+}
+
+struct released {
+	size_t last, calls, len;
+	int backwards;
+};
+
+static void note_release(void *ctx, size_t upto)
+{
+	struct released *r = ctx;
+
+	if (upto < r->last || upto >= r->len)
+		r->backwards = 1;
+	r->last = upto;
+	r->calls++;
+}
+
+/* A scan that releases what it passed, a step at a time, finds the same
+ * parts as one that does not, whatever the step: boundaries on a step's
+ * last bytes, prefixes of boundaries, "--" lines that are not boundaries,
+ * nested parts and an attached message; release points only go forward
+ * and stay inside the message. */
+static void test_release_steps(void)
+{
+	static const char *const texts[] = {
+		"Content-Type: multipart/mixed; boundary=zz\n\n"
+		"preamble\n--zz\nContent-Type: text/plain\n\nline one\nline two\n"
+		"--zz\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+		"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n"
+		"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n-- not a boundary\n----\n--z\n"
+		"--zz junk after it\nContent-Type: multipart/alternative; boundary=in\n\n"
+		"--in\n\ninner text\n--in\nContent-Type: text/html\n\n<p>x</p>\n--in--\n"
+		"--zz\nContent-Type: message/rfc822\n\nSubject: attached\n"
+		"Content-Type: multipart/mixed; boundary=deep\n\n--deep\n\ndeep text\n--deep--\n"
+		"--zz--\nepilogue\n",
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n\n--b\n--b\n\nx\n--b--",
+		"Content-Type: multipart/mixed; boundary=q\n\nno boundary at all in here\n",
+		"Subject: plain\n\njust text\n--not multipart\n",
+	};
+	struct buf a, b;
+	size_t saved = mime_release_step;
+	int differ = 0, bad = 0, released = 0;
+
+	buf_init(&a);
+	buf_init(&b);
+	for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+		parse(texts[t]);
+		buf_reset(&a);
+		shape(mime_parse_structure(pool, msg.data, msg.len), &a, 0);
+		for (size_t step = 16; step < 90; step++) {
+			struct released r = { 0, 0, msg.len, 0 };
+
+			mime_release_step = step;
+			buf_reset(&b);
+			shape(mime_parse_structure_rel(pool, msg.data, msg.len, note_release, &r), &b,
+			      0);
+			if (a.len != b.len || memcmp(a.data, b.data, a.len)) {
+				fprintf(stderr, "text %zu step %zu:\n  %.*s\n  %.*s\n", t, step,
+					(int)a.len, a.data, (int)b.len, b.data);
+				differ++;
+			}
+			bad += r.backwards;
+			released += r.calls > 0;
+		}
+	}
+	mime_release_step = saved;
+	CHECK(differ == 0);
+	CHECK(bad == 0);
+	CHECK(released > 0);
+	buf_free(&a);
+	buf_free(&b);
+}
+
 static const char *decoded(const struct body *b)
 {
 	struct buf out;
@@ -435,6 +520,7 @@ int main(void)
 	RUN(test_bare_lf);
 	RUN(test_hostile_nesting);
 	RUN(test_many_parts);
+	RUN(test_release_steps);
 	RUN(test_decode_text);
 	buf_free(&msg);
 	buf_free(&scratch);
