@@ -359,7 +359,7 @@ struct mctx {
 	/* the boundary line that ended the last scan (hit -1: end of text) */
 	int hit, hit_close;
 	size_t hit_line, hit_next;
-	/* optional: told as the scan passes each MIME_RELEASE_STEP bytes */
+	/* optional: told as the scan passes each mime_release_step bytes */
 	void (*release)(void *ctx, size_t upto);
 	void *rctx;
 };
@@ -395,8 +395,6 @@ static int boundary_at(struct mctx *c, size_t off)
 	return 0;
 }
 
-/* Only lines starting "--" can be boundaries: jump from one to the next
- * rather than walk every line (an attachment's base64 has thousands). */
 /* The next line start past off that begins "--", or c->len. With a
  * release, a step at a time: what a step passed is released, but for the
  * few bytes a boundary found next looks back at (its line end), and a "--"
@@ -416,6 +414,8 @@ static size_t dashes_next(struct mctx *c, size_t off)
 	}
 }
 
+/* Only lines starting "--" can be boundaries: jump from one to the next
+ * rather than walk every line (an attachment's base64 has thousands). */
 static void find_boundary(struct mctx *c, size_t off)
 {
 	if (c->nb)

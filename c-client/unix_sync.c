@@ -556,6 +556,8 @@ static void kept_item(void *ctx, size_t i, struct witem *it)
 {
 	struct kept *k = ctx;
 
+	if (i == 0)
+		k->next = 0;   /* a writer that starts again gets the same items */
 	while (k->drop && k->drop[k->next])
 		k->next++;
 	const struct umsg *u = UM(k->box, k->next++);
